@@ -1,0 +1,19 @@
+"""netspec: a declarative network compiler for PyTorch.
+
+Describe a network in YAML (or the compact DSL); netspec validates it, infers every shape,
+counts parameters and multiply-adds, draws it, and compiles it to a ``torch.nn.Module``.
+"""
+
+from netspec.api import analyze, check, compile, schema
+from netspec.errors import (BuildError, DataError, ExpectationError, NetspecError, ShapeError, SpecSyntaxError,
+                            SpecValidationError, UnknownLayerError, UsageError)
+from netspec.layers import layer_kinds, register_layer
+from netspec.loader import load
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BuildError", "DataError", "ExpectationError", "NetspecError", "ShapeError", "SpecSyntaxError",
+    "SpecValidationError", "UnknownLayerError", "UsageError", "analyze", "check", "compile", "layer_kinds", "load",
+    "register_layer", "schema",
+]

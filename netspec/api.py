@@ -1,0 +1,53 @@
+"""The public functions: load, analyze, check, compile. Nothing here imports torch at import time."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from netspec.graph import Graph, build_graph
+from netspec.loader import load
+from netspec.report import Report, make_report
+from netspec.spec import Spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+Source = str | os.PathLike[str] | Spec | Graph
+
+
+def analyze(source: Source, bind: dict[str, int] | None = None, strict: bool = False) -> Graph:
+    """Parse, validate and resolve a spec into the graph IR (shapes, counts, receptive fields)."""
+    if isinstance(source, Graph):
+        return source
+    return build_graph(load(source), bind=bind, strict=strict)
+
+
+def check(source: Source, batch: int = 1, bind: dict[str, int] | None = None, strict: bool = False,
+          network: str | None = None) -> Report:
+    """Everything ``netspec check`` reports: per-layer shapes, params, MACs, and the ``expect:`` results.
+
+    Args:
+        source: a path, spec text, a loaded Spec or a Graph.
+        batch: batch size for the activation-memory estimate.
+        bind: values for symbolic dims, e.g. ``{"T": 10}``.
+        strict: make inexact stride divisions errors instead of warnings.
+        network: report only this network of a multi-network spec.
+    """
+    graph = analyze(source, bind=bind, strict=strict)
+    if network is not None:
+        graph.network(network)  # raises with the valid names
+        graph = Graph(graph.name, graph.spec, {network: graph.networks[network]})
+    return make_report(graph, batch=batch)
+
+
+def compile(source: Source, network: str | None = None, bind: dict[str, int] | None = None) -> "torch.nn.Module":  # noqa: A001
+    """A real ``torch.nn.Module`` for the spec (a ModuleDict of networks when it has several)."""
+    from netspec.torch_backend import compile_graph
+
+    return compile_graph(analyze(source, bind=bind), network)
+
+
+def schema() -> dict[str, Any]:
+    """JSON Schema of the canonical spec language, generated from the layer registry."""
+    return Spec.model_json_schema(by_alias=True)

@@ -1,0 +1,71 @@
+"""The `netspec` command line: parses arguments and calls the library. Nothing else.
+
+Subcommands live in small modules listed in ``COMMANDS``; each has ``add_parser(subparsers)`` and
+``run(args) -> int``. Exit codes: 0 ok, 1 the spec is invalid or an expectation failed, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from netspec.errors import NetspecError, UsageError
+
+# Subcommand modules, in the order `netspec --help` lists them.
+COMMANDS = [
+    "netspec.cli_check",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with 'did you mean' for misspelled subcommands and the usual exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        from netspec.errors import did_you_mean
+
+        if "invalid choice" in message:
+            import re
+
+            m = re.search(r"invalid choice: '([^']*)'", message)
+            choices = re.findall(r"'([^']*)'", message.split("choose from", 1)[-1])
+            if m:
+                hint = did_you_mean(m.group(1), choices)
+                message = f"unknown command '{m.group(1)}'" + (f"; {hint}" if hint else f" (commands: {', '.join(choices)})")
+        self.print_usage(sys.stderr)
+        self.exit(2, f"netspec: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="netspec", description="A declarative network compiler for PyTorch.")
+    from netspec import __version__
+
+    parser.add_argument("--version", action="version", version=f"netspec {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(name).add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except UsageError as err:
+        print(f"netspec: error: {err}", file=sys.stderr)
+        return 2
+    except NetspecError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("netspec: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Errors: one root, one subclass per pipeline stage.
+
+Every user-facing failure is a :class:`NetspecError`. A message says where (``spec.yaml:14:7``,
+``layers[3].stride``), what is wrong, what was expected, and a hint. The CLI prints ``str(err)``
+and exits 1; it never shows a traceback for these.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Location:
+    """A point in a source file (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located complaint; an error may carry several."""
+
+    message: str
+    location: Location | None = None
+    path: str = ""  # e.g. "layers[3].stride"
+    hint: str = ""
+
+    def __str__(self) -> str:
+        head = f"{self.location}: " if self.location else ""
+        where = f"{self.path}: " if self.path else ""
+        text = f"{head}{where}{self.message}"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+
+class NetspecError(Exception):
+    """Root of every error netspec raises for bad user input."""
+
+    def __init__(self, message: str = "", problems: Iterable[Problem] = ()) -> None:
+        self.problems = list(problems)
+        if not message and self.problems:
+            message = "\n".join(str(p) for p in self.problems)
+        super().__init__(message)
+
+
+class UsageError(NetspecError):
+    """A wrong command-line use: a missing file, a bad flag value (exit code 2)."""
+
+
+class SpecSyntaxError(NetspecError):
+    """The text is not well-formed YAML or DSL."""
+
+
+class SpecValidationError(NetspecError):
+    """The text parsed, but does not fit the schema."""
+
+
+class UnknownLayerError(SpecValidationError):
+    """A layer kind (or block) that the registry does not know."""
+
+
+class ShapeError(NetspecError):
+    """Static shape inference failed (size <= 0, merge mismatch, wrong rank...)."""
+
+
+class ExpectationError(NetspecError):
+    """An ``expect:`` entry does not hold."""
+
+
+class BuildError(NetspecError):
+    """Compiling to a backend (torch, graphviz) failed."""
+
+
+class DataError(NetspecError):
+    """A data set does not fit the network or cannot be loaded."""
+
+
+def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
+    """Return ' Did you mean 'x'?' for close matches, or ''."""
+    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=n, cutoff=0.6)
+    if not close:
+        return ""
+    if len(close) == 1:
+        return f"did you mean '{close[0]}'?"
+    return "did you mean " + ", ".join(f"'{c}'" for c in close[:-1]) + f" or '{close[-1]}'?"
+
+
+def format_path(loc: Iterable[object]) -> str:
+    """('layers', 3, 'stride') -> 'layers[3].stride'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out

@@ -1,0 +1,248 @@
+"""The layer base class and the registry.
+
+A layer kind is one class: its pydantic fields are its schema; beside them live its shape rule
+(:meth:`Layer.infer`), parameter/buffer shapes, MAC count, receptive-field step, diagram label and
+torch builder. ``@register_layer("conv2d")`` adds it to the registry, from which the schema union,
+JSON Schema, DSL keywords and docs are derived. torch is imported only inside ``build``.
+
+To add a kind: write the class in the family file, decorate it, and list the family module in
+``netspec/layers/__init__.py`` if it is new. ``tests/test_layers.py`` then builds it in torch and
+compares its shapes and counts automatically (give it ``EXAMPLES``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from netspec.errors import Location, ShapeError, UnknownLayerError, did_you_mean
+from netspec.sizes import Dim
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+MAX_WIDTH = 1 << 20  # filters, units, channels
+MAX_KERNEL = 4096
+
+Width = Field(ge=1, le=MAX_WIDTH)
+
+IntPair = Union[int, tuple[int, int]]
+Padding = Union[int, tuple[int, int], Literal["same", "valid"]]
+
+# Activation name -> (torch.nn.functional name, keyword arguments, torch.nn module name).
+ACTIVATIONS: dict[str, tuple[str, dict[str, Any], str]] = {
+    "relu": ("relu", {}, "ReLU"),
+    "leaky_relu": ("leaky_relu", {"negative_slope": 0.01}, "LeakyReLU"),
+    "elu": ("elu", {}, "ELU"),
+    "selu": ("selu", {}, "SELU"),
+    "gelu": ("gelu", {}, "GELU"),
+    "silu": ("silu", {}, "SiLU"),
+    "tanh": ("tanh", {}, "Tanh"),
+    "sigmoid": ("sigmoid", {}, "Sigmoid"),
+    "softplus": ("softplus", {}, "Softplus"),
+    "softmax": ("softmax", {"dim": -1}, "Softmax"),
+    "log_softmax": ("log_softmax", {"dim": -1}, "LogSoftmax"),
+    "step": ("heaviside_step", {}, "Step"),
+    "identity": ("identity", {}, "Identity"),
+    "linear": ("identity", {}, "Identity"),
+}
+ActivationName = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
+
+INIT_SCHEMES = ("xavier_uniform", "xavier_normal", "glorot_uniform", "glorot_normal", "kaiming_uniform",
+                "kaiming_normal", "he_uniform", "he_normal", "normal", "uniform", "zeros", "ones",
+                "orthogonal", "constant", "default")
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """Per-sample tensor type: shape (channels first, batch excluded) and dtype."""
+
+    shape: tuple[Dim, ...]
+    dtype: str = "float"
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    def __str__(self) -> str:
+        return fmt_shape(self.shape)
+
+
+def fmt_shape(shape: tuple[Dim, ...] | list[Dim]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def pair(v: Any) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+class Ctx:
+    """What a shape rule may use besides its inputs: warnings, strictness, symbolic bindings."""
+
+    def __init__(self, strict: bool = False) -> None:
+        self.strict = strict
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        if self.strict:
+            raise ShapeError(message + " (--strict makes this an error)")
+        self.warnings.append(message)
+
+
+def need_rank(t: TensorType, ranks: tuple[int, ...], what: str, hint: str = "") -> None:
+    """Raise a ShapeError unless ``t`` has one of ``ranks`` dimensions."""
+    if t.rank not in ranks:
+        msg = f"expects {what}, got shape {t}"
+        raise ShapeError(msg + (f"; hint: {hint}" if hint else ""))
+
+
+def need_float(t: TensorType, kind: str) -> None:
+    if t.dtype != "float":
+        raise ShapeError(f"{kind} needs a float input, got {t.dtype} {t}; hint: token ids go through an 'embedding' first")
+
+
+class InitSpec(BaseModel):
+    """A named scheme with arguments: ``{scheme: normal, std: 0.02}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    scheme: Literal[INIT_SCHEMES]  # type: ignore[valid-type]
+    mean: float = 0.0
+    std: float = 1.0
+    a: float = 0.0
+    b: float = 1.0
+    gain: float = 1.0
+    value: float = 0.0
+
+
+InitValue = Union[Literal[INIT_SCHEMES], float, list, InitSpec]  # type: ignore[valid-type]
+
+
+class Layer(BaseModel):
+    """Base of every layer kind. Fields shared by all kinds live here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    KIND: ClassVar[str] = ""
+    FAMILY: ClassVar[str] = "other"
+    PRIMARY: ClassVar[str | None] = None  # `- dense: 120` sets this field
+    CHILDREN: ClassVar[dict[str, int]] = {}  # structure kinds: field -> 1 (list of layers) or 2 (list of lists)
+    ARITY: ClassVar[int | None] = 1  # inputs taken; None for merges (2 or more)
+    INPUT_DTYPE: ClassVar[str] = "float"  # "float", "long" or "any"
+    ELEMENTWISE: ClassVar[bool] = False  # keeps the receptive field
+    EXAMPLES: ClassVar[list[tuple[dict[str, Any], list[tuple[Dim, ...]]]]] = []  # (args, input shapes) for tests
+
+    kind: str
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64,
+                             description="node name; also the submodule name in the compiled module")
+    from_: list[str] | None = Field(default=None, alias="from", description="input node(s); default: the previous layer")
+    trainable: bool = Field(default=True, description="false freezes the parameters")
+    init: Union[Literal[INIT_SCHEMES], dict[str, InitValue], None] = Field(  # type: ignore[valid-type]
+        default=None, description="weight initialisation: a scheme name, or {param: scheme | number | values}")
+
+    _src: Location | None = PrivateAttr(default=None)
+    _path: str = PrivateAttr(default="")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_source(cls, data: Any, handler: Any) -> "Layer":
+        layer = handler(data)
+        pos = getattr(data, "pos", None)
+        if pos is not None:
+            layer._src = pos
+            layer._path = getattr(data, "path", None) or ""
+        return layer
+
+    @field_validator("from_", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    # --- the shape rule and counts: override in kinds -------------------------------------------
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType | dict[str, TensorType]:
+        """Output type(s) from input types. Raise ShapeError with the arithmetic when impossible."""
+        raise NotImplementedError
+
+    def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        """Named parameter shapes, exactly as the torch module's ``named_parameters()`` has them."""
+        return {}
+
+    def buffer_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        """Named buffer shapes (batch-norm running statistics)."""
+        return {}
+
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
+        """Multiply-adds of one sample; symbolic dims count as 1 (per step)."""
+        return 0
+
+    def receptive(self) -> list[tuple[int, int, int]] | Literal["same"] | None:
+        """Per spatial axis (kernel, stride, dilation); 'same' keeps the field; None resets it (dense)."""
+        return "same" if self.ELEMENTWISE else None
+
+    def label(self) -> str:
+        """Short label in the notes' notation, for tables and diagrams."""
+        return self.KIND
+
+    def build(self, ins: list[TensorType]) -> "torch.nn.Module":
+        """The torch module for this layer (imports torch lazily)."""
+        raise NotImplementedError
+
+    # --- helpers --------------------------------------------------------------------------------
+    @property
+    def where(self) -> Location | None:
+        return self._src
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+
+_REGISTRY: dict[str, type[Layer]] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register_layer(kind: str, aliases: tuple[str, ...] = ()):  # noqa: ANN201
+    """Class decorator adding a layer kind to the registry; a duplicate name is a bug and raises."""
+
+    def deco(cls: type[Layer]) -> type[Layer]:
+        for name in (kind, *aliases):
+            if name in _REGISTRY or name in _ALIASES:
+                raise RuntimeError(f"layer kind '{name}' registered twice")
+        cls.KIND = kind
+        _REGISTRY[kind] = cls
+        for alias in aliases:
+            _ALIASES[alias] = kind
+        return cls
+
+    return deco
+
+
+def canonical_kind(kind: str) -> str | None:
+    """The registered kind for a name or alias, or None."""
+    if kind in _REGISTRY:
+        return kind
+    return _ALIASES.get(kind)
+
+
+def layer_class(kind: str) -> type[Layer]:
+    """Look a kind up; unknown names raise with close matches."""
+    canon = canonical_kind(kind)
+    if canon is None:
+        hint = did_you_mean(kind, all_kind_names())
+        raise UnknownLayerError(f"unknown layer kind '{kind}'" + (f"; {hint}" if hint else ""))
+    return _REGISTRY[canon]
+
+
+def layer_kinds() -> dict[str, type[Layer]]:
+    """All registered kinds (canonical names), in registration order."""
+    return dict(_REGISTRY)
+
+
+def all_kind_names() -> list[str]:
+    return [*_REGISTRY, *_ALIASES]
+
+
+def field_names(cls: type[BaseModel]) -> list[str]:
+    """Names a user may write for a model's fields (aliases where set)."""
+    return [f.alias or n for n, f in cls.model_fields.items()]

@@ -1,0 +1,305 @@
+"""Convolutions, transposed convolutions, zero padding and upsampling."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from netspec.errors import ShapeError
+from netspec.layers.base import (ActivationName, Ctx, IntPair, Layer, Padding, TensorType, Width, need_float,
+                                 need_rank, pair, register_layer)
+from netspec.sizes import Size, conv_out, conv_transpose_out, numeric_product, same_pad_total, upsample_out
+
+AXES = {1: ("length",), 2: ("height", "width")}
+
+
+def check_size(size: Size, axis: str, kind: str, ctx: Ctx, stride: int) -> int | str:
+    """Raise on a size <= 0; warn (or fail with --strict) when a stride drops pixels."""
+    if isinstance(size.value, int) and size.value <= 0:
+        raise ShapeError(f"{axis} {size.arithmetic} (the {kind} window is larger than its padded input); "
+                         "hint: pad the input, or use a smaller kernel or stride")
+    if not size.exact and isinstance(size.value, int):
+        ctx.warn(f"{axis}: {size.arithmetic}: the stride {stride} does not divide evenly, "
+                 "so the last rows/columns are never covered")
+    return size.value
+
+
+def _tuple(v: Any, n: int) -> tuple[int, ...]:
+    return (v,) * n if isinstance(v, int) else tuple(int(x) for x in v)
+
+
+class ConvBase(Layer):
+    """Shared rule of conv1d and conv2d; ``N`` is the number of spatial axes."""
+
+    N: ClassVar[int] = 2
+    FAMILY: ClassVar[str] = "conv"
+    PRIMARY: ClassVar[str] = "filters"
+
+    filters: int = Width
+    kernel: IntPair = Field(default=3, description="kernel size: k or [kh, kw]")
+    stride: IntPair = 1
+    padding: Padding = Field(default=0, description="int, [ph, pw], 'same' or 'valid'")
+    dilation: IntPair = 1
+    groups: int = Field(default=1, ge=1, le=1 << 20)
+    bias: bool = True
+    activation: ActivationName | None = None  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _check(self) -> "ConvBase":
+        for field in ("kernel", "stride", "dilation", "padding"):
+            value = getattr(self, field)
+            if isinstance(value, str):
+                continue
+            values = _tuple(value, self.N)
+            if len(values) != self.N:
+                raise ValueError(f"{field} needs {self.N} value(s), got {list(values)}")
+            low = 0 if field == "padding" else 1
+            if any(v < low or v > 4096 for v in values):
+                raise ValueError(f"{field} must be between {low} and 4096, got {value}")
+        if self.padding == "same" and any(s != 1 for s in self.strides):
+            raise ValueError("padding 'same' needs stride 1 in PyTorch; for stride s use padding (k - 1)//2 "
+                             "(the output is then ceil(n/s) for odd k)")
+        if self.filters % self.groups:
+            raise ValueError(f"filters ({self.filters}) must be divisible by groups ({self.groups})")
+        return self
+
+    @property
+    def kernels(self) -> tuple[int, ...]:
+        return _tuple(self.kernel, self.N)
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        return _tuple(self.stride, self.N)
+
+    @property
+    def dilations(self) -> tuple[int, ...]:
+        return _tuple(self.dilation, self.N)
+
+    @property
+    def paddings(self) -> tuple[int, ...] | str:
+        if self.padding == "valid":
+            return (0,) * self.N
+        if self.padding == "same":
+            return "same"
+        return _tuple(self.padding, self.N)
+
+    def in_channels(self, x: TensorType) -> int:
+        need_rank(x, (self.N + 1,), f"a {self.N + 1}-D input ({'channels, ' + ', '.join(AXES[self.N])})",
+                  "add a 'reshape' (e.g. [1, 28, 28]) or check the layer order")
+        need_float(x, self.KIND)
+        c = x.shape[0]
+        if isinstance(c, str):
+            raise ShapeError(f"the channel count must be fixed, got '{c}'")
+        if c % self.groups:
+            raise ShapeError(f"input channels ({c}) must be divisible by groups ({self.groups})")
+        return c
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        self.in_channels(x)
+        out = []
+        pads = self.paddings
+        for i, n in enumerate(x.shape[1:]):
+            k, s, d = self.kernels[i], self.strides[i], self.dilations[i]
+            if pads == "same":
+                size = conv_out(n, k, 1, dilation=d, pad_total=same_pad_total(k, d))
+            else:
+                size = conv_out(n, k, s, pads[i], d)
+            out.append(check_size(size, AXES[self.N][i], self.KIND, ctx, s))
+        return TensorType((self.filters, *out))
+
+    def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        c = int(ins[0].shape[0])
+        shapes = {"weight": (self.filters, c // self.groups, *self.kernels)}
+        if self.bias:
+            shapes["bias"] = (self.filters,)
+        return shapes
+
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
+        c = int(ins[0].shape[0])
+        return numeric_product(outs[0].shape) * (c // self.groups) * numeric_product(self.kernels)
+
+    def receptive(self) -> list[tuple[int, int, int]]:
+        return list(zip(self.kernels, self.strides, self.dilations))
+
+    def label(self) -> str:
+        k = "×".join(str(v) for v in self.kernels)
+        s = "/" + "×".join(str(v) for v in dict.fromkeys(self.strides))
+        return f"conv {k} ×{self.filters} {s}"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        cls = nn.Conv1d if self.N == 1 else nn.Conv2d
+        pads = self.paddings
+        return cls(int(ins[0].shape[0]), self.filters, self.kernels, stride=self.strides,
+                   padding=pads if pads == "same" else pads, dilation=self.dilations, groups=self.groups,
+                   bias=self.bias)
+
+
+@register_layer("conv2d", aliases=("conv",))
+class Conv2d(ConvBase):
+    """2-D convolution over (C, H, W): ``floor((n + 2p − d(k − 1) − 1)/s) + 1`` per axis."""
+
+    N: ClassVar[int] = 2
+    EXAMPLES: ClassVar = [
+        ({"filters": 6, "kernel": 5}, [(1, 32, 32)]),
+        ({"filters": 8, "kernel": [3, 5], "stride": [2, 1], "padding": [1, 2], "dilation": 2}, [(4, 17, 19)]),
+        ({"filters": 8, "kernel": 3, "groups": 4, "bias": False, "padding": "same"}, [(4, 9, 10)]),
+        ({"filters": 4, "kernel": 4, "padding": "same", "dilation": 2}, [(2, 9, 9)]),
+    ]
+
+
+@register_layer("conv1d")
+class Conv1d(ConvBase):
+    """1-D convolution over (C, L); the length may be symbolic."""
+
+    N: ClassVar[int] = 1
+    EXAMPLES: ClassVar = [
+        ({"filters": 6, "kernel": 5, "stride": 2}, [(1, 10)]),
+        ({"filters": 4, "kernel": 3, "padding": "same"}, [(2, "T")]),
+        ({"filters": 4, "kernel": 5, "stride": 2}, [(3, "T")]),
+    ]
+
+
+@register_layer("conv_transpose2d", aliases=("deconv2d", "conv2d_transpose"))
+class ConvTranspose2d(Layer):
+    """Transposed 2-D convolution: ``(n − 1)s − 2p + d(k − 1) + output_padding + 1``."""
+
+    FAMILY: ClassVar[str] = "conv"
+    PRIMARY: ClassVar[str] = "filters"
+    EXAMPLES: ClassVar = [
+        ({"filters": 3, "kernel": 4, "stride": 2, "padding": 1}, [(8, 7, 7)]),
+        ({"filters": 4, "kernel": [3, 2], "stride": 2, "output_padding": 1, "bias": False}, [(2, 5, 6)]),
+    ]
+
+    filters: int = Width
+    kernel: IntPair = 3
+    stride: IntPair = 1
+    padding: IntPair = 0
+    output_padding: IntPair = 0
+    dilation: IntPair = 1
+    groups: int = Field(default=1, ge=1)
+    bias: bool = True
+    activation: ActivationName | None = None  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _check(self) -> "ConvTranspose2d":
+        s, op, d = pair(self.stride), pair(self.output_padding), pair(self.dilation)
+        if any(o >= max(a, b) for o, a, b in zip(op, s, d)):
+            raise ValueError("output_padding must be smaller than stride or dilation")
+        if self.filters % self.groups:
+            raise ValueError(f"filters ({self.filters}) must be divisible by groups ({self.groups})")
+        return self
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        need_rank(x, (3,), "a 3-D input (channels, height, width)")
+        need_float(x, self.KIND)
+        if int(x.shape[0]) % self.groups:
+            raise ShapeError(f"input channels ({x.shape[0]}) must be divisible by groups ({self.groups})")
+        out = []
+        for i, n in enumerate(x.shape[1:]):
+            size = conv_transpose_out(n, pair(self.kernel)[i], pair(self.stride)[i], pair(self.padding)[i],
+                                      pair(self.output_padding)[i], pair(self.dilation)[i])
+            out.append(check_size(size, AXES[2][i], self.KIND, ctx, 1))
+        return TensorType((self.filters, *out))
+
+    def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        shapes = {"weight": (int(ins[0].shape[0]), self.filters // self.groups, *pair(self.kernel))}
+        if self.bias:
+            shapes["bias"] = (self.filters,)
+        return shapes
+
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
+        # Every input position is multiplied by the whole (C_out/g)·k·k kernel slice.
+        return numeric_product(ins[0].shape) * (self.filters // self.groups) * numeric_product(pair(self.kernel))
+
+    def receptive(self) -> None:
+        return None  # upsampling: the receptive-field recurrence does not apply
+
+    def label(self) -> str:
+        k = pair(self.kernel)
+        return f"deconv {k[0]}×{k[1]} ×{self.filters} /{pair(self.stride)[0]}"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        return nn.ConvTranspose2d(int(ins[0].shape[0]), self.filters, pair(self.kernel), stride=pair(self.stride),
+                                  padding=pair(self.padding), output_padding=pair(self.output_padding),
+                                  groups=self.groups, bias=self.bias, dilation=pair(self.dilation))
+
+
+@register_layer("zero_pad2d", aliases=("zero_padding2d", "zeropad2d"))
+class ZeroPad2d(Layer):
+    """Zero padding: p, [top/bottom, left/right] or [left, right, top, bottom] (PyTorch order)."""
+
+    FAMILY: ClassVar[str] = "reshape"
+    PRIMARY: ClassVar[str] = "padding"
+    EXAMPLES: ClassVar = [({"padding": 2}, [(1, 28, 28)]), ({"padding": [1, 2, 3, 4]}, [(2, 5, 6)])]
+
+    padding: int | list[int] = 1
+
+    @model_validator(mode="after")
+    def _check(self) -> "ZeroPad2d":
+        values = [self.padding] if isinstance(self.padding, int) else self.padding
+        if len(values) not in (1, 2, 4) or any(v < 0 or v > 4096 for v in values):
+            raise ValueError("padding is p, [vertical, horizontal] or [left, right, top, bottom], each 0..4096")
+        return self
+
+    @property
+    def lrtb(self) -> tuple[int, int, int, int]:
+        p = self.padding
+        if isinstance(p, int):
+            return (p, p, p, p)
+        if len(p) == 1:
+            return (p[0],) * 4
+        if len(p) == 2:
+            return (p[1], p[1], p[0], p[0])
+        return (p[0], p[1], p[2], p[3])
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        need_rank(x, (3,), "a 3-D input (channels, height, width)")
+        from netspec.sizes import sym_add
+
+        left, right, top, bottom = self.lrtb
+        return TensorType((x.shape[0], sym_add(x.shape[1], top + bottom), sym_add(x.shape[2], left + right)), x.dtype)
+
+    def receptive(self) -> list[tuple[int, int, int]]:
+        return [(1, 1, 1), (1, 1, 1)]
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        return nn.ZeroPad2d(self.lrtb)
+
+
+@register_layer("upsample", aliases=("upsample2d", "upsampling2d"))
+class Upsample(Layer):
+    """Upsampling of (C, H, W) by ``scale`` (nearest or bilinear)."""
+
+    FAMILY: ClassVar[str] = "reshape"
+    PRIMARY: ClassVar[str] = "scale"
+    EXAMPLES: ClassVar = [({"scale": 2}, [(3, 5, 7)]), ({"scale": 1.5, "mode": "bilinear"}, [(2, 4, 6)])]
+
+    scale: float = Field(default=2.0, gt=0, le=64)
+    mode: Literal["nearest", "bilinear"] = "nearest"
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        need_rank(x, (3,), "a 3-D input (channels, height, width)")
+        need_float(x, self.KIND)
+        return TensorType((x.shape[0], *(upsample_out(n, self.scale).value for n in x.shape[1:])))
+
+    def receptive(self) -> None:
+        return None
+
+    def label(self) -> str:
+        return f"upsample ×{self.scale:g}"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        return nn.Upsample(scale_factor=self.scale, mode=self.mode)

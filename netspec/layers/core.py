@@ -1,0 +1,206 @@
+"""Dense, reshaping, dropout and activation layers."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator
+
+from netspec.errors import ShapeError
+from netspec.layers.base import (ACTIVATIONS, ActivationName, Ctx, Layer, TensorType, Width, fmt_shape,
+                                 need_float, need_rank, register_layer)
+from netspec.sizes import numeric_product, product
+
+
+@register_layer("dense", aliases=("linear", "fc"))
+class Dense(Layer):
+    """Fully connected layer over the last axis: ``y = x Wᵀ + b``."""
+
+    FAMILY: ClassVar[str] = "dense"
+    PRIMARY: ClassVar[str] = "units"
+    EXAMPLES: ClassVar = [({"units": 7}, [(5,)]), ({"units": 3, "bias": False}, [(4, 6)]),
+                          ({"units": 4, "activation": "relu"}, [(2, 3, 5)])]
+
+    units: int = Width
+    bias: bool = True
+    activation: ActivationName | None = None  # type: ignore[valid-type]
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        (x,) = ins
+        need_rank(x, (1, 2, 3, 4), "features (F,) or (..., F)")
+        need_float(x, "dense")
+        if isinstance(x.shape[-1], str):
+            raise ShapeError(f"dense needs a fixed feature size, got symbolic '{x.shape[-1]}' in {x}")
+        return TensorType((*x.shape[:-1], self.units))
+
+    def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        shapes = {"weight": (self.units, ins[0].shape[-1])}
+        if self.bias:
+            shapes["bias"] = (self.units,)
+        return shapes
+
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
+        x = ins[0].shape
+        return numeric_product(x[:-1]) * int(x[-1]) * self.units
+
+    def label(self) -> str:
+        return f"dense {self.units}"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        return nn.Linear(int(ins[0].shape[-1]), self.units, bias=self.bias)
+
+
+@register_layer("flatten")
+class Flatten(Layer):
+    """Flattens everything but the batch axis."""
+
+    FAMILY: ClassVar[str] = "reshape"
+    EXAMPLES: ClassVar = [({}, [(3, 4, 5)]), ({}, [(6,)])]
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        return TensorType((product(ins[0].shape),), ins[0].dtype)
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        return nn.Flatten()
+
+
+@register_layer("reshape")
+class Reshape(Layer):
+    """Reshape each sample; one entry may be -1 (inferred)."""
+
+    FAMILY: ClassVar[str] = "reshape"
+    PRIMARY: ClassVar[str] = "shape"
+    EXAMPLES: ClassVar = [({"shape": [2, 6]}, [(12,)]), ({"shape": [-1, 4]}, [(2, 3, 4)])]
+
+    shape: list[int] = Field(min_length=1, max_length=8)
+
+    @field_validator("shape")
+    @classmethod
+    def _check(cls, v: list[int]) -> list[int]:
+        if sum(1 for d in v if d == -1) > 1 or any(d == 0 or d < -1 for d in v):
+            raise ValueError("entries must be positive, with at most one -1")
+        return v
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        if any(isinstance(d, str) for d in x.shape):
+            raise ShapeError(f"reshape needs a fixed input shape, got {x}")
+        total = numeric_product(x.shape)
+        known = numeric_product([d for d in self.shape if d != -1])
+        if -1 in self.shape:
+            if total % known:
+                raise ShapeError(f"cannot reshape {x} ({total} values) to {fmt_shape(self.shape)}: "
+                                 f"{total} is not divisible by {known}")
+            return TensorType(tuple(total // known if d == -1 else d for d in self.shape), x.dtype)
+        if known != total:
+            raise ShapeError(f"cannot reshape {x} ({total} values) to {fmt_shape(self.shape)} ({known} values)")
+        return TensorType(tuple(self.shape), x.dtype)
+
+    def label(self) -> str:
+        return f"reshape {fmt_shape(self.shape)}"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        from netspec.torch_ops import Reshape as TorchReshape
+
+        return TorchReshape(tuple(self.shape))
+
+
+@register_layer("dropout")
+class Dropout(Layer):
+    """Zeroes a fraction ``rate`` of activations in training; identity in eval."""
+
+    FAMILY: ClassVar[str] = "regularization"
+    PRIMARY: ClassVar[str] = "rate"
+    ELEMENTWISE: ClassVar[bool] = True
+    EXAMPLES: ClassVar = [({"rate": 0.5}, [(10,)]), ({"rate": 0.2, "spatial": True}, [(3, 8, 8)])]
+
+    rate: float = Field(default=0.5, ge=0.0, lt=1.0)
+    spatial: bool = Field(default=False, description="drop whole channels (Dropout1d/2d)")
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        if self.spatial:
+            need_rank(ins[0], (2, 3), "a (C, L) or (C, H, W) input for spatial dropout")
+        return ins[0]
+
+    def label(self) -> str:
+        return f"dropout {self.rate:g}"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        if self.spatial:
+            return (nn.Dropout1d if ins[0].rank == 2 else nn.Dropout2d)(self.rate)
+        return nn.Dropout(self.rate)
+
+
+def _torch_dim(axis: int) -> int:
+    return axis if axis < 0 else axis + 1
+
+
+class Activation(Layer):
+    """Base of the activation layers (element-wise, no parameters)."""
+
+    FAMILY: ClassVar[str] = "activation"
+    ELEMENTWISE: ClassVar[bool] = True
+    EXAMPLES: ClassVar = [({}, [(4, 5)])]
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        need_float(ins[0], self.KIND)
+        return ins[0]
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        return dict(ACTIVATIONS[self.KIND][1])
+
+    def build(self, ins: list[TensorType]) -> Any:
+        from netspec.torch_ops import activation_module
+
+        return activation_module(self.KIND, **self.torch_kwargs())
+
+
+for _name in ("relu", "gelu", "selu", "silu", "tanh", "sigmoid", "softplus", "identity", "step"):
+    register_layer(_name)(type(_name.title().replace("_", ""), (Activation,),
+                               {"__doc__": f"The {_name} activation as a layer.", "__module__": __name__}))
+
+
+@register_layer("leaky_relu")
+class LeakyReLU(Activation):
+    """``max(x, slope·x)``."""
+
+    slope: float = Field(default=0.01, ge=0.0, le=1.0)
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        return {"negative_slope": self.slope}
+
+    def label(self) -> str:
+        return f"leaky_relu {self.slope:g}"
+
+
+@register_layer("elu")
+class ELU(Activation):
+    """``x`` if positive, else ``alpha·(eˣ − 1)``."""
+
+    alpha: float = Field(default=1.0, gt=0.0)
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
+
+@register_layer("softmax")
+class Softmax(Activation):
+    """Softmax over ``axis`` (per-sample axes; -1 is the last)."""
+
+    axis: int = -1
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        return {"dim": _torch_dim(self.axis)}
+
+
+@register_layer("log_softmax")
+class LogSoftmax(Softmax):
+    """Log of the softmax over ``axis``."""
+
+

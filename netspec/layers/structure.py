@@ -1,0 +1,149 @@
+"""Structure kinds: groups of layers (blocks, repeats), residual blocks, parallel branches.
+
+They have no shape rule of their own; ``compose`` wires their children into the graph through the
+builder (:class:`netspec.graph.Builder`) and returns the output reference.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
+
+from pydantic import Field
+
+from netspec.errors import ShapeError
+from netspec.layers.base import ActivationName, Layer, TensorType, register_layer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from netspec.graph import Builder, Ref, Scope
+
+
+class Group(Layer):
+    """Base of structure kinds."""
+
+    FAMILY: ClassVar[str] = "structure"
+    block: str | None = Field(default=None, description="the block definition this group instantiates")
+    args: dict[str, Any] | None = Field(default=None, description="the block's arguments (for display)")
+
+    def label(self) -> str:
+        if self.block:
+            shown = ", ".join(f"{k}={v}" for k, v in (self.args or {}).items())
+            return f"{self.block}({shown})" if shown else self.block
+        return self.KIND
+
+    def compose(self, builder: "Builder", scope: "Scope", ins: list["Ref"]) -> "Ref":
+        raise NotImplementedError
+
+
+@register_layer("sequential", aliases=("group", "block"))
+class Sequential(Group):
+    """A named group of layers applied in order (a block instance, or ``repeat: n``)."""
+
+    CHILDREN: ClassVar[dict[str, int]] = {"layers": 1}
+    EXAMPLES: ClassVar = [({"layers": [{"kind": "dense", "units": 4}, {"kind": "relu"}]}, [(3,)])]
+
+    layers: list["AnyLayer"] = Field(default_factory=list, max_length=10_000)
+
+    def compose(self, builder: "Builder", scope: "Scope", ins: list["Ref"]) -> "Ref":
+        inner = builder.open_group(self, scope)
+        return builder.close_group(inner, builder.chain(self.layers, inner, ins[0]))
+
+
+def projection(x: TensorType, y: TensorType, norm: bool) -> list[Layer]:
+    """Layers that map the block input ``x`` onto the body output's shape ``y`` (the notes'
+    "convolutional block": a 1×1 convolution with the block's stride, then batch norm)."""
+    from netspec.layers.conv import Conv1d, Conv2d
+    from netspec.layers.core import Dense
+    from netspec.layers.norm import BatchNorm1d, BatchNorm2d
+
+    if x.rank == 1:
+        return [Dense(kind="dense", name="dense", units=int(y.shape[0]))]
+    if x.rank not in (2, 3) or y.rank != x.rank:
+        raise ShapeError(f"cannot project the residual input {x} onto the block output {y}")
+    strides = []
+    for a, b in zip(x.shape[1:], y.shape[1:]):
+        if isinstance(a, str) or isinstance(b, str):
+            strides.append(1 if a == b else 0)
+        else:
+            strides.append(max(1, -(-a // b)))
+    if 0 in strides:
+        raise ShapeError(f"cannot project the residual input {x} onto the block output {y}")
+    conv, bn = (Conv2d, BatchNorm2d) if x.rank == 3 else (Conv1d, BatchNorm1d)
+    out: list[Layer] = [conv(kind=conv.KIND, name="conv", filters=int(y.shape[0]), kernel=1,
+                             stride=strides if x.rank == 3 else strides[0], bias=not norm)]
+    if norm:
+        out.append(bn(kind=bn.KIND, name="bn"))
+    return out
+
+
+@register_layer("residual")
+class Residual(Group):
+    """``activation(body(x) + shortcut(x))``. The shortcut is the identity when shapes agree; with
+    ``shortcut: auto`` a projection (1×1 conv + batch norm, the block's stride) is inserted otherwise."""
+
+    CHILDREN: ClassVar[dict[str, int]] = {"layers": 1, "shortcut": 1}
+    EXAMPLES: ClassVar = [
+        ({"layers": [{"kind": "conv2d", "filters": 4, "kernel": 3, "padding": 1}], "activation": "relu"}, [(4, 6, 6)]),
+        ({"layers": [{"kind": "conv2d", "filters": 8, "kernel": 3, "stride": 2, "padding": 1}]}, [(4, 6, 6)]),
+        ({"layers": [{"kind": "dense", "units": 5}]}, [(3,)]),
+    ]
+
+    layers: list["AnyLayer"] = Field(min_length=1, max_length=10_000)
+    shortcut: Union[Literal["auto", "identity", "projection"], list["AnyLayer"]] = "auto"
+    projection_norm: bool = Field(default=True, description="batch norm after the projection convolution")
+    activation: ActivationName | None = None  # type: ignore[valid-type]
+
+    def compose(self, builder: "Builder", scope: "Scope", ins: list["Ref"]) -> "Ref":
+        from netspec.layers.merge import Add
+
+        inner = builder.open_group(self, scope)
+        x = ins[0]
+        body = builder.chain(self.layers, inner, x)
+        xt, bt = builder.type_of(x), builder.type_of(body)
+        if isinstance(self.shortcut, list):
+            sc_layers: list[Layer] = self.shortcut
+        elif self.shortcut == "projection" or (self.shortcut == "auto" and xt != bt):
+            sc_layers = projection(xt, bt, self.projection_norm)
+        else:
+            sc_layers = []
+        if sc_layers:
+            sc_scope = builder.open_group(None, inner, name="shortcut", kind="shortcut")
+            short = builder.close_group(sc_scope, builder.chain(sc_layers, sc_scope, x))
+        else:
+            short = x
+        add = Add(kind="add", name="add", activation=self.activation)
+        out = builder.add(add, inner, [body, short], role="residual")
+        return builder.close_group(inner, out)
+
+
+@register_layer("parallel", aliases=("branches", "inception"))
+class Parallel(Group):
+    """Branches applied to the same input and merged (concat along channels, as Inception; or add)."""
+
+    CHILDREN: ClassVar[dict[str, int]] = {"branches": 2}
+    EXAMPLES: ClassVar = [
+        ({"branches": [[{"kind": "conv2d", "filters": 2, "kernel": 1}],
+                       [{"kind": "conv2d", "filters": 3, "kernel": 3, "padding": 1}], []]}, [(4, 5, 5)]),
+        ({"merge": "add", "branches": [[{"kind": "dense", "units": 3}], [{"kind": "dense", "units": 3}]]}, [(2,)]),
+    ]
+
+    branches: list[list["AnyLayer"]] = Field(min_length=1, max_length=64)
+    merge: Literal["concat", "add", "multiply"] = "concat"
+    axis: int = Field(default=0, description="concat axis (per-sample; 0 is channels)")
+    activation: ActivationName | None = None  # type: ignore[valid-type]
+
+    def compose(self, builder: "Builder", scope: "Scope", ins: list["Ref"]) -> "Ref":
+        from netspec.layers.merge import Add, Concat, Multiply
+
+        inner = builder.open_group(self, scope)
+        outs = []
+        for i, branch in enumerate(self.branches, start=1):
+            sub = builder.open_group(None, inner, name=f"branch{i}", kind="branch")
+            outs.append(builder.close_group(sub, builder.chain(branch, sub, ins[0])))
+        if len(outs) == 1:
+            return builder.close_group(inner, outs[0])
+        if self.merge == "concat":
+            merge: Layer = Concat(kind="concat", name="merge", axis=self.axis, activation=self.activation)
+        else:
+            cls = Add if self.merge == "add" else Multiply
+            merge = cls(kind=cls.KIND, name="merge", activation=self.activation)
+        return builder.close_group(inner, builder.add(merge, inner, outs))

@@ -1,0 +1,209 @@
+"""Text or file -> validated :class:`~netspec.spec.Spec`, with every problem located."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from pydantic import BaseModel, ValidationError
+
+from netspec.errors import Location, NetspecError, Problem, SpecValidationError, UsageError, did_you_mean
+from netspec.expand import canonicalize
+from netspec.source import PosDict, PosList
+from netspec.spec import Spec
+
+YAML_SUFFIXES = (".yaml", ".yml")
+DSL_SUFFIXES = (".ns",)
+
+
+def _frontend(fmt: str) -> Callable[[str, str], Any]:
+    if fmt == "yaml":
+        from netspec.frontends.yaml_frontend import parse_yaml
+
+        return parse_yaml
+    if fmt == "dsl":
+        from netspec.frontends.dsl import parse_dsl
+
+        return parse_dsl
+    raise NetspecError(f"unknown spec format '{fmt}'; expected 'yaml' or 'dsl'")
+
+
+def read_source(source: str | os.PathLike[str], fmt: str | None = None) -> tuple[str, str, str]:
+    """(text, file name, format) for a path or a spec given as text."""
+    text_like = isinstance(source, str) and ("\n" in source or ":" in source and not os.path.exists(source))
+    if text_like:
+        return str(source), "<string>", fmt or "yaml"
+    path = Path(source)
+    if not path.exists():
+        raise UsageError(problems=[Problem(f"no such file: {path}", hint="check the path; specs/ holds examples")])
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory, expected a spec file (.yaml or .ns)")
+    suffix = path.suffix.lower()
+    if fmt is None:
+        fmt = "dsl" if suffix in DSL_SUFFIXES else "yaml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise NetspecError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise NetspecError(f"{path}: cannot read: {exc.strerror}") from None
+    return text, str(source), fmt
+
+
+def parse(source: str | os.PathLike[str], fmt: str | None = None) -> tuple[Any, str]:
+    """Raw tree (with positions) and file name, from a path or text."""
+    text, file, fmt = read_source(source, fmt)
+    return _frontend(fmt)(text, file), file
+
+
+def load(source: str | os.PathLike[str] | Spec, fmt: str | None = None) -> Spec:
+    """Parse and validate a spec from a path or text; a Spec passes through.
+
+    Raises:
+        SpecSyntaxError: the text is not well-formed.
+        SpecValidationError: every schema problem of the file, each located.
+    """
+    if isinstance(source, Spec):
+        return source
+    raw, file = parse(source, fmt)
+    default = Path(file).stem if file != "<string>" else "net"
+    default = default if default.isidentifier() else "net"
+    return validate(raw, file, default)
+
+
+def validate(raw: Any, file: str = "<string>", default_name: str = "net") -> Spec:
+    """Validate a raw tree (from any frontend)."""
+    canon, problems = canonicalize(raw, file, default_name)
+    spec = None
+    try:
+        spec = Spec.model_validate(canon)
+    except ValidationError as exc:
+        problems.extend(_problems(exc, canon))
+    if problems:
+        raise SpecValidationError(problems=_dedupe(problems))
+    assert spec is not None
+    spec._source = raw
+    spec._file = file
+    return spec
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        key = (p.location, p.path, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return sorted(out, key=lambda p: (p.location.line, p.location.column) if p.location else (1 << 30, 0))
+
+
+def _walk(root: Any, loc: tuple[Any, ...]) -> tuple[Location | None, str, tuple[Any, ...], Any]:
+    """Follow a pydantic loc through the canonical tree: location, user-facing path, the loc with
+    union labels removed, and the value found."""
+    node, where, path, kept = root, getattr(root, "pos", None), "", []
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            where = node.where(part) if isinstance(node, PosDict) else where
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            where = node.where(part) if isinstance(node, PosList) else where
+            node = node[part]
+        elif isinstance(node, dict) and node.get("kind") == part:
+            continue  # union tag
+        elif isinstance(node, (dict, list)) and not isinstance(part, int) and _is_label(part):
+            continue
+        elif isinstance(node, dict) and part not in node:
+            kept.append(part)
+            path = f"{path}.{part}" if path else str(part)
+            break
+        else:
+            continue
+        kept.append(part)
+        node_path = getattr(node, "path", None)
+        path = node_path if node_path is not None else (f"{path}[{part}]" if isinstance(part, int) else
+                                            (f"{path}.{part}" if path else str(part)))
+    return where, path, tuple(kept), node
+
+
+def _is_label(part: Any) -> bool:
+    return isinstance(part, str) and any(c in part for c in "[]'\"") or part in (
+        "int", "str", "float", "bool", "list", "dict", "none", "tuple", "function-after", "function-wrap")
+
+
+_EXPECTED = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false", "bool_parsing": "true or false",
+    "string_type": "a string", "list_type": "a list", "tuple_type": "a list", "dict_type": "a mapping",
+    "model_type": "a mapping", "model_attributes_type": "a mapping", "none_required": "null",
+}
+
+
+def _problems(exc: ValidationError, canon: PosDict) -> list[Problem]:
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    info: dict[tuple[Any, ...], tuple[Location | None, str, Any]] = {}
+    for err in exc.errors(include_url=False):
+        where, path, kept, _ = _walk(canon, err["loc"])
+        groups.setdefault(kept, []).append(err)
+        info[kept] = (where, path, err.get("input"))
+    out = []
+    for kept, errs in groups.items():
+        where, path, value = info[kept]
+        out.append(_one(errs, where, path, value, kept, canon))
+    return out
+
+
+def _one(errs: list[dict[str, Any]], where: Location | None, path: str, value: Any, kept: tuple[Any, ...],
+         canon: PosDict) -> Problem:
+    types = [e["type"] for e in errs]
+    if "extra_forbidden" in types:
+        key = kept[-1] if kept else "?"
+        model = _model_at(kept[:-1])
+        known = [f.alias or n for n, f in model.model_fields.items()] if model else []
+        hint = did_you_mean(key, known) or (f"allowed here: {', '.join(known)}" if known else "")
+        return Problem(f"unknown key '{key}'", where, path, hint)
+    if "missing" in types:
+        return Problem(f"missing required '{kept[-1] if kept else '?'}'", where, path.rsplit(".", 1)[0] if path else "")
+    shown = _show(value)
+    if len(errs) == 1:
+        e = errs[0]
+        msg = e["msg"][0].lower() + e["msg"][1:]
+        if e["type"] in _EXPECTED:
+            msg = f"expected {_EXPECTED[e['type']]}"
+        if e["type"] == "value_error":
+            msg = msg.removeprefix("value error, ")
+        return Problem(f"{msg}; got {shown}", where, path)
+    expected = []
+    for e in errs:
+        if e["type"] == "literal_error":
+            expected.append("one of " + e["ctx"]["expected"])
+        elif e["type"] in _EXPECTED:
+            expected.append(_EXPECTED[e["type"]])
+        else:
+            expected.append(e["msg"][0].lower() + e["msg"][1:])
+    expected = list(dict.fromkeys(expected))
+    return Problem(f"invalid value {shown}; expected " + " or ".join(expected), where, path)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that validates the mapping at ``loc`` (for key suggestions)."""
+    from netspec.spec import Expect, InputSpec, Network
+
+    if not loc:
+        return Spec
+    if loc[0] == "networks":
+        if len(loc) == 2:
+            return Network
+        if len(loc) == 3 and loc[2] == "expect":
+            return Expect
+        if len(loc) == 4 and loc[2] == "inputs":
+            return InputSpec
+    return None
+
+
+
