@@ -112,3 +112,17 @@ class GlobalPool(nn.Module):
 
     def extra_repr(self) -> str:
         return f"mode={self.mode}"
+
+
+def aux_losses(model: nn.Module) -> torch.Tensor | float:
+    """Sum of the auxiliary loss terms (``module.aux_loss``) set during the last forward.
+
+    Activity regularization and the VAE ``sample`` layer's KL divergence use this; the trainer adds it
+    to the task loss.
+    """
+    total: torch.Tensor | float = 0.0
+    for m in model.modules():
+        term = getattr(m, "aux_loss", None)
+        if isinstance(term, torch.Tensor):
+            total = total + term
+    return total
