@@ -64,6 +64,10 @@ class Expander:
             return []
         if isinstance(raw, str):
             kind, args = raw, PosDict(pos=where)
+        elif isinstance(raw, dict) and isinstance(raw.get("kind"), str):
+            kind = raw["kind"]  # canonical form: {kind: conv2d, filters: 6}
+            args = PosDict({k: v for k, v in raw.items() if k != "kind"}, pos=getattr(raw, "pos", where))
+            args.key_pos = dict(getattr(raw, "key_pos", {}))
         elif isinstance(raw, dict):
             kinds = [k for k in raw if k not in COMMON_KEYS]
             if len(kinds) != 1:

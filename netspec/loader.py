@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from netspec.errors import Location, NetspecError, Problem, SpecValidationError, UsageError, did_you_mean
 from netspec.expand import canonicalize
-from netspec.source import PosDict, PosList
+from netspec.source import PosDict, PosList, to_raw
 from netspec.spec import Spec
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -57,8 +57,8 @@ def parse(source: str | os.PathLike[str], fmt: str | None = None) -> tuple[Any, 
     return _frontend(fmt)(text, file), file
 
 
-def load(source: str | os.PathLike[str] | Spec, fmt: str | None = None) -> Spec:
-    """Parse and validate a spec from a path or text; a Spec passes through.
+def load(source: str | os.PathLike[str] | Spec | dict[str, Any], fmt: str | None = None) -> Spec:
+    """Parse and validate a spec from a path, text or a dict; a Spec passes through.
 
     Raises:
         SpecSyntaxError: the text is not well-formed.
@@ -66,6 +66,8 @@ def load(source: str | os.PathLike[str] | Spec, fmt: str | None = None) -> Spec:
     """
     if isinstance(source, Spec):
         return source
+    if isinstance(source, dict):
+        return validate(to_raw(source))
     raw, file = parse(source, fmt)
     default = Path(file).stem if file != "<string>" else "net"
     default = default if default.isidentifier() else "net"
@@ -79,7 +81,10 @@ def validate(raw: Any, file: str = "<string>", default_name: str = "net") -> Spe
     try:
         spec = Spec.model_validate(canon)
     except ValidationError as exc:
-        problems.extend(_problems(exc, canon))
+        found = _problems(exc, canon)
+        if problems:  # a dropped bad item also empties its list; do not report that twice
+            found = [p for p in found if not p.message.startswith("list should have at least")]
+        problems.extend(found)
     if problems:
         raise SpecValidationError(problems=_dedupe(problems))
     assert spec is not None

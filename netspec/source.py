@@ -77,3 +77,17 @@ def strip_positions(value: Any) -> Any:
     if isinstance(value, list):
         return [strip_positions(v) for v in value]
     return value
+
+
+def to_raw(value: Any) -> Any:
+    """Plain dicts/lists (a spec built in Python) as a raw tree without positions."""
+    if isinstance(value, PosDict | PosList):
+        return value
+    if isinstance(value, dict):
+        out = PosDict()
+        for k, v in value.items():
+            out[k] = to_raw(v)
+        return out
+    if isinstance(value, (list, tuple)):
+        return PosList([to_raw(v) for v in value])
+    return value

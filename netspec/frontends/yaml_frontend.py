@@ -62,6 +62,9 @@ class _Converter:
 
 def _convert(node: yaml.Node, conv: _Converter) -> Any:
     file = conv.file
+    if node.tag not in _PLAIN_TAGS:
+        raise SpecSyntaxError(problems=[Problem(f"YAML tag '{node.tag}' is not allowed", _loc(node.start_mark, file),
+                                                hint="specs are plain data; remove the tag")])
     conv.count += 1
     if conv.count > MAX_NODES:
         raise SpecSyntaxError(problems=[Problem(
@@ -88,14 +91,11 @@ def _convert(node: yaml.Node, conv: _Converter) -> Any:
         items = [_convert(v, conv) for v in node.value]
         return PosList(items, pos=_loc(node.start_mark, file),
                        item_pos=[_loc(v.start_mark, file) for v in node.value])
-    tag = node.tag
-    if not tag.startswith("tag:yaml.org,2002:"):
-        raise SpecSyntaxError(problems=[Problem(f"YAML tag '{tag}' is not allowed", _loc(node.start_mark, file),
-                                                hint="specs are plain data; remove the tag")])
     value = conv.scalars.construct_object(node, deep=True)
     if isinstance(value, str) and _FLOAT.match(value):
         return float(value)  # YAML 1.1 reads 1e-3 as a string; users mean a number
     return value
 
 
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null")}
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")

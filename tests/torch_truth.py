@@ -1,0 +1,56 @@
+"""What the compiled module really does, measured with torch at run time.
+
+Every comparison of netspec's static numbers goes through here: output shapes (per node, with
+forward hooks), named parameter and buffer shapes, totals, and MACs against
+``torch.utils.flop_counter.FlopCounterMode`` (which counts 2 FLOPs per multiply-add).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from netspec.graph import NetGraph
+from netspec.torch_backend import compile_network, example_inputs
+
+
+def _shapes(value: Any) -> list[tuple[int, ...]]:
+    if isinstance(value, torch.Tensor):
+        return [tuple(value.shape[1:])]
+    if isinstance(value, (tuple, list)):
+        return [s for v in value for s in _shapes(v)]
+    return []
+
+
+def assert_matches_torch(net: NetGraph, batch: int = 2, check_macs: bool = True) -> torch.nn.Module:
+    """Compile ``net`` (built with every symbolic dim bound) and compare everything with torch."""
+    model = compile_network(net).eval()
+    modules = dict(model.named_modules())
+    seen: dict[str, list[tuple[int, ...]]] = {}
+    hooks = []
+    for node in net.nodes:
+        assert node.name in modules, f"no submodule '{node.name}' in the compiled module"
+        hooks.append(modules[node.name].register_forward_hook(
+            lambda m, i, o, name=node.name: seen.__setitem__(name, _shapes(o))))
+    xs = example_inputs(net, batch)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        out = model(*xs)
+    for h in hooks:
+        h.remove()
+    outs = out if isinstance(out, tuple) else (out,)
+    want = [tuple(t.shape) for t in net.output_types().values()]
+    assert [tuple(o.shape[1:]) for o in outs] == want, "network output shapes differ"
+    for node in net.nodes:
+        module = modules[node.name]
+        assert seen[node.name] == [tuple(t.shape) for t in node.outputs.values()], f"{node.name}: output shape"
+        params = {n: tuple(p.shape) for n, p in module.named_parameters()}
+        assert params == node.params, f"{node.name}: parameters {params} != inferred {node.params}"
+        buffers = {n: tuple(b.shape) for n, b in module.named_buffers()}
+        assert buffers == node.buffers, f"{node.name}: buffers {buffers} != inferred {node.buffers}"
+    assert sum(p.numel() for p in model.parameters()) == net.params
+    assert sum(p.numel() for p in model.parameters() if p.requires_grad) == net.trainable
+    if check_macs:
+        assert counter.get_total_flops() == 2 * net.macs * batch, "MACs differ from torch's flop counter"
+    return model
