@@ -49,5 +49,17 @@ def compile(source: Source, network: str | None = None, bind: dict[str, int] | N
 
 
 def schema() -> dict[str, Any]:
-    """JSON Schema of the canonical spec language, generated from the layer registry."""
-    return Spec.model_json_schema(by_alias=True)
+    """JSON Schema of the canonical spec language (layers as ``{kind: ..., options}``), generated from the
+    layer registry: each kind's definition pins ``kind`` to its name and aliases."""
+    from netspec.layers import layer_kinds
+    from netspec.layers.base import _ALIASES
+
+    out = Spec.model_json_schema(by_alias=True)
+    defs = out.get("$defs", {})
+    for kind, cls in layer_kinds().items():
+        entry = defs.get(cls.__name__)
+        if entry is not None:
+            names = [kind, *(a for a, k in _ALIASES.items() if k == kind)]
+            entry.setdefault("properties", {})["kind"] = {"enum": names, "description": "layer kind"}
+    out["title"] = "netspec spec (version 1)"
+    return out

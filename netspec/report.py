@@ -143,8 +143,8 @@ def check_expectations(graph: Graph, report: NetworkReport, expect: Expect | Non
     for key, got in totals.items():
         want = getattr(expect, key)
         if want is not None and want != got:
-            fail((key,), f"expected {want:,} {key.replace('_', '-')} parameters, the network has {got:,} "
-                         f"(difference {got - want:+,})")
+            what = "parameters" if key == "params" else f"{key.replace('_', '-')} parameters"
+            fail((key,), f"expected {want:,} {what}, the network has {got:,} (difference {got - want:+,})")
     if expect.macs is not None:
         tol = expect.macs_tolerance * expect.macs
         if abs(g.macs - expect.macs) > tol:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from netspec.layers.base import fmt_shape
@@ -70,8 +71,8 @@ def render(report: "Report", width: int = 110, color: bool = False) -> str:
     for r in report.networks.values():
         console.print(_network_table(r))
         for w in r.graph.warnings:
-            console.print(f"[yellow]warning:[/yellow] {w}")
+            console.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
         for p in r.failures:
-            console.print(f"[red]expectation failed:[/red] {p}")
+            console.print(f"[red]expectation failed:[/red] {escape(str(p))}", soft_wrap=True)
         console.print()
     return "\n".join(line.rstrip() for line in buf.getvalue().rstrip().splitlines()) + "\n"

@@ -1,0 +1,153 @@
+"""Compiling to torch: modes, initialisation, frozen layers, graphs, several networks, torch.compile, CUDA."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+import netspec
+from netspec.graph import build_graph
+
+NET = """\
+name: small
+input: [3, 16, 16]
+layers:
+  - conv2d: {filters: 8, kernel: 3, padding: 1, activation: relu, name: conv}
+  - batchnorm2d: {name: bn}
+  - max_pool2d: {kernel: 2, name: pool}
+  - dropout: {rate: 0.5, name: drop}
+  - flatten
+  - dense: {units: 5, name: head}
+"""
+
+
+def test_train_and_eval_modes_are_honoured():
+    model = netspec.compile(NET)
+    x = torch.randn(4, 3, 16, 16)
+    model.train()
+    torch.manual_seed(0)
+    a = model(x)
+    b = model(x)
+    assert not torch.allclose(a, b), "dropout must be active in training"
+    model.eval()
+    assert torch.equal(model(x), model(x))
+    assert model.bn.running_mean.abs().sum() > 0, "batch norm updated its running statistics in training"
+
+
+def test_module_names_match_check_table():
+    report = netspec.check(NET)
+    model = netspec.compile(NET)
+    names = dict(model.named_modules())
+    for layer in report.to_dict()["layers"]:
+        assert layer["name"] in names
+        assert sum(p.numel() for p in names[layer["name"]].parameters()) == layer["params"]
+
+
+def test_literal_init_and_frozen_layers():
+    text = """\
+input: [3]
+layers:
+  - dense: {units: 2, bias: false, trainable: false, name: fixed,
+            init: {weight: [[1, -2, 2], [2, 1, -4]]}}
+  - dense: {units: 1, name: learned, init: {weight: zeros, bias: 0.5}}
+"""
+    model = netspec.compile(text)
+    assert torch.equal(model.fixed.weight, torch.tensor([[1.0, -2.0, 2.0], [2.0, 1.0, -4.0]]))
+    assert not model.fixed.weight.requires_grad
+    assert torch.equal(model.learned.weight, torch.zeros(1, 2))
+    assert model.learned.bias.item() == 0.5
+    report = netspec.check(text)
+    assert report.to_dict()["params"] == {"total": 9, "trainable": 3, "non_trainable": 6}
+
+
+def test_named_scheme_init():
+    text = "input: [64]\nlayers:\n  - dense: {units: 64, init: orthogonal, name: d}\n"
+    w = netspec.compile(text).d.weight.detach()
+    assert torch.allclose(w @ w.T, torch.eye(64), atol=1e-4)
+    assert torch.count_nonzero(netspec.compile(text).d.bias) == 0
+
+
+def test_graph_with_skip_and_several_outputs():
+    text = """\
+inputs: {image: [3, 8, 8], extra: [4]}
+outputs: [logits, features]
+layers:
+  - conv2d: {filters: 4, kernel: 3, padding: 1, name: a}
+  - conv2d: {filters: 4, kernel: 3, padding: 1, name: b}
+  - add: {from: [a, b], activation: relu, name: merged}
+  - global_avg_pool: {name: features}
+  - concat: {from: [features, extra], name: joined}
+  - dense: {units: 2, name: logits}
+"""
+    model = netspec.compile(text)
+    logits, features = model(torch.randn(2, 3, 8, 8), torch.randn(2, 4))
+    assert logits.shape == (2, 2) and features.shape == (2, 4)
+    with torch.no_grad():
+        x = torch.randn(1, 3, 8, 8)
+        a = model.a(x)
+        expected = torch.relu(a + model.b(a)).mean(dim=(2, 3))
+        assert torch.allclose(model(x, torch.zeros(1, 4))[1], expected, atol=1e-6)
+
+
+def test_several_networks_compile_together_and_alone():
+    text = """\
+name: ae
+networks:
+  encoder:
+    input: [12]
+    layers: [{dense: {units: 3, activation: relu}}]
+  decoder:
+    inputs: {z: encoder}
+    layers: [{dense: {units: 12, activation: sigmoid}}]
+"""
+    both = netspec.compile(text)
+    assert isinstance(both, torch.nn.ModuleDict) and set(both) == {"encoder", "decoder"}
+    out = both["decoder"](both["encoder"](torch.randn(5, 12)))
+    assert out.shape == (5, 12)
+    decoder = netspec.compile(text, network="decoder")
+    assert sum(p.numel() for p in decoder.parameters()) == 3 * 12 + 12
+    assert netspec.check(text, network="decoder").to_dict()["inputs"] == {"z": [3]}
+    with pytest.raises(netspec.NetspecError, match="no network 'decodr'.*did you mean 'decoder'"):
+        netspec.check(text, network="decodr")
+
+
+def test_residual_projection_matches_hand_written_block():
+    text = """\
+input: [4, 8, 8]
+layers:
+  - residual:
+      name: block
+      activation: relu
+      layers:
+        - conv2d: {filters: 8, kernel: 3, stride: 2, padding: 1, bias: false, name: conv1}
+        - batchnorm2d: {name: bn1}
+"""
+    model = netspec.compile(text).eval()
+    names = dict(model.named_modules())
+    assert {"block.conv1", "block.bn1", "block.shortcut.conv", "block.shortcut.bn", "block.add"} <= set(names)
+    assert names["block.shortcut.conv"].stride == (2, 2) and names["block.shortcut.conv"].kernel_size == (1, 1)
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        want = torch.relu(model.block.bn1(model.block.conv1(x)) + model.block.shortcut.bn(model.block.shortcut.conv(x)))
+        assert torch.allclose(model(x), want)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None, reason="torch.compile needs a C compiler")
+def test_torch_compile():
+    model = netspec.compile(NET).eval()
+    compiled = torch.compile(model)
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(compiled(x), model(x), atol=1e-5)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (run on the GPU machine)")
+def test_runs_on_cuda():
+    model = netspec.compile(NET).cuda().eval()
+    x = torch.randn(2, 3, 16, 16, device="cuda")
+    assert model(x).device.type == "cuda"
+    graph = build_graph(netspec.load(NET)).network()
+    assert tuple(model(x).shape[1:]) == tuple(graph.output_types()[next(iter(graph.outputs))].shape)
