@@ -36,6 +36,7 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run_schema)
 
     p = sub.add_parser("kinds", help="list every layer kind with its options")
+    p.add_argument("--markdown", action="store_true", help="print the reference table in Markdown (docs/layers.md)")
     p.set_defaults(run=run_kinds)
 
 
@@ -65,17 +66,7 @@ def run_schema(args: argparse.Namespace) -> int:
 
 
 def run_kinds(args: argparse.Namespace) -> int:
-    from netspec.layers import layer_kinds
-    from netspec.layers.base import _ALIASES
+    from netspec.docs import kinds_markdown, kinds_text
 
-    aliases: dict[str, list[str]] = {}
-    for alias, kind in _ALIASES.items():
-        aliases.setdefault(kind, []).append(alias)
-    for kind, cls in layer_kinds().items():
-        opts = [n for n in cls.model_fields if n not in ("kind", "name", "from_", "trainable", "init")]
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        extra = f" (also: {', '.join(aliases[kind])})" if kind in aliases else ""
-        print(f"{kind:<22} {cls.FAMILY:<14} {doc}{extra}")
-        if opts:
-            print(f"{'':<37} options: {', '.join(opts)}")
+    sys.stdout.write(kinds_markdown() if args.markdown else kinds_text())
     return 0

@@ -71,6 +71,7 @@ class Size:
     value: Dim
     exact: bool
     arithmetic: str
+    dropped: int = 0  # real input positions at the end that no window covers
 
 
 def conv_out(n: Dim, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1,
@@ -103,7 +104,11 @@ def conv_out(n: Dim, kernel: int, stride: int = 1, padding: int = 0, dilation: i
     fn = "ceil" if ceil_mode else "floor"
     text = f"({n} + {pad_txt} − {span_txt})/{stride}"
     text = f"{fn}({text}) + 1" if not exact else f"{text} + 1"
-    return Size(out, exact, f"{n} → {text} = {out}")
+    # A stride larger than the window skips positions by design (a 1×1 stride-2 shortcut); otherwise
+    # a tail of real input that no window reaches is lost silently. Padding left uncovered is harmless.
+    last_end = (out - 1) * stride + span
+    dropped = max(0, (pad // 2 + n - 1) - last_end) if stride <= span + 1 else 0
+    return Size(out, exact, f"{n} → {text} = {out}", dropped)
 
 
 def conv_transpose_out(n: Dim, kernel: int, stride: int = 1, padding: int = 0, output_padding: int = 0,

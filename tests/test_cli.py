@@ -121,3 +121,10 @@ def test_kinds_lists_every_kind(capsys):
     out = capsys.readouterr().out
     for kind in layer_kinds():
         assert kind in out
+
+
+def test_layer_reference_doc_is_current():
+    from netspec.docs import kinds_markdown
+
+    with open(os.path.join(ROOT, "docs", "layers.md"), encoding="utf-8") as f:
+        assert f.read() == kinds_markdown(), "docs/layers.md is stale: run `netspec kinds --markdown > docs/layers.md`"

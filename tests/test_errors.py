@@ -80,7 +80,7 @@ def test_all_validation_errors_reported_at_once():
 def test_strict_turns_dropped_pixels_into_errors():
     text = "input: [1, 10, 10]\nlayers:\n  - conv2d: {filters: 1, kernel: 5, stride: 2}\n"
     report = netspec.check(text)
-    assert report.warnings and "stride 2 does not divide evenly" in report.warnings[0]
+    assert report.warnings and "the last 1 input row never reaches a window" in report.warnings[0]
     with pytest.raises(ShapeError, match="--strict"):
         netspec.check(text, strict=True)
 

@@ -22,7 +22,13 @@ def test_notes_slip_125_by_49():
 
 def test_exactness_flags_dropped_pixels():
     assert conv_out(10, 5, 2).exact is False   # (10 - 5)/2 = 2.5
+    assert conv_out(10, 5, 2).dropped == 1     # windows start at 0, 2, 4 and end at 8: input 9 is never seen
     assert conv_out(11, 5, 2).exact is True    # (11 - 5)/2 = 3
+    assert conv_out(7, 2, 2).dropped == 1      # 2x2/2 pooling of 7 loses the 7th row
+    # ResNet's 3x3/2 with padding 1 on 56: (56 + 2 - 3)/2 = 27.5, but only the right padding is left out.
+    assert conv_out(56, 3, 2, 1).exact is False and conv_out(56, 3, 2, 1).dropped == 0
+    # A 1x1 stride-2 shortcut skips every other position by design; that is not a dropped tail.
+    assert conv_out(56, 1, 2).dropped == 0
 
 
 def test_ceil_mode_matches_pytorch_rule():

@@ -19,9 +19,11 @@ def check_size(size: Size, axis: str, kind: str, ctx: Ctx, stride: int) -> int |
     if isinstance(size.value, int) and size.value <= 0:
         raise ShapeError(f"{axis} {size.arithmetic} (the {kind} window is larger than its padded input); "
                          "hint: pad the input, or use a smaller kernel or stride")
-    if not size.exact and isinstance(size.value, int):
-        ctx.warn(f"{axis}: {size.arithmetic}: the stride {stride} does not divide evenly, "
-                 "so the last rows/columns are never covered")
+    if size.dropped:
+        what = {"height": "row", "width": "column"}.get(axis, "position")
+        ctx.warn(f"{axis}: {size.arithmetic} is not a whole division: the last {size.dropped} input "
+                 f"{what}{'s never reach' if size.dropped > 1 else ' never reaches'} a window (stride {stride}); "
+                 "hint: adjust the padding or stride")
     return size.value
 
 
