@@ -26,7 +26,7 @@ def _rf(node_rf: tuple[tuple[int, int], ...] | None) -> str:
     return f"{sizes} /{jumps}"
 
 
-def _network_table(r: "NetworkReport") -> Table:
+def _network_table(r: "NetworkReport") -> tuple[Table, list[str]]:
     from netspec.report import MACS_NOTE, human, human_bytes
 
     g = r.graph
@@ -59,9 +59,7 @@ def _network_table(r: "NetworkReport") -> Table:
         f"{human_bytes(r.activation_bytes)} at batch {r.batch} (float32)",
         f"outputs: " + ", ".join(f"{k} {fmt_shape(v.shape)}" for k, v in g.output_types().items()),
     ]
-    t.caption = "\n".join(lines) + f"\n[dim]{MACS_NOTE}[/dim]"
-    t.caption_justify = "left"
-    return t
+    return t, lines + [f"[dim]{MACS_NOTE}[/dim]"]
 
 
 def render(report: "Report", width: int = 110, color: bool = False) -> str:
@@ -69,7 +67,10 @@ def render(report: "Report", width: int = 110, color: bool = False) -> str:
     console = Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
                       highlight=False, soft_wrap=False)
     for r in report.networks.values():
-        console.print(_network_table(r))
+        table, totals = _network_table(r)
+        console.print(table)
+        for line in totals:
+            console.print(line, soft_wrap=True)
         for w in r.graph.warnings:
             console.print(f"[yellow]warning:[/yellow] {escape(w)}", soft_wrap=True)
         for p in r.failures:
