@@ -137,7 +137,7 @@ def check_expectations(graph: Graph, report: NetworkReport, expect: Expect | Non
 
     def fail(key: tuple[Any, ...], msg: str) -> None:
         loc = locate(raw, (*base, "expect", *key)) if raw is not None else None
-        report.failures.append(Problem(msg, loc, ".".join(str(k) for k in ("expect", *key))))
+        report.failures.append(Problem(msg, loc, ".".join(str(k) for k in (*base, "expect", *key))))
 
     totals = {"params": g.params, "trainable": g.trainable, "non_trainable": g.params - g.trainable}
     for key, got in totals.items():

@@ -128,3 +128,31 @@ def test_layer_reference_doc_is_current():
 
     with open(os.path.join(ROOT, "docs", "layers.md"), encoding="utf-8") as f:
         assert f.read() == kinds_markdown(), "docs/layers.md is stale: run `netspec kinds --markdown > docs/layers.md`"
+
+
+def test_several_networks_in_json(tmp_path, capsys):
+    path = tmp_path / "gan.yaml"
+    path.write_text("""\
+name: pair
+networks:
+  generator:
+    input: [8]
+    layers: [{dense: {units: 16, activation: tanh, name: out}}]
+    expect: {params: 144}          # 8*16 + 16
+  discriminator:
+    inputs: {x: generator}
+    layers: [{dense: {units: 1, activation: sigmoid, name: score}}]
+    expect: {params: 17}           # 16*1 + 1
+""")
+    assert main(["check", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["networks"]) == {"generator", "discriminator"}
+    disc = data["networks"]["discriminator"]
+    assert disc["inputs"] == {"x": [16]} and disc["params"]["total"] == 17
+    assert data["params"]["total"] == 144 + 17
+    assert main(["check", str(path), "--json", "--network", "generator"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "generator"
+    path.write_text(path.read_text().replace("params: 17", "params: 18"))
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "gan.yaml:10:14: networks.discriminator.expect.params" in out and "expected 18 parameters, the network has 17" in out
