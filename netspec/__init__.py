@@ -5,6 +5,7 @@ counts parameters and multiply-adds, draws it, and compiles it to a ``torch.nn.M
 """
 
 from netspec.api import analyze, check, compile, schema
+from netspec.diagram import draw, to_dot
 from netspec.errors import (BuildError, DataError, ExpectationError, NetspecError, ShapeError, SpecSyntaxError,
                             SpecValidationError, UnknownLayerError, UsageError)
 from netspec.layers import layer_kinds, register_layer
@@ -14,6 +15,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BuildError", "DataError", "ExpectationError", "NetspecError", "ShapeError", "SpecSyntaxError",
-    "SpecValidationError", "UnknownLayerError", "UsageError", "analyze", "check", "compile", "layer_kinds", "load",
-    "register_layer", "schema",
+    "SpecValidationError", "UnknownLayerError", "UsageError", "analyze", "check", "compile", "draw", "layer_kinds",
+    "load", "register_layer", "schema", "to_dot",
 ]
