@@ -314,8 +314,7 @@ def _blocks(raw: Any, exp: Expander) -> dict[str, Any]:
             continue
         if canonical_kind(name):
             exp.problem(f"block name '{name}' is already a layer kind", where, f"blocks.{name}",
-                        "choose another name")
-            continue
+                        "choose another name")  # still expanded below, so its uses do not fail too
         if not isinstance(bdef, PosDict) or "layers" not in bdef:
             exp.problem(f"block '{name}' needs a 'layers' list", where, f"blocks.{name}",
                         "blocks: {name: {params: {width: 64}, layers: [...]}}")

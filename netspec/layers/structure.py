@@ -115,7 +115,7 @@ class Residual(Group):
         return builder.close_group(inner, out)
 
 
-@register_layer("parallel", aliases=("branches", "inception"))
+@register_layer("parallel")
 class Parallel(Group):
     """Branches applied to the same input and merged (concat along channels, as Inception; or add)."""
 
