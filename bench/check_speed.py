@@ -10,6 +10,7 @@ RSS) come from the OS for that process. Prints the ratios. Goal: ≥ 20× faster
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import subprocess
@@ -42,9 +43,8 @@ def main() -> None:
     parser.add_argument("spec", nargs="?", default=os.path.join(ROOT, "specs", "resnet152.yaml"))
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    try:
-        import torchinfo  # noqa: F401
-    except ImportError:
+    # find_spec, not import: importing torch here would inflate every child's peak RSS through fork.
+    if importlib.util.find_spec("torchinfo") is None:
         raise SystemExit("the reference needs torchinfo: pip install torchinfo")
     ours = [measure(NETSPEC, args.spec) for _ in range(args.repeat)]
     theirs = [measure(TORCHINFO, args.spec) for _ in range(args.repeat)]

@@ -51,15 +51,21 @@ def compile(source: Source, network: str | None = None, bind: dict[str, int] | N
 def schema() -> dict[str, Any]:
     """JSON Schema of the canonical spec language (layers as ``{kind: ..., options}``), generated from the
     layer registry: each kind's definition pins ``kind`` to its name and aliases."""
+    import json
+
     from netspec.layers import layer_kinds
     from netspec.layers.base import _ALIASES
 
     out = Spec.model_json_schema(by_alias=True)
-    defs = out.get("$defs", {})
+    defs = out.setdefault("$defs", {})
     for kind, cls in layer_kinds().items():
-        entry = defs.get(cls.__name__)
-        if entry is not None:
-            names = [kind, *(a for a, k in _ALIASES.items() if k == kind)]
-            entry.setdefault("properties", {})["kind"] = {"enum": names, "description": "layer kind"}
+        entry = cls.model_json_schema(by_alias=True)
+        defs.update(entry.pop("$defs", {}))
+        names = [kind, *(a for a, k in _ALIASES.items() if k == kind)]
+        entry.setdefault("properties", {})["kind"] = {"enum": names, "description": "layer kind"}
+        defs[cls.__name__] = entry
+    # Nested layer lists are typed by the base class; in the schema they are any registered kind.
+    defs["Layer"] = {"oneOf": [{"$ref": f"#/$defs/{cls.__name__}"} for cls in layer_kinds().values()],
+                     "description": "a layer: {kind: <name>, ...options}"}
     out["title"] = "netspec spec (version 1)"
-    return out
+    return json.loads(json.dumps(out))

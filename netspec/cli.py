@@ -16,6 +16,7 @@ from netspec.errors import NetspecError, UsageError
 # Subcommand modules, in the order `netspec --help` lists them.
 COMMANDS = [
     "netspec.cli_check",
+    "netspec.cli_convert",
     "netspec.cli_draw",
     "netspec.cli_train",
 ]

@@ -245,8 +245,8 @@ class Builder:
         name = scope.full(short)
         self.current_name = name
         in_types = [self.types[r] for r in ins]
-        want = layer.INPUT_DTYPE
-        for t in in_types:
+        wants = layer.INPUT_DTYPES or (layer.INPUT_DTYPE,) * len(in_types)
+        for t, want in zip(in_types, wants):
             if want != "any" and t.dtype != want:
                 raise ShapeError(f"{layer.kind} needs {want} input, got {t.dtype} {t}"
                                  + ("; hint: token ids go through an 'embedding' first" if t.dtype == "long" else ""))

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from netspec.errors import Location, NetspecError, Problem, SpecValidationError, UsageError, did_you_mean
 from netspec.expand import canonicalize
 from netspec.source import PosDict, PosList, to_raw
+from netspec.layers import Layer, layer_class
 from netspec.spec import Spec
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -77,13 +78,21 @@ def load(source: str | os.PathLike[str] | Spec | dict[str, Any], fmt: str | None
 def validate(raw: Any, file: str = "<string>", default_name: str = "net") -> Spec:
     """Validate a raw tree (from any frontend)."""
     canon, problems = canonicalize(raw, file, default_name)
+    errors: list[dict[str, Any]] = []
+    data = PosDict(canon, pos=canon.pos)
+    data.key_pos = canon.key_pos
+    nets = canon.get("networks")
+    if isinstance(nets, dict):
+        data["networks"] = {name: _with_layers(net, ("networks", name), errors) for name, net in nets.items()}
     spec = None
     try:
-        spec = Spec.model_validate(canon)
+        spec = Spec.model_validate(data)
     except ValidationError as exc:
-        found = _problems(exc, canon)
-        if problems:  # a dropped bad item also empties its list; do not report that twice
-            found = [p for p in found if not p.message.startswith("list should have at least")]
+        errors.extend(exc.errors(include_url=False))
+    if errors:
+        found = _problems(errors, canon)
+        if problems or len(found) > 1:  # a dropped bad item also empties its list; do not report that twice
+            found = [p for p in found if not p.message.startswith("list should have at least")] or found
         problems.extend(found)
     if problems:
         raise SpecValidationError(problems=_dedupe(problems))
@@ -91,6 +100,45 @@ def validate(raw: Any, file: str = "<string>", default_name: str = "net") -> Spe
     spec._source = raw
     spec._file = file
     return spec
+
+
+def _with_layers(net: Any, loc: tuple[Any, ...], errors: list[dict[str, Any]]) -> Any:
+    if not isinstance(net, dict) or not isinstance(net.get("layers"), list):
+        return net
+    out = PosDict(net, pos=getattr(net, "pos", None))
+    out["layers"] = validate_layers(net["layers"], (*loc, "layers"), errors)
+    return out
+
+
+def validate_layers(items: list[Any], loc: tuple[Any, ...], errors: list[dict[str, Any]]) -> list[Layer]:
+    """Validate canonical layer items, each with its own kind's class, children first.
+
+    Errors are appended with their full ``loc``; a failed item is left out (so its parent is too).
+    """
+    out = []
+    for i, item in enumerate(items):
+        cls = layer_class(item["kind"])
+        data = PosDict(item, pos=getattr(item, "pos", None))
+        data.key_pos, data.path = getattr(item, "key_pos", {}), getattr(item, "path", None)
+        failed = False
+        for field, depth in cls.CHILDREN.items():
+            value = item.get(field)
+            if not isinstance(value, list):
+                continue
+            before = len(errors)
+            if depth == 1:
+                data[field] = validate_layers(value, (*loc, i, field), errors)
+            else:
+                data[field] = [validate_layers(sub, (*loc, i, field, j), errors) if isinstance(sub, list) else sub
+                               for j, sub in enumerate(value)]
+            failed = failed or len(errors) > before
+        if failed:
+            continue
+        try:
+            out.append(cls.model_validate(data))
+        except ValidationError as exc:
+            errors.extend({**e, "loc": (*loc, i, *e["loc"])} for e in exc.errors(include_url=False))
+    return out
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -144,10 +192,10 @@ _EXPECTED = {
 }
 
 
-def _problems(exc: ValidationError, canon: PosDict) -> list[Problem]:
+def _problems(errors: list[dict[str, Any]], canon: PosDict) -> list[Problem]:
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     info: dict[tuple[Any, ...], tuple[Location | None, str, Any]] = {}
-    for err in exc.errors(include_url=False):
+    for err in errors:
         where, path, kept, _ = _walk(canon, err["loc"])
         groups.setdefault(kept, []).append(err)
         info[kept] = (where, path, err.get("input"))

@@ -121,11 +121,11 @@ class Report:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
-    def table(self, width: int = 110, color: bool = False) -> str:
-        """The human-readable summary (one table per network)."""
+    def table(self, color: bool = False) -> str:
+        """The human-readable summary (one table per network); ANSI colours if ``color``."""
         from netspec.summary import render
 
-        return render(self, width=width, color=color)
+        return render(self, color=color)
 
 
 def check_expectations(graph: Graph, report: NetworkReport, expect: Expect | None, base: tuple[Any, ...]) -> None:

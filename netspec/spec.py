@@ -12,7 +12,9 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from netspec.layers import AnyLayer, Layer
+from netspec.layers import Layer
+from netspec.layers.base import Children
+from netspec.train.config import TrainConfig
 
 MAX_DIM = 1 << 24
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -72,7 +74,7 @@ class Network(Strict):
     description: str | None = None
     inputs: dict[str, InputSpec] = Field(min_length=1, max_length=64)
     outputs: list[str] | None = Field(default=None, description="output node names; default: the last layer")
-    layers: list[AnyLayer] = Field(min_length=1, max_length=100_000)  # type: ignore[valid-type]
+    layers: Children = Field(min_length=1, max_length=100_000)
     expect: Expect | None = None
 
 
@@ -83,7 +85,7 @@ class Spec(Strict):
     name: str = Field(pattern=NAME, max_length=64)
     description: str | None = None
     networks: dict[str, Network] = Field(min_length=1, max_length=64)
-    train: dict[str, Any] | None = Field(default=None, description="training recipe (see `netspec build`)")
+    train: TrainConfig | None = Field(default=None, description="training recipe (see `netspec build`)")
 
     _source: Any = PrivateAttr(default=None)  # the raw tree (with positions) it came from
     _file: str = PrivateAttr(default="<string>")

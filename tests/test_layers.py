@@ -13,8 +13,9 @@ CASES = [(kind, i, args, shapes) for kind, cls in layer_kinds().items() for i, (
 
 
 def spec_for(kind: str, args: dict, shapes: list[tuple]) -> dict:
-    inputs = {f"x{i}": {"shape": list(s), "dtype": "long" if layer_kinds()[kind].INPUT_DTYPE == "long" else "float"}
-              for i, s in enumerate(shapes)}
+    cls = layer_kinds()[kind]
+    dtypes = getattr(cls, "INPUT_DTYPES", None) or ["long" if cls.INPUT_DTYPE == "long" else "float"] * len(shapes)
+    inputs = {f"x{i}": {"shape": list(s), "dtype": dtypes[i]} for i, s in enumerate(shapes)}
     layer = {"kind": kind, **args}
     if len(shapes) > 1:
         layer["from"] = list(inputs)

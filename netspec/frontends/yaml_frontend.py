@@ -92,7 +92,7 @@ def _convert(node: yaml.Node, conv: _Converter) -> Any:
         return PosList(items, pos=_loc(node.start_mark, file),
                        item_pos=[_loc(v.start_mark, file) for v in node.value])
     value = conv.scalars.construct_object(node, deep=True)
-    if isinstance(value, str) and _FLOAT.match(value):
+    if isinstance(value, str) and node.style is None and _FLOAT.match(value):
         return float(value)  # YAML 1.1 reads 1e-3 as a string; users mean a number
     return value
 

@@ -13,9 +13,9 @@ compares its shapes and counts automatically (give it ``EXAMPLES``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, SerializeAsAny, field_validator, model_validator
 
 from netspec.errors import Location, ShapeError, UnknownLayerError, did_you_mean
 from netspec.sizes import Dim
@@ -122,14 +122,17 @@ InitValue = Union[Literal[INIT_SCHEMES], float, list, InitSpec]  # type: ignore[
 class Layer(BaseModel):
     """Base of every layer kind. Fields shared by all kinds live here."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # defer_build: a kind's validator is built the first time a spec uses it, so `netspec check`
+    # pays only for the kinds it meets (building all of them costs a third of a second).
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     KIND: ClassVar[str] = ""
     FAMILY: ClassVar[str] = "other"
     PRIMARY: ClassVar[str | None] = None  # `- dense: 120` sets this field
     CHILDREN: ClassVar[dict[str, int]] = {}  # structure kinds: field -> 1 (list of layers) or 2 (list of lists)
-    ARITY: ClassVar[int | None] = 1  # inputs taken; None for merges (2 or more)
+    ARITY: ClassVar[int | None] = 1  # 1: exactly one input; None: two or more (merges); n > 1: up to n (infer checks)
     INPUT_DTYPE: ClassVar[str] = "float"  # "float", "long" or "any"
+    INPUT_DTYPES: ClassVar[tuple[str, ...]] = ()  # per input, when they differ (overrides INPUT_DTYPE)
     ELEMENTWISE: ClassVar[bool] = False  # keeps the receptive field
     EXAMPLES: ClassVar[list[tuple[dict[str, Any], list[tuple[Dim, ...]]]]] = []  # (args, input shapes) for tests
 
@@ -197,6 +200,18 @@ class Layer(BaseModel):
     def path(self) -> str:
         return self._path
 
+
+# Nested layers (structure kinds): already-validated instances of any kind. The loader validates
+# each item with its own class (see loader.validate_layers); dumping keeps each item's own fields.
+def _instantiate(items: Any) -> Any:
+    """Plain ``{kind: ..., ...}`` dicts in Python-built specs become layers of their kind."""
+    if not isinstance(items, list):
+        return items
+    return [layer_class(i["kind"]).model_validate(i) if isinstance(i, dict) and isinstance(i.get("kind"), str)
+            else i for i in items]
+
+
+Children = Annotated[list[SerializeAsAny[Layer]], BeforeValidator(_instantiate)]
 
 _REGISTRY: dict[str, type[Layer]] = {}
 _ALIASES: dict[str, str] = {}

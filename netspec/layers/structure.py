@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
 from pydantic import Field
 
 from netspec.errors import ShapeError
-from netspec.layers.base import ActivationName, Layer, TensorType, register_layer
+from netspec.layers.base import ActivationName, Children, Layer, TensorType, register_layer
 
 if TYPE_CHECKING:  # pragma: no cover
     from netspec.graph import Builder, Ref, Scope
@@ -41,7 +41,7 @@ class Sequential(Group):
     CHILDREN: ClassVar[dict[str, int]] = {"layers": 1}
     EXAMPLES: ClassVar = [({"layers": [{"kind": "dense", "units": 4}, {"kind": "relu"}]}, [(3,)])]
 
-    layers: list["AnyLayer"] = Field(default_factory=list, max_length=10_000)
+    layers: Children = Field(default_factory=list, max_length=10_000)
 
     def compose(self, builder: "Builder", scope: "Scope", ins: list["Ref"]) -> "Ref":
         inner = builder.open_group(self, scope)
@@ -87,8 +87,8 @@ class Residual(Group):
         ({"layers": [{"kind": "dense", "units": 5}]}, [(3,)]),
     ]
 
-    layers: list["AnyLayer"] = Field(min_length=1, max_length=10_000)
-    shortcut: Union[Literal["auto", "identity", "projection"], list["AnyLayer"]] = "auto"
+    layers: Children = Field(min_length=1, max_length=10_000)
+    shortcut: Union[Literal["auto", "identity", "projection"], Children] = "auto"
     projection_norm: bool = Field(default=True, description="batch norm after the projection convolution")
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
@@ -126,7 +126,7 @@ class Parallel(Group):
         ({"merge": "add", "branches": [[{"kind": "dense", "units": 3}], [{"kind": "dense", "units": 3}]]}, [(2,)]),
     ]
 
-    branches: list[list["AnyLayer"]] = Field(min_length=1, max_length=64)
+    branches: list[Children] = Field(min_length=1, max_length=64)
     merge: Literal["concat", "add", "multiply"] = "concat"
     axis: int = Field(default=0, description="concat axis (per-sample; 0 is channels)")
     activation: ActivationName | None = None  # type: ignore[valid-type]

@@ -1,0 +1,1 @@
+"""The netspec DSL grammar (``netspec.lark``), installed as the package ``netspec.grammar``."""

@@ -1,0 +1,72 @@
+"""``netspec convert``: a spec from YAML to the DSL and back, comments carried over.
+
+Conversion works on the raw tree (before block expansion), so blocks stay blocks. The source is
+validated first, and the result is read back and compared with it: a conversion that would change
+the validated spec is an error, never a silent rewrite.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from netspec.errors import NetspecError, UsageError
+from netspec.loader import DSL_SUFFIXES, YAML_SUFFIXES, read_source, validate
+
+FORMATS = ("yaml", "dsl")
+
+
+def format_of(path: str | os.PathLike[str]) -> str | None:
+    suffix = Path(path).suffix.lower()
+    if suffix in DSL_SUFFIXES:
+        return "dsl"
+    if suffix in YAML_SUFFIXES:
+        return "yaml"
+    return None
+
+
+def write(raw: Any, to: str, comments: Any = None) -> str:
+    """Text in format ``to`` ('yaml' or 'dsl') for a raw spec tree."""
+    if to == "dsl":
+        from netspec.frontends.dsl_writer import to_dsl
+
+        return to_dsl(raw, comments)
+    if to == "yaml":
+        from netspec.frontends.yaml_writer import to_yaml
+
+        return to_yaml(raw, comments)
+    raise UsageError(f"unknown format '{to}'; expected 'yaml' or 'dsl'")
+
+
+def convert(source: str | os.PathLike[str], to: str | None = None, fmt: str | None = None,
+            comments: bool = True) -> str:
+    """The spec at ``source`` (a path, or text with ``fmt``) written in format ``to``.
+
+    ``to`` defaults to the other format. Raises the source's syntax/validation errors, and a
+    NetspecError if the written text would not read back as the same spec.
+    """
+    from netspec.loader import _frontend
+
+    text, file, src_fmt = read_source(source, fmt)
+    to = to or ("yaml" if src_fmt == "dsl" else "dsl")
+    if to not in FORMATS:
+        raise UsageError(f"unknown format '{to}'; expected 'yaml' or 'dsl'")
+    raw = _frontend(src_fmt)(text, file)
+    default = Path(file).stem if file != "<string>" and Path(file).stem.isidentifier() else "net"
+    spec = validate(raw, file, default)
+    notes = None
+    if comments:
+        from netspec.frontends.comments import dsl_comments, yaml_comments
+
+        notes = dsl_comments(text) if src_fmt == "dsl" else yaml_comments(text)
+    out = write(raw, to, notes)
+    try:
+        again = validate(_frontend(to)(out, f"<converted {to}>"), f"<converted {to}>", default)
+    except NetspecError as exc:
+        raise NetspecError(f"{file}: converting to {to} produced text that does not read back; this is a "
+                           f"netspec bug, please report it:\n{exc}") from None
+    if again.model_dump() != spec.model_dump():
+        raise NetspecError(f"{file}: converting to {to} would change the spec; this is a netspec bug, "
+                           "please report it")
+    return out

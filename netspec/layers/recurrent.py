@@ -1,0 +1,195 @@
+"""Recurrent layers: ``rnn`` (tanh or relu), ``lstm``, ``gru``.
+
+Sequences are ``(T, F)`` per sample (time first, features last; batch-first ``(N, T, F)`` in torch);
+``T`` may be symbolic. Parameters follow PyTorch: per layer and direction
+``G·H·(I + H) + 2·G·H`` (G = 1, 3, 4 gate groups for RNN, GRU, LSTM; two bias vectors per gate group;
+the first layer reads I = F, later layers I = D·H with D = 2 when bidirectional). Keras keeps one bias
+vector for SimpleRNN and LSTM, so its counts are lower by ``G·H`` per layer and direction
+(docs/recurrent.md works the notes' example).
+
+Initial state (encoder → decoder): extra inputs after the sequence, ``from: [x, enc:h]`` (RNN, GRU)
+or ``from: [x, enc:h, enc:c]`` (LSTM; ``c`` may be left out and starts at zero). A state is
+``(layers·directions, units)`` per sample, which is also what ``return_state`` outputs as ``h`` and
+``c``; a vector ``(units,)`` is accepted when layers·directions is 1 (e.g. a dense projection of an
+image feature vector).
+
+MACs are the matrix products of every step, ``T · Σ_layers D·G·H·(I + H)`` (what
+``torch.utils.flop_counter`` counts); with a symbolic ``T`` they are reported per time step.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from netspec.errors import ShapeError
+from netspec.layers.base import Ctx, Layer, TensorType, Width, fmt_shape, need_float, register_layer
+from netspec.sizes import numeric_product
+
+MergeMode = Literal["concat", "sum", "mean", "mul"]
+
+
+def need_sequence(x: TensorType, kind: str) -> int:
+    """Check that ``x`` is a ``(T, F)`` sequence with a fixed feature size; return F."""
+    if x.rank != 2:
+        if x.rank == 1:
+            hint = "a vector (F,) is not a sequence; 'repeat_vector: n' feeds it at n time steps"
+        elif x.rank == 3:
+            hint = ("an image (C, H, W) is not a sequence; reshape it to (T, F) first "
+                    "(e.g. 'reshape: [28, 28]' reads rows as time steps)")
+        else:
+            hint = "reshape it to (time, features)"
+        raise ShapeError(f"{kind} expects a sequence (T, F) (time steps, features), got shape {x}; hint: {hint}")
+    need_float(x, kind)
+    f = x.shape[1]
+    if isinstance(f, str):
+        raise ShapeError(f"{kind} needs a fixed feature size, got symbolic '{f}' in {x}; hint: a conv1d output "
+                         "(C, L) is channels-first, 'permute: [1, 0]' turns it into (L, C)")
+    return f
+
+
+class RecurrentBase(Layer):
+    """Shared shape rule, counts and options of rnn, lstm and gru."""
+
+    GATES: ClassVar[int] = 1
+    STATES: ClassVar[tuple[str, ...]] = ("h",)
+    TORCH: ClassVar[str] = "RNN"
+    FAMILY: ClassVar[str] = "recurrent"
+    PRIMARY: ClassVar[str] = "units"
+    ARITY: ClassVar[int | None] = 2  # the sequence, then up to len(STATES) initial states
+
+    units: int = Width
+    num_layers: int = Field(default=1, ge=1, le=64, alias="layers", description="stacked layers")
+    bidirectional: bool = False
+    merge: MergeMode = Field(default="concat", description="how the two directions combine (bidirectional)")
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="dropout between stacked layers")
+    return_sequences: bool = Field(default=False, description="every step (T, D·H), else the last step (D·H,)")
+    return_state: bool = Field(default=False, description="extra outputs h (and c): (layers·directions, units)")
+    bias: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> "RecurrentBase":
+        if self.dropout > 0 and self.num_layers == 1:
+            raise ValueError("dropout is applied between stacked layers, so it needs layers >= 2; "
+                             "for dropout on the input or output add a 'dropout' layer")
+        if self.merge != "concat" and not self.bidirectional:
+            raise ValueError(f"merge '{self.merge}' combines the two directions; it needs bidirectional: true")
+        return self
+
+    # --- shapes -----------------------------------------------------------------------------------
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def out_features(self) -> int:
+        return self.directions * self.units if self.merge == "concat" else self.units
+
+    def layer_inputs(self, f: int) -> list[int]:
+        """Input size of each stacked layer: F, then D·H."""
+        return [f] + [self.directions * self.units] * (self.num_layers - 1)
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType | dict[str, TensorType]:
+        x = ins[0]
+        need_sequence(x, self.KIND)
+        states = ins[1:]
+        if len(states) > len(self.STATES):
+            raise ShapeError(f"{self.KIND} takes the sequence and at most {len(self.STATES)} initial state(s) "
+                             f"({', '.join(self.STATES)}), got {len(ins)} inputs")
+        state_shape = (self.num_layers * self.directions, self.units)
+        for sname, t in zip(self.STATES, states):
+            ok = t.shape == state_shape or (state_shape[0] == 1 and t.shape == (self.units,))
+            if not ok:
+                raise ShapeError(f"initial state {sname} must be (layers·directions, units) = "
+                                 f"{fmt_shape(state_shape)}, got {t}")
+        out = TensorType((x.shape[0], self.out_features) if self.return_sequences else (self.out_features,))
+        if not self.return_state:
+            return out
+        return {"out": out, **{s: TensorType(state_shape) for s in self.STATES}}
+
+    def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        gh = self.GATES * self.units
+        shapes: dict[str, tuple[int, ...]] = {}
+        for layer, i in enumerate(self.layer_inputs(int(ins[0].shape[1]))):
+            for sfx in ("", "_reverse")[: self.directions]:
+                shapes[f"weight_ih_l{layer}{sfx}"] = (gh, i)
+                shapes[f"weight_hh_l{layer}{sfx}"] = (gh, self.units)
+                if self.bias:
+                    shapes[f"bias_ih_l{layer}{sfx}"] = (gh,)
+                    shapes[f"bias_hh_l{layer}{sfx}"] = (gh,)
+        return shapes
+
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
+        per_step = sum(self.directions * self.GATES * self.units * (i + self.units)
+                       for i in self.layer_inputs(int(ins[0].shape[1])))
+        return numeric_product(ins[0].shape[:1]) * per_step
+
+    def label(self) -> str:
+        text = f"{'bi-' if self.bidirectional else ''}{self.KIND} {self.units}"
+        if self.num_layers > 1:
+            text += f" ×{self.num_layers}"
+        return text + (" → seq" if self.return_sequences else "")
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        return {}
+
+    def build(self, ins: list[TensorType]) -> Any:
+        from netspec import torch_seq
+
+        cls = getattr(torch_seq, self.TORCH)
+        return cls(int(ins[0].shape[1]), self.units, num_layers=self.num_layers, bias=self.bias,
+                   dropout=self.dropout, bidirectional=self.bidirectional, return_sequences=self.return_sequences,
+                   return_state=self.return_state, merge=self.merge, **self.torch_kwargs())
+
+
+@register_layer("rnn", aliases=("simple_rnn", "simplernn"))
+class RNN(RecurrentBase):
+    """Elman RNN: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)`` (tanh or relu)."""
+
+    EXAMPLES: ClassVar = [
+        ({"units": 5}, [(3, 4)]),
+        ({"units": 6, "nonlinearity": "relu", "return_sequences": True, "layers": 2, "dropout": 0.1}, [(4, 3)]),
+        ({"units": 4, "bidirectional": True, "merge": "sum", "return_sequences": True}, [(5, 3)]),
+        ({"units": 4, "return_state": True}, [(3, 2), (1, 4)]),
+        ({"units": 5, "bias": False}, [("T", 3)]),
+    ]
+
+    nonlinearity: Literal["tanh", "relu"] = "tanh"
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        return {"nonlinearity": self.nonlinearity}
+
+
+@register_layer("gru")
+class GRU(RecurrentBase):
+    """Gated recurrent unit (reset, update and new gates: G = 3)."""
+
+    GATES: ClassVar[int] = 3
+    TORCH: ClassVar[str] = "GRU"
+    EXAMPLES: ClassVar = [
+        ({"units": 5}, [(3, 4)]),
+        ({"units": 4, "bidirectional": True, "layers": 2, "return_sequences": True}, [(6, 3)]),
+        ({"units": 3, "bidirectional": True, "return_state": True, "merge": "mean"}, [(4, 2), (2, 3)]),
+        ({"units": 3, "return_sequences": True}, [("T", 5)]),
+    ]
+
+
+@register_layer("lstm")
+class LSTM(RecurrentBase):
+    """Long short-term memory (input, forget, cell and output gates: G = 4)."""
+
+    GATES: ClassVar[int] = 4
+    STATES: ClassVar[tuple[str, ...]] = ("h", "c")
+    TORCH: ClassVar[str] = "LSTM"
+    ARITY: ClassVar[int | None] = 3
+    EXAMPLES: ClassVar = [
+        ({"units": 8}, [(10, 6)]),
+        ({"units": 5, "layers": 3, "dropout": 0.2, "return_sequences": True}, [(4, 3)]),
+        ({"units": 4, "bidirectional": True}, [(5, 3)]),
+        ({"units": 4, "bidirectional": True, "merge": "mul", "return_sequences": True}, [(5, 3)]),
+        ({"units": 4, "return_state": True, "layers": 2}, [(3, 2)]),
+        ({"units": 4, "return_sequences": True}, [(3, 2), (1, 4), (1, 4)]),
+        ({"units": 4}, [(3, 2), (4,)]),
+        ({"units": 6, "return_sequences": True}, [("T", 4)]),
+    ]

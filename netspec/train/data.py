@@ -1,0 +1,544 @@
+"""Data for training: offline defaults, real loaders, and the fit check against the spec's input.
+
+Offline defaults (no download, no files): scikit-learn's bundled ``digits`` (8×8 grey images, 1,797
+samples) resized to the network input; synthetic sequences (``sine`` forecasting, ``reversal``,
+``parity``); a small text corpus shipped as ``netspec/data/corpus.txt`` (``text``) for word2vec.
+Real loaders: torchvision data sets by name (``mnist``, ``fashion_mnist``, ``cifar10``), an image
+``folder`` (one sub-folder per class), ``.npz``/``.pt`` tensor files and ``csv``.
+
+Everything that fits in memory becomes a :class:`TensorSet` (batched by indexing, optionally kept on
+the device); an image folder is a lazy :class:`torch.utils.data.Dataset` read through a DataLoader.
+A data set whose shape or dtype does not fit the network input raises :class:`DataError` naming both.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from netspec.errors import DataError
+from netspec.layers.base import TensorType, fmt_shape
+from netspec.train.config import DataConfig
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+# --- containers ---------------------------------------------------------------------------------------
+class TensorSet:
+    """Samples held as tensors with a common first (sample) axis; batched by indexing."""
+
+    def __init__(self, *tensors: torch.Tensor) -> None:
+        n = {int(t.shape[0]) for t in tensors}
+        if len(n) != 1:
+            raise DataError(f"the arrays of a data set have different sample counts: {sorted(n)}")
+        self.tensors = tuple(tensors)
+
+    def __len__(self) -> int:
+        return int(self.tensors[0].shape[0])
+
+    def subset(self, index: torch.Tensor | slice) -> "TensorSet":
+        return TensorSet(*(t[index] for t in self.tensors))
+
+    def to(self, device: torch.device | str) -> "TensorSet":
+        return TensorSet(*(t.to(device) for t in self.tensors))
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self.tensors)
+
+    @property
+    def device(self) -> torch.device:
+        return self.tensors[0].device
+
+
+@dataclass
+class DataBundle:
+    """What a task trains on: train/validation sets and what is known about them."""
+
+    train: Any  # TensorSet or torch Dataset
+    val: Any | None
+    description: str
+    num_classes: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def describe_shape(t: torch.Tensor) -> str:
+    return f"{fmt_shape(tuple(t.shape[1:]))} {dtype_name(t)}"
+
+
+def dtype_name(t: torch.Tensor) -> str:
+    return "float" if t.is_floating_point() else "long" if not t.dtype == torch.bool else "bool"
+
+
+# --- batching -----------------------------------------------------------------------------------------
+def epoch_order(n: int, shuffle: bool, seed: int, epoch: int) -> torch.Tensor:
+    """The sample order of an epoch: the same permutation as ``DistributedSampler(seed=seed)`` at
+    ``set_epoch(epoch)``, so single-process and distributed runs see the same global batches."""
+    if not shuffle:
+        return torch.arange(n)
+    g = torch.Generator()
+    g.manual_seed(seed + epoch)
+    return torch.randperm(n, generator=g)
+
+
+def num_batches(n: int, batch: int, world: int = 1) -> int:
+    full, rest = divmod(n, batch)
+    return full + (1 if rest >= world else 0)
+
+
+def tensor_batches(data: TensorSet, batch: int, order: torch.Tensor, rank: int = 0, world: int = 1,
+                   skip: int = 0) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Batches of an in-memory set. ``batch`` is global; with ``world`` processes each takes every
+    ``world``-th sample of the global batch (DistributedSampler's interleaving)."""
+    n = len(data)
+    order = order.to(data.device)
+    for b in range(skip, num_batches(n, batch, world)):
+        idx = order[b * batch:(b + 1) * batch]
+        if world > 1:
+            idx = idx[rank::world]
+        yield tuple(t[idx] for t in data.tensors)
+
+
+class _OrderSampler(torch.utils.data.Sampler):  # type: ignore[type-arg]
+    """Single-process sampler with the same per-epoch permutation as DistributedSampler."""
+
+    def __init__(self, n: int, shuffle: bool, seed: int) -> None:
+        self.n, self.shuffle, self.seed, self.epoch, self.skip = n, shuffle, seed, 0, 0
+
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        self.epoch, self.skip = epoch, skip
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(epoch_order(self.n, self.shuffle, self.seed, self.epoch)[self.skip:].tolist())
+
+    def __len__(self) -> int:
+        return self.n - self.skip
+
+
+def make_loader(dataset: Any, batch: int, shuffle: bool, seed: int, rank: int, world: int, workers: int,
+                pin: bool) -> tuple[Any, Any]:
+    """A DataLoader for a lazy data set (DistributedSampler under torchrun) and its sampler."""
+    from torch.utils.data import DataLoader
+    from torch.utils.data.distributed import DistributedSampler
+
+    if world > 1:
+        sampler: Any = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
+    else:
+        sampler = _OrderSampler(len(dataset), shuffle, seed)
+    loader = DataLoader(dataset, batch_size=max(1, batch // world), sampler=sampler, num_workers=workers,
+                        pin_memory=pin, persistent_workers=workers > 0, drop_last=False)
+    return loader, sampler
+
+
+def split(data: TensorSet, val_split: float, seed: int) -> tuple[TensorSet, TensorSet | None]:
+    """A seeded random split into train and validation sets."""
+    n = len(data)
+    n_val = int(round(n * val_split))
+    if val_split > 0 and n_val == 0 and n >= 2:
+        n_val = 1
+    if n_val == 0:
+        return data, None
+    if n - n_val < 1:
+        raise DataError(f"val_split {val_split} leaves no training samples out of {n}")
+    g = torch.Generator()
+    g.manual_seed(seed + 7919)
+    perm = torch.randperm(n, generator=g)
+    return data.subset(perm[n_val:]), data.subset(perm[:n_val])
+
+
+# --- fitting samples to a network input -----------------------------------------------------------------
+def _dims_match(have: Sequence[int], want: Sequence[Any]) -> bool:
+    if len(have) != len(want):
+        return False
+    seen: dict[str, int] = {}
+    for h, w in zip(have, want):
+        if isinstance(w, str):
+            if seen.setdefault(w, h) != h:
+                return False
+        elif h != w:
+            return False
+    return True
+
+
+def mismatch(what: str, x: torch.Tensor, want: TensorType, hint: str = "") -> DataError:
+    msg = (f"data does not fit the network input '{what}': the data set's samples are {describe_shape(x)}, "
+           f"the spec's input is {fmt_shape(want.shape)} {want.dtype}")
+    return DataError(msg + (f"\n    hint: {hint}" if hint else ""))
+
+
+def check_fit(x: torch.Tensor, want: TensorType, what: str, hint: str = "") -> torch.Tensor:
+    """Refuse samples whose shape or dtype does not fit ``want`` (symbolic dims match any size)."""
+    if not _dims_match(tuple(x.shape[1:]), want.shape):
+        raise mismatch(what, x, want, hint)
+    if want.dtype == "long":
+        if x.is_floating_point():
+            raise mismatch(what, x, want, "token ids must be integers")
+        return x.long()
+    if not x.is_floating_point():
+        return x.float()
+    return x.float() if x.dtype != torch.float32 else x
+
+
+def fit_images(x: torch.Tensor, want: TensorType, what: str, resize: bool, source: str) -> torch.Tensor:
+    """Images (N, C, H, W) in [0, 1] -> the network input: (C, H, W), flattened (F,), or rows as a
+    sequence (T, F). With ``resize`` the spatial size and channel count are adapted; without, a
+    mismatch is refused with both shapes."""
+    shape = want.shape
+    n, c, h, w = x.shape
+    hint = f"set 'data: {{name: {source}, resize: true}}' to resize, or change the input shape"
+    if want.dtype != "float":
+        raise mismatch(what, x, want, "images are float pixels; a long (token) input needs token data")
+    numeric = all(isinstance(d, int) for d in shape)
+    if len(shape) == 3:
+        C, H, W = (d if isinstance(d, int) else None for d in shape)
+        if (C in (None, c)) and (H in (None, h)) and (W in (None, w)):
+            return x
+        if not resize or C not in (1, 3, c):
+            raise mismatch(what, x, want, hint if C in (1, 3, c) else "")
+        if C != c:
+            x = x.mean(1, keepdim=True) if C == 1 else x.expand(n, C, h, w)
+        return _resize(x, H or h, W or w)
+    if len(shape) == 1 and numeric:
+        (F_,) = shape
+        if F_ == c * h * w:
+            return x.reshape(n, -1)
+        side = math.isqrt(F_ // c) if F_ % c == 0 else 0
+        if resize and side * side * c == F_:
+            return _resize(x, side, side).reshape(n, -1)
+        if resize and math.isqrt(F_) ** 2 == F_ and c == 3:
+            s = math.isqrt(F_)
+            return _resize(x.mean(1, keepdim=True), s, s).reshape(n, -1)
+        raise mismatch(what, x.reshape(n, -1), want, hint if not resize else "")
+    if len(shape) == 2 and c == 1:
+        T, Fd = shape
+        if (isinstance(T, str) or T == h) and Fd == w:
+            return x[:, 0]  # rows as time steps
+        if resize and isinstance(Fd, int):
+            return _resize(x, T if isinstance(T, int) else h, Fd)[:, 0]
+    raise mismatch(what, x, want, "")
+
+
+def _resize(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """Resize like MNIST is prepared for LeNet-5: scale to 7/8 of the target and pad the rest
+    (when the target is at least twice as large), else plain bilinear resizing."""
+    n, c, h0, w0 = x.shape
+    if h >= 2 * h0 and w >= 2 * w0 and h >= 16 and w >= 16:
+        ih, iw = round(h * 7 / 8), round(w * 7 / 8)
+        inner = F.interpolate(x, size=(ih, iw), mode="bilinear", align_corners=False)
+        top, left = (h - ih) // 2, (w - iw) // 2
+        return F.pad(inner, (left, w - iw - left, top, h - ih - top)).clamp_(0, 1)
+    return F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False).clamp_(0, 1)
+
+
+# --- image sources ----------------------------------------------------------------------------------------
+def digits() -> tuple[torch.Tensor, torch.Tensor, int]:
+    """scikit-learn's bundled digits: (1797, 1, 8, 8) floats in [0, 1], labels 0-9. No download."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    return x, torch.tensor(d.target, dtype=torch.long), 10
+
+
+_TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10"}
+
+
+def data_root(cfg: DataConfig) -> Path:
+    return Path(cfg.root or os.environ.get("NETSPEC_DATA") or Path.home() / ".cache" / "netspec" / "data")
+
+
+def torchvision_set(cfg: DataConfig, train: bool = True) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """MNIST / Fashion-MNIST / CIFAR-10 via torchvision: cached, downloaded when online, else a DataError."""
+    name = cfg.name
+    try:
+        import torchvision.datasets as tvd  # type: ignore[import-not-found]
+    except ImportError:
+        raise DataError(f"data '{name}' is loaded with torchvision, which is not installed\n"
+                        f"    hint: pip install torchvision (a build matching your torch), or use the offline "
+                        f"'digits' data set, an image folder, or an .npz/.pt file") from None
+    cls = getattr(tvd, _TORCHVISION[name])
+    root = data_root(cfg)
+    try:
+        ds = cls(str(root), train=train, download=False)
+    except (RuntimeError, FileNotFoundError, OSError):
+        if not cfg.download:
+            raise DataError(f"data '{name}' is not cached in {root} and download is off\n"
+                            f"    hint: drop 'download: false', or set data.root to where it is") from None
+        try:
+            ds = cls(str(root), train=train, download=True)
+        except Exception as exc:  # network errors come in many types
+            raise DataError(f"data '{name}' is not cached in {root} and downloading it failed "
+                            f"(offline?): {type(exc).__name__}: {exc}\n    hint: download it once online, "
+                            f"set data.root (or $NETSPEC_DATA) to a folder that has it, or use 'digits'") from None
+    data = ds.data if isinstance(ds.data, torch.Tensor) else torch.from_numpy(np.asarray(ds.data))
+    x = data.float() / 255.0
+    x = x.unsqueeze(1) if x.dim() == 3 else x.permute(0, 3, 1, 2).contiguous()
+    y = torch.as_tensor(np.asarray(ds.targets), dtype=torch.long)
+    return x, y, len(ds.classes)
+
+
+class ImageFolder(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """``root/<class>/<image>``: lazily read with Pillow, converted to the input's channels and size."""
+
+    def __init__(self, root: str, channels: int, size: tuple[int, int], classes: list[str] | None = None) -> None:
+        path = Path(root)
+        if not path.is_dir():
+            raise DataError(f"image folder {root} does not exist (expected {root}/<class>/<image files>)")
+        self.classes = classes or sorted(p.name for p in path.iterdir() if p.is_dir())
+        if not self.classes:
+            raise DataError(f"image folder {root} has no class sub-folders (expected {root}/<class>/<images>)")
+        self.items = [(f, i) for i, c in enumerate(self.classes) if (path / c).is_dir()
+                      for f in sorted((path / c).rglob("*")) if f.suffix.lower() in IMAGE_SUFFIXES]
+        if not self.items:
+            raise DataError(f"image folder {root} has no images ({', '.join(IMAGE_SUFFIXES)})")
+        self.mode = "L" if channels == 1 else "RGB"
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        from PIL import Image
+
+        f, label = self.items[i]
+        try:
+            with Image.open(f) as im:
+                im = im.convert(self.mode).resize((self.size[1], self.size[0]))
+                a = np.asarray(im, dtype=np.float32) / 255.0
+        except OSError as exc:
+            raise DataError(f"{f}: cannot read the image: {exc}") from None
+        t = torch.from_numpy(a)
+        t = t.unsqueeze(0) if t.dim() == 2 else t.permute(2, 0, 1)
+        return t.contiguous(), torch.tensor(label)
+
+
+def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(inputs, targets or None) from .npz/.npy, .pt/.pth or .csv (see :func:`read_csv`)."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"data file {path} does not exist")
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".npz", ".npy"):
+            obj: Any = np.load(p, allow_pickle=False)
+            if isinstance(obj, np.ndarray):
+                return _tensor(obj, path), None
+            arrays = {k: obj[k] for k in obj.files}
+            return _pick(arrays, path)
+        if suffix in (".pt", ".pth"):
+            obj = torch.load(p, map_location="cpu", weights_only=True)
+            if isinstance(obj, torch.Tensor):
+                return obj, None
+            if isinstance(obj, (tuple, list)) and 1 <= len(obj) <= 2:
+                return _tensor(obj[0], path), (_tensor(obj[1], path) if len(obj) == 2 else None)
+            if isinstance(obj, dict):
+                return _pick(obj, path)
+            raise DataError(f"{path}: expected a tensor, (inputs, targets) or a dict of tensors, got {type(obj).__name__}")
+    except DataError:
+        raise
+    except Exception as exc:
+        raise DataError(f"{path}: cannot read: {type(exc).__name__}: {exc}") from None
+    raise DataError(f"{path}: unknown data file type '{suffix}' (expected .npz, .npy, .pt, .pth, .csv)")
+
+
+def _tensor(a: Any, path: str) -> torch.Tensor:
+    if isinstance(a, torch.Tensor):
+        return a
+    a = np.asarray(a)
+    if a.dtype == np.uint8:
+        return torch.from_numpy(a.astype(np.float32) / 255.0)
+    if a.dtype.kind not in "fiub":
+        raise DataError(f"{path}: array of dtype {a.dtype} is not numeric")
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+def _pick(arrays: dict[str, Any], path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    for xk, yk in (("x", "y"), ("X", "y"), ("X", "Y"), ("inputs", "targets"), ("data", "labels"),
+                   ("images", "labels"), ("features", "targets")):
+        if xk in arrays:
+            return _tensor(arrays[xk], path), (_tensor(arrays[yk], path) if yk in arrays else None)
+    keys = list(arrays)
+    if 1 <= len(keys) <= 2:
+        return _tensor(arrays[keys[0]], path), (_tensor(arrays[keys[1]], path) if len(keys) == 2 else None)
+    raise DataError(f"{path}: cannot tell inputs from targets among {keys}; name them 'x' and 'y'")
+
+
+def read_csv(path: str, target: int | str | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Numeric CSV (optional header): features and one target column (default: the last)."""
+    import csv
+
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"data file {path} does not exist")
+    with p.open(newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.reader(f, delimiter="\t" if p.suffix == ".tsv" else ",") if r]
+    if not rows:
+        raise DataError(f"{path}: empty CSV file")
+    header = None
+    try:
+        [float(v) for v in rows[0]]
+    except ValueError:
+        header, rows = rows[0], rows[1:]
+    try:
+        table = np.array([[float(v) for v in r] for r in rows], dtype=np.float64)
+    except ValueError as exc:
+        raise DataError(f"{path}: every value must be a number ({exc})") from None
+    if table.ndim != 2 or table.shape[1] < 2:
+        raise DataError(f"{path}: expected at least two columns (features and a target)")
+    col = table.shape[1] - 1
+    if isinstance(target, str):
+        if not header or target not in header:
+            raise DataError(f"{path}: no column named '{target}'" + (f" (columns: {', '.join(header)})" if header else ""))
+        col = header.index(target)
+    elif isinstance(target, int):
+        col = target % table.shape[1]
+    y = table[:, col]
+    x = np.delete(table, col, axis=1)
+    yt = torch.from_numpy(y.astype(np.int64)) if np.all(y == np.round(y)) else torch.from_numpy(y.astype(np.float32))
+    return torch.from_numpy(x.astype(np.float32)), yt
+
+
+def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -> tuple[Any, int | None, str]:
+    """Inputs with labels (images or arrays) for classification/regression/reconstruction.
+
+    Returns (TensorSet or lazy Dataset, number of classes or None, description)."""
+    name = cfg.name
+    if name == "digits":
+        x, y, k = digits()
+        resize = True if cfg.resize is None else cfg.resize
+        x = fit_images(x, want, what, resize, "digits")
+        return _finish(cfg, TensorSet(x, y)), k, "digits (scikit-learn, 8×8" + (
+            f" → {fmt_shape(want.shape)})" if tuple(want.shape) != (1, 8, 8) else ")")
+    if name in _TORCHVISION:
+        x, y, k = torchvision_set(cfg, train)
+        x = fit_images(x, want, what, bool(cfg.resize), name)
+        return _finish(cfg, TensorSet(x, y)), k, f"{_TORCHVISION[name]} (torchvision)"
+    if name == "folder":
+        if len(want.shape) != 3 or not all(isinstance(d, int) for d in want.shape):
+            raise DataError(f"an image folder gives (C, H, W) images; the spec's input '{what}' is "
+                            f"{fmt_shape(want.shape)} {want.dtype}")
+        c, h, w = want.shape  # type: ignore[misc]
+        if c not in (1, 3):
+            raise DataError(f"an image folder gives 1- or 3-channel images; the spec's input '{what}' has {c} channels")
+        path = cfg.path if train or not cfg.val_path else cfg.val_path
+        ds = ImageFolder(str(path), int(c), (int(h), int(w)))
+        return ds, len(ds.classes), f"image folder {path} ({len(ds)} images, {len(ds.classes)} classes)"
+    if name in ("npz", "pt", "csv"):
+        path = str(cfg.path if train or not cfg.val_path else cfg.val_path)
+        if name == "csv":
+            x, y = read_csv(path, cfg.target)
+        else:
+            x, maybe_y = load_file(path)
+            y = maybe_y if maybe_y is not None else torch.zeros(len(x), dtype=torch.long)
+        if x.dim() == 4 and len(want.shape) != 4 and cfg.resize:
+            x = fit_images(x.float(), want, what, True, name)
+        x = check_fit(x, want, what, "reshape the arrays, or change the input shape in the spec")
+        k = int(y.max()) + 1 if not y.is_floating_point() and y.numel() and y.dim() == 1 else None
+        return _finish(cfg, TensorSet(x, y)), k, f"{path} ({len(x)} samples)"
+    if name == "random":
+        shape = [cfg.length if isinstance(d, str) else d for d in want.shape]
+        g = torch.Generator().manual_seed(1234)
+        x = (torch.randint(0, cfg.vocab or 10, (cfg.samples, *shape), generator=g) if want.dtype == "long"
+             else torch.randn(cfg.samples, *shape, generator=g))
+        y = torch.randint(0, 2, (cfg.samples,), generator=g)
+        return _finish(cfg, TensorSet(x, y)), 2, f"random ({cfg.samples} samples)"
+    raise DataError(f"data '{name}' gives no labelled samples; use digits, mnist, fashion_mnist, cifar10, "
+                    "folder, npz, pt, csv or random")
+
+
+def _finish(cfg: DataConfig, data: TensorSet) -> TensorSet:
+    if cfg.subset is not None and cfg.subset < len(data):
+        g = torch.Generator().manual_seed(4242)
+        data = data.subset(torch.randperm(len(data), generator=g)[:cfg.subset])
+    x = data.tensors[0]
+    if cfg.binarize and x.is_floating_point():
+        data = TensorSet((x > 0.5).float(), *data.tensors[1:])
+    return data
+
+
+def normalize(train: TensorSet, val: TensorSet | None) -> tuple[TensorSet, TensorSet | None, dict[str, Any]]:
+    """Standardize inputs per channel/feature with the training statistics."""
+    x = train.tensors[0]
+    dims = [0] + (list(range(2, x.dim())) if x.dim() >= 3 else [])
+    mean = x.mean(dim=dims, keepdim=True)
+    std = x.std(dim=dims, keepdim=True).clamp_min(1e-6)
+    f = lambda s: TensorSet((s.tensors[0] - mean) / std, *s.tensors[1:])  # noqa: E731
+    return f(train), (f(val) if val is not None else None), {"mean": mean[0], "std": std[0]}
+
+
+# --- synthetic sequences ----------------------------------------------------------------------------------
+def sine(samples: int, length: int, features: int, horizon: int, seed: int, out_len: int | None) -> TensorSet:
+    """Sine waves with random frequency, phase and a little noise: (length, features) windows and the
+    next ``horizon`` values (or, with ``out_len``, the sequence shifted by one step)."""
+    g = torch.Generator().manual_seed(seed + 101)
+    total = length + max(horizon, 1)
+    t = torch.arange(total, dtype=torch.float32)
+    freq = 0.1 + 0.4 * torch.rand(samples, 1, features, generator=g)
+    phase = 2 * math.pi * torch.rand(samples, 1, features, generator=g)
+    wave = torch.sin(freq * t[None, :, None] + phase)
+    wave = wave + 0.02 * torch.randn(wave.shape, generator=g)
+    x = wave[:, :length]
+    if out_len is not None:
+        y = wave[:, 1:length + 1]
+    else:
+        y = wave[:, length:length + horizon].reshape(samples, -1)
+    return TensorSet(x.contiguous(), y.contiguous())
+
+
+def reversal(samples: int, length: int, vocab: int, seed: int) -> TensorSet:
+    """Token sequences and their reversal. Ids: 0 = padding, 1 = start-of-sequence, 2.. = symbols."""
+    if vocab < 4:
+        raise DataError(f"sequence reversal needs a vocabulary of at least 4 (0 pad, 1 start, symbols), got {vocab}")
+    g = torch.Generator().manual_seed(seed + 202)
+    src = torch.randint(2, vocab, (samples, length), generator=g)
+    return TensorSet(src, src.flip(1))
+
+
+def parity(samples: int, length: int, seed: int) -> TensorSet:
+    """Bit sequences (length, 1) and their parity (0/1): the classic hard case for plain RNNs."""
+    g = torch.Generator().manual_seed(seed + 303)
+    bits = torch.randint(0, 2, (samples, length), generator=g)
+    return TensorSet(bits.float().unsqueeze(-1), bits.sum(1) % 2)
+
+
+def corpus_path() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "corpus.txt"
+
+
+def tokenize(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"[a-z]+(?:'[a-z]+)?", text.lower())
+
+
+def vocabulary(words: list[str], size: int | None) -> list[str]:
+    """Most frequent words first; index 0 is '<unk>' for everything else."""
+    from collections import Counter
+
+    counts = Counter(words)
+    ranked = [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    if size is not None:
+        ranked = ranked[:max(size - 1, 0)]
+    return ["<unk>", *ranked]
+
+
+def word_pairs(ids: torch.Tensor, window: int, mode: str) -> TensorSet:
+    """word2vec training pairs. CBOW: (2·window context ids) -> centre id. Skip-gram: centre -> one
+    context id, one pair per (centre, context) position."""
+    n = len(ids)
+    if n <= 2 * window:
+        raise DataError(f"the text has {n} words; word2vec with window {window} needs more than {2 * window}")
+    centres = torch.arange(window, n - window)
+    offsets = torch.tensor([o for o in range(-window, window + 1) if o != 0])
+    context = ids[centres[:, None] + offsets[None, :]]
+    if mode == "cbow":
+        return TensorSet(context, ids[centres])
+    centre = ids[centres].repeat_interleave(len(offsets))
+    return TensorSet(centre[:, None], context.reshape(-1))

@@ -1,0 +1,758 @@
+"""The training loop: devices, mixed precision, schedules, clipping, checkpoints, logging, DDP.
+
+One :class:`Trainer` per run. Tasks (``netspec.train.tasks``) say what a step computes; the trainer
+does everything around it. Design points:
+
+- **Speed**: in-memory data sets are batched by indexing tensors that stay on the device (no
+  DataLoader, no per-sample Python); per-step statistics accumulate on the device and are read only
+  when the progress bar refreshes; the NaN check reads a per-step loss buffer (exact step, no
+  per-step sync on CUDA).
+- **Exact resume**: the sample order of an epoch is a function of (seed, epoch) only; a checkpoint
+  stores the model, optimizers, schedules, scaler, every RNG state and the position (epoch, batch),
+  so resuming replays the remaining batches exactly. Checkpoints are written atomically.
+- **Distributed**: under ``torchrun`` (``WORLD_SIZE`` > 1) each network is wrapped in
+  DistributedDataParallel; the global batch is split across processes (DistributedSampler
+  interleaving), only rank 0 logs and writes files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from netspec.errors import NetspecError, UsageError
+from netspec.graph import Graph
+from netspec.train import data as D
+from netspec.train.config import TrainConfig
+from netspec.train.schedule import LRSchedule, build_optimizer
+
+CHECKPOINT_FORMAT = "netspec-checkpoint-1"
+
+
+class TrainingDiverged(NetspecError):
+    """The loss became NaN or infinite."""
+
+
+class TrainingInterrupted(NetspecError):
+    """Ctrl-C: the state was saved; ``--resume`` continues."""
+
+
+# --- process group ------------------------------------------------------------------------------------
+def dist_env() -> tuple[int, int, int]:
+    """(rank, local rank, world size) from the torchrun environment."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank % max(torch.cuda.device_count(), 1))
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {name}: CUDA is not available on this machine (torch {torch.__version__}); "
+                             "use --device cpu or auto")
+        if name == "cuda":
+            return torch.device("cuda", local_rank % torch.cuda.device_count())
+        idx = int(name.split(":")[1])
+        if idx >= torch.cuda.device_count():
+            raise UsageError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s)")
+        return torch.device(name)
+    if name == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise UsageError("--device mps: Apple MPS is not available here")
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (1 << 32))
+    torch.manual_seed(seed)
+
+
+# --- RNG state (stored with only tensors and plain numbers: checkpoints load with weights_only) ---------
+def rng_state(device: torch.device) -> dict[str, Any]:
+    py = random.getstate()
+    npst = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": [py[0], list(py[1]), py[2]],
+        "numpy": [npst[0], torch.from_numpy(npst[1].astype(np.int64)), int(npst[2]), int(npst[3]), float(npst[4])],
+        "torch": torch.get_rng_state(),
+    }
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    n = state["numpy"]
+    np.random.set_state((n[0], n[1].numpy().astype(np.uint32), n[2], n[3], n[4]))
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        with contextlib.suppress(Exception):
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """torch.save to a temporary file in the same folder, fsync, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    with contextlib.suppress(OSError):
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    from netspec.errors import DataError
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "last.pt"
+    if not p.exists():
+        raise UsageError(f"no checkpoint at {p}")
+    try:
+        state = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise DataError(f"{p}: not a readable netspec checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise DataError(f"{p}: not a netspec checkpoint (written by `netspec build`)")
+    state["_path"] = str(p)
+    return state
+
+
+def unwrap(m: nn.Module) -> nn.Module:
+    m = getattr(m, "_orig_mod", m)  # torch.compile
+    return getattr(m, "module", m) if isinstance(m, nn.parallel.DistributedDataParallel) else m
+
+
+# --- the trainer ------------------------------------------------------------------------------------------
+class Trainer:
+    """Trains one compiled spec. See :func:`netspec.train.api.train` for the entry point."""
+
+    def __init__(self, graph: Graph, model: nn.Module, cfg: TrainConfig, out_dir: Path | None = None,
+                 progress: bool | None = None, quiet: bool = False, resume: dict[str, Any] | None = None,
+                 spec_file: str | None = None) -> None:
+        from netspec.train.tasks import make_task
+
+        self.graph, self.cfg, self.out_dir = graph, cfg, out_dir
+        self.quiet = quiet
+        self.spec_file = spec_file
+        self.rank, self.local_rank, self.world = dist_env()
+        self.is_main = self.rank == 0
+        self.distributed = self.world > 1
+        self.device = resolve_device(cfg.device, self.local_rank)
+        if self.distributed and not torch.distributed.is_initialized():
+            backend = "nccl" if self.device.type == "cuda" else "gloo"
+            torch.distributed.init_process_group(backend=backend)
+        seed_everything(cfg.seed)
+        self.progress = (sys.stderr.isatty() if progress is None else progress) and self.is_main and not quiet
+
+        # model and networks
+        self.model = model.to(self.device)
+        self.net_names = list(graph.networks)
+        raw_nets = dict(model.items()) if isinstance(model, nn.ModuleDict) else {self.net_names[0]: model}
+        self.raw_nets = raw_nets
+        self.task = make_task(cfg, graph, raw_nets)
+        self.data = self.task.load_data()
+        self._check_data()
+
+        # precision
+        self.amp_dtype = None
+        if cfg.precision != "fp32":
+            if self.device.type == "cuda":
+                self.amp_dtype = torch.bfloat16 if cfg.precision == "bf16" else torch.float16
+            elif cfg.precision == "bf16":
+                self.amp_dtype = torch.bfloat16
+            else:
+                self.log(f"note: fp16 mixed precision needs CUDA; training in fp32 on {self.device.type}")
+        self.scaler = torch.amp.GradScaler("cuda") if (self.amp_dtype == torch.float16) else None
+
+        # memory format, compile, DDP
+        conv = any(n.kind.startswith("conv") for g in graph.networks.values() for n in g.nodes)
+        cl = cfg.channels_last if cfg.channels_last != "auto" else (conv and self.device.type == "cuda")
+        self.channels_last = bool(cl) and conv
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        nets: dict[str, nn.Module] = {}
+        for name, m in raw_nets.items():
+            if self.distributed and any(p.requires_grad for p in m.parameters()):
+                m = nn.parallel.DistributedDataParallel(
+                    m, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            if cfg.compile:
+                m = torch.compile(m)
+            nets[name] = m
+        self.task.nets = nets
+
+        # optimizers and schedules
+        self.steps_per_epoch = self._steps_per_epoch()
+        self.optimizers = []
+        self.schedules = []
+        for _, params in self.task.param_groups(model):
+            if not params:
+                continue
+            opt = build_optimizer(cfg.optimizer, params)
+            self.optimizers.append(opt)
+            self.schedules.append(LRSchedule(opt, cfg.schedule, cfg.epochs, self.steps_per_epoch))
+        if not self.optimizers:
+            raise UsageError("the spec has no trainable parameters")
+        self._clip_params = [p for o in self.optimizers for g in o.param_groups for p in g["params"]]
+        self._aux_modules: list[nn.Module] | None = None
+
+        # loop state
+        self.epoch = 0
+        self.batch = 0  # batches done in self.epoch
+        self.global_step = 0
+        self.history: list[dict[str, Any]] = []
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.bad_epochs = 0
+        self.partial: dict[str, float] = {}
+        self.monitor = self._monitor()
+        self._stop_requested = False
+        self.train_time = 0.0
+        self.train_samples = 0
+        if resume is not None:
+            self._restore(resume)
+
+    # --- small pieces used by tasks ---
+    def log(self, message: str) -> None:
+        if self.is_main and not self.quiet:
+            if self.progress:
+                from tqdm import tqdm
+
+                tqdm.write(message)
+            else:
+                print(message, flush=True)
+
+    def autocast(self) -> Any:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def aux_loss(self) -> torch.Tensor | float:
+        """Sum of ``module.aux_loss`` over the model (activity regularization, VAE KL)."""
+        if self._aux_modules is None:
+            self._aux_modules = [m for m in self.model.modules() if hasattr(m, "aux_loss")]
+        total: torch.Tensor | float = 0.0
+        for m in self._aux_modules:
+            term = m.aux_loss
+            if isinstance(term, torch.Tensor):
+                total = total + term.float()
+        return total
+
+    def backward(self, loss: torch.Tensor, index: int = 0, params: list[nn.Parameter] | None = None) -> None:
+        """Backward, unscale, clip, optimizer step, zero the gradients (optimizer ``index``)."""
+        opt = self.optimizers[index]
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+        else:
+            loss.backward()
+        clip = self.cfg.clip
+        if clip.norm is not None or clip.value is not None:
+            if self.scaler is not None:
+                self.scaler.unscale_(opt)
+            ps = params if params is not None else [p for g in opt.param_groups for p in g["params"]]
+            if clip.value is not None:
+                torch.nn.utils.clip_grad_value_(ps, clip.value)
+            if clip.norm is not None:
+                torch.nn.utils.clip_grad_norm_(ps, clip.norm, foreach=True)
+        if self.scaler is not None:
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    def to_device(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        out = []
+        for t in batch:
+            if t.device != self.device:
+                t = t.to(self.device, non_blocking=True)
+            if self.channels_last and t.dim() == 4 and t.is_floating_point():
+                t = t.contiguous(memory_format=torch.channels_last)
+            out.append(t)
+        return tuple(out)
+
+    # --- data ---
+    def _check_data(self) -> None:
+        tr = self.data.train
+        if len(tr) == 0:
+            raise NetspecError("the training set is empty")
+        if isinstance(tr, D.TensorSet):
+            keep = self.cfg.data_on_device
+            size = tr.nbytes + (self.data.val.nbytes if isinstance(self.data.val, D.TensorSet) else 0)
+            if keep == "auto":
+                keep = self.device.type == "cpu" or size < _free_bytes(self.device) // 4
+            if keep:
+                self.data.train = tr.to(self.device)
+                if isinstance(self.data.val, D.TensorSet):
+                    self.data.val = self.data.val.to(self.device)
+            elif self.device.type == "cuda":
+                self.data.train = D.TensorSet(*(t.pin_memory() for t in tr.tensors))
+
+    def _steps_per_epoch(self) -> int:
+        tr = self.data.train
+        if isinstance(tr, D.TensorSet):
+            return D.num_batches(len(tr), self.cfg.batch_size, self.world)
+        per = max(1, self.cfg.batch_size // self.world)
+        return math.ceil(math.ceil(len(tr) / self.world) / per)
+
+    def batches(self, data: Any, shuffle: bool, epoch: int, skip: int = 0,
+                batch_size: int | None = None) -> Iterator[tuple[torch.Tensor, ...]]:
+        bs = batch_size or self.cfg.batch_size
+        if isinstance(data, D.TensorSet):
+            order = D.epoch_order(len(data), shuffle, self.cfg.seed, epoch)
+            for b in D.tensor_batches(data, bs, order, self.rank, self.world, skip):
+                yield self.to_device(b)
+            return
+        pin = self.device.type == "cuda"
+        loader, sampler = D.make_loader(data, bs, shuffle, self.cfg.seed, self.rank, self.world,
+                                        self.cfg.workers, pin)
+        if isinstance(sampler, D._OrderSampler):
+            sampler.set_epoch(epoch, skip * max(1, bs // self.world))
+            it = iter(loader)
+        else:
+            sampler.set_epoch(epoch)
+            it = iter(loader)
+            for _ in range(skip):
+                next(it, None)
+        for b in it:
+            yield self.to_device(tuple(b) if isinstance(b, (list, tuple)) else (b,))
+
+    # --- monitoring ---
+    def _monitor(self) -> str:
+        m = self.cfg.monitor
+        if m != "auto":
+            if m.startswith("val") and self.data.val is None:
+                raise UsageError(f"monitor '{m}' needs a validation set (val_split > 0)")
+            if m == "val_accuracy" and not self.task.HAS_ACCURACY:
+                raise UsageError(f"monitor 'val_accuracy': task '{self.task.name}' has no accuracy")
+            return m
+        if self.data.val is None:
+            return "train_loss"
+        return "val_accuracy" if self.task.HAS_ACCURACY else "val_loss"
+
+    def _improved(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.best is None:
+            return True
+        return value > self.best if self.monitor.endswith("accuracy") else value < self.best
+
+    # --- the loop ---
+    def fit(self) -> dict[str, Any]:
+        cfg = self.cfg
+        if self.is_main and self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self._write_config()
+        self._tb = self._tensorboard()
+        old_handler = self._install_sigint()
+        t_start = time.perf_counter()
+        stopped_early = False
+        try:
+            while self.epoch < cfg.epochs:
+                train_stats = self._train_epoch()
+                val_stats = self.evaluate(self.data.val) if self.data.val is not None else {}
+                row = {"epoch": self.epoch + 1, "train_loss": train_stats.get("loss"),
+                       **{f"train_{k}": v for k, v in train_stats.items() if not k.startswith("_") and k not in ("loss", "n")},
+                       **{f"val_{k}": v for k, v in val_stats.items() if k != "n"},
+                       "lr": self.optimizers[0].param_groups[0]["lr"],
+                       "samples_per_s": round(train_stats.get("_throughput", 0.0), 1),
+                       "time_s": round(train_stats.get("_time", 0.0), 3)}
+                self.history.append(row)
+                metric = row.get(self.monitor)
+                for s in self.schedules:
+                    s.end_epoch(self.epoch, row.get("val_loss", row["train_loss"]))
+                improved = metric is not None and self._improved(float(metric))
+                if improved:
+                    self.best, self.best_epoch, self.bad_epochs = float(metric), self.epoch + 1, 0
+                else:
+                    self.bad_epochs += 1
+                self.epoch += 1
+                self.batch = 0
+                self.partial = {}
+                self._epoch_line(row, train_stats)
+                if self.is_main and self.out_dir is not None:
+                    self._write_metrics()
+                    self.save("last.pt")
+                    if improved:
+                        self.save("best.pt")
+                    if self._tb is not None:
+                        for k, v in row.items():
+                            if isinstance(v, (int, float)) and k != "epoch":
+                                self._tb.add_scalar(k, v, self.epoch)
+                self._barrier()
+                if cfg.patience is not None and self.bad_epochs >= cfg.patience:
+                    self.log(f"early stop: no improvement of {self.monitor} for {cfg.patience} epochs")
+                    stopped_early = True
+                    break
+        finally:
+            self._restore_sigint(old_handler)
+            if self._tb is not None:
+                self._tb.close()
+        elapsed = time.perf_counter() - t_start
+        summary = self._summary(elapsed, stopped_early)
+        if self.is_main and self.out_dir is not None:
+            self._write_outputs(summary)
+        return summary
+
+    def _train_epoch(self) -> dict[str, Any]:
+        cfg = self.cfg
+        for m in self.model.modules():
+            m.train()
+        for net in self.task.nets.values():
+            net.train()
+        steps = self.steps_per_epoch
+        skip = self.batch
+        losses = torch.zeros(steps, device=self.device)
+        sums: dict[str, Any] = {}
+        count = 0
+        if self.partial:  # resumed mid-epoch
+            count = int(self.partial.get("n", 0))
+            sums = {k: v * count if self.device.type == "cpu" else torch.tensor(v * count, device=self.device)
+                    for k, v in self.partial.items() if k != "n"}
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            n_train = len(self.data.train)
+            bar = tqdm(total=n_train, initial=min(n_train, skip * cfg.batch_size),
+                       desc=f"epoch {self.epoch + 1}/{cfg.epochs}", unit="sample", unit_scale=True,
+                       leave=False, dynamic_ncols=True, file=sys.stderr, mininterval=0.25)
+        host = self.device.type == "cpu"
+        check_every = 1 if host else 50
+        losses_host = losses.numpy() if host else None  # shares memory with ``losses``
+        t0 = time.perf_counter()
+        last_refresh = t0
+        seen = 0
+        b = skip
+        try:
+            for b, batch in enumerate(self.batches(self.data.train, True, self.epoch, skip), start=skip):
+                for s in self.schedules:
+                    s.step_batch(self.global_step, self.epoch)
+                stats = self.task.train_step(self, batch)
+                n = int(stats.pop("n"))
+                if host:  # CPU: reading a value is free; plain floats beat tiny tensor ops
+                    for k, v in stats.items():
+                        f = v.item() if isinstance(v, torch.Tensor) else float(v)
+                        sums[k] = sums.get(k, 0.0) + f * n
+                        if k == "loss":
+                            losses_host[b] = f
+                else:
+                    losses[b] = stats["loss"]
+                    for k, v in stats.items():
+                        sums[k] = sums[k] + v * n if k in sums else v * n
+                count += n
+                seen += n
+                self.global_step += 1
+                self.batch = b + 1
+                if (b + 1) % check_every == 0:
+                    self._check_finite(losses, b + 1)
+                if bar is not None:
+                    bar.update(n * self.world)
+                    now = time.perf_counter()
+                    if now - last_refresh > 0.25 or b == skip:
+                        last_refresh = now
+                        bar.set_postfix_str(f"loss {float(sums['loss']) / count:.4g}", refresh=False)
+                if cfg.checkpoint_steps and self.global_step % cfg.checkpoint_steps == 0 and b + 1 < steps:
+                    self._check_finite(losses, b + 1)
+                    self.partial = self._means(sums, count)
+                    if self.is_main and self.out_dir is not None:
+                        self.save("last.pt")
+                if self._stop_now():
+                    self._check_finite(losses, b + 1)
+                    self.partial = self._means(sums, count)
+                    path = None
+                    if self.is_main and self.out_dir is not None:
+                        path = self.save("last.pt")
+                    raise TrainingInterrupted(
+                        f"interrupted at epoch {self.epoch + 1}, step {b + 1}/{steps}"
+                        + (f"; saved {path}\n    resume with: netspec build {self.spec_file or 'SPEC'} "
+                           f"--resume {path.parent}" if path else ""))
+        finally:
+            if bar is not None:
+                bar.close()
+        self._check_finite(losses, steps)
+        elapsed = time.perf_counter() - t0
+        self.train_time += elapsed
+        self.train_samples += seen * self.world
+        means = self._means(sums, count, reduce=True)
+        means["_time"] = elapsed
+        means["_throughput"] = seen * self.world / max(elapsed, 1e-9)
+        return means
+
+    def _check_finite(self, losses: torch.Tensor, upto: int) -> None:
+        """Stop with the exact epoch and step when a loss in this epoch so far is NaN or infinite."""
+        if self.device.type == "cpu":  # on CPU every step is checked as it comes
+            if upto == 0 or math.isfinite(float(losses[upto - 1])):
+                return
+        bad = ~torch.isfinite(losses[:upto])
+        if bool(bad.any()):
+            b = int(bad.nonzero()[0])
+            value = float(losses[b])
+            last = (self.out_dir / "last.pt") if self.out_dir is not None else None
+            keep = (f"the last good checkpoint is {last}" if last is not None and last.exists()
+                    else "no checkpoint had been written yet")
+            raise TrainingDiverged(
+                f"the loss became {value} at epoch {self.epoch + 1}, step {b + 1}/{self.steps_per_epoch} "
+                f"(global step {self.global_step - (self.batch - b) + 1}); training stopped and {keep}\n"
+                f"    hint: lower the learning rate (--lr), clip gradients (--clip-norm 1.0), "
+                f"or check the data for NaN/inf values")
+
+    def _means(self, sums: dict[str, Any], count: int, reduce: bool = False) -> dict[str, Any]:
+        keys = sorted(sums)
+        if not keys:
+            return {"n": count}
+        vec = torch.stack([torch.as_tensor(sums[k], dtype=torch.float64, device=self.device).reshape(())
+                           for k in keys] + [torch.tensor(float(count), dtype=torch.float64, device=self.device)])
+        if reduce and self.distributed:
+            torch.distributed.all_reduce(vec)
+        vals = vec.tolist()
+        total = vals[-1]
+        out = {k: v / max(total, 1) for k, v in zip(keys, vals[:-1])}
+        out["n"] = int(total)
+        return out
+
+    @torch.no_grad()
+    def evaluate(self, data: Any) -> dict[str, Any]:
+        """Mean loss (and accuracy) over a data set; sharded across processes under torchrun."""
+        for net in self.task.nets.values():
+            net.eval()
+        for m in self.model.modules():
+            m.eval()
+        sums: dict[str, Any] = {}
+        count = 0
+        bs = self.cfg.eval_batch_size or 4 * self.cfg.batch_size
+        for batch in self.batches(data, False, 0, batch_size=bs):
+            stats = self.task.eval_step(self, batch)
+            n = int(stats.pop("n"))
+            for k, v in stats.items():
+                sums[k] = sums[k] + v * n if k in sums else v * n
+            count += n
+        out = self._means(sums, count, reduce=True)
+        out.pop("n", None)
+        return out
+
+    def _barrier(self) -> None:
+        if self.distributed:
+            torch.distributed.barrier()
+
+    # --- Ctrl-C ---
+    def _install_sigint(self) -> Any:
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum: int, frame: Any) -> None:
+            if self._stop_requested:
+                raise KeyboardInterrupt
+            self._stop_requested = True
+            if self.is_main:
+                print("\nnetspec: stopping after this step and saving (Ctrl-C again to abort)", file=sys.stderr)
+
+        return signal.signal(signal.SIGINT, handler)
+
+    def _restore_sigint(self, old: Any) -> None:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+
+    def _stop_now(self) -> bool:
+        if not self.distributed:
+            return self._stop_requested
+        if self.global_step % 10:
+            return False
+        flag = torch.tensor([1.0 if self._stop_requested else 0.0], device=self.device)
+        torch.distributed.all_reduce(flag)
+        return bool(flag.item() > 0)
+
+    # --- checkpoints ---
+    def state(self) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "spec_name": self.graph.name,
+            "config": self.cfg.dump(),
+            "model": unwrap_state(self.model),
+            "optimizers": [o.state_dict() for o in self.optimizers],
+            "schedules": [s.state_dict() for s in self.schedules],
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "rng": rng_state(self.device),
+            "epoch": self.epoch, "batch": self.batch, "global_step": self.global_step,
+            "partial": dict(self.partial),
+            "history": [dict(r) for r in self.history],
+            "best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
+            "monitor": self.monitor,
+            "task": self.task.state_dict(),
+            "torch_version": str(torch.__version__),
+        }
+
+    def save(self, name: str) -> Path:
+        assert self.out_dir is not None
+        path = self.out_dir / name
+        atomic_save(self.state(), path)
+        return path
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        try:
+            unwrap(self.model).load_state_dict(state["model"])
+        except RuntimeError as exc:
+            raise UsageError(f"{state.get('_path')}: the checkpoint does not fit this spec's networks: "
+                             f"{str(exc).splitlines()[0]}") from None
+        if len(state["optimizers"]) != len(self.optimizers):
+            raise UsageError(f"{state.get('_path')}: the checkpoint has {len(state['optimizers'])} optimizers, "
+                             f"this task uses {len(self.optimizers)}")
+        for o, s in zip(self.optimizers, state["optimizers"]):
+            o.load_state_dict(s)
+        for sch, s in zip(self.schedules, state["schedules"]):
+            sch.load_state_dict(s)
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.batch, self.global_step = state["epoch"], state["batch"], state["global_step"]
+        self.partial = dict(state.get("partial") or {})
+        self.history = list(state.get("history") or [])
+        self.best, self.best_epoch, self.bad_epochs = state.get("best"), state.get("best_epoch"), state.get("bad_epochs", 0)
+        self.task.load_state_dict(state.get("task") or {})
+        set_rng_state(state["rng"], self.device)
+        self.log(f"resumed from {state.get('_path')} at epoch {self.epoch + 1}"
+                 + (f", step {self.batch}" if self.batch else ""))
+
+    # --- output ---
+    def _epoch_line(self, row: dict[str, Any], stats: dict[str, Any]) -> None:
+        parts = [f"epoch {row['epoch']:>{len(str(self.cfg.epochs))}}/{self.cfg.epochs}",
+                 f"train_loss {row['train_loss']:.4f}"]
+        if "train_accuracy" in row:
+            parts.append(f"train_acc {row['train_accuracy']:.2%}")
+        for k, v in row.items():
+            if k.startswith("train_") and k not in ("train_loss", "train_accuracy") and isinstance(v, float):
+                parts.append(f"{k[6:]} {v:.4f}")
+        if "val_loss" in row:
+            parts.append(f"val_loss {row['val_loss']:.4f}")
+        if "val_accuracy" in row:
+            parts.append(f"val_acc {row['val_accuracy']:.2%}")
+        parts.append(f"lr {row['lr']:.3g}")
+        parts.append(f"{stats.get('_throughput', 0):,.0f} samples/s")
+        parts.append(f"{stats.get('_time', 0):.1f}s")
+        self.log("  ".join(parts))
+
+    def _summary(self, elapsed: float, stopped_early: bool) -> dict[str, Any]:
+        last = self.history[-1] if self.history else {}
+        return {
+            "spec": self.graph.name, "task": self.task.name, "epochs": self.epoch,
+            "time_s": round(elapsed, 2), "train_time_s": round(self.train_time, 2),
+            "samples_per_s": round(self.train_samples / self.train_time, 1) if self.train_time else None,
+            "monitor": self.monitor, "best": self.best, "best_epoch": self.best_epoch,
+            "final": {k: v for k, v in last.items() if k not in ("epoch",)},
+            "out_dir": str(self.out_dir) if self.out_dir else None, "stopped_early": stopped_early,
+            "device": str(self.device), "world_size": self.world, "data": self.data.description,
+        }
+
+    def report(self, summary: dict[str, Any]) -> str:
+        lines = [f"trained {summary['spec']} ({summary['task']}) for {summary['epochs']} epoch{'' if summary['epochs'] == 1 else 's'} in "
+                 f"{summary['time_s']:.1f} s on {summary['device']}"
+                 + (f" × {summary['world_size']} processes" if summary["world_size"] > 1 else "")
+                 + (f", {summary['samples_per_s']:,.0f} samples/s" if summary.get("samples_per_s") else "")]
+        if summary["best"] is not None:
+            best = summary["best"]
+            shown = f"{best:.2%}" if summary["monitor"].endswith("accuracy") else f"{best:.4f}"
+            lines.append(f"best {summary['monitor']}: {shown} (epoch {summary['best_epoch']})")
+        if summary["out_dir"]:
+            d = summary["out_dir"]
+            files = [f for f in ("metrics.csv", "curves.png", "samples.png", "last.pt", "best.pt", "config.yaml")
+                     if (Path(d) / f).exists()]
+            lines.append(f"run directory: {d}  ({', '.join(files)})")
+        return "\n".join(lines)
+
+    def _write_config(self) -> None:
+        import yaml
+
+        assert self.out_dir is not None
+        resolved = {"spec": self.spec_file, "spec_name": self.graph.name, "task": self.task.name,
+                    "data": self.data.description, "device": str(self.device), "world_size": self.world,
+                    "train": self.cfg.dump()}
+        resolved["train"]["task"]["name"] = self.task.name
+        resolved["train"]["data"]["name"] = getattr(self.task, "data_name", resolved["train"]["data"]["name"])
+        resolved["train"]["loss"] = getattr(self.task, "loss_name", resolved["train"]["loss"])
+        (self.out_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),
+                                                  encoding="utf-8")
+
+    def _write_metrics(self) -> None:
+        assert self.out_dir is not None
+        keys: list[str] = []
+        for row in self.history:
+            for k in row:
+                if k not in keys:
+                    keys.append(k)
+        order = ["epoch", "train_loss", "val_loss", "val_accuracy"]
+        keys = [k for k in order if k in keys] + [k for k in keys if k not in order]
+        tmp = self.out_dir / ".metrics.csv.tmp"
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=keys)
+            w.writeheader()
+            for row in self.history:
+                w.writerow({k: (f"{row[k]:.6g}" if isinstance(row.get(k), float) else row.get(k, "")) for k in keys})
+        os.replace(tmp, self.out_dir / "metrics.csv")
+
+    def _write_outputs(self, summary: dict[str, Any]) -> None:
+        assert self.out_dir is not None
+        (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        try:
+            from netspec.train.plots import plot_curves, save_grid
+
+            if self.history:
+                plot_curves(self.history, self.out_dir / "curves.png", self.graph.name)
+            if hasattr(self.task, "write_artifacts"):
+                self.task.write_artifacts(self, self.out_dir)
+            if self.task.GENERATIVE:
+                imgs = self.task.sample_images(self, self.data.val if self.data.val is not None else self.data.train)
+                if imgs is not None:
+                    save_grid(imgs, self.out_dir / "samples.png")
+        except ImportError as exc:  # matplotlib missing: the run itself is fine
+            self.log(f"note: no plots ({exc})")
+
+    def _tensorboard(self) -> Any:
+        if not self.is_main or self.out_dir is None:
+            return None
+        try:
+            import tensorboard  # noqa: F401
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            return None
+        return SummaryWriter(str(self.out_dir / "tensorboard"))
+
+
+def unwrap_state(model: nn.Module) -> dict[str, Any]:
+    m = unwrap(model)
+    return {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
+
+
+def _free_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        with contextlib.suppress(Exception):
+            free, _ = torch.cuda.mem_get_info(device)
+            return int(free)
+    return 1 << 62

@@ -1,0 +1,102 @@
+"""Optimizers (the notes' list) and learning-rate schedules with warm-up.
+
+:class:`LRSchedule` sets each parameter group's learning rate before every step from (step, epoch):
+``base × warm-up × schedule``. It is a pure function of the position except for reduce-on-plateau's
+factor, which is in its ``state_dict`` — so resuming gives the same rates.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from netspec.train.config import OptimizerConfig, ScheduleConfig
+
+
+def build_optimizer(cfg: OptimizerConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    eps = {} if cfg.eps is None else {"eps": cfg.eps}
+    if cfg.name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+                               weight_decay=cfg.weight_decay)
+    if cfg.name == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, **eps)
+    if cfg.name == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, **eps)
+    if cfg.name == "adagrad":
+        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **eps)
+    if cfg.name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.alpha, momentum=cfg.momentum,
+                                   weight_decay=cfg.weight_decay, **eps)
+    raise ValueError(cfg.name)  # unreachable: validated by the config
+
+
+class LRSchedule:
+    """Warm-up then step / multistep / exponential / cosine / reduce-on-plateau (or constant)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, epochs: int, steps_per_epoch: int) -> None:
+        self.opt = optimizer
+        self.cfg = cfg
+        self.base = [g["lr"] for g in optimizer.param_groups]
+        self.steps_per_epoch = max(1, steps_per_epoch)
+        self.total = max(1, epochs * self.steps_per_epoch)
+        self.warmup = int(round(cfg.warmup_epochs * self.steps_per_epoch))
+        self.plateau_factor = 1.0
+        self.plateau_best: float | None = None
+        self.plateau_bad = 0
+
+    def factor(self, step: int, epoch: int) -> float:
+        c = self.cfg
+        f = 1.0
+        if c.name == "step":
+            f = c.gamma ** (epoch // c.step_size)
+        elif c.name == "multistep":
+            f = c.gamma ** sum(epoch >= m for m in c.milestones)
+        elif c.name == "exponential":
+            f = c.gamma ** epoch
+        elif c.name == "plateau":
+            f = self.plateau_factor
+        return f
+
+    def lr_at(self, step: int, epoch: int) -> list[float]:
+        c = self.cfg
+        out = []
+        for base in self.base:
+            if c.name == "cosine":
+                span = max(1, self.total - self.warmup)
+                t = min(max(step - self.warmup, 0) / span, 1.0)
+                lr = c.min_lr + (base - c.min_lr) * 0.5 * (1 + math.cos(math.pi * t))
+            else:
+                lr = base * self.factor(step, epoch)
+                if c.name == "plateau":
+                    lr = max(lr, c.min_lr)
+            if self.warmup and step < self.warmup:
+                lr = lr * (step + 1) / self.warmup
+            out.append(lr)
+        return out
+
+    def step_batch(self, step: int, epoch: int) -> None:
+        for g, lr in zip(self.opt.param_groups, self.lr_at(step, epoch)):
+            g["lr"] = lr
+
+    def end_epoch(self, epoch: int, metric: float | None) -> None:
+        """Reduce-on-plateau bookkeeping (lower is better)."""
+        if self.cfg.name != "plateau" or metric is None or not math.isfinite(metric):
+            return
+        if self.plateau_best is None or metric < self.plateau_best * (1 - 1e-4):
+            self.plateau_best, self.plateau_bad = metric, 0
+        else:
+            self.plateau_bad += 1
+            if self.plateau_bad > self.cfg.patience:
+                self.plateau_factor *= self.cfg.factor
+                self.plateau_bad = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"plateau_factor": self.plateau_factor, "plateau_best": self.plateau_best,
+                "plateau_bad": self.plateau_bad}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.plateau_factor = state["plateau_factor"]
+        self.plateau_best = state["plateau_best"]
+        self.plateau_bad = state["plateau_bad"]

@@ -1,0 +1,287 @@
+"""The task interface and registry.
+
+A task family is one class in its own file, registered with ``@register_task("name")``. It decides
+which data it needs (:meth:`Task.load_data`), which parameter groups get optimizers
+(:meth:`Task.param_groups`), what one training step does (:meth:`Task.train_step`, by default a single
+backward/step through :meth:`Trainer.backward`) and how it is evaluated. The trainer owns everything
+else: devices, mixed precision, the loop, schedules, clipping, checkpoints, logging, distribution.
+
+Steps return a dict of per-batch *means* as detached tensors (``loss`` always; ``accuracy`` where it
+applies), plus ``n`` (samples in the batch); the trainer weights them by ``n`` without synchronising
+the device.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from netspec.errors import DataError, NetspecError, UsageError
+from netspec.graph import Graph, NetGraph
+from netspec.layers.base import TensorType, fmt_shape
+from netspec.train.config import TrainConfig
+from netspec.train.data import DataBundle
+
+if TYPE_CHECKING:  # pragma: no cover
+    from netspec.train.loop import Trainer
+
+_TASKS: dict[str, type["Task"]] = {}
+
+
+def register_task(*names: str) -> Callable[[type["Task"]], type["Task"]]:
+    def deco(cls: type[Task]) -> type[Task]:
+        for name in names:
+            _TASKS[name] = cls
+        cls.NAMES = names
+        return cls
+
+    return deco
+
+
+def task_names() -> list[str]:
+    _load_all()
+    return sorted(_TASKS)
+
+
+FAMILIES = ("classification", "regression", "reconstruction", "gan", "seq2seq", "word2vec", "rbm")
+
+
+def _load_all() -> None:
+    import importlib
+
+    for family in FAMILIES:
+        importlib.import_module(f"netspec.train.tasks.{family}")
+
+
+def make_task(cfg: TrainConfig, graph: Graph, nets: dict[str, nn.Module]) -> "Task":
+    _load_all()
+    name = cfg.task.name if cfg.task.name != "auto" else infer_task(graph)
+    if name not in _TASKS:
+        raise UsageError(f"unknown task '{name}'; tasks: {', '.join(sorted(_TASKS))}")
+    return _TASKS[name](name, cfg, graph, nets)
+
+
+def kinds_in(graph: Graph) -> set[str]:
+    return {n.kind for g in graph.networks.values() for n in g.nodes}
+
+
+def infer_task(graph: Graph) -> str:
+    """The task a spec most likely wants when ``train.task`` is not given."""
+    nets = graph.networks
+    kinds = kinds_in(graph)
+    if "generator" in nets and "discriminator" in nets:
+        return "gan"
+    if "sample" in kinds:
+        return "vae"
+    if "rbm" in kinds:
+        return "dbn" if sum(n.kind == "rbm" for g in nets.values() for n in g.nodes) > 1 else "rbm"
+    if "encoder" in nets and "decoder" in nets and any(t.dtype == "long" for g in nets.values()
+                                                       for t in g.inputs.values()):
+        return "seq2seq"
+    first, last = next(iter(nets.values())), list(nets.values())[-1]
+    if len(nets) == 1 and first.nodes and first.nodes[0].kind == "embedding":
+        x = next(iter(first.inputs.values()))
+        width = next(iter(first.output_types().values())).shape
+        vocab = getattr(first.nodes[0].layer, "vocab", None)
+        if len(x.shape) == 1 and isinstance(x.shape[0], int) and width and width[-1] == vocab:
+            return "word2vec"  # fixed-size context ids -> scores over the same vocabulary
+    x, y = next(iter(first.inputs.values())), next(iter(last.output_types().values()))
+    if x.dtype == "float" and tuple(x.shape) == tuple(y.shape):
+        return "reconstruction"
+    if x.dtype == "float" and len(x.shape) == 2 and len(y.shape) >= 1 and y.shape[-1] == x.shape[-1] \
+            and not any(k in kinds for k in ("softmax", "log_softmax")):
+        return "forecasting"
+    return "classification"
+
+
+# --- helpers shared by the families ---------------------------------------------------------------------
+def output_activation(net: NetGraph, output: str | None = None) -> str | None:
+    """'sigmoid', 'softmax', 'log_softmax', ... applied last on an output, or None."""
+    ref = net.outputs[output] if output else next(iter(net.outputs.values()))
+    try:
+        node = net.node(ref.src)
+    except KeyError:
+        return None
+    if node.kind in ("sigmoid", "softmax", "log_softmax", "tanh"):
+        return node.kind
+    act = getattr(node.layer, "activation", None)
+    return act if act not in (None, "identity", "linear") else None
+
+
+def make_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    eps = 1e-7
+    table: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+        "cross_entropy": F.cross_entropy,
+        "nll": F.nll_loss,
+        "nll_of_probs": lambda p, y: F.nll_loss(torch.log(p.clamp_min(eps)), y),
+        "mse": F.mse_loss,
+        "l1": F.l1_loss,
+        "smooth_l1": F.smooth_l1_loss,
+        "huber": F.huber_loss,
+        "bce": lambda p, y: F.binary_cross_entropy(p.float().clamp(eps, 1 - eps), y.float()),
+        "bce_logits": lambda z, y: F.binary_cross_entropy_with_logits(z.float(), y.float()),
+    }
+    return table[name]
+
+
+def run_networks(nets: dict[str, nn.Module], graph: Graph, feeds: dict[str, torch.Tensor],
+                 stop_after: str | None = None) -> dict[str, Any]:
+    """Run the networks of a spec in dependency order. ``feeds`` gives the external inputs by input name
+    (or ``network.input``); an input ``from: net[.output]`` takes that network's output. Returns each
+    network's output (a tensor, or a dict by output name when it has several)."""
+    results: dict[str, Any] = {}
+    for name, net in graph.networks.items():
+        args = []
+        for iname, source in net.input_sources.items():
+            if source is None:
+                key = f"{name}.{iname}" if f"{name}.{iname}" in feeds else iname
+                if key not in feeds:
+                    raise NetspecError(f"no data for input '{iname}' of network '{name}'")
+                args.append(feeds[key])
+            else:
+                dep, _, out = source.partition(".")
+                value = results[dep]
+                args.append(value[out] if out else (next(iter(value.values())) if isinstance(value, dict) else value))
+        out = nets[name](*args)
+        if len(net.outputs) > 1:
+            out = dict(zip(net.outputs, out))
+        results[name] = out
+        if name == stop_after:
+            break
+    return results
+
+
+def first(value: Any) -> torch.Tensor:
+    return next(iter(value.values())) if isinstance(value, dict) else value
+
+
+class Task:
+    """Base of every task family. Subclasses override what differs."""
+
+    NAMES: ClassVar[tuple[str, ...]] = ()
+    DEFAULT_DATA: ClassVar[str] = "digits"
+    HAS_ACCURACY: ClassVar[bool] = False
+    GENERATIVE: ClassVar[bool] = False  # writes a PNG grid of samples / reconstructions
+
+    def __init__(self, name: str, cfg: TrainConfig, graph: Graph, nets: dict[str, nn.Module]) -> None:
+        self.name = name
+        self.cfg = cfg
+        self.graph = graph
+        self.nets = nets  # name -> module used for forward (maybe DDP/compiled); replaced by the trainer
+        self.raw_nets = dict(nets)  # the plain modules (parameters, checkpoints)
+        self.first_net = next(iter(graph.networks.values()))
+        self.last_net = list(graph.networks.values())[-1]
+        self.loss_name = cfg.loss
+        self.data_info: dict[str, Any] = {}
+
+    # --- data ---
+    @property
+    def data_name(self) -> str:
+        return self.cfg.data.name if self.cfg.data.name != "auto" else self.DEFAULT_DATA
+
+    @property
+    def input_name(self) -> str:
+        return next(iter(self.first_net.inputs))
+
+    @property
+    def input_type(self) -> TensorType:
+        return next(iter(self.first_net.inputs.values()))
+
+    @property
+    def output_type(self) -> TensorType:
+        return next(iter(self.last_net.output_types().values()))
+
+    def load_data(self) -> DataBundle:
+        raise NotImplementedError
+
+    # --- model ---
+    @property
+    def net(self) -> nn.Module:
+        """The single network (single-network specs)."""
+        return self.nets[self.first_net.name]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(self.graph.networks) == 1:
+            return first_out(self.net(x), self.first_net)
+        return first(run_networks(self.nets, self.graph, {self.input_name: x})[self.last_net.name])
+
+    def param_groups(self, model: nn.Module) -> list[tuple[str, list[nn.Parameter]]]:
+        """(name, parameters) for each optimizer; the default is one over everything trainable."""
+        return [("model", [p for p in model.parameters() if p.requires_grad])]
+
+    # --- steps ---
+    def loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The loss of a batch (a scalar with grad) and extra per-batch means (detached)."""
+        raise NotImplementedError
+
+    def train_step(self, trainer: "Trainer", batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+        with trainer.autocast():
+            loss, extra = self.loss(batch)
+            loss = loss + trainer.aux_loss()
+        trainer.backward(loss, 0)
+        return {"loss": loss.detach(), **extra, "n": batch[0].shape[0]}
+
+    @torch.no_grad()
+    def eval_step(self, trainer: "Trainer", batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+        with trainer.autocast():
+            loss, extra = self.loss(batch)
+        return {"loss": loss.detach().float(), **extra, "n": batch[0].shape[0]}
+
+    # --- outputs ---
+    def sample_images(self, trainer: "Trainer", val: Any) -> torch.Tensor | None:
+        """(N, C, H, W) images in [0, 1] for the samples grid of generative tasks."""
+        return None
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward(x)
+
+    def describe_prediction(self, out: torch.Tensor) -> list[str]:
+        return [", ".join(f"{v:.4g}" for v in row.flatten().tolist()[:16]) for row in out.float().cpu()]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+def first_out(value: Any, net: NetGraph) -> torch.Tensor:
+    return value[0] if isinstance(value, tuple) else value
+
+
+def need_classes(num_classes: int | None, out: TensorType, what: str) -> None:
+    if num_classes is None or not out.shape:
+        return
+    width = out.shape[-1]
+    if isinstance(width, int) and width != 1 and num_classes > width:
+        raise DataError(f"the data has {num_classes} classes but the network '{what}' outputs {fmt_shape(out.shape)} "
+                        f"scores\n    hint: make the last layer 'dense: {num_classes}'")
+
+
+def as_images(x: torch.Tensor) -> torch.Tensor | None:
+    """Best effort: (N, C, H, W) or flattened square images -> (N, C, H, W) in [0, 1]; else None."""
+    x = x.detach().float().cpu()
+    if x.dim() == 4 and x.shape[1] in (1, 3):
+        pass
+    elif x.dim() == 3:
+        x = x.unsqueeze(1)
+    elif x.dim() == 2:
+        import math
+
+        side = math.isqrt(x.shape[1])
+        if side * side == x.shape[1]:
+            x = x.reshape(-1, 1, side, side)
+        elif x.shape[1] % 3 == 0 and math.isqrt(x.shape[1] // 3) ** 2 * 3 == x.shape[1]:
+            s = math.isqrt(x.shape[1] // 3)
+            x = x.reshape(-1, 3, s, s)
+        else:
+            return None
+    else:
+        return None
+    lo, hi = float(x.min()), float(x.max())
+    if lo < 0 or hi > 1:
+        x = (x - lo) / max(hi - lo, 1e-8)
+    return x

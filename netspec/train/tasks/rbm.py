@@ -1,0 +1,109 @@
+"""RBM and deep belief network: contrastive divergence (CD-k) and greedy layer-wise pre-training.
+
+Every ``rbm`` layer module offers ``cd_loss(v, k)``, a surrogate whose gradient is the CD-k update
+(free energy of the data minus that of the k-step Gibbs sample), so any optimizer applies it.
+``rbm`` trains the single RBM. ``dbn`` trains the stack greedily: the epochs are divided evenly among
+the RBMs, bottom first; each RBM's input is the hidden probabilities of the (frozen) ones below. The
+logged loss is the reconstruction error (mean squared, one Gibbs step), which CD does not optimise
+directly but which falls as the RBM learns. Images are binarized at 0.5 by default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from netspec.errors import UsageError
+from netspec.train import data as D
+from netspec.train.tasks.base import Task, as_images, register_task
+
+
+@register_task("rbm", "dbn")
+class RBMTask(Task):
+    DEFAULT_DATA = "digits"
+    GENERATIVE = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        model = self.raw_nets[self.first_net.name]
+        mods = dict(model.named_modules())
+        self.rbm_names = [n.name for n in self.first_net.nodes if n.kind == "rbm"]
+        if not self.rbm_names:
+            raise UsageError(f"task '{self.name}' needs 'rbm' layers")
+        other = [n.name for n in self.first_net.nodes if n.kind not in ("rbm", "flatten", "reshape")]
+        if other:
+            raise UsageError(f"task '{self.name}' trains stacks of rbm layers only; the spec also has {', '.join(other)}")
+        self.rbms: list[nn.Module] = [mods[n] for n in self.rbm_names]
+        self.stage = 0
+
+    def load_data(self) -> D.DataBundle:
+        cfg = self.cfg.data
+        binarize = cfg.binarize or "binarize" not in cfg.model_fields_set
+        data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name, "binarize": binarize}),
+                                   self.input_type, self.input_name)
+        if isinstance(data, D.TensorSet):
+            data = D.TensorSet(data.tensors[0])
+        train, val = D.split(data, self.cfg.val_split, self.cfg.seed)
+        self.loss_name = "cd"
+        return D.DataBundle(train, val, desc + (", binarized" if binarize else ""))
+
+    def param_groups(self, model: nn.Module) -> list[tuple[str, list[nn.Parameter]]]:
+        return [(name, list(m.parameters())) for name, m in zip(self.rbm_names, self.rbms)]
+
+    def current(self, trainer: Any) -> int:
+        """The RBM being trained at this epoch (dbn: epochs split evenly, bottom first)."""
+        if self.name == "rbm" or len(self.rbms) == 1:
+            return 0
+        per = max(1, trainer.cfg.epochs // len(self.rbms))
+        return min(trainer.epoch // per, len(self.rbms) - 1)
+
+    def below(self, v: torch.Tensor, upto: int) -> torch.Tensor:
+        with torch.no_grad():
+            v = v.reshape(v.shape[0], -1)
+            for m in self.rbms[:upto]:
+                v = m(v)
+        return v
+
+    def _recon(self, m: nn.Module, v: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            ph, _ = m.sample_h(v)
+            pv, _ = m.sample_v(ph)
+            return F.mse_loss(pv, v)
+
+    def train_step(self, trainer: Any, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+        i = self.current(trainer)
+        self.stage = i
+        v = self.below(batch[0], i)
+        m = self.rbms[i]
+        loss = m.cd_loss(v, self.cfg.task.cd_k)
+        trainer.backward(loss, i)
+        return {"loss": self._recon(m, v), "free_energy_gap": loss.detach(), "n": v.shape[0]}
+
+    @torch.no_grad()
+    def eval_step(self, trainer: Any, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+        i = self.stage
+        v = self.below(batch[0], i)
+        return {"loss": self._recon(self.rbms[i], v), "n": v.shape[0]}
+
+    @torch.no_grad()
+    def sample_images(self, trainer: Any, val: Any) -> torch.Tensor | None:
+        """Validation images and their one-step reconstructions through the whole stack."""
+        if not isinstance(val, D.TensorSet):
+            return None
+        v = val.tensors[0][:16].reshape(min(16, len(val)), -1)
+        h = v
+        for m in self.rbms:
+            h = m(h)
+        for m in reversed(self.rbms):
+            h, _ = m.sample_v(h)
+        a, b = as_images(v), as_images(h)
+        return None if a is None or b is None else torch.cat([a, b])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.stage = int(state.get("stage", 0))

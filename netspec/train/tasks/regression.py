@@ -1,0 +1,64 @@
+"""Regression (real-valued targets) and sequence forecasting (synthetic sine waves by default)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from netspec.errors import DataError
+from netspec.layers.base import fmt_shape
+from netspec.train import data as D
+from netspec.train.tasks.base import Task, make_loss, register_task
+
+
+@register_task("regression", "forecasting")
+class Regression(Task):
+    DEFAULT_DATA = "sine"
+
+    @property
+    def data_name(self) -> str:
+        if self.cfg.data.name != "auto":
+            return self.cfg.data.name
+        return "sine" if len(self.input_type.shape) == 2 else "random"
+
+    def load_data(self) -> D.DataBundle:
+        cfg = self.cfg.data
+        want, out = self.input_type, self.output_type
+        if self.data_name == "sine":
+            if len(want.shape) != 2 or not isinstance(want.shape[-1], int):
+                raise DataError(f"sine forecasting gives (length, features) sequences; the spec's input "
+                                f"'{self.input_name}' is {fmt_shape(want.shape)}\n    hint: input: {{shape: [T, 1]}}")
+            T = want.shape[0] if isinstance(want.shape[0], int) else cfg.length
+            feats = int(want.shape[1])
+            seq_out = len(out.shape) == 2
+            horizon = self.cfg.task.horizon
+            if not seq_out and out.shape and isinstance(out.shape[0], int):
+                horizon = max(1, out.shape[0] // feats)
+            data = D.sine(cfg.samples, int(T), feats, horizon, self.cfg.seed, T if seq_out else None)
+            desc = f"sine waves ({cfg.samples} windows of {T} steps, predict " + (
+                "the next step at every position)" if seq_out else f"the next {horizon})")
+        else:
+            data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name)
+            if not isinstance(data, D.TensorSet):
+                raise DataError("regression needs in-memory arrays (npz, pt, csv)")
+            data = D.TensorSet(data.tensors[0], data.tensors[1].float())
+        y = data.tensors[1]
+        if y.dim() == 1 and len(out.shape) == 1:
+            data = D.TensorSet(data.tensors[0], y[:, None])
+            y = data.tensors[1]
+        if not D._dims_match(tuple(y.shape[1:]), out.shape):
+            raise DataError(f"the targets are {fmt_shape(tuple(y.shape[1:]))} but the network outputs "
+                            f"{fmt_shape(out.shape)}")
+        train, val = D.split(data, self.cfg.val_split, self.cfg.seed)
+        if cfg.normalize:
+            train, val, stats = D.normalize(train, val)
+            self.data_info["normalize"] = stats
+        self.loss_fn = make_loss("mse" if self.cfg.loss == "auto" else self.cfg.loss)
+        self.loss_name = "mse" if self.cfg.loss == "auto" else self.cfg.loss
+        return D.DataBundle(train, val, desc)
+
+    def loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, Any]]:
+        x, y = batch[0], batch[1]
+        out = self.forward(x)
+        return self.loss_fn(out.float().reshape(y.shape), y), {}

@@ -1,0 +1,207 @@
+"""The train: section, CLI overrides, data loaders and fit checks, schedules, eval/predict/dry-run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from netspec import load
+from netspec.cli import main
+from netspec.errors import DataError, SpecValidationError, UsageError
+from netspec.train import api
+from netspec.train.config import OptimizerConfig, ScheduleConfig, TrainConfig, apply_overrides
+from netspec.train.schedule import LRSchedule, build_optimizer
+from train_support import MLP, ROOT, env, write_spec
+
+SPECS = ROOT / "specs"
+
+
+# --- the train: section ----------------------------------------------------------------------------------
+def test_train_section_is_validated_and_located():
+    text = "name: x\ninput: [4]\nlayers: [dense: 2]\ntrain:\n  optimizer: {name: sgd, lrr: 3}\n  epochs: -1\n"
+    with pytest.raises(SpecValidationError) as info:
+        load(text)
+    msg = str(info.value)
+    assert "<string>:5" in msg and "unknown key 'lrr'" in msg
+    assert "train.epochs" in msg
+
+
+def test_shorthands_and_defaults():
+    spec = load("name: x\ninput: [4]\nlayers: [dense: 2]\ntrain: {optimizer: sgd, data: digits, schedule: cosine}\n")
+    t = spec.train
+    assert isinstance(t, TrainConfig)
+    assert t.optimizer.name == "sgd" and t.data.name == "digits" and t.schedule.name == "cosine"
+    assert TrainConfig.model_validate({"data": "some/file.npz"}).data.name == "npz"
+    assert TrainConfig.model_validate({"data": "x.csv"}).data.path == "x.csv"
+    with pytest.raises(ValueError, match="nesterov"):
+        OptimizerConfig(name="adam", nesterov=True)
+
+
+def test_check_never_imports_torch(tmp_path):
+    code = ("import sys; from netspec.cli import main; rc = main(['check', sys.argv[1]]); "
+            "assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)")
+    p = subprocess.run([sys.executable, "-c", code, str(SPECS / "lenet5.yaml")], env=env(), capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+
+
+def test_overrides():
+    base = TrainConfig.model_validate({"optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9}, "epochs": 5})
+    cfg = apply_overrides(base, {"lr": 0.01, "epochs": 2, "batch_size": 16, "device": "cpu", "clip_norm": 1.0},
+                          ["optimizer.nesterov=true", "schedule=cosine", "schedule.warmup_epochs=0.5",
+                           "optimizer.weight_decay=5e-4"])
+    assert cfg.optimizer.name == "sgd" and cfg.optimizer.momentum == 0.9 and cfg.optimizer.lr == 0.01
+    assert cfg.optimizer.nesterov and cfg.optimizer.weight_decay == 5e-4
+    assert (cfg.epochs, cfg.batch_size, cfg.device, cfg.clip.norm) == (2, 16, "cpu", 1.0)
+    assert cfg.schedule.name == "cosine" and cfg.schedule.warmup_epochs == 0.5
+    assert apply_overrides(base, {"data": "x.npz"}).data.path == "x.npz"
+    with pytest.raises(UsageError, match="--lr"):
+        apply_overrides(base, {"lr": -1.0})
+    with pytest.raises(UsageError, match="did you mean 'momentum'"):
+        apply_overrides(base, None, ["optimizer.momentun=0.5"])
+
+
+def test_bad_flag_exits_2(tmp_path, capsys):
+    spec = write_spec(tmp_path)
+    assert main(["build", str(spec), "--optimizer", "adamm", "--dry-run"]) == 2
+    assert "optimizer" in capsys.readouterr().err
+
+
+# --- optimizers and schedules ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name,cls", [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW),
+                                      ("adagrad", torch.optim.Adagrad), ("rmsprop", torch.optim.RMSprop)])
+def test_optimizers(name, cls):
+    p = [torch.nn.Parameter(torch.ones(3))]
+    opt = build_optimizer(OptimizerConfig(name=name, lr=0.5, weight_decay=0.1), p)
+    assert isinstance(opt, cls) and opt.param_groups[0]["weight_decay"] == 0.1
+    sgd = build_optimizer(OptimizerConfig(name="sgd", momentum=0.9, nesterov=True), p)
+    assert sgd.param_groups[0]["nesterov"] and sgd.param_groups[0]["momentum"] == 0.9
+
+
+def _lrs(cfg: ScheduleConfig, epochs=4, steps=10, metrics=None):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1.0)
+    s = LRSchedule(opt, cfg, epochs, steps)
+    out = []
+    for e in range(epochs):
+        for b in range(steps):
+            s.step_batch(e * steps + b, e)
+            out.append(opt.param_groups[0]["lr"])
+        s.end_epoch(e, (metrics or [1.0] * epochs)[e])
+    return out
+
+
+def test_schedules():
+    step = _lrs(ScheduleConfig(name="step", step_size=2, gamma=0.1))
+    assert step[0] == 1.0 and step[19] == 1.0 and step[20] == pytest.approx(0.1) and step[39] == pytest.approx(0.1)
+    cos = _lrs(ScheduleConfig(name="cosine"))
+    assert cos[0] == 1.0 and cos[20] == pytest.approx(0.5) and cos[-1] < 0.01
+    warm = _lrs(ScheduleConfig(name="none", warmup_epochs=1))
+    assert warm[0] == pytest.approx(0.1) and warm[9] == 1.0 and warm[10] == 1.0
+    plateau = _lrs(ScheduleConfig(name="plateau", patience=1, factor=0.5), epochs=5, metrics=[1, 1, 1, 1, 1])
+    assert plateau[0] == 1.0 and plateau[-1] < 1.0
+
+
+# --- data --------------------------------------------------------------------------------------------------
+def test_shape_mismatch_names_both_shapes(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.zeros((20, 5), np.float32), y=np.zeros(20, np.int64))
+    spec = write_spec(tmp_path)
+    with pytest.raises(DataError) as info:
+        api.dry_run(spec, {"data": str(tmp_path / "d.npz")})
+    msg = str(info.value)
+    assert "(5,) float" in msg and "(64,) float" in msg
+
+
+def test_dtype_mismatch(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.zeros((20, 4), np.float32), y=np.zeros(20, np.int64))
+    spec = write_spec(tmp_path, "name: t\ninput: {shape: [4], dtype: long}\nlayers:\n  - embedding: {vocab: 10, dim: 3}\n"
+                                "  - flatten\n  - dense: 2\n")
+    with pytest.raises(DataError, match=r"\(4,\) float.*\(4,\) long"):
+        api.dry_run(spec, {"data": str(tmp_path / "d.npz"), "task": "classification"})
+
+
+def test_torchvision_missing_or_offline_is_a_clear_data_error(tmp_path):
+    spec = write_spec(tmp_path)
+    try:
+        import torchvision  # noqa: F401
+        expected = "not cached"
+    except ImportError:
+        expected = "torchvision, which is not installed"
+    with pytest.raises(DataError, match=expected):
+        api.dry_run(spec, {"data": "mnist"}, ["data.download=false", f"data.root={tmp_path}"])
+
+
+def test_npz_csv_pt_and_folder_loaders(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 64)).astype(np.float32)
+    y = rng.integers(0, 10, 40)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    torch.save({"x": torch.from_numpy(x), "y": torch.from_numpy(y)}, tmp_path / "d.pt")
+    with (tmp_path / "d.csv").open("w") as f:
+        f.write(",".join(f"f{i}" for i in range(64)) + ",label\n")
+        for row, label in zip(x, y):
+            f.write(",".join(f"{v:.5f}" for v in row) + f",{label}\n")
+    spec = write_spec(tmp_path)
+    for name in ("d.npz", "d.pt", "d.csv"):
+        info = api.dry_run(spec, {"data": str(tmp_path / name)})
+        assert info["train_samples"] == 30 and info["batch_shapes"][0][1:] == (64,), name
+    from PIL import Image
+
+    for cls in ("cat", "dog"):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray((rng.random((12, 10)) * 255).astype(np.uint8)).save(tmp_path / "imgs" / cls / f"{i}.png")
+    cnn = write_spec(tmp_path, "name: c\ninput: [1, 8, 8]\nlayers:\n  - conv2d: {filters: 2, kernel: 3}\n  - flatten\n"
+                                "  - dense: 2\n", "c.yaml")
+    info = api.dry_run(cnn, {"data": str(tmp_path / "imgs"), "batch_size": 4})
+    assert info["batch_shapes"][0] == (4, 1, 8, 8) and info["train_samples"] == 6
+    s = api.train(cnn, {"data": str(tmp_path / "imgs"), "epochs": 1, "batch_size": 4, "threads": 1},
+                  out=tmp_path / "run", quiet=True)
+    assert s["epochs"] == 1
+
+
+def test_digits_fit_flattened_and_images():
+    from netspec.layers.base import TensorType
+    from netspec.train import data as D
+
+    x, _, _ = D.digits()
+    assert D.fit_images(x, TensorType((64,)), "in", True, "digits").shape == (1797, 64)
+    assert D.fit_images(x, TensorType((784,)), "in", True, "digits").shape == (1797, 784)
+    assert D.fit_images(x, TensorType((3, 32, 32)), "in", True, "digits").shape == (1797, 3, 32, 32)
+    with pytest.raises(DataError, match=r"\(1, 8, 8\) float.*\(1, 32, 32\) float"):
+        D.fit_images(x, TensorType((1, 32, 32)), "in", False, "digits")
+
+
+# --- commands ----------------------------------------------------------------------------------------------
+def test_build_eval_predict_dry_run(tmp_path, capsys):
+    spec = write_spec(tmp_path)
+    assert main(["build", str(spec), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "dry run ok" in out and "(32, 64) float32" in out
+    run = tmp_path / "run"
+    assert main(["build", str(spec), "--out", str(run), "--epochs", "2", "--schedule", "cosine", "--warmup", "0.5",
+                 "--clip-norm", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "best val_accuracy" in out and str(run) in out
+    assert main(["eval", str(spec), "--checkpoint", str(run / "best.pt"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["split"] == "validation" and result["samples"] == 128 and 0 <= result["accuracy"] <= 1
+    assert main(["predict", str(spec), "--checkpoint", str(run), "--first", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("sample 0: class")
+    np.save(tmp_path / "one.npy", np.zeros(64, np.float32))
+    assert main(["predict", str(spec), "--checkpoint", str(run / "last.pt"), str(tmp_path / "one.npy")]) == 0
+    assert "one.npy: class" in capsys.readouterr().out
+
+
+def test_resume_latest_and_missing_checkpoint(tmp_path, capsys, monkeypatch):
+    spec = write_spec(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["build", str(spec), "--resume"]) == 2
+    assert "no run of 'tiny_mlp'" in capsys.readouterr().err
+    assert main(["eval", str(spec), "--checkpoint", str(tmp_path / "nope.pt")]) == 2
