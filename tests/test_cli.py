@@ -156,3 +156,17 @@ networks:
     assert main(["check", str(path)]) == 1
     out = capsys.readouterr().out
     assert "gan.yaml:10:14: networks.discriminator.expect.params" in out and "expected 18 parameters, the network has 17" in out
+
+
+def test_readme_specs_are_valid():
+    """Every complete YAML spec shown in the README checks, with its expectations."""
+    import re
+
+    import netspec
+
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        snippets = re.findall(r"```yaml\n(.*?)```", f.read(), re.S)
+    complete = [s for s in snippets if re.search(r"^(input|inputs|networks):", s, re.M)]
+    assert len(complete) >= 3
+    for text in complete:
+        assert netspec.check(text).ok
