@@ -67,34 +67,27 @@ def _finish(rnn: nn.RNNBase, out: torch.Tensor, h: torch.Tensor) -> torch.Tensor
     return _merge(h[-2], h[-1], rnn.merge)
 
 
-class RNN(nn.RNN):
-    """``nn.RNN`` (batch-first) returning netspec's outputs; parameter names stay torch's."""
+def _with_netspec_outputs(base: type[nn.RNNBase]) -> type[nn.RNNBase]:
+    """``base`` (nn.RNN or nn.GRU), batch-first, returning netspec's outputs; parameter names stay torch's."""
 
-    def __init__(self, input_size: int, hidden_size: int, *, return_sequences: bool = False,
-                 return_state: bool = False, merge: str = "concat", **kwargs: object) -> None:
-        super().__init__(input_size, hidden_size, batch_first=True, **kwargs)  # type: ignore[arg-type]
-        self.return_sequences, self.return_state, self.merge = return_sequences, return_state, merge
+    class Recurrent(base):  # type: ignore[valid-type, misc]
+        def __init__(self, input_size: int, hidden_size: int, *, return_sequences: bool = False,
+                     return_state: bool = False, merge: str = "concat", **kwargs: object) -> None:
+            super().__init__(input_size, hidden_size, batch_first=True, **kwargs)  # type: ignore[arg-type]
+            self.return_sequences, self.return_state, self.merge = return_sequences, return_state, merge
 
-    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None):  # type: ignore[override]
-        with _countable():
-            out, h = super().forward(x, None if h0 is None else _state_in(h0))
-        y = _finish(self, out, h)
-        return (y, h.transpose(0, 1)) if self.return_state else y
+        def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None):  # type: ignore[override]
+            with _countable():
+                out, h = super().forward(x, None if h0 is None else _state_in(h0))
+            y = _finish(self, out, h)
+            return (y, h.transpose(0, 1)) if self.return_state else y
+
+    Recurrent.__name__ = Recurrent.__qualname__ = base.__name__
+    return Recurrent
 
 
-class GRU(nn.GRU):
-    """``nn.GRU`` (batch-first) returning netspec's outputs; parameter names stay torch's."""
-
-    def __init__(self, input_size: int, hidden_size: int, *, return_sequences: bool = False,
-                 return_state: bool = False, merge: str = "concat", **kwargs: object) -> None:
-        super().__init__(input_size, hidden_size, batch_first=True, **kwargs)  # type: ignore[arg-type]
-        self.return_sequences, self.return_state, self.merge = return_sequences, return_state, merge
-
-    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None):  # type: ignore[override]
-        with _countable():
-            out, h = super().forward(x, None if h0 is None else _state_in(h0))
-        y = _finish(self, out, h)
-        return (y, h.transpose(0, 1)) if self.return_state else y
+RNN = _with_netspec_outputs(nn.RNN)
+GRU = _with_netspec_outputs(nn.GRU)
 
 
 class LSTM(nn.LSTM):

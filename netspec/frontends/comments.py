@@ -50,6 +50,34 @@ class Comments:
         return out
 
 
+class CommentedLines:
+    """Output lines of a writer, with the source's comments put back where they belong."""
+
+    def __init__(self, comments: Comments | None = None) -> None:
+        self.comments = comments or Comments()
+        self.out: list[str] = []
+
+    def emit(self, pad: str, text: str, start: Any = None, end: int | None = None) -> None:
+        """One statement at source lines ``start..end``: earlier comments above it, its own at its end."""
+        before, after = self.comments.take(getattr(start, "line", None), end)
+        for c in before:
+            self.out.append(f"{pad}#{c}" if c is not None else "")
+        self.out.append(f"{pad}{text}" + (f"  # {after}" if after else ""))
+
+    def blank(self) -> None:
+        if self.out and self.out[-1] != "":
+            self.out.append("")
+
+    def text(self) -> str:
+        rest = self.comments.rest()
+        if rest:
+            self.blank()
+            self.out.extend(f"#{c}" if c is not None else "" for c in rest)
+        while self.out and self.out[-1] == "":
+            self.out.pop()
+        return "\n".join(self.out) + "\n"
+
+
 def yaml_comments(text: str) -> Comments:
     """Comments of YAML text: a '#' at a line start or after a space, outside every scalar."""
     spans: list[tuple[int, int]] = []

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from netspec.errors import NetspecError
-from netspec.frontends.comments import Comments, last_line
+from netspec.frontends.comments import CommentedLines, Comments, last_line
 from netspec.frontends.dsl import BLOCK_CHILDREN, COMMON_KEYS, KEYWORDS, WORDS, kind_info, word_field
 
 INDENT = "  "
@@ -130,11 +130,10 @@ def _bare_ok(v: Any) -> bool:
 # the writer
 
 
-class DslWriter:
+class DslWriter(CommentedLines):
     def __init__(self, raw: Any, comments: Comments | None = None) -> None:
+        super().__init__(comments)
         self.raw = raw
-        self.comments = comments or Comments()
-        self.out: list[str] = []
         self.blocks: dict[str, list[str]] = {}
         blocks = raw.get("blocks") if isinstance(raw, dict) else None
         if isinstance(blocks, dict):
@@ -144,25 +143,7 @@ class DslWriter:
 
     # --- output with comments -------------------------------------------------------------------
     def line(self, depth: int, text: str, start: Any = None, end: int | None = None) -> None:
-        line_no = getattr(start, "line", None)
-        before, after = self.comments.take(line_no, end)
-        pad = INDENT * depth
-        for c in before:
-            self.out.append(f"{pad}#{c}" if c is not None else "")
-        self.out.append(f"{pad}{text}" + (f"  #{' ' if not after.startswith(' ') else ''}{after}" if after else ""))
-
-    def blank(self) -> None:
-        if self.out and self.out[-1] != "":
-            self.out.append("")
-
-    def text(self) -> str:
-        rest = self.comments.rest()
-        if rest:
-            self.blank()
-            self.out.extend(f"#{c}" if c is not None else "" for c in rest)
-        while self.out and self.out[-1] == "":
-            self.out.pop()
-        return "\n".join(self.out) + "\n"
+        self.emit(INDENT * depth, text, start, end)
 
     # --- the spec -------------------------------------------------------------------------------
     def spec(self) -> str:

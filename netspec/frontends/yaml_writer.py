@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from netspec.frontends.comments import Comments, last_line
+from netspec.frontends.comments import CommentedLines, Comments, last_line
 from netspec.frontends.dsl_writer import CannotWrite, last_line_first
 
 LINE = 100
@@ -101,31 +101,13 @@ def key(k: Any) -> str:
     return scalar(str(k))
 
 
-class YamlWriter:
+class YamlWriter(CommentedLines):
     def __init__(self, raw: Any, comments: Comments | None = None) -> None:
+        super().__init__(comments)
         self.raw = raw
-        self.comments = comments or Comments()
-        self.out: list[str] = []
 
     def line(self, indent: int, text: str, start: Any = None, end: int | None = None) -> None:
-        before, after = self.comments.take(getattr(start, "line", None), end)
-        pad = " " * indent
-        for c in before:
-            self.out.append(f"{pad}#{c}" if c is not None else "")
-        self.out.append(pad + text + (f"  # {after}" if after else ""))
-
-    def blank(self) -> None:
-        if self.out and self.out[-1] != "":
-            self.out.append("")
-
-    def text(self) -> str:
-        rest = self.comments.rest()
-        if rest:
-            self.blank()
-            self.out.extend(f"#{c}" if c is not None else "" for c in rest)
-        while self.out and self.out[-1] == "":
-            self.out.pop()
-        return "\n".join(self.out) + "\n"
+        self.emit(" " * indent, text, start, end)
 
     # --- generic --------------------------------------------------------------------------------
     def entry(self, indent: int, k: Any, v: Any, where: Any) -> None:

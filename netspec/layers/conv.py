@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from netspec.errors import ShapeError
-from netspec.layers.base import (ActivationName, Ctx, IntPair, Layer, Padding, TensorType, Width, need_float,
+from netspec.layers.base import (MAX_KERNEL, ActivationName, Ctx, IntPair, Layer, Padding, TensorType, Width, need_float,
                                  need_rank, pair, register_layer)
 from netspec.sizes import Size, conv_out, conv_transpose_out, numeric_product, same_pad_total, upsample_out
 
@@ -31,6 +31,20 @@ def _tuple(v: Any, n: int) -> tuple[int, ...]:
     return (v,) * n if isinstance(v, int) else tuple(int(x) for x in v)
 
 
+def check_sizes(layer: Layer, fields: tuple[str, ...], n: int) -> None:
+    """Each size option has ``n`` values within bounds (padding may be 0); strings and None pass."""
+    for field in fields:
+        value = getattr(layer, field)
+        if value is None or isinstance(value, str):
+            continue
+        values = _tuple(value, n)
+        if len(values) != n:
+            raise ValueError(f"{field} needs {n} value(s), got {list(values)}")
+        low = 0 if field == "padding" else 1
+        if any(v < low or v > MAX_KERNEL for v in values):
+            raise ValueError(f"{field} must be between {low} and {MAX_KERNEL}, got {value}")
+
+
 class ConvBase(Layer):
     """Shared rule of conv1d and conv2d; ``N`` is the number of spatial axes."""
 
@@ -49,16 +63,7 @@ class ConvBase(Layer):
 
     @model_validator(mode="after")
     def _check(self) -> "ConvBase":
-        for field in ("kernel", "stride", "dilation", "padding"):
-            value = getattr(self, field)
-            if isinstance(value, str):
-                continue
-            values = _tuple(value, self.N)
-            if len(values) != self.N:
-                raise ValueError(f"{field} needs {self.N} value(s), got {list(values)}")
-            low = 0 if field == "padding" else 1
-            if any(v < low or v > 4096 for v in values):
-                raise ValueError(f"{field} must be between {low} and 4096, got {value}")
+        check_sizes(self, ("kernel", "stride", "dilation", "padding"), self.N)
         if self.padding == "same" and any(s != 1 for s in self.strides):
             raise ValueError("padding 'same' needs stride 1 in PyTorch; for stride s use padding (k - 1)//2 "
                              "(the output is then ceil(n/s) for odd k)")

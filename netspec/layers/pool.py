@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from netspec.errors import ShapeError
 from netspec.layers.base import Ctx, IntPair, Layer, TensorType, need_rank, register_layer
-from netspec.layers.conv import AXES, _tuple, check_size
+from netspec.layers.conv import AXES, _tuple, check_size, check_sizes
 from netspec.sizes import conv_out
 
 
@@ -27,15 +27,7 @@ class PoolBase(Layer):
 
     @model_validator(mode="after")
     def _check(self) -> "PoolBase":
-        for field in ("kernel", "stride", "padding"):
-            value = getattr(self, field)
-            if value is None:
-                continue
-            values = _tuple(value, self.N)
-            if len(values) != self.N:
-                raise ValueError(f"{field} needs {self.N} value(s), got {list(values)}")
-            if any(v < (0 if field == "padding" else 1) or v > 4096 for v in values):
-                raise ValueError(f"{field} out of range: {value}")
+        check_sizes(self, ("kernel", "stride", "padding"), self.N)
         if any(2 * p > k for p, k in zip(self.paddings, self.kernels)):
             raise ValueError(f"padding {self.padding} must be at most half the kernel {self.kernel} (PyTorch's rule)")
         return self
