@@ -24,6 +24,8 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
     g.add_argument("--batch-size", type=int, metavar="N", help="global batch size")
     g.add_argument("--seed", type=int, metavar="N")
     g.add_argument("--val-split", type=float, metavar="F", help="fraction held out for validation")
+    g.add_argument("--set", action="append", dest="sets", metavar="KEY=VALUE",
+                   help="any train: field, e.g. --set optimizer.betas=[0.9,0.99] --set task.noise=0.3")
     if short:
         return
     g.add_argument("--task", help="classification, regression, forecasting, reconstruction, vae, gan, seq2seq, "
@@ -45,8 +47,6 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
     g.add_argument("--workers", type=int, metavar="N", help="DataLoader workers for file-backed data")
     g.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice)")
     g.add_argument("--patience", type=int, metavar="N", help="early stopping patience (epochs)")
-    g.add_argument("--set", action="append", dest="sets", metavar="KEY=VALUE",
-                   help="any train: field, e.g. --set optimizer.betas=[0.9,0.99] --set task.noise=0.3")
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -155,7 +155,7 @@ def run_build(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from netspec.train import api
 
-    result = api.evaluate(args.spec, args.checkpoint, _flags(args))
+    result = api.evaluate(args.spec, args.checkpoint, _flags(args), args.sets)
     if args.json:
         print(json.dumps(result, indent=2, default=str))
         return 0

@@ -112,6 +112,9 @@ def test_word2vec(tmp_path, spec):
     _falls(rows)
     text = (tmp_path / "run" / "neighbours.txt").read_text()
     assert text.count("\n") >= 10
+    words = "the king rules the" if "cbow" in spec else "king"
+    lines = api.predict(SPECS / spec, tmp_path / "run" / "last.pt", [words])
+    assert lines[0].startswith(f"{words}: ") and lines[0].count("%") == 5
 
 
 @pytest.mark.parametrize("spec,task", [("rbm.yaml", "rbm"), ("dbn.yaml", "dbn")])

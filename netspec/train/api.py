@@ -158,6 +158,8 @@ def load_inputs(paths: Sequence[str], trainer: Trainer) -> torch.Tensor:
         elif path.suffix.lower() == ".csv":
             x = _csv_rows(p)
             rows.append(D.check_fit(x, want, trainer.task.input_name))
+        elif (parsed := trainer.task.parse_input(p)) is not None:
+            rows.append(parsed)
         else:
             try:
                 values = [float(v) for v in p.replace(" ", ",").split(",") if v]

@@ -437,8 +437,9 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -
         else:
             x, maybe_y = load_file(path)
             y = maybe_y if maybe_y is not None else torch.zeros(len(x), dtype=torch.long)
-        if x.dim() == 4 and len(want.shape) != 4 and cfg.resize:
-            x = fit_images(x.float(), want, what, True, name)
+        if x.dim() == 4 and x.shape[1] in (1, 3) and x.is_floating_point() and want.dtype == "float" \
+                and not _dims_match(tuple(x.shape[1:]), want.shape):
+            x = fit_images(x, want, what, bool(cfg.resize), name)  # images: resize on request, else a clear refusal
         x = check_fit(x, want, what, "reshape the arrays, or change the input shape in the spec")
         k = int(y.max()) + 1 if not y.is_floating_point() and y.numel() and y.dim() == 1 else None
         return _finish(cfg, TensorSet(x, y)), k, f"{path} ({len(x)} samples)"

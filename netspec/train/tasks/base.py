@@ -238,6 +238,10 @@ class Task:
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward(x)
 
+    def parse_input(self, text: str) -> torch.Tensor | None:
+        """A task-specific ``predict`` input (e.g. words for word2vec); None: not this task's form."""
+        return None
+
     def describe_prediction(self, out: torch.Tensor) -> list[str]:
         return [", ".join(f"{v:.4g}" for v in row.flatten().tolist()[:16]) for row in out.float().cpu()]
 

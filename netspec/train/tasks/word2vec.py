@@ -86,7 +86,7 @@ class Word2Vec(Task):
         emb = emb[:len(self.vocab)].float()
         unit = emb / emb.norm(dim=1, keepdim=True).clamp_min(1e-8)
         index = {w: i for i, w in enumerate(self.vocab)}
-        words = words or self.vocab[1:21]
+        words = words or [w for w in self.vocab[1:80] if len(w) > 3][:20]  # frequent content words
         lines = []
         for w in words:
             if w not in index:
@@ -101,3 +101,22 @@ class Word2Vec(Task):
 
     def write_artifacts(self, trainer: Any, out_dir: Path) -> None:
         (out_dir / "neighbours.txt").write_text("\n".join(self.neighbours()) + "\n", encoding="utf-8")
+
+    def parse_input(self, text: str) -> torch.Tensor | None:
+        """``predict`` takes words: 'king' (skip-gram) or 'the king the castle' (CBOW context)."""
+        index = {w: i for i, w in enumerate(self.vocab)}
+        words = D.tokenize(text)
+        if not words or not all(w in index for w in words):
+            return None
+        need = int(self.input_type.shape[0])
+        if len(words) != need:
+            raise DataError(f"'{text}': the {self.mode} input takes {need} word(s), got {len(words)}")
+        return torch.tensor([[index[w] for w in words]])
+
+    def describe_prediction(self, out: torch.Tensor) -> list[str]:
+        lines = []
+        for row in out.float().softmax(-1).cpu():
+            top = row[:len(self.vocab)].topk(5)
+            lines.append(", ".join(f"{self.vocab[int(i)]} {float(p):.1%}" for p, i in zip(top.values, top.indices)))
+        return lines
+
