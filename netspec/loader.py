@@ -174,7 +174,7 @@ def _walk(root: Any, loc: tuple[Any, ...]) -> tuple[Location | None, str, tuple[
             continue
         kept.append(part)
         node_path = getattr(node, "path", None)
-        path = node_path if node_path is not None else (f"{path}[{part}]" if isinstance(part, int) else
+        path = node_path.rstrip(".") if node_path is not None else (f"{path}[{part}]" if isinstance(part, int) else
                                             (f"{path}.{part}" if path else str(part)))
     return where, path, tuple(kept), node
 
@@ -244,19 +244,30 @@ def _show(value: Any) -> str:
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model that validates the mapping at ``loc`` (for key suggestions)."""
-    from netspec.spec import Expect, InputSpec, Network
+    """The pydantic model that validates the mapping at ``loc`` (for key suggestions): follow the
+    field annotations from Spec down, through Optional, unions, lists and dicts."""
+    import typing
 
-    if not loc:
-        return Spec
-    if loc[0] == "networks":
-        if len(loc) == 2:
-            return Network
-        if len(loc) == 3 and loc[2] == "expect":
-            return Expect
-        if len(loc) == 4 and loc[2] == "inputs":
-            return InputSpec
+    def flat(annotation: Any) -> list[Any]:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Union or type(annotation).__name__ == "UnionType" or origin is typing.Annotated:
+            args = typing.get_args(annotation)
+            return [a for arg in (args[:1] if origin is typing.Annotated else args) for a in flat(arg)]
+        return [annotation]
+
+    current: list[Any] = [Spec]
+    for part in loc:
+        step: list[Any] = []
+        for annotation in (a for c in current for a in flat(c)):
+            origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+            if origin is dict and len(args) == 2:
+                step.append(args[1])
+            elif origin in (list, tuple) and args and isinstance(part, int):
+                step.append(args[0])
+            elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                step += [info.annotation for name, info in annotation.model_fields.items() if part in (name, info.alias)]
+        current = step
+    for annotation in (a for c in current for a in flat(c)):
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return annotation
     return None
-
-
-

@@ -99,3 +99,14 @@ def test_errors_are_netspec_errors():
     for text, error, _ in BAD:
         assert issubclass(error, NetspecError)
     assert re.search(r"\d+:\d+", str(pytest.raises(SpecValidationError, netspec.load, BAD[0][0]).value))
+
+
+def test_unknown_keys_anywhere_get_suggestions():
+    text = ("networks:\n  a:\n    inputs: {x: {shape: [3], dtyp: float}}\n    layers: [{dense: 2}]\n"
+            "train:\n  epochz: 3\n  optimizer: {name: adam, lrr: 0.1}\n")
+    with pytest.raises(SpecValidationError) as info:
+        netspec.load(text)
+    message = str(info.value)
+    for fragment in ("3:30: networks.a.inputs.x.dtyp", "did you mean 'dtype'", "6:3: train.epochz",
+                     "did you mean 'epochs'", "train.optimizer.lrr", "did you mean 'lr'"):
+        assert fragment in message, message
