@@ -1,13 +1,14 @@
 """The `netspec` command line: parses arguments and calls the library. Nothing else.
 
 Subcommands live in small modules listed in ``COMMANDS``; each has ``add_parser(subparsers)`` and
-``run(args) -> int``. Exit codes: 0 ok, 1 the spec is invalid or an expectation failed, 2 usage.
+``run(args) -> int``. Exit codes: 0 ok, 1 the spec is invalid or an expectation failed, 2 usage, 3 an internal error.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -68,6 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as err:  # not the user's fault: say so briefly; the traceback is one variable away
+        if os.environ.get("NETSPEC_DEBUG"):
+            raise
+        print(f"netspec: internal error: {type(err).__name__}: {err}\n"
+              "    this is a bug in netspec, not in your spec; rerun with NETSPEC_DEBUG=1 for the traceback "
+              "and report it", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -170,3 +170,19 @@ def test_readme_specs_are_valid():
     assert len(complete) >= 3
     for text in complete:
         assert netspec.check(text).ok
+
+
+def test_internal_errors_are_reported_not_dumped(spec_file, monkeypatch, capsys):
+    import netspec.api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(netspec.api, "check", broken)
+    monkeypatch.delenv("NETSPEC_DEBUG", raising=False)
+    assert main(["check", str(spec_file)]) == 3
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: boom" in err and "NETSPEC_DEBUG=1" in err
+    monkeypatch.setenv("NETSPEC_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="boom"):
+        main(["check", str(spec_file)])
