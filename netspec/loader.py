@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,11 +31,21 @@ def _frontend(fmt: str) -> Callable[[str, str], Any]:
     raise NetspecError(f"unknown spec format '{fmt}'; expected 'yaml' or 'dsl'")
 
 
+def _guess_format(text: str) -> str:
+    """Spec text: DSL when its first statement opens with a DSL keyword (``netspec lenet5``,
+    ``input [1, 28, 28]``, ``block``, ``network``), else YAML."""
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            return "dsl" if re.match(r"(netspec|input|inputs|block|network|description)\b(?!\s*:)", line) else "yaml"
+    return "yaml"
+
+
 def read_source(source: str | os.PathLike[str], fmt: str | None = None) -> tuple[str, str, str]:
     """(text, file name, format) for a path or a spec given as text."""
     text_like = isinstance(source, str) and ("\n" in source or ":" in source and not os.path.exists(source))
     if text_like:
-        return str(source), "<string>", fmt or "yaml"
+        return str(source), "<string>", fmt or _guess_format(str(source))
     path = Path(source)
     if not path.exists():
         raise UsageError(problems=[Problem(f"no such file: {path}", hint="check the path; specs/ holds examples")])

@@ -110,3 +110,10 @@ def test_unknown_keys_anywhere_get_suggestions():
     for fragment in ("3:30: networks.a.inputs.x.dtyp", "did you mean 'dtype'", "6:3: train.epochz",
                      "did you mean 'epochs'", "train.optimizer.lrr", "did you mean 'lr'"):
         assert fragment in message, message
+
+
+def test_spec_text_format_is_recognised():
+    # 4 inputs -> dense 2: 4*2 + 2 = 10 parameters, whichever frontend reads it.
+    for text in ("netspec t\ninput [4]\ndense 2\n", "input [4]\ndense 2\n", "input: [4]\nlayers: [{dense: 2}]\n",
+                 "# comment\ninput : [4]\nlayers: [{dense: 2}]\n"):
+        assert netspec.check(text).to_dict()["params"]["total"] == 10, text
