@@ -18,7 +18,8 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
     """Flags that override the spec's ``train:`` section (absent flags leave it alone)."""
     g = p.add_argument_group("training recipe (overrides the spec's train: section)")
     g.add_argument("--data", metavar="NAME|PATH", help="digits, mnist, fashion_mnist, cifar10, sine, reversal, parity, "
-                                                     "text, random, or a file/folder (.npz .pt .csv, image folder)")
+                                                     "logic, sentiment, captions, trees, text, random, or a "
+                                                     "file/folder (.npz .pt .csv, image folder)")
     g.add_argument("--subset", type=int, metavar="N", help="use only N training samples")
     g.add_argument("--device", metavar="DEV", help="auto (CUDA if available), cpu, cuda, cuda:N, mps")
     g.add_argument("--batch-size", type=int, metavar="N", help="global batch size")
@@ -129,10 +130,12 @@ def run_build(args: argparse.Namespace) -> int:
             print(json.dumps(info, indent=2, default=str))
         else:
             shapes = ", ".join(f"{tuple(s)} {d}" for s, d in zip(info["batch_shapes"], info["batch_dtypes"]))
+            sub = info.get("dry_run_subset")
             print(f"{info['spec']}: task {info['task']}, data {info['data']} "
-                  f"({info['train_samples']} train / {info['val_samples']} val)")
+                  f"({info['train_samples']} train / {info['val_samples']} val"
+                  + (f"; a dry run prepares only {sub} samples of large inputs)" if sub else ")"))
             print(f"one batch {shapes} on {info['device']}: {info['loss_name']} loss {info['loss']:.4f}, "
-                  f"backward ok; {info['steps_per_epoch']} steps per epoch")
+                  f"backward ok" + ("" if sub else f"; {info['steps_per_epoch']} steps per epoch"))
             print("dry run ok: nothing trained, nothing written")
         return 0
     resume = _latest_run(args.spec) if args.resume == "latest" else args.resume

@@ -13,6 +13,7 @@ from netspec.api import Source, analyze
 from netspec.errors import DataError, UsageError
 from netspec.train.config import TrainConfig, apply_overrides
 from netspec.train.loop import Trainer, load_checkpoint, seed_everything, unwrap
+from netspec.train.tasks.base import step_failure
 
 
 def _spec_file(source: Source) -> str | None:
@@ -89,16 +90,43 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
     return summary
 
 
+DRY_RUN_BIG_INPUT = 16384  # input elements per sample above which a dry run prepares only a subset
+
+
 def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None) -> dict[str, Any]:
-    """Check spec, recipe and data, and run one batch forward and backward (no step, no files)."""
+    """Check spec, recipe and data, and run one batch forward and backward (no step, no files).
+
+    For large inputs (e.g. digits resized to 224×224×3 for the ImageNet nets) only enough samples for
+    one batch are prepared (unless ``subset`` is given): the data set would otherwise be resized whole."""
+    flags = dict(flags or {})
+    subset = None
+    if flags.get("subset") is None and not any(s.split("=", 1)[0].strip().removeprefix("train.") == "data.subset"
+                                               for s in sets or []):
+        graph = analyze(source)
+        cfg = apply_overrides(graph.spec.train, flags, sets)
+        x = next(iter(next(iter(graph.networks.values())).inputs.values()))
+        numel = 1
+        for d in x.shape:
+            numel *= d if isinstance(d, int) else 1
+        if numel > DRY_RUN_BIG_INPUT and cfg.data.subset is None:
+            subset = int(cfg.batch_size / max(1e-9, 1 - cfg.val_split)) + 2
+            flags["subset"] = subset
     trainer = prepare(source, flags, sets, write=False, quiet=True)
+    if subset is not None and len(trainer.data.train) + len(trainer.data.val or ()) > subset:
+        subset = None  # the data source does not take subsets: everything was prepared
     batch = next(iter(trainer.batches(trainer.data.train, True, 0)))
     for net in trainer.task.nets.values():
         net.train()
-    with trainer.autocast():
-        loss, _ = trainer.task.loss(batch)
-        loss = loss + trainer.aux_loss()
-    loss.backward()
+    for m in trainer.model.modules():
+        m.train()
+    task = trainer.task
+    try:
+        loss = task.dry_step(trainer, batch)
+    except Exception as exc:
+        err = step_failure(task, batch, exc, "the first batch of the dry run")
+        if err is None:
+            raise
+        raise err from None
     for o in trainer.optimizers:
         o.zero_grad(set_to_none=True)
     if not torch.isfinite(loss):
@@ -107,6 +135,7 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         "spec": trainer.graph.name, "task": trainer.task.name, "data": trainer.data.description,
         "train_samples": len(trainer.data.train),
         "val_samples": len(trainer.data.val) if trainer.data.val is not None else 0,
+        "dry_run_subset": subset,
         "batch_shapes": [tuple(t.shape) for t in batch], "batch_dtypes": [str(t.dtype).replace("torch.", "") for t in batch],
         "loss": float(loss.detach()), "loss_name": getattr(trainer.task, "loss_name", "?"),
         "device": str(trainer.device), "steps_per_epoch": trainer.steps_per_epoch,
@@ -204,11 +233,12 @@ def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence
     if first:
         data = trainer.data.val if trainer.data.val is not None else trainer.data.train
         batch = next(iter(trainer.batches(data, False, 0, batch_size=first)))
-        out = trainer.task.predict(batch[0])
+        n_in = getattr(trainer.task, "n_inputs", 1)
+        out = trainer.task.predict(*batch[:n_in])
         desc = trainer.task.describe_prediction(out)
         for i, line in enumerate(desc):
-            truth = f"  [target {int(batch[1][i])}]" if len(batch) > 1 and batch[1].dim() == 1 and \
-                not batch[1].is_floating_point() else ""
+            truth = f"  [target {int(batch[n_in][i])}]" if len(batch) > n_in and batch[n_in].dim() == 1 and \
+                not batch[n_in].is_floating_point() else ""
             lines.append(f"sample {i}: {line}{truth}")
     if inputs:
         x = load_inputs(inputs, trainer).to(trainer.device)

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 TASKS = ("auto", "classification", "regression", "forecasting", "reconstruction", "vae", "gan", "seq2seq",
          "word2vec", "rbm", "dbn")
 DATASETS = ("auto", "digits", "mnist", "fashion_mnist", "cifar10", "sine", "reversal", "parity", "text",
-            "folder", "npz", "pt", "csv", "random")
+            "logic", "sentiment", "captions", "trees", "folder", "npz", "pt", "csv", "random")
+GATES = ("and", "or", "xor", "nand", "nor", "xnor", "majority")
 FILE_DATASETS = ("folder", "npz", "pt", "csv")
 OPTIMIZERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop")
 SCHEDULES = ("none", "step", "multistep", "cosine", "plateau", "exponential")
@@ -69,6 +70,9 @@ class DataConfig(_Model):
     vocab: int | None = Field(default=None, ge=3, description="reversal/text: vocabulary size (default: from the network)")
     window: int = Field(default=2, ge=1, le=50, description="word2vec: context words each side")
     binarize: bool = Field(default=False, description="threshold pixel values at 0.5 (RBMs)")
+    gates: list[Literal[GATES]] | None = Field(  # type: ignore[valid-type]
+        default=None, description="logic: the gate computed by each output (default: and, or, xor, ... in turn)")
+    noise: float = Field(default=0.0, ge=0, description="logic: std of Gaussian noise added to the 0/1 inputs")
 
     @model_validator(mode="before")
     @classmethod

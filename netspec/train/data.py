@@ -2,7 +2,9 @@
 
 Offline defaults (no download, no files): scikit-learn's bundled ``digits`` (8×8 grey images, 1,797
 samples) resized to the network input; synthetic sequences (``sine`` forecasting, ``reversal``,
-``parity``); a small text corpus shipped as ``netspec/data/corpus.txt`` (``text``) for word2vec.
+``parity``); small synthetic tasks (``logic`` truth tables, ``sentiment`` token classification,
+``captions`` vector → token sequence, ``trees`` for recursive nets); a small text corpus shipped as
+``netspec/data/corpus.txt`` (``text``) for word2vec.
 Real loaders: torchvision data sets by name (``mnist``, ``fashion_mnist``, ``cifar10``), an image
 ``folder`` (one sub-folder per class), ``.npz``/``.pt`` tensor files and ``csv``.
 
@@ -194,7 +196,8 @@ def fit_images(x: torch.Tensor, want: TensorType, what: str, resize: bool, sourc
     n, c, h, w = x.shape
     hint = f"set 'data: {{name: {source}, resize: true}}' to resize, or change the input shape"
     if want.dtype != "float":
-        raise mismatch(what, x, want, "images are float pixels; a long (token) input needs token data")
+        raise mismatch(what, x, want, "images are float pixels; a long (token) input needs token data, e.g. "
+                                      "'data: sentiment' (synthetic token classification), 'parity' or 'reversal'")
     numeric = all(isinstance(d, int) for d in shape)
     if len(shape) == 3:
         C, H, W = (d if isinstance(d, int) else None for d in shape)
@@ -215,7 +218,9 @@ def fit_images(x: torch.Tensor, want: TensorType, what: str, resize: bool, sourc
         if resize and math.isqrt(F_) ** 2 == F_ and c == 3:
             s = math.isqrt(F_)
             return _resize(x.mean(1, keepdim=True), s, s).reshape(n, -1)
-        raise mismatch(what, x.reshape(n, -1), want, hint if not resize else "")
+        other = ("other vector data: 'logic' (truth tables of a few 0/1 inputs), 'captions' (feature vectors "
+                 "and a token sequence each), or your own file (npz, pt, csv)")
+        raise mismatch(what, x.reshape(n, -1), want, hint if not resize else other)
     if len(shape) == 2 and c == 1:
         T, Fd = shape
         if (isinstance(T, str) or T == h) and Fd == w:
@@ -413,11 +418,13 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -
     if name == "digits":
         x, y, k = digits()
         resize = True if cfg.resize is None else cfg.resize
+        x, y = _subset_first(cfg, x, y)  # resize only what is used
         x = fit_images(x, want, what, resize, "digits")
         return _finish(cfg, TensorSet(x, y)), k, "digits (scikit-learn, 8×8" + (
             f" → {fmt_shape(want.shape)})" if tuple(want.shape) != (1, 8, 8) else ")")
     if name in _TORCHVISION:
         x, y, k = torchvision_set(cfg, train)
+        x, y = _subset_first(cfg, x, y)
         x = fit_images(x, want, what, bool(cfg.resize), name)
         return _finish(cfg, TensorSet(x, y)), k, f"{_TORCHVISION[name]} (torchvision)"
     if name == "folder":
@@ -454,6 +461,15 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -
                     "folder, npz, pt, csv or random")
 
 
+def _subset_first(cfg: DataConfig, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same ``subset`` as :func:`_finish` takes, taken before the (per-sample) resizing."""
+    if cfg.subset is not None and cfg.subset < len(x):
+        g = torch.Generator().manual_seed(4242)
+        keep = torch.randperm(len(x), generator=g)[:cfg.subset]
+        return x[keep], y[keep]
+    return x, y
+
+
 def _finish(cfg: DataConfig, data: TensorSet) -> TensorSet:
     if cfg.subset is not None and cfg.subset < len(data):
         g = torch.Generator().manual_seed(4242)
@@ -475,15 +491,31 @@ def normalize(train: TensorSet, val: TensorSet | None) -> tuple[TensorSet, Tenso
 
 
 # --- synthetic sequences ----------------------------------------------------------------------------------
-def sine(samples: int, length: int, features: int, horizon: int, seed: int, out_len: int | None) -> TensorSet:
+def sine(samples: int, length: int, features: int, horizon: int, seed: int, out_len: int | None,
+         out_features: int | None = None) -> TensorSet:
     """Sine waves with random frequency, phase and a little noise: (length, features) windows and the
-    next ``horizon`` values (or, with ``out_len``, the sequence shifted by one step)."""
+    next ``horizon`` values (or, with ``out_len``, the sequence shifted by one step).
+
+    With ``out_features`` (a sequence output whose width differs from the input's, e.g. a bare
+    ``lstm`` with 128 units over 10 features), each sample has a few sine sources seen through two
+    fixed random mixings: the input channels are one mixture, the targets the next step of the other
+    (so the targets are predictable from the inputs; every channel stays within [-1, 1])."""
     g = torch.Generator().manual_seed(seed + 101)
     total = length + max(horizon, 1)
     t = torch.arange(total, dtype=torch.float32)
-    freq = 0.1 + 0.4 * torch.rand(samples, 1, features, generator=g)
-    phase = 2 * math.pi * torch.rand(samples, 1, features, generator=g)
+    mixed = out_features is not None and out_len is not None and out_features != features
+    k = min(features, 3) if mixed else features
+    freq = 0.1 + 0.4 * torch.rand(samples, 1, k, generator=g)
+    phase = 2 * math.pi * torch.rand(samples, 1, k, generator=g)
     wave = torch.sin(freq * t[None, :, None] + phase)
+    if mixed:
+        def mixing(width: int) -> torch.Tensor:
+            a = torch.randn(k, width, generator=g)
+            return a / a.abs().sum(0, keepdim=True)
+        a_in, a_out = mixing(features), mixing(int(out_features))  # type: ignore[arg-type]
+        x = wave[:, :length] @ a_in
+        x = x + 0.02 * torch.randn(x.shape, generator=g)
+        return TensorSet(x.contiguous(), (wave[:, 1:length + 1] @ a_out).contiguous())
     wave = wave + 0.02 * torch.randn(wave.shape, generator=g)
     x = wave[:, :length]
     if out_len is not None:
@@ -491,6 +523,92 @@ def sine(samples: int, length: int, features: int, horizon: int, seed: int, out_
     else:
         y = wave[:, length:length + horizon].reshape(samples, -1)
     return TensorSet(x.contiguous(), y.contiguous())
+
+
+def logic(samples: int, inputs: int, gates: Sequence[str], noise: float, seed: int) -> TensorSet:
+    """Truth tables: every 0/1 combination of ``inputs`` bits, repeated to ``samples`` rows (shuffled),
+    optionally with Gaussian noise on the inputs; one float 0/1 target per gate (``and`` of all the
+    inputs, ``or``, ``xor`` (odd parity), ``nand``, ``nor``, ``xnor``, ``majority``)."""
+    if inputs > 16:
+        raise DataError(f"logic data enumerates the truth table of the inputs; {inputs} inputs are too many "
+                        f"(at most 16)")
+    g = torch.Generator().manual_seed(seed + 404)
+    rows = 1 << inputs
+    table = ((torch.arange(rows)[:, None] >> torch.arange(inputs - 1, -1, -1)[None, :]) & 1).float()
+    idx = torch.arange(max(samples, rows)) % rows
+    bits = table[idx[torch.randperm(len(idx), generator=g)]]
+    ones = bits.sum(1)
+    fns = {"and": ones == inputs, "or": ones > 0, "xor": ones % 2 == 1, "majority": ones > inputs / 2}
+    fns.update({"nand": ~fns["and"], "nor": ~fns["or"], "xnor": ~fns["xor"]})
+    y = torch.stack([fns[name] for name in gates], 1).float()
+    x = bits + noise * torch.randn(bits.shape, generator=g) if noise else bits
+    return TensorSet(x, y)
+
+
+def sentiment(samples: int, length: int, vocab: int, seed: int, features: int | None = None) -> TensorSet:
+    """Synthetic reviews: token ids (``length``,) of filler words with an odd number of marker words
+    (ids 2..6 positive, 7..11 negative); the label is 1 when the positive markers outnumber the
+    negative ones. With ``features`` the tokens are given as fixed random word vectors
+    (``length``, ``features``) instead of ids (for float sequence inputs)."""
+    if vocab < 16:
+        raise DataError(f"the sentiment data needs a vocabulary of at least 16 (10 marker words and filler), got {vocab}")
+    g = torch.Generator().manual_seed(seed + 505)
+    ids = torch.randint(12, vocab, (samples, length), generator=g)
+    most = max(1, min(length, 7))
+    count = 2 * torch.randint(0, (most + 1) // 2, (samples, 1), generator=g) + 1  # 1, 3, 5 or 7 markers
+    marker = torch.rand(samples, length, generator=g).argsort(1) < count
+    positive = torch.rand(samples, length, generator=g) < 0.5
+    word = torch.randint(0, 5, (samples, length), generator=g)
+    ids = torch.where(marker, torch.where(positive, 2 + word, 7 + word), ids)
+    y = ((marker & positive).sum(1) > (marker & ~positive).sum(1)).long()
+    if features is None:
+        return TensorSet(ids, y)
+    table = torch.randn(vocab, features, generator=g)
+    return TensorSet(table[ids], y)
+
+
+def captions(samples: int, features: int, length: int, vocab: int, seed: int, classes: int = 10) -> TensorSet:
+    """Vector to sequence: feature vectors (``features``,) of ``classes`` kinds (a fixed random prototype
+    per kind plus noise) and each kind's fixed "caption" of ``length`` token ids (2..vocab-1)."""
+    if vocab < 3:
+        raise DataError(f"the captions data needs at least 3 tokens per step, the network outputs {vocab}")
+    g = torch.Generator().manual_seed(seed + 606)
+    proto = torch.randn(classes, features, generator=g)
+    words = torch.randint(2, vocab, (classes, length), generator=g)
+    c = torch.randint(0, classes, (samples,), generator=g)
+    x = proto[c] + 0.5 * torch.randn(samples, features, generator=g)
+    return TensorSet(x, words[c])
+
+
+def trees(samples: int, leaves: int, vocab: int, seed: int) -> TensorSet:
+    """Synthetic parse trees for recursive nets: leaf token ids (``leaves``,), a random binary tree
+    over them in word order ((leaves − 1, 2) child indices, children first, root last) and a 5-class
+    label: (positive − negative marker words), clipped to −2..2, plus 2 (markers as in
+    :func:`sentiment`)."""
+    import random
+
+    if leaves < 2:
+        raise DataError(f"a tree needs at least 2 leaves, got {leaves}")
+    if vocab < 16:
+        raise DataError(f"the trees data needs a vocabulary of at least 16, got {vocab}")
+    g = torch.Generator().manual_seed(seed + 707)
+    words = torch.randint(12, vocab, (samples, leaves), generator=g)
+    marker = torch.rand(samples, leaves, generator=g) < 0.3
+    positive = torch.rand(samples, leaves, generator=g) < 0.5
+    word = torch.randint(0, 5, (samples, leaves), generator=g)
+    words = torch.where(marker, torch.where(positive, 2 + word, 7 + word), words)
+    y = ((marker & positive).sum(1) - (marker & ~positive).sum(1)).clamp(-2, 2) + 2
+    rng = random.Random(seed + 707)
+    rows = []
+    for _ in range(samples):
+        frontier, nxt, tree = list(range(leaves)), leaves, []
+        while len(frontier) > 1:
+            i = rng.randrange(len(frontier) - 1)
+            tree.append((frontier[i], frontier[i + 1]))
+            frontier[i:i + 2] = [nxt]
+            nxt += 1
+        rows.append(tree)
+    return TensorSet(words, torch.tensor(rows, dtype=torch.long), y.long())
 
 
 def reversal(samples: int, length: int, vocab: int, seed: int) -> TensorSet:

@@ -177,6 +177,12 @@ class Trainer:
         self.net_names = list(graph.networks)
         raw_nets = dict(model.items()) if isinstance(model, nn.ModuleDict) else {self.net_names[0]: model}
         self.raw_nets = raw_nets
+        if not any(p.requires_grad for p in model.parameters()):
+            frozen = [n.name for g in graph.networks.values() for n in g.nodes if n.params]
+            raise UsageError(f"nothing to train: every parameter of '{graph.name}' is frozen"
+                             + (f" (trainable: false on {', '.join(frozen)})" if frozen else " (it has none)")
+                             + "\n    hint: the spec is a fixed computation; run it with `netspec check` or "
+                               "from Python instead, or set trainable: true on a layer")
         self.task = make_task(cfg, graph, raw_nets)
         self.data = self.task.load_data()
         self._check_data()
@@ -455,7 +461,18 @@ class Trainer:
             for b, batch in enumerate(self.batches(self.data.train, True, self.epoch, skip), start=skip):
                 for s in self.schedules:
                     s.step_batch(self.global_step, self.epoch)
-                stats = self.task.train_step(self, batch)
+                if self.global_step == 0:  # the first step: a data/target mismatch becomes a DataError
+                    try:
+                        stats = self.task.train_step(self, batch)
+                    except Exception as exc:
+                        from netspec.train.tasks.base import step_failure
+
+                        err = step_failure(self.task, batch, exc, "the first training step")
+                        if err is None:
+                            raise
+                        raise err from None
+                else:
+                    stats = self.task.train_step(self, batch)
                 n = int(stats.pop("n"))
                 if host:  # CPU: reading a value is free; plain floats beat tiny tensor ops
                     for k, v in stats.items():

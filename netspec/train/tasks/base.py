@@ -105,10 +105,20 @@ def output_activation(net: NetGraph, output: str | None = None) -> str | None:
         node = net.node(ref.src)
     except KeyError:
         return None
-    if node.kind in ("sigmoid", "softmax", "log_softmax", "tanh"):
-        return node.kind
-    act = getattr(node.layer, "activation", None)
-    return act if act not in (None, "identity", "linear") else None
+    return _layer_activation(node.kind, node.layer)
+
+
+def _layer_activation(kind: str, layer: Any) -> str | None:
+    if kind in ("sigmoid", "softmax", "log_softmax", "tanh", "step"):
+        return kind
+    act = getattr(layer, "activation", None)
+    if act not in (None, "identity", "linear"):
+        return act
+    inner = getattr(layer, "layers", None)  # time_distributed / wrappers: their last layer
+    if kind == "time_distributed" and isinstance(inner, (list, tuple)) and inner:
+        last = inner[-1]
+        return _layer_activation(str(getattr(last, "kind", "")), last)
+    return None
 
 
 def make_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -203,10 +213,22 @@ class Task:
         """The single network (single-network specs)."""
         return self.nets[self.first_net.name]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *more: torch.Tensor) -> torch.Tensor:
+        """The last network's output; ``more``: the further inputs of a multi-input network."""
         if len(self.graph.networks) == 1:
-            return first_out(self.net(x), self.first_net)
-        return first(run_networks(self.nets, self.graph, {self.input_name: x})[self.last_net.name])
+            return first_out(self.net(x, *more), self.first_net)
+        feeds = dict(zip(self.first_net.inputs, (x, *more)))
+        return first(run_networks(self.nets, self.graph, feeds)[self.last_net.name])
+
+    n_inputs = 1  # leading tensors of a batch that are network inputs (the rest are targets)
+
+    def dry_step(self, trainer: "Trainer", batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """One forward and backward without an optimizer step (``--dry-run``); returns the loss."""
+        with trainer.autocast():
+            loss, _ = self.loss(batch)
+            loss = loss + trainer.aux_loss()
+        loss.backward()
+        return loss.detach()
 
     def param_groups(self, model: nn.Module) -> list[tuple[str, list[nn.Parameter]]]:
         """(name, parameters) for each optimizer; the default is one over everything trainable."""
@@ -256,13 +278,52 @@ def first_out(value: Any, net: NetGraph) -> torch.Tensor:
     return value[0] if isinstance(value, tuple) else value
 
 
-def need_classes(num_classes: int | None, out: TensorType, what: str) -> None:
+def need_classes(num_classes: int | None, out: TensorType, what: str, data: str = "the data") -> None:
     if num_classes is None or not out.shape:
         return
     width = out.shape[-1]
+    if width == 1 and num_classes > 2:
+        raise DataError(f"{data} has {num_classes} classes, but the network '{what}' has one output (a binary "
+                        f"head: labels 0/1): the labels do not fit a 1-output head\n    hint: train it on binary "
+                        f"data (e.g. 'data: sentiment' or 'parity' for sequences, 'logic' for vectors), or make "
+                        f"the last layer 'dense: {num_classes}'")
     if isinstance(width, int) and width != 1 and num_classes > width:
-        raise DataError(f"the data has {num_classes} classes but the network '{what}' outputs {fmt_shape(out.shape)} "
+        raise DataError(f"{data} has {num_classes} classes but the network '{what}' outputs {fmt_shape(out.shape)} "
                         f"scores\n    hint: make the last layer 'dense: {num_classes}'")
+
+
+def embedding_vocab(net: NetGraph) -> int | None:
+    """The vocabulary of the first embedding layer (token data is drawn from it), or None."""
+    for node in net.nodes:
+        if node.kind == "embedding":
+            return getattr(node.layer, "vocab", None)
+    return None
+
+
+_MISMATCH_WORDS = ("target", "size", "shape", "dimension", "mismatch", "out of bounds", "index", "expected",
+                   "must match", "broadcast", "same number")
+
+
+def step_failure(task: "Task", batch: tuple[torch.Tensor, ...], exc: BaseException, when: str) -> DataError | None:
+    """A DataError for an exception from a task's step that looks like a data/target mismatch (a shape,
+    size or index complaint from torch), naming the task, the network output and the batch; None for
+    anything else (which then propagates unchanged)."""
+    if isinstance(exc, NetspecError) or not isinstance(exc, (RuntimeError, ValueError, IndexError, TypeError)):
+        return None
+    text = str(exc).strip()
+    if "out of memory" in text.lower() or not any(w in text.lower() for w in _MISMATCH_WORDS):
+        return None
+    first_line = text.splitlines()[0] if text else type(exc).__name__
+    n = max(1, getattr(task, "n_inputs", 1))
+    inputs = ", ".join(f"{tuple(t.shape[1:])} {str(t.dtype).replace('torch.', '')}" for t in batch[:n])
+    targets = ", ".join(f"{tuple(t.shape[1:])} {str(t.dtype).replace('torch.', '')}" for t in batch[n:])
+    return DataError(
+        f"task '{task.name}' failed on {when}: the data does not fit the network: the network "
+        f"'{task.last_net.name}' outputs {fmt_shape(task.output_type.shape)} per sample, the inputs are "
+        f"{inputs or '?'} and the targets {targets or '(none)'} per sample\n"
+        f"    torch said: {type(exc).__name__}: {first_line}\n"
+        f"    hint: choose a task and data set that fit the network's output (train: task / data), "
+        f"see docs/training.md")
 
 
 def as_images(x: torch.Tensor) -> torch.Tensor | None:

@@ -8,8 +8,13 @@ import torch
 import torch.nn.functional as F
 
 from netspec.errors import DataError
+from netspec.layers.base import fmt_shape
 from netspec.train import data as D
-from netspec.train.tasks.base import Task, make_loss, need_classes, output_activation, register_task
+from netspec.train.tasks.base import (Task, embedding_vocab, make_loss, need_classes, output_activation,
+                                      register_task)
+
+SYNTHETIC = ("parity", "logic", "sentiment", "captions", "trees")
+TOKENS = 64  # sentiment/trees: default vocabulary (10 marker words + filler), at most the network's
 
 
 @register_task("classification")
@@ -19,39 +24,134 @@ class Classification(Task):
 
     def load_data(self) -> D.DataBundle:
         cfg = self.cfg.data
-        if self.data_name == "parity":
-            data = D.parity(cfg.samples, cfg.length, self.cfg.seed)
-            x = data.tensors[0]
-            if self.input_type.dtype == "long" and len(self.input_type.shape) == 1:
-                x = x[..., 0].long()  # bits as token ids 0/1
-            x = D.check_fit(x, self.input_type, self.input_name,
-                            "parity gives (length, 1) float bits, or (length,) ids for a long input")
-            data, k, desc = D.TensorSet(x, data.tensors[1]), 2, f"parity ({cfg.samples} bit sequences of {cfg.length})"
+        want, out = self.input_type, self.output_type
+        self.n_inputs = len(self.first_net.inputs) if len(self.graph.networks) == 1 else 1
+        if self.data_name in SYNTHETIC:
+            data, k, desc = self._synthetic()
         else:
-            data, k, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), self.input_type,
+            if self.n_inputs > 1:
+                raise DataError(f"the network '{self.first_net.name}' takes {self.n_inputs} inputs "
+                                f"({', '.join(self.first_net.inputs)}); data '{self.data_name}' gives one"
+                                + ("\n    hint: 'data: trees' gives token ids and a parse tree"
+                                   if "recursive" in {n.kind for n in self.first_net.nodes} else ""))
+            data, k, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want,
                                        self.input_name, train=True)
         val = None
         if isinstance(data, D.TensorSet):
-            y = data.tensors[1]
+            y = data.tensors[-1]
             if y.is_floating_point():
                 raise DataError(f"classification needs integer class labels; the data's targets are floats "
                                 f"{D.describe_shape(y)}\n    hint: use 'task: regression' for real-valued targets")
+            self._check_label_shape(y, desc)
             if cfg.val_path:
-                val, _, _ = D.labelled(cfg.model_copy(update={"name": self.data_name}), self.input_type,
+                val, _, _ = D.labelled(cfg.model_copy(update={"name": self.data_name}), want,
                                        self.input_name, train=False)
             else:
                 data, val = D.split(data, self.cfg.val_split, self.cfg.seed)
-        need_classes(k, self.output_type, self.last_net.name)
+        need_classes(k, out, self.last_net.name, f"data '{self.data_name}'")
         self._setup_loss()
         return D.DataBundle(data, val, desc, num_classes=k)
+
+    def _check_label_shape(self, y: torch.Tensor, desc: str) -> None:
+        """One label per sample for a (C,) output, one per step for a (T, C) output: else a clear refusal."""
+        out = self.output_type.shape
+        per_sample = tuple(y.shape[1:])
+        want = tuple(out[:-1]) if out else ()
+        if D._dims_match(per_sample, want):
+            return
+        hint = ""
+        if len(out) >= 2 and len(self.input_type.shape) == 2 and self.input_type.dtype == "float":
+            hint = "\n    hint: a sequence output: 'task: forecasting' with 'data: sine' predicts the next step"
+        elif len(out) >= 2:
+            hint = "\n    hint: a classifier ends in one score vector per sample (e.g. flatten, then dense)"
+        raise DataError(f"task '{self.name}': data '{self.data_name}' has labels of shape {fmt_shape(per_sample)} per "
+                        f"sample, but the network '{self.last_net.name}' outputs {fmt_shape(out)}: classification "
+                        f"needs a (classes,) output (or (T, classes) with one label per step){hint}")
+
+    def _synthetic(self) -> tuple[D.TensorSet, int, str]:
+        """parity, logic, sentiment, captions and trees, shaped for the network's input."""
+        cfg, name = self.cfg.data, self.data_name
+        want, out, seed = self.input_type, self.output_type, self.cfg.seed
+        shape = want.shape
+        T = shape[0] if shape and isinstance(shape[0], int) else cfg.length
+        if name == "parity":
+            data = D.parity(cfg.samples, int(T), seed)
+            x = data.tensors[0]
+            if want.dtype == "long" and len(shape) == 1:
+                x = x[..., 0].long()  # bits as token ids 0/1
+            x = D.check_fit(x, want, self.input_name,
+                            "parity gives (length, 1) float bits, or (length,) ids for a long input")
+            return D.TensorSet(x, data.tensors[1]), 2, f"parity ({cfg.samples} bit sequences of {T})"
+        if name == "logic":
+            if len(shape) != 1 or not isinstance(shape[0], int) or want.dtype != "float":
+                raise D.mismatch(self.input_name, torch.zeros(1, 2), want, "logic data gives (inputs,) 0/1 vectors")
+            width = out.shape[-1] if out.shape and isinstance(out.shape[-1], int) else 1
+            if len(out.shape) != 1 or width != 1:
+                raise DataError(f"logic data for classification needs one output unit (a binary head); the network "
+                                f"'{self.last_net.name}' outputs {fmt_shape(out.shape)}\n    hint: for several "
+                                f"outputs (one gate each) use 'task: regression' (with 'loss: bce' for sigmoid units)")
+            gates = list(cfg.gates or ["and"])
+            if len(gates) != 1:
+                raise DataError(f"logic data: {len(gates)} gates given for one output")
+            data = D.logic(cfg.samples, int(shape[0]), gates, cfg.noise, seed)
+            return (D.TensorSet(data.tensors[0], data.tensors[1][:, 0].long()), 2,
+                    f"logic ({gates[0]} of {shape[0]} inputs, {len(data)} rows"
+                    + (f", noise std {cfg.noise})" if cfg.noise else ")"))
+        if name == "sentiment":
+            vocab = cfg.vocab or min(embedding_vocab(self.first_net) or TOKENS, TOKENS)
+            if want.dtype == "long" and len(shape) == 1:
+                data = D.sentiment(cfg.samples, int(T), int(vocab), seed)
+                kind = "token ids"
+            elif want.dtype == "float" and len(shape) == 2 and isinstance(shape[1], int):
+                data = D.sentiment(cfg.samples, int(T), int(cfg.vocab or TOKENS), seed, features=int(shape[1]))
+                kind = f"{shape[1]}-d word vectors"
+            else:
+                raise D.mismatch(self.input_name, torch.zeros(1, int(T), dtype=torch.long), want,
+                                 "sentiment data gives (T,) token ids, or (T, F) word vectors for a float input")
+            return data, 2, (f"sentiment ({cfg.samples} synthetic reviews of {T} {kind}; label: more "
+                             f"positive than negative marker words)")
+        if name == "captions":
+            if len(shape) != 1 or not isinstance(shape[0], int) or want.dtype != "float":
+                raise D.mismatch(self.input_name, torch.zeros(1, 1, 1), want, "captions data gives (features,) vectors")
+            if len(out.shape) != 2 or not isinstance(out.shape[-1], int):
+                raise DataError(f"captions data gives one token per step; the network '{self.last_net.name}' must "
+                                f"output (T, vocabulary) scores, it outputs {fmt_shape(out.shape)}")
+            L = out.shape[0] if isinstance(out.shape[0], int) else cfg.length
+            vocab = int(out.shape[-1])
+            data = D.captions(cfg.samples, int(shape[0]), int(L), vocab, seed)
+            return data, vocab, f"captions ({cfg.samples} vectors of 10 kinds, each kind's {L}-token caption)"
+        # trees
+        inputs = list(self.first_net.inputs.values())
+        if self.n_inputs != 2 or inputs[0].dtype != "long" or len(inputs[0].shape) != 1 \
+                or inputs[1].dtype != "long" or len(inputs[1].shape) != 2:
+            raise DataError(f"trees data gives (L,) token ids and an (L − 1, 2) tree; the network "
+                            f"'{self.first_net.name}' takes " + ", ".join(
+                                f"{n} {fmt_shape(t.shape)} {t.dtype}" for n, t in self.first_net.inputs.items()))
+        L = shape[0] if isinstance(shape[0], int) else cfg.length
+        vocab = cfg.vocab or min(embedding_vocab(self.first_net) or TOKENS, TOKENS)
+        data = D.trees(cfg.samples, int(L), int(vocab), seed)
+        return data, 5, (f"trees ({cfg.samples} random parse trees over {L} tokens; label: positive − negative "
+                         f"marker words, clipped to −2..2)")
 
     def _setup_loss(self) -> None:
         width = self.output_type.shape[-1] if self.output_type.shape else 1
         act = output_activation(self.last_net)
         self.binary = width == 1
+        self.surrogate = None
+        if self.binary and act == "step":
+            # A Heaviside step has no gradient: train through its input (the net sum w·x + b) as a
+            # logit, with binary cross-entropy; predictions stay the step (net ≥ 0 ↔ logit ≥ 0).
+            self.surrogate = step_input_module(self.raw_nets[self.first_net.name]) \
+                if len(self.graph.networks) == 1 and self.n_inputs == 1 else None
+            if self.surrogate is None:
+                raise DataError(f"the network '{self.last_net.name}' ends in a step activation, which has no "
+                                f"gradient, and its input could not be found to train through\n    hint: use "
+                                f"'activation: sigmoid' for training")
         name = self.cfg.loss
         if name == "auto":
-            if self.binary:
+            if self.surrogate is not None:
+                name = "bce_logits"
+            elif self.binary:
                 name = "bce" if act == "sigmoid" else "bce_logits"
             else:
                 name = {"softmax": "nll_of_probs", "log_softmax": "nll"}.get(act or "", "cross_entropy")
@@ -59,9 +159,12 @@ class Classification(Task):
         self.loss_fn = make_loss(name)
         self.smoothing = self.cfg.task.label_smoothing
 
+    def split(self, batch: tuple[torch.Tensor, ...]) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        return batch[:self.n_inputs], batch[self.n_inputs]
+
     def loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, Any]]:
-        x, y = batch[0], batch[1]
-        out = self.forward(x)
+        xs, y = self.split(batch)
+        out = self.surrogate(*xs) if self.surrogate is not None else self.forward(*xs)
         if self.binary:
             out = out.reshape(-1)
             yf = y.float()
@@ -69,7 +172,11 @@ class Classification(Task):
                 yf = yf * (1 - self.smoothing) + 0.5 * self.smoothing
             loss = self.loss_fn(out, yf)
             pred = (out > (0.5 if self.loss_name == "bce" else 0.0)).long()
+            if self.surrogate is not None:
+                pred = (out >= 0).long()
         else:
+            if y.dim() > 1:  # one label per step: (N, T, C) scores, (N, T) labels
+                out, y = out.reshape(-1, out.shape[-1]), y.reshape(-1)
             if self.smoothing and self.loss_name == "cross_entropy":
                 loss = F.cross_entropy(out.float(), y, label_smoothing=self.smoothing)
             else:
@@ -78,10 +185,10 @@ class Classification(Task):
         acc = (pred == y).float().mean()
         return loss, {"accuracy": acc.detach()}
 
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.forward(x).float()
+    def predict(self, x: torch.Tensor, *more: torch.Tensor) -> torch.Tensor:
+        out = self.forward(x, *more).float()
         if self.binary:
-            p = out if self.loss_name == "bce" else torch.sigmoid(out)
+            p = out if self.loss_name == "bce" or self.surrogate is not None else torch.sigmoid(out)
             return torch.cat([1 - p.reshape(-1, 1), p.reshape(-1, 1)], 1)
         if self.loss_name == "nll_of_probs":
             return out
@@ -94,3 +201,28 @@ class Classification(Task):
             lines.append("class " + str(int(top.indices[0])) + "  (" + ", ".join(
                 f"{int(i)}: {float(v):.1%}" for v, i in zip(top.values, top.indices)) + ")")
         return lines
+
+
+def step_input_module(model: Any) -> Any:
+    """A copy of a torch.fx network that returns the input of its final step activation (sharing the
+    parameters), or None when the output is not a step applied last."""
+    import copy
+
+    import torch.fx as fx
+
+    from netspec.torch_ops import Step, _step
+
+    if not isinstance(model, fx.GraphModule):
+        return None
+    graph = copy.deepcopy(model.graph)
+    out = next(n for n in graph.nodes if n.op == "output")
+    arg = out.args[0]
+    if not isinstance(arg, fx.Node):
+        return None
+    is_step = (arg.op == "call_function" and arg.target is _step) or (
+        arg.op == "call_module" and isinstance(model.get_submodule(str(arg.target)), Step))
+    if not is_step:
+        return None
+    out.args = (arg.args[0],)
+    graph.erase_node(arg)
+    return fx.GraphModule(model, graph)

@@ -91,6 +91,16 @@ class GAN(Task):
         opt_d.zero_grad(set_to_none=True)
         return {"loss": (d_loss + g_loss).detach(), "d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "n": n}
 
+    def dry_step(self, trainer: "Trainer", batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Both losses, forward and backward, no optimizer step (``--dry-run``)."""
+        real = batch[0]
+        with trainer.autocast():
+            fake = self.gen(self.z(real.shape[0], real.device))
+            d_loss = self._d_loss(real, fake.detach())
+            g_loss = self._g_loss(fake)
+        (d_loss + g_loss).backward()
+        return (d_loss + g_loss).detach().float()
+
     @torch.no_grad()
     def eval_step(self, trainer: "Trainer", batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
         real = batch[0]

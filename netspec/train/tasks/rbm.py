@@ -82,6 +82,16 @@ class RBMTask(Task):
         trainer.backward(loss, i)
         return {"loss": self._recon(m, v), "free_energy_gap": loss.detach(), "n": v.shape[0]}
 
+    def dry_step(self, trainer: Any, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """CD-k of every RBM of the stack (each on the hidden probabilities of the ones below), forward
+        and backward, no optimizer step (``--dry-run``); returns the summed reconstruction error."""
+        total = torch.zeros((), device=batch[0].device)
+        for i, m in enumerate(self.rbms):
+            v = self.below(batch[0], i)
+            m.cd_loss(v, self.cfg.task.cd_k).backward()
+            total = total + self._recon(m, v)
+        return total
+
     @torch.no_grad()
     def eval_step(self, trainer: Any, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
         i = self.stage

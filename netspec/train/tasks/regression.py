@@ -9,6 +9,7 @@ import torch
 from netspec.errors import DataError
 from netspec.layers.base import fmt_shape
 from netspec.train import data as D
+from netspec.train.config import GATES as D_GATES
 from netspec.train.tasks.base import Task, make_loss, register_task
 
 
@@ -35,9 +36,26 @@ class Regression(Task):
             horizon = self.cfg.task.horizon
             if not seq_out and out.shape and isinstance(out.shape[0], int):
                 horizon = max(1, out.shape[0] // feats)
-            data = D.sine(cfg.samples, int(T), feats, horizon, self.cfg.seed, T if seq_out else None)
+            out_feats = out.shape[-1] if seq_out and isinstance(out.shape[-1], int) else None
+            data = D.sine(cfg.samples, int(T), feats, horizon, self.cfg.seed, T if seq_out else None, out_feats)
+            mixed = out_feats is not None and out_feats != feats
             desc = f"sine waves ({cfg.samples} windows of {T} steps, predict " + (
+                f"the next step of {out_feats} mixed channels at every position)" if mixed else
                 "the next step at every position)" if seq_out else f"the next {horizon})")
+        elif self.data_name == "logic":
+            if len(want.shape) != 1 or not isinstance(want.shape[0], int) or want.dtype != "float":
+                raise D.mismatch(self.input_name, torch.zeros(1, 2), want, "logic data gives (inputs,) 0/1 vectors")
+            if len(out.shape) != 1 or not isinstance(out.shape[0], int):
+                raise DataError(f"logic data gives one 0/1 target per output unit; the network outputs "
+                                f"{fmt_shape(out.shape)}")
+            width = int(out.shape[0])
+            gates = list(cfg.gates or D_GATES[:width])
+            if len(gates) != width:
+                raise DataError(f"logic data: {len(gates)} gates ({', '.join(gates)}) for {width} outputs; "
+                                f"give one gate per output")
+            data = D.logic(cfg.samples, int(want.shape[0]), gates, cfg.noise, self.cfg.seed)
+            desc = (f"logic ({', '.join(gates)} of {want.shape[0]} inputs, {len(data)} rows"
+                    + (f", noise std {cfg.noise})" if cfg.noise else ")"))
         else:
             data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name)
             if not isinstance(data, D.TensorSet):
