@@ -32,11 +32,13 @@ class _Parser(argparse.ArgumentParser):
         if "invalid choice" in message:
             import re
 
-            m = re.search(r"invalid choice: '([^']*)'", message)
+            m = re.search(r"argument (\S+): invalid choice: '([^']*)'", message)
             choices = re.findall(r"'([^']*)'", message.split("choose from", 1)[-1])
             if m:
-                hint = did_you_mean(m.group(1), choices)
-                message = f"unknown command '{m.group(1)}'" + (f"; {hint}" if hint else f" (commands: {', '.join(choices)})")
+                what, value = m.group(1), m.group(2)
+                hint = did_you_mean(value, choices)
+                head = f"unknown command '{value}'" if what == "COMMAND" else f"{what}: invalid choice '{value}'"
+                message = head + (f"; {hint}" if hint else f" (choose from {', '.join(choices)})")
         self.print_usage(sys.stderr)
         self.exit(2, f"netspec: error: {message}\n")
 
