@@ -12,6 +12,7 @@ import torch
 from netspec.api import Source, analyze
 from netspec.errors import DataError, UsageError
 from netspec.train.config import TrainConfig, apply_overrides
+from netspec.train import output
 from netspec.train.loop import Trainer, load_checkpoint, seed_everything, unwrap
 from netspec.train.tasks.base import step_failure
 
@@ -86,7 +87,7 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
     finally:
         if trainer.distributed and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
-    summary["report"] = trainer.report(summary)
+    summary["report"] = output.report(trainer, summary)
     return summary
 
 

@@ -11,15 +11,18 @@ Real loaders: torchvision data sets by name (``mnist``, ``fashion_mnist``, ``cif
 Everything that fits in memory becomes a :class:`TensorSet` (batched by indexing, optionally kept on
 the device); an image folder is a lazy :class:`torch.utils.data.Dataset` read through a DataLoader.
 A data set whose shape or dtype does not fit the network input raises :class:`DataError` naming both.
+
+Containers and batching live in :mod:`netspec.train.batching`, the synthetic sets in
+:mod:`netspec.train.synthetic` and the word2vec corpus in :mod:`netspec.train.text`; their names
+are re-exported here, where the tasks look them up (``D.TensorSet``, ``D.sine``...).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -27,50 +30,16 @@ import torch.nn.functional as F
 
 from netspec.errors import DataError
 from netspec.layers.base import TensorType, fmt_shape
+from netspec.train.batching import (DataBundle, TensorSet, _OrderSampler, epoch_order, make_loader,  # noqa: F401
+                                    num_batches, split, tensor_batches)
 from netspec.train.config import DataConfig
+from netspec.train.synthetic import captions, logic, parity, reversal, sentiment, sine, trees  # noqa: F401
+from netspec.train.text import corpus_path, tokenize, vocabulary, word_pairs  # noqa: F401
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
-# --- containers ---------------------------------------------------------------------------------------
-class TensorSet:
-    """Samples held as tensors with a common first (sample) axis; batched by indexing."""
-
-    def __init__(self, *tensors: torch.Tensor) -> None:
-        n = {int(t.shape[0]) for t in tensors}
-        if len(n) != 1:
-            raise DataError(f"the arrays of a data set have different sample counts: {sorted(n)}")
-        self.tensors = tuple(tensors)
-
-    def __len__(self) -> int:
-        return int(self.tensors[0].shape[0])
-
-    def subset(self, index: torch.Tensor | slice) -> "TensorSet":
-        return TensorSet(*(t[index] for t in self.tensors))
-
-    def to(self, device: torch.device | str) -> "TensorSet":
-        return TensorSet(*(t.to(device) for t in self.tensors))
-
-    @property
-    def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in self.tensors)
-
-    @property
-    def device(self) -> torch.device:
-        return self.tensors[0].device
-
-
-@dataclass
-class DataBundle:
-    """What a task trains on: train/validation sets and what is known about them."""
-
-    train: Any  # TensorSet or torch Dataset
-    val: Any | None
-    description: str
-    num_classes: int | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-
-
+# --- fitting samples to a network input -----------------------------------------------------------------
 def describe_shape(t: torch.Tensor) -> str:
     return f"{fmt_shape(tuple(t.shape[1:]))} {dtype_name(t)}"
 
@@ -79,83 +48,6 @@ def dtype_name(t: torch.Tensor) -> str:
     return "float" if t.is_floating_point() else "long" if not t.dtype == torch.bool else "bool"
 
 
-# --- batching -----------------------------------------------------------------------------------------
-def epoch_order(n: int, shuffle: bool, seed: int, epoch: int) -> torch.Tensor:
-    """The sample order of an epoch: the same permutation as ``DistributedSampler(seed=seed)`` at
-    ``set_epoch(epoch)``, so single-process and distributed runs see the same global batches."""
-    if not shuffle:
-        return torch.arange(n)
-    g = torch.Generator()
-    g.manual_seed(seed + epoch)
-    return torch.randperm(n, generator=g)
-
-
-def num_batches(n: int, batch: int, world: int = 1) -> int:
-    full, rest = divmod(n, batch)
-    return full + (1 if rest >= world else 0)
-
-
-def tensor_batches(data: TensorSet, batch: int, order: torch.Tensor, rank: int = 0, world: int = 1,
-                   skip: int = 0) -> Iterator[tuple[torch.Tensor, ...]]:
-    """Batches of an in-memory set. ``batch`` is global; with ``world`` processes each takes every
-    ``world``-th sample of the global batch (DistributedSampler's interleaving)."""
-    n = len(data)
-    order = order.to(data.device)
-    for b in range(skip, num_batches(n, batch, world)):
-        idx = order[b * batch:(b + 1) * batch]
-        if world > 1:
-            idx = idx[rank::world]
-        yield tuple(t[idx] for t in data.tensors)
-
-
-class _OrderSampler(torch.utils.data.Sampler):  # type: ignore[type-arg]
-    """Single-process sampler with the same per-epoch permutation as DistributedSampler."""
-
-    def __init__(self, n: int, shuffle: bool, seed: int) -> None:
-        self.n, self.shuffle, self.seed, self.epoch, self.skip = n, shuffle, seed, 0, 0
-
-    def set_epoch(self, epoch: int, skip: int = 0) -> None:
-        self.epoch, self.skip = epoch, skip
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(epoch_order(self.n, self.shuffle, self.seed, self.epoch)[self.skip:].tolist())
-
-    def __len__(self) -> int:
-        return self.n - self.skip
-
-
-def make_loader(dataset: Any, batch: int, shuffle: bool, seed: int, rank: int, world: int, workers: int,
-                pin: bool) -> tuple[Any, Any]:
-    """A DataLoader for a lazy data set (DistributedSampler under torchrun) and its sampler."""
-    from torch.utils.data import DataLoader
-    from torch.utils.data.distributed import DistributedSampler
-
-    if world > 1:
-        sampler: Any = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
-    else:
-        sampler = _OrderSampler(len(dataset), shuffle, seed)
-    loader = DataLoader(dataset, batch_size=max(1, batch // world), sampler=sampler, num_workers=workers,
-                        pin_memory=pin, persistent_workers=workers > 0, drop_last=False)
-    return loader, sampler
-
-
-def split(data: TensorSet, val_split: float, seed: int) -> tuple[TensorSet, TensorSet | None]:
-    """A seeded random split into train and validation sets."""
-    n = len(data)
-    n_val = int(round(n * val_split))
-    if val_split > 0 and n_val == 0 and n >= 2:
-        n_val = 1
-    if n_val == 0:
-        return data, None
-    if n - n_val < 1:
-        raise DataError(f"val_split {val_split} leaves no training samples out of {n}")
-    g = torch.Generator()
-    g.manual_seed(seed + 7919)
-    perm = torch.randperm(n, generator=g)
-    return data.subset(perm[n_val:]), data.subset(perm[:n_val])
-
-
-# --- fitting samples to a network input -----------------------------------------------------------------
 def _dims_match(have: Sequence[int], want: Sequence[Any]) -> bool:
     if len(have) != len(want):
         return False
@@ -488,176 +380,3 @@ def normalize(train: TensorSet, val: TensorSet | None) -> tuple[TensorSet, Tenso
     std = x.std(dim=dims, keepdim=True).clamp_min(1e-6)
     f = lambda s: TensorSet((s.tensors[0] - mean) / std, *s.tensors[1:])  # noqa: E731
     return f(train), (f(val) if val is not None else None), {"mean": mean[0], "std": std[0]}
-
-
-# --- synthetic sequences ----------------------------------------------------------------------------------
-def sine(samples: int, length: int, features: int, horizon: int, seed: int, out_len: int | None,
-         out_features: int | None = None) -> TensorSet:
-    """Sine waves with random frequency, phase and a little noise: (length, features) windows and the
-    next ``horizon`` values (or, with ``out_len``, the sequence shifted by one step).
-
-    With ``out_features`` (a sequence output whose width differs from the input's, e.g. a bare
-    ``lstm`` with 128 units over 10 features), each sample has a few sine sources seen through two
-    fixed random mixings: the input channels are one mixture, the targets the next step of the other
-    (so the targets are predictable from the inputs; every channel stays within [-1, 1])."""
-    g = torch.Generator().manual_seed(seed + 101)
-    total = length + max(horizon, 1)
-    t = torch.arange(total, dtype=torch.float32)
-    mixed = out_features is not None and out_len is not None and out_features != features
-    k = min(features, 3) if mixed else features
-    freq = 0.1 + 0.4 * torch.rand(samples, 1, k, generator=g)
-    phase = 2 * math.pi * torch.rand(samples, 1, k, generator=g)
-    wave = torch.sin(freq * t[None, :, None] + phase)
-    if mixed:
-        def mixing(width: int) -> torch.Tensor:
-            a = torch.randn(k, width, generator=g)
-            return a / a.abs().sum(0, keepdim=True)
-        a_in, a_out = mixing(features), mixing(int(out_features))  # type: ignore[arg-type]
-        x = wave[:, :length] @ a_in
-        x = x + 0.02 * torch.randn(x.shape, generator=g)
-        return TensorSet(x.contiguous(), (wave[:, 1:length + 1] @ a_out).contiguous())
-    wave = wave + 0.02 * torch.randn(wave.shape, generator=g)
-    x = wave[:, :length]
-    if out_len is not None:
-        y = wave[:, 1:length + 1]
-    else:
-        y = wave[:, length:length + horizon].reshape(samples, -1)
-    return TensorSet(x.contiguous(), y.contiguous())
-
-
-def logic(samples: int, inputs: int, gates: Sequence[str], noise: float, seed: int) -> TensorSet:
-    """Truth tables: every 0/1 combination of ``inputs`` bits, repeated to ``samples`` rows (shuffled),
-    optionally with Gaussian noise on the inputs; one float 0/1 target per gate (``and`` of all the
-    inputs, ``or``, ``xor`` (odd parity), ``nand``, ``nor``, ``xnor``, ``majority``)."""
-    if inputs > 16:
-        raise DataError(f"logic data enumerates the truth table of the inputs; {inputs} inputs are too many "
-                        f"(at most 16)")
-    g = torch.Generator().manual_seed(seed + 404)
-    rows = 1 << inputs
-    table = ((torch.arange(rows)[:, None] >> torch.arange(inputs - 1, -1, -1)[None, :]) & 1).float()
-    idx = torch.arange(max(samples, rows)) % rows
-    bits = table[idx[torch.randperm(len(idx), generator=g)]]
-    ones = bits.sum(1)
-    fns = {"and": ones == inputs, "or": ones > 0, "xor": ones % 2 == 1, "majority": ones > inputs / 2}
-    fns.update({"nand": ~fns["and"], "nor": ~fns["or"], "xnor": ~fns["xor"]})
-    y = torch.stack([fns[name] for name in gates], 1).float()
-    x = bits + noise * torch.randn(bits.shape, generator=g) if noise else bits
-    return TensorSet(x, y)
-
-
-def sentiment(samples: int, length: int, vocab: int, seed: int, features: int | None = None) -> TensorSet:
-    """Synthetic reviews: token ids (``length``,) of filler words with an odd number of marker words
-    (ids 2..6 positive, 7..11 negative); the label is 1 when the positive markers outnumber the
-    negative ones. With ``features`` the tokens are given as fixed random word vectors
-    (``length``, ``features``) instead of ids (for float sequence inputs)."""
-    if vocab < 16:
-        raise DataError(f"the sentiment data needs a vocabulary of at least 16 (10 marker words and filler), got {vocab}")
-    g = torch.Generator().manual_seed(seed + 505)
-    ids = torch.randint(12, vocab, (samples, length), generator=g)
-    most = max(1, min(length, 7))
-    count = 2 * torch.randint(0, (most + 1) // 2, (samples, 1), generator=g) + 1  # 1, 3, 5 or 7 markers
-    marker = torch.rand(samples, length, generator=g).argsort(1) < count
-    positive = torch.rand(samples, length, generator=g) < 0.5
-    word = torch.randint(0, 5, (samples, length), generator=g)
-    ids = torch.where(marker, torch.where(positive, 2 + word, 7 + word), ids)
-    y = ((marker & positive).sum(1) > (marker & ~positive).sum(1)).long()
-    if features is None:
-        return TensorSet(ids, y)
-    table = torch.randn(vocab, features, generator=g)
-    return TensorSet(table[ids], y)
-
-
-def captions(samples: int, features: int, length: int, vocab: int, seed: int, classes: int = 10) -> TensorSet:
-    """Vector to sequence: feature vectors (``features``,) of ``classes`` kinds (a fixed random prototype
-    per kind plus noise) and each kind's fixed "caption" of ``length`` token ids (2..vocab-1)."""
-    if vocab < 3:
-        raise DataError(f"the captions data needs at least 3 tokens per step, the network outputs {vocab}")
-    g = torch.Generator().manual_seed(seed + 606)
-    proto = torch.randn(classes, features, generator=g)
-    words = torch.randint(2, vocab, (classes, length), generator=g)
-    c = torch.randint(0, classes, (samples,), generator=g)
-    x = proto[c] + 0.5 * torch.randn(samples, features, generator=g)
-    return TensorSet(x, words[c])
-
-
-def trees(samples: int, leaves: int, vocab: int, seed: int) -> TensorSet:
-    """Synthetic parse trees for recursive nets: leaf token ids (``leaves``,), a random binary tree
-    over them in word order ((leaves − 1, 2) child indices, children first, root last) and a 5-class
-    label: (positive − negative marker words), clipped to −2..2, plus 2 (markers as in
-    :func:`sentiment`)."""
-    import random
-
-    if leaves < 2:
-        raise DataError(f"a tree needs at least 2 leaves, got {leaves}")
-    if vocab < 16:
-        raise DataError(f"the trees data needs a vocabulary of at least 16, got {vocab}")
-    g = torch.Generator().manual_seed(seed + 707)
-    words = torch.randint(12, vocab, (samples, leaves), generator=g)
-    marker = torch.rand(samples, leaves, generator=g) < 0.3
-    positive = torch.rand(samples, leaves, generator=g) < 0.5
-    word = torch.randint(0, 5, (samples, leaves), generator=g)
-    words = torch.where(marker, torch.where(positive, 2 + word, 7 + word), words)
-    y = ((marker & positive).sum(1) - (marker & ~positive).sum(1)).clamp(-2, 2) + 2
-    rng = random.Random(seed + 707)
-    rows = []
-    for _ in range(samples):
-        frontier, nxt, tree = list(range(leaves)), leaves, []
-        while len(frontier) > 1:
-            i = rng.randrange(len(frontier) - 1)
-            tree.append((frontier[i], frontier[i + 1]))
-            frontier[i:i + 2] = [nxt]
-            nxt += 1
-        rows.append(tree)
-    return TensorSet(words, torch.tensor(rows, dtype=torch.long), y.long())
-
-
-def reversal(samples: int, length: int, vocab: int, seed: int) -> TensorSet:
-    """Token sequences and their reversal. Ids: 0 = padding, 1 = start-of-sequence, 2.. = symbols."""
-    if vocab < 4:
-        raise DataError(f"sequence reversal needs a vocabulary of at least 4 (0 pad, 1 start, symbols), got {vocab}")
-    g = torch.Generator().manual_seed(seed + 202)
-    src = torch.randint(2, vocab, (samples, length), generator=g)
-    return TensorSet(src, src.flip(1))
-
-
-def parity(samples: int, length: int, seed: int) -> TensorSet:
-    """Bit sequences (length, 1) and their parity (0/1): the classic hard case for plain RNNs."""
-    g = torch.Generator().manual_seed(seed + 303)
-    bits = torch.randint(0, 2, (samples, length), generator=g)
-    return TensorSet(bits.float().unsqueeze(-1), bits.sum(1) % 2)
-
-
-def corpus_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "data" / "corpus.txt"
-
-
-def tokenize(text: str) -> list[str]:
-    import re
-
-    return re.findall(r"[a-z]+(?:'[a-z]+)?", text.lower())
-
-
-def vocabulary(words: list[str], size: int | None) -> list[str]:
-    """Most frequent words first; index 0 is '<unk>' for everything else."""
-    from collections import Counter
-
-    counts = Counter(words)
-    ranked = [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-    if size is not None:
-        ranked = ranked[:max(size - 1, 0)]
-    return ["<unk>", *ranked]
-
-
-def word_pairs(ids: torch.Tensor, window: int, mode: str) -> TensorSet:
-    """word2vec training pairs. CBOW: (2·window context ids) -> centre id. Skip-gram: centre -> one
-    context id, one pair per (centre, context) position."""
-    n = len(ids)
-    if n <= 2 * window:
-        raise DataError(f"the text has {n} words; word2vec with window {window} needs more than {2 * window}")
-    centres = torch.arange(window, n - window)
-    offsets = torch.tensor([o for o in range(-window, window + 1) if o != 0])
-    context = ids[centres[:, None] + offsets[None, :]]
-    if mode == "cbow":
-        return TensorSet(context, ids[centres])
-    centre = ids[centres].repeat_interleave(len(offsets))
-    return TensorSet(centre[:, None], context.reshape(-1))

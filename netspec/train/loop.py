@@ -13,23 +13,21 @@ does everything around it. Design points:
 - **Distributed**: under ``torchrun`` (``WORLD_SIZE`` > 1) each network is wrapped in
   DistributedDataParallel; the global batch is split across processes (DistributedSampler
   interleaving), only rank 0 logs and writes files.
+
+Device, seeding, RNG and checkpoint-file helpers live in :mod:`netspec.train.runtime`, the epoch
+lines and run files in :mod:`netspec.train.output`; callers still import the helpers from here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import json
 import math
-import os
-import random
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
 import torch
 import torch.nn as nn
 
@@ -37,9 +35,10 @@ from netspec.errors import NetspecError, UsageError
 from netspec.graph import Graph
 from netspec.train import data as D
 from netspec.train.config import TrainConfig
+from netspec.train import output
+from netspec.train.runtime import (CHECKPOINT_FORMAT, atomic_save, dist_env, load_checkpoint,  # noqa: F401
+                                   resolve_device, rng_state, seed_everything, set_rng_state, unwrap, unwrap_state)
 from netspec.train.schedule import LRSchedule, build_optimizer
-
-CHECKPOINT_FORMAT = "netspec-checkpoint-1"
 
 
 class TrainingDiverged(NetspecError):
@@ -48,106 +47,6 @@ class TrainingDiverged(NetspecError):
 
 class TrainingInterrupted(NetspecError):
     """Ctrl-C: the state was saved; ``--resume`` continues."""
-
-
-# --- process group ------------------------------------------------------------------------------------
-def dist_env() -> tuple[int, int, int]:
-    """(rank, local rank, world size) from the torchrun environment."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    return int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank % max(torch.cuda.device_count(), 1))
-        return torch.device("cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UsageError(f"--device {name}: CUDA is not available on this machine (torch {torch.__version__}); "
-                             "use --device cpu or auto")
-        if name == "cuda":
-            return torch.device("cuda", local_rank % torch.cuda.device_count())
-        idx = int(name.split(":")[1])
-        if idx >= torch.cuda.device_count():
-            raise UsageError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s)")
-        return torch.device(name)
-    if name == "mps":
-        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-            raise UsageError("--device mps: Apple MPS is not available here")
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % (1 << 32))
-    torch.manual_seed(seed)
-
-
-# --- RNG state (stored with only tensors and plain numbers: checkpoints load with weights_only) ---------
-def rng_state(device: torch.device) -> dict[str, Any]:
-    py = random.getstate()
-    npst = np.random.get_state()
-    state: dict[str, Any] = {
-        "python": [py[0], list(py[1]), py[2]],
-        "numpy": [npst[0], torch.from_numpy(npst[1].astype(np.int64)), int(npst[2]), int(npst[3]), float(npst[4])],
-        "torch": torch.get_rng_state(),
-    }
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
-    py = state["python"]
-    random.setstate((py[0], tuple(py[1]), py[2]))
-    n = state["numpy"]
-    np.random.set_state((n[0], n[1].numpy().astype(np.uint32), n[2], n[3], n[4]))
-    torch.set_rng_state(state["torch"])
-    if device.type == "cuda" and "cuda" in state:
-        with contextlib.suppress(Exception):
-            torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def atomic_save(obj: Any, path: Path) -> None:
-    """torch.save to a temporary file in the same folder, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    with contextlib.suppress(OSError):
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    from netspec.errors import DataError
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / "last.pt"
-    if not p.exists():
-        raise UsageError(f"no checkpoint at {p}")
-    try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise DataError(f"{p}: not a readable netspec checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise DataError(f"{p}: not a netspec checkpoint (written by `netspec build`)")
-    state["_path"] = str(p)
-    return state
-
-
-def unwrap(m: nn.Module) -> nn.Module:
-    m = getattr(m, "_orig_mod", m)  # torch.compile
-    return getattr(m, "module", m) if isinstance(m, nn.parallel.DistributedDataParallel) else m
 
 
 # --- the trainer ------------------------------------------------------------------------------------------
@@ -375,8 +274,8 @@ class Trainer:
         cfg = self.cfg
         if self.is_main and self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            self._write_config()
-        self._tb = self._tensorboard()
+            output.write_config(self)
+        self._tb = output.tensorboard(self)
         old_handler = self._install_sigint()
         t_start = time.perf_counter()
         stopped_early = False
@@ -402,9 +301,9 @@ class Trainer:
                 self.epoch += 1
                 self.batch = 0
                 self.partial = {}
-                self._epoch_line(row, train_stats)
+                output.epoch_line(self, row, train_stats)
                 if self.is_main and self.out_dir is not None:
-                    self._write_metrics()
+                    output.write_metrics(self)
                     self.save("last.pt")
                     if improved:
                         self.save("best.pt")
@@ -422,9 +321,9 @@ class Trainer:
             if self._tb is not None:
                 self._tb.close()
         elapsed = time.perf_counter() - t_start
-        summary = self._summary(elapsed, stopped_early)
+        summary = output.summary(self, elapsed, stopped_early)
         if self.is_main and self.out_dir is not None:
-            self._write_outputs(summary)
+            output.write_outputs(self, summary)
         return summary
 
     def _train_epoch(self) -> dict[str, Any]:
@@ -657,114 +556,6 @@ class Trainer:
         set_rng_state(state["rng"], self.device)
         self.log(f"resumed from {state.get('_path')} at epoch {self.epoch + 1}"
                  + (f", step {self.batch}" if self.batch else ""))
-
-    # --- output ---
-    def _epoch_line(self, row: dict[str, Any], stats: dict[str, Any]) -> None:
-        parts = [f"epoch {row['epoch']:>{len(str(self.cfg.epochs))}}/{self.cfg.epochs}",
-                 f"train_loss {row['train_loss']:.4f}"]
-        if "train_accuracy" in row:
-            parts.append(f"train_acc {row['train_accuracy']:.2%}")
-        for k, v in row.items():
-            if k.startswith("train_") and k not in ("train_loss", "train_accuracy") and isinstance(v, float):
-                parts.append(f"{k[6:]} {v:.4f}")
-        if "val_loss" in row:
-            parts.append(f"val_loss {row['val_loss']:.4f}")
-        if "val_accuracy" in row:
-            parts.append(f"val_acc {row['val_accuracy']:.2%}")
-        parts.append(f"lr {row['lr']:.3g}")
-        parts.append(f"{stats.get('_throughput', 0):,.0f} samples/s")
-        parts.append(f"{stats.get('_time', 0):.1f}s")
-        self.log("  ".join(parts))
-
-    def _summary(self, elapsed: float, stopped_early: bool) -> dict[str, Any]:
-        last = self.history[-1] if self.history else {}
-        return {
-            "spec": self.graph.name, "task": self.task.name, "epochs": self.epoch,
-            "time_s": round(elapsed, 2), "train_time_s": round(self.train_time, 2),
-            "samples_per_s": round(self.train_samples / self.train_time, 1) if self.train_time else None,
-            "monitor": self.monitor, "best": self.best, "best_epoch": self.best_epoch,
-            "final": {k: v for k, v in last.items() if k not in ("epoch",)},
-            "out_dir": str(self.out_dir) if self.out_dir else None, "stopped_early": stopped_early,
-            "device": str(self.device), "world_size": self.world, "data": self.data.description,
-        }
-
-    def report(self, summary: dict[str, Any]) -> str:
-        lines = [f"trained {summary['spec']} ({summary['task']}) for {summary['epochs']} epoch{'' if summary['epochs'] == 1 else 's'} in "
-                 f"{summary['time_s']:.1f} s on {summary['device']}"
-                 + (f" × {summary['world_size']} processes" if summary["world_size"] > 1 else "")
-                 + (f", {summary['samples_per_s']:,.0f} samples/s" if summary.get("samples_per_s") else "")]
-        if summary["best"] is not None:
-            best = summary["best"]
-            shown = f"{best:.2%}" if summary["monitor"].endswith("accuracy") else f"{best:.4f}"
-            lines.append(f"best {summary['monitor']}: {shown} (epoch {summary['best_epoch']})")
-        if summary["out_dir"]:
-            d = summary["out_dir"]
-            files = [f for f in ("metrics.csv", "curves.png", "samples.png", "last.pt", "best.pt", "config.yaml")
-                     if (Path(d) / f).exists()]
-            lines.append(f"run directory: {d}  ({', '.join(files)})")
-        return "\n".join(lines)
-
-    def _write_config(self) -> None:
-        import yaml
-
-        assert self.out_dir is not None
-        resolved = {"spec": self.spec_file, "spec_name": self.graph.name, "task": self.task.name,
-                    "data": self.data.description, "device": str(self.device), "world_size": self.world,
-                    "train": self.cfg.dump()}
-        resolved["train"]["task"]["name"] = self.task.name
-        resolved["train"]["data"]["name"] = getattr(self.task, "data_name", resolved["train"]["data"]["name"])
-        resolved["train"]["loss"] = getattr(self.task, "loss_name", resolved["train"]["loss"])
-        (self.out_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),
-                                                  encoding="utf-8")
-
-    def _write_metrics(self) -> None:
-        assert self.out_dir is not None
-        keys: list[str] = []
-        for row in self.history:
-            for k in row:
-                if k not in keys:
-                    keys.append(k)
-        order = ["epoch", "train_loss", "val_loss", "val_accuracy"]
-        keys = [k for k in order if k in keys] + [k for k in keys if k not in order]
-        tmp = self.out_dir / ".metrics.csv.tmp"
-        with tmp.open("w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=keys)
-            w.writeheader()
-            for row in self.history:
-                w.writerow({k: (f"{row[k]:.6g}" if isinstance(row.get(k), float) else row.get(k, "")) for k in keys})
-        os.replace(tmp, self.out_dir / "metrics.csv")
-
-    def _write_outputs(self, summary: dict[str, Any]) -> None:
-        assert self.out_dir is not None
-        (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-        try:
-            from netspec.train.plots import plot_curves, save_grid
-
-            if self.history:
-                plot_curves(self.history, self.out_dir / "curves.png", self.graph.name)
-            if hasattr(self.task, "write_artifacts"):
-                self.task.write_artifacts(self, self.out_dir)
-            if self.task.GENERATIVE:
-                imgs = self.task.sample_images(self, self.data.val if self.data.val is not None else self.data.train)
-                if imgs is not None:
-                    save_grid(imgs, self.out_dir / "samples.png")
-        except ImportError as exc:  # matplotlib missing: the run itself is fine
-            self.log(f"note: no plots ({exc})")
-
-    def _tensorboard(self) -> Any:
-        if not self.is_main or self.out_dir is None:
-            return None
-        try:
-            import tensorboard  # noqa: F401
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            return None
-        return SummaryWriter(str(self.out_dir / "tensorboard"))
-
-
-def unwrap_state(model: nn.Module) -> dict[str, Any]:
-    m = unwrap(model)
-    return {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
 
 
 def _free_bytes(device: torch.device) -> int:
