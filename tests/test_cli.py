@@ -186,3 +186,14 @@ def test_internal_errors_are_reported_not_dumped(spec_file, monkeypatch, capsys)
     monkeypatch.setenv("NETSPEC_DEBUG", "1")
     with pytest.raises(RuntimeError, match="boom"):
         main(["check", str(spec_file)])
+
+
+def test_readme_check_output_is_current(capsys):
+    """The README's `netspec check specs/lenet5.yaml` transcript is the real output (a golden format)."""
+    import re
+
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        shown = re.search(r"\$ netspec check specs/lenet5.yaml\n(.*?)```", f.read(), re.S).group(1)
+    assert main(["check", os.path.join(ROOT, "specs", "lenet5.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(shown), "README's check transcript is stale"
