@@ -82,9 +82,7 @@ class GroupInfo:
     block: str | None
     location: Location | None
     children: list[str] = field(default_factory=list)
-    input: Ref | None = None
     output: Ref | None = None
-    repeat: int | None = None
 
 
 @dataclass
@@ -174,6 +172,7 @@ class Scope:
         self.counters: dict[str, int] = {}
         self.children: list[str] = []
         self.info: GroupInfo | None = None
+        self.short = ""  # this group's name in its parent scope
 
     def full(self, short: str) -> str:
         return f"{self.prefix}.{short}" if self.prefix else short
@@ -224,7 +223,7 @@ class Builder:
         inner.info = info
         scope.children.append(inner.prefix)
         self.groups[inner.prefix] = info
-        inner.names["__short__"] = Ref(short)  # remembered for close_group
+        inner.short = short
         return inner
 
     def close_group(self, inner: Scope, out: Ref) -> Ref:
@@ -232,9 +231,8 @@ class Builder:
         assert info is not None
         info.children = list(inner.children)
         info.output = out
-        short = inner.names.pop("__short__").src
         if inner.parent is not None:
-            inner.parent.names[short] = out
+            inner.parent.names[inner.short] = out
         self.everything[inner.prefix] = out
         return out
 
