@@ -37,9 +37,31 @@ _PARSER: Lark | None = None
 def parser() -> Lark:
     global _PARSER
     if _PARSER is None:
-        _PARSER = Lark(grammar_text(), parser="lalr", lexer="contextual", propagate_positions=True,
-                       maybe_placeholders=False)
+        text = grammar_text()
+        _PARSER = Lark(text, parser="lalr", lexer="contextual", propagate_positions=True,
+                       maybe_placeholders=False, cache=_cache_file(text))
     return _PARSER
+
+
+def _cache_file(text: str) -> str | bool:
+    """Where the built LALR tables are kept between runs (building them is most of a `.ns` check's
+    start-up): the user's own cache directory, never the shared temp directory, because the file is
+    unpickled. ``False`` (no cache) when that directory cannot be made private."""
+    import hashlib
+    import os
+    import sys
+
+    import lark
+
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "netspec"
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if hasattr(os, "getuid") and (root.stat().st_uid != os.getuid() or root.stat().st_mode & 0o022):
+            return False
+    except OSError:
+        return False
+    key = hashlib.sha256(f"{text}{lark.__version__}{sys.version}".encode()).hexdigest()[:16]
+    return str(root / f"grammar-{key}.lark-cache")
 
 
 # ------------------------------------------------------------------------------------------------
