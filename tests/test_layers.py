@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
-from netspec import load
+from netspec import ShapeError, load
 from netspec.graph import build_graph
 from netspec.layers import layer_kinds
+from netspec.torch_backend import example_inputs
 from torch_truth import assert_matches_torch
 
 CASES = [(kind, i, args, shapes) for kind, cls in layer_kinds().items() for i, (args, shapes) in enumerate(cls.EXAMPLES)]
@@ -27,21 +29,41 @@ def test_every_kind_has_examples():
     assert not missing, f"layer kinds without EXAMPLES (so untested against torch): {missing}"
 
 
+def test_sequence_families_are_registered():
+    expected = {"rnn", "lstm", "gru", "embedding", "time_distributed", "repeat_vector", "sequence_pool", "permute",
+                "gaussian_noise", "activity_regularization", "sample", "locally_connected2d", "tiled_conv2d", "rbm",
+                "recursive"}
+    assert expected <= set(layer_kinds())
+
+
 @pytest.mark.parametrize("kind,i,args,shapes", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
 def test_kind_matches_torch(kind, i, args, shapes):
     spec = load(spec_for(kind, args, shapes))
     graph = build_graph(spec, bind={"T": 9}).network()
-    assert_matches_torch(graph)
+    model = assert_matches_torch(graph).train()  # compared in eval mode; training mode must run too
+    torch.manual_seed(0)
+    out = model(*example_inputs(graph))
+    outs = out if isinstance(out, tuple) else (out,)
+    assert [tuple(o.shape[1:]) for o in outs] == [tuple(t.shape) for t in graph.output_types().values()]
 
 
 @pytest.mark.parametrize("kind,i,args,shapes", [c for c in CASES if any(isinstance(d, str) for s in c[3] for d in s)],
                          ids=lambda v: str(v) if isinstance(v, str) else None)
 def test_symbolic_dims_stay_symbolic(kind, i, args, shapes):
-    """With T unbound the inferred shape keeps a name; binding T afterwards gives the bound result."""
+    """With T unbound, fixed sizes equal the bound result and the others stay expressions of T; the
+    MACs are per step: what torch counts at T = 1 (where T = 1 is a valid length)."""
     spec = load(spec_for(kind, args, shapes))
     free = build_graph(spec).network()
     bound = build_graph(spec, bind={"T": 9}).network()
     node_free, node_bound = free.nodes[-1], bound.nodes[-1]
-    assert any(isinstance(d, str) for t in node_free.outputs.values() for d in t.shape) or all(
-        isinstance(d, int) for t in node_bound.outputs.values() for d in t.shape)
+    for t_free, t_bound in zip(node_free.outputs.values(), node_bound.outputs.values(), strict=True):
+        assert len(t_free.shape) == len(t_bound.shape)
+        for d_free, d_bound in zip(t_free.shape, t_bound.shape):
+            assert d_free == d_bound if isinstance(d_free, int) else "T" in d_free
     assert node_free.params == node_bound.params
+    try:
+        one = build_graph(spec, bind={"T": 1}).network()
+    except ShapeError:
+        return  # e.g. a kernel longer than one step
+    assert_matches_torch(one)  # torch's flop count at T = 1
+    assert free.macs == one.macs
