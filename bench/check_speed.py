@@ -19,7 +19,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-NETSPEC = "import sys; from netspec.cli import main; sys.exit(main(['check', sys.argv[1], '--json']))"
+NETSPEC = "import sys; from netspec.cli.main import main; sys.exit(main(['check', sys.argv[1], '--json']))"
 TORCHINFO = (
     "import sys, torch, torchinfo, netspec\n"
     "model = netspec.compile(sys.argv[1])\n"

@@ -61,7 +61,7 @@ def bench(spec: str, device: str, batch: int, rounds: int, extra: dict) -> tuple
     task = trainer.task
 
     # the same model, the same initial weights, an identical optimizer and loss
-    from netspec.torch_backend import compile_graph
+    from netspec.backends.torch.compile import compile_graph
     from netspec.train.schedule import build_optimizer
 
     model = compile_graph(trainer.graph).to(trainer.device)

@@ -5,17 +5,26 @@ counts parameters and multiply-adds, draws it, and compiles it to a ``torch.nn.M
 """
 
 from netspec.api import analyze, check, compile, schema
-from netspec.errors import (BuildError, DataError, ExpectationError, NetspecError, ShapeError, SpecSyntaxError,
-                            SpecValidationError, UnknownLayerError, UsageError)
+from netspec.core.errors import (
+    BuildError,
+    DataError,
+    ExpectationError,
+    NetspecError,
+    ShapeError,
+    SpecSyntaxError,
+    SpecValidationError,
+    UnknownLayerError,
+    UsageError,
+)
 from netspec.layers import layer_kinds, register_layer
-from netspec.loader import load
+from netspec.spec.load import load
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str):  # noqa: ANN202 - the diagram module loads on first use, not on `netspec check`
     if name in ("draw", "to_dot"):
-        from netspec import diagram
+        from netspec.backends.graphviz import render as diagram
 
         return getattr(diagram, name)
     raise AttributeError(f"module 'netspec' has no attribute '{name}'")

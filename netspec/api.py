@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from netspec.graph import Graph, build_graph
-from netspec.loader import load
-from netspec.report import Report, make_report
-from netspec.spec import Spec
+from netspec.backends.report.report import Report, make_report
+from netspec.ir.graph import Graph, build_graph
+from netspec.spec.load import load
+from netspec.spec.model import Spec
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -43,7 +43,7 @@ def check(source: Source, batch: int = 1, bind: dict[str, int] | None = None, st
 
 def compile(source: Source, network: str | None = None, bind: dict[str, int] | None = None) -> "torch.nn.Module":  # noqa: A001
     """A real ``torch.nn.Module`` for the spec (a ModuleDict of networks when it has several)."""
-    from netspec.torch_backend import compile_graph
+    from netspec.backends.torch.compile import compile_graph
 
     return compile_graph(analyze(source, bind=bind), network)
 

@@ -11,8 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from netspec.errors import NetspecError, UsageError
-from netspec.loader import DSL_SUFFIXES, YAML_SUFFIXES, read_source, validate
+from netspec.core.errors import NetspecError, UsageError
+from netspec.frontends import DSL_SUFFIXES, YAML_SUFFIXES, read_source
+from netspec.spec.load import validate
 
 FORMATS = ("yaml", "dsl")
 
@@ -29,11 +30,11 @@ def format_of(path: str | os.PathLike[str]) -> str | None:
 def write(raw: Any, to: str, comments: Any = None) -> str:
     """Text in format ``to`` ('yaml' or 'dsl') for a raw spec tree."""
     if to == "dsl":
-        from netspec.frontends.dsl_writer import to_dsl
+        from netspec.frontends.write.dsl import to_dsl
 
         return to_dsl(raw, comments)
     if to == "yaml":
-        from netspec.frontends.yaml_writer import to_yaml
+        from netspec.frontends.write.yaml import to_yaml
 
         return to_yaml(raw, comments)
     raise UsageError(f"unknown format '{to}'; expected 'yaml' or 'dsl'")
@@ -46,23 +47,23 @@ def convert(source: str | os.PathLike[str], to: str | None = None, fmt: str | No
     ``to`` defaults to the other format. Raises the source's syntax/validation errors, and a
     NetspecError if the written text would not read back as the same spec.
     """
-    from netspec.loader import _frontend
+    from netspec.frontends import parser_for
 
     text, file, src_fmt = read_source(source, fmt)
     to = to or ("yaml" if src_fmt == "dsl" else "dsl")
     if to not in FORMATS:
         raise UsageError(f"unknown format '{to}'; expected 'yaml' or 'dsl'")
-    raw = _frontend(src_fmt)(text, file)
+    raw = parser_for(src_fmt)(text, file)
     default = Path(file).stem if file != "<string>" and Path(file).stem.isidentifier() else "net"
     spec = validate(raw, file, default)
     notes = None
     if comments:
-        from netspec.frontends.comments import dsl_comments, yaml_comments
+        from netspec.frontends.write.comments import dsl_comments, yaml_comments
 
         notes = dsl_comments(text) if src_fmt == "dsl" else yaml_comments(text)
     out = write(raw, to, notes)
     try:
-        again = validate(_frontend(to)(out, f"<converted {to}>"), f"<converted {to}>", default)
+        again = validate(parser_for(to)(out, f"<converted {to}>"), f"<converted {to}>", default)
     except NetspecError as exc:
         raise NetspecError(f"{file}: converting to {to} produced text that does not read back; this is a "
                            f"netspec bug, please report it:\n{exc}") from None

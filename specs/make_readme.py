@@ -30,9 +30,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
 import netspec  # noqa: E402
-from netspec.graph import Graph  # noqa: E402
-from netspec.layers.base import fmt_shape  # noqa: E402
-from netspec.report import human  # noqa: E402
+from netspec.backends.report.report import human  # noqa: E402
+from netspec.core.types import fmt_shape  # noqa: E402
+from netspec.ir.graph import Graph  # noqa: E402
 
 README = HERE / "README.md"
 SUFFIXES = (".yaml", ".ns")

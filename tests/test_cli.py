@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from netspec.cli import main
+from netspec.cli.main import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -82,7 +82,7 @@ def test_exit_codes_subprocess(spec_file, tmp_path):
 
 
 def test_check_does_not_import_torch(spec_file):
-    code = ("import sys; from netspec.cli import main; rc = main(['check', sys.argv[1]]); "
+    code = ("import sys; from netspec.cli.main import main; rc = main(['check', sys.argv[1]]); "
             "bad = [m for m in ('torch', 'graphviz') if m in sys.modules]; print('IMPORTED', bad); sys.exit(rc)")
     r = subprocess.run([sys.executable, "-c", code, str(spec_file)], capture_output=True, text=True, cwd=ROOT,
                        timeout=120)
@@ -124,7 +124,7 @@ def test_kinds_lists_every_kind(capsys):
 
 
 def test_layer_reference_doc_is_current():
-    from netspec.docs import kinds_markdown
+    from netspec.spec.reference import kinds_markdown
 
     with open(os.path.join(ROOT, "docs", "layers.md"), encoding="utf-8") as f:
         assert f.read() == kinds_markdown(), "docs/layers.md is stale: run `netspec kinds --markdown > docs/layers.md`"

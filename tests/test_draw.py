@@ -18,13 +18,14 @@ from typing import ClassVar
 import pytest
 
 import netspec
-from netspec.cli import main
-from netspec.errors import BuildError, UsageError
-from netspec.graph import Graph, NetGraph, Node, Ref
+from netspec.cli.main import main
+from netspec.core.errors import BuildError, UsageError
+from netspec.core.types import Ref, TensorType
+from netspec.ir.graph import Graph, NetGraph, Node
 from netspec.layers import layer_kinds
-from netspec.layers.base import Layer, TensorType
+from netspec.layers.base import Layer
 
-D = importlib.import_module("netspec.diagram")
+D = importlib.import_module("netspec.backends.graphviz.render")
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
 
@@ -627,7 +628,7 @@ def test_cli_draw_usage_errors(tmp_path, capsys, monkeypatch):
 
 
 def test_import_stays_light():
-    code = ("import sys, netspec; from netspec.cli import main; "
+    code = ("import sys, netspec; from netspec.cli.main import main; "
             "rc = main(['check', sys.argv[1]]); "
             "print('HEAVY', [m for m in ('torch', 'graphviz') if m in sys.modules])")
     spec = SPECS / "lenet5.yaml"
@@ -638,7 +639,7 @@ def test_import_stays_light():
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert "HEAVY []" in res.stdout, res.stdout + res.stderr
     # to_dot itself needs no graphviz either
-    code = f"import sys, netspec; netspec.to_dot(sys.argv[1]); print('HEAVY', 'graphviz' in sys.modules)"
+    code = "import sys, netspec; netspec.to_dot(sys.argv[1]); print('HEAVY', 'graphviz' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code, src], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert "HEAVY False" in res.stdout, res.stdout + res.stderr

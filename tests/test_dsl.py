@@ -21,15 +21,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import netspec
-from netspec.cli import main
-from netspec.errors import NetspecError, ShapeError, SpecSyntaxError, SpecValidationError
-from netspec.frontends.comments import yaml_comments
+from netspec.cli.main import main
+from netspec.core.errors import (
+    NetspecError,
+    ShapeError,
+    SpecSyntaxError,
+    SpecValidationError,
+)
+from netspec.core.source import PosDict, PosList, strip_positions
 from netspec.frontends.dsl import grammar_text, parse_dsl
-from netspec.frontends.dsl_writer import to_dsl
-from netspec.frontends.yaml_frontend import parse_yaml
-from netspec.frontends.yaml_writer import to_yaml
-from netspec.loader import load, validate
-from netspec.source import PosDict, PosList, strip_positions
+from netspec.frontends.write.comments import yaml_comments
+from netspec.frontends.write.dsl import to_dsl
+from netspec.frontends.write.yaml import to_yaml
+from netspec.frontends.yaml import parse_yaml
+from netspec.spec.load import load, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -279,7 +284,7 @@ def test_reference_spec_round_trips(path: Path, tmp_path: Path):
     for comment, _ in yaml_comments(text).by_line.values():
         assert comment.strip() in dsl_text
     # the writer's output is its own fixed point (DSL -> DSL)
-    from netspec.frontends.comments import dsl_comments
+    from netspec.frontends.write.comments import dsl_comments
 
     assert to_dsl(dsl_raw, dsl_comments(dsl_text)) == dsl_text
 
@@ -353,7 +358,8 @@ def _float_like_text(v) -> bool:
 
 
 try:  # the property test's generator of random valid specs (blocks, residual, parallel, repeat)
-    from test_property import mlp_specs, specs as conv_specs
+    from test_property import mlp_specs
+    from test_property import specs as conv_specs
 except Exception:  # pragma: no cover - that file belongs to another test module
     conv_specs = mlp_specs = None
 
@@ -482,14 +488,12 @@ def test_random_token_soup_gives_only_located_errors(tokens: list[str]):
 
 
 # --- packaging -----------------------------------------------------------------------------------
-def test_pyproject_lists_every_package():
+def test_pyproject_ships_every_package_and_the_grammar():
     text = (ROOT / "pyproject.toml").read_text()
-    m = re.search(r"^packages = \[(.*?)\]", text, re.M | re.S)
-    assert m, "pyproject.toml lists the packages explicitly (for netspec.grammar)"
-    listed = set(re.findall(r'"([^"]+)"', m.group(1)))
-    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "netspec").rglob("__init__.py")}
-    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
-    assert "netspec.grammar" in listed and (ROOT / "grammar" / "netspec.lark").exists()
+    assert re.search(r'^\[tool.setuptools.packages.find\]\ninclude = \["netspec\*"\]', text, re.M), \
+        "pyproject.toml finds every netspec package"
+    assert '"netspec.frontends.dsl" = ["*.lark"]' in text, "the grammar ships as package data of its frontend"
+    assert (ROOT / "netspec" / "frontends" / "dsl" / "netspec.lark").exists()
 
 
 @pytest.mark.slow
@@ -499,8 +503,7 @@ def test_installed_package_carries_the_grammar(tmp_path: Path):
 
     src = tmp_path / "src"
     src.mkdir()
-    for name in ("netspec", "grammar"):
-        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "netspec", src / "netspec", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", src)
     readme = ROOT / "README.md"
     (src / "README.md").write_text(readme.read_text() if readme.exists() else "netspec\n")
@@ -510,12 +513,12 @@ def test_installed_package_carries_the_grammar(tmp_path: Path):
     if pip.returncode and "setuptools" in pip.stderr and "No module" in pip.stderr:
         pytest.skip("setuptools is not installed")
     assert pip.returncode == 0, pip.stderr
-    assert (target / "netspec" / "grammar" / "netspec.lark").exists()
+    assert (target / "netspec" / "frontends" / "dsl" / "netspec.lark").exists()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "x.ns").write_text(LENET)
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
-    run = subprocess.run([sys.executable, "-c", "import sys; from netspec.cli import main; "
+    run = subprocess.run([sys.executable, "-c", "import sys; from netspec.cli.main import main; "
                           "import netspec.frontends.dsl as d; assert 'site' in d.__file__; "
                           "sys.exit(main(['check', 'x.ns']))"], cwd=elsewhere, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

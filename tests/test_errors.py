@@ -7,7 +7,12 @@ import re
 import pytest
 
 import netspec
-from netspec.errors import NetspecError, ShapeError, SpecSyntaxError, SpecValidationError
+from netspec.core.errors import (
+    NetspecError,
+    ShapeError,
+    SpecSyntaxError,
+    SpecValidationError,
+)
 
 BAD = [
     # (spec text, error type, fragments that must appear)

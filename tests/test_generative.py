@@ -12,9 +12,9 @@ import torch
 import torch.nn.functional as F
 
 import netspec
-from netspec.errors import ShapeError
-from netspec.torch_backend import compile_network
-from netspec.torch_ops import aux_losses
+from netspec.backends.torch.compile import compile_network
+from netspec.core.errors import ShapeError
+from netspec.layers.torch.generative import aux_losses
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 LOCATED = re.compile(r"<string>:\d+:\d+")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch_truth import assert_matches_torch
 
 from netspec import ShapeError, load
-from netspec.graph import build_graph
+from netspec.backends.torch.compile import example_inputs
+from netspec.ir.graph import build_graph
 from netspec.layers import layer_kinds
-from netspec.torch_backend import example_inputs
-from torch_truth import assert_matches_torch
 
 CASES = [(kind, i, args, shapes) for kind, cls in layer_kinds().items() for i, (args, shapes) in enumerate(cls.EXAMPLES)]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from torch_truth import assert_matches_torch
 
 from netspec import load
-from netspec.graph import build_graph
-from torch_truth import assert_matches_torch
+from netspec.ir.graph import build_graph
 
 ACTS = ["relu", "tanh", "sigmoid", "gelu", "elu", "leaky_relu", None]
 

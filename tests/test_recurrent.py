@@ -14,8 +14,8 @@ import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import netspec
-from netspec.errors import ShapeError, SpecValidationError
-from netspec.torch_backend import compile_network
+from netspec.backends.torch.compile import compile_network
+from netspec.core.errors import ShapeError, SpecValidationError
 
 LOCATED = re.compile(r"<string>:\d+:\d+")
 TORCH = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}

@@ -10,12 +10,12 @@ import torch
 import torch.nn as nn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from torch_truth import assert_matches_torch
 
 import netspec
-from netspec.errors import ShapeError, SpecValidationError
-from netspec.graph import build_graph
-from netspec.torch_backend import compile_network
-from torch_truth import assert_matches_torch
+from netspec.backends.torch.compile import compile_network
+from netspec.core.errors import ShapeError, SpecValidationError
+from netspec.ir.graph import build_graph
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 LOCATED = re.compile(r"<string>:\d+:\d+")

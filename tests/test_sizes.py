@@ -1,7 +1,7 @@
 """Size arithmetic against numbers worked by hand (and the notes' examples, corrected where they slip)."""
 
-from netspec.expr import ExprError, evaluate
-from netspec.sizes import conv_out, conv_transpose_out, receptive, sym_add
+from netspec.core.sizes import conv_out, conv_transpose_out, receptive, sym_add
+from netspec.spec.expr import ExprError, evaluate
 
 
 def test_conv_formula_worked_examples():

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch_truth import assert_matches_torch
 
 import netspec
-from torch_truth import assert_matches_torch
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -36,7 +36,7 @@ BIND = {
 }
 
 
-def _symbols(spec: netspec.spec.Spec) -> set[str]:
+def _symbols(spec: netspec.spec.model.Spec) -> set[str]:
     return {d for net in spec.networks.values() for inp in net.inputs.values()
             for d in (inp.shape or []) if isinstance(d, str)}
 

@@ -5,19 +5,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from train_support import ROOT, env, write_spec
 
 from netspec import load
-from netspec.cli import main
-from netspec.errors import DataError, SpecValidationError, UsageError
+from netspec.cli.main import main
+from netspec.core.errors import DataError, SpecValidationError, UsageError
+from netspec.spec.train import (
+    OptimizerConfig,
+    ScheduleConfig,
+    TrainConfig,
+    apply_overrides,
+)
 from netspec.train import api
-from netspec.train.config import OptimizerConfig, ScheduleConfig, TrainConfig, apply_overrides
 from netspec.train.schedule import LRSchedule, build_optimizer
-from train_support import MLP, ROOT, env, write_spec
 
 SPECS = ROOT / "specs"
 
@@ -44,7 +48,7 @@ def test_shorthands_and_defaults():
 
 
 def test_check_never_imports_torch(tmp_path):
-    code = ("import sys; from netspec.cli import main; rc = main(['check', sys.argv[1]]); "
+    code = ("import sys; from netspec.cli.main import main; rc = main(['check', sys.argv[1]]); "
             "assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)")
     p = subprocess.run([sys.executable, "-c", code, str(SPECS / "lenet5.yaml")], env=env(), capture_output=True,
                        text=True, timeout=60)
@@ -166,7 +170,7 @@ def test_npz_csv_pt_and_folder_loaders(tmp_path):
 
 
 def test_digits_fit_flattened_and_images():
-    from netspec.layers.base import TensorType
+    from netspec.core.types import TensorType
     from netspec.train import data as D
 
     x, _, _ = D.digits()

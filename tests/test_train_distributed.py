@@ -9,9 +9,9 @@ import sys
 
 import pytest
 import torch
+from train_support import ROOT, env, weights, write_spec
 
 from netspec.train import api
-from train_support import ROOT, env, weights, write_spec
 
 SPEC = """
 name: ddp_mlp

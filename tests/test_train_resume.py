@@ -7,11 +7,11 @@ import signal
 import numpy as np
 import pytest
 import torch
+from train_support import run_cli_signalled, weights, write_spec
 
-from netspec.errors import NetspecError
+from netspec.core.errors import NetspecError
 from netspec.train import api
 from netspec.train.loop import TrainingDiverged, load_checkpoint
-from train_support import run_cli_signalled, weights, write_spec
 
 # 384 training samples / batch 32 = 12 steps per epoch; 3 epochs = 36 steps.
 

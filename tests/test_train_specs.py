@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import netspec
-from netspec.errors import DataError, NetspecError, UsageError
+from netspec.core.errors import DataError, NetspecError, UsageError
 from netspec.train import api
 from netspec.train import data as D
 

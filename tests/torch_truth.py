@@ -12,8 +12,8 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from netspec.graph import NetGraph
-from netspec.torch_backend import compile_network, example_inputs
+from netspec.backends.torch.compile import compile_network, example_inputs
+from netspec.ir.graph import NetGraph
 
 
 def _shapes(value: Any) -> list[tuple[int, ...]]:

@@ -53,7 +53,7 @@ def backward(self, loss, index=0, params=None):
     if self.global_step + 1 == at:
         os.kill(os.getpid(), sig)
 L.Trainer.backward = backward
-from netspec.cli import main
+from netspec.cli.main import main
 sys.exit(main(sys.argv[3:]))
 """
 

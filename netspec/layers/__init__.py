@@ -1,15 +1,28 @@
-"""Every layer kind, found through one registry.
+"""The vocabulary: every layer kind, one class per kind, one file per family, found through one registry.
 
-The family modules are listed here explicitly (no discovery by reflection). Each kind validates its own items (``loader.validate_layers`` dispatches on ``kind``), so a spec only
-builds the validators of the kinds it uses.
+Importing this package registers every family, listed here explicitly (no discovery by reflection),
+in the order the docs list them. Each kind validates its own items (``spec.load`` dispatches on
+``kind``), so a spec builds only the validators of the kinds it uses. The torch half of a family,
+where PyTorch lacks the module, is its twin in ``layers/torch/`` and is imported only by ``build``.
 """
 
 from __future__ import annotations
 
-from netspec.layers import (conv, core, energy, generative, local, merge, norm, pool, recurrent,  # noqa: F401
-                            recursive, sequence, structure)  # (registers kinds)
-from netspec.layers.base import (ACTIVATIONS, Ctx, Layer, TensorType, canonical_kind, field_names, layer_class,
-                                 layer_kinds, register_layer)
+from netspec.layers import (  # noqa: F401
+                            activations,
+                            conv,
+                            core,
+                            energy,
+                            generative,
+                            local,
+                            merge,
+                            norm,
+                            pool,
+                            recurrent,  # (registers kinds)
+                            recursive,
+                            sequence,
+                            structure,
+)
+from netspec.layers.base import canonical_kind, layer_class, layer_kinds, register_layer
 
-__all__ = ["ACTIVATIONS", "Ctx", "Layer", "TensorType", "canonical_kind", "field_names", "layer_class",
-           "layer_kinds", "register_layer"]
+__all__ = ["canonical_kind", "layer_class", "layer_kinds", "register_layer"]

@@ -12,13 +12,23 @@ compares its shapes and counts automatically (give it ``EXAMPLES``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, SerializeAsAny, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializeAsAny,
+    field_validator,
+    model_validator,
+)
 
-from netspec.errors import Location, ShapeError, UnknownLayerError, did_you_mean
-from netspec.sizes import Dim
+from netspec.core.errors import Location, ShapeError, UnknownLayerError, did_you_mean
+from netspec.core.sizes import Dim
+from netspec.core.types import TensorType
+from netspec.layers.init import InitValue, SchemeName
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -30,49 +40,6 @@ Width = Field(ge=1, le=MAX_WIDTH)
 
 IntPair = Union[int, tuple[int, int]]
 Padding = Union[int, tuple[int, int], Literal["same", "valid"]]
-
-# Activation name -> (torch.nn.functional name, keyword arguments, torch.nn module name).
-ACTIVATIONS: dict[str, tuple[str, dict[str, Any], str]] = {
-    "relu": ("relu", {}, "ReLU"),
-    "leaky_relu": ("leaky_relu", {"negative_slope": 0.01}, "LeakyReLU"),
-    "elu": ("elu", {}, "ELU"),
-    "selu": ("selu", {}, "SELU"),
-    "gelu": ("gelu", {}, "GELU"),
-    "silu": ("silu", {}, "SiLU"),
-    "tanh": ("tanh", {}, "Tanh"),
-    "sigmoid": ("sigmoid", {}, "Sigmoid"),
-    "softplus": ("softplus", {}, "Softplus"),
-    "softmax": ("softmax", {"dim": -1}, "Softmax"),
-    "log_softmax": ("log_softmax", {"dim": -1}, "LogSoftmax"),
-    "step": ("heaviside_step", {}, "Step"),
-    "identity": ("identity", {}, "Identity"),
-    "linear": ("identity", {}, "Identity"),
-}
-ActivationName = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
-
-INIT_SCHEMES = ("xavier_uniform", "xavier_normal", "glorot_uniform", "glorot_normal", "kaiming_uniform",
-                "kaiming_normal", "he_uniform", "he_normal", "normal", "uniform", "zeros", "ones",
-                "orthogonal", "constant", "default")
-
-
-@dataclass(frozen=True)
-class TensorType:
-    """Per-sample tensor type: shape (channels first, batch excluded) and dtype."""
-
-    shape: tuple[Dim, ...]
-    dtype: str = "float"
-
-    @property
-    def rank(self) -> int:
-        return len(self.shape)
-
-    def __str__(self) -> str:
-        return fmt_shape(self.shape)
-
-
-def fmt_shape(shape: tuple[Dim, ...] | list[Dim]) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
-
 
 def pair(v: Any) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
@@ -103,22 +70,6 @@ def need_float(t: TensorType, kind: str) -> None:
         raise ShapeError(f"{kind} needs a float input, got {t.dtype} {t}; hint: token ids go through an 'embedding' first")
 
 
-class InitSpec(BaseModel):
-    """A named scheme with arguments: ``{scheme: normal, std: 0.02}``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    scheme: Literal[INIT_SCHEMES]  # type: ignore[valid-type]
-    mean: float = 0.0
-    std: float = 1.0
-    a: float = 0.0
-    b: float = 1.0
-    gain: float = 1.0
-    value: float = 0.0
-
-
-InitValue = Union[Literal[INIT_SCHEMES], float, list, InitSpec]  # type: ignore[valid-type]
-
-
 class Layer(BaseModel):
     """Base of every layer kind. Fields shared by all kinds live here."""
 
@@ -141,7 +92,7 @@ class Layer(BaseModel):
                              description="node name; also the submodule name in the compiled module")
     from_: list[str] | None = Field(default=None, alias="from", description="input node(s); default: the previous layer")
     trainable: bool = Field(default=True, description="false freezes the parameters")
-    init: Union[Literal[INIT_SCHEMES], dict[str, InitValue], None] = Field(  # type: ignore[valid-type]
+    init: Union[SchemeName, dict[str, InitValue], None] = Field(  # type: ignore[valid-type]
         default=None, description="weight initialisation: a scheme name, or {param: scheme | number | values}")
 
     _src: Location | None = PrivateAttr(default=None)

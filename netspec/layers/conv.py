@@ -6,10 +6,29 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from netspec.errors import ShapeError
-from netspec.layers.base import (MAX_KERNEL, ActivationName, Ctx, IntPair, Layer, Padding, TensorType, Width, need_float,
-                                 need_rank, pair, register_layer)
-from netspec.sizes import Size, conv_out, conv_transpose_out, numeric_product, same_pad_total, upsample_out
+from netspec.core.errors import ShapeError
+from netspec.core.sizes import (
+    Size,
+    conv_out,
+    conv_transpose_out,
+    numeric_product,
+    same_pad_total,
+    upsample_out,
+)
+from netspec.core.types import TensorType
+from netspec.layers.activations import ActivationName
+from netspec.layers.base import (
+    MAX_KERNEL,
+    Ctx,
+    IntPair,
+    Layer,
+    Padding,
+    Width,
+    need_float,
+    need_rank,
+    pair,
+    register_layer,
+)
 
 AXES = {1: ("length",), 2: ("height", "width")}
 
@@ -269,7 +288,7 @@ class ZeroPad2d(Layer):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         need_rank(x, (3,), "a 3-D input (channels, height, width)")
-        from netspec.sizes import sym_add
+        from netspec.core.sizes import sym_add
 
         left, right, top, bottom = self.lrtb
         return TensorType((x.shape[0], sym_add(x.shape[1], top + bottom), sym_add(x.shape[2], left + right)), x.dtype)

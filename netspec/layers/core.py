@@ -1,4 +1,4 @@
-"""Dense, reshaping, dropout and activation layers."""
+"""Dense, reshaping and dropout layers."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from netspec.errors import ShapeError
-from netspec.layers.base import (ACTIVATIONS, ActivationName, Ctx, Layer, TensorType, Width, fmt_shape,
-                                 need_float, need_rank, register_layer)
-from netspec.sizes import numeric_product, product
+from netspec.core.errors import ShapeError
+from netspec.core.sizes import numeric_product, product
+from netspec.core.types import TensorType, fmt_shape
+from netspec.layers.activations import ActivationName
+from netspec.layers.base import Ctx, Layer, Width, need_float, need_rank, register_layer
 
 
 @register_layer("dense", aliases=("linear", "fc"))
@@ -104,7 +105,7 @@ class Reshape(Layer):
         return f"reshape {fmt_shape(self.shape)}"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_ops import Reshape as TorchReshape
+        from netspec.layers.torch.core import Reshape as TorchReshape
 
         return TorchReshape(tuple(self.shape))
 
@@ -135,72 +136,3 @@ class Dropout(Layer):
         if self.spatial:
             return (nn.Dropout1d if ins[0].rank == 2 else nn.Dropout2d)(self.rate)
         return nn.Dropout(self.rate)
-
-
-def _torch_dim(axis: int) -> int:
-    return axis if axis < 0 else axis + 1
-
-
-class Activation(Layer):
-    """Base of the activation layers (element-wise, no parameters)."""
-
-    FAMILY: ClassVar[str] = "activation"
-    ELEMENTWISE: ClassVar[bool] = True
-    EXAMPLES: ClassVar = [({}, [(4, 5)])]
-
-    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
-        need_float(ins[0], self.KIND)
-        return ins[0]
-
-    def torch_kwargs(self) -> dict[str, Any]:
-        return dict(ACTIVATIONS[self.KIND][1])
-
-    def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_ops import activation_module
-
-        return activation_module(self.KIND, **self.torch_kwargs())
-
-
-for _name in ("relu", "gelu", "selu", "silu", "tanh", "sigmoid", "softplus", "identity", "step"):
-    register_layer(_name)(type(_name.title().replace("_", ""), (Activation,),
-                               {"__doc__": f"The {_name} activation as a layer.", "__module__": __name__}))
-
-
-@register_layer("leaky_relu")
-class LeakyReLU(Activation):
-    """``max(x, slope·x)``."""
-
-    slope: float = Field(default=0.01, ge=0.0, le=1.0)
-
-    def torch_kwargs(self) -> dict[str, Any]:
-        return {"negative_slope": self.slope}
-
-    def label(self) -> str:
-        return f"leaky_relu {self.slope:g}"
-
-
-@register_layer("elu")
-class ELU(Activation):
-    """``x`` if positive, else ``alpha·(eˣ − 1)``."""
-
-    alpha: float = Field(default=1.0, gt=0.0)
-
-    def torch_kwargs(self) -> dict[str, Any]:
-        return {"alpha": self.alpha}
-
-
-@register_layer("softmax")
-class Softmax(Activation):
-    """Softmax over ``axis`` (per-sample axes; -1 is the last)."""
-
-    axis: int = -1
-
-    def torch_kwargs(self) -> dict[str, Any]:
-        return {"dim": _torch_dim(self.axis)}
-
-
-@register_layer("log_softmax")
-class LogSoftmax(Softmax):
-    """Log of the softmax over ``axis``."""
-
-

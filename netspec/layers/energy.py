@@ -13,8 +13,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from netspec.errors import ShapeError
-from netspec.layers.base import Ctx, Layer, TensorType, Width, need_float, register_layer
+from netspec.core.errors import ShapeError
+from netspec.core.types import TensorType
+from netspec.layers.base import Ctx, Layer, Width, need_float, register_layer
 
 
 @register_layer("rbm")
@@ -49,6 +50,6 @@ class RBM(Layer):
         return f"rbm {self.hidden}"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_seq import RBM as TorchRBM
+        from netspec.layers.torch.energy import RBM as TorchRBM
 
         return TorchRBM(int(ins[0].shape[0]), self.hidden)

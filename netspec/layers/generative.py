@@ -2,7 +2,7 @@
 
 Loss terms follow the auxiliary-loss convention (docs/ARCHITECTURE.md): during a training forward the
 module stores its penalty in ``self.aux_loss`` (a scalar tensor, averaged over the batch); in eval it
-is ``None``. ``netspec.torch_ops.aux_losses(model)`` sums them for the trainer. Input dropout for
+is ``None``. ``netspec.layers.torch.generative.aux_losses(model)`` sums them for the trainer. Input dropout for
 denoising autoencoders is the ordinary ``dropout`` layer placed first.
 """
 
@@ -12,8 +12,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from netspec.errors import ShapeError
-from netspec.layers.base import Ctx, Layer, TensorType, need_float, register_layer
+from netspec.core.errors import ShapeError
+from netspec.core.types import TensorType
+from netspec.layers.base import Ctx, Layer, need_float, register_layer
 
 
 @register_layer("gaussian_noise")
@@ -35,7 +36,7 @@ class GaussianNoise(Layer):
         return f"noise σ={self.std:g}"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_seq import GaussianNoise as TorchNoise
+        from netspec.layers.torch.generative import GaussianNoise as TorchNoise
 
         return TorchNoise(self.std)
 
@@ -67,7 +68,7 @@ class ActivityRegularization(Layer):
         return f"{self.penalty} sparsity" + (f" ρ={self.rho:g}" if self.penalty == "kl" else "")
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_seq import ActivityRegularization as TorchReg
+        from netspec.layers.torch.generative import ActivityRegularization as TorchReg
 
         return TorchReg(self.penalty, self.weight, self.rho)
 
@@ -101,6 +102,6 @@ class Sample(Layer):
         return "z = μ + σ·ε"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_seq import Sample as TorchSample
+        from netspec.layers.torch.generative import Sample as TorchSample
 
         return TorchSample(self.beta, self.at_eval)

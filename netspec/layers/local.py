@@ -17,11 +17,21 @@ from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
-from netspec.errors import ShapeError
-from netspec.layers.base import (ActivationName, Ctx, IntPair, Layer, TensorType, Width, need_float, need_rank, pair,
-                                 register_layer)
+from netspec.core.errors import ShapeError
+from netspec.core.sizes import conv_out, numeric_product
+from netspec.core.types import TensorType
+from netspec.layers.activations import ActivationName
+from netspec.layers.base import (
+    Ctx,
+    IntPair,
+    Layer,
+    Width,
+    need_float,
+    need_rank,
+    pair,
+    register_layer,
+)
 from netspec.layers.conv import AXES, check_size
-from netspec.sizes import conv_out, numeric_product
 
 
 class LocalBase(Layer):
@@ -95,7 +105,7 @@ class LocallyConnected2d(LocalBase):
         return f"local {k[0]}×{k[1]} ×{self.filters} /{pair(self.stride)[0]}"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_seq import LocallyConnected2d as TorchLocal
+        from netspec.layers.torch.local import LocallyConnected2d as TorchLocal
 
         ho, wo = self.out_hw(ins[0], Ctx())
         return TorchLocal(int(ins[0].shape[0]), self.filters, pair(self.kernel), pair(self.stride),
@@ -135,7 +145,7 @@ class TiledConv2d(LocalBase):
         return f"tiled conv {k[0]}×{k[1]} ×{self.filters} tile {t[0]}×{t[1]}"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_seq import TiledConv2d as TorchTiled
+        from netspec.layers.torch.local import TiledConv2d as TorchTiled
 
         return TorchTiled(int(ins[0].shape[0]), self.filters, pair(self.kernel), pair(self.stride),
                           pair(self.padding), pair(self.tile), self.bias)

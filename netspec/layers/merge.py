@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from netspec.errors import ShapeError
-from netspec.layers.base import ActivationName, Ctx, Layer, TensorType, register_layer
-from netspec.sizes import sym_add
+from netspec.core.errors import ShapeError
+from netspec.core.sizes import sym_add
+from netspec.core.types import TensorType
+from netspec.layers.activations import ActivationName
+from netspec.layers.base import Ctx, Layer, register_layer
 
 
 def _same_shapes(ins: list[TensorType], kind: str) -> TensorType:
@@ -40,7 +42,7 @@ class Add(ElementwiseMerge):
         return "+"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_ops import Add as TorchAdd
+        from netspec.layers.torch.merge import Add as TorchAdd
 
         return TorchAdd()
 
@@ -53,7 +55,7 @@ class Multiply(ElementwiseMerge):
         return "×"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_ops import Multiply as TorchMultiply
+        from netspec.layers.torch.merge import Multiply as TorchMultiply
 
         return TorchMultiply()
 
@@ -91,6 +93,6 @@ class Concat(Layer):
         return "concat"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_ops import Concat as TorchConcat
+        from netspec.layers.torch.merge import Concat as TorchConcat
 
         return TorchConcat(self.axis if self.axis < 0 else self.axis + 1)

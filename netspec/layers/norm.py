@@ -6,8 +6,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from netspec.errors import ShapeError
-from netspec.layers.base import Ctx, Layer, TensorType, need_float, need_rank, register_layer
+from netspec.core.errors import ShapeError
+from netspec.core.types import TensorType
+from netspec.layers.base import Ctx, Layer, need_float, need_rank, register_layer
 
 
 class BatchNormBase(Layer):

@@ -6,10 +6,11 @@ from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
-from netspec.errors import ShapeError
-from netspec.layers.base import Ctx, IntPair, Layer, TensorType, need_rank, register_layer
+from netspec.core.errors import ShapeError
+from netspec.core.sizes import conv_out
+from netspec.core.types import TensorType
+from netspec.layers.base import Ctx, IntPair, Layer, need_rank, register_layer
 from netspec.layers.conv import AXES, _tuple, check_size, check_sizes
-from netspec.sizes import conv_out
 
 
 class PoolBase(Layer):
@@ -114,7 +115,7 @@ class GlobalPoolBase(Layer):
         return f"global {self.MODE}pool"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_ops import GlobalPool
+        from netspec.layers.torch.pool import GlobalPool
 
         return GlobalPool(self.MODE, ins[0].rank)
 

@@ -23,9 +23,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from netspec.errors import ShapeError
-from netspec.layers.base import Ctx, Layer, TensorType, Width, fmt_shape, need_float, register_layer
-from netspec.sizes import numeric_product
+from netspec.core.errors import ShapeError
+from netspec.core.sizes import numeric_product
+from netspec.core.types import TensorType, fmt_shape
+from netspec.layers.base import Ctx, Layer, Width, need_float, register_layer
 
 MergeMode = Literal["concat", "sum", "mean", "mul"]
 
@@ -54,7 +55,6 @@ class RecurrentBase(Layer):
 
     GATES: ClassVar[int] = 1
     STATES: ClassVar[tuple[str, ...]] = ("h",)
-    TORCH: ClassVar[str] = "RNN"
     FAMILY: ClassVar[str] = "recurrent"
     PRIMARY: ClassVar[str] = "units"
     ARITY: ClassVar[int | None] = 2  # the sequence, then up to len(STATES) initial states
@@ -134,13 +134,15 @@ class RecurrentBase(Layer):
     def torch_kwargs(self) -> dict[str, Any]:
         return {}
 
-    def build(self, ins: list[TensorType]) -> Any:
-        from netspec import torch_seq
+    def torch_class(self) -> Any:
+        """The module class in ``layers/torch/recurrent.py`` (torch's own, with netspec's outputs)."""
+        raise NotImplementedError
 
-        cls = getattr(torch_seq, self.TORCH)
-        return cls(int(ins[0].shape[1]), self.units, num_layers=self.num_layers, bias=self.bias,
-                   dropout=self.dropout, bidirectional=self.bidirectional, return_sequences=self.return_sequences,
-                   return_state=self.return_state, merge=self.merge, **self.torch_kwargs())
+    def build(self, ins: list[TensorType]) -> Any:
+        return self.torch_class()(int(ins[0].shape[1]), self.units, num_layers=self.num_layers, bias=self.bias,
+                                  dropout=self.dropout, bidirectional=self.bidirectional,
+                                  return_sequences=self.return_sequences, return_state=self.return_state,
+                                  merge=self.merge, **self.torch_kwargs())
 
 
 @register_layer("rnn", aliases=("simple_rnn", "simplernn"))
@@ -160,19 +162,28 @@ class RNN(RecurrentBase):
     def torch_kwargs(self) -> dict[str, Any]:
         return {"nonlinearity": self.nonlinearity}
 
+    def torch_class(self) -> Any:
+        from netspec.layers.torch.recurrent import RNN
+
+        return RNN
+
 
 @register_layer("gru")
 class GRU(RecurrentBase):
     """Gated recurrent unit (reset, update and new gates: G = 3)."""
 
     GATES: ClassVar[int] = 3
-    TORCH: ClassVar[str] = "GRU"
     EXAMPLES: ClassVar = [
         ({"units": 5}, [(3, 4)]),
         ({"units": 4, "bidirectional": True, "layers": 2, "return_sequences": True}, [(6, 3)]),
         ({"units": 3, "bidirectional": True, "return_state": True, "merge": "mean"}, [(4, 2), (2, 3)]),
         ({"units": 3, "return_sequences": True}, [("T", 5)]),
     ]
+
+    def torch_class(self) -> Any:
+        from netspec.layers.torch.recurrent import GRU
+
+        return GRU
 
 
 @register_layer("lstm")
@@ -181,7 +192,6 @@ class LSTM(RecurrentBase):
 
     GATES: ClassVar[int] = 4
     STATES: ClassVar[tuple[str, ...]] = ("h", "c")
-    TORCH: ClassVar[str] = "LSTM"
     ARITY: ClassVar[int | None] = 3
     EXAMPLES: ClassVar = [
         ({"units": 8}, [(10, 6)]),
@@ -193,3 +203,8 @@ class LSTM(RecurrentBase):
         ({"units": 4}, [(3, 2), (4,)]),
         ({"units": 6, "return_sequences": True}, [("T", 4)]),
     ]
+
+    def torch_class(self) -> Any:
+        from netspec.layers.torch.recurrent import LSTM
+
+        return LSTM

@@ -18,9 +18,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from netspec.errors import ShapeError
-from netspec.layers.base import Ctx, Layer, TensorType, register_layer
-from netspec.sizes import numeric_product, sym_add, sym_mul
+from netspec.core.errors import ShapeError
+from netspec.core.sizes import numeric_product, sym_add, sym_mul
+from netspec.core.types import TensorType
+from netspec.layers.base import Ctx, Layer, register_layer
 
 
 @register_layer("recursive", aliases=("tree_rnn", "recursive_cell"))
@@ -71,6 +72,6 @@ class Recursive(Layer):
         return f"recursive {self.nonlinearity}(W·(l, r) + b)"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_seq import Recursive as TorchRecursive
+        from netspec.layers.torch.recursive import Recursive as TorchRecursive
 
         return TorchRecursive(int(ins[0].shape[1]), self.nonlinearity, self.bias, self.output)

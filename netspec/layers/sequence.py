@@ -11,9 +11,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from netspec.errors import ShapeError
-from netspec.layers.base import Children, Ctx, Layer, TensorType, Width, fmt_shape, need_rank, register_layer
-from netspec.sizes import numeric_product
+from netspec.core.errors import ShapeError
+from netspec.core.sizes import numeric_product
+from netspec.core.types import TensorType, fmt_shape
+from netspec.layers.base import Children, Ctx, Layer, Width, need_rank, register_layer
 
 
 @register_layer("embedding")
@@ -75,7 +76,7 @@ class Permute(Layer):
         return f"permute {fmt_shape(self.dims)}"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_seq import Permute as TorchPermute
+        from netspec.layers.torch.sequence import Permute as TorchPermute
 
         return TorchPermute(self.dims)
 
@@ -101,7 +102,7 @@ class RepeatVector(Layer):
         return f"repeat ×{self.n}"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_seq import RepeatVector as TorchRepeat
+        from netspec.layers.torch.sequence import RepeatVector as TorchRepeat
 
         return TorchRepeat(self.n)
 
@@ -126,7 +127,7 @@ class SequencePool(Layer):
         return f"{self.mode} step" if self.mode in ("last", "first") else f"{self.mode} over time"
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_seq import SequencePool as TorchPool
+        from netspec.layers.torch.sequence import SequencePool as TorchPool
 
         return TorchPool(self.mode)
 
@@ -197,7 +198,7 @@ class TimeDistributed(Layer):
         return "every step: " + ", ".join(layer.label() for layer in self.layers)
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.torch_seq import TimeDistributed as TorchTD
+        from netspec.layers.torch.sequence import TimeDistributed as TorchTD
 
         modules, acts = [], []
         for layer, t, _ in self.steps(ins[0]):

@@ -1,7 +1,7 @@
 """Structure kinds: groups of layers (blocks, repeats), residual blocks, parallel branches.
 
 They have no shape rule of their own; ``compose`` wires their children into the graph through the
-builder (:class:`netspec.graph.Builder`) and returns the output reference.
+builder (:class:`netspec.ir.graph.Builder`) and returns the output reference.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
 
 from pydantic import Field
 
-from netspec.errors import ShapeError
-from netspec.layers.base import ActivationName, Children, Layer, TensorType, register_layer
+from netspec.core.errors import ShapeError
+from netspec.core.types import TensorType
+from netspec.layers.activations import ActivationName
+from netspec.layers.base import Children, Layer, register_layer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from netspec.graph import Builder, Ref, Scope
+    from netspec.core.types import Ref
+    from netspec.ir.graph import Builder, Scope
 
 
 class Group(Layer):

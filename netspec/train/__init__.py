@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netspec.train.config import TrainConfig
+from netspec.spec.train import TrainConfig
 
 __all__ = ["TrainConfig", "train", "evaluate", "predict"]
 

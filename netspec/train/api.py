@@ -10,8 +10,8 @@ from typing import Any, Sequence
 import torch
 
 from netspec.api import Source, analyze
-from netspec.errors import DataError, UsageError
-from netspec.train.config import TrainConfig, apply_overrides
+from netspec.core.errors import DataError, UsageError
+from netspec.spec.train import TrainConfig, apply_overrides
 from netspec.train import output
 from netspec.train.loop import Trainer, load_checkpoint, seed_everything, unwrap
 from netspec.train.tasks.base import step_failure
@@ -49,7 +49,7 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)  # before compiling: the initial weights depend on the seed
-    from netspec.torch_backend import compile_graph
+    from netspec.backends.torch.compile import compile_graph
 
     model = compile_graph(graph)
     out_dir: Path | None = None
@@ -169,8 +169,8 @@ def load_inputs(paths: Sequence[str], trainer: Trainer) -> torch.Tensor:
     for p in paths:
         path = Path(p)
         if path.suffix.lower() in D.IMAGE_SUFFIXES:
-            from PIL import Image
             import numpy as np
+            from PIL import Image
 
             if not path.exists():
                 raise DataError(f"{p}: no such file")

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import torch
 
-from netspec.errors import DataError
+from netspec.core.errors import DataError
 
 
 # --- containers ---------------------------------------------------------------------------------------

@@ -28,12 +28,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from netspec.errors import DataError
-from netspec.layers.base import TensorType, fmt_shape
-from netspec.train.batching import (DataBundle, TensorSet, _OrderSampler, epoch_order, make_loader,  # noqa: F401
-                                    num_batches, split, tensor_batches)
-from netspec.train.config import DataConfig
-from netspec.train.synthetic import captions, logic, parity, reversal, sentiment, sine, trees  # noqa: F401
+from netspec.core.errors import DataError
+from netspec.core.types import TensorType, fmt_shape
+from netspec.spec.train import DataConfig
+from netspec.train.batching import (  # noqa: F401
+    DataBundle,
+    TensorSet,
+    _OrderSampler,
+    epoch_order,
+    make_loader,
+    num_batches,
+    split,
+    tensor_batches,
+)
+from netspec.train.synthetic import (  # noqa: F401
+    captions,
+    logic,
+    parity,
+    reversal,
+    sentiment,
+    sine,
+    trees,
+)
 from netspec.train.text import corpus_path, tokenize, vocabulary, word_pairs  # noqa: F401
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")

@@ -31,13 +31,23 @@ from typing import Any, Iterator
 import torch
 import torch.nn as nn
 
-from netspec.errors import NetspecError, UsageError
-from netspec.graph import Graph
+from netspec.core.errors import NetspecError, UsageError
+from netspec.ir.graph import Graph
+from netspec.spec.train import TrainConfig
 from netspec.train import data as D
-from netspec.train.config import TrainConfig
 from netspec.train import output
-from netspec.train.runtime import (CHECKPOINT_FORMAT, atomic_save, dist_env, load_checkpoint,  # noqa: F401
-                                   resolve_device, rng_state, seed_everything, set_rng_state, unwrap, unwrap_state)
+from netspec.train.runtime import (  # noqa: F401
+    CHECKPOINT_FORMAT,
+    atomic_save,
+    dist_env,
+    load_checkpoint,
+    resolve_device,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+    unwrap,
+    unwrap_state,
+)
 from netspec.train.schedule import LRSchedule, build_optimizer
 
 

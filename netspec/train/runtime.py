@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from netspec.errors import UsageError
+from netspec.core.errors import UsageError
 
 CHECKPOINT_FORMAT = "netspec-checkpoint-1"
 
@@ -96,7 +96,7 @@ def atomic_save(obj: Any, path: Path) -> None:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    from netspec.errors import DataError
+    from netspec.core.errors import DataError
 
     p = Path(path)
     if p.is_dir():

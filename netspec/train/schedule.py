@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from netspec.train.config import OptimizerConfig, ScheduleConfig
+from netspec.spec.train import OptimizerConfig, ScheduleConfig
 
 
 def build_optimizer(cfg: OptimizerConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:

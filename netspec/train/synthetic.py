@@ -9,7 +9,7 @@ from typing import Sequence
 
 import torch
 
-from netspec.errors import DataError
+from netspec.core.errors import DataError
 from netspec.train.batching import TensorSet
 
 

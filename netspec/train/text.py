@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from netspec.errors import DataError
+from netspec.core.errors import DataError
 from netspec.train.batching import TensorSet
 
 

@@ -19,10 +19,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from netspec.errors import DataError, NetspecError, UsageError
-from netspec.graph import Graph, NetGraph
-from netspec.layers.base import TensorType, fmt_shape
-from netspec.train.config import TrainConfig
+from netspec.core.errors import DataError, NetspecError, UsageError
+from netspec.core.types import TensorType, fmt_shape
+from netspec.ir.graph import Graph, NetGraph
+from netspec.spec.train import TrainConfig
 from netspec.train.data import DataBundle
 
 if TYPE_CHECKING:  # pragma: no cover

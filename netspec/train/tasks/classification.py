@@ -7,11 +7,17 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from netspec.errors import DataError
-from netspec.layers.base import fmt_shape
+from netspec.core.errors import DataError
+from netspec.core.types import fmt_shape
 from netspec.train import data as D
-from netspec.train.tasks.base import (Task, embedding_vocab, make_loss, need_classes, output_activation,
-                                      register_task)
+from netspec.train.tasks.base import (
+    Task,
+    embedding_vocab,
+    make_loss,
+    need_classes,
+    output_activation,
+    register_task,
+)
 
 SYNTHETIC = ("parity", "logic", "sentiment", "captions", "trees")
 TOKENS = 64  # sentiment/trees: default vocabulary (10 marker words + filler), at most the network's
@@ -210,7 +216,7 @@ def step_input_module(model: Any) -> Any:
 
     import torch.fx as fx
 
-    from netspec.torch_ops import Step, _step
+    from netspec.layers.torch.activations import Step, heaviside_step
 
     if not isinstance(model, fx.GraphModule):
         return None
@@ -219,7 +225,7 @@ def step_input_module(model: Any) -> Any:
     arg = out.args[0]
     if not isinstance(arg, fx.Node):
         return None
-    is_step = (arg.op == "call_function" and arg.target is _step) or (
+    is_step = (arg.op == "call_function" and arg.target is heaviside_step) or (
         arg.op == "call_module" and isinstance(model.get_submodule(str(arg.target)), Step))
     if not is_step:
         return None

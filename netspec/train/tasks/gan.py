@@ -12,9 +12,16 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn as nn
 
-from netspec.errors import UsageError
+from netspec.core.errors import UsageError
 from netspec.train import data as D
-from netspec.train.tasks.base import Task, as_images, first, make_loss, output_activation, register_task
+from netspec.train.tasks.base import (
+    Task,
+    as_images,
+    first,
+    make_loss,
+    output_activation,
+    register_task,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from netspec.train.loop import Trainer

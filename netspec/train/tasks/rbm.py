@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from netspec.errors import UsageError
+from netspec.core.errors import UsageError
 from netspec.train import data as D
 from netspec.train.tasks.base import Task, as_images, register_task
 

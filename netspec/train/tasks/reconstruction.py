@@ -8,10 +8,16 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn.functional as F
 
-from netspec.errors import DataError
-from netspec.layers.base import fmt_shape
+from netspec.core.errors import DataError
+from netspec.core.types import fmt_shape
 from netspec.train import data as D
-from netspec.train.tasks.base import Task, as_images, make_loss, output_activation, register_task
+from netspec.train.tasks.base import (
+    Task,
+    as_images,
+    make_loss,
+    output_activation,
+    register_task,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from netspec.train.loop import Trainer

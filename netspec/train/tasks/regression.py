@@ -6,10 +6,10 @@ from typing import Any
 
 import torch
 
-from netspec.errors import DataError
-from netspec.layers.base import fmt_shape
+from netspec.core.errors import DataError
+from netspec.core.types import fmt_shape
+from netspec.spec.train import GATES as D_GATES
 from netspec.train import data as D
-from netspec.train.config import GATES as D_GATES
 from netspec.train.tasks.base import Task, make_loss, register_task
 
 

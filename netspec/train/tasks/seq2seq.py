@@ -12,9 +12,15 @@ from typing import Any
 
 import torch
 
-from netspec.errors import DataError, UsageError
+from netspec.core.errors import DataError, UsageError
 from netspec.train import data as D
-from netspec.train.tasks.base import Task, first, make_loss, output_activation, register_task
+from netspec.train.tasks.base import (
+    Task,
+    first,
+    make_loss,
+    output_activation,
+    register_task,
+)
 
 START = 1
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from netspec.errors import DataError
+from netspec.core.errors import DataError
 from netspec.train import data as D
 from netspec.train.tasks.base import Task, make_loss, register_task
 

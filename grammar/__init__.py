@@ -1,1 +1,0 @@
-"""The netspec DSL grammar (``netspec.lark``), installed as the package ``netspec.grammar``."""

@@ -1,0 +1,5 @@
+"""`python -m netspec ...`: the same as the `netspec` command."""
+
+from netspec.cli.main import main
+
+raise SystemExit(main())

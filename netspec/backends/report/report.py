@@ -1,0 +1,186 @@
+"""`netspec check`: the summary table, the JSON contract and the ``expect:`` checks.
+
+Reads only the graph IR; never imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from netspec.core.errors import Problem
+from netspec.core.sizes import numeric_product
+from netspec.core.source import locate
+from netspec.core.types import fmt_shape
+from netspec.ir.graph import Graph, NetGraph, Node
+from netspec.spec.model import Expect
+
+BYTES_PER_VALUE = 4  # float32
+MACS_NOTE = ("MACs: one multiply-add = 1, counting convolutions, linear and recurrent layers "
+             "(the torchvision/fvcore convention); norms, pooling and activations count 0")
+
+
+def _shape(shape: tuple[Any, ...]) -> list[Any]:
+    return list(shape)
+
+
+def human(n: float, unit: str = "") -> str:
+    for size, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= size:
+            return f"{n / size:.2f} {suffix}{unit}"
+    return f"{n:g} {unit}".strip()
+
+
+def human_bytes(n: float) -> str:
+    for size, suffix in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if n >= size:
+            return f"{n / size:.2f} {suffix}"
+    return f"{int(n)} B"
+
+
+@dataclass
+class NetworkReport:
+    """Counts of one network and the expectations it failed."""
+
+    graph: NetGraph
+    batch: int = 1
+    failures: list[Problem] = field(default_factory=list)
+
+    @property
+    def param_bytes(self) -> int:
+        return (self.graph.params + self.graph.buffers) * BYTES_PER_VALUE
+
+    @property
+    def activation_bytes(self) -> int:
+        """Forward activations of a batch (every node output and the inputs), float32."""
+        values = sum(numeric_product(t.shape) for t in self.graph.inputs.values())
+        values += sum(numeric_product(t.shape) for n in self.graph.nodes for t in n.outputs.values())
+        return values * self.batch * BYTES_PER_VALUE
+
+    def layer_dict(self, node: Node) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": node.name, "kind": node.kind, "output_shape": _shape(node.out.shape),
+            "params": node.n_params, "macs": node.macs,
+            "trainable": node.n_trainable, "buffers": node.n_buffers, "group": node.group or None,
+            "receptive_field": [list(axis) for axis in node.rf] if node.rf else None,
+        }
+        if len(node.outputs) > 1:
+            out["outputs"] = {k: _shape(t.shape) for k, t in node.outputs.items()}
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        g = self.graph
+        return {
+            "name": g.name,
+            "inputs": {k: _shape(t.shape) for k, t in g.inputs.items()},
+            "outputs": {k: _shape(t.shape) for k, t in g.output_types().items()},
+            "params": {"total": g.params, "trainable": g.trainable, "non_trainable": g.params - g.trainable},
+            "buffers": g.buffers,
+            "macs": g.macs,
+            "macs_per_step": g.symbolic,
+            "param_bytes": self.param_bytes,
+            "activation_bytes": self.activation_bytes,
+            "batch": self.batch,
+            "layers": [self.layer_dict(n) for n in g.nodes],
+            "warnings": g.warnings,
+            "expectations_failed": [str(p) for p in self.failures],
+        }
+
+
+@dataclass
+class Report:
+    """The result of ``netspec.check``: one :class:`NetworkReport` per network."""
+
+    graph: Graph
+    networks: dict[str, NetworkReport]
+
+    @property
+    def ok(self) -> bool:
+        return not any(r.failures for r in self.networks.values())
+
+    @property
+    def failures(self) -> list[Problem]:
+        return [p for r in self.networks.values() for p in r.failures]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for r in self.networks.values() for w in r.graph.warnings]
+
+    def to_dict(self) -> dict[str, Any]:
+        if len(self.networks) == 1:
+            return next(iter(self.networks.values())).to_dict()
+        nets = {name: r.to_dict() for name, r in self.networks.items()}
+        return {
+            "name": self.graph.name,
+            "networks": nets,
+            "params": {k: sum(n["params"][k] for n in nets.values()) for k in ("total", "trainable", "non_trainable")},
+            "macs": sum(n["macs"] for n in nets.values()),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def table(self, color: bool = False) -> str:
+        """The human-readable summary (one table per network); ANSI colours if ``color``."""
+        from netspec.backends.report.summary import render
+
+        return render(self, color=color)
+
+
+def check_expectations(graph: Graph, report: NetworkReport, expect: Expect | None, base: tuple[Any, ...]) -> None:
+    """Compare a network's ``expect:`` block with what was inferred; record failures."""
+    if expect is None:
+        return
+    g = report.graph
+    raw = graph.spec._source
+
+    def fail(key: tuple[Any, ...], msg: str) -> None:
+        loc = locate(raw, (*base, "expect", *key)) if raw is not None else None
+        report.failures.append(Problem(msg, loc, ".".join(str(k) for k in (*base, "expect", *key))))
+
+    totals = {"params": g.params, "trainable": g.trainable, "non_trainable": g.params - g.trainable}
+    for key, got in totals.items():
+        want = getattr(expect, key)
+        if want is not None and want != got:
+            what = "parameters" if key == "params" else f"{key.replace('_', '-')} parameters"
+            fail((key,), f"expected {want:,} {what}, the network has {got:,} (difference {got - want:+,})")
+    if expect.macs is not None:
+        tol = expect.macs_tolerance * expect.macs
+        if abs(g.macs - expect.macs) > tol:
+            fail(("macs",), f"expected {human(expect.macs, 'MACs')} (±{expect.macs_tolerance:.1%}), "
+                            f"the network has {human(g.macs, 'MACs')} ({g.macs:,})")
+    outs = g.output_types()
+    if expect.output_shape is not None:
+        got_shape = list(next(iter(outs.values())).shape)
+        if got_shape != list(expect.output_shape):
+            fail(("output_shape",), f"expected output shape {fmt_shape(expect.output_shape)}, got {fmt_shape(got_shape)}")
+    for name, shape in (expect.outputs or {}).items():
+        if name not in outs:
+            fail(("outputs", name), f"no output named '{name}'; outputs: {', '.join(outs)}")
+        elif list(outs[name].shape) != list(shape):
+            fail(("outputs", name), f"expected output '{name}' {fmt_shape(shape)}, got {outs[name]}")
+    nodes = {n.name: n for n in g.nodes}
+    for name, shape in (expect.shapes or {}).items():
+        node = nodes.get(name)
+        if node is None:
+            fail(("shapes", name), f"no layer named '{name}'")
+        elif list(node.out.shape) != list(shape):
+            fail(("shapes", name), f"expected {name} to output {fmt_shape(shape)}, got {node.out}")
+    for name, count in (expect.layer_params or {}).items():
+        node = nodes.get(name)
+        if node is None:
+            fail(("layer_params", name), f"no layer named '{name}'")
+        elif node.n_params != count:
+            fail(("layer_params", name), f"expected {name} to have {count:,} parameters, it has {node.n_params:,}")
+
+
+def make_report(graph: Graph, batch: int = 1) -> Report:
+    nets = {}
+    single = len(graph.spec.networks) == 1
+    for name, g in graph.networks.items():
+        r = NetworkReport(g, batch)
+        base: tuple[Any, ...] = () if single else ("networks", name)
+        check_expectations(graph, r, graph.spec.networks[name].expect, base)
+        nets[name] = r
+    return Report(graph, nets)

@@ -1,0 +1,72 @@
+"""`netspec check`, `netspec schema`, `netspec kinds`: the commands that never import torch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from netspec.core.errors import UsageError
+
+
+def _bind(values: list[str] | None) -> dict[str, int]:
+    out = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier() or not value.isdigit() or int(value) < 1:
+            raise UsageError(f"--bind takes NAME=SIZE (e.g. T=10), got '{item}'")
+        out[name] = int(value)
+    return out
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("check", help="validate a spec; print shapes, parameters and MACs per layer",
+                       description="Validate a spec and print every layer's output shape, parameters, MACs and "
+                                   "receptive field, with totals. Exit 1 if the spec is invalid or an expect: fails.")
+    p.add_argument("spec", help="spec file (.yaml or .ns)")
+    p.add_argument("--json", action="store_true", help="print the machine-readable report")
+    p.add_argument("--strict", action="store_true", help="strides that drop pixels are errors, not warnings")
+    p.add_argument("--batch", type=int, default=1, metavar="N", help="batch size for the activation memory (default 1)")
+    p.add_argument("--bind", action="append", metavar="NAME=SIZE", help="give a symbolic dim a size, e.g. T=10")
+    p.add_argument("--network", metavar="NAME", help="only this network of a multi-network spec")
+    p.set_defaults(run=run_check)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the spec language (for editors)")
+    p.set_defaults(run=run_schema)
+
+    p = sub.add_parser("kinds", help="list every layer kind with its options")
+    p.add_argument("--markdown", action="store_true", help="print the reference table in Markdown (docs/layers.md)")
+    p.set_defaults(run=run_kinds)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from netspec.api import check
+
+    if args.batch < 1:
+        raise UsageError(f"--batch must be at least 1, got {args.batch}")
+    report = check(args.spec, batch=args.batch, bind=_bind(args.bind), strict=args.strict, network=args.network)
+    if args.json:
+        print(report.to_json())
+    else:
+        sys.stdout.write(report.table(color=sys.stdout.isatty()))
+    if not report.ok:
+        if args.json:
+            for p in report.failures:
+                print(f"expectation failed: {p}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    from netspec.api import schema
+
+    print(json.dumps(schema(), indent=2))
+    return 0
+
+
+def run_kinds(args: argparse.Namespace) -> int:
+    from netspec.spec.reference import kinds_markdown, kinds_text
+
+    sys.stdout.write(kinds_markdown() if args.markdown else kinds_text())
+    return 0

@@ -1,0 +1,47 @@
+"""`netspec convert`: a spec between YAML and the DSL (comments carried over)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from netspec.core.errors import UsageError
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("convert", help="convert a spec between YAML (.yaml) and the DSL (.ns)",
+                       description="Write a spec in the other format: .yaml -> .ns or .ns -> .yaml. Blocks stay "
+                                   "blocks and comments are carried over. The result is checked to read back as "
+                                   "the same spec.")
+    p.add_argument("spec", help="spec file (.yaml or .ns)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (format from its extension); default stdout")
+    p.add_argument("--to", choices=("yaml", "dsl"), help="output format (default: from -o, else the other one)")
+    p.add_argument("--no-comments", action="store_true", help="do not carry comments over")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(run=run_convert)
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from netspec.convert import convert, format_of
+
+    to = args.to
+    if args.output:
+        out_fmt = format_of(args.output)
+        if out_fmt is None and to is None:
+            raise UsageError(f"cannot tell the format of '{args.output}'; use .yaml or .ns, or give --to")
+        if to is not None and out_fmt is not None and to != out_fmt:
+            raise UsageError(f"--to {to} does not match the extension of '{args.output}'")
+        to = to or out_fmt
+        if Path(args.output).exists() and not args.force and Path(args.output).resolve() != Path(args.spec).resolve():
+            raise UsageError(f"{args.output} exists; use --force to overwrite it")
+        if Path(args.output).resolve() == Path(args.spec).resolve():
+            raise UsageError("the output file is the input file")
+    text = convert(args.spec, to=to, comments=not args.no_comments)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

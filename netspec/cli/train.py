@@ -1,0 +1,179 @@
+"""`netspec build` (compile + train), `netspec eval`, `netspec predict`: they import torch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from netspec.core.errors import UsageError
+
+_FLAGS = ("task", "data", "subset", "loss", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
+          "warmup", "clip_norm", "clip_value", "epochs", "batch_size", "val_split", "seed", "device", "precision",
+          "compile", "channels_last", "workers", "patience", "threads")
+
+
+def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
+    """Flags that override the spec's ``train:`` section (absent flags leave it alone)."""
+    g = p.add_argument_group("training recipe (overrides the spec's train: section)")
+    g.add_argument("--data", metavar="NAME|PATH", help="digits, mnist, fashion_mnist, cifar10, sine, reversal, parity, "
+                                                     "logic, sentiment, captions, trees, text, random, or a "
+                                                     "file/folder (.npz .pt .csv, image folder)")
+    g.add_argument("--subset", type=int, metavar="N", help="use only N training samples")
+    g.add_argument("--device", metavar="DEV", help="auto (CUDA if available), cpu, cuda, cuda:N, mps")
+    g.add_argument("--batch-size", type=int, metavar="N", help="global batch size")
+    g.add_argument("--seed", type=int, metavar="N")
+    g.add_argument("--val-split", type=float, metavar="F", help="fraction held out for validation")
+    g.add_argument("--set", action="append", dest="sets", metavar="KEY=VALUE",
+                   help="any train: field, e.g. --set optimizer.betas=[0.9,0.99] --set task.noise=0.3")
+    if short:
+        return
+    g.add_argument("--task", help="classification, regression, forecasting, reconstruction, vae, gan, seq2seq, "
+                                  "word2vec, rbm, dbn (default: inferred)")
+    g.add_argument("--loss", help="cross_entropy, nll, mse, l1, smooth_l1, huber, bce, bce_logits")
+    g.add_argument("--epochs", type=int, metavar="N")
+    g.add_argument("--optimizer", help="sgd, adam, adamw, adagrad, rmsprop")
+    g.add_argument("--lr", type=float, metavar="LR", help="learning rate")
+    g.add_argument("--momentum", type=float, metavar="M")
+    g.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--weight-decay", type=float, metavar="WD")
+    g.add_argument("--schedule", help="none, step, multistep, cosine, plateau, exponential")
+    g.add_argument("--warmup", type=float, metavar="EPOCHS", help="linear warm-up length in epochs")
+    g.add_argument("--clip-norm", type=float, metavar="N", help="clip the gradient norm")
+    g.add_argument("--clip-value", type=float, metavar="V", help="clip gradient values to ±V")
+    g.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="mixed precision (CUDA)")
+    g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile the model")
+    g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
+    g.add_argument("--workers", type=int, metavar="N", help="DataLoader workers for file-backed data")
+    g.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice)")
+    g.add_argument("--patience", type=int, metavar="N", help="early stopping patience (epochs)")
+
+
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: getattr(args, k, None) for k in _FLAGS if getattr(args, k, None) is not None}
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("build", help="compile a spec and train it (the spec's train: section, or defaults)",
+                       description="Compile a spec to PyTorch and train it. The recipe comes from the spec's "
+                                   "train: section; every field can be overridden with a flag or --set. Under "
+                                   "torchrun the same command trains with DistributedDataParallel.")
+    p.add_argument("spec", help="spec file (.yaml or .ns)")
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/<spec name>/<timestamp>)")
+    p.add_argument("--resume", nargs="?", const="latest", metavar="CKPT|DIR",
+                   help="continue from a checkpoint or run directory (alone: the latest run of this spec)")
+    p.add_argument("--dry-run", action="store_true", help="check spec, data and one batch; do not train")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar (default: when stderr is a terminal)")
+    p.add_argument("--quiet", "-q", action="store_true", help="only the final report")
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    _recipe_flags(p)
+    p.set_defaults(run=run_build)
+
+    p = sub.add_parser("eval", help="metrics of a checkpoint on the validation split (or --data)")
+    p.add_argument("spec", help="spec file")
+    p.add_argument("--checkpoint", required=True, metavar="CKPT", help="best.pt / last.pt or a run directory")
+    p.add_argument("--json", action="store_true")
+    _recipe_flags(p, short=True)
+    p.set_defaults(run=run_eval)
+
+    p = sub.add_parser("predict", help="run a checkpoint on a few inputs")
+    p.add_argument("spec", help="spec file")
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="image files, .npy/.npz/.pt/.csv files, or comma-separated numbers")
+    p.add_argument("--checkpoint", required=True, metavar="CKPT", help="best.pt / last.pt or a run directory")
+    p.add_argument("--first", type=int, metavar="N", help="predict the first N validation samples")
+    p.set_defaults(run=run_predict)
+    p.__class__ = _intermixed(type(p))  # `predict SPEC --checkpoint X INPUTS...`: inputs after the option
+
+
+def _intermixed(base: type) -> type:
+    """The parser class, parsing positionals interleaved with options (argparse's intermixed mode)."""
+
+    class Intermixed(base):  # type: ignore[misc, valid-type]
+        _busy = False
+
+        def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+            if self._busy:
+                return super().parse_known_args(args, namespace)
+            self._busy = True
+            try:
+                return super().parse_known_intermixed_args(args, namespace)
+            finally:
+                self._busy = False
+
+    return Intermixed
+
+
+def _latest_run(spec: str) -> str:
+    from pathlib import Path
+
+    from netspec.api import analyze
+
+    name = analyze(spec).name
+    runs = sorted((p for p in (Path("runs") / name).glob("*") if (p / "last.pt").exists()),
+                  key=lambda p: (p / "last.pt").stat().st_mtime)
+    if not runs:
+        raise UsageError(f"--resume: no run of '{name}' with a last.pt under runs/{name}/; give a checkpoint path")
+    return str(runs[-1])
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from netspec.train import api
+    from netspec.train.loop import TrainingInterrupted
+
+    flags = _flags(args)
+    if args.dry_run:
+        info = api.dry_run(args.spec, flags, args.sets)
+        if args.json:
+            print(json.dumps(info, indent=2, default=str))
+        else:
+            shapes = ", ".join(f"{tuple(s)} {d}" for s, d in zip(info["batch_shapes"], info["batch_dtypes"]))
+            sub = info.get("dry_run_subset")
+            print(f"{info['spec']}: task {info['task']}, data {info['data']} "
+                  f"({info['train_samples']} train / {info['val_samples']} val"
+                  + (f"; a dry run prepares only {sub} samples of large inputs)" if sub else ")"))
+            print(f"one batch {shapes} on {info['device']}: {info['loss_name']} loss {info['loss']:.4f}, "
+                  f"backward ok" + ("" if sub else f"; {info['steps_per_epoch']} steps per epoch"))
+            print("dry run ok: nothing trained, nothing written")
+        return 0
+    resume = _latest_run(args.spec) if args.resume == "latest" else args.resume
+    try:
+        summary = api.train(args.spec, flags, args.sets, out=args.out, resume=resume,
+                            progress=args.progress, quiet=args.quiet)
+    except TrainingInterrupted as exc:
+        print(f"netspec: {exc}", file=sys.stderr)
+        return 130
+    from netspec.train.loop import dist_env
+
+    if dist_env()[0] == 0:
+        if args.json:
+            print(json.dumps({k: v for k, v in summary.items() if k != "report"}, indent=2, default=str))
+        else:
+            print(summary["report"])
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from netspec.train import api
+
+    result = api.evaluate(args.spec, args.checkpoint, _flags(args), args.sets)
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+        return 0
+    metrics = "  ".join(f"{k} {v:.2%}" if "accuracy" in k else f"{k} {v:.4f}" for k, v in result.items()
+                        if isinstance(v, float))
+    print(f"{result['checkpoint']} (epoch {result['epoch']}) on {result['data']}, {result['split']} "
+          f"({result['samples']} samples): {metrics}")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from netspec.train import api
+
+    if args.first is not None and args.first < 1:
+        raise UsageError(f"--first must be at least 1, got {args.first}")
+    for line in api.predict(args.spec, args.checkpoint, args.inputs, args.first):
+        print(line)
+    return 0

@@ -1,0 +1,103 @@
+"""DSL frontend: ``.ns`` text -> the raw tree (PosDict/PosList with locations) YAML would give.
+
+The grammar (``grammar/netspec.lark``, shipped as ``netspec.grammar``) knows statements and values
+but no layer kinds. A layer line is ``[label:] [repeat N] kind positional... key=value... [from a, b]
+[{ body }]``; here the kind and its positional sugar are resolved through the layer registry:
+
+* a bare number, ``$param``, string or list -> the kind's ``PRIMARY`` field (``dense 120``);
+* ``5x5`` -> ``kernel`` (5; ``3x5`` -> [3, 5]); ``/2`` -> ``stride``;
+* a bare word -> ``activation`` when it names one, else the one field whose allowed values include
+  it (``same`` -> padding, ``concat`` -> merge).
+
+A block instance takes its parameters positionally in declaration order (``bottleneck 64 /2``).
+Parsing happens in two steps: lark parses and :class:`_Ast` turns the tree into small statement
+records; :class:`_Builder` then builds the raw tree (it needs every block's parameters, so blocks
+may be used before they are defined). Every problem is a located ``SpecSyntaxError``.
+
+The parts: ``dsl_grammar`` (keywords, grammar, registry look-ups), ``dsl_ast`` (the first pass),
+``dsl_build`` (the second pass), ``dsl_errors`` (syntax errors in words).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lark.exceptions import LarkError, UnexpectedInput
+
+from netspec.core.errors import Location, NetspecError, Problem, SpecSyntaxError
+from netspec.core.source import MAX_TEXT_BYTES
+from netspec.frontends.dsl.build import _Builder
+from netspec.frontends.dsl.errors import _brackets, _syntax_problem, snippet
+from netspec.frontends.dsl.grammar import (
+    BLOCK_CHILDREN,
+    COMMON_KEYS,
+    KEYWORDS,
+    MAX_NESTING,
+    NOT_BARE,
+    WORDS,
+    grammar_text,
+    kind_info,
+    literal_words,
+    parser,
+    word_field,
+)
+from netspec.frontends.dsl.syntax import _Ast, _Fail
+
+# the names the writer, the loader and tests have always found here, wherever they are defined now
+__all__ = [
+    "BLOCK_CHILDREN", "COMMON_KEYS", "KEYWORDS", "MAX_NESTING", "NOT_BARE", "WORDS", "grammar_text", "kind_info",
+    "literal_words", "parse_dsl", "parser", "snippet", "word_field",
+]
+
+
+def parse_dsl(text: str, file: str = "<string>") -> Any:
+    """Parse DSL text into the raw tree (PosDict/PosList with locations) the YAML frontend would give.
+
+    Raises:
+        SpecSyntaxError: the text is not a well-formed spec, each problem located with the line,
+            a caret under the column, what was expected and a hint.
+    """
+    if len(text.encode("utf-8", "replace")) > MAX_TEXT_BYTES:
+        raise SpecSyntaxError(f"{file}: spec is larger than {MAX_TEXT_BYTES // 1_000_000} MB; refusing to parse it")
+    text = text.replace("\r\n", "\n")
+    if text.startswith("\ufeff"):
+        text = " " + text[1:]
+    _, deep = _brackets(text, file)
+    if deep is not None:
+        raise SpecSyntaxError(problems=[Problem(deep.message + snippet(text, deep.location.line,
+                                                                       deep.location.column),
+                                                deep.location, hint=deep.hint)])
+    try:
+        tree = parser().parse(text + "\n")
+    except UnexpectedInput as exc:
+        raise SpecSyntaxError(problems=[_syntax_problem(exc, text, file)]) from None
+    except LarkError as exc:  # pragma: no cover - defensive
+        raise SpecSyntaxError(problems=[Problem(f"cannot parse: {exc}", Location(file, 1, 1))]) from None
+    try:
+        stmts = _Ast(file, text).transform(tree)
+    except _Fail as fail:
+        raise SpecSyntaxError(problems=[_with_snippet(fail.problem, text)]) from None
+    except LarkError as exc:  # a _Fail raised inside a transformer callback arrives wrapped
+        inner = getattr(exc, "orig_exc", None)
+        if isinstance(inner, _Fail):
+            raise SpecSyntaxError(problems=[_with_snippet(inner.problem, text)]) from None
+        if isinstance(inner, NetspecError):
+            raise inner from None
+        raise  # pragma: no cover
+    if not stmts:
+        raise SpecSyntaxError(problems=[Problem("the spec is empty", Location(file, 1, 1),
+                                                hint="start with 'input [1, 28, 28]' and a layer per line")])
+    builder = _Builder(file)
+    raw = builder.spec(stmts)
+    if builder.problems:
+        problems = sorted(builder.problems,
+                          key=lambda p: (p.location.line, p.location.column) if p.location else (0, 0))
+        raise SpecSyntaxError(problems=[_with_snippet(p, text) for p in problems])
+    return raw
+
+
+def _with_snippet(problem: Problem, text: str) -> Problem:
+    if problem.location is None:
+        return problem
+    return Problem(problem.message + snippet(text, problem.location.line, problem.location.column),
+                   problem.location, problem.path, problem.hint)

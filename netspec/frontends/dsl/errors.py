@@ -1,0 +1,237 @@
+"""DSL syntax errors in words: what was expected, the line with a caret, and a hint."""
+
+from __future__ import annotations
+
+import re
+
+from lark import Token
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
+
+from netspec.core.errors import Location, Problem
+from netspec.frontends.dsl.grammar import KEYWORDS, MAX_NESTING, parser
+
+_TERMINAL_WORDS = {
+    "NAME": "a name", "INT": "a number", "FLOAT": "a number", "SIZE": "a size such as 5x5",
+    "STRING": 'a "string"', "EXPR": "a $parameter", "_NL": "a new line", "SEMICOLON": "';'",
+    "$END": "the end of the file", "VALUE": "a value",
+}
+_STATEMENT_START = {"NETSPEC", "INPUT", "BLOCK", "NETWORK", "TRAIN"}
+_KEYWORD_TYPES = {"NETSPEC", "DESCRIPTION", "INPUT", "INPUTS", "OUTPUT", "OUTPUTS", "EXPECT", "TRAIN", "NETWORK",
+                  "BLOCK", "REPEAT"}
+
+
+_VALUES = {"INT", "FLOAT", "SIZE", "STRING", "EXPR", "NAME"}
+
+
+def _expected_words(expected: set[str]) -> str:
+    if not expected:
+        return ""
+    if _STATEMENT_START & expected or ("REPEAT" in expected and "NAME" in expected):
+        return "a layer line (such as 'conv 6 5x5 relu') or a statement (input, output, block, expect...)"
+    if "SLASH" in expected and "FROM" in expected:
+        return "a layer option (6, 5x5, /2, relu, key=value, from a), '{' or the end of the line"
+    if len(_VALUES & expected) >= 4:
+        expected = (expected - _VALUES) | {"VALUE"}
+    words = []
+    p = parser()
+    for name in sorted(expected):
+        if name in _TERMINAL_WORDS:
+            word = _TERMINAL_WORDS[name]
+        else:
+            try:
+                pattern = p.get_terminal(name).pattern
+                word = f"'{pattern.value}'" if pattern.type == "str" else name.lower()
+            except KeyError:
+                word = name.lower()
+        if word not in words:
+            words.append(word)
+    # order: values first, punctuation after
+    words.sort(key=lambda w: (w.startswith("'"), w))
+    if len(words) > 7:
+        words = words[:6] + ["..."]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _show_token(tok: Token) -> str:
+    if tok.type == "$END":
+        return "end of file"
+    if tok.type in ("_NL",):
+        return "end of line"
+    text = str(tok)
+    return f"'{text[:30]}'" + ("..." if len(text) > 30 else "")
+
+
+def snippet(text: str, line: int, column: int) -> str:
+    """The source line and a caret under ``column`` (1-based)."""
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        return ""
+    src = lines[line - 1].replace("\t", " ").rstrip("\r")
+    src = "".join(c if c.isprintable() else " " for c in src)
+    col = max(1, min(column, len(src) + 1))
+    if len(src) > 100:  # keep long lines readable around the caret
+        start = max(0, col - 60)
+        src = ("…" if start else "") + src[start:start + 100]
+        col = col - start + (1 if start else 0)
+    return f"\n    {src}\n    {' ' * (col - 1)}^"
+
+
+def _brackets(text: str, file: str) -> tuple[list[tuple[str, int, int]], Problem | None]:
+    """Scan brackets outside strings and comments: the still-open ones, and a nesting problem."""
+    stack: list[tuple[str, int, int]] = []
+    pairs = {")": "(", "]": "[", "}": "{"}
+    problem = None
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        j, n = 0, len(line)
+        while j < n:
+            c = line[j]
+            if c == "#":
+                break
+            if c == '"':
+                j += 1
+                while j < n and line[j] != '"':
+                    j += 2 if line[j] == "\\" else 1
+            elif c in "([{":
+                stack.append((c, line_no, j + 1))
+                if len(stack) > MAX_NESTING and problem is None:
+                    problem = Problem(f"brackets nested more than {MAX_NESTING} deep", Location(file, line_no, j + 1),
+                                      hint="a spec this deep is almost certainly a mistake")
+            elif c in ")]}" and stack and stack[-1][0] == pairs[c]:
+                stack.pop()
+            j += 1
+    return stack, problem
+
+
+def _syntax_problem(exc: UnexpectedInput, text: str, file: str) -> Problem:
+    lines = text.split("\n")
+    if isinstance(exc, UnexpectedCharacters):
+        line, col = exc.line, exc.column
+        char = exc.char
+        allowed = set(exc.allowed or ())
+        try:  # what the parser accepts here (the lexer's set is wider: it merges parser states)
+            ip = getattr(exc, "interactive_parser", None)
+            if ip is not None:
+                allowed = set(ip.accepts()) or allowed
+        except Exception:  # pragma: no cover - accepts() replays the parser; never let it mask the error
+            pass
+        expected = _expected_words(allowed)
+        message = f"unexpected character {char!r}" + (f"; expected {expected}" if expected else "")
+        hint = _char_hint(text, lines, line, col, char)
+    else:
+        tok = getattr(exc, "token", None)
+        expected_set = set(getattr(exc, "expected", None) or getattr(exc, "accepts", None) or ())
+        if isinstance(exc, UnexpectedToken) and getattr(exc, "accepts", None):
+            expected_set = set(exc.accepts)
+        if tok is None or tok.type == "$END" or isinstance(exc, UnexpectedEOF):
+            line, col = _end(lines)
+            shown = "end of file"
+        else:
+            line, col = tok.line or 1, tok.column or 1
+            shown = _show_token(tok)
+        expected = _expected_words(expected_set)
+        message = f"unexpected {shown}" + (f"; expected {expected}" if expected else "")
+        hint = _token_hint(text, lines, exc, tok, expected_set, file)
+    return Problem(message + snippet(text, line, col), Location(file, line, col), hint=hint)
+
+
+def _end(lines: list[str]) -> tuple[int, int]:
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].strip():
+            return i + 1, len(lines[i].rstrip()) + 1
+    return 1, 1
+
+
+def _char_hint(text: str, lines: list[str], line: int, col: int, char: str) -> str:
+    src = lines[line - 1] if 1 <= line <= len(lines) else ""
+    before = src[:col - 1]
+    if char in "*×" and re.search(r"\d\s*$", before):
+        m = re.search(r"(\d+)\s*$", before)
+        after = re.match(r"\s*(\d+)", src[col:])
+        a, b = m.group(1) if m else "5", after.group(1) if after else "5"
+        return f"write sizes with the letter x: {a}x{b}"
+    if char == "'":
+        return 'strings use double quotes: "text"'
+    if char == '"':
+        return "this string is not closed on its line"
+    if char == "$":
+        return "a parameter is $name or ${expression}"
+    if char == "-" and re.search(r"[A-Za-z_]$", before):
+        return "names use '_' rather than '-'"
+    if char == ":" and before.strip() == "":
+        return "a label goes before a layer: 'c1: conv 6 5x5'"
+    if char == "(":
+        return ("write layer options as 'conv 64 3x3' or 'conv filters=64 kernel=3'; "
+                "parentheses are for block definitions: 'block name(width, stride=1) { ... }'")
+    if char == "\t":
+        return ""
+    if not char.isascii():
+        return "names and keywords are ASCII; non-ASCII text must be in a \"string\""
+    return ""
+
+
+def _token_hint(text: str, lines: list[str], exc: UnexpectedInput, tok: Token | None, expected: set[str],
+                file: str) -> str:
+    stack, _ = _brackets(text, file)
+    prev = None
+    history = getattr(exc, "token_history", None)
+    if history:
+        prev = history[-1]
+    if tok is None or tok.type == "$END":
+        if stack:
+            opener, line, col = stack[-1]
+            closer = {"(": ")", "[": "]", "{": "}"}[opener]
+            return f"the '{opener}' on line {line} is never closed; add '{closer}'"
+        return "the last statement is incomplete"
+    if tok.type == "RBRACE" and not any(o == "{" for o, _, _ in stack) and "RBRACE" not in expected:
+        return "this '}' has no matching '{'"
+    src = lines[tok.line - 1] if tok.line and 1 <= tok.line <= len(lines) else ""
+    if prev is not None and prev.type == "EQUAL":
+        return "a value is missing after '='"
+    if tok.type == "LPAR":
+        return ("write layer options as 'conv 64 3x3' or 'conv filters=64 kernel=3'; "
+                "parentheses are for block definitions: 'block name(width, stride=1) { ... }'")
+    open_lists = [o for o in stack if o[0] in "[(" and o[1] < (tok.line or 0)]
+    if open_lists:
+        opener, line, _ = open_lists[-1]
+        return f"the '{opener}' on line {line} is never closed; add '{']' if opener == '[' else ')'}'"
+    if prev is not None and prev.type == "COLON":
+        keyword = src[:prev.column - 1].strip()
+        if keyword in KEYWORDS:
+            return f"no ':' after '{keyword}' in the DSL: write '{keyword} {src[prev.column:].strip()}'"
+        if tok.type in ("LBRACE",):
+            return ("this looks like YAML; in the DSL a layer is 'conv2d filters=6 kernel=5' "
+                    "(and 'c1: conv2d ...' names it)")
+    if prev is not None and expected == {"COLON"} and prev.type in _KEYWORD_TYPES:
+        word = str(prev)
+        where = ("goes at the top level, outside blocks, groups and networks"
+                 if word in ("block", "network", "netspec", "train") else
+                 "cannot start a statement inside a group or block body")
+        unclosed = [o for o in stack if o[0] == "{" and o[1] < (prev.line or 0)]
+        if unclosed:
+            return f"the '{{' on line {unclosed[-1][1]} is still open here; is a '}}' missing? ('{word}' {where})"
+        return f"'{word}' {where}"
+    if "EQUAL" in expected and prev is not None and prev.type == "NAME":
+        return f"missing '='? write {prev}=value"
+    if tok.type == "COLON" and "EQUAL" in expected:
+        return "options are written key=value"
+    if tok.type == "_NL" and stack and stack[-1][0] in "[(":
+        return f"the '{stack[-1][0]}' on line {stack[-1][1]} is not closed on its line"
+    if tok.type == "LBRACE" and "_NL" in expected:
+        return "only groups (sequential, residual, parallel), blocks and networks have a { body }"
+    if tok.type == "RBRACE" and "RBRACE" not in expected:
+        return "a statement before this '}' is incomplete"
+    if tok.type == "NAME" and str(tok) in ("x", "X") and prev is not None and prev.type == "INT":
+        return f"write sizes without spaces: {prev}x..."
+    if tok.type in ("INT", "FLOAT", "SIZE") and prev is not None and prev.type in ("INT", "FLOAT", "SIZE") \
+            and "EQUAL" not in expected:
+        return "separate values with ','"
+    open_braces = [o for o in stack if o[0] == "{" and o[1] < (tok.line or 0)]
+    if open_braces:
+        return f"the '{{' on line {open_braces[-1][1]} is still open here; is a '}}' missing?"
+    return ""
+

@@ -1,0 +1,116 @@
+"""The DSL's words: keywords, the grammar and its parser, and registry look-ups shared with the writer."""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+from typing import Any
+
+from lark import Lark
+
+MAX_NESTING = 48  # brackets/braces; keeps the (recursive) tree transform far from Python's stack limit
+KEYWORDS = ("netspec", "description", "input", "inputs", "output", "outputs", "expect", "train", "network",
+            "block", "repeat", "from")
+COMMON_KEYS = ("name", "from", "repeat")  # kwargs that go on the layer item, as in YAML
+NOT_BARE = ("kind", "name", "from", "trainable", "init", "block", "args")  # fields never set by a bare word
+WORDS = {"true": True, "false": False, "null": None}
+BLOCK_CHILDREN = {"layers": 1, "shortcut": 1}
+
+# ------------------------------------------------------------------------------------------------
+# the parser
+
+
+def grammar_text() -> str:
+    """The grammar, ``netspec.lark``, shipped beside this module."""
+    from importlib.resources import files
+
+    return files(__package__).joinpath(GRAMMAR_FILE).read_text(encoding="utf-8")
+
+
+GRAMMAR_FILE = "netspec.lark"
+_PARSER: Lark | None = None
+
+
+def parser() -> Lark:
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = Lark.open_from_package(__package__, GRAMMAR_FILE, parser="lalr", lexer="contextual",
+                                         propagate_positions=True, maybe_placeholders=False,
+                                         cache=_cache_file(grammar_text()))
+    return _PARSER
+
+
+def _cache_file(text: str) -> str | bool:
+    """Where the built LALR tables are kept between runs (building them is most of a `.ns` check's
+    start-up): the user's own cache directory, never the shared temp directory, because the file is
+    unpickled. ``False`` (no cache) when that directory cannot be made private."""
+    import hashlib
+    import os
+    import sys
+
+    import lark
+
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "netspec"
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if hasattr(os, "getuid") and (root.stat().st_uid != os.getuid() or root.stat().st_mode & 0o022):
+            return False
+    except OSError:
+        return False
+    key = hashlib.sha256(f"{text}{lark.__version__}{sys.version}".encode()).hexdigest()[:16]
+    return str(root / f"grammar-{key}.lark-cache")
+
+
+# ------------------------------------------------------------------------------------------------
+# registry look-ups shared with the writer
+
+
+def literal_words(cls: type) -> dict[str, list[str]]:
+    """word -> fields of a layer class whose allowed values include that word."""
+    cache = _LITERALS.get(cls)
+    if cache is not None:
+        return cache
+    out: dict[str, list[str]] = {}
+    for name, info in cls.model_fields.items():
+        key = info.alias or name
+        if key in NOT_BARE:
+            continue
+        for word in _literals(info.annotation):
+            if isinstance(word, str):
+                out.setdefault(word, []).append(key)
+    _LITERALS[cls] = out
+    return out
+
+
+_LITERALS: dict[type, dict[str, list[str]]] = {}
+
+
+def _literals(annotation: Any, depth: int = 0) -> list[Any]:
+    if depth > 6:
+        return []
+    if typing.get_origin(annotation) is typing.Literal:
+        return list(typing.get_args(annotation))
+    out = []
+    for arg in typing.get_args(annotation):
+        out.extend(_literals(arg, depth + 1))
+    return out
+
+
+def word_field(cls: type, word: str) -> str | None:
+    """The field a bare word sets for this layer class, or None (unknown or ambiguous)."""
+    from netspec.layers.activations import ACTIVATIONS
+    from netspec.layers.base import field_names
+
+    fields = field_names(cls)
+    if "activation" in fields and word in ACTIVATIONS:
+        return "activation"
+    hits = [f for f in literal_words(cls).get(word, []) if f != "activation"]
+    return hits[0] if len(set(hits)) == 1 else None
+
+
+def kind_info(kind: str) -> type | None:
+    from netspec.layers import canonical_kind, layer_class
+
+    canon = canonical_kind(kind)
+    return layer_class(canon) if canon else None
+

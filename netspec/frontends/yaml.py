@@ -1,0 +1,100 @@
+"""YAML frontend: text -> raw tree of PosDict/PosList with locations.
+
+Uses PyYAML's SafeLoader composer only (no Python object tags, no constructors that run code) and
+builds the tree itself so every key and item keeps its line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from netspec.core.errors import Location, Problem, SpecSyntaxError
+from netspec.core.source import MAX_NODES, MAX_TEXT_BYTES, PosDict, PosList
+
+
+def _loc(mark: Any, file: str) -> Location:
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+def parse_yaml(text: str, file: str = "<string>") -> Any:
+    """Parse YAML text into a raw tree with positions.
+
+    Raises:
+        SpecSyntaxError: not YAML, too large, or uses tags/aliases beyond the limits.
+    """
+    if len(text.encode("utf-8", "replace")) > MAX_TEXT_BYTES:
+        raise SpecSyntaxError(f"{file}: spec is larger than {MAX_TEXT_BYTES // 1_000_000} MB; refusing to parse it")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = _loc(mark, file) if mark else None
+        msg = exc.problem or str(exc)
+        hint = ""
+        if "mapping values are not allowed" in msg:
+            hint = "a value containing ': ' must be quoted, or a '-' list item is missing"
+        elif "found character '\\t'" in msg:
+            hint = "YAML indentation must use spaces, not tabs"
+        elif "expected <block end>" in msg or "expected ',' or" in msg:
+            hint = "check the indentation and the brackets of the line above"
+        raise SpecSyntaxError(problems=[Problem(f"not valid YAML: {msg}", loc, hint=hint)]) from None
+    except yaml.YAMLError as exc:
+        raise SpecSyntaxError(f"{file}: not valid YAML: {exc}") from None
+    if node is None:
+        raise SpecSyntaxError(problems=[Problem("the spec is empty", Location(file, 1, 1),
+                                                hint="start with 'input:' and 'layers:'")])
+    return _Converter(file).convert(node)
+
+
+class _Converter:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.count = 0
+        self.scalars = yaml.SafeLoader("")  # resolves int/float/bool/null/str safely
+
+    def convert(self, node: yaml.Node) -> Any:
+        return _convert(node, self)
+
+
+def _convert(node: yaml.Node, conv: _Converter) -> Any:
+    file = conv.file
+    if node.tag not in _PLAIN_TAGS:
+        raise SpecSyntaxError(problems=[Problem(f"YAML tag '{node.tag}' is not allowed", _loc(node.start_mark, file),
+                                                hint="specs are plain data; remove the tag")])
+    conv.count += 1
+    if conv.count > MAX_NODES:
+        raise SpecSyntaxError(problems=[Problem(
+            f"spec has more than {MAX_NODES} YAML nodes (alias expansion?); refusing to load it",
+            _loc(node.start_mark, file))])
+    if isinstance(node, yaml.MappingNode):
+        out = PosDict(pos=_loc(node.start_mark, file))
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise SpecSyntaxError(problems=[Problem("YAML merge keys ('<<') are not supported",
+                                                        _loc(key_node.start_mark, file),
+                                                        hint="define a reusable block under 'blocks:' instead")])
+            key = _convert(key_node, conv)
+            if isinstance(key, (dict, list)):
+                raise SpecSyntaxError(problems=[Problem("a mapping key must be a plain value",
+                                                        _loc(key_node.start_mark, file))])
+            if key in out:
+                raise SpecSyntaxError(problems=[Problem(f"duplicate key '{key}'", _loc(key_node.start_mark, file),
+                                                        hint="each key may appear once in a mapping")])
+            out[key] = _convert(value_node, conv)
+            out.key_pos[key] = _loc(key_node.start_mark, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        items = [_convert(v, conv) for v in node.value]
+        return PosList(items, pos=_loc(node.start_mark, file),
+                       item_pos=[_loc(v.start_mark, file) for v in node.value])
+    value = conv.scalars.construct_object(node, deep=True)
+    if isinstance(value, str) and node.style is None and _FLOAT.match(value):
+        return float(value)  # YAML 1.1 reads 1e-3 as a string; users mean a number
+    return value
+
+
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null")}
+_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")

@@ -1,0 +1,59 @@
+"""Weight initialisation schemes: the one table the schema and the torch backend read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict
+
+
+@dataclass(frozen=True)
+class InitScheme:
+    """One scheme: the ``torch.nn.init`` function and which :class:`InitSpec` fields it takes.
+
+    Attributes:
+        torch_fn: name in ``torch.nn.init`` (None: keep torch's default initialisation).
+        args: InitSpec field -> the function's keyword.
+        kwargs: fixed keywords (He schemes are for ReLU).
+        fan_based: needs a fan-in/fan-out, so applies to weights only; a vector (a bias) starts at zero.
+    """
+
+    torch_fn: str | None
+    args: dict[str, str] = field(default_factory=dict)
+    kwargs: dict[str, str] = field(default_factory=dict)
+    fan_based: bool = False
+
+
+_XU = InitScheme("xavier_uniform_", {"gain": "gain"}, fan_based=True)
+_XN = InitScheme("xavier_normal_", {"gain": "gain"}, fan_based=True)
+_KU = InitScheme("kaiming_uniform_", kwargs={"nonlinearity": "relu"}, fan_based=True)
+_KN = InitScheme("kaiming_normal_", kwargs={"nonlinearity": "relu"}, fan_based=True)
+INIT_SCHEMES: dict[str, InitScheme] = {
+    "xavier_uniform": _XU, "xavier_normal": _XN, "glorot_uniform": _XU, "glorot_normal": _XN,
+    "kaiming_uniform": _KU, "kaiming_normal": _KN, "he_uniform": _KU, "he_normal": _KN,
+    "normal": InitScheme("normal_", {"mean": "mean", "std": "std"}),
+    "uniform": InitScheme("uniform_", {"a": "a", "b": "b"}),
+    "zeros": InitScheme("zeros_"),
+    "ones": InitScheme("ones_"),
+    "orthogonal": InitScheme("orthogonal_", {"gain": "gain"}, fan_based=True),
+    "constant": InitScheme("constant_", {"value": "val"}),
+    "default": InitScheme(None),
+}
+SchemeName = Literal[tuple(INIT_SCHEMES)]  # type: ignore[valid-type]
+
+
+class InitSpec(BaseModel):
+    """A named scheme with arguments: ``{scheme: normal, std: 0.02}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    scheme: SchemeName  # type: ignore[valid-type]
+    mean: float = 0.0
+    std: float = 1.0
+    a: float = 0.0
+    b: float = 1.0
+    gain: float = 1.0
+    value: float = 0.0
+
+
+InitValue = Union[SchemeName, float, list, InitSpec]  # type: ignore[valid-type]

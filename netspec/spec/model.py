@@ -1,0 +1,123 @@
+"""The validated spec (pydantic v2): what every frontend's text becomes.
+
+Structure of a spec (version 1), after :mod:`netspec.spec.expand` has put it into canonical form::
+
+    Spec(netspec=1, name, description, networks={name: Network}, train)
+    Network(inputs={name: InputSpec}, outputs=[node names], layers=[Layer...], expect=Expect)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from netspec.layers.base import Children, Layer
+from netspec.spec.train import TrainConfig
+
+MAX_DIM = 1 << 24
+NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+DimSpec = Union[int, str]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class InputSpec(Strict):
+    """One network input: per-sample shape (batch implicit) and dtype; or another network's output."""
+
+    shape: list[DimSpec] | None = Field(default=None, max_length=8,
+                                        description="per-sample shape, channels first; names are symbolic dims")
+    dtype: Literal["float", "long"] = "float"
+    from_: str | None = Field(default=None, alias="from", description="another network's output: 'net' or 'net.output'")
+
+    @field_validator("shape")
+    @classmethod
+    def _dims(cls, v: list[DimSpec] | None) -> list[DimSpec] | None:
+        for d in v or []:
+            if isinstance(d, bool) or (isinstance(d, int) and not 1 <= d <= MAX_DIM):
+                raise ValueError(f"each size must be between 1 and {MAX_DIM}, got {d}")
+            if isinstance(d, str) and not d.isidentifier():
+                raise ValueError(f"a symbolic size must be a name such as 'T', got '{d}'")
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "InputSpec":
+        if (self.shape is None) == (self.from_ is None):
+            raise ValueError("give an input either a 'shape' or 'from: <network>'")
+        return self
+
+
+Shape = list[DimSpec]
+
+
+class Expect(Strict):
+    """Numbers the spec pins; ``netspec check`` fails when one does not hold."""
+
+    params: int | None = Field(default=None, ge=0, description="total parameters")
+    trainable: int | None = Field(default=None, ge=0)
+    non_trainable: int | None = Field(default=None, ge=0)
+    macs: float | None = Field(default=None, ge=0, description="total multiply-adds per sample")
+    macs_tolerance: float = Field(default=0.0, ge=0, le=1, description="relative tolerance on macs")
+    output_shape: Shape | None = Field(default=None, description="shape of the (first) output")
+    outputs: dict[str, Shape] | None = None
+    shapes: dict[str, Shape] | None = Field(default=None, description="output shape per layer name")
+    layer_params: dict[str, int] | None = Field(default=None, description="parameters per layer name")
+
+
+class Network(Strict):
+    """One network: inputs, a list of layers (a chain unless ``from:`` says otherwise), outputs."""
+
+    description: str | None = None
+    inputs: dict[str, InputSpec] = Field(min_length=1, max_length=64)
+    outputs: list[str] | None = Field(default=None, description="output node names; default: the last layer")
+    layers: Children = Field(min_length=1, max_length=100_000)
+    expect: Expect | None = None
+
+
+class Spec(Strict):
+    """A whole spec file: one or more networks, and optionally a training recipe."""
+
+    netspec: Literal[1] = Field(default=1, description="spec language version")
+    name: str = Field(pattern=NAME, max_length=64)
+    description: str | None = None
+    networks: dict[str, Network] = Field(min_length=1, max_length=64)
+    train: TrainConfig | None = Field(default=None, description="training recipe (see `netspec build`)")
+
+    _source: Any = PrivateAttr(default=None)  # the raw tree (with positions) it came from
+    _file: str = PrivateAttr(default="<string>")
+
+    @field_validator("networks")
+    @classmethod
+    def _names(cls, v: dict[str, Network]) -> dict[str, Network]:
+        import re
+
+        for name in v:
+            if not re.match(NAME, name):
+                raise ValueError(f"network name '{name}' must be an identifier")
+        return v
+
+    @property
+    def network_names(self) -> list[str]:
+        return list(self.networks)
+
+
+def iter_layers(layers: list[Layer]) -> Any:
+    """Every layer in a list, depth first, structure kinds included."""
+    for layer in layers:
+        yield layer
+        for field, depth in layer.CHILDREN.items():
+            value = getattr(layer, field, None)
+            if not isinstance(value, list):
+                continue
+            for sub in (value if depth == 2 else [value]):
+                yield from iter_layers(sub)

@@ -1,0 +1,280 @@
+"""The ``train:`` section of a spec, validated (pydantic v2, ``extra="forbid"``).
+
+This module must not import torch: ``netspec check`` validates the whole spec, ``train:`` included,
+without it. Every field can be overridden from the command line (``netspec build --epochs 3 --lr 1e-3``,
+or any field with ``--set optimizer.betas=[0.9,0.99]``); :func:`apply_overrides` merges them and
+validates again, so a bad flag gets the same message as a bad spec entry.
+
+Shorthands: ``task: vae``, ``data: digits`` (or a file path), ``optimizer: adam``, ``schedule: cosine``
+are the same as ``{name: ...}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+TASKS = ("auto", "classification", "regression", "forecasting", "reconstruction", "vae", "gan", "seq2seq",
+         "word2vec", "rbm", "dbn")
+DATASETS = ("auto", "digits", "mnist", "fashion_mnist", "cifar10", "sine", "reversal", "parity", "text",
+            "logic", "sentiment", "captions", "trees", "folder", "npz", "pt", "csv", "random")
+GATES = ("and", "or", "xor", "nand", "nor", "xnor", "majority")
+FILE_DATASETS = ("folder", "npz", "pt", "csv")
+OPTIMIZERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop")
+SCHEDULES = ("none", "step", "multistep", "cosine", "plateau", "exponential")
+LOSSES = ("auto", "cross_entropy", "nll", "mse", "l1", "smooth_l1", "huber", "bce", "bce_logits")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        """``optimizer: adam`` means ``optimizer: {name: adam}``."""
+        if isinstance(data, str) and "name" in cls.model_fields:
+            return {"name": data}
+        return data
+
+
+class TaskConfig(_Model):
+    """What is learnt, and the options of that task family."""
+
+    name: Literal[TASKS] = Field(default="auto", description="task; 'auto' infers it from the networks")  # type: ignore[valid-type]
+    noise: float = Field(default=0.0, ge=0, description="reconstruction: std of Gaussian noise added to inputs (denoising)")
+    mask: float = Field(default=0.0, ge=0, lt=1, description="reconstruction: fraction of inputs zeroed (denoising)")
+    kl_weight: float = Field(default=1.0, ge=0, description="vae: weight of the KL term (beta)")
+    d_steps: int = Field(default=1, ge=1, le=100, description="gan: discriminator steps per generator step")
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1, description="classification/gan: label smoothing")
+    teacher_forcing: float = Field(default=1.0, ge=0, le=1, description="seq2seq: probability of feeding the true token")
+    cd_k: int = Field(default=1, ge=1, le=1000, description="rbm/dbn: Gibbs steps of contrastive divergence")
+    mode: Literal["auto", "cbow", "skipgram"] = Field(default="auto", description="word2vec: CBOW or skip-gram pairs")
+    horizon: int = Field(default=1, ge=1, description="forecasting: steps ahead to predict")
+
+
+class DataConfig(_Model):
+    """Where the samples come from. ``auto`` picks the task's offline default (digits, sine, ...)."""
+
+    name: Literal[DATASETS] = Field(default="auto", description="data set name, or a file kind (folder, npz, pt, csv)")  # type: ignore[valid-type]
+    path: str | None = Field(default=None, description="file or folder for folder/npz/pt/csv/text")
+    val_path: str | None = Field(default=None, description="a separate validation file/folder (same kind)")
+    root: str | None = Field(default=None, description="download/cache folder for torchvision data sets")
+    download: bool = Field(default=True, description="download torchvision data sets when not cached")
+    subset: int | None = Field(default=None, ge=1, description="use only the first N training samples")
+    resize: bool | None = Field(default=None, description="resize images to the network input (default: only for digits)")
+    normalize: bool = Field(default=False, description="standardize features to mean 0, std 1 (training statistics)")
+    target: Union[int, str, None] = Field(default=None, description="csv: target column (name or index; default last)")
+    samples: int = Field(default=2000, ge=2, le=10_000_000, description="synthetic data: number of samples")
+    length: int = Field(default=20, ge=1, le=100_000, description="synthetic sequences: length (binds a symbolic T)")
+    vocab: int | None = Field(default=None, ge=3, description="reversal/text: vocabulary size (default: from the network)")
+    window: int = Field(default=2, ge=1, le=50, description="word2vec: context words each side")
+    binarize: bool = Field(default=False, description="threshold pixel values at 0.5 (RBMs)")
+    gates: list[Literal[GATES]] | None = Field(  # type: ignore[valid-type]
+        default=None, description="logic: the gate computed by each output (default: and, or, xor, ... in turn)")
+    noise: float = Field(default=0.0, ge=0, description="logic: std of Gaussian noise added to the 0/1 inputs")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_shorthand(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return guess_data(data)
+        return data
+
+    @model_validator(mode="after")
+    def _needs_path(self) -> "DataConfig":
+        if self.name in FILE_DATASETS and not self.path:
+            raise ValueError(f"data '{self.name}' needs a 'path'")
+        return self
+
+
+class OptimizerConfig(_Model):
+    """The notes' optimizers: SGD (momentum, Nesterov), Adam, AdamW, Adagrad, RMSprop."""
+
+    name: Literal[OPTIMIZERS] = "adam"  # type: ignore[valid-type]
+    lr: float = Field(default=1e-3, gt=0, le=100, description="learning rate")
+    momentum: float = Field(default=0.0, ge=0, lt=1, description="sgd/rmsprop momentum")
+    nesterov: bool = Field(default=False, description="sgd: Nesterov momentum (needs momentum > 0)")
+    weight_decay: float = Field(default=0.0, ge=0, description="L2 penalty (decoupled for adamw)")
+    betas: tuple[float, float] = Field(default=(0.9, 0.999), description="adam/adamw moment decay rates")
+    eps: float | None = Field(default=None, gt=0, description="denominator epsilon (default: torch's)")
+    alpha: float = Field(default=0.99, gt=0, lt=1, description="rmsprop smoothing constant")
+
+    @model_validator(mode="after")
+    def _nesterov(self) -> "OptimizerConfig":
+        if self.nesterov and (self.name != "sgd" or self.momentum <= 0):
+            raise ValueError("nesterov needs optimizer 'sgd' with momentum > 0 (e.g. momentum: 0.9)")
+        for b in self.betas:
+            if not 0 <= b < 1:
+                raise ValueError(f"betas must lie in [0, 1), got {list(self.betas)}")
+        return self
+
+
+class ScheduleConfig(_Model):
+    """Learning-rate schedule, with an optional linear warm-up first."""
+
+    name: Literal[SCHEDULES] = "none"  # type: ignore[valid-type]
+    step_size: int = Field(default=10, ge=1, description="step: epochs between decays")
+    gamma: float = Field(default=0.1, gt=0, le=1, description="step/multistep/exponential: factor (0.1 divides by 10)")
+    milestones: list[int] = Field(default_factory=list, description="multistep: epochs at which to decay")
+    min_lr: float = Field(default=0.0, ge=0, description="cosine/plateau: lower bound")
+    patience: int = Field(default=3, ge=0, description="plateau: epochs without improvement before decaying")
+    factor: float = Field(default=0.1, gt=0, lt=1, description="plateau: decay factor")
+    warmup_epochs: float = Field(default=0.0, ge=0, description="linear warm-up length (epochs; fractions allowed)")
+
+
+class ClipConfig(_Model):
+    """Gradient clipping (the notes' cure for exploding gradients)."""
+
+    norm: float | None = Field(default=None, gt=0, description="clip the global gradient norm to this")
+    value: float | None = Field(default=None, gt=0, description="clip every gradient element to ±value")
+
+
+class TrainConfig(_Model):
+    """A training recipe: ``netspec build`` reads it; every field can be overridden from the CLI."""
+
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    loss: Literal[LOSSES] = Field(default="auto", description="loss; 'auto' is the task's usual one")  # type: ignore[valid-type]
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    clip: ClipConfig = Field(default_factory=ClipConfig)
+    epochs: int = Field(default=10, ge=0, le=1_000_000)
+    batch_size: int = Field(default=64, ge=1, le=1 << 20, description="global batch size (split across processes)")
+    eval_batch_size: int | None = Field(default=None, ge=1, description="default: 4 × batch_size")
+    val_split: float = Field(default=0.1, ge=0, lt=1, description="fraction held out for validation")
+    seed: int = Field(default=0, ge=0, lt=1 << 63)
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda|cuda:\d+|mps)$", description="auto: CUDA if available")
+    precision: Literal["fp32", "bf16", "fp16"] = Field(default="fp32", description="mixed precision (CUDA)")
+    compile: bool = Field(default=False, description="torch.compile the model")
+    channels_last: Union[Literal["auto"], bool] = Field(default="auto", description="auto: for conv nets on CUDA")
+    data_on_device: Union[Literal["auto"], bool] = Field(default="auto", description="keep in-memory data on the device")
+    workers: int = Field(default=0, ge=0, le=256, description="DataLoader workers (file-backed data sets)")
+    threads: int | None = Field(default=None, ge=1, le=1024, description="CPU threads for torch (default: torch's)")
+    patience: int | None = Field(default=None, ge=1, description="stop after this many epochs without improvement")
+    monitor: Literal["auto", "val_loss", "val_accuracy", "train_loss"] = Field(
+        default="auto", description="metric for best.pt and early stopping")
+    checkpoint_steps: int | None = Field(default=None, ge=1, description="also write last.pt every N steps")
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def guess_data(value: str) -> dict[str, Any]:
+    """``data: digits`` or ``data: path/to/file.npz`` -> a DataConfig mapping."""
+    low = value.lower().replace("-", "_")
+    aliases = {"fashionmnist": "fashion_mnist", "cifar": "cifar10", "cifar_10": "cifar10", "corpus": "text",
+               "sklearn_digits": "digits", "reverse": "reversal", "images": "folder"}
+    low = aliases.get(low, low)
+    if low in DATASETS:
+        return {"name": low}
+    for suffix, kind in ((".npz", "npz"), (".npy", "npz"), (".pt", "pt"), (".pth", "pt"), (".csv", "csv"),
+                         (".tsv", "csv"), (".txt", "text")):
+        if low.endswith(suffix):
+            return {"name": kind, "path": value}
+    if "/" in value or "\\" in value or value.startswith("."):
+        return {"name": "folder", "path": value}
+    return {"name": value}  # fails validation with the list of names
+
+
+# --- command-line overrides ---------------------------------------------------------------------------
+# flag dest -> dotted field
+FLAG_FIELDS = {
+    "task": "task.name", "data": "data", "subset": "data.subset", "loss": "loss",
+    "optimizer": "optimizer.name", "lr": "optimizer.lr", "momentum": "optimizer.momentum",
+    "nesterov": "optimizer.nesterov", "weight_decay": "optimizer.weight_decay",
+    "schedule": "schedule.name", "warmup": "schedule.warmup_epochs",
+    "clip_norm": "clip.norm", "clip_value": "clip.value",
+    "epochs": "epochs", "batch_size": "batch_size", "val_split": "val_split", "seed": "seed",
+    "device": "device", "precision": "precision", "compile": "compile", "channels_last": "channels_last",
+    "workers": "workers", "patience": "patience", "threads": "threads",
+}
+
+
+def _as_mapping(section: Any, key: str) -> dict[str, Any]:
+    if isinstance(section, str):
+        return dict(guess_data(section)) if key == "data" else {"name": section}
+    return dict(section or {})
+
+
+def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``tree['a']['b'] = value`` for ``'a.b'`` (string shorthands expanded on the way)."""
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        node[part] = _as_mapping(node.get(part), part)
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: YAML scalars and lists (``3``, ``1e-3``, ``true``, ``[0.9, 0.99]``, ``adam``)."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str) and value.lower().replace("e", "").replace("-", "").replace(".", "").isdigit():
+        try:
+            return float(value)  # YAML 1.1 reads '1e-3' as a string
+        except ValueError:
+            pass
+    return value
+
+
+def apply_overrides(base: TrainConfig | dict[str, Any] | None, flags: dict[str, Any] | None = None,
+                    sets: list[str] | None = None) -> TrainConfig:
+    """The spec's recipe with command-line values on top, validated again.
+
+    Raises:
+        UsageError: a value that does not validate, naming the flag.
+    """
+    from netspec.core.errors import UsageError
+
+    tree: dict[str, Any]
+    if isinstance(base, TrainConfig):
+        tree = base.model_dump(mode="json", exclude_defaults=True)
+    else:
+        tree = dict(base or {})
+    origin: dict[str, str] = {}
+    for dest, value in (flags or {}).items():
+        if value is None or dest not in FLAG_FIELDS:
+            continue
+        field = FLAG_FIELDS[dest]
+        if field == "data" and isinstance(value, str):
+            tree["data"] = {**{k: v for k, v in _as_mapping(tree.get("data"), "data").items()
+                               if k not in ("name", "path")}, **guess_data(value)}
+        else:
+            set_dotted(tree, field, value)
+        origin[field.split(".")[0]] = "--" + dest.replace("_", "-")
+    for item in sets or []:
+        key, sep, text = item.partition("=")
+        key = key.strip().removeprefix("train.")
+        if not sep or not key:
+            raise UsageError(f"--set takes KEY=VALUE (e.g. optimizer.betas=[0.9,0.99]), got '{item}'")
+        set_dotted(tree, key, parse_value(text))
+        origin[key.split(".")[0]] = f"--set {key}"
+    try:
+        return TrainConfig.model_validate(tree)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("literal", "function")))
+            flag = origin.get(loc.split(".")[0], "train:")
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                from netspec.core.errors import did_you_mean
+
+                msg = "unknown key"
+                parent = _field_model(loc.rsplit(".", 1)[0]) if "." in loc else TrainConfig
+                hint = did_you_mean(loc.rsplit(".", 1)[-1], list(parent.model_fields) if parent else [])
+                msg += f"; {hint}" if hint else ""
+            lines.append(f"{flag} {loc}: {msg}")
+        raise UsageError("invalid training option: " + "; ".join(lines)) from None
+
+
+def _field_model(name: str) -> type[BaseModel] | None:
+    field = TrainConfig.model_fields.get(name)
+    ann = getattr(field, "annotation", None) if field else None
+    return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
