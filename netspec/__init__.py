@@ -4,7 +4,7 @@ Describe a network in YAML (or the compact DSL); netspec validates it, infers ev
 counts parameters and multiply-adds, draws it, and compiles it to a ``torch.nn.Module``.
 """
 
-from netspec.api import analyze, check, compile, schema
+from netspec.api import analyze, check, compile, draw, schema, to_dot
 from netspec.core.errors import (
     BuildError,
     DataError,
@@ -21,13 +21,6 @@ from netspec.spec.load import load
 
 __version__ = "0.1.0"
 
-
-def __getattr__(name: str):  # noqa: ANN202 - the diagram module loads on first use, not on `netspec check`
-    if name in ("draw", "to_dot"):
-        from netspec.backends.graphviz import render as diagram
-
-        return getattr(diagram, name)
-    raise AttributeError(f"module 'netspec' has no attribute '{name}'")
 
 __all__ = [
     "BuildError", "DataError", "ExpectationError", "NetspecError", "ShapeError", "SpecSyntaxError",

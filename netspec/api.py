@@ -1,23 +1,35 @@
-"""The public functions: load, analyze, check, compile. Nothing here imports torch at import time."""
+"""The public functions, and the only place the stages are chained: text → spec → graph IR → backends.
+
+Nothing here imports torch or graphviz at import time.
+"""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netspec.backends.report.report import Report, make_report
-from netspec.ir.graph import Graph, build_graph
+from netspec.ir.build import build_graph
+from netspec.ir.graph import Graph
 from netspec.spec.load import load
 from netspec.spec.model import Spec
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
+    from netspec.backends.graphviz.render import Drawing
+
 Source = str | os.PathLike[str] | Spec | Graph
 
 
 def analyze(source: Source, bind: dict[str, int] | None = None, strict: bool = False) -> Graph:
-    """Parse, validate and resolve a spec into the graph IR (shapes, counts, receptive fields)."""
+    """Parse, validate and resolve a spec into the graph IR (shapes, counts, receptive fields).
+
+    Raises:
+        SpecSyntaxError, SpecValidationError: the text or the spec is wrong (every problem located).
+        ShapeError: shape inference failed (located at the layer).
+    """
     if isinstance(source, Graph):
         return source
     return build_graph(load(source), bind=bind, strict=strict)
@@ -36,8 +48,7 @@ def check(source: Source, batch: int = 1, bind: dict[str, int] | None = None, st
     """
     graph = analyze(source, bind=bind, strict=strict)
     if network is not None:
-        graph.network(network)  # raises with the valid names
-        graph = Graph(graph.name, graph.spec, {network: graph.networks[network]})
+        graph = graph.only(network)  # raises with the valid names
     return make_report(graph, batch=batch)
 
 
@@ -49,23 +60,57 @@ def compile(source: Source, network: str | None = None, bind: dict[str, int] | N
 
 
 def schema() -> dict[str, Any]:
-    """JSON Schema of the canonical spec language (layers as ``{kind: ..., options}``), generated from the
-    layer registry: each kind's definition pins ``kind`` to its name and aliases."""
-    import json
+    """JSON Schema of the spec language, generated from the layer registry."""
+    from netspec.spec.reference import json_schema
 
-    from netspec.layers import layer_kinds
-    from netspec.layers.base import _ALIASES
+    return json_schema()
 
-    out = Spec.model_json_schema(by_alias=True)
-    defs = out.setdefault("$defs", {})
-    for kind, cls in layer_kinds().items():
-        entry = cls.model_json_schema(by_alias=True)
-        defs.update(entry.pop("$defs", {}))
-        names = [kind, *(a for a, k in _ALIASES.items() if k == kind)]
-        entry.setdefault("properties", {})["kind"] = {"enum": names, "description": "layer kind"}
-        defs[cls.__name__] = entry
-    # Nested layer lists are typed by the base class; in the schema they are any registered kind.
-    defs["Layer"] = {"oneOf": [{"$ref": f"#/$defs/{cls.__name__}"} for cls in layer_kinds().values()],
-                     "description": "a layer: {kind: <name>, ...options}"}
-    out["title"] = "netspec spec (version 1)"
-    return json.loads(json.dumps(out))
+
+def _partial_graph(source: Source, bind: dict[str, int] | None, strict: bool) -> Graph:
+    if isinstance(source, Graph):
+        return source
+    return build_graph(load(source), bind=bind, strict=strict, partial=True)
+
+
+def to_dot(source: Source, **options: Any) -> str:
+    """The Graphviz DOT source of a spec's diagram (needs neither Graphviz nor torch).
+
+    Args:
+        source: a path, spec text, a loaded Spec or a Graph.
+        depth: blocks nested deeper than this collapse into one box (None: automatic, readable).
+        collapse_repeats: consecutive identical blocks become one box marked ×n (default True).
+        network: draw only this network of a multi-network spec.
+        unroll: draw recurrent layers unrolled over this many time steps (0: as one box).
+        rankdir: "TB" (top to bottom, default) or "LR".
+        shapes, params: show tensor shapes / parameter counts (default True).
+        legend: the family colour legend in the caption (default True).
+        title: caption title (default: the spec's name).
+        bind, strict: as for :func:`check`.
+
+    A spec that fails shape inference is drawn up to the failing layer (in red, the error in the
+    caption); it does not raise.
+    """
+    from netspec.backends.graphviz import render
+
+    opts = render.options(options)
+    return render.to_dot(_partial_graph(source, opts.bind, opts.strict), opts)
+
+
+def render_diagram(source: Source, path: str | os.PathLike[str] | None, format: str | None = None,  # noqa: A002
+                   **options: Any) -> "Drawing":
+    """Draw and write the picture; returns the path, the DOT text and the error of a failing spec."""
+    from netspec.backends.graphviz import render
+
+    opts = render.options(options)
+    fmt = render.format_for(path, format)
+    return render.render(_partial_graph(source, opts.bind, opts.strict), path, opts, format=fmt)
+
+
+def draw(source: Source, path: str | os.PathLike[str], format: str | None = None, **options: Any) -> Path:  # noqa: A002
+    """Render a spec's diagram to ``path`` (svg, png, pdf or dot, from the extension or ``format``).
+
+    Takes the options of :func:`to_dot`. svg/png/pdf need Graphviz's ``dot`` program; without it a
+    BuildError says how to install it (``format='dot'`` works without). A spec that fails shape
+    inference is drawn up to the failure (the error is in the caption); use :func:`check` to raise it.
+    """
+    return render_diagram(source, path, format=format, **options).path  # type: ignore[return-value]

@@ -267,12 +267,12 @@ def _shape(shape: tuple) -> str:
 def spec_row(path: Path) -> tuple[str, list[str]]:
     """One table row, and the problems that make the spec unfit for the README (empty when fine)."""
     try:
-        report = netspec.check(path)
+        spec = netspec.load(path)
+        report = netspec.check(spec)
     except netspec.NetspecError as err:
         return "", [f"{path.name}: {err}"]
     if not report.ok:
         return "", [f"{path.name}: expectation failed: {p}" for p in report.failures]
-    spec = report.graph.spec
     nets = report.networks
     params = sum(r.graph.params for r in nets.values())
     frozen = sum(r.graph.params - r.graph.trainable for r in nets.values())

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import netspec
-from netspec.ir.graph import build_graph
+from netspec.ir.build import build_graph
 
 NET = """\
 name: small

@@ -8,7 +8,7 @@ from torch_truth import assert_matches_torch
 
 from netspec import ShapeError, load
 from netspec.backends.torch.compile import example_inputs
-from netspec.ir.graph import build_graph
+from netspec.ir.build import build_graph
 from netspec.layers import layer_kinds
 
 CASES = [(kind, i, args, shapes) for kind, cls in layer_kinds().items() for i, (args, shapes) in enumerate(cls.EXAMPLES)]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from torch_truth import assert_matches_torch
 
 from netspec import load
-from netspec.ir.graph import build_graph
+from netspec.ir.build import build_graph
 
 ACTS = ["relu", "tanh", "sigmoid", "gelu", "elu", "leaky_relu", None]
 

@@ -15,7 +15,7 @@ from torch_truth import assert_matches_torch
 import netspec
 from netspec.backends.torch.compile import compile_network
 from netspec.core.errors import ShapeError, SpecValidationError
-from netspec.ir.graph import build_graph
+from netspec.ir.build import build_graph
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 LOCATED = re.compile(r"<string>:\d+:\d+")

@@ -194,7 +194,7 @@ def test_every_new_train_section_names_its_data():
                        ("mlp_worked_example", "logic"), ("recursive_nn", "trees")]:
         from netspec.api import analyze
 
-        train = analyze(str(SPECS / f"{spec}.yaml")).spec.train
+        train = analyze(str(SPECS / f"{spec}.yaml")).train
         assert train is not None and train.data.name == data, spec
 
 

@@ -7,17 +7,9 @@ import json
 import sys
 from typing import Any
 
+from netspec.backends.report.summary import render
+from netspec.cli.args import bind_sizes
 from netspec.core.errors import UsageError
-
-
-def _bind(values: list[str] | None) -> dict[str, int]:
-    out = {}
-    for item in values or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.isidentifier() or not value.isdigit() or int(value) < 1:
-            raise UsageError(f"--bind takes NAME=SIZE (e.g. T=10), got '{item}'")
-        out[name] = int(value)
-    return out
 
 
 def add_parser(sub: Any) -> None:
@@ -45,11 +37,11 @@ def run_check(args: argparse.Namespace) -> int:
 
     if args.batch < 1:
         raise UsageError(f"--batch must be at least 1, got {args.batch}")
-    report = check(args.spec, batch=args.batch, bind=_bind(args.bind), strict=args.strict, network=args.network)
+    report = check(args.spec, batch=args.batch, bind=bind_sizes(args.bind), strict=args.strict, network=args.network)
     if args.json:
         print(report.to_json())
     else:
-        sys.stdout.write(report.table(color=sys.stdout.isatty()))
+        sys.stdout.write(render(report, color=sys.stdout.isatty()))
     if not report.ok:
         if args.json:
             for p in report.failures:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from netspec.cli.args import bind_sizes
 from netspec.core.errors import UsageError
 
 
@@ -45,8 +46,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from netspec.backends.graphviz.render import render
-    from netspec.cli.check import _bind
+    from netspec.api import render_diagram
 
     fmt = args.format
     out = args.output
@@ -57,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
         if fmt not in (None, "dot"):
             raise UsageError("only --format dot can go to stdout ('-o -')")
         to_stdout, out, fmt = True, None, "dot"
-    drawing = render(args.spec, out, format=fmt, depth=args.depth, network=args.network, unroll=args.unroll,
+    drawing = render_diagram(args.spec, out, format=fmt, depth=args.depth, network=args.network, unroll=args.unroll,
                      rankdir=args.rankdir, shapes=args.shapes, params=args.params,
-                     collapse_repeats=args.collapse_repeats, bind=_bind(args.bind))
+                     collapse_repeats=args.collapse_repeats, bind=bind_sizes(args.bind))
     if to_stdout:
         sys.stdout.write(drawing.dot)
     else:

@@ -8,7 +8,7 @@ shape errors use them to point at ``file:line:column``.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from netspec.core.errors import Location
 
@@ -68,6 +68,24 @@ def locate(root: Any, loc: Iterable[Any]) -> Location | None:
         else:
             break
     return best
+
+
+def key_locations(root: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Location]]:
+    """Every path into a raw tree with the location it was written at (the root's own at ``()``)."""
+    if getattr(root, "pos", None) is not None and not prefix:
+        yield (), root.pos
+    if isinstance(root, PosDict):
+        for k, v in root.items():
+            where = root.where(k)
+            if where is not None:
+                yield (*prefix, k), where
+            yield from key_locations(v, (*prefix, k))
+    elif isinstance(root, PosList):
+        for i, v in enumerate(root):
+            where = root.where(i)
+            if where is not None:
+                yield (*prefix, i), where
+            yield from key_locations(v, (*prefix, i))
 
 
 def strip_positions(value: Any) -> Any:

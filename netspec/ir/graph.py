@@ -1,49 +1,56 @@
-"""Graph IR: the validated spec with every shape, parameter shape, MAC count and receptive field
-resolved, statically. Backends (report, diagram, torch) read only this.
+"""The graph IR: the validated spec with every shape, parameter shape, MAC count and receptive field
+resolved, statically. Backends (report, diagram, torch) read only this; :mod:`netspec.ir.build` makes it.
 
-Each leaf layer becomes one :class:`Node` whose ``name`` is the dotted path of its submodule in the
-compiled module. Structure kinds become :class:`GroupInfo` records (clusters, collapsible blocks).
+Each leaf layer becomes one frozen :class:`Node` whose ``name`` is the dotted path of its submodule in
+the compiled module, carrying everything a consumer needs (label, family, activation, state names,
+merge glyph, parameter and buffer shapes, MACs, receptive field, source location). Only the torch
+backend reads ``Node.layer``, to call its ``build``. Structure kinds become :class:`GroupInfo`
+records (clusters, collapsible blocks). A network whose shape inference failed keeps the nodes made
+before the failure and a :class:`Failure` saying which layer failed and what it was fed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING
 
-from netspec.core.errors import (
-    Location,
-    NetspecError,
-    Problem,
-    ShapeError,
-    SpecValidationError,
-    did_you_mean,
-)
+from netspec.core.errors import Location, NetspecError, did_you_mean
 from netspec.core.sizes import numeric_product
-from netspec.core.types import TensorType, fmt_shape
-from netspec.layers.base import Ctx, Layer
-from netspec.layers.structure import Group
-from netspec.spec.model import MAX_DIM, Network, Spec
+from netspec.core.types import Ref, TensorType
 
-MAX_ELEMENTS = 1 << 40  # per tensor, per sample
-MAX_PARAMS = 1 << 40
-
-
-class Ref(NamedTuple):
-    """An output of a node (or a network input): source name and output key."""
-
-    src: str
-    key: str = "out"
-
-    def __str__(self) -> str:
-        return self.src if self.key == "out" else f"{self.src}:{self.key}"
+if TYPE_CHECKING:  # pragma: no cover
+    from netspec.layers.base import Layer
+    from netspec.spec.model import Expect
+    from netspec.spec.train import TrainConfig
 
 
 @dataclass(frozen=True)
 class Node:
-    """One leaf layer, resolved."""
+    """One leaf layer, resolved.
+
+    Attributes:
+        name: dotted path of its submodule in the compiled module (``layer1.block_1.conv1``).
+        kind: the canonical layer kind.
+        label: short label in the notes' notation (``conv 5×5 ×6 /1``).
+        family: the kind's family (colour and grouping: ``conv``, ``pool``, ``merge``, ...).
+        activation: the ``activation:`` shorthand applied after the module, or None (identity too).
+        output_activation: the activation the output went through last (an activation kind names
+            itself; a wrapper names its last layer's), or None.
+        states: names of its recurrent state outputs besides ``out`` (LSTM: ``("h", "c")``).
+        glyph: a merge's operator (``+``, ``‖``, ``×``), or None.
+        shape_only: moves values without changing them (flatten, reshape, permute).
+        trainable: False when ``trainable: false`` freezes its parameters.
+        params / buffers: named shapes, exactly as the module's ``named_parameters()``/``named_buffers()``.
+        macs: multiply-adds of one sample.
+        rf: receptive field per spatial axis, ``(size, jump)``; None when not defined (after dense).
+        layer: the validated layer object; only the torch backend reads it (to call ``build``).
+    """
 
     name: str
-    layer: Layer
+    kind: str
+    label: str
+    family: str
+    layer: "Layer"
     inputs: tuple[Ref, ...]
     in_types: tuple[TensorType, ...]
     outputs: dict[str, TensorType]
@@ -54,12 +61,14 @@ class Node:
     group: str
     location: Location | None
     path: str
+    activation: str | None = None
+    output_activation: str | None = None
+    states: tuple[str, ...] = ()
+    glyph: str | None = None
+    shape_only: bool = False
+    trainable: bool = True
     warnings: tuple[str, ...] = ()
     role: str | None = None
-
-    @property
-    def kind(self) -> str:
-        return self.layer.kind
 
     @property
     def out(self) -> TensorType:
@@ -71,7 +80,7 @@ class Node:
 
     @property
     def n_trainable(self) -> int:
-        return self.n_params if self.layer.trainable else 0
+        return self.n_params if self.trainable else 0
 
     @property
     def n_buffers(self) -> int:
@@ -80,7 +89,12 @@ class Node:
 
 @dataclass
 class GroupInfo:
-    """A structure kind instance (block, repeat, residual, parallel branch)."""
+    """A structure kind instance (block, repeat, residual, parallel branch).
+
+    ``topology`` says how its children are wired: ``chain`` (in order), ``skip`` (a body plus a
+    shortcut, summed), ``branches`` (side by side, merged); the builder's own scopes are
+    ``shortcut`` and ``branch``.
+    """
 
     name: str
     kind: str
@@ -88,13 +102,26 @@ class GroupInfo:
     parent: str
     block: str | None
     location: Location | None
+    topology: str = "chain"
     children: list[str] = field(default_factory=list)
     output: Ref | None = None
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Where shape inference stopped: the layer (named as it would have been) and what it was fed."""
+
+    name: str
+    label: str
+    family: str
+    inputs: tuple[Ref, ...]
+    location: Location | None
+    activation: str | None = None
+
+
 @dataclass
 class NetGraph:
-    """One network, resolved. ``error`` is set on a partial graph (shape inference stopped there)."""
+    """One network, resolved. ``error`` and ``failure`` are set on a partial graph (inference stopped)."""
 
     name: str
     inputs: dict[str, TensorType]
@@ -102,8 +129,10 @@ class NetGraph:
     nodes: list[Node]
     groups: dict[str, GroupInfo]
     outputs: dict[str, Ref]
+    expect: "Expect | None" = None
     error: NetspecError | None = None
-    failed_layer: tuple[str, Layer] | None = None
+    failure: Failure | None = None
+    _index: dict[str, Node] = field(default_factory=dict, repr=False)
 
     def type_of(self, ref: Ref) -> TensorType:
         if ref.src in self.inputs:
@@ -111,10 +140,10 @@ class NetGraph:
         return self.node(ref.src).outputs[ref.key]
 
     def node(self, name: str) -> Node:
-        for n in self.nodes:
-            if n.name == name:
-                return n
-        raise KeyError(name)
+        """The node of that name (a dict look-up; KeyError when there is none)."""
+        if len(self._index) != len(self.nodes):
+            self._index = {n.name: n for n in self.nodes}
+        return self._index[name]
 
     @property
     def params(self) -> int:
@@ -148,11 +177,17 @@ class NetGraph:
 
 @dataclass
 class Graph:
-    """Every network of a spec, resolved."""
+    """Every network of a spec, resolved (in dependency order).
+
+    ``error`` is set on a partial graph (``build_graph(partial=True)``): the failing network is the
+    last one, holding its nodes up to the failure; networks after it are absent.
+    """
 
     name: str
-    spec: Spec
     networks: dict[str, NetGraph]
+    single: bool = True  # the spec has one network (expectation paths then start at `expect`)
+    train: "TrainConfig | None" = None  # the spec's training recipe, for the trainer
+    error: NetspecError | None = None
 
     def network(self, name: str | None = None) -> NetGraph:
         if name is None:
@@ -166,297 +201,6 @@ class Graph:
                                + (f"; {hint}" if hint else ""))
         return self.networks[name]
 
-
-class Scope:
-    """Names visible in one group; auto-names are ``kind_N`` per scope."""
-
-    def __init__(self, prefix: str, parent: "Scope | None", where: Location | None, path: str) -> None:
-        self.prefix = prefix
-        self.parent = parent
-        self.where = where
-        self.path = path
-        self.names: dict[str, Ref] = {}
-        self.counters: dict[str, int] = {}
-        self.children: list[str] = []
-        self.info: GroupInfo | None = None
-        self.short = ""  # this group's name in its parent scope
-
-    def full(self, short: str) -> str:
-        return f"{self.prefix}.{short}" if self.prefix else short
-
-
-class Builder:
-    """Walks a network's layers, inferring types and counting; structure kinds call back into it."""
-
-    def __init__(self, name: str, inputs: dict[str, TensorType], strict: bool) -> None:
-        self.name = name
-        self.inputs = inputs
-        self.ctx = Ctx(strict)
-        self.types: dict[Ref, TensorType] = {Ref(k): t for k, t in inputs.items()}
-        self.rfs: dict[Ref, tuple[tuple[int, int], ...] | None] = {
-            Ref(k): (((1, 1),) * (t.rank - 1) if t.rank >= 2 else None) for k, t in inputs.items()}
-        self.nodes: list[Node] = []
-        self.groups: dict[str, GroupInfo] = {}
-        self.everything: dict[str, Ref] = {}
-        self.root = Scope("", None, None, "")
-        self.current: Layer | None = None
-        self.current_name = ""
-
-    # --- used by structure kinds ------------------------------------------------------------------
-    def type_of(self, ref: Ref) -> TensorType:
-        return self.types[ref]
-
-    def chain(self, layers: list[Layer], scope: Scope, cur: Ref | None) -> Ref:
-        """Apply layers in order; each takes the previous output unless it names ``from:``."""
-        for layer in layers:
-            self.current = layer
-            ins = self.resolve(layer, scope, cur)
-            if isinstance(layer, Group):
-                cur = layer.compose(self, scope, ins)
-            else:
-                cur = self.add(layer, scope, ins)
-        if cur is None:
-            raise ShapeError("a layer list has no input to start from")
-        return cur
-
-    def open_group(self, layer: Layer | None, scope: Scope, name: str | None = None, kind: str | None = None) -> Scope:
-        short = self.claim(scope, layer, name or (layer.name if layer else None),
-                           (layer.block or layer.kind) if isinstance(layer, Group) else (kind or "group"))
-        where = (layer.where if layer else None) or scope.where
-        inner = Scope(scope.full(short), scope, where, (layer.path if layer else "") or scope.path)
-        label = layer.label() if layer else (kind or "group")
-        info = GroupInfo(inner.prefix, layer.kind if layer else (kind or "group"), label, scope.prefix,
-                         getattr(layer, "block", None), where)
-        inner.info = info
-        scope.children.append(inner.prefix)
-        self.groups[inner.prefix] = info
-        inner.short = short
-        return inner
-
-    def close_group(self, inner: Scope, out: Ref) -> Ref:
-        info = inner.info
-        assert info is not None
-        info.children = list(inner.children)
-        info.output = out
-        if inner.parent is not None:
-            inner.parent.names[inner.short] = out
-        self.everything[inner.prefix] = out
-        return out
-
-    def add(self, layer: Layer, scope: Scope, ins: list[Ref], role: str | None = None) -> Ref:
-        """Add one leaf layer: infer its output, count it, register its name."""
-        self.current = layer
-        short = self.claim(scope, layer, layer.name, layer.kind)
-        name = scope.full(short)
-        self.current_name = name
-        in_types = [self.types[r] for r in ins]
-        wants = layer.INPUT_DTYPES or (layer.INPUT_DTYPE,) * len(in_types)
-        for t, want in zip(in_types, wants):
-            if want != "any" and t.dtype != want:
-                raise ShapeError(f"{layer.kind} needs {want} input, got {t.dtype} {t}"
-                                 + ("; hint: token ids go through an 'embedding' first" if t.dtype == "long" else ""))
-        before = len(self.ctx.warnings)
-        out = layer.infer(in_types, self.ctx)
-        outputs = out if isinstance(out, dict) else {"out": out}
-        for t in outputs.values():
-            self.bounded(t)
-        params = layer.param_shapes(in_types)
-        n_params = sum(numeric_product(s) for s in params.values())
-        if n_params > MAX_PARAMS:
-            raise ShapeError(f"{n_params} parameters is beyond netspec's bound of {MAX_PARAMS}")
-        self.check_init(layer, params)
-        node = Node(
-            name=name, layer=layer, inputs=tuple(ins), in_types=tuple(in_types), outputs=outputs, params=params,
-            buffers=layer.buffer_shapes(in_types), macs=layer.macs(in_types, list(outputs.values())),
-            rf=self.receptive(layer, ins), group=scope.prefix, location=layer.where or scope.where,
-            path=layer.path or scope.path, warnings=tuple(self.ctx.warnings[before:]), role=role)
-        self.nodes.append(node)
-        scope.children.append(name)
-        first = Ref(name, next(iter(outputs)))
-        for key, t in outputs.items():
-            self.types[Ref(name, key)] = t
-            self.rfs[Ref(name, key)] = node.rf
-        scope.names[short] = first
-        self.everything[name] = first
-        return first
-
-    # --- internals --------------------------------------------------------------------------------
-    def claim(self, scope: Scope, layer: Layer | None, name: str | None, base: str) -> str:
-        if name is not None:
-            if name in scope.names or name in self.inputs and scope is self.root:
-                raise SpecValidationError(problems=[Problem(
-                    f"duplicate name '{name}'", layer.where if layer else scope.where, layer.path if layer else "",
-                    "names must be unique within their block")])
-            return name
-        n = scope.counters.get(base, 0)
-        while True:
-            n += 1
-            short = f"{base}_{n}"
-            if short not in scope.names:
-                scope.counters[base] = n
-                return short
-
-    def resolve(self, layer: Layer, scope: Scope, cur: Ref | None) -> list[Ref]:
-        if layer.from_:
-            ins = [self.lookup(text, scope) for text in layer.from_]
-        elif cur is None:
-            raise ShapeError("the first layer has no input; hint: give the network an 'input:'")
-        else:
-            ins = [cur]
-        if layer.ARITY == 1 and len(ins) != 1:
-            raise ShapeError(f"{layer.kind} takes one input, got {len(ins)} in from: {layer.from_}")
-        if layer.ARITY is None and len(ins) < 2:
-            raise ShapeError(f"{layer.kind} merges two or more inputs, got {len(ins)}; "
-                             "hint: from: [a, b] names the nodes to merge")
-        return ins
-
-    def lookup(self, text: str, scope: Scope) -> Ref:
-        name, _, key = text.partition(":")
-        s: Scope | None = scope
-        ref = None
-        while s is not None and ref is None:
-            ref = s.names.get(name)
-            s = s.parent
-        if ref is None:
-            ref = self.everything.get(name)
-        if ref is None and name in self.inputs:
-            ref = Ref(name)
-        if ref is None:
-            visible = [*self.everything, *self.inputs]
-            hint = did_you_mean(name, visible)
-            raise ShapeError(f"'{name}' is not an earlier layer or input" + (f"; {hint}" if hint else "")
-                             + " (layers can only use nodes defined above them)")
-        if key:
-            ref = Ref(ref.src, key)
-            if ref not in self.types:
-                keys = [r.key for r in self.types if r.src == ref.src]
-                raise ShapeError(f"'{name}' has no output '{key}'; its outputs: {', '.join(keys)}")
-        return ref
-
-    def bounded(self, t: TensorType) -> None:
-        for d in t.shape:
-            if isinstance(d, int) and d > MAX_DIM:
-                raise ShapeError(f"size {d} in {t} is beyond netspec's bound of {MAX_DIM}")
-        if numeric_product(t.shape) > MAX_ELEMENTS:
-            raise ShapeError(f"{t} has more than {MAX_ELEMENTS} elements per sample")
-
-    def receptive(self, layer: Layer, ins: list[Ref]) -> tuple[tuple[int, int], ...] | None:
-        step = layer.receptive()
-        rfs = [self.rfs.get(r) for r in ins]
-        if step is None or any(r is None for r in rfs):
-            return None
-        if step == "same":
-            return tuple(max(axes) for axes in zip(*rfs)) if len({len(r) for r in rfs}) == 1 else None
-        rf = rfs[0]
-        if rf is None or len(rf) != len(step):
-            return None
-        return tuple((size + d * (k - 1) * jump, jump * s) for (size, jump), (k, s, d) in zip(rf, step))
-
-    def check_init(self, layer: Layer, params: dict[str, tuple[int, ...]]) -> None:
-        if not isinstance(layer.init, dict):
-            return
-        for pname, value in layer.init.items():
-            if pname not in params:
-                hint = did_you_mean(pname, params)
-                raise ShapeError(f"init names '{pname}', but {layer.kind} has parameters: "
-                                 f"{', '.join(params) or 'none'}" + (f"; {hint}" if hint else ""))
-            if isinstance(value, list):
-                got = _list_shape(value)
-                if got != params[pname]:
-                    raise ShapeError(f"init value for '{pname}' has shape {fmt_shape(got)}, "
-                                     f"the parameter has {fmt_shape(params[pname])}")
-
-
-def _list_shape(value: Any) -> tuple[int, ...]:
-    if isinstance(value, list):
-        inner = {_list_shape(v) for v in value} if value else {()}
-        if len(inner) != 1:
-            return (-1,)
-        return (len(value), *inner.pop())
-    return ()
-
-
-def _located(err: NetspecError, layer: Layer | None, where: Location | None, path: str, name: str) -> NetspecError:
-    if err.problems:
-        return err
-    loc = (layer.where if layer else None) or where
-    lpath = (layer.path if layer else "") or path
-    label = f"{lpath} ({name})" if name and lpath else (lpath or name)
-    out = type(err)(problems=[Problem(str(err), loc, label)])
-    return out
-
-
-def _network_order(spec: Spec) -> list[str]:
-    """Networks in dependency order (an input ``from:`` another network comes after it)."""
-    order: list[str] = []
-    state: dict[str, int] = {}
-
-    def visit(name: str, trail: tuple[str, ...]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            raise SpecValidationError(f"networks feed each other in a cycle: {' → '.join((*trail, name))}")
-        state[name] = 1
-        for inp in spec.networks[name].inputs.values():
-            if inp.from_:
-                dep = inp.from_.split(".")[0]
-                if dep not in spec.networks:
-                    hint = did_you_mean(dep, spec.networks)
-                    raise SpecValidationError(f"network '{name}' takes input from unknown network '{dep}'"
-                                              + (f"; {hint}" if hint else ""))
-                visit(dep, (*trail, name))
-        state[name] = 2
-        order.append(name)
-
-    for name in spec.networks:
-        visit(name, ())
-    return order
-
-
-def build_graph(spec: Spec, bind: dict[str, int] | None = None, strict: bool = False,
-                networks: list[str] | None = None) -> Graph:
-    """Resolve every network of a spec. Raises ShapeError (with ``.partial`` set to the graph so far)."""
-    graphs: dict[str, NetGraph] = {}
-    for name in _network_order(spec):
-        graphs[name] = build_network(name, spec.networks[name], graphs, bind or {}, strict)
-    if networks is not None:
-        graphs = {k: v for k, v in graphs.items() if k in networks}
-    return Graph(spec.name, spec, graphs)
-
-
-def _input_types(net: Network, done: dict[str, NetGraph], bind: dict[str, int]) -> tuple[dict[str, TensorType], dict[str, str | None]]:
-    types, sources = {}, {}
-    for iname, inp in net.inputs.items():
-        if inp.from_:
-            dep, _, out = inp.from_.partition(".")
-            g = done[dep]
-            outs = g.output_types()
-            if out and out not in outs:
-                raise SpecValidationError(f"network '{dep}' has no output '{out}'; its outputs: {', '.join(outs)}")
-            types[iname] = outs[out] if out else next(iter(outs.values()))
-            sources[iname] = inp.from_
-        else:
-            shape = tuple(bind.get(d, d) if isinstance(d, str) else d for d in inp.shape or ())
-            types[iname] = TensorType(shape, inp.dtype)
-            sources[iname] = None
-    return types, sources
-
-
-def build_network(name: str, net: Network, done: dict[str, NetGraph], bind: dict[str, int], strict: bool) -> NetGraph:
-    inputs, sources = _input_types(net, done, bind)
-    b = Builder(name, inputs, strict)
-    graph = NetGraph(name, inputs, sources, b.nodes, b.groups, {})
-    try:
-        last = b.chain(net.layers, b.root, Ref(next(iter(inputs))))
-        if net.outputs:
-            graph.outputs = {o: b.lookup(o, b.root) for o in net.outputs}
-        else:
-            graph.outputs = {str(last): last}
-    except NetspecError as err:
-        layer = b.current
-        located = _located(err, layer, None, "", b.current_name if layer and not isinstance(layer, Group) else "")
-        graph.error = located
-        graph.failed_layer = (getattr(layer, "name", None) or getattr(layer, "kind", "?"), layer) if layer else None
-        located.partial = graph  # type: ignore[attr-defined]
-        raise located from None
-    return graph
+    def only(self, name: str) -> "Graph":
+        """The same graph with one network (raises with the valid names)."""
+        return Graph(self.name, {name: self.network(name)}, self.single, self.train, self.error)

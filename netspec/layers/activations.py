@@ -80,6 +80,9 @@ class Activation(Layer):
     def torch_kwargs(self) -> dict[str, Any]:
         return dict(ACTIVATIONS[self.KIND].kwargs)
 
+    def output_activation(self) -> str | None:
+        return self.KIND
+
     def build(self, ins: list[TensorType]) -> Any:
         from netspec.layers.torch.activations import activation_module
 

@@ -12,7 +12,7 @@ compares its shapes and counts automatically (give it ``EXAMPLES``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Union
 
 from pydantic import (
     BaseModel,
@@ -27,7 +27,7 @@ from pydantic import (
 
 from netspec.core.errors import Location, ShapeError, UnknownLayerError, did_you_mean
 from netspec.core.sizes import Dim
-from netspec.core.types import TensorType
+from netspec.core.types import Ref, TensorType
 from netspec.layers.init import InitValue, SchemeName
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,6 +70,21 @@ def need_float(t: TensorType, kind: str) -> None:
         raise ShapeError(f"{kind} needs a float input, got {t.dtype} {t}; hint: token ids go through an 'embedding' first")
 
 
+class Composer(Protocol):
+    """What a structure kind may ask of the graph builder (``netspec.ir.build.Builder``)."""
+
+    def type_of(self, ref: Ref) -> TensorType: ...
+
+    def chain(self, layers: list["Layer"], scope: Any, cur: Ref | None) -> Ref: ...
+
+    def open_group(self, layer: "Layer | None", scope: Any, name: str | None = None,
+                   kind: str | None = None) -> Any: ...
+
+    def close_group(self, inner: Any, out: Ref) -> Ref: ...
+
+    def add(self, layer: "Layer", scope: Any, ins: list[Ref], role: str | None = None) -> Ref: ...
+
+
 class Layer(BaseModel):
     """Base of every layer kind. Fields shared by all kinds live here."""
 
@@ -86,6 +101,11 @@ class Layer(BaseModel):
     INPUT_DTYPES: ClassVar[tuple[str, ...]] = ()  # per input, when they differ (overrides INPUT_DTYPE)
     ELEMENTWISE: ClassVar[bool] = False  # keeps the receptive field
     EXAMPLES: ClassVar[list[tuple[dict[str, Any], list[tuple[Dim, ...]]]]] = []  # (args, input shapes) for tests
+    # Properties consumers read from the IR (never the kind name):
+    STATES: ClassVar[tuple[str, ...]] = ()  # recurrent state outputs besides "out" (LSTM: h, c)
+    GLYPH: ClassVar[str | None] = None  # merges: the operator drawn in diagrams (+, ‖, ×)
+    SHAPE_ONLY: ClassVar[bool] = False  # moves values without changing them (flatten, reshape, permute)
+    COMPOSITE: ClassVar[bool] = False  # a structure kind: compose() wires children instead of infer()
 
     kind: str
     name: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64,
@@ -140,6 +160,18 @@ class Layer(BaseModel):
 
     def build(self, ins: list[TensorType]) -> "torch.nn.Module":
         """The torch module for this layer (imports torch lazily)."""
+        raise NotImplementedError
+
+    def shorthand_activation(self) -> str | None:
+        """The ``activation:`` applied after this layer's module, for kinds that take one."""
+        return getattr(self, "activation", None)
+
+    def output_activation(self) -> str | None:
+        """The activation its output went through last, if any (an activation kind names itself)."""
+        return self.shorthand_activation()
+
+    def compose(self, builder: "Composer", scope: Any, ins: list[Ref]) -> Ref:
+        """Structure kinds (``COMPOSITE``): wire the children through the builder, return the output."""
         raise NotImplementedError
 
     # --- helpers --------------------------------------------------------------------------------
@@ -203,6 +235,11 @@ def layer_class(kind: str) -> type[Layer]:
 def layer_kinds() -> dict[str, type[Layer]]:
     """All registered kinds (canonical names), in registration order."""
     return dict(_REGISTRY)
+
+
+def aliases_of(kind: str) -> list[str]:
+    """The other names a registered kind answers to (``conv2d`` -> ``["conv"]``)."""
+    return [alias for alias, canon in _ALIASES.items() if canon == kind]
 
 
 def all_kind_names() -> list[str]:

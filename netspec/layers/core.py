@@ -56,6 +56,7 @@ class Dense(Layer):
 @register_layer("flatten")
 class Flatten(Layer):
     """Flattens everything but the batch axis."""
+    SHAPE_ONLY: ClassVar[bool] = True
 
     FAMILY: ClassVar[str] = "reshape"
     EXAMPLES: ClassVar = [({}, [(3, 4, 5)]), ({}, [(6,)])]
@@ -72,6 +73,7 @@ class Flatten(Layer):
 @register_layer("reshape")
 class Reshape(Layer):
     """Reshape each sample; one entry may be -1 (inferred)."""
+    SHAPE_ONLY: ClassVar[bool] = True
 
     FAMILY: ClassVar[str] = "reshape"
     PRIMARY: ClassVar[str] = "shape"

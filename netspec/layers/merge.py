@@ -37,6 +37,7 @@ class ElementwiseMerge(Layer):
 @register_layer("add")
 class Add(ElementwiseMerge):
     """Element-wise sum (residual connections)."""
+    GLYPH: ClassVar[str | None] = "+"
 
     def label(self) -> str:
         return "+"
@@ -50,6 +51,7 @@ class Add(ElementwiseMerge):
 @register_layer("multiply", aliases=("mul",))
 class Multiply(ElementwiseMerge):
     """Element-wise product (gating)."""
+    GLYPH: ClassVar[str | None] = "×"
 
     def label(self) -> str:
         return "×"
@@ -63,6 +65,7 @@ class Multiply(ElementwiseMerge):
 @register_layer("concat", aliases=("concatenate",))
 class Concat(Layer):
     """Concatenation along ``axis`` (per-sample axes: 0 is channels/features, -1 the last)."""
+    GLYPH: ClassVar[str | None] = "‖"
 
     FAMILY: ClassVar[str] = "merge"
     ARITY: ClassVar[int | None] = None

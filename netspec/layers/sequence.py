@@ -56,6 +56,7 @@ class Embedding(Layer):
 @register_layer("permute", aliases=("transpose",))
 class Permute(Layer):
     """Reorder the per-sample axes: ``permute: [1, 0]`` turns conv1d's (C, L) into an LSTM's (L, C)."""
+    SHAPE_ONLY: ClassVar[bool] = True
 
     FAMILY: ClassVar[str] = "reshape"
     PRIMARY: ClassVar[str] = "dims"
@@ -84,6 +85,7 @@ class Permute(Layer):
 @register_layer("repeat_vector")
 class RepeatVector(Layer):
     """Feed one vector at every time step (vector-to-sequence): ``(F,)`` → ``(n, F)``."""
+    SHAPE_ONLY: ClassVar[bool] = True
 
     FAMILY: ClassVar[str] = "reshape"
     PRIMARY: ClassVar[str] = "n"
@@ -150,6 +152,9 @@ class TimeDistributed(Layer):
     ]
 
     layers: Children = Field(min_length=1, max_length=64)
+
+    def output_activation(self) -> str | None:
+        return self.layers[-1].output_activation()
 
     def steps(self, x: TensorType, ctx: Ctx | None = None) -> list[tuple[Layer, TensorType, TensorType]]:
         """(layer, per-step input, per-step output) of each wrapped layer."""

@@ -1,29 +1,27 @@
 """Structure kinds: groups of layers (blocks, repeats), residual blocks, parallel branches.
 
 They have no shape rule of their own; ``compose`` wires their children into the graph through the
-builder (:class:`netspec.ir.graph.Builder`) and returns the output reference.
+builder (the :class:`~netspec.layers.base.Composer` protocol) and returns the output reference.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
+from typing import Any, ClassVar, Literal, Union
 
 from pydantic import Field
 
 from netspec.core.errors import ShapeError
-from netspec.core.types import TensorType
+from netspec.core.types import Ref, TensorType
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Children, Layer, register_layer
-
-if TYPE_CHECKING:  # pragma: no cover
-    from netspec.core.types import Ref
-    from netspec.ir.graph import Builder, Scope
+from netspec.layers.base import Children, Composer, Layer, register_layer
 
 
 class Group(Layer):
     """Base of structure kinds."""
 
     FAMILY: ClassVar[str] = "structure"
+    COMPOSITE: ClassVar[bool] = True
+    TOPOLOGY: ClassVar[str] = "chain"  # how children are wired: chain, skip (+ shortcut) or branches
     block: str | None = Field(default=None, description="the block definition this group instantiates")
     args: dict[str, Any] | None = Field(default=None, description="the block's arguments (for display)")
 
@@ -33,7 +31,7 @@ class Group(Layer):
             return f"{self.block}({shown})" if shown else self.block
         return self.KIND
 
-    def compose(self, builder: "Builder", scope: "Scope", ins: list["Ref"]) -> "Ref":
+    def compose(self, builder: Composer, scope: Any, ins: list[Ref]) -> Ref:
         raise NotImplementedError
 
 
@@ -46,7 +44,7 @@ class Sequential(Group):
 
     layers: Children = Field(default_factory=list, max_length=10_000)
 
-    def compose(self, builder: "Builder", scope: "Scope", ins: list["Ref"]) -> "Ref":
+    def compose(self, builder: Composer, scope: Any, ins: list[Ref]) -> Ref:
         inner = builder.open_group(self, scope)
         return builder.close_group(inner, builder.chain(self.layers, inner, ins[0]))
 
@@ -84,6 +82,7 @@ class Residual(Group):
     ``shortcut: auto`` a projection (1×1 conv + batch norm, the block's stride) is inserted otherwise."""
 
     CHILDREN: ClassVar[dict[str, int]] = {"layers": 1, "shortcut": 1}
+    TOPOLOGY: ClassVar[str] = "skip"
     EXAMPLES: ClassVar = [
         ({"layers": [{"kind": "conv2d", "filters": 4, "kernel": 3, "padding": 1}], "activation": "relu"}, [(4, 6, 6)]),
         ({"layers": [{"kind": "conv2d", "filters": 8, "kernel": 3, "stride": 2, "padding": 1}]}, [(4, 6, 6)]),
@@ -95,7 +94,7 @@ class Residual(Group):
     projection_norm: bool = Field(default=True, description="batch norm after the projection convolution")
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
-    def compose(self, builder: "Builder", scope: "Scope", ins: list["Ref"]) -> "Ref":
+    def compose(self, builder: Composer, scope: Any, ins: list[Ref]) -> Ref:
         from netspec.layers.merge import Add
 
         inner = builder.open_group(self, scope)
@@ -123,6 +122,7 @@ class Parallel(Group):
     """Branches applied to the same input and merged (concat along channels, as Inception; or add)."""
 
     CHILDREN: ClassVar[dict[str, int]] = {"branches": 2}
+    TOPOLOGY: ClassVar[str] = "branches"
     EXAMPLES: ClassVar = [
         ({"branches": [[{"kind": "conv2d", "filters": 2, "kernel": 1}],
                        [{"kind": "conv2d", "filters": 3, "kernel": 3, "padding": 1}], []]}, [(4, 5, 5)]),
@@ -134,7 +134,7 @@ class Parallel(Group):
     axis: int = Field(default=0, description="concat axis (per-sample; 0 is channels)")
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
-    def compose(self, builder: "Builder", scope: "Scope", ins: list["Ref"]) -> "Ref":
+    def compose(self, builder: Composer, scope: Any, ins: list[Ref]) -> Ref:
         from netspec.layers.merge import Add, Concat, Multiply
 
         inner = builder.open_group(self, scope)

@@ -56,8 +56,6 @@ def validate(raw: Any, file: str = "<string>", default_name: str = "net") -> Spe
     if problems:
         raise SpecValidationError(problems=_dedupe(problems))
     assert spec is not None
-    spec._source = raw
-    spec._file = file
     return spec
 
 

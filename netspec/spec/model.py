@@ -19,7 +19,9 @@ from pydantic import (
     model_validator,
 )
 
-from netspec.layers.base import Children, Layer
+from netspec.core.errors import Location
+from netspec.core.source import key_locations
+from netspec.layers.base import Children
 from netspec.spec.train import TrainConfig
 
 MAX_DIM = 1 << 24
@@ -73,6 +75,22 @@ class Expect(Strict):
     shapes: dict[str, Shape] | None = Field(default=None, description="output shape per layer name")
     layer_params: dict[str, int] | None = Field(default=None, description="parameters per layer name")
 
+    _where: dict[tuple[str, ...], Location] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_source(cls, data: Any, handler: Any) -> "Expect":
+        expect = handler(data)
+        expect._where = dict(key_locations(data))
+        return expect
+
+    def where(self, *key: str) -> Location | None:
+        """Where a pinned number was written (``where("shapes", "conv1")``); the block itself otherwise."""
+        for n in range(len(key), -1, -1):
+            if key[:n] in self._where:
+                return self._where[key[:n]]
+        return None
+
 
 class Network(Strict):
     """One network: inputs, a list of layers (a chain unless ``from:`` says otherwise), outputs."""
@@ -93,8 +111,6 @@ class Spec(Strict):
     networks: dict[str, Network] = Field(min_length=1, max_length=64)
     train: TrainConfig | None = Field(default=None, description="training recipe (see `netspec build`)")
 
-    _source: Any = PrivateAttr(default=None)  # the raw tree (with positions) it came from
-    _file: str = PrivateAttr(default="<string>")
 
     @field_validator("networks")
     @classmethod
@@ -105,19 +121,3 @@ class Spec(Strict):
             if not re.match(NAME, name):
                 raise ValueError(f"network name '{name}' must be an identifier")
         return v
-
-    @property
-    def network_names(self) -> list[str]:
-        return list(self.networks)
-
-
-def iter_layers(layers: list[Layer]) -> Any:
-    """Every layer in a list, depth first, structure kinds included."""
-    for layer in layers:
-        yield layer
-        for field, depth in layer.CHILDREN.items():
-            value = getattr(layer, field, None)
-            if not isinstance(value, list):
-                continue
-            for sub in (value if depth == 2 else [value]):
-                yield from iter_layers(sub)

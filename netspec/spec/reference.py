@@ -7,16 +7,13 @@ from typing import Any
 from pydantic.fields import FieldInfo
 
 from netspec.layers import layer_kinds
-from netspec.layers.base import _ALIASES, Layer
+from netspec.layers.base import Layer, aliases_of
 
 COMMON = ("kind", "name", "from_", "trainable", "init")
 
 
 def _aliases() -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for alias, kind in _ALIASES.items():
-        out.setdefault(kind, []).append(alias)
-    return out
+    return {kind: aliases_of(kind) for kind in layer_kinds() if aliases_of(kind)}
 
 
 def _doc(cls: type[Layer]) -> str:
@@ -66,3 +63,24 @@ def kinds_markdown() -> str:
         doc = _doc(cls).replace("|", "\\\\|") + primary
         lines.append(f"| `{kind}` | {cls.FAMILY} | {doc} | {opts} | {', '.join(aliases.get(kind, []))} |")
     return "\n".join(lines) + "\n"
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the canonical spec language (layers as ``{kind: ..., options}``), generated from the
+    layer registry: each kind's definition pins ``kind`` to its name and aliases."""
+    import json
+
+    from netspec.spec.model import Spec
+
+    out = Spec.model_json_schema(by_alias=True)
+    defs = out.setdefault("$defs", {})
+    for kind, cls in layer_kinds().items():
+        entry = cls.model_json_schema(by_alias=True)
+        defs.update(entry.pop("$defs", {}))
+        entry.setdefault("properties", {})["kind"] = {"enum": [kind, *aliases_of(kind)], "description": "layer kind"}
+        defs[cls.__name__] = entry
+    # Nested layer lists are typed by the base class; in the schema they are any registered kind.
+    defs["Layer"] = {"oneOf": [{"$ref": f"#/$defs/{cls.__name__}"} for cls in layer_kinds().values()],
+                     "description": "a layer: {kind: <name>, ...options}"}
+    out["title"] = "netspec spec (version 1)"
+    return json.loads(json.dumps(out))

@@ -42,7 +42,7 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     if state is not None and state.get("spec_name") not in (None, graph.name):
         raise UsageError(f"{state.get('_path')}: the checkpoint is from spec '{state['spec_name']}', "
                          f"not '{graph.name}'")
-    base: TrainConfig | dict[str, Any] | None = graph.spec.train
+    base: TrainConfig | dict[str, Any] | None = graph.train
     if state is not None:
         base = state["config"]
     cfg = apply_overrides(base, flags, sets)
@@ -104,7 +104,7 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     if flags.get("subset") is None and not any(s.split("=", 1)[0].strip().removeprefix("train.") == "data.subset"
                                                for s in sets or []):
         graph = analyze(source)
-        cfg = apply_overrides(graph.spec.train, flags, sets)
+        cfg = apply_overrides(graph.train, flags, sets)
         x = next(iter(next(iter(graph.networks.values())).inputs.values()))
         numel = 1
         for d in x.shape:

@@ -13,8 +13,8 @@ Several networks are drawn side by side with the edges between them; recurrent l
 unrolled through time. A spec that fails shape inference is drawn up to the failure, the failing
 layer in red and the error in the caption.
 
-The parts: ``diagram_model`` (options, boxes, clusters), ``diagram_view`` (what is drawn at which
-depth), ``diagram_dot`` (the DOT text); this module analyses the spec, renders, and re-exports them.
+The parts: ``model`` (options, boxes, clusters), ``view`` (what is drawn at which depth), ``dot`` (the
+DOT text); this module writes the DOT text of a graph and renders it (``netspec.api`` chains the stages).
 """
 
 from __future__ import annotations
@@ -23,46 +23,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from netspec.backends.graphviz.dot import (
-    BLOCK_FILL,
-    CLUSTER_FILLS,
-    FAILED_FILL,
-    FAILED_LINE,
-    FAMILY_COLORS,
-    FAMILY_NAMES,
-    FONT,
-    INPUT_FILL,
-    LINK_COLOR,
-    MERGE_GLYPHS,
-    SHORTCUT_COLOR,
-    SKIP_COLOR,
-    STATE_COLOR,
-    _dot,
-    family_color,
-)
-from netspec.backends.graphviz.model import (
-    MAX_UNROLL,
-    Box,
-    Cluster,
-    DrawOptions,
-    NetView,
-)
-from netspec.backends.graphviz.view import AUTO_MAX_ITEMS, AUTO_MAX_RANKS, auto_depth
+from netspec.backends.graphviz.dot import _dot
+from netspec.backends.graphviz.model import DrawOptions
 from netspec.core.errors import BuildError, NetspecError, UsageError
-from netspec.ir.graph import Graph, NetGraph
-
-if TYPE_CHECKING:  # pragma: no cover
-    from netspec.api import Source
-
-# the names tests and callers have always found here, wherever they are defined now
-__all__ = [
-    "AUTO_MAX_ITEMS", "AUTO_MAX_RANKS", "BLOCK_FILL", "CLUSTER_FILLS", "FAILED_FILL", "FAILED_LINE", "FAMILY_COLORS",
-    "FAMILY_NAMES", "FONT", "FORMATS", "INPUT_FILL", "INSTALL_HINT", "LINK_COLOR", "MAX_UNROLL", "MERGE_GLYPHS",
-    "SHORTCUT_COLOR", "SKIP_COLOR", "STATE_COLOR", "Box", "Cluster", "DrawOptions", "Drawing", "NetView", "auto_depth",
-    "dot_executable", "draw", "family_color", "render", "render_dot", "to_dot",
-]
+from netspec.ir.graph import Graph
 
 FORMATS = ("svg", "png", "pdf", "dot")
 
@@ -72,29 +38,6 @@ INSTALL_HINT = ("Graphviz's 'dot' program was not found on PATH; it renders svg/
                 "    macOS:          brew install graphviz\n"
                 "    conda:          conda install -c conda-forge graphviz\n"
                 "or write the DOT source without it: --format dot (netspec.draw(..., format='dot')).")
-
-
-def _analyze(source: "Source", bind: dict[str, int] | None, strict: bool) -> tuple[Graph, NetspecError | None]:
-    """The graph of every network that builds, plus the partial graph and error of a failing one."""
-    from netspec.ir.graph import _network_order, build_network
-    from netspec.spec.load import load
-
-    if isinstance(source, Graph):
-        return source, None
-    spec = load(source)
-    nets: dict[str, NetGraph] = {}
-    error: NetspecError | None = None
-    for name in _network_order(spec):
-        try:
-            nets[name] = build_network(name, spec.networks[name], nets, bind or {}, strict)
-        except NetspecError as err:
-            partial = getattr(err, "partial", None)
-            if partial is None:
-                raise
-            nets[name] = partial
-            error = err
-            break
-    return Graph(spec.name, spec, nets), error
 
 
 @dataclass
@@ -107,7 +50,8 @@ class Drawing:
     error: NetspecError | None = None
 
 
-def _options(kw: dict[str, Any]) -> DrawOptions:
+def options(kw: dict[str, Any]) -> DrawOptions:
+    """Drawing options from keywords; an unknown one is a UsageError with close matches."""
     allowed = set(DrawOptions.__dataclass_fields__)
     unknown = [k for k in kw if k not in allowed]
     if unknown:
@@ -119,30 +63,16 @@ def _options(kw: dict[str, Any]) -> DrawOptions:
     return DrawOptions(**kw).check()
 
 
-def to_dot(source: "Source", **options: Any) -> str:
-    """The Graphviz DOT source of a spec's diagram (needs neither Graphviz nor torch).
+def to_dot(graph: Graph, opts: DrawOptions) -> str:
+    """The Graphviz DOT source of a graph's diagram (needs neither Graphviz nor torch).
 
-    Args:
-        source: a path, spec text, a loaded Spec or a Graph.
-        depth: blocks nested deeper than this collapse into one box (None: automatic, readable).
-        collapse_repeats: consecutive identical blocks become one box marked ×n (default True).
-        network: draw only this network of a multi-network spec.
-        unroll: draw recurrent layers unrolled over this many time steps (0: as one box).
-        rankdir: "TB" (top to bottom, default) or "LR".
-        shapes, params: show tensor shapes / parameter counts (default True).
-        legend: the family colour legend in the caption (default True).
-        title: caption title (default: the spec's name).
-        bind, strict: as for ``netspec.check``.
-
-    A spec that fails shape inference is drawn up to the failing layer (in red, the error in the
-    caption); it does not raise.
+    A partial graph (``Graph.error`` set) is drawn up to the failing layer, in red, with the error in
+    the caption.
     """
-    opts = _options(options)
-    graph, error = _analyze(source, opts.bind, opts.strict)
-    return _dot(graph, error, opts)
+    return _dot(graph, graph.error, opts)
 
 
-def _format_for(path: str | os.PathLike[str] | None, fmt: str | None) -> str:
+def format_for(path: str | os.PathLike[str] | None, fmt: str | None) -> str:
     if fmt is not None:
         f = str(fmt).lower().lstrip(".")
         if f == "gv":
@@ -183,13 +113,11 @@ def render_dot(dot: str, fmt: str) -> bytes:
         raise BuildError(f"Graphviz failed to render the diagram: {stderr.strip()}") from None
 
 
-def render(source: "Source", path: str | os.PathLike[str] | None, format: str | None = None,  # noqa: A002
-           **options: Any) -> Drawing:
-    """Draw and write the picture; returns the path, the DOT text and the error of a failing spec."""
-    opts = _options(options)
-    fmt = _format_for(path, format)
-    graph, error = _analyze(source, opts.bind, opts.strict)
-    dot = _dot(graph, error, opts)
+def render(graph: Graph, path: str | os.PathLike[str] | None, opts: DrawOptions, format: str | None = None,  # noqa: A002
+           ) -> Drawing:
+    """Draw and write the picture; returns the path, the DOT text and the error of a partial graph."""
+    fmt = format_for(path, format)
+    dot = _dot(graph, graph.error, opts)
     data = render_dot(dot, fmt)
     out = Path(path) if path is not None else None
     if out is not None:
@@ -199,15 +127,4 @@ def render(source: "Source", path: str | os.PathLike[str] | None, format: str | 
             out.write_bytes(data)
         except OSError as exc:
             raise UsageError(f"cannot write {out}: {exc.strerror}") from None
-    return Drawing(out, dot, fmt, error)
-
-
-def draw(source: "Source", path: str | os.PathLike[str], format: str | None = None, **options: Any) -> Path:  # noqa: A002
-    """Render a spec's diagram to ``path`` (svg, png, pdf or dot, from the extension or ``format``).
-
-    Takes the options of :func:`to_dot`. svg/png/pdf need Graphviz's ``dot`` program; without it a
-    BuildError says how to install it (``format='dot'`` works without). A spec that fails shape
-    inference is drawn up to the failure (the error is in the caption); use ``netspec.check`` to
-    raise it.
-    """
-    return render(source, path, format=format, **options).path  # type: ignore[return-value]
+    return Drawing(out, dot, fmt, graph.error)

@@ -10,33 +10,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netspec.core.errors import Problem
+from netspec.core.fmt import human
 from netspec.core.sizes import numeric_product
-from netspec.core.source import locate
 from netspec.core.types import fmt_shape
 from netspec.ir.graph import Graph, NetGraph, Node
-from netspec.spec.model import Expect
 
 BYTES_PER_VALUE = 4  # float32
-MACS_NOTE = ("MACs: one multiply-add = 1, counting convolutions, linear and recurrent layers "
-             "(the torchvision/fvcore convention); norms, pooling and activations count 0")
 
 
 def _shape(shape: tuple[Any, ...]) -> list[Any]:
     return list(shape)
-
-
-def human(n: float, unit: str = "") -> str:
-    for size, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(n) >= size:
-            return f"{n / size:.2f} {suffix}{unit}"
-    return f"{n:g} {unit}".strip()
-
-
-def human_bytes(n: float) -> str:
-    for size, suffix in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
-        if n >= size:
-            return f"{n / size:.2f} {suffix}"
-    return f"{int(n)} B"
 
 
 @dataclass
@@ -121,22 +104,17 @@ class Report:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
-    def table(self, color: bool = False) -> str:
-        """The human-readable summary (one table per network); ANSI colours if ``color``."""
-        from netspec.backends.report.summary import render
-
-        return render(self, color=color)
 
 
-def check_expectations(graph: Graph, report: NetworkReport, expect: Expect | None, base: tuple[Any, ...]) -> None:
+def check_expectations(report: NetworkReport, base: tuple[Any, ...]) -> None:
     """Compare a network's ``expect:`` block with what was inferred; record failures."""
+    g = report.graph
+    expect = g.expect
     if expect is None:
         return
-    g = report.graph
-    raw = graph.spec._source
 
     def fail(key: tuple[Any, ...], msg: str) -> None:
-        loc = locate(raw, (*base, "expect", *key)) if raw is not None else None
+        loc = expect.where(*key)
         report.failures.append(Problem(msg, loc, ".".join(str(k) for k in (*base, "expect", *key))))
 
     totals = {"params": g.params, "trainable": g.trainable, "non_trainable": g.params - g.trainable}
@@ -177,10 +155,9 @@ def check_expectations(graph: Graph, report: NetworkReport, expect: Expect | Non
 
 def make_report(graph: Graph, batch: int = 1) -> Report:
     nets = {}
-    single = len(graph.spec.networks) == 1
     for name, g in graph.networks.items():
         r = NetworkReport(g, batch)
-        base: tuple[Any, ...] = () if single else ("networks", name)
-        check_expectations(graph, r, graph.spec.networks[name].expect, base)
+        base: tuple[Any, ...] = () if graph.single else ("networks", name)
+        check_expectations(r, base)
         nets[name] = r
     return Report(graph, nets)

@@ -6,12 +6,9 @@ whole analysis, and `check` is where users wait.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from netspec.backends.report.report import NetworkReport, Report
+from netspec.core.fmt import MACS_NOTE, human, human_bytes
 from netspec.core.types import fmt_shape
-
-if TYPE_CHECKING:  # pragma: no cover
-    from netspec.backends.report.report import NetworkReport, Report
 
 HEADERS = ("layer", "kind", "output shape", "params", "MACs", "RF /jump")
 RIGHT = {3, 4, 5}  # numeric columns
@@ -25,7 +22,7 @@ def _rf(node_rf: tuple[tuple[int, int], ...] | None) -> str:
     return "×".join(str(s) for s, _ in node_rf) + " /" + "×".join(str(j) for _, j in node_rf)
 
 
-def _rows(r: "NetworkReport") -> list[tuple[str, ...]]:
+def _rows(r: NetworkReport) -> list[tuple[str, ...]]:
     g = r.graph
     rows = []
     for name, typ in g.inputs.items():
@@ -34,12 +31,12 @@ def _rows(r: "NetworkReport") -> list[tuple[str, ...]]:
         rows.append((name, kind, fmt_shape(typ.shape), "", "", ""))
     for n in g.nodes:
         params = f"{n.n_params:,}" if n.n_params else ""
-        if n.n_params and not n.layer.trainable:
+        if n.n_params and not n.trainable:
             params += " (frozen)"
         shape = fmt_shape(n.out.shape)
         if len(n.outputs) > 1:
             shape = ", ".join(f"{k} {fmt_shape(v.shape)}" for k, v in n.outputs.items())
-        rows.append((n.name, n.layer.label(), shape, params, f"{n.macs:,}" if n.macs else "", _rf(n.rf)))
+        rows.append((n.name, n.label, shape, params, f"{n.macs:,}" if n.macs else "", _rf(n.rf)))
     return rows
 
 
@@ -52,8 +49,7 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     return [line(HEADERS), "  ".join("─" * w for w in widths), *(line(row) for row in rows)]
 
 
-def _totals(r: "NetworkReport") -> list[str]:
-    from netspec.backends.report.report import MACS_NOTE, human, human_bytes
+def _totals(r: NetworkReport) -> list[str]:
 
     g = r.graph
     return [
@@ -68,7 +64,7 @@ def _totals(r: "NetworkReport") -> list[str]:
     ]
 
 
-def render(report: "Report", color: bool = False) -> str:
+def render(report: Report, color: bool = False) -> str:
     """The whole human-readable summary, one table per network."""
     bold, dim, yellow, red, off = ("\033[1m", "\033[2m", "\033[33m", "\033[31m", "\033[0m") if color else ("",) * 5
     out: list[str] = []

@@ -1,0 +1,352 @@
+"""Spec -> graph IR: walk each network's layers, inferring types and counting, statically.
+
+Structure kinds (``Layer.COMPOSITE``) wire their children back through the :class:`Builder`
+(the :class:`~netspec.layers.base.Composer` protocol). Errors are located once, here, at the layer
+that failed; ``build_graph(partial=True)`` keeps what was built before a failure and records the
+failing layer and its inputs on the graph, for the diagram to draw.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netspec.core.errors import Location, NetspecError, Problem, ShapeError, SpecValidationError, did_you_mean
+from netspec.core.sizes import numeric_product
+from netspec.core.types import Ref, TensorType, fmt_shape
+from netspec.ir.graph import Failure, Graph, GroupInfo, NetGraph, Node
+from netspec.layers.activations import ACTIVATIONS
+from netspec.layers.base import Ctx, Layer
+from netspec.spec.model import MAX_DIM, Network, Spec
+
+MAX_ELEMENTS = 1 << 40  # per tensor, per sample
+MAX_PARAMS = 1 << 40
+
+
+class Scope:
+    """Names visible in one group; auto-names are ``kind_N`` per scope."""
+
+    def __init__(self, prefix: str, parent: "Scope | None", where: Location | None, path: str) -> None:
+        self.prefix = prefix
+        self.parent = parent
+        self.where = where
+        self.path = path
+        self.names: dict[str, Ref] = {}
+        self.counters: dict[str, int] = {}
+        self.children: list[str] = []
+        self.info: GroupInfo | None = None
+        self.short = ""  # this group's name in its parent scope
+
+    def full(self, short: str) -> str:
+        return f"{self.prefix}.{short}" if self.prefix else short
+
+
+class Builder:
+    """Walks a network's layers, inferring types and counting; structure kinds call back into it."""
+
+    def __init__(self, name: str, inputs: dict[str, TensorType], strict: bool) -> None:
+        self.name = name
+        self.inputs = inputs
+        self.ctx = Ctx(strict)
+        self.types: dict[Ref, TensorType] = {Ref(k): t for k, t in inputs.items()}
+        self.rfs: dict[Ref, tuple[tuple[int, int], ...] | None] = {
+            Ref(k): (((1, 1),) * (t.rank - 1) if t.rank >= 2 else None) for k, t in inputs.items()}
+        self.nodes: list[Node] = []
+        self.groups: dict[str, GroupInfo] = {}
+        self.everything: dict[str, Ref] = {}
+        self.root = Scope("", None, None, "")
+        self.current: Layer | None = None
+        self.current_name = ""
+        self.current_ins: tuple[Ref, ...] = ()
+
+    # --- used by structure kinds ------------------------------------------------------------------
+    def type_of(self, ref: Ref) -> TensorType:
+        return self.types[ref]
+
+    def chain(self, layers: list[Layer], scope: Scope, cur: Ref | None) -> Ref:
+        """Apply layers in order; each takes the previous output unless it names ``from:``."""
+        for layer in layers:
+            self.current = layer
+            self.current_name = ""
+            self.current_ins = ()
+            ins = self.resolve(layer, scope, cur)
+            self.current_ins = tuple(ins)
+            if layer.COMPOSITE:
+                cur = layer.compose(self, scope, ins)
+            else:
+                cur = self.add(layer, scope, ins)
+        if cur is None:
+            raise ShapeError("a layer list has no input to start from")
+        return cur
+
+    def open_group(self, layer: Layer | None, scope: Scope, name: str | None = None, kind: str | None = None) -> Scope:
+        block = getattr(layer, "block", None)
+        short = self.claim(scope, layer, name or (layer.name if layer else None),
+                           (block or layer.kind) if layer is not None else (kind or "scope"))
+        where = (layer.where if layer else None) or scope.where
+        inner = Scope(scope.full(short), scope, where, (layer.path if layer else "") or scope.path)
+        label = layer.label() if layer else (kind or "scope")
+        info = GroupInfo(inner.prefix, layer.kind if layer else (kind or "scope"), label, scope.prefix, block, where,
+                         topology=getattr(layer, "TOPOLOGY", None) or kind or "chain")
+        inner.info = info
+        scope.children.append(inner.prefix)
+        self.groups[inner.prefix] = info
+        inner.short = short
+        return inner
+
+    def close_group(self, inner: Scope, out: Ref) -> Ref:
+        info = inner.info
+        assert info is not None
+        info.children = list(inner.children)
+        info.output = out
+        if inner.parent is not None:
+            inner.parent.names[inner.short] = out
+        self.everything[inner.prefix] = out
+        return out
+
+    def add(self, layer: Layer, scope: Scope, ins: list[Ref], role: str | None = None) -> Ref:
+        """Add one leaf layer: infer its output, count it, register its name."""
+        self.current = layer
+        self.current_ins = tuple(ins)
+        short = self.claim(scope, layer, layer.name, layer.kind)
+        name = scope.full(short)
+        self.current_name = name
+        in_types = [self.types[r] for r in ins]
+        wants = layer.INPUT_DTYPES or (layer.INPUT_DTYPE,) * len(in_types)
+        for t, want in zip(in_types, wants):
+            if want != "any" and t.dtype != want:
+                raise ShapeError(f"{layer.kind} needs {want} input, got {t.dtype} {t}"
+                                 + ("; hint: token ids go through an 'embedding' first" if t.dtype == "long" else ""))
+        before = len(self.ctx.warnings)
+        out = layer.infer(in_types, self.ctx)
+        outputs = out if isinstance(out, dict) else {"out": out}
+        for t in outputs.values():
+            self.bounded(t)
+        params = layer.param_shapes(in_types)
+        n_params = sum(numeric_product(s) for s in params.values())
+        if n_params > MAX_PARAMS:
+            raise ShapeError(f"{n_params} parameters is beyond netspec's bound of {MAX_PARAMS}")
+        self.check_init(layer, params)
+        node = Node(
+            name=name, kind=layer.kind, label=layer.label(), family=layer.FAMILY, layer=layer, inputs=tuple(ins),
+            in_types=tuple(in_types), outputs=outputs, params=params, buffers=layer.buffer_shapes(in_types),
+            macs=layer.macs(in_types, list(outputs.values())), rf=self.receptive(layer, ins), group=scope.prefix,
+            location=layer.where or scope.where, path=layer.path or scope.path,
+            activation=_activation(layer.shorthand_activation()), output_activation=_activation(
+                layer.output_activation()), states=layer.STATES, glyph=layer.GLYPH, shape_only=layer.SHAPE_ONLY,
+            trainable=layer.trainable, warnings=tuple(self.ctx.warnings[before:]), role=role)
+        self.nodes.append(node)
+        scope.children.append(name)
+        first = Ref(name, next(iter(outputs)))
+        for key, t in outputs.items():
+            self.types[Ref(name, key)] = t
+            self.rfs[Ref(name, key)] = node.rf
+        scope.names[short] = first
+        self.everything[name] = first
+        return first
+
+    # --- internals --------------------------------------------------------------------------------
+    def claim(self, scope: Scope, layer: Layer | None, name: str | None, base: str) -> str:
+        if name is not None:
+            if name in scope.names or name in self.inputs and scope is self.root:
+                raise SpecValidationError(problems=[Problem(
+                    f"duplicate name '{name}'", layer.where if layer else scope.where, layer.path if layer else "",
+                    "names must be unique within their block")])
+            return name
+        n = scope.counters.get(base, 0)
+        while True:
+            n += 1
+            short = f"{base}_{n}"
+            if short not in scope.names:
+                scope.counters[base] = n
+                return short
+
+    def resolve(self, layer: Layer, scope: Scope, cur: Ref | None) -> list[Ref]:
+        if layer.from_:
+            ins = [self.lookup(text, scope) for text in layer.from_]
+        elif cur is None:
+            raise ShapeError("the first layer has no input; hint: give the network an 'input:'")
+        else:
+            ins = [cur]
+        if layer.ARITY == 1 and len(ins) != 1:
+            raise ShapeError(f"{layer.kind} takes one input, got {len(ins)} in from: {layer.from_}")
+        if layer.ARITY is None and len(ins) < 2:
+            raise ShapeError(f"{layer.kind} merges two or more inputs, got {len(ins)}; "
+                             "hint: from: [a, b] names the nodes to merge")
+        return ins
+
+    def lookup(self, text: str, scope: Scope) -> Ref:
+        name, _, key = text.partition(":")
+        s: Scope | None = scope
+        ref = None
+        while s is not None and ref is None:
+            ref = s.names.get(name)
+            s = s.parent
+        if ref is None:
+            ref = self.everything.get(name)
+        if ref is None and name in self.inputs:
+            ref = Ref(name)
+        if ref is None:
+            visible = [*self.everything, *self.inputs]
+            hint = did_you_mean(name, visible)
+            raise ShapeError(f"'{name}' is not an earlier layer or input" + (f"; {hint}" if hint else "")
+                             + " (layers can only use nodes defined above them)")
+        if key:
+            ref = Ref(ref.src, key)
+            if ref not in self.types:
+                keys = [r.key for r in self.types if r.src == ref.src]
+                raise ShapeError(f"'{name}' has no output '{key}'; its outputs: {', '.join(keys)}")
+        return ref
+
+    def bounded(self, t: TensorType) -> None:
+        for d in t.shape:
+            if isinstance(d, int) and d > MAX_DIM:
+                raise ShapeError(f"size {d} in {t} is beyond netspec's bound of {MAX_DIM}")
+        if numeric_product(t.shape) > MAX_ELEMENTS:
+            raise ShapeError(f"{t} has more than {MAX_ELEMENTS} elements per sample")
+
+    def receptive(self, layer: Layer, ins: list[Ref]) -> tuple[tuple[int, int], ...] | None:
+        step = layer.receptive()
+        rfs = [self.rfs.get(r) for r in ins]
+        if step is None or any(r is None for r in rfs):
+            return None
+        if step == "same":
+            return tuple(max(axes) for axes in zip(*rfs)) if len({len(r) for r in rfs}) == 1 else None
+        rf = rfs[0]
+        if rf is None or len(rf) != len(step):
+            return None
+        return tuple((size + d * (k - 1) * jump, jump * s) for (size, jump), (k, s, d) in zip(rf, step))
+
+    def check_init(self, layer: Layer, params: dict[str, tuple[int, ...]]) -> None:
+        if not isinstance(layer.init, dict):
+            return
+        for pname, value in layer.init.items():
+            if pname not in params:
+                hint = did_you_mean(pname, params)
+                raise ShapeError(f"init names '{pname}', but {layer.kind} has parameters: "
+                                 f"{', '.join(params) or 'none'}" + (f"; {hint}" if hint else ""))
+            if isinstance(value, list):
+                got = _list_shape(value)
+                if got != params[pname]:
+                    raise ShapeError(f"init value for '{pname}' has shape {fmt_shape(got)}, "
+                                     f"the parameter has {fmt_shape(params[pname])}")
+
+
+def _list_shape(value: Any) -> tuple[int, ...]:
+    if isinstance(value, list):
+        inner = {_list_shape(v) for v in value} if value else {()}
+        if len(inner) != 1:
+            return (-1,)
+        return (len(value), *inner.pop())
+    return ()
+
+
+def _activation(name: str | None) -> str | None:
+    return None if name is None or ACTIVATIONS[name].is_identity else name
+
+
+def _located(err: NetspecError, layer: Layer | None, name: str) -> NetspecError:
+    """The error once located at the failing layer (``file:line:col``, its path and node name)."""
+    if err.problems:
+        return err
+    loc = layer.where if layer else None
+    lpath = layer.path if layer else ""
+    label = f"{lpath} ({name})" if name and lpath else (lpath or name)
+    return type(err)(problems=[Problem(str(err), loc, label)])
+
+
+def network_order(spec: Spec) -> list[str]:
+    """Networks in dependency order (an input ``from:`` another network comes after it)."""
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            raise SpecValidationError(f"networks feed each other in a cycle: {' → '.join((*trail, name))}")
+        state[name] = 1
+        for inp in spec.networks[name].inputs.values():
+            if inp.from_:
+                dep = inp.from_.split(".")[0]
+                if dep not in spec.networks:
+                    hint = did_you_mean(dep, spec.networks)
+                    raise SpecValidationError(f"network '{name}' takes input from unknown network '{dep}'"
+                                              + (f"; {hint}" if hint else ""))
+                visit(dep, (*trail, name))
+        state[name] = 2
+        order.append(name)
+
+    for name in spec.networks:
+        visit(name, ())
+    return order
+
+
+def build_graph(spec: Spec, bind: dict[str, int] | None = None, strict: bool = False,
+                networks: list[str] | None = None, partial: bool = False) -> Graph:
+    """Resolve every network of a spec into the graph IR.
+
+    Args:
+        spec: the validated spec.
+        bind: values for symbolic sizes (``{"T": 50}``).
+        strict: warnings (inexact stride divisions) become errors.
+        networks: keep only these networks in the result (all are built: later ones may read earlier ones).
+        partial: on a failure, return the graph so far instead of raising: the failing network holds
+            the nodes built before it, ``NetGraph.error``/``failure`` say what failed; ``Graph.error`` is set.
+
+    Raises:
+        ShapeError, SpecValidationError: located at the failing layer (unless ``partial``).
+    """
+    graphs: dict[str, NetGraph] = {}
+    error: NetspecError | None = None
+    for name in network_order(spec):
+        net = build_network(name, spec.networks[name], graphs, bind or {}, strict)
+        graphs[name] = net
+        if net.error is not None:
+            if not partial:
+                raise net.error
+            error = net.error
+            break
+    if networks is not None:
+        graphs = {k: v for k, v in graphs.items() if k in networks}
+    return Graph(spec.name, graphs, single=len(spec.networks) == 1, train=spec.train, error=error)
+
+
+def _input_types(net: Network, done: dict[str, NetGraph], bind: dict[str, int]) -> tuple[dict[str, TensorType], dict[str, str | None]]:
+    types, sources = {}, {}
+    for iname, inp in net.inputs.items():
+        if inp.from_:
+            dep, _, out = inp.from_.partition(".")
+            g = done[dep]
+            outs = g.output_types()
+            if out and out not in outs:
+                raise SpecValidationError(f"network '{dep}' has no output '{out}'; its outputs: {', '.join(outs)}")
+            types[iname] = outs[out] if out else next(iter(outs.values()))
+            sources[iname] = inp.from_
+        else:
+            shape = tuple(bind.get(d, d) if isinstance(d, str) else d for d in inp.shape or ())
+            types[iname] = TensorType(shape, inp.dtype)
+            sources[iname] = None
+    return types, sources
+
+
+def build_network(name: str, net: Network, done: dict[str, NetGraph], bind: dict[str, int], strict: bool) -> NetGraph:
+    """One network; a shape failure is recorded on the returned graph (``error``, ``failure``), not raised."""
+    inputs, sources = _input_types(net, done, bind)
+    b = Builder(name, inputs, strict)
+    graph = NetGraph(name, inputs, sources, b.nodes, b.groups, {}, expect=net.expect)
+    try:
+        last = b.chain(net.layers, b.root, Ref(next(iter(inputs))))
+        if net.outputs:
+            graph.outputs = {o: b.lookup(o, b.root) for o in net.outputs}
+        else:
+            graph.outputs = {str(last): last}
+    except NetspecError as err:
+        layer = b.current
+        leaf = layer is not None and not layer.COMPOSITE
+        graph.error = _located(err, layer, b.current_name if leaf else "")
+        if layer is not None:
+            graph.failure = Failure(
+                name=(b.current_name if leaf and b.current_name else None) or layer.name or layer.kind,
+                label=layer.label(), family=layer.FAMILY, inputs=b.current_ins, location=layer.where,
+                activation=_activation(layer.shorthand_activation()))
+    return graph
