@@ -93,13 +93,3 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
         return f"did you mean '{close[0]}'?"
     return "did you mean " + ", ".join(f"'{c}'" for c in close[:-1]) + f" or '{close[-1]}'?"
 
-
-def format_path(loc: Iterable[object]) -> str:
-    """('layers', 3, 'stride') -> 'layers[3].stride'."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out

@@ -16,8 +16,6 @@ Dim = int | str
 _TRAILING = re.compile(r"^(.*\S) ([+-]) (\d+)$")
 
 
-def is_symbolic(n: Dim) -> bool:
-    return isinstance(n, str)
 
 
 def sym_add(n: Dim, c: int) -> Dim:

@@ -1,19 +1,16 @@
-"""Activations: the one table every consumer reads, and the activation layer kinds.
+"""Activations: the one table every consumer reads.
 
-An activation is usable two ways: as a layer kind (``- relu``) and as the ``activation:`` shorthand of
-a layer that takes one (``conv2d: {filters: 6, activation: tanh}``). Both read :data:`ACTIVATIONS`;
-adding an activation is one entry there (plus a class below only when it takes options).
+An activation is usable two ways: as a layer kind (``- relu``, registered from this table in
+``layers/core.py``) and as the ``activation:`` shorthand of a layer that takes one
+(``conv2d: {filters: 6, activation: tanh}``). Adding an activation is one entry here (plus a class in
+``core.py`` only when it takes options of its own). Imports nothing from netspec, so the torch half
+(``layers/torch/activations.py``) can read it too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
-
-from pydantic import Field
-
-from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, need_float, register_layer
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -60,76 +57,4 @@ ACTIVATIONS: dict[str, ActivationDef] = {
     "linear": ActivationDef("identity", "Identity", plain_kind=False),  # Keras' name; `linear` the kind is dense
 }
 ActivationName = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
-
-
-def _torch_dim(axis: int) -> int:
-    return axis if axis < 0 else axis + 1
-
-
-class Activation(Layer):
-    """Base of the activation layers (element-wise, no parameters)."""
-
-    FAMILY: ClassVar[str] = "activation"
-    ELEMENTWISE: ClassVar[bool] = True
-    EXAMPLES: ClassVar = [({}, [(4, 5)])]
-
-    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
-        need_float(ins[0], self.KIND)
-        return ins[0]
-
-    def torch_kwargs(self) -> dict[str, Any]:
-        return dict(ACTIVATIONS[self.KIND].kwargs)
-
-    def output_activation(self) -> str | None:
-        return self.KIND
-
-    def build(self, ins: list[TensorType]) -> Any:
-        from netspec.layers.torch.activations import activation_module
-
-        return activation_module(self.KIND, **self.torch_kwargs())
-
-
-for _name, _act in ACTIVATIONS.items():
-    if _act.plain_kind:  # one table entry makes the kind; options-taking activations are classes below
-        register_layer(_name)(type(_name.title().replace("_", ""), (Activation,),
-                                   {"__doc__": f"The {_name} activation as a layer.", "__module__": __name__}))
-
-
-@register_layer("leaky_relu")
-class LeakyReLU(Activation):
-    """``max(x, slope·x)``."""
-
-    slope: float = Field(default=0.01, ge=0.0, le=1.0)
-
-    def torch_kwargs(self) -> dict[str, Any]:
-        return {"negative_slope": self.slope}
-
-    def label(self) -> str:
-        return f"leaky_relu {self.slope:g}"
-
-
-@register_layer("elu")
-class ELU(Activation):
-    """``x`` if positive, else ``alpha·(eˣ − 1)``."""
-
-    alpha: float = Field(default=1.0, gt=0.0)
-
-    def torch_kwargs(self) -> dict[str, Any]:
-        return {"alpha": self.alpha}
-
-
-@register_layer("softmax")
-class Softmax(Activation):
-    """Softmax over ``axis`` (per-sample axes; -1 is the last)."""
-
-    axis: int = -1
-
-    def torch_kwargs(self) -> dict[str, Any]:
-        return {"dim": _torch_dim(self.axis)}
-
-
-@register_layer("log_softmax")
-class LogSoftmax(Softmax):
-    """Log of the softmax over ``axis``."""
-
 

@@ -160,7 +160,7 @@ class ConvBase(Layer):
         cls = nn.Conv1d if self.N == 1 else nn.Conv2d
         pads = self.paddings
         return cls(int(ins[0].shape[0]), self.filters, self.kernels, stride=self.strides,
-                   padding=pads if pads == "same" else pads, dilation=self.dilations, groups=self.groups,
+                   padding=pads, dilation=self.dilations, groups=self.groups,
                    bias=self.bias)
 
 
@@ -270,8 +270,8 @@ class ZeroPad2d(Layer):
     @model_validator(mode="after")
     def _check(self) -> "ZeroPad2d":
         values = [self.padding] if isinstance(self.padding, int) else self.padding
-        if len(values) not in (1, 2, 4) or any(v < 0 or v > 4096 for v in values):
-            raise ValueError("padding is p, [vertical, horizontal] or [left, right, top, bottom], each 0..4096")
+        if len(values) not in (1, 2, 4) or any(v < 0 or v > MAX_KERNEL for v in values):
+            raise ValueError(f"padding is p, [vertical, horizontal] or [left, right, top, bottom], each 0..{MAX_KERNEL}")
         return self
 
     @property

@@ -1,4 +1,4 @@
-"""Dense, reshaping and dropout layers."""
+"""Dense, reshaping, dropout and activation layers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import numeric_product, product
 from netspec.core.types import TensorType, fmt_shape
-from netspec.layers.activations import ActivationName
+from netspec.layers.activations import ACTIVATIONS, ActivationName
 from netspec.layers.base import Ctx, Layer, Width, need_float, need_rank, register_layer
 
 
@@ -138,3 +138,76 @@ class Dropout(Layer):
         if self.spatial:
             return (nn.Dropout1d if ins[0].rank == 2 else nn.Dropout2d)(self.rate)
         return nn.Dropout(self.rate)
+
+
+def _torch_dim(axis: int) -> int:
+    return axis if axis < 0 else axis + 1
+
+
+class Activation(Layer):
+    """Base of the activation layers (element-wise, no parameters)."""
+
+    FAMILY: ClassVar[str] = "activation"
+    ELEMENTWISE: ClassVar[bool] = True
+    EXAMPLES: ClassVar = [({}, [(4, 5)])]
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        need_float(ins[0], self.KIND)
+        return ins[0]
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        return dict(ACTIVATIONS[self.KIND].kwargs)
+
+    def output_activation(self) -> str | None:
+        return self.KIND
+
+    def build(self, ins: list[TensorType]) -> Any:
+        from netspec.layers.torch.activations import activation_module
+
+        return activation_module(self.KIND, **self.torch_kwargs())
+
+
+for _name, _act in ACTIVATIONS.items():
+    if _act.plain_kind:  # one table entry makes the kind; options-taking activations are classes below
+        register_layer(_name)(type(_name.title().replace("_", ""), (Activation,),
+                                   {"__doc__": f"The {_name} activation as a layer.", "__module__": __name__}))
+
+
+@register_layer("leaky_relu")
+class LeakyReLU(Activation):
+    """``max(x, slope·x)``."""
+
+    slope: float = Field(default=0.01, ge=0.0, le=1.0)
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        return {"negative_slope": self.slope}
+
+    def label(self) -> str:
+        return f"leaky_relu {self.slope:g}"
+
+
+@register_layer("elu")
+class ELU(Activation):
+    """``x`` if positive, else ``alpha·(eˣ − 1)``."""
+
+    alpha: float = Field(default=1.0, gt=0.0)
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
+
+@register_layer("softmax")
+class Softmax(Activation):
+    """Softmax over ``axis`` (per-sample axes; -1 is the last)."""
+
+    axis: int = -1
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        return {"dim": _torch_dim(self.axis)}
+
+
+@register_layer("log_softmax")
+class LogSoftmax(Softmax):
+    """Log of the softmax over ``axis``."""
+
+

@@ -22,6 +22,7 @@ from netspec.core.sizes import conv_out, numeric_product
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
 from netspec.layers.base import (
+    MAX_KERNEL,
     Ctx,
     IntPair,
     Layer,
@@ -51,8 +52,8 @@ class LocalBase(Layer):
     def _check(self) -> "LocalBase":
         for field in ("kernel", "stride", "padding"):
             low = 0 if field == "padding" else 1
-            if any(v < low or v > 4096 for v in pair(getattr(self, field))):
-                raise ValueError(f"{field} must be between {low} and 4096, got {getattr(self, field)}")
+            if any(v < low or v > MAX_KERNEL for v in pair(getattr(self, field))):
+                raise ValueError(f"{field} must be between {low} and {MAX_KERNEL}, got {getattr(self, field)}")
         return self
 
     def out_hw(self, x: TensorType, ctx: Ctx) -> tuple[Any, Any]:
@@ -148,4 +149,4 @@ class TiledConv2d(LocalBase):
         from netspec.layers.torch.local import TiledConv2d as TorchTiled
 
         return TorchTiled(int(ins[0].shape[0]), self.filters, pair(self.kernel), pair(self.stride),
-                          pair(self.padding), pair(self.tile), self.bias)
+                          pair(self.padding), pair(self.tile), self.out_hw(ins[0], Ctx()), self.bias)

@@ -47,7 +47,7 @@ def compile_network(net: NetGraph) -> nn.Module:
         except Exception as exc:  # a torch constructor refusing what the shape rule allowed is a netspec bug
             raise BuildError(f"{node.location or ''} {node.name}: building {node.kind} failed: {exc}") from exc
         initialise(module, node.layer.init)
-        if not node.layer.trainable:
+        if not node.trainable:
             for p in module.parameters():
                 p.requires_grad_(False)
         root[node.name] = module
@@ -67,8 +67,8 @@ def compile_network(net: NetGraph) -> nn.Module:
 
 
 def _activate(g: fx.Graph, value: fx.Node, node: Node) -> fx.Node:
-    name = getattr(node.layer, "activation", None)
-    if not name or name in ("identity", "linear"):
+    name = node.activation
+    if name is None:
         return value
     fn, kwargs = activation_fn(name)
     return g.call_function(fn, (value,), kwargs)

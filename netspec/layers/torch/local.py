@@ -1,4 +1,7 @@
-"""The torch half of the local (unshared convolution) family: modules PyTorch lacks. Imported only by ``build`` (it imports torch)."""
+"""The torch half of the local (unshared convolution) family: modules PyTorch lacks.
+
+Imported only by ``build`` (it imports torch). Output sizes come from the shape rule, never recomputed.
+"""
 
 from __future__ import annotations
 
@@ -42,9 +45,10 @@ class TiledConv2d(nn.Module):
     """Tiled convolution via unfold: output (i, j) uses kernel ``(i mod th, j mod tw)``."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel: tuple[int, int], stride: tuple[int, int],
-                 padding: tuple[int, int], tile: tuple[int, int], bias: bool = True) -> None:
+                 padding: tuple[int, int], tile: tuple[int, int], out_size: tuple[int, int], bias: bool = True) -> None:
         super().__init__()
         self.kernel, self.stride, self.padding, self.tile = kernel, stride, padding, tile
+        self.out_size = out_size  # from the shape rule (core/sizes.py), not recomputed here
         self.weight = nn.Parameter(torch.empty(*tile, out_channels, in_channels, *kernel))
         self.bias = nn.Parameter(torch.empty(*tile, out_channels)) if bias else None
         fan_in = in_channels * kernel[0] * kernel[1]
@@ -55,8 +59,7 @@ class TiledConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]
         th, tw, o = self.weight.shape[:3]
-        ho = (x.shape[2] + 2 * self.padding[0] - self.kernel[0]) // self.stride[0] + 1
-        wo = (x.shape[3] + 2 * self.padding[1] - self.kernel[1]) // self.stride[1] + 1
+        ho, wo = self.out_size
         cols = F.unfold(x, self.kernel, padding=self.padding, stride=self.stride).reshape(n, -1, ho, wo)
         out = x.new_zeros(n, o, ho, wo)
         for a in range(min(th, ho)):
