@@ -35,6 +35,9 @@ class Scope:
         self.children: list[str] = []
         self.info: GroupInfo | None = None
         self.short = ""  # this group's name in its parent scope
+        # What a structure kind's `trainable:`/`init:` mean: the same for every layer inside it.
+        self.frozen = parent.frozen if parent else False
+        self.init: Any = parent.init if parent else None
 
     def full(self, short: str) -> str:
         return f"{self.prefix}.{short}" if self.prefix else short
@@ -84,6 +87,14 @@ class Builder:
                            (block or layer.kind) if layer is not None else (kind or "scope"))
         where = (layer.where if layer else None) or scope.where
         inner = Scope(scope.full(short), scope, where, (layer.path if layer else "") or scope.path)
+        if layer is not None:
+            inner.frozen = inner.frozen or not layer.trainable
+            if isinstance(layer.init, dict):
+                raise ShapeError(f"init: {{param: ...}} names the parameters of one layer, but {layer.kind} holds "
+                                 "several layers; hint: give a scheme name (applied to every layer inside), or set "
+                                 "init: on the layer itself")
+            if layer.init is not None:
+                inner.init = layer.init
         label = layer.label() if layer else (kind or "scope")
         info = GroupInfo(inner.prefix, layer.kind if layer else (kind or "scope"), label, scope.prefix, block, where,
                          topology=getattr(layer, "TOPOLOGY", None) or kind or "chain")
@@ -133,7 +144,8 @@ class Builder:
             location=layer.where or scope.where, path=layer.path or scope.path,
             activation=_activation(layer.shorthand_activation()), output_activation=_activation(
                 layer.output_activation()), states=layer.STATES, glyph=layer.GLYPH, shape_only=layer.SHAPE_ONLY,
-            trainable=layer.trainable, warnings=tuple(self.ctx.warnings[before:]), role=role)
+            trainable=layer.trainable and not scope.frozen, init=layer.init if layer.init is not None else scope.init,
+            warnings=tuple(self.ctx.warnings[before:]), role=role)
         self.nodes.append(node)
         scope.children.append(name)
         first = Ref(name, next(iter(outputs)))
@@ -197,8 +209,18 @@ class Builder:
                 raise ShapeError(f"'{name}' has no output '{key}'; its outputs: {', '.join(keys)}")
         return ref
 
+    def stride_between(self, src: Ref, dst: Ref) -> tuple[int | None, ...] | None:
+        """Per spatial axis, how many input positions one step of ``dst`` moves on ``src`` (the ratio
+        of their receptive-field jumps); None where it is not a whole number or not known."""
+        a, b = self.rfs.get(src), self.rfs.get(dst)
+        if a is None or b is None or len(a) != len(b):
+            return None
+        return tuple(jb // ja if jb % ja == 0 else None for (_, ja), (_, jb) in zip(a, b))
+
     def bounded(self, t: TensorType) -> None:
         for d in t.shape:
+            if isinstance(d, int) and d < 1:
+                raise ShapeError(f"the output {t} has a size of {d}; every size must be at least 1")
             if isinstance(d, int) and d > MAX_DIM:
                 raise ShapeError(f"size {d} in {t} is beyond netspec's bound of {MAX_DIM}")
         if numeric_product(t.shape) > MAX_ELEMENTS:

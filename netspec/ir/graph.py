@@ -12,7 +12,7 @@ before the failure and a :class:`Failure` saying which layer failed and what it 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from netspec.core.errors import Location, NetspecError, did_you_mean
 from netspec.core.sizes import numeric_product
@@ -39,7 +39,8 @@ class Node:
         states: names of its recurrent state outputs besides ``out`` (LSTM: ``("h", "c")``).
         glyph: a merge's operator (``+``, ``‖``, ``×``), or None.
         shape_only: moves values without changing them (flatten, reshape, permute).
-        trainable: False when ``trainable: false`` freezes its parameters.
+        trainable: False when ``trainable: false`` freezes its parameters (on it or an enclosing group).
+        init: its ``init:``, or the scheme of the innermost enclosing group that sets one.
         params / buffers: named shapes, exactly as the module's ``named_parameters()``/``named_buffers()``.
         macs: multiply-adds of one sample.
         rf: receptive field per spatial axis, ``(size, jump)``; None when not defined (after dense).
@@ -67,6 +68,7 @@ class Node:
     glyph: str | None = None
     shape_only: bool = False
     trainable: bool = True
+    init: Any = None
     warnings: tuple[str, ...] = ()
     role: str | None = None
 

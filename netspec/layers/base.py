@@ -84,6 +84,8 @@ class Composer(Protocol):
 
     def add(self, layer: "Layer", scope: Any, ins: list[Ref], role: str | None = None) -> Ref: ...
 
+    def stride_between(self, src: Ref, dst: Ref) -> tuple[int | None, ...] | None: ...
+
 
 class Layer(BaseModel):
     """Base of every layer kind. Fields shared by all kinds live here."""

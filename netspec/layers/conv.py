@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -317,7 +318,14 @@ class Upsample(Layer):
         x = ins[0]
         need_rank(x, (3,), "a 3-D input (channels, height, width)")
         need_float(x, self.KIND)
-        return TensorType((x.shape[0], *(upsample_out(n, self.scale).value for n in x.shape[1:])))
+        sizes = []
+        for axis, n in zip(AXES[2], x.shape[1:]):
+            size = upsample_out(n, self.scale)
+            if isinstance(size.value, int) and size.value < 1:
+                raise ShapeError(f"{axis} {size.arithmetic}: upsampling by {self.scale:g} leaves no {axis}; "
+                                 f"hint: a scale below 1 needs an input of at least {math.ceil(1 / self.scale)}")
+            sizes.append(size.value)
+        return TensorType((x.shape[0], *sizes))
 
     def receptive(self) -> None:
         return None

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal, Union
 from pydantic import Field
 
 from netspec.core.errors import ShapeError
+from netspec.core.sizes import conv_out
 from netspec.core.types import Ref, TensorType
 from netspec.layers.activations import ActivationName
 from netspec.layers.base import Children, Composer, Layer, register_layer
@@ -49,28 +50,37 @@ class Sequential(Group):
         return builder.close_group(inner, builder.chain(self.layers, inner, ins[0]))
 
 
-def projection(x: TensorType, y: TensorType, norm: bool) -> list[Layer]:
+def projection(x: TensorType, y: TensorType, norm: bool, strides: tuple[int | None, ...] | None) -> list[Layer]:
     """Layers that map the block input ``x`` onto the body output's shape ``y`` (the notes'
-    "convolutional block": a 1×1 convolution with the block's stride, then batch norm)."""
+    "convolutional block": a 1×1 convolution with the body's stride, then batch norm).
+
+    ``strides`` is the body's stride per spatial axis (how far one output step moves on the input),
+    so the shortcut samples the same grid as the body; when a 1×1 convolution with that stride cannot
+    give the body's size, the shapes cannot line up and a ShapeError says so, as torch would fail.
+    """
     from netspec.layers.conv import Conv1d, Conv2d
     from netspec.layers.core import Dense
     from netspec.layers.norm import BatchNorm1d, BatchNorm2d
 
     if x.rank == 1:
-        return [Dense(kind="dense", name="dense", units=int(y.shape[0]))]
+        return [Dense(kind=Dense.KIND, name="dense", units=int(y.shape[0]))]
     if x.rank not in (2, 3) or y.rank != x.rank:
         raise ShapeError(f"cannot project the residual input {x} onto the block output {y}")
-    strides = []
-    for a, b in zip(x.shape[1:], y.shape[1:]):
-        if isinstance(a, str) or isinstance(b, str):
-            strides.append(1 if a == b else 0)
-        else:
-            strides.append(max(1, -(-a // b)))
-    if 0 in strides:
-        raise ShapeError(f"cannot project the residual input {x} onto the block output {y}")
+    steps = []
+    for i, (a, b) in enumerate(zip(x.shape[1:], y.shape[1:])):
+        s = strides[i] if strides is not None and i < len(strides) else None
+        if s is None:  # the body's stride is unknown (no receptive field): only an exact ratio is safe
+            s = a // b if isinstance(a, int) and isinstance(b, int) and b and a % b == 0 else (1 if a == b else None)
+        got = conv_out(a, 1, s).value if s else None
+        if s is None or got != b:
+            shown = f"a 1×1 stride-{s} projection gives {got}" if s else "no 1×1 projection stride gives it"
+            raise ShapeError(f"the residual shortcut cannot line up with the body: input {x}, body output {y} "
+                             f"({shown} on axis {i + 1}); hint: give the body padding so that its stride divides "
+                             "the input, or write the shortcut: layers yourself")
+        steps.append(s)
     conv, bn = (Conv2d, BatchNorm2d) if x.rank == 3 else (Conv1d, BatchNorm1d)
     out: list[Layer] = [conv(kind=conv.KIND, name="conv", filters=int(y.shape[0]), kernel=1,
-                             stride=strides if x.rank == 3 else strides[0], bias=not norm)]
+                             stride=steps if x.rank == 3 else steps[0], bias=not norm)]
     if norm:
         out.append(bn(kind=bn.KIND, name="bn"))
     return out
@@ -104,7 +114,7 @@ class Residual(Group):
         if isinstance(self.shortcut, list):
             sc_layers: list[Layer] = self.shortcut
         elif self.shortcut == "projection" or (self.shortcut == "auto" and xt != bt):
-            sc_layers = projection(xt, bt, self.projection_norm)
+            sc_layers = projection(xt, bt, self.projection_norm, builder.stride_between(x, body))
         else:
             sc_layers = []
         if sc_layers:

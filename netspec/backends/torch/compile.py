@@ -46,7 +46,7 @@ def compile_network(net: NetGraph) -> nn.Module:
             module = node.layer.build(list(node.in_types))
         except Exception as exc:  # a torch constructor refusing what the shape rule allowed is a netspec bug
             raise BuildError(f"{node.location or ''} {node.name}: building {node.kind} failed: {exc}") from exc
-        initialise(module, node.layer.init)
+        initialise(module, node.init)
         if not node.trainable:
             for p in module.parameters():
                 p.requires_grad_(False)
