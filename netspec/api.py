@@ -66,10 +66,16 @@ def schema() -> dict[str, Any]:
     return json_schema()
 
 
-def _partial_graph(source: Source, bind: dict[str, int] | None, strict: bool) -> Graph:
+def _partial_graph(source: Source, bind: dict[str, int] | None, strict: bool, network: str | None) -> Graph:
+    """The graph up to a shape failure, for drawing; asking for a network the failure kept from being
+    built raises that failure."""
     if isinstance(source, Graph):
         return source
-    return build_graph(load(source), bind=bind, strict=strict, partial=True)
+    spec = load(source)
+    graph = build_graph(spec, bind=bind, strict=strict, partial=True)
+    if graph.error is not None and network in spec.networks and network not in graph.networks:
+        raise graph.error
+    return graph
 
 
 def to_dot(source: Source, **options: Any) -> str:
@@ -93,7 +99,7 @@ def to_dot(source: Source, **options: Any) -> str:
     from netspec.backends.graphviz import render
 
     opts = render.options(options)
-    return render.to_dot(_partial_graph(source, opts.bind, opts.strict), opts)
+    return render.to_dot(_partial_graph(source, opts.bind, opts.strict, opts.network), opts)
 
 
 def render_diagram(source: Source, path: str | os.PathLike[str] | None, format: str | None = None,  # noqa: A002
@@ -103,7 +109,7 @@ def render_diagram(source: Source, path: str | os.PathLike[str] | None, format: 
 
     opts = render.options(options)
     fmt = render.format_for(path, format)
-    return render.render(_partial_graph(source, opts.bind, opts.strict), path, opts, format=fmt)
+    return render.render(_partial_graph(source, opts.bind, opts.strict, opts.network), path, opts, format=fmt)
 
 
 def draw(source: Source, path: str | os.PathLike[str], format: str | None = None, **options: Any) -> Path:  # noqa: A002

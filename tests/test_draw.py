@@ -7,25 +7,25 @@ Expected numbers are derived by hand from the specs written here (the arithmetic
 from __future__ import annotations
 
 import html
-import importlib
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
 import netspec
+from netspec.api import render_diagram
+from netspec.backends.graphviz import render
+from netspec.backends.graphviz.style import FAILED_LINE, FAMILY_COLORS, LINK_COLOR, SHORTCUT_COLOR
+from netspec.backends.graphviz.view import AUTO_MAX_ITEMS
 from netspec.cli.main import main
 from netspec.core.errors import BuildError, UsageError
 from netspec.core.types import Ref, TensorType
 from netspec.ir.graph import Graph, NetGraph, Node
 from netspec.layers import layer_kinds
-from netspec.layers.base import Layer
 
-D = importlib.import_module("netspec.backends.graphviz.render")
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
 
@@ -205,8 +205,8 @@ def test_lenet_nodes_labels_and_edge_shapes():
     assert "(6, 28, 28)" in d.edge("lenet/conv1", "lenet/pool1")
     assert "(400,)" in d.edge("lenet/flatten_1", "lenet/fc1")  # 16·5·5
     # colours by family, and a legend naming the families drawn
-    assert D.FAMILY_COLORS["conv"] in d.nodes["lenet/conv1"]
-    assert D.FAMILY_COLORS["dense"] in d.nodes["lenet/fc1"]
+    assert FAMILY_COLORS["conv"] in d.nodes["lenet/conv1"]
+    assert FAMILY_COLORS["dense"] in d.nodes["lenet/fc1"]
     cap = d.caption()
     assert "lenet" in cap and "conv" in cap and "pool" in cap and "dense" in cap
     # no clusters for a plain chain
@@ -236,7 +236,7 @@ def test_residual_clusters_merges_and_shortcuts():
     assert 'shape="circle"' in add and "<b>+</b>" in add and "relu" in add
     # identity shortcut: the block input goes straight to the add, dashed; the body's last layer solid
     sc = d.edge("resdemo/input:input", "resdemo/block1.add")
-    assert 'style="dashed"' in sc and D.SHORTCUT_COLOR in sc
+    assert 'style="dashed"' in sc and SHORTCUT_COLOR in sc
     assert "dashed" not in d.edge("resdemo/block1.batchnorm2d_2", "resdemo/block1.add")
     # projection shortcut: into the 1×1 conv and out of its batch norm, both dashed
     assert "dashed" in d.edge("resdemo/block1.add", "resdemo/block2.shortcut.conv")
@@ -324,7 +324,7 @@ def test_auto_depth_is_readable_for_a_resnet152_layout():
     assert len(g.nodes) > 300  # 50 blocks of 6 layers, plus projections
     d = dot(spec)
     boxes = [n for n in d.nodes]
-    assert len(boxes) <= D.AUTO_MAX_ITEMS
+    assert len(boxes) <= AUTO_MAX_ITEMS
     # each stage shows its first block and the run of identical copies after it: ×2, ×7, ×35, ×2
     text = d.text
     for n in (2, 7, 35):
@@ -341,7 +341,7 @@ def _googlenet_like() -> str:
 
 def test_auto_depth_keeps_inception_branches_visible():
     d = dot(_googlenet_like())
-    assert len(d.nodes) <= D.AUTO_MAX_ITEMS
+    assert len(d.nodes) <= AUTO_MAX_ITEMS
     merges = [n for n, a in d.nodes.items() if "‖" in a]
     assert len(merges) == 9  # one concat per module: the branches are still drawn
     for k in range(1, 10):
@@ -354,7 +354,7 @@ def test_networks_side_by_side_with_the_link():
     d = dot(GAN)
     assert "generator/" in d.clusters and "discriminator/" in d.clusters
     link = d.edge("generator/reshape_1", "discriminator/input:input")
-    assert D.LINK_COLOR in link and "(1, 8, 8)" in link and 'constraint="false"' in link
+    assert LINK_COLOR in link and "(1, 8, 8)" in link and 'constraint="false"' in link
     assert "from generator" in d.text_of("discriminator/input:input")
     assert "between networks" in d.caption()
     # generator 16·64 + 64 = 1,088; discriminator 64·1 + 1 = 65
@@ -384,7 +384,7 @@ networks:
 """
     d = dot(spec)
     link = d.edge("encoder/dense_1", "decoder/input:z")
-    assert D.LINK_COLOR in link and "constraint" not in link  # the decoder is pulled down beside the encoder
+    assert LINK_COLOR in link and "constraint" not in link  # the decoder is pulled down beside the encoder
     # a merge that names its inputs: the second one is drawn as a skip
     assert "dashed" in d.edge("decoder/input:cond", "decoder/concat_1")
 
@@ -396,7 +396,7 @@ def test_failing_spec_is_drawn_up_to_the_failure():
     for n in ("conv1", "pool1", "conv2", "pool2"):
         assert f"lenet_typo/{n}" in d.nodes
     failed = "lenet_typo/failed:conv3"
-    assert failed in d.nodes and D.FAILED_LINE in d.nodes[failed]
+    assert failed in d.nodes and FAILED_LINE in d.nodes[failed]
     assert "conv 5×5 ×120 /1" in d.text_of(failed)
     d.edge("lenet_typo/pool2", failed)
     assert "(16, 4, 4)" in d.edge("lenet_typo/pool2", failed)
@@ -426,7 +426,7 @@ layers:
     assert "broken/blk" in d.clusters and failed in d.nodes
     # fed by the body (4, 8, 8) and the block input (4, 16, 16): the shapes that do not add up
     assert "(4, 8, 8)" in d.edge("broken/blk.conv2d_1", failed)
-    assert D.FAILED_LINE in d.edge("broken/conv2d_1", failed)
+    assert FAILED_LINE in d.edge("broken/conv2d_1", failed)
     assert "(4, 16, 16)" in d.edge("broken/conv2d_1", "broken/blk.conv2d_1")  # its shape, written once
     assert "add needs equal shapes" in d.caption()
 
@@ -440,6 +440,15 @@ def test_failing_second_network_keeps_the_first():
     assert "shape inference failed" in d.caption()
     # drawing only the generator: nothing failed there
     assert "failed" not in dot(spec, network="generator").caption()
+
+
+def test_a_network_after_the_failure_raises_it():
+    spec = GAN.replace("reshape: [1, 8, 8]", "reshape: [1, 8, 9]")  # 64 values cannot make 1·8·9 = 72
+    with pytest.raises(netspec.ShapeError):  # the discriminator was never built: the failure is the answer
+        netspec.to_dot(spec, network="discriminator")
+    assert "generator/failed:reshape_1" in dot(spec).nodes
+    with pytest.raises(netspec.NetspecError, match="no network 'critic'"):
+        netspec.to_dot(spec, network="critic")
 
 
 def test_invalid_spec_still_raises():
@@ -460,32 +469,19 @@ def test_bad_options():
 
 # --- recurrent layers unrolled through time ----------------------------------------------------------
 
-class ToyRNN(Layer):
-    """Stands in for a recurrent kind (only FAMILY matters to the diagram); not registered."""
-
-    FAMILY: ClassVar[str] = "recurrent"
-    KIND: ClassVar[str] = "toy_rnn"
-    units: int = 4
-
-    def label(self) -> str:
-        return f"toy_rnn {self.units}"
-
-
-class ToyDense(Layer):
-    FAMILY: ClassVar[str] = "dense"
-    KIND: ClassVar[str] = "toy_dense"
-
-
 def _rnn_graph(seq_out: bool) -> Graph:
+    """A hand-made IR: a recurrent layer of an unregistered kind (only its family matters to the
+    diagram) and a head. ``layer=None``: the diagram reads the IR, never the layer objects."""
     x = TensorType((5, 3))
     out = TensorType((5, 4) if seq_out else (4,))
-    rnn = Node(name="rnn", layer=ToyRNN(kind="toy_rnn"), inputs=(Ref("x"),), in_types=(x,), outputs={"out": out},
-               params={"w": (4, 7)}, buffers={}, macs=0, rf=None, group="", location=None, path="")
-    head = Node(name="head", layer=ToyDense(kind="toy_dense"), inputs=(Ref("rnn"),), in_types=(out,),
-                outputs={"out": TensorType((2,))}, params={}, buffers={}, macs=0, rf=None, group="",
-                location=None, path="")
+    rnn = Node(name="rnn", kind="toy_rnn", label="toy_rnn 4", family="recurrent", layer=None,  # type: ignore[arg-type]
+               inputs=(Ref("x"),), in_types=(x,), outputs={"out": out}, params={"w": (4, 7)}, buffers={}, macs=0,
+               rf=None, group="", location=None, path="")
+    head = Node(name="head", kind="toy_dense", label="toy_dense", family="dense", layer=None,  # type: ignore[arg-type]
+                inputs=(Ref("rnn"),), in_types=(out,), outputs={"out": TensorType((2,))}, params={}, buffers={},
+                macs=0, rf=None, group="", location=None, path="")
     net = NetGraph("toy", {"x": x}, {"x": None}, [rnn, head], {}, {"head": Ref("head")})
-    return Graph("toy", None, {"toy": net})  # type: ignore[arg-type]
+    return Graph("toy", {"toy": net})
 
 
 def test_unroll_last_step_output():
@@ -556,7 +552,7 @@ def test_render_svg_and_png(tmp_path):
     assert pdf.read_bytes()[:5] == b"%PDF-"
     src = netspec.draw(LENET, tmp_path / "net.dot")
     assert src.read_text().startswith("digraph netspec {")
-    failing = D.render(FAILING, tmp_path / "fail.svg")
+    failing = render_diagram(FAILING, tmp_path / "fail.svg")
     assert failing.error is not None and "shape inference failed" in (tmp_path / "fail.svg").read_text()
 
 
@@ -576,7 +572,7 @@ def test_missing_dot_says_how_to_install(tmp_path, monkeypatch):
     assert "conda install -c conda-forge graphviz" in msg and "--format dot" in msg
     assert not (tmp_path / "net.png").exists()
     # the graphviz package's own lookup failing gives the same message
-    monkeypatch.setattr(D, "dot_executable", lambda: "/somewhere/dot")
+    monkeypatch.setattr(render, "dot_executable", lambda: "/somewhere/dot")
     with pytest.raises(BuildError, match="apt-get install graphviz"):
         netspec.draw(LENET, tmp_path / "net.svg")
     # DOT output needs no Graphviz
@@ -655,7 +651,7 @@ def test_reference_specs_draw_readably(name):
     path = SPECS / name
     assert path.exists(), f"specs/{name} is missing"
     d = dot(path)
-    assert len(d.nodes) <= D.AUTO_MAX_ITEMS
+    assert len(d.nodes) <= AUTO_MAX_ITEMS
     g = netspec.analyze(path).network()
     assert f"{g.name}" in d.caption()
     assert "failed" not in d.caption()

@@ -7,54 +7,30 @@ import re
 from typing import Any, Iterable
 
 from netspec.backends.graphviz.model import Box, Cluster, DrawOptions, NetView
-from netspec.backends.graphviz.view import _view
+from netspec.backends.graphviz.style import (
+    CLUSTER_FILL,
+    CLUSTER_FILLS,
+    DASHED_CLUSTERS,
+    FAILED_FILL,
+    FAILED_LINE,
+    FAMILY_NAMES,
+    FONT,
+    INPUT_FILL,
+    LINK_COLOR,
+    MERGE_FAMILY,
+    RECURRENT_FAMILY,
+    SHORTCUT_CLUSTERS,
+    SHORTCUT_COLOR,
+    SKIP_COLOR,
+    SMALL_FAMILIES,
+    STATE_COLOR,
+    family_color,
+    fmt_params,
+)
+from netspec.backends.graphviz.view import net_view
 from netspec.core.errors import NetspecError
+from netspec.core.fmt import human
 from netspec.ir.graph import Graph
-
-# Fill colours by layer family (pastel, readable under black text); unknown families get a stable one.
-FAMILY_COLORS: dict[str, str] = {
-    "conv": "#a6cee3",
-    "dense": "#fdbf6f",
-    "recurrent": "#cab2d6",
-    "attention": "#fb9a99",
-    "embedding": "#b2df8a",
-    "pool": "#c7e9c0",
-    "norm": "#dadaeb",
-    "activation": "#eeeeee",
-    "reshape": "#fff2ae",
-    "regularization": "#f2f2f2",
-    "merge": "#ffffff",
-    "structure": "#e0ecf4",
-    "other": "#e5d8bd",
-}
-_SPARE_COLORS = ("#ccebc5", "#fddaec", "#decbe4", "#fed9a6", "#e5d8bd", "#b3cde3", "#ffffcc")
-FAMILY_NAMES = {"regularization": "dropout / noise", "reshape": "reshape / pad"}
-BLOCK_FILL = "#f4f1e8"
-INPUT_FILL = "#ffffff"
-FAILED_FILL = "#f8c4c4"
-FAILED_LINE = "#cc0000"
-SHORTCUT_COLOR = "#2b6cb0"
-SKIP_COLOR = "#6b46c1"
-LINK_COLOR = "#c05621"
-STATE_COLOR = "#6a3d9a"
-CLUSTER_FILLS = {"residual": "#f3f8fd", "parallel": "#fdf8ef", "branch": "#fffdf8", "shortcut": "#eef5fc",
-                 "network": "#ffffff"}
-FONT = "Helvetica,Arial,sans-serif"
-MERGE_GLYPHS = {"add": "+", "concat": "‖", "multiply": "×"}
-
-
-def family_color(family: str) -> str:
-    if family in FAMILY_COLORS:
-        return FAMILY_COLORS[family]
-    return _SPARE_COLORS[sum(map(ord, family)) % len(_SPARE_COLORS)]
-
-
-def _fmt_params(n: int) -> str:
-    if n >= 10_000_000:
-        return f"{n / 1e6:.1f} M"
-    if n >= 1_000_000:
-        return f"{n / 1e6:.2f} M"
-    return f"{n:,}"
 
 
 def _q(text: str) -> str:
@@ -106,27 +82,22 @@ class _Dot:
 
     def box(self, box: Box, indent: int, view: NetView) -> None:
         o = self.opts
-        if box.kind == "leaf" and box.family == "merge" and box.nodes:
-            node = box.nodes[0]
-            glyph = MERGE_GLYPHS.get(node.kind, node.layer.label())
-            act = getattr(node.layer, "activation", None)
-            label = f"<<b>{_h(glyph)}</b>" + (f"<br/><font point-size=\"8\">{_h(act)}</font>" if act else "") + ">"
-            tip = f"{box.fullname}: {node.kind}" + (f" + {act}" if act else "") + (f" → {box.shape}" if o.shapes else "")
-            self.families["merge"] = None
-            self.emit(f"{_q(box.id)} {_attrs(label=label, shape='circle', style='filled', fillcolor='#ffffff', color='#555555', fontsize='16' if not act else '13', width='0.4', height='0.4', fixedsize='false', margin='0.02', tooltip=tip)};", indent)
+        if box.kind == "leaf" and box.family == MERGE_FAMILY and box.nodes:
+            self.merge(box, indent)
             return
         if box.kind == "leaf" and view.unrolled.get(box.id):
             return  # drawn as its steps
         rows = [f"<b>{_h(box.title)}</b>"] if box.title else []
         if box.kind == "input":
-            rows = [f"<b>{_h(box.title)}</b>" + (f"  <font color=\"#666666\">{_h(box.label)}</font>" if box.label != "input" else "")]
+            rows = [f"<b>{_h(box.title)}</b>"
+                    + (f"  <font color=\"#666666\">{_h(box.label)}</font>" if box.label != "input" else "")]
         elif box.label:
             rows.append(_h(box.label))
         info = []
         if o.shapes and box.shape:
             info.append(_h(box.shape))
         if o.params and box.params:
-            info.append(f"{_fmt_params(box.params)} params")
+            info.append(f"{fmt_params(box.params)} params")
         if info:
             rows.append("<font point-size=\"9\" color=\"#333333\">" + " · ".join(info) + "</font>")
         if box.kind == "failed":
@@ -139,53 +110,73 @@ class _Dot:
             attrs = dict(shape="box", style="rounded,filled,bold", color=FAILED_LINE, fillcolor=FAILED_FILL,
                          penwidth="2.5", fontcolor="#000000")
             tip = f"{box.fullname}: {box.note}"
-        elif box.kind in ("block", "run"):
+        elif box.kind in ("collapsed", "run"):
             self.families[box.family] = None
-            self.styles.add("block")
+            self.styles.add("collapsed")
             attrs = dict(shape="box3d" if box.count > 1 else "box", style="filled,bold", color="#444444",
                          fillcolor=family_color(box.family), penwidth="1.4")
         else:
             self.families[box.family] = None
-            small = box.family in ("activation", "regularization") and not box.params
+            small = box.family in SMALL_FAMILIES and not box.params
             attrs = dict(shape="box", style="rounded,filled", color="#666666", fillcolor=family_color(box.family))
             if small:
                 attrs["fontsize"] = "11"
         self.emit(f"{_q(box.id)} {_attrs(label=label, tooltip=tip, **attrs)};", indent)
 
+    def merge(self, box: Box, indent: int) -> None:
+        """A merge as a small circle with its operator (``+``, ``‖``, ``×``) and its activation."""
+        node = box.nodes[0]
+        glyph = node.glyph or node.label
+        act = node.activation
+        label = (f"<<b>{_h(glyph)}</b>" + (f"<br/><font point-size=\"8\">{_h(act)}</font>" if act else "")
+                 + ">")
+        tip = (f"{box.fullname}: {node.kind}" + (f" + {act}" if act else "")
+               + (f" → {box.shape}" if self.opts.shapes else ""))
+        self.families[MERGE_FAMILY] = None
+        attrs = _attrs(label=label, shape="circle", style="filled", fillcolor="#ffffff", color="#555555",
+                       fontsize="16" if not act else "13", width="0.4", height="0.4", fixedsize="false",
+                       margin="0.02", tooltip=tip)
+        self.emit(f"{_q(box.id)} {attrs};", indent)
+
+    def items(self, items: list[Box | Cluster], indent: int, view: NetView) -> None:
+        for item in items:
+            if isinstance(item, Cluster):
+                self.cluster(item, indent, view)
+            else:
+                self.box(item, indent, view)
+                if item.id in view.unrolled:
+                    self.unrolled(item, indent, view)
+
     def cluster(self, cl: Cluster, indent: int, view: NetView, top: bool = False) -> None:
         self.emit(f"subgraph {_q('cluster_' + cl.id)} {{", indent)
-        fill = CLUSTER_FILLS.get(cl.kind, "#fbfbfb")
+        fill = CLUSTER_FILLS.get(cl.topology, CLUSTER_FILL)
         if top:
             g = view.graph
-            bits = [f"{_fmt_params(g.params)} params"] if self.opts.params else []
-            title = f"<<b>{_h(cl.title)}</b>" + (f"  <font point-size=\"10\">{' · '.join(bits)}</font>" if bits else "") + ">"
+            bits = [f"{fmt_params(g.params)} params"] if self.opts.params else []
+            title = (f"<<b>{_h(cl.title)}</b>"
+                     + (f"  <font point-size=\"10\">{' · '.join(bits)}</font>" if bits else "") + ">")
             self.emit(f"label={title}; labeljust=c; labelloc=t; style=\"rounded\"; color=\"#999999\"; fontsize=14; "
                       f"fillcolor=\"{fill}\"; penwidth=1.2; margin=14;", indent + 1)
         else:
             label = f"<<i>{_h(cl.title)}</i>>" if cl.title else '""'
-            style = "rounded,filled,dashed" if cl.kind in ("branch", "shortcut") else "rounded,filled"
-            color = {"residual": SHORTCUT_COLOR, "shortcut": SHORTCUT_COLOR}.get(cl.kind, "#aaaaaa")
-            self.emit(f"label={label}; labeljust=l; labelloc=t; style=\"{style}\"; color=\"{color}\"; fillcolor=\"{fill}\"; "
-                      f"fontsize=11; fontcolor=\"#333333\"; margin=8;", indent + 1)
-        for item in cl.items:
-            if isinstance(item, Cluster):
-                self.cluster(item, indent + 1, view)
-            else:
-                self.box(item, indent + 1, view)
-                if item.id in view.unrolled:
-                    self.unrolled(item, indent + 1, view)
+            style = "rounded,filled,dashed" if cl.topology in DASHED_CLUSTERS else "rounded,filled"
+            color = SHORTCUT_COLOR if cl.topology in SHORTCUT_CLUSTERS else "#aaaaaa"
+            self.emit(f"label={label}; labeljust=l; labelloc=t; style=\"{style}\"; color=\"{color}\"; "
+                      f"fillcolor=\"{fill}\"; fontsize=11; fontcolor=\"#333333\"; margin=8;", indent + 1)
+        self.items(cl.items, indent + 1, view)
         self.emit("}", indent)
 
     def unrolled(self, box: Box, indent: int, view: NetView) -> None:
         node = box.nodes[0]
         steps = view.unrolled[box.id]
-        state = "h, c" if node.kind == "lstm" else "h"
+        state = ", ".join(node.states) or "h"  # the state passed from step to step
         self.families[box.family] = None
+        shared = (f"  <font point-size=\"9\">{fmt_params(box.params)} params (shared)</font>"
+                  if self.opts.params and box.params else "")
         self.emit(f"subgraph {_q('cluster_' + box.id + '@unrolled')} {{", indent)
-        self.emit(f"label=<<i>{_h(box.title)}: {_h(box.label)}, unrolled through time</i>"
-                  + (f"  <font point-size=\"9\">{_fmt_params(box.params)} params (shared)</font>" if self.opts.params and box.params else "")
-                  + ">; labeljust=l; labelloc=t; style=\"rounded,filled,dashed\"; color=\"#6a3d9a\"; fillcolor=\"#faf7fc\"; "
-                  "fontsize=11; margin=8;", indent + 1)
+        self.emit(f"label=<<i>{_h(box.title)}: {_h(box.label)}, unrolled through time</i>" + shared
+                  + ">; labeljust=l; labelloc=t; style=\"rounded,filled,dashed\"; color=\"#6a3d9a\"; "
+                  "fillcolor=\"#faf7fc\"; fontsize=11; margin=8;", indent + 1)
         same = []
         for sid in steps:
             t = sid.rsplit("@t", 1)[-1]
@@ -193,7 +184,9 @@ class _Dot:
                 self.emit(f"{_q(sid)} {_attrs(label='⋯', shape='plaintext', fontsize='18')};", indent + 1)
             else:
                 label = f"<<b>{_h(box.title)}</b><br/>t = {_h(t)}>"
-                self.emit(f"{_q(sid)} {_attrs(label=label, shape='box', style='rounded,filled', color='#666666', fillcolor=family_color(box.family), tooltip=box.fullname + ' at step ' + t)};", indent + 1)
+                attrs = _attrs(label=label, shape="box", style="rounded,filled", color="#666666",
+                               fillcolor=family_color(box.family), tooltip=f"{box.fullname} at step {t}")
+                self.emit(f"{_q(sid)} {attrs};", indent + 1)
             same.append(_q(sid))
         for a, b in zip(steps, steps[1:]):
             lab = f"<<font point-size=\"9\" color=\"{STATE_COLOR}\">{_h(state)}</font>>"
@@ -207,7 +200,7 @@ def _unroll(view: NetView, steps: int) -> None:
     if steps <= 0:
         return
     for box in view.boxes.values():
-        if box.kind != "leaf" or not box.nodes or box.nodes[0].layer.FAMILY != "recurrent":
+        if box.kind != "leaf" or not box.nodes or box.nodes[0].family != RECURRENT_FAMILY:
             continue
         node = box.nodes[0]
         x = node.in_types[0] if node.in_types else None
@@ -258,8 +251,10 @@ def _edge(view: NetView, src: str, dst: str, label: str, style: str, opts: DrawO
         # the consumer only reads the producer (generator → discriminator): side by side, the link
         # leaves the producer's last layer sideways and enters the consumer's input from above
         attrs.update(color=LINK_COLOR, penwidth="2.2", style="bold", constraint="false")
-        attrs.update(tailport="e", headport="n") if opts.rankdir.upper() in ("TB", "BT") else attrs.update(
-            tailport="s", headport="n")
+        if opts.rankdir.upper() in ("TB", "BT"):
+            attrs.update(tailport="e", headport="n")
+        else:
+            attrs.update(tailport="s", headport="n")
     else:
         attrs.update(color="#555555")
     lines = []
@@ -282,8 +277,8 @@ def _edge(view: NetView, src: str, dst: str, label: str, style: str, opts: DrawO
         for d in dsts:
             a = dict(attrs)
             if opts.shapes and label:
-                color = attrs.get("color", "#555555")
-                a["label"] = f"<<font point-size=\"8\" color=\"{color if style != 'normal' else '#555555'}\">{_h(label)}</font>>"
+                color = attrs.get("color", "#555555") if style != "normal" else "#555555"
+                a["label"] = f"<<font point-size=\"8\" color=\"{color}\">{_h(label)}</font>>"
             lines.append(f"{_q(s)} -> {_q(d)} {_attrs(**a)};")
     return lines
 
@@ -294,20 +289,22 @@ def _legend(families: Iterable[str], styles: set[str], edge_styles: set[str]) ->
         if fam in ("input",):
             continue
         name = FAMILY_NAMES.get(fam, fam)
-        if fam == "merge":
-            cells.append("<td border=\"1\" color=\"#555555\" bgcolor=\"#ffffff\" style=\"rounded\" fixedsize=\"true\" width=\"26\" height=\"14\" cellpadding=\"0\">+ ‖</td>"
-                         "<td align=\"left\">merge</td>")
+        if fam == MERGE_FAMILY:
+            cells.append("<td border=\"1\" color=\"#555555\" bgcolor=\"#ffffff\" style=\"rounded\" fixedsize=\"true\" "
+                         "width=\"26\" height=\"14\" cellpadding=\"0\">+ ‖</td><td align=\"left\">merge</td>")
         else:
-            cells.append(f"<td border=\"1\" color=\"#666666\" bgcolor=\"{family_color(fam)}\" fixedsize=\"true\" width=\"16\" height=\"11\" cellpadding=\"0\"></td>"
-                         f"<td align=\"left\">{_h(name)}</td>")
-    if "block" in styles:
-        cells.append("<td border=\"2\" color=\"#444444\" fixedsize=\"true\" width=\"16\" height=\"11\" cellpadding=\"0\"></td><td align=\"left\">collapsed block (×n: n identical copies)</td>")
+            cells.append(f"<td border=\"1\" color=\"#666666\" bgcolor=\"{family_color(fam)}\" fixedsize=\"true\" "
+                         f"width=\"16\" height=\"11\" cellpadding=\"0\"></td><td align=\"left\">{_h(name)}</td>")
+    if "collapsed" in styles:
+        cells.append("<td border=\"2\" color=\"#444444\" fixedsize=\"true\" width=\"16\" height=\"11\" "
+                     "cellpadding=\"0\"></td><td align=\"left\">collapsed block (×n: n identical copies)</td>")
     if "shortcut" in edge_styles:
         cells.append(f"<td><font color=\"{SHORTCUT_COLOR}\"><b>- - →</b></font></td><td align=\"left\">shortcut</td>")
     if "skip" in edge_styles:
         cells.append(f"<td><font color=\"{SKIP_COLOR}\"><b>- - →</b></font></td><td align=\"left\">skip</td>")
     if "link" in edge_styles or "link-side" in edge_styles:
-        cells.append(f"<td><font color=\"{LINK_COLOR}\"><b>━→</b></font></td><td align=\"left\">between networks</td>")
+        cells.append(f"<td><font color=\"{LINK_COLOR}\"><b>━→</b></font></td>"
+                     "<td align=\"left\">between networks</td>")
     if not cells:
         return ""
     per_row = 6
@@ -319,15 +316,13 @@ def _legend(families: Iterable[str], styles: set[str], edge_styles: set[str]) ->
 
 def _caption(graph: Graph, views: list[NetView], error: NetspecError | None, opts: DrawOptions,
              families: Iterable[str], styles: set[str], edge_styles: set[str]) -> str:
-    from netspec.backends.report.report import human
-
     rows = []
     title = opts.title if opts.title is not None else graph.name
     params = sum(v.graph.params for v in views)
     macs = sum(v.graph.macs for v in views)
     bits = []
     if opts.params:
-        bits.append(f"{_fmt_params(params)} params")
+        bits.append(f"{fmt_params(params)} params")
         if macs:
             symbolic = any(v.graph.symbolic for v in views)
             bits.append(human(macs, "MACs") + (" per step" if symbolic else ""))
@@ -351,7 +346,7 @@ def _caption(graph: Graph, views: list[NetView], error: NetspecError | None, opt
 def _cross_edges(graph: Graph, views: dict[str, NetView]) -> list[tuple[str, str, str, str, str, int]]:
     """Edges from one network's output to another's input (``input: {from: encoder}``)."""
     out = []
-    for name, view in views.items():
+    for view in views.values():
         g = view.graph
         for iname, src in g.input_sources.items():
             if not src:
@@ -375,17 +370,21 @@ def _cross_edges(graph: Graph, views: dict[str, NetView]) -> list[tuple[str, str
     return out
 
 
-def _dot(graph: Graph, error: NetspecError | None, opts: DrawOptions) -> str:
+def dot_source(graph: Graph, opts: DrawOptions) -> str:
+    """The DOT text of a graph's diagram; a partial graph (``Graph.error``) is drawn up to its failure.
+
+    Raises:
+        NetspecError: ``opts.network`` names no network of the graph (the valid names are listed).
+    """
     opts.check()
     nets = graph.networks
+    error = graph.error
     if opts.network is not None:
-        if opts.network not in nets and opts.network in graph.spec.networks and error is not None:
-            raise error  # the requested network comes after the one that failed
         graph.network(opts.network)  # raises with the valid names
         nets = {opts.network: nets[opts.network]}
-        if error is not None and getattr(error, "partial", None) is not nets[opts.network]:
+        if nets[opts.network].error is None:
             error = None  # the failure is in another network
-    views = {name: _view(g, opts, name) for name, g in nets.items()}
+    views = {name: net_view(g, opts, name) for name, g in nets.items()}
     for v in views.values():
         _unroll(v, opts.unroll)
     rankdir = str(opts.rankdir).upper()
@@ -396,17 +395,11 @@ def _dot(graph: Graph, error: NetspecError | None, opts: DrawOptions) -> str:
     d.emit(f"node [fontname=\"{FONT}\" fontsize=12 margin=\"0.12,0.05\" penwidth=1];", 1)
     d.emit(f"edge [fontname=\"{FONT}\" fontsize=8 arrowsize=0.7];", 1)
     many = len(views) > 1
-    for name, view in views.items():
+    for view in views.values():
         if many:
             d.cluster(view.root, 1, view, top=True)
         else:
-            for item in view.root.items:
-                if isinstance(item, Cluster):
-                    d.cluster(item, 1, view)
-                else:
-                    d.box(item, 1, view)
-                    if item.id in view.unrolled:
-                        d.unrolled(item, 1, view)
+            d.items(view.root.items, 1, view)
     edge_styles: set[str] = set()
     for view in views.values():
         for line in _edge_lines(view, opts):
@@ -431,4 +424,3 @@ def _merged_view(views: dict[str, NetView]) -> NetView:
         merged.boxes.update(v.boxes)
         merged.unrolled.update(v.unrolled)
     return merged
-

@@ -28,13 +28,17 @@ class DrawOptions:
     strict: bool = False
 
     def check(self) -> "DrawOptions":
-        if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 0):
+        if self.depth is not None and not _whole(self.depth):
             raise UsageError(f"depth must be a whole number ≥ 0 (or None for automatic), got {self.depth!r}")
-        if isinstance(self.unroll, bool) or not isinstance(self.unroll, int) or not 0 <= self.unroll <= MAX_UNROLL:
+        if not _whole(self.unroll) or self.unroll > MAX_UNROLL:
             raise UsageError(f"unroll must be a whole number from 0 to {MAX_UNROLL}, got {self.unroll!r}")
         if str(self.rankdir).upper() not in ("TB", "LR", "BT", "RL"):
             raise UsageError(f"rankdir must be TB or LR (or BT, RL), got {self.rankdir!r}")
         return self
+
+
+def _whole(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 @dataclass
@@ -42,7 +46,7 @@ class Box:
     """One drawn node: a layer, a collapsed block, a run of identical blocks, an input, the failed layer."""
 
     id: str
-    kind: Literal["leaf", "block", "run", "input", "failed"]
+    kind: Literal["leaf", "collapsed", "run", "input", "failed"]
     nodes: list[Node] = field(default_factory=list)  # the leaves it stands for
     title: str = ""
     label: str = ""
@@ -56,11 +60,14 @@ class Box:
 
 @dataclass
 class Cluster:
-    """An expanded group: a block, repeat, residual, parallel, branch or shortcut."""
+    """An expanded group: a block, repeat, residual, parallel, branch or shortcut.
+
+    ``topology`` is the group's (``GroupInfo.topology``), or ``network`` for a whole network.
+    """
 
     id: str
     title: str
-    kind: str
+    topology: str
     items: list["Box | Cluster"] = field(default_factory=list)
 
 
@@ -72,7 +79,8 @@ class NetView:
     root: Cluster
     owner: dict[str, str]  # node name (or input name) -> box id
     boxes: dict[str, Box]
-    edges: list[tuple[str, str, str, str, str, int]] = field(default_factory=list)  # src, dst, label, style, key, index
+    # src, dst, label, style, key, index
+    edges: list[tuple[str, str, str, str, str, int]] = field(default_factory=list)
     unrolled: dict[str, list[str]] = field(default_factory=dict)  # box id -> step box ids
 
     @property

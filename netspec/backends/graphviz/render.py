@@ -13,8 +13,9 @@ Several networks are drawn side by side with the edges between them; recurrent l
 unrolled through time. A spec that fails shape inference is drawn up to the failure, the failing
 layer in red and the error in the caption.
 
-The parts: ``model`` (options, boxes, clusters), ``view`` (what is drawn at which depth), ``dot`` (the
-DOT text); this module writes the DOT text of a graph and renders it (``netspec.api`` chains the stages).
+The parts: ``model`` (options, boxes, clusters), ``view`` (what is drawn at which depth), ``style``
+(colours, fonts), ``dot`` (the DOT text); this module writes the DOT text of a graph and renders it
+(``netspec.api`` chains the stages).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netspec.backends.graphviz.dot import _dot
+from netspec.backends.graphviz.dot import dot_source
 from netspec.backends.graphviz.model import DrawOptions
 from netspec.core.errors import BuildError, NetspecError, UsageError
 from netspec.ir.graph import Graph
@@ -69,7 +70,7 @@ def to_dot(graph: Graph, opts: DrawOptions) -> str:
     A partial graph (``Graph.error`` set) is drawn up to the failing layer, in red, with the error in
     the caption.
     """
-    return _dot(graph, graph.error, opts)
+    return dot_source(graph, opts)
 
 
 def format_for(path: str | os.PathLike[str] | None, fmt: str | None) -> str:
@@ -113,11 +114,11 @@ def render_dot(dot: str, fmt: str) -> bytes:
         raise BuildError(f"Graphviz failed to render the diagram: {stderr.strip()}") from None
 
 
-def render(graph: Graph, path: str | os.PathLike[str] | None, opts: DrawOptions, format: str | None = None,  # noqa: A002
-           ) -> Drawing:
+def render(graph: Graph, path: str | os.PathLike[str] | None, opts: DrawOptions,
+           format: str | None = None) -> Drawing:  # noqa: A002
     """Draw and write the picture; returns the path, the DOT text and the error of a partial graph."""
     fmt = format_for(path, format)
-    dot = _dot(graph, graph.error, opts)
+    dot = dot_source(graph, opts)
     data = render_dot(dot, fmt)
     out = Path(path) if path is not None else None
     if out is not None:

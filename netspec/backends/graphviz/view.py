@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from netspec.backends.graphviz.model import Box, Cluster, DrawOptions, NetView
+from netspec.backends.graphviz.style import MERGE_FAMILY, MINOR_FAMILIES, NETWORK
 from netspec.core.types import Ref
-from netspec.ir.graph import NetGraph, Node
+from netspec.ir.graph import Failure, NetGraph, Node
 
 AUTO_MAX_ITEMS = 70  # automatic depth: the deepest view with at most this many boxes...
 AUTO_MAX_RANKS = 36  # ...and at most this many boxes on its longest path
@@ -21,11 +21,20 @@ def _in_group(node: Node, group: str) -> bool:
     return node.group == group or node.group.startswith(group + ".")
 
 
+# Group topologies drawn without a description of their own (their name says it all).
+PLAIN_TOPOLOGIES = ("chain", "branch", "shortcut")
+
+
 class _Tree:
-    """Children (nodes and groups, in order) of every group of a (possibly partial) network."""
+    """Children (nodes and groups, in order) of every group of a (possibly partial) network.
+
+    Built once per network and shared by the views tried at each depth (signatures are memoized).
+    """
 
     def __init__(self, g: NetGraph) -> None:
         self.g = g
+        self.names: set[str] = {n.name for n in g.nodes}
+        self.signatures: dict[str, tuple[Any, ...]] = {}
         self.children: dict[str, list[str]] = {"": []}
         self.is_group: set[str] = set(g.groups)
         self.leaves: dict[str, list[Node]] = {name: [] for name in g.groups}
@@ -43,6 +52,18 @@ class _Tree:
                 self.leaves.setdefault(grp, []).append(n)
                 info = g.groups.get(grp)
                 parent = info.parent if info else ""
+                attach(grp, parent)
+                grp = parent
+        # the group the failed layer (not a node) belongs to: drawn even when nothing in it was built
+        self.failure = g.failure if g.error is not None else None
+        self.failed_group = ""
+        if self.failure is not None and self.failure.name not in self.names:
+            grp = self.failure.name.rpartition(".")[0]
+            while grp and grp not in g.groups:
+                grp = grp.rpartition(".")[0]
+            self.failed_group = grp
+            while grp:
+                parent = g.groups[grp].parent
                 attach(grp, parent)
                 grp = parent
         self.depth: dict[str, int] = {}
@@ -70,10 +91,13 @@ class _Tree:
 
     def signature(self, group: str) -> tuple[Any, ...]:
         """Equal for blocks that are copies of each other (same block and args, or same structure)."""
-        info = self.g.groups[group]
-        inner = tuple((n.name[len(group):], n.layer.label(), getattr(n.layer, "activation", None), n.n_params,
-                       tuple(str(t) for t in n.in_types), str(n.out)) for n in self.leaves.get(group, []))
-        return (info.kind, info.block, info.label if info.block else None, inner)
+        sig = self.signatures.get(group)
+        if sig is None:
+            info = self.g.groups[group]
+            inner = tuple((n.name[len(group):], n.label, n.activation, n.n_params,
+                           tuple(str(t) for t in n.in_types), str(n.out)) for n in self.leaves.get(group, []))
+            sig = self.signatures[group] = (info.kind, info.block, info.label if info.block else None, inner)
+        return sig
 
 
 def _group_title(g: NetGraph, group: str) -> tuple[str, str]:
@@ -81,8 +105,8 @@ def _group_title(g: NetGraph, group: str) -> tuple[str, str]:
     info = g.groups[group]
     name = _short(group)
     if info.block:
-        desc = info.label + (" · residual" if info.kind == "residual" else "")
-    elif info.kind in ("sequential", "group", "branch", "shortcut"):
+        desc = info.label + (f" · {info.kind}" if info.topology == "skip" else "")
+    elif info.topology in PLAIN_TOPOLOGIES:
         desc = ""
     else:
         desc = info.kind
@@ -91,45 +115,29 @@ def _group_title(g: NetGraph, group: str) -> tuple[str, str]:
     return name, desc
 
 
-def _leaf_label(node: Node) -> str:
-    label = node.layer.label()
-    act = getattr(node.layer, "activation", None)
-    if act and node.layer.FAMILY != "merge":
-        label += f" + {act}"
-    return label
-
-
-def _failed_name(g: NetGraph) -> str | None:
-    """Full dotted name of the layer shape inference stopped at, when the error says it."""
-    err = g.error
-    if err is None:
-        return None
-    for p in err.problems:
-        m = re.search(r"\(([A-Za-z_][A-Za-z0-9_.]*)\)$", p.path or "") or re.fullmatch(r"([A-Za-z_][A-Za-z0-9_.]*)", p.path or "")
-        if m:
-            return m.group(1)
-    return None
+def _leaf_label(node: Node | Failure) -> str:
+    """The notes' label, with the activation applied after the module (a merge shows it in its circle)."""
+    if node.activation and node.family != MERGE_FAMILY:
+        return f"{node.label} + {node.activation}"
+    return node.label
 
 
 class _ViewBuilder:
-    def __init__(self, g: NetGraph, depth: int | None, opts: DrawOptions, prefix: str) -> None:
+    def __init__(self, g: NetGraph, tree: _Tree, depth: int | None, opts: DrawOptions, prefix: str) -> None:
         self.g = g
-        self.tree = _Tree(g)
+        self.tree = tree
         self.depth = depth
         self.opts = opts
         self.prefix = prefix
         self.owner: dict[str, str] = {}
         self.boxes: dict[str, Box] = {}
-        failed = _failed_name(g)
-        self.failed_name = failed
-        self.failed_node = failed if failed and any(n.name == failed for n in g.nodes) else None
-        self.failed_group = ""
-        if g.error is not None:
-            if failed:
-                grp = failed.rpartition(".")[0]
-                while grp and grp not in g.groups:
-                    grp = grp.rpartition(".")[0]
-                self.failed_group = grp
+        failure = tree.failure
+        self.failure = failure
+        # a layer already in the graph failed (its name is a node): that box is drawn red; otherwise
+        # the failed layer gets a box of its own, in its group's cluster
+        self.failed_node = failure.name if failure is not None and failure.name in tree.names else None
+        self.failed_group = tree.failed_group
+        self.failed_placed = False
         # groups on the way to the failure are always expanded, so the red box is visible
         self.force: set[str] = set()
         grp = self.failed_group
@@ -143,7 +151,7 @@ class _ViewBuilder:
 
     def build(self) -> NetView:
         g = self.g
-        root = Cluster(self.id(""), g.name, "network")
+        root = Cluster(self.id(""), g.name, NETWORK)
         for iname, t in g.inputs.items():
             src = g.input_sources.get(iname)
             box = Box(self.id(f"input:{iname}"), "input", title=iname, label=f"from {src}" if src else "input",
@@ -153,10 +161,9 @@ class _ViewBuilder:
             self.owner[iname] = box.id
             root.items.append(box)
         self.fill(root, "")
-        if g.error is not None and self.failed_node is None:
+        if self.failure is not None and self.failed_node is None and not self.failed_placed:
             self.add_failed(root)
-        view = NetView(g, root, self.owner, self.boxes)
-        return view
+        return NetView(g, root, self.owner, self.boxes)
 
     def fill(self, cluster: Cluster, group: str) -> None:
         entries = self.tree.children.get(group, [])
@@ -167,7 +174,7 @@ class _ViewBuilder:
                 node = self.g.node(e)
                 box = Box(self.id(e), "failed" if e == self.failed_node else "leaf", [node], title=_short(e),
                           label=_leaf_label(node), shape=str(node.out), params=node.n_params,
-                          family=node.layer.FAMILY, fullname=e,
+                          family=node.family, fullname=e,
                           note=str(self.g.error) if e == self.failed_node else "")
                 self.add_box(cluster, box)
                 i += 1
@@ -199,15 +206,16 @@ class _ViewBuilder:
         if outer is not None:  # a wrapper around a single group (a block holding one parallel)
             oname, odesc = outer
             name, desc = oname, odesc or desc
-        if len(kids) == 1 and kids[0] in self.tree.is_group:
+        holds_failed = self.failure is not None and self.failed_node is None and self.failed_group == e
+        if len(kids) == 1 and kids[0] in self.tree.is_group and not holds_failed:
             self.group(cluster, kids[0], (name, desc))
             return
         info = self.g.groups[e]
         title = name + (f": {desc}" if desc else "")
-        sub = Cluster(self.id(e), title, info.kind)
+        sub = Cluster(self.id(e), title, info.topology)
         cluster.items.append(sub)
         self.fill(sub, e)
-        if self.g.error is not None and self.failed_node is None and self.failed_group == e:
+        if holds_failed:
             self.add_failed(sub)
         # a cluster that ended up holding one box (a repeat group of identical blocks) is redundant
         if len(sub.items) == 1 and isinstance(sub.items[0], Box):
@@ -242,7 +250,7 @@ class _ViewBuilder:
             if title_of is None or not title_of[1]:
                 desc = f"{kdesc}  ×{count}"
         fam = self._family(leaves)
-        box = Box(self.id(first), "run" if count > 1 else "block", leaves, title=name, label=desc,
+        box = Box(self.id(first), "run" if count > 1 else "collapsed", leaves, title=name, label=desc,
                   shape=self.tree.out_shape(groups[-1]), params=sum(n.n_params for n in leaves), family=fam,
                   count=count, fullname=first)
         self.add_box(cluster, box)
@@ -258,7 +266,7 @@ class _ViewBuilder:
     def _summary(self, group: str) -> str:
         """What a collapsed block without a block name holds: its layers' labels, when few."""
         leaves = self.tree.leaves.get(group, [])
-        shown = [_leaf_label(n) for n in leaves if n.layer.FAMILY not in ("activation", "norm", "regularization")]
+        shown = [_leaf_label(n) for n in leaves if n.family not in MINOR_FAMILIES]
         if 0 < len(shown) <= 3:
             return " → ".join(shown)
         kids = self.tree.children.get(group, [])
@@ -271,51 +279,30 @@ class _ViewBuilder:
     def _family(leaves: list[Node]) -> str:
         weights: dict[str, int] = {}
         for n in leaves:
-            weights[n.layer.FAMILY] = weights.get(n.layer.FAMILY, 0) + n.n_params + 1
+            weights[n.family] = weights.get(n.family, 0) + n.n_params + 1
         return max(weights, key=weights.__getitem__) if weights else "structure"
 
     def add_failed(self, cluster: Cluster) -> None:
-        failed = self.g.failed_layer
-        layer = failed[1] if failed else None
-        name = self.failed_name or (failed[0] if failed else "?")
-        label = layer.label() if layer is not None else "?"
-        act = getattr(layer, "activation", None)
-        if act and layer is not None and layer.FAMILY != "merge":
-            label += f" + {act}"
-        box = Box(self.id(f"failed:{name}"), "failed", title=_short(name), label=label,
-                  family=layer.FAMILY if layer is not None else "other", note=str(self.g.error), fullname=name)
+        """The layer shape inference stopped at (not in the graph), in red."""
+        failure = self.failure
+        assert failure is not None
+        box = Box(self.id(f"failed:{failure.name}"), "failed", title=_short(failure.name),
+                  label=_leaf_label(failure), family=failure.family, note=str(self.g.error),
+                  fullname=failure.name)
         self.boxes[box.id] = box
         cluster.items.append(box)
+        self.failed_placed = True
 
 
-def _failed_inputs(view: NetView, box: Box) -> list[Ref]:
-    """Best guess at what the failed layer (not in the graph) was fed: its ``from:``, else the chain."""
-    g = view.graph
-    layer = g.failed_layer[1] if g.failed_layer else None
-    names = [n.name for n in g.nodes]
-    group = box.fullname.rpartition(".")[0] if "." in box.fullname else ""
-    refs: list[Ref] = []
-    for text in (getattr(layer, "from_", None) or []):
-        src, _, key = text.partition(":")
-        cands = [f"{group}.{src}" if group else src, src] + [n for n in names if n.endswith("." + src)]
-        hit = next((c for c in cands if c in names or c in g.inputs), None)
-        if hit is None and src in g.groups:
-            out = g.groups[src].output
-            hit = out.src if out else None
-        if hit:
-            refs.append(Ref(hit, key or "out"))
-    if refs:
-        return refs
-    in_group = [n for n in g.nodes if n.group == group] if group else []
-    if in_group:
-        refs.append(Ref(in_group[-1].name, next(iter(in_group[-1].outputs))))
-        if layer is not None and layer.ARITY is None:  # a merge: the block's input too (residual add)
-            first = next(n for n in g.nodes if _in_group(n, group))
-            refs.extend(r for r in first.inputs if r not in refs)
-        return refs
+def _failed_inputs(g: NetGraph, failure: Failure) -> tuple[Ref, ...]:
+    """What the failed layer was fed (as the builder recorded it); when it failed before its inputs
+    were resolved, the previous layer (or the network's first input)."""
+    if failure.inputs:
+        return failure.inputs
     if g.nodes:
-        return [Ref(g.nodes[-1].name, next(iter(g.nodes[-1].outputs)))]
-    return [Ref(next(iter(g.inputs)))]
+        last = g.nodes[-1]
+        return (Ref(last.name, next(iter(last.outputs))),)
+    return (Ref(next(iter(g.inputs))),)
 
 
 def _edges(view: NetView) -> None:
@@ -331,42 +318,55 @@ def _edges(view: NetView) -> None:
         label = str(t) if ref.key == "out" else f"{ref.key}: {t}"
         view.edges.append((src, dst, label, style, ref.key, index))
 
+    shortcuts: dict[str, str] = {}
     for node in g.nodes:
         dst = view.owner.get(node.name)
         if dst is None:
             continue
-        merge = node.layer.FAMILY == "merge"
-        in_parallel = groups.get(node.group) is not None and groups[node.group].kind == "parallel"
-        shortcut_group = _shortcut_ancestor(g, node.group)
+        merge = node.family == MERGE_FAMILY
+        info = groups.get(node.group)
+        in_parallel = info is not None and info.topology == "branches"
+        # a residual block's merge: its output, fed by the body and then the shortcut
+        skip_merge = info is not None and info.topology == "skip" and info.output is not None \
+            and info.output.src == node.name
+        shortcut_group = _shortcut_ancestor(g, node.group, shortcuts)
         for i, ref in enumerate(node.inputs):
             src = view.owner.get(ref.src)
             if src is None:
                 continue
             style = "normal"
-            if node.role == "residual" and i >= 1:
+            if skip_merge and i >= 1:
                 style = "shortcut"
             elif shortcut_group and not (ref.src in g.inputs or _in_group(g.node(ref.src), shortcut_group)):
                 style = "shortcut"
             elif merge and not in_parallel and i >= 1:
                 style = "skip"
             add(src, dst, ref, style, i)
-    for box in view.boxes.values():
-        if box.kind == "failed" and not box.nodes:
-            for ref in _failed_inputs(view, box):
-                src = view.owner.get(ref.src)
-                if src is not None:
-                    add(src, box.id, ref, "failed", 0)
+    failure = g.failure
+    if failure is not None:
+        for box in view.boxes.values():
+            if box.kind == "failed" and not box.nodes:
+                for ref in _failed_inputs(g, failure):
+                    src = view.owner.get(ref.src)
+                    if src is not None:
+                        add(src, box.id, ref, "failed", 0)
 
 
-def _shortcut_ancestor(g: NetGraph, group: str) -> str:
-    while group:
-        info = g.groups.get(group)
+def _shortcut_ancestor(g: NetGraph, group: str, memo: dict[str, str]) -> str:
+    """The innermost enclosing shortcut group of a residual block ("" when none); memoized per group."""
+    if group in memo:
+        return memo[group]
+    found, grp = "", group
+    while grp:
+        info = g.groups.get(grp)
         if info is None:
-            return ""
-        if info.kind == "shortcut":
-            return group
-        group = info.parent
-    return ""
+            break
+        if info.topology == "shortcut":
+            found = grp
+            break
+        grp = info.parent
+    memo[group] = found
+    return found
 
 
 def _ranks(view: NetView) -> int:
@@ -384,32 +384,35 @@ def _readable(view: NetView) -> bool:
     return view.n_items <= AUTO_MAX_ITEMS and _ranks(view) <= AUTO_MAX_RANKS
 
 
-def _build_view(g: NetGraph, depth: int | None, opts: DrawOptions, prefix: str) -> NetView:
-    view = _ViewBuilder(g, depth, opts, prefix).build()
+def _build_view(g: NetGraph, tree: _Tree, depth: int | None, opts: DrawOptions, prefix: str) -> NetView:
+    view = _ViewBuilder(g, tree, depth, opts, prefix).build()
     _edges(view)
     return view
 
 
-def _view(g: NetGraph, opts: DrawOptions, prefix: str) -> NetView:
-    """The view at the requested depth; automatic depth takes the deepest one that stays readable."""
+def net_view(g: NetGraph, opts: DrawOptions, prefix: str) -> NetView:
+    """A network as drawn: the view at the requested depth; automatic depth (``opts.depth`` None)
+    takes the deepest one that stays readable. Box ids start with ``prefix/``."""
+    tree = _Tree(g)
     if opts.depth is not None:
-        return _build_view(g, opts.depth, opts, prefix)
-    view = _build_view(g, None, opts, prefix)
-    d = _Tree(g).max_depth
+        return _build_view(g, tree, opts.depth, opts, prefix)
+    view = _build_view(g, tree, None, opts, prefix)
+    d = tree.max_depth
     while not _readable(view) and d > 0:
         d -= 1
-        view = _build_view(g, d, opts, prefix)
+        view = _build_view(g, tree, d, opts, prefix)
     return view
 
 
 def auto_depth(g: NetGraph, collapse_repeats: bool = True) -> int | None:
     """The depth the automatic setting picks for a network (None: every block expanded)."""
     opts = DrawOptions(collapse_repeats=collapse_repeats)
-    if _readable(_build_view(g, None, opts, "")):
+    tree = _Tree(g)
+    if _readable(_build_view(g, tree, None, opts, "")):
         return None
-    d = _Tree(g).max_depth
+    d = tree.max_depth
     while d > 0:
         d -= 1
-        if _readable(_build_view(g, d, opts, "")):
+        if _readable(_build_view(g, tree, d, opts, "")):
             return d
     return 0
