@@ -36,7 +36,9 @@ def compile_graph(graph: Graph, network: str | None = None) -> nn.Module:
 
 
 def compile_network(net: NetGraph) -> nn.Module:
-    root: dict[str, Any] = {}
+    """One network as a GraphModule whose submodules are registered in network order (so
+    ``print(model)``, ``state_dict()`` and loading by position follow the spec)."""
+    root = nn.Module()
     g = fx.Graph()
     values: dict[Ref, fx.Node] = {}
     for name in net.inputs:
@@ -50,7 +52,7 @@ def compile_network(net: NetGraph) -> nn.Module:
         if not node.trainable:
             for p in module.parameters():
                 p.requires_grad_(False)
-        root[node.name] = module
+        _place(root, node.name, module)
         args = tuple(values[r] for r in node.inputs)
         out = g.call_module(node.name, args)
         keys = list(node.outputs)
@@ -64,6 +66,17 @@ def compile_network(net: NetGraph) -> nn.Module:
     module = NetworkModule(root, g, class_name=f"{net.name}")
     module.netspec_graph = net
     return module
+
+
+def _place(root: nn.Module, name: str, module: nn.Module) -> None:
+    """Register ``module`` at a dotted path, making the enclosing containers on first use (fx's own
+    dict-of-modules route registers shallow names first, which puts a classifier before the blocks)."""
+    *parents, leaf = name.split(".")
+    for part in parents:
+        if part not in root._modules:
+            root.add_module(part, nn.Module())
+        root = root._modules[part]  # type: ignore[assignment]
+    root.add_module(leaf, module)
 
 
 def _activate(g: fx.Graph, value: fx.Node, node: Node) -> fx.Node:

@@ -1,0 +1,138 @@
+"""The graph builder (netspec/ir/build.py): options every layer takes, shortcuts, sizes, registration.
+
+Expected numbers come from torch at run time or from formulas worked by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+import netspec
+from netspec.core.errors import ShapeError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _frozen_in_torch(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if not p.requires_grad)
+
+
+# --- trainable: and init: mean the same on every kind --------------------------------------------------
+RESIDUAL = """
+name: r
+input: [3, 8, 8]
+layers:
+  - residual:
+      layers:
+        - conv2d: {filters: 3, kernel: 3, padding: 1}
+    trainable: false
+"""
+
+
+def test_trainable_false_on_a_residual_freezes_the_layers_inside():
+    report = netspec.check(RESIDUAL)
+    net = report.graph.network()
+    # the conv: 3·3·3·3 weights + 3 biases = 84, all frozen; the add has no parameters
+    assert (net.params, net.trainable) == (84, 0)
+    assert _frozen_in_torch(netspec.compile(RESIDUAL)) == 84
+
+
+def test_frozen_resnet50_stem_and_layer1_count_as_torch_does():
+    raw = yaml.safe_load((ROOT / "specs" / "resnet50.yaml").read_text())
+    for item in raw["layers"]:
+        if item.get("name") in ("conv1", "layer1"):
+            item["trainable"] = False
+    net = netspec.analyze(raw).network()
+    # conv1: 7·7·3·64 = 9,408. layer1 (three bottlenecks, width 64, input 64):
+    #   first: 64·64 + 128 + 3·3·64·64 + 128 + 64·256 + 512 + projection 64·256 + 512 = 75,008
+    #   others: 256·64 + 128 + 36,864 + 128 + 16,384 + 512 = 70,400 each  ->  215,808
+    assert net.params - net.trainable == 9_408 + 215_808 == 225_216
+    assert _frozen_in_torch(netspec.compile(raw)) == 225_216
+
+
+def test_init_scheme_on_a_group_reaches_every_layer_inside():
+    spec = RESIDUAL.replace("trainable: false", "init: zeros")
+    model = netspec.compile(spec)
+    assert all(float(p.abs().sum()) == 0.0 for p in model.parameters())
+
+
+def test_init_by_parameter_name_on_a_group_is_refused_with_its_location():
+    spec = RESIDUAL.replace("trainable: false", "init: {weight: zeros}")
+    with pytest.raises(ShapeError, match=r"<string>:5:5: layers\[0\]: init: \{param: \.\.\.\} names the parameters of one layer"):
+        netspec.check(spec)
+
+
+# --- the automatic projection shortcut --------------------------------------------------------------
+def _residual(padding: int) -> str:
+    return f"""
+name: p
+input: [4, 10, 10]
+layers:
+  - residual:
+      layers:
+        - conv2d: {{filters: 8, kernel: 3, stride: 2, padding: {padding}}}
+"""
+
+
+def test_projection_takes_the_stride_of_the_body():
+    spec = _residual(padding=1)  # body: floor((10 + 2 − 3)/2) + 1 = 5
+    model = netspec.compile(spec)
+    shortcut = model.get_submodule("residual_1.shortcut.conv")
+    assert shortcut.stride == (2, 2) and shortcut.kernel_size == (1, 1)
+    assert model(torch.randn(2, 4, 10, 10)).shape == (2, 8, 5, 5)
+
+
+def test_projection_that_cannot_line_up_is_refused():
+    # body: floor((10 − 3)/2) + 1 = 4; a 1×1 stride-2 shortcut gives floor((10 − 1)/2) + 1 = 5 ≠ 4.
+    # (A stride-3 shortcut would give 4 too, but from a different sampling grid.)
+    with pytest.raises(ShapeError, match=r"cannot line up.*stride-2 projection gives 5"):
+        netspec.check(_residual(padding=0))
+    # torch agrees that the body's stride cannot line the two up
+    body = torch.nn.Conv2d(4, 8, 3, stride=2)(torch.randn(1, 4, 10, 10))
+    short = torch.nn.Conv2d(4, 8, 1, stride=2)(torch.randn(1, 4, 10, 10))
+    assert body.shape != short.shape
+
+
+# --- a size below 1 is never valid ----------------------------------------------------------------------
+@pytest.mark.parametrize("layer, arithmetic", [
+    ("upsample: 0.25", r"floor\(3·0\.25\) = 0"),                       # floor(3 · 0.25) = 0
+    ("conv_transpose2d: {filters: 2, kernel: 1, padding: 1}", r"= -1"),  # (3 − 1)·1 − 2·1 + 0 + 0 + 1 ... on 1×1
+])
+def test_no_kind_gives_a_size_below_one(layer: str, arithmetic: str):
+    size = 3 if "upsample" in layer else 1
+    spec = f"name: z\ninput: [4, {size}, {size}]\nlayers:\n  - {layer}\n"
+    with pytest.raises(ShapeError) as info:
+        netspec.check(spec)
+    message = str(info.value)
+    assert re.search(r"<string>:4:\d+", message), message
+    assert re.search(arithmetic, message), message
+
+
+# --- the compiled module registers submodules in network order -------------------------------------------
+ORDER = """
+name: o
+input: [3, 8, 8]
+layers:
+  - conv2d: {filters: 8, kernel: 3, padding: 1}
+    name: stem
+  - sequential:
+      layers:
+        - conv2d: {filters: 8, kernel: 3, padding: 1}
+        - relu
+    name: features
+  - global_avg_pool
+  - dense: 10
+    name: classifier
+"""
+
+
+def test_submodules_are_registered_in_network_order():
+    model = netspec.compile(ORDER)
+    assert [n for n, _ in model.named_children()] == ["stem", "features", "global_avg_pool_1", "classifier"]
+    keys = list(model.state_dict())
+    assert keys.index("features.conv2d_1.weight") < keys.index("classifier.weight")
