@@ -1,21 +1,25 @@
 """Output-size arithmetic, in one place. Nothing else in netspec recomputes sizes.
 
 A dimension is an ``int`` or, when symbolic (a sequence length ``T``), a ``str`` holding a readable
-expression such as ``"floor((T - 5)/2) + 1"``. Every function returns the size and the arithmetic
-written out, so shape errors can show it.
+expression such as ``"floor((T - 5)/2) + 1"`` in the small language ``+ - * / // floor ceil min max``
+that :func:`evaluate` computes exactly (``--bind T=50``). Every function returns the size and the
+arithmetic written out, so shape errors can show it. Counts that depend on symbolic sizes (MACs,
+activation memory) are :class:`Expr` polynomials over those dims, printed in the same language.
 """
 
 from __future__ import annotations
 
+import ast
+import itertools
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import Union
 
 Dim = int | str
 
 _TRAILING = re.compile(r"^(.*\S) ([+-]) (\d+)$")
-
-
 
 
 def sym_add(n: Dim, c: int) -> Dim:
@@ -54,12 +58,207 @@ def product(dims: tuple[Dim, ...] | list[Dim]) -> Dim:
 
 
 def numeric_product(dims: tuple[Dim, ...] | list[Dim]) -> int:
-    """Product treating symbolic dims as 1 (counts 'per time step')."""
+    """Product of the fixed dims, symbolic ones counted as 1 (for bounds checks, never for reports)."""
     out = 1
     for d in dims:
         if isinstance(d, int):
             out *= d
     return out
+
+
+# --- evaluating symbolic sizes ------------------------------------------------------------------------
+_FUNCS = {"floor": math.floor, "ceil": math.ceil, "min": min, "max": max}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_EXPR_CHARS = 2_000
+
+
+def symbols(expr: Dim) -> set[str]:
+    """The symbolic sizes an expression depends on: ``symbols("floor((T - 5)/2) + 1") == {"T"}``."""
+    return set() if isinstance(expr, int) else {n for n in _NAME.findall(expr) if n not in _FUNCS}
+
+
+def evaluate(expr: Dim, bind: dict[str, int]) -> int:
+    """The value of a size expression with every symbol bound, computed exactly (fractions, no floats).
+
+    Raises:
+        KeyError: a symbol is not bound.
+        ValueError: the text is not an expression of the size language.
+    """
+    if isinstance(expr, int):
+        return expr
+    if len(expr) > MAX_EXPR_CHARS:
+        raise ValueError(f"size expression longer than {MAX_EXPR_CHARS} characters")
+    try:
+        tree = ast.parse(expr.replace("−", "-").replace("·", "*"), mode="eval")
+    except SyntaxError:
+        raise ValueError(f"not a size expression: {expr!r}") from None
+    value = _eval(tree.body, bind)
+    if value.denominator != 1:
+        raise ValueError(f"{expr!r} is not a whole number at {bind}")
+    return int(value)
+
+
+def _eval(node: ast.AST, bind: dict[str, int]) -> Fraction:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+        return Fraction(node.value)
+    if isinstance(node, ast.Name):
+        return Fraction(bind[node.id])
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_eval(node.operand, bind)
+    if isinstance(node, ast.BinOp):
+        a, b = _eval(node.left, bind), _eval(node.right, bind)
+        if isinstance(node.op, ast.Add):
+            return a + b
+        if isinstance(node.op, ast.Sub):
+            return a - b
+        if isinstance(node.op, ast.Mult):
+            return a * b
+        if isinstance(node.op, ast.Div):
+            return a / b
+        if isinstance(node.op, ast.FloorDiv):
+            return Fraction(math.floor(a / b))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS and node.args \
+            and not node.keywords:
+        args = [_eval(a, bind) for a in node.args]
+        fn = _FUNCS[node.func.id]
+        return Fraction(fn(args[0])) if fn in (math.floor, math.ceil) and len(args) == 1 else Fraction(fn(*args))
+    raise ValueError(f"not a size expression: {ast.unparse(node)!r}")
+
+
+SAMPLES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 31, 32, 33, 64, 100, 127, 128, 1000, 1001)
+
+
+def same_size(a: Dim, b: Dim) -> bool:
+    """Whether two sizes are equal for every value of their symbols (checked at many values, where
+    both are defined): ``floor(T/2) + 1`` and ``min(ceil(T/2) + 1, ceil((T + 1)/2))`` are the same size."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    if a == b:
+        return True
+    names = sorted(symbols(a) | symbols(b))
+    if not names:
+        return evaluate(a, {}) == evaluate(b, {})
+    checked = 0
+    for values in itertools.islice(itertools.product(SAMPLES, repeat=len(names)), 2000):
+        bind = dict(zip(names, values))
+        try:
+            va, vb = evaluate(a, bind), evaluate(b, bind)
+        except (ValueError, ZeroDivisionError):
+            continue
+        if va < 1 or vb < 1:  # outside the range where both are valid sizes
+            continue
+        if va != vb:
+            return False
+        checked += 1
+    return checked > 0
+
+
+Atom = str  # one symbolic dim, as written in a shape
+
+
+class Expr:
+    """A count that depends on symbolic sizes: a polynomial over the dims of the shapes it came from.
+
+    ``str(expr)`` is in the size language (``2128*(floor((T - 5)/2) + 1) + 32``), :meth:`bind`
+    evaluates it. Arithmetic with ints and other Exprs gives an Expr (or an int once nothing is symbolic).
+    """
+
+    __slots__ = ("terms",)
+
+    def __init__(self, terms: dict[tuple[Atom, ...], int]) -> None:
+        self.terms = {k: v for k, v in terms.items() if v}
+
+    @staticmethod
+    def of(value: "Count | Dim") -> "Count":
+        if isinstance(value, (int, Expr)):
+            return value
+        return Expr({(value,): 1})
+
+    def _norm(self) -> "Count":
+        if not self.terms:
+            return 0
+        if set(self.terms) == {()}:
+            return self.terms[()]
+        return self
+
+    def __add__(self, other: "Count") -> "Count":
+        if isinstance(other, int):
+            other = Expr({(): other})
+        if not isinstance(other, Expr):
+            return NotImplemented
+        out = dict(self.terms)
+        for k, v in other.terms.items():
+            out[k] = out.get(k, 0) + v
+        return Expr(out)._norm()
+
+    __radd__ = __add__
+
+    def __mul__(self, other: "Count") -> "Count":
+        if isinstance(other, int):
+            return Expr({k: v * other for k, v in self.terms.items()})._norm()
+        if not isinstance(other, Expr):
+            return NotImplemented
+        out: dict[tuple[Atom, ...], int] = {}
+        for (ka, va), (kb, vb) in itertools.product(self.terms.items(), other.terms.items()):
+            key = tuple(sorted(ka + kb))
+            out[key] = out.get(key, 0) + va * vb
+        return Expr(out)._norm()
+
+    __rmul__ = __mul__
+
+    def bind(self, values: dict[str, int]) -> "Count":
+        """Substitute the bound symbols; an int when none is left."""
+        total: Count = 0
+        for atoms, coef in self.terms.items():
+            term: Count = coef
+            for atom in atoms:
+                term = term * (evaluate(atom, values) if symbols(atom) <= set(values) else Expr.of(atom))
+            total = total + term
+        return total
+
+    @property
+    def symbols(self) -> set[str]:
+        return {s for atoms in self.terms for a in atoms for s in symbols(a)}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Expr) and self.terms == other.terms
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self.terms.items())))
+
+    def __str__(self) -> str:
+        def term(atoms: tuple[Atom, ...], coef: int) -> str:
+            parts = ([str(abs(coef))] if abs(coef) != 1 or not atoms else []) + [_paren(a) for a in atoms]
+            return "*".join(parts)
+
+        ordered = sorted(self.terms.items(), key=lambda kv: (-len(kv[0]), kv[0]))
+        out = ""
+        for atoms, coef in ordered:
+            sign = "-" if coef < 0 else "+"
+            out += (f" {sign} " if out else ("-" if coef < 0 else "")) + term(atoms, coef)
+        return out
+
+    def __repr__(self) -> str:
+        return f"Expr({str(self)!r})"
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
+
+Count = Union[int, Expr]
+
+
+def size_product(dims: tuple[Dim, ...] | list[Dim]) -> Count:
+    """Exact product of dims: an int when all are fixed, else an :class:`Expr` over the symbolic ones."""
+    out: Count = 1
+    for d in dims:
+        out = out * Expr.of(d)
+    return out
+
+
+def count_text(n: Count) -> str:
+    """``61,706`` for a number, the expression itself when it depends on symbolic sizes."""
+    return f"{n:,}" if isinstance(n, int) else str(n)
 
 
 @dataclass(frozen=True)
@@ -87,9 +286,15 @@ def conv_out(n: Dim, kernel: int, stride: int = 1, padding: int = 0, dilation: i
         inner = sym_add(n, pad - span - 1)
         if stride == 1:
             return Size(sym_add(inner, 1), True, f"{n} → {n} + {pad_txt} − {span_txt} + 1")
-        fn = "ceil" if ceil_mode else "floor"
-        return Size(sym_add(f"{fn}({_paren(inner)}/{stride})", 1), False,
-                    f"{n} → {fn}(({n} + {pad_txt} − {span_txt})/{stride}) + 1")
+        if not ceil_mode:
+            return Size(sym_add(f"floor({_paren(inner)}/{stride})", 1), False,
+                        f"{n} → floor(({n} + {pad_txt} − {span_txt})/{stride}) + 1")
+        # PyTorch's ceil mode drops a last window that would start in the right padding: the count
+        # is at most ceil((n + left padding)/s) (the last start (out − 1)·s must be < n + p).
+        ceil_out = sym_add(f"ceil({_paren(inner)}/{stride})", 1)
+        cap = f"ceil({_paren(sym_add(n, pad // 2))}/{stride})"
+        return Size(f"min({ceil_out}, {cap})", False,
+                    f"{n} → min(ceil(({n} + {pad_txt} − {span_txt})/{stride}) + 1, ceil(({n} + {pad // 2})/{stride}))")
     num = n + pad - span - 1
     if ceil_mode:
         out = -(-num // stride) + 1

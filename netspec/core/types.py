@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from netspec.core.sizes import Dim
+from netspec.core.sizes import Dim, same_size
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TensorType:
     """Per-sample tensor type: shape (channels first, batch excluded) and dtype (``float`` or ``long``).
 
-    A dim is an int or a symbolic size (a ``str`` such as ``"T"`` or ``"floor((T - 5)/2) + 1"``).
+    A dim is an int or a symbolic size (a ``str`` such as ``"T"`` or ``"floor((T - 5)/2) + 1"``). Two
+    types are equal when their sizes are equal for every value of the symbols, however written.
     """
 
     shape: tuple[Dim, ...]
@@ -24,6 +25,15 @@ class TensorType:
 
     def __str__(self) -> str:
         return fmt_shape(self.shape)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TensorType):
+            return NotImplemented
+        return (self.dtype == other.dtype and self.rank == other.rank
+                and all(same_size(a, b) for a, b in zip(self.shape, other.shape)))
+
+    def __hash__(self) -> int:
+        return hash((self.dtype, tuple(d if isinstance(d, int) else "sym" for d in self.shape)))
 
 
 def fmt_shape(shape: tuple[Dim, ...] | list[Dim]) -> str:

@@ -14,6 +14,7 @@ from netspec.core.sizes import (
     conv_transpose_out,
     numeric_product,
     same_pad_total,
+    size_product,
     upsample_out,
 )
 from netspec.core.types import TensorType
@@ -145,7 +146,7 @@ class ConvBase(Layer):
 
     def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
         c = int(ins[0].shape[0])
-        return numeric_product(outs[0].shape) * (c // self.groups) * numeric_product(self.kernels)
+        return size_product(outs[0].shape) * (c // self.groups) * numeric_product(self.kernels)
 
     def receptive(self) -> list[tuple[int, int, int]]:
         return list(zip(self.kernels, self.strides, self.dilations))
@@ -241,7 +242,7 @@ class ConvTranspose2d(Layer):
 
     def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
         # Every input position is multiplied by the whole (C_out/g)·k·k kernel slice.
-        return numeric_product(ins[0].shape) * (self.filters // self.groups) * numeric_product(pair(self.kernel))
+        return size_product(ins[0].shape) * (self.filters // self.groups) * numeric_product(pair(self.kernel))
 
     def receptive(self) -> None:
         return None  # upsampling: the receptive-field recurrence does not apply

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import numeric_product, product
+from netspec.core.sizes import numeric_product, product, size_product
 from netspec.core.types import TensorType, fmt_shape
 from netspec.layers.activations import ACTIVATIONS, ActivationName
 from netspec.layers.base import Ctx, Layer, Width, need_float, need_rank, register_layer
@@ -42,7 +42,7 @@ class Dense(Layer):
 
     def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
         x = ins[0].shape
-        return numeric_product(x[:-1]) * int(x[-1]) * self.units
+        return size_product(x[:-1]) * int(x[-1]) * self.units
 
     def label(self) -> str:
         return f"dense {self.units}"

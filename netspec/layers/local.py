@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from pydantic import Field, model_validator
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import conv_out, numeric_product
+from netspec.core.sizes import conv_out, numeric_product, size_product
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
 from netspec.layers.base import (
@@ -69,7 +69,7 @@ class LocalBase(Layer):
         return TensorType((self.filters, *self.out_hw(ins[0], ctx)))
 
     def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
-        return numeric_product(outs[0].shape) * int(ins[0].shape[0]) * numeric_product(pair(self.kernel))
+        return size_product(outs[0].shape) * int(ins[0].shape[0]) * numeric_product(pair(self.kernel))
 
     def receptive(self) -> list[tuple[int, int, int]]:
         return [(k, s, 1) for k, s in zip(pair(self.kernel), pair(self.stride))]

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import numeric_product
+from netspec.core.sizes import size_product
 from netspec.core.types import TensorType, fmt_shape
 from netspec.layers.base import Ctx, Layer, Width, need_float, register_layer
 
@@ -123,7 +123,7 @@ class RecurrentBase(Layer):
     def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
         per_step = sum(self.directions * self.GATES * self.units * (i + self.units)
                        for i in self.layer_inputs(int(ins[0].shape[1])))
-        return numeric_product(ins[0].shape[:1]) * per_step
+        return size_product(ins[0].shape[:1]) * per_step
 
     def label(self) -> str:
         text = f"{'bi-' if self.bidirectional else ''}{self.KIND} {self.units}"

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import numeric_product, sym_add, sym_mul
+from netspec.core.sizes import size_product, sym_add, sym_mul
 from netspec.core.types import TensorType
 from netspec.layers.base import Ctx, Layer, register_layer
 
@@ -66,7 +66,7 @@ class Recursive(Layer):
 
     def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
         f = int(ins[0].shape[1])
-        return numeric_product(ins[1].shape[:1]) * 2 * f * f
+        return size_product(ins[1].shape[:1]) * 2 * f * f
 
     def label(self) -> str:
         return f"recursive {self.nonlinearity}(W·(l, r) + b)"

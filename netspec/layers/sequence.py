@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import numeric_product
+from netspec.core.sizes import size_product
 from netspec.core.types import TensorType, fmt_shape
 from netspec.layers.base import Children, Ctx, Layer, Width, need_rank, register_layer
 
@@ -197,7 +197,7 @@ class TimeDistributed(Layer):
 
     def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
         per_step = sum(layer.macs([t], [y]) for layer, t, y in self.steps(ins[0]))
-        return numeric_product(ins[0].shape[:1]) * per_step
+        return size_product(ins[0].shape[:1]) * per_step
 
     def label(self) -> str:
         return "every step: " + ", ".join(layer.label() for layer in self.layers)

@@ -9,7 +9,6 @@ interpretation overhead and the module works under ``torch.compile``.
 from __future__ import annotations
 
 import operator
-from typing import Any
 
 import torch
 import torch.fx as fx
