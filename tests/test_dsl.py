@@ -29,7 +29,8 @@ from netspec.core.errors import (
     SpecValidationError,
 )
 from netspec.core.source import PosDict, PosList, strip_positions
-from netspec.frontends.dsl import grammar_text, parse_dsl
+from netspec.frontends.dsl import parse_dsl
+from netspec.frontends.dsl.grammar import grammar_text
 from netspec.frontends.write.comments import yaml_comments
 from netspec.frontends.write.dsl import to_dsl
 from netspec.frontends.write.yaml import to_yaml

@@ -8,7 +8,7 @@ shape errors use them to point at ``file:line:column``.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 from netspec.core.errors import Location
 
@@ -49,25 +49,57 @@ class PosList(list):
         return self.pos
 
 
-def locate(root: Any, loc: Iterable[Any]) -> Location | None:
-    """Best location for a path into a raw tree: the deepest step that has one.
+class Reached(NamedTuple):
+    """Where a path into a raw tree leads (:func:`walk`)."""
 
-    Path steps that do not exist (pydantic adds union tags, for example) are skipped.
+    where: Location | None  # the deepest step that has a location
+    path: str  # user-facing: the expander's path of the node where it set one (``layers[2]#1``), else dotted
+    steps: tuple[Any, ...]  # the path's steps that exist in the tree, plus the first missing key
+    value: Any  # the value reached
+
+
+# Steps pydantic puts in an error's ``loc`` that are not keys of the data: the type tried in a union
+# (``int``, ``list[...]``, ``function-after[...]``, ``literal['a','b']``).
+_LABELS = ("int", "str", "float", "bool", "list", "dict", "none", "tuple", "function-after", "function-wrap")
+
+
+def _is_label(part: Any) -> bool:
+    return isinstance(part, str) and any(c in part for c in "[]'\"") or part in _LABELS
+
+
+def walk(root: Any, loc: Iterable[Any]) -> Reached:
+    """Follow a path (a pydantic error's ``loc``) into a raw tree, as far as it goes.
+
+    Union labels and a layer's kind used as a union tag are skipped; a key the mapping lacks ends the walk
+    (it is the key a "missing" or "unknown key" error is about); other steps that do not exist are skipped.
     """
-    node = root
-    best = getattr(root, "pos", None)
+    node, where, path, steps = root, getattr(root, "pos", None), "", []
     for part in loc:
-        if isinstance(node, PosDict) and part in node:
-            best = node.where(part) or best
+        if isinstance(node, dict) and part in node:
+            where = node.where(part) if isinstance(node, PosDict) else where
             node = node[part]
-        elif isinstance(node, PosList) and isinstance(part, int) and 0 <= part < len(node):
-            best = node.where(part) or best
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            where = node.where(part) if isinstance(node, PosList) else where
             node = node[part]
-        elif isinstance(node, (dict, list)):
+        elif isinstance(node, dict) and node.get("kind") == part:
+            continue  # union tag
+        elif isinstance(node, (dict, list)) and not isinstance(part, int) and _is_label(part):
             continue
-        else:
+        elif isinstance(node, dict) and part not in node:
+            steps.append(part)
+            path = f"{path}.{part}" if path else str(part)
             break
-    return best
+        else:
+            continue
+        steps.append(part)
+        node_path = getattr(node, "path", None)
+        if node_path is not None:
+            path = node_path.rstrip(".")
+        elif isinstance(part, int):
+            path = f"{path}[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return Reached(where, path, tuple(steps), node)
 
 
 def key_locations(root: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Location]]:

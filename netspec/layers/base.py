@@ -135,6 +135,12 @@ class Layer(BaseModel):
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
 
+    @classmethod
+    def common_keys(cls) -> tuple[str, ...]:
+        """The options every layer item takes, as users write them (``name``, ``from``, ``trainable``,
+        ``init``): the fields of this base class, less ``kind``, which the item's own key gives."""
+        return tuple(info.alias or name for name, info in Layer.model_fields.items() if name != "kind")
+
     # --- the shape rule and counts: override in kinds -------------------------------------------
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType | dict[str, TensorType]:
         """Output type(s) from input types. Raise ShapeError with the arithmetic when impossible."""

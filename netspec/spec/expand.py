@@ -14,15 +14,15 @@ from typing import Any
 
 from netspec.core.errors import Location, Problem, did_you_mean
 from netspec.core.source import PosDict, PosList
+from netspec.frontends.keys import BLOCK_CHILDREN, BLOCK_KEYS, BLOCK_OPTIONS, ITEM_KEYS, REPEAT
 from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import all_kind_names, field_names
+from netspec.layers.structure import Residual, Sequential
 from netspec.spec.expr import ExprError, evaluate, is_expr
 
-COMMON_KEYS = ("name", "from", "repeat", "trainable", "init")
 TOP_KEYS = ("netspec", "name", "description", "input", "inputs", "outputs", "layers", "blocks", "networks",
             "expect", "train")
 NETWORK_KEYS = ("description", "input", "inputs", "outputs", "layers", "expect")
-BLOCK_KEYS = ("description", "params", "layers", "residual", "activation", "shortcut", "projection_norm")
 MAX_REPEAT = 1000
 MAX_DEPTH = 24
 MAX_LAYERS = 100_000
@@ -41,7 +41,8 @@ class Expander:
         self.problems.append(Problem(message, where, path, hint))
 
     # --- layers ---------------------------------------------------------------------------------
-    def layers(self, raw: Any, where: Location | None, path: str, env: dict[str, Any], stack: tuple[str, ...]) -> PosList:
+    def layers(self, raw: Any, where: Location | None, path: str, env: dict[str, Any],
+               stack: tuple[str, ...]) -> PosList:
         if not isinstance(raw, list):
             self.problem("expected a list of layers", where, path, "each layer is a '- kind: {...}' item")
             return PosList([], pos=where)
@@ -69,7 +70,7 @@ class Expander:
             args = PosDict({k: v for k, v in raw.items() if k != "kind"}, pos=getattr(raw, "pos", where))
             args.key_pos = dict(getattr(raw, "key_pos", {}))
         elif isinstance(raw, dict):
-            kinds = [k for k in raw if k not in COMMON_KEYS]
+            kinds = [k for k in raw if k not in ITEM_KEYS]
             if len(kinds) != 1:
                 got = ", ".join(map(str, kinds)) or "none"
                 self.problem(f"a layer item needs exactly one kind key, got {got}", where, path,
@@ -81,7 +82,7 @@ class Expander:
             if args is None:
                 return []
             for key in raw:
-                if key in COMMON_KEYS:
+                if key in ITEM_KEYS:
                     if key in args:
                         self.problem(f"'{key}' is given twice", raw.where(key), path)
                     args[key] = raw[key]
@@ -93,19 +94,19 @@ class Expander:
         if not isinstance(kind, str):
             self.problem(f"a layer kind must be a name, got {kind!r}", where, path)
             return []
-        repeat = args.pop("repeat", None)
+        repeat = args.pop(REPEAT, None)
         if repeat is None:
             one = self.single(kind, args, where, path, env, stack)
             return [one] if one is not None else []
         if is_expr(repeat):
-            repeat = self.value(repeat, env, args.where("repeat"), path)
+            repeat = self.value(repeat, env, args.where(REPEAT), path)
         if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
-            self.problem(f"repeat must be an integer from 1 to {MAX_REPEAT}, got {repeat!r}",
-                         args.where("repeat"), f"{path}.repeat")
+            self.problem(f"{REPEAT} must be an integer from 1 to {MAX_REPEAT}, got {repeat!r}",
+                         args.where(REPEAT), f"{path}.{REPEAT}")
             return []
         group = PosDict(pos=where)
         group.path = path
-        group["kind"] = "sequential"
+        group["kind"] = Sequential.KIND
         for key in ("name", "from"):
             if key in args:
                 group[key] = args.pop(key)
@@ -190,10 +191,10 @@ class Expander:
         params = bdef.get("params") or {}
         group = PosDict(pos=where)
         group.path = path
-        group["kind"] = "residual" if bdef.get("residual") else "sequential"
+        group["kind"] = Residual.KIND if bdef.get(Residual.KIND) else Sequential.KIND  # `residual: true`
         values: dict[str, Any] = {}
         for key, value in args.items():
-            if key in COMMON_KEYS:
+            if key in ITEM_KEYS:
                 group[key] = value
                 group.key_pos[key] = args.where(key)
             elif key in params:
@@ -211,11 +212,11 @@ class Expander:
             env2[key] = value
         group["block"] = name
         group["args"] = {k: v for k, v in values.items()}
-        for key in ("activation", "shortcut", "projection_norm"):
-            if key in bdef:
+        for key in BLOCK_OPTIONS:  # the residual options; the layers come last, below
+            if key in bdef and key != "layers":
                 value = bdef[key]
-                if key == "shortcut" and isinstance(value, list):
-                    value = self.layers(value, bdef.where(key), f"blocks.{name}.shortcut", env2, (*stack, name))
+                if key in BLOCK_CHILDREN and isinstance(value, list):
+                    value = self.layers(value, bdef.where(key), f"blocks.{name}.{key}", env2, (*stack, name))
                 elif is_expr(value):
                     value = self.value(value, env2, bdef.where(key), path)
                 group[key] = value
@@ -238,7 +239,8 @@ class Expander:
             out = PosDict(pos=getattr(value, "pos", None))
             out.key_pos = dict(getattr(value, "key_pos", {}))
             for k, v in value.items():
-                out[k] = self.value(v, env, out.where(k), f"{path}.{k}") if is_expr(v) else self.substitute(v, env, path)
+                out[k] = (self.value(v, env, out.where(k), f"{path}.{k}") if is_expr(v)
+                          else self.substitute(v, env, path))
             return out
         if isinstance(value, list):
             return PosList([self.substitute(v, env, path) for v in value], pos=getattr(value, "pos", None),

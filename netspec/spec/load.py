@@ -6,15 +6,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from netspec.core.errors import Location, Problem, SpecValidationError, did_you_mean
-from netspec.core.source import PosDict, PosList, to_raw
+from netspec.core.errors import Problem, SpecValidationError
+from netspec.core.source import PosDict, to_raw
 from netspec.frontends import parse
 from netspec.layers import layer_class
 from netspec.layers.base import Layer
 from netspec.spec.expand import canonicalize
 from netspec.spec.model import Spec
+from netspec.spec.problems import problems_from_errors
 
 
 def load(source: str | os.PathLike[str] | Spec | dict[str, Any], fmt: str | None = None) -> Spec:
@@ -49,7 +50,7 @@ def validate(raw: Any, file: str = "<string>", default_name: str = "net") -> Spe
     except ValidationError as exc:
         errors.extend(exc.errors(include_url=False))
     if errors:
-        found = _problems(errors, canon)
+        found = problems_from_errors(errors, canon, Spec)
         if problems or len(found) > 1:  # a dropped bad item also empties its list; do not report that twice
             found = [p for p in found if not p.message.startswith("list should have at least")] or found
         problems.extend(found)
@@ -106,125 +107,3 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
             seen.add(key)
             out.append(p)
     return sorted(out, key=lambda p: (p.location.line, p.location.column) if p.location else (1 << 30, 0))
-
-
-def _walk(root: Any, loc: tuple[Any, ...]) -> tuple[Location | None, str, tuple[Any, ...], Any]:
-    """Follow a pydantic loc through the canonical tree: location, user-facing path, the loc with
-    union labels removed, and the value found."""
-    node, where, path, kept = root, getattr(root, "pos", None), "", []
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            where = node.where(part) if isinstance(node, PosDict) else where
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            where = node.where(part) if isinstance(node, PosList) else where
-            node = node[part]
-        elif isinstance(node, dict) and node.get("kind") == part:
-            continue  # union tag
-        elif isinstance(node, (dict, list)) and not isinstance(part, int) and _is_label(part):
-            continue
-        elif isinstance(node, dict) and part not in node:
-            kept.append(part)
-            path = f"{path}.{part}" if path else str(part)
-            break
-        else:
-            continue
-        kept.append(part)
-        node_path = getattr(node, "path", None)
-        path = node_path.rstrip(".") if node_path is not None else (f"{path}[{part}]" if isinstance(part, int) else
-                                            (f"{path}.{part}" if path else str(part)))
-    return where, path, tuple(kept), node
-
-
-def _is_label(part: Any) -> bool:
-    return isinstance(part, str) and any(c in part for c in "[]'\"") or part in (
-        "int", "str", "float", "bool", "list", "dict", "none", "tuple", "function-after", "function-wrap")
-
-
-_EXPECTED = {
-    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
-    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false", "bool_parsing": "true or false",
-    "string_type": "a string", "list_type": "a list", "tuple_type": "a list", "dict_type": "a mapping",
-    "model_type": "a mapping", "model_attributes_type": "a mapping", "none_required": "null",
-}
-
-
-def _problems(errors: list[dict[str, Any]], canon: PosDict) -> list[Problem]:
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    info: dict[tuple[Any, ...], tuple[Location | None, str, Any]] = {}
-    for err in errors:
-        where, path, kept, _ = _walk(canon, err["loc"])
-        groups.setdefault(kept, []).append(err)
-        info[kept] = (where, path, err.get("input"))
-    out = []
-    for kept, errs in groups.items():
-        where, path, value = info[kept]
-        out.append(_one(errs, where, path, value, kept, canon))
-    return out
-
-
-def _one(errs: list[dict[str, Any]], where: Location | None, path: str, value: Any, kept: tuple[Any, ...],
-         canon: PosDict) -> Problem:
-    types = [e["type"] for e in errs]
-    if "extra_forbidden" in types:
-        key = kept[-1] if kept else "?"
-        model = _model_at(kept[:-1])
-        known = [f.alias or n for n, f in model.model_fields.items()] if model else []
-        hint = did_you_mean(key, known) or (f"allowed here: {', '.join(known)}" if known else "")
-        return Problem(f"unknown key '{key}'", where, path, hint)
-    if "missing" in types:
-        return Problem(f"missing required '{kept[-1] if kept else '?'}'", where, path.rsplit(".", 1)[0] if path else "")
-    shown = _show(value)
-    if len(errs) == 1:
-        e = errs[0]
-        msg = e["msg"][0].lower() + e["msg"][1:]
-        if e["type"] in _EXPECTED:
-            msg = f"expected {_EXPECTED[e['type']]}"
-        if e["type"] == "value_error":
-            msg = msg.removeprefix("value error, ")
-        return Problem(f"{msg}; got {shown}", where, path)
-    expected = []
-    for e in errs:
-        if e["type"] == "literal_error":
-            expected.append("one of " + e["ctx"]["expected"])
-        elif e["type"] in _EXPECTED:
-            expected.append(_EXPECTED[e["type"]])
-        else:
-            expected.append(e["msg"][0].lower() + e["msg"][1:])
-    expected = list(dict.fromkeys(expected))
-    return Problem(f"invalid value {shown}; expected " + " or ".join(expected), where, path)
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) < 60 else text[:57] + "..."
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model that validates the mapping at ``loc`` (for key suggestions): follow the
-    field annotations from Spec down, through Optional, unions, lists and dicts."""
-    import typing
-
-    def flat(annotation: Any) -> list[Any]:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Union or type(annotation).__name__ == "UnionType" or origin is typing.Annotated:
-            args = typing.get_args(annotation)
-            return [a for arg in (args[:1] if origin is typing.Annotated else args) for a in flat(arg)]
-        return [annotation]
-
-    current: list[Any] = [Spec]
-    for part in loc:
-        step: list[Any] = []
-        for annotation in (a for c in current for a in flat(c)):
-            origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-            if origin is dict and len(args) == 2:
-                step.append(args[1])
-            elif origin in (list, tuple) and args and isinstance(part, int):
-                step.append(args[0])
-            elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                step += [info.annotation for name, info in annotation.model_fields.items() if part in (name, info.alias)]
-        current = step
-    for annotation in (a for c in current for a in flat(c)):
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            return annotation
-    return None

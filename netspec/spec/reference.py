@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
+from netspec.frontends.keys import ITEM_KEYS
 from netspec.layers import layer_kinds
 from netspec.layers.base import Layer, aliases_of
 
-COMMON = ("kind", "name", "from_", "trainable", "init")
+COMMON = tuple(Layer.model_fields)  # the fields every kind has (kind, name, from, trainable, init)
 
 
 def _aliases() -> dict[str, list[str]]:
@@ -55,7 +56,7 @@ def kinds_markdown() -> str:
     aliases = _aliases()
     lines = ["# Layer kinds", "",
              "Generated from the layer registry by `netspec kinds --markdown`; a test keeps it current.",
-             "Every kind also takes `name`, `from`, `trainable`, `init` and `repeat`.", "",
+             f"Every kind also takes {', '.join(f'`{k}`' for k in ITEM_KEYS[:-1])} and `{ITEM_KEYS[-1]}`.", "",
              "| kind | family | what it is | options (default) | also |", "| --- | --- | --- | --- | --- |"]
     for kind, cls in _by_family():
         opts = ", ".join(f"`{n}`" + ("" if d == "required" else f" ({d})") for n, d in options(cls))

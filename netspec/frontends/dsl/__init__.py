@@ -1,6 +1,6 @@
 """DSL frontend: ``.ns`` text -> the raw tree (PosDict/PosList with locations) YAML would give.
 
-The grammar (``grammar/netspec.lark``, shipped as ``netspec.grammar``) knows statements and values
+The grammar (``netspec.lark``, shipped beside this package's modules) knows statements and values
 but no layer kinds. A layer line is ``[label:] [repeat N] kind positional... key=value... [from a, b]
 [{ body }]``; here the kind and its positional sugar are resolved through the layer registry:
 
@@ -10,12 +10,12 @@ but no layer kinds. A layer line is ``[label:] [repeat N] kind positional... key
   it (``same`` -> padding, ``concat`` -> merge).
 
 A block instance takes its parameters positionally in declaration order (``bottleneck 64 /2``).
-Parsing happens in two steps: lark parses and :class:`_Ast` turns the tree into small statement
-records; :class:`_Builder` then builds the raw tree (it needs every block's parameters, so blocks
-may be used before they are defined). Every problem is a located ``SpecSyntaxError``.
+Parsing happens in two steps: lark parses and :class:`~.syntax.Statements` turns the tree into small
+statement records; :class:`~.build.Builder` then builds the raw tree (it needs every block's
+parameters, so blocks may be used before they are defined). Every problem is a located ``SpecSyntaxError``.
 
-The parts: ``dsl_grammar`` (keywords, grammar, registry look-ups), ``dsl_ast`` (the first pass),
-``dsl_build`` (the second pass), ``dsl_errors`` (syntax errors in words).
+The parts: ``grammar`` (keywords, grammar, registry look-ups), ``syntax`` (the first pass), ``build``
+(the second pass), ``errors`` (syntax errors in words).
 """
 
 from __future__ import annotations
@@ -26,28 +26,10 @@ from lark.exceptions import LarkError, UnexpectedInput
 
 from netspec.core.errors import Location, NetspecError, Problem, SpecSyntaxError
 from netspec.core.source import MAX_TEXT_BYTES
-from netspec.frontends.dsl.build import _Builder
-from netspec.frontends.dsl.errors import _brackets, _syntax_problem, snippet
-from netspec.frontends.dsl.grammar import (
-    BLOCK_CHILDREN,
-    COMMON_KEYS,
-    KEYWORDS,
-    MAX_NESTING,
-    NOT_BARE,
-    WORDS,
-    grammar_text,
-    kind_info,
-    literal_words,
-    parser,
-    word_field,
-)
-from netspec.frontends.dsl.syntax import _Ast, _Fail
-
-# the names the writer, the loader and tests have always found here, wherever they are defined now
-__all__ = [
-    "BLOCK_CHILDREN", "COMMON_KEYS", "KEYWORDS", "MAX_NESTING", "NOT_BARE", "WORDS", "grammar_text", "kind_info",
-    "literal_words", "parse_dsl", "parser", "snippet", "word_field",
-]
+from netspec.frontends.dsl.build import Builder
+from netspec.frontends.dsl.errors import open_brackets, snippet, syntax_problem
+from netspec.frontends.dsl.grammar import parser
+from netspec.frontends.dsl.syntax import Fail, Statements
 
 
 def parse_dsl(text: str, file: str = "<string>") -> Any:
@@ -62,7 +44,7 @@ def parse_dsl(text: str, file: str = "<string>") -> Any:
     text = text.replace("\r\n", "\n")
     if text.startswith("\ufeff"):
         text = " " + text[1:]
-    _, deep = _brackets(text, file)
+    _, deep = open_brackets(text, file)
     if deep is not None:
         raise SpecSyntaxError(problems=[Problem(deep.message + snippet(text, deep.location.line,
                                                                        deep.location.column),
@@ -70,16 +52,16 @@ def parse_dsl(text: str, file: str = "<string>") -> Any:
     try:
         tree = parser().parse(text + "\n")
     except UnexpectedInput as exc:
-        raise SpecSyntaxError(problems=[_syntax_problem(exc, text, file)]) from None
+        raise SpecSyntaxError(problems=[syntax_problem(exc, text, file)]) from None
     except LarkError as exc:  # pragma: no cover - defensive
         raise SpecSyntaxError(problems=[Problem(f"cannot parse: {exc}", Location(file, 1, 1))]) from None
     try:
-        stmts = _Ast(file, text).transform(tree)
-    except _Fail as fail:
+        stmts = Statements(file, text).transform(tree)
+    except Fail as fail:
         raise SpecSyntaxError(problems=[_with_snippet(fail.problem, text)]) from None
-    except LarkError as exc:  # a _Fail raised inside a transformer callback arrives wrapped
+    except LarkError as exc:  # a Fail raised inside a transformer callback arrives wrapped
         inner = getattr(exc, "orig_exc", None)
-        if isinstance(inner, _Fail):
+        if isinstance(inner, Fail):
             raise SpecSyntaxError(problems=[_with_snippet(inner.problem, text)]) from None
         if isinstance(inner, NetspecError):
             raise inner from None
@@ -87,7 +69,7 @@ def parse_dsl(text: str, file: str = "<string>") -> Any:
     if not stmts:
         raise SpecSyntaxError(problems=[Problem("the spec is empty", Location(file, 1, 1),
                                                 hint="start with 'input [1, 28, 28]' and a layer per line")])
-    builder = _Builder(file)
+    builder = Builder(file)
     raw = builder.spec(stmts)
     if builder.problems:
         problems = sorted(builder.problems,

@@ -1,4 +1,4 @@
-"""DSL second pass: statement records -> the raw tree (:class:`_Builder`), layer sugar resolved."""
+"""DSL second pass: statement records -> the raw tree (:class:`Builder`), layer sugar resolved."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ from typing import Any
 
 from netspec.core.errors import Location, Problem, did_you_mean
 from netspec.core.source import PosDict, PosList
-from netspec.frontends.dsl.grammar import (
-    BLOCK_CHILDREN,
-    COMMON_KEYS,
-    kind_info,
-    literal_words,
-    word_field,
-)
+from netspec.frontends.dsl.grammar import HEAD_KEYS, NOT_OPTIONS, literal_words, word_field
 from netspec.frontends.dsl.syntax import Kw, Refs, Stmt, Val
+from netspec.frontends.keys import BLOCK_CHILDREN, REPEAT, kind_class
+from netspec.layers.activations import ACTIVATIONS
+from netspec.layers.base import field_names
+from netspec.layers.structure import Residual, Sequential
 
 
-class _Builder:
+class Builder:
+    """Statement records -> the raw tree; problems are collected in :attr:`problems`."""
+
     def __init__(self, file: str) -> None:
         self.file = file
         self.problems: list[Problem] = []
@@ -144,8 +144,6 @@ class _Builder:
 
     # --- blocks ---------------------------------------------------------------------------------
     def block_def(self, s: Stmt) -> PosDict:
-        from netspec.layers.activations import ACTIVATIONS
-
         out = PosDict(pos=s.loc)
         if s.parts["params"] is not None:
             plist, ploc = s.parts["params"]
@@ -157,8 +155,8 @@ class _Builder:
         for arg in s.parts["args"]:
             if isinstance(arg, Kw):
                 self.put(out, arg.key, arg.value.value, arg.loc)
-            elif arg.kind == "word" and arg.value == "residual":
-                self.put(out, "residual", True, arg.loc, "'residual'")
+            elif arg.kind == "word" and arg.value == Residual.KIND:  # `block name(...) residual { ... }`
+                self.put(out, Residual.KIND, True, arg.loc, f"'{Residual.KIND}'")
             elif arg.kind == "word" and arg.value in ACTIVATIONS:
                 self.put(out, "activation", arg.value, arg.loc, "the activation")
             else:
@@ -177,8 +175,8 @@ class _Builder:
             top["name"] = p["label"][0]
             top.key_pos["name"] = p["label"][1]
         if p["repeat"] is not None:
-            top["repeat"] = p["repeat"].value
-            top.key_pos["repeat"] = p["repeat"].loc
+            top[REPEAT] = p["repeat"].value
+            top.key_pos[REPEAT] = p["repeat"].loc
         if p["from"] is not None:
             refs = p["from"].refs
             top["from"] = refs[0][0] if len(refs) == 1 else PosList([r[0] for r in refs], pos=refs[0][1],
@@ -186,10 +184,10 @@ class _Builder:
             top.key_pos["from"] = p["from"].loc
         args = PosDict(pos=kloc)
         bare = [a for a in p["args"] if not isinstance(a, Kw)]
-        cls = None if kind in self.blocks else kind_info(kind)
+        cls = None if kind in self.blocks else kind_class(kind)
         skip = 0  # after a slip, the positional values it swallowed (no cascade of follow-up errors)
         for arg in p["args"]:
-            if isinstance(arg, Kw) and arg.key in COMMON_KEYS:
+            if isinstance(arg, Kw) and arg.key in HEAD_KEYS:
                 self.put(top, arg.key, arg.value.value, arg.loc, f"'{arg.key}'")
             elif isinstance(arg, Kw):
                 self.put(args, arg.key, arg.value.value, arg.loc, f"'{arg.key}'")
@@ -205,7 +203,7 @@ class _Builder:
             if cls is None:
                 self.unknown(kind, kloc, bare)
                 if p["body"] is not None:
-                    self.children(args, p["body"], {"layers": 1}, kloc, f"'{kind}'")
+                    self.children(args, p["body"], Sequential.CHILDREN, kloc, f"'{kind}'")
             else:
                 if p["body"] is not None:
                     if not cls.CHILDREN:
@@ -225,15 +223,13 @@ class _Builder:
 
     def unknown(self, kind: str, kloc: Location, bare: list[Val]) -> None:
         """Unknown kinds are left to validation (which suggests names), except a missing label colon."""
-        if bare and bare[0].kind == "word" and (kind_info(bare[0].value) or bare[0].value in self.blocks):
+        if bare and bare[0].kind == "word" and (kind_class(bare[0].value) or bare[0].value in self.blocks):
             self.fail(f"unknown layer kind '{kind}'", kloc,
                       f"missing ':'? write '{kind}: {bare[0].value} ...' to name the layer '{kind}'")
 
     def layer_arg(self, kind: str, cls: type, args: PosDict, val: Val) -> int:
         """One positional value of a layer line: which field it sets (see the module doc). Returns how
         many of the following values to skip after a problem (1 after `stride 2`, all after a kind)."""
-        from netspec.layers.base import field_names
-
         fields = field_names(cls)
         primary = cls.PRIMARY
         key: str | None
@@ -268,22 +264,17 @@ class _Builder:
         return 0
 
     def options_hint(self, cls: type) -> str:
-        from netspec.layers.base import field_names
-
-        opts = [f for f in field_names(cls) if f not in ("kind", "block", "args")]
+        opts = [f for f in field_names(cls) if f not in NOT_OPTIONS]
         return f"write key=value; options: {', '.join(opts)}" if opts else "it takes no options"
 
     def bad_word(self, kind: str, cls: type, val: Val) -> int:
-        from netspec.layers.activations import ACTIVATIONS
-        from netspec.layers.base import field_names
-
         word = val.value
         fields = field_names(cls)
         skip = 0
         if word in fields:
             hint = f"missing '='? write {word}=..."
             skip = 1
-        elif kind_info(word) is not None or word in self.blocks:
+        elif kind_class(word) is not None or word in self.blocks:
             hint = "put each layer on its own line (or separate them with ';')"
             skip = 1 << 30
         else:
@@ -298,8 +289,6 @@ class _Builder:
         return skip
 
     def block_args(self, kind: str, args: PosDict, bare: list[Val]) -> None:
-        from netspec.layers.activations import ACTIVATIONS
-
         params = self.blocks[kind]
         plain: list[Val] = []
         for val in bare:

@@ -21,8 +21,8 @@ _TERMINAL_WORDS = {
     "$END": "the end of the file", "VALUE": "a value",
 }
 _STATEMENT_START = {"NETSPEC", "INPUT", "BLOCK", "NETWORK", "TRAIN"}
-_KEYWORD_TYPES = {"NETSPEC", "DESCRIPTION", "INPUT", "INPUTS", "OUTPUT", "OUTPUTS", "EXPECT", "TRAIN", "NETWORK",
-                  "BLOCK", "REPEAT"}
+_KEYWORD_TYPES = {word.upper() for word in KEYWORDS} - {"FROM"}  # the keywords' terminals (lark names them so)
+_TOP_LEVEL_ONLY = {"NETSPEC", "BLOCK", "NETWORK", "TRAIN"}  # statements that cannot stand inside a body
 
 
 _VALUES = {"INT", "FLOAT", "SIZE", "STRING", "EXPR", "NAME"}
@@ -81,7 +81,7 @@ def snippet(text: str, line: int, column: int) -> str:
     return f"\n    {src}\n    {' ' * (col - 1)}^"
 
 
-def _brackets(text: str, file: str) -> tuple[list[tuple[str, int, int]], Problem | None]:
+def open_brackets(text: str, file: str) -> tuple[list[tuple[str, int, int]], Problem | None]:
     """Scan brackets outside strings and comments: the still-open ones, and a nesting problem."""
     stack: list[tuple[str, int, int]] = []
     pairs = {")": "(", "]": "[", "}": "{"}
@@ -107,7 +107,7 @@ def _brackets(text: str, file: str) -> tuple[list[tuple[str, int, int]], Problem
     return stack, problem
 
 
-def _syntax_problem(exc: UnexpectedInput, text: str, file: str) -> Problem:
+def syntax_problem(exc: UnexpectedInput, text: str, file: str) -> Problem:
     lines = text.split("\n")
     if isinstance(exc, UnexpectedCharacters):
         line, col = exc.line, exc.column
@@ -176,7 +176,7 @@ def _char_hint(text: str, lines: list[str], line: int, col: int, char: str) -> s
 
 def _token_hint(text: str, lines: list[str], exc: UnexpectedInput, tok: Token | None, expected: set[str],
                 file: str) -> str:
-    stack, _ = _brackets(text, file)
+    stack, _ = open_brackets(text, file)
     prev = None
     history = getattr(exc, "token_history", None)
     if history:
@@ -209,7 +209,7 @@ def _token_hint(text: str, lines: list[str], exc: UnexpectedInput, tok: Token | 
     if prev is not None and expected == {"COLON"} and prev.type in _KEYWORD_TYPES:
         word = str(prev)
         where = ("goes at the top level, outside blocks, groups and networks"
-                 if word in ("block", "network", "netspec", "train") else
+                 if prev.type in _TOP_LEVEL_ONLY else
                  "cannot start a statement inside a group or block body")
         unclosed = [o for o in stack if o[0] == "{" and o[1] < (prev.line or 0)]
         if unclosed:

@@ -8,13 +8,20 @@ from typing import Any
 
 from lark import Lark
 
+from netspec.frontends.keys import ITEM_KEYS, REPEAT
+from netspec.layers.activations import ACTIVATIONS
+from netspec.layers.base import field_names
+from netspec.layers.structure import Group
+
 MAX_NESTING = 48  # brackets/braces; keeps the (recursive) tree transform far from Python's stack limit
 KEYWORDS = ("netspec", "description", "input", "inputs", "output", "outputs", "expect", "train", "network",
-            "block", "repeat", "from")
-COMMON_KEYS = ("name", "from", "repeat")  # kwargs that go on the layer item, as in YAML
-NOT_BARE = ("kind", "name", "from", "trainable", "init", "block", "args")  # fields never set by a bare word
+            "block", REPEAT, "from")
+# The item keys a layer line has a place for: `label: repeat N kind ... from a, b`. They go on the item,
+# as in YAML; the others (trainable, init) are written key=value among the kind's options.
+HEAD_KEYS = ("name", "from", REPEAT)
+NOT_BARE = tuple(field_names(Group))  # fields a bare word never sets: those of every layer and every group
+NOT_OPTIONS = tuple(k for k in NOT_BARE if k not in ITEM_KEYS)  # set by the line's form or the expander
 WORDS = {"true": True, "false": False, "null": None}
-BLOCK_CHILDREN = {"layers": 1, "shortcut": 1}
 
 # ------------------------------------------------------------------------------------------------
 # the parser
@@ -62,7 +69,7 @@ def _cache_file(text: str) -> str | bool:
 
 
 # ------------------------------------------------------------------------------------------------
-# registry look-ups shared with the writer
+# registry look-ups shared with the writer (bare words)
 
 
 def literal_words(cls: type) -> dict[str, list[str]]:
@@ -98,19 +105,9 @@ def _literals(annotation: Any, depth: int = 0) -> list[Any]:
 
 def word_field(cls: type, word: str) -> str | None:
     """The field a bare word sets for this layer class, or None (unknown or ambiguous)."""
-    from netspec.layers.activations import ACTIVATIONS
-    from netspec.layers.base import field_names
-
     fields = field_names(cls)
     if "activation" in fields and word in ACTIVATIONS:
         return "activation"
     hits = [f for f in literal_words(cls).get(word, []) if f != "activation"]
     return hits[0] if len(set(hits)) == 1 else None
-
-
-def kind_info(kind: str) -> type | None:
-    from netspec.layers import canonical_kind, layer_class
-
-    canon = canonical_kind(kind)
-    return layer_class(canon) if canon else None
 

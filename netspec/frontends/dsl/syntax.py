@@ -1,4 +1,4 @@
-"""DSL first pass: lark's tree -> small statement records (:class:`_Ast`), values parsed and located."""
+"""DSL first pass: lark's tree -> small statement records (:class:`Statements`), values parsed and located."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ class Stmt:
     parts: dict[str, Any] = field(default_factory=dict)
 
 
-class _Ast(Transformer):
+class Statements(Transformer):
     """lark tree -> Stmt/Val records (values already converted to plain Python with positions)."""
 
     def __init__(self, file: str, text: str) -> None:
@@ -110,7 +110,7 @@ class _Ast(Transformer):
         out = PosDict(pos=loc)
         for key, kloc, val in ch:
             if key in out:
-                raise _Fail(f"duplicate key '{key}'", kloc, "each key may appear once in a mapping")
+                raise Fail(f"duplicate key '{key}'", kloc, "each key may appear once in a mapping")
             out[key] = val.value
             out.key_pos[key] = kloc
         return Val("map", out, loc)
@@ -179,7 +179,7 @@ class _Ast(Transformer):
                 parts["kind"] = (str(c), self._loc(c))
             elif isinstance(c, Refs):
                 if parts["from"] is not None:
-                    raise _Fail("'from' is given twice", c.loc, "list every input once: 'from a, b'")
+                    raise Fail("'from' is given twice", c.loc, "list every input once: 'from a, b'")
                 parts["from"] = c
             else:
                 parts["args"].append(c)
@@ -254,7 +254,7 @@ class _Ast(Transformer):
         return ch
 
 
-class _Fail(Exception):
+class Fail(Exception):
     """A located problem found while transforming (turned into a SpecSyntaxError)."""
 
     def __init__(self, message: str, loc: Location | None, hint: str = "") -> None:
@@ -271,9 +271,9 @@ def _string(text: str, loc: Location) -> str:
     try:
         value = json.loads(text, strict=False)  # (tabs may stand in a string as they are)
     except ValueError:
-        raise _Fail(f"bad escape in string {text[:40]}", loc,
+        raise Fail(f"bad escape in string {text[:40]}", loc,
                     'strings use JSON escapes: \\" \\\\ \\n \\t \\uXXXX') from None
     if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
-        raise _Fail("a string may not contain a lone surrogate escape", loc)
+        raise Fail("a string may not contain a lone surrogate escape", loc)
     return value
 

@@ -2,13 +2,12 @@
 
 Neither frontend keeps comments in the raw tree; the writers recover them from the text: a comment
 on a line of its own goes before the next statement written, one at the end of a line goes at the
-end of the statement that line belongs to.
+end of the statement that line belongs to (:class:`~netspec.frontends.write.base.CommentedLines`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import yaml
 
@@ -48,34 +47,6 @@ class Comments:
             out.append(self.by_line[line][0])
         self.done = max(lines, default=self.done)
         return out
-
-
-class CommentedLines:
-    """Output lines of a writer, with the source's comments put back where they belong."""
-
-    def __init__(self, comments: Comments | None = None) -> None:
-        self.comments = comments or Comments()
-        self.out: list[str] = []
-
-    def emit(self, pad: str, text: str, start: Any = None, end: int | None = None) -> None:
-        """One statement at source lines ``start..end``: earlier comments above it, its own at its end."""
-        before, after = self.comments.take(getattr(start, "line", None), end)
-        for c in before:
-            self.out.append(f"{pad}#{c}" if c is not None else "")
-        self.out.append(f"{pad}{text}" + (f"  # {after}" if after else ""))
-
-    def blank(self) -> None:
-        if self.out and self.out[-1] != "":
-            self.out.append("")
-
-    def text(self) -> str:
-        rest = self.comments.rest()
-        if rest:
-            self.blank()
-            self.out.extend(f"#{c}" if c is not None else "" for c in rest)
-        while self.out and self.out[-1] == "":
-            self.out.pop()
-        return "\n".join(self.out) + "\n"
 
 
 def yaml_comments(text: str) -> Comments:
@@ -126,26 +97,3 @@ def dsl_comments(text: str) -> Comments:
                 break
             j += 1
     return out
-
-
-def last_line(node: Any, depth: int = 0) -> int:
-    """The last source line any part of a raw-tree node starts on."""
-    best = 0
-    pos = getattr(node, "pos", None)
-    if pos is not None:
-        best = pos.line
-    if depth > 64:
-        return best
-    if isinstance(node, dict):
-        for loc in getattr(node, "key_pos", {}).values():
-            if loc is not None:
-                best = max(best, loc.line)
-        for value in node.values():
-            best = max(best, last_line(value, depth + 1))
-    elif isinstance(node, list):
-        for loc in getattr(node, "item_pos", []):
-            if loc is not None:
-                best = max(best, loc.line)
-        for value in node:
-            best = max(best, last_line(value, depth + 1))
-    return best

@@ -13,16 +13,14 @@ import math
 import re
 from typing import Any
 
-from netspec.core.errors import NetspecError
-from netspec.frontends.dsl import (
-    BLOCK_CHILDREN,
-    COMMON_KEYS,
-    KEYWORDS,
-    WORDS,
-    kind_info,
-    word_field,
-)
-from netspec.frontends.write.comments import CommentedLines, Comments, last_line
+from netspec.frontends.dsl.grammar import HEAD_KEYS, KEYWORDS, WORDS, word_field
+from netspec.frontends.keys import BLOCK_CHILDREN, ITEM_KEYS, REPEAT, kind_class
+from netspec.frontends.write.base import CannotWrite, CommentedLines, fmt_scalar, last_line, last_line_first
+from netspec.frontends.write.comments import Comments
+from netspec.layers import canonical_kind
+from netspec.layers.activations import ACTIVATIONS
+from netspec.layers.base import field_names
+from netspec.layers.structure import Residual
 
 INDENT = "  "
 LINE = 100  # a mapping longer than this is written one entry per line
@@ -32,30 +30,8 @@ _REF = re.compile(r"[A-Za-z_][A-Za-z0-9_]*([.:][A-Za-z_][A-Za-z0-9_]*)*\Z")
 _EXPR = re.compile(r"\$(\{[^{}\n]*\}|[A-Za-z_][A-Za-z0-9_]*)\Z")
 
 
-class CannotWrite(NetspecError):
-    """The raw tree holds something the DSL cannot say (it would not validate either)."""
-
-
 # ---------------------------------------------------------------------------------------------
 # values
-
-
-def fmt_float(v: float) -> str:
-    if math.isnan(v) or math.isinf(v):
-        raise CannotWrite(f"the DSL has no literal for {v!r}")
-    text = repr(v)
-    if "e" not in text and abs(v) >= 1e6 and v == int(v):
-        for digits in range(0, 17):  # 4090000000.0 -> 4.09e9
-            short = f"{v:.{digits}e}"
-            if float(short) == v:
-                mant, exp = short.split("e")
-                return f"{mant}e{int(exp)}"
-    if "e" in text:
-        mant, exp = text.split("e")
-        if "." not in mant and not float(f"{mant}e{int(exp)}") == v:  # pragma: no cover
-            return text
-        return f"{mant}e{int(exp)}"
-    return text
 
 
 def fmt_string(s: str) -> str:
@@ -73,16 +49,11 @@ def fmt_key(k: Any) -> str:
 
 
 def fmt_value(v: Any) -> str:
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, int):
-        return str(v)
+    text = fmt_scalar(v)
+    if text is not None:
+        return text
     if isinstance(v, float):
-        return fmt_float(v)
+        raise CannotWrite(f"the DSL has no literal for {v!r}")
     if isinstance(v, str):
         return fmt_string(v)
     if isinstance(v, list):
@@ -294,8 +265,6 @@ class DslWriter(CommentedLines):
             self.block(name, bdef, blocks.where(name) if hasattr(blocks, "where") else None)
 
     def block(self, name: str, bdef: Any, where: Any) -> None:
-        from netspec.layers.activations import ACTIVATIONS
-
         if not isinstance(bdef, dict) or not isinstance(name, str) or not _NAME.match(name):
             raise CannotWrite(f"block '{name}' must be a mapping with an identifier name")
         head = f"block {name}"
@@ -309,18 +278,18 @@ class DslWriter(CommentedLines):
             head += "(" + ", ".join(shown) + ")"
         elif params is not None:
             raise CannotWrite("block 'params' must be a mapping")
+        children = [k for k in BLOCK_CHILDREN if isinstance(bdef.get(k), list)]
         opts = []
         for key, value in bdef.items():
-            if key in ("params", "layers", "description") or key == "shortcut" and isinstance(value, list):
+            if key in ("params", "layers", "description") or key in children:
                 continue
-            if key == "residual" and value is True:
-                opts.append("residual")
+            if key == Residual.KIND and value is True:  # `residual: true` -> `block name(...) residual`
+                opts.append(Residual.KIND)
             elif key == "activation" and isinstance(value, str) and value in ACTIVATIONS:
                 opts.append(value)
             else:
                 opts.append(f"{fmt_key(key)}={fmt_value(value)}")
         head = " ".join([head, *opts])
-        children = [k for k in ("layers", "shortcut") if isinstance(bdef.get(k), list)]
         first_child = min((last_line_first(bdef[k]) for k in children), default=None)
         self.line(0, head + " {", where, first_child - 1 if first_child else None)
         if "description" in bdef:
@@ -341,7 +310,7 @@ class DslWriter(CommentedLines):
         if isinstance(raw, str):
             kind, args, top = raw, {}, {}
         elif isinstance(raw, dict):
-            kinds = [k for k in raw if k not in COMMON_KEYS + ("trainable", "init")]
+            kinds = [k for k in raw if k not in ITEM_KEYS]
             if len(kinds) != 1 or not isinstance(kinds[0], str):
                 raise CannotWrite(f"a layer item needs exactly one kind, got {kinds}")
             kind = kinds[0]
@@ -352,20 +321,18 @@ class DslWriter(CommentedLines):
             elif value is None:
                 args = {}
             else:
-                cls = kind_info(kind)
+                cls = kind_class(kind)
                 if cls is None or cls.PRIMARY is None:
                     raise CannotWrite(f"'{kind}: {value!r}' does not validate (it takes named options)")
                 args = {cls.PRIMARY: value}
         else:
             raise CannotWrite(f"a layer must be a kind name or a mapping, got {raw!r}")
-        for key in COMMON_KEYS:  # name/from/repeat given inside the options move to the line's head
+        for key in HEAD_KEYS:  # name/from/repeat given inside the options move to the line's head
             if key in args and key not in top:
                 top[key] = args.pop(key)
         if not _NAME.match(kind):
             raise CannotWrite(f"layer kind {kind!r} is not a name")
         if kind in KEYWORDS or kind == "branch":
-            from netspec.layers import canonical_kind
-
             kind = canonical_kind(kind) or kind
         head: list[str] = []
         name = top.pop("name", None)
@@ -373,11 +340,11 @@ class DslWriter(CommentedLines):
             head.append(f"{name}:")
         elif name is not None:
             args = {"name": name, **args}
-        repeat = top.pop("repeat", None)
+        repeat = top.pop(REPEAT, None)
         if _is_int(repeat) or isinstance(repeat, str) and _EXPR.match(repeat):
-            head.append(f"repeat {repeat}")
+            head.append(f"{REPEAT} {repeat}")
         elif repeat is not None:
-            args["repeat"] = repeat
+            args[REPEAT] = repeat
         source = top.pop("from", None)
         for key, value in top.items():  # trainable / init at item level
             if key in args:
@@ -388,7 +355,7 @@ class DslWriter(CommentedLines):
         if kind in self.blocks:
             head += self.block_call(kind, args)
         else:
-            cls = kind_info(kind)
+            cls = kind_class(kind)
             if cls is not None:
                 children = {k: d for k, d in cls.CHILDREN.items() if isinstance(args.get(k), list)}
                 plain = {k: v for k, v in args.items() if k not in children}
@@ -434,9 +401,6 @@ class DslWriter(CommentedLines):
                     self.line(depth, "}")
 
     def layer_call(self, kind: str, cls: type, args: dict) -> list[str]:
-        from netspec.layers import canonical_kind
-        from netspec.layers.base import field_names
-
         fields = field_names(cls)
         primary = cls.PRIMARY
         flat = (canonical_kind(kind) or kind).endswith("1d")
@@ -458,8 +422,6 @@ class DslWriter(CommentedLines):
         return first + sugar + kwargs
 
     def block_call(self, kind: str, args: dict) -> list[str]:
-        from netspec.layers.activations import ACTIVATIONS
-
         params = self.blocks[kind]
         sugar: dict[str, str] = {}
         if "stride" in params and "stride" in args and _stride(args["stride"]):
@@ -480,15 +442,6 @@ class DslWriter(CommentedLines):
         out = [fmt_value(args[p]) for p in positional] + [sugar[p] for p in params if p in sugar]
         out += [f"{fmt_key(k)}={fmt_value(v)}" for k, v in args.items() if k not in sugar and k not in positional]
         return out
-
-
-def last_line_first(node: Any) -> int:
-    """The first source line of a list's items (for the span of a statement that has a body)."""
-    lines = [loc.line for loc in getattr(node, "item_pos", []) if loc is not None]
-    if lines:
-        return min(lines)
-    pos = getattr(node, "pos", None)
-    return pos.line if pos is not None else 0
 
 
 def to_dsl(raw: Any, comments: Comments | None = None) -> str:

@@ -13,13 +13,13 @@ from typing import Any
 
 import yaml
 
-from netspec.frontends.write.comments import CommentedLines, Comments, last_line
-from netspec.frontends.write.dsl import CannotWrite, last_line_first
+from netspec.frontends.keys import BLOCK_CHILDREN, ITEM_KEYS, kind_class
+from netspec.frontends.write.base import CannotWrite, CommentedLines, fmt_scalar, last_line, last_line_first
+from netspec.frontends.write.comments import Comments
 
 LINE = 100
 _PLAIN = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*|\$[A-Za-z_][A-Za-z0-9_]*)\Z")
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
-COMMON_KEYS = ("name", "from", "repeat", "trainable", "init")
 
 
 def _plain_ok(s: str, in_flow: bool) -> bool:
@@ -59,26 +59,17 @@ def quote(s: str) -> str:
 
 
 def scalar(v: Any, in_flow: bool = True) -> str:
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return ".nan"
-        if math.isinf(v):
-            return ".inf" if v > 0 else "-.inf"
-        from netspec.frontends.write.dsl import fmt_float
-
-        text = fmt_float(v)
+    if isinstance(v, float) and math.isnan(v):
+        return ".nan"
+    if isinstance(v, float) and math.isinf(v):
+        return ".inf" if v > 0 else "-.inf"
+    text = fmt_scalar(v)
+    if text is not None and isinstance(v, float):
         if "e" in text and not _FLOAT.match(text):  # pragma: no cover
             text = repr(v)
         if "e" not in text and "." not in text:
             text += ".0"
+    if text is not None:
         return text
     if isinstance(v, str):
         return v if _plain_ok(v, in_flow) else quote(v)
@@ -175,10 +166,11 @@ class YamlWriter(CommentedLines):
         if not isinstance(bdef, dict):
             raise CannotWrite(f"block '{name}' must be a mapping")
         self.line(indent, f"{key(name)}:", where)
-        order = [k for k in ("description", "params") if k in bdef] + [k for k in bdef if k not in ("description", "params")]
+        first = [k for k in ("description", "params") if k in bdef]
+        order = first + [k for k in bdef if k not in first]
         for k, v in ((k, bdef[k]) for k in order):
             w = bdef.where(k) if hasattr(bdef, "where") else None
-            if k in ("layers", "shortcut") and isinstance(v, list):
+            if k in BLOCK_CHILDREN and isinstance(v, list):
                 self.line(indent + 2, f"{k}:", w)
                 self.items(indent + 4, v)
             elif k == "params" and isinstance(v, dict):
@@ -197,20 +189,18 @@ class YamlWriter(CommentedLines):
             self.item(indent, item, items.where(i) if hasattr(items, "where") else None)
 
     def item(self, indent: int, raw: Any, where: Any) -> None:
-        from netspec.frontends.dsl import kind_info
-
         if isinstance(raw, str):
             self.line(indent, f"- {scalar(raw)}", where)
             return
         if not isinstance(raw, dict):
             raise CannotWrite(f"a layer must be a kind name or a mapping, got {raw!r}")
-        kinds = [k for k in raw if k not in COMMON_KEYS]
+        kinds = [k for k in raw if k not in ITEM_KEYS]
         if len(kinds) != 1:
             raise CannotWrite(f"a layer item needs exactly one kind, got {kinds}")
         kind = kinds[0]
         value = raw[kind]
         rest = [(k, v) for k, v in raw.items() if k != kind]
-        cls = kind_info(kind) if isinstance(kind, str) else None
+        cls = kind_class(kind) if isinstance(kind, str) else None
         children = {k: d for k, d in (cls.CHILDREN.items() if cls else ())
                     if isinstance(value, dict) and isinstance(value.get(k), list)}
         if children:

@@ -1,0 +1,27 @@
+"""The raw tree's own keys, derived from the layer classes: what a layer item and a block definition hold
+besides a kind's options. The readers (YAML, DSL), the writers and the expander all read them here.
+
+A layer item is ``{kind: options}`` plus :data:`ITEM_KEYS`; a block definition is a group of layers that
+may be residual, so it takes what a :class:`~netspec.layers.structure.Residual` takes.
+"""
+
+from __future__ import annotations
+
+from netspec.layers import canonical_kind, layer_class
+from netspec.layers.base import Layer, field_names
+from netspec.layers.structure import Group, Residual
+
+REPEAT = "repeat"  # `repeat: n` on a layer item: n copies in a group (netspec.spec.expand expands it)
+ITEM_KEYS: tuple[str, ...] = (*Layer.common_keys(), REPEAT)  # name, from, trainable, init, repeat
+
+# A block definition: its layer lists, the flag that makes it residual (`residual: true`, the kind's
+# own name) and the residual options (layers, shortcut, projection_norm, activation).
+BLOCK_CHILDREN: dict[str, int] = dict(Residual.CHILDREN)
+BLOCK_OPTIONS: tuple[str, ...] = tuple(k for k in field_names(Residual) if k not in field_names(Group))
+BLOCK_KEYS: tuple[str, ...] = ("description", "params", Residual.KIND, *BLOCK_OPTIONS)
+
+
+def kind_class(key: str) -> type[Layer] | None:
+    """The layer class an item's key names (a kind or an alias); None for anything else (a block)."""
+    canon = canonical_kind(key)
+    return layer_class(canon) if canon else None
