@@ -90,13 +90,17 @@ def test_check_does_not_import_torch(spec_file):
     assert "IMPORTED []" in r.stdout
 
 
-def test_bind_and_per_step_macs(tmp_path, capsys):
+def test_bind_and_symbolic_macs(tmp_path, capsys):
+    from netspec.core.sizes import evaluate
+
     path = tmp_path / "seq.yaml"
     path.write_text("input: [4, T]\nlayers:\n  - conv1d: {filters: 8, kernel: 5, stride: 2, name: c}\n")
     assert main(["check", str(path), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["layers"][0]["output_shape"] == [8, "floor((T - 5)/2) + 1"]
-    assert data["macs_per_step"] is True
+    assert data["symbols"] == ["T"]
+    for t in (5, 10, 37):  # 8 filters · (4 channels · 5 taps) at each of floor((t − 5)/2) + 1 positions
+        assert evaluate(data["macs"], {"T": t}) == 8 * 4 * 5 * ((t - 5) // 2 + 1)
     assert main(["check", str(path), "--json", "--bind", "T=10"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["layers"][0]["output_shape"] == [8, 3]          # floor((10 - 5)/2) + 1

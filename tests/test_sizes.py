@@ -1,5 +1,7 @@
 """Size arithmetic against numbers worked by hand (and the notes' examples, corrected where they slip)."""
 
+import pytest
+
 from netspec.core.sizes import conv_out, conv_transpose_out, receptive, sym_add
 from netspec.spec.expr import ExprError, evaluate
 
@@ -68,3 +70,69 @@ def test_expressions_are_safe_and_useful():
         except ExprError:
             continue
         raise AssertionError(f"{bad} was evaluated")
+
+
+# --- symbolic sizes obey the concrete rules and torch -------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from netspec.core.sizes import Expr, conv_out as _conv_out, same_size, size_product, upsample_out  # noqa: E402
+from netspec.core.sizes import evaluate as evaluate_size  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(k=st.integers(1, 7), s=st.integers(1, 4), p=st.integers(0, 3), d=st.integers(1, 3), ceil=st.booleans())
+def test_symbolic_conv_size_evaluates_to_the_concrete_rule_and_torch(k, s, p, d, ceil):
+    import torch
+    import torch.nn.functional as F
+
+    if ceil and (p > (k - 1) // 2 or d != 1):
+        return  # torch's pooling: padding at most half the window; ceil_mode is a pooling option
+    sym = _conv_out("T", k, s, p, d, ceil_mode=ceil).value
+    for n in range(1, 40):
+        concrete = _conv_out(n, k, s, p, d, ceil_mode=ceil).value
+        if concrete < 1:
+            continue
+        assert evaluate_size(sym, {"T": n}) == concrete, (sym, n)
+        x = torch.zeros(1, 1, n)
+        if ceil:
+            out = F.max_pool1d(x, k, s, p, ceil_mode=True)
+        else:
+            out = F.conv1d(x, torch.zeros(1, 1, k), stride=s, padding=p, dilation=d)
+        assert out.shape[-1] == concrete
+
+
+def test_ceil_mode_symbolic_is_torchs_floor_rule():
+    # max_pool1d kernel 2, stride 2, padding 1, ceil_mode: torch gives floor(T/2) + 1 (the last window
+    # may not start in the right padding), not ceil(T/2) + 1.
+    sym = _conv_out("T", 2, 2, 1, ceil_mode=True).value
+    assert same_size(sym, "floor(T/2) + 1")
+    assert not same_size(sym, "ceil(T/2) + 1")
+
+
+@pytest.mark.parametrize("scale", [2, 3, 0.5, 1.5])
+def test_symbolic_upsample_evaluates_to_the_concrete_rule(scale):
+    sym = upsample_out("T", scale).value
+    for n in range(2, 30):
+        assert evaluate_size(sym, {"T": n}) == upsample_out(n, scale).value
+
+
+def test_transpose_symbolic_evaluates_to_the_concrete_rule():
+    sym = conv_transpose_out("T", 4, 2, 1, 1).value
+    for n in range(1, 30):
+        assert evaluate_size(sym, {"T": n}) == conv_transpose_out(n, 4, 2, 1, 1).value == (n - 1) * 2 - 2 + 3 + 1 + 1
+
+
+def test_counts_of_symbolic_sizes_are_polynomials():
+    steps = "floor((T - 5)/2) + 1"
+    macs = size_product((steps,)) * 2128 + 32  # a conv1d then a GRU, as an expression of T
+    assert isinstance(macs, Expr) and str(macs) == "2128*(floor((T - 5)/2) + 1) + 32"
+    assert macs.bind({"T": 21}) == 2128 * 9 + 32
+    assert size_product((3, "T", "T")).bind({"T": 4}) == 48
+    assert size_product((2, 3)) == 6
+
+
+@pytest.mark.parametrize("text", ["__import__('os')", "T.real", "min()", "1 < 'a'", "T ** 2", "-'a'"])
+def test_size_expressions_refuse_anything_else(text):
+    with pytest.raises((ValueError, TypeError)):
+        evaluate_size(text, {"T": 3})

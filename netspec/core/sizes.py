@@ -328,8 +328,10 @@ def conv_transpose_out(n: Dim, kernel: int, stride: int = 1, padding: int = 0, o
 def upsample_out(n: Dim, scale: float) -> Size:
     """Upsampling by a scale factor: ``floor(n · scale)``."""
     if isinstance(n, str):
-        return Size(sym_mul(n, int(scale)) if float(scale).is_integer() else f"floor({_paren(n)}·{scale})", True,
-                    f"{n}·{scale}")
+        if float(scale).is_integer():
+            return Size(sym_mul(n, int(scale)), True, f"{n}·{scale}")
+        frac = Fraction(str(scale))  # exact, so that --bind evaluates it as torch does
+        return Size(f"floor({_paren(n)}*{frac.numerator}/{frac.denominator})", True, f"floor({n}·{scale})")
     out = math.floor(n * scale)
     return Size(out, True, f"floor({n}·{scale}) = {out}")
 

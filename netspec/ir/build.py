@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from netspec.core.errors import Location, NetspecError, Problem, ShapeError, SpecValidationError, did_you_mean
+from netspec.core.errors import (
+    Location,
+    NetspecError,
+    Problem,
+    ShapeError,
+    SpecValidationError,
+    UsageError,
+    did_you_mean,
+)
 from netspec.core.sizes import numeric_product
 from netspec.core.types import Ref, TensorType, fmt_shape
 from netspec.ir.graph import Failure, Graph, GroupInfo, NetGraph, Node
@@ -144,6 +152,7 @@ class Builder:
             location=layer.where or scope.where, path=layer.path or scope.path,
             activation=_activation(layer.shorthand_activation()), output_activation=_activation(
                 layer.output_activation()), states=layer.STATES, glyph=layer.GLYPH, shape_only=layer.SHAPE_ONLY,
+            buffer_dtypes={b: layer.buffer_dtype(b) for b in layer.buffer_shapes(in_types)},
             trainable=layer.trainable and not scope.frozen, init=layer.init if layer.init is not None else scope.init,
             warnings=tuple(self.ctx.warnings[before:]), role=role)
         self.nodes.append(node)
@@ -320,6 +329,14 @@ def build_graph(spec: Spec, bind: dict[str, int] | None = None, strict: bool = F
     """
     graphs: dict[str, NetGraph] = {}
     error: NetspecError | None = None
+    known = {s for net in spec.networks.values() for inp in net.inputs.values() for d in inp.shape or ()
+             if isinstance(d, str) for s in [d]}
+    unknown = sorted(set(bind or {}) - known)
+    if unknown:
+        hint = did_you_mean(unknown[0], known)
+        raise UsageError(f"--bind names '{unknown[0]}', which no input of the spec has"
+                         + (f"; {hint}" if hint else "")
+                         + (f" (symbolic sizes: {', '.join(sorted(known))})" if known else " (it has no symbolic sizes)"))
     for name in network_order(spec):
         net = build_network(name, spec.networks[name], graphs, bind or {}, strict)
         graphs[name] = net
@@ -330,7 +347,8 @@ def build_graph(spec: Spec, bind: dict[str, int] | None = None, strict: bool = F
             break
     if networks is not None:
         graphs = {k: v for k, v in graphs.items() if k in networks}
-    return Graph(spec.name, graphs, single=len(spec.networks) == 1, train=spec.train, error=error)
+    return Graph(spec.name, graphs, single=len(spec.networks) == 1, train=spec.train, error=error,
+                 bind=dict(bind or {}))
 
 
 def _input_types(net: Network, done: dict[str, NetGraph], bind: dict[str, int]) -> tuple[dict[str, TensorType], dict[str, str | None]]:

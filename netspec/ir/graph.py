@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from netspec.core.errors import Location, NetspecError, did_you_mean
-from netspec.core.sizes import numeric_product
+from netspec.core.errors import Location, NetspecError, UsageError, did_you_mean
+from netspec.core.sizes import Count, numeric_product
 from netspec.core.types import Ref, TensorType
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,7 +42,9 @@ class Node:
         trainable: False when ``trainable: false`` freezes its parameters (on it or an enclosing group).
         init: its ``init:``, or the scheme of the innermost enclosing group that sets one.
         params / buffers: named shapes, exactly as the module's ``named_parameters()``/``named_buffers()``.
-        macs: multiply-adds of one sample.
+        macs: multiply-adds of one sample: an int, or an :class:`~netspec.core.sizes.Expr` of the
+            symbolic sizes (``2128*(floor((T - 5)/2) + 1)``).
+        buffer_dtypes: the dtype of each buffer (``float``, or ``long`` for batch norm's step counter).
         rf: receptive field per spatial axis, ``(size, jump)``; None when not defined (after dense).
         layer: the validated layer object; only the torch backend reads it (to call ``build``).
     """
@@ -57,7 +59,7 @@ class Node:
     outputs: dict[str, TensorType]
     params: dict[str, tuple[int, ...]]
     buffers: dict[str, tuple[int, ...]]
-    macs: int
+    macs: Count
     rf: tuple[tuple[int, int], ...] | None  # per spatial axis: (size, jump)
     group: str
     location: Location | None
@@ -69,6 +71,7 @@ class Node:
     shape_only: bool = False
     trainable: bool = True
     init: Any = None
+    buffer_dtypes: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     role: str | None = None
 
@@ -160,8 +163,8 @@ class NetGraph:
         return sum(n.n_buffers for n in self.nodes)
 
     @property
-    def macs(self) -> int:
-        return sum(n.macs for n in self.nodes)
+    def macs(self) -> Count:
+        return sum((n.macs for n in self.nodes), 0)
 
     @property
     def warnings(self) -> list[str]:
@@ -169,7 +172,7 @@ class NetGraph:
 
     @property
     def symbolic(self) -> bool:
-        """True when some shape has a symbolic dim (MACs are then per step)."""
+        """True when some shape has a symbolic dim (MACs are then an expression of it)."""
         types = list(self.inputs.values()) + [t for n in self.nodes for t in n.outputs.values()]
         return any(isinstance(d, str) for t in types for d in t.shape)
 
@@ -190,19 +193,20 @@ class Graph:
     single: bool = True  # the spec has one network (expectation paths then start at `expect`)
     train: "TrainConfig | None" = None  # the spec's training recipe, for the trainer
     error: NetspecError | None = None
+    bind: dict[str, int] = field(default_factory=dict)  # the sizes given to symbolic dims (`--bind T=50`)
 
     def network(self, name: str | None = None) -> NetGraph:
         if name is None:
             if len(self.networks) != 1:
-                raise NetspecError(f"the spec has {len(self.networks)} networks ({', '.join(self.networks)}); "
-                                   "choose one with --network NAME")
+                raise UsageError(f"the spec has {len(self.networks)} networks ({', '.join(self.networks)}); "
+                                 "choose one with --network NAME")
             return next(iter(self.networks.values()))
         if name not in self.networks:
             hint = did_you_mean(name, self.networks)
-            raise NetspecError(f"no network '{name}' in the spec; it has: {', '.join(self.networks)}"
-                               + (f"; {hint}" if hint else ""))
+            raise UsageError(f"no network '{name}' in the spec; it has: {', '.join(self.networks)}"
+                             + (f"; {hint}" if hint else ""))
         return self.networks[name]
 
     def only(self, name: str) -> "Graph":
         """The same graph with one network (raises with the valid names)."""
-        return Graph(self.name, {name: self.network(name)}, self.single, self.train, self.error)
+        return Graph(self.name, {name: self.network(name)}, self.single, self.train, self.error, self.bind)

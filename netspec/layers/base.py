@@ -154,6 +154,10 @@ class Layer(BaseModel):
         """Named buffer shapes (batch-norm running statistics)."""
         return {}
 
+    def buffer_dtype(self, name: str) -> str:
+        """The dtype of a buffer: ``float`` unless a kind says otherwise (batch norm's step counter is ``long``)."""
+        return "float"
+
     def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
         """Multiply-adds of one sample; symbolic dims count as 1 (per step)."""
         return 0

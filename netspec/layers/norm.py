@@ -39,6 +39,9 @@ class BatchNormBase(Layer):
         c = int(ins[0].shape[0])
         return {"running_mean": (c,), "running_var": (c,), "num_batches_tracked": ()}
 
+    def buffer_dtype(self, name: str) -> str:
+        return "long" if name == "num_batches_tracked" else "float"
+
     def label(self) -> str:
         return "batchnorm"
 

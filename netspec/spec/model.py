@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from netspec.core.errors import Location
+from netspec.core.sizes import evaluate, symbols
 from netspec.core.source import key_locations
 from netspec.layers.base import Children
 from netspec.spec.train import TrainConfig
@@ -68,7 +69,9 @@ class Expect(Strict):
     params: int | None = Field(default=None, ge=0, description="total parameters")
     trainable: int | None = Field(default=None, ge=0)
     non_trainable: int | None = Field(default=None, ge=0)
-    macs: float | None = Field(default=None, ge=0, description="total multiply-adds per sample")
+    macs: Union[float, str, None] = Field(
+        default=None, description="total multiply-adds per sample; with symbolic sizes an expression such as "
+                                  "'6144*T + 32' (+ - * / // floor ceil min max)")
     macs_tolerance: float = Field(default=0.0, ge=0, le=1, description="relative tolerance on macs")
     output_shape: Shape | None = Field(default=None, description="shape of the (first) output")
     outputs: dict[str, Shape] | None = None
@@ -76,6 +79,19 @@ class Expect(Strict):
     layer_params: dict[str, int] | None = Field(default=None, description="parameters per layer name")
 
     _where: dict[tuple[str, ...], Location] = PrivateAttr(default_factory=dict)
+
+    @field_validator("macs")
+    @classmethod
+    def _macs(cls, v: float | str | None) -> float | str | None:
+        if isinstance(v, str):
+            try:
+                evaluate(v, {name: 7 for name in symbols(v)})
+            except (ValueError, ZeroDivisionError):
+                raise ValueError(f"macs must be a number or a size expression such as '6144*T + 32', got '{v}'") \
+                    from None
+        elif v is not None and v < 0:
+            raise ValueError(f"macs must be at least 0, got {v}")
+        return v
 
     @model_validator(mode="wrap")
     @classmethod

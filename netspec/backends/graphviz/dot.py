@@ -319,13 +319,12 @@ def _caption(graph: Graph, views: list[NetView], error: NetspecError | None, opt
     rows = []
     title = opts.title if opts.title is not None else graph.name
     params = sum(v.graph.params for v in views)
-    macs = sum(v.graph.macs for v in views)
+    macs = sum((v.graph.macs for v in views), 0)
     bits = []
     if opts.params:
         bits.append(f"{fmt_params(params)} params")
         if macs:
-            symbolic = any(v.graph.symbolic for v in views)
-            bits.append(human(macs, "MACs") + (" per step" if symbolic else ""))
+            bits.append(human(macs, "MACs") if isinstance(macs, int) else f"{macs} MACs")
     if title or bits:
         rows.append(f"<tr><td><font point-size=\"14\"><b>{_h(title)}</b></font>"
                     + (f"  <font point-size=\"11\">{_h(' · '.join(bits))}</font>" if bits else "") + "</td></tr>")

@@ -11,11 +11,17 @@ from typing import Any
 
 from netspec.core.errors import Problem
 from netspec.core.fmt import human
-from netspec.core.sizes import numeric_product
+from netspec.core.sizes import Count, Dim, Expr, count_text, evaluate, numeric_product, same_size, size_product, symbols
 from netspec.core.types import fmt_shape
 from netspec.ir.graph import Graph, NetGraph, Node
 
-BYTES_PER_VALUE = 4  # float32
+BYTES_PER_VALUE = 4  # float32 parameters and activations
+DTYPE_BYTES = {"float": 4, "long": 8}  # buffers: float32 statistics, int64 counters (torch's dtypes)
+
+
+def _count(n: Count) -> int | str:
+    """JSON form of a count: an integer, or the expression of the symbolic sizes it depends on."""
+    return n if isinstance(n, int) else str(n)
 
 
 def _shape(shape: tuple[Any, ...]) -> list[Any]:
@@ -29,22 +35,31 @@ class NetworkReport:
     graph: NetGraph
     batch: int = 1
     failures: list[Problem] = field(default_factory=list)
+    bind: dict[str, int] = field(default_factory=dict)
 
     @property
     def param_bytes(self) -> int:
-        return (self.graph.params + self.graph.buffers) * BYTES_PER_VALUE
+        """Bytes of the parameters (float32), as the state dict holds them."""
+        return self.graph.params * BYTES_PER_VALUE
 
     @property
-    def activation_bytes(self) -> int:
-        """Forward activations of a batch (every node output and the inputs), float32."""
-        values = sum(numeric_product(t.shape) for t in self.graph.inputs.values())
-        values += sum(numeric_product(t.shape) for n in self.graph.nodes for t in n.outputs.values())
-        return values * self.batch * BYTES_PER_VALUE
+    def buffer_bytes(self) -> int:
+        """Bytes of the buffers, each in its own dtype (batch norm's step counter is int64)."""
+        return sum(numeric_product(shape) * DTYPE_BYTES[n.buffer_dtypes.get(name, "float")]
+                   for n in self.graph.nodes for name, shape in n.buffers.items())
+
+    @property
+    def activation_bytes(self) -> Count:
+        """Forward activations of a batch (every node output and the inputs), float32; an expression
+        of the symbolic sizes when there are some."""
+        values: Count = sum((size_product(t.shape) for t in self.graph.inputs.values()), 0)
+        values = values + sum((size_product(t.shape) for n in self.graph.nodes for t in n.outputs.values()), 0)
+        return values * (self.batch * BYTES_PER_VALUE)
 
     def layer_dict(self, node: Node) -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": node.name, "kind": node.kind, "output_shape": _shape(node.out.shape),
-            "params": node.n_params, "macs": node.macs,
+            "params": node.n_params, "macs": _count(node.macs),
             "trainable": node.n_trainable, "buffers": node.n_buffers, "group": node.group or None,
             "receptive_field": [list(axis) for axis in node.rf] if node.rf else None,
         }
@@ -60,10 +75,11 @@ class NetworkReport:
             "outputs": {k: _shape(t.shape) for k, t in g.output_types().items()},
             "params": {"total": g.params, "trainable": g.trainable, "non_trainable": g.params - g.trainable},
             "buffers": g.buffers,
-            "macs": g.macs,
-            "macs_per_step": g.symbolic,
+            "macs": _count(g.macs),
+            "symbols": sorted({s for t in g.inputs.values() for d in t.shape for s in symbols(d)}),
             "param_bytes": self.param_bytes,
-            "activation_bytes": self.activation_bytes,
+            "buffer_bytes": self.buffer_bytes,
+            "activation_bytes": _count(self.activation_bytes),
             "batch": self.batch,
             "layers": [self.layer_dict(n) for n in g.nodes],
             "warnings": g.warnings,
@@ -98,7 +114,7 @@ class Report:
             "name": self.graph.name,
             "networks": nets,
             "params": {k: sum(n["params"][k] for n in nets.values()) for k in ("total", "trainable", "non_trainable")},
-            "macs": sum(n["macs"] for n in nets.values()),
+            "macs": _count(sum((r.graph.macs for r in self.networks.values()), 0)),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -123,27 +139,25 @@ def check_expectations(report: NetworkReport, base: tuple[Any, ...]) -> None:
         if want is not None and want != got:
             what = "parameters" if key == "params" else f"{key.replace('_', '-')} parameters"
             fail((key,), f"expected {want:,} {what}, the network has {got:,} (difference {got - want:+,})")
+    bind = report.bind
     if expect.macs is not None:
-        tol = expect.macs_tolerance * expect.macs
-        if abs(g.macs - expect.macs) > tol:
-            fail(("macs",), f"expected {human(expect.macs, 'MACs')} (±{expect.macs_tolerance:.1%}), "
-                            f"the network has {human(g.macs, 'MACs')} ({g.macs:,})")
+        _check_macs(g.macs, expect.macs, expect.macs_tolerance, bind, lambda msg: fail(("macs",), msg))
     outs = g.output_types()
     if expect.output_shape is not None:
         got_shape = list(next(iter(outs.values())).shape)
-        if got_shape != list(expect.output_shape):
+        if not _same_shape(got_shape, expect.output_shape, bind):
             fail(("output_shape",), f"expected output shape {fmt_shape(expect.output_shape)}, got {fmt_shape(got_shape)}")
     for name, shape in (expect.outputs or {}).items():
         if name not in outs:
             fail(("outputs", name), f"no output named '{name}'; outputs: {', '.join(outs)}")
-        elif list(outs[name].shape) != list(shape):
+        elif not _same_shape(list(outs[name].shape), shape, bind):
             fail(("outputs", name), f"expected output '{name}' {fmt_shape(shape)}, got {outs[name]}")
     nodes = {n.name: n for n in g.nodes}
     for name, shape in (expect.shapes or {}).items():
         node = nodes.get(name)
         if node is None:
             fail(("shapes", name), f"no layer named '{name}'")
-        elif list(node.out.shape) != list(shape):
+        elif not _same_shape(list(node.out.shape), shape, bind):
             fail(("shapes", name), f"expected {name} to output {fmt_shape(shape)}, got {node.out}")
     for name, count in (expect.layer_params or {}).items():
         node = nodes.get(name)
@@ -153,10 +167,33 @@ def check_expectations(report: NetworkReport, base: tuple[Any, ...]) -> None:
             fail(("layer_params", name), f"expected {name} to have {count:,} parameters, it has {node.n_params:,}")
 
 
+def _pinned(dim: Dim, bind: dict[str, int]) -> Dim:
+    """A pinned size with the bound symbols substituted (``[T, 128]`` under ``--bind T=50``)."""
+    if isinstance(dim, str) and symbols(dim) and symbols(dim) <= set(bind):
+        return evaluate(dim, bind)
+    return dim
+
+
+def _same_shape(got: list[Dim], want: list[Dim], bind: dict[str, int]) -> bool:
+    return len(got) == len(want) and all(same_size(a, _pinned(b, bind)) for a, b in zip(got, want))
+
+
+def _check_macs(got: Count, want: float | str, tolerance: float, bind: dict[str, int], fail: Any) -> None:
+    """A MAC pin: a number, or an expression of the symbolic sizes (bound ones substituted)."""
+    if isinstance(want, str):
+        want = _pinned(want, bind)
+    if isinstance(got, Expr) or isinstance(want, str):
+        if not same_size(str(got), str(want) if isinstance(want, str) else int(want)):
+            fail(f"expected {want} MACs, the network has {count_text(got)}")
+        return
+    if abs(got - want) > tolerance * want:
+        fail(f"expected {human(want, 'MACs')} (±{tolerance:.1%}), the network has {human(got, 'MACs')} ({got:,})")
+
+
 def make_report(graph: Graph, batch: int = 1) -> Report:
     nets = {}
     for name, g in graph.networks.items():
-        r = NetworkReport(g, batch)
+        r = NetworkReport(g, batch, bind=graph.bind)
         base: tuple[Any, ...] = () if graph.single else ("networks", name)
         check_expectations(r, base)
         nets[name] = r

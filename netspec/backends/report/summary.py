@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from netspec.backends.report.report import NetworkReport, Report
 from netspec.core.fmt import MACS_NOTE, human, human_bytes
+from netspec.core.sizes import Count, count_text
 from netspec.core.types import fmt_shape
 
 HEADERS = ("layer", "kind", "output shape", "params", "MACs", "RF /jump")
@@ -36,7 +37,7 @@ def _rows(r: NetworkReport) -> list[tuple[str, ...]]:
         shape = fmt_shape(n.out.shape)
         if len(n.outputs) > 1:
             shape = ", ".join(f"{k} {fmt_shape(v.shape)}" for k, v in n.outputs.items())
-        rows.append((n.name, n.label, shape, params, f"{n.macs:,}" if n.macs else "", _rf(n.rf)))
+        rows.append((n.name, n.label, shape, params, count_text(n.macs) if n.macs else "", _rf(n.rf)))
     return rows
 
 
@@ -55,13 +56,18 @@ def _totals(r: NetworkReport) -> list[str]:
     return [
         f"params: {g.params:,} total, {g.trainable:,} trainable, {g.params - g.trainable:,} non-trainable"
         + (f"; buffers: {g.buffers:,} (batch-norm running statistics)" if g.buffers else ""),
-        f"MACs: {g.macs:,} ({human(g.macs)}) per sample"
-        + (" and per time step (symbolic sizes count as 1)" if g.symbolic else ""),
-        f"memory: parameters {human_bytes(r.param_bytes)}, forward activations "
-        f"{human_bytes(r.activation_bytes)} at batch {r.batch} (float32)",
+        (f"MACs: {g.macs:,} ({human(g.macs)}) per sample" if isinstance(g.macs, int)
+         else f"MACs: {g.macs} per sample (symbolic sizes: --bind gives numbers)"),
+        f"memory: parameters {human_bytes(r.param_bytes)}"
+        + (f", buffers {human_bytes(r.buffer_bytes)}" if r.buffer_bytes else "")
+        + f", forward activations {_bytes(r.activation_bytes)} at batch {r.batch} (float32)",
         "outputs: " + ", ".join(f"{k} {fmt_shape(v.shape)}" for k, v in g.output_types().items()),
         MACS_NOTE,
     ]
+
+
+def _bytes(n: Count) -> str:
+    return human_bytes(n) if isinstance(n, int) else f"{n} B"
 
 
 def render(report: Report, color: bool = False) -> str:
