@@ -85,6 +85,10 @@ class Expect(Strict):
     def _macs(cls, v: float | str | None) -> float | str | None:
         if isinstance(v, str):
             try:
+                return float(v)  # a number written as text ("4.09e9" is a string to YAML 1.1)
+            except ValueError:
+                pass
+            try:
                 evaluate(v, {name: 7 for name in symbols(v)})
             except (ValueError, ZeroDivisionError):
                 raise ValueError(f"macs must be a number or a size expression such as '6144*T + 32', got '{v}'") \
