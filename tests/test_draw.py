@@ -614,7 +614,7 @@ def test_cli_draw_failing_spec_writes_and_exits_1(tmp_path, capsys):
 def test_cli_draw_usage_errors(tmp_path, capsys, monkeypatch):
     spec = _write(tmp_path, "lenet.yaml", LENET)
     assert main(["draw", spec, "-o", str(tmp_path / "x.jpg")]) == 2
-    assert main(["draw", spec, "--network", "nope", "-o", str(tmp_path / "x.svg")]) == 1
+    assert main(["draw", spec, "--network", "nope", "-o", str(tmp_path / "x.svg")]) == 2  # a usage error (issue 11: exit 2, with close matches)
     with pytest.raises(SystemExit) as info:
         main(["draw", spec, "--depth", "deep"])
     assert info.value.code == 2
