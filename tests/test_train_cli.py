@@ -15,13 +15,21 @@ from netspec import load
 from netspec.cli.main import main
 from netspec.core.errors import DataError, SpecValidationError, UsageError
 from netspec.spec.train import (
+    DATASETS,
+    FILE_DATASETS,
+    FLAG_FIELDS,
+    LOSSES,
+    OPTIMIZERS,
+    SCHEDULES,
+    TASKS,
     OptimizerConfig,
     ScheduleConfig,
     TrainConfig,
     apply_overrides,
 )
 from netspec.train import api
-from netspec.train.schedule import LRSchedule, build_optimizer
+from netspec.train.meter import RunningMean
+from netspec.train.schedule import OPTIMIZER_TABLE, LRSchedule, build_optimizer
 
 SPECS = ROOT / "specs"
 
@@ -77,7 +85,26 @@ def test_bad_flag_exits_2(tmp_path, capsys):
     assert "optimizer" in capsys.readouterr().err
 
 
+def test_the_recipe_flags_are_the_flags_table(capsys):
+    from netspec.cli.main import build_parser
+
+    args = build_parser().parse_args(["build", "x.yaml"])
+    assert set(FLAG_FIELDS) <= set(vars(args))
+    with pytest.raises(SystemExit):
+        main(["build", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for names, leave_out in ((TASKS, {"auto"}), (LOSSES, {"auto"}), (OPTIMIZERS, set()), (SCHEDULES, set()),
+                             (DATASETS, {"auto", *FILE_DATASETS})):
+        assert ", ".join(n for n in names if n not in leave_out) in text
+
+
 # --- optimizers and schedules ----------------------------------------------------------------------------
+def test_the_optimizer_table_covers_the_schema():
+    assert set(OPTIMIZER_TABLE) == set(OPTIMIZERS)
+    eps = build_optimizer(OptimizerConfig(name="adam", eps=1e-6), [torch.nn.Parameter(torch.ones(1))])
+    assert eps.param_groups[0]["eps"] == 1e-6
+
+
 @pytest.mark.parametrize("name,cls", [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW),
                                       ("adagrad", torch.optim.Adagrad), ("rmsprop", torch.optim.RMSprop)])
 def test_optimizers(name, cls):
@@ -109,6 +136,22 @@ def test_schedules():
     assert warm[0] == pytest.approx(0.1) and warm[9] == 1.0 and warm[10] == 1.0
     plateau = _lrs(ScheduleConfig(name="plateau", patience=1, factor=0.5), epochs=5, metrics=[1, 1, 1, 1, 1])
     assert plateau[0] == 1.0 and plateau[-1] < 1.0
+
+
+# --- running means ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("floats", [True, False])
+def test_running_means_weigh_batches_by_their_samples(floats):
+    cpu = torch.device("cpu")
+    m = RunningMean(cpu, floats=floats)
+    m.add({"loss": torch.tensor(1.0), "accuracy": torch.tensor(0.5)}, 10)
+    m.add({"loss": torch.tensor(4.0), "accuracy": torch.tensor(1.0)}, 30)
+    assert m.mean("loss") == pytest.approx(3.25)
+    means = m.means()
+    assert means == pytest.approx({"loss": 3.25, "accuracy": 0.875, "n": 40})
+    resumed = RunningMean(cpu, start=means, floats=floats)  # an epoch resumed mid-way goes on from its means
+    resumed.add({"loss": torch.tensor(0.0), "accuracy": torch.tensor(0.0)}, 40)
+    assert resumed.means() == pytest.approx({"loss": 1.625, "accuracy": 0.4375, "n": 80})
+    assert RunningMean(cpu).means() == {"n": 0}
 
 
 # --- data --------------------------------------------------------------------------------------------------

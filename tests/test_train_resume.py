@@ -11,7 +11,8 @@ from train_support import run_cli_signalled, weights, write_spec
 
 from netspec.core.errors import NetspecError
 from netspec.train import api
-from netspec.train.loop import TrainingDiverged, load_checkpoint
+from netspec.train.checkpoint import load_checkpoint
+from netspec.train.loop import TrainingDiverged
 
 # 384 training samples / batch 32 = 12 steps per epoch; 3 epochs = 36 steps.
 

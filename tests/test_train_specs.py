@@ -19,7 +19,7 @@ import torch
 import netspec
 from netspec.core.errors import DataError, NetspecError, UsageError
 from netspec.train import api
-from netspec.train import data as D
+from netspec.train import synthetic as S
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 MAX_MACS = 2e8  # per sample; the ImageNet nets (alexnet, vgg, resnet, ...) are left to slower suites
@@ -120,7 +120,7 @@ layers:
 
 # --- the new synthetic data -------------------------------------------------------------------------------
 def test_logic_truth_tables():
-    data = D.logic(8, 3, ["and", "or", "xor", "majority"], 0.0, seed=0)
+    data = S.logic(8, 3, ["and", "or", "xor", "majority"], 0.0, seed=0)
     x, y = data.tensors
     assert x.shape == (8, 3) and y.shape == (8, 4)
     assert sorted(tuple(r) for r in x.long().tolist()) == [(a, b, c) for a in (0, 1) for b in (0, 1) for c in (0, 1)]
@@ -130,17 +130,17 @@ def test_logic_truth_tables():
 
 
 def test_sentiment_labels_count_the_markers():
-    x, y = D.sentiment(200, 12, 64, seed=1).tensors
+    x, y = S.sentiment(200, 12, 64, seed=1).tensors
     pos = ((x >= 2) & (x <= 6)).sum(1)
     neg = ((x >= 7) & (x <= 11)).sum(1)
     assert torch.equal(y, (pos > neg).long()) and bool(((pos + neg) % 2 == 1).all())
     assert 0.3 < y.float().mean() < 0.7
-    xf, yf = D.sentiment(10, 12, 64, seed=1, features=5).tensors
+    xf, yf = S.sentiment(10, 12, 64, seed=1, features=5).tensors
     assert xf.shape == (10, 12, 5) and xf.dtype == torch.float32
 
 
 def test_trees_are_valid_binary_trees():
-    words, tree, y = D.trees(50, 6, 64, seed=2).tensors
+    words, tree, y = S.trees(50, 6, 64, seed=2).tensors
     assert words.shape == (50, 6) and tree.shape == (50, 5, 2) and int(y.min()) >= 0 and int(y.max()) <= 4
     for rows in tree.tolist():
         used = [c for pair in rows for c in pair]
@@ -150,7 +150,7 @@ def test_trees_are_valid_binary_trees():
 
 
 def test_sine_with_a_wider_output_mixes_sources():
-    x, y = D.sine(20, 15, 10, 1, 0, 15, out_features=128).tensors
+    x, y = S.sine(20, 15, 10, 1, 0, 15, out_features=128).tensors
     assert x.shape == (20, 15, 10) and y.shape == (20, 15, 128) and float(y.abs().max()) <= 1.0
 
 
@@ -166,7 +166,7 @@ def _train(tmp_path: Path, spec: str, epochs: int, sets: list[str]) -> list[floa
 
 def test_perceptron_learns_and_from_its_pinned_weights(tmp_path):
     _train(tmp_path, "perceptron.yaml", 3, ["data.samples=200"])
-    from netspec.train.loop import load_checkpoint
+    from netspec.train.checkpoint import load_checkpoint
 
     state = load_checkpoint(tmp_path / "run" / "last.pt")
     w, b = state["model"]["unit.weight"][0], state["model"]["unit.bias"][0]
@@ -205,3 +205,83 @@ def test_a_netspec_error_is_the_only_failure_of_the_small_specs_with_default_dat
             api.dry_run(SPECS / spec, dict(FAST), SMALL_DATA + ["data.name=auto", "task.name=auto"])
         except NetspecError:
             pass
+
+
+# --- the task registry --------------------------------------------------------------------------------------
+# one reference spec per registered task: its dry run goes through that task
+TASK_SPECS = {
+    "classification": "perceptron.yaml", "regression": "mlp_worked_example.yaml",
+    "forecasting": "sequence_to_vector.yaml", "reconstruction": "autoencoder_3_2_3.yaml", "vae": "vae.yaml",
+    "gan": "gan.yaml", "seq2seq": "seq2seq.yaml", "word2vec": "word2vec_skipgram.yaml", "rbm": "rbm.yaml",
+    "dbn": "dbn.yaml",
+}
+
+
+def test_the_registry_is_the_schema_list():
+    from netspec.spec.train import TASKS
+    from netspec.train.tasks import FAMILIES, task_names
+
+    assert set(task_names()) == set(TASKS) - {"auto"}
+    assert sorted(name for cls in FAMILIES for name in cls.NAMES) == task_names()
+    assert set(TASK_SPECS) == set(task_names())
+
+
+@pytest.mark.parametrize("task", sorted(TASK_SPECS))
+def test_every_registered_task_runs_a_step(task):
+    info = api.dry_run(SPECS / TASK_SPECS[task], {**FAST, "task": task}, SMALL_DATA)
+    assert info["task"] == task and math.isfinite(info["loss"])
+
+
+def test_a_task_name_is_registered_once_and_only_from_the_schema():
+    from netspec.train.tasks.base import Task, register_task
+
+    with pytest.raises(RuntimeError, match="registered twice"):
+        register_task("gan")(type("Again", (Task,), {}))
+    with pytest.raises(RuntimeError, match="not one of"):
+        register_task("clustering")(type("New", (Task,), {}))
+
+
+def test_an_unknown_task_is_refused_with_close_matches():
+    from netspec.spec.train import TaskConfig, TrainConfig
+    from netspec.train.tasks import make_task
+
+    graph = netspec.analyze(str(SPECS / "perceptron.yaml"))
+    cfg = TrainConfig().model_copy(update={"task": TaskConfig.model_construct(name="clasification")})
+    with pytest.raises(UsageError, match="unknown task 'clasification'; did you mean 'classification'"):
+        make_task(cfg, graph, {})
+
+
+def test_the_trainer_is_a_step_context():
+    from netspec.train.tasks.base import StepContext
+
+    trainer = api.prepare(SPECS / "perceptron.yaml", dict(FAST), ["data.samples=64"], write=False, quiet=True)
+    assert isinstance(trainer, StepContext)
+
+
+# --- what an output went through is seen through layers that only move values ----------------------------
+TINY_GAN = """
+name: tiny_gan
+networks:
+  generator:
+    inputs:
+      z: [8]
+    layers:
+      - dense: {units: 64, activation: tanh}
+      - reshape: [1, 8, 8]
+  discriminator:
+    inputs:
+      image: {from: generator}
+    layers:
+      - conv2d: {filters: 1, kernel: 8}
+      - sigmoid
+      - flatten
+train:
+  task: gan
+  data: digits
+"""
+
+
+def test_a_gan_sees_its_activations_through_reshape_and_flatten():
+    info = api.dry_run(TINY_GAN, dict(FAST), ["data.subset=64"])
+    assert info["loss_name"] == "bce"  # the discriminator's sigmoid, behind a flatten: probabilities
+    assert info["data"].endswith("scaled to [-1, 1]")  # the generator's tanh, behind a reshape

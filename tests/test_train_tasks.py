@@ -129,7 +129,7 @@ def test_rbm_and_dbn(tmp_path, spec, task):
 def test_dbn_trains_layers_bottom_up(tmp_path):
     import torch
 
-    from netspec.train.loop import load_checkpoint
+    from netspec.train.checkpoint import load_checkpoint
 
     api.train(SPECS / "dbn.yaml", flags={"epochs": 1, "subset": 200, "threads": 1}, out=tmp_path / "a", quiet=True)
     one = load_checkpoint(tmp_path / "a")["model"]

@@ -8,18 +8,27 @@ import sys
 from typing import Any
 
 from netspec.core.errors import UsageError
+from netspec.spec.train import (
+    DATASETS,
+    FILE_DATASETS,
+    FLAG_FIELDS,
+    LOSSES,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULES,
+    TASKS,
+)
 
-_FLAGS = ("task", "data", "subset", "loss", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule",
-          "warmup", "clip_norm", "clip_value", "epochs", "batch_size", "val_split", "seed", "device", "precision",
-          "compile", "channels_last", "workers", "patience", "threads")
+
+def _names(choices: tuple[str, ...], *leave_out: str) -> str:
+    return ", ".join(c for c in choices if c not in leave_out)
 
 
 def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
     """Flags that override the spec's ``train:`` section (absent flags leave it alone)."""
     g = p.add_argument_group("training recipe (overrides the spec's train: section)")
-    g.add_argument("--data", metavar="NAME|PATH", help="digits, mnist, fashion_mnist, cifar10, sine, reversal, parity, "
-                                                     "logic, sentiment, captions, trees, text, random, or a "
-                                                     "file/folder (.npz .pt .csv, image folder)")
+    g.add_argument("--data", metavar="NAME|PATH", help=_names(DATASETS, "auto", *FILE_DATASETS)
+                   + ", or a file/folder (.npz .pt .csv, image folder)")
     g.add_argument("--subset", type=int, metavar="N", help="use only N training samples")
     g.add_argument("--device", metavar="DEV", help="auto (CUDA if available), cpu, cuda, cuda:N, mps")
     g.add_argument("--batch-size", type=int, metavar="N", help="global batch size")
@@ -29,20 +38,19 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
                    help="any train: field, e.g. --set optimizer.betas=[0.9,0.99] --set task.noise=0.3")
     if short:
         return
-    g.add_argument("--task", help="classification, regression, forecasting, reconstruction, vae, gan, seq2seq, "
-                                  "word2vec, rbm, dbn (default: inferred)")
-    g.add_argument("--loss", help="cross_entropy, nll, mse, l1, smooth_l1, huber, bce, bce_logits")
+    g.add_argument("--task", help=_names(TASKS, "auto") + " (default: inferred)")
+    g.add_argument("--loss", help=_names(LOSSES, "auto"))
     g.add_argument("--epochs", type=int, metavar="N")
-    g.add_argument("--optimizer", help="sgd, adam, adamw, adagrad, rmsprop")
+    g.add_argument("--optimizer", help=_names(OPTIMIZERS))
     g.add_argument("--lr", type=float, metavar="LR", help="learning rate")
     g.add_argument("--momentum", type=float, metavar="M")
     g.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--weight-decay", type=float, metavar="WD")
-    g.add_argument("--schedule", help="none, step, multistep, cosine, plateau, exponential")
+    g.add_argument("--schedule", help=_names(SCHEDULES))
     g.add_argument("--warmup", type=float, metavar="EPOCHS", help="linear warm-up length in epochs")
     g.add_argument("--clip-norm", type=float, metavar="N", help="clip the gradient norm")
     g.add_argument("--clip-value", type=float, metavar="V", help="clip gradient values to ±V")
-    g.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="mixed precision (CUDA)")
+    g.add_argument("--precision", choices=PRECISIONS, help="mixed precision (CUDA)")
     g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile the model")
     g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
     g.add_argument("--workers", type=int, metavar="N", help="DataLoader workers for file-backed data")
@@ -51,7 +59,8 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: getattr(args, k, None) for k in _FLAGS if getattr(args, k, None) is not None}
+    """The recipe flags given (their dests are the keys of ``FLAG_FIELDS``)."""
+    return {k: getattr(args, k, None) for k in FLAG_FIELDS if getattr(args, k, None) is not None}
 
 
 def add_parser(sub: Any) -> None:
@@ -145,7 +154,7 @@ def run_build(args: argparse.Namespace) -> int:
     except TrainingInterrupted as exc:
         print(f"netspec: {exc}", file=sys.stderr)
         return 130
-    from netspec.train.loop import dist_env
+    from netspec.train.runtime import dist_env
 
     if dist_env()[0] == 0:
         if args.json:

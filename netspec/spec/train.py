@@ -24,6 +24,7 @@ FILE_DATASETS = ("folder", "npz", "pt", "csv")
 OPTIMIZERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop")
 SCHEDULES = ("none", "step", "multistep", "cosine", "plateau", "exponential")
 LOSSES = ("auto", "cross_entropy", "nll", "mse", "l1", "smooth_l1", "huber", "bce", "bce_logits")
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 class _Model(BaseModel):
@@ -145,7 +146,7 @@ class TrainConfig(_Model):
     val_split: float = Field(default=0.1, ge=0, lt=1, description="fraction held out for validation")
     seed: int = Field(default=0, ge=0, lt=1 << 63)
     device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda|cuda:\d+|mps)$", description="auto: CUDA if available")
-    precision: Literal["fp32", "bf16", "fp16"] = Field(default="fp32", description="mixed precision (CUDA)")
+    precision: Literal[PRECISIONS] = Field(default="fp32", description="mixed precision (CUDA)")  # type: ignore[valid-type]
     compile: bool = Field(default=False, description="torch.compile the model")
     channels_last: Union[Literal["auto"], bool] = Field(default="auto", description="auto: for conv nets on CUDA")
     data_on_device: Union[Literal["auto"], bool] = Field(default="auto", description="keep in-memory data on the device")

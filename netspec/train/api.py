@@ -12,8 +12,11 @@ import torch
 from netspec.api import Source, analyze
 from netspec.core.errors import DataError, UsageError
 from netspec.spec.train import TrainConfig, apply_overrides
+from netspec.train import data as D
 from netspec.train import output
-from netspec.train.loop import Trainer, load_checkpoint, seed_everything, unwrap
+from netspec.train.checkpoint import load_checkpoint
+from netspec.train.loop import Trainer
+from netspec.train.runtime import seed_everything, unwrap
 from netspec.train.tasks.base import step_failure
 
 
@@ -162,8 +165,6 @@ def evaluate(source: Source, checkpoint: str | os.PathLike[str], flags: dict[str
 
 def load_inputs(paths: Sequence[str], trainer: Trainer) -> torch.Tensor:
     """Files (images, .npy/.npz/.pt, .csv rows) or comma-separated numbers -> a batch for the input."""
-    from netspec.train import data as D
-
     want = trainer.task.input_type
     rows: list[torch.Tensor] = []
     for p in paths:

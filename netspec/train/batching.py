@@ -53,7 +53,6 @@ class DataBundle:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-
 # --- batching -----------------------------------------------------------------------------------------
 def epoch_order(n: int, shuffle: bool, seed: int, epoch: int) -> torch.Tensor:
     """The sample order of an epoch: the same permutation as ``DistributedSampler(seed=seed)`` at
@@ -83,7 +82,7 @@ def tensor_batches(data: TensorSet, batch: int, order: torch.Tensor, rank: int =
         yield tuple(t[idx] for t in data.tensors)
 
 
-class _OrderSampler(torch.utils.data.Sampler):  # type: ignore[type-arg]
+class OrderSampler(torch.utils.data.Sampler):  # type: ignore[type-arg]
     """Single-process sampler with the same per-epoch permutation as DistributedSampler."""
 
     def __init__(self, n: int, shuffle: bool, seed: int) -> None:
@@ -108,7 +107,7 @@ def make_loader(dataset: Any, batch: int, shuffle: bool, seed: int, rank: int, w
     if world > 1:
         sampler: Any = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
     else:
-        sampler = _OrderSampler(len(dataset), shuffle, seed)
+        sampler = OrderSampler(len(dataset), shuffle, seed)
     loader = DataLoader(dataset, batch_size=max(1, batch // world), sampler=sampler, num_workers=workers,
                         pin_memory=pin, persistent_workers=workers > 0, drop_last=False)
     return loader, sampler

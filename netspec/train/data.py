@@ -13,8 +13,7 @@ the device); an image folder is a lazy :class:`torch.utils.data.Dataset` read th
 A data set whose shape or dtype does not fit the network input raises :class:`DataError` naming both.
 
 Containers and batching live in :mod:`netspec.train.batching`, the synthetic sets in
-:mod:`netspec.train.synthetic` and the word2vec corpus in :mod:`netspec.train.text`; their names
-are re-exported here, where the tasks look them up (``D.TensorSet``, ``D.sine``...).
+:mod:`netspec.train.synthetic` and the word2vec corpus in :mod:`netspec.train.text`.
 """
 
 from __future__ import annotations
@@ -31,26 +30,7 @@ import torch.nn.functional as F
 from netspec.core.errors import DataError
 from netspec.core.types import TensorType, fmt_shape
 from netspec.spec.train import DataConfig
-from netspec.train.batching import (  # noqa: F401
-    DataBundle,
-    TensorSet,
-    _OrderSampler,
-    epoch_order,
-    make_loader,
-    num_batches,
-    split,
-    tensor_batches,
-)
-from netspec.train.synthetic import (  # noqa: F401
-    captions,
-    logic,
-    parity,
-    reversal,
-    sentiment,
-    sine,
-    trees,
-)
-from netspec.train.text import corpus_path, tokenize, vocabulary, word_pairs  # noqa: F401
+from netspec.train.batching import TensorSet
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -64,7 +44,8 @@ def dtype_name(t: torch.Tensor) -> str:
     return "float" if t.is_floating_point() else "long" if not t.dtype == torch.bool else "bool"
 
 
-def _dims_match(have: Sequence[int], want: Sequence[Any]) -> bool:
+def dims_match(have: Sequence[int], want: Sequence[Any]) -> bool:
+    """Whether a sample shape fits a spec shape: numbers equal, each symbolic dim one size throughout."""
     if len(have) != len(want):
         return False
     seen: dict[str, int] = {}
@@ -85,7 +66,7 @@ def mismatch(what: str, x: torch.Tensor, want: TensorType, hint: str = "") -> Da
 
 def check_fit(x: torch.Tensor, want: TensorType, what: str, hint: str = "") -> torch.Tensor:
     """Refuse samples whose shape or dtype does not fit ``want`` (symbolic dims match any size)."""
-    if not _dims_match(tuple(x.shape[1:]), want.shape):
+    if not dims_match(tuple(x.shape[1:]), want.shape):
         raise mismatch(what, x, want, hint)
     if want.dtype == "long":
         if x.is_floating_point():
@@ -353,7 +334,7 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -
             x, maybe_y = load_file(path)
             y = maybe_y if maybe_y is not None else torch.zeros(len(x), dtype=torch.long)
         if x.dim() == 4 and x.shape[1] in (1, 3) and x.is_floating_point() and want.dtype == "float" \
-                and not _dims_match(tuple(x.shape[1:]), want.shape):
+                and not dims_match(tuple(x.shape[1:]), want.shape):
             x = fit_images(x, want, what, bool(cfg.resize), name)  # images: resize on request, else a clear refusal
         x = check_fit(x, want, what, "reshape the arrays, or change the input shape in the spec")
         k = int(y.max()) + 1 if not y.is_floating_point() and y.numel() and y.dim() == 1 else None

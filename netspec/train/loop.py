@@ -1,21 +1,23 @@
-"""The training loop: devices, mixed precision, schedules, clipping, checkpoints, logging, DDP.
+"""The training loop: epochs, steps, evaluation, early stopping, Ctrl-C, NaN checks.
 
 One :class:`Trainer` per run. Tasks (``netspec.train.tasks``) say what a step computes; the trainer
-does everything around it. Design points:
+runs the steps (it is their :class:`~netspec.train.tasks.base.StepContext`) and everything around
+them. Design points:
 
 - **Speed**: in-memory data sets are batched by indexing tensors that stay on the device (no
-  DataLoader, no per-sample Python); per-step statistics accumulate on the device and are read only
-  when the progress bar refreshes; the NaN check reads a per-step loss buffer (exact step, no
-  per-step sync on CUDA).
+  DataLoader, no per-sample Python); per-step statistics accumulate on the device
+  (:class:`~netspec.train.meter.RunningMean`) and are read only when the progress bar refreshes; the
+  NaN check reads a per-step loss buffer (exact step, no per-step sync on CUDA).
 - **Exact resume**: the sample order of an epoch is a function of (seed, epoch) only; a checkpoint
-  stores the model, optimizers, schedules, scaler, every RNG state and the position (epoch, batch),
-  so resuming replays the remaining batches exactly. Checkpoints are written atomically.
+  (:mod:`netspec.train.checkpoint`) stores everything else, so resuming replays the remaining batches
+  exactly.
 - **Distributed**: under ``torchrun`` (``WORLD_SIZE`` > 1) each network is wrapped in
   DistributedDataParallel; the global batch is split across processes (DistributedSampler
   interleaving), only rank 0 logs and writes files.
 
-Device, seeding, RNG and checkpoint-file helpers live in :mod:`netspec.train.runtime`, the epoch
-lines and run files in :mod:`netspec.train.output`; callers still import the helpers from here.
+Setting a run up (precision, data placement, wrapped networks, optimizers) is :mod:`netspec.train.setup`;
+devices, seeding and RNG state are :mod:`netspec.train.runtime`; the epoch lines and run files are
+:mod:`netspec.train.output`.
 """
 
 from __future__ import annotations
@@ -34,21 +36,12 @@ import torch.nn as nn
 from netspec.core.errors import NetspecError, UsageError
 from netspec.ir.graph import Graph
 from netspec.spec.train import TrainConfig
-from netspec.train import data as D
-from netspec.train import output
-from netspec.train.runtime import (  # noqa: F401
-    CHECKPOINT_FORMAT,
-    atomic_save,
-    dist_env,
-    load_checkpoint,
-    resolve_device,
-    rng_state,
-    seed_everything,
-    set_rng_state,
-    unwrap,
-    unwrap_state,
-)
-from netspec.train.schedule import LRSchedule, build_optimizer
+from netspec.train import checkpoint, output, setup
+from netspec.train.batching import OrderSampler, TensorSet, epoch_order, make_loader, tensor_batches
+from netspec.train.meter import RunningMean
+from netspec.train.runtime import dist_env, resolve_device, seed_everything
+from netspec.train.tasks import make_task
+from netspec.train.tasks.base import step_failure
 
 
 class TrainingDiverged(NetspecError):
@@ -61,13 +54,14 @@ class TrainingInterrupted(NetspecError):
 
 # --- the trainer ------------------------------------------------------------------------------------------
 class Trainer:
-    """Trains one compiled spec. See :func:`netspec.train.api.train` for the entry point."""
+    """Trains one compiled spec; the :class:`~netspec.train.tasks.base.StepContext` its task's steps run in.
+
+    See :func:`netspec.train.api.train` for the entry point.
+    """
 
     def __init__(self, graph: Graph, model: nn.Module, cfg: TrainConfig, out_dir: Path | None = None,
                  progress: bool | None = None, quiet: bool = False, resume: dict[str, Any] | None = None,
                  spec_file: str | None = None) -> None:
-        from netspec.train.tasks import make_task
-
         self.graph, self.cfg, self.out_dir = graph, cfg, out_dir
         self.quiet = quiet
         self.spec_file = spec_file
@@ -81,64 +75,30 @@ class Trainer:
         seed_everything(cfg.seed)
         self.progress = (sys.stderr.isatty() if progress is None else progress) and self.is_main and not quiet
 
-        # model and networks
+        # model, task, data
         self.model = model.to(self.device)
         self.net_names = list(graph.networks)
-        raw_nets = dict(model.items()) if isinstance(model, nn.ModuleDict) else {self.net_names[0]: model}
-        self.raw_nets = raw_nets
-        if not any(p.requires_grad for p in model.parameters()):
-            frozen = [n.name for g in graph.networks.values() for n in g.nodes if n.params]
-            raise UsageError(f"nothing to train: every parameter of '{graph.name}' is frozen"
-                             + (f" (trainable: false on {', '.join(frozen)})" if frozen else " (it has none)")
-                             + "\n    hint: the spec is a fixed computation; run it with `netspec check` or "
-                               "from Python instead, or set trainable: true on a layer")
-        self.task = make_task(cfg, graph, raw_nets)
+        self.raw_nets = dict(model.items()) if isinstance(model, nn.ModuleDict) else {self.net_names[0]: model}
+        setup.require_trainable(graph, model)
+        self.task = make_task(cfg, graph, self.raw_nets)
         self.data = self.task.load_data()
-        self._check_data()
+        self.data.train, self.data.val = setup.place_data(self.data, self.device, cfg.data_on_device)
 
-        # precision
-        self.amp_dtype = None
-        if cfg.precision != "fp32":
-            if self.device.type == "cuda":
-                self.amp_dtype = torch.bfloat16 if cfg.precision == "bf16" else torch.float16
-            elif cfg.precision == "bf16":
-                self.amp_dtype = torch.bfloat16
-            else:
-                self.log(f"note: fp16 mixed precision needs CUDA; training in fp32 on {self.device.type}")
-        self.scaler = torch.amp.GradScaler("cuda") if (self.amp_dtype == torch.float16) else None
-
-        # memory format, compile, DDP
-        conv = any(n.kind.startswith("conv") for g in graph.networks.values() for n in g.nodes)
-        cl = cfg.channels_last if cfg.channels_last != "auto" else (conv and self.device.type == "cuda")
-        self.channels_last = bool(cl) and conv
+        # precision, memory format, wrapped networks, optimizers
+        amp = setup.precision(cfg.precision, self.device)
+        if amp.note:
+            self.log(amp.note)
+        self.amp_dtype = amp.amp_dtype
+        self.scaler = setup.grad_scaler(amp)
+        self.channels_last = setup.use_channels_last(cfg.channels_last, self.model, self.device)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        nets: dict[str, nn.Module] = {}
-        for name, m in raw_nets.items():
-            if self.distributed and any(p.requires_grad for p in m.parameters()):
-                m = nn.parallel.DistributedDataParallel(
-                    m, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-            if cfg.compile:
-                m = torch.compile(m)
-            nets[name] = m
-        self.task.nets = nets
-
-        # optimizers and schedules
-        self.steps_per_epoch = self._steps_per_epoch()
-        self.optimizers = []
-        self.schedules = []
-        for _, params in self.task.param_groups(model):
-            if not params:
-                continue
-            opt = build_optimizer(cfg.optimizer, params)
-            self.optimizers.append(opt)
-            self.schedules.append(LRSchedule(opt, cfg.schedule, cfg.epochs, self.steps_per_epoch))
-        if not self.optimizers:
-            raise UsageError("the spec has no trainable parameters")
-        self._clip_params = [p for o in self.optimizers for g in o.param_groups for p in g["params"]]
+        self.task.nets = setup.wrap_nets(self.raw_nets, self.device, self.distributed, cfg.compile)
+        self.steps_per_epoch = setup.steps_per_epoch(self.data.train, cfg.batch_size, self.world)
+        self.optimizers, self.schedules = setup.optimizers(self.task.param_groups(model), cfg, self.steps_per_epoch)
         self._aux_modules: list[nn.Module] | None = None
 
-        # loop state
+        # loop state (checkpoint.LOOP_FIELDS)
         self.epoch = 0
         self.batch = 0  # batches done in self.epoch
         self.global_step = 0
@@ -146,7 +106,7 @@ class Trainer:
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.bad_epochs = 0
-        self.partial: dict[str, float] = {}
+        self.partial: dict[str, float] = {}  # the means of self.epoch so far, when stopped mid-way
         self.monitor = self._monitor()
         self._stop_requested = False
         self.train_time = 0.0
@@ -154,7 +114,7 @@ class Trainer:
         if resume is not None:
             self._restore(resume)
 
-    # --- small pieces used by tasks ---
+    # --- messages ---
     def log(self, message: str) -> None:
         if self.is_main and not self.quiet:
             if self.progress:
@@ -164,6 +124,7 @@ class Trainer:
             else:
                 print(message, flush=True)
 
+    # --- the step context (what tasks use) ---
     def autocast(self) -> Any:
         if self.amp_dtype is None:
             return contextlib.nullcontext()
@@ -203,6 +164,10 @@ class Trainer:
             opt.step()
         opt.zero_grad(set_to_none=True)
 
+    def zero_grad(self, index: int) -> None:
+        self.optimizers[index].zero_grad(set_to_none=True)
+
+    # --- batches ---
     def to_device(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         out = []
         for t in batch:
@@ -213,42 +178,18 @@ class Trainer:
             out.append(t)
         return tuple(out)
 
-    # --- data ---
-    def _check_data(self) -> None:
-        tr = self.data.train
-        if len(tr) == 0:
-            raise NetspecError("the training set is empty")
-        if isinstance(tr, D.TensorSet):
-            keep = self.cfg.data_on_device
-            size = tr.nbytes + (self.data.val.nbytes if isinstance(self.data.val, D.TensorSet) else 0)
-            if keep == "auto":
-                keep = self.device.type == "cpu" or size < _free_bytes(self.device) // 4
-            if keep:
-                self.data.train = tr.to(self.device)
-                if isinstance(self.data.val, D.TensorSet):
-                    self.data.val = self.data.val.to(self.device)
-            elif self.device.type == "cuda":
-                self.data.train = D.TensorSet(*(t.pin_memory() for t in tr.tensors))
-
-    def _steps_per_epoch(self) -> int:
-        tr = self.data.train
-        if isinstance(tr, D.TensorSet):
-            return D.num_batches(len(tr), self.cfg.batch_size, self.world)
-        per = max(1, self.cfg.batch_size // self.world)
-        return math.ceil(math.ceil(len(tr) / self.world) / per)
-
     def batches(self, data: Any, shuffle: bool, epoch: int, skip: int = 0,
                 batch_size: int | None = None) -> Iterator[tuple[torch.Tensor, ...]]:
+        """The batches of ``data`` for this process in ``epoch``'s order, after the first ``skip``."""
         bs = batch_size or self.cfg.batch_size
-        if isinstance(data, D.TensorSet):
-            order = D.epoch_order(len(data), shuffle, self.cfg.seed, epoch)
-            for b in D.tensor_batches(data, bs, order, self.rank, self.world, skip):
+        if isinstance(data, TensorSet):
+            order = epoch_order(len(data), shuffle, self.cfg.seed, epoch)
+            for b in tensor_batches(data, bs, order, self.rank, self.world, skip):
                 yield self.to_device(b)
             return
         pin = self.device.type == "cuda"
-        loader, sampler = D.make_loader(data, bs, shuffle, self.cfg.seed, self.rank, self.world,
-                                        self.cfg.workers, pin)
-        if isinstance(sampler, D._OrderSampler):
+        loader, sampler = make_loader(data, bs, shuffle, self.cfg.seed, self.rank, self.world, self.cfg.workers, pin)
+        if isinstance(sampler, OrderSampler):
             sampler.set_epoch(epoch, skip * max(1, bs // self.world))
             it = iter(loader)
         else:
@@ -345,12 +286,7 @@ class Trainer:
         steps = self.steps_per_epoch
         skip = self.batch
         losses = torch.zeros(steps, device=self.device)
-        sums: dict[str, Any] = {}
-        count = 0
-        if self.partial:  # resumed mid-epoch
-            count = int(self.partial.get("n", 0))
-            sums = {k: v * count if self.device.type == "cpu" else torch.tensor(v * count, device=self.device)
-                    for k, v in self.partial.items() if k != "n"}
+        meter = RunningMean(self.device, start=self.partial)  # resumed mid-epoch: the means so far
         bar = None
         if self.progress:
             from tqdm import tqdm
@@ -359,7 +295,7 @@ class Trainer:
             bar = tqdm(total=n_train, initial=min(n_train, skip * cfg.batch_size),
                        desc=f"epoch {self.epoch + 1}/{cfg.epochs}", unit="sample", unit_scale=True,
                        leave=False, dynamic_ncols=True, file=sys.stderr, mininterval=0.25)
-        host = self.device.type == "cpu"
+        host = meter.on_host
         check_every = 1 if host else 50
         losses_host = losses.numpy() if host else None  # shares memory with ``losses``
         t0 = time.perf_counter()
@@ -370,30 +306,13 @@ class Trainer:
             for b, batch in enumerate(self.batches(self.data.train, True, self.epoch, skip), start=skip):
                 for s in self.schedules:
                     s.step_batch(self.global_step, self.epoch)
-                if self.global_step == 0:  # the first step: a data/target mismatch becomes a DataError
-                    try:
-                        stats = self.task.train_step(self, batch)
-                    except Exception as exc:
-                        from netspec.train.tasks.base import step_failure
-
-                        err = step_failure(self.task, batch, exc, "the first training step")
-                        if err is None:
-                            raise
-                        raise err from None
-                else:
-                    stats = self.task.train_step(self, batch)
+                stats = self._first_step(batch) if self.global_step == 0 else self.task.train_step(self, batch)
                 n = int(stats.pop("n"))
-                if host:  # CPU: reading a value is free; plain floats beat tiny tensor ops
-                    for k, v in stats.items():
-                        f = v.item() if isinstance(v, torch.Tensor) else float(v)
-                        sums[k] = sums.get(k, 0.0) + f * n
-                        if k == "loss":
-                            losses_host[b] = f
+                meter.add(stats, n)
+                if host:  # CPU: every step's loss is checked as it comes
+                    losses_host[b] = float(stats["loss"])
                 else:
                     losses[b] = stats["loss"]
-                    for k, v in stats.items():
-                        sums[k] = sums[k] + v * n if k in sums else v * n
-                count += n
                 seen += n
                 self.global_step += 1
                 self.batch = b + 1
@@ -404,15 +323,15 @@ class Trainer:
                     now = time.perf_counter()
                     if now - last_refresh > 0.25 or b == skip:
                         last_refresh = now
-                        bar.set_postfix_str(f"loss {float(sums['loss']) / count:.4g}", refresh=False)
+                        bar.set_postfix_str(f"loss {meter.mean('loss'):.4g}", refresh=False)
                 if cfg.checkpoint_steps and self.global_step % cfg.checkpoint_steps == 0 and b + 1 < steps:
                     self._check_finite(losses, b + 1)
-                    self.partial = self._means(sums, count)
+                    self.partial = meter.means()
                     if self.is_main and self.out_dir is not None:
                         self.save("last.pt")
                 if self._stop_now():
                     self._check_finite(losses, b + 1)
-                    self.partial = self._means(sums, count)
+                    self.partial = meter.means()
                     path = None
                     if self.is_main and self.out_dir is not None:
                         path = self.save("last.pt")
@@ -427,10 +346,20 @@ class Trainer:
         elapsed = time.perf_counter() - t0
         self.train_time += elapsed
         self.train_samples += seen * self.world
-        means = self._means(sums, count, reduce=True)
+        means = meter.means(reduce=self.distributed)
         means["_time"] = elapsed
         means["_throughput"] = seen * self.world / max(elapsed, 1e-9)
         return means
+
+    def _first_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+        """The run's first step: a data/target mismatch becomes a DataError naming both."""
+        try:
+            return self.task.train_step(self, batch)
+        except Exception as exc:
+            err = step_failure(self.task, batch, exc, "the first training step")
+            if err is None:
+                raise
+            raise err from None
 
     def _check_finite(self, losses: torch.Tensor, upto: int) -> None:
         """Stop with the exact epoch and step when a loss in this epoch so far is NaN or infinite."""
@@ -450,20 +379,6 @@ class Trainer:
                 f"    hint: lower the learning rate (--lr), clip gradients (--clip-norm 1.0), "
                 f"or check the data for NaN/inf values")
 
-    def _means(self, sums: dict[str, Any], count: int, reduce: bool = False) -> dict[str, Any]:
-        keys = sorted(sums)
-        if not keys:
-            return {"n": count}
-        vec = torch.stack([torch.as_tensor(sums[k], dtype=torch.float64, device=self.device).reshape(())
-                           for k in keys] + [torch.tensor(float(count), dtype=torch.float64, device=self.device)])
-        if reduce and self.distributed:
-            torch.distributed.all_reduce(vec)
-        vals = vec.tolist()
-        total = vals[-1]
-        out = {k: v / max(total, 1) for k, v in zip(keys, vals[:-1])}
-        out["n"] = int(total)
-        return out
-
     @torch.no_grad()
     def evaluate(self, data: Any) -> dict[str, Any]:
         """Mean loss (and accuracy) over a data set; sharded across processes under torchrun."""
@@ -471,16 +386,12 @@ class Trainer:
             net.eval()
         for m in self.model.modules():
             m.eval()
-        sums: dict[str, Any] = {}
-        count = 0
+        meter = RunningMean(self.device, floats=False)  # float32 tensor sums: metrics as they have always been
         bs = self.cfg.eval_batch_size or 4 * self.cfg.batch_size
         for batch in self.batches(data, False, 0, batch_size=bs):
             stats = self.task.eval_step(self, batch)
-            n = int(stats.pop("n"))
-            for k, v in stats.items():
-                sums[k] = sums[k] + v * n if k in sums else v * n
-            count += n
-        out = self._means(sums, count, reduce=True)
+            meter.add(stats, int(stats.pop("n")))
+        out = meter.means(reduce=self.distributed)
         out.pop("n", None)
         return out
 
@@ -519,58 +430,19 @@ class Trainer:
 
     # --- checkpoints ---
     def state(self) -> dict[str, Any]:
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "spec_name": self.graph.name,
-            "config": self.cfg.dump(),
-            "model": unwrap_state(self.model),
-            "optimizers": [o.state_dict() for o in self.optimizers],
-            "schedules": [s.state_dict() for s in self.schedules],
-            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "rng": rng_state(self.device),
-            "epoch": self.epoch, "batch": self.batch, "global_step": self.global_step,
-            "partial": dict(self.partial),
-            "history": [dict(r) for r in self.history],
-            "best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
-            "monitor": self.monitor,
-            "task": self.task.state_dict(),
-            "torch_version": str(torch.__version__),
-        }
+        """The checkpoint of the run as it stands."""
+        return checkpoint.make_state(self.graph.name, self.cfg, self.model, self.optimizers, self.schedules,
+                                     self.scaler, self.device, self.task,
+                                     {f: getattr(self, f) for f in checkpoint.LOOP_FIELDS})
 
     def save(self, name: str) -> Path:
         assert self.out_dir is not None
-        path = self.out_dir / name
-        atomic_save(self.state(), path)
-        return path
+        return checkpoint.save(self.state(), self.out_dir / name)
 
     def _restore(self, state: dict[str, Any]) -> None:
-        try:
-            unwrap(self.model).load_state_dict(state["model"])
-        except RuntimeError as exc:
-            raise UsageError(f"{state.get('_path')}: the checkpoint does not fit this spec's networks: "
-                             f"{str(exc).splitlines()[0]}") from None
-        if len(state["optimizers"]) != len(self.optimizers):
-            raise UsageError(f"{state.get('_path')}: the checkpoint has {len(state['optimizers'])} optimizers, "
-                             f"this task uses {len(self.optimizers)}")
-        for o, s in zip(self.optimizers, state["optimizers"]):
-            o.load_state_dict(s)
-        for sch, s in zip(self.schedules, state["schedules"]):
-            sch.load_state_dict(s)
-        if self.scaler is not None and state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        self.epoch, self.batch, self.global_step = state["epoch"], state["batch"], state["global_step"]
-        self.partial = dict(state.get("partial") or {})
-        self.history = list(state.get("history") or [])
-        self.best, self.best_epoch, self.bad_epochs = state.get("best"), state.get("best_epoch"), state.get("bad_epochs", 0)
-        self.task.load_state_dict(state.get("task") or {})
-        set_rng_state(state["rng"], self.device)
+        loop = checkpoint.restore(state, self.model, self.optimizers, self.schedules, self.scaler, self.device,
+                                  self.task)
+        for field, value in loop.items():
+            setattr(self, field, value)
         self.log(f"resumed from {state.get('_path')} at epoch {self.epoch + 1}"
                  + (f", step {self.batch}" if self.batch else ""))
-
-
-def _free_bytes(device: torch.device) -> int:
-    if device.type == "cuda":
-        with contextlib.suppress(Exception):
-            free, _ = torch.cuda.mem_get_info(device)
-            return int(free)
-    return 1 << 62

@@ -1,5 +1,5 @@
-"""Runtime helpers for training: the torchrun environment, devices, seeding, RNG state and
-checkpoint files."""
+"""Runtime helpers for training: the torchrun environment, devices, seeding, RNG state, atomic
+file writes and unwrapping DDP/compiled modules."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ import torch
 import torch.nn as nn
 
 from netspec.core.errors import UsageError
-
-CHECKPOINT_FORMAT = "netspec-checkpoint-1"
 
 
 # --- process group ------------------------------------------------------------------------------------
@@ -93,24 +91,6 @@ def atomic_save(obj: Any, path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    from netspec.core.errors import DataError
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / "last.pt"
-    if not p.exists():
-        raise UsageError(f"no checkpoint at {p}")
-    try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise DataError(f"{p}: not a readable netspec checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise DataError(f"{p}: not a netspec checkpoint (written by `netspec build`)")
-    state["_path"] = str(p)
-    return state
 
 
 def unwrap(m: nn.Module) -> nn.Module:

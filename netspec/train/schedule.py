@@ -14,22 +14,22 @@ import torch
 
 from netspec.spec.train import OptimizerConfig, ScheduleConfig
 
+# optimizer -> (torch class, the OptimizerConfig fields it takes besides lr and weight_decay); an
+# option left None (eps) keeps torch's default
+OPTIMIZER_TABLE: dict[str, tuple[type[torch.optim.Optimizer], tuple[str, ...]]] = {
+    "sgd": (torch.optim.SGD, ("momentum", "nesterov")),
+    "adam": (torch.optim.Adam, ("betas", "eps")),
+    "adamw": (torch.optim.AdamW, ("betas", "eps")),
+    "adagrad": (torch.optim.Adagrad, ("eps",)),
+    "rmsprop": (torch.optim.RMSprop, ("alpha", "momentum", "eps")),
+}
+
 
 def build_optimizer(cfg: OptimizerConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    eps = {} if cfg.eps is None else {"eps": cfg.eps}
-    if cfg.name == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
-                               weight_decay=cfg.weight_decay)
-    if cfg.name == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, **eps)
-    if cfg.name == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, **eps)
-    if cfg.name == "adagrad":
-        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **eps)
-    if cfg.name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=cfg.alpha, momentum=cfg.momentum,
-                                   weight_decay=cfg.weight_decay, **eps)
-    raise ValueError(cfg.name)  # unreachable: validated by the config
+    """The configured torch optimizer over ``params`` (the name is validated by the config)."""
+    cls, options = OPTIMIZER_TABLE[cfg.name]
+    kwargs = {k: getattr(cfg, k) for k in options if getattr(cfg, k) is not None}
+    return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **kwargs)
 
 
 class LRSchedule:

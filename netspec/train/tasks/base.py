@@ -1,38 +1,82 @@
-"""The task interface and registry.
+"""The task interface, the registry and the helpers the families share.
 
-A task family is one class in its own file, registered with ``@register_task("name")``. It decides
-which data it needs (:meth:`Task.load_data`), which parameter groups get optimizers
-(:meth:`Task.param_groups`), what one training step does (:meth:`Task.train_step`, by default a single
-backward/step through :meth:`Trainer.backward`) and how it is evaluated. The trainer owns everything
-else: devices, mixed precision, the loop, schedules, clipping, checkpoints, logging, distribution.
+A task family is one class in its own file, registered with ``@register_task("name")`` and listed
+in :mod:`netspec.train.tasks`. It decides which data it needs (:meth:`Task.load_data`), which
+parameter groups get optimizers (:meth:`Task.param_groups`), what one training step does
+(:meth:`Task.train_step`, by default a single backward/step through :meth:`StepContext.backward`) and
+how it is evaluated. The loop that runs the steps (the trainer, a :class:`StepContext`) owns
+everything else: devices, mixed precision, schedules, clipping, checkpoints, logging, distribution.
 
 Steps return a dict of per-batch *means* as detached tensors (``loss`` always; ``accuracy`` where it
 applies), plus ``n`` (samples in the batch); the trainer weights them by ``n`` without synchronising
 the device.
+
+Tasks read the spec through the closed IR only: a node's family, the activation its output went
+through (and what that activation's values mean, :data:`netspec.layers.activations.ACTIVATIONS`),
+whether it only moves values (``shape_only``) and its parameter shapes.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from contextlib import AbstractContextManager
+from typing import Any, Callable, ClassVar, Protocol, runtime_checkable
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from netspec.core.errors import DataError, NetspecError, UsageError
+from netspec.core.errors import DataError, NetspecError
 from netspec.core.types import TensorType, fmt_shape
-from netspec.ir.graph import Graph, NetGraph
-from netspec.spec.train import TrainConfig
-from netspec.train.data import DataBundle
+from netspec.ir.graph import Graph, NetGraph, Node
+from netspec.layers.activations import ACTIVATIONS
+from netspec.spec.train import TASKS, TrainConfig
+from netspec.train.batching import DataBundle
 
-if TYPE_CHECKING:  # pragma: no cover
-    from netspec.train.loop import Trainer
 
+@runtime_checkable
+class StepContext(Protocol):
+    """What a task's steps use of the loop that runs them (:class:`netspec.train.loop.Trainer` is one)."""
+
+    @property
+    def device(self) -> torch.device: ...
+
+    @property
+    def epoch(self) -> int: ...  # 0-based, the epoch being trained
+
+    def autocast(self) -> AbstractContextManager[Any]:
+        """The mixed-precision context of forward passes."""
+        ...
+
+    def aux_loss(self) -> torch.Tensor | float:
+        """The model's auxiliary losses (activity regularization, the VAE's KL), summed."""
+        ...
+
+    def backward(self, loss: torch.Tensor, index: int = 0, params: list[nn.Parameter] | None = None) -> None:
+        """Backward, clip, step optimizer ``index`` and zero its gradients."""
+        ...
+
+    def zero_grad(self, index: int) -> None:
+        """Drop the gradients held for optimizer ``index``."""
+        ...
+
+
+# --- the registry ------------------------------------------------------------------------------------
 _TASKS: dict[str, type["Task"]] = {}
 
 
 def register_task(*names: str) -> Callable[[type["Task"]], type["Task"]]:
+    """Class decorator registering a task family under its names (each one of ``spec.train.TASKS``).
+
+    Raises:
+        RuntimeError: a name registered twice, or one the ``train:`` schema does not accept (bugs).
+    """
+
     def deco(cls: type[Task]) -> type[Task]:
+        for name in names:
+            if name in _TASKS:
+                raise RuntimeError(f"task '{name}' registered twice ({_TASKS[name].__name__}, {cls.__name__})")
+            if name not in TASKS:
+                raise RuntimeError(f"task '{name}' is not one of netspec.spec.train.TASKS")
         for name in names:
             _TASKS[name] = cls
         cls.NAMES = names
@@ -41,84 +85,71 @@ def register_task(*names: str) -> Callable[[type["Task"]], type["Task"]]:
     return deco
 
 
-def task_names() -> list[str]:
-    _load_all()
-    return sorted(_TASKS)
+def registered_tasks() -> dict[str, type["Task"]]:
+    """Task name -> family class, for every family imported so far (see :mod:`netspec.train.tasks`)."""
+    return dict(_TASKS)
 
 
-FAMILIES = ("classification", "regression", "reconstruction", "gan", "seq2seq", "word2vec", "rbm")
-
-
-def _load_all() -> None:
-    import importlib
-
-    for family in FAMILIES:
-        importlib.import_module(f"netspec.train.tasks.{family}")
-
-
-def make_task(cfg: TrainConfig, graph: Graph, nets: dict[str, nn.Module]) -> "Task":
-    _load_all()
-    name = cfg.task.name if cfg.task.name != "auto" else infer_task(graph)
-    if name not in _TASKS:
-        raise UsageError(f"unknown task '{name}'; tasks: {', '.join(sorted(_TASKS))}")
-    return _TASKS[name](name, cfg, graph, nets)
-
-
-def kinds_in(graph: Graph) -> set[str]:
-    return {n.kind for g in graph.networks.values() for n in g.nodes}
+# --- reading the IR ------------------------------------------------------------------------------------
+def nodes_of(graph: Graph) -> list[Node]:
+    return [n for g in graph.networks.values() for n in g.nodes]
 
 
 def infer_task(graph: Graph) -> str:
     """The task a spec most likely wants when ``train.task`` is not given."""
     nets = graph.networks
-    kinds = kinds_in(graph)
+    nodes = nodes_of(graph)
     if "generator" in nets and "discriminator" in nets:
         return "gan"
-    if "sample" in kinds:
+    if any(n.family == "generative" for n in nodes):
         return "vae"
-    if "rbm" in kinds:
-        return "dbn" if sum(n.kind == "rbm" for g in nets.values() for n in g.nodes) > 1 else "rbm"
+    energy = sum(n.family == "energy" for n in nodes)
+    if energy:
+        return "dbn" if energy > 1 else "rbm"
     if "encoder" in nets and "decoder" in nets and any(t.dtype == "long" for g in nets.values()
                                                        for t in g.inputs.values()):
         return "seq2seq"
     first, last = next(iter(nets.values())), list(nets.values())[-1]
-    if len(nets) == 1 and first.nodes and first.nodes[0].kind == "embedding":
+    vocab = vocab_of(first.nodes[0]) if len(nets) == 1 and first.nodes else None
+    if vocab is not None:
         x = next(iter(first.inputs.values()))
         width = next(iter(first.output_types().values())).shape
-        vocab = getattr(first.nodes[0].layer, "vocab", None)
         if len(x.shape) == 1 and isinstance(x.shape[0], int) and width and width[-1] == vocab:
             return "word2vec"  # fixed-size context ids -> scores over the same vocabulary
     x, y = next(iter(first.inputs.values())), next(iter(last.output_types().values()))
     if x.dtype == "float" and tuple(x.shape) == tuple(y.shape):
         return "reconstruction"
+    distribution = any(n.family == "activation" and output_meaning_of(n.output_activation) in
+                       ("distribution", "log_distribution") for n in nodes)
     if x.dtype == "float" and len(x.shape) == 2 and len(y.shape) >= 1 and y.shape[-1] == x.shape[-1] \
-            and not any(k in kinds for k in ("softmax", "log_softmax")):
+            and not distribution:
         return "forecasting"
     return "classification"
 
 
-# --- helpers shared by the families ---------------------------------------------------------------------
 def output_activation(net: NetGraph, output: str | None = None) -> str | None:
-    """'sigmoid', 'softmax', 'log_softmax', ... applied last on an output, or None."""
+    """The activation (``sigmoid``, ``softmax``, ...) an output of ``net`` went through last, looking
+    through layers that only move values (a sigmoid then a flatten ends in the sigmoid); None."""
     ref = net.outputs[output] if output else next(iter(net.outputs.values()))
-    try:
-        node = net.node(ref.src)
-    except KeyError:
-        return None
-    return _layer_activation(node.kind, node.layer)
+    while True:
+        try:
+            node = net.node(ref.src)
+        except KeyError:
+            return None  # a network input
+        if node.output_activation is not None or not node.shape_only or len(node.inputs) != 1:
+            return node.output_activation
+        ref = node.inputs[0]
 
 
-def _layer_activation(kind: str, layer: Any) -> str | None:
-    if kind in ("sigmoid", "softmax", "log_softmax", "tanh", "step"):
-        return kind
-    act = getattr(layer, "activation", None)
-    if act not in (None, "identity", "linear"):
-        return act
-    inner = getattr(layer, "layers", None)  # time_distributed / wrappers: their last layer
-    if kind == "time_distributed" and isinstance(inner, (list, tuple)) and inner:
-        last = inner[-1]
-        return _layer_activation(str(getattr(last, "kind", "")), last)
-    return None
+def output_meaning_of(activation: str | None) -> str | None:
+    """What an activation's values are: ``probability``, ``distribution``, ``log_distribution``,
+    ``binary``, ``bounded``; None for unbounded scores (or no activation)."""
+    return ACTIVATIONS[activation].output if activation is not None else None
+
+
+def output_meaning(net: NetGraph, output: str | None = None) -> str | None:
+    """What the values of an output of ``net`` are (see :func:`output_meaning_of`)."""
+    return output_meaning_of(output_activation(net, output))
 
 
 def make_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -222,11 +253,11 @@ class Task:
 
     n_inputs = 1  # leading tensors of a batch that are network inputs (the rest are targets)
 
-    def dry_step(self, trainer: "Trainer", batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    def dry_step(self, ctx: StepContext, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """One forward and backward without an optimizer step (``--dry-run``); returns the loss."""
-        with trainer.autocast():
+        with ctx.autocast():
             loss, _ = self.loss(batch)
-            loss = loss + trainer.aux_loss()
+            loss = loss + ctx.aux_loss()
         loss.backward()
         return loss.detach()
 
@@ -239,21 +270,21 @@ class Task:
         """The loss of a batch (a scalar with grad) and extra per-batch means (detached)."""
         raise NotImplementedError
 
-    def train_step(self, trainer: "Trainer", batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
-        with trainer.autocast():
+    def train_step(self, ctx: StepContext, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+        with ctx.autocast():
             loss, extra = self.loss(batch)
-            loss = loss + trainer.aux_loss()
-        trainer.backward(loss, 0)
+            loss = loss + ctx.aux_loss()
+        ctx.backward(loss, 0)
         return {"loss": loss.detach(), **extra, "n": batch[0].shape[0]}
 
     @torch.no_grad()
-    def eval_step(self, trainer: "Trainer", batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
-        with trainer.autocast():
+    def eval_step(self, ctx: StepContext, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+        with ctx.autocast():
             loss, extra = self.loss(batch)
         return {"loss": loss.detach().float(), **extra, "n": batch[0].shape[0]}
 
     # --- outputs ---
-    def sample_images(self, trainer: "Trainer", val: Any) -> torch.Tensor | None:
+    def sample_images(self, ctx: StepContext, val: Any) -> torch.Tensor | None:
         """(N, C, H, W) images in [0, 1] for the samples grid of generative tasks."""
         return None
 
@@ -292,12 +323,14 @@ def need_classes(num_classes: int | None, out: TensorType, what: str, data: str 
                         f"scores\n    hint: make the last layer 'dense: {num_classes}'")
 
 
+def vocab_of(node: Node) -> int | None:
+    """The vocabulary of an embedding layer (the rows of its weight); None for other layers."""
+    return int(node.params["weight"][0]) if node.family == "embedding" else None
+
+
 def embedding_vocab(net: NetGraph) -> int | None:
     """The vocabulary of the first embedding layer (token data is drawn from it), or None."""
-    for node in net.nodes:
-        if node.kind == "embedding":
-            return getattr(node.layer, "vocab", None)
-    return None
+    return next((v for n in net.nodes if (v := vocab_of(n)) is not None), None)
 
 
 _MISMATCH_WORDS = ("target", "size", "shape", "dimension", "mismatch", "out of bounds", "index", "expected",

@@ -10,17 +10,21 @@ import torch.nn.functional as F
 from netspec.core.errors import DataError
 from netspec.core.types import fmt_shape
 from netspec.train import data as D
+from netspec.train.batching import DataBundle, TensorSet, split
+from netspec.train.synthetic import captions, logic, parity, sentiment, trees
 from netspec.train.tasks.base import (
     Task,
     embedding_vocab,
     make_loss,
     need_classes,
-    output_activation,
+    output_meaning,
     register_task,
 )
 
 SYNTHETIC = ("parity", "logic", "sentiment", "captions", "trees")
 TOKENS = 64  # sentiment/trees: default vocabulary (10 marker words + filler), at most the network's
+# the loss over class scores, by what the network's output values are (else cross-entropy on logits)
+LOSS_OF_MEANING = {"distribution": "nll_of_probs", "log_distribution": "nll"}
 
 
 @register_task("classification")
@@ -28,7 +32,7 @@ class Classification(Task):
     HAS_ACCURACY = True
     DEFAULT_DATA = "digits"
 
-    def load_data(self) -> D.DataBundle:
+    def load_data(self) -> DataBundle:
         cfg = self.cfg.data
         want, out = self.input_type, self.output_type
         self.n_inputs = len(self.first_net.inputs) if len(self.graph.networks) == 1 else 1
@@ -39,11 +43,11 @@ class Classification(Task):
                 raise DataError(f"the network '{self.first_net.name}' takes {self.n_inputs} inputs "
                                 f"({', '.join(self.first_net.inputs)}); data '{self.data_name}' gives one"
                                 + ("\n    hint: 'data: trees' gives token ids and a parse tree"
-                                   if "recursive" in {n.kind for n in self.first_net.nodes} else ""))
+                                   if any(n.family == "recursive" for n in self.first_net.nodes) else ""))
             data, k, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want,
                                        self.input_name, train=True)
         val = None
-        if isinstance(data, D.TensorSet):
+        if isinstance(data, TensorSet):
             y = data.tensors[-1]
             if y.is_floating_point():
                 raise DataError(f"classification needs integer class labels; the data's targets are floats "
@@ -53,17 +57,17 @@ class Classification(Task):
                 val, _, _ = D.labelled(cfg.model_copy(update={"name": self.data_name}), want,
                                        self.input_name, train=False)
             else:
-                data, val = D.split(data, self.cfg.val_split, self.cfg.seed)
+                data, val = split(data, self.cfg.val_split, self.cfg.seed)
         need_classes(k, out, self.last_net.name, f"data '{self.data_name}'")
         self._setup_loss()
-        return D.DataBundle(data, val, desc, num_classes=k)
+        return DataBundle(data, val, desc, num_classes=k)
 
     def _check_label_shape(self, y: torch.Tensor, desc: str) -> None:
         """One label per sample for a (C,) output, one per step for a (T, C) output: else a clear refusal."""
         out = self.output_type.shape
         per_sample = tuple(y.shape[1:])
         want = tuple(out[:-1]) if out else ()
-        if D._dims_match(per_sample, want):
+        if D.dims_match(per_sample, want):
             return
         hint = ""
         if len(out) >= 2 and len(self.input_type.shape) == 2 and self.input_type.dtype == "float":
@@ -74,20 +78,20 @@ class Classification(Task):
                         f"sample, but the network '{self.last_net.name}' outputs {fmt_shape(out)}: classification "
                         f"needs a (classes,) output (or (T, classes) with one label per step){hint}")
 
-    def _synthetic(self) -> tuple[D.TensorSet, int, str]:
+    def _synthetic(self) -> tuple[TensorSet, int, str]:
         """parity, logic, sentiment, captions and trees, shaped for the network's input."""
         cfg, name = self.cfg.data, self.data_name
         want, out, seed = self.input_type, self.output_type, self.cfg.seed
         shape = want.shape
         T = shape[0] if shape and isinstance(shape[0], int) else cfg.length
         if name == "parity":
-            data = D.parity(cfg.samples, int(T), seed)
+            data = parity(cfg.samples, int(T), seed)
             x = data.tensors[0]
             if want.dtype == "long" and len(shape) == 1:
                 x = x[..., 0].long()  # bits as token ids 0/1
             x = D.check_fit(x, want, self.input_name,
                             "parity gives (length, 1) float bits, or (length,) ids for a long input")
-            return D.TensorSet(x, data.tensors[1]), 2, f"parity ({cfg.samples} bit sequences of {T})"
+            return TensorSet(x, data.tensors[1]), 2, f"parity ({cfg.samples} bit sequences of {T})"
         if name == "logic":
             if len(shape) != 1 or not isinstance(shape[0], int) or want.dtype != "float":
                 raise D.mismatch(self.input_name, torch.zeros(1, 2), want, "logic data gives (inputs,) 0/1 vectors")
@@ -99,17 +103,17 @@ class Classification(Task):
             gates = list(cfg.gates or ["and"])
             if len(gates) != 1:
                 raise DataError(f"logic data: {len(gates)} gates given for one output")
-            data = D.logic(cfg.samples, int(shape[0]), gates, cfg.noise, seed)
-            return (D.TensorSet(data.tensors[0], data.tensors[1][:, 0].long()), 2,
+            data = logic(cfg.samples, int(shape[0]), gates, cfg.noise, seed)
+            return (TensorSet(data.tensors[0], data.tensors[1][:, 0].long()), 2,
                     f"logic ({gates[0]} of {shape[0]} inputs, {len(data)} rows"
                     + (f", noise std {cfg.noise})" if cfg.noise else ")"))
         if name == "sentiment":
             vocab = cfg.vocab or min(embedding_vocab(self.first_net) or TOKENS, TOKENS)
             if want.dtype == "long" and len(shape) == 1:
-                data = D.sentiment(cfg.samples, int(T), int(vocab), seed)
+                data = sentiment(cfg.samples, int(T), int(vocab), seed)
                 kind = "token ids"
             elif want.dtype == "float" and len(shape) == 2 and isinstance(shape[1], int):
-                data = D.sentiment(cfg.samples, int(T), int(cfg.vocab or TOKENS), seed, features=int(shape[1]))
+                data = sentiment(cfg.samples, int(T), int(cfg.vocab or TOKENS), seed, features=int(shape[1]))
                 kind = f"{shape[1]}-d word vectors"
             else:
                 raise D.mismatch(self.input_name, torch.zeros(1, int(T), dtype=torch.long), want,
@@ -124,7 +128,7 @@ class Classification(Task):
                                 f"output (T, vocabulary) scores, it outputs {fmt_shape(out.shape)}")
             L = out.shape[0] if isinstance(out.shape[0], int) else cfg.length
             vocab = int(out.shape[-1])
-            data = D.captions(cfg.samples, int(shape[0]), int(L), vocab, seed)
+            data = captions(cfg.samples, int(shape[0]), int(L), vocab, seed)
             return data, vocab, f"captions ({cfg.samples} vectors of 10 kinds, each kind's {L}-token caption)"
         # trees
         inputs = list(self.first_net.inputs.values())
@@ -135,16 +139,16 @@ class Classification(Task):
                                 f"{n} {fmt_shape(t.shape)} {t.dtype}" for n, t in self.first_net.inputs.items()))
         L = shape[0] if isinstance(shape[0], int) else cfg.length
         vocab = cfg.vocab or min(embedding_vocab(self.first_net) or TOKENS, TOKENS)
-        data = D.trees(cfg.samples, int(L), int(vocab), seed)
+        data = trees(cfg.samples, int(L), int(vocab), seed)
         return data, 5, (f"trees ({cfg.samples} random parse trees over {L} tokens; label: positive − negative "
                          f"marker words, clipped to −2..2)")
 
     def _setup_loss(self) -> None:
         width = self.output_type.shape[-1] if self.output_type.shape else 1
-        act = output_activation(self.last_net)
+        meaning = output_meaning(self.last_net)
         self.binary = width == 1
         self.surrogate = None
-        if self.binary and act == "step":
+        if self.binary and meaning == "binary":
             # A Heaviside step has no gradient: train through its input (the net sum w·x + b) as a
             # logit, with binary cross-entropy; predictions stay the step (net ≥ 0 ↔ logit ≥ 0).
             self.surrogate = step_input_module(self.raw_nets[self.first_net.name]) \
@@ -158,9 +162,9 @@ class Classification(Task):
             if self.surrogate is not None:
                 name = "bce_logits"
             elif self.binary:
-                name = "bce" if act == "sigmoid" else "bce_logits"
+                name = "bce" if meaning == "probability" else "bce_logits"
             else:
-                name = {"softmax": "nll_of_probs", "log_softmax": "nll"}.get(act or "", "cross_entropy")
+                name = LOSS_OF_MEANING.get(meaning, "cross_entropy")
         self.loss_name = name
         self.loss_fn = make_loss(name)
         self.smoothing = self.cfg.task.label_smoothing

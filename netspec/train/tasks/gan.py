@@ -1,30 +1,32 @@
 """GAN: alternating discriminator and generator steps over networks ``generator`` and ``discriminator``.
 
 The discriminator's input comes ``from: generator`` in the spec (or has the generator's output
-shape); real images are fitted to it and scaled to [-1, 1] when the generator ends in tanh. The
-discriminator's output is a probability (sigmoid: binary cross-entropy) or a logit (BCE with logits).
+shape); real images are fitted to it and scaled to [-1, 1] when the generator's output is bounded
+(tanh). The discriminator's output is a probability (sigmoid: binary cross-entropy) or a logit (BCE
+with logits).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn as nn
 
 from netspec.core.errors import UsageError
 from netspec.train import data as D
+from netspec.train.batching import DataBundle, TensorSet, split
 from netspec.train.tasks.base import (
+    StepContext,
     Task,
     as_images,
     first,
     make_loss,
-    output_activation,
+    output_meaning,
     register_task,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
-    from netspec.train.loop import Trainer
+G_OPT, D_OPT = 0, 1  # the optimizers, in the order of param_groups
 
 
 @register_task("gan")
@@ -44,18 +46,18 @@ class GAN(Task):
         self.z_type = next(iter(self.g.inputs.values()))
         self.d_input = next(iter(self.d.inputs))
 
-    def load_data(self) -> D.DataBundle:
+    def load_data(self) -> DataBundle:
         want = next(iter(self.g.output_types().values()))
         data, _, desc = D.labelled(self.cfg.data.model_copy(update={"name": self.data_name}), want, "generator output")
-        self.tanh = output_activation(self.g) == "tanh"
-        if isinstance(data, D.TensorSet):
+        self.tanh = output_meaning(self.g) == "bounded"  # outputs in [-1, 1]
+        if isinstance(data, TensorSet):
             x = data.tensors[0] * 2 - 1 if self.tanh else data.tensors[0]
-            data = D.TensorSet(x)
-        train, val = D.split(data, self.cfg.val_split, self.cfg.seed) if isinstance(data, D.TensorSet) else (data, None)
-        probs = output_activation(self.d) == "sigmoid"
+            data = TensorSet(x)
+        train, val = split(data, self.cfg.val_split, self.cfg.seed) if isinstance(data, TensorSet) else (data, None)
+        probs = output_meaning(self.d) == "probability"
         self.loss_name = "bce" if probs else "bce_logits"
         self.bce = make_loss(self.loss_name)
-        return D.DataBundle(train, val, desc + (" scaled to [-1, 1]" if self.tanh else ""))
+        return DataBundle(train, val, desc + (" scaled to [-1, 1]" if self.tanh else ""))
 
     def param_groups(self, model: nn.Module) -> list[tuple[str, list[nn.Parameter]]]:
         g = [p for p in self.raw_nets["generator"].parameters() if p.requires_grad]
@@ -81,27 +83,26 @@ class GAN(Task):
     def _g_loss(self, fake: torch.Tensor) -> torch.Tensor:
         return self.bce(self.disc(fake), torch.ones(fake.shape[0], device=fake.device))
 
-    def train_step(self, trainer: "Trainer", batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+    def train_step(self, ctx: StepContext, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
         real = batch[0]
         n = real.shape[0]
-        opt_g, opt_d = trainer.optimizers
         for _ in range(self.cfg.task.d_steps):
-            opt_d.zero_grad(set_to_none=True)  # drop what the generator step left in D
-            with trainer.autocast():
+            ctx.zero_grad(D_OPT)  # drop what the generator step left in D
+            with ctx.autocast():
                 with torch.no_grad():
                     fake = self.gen(self.z(n, real.device))
                 d_loss = self._d_loss(real, fake)
-            trainer.backward(d_loss, 1)
-        with trainer.autocast():
+            ctx.backward(d_loss, D_OPT)
+        with ctx.autocast():
             g_loss = self._g_loss(self.gen(self.z(n, real.device)))
-        trainer.backward(g_loss, 0)
-        opt_d.zero_grad(set_to_none=True)
+        ctx.backward(g_loss, G_OPT)
+        ctx.zero_grad(D_OPT)
         return {"loss": (d_loss + g_loss).detach(), "d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "n": n}
 
-    def dry_step(self, trainer: "Trainer", batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    def dry_step(self, ctx: StepContext, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """Both losses, forward and backward, no optimizer step (``--dry-run``)."""
         real = batch[0]
-        with trainer.autocast():
+        with ctx.autocast():
             fake = self.gen(self.z(real.shape[0], real.device))
             d_loss = self._d_loss(real, fake.detach())
             g_loss = self._g_loss(fake)
@@ -109,7 +110,7 @@ class GAN(Task):
         return (d_loss + g_loss).detach().float()
 
     @torch.no_grad()
-    def eval_step(self, trainer: "Trainer", batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+    def eval_step(self, ctx: StepContext, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
         real = batch[0]
         g = torch.Generator(device=real.device).manual_seed(1)
         shape = [d if isinstance(d, int) else 1 for d in self.z_type.shape]
@@ -119,10 +120,10 @@ class GAN(Task):
                 "n": real.shape[0]}
 
     @torch.no_grad()
-    def sample_images(self, trainer: "Trainer", val: Any) -> torch.Tensor | None:
+    def sample_images(self, ctx: StepContext, val: Any) -> torch.Tensor | None:
         g = torch.Generator().manual_seed(0)
         shape = [d if isinstance(d, int) else 1 for d in self.z_type.shape]
-        z = torch.randn(32, *shape, generator=g).to(trainer.device)
+        z = torch.randn(32, *shape, generator=g).to(ctx.device)
         out = self.gen(z).float()
         if self.tanh:
             out = (out + 1) / 2

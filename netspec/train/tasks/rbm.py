@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 from netspec.core.errors import UsageError
 from netspec.train import data as D
-from netspec.train.tasks.base import Task, as_images, register_task
+from netspec.train.batching import DataBundle, TensorSet, split
+from netspec.train.tasks.base import StepContext, Task, as_images, register_task
 
 
 @register_task("rbm", "dbn")
@@ -30,35 +31,36 @@ class RBMTask(Task):
         super().__init__(*args, **kwargs)
         model = self.raw_nets[self.first_net.name]
         mods = dict(model.named_modules())
-        self.rbm_names = [n.name for n in self.first_net.nodes if n.kind == "rbm"]
+        self.rbm_names = [n.name for n in self.first_net.nodes if n.family == "energy"]
         if not self.rbm_names:
             raise UsageError(f"task '{self.name}' needs 'rbm' layers")
-        other = [n.name for n in self.first_net.nodes if n.kind not in ("rbm", "flatten", "reshape")]
+        # the RBMs see the data flattened: layers that only move values may stand between them
+        other = [n.name for n in self.first_net.nodes if n.family != "energy" and not n.shape_only]
         if other:
             raise UsageError(f"task '{self.name}' trains stacks of rbm layers only; the spec also has {', '.join(other)}")
         self.rbms: list[nn.Module] = [mods[n] for n in self.rbm_names]
         self.stage = 0
 
-    def load_data(self) -> D.DataBundle:
+    def load_data(self) -> DataBundle:
         cfg = self.cfg.data
         binarize = cfg.binarize or "binarize" not in cfg.model_fields_set
         data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name, "binarize": binarize}),
                                    self.input_type, self.input_name)
-        if isinstance(data, D.TensorSet):
-            data = D.TensorSet(data.tensors[0])
-        train, val = D.split(data, self.cfg.val_split, self.cfg.seed)
+        if isinstance(data, TensorSet):
+            data = TensorSet(data.tensors[0])
+        train, val = split(data, self.cfg.val_split, self.cfg.seed)
         self.loss_name = "cd"
-        return D.DataBundle(train, val, desc + (", binarized" if binarize else ""))
+        return DataBundle(train, val, desc + (", binarized" if binarize else ""))
 
     def param_groups(self, model: nn.Module) -> list[tuple[str, list[nn.Parameter]]]:
         return [(name, list(m.parameters())) for name, m in zip(self.rbm_names, self.rbms)]
 
-    def current(self, trainer: Any) -> int:
+    def current(self, epoch: int) -> int:
         """The RBM being trained at this epoch (dbn: epochs split evenly, bottom first)."""
         if self.name == "rbm" or len(self.rbms) == 1:
             return 0
-        per = max(1, trainer.cfg.epochs // len(self.rbms))
-        return min(trainer.epoch // per, len(self.rbms) - 1)
+        per = max(1, self.cfg.epochs // len(self.rbms))
+        return min(epoch // per, len(self.rbms) - 1)
 
     def below(self, v: torch.Tensor, upto: int) -> torch.Tensor:
         with torch.no_grad():
@@ -73,16 +75,16 @@ class RBMTask(Task):
             pv, _ = m.sample_v(ph)
             return F.mse_loss(pv, v)
 
-    def train_step(self, trainer: Any, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
-        i = self.current(trainer)
+    def train_step(self, ctx: StepContext, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+        i = self.current(ctx.epoch)
         self.stage = i
         v = self.below(batch[0], i)
         m = self.rbms[i]
         loss = m.cd_loss(v, self.cfg.task.cd_k)
-        trainer.backward(loss, i)
+        ctx.backward(loss, i)
         return {"loss": self._recon(m, v), "free_energy_gap": loss.detach(), "n": v.shape[0]}
 
-    def dry_step(self, trainer: Any, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    def dry_step(self, ctx: StepContext, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """CD-k of every RBM of the stack (each on the hidden probabilities of the ones below), forward
         and backward, no optimizer step (``--dry-run``); returns the summed reconstruction error."""
         total = torch.zeros((), device=batch[0].device)
@@ -93,15 +95,15 @@ class RBMTask(Task):
         return total
 
     @torch.no_grad()
-    def eval_step(self, trainer: Any, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+    def eval_step(self, ctx: StepContext, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
         i = self.stage
         v = self.below(batch[0], i)
         return {"loss": self._recon(self.rbms[i], v), "n": v.shape[0]}
 
     @torch.no_grad()
-    def sample_images(self, trainer: Any, val: Any) -> torch.Tensor | None:
+    def sample_images(self, ctx: StepContext, val: Any) -> torch.Tensor | None:
         """Validation images and their one-step reconstructions through the whole stack."""
-        if not isinstance(val, D.TensorSet):
+        if not isinstance(val, TensorSet):
             return None
         v = val.tensors[0][:16].reshape(min(16, len(val)), -1)
         h = v

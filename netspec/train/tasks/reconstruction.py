@@ -3,7 +3,7 @@ activity-regularization aux loss) and the VAE (reconstruction + KL from the ``sa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -11,48 +11,47 @@ import torch.nn.functional as F
 from netspec.core.errors import DataError
 from netspec.core.types import fmt_shape
 from netspec.train import data as D
+from netspec.train.batching import DataBundle, TensorSet, split
+from netspec.train.synthetic import sine
 from netspec.train.tasks.base import (
+    StepContext,
     Task,
     as_images,
     make_loss,
-    output_activation,
+    output_meaning,
     register_task,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
-    from netspec.train.loop import Trainer
 
-
-@register_task("reconstruction", "autoencoder")
+@register_task("reconstruction")
 class Reconstruction(Task):
     DEFAULT_DATA = "digits"
     GENERATIVE = True
     PER_SAMPLE_SUM = False  # VAE: sum over features, mean over the batch (the usual ELBO scale)
 
-    def load_data(self) -> D.DataBundle:
+    def load_data(self) -> DataBundle:
         cfg = self.cfg.data
         want, out = self.input_type, self.output_type
         if self.data_name in ("sine",):
             T = want.shape[0] if isinstance(want.shape[0], int) else cfg.length
-            data = D.sine(cfg.samples, int(T), int(want.shape[-1]), 1, self.cfg.seed, None)
-            data, desc = D.TensorSet(data.tensors[0]), f"sine waves ({cfg.samples} × {T} steps)"
+            data = sine(cfg.samples, int(T), int(want.shape[-1]), 1, self.cfg.seed, None)
+            data, desc = TensorSet(data.tensors[0]), f"sine waves ({cfg.samples} × {T} steps)"
         else:
             data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name)
-        if isinstance(data, D.TensorSet):
+        if isinstance(data, TensorSet):
             x = data.tensors[0]
-            if not D._dims_match(tuple(x.shape[1:]), out.shape):
+            if not D.dims_match(tuple(x.shape[1:]), out.shape):
                 raise DataError(f"an autoencoder reconstructs its input: the data is {D.describe_shape(x)} but the "
                                 f"network outputs {fmt_shape(out.shape)}")
-            data = D.TensorSet(x)
-            train, val = D.split(data, self.cfg.val_split, self.cfg.seed)
+            data = TensorSet(x)
+            train, val = split(data, self.cfg.val_split, self.cfg.seed)
         else:
             train, val = data, None
-        act = output_activation(self.last_net)
         name = self.cfg.loss if self.cfg.loss != "auto" else "mse"
         self.loss_name = name
         self.loss_fn = make_loss(name)
-        self.output_act = act
-        return D.DataBundle(train, val, desc + (f", noise std {self.cfg.task.noise}" if self.cfg.task.noise else ""))
+        self.out_meaning = output_meaning(self.last_net)
+        return DataBundle(train, val, desc + (f", noise std {self.cfg.task.noise}" if self.cfg.task.noise else ""))
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
         t = self.cfg.task
@@ -81,14 +80,14 @@ class Reconstruction(Task):
 
     training = False
 
-    def train_step(self, trainer: "Trainer", batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+    def train_step(self, ctx: StepContext, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
         self.training = True
         try:
-            with trainer.autocast():
+            with ctx.autocast():
                 loss, extra = self.loss(batch)
-                aux = trainer.aux_loss()
+                aux = ctx.aux_loss()
                 total = loss + self.aux_weight * aux
-            trainer.backward(total, 0)
+            ctx.backward(total, 0)
         finally:
             self.training = False
         stats = {"loss": total.detach(), **extra, "n": batch[0].shape[0]}
@@ -99,12 +98,12 @@ class Reconstruction(Task):
     aux_weight = 1.0
 
     @torch.no_grad()
-    def sample_images(self, trainer: "Trainer", val: Any) -> torch.Tensor | None:
-        if not isinstance(val, D.TensorSet) or len(val) == 0:
+    def sample_images(self, ctx: StepContext, val: Any) -> torch.Tensor | None:
+        if not isinstance(val, TensorSet) or len(val) == 0:
             return None
         x = val.tensors[0][:8]
         out = self.forward(x).reshape(x.shape)
-        if self.output_act is None and self.loss_name == "bce_logits":
+        if self.out_meaning is None and self.loss_name == "bce_logits":  # logits: show probabilities
             out = torch.sigmoid(out)
         a, b = as_images(x), as_images(out)
         if a is None or b is None:
@@ -118,14 +117,14 @@ class VAE(Reconstruction):
 
     PER_SAMPLE_SUM = True
 
-    def load_data(self) -> D.DataBundle:
+    def load_data(self) -> DataBundle:
         bundle = super().load_data()
         self.aux_weight = self.cfg.task.kl_weight
         return bundle
 
     @torch.no_grad()
-    def sample_images(self, trainer: "Trainer", val: Any) -> torch.Tensor | None:
-        recon = super().sample_images(trainer, val)
+    def sample_images(self, ctx: StepContext, val: Any) -> torch.Tensor | None:
+        recon = super().sample_images(ctx, val)
         dec = self.graph.networks.get("decoder")
         if dec is None or len(dec.inputs) != 1:
             return recon
@@ -133,7 +132,7 @@ class VAE(Reconstruction):
         if not all(isinstance(d, int) for d in zt.shape) or zt.dtype != "float":
             return recon
         g = torch.Generator().manual_seed(0)
-        z = torch.randn(16, *zt.shape, generator=g).to(trainer.device)
+        z = torch.randn(16, *zt.shape, generator=g).to(ctx.device)
         out = self.nets["decoder"](z)
         imgs = as_images(out[0] if isinstance(out, tuple) else out)
         if imgs is None:

@@ -10,6 +10,8 @@ from netspec.core.errors import DataError
 from netspec.core.types import fmt_shape
 from netspec.spec.train import GATES as D_GATES
 from netspec.train import data as D
+from netspec.train.batching import DataBundle, TensorSet, split
+from netspec.train.synthetic import logic, sine
 from netspec.train.tasks.base import Task, make_loss, register_task
 
 
@@ -23,7 +25,7 @@ class Regression(Task):
             return self.cfg.data.name
         return "sine" if len(self.input_type.shape) == 2 else "random"
 
-    def load_data(self) -> D.DataBundle:
+    def load_data(self) -> DataBundle:
         cfg = self.cfg.data
         want, out = self.input_type, self.output_type
         if self.data_name == "sine":
@@ -37,7 +39,7 @@ class Regression(Task):
             if not seq_out and out.shape and isinstance(out.shape[0], int):
                 horizon = max(1, out.shape[0] // feats)
             out_feats = out.shape[-1] if seq_out and isinstance(out.shape[-1], int) else None
-            data = D.sine(cfg.samples, int(T), feats, horizon, self.cfg.seed, T if seq_out else None, out_feats)
+            data = sine(cfg.samples, int(T), feats, horizon, self.cfg.seed, T if seq_out else None, out_feats)
             mixed = out_feats is not None and out_feats != feats
             desc = f"sine waves ({cfg.samples} windows of {T} steps, predict " + (
                 f"the next step of {out_feats} mixed channels at every position)" if mixed else
@@ -53,28 +55,28 @@ class Regression(Task):
             if len(gates) != width:
                 raise DataError(f"logic data: {len(gates)} gates ({', '.join(gates)}) for {width} outputs; "
                                 f"give one gate per output")
-            data = D.logic(cfg.samples, int(want.shape[0]), gates, cfg.noise, self.cfg.seed)
+            data = logic(cfg.samples, int(want.shape[0]), gates, cfg.noise, self.cfg.seed)
             desc = (f"logic ({', '.join(gates)} of {want.shape[0]} inputs, {len(data)} rows"
                     + (f", noise std {cfg.noise})" if cfg.noise else ")"))
         else:
             data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name)
-            if not isinstance(data, D.TensorSet):
+            if not isinstance(data, TensorSet):
                 raise DataError("regression needs in-memory arrays (npz, pt, csv)")
-            data = D.TensorSet(data.tensors[0], data.tensors[1].float())
+            data = TensorSet(data.tensors[0], data.tensors[1].float())
         y = data.tensors[1]
         if y.dim() == 1 and len(out.shape) == 1:
-            data = D.TensorSet(data.tensors[0], y[:, None])
+            data = TensorSet(data.tensors[0], y[:, None])
             y = data.tensors[1]
-        if not D._dims_match(tuple(y.shape[1:]), out.shape):
+        if not D.dims_match(tuple(y.shape[1:]), out.shape):
             raise DataError(f"the targets are {fmt_shape(tuple(y.shape[1:]))} but the network outputs "
                             f"{fmt_shape(out.shape)}")
-        train, val = D.split(data, self.cfg.val_split, self.cfg.seed)
+        train, val = split(data, self.cfg.val_split, self.cfg.seed)
         if cfg.normalize:
             train, val, stats = D.normalize(train, val)
             self.data_info["normalize"] = stats
         self.loss_fn = make_loss("mse" if self.cfg.loss == "auto" else self.cfg.loss)
         self.loss_name = "mse" if self.cfg.loss == "auto" else self.cfg.loss
-        return D.DataBundle(train, val, desc)
+        return DataBundle(train, val, desc)
 
     def loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, Any]]:
         x, y = batch[0], batch[1]

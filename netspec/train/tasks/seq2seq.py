@@ -14,12 +14,17 @@ import torch
 
 from netspec.core.errors import DataError, UsageError
 from netspec.train import data as D
+from netspec.train.batching import DataBundle, TensorSet, split
+from netspec.train.synthetic import reversal
 from netspec.train.tasks.base import (
+    StepContext,
     Task,
     first,
     make_loss,
-    output_activation,
+    output_meaning,
     register_task,
+    run_networks,
+    vocab_of,
 )
 
 START = 1
@@ -42,8 +47,7 @@ class Seq2Seq(Task):
         self.tgt_type = self.graph.networks[self.dec_name].inputs[self.tgt_name]
 
     def _vocab(self) -> int:
-        enc_vocab = [getattr(n.layer, "vocab", None) for n in self.graph.networks[self.enc_name].nodes]
-        widths = [v for v in enc_vocab if isinstance(v, int)]
+        widths = [v for n in self.graph.networks[self.enc_name].nodes if (v := vocab_of(n)) is not None]
         out = self.output_type.shape[-1]
         limit = min(widths + ([out] if isinstance(out, int) else []))
         v = self.cfg.data.vocab or min(limit, 32)
@@ -51,36 +55,35 @@ class Seq2Seq(Task):
             raise DataError(f"data.vocab {v} is larger than the network's vocabulary {limit}")
         return v
 
-    def load_data(self) -> D.DataBundle:
+    def load_data(self) -> DataBundle:
         cfg = self.cfg.data
         if self.data_name == "reversal":
             vocab = self._vocab()
-            data = D.reversal(cfg.samples, cfg.length, vocab, self.cfg.seed)
+            data = reversal(cfg.samples, cfg.length, vocab, self.cfg.seed)
             desc = f"sequence reversal ({cfg.samples} sequences of {cfg.length}, {vocab - 2} symbols)"
         elif self.data_name in ("npz", "pt"):
             x, y = D.load_file(str(cfg.path))
             if y is None:
                 raise DataError(f"{cfg.path}: seq2seq needs source and target id arrays ('x' and 'y')")
-            data, desc = D.TensorSet(x.long(), y.long()), str(cfg.path)
+            data, desc = TensorSet(x.long(), y.long()), str(cfg.path)
         else:
             raise DataError(f"task seq2seq takes data 'reversal' or an npz/pt file of (source, target) ids, "
                             f"not '{self.data_name}'")
         D.check_fit(data.tensors[0], self.src_type, self.src_name)
         D.check_fit(data.tensors[1], self.tgt_type, self.tgt_name)
-        act = output_activation(self.graph.networks[self.dec_name])
+        meaning = output_meaning(self.graph.networks[self.dec_name])
         self.loss_name = self.cfg.loss if self.cfg.loss != "auto" else (
-            "nll" if act == "log_softmax" else "nll_of_probs" if act == "softmax" else "cross_entropy")
+            "nll" if meaning == "log_distribution" else "nll_of_probs" if meaning == "distribution"
+            else "cross_entropy")
         self.loss_fn = make_loss(self.loss_name)
-        train, val = D.split(data, self.cfg.val_split, self.cfg.seed)
-        return D.DataBundle(train, val, desc)
+        train, val = split(data, self.cfg.val_split, self.cfg.seed)
+        return DataBundle(train, val, desc)
 
     def decode(self, src: torch.Tensor, dec_in: torch.Tensor) -> torch.Tensor:
         out = self._run(src, dec_in)
         return out
 
     def _run(self, src: torch.Tensor, dec_in: torch.Tensor) -> torch.Tensor:
-        from netspec.train.tasks.base import run_networks
-
         res = run_networks(self.nets, self.graph, {f"{self.enc_name}.{self.src_name}": src,
                                                    f"{self.dec_name}.{self.tgt_name}": dec_in})
         return first(res[self.dec_name])
@@ -101,10 +104,10 @@ class Seq2Seq(Task):
         acc = (out.argmax(-1) == tgt).float().mean()
         return loss, {"accuracy": acc.detach()}
 
-    def train_step(self, trainer: Any, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
+    def train_step(self, ctx: StepContext, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
         self.training = True
         try:
-            return super().train_step(trainer, batch)
+            return super().train_step(ctx, batch)
         finally:
             self.training = False
 

@@ -16,8 +16,9 @@ import torch
 import torch.nn as nn
 
 from netspec.core.errors import DataError
-from netspec.train import data as D
-from netspec.train.tasks.base import Task, make_loss, register_task
+from netspec.train.batching import DataBundle, split
+from netspec.train.tasks.base import StepContext, Task, embedding_vocab, make_loss, register_task
+from netspec.train.text import corpus_path, tokenize, vocabulary, word_pairs
 
 
 @register_task("word2vec")
@@ -25,7 +26,7 @@ class Word2Vec(Task):
     DEFAULT_DATA = "text"
     HAS_ACCURACY = False
 
-    def load_data(self) -> D.DataBundle:
+    def load_data(self) -> DataBundle:
         cfg = self.cfg.data
         want = self.input_type
         if want.dtype != "long" or len(want.shape) != 1 or not isinstance(want.shape[0], int):
@@ -42,31 +43,25 @@ class Word2Vec(Task):
             raise DataError(f"skip-gram takes one centre id: input shape [1], got [{k}]")
         if self.data_name not in ("text", "auto"):
             raise DataError(f"word2vec reads text: data 'text' (optionally with a path), not '{self.data_name}'")
-        path = Path(cfg.path) if cfg.path else D.corpus_path()
+        path = Path(cfg.path) if cfg.path else corpus_path()
         if not path.exists():
             raise DataError(f"text corpus {path} does not exist")
-        words = D.tokenize(path.read_text(encoding="utf-8"))
+        words = tokenize(path.read_text(encoding="utf-8"))
         out_width = self.output_type.shape[-1]
         limit = min(self.cfg.data.vocab or 1 << 30, out_width if isinstance(out_width, int) else 1 << 30,
-                    self._embedding_vocab())
-        vocab = D.vocabulary(words, limit)
+                    embedding_vocab(self.first_net) or 1 << 30)
+        vocab = vocabulary(words, limit)
         index = {w: i for i, w in enumerate(vocab)}
         ids = torch.tensor([index.get(w, 0) for w in words], dtype=torch.long)
-        data = D.word_pairs(ids, window, mode)
+        data = word_pairs(ids, window, mode)
         if cfg.subset:
             data = data.subset(slice(0, cfg.subset))
         self.vocab, self.mode, self.window = vocab, mode, window
         self.loss_name = "cross_entropy" if self.cfg.loss == "auto" else self.cfg.loss
         self.loss_fn = make_loss(self.loss_name)
-        train, val = D.split(data, self.cfg.val_split, self.cfg.seed)
-        return D.DataBundle(train, val, f"{path.name} ({len(words)} words, vocabulary {len(vocab)}, {mode}, "
+        train, val = split(data, self.cfg.val_split, self.cfg.seed)
+        return DataBundle(train, val, f"{path.name} ({len(words)} words, vocabulary {len(vocab)}, {mode}, "
                                         f"window {window})", info={"vocab": vocab})
-
-    def _embedding_vocab(self) -> int:
-        for node in self.first_net.nodes:
-            if node.kind == "embedding":
-                return int(getattr(node.layer, "vocab"))
-        return 1 << 30
 
     def loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, Any]]:
         x, y = batch[0], batch[1]
@@ -99,13 +94,13 @@ class Word2Vec(Task):
             lines.append(f"{w}: " + ", ".join(f"{self.vocab[int(i)]} {float(s):.2f}" for s, i in zip(top.values, top.indices)))
         return lines
 
-    def write_artifacts(self, trainer: Any, out_dir: Path) -> None:
+    def write_artifacts(self, ctx: StepContext, out_dir: Path) -> None:
         (out_dir / "neighbours.txt").write_text("\n".join(self.neighbours()) + "\n", encoding="utf-8")
 
     def parse_input(self, text: str) -> torch.Tensor | None:
         """``predict`` takes words: 'king' (skip-gram) or 'the king the castle' (CBOW context)."""
         index = {w: i for i, w in enumerate(self.vocab)}
-        words = D.tokenize(text)
+        words = tokenize(text)
         if not words or not all(w in index for w in words):
             return None
         need = int(self.input_type.shape[0])

@@ -1,0 +1,149 @@
+"""Setting a run up: functions from the recipe, the device and the model to what the trainer holds.
+
+Mixed precision, where the data lives, the memory format, the wrapped networks (DDP, torch.compile),
+the optimizers and their schedules. Each returns its result; none reads or writes trainer state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+import torch.nn as nn
+
+from netspec.core.errors import NetspecError, UsageError
+from netspec.ir.graph import Graph
+from netspec.spec.train import TrainConfig
+from netspec.train.batching import DataBundle, TensorSet, num_batches
+from netspec.train.schedule import LRSchedule, build_optimizer
+
+# torch modules whose kernels run faster on channels-last (NHWC) tensors on CUDA
+CONV_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+
+
+def require_trainable(graph: Graph, model: nn.Module) -> None:
+    """Refuse a model without a single trainable parameter, naming the frozen layers."""
+    if any(p.requires_grad for p in model.parameters()):
+        return
+    frozen = [n.name for g in graph.networks.values() for n in g.nodes if n.params]
+    raise UsageError(f"nothing to train: every parameter of '{graph.name}' is frozen"
+                     + (f" (trainable: false on {', '.join(frozen)})" if frozen else " (it has none)")
+                     + "\n    hint: the spec is a fixed computation; run it with `netspec check` or "
+                       "from Python instead, or set trainable: true on a layer")
+
+
+# --- precision --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Precision:
+    """Mixed-precision settings: the autocast dtype (None: fp32) and a note when the recipe's
+    precision cannot be used on this device."""
+
+    amp_dtype: torch.dtype | None
+    note: str | None = None
+
+    @property
+    def scaled(self) -> bool:
+        """fp16 needs loss scaling (bf16 has fp32's range)."""
+        return self.amp_dtype == torch.float16
+
+
+def precision(name: str, device: torch.device) -> Precision:
+    """``fp32``, ``bf16`` or ``fp16`` on ``device``: fp16 needs CUDA (elsewhere: fp32, with a note)."""
+    if name == "fp32":
+        return Precision(None)
+    if device.type == "cuda":
+        return Precision(torch.bfloat16 if name == "bf16" else torch.float16)
+    if name == "bf16":
+        return Precision(torch.bfloat16)
+    return Precision(None, f"note: fp16 mixed precision needs CUDA; training in fp32 on {device.type}")
+
+
+def grad_scaler(p: Precision) -> torch.amp.GradScaler | None:
+    return torch.amp.GradScaler("cuda") if p.scaled else None
+
+
+# --- data -------------------------------------------------------------------------------------------
+def free_bytes(device: torch.device) -> int:
+    """Free memory on a CUDA device (a huge number elsewhere)."""
+    if device.type == "cuda":
+        with contextlib.suppress(Exception):
+            free, _ = torch.cuda.mem_get_info(device)
+            return int(free)
+    return 1 << 62
+
+
+def place_data(data: DataBundle, device: torch.device, keep: bool | Literal["auto"]) -> tuple[Any, Any]:
+    """(train, val) where they are batched from: in-memory sets moved to the device when ``keep``
+    (``auto``: on the CPU, or when they take under a quarter of the free device memory), else
+    pinned for fast copies to CUDA; lazy data sets as they are.
+
+    Raises:
+        NetspecError: the training set is empty.
+    """
+    tr, val = data.train, data.val
+    if len(tr) == 0:
+        raise NetspecError("the training set is empty")
+    if not isinstance(tr, TensorSet):
+        return tr, val
+    size = tr.nbytes + (val.nbytes if isinstance(val, TensorSet) else 0)
+    if keep == "auto":
+        keep = device.type == "cpu" or size < free_bytes(device) // 4
+    if keep:
+        return tr.to(device), (val.to(device) if isinstance(val, TensorSet) else val)
+    if device.type == "cuda":
+        return TensorSet(*(t.pin_memory() for t in tr.tensors)), val
+    return tr, val
+
+
+def steps_per_epoch(train: Any, batch_size: int, world: int) -> int:
+    """Optimizer steps in one epoch of ``train`` (global batch ``batch_size`` over ``world`` processes)."""
+    if isinstance(train, TensorSet):
+        return num_batches(len(train), batch_size, world)
+    per = max(1, batch_size // world)
+    return math.ceil(math.ceil(len(train) / world) / per)
+
+
+# --- model --------------------------------------------------------------------------------------------
+def use_channels_last(setting: bool | Literal["auto"], model: nn.Module, device: torch.device) -> bool:
+    """Channels-last memory format: only for models with convolutions; ``auto``: on CUDA."""
+    conv = any(isinstance(m, CONV_MODULES) for m in model.modules())
+    wanted = setting if setting != "auto" else (conv and device.type == "cuda")
+    return bool(wanted) and conv
+
+
+def wrap_nets(raw_nets: dict[str, nn.Module], device: torch.device, distributed: bool,
+              compile: bool) -> dict[str, nn.Module]:
+    """The modules each forward runs through: DistributedDataParallel under torchrun (for networks
+    with something to train), then ``torch.compile`` when asked."""
+    nets: dict[str, nn.Module] = {}
+    for name, m in raw_nets.items():
+        if distributed and any(p.requires_grad for p in m.parameters()):
+            m = nn.parallel.DistributedDataParallel(
+                m, device_ids=[device.index] if device.type == "cuda" else None)
+        if compile:
+            m = torch.compile(m)
+        nets[name] = m
+    return nets
+
+
+def optimizers(groups: list[tuple[str, list[nn.Parameter]]], cfg: TrainConfig,
+               steps: int) -> tuple[list[torch.optim.Optimizer], list[LRSchedule]]:
+    """One optimizer and its learning-rate schedule per non-empty parameter group.
+
+    Raises:
+        UsageError: no group has parameters.
+    """
+    opts: list[torch.optim.Optimizer] = []
+    schedules: list[LRSchedule] = []
+    for _, params in groups:
+        if not params:
+            continue
+        opt = build_optimizer(cfg.optimizer, params)
+        opts.append(opt)
+        schedules.append(LRSchedule(opt, cfg.schedule, cfg.epochs, steps))
+    if not opts:
+        raise UsageError("the spec has no trainable parameters")
+    return opts, schedules
