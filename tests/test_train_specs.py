@@ -32,8 +32,12 @@ REFUSED = {
 
 @lru_cache(maxsize=None)
 def _macs(path: Path) -> float:
-    report = netspec.check(str(path)).to_dict()
-    return float(report.get("macs") or 0)
+    from netspec.core.sizes import evaluate, symbols
+
+    macs = netspec.check(str(path)).to_dict().get("macs") or 0
+    if isinstance(macs, str):  # an expression of the sequence length: size it at a typical 20 steps
+        return float(evaluate(macs, {name: 20 for name in symbols(macs)}))
+    return float(macs)
 
 
 def _small_specs() -> list[str]:

@@ -7,7 +7,6 @@ import json
 import sys
 from typing import Any
 
-from netspec.backends.report.summary import render
 from netspec.cli.args import bind_sizes
 from netspec.core.errors import UsageError
 
@@ -41,7 +40,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.json:
         print(report.to_json())
     else:
-        sys.stdout.write(render(report, color=sys.stdout.isatty()))
+        sys.stdout.write(report.table(color=sys.stdout.isatty()))
     if not report.ok:
         if args.json:
             for p in report.failures:

@@ -120,6 +120,11 @@ class Report:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
+    def table(self, color: bool = False) -> str:
+        """The human-readable summary (one table per network); ANSI colours if ``color``."""
+        from netspec.backends.report.summary import render
+
+        return render(self, color=color)
 
 
 def check_expectations(report: NetworkReport, base: tuple[Any, ...]) -> None:
