@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netspec.backends.report.report import Report, make_report
-from netspec.ir.build import build_graph
+from netspec.ir.build import build_graph, check_bind
 from netspec.ir.graph import Graph
 from netspec.spec.load import load
 from netspec.spec.model import Spec
@@ -32,7 +32,9 @@ def analyze(source: Source, bind: dict[str, int] | None = None, strict: bool = F
     """
     if isinstance(source, Graph):
         return source
-    return build_graph(load(source), bind=bind, strict=strict)
+    spec = load(source)
+    check_bind(spec, bind)
+    return build_graph(spec, bind=bind, strict=strict)
 
 
 def check(source: Source, batch: int = 1, bind: dict[str, int] | None = None, strict: bool = False,
@@ -72,6 +74,7 @@ def _partial_graph(source: Source, bind: dict[str, int] | None, strict: bool, ne
     if isinstance(source, Graph):
         return source
     spec = load(source)
+    check_bind(spec, bind)
     graph = build_graph(spec, bind=bind, strict=strict, partial=True)
     if graph.error is not None and network in spec.networks and network not in graph.networks:
         raise graph.error

@@ -312,6 +312,18 @@ def network_order(spec: Spec) -> list[str]:
     return order
 
 
+def check_bind(spec: Spec, bind: dict[str, int] | None) -> None:
+    """Refuse sizes given to symbols no input has (a typo in ``--bind`` would otherwise be ignored)."""
+    known = {d for net in spec.networks.values() for inp in net.inputs.values() for d in inp.shape or ()
+             if isinstance(d, str)}
+    unknown = sorted(set(bind or {}) - known)
+    if unknown:
+        hint = did_you_mean(unknown[0], known)
+        raise UsageError(f"--bind names '{unknown[0]}', which no input of the spec has"
+                         + (f"; {hint}" if hint else "")
+                         + (f" (symbolic sizes: {', '.join(sorted(known))})" if known else " (it has no symbolic sizes)"))
+
+
 def build_graph(spec: Spec, bind: dict[str, int] | None = None, strict: bool = False,
                 networks: list[str] | None = None, partial: bool = False) -> Graph:
     """Resolve every network of a spec into the graph IR.
@@ -329,14 +341,6 @@ def build_graph(spec: Spec, bind: dict[str, int] | None = None, strict: bool = F
     """
     graphs: dict[str, NetGraph] = {}
     error: NetspecError | None = None
-    known = {s for net in spec.networks.values() for inp in net.inputs.values() for d in inp.shape or ()
-             if isinstance(d, str) for s in [d]}
-    unknown = sorted(set(bind or {}) - known)
-    if unknown:
-        hint = did_you_mean(unknown[0], known)
-        raise UsageError(f"--bind names '{unknown[0]}', which no input of the spec has"
-                         + (f"; {hint}" if hint else "")
-                         + (f" (symbolic sizes: {', '.join(sorted(known))})" if known else " (it has no symbolic sizes)"))
     for name in network_order(spec):
         net = build_network(name, spec.networks[name], graphs, bind or {}, strict)
         graphs[name] = net
