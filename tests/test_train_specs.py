@@ -27,6 +27,8 @@ MAX_MACS = 2e8  # per sample; the ImageNet nets (alexnet, vgg, resnet, ...) are 
 # spec -> (error class, message fragment): specs that cannot be trained, refused with a clear message
 REFUSED = {
     "sobel_edges.yaml": (UsageError, "nothing to train"),
+    # an encoder without a task head (two id inputs, hidden states and the pooler out): no task fits yet
+    "bert_base.yaml": (DataError, "takes 2 inputs (input_ids, token_type_ids)"),
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 # isort: off
 from netspec.layers import conv, core, energy, generative, local, merge, norm, pool  # noqa: F401 (registers kinds)
 from netspec.layers import recurrent, recursive, sequence, structure  # noqa: F401
+from netspec.layers import attention, tensors  # noqa: F401
 # isort: on
 from netspec.layers.base import canonical_kind, layer_class, layer_kinds, register_layer
 
