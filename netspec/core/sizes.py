@@ -344,3 +344,14 @@ def same_pad_total(kernel: int, dilation: int = 1) -> int:
 def receptive(rf: int, jump: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
     """Receptive field after a layer: ``r' = r + d(k − 1)·j``, ``j' = j·s``."""
     return rf + dilation * (kernel - 1) * jump, jump * stride
+
+
+def divide(n: Dim, parts: int) -> Size:
+    """``n`` cut into ``parts`` equal pieces (GLU's halves, chunks, pixel-shuffle factors): ``n / parts``.
+
+    ``exact`` is False when ``parts`` does not divide ``n`` (the caller raises); a symbolic ``n``
+    gives the expression ``"T/2"``, exact by assumption.
+    """
+    if isinstance(n, str):
+        return Size(n if parts == 1 else f"{_paren(n)}/{parts}", True, f"{n}/{parts}")
+    return Size(n // parts, n % parts == 0, f"{n}/{parts} = {n / parts:g}")

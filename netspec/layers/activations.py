@@ -49,6 +49,10 @@ ACTIVATIONS: dict[str, ActivationDef] = {
     "tanh": ActivationDef("torch.tanh", "Tanh", output="bounded"),
     "sigmoid": ActivationDef("torch.sigmoid", "Sigmoid", output="probability"),
     "softplus": ActivationDef("softplus", "Softplus"),
+    "relu6": ActivationDef("relu6", "ReLU6"),  # min(max(x, 0), 6): MobileNet v2
+    "hardswish": ActivationDef("hardswish", "Hardswish"),  # x·relu6(x + 3)/6: MobileNet v3
+    "hardsigmoid": ActivationDef("hardsigmoid", "Hardsigmoid", output="probability"),  # relu6(x + 3)/6
+    "mish": ActivationDef("mish", "Mish"),  # x·tanh(softplus(x))
     "softmax": ActivationDef("softmax", "Softmax", {"dim": -1}, output="distribution", plain_kind=False),
     "log_softmax": ActivationDef("log_softmax", "LogSoftmax", {"dim": -1}, output="log_distribution",
                                  plain_kind=False),

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import numeric_product
+from netspec.core.sizes import size_product
 from netspec.core.types import TensorType
 from netspec.layers.base import Ctx, Layer, register_layer
 
@@ -144,7 +144,7 @@ class Attention(Layer):
     def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
         q, k, _, _ = self.split(ins)
         e, ek, ev = self.dims(ins)
-        t, s = numeric_product(q.shape[:1]), numeric_product(k.shape[:1])
+        t, s = size_product(q.shape[:1]), size_product(k.shape[:1])  # sequence lengths, maybe symbolic
         return t * e * e + s * ek * e + s * ev * e + 2 * t * s * e + t * e * e
 
     def label(self) -> str:

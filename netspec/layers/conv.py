@@ -1,9 +1,10 @@
-"""Convolutions, transposed convolutions, zero padding and upsampling."""
+"""Convolutions (1-D, 2-D, 3-D, transposed), padding and cropping, upsampling, and the moves of
+values between channels and space (pixel shuffle/unshuffle, channel shuffle)."""
 
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Union
 
 from pydantic import Field, model_validator
 
@@ -12,9 +13,12 @@ from netspec.core.sizes import (
     Size,
     conv_out,
     conv_transpose_out,
+    divide,
     numeric_product,
     same_pad_total,
     size_product,
+    sym_add,
+    sym_mul,
     upsample_out,
 )
 from netspec.core.types import TensorType
@@ -32,7 +36,8 @@ from netspec.layers.base import (
     register_layer,
 )
 
-AXES = {1: ("length",), 2: ("height", "width")}
+AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+IntTriple = Union[int, tuple[int, int, int]]
 
 
 def check_size(size: Size, axis: str, kind: str, ctx: Ctx, stride: int) -> int | str:
@@ -67,7 +72,7 @@ def check_sizes(layer: Layer, fields: tuple[str, ...], n: int) -> None:
 
 
 class ConvBase(Layer):
-    """Shared rule of conv1d and conv2d; ``N`` is the number of spatial axes."""
+    """Shared rule of conv1d, conv2d and conv3d; ``N`` is the number of spatial axes."""
 
     N: ClassVar[int] = 2
     FAMILY: ClassVar[str] = "conv"
@@ -85,6 +90,8 @@ class ConvBase(Layer):
     @model_validator(mode="after")
     def _check(self) -> "ConvBase":
         check_sizes(self, ("kernel", "stride", "dilation", "padding"), self.N)
+        if self.padding == "causal" and self.N != 1:
+            raise ValueError("padding 'causal' is for conv1d (it pads the start of a sequence)")
         if self.padding == "same" and any(s != 1 for s in self.strides):
             raise ValueError("padding 'same' needs stride 1 in PyTorch; for stride s use padding (k - 1)//2 "
                              "(the output is then ceil(n/s) for odd k)")
@@ -108,8 +115,8 @@ class ConvBase(Layer):
     def paddings(self) -> tuple[int, ...] | str:
         if self.padding == "valid":
             return (0,) * self.N
-        if self.padding == "same":
-            return "same"
+        if self.padding in ("same", "causal"):
+            return str(self.padding)
         return _tuple(self.padding, self.N)
 
     def in_channels(self, x: TensorType) -> int:
@@ -132,6 +139,8 @@ class ConvBase(Layer):
             k, s, d = self.kernels[i], self.strides[i], self.dilations[i]
             if pads == "same":
                 size = conv_out(n, k, 1, dilation=d, pad_total=same_pad_total(k, d))
+            elif pads == "causal":  # d·(k − 1) zeros on the left: output t sees inputs ≤ t only
+                size = conv_out(sym_add(n, same_pad_total(k, d)), k, s, 0, d)
             else:
                 size = conv_out(n, k, s, pads[i], d)
             out.append(check_size(size, AXES[self.N][i], self.KIND, ctx, s))
@@ -159,8 +168,13 @@ class ConvBase(Layer):
     def build(self, ins: list[TensorType]) -> Any:
         import torch.nn as nn
 
-        cls = nn.Conv1d if self.N == 1 else nn.Conv2d
         pads = self.paddings
+        if pads == "causal":
+            from netspec.layers.torch.conv import CausalConv1d
+
+            return CausalConv1d(int(ins[0].shape[0]), self.filters, self.kernels, stride=self.strides,
+                                dilation=self.dilations, groups=self.groups, bias=self.bias)
+        cls = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[self.N]
         return cls(int(ins[0].shape[0]), self.filters, self.kernels, stride=self.strides,
                    padding=pads, dilation=self.dilations, groups=self.groups,
                    bias=self.bias)
@@ -181,14 +195,41 @@ class Conv2d(ConvBase):
 
 @register_layer("conv1d")
 class Conv1d(ConvBase):
-    """1-D convolution over (C, L); the length may be symbolic."""
+    """1-D convolution over (C, L); the length may be symbolic; ``padding: causal`` sees only the past.
+
+    Causal padding puts ``d·(k − 1)`` zeros on the left only, so output step t reads input steps ≤ t
+    (WaveNet, temporal convolutional networks); at stride 1 the length is kept."""
 
     N: ClassVar[int] = 1
     EXAMPLES: ClassVar = [
         ({"filters": 6, "kernel": 5, "stride": 2}, [(1, 10)]),
         ({"filters": 4, "kernel": 3, "padding": "same"}, [(2, "T")]),
         ({"filters": 4, "kernel": 5, "stride": 2}, [(3, "T")]),
+        ({"filters": 4, "kernel": 3, "padding": "causal", "dilation": 2}, [(2, "T")]),
+        ({"filters": 3, "kernel": 4, "padding": "causal", "stride": 2, "bias": False}, [(2, 11)]),
     ]
+
+    padding: Union[int, tuple[int, int], Literal["same", "valid", "causal"]] = Field(
+        default=0, description="int, 'same', 'valid' or 'causal' (d·(k − 1) zeros on the left)")
+
+
+@register_layer("conv3d")
+class Conv3d(ConvBase):
+    """3-D convolution over (C, D, H, W): ``floor((n + 2p − d(k − 1) − 1)/s) + 1`` per axis."""
+
+    N: ClassVar[int] = 3
+    EXAMPLES: ClassVar = [
+        ({"filters": 4, "kernel": 3}, [(2, 5, 6, 7)]),
+        ({"filters": 6, "kernel": [1, 3, 3], "stride": [1, 2, 2], "padding": [0, 1, 1], "groups": 2,
+          "bias": False}, [(4, 3, 8, 9)]),
+        ({"filters": 2, "kernel": 3, "padding": "same", "dilation": [1, 2, 1]}, [(3, 4, 6, 5)]),
+    ]
+
+    kernel: IntTriple = Field(default=3, description="kernel size: k or [kd, kh, kw]")
+    stride: IntTriple = 1
+    padding: Union[int, tuple[int, int, int], Literal["same", "valid"]] = Field(
+        default=0, description="int, [pd, ph, pw], 'same' or 'valid'")
+    dilation: IntTriple = 1
 
 
 @register_layer("conv_transpose2d", aliases=("deconv2d", "conv2d_transpose"))
@@ -273,19 +314,13 @@ class ZeroPad2d(Layer):
     def _check(self) -> "ZeroPad2d":
         values = [self.padding] if isinstance(self.padding, int) else self.padding
         if len(values) not in (1, 2, 4) or any(v < 0 or v > MAX_KERNEL for v in values):
-            raise ValueError(f"padding is p, [vertical, horizontal] or [left, right, top, bottom], each 0..{MAX_KERNEL}")
+            raise ValueError("padding is p, [vertical, horizontal] or [left, right, top, bottom], "
+                             f"each 0..{MAX_KERNEL}")
         return self
 
     @property
     def lrtb(self) -> tuple[int, int, int, int]:
-        p = self.padding
-        if isinstance(p, int):
-            return (p, p, p, p)
-        if len(p) == 1:
-            return (p[0],) * 4
-        if len(p) == 2:
-            return (p[1], p[1], p[0], p[0])
-        return (p[0], p[1], p[2], p[3])
+        return _lrtb(self.padding)
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
@@ -338,3 +373,155 @@ class Upsample(Layer):
         import torch.nn as nn
 
         return nn.Upsample(scale_factor=self.scale, mode=self.mode)
+
+
+def _lrtb(p: int | list[int]) -> tuple[int, int, int, int]:
+    """p, [vertical, horizontal] or [left, right, top, bottom] as (left, right, top, bottom)."""
+    if isinstance(p, int):
+        return (p, p, p, p)
+    if len(p) == 1:
+        return (p[0],) * 4
+    if len(p) == 2:
+        return (p[1], p[1], p[0], p[0])
+    return (p[0], p[1], p[2], p[3])
+
+
+@register_layer("crop2d", aliases=("cropping2d",))
+class Crop2d(Layer):
+    """Cropping of (C, H, W): c, [vertical, horizontal] or [left, right, top, bottom] cut off.
+
+    The inverse of zero_pad2d, in its order (PyTorch's padding order)."""
+
+    FAMILY: ClassVar[str] = "reshape"
+    PRIMARY: ClassVar[str] = "cropping"
+    INPUT_DTYPE: ClassVar[str] = "any"
+    EXAMPLES: ClassVar = [({"cropping": 2}, [(3, 10, 10)]), ({"cropping": [1, 2, 0, 3]}, [(2, 8, 9)]),
+                          ({"cropping": [1, 0]}, [(1, 5, 4)])]
+
+    cropping: int | list[int] = Field(default=1, description="c, [vertical, horizontal] or [left, right, top, bottom]")
+
+    @model_validator(mode="after")
+    def _check(self) -> "Crop2d":
+        values = [self.cropping] if isinstance(self.cropping, int) else self.cropping
+        if len(values) not in (1, 2, 4) or any(v < 0 or v > MAX_KERNEL for v in values):
+            raise ValueError("cropping is c, [vertical, horizontal] or [left, right, top, bottom], "
+                             f"each 0..{MAX_KERNEL}")
+        return self
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        need_rank(x, (3,), "a 3-D input (channels, height, width)")
+        left, right, top, bottom = _lrtb(self.cropping)
+        out = []
+        for axis, n, cut in (("height", x.shape[1], top + bottom), ("width", x.shape[2], left + right)):
+            size = sym_add(n, -cut)
+            if isinstance(size, int) and size < 1:
+                raise ShapeError(f"{axis}: cropping {cut} of {n} leaves {size}; hint: crop less")
+            out.append(size)
+        return TensorType((x.shape[0], *out), x.dtype)
+
+    def receptive(self) -> list[tuple[int, int, int]]:
+        return [(1, 1, 1), (1, 1, 1)]
+
+    def label(self) -> str:
+        return "crop"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        from netspec.layers.torch.conv import Crop2d as TorchCrop2d
+
+        return TorchCrop2d(_lrtb(self.cropping))
+
+
+class ShuffleBase(Layer):
+    """Moves values between channels and space; ``factor`` is r."""
+
+    FAMILY: ClassVar[str] = "reshape"
+    PRIMARY: ClassVar[str] = "factor"
+    SHAPE_ONLY: ClassVar[bool] = True
+    INPUT_DTYPE: ClassVar[str] = "any"
+
+    factor: int = Field(default=2, ge=1, le=64,
+                        description="r: each spatial axis grows (shuffle) or shrinks (unshuffle) r times")
+
+    def checked(self, size: Size, what: str, x: TensorType) -> Any:
+        if not size.exact:
+            raise ShapeError(f"{self.KIND} by {self.factor} needs {what} divisible by {self.factor}"
+                             f"{'²' if what == 'channels' else ''}, got {x} ({size.arithmetic})")
+        return size.value
+
+    def label(self) -> str:
+        return f"{self.KIND} ×{self.factor}"
+
+
+@register_layer("pixel_shuffle")
+class PixelShuffle(ShuffleBase):
+    """Sub-pixel upsampling (Shi et al. 2016): (C·r², H, W) → (C, H·r, W·r), as ``nn.PixelShuffle``."""
+
+    EXAMPLES: ClassVar = [({"factor": 2}, [(8, 3, 4)]), ({"factor": 3}, [(9, 2, 2)])]
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        need_rank(x, (3,), "a 3-D input (channels, height, width)")
+        c = self.checked(divide(x.shape[0], self.factor ** 2), "channels", x)
+        return TensorType((c, sym_mul(x.shape[1], self.factor), sym_mul(x.shape[2], self.factor)), x.dtype)
+
+    def receptive(self) -> None:
+        return None  # upsampling
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        return nn.PixelShuffle(self.factor)
+
+
+@register_layer("pixel_unshuffle")
+class PixelUnshuffle(ShuffleBase):
+    """The inverse of pixel_shuffle: (C, H·r, W·r) → (C·r², H, W), as ``nn.PixelUnshuffle``."""
+
+    EXAMPLES: ClassVar = [({"factor": 2}, [(3, 6, 8)]), ({"factor": 4}, [(1, 8, 4)])]
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        need_rank(x, (3,), "a 3-D input (channels, height, width)")
+        h, w = (self.checked(divide(n, self.factor), axis, x) for axis, n in zip(AXES[2], x.shape[1:]))
+        return TensorType((sym_mul(x.shape[0], self.factor ** 2), h, w), x.dtype)
+
+    def receptive(self) -> list[tuple[int, int, int]]:
+        return [(self.factor, self.factor, 1)] * 2
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        return nn.PixelUnshuffle(self.factor)
+
+
+@register_layer("channel_shuffle")
+class ChannelShuffle(Layer):
+    """ShuffleNet's channel shuffle of (C, ...): the channels as a (groups, C/groups) grid, transposed.
+
+    As ``nn.ChannelShuffle``: the next grouped convolution then reads from every group."""
+
+    FAMILY: ClassVar[str] = "reshape"
+    PRIMARY: ClassVar[str] = "groups"
+    SHAPE_ONLY: ClassVar[bool] = True
+    ELEMENTWISE: ClassVar[bool] = True
+    INPUT_DTYPE: ClassVar[str] = "any"
+    EXAMPLES: ClassVar = [({"groups": 2}, [(6, 4, 4)]), ({"groups": 3}, [(6, "T")])]
+
+    groups: int = Field(default=2, ge=1, le=1 << 20)
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        need_rank(x, (2, 3, 4), "a (C, L), (C, H, W) or (C, D, H, W) input")
+        if not divide(x.shape[0], self.groups).exact or isinstance(x.shape[0], str):
+            raise ShapeError(f"{self.KIND} needs the channels of {x} to be a fixed multiple of groups "
+                             f"({self.groups})")
+        return x
+
+    def label(self) -> str:
+        return f"channel shuffle /{self.groups}"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        return nn.ChannelShuffle(self.groups)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import numeric_product, product, size_product
+from netspec.core.sizes import divide, numeric_product, product, size_product
 from netspec.core.types import TensorType, fmt_shape
 from netspec.layers.activations import ACTIVATIONS, ActivationName
 from netspec.layers.base import Ctx, Layer, Width, need_float, need_rank, register_layer
@@ -140,8 +140,46 @@ class Dropout(Layer):
         return nn.Dropout(self.rate)
 
 
+@register_layer("drop_path", aliases=("stochastic_depth",))
+class DropPath(Layer):
+    """Stochastic depth on a residual branch: drops a sample's whole input in training; identity in eval.
+
+    With probability ``rate`` the input of a sample (``mode: row``, torchvision's StochasticDepth "row")
+    or of the whole batch (``mode: batch``) becomes zero; survivors are scaled by 1/(1 − rate). Put it
+    last in a ``residual`` body, so that a dropped sample passes the shortcut alone (EfficientNet,
+    ConvNeXt)."""
+
+    FAMILY: ClassVar[str] = "regularization"
+    PRIMARY: ClassVar[str] = "rate"
+    ELEMENTWISE: ClassVar[bool] = True
+    EXAMPLES: ClassVar = [({"rate": 0.2}, [(4, 5, 5)]), ({"rate": 0.5, "mode": "batch"}, [(6,)]),
+                          ({"rate": 0.0}, [("T", 3)])]
+
+    rate: float = Field(default=0.1, ge=0.0, lt=1.0, description="probability of dropping the branch")
+    mode: Literal["row", "batch"] = Field(default="row", description="row: per sample; batch: the whole batch")
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        need_float(ins[0], self.KIND)
+        return ins[0]
+
+    def label(self) -> str:
+        return f"drop_path {self.rate:g}"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        from netspec.layers.torch.core import StochasticDepth
+
+        return StochasticDepth(self.rate, self.mode)
+
+
 def _torch_dim(axis: int) -> int:
     return axis if axis < 0 else axis + 1
+
+
+def _axis(axis: int, x: TensorType) -> int:
+    """A per-sample axis (negative from the end) as an index into ``x.shape``; ShapeError when out of range."""
+    if not -x.rank <= axis < x.rank:
+        raise ShapeError(f"axis {axis} is out of range for an input of rank {x.rank} {x}")
+    return axis % x.rank
 
 
 class Activation(Layer):
@@ -211,3 +249,53 @@ class LogSoftmax(Softmax):
     """Log of the softmax over ``axis``."""
 
 
+
+
+@register_layer("glu")
+class GLU(Layer):
+    """Gated linear unit: ``value ⊗ gate(other half)`` over the two halves of ``axis``, which halves.
+
+    The default is torch's ``nn.GLU``: value = the first half, gate = sigmoid(second half).
+    ``gate: gelu`` gives GEGLU; ``gate_half: first`` gates the first half instead. ``swiglu`` is the
+    SiLU-gated form with its own convention (see there)."""
+
+    FAMILY: ClassVar[str] = "activation"
+    ELEMENTWISE: ClassVar[bool] = True
+    EXAMPLES: ClassVar = [({}, [(4, 6)]), ({"axis": 0}, [(6, 5, 5)]),
+                          ({"gate": "tanh", "gate_half": "first"}, [("T", 8)])]
+
+    axis: int = Field(default=-1, description="the axis that is halved (per sample; 0 is channels, -1 the last)")
+    gate: ActivationName = Field(default="sigmoid", description="the activation of the gate half")  # type: ignore[valid-type]
+    gate_half: Literal["first", "second"] = Field(default="second", description="which half is the gate")
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        need_float(x, self.KIND)
+        ax = _axis(self.axis, x)
+        half = divide(x.shape[ax], 2)
+        if not half.exact:
+            raise ShapeError(f"{self.KIND} halves axis {self.axis}, which has an odd size: {half.arithmetic}; "
+                             "hint: the layer before it gives twice the width you want")
+        return TensorType(tuple(half.value if i == ax else d for i, d in enumerate(x.shape)))
+
+    def label(self) -> str:
+        return self.KIND if self.gate == type(self).model_fields["gate"].default else f"{self.KIND} ({self.gate})"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        from netspec.layers.torch.activations import GatedUnit
+
+        return GatedUnit(_torch_dim(self.axis), self.gate, gate_first=self.gate_half == "first")
+
+
+@register_layer("swiglu")
+class SwiGLU(GLU):
+    """SwiGLU on a fused projection: ``silu(first half) ⊗ second half`` of ``axis``, which halves.
+
+    Shazeer 2020's ``Swish(xW) ⊗ xV`` with W and V stacked in one ``dense`` of twice the hidden width
+    before it. The FIRST half is the gate, as in fused gate/up projections (Megatron-LM's ``swiglu``,
+    LLaMA's ``w1`` then ``w3``); note that torch's GLU gates the second half."""
+
+    EXAMPLES: ClassVar = [({}, [(8,)]), ({"axis": 0}, [(4, 3, 3)]), ({}, [("T", 6)])]
+
+    gate: ActivationName = Field(default="silu", description="the activation of the gate half")  # type: ignore[valid-type]
+    gate_half: Literal["first", "second"] = Field(default="first", description="which half is the gate")

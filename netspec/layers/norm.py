@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType
 from netspec.layers.base import Ctx, Layer, need_float, need_rank, register_layer
 
 
+def _channels(x: TensorType) -> int:
+    if isinstance(x.shape[0], str):
+        raise ShapeError(f"the channel count must be fixed, got '{x.shape[0]}'")
+    return int(x.shape[0])
+
+
 class BatchNormBase(Layer):
     """Normalizes each channel over the batch (and spatial axes); affine γ, β per channel."""
 
     RANKS: ClassVar[tuple[int, ...]] = (3,)
+    MODULE: ClassVar[str] = "BatchNorm2d"
+    SHAPES: ClassVar[str] = "(C, H, W)"
     FAMILY: ClassVar[str] = "norm"
     ELEMENTWISE: ClassVar[bool] = True
 
@@ -24,11 +32,10 @@ class BatchNormBase(Layer):
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
-        what = {(1, 2): "(C,) or (C, L)", (3,): "(C, H, W)"}[self.RANKS]
-        need_rank(x, self.RANKS, f"a {what} input", "batchnorm1d is for (C,)/(C, L), batchnorm2d for images")
+        need_rank(x, self.RANKS, f"a {self.SHAPES} input",
+                  "batchnorm1d is for (C,)/(C, L), batchnorm2d for images, batchnorm3d for volumes")
         need_float(x, self.KIND)
-        if isinstance(x.shape[0], str):
-            raise ShapeError(f"the channel count must be fixed, got '{x.shape[0]}'")
+        _channels(x)
         return x
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
@@ -48,8 +55,7 @@ class BatchNormBase(Layer):
     def build(self, ins: list[TensorType]) -> Any:
         import torch.nn as nn
 
-        cls = nn.BatchNorm2d if self.RANKS == (3,) else nn.BatchNorm1d
-        return cls(int(ins[0].shape[0]), eps=self.eps, momentum=self.momentum, affine=self.affine)
+        return getattr(nn, self.MODULE)(int(ins[0].shape[0]), eps=self.eps, momentum=self.momentum, affine=self.affine)
 
 
 @register_layer("batchnorm2d", aliases=("batch_norm2d", "bn2d", "batchnorm"))
@@ -64,27 +70,56 @@ class BatchNorm1d(BatchNormBase):
     """Batch normalization of (C,) features or (C, L) sequences."""
 
     RANKS: ClassVar[tuple[int, ...]] = (1, 2)
+    MODULE: ClassVar[str] = "BatchNorm1d"
+    SHAPES: ClassVar[str] = "(C,) or (C, L)"
     EXAMPLES: ClassVar = [({}, [(20,)]), ({"momentum": 0.01}, [(4, 9)])]
+
+
+@register_layer("batchnorm3d", aliases=("batch_norm3d", "bn3d"))
+class BatchNorm3d(BatchNormBase):
+    """Batch normalization of (C, D, H, W) volumes."""
+
+    RANKS: ClassVar[tuple[int, ...]] = (4,)
+    MODULE: ClassVar[str] = "BatchNorm3d"
+    SHAPES: ClassVar[str] = "(C, D, H, W)"
+    EXAMPLES: ClassVar = [({}, [(4, 3, 5, 5)]), ({"affine": False, "eps": 1e-3}, [(2, 2, 3, 4)])]
 
 
 @register_layer("layernorm", aliases=("layer_norm",))
 class LayerNorm(Layer):
-    """Normalizes over the last ``axes`` axes of each sample."""
+    """Normalizes over the last ``axes`` axes of each sample, or with ``channels_first`` over the channels.
+
+    ``channels_first: true`` normalizes the channels of (C, L), (C, H, W) or (C, D, H, W) at every
+    position (ConvNeXt's LayerNorm2d); its weight and bias are (C,)."""
 
     FAMILY: ClassVar[str] = "norm"
     ELEMENTWISE: ClassVar[bool] = True
-    EXAMPLES: ClassVar = [({}, [(7,)]), ({"axes": 2}, [(3, 4, 5)]), ({"affine": False}, [("T", 8)])]
+    EXAMPLES: ClassVar = [({}, [(7,)]), ({"axes": 2}, [(3, 4, 5)]), ({"affine": False}, [("T", 8)]),
+                          ({"channels_first": True, "eps": 1e-6}, [(6, 5, 4)]),
+                          ({"channels_first": True, "affine": False}, [(3, "T")])]
 
     axes: int = Field(default=1, ge=1, le=8, description="how many trailing axes to normalize over")
     eps: float = Field(default=1e-5, gt=0)
     affine: bool = True
+    channels_first: bool = Field(default=False, description="normalize over the channels (axis 0) of "
+                                 "(C, ...) at every position, as ConvNeXt's LayerNorm2d; params (C,)")
+
+    @model_validator(mode="after")
+    def _check(self) -> "LayerNorm":
+        if self.channels_first and self.axes != 1:
+            raise ValueError("channels_first normalizes over the one channel axis; leave axes at 1")
+        return self
 
     def normalized(self, x: TensorType) -> tuple[int, ...]:
+        if self.channels_first:
+            need_rank(x, (2, 3, 4), "a (C, L), (C, H, W) or (C, D, H, W) input for channels_first",
+                      "a (F,) feature vector is normalized by a plain layernorm")
+            return (_channels(x),)
         if x.rank < self.axes:
-            raise ShapeError(f"layernorm over {self.axes} axes needs a rank ≥ {self.axes} input, got {x}")
+            raise ShapeError(f"{self.KIND} over {self.axes} axes needs a rank ≥ {self.axes} input, got {x}")
         dims = x.shape[-self.axes:]
         if any(isinstance(d, str) for d in dims):
-            raise ShapeError(f"layernorm axes must be fixed sizes, got {x}")
+            raise ShapeError(f"{self.KIND} axes must be fixed sizes, got {x}")
         return tuple(int(d) for d in dims)
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
@@ -96,8 +131,133 @@ class LayerNorm(Layer):
         shape = self.normalized(ins[0])
         return {"weight": shape, "bias": shape} if self.affine else {}
 
+    def label(self) -> str:
+        return f"{self.KIND} (channels)" if self.channels_first else self.KIND
+
     def build(self, ins: list[TensorType]) -> Any:
         import torch.nn as nn
 
+        if self.channels_first:
+            from netspec.layers.torch.norm import ChannelLayerNorm
+
+            return ChannelLayerNorm(self.normalized(ins[0]), eps=self.eps, elementwise_affine=self.affine)
         return nn.LayerNorm(self.normalized(ins[0]), eps=self.eps, elementwise_affine=self.affine)
+
+
+@register_layer("rms_norm", aliases=("rmsnorm",))
+class RMSNorm(Layer):
+    """Root-mean-square normalization over the last ``axes`` axes: ``x / rms(x) · γ`` (``nn.RMSNorm``).
+
+    No centring and no bias; ``eps`` defaults to the dtype's machine epsilon, as in torch."""
+
+    FAMILY: ClassVar[str] = "norm"
+    ELEMENTWISE: ClassVar[bool] = True
+    EXAMPLES: ClassVar = [({}, [(8,)]), ({"axes": 2, "eps": 1e-6}, [(3, 4, 5)]), ({"affine": False}, [("T", 6)])]
+
+    axes: int = Field(default=1, ge=1, le=8, description="how many trailing axes to normalize over")
+    eps: float | None = Field(default=None, gt=0, description="default: the dtype's machine epsilon")
+    affine: bool = Field(default=True, description="a learned per-element scale γ (named weight)")
+
+    def normalized(self, x: TensorType) -> tuple[int, ...]:
+        if x.rank < self.axes:
+            raise ShapeError(f"{self.KIND} over {self.axes} axes needs a rank ≥ {self.axes} input, got {x}")
+        dims = x.shape[-self.axes:]
+        if any(isinstance(d, str) for d in dims):
+            raise ShapeError(f"{self.KIND} axes must be fixed sizes, got {x}")
+        return tuple(int(d) for d in dims)
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        need_float(ins[0], self.KIND)
+        self.normalized(ins[0])
+        return ins[0]
+
+    def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        return {"weight": self.normalized(ins[0])} if self.affine else {}
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        return nn.RMSNorm(self.normalized(ins[0]), eps=self.eps, elementwise_affine=self.affine)
+
+
+@register_layer("group_norm", aliases=("groupnorm",))
+class GroupNorm(Layer):
+    """Group normalization (Wu & He 2018): each of ``groups`` channel groups over its channels and positions.
+
+    Affine γ, β per channel. groups = 1 normalizes each sample over everything; groups = C is
+    instance normalization with an affine transform."""
+
+    FAMILY: ClassVar[str] = "norm"
+    PRIMARY: ClassVar[str] = "groups"
+    ELEMENTWISE: ClassVar[bool] = True
+    EXAMPLES: ClassVar = [({"groups": 2}, [(6, 5, 5)]), ({"groups": 1, "affine": False}, [(4, 7)]),
+                          ({"groups": 4, "eps": 1e-6}, [(8,)]), ({"groups": 3}, [(3, "T")])]
+
+    groups: int = Field(ge=1, le=1 << 20, description="number of channel groups; must divide the channels")
+    eps: float = Field(default=1e-5, gt=0)
+    affine: bool = True
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        need_rank(x, (1, 2, 3, 4), "a (C, ...) input")
+        need_float(x, self.KIND)
+        c = _channels(x)
+        if c % self.groups:
+            raise ShapeError(f"{self.KIND}: channels ({c}) must be divisible by groups ({self.groups})")
+        return x
+
+    def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        c = int(ins[0].shape[0])
+        return {"weight": (c,), "bias": (c,)} if self.affine else {}
+
+    def label(self) -> str:
+        return f"groupnorm /{self.groups}"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        return nn.GroupNorm(self.groups, int(ins[0].shape[0]), eps=self.eps, affine=self.affine)
+
+
+@register_layer("instance_norm2d", aliases=("instancenorm2d", "instance_norm"))
+class InstanceNorm2d(Layer):
+    """Instance normalization of (C, H, W): each channel of each sample over its H·W positions.
+
+    As ``nn.InstanceNorm2d``: no affine transform and no running statistics unless asked for."""
+
+    FAMILY: ClassVar[str] = "norm"
+    ELEMENTWISE: ClassVar[bool] = True
+    EXAMPLES: ClassVar = [({}, [(3, 6, 6)]), ({"affine": True}, [(4, 5, 7)]),
+                          ({"affine": True, "track_running_stats": True, "momentum": 0.2}, [(2, 4, 4)])]
+
+    eps: float = Field(default=1e-5, gt=0)
+    momentum: float = Field(default=0.1, ge=0, le=1)
+    affine: bool = Field(default=False, description="learned γ, β per channel")
+    track_running_stats: bool = Field(default=False, description="keep running mean/variance for eval, as batch norm")
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        need_rank(x, (3,), "a (C, H, W) input")
+        need_float(x, self.KIND)
+        _channels(x)
+        return x
+
+    def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        c = int(ins[0].shape[0])
+        return {"weight": (c,), "bias": (c,)} if self.affine else {}
+
+    def buffer_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        c = int(ins[0].shape[0])
+        if not self.track_running_stats:
+            return {}
+        return {"running_mean": (c,), "running_var": (c,), "num_batches_tracked": ()}
+
+    def label(self) -> str:
+        return "instancenorm"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        return nn.InstanceNorm2d(int(ins[0].shape[0]), eps=self.eps, momentum=self.momentum, affine=self.affine,
+                                 track_running_stats=self.track_running_stats)
 

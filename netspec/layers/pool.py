@@ -1,4 +1,4 @@
-"""Pooling: max/average 1-D and 2-D, global and adaptive."""
+"""Pooling: max/average 1-D, 2-D and 3-D, global and adaptive."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import conv_out
 from netspec.core.types import TensorType
 from netspec.layers.base import Ctx, IntPair, Layer, need_rank, register_layer
-from netspec.layers.conv import AXES, _tuple, check_size, check_sizes
+from netspec.layers.conv import AXES, IntTriple, _tuple, check_size, check_sizes
 
 
 class PoolBase(Layer):
@@ -79,7 +79,8 @@ class AvgPool2d(PoolBase):
     """2-D average pooling: ``floor((n + 2p − k)/s) + 1`` per axis (ceil in ceil_mode)."""
 
     MODE: ClassVar[str] = "avg"
-    EXAMPLES: ClassVar = [({"kernel": 2, "stride": 2}, [(6, 28, 28)]), ({"kernel": [3, 2], "ceil_mode": True}, [(2, 7, 9)])]
+    EXAMPLES: ClassVar = [({"kernel": 2, "stride": 2}, [(6, 28, 28)]),
+                          ({"kernel": [3, 2], "ceil_mode": True}, [(2, 7, 9)])]
 
 
 @register_layer("max_pool1d", aliases=("maxpool1d",))
@@ -99,6 +100,33 @@ class AvgPool1d(PoolBase):
     EXAMPLES: ClassVar = [({"kernel": 3, "stride": 1, "padding": 1}, [(4, 9)])]
 
 
+class Pool3dBase(PoolBase):
+    """Max/average pooling over (C, D, H, W): sizes are one value or three."""
+
+    N: ClassVar[int] = 3
+
+    kernel: IntTriple = 2
+    stride: IntTriple | None = Field(default=None, description="default: the kernel size")
+    padding: IntTriple = 0
+
+
+@register_layer("max_pool3d", aliases=("maxpool3d",))
+class MaxPool3d(Pool3dBase):
+    """3-D max pooling: ``floor((n + 2p − k)/s) + 1`` per axis (ceil in ceil_mode)."""
+
+    EXAMPLES: ClassVar = [({"kernel": 2}, [(3, 4, 6, 6)]),
+                          ({"kernel": [1, 3, 3], "stride": [1, 2, 2], "padding": [0, 1, 1]}, [(2, 3, 7, 8)])]
+
+
+@register_layer("avg_pool3d", aliases=("avgpool3d",))
+class AvgPool3d(Pool3dBase):
+    """3-D average pooling over (C, D, H, W)."""
+
+    MODE: ClassVar[str] = "avg"
+    EXAMPLES: ClassVar = [({"kernel": 2, "stride": 2}, [(3, 4, 6, 6)]),
+                          ({"kernel": 3, "stride": 2, "ceil_mode": True}, [(2, 5, 6, 7)])]
+
+
 class GlobalPoolBase(Layer):
     """Pools every axis after the channels away: (C, ...) → (C,)."""
 
@@ -108,7 +136,7 @@ class GlobalPoolBase(Layer):
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
-        need_rank(x, (2, 3), "a (C, L) or (C, H, W) input")
+        need_rank(x, (2, 3, 4), "a (C, L), (C, H, W) or (C, D, H, W) input")
         return TensorType((x.shape[0],), x.dtype)
 
     def label(self) -> str:

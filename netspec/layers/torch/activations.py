@@ -47,3 +47,24 @@ def activation_module(name: str, **kwargs: Any) -> nn.Module:
     cls_name = ACTIVATIONS[name].module
     cls = _OWN_MODULES.get(cls_name) or getattr(nn, cls_name)
     return cls(**kwargs)
+
+
+class GatedUnit(nn.Module):
+    """``value ⊗ act(gate)``, the two halves of ``dim``; the gate is the second half unless ``gate_first``."""
+
+    def __init__(self, dim: int, gate: str = "sigmoid", gate_first: bool = False) -> None:
+        super().__init__()
+        self.dim = dim
+        self.gate = gate
+        self.gate_first = gate_first
+        self.fn, self.kwargs = activation_fn(gate)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.gate == "sigmoid" and not self.gate_first:
+            return F.glu(x, self.dim)
+        first, second = x.chunk(2, dim=self.dim)
+        value, gate = (second, first) if self.gate_first else (first, second)
+        return value * self.fn(gate, **self.kwargs)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, gate={self.gate}, gate_first={self.gate_first}"
