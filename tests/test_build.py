@@ -136,3 +136,37 @@ def test_submodules_are_registered_in_network_order():
     assert [n for n, _ in model.named_children()] == ["stem", "features", "global_avg_pool_1", "classifier"]
     keys = list(model.state_dict())
     assert keys.index("features.conv2d_1.weight") < keys.index("classifier.weight")
+
+
+# --- symbolic sizes follow the concrete rules: merges compare values, not spellings --------------------
+def _two_pools(ceil_padding: int) -> str:
+    return f"""
+name: mix
+input: [4, T]
+layers:
+  - max_pool1d: {{kernel: 2, stride: 2, padding: {ceil_padding}, ceil_mode: true}}
+    name: a
+  - max_pool1d: {{kernel: 2, stride: 2, padding: 1}}
+    from: input
+    name: b
+  - add: {{}}
+    from: [a, b]
+"""
+
+
+def test_ceil_and_floor_branches_that_agree_for_every_length_may_be_added():
+    # ceil mode, padding 1: torch gives floor(T/2) + 1, as the floor-mode branch does, for every T
+    spec = _two_pools(ceil_padding=1)
+    assert netspec.check(spec).ok
+    model = netspec.compile(spec)
+    for t in (5, 8, 11):
+        assert model(torch.randn(2, 4, t)).shape == (2, 4, t // 2 + 1)
+
+
+def test_branches_that_differ_for_some_length_are_refused():
+    # ceil mode, no padding: ceil(T/2), against floor(T/2) + 1: equal for odd T, not for even T
+    with pytest.raises(ShapeError, match="add"):
+        netspec.check(_two_pools(ceil_padding=0))
+    a = torch.nn.functional.max_pool1d(torch.randn(1, 4, 8), 2, 2, 0, ceil_mode=True)
+    b = torch.nn.functional.max_pool1d(torch.randn(1, 4, 8), 2, 2, 1)
+    assert (a.shape[-1], b.shape[-1]) == (4, 5)

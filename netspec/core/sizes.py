@@ -293,7 +293,11 @@ def conv_out(n: Dim, kernel: int, stride: int = 1, padding: int = 0, dilation: i
         # is at most ceil((n + left padding)/s) (the last start (out − 1)·s must be < n + p).
         ceil_out = sym_add(f"ceil({_paren(inner)}/{stride})", 1)
         cap = f"ceil({_paren(sym_add(n, pad // 2))}/{stride})"
-        return Size(f"min({ceil_out}, {cap})", False,
+        exact = f"min({ceil_out}, {cap})"
+        # Show the simplest form that is the same size for every n (often plain floor or ceil).
+        simplest = next(e for e in (sym_add(f"floor({_paren(inner)}/{stride})", 1), ceil_out, exact)
+                        if same_size(e, exact))
+        return Size(simplest, False,
                     f"{n} → min(ceil(({n} + {pad_txt} − {span_txt})/{stride}) + 1, ceil(({n} + {pad // 2})/{stride}))")
     num = n + pad - span - 1
     if ceil_mode:

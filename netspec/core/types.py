@@ -29,11 +29,15 @@ class TensorType:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TensorType):
             return NotImplemented
-        return (self.dtype == other.dtype and self.rank == other.rank
-                and all(same_size(a, b) for a, b in zip(self.shape, other.shape)))
+        return self.dtype == other.dtype and same_shape(self.shape, other.shape)
 
     def __hash__(self) -> int:
         return hash((self.dtype, tuple(d if isinstance(d, int) else "sym" for d in self.shape)))
+
+
+def same_shape(a: tuple[Dim, ...] | list[Dim], b: tuple[Dim, ...] | list[Dim]) -> bool:
+    """Equal shapes: the same rank and sizes equal for every value of their symbols."""
+    return len(a) == len(b) and all(same_size(x, y) for x, y in zip(a, b))
 
 
 def fmt_shape(shape: tuple[Dim, ...] | list[Dim]) -> str:

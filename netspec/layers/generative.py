@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from netspec.core.errors import ShapeError
-from netspec.core.types import TensorType
+from netspec.core.types import TensorType, same_shape
 from netspec.layers.base import Ctx, Layer, need_float, register_layer
 
 
@@ -93,7 +93,7 @@ class Sample(Layer):
             raise ShapeError(f"sample takes two inputs, μ and log σ², got {len(ins)}; hint: from: [mu, logvar]")
         mu, logvar = ins
         need_float(mu, self.KIND)
-        if mu.shape != logvar.shape:
+        if not same_shape(mu.shape, logvar.shape):
             raise ShapeError(f"sample needs μ and log σ² of the same shape, got mu {mu} and logvar {logvar}; "
                              "hint: both come from layers of the same width (the latent size)")
         return mu

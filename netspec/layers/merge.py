@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import Dim, divide, sym_add
-from netspec.core.types import TensorType, fmt_shape
+from netspec.core.sizes import Dim, divide, same_size, sym_add
+from netspec.core.types import TensorType, fmt_shape, same_shape
 from netspec.layers.activations import ActivationName
 from netspec.layers.base import Ctx, Layer, register_layer
 
@@ -22,7 +22,7 @@ def broadcast(ins: list[TensorType], kind: str) -> TensorType:
     out: list[Dim] = []
     for k in range(rank, 0, -1):
         sized = [(i, t) for i, t in enumerate(ins, start=1) if t.rank >= k and t.shape[-k] != 1]
-        clash = [(i, t) for i, t in sized if t.shape[-k] != sized[0][1].shape[-k]]
+        clash = [(i, t) for i, t in sized if not same_size(t.shape[-k], sized[0][1].shape[-k])]
         if clash:
             (i1, t1), (i2, t2) = sized[0], clash[0]
             raise ShapeError(f"{kind} needs equal shapes (or sizes of 1, which broadcast), got input {i1} {t1} "
@@ -116,7 +116,7 @@ class Concat(Layer):
         ax = self.axis % rank
         for i, t in enumerate(ins[1:], start=2):
             others = [d for j, d in enumerate(t.shape) if j != ax]
-            if t.rank != rank or others != [d for j, d in enumerate(ins[0].shape) if j != ax]:
+            if t.rank != rank or not same_shape(others, [d for j, d in enumerate(ins[0].shape) if j != ax]):
                 raise ShapeError(f"concat along axis {self.axis} needs equal sizes on the other axes, "
                                  f"got input 1 {ins[0]} and input {i} {t}")
         total: int | str = 0

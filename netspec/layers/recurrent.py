@@ -25,7 +25,7 @@ from pydantic import Field, model_validator
 
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
-from netspec.core.types import TensorType, fmt_shape
+from netspec.core.types import TensorType, fmt_shape, same_shape
 from netspec.layers.base import Ctx, Layer, Width, need_float, register_layer
 
 MergeMode = Literal["concat", "sum", "mean", "mul"]
@@ -99,7 +99,7 @@ class RecurrentBase(Layer):
                              f"({', '.join(self.STATES)}), got {len(ins)} inputs")
         state_shape = (self.num_layers * self.directions, self.units)
         for sname, t in zip(self.STATES, states):
-            ok = t.shape == state_shape or (state_shape[0] == 1 and t.shape == (self.units,))
+            ok = same_shape(t.shape, state_shape) or (state_shape[0] == 1 and same_shape(t.shape, (self.units,)))
             if not ok:
                 raise ShapeError(f"initial state {sname} must be (layers·directions, units) = "
                                  f"{fmt_shape(state_shape)}, got {t}")
