@@ -12,6 +12,7 @@ compares its shapes and counts automatically (give it ``EXAMPLES``).
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Union
 
 from pydantic import (
@@ -28,6 +29,7 @@ from pydantic import (
 from netspec.core.errors import Location, ShapeError, UnknownLayerError, did_you_mean
 from netspec.core.sizes import Dim
 from netspec.core.types import Ref, TensorType
+from netspec.layers import index
 from netspec.layers.init import InitValue, SchemeName
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,7 +69,8 @@ def need_rank(t: TensorType, ranks: tuple[int, ...], what: str, hint: str = "") 
 
 def need_float(t: TensorType, kind: str) -> None:
     if t.dtype != "float":
-        raise ShapeError(f"{kind} needs a float input, got {t.dtype} {t}; hint: token ids go through an 'embedding' first")
+        raise ShapeError(f"{kind} needs a float input, got {t.dtype} {t}; "
+                         "hint: token ids go through an 'embedding' first")
 
 
 class Composer(Protocol):
@@ -112,7 +115,8 @@ class Layer(BaseModel):
     kind: str
     name: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64,
                              description="node name; also the submodule name in the compiled module")
-    from_: list[str] | None = Field(default=None, alias="from", description="input node(s); default: the previous layer")
+    from_: list[str] | None = Field(default=None, alias="from",
+                                    description="input node(s); default: the previous layer")
     trainable: bool = Field(default=True, description="false freezes the parameters")
     init: Union[SchemeName, dict[str, InitValue], None] = Field(  # type: ignore[valid-type]
         default=None, description="weight initialisation: a scheme name, or {param: scheme | number | values}")
@@ -228,34 +232,68 @@ def register_layer(kind: str, aliases: tuple[str, ...] = ()):  # noqa: ANN201
     return deco
 
 
+# The family modules are imported on first use: `netspec check` builds the pydantic classes of the
+# families a spec uses, not all of them. `netspec/layers/index.py` (generated, tested to be current)
+# says which module holds each kind name.
+def _load_family(module: str) -> None:
+    importlib.import_module(f"netspec.layers.{module}")
+
+
+def load_all() -> None:
+    """Import every family module (in the index's order)."""
+    for module in index.FAMILIES:
+        _load_family(module)
+
+
 def canonical_kind(kind: str) -> str | None:
-    """The registered kind for a name or alias, or None."""
+    """The registered kind for a name or alias, or None (no family module is imported)."""
     if kind in _REGISTRY:
         return kind
-    return _ALIASES.get(kind)
+    if kind in _ALIASES:
+        return _ALIASES[kind]
+    entry = index.KINDS.get(kind)
+    return entry[0] if entry else None
 
 
 def layer_class(kind: str) -> type[Layer]:
-    """Look a kind up; unknown names raise with close matches."""
+    """Look a kind up, importing its family on first use; unknown names raise with close matches."""
     canon = canonical_kind(kind)
     if canon is None:
         hint = did_you_mean(kind, all_kind_names())
         raise UnknownLayerError(f"unknown layer kind '{kind}'" + (f"; {hint}" if hint else ""))
+    if canon not in _REGISTRY:
+        _load_family(index.KINDS[canon][1])
     return _REGISTRY[canon]
 
 
 def layer_kinds() -> dict[str, type[Layer]]:
-    """All registered kinds (canonical names), in registration order."""
-    return dict(_REGISTRY)
+    """All registered kinds (canonical names): by family in the index's order, then in definition order
+    within a family (whatever order the families happened to be imported in)."""
+    load_all()
+    order = {m: i for i, m in enumerate(index.FAMILIES)}
+    position = {k: i for i, k in enumerate(_REGISTRY)}
+
+    def key(kind: str) -> tuple[int, int]:
+        module = _REGISTRY[kind].__module__.rpartition(".")[2]
+        return order.get(module, len(order)), position[kind]
+
+    return {k: _REGISTRY[k] for k in sorted(_REGISTRY, key=key)}
 
 
 def aliases_of(kind: str) -> list[str]:
     """The other names a registered kind answers to (``conv2d`` -> ``["conv"]``)."""
-    return [alias for alias, canon in _ALIASES.items() if canon == kind]
+    known = [name for name, (canon, _) in index.KINDS.items() if canon == kind and name != kind]
+    return known + [a for a, canon in _ALIASES.items() if canon == kind and a not in known]
+
+
+def registered_aliases(kind: str) -> list[str]:
+    """Aliases of a kind as its class registered them (what ``index.py`` is generated from)."""
+    return [a for a, canon in _ALIASES.items() if canon == kind]
 
 
 def all_kind_names() -> list[str]:
-    return [*_REGISTRY, *_ALIASES]
+    """Every kind name and alias, registered or in the index."""
+    return list(dict.fromkeys([*index.KINDS, *_REGISTRY, *_ALIASES]))
 
 
 def field_names(cls: type[BaseModel]) -> list[str]:
