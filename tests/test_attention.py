@@ -367,3 +367,44 @@ def test_bert_base_equals_hugging_face():
     assert hidden.shape == out.last_hidden_state.shape == (2, 16, 768)
     assert _max_relative(hidden, out.last_hidden_state.detach()) < 1e-4
     assert _max_relative(pooled, out.pooler_output.detach()) < 1e-4
+
+
+# --- GPT-2 small: causal attention, pre-norm blocks, tied embeddings ------------------------------------
+def test_gpt2_small_counts_its_tied_embedding_once():
+    net = netspec.analyze(SPECS / "gpt2_small.yaml").network()
+    assert net.params == 124_439_808  # Hugging Face's count for the 124M model (worked in the spec)
+    head = net.node("lm_head")
+    assert head.tied == {"weight": ("wte", "weight")} and head.n_params == 0
+
+
+def test_gpt2_small_computes_hugging_faces_function():
+    transformers = _import("transformers")
+    if transformers is None:
+        pytest.skip("transformers is not importable here; the spec pins the Hugging Face count instead")
+    torch.manual_seed(0)
+    theirs = transformers.GPT2LMHeadModel(transformers.GPT2Config()).eval()
+    ours_model = netspec.compile(SPECS / "gpt2_small.yaml").eval()
+    assert sum(p.numel() for p in ours_model.parameters()) == sum(p.numel() for p in theirs.parameters())
+    ours, sd = dict(ours_model.named_parameters()), theirs.state_dict()
+    blocks = sorted({k[: -len("attention.ln_1.weight")] for k in ours if k.endswith("attention.ln_1.weight")},
+                    key=lambda p: int(p.rstrip(".").rpartition("_")[2]))
+    with torch.no_grad():
+        ours["wte.weight"].copy_(sd["transformer.wte.weight"])
+        ours["wpe.pos_embedding"].copy_(sd["transformer.wpe.weight"].unsqueeze(0))
+        for i, p in enumerate(blocks):  # Hugging Face's Conv1D keeps (in, out): transposed here
+            h = f"transformer.h.{i}."
+            for mine, hf, t in [("attention.ln_1.weight", "ln_1.weight", False),
+                                ("attention.ln_1.bias", "ln_1.bias", False),
+                                ("attention.attn.in_proj_weight", "attn.c_attn.weight", True),
+                                ("attention.attn.in_proj_bias", "attn.c_attn.bias", False),
+                                ("attention.attn.out_proj.weight", "attn.c_proj.weight", True),
+                                ("attention.attn.out_proj.bias", "attn.c_proj.bias", False),
+                                ("mlp.ln_2.weight", "ln_2.weight", False), ("mlp.ln_2.bias", "ln_2.bias", False),
+                                ("mlp.c_fc.weight", "mlp.c_fc.weight", True), ("mlp.c_fc.bias", "mlp.c_fc.bias", False),
+                                ("mlp.c_proj.weight", "mlp.c_proj.weight", True),
+                                ("mlp.c_proj.bias", "mlp.c_proj.bias", False)]:
+                ours[p + mine].copy_(sd[h + hf].T if t else sd[h + hf])
+        ours["ln_f.weight"].copy_(sd["transformer.ln_f.weight"])
+        ours["ln_f.bias"].copy_(sd["transformer.ln_f.bias"])
+        x = torch.randint(0, 50257, (2, 16))
+        assert torch.allclose(ours_model(x), theirs(x).logits, atol=1e-4, rtol=1e-4)

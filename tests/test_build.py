@@ -170,3 +170,46 @@ def test_branches_that_differ_for_some_length_are_refused():
     a = torch.nn.functional.max_pool1d(torch.randn(1, 4, 8), 2, 2, 0, ceil_mode=True)
     b = torch.nn.functional.max_pool1d(torch.randn(1, 4, 8), 2, 2, 1)
     assert (a.shape[-1], b.shape[-1]) == (4, 5)
+
+
+# --- weight sharing and tying: counted once, as torch counts them ---------------------------------------
+SHARING = """
+name: s
+input: {shape: [T], dtype: long}
+layers:
+  - embedding: {vocab: 100, dim: 16}
+    name: wte
+  - dense: 16
+    name: fc
+  - dense: 16
+    share: fc
+    name: fc_again
+  - dense: {units: 100, bias: false}
+    tie: {weight: wte}
+    name: head
+"""
+
+
+def test_shared_and_tied_parameters_count_once_as_in_torch():
+    net = netspec.analyze(SHARING).network()
+    model = netspec.compile(SHARING)
+    # wte 100·16 = 1,600; fc 16·16 + 16 = 272; fc_again and head own nothing more
+    assert net.params == 1_600 + 272 == sum(p.numel() for p in model.parameters())
+    assert model.get_submodule("head").weight is model.get_submodule("wte").weight
+    x = torch.randint(0, 100, (2, 5))
+    fc = model.get_submodule("fc")
+    expected = torch.nn.functional.linear(fc(model.get_submodule("wte")(x)), fc.weight, fc.bias)
+    logits = torch.nn.functional.linear(expected, model.get_submodule("wte").weight)
+    assert torch.allclose(model(x), logits)
+
+
+@pytest.mark.parametrize("layer, message", [
+    ("- dense: {units: 100, bias: false}\n    tie: {weight: fc}", r"tie: weight \(100, 16\) cannot be fc.weight \(16, 16\)"),
+    ("- dense: 8\n    share: fc", r"share: 'fc' is a dense with parameters weight \(16, 16\)"),
+    ("- dense: 16\n    tie: {kernel: fc}", r"tie names 'kernel'"),
+    ("- dense: 16\n    share: nowhere", r"'nowhere' is not an earlier layer"),
+])
+def test_sharing_that_cannot_work_is_refused_with_its_location(layer, message):
+    spec = SHARING.split("  - dense: 16\n    share: fc")[0] + "  " + layer + "\n"
+    with pytest.raises(ShapeError, match=message):
+        netspec.check(spec)

@@ -145,6 +145,7 @@ class Builder:
         if n_params > MAX_PARAMS:
             raise ShapeError(f"{n_params} parameters is beyond netspec's bound of {MAX_PARAMS}")
         self.check_init(layer, params)
+        shared, tied = self.sharing(layer, scope, params)
         node = Node(
             name=name, kind=layer.kind, label=layer.label(), family=layer.FAMILY, layer=layer, inputs=tuple(ins),
             in_types=tuple(in_types), outputs=outputs, params=params, buffers=layer.buffer_shapes(in_types),
@@ -153,7 +154,7 @@ class Builder:
             activation=_activation(layer.shorthand_activation()), output_activation=_activation(
                 layer.output_activation()), states=layer.STATES, glyph=layer.GLYPH, shape_only=layer.SHAPE_ONLY,
             buffer_dtypes={b: layer.buffer_dtype(b) for b in layer.buffer_shapes(in_types)},
-            trainable=layer.trainable and not scope.frozen, init=layer.init if layer.init is not None else scope.init,
+            shared=shared, tied=tied, trainable=layer.trainable and not scope.frozen, init=layer.init if layer.init is not None else scope.init,
             warnings=tuple(self.ctx.warnings[before:]), role=role)
         self.nodes.append(node)
         scope.children.append(name)
@@ -247,6 +248,44 @@ class Builder:
             return None
         return tuple((size + d * (k - 1) * jump, jump * s) for (size, jump), (k, s, d) in zip(rf, step))
 
+    def sharing(self, layer: Layer, scope: Scope, params: dict[str, tuple[int, ...]]
+                ) -> tuple[str | None, dict[str, tuple[str, str]]]:
+        """Resolve ``share:`` and ``tie:`` against earlier nodes; the shapes must agree exactly."""
+        shared = None
+        if layer.share is not None:
+            other = self.node_named(layer.share, scope, "share")
+            if other.kind != layer.kind or other.params != params:
+                raise ShapeError(f"share: '{layer.share}' is a {other.kind} with parameters "
+                                 f"{_shapes(other.params)}; this {layer.kind} would need {_shapes(params)}")
+            shared = other.shared or other.name
+        tied: dict[str, tuple[str, str]] = {}
+        for pname, target in (layer.tie or {}).items():
+            if pname not in params:
+                hint = did_you_mean(pname, params)
+                raise ShapeError(f"tie names '{pname}', but {layer.kind} has parameters: {', '.join(params) or 'none'}"
+                                 + (f"; {hint}" if hint else ""))
+            try:  # `wte` (the same parameter name) or `wte.weight`; node names may hold dots themselves
+                other, tp = self.node_named(target, scope, "tie"), pname
+            except ShapeError:
+                name, _, tp = target.rpartition(".")
+                if not name:
+                    raise
+                other = self.node_named(name, scope, "tie")
+            if tp not in other.params:
+                raise ShapeError(f"tie: '{other.name}' has no parameter '{tp}'; it has: {', '.join(other.params)}")
+            if other.params[tp] != params[pname]:
+                raise ShapeError(f"tie: {pname} {fmt_shape(params[pname])} cannot be {other.name}.{tp} "
+                                 f"{fmt_shape(other.params[tp])}: the shapes differ")
+            tied[pname] = other.tied.get(tp, (other.shared or other.name, tp))
+        return shared, tied
+
+    def node_named(self, text: str, scope: Scope, option: str) -> Node:
+        ref = self.lookup(text, scope)
+        node = next((n for n in reversed(self.nodes) if n.name == ref.src), None)
+        if node is None:
+            raise ShapeError(f"{option}: '{text}' is a network input, not a layer")
+        return node
+
     def check_init(self, layer: Layer, params: dict[str, tuple[int, ...]]) -> None:
         if not isinstance(layer.init, dict):
             return
@@ -260,6 +299,10 @@ class Builder:
                 if got != params[pname]:
                     raise ShapeError(f"init value for '{pname}' has shape {fmt_shape(got)}, "
                                      f"the parameter has {fmt_shape(params[pname])}")
+
+
+def _shapes(params: dict[str, tuple[int, ...]]) -> str:
+    return ", ".join(f"{k} {fmt_shape(v)}" for k, v in params.items()) or "none"
 
 
 def _list_shape(value: Any) -> tuple[int, ...]:

@@ -41,6 +41,7 @@ class Node:
         shape_only: moves values without changing them (flatten, reshape, permute).
         trainable: False when ``trainable: false`` freezes its parameters (on it or an enclosing group).
         init: its ``init:``, or the scheme of the innermost enclosing group that sets one.
+        shared / tied: ``share:`` (it applies that node's module) and ``tie:`` (param -> that node's param).
         params / buffers: named shapes, exactly as the module's ``named_parameters()``/``named_buffers()``.
         macs: multiply-adds of one sample: an int, or an :class:`~netspec.core.sizes.Expr` of the
             symbolic sizes (``2128*(floor((T - 5)/2) + 1)``).
@@ -72,6 +73,8 @@ class Node:
     trainable: bool = True
     init: Any = None
     buffer_dtypes: dict[str, str] = field(default_factory=dict)
+    shared: str | None = None  # this node applies that node's module (its parameters count there)
+    tied: dict[str, tuple[str, str]] = field(default_factory=dict)  # param -> (node, param) it is
     warnings: tuple[str, ...] = ()
     role: str | None = None
 
@@ -81,7 +84,11 @@ class Node:
 
     @property
     def n_params(self) -> int:
-        return sum(numeric_product(s) for s in self.params.values())
+        """Parameters this node owns: a shared module's and tied parameters count once, where they live
+        (as ``torch.nn.Module.parameters()`` counts them)."""
+        if self.shared:
+            return 0
+        return sum(numeric_product(s) for name, s in self.params.items() if name not in self.tied)
 
     @property
     def n_trainable(self) -> int:

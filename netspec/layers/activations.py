@@ -45,6 +45,7 @@ ACTIVATIONS: dict[str, ActivationDef] = {
     "elu": ActivationDef("elu", "ELU", plain_kind=False),
     "selu": ActivationDef("selu", "SELU"),
     "gelu": ActivationDef("gelu", "GELU"),
+    "gelu_tanh": ActivationDef("gelu", "GELU", {"approximate": "tanh"}),  # GPT-2's "gelu_new"
     "silu": ActivationDef("silu", "SiLU"),
     "tanh": ActivationDef("torch.tanh", "Tanh", output="bounded"),
     "sigmoid": ActivationDef("torch.sigmoid", "Sigmoid", output="probability"),

@@ -120,6 +120,11 @@ class Layer(BaseModel):
     trainable: bool = Field(default=True, description="false freezes the parameters")
     init: Union[SchemeName, dict[str, InitValue], None] = Field(  # type: ignore[valid-type]
         default=None, description="weight initialisation: a scheme name, or {param: scheme | number | values}")
+    share: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$",
+                              description="apply the module of this earlier layer (the same parameters) to this "
+                                          "layer's input: weight sharing, as in Siamese networks")
+    tie: dict[str, str] | None = Field(default=None, description="{param: layer or layer.param}: use that earlier "
+                                                                  "layer's parameter as this one (weight tying)")
 
     _src: Location | None = PrivateAttr(default=None)
     _path: str = PrivateAttr(default="")

@@ -36,6 +36,10 @@ def _rows(r: Any) -> list[tuple[str, ...]]:
         rows.append((name, kind, fmt_shape(typ.shape), "", "", ""))
     for n in g.nodes:
         params = f"{n.n_params:,}" if n.n_params else ""
+        if n.shared:
+            params = f"shares {n.shared}"
+        elif n.tied:
+            params += (" + " if params else "") + "tied " + ", ".join(f"{o}.{p}" for o, p in n.tied.values())
         if n.n_params and not n.trainable:
             params += " (frozen)"
         shape = fmt_shape(n.out.shape)

@@ -43,17 +43,21 @@ def compile_network(net: NetGraph) -> nn.Module:
     for name in net.inputs:
         values[Ref(name)] = g.placeholder(name)
     for node in net.nodes:
-        try:
-            module = node.layer.build(list(node.in_types))
-        except Exception as exc:  # a torch constructor refusing what the shape rule allowed is a netspec bug
-            raise BuildError(f"{node.location or ''} {node.name}: building {node.kind} failed: {exc}") from exc
-        initialise(module, node.init)
-        if not node.trainable:
-            for p in module.parameters():
-                p.requires_grad_(False)
-        _place(root, node.name, module)
+        target = node.shared or node.name  # a shared module is called again at its first name
+        if node.shared is None:
+            try:
+                module = node.layer.build(list(node.in_types))
+            except Exception as exc:  # a torch constructor refusing what the shape rule allowed is a netspec bug
+                raise BuildError(f"{node.location or ''} {node.name}: building {node.kind} failed: {exc}") from exc
+            initialise(module, node.init)
+            for pname, (owner, owner_param) in node.tied.items():  # the same Parameter: counted once, as torch does
+                setattr(module, pname, root.get_submodule(owner).get_parameter(owner_param))
+            if not node.trainable:
+                for p in module.parameters():
+                    p.requires_grad_(False)
+            _place(root, node.name, module)
         args = tuple(values[r] for r in node.inputs)
-        out = g.call_module(node.name, args)
+        out = g.call_module(target, args)
         keys = list(node.outputs)
         if len(keys) == 1:
             values[Ref(node.name, keys[0])] = _activate(g, out, node)
