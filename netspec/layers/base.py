@@ -26,10 +26,10 @@ from pydantic import (
     model_validator,
 )
 
+import netspec.layers.index as index
 from netspec.core.errors import Location, ShapeError, UnknownLayerError, did_you_mean
 from netspec.core.sizes import Dim
 from netspec.core.types import Ref, TensorType
-from netspec.layers import index
 from netspec.layers.init import InitValue, SchemeName
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -299,6 +299,27 @@ def registered_aliases(kind: str) -> list[str]:
 def all_kind_names() -> list[str]:
     """Every kind name and alias, registered or in the index."""
     return list(dict.fromkeys([*index.KINDS, *_REGISTRY, *_ALIASES]))
+
+
+def render_index() -> str:
+    """The text of ``index.py``, from the family modules themselves."""
+    load_all()
+    rows = []
+    for kind, cls in layer_kinds().items():
+        module = cls.__module__.rpartition(".")[2]
+        for name in (kind, *registered_aliases(kind)):
+            rows.append(f"    {name!r}: ({kind!r}, {module!r}),")
+    with open(index.__file__, encoding="utf-8") as f:
+        text = f.read()
+    start = text.index("KINDS: dict")
+    return text[:start] + "KINDS: dict[str, tuple[str, str]] = {\n" + "\n".join(rows) + "\n}\n"
+
+
+def write_index() -> None:
+    """Regenerate ``index.py`` after adding a kind or an alias (a test fails until you do)."""
+    text = render_index()
+    with open(index.__file__, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def field_names(cls: type[BaseModel]) -> list[str]:

@@ -1,6 +1,6 @@
 """Which family module holds each layer kind name.
 
-Generated: ``python -c "from netspec.layers import index; index.write()"``. A test regenerates it
+Generated: ``python -c "from netspec.layers import base; base.write_index()"``. A test regenerates it
 and fails when it is stale. Imports nothing, so looking a name up costs nothing.
 """
 
@@ -38,6 +38,7 @@ KINDS: dict[str, tuple[str, str]] = {
     'relu': ('relu', 'core'),
     'selu': ('selu', 'core'),
     'gelu': ('gelu', 'core'),
+    'gelu_tanh': ('gelu_tanh', 'core'),
     'silu': ('silu', 'core'),
     'tanh': ('tanh', 'core'),
     'sigmoid': ('sigmoid', 'core'),
@@ -152,29 +153,3 @@ KINDS: dict[str, tuple[str, str]] = {
     'positional_encoding': ('position_embedding', 'tensors'),
     'layer_scale': ('layer_scale', 'tensors'),
 }
-
-
-def render() -> str:
-    """This module's text, from the family modules themselves."""
-    import importlib
-
-    from netspec.layers import base
-
-    for module in FAMILIES:
-        importlib.import_module(f"netspec.layers.{module}")
-    rows = []
-    for kind, cls in base.layer_kinds().items():
-        module = cls.__module__.rpartition(".")[2]
-        for name in (kind, *base.registered_aliases(kind)):
-            rows.append(f"    {name!r}: ({kind!r}, {module!r}),")
-    text = open(__file__, encoding="utf-8").read()
-    start = text.index("KINDS: dict")
-    end = text.index("\n\n\ndef render")
-    return text[:start] + "KINDS: dict[str, tuple[str, str]] = {\n" + "\n".join(rows) + "\n}" + text[end:]
-
-
-def write() -> None:
-    """Regenerate this file after adding a kind or an alias (a test fails until you do)."""
-    text = render()
-    with open(__file__, "w", encoding="utf-8") as f:
-        f.write(text)
