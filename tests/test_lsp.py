@@ -181,6 +181,10 @@ async def test_go_to_definition_from_a_reference_and_a_block_use(client: Languag
     use = line_of(text, "- basic_block: {width: 128")
     found = await target(use, lines[use].index("basic_block") + 3)
     assert found.range.start == lsp.Position(line_of(text, "  basic_block:"), 2)
+    inside = line_of(text, "- conv2d: {filters: $width, kernel: 3, stride: $stride")
+    found = await target(inside, lines[inside].index("$stride") + 2)  # a parameter: where the block declares it
+    params = line_of(text, "params: {width: null, stride: 1}")
+    assert found.range.start == lsp.Position(params, lines[params].index("stride"))
 
 
 @aio
@@ -298,3 +302,46 @@ def test_check_watch_rechecks_on_save_and_exits_0_on_ctrl_c(tmp_path: Path):
         assert proc.wait(timeout=20) == 0
     finally:
         proc.kill()
+
+
+# --- the parts, in-process ------------------------------------------------------------------------------
+
+def test_while_a_spec_does_not_validate_unchanged_lines_keep_their_numbers():
+    from netspec.editor.analysis import analyze
+
+    before = analyze(LENET, "lenet5.yaml")
+    row = line_of(LENET, "{filters: 16, kernel: 5")
+    assert before.layers[row].hint() == "→ (16, 10, 10) · 2,416 params" and not before.stale
+    broken = LENET.replace("units: 84", "units: 0")
+    after = analyze(broken, "lenet5.yaml", previous=before)
+    assert not after.ok and after.graph is None and after.stale
+    assert after.layers[row].hint() == before.layers[row].hint()
+    assert line_of(broken, "units: 0") not in after.layers
+
+
+def test_a_block_line_shows_every_use_and_a_repeat_its_group():
+    from netspec.editor.analysis import analyze, hover_text
+
+    text = (ROOT / "specs" / "resnet18.yaml").read_text(encoding="utf-8")
+    a = analyze(text, "resnet18.yaml")
+    inside = a.layers[line_of(text, "- conv2d: {filters: $width, kernel: 3, stride: $stride")]
+    assert len(inside.uses) == 8 and inside.hint() == "→ (64, 56, 56) … (512, 7, 7) · 36,864–2,359,296 params · ×8"
+    layer1 = a.layers[line_of(text, "- basic_block: {width: 64}")]
+    assert layer1.hint() == "→ (64, 56, 56) · 147,968 params"  # torchvision's layer1
+    assert "`layer1`" in hover_text(layer1) and "462,422,016" in hover_text(layer1)  # 4 convs of 64·64·9 at 56×56
+
+
+def test_completion_in_the_dsl_and_of_section_keys():
+    from netspec.editor.analysis import analyze
+    from netspec.editor.complete import complete
+
+    text = (ROOT / "specs" / "lenet5.ns").read_text(encoding="utf-8")
+    a = analyze(text, "lenet5.ns")
+    row = line_of(text, "pool1:")
+    assert "avg_pool2d" in [c.label for c in complete(a.lines, row, len("pool1:   "), "dsl", a.outline)]
+    options = {c.label: c for c in complete(a.lines, row, len("pool1:   avgpool 2x2 /2 "), "dsl", a.outline)}
+    assert options["ceil_mode"].insert == "ceil_mode=" and options["padding"].detail == "= 0"
+    lines = LENET.splitlines() + ["train:", "  optimizer:", "    "]
+    keys = [c.label for c in complete(lines, len(lines) - 1, 4, "yaml", None)]
+    assert keys[:2] == ["name", "lr"]
+    assert "epochs" in [c.label for c in complete([*lines[:-2], "  "], len(lines) - 2, 2, "yaml", None)]

@@ -187,7 +187,7 @@ def _at(out: Analysis, p: Problem, severity: str) -> Diagnostic:
     else:
         body = text.split(" #", 1)[0].rstrip()
         end = max(len(body), col + 1) if body else col
-    message = _SNIPPET.sub("", p.message)
+    message = _SNIPPET.sub("", p.message).strip().removeprefix(f"{out.file}: ")  # the editor shows where
     if p.path and not message.startswith(p.path):
         message = f"{p.path}: {message}"
     return Diagnostic(line, col, line, min(end, max(len(text), col)), message, severity, p.hint)

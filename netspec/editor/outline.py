@@ -78,6 +78,7 @@ class Outline:
         self.definitions: list[Definition] = []
         self.blocks: dict[str, Definition] = {}
         self.params: dict[str, list[str]] = {}  # block -> its parameter names
+        self.param_defs: list[Definition] = []  # where each block's parameters are declared
         self.flat: list[Item] = []
         if not isinstance(raw, PosDict):
             return
@@ -91,6 +92,10 @@ class Outline:
                 self.blocks[name] = Definition(name, "blocks", line, col)
                 params = bdef.get("params") if isinstance(bdef, dict) else None
                 self.params[name] = [str(p) for p in params] if isinstance(params, dict) else []
+                if isinstance(params, PosDict):
+                    for param in params:
+                        p_line, p_col = zero(params.where(param))
+                        self.param_defs.append(Definition(str(param), f"blocks.{name}", p_line, p_col))
         if isinstance(blocks, PosDict):
             for name, bdef in blocks.items():
                 if isinstance(name, str) and isinstance(bdef, PosDict):
@@ -210,6 +215,11 @@ class Outline:
         if found:
             return found[0]
         return self.blocks.get(name)
+
+    def parameter(self, name: str, line: int) -> Definition | None:
+        """Where the block that holds ``line`` declares its parameter ``name`` (``$width``)."""
+        section = self.section_of(line)
+        return next((d for d in self.param_defs if d.name == name and d.section == section), None)
 
     def names(self, line: int) -> list[str]:
         """Names a ``from:`` on ``line`` may use: the section's layers and inputs, then the others."""

@@ -114,13 +114,16 @@ class SpecServer(LanguageServer):
                 doc.analysis = None
                 self.publish(uri, [], text_doc.version)
                 return None
-            analysis = analyze(text, file, fmt, previous=doc.analysis)
+            if doc.analysis is not None and doc.analysis.text == text and doc.analysis.file == file:
+                analysis = doc.analysis  # the same text again (an undo and a redo): the same answer
+            else:
+                analysis = analyze(text, file, fmt, previous=doc.analysis)
+                self.stats.analyses += 1
+                self.stats.add(self.stats.check_ms, analysis.seconds * 1000)
+                self.stats.add(self.stats.check_cpu_ms, analysis.cpu_seconds * 1000)
             doc.analysis = analysis
             doc.outline = analysis.outline or doc.outline
             doc.last_run = asyncio.get_running_loop().time()
-            self.stats.analyses += 1
-            self.stats.add(self.stats.check_ms, analysis.seconds * 1000)
-            self.stats.add(self.stats.check_cpu_ms, analysis.cpu_seconds * 1000)
             self.publish(uri, [self.diagnostic(text_doc, analysis, d) for d in analysis.diagnostics],
                          text_doc.version)
             if doc.changed is not None:
@@ -329,10 +332,11 @@ def definition(ls: SpecServer, params: lsp.DefinitionParams) -> lsp.Location | N
     if line >= len(analysis.lines):
         return None
     word, _, _ = _word_at(analysis.lines[line], col)
-    word = word.lstrip("$")
     target = None
+    if word.startswith("$"):  # a block parameter: where the block declares it
+        target = outline.parameter(word.strip("${}"), line)
     item = outline.owner(line)
-    if word in outline.blocks and (item is None or item.key == word or item.line != line):
+    if target is None and word in outline.blocks and (item is None or item.key == word or item.line != line):
         target = outline.blocks[word]
     if target is None:
         for name in (word, word.split(".")[0]):

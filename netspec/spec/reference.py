@@ -91,6 +91,8 @@ _KEYS = {
     "expect": "numbers the spec pins; `netspec check` fails when one does not hold",
     REPEAT: "n copies of this layer, in a group (1 to 1000); inside, $i is the copy's index",
     "params": "the block's parameters and their defaults (null: required); used as $name or ${expression}",
+    "name": "the spec's name (default: the file's name); also the network's, when there is one",
+    "description": "what this is, in a sentence (shown in reports and diagrams)",
 }
 _EXPR = {"type": "string", "pattern": r"^\$",
          "description": "a block parameter ($width) or an expression of them (${width * 4}); $i in a repeat"}
@@ -133,20 +135,16 @@ def _forbidden(why: str) -> dict[str, Any]:
     return {"not": {}, "description": why, "errorMessage": why}
 
 
-def _described(schema: dict[str, Any], description: str | None = None, default: Any = ...) -> dict[str, Any]:
-    out = dict(schema)
-    if description and "description" not in out:
-        out["description"] = description
-    if default is not ... and "default" not in out:
-        out["default"] = default
-    return out
+def _described(schema: dict[str, Any], description: str | None) -> dict[str, Any]:
+    return {**schema, "description": description} if description and "description" not in schema else schema
 
 
 def _or_expr(schema: dict[str, Any]) -> dict[str, Any]:
     """An option's schema, also accepting a block parameter (``$width``); the hover text stays outside."""
     keep = {k: schema[k] for k in ("description", "default", "markdownDescription") if k in schema}
     inner = {k: v for k, v in schema.items() if k not in keep}
-    return {**keep, "anyOf": [inner, {"$ref": "#/$defs/Expression"}]}
+    alternatives = inner["anyOf"] if list(inner) == ["anyOf"] else [inner]
+    return {**keep, "anyOf": [*alternatives, {"$ref": "#/$defs/Expression"}]}
 
 
 def _field_doc(cls: type[BaseModel], name: str, info: FieldInfo) -> str:
@@ -166,20 +164,24 @@ class _Schema:
         self.spec = Spec.model_json_schema(by_alias=True)
         self.defs: dict[str, Any] = {name: _rewrite(d, _portable) for name, d in self.spec.pop("$defs").items()
                                      if name not in ("Layer", "Network")}
-        self.nested = {kind: self.refers_to_layers(cls) for kind, cls in layer_kinds().items()}
-
-    @staticmethod
-    def refers_to_layers(cls: type[Layer]) -> bool:
-        return bool(cls.CHILDREN)
 
     # --- names --------------------------------------------------------------------------------------
     @staticmethod
     def variant(strict: bool) -> str:
         return _STRICT if strict else ""
 
-    def options_ref(self, kind: str, strict: bool) -> str:
+    @staticmethod
+    def name(kind: str, strict: bool, part: str = "") -> str:
+        """A kind's definition: its options (``Conv2d``) or what follows its key (``Conv2dValue``); kinds that
+        hold layers have a second one for specs without blocks (``Residual_NoBlocks``)."""
         cls = layer_kinds()[kind]
-        return f"#/$defs/{cls.__name__}{self.variant(strict) if self.nested[kind] else ''}"
+        return f"{cls.__name__}{part}{_STRICT if strict and cls.CHILDREN else ''}"
+
+    def options_ref(self, kind: str, strict: bool) -> str:
+        return f"#/$defs/{self.name(kind, strict)}"
+
+    def value_ref(self, kind: str, strict: bool) -> str:
+        return f"#/$defs/{self.name(kind, strict, 'Value')}"
 
     # --- one kind -----------------------------------------------------------------------------------
     def options(self, kind: str, strict: bool) -> dict[str, Any]:
@@ -265,7 +267,7 @@ class _Schema:
         return {"description": self.kind_doc(kind), "markdownDescription": self.kind_markdown(kind), "anyOf": alts}
 
     def defs_for(self, kind: str, strict: bool) -> dict[str, Any]:
-        return self.defs[self.options_ref(kind, strict).rsplit("/", 1)[1]]
+        return self.defs[self.name(kind, strict)]
 
     # --- a layer item -------------------------------------------------------------------------------
     def beside(self) -> dict[str, Any]:
@@ -310,9 +312,6 @@ class _Schema:
                 "allOf": [{"if": {"required": ["kind"], "properties": {"kind": {"enum": [kind, *aliases_of(kind)]}}},
                            "then": {"$ref": self.options_ref(kind, strict)}} for kind in layer_kinds()]}
 
-    def value_ref(self, kind: str, strict: bool) -> str:
-        return f"#/$defs/{layer_kinds()[kind].__name__}Value{self.variant(strict) if self.nested[kind] else ''}"
-
     def kind_names(self) -> dict[str, Any]:
         """Kinds that may stand alone (no required option): ``- flatten``."""
         names, docs = [], []
@@ -337,19 +336,19 @@ class _Schema:
         }
 
     def block_def(self) -> dict[str, Any]:
-        res = layer_kinds()[Residual.KIND]
         opts = self.defs_for(Residual.KIND, False)["properties"]
         props: dict[str, Any] = {
             "description": {"type": "string", "description": "what the block is (shown in diagrams)"},
             "params": {"type": "object", "description": _KEYS["params"],
                        "propertyNames": {"pattern": _NAME}},
             Residual.KIND: {"type": "boolean", "default": False,
-                            "description": f"add the block's input to its output: {_doc(res)}"},
+                            "description": f"add the block's input to its output: {_doc(Residual)}"},
         }
         for key in BLOCK_OPTIONS:
             props[key] = opts[key]
         props["layers"] = {"type": "array", "items": {"$ref": "#/$defs/Layer"}, "description": _KEYS["layers"]}
-        assert set(props) == set(BLOCK_KEYS) | {"layers"}, "frontends.keys and the schema disagree"
+        if set(props) != set(BLOCK_KEYS) | {"layers"}:
+            raise RuntimeError(f"frontends.keys and the schema disagree on a block's keys: {sorted(props)}")
         return {"type": "object", "description": "a block definition", "properties": props, "required": ["layers"],
                 "additionalProperties": False}
 
@@ -360,7 +359,7 @@ class _Schema:
             {"type": "string", "description": "another network's output: 'net' or 'net.output'"},
             {"$ref": "#/$defs/InputSpec"}]}
 
-    def network_props(self, strict: bool) -> dict[str, Any]:
+    def network_props(self) -> dict[str, Any]:
         from netspec.spec.model import Network
 
         described = {(f.alias or n): f.description for n, f in Network.model_fields.items()}
@@ -376,8 +375,8 @@ class _Schema:
                 props[key] = {"description": text, "anyOf": [
                     {"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
             elif key == "layers":
-                props[key] = {"type": "array", "items": {"$ref": f"#/$defs/Layer{self.variant(strict)}"},
-                              "minItems": 1, "description": text}
+                props[key] = {"type": "array", "items": {"$ref": "#/$defs/Layer"}, "minItems": 1,
+                              "description": text}
             elif key == "expect":
                 props[key] = {"$ref": "#/$defs/Expect", "description": text}
             else:
@@ -406,16 +405,11 @@ class _Schema:
     # --- the whole ----------------------------------------------------------------------------------
     def build(self) -> dict[str, Any]:
         for strict in (False, True):
-            for kind, cls in layer_kinds().items():
-                if strict and not self.nested[kind]:
-                    continue
-                self.defs[f"{cls.__name__}{self.variant(strict) if self.nested[kind] else ''}"] = \
-                    self.options(kind, strict)
-            for kind, cls in layer_kinds().items():
-                if strict and not self.nested[kind]:
-                    continue
-                self.defs[f"{cls.__name__}Value{self.variant(strict) if self.nested[kind] else ''}"] = \
-                    self.value(kind, strict)
+            kinds = [kind for kind, cls in layer_kinds().items() if cls.CHILDREN or not strict]
+            for kind in kinds:
+                self.defs[self.name(kind, strict)] = self.options(kind, strict)
+            for kind in kinds:
+                self.defs[self.name(kind, strict, "Value")] = self.value(kind, strict)
             self.defs[f"Layer{self.variant(strict)}"] = self.item_union(strict)
             self.defs[f"LayerItem{self.variant(strict)}"] = self.item(strict)
             self.defs[f"LayerLongForm{self.variant(strict)}"] = self.long_form(strict)
@@ -429,11 +423,11 @@ class _Schema:
                               "items": {"anyOf": [{"type": "integer", "minimum": 1},
                                                   {"type": "string", "pattern": _NAME}]}}
         self.defs["Network"] = {"type": "object", "description": "one network", "additionalProperties": False,
-                                "properties": self.network_props(False), **self.one_input()}
+                                "properties": self.network_props(), **self.one_input()}
         self.train()
         spec_props = self.spec["properties"]
         props: dict[str, Any] = {}
-        net = self.network_props(False)
+        net = self.network_props()
         for key in TOP_KEYS:
             if key in net:
                 props[key] = net[key]
@@ -445,7 +439,7 @@ class _Schema:
                 props[key] = {"type": "object", "description": _KEYS["networks"], "minProperties": 1,
                               "propertyNames": {"pattern": _NAME}, "additionalProperties": {"$ref": "#/$defs/Network"}}
             else:
-                props[key] = _rewrite(spec_props[key], _portable)
+                props[key] = _described(_rewrite(spec_props[key], _portable), _KEYS.get(key))
         strict = {"properties": {"layers": {"items": {"$ref": f"#/$defs/Layer{_STRICT}"}},
                                  "networks": {"additionalProperties": {
                                      "properties": {"layers": {"items": {"$ref": f"#/$defs/Layer{_STRICT}"}}}}}}}
