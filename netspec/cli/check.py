@@ -21,9 +21,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--batch", type=int, default=1, metavar="N", help="batch size for the activation memory (default 1)")
     p.add_argument("--bind", action="append", metavar="NAME=SIZE", help="give a symbolic dim a size, e.g. T=10")
     p.add_argument("--network", metavar="NAME", help="only this network of a multi-network spec")
+    p.add_argument("--watch", action="store_true", help="check again each time the file is saved (Ctrl-C stops)")
     p.set_defaults(run=run_check)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the spec language (for editors)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write it to FILE (e.g. netspec.schema.json) instead")
     p.set_defaults(run=run_schema)
 
     p = sub.add_parser("kinds", help="list every layer kind with its options")
@@ -36,6 +38,10 @@ def run_check(args: argparse.Namespace) -> int:
 
     if args.batch < 1:
         raise UsageError(f"--batch must be at least 1, got {args.batch}")
+    if getattr(args, "watch", False):
+        from netspec.editor.watch import watch
+
+        return watch(args.spec, lambda: run_check(argparse.Namespace(**{**vars(args), "watch": False})))
     report = check(args.spec, batch=args.batch, bind=bind_sizes(args.bind), strict=args.strict, network=args.network)
     if args.json:
         print(report.to_json())
@@ -52,7 +58,14 @@ def run_check(args: argparse.Namespace) -> int:
 def run_schema(args: argparse.Namespace) -> int:
     from netspec.api import schema
 
-    print(json.dumps(schema(), indent=2))
+    text = json.dumps(schema(), indent=2)
+    if args.output:
+        from pathlib import Path
+
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        print(text)
     return 0
 
 
