@@ -154,7 +154,8 @@ class Builder:
             activation=_activation(layer.shorthand_activation()), output_activation=_activation(
                 layer.output_activation()), states=layer.STATES, glyph=layer.GLYPH, shape_only=layer.SHAPE_ONLY,
             buffer_dtypes={b: layer.buffer_dtype(b) for b in layer.buffer_shapes(in_types)},
-            shared=shared, tied=tied, trainable=layer.trainable and not scope.frozen, init=layer.init if layer.init is not None else scope.init,
+            shared=shared, tied=tied, trainable=layer.trainable and not scope.frozen,
+            init=layer.init if layer.init is not None else scope.init,
             warnings=tuple(self.ctx.warnings[before:]), role=role)
         self.nodes.append(node)
         scope.children.append(name)
@@ -364,7 +365,8 @@ def check_bind(spec: Spec, bind: dict[str, int] | None) -> None:
         hint = did_you_mean(unknown[0], known)
         raise UsageError(f"--bind names '{unknown[0]}', which no input of the spec has"
                          + (f"; {hint}" if hint else "")
-                         + (f" (symbolic sizes: {', '.join(sorted(known))})" if known else " (it has no symbolic sizes)"))
+                         + (f" (symbolic sizes: {', '.join(sorted(known))})" if known
+                            else " (it has no symbolic sizes)"))
 
 
 def build_graph(spec: Spec, bind: dict[str, int] | None = None, strict: bool = False,
@@ -398,7 +400,8 @@ def build_graph(spec: Spec, bind: dict[str, int] | None = None, strict: bool = F
                  bind=dict(bind or {}))
 
 
-def _input_types(net: Network, done: dict[str, NetGraph], bind: dict[str, int]) -> tuple[dict[str, TensorType], dict[str, str | None]]:
+def _input_types(net: Network, done: dict[str, NetGraph], bind: dict[str, int]
+                 ) -> tuple[dict[str, TensorType], dict[str, str | None]]:
     types, sources = {}, {}
     for iname, inp in net.inputs.items():
         if inp.from_:

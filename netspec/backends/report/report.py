@@ -151,7 +151,8 @@ def check_expectations(report: NetworkReport, base: tuple[Any, ...]) -> None:
     if expect.output_shape is not None:
         got_shape = list(next(iter(outs.values())).shape)
         if not _same_shape(got_shape, expect.output_shape, bind):
-            fail(("output_shape",), f"expected output shape {fmt_shape(expect.output_shape)}, got {fmt_shape(got_shape)}")
+            fail(("output_shape",),
+                 f"expected output shape {fmt_shape(expect.output_shape)}, got {fmt_shape(got_shape)}")
     for name, shape in (expect.outputs or {}).items():
         if name not in outs:
             fail(("outputs", name), f"no output named '{name}'; outputs: {', '.join(outs)}")

@@ -53,7 +53,8 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(HEADERS)]
 
     def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.rjust(w) if i in RIGHT else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        cols = enumerate(zip(cells, widths))
+        return "  ".join(c.rjust(w) if i in RIGHT else c.ljust(w) for i, (c, w) in cols).rstrip()
 
     return [line(HEADERS), "  ".join("─" * w for w in widths), *(line(row) for row in rows)]
 
