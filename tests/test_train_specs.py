@@ -32,8 +32,14 @@ REFUSED = {
 
 @lru_cache(maxsize=None)
 def _macs(path: Path) -> float:
-    report = netspec.check(str(path)).to_dict()
-    return float(report.get("macs") or 0)
+    """MACs per sample; a count that depends on symbolic sizes (sequence lengths) at 20 steps each, the
+    synthetic data's default length."""
+    from netspec.core.sizes import evaluate, symbols
+
+    macs = netspec.check(str(path)).to_dict().get("macs") or 0
+    if isinstance(macs, str):
+        macs = evaluate(macs, {name: 20 for name in symbols(macs)})
+    return float(macs)
 
 
 def _small_specs() -> list[str]:
