@@ -105,8 +105,9 @@ def test_the_optimizer_table_covers_the_schema():
     assert eps.param_groups[0]["eps"] == 1e-6
 
 
-@pytest.mark.parametrize("name,cls", [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW),
-                                      ("adagrad", torch.optim.Adagrad), ("rmsprop", torch.optim.RMSprop)])
+@pytest.mark.parametrize("name,cls", [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam),
+                                      ("adamw", torch.optim.AdamW), ("adagrad", torch.optim.Adagrad),
+                                      ("rmsprop", torch.optim.RMSprop)])
 def test_optimizers(name, cls):
     p = [torch.nn.Parameter(torch.ones(3))]
     opt = build_optimizer(OptimizerConfig(name=name, lr=0.5, weight_decay=0.1), p)
@@ -166,8 +167,8 @@ def test_shape_mismatch_names_both_shapes(tmp_path):
 
 def test_dtype_mismatch(tmp_path):
     np.savez(tmp_path / "d.npz", x=np.zeros((20, 4), np.float32), y=np.zeros(20, np.int64))
-    spec = write_spec(tmp_path, "name: t\ninput: {shape: [4], dtype: long}\nlayers:\n  - embedding: {vocab: 10, dim: 3}\n"
-                                "  - flatten\n  - dense: 2\n")
+    spec = write_spec(tmp_path, "name: t\ninput: {shape: [4], dtype: long}\nlayers:\n"
+                                "  - embedding: {vocab: 10, dim: 3}\n  - flatten\n  - dense: 2\n")
     with pytest.raises(DataError, match=r"\(4,\) float.*\(4,\) long"):
         api.dry_run(spec, {"data": str(tmp_path / "d.npz"), "task": "classification"})
 

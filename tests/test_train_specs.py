@@ -34,11 +34,13 @@ REFUSED = {
 
 @lru_cache(maxsize=None)
 def _macs(path: Path) -> float:
+    """MACs per sample; a count that depends on symbolic sizes (sequence lengths) at 20 steps each, the
+    synthetic data's default length."""
     from netspec.core.sizes import evaluate, symbols
 
     macs = netspec.check(str(path)).to_dict().get("macs") or 0
-    if isinstance(macs, str):  # an expression of the sequence length: size it at a typical 20 steps
-        return float(evaluate(macs, {name: 20 for name in symbols(macs)}))
+    if isinstance(macs, str):
+        macs = evaluate(macs, {name: 20 for name in symbols(macs)})
     return float(macs)
 
 

@@ -69,14 +69,17 @@ def add_parser(sub: Any) -> None:
                                    "train: section; every field can be overridden with a flag or --set. Under "
                                    "torchrun the same command trains with DistributedDataParallel.")
     p.add_argument("spec", help="spec file (.yaml or .ns)")
-    p.add_argument("--out", metavar="DIR", help="run directory (default runs/<spec name>/<timestamp>)")
+    p.add_argument("--out", metavar="DIR", help="run directory, new or empty (default: a new "
+                                                "runs/<spec name>/<timestamp>)")
     p.add_argument("--resume", nargs="?", const="latest", metavar="CKPT|DIR",
-                   help="continue from a checkpoint or run directory (alone: the latest run of this spec)")
+                   help="continue from a checkpoint or run directory (alone: the --out directory, else the "
+                        "latest run of this spec)")
     p.add_argument("--dry-run", action="store_true", help="check spec, data and one batch; do not train")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: when stderr is a terminal)")
     p.add_argument("--quiet", "-q", action="store_true", help="only the final report")
-    p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON (alone on stdout; the "
+                                                       "progress lines go to stderr)")
     _recipe_flags(p)
     p.set_defaults(run=run_build)
 
@@ -134,7 +137,8 @@ def run_build(args: argparse.Namespace) -> int:
 
     flags = _flags(args)
     if args.dry_run:
-        info = api.dry_run(args.spec, flags, args.sets)
+        with _stdout_for(args.json):
+            info = api.dry_run(args.spec, flags, args.sets)
         if args.json:
             print(json.dumps(info, indent=2, default=str))
         else:
@@ -147,10 +151,13 @@ def run_build(args: argparse.Namespace) -> int:
                   f"backward ok" + ("" if sub else f"; {info['steps_per_epoch']} steps per epoch"))
             print("dry run ok: nothing trained, nothing written")
         return 0
-    resume = _latest_run(args.spec) if args.resume == "latest" else args.resume
+    resume = args.resume
+    if resume == "latest":
+        resume = args.out if args.out is not None else _latest_run(args.spec)
     try:
-        summary = api.train(args.spec, flags, args.sets, out=args.out, resume=resume,
-                            progress=args.progress, quiet=args.quiet)
+        with _stdout_for(args.json):
+            summary = api.train(args.spec, flags, args.sets, out=args.out, resume=resume,
+                                progress=args.progress, quiet=args.quiet)
     except TrainingInterrupted as exc:
         print(f"netspec: {exc}", file=sys.stderr)
         return 130
@@ -164,10 +171,20 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stdout_for(json_output: bool) -> Any:
+    """With --json, stdout carries only the JSON: everything else printed meanwhile goes to stderr."""
+    import contextlib
+
+    return contextlib.redirect_stdout(sys.stderr) if json_output else contextlib.nullcontext()
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from netspec.train import api
 
-    result = api.evaluate(args.spec, args.checkpoint, _flags(args), args.sets)
+    with _stdout_for(args.json):
+        result = api.evaluate(args.spec, args.checkpoint, _flags(args), args.sets)
+    if result.get("picked"):
+        print(f"note: {result['picked']}", file=sys.stderr)
     if args.json:
         print(json.dumps(result, indent=2, default=str))
         return 0
@@ -183,6 +200,13 @@ def run_predict(args: argparse.Namespace) -> int:
 
     if args.first is not None and args.first < 1:
         raise UsageError(f"--first must be at least 1, got {args.first}")
+    from pathlib import Path
+
+    run = Path(args.checkpoint)
+    if run.is_dir():
+        print(f"note: {run} is a run directory: using its last.pt"
+              + (f" (best.pt holds the best epoch: --checkpoint {run / 'best.pt'})" if (run / "best.pt").is_file()
+                 else ""), file=sys.stderr)
     for line in api.predict(args.spec, args.checkpoint, args.inputs, args.first):
         print(line)
     return 0

@@ -43,12 +43,14 @@ class TaskConfig(_Model):
     """What is learnt, and the options of that task family."""
 
     name: Literal[TASKS] = Field(default="auto", description="task; 'auto' infers it from the networks")  # type: ignore[valid-type]
-    noise: float = Field(default=0.0, ge=0, description="reconstruction: std of Gaussian noise added to inputs (denoising)")
+    noise: float = Field(default=0.0, ge=0,
+                         description="reconstruction: std of Gaussian noise added to inputs (denoising)")
     mask: float = Field(default=0.0, ge=0, lt=1, description="reconstruction: fraction of inputs zeroed (denoising)")
     kl_weight: float = Field(default=1.0, ge=0, description="vae: weight of the KL term (beta)")
     d_steps: int = Field(default=1, ge=1, le=100, description="gan: discriminator steps per generator step")
     label_smoothing: float = Field(default=0.0, ge=0, lt=1, description="classification/gan: label smoothing")
-    teacher_forcing: float = Field(default=1.0, ge=0, le=1, description="seq2seq: probability of feeding the true token")
+    teacher_forcing: float = Field(default=1.0, ge=0, le=1,
+                                   description="seq2seq: probability of feeding the true token")
     cd_k: int = Field(default=1, ge=1, le=1000, description="rbm/dbn: Gibbs steps of contrastive divergence")
     mode: Literal["auto", "cbow", "skipgram"] = Field(default="auto", description="word2vec: CBOW or skip-gram pairs")
     horizon: int = Field(default=1, ge=1, description="forecasting: steps ahead to predict")
@@ -63,12 +65,14 @@ class DataConfig(_Model):
     root: str | None = Field(default=None, description="download/cache folder for torchvision data sets")
     download: bool = Field(default=True, description="download torchvision data sets when not cached")
     subset: int | None = Field(default=None, ge=1, description="use only the first N training samples")
-    resize: bool | None = Field(default=None, description="resize images to the network input (default: only for digits)")
+    resize: bool | None = Field(default=None,
+                                description="resize images to the network input (default: only for digits)")
     normalize: bool = Field(default=False, description="standardize features to mean 0, std 1 (training statistics)")
     target: Union[int, str, None] = Field(default=None, description="csv: target column (name or index; default last)")
     samples: int = Field(default=2000, ge=2, le=10_000_000, description="synthetic data: number of samples")
     length: int = Field(default=20, ge=1, le=100_000, description="synthetic sequences: length (binds a symbolic T)")
-    vocab: int | None = Field(default=None, ge=3, description="reversal/text: vocabulary size (default: from the network)")
+    vocab: int | None = Field(default=None, ge=3,
+                              description="reversal/text: vocabulary size (default: from the network)")
     window: int = Field(default=2, ge=1, le=50, description="word2vec: context words each side")
     binarize: bool = Field(default=False, description="threshold pixel values at 0.5 (RBMs)")
     gates: list[Literal[GATES]] | None = Field(  # type: ignore[valid-type]
@@ -145,11 +149,13 @@ class TrainConfig(_Model):
     eval_batch_size: int | None = Field(default=None, ge=1, description="default: 4 × batch_size")
     val_split: float = Field(default=0.1, ge=0, lt=1, description="fraction held out for validation")
     seed: int = Field(default=0, ge=0, lt=1 << 63)
-    device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda|cuda:\d+|mps)$", description="auto: CUDA if available")
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda|cuda:\d+|mps)$",
+                        description="auto: CUDA if available")
     precision: Literal[PRECISIONS] = Field(default="fp32", description="mixed precision (CUDA)")  # type: ignore[valid-type]
     compile: bool = Field(default=False, description="torch.compile the model")
     channels_last: Union[Literal["auto"], bool] = Field(default="auto", description="auto: for conv nets on CUDA")
-    data_on_device: Union[Literal["auto"], bool] = Field(default="auto", description="keep in-memory data on the device")
+    data_on_device: Union[Literal["auto"], bool] = Field(default="auto",
+                                                         description="keep in-memory data on the device")
     workers: int = Field(default=0, ge=0, le=256, description="DataLoader workers (file-backed data sets)")
     threads: int | None = Field(default=None, ge=1, le=1024, description="CPU threads for torch (default: torch's)")
     patience: int | None = Field(default=None, ge=1, description="stop after this many epochs without improvement")
@@ -176,6 +182,23 @@ def guess_data(value: str) -> dict[str, Any]:
     if "/" in value or "\\" in value or value.startswith("."):
         return {"name": "folder", "path": value}
     return {"name": value}  # fails validation with the list of names
+
+
+def anchor_paths(cfg: TrainConfig, base_dir: str) -> TrainConfig:
+    """The recipe with the relative data paths of a spec file (``data.path``, ``val_path``, ``root``)
+    made absolute against ``base_dir``, the spec file's folder: a spec's data is found wherever the
+    command runs (paths given on the command line stay relative to the working directory)."""
+    import os
+
+    update: dict[str, Any] = {}
+    for key in ("path", "val_path", "root"):
+        value = getattr(cfg.data, key)
+        if value:
+            value = os.path.expanduser(value)
+            update[key] = value if os.path.isabs(value) else os.path.normpath(os.path.join(base_dir, value))
+    if not update:
+        return cfg
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update=update)})
 
 
 # --- command-line overrides ---------------------------------------------------------------------------

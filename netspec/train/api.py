@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 import os
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -11,44 +11,54 @@ import torch
 
 from netspec.api import Source, analyze
 from netspec.core.errors import DataError, UsageError
-from netspec.spec.train import TrainConfig, apply_overrides
+from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
 from netspec.train import output
-from netspec.train.checkpoint import load_checkpoint
+from netspec.train.checkpoint import load_checkpoint, load_model_state
 from netspec.train.loop import Trainer
-from netspec.train.runtime import seed_everything, unwrap
+from netspec.train.rundir import RunDirectory
+from netspec.train.runtime import seed_everything
+from netspec.train.setup import require_finite
 from netspec.train.tasks.base import step_failure
+
+RUNS = Path("runs")  # default run directories: runs/<spec name>/<timestamp>
 
 
 def _spec_file(source: Source) -> str | None:
-    return str(source) if isinstance(source, (str, os.PathLike)) and os.path.exists(str(source)) else None
-
-
-def default_run_dir(name: str, root: str | Path = "runs") -> Path:
-    base = Path(root) / name
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = base / stamp
-    i = 1
-    while out.exists():
-        i += 1
-        out = base / f"{stamp}-{i}"
-    return out
+    if not isinstance(source, (str, os.PathLike)) or (isinstance(source, str) and "\n" in source):
+        return None
+    try:
+        return str(source) if os.path.isfile(source) else None
+    except (OSError, ValueError):
+        return None
 
 
 def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None,
             resume: str | os.PathLike[str] | None = None, out: str | os.PathLike[str] | None = None,
             progress: bool | None = None, quiet: bool = False, write: bool = True,
             checkpoint: dict[str, Any] | None = None) -> Trainer:
-    """Load the spec, merge the recipe with the overrides, compile the model and build a Trainer."""
+    """Load the spec, merge the recipe with the overrides, compile the model and build a Trainer.
+
+    With ``write``, the trainer's ``out_dir`` is ``out``, else the resumed run's directory, else None
+    (:func:`train` then creates a new one under ``runs/``). Data paths written in a spec file are
+    relative to that file; those given as flags, to the working directory."""
     graph = analyze(source)
     state = load_checkpoint(resume) if resume is not None else checkpoint
     if state is not None and state.get("spec_name") not in (None, graph.name):
         raise UsageError(f"{state.get('_path')}: the checkpoint is from spec '{state['spec_name']}', "
                          f"not '{graph.name}'")
     base: TrainConfig | dict[str, Any] | None = graph.train
+    spec_file = _spec_file(source)
+    if isinstance(base, TrainConfig) and spec_file is not None:
+        base = anchor_paths(base, os.path.dirname(os.path.abspath(spec_file)))
     if state is not None:
         base = state["config"]
     cfg = apply_overrides(base, flags, sets)
+    if resume is not None and state is not None:
+        before = apply_overrides(state["config"]).optimizer.name
+        if cfg.optimizer.name != before:
+            raise UsageError(f"--resume: the run was trained with optimizer '{before}'; its state cannot continue "
+                             f"under '{cfg.optimizer.name}'\n    hint: drop --optimizer to resume, or start a new run")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)  # before compiling: the initial weights depend on the seed
@@ -61,10 +71,8 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
             out_dir = Path(out)
         elif resume is not None:
             out_dir = Path(state["_path"]).parent  # type: ignore[index]
-        else:
-            out_dir = default_run_dir(graph.name)
     return Trainer(graph, model, cfg, out_dir, progress=progress, quiet=quiet,
-                   resume=state if resume is not None else None, spec_file=_spec_file(source))
+                   resume=state if resume is not None else None, spec_file=spec_file)
 
 
 def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None,
@@ -76,18 +84,30 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
         source: spec path or text (or a loaded Spec/Graph).
         flags: command-line overrides by flag name (``{"epochs": 3, "lr": 1e-3}``).
         sets: ``KEY=VALUE`` overrides of any ``train:`` field (``optimizer.betas=[0.9,0.99]``).
-        out: run directory (default ``runs/<spec name>/<timestamp>``).
-        resume: a checkpoint or run directory to continue from.
+        out: run directory (default: a new ``runs/<spec name>/<timestamp>``); it must be new or empty
+            unless it is the run being resumed.
+        resume: a checkpoint or run directory to continue from (in its own directory unless ``out``).
+
+    Raises:
+        UsageError: ``out`` holds another run, or another build is writing into it.
     """
     trainer = prepare(source, flags, sets, resume, out, progress, quiet)
-    trainer.log(f"{trainer.graph.name}: task {trainer.task.name}, data {trainer.data.description}: "
-                f"{len(trainer.data.train)} train / {len(trainer.data.val) if trainer.data.val is not None else 0} "
-                f"val samples, device {trainer.device}"
-                + (f" × {trainer.world} processes" if trainer.world > 1 else "")
-                + (f", run directory {trainer.out_dir}" if trainer.out_dir else ""))
+    run: RunDirectory | None = None
     try:
+        if trainer.is_main:  # only rank 0 writes files
+            resumed = trainer.resumed is not None and trainer.out_dir is not None and \
+                Path(str(trainer.resumed["_path"])).parent.resolve() == trainer.out_dir.resolve()
+            run = RunDirectory.claim(trainer.out_dir, RUNS / trainer.graph.name, resuming=resumed)
+            trainer.out_dir = run.path
+        trainer.log(f"{trainer.graph.name}: task {trainer.task.name}, data {trainer.data.description}: "
+                    f"{len(trainer.data.train)} train / {len(trainer.data.val) if trainer.data.val is not None else 0} "
+                    f"val samples, device {trainer.device}"
+                    + (f" × {trainer.world} processes" if trainer.world > 1 else "")
+                    + (f", run directory {trainer.out_dir}" if trainer.out_dir else ""))
         summary = trainer.fit()
     finally:
+        if run is not None:
+            run.release()
         if trainer.distributed and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
     summary["report"] = output.report(trainer, summary)
@@ -140,7 +160,8 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         "train_samples": len(trainer.data.train),
         "val_samples": len(trainer.data.val) if trainer.data.val is not None else 0,
         "dry_run_subset": subset,
-        "batch_shapes": [tuple(t.shape) for t in batch], "batch_dtypes": [str(t.dtype).replace("torch.", "") for t in batch],
+        "batch_shapes": [tuple(t.shape) for t in batch],
+        "batch_dtypes": [str(t.dtype).replace("torch.", "") for t in batch],
         "loss": float(loss.detach()), "loss_name": getattr(trainer.task, "loss_name", "?"),
         "device": str(trainer.device), "steps_per_epoch": trainer.steps_per_epoch,
         "config": trainer.cfg.dump(),
@@ -149,60 +170,69 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
 
 def evaluate(source: Source, checkpoint: str | os.PathLike[str], flags: dict[str, Any] | None = None,
              sets: list[str] | None = None) -> dict[str, Any]:
-    """Metrics of a checkpoint on the validation split, or on a whole data set given with ``--data``."""
+    """Metrics of a checkpoint on the validation split, or on a whole data set given with ``--data``.
+
+    ``checkpoint`` may be a run directory: its ``last.pt`` is evaluated (``picked`` in the result says so)."""
     state = load_checkpoint(checkpoint)
     flags = dict(flags or {})
     whole = flags.get("data") is not None
     if whole:
         flags["val_split"] = 0.0
     trainer = prepare(source, flags, sets, write=False, quiet=True, checkpoint=state)
-    unwrap(trainer.model).load_state_dict(state["model"])
+    load_model_state(trainer.model, state)
     data = trainer.data.train if whole or trainer.data.val is None else trainer.data.val
+    split = "all" if whole or trainer.data.val is None else "validation"
+    require_finite(data, "evaluation" if split == "all" else split)
     metrics = trainer.evaluate(data)
-    return {"checkpoint": state["_path"], "epoch": state["epoch"], "data": trainer.data.description,
-            "split": "all" if whole or trainer.data.val is None else "validation", "samples": len(data), **metrics}
+    result = {"checkpoint": state["_path"], "epoch": state["epoch"], "data": trainer.data.description,
+              "split": split, "samples": len(data), **metrics}
+    if state.get("_picked"):
+        result["picked"] = picked_note(state)
+    return result
 
 
-def load_inputs(paths: Sequence[str], trainer: Trainer) -> torch.Tensor:
-    """Files (images, .npy/.npz/.pt, .csv rows) or comma-separated numbers -> a batch for the input."""
+def picked_note(state: dict[str, Any]) -> str:
+    """What was taken from a run directory given as the checkpoint, and what else is there."""
+    path = Path(state["_path"])
+    best = path.parent / "best.pt"
+    note = f"{path.parent} is a run directory: using its {path.name} (end of epoch {state['epoch']})"
+    if best.is_file() and state.get("best_epoch") is not None:
+        note += f"; best.pt holds the best epoch ({state['best_epoch']}): --checkpoint {best}"
+    return note
+
+
+def load_input(p: str, trainer: Trainer) -> torch.Tensor:
+    """One predict input (an image, an .npy/.npz/.pt/.csv file, words or comma-separated numbers) ->
+    its samples, a batch for the network input (an array file may hold several)."""
     want = trainer.task.input_type
-    rows: list[torch.Tensor] = []
-    for p in paths:
-        path = Path(p)
-        if path.suffix.lower() in D.IMAGE_SUFFIXES:
-            import numpy as np
-            from PIL import Image
-
-            if not path.exists():
-                raise DataError(f"{p}: no such file")
-            with Image.open(path) as im:
-                c = want.shape[0] if len(want.shape) == 3 and isinstance(want.shape[0], int) else 1
-                a = np.asarray(im.convert("L" if c == 1 else "RGB"), dtype=np.float32) / 255.0
-            t = torch.from_numpy(a)
-            t = t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
-            rows.append(D.fit_images(t, want, trainer.task.input_name, True, "image"))
-        elif path.suffix.lower() in (".npy", ".npz", ".pt", ".pth"):
-            x, _ = D.load_file(p)
-            if tuple(x.shape) == tuple(d for d in want.shape if isinstance(d, int)) and len(x.shape) == len(want.shape):
-                x = x[None]
-            rows.append(D.check_fit(x, want, trainer.task.input_name))
-        elif path.suffix.lower() == ".csv":
-            x = _csv_rows(p)
-            rows.append(D.check_fit(x, want, trainer.task.input_name))
-        elif (parsed := trainer.task.parse_input(p)) is not None:
-            rows.append(parsed)
-        else:
-            try:
-                values = [float(v) for v in p.replace(" ", ",").split(",") if v]
-            except ValueError:
-                raise DataError(f"'{p}' is neither a file (image, .npy, .npz, .pt, .csv) nor comma-separated numbers") from None
-            x = torch.tensor(values)[None]
-            if want.dtype == "long":
-                x = x.long()
-            if len(want.shape) > 1 and all(isinstance(d, int) for d in want.shape):
-                x = x.reshape(1, *want.shape) if x.numel() == _prod(want.shape) else x
-            rows.append(D.check_fit(x, want, trainer.task.input_name))
-    return torch.cat(rows)
+    path = Path(p)
+    suffix = path.suffix.lower()
+    if suffix in D.IMAGE_SUFFIXES:
+        return D.fit_images(D.read_image(p, want), want, trainer.task.input_name, True, "image")
+    if suffix in (".npy", ".npz", ".pt", ".pth", ".csv", ".tsv"):
+        x = _csv_rows(p) if suffix in (".csv", ".tsv") else D.load_file(p)[0]
+        if tuple(x.shape) == tuple(d for d in want.shape if isinstance(d, int)) and len(x.shape) == len(want.shape):
+            x = x[None]  # one sample without the sample axis
+        if x.dim() == 0 or len(x) == 0:
+            raise DataError(f"{p}: holds no samples")
+        return D.check_fit(x, want, trainer.task.input_name)
+    parsed = trainer.task.parse_input(p)
+    if parsed is not None:
+        return parsed
+    try:
+        values = [float(v) for v in p.replace(" ", ",").split(",") if v]
+    except ValueError:
+        values = []
+    if not values or not all(math.isfinite(v) for v in values):
+        raise DataError(f"'{p}' is neither a file (image, .npy, .npz, .pt, .csv) nor comma-separated numbers"
+                        if not path.exists() else
+                        f"{p}: not an input predict reads (an image, .npy, .npz, .pt or .csv file)")
+    x = torch.tensor(values)[None]
+    if want.dtype == "long":
+        x = x.long()
+    if len(want.shape) > 1 and all(isinstance(d, int) for d in want.shape):
+        x = x.reshape(1, *want.shape) if x.numel() == _prod(want.shape) else x
+    return D.check_fit(x, want, trainer.task.input_name)
 
 
 def _prod(shape: Sequence[Any]) -> int:
@@ -213,39 +243,41 @@ def _prod(shape: Sequence[Any]) -> int:
 
 
 def _csv_rows(path: str) -> torch.Tensor:
-    import numpy as np
-
-    try:
-        a = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32)
-    except ValueError:
-        a = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32, skiprows=1)
-    return torch.from_numpy(a)
+    """Every column of a numeric CSV (optional header) as features."""
+    return D.read_table(path)[0]
 
 
 @torch.no_grad()
 def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence[str] = (),
             first: int | None = None) -> list[str]:
-    """Outputs for a few inputs (files or numbers), or the first N validation samples."""
+    """Outputs for a few inputs (files or numbers), or the first N validation samples: one line per
+    sample, in order (``name: ...`` for an input of one sample, ``name[i]: ...`` for each of several)."""
     state = load_checkpoint(checkpoint)
     trainer = prepare(source, None, None, write=False, quiet=True, checkpoint=state)
-    unwrap(trainer.model).load_state_dict(state["model"])
+    load_model_state(trainer.model, state)
     for net in trainer.task.nets.values():
         net.eval()
+    for m in trainer.model.modules():
+        m.eval()
+    task = trainer.task
     lines: list[str] = []
     if first:
         data = trainer.data.val if trainer.data.val is not None else trainer.data.train
         batch = next(iter(trainer.batches(data, False, 0, batch_size=first)))
-        n_in = getattr(trainer.task, "n_inputs", 1)
-        out = trainer.task.predict(*batch[:n_in])
-        desc = trainer.task.describe_prediction(out)
-        for i, line in enumerate(desc):
-            truth = f"  [target {int(batch[n_in][i])}]" if len(batch) > n_in and batch[n_in].dim() == 1 and \
-                not batch[n_in].is_floating_point() else ""
-            lines.append(f"sample {i}: {line}{truth}")
-    if inputs:
-        x = load_inputs(inputs, trainer).to(trainer.device)
-        for name, line in zip(inputs, trainer.task.describe_prediction(trainer.task.predict(x))):
-            lines.append(f"{name}: {line}")
+        lines += [f"sample {i}: {line}" for i, line in enumerate(task.describe_samples(batch))]
+    bs = trainer.cfg.eval_batch_size or 4 * trainer.cfg.batch_size
+    takes = task.first_net.inputs
+    if inputs and len(takes) > 1:
+        raise UsageError(f"the network '{task.first_net.name}' takes {len(takes)} inputs ({', '.join(takes)}); "
+                         f"predict reads one per INPUT\n    hint: --first N predicts validation samples")
+    for name in inputs:
+        x = load_input(name, trainer)
+        described: list[str] = []
+        for chunk in x.split(bs):
+            described += task.describe_prediction(task.predict(chunk.to(trainer.device)))
+        if len(described) != len(x):  # a bug, not the input's fault
+            raise RuntimeError(f"{len(described)} predictions for the {len(x)} samples of {name}")
+        lines += [f"{name}: {described[0]}"] if len(x) == 1 else [f"{name}[{i}]: {d}" for i, d in enumerate(described)]
     if not lines:
         raise UsageError("give INPUTS (files or comma-separated numbers) or --first N")
     return lines

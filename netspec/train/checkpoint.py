@@ -7,15 +7,18 @@ remaining batches exactly. It holds only tensors and plain values: it loads with
 
 from __future__ import annotations
 
+import math
+import shutil
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, BinaryIO, Protocol, Sequence
 
 import torch
 import torch.nn as nn
 
 from netspec.core.errors import DataError, UsageError
+from netspec.core.types import fmt_shape
 from netspec.spec.train import TrainConfig
-from netspec.train.runtime import atomic_save, rng_state, set_rng_state, unwrap, unwrap_state
+from netspec.train.runtime import atomic_save, rng_state, set_rng_state, unwrap, unwrap_state, write_atomic
 
 CHECKPOINT_FORMAT = "netspec-checkpoint-1"
 
@@ -58,30 +61,116 @@ def make_state(spec_name: str, cfg: TrainConfig, model: nn.Module, optimizers: S
 
 def save(state: dict[str, Any], path: Path) -> Path:
     """Write a checkpoint atomically (a crash leaves the previous file whole)."""
-    atomic_save(state, path)
-    return path
+    return atomic_save({k: v for k, v in state.items() if not k.startswith("_")}, path)
+
+
+# What every checkpoint holds, and of which type (a file with the right tag but a field missing or of
+# another type is a damaged checkpoint, said so before anything reads it).
+FIELDS: dict[str, tuple[type, ...]] = {
+    "spec_name": (str, type(None)), "config": (dict,), "model": (dict,), "optimizers": (list,),
+    "schedules": (list,), "scaler": (dict, type(None)), "rng": (dict,), "epoch": (int,), "batch": (int,),
+    "global_step": (int,), "partial": (dict,), "history": (list,), "best": (float, int, type(None)),
+    "best_epoch": (int, type(None)), "bad_epochs": (int,), "task": (dict,),
+}
+
+
+def _damaged(p: Path, what: str) -> DataError:
+    return DataError(f"{p}: a damaged netspec checkpoint: {what}\n    hint: use another checkpoint of the run "
+                     f"(best.pt or last.pt), or train again")
+
+
+# fields that earlier checkpoints may lack, with the value that means "nothing yet"
+DEFAULTS: dict[str, Any] = {"spec_name": None, "scaler": None, "partial": {}, "history": [], "best": None,
+                            "best_epoch": None, "bad_epochs": 0, "task": {}}
+
+
+def _check_fields(state: dict[str, Any], p: Path) -> None:
+    for name, types in FIELDS.items():
+        if name not in state and name in DEFAULTS:
+            state[name] = type(DEFAULTS[name])() if isinstance(DEFAULTS[name], (dict, list)) else DEFAULTS[name]
+        if name not in state:
+            raise _damaged(p, f"the field '{name}' is missing")
+        value = state[name]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise _damaged(p, f"the field '{name}' is a {type(value).__name__}")
+    for name in ("epoch", "batch", "global_step", "bad_epochs"):
+        if state[name] < 0:
+            raise _damaged(p, f"the field '{name}' is negative")
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state["model"].items()):
+        raise _damaged(p, "the model weights are not named tensors")
+    if not all(isinstance(r, dict) and isinstance(r.get("epoch"), int) and all(
+            isinstance(k, str) and (v is None or isinstance(v, (int, float)) and not isinstance(v, bool))
+            for k, v in r.items()) for r in state["history"]):
+        raise _damaged(p, "the metric history is not a list of rows")
+    if not all(isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+               for k, v in state["partial"].items()):
+        raise _damaged(p, "the means of the epoch in progress are not numbers")
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """A checkpoint file (or a run directory's ``last.pt``), with ``_path`` added.
+    """A checkpoint file (or a run directory's ``last.pt``), with ``_path`` added (and ``_picked``:
+    the file taken from a run directory).
 
     Raises:
         UsageError: there is no file there.
-        DataError: the file is not a readable netspec checkpoint.
+        DataError: the file is not a readable, whole netspec checkpoint.
     """
     p = Path(path)
+    picked = None
     if p.is_dir():
         p = p / "last.pt"
-    if not p.exists():
-        raise UsageError(f"no checkpoint at {p}")
+        picked = p.name
+    if not p.is_file():
+        raise UsageError(f"no checkpoint at {p}" if not p.exists() else f"{p} is not a checkpoint file")
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise DataError(f"{p}: not a readable netspec checkpoint ({type(exc).__name__}: {exc})") from None
+        # the reason without the loader's text, which may quote the file's bytes
+        why = ("it holds objects other than tensors and plain values" if "weights_only" in str(exc).lower()
+               or "weights only" in str(exc).lower() else f"truncated or damaged ({type(exc).__name__})")
+        raise DataError(f"{p}: not a readable netspec checkpoint: {why}") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise DataError(f"{p}: not a netspec checkpoint (written by `netspec build`)")
+    _check_fields(state, p)
     state["_path"] = str(p)
+    state["_picked"] = picked
     return state
+
+
+def _listed(names: list[str], limit: int = 4) -> str:
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def load_model_state(model: nn.Module, state: dict[str, Any]) -> None:
+    """Load a checkpoint's weights into the compiled spec.
+
+    Raises:
+        UsageError: they do not fit (another architecture under the same spec name): every difference
+            (missing, unexpected, other shapes) is named.
+    """
+    m = unwrap(model)
+    have = m.state_dict()
+    saved: dict[str, torch.Tensor] = state["model"]
+    missing = [k for k in have if k not in saved]
+    extra = [k for k in saved if k not in have]
+    shapes = [f"{k}: {fmt_shape(tuple(saved[k].shape))} in the checkpoint, {fmt_shape(tuple(have[k].shape))} "
+              f"in the spec" for k in have if k in saved and tuple(saved[k].shape) != tuple(have[k].shape)]
+    problems = []
+    if missing:
+        problems.append(f"missing from the checkpoint: {_listed(missing)}")
+    if extra:
+        problems.append(f"not in the spec: {_listed(extra)}")
+    problems += shapes[:4] + ([f"… and {len(shapes) - 4} more of other shapes"] if len(shapes) > 4 else [])
+    if not problems:
+        try:
+            m.load_state_dict(saved)
+            return
+        except (RuntimeError, ValueError, TypeError) as exc:
+            problems.append(" ".join(str(exc).split())[:500])
+    raise UsageError(f"{state.get('_path')}: the checkpoint does not fit the networks of spec "
+                     f"'{state.get('spec_name')}' as it is now (was it written for another version of the spec?)\n"
+                     + "\n".join(f"    {p}" for p in problems)
+                     + "\n    hint: use the spec the checkpoint was trained with, or train this one afresh")
 
 
 def restore(state: dict[str, Any], model: nn.Module, optimizers: Sequence[Stateful], schedules: Sequence[Stateful],
@@ -91,25 +180,125 @@ def restore(state: dict[str, Any], model: nn.Module, optimizers: Sequence[Statef
 
     Raises:
         UsageError: the checkpoint does not fit this spec's networks or this task's optimizers.
+        DataError: a part of it cannot be restored (a damaged checkpoint).
     """
-    try:
-        unwrap(model).load_state_dict(state["model"])
-    except RuntimeError as exc:
-        raise UsageError(f"{state.get('_path')}: the checkpoint does not fit this spec's networks: "
-                         f"{str(exc).splitlines()[0]}") from None
-    if len(state["optimizers"]) != len(optimizers):
-        raise UsageError(f"{state.get('_path')}: the checkpoint has {len(state['optimizers'])} optimizers, "
+    load_model_state(model, state)
+    p = Path(str(state.get("_path")))
+    if len(state["optimizers"]) != len(optimizers) or len(state["schedules"]) != len(schedules):
+        raise UsageError(f"{p}: the checkpoint has {len(state['optimizers'])} optimizers, "
                          f"this task uses {len(optimizers)}")
-    for o, s in zip(optimizers, state["optimizers"]):
-        o.load_state_dict(s)
-    for sch, s in zip(schedules, state["schedules"]):
-        sch.load_state_dict(s)
-    if scaler is not None and state.get("scaler"):
-        scaler.load_state_dict(state["scaler"])
-    loop = {"epoch": state["epoch"], "batch": state["batch"], "global_step": state["global_step"],
-            "partial": dict(state.get("partial") or {}), "history": list(state.get("history") or []),
-            "best": state.get("best"), "best_epoch": state.get("best_epoch"),
-            "bad_epochs": state.get("bad_epochs", 0)}
-    task.load_state_dict(state.get("task") or {})
-    set_rng_state(state["rng"], device)
-    return loop
+    part = "optimizer state"
+    try:
+        for o, s in zip(optimizers, state["optimizers"]):
+            need = set(getattr(o, "defaults", {}))
+            if not all(need <= set(g) for g in s["param_groups"]):
+                raise UsageError(f"{p}: the checkpoint's optimizer state is not for {type(o).__name__} (the run was "
+                                 f"trained with another optimizer)\n    hint: resume with the run's own optimizer")
+            o.load_state_dict(s)
+        part = "learning-rate schedules"
+        for sch, s in zip(schedules, state["schedules"]):
+            sch.load_state_dict(s)
+        part = "gradient scaler"
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        part = "task state"
+        task.load_state_dict(state.get("task") or {})
+        part = "random number generators"
+        set_rng_state(state["rng"], device)
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError, AttributeError) as exc:
+        raise _damaged(p, f"its {part} cannot be restored ({type(exc).__name__})") from None
+    return {"epoch": state["epoch"], "batch": state["batch"], "global_step": state["global_step"],
+            "partial": dict(state["partial"]), "history": list(state["history"]),
+            "best": state["best"], "best_epoch": state["best_epoch"], "bad_epochs": state["bad_epochs"]}
+
+
+def epoch_of(path: Path) -> int | None:
+    """The epoch a checkpoint file holds; None when there is none or it cannot be read."""
+    try:
+        return int(load_checkpoint(path)["epoch"])
+    except (DataError, UsageError, OSError):
+        return None
+
+
+def position_of(path: Path) -> str | None:
+    """Where the run stood when a checkpoint file was written ("epoch 3", "epoch 2, step 5"); None
+    when it cannot be read."""
+    try:
+        state = load_checkpoint(path)
+    except (DataError, UsageError, OSError):
+        return None
+    if state["batch"]:
+        return f"epoch {state['epoch'] + 1}, step {state['batch']}"
+    return f"end of epoch {state['epoch']}"
+
+
+def copy_file(source: Path, path: Path) -> Path:
+    """Copy a checkpoint file byte for byte, atomically (see :func:`write_atomic`)."""
+    def write(f: BinaryIO) -> None:
+        with open(source, "rb") as src:
+            shutil.copyfileobj(src, f, 1 << 20)
+
+    return write_atomic(path, write)
+
+
+def repair_best(out_dir: Path, state: dict[str, Any]) -> str | None:
+    """Make ``best.pt`` of a resumed run hold the epoch the resumed checkpoint says it does.
+
+    ``last.pt`` is written before ``best.pt``; a build killed between the two leaves ``best.pt`` one
+    improvement behind, while ``last.pt`` (which records the best epoch) holds the best model: then
+    ``best.pt`` is copied from it. Resuming into another directory, the resumed run's ``best.pt`` is
+    copied. ``state``: the resumed checkpoint's ``epoch``, ``batch``, ``best_epoch`` and ``_path``.
+    Returns a note for the log, or None when nothing was to be done.
+    """
+    best_epoch = state.get("best_epoch")
+    path = out_dir / "best.pt"
+    if best_epoch is None:
+        return None
+    have = epoch_of(path)
+    if have == best_epoch:
+        return None
+    resumed = Path(str(state["_path"]))
+    if state["epoch"] == best_epoch and state["batch"] == 0:
+        copy_file(resumed, path)
+        return (f"note: best.pt did not hold the best epoch ({best_epoch}; a build stopped between writing "
+                f"last.pt and best.pt): copied from {resumed.name}")
+    source = resumed.parent / "best.pt"
+    if source.resolve() != path.resolve() and epoch_of(source) == best_epoch:
+        copy_file(source, path)
+        return f"note: best.pt (epoch {best_epoch}) copied from {source}"
+    return ("warning: best.pt holds " + (f"epoch {have}" if have is not None else "nothing")
+            + f", not the best epoch {best_epoch}; it is written again at the next improvement")
+
+
+def weight_scale(model: nn.Module) -> float:
+    """The largest magnitude among the floating-point parameters (at least 1): the scale
+    :func:`weights_problem` measures growth against."""
+    with torch.no_grad():
+        tops = [p.detach().abs().amax().float() for p in unwrap(model).parameters()
+                if p.is_floating_point() and p.numel()]
+        top = float(torch.stack(tops).max()) if tops else 1.0
+    return max(1.0, top) if math.isfinite(top) else 1.0
+
+
+EXPLODED = 1e6  # parameters this many times their initial scale have exploded: the run diverged
+
+
+def weights_problem(model: nn.Module, scale: float) -> str | None:
+    """Why the model's state is not a good checkpoint: non-finite parameters or buffers, or parameters
+    grown over :data:`EXPLODED` times ``scale``; None when it is fine (one device synchronisation)."""
+    m = unwrap(model)
+    named = [(n, t.detach(), True) for n, t in m.named_parameters()] + \
+        [(n, t.detach(), False) for n, t in m.named_buffers()]
+    named = [entry for entry in named if entry[1].is_floating_point() and entry[1].numel()]
+    if not named:
+        return None
+    with torch.no_grad():
+        tops = torch.stack([t.abs().amax().float() for _, t, _ in named]).cpu().tolist()
+    for (name, _, _), top in zip(named, tops):
+        if not math.isfinite(top):
+            return f"the weights became non-finite ({name})"
+    for (name, _, param), top in zip(named, tops):
+        if param and top > EXPLODED * scale:
+            return (f"the weights exploded ({name} reached {top:.3g}, over {EXPLODED:.0e} times their initial "
+                    f"scale {scale:.3g})")
+    return None

@@ -206,11 +206,41 @@ class ImageFolder(torch.utils.data.Dataset):  # type: ignore[type-arg]
             with Image.open(f) as im:
                 im = im.convert(self.mode).resize((self.size[1], self.size[0]))
                 a = np.asarray(im, dtype=np.float32) / 255.0
-        except OSError as exc:
-            raise DataError(f"{f}: cannot read the image: {exc}") from None
+        except Exception as exc:  # Pillow's decoders raise many kinds
+            raise DataError(f"{f}: not a readable image ({type(exc).__name__})") from None
         t = torch.from_numpy(a)
         t = t.unsqueeze(0) if t.dim() == 2 else t.permute(2, 0, 1)
         return t.contiguous(), torch.tensor(label)
+
+
+def read_image(path: str, want: TensorType) -> torch.Tensor:
+    """One image file as a (1, C, H, W) batch in [0, 1]: grey for a 1-channel input, else RGB.
+
+    Raises:
+        DataError: no such file, or not an image Pillow reads (never quoting the file)."""
+    from PIL import Image
+
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such file")
+    c = want.shape[0] if len(want.shape) == 3 and isinstance(want.shape[0], int) else 1
+    try:
+        with Image.open(path) as im:
+            a = np.asarray(im.convert("L" if c == 1 else "RGB"), dtype=np.float32) / 255.0
+    except Exception as exc:  # Pillow's decoders raise many kinds
+        raise DataError(f"{path}: not a readable image ({type(exc).__name__})") from None
+    t = torch.from_numpy(a)
+    return t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
+
+
+def _unreadable(path: str, kind: str, exc: BaseException) -> DataError:
+    """A file that does not parse, said without quoting it (loaders' messages may show its bytes)."""
+    text = str(exc).lower()
+    why = type(exc).__name__
+    if "weights_only" in text or "weights only" in text:
+        why = "it holds Python objects, not only tensors"
+    elif "allow_pickle" in text or "object arrays" in text:
+        why = "it holds Python objects (object arrays)"
+    return DataError(f"{path}: not a readable {kind} file ({why})")
 
 
 def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -218,6 +248,8 @@ def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     p = Path(path)
     if not p.exists():
         raise DataError(f"data file {path} does not exist")
+    if not p.is_file():
+        raise DataError(f"data file {path} is not a file")
     suffix = p.suffix.lower()
     try:
         if suffix in (".npz", ".npy"):
@@ -234,11 +266,12 @@ def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
                 return _tensor(obj[0], path), (_tensor(obj[1], path) if len(obj) == 2 else None)
             if isinstance(obj, dict):
                 return _pick(obj, path)
-            raise DataError(f"{path}: expected a tensor, (inputs, targets) or a dict of tensors, got {type(obj).__name__}")
+            raise DataError(f"{path}: expected a tensor, (inputs, targets) or a dict of tensors, "
+                            f"got {type(obj).__name__}")
     except DataError:
         raise
     except Exception as exc:
-        raise DataError(f"{path}: cannot read: {type(exc).__name__}: {exc}") from None
+        raise _unreadable(path, suffix, exc) from None
     raise DataError(f"{path}: unknown data file type '{suffix}' (expected .npz, .npy, .pt, .pth, .csv)")
 
 
@@ -264,15 +297,24 @@ def _pick(arrays: dict[str, Any], path: str) -> tuple[torch.Tensor, torch.Tensor
     raise DataError(f"{path}: cannot tell inputs from targets among {keys}; name them 'x' and 'y'")
 
 
-def read_csv(path: str, target: int | str | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Numeric CSV (optional header): features and one target column (default: the last)."""
+def read_table(path: str) -> tuple[torch.Tensor, list[str] | None]:
+    """A numeric CSV (``.tsv``: tab-separated) with an optional header: (rows × columns float32, header).
+
+    Raises:
+        DataError: not a file, not text, empty, rows of different lengths, or a value that is not a
+            number (named by row and column, never quoted)."""
     import csv
 
     p = Path(path)
-    if not p.exists():
-        raise DataError(f"data file {path} does not exist")
-    with p.open(newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.reader(f, delimiter="\t" if p.suffix == ".tsv" else ",") if r]
+    if not p.is_file():
+        raise DataError(f"data file {path} does not exist" if not p.exists() else f"data file {path} is not a file")
+    try:
+        with p.open(newline="", encoding="utf-8") as f:
+            rows = [r for r in csv.reader(f, delimiter="\t" if p.suffix.lower() == ".tsv" else ",") if r]
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text (CSV) file") from None
+    except (OSError, csv.Error) as exc:
+        raise DataError(f"{path}: not a readable CSV file ({type(exc).__name__})") from None
     if not rows:
         raise DataError(f"{path}: empty CSV file")
     header = None
@@ -280,22 +322,40 @@ def read_csv(path: str, target: int | str | None) -> tuple[torch.Tensor, torch.T
         [float(v) for v in rows[0]]
     except ValueError:
         header, rows = rows[0], rows[1:]
-    try:
-        table = np.array([[float(v) for v in r] for r in rows], dtype=np.float64)
-    except ValueError as exc:
-        raise DataError(f"{path}: every value must be a number ({exc})") from None
-    if table.ndim != 2 or table.shape[1] < 2:
+    if not rows:
+        raise DataError(f"{path}: a header but no rows")
+    first = 2 if header else 1
+    width = len(rows[0])
+    table = np.empty((len(rows), width), dtype=np.float64)
+    for i, r in enumerate(rows):
+        if len(r) != width:
+            raise DataError(f"{path}: row {i + first} has {len(r)} values, the first row {width}")
+        for j, v in enumerate(r):
+            try:
+                table[i, j] = float(v)
+            except ValueError:
+                raise DataError(f"{path}: row {i + first}, column {j + 1} is not a number") from None
+    return torch.from_numpy(table), header
+
+
+def read_csv(path: str, target: int | str | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Numeric CSV (optional header): features and one target column (default: the last)."""
+    t, header = read_table(path)
+    table = t.numpy()
+    if table.shape[1] < 2:
         raise DataError(f"{path}: expected at least two columns (features and a target)")
     col = table.shape[1] - 1
     if isinstance(target, str):
         if not header or target not in header:
-            raise DataError(f"{path}: no column named '{target}'" + (f" (columns: {', '.join(header)})" if header else ""))
+            raise DataError(f"{path}: no column named '{target}'" + (f" in its header ({len(header)} columns)" if header
+                                                                    else " (it has no header row)"))
         col = header.index(target)
     elif isinstance(target, int):
         col = target % table.shape[1]
     y = table[:, col]
     x = np.delete(table, col, axis=1)
-    yt = torch.from_numpy(y.astype(np.int64)) if np.all(y == np.round(y)) else torch.from_numpy(y.astype(np.float32))
+    integral = bool(np.all(np.isfinite(y))) and bool(np.all(y == np.round(y)))
+    yt = torch.from_numpy(y.astype(np.int64)) if integral else torch.from_numpy(y.astype(np.float32))
     return torch.from_numpy(x.astype(np.float32)), yt
 
 

@@ -41,7 +41,7 @@ from netspec.train.batching import OrderSampler, TensorSet, epoch_order, make_lo
 from netspec.train.meter import RunningMean
 from netspec.train.runtime import dist_env, resolve_device, seed_everything
 from netspec.train.tasks import make_task
-from netspec.train.tasks.base import step_failure
+from netspec.train.tasks.base import check_token_ids, step_failure
 
 
 class TrainingDiverged(NetspecError):
@@ -83,6 +83,10 @@ class Trainer:
         self.task = make_task(cfg, graph, self.raw_nets)
         self.data = self.task.load_data()
         self.data.train, self.data.val = setup.place_data(self.data, self.device, cfg.data_on_device)
+        for part, split in ((self.data.train, "training"), (self.data.val, "validation")):
+            check_token_ids(self.task, part, split)
+        if self.data.val is not None:
+            setup.require_finite(self.data.val, "validation")
 
         # precision, memory format, wrapped networks, optimizers
         amp = setup.precision(cfg.precision, self.device)
@@ -111,8 +115,12 @@ class Trainer:
         self._stop_requested = False
         self.train_time = 0.0
         self.train_samples = 0
+        self.weight_scale = checkpoint.weight_scale(self.model)  # at initialisation: what "exploded" is measured by
+        # where the resumed checkpoint stood (epoch, batch, best_epoch, _path)
+        self.resumed: dict[str, Any] | None = None
         if resume is not None:
             self._restore(resume)
+            self.resumed = {k: resume.get(k) for k in ("epoch", "batch", "best_epoch", "_path")}
 
     # --- messages ---
     def log(self, message: str) -> None:
@@ -224,8 +232,7 @@ class Trainer:
     def fit(self) -> dict[str, Any]:
         cfg = self.cfg
         if self.is_main and self.out_dir is not None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            output.write_config(self)
+            output.prepare_dir(self)
         self._tb = output.tensorboard(self)
         old_handler = self._install_sigint()
         t_start = time.perf_counter()
@@ -235,7 +242,8 @@ class Trainer:
                 train_stats = self._train_epoch()
                 val_stats = self.evaluate(self.data.val) if self.data.val is not None else {}
                 row = {"epoch": self.epoch + 1, "train_loss": train_stats.get("loss"),
-                       **{f"train_{k}": v for k, v in train_stats.items() if not k.startswith("_") and k not in ("loss", "n")},
+                       **{f"train_{k}": v for k, v in train_stats.items()
+                          if not k.startswith("_") and k not in ("loss", "n")},
                        **{f"val_{k}": v for k, v in val_stats.items() if k != "n"},
                        "lr": self.optimizers[0].param_groups[0]["lr"],
                        "samples_per_s": round(train_stats.get("_throughput", 0.0), 1),
@@ -253,11 +261,14 @@ class Trainer:
                 self.batch = 0
                 self.partial = {}
                 output.epoch_line(self, row, train_stats)
+                self._check_weights()
                 if self.is_main and self.out_dir is not None:
-                    output.write_metrics(self)
+                    # last.pt (which records the best epoch) first, then best.pt: a build killed between
+                    # the two is repaired on resume (checkpoint.repair_best); the metrics follow them
                     self.save("last.pt")
                     if improved:
                         self.save("best.pt")
+                    output.write_metrics(self)
                     if self._tb is not None:
                         for k, v in row.items():
                             if isinstance(v, (int, float)) and k != "epoch":
@@ -326,11 +337,13 @@ class Trainer:
                         bar.set_postfix_str(f"loss {meter.mean('loss'):.4g}", refresh=False)
                 if cfg.checkpoint_steps and self.global_step % cfg.checkpoint_steps == 0 and b + 1 < steps:
                     self._check_finite(losses, b + 1)
+                    self._check_weights()
                     self.partial = meter.means()
                     if self.is_main and self.out_dir is not None:
                         self.save("last.pt")
                 if self._stop_now():
                     self._check_finite(losses, b + 1)
+                    self._check_weights()
                     self.partial = meter.means()
                     path = None
                     if self.is_main and self.out_dir is not None:
@@ -370,14 +383,27 @@ class Trainer:
         if bool(bad.any()):
             b = int(bad.nonzero()[0])
             value = float(losses[b])
-            last = (self.out_dir / "last.pt") if self.out_dir is not None else None
-            keep = (f"the last good checkpoint is {last}" if last is not None and last.exists()
-                    else "no checkpoint had been written yet")
-            raise TrainingDiverged(
-                f"the loss became {value} at epoch {self.epoch + 1}, step {b + 1}/{self.steps_per_epoch} "
-                f"(global step {self.global_step - (self.batch - b) + 1}); training stopped and {keep}\n"
-                f"    hint: lower the learning rate (--lr), clip gradients (--clip-norm 1.0), "
-                f"or check the data for NaN/inf values")
+            raise self._diverged(f"the loss became {value} at epoch {self.epoch + 1}, step {b + 1}/"
+                                 f"{self.steps_per_epoch} (global step {self.global_step - (self.batch - b) + 1})")
+
+    def _check_weights(self) -> None:
+        """Stop when the weights are no longer a good checkpoint (non-finite, or exploded while the
+        loss was still finite): checked before every write of last.pt, so it always holds good weights."""
+        problem = checkpoint.weights_problem(self.model, self.weight_scale)
+        if problem is not None:
+            where = f"epoch {self.epoch + (0 if self.batch == 0 else 1)}" + (
+                f", step {self.batch}/{self.steps_per_epoch}" if self.batch else "")
+            raise self._diverged(f"{problem} at {where} (global step {self.global_step})")
+
+    def _diverged(self, what: str) -> TrainingDiverged:
+        last = (self.out_dir / "last.pt") if self.out_dir is not None else None
+        where = checkpoint.position_of(last) if last is not None and last.exists() else None
+        keep = (f"the last good checkpoint is {last} ({where})" if where is not None
+                else "no checkpoint had been written yet")
+        return TrainingDiverged(
+            f"training diverged: {what}; training stopped and {keep}\n"
+            f"    hint: lower the learning rate (--lr), clip gradients (--clip-norm 1.0), "
+            f"or check the data for NaN/inf values")
 
     @torch.no_grad()
     def evaluate(self, data: Any) -> dict[str, Any]:
@@ -442,6 +468,10 @@ class Trainer:
     def _restore(self, state: dict[str, Any]) -> None:
         loop = checkpoint.restore(state, self.model, self.optimizers, self.schedules, self.scaler, self.device,
                                   self.task)
+        if loop["batch"] >= self.steps_per_epoch:
+            raise UsageError(f"{state.get('_path')}: the checkpoint stopped after step {loop['batch']} of an epoch, "
+                             f"but an epoch of this run has {self.steps_per_epoch} steps\n    hint: a run stopped "
+                             f"within an epoch resumes with the batch size and data it was trained with")
         for field, value in loop.items():
             setattr(self, field, value)
         self.log(f"resumed from {state.get('_path')} at epoch {self.epoch + 1}"

@@ -6,10 +6,13 @@ Plain functions of a :class:`netspec.train.loop.Trainer`: they read its state an
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from netspec.train.checkpoint import repair_best
+from netspec.train.runtime import file_error, write_atomic, write_text_atomic
 
 
 def epoch_line(trainer: Any, row: dict[str, Any], stats: dict[str, Any]) -> None:
@@ -44,7 +47,8 @@ def summary(trainer: Any, elapsed: float, stopped_early: bool) -> dict[str, Any]
 
 
 def report(trainer: Any, summary: dict[str, Any]) -> str:
-    lines = [f"trained {summary['spec']} ({summary['task']}) for {summary['epochs']} epoch{'' if summary['epochs'] == 1 else 's'} in "
+    lines = [f"trained {summary['spec']} ({summary['task']}) for {summary['epochs']} "
+             f"epoch{'' if summary['epochs'] == 1 else 's'} in "
              f"{summary['time_s']:.1f} s on {summary['device']}"
              + (f" × {summary['world_size']} processes" if summary["world_size"] > 1 else "")
              + (f", {summary['samples_per_s']:,.0f} samples/s" if summary.get("samples_per_s") else "")]
@@ -60,6 +64,27 @@ def report(trainer: Any, summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def prepare_dir(trainer: Any) -> None:
+    """Before the first epoch: the directory exists; a resumed run's best.pt holds the best epoch and its
+    summary (of a finished run) is gone until the run finishes again; config.yaml is written."""
+    out: Path = trainer.out_dir
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise file_error(exc, out, "create") from None
+    if trainer.resumed is not None:
+        note = repair_best(out, trainer.resumed)
+        if note:
+            trainer.log(note)
+        stale = out / "summary.json"
+        if stale.is_file() or stale.is_symlink():
+            try:
+                stale.unlink()
+            except OSError as exc:
+                raise file_error(exc, stale, "remove") from None
+    write_config(trainer)
+
+
 def write_config(trainer: Any) -> None:
     import yaml
 
@@ -70,8 +95,7 @@ def write_config(trainer: Any) -> None:
     resolved["train"]["task"]["name"] = trainer.task.name
     resolved["train"]["data"]["name"] = getattr(trainer.task, "data_name", resolved["train"]["data"]["name"])
     resolved["train"]["loss"] = getattr(trainer.task, "loss_name", resolved["train"]["loss"])
-    (trainer.out_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),
-                                              encoding="utf-8")
+    write_text_atomic(trainer.out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
 
 
 def write_metrics(trainer: Any) -> None:
@@ -83,31 +107,33 @@ def write_metrics(trainer: Any) -> None:
                 keys.append(k)
     order = ["epoch", "train_loss", "val_loss", "val_accuracy"]
     keys = [k for k in order if k in keys] + [k for k in keys if k not in order]
-    tmp = trainer.out_dir / ".metrics.csv.tmp"
-    with tmp.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        for row in trainer.history:
-            w.writerow({k: (f"{row[k]:.6g}" if isinstance(row.get(k), float) else row.get(k, "")) for k in keys})
-    os.replace(tmp, trainer.out_dir / "metrics.csv")
+    text = io.StringIO(newline="")
+    w = csv.DictWriter(text, fieldnames=keys)
+    w.writeheader()
+    for row in trainer.history:
+        w.writerow({k: (f"{row[k]:.6g}" if isinstance(row.get(k), float) else row.get(k, "")) for k in keys})
+    write_text_atomic(trainer.out_dir / "metrics.csv", text.getvalue())
 
 
 def write_outputs(trainer: Any, summary: dict[str, Any]) -> None:
+    """The files of a finished run: the plots and samples first, the summary last (it marks the run done)."""
     assert trainer.out_dir is not None
-    (trainer.out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    out: Path = trainer.out_dir
     try:
         from netspec.train.plots import plot_curves, save_grid
 
         if trainer.history:
-            plot_curves(trainer.history, trainer.out_dir / "curves.png", trainer.graph.name)
+            write_atomic(out / "curves.png", lambda f: plot_curves(trainer.history, f, trainer.graph.name))
         if hasattr(trainer.task, "write_artifacts"):
-            trainer.task.write_artifacts(trainer, trainer.out_dir)
+            trainer.task.write_artifacts(trainer, out)
         if trainer.task.GENERATIVE:
-            imgs = trainer.task.sample_images(trainer, trainer.data.val if trainer.data.val is not None else trainer.data.train)
+            shown = trainer.data.val if trainer.data.val is not None else trainer.data.train
+            imgs = trainer.task.sample_images(trainer, shown)
             if imgs is not None:
-                save_grid(imgs, trainer.out_dir / "samples.png")
+                write_atomic(out / "samples.png", lambda f: save_grid(imgs, f))
     except ImportError as exc:  # matplotlib missing: the run itself is fine
         trainer.log(f"note: no plots ({exc})")
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=str))
 
 
 def tensorboard(trainer: Any) -> Any:
@@ -118,4 +144,12 @@ def tensorboard(trainer: Any) -> Any:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         return None
-    return SummaryWriter(str(trainer.out_dir / "tensorboard"))
+    logs = trainer.out_dir / "tensorboard"
+    if logs.is_symlink() or (logs.exists() and not logs.is_dir()):
+        trainer.log(f"note: no TensorBoard logs ({logs} is not a directory of this run)")
+        return None
+    try:
+        return SummaryWriter(str(logs))
+    except OSError as exc:
+        trainer.log(f"note: no TensorBoard logs ({file_error(exc, logs, 'create')})")
+        return None

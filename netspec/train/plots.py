@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -17,8 +16,8 @@ def _plt() -> Any:
     return plt
 
 
-def plot_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
-    """Loss curves (train/val) and, where present, accuracy curves side by side."""
+def plot_curves(history: list[dict[str, Any]], out: BinaryIO, title: str) -> None:
+    """Loss curves (train/val) and, where present, accuracy curves side by side, as PNG into ``out``."""
     plt = _plt()
     epochs = [r["epoch"] for r in history]
     has_acc = any("val_accuracy" in r or "train_accuracy" in r for r in history)
@@ -46,12 +45,12 @@ def plot_curves(history: list[dict[str, Any]], path: Path, title: str) -> None:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(out, dpi=100, format="png")
     plt.close(fig)
 
 
-def save_grid(images: torch.Tensor, path: Path, ncol: int = 8) -> None:
-    """(N, C, H, W) images in [0, 1] as one PNG grid."""
+def save_grid(images: torch.Tensor, out: BinaryIO, ncol: int = 8) -> None:
+    """(N, C, H, W) images in [0, 1] as one PNG grid, into ``out``."""
     plt = _plt()
     imgs = images.detach().float().cpu().clamp(0, 1)
     if imgs.shape[-1] < 64:  # small images: enlarge (nearest) so the grid is readable
@@ -65,6 +64,6 @@ def save_grid(images: torch.Tensor, path: Path, ncol: int = 8) -> None:
         grid[:, 2 + r * (h + 2):2 + r * (h + 2) + h, 2 + col * (w + 2):2 + col * (w + 2) + w] = imgs[i]
     arr = grid.permute(1, 2, 0).numpy()
     if c == 1:
-        plt.imsave(path, arr[:, :, 0], cmap="gray", vmin=0, vmax=1)
+        plt.imsave(out, arr[:, :, 0], cmap="gray", vmin=0, vmax=1, format="png")
     else:
-        plt.imsave(path, arr)
+        plt.imsave(out, arr, format="png")

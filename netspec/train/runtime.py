@@ -1,19 +1,24 @@
 """Runtime helpers for training: the torchrun environment, devices, seeding, RNG state, atomic
-file writes and unwrapping DDP/compiled modules."""
+file writes (every file of a run directory goes through :func:`write_atomic`) and unwrapping
+DDP/compiled modules."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import random
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from netspec.core.errors import UsageError
+from netspec.core.errors import NetspecError, UsageError
+
+TEMP_SUFFIX = ".tmp"  # the temporary files of write_atomic: .<name>.<random>.tmp
 
 
 # --- process group ------------------------------------------------------------------------------------
@@ -76,21 +81,102 @@ def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
             torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def atomic_save(obj: Any, path: Path) -> None:
-    """torch.save to a temporary file in the same folder, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+class RunDirectoryError(NetspecError):
+    """A file of the run directory could not be written (full disk, read-only or missing directory)."""
+
+
+_REASONS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "the file is larger than this file system or process allows",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "the directory does not exist",
+    errno.ENOTDIR: "a file is in the way of the directory",
+    errno.EISDIR: "a directory is in the way",
+    errno.ELOOP: "a symbolic link is in the way",
+}
+
+
+def os_error_in(exc: BaseException) -> OSError | None:
+    """The OSError behind an exception (torch wraps a failed write of its file in a RuntimeError)."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        if isinstance(e, OSError):
+            return e
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def file_error(exc: OSError, path: Path, doing: str = "write") -> RunDirectoryError:
+    """A clear message for a failed file operation in the run directory."""
+    reason = _REASONS.get(exc.errno or 0) or (exc.strerror or type(exc).__name__)
+    return RunDirectoryError(f"cannot {doing} {path}: {reason}\n    hint: free some space or make the directory "
+                             f"writable, or give another run directory with --out; nothing partial was left behind")
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_umask()
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Write a file of the run directory: ``write`` fills a new temporary file in the same folder
+    (created exclusively, never an existing path, so a planted symlink is not followed), which is
+    flushed, fsynced and renamed over ``path`` (a link at ``path`` is replaced, not written through).
+    A failure removes the temporary file.
+
+    Raises:
+        RunDirectoryError: the file system refused (full disk, read-only, permissions).
+    """
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    except OSError as exc:
+        raise file_error(exc, path) from None
+    try:
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, _MODE)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        err = os_error_in(exc) if isinstance(exc, Exception) else None
+        if err is not None:
+            raise file_error(err, path) from None
+        raise
     with contextlib.suppress(OSError):
-        fd = os.open(path.parent, os.O_RDONLY)
+        dfd = os.open(path.parent, os.O_RDONLY)
         try:
-            os.fsync(fd)
+            os.fsync(dfd)
         finally:
-            os.close(fd)
+            os.close(dfd)
+    return path
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """:func:`write_atomic` for UTF-8 text."""
+    data = text.encode("utf-8")
+
+    def write(f: BinaryIO) -> None:
+        f.write(data)
+
+    return write_atomic(path, write)
+
+
+def atomic_save(obj: Any, path: Path) -> Path:
+    """``torch.save`` through :func:`write_atomic`."""
+    return write_atomic(path, lambda f: torch.save(obj, f))
 
 
 def unwrap(m: nn.Module) -> nn.Module:

@@ -35,7 +35,8 @@ def build_optimizer(cfg: OptimizerConfig, params: list[torch.nn.Parameter]) -> t
 class LRSchedule:
     """Warm-up then step / multistep / exponential / cosine / reduce-on-plateau (or constant)."""
 
-    def __init__(self, optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, epochs: int, steps_per_epoch: int) -> None:
+    def __init__(self, optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, epochs: int,
+                 steps_per_epoch: int) -> None:
         self.opt = optimizer
         self.cfg = cfg
         self.base = [g["lr"] for g in optimizer.param_groups]

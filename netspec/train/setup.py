@@ -14,7 +14,7 @@ from typing import Any, Literal
 import torch
 import torch.nn as nn
 
-from netspec.core.errors import NetspecError, UsageError
+from netspec.core.errors import DataError, NetspecError, UsageError
 from netspec.ir.graph import Graph
 from netspec.spec.train import TrainConfig
 from netspec.train.batching import DataBundle, TensorSet, num_batches
@@ -96,6 +96,28 @@ def place_data(data: DataBundle, device: torch.device, keep: bool | Literal["aut
     if device.type == "cuda":
         return TensorSet(*(t.pin_memory() for t in tr.tensors)), val
     return tr, val
+
+
+def require_finite(data: Any, split: str) -> None:
+    """Refuse an in-memory data set holding NaN or infinite values: every metric over it would be NaN
+    (and with a validation set, best.pt picked on such metrics).
+
+    Raises:
+        DataError: naming the split and how many samples are affected.
+    """
+    if not isinstance(data, TensorSet):
+        return
+    bad = None
+    for t in data.tensors:
+        if t.is_floating_point() and t.numel():
+            rows = ~torch.isfinite(t.reshape(len(t), -1)).all(1)
+            bad = rows if bad is None else bad | rows
+    if bad is not None and bool(bad.any()):
+        raise DataError(f"the {split} data holds NaN or infinite values in {int(bad.sum())} of its {len(data)} "
+                        f"samples: its metrics would be NaN" + (" and best.pt picked on them" if split == "validation"
+                                                                else "")
+                        + "\n    hint: remove or repair those samples (numpy: np.isfinite(x).all(axis=1) keeps "
+                          "the good rows)")
 
 
 def steps_per_epoch(train: Any, batch_size: int, world: int) -> int:

@@ -73,7 +73,8 @@ def sentiment(samples: int, length: int, vocab: int, seed: int, features: int | 
     negative ones. With ``features`` the tokens are given as fixed random word vectors
     (``length``, ``features``) instead of ids (for float sequence inputs)."""
     if vocab < 16:
-        raise DataError(f"the sentiment data needs a vocabulary of at least 16 (10 marker words and filler), got {vocab}")
+        raise DataError(f"the sentiment data needs a vocabulary of at least 16 (10 marker words and filler), "
+                        f"got {vocab}")
     g = torch.Generator().manual_seed(seed + 505)
     ids = torch.randint(12, vocab, (samples, length), generator=g)
     most = max(1, min(length, 7))

@@ -291,6 +291,16 @@ class Task:
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward(x)
 
+    def describe_samples(self, batch: tuple[torch.Tensor, ...]) -> list[str]:
+        """One line per sample of a data batch (``predict --first``): the prediction from its inputs,
+        and the target when it is a label (or a sequence of labels)."""
+        n = self.n_inputs
+        lines = self.describe_prediction(self.predict(*batch[:n]))
+        if len(batch) > n and not batch[n].is_floating_point() and batch[n].dim() in (1, 2):
+            lines = [f"{line}  [target {' '.join(str(int(v)) for v in t.reshape(-1)[:16].tolist())}]"
+                     for line, t in zip(lines, batch[n].cpu())]
+        return lines
+
     def parse_input(self, text: str) -> torch.Tensor | None:
         """A task-specific ``predict`` input (e.g. words for word2vec); None: not this task's form."""
         return None
@@ -326,6 +336,42 @@ def need_classes(num_classes: int | None, out: TensorType, what: str, data: str 
 def vocab_of(node: Node) -> int | None:
     """The vocabulary of an embedding layer (the rows of its weight); None for other layers."""
     return int(node.params["weight"][0]) if node.family == "embedding" else None
+
+
+def token_limits(net: NetGraph) -> dict[str, int]:
+    """Network input name -> the vocabulary of the embedding layers that read it directly: its token ids
+    must lie in 0 … vocabulary − 1."""
+    limits: dict[str, int] = {}
+    for n in net.nodes:
+        vocab = vocab_of(n)
+        if vocab is None:
+            continue
+        for ref in n.inputs:
+            if ref.src in net.inputs:
+                limits[ref.src] = min(limits.get(ref.src, vocab), vocab)
+    return limits
+
+
+def check_token_ids(task: "Task", data: Any, split: str) -> None:
+    """Refuse token ids outside an embedding's vocabulary anywhere in an in-memory data set (torch would
+    fail on the batch holding the first one, however late in the run).
+
+    Raises:
+        DataError: naming the input, the offending id and the vocabulary."""
+    tensors = getattr(data, "tensors", None)
+    if tensors is None or len(task.graph.networks) != 1:
+        return
+    limits = token_limits(task.first_net)
+    for i, name in enumerate(task.first_net.inputs):
+        if name not in limits or i >= len(tensors) or tensors[i].is_floating_point() or not tensors[i].numel():
+            continue
+        t = tensors[i]
+        lo, hi = int(t.min()), int(t.max())
+        if lo < 0 or hi >= limits[name]:
+            bad = lo if lo < 0 else hi
+            raise DataError(f"the {split} data has the token id {bad} for the input '{name}', whose embedding "
+                            f"takes ids 0 … {limits[name] - 1} (a vocabulary of {limits[name]})\n    hint: map "
+                            f"the tokens into the vocabulary (0 for unknown words), or enlarge the embedding's vocab")
 
 
 def embedding_vocab(net: NetGraph) -> int | None:

@@ -59,6 +59,9 @@ class Classification(Task):
             else:
                 data, val = split(data, self.cfg.val_split, self.cfg.seed)
         need_classes(k, out, self.last_net.name, f"data '{self.data_name}'")
+        for part, name in ((data, f"the data {desc}"), (val, "the validation data")):
+            if isinstance(part, TensorSet):
+                self._check_label_values(part.tensors[-1], name)
         self._setup_loss()
         return DataBundle(data, val, desc, num_classes=k)
 
@@ -77,6 +80,24 @@ class Classification(Task):
         raise DataError(f"task '{self.name}': data '{self.data_name}' has labels of shape {fmt_shape(per_sample)} per "
                         f"sample, but the network '{self.last_net.name}' outputs {fmt_shape(out)}: classification "
                         f"needs a (classes,) output (or (T, classes) with one label per step){hint}")
+
+    def _check_label_values(self, y: torch.Tensor, what: str) -> None:
+        """Class labels are indices 0 … classes − 1 (0/1 for a one-output head): a negative label (or
+        one past the output) would fail in a later batch, or (−100) be silently ignored."""
+        if y.is_floating_point() or not y.numel():
+            return
+        width = self.output_type.shape[-1] if self.output_type.shape else 1
+        top = 2 if width == 1 else width if isinstance(width, int) else None
+        lo, hi = int(y.min()), int(y.max())
+        bad = lo if lo < 0 else hi if top is not None and hi >= top else None
+        if bad is None:
+            return
+        count = int(((y < 0) | (y >= top if top is not None else False)).reshape(len(y), -1).any(1).sum())
+        raise DataError(f"{what} has the class label {bad} ({count} sample(s) with labels out of range): class "
+                        f"labels must be 0 … {top - 1 if top is not None else 'classes − 1'} for the network "
+                        f"'{self.last_net.name}' with output {fmt_shape(self.output_type.shape)}"
+                        + ("\n    hint: a one-output head takes 0/1 labels" if width == 1 else
+                           "\n    hint: relabel the classes from 0, or widen the last layer"))
 
     def _synthetic(self) -> tuple[TensorSet, int, str]:
         """parity, logic, sentiment, captions and trees, shaped for the network's input."""
@@ -205,6 +226,9 @@ class Classification(Task):
         return out.softmax(-1) if self.loss_name != "nll" else out.exp()
 
     def describe_prediction(self, probs: torch.Tensor) -> list[str]:
+        if probs.dim() > 2:  # a class per step: the likeliest one of each (the first 16 steps)
+            return ["classes " + " ".join(str(int(c)) for c in row.reshape(-1, row.shape[-1]).argmax(-1)[:16])
+                    for row in probs.cpu()]
         lines = []
         for row in probs.cpu():
             top = row.topk(min(3, row.numel()))

@@ -130,4 +130,12 @@ class GAN(Task):
         return as_images(out.clamp(0, 1))
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """The generator's output for latent vectors."""
         return self.gen(x)
+
+    def describe_samples(self, batch: tuple[torch.Tensor, ...]) -> list[str]:
+        """Data samples are real images: what the discriminator makes of each."""
+        p = self.disc(batch[0]).float()
+        if self.loss_name == "bce_logits":
+            p = torch.sigmoid(p)
+        return [f"discriminator: real {v:.1%}" for v in p.cpu().tolist()]

@@ -37,7 +37,8 @@ class RBMTask(Task):
         # the RBMs see the data flattened: layers that only move values may stand between them
         other = [n.name for n in self.first_net.nodes if n.family != "energy" and not n.shape_only]
         if other:
-            raise UsageError(f"task '{self.name}' trains stacks of rbm layers only; the spec also has {', '.join(other)}")
+            raise UsageError(f"task '{self.name}' trains stacks of rbm layers only; the spec also has "
+                             f"{', '.join(other)}")
         self.rbms: list[nn.Module] = [mods[n] for n in self.rbm_names]
         self.stage = 0
 

@@ -17,6 +17,7 @@ import torch.nn as nn
 
 from netspec.core.errors import DataError
 from netspec.train.batching import DataBundle, split
+from netspec.train.runtime import write_text_atomic
 from netspec.train.tasks.base import StepContext, Task, embedding_vocab, make_loss, register_task
 from netspec.train.text import corpus_path, tokenize, vocabulary, word_pairs
 
@@ -30,8 +31,8 @@ class Word2Vec(Task):
         cfg = self.cfg.data
         want = self.input_type
         if want.dtype != "long" or len(want.shape) != 1 or not isinstance(want.shape[0], int):
-            raise DataError(f"word2vec takes word ids: the input '{self.input_name}' must be {{shape: [k], dtype: long}}, "
-                            f"got {want.shape} {want.dtype}")
+            raise DataError(f"word2vec takes word ids: the input '{self.input_name}' must be "
+                            f"{{shape: [k], dtype: long}}, got {want.shape} {want.dtype}")
         k = int(want.shape[0])
         mode = self.cfg.task.mode if self.cfg.task.mode != "auto" else ("cbow" if k > 1 else "skipgram")
         window = k // 2 if mode == "cbow" else cfg.window
@@ -44,9 +45,14 @@ class Word2Vec(Task):
         if self.data_name not in ("text", "auto"):
             raise DataError(f"word2vec reads text: data 'text' (optionally with a path), not '{self.data_name}'")
         path = Path(cfg.path) if cfg.path else corpus_path()
-        if not path.exists():
-            raise DataError(f"text corpus {path} does not exist")
-        words = tokenize(path.read_text(encoding="utf-8"))
+        if not path.is_file():
+            raise DataError(f"text corpus {path} " + ("does not exist" if not path.exists() else "is not a file"))
+        try:
+            words = tokenize(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise DataError(f"text corpus {path} is not UTF-8 text") from None
+        except OSError as exc:
+            raise DataError(f"text corpus {path} cannot be read ({type(exc).__name__})") from None
         out_width = self.output_type.shape[-1]
         limit = min(self.cfg.data.vocab or 1 << 30, out_width if isinstance(out_width, int) else 1 << 30,
                     embedding_vocab(self.first_net) or 1 << 30)
@@ -91,11 +97,12 @@ class Word2Vec(Task):
             sims[index[w]] = -2
             sims[0] = -2
             top = sims.topk(min(k, len(self.vocab) - 2))
-            lines.append(f"{w}: " + ", ".join(f"{self.vocab[int(i)]} {float(s):.2f}" for s, i in zip(top.values, top.indices)))
+            lines.append(f"{w}: " + ", ".join(f"{self.vocab[int(i)]} {float(s):.2f}"
+                                              for s, i in zip(top.values, top.indices)))
         return lines
 
     def write_artifacts(self, ctx: StepContext, out_dir: Path) -> None:
-        (out_dir / "neighbours.txt").write_text("\n".join(self.neighbours()) + "\n", encoding="utf-8")
+        write_text_atomic(out_dir / "neighbours.txt", "\n".join(self.neighbours()) + "\n")
 
     def parse_input(self, text: str) -> torch.Tensor | None:
         """``predict`` takes words: 'king' (skip-gram) or 'the king the castle' (CBOW context)."""

@@ -1,0 +1,134 @@
+"""Run directories: a unique one per build, one build at a time in it, no finished run overwritten.
+
+A build writes into ``--out DIR`` or a new ``runs/<spec name>/<timestamp>[-N]`` (created exclusively,
+so builds started in the same second get different directories). While it runs it holds an
+exclusive lock on the directory (``flock`` on the directory itself: no lock file, released by the
+kernel when the process dies), so a second build into the same directory stops with a message.
+An existing directory that holds anything is refused unless the build resumes the run in it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from netspec.core.errors import UsageError
+from netspec.train.runtime import TEMP_SUFFIX, file_error
+
+try:  # POSIX; elsewhere runs are not locked
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+# the temporary files a killed build may leave: .<name>.<random>.tmp (and the older .<name>.tmp<pid>)
+STALE_TEMP = re.compile(rf"^\..+{re.escape(TEMP_SUFFIX)}[0-9]*$")
+
+
+def new_run_dir(base: Path) -> Path:
+    """``base/<timestamp>``, or ``base/<timestamp>-N`` when taken: created here, exclusively."""
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise file_error(exc, base, "create") from None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    i = 1
+    while True:
+        path = base / (stamp if i == 1 else f"{stamp}-{i}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            i += 1
+        except OSError as exc:
+            raise file_error(exc, path, "create") from None
+
+
+class RunDirectory:
+    """A run directory claimed by this process (locked until :meth:`release`)."""
+
+    def __init__(self, path: Path, fd: int | None) -> None:
+        self.path = path
+        self._fd = fd
+
+    @classmethod
+    def claim(cls, path: Path | None, base: Path, resuming: bool) -> "RunDirectory":
+        """Create (or open) the run directory and lock it.
+
+        Args:
+            path: the directory asked for (``--out``, or the resumed run's); None: a new one under ``base``.
+            resuming: the build continues the run in ``path``: it may hold files (stale temporary files
+                of a killed build are removed); otherwise it must be new or empty.
+
+        Raises:
+            UsageError: another build holds the directory, or it holds a run that is not being resumed.
+            RunDirectoryError: it cannot be created.
+        """
+        if path is None:
+            path = new_run_dir(base)
+        else:
+            if path.exists() and not path.is_dir():
+                raise UsageError(f"--out {path}: a file is in the way (the run directory must be a directory)")
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise file_error(exc, path, "create") from None
+        run = cls(path, lock(path))
+        try:
+            if resuming:
+                run.remove_stale_temps()
+            else:
+                entries = sorted(os.listdir(path))
+                if entries:
+                    shown = ", ".join(entries[:6]) + (", …" if len(entries) > 6 else "")
+                    raise UsageError(f"{path} already holds a run ({shown}); a build does not overwrite it\n"
+                                     f"    hint: continue it with --resume {path}, or give a new --out directory")
+        except BaseException:
+            run.release()
+            raise
+        return run
+
+    def remove_stale_temps(self) -> None:
+        """Remove the temporary files a killed build left (we hold the lock: nobody is writing them)."""
+        for name in os.listdir(self.path):
+            if STALE_TEMP.match(name):
+                p = self.path / name
+                with contextlib.suppress(OSError):
+                    if p.is_symlink() or p.is_file():
+                        p.unlink()
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)  # closing the descriptor drops the lock
+            self._fd = None
+
+    def __enter__(self) -> "RunDirectory":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def lock(path: Path) -> int | None:
+    """An exclusive, non-blocking lock on the directory; the descriptor holding it (None without fcntl).
+
+    Raises:
+        UsageError: another build holds it.
+    """
+    if fcntl is None:  # pragma: no cover
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as exc:
+        raise file_error(exc, path, "open") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise UsageError(f"{path} is in use by another netspec build (locked until it ends)\n"
+                         f"    hint: wait for it, or give another --out directory") from None
+    return fd
