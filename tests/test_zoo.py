@@ -95,13 +95,13 @@ class UNet(nn.Module):
             x = conv(torch.cat([skip, up(x)], dim=1))
         return self.out(x)
 
-    def ordered_parameters(self) -> list[nn.Parameter]:
-        """In the order the U-Net computes them (encoder, then per decoder level up-convolution and
-        convolutions, then the output layer), which is the spec's node order."""
-        out = [p for block in self.down for p in block.parameters()]
+    def in_order(self) -> list[nn.Module]:
+        """The modules in the order the U-Net computes them (the encoder, then per decoder level the
+        up-convolution and the convolutions, then the output layer): the spec's node order."""
+        out = [*self.down.modules()]
         for up, conv in zip(self.ups, self.up_convs):
-            out += [*up.parameters(), *conv.parameters()]
-        return out + list(self.out.parameters())
+            out += [up, *conv.modules()]
+        return out + [self.out]
 
 
 # --- the cases ---------------------------------------------------------------------------------------
@@ -113,24 +113,21 @@ class Case:
     make: Callable[[Any], nn.Module]  # called with torchvision.models (or None when not needed)
     network: str | None = None  # in a spec with several networks
     torchvision: bool = True
-    order: Callable[[nn.Module], list[nn.Parameter]] | None = None  # the reference's parameters, in node order
+    order: Callable[[nn.Module], list[nn.Module]] | None = None  # the reference's modules, in node order
 
     @property
     def id(self) -> str:
         return f"{self.spec}:{self.network}" if self.network else self.spec
 
 
-def _regnet_order(model: nn.Module) -> list[nn.Parameter]:
+def _regnet_order(model: nn.Module) -> list[nn.Module]:
     """torchvision's ResBottleneckBlock registers its projection shortcut (``proj``) before the body
-    (``f``); netspec's residual adds the shortcut's nodes after the body's. Each body's parameters first."""
-    out: list[nn.Parameter] = []
-    for module in model.modules():
-        if type(module).__name__ == "ResBottleneckBlock":
-            out += list(module.f.parameters()) + (list(module.proj.parameters()) if module.proj is not None else [])
-    stem = list(model.stem.parameters())
-    head = list(model.fc.parameters())
-    assert len(stem) + len(out) + len(head) == len(list(model.parameters()))
-    return stem + out + head
+    (``f``); netspec's residual adds the shortcut's nodes after the body's. Each body first."""
+    out: list[nn.Module] = [*model.stem.modules()]
+    for block in model.trunk_output.modules():
+        if type(block).__name__ == "ResBottleneckBlock":
+            out += [*block.f.modules(), *(block.proj.modules() if block.proj is not None else [])]
+    return out + [model.fc]
 
 
 CASES = [
@@ -144,7 +141,7 @@ CASES = [
     Case("regnet_y_400mf", lambda m: m.regnet_y_400mf(), order=_regnet_order),
     Case("dcgan", lambda m: DCGANGenerator(), network="generator", torchvision=False),
     Case("dcgan", lambda m: DCGANDiscriminator(), network="discriminator", torchvision=False),
-    Case("unet", lambda m: UNet(), torchvision=False, order=UNet.ordered_parameters),
+    Case("unet", lambda m: UNet(), torchvision=False, order=UNet.in_order),
 ]
 
 
@@ -185,11 +182,14 @@ def test_spec_matches_its_reference(case: Case):
 
     torch.manual_seed(0)
     theirs = case.make(models).eval()
-    their_params = case.order(theirs) if case.order else list(theirs.parameters())
-    assert len({id(p) for p in their_params}) == len(list(theirs.parameters()))
+    in_order = case.order(theirs) if case.order else list(theirs.modules())
+    their_params = [p for m in in_order for p in m.parameters(recurse=False)]
+    their_buffers = [b for m in in_order for b in m.buffers(recurse=False)]
+    assert len({id(p) for p in their_params}) == len(list(theirs.parameters())) == len(their_params)
+    assert len({id(b) for b in their_buffers}) == len(list(theirs.buffers())) == len(their_buffers)
     # shapes in order (so that weights load by position), and the totals
     assert [s for node in net.nodes for s in node.params.values()] == [tuple(p.shape) for p in their_params]
-    assert [s for node in net.nodes for s in node.buffers.values()] == [tuple(b.shape) for b in theirs.buffers()]
+    assert [s for node in net.nodes for s in node.buffers.values()] == [tuple(b.shape) for b in their_buffers]
     assert net.params == sum(p.numel() for p in theirs.parameters())
     assert sum(b.numel() for b in theirs.buffers()) == sum(
         int(torch.Size(s).numel()) for node in net.nodes for s in node.buffers.values())
@@ -208,7 +208,7 @@ def test_spec_matches_its_reference(case: Case):
         my_buffers = [modules[n.name].get_buffer(k) for n in net.nodes for k in n.buffers]
         for p, q in zip(mine, their_params, strict=True):
             p.copy_(q)
-        for b, c in zip(my_buffers, theirs.buffers(), strict=True):
+        for b, c in zip(my_buffers, their_buffers, strict=True):
             b.copy_(c)
         want, got = theirs(x), ours(x)
     out_shape = tuple(next(iter(net.output_types().values())).shape)
