@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netspec.backends.report.report import Report, make_report
+from netspec.core.errors import UsageError
 from netspec.ir.build import build_graph, check_bind
 from netspec.ir.graph import Graph
 from netspec.spec.load import load
-from netspec.spec.model import Spec
+from netspec.spec.model import MAX_DIM, Spec
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -21,6 +22,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from netspec.backends.graphviz.render import Drawing
 
 Source = str | os.PathLike[str] | Spec | Graph
+
+
+def _sizes(bind: Any) -> dict[str, int] | None:
+    """``bind`` checked at the boundary: names of symbolic sizes to whole numbers from 1 to MAX_DIM."""
+    if bind is None:
+        return None
+    if not isinstance(bind, dict):
+        raise UsageError(f"bind maps symbolic sizes to numbers, e.g. {{'T': 10}}; got {type(bind).__name__}")
+    for name, value in bind.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise UsageError(f"bind: a symbolic size is a name such as 'T', got {name!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DIM:
+            raise UsageError(f"bind: {name} must be a whole number from 1 to {MAX_DIM:,}, got {str(value)[:40]!r}")
+    return bind
 
 
 def analyze(source: Source, bind: dict[str, int] | None = None, strict: bool = False) -> Graph:
@@ -33,6 +48,7 @@ def analyze(source: Source, bind: dict[str, int] | None = None, strict: bool = F
     if isinstance(source, Graph):
         return source
     spec = load(source)
+    bind = _sizes(bind)
     check_bind(spec, bind)
     return build_graph(spec, bind=bind, strict=strict)
 
@@ -48,6 +64,8 @@ def check(source: Source, batch: int = 1, bind: dict[str, int] | None = None, st
         strict: make inexact stride divisions errors instead of warnings.
         network: report only this network of a multi-network spec.
     """
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise UsageError(f"batch must be a whole number of at least 1, got {str(batch)[:40]!r}")
     graph = analyze(source, bind=bind, strict=strict)
     if network is not None:
         graph = graph.only(network)  # raises with the valid names
@@ -74,6 +92,7 @@ def _partial_graph(source: Source, bind: dict[str, int] | None, strict: bool, ne
     if isinstance(source, Graph):
         return source
     spec = load(source)
+    bind = _sizes(bind)
     check_bind(spec, bind)
     graph = build_graph(spec, bind=bind, strict=strict, partial=True)
     if graph.error is not None and network in spec.networks and network not in graph.networks:

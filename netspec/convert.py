@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from netspec.core.errors import NetspecError, UsageError
+from netspec.core.errors import Location, NetspecError, Problem, UsageError
 from netspec.frontends import DSL_SUFFIXES, YAML_SUFFIXES, read_source
 from netspec.spec.load import validate
 
@@ -62,6 +62,14 @@ def convert(source: str | os.PathLike[str], to: str | None = None, fmt: str | No
 
         notes = dsl_comments(text) if src_fmt == "dsl" else yaml_comments(text)
     out = write(raw, to, notes)
+    if to == "dsl":
+        from netspec.frontends.dsl.errors import open_brackets
+
+        _, deep = open_brackets(out, f"<converted {to}>")
+        if deep is not None:  # a value nested deeper than the DSL reads: a limit of the DSL, not a bug
+            raise NetspecError(problems=[Problem(f"this spec cannot be written as DSL: it would have {deep.message}, "
+                                                 "more than the DSL reads", Location(file, 1, 1),
+                                                 hint="keep it as YAML")])
     try:
         again = validate(parser_for(to)(out, f"<converted {to}>"), f"<converted {to}>", default)
     except NetspecError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -108,6 +109,82 @@ def test_bind_and_symbolic_macs(tmp_path, capsys):
     assert main(["check", str(path), "--bind", "T=ten"]) == 2
 
 
+def _symbolic_specs() -> list[str]:
+    import glob
+
+    import netspec
+
+    found = []
+    paths = glob.glob(os.path.join(ROOT, "specs", "*.yaml")) + glob.glob(os.path.join(ROOT, "specs", "*.ns"))
+    for path in sorted(paths):
+        spec = netspec.load(path)
+        dims = [d for net in spec.networks.values() for i in net.inputs.values() for d in i.shape or ()]
+        if any(isinstance(d, str) for d in dims):
+            found.append(os.path.basename(path))
+    return found
+
+
+SYMBOLIC_SPECS = _symbolic_specs()
+# Specs whose sizes are tied to each other: a binary tree over L leaves has M = L − 1 internal nodes.
+RELATED_SIZES = {"recursive_nn.yaml": {"L": 50, "M": 49}}
+
+
+def test_there_are_symbolic_reference_specs():
+    assert len(SYMBOLIC_SPECS) >= 5, SYMBOLIC_SPECS
+
+
+@pytest.mark.parametrize("name", SYMBOLIC_SPECS)
+def test_bind_keeps_every_reference_spec_true_to_its_expect(name, capsys):
+    """`check --bind T=50` (every symbol of the spec bound) passes the spec's own `expect:`, as the unbound check
+    does."""
+    import netspec
+    from netspec.core.sizes import evaluate
+
+    path = os.path.join(ROOT, "specs", name)
+    spec = netspec.load(path)
+    names = sorted({d for net in spec.networks.values() for i in net.inputs.values() for d in i.shape or ()
+                    if isinstance(d, str)})
+    assert main(["check", path]) == 0
+    values = {**dict.fromkeys(names, 50), **RELATED_SIZES.get(name, {})}
+    binds = [arg for n in names for arg in ("--bind", f"{n}={values[n]}")]
+    assert main(["check", path, *binds]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    assert main(["check", path, "--json"]) == 0
+    free = json.loads(capsys.readouterr().out)
+    assert main(["check", path, "--json", *binds]) == 0
+    bound = json.loads(capsys.readouterr().out)
+    assert isinstance(bound["macs"], int)  # every size bound: a number, and the formula's value at 50
+    assert evaluate(free["macs"], values) == bound["macs"]
+
+
+def test_bind_and_network_usage_errors_exit_2_with_close_matches(tmp_path, capsys):
+    """A --bind symbol the spec lacks and a --network it lacks are usage errors (exit 2) that name the close match."""
+    seq = tmp_path / "seq.yaml"
+    seq.write_text("input: [4, T]\nlayers:\n  - conv1d: {filters: 8, kernel: 3}\n")
+    assert main(["check", str(seq), "--bind", "X=3"]) == 2
+    err = capsys.readouterr().err
+    assert "--bind names 'X', which no input of the spec has" in err and "symbolic sizes: T" in err
+    assert main(["check", str(seq), "--bind", "t=3"]) == 2
+    assert "did you mean 'T'?" in capsys.readouterr().err
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text("input: [4, 9]\nlayers:\n  - conv1d: {filters: 8, kernel: 3}\n")
+    assert main(["check", str(fixed), "--bind", "T=3"]) == 2
+    assert "it has no symbolic sizes" in capsys.readouterr().err
+    for bad in ("T=0", "T=-1", "T=x", "=3", "T=" + "9" * 5000):
+        assert main(["check", str(seq), "--bind", bad]) == 2, bad
+        assert "--bind" in capsys.readouterr().err
+    pair = tmp_path / "pair.yaml"
+    pair.write_text("networks:\n  generator:\n    input: [8]\n    layers: [dense: 4]\n"
+                    "  discriminator:\n    inputs: {x: generator}\n    layers: [dense: 1]\n")
+    for command in ("check", "draw"):
+        extra = ["--format", "dot"] if command == "draw" else []
+        assert main([command, str(pair), "--network", "generatr", *extra]) == 2
+        err = capsys.readouterr().err
+        assert "no network 'generatr'" in err and "did you mean 'generator'?" in err
+    r = run("check", str(pair), "--network", "Discriminator")
+    assert r.returncode == 2 and "did you mean 'discriminator'?" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_schema_is_generated_from_registry(capsys):
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
@@ -159,7 +236,8 @@ networks:
     path.write_text(path.read_text().replace("params: 17", "params: 18"))
     assert main(["check", str(path)]) == 1
     out = capsys.readouterr().out
-    assert "gan.yaml:10:14: networks.discriminator.expect.params" in out and "expected 18 parameters, the network has 17" in out
+    assert "gan.yaml:10:14: networks.discriminator.expect.params" in out
+    assert "expected 18 parameters, the network has 17" in out
 
 
 def test_readme_specs_are_valid():
@@ -201,3 +279,81 @@ def test_readme_check_output_is_current(capsys):
     assert main(["check", os.path.join(ROOT, "specs", "lenet5.yaml")]) == 0
     out = capsys.readouterr().out
     assert out.startswith(shown), "README's check transcript is stale"
+
+
+# --- every README transcript is the real output ------------------------------------------------------
+def _transcripts() -> list[tuple[int, list[tuple[str, list[str]]]]]:
+    """Every ``` block of the README that shows ``$ command`` lines: (its line, [(command, output lines)])."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    found, steps, start, inside = [], [], 0, False
+    for number, line in enumerate(lines, 1):
+        if line.startswith("```"):
+            if inside and steps:
+                found.append((start, steps))
+            inside, start, steps = not inside, number, []
+        elif inside and line.startswith("$ "):
+            steps.append((line[2:], []))
+        elif inside and steps:
+            steps[-1][1].append(line)
+    return found
+
+
+def _steady(text: str) -> str:
+    """A transcript with what changes from run to run (timings, throughput, the run directory's stamp) masked."""
+    text = re.sub(r"[\d,]+ samples/s", "N samples/s", text)
+    text = re.sub(r"\b\d+\.\d+ ?s\b", "T s", text)
+    return re.sub(r"runs/(\w+)/\S+", r"runs/\1/STAMP", text)
+
+
+def _matches(shown: list[str], out: str) -> bool:
+    """``out`` is ``shown`` line for line, where a line ``...`` stands for any number of lines."""
+    pattern = "".join(r"(?:.*\n)*?" if line == "..." else re.escape(line) + r"\n" for line in shown)
+    return re.fullmatch(pattern, out) is not None
+
+
+TRANSCRIPTS = _transcripts()
+
+
+def _transcript_params():
+    for line, steps in TRANSCRIPTS:
+        commands = [c for c, _ in steps]
+        marks = [pytest.mark.slow] if any(c.startswith("netspec build") for c in commands) else []
+        yield pytest.param(steps, id=f"README.md:{line}", marks=marks)
+
+
+@pytest.mark.parametrize("steps", list(_transcript_params()))
+def test_readme_transcripts_are_the_real_output(steps, tmp_path, monkeypatch):
+    """Each `$ command` of the README and the output shown under it: `cat FILE` writes the file shown,
+    `netspec ...` runs in-process in a scratch folder (specs/ linked in) and must print exactly what is
+    shown (a `...` line stands for any lines; timings and run-directory stamps are masked)."""
+    import contextlib
+    import io
+    import shlex
+    import shutil
+
+    commands = " ".join(c for c, _ in steps)
+    if "netspec draw" in commands and ("--format dot" not in commands or "-o" in commands) and not shutil.which("dot"):
+        pytest.skip("Graphviz's dot is not installed")
+    if "netspec build" in commands:
+        torch = pytest.importorskip("torch")
+        if torch.cuda.is_available():
+            pytest.skip("the README's build transcript is a CPU run")
+    os.symlink(os.path.join(ROOT, "specs"), tmp_path / "specs")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NETSPEC_DEBUG", raising=False)
+    assert TRANSCRIPTS and len(steps) >= 1
+    for command, shown in steps:
+        words = shlex.split(command, comments=True)
+        if words[0] == "cat":
+            (tmp_path / words[1]).write_text("\n".join(shown) + "\n", encoding="utf-8")
+            continue
+        assert words[0] == "netspec", f"the README runs {command!r}; teach this test what that is"
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            code = main(words[1:])
+        out = buffer.getvalue()
+        assert code in (0, 1), f"{command}: exit {code}\n{out}"
+        assert _matches([_steady(line) for line in shown], _steady(out)), (
+            f"README's transcript of `{command}` differs from the real output:\n--- shown\n" + "\n".join(shown)
+            + "\n--- real\n" + out)

@@ -614,13 +614,49 @@ def test_cli_draw_failing_spec_writes_and_exits_1(tmp_path, capsys):
 def test_cli_draw_usage_errors(tmp_path, capsys, monkeypatch):
     spec = _write(tmp_path, "lenet.yaml", LENET)
     assert main(["draw", spec, "-o", str(tmp_path / "x.jpg")]) == 2
-    assert main(["draw", spec, "--network", "nope", "-o", str(tmp_path / "x.svg")]) == 2  # a usage error (issue 11: exit 2, with close matches)
+    assert main(["draw", spec, "--network", "nope", "-o", str(tmp_path / "x.svg")]) == 2  # a usage error
     with pytest.raises(SystemExit) as info:
         main(["draw", spec, "--depth", "deep"])
     assert info.value.code == 2
     monkeypatch.setenv("PATH", str(tmp_path))
     assert main(["draw", spec, "-o", str(tmp_path / "x.png")]) == 1
     assert "apt-get install graphviz" in capsys.readouterr().err
+
+
+def test_format_that_contradicts_the_file_name_is_refused(tmp_path, capsys):
+    """`--format png -o x.svg` would put PNG bytes in a .svg file: a usage error, and nothing is written."""
+    spec = _write(tmp_path, "lenet.yaml", LENET)
+    for fmt, name in (("png", "x.svg"), ("svg", "x.png"), ("dot", "x.pdf"), ("pdf", "x.gv")):
+        out = tmp_path / name
+        assert main(["draw", spec, "--format", fmt, "-o", str(out)]) == 2, (fmt, name)
+        err = capsys.readouterr().err
+        assert f"--format {fmt} does not match the extension" in err and not out.exists()
+        with pytest.raises(UsageError, match="does not match the extension"):
+            netspec.draw(LENET, out, format=fmt)
+        assert not out.exists()
+    # agreeing, or an extension that names no format, is fine
+    assert main(["draw", spec, "--format", "dot", "-o", str(tmp_path / "y.gv")]) == 0
+    assert (tmp_path / "y.gv").read_text().startswith("digraph")
+    assert main(["draw", spec, "--format", "dot", "-o", str(tmp_path / "y.txt")]) == 0
+
+
+def test_unroll_without_a_recurrent_layer_is_a_usage_error(tmp_path, capsys):
+    """`--unroll` on a spec with no recurrent layer is refused (not silently ignored), in the CLI and the API."""
+    spec = _write(tmp_path, "lenet.yaml", LENET)
+    out = tmp_path / "x.svg"
+    assert main(["draw", spec, "--unroll", "3", "-o", str(out)]) == 2
+    assert "has no recurrent layer to unroll" in capsys.readouterr().err and not out.exists()
+    with pytest.raises(UsageError, match="no recurrent layer"):
+        netspec.to_dot(LENET, unroll=3)
+    assert netspec.to_dot(LENET, unroll=0)  # 0: not unrolled, fine anywhere
+    if "gru" in layer_kinds():  # a recurrent layer: unrolled
+        seq = "input: {shape: [T], dtype: long}\nlayers:\n  - embedding: {vocab: 10, dim: 4}\n  - gru: 8\n"
+        assert "@t1" in netspec.to_dot(seq, unroll=2)
+        two = ("networks:\n  a:\n    input: [4]\n    layers: [dense: 3]\n  b:\n    input: {shape: [T], dtype: long}\n"
+               "    layers: [{embedding: {vocab: 10, dim: 4}}, gru: 8]\n")
+        assert "@t1" in netspec.to_dot(two, unroll=2, network="b")
+        with pytest.raises(UsageError, match="network 'a' has no recurrent layer"):
+            netspec.to_dot(two, unroll=2, network="a")
 
 
 def test_import_stays_light():

@@ -383,7 +383,8 @@ def test_random_valid_specs_round_trip(spec: dict):
 BAD = [
     # (DSL text, error type, fragments that must appear in the message)
     ("input [1, 32, 32]\nconv 6 5*5 tanh\n", SpecSyntaxError,
-     ["bad.ns:2:9", "unexpected character '*'", "    conv 6 5*5 tanh\n            ^", "write sizes with the letter x: 5x5"]),
+     ["bad.ns:2:9", "unexpected character '*'", "    conv 6 5*5 tanh\n            ^",
+      "write sizes with the letter x: 5x5"]),
     ("input [1, 32, 32]\nresidual {\n  conv 6 3x3 same\n", SpecSyntaxError,
      ["bad.ns:3:18", "unexpected end of file", "the '{' on line 2 is never closed; add '}'"]),
     ("input [1, 32, 32]\nconv 6 5x5\n}\n", SpecSyntaxError, ["bad.ns:3:1", "this '}' has no matching '{'"]),

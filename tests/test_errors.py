@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
 
 import netspec
+from netspec.cli.main import main
 from netspec.core.errors import (
     NetspecError,
     ShapeError,
     SpecSyntaxError,
     SpecValidationError,
+    UsageError,
 )
 
 BAD = [
@@ -33,7 +36,8 @@ BAD = [
     ("input: [1, 28, 28]\nlayers:\n  - flatten\nexpect: {parms: 1}\n", SpecValidationError,
      ["expect.parms", "did you mean 'params'"]),
     ("layers:\n  - flatten\n", SpecValidationError, ["has no input", "input: [1, 28, 28]"]),
-    ("input: [1, 4, 4]\nlayers:\n  - conv2d: {filters: 6, kernel: 3}\n  - conv2d: {filters: 6, kernel: 5, name: conv3}\n",
+    ("input: [1, 4, 4]\nlayers:\n  - conv2d: {filters: 6, kernel: 3}\n"
+     "  - conv2d: {filters: 6, kernel: 5, name: conv3}\n",
      ShapeError, ["4:5", "layers[1] (conv3)", "height 2 → (2 + 2·0 − 5)/1 + 1 = -2"]),
     ("input: [10]\nlayers:\n  - conv2d: {filters: 6, kernel: 3}\n", ShapeError,
      ["3:5", "expects a 3-D input (channels, height, width), got shape (10,)", "reshape"]),
@@ -48,7 +52,8 @@ BAD = [
      ["repeat must be an integer from 1 to 1000"]),
     ("input: [3, 8, 8]\nblocks:\n  b: {params: {w: null}, layers: [{conv2d: {filters: $w}}]}\nlayers:\n  - b: {}\n",
      SpecValidationError, ["block 'b' needs the argument 'w'"]),
-    ("input: [3, 8, 8]\nblocks:\n  b: {params: {width: 4}, layers: [{conv2d: {filters: $width}}]}\nlayers:\n  - b: {wdth: 3}\n",
+    ("input: [3, 8, 8]\nblocks:\n  b: {params: {width: 4}, layers: [{conv2d: {filters: $width}}]}\n"
+     "layers:\n  - b: {wdth: 3}\n",
      SpecValidationError, ["block 'b' has no parameter 'wdth'", "did you mean 'width'"]),
     ("input: [3, 8, 8]\nblocks:\n  b: {params: {w: 4}, layers: [{conv2d: {filters: '${__import__(\"os\")}'}}]}\n"
      "layers:\n  - b: {}\n", SpecValidationError, ["is not allowed in an expression"]),
@@ -122,3 +127,349 @@ def test_spec_text_format_is_recognised():
     for text in ("netspec t\ninput [4]\ndense 2\n", "input [4]\ndense 2\n", "input: [4]\nlayers: [{dense: 2}]\n",
                  "# comment\ninput : [4]\nlayers: [{dense: 2}]\n"):
         assert netspec.check(text).to_dict()["params"]["total"] == 10, text
+
+
+# --- messages that mislead: root causes only, in file order ----------------------------------------------
+def _problems(text: str) -> list:
+    with pytest.raises(NetspecError) as info:
+        netspec.check(text)
+    assert "Traceback" not in str(info.value)
+    return info.value.problems or [str(info.value)]
+
+
+@pytest.mark.parametrize("value", ["2", "x", "[2, 2]", "{kernel: 2}", "null", "true", "{}"])
+def test_unknown_kind_is_unknown_whatever_its_value(value):
+    problems = _problems(f"input: [1, 28, 28]\nlayers:\n  - max_pol2d: {value}\n")
+    assert len(problems) == 1, problems
+    text = str(problems[0])
+    assert "<string>:3:5: layers[0]: unknown layer kind 'max_pol2d'" in text and "did you mean 'max_pool2d'" in text
+    dsl = _problems(f"input [1, 28, 28]\nmax_pol2d {value if value[0] not in '[{' else '2'}\n")
+    assert len(dsl) == 1 and "unknown layer kind 'max_pol2d'" in str(dsl[0])
+
+
+def test_no_follow_on_empty_list_when_every_layer_is_invalid():
+    text = "input: [1, 28, 28]\nlayers:\n  - conv2d: {filters: -1}\n  - dens: 10\n"
+    problems = _problems(text)
+    assert [p.location.line for p in problems] == [3, 4]
+    assert not any("at least 1 item" in str(p) for p in problems)
+    assert "did you mean 'dense'" in str(problems[1])
+    # inside a group too: the emptied body is not reported again
+    text = "input: [1, 4, 4]\nlayers:\n  - residual: {layers: [{dens: 4}]}\n"
+    problems = _problems(text)
+    assert len(problems) == 1 and "unknown layer kind 'dens'" in str(problems[0]), problems
+    # an empty list that was written empty is still reported
+    assert "at least 1 item" in str(_problems("input: [4]\nlayers: []\n")[0])
+
+
+def test_misspelled_option_is_not_also_a_missing_one():
+    problems = _problems("input: [1, 28, 28]\nlayers:\n  - conv2d: {filtrs: 6, kernel: 5}\n")
+    assert len(problems) == 1 and "unknown option 'filtrs'" in str(problems[0])
+    assert "did you mean 'filters'" in str(problems[0])
+    # a missing option with no misspelling near it is still missing
+    assert "missing required 'filters'" in str(_problems("input: [1, 8, 8]\nlayers:\n  - conv2d: {kernel: 5}\n")[0])
+
+
+@pytest.mark.parametrize("params", ["{width: 4}", "{width: null}"])
+def test_misspelled_block_argument_reported_once_at_its_root(params):
+    text = (f"input: [3, 8, 8]\nblocks:\n  b:\n    params: {params}\n    layers:\n"
+            "      - conv2d: {filters: $width}\n      - dense: '${width * 2}'\nlayers:\n  - b: {wdth: 3}\n")
+    problems = _problems(text)
+    assert len(problems) == 1, problems
+    assert str(problems[0]).startswith("<string>:9:9: layers[0].wdth: block 'b' has no parameter 'wdth'")
+    assert "did you mean 'width'" in str(problems[0])
+
+
+def test_block_names_are_suggested_whatever_their_case():
+    text = ("input: [3, 8, 8]\nblocks:\n  c3: {params: {w: 4}, layers: [{conv2d: {filters: $w}}]}\n"
+            "layers:\n  - C3: {w: 3}\n")
+    problems = _problems(text)
+    assert len(problems) == 1 and "unknown layer kind 'C3'" in str(problems[0])
+    assert "did you mean 'c3'?" in str(problems[0])
+    assert "did you mean 'conv2d'" in str(_problems("input: [3, 8, 8]\nlayers:\n  - Conv2D: 4\n")[0])
+
+
+@pytest.mark.parametrize("text,shown", [
+    ("input: 784\nlayers:\n  - dense: 10\n", "input: [784]"),
+    ("input: 3.5\nlayers:\n  - dense: 10\n", "input: [1, 28, 28]"),
+    ("inputs: {x: 784}\nlayers:\n  - dense: 10\n", "x: [784]"),
+])
+def test_an_input_that_is_not_a_shape_says_what_one_looks_like(text, shown):
+    problems = _problems(text)
+    assert len(problems) == 1, problems
+    message = str(problems[0])
+    assert "an input is a shape (a list of sizes) or a mapping" in message and shown in message
+    assert "{shape:" in message and "expected a mapping" not in message
+
+
+def test_a_list_value_with_a_bad_item_is_reported_at_the_item():
+    """`kernel: [3, x]` is an integer-or-pair: the problem is the pair's second item, not "expected an integer"."""
+    problems = _problems("input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 2, kernel: [3, x]}\n")
+    assert len(problems) == 1, problems
+    assert str(problems[0]).startswith("<string>:3:38: layers[0].kernel[1]: expected an integer; got 'x'")
+
+
+@pytest.mark.parametrize("layers,line", [
+    ("  - {conv2d: {filters: 4, kernel: 3}, name: a}\n  - {conv2d: {filters: 4, kernel: 3}, name: b}\n"
+     "  - {add: {}, from: [a, nope], name: total}\n", 5),
+    ("  - {conv2d: {filters: 4, kernel: 3}, name: a}\n  - sequential:\n      layers:\n"
+     "        - {conv2d: {filters: 4, kernel: 3}, name: b}\n        - {add: {}, from: [b, nope]}\n", 7),
+])
+def test_a_bad_from_in_an_add_names_the_add(layers, line):
+    with pytest.raises(ShapeError) as info:
+        netspec.check("input: [3, 8, 8]\nlayers:\n" + layers)
+    message = str(info.value)
+    column = 5 if line == 5 else 11
+    assert message.startswith(f"<string>:{line}:{column}: ") and "'nope' is not an earlier layer or input" in message
+    assert "layers[2]" in message if line == 5 else "layers[1].layers[1]" in message
+
+
+# --- resource bounds: checked before the work, each a located message --------------------------------
+def _nested_repeats(levels: int, count: int) -> str:
+    text, previous = "input: [4]\nblocks:\n", None
+    for i in range(levels):
+        body = f"[{{dense: 4, repeat: {count}}}]" if previous is None else f"[{{{previous}: {{}}, repeat: {count}}}]"
+        text += f"  b{i}: {{layers: {body}}}\n"
+        previous = f"b{i}"
+    return text + f"layers:\n  - {previous}: {{}}\n"
+
+
+def test_repeat_inside_blocks_cannot_bypass_the_layer_cap():
+    import time
+
+    from netspec.spec.expand import MAX_LAYERS
+
+    text = _nested_repeats(3, 100)  # 100 × (100 × (100 dense + 1 group) + 1) + 1 > a million layers
+    assert len(text) < 400
+    start = time.perf_counter()
+    problems = _problems(text)
+    assert time.perf_counter() - start < 20  # refused before the million copies are made
+    assert len(problems) == 1, problems
+    message = str(problems[0])
+    # b2's repeat: one copy of b1 is 100 · (100 + 1) + 1 = 10,101 layers plus its group, 100 copies > MAX_LAYERS
+    assert message.startswith("<string>:5:") and "repeat: 100 copies of" in message
+    assert f"larger than {MAX_LAYERS:,} layers" in message
+    # blocks used many times without repeat: 10 uses per level, 6 levels = a million layers
+    text = "input: [4]\nblocks:\n  b0: {layers: [" + ", ".join(["dense: 4"] * 10) + "]}\n"
+    for i in range(1, 7):
+        text += f"  b{i}: {{layers: [" + ", ".join([f"b{i - 1}: {{}}"] * 10) + "]}\n"
+    problems = _problems(text + "layers:\n  - b6: {}\n")
+    assert len(problems) == 1 and f"expands to more than {MAX_LAYERS:,} layers" in str(problems[0])
+    assert problems[0].location is not None
+    # a large but bounded spec is fine: 3 levels of 10 → 10 · (10 · (10 + 1) + 1) + 1 + 1 = 1,112 layers
+    assert netspec.check(_nested_repeats(3, 10)).ok
+
+
+def test_deep_nesting_is_refused_at_parse_time():
+    from netspec.core.source import MAX_NESTING
+
+    problems = _problems("input: [4]\nlayers: " + "[" * 490 + "]" * 490 + "\n")
+    assert len(problems) == 1 and f"nested more than {MAX_NESTING} deep" in str(problems[0])
+    assert problems[0].location is not None and problems[0].location.line == 2
+    for groups in (45, 163):  # 45 groups: past the expander's bound; 163 (489 YAML levels): past the parser's
+        inner = "dense: 2"
+        for _ in range(groups):
+            inner = "{sequential: {layers: [" + inner + "]}}"
+        problems = _problems("input: [4]\nlayers: [" + inner + "]\n")
+        assert len(problems) == 1 and "nested more than" in str(problems[0]), groups
+        assert problems[0].location is not None
+    # DSL: braces nested past its bound
+    dsl = "input [4]\n" + "".join("  " * i + "sequential {\n" for i in range(163)) + "dense 2\n" + "}\n" * 163
+    problems = _problems(dsl)
+    assert len(problems) == 1 and "nested" in str(problems[0]) and problems[0].location is not None
+
+
+def test_anything_the_expander_accepts_converts_to_the_dsl_and_back():
+    """The nesting bound keeps every valid spec writable as DSL (whose bracket depth is bounded too)."""
+    from netspec.convert import convert
+    from netspec.spec.expand import MAX_NESTING
+
+    inner = "dense: 2"
+    for _ in range(MAX_NESTING - 1):
+        inner = "{sequential: {layers: [" + inner + "]}}"
+    text = "input: [4]\nlayers: [" + inner + "]\n"
+    assert netspec.check(text).ok
+    assert netspec.check(convert(text, to="dsl")).ok
+    branches = "dense: 2"
+    for _ in range(MAX_NESTING // 2 - 1):
+        branches = "{parallel: {branches: [[" + branches + "], [dense: 2]], merge: concat}}"
+    text = "input: [4]\nlayers: [" + branches + "]\n"
+    assert netspec.check(text).ok
+    assert netspec.check(convert(text, to="dsl")).ok
+    # a value nested deeper than the DSL's brackets: the DSL's limit, said as such (not "a netspec bug")
+    deep = "input: [2]\nlayers:\n  - {dense: {units: 2, init: {weight: " + "[" * 60 + "1" + "]" * 60 + "}}}\n"
+    with pytest.raises(NetspecError, match="cannot be written as DSL") as info:
+        convert(deep, to="dsl")
+    assert "bug" not in str(info.value)
+
+
+@pytest.mark.parametrize("text", [
+    "input: [4]\nlayers:\n  - dense: " + "9" * 5000 + "\n",
+    "input: [4]\nlayers:\n  - dense: 0x" + "f" * 5000 + "\n",
+    "input: [" + "9" * 5000 + "]\nlayers:\n  - dense: 2\n",
+    "input [4]\ndense " + "9" * 5000 + "\n",
+    "input [1, 4, 4]\nconv 2 3x" + "9" * 5000 + "\n",
+])
+def test_a_number_of_thousands_of_digits_is_a_located_error(text):
+    problems = _problems(text)
+    assert len(problems) == 1 and "a number of 5000 digits is out of range" in str(problems[0])
+    assert problems[0].location is not None
+
+
+@pytest.mark.parametrize("expr,fragment", [
+    ("${-'a'}", "a sign needs a number"),
+    ("${min()}", "min takes two or more values"),
+    ("${max(w)}", "max takes two or more values"),
+    ("${1 < 'a'}", "cannot order 1 and 'a'"),
+    ("${int('x')}", "int needs a number"),
+    ("${round(1e300)}", "out of range"),
+    ("${w * 1e300}", "out of range"),
+    ("${'a' * w}", "arithmetic needs numbers"),
+    ("${w // 0}", "division by zero"),
+    ("${nope + 1}", "unknown name 'nope'"),
+    ("${w +}", "cannot parse expression"),
+])
+def test_every_expression_error_is_one_located_message(expr, fragment):
+    text = (f"input: [4]\nblocks:\n  b:\n    params: {{w: 4}}\n    layers:\n      - dense: \"{expr}\"\n"
+            "layers:\n  - b: {}\n")
+    with pytest.raises(NetspecError) as info:
+        netspec.check(text)
+    problems = info.value.problems
+    assert len(problems) == 1, problems  # not also "expected an integer; got None"
+    assert problems[0].location is not None and problems[0].location.line == 6
+    assert fragment in str(problems[0])
+    # a repeat count too
+    text = (f"input: [4]\nblocks:\n  b:\n    params: {{w: 4}}\n    layers:\n      - {{dense: 2, repeat: \"{expr}\"}}\n"
+            "layers:\n  - b: {}\n")
+    with pytest.raises(NetspecError) as info:
+        netspec.check(text)
+    assert len(info.value.problems) == 1 and info.value.problems[0].location is not None
+
+
+def test_expressions_never_raise_anything_but_expr_error():
+    from netspec.spec.expr import ExprError, evaluate
+
+    cases = ["${-'a'}", "${min()}", "${1 < 'a'}", "${int('x')}", "${max(1)}", "${round(1, 'a')}", "${int(None)}",
+             "${None + 1}", "${not}", "${1 if}", "${'a' < 1 < 2}", "${min('a', 1)}", "${round(1e308 * 10)}",
+             "${\x00}", "${" + "(" * 150 + "1" + ")" * 150 + "}"]
+    for text in cases:
+        with pytest.raises(ExprError):
+            evaluate(text, {})
+    assert evaluate("${2 if i == 0 else 1}", {"i": 0}) == 2 and evaluate("${min(w, 8) * 2}", {"w": 4}) == 8
+    assert evaluate("${" + "-" * 150 + "1}", {}) == 1  # deep but short: fine
+
+
+def test_spec_path_must_be_a_regular_file(tmp_path):
+    import signal
+
+    for path in ("/dev/zero", "/dev/null", str(tmp_path)):
+        if not os.path.exists(path):
+            continue
+        with pytest.raises(UsageError):
+            netspec.load(path)
+        assert main(["check", path]) == 2
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "spec.yaml"
+        os.mkfifo(fifo)
+        old = signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(TimeoutError("blocked on the FIFO")))
+        signal.alarm(20)
+        try:
+            with pytest.raises(UsageError, match="not a regular file"):
+                netspec.load(fifo)
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+
+
+def test_a_spec_file_larger_than_the_bound_is_refused_before_parsing(tmp_path):
+    from netspec.core.source import MAX_TEXT_BYTES
+
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as f:
+        f.write(b"input: [4]\nlayers: [flatten]\n")
+        f.seek(MAX_TEXT_BYTES + 10)
+        f.write(b"\n")
+    with pytest.raises(SpecSyntaxError, match="more than the 5 MB a spec may have") as info:
+        netspec.load(big)
+    assert info.value.problems[0].location is not None
+    assert main(["check", str(big)]) == 1
+
+
+# --- the Python API raises NetspecError for anything it is given ---------------------------------------
+def _self_dict():
+    d = {"input": [4], "layers": ["flatten"]}
+    d["self"] = d
+    return d
+
+
+def _self_list():
+    d = {"input": [4], "layers": []}
+    d["layers"].append(d["layers"])
+    return d
+
+
+def _deep_dict():
+    d = {"input": [4], "layers": [{"dense": 2}]}
+    cur = d
+    for _ in range(5000):
+        cur["x"] = {}
+        cur = cur["x"]
+    return d
+
+
+@pytest.mark.parametrize("make", [lambda: None, lambda: 3, lambda: 2.5, lambda: ["input"], lambda: object(),
+                                  lambda: b"input: [4]\nlayers: [flatten]\n", lambda: "x" * 10_000_000,
+                                  lambda: "input: " + "x" * 10_000_000, lambda: "a\x00b", lambda: "a/" * 3000,
+                                  _self_dict, _self_list, _deep_dict],
+                         ids=["None", "int", "float", "list", "object", "bytes", "10MB", "10MB-text", "nul",
+                              "long-name", "self-dict", "self-list", "deep-dict"])
+@pytest.mark.parametrize("function", ["load", "check", "analyze", "compile", "to_dot"])
+def test_the_api_raises_netspec_errors_only(make, function):
+    with pytest.raises(NetspecError) as info:
+        getattr(netspec, function)(make())
+    assert str(info.value)
+
+
+@pytest.mark.parametrize("pin", ["output_shape: ['10=']", "output_shape: [T, '12 > 8']", "shapes: {d: ['28%']}",
+                                 "outputs: {d: ['T/0']}", "output_shape: ['" + "-" * 1500 + "T']",
+                                 "output_shape: ['" + "-" * 200 + "T']"])
+def test_a_pinned_shape_that_is_not_a_size_is_a_located_error(pin):
+    """Found by tests/test_fuzz.py: a pinned size that is no size expression crashed the expectation check."""
+    text = f"input: [4, T]\nlayers:\n  - {{dense: 3, name: d}}\nexpect:\n  {pin}\n"
+    problems = _problems(text)
+    assert len(problems) == 1 and "is not a size" in str(problems[0]), problems
+    assert problems[0].location is not None and problems[0].location.line == 5
+
+
+def test_a_pin_undefined_at_the_bound_size_fails_as_an_expectation(tmp_path, capsys):
+    """`macs: '100/(T - 10)'` under --bind T=10 divides by zero: the pin fails (exit 1), no internal error."""
+    path = tmp_path / "pin.yaml"
+    path.write_text("input: [T, 4]\nlayers:\n  - {dense: 3, name: d}\nexpect:\n  macs: '100/(T - 10)'\n")
+    assert main(["check", str(path), "--bind", "T=10"]) == 1
+    out = capsys.readouterr()
+    assert "internal error" not in out.err and "pin.yaml:5:3: expect.macs" in out.out
+    # 12·T MACs (T steps of a 4 → 3 dense) pinned right: holds bound and unbound
+    path.write_text("input: [T, 4]\nlayers:\n  - {dense: 3, name: d}\nexpect:\n  macs: '12*T'\n")
+    assert main(["check", str(path), "--bind", "T=10"]) == 0 and main(["check", str(path)]) == 0
+
+
+@pytest.mark.parametrize("layer", ["{dense: {unitz: 3}, repeat: 1000}", "{dense: {units: 0}, repeat: 1000}",
+                                   "{b: {w: 0}, repeat: 50}"])
+def test_a_problem_in_a_repeated_layer_is_reported_once(layer):
+    text = ("input: [4]\nblocks:\n  b: {params: {w: 4}, layers: [{dense: $w}]}\n"
+            f"layers:\n  - {layer}\n")
+    problems = _problems(text)
+    assert len(problems) == 1, problems[:3]
+
+
+@pytest.mark.parametrize("options", [{"bind": 3}, {"bind": {"T": "x"}}, {"bind": {"T": 2.5}}, {"bind": {"T": 0}},
+                                     {"bind": {"T": True}}, {"bind": {"T": 10**30}}, {"bind": {3: 4}},
+                                     {"batch": 0}, {"batch": "x"}])
+def test_the_api_checks_its_options_at_the_boundary(options):
+    text = "input: [4, T]\nlayers:\n  - conv1d: {filters: 2, kernel: 3}\n"
+    with pytest.raises(UsageError):
+        netspec.check(text, **options)
+    if "bind" in options:
+        for function in (netspec.analyze, netspec.to_dot):
+            with pytest.raises(UsageError):
+                function(text, **options)
+    assert netspec.check(text, bind={"T": 5}, batch=2).ok

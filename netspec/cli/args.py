@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from netspec.core.errors import UsageError
+from netspec.spec.model import MAX_DIM
 
 
 def bind_sizes(values: list[str] | None) -> dict[str, int]:
@@ -10,7 +11,16 @@ def bind_sizes(values: list[str] | None) -> dict[str, int]:
     out = {}
     for item in values or []:
         name, sep, value = item.partition("=")
-        if not sep or not name.isidentifier() or not value.isdigit() or int(value) < 1:
-            raise UsageError(f"--bind takes NAME=SIZE (e.g. T=10), got '{item}'")
+        value = value.strip()
+        digits = value.lstrip("0") if value.isascii() and value.isdigit() else ""
+        if not sep or not name.isidentifier() or not digits:
+            raise UsageError(f"--bind takes NAME=SIZE (e.g. T=10), got '{_show(item)}'")
+        if len(digits) > 9 or int(digits) > MAX_DIM:
+            raise UsageError(f"--bind {name}: a size is at most {MAX_DIM:,}, got {_show(value)}")
+        value = digits
         out[name] = int(value)
     return out
+
+
+def _show(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."

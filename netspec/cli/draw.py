@@ -34,7 +34,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--depth", type=_depth, default=None, metavar="N",
                    help="blocks nested deeper than N collapse into one box (default: auto, a readable picture)")
     p.add_argument("--network", metavar="NAME", help="draw only this network of a multi-network spec")
-    p.add_argument("--unroll", type=int, default=0, metavar="T", help="draw recurrent layers unrolled over T time steps")
+    p.add_argument("--unroll", type=int, default=0, metavar="T",
+                   help="draw recurrent layers unrolled over T time steps (the spec must have one)")
     p.add_argument("--rankdir", choices=("TB", "LR", "BT", "RL"), type=str.upper, default="TB",
                    help="layout direction: TB top to bottom (default), LR left to right")
     p.add_argument("--no-shapes", dest="shapes", action="store_false", help="hide tensor shapes")

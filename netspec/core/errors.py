@@ -35,7 +35,8 @@ class Problem:
 
     def __str__(self) -> str:
         head = f"{self.location}: " if self.location else ""
-        where = f"{self.path}: " if self.path else ""
+        path = self.path if len(self.path) <= 120 else self.path[:50] + " … " + self.path[-60:]
+        where = f"{path}: " if path else ""
         text = f"{head}{where}{self.message}"
         if self.hint:
             text += f"\n    hint: {self.hint}"
@@ -84,12 +85,23 @@ class DataError(NetspecError):
     """A data set does not fit the network or cannot be loaded."""
 
 
-def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
-    """Return ' Did you mean 'x'?' for close matches, or ''."""
-    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=n, cutoff=0.6)
-    if not close:
-        return ""
-    if len(close) == 1:
-        return f"did you mean '{close[0]}'?"
-    return "did you mean " + ", ".join(f"'{c}'" for c in close[:-1]) + f" or '{close[-1]}'?"
+def close_matches(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The choices close to ``word``, best first; case does not count against a match (``C3`` finds
+    ``c3``) and a choice that differs from the word only in case comes first. Never the word itself."""
+    by_lower: dict[str, list[str]] = {}
+    for choice in sorted({str(c) for c in choices}):
+        by_lower.setdefault(choice.lower(), []).append(choice)
+    text = str(word)
+    same = [c for c in by_lower.get(text.lower(), []) if c != text]
+    close = difflib.get_close_matches(text.lower(), sorted(by_lower), n=n, cutoff=0.6)
+    return list(dict.fromkeys([*same, *(c for low in close for c in by_lower[low] if c != text)]))[:n]
 
+
+def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
+    """Return "did you mean 'x'?" for close matches (:func:`close_matches`), or ''."""
+    found = close_matches(word, choices, n)
+    if not found:
+        return ""
+    if len(found) == 1:
+        return f"did you mean '{found[0]}'?"
+    return "did you mean " + ", ".join(f"'{c}'" for c in found[:-1]) + f" or '{found[-1]}'?"

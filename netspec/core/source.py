@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator, NamedTuple
 
-from netspec.core.errors import Location
+from netspec.core.errors import Location, Problem, SpecSyntaxError
 
 # Hostile-input bounds: a spec is a few kilobytes; these stop a crafted file early.
 MAX_TEXT_BYTES = 5_000_000
 MAX_NODES = 500_000
+MAX_NESTING = 200  # mappings and lists inside each other; a real spec stays under 30
+MAX_DIGITS = 30  # digits of a whole number in a spec (a size, a count, a pinned total)
 
 
 class PosDict(dict):
@@ -120,6 +122,11 @@ def key_locations(root: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tup
             yield from key_locations(v, (*prefix, i))
 
 
+def _dotted(path: tuple[Any, ...]) -> str:
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "the top level"
+    return where if len(where) <= 120 else where[:50] + " … " + where[-60:]
+
+
 def strip_positions(value: Any) -> Any:
     """Plain dict/list copy of a raw tree (for comparisons and dumping)."""
     if isinstance(value, dict):
@@ -129,15 +136,51 @@ def strip_positions(value: Any) -> Any:
     return value
 
 
+def check_digits(text: str) -> None:
+    """Refuse a number written with more than :data:`MAX_DIGITS` digits, before converting it (Python's
+    own limit is thousands of digits; no size or count needs more than a few).
+
+    Raises:
+        ValueError: too many digits; the message says how many.
+    """
+    digits = sum(c.isalnum() for c in text.lower().removeprefix("-").removeprefix("+").removeprefix("0x"))
+    if digits > MAX_DIGITS:
+        raise ValueError(f"a number of {digits} digits is out of range (at most {MAX_DIGITS} digits)")
+
+
+def whole_number(text: str) -> int:
+    """``int(text)`` for a whole number written in a spec, after :func:`check_digits`."""
+    check_digits(text)
+    return int(text)
+
+
 def to_raw(value: Any) -> Any:
-    """Plain dicts/lists (a spec built in Python) as a raw tree without positions."""
+    """Plain dicts/lists (a spec built in Python) as a raw tree without positions.
+
+    Raises:
+        SpecSyntaxError: the data contains itself (a dict or list inside itself), or is nested more than
+            :data:`MAX_NESTING` deep; the message gives the path.
+    """
+    return _to_raw(value, (), set())
+
+
+def _to_raw(value: Any, path: tuple[Any, ...], open_ids: set[int]) -> Any:
     if isinstance(value, PosDict | PosList):
         return value
-    if isinstance(value, dict):
-        out = PosDict()
-        for k, v in value.items():
-            out[k] = to_raw(v)
-        return out
-    if isinstance(value, (list, tuple)):
-        return PosList([to_raw(v) for v in value])
-    return value
+    if not isinstance(value, (dict, list, tuple)):
+        return value
+    if id(value) in open_ids:
+        raise SpecSyntaxError(problems=[Problem(f"the spec contains itself at {_dotted(path)}",
+                                                hint="a spec is a tree of dicts and lists; copy the part instead")])
+    if len(path) >= MAX_NESTING:
+        raise SpecSyntaxError(problems=[Problem(f"the spec is nested more than {MAX_NESTING} deep at {_dotted(path)}")])
+    open_ids.add(id(value))
+    try:
+        if isinstance(value, dict):
+            out = PosDict()
+            for k, v in value.items():
+                out[k] = _to_raw(v, (*path, k), open_ids)
+            return out
+        return PosList([_to_raw(v, (*path, i), open_ids) for i, v in enumerate(value)])
+    finally:
+        open_ids.discard(id(value))

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from netspec.core.errors import Location, Problem, SpecSyntaxError
-from netspec.core.source import MAX_NODES, MAX_TEXT_BYTES, PosDict, PosList
+from netspec.core.source import MAX_NESTING, MAX_NODES, MAX_TEXT_BYTES, PosDict, PosList, check_digits
 
 
 def _loc(mark: Any, file: str) -> Location:
@@ -28,7 +28,7 @@ def parse_yaml(text: str, file: str = "<string>") -> Any:
     if len(text.encode("utf-8", "replace")) > MAX_TEXT_BYTES:
         raise SpecSyntaxError(f"{file}: spec is larger than {MAX_TEXT_BYTES // 1_000_000} MB; refusing to parse it")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_make_loader(file))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = _loc(mark, file) if mark else None
@@ -49,6 +49,30 @@ def parse_yaml(text: str, file: str = "<string>") -> Any:
     return _Converter(file).convert(node)
 
 
+def _too_deep(mark: Any, file: str) -> SpecSyntaxError:
+    return SpecSyntaxError(problems=[Problem(f"the spec is nested more than {MAX_NESTING} deep here",
+                                             _loc(mark, file), hint="a spec this deep is almost certainly a mistake")])
+
+
+def _make_loader(file: str) -> type:
+    """PyYAML's safe loader, refusing nesting deeper than MAX_NESTING before its (recursive) composer
+    reaches Python's stack limit."""
+
+    class Loader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.depth += 1
+            try:
+                if self.depth > MAX_NESTING:
+                    raise _too_deep(self.peek_event().start_mark, file)
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    return Loader
+
+
 class _Converter:
     def __init__(self, file: str) -> None:
         self.file = file
@@ -56,11 +80,13 @@ class _Converter:
         self.scalars = yaml.SafeLoader("")  # resolves int/float/bool/null/str safely
 
     def convert(self, node: yaml.Node) -> Any:
-        return _convert(node, self)
+        return _convert(node, self, 1)
 
 
-def _convert(node: yaml.Node, conv: _Converter) -> Any:
+def _convert(node: yaml.Node, conv: _Converter, depth: int) -> Any:
     file = conv.file
+    if depth > MAX_NESTING:  # aliases can nest what the composer saw as shallow
+        raise _too_deep(node.start_mark, file)
     if node.tag not in _PLAIN_TAGS:
         raise SpecSyntaxError(problems=[Problem(f"YAML tag '{node.tag}' is not allowed", _loc(node.start_mark, file),
                                                 hint="specs are plain data; remove the tag")])
@@ -76,20 +102,26 @@ def _convert(node: yaml.Node, conv: _Converter) -> Any:
                 raise SpecSyntaxError(problems=[Problem("YAML merge keys ('<<') are not supported",
                                                         _loc(key_node.start_mark, file),
                                                         hint="define a reusable block under 'blocks:' instead")])
-            key = _convert(key_node, conv)
+            key = _convert(key_node, conv, depth + 1)
             if isinstance(key, (dict, list)):
                 raise SpecSyntaxError(problems=[Problem("a mapping key must be a plain value",
                                                         _loc(key_node.start_mark, file))])
             if key in out:
                 raise SpecSyntaxError(problems=[Problem(f"duplicate key '{key}'", _loc(key_node.start_mark, file),
                                                         hint="each key may appear once in a mapping")])
-            out[key] = _convert(value_node, conv)
+            out[key] = _convert(value_node, conv, depth + 1)
             out.key_pos[key] = _loc(key_node.start_mark, file)
         return out
     if isinstance(node, yaml.SequenceNode):
-        items = [_convert(v, conv) for v in node.value]
+        items = [_convert(v, conv, depth + 1) for v in node.value]
         return PosList(items, pos=_loc(node.start_mark, file),
                        item_pos=[_loc(v.start_mark, file) for v in node.value])
+    if node.tag == "tag:yaml.org,2002:int":  # PyYAML's YAML 1.1 ints (0x1f, 1_000, 1:30): count the digits first
+        try:
+            check_digits(node.value)
+        except ValueError as exc:
+            raise SpecSyntaxError(problems=[Problem(str(exc), _loc(node.start_mark, file),
+                                                    hint="sizes and counts are small whole numbers")]) from None
     value = conv.scalars.construct_object(node, deep=True)
     if isinstance(value, str) and node.style is None and _FLOAT.match(value):
         return float(value)  # YAML 1.1 reads 1e-3 as a string; users mean a number

@@ -10,9 +10,9 @@ one by one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from netspec.core.errors import Location, Problem, did_you_mean
+from netspec.core.errors import Location, Problem, close_matches, did_you_mean
 from netspec.core.source import PosDict, PosList
 from netspec.frontends.keys import BLOCK_CHILDREN, BLOCK_KEYS, BLOCK_OPTIONS, ITEM_KEYS, REPEAT
 from netspec.layers import canonical_kind, layer_class
@@ -24,8 +24,24 @@ TOP_KEYS = ("netspec", "name", "description", "input", "inputs", "outputs", "lay
             "expect", "train")
 NETWORK_KEYS = ("description", "input", "inputs", "outputs", "layers", "expect")
 MAX_REPEAT = 1000
-MAX_DEPTH = 24
-MAX_LAYERS = 100_000
+MAX_DEPTH = 24  # blocks used inside blocks
+MAX_NESTING = 40  # layer lists inside layer lists (groups, bodies, branches): what the DSL can write back
+MAX_LAYERS = 20_000  # layers and groups after expansion; ResNet-152 has about 500
+
+
+class Canonical(NamedTuple):
+    """What :func:`canonicalize` returns."""
+
+    tree: PosDict  # the canonical spec
+    problems: list[Problem]  # every problem found, located
+    # Keyed by id(), holding the objects so that no id is reused while the tree is validated:
+    dropped: dict[int, Any]  # the lists and mappings of ``tree`` that lost an item to a problem
+    meant: dict[tuple[int, str], Any]  # (a layer of ``tree``, option): missing because it was misspelled
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class Expander:
@@ -35,7 +51,11 @@ class Expander:
         self.blocks = blocks
         self.file = file
         self.problems: list[Problem] = []
-        self.count = 0
+        self.count = 0  # layers and groups made so far
+        self.over = False  # MAX_LAYERS was passed: stop expanding
+        self.nesting = 0  # layer lists open now
+        self.dropped: dict[int, Any] = {}  # see Canonical
+        self.meant: dict[tuple[int, str], Any] = {}
 
     def problem(self, message: str, where: Location | None, path: str, hint: str = "") -> None:
         self.problems.append(Problem(message, where, path, hint))
@@ -48,20 +68,28 @@ class Expander:
             return PosList([], pos=where)
         out = PosList([], pos=getattr(raw, "pos", where))
         out.item_pos = []
-        for i, item in enumerate(raw):
-            item_where = raw.where(i) if isinstance(raw, PosList) else where
-            for canon in self.item(item, item_where, f"{path}[{i}]", env, stack):
-                out.append(canon)
-                out.item_pos.append(item_where)
+        if self.nesting >= MAX_NESTING:
+            self.problem(f"layers are nested more than {MAX_NESTING} deep (groups inside groups)", where, path,
+                         "a spec this deep is almost certainly a mistake")
+            self.dropped[id(out)] = out
+            return out
+        self.nesting += 1
+        try:
+            for i, item in enumerate(raw):
+                item_where = raw.where(i) if isinstance(raw, PosList) else where
+                made = self.item(item, item_where, f"{path}[{i}]", env, stack)
+                if not made:
+                    self.dropped[id(out)] = out  # its problem is reported; an emptied list is not another one
+                for canon in made:
+                    out.append(canon)
+                    out.item_pos.append(item_where)
+        finally:
+            self.nesting -= 1
         return out
 
     def item(self, raw: Any, where: Location | None, path: str, env: dict[str, Any],
              stack: tuple[str, ...]) -> list[PosDict]:
-        self.count += 1
-        if self.count > MAX_LAYERS:
-            if self.count == MAX_LAYERS + 1:
-                self.problem(f"the spec expands to more than {MAX_LAYERS} layers", where, path,
-                             "lower the repeat counts")
+        if self.over:
             return []
         if isinstance(raw, str):
             kind, args = raw, PosDict(pos=where)
@@ -88,20 +116,23 @@ class Expander:
                     args[key] = raw[key]
                     args.key_pos[key] = raw.where(key)
         else:
-            self.problem(f"a layer must be a kind name or a mapping, got {raw!r}", where, path,
+            self.problem(f"a layer must be a kind name or a mapping, got {_show(raw)}", where, path,
                          "write '- flatten' or '- dense: {units: 10}'")
             return []
         if not isinstance(kind, str):
-            self.problem(f"a layer kind must be a name, got {kind!r}", where, path)
+            self.problem(f"a layer kind must be a name, got {_show(kind)}", where, path)
             return []
         repeat = args.pop(REPEAT, None)
         if repeat is None:
             one = self.single(kind, args, where, path, env, stack)
             return [one] if one is not None else []
         if is_expr(repeat):
-            repeat = self.value(repeat, env, args.where(REPEAT), path)
+            before = len(self.problems)
+            repeat = self.value(repeat, env, args.where(REPEAT), f"{path}.{REPEAT}")
+            if len(self.problems) > before:
+                return []
         if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
-            self.problem(f"{REPEAT} must be an integer from 1 to {MAX_REPEAT}, got {repeat!r}",
+            self.problem(f"{REPEAT} must be an integer from 1 to {MAX_REPEAT}, got {_show(repeat)}",
                          args.where(REPEAT), f"{path}.{REPEAT}")
             return []
         group = PosDict(pos=where)
@@ -112,13 +143,23 @@ class Expander:
                 group[key] = args.pop(key)
                 group.key_pos[key] = args.where(key)
         body = PosList([], pos=where)
+        self.count += 1  # the group
         for i in range(repeat):
             copy = PosDict(args, pos=args.pos)
             copy.key_pos = dict(args.key_pos)
+            before, problems = self.count, len(self.problems)
             one = self.single(kind, copy, where, f"{path}#{i}", {**env, "i": i}, stack)
-            if one is not None:
-                body.append(one)
-                body.item_pos.append(where)
+            if one is None or len(self.problems) > problems:  # reported once: the other copies would say the same
+                return []
+            body.append(one)
+            body.item_pos.append(where)
+            size = self.count - before  # the size of one copy bounds the rest before they are made
+            if i == 0 and self.count + size * (repeat - 1) > MAX_LAYERS:
+                self.over = True
+                self.problem(f"{REPEAT}: {repeat} copies of {size:,} layer{'s' if size > 1 else ''} make the spec "
+                             f"larger than {MAX_LAYERS:,} layers", args.where(REPEAT), f"{path}.{REPEAT}",
+                             "lower the repeat counts (repeats inside blocks multiply)")
+                return []
         group["layers"] = body
         return [group]
 
@@ -131,6 +172,9 @@ class Expander:
         if value is None:
             return args
         canon = canonical_kind(kind)
+        if canon is None and kind not in self.blocks:
+            self.unknown_kind(kind, where, path)
+            return None
         primary = layer_class(canon).PRIMARY if canon else None
         if primary is None:
             what = f"block '{kind}'" if kind in self.blocks else f"'{kind}'"
@@ -141,17 +185,31 @@ class Expander:
         args.key_pos[primary] = where
         return args
 
+    def unknown_kind(self, kind: str, where: Location | None, path: str) -> None:
+        hint = did_you_mean(kind, [*all_kind_names(), *self.blocks])
+        self.problem(f"unknown layer kind '{kind}'", where, path,
+                     hint or "run 'netspec kinds' for the list, or define it under 'blocks:'")
+
     def single(self, kind: str, args: PosDict, where: Location | None, path: str, env: dict[str, Any],
                stack: tuple[str, ...]) -> PosDict | None:
+        """One layer (or one block's group); None when it has a problem (reported) or the spec is too large."""
+        if self.over:
+            return None
+        self.count += 1
+        if self.count > MAX_LAYERS:
+            self.over = True
+            self.problem(f"the spec expands to more than {MAX_LAYERS:,} layers", where, path,
+                         "lower the repeat counts, or use fewer blocks inside blocks")
+            return None
+        before = len(self.problems)
         if env:
             args = self.substitute(args, env, path)
+        failed = len(self.problems) > before  # an expression failed: report it, not what its None does later
         if kind in self.blocks:
-            return self.block(kind, args, where, path, env, stack)
+            return None if failed else self.block(kind, args, where, path, env, stack)
         canon = canonical_kind(kind)
         if canon is None:
-            hint = did_you_mean(kind, [*all_kind_names(), *self.blocks])
-            self.problem(f"unknown layer kind '{kind}'", where, path,
-                         hint or "run 'netspec kinds' for the list, or define it under 'blocks:'")
+            self.unknown_kind(kind, where, path)
             return None
         cls = layer_class(canon)
         known = field_names(cls)
@@ -160,7 +218,9 @@ class Expander:
         out["kind"] = canon
         for key, value in args.items():
             if key == "kind" or key not in known:
-                hint = did_you_mean(key, known) if isinstance(key, str) else ""
+                close = close_matches(key, known) if isinstance(key, str) else []
+                self.meant.update({(id(out), c): out for c in close[:1] if c not in args})
+                hint = did_you_mean(key, known) if close else ""
                 self.problem(f"unknown option '{key}' for {canon}", args.where(key), f"{path}.{key}",
                              hint or f"{canon} takes: {', '.join(k for k in known if k != 'kind')}")
                 continue
@@ -170,14 +230,18 @@ class Expander:
                     value = self.layers(value, args.where(key), f"{path}.{key}", env, stack)
                 else:
                     lists = PosList([], pos=getattr(value, "pos", None))
-                    for j, sub in enumerate(value):
-                        sub_where = value.where(j) if isinstance(value, PosList) else args.where(key)
-                        lists.append(self.layers(sub, sub_where, f"{path}.{key}[{j}]", env, stack))
+                    self.nesting += 1  # a branch is a list in a list: two levels, as the DSL writes it
+                    try:
+                        for j, sub in enumerate(value):
+                            sub_where = value.where(j) if isinstance(value, PosList) else args.where(key)
+                            lists.append(self.layers(sub, sub_where, f"{path}.{key}[{j}]", env, stack))
+                    finally:
+                        self.nesting -= 1
                     lists.item_pos = [getattr(v, "pos", None) for v in lists]
                     value = lists
             out[key] = value
             out.key_pos[key] = args.where(key)
-        return out
+        return None if failed else out
 
     def block(self, name: str, args: PosDict, where: Location | None, path: str, env: dict[str, Any],
               stack: tuple[str, ...]) -> PosDict | None:
@@ -193,6 +257,8 @@ class Expander:
         group.path = path
         group["kind"] = Residual.KIND if bdef.get(Residual.KIND) else Sequential.KIND  # `residual: true`
         values: dict[str, Any] = {}
+        bad = False  # a wrong argument: its body is not expanded (what it would say follows from the argument)
+        meant: set[str] = set()  # parameters a misspelled argument was probably meant for
         for key, value in args.items():
             if key in ITEM_KEYS:
                 group[key] = value
@@ -200,16 +266,22 @@ class Expander:
             elif key in params:
                 values[key] = value
             else:
-                hint = did_you_mean(key, params)
+                bad = True
+                close = close_matches(key, params) if isinstance(key, str) else []
+                meant.update(c for c in close[:1] if c not in args)
                 self.problem(f"block '{name}' has no parameter '{key}'", args.where(key), f"{path}.{key}",
-                             hint or f"its parameters: {', '.join(params) or 'none'}")
+                             did_you_mean(key, params) if close else f"its parameters: {', '.join(params) or 'none'}")
         env2 = {}
         for key, default in params.items():
             value = values.get(key, default)
             if value is None:
-                self.problem(f"block '{name}' needs the argument '{key}'", where, path,
-                             f"write '- {name}: {{{key}: ...}}'")
+                bad = True
+                if key not in meant:  # the misspelling is the root cause, already reported
+                    self.problem(f"block '{name}' needs the argument '{key}'", where, path,
+                                 f"write '- {name}: {{{key}: ...}}'")
             env2[key] = value
+        if bad:
+            return None
         group["block"] = name
         group["args"] = {k: v for k, v in values.items()}
         for key in BLOCK_OPTIONS:  # the residual options; the layers come last, below
@@ -218,7 +290,10 @@ class Expander:
                 if key in BLOCK_CHILDREN and isinstance(value, list):
                     value = self.layers(value, bdef.where(key), f"blocks.{name}.{key}", env2, (*stack, name))
                 elif is_expr(value):
-                    value = self.value(value, env2, bdef.where(key), path)
+                    before = len(self.problems)
+                    value = self.value(value, env2, bdef.where(key), f"blocks.{name}.{key}")
+                    if len(self.problems) > before:
+                        return None
                 group[key] = value
         group["layers"] = self.layers(bdef.get("layers"), bdef.where("layers"), f"{path}→{name}.layers", env2,
                                       (*stack, name))
@@ -232,19 +307,19 @@ class Expander:
             self.problem(f"in '{text}': {exc}", where, path)
             return None
 
-    def substitute(self, value: Any, env: dict[str, Any], path: str) -> Any:
+    def substitute(self, value: Any, env: dict[str, Any], path: str, where: Location | None = None) -> Any:
         if is_expr(value):
-            return self.value(value, env, None, path)
+            return self.value(value, env, where, path)
         if isinstance(value, dict):
             out = PosDict(pos=getattr(value, "pos", None))
             out.key_pos = dict(getattr(value, "key_pos", {}))
             for k, v in value.items():
-                out[k] = (self.value(v, env, out.where(k), f"{path}.{k}") if is_expr(v)
-                          else self.substitute(v, env, path))
+                out[k] = self.substitute(v, env, f"{path}.{k}", out.where(k))
             return out
         if isinstance(value, list):
-            return PosList([self.substitute(v, env, path) for v in value], pos=getattr(value, "pos", None),
-                           item_pos=list(getattr(value, "item_pos", [None] * len(value))))
+            item_pos = list(getattr(value, "item_pos", [None] * len(value)))
+            return PosList([self.substitute(v, env, f"{path}[{i}]", item_pos[i] if i < len(item_pos) else where)
+                            for i, v in enumerate(value)], pos=getattr(value, "pos", None), item_pos=item_pos)
         return value
 
 
@@ -281,9 +356,22 @@ def _network(raw: PosDict, path: str, exp: Expander) -> PosDict:
             elif isinstance(value, str):
                 value = PosDict({"from": value}, pos=where)
                 value.key_pos["from"] = where
+            elif not isinstance(value, dict):
+                key = "input" if "input" in raw else name
+                shape = f"[{value}]" if isinstance(value, int) and not isinstance(value, bool) else "[1, 28, 28]"
+                exp.problem(f"an input is a shape (a list of sizes) or a mapping, got {_show(value)}", where,
+                            f"{path}{'input' if key == 'input' else f'inputs.{name}'}",
+                            f"write '{key}: {shape}' or '{key}: {{shape: {shape}, dtype: float}}'")
+                exp.dropped[id(canon)] = canon
+                continue
             canon[name] = value
             canon.key_pos[name] = where
         inputs = canon
+    elif inputs is not None:
+        exp.problem(f"'inputs' maps input names to shapes, got {_show(inputs)}", raw.where("inputs"), f"{path}inputs",
+                    "write 'inputs: {x: [3, 32, 32]}', or 'input: [3, 32, 32]' for a single input")
+        inputs = PosDict(pos=raw.where("inputs"))
+        exp.dropped[id(inputs)] = inputs
     if inputs is not None:
         out["inputs"] = inputs
     for key in ("description", "expect"):
@@ -331,12 +419,14 @@ def _blocks(raw: Any, exp: Expander) -> dict[str, Any]:
     return blocks
 
 
-def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net") -> tuple[PosDict, list[Problem]]:
-    """Turn a raw spec tree into canonical form; returns the tree and the problems found."""
+def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net") -> Canonical:
+    """Turn a raw spec tree into canonical form; returns the tree, the problems found, and which of the
+    tree's containers lost an item to one of them (so that "at least 1 item" is not reported again)."""
     if not isinstance(raw, PosDict):
         where = getattr(raw, "pos", None) or Location(file, 1, 1)
-        return PosDict(pos=where), [Problem("a spec must be a mapping with 'input' and 'layers' (or 'networks')",
-                                            where, hint="see specs/lenet5.yaml for an example")]
+        problem = Problem("a spec must be a mapping with 'input' and 'layers' (or 'networks')", where,
+                          hint="see specs/lenet5.yaml for an example")
+        return Canonical(PosDict(pos=where), [problem], {}, {})
     exp = Expander({}, file)
     _check_keys(raw, TOP_KEYS, "", exp, "a spec")
     exp.blocks = _blocks(raw.get("blocks"), exp)
@@ -371,5 +461,5 @@ def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net") ->
         nets[net_name] = _network(raw, "", exp)
         nets.key_pos[net_name] = raw.pos
     out["networks"] = nets
-    return out, exp.problems
+    return Canonical(out, exp.problems, exp.dropped, exp.meant)
 

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from netspec.core.errors import Problem, SpecValidationError
-from netspec.core.source import PosDict, to_raw
+from netspec.core.source import PosDict, to_raw, walk
 from netspec.frontends import parse
 from netspec.layers import layer_class
 from netspec.layers.base import Layer
@@ -28,7 +28,7 @@ def load(source: str | os.PathLike[str] | Spec | dict[str, Any], fmt: str | None
     if isinstance(source, Spec):
         return source
     if isinstance(source, dict):
-        return validate(to_raw(source))
+        return validate(to_raw(source))  # a dict that contains itself is refused there, with its path
     raw, file = parse(source, fmt)
     default = Path(file).stem if file != "<string>" else "net"
     default = default if default.isidentifier() else "net"
@@ -37,7 +37,9 @@ def load(source: str | os.PathLike[str] | Spec | dict[str, Any], fmt: str | None
 
 def validate(raw: Any, file: str = "<string>", default_name: str = "net") -> Spec:
     """Validate a raw tree (from any frontend)."""
-    canon, problems = canonicalize(raw, file, default_name)
+    canon, problems, dropped, meant = canonicalize(raw, file, default_name)
+    if not isinstance(raw, dict):  # not a spec at all: nothing else to say
+        raise SpecValidationError(problems=problems)
     errors: list[dict[str, Any]] = []
     data = PosDict(canon, pos=canon.pos)
     data.key_pos = canon.key_pos
@@ -49,15 +51,26 @@ def validate(raw: Any, file: str = "<string>", default_name: str = "net") -> Spe
         spec = Spec.model_validate(data)
     except ValidationError as exc:
         errors.extend(exc.errors(include_url=False))
+    errors = [e for e in errors if not _follow_on(e, canon, dropped, meant)]
     if errors:
-        found = problems_from_errors(errors, canon, Spec)
-        if problems or len(found) > 1:  # a dropped bad item also empties its list; do not report that twice
-            found = [p for p in found if not p.message.startswith("list should have at least")] or found
-        problems.extend(found)
+        problems.extend(problems_from_errors(errors, canon, Spec))
     if problems:
         raise SpecValidationError(problems=_dedupe(problems))
     assert spec is not None
     return spec
+
+
+def _follow_on(error: dict[str, Any], canon: Any, dropped: dict[int, Any], meant: dict[tuple[int, str], Any]) -> bool:
+    """An error that only follows from a problem already reported: "should have at least 1 item" about a
+    list emptied because its items were invalid (the expander's list lost items, or still has the ones
+    validation dropped); "missing required 'filters'" where ``filtrs`` was written."""
+    if error["type"] == "missing":
+        spot = walk(canon, error["loc"])
+        return bool(spot.steps) and (id(spot.value), spot.steps[-1]) in meant
+    if error["type"] != "too_short":
+        return False
+    value = walk(canon, error["loc"]).value
+    return id(value) in dropped or isinstance(value, (list, dict)) and len(value) > 0
 
 
 def _with_layers(net: Any, loc: tuple[Any, ...], errors: list[dict[str, Any]]) -> Any:
@@ -100,9 +113,11 @@ def validate_layers(items: list[Any], loc: tuple[Any, ...], errors: list[dict[st
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
+    """One problem per place and message (the copies of a repeat or of a block used twice say the same
+    thing at the same place of the file), in file order."""
     seen, out = set(), []
     for p in problems:
-        key = (p.location, p.path, p.message)
+        key = (p.location, p.message) if p.location is not None else (None, p.path, p.message)
         if key not in seen:
             seen.add(key)
             out.append(p)

@@ -8,6 +8,7 @@ Structure of a spec (version 1), after :mod:`netspec.spec.expand` has put it int
 
 from __future__ import annotations
 
+import ast
 from typing import Any, Literal, Union
 
 from pydantic import (
@@ -88,13 +89,22 @@ class Expect(Strict):
                 return float(v)  # a number written as text ("4.09e9" is a string to YAML 1.1)
             except ValueError:
                 pass
-            try:
-                evaluate(v, {name: 7 for name in symbols(v)})
-            except (ValueError, ZeroDivisionError):
-                raise ValueError(f"macs must be a number or a size expression such as '6144*T + 32', got '{v}'") \
-                    from None
+            if not _size_expression(v):
+                raise ValueError(f"macs must be a number or a size expression such as '6144*T + 32', got '{v}'")
         elif v is not None and v < 0:
             raise ValueError(f"macs must be at least 0, got {v}")
+        return v
+
+    @field_validator("output_shape")
+    @classmethod
+    def _shape(cls, v: Shape | None) -> Shape | None:
+        return _check_shape(v)
+
+    @field_validator("outputs", "shapes")
+    @classmethod
+    def _shapes(cls, v: dict[str, Shape] | None) -> dict[str, Shape] | None:
+        for shape in (v or {}).values():
+            _check_shape(shape)
         return v
 
     @model_validator(mode="wrap")
@@ -110,6 +120,40 @@ class Expect(Strict):
             if key[:n] in self._where:
                 return self._where[key[:n]]
         return None
+
+
+MAX_EXPR_DEPTH = 64  # operators inside operators; the size functions recurse, and a report runs them deeper
+
+
+def _size_expression(text: str) -> bool:
+    """Whether ``text`` is a size expression (``T``, ``floor((T - 5)/2) + 1``): a whole number for some
+    values of its symbols, nested at most MAX_EXPR_DEPTH deep."""
+    try:
+        tree = ast.parse(text.replace("−", "-").replace("·", "*"), mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    stack = [(tree.body, 1)]
+    while stack:  # no recursion: the depth is what is being checked
+        node, depth = stack.pop()
+        if depth > MAX_EXPR_DEPTH:
+            return False
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    names = symbols(text)
+    for value in (7, 8, 9, 10, 12, 16, 32):
+        try:
+            evaluate(text, {name: value for name in names})
+            return True
+        except (ValueError, ArithmeticError, TypeError, KeyError, RecursionError, MemoryError):
+            continue
+    return False
+
+
+def _check_shape(shape: Shape | None) -> Shape | None:
+    for d in shape or []:
+        if isinstance(d, str) and not _size_expression(d):
+            raise ValueError(f"'{d[:40]}' is not a size (a number, or an expression such as 'T' or "
+                             "'floor(T/2) + 1')")
+    return shape
 
 
 class Network(Strict):

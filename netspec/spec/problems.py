@@ -38,7 +38,14 @@ def problems_from_errors(errors: list[dict[str, Any]], tree: Any, model: type[Ba
         spot = walk(tree, err["loc"])
         groups.setdefault(spot.steps, []).append(err)
         reached[spot.steps] = (spot, err.get("input"))
-    return [_one(errs, *reached[steps], model) for steps, errs in groups.items()]
+    return [_one(errs, *reached[steps], model) for steps, errs in groups.items() if not _shadowed(steps, errs, groups)]
+
+
+def _shadowed(steps: tuple[Any, ...], errs: list[dict[str, Any]], groups: dict[tuple[Any, ...], Any]) -> bool:
+    """A union's "expected an integer" for a list that another member of the union accepted as a list,
+    finding the real problem inside it (``kernel: [3, x]``): report that one only."""
+    return (all(e["type"] in _EXPECTED for e in errs)
+            and any(len(other) > len(steps) and other[:len(steps)] == steps for other in groups))
 
 
 def _one(errs: list[dict[str, Any]], spot: Reached, value: Any, root: type[BaseModel]) -> Problem:

@@ -28,6 +28,7 @@ from typing import Any
 
 from netspec.backends.graphviz.dot import dot_source
 from netspec.backends.graphviz.model import DrawOptions
+from netspec.backends.graphviz.style import RECURRENT_FAMILY
 from netspec.core.errors import BuildError, NetspecError, UsageError
 from netspec.ir.graph import Graph
 
@@ -69,23 +70,45 @@ def to_dot(graph: Graph, opts: DrawOptions) -> str:
 
     A partial graph (``Graph.error`` set) is drawn up to the failing layer, in red, with the error in
     the caption.
+
+    Raises:
+        UsageError: ``unroll`` is asked for and no drawn network has a recurrent layer.
     """
+    _check_unroll(graph, opts)
     return dot_source(graph, opts)
 
 
+def _check_unroll(graph: Graph, opts: DrawOptions) -> None:
+    """``unroll`` on a spec without a recurrent layer would be ignored: say so instead."""
+    if not opts.unroll or graph.error is not None:  # a partial graph may stop before its recurrent layers
+        return
+    nets = [graph.network(opts.network)] if opts.network is not None else list(graph.networks.values())
+    if not any(node.family == RECURRENT_FAMILY for net in nets for node in net.nodes):
+        where = f"network '{opts.network}'" if opts.network is not None else "the spec"
+        raise UsageError(f"--unroll {opts.unroll}: {where} has no recurrent layer to unroll; drop --unroll")
+
+
 def format_for(path: str | os.PathLike[str] | None, fmt: str | None) -> str:
+    """The picture's format: ``fmt``, else the path's extension, else svg.
+
+    Raises:
+        UsageError: an unknown format or extension, or a format that contradicts the path's extension
+            (``--format png -o x.svg`` would write PNG bytes into a .svg file).
+    """
+    suffix = Path(path).suffix.lower().lstrip(".") if path is not None else ""
+    suffix = "dot" if suffix == "gv" else suffix
     if fmt is not None:
         f = str(fmt).lower().lstrip(".")
         if f == "gv":
             f = "dot"
         if f not in FORMATS:
             raise UsageError(f"unknown format '{fmt}'; choose one of: {', '.join(FORMATS)}")
+        if suffix in FORMATS and suffix != f:
+            raise UsageError(f"--format {f} does not match the extension of '{path}' (.{suffix}); "
+                             f"name the file .{f}, or drop --format")
         return f
     if path is None:
         return "svg"
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix == "gv":
-        return "dot"
     if suffix in FORMATS:
         return suffix
     raise UsageError(f"cannot tell the format from '{path}'" + (f" (unknown extension '.{suffix}')" if suffix else "")
@@ -118,7 +141,7 @@ def render(graph: Graph, path: str | os.PathLike[str] | None, opts: DrawOptions,
            format: str | None = None) -> Drawing:  # noqa: A002
     """Draw and write the picture; returns the path, the DOT text and the error of a partial graph."""
     fmt = format_for(path, format)
-    dot = dot_source(graph, opts)
+    dot = to_dot(graph, opts)
     data = render_dot(dot, fmt)
     out = Path(path) if path is not None else None
     if out is not None:

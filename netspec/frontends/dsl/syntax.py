@@ -10,7 +10,7 @@ from typing import Any
 from lark import Token, Transformer, v_args
 
 from netspec.core.errors import Location, Problem
-from netspec.core.source import PosDict, PosList
+from netspec.core.source import PosDict, PosList, whole_number
 from netspec.frontends.dsl.grammar import WORDS
 
 
@@ -84,11 +84,11 @@ class Statements(Transformer):
         loc = self._loc(tok)
         kind = tok.type
         if kind == "INT":
-            return Val("int", int(tok), loc, str(tok))
+            return Val("int", _whole(str(tok), loc), loc, str(tok))
         if kind == "FLOAT":
             return Val("float", float(tok), loc, str(tok))
         if kind == "SIZE":
-            size = _size(str(tok))
+            size = _size(str(tok), loc)
             return Val("size", PosList(size, pos=loc) if isinstance(size, list) else size, loc, str(tok))
         if kind == "STRING":
             return Val("str", _string(str(tok), loc), loc, str(tok))
@@ -198,7 +198,7 @@ class Statements(Transformer):
         parts: dict[str, Any] = {"kw": self._loc(ch[0])}
         for tok in ch[1:]:
             if tok.type == "INT":
-                parts["version"] = (int(tok), self._loc(tok))
+                parts["version"] = (_whole(str(tok), self._loc(tok)), self._loc(tok))
             else:
                 value = _string(str(tok), self._loc(tok)) if tok.type == "STRING" else str(tok)
                 parts["name"] = (value, self._loc(tok))
@@ -262,8 +262,15 @@ class Fail(Exception):
         self.problem = Problem(message, loc, hint=hint)
 
 
-def _size(text: str) -> int | list[int]:
-    parts = [int(p) for p in text.split("x")]
+def _whole(text: str, loc: Location) -> int:
+    try:
+        return whole_number(text)
+    except ValueError as exc:
+        raise Fail(str(exc), loc, "sizes and counts are small whole numbers") from None
+
+
+def _size(text: str, loc: Location) -> int | list[int]:
+    parts = [_whole(p, loc) for p in text.split("x")]
     return parts[0] if len(set(parts)) == 1 else parts
 
 
