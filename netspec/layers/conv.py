@@ -53,7 +53,7 @@ def check_size(size: Size, axis: str, kind: str, ctx: Ctx, stride: int) -> int |
     return size.value
 
 
-def _tuple(v: Any, n: int) -> tuple[int, ...]:
+def size_tuple(v: Any, n: int) -> tuple[int, ...]:
     return (v,) * n if isinstance(v, int) else tuple(int(x) for x in v)
 
 
@@ -63,7 +63,7 @@ def check_sizes(layer: Layer, fields: tuple[str, ...], n: int) -> None:
         value = getattr(layer, field)
         if value is None or isinstance(value, str):
             continue
-        values = _tuple(value, n)
+        values = size_tuple(value, n)
         if len(values) != n:
             raise ValueError(f"{field} needs {n} value(s), got {list(values)}")
         low = 0 if field == "padding" else 1
@@ -101,15 +101,15 @@ class ConvBase(Layer):
 
     @property
     def kernels(self) -> tuple[int, ...]:
-        return _tuple(self.kernel, self.N)
+        return size_tuple(self.kernel, self.N)
 
     @property
     def strides(self) -> tuple[int, ...]:
-        return _tuple(self.stride, self.N)
+        return size_tuple(self.stride, self.N)
 
     @property
     def dilations(self) -> tuple[int, ...]:
-        return _tuple(self.dilation, self.N)
+        return size_tuple(self.dilation, self.N)
 
     @property
     def paddings(self) -> tuple[int, ...] | str:
@@ -117,7 +117,7 @@ class ConvBase(Layer):
             return (0,) * self.N
         if self.padding in ("same", "causal"):
             return str(self.padding)
-        return _tuple(self.padding, self.N)
+        return size_tuple(self.padding, self.N)
 
     def in_channels(self, x: TensorType) -> int:
         need_rank(x, (self.N + 1,), f"a {self.N + 1}-D input ({'channels, ' + ', '.join(AXES[self.N])})",

@@ -9,8 +9,8 @@ from pydantic import Field, model_validator
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import conv_out
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, IntPair, Layer, need_rank, register_layer
-from netspec.layers.conv import AXES, IntTriple, _tuple, check_size, check_sizes
+from netspec.layers.base import MAX_KERNEL, Ctx, IntPair, Layer, need_rank, register_layer
+from netspec.layers.conv import AXES, IntTriple, check_size, check_sizes, size_tuple
 
 
 class PoolBase(Layer):
@@ -27,7 +27,7 @@ class PoolBase(Layer):
     ceil_mode: bool = False
 
     @model_validator(mode="after")
-    def _check(self) -> "PoolBase":
+    def _check(self) -> PoolBase:
         check_sizes(self, ("kernel", "stride", "padding"), self.N)
         if any(2 * p > k for p, k in zip(self.paddings, self.kernels)):
             raise ValueError(f"padding {self.padding} must be at most half the kernel {self.kernel} (PyTorch's rule)")
@@ -35,15 +35,15 @@ class PoolBase(Layer):
 
     @property
     def kernels(self) -> tuple[int, ...]:
-        return _tuple(self.kernel, self.N)
+        return size_tuple(self.kernel, self.N)
 
     @property
     def strides(self) -> tuple[int, ...]:
-        return self.kernels if self.stride is None else _tuple(self.stride, self.N)
+        return self.kernels if self.stride is None else size_tuple(self.stride, self.N)
 
     @property
     def paddings(self) -> tuple[int, ...]:
-        return _tuple(self.padding, self.N)
+        return size_tuple(self.padding, self.N)
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
@@ -166,26 +166,34 @@ class AdaptiveAvgPool2d(Layer):
 
     FAMILY: ClassVar[str] = "pool"
     PRIMARY: ClassVar[str] = "output_size"
-    EXAMPLES: ClassVar = [({"output_size": 6}, [(4, 13, 13)]), ({"output_size": [2, 3]}, [(3, 5, 7)])]
+    EXAMPLES: ClassVar = [({"output_size": 6}, [(4, 13, 13)]), ({"output_size": [2, 3]}, [(3, 5, 7)]),
+                          ({"output_size": [None, 1]}, [(3, 5, 7)])]
 
-    output_size: IntPair = 1
+    output_size: int | tuple[int | None, int | None] = Field(
+        default=1, description="output (height, width); null keeps that axis's input size, as torch does")
+
+    def sizes(self, x: TensorType) -> tuple[Any, Any]:
+        """The output (height, width): ``null`` keeps the input's size on that axis."""
+        pair_ = (self.output_size,) * 2 if isinstance(self.output_size, int) else self.output_size
+        return tuple(n if v is None else v for v, n in zip(pair_, x.shape[1:]))  # type: ignore[return-value]
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         need_rank(x, (3,), "a 3-D input (channels, height, width)")
-        oh, ow = _tuple(self.output_size, 2)
-        if any(v < 1 for v in (oh, ow)):
-            raise ShapeError(f"output_size must be positive, got {self.output_size}")
-        return TensorType((x.shape[0], oh, ow), x.dtype)
+        raw = (self.output_size,) * 2 if isinstance(self.output_size, int) else self.output_size
+        if any(v is not None and not 1 <= v <= MAX_KERNEL for v in raw):
+            raise ShapeError(f"output_size must be between 1 and {MAX_KERNEL} (or null), got {self.output_size}")
+        return TensorType((x.shape[0], *self.sizes(x)), x.dtype)
 
     def label(self) -> str:
-        oh, ow = _tuple(self.output_size, 2)
-        return f"adaptive avgpool → {oh}×{ow}"
+        raw = (self.output_size,) * 2 if isinstance(self.output_size, int) else self.output_size
+        return "adaptive avgpool → " + "×".join("·" if v is None else str(v) for v in raw)
 
     def build(self, ins: list[TensorType]) -> Any:
         import torch.nn as nn
 
-        return nn.AdaptiveAvgPool2d(_tuple(self.output_size, 2))
+        raw = (self.output_size,) * 2 if isinstance(self.output_size, int) else self.output_size
+        return nn.AdaptiveAvgPool2d(tuple(raw))
 
 
 @register_layer("adaptive_avg_pool1d")
