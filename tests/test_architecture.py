@@ -210,3 +210,11 @@ def test_kind_name_rule_can_fail(tmp_path: Path):
     f.write_text('"""conv2d in a docstring."""\nif kind == "lstm":\n    pass\n')
     assert [s for _, s in _string_literals(f)] == ["lstm"]
     assert re.match(r"netspec\.", "netspec.x")
+
+
+def test_tests_mirror_the_package_tree():
+    """tests/<stage>/... holds the tests of netspec/<stage>/...; cross-cutting tests stay at the top."""
+    tests = ROOT / "tests"
+    for folder in sorted(p for p in tests.rglob("*") if p.is_dir() and p.name != "__pycache__"):
+        rel = folder.relative_to(tests)
+        assert (PKG / rel).is_dir(), f"tests/{rel} has no netspec/{rel} to mirror"

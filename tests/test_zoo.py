@@ -22,7 +22,7 @@ import torch.nn as nn
 
 import netspec
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
 BIG_MACS = 10**10  # per sample
 

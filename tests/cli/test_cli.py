@@ -12,7 +12,7 @@ import pytest
 
 from netspec.cli.main import main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 LENET_LIKE = """\
 name: tiny

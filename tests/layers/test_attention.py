@@ -22,7 +22,7 @@ import netspec
 from netspec.backends.torch.compile import compile_network
 from netspec.core.errors import ShapeError
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 
 def compiled(inputs: dict[str, list], layer: dict, bind: dict[str, int] | None = None) -> nn.Module:

@@ -12,7 +12,7 @@ import pytest
 
 from netspec.train import api
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 
 def _train(tmp_path: Path, spec: str, **flags):

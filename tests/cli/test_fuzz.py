@@ -19,7 +19,7 @@ import pytest
 
 from netspec.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted([*ROOT.glob("specs/*.yaml"), *ROOT.glob("specs/*.ns")])
 MUTANTS = 20  # per spec
 

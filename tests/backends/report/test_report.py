@@ -8,7 +8,7 @@ import pytest
 
 import netspec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize("spec", ["lenet5.yaml", "resnet18.yaml", "gru_classifier.yaml"])

@@ -15,7 +15,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SERVER = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); from netspec.cli.main import main; "
                                 "sys.exit(main(['lsp']))"]
 LENET = (ROOT / "specs" / "lenet5.yaml").read_text(encoding="utf-8")

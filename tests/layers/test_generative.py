@@ -16,7 +16,7 @@ from netspec.backends.torch.compile import compile_network
 from netspec.core.errors import ShapeError
 from netspec.layers.torch.generative import aux_losses
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPECS = Path(__file__).resolve().parents[2] / "specs"
 LOCATED = re.compile(r"<string>:\d+:\d+")
 
 

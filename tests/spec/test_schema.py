@@ -25,7 +25,7 @@ from netspec.layers.base import all_kind_names
 from netspec.spec.load import load
 from netspec.spec.reference import json_schema
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 

@@ -17,7 +17,7 @@ from netspec.backends.torch.compile import compile_network
 from netspec.core.errors import ShapeError, SpecValidationError
 from netspec.ir.build import build_graph
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPECS = Path(__file__).resolve().parents[2] / "specs"
 LOCATED = re.compile(r"<string>:\d+:\d+")
 
 

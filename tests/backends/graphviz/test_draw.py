@@ -26,7 +26,7 @@ from netspec.core.types import Ref, TensorType
 from netspec.ir.graph import Graph, NetGraph, Node
 from netspec.layers import layer_kinds
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 SPECS = ROOT / "specs"
 
 

@@ -23,7 +23,7 @@ from netspec.core.errors import SpecValidationError
 from netspec.core.sizes import divide
 from netspec.layers.activations import ACTIVATIONS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
 
 

@@ -37,7 +37,7 @@ from netspec.frontends.write.yaml import to_yaml
 from netspec.frontends.yaml import parse_yaml
 from netspec.spec.load import load, validate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
 YAML_SPECS = sorted(SPECS.glob("*.yaml"))
 

@@ -21,7 +21,7 @@ from netspec.core.errors import DataError, NetspecError, UsageError
 from netspec.train import api
 from netspec.train import synthetic as S
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPECS = Path(__file__).resolve().parents[2] / "specs"
 MAX_MACS = 2e8  # per sample; the ImageNet nets (alexnet, vgg, resnet, ...) are left to slower suites
 
 # spec -> (error class, message fragment): specs that cannot be trained, refused with a clear message

@@ -94,7 +94,7 @@ def test_check_imports_only_the_families_a_spec_uses():
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     code = ("import sys; from netspec.cli.main import main; main(['check', sys.argv[1]]); "
             "print(sorted(m for m in sys.modules if m.startswith('netspec.layers.')))")
     out = subprocess.run([sys.executable, "-c", code, str(root / "specs" / "lenet5.yaml")], capture_output=True,

@@ -15,7 +15,7 @@ import yaml
 import netspec
 from netspec.core.errors import ShapeError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _frozen_in_torch(model: torch.nn.Module) -> int:
