@@ -131,6 +131,18 @@ class ClipConfig(_Model):
     value: float | None = Field(default=None, gt=0, description="clip every gradient element to ±value")
 
 
+class WeightsConfig(_Model):
+    """A state dict to start from (``weights: resnet18.pth`` is ``{path: resnet18.pth}``)."""
+
+    path: str = Field(description="a .pt/.pth state dict, or a netspec checkpoint; loaded by name, else by structure")
+    partial: bool = Field(default=False, description="load what fits, keep the rest as initialised (a new head)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_shorthand(cls, data: Any) -> Any:
+        return {"path": data} if isinstance(data, str) else data
+
+
 class TrainConfig(_Model):
     """A training recipe: ``netspec build`` reads it; every field can be overridden from the CLI."""
 
@@ -156,6 +168,7 @@ class TrainConfig(_Model):
     monitor: Literal["auto", "val_loss", "val_accuracy", "train_loss"] = Field(
         default="auto", description="metric for best.pt and early stopping")
     checkpoint_steps: int | None = Field(default=None, ge=1, description="also write last.pt every N steps")
+    weights: WeightsConfig | None = Field(default=None, description="initial weights (not on resume)")
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -189,6 +202,7 @@ FLAG_FIELDS = {
     "epochs": "epochs", "batch_size": "batch_size", "val_split": "val_split", "seed": "seed",
     "device": "device", "precision": "precision", "compile": "compile", "channels_last": "channels_last",
     "workers": "workers", "patience": "patience", "threads": "threads",
+    "weights": "weights.path", "partial": "weights.partial",
 }
 
 
