@@ -19,6 +19,7 @@ COMMANDS = [
     "netspec.cli.check",
     "netspec.cli.convert",
     "netspec.cli.draw",
+    "netspec.cli.export",
     "netspec.cli.train",
 ]
 
