@@ -271,3 +271,49 @@ def test_torchvision_weights_give_torchvisions_outputs(name, tmp_path):
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         assert torch.allclose(mine(x), theirs(x), atol=1e-4, rtol=1e-4)
+
+
+# --- transfer learning end to end ---------------------------------------------------------------------
+def test_fine_tuning_from_weights_keeps_the_frozen_body(tmp_path):
+    """specs/resnet18_finetune.yaml from a ResNet-18 state dict with a 1000-way `fc`: the body loads,
+    the new head is left as initialised (partial), stage 4 trains at its group learning rate, and the
+    frozen parameters are exactly the file's after training."""
+    from netspec.train import api
+
+    torch.manual_seed(0)
+    pretrained = randomise(netspec.compile(ROOT / "specs" / "resnet18.yaml")).state_dict()
+    torch.save(pretrained, tmp_path / "resnet18.pth")
+    spec = ROOT / "specs" / "resnet18_finetune.yaml"
+    flags = {"weights": str(tmp_path / "resnet18.pth"), "partial": True, "subset": 16, "batch_size": 16,
+             "epochs": 1, "threads": 2, "device": "cpu"}
+    api.train(spec, flags, out=tmp_path / "run", quiet=True)
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    trained = state["model"]
+    model = netspec.compile(spec)
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    assert frozen and all(not n.startswith(("layer4", "head")) for n in frozen)
+    for name in frozen:
+        assert torch.equal(trained[name], pretrained[name]), name
+    moved = [n for n, p in model.named_parameters() if p.requires_grad and n in pretrained
+             and not torch.equal(trained[n], pretrained[n])]
+    assert any(n.startswith("layer4") for n in moved)
+    lrs = sorted(g["lr"] for g in state["optimizers"][0]["param_groups"])
+    assert lrs == [0.001, 0.01]
+
+
+def test_group_learning_rates(tmp_path):
+    """`optimizer.group_lr` gives the parameters under a layer or group name their own learning rate
+    (the longest matching name wins); a name matching no trainable parameter is refused."""
+    from netspec.train import api
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(tiny_spec() + "train: {data: random, epochs: 1, optimizer: {name: sgd, lr: 0.1, "
+                    "group_lr: {layer2: 0.01, layer2.basic_block_2: 0.001}}}\n")
+    trainer = api.prepare(spec, write=False, quiet=True)
+    names = {id(p): n for n, p in trainer.model.named_parameters()}
+    groups = {g["lr"]: {names[id(p)] for p in g["params"]} for g in trainer.optimizers[0].param_groups}
+    assert set(groups) == {0.1, 0.01, 0.001}
+    assert "layer2.basic_block_1.shortcut.conv.weight" in groups[0.01] and "fc.weight" in groups[0.1]
+    assert all(n.startswith("layer2.basic_block_2.") for n in groups[0.001])
+    with pytest.raises(UsageError, match="layer9"):
+        api.prepare(spec, sets=["optimizer.group_lr={layer9: 0.01}"], write=False, quiet=True)

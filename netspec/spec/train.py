@@ -100,6 +100,8 @@ class OptimizerConfig(_Model):
     betas: tuple[float, float] = Field(default=(0.9, 0.999), description="adam/adamw moment decay rates")
     eps: float | None = Field(default=None, gt=0, description="denominator epsilon (default: torch's)")
     alpha: float = Field(default=0.99, gt=0, lt=1, description="rmsprop smoothing constant")
+    group_lr: dict[str, float] = Field(default_factory=dict, description="learning rates of named layers or groups "
+                                       "({layer4: 1e-4}); the longest matching name wins, the rest take lr")
 
     @model_validator(mode="after")
     def _nesterov(self) -> "OptimizerConfig":
@@ -108,6 +110,9 @@ class OptimizerConfig(_Model):
         for b in self.betas:
             if not 0 <= b < 1:
                 raise ValueError(f"betas must lie in [0, 1), got {list(self.betas)}")
+        for name, lr in self.group_lr.items():
+            if not 0 < lr <= 100:
+                raise ValueError(f"group_lr: the learning rate of '{name}' must lie in (0, 100], got {lr}")
         return self
 
 
