@@ -20,6 +20,7 @@ COMMANDS = [
     "netspec.cli.convert",
     "netspec.cli.draw",
     "netspec.cli.export",
+    "netspec.cli.interop",
     "netspec.cli.train",
 ]
 
