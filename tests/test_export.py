@@ -100,6 +100,22 @@ def test_python_source_is_one_class_per_block_with_a_readable_forward():
     assert "nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)" in text  # defaults left out
 
 
+def test_python_source_freezes_what_the_spec_freezes(tmp_path):
+    """A frozen body is frozen where it is used (`self.layer1.requires_grad_(False)`), so one block class
+    serves the frozen and the trainable stages."""
+    text = (SPECS / "resnet18_finetune.yaml").read_text(encoding="utf-8").replace("[3, 64, 64]", "[3, 32, 32]")
+    text = text.split("\nexpect:")[0] + "\n"
+    path = tmp_path / "ft.py"
+    done = export(text, path, check=False)
+    source = path.read_text(encoding="utf-8")
+    assert "self.layer3.requires_grad_(False)" in source and "self.layer4.requires_grad_" not in source
+    assert re.findall(r"^class (\w+)", source, re.M).count("BasicBlock") == 1
+    model = netspec.compile(text)
+    mine = getattr(_import(path, "exported_ft"), done.model_class)()
+    assert {n: p.requires_grad for n, p in mine.named_parameters()} == \
+        {n: p.requires_grad for n, p in model.named_parameters()}
+
+
 def test_python_source_of_several_networks(tmp_path):
     path = tmp_path / "gan.py"
     done = export(SPECS / "gan.yaml", path)

@@ -110,7 +110,8 @@ def check_python(text: str, cls: str, graph: Any) -> float:
     """Run the written source with the compiled module's weights; the largest output difference.
 
     Raises:
-        BuildError: the source does not run, its ``state_dict`` keys differ, or it computes something else.
+        BuildError: the source does not run, its ``state_dict`` keys or frozen parameters differ, or it
+            computes something else.
     """
     import sys
     import types
@@ -137,6 +138,9 @@ def check_python(text: str, cls: str, graph: Any) -> float:
         extra, missing = sorted(set(b) - set(a))[:3], sorted(set(a) - set(b))[:3]
         raise BuildError(f"the written Python source's state_dict keys differ from the compiled module's "
                          f"(extra {extra}, missing {missing})")
+    frozen = sorted(n for n, p in ref.named_parameters() if not p.requires_grad)
+    if frozen != sorted(n for n, p in mine.named_parameters() if not p.requires_grad):
+        raise BuildError("the written Python source freezes other parameters than the compiled module")
     mine.load_state_dict(ref.state_dict())
     ref.eval()
     mine.eval()

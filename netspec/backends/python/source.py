@@ -176,14 +176,27 @@ class Writer:
         for u in box.units:
             if u.inputs != [prev] or len(u.outputs) != 1:
                 return False
-            if u.node is not None and (u.node.activation or u.node.glyph or not u.node.trainable):
+            if u.node is not None and (u.node.activation or u.node.glyph) or self._frozen_inside(box, u):
                 return False
             prev = u.outputs[0]
         return box.exports == [prev]
 
+    @staticmethod
+    def _frozen(nodes: list[Node]) -> bool:
+        """Every layer with parameters among ``nodes`` is frozen (and there is one)."""
+        weighted = [n for n in nodes if n.params]
+        return bool(weighted) and not any(n.trainable for n in weighted)
+
+    def _frozen_inside(self, box: Box, u: Unit) -> bool:
+        """``u`` is frozen whole and ``box`` is not: ``box`` writes the ``requires_grad_(False)`` (a box
+        frozen whole is frozen by its parent, so its class serves frozen and trainable uses alike)."""
+        if box.path and self._frozen(box.nodes):
+            return False
+        return self._frozen([u.node] if u.node is not None else u.box.nodes)  # type: ignore[union-attr]
+
     def _instance(self, box: Box, calls: list[Call]) -> Call:
         body = self.forward_lines(box, self._params(box))
-        frozen = tuple(u.attr for u in box.units if u.node is not None and not u.node.trainable)
+        frozen = tuple(u.attr for u in box.units if self._frozen_inside(box, u))
         key = ((box.group.block if box.group is not None else None) or box.attr, tuple(body), frozen,
                tuple((u.attr, _shape_key(c)) for u, c in zip(box.units, calls)))
         plan = self.by_key.get(key)
@@ -409,7 +422,7 @@ class Writer:
             target = f"self.{u.attr} = " if identifier(u.attr) else f'self.add_module("{u.attr}", '
             close = "" if identifier(u.attr) else ")"
             lines.append(_wrap(f"{INDENT * 2}{target}", text, close))
-            if u.node is not None and not u.node.trainable:
+            if self._frozen_inside(box, u):
                 lines.append(f"{INDENT * 2}self.{u.attr}.requires_grad_(False)  # trainable: false")
         annotated = ", ".join(f"{p}: torch.Tensor" for p in params)
         ret = "torch.Tensor" if len(box.exports) == 1 else f"tuple[{', '.join(['torch.Tensor'] * len(box.exports))}]"
