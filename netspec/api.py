@@ -72,11 +72,27 @@ def check(source: Source, batch: int = 1, bind: dict[str, int] | None = None, st
     return make_report(graph, batch=batch)
 
 
-def compile(source: Source, network: str | None = None, bind: dict[str, int] | None = None) -> "torch.nn.Module":  # noqa: A001
-    """A real ``torch.nn.Module`` for the spec (a ModuleDict of networks when it has several)."""
+def compile(source: Source, network: str | None = None, bind: dict[str, int] | None = None,  # noqa: A001
+            weights: str | os.PathLike[str] | Any = None, partial: bool = False) -> "torch.nn.Module":
+    """A real ``torch.nn.Module`` for the spec (a ModuleDict of networks when it has several).
+
+    Args:
+        weights: a state dict to start from: a ``.pt``/``.pth`` file (a plain state dict, netspec's own
+            checkpoint, or one holding it under ``model``/``state_dict``) or a mapping. Tensors load by
+            name, else by structure (network order and shapes); what it did is ``module.netspec_weights``.
+        partial: load what fits and keep the rest as initialised (a replaced head) instead of refusing.
+
+    Raises:
+        DataError: weights left over or ambiguous without ``partial`` (the message is the table).
+    """
     from netspec.backends.torch.compile import compile_graph
 
-    return compile_graph(analyze(source, bind=bind), network)
+    module = compile_graph(analyze(source, bind=bind), network)
+    if weights is not None:
+        from netspec.backends.torch.weights import load_weights
+
+        load_weights(module, weights, partial=partial)
+    return module
 
 
 def schema() -> dict[str, Any]:

@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "netspec"
-STAGES = ["core", "layers", "frontends", "spec", "ir", "backends", "api", "editor", "train", "cli"]
+STAGES = ["core", "layers", "frontends", "spec", "ir", "backends", "api", "editor", "interop", "train", "cli"]
 # Top-level modules and the stage they belong to; `__main__` is the entry point, after everything.
 TOP_LEVEL = {"__init__": "api", "api": "api", "convert": "api", "__main__": "__main__"}
 MAX_TOP_LEVEL = 8

@@ -20,6 +20,8 @@ COMMANDS = [
     "netspec.cli.convert",
     "netspec.cli.draw",
     "netspec.cli.lsp",
+    "netspec.cli.export",
+    "netspec.cli.interop",
     "netspec.cli.train",
 ]
 

@@ -56,6 +56,10 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
     g.add_argument("--workers", type=int, metavar="N", help="DataLoader workers for file-backed data")
     g.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice)")
     g.add_argument("--patience", type=int, metavar="N", help="early stopping patience (epochs)")
+    g.add_argument("--weights", metavar="PATH", help="start from a state dict (.pt/.pth) or a netspec checkpoint: "
+                   "loaded by name, else by structure (network order and shapes)")
+    g.add_argument("--partial", action="store_true", default=None,
+                   help="with --weights: load what fits, keep the rest as initialised (a replaced head)")
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:

@@ -104,6 +104,8 @@ class OptimizerConfig(_Model):
     betas: tuple[float, float] = Field(default=(0.9, 0.999), description="adam/adamw moment decay rates")
     eps: float | None = Field(default=None, gt=0, description="denominator epsilon (default: torch's)")
     alpha: float = Field(default=0.99, gt=0, lt=1, description="rmsprop smoothing constant")
+    group_lr: dict[str, float] = Field(default_factory=dict, description="learning rates of named layers or groups "
+                                       "({layer4: 1e-4}); the longest matching name wins, the rest take lr")
 
     @model_validator(mode="after")
     def _nesterov(self) -> "OptimizerConfig":
@@ -112,6 +114,9 @@ class OptimizerConfig(_Model):
         for b in self.betas:
             if not 0 <= b < 1:
                 raise ValueError(f"betas must lie in [0, 1), got {list(self.betas)}")
+        for name, lr in self.group_lr.items():
+            if not 0 < lr <= 100:
+                raise ValueError(f"group_lr: the learning rate of '{name}' must lie in (0, 100], got {lr}")
         return self
 
 
@@ -133,6 +138,18 @@ class ClipConfig(_Model):
 
     norm: float | None = Field(default=None, gt=0, description="clip the global gradient norm to this")
     value: float | None = Field(default=None, gt=0, description="clip every gradient element to ±value")
+
+
+class WeightsConfig(_Model):
+    """A state dict to start from (``weights: resnet18.pth`` is ``{path: resnet18.pth}``)."""
+
+    path: str = Field(description="a .pt/.pth state dict, or a netspec checkpoint; loaded by name, else by structure")
+    partial: bool = Field(default=False, description="load what fits, keep the rest as initialised (a new head)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_shorthand(cls, data: Any) -> Any:
+        return {"path": data} if isinstance(data, str) else data
 
 
 class TrainConfig(_Model):
@@ -162,6 +179,7 @@ class TrainConfig(_Model):
     monitor: Literal["auto", "val_loss", "val_accuracy", "train_loss"] = Field(
         default="auto", description="metric for best.pt and early stopping")
     checkpoint_steps: int | None = Field(default=None, ge=1, description="also write last.pt every N steps")
+    weights: WeightsConfig | None = Field(default=None, description="initial weights (not on resume)")
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -212,6 +230,7 @@ FLAG_FIELDS = {
     "epochs": "epochs", "batch_size": "batch_size", "val_split": "val_split", "seed": "seed",
     "device": "device", "precision": "precision", "compile": "compile", "channels_last": "channels_last",
     "workers": "workers", "patience": "patience", "threads": "threads",
+    "weights": "weights.path", "partial": "weights.partial",
 }
 
 

@@ -65,14 +65,22 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     from netspec.backends.torch.compile import compile_graph
 
     model = compile_graph(graph)
+    loaded = None
+    if cfg.weights is not None and state is None:  # a resumed run or a checkpoint brings its own weights
+        from netspec.backends.torch.weights import load_weights
+
+        loaded = load_weights(model, cfg.weights.path, partial=cfg.weights.partial)
     out_dir: Path | None = None
     if write:
         if out is not None:
             out_dir = Path(out)
         elif resume is not None:
             out_dir = Path(state["_path"]).parent  # type: ignore[index]
-    return Trainer(graph, model, cfg, out_dir, progress=progress, quiet=quiet,
-                   resume=state if resume is not None else None, spec_file=spec_file)
+    trainer = Trainer(graph, model, cfg, out_dir, progress=progress, quiet=quiet,
+                      resume=state if resume is not None else None, spec_file=spec_file)
+    if loaded is not None:
+        trainer.log(loaded.table())
+    return trainer
 
 
 def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None,

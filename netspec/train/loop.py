@@ -99,7 +99,8 @@ class Trainer:
             self.model.to(memory_format=torch.channels_last)
         self.task.nets = setup.wrap_nets(self.raw_nets, self.device, self.distributed, cfg.compile)
         self.steps_per_epoch = setup.steps_per_epoch(self.data.train, cfg.batch_size, self.world)
-        self.optimizers, self.schedules = setup.optimizers(self.task.param_groups(model), cfg, self.steps_per_epoch)
+        self.optimizers, self.schedules = setup.optimizers(self.task.param_groups(model), cfg, self.steps_per_epoch,
+                                                           {id(p): n for n, p in model.named_parameters()})
         self._aux_modules: list[nn.Module] | None = None
 
         # loop state (checkpoint.LOOP_FIELDS)

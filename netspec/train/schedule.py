@@ -25,11 +25,29 @@ OPTIMIZER_TABLE: dict[str, tuple[type[torch.optim.Optimizer], tuple[str, ...]]] 
 }
 
 
-def build_optimizer(cfg: OptimizerConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    """The configured torch optimizer over ``params`` (the name is validated by the config)."""
+def build_optimizer(cfg: OptimizerConfig, params: list[torch.nn.Parameter],
+                    names: dict[int, str] | None = None) -> torch.optim.Optimizer:
+    """The configured torch optimizer over ``params`` (the name is validated by the config); with
+    ``group_lr`` and the parameters' ``names`` (by ``id``), one parameter group per learning rate."""
     cls, options = OPTIMIZER_TABLE[cfg.name]
     kwargs = {k: getattr(cfg, k) for k in options if getattr(cfg, k) is not None}
-    return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **kwargs)
+    return cls(lr_groups(cfg, params, names), lr=cfg.lr, weight_decay=cfg.weight_decay, **kwargs)
+
+
+def group_of(name: str, groups: dict[str, float]) -> str | None:
+    """The longest key of ``groups`` naming ``name`` or a module above it (``layer4`` for ``layer4.0.conv1.weight``)."""
+    return max((k for k in groups if name == k or name.startswith(k + ".")), key=len, default=None)
+
+
+def lr_groups(cfg: OptimizerConfig, params: list[torch.nn.Parameter],
+              names: dict[int, str] | None) -> list[dict[str, Any]]:
+    """Parameter groups: those under a ``group_lr`` name with its learning rate, the rest with ``lr``."""
+    if not cfg.group_lr or names is None:
+        return [{"params": params}]
+    by_group: dict[str | None, list[torch.nn.Parameter]] = {None: []}  # the lr group first: the one reported
+    for p in params:
+        by_group.setdefault(group_of(names.get(id(p), ""), cfg.group_lr), []).append(p)
+    return [{"params": ps, **({"lr": cfg.group_lr[k]} if k is not None else {})} for k, ps in by_group.items() if ps]
 
 
 class LRSchedule:

@@ -18,7 +18,7 @@ from netspec.core.errors import DataError, NetspecError, UsageError
 from netspec.ir.graph import Graph
 from netspec.spec.train import TrainConfig
 from netspec.train.batching import DataBundle, TensorSet, num_batches
-from netspec.train.schedule import LRSchedule, build_optimizer
+from netspec.train.schedule import LRSchedule, build_optimizer, group_of
 
 # torch modules whose kernels run faster on channels-last (NHWC) tensors on CUDA
 CONV_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
@@ -152,18 +152,25 @@ def wrap_nets(raw_nets: dict[str, nn.Module], device: torch.device, distributed:
 
 
 def optimizers(groups: list[tuple[str, list[nn.Parameter]]], cfg: TrainConfig,
-               steps: int) -> tuple[list[torch.optim.Optimizer], list[LRSchedule]]:
-    """One optimizer and its learning-rate schedule per non-empty parameter group.
+               steps: int, names: dict[int, str] | None = None) -> tuple[list[torch.optim.Optimizer], list[LRSchedule]]:
+    """One optimizer and its learning-rate schedule per non-empty parameter group (``names``, the
+    parameters' dotted names by ``id``, place them in ``optimizer.group_lr``'s groups).
 
     Raises:
-        UsageError: no group has parameters.
+        UsageError: no group has parameters, or a ``group_lr`` name matches no trainable parameter.
     """
+    if cfg.optimizer.group_lr and names is not None:
+        trainable = [names.get(id(p), "") for _, params in groups for p in params]
+        for key in cfg.optimizer.group_lr:
+            if not any(group_of(n, {key: 0.0}) for n in trainable):
+                raise UsageError(f"optimizer.group_lr: '{key}' names no trainable parameter (a layer or group "
+                                 "name of the spec, e.g. layer4)")
     opts: list[torch.optim.Optimizer] = []
     schedules: list[LRSchedule] = []
     for _, params in groups:
         if not params:
             continue
-        opt = build_optimizer(cfg.optimizer, params)
+        opt = build_optimizer(cfg.optimizer, params, names)
         opts.append(opt)
         schedules.append(LRSchedule(opt, cfg.schedule, cfg.epochs, steps))
     if not opts:

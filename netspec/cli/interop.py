@@ -1,0 +1,53 @@
+"""`netspec import`: a PyTorch model (torchvision:NAME, module:function, file.py:function) as a spec."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from netspec.core.errors import UsageError
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("import", help="turn a PyTorch model into a spec (traced with torch.fx)",
+                       description="Trace a PyTorch model with torch.fx and write it as a spec: standard modules "
+                                   "become layers, its submodules groups (chains, residuals, parallel branches), "
+                                   "repeated submodules blocks. Whatever has no netspec kind is listed by its place "
+                                   "in the model. The spec is checked to have the model's parameter count and, "
+                                   "with the model's own weights, to compute the same outputs.")
+    p.add_argument("source", help="torchvision:NAME (e.g. torchvision:resnet18), package.module:function, or "
+                                  "path/file.py:function (a function or class called without arguments)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the YAML here (default stdout)")
+    p.add_argument("--input", metavar="SHAPE", help="per-sample input shape, e.g. 3,224,224 "
+                                                    "(default 3,224,224 for torchvision)")
+    p.add_argument("--name", help="the spec's name (default: the function's)")
+    p.add_argument("--no-check", action="store_true", help="do not compare the spec with the model")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(run=run_import)
+
+
+def _shape(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    parts = [p for p in text.replace("x", ",").replace("×", ",").split(",") if p.strip()]
+    if not parts or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise UsageError(f"--input takes sizes separated by commas, e.g. 3,224,224; got '{text}'")
+    return [int(p) for p in parts]
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from netspec.interop.importer import import_model
+
+    if args.output and Path(args.output).exists() and not args.force:
+        raise UsageError(f"{args.output} exists; use --force to overwrite it")
+    done = import_model(args.source, _shape(args.input), name=args.name, check=not args.no_check)
+    if args.output:
+        Path(args.output).write_text(done.text, encoding="utf-8")
+    else:
+        sys.stdout.write(done.text)
+    check = (f"; with the model's weights it computes the same outputs (max difference {done.max_diff:.2g}); "
+             f"{done.weights}" if done.max_diff is not None else "")
+    print(f"wrote {args.output or 'stdout'}: {done.params:,} parameters{check}", file=sys.stderr)
+    return 0

@@ -1,0 +1,189 @@
+"""Code out: spec -> module -> Python source / ONNX / torch.export -> the same outputs.
+
+Each product is read back here independently of the exporter's own check: the Python file is imported
+as a module (no netspec import in it; its ``state_dict`` keys equal the compiled module's, in order),
+the ONNX file runs in onnxruntime, the ``.pt2`` loads with ``torch.export.load``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import netspec
+from netspec.backends.torch.compile import example_inputs
+from netspec.cli.main import main
+from netspec.interop.export import export
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+
+def small(name: str, size: int = 32) -> str:
+    """A reference image spec at a small input, without its pinned numbers (they are for 224×224)."""
+    text = (SPECS / f"{name}.yaml").read_text(encoding="utf-8")
+    text = text.replace("input: [3, 224, 224]", f"input: [3, {size}, {size}]")
+    return text.split("\nexpect:")[0] + "\n"
+
+
+CASES = {
+    "lenet5": lambda: SPECS / "lenet5.yaml",
+    "resnet18@32": lambda: small("resnet18"),
+    "googlenet@32": lambda: small("googlenet"),
+    "pytorch_lstm": lambda: SPECS / "pytorch_lstm.yaml",
+}
+BIND = {"T": 9}
+
+
+def _import(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    return module
+
+
+def _outputs(value) -> list[torch.Tensor]:
+    return list(value) if isinstance(value, tuple) else [value]
+
+
+def _reference(source, bind=None):
+    """The compiled module (seeded as the exports were), random inputs of batch 3 and its outputs."""
+    graph = netspec.analyze(source, bind=bind)
+    torch.manual_seed(0)
+    model = netspec.compile(graph).eval()
+    net = next(iter(graph.networks.values()))
+    x = example_inputs(net, batch=3, bind=bind)
+    with torch.no_grad():
+        return graph, model, x, _outputs(model(*x))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_python_source_round_trip(case, tmp_path):
+    source = CASES[case]()
+    bind = BIND if case.endswith("lstm") else None
+    path = tmp_path / "model.py"
+    done = export(source, path, bind=bind, check=False)  # checked here, independently
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"^\s*(import|from) netspec", text, re.M), "the source must not import netspec"
+    graph, model, x, expected = _reference(source, bind)
+    mine = getattr(_import(path, f"exported_{case.replace('@', '_')}"), done.model_class)().eval()
+    assert list(mine.state_dict()) == list(model.state_dict())
+    mine.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        got = _outputs(mine(*x))
+    assert all(torch.equal(a, b) for a, b in zip(got, expected)) and len(got) == len(expected)
+    if shutil.which("ruff"):
+        lint = subprocess.run(["ruff", "check", "--isolated", "--extend-select", "E,F,W,I", "--line-length", "120",
+                               str(path)], capture_output=True, text=True)
+        assert lint.returncode == 0, lint.stdout
+
+
+def test_python_source_is_one_class_per_block_with_a_readable_forward():
+    text = export(small("resnet18"), None).text
+    classes = re.findall(r"^class (\w+)\(nn\.Module\)", text, re.M)
+    assert classes == ["GlobalPool", "BasicBlock", "BasicBlockWithShortcut", "Resnet18"]
+    assert "self.layer1 = nn.Sequential(OrderedDict([" in text
+    assert '("basic_block_1", BasicBlockWithShortcut(in_channels=64, out_channels=128)),' in text
+    assert "return F.relu(out + x)" in text  # the residual sum and the block's activation, as a person writes it
+    assert "self.shortcut = nn.Sequential(OrderedDict([" in text
+    assert "nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)" in text  # defaults left out
+
+
+def test_python_source_freezes_what_the_spec_freezes(tmp_path):
+    """A frozen body is frozen where it is used (`self.layer1.requires_grad_(False)`), so one block class
+    serves the frozen and the trainable stages."""
+    text = (SPECS / "resnet18_finetune.yaml").read_text(encoding="utf-8").replace("[3, 64, 64]", "[3, 32, 32]")
+    text = text.split("\nexpect:")[0] + "\n"
+    path = tmp_path / "ft.py"
+    done = export(text, path, check=False)
+    source = path.read_text(encoding="utf-8")
+    assert "self.layer3.requires_grad_(False)" in source and "self.layer4.requires_grad_" not in source
+    assert re.findall(r"^class (\w+)", source, re.M).count("BasicBlock") == 1
+    model = netspec.compile(text)
+    mine = getattr(_import(path, "exported_ft"), done.model_class)()
+    assert {n: p.requires_grad for n, p in mine.named_parameters()} == \
+        {n: p.requires_grad for n, p in model.named_parameters()}
+
+
+def test_python_source_of_several_networks(tmp_path):
+    path = tmp_path / "gan.py"
+    done = export(SPECS / "gan.yaml", path)
+    model = netspec.compile(SPECS / "gan.yaml")
+    mine = getattr(_import(path, "exported_gan"), done.model_class)()
+    assert list(mine) == list(model) and list(mine.state_dict()) == list(model.state_dict())
+
+
+@pytest.mark.parametrize("case", ["lenet5", "resnet18@32", "pytorch_lstm"])
+def test_onnx_round_trip(case, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    source = CASES[case]()
+    bind = BIND if case.endswith("lstm") else None
+    path = tmp_path / "model.onnx"
+    torch.manual_seed(0)
+    done = export(source, path, bind=bind, check=case == "lenet5")  # the exporter's own check, once
+    assert case != "lenet5" or (done.max_diff is not None and done.max_diff < 1e-4)
+    graph, model, x, expected = _reference(source, {"T": 13} if bind else None)  # another length: T is dynamic
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == list(next(iter(graph.networks.values())).inputs)
+    got = session.run(None, {i.name: t.numpy() for i, t in zip(session.get_inputs(), x)})
+    for a, b in zip(got, expected):
+        assert torch.allclose(torch.from_numpy(a), b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("case", ["lenet5", "pytorch_lstm"])
+def test_torch_export_round_trip(case, tmp_path):
+    source = CASES[case]()
+    bind = BIND if case.endswith("lstm") else None
+    path = tmp_path / "model.pt2"
+    torch.manual_seed(0)
+    export(source, path, bind=bind, check=False)
+    graph, model, x, expected = _reference(source, bind)
+    program = torch.export.load(str(path)).module()
+    with torch.no_grad():
+        got = _outputs(program(*x))  # batch 3: the program was traced at batch 2
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(got, expected))
+
+
+def test_onnx_carries_loaded_weights(tmp_path):
+    pytest.importorskip("onnxruntime")
+    torch.manual_seed(5)
+    trained = netspec.compile(SPECS / "lenet5.yaml")
+    torch.save(trained.state_dict(), tmp_path / "w.pt")
+    done = export(SPECS / "lenet5.yaml", tmp_path / "m.onnx", weights=tmp_path / "w.pt")
+    import onnxruntime as ort
+
+    x = torch.randn(2, 1, 32, 32)
+    got = ort.InferenceSession(str(done.path)).run(None, {"input": x.numpy()})[0]
+    with torch.no_grad():
+        assert torch.allclose(torch.from_numpy(got), trained.eval()(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("argv, code, fragment", [
+    (["export", "SPEC", "-o", "OUT/m.txt"], 2, "cannot tell the export format"),
+    (["export", str(SPECS / "gan.yaml"), "-o", "OUT/g.onnx"], 2, "choose one with --network"),
+    (["export", "SPEC", "--format", "onnx"], 2, "give -o FILE"),
+    (["export", "SPEC", "-o", "OUT/exists.py"], 2, "exists; use --force"),
+])
+def test_export_usage_errors(argv, code, fragment, tmp_path, capsys):
+    (tmp_path / "exists.py").write_text("")
+    argv = [a.replace("SPEC", str(SPECS / "lenet5.yaml")).replace("OUT", str(tmp_path)) for a in argv]
+    assert main(argv) == code
+    assert fragment in capsys.readouterr().err
+
+
+def test_export_cli_writes_and_reports(tmp_path, capsys):
+    assert main(["export", str(SPECS / "lenet5.yaml"), "-o", str(tmp_path / "lenet5.py")]) == 0
+    err = capsys.readouterr().err
+    assert "model class Lenet5" in err and "same outputs as the compiled module" in err
+    assert (tmp_path / "lenet5.py").read_text().startswith('"""lenet5')

@@ -1,0 +1,168 @@
+"""Models in: a PyTorch model -> spec (torch.fx) -> module with the model's weights -> the same outputs.
+
+The models are written here (a torchvision-layout ResNet, an Inception-style module, DenseNet-style
+dense connectivity) and, when torchvision is importable, torchvision's own. The spec must check with
+the model's exact parameter count, and be readable: blocks with parameters, ``repeat``, residual and
+parallel groups rather than a flat list.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from test_weights import TinyResNet, randomise
+
+import netspec
+from netspec.cli.main import main
+from netspec.interop.importer import NotImportable, import_model
+
+
+def _same_function(text: str, model: nn.Module, shape: list[int]) -> None:
+    """Independently of the importer's own check: the spec checks, compiles, loads the model's state
+    dict completely and computes the model's outputs."""
+    report = netspec.check(text)
+    assert report.ok, [str(f) for f in report.failures]
+    assert report.graph.network().params == sum(p.numel() for p in model.parameters())
+    mine = netspec.compile(text, weights=model.state_dict()).eval()
+    assert mine.netspec_weights.complete
+    x = torch.randn(2, *shape)
+    with torch.no_grad():
+        assert torch.allclose(mine(x), model.eval()(x), atol=1e-5)
+
+
+def test_a_resnet_becomes_residual_blocks_with_repeat():
+    model = randomise(TinyResNet())
+    done = import_model(model, [3, 16, 16], name="tiny")
+    spec = done.spec
+    assert "basic_block" in spec["blocks"] and spec["blocks"]["basic_block"]["residual"] is True
+    assert spec["blocks"]["basic_block"]["activation"] == "relu"
+    assert {"basic_block": {"filters": 8}, "repeat": 2, "name": "layer1"} in spec["layers"]
+    assert done.max_diff == 0.0
+    _same_function(done.text, model, [3, 16, 16])
+
+
+class Branches(nn.Module):
+    """Inception-style: four branches on the same input, concatenated."""
+
+    def __init__(self, cin: int) -> None:
+        super().__init__()
+        self.b1 = nn.Conv2d(cin, 4, 1)
+        self.b2 = nn.Sequential(nn.Conv2d(cin, 3, 1), nn.ReLU(), nn.Conv2d(3, 5, 3, padding=1))
+        self.b3 = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(cin, 2, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(torch.cat([self.b1(x), self.b2(x), self.b3(x)], 1))
+
+
+class Inceptionish(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 6, 3, padding=1)
+        self.a = Branches(6)
+        self.b = Branches(11)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(11, 5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.b(self.a(self.stem(x))))
+
+
+def test_branches_become_a_parallel_block():
+    model = randomise(Inceptionish())
+    done = import_model(model, [3, 12, 12], name="inceptionish")
+    block = done.spec["blocks"]["branches"]
+    (parallel,) = block["layers"]
+    assert next(iter(parallel)) == "parallel" and parallel["parallel"]["activation"] == "relu"
+    assert len(parallel["parallel"]["branches"]) == 3
+    _same_function(done.text, model, [3, 12, 12])
+
+
+class DenseLayer(nn.Module):
+    def __init__(self, cin: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(cin)
+        self.conv = nn.Conv2d(cin, 4, 3, padding=1, bias=False)
+
+    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+        return self.conv(F.relu(self.norm(torch.cat(features, 1))))
+
+
+class Densish(nn.Module):
+    """DenseNet's connectivity: each layer reads the concatenation of everything before it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(1, 4, 3, padding=1)
+        self.layers = nn.ModuleList([DenseLayer(4 + 4 * i) for i in range(3)])
+        self.fc = nn.Linear(16 * 8 * 8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = [self.stem(x)]
+        for layer in self.layers:
+            features.append(layer(features))
+        return self.fc(torch.flatten(torch.cat(features, 1), 1))
+
+
+def test_dense_connectivity_is_written_with_from():
+    model = randomise(Densish())
+    done = import_model(model, [1, 8, 8], name="densish")
+    assert "from: [stem, layers.dense_layer_1.conv]" in done.text
+    _same_function(done.text, model, [1, 8, 8])
+
+
+class Unmappable(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.act = nn.ReLU6()
+        self.shared = nn.Linear(4, 4)
+        self.aux = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self.conv(x)).mean((2, 3))
+        return self.shared(self.shared(x.view(x.size(0), -1)))
+
+
+def test_what_cannot_be_mapped_is_listed_by_place():
+    with pytest.raises(NotImportable) as err:
+        import_model(Unmappable(), [3, 8, 8])
+    where = {w: why for w, _, why in err.value.parts}
+    assert "ReLU6" in str(err.value) and "act" in where
+    assert "used twice" in where["shared"] and "never called" in where["aux"]
+    assert any("mean" in str(p) for p in err.value.parts) and any("size" in str(p) for p in err.value.parts)
+
+
+def test_import_cli(tmp_path, capsys):
+    (tmp_path / "models.py").write_text(
+        "import torch.nn as nn\n\n\ndef mlp():\n"
+        "    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2), nn.Softmax(dim=-1))\n")
+    out = tmp_path / "mlp.yaml"
+    assert main(["import", f"{tmp_path / 'models.py'}:mlp", "--input", "4", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "58 parameters" in err and "same outputs" in err
+    assert main(["check", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["import", f"{tmp_path / 'models.py'}:mlp", "-o", str(tmp_path / "x.yaml")]) == 2
+    assert "--input" in capsys.readouterr().err
+    assert main(["import", "nowhere_at_all:thing", "--input", "4"]) == 2
+
+
+# --- optional: torchvision's own models ---------------------------------------------------------------
+TORCHVISION = {"resnet18": {}, "resnet50": {}, "vgg16": {}, "googlenet": {"aux_logits": False, "init_weights": True},
+               "densenet121": {}}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TORCHVISION))
+def test_torchvision_models_import_and_compute_the_same(name):
+    try:
+        import torchvision.models as models
+    except Exception:  # absent, or a build that does not match this torch
+        pytest.skip("torchvision is not importable here")
+    model = randomise(getattr(models, name)(**TORCHVISION[name]))
+    done = import_model(model, [3, 224, 224], name=name)
+    assert done.max_diff is not None and done.max_diff < 1e-4
+    if name != "densenet121":  # dense connectivity names its inputs; the others read as blocks or a chain
+        assert done.text.count("\n") < 200 and (name == "vgg16" or done.spec.get("blocks"))
+    _same_function(done.text, model, [3, 224, 224])

@@ -1,0 +1,319 @@
+"""Weights in: a state dict from another code base loads into a compiled spec by name, else by
+structure (network order and shapes); leftovers and ambiguities are a table, refused unless partial.
+
+The truth is a hand-written PyTorch module in torchvision's layout (``layer1.0.downsample.0``), never
+netspec: loading its state dict must give the same outputs. With torchvision importable, its own
+models (randomly initialised, batch-norm statistics randomised) load into the reference specs too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+
+import netspec
+from netspec.backends.torch.weights import align, load_weights, plan, read_state_dict
+from netspec.cli.main import main
+from netspec.core.errors import DataError, UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TINY_RESNET = """
+netspec: 1
+name: tiny_resnet
+blocks:
+  basic_block:
+    params: {width: null, stride: 1}
+    residual: true
+    activation: relu
+    layers:
+      - conv2d: {filters: $width, kernel: 3, stride: $stride, padding: 1, bias: false}
+        name: conv1
+      - batchnorm2d: {}
+        name: bn1
+      - relu: {}
+      - conv2d: {filters: $width, kernel: 3, padding: 1, bias: false}
+        name: conv2
+      - batchnorm2d: {}
+        name: bn2
+input: [3, 16, 16]
+layers:
+  - conv2d: {filters: 8, kernel: 3, padding: 1, bias: false}
+    name: conv1
+  - batchnorm2d: {}
+    name: bn1
+  - relu: {}
+  - max_pool2d: {kernel: 2, stride: 2}
+  - basic_block: {width: 8}
+    repeat: 2
+    name: layer1
+  - basic_block: {width: 16, stride: "${2 if i == 0 else 1}"}
+    repeat: 2
+    name: layer2
+  - global_avg_pool: {}
+  - dense: HEAD
+    name: HEAD_NAME
+"""
+
+
+def tiny_spec(head: int = 10, head_name: str = "fc") -> str:
+    return TINY_RESNET.replace("HEAD_NAME", head_name).replace("HEAD", str(head))
+
+
+class BasicBlock(nn.Module):
+    """torchvision's BasicBlock, written out."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        return self.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class TinyResNet(nn.Module):
+    """A torchvision-layout ResNet: the keys are ``layer2.0.downsample.0.weight``, not netspec's."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2d(2)
+        self.layer1 = nn.Sequential(BasicBlock(8, 8, 1), BasicBlock(8, 8, 1))
+        self.layer2 = nn.Sequential(BasicBlock(8, 16, 2), BasicBlock(16, 16, 1))
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.fc(torch.flatten(self.avgpool(self.layer2(self.layer1(x))), 1))
+
+
+def randomise(model: nn.Module) -> nn.Module:
+    """Every tensor distinct (batch norms included), so a wrong pairing shows in the outputs."""
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.2)
+                m.running_mean.normal_(0, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+            elif isinstance(m, (nn.Linear, nn.Conv2d)) and m.bias is not None:
+                m.bias.normal_(0, 0.1)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def theirs(tmp_path_factory) -> tuple[nn.Module, Path]:
+    model = randomise(TinyResNet())
+    path = tmp_path_factory.mktemp("w") / "tiny.pth"
+    torch.save(model.state_dict(), path)
+    return model, path
+
+
+def test_torchvision_layout_loads_by_structure_with_the_same_outputs(theirs):
+    model, path = theirs
+    mine = netspec.compile(tiny_spec(), weights=path).eval()
+    report = mine.netspec_weights
+    assert report.complete
+    assert report.mapping["layer2.basic_block_1.shortcut.conv.weight"] == "layer2.0.downsample.0.weight"
+    assert report.mapping["layer1.basic_block_2.bn2.running_var"] == "layer1.1.bn2.running_var"
+    assert report.mapping["fc.weight"] == "fc.weight"
+    hows = {m.path: how for m, _, how in report.loaded}
+    assert hows["conv1"] == hows["fc"] == "name" and hows["layer1.basic_block_1.conv1"] == "structure"
+    x = torch.randn(3, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(mine(x), model(x), atol=1e-6)
+
+
+def test_a_replaced_head_is_refused_with_a_table_then_loads_partially(theirs):
+    model, path = theirs
+    with pytest.raises(DataError) as err:
+        netspec.compile(tiny_spec(head=5, head_name="head"), weights=path)
+    text = str(err.value)
+    assert "not in the file" in text and "unused" in text and "--partial" in text
+    assert "head" in text and "fc" in text and "(5, 16)" in text and "(10, 16)" in text
+    torch.manual_seed(3)
+    fresh = netspec.compile(tiny_spec(head=5, head_name="head"))
+    torch.manual_seed(3)
+    mine = netspec.compile(tiny_spec(head=5, head_name="head"), weights=path, partial=True).eval()
+    report = mine.netspec_weights
+    assert [m.path for m in report.missing] == ["head"] and [f.path for f in report.unused] == ["fc"]
+    assert torch.equal(mine.head.weight, fresh.head.weight)  # kept as initialised
+    body = dict(model.named_modules())
+    assert torch.equal(mine.layer2.basic_block_1.shortcut.bn.running_mean, body["layer2.0.downsample.1"].running_mean)
+
+
+def test_netspecs_own_checkpoint_loads_by_name(tmp_path):
+    torch.manual_seed(1)
+    a = randomise(netspec.compile(tiny_spec()))
+    ckpt = tmp_path / "last.pt"
+    torch.save({"format": "netspec-checkpoint-1", "spec_name": "tiny_resnet", "model": a.state_dict(),
+                "epoch": 3}, ckpt)
+    for source in (ckpt, tmp_path):  # the file, or its run directory
+        torch.manual_seed(2)
+        b = netspec.compile(tiny_spec(), weights=source).eval()
+        assert all(how == "name" for *_, how in b.netspec_weights.loaded)
+        x = torch.randn(2, 3, 16, 16)
+        with torch.no_grad():
+            assert torch.equal(a(x), b(x))
+
+
+def test_wrapper_prefixes_and_nested_state_dicts(tmp_path):
+    sd = randomise(TinyResNet()).state_dict()
+    torch.save({"state_dict": {f"module.{k}": v for k, v in sd.items()}}, tmp_path / "ddp.pth")
+    assert read_state_dict(tmp_path / "ddp.pth").keys() == sd.keys()
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("nothing", None),
+    ([1, 2, 3], "not a state dict"),
+    ({"epoch": 3}, "holds no tensors"),
+])
+def test_unreadable_weights_are_data_errors(tmp_path, content, fragment):
+    path = tmp_path / "w.pt"
+    if content == "nothing":
+        with pytest.raises(UsageError, match="no file"):
+            read_state_dict(path)
+        return
+    torch.save(content, path)
+    with pytest.raises(DataError, match=fragment):
+        read_state_dict(path)
+
+
+def test_nothing_fits(tmp_path):
+    torch.save({"w.weight": torch.zeros(3, 3)}, tmp_path / "w.pt")
+    with pytest.raises(DataError, match="nothing in the file fits"):
+        netspec.compile(tiny_spec(), weights=tmp_path / "w.pt", partial=True)
+
+
+A, B, C = ((("weight", (4, 4)),), (("weight", (8, 4)),), (("weight", (2, 2)),))
+
+
+@pytest.mark.parametrize("mine, file, certain, unsure", [
+    ([A, B, C], [A, B, C], [(0, 0), (1, 1), (2, 2)], []),
+    ([A, B, C], [A, C], [(0, 0), (2, 1)], []),              # B is new (a replaced layer)
+    ([A, A], [A], [], [(0, 0), (1, 0)]),                    # which A takes the file's one?
+    ([A, B], [B, A], [], [(0, 1), (1, 0)]),                 # crossing: either, not both
+    ([A, B, A], [A, A], [(0, 0), (2, 1)], []),
+])
+def test_alignment_is_certain_or_ambiguous(mine, file, certain, unsure):
+    assert align(mine, file) == (certain, unsure)
+
+
+def test_names_break_ties():
+    """Equal shapes, one candidate named like the model's module: it wins; otherwise ambiguous."""
+    certain, unsure = align([A], [A, A], ["stage4.branch4.bn"], ["stage4.branch4.1.bn", "aux1.conv.bn"])
+    assert certain == [(0, 0)] and not unsure
+    certain, unsure = align([A], [A, A], ["x.bn"], ["aux1.bn", "aux2.bn"])
+    assert not certain and unsure == [(0, 0), (0, 1)]
+
+
+def test_ambiguity_is_refused_and_reported():
+    target = {"a.weight": torch.zeros(4, 4), "b.weight": torch.zeros(4, 4)}
+    report = plan(target, {"x.weight": torch.zeros(4, 4)})
+    assert not report.complete and report.ambiguous
+    assert "ambiguous" in report.table()
+    module = nn.Module()
+    module.a, module.b = nn.Linear(4, 4, bias=False), nn.Linear(4, 4, bias=False)
+    with pytest.raises(DataError, match="ambiguous"):
+        load_weights(module, {"x.weight": torch.zeros(4, 4)})
+
+
+def test_build_weights_flag(theirs, tmp_path, capsys):
+    """`netspec build --weights` loads before training (here a dry run); a misfit is refused (exit 1)
+    unless partial (`--partial`, or `train: {weights: {path: ..., partial: true}}`)."""
+    _, path = theirs
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(tiny_spec(head=5) + "train: {data: random, epochs: 1, batch_size: 4}\n")
+    args = ["build", str(spec), "--dry-run", "--subset", "8", "--weights", str(path)]
+    assert main(args) == 1
+    assert "refused" in capsys.readouterr().err
+    recipe = f"train: {{data: random, epochs: 1, weights: {{path: '{path}', partial: true}}}}\n"
+    spec.write_text(tiny_spec(head=5) + recipe)
+    assert main(["build", str(spec), "--dry-run", "--subset", "8"]) == 0
+
+
+# --- optional: torchvision's own models ---------------------------------------------------------------
+TORCHVISION = {
+    "resnet18": lambda m: m.resnet18(), "resnet50": lambda m: m.resnet50(), "vgg16": lambda m: m.vgg16(),
+    "googlenet": lambda m: m.googlenet(aux_logits=False, init_weights=True),
+    "mobilenet_v2": lambda m: m.mobilenet_v2(), "densenet121": lambda m: m.densenet121(),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TORCHVISION))
+def test_torchvision_weights_give_torchvisions_outputs(name, tmp_path):
+    try:
+        import torchvision.models as models
+    except Exception:  # absent, or a build that does not match this torch
+        pytest.skip("torchvision is not importable here")
+    spec = ROOT / "specs" / f"{name}.yaml"
+    if not spec.exists():
+        pytest.skip(f"no reference spec {spec.name}")
+    theirs = randomise(TORCHVISION[name](models))
+    torch.save(theirs.state_dict(), tmp_path / "w.pth")
+    mine = netspec.compile(spec, weights=tmp_path / "w.pth").eval()
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.allclose(mine(x), theirs(x), atol=1e-4, rtol=1e-4)
+
+
+# --- transfer learning end to end ---------------------------------------------------------------------
+def test_fine_tuning_from_weights_keeps_the_frozen_body(tmp_path):
+    """specs/resnet18_finetune.yaml from a ResNet-18 state dict with a 1000-way `fc`: the body loads,
+    the new head is left as initialised (partial), stage 4 trains at its group learning rate, and the
+    frozen parameters are exactly the file's after training."""
+    from netspec.train import api
+
+    torch.manual_seed(0)
+    pretrained = randomise(netspec.compile(ROOT / "specs" / "resnet18.yaml")).state_dict()
+    torch.save(pretrained, tmp_path / "resnet18.pth")
+    spec = ROOT / "specs" / "resnet18_finetune.yaml"
+    flags = {"weights": str(tmp_path / "resnet18.pth"), "partial": True, "subset": 16, "batch_size": 16,
+             "epochs": 1, "threads": 2, "device": "cpu"}
+    api.train(spec, flags, out=tmp_path / "run", quiet=True)
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    trained = state["model"]
+    model = netspec.compile(spec)
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    assert frozen and all(not n.startswith(("layer4", "head")) for n in frozen)
+    for name in frozen:
+        assert torch.equal(trained[name], pretrained[name]), name
+    moved = [n for n, p in model.named_parameters() if p.requires_grad and n in pretrained
+             and not torch.equal(trained[n], pretrained[n])]
+    assert any(n.startswith("layer4") for n in moved)
+    lrs = sorted(g["lr"] for g in state["optimizers"][0]["param_groups"])
+    assert lrs == [0.001, 0.01]
+
+
+def test_group_learning_rates(tmp_path):
+    """`optimizer.group_lr` gives the parameters under a layer or group name their own learning rate
+    (the longest matching name wins); a name matching no trainable parameter is refused."""
+    from netspec.train import api
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(tiny_spec() + "train: {data: random, epochs: 1, optimizer: {name: sgd, lr: 0.1, "
+                    "group_lr: {layer2: 0.01, layer2.basic_block_2: 0.001}}}\n")
+    trainer = api.prepare(spec, write=False, quiet=True)
+    names = {id(p): n for n, p in trainer.model.named_parameters()}
+    groups = {g["lr"]: {names[id(p)] for p in g["params"]} for g in trainer.optimizers[0].param_groups}
+    assert set(groups) == {0.1, 0.01, 0.001}
+    assert "layer2.basic_block_1.shortcut.conv.weight" in groups[0.01] and "fc.weight" in groups[0.1]
+    assert all(n.startswith("layer2.basic_block_2.") for n in groups[0.001])
+    with pytest.raises(UsageError, match="layer9"):
+        api.prepare(spec, sets=["optimizer.group_lr={layer9: 0.01}"], write=False, quiet=True)
