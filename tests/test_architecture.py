@@ -218,3 +218,12 @@ def test_tests_mirror_the_package_tree():
     for folder in sorted(p for p in tests.rglob("*") if p.is_dir() and p.name != "__pycache__"):
         rel = folder.relative_to(tests)
         assert (PKG / rel).is_dir(), f"tests/{rel} has no netspec/{rel} to mirror"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in GRAPH if _stage(m) not in ("layers", "ir")
+                                          and _backend(m) != "torch"))
+def test_only_the_torch_backend_reads_the_layer_objects(module: str):
+    """The IR is closed: a node carries what its consumers need; `Node.layer` is there for `build` only."""
+    tree = ast.parse(_modules()[module].read_text(encoding="utf-8"))
+    reads = sorted(n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "layer")
+    assert not reads, f"{module} reads `.layer` at lines {reads}: read a property of the IR node instead"

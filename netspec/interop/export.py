@@ -95,7 +95,7 @@ def _dynamic(spec: Any, network: str) -> dict[str, dict[int, str]] | None:
 
 
 def _python(graph: Any, spec: Any, path: str | os.PathLike[str] | None, check: bool) -> Exported:
-    from netspec.backends.python.source import python_source
+    from netspec.backends.torch.code.source import python_source
 
     description = spec.description if isinstance(spec, Spec) else ""
     name = Path(str(path)).name if path is not None else ""

@@ -19,7 +19,7 @@ from netspec.backends.torch.weights import align, load_weights, plan, read_state
 from netspec.cli.main import main
 from netspec.core.errors import DataError, UsageError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 TINY_RESNET = """
 netspec: 1

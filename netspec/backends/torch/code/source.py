@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from netspec.backends.python.calls import (
+from netspec.backends.torch.code.calls import (
     EMPTY,
     Call,
     Code,

@@ -22,7 +22,7 @@ from netspec.backends.torch.compile import example_inputs
 from netspec.cli.main import main
 from netspec.interop.export import export
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SPECS = ROOT / "specs"
 
 
