@@ -214,5 +214,9 @@ def test_wrong_specs_are_rejected_where_check_says(text: str, path: str):
     assert path in check_problem_paths(text)  # the table is right about check
     found = schema_paths(text)
     assert found, "the schema accepts it"
-    assert found <= check_problem_paths(text), f"schema: {sorted(found)}; check: {sorted(check_problem_paths(text))}"
+    checked = check_problem_paths(text)
+    # check reports root causes only (a misspelled option, not also the option it leaves missing); the
+    # schema may add the follow-on at the enclosing item, never a place check does not point into
+    assert all(any(c == f or c.startswith(f + ".") or c.startswith(f + "[") for c in checked) for f in found), \
+        f"schema: {sorted(found)}; check: {sorted(checked)}"
     assert path in found
