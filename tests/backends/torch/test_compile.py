@@ -134,7 +134,8 @@ layers:
         assert torch.allclose(model(x), want)
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None, reason="torch.compile needs a C compiler")
+@pytest.mark.skipif(shutil.which("gcc") is None and shutil.which("cc") is None,
+                    reason="torch.compile needs a C compiler")
 def test_torch_compile():
     model = netspec.compile(NET).eval()
     compiled = torch.compile(model)
@@ -151,3 +152,122 @@ def test_runs_on_cuda():
     assert model(x).device.type == "cuda"
     graph = build_graph(netspec.load(NET)).network()
     assert tuple(model(x).shape[1:]) == tuple(graph.output_types()[next(iter(graph.outputs))].shape)
+
+
+# --- in-place activations and residual adds: the same numbers, gradients included -------------------
+
+def _outputs_and_grads(model: torch.nn.Module, xs: tuple[torch.Tensor, ...], train: bool):
+    model.train(train)
+    xs = tuple(x.clone().requires_grad_() for x in xs)
+    before = tuple(x.detach().clone() for x in xs)
+    out = model(*xs)
+    outs = out if isinstance(out, tuple) else (out,)
+    sum((o * torch.linspace(-1, 1, o.numel()).reshape(o.shape)).sum() for o in outs).backward()
+    for x, b in zip(xs, before):
+        assert torch.equal(x.detach(), b), "the network modified its input"
+    grads = {n: p.grad for n, p in model.named_parameters()}
+    return [o.detach() for o in outs], [x.grad for x in xs], grads
+
+
+def _assert_in_place_changes_nothing(text: str, shape: dict[str, int] | None = None) -> torch.nn.Module:
+    """The compiled module (in place) and the same weights compiled out of place give equal outputs,
+    input gradients and parameter gradients, bit for bit, in train and eval mode."""
+    from netspec.backends.torch.compile import compile_graph, example_inputs
+
+    graph = netspec.analyze(text)
+    fast, plain = compile_graph(graph), compile_graph(graph, in_place=False)
+    plain.load_state_dict(fast.state_dict())
+    xs = example_inputs(graph.network(), batch=3)
+    for train in (True, False):
+        got, want = _outputs_and_grads(fast, xs, train), _outputs_and_grads(plain, xs, train)
+        for a, b in zip(got[0] + got[1], want[0] + want[1]):
+            assert torch.equal(a, b)
+        assert got[2].keys() == want[2].keys()
+        for name in got[2]:
+            assert torch.equal(got[2][name], want[2][name]), name
+    return fast
+
+
+def _in_place_calls(model: torch.nn.Module) -> int:
+    from netspec.backends.torch.compile import InPlaceAdd
+
+    modules = dict(model.named_modules())
+    count = 0
+    for n in model.graph.nodes:
+        module = modules[n.target] if n.op == "call_module" else None
+        count += bool(n.kwargs.get("inplace") or isinstance(module, InPlaceAdd) or getattr(module, "inplace", False))
+    return count
+
+
+def test_in_place_resnet18_same_outputs_and_gradients():
+    with open("specs/resnet18.yaml") as f:
+        text = f.read().replace("input: [3, 224, 224]", "input: [3, 64, 64]")
+    model = _assert_in_place_changes_nothing(text)
+    # every ReLU (stem, one inside each of 8 blocks, one after each add) and every add runs in place
+    assert _in_place_calls(model) == 1 + 8 + 8 + 8
+
+
+def test_in_place_never_touches_a_value_something_else_reads():
+    text = """\
+inputs: {x: [6]}
+outputs: [pre, act, both, twice, squashed]
+layers:
+  - relu: {name: on_input}                               # the caller's tensor: not in place
+  - dense: {units: 4, name: pre}                         # a network output: its relu is not in place
+  - relu: {name: act}
+  - dense: {units: 4, from: on_input, name: shared}      # read by two activations and an add
+  - relu: {from: shared, name: r1}
+  - leaky_relu: {from: shared, name: r2}
+  - add: {from: [shared, r1], name: both}                # first operand read elsewhere: out of place
+  - add: {from: [r2, r2], activation: relu, name: twice} # the same value twice: out of place
+  - dense: {units: 4, from: on_input, activation: sigmoid, name: sig}
+  - relu: {from: sig, name: squashed}                    # sigmoid's backward reads its output
+"""
+    model = _assert_in_place_changes_nothing(text)
+    assert _in_place_calls(model) == 1  # only the relu after the add 'twice'
+    x = torch.randn(3, 6)
+    with torch.no_grad():
+        pre = model.pre(torch.relu(x))
+        shared = model.shared(torch.relu(x))
+        r2 = torch.nn.functional.leaky_relu(shared)
+        want = (pre, torch.relu(pre), shared + torch.relu(shared), torch.relu(r2 + r2),
+                torch.relu(torch.sigmoid(model.sig(torch.relu(x)))))
+        for got, expected in zip(model(x), want):
+            assert torch.equal(got, expected)
+
+
+def test_in_place_activation_after_sigmoid_and_after_batch_norm():
+    text = """\
+input: [3, 8, 8]
+layers:
+  - conv2d: {filters: 4, kernel: 3, padding: 1, activation: sigmoid, name: c}
+  - relu: {name: after_sigmoid}                          # not in place
+  - conv2d: {filters: 4, kernel: 3, padding: 1, bias: false, name: c2}
+  - batchnorm2d: {name: bn}
+  - relu6: {name: after_bn}                              # in place
+  - flatten
+  - dense: {units: 3, activation: leaky_relu, name: head}  # in place
+"""
+    model = _assert_in_place_changes_nothing(text)
+    assert not model.after_sigmoid.inplace and model.after_bn.inplace
+    assert _in_place_calls(model) == 2
+
+
+def test_in_place_transformer_residuals():
+    text = """\
+input: [5, 16]
+layers:
+  - residual:
+      name: attn
+      layers:
+        - layernorm: {}
+        - attention: {heads: 2}
+  - residual:
+      name: mlp
+      layers:
+        - layernorm: {}
+        - dense: {units: 32, activation: relu}
+        - dense: 16
+"""
+    model = _assert_in_place_changes_nothing(text)
+    assert _in_place_calls(model) == 3  # both adds and the relu after the dense
