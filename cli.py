@@ -1,2 +1,2 @@
 """Run netspec from a checkout: `python cli.py check specs/lenet5.yaml` (same as the `netspec` command)."""
-from netspec.cli.main import main; raise SystemExit(main())  # noqa: E702
+from netspec.cli.main import entry; entry()  # noqa: E702

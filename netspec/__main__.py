@@ -1,5 +1,5 @@
 """`python -m netspec ...`: the same as the `netspec` command."""
 
-from netspec.cli.main import main
+from netspec.cli.main import entry
 
-raise SystemExit(main())
+entry()
