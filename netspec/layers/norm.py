@@ -11,6 +11,16 @@ from netspec.core.types import TensorType
 from netspec.layers.base import Ctx, Layer, need_float, need_rank, register_layer
 
 
+def trailing_axes(x: TensorType, axes: int, kind: str) -> tuple[int, ...]:
+    """The sizes of the last ``axes`` axes, which layer and RMS norms normalize over (fixed sizes only)."""
+    if x.rank < axes:
+        raise ShapeError(f"{kind} over {axes} axes needs a rank ≥ {axes} input, got {x}")
+    dims = x.shape[-axes:]
+    if any(isinstance(d, str) for d in dims):
+        raise ShapeError(f"{kind} axes must be fixed sizes, got {x}")
+    return tuple(int(d) for d in dims)
+
+
 def _channels(x: TensorType) -> int:
     if isinstance(x.shape[0], str):
         raise ShapeError(f"the channel count must be fixed, got '{x.shape[0]}'")
@@ -115,12 +125,7 @@ class LayerNorm(Layer):
             need_rank(x, (2, 3, 4), "a (C, L), (C, H, W) or (C, D, H, W) input for channels_first",
                       "a (F,) feature vector is normalized by a plain layernorm")
             return (_channels(x),)
-        if x.rank < self.axes:
-            raise ShapeError(f"{self.KIND} over {self.axes} axes needs a rank ≥ {self.axes} input, got {x}")
-        dims = x.shape[-self.axes:]
-        if any(isinstance(d, str) for d in dims):
-            raise ShapeError(f"{self.KIND} axes must be fixed sizes, got {x}")
-        return tuple(int(d) for d in dims)
+        return trailing_axes(x, self.axes, self.KIND)
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         need_float(ins[0], self.KIND)
@@ -159,12 +164,7 @@ class RMSNorm(Layer):
     affine: bool = Field(default=True, description="a learned per-element scale γ (named weight)")
 
     def normalized(self, x: TensorType) -> tuple[int, ...]:
-        if x.rank < self.axes:
-            raise ShapeError(f"{self.KIND} over {self.axes} axes needs a rank ≥ {self.axes} input, got {x}")
-        dims = x.shape[-self.axes:]
-        if any(isinstance(d, str) for d in dims):
-            raise ShapeError(f"{self.KIND} axes must be fixed sizes, got {x}")
-        return tuple(int(d) for d in dims)
+        return trailing_axes(x, self.axes, self.KIND)
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         need_float(ins[0], self.KIND)
