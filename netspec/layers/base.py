@@ -160,7 +160,7 @@ class Layer(BaseModel):
         return {}
 
     def buffer_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
-        """Named buffer shapes (batch-norm running statistics)."""
+        """Named buffer shapes (batch-norm running statistics, fixed tables such as sinusoidal positions)."""
         return {}
 
     def buffer_dtype(self, name: str) -> str:

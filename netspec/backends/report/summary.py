@@ -64,7 +64,7 @@ def _totals(r: Any) -> list[str]:
     g = r.graph
     return [
         f"params: {g.params:,} total, {g.trainable:,} trainable, {g.params - g.trainable:,} non-trainable"
-        + (f"; buffers: {g.buffers:,} (batch-norm running statistics)" if g.buffers else ""),
+        + (f"; buffers: {g.buffers:,} (not trained: running statistics, fixed tables)" if g.buffers else ""),
         (f"MACs: {g.macs:,} ({human(g.macs)}) per sample" if isinstance(g.macs, int)
          else f"MACs: {g.macs} per sample (symbolic sizes: --bind gives numbers)"),
         f"memory: parameters {human_bytes(r.param_bytes)}"
