@@ -53,8 +53,10 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
     g.add_argument("--precision", choices=PRECISIONS, help="mixed precision (CUDA)")
     g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile the model")
     g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
-    g.add_argument("--workers", type=int, metavar="N", help="DataLoader workers for file-backed data")
-    g.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice)")
+    g.add_argument("--workers", type=int, metavar="N", help="DataLoader workers for image folders (default: the "
+                   "cores left free)")
+    g.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: the cores other "
+                   "processes leave free; one for a small model)")
     g.add_argument("--patience", type=int, metavar="N", help="early stopping patience (epochs)")
     g.add_argument("--weights", metavar="PATH", help="start from a state dict (.pt/.pth) or a netspec checkpoint: "
                    "loaded by name, else by structure (network order and shapes)")

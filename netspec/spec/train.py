@@ -173,8 +173,10 @@ class TrainConfig(_Model):
     channels_last: Union[Literal["auto"], bool] = Field(default="auto", description="auto: for conv nets on CUDA")
     data_on_device: Union[Literal["auto"], bool] = Field(default="auto",
                                                          description="keep in-memory data on the device")
-    workers: int = Field(default=0, ge=0, le=256, description="DataLoader workers (file-backed data sets)")
-    threads: int | None = Field(default=None, ge=1, le=1024, description="CPU threads for torch (default: torch's)")
+    workers: int | None = Field(default=None, ge=0, le=256, description="DataLoader workers (file-backed data "
+                                "sets); default: the cores left free")
+    threads: int | None = Field(default=None, ge=1, le=1024, description="CPU threads for torch; default: the "
+                                "cores free, one for a small model")
     patience: int | None = Field(default=None, ge=1, description="stop after this many epochs without improvement")
     monitor: Literal["auto", "val_loss", "val_accuracy", "train_loss"] = Field(
         default="auto", description="metric for best.pt and early stopping")

@@ -11,6 +11,7 @@ import torch
 
 from netspec.api import Source, analyze
 from netspec.core.errors import DataError, UsageError
+from netspec.ir.graph import Graph
 from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
 from netspec.train import output
@@ -20,6 +21,7 @@ from netspec.train.rundir import RunDirectory
 from netspec.train.runtime import seed_everything
 from netspec.train.setup import require_finite
 from netspec.train.tasks.base import step_failure
+from netspec.train.threads import CpuMeter
 
 RUNS = Path("runs")  # default run directories: runs/<spec name>/<timestamp>
 
@@ -36,13 +38,15 @@ def _spec_file(source: Source) -> str | None:
 def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None,
             resume: str | os.PathLike[str] | None = None, out: str | os.PathLike[str] | None = None,
             progress: bool | None = None, quiet: bool = False, write: bool = True,
-            checkpoint: dict[str, Any] | None = None) -> Trainer:
+            checkpoint: dict[str, Any] | None = None, graph: Graph | None = None) -> Trainer:
     """Load the spec, merge the recipe with the overrides, compile the model and build a Trainer.
 
     With ``write``, the trainer's ``out_dir`` is ``out``, else the resumed run's directory, else None
     (:func:`train` then creates a new one under ``runs/``). Data paths written in a spec file are
-    relative to that file; those given as flags, to the working directory."""
-    graph = analyze(source)
+    relative to that file; those given as flags, to the working directory. ``graph``: ``source``
+    already analyzed."""
+    cpu = CpuMeter()  # measures how busy the machine is while the spec is compiled and the data loaded
+    graph = graph if graph is not None else analyze(source)
     state = load_checkpoint(resume) if resume is not None else checkpoint
     if state is not None and state.get("spec_name") not in (None, graph.name):
         raise UsageError(f"{state.get('_path')}: the checkpoint is from spec '{state['spec_name']}', "
@@ -77,7 +81,7 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         elif resume is not None:
             out_dir = Path(state["_path"]).parent  # type: ignore[index]
     trainer = Trainer(graph, model, cfg, out_dir, progress=progress, quiet=quiet,
-                      resume=state if resume is not None else None, spec_file=spec_file)
+                      resume=state if resume is not None else None, spec_file=spec_file, cpu=cpu)
     if loaded is not None:
         trainer.log(loaded.table())
     return trainer
@@ -112,6 +116,7 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
                     f"val samples, device {trainer.device}"
                     + (f" × {trainer.world} processes" if trainer.world > 1 else "")
                     + (f", run directory {trainer.out_dir}" if trainer.out_dir else ""))
+        trainer.log(str(trainer.threads))
         summary = trainer.fit()
     finally:
         if run is not None:
@@ -132,6 +137,7 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     one batch are prepared (unless ``subset`` is given): the data set would otherwise be resized whole."""
     flags = dict(flags or {})
     subset = None
+    graph = None
     if flags.get("subset") is None and not any(s.split("=", 1)[0].strip().removeprefix("train.") == "data.subset"
                                                for s in sets or []):
         graph = analyze(source)
@@ -143,7 +149,7 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         if numel > DRY_RUN_BIG_INPUT and cfg.data.subset is None:
             subset = int(cfg.batch_size / max(1e-9, 1 - cfg.val_split)) + 2
             flags["subset"] = subset
-    trainer = prepare(source, flags, sets, write=False, quiet=True)
+    trainer = prepare(source, flags, sets, write=False, quiet=True, graph=graph)
     if subset is not None and len(trainer.data.train) + len(trainer.data.val or ()) > subset:
         subset = None  # the data source does not take subsets: everything was prepared
     batch = next(iter(trainer.batches(trainer.data.train, True, 0)))
@@ -159,8 +165,8 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         if err is None:
             raise
         raise err from None
-    for o in trainer.optimizers:
-        o.zero_grad(set_to_none=True)
+    for p in trainer.model.parameters():  # no optimizer is built: a dry run never steps
+        p.grad = None
     if not torch.isfinite(loss):
         raise DataError(f"the first batch gives a {float(loss)} loss; check the data and the spec")
     return {

@@ -38,8 +38,10 @@ class Stateful(Protocol):
 
 def make_state(spec_name: str, cfg: TrainConfig, model: nn.Module, optimizers: Sequence[Stateful],
                schedules: Sequence[Stateful], scaler: Stateful | None, device: torch.device, task: Stateful,
-               loop: dict[str, Any]) -> dict[str, Any]:
-    """Everything needed to resume; ``loop`` holds the values of :data:`LOOP_FIELDS`."""
+               loop: dict[str, Any], threads: int | None = None) -> dict[str, Any]:
+    """Everything needed to resume; ``loop`` holds the values of :data:`LOOP_FIELDS`; ``threads``, the
+    intra-op threads the run trains with (a resumed run keeps them when it can: on CPU they decide the
+    last bits of the results)."""
     return {
         "format": CHECKPOINT_FORMAT,
         "spec_name": spec_name,
@@ -56,6 +58,7 @@ def make_state(spec_name: str, cfg: TrainConfig, model: nn.Module, optimizers: S
         "monitor": loop["monitor"],
         "task": task.state_dict(),
         "torch_version": str(torch.__version__),
+        "threads": threads,
     }
 
 

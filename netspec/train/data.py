@@ -18,6 +18,7 @@ Containers and batching live in :mod:`netspec.train.batching`, the synthetic set
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from pathlib import Path
@@ -132,13 +133,39 @@ def _resize(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
 
 
 # --- image sources ----------------------------------------------------------------------------------------
-def digits() -> tuple[torch.Tensor, torch.Tensor, int]:
-    """scikit-learn's bundled digits: (1797, 1, 8, 8) floats in [0, 1], labels 0-9. No download."""
-    from sklearn.datasets import load_digits
+def _digits_file() -> Path | None:
+    """scikit-learn's ``datasets/data/digits.csv.gz``, found without importing scikit-learn (importing
+    ``sklearn.datasets`` takes about a second: scipy, joblib, its validation machinery)."""
+    import importlib.util
 
-    d = load_digits()
-    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0
-    return x, torch.tensor(d.target, dtype=torch.long), 10
+    with contextlib.suppress(ImportError, ValueError):
+        spec = importlib.util.find_spec("sklearn")
+        for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+            path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+            if path.is_file():
+                return path
+    return None
+
+
+def digits() -> tuple[torch.Tensor, torch.Tensor, int]:
+    """scikit-learn's bundled digits: (1797, 1, 8, 8) floats in [0, 1], labels 0-9. No download.
+
+    Read from scikit-learn's data file as its ``load_digits`` reads it (rows of 64 pixels and the
+    label); ``load_digits`` itself only where that file is not found."""
+    path = _digits_file()
+    if path is not None:
+        import gzip
+
+        with gzip.open(path, mode="rt", encoding="utf-8") as f:
+            table = np.loadtxt(f, delimiter=",")
+        images, target = table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(int)
+    else:
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        images, target = d.images, d.target
+    x = torch.tensor(images, dtype=torch.float32).unsqueeze(1) / 16.0
+    return x, torch.tensor(target, dtype=torch.long), 10
 
 
 _TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10"}

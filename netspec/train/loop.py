@@ -40,8 +40,10 @@ from netspec.train import checkpoint, output, setup
 from netspec.train.batching import OrderSampler, TensorSet, epoch_order, make_loader, tensor_batches
 from netspec.train.meter import RunningMean
 from netspec.train.runtime import dist_env, resolve_device, seed_everything
+from netspec.train.schedule import LRSchedule
 from netspec.train.tasks import make_task
 from netspec.train.tasks.base import check_token_ids, step_failure
+from netspec.train.threads import CpuMeter, ThreadWatch
 
 
 class TrainingDiverged(NetspecError):
@@ -61,7 +63,8 @@ class Trainer:
 
     def __init__(self, graph: Graph, model: nn.Module, cfg: TrainConfig, out_dir: Path | None = None,
                  progress: bool | None = None, quiet: bool = False, resume: dict[str, Any] | None = None,
-                 spec_file: str | None = None) -> None:
+                 spec_file: str | None = None, cpu: CpuMeter | None = None) -> None:
+        cpu = cpu if cpu is not None else CpuMeter()  # how busy the machine is, measured while the run starts
         self.graph, self.cfg, self.out_dir = graph, cfg, out_dir
         self.quiet = quiet
         self.spec_file = spec_file
@@ -87,6 +90,12 @@ class Trainer:
             check_token_ids(self.task, part, split)
         if self.data.val is not None:
             setup.require_finite(self.data.val, "validation")
+        stored = resume.get("threads") if resume is not None else None
+        self.threads = setup.cpu_threads(graph, cfg, self.data.train, self.device, cpu,
+                                         stored if isinstance(stored, int) and stored > 0 else None)
+        # chosen threads follow the load while training (set ones, and distributed runs, stay)
+        self._watch = ThreadWatch(self.threads, torch.set_num_threads) if self.threads.auto and \
+            not self.distributed else None
 
         # precision, memory format, wrapped networks, optimizers
         amp = setup.precision(cfg.precision, self.device)
@@ -99,8 +108,10 @@ class Trainer:
             self.model.to(memory_format=torch.channels_last)
         self.task.nets = setup.wrap_nets(self.raw_nets, self.device, self.distributed, cfg.compile)
         self.steps_per_epoch = setup.steps_per_epoch(self.data.train, cfg.batch_size, self.world)
-        self.optimizers, self.schedules = setup.optimizers(self.task.param_groups(model), cfg, self.steps_per_epoch,
-                                                           {id(p): n for n, p in model.named_parameters()})
+        self._names = {id(p): n for n, p in model.named_parameters()}
+        self._param_groups = setup.param_groups(self.task, model, cfg, self._names)
+        self._optimizers: list[torch.optim.Optimizer] | None = None  # built on first use (see optimizers)
+        self._schedules: list[LRSchedule] = []
         self._aux_modules: list[nn.Module] | None = None
 
         # loop state (checkpoint.LOOP_FIELDS)
@@ -122,6 +133,20 @@ class Trainer:
         if resume is not None:
             self._restore(resume)
             self.resumed = {k: resume.get(k) for k in ("epoch", "batch", "best_epoch", "_path")}
+
+    # --- optimizers (built when first used: dry runs, eval and predict never import torch._dynamo, which
+    # constructing a torch optimizer does) ---
+    @property
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        if self._optimizers is None:
+            self._optimizers, self._schedules = setup.optimizers(self._param_groups, self.cfg, self.steps_per_epoch,
+                                                                 self._names)
+        return self._optimizers
+
+    @property
+    def schedules(self) -> list[LRSchedule]:
+        self.optimizers  # noqa: B018 (builds them)
+        return self._schedules
 
     # --- messages ---
     def log(self, message: str) -> None:
@@ -197,7 +222,8 @@ class Trainer:
                 yield self.to_device(b)
             return
         pin = self.device.type == "cuda"
-        loader, sampler = make_loader(data, bs, shuffle, self.cfg.seed, self.rank, self.world, self.cfg.workers, pin)
+        loader, sampler = make_loader(data, bs, shuffle, self.cfg.seed, self.rank, self.world, self.threads.workers,
+                                      pin)
         if isinstance(sampler, OrderSampler):
             sampler.set_epoch(epoch, skip * max(1, bs // self.world))
             it = iter(loader)
@@ -235,6 +261,7 @@ class Trainer:
         if self.is_main and self.out_dir is not None:
             output.prepare_dir(self)
         self._tb = output.tensorboard(self)
+        self.optimizers  # noqa: B018 (built before the clock starts: the first one imports torch._dynamo)
         old_handler = self._install_sigint()
         t_start = time.perf_counter()
         stopped_early = False
@@ -330,6 +357,8 @@ class Trainer:
                 self.batch = b + 1
                 if (b + 1) % check_every == 0:
                     self._check_finite(losses, b + 1)
+                if self._watch is not None:
+                    self._follow_load()
                 if bar is not None:
                     bar.update(n * self.world)
                     now = time.perf_counter()
@@ -364,6 +393,15 @@ class Trainer:
         means["_time"] = elapsed
         means["_throughput"] = seen * self.world / max(elapsed, 1e-9)
         return means
+
+    def _follow_load(self) -> None:
+        """Fewer intra-op threads when other processes take the cores, more when they leave them."""
+        assert self._watch is not None
+        changed = self._watch.poll()
+        if changed is not None:
+            old, new, _ = changed
+            self.threads = self._watch.choice
+            self.log(f"threads: {old} → {new} ({self.threads.reason})")
 
     def _first_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
         """The run's first step: a data/target mismatch becomes a DataError naming both."""
@@ -460,7 +498,8 @@ class Trainer:
         """The checkpoint of the run as it stands."""
         return checkpoint.make_state(self.graph.name, self.cfg, self.model, self.optimizers, self.schedules,
                                      self.scaler, self.device, self.task,
-                                     {f: getattr(self, f) for f in checkpoint.LOOP_FIELDS})
+                                     {f: getattr(self, f) for f in checkpoint.LOOP_FIELDS},
+                                     self.threads.threads if self.device.type == "cpu" else None)
 
     def save(self, name: str) -> Path:
         assert self.out_dir is not None

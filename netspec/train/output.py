@@ -90,7 +90,8 @@ def write_config(trainer: Any) -> None:
 
     assert trainer.out_dir is not None
     resolved = {"spec": trainer.spec_file, "spec_name": trainer.graph.name, "task": trainer.task.name,
-                "data": trainer.data.description, "device": str(trainer.device), "world_size": trainer.world,
+                "data": trainer.data.description, "device": str(trainer.device), "threads": trainer.threads.threads,
+                "world_size": trainer.world,
                 "train": trainer.cfg.dump()}
     resolved["train"]["task"]["name"] = trainer.task.name
     resolved["train"]["data"]["name"] = getattr(trainer.task, "data_name", resolved["train"]["data"]["name"])

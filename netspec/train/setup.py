@@ -1,13 +1,15 @@
 """Setting a run up: functions from the recipe, the device and the model to what the trainer holds.
 
-Mixed precision, where the data lives, the memory format, the wrapped networks (DDP, torch.compile),
-the optimizers and their schedules. Each returns its result; none reads or writes trainer state.
+CPU threads, mixed precision, where the data lives, the memory format, the wrapped networks (DDP,
+torch.compile), the optimizers and their schedules. Each returns its result; none reads or writes
+trainer state.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -15,8 +17,10 @@ import torch
 import torch.nn as nn
 
 from netspec.core.errors import DataError, NetspecError, UsageError
+from netspec.core.sizes import Expr
 from netspec.ir.graph import Graph
 from netspec.spec.train import TrainConfig
+from netspec.train import threads as T
 from netspec.train.batching import DataBundle, TensorSet, num_batches
 from netspec.train.schedule import LRSchedule, build_optimizer, group_of
 
@@ -33,6 +37,63 @@ def require_trainable(graph: Graph, model: nn.Module) -> None:
                      + (f" (trainable: false on {', '.join(frozen)})" if frozen else " (it has none)")
                      + "\n    hint: the spec is a fixed computation; run it with `netspec check` or "
                        "from Python instead, or set trainable: true on a layer")
+
+
+# --- CPU threads ------------------------------------------------------------------------------------------
+UNBOUND_DIM = 32  # a symbolic size the data does not tell (for the model-size estimate only)
+
+
+def sample_shapes(data: Any) -> list[tuple[int, ...]]:
+    """The shapes of one sample's tensors (an in-memory set's rows, or a lazy set's first item)."""
+    if isinstance(data, TensorSet):
+        return [tuple(t.shape[1:]) for t in data.tensors]
+    with contextlib.suppress(Exception):
+        item = data[0]
+        items = item if isinstance(item, (tuple, list)) else (item,)
+        return [tuple(t.shape) for t in items if isinstance(t, torch.Tensor)]
+    return []
+
+
+def forward_macs(graph: Graph, shapes: list[tuple[int, ...]]) -> int:
+    """Multiply-adds of one sample's forward pass through every network; symbolic sizes (a sequence
+    length) are read off the sample ``shapes`` where an input's other sizes match."""
+    bind: dict[str, int] = {}
+    for net in graph.networks.values():
+        for t in net.inputs.values():
+            for shape in shapes:
+                if len(shape) == len(t.shape) and all(isinstance(w, str) or w == h for h, w in zip(shape, t.shape)):
+                    for h, w in zip(shape, t.shape):
+                        if isinstance(w, str):
+                            bind.setdefault(w, h)
+                    break
+    total = 0
+    for net in graph.networks.values():
+        for node in net.nodes:
+            macs = node.macs
+            if isinstance(macs, Expr):
+                macs = macs.bind(bind)
+                if isinstance(macs, Expr):
+                    macs = macs.bind({s: UNBOUND_DIM for s in macs.symbols})
+            total += macs if isinstance(macs, int) else 0
+    return total
+
+
+def cpu_threads(graph: Graph, cfg: TrainConfig, train: Any, device: torch.device, meter: T.CpuMeter,
+                resumed: int | None = None) -> T.ThreadChoice:
+    """Choose the run's intra-op threads and loader workers (:func:`netspec.train.threads.choose`) and
+    set torch's intra-op threads."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    lazy = not isinstance(train, TensorSet)
+    auto = cfg.threads is None and not env.isdigit() and device.type == "cpu"
+    step = forward_macs(graph, sample_shapes(train)) * cfg.batch_size if auto else None
+    busy = meter.busy() if auto or (lazy and cfg.workers is None) else None
+    choice = T.choose(T.usable_cores(), busy, step, threads=cfg.threads, workers=cfg.workers,
+                      env_threads=int(env) if env.isdigit() and int(env) > 0 else None, resumed=resumed,
+                      lazy_data=lazy, batches=steps_per_epoch(train, cfg.batch_size, 1) if lazy else 0,
+                      device=device.type)
+    if torch.get_num_threads() != choice.threads:
+        torch.set_num_threads(choice.threads)
+    return choice
 
 
 # --- precision --------------------------------------------------------------------------------------
@@ -151,20 +212,34 @@ def wrap_nets(raw_nets: dict[str, nn.Module], device: torch.device, distributed:
     return nets
 
 
+def param_groups(task: Any, model: nn.Module, cfg: TrainConfig,
+                 names: dict[int, str]) -> list[tuple[str, list[nn.Parameter]]]:
+    """The task's parameter groups, one per optimizer (``names``, the parameters' dotted names by
+    ``id``, check ``optimizer.group_lr`` before any optimizer is built).
+
+    Raises:
+        UsageError: no group has parameters, or a ``group_lr`` name matches no trainable parameter.
+    """
+    groups = task.param_groups(model)
+    if not any(params for _, params in groups):
+        raise UsageError("the spec has no trainable parameters")
+    if cfg.optimizer.group_lr:
+        trainable = [names.get(id(p), "") for _, params in groups for p in params]
+        for key in cfg.optimizer.group_lr:
+            if not any(group_of(n, {key: 0.0}) for n in trainable):
+                raise UsageError(f"optimizer.group_lr: '{key}' names no trainable parameter (a layer or group "
+                                 "name of the spec, e.g. layer4)")
+    return groups
+
+
 def optimizers(groups: list[tuple[str, list[nn.Parameter]]], cfg: TrainConfig,
                steps: int, names: dict[int, str] | None = None) -> tuple[list[torch.optim.Optimizer], list[LRSchedule]]:
     """One optimizer and its learning-rate schedule per non-empty parameter group (``names``, the
     parameters' dotted names by ``id``, place them in ``optimizer.group_lr``'s groups).
 
     Raises:
-        UsageError: no group has parameters, or a ``group_lr`` name matches no trainable parameter.
+        UsageError: no group has parameters.
     """
-    if cfg.optimizer.group_lr and names is not None:
-        trainable = [names.get(id(p), "") for _, params in groups for p in params]
-        for key in cfg.optimizer.group_lr:
-            if not any(group_of(n, {key: 0.0}) for n in trainable):
-                raise UsageError(f"optimizer.group_lr: '{key}' names no trainable parameter (a layer or group "
-                                 "name of the spec, e.g. layer4)")
     opts: list[torch.optim.Optimizer] = []
     schedules: list[LRSchedule] = []
     for _, params in groups:

@@ -300,7 +300,9 @@ def _transcripts() -> list[tuple[int, list[tuple[str, list[str]]]]]:
 
 
 def _steady(text: str) -> str:
-    """A transcript with what changes from run to run (timings, throughput, the run directory's stamp) masked."""
+    """A transcript with what changes from run to run (timings, throughput, the run directory's stamp,
+    the thread count chosen from the cores free at the time) masked."""
+    text = re.sub(r"(?m)^threads: .*$", "threads: CHOSEN", text)
     text = re.sub(r"[\d,]+ samples/s", "N samples/s", text)
     text = re.sub(r"\b\d+\.\d+ ?s\b", "T s", text)
     return re.sub(r"runs/(\w+)/\S+", r"runs/\1/STAMP", text)
