@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-MACS_NOTE = ("MACs: one multiply-add = 1, counting convolutions, linear and recurrent layers "
-             "(the torchvision/fvcore convention); norms, pooling and activations count 0")
+MACS_NOTE = ("MACs: one multiply-add = 1, counting convolutions, linear, recurrent and attention layers "
+             "(its two T×T products included; the torchvision/fvcore convention); norms, pooling and "
+             "activations count 0")
 
 
 def human(n: float, unit: str = "") -> str:
