@@ -68,6 +68,14 @@ class Builder:
                 self.put(nets, name, net, nloc, f"network '{name}'")
             elif s.what == "train":
                 self.merge(root, "train", s)
+            elif s.what == "import":  # `import "x.ns"` lines gather into the list YAML writes `imports:`
+                # (the key is netspec.frontends.IMPORTS_KEY, spelled here: that package imports this one)
+                imports = root.get("imports")
+                if imports is None:
+                    imports = root["imports"] = PosList([], pos=s.loc, item_pos=[])
+                    root.key_pos["imports"] = s.loc
+                imports.append(s.parts["value"].value)
+                imports.item_pos.append(s.parts["value"].loc)
             else:
                 self.network_stmt(root, s)
         return root
