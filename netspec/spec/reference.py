@@ -8,11 +8,11 @@ from typing import Any, Callable
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from netspec.frontends import MAX_IMPORTS
 from netspec.frontends.keys import BLOCK_KEYS, BLOCK_OPTIONS, ITEM_KEYS, REPEAT
 from netspec.layers import layer_kinds
 from netspec.layers.base import Layer, aliases_of, all_kind_names
 from netspec.layers.structure import Residual
-from netspec.frontends import MAX_IMPORTS
 from netspec.spec.expand import MAX_REPEAT, NETWORK_KEYS, TOP_KEYS
 
 COMMON = tuple(Layer.model_fields)  # the fields every kind has (kind, name, from, trainable, init)
