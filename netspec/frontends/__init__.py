@@ -142,11 +142,9 @@ class Library:
 
 
 def import_base(file: str) -> str:
-    """The folder a file's import paths are relative to: the file's own folder, or the current directory
-    for a spec given as text (``<string>``)."""
-    if file.startswith("<") or not os.path.isfile(file):
-        return ""
-    return os.path.dirname(file)
+    """The folder a file's import paths are relative to: the file's own folder (whether or not it is saved
+    yet: an editor's new buffer), or the current directory for a spec given as text (``<string>``)."""
+    return "" if file.startswith("<") else os.path.dirname(file)
 
 
 def read_imports(raw: Any, file: str, base: str | None = None) -> tuple[list[Library], list[Problem]]:
@@ -159,7 +157,7 @@ def read_imports(raw: Any, file: str, base: str | None = None) -> tuple[list[Lib
     (a library's own syntax errors are located in it). Never raises for the user's input.
     """
     state = _Imports(base if base is not None else import_base(file))
-    start = os.path.realpath(file) if not file.startswith("<") and os.path.isfile(file) else file
+    start = file if file.startswith("<") else os.path.realpath(file)
     state.walk(raw, state.base, (file,), (start,))
     return state.libraries, state.problems
 
