@@ -3,6 +3,7 @@ server, go-to-definition into the library, and `check --watch` re-running when a
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from pathlib import Path
@@ -74,7 +75,7 @@ async def test_go_to_definition_of_an_imported_block_opens_the_library(client: L
             text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(3, 5)))
         if result:
             break
-        time.sleep(0.05)
+        await asyncio.sleep(0.05)
     found = result[0] if isinstance(result, list) else result
     assert found is not None
     assert found.uri == (tmp_path / "lib.yaml").resolve().as_uri()
