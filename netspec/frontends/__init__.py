@@ -196,7 +196,7 @@ class _Imports:
             self.problem(f"cannot import '{entry}': a library is a .yaml, .yml or .ns file", where,
                          "name the file with its suffix, e.g. 'blocks/transformer.yaml'")
             return
-        shown = os.path.normpath(os.path.join(folder, os.path.expanduser(entry)))
+        shown = os.path.normpath(os.path.join(folder, entry))
         real = os.path.realpath(shown)
         if real in real_chain:
             self.problem(f"import cycle: {' → '.join([*chain, shown])}", where,
