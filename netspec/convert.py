@@ -75,9 +75,10 @@ def convert(source: str | os.PathLike[str], to: str | None = None, fmt: str | No
         out = write(raw, to, notes)
     except CannotWrite as exc:  # the spec validated, but holds something the other format has no words for
         where = exc.location if exc.location is not None and exc.location.file == file else Location(file, 1, 1)
-        raise NetspecError(problems=[Problem(f"this spec cannot be written as {to.upper() if to == 'dsl' else to}: "
-                                             f"{exc}", where, hint=f"keep it as {src_fmt.upper() if src_fmt == 'dsl' else 'YAML'}, or write "
-                                             "this part another way")]) from None
+        names = {"dsl": "DSL", "yaml": "YAML"}
+        raise NetspecError(problems=[Problem(f"this spec cannot be written as {names[to]}: {exc}", where,
+                                             hint=f"keep it as {names[src_fmt]}, or write this part another way")]) \
+            from None
     if to == "dsl":
         from netspec.frontends.dsl.errors import open_brackets
 

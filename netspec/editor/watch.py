@@ -1,7 +1,8 @@
 """Re-run a command each time a file is saved: ``netspec check --watch`` for people without an LSP editor.
 
-Polls the file's modification time and size, and those of the block libraries it imports (no extra dependency, works on every file system); an editor
-that saves by writing a new file and renaming it is seen the same way. Ctrl-C ends the watch with exit 0.
+Polls the modification time and size of the file and of the block libraries it imports (no extra
+dependency, works on every file system); an editor that saves by writing a new file and renaming it is
+seen the same way. Ctrl-C ends the watch with exit 0.
 """
 
 from __future__ import annotations

@@ -39,7 +39,8 @@ def _guess_format(text: str) -> str:
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
-            return "dsl" if re.match(r"(netspec|input|inputs|block|network|description|import)\b(?!\s*:)", line) else "yaml"
+            keyword = re.match(r"(netspec|input|inputs|block|network|description|import)\b(?!\s*:)", line)
+            return "dsl" if keyword else "yaml"
     return "yaml"
 
 

@@ -132,7 +132,8 @@ def _one(found: list, fragment: str):
 
 def test_local_block_with_an_imported_name_names_both_places(tmp_path: Path):
     write(tmp_path, {"lib.yaml": MLP_LIB,
-                     "net.yaml": "imports: [lib.yaml]\nblocks:\n  mlp:\n    layers: [relu]\ninput: [8]\nlayers: [mlp]\n"})
+                     "net.yaml": "imports: [lib.yaml]\nblocks:\n  mlp:\n    layers: [relu]\n"
+                                 "input: [8]\nlayers: [mlp]\n"})
     p = _one(problems(tmp_path / "net.yaml"), "block 'mlp' is defined here and also in")
     assert p.location == Location(str(tmp_path / "net.yaml"), 3, 3)  # the local definition
     assert f"{tmp_path / 'lib.yaml'}:3:3" in p.message  # the library's definition
@@ -241,7 +242,8 @@ def test_a_problem_inside_an_imported_block_points_into_the_library_and_says_whe
 
 
 def test_an_unknown_block_hints_at_imported_names(tmp_path: Path):
-    write(tmp_path, {"lib.yaml": MLP_LIB, "net.yaml": "imports: [lib.yaml]\ninput: [8]\nlayers:\n  - mlpp: {width: 4}\n"})
+    write(tmp_path, {"lib.yaml": MLP_LIB,
+                     "net.yaml": "imports: [lib.yaml]\ninput: [8]\nlayers:\n  - mlpp: {width: 4}\n"})
     p = _one(problems(tmp_path / "net.yaml"), "unknown layer kind 'mlpp'")
     assert "mlp" in p.hint
 
