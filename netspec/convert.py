@@ -1,6 +1,8 @@
 """``netspec convert``: a spec from YAML to the DSL and back, comments carried over.
 
-Conversion works on the raw tree (before block expansion), so blocks stay blocks. The source is
+Conversion works on the raw tree (before block expansion), so blocks stay blocks and imports stay
+imports (``imports: [lib.yaml]`` <-> ``import "lib.yaml"``; the library is not inlined, and a block
+library converts too). The source is
 validated first, and the result is read back and compared with it: a conversion that would change
 the validated spec is an error, never a silent rewrite.
 """
@@ -12,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from netspec.core.errors import Location, NetspecError, Problem, UsageError
-from netspec.frontends import DSL_SUFFIXES, YAML_SUFFIXES, read_source
-from netspec.spec.load import validate
+from netspec.frontends import DSL_SUFFIXES, YAML_SUFFIXES, import_base, read_source
+from netspec.frontends.write.base import CannotWrite
+from netspec.spec.expand import is_library
+from netspec.spec.load import validate, validate_library
 
 FORMATS = ("yaml", "dsl")
 
@@ -55,13 +59,26 @@ def convert(source: str | os.PathLike[str], to: str | None = None, fmt: str | No
         raise UsageError(f"unknown format '{to}'; expected 'yaml' or 'dsl'")
     raw = parser_for(src_fmt)(text, file)
     default = Path(file).stem if file != "<string>" and Path(file).stem.isidentifier() else "net"
-    spec = validate(raw, file, default)
+    base = import_base(file)  # the converted text is read back with the source's imports
+
+    def check(tree: Any, name: str) -> Any:  # a spec, or a block library (its blocks as plain data)
+        return validate_library(tree, name, base) if library else validate(tree, name, default, base).model_dump()
+
+    library = is_library(raw)
+    before = check(raw, file)
     notes = None
     if comments:
         from netspec.frontends.write.comments import dsl_comments, yaml_comments
 
         notes = dsl_comments(text) if src_fmt == "dsl" else yaml_comments(text)
-    out = write(raw, to, notes)
+    try:
+        out = write(raw, to, notes)
+    except CannotWrite as exc:  # the spec validated, but holds something the other format has no words for
+        where = exc.location if exc.location is not None and exc.location.file == file else Location(file, 1, 1)
+        names = {"dsl": "DSL", "yaml": "YAML"}
+        raise NetspecError(problems=[Problem(f"this spec cannot be written as {names[to]}: {exc}", where,
+                                             hint=f"keep it as {names[src_fmt]}, or write this part another way")]) \
+            from None
     if to == "dsl":
         from netspec.frontends.dsl.errors import open_brackets
 
@@ -71,11 +88,13 @@ def convert(source: str | os.PathLike[str], to: str | None = None, fmt: str | No
                                                  "more than the DSL reads", Location(file, 1, 1),
                                                  hint="keep it as YAML")])
     try:
-        again = validate(parser_for(to)(out, f"<converted {to}>"), f"<converted {to}>", default)
+        tree = parser_for(to)(out, f"<converted {to}>")
+        library = library and is_library(tree)
+        again = check(tree, f"<converted {to}>")
     except NetspecError as exc:
         raise NetspecError(f"{file}: converting to {to} produced text that does not read back; this is a "
                            f"netspec bug, please report it:\n{exc}") from None
-    if again.model_dump() != spec.model_dump():
+    if again != before:
         raise NetspecError(f"{file}: converting to {to} would change the spec; this is a netspec bug, "
                            "please report it")
     return out

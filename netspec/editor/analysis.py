@@ -15,15 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from netspec.backends.report.report import make_report
-from netspec.core.errors import NetspecError, Problem
+from netspec.core.errors import Location, NetspecError, Problem
 from netspec.core.sizes import Count, count_text
+from netspec.core.source import PosDict
 from netspec.core.types import fmt_shape
 from netspec.editor.outline import Outline, zero
-from netspec.frontends import DSL_SUFFIXES, parser_for
+from netspec.frontends import DSL_SUFFIXES, IMPORTS_KEY, parser_for, read_imports
 from netspec.ir.build import build_graph
 from netspec.ir.graph import Graph, GroupInfo, NetGraph, Node
 from netspec.layers import canonical_kind, layer_class
-from netspec.spec.load import validate
+from netspec.spec.expand import is_library
+from netspec.spec.load import validate, validate_library
 
 ERROR, WARNING = "error", "warning"
 _WORD = re.compile(r"[\w$.\-+]+")
@@ -96,6 +98,8 @@ class Analysis:
     seconds: float = 0.0  # wall time of the check
     cpu_seconds: float = 0.0  # its CPU time (what it costs on a machine that is not busy with other work)
     _layers: dict[int, Line] | None = None
+    imports_at: Location | None = None  # the document's `imports:` key (or first `import` line)
+    imported: dict[str, Location] = field(default_factory=dict)  # block name -> its definition in a library
 
     @property
     def ok(self) -> bool:
@@ -147,6 +151,15 @@ def _run(out: Analysis) -> None:
         _problems(out, err, ERROR)
         return
     out.outline = Outline(raw, out.lines, dsl=out.fmt == "dsl")
+    if isinstance(raw, PosDict) and IMPORTS_KEY in raw:
+        out.imports_at = raw.where(IMPORTS_KEY)
+        out.imported = _imported_blocks(raw, out.file)
+    if is_library(raw):  # a block library: its own problems, no network to build
+        try:
+            validate_library(raw, out.file)
+        except NetspecError as err:
+            _problems(out, err, ERROR)
+        return
     stem = Path(out.file).stem
     try:
         spec = validate(raw, out.file, stem if stem.isidentifier() else "net")
@@ -168,6 +181,22 @@ def _run(out: Analysis) -> None:
             out.diagnostics.append(_at(out, problem, ERROR))
 
 
+def _imported_blocks(raw: PosDict, file: str) -> dict[str, Location]:
+    """Where each block the document imports is defined (the first definition of a name)."""
+    found: dict[str, Location] = {}
+    for lib in read_imports(raw, file)[0]:
+        blocks = lib.raw.get("blocks") if isinstance(lib.raw, PosDict) else None
+        if isinstance(blocks, PosDict):
+            for name in blocks:
+                where = blocks.where(name)
+                if isinstance(name, str) and where is not None:
+                    found.setdefault(name, where)
+    return found
+
+
+_USED_AT = re.compile(r"used at (?P<file>.+):(?P<line>\d+):(?P<column>\d+)\)$")
+
+
 def _problems(out: Analysis, err: NetspecError, severity: str) -> None:
     problems = err.problems or [Problem(str(err))]
     for p in problems:
@@ -175,8 +204,22 @@ def _problems(out: Analysis, err: NetspecError, severity: str) -> None:
 
 
 def _at(out: Analysis, p: Problem, severity: str) -> Diagnostic:
-    """A problem at its range: the word it points at, or the rest of the line (without a comment)."""
-    line, col = zero(p.location) if p.location is not None and _same_file(p.location.file, out.file) else (0, 0)
+    """A problem at its range: the word it points at, or the rest of the line (without a comment). A problem
+    in an imported file is shown where this document uses the block it is in, else at the imports, with
+    its own file:line:col in the message."""
+    elsewhere = ""
+    if p.location is not None and _same_file(p.location.file, out.file):
+        line, col = zero(p.location)
+    else:
+        used = _USED_AT.search(p.message)
+        if p.location is not None:
+            elsewhere = f"{p.location}: "
+        if used is not None and _same_file(used["file"], out.file):
+            line, col = int(used["line"]) - 1, int(used["column"]) - 1
+        elif p.location is not None and out.imports_at is not None:
+            line, col = zero(out.imports_at)
+        else:
+            line, col = 0, 0
     if line >= len(out.lines):
         line, col = max(len(out.lines) - 1, 0), 0
     text = out.lines[line] if out.lines else ""
@@ -190,6 +233,7 @@ def _at(out: Analysis, p: Problem, severity: str) -> Diagnostic:
     message = _SNIPPET.sub("", p.message).strip().removeprefix(f"{out.file}: ")  # the editor shows where
     if p.path and not message.startswith(p.path):
         message = f"{p.path}: {message}"
+    message = elsewhere + message
     return Diagnostic(line, col, line, min(end, max(len(text), col)), message, severity, p.hint)
 
 

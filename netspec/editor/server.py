@@ -19,6 +19,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from lsprotocol import types as lsp
@@ -343,6 +344,11 @@ def definition(ls: SpecServer, params: lsp.DefinitionParams) -> lsp.Location | N
             target = outline.definition(name, line) if name else None
             if target is not None:
                 break
+    if target is None and word in analysis.imported:  # a block of an imported library: into that file
+        where = analysis.imported[word]
+        start = lsp.Position(line=where.line - 1, character=where.column - 1)
+        end = lsp.Position(line=where.line - 1, character=where.column - 1 + len(word))
+        return lsp.Location(uri=Path(where.file).resolve().as_uri(), range=lsp.Range(start=start, end=end))
     if target is None or (target.line, target.column) == (line, col):
         return None
     end = target.column + len(_word_at(analysis.lines[target.line], target.column)[0] or " ")

@@ -14,14 +14,18 @@ from typing import Any, NamedTuple
 
 from netspec.core.errors import Location, Problem, close_matches, did_you_mean
 from netspec.core.source import PosDict, PosList
+from netspec.frontends import IMPORTS_KEY, Library, read_imports
 from netspec.frontends.keys import BLOCK_CHILDREN, BLOCK_KEYS, BLOCK_OPTIONS, ITEM_KEYS, REPEAT
 from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import all_kind_names, field_names
 from netspec.layers.structure import Residual, Sequential
 from netspec.spec.expr import ExprError, evaluate, is_expr
 
-TOP_KEYS = ("netspec", "name", "description", "input", "inputs", "outputs", "layers", "blocks", "networks",
-            "expect", "train")
+TOP_KEYS = ("netspec", "name", "description", "imports", "input", "inputs", "outputs", "layers", "blocks",
+            "networks", "expect", "train")
+# A block library (a spec file other specs import) holds blocks only: no network, no expect, no train.
+LIBRARY_KEYS = ("netspec", "name", "description", IMPORTS_KEY, "blocks")
+NETWORK_MARKERS = ("input", "inputs", "layers", "networks")  # what makes a spec file more than a library
 NETWORK_KEYS = ("description", "input", "inputs", "outputs", "layers", "expect")
 MAX_REPEAT = 1000
 MAX_DEPTH = 24  # blocks used inside blocks
@@ -419,22 +423,113 @@ def _blocks(raw: Any, exp: Expander) -> dict[str, Any]:
     return blocks
 
 
-def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net") -> Canonical:
+def is_library(raw: Any) -> bool:
+    """A block library: a spec file with ``blocks:`` (or ``imports:``) and no network."""
+    return isinstance(raw, dict) and not any(k in raw for k in NETWORK_MARKERS) and \
+        ("blocks" in raw or IMPORTS_KEY in raw)
+
+
+class _Importing(Expander):
+    """The expander of a spec that imports blocks: a problem found inside an imported block (located in
+    the library) also says where the spec used that block."""
+
+    def __init__(self, blocks: dict[str, Any], file: str) -> None:
+        super().__init__(blocks, file)
+        self.imported: dict[str, Library] = {}
+
+    def block(self, name: str, args: PosDict, where: Location | None, path: str, env: dict[str, Any],
+              stack: tuple[str, ...]) -> PosDict | None:
+        before = len(self.problems)
+        group = super().block(name, args, where, path, env, stack)
+        if name in self.imported and where is not None and where.file == self.file:
+            for i in range(before, len(self.problems)):
+                p = self.problems[i]
+                if p.location is not None and p.location.file != self.file and " used at " not in p.message:
+                    self.problems[i] = Problem(f"{p.message} (in block '{name}', used at {where})", p.location,
+                                               p.path, p.hint)
+        return group
+
+
+def _import(raw: PosDict, file: str, base: str | None, exp: _Importing) -> None:
+    """Add the blocks of every library ``raw`` imports to ``exp.blocks``. A name defined twice (here and
+    in a library, or in two libraries) is a problem naming both places: no definition overrides another,
+    so that which block a name means never depends on the order of the imports."""
+    libraries, problems = read_imports(raw, file, base)
+    exp.problems.extend(problems)
+    if not libraries:
+        return
+    local = raw.get("blocks")
+    origins: dict[str, Location | None] = {
+        name: local.where(name) if isinstance(local, PosDict) else None for name in exp.blocks}
+    for lib in libraries:
+        used = f"imported at {lib.where}" if lib.where is not None else "imported"
+        if not isinstance(lib.raw, PosDict):
+            exp.problem(f"'{lib.file}' is not a block library: a library is a mapping with 'blocks:'",
+                        getattr(lib.raw, "pos", None) or Location(lib.file, 1, 1), "", f"{used}")
+            continue
+        for key in lib.raw:
+            if key in LIBRARY_KEYS:
+                continue
+            where = lib.raw.where(key)
+            if key in TOP_KEYS:
+                exp.problem(f"'{lib.file}' is imported as a block library, which holds only blocks, but it has "
+                            f"'{key}'", where, key,
+                            f"{used}; a library may hold {', '.join(LIBRARY_KEYS)}: move the network into a spec "
+                            "of its own that imports the library")
+            else:
+                hint = did_you_mean(key, LIBRARY_KEYS) if isinstance(key, str) else ""
+                exp.problem(f"unknown key '{key}' in a block library", where, key,
+                            hint or f"a library holds: {', '.join(LIBRARY_KEYS)}")
+        for name, bdef in _blocks(lib.raw.get("blocks"), exp).items():
+            place = lib.raw["blocks"].where(name) if isinstance(lib.raw["blocks"], PosDict) else None
+            if name in origins:
+                first = origins[name]
+                if first is not None and first.file == file:
+                    exp.problem(f"block '{name}' is defined here and also in {lib.file} ({place}, {used})", first,
+                                f"blocks.{name}", "rename one of them: a spec may not redefine an imported block")
+                else:
+                    exp.problem(f"block '{name}' is defined in {lib.file} ({place}) and also in {first}",
+                                lib.where or place, f"blocks.{name}",
+                                "rename one of them, or import only one of the two files")
+                continue
+            origins[name] = place
+            exp.blocks[name] = bdef
+            exp.imported[name] = lib
+
+
+def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net", base: str | None = None,
+                 library: bool = False) -> Canonical:
     """Turn a raw spec tree into canonical form; returns the tree, the problems found, and which of the
-    tree's containers lost an item to one of them (so that "at least 1 item" is not reported again)."""
+    tree's containers lost an item to one of them (so that "at least 1 item" is not reported again).
+
+    Imported libraries are read (through the frontends) relative to ``base``, by default the folder of
+    ``file`` (the current directory for a spec given as text). With ``library`` the tree is a block
+    library: its keys, blocks and imports are checked and the tree holds its own ``blocks``, no network;
+    without it, a library is a problem (there is no network to check)."""
     if not isinstance(raw, PosDict):
         where = getattr(raw, "pos", None) or Location(file, 1, 1)
         problem = Problem("a spec must be a mapping with 'input' and 'layers' (or 'networks')", where,
                           hint="see specs/lenet5.yaml for an example")
         return Canonical(PosDict(pos=where), [problem], {}, {})
-    exp = Expander({}, file)
-    _check_keys(raw, TOP_KEYS, "", exp, "a spec")
+    exp = _Importing({}, file)
+    _check_keys(raw, LIBRARY_KEYS if library else TOP_KEYS, "", exp, "a block library" if library else "a spec")
     exp.blocks = _blocks(raw.get("blocks"), exp)
+    own = dict(exp.blocks)
+    _import(raw, file, base, exp)
     out = PosDict(pos=raw.pos)
     for key in ("netspec", "description", "train"):
         if key in raw:
             out[key] = raw[key]
             out.key_pos[key] = raw.where(key)
+    if library or is_library(raw):
+        if not library:
+            names = ", ".join(own) or "none of its own"
+            exp.problem(f"{file} is a block library (blocks: {names}), not a network: there is nothing to check "
+                        "on its own", raw.pos, "",
+                        "import it from a spec ('imports: [file]' in YAML, 'import \"file\"' in the DSL) and "
+                        "use its blocks there")
+        out["blocks"] = PosDict(own, pos=raw.pos)
+        return Canonical(out, exp.problems, exp.dropped, exp.meant)
     name = raw.get("name", default_name)
     out["name"] = name
     out.key_pos["name"] = raw.where("name")

@@ -9,11 +9,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from netspec.core.errors import Problem, SpecValidationError
-from netspec.core.source import PosDict, to_raw, walk
+from netspec.core.source import PosDict, strip_positions, to_raw, walk
 from netspec.frontends import parse
-from netspec.layers import layer_class
+from netspec.frontends.keys import BLOCK_CHILDREN, ITEM_KEYS
+from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import Layer
-from netspec.spec.expand import canonicalize
+from netspec.spec.expand import canonicalize, is_library
 from netspec.spec.model import Spec
 from netspec.spec.problems import problems_from_errors
 
@@ -35,11 +36,12 @@ def load(source: str | os.PathLike[str] | Spec | dict[str, Any], fmt: str | None
     return validate(raw, file, default)
 
 
-def validate(raw: Any, file: str = "<string>", default_name: str = "net") -> Spec:
-    """Validate a raw tree (from any frontend)."""
-    canon, problems, dropped, meant = canonicalize(raw, file, default_name)
-    if not isinstance(raw, dict):  # not a spec at all: nothing else to say
-        raise SpecValidationError(problems=problems)
+def validate(raw: Any, file: str = "<string>", default_name: str = "net", base: str | None = None) -> Spec:
+    """Validate a raw tree (from any frontend). Its imports are read relative to ``base``, by default the
+    folder of ``file`` (the current directory for ``<string>``)."""
+    canon, problems, dropped, meant = canonicalize(raw, file, default_name, base)
+    if not isinstance(raw, dict) or is_library(raw):  # not a spec at all, or a library: nothing else to say
+        raise SpecValidationError(problems=_dedupe(problems, file))
     errors: list[dict[str, Any]] = []
     data = PosDict(canon, pos=canon.pos)
     data.key_pos = canon.key_pos
@@ -55,9 +57,57 @@ def validate(raw: Any, file: str = "<string>", default_name: str = "net") -> Spe
     if errors:
         problems.extend(problems_from_errors(errors, canon, Spec))
     if problems:
-        raise SpecValidationError(problems=_dedupe(problems))
+        raise SpecValidationError(problems=_dedupe(problems, file))
     assert spec is not None
     return spec
+
+
+def validate_library(raw: Any, file: str = "<string>", base: str | None = None) -> dict[str, Any]:
+    """Check a block library (a spec file holding only ``blocks:``, its ``imports`` and a description):
+    its keys, its block definitions, and the files it imports. Returns its own block definitions as plain
+    data, each layer item written one way (``{"kind": canonical kind, option: value, ...}``, the item keys
+    among the options) whichever frontend and shorthand it came from, so that two forms of a library
+    compare equal. A block's body is expanded only where a spec uses it, so this is all a library alone
+    can say.
+
+    Raises:
+        SpecValidationError: every problem found, located.
+    """
+    canon, problems, _, _ = canonicalize(raw, file, "net", base, library=True)
+    if problems:
+        raise SpecValidationError(problems=_dedupe(problems, file))
+    blocks = strip_positions(canon.get("blocks", {}))
+    return {name: {key: _plain_layers(value) if key in BLOCK_CHILDREN else value for key, value in bdef.items()}
+            for name, bdef in blocks.items()}
+
+
+def _plain_layers(items: Any) -> Any:
+    return [_plain_item(item) for item in items] if isinstance(items, list) else items
+
+
+def _plain_item(item: Any) -> Any:
+    """One layer item in one form (see :func:`validate_library`); anything odd is left as it is."""
+    if isinstance(item, str):
+        kind, value, extra = item, None, {}
+    elif isinstance(item, dict) and len([k for k in item if k not in ITEM_KEYS]) == 1:
+        kind = next(k for k in item if k not in ITEM_KEYS)
+        value, extra = item[kind], {k: v for k, v in item.items() if k in ITEM_KEYS}
+    else:
+        return item
+    canon = canonical_kind(kind) if isinstance(kind, str) else None
+    cls = layer_class(canon) if canon else None
+    if isinstance(value, dict):
+        args = dict(value)
+    elif value is None:
+        args = {}
+    elif cls is not None and cls.PRIMARY:
+        args = {cls.PRIMARY: value}
+    else:
+        args = {"": value}
+    for key, depth in (cls.CHILDREN.items() if cls is not None else ()):
+        if isinstance(args.get(key), list):
+            args[key] = _plain_layers(args[key]) if depth == 1 else [_plain_layers(b) for b in args[key]]
+    return {"kind": canon or kind, **args, **extra}
 
 
 def _follow_on(error: dict[str, Any], canon: Any, dropped: dict[int, Any], meant: dict[tuple[int, str], Any]) -> bool:
@@ -112,7 +162,7 @@ def validate_layers(items: list[Any], loc: tuple[Any, ...], errors: list[dict[st
     return out
 
 
-def _dedupe(problems: list[Problem]) -> list[Problem]:
+def _dedupe(problems: list[Problem], file: str = "<string>") -> list[Problem]:
     """One problem per place and message (the copies of a repeat or of a block used twice say the same
     thing at the same place of the file), in file order."""
     seen, out = set(), []
@@ -121,4 +171,10 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
         if key not in seen:
             seen.add(key)
             out.append(p)
-    return sorted(out, key=lambda p: (p.location.line, p.location.column) if p.location else (1 << 30, 0))
+    files = {p.location.file: i for i, p in reversed(list(enumerate(out))) if p.location is not None}
+    files[file] = -1  # the spec's own problems first, then each imported file's, in file order
+
+    def order(p: Problem) -> tuple[int, int, int]:
+        loc = p.location
+        return (files[loc.file], loc.line, loc.column) if loc is not None else (1 << 30, 1 << 30, 0)
+    return sorted(out, key=order)

@@ -8,6 +8,7 @@ from typing import Any, Callable
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from netspec.frontends import MAX_IMPORTS
 from netspec.frontends.keys import BLOCK_KEYS, BLOCK_OPTIONS, ITEM_KEYS, REPEAT
 from netspec.layers import layer_kinds
 from netspec.layers.base import Layer, aliases_of, all_kind_names
@@ -87,6 +88,8 @@ _KEYS = {
     "outputs": "output node name(s); default: the last layer",
     "layers": "the layers, in order: each takes the previous one's output unless it says from:",
     "blocks": "reusable blocks: {name: {params: {width: null, stride: 1}, layers: [...]}}; use one like a layer",
+    "imports": "block libraries whose blocks this spec uses: spec files holding only blocks: (and description, "
+               "their own imports), paths relative to this file, e.g. [blocks/transformer.yaml]",
     "networks": "several networks: {encoder: {input: ..., layers: [...]}, decoder: {inputs: {z: encoder}, ...}}",
     "expect": "numbers the spec pins; `netspec check` fails when one does not hold",
     REPEAT: "n copies of this layer, in a group (1 to 1000); inside, $i is the copy's index",
@@ -435,6 +438,9 @@ class _Schema:
                 props[key] = {"type": "object", "description": _KEYS["blocks"],
                               "propertyNames": {"pattern": _NAME, "not": {"enum": all_kind_names()}},
                               "additionalProperties": {"$ref": "#/$defs/BlockDefinition"}}
+            elif key == "imports":
+                props[key] = {"type": "array", "description": _KEYS["imports"], "maxItems": MAX_IMPORTS,
+                              "items": {"type": "string", "minLength": 1, "pattern": r"\.(ya?ml|ns)$"}}
             elif key == "networks":
                 props[key] = {"type": "object", "description": _KEYS["networks"], "minProperties": 1,
                               "propertyNames": {"pattern": _NAME}, "additionalProperties": {"$ref": "#/$defs/Network"}}
@@ -456,7 +462,8 @@ class _Schema:
             "allOf": [
                 self.one_input(),
                 {"if": {"required": ["networks"]}, "then": in_networks},  # those belong inside each network
-                {"if": {"not": {"required": ["blocks"]}}, "then": strict},  # no blocks: every layer is a kind
+                # no blocks, defined or imported: every layer is a kind
+                {"if": {"not": {"anyOf": [{"required": ["blocks"]}, {"required": ["imports"]}]}}, "then": strict},
             ],
             "$defs": dict(sorted(self.defs.items())),
         }

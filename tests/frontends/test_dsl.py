@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import string
 import subprocess
 import sys
@@ -270,6 +271,7 @@ def test_reference_spec_round_trips(path: Path, tmp_path: Path):
     raw = parse_yaml(text, str(path))
     original = validate(raw, str(path), path.stem)
     dsl_text = to_dsl(raw, yaml_comments(text))
+    shutil.copytree(SPECS / "blocks", tmp_path / "blocks")  # the libraries the specs import, beside the copies
     # the DSL form is the same spec, and checks the same (same stem: the default name agrees)
     ns = tmp_path / f"{path.stem}.ns"
     ns.write_text(dsl_text, encoding="utf-8")

@@ -21,6 +21,7 @@ class Builder:
         self.file = file
         self.problems: list[Problem] = []
         self.blocks: dict[str, list[str]] = {}
+        self.imports = False  # the file imports libraries (whose blocks' parameters are not known here)
 
     def fail(self, message: str, loc: Location | None, hint: str = "") -> None:
         self.problems.append(Problem(message, loc, hint=hint))
@@ -37,6 +38,7 @@ class Builder:
     # --- top level ------------------------------------------------------------------------------
     def spec(self, stmts: list[Stmt]) -> PosDict:
         root = PosDict(pos=stmts[0].loc if stmts else Location(self.file, 1, 1))
+        self.imports = any(s.what == "import" for s in stmts)
         for s in stmts:
             if s.what == "block":
                 name = s.parts["name"][0]
@@ -68,6 +70,14 @@ class Builder:
                 self.put(nets, name, net, nloc, f"network '{name}'")
             elif s.what == "train":
                 self.merge(root, "train", s)
+            elif s.what == "import":  # `import "x.ns"` lines gather into the list YAML writes `imports:`
+                # (the key is netspec.frontends.IMPORTS_KEY, spelled here: that package imports this one)
+                imports = root.get("imports")
+                if imports is None:
+                    imports = root["imports"] = PosList([], pos=s.loc, item_pos=[])
+                    root.key_pos["imports"] = s.loc
+                imports.append(s.parts["value"].value)
+                imports.item_pos.append(s.parts["value"].loc)
             else:
                 self.network_stmt(root, s)
         return root
@@ -226,6 +236,11 @@ class Builder:
         if bare and bare[0].kind == "word" and (kind_class(bare[0].value) or bare[0].value in self.blocks):
             self.fail(f"unknown layer kind '{kind}'", kloc,
                       f"missing ':'? write '{kind}: {bare[0].value} ...' to name the layer '{kind}'")
+        elif bare and self.imports:  # an imported block: its parameters are not known while parsing this file
+            self.fail(f"'{kind}' is not a layer kind or a block of this file, so its bare value "
+                      f"'{bare[0].text or bare[0].value}' cannot be placed", bare[0].loc,
+                      f"a block imported from another file takes its arguments as key=value ('{kind} width=64'); "
+                      "or check the spelling of the kind ('netspec kinds')")
 
     def layer_arg(self, kind: str, cls: type, args: PosDict, val: Val) -> int:
         """One positional value of a layer line: which field it sets (see the module doc). Returns how

@@ -22,7 +22,7 @@ _TERMINAL_WORDS = {
 }
 _STATEMENT_START = {"NETSPEC", "INPUT", "BLOCK", "NETWORK", "TRAIN"}
 _KEYWORD_TYPES = {word.upper() for word in KEYWORDS} - {"FROM"}  # the keywords' terminals (lark names them so)
-_TOP_LEVEL_ONLY = {"NETSPEC", "BLOCK", "NETWORK", "TRAIN"}  # statements that cannot stand inside a body
+_TOP_LEVEL_ONLY = {"NETSPEC", "BLOCK", "NETWORK", "TRAIN", "IMPORT"}  # statements that cannot stand inside a body
 
 
 _VALUES = {"INT", "FLOAT", "SIZE", "STRING", "EXPR", "NAME"}
@@ -192,6 +192,8 @@ def _token_hint(text: str, lines: list[str], exc: UnexpectedInput, tok: Token | 
     src = lines[tok.line - 1] if tok.line and 1 <= tok.line <= len(lines) else ""
     if prev is not None and prev.type == "EQUAL":
         return "a value is missing after '='"
+    if prev is not None and prev.type == "IMPORT" and "STRING" in expected:  # `import lib.ns`
+        return 'the path of a library is a string: import "blocks/transformer.ns" (relative to this file)'
     if tok.type == "LPAR":
         return ("write layer options as 'conv 64 3x3' or 'conv filters=64 kernel=3'; "
                 "parentheses are for block definitions: 'block name(width, stride=1) { ... }'")

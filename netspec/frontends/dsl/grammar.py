@@ -14,7 +14,7 @@ from netspec.layers.base import field_names
 from netspec.layers.structure import Group
 
 MAX_NESTING = 48  # brackets/braces; keeps the (recursive) tree transform far from Python's stack limit
-KEYWORDS = ("netspec", "description", "input", "inputs", "output", "outputs", "expect", "train", "network",
+KEYWORDS = ("netspec", "description", "import", "input", "inputs", "output", "outputs", "expect", "train", "network",
             "block", REPEAT, "from")
 # The item keys a layer line has a place for: `label: repeat N kind ... from a, b`. They go on the item,
 # as in YAML; the others (trainable, init) are written key=value among the kind's options.

@@ -56,7 +56,7 @@ class Params:
 
 @dataclass
 class Stmt:
-    what: str  # header description input output expect train block network layer
+    what: str  # header description import input output expect train block network layer
     loc: Location
     parts: dict[str, Any] = field(default_factory=dict)
 
@@ -138,6 +138,8 @@ class Statements(Transformer):
 
     @v_args(meta=True)
     def ref(self, meta: Any, ch: list[Token]) -> tuple[str, Location]:
+        if ch[0].type == "EXPR":  # `$skip`, `${...}`: a block parameter, substituted when the block is used
+            return str(ch[0]), self._loc(ch[0])
         return self._slice(meta), self._loc(ch[0])
 
     @v_args(meta=True)
@@ -208,6 +210,11 @@ class Statements(Transformer):
     def description(self, meta: Any, ch: list[Token]) -> Stmt:
         loc = self._loc(ch[1])
         return Stmt("description", self._loc(ch[0]), {"value": Val("str", _string(str(ch[1]), loc), loc)})
+
+    @v_args(meta=True)
+    def import_stmt(self, meta: Any, ch: list[Token]) -> Stmt:
+        loc = self._loc(ch[1])
+        return Stmt("import", self._loc(ch[0]), {"value": Val("str", _string(str(ch[1]), loc), loc)})
 
     @v_args(meta=True)
     def input(self, meta: Any, ch: list[Any]) -> Stmt:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from netspec.core.errors import NetspecError
+from netspec.core.errors import Location, NetspecError
 from netspec.frontends.write.comments import Comments
 
 
 class CannotWrite(NetspecError):
     """The raw tree holds something the target format cannot say (it would not validate either)."""
+
+    location: Location | None = None  # the layer item that could not be written, when known
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import math
 import re
 from typing import Any
 
+from netspec.frontends import IMPORTS_KEY
 from netspec.frontends.dsl.grammar import HEAD_KEYS, KEYWORDS, WORDS, word_field
 from netspec.frontends.keys import BLOCK_CHILDREN, ITEM_KEYS, REPEAT, kind_class
 from netspec.frontends.write.base import CannotWrite, CommentedLines, fmt_scalar, last_line, last_line_first
@@ -64,8 +65,8 @@ def fmt_value(v: Any) -> str:
 
 
 def fmt_ref(r: Any) -> str:
-    if not isinstance(r, str) or not _REF.match(r):
-        raise CannotWrite(f"'{r}' is not a node reference (name, name:output or network.name)")
+    if not isinstance(r, str) or not (_REF.match(r) or _EXPR.match(r)):  # `$skip`: a block parameter
+        raise CannotWrite(f"'{r}' is not a node reference (name, name:output, network.name or $param)")
     return r
 
 
@@ -146,6 +147,12 @@ class DslWriter(CommentedLines):
                 self.line(0, f"description {json.dumps(str(value), ensure_ascii=False)}", where)
             elif key == "blocks":
                 self.blocks_(value)
+            elif key == IMPORTS_KEY:  # one `import "path"` line per library
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise CannotWrite(f"'{IMPORTS_KEY}' must be a list of file paths")
+                for i, path in enumerate(value):
+                    self.line(0, f"import {json.dumps(path, ensure_ascii=False)}",
+                              value.where(i) if hasattr(value, "where") else where)
             elif key == "networks":
                 if not isinstance(value, dict):
                     raise CannotWrite("'networks' must be a mapping")
@@ -304,7 +311,11 @@ class DslWriter(CommentedLines):
             raise CannotWrite("'layers' must be a list")
         for i, item in enumerate(items):
             where = items.where(i) if hasattr(items, "where") else None
-            self.item(depth, item, where)
+            try:
+                self.item(depth, item, where)
+            except CannotWrite as exc:  # located at the innermost item that could not be written
+                exc.location = exc.location or where
+                raise
 
     def item(self, depth: int, raw: Any, where: Any) -> None:
         if isinstance(raw, str):
