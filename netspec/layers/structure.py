@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal, Union
 from pydantic import Field
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import conv_out
+from netspec.core.sizes import conv_out, same_size
 from netspec.core.types import Ref, TensorType
 from netspec.layers.activations import ActivationName
 from netspec.layers.base import Children, Composer, Layer, register_layer
@@ -57,13 +57,24 @@ def projection(x: TensorType, y: TensorType, norm: bool, strides: tuple[int | No
     ``strides`` is the body's stride per spatial axis (how far one output step moves on the input),
     so the shortcut samples the same grid as the body; when a 1×1 convolution with that stride cannot
     give the body's size, the shapes cannot line up and a ShapeError says so, as torch would fail.
+
+    Features ``(F,)``, and a sequence ``(T, F)`` whose body changed only its width without a
+    receptive field (dense, recurrent or attention layers, which act on the last axis; ``strides``
+    is None then), get a dense projection of the last axis (``nn.Linear``, as a Transformer's
+    width change is written), not a convolution over T.
     """
     from netspec.layers.conv import Conv1d, Conv2d
     from netspec.layers.core import Dense
     from netspec.layers.norm import BatchNorm1d, BatchNorm2d
 
-    if x.rank == 1:
-        return [Dense(kind=Dense.KIND, name="dense", units=int(y.shape[0]))]
+    width_only = (x.rank == 2 and y.rank == 2 and strides is None and same_size(x.shape[0], y.shape[0])
+                  and not same_size(x.shape[1], y.shape[1]))
+    if x.rank == 1 or width_only:
+        units = y.shape[-1]
+        if not isinstance(units, int):
+            raise ShapeError(f"cannot project the residual input {x} onto the block output {y}: a symbolic "
+                             "width; hint: write the shortcut: layers yourself")
+        return [Dense(kind=Dense.KIND, name="dense", units=units)]
     if x.rank not in (2, 3) or y.rank != x.rank:
         raise ShapeError(f"cannot project the residual input {x} onto the block output {y}")
     steps = []

@@ -271,3 +271,24 @@ layers:
 """
     model = _assert_in_place_changes_nothing(text)
     assert _in_place_calls(model) == 3  # both adds and the relu after the dense
+
+
+def test_residual_on_a_sequence_projects_its_width_with_a_linear():
+    # (T, F) = (10, 64) → dense 32 → (10, 32): the shortcut maps the features of each step, as
+    # nn.Linear(64, 32) does (64·32 + 32 = 2,080 parameters), not a convolution over T.
+    text = """\
+input: [10, 64]
+layers:
+  - residual:
+      name: block
+      layers:
+        - dense: {units: 32, name: fc}
+"""
+    model = netspec.compile(text).eval()
+    short = model.get_submodule("block.shortcut.dense")
+    assert isinstance(short, torch.nn.Linear) and (short.in_features, short.out_features) == (64, 32)
+    report = netspec.check(text)
+    assert report.to_dict()["params"]["total"] == 2 * (64 * 32 + 32) == sum(p.numel() for p in model.parameters())
+    x = torch.randn(3, 10, 64)
+    with torch.no_grad():
+        assert torch.allclose(model(x), model.block.fc(x) + short(x))
