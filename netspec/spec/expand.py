@@ -291,16 +291,17 @@ class Expander:
         return [group]
 
     # --- if: and repeat: 0 -------------------------------------------------------------------------
-    def decide(self, cond: Any, env: dict[str, Any], where: Location | None, path: str) -> bool | None:
-        """An item's ``if:``: True (keep it), False (leave it out) or None (a problem, reported)."""
+    def decide(self, cond: Any, env: dict[str, Any], where: Location | None, path: str, key: str = IF
+               ) -> bool | None:
+        """An item's ``if:`` (or a block's ``residual:``): True, False or None (a problem, reported)."""
         if is_expr(cond):
             before = len(self.problems)
             cond = self.value(cond, env, where, path)
             if len(self.problems) > before:
                 return None
         if not isinstance(cond, bool):
-            self.problem(f"{IF}: needs true or false, got {_show(cond)}", where, path,
-                         "write a condition, e.g. if: ${stride == 1 and in.channels == out}")
+            self.problem(f"{key}: needs true or false, got {_show(cond)}", where, path,
+                         f"write a condition, e.g. {key}: ${{stride == 1 and in.channels == out}}")
             return None
         return cond
 
@@ -370,7 +371,7 @@ class Expander:
                          "lower the repeat counts, or use fewer blocks inside blocks")
             return None
         before = len(self.problems)
-        if env:
+        if env or any(is_expr(v) for v in args.values()):  # outside blocks: say why `$width` means nothing
             args = self.substitute(args, env, path)
         failed = len(self.problems) > before  # an expression failed: report it, not what its None does later
         if kind in self.blocks:
@@ -492,7 +493,8 @@ class Expander:
         residual = bdef.get(Residual.KIND)
         conditional = is_expr(residual)
         if conditional:  # `residual: ${stride == 1 and in.channels == out}`
-            residual = self.decide(residual, env2, bdef.where(Residual.KIND), f"blocks.{name}.{Residual.KIND}")
+            residual = self.decide(residual, env2, bdef.where(Residual.KIND), f"blocks.{name}.{Residual.KIND}",
+                                   Residual.KIND)
             if residual is None:
                 return None
         group["kind"] = Residual.KIND if residual else Sequential.KIND

@@ -10,6 +10,7 @@ comparisons or a truth test on it raise :class:`ExprError` (the number is not kn
 from __future__ import annotations
 
 import ast
+import keyword
 import operator
 import re
 from typing import Any, Mapping
@@ -71,7 +72,7 @@ def names_in(text: str) -> set[str]:
     """The names an expression's text uses (``${in.channels * t}`` -> {"in", "t"}), without parsing it;
     ``in`` counts however it is used."""
     body = _STRINGS.sub(" ", text[1:])
-    return set(_NAMES.findall(body))
+    return {n for n in _NAMES.findall(body) if n == INPUT or not keyword.iskeyword(n)}
 
 
 def _symbolic(*values: Any) -> Symbol | None:
