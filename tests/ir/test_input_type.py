@@ -311,3 +311,16 @@ layers:
         netspec.analyze(text)
     # the copies of one use are bounded before they are made, counting every use expanded before it
     assert f"larger than {MAX_LAYERS:,} layers (in block 'b' used at <string>:10:5)" in str(info.value)
+
+
+def test_check_of_a_spec_with_deferred_blocks_does_not_import_torch():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = ("import sys; from netspec.cli.main import main; rc = main(['check', 'specs/efficientnet_b0.yaml']); "
+            "print('IMPORTED', [m for m in ('torch', 'graphviz') if m in sys.modules]); sys.exit(rc)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "IMPORTED []" in r.stdout
