@@ -76,6 +76,7 @@ class Builder:
         self.current: Layer | None = None
         self.current_name = ""
         self.current_ins: tuple[Ref, ...] = ()
+        self.expanded: int | None = None  # layers made by the spec and this build's deferred expansions
 
     # --- used by structure kinds ------------------------------------------------------------------
     def type_of(self, ref: Ref) -> TensorType:
@@ -108,7 +109,8 @@ class Builder:
             SpecValidationError: every problem of the expansion, located in the block definition and
                 naming the use.
         """
-        made = expand_deferred(use, [self.types[r] for r in ins])
+        made = expand_deferred(use, [self.types[r] for r in ins], self.expanded)
+        self.expanded = made.count
         if made.problems or made.item is None:
             raise SpecValidationError(problems=_in_file_order(made.problems))
         errors: list[dict[str, Any]] = []

@@ -70,7 +70,7 @@ class DeferredUse:
     nesting: int  # layer lists open around it (MAX_NESTING)
     blocks: dict[str, Any]  # every block definition of the spec
     file: str
-    tally: Tally
+    tally: Tally  # the spec's expansion's (its final count: where a build's deferred expansions start)
     context: str = ""  # "in block 'a' used at f:3:5" for a use inside another deferred expansion
     item_keys: dict[str, tuple[Any, Location | None]] = field(default_factory=dict)  # name, from, ... of the use
     args: dict[str, Any] = field(default_factory=dict)  # the arguments given (for the label)
@@ -107,14 +107,17 @@ class DeferredExpansion(NamedTuple):
 
     item: PosDict | None  # the canonical group (None when a problem was found)
     problems: list[Problem]
+    count: int  # layers and groups made so far, this expansion's included (pass it to the next one)
 
 
-def expand_deferred(use: DeferredUse, inputs: list[Any]) -> DeferredExpansion:
+def expand_deferred(use: DeferredUse, inputs: list[Any], count: int | None = None) -> DeferredExpansion:
     """Expand a deferred block use, ``in`` bound to the type of its input (``inputs[0]``, a TensorType).
 
-    Problems are located in the block definition and say which use they come from."""
+    ``count``: the layers made so far in this build (default: the spec's own expansion), so that a build's
+    deferred expansions together stay within MAX_LAYERS. Problems are located in the block definition
+    and say which use they come from."""
     exp = Expander(use.blocks, use.file)
-    exp.tally = use.tally
+    exp.tally = Tally(use.tally.count if count is None else count)
     exp.nesting = use.nesting
     exp.context = use_context(use)
     first = inputs[0]
@@ -125,7 +128,7 @@ def expand_deferred(use: DeferredUse, inputs: list[Any]) -> DeferredExpansion:
     group["args"] = dict(use.args)
     out = exp.body(use.block, group, {**use.env, INPUT: InputView(first.shape, first.dtype)}, use.path, use.stack)
     problems = [Problem(f"{p.message} ({exp.context})", p.location, p.path, p.hint) for p in exp.problems]
-    return DeferredExpansion(None if problems else out, problems)
+    return DeferredExpansion(None if problems else out, problems, exp.count)
 
 
 class Expander:

@@ -324,3 +324,12 @@ def test_check_of_a_spec_with_deferred_blocks_does_not_import_torch():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "IMPORTED []" in r.stdout
+
+
+def test_building_the_same_spec_again_and_again_does_not_use_up_the_layer_cap(monkeypatch):
+    import netspec.spec.expand as expand
+
+    monkeypatch.setattr(expand, "MAX_LAYERS", 60)  # DEPTHWISE: 3 items, and 1 layer per deferred use
+    spec = netspec.load(DEPTHWISE)
+    for _ in range(40):  # 40 builds · 2 deferred layers > 60; each build counts from the spec's own expansion, not from the builds before it
+        netspec.analyze(spec)
