@@ -15,6 +15,7 @@ import operator
 import re
 from typing import Any, Mapping
 
+from netspec.core.errors import close_matches
 from netspec.core.source import whole_number
 
 _BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -167,8 +168,9 @@ def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
         if not isinstance(owner, InputView):
             raise ExprError(f"'.{node.attr}' applies only to 'in' (the block's input type)")
         if node.attr not in InputView.FIELDS:
-            raise ExprError(f"in.{node.attr} is not known; the input type has: "
-                            + ", ".join(f"in.{f}" for f in InputView.FIELDS))
+            close = close_matches(node.attr, InputView.FIELDS, 1)
+            raise ExprError(f"in.{node.attr} is not known" + (f" (did you mean in.{close[0]}?)" if close else "")
+                            + "; the input type has: " + ", ".join(f"in.{f}" for f in InputView.FIELDS))
         return owner.attribute(node.attr)
     if isinstance(node, ast.Subscript):
         seq = _eval(node.value, env)
