@@ -493,6 +493,15 @@ class Expander:
         """A block's group: its kind (``residual:``), its options and its layers, ``env2`` its parameters."""
         bdef = self.blocks[name]
         group.path = path
+        given = group["args"] if "args" in group else {k: v for k, v in env2.items() if k != INPUT}
+        params = bdef.get("params") or {}
+        for key, default in params.items():  # a default may be an expression: `hidden: ${in.channels * t}`
+            if key not in given and is_expr(default):
+                before = len(self.problems)
+                env2 = {**env2, key: self.value(default, env2, params.where(key) if isinstance(params, PosDict)
+                                                else bdef.where("params"), f"blocks.{name}.params.{key}")}
+                if len(self.problems) > before:
+                    return None
         residual = bdef.get(Residual.KIND)
         conditional = is_expr(residual)
         if conditional:  # `residual: ${stride == 1 and in.channels == out}`
@@ -502,8 +511,7 @@ class Expander:
                 return None
         group["kind"] = Residual.KIND if residual else Sequential.KIND
         group["block"] = name
-        if "args" not in group:
-            group["args"] = {k: v for k, v in env2.items() if k != INPUT}
+        group["args"] = given
         for key in BLOCK_OPTIONS:  # the residual options; the layers come last, below
             if conditional and not residual:
                 break  # the options of a residual that is not one today

@@ -333,3 +333,23 @@ def test_building_the_same_spec_again_and_again_does_not_use_up_the_layer_cap(mo
     spec = netspec.load(DEPTHWISE)
     for _ in range(40):  # 40 builds · 2 deferred layers > 60; each build counts from the spec's own expansion, not from the builds before it
         netspec.analyze(spec)
+
+
+def test_a_parameter_default_may_read_the_input():
+    text = """
+blocks:
+  mlp:
+    params: {t: 4, hidden: "${in.features * t}"}
+    layers:
+      - dense: $hidden
+      - dense: $in.features
+input: [5]
+layers:
+  - mlp: {}
+  - mlp: {t: 2}
+  - mlp: {hidden: 3}
+"""
+    net = netspec.analyze(text).network()
+    # 5 → 20 → 5 (t = 4), 5 → 10 → 5 (t = 2), 5 → 3 → 5 (hidden given)
+    assert [n.outputs["out"].shape[0] for n in net.nodes] == [20, 5, 10, 5, 3, 5]
+    assert [g.label for g in net.groups.values()] == ["mlp", "mlp(t=2)", "mlp(hidden=3)"]
