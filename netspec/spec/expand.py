@@ -231,16 +231,16 @@ class Expander:
             return []
         cond, cond_where = args.pop(IF, True), args.where(IF)
         repeat = args.pop(REPEAT, None)
-        self.check_refs(args, env, where, path)
         if repeat is None:
             keep = self.decide(cond, env, cond_where, f"{path}.{IF}")
             if not keep:
                 if keep is False:
                     self.leave_out(args, env, f"if: false at {cond_where}" if cond_where else "if: false")
                 return []
+            self.check_refs(args, where, path)
             one = self.single(kind, args, where, path, env, stack)
-            if one is not None and isinstance(args.get("name"), str):
-                self.gone[-1].pop(args["name"], None) if self.gone else None
+            if one is not None:
+                self.kept(one.get("name"))
             return [one] if one is not None else []
         if is_expr(repeat):
             before = len(self.problems)
@@ -254,6 +254,7 @@ class Expander:
         if repeat == 0:
             self.leave_out(args, env, f"repeat: 0 at {args.where(REPEAT)}" if args.where(REPEAT) else "repeat: 0")
             return []
+        self.check_refs(args, where, path)
         group = PosDict(pos=where)
         group.path = path
         group["kind"] = Sequential.KIND
@@ -289,8 +290,7 @@ class Expander:
             self.leave_out(group, env, f"if: false for every copy, at {cond_where}" if cond_where else "if: false")
             return []
         group["layers"] = body
-        if self.gone and isinstance(group.get("name"), str):
-            self.gone[-1].pop(group["name"], None)
+        self.kept(group.get("name"))
         return [group]
 
     # --- if: and repeat: 0 -------------------------------------------------------------------------
@@ -320,7 +320,12 @@ class Expander:
         if isinstance(name, str) and self.gone:
             self.gone[-1][name] = why
 
-    def check_refs(self, args: PosDict, env: dict[str, Any], where: Location | None, path: str) -> None:
+    def kept(self, name: Any) -> None:
+        """An item named ``name`` was made: the name is no longer one of a left-out item (``if:`` pairs)."""
+        if self.gone and isinstance(name, str):
+            self.gone[-1].pop(name, None)
+
+    def check_refs(self, args: PosDict, where: Location | None, path: str) -> None:
         """A ``from:`` naming an item that was left out: say so, where (the builder would only say that
         the name is unknown)."""
         refs = args.get("from")

@@ -265,3 +265,17 @@ layers: [unit]
     with pytest.raises(SpecValidationError) as info:
         load(text)
     assert str(info.value).startswith("<string>:4:5: blocks.unit.residual: residual: needs true or false, got 2")
+
+
+def test_a_left_out_item_may_read_a_left_out_layer():
+    text = """input: [8]
+layers:
+  - dense: 4
+    name: extra
+    if: false
+  - relu: {}
+    from: extra
+    if: false
+  - dense: 2
+"""
+    assert netspec.analyze(text).network().params == 8 * 2 + 2
