@@ -117,7 +117,8 @@ class Builder:
         tree = PosDict({"layers": PosList([made.item], pos=use.where, item_pos=[use.where])}, pos=use.where)
         layers = validate_layers(tree["layers"], ("layers",), errors)
         if errors or not layers:
-            problems = problems_from_errors(errors, tree, Network)
+            problems = problems_from_errors(errors, tree, Network) or [
+                Problem(f"block '{use.block}' did not expand to a valid group", use.where, use.path)]
             context = use_context(use)
             raise SpecValidationError(problems=_in_file_order(
                 [Problem(f"{p.message} ({context})", p.location, p.path, p.hint) for p in problems]))
