@@ -144,7 +144,8 @@ layers:
 
 def test_squeeze_excitation_widths_from_the_input():
     net = netspec.analyze(SE).network()
-    # se on 16 channels: 16·4 + 4 + 4·16 + 16 = 148; conv 16·32 + 32 = 544; se on 32 with ratio 8: 32·4 + 4 + 4·32 + 32 = 292
+    # se on 16 channels: 16·4 + 4 + 4·16 + 16 = 148; conv 16·32 + 32 = 544;
+    # se on 32 with ratio 8: 32·4 + 4 + 4·32 + 32 = 292
     theirs = [nn.Linear(16, 4), nn.Linear(4, 16), nn.Conv2d(16, 32, 1), nn.Linear(32, 4), nn.Linear(4, 32)]
     assert net.params == sum(p.numel() for m in theirs for p in m.parameters()) == 148 + 544 + 292
 
@@ -331,7 +332,8 @@ def test_building_the_same_spec_again_and_again_does_not_use_up_the_layer_cap(mo
 
     monkeypatch.setattr(expand, "MAX_LAYERS", 60)  # DEPTHWISE: 3 items, and 1 layer per deferred use
     spec = netspec.load(DEPTHWISE)
-    for _ in range(40):  # 40 builds · 2 deferred layers > 60; each build counts from the spec's own expansion, not from the builds before it
+    # 40 builds · 2 deferred layers > 60: each build counts from the spec's own expansion, not from the builds before
+    for _ in range(40):
         netspec.analyze(spec)
 
 
