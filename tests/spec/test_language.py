@@ -279,3 +279,17 @@ layers:
   - dense: 2
 """
     assert netspec.analyze(text).network().params == 8 * 2 + 2
+
+
+def test_the_json_schema_takes_if_repeat_zero_and_an_expression_for_residual():
+    import jsonschema
+
+    from netspec.spec.reference import json_schema
+
+    check = jsonschema.Draft202012Validator(json_schema())
+    block = {"params": {"out": None}, "residual": "${in.channels == out}", "layers": [{"dense": "$out"}]}
+    good = {"blocks": {"b": block}, "input": [3],
+            "layers": [{"dense": 3, "if": "${1 < 2}"}, {"dense": 3, "if": False, "repeat": 0}, {"b": {"out": 3}}]}
+    assert not list(check.iter_errors(good))
+    bad = {"input": [3], "layers": [{"dense": 3, "if": 5}]}
+    assert list(check.iter_errors(bad))
