@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from netspec.editor.analysis import kind_doc
 from netspec.editor.outline import Outline, indent
-from netspec.frontends.keys import BLOCK_KEYS, ITEM_KEYS
+from netspec.frontends.keys import BLOCK_KEYS, IF, ITEM_KEYS
 from netspec.layers import canonical_kind, layer_class, layer_kinds
 from netspec.layers.base import Layer, aliases_of
 from netspec.spec.expand import NETWORK_KEYS, TOP_KEYS
@@ -164,7 +164,9 @@ def _item_key_doc(key: str) -> str:
     for name, info in Layer.model_fields.items():
         if (info.alias or name) == key:
             return info.description or ""
-    return "n copies of the layer (1 to 1000); $i is the copy's index"
+    if key == IF:
+        return "leave the item out when false (an expression such as ${stride == 1 and in.channels == out})"
+    return "n copies of the layer (0 to 1000); $i is the copy's index"
 
 
 # --- candidates -----------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from netspec.layers.base import Layer, field_names
 from netspec.layers.structure import Group, Residual
 
 REPEAT = "repeat"  # `repeat: n` on a layer item: n copies in a group (netspec.spec.expand expands it)
-ITEM_KEYS: tuple[str, ...] = (*Layer.common_keys(), REPEAT)  # name, from, trainable, init, repeat
+IF = "if"  # `if: EXPR` on a layer item: the item is left out when false (netspec.spec.expand decides it)
+ITEM_KEYS: tuple[str, ...] = (*Layer.common_keys(), REPEAT, IF)  # name, from, trainable, init, ..., repeat, if
 
 # A block definition: its layer lists, the flag that makes it residual (`residual: true`, the kind's
 # own name) and the residual options (layers, shortcut, projection_norm, activation).

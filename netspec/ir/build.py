@@ -4,6 +4,10 @@ Structure kinds (``Layer.COMPOSITE``) wire their children back through the :clas
 (the :class:`~netspec.layers.base.Composer` protocol). Errors are located once, here, at the layer
 that failed; ``build_graph(partial=True)`` keeps what was built before a failure and records the
 failing layer and its inputs on the graph, for the diagram to draw.
+
+A block whose definition reads its input's type (``$in.channels``) reaches the builder as a deferred
+group: :meth:`Builder.chain` expands it through the spec stage (``netspec.spec.expand.expand_deferred``,
+then validation) once the type entering it is known, and builds what it made in its place.
 """
 
 from __future__ import annotations
@@ -20,11 +24,15 @@ from netspec.core.errors import (
     did_you_mean,
 )
 from netspec.core.sizes import numeric_product
+from netspec.core.source import PosDict, PosList
 from netspec.core.types import Ref, TensorType, fmt_shape
 from netspec.ir.graph import Failure, Graph, GroupInfo, NetGraph, Node
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import Ctx, Layer
+from netspec.spec.expand import DeferredUse, deferred_use, expand_deferred, use_context
+from netspec.spec.load import validate_layers
 from netspec.spec.model import MAX_DIM, Network, Spec
+from netspec.spec.problems import problems_from_errors
 
 MAX_ELEMENTS = 1 << 40  # per tensor, per sample
 MAX_PARAMS = 1 << 40
@@ -68,6 +76,7 @@ class Builder:
         self.current: Layer | None = None
         self.current_name = ""
         self.current_ins: tuple[Ref, ...] = ()
+        self.expanded: int | None = None  # layers made by the spec and this build's deferred expansions
 
     # --- used by structure kinds ------------------------------------------------------------------
     def type_of(self, ref: Ref) -> TensorType:
@@ -81,6 +90,10 @@ class Builder:
             self.current_ins = ()
             ins = self.resolve(layer, scope, cur)
             self.current_ins = tuple(ins)
+            use = deferred_use(layer.path)
+            if use is not None:
+                layer = self.expand(use, ins)
+                self.current = layer
             if layer.COMPOSITE:
                 cur = layer.compose(self, scope, ins)
             else:
@@ -88,6 +101,28 @@ class Builder:
         if cur is None:
             raise ShapeError("a layer list has no input to start from")
         return cur
+
+    def expand(self, use: DeferredUse, ins: list[Ref]) -> Layer:
+        """A deferred block use, expanded with ``in`` bound to its input's type and validated.
+
+        Raises:
+            SpecValidationError: every problem of the expansion, located in the block definition and
+                naming the use.
+        """
+        made = expand_deferred(use, [self.types[r] for r in ins], self.expanded)
+        self.expanded = made.count
+        if made.problems or made.item is None:
+            raise SpecValidationError(problems=_in_file_order(made.problems))
+        errors: list[dict[str, Any]] = []
+        tree = PosDict({"layers": PosList([made.item], pos=use.where, item_pos=[use.where])}, pos=use.where)
+        layers = validate_layers(tree["layers"], ("layers",), errors)
+        if errors or not layers:
+            problems = problems_from_errors(errors, tree, Network) or [
+                Problem(f"block '{use.block}' did not expand to a valid group", use.where, use.path)]
+            context = use_context(use)
+            raise SpecValidationError(problems=_in_file_order(
+                [Problem(f"{p.message} ({context})", p.location, p.path, p.hint) for p in problems]))
+        return layers[0]
 
     def open_group(self, layer: Layer | None, scope: Scope, name: str | None = None, kind: str | None = None) -> Scope:
         block = getattr(layer, "block", None)
@@ -300,6 +335,14 @@ class Builder:
                 if got != params[pname]:
                     raise ShapeError(f"init value for '{pname}' has shape {fmt_shape(got)}, "
                                      f"the parameter has {fmt_shape(params[pname])}")
+
+
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    out: list[Problem] = []
+    for p in problems:
+        if not any(q.location == p.location and q.message == p.message for q in out):
+            out.append(p)
+    return sorted(out, key=lambda p: (p.location.line, p.location.column) if p.location else (1 << 30, 0))
 
 
 def _shapes(params: dict[str, tuple[int, ...]]) -> str:

@@ -6,20 +6,27 @@ pydantic models read: every layer a mapping with a ``kind`` key, blocks expanded
 their arguments substituted, repeats expanded, a single network moved under ``networks:``.
 Positions are carried over, so errors still point into the file. Problems are collected, not raised
 one by one.
+
+``if: EXPR`` on an item leaves it out when false, and ``repeat: 0`` makes nothing. A block whose
+definition reads its input's type (``$in.channels``, ``${in.shape[-1] * 4}``) cannot be expanded
+before shapes are known: its use becomes a *deferred* group (an empty ``sequential`` whose ``path`` is
+a :class:`Deferred` carrying the block, its arguments and what expansion needs), which the graph
+builder expands with :func:`expand_deferred` once the type entering it is known.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from netspec.core.errors import Location, Problem, close_matches, did_you_mean
 from netspec.core.source import PosDict, PosList
 from netspec.frontends import IMPORTS_KEY, Library, read_imports
-from netspec.frontends.keys import BLOCK_CHILDREN, BLOCK_KEYS, BLOCK_OPTIONS, ITEM_KEYS, REPEAT
+from netspec.frontends.keys import BLOCK_CHILDREN, BLOCK_KEYS, BLOCK_OPTIONS, IF, ITEM_KEYS, REPEAT
 from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import all_kind_names, field_names
 from netspec.layers.structure import Residual, Sequential
-from netspec.spec.expr import ExprError, evaluate, is_expr
+from netspec.spec.expr import INPUT, ExprError, InputView, evaluate, is_expr, names_in
 
 TOP_KEYS = ("netspec", "name", "description", "imports", "input", "inputs", "outputs", "layers", "blocks",
             "networks", "expect", "train")
@@ -48,6 +55,86 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+@dataclass
+class Tally:
+    """Layers and groups made so far, shared by a spec's expansion and its deferred ones (MAX_LAYERS)."""
+
+    count: int = 0
+
+
+@dataclass
+class DeferredUse:
+    """What expanding a deferred block use needs once its input type is known."""
+
+    block: str
+    env: dict[str, Any]  # the block's parameters, evaluated at the use
+    where: Location | None  # the use
+    path: str
+    stack: tuple[str, ...]  # the blocks being expanded around it (MAX_DEPTH, self-use)
+    nesting: int  # layer lists open around it (MAX_NESTING)
+    blocks: dict[str, Any]  # every block definition of the spec
+    file: str
+    tally: Tally  # the spec's expansion's (its final count: where a build's deferred expansions start)
+    context: str = ""  # "in block 'a' used at f:3:5" for a use inside another deferred expansion
+    item_keys: dict[str, tuple[Any, Location | None]] = field(default_factory=dict)  # name, from, ... of the use
+    args: dict[str, Any] = field(default_factory=dict)  # the arguments given (for the label)
+
+
+class Deferred(str):
+    """The ``path`` of a deferred group: a plain path for messages, carrying its :class:`DeferredUse`
+    through validation (a layer keeps its source path) to the graph builder."""
+
+    use: DeferredUse
+
+    def __new__(cls, path: str, use: DeferredUse) -> "Deferred":
+        out = super().__new__(cls, path)
+        out.use = use
+        return out
+
+    def __reduce__(self) -> Any:  # a copy or pickle of a spec keeps the carried use
+        return (Deferred, (str(self), self.use))
+
+
+def deferred_use(path: Any) -> DeferredUse | None:
+    """The deferred use a layer's ``path`` carries, if it is a deferred group's."""
+    return path.use if isinstance(path, Deferred) else None
+
+
+def use_context(use: DeferredUse) -> str:
+    """Which use a deferred expansion's problems come from: "in block 'b' used at f:9:7, in block 'a' ..."."""
+    here = f"in block '{use.block}' used at {use.where or use.path}"
+    return f"{here}, {use.context}" if use.context else here
+
+
+class DeferredExpansion(NamedTuple):
+    """What :func:`expand_deferred` returns."""
+
+    item: PosDict | None  # the canonical group (None when a problem was found)
+    problems: list[Problem]
+    count: int  # layers and groups made so far, this expansion's included (pass it to the next one)
+
+
+def expand_deferred(use: DeferredUse, inputs: list[Any], count: int | None = None) -> DeferredExpansion:
+    """Expand a deferred block use, ``in`` bound to the type of its input (``inputs[0]``, a TensorType).
+
+    ``count``: the layers made so far in this build (default: the spec's own expansion), so that a build's
+    deferred expansions together stay within MAX_LAYERS. Problems are located in the block definition
+    and say which use they come from."""
+    exp = Expander(use.blocks, use.file)
+    exp.tally = Tally(use.tally.count if count is None else count)
+    exp.nesting = use.nesting
+    exp.context = use_context(use)
+    first = inputs[0]
+    group = PosDict(pos=use.where)
+    for key, (value, where) in use.item_keys.items():
+        group[key] = value
+        group.key_pos[key] = where
+    group["args"] = dict(use.args)
+    out = exp.body(use.block, group, {**use.env, INPUT: InputView(first.shape, first.dtype)}, use.path, use.stack)
+    problems = [Problem(f"{p.message} ({exp.context})", p.location, p.path, p.hint) for p in exp.problems]
+    return DeferredExpansion(None if problems else out, problems, exp.count)
+
+
 class Expander:
     """Holds the block definitions and the problems found while expanding."""
 
@@ -55,11 +142,23 @@ class Expander:
         self.blocks = blocks
         self.file = file
         self.problems: list[Problem] = []
-        self.count = 0  # layers and groups made so far
+        self.tally = Tally()  # layers and groups made so far
         self.over = False  # MAX_LAYERS was passed: stop expanding
         self.nesting = 0  # layer lists open now
         self.dropped: dict[int, Any] = {}  # see Canonical
         self.meant: dict[tuple[int, str], Any] = {}
+        self.lazy: dict[str, bool] = {}  # block name -> its definition reads `in`
+        self.context = ""  # in a deferred expansion: which use (added to its problems)
+        self.gone: list[dict[str, str]] = []  # per open layer list: names of items left out -> why
+        self.left_out = 0  # items left out by `if:` or `repeat: 0` so far
+
+    @property
+    def count(self) -> int:
+        return self.tally.count
+
+    @count.setter
+    def count(self, value: int) -> None:
+        self.tally.count = value
 
     def problem(self, message: str, where: Location | None, path: str, hint: str = "") -> None:
         self.problems.append(Problem(message, where, path, hint))
@@ -78,17 +177,25 @@ class Expander:
             self.dropped[id(out)] = out
             return out
         self.nesting += 1
+        self.gone.append({})
+        problems, left = len(self.problems), self.left_out
         try:
             for i, item in enumerate(raw):
                 item_where = raw.where(i) if isinstance(raw, PosList) else where
+                before = self.left_out
                 made = self.item(item, item_where, f"{path}[{i}]", env, stack)
-                if not made:
+                if not made and self.left_out == before:
                     self.dropped[id(out)] = out  # its problem is reported; an emptied list is not another one
                 for canon in made:
                     out.append(canon)
                     out.item_pos.append(item_where)
         finally:
             self.nesting -= 1
+            self.gone.pop()
+        if raw and not out and self.left_out > left and len(self.problems) == problems:
+            self.dropped[id(out)] = out
+            self.problem("every layer of this list is left out (if: false or repeat: 0)", where, path,
+                         "a list of layers needs at least one; put the if: on the group or block use instead")
         return out
 
     def item(self, raw: Any, where: Location | None, path: str, env: dict[str, Any],
@@ -126,19 +233,32 @@ class Expander:
         if not isinstance(kind, str):
             self.problem(f"a layer kind must be a name, got {_show(kind)}", where, path)
             return []
+        cond, cond_where = args.pop(IF, True), args.where(IF)
         repeat = args.pop(REPEAT, None)
         if repeat is None:
+            keep = self.decide(cond, env, cond_where, f"{path}.{IF}")
+            if not keep:
+                if keep is False:
+                    self.leave_out(args, env, f"if: false at {cond_where}" if cond_where else "if: false")
+                return []
+            self.check_refs(args, where, path)
             one = self.single(kind, args, where, path, env, stack)
+            if one is not None:
+                self.kept(one.get("name"))
             return [one] if one is not None else []
         if is_expr(repeat):
             before = len(self.problems)
             repeat = self.value(repeat, env, args.where(REPEAT), f"{path}.{REPEAT}")
             if len(self.problems) > before:
                 return []
-        if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
-            self.problem(f"{REPEAT} must be an integer from 1 to {MAX_REPEAT}, got {_show(repeat)}",
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or not 0 <= repeat <= MAX_REPEAT:
+            self.problem(f"{REPEAT} must be an integer from 0 to {MAX_REPEAT}, got {_show(repeat)}",
                          args.where(REPEAT), f"{path}.{REPEAT}")
             return []
+        if repeat == 0:
+            self.leave_out(args, env, f"repeat: 0 at {args.where(REPEAT)}" if args.where(REPEAT) else "repeat: 0")
+            return []
+        self.check_refs(args, where, path)
         group = PosDict(pos=where)
         group.path = path
         group["kind"] = Sequential.KIND
@@ -152,20 +272,77 @@ class Expander:
             copy = PosDict(args, pos=args.pos)
             copy.key_pos = dict(args.key_pos)
             before, problems = self.count, len(self.problems)
+            keep = self.decide(cond, {**env, "i": i}, cond_where, f"{path}#{i}.{IF}")
+            if keep is None:
+                return []
+            if not keep:
+                continue
             one = self.single(kind, copy, where, f"{path}#{i}", {**env, "i": i}, stack)
             if one is None or len(self.problems) > problems:  # reported once: the other copies would say the same
                 return []
             body.append(one)
             body.item_pos.append(where)
             size = self.count - before  # the size of one copy bounds the rest before they are made
-            if i == 0 and self.count + size * (repeat - 1) > MAX_LAYERS:
+            if len(body) == 1 and self.count + size * (repeat - 1 - i) > MAX_LAYERS:
                 self.over = True
                 self.problem(f"{REPEAT}: {repeat} copies of {size:,} layer{'s' if size > 1 else ''} make the spec "
                              f"larger than {MAX_LAYERS:,} layers", args.where(REPEAT), f"{path}.{REPEAT}",
                              "lower the repeat counts (repeats inside blocks multiply)")
                 return []
+        if not body:
+            self.count -= 1
+            self.leave_out(group, env, f"if: false for every copy, at {cond_where}" if cond_where else "if: false")
+            return []
         group["layers"] = body
+        self.kept(group.get("name"))
         return [group]
+
+    # --- if: and repeat: 0 -------------------------------------------------------------------------
+    def decide(self, cond: Any, env: dict[str, Any], where: Location | None, path: str, key: str = IF
+               ) -> bool | None:
+        """An item's ``if:`` (or a block's ``residual:``): True, False or None (a problem, reported)."""
+        if is_expr(cond):
+            before = len(self.problems)
+            cond = self.value(cond, env, where, path)
+            if len(self.problems) > before:
+                return None
+        if not isinstance(cond, bool):
+            self.problem(f"{key}: needs true or false, got {_show(cond)}", where, path,
+                         f"write a condition, e.g. {key}: ${{stride == 1 and in.channels == out}}")
+            return None
+        return cond
+
+    def leave_out(self, args: PosDict, env: dict[str, Any], why: str) -> None:
+        """An item is left out: a later ``from:`` naming it is told why."""
+        self.left_out += 1
+        name = args.get("name")
+        if is_expr(name):
+            try:
+                name = evaluate(name, env)
+            except ExprError:
+                name = None
+        if isinstance(name, str) and self.gone:
+            self.gone[-1][name] = why
+
+    def kept(self, name: Any) -> None:
+        """An item named ``name`` was made: the name is no longer one of a left-out item (``if:`` pairs)."""
+        if self.gone and isinstance(name, str):
+            self.gone[-1].pop(name, None)
+
+    def check_refs(self, args: PosDict, where: Location | None, path: str) -> None:
+        """A ``from:`` naming an item that was left out: say so, where (the builder would only say that
+        the name is unknown)."""
+        refs = args.get("from")
+        if not any(self.gone) or refs is None:
+            return
+        for ref in [refs] if isinstance(refs, str) else refs if isinstance(refs, list) else []:
+            if not isinstance(ref, str) or is_expr(ref):
+                continue
+            name = ref.partition(":")[0]
+            why = next((scope[name] for scope in reversed(self.gone) if name in scope), None)
+            if why is not None:
+                self.problem(f"from: '{name}' names a layer that is left out ({why})", args.where("from") or where,
+                             f"{path}.from", "give this item the same if: (or read another layer)")
 
     def args_of(self, kind: str, value: Any, where: Location | None, path: str) -> PosDict | None:
         if isinstance(value, dict):
@@ -206,7 +383,7 @@ class Expander:
                          "lower the repeat counts, or use fewer blocks inside blocks")
             return None
         before = len(self.problems)
-        if env:
+        if env or any(is_expr(v) for v in args.values()):  # outside blocks: say why `$width` means nothing
             args = self.substitute(args, env, path)
         failed = len(self.problems) > before  # an expression failed: report it, not what its None does later
         if kind in self.blocks:
@@ -286,9 +463,67 @@ class Expander:
             env2[key] = value
         if bad:
             return None
+        if self.reads_input(name):
+            return self.defer(name, group, values, env2, where, path, stack)
+        group["args"] = {k: v for k, v in values.items()}
+        return self.body(name, group, env2, path, stack)
+
+    def reads_input(self, name: str) -> bool:
+        """Whether block ``name``'s definition uses ``in`` (its input's type) anywhere but in the blocks
+        it uses (whose ``in`` is their own input)."""
+        if name not in self.lazy:
+            found, todo = False, [self.blocks[name]]
+            while todo and not found:
+                value = todo.pop()
+                if isinstance(value, dict):
+                    todo.extend(value.values())
+                elif isinstance(value, list):
+                    todo.extend(value)
+                elif is_expr(value):
+                    found = INPUT in names_in(value)
+            self.lazy[name] = found
+        return self.lazy[name]
+
+    def defer(self, name: str, group: PosDict, values: dict[str, Any], env: dict[str, Any], where: Location | None,
+              path: str, stack: tuple[str, ...]) -> PosDict:
+        """A use of a block that reads its input's type: an empty group, expanded by the graph builder."""
+        use = DeferredUse(name, env, where, path, stack, self.nesting, self.blocks, self.file, self.tally,
+                          self.context, {k: (v, group.where(k)) for k, v in group.items() if k in ITEM_KEYS},
+                          dict(values))
+        group["kind"] = Sequential.KIND
         group["block"] = name
         group["args"] = {k: v for k, v in values.items()}
+        group["layers"] = PosList([], pos=where)
+        group.path = Deferred(path, use)
+        return group
+
+    def body(self, name: str, group: PosDict, env2: dict[str, Any], path: str, stack: tuple[str, ...]
+             ) -> PosDict | None:
+        """A block's group: its kind (``residual:``), its options and its layers, ``env2`` its parameters."""
+        bdef = self.blocks[name]
+        group.path = path
+        given = group["args"] if "args" in group else {k: v for k, v in env2.items() if k != INPUT}
+        params = bdef.get("params") or {}
+        for key, default in params.items():  # a default may be an expression: `hidden: ${in.channels * t}`
+            if key not in given and is_expr(default):
+                before = len(self.problems)
+                env2 = {**env2, key: self.value(default, env2, params.where(key) if isinstance(params, PosDict)
+                                                else bdef.where("params"), f"blocks.{name}.params.{key}")}
+                if len(self.problems) > before:
+                    return None
+        residual = bdef.get(Residual.KIND)
+        conditional = is_expr(residual)
+        if conditional:  # `residual: ${stride == 1 and in.channels == out}`
+            residual = self.decide(residual, env2, bdef.where(Residual.KIND), f"blocks.{name}.{Residual.KIND}",
+                                   Residual.KIND)
+            if residual is None:
+                return None
+        group["kind"] = Residual.KIND if residual else Sequential.KIND
+        group["block"] = name
+        group["args"] = given
         for key in BLOCK_OPTIONS:  # the residual options; the layers come last, below
+            if conditional and not residual:
+                break  # the options of a residual that is not one today
             if key in bdef and key != "layers":
                 value = bdef[key]
                 if key in BLOCK_CHILDREN and isinstance(value, list):
@@ -308,7 +543,10 @@ class Expander:
         try:
             return evaluate(text, env)
         except ExprError as exc:
-            self.problem(f"in '{text}': {exc}", where, path)
+            hint = ""
+            if INPUT in names_in(text) and INPUT not in env:
+                hint = "write it inside a block definition: there 'in' is the type of the tensor entering the block"
+            self.problem(f"in '{text}': {exc}", where, path, hint)
             return None
 
     def substitute(self, value: Any, env: dict[str, Any], path: str, where: Location | None = None) -> Any:

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from netspec.frontends import MAX_IMPORTS
-from netspec.frontends.keys import BLOCK_KEYS, BLOCK_OPTIONS, ITEM_KEYS, REPEAT
+from netspec.frontends.keys import BLOCK_KEYS, BLOCK_OPTIONS, IF, ITEM_KEYS, REPEAT
 from netspec.layers import layer_kinds
 from netspec.layers.base import Layer, aliases_of, all_kind_names
 from netspec.layers.structure import Residual
@@ -92,13 +92,16 @@ _KEYS = {
                "their own imports), paths relative to this file, e.g. [blocks/transformer.yaml]",
     "networks": "several networks: {encoder: {input: ..., layers: [...]}, decoder: {inputs: {z: encoder}, ...}}",
     "expect": "numbers the spec pins; `netspec check` fails when one does not hold",
-    REPEAT: "n copies of this layer, in a group (1 to 1000); inside, $i is the copy's index",
+    REPEAT: "n copies of this layer, in a group (0 to 1000; 0 leaves it out); inside, $i is the copy's index",
+    IF: "leave this item out when false: true, false or an expression (${stride == 1 and in.channels == out}); "
+        "in a repeat, decided per copy ($i)",
     "params": "the block's parameters and their defaults (null: required); used as $name or ${expression}",
     "name": "the spec's name (default: the file's name); also the network's, when there is one",
     "description": "what this is, in a sentence (shown in reports and diagrams)",
 }
 _EXPR = {"type": "string", "pattern": r"^\$",
-         "description": "a block parameter ($width) or an expression of them (${width * 4}); $i in a repeat"}
+         "description": "a block parameter ($width) or an expression of them (${width * 4}); $i in a repeat; "
+                        "inside a block, in is its input's type ($in.channels, ${in.shape[-1] * 4})"}
 _SUBSCHEMA = ("items", "additionalProperties", "not", "if", "then", "else", "propertyNames", "contains")
 _SUBSCHEMAS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
@@ -213,6 +216,7 @@ class _Schema:
                 continue
             props[key] = _or_expr(_described(raw["properties"][key], _field_doc(cls, name, info)))
         props[REPEAT] = {"$ref": f"#/$defs/{self.common(REPEAT, {}, None)}"}
+        props[IF] = {"$ref": f"#/$defs/{self.common(IF, {}, None)}"}
         required = [r for r in raw.get("required", []) if r != "kind"]
         out = {"type": "object", "description": self.kind_doc(kind), "markdownDescription": self.kind_markdown(kind),
                "properties": props, "additionalProperties": False}
@@ -227,14 +231,16 @@ class _Schema:
         if name not in self.defs:
             if key == REPEAT:
                 schema = {"description": _KEYS[REPEAT],
-                          "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_REPEAT},
+                          "anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_REPEAT},
                                     {"$ref": "#/$defs/Expression"}]}
+            elif key == IF:
+                schema = {"description": _KEYS[IF], "anyOf": [{"type": "boolean"}, {"$ref": "#/$defs/Expression"}]}
             elif info is not None:
                 schema = _described(schema, info.description)
             if key == "from":  # one name or a list (Layer._one_or_many reads a single name as a list)
                 schema = {k: v for k, v in schema.items() if k != "anyOf"}
                 schema["anyOf"] = [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
-            self.defs[name] = _or_expr(schema) if key != REPEAT else schema
+            self.defs[name] = _or_expr(schema) if key not in (REPEAT, IF) else schema
         return name
 
     @staticmethod
@@ -344,8 +350,9 @@ class _Schema:
             "description": {"type": "string", "description": "what the block is (shown in diagrams)"},
             "params": {"type": "object", "description": _KEYS["params"],
                        "propertyNames": {"pattern": _NAME}},
-            Residual.KIND: {"type": "boolean", "default": False,
-                            "description": f"add the block's input to its output: {_doc(Residual)}"},
+            Residual.KIND: {"anyOf": [{"type": "boolean"}, {"$ref": "#/$defs/Expression"}], "default": False,
+                            "description": f"add the block's input to its output: {_doc(Residual)} An expression "
+                                           "decides it per use: ${stride == 1 and in.channels == out}"},
         }
         for key in BLOCK_OPTIONS:
             props[key] = opts[key]

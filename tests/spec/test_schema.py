@@ -191,7 +191,7 @@ WRONG = [  # (spec, the path check reports)
     (BASE + "  - conv2d: {filters: six}\n", "layers[0].filters"),
     (BASE + "  - dropout: 1.5\n", "layers[0].rate"),
     (BASE + "  - flatten\n  - dense: {units: 10, activation: relux}\n", "layers[1].activation"),
-    (BASE + "  - conv2d: {filters: 6}\n    repeat: 0\n", "layers[0].repeat"),
+    (BASE + "  - conv2d: {filters: 6}\n    repeat: -1\n", "layers[0].repeat"),
     (BASE + "  - conv2d: {filters: 6}\n    trainable: maybe\n", "layers[0].trainable"),
     (BASE + "  - {kind: conv2d, filters: 6, stide: 2}\n", "layers[0].stide"),
     (BASE + "  - residual:\n      layers: [{conv2d: {filters: 1, kernl: 3}}]\n", "layers[0].layers[0].kernl"),

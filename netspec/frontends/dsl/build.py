@@ -8,7 +8,7 @@ from netspec.core.errors import Location, Problem, did_you_mean
 from netspec.core.source import PosDict, PosList
 from netspec.frontends.dsl.grammar import HEAD_KEYS, NOT_OPTIONS, literal_words, word_field
 from netspec.frontends.dsl.syntax import Kw, Refs, Stmt, Val
-from netspec.frontends.keys import BLOCK_CHILDREN, REPEAT, kind_class
+from netspec.frontends.keys import BLOCK_CHILDREN, IF, REPEAT, kind_class
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import field_names
 from netspec.layers.structure import Residual, Sequential
@@ -197,7 +197,7 @@ class Builder:
         cls = None if kind in self.blocks else kind_class(kind)
         skip = 0  # after a slip, the positional values it swallowed (no cascade of follow-up errors)
         for arg in p["args"]:
-            if isinstance(arg, Kw) and arg.key in HEAD_KEYS:
+            if isinstance(arg, Kw) and (arg.key in HEAD_KEYS or arg.key == IF):  # `if=` belongs to the item
                 self.put(top, arg.key, arg.value.value, arg.loc, f"'{arg.key}'")
             elif isinstance(arg, Kw):
                 self.put(args, arg.key, arg.value.value, arg.loc, f"'{arg.key}'")

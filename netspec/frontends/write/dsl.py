@@ -29,6 +29,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 _REF = re.compile(r"[A-Za-z_][A-Za-z0-9_]*([.:][A-Za-z_][A-Za-z0-9_]*)*\Z")
 _EXPR = re.compile(r"\$(\{[^{}\n]*\}|[A-Za-z_][A-Za-z0-9_]*)\Z")
+# `$in.channels`, `$in.shape[-1]` (YAML's short form of an attribute or index): braced in the DSL
+_DOTTED = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[-?\d+\])+)\Z")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -40,6 +42,8 @@ def fmt_string(s: str) -> str:
         return s
     if _EXPR.match(s):
         return s
+    if _DOTTED.match(s):
+        return "${" + s[1:] + "}"
     return json.dumps(s, ensure_ascii=False)
 
 
@@ -99,7 +103,7 @@ def _bare_ok(v: Any) -> bool:
     if isinstance(v, (int, float)):
         return not (isinstance(v, float) and (math.isnan(v) or math.isinf(v)))
     if isinstance(v, str):
-        return bool(_EXPR.match(v))
+        return bool(_EXPR.match(v) or _DOTTED.match(v))
     if isinstance(v, list):
         return True
     return False
