@@ -176,6 +176,7 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         "loss": float(loss.detach()), "loss_name": getattr(trainer.task, "loss_name", "?"),
         "device": str(trainer.device), "steps_per_epoch": trainer.steps_per_epoch,
         "config": trainer.cfg.dump(),
+        **({"weights": report.summary()} if (report := getattr(trainer.model, "netspec_weights", None)) else {}),
     }
 
 

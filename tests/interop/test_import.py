@@ -199,3 +199,17 @@ def test_torchvision_models_import_and_compute_the_same(name):
         assert '{"denselayer": {}, "repeat": 24' in str(done.spec).replace("'", '"')
     if name in BY_NAME:
         _same_function(done.text, model, [3, 224, 224])
+
+
+def test_build_with_the_models_weights_reports_loaded_by_name(tmp_path, capsys):
+    """`netspec import` then `netspec build --weights` with the model's own state dict file: every
+    module loads by name (torchvision's `layer1.0.conv1`, `layer2.0.downsample.0`)."""
+    model = randomise(TinyResNet())
+    done = import_model(model, [3, 16, 16], name="tiny")
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(done.text + "train: {data: random, epochs: 1, batch_size: 4}\n", encoding="utf-8")
+    torch.save(model.state_dict(), tmp_path / "tiny_resnet.pt")
+    assert main(["build", str(spec), "--dry-run", "--subset", "8", "--weights", str(tmp_path / "tiny_resnet.pt")]) == 0
+    out = capsys.readouterr().out
+    n = len({key.rpartition(".")[0] for key in model.state_dict()})  # torch's modules holding tensors
+    assert f"weights from {tmp_path / 'tiny_resnet.pt'}: {n} of {n} modules loaded by name" in out
