@@ -8,9 +8,13 @@ a block definition, what differs between them its parameters; a run of identical
 ``repeat``. Whatever cannot be mapped (a module netspec has no kind for, a shape computation, a weight
 used twice) is listed by its place in the model, and nothing is written.
 
+Names follow the model's: attributes keep theirs, the children of an ``nn.Sequential``/``nn.ModuleList``
+are numbered by index (``features.0`` is ``conv2d_1``, ``layer1.0`` is ``basic_block_1``), which the
+weights loader spells back as the indices, so the model's own state dict loads by name. DenseNet's dense
+connectivity is read as a running concatenation (:func:`running_concatenations`): a repeated block.
+
 The result is checked: the spec must resolve with the model's exact parameter count, compile, take
-the model's own state dict (by structure: netspec names are identifiers, so ``layer1.0`` is
-``layer1.basic_block_1``) and compute the same outputs on random inputs.
+the model's own state dict and compute the same outputs on random inputs.
 """
 
 from __future__ import annotations
