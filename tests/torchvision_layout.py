@@ -135,3 +135,43 @@ class TinyVGG(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+class ConvNormActivation(nn.Sequential):
+    """torchvision's Conv2dNormActivation: an nn.Sequential subclass (`features.0.0`, `features.0.1`)."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1) -> None:
+        super().__init__(nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU6(inplace=True))
+
+
+class InvertedResidual(nn.Module):
+    """torchvision's MobileNetV2 block: `conv` an nn.Sequential (expand, depthwise, project, norm)."""
+
+    def __init__(self, cin: int, cout: int, stride: int, expand: int) -> None:
+        super().__init__()
+        hidden = cin * expand
+        self.use_res_connect = stride == 1 and cin == cout
+        layers: list[nn.Module] = [ConvNormActivation(cin, hidden, 1)] if expand != 1 else []
+        layers += [ConvNormActivation(hidden, hidden, stride=stride, groups=hidden),
+                   nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+
+class TinyMobileNetV2(nn.Module):
+    """A torchvision-layout MobileNetV2: `features.1.conv.0.0`, `features.3.conv.2`, `classifier.1`."""
+
+    def __init__(self, classes: int = 5) -> None:
+        super().__init__()
+        self.features = nn.Sequential(ConvNormActivation(3, 8, stride=2), InvertedResidual(8, 8, 1, 1),
+                                      InvertedResidual(8, 12, 2, 4), InvertedResidual(12, 12, 1, 4),
+                                      InvertedResidual(12, 12, 1, 4),
+                                      ConvNormActivation(12, 24, 1))
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(24, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.adaptive_avg_pool2d(self.features(x), (1, 1))
+        return self.classifier(torch.flatten(x, 1))

@@ -6,8 +6,9 @@ the initializers become a state dict under those names (:attr:`OnnxImport.state`
 and loads it by name. Mapped directly: Conv (1-d, 2-d), Gemm and MatMul (+ Add of a bias),
 BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape to a constant shape,
 Add, Mul, Concat, Dropout, Identity and the activations of the activation table (Relu, Sigmoid, Tanh,
-Softmax, LeakyRelu, ...). Any other node, or a mapped node with an option netspec lacks (asymmetric
-padding, a computed shape), is listed by node name and op type, and nothing is written.
+Softmax, LeakyRelu, Clip to [0, 6] as ReLU6, ...); constants and their casts are folded. Any other
+node, or a mapped node with an option netspec lacks (asymmetric padding, a computed shape), is listed
+by node name and op type (root causes only: not the nodes reading its output), and nothing is written.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class OnnxImporter:
             for t in node.input:
                 self.readers[t] = self.readers.get(t, 0) + 1
         self.fused: set[str] = set()  # outputs of the Add nodes folded into the MatMul before them
+        self.failed: set[str] = set()  # outputs of nodes not imported: their readers are not reported again
 
     # --- helpers -----------------------------------------------------------------------------------------
     def where(self, node: Any) -> str:
@@ -112,6 +114,7 @@ class OnnxImporter:
 
     def fail(self, node: Any, why: str) -> None:
         self.problems.append((self.where(node), node.op_type, why))
+        self.failed.update(node.output)
 
     def layer_name(self, node: Any, kind: str) -> str:
         raw = node.name or ""
@@ -181,6 +184,9 @@ class OnnxImporter:
         for node in self.graph.node:
             if node.output and node.output[0] in self.fused:
                 continue
+            if any(self.tensor(t) in self.failed for t in node.input):
+                self.failed.update(node.output)  # follows from a problem already listed
+                continue
             try:
                 self.node(node)
             except ValueError as exc:
@@ -205,6 +211,12 @@ class OnnxImporter:
         data = [t for t in node.input if t and self.tensor(t) not in self.consts]
         if op in ("Identity", "Dropout"):
             self.alias[node.output[0]] = self.tensor(node.input[0])
+            return
+        if op == "Cast" and self.tensor(node.input[0]) in self.consts:  # a constant's type: folded
+            import onnx.helper
+
+            value = self.consts[self.tensor(node.input[0])]
+            self.consts[node.output[0]] = value.astype(onnx.helper.tensor_dtype_to_np_dtype(a["to"]))
             return
         if op == "Constant":
             import onnx.numpy_helper
@@ -245,6 +257,8 @@ class OnnxImporter:
             if axis <= 0:
                 raise ValueError("concatenation along the batch or an unknown axis")
             self.add(node, {Concat.KIND: {"axis": axis - 1}}, data)
+        elif op == "Clip":
+            self.clip(node, a, data)
         elif op == "LeakyRelu":
             self.add(node, {LeakyReLU.KIND: {"slope": float(a.get("alpha", 0.01))}}, data)
         elif op in ACTIVATION_OPS:
@@ -261,6 +275,17 @@ class OnnxImporter:
         kind = ACTIVATION_MODULES.get(cls) or ACTIVATION_DEFAULTS.get(cls)
         if kind is None:
             raise ValueError("no netspec kind for this operator")
+        self.add(node, {kind: {}}, data)
+
+    def clip(self, node: Any, a: dict[str, Any], data: list[str]) -> None:
+        """Clip to [0, 6] is ReLU6 (torch exports it so), to [0, inf) ReLU."""
+        low, high = self.const(node, 1), self.const(node, 2)
+        low = float(low) if low is not None else a.get("min", float("-inf"))
+        high = float(high) if high is not None else a.get("max", float("inf"))
+        cls = {(0.0, 6.0): nn.ReLU6, (0.0, float("inf")): nn.ReLU}.get((low, high))
+        kind = ACTIVATION_MODULES.get(cls) if cls is not None else None
+        if kind is None or len(data) != 1:
+            raise ValueError(f"clip to [{low}, {high}] (netspec has ReLU for [0, inf) and ReLU6 for [0, 6])")
         self.add(node, {kind: {}}, data)
 
     def conv(self, node: Any, a: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torchvision_layout import TinyDenseNet, TinyResNet, TinyVGG, randomise
+from torchvision_layout import TinyDenseNet, TinyMobileNetV2, TinyResNet, TinyVGG, randomise
 
 import netspec
 from netspec.cli.main import main
@@ -141,6 +141,15 @@ def test_sequential_indices_load_by_name():
     _same_function(done.text, model, [3, 8, 8])
 
 
+def test_a_torchvision_layout_mobilenet_v2_loads_by_name():
+    """Sequential subclasses inside Sequentials (`features.1.conv.0.0`), residual and plain inverted
+    residuals: blocks, and the model's state dict by name."""
+    model = randomise(TinyMobileNetV2())
+    done = import_model(model, [3, 16, 16], name="tiny_mobilenet_v2")
+    assert "inverted_residual" in done.spec["blocks"] and "conv_norm_activation" in done.spec["blocks"]
+    _same_function(done.text, model, [3, 16, 16])
+
+
 class Unmappable(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -181,7 +190,7 @@ def test_import_cli(tmp_path, capsys):
 # --- optional: torchvision's own models ---------------------------------------------------------------
 TORCHVISION = {"resnet18": {}, "resnet50": {}, "vgg16": {}, "googlenet": {"aux_logits": False, "init_weights": True},
                "densenet121": {}, "mobilenet_v2": {}}
-BY_NAME = {"resnet18", "resnet50", "vgg16", "densenet121", "mobilenet_v2"}  # the issue's list
+BY_NAME = {"resnet18", "resnet50", "vgg16", "densenet121", "mobilenet_v2", "googlenet"}
 
 
 @pytest.mark.slow

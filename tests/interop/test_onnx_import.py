@@ -39,7 +39,8 @@ class Net(nn.Module):
         y = torch.relu(self.bn(self.c1(x)))
         y = torch.relu(self.c2(y) + y)
         y = self.ap(self.pool(torch.cat([y, self.c3(y)], 1)))
-        return torch.softmax(self.fc2(torch.sigmoid(self.fc(torch.flatten(y, 1)))), -1)
+        y = nn.functional.relu6(self.fc(torch.flatten(y, 1)))  # exported as Clip(0, 6)
+        return torch.softmax(self.fc2(torch.sigmoid(y)), -1)
 
 
 def export(model: nn.Module, shape: tuple[int, ...], path) -> None:
@@ -76,6 +77,7 @@ def test_a_torch_model_through_onnx(tmp_path):
         assert torch.allclose(mine(x), model(x), atol=1e-5)
     kinds = [next(k for k in item if k not in ("name", "from")) for item in done.spec["layers"]]
     assert kinds.count("conv2d") == 3 and "batchnorm2d" in kinds and "concat" in kinds and "add" in kinds
+    assert "relu6" in kinds
 
 
 def test_a_netspec_spec_round_trips_through_onnx(tmp_path):
@@ -133,13 +135,15 @@ def test_what_cannot_be_mapped_is_listed_by_node(tmp_path):
 
     inits = {"w": np.ones((4, 2, 3, 3), dtype=np.float32)}
     nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="lopsided", pads=[1, 1, 0, 0]),
-             helper.make_node("Erf", ["c"], ["e"], name="erf_1"),
-             helper.make_node("Relu", ["e"], ["y"], name="act")]
+             helper.make_node("Erf", ["x"], ["e"], name="erf_1"),
+             helper.make_node("Relu", ["e"], ["r"], name="act"),
+             helper.make_node("Add", ["c", "r"], ["y"], name="sum")]
     onnx.save(_graph(nodes, inits), tmp_path / "bad.onnx")
     with pytest.raises(NotImportable) as err:
         import_onnx(tmp_path / "bad.onnx")
     parts = {(where, op): why for where, op, why in err.value.parts}
     assert "asymmetric" in parts[("lopsided", "Conv")] and ("erf_1", "Erf") in parts
+    assert len(parts) == 2  # root causes only: `act` and `sum` read what could not be imported
 
 
 def test_import_cli_with_onnx(tmp_path, capsys):

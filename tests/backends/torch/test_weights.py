@@ -299,3 +299,78 @@ def test_group_learning_rates(tmp_path):
     assert all(n.startswith("layer2.basic_block_2.") for n in groups[0.001])
     with pytest.raises(UsageError, match="layer9"):
         api.prepare(spec, sets=["optimizer.group_lr={layer9: 0.01}"], write=False, quiet=True)
+
+
+TINY_DENSENET = """
+netspec: 1
+name: tiny_densenet
+blocks:
+  denselayer:
+    params: {growth: 4, bn_size: 2}
+    layers:
+      - parallel:
+          merge: concat
+          branches:
+            - []
+            - - batchnorm2d: {}
+                name: norm1
+              - relu: {}
+              - conv2d: {filters: "${bn_size * growth}", kernel: 1, bias: false}
+                name: conv1
+              - batchnorm2d: {}
+                name: norm2
+              - relu: {}
+              - conv2d: {filters: $growth, kernel: 3, padding: 1, bias: false}
+                name: conv2
+        name: layer
+input: [3, 16, 16]
+layers:
+  - sequential:
+      layers:
+        - conv2d: {filters: 8, kernel: 3, padding: 1, bias: false}
+          name: conv0
+        - batchnorm2d: {}
+          name: norm0
+        - relu: {}
+        - max_pool2d: 2
+        - denselayer: {}
+          repeat: 3
+          name: denseblock1
+        - sequential:
+            layers:
+              - batchnorm2d: {}
+                name: norm
+              - relu: {}
+              - conv2d: {filters: 10, kernel: 1, bias: false}
+                name: conv
+              - avg_pool2d: {kernel: 2, stride: 2}
+          name: transition1
+        - denselayer: {}
+          repeat: 2
+          name: denseblock2
+        - batchnorm2d: {}
+          name: norm5
+    name: features
+  - relu: {}
+  - global_avg_pool: {}
+  - dense: 5
+    name: classifier
+"""
+
+
+def test_a_densenet_spec_loads_torchvision_names():
+    """The reference DenseNet's layout (a dense layer is one parallel group: the input, and the
+    BN-ReLU-conv branch): `features.denseblock1.denselayer_2.layer.branch2.norm1` is torchvision's
+    `features.denseblock1.denselayer2.norm1` (the repeat copy's number run into its name; the block's one
+    group and the branch are not levels). Every module by name, torchvision-layout outputs."""
+    from torchvision_layout import TinyDenseNet
+
+    model = randomise(TinyDenseNet())
+    mine = netspec.compile(TINY_DENSENET, weights=model.state_dict()).eval()
+    report = mine.netspec_weights
+    assert report.complete and {how for *_, how in report.loaded} == {"name"}
+    assert report.mapping["features.denseblock1.denselayer_2.layer.branch2.norm1.running_var"] == \
+        "features.denseblock1.denselayer2.norm1.running_var"
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(mine(x), model(x), atol=1e-5)
