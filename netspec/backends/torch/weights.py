@@ -285,12 +285,7 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
     module's exact tensor names and shapes that no other module's spelling also names.
     """
     children: dict[str, list[str]] = {g: list(info.children) for g, info in net.groups.items()}
-    top: list[str] = []
-    for n in net.nodes:
-        first = n.name.split(".", 1)[0]
-        if first not in top:
-            top.append(first)
-    children[""] = top
+    children[""] = list(dict.fromkeys(n.name.split(".", 1)[0] for n in net.nodes))  # the network's own, in order
     out: dict[str, list[str]] = {}
 
     def join(a: str, b: str) -> str:
