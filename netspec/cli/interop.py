@@ -1,4 +1,5 @@
-"""`netspec import`: a PyTorch model (torchvision:NAME, module:function, file.py:function) as a spec."""
+"""`netspec import`: a PyTorch model (torchvision:NAME, module:function, file.py:function) or an ONNX file
+as a spec."""
 
 from __future__ import annotations
 
@@ -11,19 +12,23 @@ from netspec.core.errors import UsageError
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("import", help="turn a PyTorch model into a spec (traced with torch.fx)",
+    p = sub.add_parser("import", help="turn a PyTorch model (traced with torch.fx) or an ONNX file into a spec",
                        description="Trace a PyTorch model with torch.fx and write it as a spec: standard modules "
                                    "become layers, its submodules groups (chains, residuals, parallel branches), "
                                    "repeated submodules blocks. Whatever has no netspec kind is listed by its place "
                                    "in the model. The spec is checked to have the model's parameter count and, "
-                                   "with the model's own weights, to compute the same outputs.")
+                                   "with the model's own weights, to compute the same outputs. An ONNX file "
+                                   "(model.onnx) becomes a flat spec, one layer per node, its initializers a state "
+                                   "dict that loads by name (--weights-out), checked against onnxruntime.")
     p.add_argument("source", help="torchvision:NAME (e.g. torchvision:resnet18), package.module:function, or "
-                                  "path/file.py:function (a function or class called without arguments)")
+                                  "path/file.py:function (a function or class called without arguments), or model.onnx")
     p.add_argument("-o", "--output", metavar="FILE", help="write the YAML here (default stdout)")
     p.add_argument("--input", metavar="SHAPE", help="per-sample input shape, e.g. 3,224,224 "
                                                     "(default 3,224,224 for torchvision)")
     p.add_argument("--name", help="the spec's name (default: the function's)")
     p.add_argument("--no-check", action="store_true", help="do not compare the spec with the model")
+    p.add_argument("--weights-out", metavar="FILE", help="ONNX: write its initializers as a state dict for the spec "
+                                                         "(load it with --weights)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(run=run_import)
 
@@ -40,8 +45,13 @@ def _shape(text: str | None) -> list[int] | None:
 def run_import(args: argparse.Namespace) -> int:
     from netspec.interop.importer import import_model
 
-    if args.output and Path(args.output).exists() and not args.force:
-        raise UsageError(f"{args.output} exists; use --force to overwrite it")
+    for out in (args.output, args.weights_out):
+        if out and Path(out).exists() and not args.force:
+            raise UsageError(f"{out} exists; use --force to overwrite it")
+    if args.source.lower().endswith(".onnx"):
+        return run_onnx(args)
+    if args.weights_out:
+        raise UsageError("--weights-out is for ONNX files: a PyTorch model's own state dict loads by name")
     done = import_model(args.source, _shape(args.input), name=args.name, check=not args.no_check)
     if args.output:
         Path(args.output).write_text(done.text, encoding="utf-8")
@@ -50,4 +60,30 @@ def run_import(args: argparse.Namespace) -> int:
     check = (f"; with the model's weights it computes the same outputs (max difference {done.max_diff:.2g}); "
              f"{done.weights}" if done.max_diff is not None else "")
     print(f"wrote {args.output or 'stdout'}: {done.params:,} parameters{check}", file=sys.stderr)
+    return 0
+
+
+def run_onnx(args: argparse.Namespace) -> int:
+    import torch
+
+    from netspec.interop.onnx_import import import_onnx
+
+    if args.input:
+        raise UsageError("an ONNX file gives its own input shape; leave out --input")
+    done = import_onnx(args.source, name=args.name, check=not args.no_check)
+    if args.output:
+        Path(args.output).write_text(done.text, encoding="utf-8")
+    else:
+        sys.stdout.write(done.text)
+    if args.weights_out:
+        torch.save(done.state, args.weights_out)
+    check = ""
+    if done.max_diff is not None:
+        check = f"; with its initializers it computes onnxruntime's outputs (max difference {done.max_diff:.2g})"
+    elif done.checked:
+        check = f"; {done.checked}"
+    if done.weights:
+        check += f"; {done.weights}"
+    saved = f"; initializers in {args.weights_out}" if args.weights_out else ""
+    print(f"wrote {args.output or 'stdout'}: {done.params:,} parameters{check}{saved}", file=sys.stderr)
     return 0

@@ -155,6 +155,8 @@ def run_build(args: argparse.Namespace) -> int:
                   + (f"; a dry run prepares only {sub} samples of large inputs)" if sub else ")"))
             print(f"one batch {shapes} on {info['device']}: {info['loss_name']} loss {info['loss']:.4f}, "
                   f"backward ok" + ("" if sub else f"; {info['steps_per_epoch']} steps per epoch"))
+            if info.get("weights"):
+                print(info["weights"])
             print("dry run ok: nothing trained, nothing written")
         return 0
     resume = args.resume

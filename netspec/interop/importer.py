@@ -8,9 +8,13 @@ a block definition, what differs between them its parameters; a run of identical
 ``repeat``. Whatever cannot be mapped (a module netspec has no kind for, a shape computation, a weight
 used twice) is listed by its place in the model, and nothing is written.
 
+Names follow the model's: attributes keep theirs, the children of an ``nn.Sequential``/``nn.ModuleList``
+are numbered by index (``features.0`` is ``conv2d_1``, ``layer1.0`` is ``basic_block_1``), which the
+weights loader spells back as the indices, so the model's own state dict loads by name. DenseNet's dense
+connectivity is read as a running concatenation (:func:`running_concatenations`): a repeated block.
+
 The result is checked: the spec must resolve with the model's exact parameter count, compile, take
-the model's own state dict (by structure: netspec names are identifiers, so ``layer1.0`` is
-``layer1.basic_block_1``) and compute the same outputs on random inputs.
+the model's own state dict and compute the same outputs on random inputs.
 """
 
 from __future__ import annotations
@@ -174,6 +178,7 @@ class Op:
     item: dict[str, Any]
     inputs: list[str]
     module: str | None = None  # the module's path, for a module call
+    concat: bool = False  # a torch.cat (of one tensor: the identity)
 
 
 @dataclass
@@ -295,7 +300,8 @@ class Importer:
             return Op(n.name, container, attr, item, args, str(n.target))
         container = stack[-1] if stack else ""
         if n.op == "call_function" and n.target in FUNCTIONS:
-            return Op(n.name, container, n.name, self.function(n), args)
+            return Op(n.name, container, n.name, self.function(n), args,
+                      concat=n.target in (torch.cat, torch.concat))
         if n.op == "call_method" and n.target in METHODS:  # x.flatten(1), x.relu(): as the functions
             fn = METHODS[n.target]
             if fn is torch.flatten:
@@ -390,10 +396,12 @@ class Importer:
         return out
 
     def unit_name(self, unit: Any, taken: set[str]) -> str:
+        # An index (a child of nn.Sequential or nn.ModuleList) becomes `<kind or class>_<index + 1>`: the
+        # weights loader spells such numbered siblings back as the indices (weights.torch_names).
         if isinstance(unit, Op):
             base = unit.attr if unit.module is not None else next(iter(unit.item))
             if not base.isidentifier():
-                base = next(iter(unit.item)) if base.isdigit() else re.sub(r"\W", "_", base)
+                base = f"{next(iter(unit.item))}_{int(base) + 1}" if base.isdigit() else re.sub(r"\W", "_", base)
         else:
             base = unit.attr
             if not base.isidentifier():
@@ -482,7 +490,7 @@ class Importer:
             for t in tail:
                 names[t.node] = f"{prefix}{Add.KIND}"
             return {Residual.KIND: item}
-        if all(branches) and len(branches) >= 2:
+        if any(branches) and len(branches) >= 2:  # an empty branch is the input (DenseNet's concat(x, f(x)))
             item = {"merge": kind, "branches": [self.sub_items(b, names, f"{prefix}branch{i + 1}.")
                                                 for i, b in enumerate(branches)]}
             if kind == Concat.KIND and merge.item[kind].get("axis", 0) != 0:
@@ -532,6 +540,9 @@ class Importer:
             if len(group) < 2:
                 continue
             base = _snake(cls_name) or "block"
+            numbered = {re.sub(r"_?\d+$", "", str(item.get("name", ""))) for item in group}
+            if len(numbered) == 1 and all(re.search(r"\d$", str(item.get("name", ""))) for item in group):
+                base = numbered.pop() or base  # `denselayer1`...: the block is `denselayer`, as the model says
             if base in self.kinds:
                 base += "_block"
             name = base
@@ -563,13 +574,13 @@ class Importer:
                 existing = name
             pnames[path] = existing
         definition = _substitute(group[0][kind], (), pnames)
-        block: dict[str, Any] = {"params": {n: None for n in params}}
+        block: dict[str, Any] = {"params": {n: None for n in params}} if params else {}
         if kind == Sequential.KIND:
             block["layers"] = definition["layers"]
         elif kind == Residual.KIND:
             block.update({k: definition[k] for k in ("layers", "shortcut", "activation") if k in definition})
-            block = {"params": block["params"], Residual.KIND: True, **{k: v for k, v in block.items()
-                                                                        if k != "params"}}
+            block = {**({"params": block["params"]} if params else {}), Residual.KIND: True,
+                     **{k: v for k, v in block.items() if k != "params"}}
         else:
             block["layers"] = [{Parallel.KIND: definition, "name": "branches"}]
         for item in group:
@@ -592,6 +603,7 @@ class Importer:
             self.problems.append(("forward", f"{len(inputs)} inputs", "netspec imports one-input models"))
         if self.problems:
             raise NotImportable(self.problems)
+        ops, outputs = running_concatenations(ops, outputs)
         root = self.tree(ops, outputs)
         names = {inputs[0]: "input"}
         layers = self.items(root, names, "")
@@ -611,6 +623,46 @@ class Importer:
         if isinstance(out, torch.Tensor):
             spec["expect"]["output_shape"] = list(out.shape[1:])
         return spec
+
+
+def running_concatenations(ops: list[Op], outputs: list[str]) -> tuple[list[Op], list[str]]:
+    """Dense connectivity as a chain: DenseNet's layer k concatenates everything before it,
+    ``cat([x, n1, ..., n(k-1)])``; when ``cat([x, n1, ..., n(k-2)])`` was computed before (by layer k-1),
+    it is ``cat([that, n(k-1)])`` (concatenation is associative), and that concatenation of a container's
+    input with its last output belongs to that container: layer k-1 becomes ``x -> concat(x, f(x))``, a
+    parallel group with an empty branch, and the layers of a dense block are copies of one block.
+    A concatenation of one tensor is that tensor."""
+    alias: dict[str, str] = {}
+    seen: dict[tuple[str, ...], str] = {}  # the inputs of a concatenation -> its node
+    producer = {op.node: op for op in ops}
+    readers: dict[str, set[str]] = {}
+    for op in ops:
+        for a in op.inputs:
+            readers.setdefault(a, set()).add(op.container)
+    out: list[Op] = []
+    for op in ops:
+        op.inputs = [alias.get(a, a) for a in op.inputs]
+        if not op.concat:
+            out.append(op)
+            continue
+        ins = tuple(op.inputs)
+        if len(ins) == 1:
+            alias[op.node] = ins[0]
+            seen.setdefault(ins, ins[0])
+            continue
+        prefix = seen.get(ins[:-1])
+        last = producer.get(ins[-1])
+        axis = op.item.get(Concat.KIND, {}).get("axis")
+        prior = producer.get(prefix) if prefix is not None else None
+        same_axis = prior is None or not prior.concat or prior.item.get(Concat.KIND, {}).get("axis") == axis
+        if prefix is not None and last is not None and same_axis and len(ins) > 2:
+            op.inputs = [prefix, ins[-1]]
+        if prefix is not None and last is not None and same_axis and last.container != op.container and \
+                last.container in readers.get(prefix, set()):  # the container reads the prefix: it is its input
+            op.container = last.container
+        seen[ins] = op.node
+        out.append(op)
+    return out, [alias.get(o, o) for o in outputs]
 
 
 def _tensors(value: Any) -> list[fx.Node]:
@@ -706,8 +758,10 @@ def _repeats(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if len(kids) > 1 and len(kinds) == 1 and all("from" not in c and "repeat" not in c for c in kids):
                 block = next(iter(kinds))
                 args = [c[block] for c in kids]
-                expected = [f"{block}_{i + 1}" for i in range(len(kids))]
-                if all(a == args[0] for a in args) and [c.get("name") for c in kids] == expected:
+                names = [c.get("name") for c in kids]  # the copies of a repeat are `block_1`... (`block1` spells so)
+                numbered = names in ([f"{block}_{i + 1}" for i in range(len(kids))],
+                                     [f"{block}{i + 1}" for i in range(len(kids))])
+                if all(a == args[0] for a in args) and numbered:
                     new = {block: args[0], "repeat": len(kids)}
                     new.update({k: v for k, v in item.items() if k in ("name", "from")})
                     out.append(new)

@@ -18,7 +18,7 @@ from netspec.train import output
 from netspec.train.checkpoint import load_checkpoint, load_model_state
 from netspec.train.loop import Trainer
 from netspec.train.rundir import RunDirectory
-from netspec.train.runtime import seed_everything
+from netspec.train.runtime import seed_everything, train_mode
 from netspec.train.setup import require_finite
 from netspec.train.tasks.base import step_failure
 from netspec.train.threads import CpuMeter
@@ -153,10 +153,7 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     if subset is not None and len(trainer.data.train) + len(trainer.data.val or ()) > subset:
         subset = None  # the data source does not take subsets: everything was prepared
     batch = next(iter(trainer.batches(trainer.data.train, True, 0)))
-    for net in trainer.task.nets.values():
-        net.train()
-    for m in trainer.model.modules():
-        m.train()
+    train_mode(trainer.model, *trainer.task.nets.values())  # frozen layers with state stay in eval mode
     task = trainer.task
     try:
         loss = task.dry_step(trainer, batch)
@@ -179,6 +176,7 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         "loss": float(loss.detach()), "loss_name": getattr(trainer.task, "loss_name", "?"),
         "device": str(trainer.device), "steps_per_epoch": trainer.steps_per_epoch,
         "config": trainer.cfg.dump(),
+        **({"weights": report.summary()} if (report := getattr(trainer.model, "netspec_weights", None)) else {}),
     }
 
 

@@ -39,7 +39,7 @@ from netspec.spec.train import TrainConfig
 from netspec.train import checkpoint, output, setup
 from netspec.train.batching import OrderSampler, TensorSet, epoch_order, make_loader, tensor_batches
 from netspec.train.meter import RunningMean
-from netspec.train.runtime import dist_env, resolve_device, seed_everything
+from netspec.train.runtime import dist_env, resolve_device, seed_everything, train_mode
 from netspec.train.schedule import LRSchedule
 from netspec.train.tasks import make_task
 from netspec.train.tasks.base import check_token_ids, step_failure
@@ -318,10 +318,7 @@ class Trainer:
 
     def _train_epoch(self) -> dict[str, Any]:
         cfg = self.cfg
-        for m in self.model.modules():
-            m.train()
-        for net in self.task.nets.values():
-            net.train()
+        train_mode(self.model, *self.task.nets.values())  # frozen layers with state stay in eval mode
         steps = self.steps_per_epoch
         skip = self.batch
         losses = torch.zeros(steps, device=self.device)

@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 
 from netspec.core.errors import NetspecError, UsageError
+from netspec.ir.graph import NetGraph
 
 TEMP_SUFFIX = ".tmp"  # the temporary files of write_atomic: .<name>.<random>.tmp
 
@@ -188,3 +189,21 @@ def unwrap_state(model: nn.Module) -> dict[str, Any]:
     m = unwrap(model)
     return {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
 
+
+
+def train_mode(*modules: nn.Module) -> None:
+    """Training mode for ``modules``, except their frozen layers that keep state: a layer with
+    ``trainable: false`` (on it or an enclosing group) that has buffers (a batch norm's running
+    statistics) stays in eval mode, so training changes neither its parameters nor its buffers and it
+    computes what it computed before fine-tuning (torchvision's ``FrozenBatchNorm2d``, detectron2's
+    frozen stages). Read from the IR's ``trainable`` flags and buffer shapes, not from layer kinds."""
+    for m in modules:
+        m.train()
+    for m in modules:
+        for sub in m.modules():
+            net = getattr(sub, "netspec_graph", None)
+            if not isinstance(net, NetGraph):
+                continue
+            for node in net.nodes:
+                if not node.trainable and node.buffers and node.shared is None:
+                    sub.get_submodule(node.name).eval()

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torchvision_layout import TinyResNet, randomise
+from torchvision_layout import TinyDenseNet, TinyMobileNetV2, TinyResNet, TinyVGG, randomise
 
 import netspec
 from netspec.cli.main import main
@@ -21,12 +21,13 @@ from netspec.interop.importer import NotImportable, import_model
 
 def _same_function(text: str, model: nn.Module, shape: list[int]) -> None:
     """Independently of the importer's own check: the spec checks, compiles, loads the model's state
-    dict completely and computes the model's outputs."""
+    dict completely, every module by name, and computes the model's outputs."""
     report = netspec.check(text)
     assert report.ok, [str(f) for f in report.failures]
     assert report.graph.network().params == sum(p.numel() for p in model.parameters())
     mine = netspec.compile(text, weights=model.state_dict()).eval()
     assert mine.netspec_weights.complete
+    assert {how for *_, how in mine.netspec_weights.loaded} == {"name"}, mine.netspec_weights.table(True)
     x = torch.randn(2, *shape)
     with torch.no_grad():
         assert torch.allclose(mine(x), model.eval()(x), atol=1e-5)
@@ -104,11 +105,49 @@ class Densish(nn.Module):
         return self.fc(torch.flatten(torch.cat(features, 1), 1))
 
 
-def test_dense_connectivity_is_written_with_from():
+def test_dense_connectivity_becomes_a_repeated_block():
+    """cat([x, n1, ..., nk]) is cat(cat([x, ..., n(k-1)]), nk): each dense layer is x -> concat(x, f(x)),
+    one block whose copies differ only in their input width (which netspec infers), hence `repeat`."""
     model = randomise(Densish())
     done = import_model(model, [1, 8, 8], name="densish")
-    assert "from: [stem, layers.dense_layer_1.conv]" in done.text
+    assert {"dense_layer": {}, "repeat": 3, "name": "layers"} in done.spec["layers"]
+    (parallel,) = done.spec["blocks"]["dense_layer"]["layers"]
+    assert parallel["parallel"]["merge"] == "concat" and parallel["parallel"]["branches"][0] == []
+    assert "from:" not in done.text
     _same_function(done.text, model, [1, 8, 8])
+
+
+def test_a_torchvision_layout_densenet_imports_with_repeat_and_loads_by_name():
+    """torchvision's DenseNet layout (ModuleDict `denselayer1`..., `_Transition` an nn.Sequential
+    subclass): the block takes the layers' name, `denselayer`, and `denseblock1.denselayer_2` is
+    spelled `denseblock1.denselayer2` when the state dict loads."""
+    model = randomise(TinyDenseNet())
+    done = import_model(model, [3, 16, 16], name="tiny_densenet")
+    features = next(i for i in done.spec["layers"] if i.get("name") == "features")["sequential"]["layers"]
+    assert {"denselayer": {}, "repeat": 3, "name": "denseblock1"} in features
+    assert {"denselayer": {}, "repeat": 2, "name": "denseblock2"} in features
+    assert list(done.spec["blocks"]) == ["denselayer"]  # one transition: no block for it
+    assert done.weights.endswith("loaded by name")
+    _same_function(done.text, model, [3, 16, 16])
+
+
+def test_sequential_indices_load_by_name():
+    """nn.Sequential's children `features.0`, `classifier.3` become `conv2d_1`, `dense_4` (numbered
+    siblings), which load as the indices."""
+    model = randomise(TinyVGG())
+    done = import_model(model, [3, 8, 8], name="tiny_vgg")
+    features = done.spec["layers"][0]["sequential"]["layers"]
+    assert [i["name"] for i in features][:4] == ["conv2d_1", "relu_2", "max_pool2d_3", "conv2d_4"]
+    _same_function(done.text, model, [3, 8, 8])
+
+
+def test_a_torchvision_layout_mobilenet_v2_loads_by_name():
+    """Sequential subclasses inside Sequentials (`features.1.conv.0.0`), residual and plain inverted
+    residuals: blocks, and the model's state dict by name."""
+    model = randomise(TinyMobileNetV2())
+    done = import_model(model, [3, 16, 16], name="tiny_mobilenet_v2")
+    assert "inverted_residual" in done.spec["blocks"] and "conv_norm_activation" in done.spec["blocks"]
+    _same_function(done.text, model, [3, 16, 16])
 
 
 class Unmappable(nn.Module):
@@ -150,7 +189,8 @@ def test_import_cli(tmp_path, capsys):
 
 # --- optional: torchvision's own models ---------------------------------------------------------------
 TORCHVISION = {"resnet18": {}, "resnet50": {}, "vgg16": {}, "googlenet": {"aux_logits": False, "init_weights": True},
-               "densenet121": {}}
+               "densenet121": {}, "mobilenet_v2": {}}
+BY_NAME = {"resnet18", "resnet50", "vgg16", "densenet121", "mobilenet_v2", "googlenet"}
 
 
 @pytest.mark.slow
@@ -163,6 +203,22 @@ def test_torchvision_models_import_and_compute_the_same(name):
     model = randomise(getattr(models, name)(**TORCHVISION[name]))
     done = import_model(model, [3, 224, 224], name=name)
     assert done.max_diff is not None and done.max_diff < 1e-4
-    if name != "densenet121":  # dense connectivity names its inputs; the others read as blocks or a chain
-        assert done.text.count("\n") < 200 and (name == "vgg16" or done.spec.get("blocks"))
-    _same_function(done.text, model, [3, 224, 224])
+    assert done.text.count("\n") < 200 and (name == "vgg16" or done.spec.get("blocks"))
+    if name == "densenet121":
+        assert '{"denselayer": {}, "repeat": 24' in str(done.spec).replace("'", '"')
+    if name in BY_NAME:
+        _same_function(done.text, model, [3, 224, 224])
+
+
+def test_build_with_the_models_weights_reports_loaded_by_name(tmp_path, capsys):
+    """`netspec import` then `netspec build --weights` with the model's own state dict file: every
+    module loads by name (torchvision's `layer1.0.conv1`, `layer2.0.downsample.0`)."""
+    model = randomise(TinyResNet())
+    done = import_model(model, [3, 16, 16], name="tiny")
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(done.text + "train: {data: random, epochs: 1, batch_size: 4}\n", encoding="utf-8")
+    torch.save(model.state_dict(), tmp_path / "tiny_resnet.pt")
+    assert main(["build", str(spec), "--dry-run", "--subset", "8", "--weights", str(tmp_path / "tiny_resnet.pt")]) == 0
+    out = capsys.readouterr().out
+    n = len({key.rpartition(".")[0] for key in model.state_dict()})  # torch's modules holding tensors
+    assert f"weights from {tmp_path / 'tiny_resnet.pt'}: {n} of {n} modules loaded by name" in out

@@ -4,7 +4,13 @@ A state dict from another code base names its tensors its own way (torchvision's
 is netspec's ``layer1.basic_block_1.shortcut.conv``). Loading goes module by module (a module is the
 tensors sharing a prefix: a convolution's ``weight`` and ``bias``, a batch norm's four tensors):
 
-1. **By name**: a module whose every tensor is in the file under the same key with the same shape.
+1. **By name**: a module whose every tensor is in the file under the same key with the same shape, or
+   under one of the module's *PyTorch spellings* (:func:`torch_names`): netspec names are identifiers
+   and its groups have scopes a PyTorch model lacks, so ``layer1.basic_block_1.conv1`` is also tried as
+   ``layer1.0.conv1``. A spelling counts when it names one file module that no other module claims.
+   Names must agree with the file's order: two modules of equal shapes whose names cross over (the
+   first takes a later file entry than the second) are refused, not loaded (a swapped name would
+   otherwise load silently into the wrong place).
 2. **By structure**: the remaining modules, in network order, are aligned with the file's remaining
    modules, in the file's order, by their signature (tensor names and shapes): the longest common
    subsequence. A pair is loaded only when it is *certain*: no other pair of an equally long alignment
@@ -27,6 +33,7 @@ import torch
 import torch.nn as nn
 
 from netspec.core.errors import DataError, UsageError
+from netspec.ir.graph import NetGraph
 
 # Key prefixes of a model wrapped for training (DistributedDataParallel, torch.compile).
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
@@ -65,7 +72,8 @@ class LoadReport:
         missing: model modules nothing in the file fits (kept as initialised).
         unused: file modules nothing in the model took.
         ambiguous: ``(model module, [file modules it could take])`` for pairs that are not certain.
-        mismatched: model modules whose name is in the file with other shapes: ``(module, here, there)``.
+        disordered: ``(model module, file module)`` pairs that names give but the file's order contradicts
+            (a module of the same shapes comes between them in the other order).
     """
 
     source: str
@@ -73,10 +81,11 @@ class LoadReport:
     missing: list[Entry] = field(default_factory=list)
     unused: list[Entry] = field(default_factory=list)
     ambiguous: list[tuple[Entry, list[Entry]]] = field(default_factory=list)
+    disordered: list[tuple[Entry, Entry]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return not (self.missing or self.unused or self.ambiguous)
+        return not (self.missing or self.unused or self.ambiguous or self.disordered)
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -85,12 +94,14 @@ class LoadReport:
 
     def summary(self) -> str:
         by_name = sum(1 for *_, how in self.loaded if how == "name")
-        n = len(self.loaded) + len(self.missing) + len({id(m) for m, _ in self.ambiguous})
-        text = (f"weights from {self.source}: {len(self.loaded)} of {n} modules loaded "
-                f"({by_name} by name, {len(self.loaded) - by_name} by structure)")
+        n = len(self.loaded) + len(self.missing) + len({id(m) for m, _ in self.ambiguous}) + len(self.disordered)
+        how = ("by name" if by_name == len(self.loaded) else
+               f"({by_name} by name, {len(self.loaded) - by_name} by structure)")
+        text = f"weights from {self.source}: {len(self.loaded)} of {n} modules loaded {how}"
         left = [f"{len(self.missing)} not in the file"] if self.missing else []
         left += [f"{len(self.unused)} unused in the file"] if self.unused else []
         left += [f"{len(self.ambiguous)} ambiguous"] if self.ambiguous else []
+        left += [f"{len(self.disordered)} against the file's order"] if self.disordered else []
         return text + ("; " + ", ".join(left) if left else "")
 
     def table(self, everything: bool = False) -> str:
@@ -100,6 +111,9 @@ class LoadReport:
             rows += [(m.path, f.path, f"by {how}") for m, f, how in self.loaded]
         for m, options in self.ambiguous:
             rows.append((m.path, " | ".join(o.path for o in options), "ambiguous: equally good alignments"))
+        for m, f in self.disordered:
+            rows.append((m.path, f.path, "refused: the names say so, the file's order says otherwise "
+                                         "(another module of these shapes sits between them the other way round)"))
         for m in self.missing:
             rows.append((m.path, "-", f"not in the file ({m.describe()})"))
         for f in self.unused:
@@ -166,18 +180,44 @@ def entries(state: Mapping[str, Any]) -> list[Entry]:
     return [Entry(path, tuple(k for k, _ in items), tuple(s for _, s in items)) for path, items in order.items()]
 
 
-def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str = "a state dict") -> LoadReport:
-    """Decide which file module goes into which model module (nothing is loaded)."""
+def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str = "a state dict",
+         spellings: Mapping[str, list[str]] | None = None) -> LoadReport:
+    """Decide which file module goes into which model module (nothing is loaded).
+
+    ``spellings``: other names a model module may have in the file (:func:`torch_names`).
+    """
     mine, theirs = entries(target), entries(source)
     report = LoadReport(source_name)
     by_path = {e.path: e for e in theirs}
-    taken: set[str] = set()
-    rest: list[Entry] = []
-    for m in mine:
+    named: dict[int, Entry] = {}  # model index -> file entry, by name
+    for i, m in enumerate(mine):
         f = by_path.get(m.path)
         if f is not None and f.signature == m.signature:
-            report.loaded.append((m, f, "name"))
-            taken.add(f.path)
+            named[i] = f
+    if spellings:
+        taken = {f.path for f in named.values()}
+        claims: dict[str, list[int]] = {}
+        for i, m in enumerate(mine):
+            if i in named:
+                continue
+            hits = {p for p in spellings.get(m.path, ()) if p in by_path and p not in taken
+                    and by_path[p].signature == m.signature}
+            if len(hits) == 1:
+                claims.setdefault(hits.pop(), []).append(i)
+        for p, who in claims.items():
+            if len(who) == 1:  # a spelling two modules share says nothing
+                named[who[0]] = by_path[p]
+    order = {f.path: j for j, f in enumerate(theirs)}
+    crossed = _crossed([(i, order[f.path], mine[i].signature) for i, f in sorted(named.items())])
+    taken = set()
+    rest: list[Entry] = []
+    for i, m in enumerate(mine):
+        if i in named and i not in crossed:
+            report.loaded.append((m, named[i], "name"))
+            taken.add(named[i].path)
+        elif i in crossed:
+            report.disordered.append((m, named[i]))
+            taken.add(named[i].path)
         else:
             rest.append(m)
     others = [f for f in theirs if f.path not in taken]
@@ -194,9 +234,105 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
     stuck_files = {j for _, j in ambiguous}
     report.missing = [m for i, m in enumerate(rest) if i not in stuck and all(i != a for a, _ in pairs)]
     report.unused = [f for j, f in enumerate(others) if j not in used and j not in stuck_files]
-    order = {m.path: i for i, m in enumerate(mine)}
-    report.loaded.sort(key=lambda t: order[t[0].path])
+    where = {m.path: i for i, m in enumerate(mine)}
+    report.loaded.sort(key=lambda t: where[t[0].path])
     return report
+
+
+def _crossed(pairs: list[tuple[int, int, Signature]]) -> set[int]:
+    """The model indices of name pairs ``(model index, file index, signature)`` (in model order) that
+    cross another pair of the same signature: a module taking a later file entry than a module after it."""
+    bad: set[int] = set()
+    groups: dict[Signature, list[tuple[int, int]]] = {}
+    for i, j, sig in pairs:
+        groups.setdefault(sig, []).append((i, j))
+    for items in groups.values():
+        best_before = -1  # the largest file index among earlier modules
+        for i, j in items:
+            if j < best_before:
+                bad.add(i)
+            best_before = max(best_before, j)
+        least_after = 1 << 62
+        for i, j in reversed(items):
+            if j > least_after:
+                bad.add(i)
+            least_after = min(least_after, j)
+    return bad
+
+
+# --- PyTorch's spellings of netspec's module paths -----------------------------------------------------
+INDEXED = re.compile(r"^(.+)_(\d+)$")
+MAX_SPELLINGS = 64  # per module: alternatives multiply along a path
+
+
+def torch_names(net: NetGraph) -> dict[str, list[str]]:
+    """The PyTorch spellings of each module path of a compiled network, for loading by name.
+
+    netspec's names are identifiers and its groups open scopes that PyTorch models write differently:
+
+    * **Numbered siblings are indices.** When every child of a group (or of the network) is named
+      ``<name>_<n>`` with increasing ``n`` (the copies of a ``repeat:`` are ``basic_block_1``,
+      ``basic_block_2``; ``netspec import`` names the children of an ``nn.Sequential`` so), child
+      ``<name>_<n>`` is ``n - 1``, as ``nn.Sequential``/``nn.ModuleList`` name theirs, or
+      ``<name><n>`` (``add_module(f"denselayer{n}")``, torchvision's DenseNet).
+    * **A parallel's branches are not levels** (``layer.branch2.norm1`` is ``layer.norm1``), nor is
+      **the one group a block consists of** (a dense layer that is one parallel group).
+    * **A residual's shortcut** is either no level (its layers sit in the block, ``downsample.0``
+      written by ``netspec import``) or ``downsample`` with its layers by position: torchvision's
+      ResNet projection (``shortcut.conv`` is ``downsample.0``, ``shortcut.bn`` is ``downsample.1``).
+
+    The netspec path itself is always tried first; a spelling only ever loads a file entry with the
+    module's exact tensor names and shapes that no other module's spelling also names.
+    """
+    children: dict[str, list[str]] = {g: list(info.children) for g, info in net.groups.items()}
+    children[""] = list(dict.fromkeys(n.name.split(".", 1)[0] for n in net.nodes))  # the network's own, in order
+    out: dict[str, list[str]] = {}
+
+    def join(a: str, b: str) -> str:
+        return f"{a}.{b}" if a and b else a or b
+
+    def visit(path: str, names: list[str]) -> None:
+        out[path] = names
+        kids = children.get(path)
+        if not kids:
+            return
+        info = net.groups.get(path)
+        shorts = [k[len(path) + 1:] if path else k for k in kids]
+        numbers = [INDEXED.match(s) for s in shorts]
+        indexed = all(numbers) and all(int(a[2]) < int(b[2]) for a, b in zip(numbers, numbers[1:]))
+        for pos, (kid, short) in enumerate(zip(kids, shorts)):
+            ki = net.groups.get(kid)
+            if ki is not None and ki.topology == "branch":
+                alts = [""]
+            elif ki is not None and ki.topology == "shortcut":
+                alts = ["", "downsample"]
+            elif info is not None and info.block is not None and len(kids) == 1 and ki is not None:
+                alts = ["", short]
+            elif info is not None and info.topology == "shortcut":
+                alts = [short, str(pos)]
+            elif indexed:
+                m = numbers[pos]
+                alts = [str(int(m[2]) - 1), f"{m[1]}{m[2]}"]  # type: ignore[index]
+            else:
+                alts = [short]
+            visit(kid, list(dict.fromkeys(join(n, a) for n in names for a in alts))[:MAX_SPELLINGS])
+
+    visit("", [""])
+    out.pop("", None)
+    return out
+
+
+def model_torch_names(model: nn.Module) -> dict[str, list[str]]:
+    """:func:`torch_names` of a compiled module (a network, or a ModuleDict of them)."""
+    net = getattr(model, "netspec_graph", None)
+    if isinstance(net, NetGraph):
+        return torch_names(net)
+    out: dict[str, list[str]] = {}
+    if isinstance(model, nn.ModuleDict):
+        for key, sub in model.items():
+            for path, names in model_torch_names(sub).items():
+                out[f"{key}.{path}"] = [f"{key}.{n}" for n in names]
+    return out
 
 
 def align(a: list[Signature], b: list[Signature], a_names: list[str] | None = None,
@@ -262,7 +398,7 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
     else:
         source, name = as_state_dict(weights), "a state dict"
     target = model.state_dict()
-    report = plan(target, source, name)
+    report = plan(target, source, name, model_torch_names(model))
     if not report.loaded:
         raise DataError(report.table() + "\nnothing in the file fits this network")
     if not report.complete and not partial:

@@ -72,7 +72,10 @@ def theirs(tmp_path_factory) -> tuple[nn.Module, Path]:
     return model, path
 
 
-def test_torchvision_layout_loads_by_structure_with_the_same_outputs(theirs):
+def test_torchvision_layout_loads_by_name_with_the_same_outputs(theirs):
+    """netspec's ``layer1.basic_block_1.conv1`` is PyTorch's ``layer1.0.conv1`` (a repeat's copies are
+    indices) and its automatic projection ``shortcut.conv``/``shortcut.bn`` torchvision's
+    ``downsample.0``/``downsample.1``: every module loads by name."""
     model, path = theirs
     mine = netspec.compile(tiny_spec(), weights=path).eval()
     report = mine.netspec_weights
@@ -81,7 +84,7 @@ def test_torchvision_layout_loads_by_structure_with_the_same_outputs(theirs):
     assert report.mapping["layer1.basic_block_2.bn2.running_var"] == "layer1.1.bn2.running_var"
     assert report.mapping["fc.weight"] == "fc.weight"
     hows = {m.path: how for m, _, how in report.loaded}
-    assert hows["conv1"] == hows["fc"] == "name" and hows["layer1.basic_block_1.conv1"] == "structure"
+    assert set(hows.values()) == {"name"} and "loaded by name" in report.summary()
     x = torch.randn(3, 3, 16, 16)
     with torch.no_grad():
         assert torch.allclose(mine(x), model(x), atol=1e-6)
@@ -118,6 +121,32 @@ def test_netspecs_own_checkpoint_loads_by_name(tmp_path):
         x = torch.randn(2, 3, 16, 16)
         with torch.no_grad():
             assert torch.equal(a(x), b(x))
+
+
+def test_swapped_names_of_same_shaped_tensors_are_refused(theirs):
+    """Two same-shaped modules' names swapped in the file (the tensors keep their places): by name they
+    would load crossed, silently. The names contradict the file's order, so they are refused."""
+    model, _ = theirs
+    sd = model.state_dict()
+    a, b = "layer1.0.conv1.weight", "layer1.0.conv2.weight"
+    assert sd[a].shape == sd[b].shape
+    swapped = {(b if k == a else a if k == b else k): v for k, v in sd.items()}
+    with pytest.raises(DataError) as err:
+        netspec.compile(tiny_spec(), weights=swapped)
+    assert "layer1.basic_block_1.conv1" in str(err.value) and "order" in str(err.value)
+    report = netspec.compile(tiny_spec(), weights=swapped, partial=True).netspec_weights
+    assert sorted(m.path for m, _ in report.disordered) == ["layer1.basic_block_1.conv1",
+                                                             "layer1.basic_block_1.conv2"]
+    # The same file with the names in place loads completely: the refusal came from the swap.
+    assert netspec.compile(tiny_spec(), weights=sd).netspec_weights.complete
+
+
+def test_spellings_shared_by_two_modules_load_nothing_by_name():
+    """A spelling is a name only when one model module has it: ``a_1``/``a_2`` in a group are ``0``/``1``,
+    and so is ``b_1``/``b_2`` in another; the file's ``0`` fits neither by name."""
+    target = {"g.a_1.weight": torch.zeros(4, 4), "h.a_1.weight": torch.zeros(4, 4)}
+    report = plan(target, {"0.weight": torch.ones(4, 4)}, spellings={"g.a_1": ["0"], "h.a_1": ["0"]})
+    assert not any(how == "name" for *_, how in report.loaded) and report.ambiguous
 
 
 def test_wrapper_prefixes_and_nested_state_dicts(tmp_path):
@@ -203,6 +232,9 @@ TORCHVISION = {
 }
 
 
+BY_NAME = {"resnet18", "resnet50", "densenet121"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TORCHVISION))
 def test_torchvision_weights_give_torchvisions_outputs(name, tmp_path):
@@ -216,6 +248,8 @@ def test_torchvision_weights_give_torchvisions_outputs(name, tmp_path):
     theirs = randomise(TORCHVISION[name](models))
     torch.save(theirs.state_dict(), tmp_path / "w.pth")
     mine = netspec.compile(spec, weights=tmp_path / "w.pth").eval()
+    if name in BY_NAME:  # laid out as torchvision: every module by name (PyTorch spellings)
+        assert {how for *_, how in mine.netspec_weights.loaded} == {"name"}
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         assert torch.allclose(mine(x), theirs(x), atol=1e-4, rtol=1e-4)
@@ -265,3 +299,78 @@ def test_group_learning_rates(tmp_path):
     assert all(n.startswith("layer2.basic_block_2.") for n in groups[0.001])
     with pytest.raises(UsageError, match="layer9"):
         api.prepare(spec, sets=["optimizer.group_lr={layer9: 0.01}"], write=False, quiet=True)
+
+
+TINY_DENSENET = """
+netspec: 1
+name: tiny_densenet
+blocks:
+  denselayer:
+    params: {growth: 4, bn_size: 2}
+    layers:
+      - parallel:
+          merge: concat
+          branches:
+            - []
+            - - batchnorm2d: {}
+                name: norm1
+              - relu: {}
+              - conv2d: {filters: "${bn_size * growth}", kernel: 1, bias: false}
+                name: conv1
+              - batchnorm2d: {}
+                name: norm2
+              - relu: {}
+              - conv2d: {filters: $growth, kernel: 3, padding: 1, bias: false}
+                name: conv2
+        name: layer
+input: [3, 16, 16]
+layers:
+  - sequential:
+      layers:
+        - conv2d: {filters: 8, kernel: 3, padding: 1, bias: false}
+          name: conv0
+        - batchnorm2d: {}
+          name: norm0
+        - relu: {}
+        - max_pool2d: 2
+        - denselayer: {}
+          repeat: 3
+          name: denseblock1
+        - sequential:
+            layers:
+              - batchnorm2d: {}
+                name: norm
+              - relu: {}
+              - conv2d: {filters: 10, kernel: 1, bias: false}
+                name: conv
+              - avg_pool2d: {kernel: 2, stride: 2}
+          name: transition1
+        - denselayer: {}
+          repeat: 2
+          name: denseblock2
+        - batchnorm2d: {}
+          name: norm5
+    name: features
+  - relu: {}
+  - global_avg_pool: {}
+  - dense: 5
+    name: classifier
+"""
+
+
+def test_a_densenet_spec_loads_torchvision_names():
+    """The reference DenseNet's layout (a dense layer is one parallel group: the input, and the
+    BN-ReLU-conv branch): `features.denseblock1.denselayer_2.layer.branch2.norm1` is torchvision's
+    `features.denseblock1.denselayer2.norm1` (the repeat copy's number run into its name; the block's one
+    group and the branch are not levels). Every module by name, torchvision-layout outputs."""
+    from torchvision_layout import TinyDenseNet
+
+    model = randomise(TinyDenseNet())
+    mine = netspec.compile(TINY_DENSENET, weights=model.state_dict()).eval()
+    report = mine.netspec_weights
+    assert report.complete and {how for *_, how in report.loaded} == {"name"}
+    assert report.mapping["features.denseblock1.denselayer_2.layer.branch2.norm1.running_var"] == \
+        "features.denseblock1.denselayer2.norm1.running_var"
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(mine(x), model(x), atol=1e-5)

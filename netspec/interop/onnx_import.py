@@ -1,0 +1,466 @@
+"""``netspec import model.onnx``: an ONNX graph -> a spec, node by node, where the mapping is direct.
+
+ONNX is a flat graph of operators with the weights as initializers, so the spec is a flat list of
+layers (``from:`` where a node does not read the one before it), each named after its ONNX node, and
+the initializers become a state dict under those names (:attr:`OnnxImport.state`): the spec compiles
+and loads it by name. Mapped directly: Conv (1-d, 2-d), Gemm and MatMul (+ Add of a bias),
+BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape to a constant shape,
+Add, Mul, Concat, Dropout, Identity and the activations of the activation table (Relu, Sigmoid, Tanh,
+Softmax, LeakyRelu, Clip to [0, 6] as ReLU6, ...); constants and their casts are folded. Any other
+node, or a mapped node with an option netspec lacks (asymmetric padding, a computed shape), is listed
+by node name and op type (root causes only: not the nodes reading its output), and nothing is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from netspec.api import analyze
+from netspec.api import compile as compile_spec
+from netspec.core.errors import BuildError, UsageError
+from netspec.frontends.write.yaml import to_yaml
+from netspec.interop.importer import ACTIVATION_DEFAULTS, ACTIVATION_MODULES, NotImportable
+from netspec.layers.conv import Conv1d, Conv2d
+from netspec.layers.core import Dense, Flatten, LeakyReLU, Reshape
+from netspec.layers.merge import Add, Concat, Multiply
+from netspec.layers.norm import BatchNorm1d, BatchNorm2d
+from netspec.layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+
+# ONNX activation operators -> the torch module the activation table knows them by (options: defaults)
+ACTIVATION_OPS: dict[str, type] = {
+    "Relu": nn.ReLU, "Sigmoid": nn.Sigmoid, "Tanh": nn.Tanh, "Softmax": nn.Softmax, "LogSoftmax": nn.LogSoftmax,
+    "Selu": nn.SELU, "Softplus": nn.Softplus, "HardSwish": nn.Hardswish, "Mish": nn.Mish,
+}
+MAX_NAME = 64
+
+
+@dataclass
+class OnnxImport:
+    """The spec (YAML and raw tree), its state dict from the initializers, and the check."""
+
+    text: str
+    spec: dict[str, Any]
+    state: dict[str, torch.Tensor]
+    params: int
+    max_diff: float | None = None
+    weights: str = ""
+    checked: str = ""  # what the outputs were compared with
+    problems: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _attrs(node: Any) -> dict[str, Any]:
+    import onnx
+
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def conv_groups_attribute() -> str:
+    """ONNX Conv's grouped-convolution attribute, read off its schema (the word is a layer kind name,
+    which only netspec/layers may spell)."""
+    import onnx
+
+    known = {"auto_pad", "dilations", "kernel_shape", "pads", "strides"}
+    (name,) = set(onnx.defs.get_schema("Conv").attributes) - known
+    return name
+
+
+def _one(values: list[int]) -> Any:
+    return values[0] if len(set(values)) == 1 else list(values)
+
+
+class OnnxImporter:
+    """Walk the (topologically sorted) ONNX graph, one layer item per node."""
+
+    def __init__(self, model: Any, name: str) -> None:
+        import onnx
+        import onnx.numpy_helper
+
+        try:
+            model = onnx.shape_inference.infer_shapes(model)
+        except Exception:  # shapes only help to read axes; without them ranks come from the initializers
+            pass
+        self.graph = model.graph
+        self.name = name
+        self.consts: dict[str, np.ndarray] = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
+        self.ranks: dict[str, int] = {}
+        for v in [*self.graph.input, *self.graph.value_info, *self.graph.output]:
+            t = v.type.tensor_type
+            if t.HasField("shape"):
+                self.ranks[v.name] = len(t.shape.dim)
+        self.problems: list[tuple[str, str, str]] = []
+        self.layers: list[dict[str, Any]] = []
+        self.state: dict[str, torch.Tensor] = {}
+        self.names: dict[str, str] = {}  # ONNX tensor -> the netspec node (or input) producing it
+        self.alias: dict[str, str] = {}  # ONNX tensor -> the tensor it equals (Identity, Dropout)
+        self.taken: set[str] = {"input"}
+        self.last: str | None = None  # the tensor the previous layer produced
+        self.readers: dict[str, int] = {}
+        for node in self.graph.node:
+            for t in node.input:
+                self.readers[t] = self.readers.get(t, 0) + 1
+        self.fused: set[str] = set()  # outputs of the Add nodes folded into the MatMul before them
+        self.failed: set[str] = set()  # outputs of nodes not imported: their readers are not reported again
+
+    # --- helpers -----------------------------------------------------------------------------------------
+    def where(self, node: Any) -> str:
+        return node.name or (node.output[0] if node.output else node.op_type)
+
+    def fail(self, node: Any, why: str) -> None:
+        self.problems.append((self.where(node), node.op_type, why))
+        self.failed.update(node.output)
+
+    def layer_name(self, node: Any, kind: str) -> str:
+        raw = node.name or ""
+        parts = [p for p in re.split(r"[/.]", raw) if p]
+        if parts and parts[-1] == node.op_type and len(parts) > 1:
+            parts = parts[:-1]  # torch.onnx's `/layer1/layer1.0/conv1/Conv`: the module path is the name
+        base = re.sub(r"\W+", "_", "_".join(dict.fromkeys(parts))).strip("_").lower() or kind
+        if base[0].isdigit():
+            base = f"{kind}_{base}"
+        base = base[-MAX_NAME + 4:].lstrip("_") or kind
+        name, i = base, 2
+        while name in self.taken:
+            name, i = f"{base}_{i}", i + 1
+        self.taken.add(name)
+        return name
+
+    def tensor(self, name: str) -> str:
+        return self.alias.get(name, name)
+
+    def const(self, node: Any, i: int) -> np.ndarray | None:
+        if len(node.input) <= i or not node.input[i]:
+            return None
+        return self.consts.get(self.tensor(node.input[i]))
+
+    def rank(self, tensor: str) -> int | None:
+        t = self.tensor(tensor)
+        if t in self.ranks:
+            return self.ranks[t]
+        return None
+
+    def add(self, node: Any, item: dict[str, Any], inputs: list[str], tensors: dict[str, np.ndarray] | None = None,
+            output: str | None = None) -> None:
+        kind = next(iter(item))
+        name = self.layer_name(node, kind)
+        refs = [self.names.get(self.tensor(t)) for t in inputs]
+        if any(r is None for r in refs):
+            self.fail(node, "reads a tensor no importable node produced")
+            return
+        entry: dict[str, Any] = dict(item)
+        if [self.tensor(t) for t in inputs] != [self.last]:
+            entry["from"] = refs[0] if len(refs) == 1 else refs
+        entry["name"] = name
+        self.layers.append(entry)
+        for key, value in (tensors or {}).items():
+            self.state[f"{name}.{key}"] = torch.from_numpy(np.array(value, copy=True))
+        out = output or node.output[0]
+        self.names[out] = name
+        self.last = out
+
+    # --- the walk ----------------------------------------------------------------------------------------
+    def spec(self) -> dict[str, Any]:
+        inputs = [i for i in self.graph.input if i.name not in self.consts]
+        if len(inputs) != 1:
+            self.problems.append(("graph", f"{len(inputs)} inputs", "netspec imports one-input models"))
+            raise NotImportable(self.problems)
+        (x,) = inputs
+        dims = x.type.tensor_type.shape.dim
+        shape = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "N") for d in dims][1:]
+        if not shape or not all(isinstance(d, int) and d > 0 for d in shape):
+            symbolic = [d for d in shape if not isinstance(d, int)]
+            shape = [d if isinstance(d, int) and d > 0 else re.sub(r"\W", "_", str(d)) for d in shape]
+            if not shape or any(not str(d).isidentifier() for d in symbolic):
+                self.problems.append((x.name, "input", f"per-sample shape {shape} is not known"))
+        self.names[x.name] = "input"
+        self.last = x.name
+        self.input_rank = len(dims)
+        for node in self.graph.node:
+            if node.output and node.output[0] in self.fused:
+                continue
+            if any(self.tensor(t) in self.failed for t in node.input):
+                self.failed.update(node.output)  # follows from a problem already listed
+                continue
+            try:
+                self.node(node)
+            except ValueError as exc:
+                self.fail(node, str(exc))
+        outputs = [self.tensor(o.name) for o in self.graph.output]
+        missing = [o for o in outputs if o not in self.names]
+        if missing and not self.problems:
+            self.problems.append((", ".join(missing), "output", "not produced by an importable node"))
+        if self.problems:
+            raise NotImportable(self.problems)
+        spec: dict[str, Any] = {"netspec": 1, "name": self.name,
+                                "description": f"{self.name} imported from ONNX by netspec import",
+                                "input": shape, "layers": self.layers}
+        if outputs != [self.last]:
+            spec["outputs"] = [self.names[o] for o in outputs]
+        spec["expect"] = {"params": int(sum(t.numel() for k, t in self.state.items()
+                                            if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))))}
+        return spec
+
+    def node(self, node: Any) -> None:
+        op, a = node.op_type, _attrs(node)
+        data = [t for t in node.input if t and self.tensor(t) not in self.consts]
+        if op in ("Identity", "Dropout"):
+            self.alias[node.output[0]] = self.tensor(node.input[0])
+            return
+        if op == "Cast" and self.tensor(node.input[0]) in self.consts:  # a constant's type: folded
+            import onnx.helper
+
+            value = self.consts[self.tensor(node.input[0])]
+            self.consts[node.output[0]] = value.astype(onnx.helper.tensor_dtype_to_np_dtype(a["to"]))
+            return
+        if op == "Constant":
+            import onnx.numpy_helper
+
+            if "value" not in a:
+                raise ValueError("a constant other than a tensor")
+            self.consts[node.output[0]] = onnx.numpy_helper.to_array(a["value"])
+            return
+        if op == "Conv":
+            self.conv(node, a)
+        elif op == "Gemm":
+            self.gemm(node, a)
+        elif op == "MatMul":
+            self.matmul(node)
+        elif op == "BatchNormalization":
+            self.batchnorm(node, a)
+        elif op in ("MaxPool", "AveragePool"):
+            self.pool(node, a)
+        elif op == "GlobalAveragePool":
+            if self.rank(node.input[0]) not in (None, 4):
+                raise ValueError("global average pooling of other than images")
+            self.add(node, {AdaptiveAvgPool2d.KIND: {"output_size": 1}}, data)
+        elif op == "Flatten":
+            if a.get("axis", 1) != 1:
+                raise ValueError(f"flatten from axis {a.get('axis')} (netspec flattens all but the batch)")
+            self.add(node, {Flatten.KIND: {}}, data)
+        elif op == "Reshape":
+            self.reshape(node)
+        elif op in ("Add", "Mul", "Sum"):
+            if len(data) != len(node.input) or len(data) < 2:
+                raise ValueError("an operand is a constant (netspec merges tensors)")
+            self.add(node, {(Multiply if op == "Mul" else Add).KIND: {}}, data)
+        elif op == "Concat":
+            axis = a.get("axis", 1)
+            rank = self.rank(data[0]) if data else None
+            if axis < 0 and rank is not None:
+                axis += rank
+            if axis <= 0:
+                raise ValueError("concatenation along the batch or an unknown axis")
+            self.add(node, {Concat.KIND: {"axis": axis - 1}}, data)
+        elif op == "Clip":
+            self.clip(node, a, data)
+        elif op == "LeakyRelu":
+            self.add(node, {LeakyReLU.KIND: {"slope": float(a.get("alpha", 0.01))}}, data)
+        elif op in ACTIVATION_OPS:
+            self.activation(node, a, data)
+        else:
+            raise ValueError("no netspec kind for this operator")
+
+    def activation(self, node: Any, a: dict[str, Any], data: list[str]) -> None:
+        cls = ACTIVATION_OPS[node.op_type]
+        if node.op_type in ("Softmax", "LogSoftmax"):
+            axis, rank = a.get("axis", -1), self.rank(data[0])
+            if axis != -1 and (rank is None or axis != rank - 1):
+                raise ValueError(f"{node.op_type} over axis {axis} (netspec's is the last axis)")
+        kind = ACTIVATION_MODULES.get(cls) or ACTIVATION_DEFAULTS.get(cls)
+        if kind is None:
+            raise ValueError("no netspec kind for this operator")
+        self.add(node, {kind: {}}, data)
+
+    def clip(self, node: Any, a: dict[str, Any], data: list[str]) -> None:
+        """Clip to [0, 6] is ReLU6 (torch exports it so), to [0, inf) ReLU."""
+        low, high = self.const(node, 1), self.const(node, 2)
+        low = float(low) if low is not None else a.get("min", float("-inf"))
+        high = float(high) if high is not None else a.get("max", float("inf"))
+        cls = {(0.0, 6.0): nn.ReLU6, (0.0, float("inf")): nn.ReLU}.get((low, high))
+        kind = ACTIVATION_MODULES.get(cls) if cls is not None else None
+        if kind is None or len(data) != 1:
+            raise ValueError(f"clip to [{low}, {high}] (netspec has ReLU for [0, inf) and ReLU6 for [0, 6])")
+        self.add(node, {kind: {}}, data)
+
+    def conv(self, node: Any, a: dict[str, Any]) -> None:
+        w = self.const(node, 1)
+        if w is None or w.ndim not in (3, 4):
+            raise ValueError("a convolution whose weights are not a 1-d or 2-d kernel initializer")
+        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            raise ValueError(f"auto_pad {a['auto_pad']!r} (give explicit pads)")
+        k = w.ndim - 2
+        pads = list(a.get("pads", [0] * 2 * k))
+        if pads[:k] != pads[k:]:
+            raise ValueError(f"asymmetric padding {pads}")
+        item: dict[str, Any] = {"filters": int(w.shape[0]), "kernel": _one(list(w.shape[2:]))}
+        for key, value, default in (("stride", _one(list(a.get("strides", [1] * k))), 1),
+                                    ("padding", _one(pads[:k]), 0),
+                                    ("dilation", _one(list(a.get("dilations", [1] * k))), 1),
+                                    ("groups", int(a.get(conv_groups_attribute(), 1)), 1)):
+            if value != default:
+                item[key] = value
+        b = self.const(node, 2)
+        tensors = {"weight": w}
+        if b is None:
+            item["bias"] = False
+        else:
+            tensors["bias"] = b
+        self.add(node, {(Conv2d if k == 2 else Conv1d).KIND: item}, [node.input[0]], tensors)
+
+    def gemm(self, node: Any, a: dict[str, Any]) -> None:
+        w, c = self.const(node, 1), self.const(node, 2)
+        if w is None or a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
+            raise ValueError("a product other than x·Wᵀ + b with an initializer W")
+        weight = w if a.get("transB", 0) else w.T
+        self.dense(node, weight, c, node.output[0])
+
+    def matmul(self, node: Any) -> None:
+        w = self.const(node, 1)
+        if w is None or w.ndim != 2 or self.tensor(node.input[0]) in self.consts:
+            raise ValueError("a product of two computed tensors, or with a weight of other than 2 axes")
+        out, bias = node.output[0], None
+        nxt = [n for n in self.graph.node if out in n.input]
+        if len(nxt) == 1 and nxt[0].op_type == "Add" and self.readers.get(out) == 1:
+            other = [t for t in nxt[0].input if t != out]
+            b = self.consts.get(self.tensor(other[0])) if len(other) == 1 else None
+            if b is not None and b.shape == (w.shape[1],):
+                bias, out = b, nxt[0].output[0]
+                self.fused.add(out)
+        self.dense(node, w.T, bias, out)
+
+    def dense(self, node: Any, weight: np.ndarray, bias: np.ndarray | None, out: str) -> None:
+        if bias is not None and bias.shape != (weight.shape[0],):
+            raise ValueError(f"a bias of shape {tuple(bias.shape)} for {weight.shape[0]} units")
+        item: dict[str, Any] = {"units": int(weight.shape[0])}
+        tensors = {"weight": np.ascontiguousarray(weight)}
+        if bias is None:
+            item["bias"] = False
+        else:
+            tensors["bias"] = bias
+        self.add(node, {Dense.KIND: item}, [node.input[0]], tensors, output=out)
+
+    def batchnorm(self, node: Any, a: dict[str, Any]) -> None:
+        scale, bias, mean, var = (self.const(node, i) for i in range(1, 5))
+        if any(t is None for t in (scale, bias, mean, var)):
+            raise ValueError("batch norm whose scale, bias, mean and variance are not initializers")
+        if a.get("training_mode", 0):
+            raise ValueError("batch norm in training mode")
+        rank = self.rank(node.input[0])
+        kind = BatchNorm1d.KIND if rank in (2, 3) else BatchNorm2d.KIND
+        if rank not in (2, 3, 4):
+            raise ValueError(f"batch norm of a rank-{rank} tensor")
+        eps = float(a.get("epsilon", 1e-5))
+        item = {} if abs(eps - 1e-5) < 1e-12 else {"eps": eps}
+        tensors = {"weight": scale, "bias": bias, "running_mean": mean, "running_var": var,
+                   "num_batches_tracked": np.array(0, dtype=np.int64)}
+        self.add(node, {kind: item}, [node.input[0]], tensors)
+
+    def pool(self, node: Any, a: dict[str, Any]) -> None:
+        kernel = list(a.get("kernel_shape", []))
+        if len(kernel) != 2:
+            raise ValueError("pooling of other than images")
+        pads = list(a.get("pads", [0] * 4))
+        if pads[:2] != pads[2:]:
+            raise ValueError(f"asymmetric padding {pads}")
+        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET") or any(d != 1 for d in a.get("dilations", [1])):
+            raise ValueError("auto_pad or dilation")
+        if node.op_type == "MaxPool" and len(node.output) > 1 and node.output[1]:
+            raise ValueError("max pooling that returns indices")
+        if node.op_type == "AveragePool" and not a.get("count_include_pad", 0) and any(pads):
+            raise ValueError("average pooling that leaves the padding out of the count")
+        item: dict[str, Any] = {"kernel": _one(kernel)}
+        stride = _one(list(a.get("strides", [1, 1])))
+        if stride != item["kernel"]:
+            item["stride"] = stride
+        if any(pads):
+            item["padding"] = _one(pads[:2])
+        if a.get("ceil_mode", 0):
+            item["ceil_mode"] = True
+        kind = MaxPool2d.KIND if node.op_type == "MaxPool" else AvgPool2d.KIND
+        self.add(node, {kind: item}, [node.input[0]])
+
+    def reshape(self, node: Any) -> None:
+        target = self.const(node, 1)
+        if target is None:
+            raise ValueError("reshape to a computed shape (export with a fixed shape, or flatten)")
+        dims = [int(d) for d in target.reshape(-1)]
+        if not dims or dims[0] not in (0, -1) and dims[0] < 1:
+            raise ValueError(f"reshape to {dims}")
+        rest = dims[1:]
+        if rest.count(-1) > 1 or any(d < -1 or d == 0 for d in rest) or (dims[0] == -1 and -1 in rest):
+            raise ValueError(f"reshape to {dims} (one axis may be -1, and the batch must stay first)")
+        if len(rest) == 1:
+            self.add(node, {Flatten.KIND: {}}, [node.input[0]])
+        else:
+            self.add(node, {Reshape.KIND: {"shape": rest}}, [node.input[0]])
+
+
+def import_onnx(path: str | Path, name: str | None = None, check: bool = True) -> OnnxImport:
+    """An ONNX file as a netspec spec and a state dict of its initializers, checked with onnxruntime.
+
+    Raises:
+        UsageError: no such file, or onnx is not installed.
+        NotImportable: nodes netspec cannot express (all of them, by node name and op type).
+        BuildError: the spec does not compute what the ONNX model does.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"no ONNX file at {p}")
+    try:
+        import onnx
+    except ImportError:
+        raise UsageError("importing ONNX needs the onnx package (pip install onnx)") from None
+    try:
+        model = onnx.load(str(p))
+    except Exception as exc:
+        raise UsageError(f"{p}: not a readable ONNX file ({type(exc).__name__})") from None
+    if name is None:
+        name = re.sub(r"\W", "_", p.stem) or "imported"
+        if name[0].isdigit():
+            name = f"model_{name}"
+    importer = OnnxImporter(model, name)
+    raw = importer.spec()
+    text = f"# {p.name}, written by `netspec import`.\n" + to_yaml(raw)
+    done = OnnxImport(text, raw, importer.state, raw["expect"]["params"])
+    if check:
+        verify_onnx(done, model)
+    return done
+
+
+def verify_onnx(done: OnnxImport, model: Any) -> None:
+    """The spec resolves with the initializers' parameter count, loads them by name and, where
+    onnxruntime is installed, computes its outputs on random inputs."""
+    graph = analyze(done.text)
+    net = graph.network(None)
+    if net.params != done.params:
+        raise BuildError(f"the imported spec has {net.params} parameters, the ONNX initializers {done.params}")
+    mine = compile_spec(graph, weights=done.state).eval()
+    done.weights = mine.netspec_weights.summary()
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        done.checked = "outputs not compared: onnxruntime is not installed"
+        return
+    shape = [d if isinstance(d, int) else 7 for d in net.inputs[next(iter(net.inputs))].shape]
+    x = torch.randn(2, *shape)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: x.numpy()}
+    theirs = [torch.from_numpy(a) for a in session.run(None, feed)]
+    with torch.no_grad():
+        out = mine(x)
+    ours = list(out) if isinstance(out, tuple) else [out]
+    worst = 0.0
+    for u, v in zip(ours, theirs):
+        diff = float((u - v).abs().max())
+        if u.shape != v.shape or diff > 1e-4 * max(1.0, float(v.abs().max())):
+            raise BuildError("the imported spec computes something else than onnxruntime: outputs differ by "
+                             f"{diff:.3g}")
+        worst = max(worst, diff)
+    done.max_diff = worst
+    done.checked = "onnxruntime"
