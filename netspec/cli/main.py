@@ -15,16 +15,18 @@ from typing import Sequence
 
 from netspec.core.errors import NetspecError, UsageError
 
-# Subcommand modules, in the order `netspec --help` lists them.
-COMMANDS = [
-    "netspec.cli.check",
-    "netspec.cli.convert",
-    "netspec.cli.draw",
-    "netspec.cli.lsp",
-    "netspec.cli.export",
-    "netspec.cli.interop",
-    "netspec.cli.train",
-]
+# Subcommand modules, in the order `netspec --help` lists them, with the commands each adds. A run
+# imports only the module of the command it names (`check` never loads the training recipe's
+# classes that `build`'s flags are made from); `netspec --help` and unknown commands import all.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "netspec.cli.check": ("check", "schema", "kinds"),
+    "netspec.cli.convert": ("convert",),
+    "netspec.cli.draw": ("draw",),
+    "netspec.cli.lsp": ("lsp",),
+    "netspec.cli.export": ("export",),
+    "netspec.cli.interop": ("import",),
+    "netspec.cli.train": ("build", "eval", "predict"),
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,21 +49,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"netspec: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; given a known ``command``, with that command's module's subcommands only."""
     parser = _Parser(prog="netspec", description="A declarative network compiler for PyTorch.")
     from netspec import __version__
 
     parser.add_argument("--version", action="version", version=f"netspec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMANDS:
+    modules = [m for m, names in COMMANDS.items() if command in names] or list(COMMANDS)
+    for name in modules:
         importlib.import_module(name).add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(args_list[0] if args_list else None)
+    args = parser.parse_args(args_list)
     try:
         return int(args.run(args) or 0)
     except UsageError as err:
