@@ -51,3 +51,18 @@ def test_check_imports_neither_the_other_commands_nor_the_training_recipe():
                                 text=True, timeout=120)
     assert with_train.returncode == 0, with_train.stderr
     assert "'netspec.spec.train'" in with_train.stdout
+
+
+def test_one_shot_commands_run_without_the_cyclic_collector():
+    """`check`, `schema` and `kinds` run once and exit: no collector. `check --watch` loops, and the
+    commands that import torch (build) need their normal shutdown: they keep it."""
+    code = ("import gc, sys\nimport netspec.cli.main as m\n"
+            "m.main = lambda: print(gc.isenabled(), flush=True) or 0\n"
+            "sys.argv = ['netspec', *sys.argv[1:]]\nm.entry()\n")
+    seen = {}
+    for args in (["check", "x.yaml"], ["schema"], ["kinds"], ["check", "x.yaml", "--watch"], ["build", "x.yaml"]):
+        run = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        seen[" ".join(args)] = run.stdout.strip()
+    assert seen == {"check x.yaml": "False", "schema": "False", "kinds": "False", "check x.yaml --watch": "True",
+                    "build x.yaml": "True"}
