@@ -182,11 +182,13 @@ def _convert(node: yaml.Node, conv: _Converter, depth: int) -> Any:
         except ValueError as exc:
             raise SpecSyntaxError(problems=[Problem(str(exc), _loc(node.start_mark, file),
                                                     hint="sizes and counts are small whole numbers")]) from None
-    value = conv.scalars.construct_object(node, deep=True)
+    # a string is its text (what SafeConstructor.construct_yaml_str returns), without the constructor's dispatch
+    value = node.value if node.tag == _STR else conv.scalars.construct_object(node, deep=True)
     if isinstance(value, str) and not node.style and _FLOAT.match(value):  # plain: style None, or '' from libyaml
         return float(value)  # YAML 1.1 reads 1e-3 as a string; users mean a number
     return value
 
 
+_STR = "tag:yaml.org,2002:str"
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null")}
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
