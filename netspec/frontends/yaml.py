@@ -1,7 +1,14 @@
 """YAML frontend: text -> raw tree of PosDict/PosList with locations.
 
-Uses PyYAML's SafeLoader composer only (no Python object tags, no constructors that run code) and
-builds the tree itself so every key and item keeps its line and column.
+Uses PyYAML's safe composer only (no Python object tags, no constructors that run code) and builds
+the tree itself so every key and item keeps its line and column.
+
+Two parsers give the same nodes: libyaml's (``yaml.CSafeLoader``, where PyYAML was built with it),
+about 10x faster, and PyYAML's pure-Python one, which is the reference. libyaml's composer is
+recursive C that crashes the process on deep nesting, so its event stream is walked first with a
+depth counter; a document nested past ``MAX_NESTING``, and any document libyaml refuses, goes to
+the pure parser, which gives the located message (its wording is what the hints below match).
+``tests/frontends/test_yaml.py`` runs both over every spec and compares trees and positions.
 """
 
 from __future__ import annotations
@@ -27,6 +34,12 @@ def parse_yaml(text: str, file: str = "<string>") -> Any:
     """
     if len(text.encode("utf-8", "replace")) > MAX_TEXT_BYTES:
         raise SpecSyntaxError(f"{file}: spec is larger than {MAX_TEXT_BYTES // 1_000_000} MB; refusing to parse it")
+    node = _compose_fast(text)
+    if node is not _REFUSED and node is not None:
+        try:
+            return _Converter(file).convert(node)
+        except SpecSyntaxError:
+            pass  # every error is the pure parser's to word (libyaml reads `!tag,` differently, for one)
     try:
         node = yaml.compose(text, Loader=_make_loader(file))
     except yaml.MarkedYAMLError as exc:
@@ -47,6 +60,53 @@ def parse_yaml(text: str, file: str = "<string>") -> Any:
         raise SpecSyntaxError(problems=[Problem("the spec is empty", Location(file, 1, 1),
                                                 hint="start with 'input:' and 'layers:'")])
     return _Converter(file).convert(node)
+
+
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)  # None: PyYAML without libyaml
+_REFUSED = object()
+_COLLECTION_START = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_COLLECTION_END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _compose_fast(text: str) -> Any:
+    """The node tree from libyaml, or ``_REFUSED`` when the pure parser must do it: libyaml is absent,
+    the text is nested more than ``MAX_NESTING`` deep, or it is not valid YAML (messages come from the
+    pure parser, so that they read the same whichever parser is installed).
+
+    Where the two disagree on valid-looking text, libyaml is the more permissive: it reads a tab as a
+    separator after a key (``{kernel\\t: 3}``) and a ``?`` inside a plain scalar in a flow collection
+    (``[9? 6]``), both of which PyYAML refuses, and it counts a byte order mark inside the text as a
+    column. Texts with a tab, a ``?`` or an inner byte order mark therefore go to the pure parser (no
+    reference spec has any); random edits of every reference spec (``tests/frontends/test_yaml.py``)
+    found no other difference."""
+    if _FAST_LOADER is None or "\t" in text or "?" in text or "\ufeff" in text[1:]:
+        return _REFUSED
+    try:
+        if _too_deep_for_c(text):
+            return _REFUSED
+        return yaml.compose(text, Loader=_FAST_LOADER)
+    except Exception:  # noqa: BLE001 - yaml errors, and text libyaml's encoder refuses: the pure parser decides
+        return _REFUSED
+
+
+def _too_deep_for_c(text: str) -> bool:
+    """Whether the text nests collections more than ``MAX_NESTING`` deep, from libyaml's events (its
+    parser keeps explicit stacks; only its composer recurses). Stops at the first event past the bound."""
+    parser = _FAST_LOADER(text)
+    depth = 0
+    try:
+        while True:
+            event = parser.get_event()
+            if event is None:
+                return False
+            if isinstance(event, _COLLECTION_START):
+                depth += 1
+                if depth >= MAX_NESTING:  # the pure composer counts the scalar inside as one level more
+                    return True
+            elif isinstance(event, _COLLECTION_END):
+                depth -= 1
+    finally:
+        parser.dispose()
 
 
 def _too_deep(mark: Any, file: str) -> SpecSyntaxError:
@@ -122,11 +182,13 @@ def _convert(node: yaml.Node, conv: _Converter, depth: int) -> Any:
         except ValueError as exc:
             raise SpecSyntaxError(problems=[Problem(str(exc), _loc(node.start_mark, file),
                                                     hint="sizes and counts are small whole numbers")]) from None
-    value = conv.scalars.construct_object(node, deep=True)
-    if isinstance(value, str) and node.style is None and _FLOAT.match(value):
+    # a string is its text (what SafeConstructor.construct_yaml_str returns), without the constructor's dispatch
+    value = node.value if node.tag == _STR else conv.scalars.construct_object(node, deep=True)
+    if isinstance(value, str) and not node.style and _FLOAT.match(value):  # plain: style None, or '' from libyaml
         return float(value)  # YAML 1.1 reads 1e-3 as a string; users mean a number
     return value
 
 
+_STR = "tag:yaml.org,2002:str"
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null")}
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")

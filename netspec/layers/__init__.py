@@ -6,8 +6,6 @@ the pydantic validators of the kinds it uses. The torch half of a family, where 
 module, is its twin in ``layers/torch/`` and is imported only by ``build``.
 """
 
-from __future__ import annotations
-
 from netspec.layers.base import canonical_kind, layer_class, layer_kinds, register_layer
 
 __all__ = ["canonical_kind", "layer_class", "layer_kinds", "register_layer"]

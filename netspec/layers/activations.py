@@ -7,8 +7,6 @@ An activation is usable two ways: as a layer kind (``- relu``, registered from t
 (``layers/torch/activations.py``) can read it too.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Any, Literal
 

@@ -27,8 +27,6 @@ and fused kernels compute the full ``T×S`` products). With a symbolic length th
 (symbolic sizes count as 1).
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar
 
 from pydantic import Field

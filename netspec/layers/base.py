@@ -10,8 +10,6 @@ To add a kind: write the class in the family file, decorate it, and list the fam
 compares its shapes and counts automatically (give it ``EXAMPLES``).
 """
 
-from __future__ import annotations
-
 import importlib
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Union
 

@@ -1,8 +1,6 @@
 """Convolutions (1-D, 2-D, 3-D, transposed), padding and cropping, upsampling, and the moves of
 values between channels and space (pixel shuffle/unshuffle, channel shuffle)."""
 
-from __future__ import annotations
-
 import math
 from typing import Any, ClassVar, Literal, Union
 

@@ -1,7 +1,5 @@
 """Dense, reshaping, dropout and activation layers."""
 
-from __future__ import annotations
-
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator

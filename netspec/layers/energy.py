@@ -7,8 +7,6 @@ recognition pass. The torch module also offers what contrastive divergence needs
 ``sample_v``, ``gibbs``, ``free_energy``, ``cd_loss``); training itself belongs to the trainer.
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar
 
 from pydantic import Field

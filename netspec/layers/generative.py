@@ -6,8 +6,6 @@ is ``None``. ``netspec.layers.torch.generative.aux_losses(model)`` sums them for
 denoising autoencoders is the ordinary ``dropout`` layer placed first.
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """Weight initialisation schemes: the one table the schema and the torch backend read."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Literal, Union
 

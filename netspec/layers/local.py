@@ -11,8 +11,6 @@ product, so they are exact and fast (tests compare them with a slow loop over po
   t kernels along each row; ``tile: 1`` is an ordinary convolution.
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar
 
 from pydantic import Field, model_validator

@@ -1,8 +1,6 @@
 """Merges of several inputs (add, subtract, multiply, concat) and their inverse, splits of one
 input into several outputs (split, chunk)."""
 
-from __future__ import annotations
-
 from typing import Any, ClassVar
 
 from pydantic import Field

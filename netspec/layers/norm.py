@@ -1,7 +1,5 @@
 """Normalization layers. Batch-norm running statistics are buffers, not parameters (as in PyTorch)."""
 
-from __future__ import annotations
-
 from typing import Any, ClassVar
 
 from pydantic import Field, model_validator

@@ -1,7 +1,5 @@
 """Pooling: max/average 1-D, 2-D and 3-D, global and adaptive."""
 
-from __future__ import annotations
-
 from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
@@ -27,7 +25,7 @@ class PoolBase(Layer):
     ceil_mode: bool = False
 
     @model_validator(mode="after")
-    def _check(self) -> PoolBase:
+    def _check(self) -> "PoolBase":
         check_sizes(self, ("kernel", "stride", "padding"), self.N)
         if any(2 * p > k for p, k in zip(self.paddings, self.kernels)):
             raise ValueError(f"padding {self.padding} must be at most half the kernel {self.kernel} (PyTorch's rule)")

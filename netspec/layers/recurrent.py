@@ -17,8 +17,6 @@ MACs are the matrix products of every step, ``T · Σ_layers D·G·H·(I + H)`` 
 ``torch.utils.flop_counter`` counts); with a symbolic ``T`` they are reported per time step.
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator

@@ -12,8 +12,6 @@ all nodes. The output is the root vector ``(F,)`` or, with ``output: nodes``, ev
 ``(2L − 1, F)`` (leaves first). Written ``- recursive: {from: [leaves, tree]}``.
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field

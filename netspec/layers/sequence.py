@@ -5,8 +5,6 @@ Convention: recurrent layers read ``(T, F)`` (time first), while ``conv1d`` and 
 downsample a long sequence with conv1d and feed the result to an LSTM.
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator

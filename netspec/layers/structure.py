@@ -4,8 +4,6 @@ They have no shape rule of their own; ``compose`` wires their children into the 
 builder (the :class:`~netspec.layers.base.Composer` protocol) and returns the output reference.
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar, Literal, Union
 
 from pydantic import Field

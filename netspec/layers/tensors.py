@@ -8,8 +8,6 @@ VisionTransformer, ``layer_scale`` ``(C, 1, 1)`` of ConvNeXt's block), so weight
 have no multiply-adds (an addition, a concatenation, an element-wise product).
 """
 
-from __future__ import annotations
-
 from typing import Any, ClassVar
 
 from pydantic import Field

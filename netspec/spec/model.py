@@ -9,7 +9,7 @@ Structure of a spec (version 1), after :mod:`netspec.spec.expand` has put it int
 from __future__ import annotations
 
 import ast
-from typing import Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -19,12 +19,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import core_schema
 
 from netspec.core.errors import Location
 from netspec.core.sizes import evaluate, symbols
 from netspec.core.source import key_locations
 from netspec.layers.base import Children
-from netspec.spec.train import TrainConfig
 
 MAX_DIM = 1 << 24
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -156,6 +156,44 @@ def _check_shape(shape: Shape | None) -> Shape | None:
     return shape
 
 
+class LazyTrainConfig:
+    """The type of ``train:``: :class:`netspec.spec.train.TrainConfig` or None, the model imported by the first
+    spec that has the section, so that ``check`` of a spec without one never builds the recipe's classes.
+
+    pydantic validates through :meth:`validate` (the model's errors keep their locations under ``train``)
+    and takes the JSON Schema from the model (filed under ``$defs`` as ``TrainConfig``, as a plain
+    annotation would be); :meth:`lazy_model` is also what :func:`netspec.spec.problems.model_at` follows
+    for the key suggestions of a typo in ``train:``.
+    """
+
+    @staticmethod
+    def lazy_model() -> type[BaseModel]:
+        from netspec.spec.train import TrainConfig
+
+        return TrainConfig
+
+    @classmethod
+    def validate(cls, value: Any) -> Any:
+        return None if value is None else cls.lazy_model().model_validate(value)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        return core_schema.no_info_plain_validator_function(cls.validate)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> Any:
+        # through a nullable schema, pydantic's generator files the model under $defs and refers to it
+        return handler(core_schema.nullable_schema(cls.lazy_model().__pydantic_core_schema__))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from netspec.spec.train import TrainConfig
+
+    TrainSection = Union[TrainConfig, None]
+else:
+    TrainSection = LazyTrainConfig
+
+
 class Network(Strict):
     """One network: inputs, a list of layers (a chain unless ``from:`` says otherwise), outputs."""
 
@@ -173,7 +211,7 @@ class Spec(Strict):
     name: str = Field(pattern=NAME, max_length=64)
     description: str | None = None
     networks: dict[str, Network] = Field(min_length=1, max_length=64)
-    train: TrainConfig | None = Field(default=None, description="training recipe (see `netspec build`)")
+    train: TrainSection = Field(default=None, description="training recipe (see `netspec build`)")
 
 
     @field_validator("networks")

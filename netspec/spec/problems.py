@@ -87,9 +87,11 @@ def _show(value: Any) -> str:
 
 def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model that validates the mapping at ``loc`` under ``root`` (for key suggestions):
-    follow the field annotations down, through Optional, unions, lists and dicts."""
+    follow the field annotations down, through Optional, unions, lists, dicts and lazily imported models."""
 
     def flat(annotation: Any) -> list[Any]:
+        if hasattr(annotation, "lazy_model"):  # a stand-in for a model imported on first use (``train:``)
+            return flat(annotation.lazy_model())
         origin = typing.get_origin(annotation)
         if origin is typing.Union or type(annotation).__name__ == "UnionType" or origin is typing.Annotated:
             args = typing.get_args(annotation)
