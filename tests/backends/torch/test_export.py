@@ -333,3 +333,51 @@ def test_python_check_catches_a_lost_tie():
 def test_export_py_refuses_weights(tmp_path, capsys):
     assert main(["export", str(SPECS / "lenet5.yaml"), "-o", str(tmp_path / "m.py"), "--weights", "w.pt"]) == 2
     assert "load_state_dict" in capsys.readouterr().err and not (tmp_path / "m.py").exists()
+
+
+BLOCK_TIES = """\
+netspec: 1
+name: blk
+input: [6]
+blocks:
+  unit:
+    layers:
+      - dense: {units: 6}
+        name: fc
+        init: {weight: orthogonal, bias: 0.5}
+      - dense: {units: 6}
+        name: fc2
+        tie: {weight: fc}
+layers:
+  - unit: {}
+    repeat: 2
+    name: stack
+  - dense: {units: 3}
+    init: zeros
+    trainable: false
+"""
+
+
+def test_python_source_writes_inits_and_ties_inside_blocks(tmp_path):
+    cls, text = _fresh(BLOCK_TIES, tmp_path, "blk")
+    assert text.count("class Unit") == 1  # both uses of the block share its class, init and tie lines
+    torch.manual_seed(1)
+    model = netspec.compile(BLOCK_TIES).eval()
+    torch.manual_seed(1)
+    mine = cls().eval()
+    assert mine.stack.unit_2.fc2.weight is mine.stack.unit_2.fc.weight
+    assert _structure(mine) == _structure(model)
+    # 2 blocks · (6·6 weight once + 6 + 6 biases) + 6·3 + 3 = 117
+    assert _structure(mine)[0] == 2 * (36 + 6 + 6) + 18 + 3
+    assert torch.equal(mine.stack.unit_1.fc.bias, torch.full((6,), 0.5))
+    w = mine.stack.unit_1.fc.weight
+    assert torch.allclose(w @ w.T, torch.eye(6), atol=1e-5)  # orthogonal
+    assert all(torch.equal(a, b) for a, b in zip(mine.state_dict().values(), model.state_dict().values()))
+
+
+def test_python_source_refuses_a_huge_literal_init(tmp_path):
+    values = [[0.5] * 80 for _ in range(80)]  # 6,400 numbers, over the limit the writer spells out
+    spec = f"netspec: 1\nname: big\ninput: [80]\nlayers:\n  - dense: {{units: 80, bias: false}}\n" \
+           f"    init: {{weight: {values}}}\n"
+    with pytest.raises(netspec.NetspecError, match="numbers, more than"):
+        export(spec, tmp_path / "big.py")

@@ -300,8 +300,7 @@ class Writer:
                 rel_owner, rel_node = _relative(box, owner), _relative(box, node.name)
                 if rel_owner is None or rel_node is None:
                     continue  # written by an enclosing class
-                lines.append(f"{_param_expr(rel_node, pname)} = {_param_expr(rel_owner, oparam)}"
-                             f"  # tie: the same Parameter as {owner}.{oparam}")
+                lines.append(f"{_param_expr(rel_node, pname)} = {_param_expr(rel_owner, oparam)}  # tie: one Parameter")
                 if not node.trainable:
                     lines.append(f"{_param_expr(rel_node, pname)}.requires_grad_(False)  # trainable: false")
         return lines
