@@ -24,7 +24,7 @@ def add_parser(sub: Any) -> None:
                                   "path/file.py:function (a function or class called without arguments), or model.onnx")
     p.add_argument("-o", "--output", metavar="FILE", help="write the YAML here (default stdout)")
     p.add_argument("--input", metavar="SHAPE", help="per-sample input shape, e.g. 3,224,224 "
-                                                    "(default 3,224,224 for torchvision)")
+                                                    "(default 3,224,224 for torchvision); token ids: with --dtype long")
     p.add_argument("--dtype", choices=("float", "long"), default="float",
                    help="the input's dtype: long for token ids (a model that starts with nn.Embedding)")
     p.add_argument("--name", help="the spec's name (default: the function's)")

@@ -151,7 +151,9 @@ def check_python(text: str, cls: str, graph: Any) -> float:
     ref = compile_graph(graph)
     problem = compare_fresh(ref, mine, graph)
     if problem:
-        raise BuildError(f"netspec wrote Python source that differs from the compiled module: {problem}")
+        raise BuildError(f"netspec wrote Python source that differs from the compiled module: {problem}; this is "
+                         "a bug in netspec's Python writer, not in your spec: please report it with the spec "
+                         "(--no-check writes the file anyway)")
     mine.load_state_dict(ref.state_dict())  # now the same forward, given the same weights
     ref.eval()
     mine.eval()
