@@ -275,7 +275,11 @@ def load_model(target: str) -> nn.Module:
                 raise UsageError(f"no Python file at {where}")
             where_module = importlib.util.module_from_spec(spec)
             sys.modules[spec.name] = where_module
-            spec.loader.exec_module(where_module)
+            try:
+                spec.loader.exec_module(where_module)
+            except BaseException:
+                sys.modules.pop(spec.name, None)
+                raise
         else:
             where_module = importlib.import_module(where)
     except ImportError as exc:

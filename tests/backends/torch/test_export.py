@@ -38,6 +38,11 @@ CASES = {
     "resnet18@32": lambda: small("resnet18"),
     "googlenet@32": lambda: small("googlenet"),
     "pytorch_lstm": lambda: SPECS / "pytorch_lstm.yaml",
+    "sobel_edges": lambda: SPECS / "sobel_edges.yaml",  # literal init:, trainable: false
+    "tied": lambda: TIED,  # tie:
+    "shared": lambda: SHARED,  # share:
+    "inits": lambda: INITS,  # scheme, number and literal init:
+    "block_ties": lambda: BLOCK_TIES,  # init: and tie: inside a repeated block
 }
 BIND = {"T": 9}
 

@@ -193,8 +193,8 @@ class Writer:
     def _frozen_inside(self, box: Box, u: Unit) -> bool:
         """``u`` is frozen whole and ``box`` is not: ``box`` writes the ``requires_grad_(False)`` (a box
         frozen whole is frozen by its parent, so its class serves frozen and trainable uses alike)."""
-        if box.path and self._frozen(box.nodes):
-            return False
+        if box.path and self._frozen(box.nodes) or u.node is not None and u.node.shared is not None:
+            return False  # (a shared layer's module is its first use's, frozen there)
         return self._frozen([u.node] if u.node is not None else u.box.nodes)  # type: ignore[union-attr]
 
     def _instance(self, box: Box, calls: list[Call]) -> Call:
