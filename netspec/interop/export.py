@@ -1,8 +1,9 @@
 """``netspec export``: a spec as standalone Python source, an ONNX file or a ``torch.export`` program.
 
 Every product is checked against the compiled module before it is reported: the ONNX model with
-onnxruntime, the program by loading it back, the Python source by running it with the module's own
-weights; all on random inputs, comparing outputs.
+onnxruntime, the program by loading it back, all on random inputs, comparing outputs; the Python source
+first as a fresh instance (what ``init:``, ``tie:``, ``share:`` and ``trainable:`` make of it at
+construction, :func:`compare_fresh`), then with the module's own weights on random inputs.
 """
 
 from __future__ import annotations

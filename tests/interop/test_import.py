@@ -313,3 +313,15 @@ def test_the_users_code_failing_is_a_located_user_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{tmp_path / 'm.py'}:5:" in err and f"calling {tmp_path / 'm.py'}:f raised ValueError: boom" in err
     assert "hint:" in err and "bug in netspec" not in err
+
+
+def test_import_cli_takes_token_ids(tmp_path, capsys):
+    (tmp_path / "tagger.py").write_text(
+        "import torch.nn as nn\n\n\nclass Tagger(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.emb = nn.Embedding(30, 4)\n        self.gru = nn.GRU(4, 6, batch_first=True)\n\n"
+        "    def forward(self, x):\n        out, _ = self.gru(self.emb(x))\n        return out\n")
+    out = tmp_path / "tagger.yaml"
+    assert main(["import", f"{tmp_path / 'tagger.py'}:Tagger", "--input", "9", "--dtype", "long", "-o", str(out)]) == 0
+    # 30·4 embedding + GRU 3·6·(4 + 6) weights + 2·3·6 biases = 120 + 180 + 36
+    assert f"{120 + 180 + 36} parameters" in capsys.readouterr().err
+    assert "dtype: long" in out.read_text()
