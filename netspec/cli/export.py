@@ -23,7 +23,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--format", choices=("py", "onnx", "pt2"), help="output format (default: from -o)")
     p.add_argument("--network", metavar="NAME", help="the network of a multi-network spec (ONNX, pt2)")
     p.add_argument("--bind", action="append", metavar="NAME=SIZE", help="size of a symbolic dim for tracing")
-    p.add_argument("--weights", metavar="PATH", help="load this state dict first (ONNX and pt2 carry it)")
+    p.add_argument("--weights", metavar="PATH", help="load this state dict first (ONNX and pt2 carry it; Python "
+                                                     "source carries no weights: load them with load_state_dict)")
     p.add_argument("--partial", action="store_true", help="with --weights: load what fits")
     p.add_argument("--no-check", action="store_true", help="do not run the product against the module")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")

@@ -24,7 +24,9 @@ def add_parser(sub: Any) -> None:
                                   "path/file.py:function (a function or class called without arguments), or model.onnx")
     p.add_argument("-o", "--output", metavar="FILE", help="write the YAML here (default stdout)")
     p.add_argument("--input", metavar="SHAPE", help="per-sample input shape, e.g. 3,224,224 "
-                                                    "(default 3,224,224 for torchvision)")
+                                                    "(default 3,224,224 for torchvision); token ids: with --dtype long")
+    p.add_argument("--dtype", choices=("float", "long"), default="float",
+                   help="the input's dtype: long for token ids (a model that starts with nn.Embedding)")
     p.add_argument("--name", help="the spec's name (default: the function's)")
     p.add_argument("--no-check", action="store_true", help="do not compare the spec with the model")
     p.add_argument("--weights-out", metavar="FILE", help="ONNX: write its initializers as a state dict for the spec "
@@ -52,7 +54,8 @@ def run_import(args: argparse.Namespace) -> int:
         return run_onnx(args)
     if args.weights_out:
         raise UsageError("--weights-out is for ONNX files: a PyTorch model's own state dict loads by name")
-    done = import_model(args.source, _shape(args.input), name=args.name, check=not args.no_check)
+    done = import_model(args.source, _shape(args.input), name=args.name, check=not args.no_check,
+                        input_dtype=args.dtype)
     if args.output:
         Path(args.output).write_text(done.text, encoding="utf-8")
     else:
@@ -68,8 +71,8 @@ def run_onnx(args: argparse.Namespace) -> int:
 
     from netspec.interop.onnx_import import import_onnx
 
-    if args.input:
-        raise UsageError("an ONNX file gives its own input shape; leave out --input")
+    if args.input or args.dtype != "float":
+        raise UsageError("an ONNX file gives its own input shape and dtype; leave out --input and --dtype")
     done = import_onnx(args.source, name=args.name, check=not args.no_check)
     if args.output:
         Path(args.output).write_text(done.text, encoding="utf-8")

@@ -1,6 +1,7 @@
 """``netspec import``: a PyTorch model -> a spec, by tracing it with ``torch.fx``.
 
-Each traced call of a standard module or function becomes a layer (:data:`MODULES`, :data:`FUNCTIONS`);
+Each traced call of a standard module or function becomes a layer (:data:`MODULES`, :data:`FUNCTIONS`;
+a recurrent module's ``(output, state)`` is read through how forward indexes it, :meth:`Importer.recurrent_uses`);
 the module tree gives the groups (a container's dataflow read as a chain, a residual ``f(x) + x`` or
 ``f(x) + g(x)`` with a trailing activation, parallel branches merged at the end, or failing those a
 group whose layers name their inputs with ``from:``). Containers of one class and one structure become
@@ -24,6 +25,7 @@ import importlib.util
 import operator
 import re
 import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -35,7 +37,7 @@ import torch.nn.functional as F
 
 from netspec.api import analyze
 from netspec.api import compile as compile_spec
-from netspec.core.errors import BuildError, UsageError
+from netspec.core.errors import BuildError, Location, NetspecError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import all_kind_names
@@ -44,6 +46,8 @@ from netspec.layers.core import Dense, Dropout, Flatten, LeakyReLU
 from netspec.layers.merge import Add, Concat, Multiply
 from netspec.layers.norm import BatchNorm1d, BatchNorm2d
 from netspec.layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from netspec.layers.recurrent import GRU, LSTM, RNN
+from netspec.layers.sequence import Embedding
 from netspec.layers.structure import Parallel, Residual, Sequential
 
 TORCHVISION_INPUT = [3, 224, 224]
@@ -137,13 +141,43 @@ def _leaky(m: nn.Module) -> dict[str, Any]:
     return {LeakyReLU.KIND: {"slope": m.negative_slope}}
 
 
+def _embedding(m: nn.Module) -> dict[str, Any]:
+    if m.max_norm is not None or m.scale_grad_by_freq or m.sparse:
+        raise ValueError("max_norm, scale_grad_by_freq or sparse (netspec's embedding is a plain lookup)")
+    item: dict[str, Any] = {"vocab": m.num_embeddings, "dim": m.embedding_dim}
+    if m.padding_idx is not None:
+        item["padding_idx"] = m.padding_idx
+    return {Embedding.KIND: item}
+
+
+def _recurrent(layer: type) -> Callable[[nn.Module], dict[str, Any]]:
+    """A recurrent module as ``layer`` (LSTM, GRU, RNN) with what differs from its defaults;
+    ``return_sequences`` is set from how forward reads its output (:meth:`Importer.recurrent_uses`)."""
+    def make(m: nn.Module) -> dict[str, Any]:
+        if not m.batch_first:
+            raise ValueError("batch_first=False (netspec's sequences are batch-first, (N, T, F))")
+        if getattr(m, "proj_size", 0):
+            raise ValueError("proj_size (netspec's LSTM has no projection)")
+        extra = {"nonlinearity": m.nonlinearity} if layer is RNN else {}
+        item = layer(kind=layer.KIND, units=m.hidden_size, num_layers=m.num_layers, bidirectional=m.bidirectional,
+                     dropout=m.dropout, bias=m.bias, **extra).model_dump(by_alias=True, exclude_defaults=True)
+        item.pop("kind")
+        return {layer.KIND: item}
+    return make
+
+
+RECURRENT = (nn.LSTM, nn.GRU, nn.RNN)
+LAST_STEP = ((slice(None, None, None), -1), (slice(None, None, None), -1, slice(None, None, None)))
+
+
 # torch.nn class -> the layer item it becomes (raising ValueError for options netspec lacks)
 MODULES: dict[type, Callable[[nn.Module], dict[str, Any]]] = {
     nn.Conv2d: _conv(Conv2d.KIND), nn.Conv1d: _conv(Conv1d.KIND),
     nn.BatchNorm2d: _norm(BatchNorm2d.KIND), nn.BatchNorm1d: _norm(BatchNorm1d.KIND),
     nn.MaxPool2d: _pool(MaxPool2d.KIND), nn.AvgPool2d: _pool(AvgPool2d.KIND),
     nn.AdaptiveAvgPool2d: _adaptive, nn.Linear: _linear, nn.Dropout: _dropout, nn.Dropout2d: _dropout,
-    nn.Flatten: _flatten, nn.LeakyReLU: _leaky,
+    nn.Flatten: _flatten, nn.LeakyReLU: _leaky, nn.Embedding: _embedding,
+    nn.LSTM: _recurrent(LSTM), nn.GRU: _recurrent(GRU), nn.RNN: _recurrent(RNN),
 }
 # activation modules and functions without options: from the one activation table
 ACTIVATION_MODULES = {getattr(nn, a.module): name for name, a in ACTIVATIONS.items()
@@ -194,6 +228,31 @@ class Box:
     exported: set[str] = field(default_factory=set)  # its fx nodes used outside it
 
 
+class ModelCodeError(NetspecError):
+    """The user's model code failed: a file that does not parse, a module or function that raises."""
+
+
+def _raised(exc: BaseException, what: str, file: str | None, hint: str) -> ModelCodeError:
+    """``what`` raised ``exc``: located at the deepest line of ``file`` in the traceback (if any)."""
+    location = None
+    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
+        location = Location(exc.filename, exc.lineno, exc.offset or 1)
+        message = f"{what}: the file does not parse: {exc.msg}"
+        hint = "fix the Python syntax there: netspec imports the file to build the model"
+    else:
+        if file is not None:
+            want = Path(file).resolve()
+            for frame in traceback.extract_tb(exc.__traceback__):
+                try:
+                    if Path(frame.filename).resolve() == want:
+                        location = Location(file, frame.lineno or 1, (frame.colno or 0) + 1)
+                except OSError:
+                    continue
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        message = f"{what} raised {type(exc).__name__}" + (f": {detail}" if detail else "")
+    return ModelCodeError(problems=[Problem(message, location, hint=hint)])
+
+
 def load_model(target: str) -> nn.Module:
     """``torchvision:resnet18``, ``package.module:function`` or ``path/file.py:function`` -> the module.
 
@@ -201,39 +260,95 @@ def load_model(target: str) -> nn.Module:
 
     Raises:
         UsageError: the target is malformed, or not found.
+        ModelCodeError: the file does not parse, or importing it or calling the function raised (located
+            at the line of the user's file where it did).
     """
     where, sep, attr = target.rpartition(":")
     if not sep or not where or not attr:
         raise UsageError(f"import takes torchvision:NAME or MODULE:FUNCTION (or FILE.py:FUNCTION), got '{target}'")
+    file = where if where.endswith(".py") else None
     try:
         if where == "torchvision":
             import torchvision.models as where_module
-        elif where.endswith(".py"):
+        elif file is not None:
             spec = importlib.util.spec_from_file_location(Path(where).stem, where)
             if spec is None or spec.loader is None or not Path(where).exists():
                 raise UsageError(f"no Python file at {where}")
             where_module = importlib.util.module_from_spec(spec)
             sys.modules[spec.name] = where_module
-            spec.loader.exec_module(where_module)
+            try:
+                spec.loader.exec_module(where_module)
+            except BaseException:
+                sys.modules.pop(spec.name, None)
+                raise
         else:
             where_module = importlib.import_module(where)
     except ImportError as exc:
         raise UsageError(f"cannot import {where}: {exc}") from None
+    except UsageError:
+        raise
+    except Exception as exc:  # the user's module failed as it was imported
+        raise _raised(exc, f"importing {where}", file or _source_file(where),
+                      "the model's own code failed before netspec read it; run it with python to see the "
+                      "traceback") from None
     obj = getattr(where_module, attr, None)
     if obj is None:
         raise UsageError(f"{where} has no '{attr}'")
-    model = obj if isinstance(obj, nn.Module) else obj()
+    if isinstance(obj, nn.Module):
+        model = obj
+    else:
+        try:
+            model = obj()
+        except Exception as exc:
+            raise _raised(exc, f"calling {target}", file or getattr(where_module, "__file__", None),
+                          f"netspec calls {attr} without arguments to build the model; make it build one "
+                          "that way (give its arguments defaults, or import a function that calls it)") from None
     if not isinstance(model, nn.Module):
         raise UsageError(f"{target} gives a {type(model).__name__}, not a torch.nn.Module")
     return model
 
 
+def _source_file(module: str) -> str | None:
+    found = importlib.util.find_spec(module) if module else None
+    return found.origin if found is not None else None
+
+
+class OneLayer(nn.Module):
+    """A bare standard module (``nn.Linear(3, 2)``) as the one child of a model, so the trace calls it
+    as a module (traced as the root, it would be its functions and its weights' ``get_attr``)."""
+
+    def __init__(self, name: str, module: nn.Module) -> None:
+        super().__init__()
+        self.add_module(name, module)
+        self.child = name
+
+    def forward(self, x: torch.Tensor) -> Any:
+        return self.get_submodule(self.child)(x)
+
+
+def standalone(model: nn.Module) -> nn.Module:
+    """``model``, or, when it is itself one standard layer, a :class:`OneLayer` holding it (its state
+    dict keys then gain the layer's name: ``weight`` is ``linear.weight``)."""
+    if type(model) in MODULES or type(model) in ACTIVATION_MODULES or type(model) in ACTIVATION_DEFAULTS:
+        return OneLayer(_snake(type(model).__name__), model)
+    return model
+
+
+def example_input(model: nn.Module, shape: list[int], dtype: str, batch: int = 2) -> torch.Tensor:
+    """Random inputs: normal floats, or token ids below the smallest embedding's vocabulary."""
+    if dtype == "long":
+        vocab = [m.num_embeddings for m in model.modules() if isinstance(m, nn.Embedding)]
+        return torch.randint(0, min(vocab) if vocab else 2, (batch, *shape))
+    return torch.randn(batch, *shape)
+
+
 class Importer:
     """Trace, map, structure, write."""
 
-    def __init__(self, model: nn.Module, input_shape: list[int], name: str) -> None:
+    def __init__(self, model: nn.Module, input_shape: list[int], name: str, input_dtype: str = "float") -> None:
         self.model = model.eval()
         self.input_shape = input_shape
+        self.input_dtype = input_dtype
         self.name = name
         self.problems: list[tuple[str, str, str]] = []
         self.modules = dict(model.named_modules())
@@ -253,13 +368,21 @@ class Importer:
         """The placeholders, the mapped ops and the outputs (fx node names)."""
         inputs, ops, outputs = [], [], []
         used: dict[str, int] = {}
+        alias: dict[str, str] = {}  # the output of a recurrent module read through indexing -> that module's node
+        sequences: dict[str, bool] = {}
+        unmapped: set[str] = set()
+        for n in gm.graph.nodes:
+            if n.op == "call_module" and isinstance(self.modules.get(str(n.target)), RECURRENT):
+                sequences[n.name] = self.recurrent_uses(n, alias)
         for n in gm.graph.nodes:
             stack = [re.sub(r"@\d+$", "", k) for k in n.meta.get("nn_module_stack", {})]
             if n.op == "placeholder":
                 inputs.append(n.name)
                 continue
             if n.op == "output":
-                outputs = [a.name for a in _tensors(n.args[0])]
+                outputs = [alias.get(a.name, a.name) for a in _tensors(n.args[0])]
+                continue
+            if n.name in alias:
                 continue
             where = stack[-1] if stack else n.name
             try:
@@ -267,19 +390,52 @@ class Importer:
             except ValueError as exc:
                 what = type(self.modules[n.target]).__name__ if n.op == "call_module" else _fn_name(n.target)
                 self.problems.append((str(n.target) if n.op == "call_module" else where, what, str(exc)))
+                if n.op == "call_module":
+                    unmapped.add(str(n.target))  # called, though not mapped: not "never called"
                 continue
+            op.inputs = [alias.get(a, a) for a in op.inputs]
+            if n.name in sequences:
+                kind = next(iter(op.item))
+                op.item = {kind: {**op.item[kind], **({"return_sequences": True} if sequences[n.name] else {})}}
             if op.module is not None and any(True for _ in self.modules[op.module].parameters(recurse=False)):
                 used[op.module] = used.get(op.module, 0) + 1
                 if used[op.module] == 2:
                     self.problems.append((op.module, type(self.modules[op.module]).__name__,
                                           "its weights are used twice (netspec layers own their weights)"))
             ops.append(op)
-        called = {op.module for op in ops if op.module}
+        called = {op.module for op in ops if op.module} | unmapped
         for path, m in self.modules.items():
             if any(True for _ in m.parameters(recurse=False)) and path not in called and \
                     not any(path.startswith(c + ".") for c in called):
                 self.problems.append((path, type(m).__name__, "never called by forward (in eval mode)"))
         return inputs, ops, outputs
+
+    def recurrent_uses(self, n: fx.Node, alias: dict[str, str]) -> bool:
+        """How forward reads a recurrent module's ``(output, state)``: True when it uses every step
+        (``out``), False when only the last (``out[:, -1]``, one direction); the indexing nodes become
+        aliases of the module's node. Reading the final state is left to :meth:`map`'s problems."""
+        m = self.modules[str(n.target)]
+        seq_users: list[fx.Node] = []
+        unused = [u for u in n.users if u.op == "call_function" and u.target is operator.getitem and not u.users]
+        for u in n.users:
+            if u.op == "call_function" and u.target is operator.getitem and u.args[1] == 0 and u.users:
+                seq_users.append(u)
+        if not seq_users or len(seq_users) + len(unused) != len(n.users):
+            return True  # the state is read (or the tuple is passed on): map() lists what it cannot take
+        steps = [w for u in seq_users for w in u.users]
+        last = [w for w in steps if w.op == "call_function" and w.target is operator.getitem
+                and w.args[1] in LAST_STEP]
+        for u in unused:  # `out, _ = self.lstm(x)`: the state is unpacked and dropped
+            alias[u.name] = n.name
+        if steps and len(last) == len(steps) and not m.bidirectional:
+            for u in seq_users:
+                alias[u.name] = n.name
+            for w in last:
+                alias[w.name] = n.name
+            return False
+        for u in seq_users:
+            alias[u.name] = n.name
+        return True
 
     def map(self, n: fx.Node, stack: list[str]) -> Op:
         args = [a.name for a in _tensors(n.args)] + [a.name for a in _tensors(list(n.kwargs.values()))]
@@ -613,12 +769,13 @@ class Importer:
                                 "description": f"{type(self.model).__name__} imported from PyTorch by netspec import"}
         if self.blocks:
             spec["blocks"] = self.blocks
-        spec["input"] = list(self.input_shape)
+        spec["input"] = list(self.input_shape) if self.input_dtype == "float" else \
+            {"shape": list(self.input_shape), "dtype": self.input_dtype}
         spec["layers"] = layers
         if len(outputs) > 1:
             spec["outputs"] = [names[o] for o in outputs]
         with torch.no_grad():
-            out = self.model(torch.zeros(1, *self.input_shape))
+            out = self.model(example_input(self.model, self.input_shape, self.input_dtype, batch=1))
         spec["expect"] = {"params": sum(p.numel() for p in self.model.parameters())}
         if isinstance(out, torch.Tensor):
             spec["expect"]["output_shape"] = list(out.shape[1:])
@@ -758,8 +915,12 @@ def _repeats(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if len(kids) > 1 and len(kinds) == 1 and all("from" not in c and "repeat" not in c for c in kids):
                 block = next(iter(kinds))
                 args = [c[block] for c in kids]
-                names = [c.get("name") for c in kids]  # the copies of a repeat are `block_1`... (`block1` spells so)
-                numbered = names in ([f"{block}_{i + 1}" for i in range(len(kids))],
+                # The copies of a repeat are `<block>_1`...; the loader spells `<any>_<k>` as the index k - 1 (an
+                # nn.Sequential child, which unit_name numbers so, whatever the block came to be called:
+                # `block_block` when the class's name is a kind) and `<block><k>` as the model's `<block><k>`.
+                names = [str(c.get("name")) for c in kids]
+                stem = re.sub(r"_\d+$", "", names[0])
+                numbered = names in ([f"{stem}_{i + 1}" for i in range(len(kids))],
                                      [f"{block}{i + 1}" for i in range(len(kids))])
                 if all(a == args[0] for a in args) and numbered:
                     new = {block: args[0], "repeat": len(kids)}
@@ -786,7 +947,7 @@ class Imported:
 
 
 def import_model(source: str | nn.Module, input_shape: list[int] | None = None, name: str | None = None,
-                 check: bool = True) -> Imported:
+                 check: bool = True, input_dtype: str = "float") -> Imported:
     """A PyTorch model as a netspec spec (YAML), checked to compute the same function.
 
     Args:
@@ -794,13 +955,16 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
         input_shape: the per-sample input shape (default ``[3, 224, 224]`` for torchvision models).
         name: the spec's name (default: the function's).
         check: resolve, compile, load the model's state dict and compare outputs on random inputs.
+        input_dtype: ``float``, or ``long`` for token ids (a model that starts with an embedding).
 
     Raises:
         UsageError: the source cannot be found, or no input shape is known.
         NotImportable: parts of the model netspec cannot express (all of them, located).
         BuildError: the spec does not compute what the model does.
     """
-    model = load_model(source) if isinstance(source, str) else source
+    model = standalone(load_model(source) if isinstance(source, str) else source)
+    if input_dtype not in ("float", "long"):
+        raise UsageError(f"the input dtype is float or long (token ids), got '{input_dtype}'")
     label = source if isinstance(source, str) else type(source).__name__
     if input_shape is None:
         if isinstance(source, str) and source.startswith("torchvision:"):
@@ -810,16 +974,16 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
     if name is None:
         name = _snake(label.rpartition(":")[2]) if isinstance(source, str) else _snake(type(source).__name__)
         name = re.sub(r"\W", "_", name) or "imported"
-    raw = Importer(model, list(input_shape), name).spec()
+    raw = Importer(model, list(input_shape), name, input_dtype).spec()
     text = f"# {type(model).__name__} from {label}, written by `netspec import`.\n" + to_yaml(raw)
     params = raw["expect"]["params"]
     done = Imported(text, raw, params)
     if check:
-        done.max_diff, done.weights = verify(text, model, list(input_shape))
+        done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype)
     return done
 
 
-def verify(text: str, model: nn.Module, input_shape: list[int]) -> tuple[float, str]:
+def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str = "float") -> tuple[float, str]:
     """Resolve the spec (its ``expect:`` pins the model's parameter count), compile it with the model's
     own state dict and compare outputs on random inputs; the largest difference and the load summary."""
     graph = analyze(text)
@@ -828,7 +992,7 @@ def verify(text: str, model: nn.Module, input_shape: list[int]) -> tuple[float, 
     if net.params != want:
         raise BuildError(f"the imported spec has {net.params} parameters, the model {want}")
     mine = compile_spec(graph, weights=model.state_dict()).eval()
-    x = torch.randn(2, *input_shape)
+    x = example_input(model, input_shape, input_dtype)
     with torch.no_grad():
         a, b = mine(x), model.eval()(x)
     a = list(a) if isinstance(a, tuple) else [a]

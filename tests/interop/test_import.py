@@ -222,3 +222,106 @@ def test_build_with_the_models_weights_reports_loaded_by_name(tmp_path, capsys):
     out = capsys.readouterr().out
     n = len({key.rpartition(".")[0] for key in model.state_dict()})  # torch's modules holding tensors
     assert f"weights from {tmp_path / 'tiny_resnet.pt'}: {n} of {n} modules loaded by name" in out
+
+
+# --- token models, recurrent layers, a bare layer, repeats, the user's code failing ---------------------
+class Tagger(nn.Module):
+    """Embedding -> LSTM -> the last step's classifier, as PyTorch tutorials write it."""
+
+    def __init__(self, every_step: bool = False) -> None:
+        super().__init__()
+        self.every_step = every_step
+        self.emb = nn.Embedding(50, 8)
+        self.lstm = nn.LSTM(8, 16, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(self.emb(x))
+        return self.fc(out if self.every_step else out[:, -1])
+
+
+@pytest.mark.parametrize("every_step", [False, True])
+def test_an_embedding_and_lstm_import_with_token_inputs(every_step):
+    model = Tagger(every_step).eval()
+    done = import_model(model, [12], name="tagger", input_dtype="long")
+    assert done.spec["input"] == {"shape": [12], "dtype": "long"}
+    layers = {item["name"]: item for item in done.spec["layers"]}
+    assert layers["lstm"]["lstm"].get("return_sequences", False) is every_step
+    assert layers["lstm"]["lstm"]["layers"] == 2
+    mine = netspec.compile(done.text, weights=model.state_dict()).eval()
+    assert sum(p.numel() for p in mine.parameters()) == sum(p.numel() for p in model.parameters())
+    x = torch.randint(0, 50, (3, 12))
+    with torch.no_grad():
+        assert torch.allclose(mine(x), model(x), atol=1e-6)
+
+
+def test_reading_the_lstm_state_is_listed_once_not_as_never_called():
+    class Stateful(Tagger):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            _, (h, c) = self.lstm(self.emb(x))
+            return self.fc(h[-1] + c[-1])
+
+    with pytest.raises(NotImportable) as err:
+        import_model(Stateful(), [12], input_dtype="long", check=False)
+    assert "never called" not in str(err.value) and "getitem" in str(err.value)
+
+
+def test_a_bare_layer_imports_as_one_layer():
+    model = nn.Linear(3, 2)
+    done = import_model(model, [3])
+    assert [next(iter(item)) for item in done.spec["layers"]] == ["dense"]
+    x = torch.randn(4, 3)
+    mine = netspec.compile(done.text)
+    mine.load_state_dict({f"linear.{k}": v for k, v in model.state_dict().items()})  # its keys gain its name
+    with torch.no_grad():
+        assert torch.equal(mine(x), model(x))
+
+
+class Block(nn.Module):  # a class named like netspec's `block` kind: the block definition is renamed
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.fc(x))
+
+
+class ThreeBlocks(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.Sequential(Block(), Block(), Block())
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.blocks(x))
+
+
+def test_identical_blocks_become_a_repeat():
+    model = ThreeBlocks()
+    done = import_model(model, [8])
+    assert done.spec["layers"][0]["repeat"] == 3 and done.spec["layers"][0]["name"] == "blocks"
+    _same_function(done.text, model, [8])
+
+
+def test_the_users_code_failing_is_a_located_user_error(tmp_path, capsys):
+    (tmp_path / "bad.py").write_text("import torch\n\n\ndef f(:\n    pass\n")
+    (tmp_path / "m.py").write_text("import torch\n\n\ndef f():\n    raise ValueError('boom')\n")
+    assert main(["import", f"{tmp_path / 'bad.py'}:f", "--input", "3"]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'bad.py'}:4:" in err and "does not parse" in err and "Traceback" not in err
+    assert main(["import", f"{tmp_path / 'm.py'}:f", "--input", "3"]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'm.py'}:5:" in err and f"calling {tmp_path / 'm.py'}:f raised ValueError: boom" in err
+    assert "hint:" in err and "bug in netspec" not in err
+
+
+def test_import_cli_takes_token_ids(tmp_path, capsys):
+    (tmp_path / "tagger.py").write_text(
+        "import torch.nn as nn\n\n\nclass Tagger(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.emb = nn.Embedding(30, 4)\n        self.gru = nn.GRU(4, 6, batch_first=True)\n\n"
+        "    def forward(self, x):\n        out, _ = self.gru(self.emb(x))\n        return out\n")
+    out = tmp_path / "tagger.yaml"
+    assert main(["import", f"{tmp_path / 'tagger.py'}:Tagger", "--input", "9", "--dtype", "long", "-o", str(out)]) == 0
+    # 30·4 embedding + GRU 3·6·(4 + 6) weights + 2·3·6 biases = 120 + 180 + 36
+    assert f"{120 + 180 + 36} parameters" in capsys.readouterr().err
+    assert "dtype: long" in out.read_text()

@@ -38,6 +38,11 @@ CASES = {
     "resnet18@32": lambda: small("resnet18"),
     "googlenet@32": lambda: small("googlenet"),
     "pytorch_lstm": lambda: SPECS / "pytorch_lstm.yaml",
+    "sobel_edges": lambda: SPECS / "sobel_edges.yaml",  # literal init:, trainable: false
+    "tied": lambda: TIED,  # tie:
+    "shared": lambda: SHARED,  # share:
+    "inits": lambda: INITS,  # scheme, number and literal init:
+    "block_ties": lambda: BLOCK_TIES,  # init: and tie: inside a repeated block
 }
 BIND = {"T": 9}
 
@@ -51,6 +56,17 @@ def _import(path: Path, name: str):
     finally:
         del sys.modules[name]
     return module
+
+
+def _structure(module: torch.nn.Module) -> tuple[int, list[list[str]], list[str], list[str]]:
+    """Parameter count (a shared Parameter once, as torch counts it), the names of each Parameter under
+    several names, the frozen names, the buffer names."""
+    names: dict[int, list[str]] = {}
+    for n, p in module.named_parameters(remove_duplicate=False):
+        names.setdefault(id(p), []).append(n)
+    return (sum(p.numel() for p in module.parameters()), sorted(v for v in names.values() if len(v) > 1),
+            sorted(n for n, p in module.named_parameters(remove_duplicate=False) if not p.requires_grad),
+            [n for n, _ in module.named_buffers()])
 
 
 def _outputs(value) -> list[torch.Tensor]:
@@ -77,9 +93,12 @@ def test_python_source_round_trip(case, tmp_path):
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"^\s*(import|from) netspec", text, re.M), "the source must not import netspec"
     graph, model, x, expected = _reference(source, bind)
-    mine = getattr(_import(path, f"exported_{case.replace('@', '_')}"), done.model_class)().eval()
+    cls = getattr(_import(path, f"exported_{case.replace('@', '_')}"), done.model_class)
+    torch.manual_seed(0)  # as _reference seeded the compiled module: the same constructors draw the same numbers
+    mine = cls().eval()  # fresh: no state dict loaded
     assert list(mine.state_dict()) == list(model.state_dict())
-    mine.load_state_dict(model.state_dict())
+    assert _structure(mine) == _structure(model)
+    assert all(torch.equal(a, b) for a, b in zip(mine.state_dict().values(), model.state_dict().values()))
     with torch.no_grad():
         got = _outputs(mine(*x))
     assert all(torch.equal(a, b) for a, b in zip(got, expected)) and len(got) == len(expected)
@@ -187,3 +206,183 @@ def test_export_cli_writes_and_reports(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "model class Lenet5" in err and "same outputs as the compiled module" in err
     assert (tmp_path / "lenet5.py").read_text().startswith('"""lenet5')
+
+
+# --- what a fresh exported model has at construction: tie:, share:, init:, trainable: -------------------
+TIED = """\
+netspec: 1
+name: tiny_lm
+input: {shape: [8], dtype: long}
+layers:
+  - embedding: {vocab: 40, dim: 16}
+    name: wte
+  - layer_norm: {}
+  - dense: {units: 40, bias: false}
+    name: head
+    tie: {weight: wte}
+"""
+SHARED = """\
+netspec: 1
+name: siamese
+inputs: {a: [5], b: [5]}
+layers:
+  - dense: {units: 4}
+    name: enc_a
+    from: a
+  - dense: {units: 4}
+    name: enc_b
+    from: b
+    share: enc_a
+  - add: {}
+    from: [enc_a, enc_b]
+"""
+INITS = """\
+netspec: 1
+name: inits
+input: [6]
+layers:
+  - dense: {units: 5}
+    name: fc1
+    init: {weight: xavier_uniform, bias: 0.1}
+  - dense: {units: 5, activation: relu}
+    name: fc2
+    init: zeros
+  - dense: {units: 3}
+    name: fc3
+    init: {weight: {scheme: normal, std: 0.02}, bias: [1, 2, 3]}
+  - dense: {units: 3}
+    name: fc4
+    init: kaiming_normal
+"""
+
+
+def _fresh(source, tmp_path: Path, name: str):
+    path = tmp_path / f"{name}.py"
+    done = export(source, path)  # the exporter's own check runs too
+    return getattr(_import(path, f"exported_{name}"), done.model_class), path.read_text(encoding="utf-8")
+
+
+def test_python_source_ties_parameters(tmp_path):
+    cls, text = _fresh(TIED, tmp_path, "tied")
+    mine = cls()
+    assert mine.head.weight is mine.wte.weight
+    # 40·16 embedding (the head reuses it) + 2·16 layer norm = 672; untied it would be 640 more
+    assert sum(p.numel() for p in mine.parameters()) == 40 * 16 + 2 * 16
+    assert _structure(mine) == _structure(netspec.compile(TIED))
+    assert "self.head.weight = self.wte.weight" in text
+
+
+def test_python_source_applies_a_shared_layer_twice(tmp_path):
+    cls, text = _fresh(SHARED, tmp_path, "shared")
+    mine = cls()
+    assert list(mine.state_dict()) == list(netspec.compile(SHARED).state_dict()) == ["enc_a.weight", "enc_a.bias"]
+    a, b = torch.randn(3, 5), torch.randn(3, 5)
+    w, bias = mine.enc_a.weight, mine.enc_a.bias
+    linear = torch.nn.functional.linear
+    with torch.no_grad():
+        assert torch.allclose(mine(a, b), linear(a, w, bias) + linear(b, w, bias))
+
+
+def test_python_source_initialises_as_the_spec_says(tmp_path):
+    cls, text = _fresh(INITS, tmp_path, "inits")
+    mine = cls()
+    assert torch.equal(mine.fc1.bias, torch.full((5,), 0.1))
+    bound = (6 / (6 + 5)) ** 0.5  # xavier_uniform: U(-b, b), b = sqrt(6 / (fan_in + fan_out))
+    assert mine.fc1.weight.abs().max() <= bound and mine.fc1.weight.std() > 0
+    assert not mine.fc2.weight.any() and not mine.fc2.bias.any()
+    assert torch.equal(mine.fc3.bias, torch.tensor([1.0, 2.0, 3.0])) and mine.fc3.weight.std() < 0.1
+    assert not mine.fc4.bias.any()  # a fan-based scheme zeroes a vector
+    assert "nn.init.xavier_uniform_(self.fc1.weight)" in text and "nn.init.constant_(self.fc1.bias, 0.1)" in text
+    # the init order is the compiler's (each layer right after its construction): one seed, the same numbers
+    torch.manual_seed(3)
+    model = netspec.compile(INITS).eval()
+    torch.manual_seed(3)
+    mine = cls().eval()
+    x = torch.randn(4, 6)
+    with torch.no_grad():
+        assert torch.equal(mine(x), model(x))
+
+
+def test_python_source_keeps_literal_frozen_filters(tmp_path):
+    import yaml
+
+    source = (SPECS / "sobel_edges.yaml").read_text(encoding="utf-8")
+    cls, text = _fresh(SPECS / "sobel_edges.yaml", tmp_path, "sobel")
+    mine = cls()  # no state dict: the filters come from the source
+    spec_weight = yaml.safe_load(source)["layers"][0]["init"]["weight"]
+    assert torch.equal(mine.edges.weight, torch.tensor(spec_weight, dtype=torch.float32))
+    assert not mine.edges.weight.requires_grad
+    image = torch.zeros(1, 1, 6, 6)
+    image[..., :3] = 10  # the notes' example: the vertical kernel gives columns 0, 30, 30, 0
+    with torch.no_grad():
+        out = mine(image)
+        assert torch.equal(out[0, 0], torch.tensor([[0.0, 30, 30, 0]] * 4))
+        assert torch.equal(out, netspec.compile(source)(image))
+    assert 'Written by `netspec export sobel_edges.yaml --format py`' in text
+
+
+def test_python_check_catches_a_lost_tie():
+    """The exporter's check compares fresh modules: an untied head is a different model."""
+    from netspec.interop.export import compare_fresh
+
+    graph = netspec.analyze(TIED)
+    untied = netspec.compile(TIED)
+    untied.head.weight = torch.nn.Parameter(untied.head.weight.detach().clone())
+    assert "parameters" in compare_fresh(netspec.compile(graph), untied, graph)
+    sobel = netspec.analyze(SPECS / "sobel_edges.yaml")
+    random_filters = netspec.compile(sobel)
+    torch.nn.init.normal_(random_filters.edges.weight.requires_grad_(False))
+    assert "edges.weight" in compare_fresh(netspec.compile(sobel), random_filters, sobel)
+
+
+def test_export_py_refuses_weights(tmp_path, capsys):
+    assert main(["export", str(SPECS / "lenet5.yaml"), "-o", str(tmp_path / "m.py"), "--weights", "w.pt"]) == 2
+    assert "load_state_dict" in capsys.readouterr().err and not (tmp_path / "m.py").exists()
+
+
+BLOCK_TIES = """\
+netspec: 1
+name: blk
+input: [6]
+blocks:
+  unit:
+    layers:
+      - dense: {units: 6}
+        name: fc
+        init: {weight: orthogonal, bias: 0.5}
+      - dense: {units: 6}
+        name: fc2
+        tie: {weight: fc}
+layers:
+  - unit: {}
+    repeat: 2
+    name: stack
+  - dense: {units: 3}
+    init: zeros
+    trainable: false
+"""
+
+
+def test_python_source_writes_inits_and_ties_inside_blocks(tmp_path):
+    cls, text = _fresh(BLOCK_TIES, tmp_path, "blk")
+    assert text.count("class Unit") == 1  # both uses of the block share its class, init and tie lines
+    torch.manual_seed(1)
+    model = netspec.compile(BLOCK_TIES).eval()
+    torch.manual_seed(1)
+    mine = cls().eval()
+    assert mine.stack.unit_2.fc2.weight is mine.stack.unit_2.fc.weight
+    assert _structure(mine) == _structure(model)
+    # 2 blocks · (6·6 weight once + 6 + 6 biases) + 6·3 + 3 = 117
+    assert _structure(mine)[0] == 2 * (36 + 6 + 6) + 18 + 3
+    assert torch.equal(mine.stack.unit_1.fc.bias, torch.full((6,), 0.5))
+    w = mine.stack.unit_1.fc.weight
+    assert torch.allclose(w @ w.T, torch.eye(6), atol=1e-5)  # orthogonal
+    assert all(torch.equal(a, b) for a, b in zip(mine.state_dict().values(), model.state_dict().values()))
+
+
+def test_python_source_refuses_a_huge_literal_init(tmp_path):
+    values = [[0.5] * 80 for _ in range(80)]  # 6,400 numbers, over the limit the writer spells out
+    spec = f"netspec: 1\nname: big\ninput: [80]\nlayers:\n  - dense: {{units: 80, bias: false}}\n" \
+           f"    init: {{weight: {values}}}\n"
+    with pytest.raises(netspec.NetspecError, match="numbers, more than"):
+        export(spec, tmp_path / "big.py")

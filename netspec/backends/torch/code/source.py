@@ -143,6 +143,8 @@ class Writer:
 
     # --- constructor calls -------------------------------------------------------------------------
     def leaf_call(self, node: Node) -> Call:
+        if node.shared is not None:  # ``share:``: forward calls the first layer's module again
+            return Call("", inline=True)
         module, records = record_build(lambda: node.layer.build(list(node.in_types)))
         if node.glyph is not None:
             self.modules[node.name] = module  # a merge: forward reads its dim
@@ -176,7 +178,8 @@ class Writer:
         for u in box.units:
             if u.inputs != [prev] or len(u.outputs) != 1:
                 return False
-            if u.node is not None and (u.node.activation or u.node.glyph) or self._frozen_inside(box, u):
+            if u.node is not None and (u.node.activation or u.node.glyph or u.node.shared) \
+                    or self._frozen_inside(box, u) or self.after_lines(box, u):
                 return False
             prev = u.outputs[0]
         return box.exports == [prev]
@@ -190,14 +193,15 @@ class Writer:
     def _frozen_inside(self, box: Box, u: Unit) -> bool:
         """``u`` is frozen whole and ``box`` is not: ``box`` writes the ``requires_grad_(False)`` (a box
         frozen whole is frozen by its parent, so its class serves frozen and trainable uses alike)."""
-        if box.path and self._frozen(box.nodes):
-            return False
+        if box.path and self._frozen(box.nodes) or u.node is not None and u.node.shared is not None:
+            return False  # (a shared layer's module is its first use's, frozen there)
         return self._frozen([u.node] if u.node is not None else u.box.nodes)  # type: ignore[union-attr]
 
     def _instance(self, box: Box, calls: list[Call]) -> Call:
         body = self.forward_lines(box, self._params(box))
         frozen = tuple(u.attr for u in box.units if self._frozen_inside(box, u))
-        key = ((box.group.block if box.group is not None else None) or box.attr, tuple(body), frozen,
+        after = tuple(tuple(self.after_lines(box, u)) for u in box.units)
+        key = ((box.group.block if box.group is not None else None) or box.attr, tuple(body), frozen, after,
                tuple((u.attr, _shape_key(c)) for u, c in zip(box.units, calls)))
         plan = self.by_key.get(key)
         if plan is None:
@@ -279,6 +283,28 @@ class Writer:
             out.append(name)
         return out
 
+    # --- what a layer's spec sets after construction: init:, tie: ----------------------------------
+    def after_lines(self, box: Box, u: Unit) -> list[str]:
+        """Lines that follow ``u``'s construction in ``box``'s ``__init__``, in the compiler's order: a
+        leaf's ``init:`` (the compiler initialises each layer right after building it, so with one seed
+        the random schemes draw the same numbers), then every ``tie:`` of a layer inside ``u`` whose
+        owner lies in ``box`` but not inside ``u`` (ties deeper down are written by ``u``'s class)."""
+        lines: list[str] = []
+        if u.node is not None and u.node.shared is None:
+            lines += init_lines(u.node, _module_expr(u.attr))
+        inner = u.box.path if u.box is not None else None
+        for node in ([u.node] if u.node is not None else u.box.nodes):  # type: ignore[union-attr]
+            for pname, (owner, oparam) in node.tied.items():
+                if inner is not None and (owner == inner or owner.startswith(inner + ".")):
+                    continue
+                rel_owner, rel_node = _relative(box, owner), _relative(box, node.name)
+                if rel_owner is None or rel_node is None:
+                    continue  # written by an enclosing class
+                lines.append(f"{_param_expr(rel_node, pname)} = {_param_expr(rel_owner, oparam)}  # tie: one Parameter")
+                if not node.trainable:
+                    lines.append(f"{_param_expr(rel_node, pname)}.requires_grad_(False)  # trainable: false")
+        return lines
+
     # --- forward --------------------------------------------------------------------------------
     def forward_lines(self, box: Box, params: list[str]) -> list[str]:
         env: dict[Ref, str] = dict(zip(box.inputs, params))
@@ -292,7 +318,7 @@ class Writer:
         lines: list[str] = []
         live = set(params)
         for k, u in enumerate(box.units):
-            expr = self._expression(u, [env[r] for r in u.inputs])
+            expr = self._expression(u, [env[r] for r in u.inputs], box)
             outs = u.outputs
             used = [o for o in outs if o in keep or any(o in v.inputs for v in box.units[k + 1:])]
             freed = [env[r] for r in dict.fromkeys(u.inputs) if last.get(r) == k and r not in keep]
@@ -328,10 +354,16 @@ class Writer:
         lines.append("return " + ", ".join(results))
         return lines
 
-    def _expression(self, u: Unit, args: list[str]) -> str:
+    def _expression(self, u: Unit, args: list[str], box: Box) -> str:
         node = u.node
         call = f"self.{u.attr}({', '.join(args)})" if identifier(u.attr) else \
             f'getattr(self, "{u.attr}")({", ".join(args)})'
+        if node is not None and node.shared is not None:
+            owner = _relative(box, node.shared)
+            if owner is None:
+                raise BuildError(f"{node.name}: share: {node.shared} lies outside the group {box.path}; the Python "
+                                 "writer needs a shared layer and its uses inside one group")
+            call = f"{_module_expr(owner)}({', '.join(args)})"
         if node is None:
             return call
         op = self._merge(node)
@@ -390,9 +422,10 @@ class Writer:
         if self.uses_ordered_dict:
             imports.add("from collections import OrderedDict")
         doc = (f'"""{self.graph.name}' + (f": {self.description}" if self.description else "") +
-               "\n\nWritten by `netspec export" + (f" {source_name}" if source_name else "") + " --format py`. "
-               f"Needs only torch. The model is `{top}()`; its\n`state_dict()` keys are netspec's compiled "
-               "module's, so its weights load with `load_state_dict`.\n\"\"\"")
+               "\n\nWritten by `netspec export" + (f" {source_name}" if source_name else "") + " --format py`; "
+               f"needs only torch.\nThe model is `{top}()`: a fresh one is initialised as the spec says (init:, tie:, "
+               "trainable:);\nits `state_dict()` keys are netspec's compiled module's, so trained weights load with "
+               "`load_state_dict`.\n\"\"\"")
         text = "\n\n\n".join([doc + "\n\nfrom __future__ import annotations\n\n" + _sorted_imports(imports),
                               *helper_defs, *blocks])
         return text + f"\n\n\n__all__ = [\"{top}\"]\n", top
@@ -417,11 +450,13 @@ class Writer:
         lines = [f"class {plan.name}(nn.Module):", f'{INDENT}"""{doc}"""', "", head, f"{INDENT * 2}super().__init__()"]
         for i, (u, call) in enumerate(zip(box.units, plan.calls[0])):
             if call.inline:
+                lines += [f"{INDENT * 2}{ln}" for ln in self.after_lines(box, u)]
                 continue
             text = self._call_text(call, plan, (i,), 2)
             target = f"self.{u.attr} = " if identifier(u.attr) else f'self.add_module("{u.attr}", '
             close = "" if identifier(u.attr) else ")"
             lines.append(_wrap(f"{INDENT * 2}{target}", text, close))
+            lines += [f"{INDENT * 2}{ln}" for ln in self.after_lines(box, u)]
             if self._frozen_inside(box, u):
                 lines.append(f"{INDENT * 2}self.{u.attr}.requires_grad_(False)  # trainable: false")
         annotated = ", ".join(f"{p}: torch.Tensor" for p in params)
@@ -595,6 +630,104 @@ def _type_name(v: Any) -> str:
     if isinstance(v, Code):
         return "object"
     return type(v).__name__ if isinstance(v, (bool, int, float, str, tuple, list, dict)) else "object"
+
+
+LITERAL_LIMIT = 4096  # most numbers a literal ``init:`` is written with in the source
+
+
+def _relative(box: Box, name: str) -> str | None:
+    """``name`` relative to ``box`` (None when it lies outside)."""
+    if not box.path:
+        return name
+    return name[len(box.path) + 1:] if name.startswith(box.path + ".") else None
+
+
+def _module_expr(path: str) -> str:
+    """Source for the submodule at dotted ``path`` of ``self``."""
+    if not path:
+        return "self"
+    if all(identifier(p) for p in path.split(".")):
+        return f"self.{path}"
+    return f'self.get_submodule("{path}")'
+
+
+def _param_expr(module: str, pname: str) -> str:
+    return _param(_module_expr(module), pname)
+
+
+def init_lines(node: Node, module: str) -> list[str]:
+    """A layer's ``init:`` as source, applied to its module (source text ``module``), as
+    :func:`netspec.backends.torch.init.initialise` applies it: a scheme per parameter through
+    ``nn.init``, a number by ``nn.init.constant_``, a literal (nested list) copied from ``torch.tensor``.
+
+    Raises:
+        BuildError: a literal of more than :data:`LITERAL_LIMIT` numbers (export the weights instead).
+    """
+    init = node.init
+    if init is None:
+        return []
+    items = [(p, init) for p in node.params] if isinstance(init, str) else list(init.items())
+    lines: list[str] = []
+    for pname, value in items:
+        target = _param(module, pname)
+        shape = node.params.get(pname, ())
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            lines.append(f"nn.init.constant_({target}, {literal(float(value))})")
+        elif isinstance(value, list):
+            count = _count(value)
+            if count > LITERAL_LIMIT:
+                where = f"{node.location} " if node.location else ""
+                raise BuildError(f"{where}{node.name}: its init: for {pname} has {count:,} numbers, more than the "
+                                 f"{LITERAL_LIMIT:,} the Python writer spells out; export the source and load the "
+                                 "compiled module's state dict into it instead")
+            lines.append("with torch.no_grad():  # init: the spec's literal values")
+            head = f"{target}.copy_(torch.tensor("
+            lines.append(f"{INDENT}{head}{_nested(value, len(INDENT) * 3 + len(head))}))")
+        else:
+            line = _scheme_line(target, value, shape)
+            if line:
+                lines.append(line)
+    return lines
+
+
+def _param(module: str, pname: str) -> str:
+    if all(identifier(p) for p in pname.split(".")):
+        return f"{module}.{pname}"
+    return f'{module}.get_parameter("{pname}")'
+
+
+def _scheme_line(target: str, scheme: Any, shape: tuple[Any, ...]) -> str | None:
+    import inspect
+
+    from netspec.layers.init import INIT_SCHEMES, InitSpec
+
+    spec = scheme if isinstance(scheme, InitSpec) else InitSpec(scheme=scheme)
+    entry = INIT_SCHEMES[spec.scheme]
+    if entry.torch_fn is None:
+        return None
+    if entry.fan_based and len(shape) < 2:  # a vector has no fan: the compiler zeroes it
+        return f"nn.init.zeros_({target})"
+    kwargs: dict[str, Any] = dict(entry.kwargs)
+    if isinstance(scheme, InitSpec):
+        kwargs.update({kw: getattr(spec, f) for f, kw in entry.args.items()})
+    import torch.nn as nn
+
+    defaults = {k: p.default for k, p in inspect.signature(getattr(nn.init, entry.torch_fn)).parameters.items()}
+    text = "".join(f", {k}={literal(v)}" for k, v in kwargs.items() if k not in defaults or defaults[k] != v)
+    return f"nn.init.{entry.torch_fn}({target}{text})"
+
+
+def _count(value: Any) -> int:
+    return sum(_count(v) for v in value) if isinstance(value, list) else 1
+
+
+def _nested(value: Any, margin: int) -> str:
+    """A nested list as source: on one line when it fits, else one element per line."""
+    flat = literal(value)
+    if len(flat) + margin <= WIDTH or not isinstance(value, list):
+        return flat
+    pad = " " * (margin + 1)
+    return "[" + (",\n" + pad).join(_nested(v, margin + 1) for v in value) + "]"
 
 
 def python_source(graph: Graph, description: str = "", source_name: str = "") -> tuple[str, str]:
