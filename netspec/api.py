@@ -122,7 +122,8 @@ def to_dot(source: Source, **options: Any) -> str:
     Args:
         source: a path, spec text, a loaded Spec or a Graph.
         depth: blocks nested deeper than this collapse into one box (None: automatic, readable).
-        collapse_repeats: consecutive identical blocks become one box marked ×n (default True).
+        collapse_repeats: consecutive identical blocks become one box marked ×n (default None: only
+            when the diagram with every copy drawn would not be readable).
         network: draw only this network of a multi-network spec.
         unroll: draw recurrent layers unrolled over this many time steps (0: as one box).
         rankdir: "TB" (top to bottom, default) or "LR".

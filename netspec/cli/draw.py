@@ -40,8 +40,9 @@ def add_parser(sub: Any) -> None:
                    help="layout direction: TB top to bottom (default), LR left to right")
     p.add_argument("--no-shapes", dest="shapes", action="store_false", help="hide tensor shapes")
     p.add_argument("--no-params", dest="params", action="store_false", help="hide parameter counts")
-    p.add_argument("--collapse-repeats", dest="collapse_repeats", action=argparse.BooleanOptionalAction, default=True,
-                   help="draw consecutive identical blocks as one box marked ×n (default: on)")
+    p.add_argument("--collapse-repeats", dest="collapse_repeats", action=argparse.BooleanOptionalAction, default=None,
+                   help="draw consecutive identical blocks as one box marked ×n (default: when the "
+                        "diagram with every copy drawn would be too large to read)")
     p.add_argument("--bind", action="append", metavar="NAME=SIZE", help="give a symbolic dim a size, e.g. T=10")
     p.set_defaults(run=run)
 

@@ -16,7 +16,7 @@ class DrawOptions:
     """What ``to_dot`` and ``draw`` take as keyword arguments."""
 
     depth: int | None = None  # None: automatic (readable); N: blocks nested deeper than N collapse
-    collapse_repeats: bool = True
+    collapse_repeats: bool | None = None  # None: only when the view with every copy drawn is not readable
     network: str | None = None
     unroll: int = 0
     rankdir: Literal["TB", "LR", "BT", "RL"] = "TB"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from netspec.backends.graphviz.model import Box, Cluster, DrawOptions, NetView
@@ -394,6 +395,11 @@ def net_view(g: NetGraph, opts: DrawOptions, prefix: str) -> NetView:
     """A network as drawn: the view at the requested depth; automatic depth (``opts.depth`` None)
     takes the deepest one that stays readable. Box ids start with ``prefix/``."""
     tree = _Tree(g)
+    if opts.collapse_repeats is None:  # automatic: every copy when that reads, so a small net shows its insides
+        view = _build_view(g, tree, opts.depth, replace(opts, collapse_repeats=False), prefix)
+        if _readable(view):
+            return view
+        opts = replace(opts, collapse_repeats=True)
     if opts.depth is not None:
         return _build_view(g, tree, opts.depth, opts, prefix)
     view = _build_view(g, tree, None, opts, prefix)
@@ -404,10 +410,14 @@ def net_view(g: NetGraph, opts: DrawOptions, prefix: str) -> NetView:
     return view
 
 
-def auto_depth(g: NetGraph, collapse_repeats: bool = True) -> int | None:
+def auto_depth(g: NetGraph, collapse_repeats: bool | None = None) -> int | None:
     """The depth the automatic setting picks for a network (None: every block expanded)."""
-    opts = DrawOptions(collapse_repeats=collapse_repeats)
     tree = _Tree(g)
+    if collapse_repeats is None:
+        if _readable(_build_view(g, tree, None, DrawOptions(collapse_repeats=False), "")):
+            return None
+        collapse_repeats = True
+    opts = DrawOptions(collapse_repeats=collapse_repeats)
     if _readable(_build_view(g, tree, None, opts, "")):
         return None
     d = tree.max_depth

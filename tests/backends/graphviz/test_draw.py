@@ -284,7 +284,7 @@ def test_depth_collapses_blocks_with_totals_and_shapes():
 
 
 def test_collapse_repeats_inside_expanded_view():
-    on = dot(RESNET, depth=9)
+    on = dot(RESNET, depth=9, collapse_repeats=True)
     # block1 and block2 differ; the three repeated copies become one box (the redundant cluster dropped)
     assert "resdemo/block1" in on.clusters and "resdemo/block2" in on.clusters
     assert "resdemo/stage" not in on.clusters and "resdemo/stage.res_1" in on.nodes  # a box named after the group
@@ -329,6 +329,17 @@ def test_auto_depth_is_readable_for_a_resnet152_layout():
     text = d.text
     for n in (2, 7, 35):
         assert f"×{n}" in text
+
+
+def test_repeats_collapse_only_when_every_copy_would_not_read():
+    # automatic: the small net draws its three copies (the insides of a repeated block stay visible, as a
+    # user drawing a 2-layer Transformer expects); the ResNet-152 layout above collapses its runs
+    small = dot(RESNET)
+    assert "resdemo/stage.res_1" in small.clusters and "resdemo/stage.res_3" in small.clusters
+    assert not any("box3d" in attrs for attrs in small.nodes.values())  # no run box
+    assert sum(1 for n in small.nodes if n.startswith("resdemo/stage.")) == 3 * 6  # 5 layers + add per copy
+    big = dot(_resnet_like((3, 8, 36, 3)))
+    assert "×35" in big.text
 
 
 def _googlenet_like() -> str:
@@ -542,7 +553,7 @@ networks:
 # --- rendering ----------------------------------------------------------------------------------------
 
 def test_render_svg_and_png(tmp_path):
-    svg = netspec.draw(RESNET, tmp_path / "net.svg")
+    svg = netspec.draw(RESNET, tmp_path / "net.svg", collapse_repeats=True)
     assert svg == tmp_path / "net.svg"
     text = svg.read_text()
     assert "<svg" in text and "block1" in text and "14,016 params" in text
