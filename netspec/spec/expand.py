@@ -168,7 +168,9 @@ class Expander:
                stack: tuple[str, ...]) -> PosList:
         if not isinstance(raw, list):
             self.problem("expected a list of layers", where, path, "each layer is a '- kind: {...}' item")
-            return PosList([], pos=where)
+            out = PosList([], pos=where)
+            self.dropped[id(out)] = out  # "at least 1 layer" would say it again
+            return out
         out = PosList([], pos=getattr(raw, "pos", where))
         out.item_pos = []
         if self.nesting >= MAX_NESTING:
@@ -210,6 +212,8 @@ class Expander:
             args.key_pos = dict(getattr(raw, "key_pos", {}))
         elif isinstance(raw, dict):
             kinds = [k for k in raw if k not in ITEM_KEYS]
+            if len(kinds) > 1 and self.misspelled_item_keys(raw, kinds, path):
+                return []
             if len(kinds) != 1:
                 got = ", ".join(map(str, kinds)) or "none"
                 self.problem(f"a layer item needs exactly one kind key, got {got}", where, path,
@@ -296,6 +300,20 @@ class Expander:
         group["layers"] = body
         self.kept(group.get("name"))
         return [group]
+
+    def misspelled_item_keys(self, raw: PosDict, keys: list[str], path: str) -> bool:
+        """``- conv2d: 8`` beside ``nmae: x``: when exactly one key is a kind (or block) and each other one
+        is close to an item key (name, from, ...), report each as an unknown key with its did-you-mean
+        (rather than "a layer item needs exactly one kind key"). Whether it did."""
+        kinds = [k for k in keys if isinstance(k, str) and (canonical_kind(k) or k in self.blocks)]
+        others = [k for k in keys if k not in kinds]
+        if len(kinds) != 1 or not all(isinstance(k, str) and close_matches(k, ITEM_KEYS) for k in others):
+            return False
+        where = raw.where if isinstance(raw, PosDict) else (lambda _: None)
+        for key in others:
+            self.problem(f"unknown key '{key}' in a layer item", where(key), f"{path}.{key}",
+                         did_you_mean(key, ITEM_KEYS))
+        return True
 
     # --- if: and repeat: 0 -------------------------------------------------------------------------
     def decide(self, cond: Any, env: dict[str, Any], where: Location | None, path: str, key: str = IF
@@ -565,15 +583,23 @@ class Expander:
         return value
 
 
-def _check_keys(raw: PosDict, allowed: tuple[str, ...], path: str, exp: Expander, what: str) -> None:
+def _check_keys(raw: PosDict, allowed: tuple[str, ...], path: str, exp: Expander, what: str) -> set[str]:
+    """Report the keys of ``raw`` not in ``allowed``; returns the allowed keys they were probably meant
+    for (absent from ``raw``), whose absence is then not a problem of its own."""
+    meant: set[str] = set()
     for key in raw:
         if key not in allowed:
-            hint = did_you_mean(key, allowed) if isinstance(key, str) else ""
+            close = close_matches(key, allowed) if isinstance(key, str) else []
+            meant.update(c for c in close if c not in raw)
+            hint = did_you_mean(key, allowed) if close else ""
             exp.problem(f"unknown key '{key}' in {what}", raw.where(key), f"{path}{key}",
                         hint or f"{what} takes: {', '.join(allowed)}")
+    return meant
 
 
-def _network(raw: PosDict, path: str, exp: Expander) -> PosDict:
+def _network(raw: PosDict, path: str, exp: Expander, meant: set[str] = frozenset()) -> PosDict:
+    """A network's canonical form. ``meant``: keys a misspelled key was probably meant for (reported
+    already): their absence is not reported again."""
     out = PosDict(pos=raw.pos)
     out.path = path
     inputs: Any = None
@@ -587,7 +613,9 @@ def _network(raw: PosDict, path: str, exp: Expander) -> PosDict:
         inputs = raw["inputs"]
         out.key_pos["inputs"] = raw.where("inputs")
     else:
-        exp.problem("the network has no input", raw.pos, path, "add e.g. 'input: [1, 28, 28]' (channels first)")
+        exp.meant[(id(out), "inputs")] = out  # pydantic's "missing required 'inputs'" says it again
+        if not {"input", "inputs"} & meant:
+            exp.problem("the network has no input", raw.pos, path, "add e.g. 'input: [1, 28, 28]' (channels first)")
     if isinstance(inputs, dict):
         canon = PosDict(pos=getattr(inputs, "pos", None))
         for name, value in inputs.items():
@@ -628,7 +656,9 @@ def _network(raw: PosDict, path: str, exp: Expander) -> PosDict:
         out["layers"] = exp.layers(raw["layers"], raw.where("layers"), f"{path}layers", {}, ())
         out.key_pos["layers"] = raw.where("layers")
     else:
-        exp.problem("the network has no 'layers' list", raw.pos, path)
+        exp.meant[(id(out), "layers")] = out
+        if "layers" not in meant:
+            exp.problem("the network has no 'layers' list", raw.pos, path, "add e.g. 'layers: [flatten, dense: 10]'")
     return out
 
 
@@ -750,7 +780,8 @@ def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net", ba
                           hint="see specs/lenet5.yaml for an example")
         return Canonical(PosDict(pos=where), [problem], {}, {})
     exp = _Importing({}, file)
-    _check_keys(raw, LIBRARY_KEYS if library else TOP_KEYS, "", exp, "a block library" if library else "a spec")
+    meant = _check_keys(raw, LIBRARY_KEYS if library else TOP_KEYS, "", exp,
+                        "a block library" if library else "a spec")
     exp.blocks = _blocks(raw.get("blocks"), exp)
     own = dict(exp.blocks)
     _import(raw, file, base, exp)
@@ -785,13 +816,13 @@ def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net", ba
                     exp.problem("a network must be a mapping with 'input' and 'layers'", raw_nets.where(net_name),
                                 f"networks.{net_name}")
                     continue
-                _check_keys(net, NETWORK_KEYS, f"networks.{net_name}.", exp, "a network")
-                nets[net_name] = _network(net, f"networks.{net_name}.", exp)
+                meant = _check_keys(net, NETWORK_KEYS, f"networks.{net_name}.", exp, "a network")
+                nets[net_name] = _network(net, f"networks.{net_name}.", exp, meant)
                 nets.key_pos[net_name] = raw_nets.where(net_name)
         out.key_pos["networks"] = raw.where("networks")
     else:
         net_name = name if isinstance(name, str) and name.isidentifier() else "net"
-        nets[net_name] = _network(raw, "", exp)
+        nets[net_name] = _network(raw, "", exp, meant)
         nets.key_pos[net_name] = raw.pos
     out["networks"] = nets
     return Canonical(out, exp.problems, exp.dropped, exp.meant)
