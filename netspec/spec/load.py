@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from netspec.core.errors import Problem, SpecValidationError
 from netspec.core.source import PosDict, strip_positions, to_raw, walk
-from netspec.frontends import parse
+from netspec.frontends import DSL_SUFFIXES, parse
 from netspec.frontends.keys import BLOCK_CHILDREN, ITEM_KEYS
 from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import Layer
@@ -127,6 +127,7 @@ def _with_layers(net: Any, loc: tuple[Any, ...], errors: list[dict[str, Any]]) -
     if not isinstance(net, dict) or not isinstance(net.get("layers"), list):
         return net
     out = PosDict(net, pos=getattr(net, "pos", None))
+    out.key_pos = getattr(net, "key_pos", {})
     out["layers"] = validate_layers(net["layers"], (*loc, "layers"), errors)
     return out
 
@@ -162,6 +163,16 @@ def validate_layers(items: list[Any], loc: tuple[Any, ...], errors: list[dict[st
     return out
 
 
+def dsl_terms(problems: list[Problem]) -> list[Problem]:
+    """The hints of the problems located in a DSL file in DSL words (the stages write them for YAML)."""
+    if not any(p.hint and p.location is not None and p.location.file.lower().endswith(DSL_SUFFIXES)
+               for p in problems):
+        return problems
+    from netspec.frontends.dsl.errors import in_dsl_terms  # the DSL's parser is not needed otherwise
+
+    return in_dsl_terms(problems, DSL_SUFFIXES)
+
+
 def _dedupe(problems: list[Problem], file: str = "<string>") -> list[Problem]:
     """One problem per place and message (the copies of a repeat or of a block used twice say the same
     thing at the same place of the file), in file order."""
@@ -171,6 +182,7 @@ def _dedupe(problems: list[Problem], file: str = "<string>") -> list[Problem]:
         if key not in seen:
             seen.add(key)
             out.append(p)
+    out = dsl_terms(out)
     files = {p.location.file: i for i, p in reversed(list(enumerate(out))) if p.location is not None}
     files[file] = -1  # the spec's own problems first, then each imported file's, in file order
 
