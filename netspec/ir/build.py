@@ -65,7 +65,8 @@ class Builder:
     def __init__(self, name: str, inputs: dict[str, TensorType], strict: bool) -> None:
         self.name = name
         self.inputs = inputs
-        self.ctx = Ctx(strict)
+        self.strict = strict
+        self.ctx = Ctx(False)  # strict: every warning of a layer (each axis's) is raised together, in add()
         self.types: dict[Ref, TensorType] = {Ref(k): t for k, t in inputs.items()}
         self.rfs: dict[Ref, tuple[tuple[int, int], ...] | None] = {
             Ref(k): (((1, 1),) * (t.rank - 1) if t.rank >= 2 else None) for k, t in inputs.items()}
@@ -175,6 +176,11 @@ class Builder:
                                  + ("; hint: token ids go through an 'embedding' first" if t.dtype == "long" else ""))
         before = len(self.ctx.warnings)
         out = layer.infer(in_types, self.ctx)
+        if self.strict and len(self.ctx.warnings) > before:
+            where, path = layer.where or scope.where, layer.path or scope.path
+            label = f"{path} ({name})" if path else name
+            raise ShapeError(problems=[Problem(f"{m} (--strict makes this an error)", where, label, h) for m, _, h in
+                                       (w.partition("; hint: ") for w in self.ctx.warnings[before:])])
         outputs = out if isinstance(out, dict) else {"out": out}
         for t in outputs.values():
             self.bounded(t)

@@ -16,6 +16,7 @@ builder expands with :func:`expand_deferred` once the type entering it is known.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -597,9 +598,42 @@ def _check_keys(raw: PosDict, allowed: tuple[str, ...], path: str, exp: Expander
     return meant
 
 
+def _outside_blocks(value: Any, where: Location | None, path: str, exp: Expander) -> Any:
+    """A value outside layer items and blocks (an input's shape, ``outputs:``, ``expect:``, ``train:``):
+    ``${...}`` is not evaluated there. Each one is a problem saying so, with the number to write when it
+    is a constant; the copy returned holds that number in its place (so validation does not report the
+    same text again)."""
+    if is_expr(value) and re.fullmatch(r"\$(\{.*\}|[A-Za-z_]\w*)", value, re.S):  # not "$HOME/data"
+        try:
+            result = evaluate(value, {})
+        except ExprError:
+            result = None
+        shown = f"write {result!r} instead" if isinstance(result, (int, float, str)) else "write the value itself"
+        exp.problem(f"'{value}' is not evaluated here: ${{...}} expressions are evaluated in layer items and "
+                    "block definitions only", where, path, shown)
+        return value if result is None else result
+    if isinstance(value, PosDict):
+        out = PosDict(pos=value.pos)
+        out.key_pos, out.path = dict(value.key_pos), value.path
+        for k, v in value.items():
+            out[k] = _outside_blocks(v, value.where(k), f"{path}.{k}", exp)
+        return out
+    if isinstance(value, PosList):
+        return PosList([_outside_blocks(v, value.where(i), f"{path}[{i}]", exp) for i, v in enumerate(value)],
+                       pos=value.pos, item_pos=list(value.item_pos))
+    return value
+
+
 def _network(raw: PosDict, path: str, exp: Expander, meant: set[str] = frozenset()) -> PosDict:
     """A network's canonical form. ``meant``: keys a misspelled key was probably meant for (reported
     already): their absence is not reported again."""
+    if any(k in raw for k in ("input", "inputs", "outputs", "expect")):
+        copy = PosDict(raw, pos=raw.pos)
+        copy.key_pos, copy.path = raw.key_pos, raw.path
+        for k in ("input", "inputs", "outputs", "expect"):
+            if k in raw:
+                copy[k] = _outside_blocks(raw[k], raw.where(k), f"{path}{k}", exp)
+        raw = copy
     out = PosDict(pos=raw.pos)
     out.path = path
     inputs: Any = None
@@ -788,7 +822,7 @@ def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net", ba
     out = PosDict(pos=raw.pos)
     for key in ("netspec", "description", "train"):
         if key in raw:
-            out[key] = raw[key]
+            out[key] = raw[key] if key == "description" else _outside_blocks(raw[key], raw.where(key), key, exp)
             out.key_pos[key] = raw.where(key)
     if library or is_library(raw):
         if not library:

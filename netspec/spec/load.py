@@ -55,7 +55,8 @@ def validate(raw: Any, file: str = "<string>", default_name: str = "net", base: 
         errors.extend(exc.errors(include_url=False))
     errors = [e for e in errors if not _follow_on(e, canon, dropped, meant)]
     if errors:
-        problems.extend(problems_from_errors(errors, canon, Spec))
+        said = {p.location for p in problems if p.location is not None}  # one problem per place: the root cause
+        problems.extend(p for p in problems_from_errors(errors, canon, Spec) if p.location is None or p.location not in said)
     if problems:
         raise SpecValidationError(problems=_dedupe(problems, file))
     assert spec is not None

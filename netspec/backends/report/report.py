@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from netspec.core.errors import Problem
+from netspec.core.errors import Problem, did_you_mean
 from netspec.core.fmt import human
 from netspec.core.sizes import Count, Dim, Expr, count_text, evaluate, numeric_product, same_size, size_product, symbols
 from netspec.core.types import fmt_shape
@@ -134,9 +134,26 @@ def check_expectations(report: NetworkReport, base: tuple[Any, ...]) -> None:
     if expect is None:
         return
 
-    def fail(key: tuple[Any, ...], msg: str) -> None:
+    bad: set[tuple[Any, ...]] = set()  # pins with an unknown symbol: reported once, not compared too
+
+    def fail(key: tuple[Any, ...], msg: str, hint: str = "") -> None:
+        if key in bad:
+            return
         loc = expect.where(*key)
-        report.failures.append(Problem(msg, loc, ".".join(str(k) for k in (*base, "expect", *key))))
+        report.failures.append(Problem(msg, loc, ".".join(str(k) for k in (*base, "expect", *key)), hint))
+
+    known = {s for t in g.inputs.values() for d in t.shape if isinstance(d, str) for s in symbols(d)} | set(report.bind)
+    pins: list[tuple[tuple[Any, ...], Any]] = [(("macs",), [expect.macs]), (("output_shape",), expect.output_shape)]
+    pins += [((what, name), shape) for what in ("outputs", "shapes") for name, shape in (getattr(expect, what) or {}).items()]
+    for key, dims in pins:  # a pin naming a size the network does not have can never hold: say which
+        for dim in dims or ():
+            extra = sorted(symbols(dim) - known) if isinstance(dim, str) else []
+            if extra:
+                have = f"the network's symbolic sizes: {', '.join(sorted(known))}" if known else \
+                    "the network has no symbolic sizes (they are names in an input's shape, such as [T, 64])"
+                fail(key, f"unknown symbol '{extra[0]}' in {dim!r}", did_you_mean(extra[0], known) or have)
+                bad.add(key)
+                break
 
     totals = {"params": g.params, "trainable": g.trainable, "non_trainable": g.params - g.trainable}
     for key, got in totals.items():
