@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from netspec.core.errors import Problem, did_you_mean
+from netspec.core.errors import NetspecError, Problem, did_you_mean
 from netspec.core.fmt import human
 from netspec.core.sizes import Count, Dim, Expr, count_text, evaluate, numeric_product, same_size, size_product, symbols
 from netspec.core.types import fmt_shape
@@ -224,3 +224,22 @@ def make_report(graph: Graph, batch: int = 1) -> Report:
         check_expectations(r, base)
         nets[name] = r
     return Report(graph, nets)
+
+
+def problem_dict(p: Problem) -> dict[str, Any]:
+    """One problem for the JSON contract: where (file, line, column: 1-based, null when unknown), the
+    user path, the message and the hint."""
+    loc = p.location
+    return {"file": loc.file if loc else None, "line": loc.line if loc else None,
+            "column": loc.column if loc else None, "path": p.path, "message": p.message, "hint": p.hint}
+
+
+def error_dict(err: NetspecError) -> dict[str, Any]:
+    """A spec that could not be checked, for the JSON contract (``check --json`` on stdout): ``ok`` false,
+    ``error`` the stage that refused it (syntax, validation, shape, usage, ...) and every problem."""
+    stage = {"SpecSyntaxError": "syntax", "SpecValidationError": "validation", "UnknownLayerError": "validation",
+             "ShapeError": "shape", "UsageError": "usage", "ExpectationError": "expectation", "BuildError": "build",
+             "DataError": "data"}.get(type(err).__name__, "error")
+    problems = err.problems or [Problem(str(err))]
+    return {"ok": False, "error": stage, "problems": [problem_dict(p) for p in problems]}
+
