@@ -205,6 +205,14 @@ class Expander:
              stack: tuple[str, ...]) -> list[PosDict]:
         if self.over:
             return []
+        if raw is None:
+            self.problem("an empty layer item", where, path, "write a kind after the '-' (e.g. '- flatten'), or remove the line")
+            return []
+        written = _missing_colon(raw)
+        if written is not None:
+            kind, rest = written
+            self.problem(f"missing ':' after '{kind}'", where, path, f"a colon after the kind: '- {kind}: {rest}'")
+            return []
         if isinstance(raw, str):
             kind, args = raw, PosDict(pos=where)
         elif isinstance(raw, dict) and isinstance(raw.get("kind"), str):
@@ -596,6 +604,23 @@ def _check_keys(raw: PosDict, allowed: tuple[str, ...], path: str, exp: Expander
             exp.problem(f"unknown key '{key}' in {what}", raw.where(key), f"{path}{key}",
                         hint or f"{what} takes: {', '.join(allowed)}")
     return meant
+
+
+_KIND_THEN_BRACE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s+([{\[].*)", re.S)
+
+
+def _missing_colon(raw: Any) -> tuple[str, str] | None:
+    """``- conv2d {filters: 8}`` (YAML reads the key ``conv2d {filters`` with the value ``8}``) or
+    ``- conv2d {filters 8}`` (a string): the kind and what should follow its colon."""
+    if isinstance(raw, dict) and len(raw) == 1:
+        key, value = next(iter(raw.items()))
+        text = f"{key}: {value}" if isinstance(key, str) and isinstance(value, (str, int, float)) else None
+    else:
+        text = raw if isinstance(raw, str) else None
+    match = _KIND_THEN_BRACE.fullmatch(text.strip()) if text else None
+    if match is None:
+        return None
+    return match.group(1), match.group(2)
 
 
 def _outside_blocks(value: Any, where: Location | None, path: str, exp: Expander) -> Any:
