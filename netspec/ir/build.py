@@ -102,7 +102,8 @@ class Builder:
             else:
                 cur = self.add(layer, scope, ins)
         if cur is None:
-            raise ShapeError("a layer list has no input to start from")
+            raise ShapeError("a layer list has no input to start from; hint: give the network an 'input:', or the "
+                             "first layer a 'from:'")
         return cur
 
     def expand(self, use: DeferredUse, ins: list[Ref]) -> Layer:
@@ -187,7 +188,8 @@ class Builder:
         params = layer.param_shapes(in_types)
         n_params = sum(numeric_product(s) for s in params.values())
         if n_params > MAX_PARAMS:
-            raise ShapeError(f"{n_params} parameters is beyond netspec's bound of {MAX_PARAMS}")
+            raise ShapeError(f"{n_params} parameters is beyond netspec's bound of {MAX_PARAMS}; hint: check the "
+                             "widths and the input size of this layer")
         self.check_init(layer, params)
         shared, tied = self.sharing(layer, scope, params)
         node = Node(
@@ -235,7 +237,8 @@ class Builder:
         else:
             ins = [cur]
         if layer.ARITY == 1 and len(ins) != 1:
-            raise ShapeError(f"{layer.kind} takes one input, got {len(ins)} in from: {layer.from_}")
+            raise ShapeError(f"{layer.kind} takes one input, got {len(ins)} in from: {layer.from_}; hint: name one "
+                             "node in from:, or merge them first (add, concat)")
         if layer.ARITY is None and len(ins) < 2:
             raise ShapeError(f"{layer.kind} merges two or more inputs, got {len(ins)}; "
                              "hint: from: [a, b] names the nodes to merge")
@@ -275,11 +278,14 @@ class Builder:
     def bounded(self, t: TensorType) -> None:
         for d in t.shape:
             if isinstance(d, int) and d < 1:
-                raise ShapeError(f"the output {t} has a size of {d}; every size must be at least 1")
+                raise ShapeError(f"the output {t} has a size of {d}; every size must be at least 1; hint: the input is "
+                                 "too small for this layer: lower its kernel or stride, pad it, or give a larger input")
             if isinstance(d, int) and d > MAX_DIM:
-                raise ShapeError(f"size {d} in {t} is beyond netspec's bound of {MAX_DIM}")
+                raise ShapeError(f"size {d} in {t} is beyond netspec's bound of {MAX_DIM}; hint: check this layer's "
+                                 "sizes and the input's")
         if numeric_product(t.shape) > MAX_ELEMENTS:
-            raise ShapeError(f"{t} has more than {MAX_ELEMENTS} elements per sample")
+            raise ShapeError(f"{t} has more than {MAX_ELEMENTS} elements per sample; hint: check this layer's sizes "
+                             "and the input's")
 
     def receptive(self, layer: Layer, ins: list[Ref]) -> tuple[tuple[int, int], ...] | None:
         step = layer.receptive()
@@ -301,14 +307,15 @@ class Builder:
             other = self.node_named(layer.share, scope, "share")
             if other.kind != layer.kind or other.params != params:
                 raise ShapeError(f"share: '{layer.share}' is a {other.kind} with parameters "
-                                 f"{_shapes(other.params)}; this {layer.kind} would need {_shapes(params)}")
+                                 f"{_shapes(other.params)}; this {layer.kind} would need {_shapes(params)}; hint: share: "
+                                 "needs a layer of the same kind with the same input and output sizes")
             shared = other.shared or other.name
         tied: dict[str, tuple[str, str]] = {}
         for pname, target in (layer.tie or {}).items():
             if pname not in params:
                 hint = did_you_mean(pname, params)
                 raise ShapeError(f"tie names '{pname}', but {layer.kind} has parameters: {', '.join(params) or 'none'}"
-                                 + (f"; {hint}" if hint else ""))
+                                 + f"; hint: {hint or 'tie: {parameter: other_layer} names one of them'}")
             try:  # `wte` (the same parameter name) or `wte.weight`; node names may hold dots themselves
                 other, tp = self.node_named(target, scope, "tie"), pname
             except ShapeError:
@@ -317,10 +324,12 @@ class Builder:
                     raise
                 other = self.node_named(name, scope, "tie")
             if tp not in other.params:
-                raise ShapeError(f"tie: '{other.name}' has no parameter '{tp}'; it has: {', '.join(other.params)}")
+                raise ShapeError(f"tie: '{other.name}' has no parameter '{tp}'; hint: "
+                                 + (did_you_mean(tp, other.params) or f"it has: {', '.join(other.params) or 'none'}"))
             if other.params[tp] != params[pname]:
                 raise ShapeError(f"tie: {pname} {fmt_shape(params[pname])} cannot be {other.name}.{tp} "
-                                 f"{fmt_shape(other.params[tp])}: the shapes differ")
+                                 f"{fmt_shape(other.params[tp])}: the shapes differ; hint: a tied parameter needs the "
+                                 "same shape (an embedding's weight and an output layer's, e.g., share vocab and width)")
             tied[pname] = other.tied.get(tp, (other.shared or other.name, tp))
         return shared, tied
 
@@ -328,7 +337,8 @@ class Builder:
         ref = self.lookup(text, scope)
         node = next((n for n in reversed(self.nodes) if n.name == ref.src), None)
         if node is None:
-            raise ShapeError(f"{option}: '{text}' is a network input, not a layer")
+            raise ShapeError(f"{option}: '{text}' is a network input, not a layer; hint: {option}: names an earlier "
+                             "layer with parameters")
         return node
 
     def check_init(self, layer: Layer, params: dict[str, tuple[int, ...]]) -> None:
@@ -338,12 +348,14 @@ class Builder:
             if pname not in params:
                 hint = did_you_mean(pname, params)
                 raise ShapeError(f"init names '{pname}', but {layer.kind} has parameters: "
-                                 f"{', '.join(params) or 'none'}" + (f"; {hint}" if hint else ""))
+                                 f"{', '.join(params) or 'none'}; hint: "
+                                 + (hint or "init: {parameter: scheme} names this layer's parameters"))
             if isinstance(value, list):
                 got = _list_shape(value)
                 if got != params[pname]:
                     raise ShapeError(f"init value for '{pname}' has shape {fmt_shape(got)}, "
-                                     f"the parameter has {fmt_shape(params[pname])}")
+                                     f"the parameter has {fmt_shape(params[pname])}; hint: give a value of that "
+                                     "shape, or a scheme name")
 
 
 def _in_file_order(problems: list[Problem]) -> list[Problem]:
