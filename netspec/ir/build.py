@@ -513,7 +513,7 @@ def build_graph(spec: Spec, bind: dict[str, int] | None = None, strict: bool = F
                  bind=dict(bind or {}))
 
 
-def _input_types(net: Network, done: dict[str, NetGraph], bind: dict[str, int]
+def _input_types(name: str, net: Network, done: dict[str, NetGraph], bind: dict[str, int]
                  ) -> tuple[dict[str, TensorType], dict[str, str | None]]:
     types, sources = {}, {}
     for iname, inp in net.inputs.items():
@@ -524,7 +524,7 @@ def _input_types(net: Network, done: dict[str, NetGraph], bind: dict[str, int]
             if out and out not in outs:
                 raise SpecValidationError(problems=[Problem(
                     f"network '{dep}' has no output '{out}'", net.where("inputs", iname, "from"),
-                    f"inputs.{iname}", did_you_mean(out, outs) or f"its outputs: {', '.join(outs)}")])
+                    f"networks.{name}.inputs.{iname}", did_you_mean(out, outs) or f"its outputs: {', '.join(outs)}")])
             types[iname] = outs[out] if out else next(iter(outs.values()))
             sources[iname] = inp.from_
         else:
@@ -537,7 +537,7 @@ def _input_types(net: Network, done: dict[str, NetGraph], bind: dict[str, int]
 def build_network(name: str, net: Network, done: dict[str, NetGraph], bind: dict[str, int], strict: bool) -> NetGraph:
     """One network; a shape failure is recorded on the returned graph (``error``, ``failure``), not raised."""
     try:
-        inputs, sources = _input_types(net, done, bind)
+        inputs, sources = _input_types(name, net, done, bind)
     except NetspecError as err:
         raise _in_terms(err) from None
     b = Builder(name, inputs, strict)
