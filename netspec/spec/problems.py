@@ -101,7 +101,7 @@ def _expected(e: dict[str, Any], key: str) -> str:
     if kind == "string_too_long":
         return f"at most {ctx.get('max_length')} characters"
     if kind == "string_pattern_mismatch":
-        return "a name (letters, digits and '_')" if "a-z" in str(ctx.get("pattern", "")).lower() else \
+        return "a name (letters, digits and '_', not starting with a digit)" if "a-z" in str(ctx.get("pattern", "")).lower() else \
             f"text matching {ctx.get('pattern')}"
     msg = e["msg"]
     msg = msg.removeprefix("Value error, ").removeprefix("Input should be ").removeprefix("input should be ")
@@ -113,8 +113,8 @@ def _things(key: str, n: Any, sizes: bool) -> str:
     one = n == 1
     if key in ("layers", "body") or key.endswith("layers"):
         return "layer" if one else "layers"
-    if key == "branches":
-        return "branch" if one else "branches"
+    if key in ("branches", "networks", "inputs", "outputs"):
+        return key[:-2] if one and key == "branches" else key[:-1] if one else key
     if sizes or key in ("kernel", "stride", "padding", "dilation", "size", "output_size", "shape", "pool"):
         word = "size" if one else "sizes"
         return f"{word} {_AXES[n]}" if sizes and n in _AXES else word

@@ -260,6 +260,7 @@ _DSL_HINTS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in 
     (r"blocks: \{name: \{params: \{width: 64\}, layers: \[\.\.\.\]\}\}", "block name(width=64) { layers }"),
     (r"'imports: \[file\]' in YAML, 'import \"file\"' in the DSL", "'import \"file\"'"),
     (r"e\.g\. (if|residual): \$\{", r"e.g. \1=${"),
+    (r"write 'netspec: (\d+)' \(or leave the key out\)", r"write 'netspec \1' (or leave the version out)"),
 )]
 
 
