@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from netspec.core.errors import Problem, SpecValidationError
 from netspec.core.source import PosDict, strip_positions, to_raw, walk
-from netspec.frontends import DSL_SUFFIXES, parse
+from netspec.frontends import DSL_SUFFIXES, parser_for, read_source
 from netspec.frontends.keys import BLOCK_CHILDREN, ITEM_KEYS
 from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import Layer
@@ -30,10 +30,18 @@ def load(source: str | os.PathLike[str] | Spec | dict[str, Any], fmt: str | None
         return source
     if isinstance(source, dict):
         return validate(to_raw(source))  # a dict that contains itself is refused there, with its path
-    raw, file = parse(source, fmt)
+    text, file, fmt = read_source(source, fmt)
+    raw = parser_for(fmt)(text, file)
     default = Path(file).stem if file != "<string>" else "net"
     default = default if default.isidentifier() else "net"
-    return validate(raw, file, default)
+    try:
+        return validate(raw, file, default)
+    except SpecValidationError as err:
+        if fmt != "dsl" or file.lower().endswith(DSL_SUFFIXES):  # a .ns file's hints are in DSL words already
+            raise
+        from netspec.frontends.dsl.errors import in_dsl_terms
+
+        raise type(err)(problems=in_dsl_terms(err.problems, (*DSL_SUFFIXES, file))) from None  # DSL text's own
 
 
 def validate(raw: Any, file: str = "<string>", default_name: str = "net", base: str | None = None) -> Spec:

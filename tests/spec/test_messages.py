@@ -176,3 +176,8 @@ def test_the_same_problem_in_yaml_keeps_its_yaml_hint(tmp_path):
     problems = _problems("blocks:\n  b:\n    params: {w: null}\n    layers: [dense: $w]\ninput: [3]\nlayers: [b]\n",
                          "spec.yaml", tmp_path)
     assert problems[0].hint == "write '- b: {w: ...}'"
+
+
+def test_dsl_text_given_as_a_string_gets_dsl_hints():
+    problems = _problems("input [3]\nfoo 4\n")
+    assert len(problems) == 1 and "'block name(params) { ... }'" in problems[0].hint
