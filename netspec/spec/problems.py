@@ -151,7 +151,7 @@ def _value_error(e: dict[str, Any], spot: Reached, value: Any) -> Problem:
         key = first.group(0)
         where = value.where(key) if hasattr(value, "where") and value.where(key) else where
         path = f"{path}.{key}" if path else key
-    elif not isinstance(value, dict) and "got" not in msg:
+    elif not isinstance(value, dict) and "got" not in msg and str(value) not in msg:
         msg = f"{msg}; got {_show(value)}"
     return Problem(msg, where, path)
 
