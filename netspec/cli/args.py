@@ -13,6 +13,9 @@ def bind_sizes(values: list[str] | None) -> dict[str, int]:
         name, sep, value = item.partition("=")
         value = value.strip()
         digits = value.lstrip("0") if value.isascii() and value.isdigit() else ""
+        whole = value.removeprefix("-")
+        if sep and name.isidentifier() and whole.isascii() and whole.isdigit() and not digits:  # 0, -3
+            raise UsageError(f"--bind {name}: a size must be ≥ 1, got {_show(value)}")
         if not sep or not name.isidentifier() or not digits:
             raise UsageError(f"--bind takes NAME=SIZE (e.g. T=10), got '{_show(item)}'")
         if len(digits) > 9 or int(digits) > MAX_DIM:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import json
 import os
 import sys
 from typing import Sequence
@@ -69,6 +70,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _json_error(args: argparse.Namespace, err: NetspecError) -> None:
+    """With --json, stdout still carries one JSON object: the problems (the README's JSON contract)."""
+    if getattr(args, "json", False):
+        from netspec.backends.report.report import error_dict
+
+        print(json.dumps(error_dict(err), indent=2))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(args_list[0] if args_list else None)
@@ -76,9 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except UsageError as err:
+        _json_error(args, err)
         print(f"netspec: error: {err}", file=sys.stderr)
         return 2
     except NetspecError as err:
+        _json_error(args, err)
         print(str(err), file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ import yaml
 
 from netspec.core.errors import Location, Problem, SpecSyntaxError
 from netspec.core.source import MAX_NESTING, MAX_NODES, MAX_TEXT_BYTES, PosDict, PosList, check_digits
+from netspec.frontends.yaml_errors import yaml_problem
 
 
 def _loc(mark: Any, file: str) -> Location:
@@ -43,17 +44,9 @@ def parse_yaml(text: str, file: str = "<string>") -> Any:
     try:
         node = yaml.compose(text, Loader=_make_loader(file))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        loc = _loc(mark, file) if mark else None
-        msg = exc.problem or str(exc)
-        hint = ""
-        if "mapping values are not allowed" in msg:
-            hint = "a value containing ': ' must be quoted, or a '-' list item is missing"
-        elif "found character '\\t'" in msg:
-            hint = "YAML indentation must use spaces, not tabs"
-        elif "expected <block end>" in msg or "expected ',' or" in msg:
-            hint = "check the indentation and the brackets of the line above"
-        raise SpecSyntaxError(problems=[Problem(f"not valid YAML: {msg}", loc, hint=hint)]) from None
+        problem = yaml_problem(exc, text, file)  # netspec/frontends/yaml_errors.py: the message in words
+        raise SpecSyntaxError(problems=[Problem(f"not valid YAML: {problem.message}", problem.location,
+                                                hint=problem.hint)]) from None
     except yaml.YAMLError as exc:
         raise SpecSyntaxError(f"{file}: not valid YAML: {exc}") from None
     if node is None:

@@ -30,7 +30,7 @@ from netspec.ir.graph import Failure, Graph, GroupInfo, NetGraph, Node
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import Ctx, Layer
 from netspec.spec.expand import DeferredUse, deferred_use, expand_deferred, use_context
-from netspec.spec.load import validate_layers
+from netspec.spec.load import dsl_terms, validate_layers
 from netspec.spec.model import MAX_DIM, Network, Spec
 from netspec.spec.problems import problems_from_errors
 
@@ -65,7 +65,8 @@ class Builder:
     def __init__(self, name: str, inputs: dict[str, TensorType], strict: bool) -> None:
         self.name = name
         self.inputs = inputs
-        self.ctx = Ctx(strict)
+        self.strict = strict
+        self.ctx = Ctx(False)  # strict: every warning of a layer (each axis's) is raised together, in add()
         self.types: dict[Ref, TensorType] = {Ref(k): t for k, t in inputs.items()}
         self.rfs: dict[Ref, tuple[tuple[int, int], ...] | None] = {
             Ref(k): (((1, 1),) * (t.rank - 1) if t.rank >= 2 else None) for k, t in inputs.items()}
@@ -74,6 +75,7 @@ class Builder:
         self.everything: dict[str, Ref] = {}
         self.root = Scope("", None, None, "")
         self.current: Layer | None = None
+        self.current_scope: Scope = self.root  # the group the current layer is in (where a made layer is)
         self.current_name = ""
         self.current_ins: tuple[Ref, ...] = ()
         self.expanded: int | None = None  # layers made by the spec and this build's deferred expansions
@@ -86,6 +88,7 @@ class Builder:
         """Apply layers in order; each takes the previous output unless it names ``from:``."""
         for layer in layers:
             self.current = layer
+            self.current_scope = scope
             self.current_name = ""
             self.current_ins = ()
             ins = self.resolve(layer, scope, cur)
@@ -99,7 +102,8 @@ class Builder:
             else:
                 cur = self.add(layer, scope, ins)
         if cur is None:
-            raise ShapeError("a layer list has no input to start from")
+            raise ShapeError("a layer list has no input to start from; hint: give the network an 'input:', or the "
+                             "first layer a 'from:'")
         return cur
 
     def expand(self, use: DeferredUse, ins: list[Ref]) -> Layer:
@@ -160,6 +164,7 @@ class Builder:
     def add(self, layer: Layer, scope: Scope, ins: list[Ref], role: str | None = None) -> Ref:
         """Add one leaf layer: infer its output, count it, register its name."""
         self.current = layer
+        self.current_scope = scope
         self.current_ins = tuple(ins)
         short = self.claim(scope, layer, layer.name, layer.kind)
         name = scope.full(short)
@@ -172,13 +177,19 @@ class Builder:
                                  + ("; hint: token ids go through an 'embedding' first" if t.dtype == "long" else ""))
         before = len(self.ctx.warnings)
         out = layer.infer(in_types, self.ctx)
+        if self.strict and len(self.ctx.warnings) > before:
+            where, path = layer.where or scope.where, layer.path or scope.path
+            label = f"{path} ({name})" if path else name
+            raise ShapeError(problems=[Problem(f"{m} (--strict makes this an error)", where, label, h) for m, _, h in
+                                       (w.partition("; hint: ") for w in self.ctx.warnings[before:])])
         outputs = out if isinstance(out, dict) else {"out": out}
         for t in outputs.values():
             self.bounded(t)
         params = layer.param_shapes(in_types)
         n_params = sum(numeric_product(s) for s in params.values())
         if n_params > MAX_PARAMS:
-            raise ShapeError(f"{n_params} parameters is beyond netspec's bound of {MAX_PARAMS}")
+            raise ShapeError(f"{n_params} parameters is beyond netspec's bound of {MAX_PARAMS}; hint: check the "
+                             "widths and the input size of this layer")
         self.check_init(layer, params)
         shared, tied = self.sharing(layer, scope, params)
         node = Node(
@@ -226,7 +237,8 @@ class Builder:
         else:
             ins = [cur]
         if layer.ARITY == 1 and len(ins) != 1:
-            raise ShapeError(f"{layer.kind} takes one input, got {len(ins)} in from: {layer.from_}")
+            raise ShapeError(f"{layer.kind} takes one input, got {len(ins)} in from: {layer.from_}; hint: name one "
+                             "node in from:, or merge them first (add, concat)")
         if layer.ARITY is None and len(ins) < 2:
             raise ShapeError(f"{layer.kind} merges two or more inputs, got {len(ins)}; "
                              "hint: from: [a, b] names the nodes to merge")
@@ -245,14 +257,14 @@ class Builder:
             ref = Ref(name)
         if ref is None:
             visible = [*self.everything, *self.inputs]
-            hint = did_you_mean(name, visible)
-            raise ShapeError(f"'{name}' is not an earlier layer or input" + (f"; {hint}" if hint else "")
-                             + " (layers can only use nodes defined above them)")
+            hint = did_you_mean(name, visible) or "layers can only use nodes defined above them"
+            raise ShapeError(f"'{name}' is not an earlier layer or input; hint: {hint}")
         if key:
             ref = Ref(ref.src, key)
             if ref not in self.types:
                 keys = [r.key for r in self.types if r.src == ref.src]
-                raise ShapeError(f"'{name}' has no output '{key}'; its outputs: {', '.join(keys)}")
+                raise ShapeError(f"'{name}' has no output '{key}'; hint: "
+                                 + (did_you_mean(key, keys) or f"its outputs: {', '.join(keys)}"))
         return ref
 
     def stride_between(self, src: Ref, dst: Ref) -> tuple[int | None, ...] | None:
@@ -266,11 +278,14 @@ class Builder:
     def bounded(self, t: TensorType) -> None:
         for d in t.shape:
             if isinstance(d, int) and d < 1:
-                raise ShapeError(f"the output {t} has a size of {d}; every size must be at least 1")
+                raise ShapeError(f"the output {t} has a size of {d}; every size must be at least 1; hint: the input is "
+                                 "too small for this layer: lower its kernel or stride, pad it, or give a larger input")
             if isinstance(d, int) and d > MAX_DIM:
-                raise ShapeError(f"size {d} in {t} is beyond netspec's bound of {MAX_DIM}")
+                raise ShapeError(f"size {d} in {t} is beyond netspec's bound of {MAX_DIM}; hint: check this layer's "
+                                 "sizes and the input's")
         if numeric_product(t.shape) > MAX_ELEMENTS:
-            raise ShapeError(f"{t} has more than {MAX_ELEMENTS} elements per sample")
+            raise ShapeError(f"{t} has more than {MAX_ELEMENTS} elements per sample; hint: check this layer's sizes "
+                             "and the input's")
 
     def receptive(self, layer: Layer, ins: list[Ref]) -> tuple[tuple[int, int], ...] | None:
         step = layer.receptive()
@@ -292,14 +307,15 @@ class Builder:
             other = self.node_named(layer.share, scope, "share")
             if other.kind != layer.kind or other.params != params:
                 raise ShapeError(f"share: '{layer.share}' is a {other.kind} with parameters "
-                                 f"{_shapes(other.params)}; this {layer.kind} would need {_shapes(params)}")
+                                 f"{_shapes(other.params)}; this {layer.kind} would need {_shapes(params)}; hint: share: "
+                                 "needs a layer of the same kind with the same input and output sizes")
             shared = other.shared or other.name
         tied: dict[str, tuple[str, str]] = {}
         for pname, target in (layer.tie or {}).items():
             if pname not in params:
                 hint = did_you_mean(pname, params)
                 raise ShapeError(f"tie names '{pname}', but {layer.kind} has parameters: {', '.join(params) or 'none'}"
-                                 + (f"; {hint}" if hint else ""))
+                                 + f"; hint: {hint or 'tie: {parameter: other_layer} names one of them'}")
             try:  # `wte` (the same parameter name) or `wte.weight`; node names may hold dots themselves
                 other, tp = self.node_named(target, scope, "tie"), pname
             except ShapeError:
@@ -308,10 +324,12 @@ class Builder:
                     raise
                 other = self.node_named(name, scope, "tie")
             if tp not in other.params:
-                raise ShapeError(f"tie: '{other.name}' has no parameter '{tp}'; it has: {', '.join(other.params)}")
+                raise ShapeError(f"tie: '{other.name}' has no parameter '{tp}'; hint: "
+                                 + (did_you_mean(tp, other.params) or f"it has: {', '.join(other.params) or 'none'}"))
             if other.params[tp] != params[pname]:
                 raise ShapeError(f"tie: {pname} {fmt_shape(params[pname])} cannot be {other.name}.{tp} "
-                                 f"{fmt_shape(other.params[tp])}: the shapes differ")
+                                 f"{fmt_shape(other.params[tp])}: the shapes differ; hint: a tied parameter needs the "
+                                 "same shape (an embedding's weight and an output layer's, e.g., share vocab and width)")
             tied[pname] = other.tied.get(tp, (other.shared or other.name, tp))
         return shared, tied
 
@@ -319,7 +337,8 @@ class Builder:
         ref = self.lookup(text, scope)
         node = next((n for n in reversed(self.nodes) if n.name == ref.src), None)
         if node is None:
-            raise ShapeError(f"{option}: '{text}' is a network input, not a layer")
+            raise ShapeError(f"{option}: '{text}' is a network input, not a layer; hint: {option}: names an earlier "
+                             "layer with parameters")
         return node
 
     def check_init(self, layer: Layer, params: dict[str, tuple[int, ...]]) -> None:
@@ -329,12 +348,14 @@ class Builder:
             if pname not in params:
                 hint = did_you_mean(pname, params)
                 raise ShapeError(f"init names '{pname}', but {layer.kind} has parameters: "
-                                 f"{', '.join(params) or 'none'}" + (f"; {hint}" if hint else ""))
+                                 f"{', '.join(params) or 'none'}; hint: "
+                                 + (hint or "init: {parameter: scheme} names this layer's parameters"))
             if isinstance(value, list):
                 got = _list_shape(value)
                 if got != params[pname]:
                     raise ShapeError(f"init value for '{pname}' has shape {fmt_shape(got)}, "
-                                     f"the parameter has {fmt_shape(params[pname])}")
+                                     f"the parameter has {fmt_shape(params[pname])}; hint: give a value of that "
+                                     "shape, or a scheme name")
 
 
 def _in_file_order(problems: list[Problem]) -> list[Problem]:
@@ -362,14 +383,52 @@ def _activation(name: str | None) -> str | None:
     return None if name is None or ACTIVATIONS[name].is_identity else name
 
 
-def _located(err: NetspecError, layer: Layer | None, name: str) -> NetspecError:
-    """The error once located at the failing layer (``file:line:col``, its path and node name)."""
+def _located(err: NetspecError, layer: Layer | None, name: str, scope: Scope | None = None) -> NetspecError:
+    """The error once located at the failing layer (``file:line:col``, its path and node name). A layer the
+    builder made itself (a residual's add, a parallel's merge) has no place in the file: the structure
+    item that made it (``scope``) is where the user can fix it."""
     if err.problems:
         return err
-    loc = layer.where if layer else None
-    lpath = layer.path if layer else ""
+    loc = (layer.where if layer else None) or (scope.where if scope else None)
+    lpath = (layer.path if layer else "") or (scope.path if scope else "")
     label = f"{lpath} ({name})" if name and lpath else (lpath or name)
-    return type(err)(problems=[Problem(str(err), loc, label)])
+    problem = _problem(str(err), loc, label)
+    made = layer is not None and layer.where is None and scope is not None and scope.info is not None
+    if made and scope.info.topology == "branches":  # the merge of a parallel: the branches are what to change
+        problem = Problem(problem.message, loc, label, "the branches must end in shapes the merge accepts: change a "
+                          "branch (its padding, stride or width) or choose another merge")
+    return type(err)(problems=[problem])
+
+
+def _in_terms(err: NetspecError) -> NetspecError:
+    """The error with the hints of its problems in the words of the format they are located in."""
+    problems = dsl_terms(err.problems)
+    return err if problems == err.problems else type(err)(problems=problems)
+
+
+def _problem(text: str, where: Location | None, path: str = "", hint: str = "") -> Problem:
+    """A Problem from a message that may end in "; hint: ..." (the hint goes on its own line)."""
+    message, _, inline = text.partition("; hint: ")
+    return Problem(message, where, path, hint or inline)
+
+
+def _output(b: Builder, net: Network, i: int, text: str) -> Ref:
+    """An ``outputs:`` entry's node; an unknown one is located at the entry."""
+    try:
+        return b.lookup(text, b.root)
+    except ShapeError as err:
+        name = text.partition(":")[0]
+        known = [*b.everything, *b.inputs]
+        if name not in known:
+            hint = did_you_mean(name, known) or f"the network's layers and inputs: {_few(known)}"
+            message = f"'{name}' is not a layer or input of network '{b.name}'"
+        else:
+            message, _, hint = str(err).partition("; hint: ")
+        raise ShapeError(problems=[Problem(message, net.where("outputs", i), f"outputs[{i}]", hint)]) from None
+
+
+def _few(names: list[str], n: int = 8) -> str:
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
 def network_order(spec: Spec) -> list[str]:
@@ -381,15 +440,22 @@ def network_order(spec: Spec) -> list[str]:
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            raise SpecValidationError(f"networks feed each other in a cycle: {' → '.join((*trail, name))}")
+            net = spec.networks[name]
+            via = next((k for k, inp in net.inputs.items() if inp.from_ and inp.from_.split(".")[0] in trail), None)
+            raise SpecValidationError(problems=[Problem(
+                f"networks feed each other in a cycle: {' → '.join((*trail, name))}",
+                net.where("inputs", via) if via else net.where(), f"networks.{name}.inputs" + (f".{via}" if via else ""),
+                "a network can read only networks that do not read it")])
         state[name] = 1
-        for inp in spec.networks[name].inputs.values():
+        net = spec.networks[name]
+        for iname, inp in net.inputs.items():
             if inp.from_:
                 dep = inp.from_.split(".")[0]
                 if dep not in spec.networks:
-                    hint = did_you_mean(dep, spec.networks)
-                    raise SpecValidationError(f"network '{name}' takes input from unknown network '{dep}'"
-                                              + (f"; {hint}" if hint else ""))
+                    hint = did_you_mean(dep, spec.networks) or f"the networks: {', '.join(spec.networks)}"
+                    raise SpecValidationError(problems=[Problem(
+                        f"network '{name}' takes input from unknown network '{dep}'",
+                        net.where("inputs", iname, "from"), f"networks.{name}.inputs.{iname}", hint)])
                 visit(dep, (*trail, name))
         state[name] = 2
         order.append(name)
@@ -429,7 +495,11 @@ def build_graph(spec: Spec, bind: dict[str, int] | None = None, strict: bool = F
     """
     graphs: dict[str, NetGraph] = {}
     error: NetspecError | None = None
-    for name in network_order(spec):
+    try:
+        order = network_order(spec)
+    except NetspecError as err:
+        raise _in_terms(err) from None
+    for name in order:
         net = build_network(name, spec.networks[name], graphs, bind or {}, strict)
         graphs[name] = net
         if net.error is not None:
@@ -443,7 +513,7 @@ def build_graph(spec: Spec, bind: dict[str, int] | None = None, strict: bool = F
                  bind=dict(bind or {}))
 
 
-def _input_types(net: Network, done: dict[str, NetGraph], bind: dict[str, int]
+def _input_types(name: str, net: Network, done: dict[str, NetGraph], bind: dict[str, int]
                  ) -> tuple[dict[str, TensorType], dict[str, str | None]]:
     types, sources = {}, {}
     for iname, inp in net.inputs.items():
@@ -452,7 +522,9 @@ def _input_types(net: Network, done: dict[str, NetGraph], bind: dict[str, int]
             g = done[dep]
             outs = g.output_types()
             if out and out not in outs:
-                raise SpecValidationError(f"network '{dep}' has no output '{out}'; its outputs: {', '.join(outs)}")
+                raise SpecValidationError(problems=[Problem(
+                    f"network '{dep}' has no output '{out}'", net.where("inputs", iname, "from"),
+                    f"networks.{name}.inputs.{iname}", did_you_mean(out, outs) or f"its outputs: {', '.join(outs)}")])
             types[iname] = outs[out] if out else next(iter(outs.values()))
             sources[iname] = inp.from_
         else:
@@ -464,19 +536,22 @@ def _input_types(net: Network, done: dict[str, NetGraph], bind: dict[str, int]
 
 def build_network(name: str, net: Network, done: dict[str, NetGraph], bind: dict[str, int], strict: bool) -> NetGraph:
     """One network; a shape failure is recorded on the returned graph (``error``, ``failure``), not raised."""
-    inputs, sources = _input_types(net, done, bind)
+    try:
+        inputs, sources = _input_types(name, net, done, bind)
+    except NetspecError as err:
+        raise _in_terms(err) from None
     b = Builder(name, inputs, strict)
     graph = NetGraph(name, inputs, sources, b.nodes, b.groups, {}, expect=net.expect)
     try:
         last = b.chain(net.layers, b.root, Ref(next(iter(inputs))))
         if net.outputs:
-            graph.outputs = {o: b.lookup(o, b.root) for o in net.outputs}
+            graph.outputs = {o: _output(b, net, i, o) for i, o in enumerate(net.outputs)}
         else:
             graph.outputs = {str(last): last}
     except NetspecError as err:
         layer = b.current
         leaf = layer is not None and not layer.COMPOSITE
-        graph.error = _located(err, layer, b.current_name if leaf else "")
+        graph.error = _in_terms(_located(err, layer, b.current_name if leaf else "", b.current_scope))
         if layer is not None:
             graph.failure = Failure(
                 name=(b.current_name if leaf and b.current_name else None) or layer.name or layer.kind,

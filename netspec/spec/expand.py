@@ -16,6 +16,7 @@ builder expands with :func:`expand_deferred` once the type entering it is known.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -168,7 +169,9 @@ class Expander:
                stack: tuple[str, ...]) -> PosList:
         if not isinstance(raw, list):
             self.problem("expected a list of layers", where, path, "each layer is a '- kind: {...}' item")
-            return PosList([], pos=where)
+            out = PosList([], pos=where)
+            self.dropped[id(out)] = out  # "at least 1 layer" would say it again
+            return out
         out = PosList([], pos=getattr(raw, "pos", where))
         out.item_pos = []
         if self.nesting >= MAX_NESTING:
@@ -202,6 +205,14 @@ class Expander:
              stack: tuple[str, ...]) -> list[PosDict]:
         if self.over:
             return []
+        if raw is None:
+            self.problem("an empty layer item", where, path, "write a kind after the '-' (e.g. '- flatten'), or remove the line")
+            return []
+        written = _missing_colon(raw)
+        if written is not None:
+            kind, rest = written
+            self.problem(f"missing ':' after '{kind}'", where, path, f"a colon after the kind: '- {kind}: {rest}'")
+            return []
         if isinstance(raw, str):
             kind, args = raw, PosDict(pos=where)
         elif isinstance(raw, dict) and isinstance(raw.get("kind"), str):
@@ -210,6 +221,8 @@ class Expander:
             args.key_pos = dict(getattr(raw, "key_pos", {}))
         elif isinstance(raw, dict):
             kinds = [k for k in raw if k not in ITEM_KEYS]
+            if len(kinds) > 1 and self.misspelled_item_keys(raw, kinds, path):
+                return []
             if len(kinds) != 1:
                 got = ", ".join(map(str, kinds)) or "none"
                 self.problem(f"a layer item needs exactly one kind key, got {got}", where, path,
@@ -296,6 +309,20 @@ class Expander:
         group["layers"] = body
         self.kept(group.get("name"))
         return [group]
+
+    def misspelled_item_keys(self, raw: PosDict, keys: list[str], path: str) -> bool:
+        """``- conv2d: 8`` beside ``nmae: x``: when exactly one key is a kind (or block) and each other one
+        is close to an item key (name, from, ...), report each as an unknown key with its did-you-mean
+        (rather than "a layer item needs exactly one kind key"). Whether it did."""
+        kinds = [k for k in keys if isinstance(k, str) and (canonical_kind(k) or k in self.blocks)]
+        others = [k for k in keys if k not in kinds]
+        if len(kinds) != 1 or not all(isinstance(k, str) and close_matches(k, ITEM_KEYS) for k in others):
+            return False
+        where = raw.where if isinstance(raw, PosDict) else (lambda _: None)
+        for key in others:
+            self.problem(f"unknown key '{key}' in a layer item", where(key), f"{path}.{key}",
+                         did_you_mean(key, ITEM_KEYS))
+        return True
 
     # --- if: and repeat: 0 -------------------------------------------------------------------------
     def decide(self, cond: Any, env: dict[str, Any], where: Location | None, path: str, key: str = IF
@@ -565,15 +592,73 @@ class Expander:
         return value
 
 
-def _check_keys(raw: PosDict, allowed: tuple[str, ...], path: str, exp: Expander, what: str) -> None:
+def _check_keys(raw: PosDict, allowed: tuple[str, ...], path: str, exp: Expander, what: str) -> set[str]:
+    """Report the keys of ``raw`` not in ``allowed``; returns the allowed keys they were probably meant
+    for (absent from ``raw``), whose absence is then not a problem of its own."""
+    meant: set[str] = set()
     for key in raw:
         if key not in allowed:
-            hint = did_you_mean(key, allowed) if isinstance(key, str) else ""
+            close = close_matches(key, allowed) if isinstance(key, str) else []
+            meant.update(c for c in close if c not in raw)
+            hint = did_you_mean(key, allowed) if close else ""
             exp.problem(f"unknown key '{key}' in {what}", raw.where(key), f"{path}{key}",
                         hint or f"{what} takes: {', '.join(allowed)}")
+    return meant
 
 
-def _network(raw: PosDict, path: str, exp: Expander) -> PosDict:
+_KIND_THEN_BRACE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s+([{\[].*)", re.S)
+
+
+def _missing_colon(raw: Any) -> tuple[str, str] | None:
+    """``- conv2d {filters: 8}`` (YAML reads the key ``conv2d {filters`` with the value ``8}``) or
+    ``- conv2d {filters 8}`` (a string): the kind and what should follow its colon."""
+    if isinstance(raw, dict) and len(raw) == 1:
+        key, value = next(iter(raw.items()))
+        text = f"{key}: {value}" if isinstance(key, str) and isinstance(value, (str, int, float)) else None
+    else:
+        text = raw if isinstance(raw, str) else None
+    match = _KIND_THEN_BRACE.fullmatch(text.strip()) if text else None
+    if match is None:
+        return None
+    return match.group(1), match.group(2)
+
+
+def _outside_blocks(value: Any, where: Location | None, path: str, exp: Expander) -> Any:
+    """A value outside layer items and blocks (an input's shape, ``outputs:``, ``expect:``, ``train:``):
+    ``${...}`` is not evaluated there. Each one is a problem saying so, with the number to write when it
+    is a constant; the copy returned holds that number in its place (so validation does not report the
+    same text again)."""
+    if is_expr(value) and re.fullmatch(r"\$(\{.*\}|[A-Za-z_]\w*)", value, re.S):  # not "$HOME/data"
+        try:
+            result = evaluate(value, {})
+        except ExprError:
+            result = None
+        shown = f"write {result!r} instead" if isinstance(result, (int, float, str)) else "write the value itself"
+        exp.problem(f"'{value}' is not evaluated here: ${{...}} expressions are evaluated in layer items and "
+                    "block definitions only", where, path, shown)
+        return value if result is None else result
+    if isinstance(value, PosDict):
+        out = PosDict(pos=value.pos)
+        out.key_pos, out.path = dict(value.key_pos), value.path
+        for k, v in value.items():
+            out[k] = _outside_blocks(v, value.where(k), f"{path}.{k}", exp)
+        return out
+    if isinstance(value, PosList):
+        return PosList([_outside_blocks(v, value.where(i), f"{path}[{i}]", exp) for i, v in enumerate(value)],
+                       pos=value.pos, item_pos=list(value.item_pos))
+    return value
+
+
+def _network(raw: PosDict, path: str, exp: Expander, meant: set[str] = frozenset()) -> PosDict:
+    """A network's canonical form. ``meant``: keys a misspelled key was probably meant for (reported
+    already): their absence is not reported again."""
+    if any(k in raw for k in ("input", "inputs", "outputs", "expect")):
+        copy = PosDict(raw, pos=raw.pos)
+        copy.key_pos, copy.path = raw.key_pos, raw.path
+        for k in ("input", "inputs", "outputs", "expect"):
+            if k in raw:
+                copy[k] = _outside_blocks(raw[k], raw.where(k), f"{path}{k}", exp)
+        raw = copy
     out = PosDict(pos=raw.pos)
     out.path = path
     inputs: Any = None
@@ -587,7 +672,9 @@ def _network(raw: PosDict, path: str, exp: Expander) -> PosDict:
         inputs = raw["inputs"]
         out.key_pos["inputs"] = raw.where("inputs")
     else:
-        exp.problem("the network has no input", raw.pos, path, "add e.g. 'input: [1, 28, 28]' (channels first)")
+        exp.meant[(id(out), "inputs")] = out  # pydantic's "missing required 'inputs'" says it again
+        if not {"input", "inputs"} & meant:
+            exp.problem("the network has no input", raw.pos, path, "add e.g. 'input: [1, 28, 28]' (channels first)")
     if isinstance(inputs, dict):
         canon = PosDict(pos=getattr(inputs, "pos", None))
         for name, value in inputs.items():
@@ -628,7 +715,9 @@ def _network(raw: PosDict, path: str, exp: Expander) -> PosDict:
         out["layers"] = exp.layers(raw["layers"], raw.where("layers"), f"{path}layers", {}, ())
         out.key_pos["layers"] = raw.where("layers")
     else:
-        exp.problem("the network has no 'layers' list", raw.pos, path)
+        exp.meant[(id(out), "layers")] = out
+        if "layers" not in meant:
+            exp.problem("the network has no 'layers' list", raw.pos, path, "add e.g. 'layers: [flatten, dense: 10]'")
     return out
 
 
@@ -750,14 +839,15 @@ def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net", ba
                           hint="see specs/lenet5.yaml for an example")
         return Canonical(PosDict(pos=where), [problem], {}, {})
     exp = _Importing({}, file)
-    _check_keys(raw, LIBRARY_KEYS if library else TOP_KEYS, "", exp, "a block library" if library else "a spec")
+    meant = _check_keys(raw, LIBRARY_KEYS if library else TOP_KEYS, "", exp,
+                        "a block library" if library else "a spec")
     exp.blocks = _blocks(raw.get("blocks"), exp)
     own = dict(exp.blocks)
     _import(raw, file, base, exp)
     out = PosDict(pos=raw.pos)
     for key in ("netspec", "description", "train"):
         if key in raw:
-            out[key] = raw[key]
+            out[key] = raw[key] if key == "description" else _outside_blocks(raw[key], raw.where(key), key, exp)
             out.key_pos[key] = raw.where(key)
     if library or is_library(raw):
         if not library:
@@ -785,13 +875,13 @@ def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net", ba
                     exp.problem("a network must be a mapping with 'input' and 'layers'", raw_nets.where(net_name),
                                 f"networks.{net_name}")
                     continue
-                _check_keys(net, NETWORK_KEYS, f"networks.{net_name}.", exp, "a network")
-                nets[net_name] = _network(net, f"networks.{net_name}.", exp)
+                meant = _check_keys(net, NETWORK_KEYS, f"networks.{net_name}.", exp, "a network")
+                nets[net_name] = _network(net, f"networks.{net_name}.", exp, meant)
                 nets.key_pos[net_name] = raw_nets.where(net_name)
         out.key_pos["networks"] = raw.where("networks")
     else:
         net_name = name if isinstance(name, str) and name.isidentifier() else "net"
-        nets[net_name] = _network(raw, "", exp)
+        nets[net_name] = _network(raw, "", exp, meant)
         nets.key_pos[net_name] = raw.pos
     out["networks"] = nets
     return Canonical(out, exp.problems, exp.dropped, exp.meant)

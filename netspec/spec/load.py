@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from netspec.core.errors import Problem, SpecValidationError
 from netspec.core.source import PosDict, strip_positions, to_raw, walk
-from netspec.frontends import parse
+from netspec.frontends import DSL_SUFFIXES, parser_for, read_source
 from netspec.frontends.keys import BLOCK_CHILDREN, ITEM_KEYS
 from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import Layer
@@ -30,10 +30,18 @@ def load(source: str | os.PathLike[str] | Spec | dict[str, Any], fmt: str | None
         return source
     if isinstance(source, dict):
         return validate(to_raw(source))  # a dict that contains itself is refused there, with its path
-    raw, file = parse(source, fmt)
+    text, file, fmt = read_source(source, fmt)
+    raw = parser_for(fmt)(text, file)
     default = Path(file).stem if file != "<string>" else "net"
     default = default if default.isidentifier() else "net"
-    return validate(raw, file, default)
+    try:
+        return validate(raw, file, default)
+    except SpecValidationError as err:
+        if fmt != "dsl" or file.lower().endswith(DSL_SUFFIXES):  # a .ns file's hints are in DSL words already
+            raise
+        from netspec.frontends.dsl.errors import in_dsl_terms
+
+        raise type(err)(problems=in_dsl_terms(err.problems, (*DSL_SUFFIXES, file))) from None  # DSL text's own
 
 
 def validate(raw: Any, file: str = "<string>", default_name: str = "net", base: str | None = None) -> Spec:
@@ -55,7 +63,8 @@ def validate(raw: Any, file: str = "<string>", default_name: str = "net", base: 
         errors.extend(exc.errors(include_url=False))
     errors = [e for e in errors if not _follow_on(e, canon, dropped, meant)]
     if errors:
-        problems.extend(problems_from_errors(errors, canon, Spec))
+        said = {p.location for p in problems if p.location is not None}  # one problem per place: the root cause
+        problems.extend(p for p in problems_from_errors(errors, canon, Spec) if p.location is None or p.location not in said)
     if problems:
         raise SpecValidationError(problems=_dedupe(problems, file))
     assert spec is not None
@@ -127,6 +136,7 @@ def _with_layers(net: Any, loc: tuple[Any, ...], errors: list[dict[str, Any]]) -
     if not isinstance(net, dict) or not isinstance(net.get("layers"), list):
         return net
     out = PosDict(net, pos=getattr(net, "pos", None))
+    out.key_pos = getattr(net, "key_pos", {})
     out["layers"] = validate_layers(net["layers"], (*loc, "layers"), errors)
     return out
 
@@ -162,6 +172,16 @@ def validate_layers(items: list[Any], loc: tuple[Any, ...], errors: list[dict[st
     return out
 
 
+def dsl_terms(problems: list[Problem]) -> list[Problem]:
+    """The hints of the problems located in a DSL file in DSL words (the stages write them for YAML)."""
+    if not any(p.hint and p.location is not None and p.location.file.lower().endswith(DSL_SUFFIXES)
+               for p in problems):
+        return problems
+    from netspec.frontends.dsl.errors import in_dsl_terms  # the DSL's parser is not needed otherwise
+
+    return in_dsl_terms(problems, DSL_SUFFIXES)
+
+
 def _dedupe(problems: list[Problem], file: str = "<string>") -> list[Problem]:
     """One problem per place and message (the copies of a repeat or of a block used twice say the same
     thing at the same place of the file), in file order."""
@@ -171,6 +191,7 @@ def _dedupe(problems: list[Problem], file: str = "<string>") -> list[Problem]:
         if key not in seen:
             seen.add(key)
             out.append(p)
+    out = dsl_terms(out)
     files = {p.location.file: i for i, p in reversed(list(enumerate(out))) if p.location is not None}
     files[file] = -1  # the spec's own problems first, then each imported file's, in file order
 

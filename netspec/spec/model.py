@@ -203,6 +203,23 @@ class Network(Strict):
     layers: Children = Field(min_length=1, max_length=100_000)
     expect: Expect | None = None
 
+    _where: dict[tuple[Any, ...], Location] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_source(cls, data: Any, handler: Any) -> "Network":
+        net = handler(data)  # its layers are validated already: the walk stops at them
+        net._where = dict(key_locations(data))
+        return net
+
+    def where(self, *key: Any) -> Location | None:
+        """Where a key of the network was written (``where("outputs", 1)``, ``where("inputs", "z")``);
+        the nearest enclosing place that has a location otherwise."""
+        for n in range(len(key), -1, -1):
+            if key[:n] in self._where:
+                return self._where[key[:n]]
+        return None
+
 
 class Spec(Strict):
     """A whole spec file: one or more networks, and optionally a training recipe."""

@@ -7,6 +7,7 @@ imports neither, so both may import it.
 
 from __future__ import annotations
 
+import re
 import typing
 from typing import Any
 
@@ -59,25 +60,100 @@ def _one(errs: list[dict[str, Any]], spot: Reached, value: Any, root: type[BaseM
         return Problem(f"unknown key '{key}'", where, path, hint)
     if "missing" in types:
         return Problem(f"missing required '{kept[-1] if kept else '?'}'", where, path.rsplit(".", 1)[0] if path else "")
+    key = next((k for k in reversed(kept) if isinstance(k, str)), "")
+    if key == "netspec" and len(kept) == 1 and "literal_error" in types:
+        expected = errs[types.index("literal_error")]["ctx"]["expected"]
+        return Problem(f"this is the language version; netspec reads version {expected}, got {_show(value)}",
+                       where, path, f"write 'netspec: {expected}' (or leave the key out)")
+    if len(errs) == 1 and errs[0]["type"] == "value_error":
+        return _value_error(errs[0], spot, value)
     shown = _show(value)
-    if len(errs) == 1:
-        e = errs[0]
-        msg = e["msg"][0].lower() + e["msg"][1:]
-        if e["type"] in _EXPECTED:
-            msg = f"expected {_EXPECTED[e['type']]}"
-        if e["type"] == "value_error":
-            msg = msg.removeprefix("value error, ")
-        return Problem(f"{msg}; got {shown}", where, path)
-    expected = []
-    for e in errs:
-        if e["type"] == "literal_error":
-            expected.append("one of " + e["ctx"]["expected"])
-        elif e["type"] in _EXPECTED:
-            expected.append(_EXPECTED[e["type"]])
-        else:
-            expected.append(e["msg"][0].lower() + e["msg"][1:])
-    expected = list(dict.fromkeys(expected))
-    return Problem(f"invalid value {shown}; expected " + " or ".join(expected), where, path)
+    expected = list(dict.fromkeys(_expected(e, key) for e in errs))
+    hint = _value_hint(errs, value)
+    if len(expected) == 1:
+        return Problem(f"expected {expected[0]}; got {shown}", where, path, hint)
+    return Problem(f"invalid value {shown}; expected " + " or ".join(expected), where, path, hint)
+
+
+# Sizes written per axis: what "at most 2" of them are.
+_AXES = {1: "(length)", 2: "(height, width)", 3: "(depth, height, width)"}
+_BOUNDS = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤",
+           "multiple_of": "a multiple of"}
+
+
+def _expected(e: dict[str, Any], key: str) -> str:
+    """What one pydantic error expected, in the user's terms (``key``: the option or key it is about)."""
+    kind, ctx = e["type"], e.get("ctx") or {}
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    if kind in ("literal_error", "enum"):
+        choices = _choices(e)
+        return f"one of {_listed(choices)}" if len(choices) > 1 else (choices[0] if choices else "another value")
+    if kind in ("too_short", "too_long"):
+        n = ctx.get("min_length" if kind == "too_short" else "max_length")
+        bound = "at least" if kind == "too_short" else "at most"
+        return f"{bound} {n} {_things(key, n, kind == 'too_long' and ctx.get('field_type') == 'Tuple')}"
+    if kind in _BOUNDS:
+        limit = next(iter(ctx.values()), "?")
+        return f"a number {_BOUNDS[kind]} {limit}"
+    if kind == "string_too_short":
+        return "a non-empty string" if ctx.get("min_length") == 1 else f"at least {ctx.get('min_length')} characters"
+    if kind == "string_too_long":
+        return f"at most {ctx.get('max_length')} characters"
+    if kind == "string_pattern_mismatch":
+        return "a name (letters, digits and '_', not starting with a digit)" if "a-z" in str(ctx.get("pattern", "")).lower() else \
+            f"text matching {ctx.get('pattern')}"
+    msg = e["msg"]
+    msg = msg.removeprefix("Value error, ").removeprefix("Input should be ").removeprefix("input should be ")
+    return msg[0].lower() + msg[1:] if msg else "another value"
+
+
+def _things(key: str, n: Any, sizes: bool) -> str:
+    """What the items of a list called ``key`` are: "layers", "sizes (height, width)", "items"."""
+    one = n == 1
+    if key in ("layers", "body") or key.endswith("layers"):
+        return "layer" if one else "layers"
+    if key in ("branches", "networks", "inputs", "outputs"):
+        return key[:-2] if one and key == "branches" else key[:-1] if one else key
+    if sizes or key in ("kernel", "stride", "padding", "dilation", "size", "output_size", "shape", "pool"):
+        word = "size" if one else "sizes"
+        return f"{word} {_AXES[n]}" if sizes and n in _AXES else word
+    return "item" if one else "items"
+
+
+def _choices(e: dict[str, Any]) -> list[str]:
+    """The allowed values a literal or enum error lists (``'relu', 'elu' or 'gelu'``)."""
+    expected = str((e.get("ctx") or {}).get("expected", ""))
+    quoted = re.findall(r"'((?:[^'\\]|\\.)*)'", expected)
+    return [f"'{q}'" for q in quoted] if quoted else [w for w in re.split(r", | or ", expected) if w]
+
+
+def _listed(choices: list[str]) -> str:
+    return choices[0] if len(choices) == 1 else ", ".join(choices[:-1]) + " or " + choices[-1]
+
+
+def _value_hint(errs: list[dict[str, Any]], value: Any) -> str:
+    """A did-you-mean among the allowed values of a literal or enum (``activation: rleu``)."""
+    if not isinstance(value, str):
+        return ""
+    choices = [c.strip("'") for e in errs if e["type"] in ("literal_error", "enum") for c in _choices(e)]
+    return did_you_mean(value, choices) if choices else ""
+
+
+def _value_error(e: dict[str, Any], spot: Reached, value: Any) -> Problem:
+    """A validator's own message: it says what was wrong and what it got. One about an option of the
+    mapping it validated (``padding must be ...`` raised for the whole layer) is put at that option."""
+    msg = e["msg"].removeprefix("Value error, ")
+    msg = msg[0].lower() + msg[1:] if msg else msg
+    where, path = spot.where, spot.path
+    first = re.match(r"[A-Za-z_][A-Za-z0-9_]*", msg)
+    if isinstance(value, dict) and first and first.group(0) in value:
+        key = first.group(0)
+        where = value.where(key) if hasattr(value, "where") and value.where(key) else where
+        path = f"{path}.{key}" if path else key
+    elif not isinstance(value, dict) and "got" not in msg and str(value) not in msg:
+        msg = f"{msg}; got {_show(value)}"
+    return Problem(msg, where, path)
 
 
 def _show(value: Any) -> str:

@@ -24,7 +24,7 @@ BAD = [
     ("input: [1, 28, 28]\nlayers:\n  - conv2d: {filters: 6, kernal: 5}\n", SpecValidationError,
      ["3:26", "layers[0].kernal", "unknown option 'kernal'", "did you mean 'kernel'"]),
     ("input: [1, 28, 28]\nlayers:\n  - conv2d: {filters: 0}\n", SpecValidationError,
-     ["3:14", "layers[0].filters", "greater than or equal to 1", "got 0"]),
+     ["3:14", "layers[0].filters", "expected a number ≥ 1", "got 0"]),
     ("input: [1, 28, 28]\nlayers:\n  - conv2d: {filters: 6, padding: sam}\n", SpecValidationError,
      ["layers[0].padding", "'same'", "'valid'", "invalid value 'sam'"]),
     ("input: [1, 28, 28]\nlayers:\n  - conv2d: {filters: 6, stride: 2, padding: same}\n", SpecValidationError,
@@ -151,14 +151,14 @@ def test_no_follow_on_empty_list_when_every_layer_is_invalid():
     text = "input: [1, 28, 28]\nlayers:\n  - conv2d: {filters: -1}\n  - dens: 10\n"
     problems = _problems(text)
     assert [p.location.line for p in problems] == [3, 4]
-    assert not any("at least 1 item" in str(p) for p in problems)
+    assert not any("at least 1 layer" in str(p) for p in problems)
     assert "did you mean 'dense'" in str(problems[1])
     # inside a group too: the emptied body is not reported again
     text = "input: [1, 4, 4]\nlayers:\n  - residual: {layers: [{dens: 4}]}\n"
     problems = _problems(text)
     assert len(problems) == 1 and "unknown layer kind 'dens'" in str(problems[0]), problems
     # an empty list that was written empty is still reported
-    assert "at least 1 item" in str(_problems("input: [4]\nlayers: []\n")[0])
+    assert "expected at least 1 layer" in str(_problems("input: [4]\nlayers: []\n")[0])
 
 
 def test_misspelled_option_is_not_also_a_missing_one():

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from netspec.core.errors import Problem
+from netspec.core.errors import NetspecError, Problem, did_you_mean
 from netspec.core.fmt import human
 from netspec.core.sizes import Count, Dim, Expr, count_text, evaluate, numeric_product, same_size, size_product, symbols
 from netspec.core.types import fmt_shape
@@ -134,9 +134,26 @@ def check_expectations(report: NetworkReport, base: tuple[Any, ...]) -> None:
     if expect is None:
         return
 
-    def fail(key: tuple[Any, ...], msg: str) -> None:
+    bad: set[tuple[Any, ...]] = set()  # pins with an unknown symbol: reported once, not compared too
+
+    def fail(key: tuple[Any, ...], msg: str, hint: str = "") -> None:
+        if key in bad:
+            return
         loc = expect.where(*key)
-        report.failures.append(Problem(msg, loc, ".".join(str(k) for k in (*base, "expect", *key))))
+        report.failures.append(Problem(msg, loc, ".".join(str(k) for k in (*base, "expect", *key)), hint))
+
+    known = {s for t in g.inputs.values() for d in t.shape if isinstance(d, str) for s in symbols(d)} | set(report.bind)
+    pins: list[tuple[tuple[Any, ...], Any]] = [(("macs",), [expect.macs]), (("output_shape",), expect.output_shape)]
+    pins += [((what, name), shape) for what in ("outputs", "shapes") for name, shape in (getattr(expect, what) or {}).items()]
+    for key, dims in pins:  # a pin naming a size the network does not have can never hold: say which
+        for dim in dims or ():
+            extra = sorted(symbols(dim) - known) if isinstance(dim, str) else []
+            if extra:
+                have = f"the network's symbolic sizes: {', '.join(sorted(known))}" if known else \
+                    "the network has no symbolic sizes (they are names in an input's shape, such as [T, 64])"
+                fail(key, f"unknown symbol '{extra[0]}' in {dim!r}", did_you_mean(extra[0], known) or have)
+                bad.add(key)
+                break
 
     totals = {"params": g.params, "trainable": g.trainable, "non_trainable": g.params - g.trainable}
     for key, got in totals.items():
@@ -207,3 +224,22 @@ def make_report(graph: Graph, batch: int = 1) -> Report:
         check_expectations(r, base)
         nets[name] = r
     return Report(graph, nets)
+
+
+def problem_dict(p: Problem) -> dict[str, Any]:
+    """One problem for the JSON contract: where (file, line, column: 1-based, null when unknown), the
+    user path, the message and the hint."""
+    loc = p.location
+    return {"file": loc.file if loc else None, "line": loc.line if loc else None,
+            "column": loc.column if loc else None, "path": p.path, "message": p.message, "hint": p.hint}
+
+
+def error_dict(err: NetspecError) -> dict[str, Any]:
+    """A spec that could not be checked, for the JSON contract (``check --json`` on stdout): ``ok`` false,
+    ``error`` the stage that refused it (syntax, validation, shape, usage, ...) and every problem."""
+    stage = {"SpecSyntaxError": "syntax", "SpecValidationError": "validation", "UnknownLayerError": "validation",
+             "ShapeError": "shape", "UsageError": "usage", "ExpectationError": "expectation", "BuildError": "build",
+             "DataError": "data"}.get(type(err).__name__, "error")
+    problems = err.problems or [Problem(str(err))]
+    return {"ok": False, "error": stage, "problems": [problem_dict(p) for p in problems]}
+

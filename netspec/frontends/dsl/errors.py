@@ -237,3 +237,46 @@ def _token_hint(text: str, lines: list[str], exc: UnexpectedInput, tok: Token | 
         return f"the '{{' on line {open_braces[-1][1]} is still open here; is a '}}' missing?"
     return ""
 
+
+
+# --- hints of the later stages, in DSL words ------------------------------------------------------------
+# The spec stage and the graph builder write their hints the YAML way ('- b: {w: ...}', 'input: [...]'),
+# whichever frontend read the spec; a problem located in a DSL file gets them rewritten here, each
+# pattern to its DSL spelling.
+_DSL_HINTS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
+    (r"write '- (\w+): \{(\w+): \.\.\.\}'", r"write '\1 \2=...'"),
+    (r"write '- (\w+): \{option: value\}'", r"write '\1 option=value'"),
+    (r"write '- conv2d: \{filters: 6, kernel: 5\}'; options go inside the braces",
+     "write one kind per line, its options after it: 'conv2d 6 5x5' or 'conv2d filters=6 kernel=5'"),
+    (r"write '- flatten' or '- dense: \{units: 10\}'", "write 'flatten' or 'dense 10'"),
+    (r"add e\.g\. 'input: \[1, 28, 28\]'", "add e.g. 'input [1, 28, 28]'"),
+    (r"add e\.g\. 'layers: \[flatten, dense: 10\]'", "add a layer per line, e.g. 'dense 10'"),
+    (r"define it under 'blocks:'", "define it with 'block name(params) { ... }'"),
+    (r"each layer is a '- kind: \{\.\.\.\}' item", "each layer is a line: 'kind options'"),
+    (r"from: \[a, b\] names the nodes to merge", "'from a, b' names the nodes to merge"),
+    (r"write 'inputs: \{x: \[3, 32, 32\]\}', or 'input: \[3, 32, 32\]' for a single input",
+     "write 'input x [3, 32, 32]' per input, or 'input [3, 32, 32]' for a single one"),
+    (r"write '(\w+): (\[[^\]]*\])' or '\w+: \{shape: \[[^\]]*\], dtype: float\}'", r"write 'input \2'"),
+    (r"blocks: \{name: \{params: \{width: 64\}, layers: \[\.\.\.\]\}\}", "block name(width=64) { layers }"),
+    (r"'imports: \[file\]' in YAML, 'import \"file\"' in the DSL", "'import \"file\"'"),
+    (r"e\.g\. (if|residual): \$\{", r"e.g. \1=${"),
+    (r"write 'netspec: (\d+)' \(or leave the key out\)", r"write 'netspec \1' (or leave the version out)"),
+)]
+
+
+def dsl_hint(hint: str) -> str:
+    """A hint written for YAML, in DSL words (unchanged where it has no YAML in it)."""
+    for pattern, dsl in _DSL_HINTS:
+        hint = pattern.sub(dsl, hint)
+    return hint
+
+
+def in_dsl_terms(problems: list[Problem], suffixes: tuple[str, ...], dsl: bool = False) -> list[Problem]:
+    """The problems with the hints of those located in a DSL file (a name ending in one of ``suffixes``;
+    all of them with ``dsl``) in DSL words."""
+    out = []
+    for p in problems:
+        here = dsl or (p.location is not None and p.location.file.lower().endswith(suffixes))
+        hint = dsl_hint(p.hint) if here and p.hint else p.hint
+        out.append(p if hint == p.hint else Problem(p.message, p.location, p.path, hint))
+    return out

@@ -1,0 +1,63 @@
+"""`check --json` on a spec that cannot be checked still prints one JSON object on stdout (the README's
+contract: ok false, the stage, every problem with file, line, column, path, message, hint), exit code
+unchanged; `--bind` says what is wrong with a size."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from netspec.cli.main import main
+
+
+@pytest.mark.parametrize("text,stage,line,column,path,message", [
+    ("inptu: [3]\nlayers: [dense: 4]\n", "validation", 1, 1, "inptu", "unknown key 'inptu' in a spec"),
+    ("input: [3]\nlayers:\n  - dense: {units: 4\n", "syntax", 3, 12, "", "not valid YAML"),
+    ("input: [3, 32, 32]\nlayers:\n  - residual: {shortcut: identity, layers: [conv2d: {filters: 8, kernel: 1}]}\n",
+     "shape", 3, 5, "layers[0] (residual_1.add)", "add needs equal shapes"),
+])
+def test_check_json_on_an_invalid_spec_prints_its_problems(tmp_path, capsys, text, stage, line, column, path, message):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(text, encoding="utf-8")
+    assert main(["check", str(spec), "--json"]) == 1
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["ok"] is False and data["error"] == stage
+    (p,) = data["problems"]
+    assert (p["file"], p["line"], p["column"], p["path"]) == (str(spec), line, column, path)
+    assert p["message"].startswith(message) and p["hint"]
+    assert message in captured.err  # the words for people still go to stderr
+
+
+def test_check_json_on_a_usage_error_keeps_exit_code_2(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("input: [T, 3]\nlayers: [dense: 4]\n", encoding="utf-8")
+    assert main(["check", str(spec), "--json", "--bind", "T=0"]) == 2
+    data = json.loads(capsys.readouterr().out)
+    assert data["error"] == "usage" and data["problems"][0]["line"] is None
+    assert "must be ≥ 1" in data["problems"][0]["message"]
+
+
+def test_check_without_json_prints_nothing_on_stdout_for_an_invalid_spec(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("inptu: [3]\nlayers: [dense: 4]\n", encoding="utf-8")
+    assert main(["check", str(spec)]) == 1
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("value,says", [("0", "a size must be ≥ 1, got 0"), ("-3", "a size must be ≥ 1, got -3"),
+                                        ("x", "--bind takes NAME=SIZE")])
+def test_bind_says_what_is_wrong(tmp_path, capsys, value, says):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("input: [T, 3]\nlayers: [dense: 4]\n", encoding="utf-8")
+    assert main(["check", str(spec), "--bind", f"T={value}"]) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_strict_reports_both_axes(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"  # 5×5/2 on 10×10: (10 − 5)/2 is not whole on either axis
+    spec.write_text("input: [1, 10, 10]\nlayers:\n  - conv2d: {filters: 2, kernel: 5, stride: 2}\n", encoding="utf-8")
+    assert main(["check", str(spec), "--strict"]) == 1
+    err = capsys.readouterr().err
+    assert "height:" in err and "width:" in err
