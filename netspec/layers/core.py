@@ -10,7 +10,7 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import divide, numeric_product, product, size_product
 from netspec.core.types import TensorType, fmt_shape
 from netspec.layers.activations import ACTIVATIONS, ActivationName
-from netspec.layers.base import Ctx, Layer, Width, need_float, need_rank, register_layer
+from netspec.layers.base import Bool, Ctx, Float, Int, Layer, Width, need_float, need_rank, register_layer
 
 
 @register_layer("dense", aliases=("linear", "fc"))
@@ -22,8 +22,8 @@ class Dense(Layer):
     EXAMPLES: ClassVar = [({"units": 7}, [(5,)]), ({"units": 3, "bias": False}, [(4, 6)]),
                           ({"units": 4, "activation": "relu"}, [(2, 3, 5)])]
 
-    units: int = Width
-    bias: bool = True
+    units: Int = Width
+    bias: Bool = True
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
@@ -79,7 +79,7 @@ class Reshape(Layer):
     PRIMARY: ClassVar[str] = "shape"
     EXAMPLES: ClassVar = [({"shape": [2, 6]}, [(12,)]), ({"shape": [-1, 4]}, [(2, 3, 4)])]
 
-    shape: list[int] = Field(min_length=1, max_length=8)
+    shape: list[Int] = Field(min_length=1, max_length=8)
 
     @field_validator("shape")
     @classmethod
@@ -121,8 +121,8 @@ class Dropout(Layer):
     ELEMENTWISE: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({"rate": 0.5}, [(10,)]), ({"rate": 0.2, "spatial": True}, [(3, 8, 8)])]
 
-    rate: float = Field(default=0.5, ge=0.0, lt=1.0)
-    spatial: bool = Field(default=False, description="drop whole channels (Dropout1d/2d)")
+    rate: Float = Field(default=0.5, ge=0.0, lt=1.0)
+    spatial: Bool = Field(default=False, description="drop whole channels (Dropout1d/2d)")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         if self.spatial:
@@ -155,7 +155,7 @@ class DropPath(Layer):
     EXAMPLES: ClassVar = [({"rate": 0.2}, [(4, 5, 5)]), ({"rate": 0.5, "mode": "batch"}, [(6,)]),
                           ({"rate": 0.0}, [("T", 3)])]
 
-    rate: float = Field(default=0.1, ge=0.0, lt=1.0, description="probability of dropping the branch")
+    rate: Float = Field(default=0.1, ge=0.0, lt=1.0, description="probability of dropping the branch")
     mode: Literal["row", "batch"] = Field(default="row", description="row: per sample; batch: the whole batch")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
@@ -215,7 +215,7 @@ for _name, _act in ACTIVATIONS.items():
 class LeakyReLU(Activation):
     """``max(x, slope·x)``."""
 
-    slope: float = Field(default=0.01, ge=0.0, le=1.0)
+    slope: Float = Field(default=0.01, ge=0.0, le=1.0)
 
     def torch_kwargs(self) -> dict[str, Any]:
         return {"negative_slope": self.slope}
@@ -228,7 +228,7 @@ class LeakyReLU(Activation):
 class ELU(Activation):
     """``x`` if positive, else ``alpha·(eˣ − 1)``."""
 
-    alpha: float = Field(default=1.0, gt=0.0)
+    alpha: Float = Field(default=1.0, gt=0.0)
 
     def torch_kwargs(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
@@ -238,7 +238,7 @@ class ELU(Activation):
 class Softmax(Activation):
     """Softmax over ``axis`` (per-sample axes; -1 is the last)."""
 
-    axis: int = -1
+    axis: Int = -1
 
     def torch_kwargs(self) -> dict[str, Any]:
         return {"dim": _torch_dim(self.axis)}
@@ -264,7 +264,7 @@ class GLU(Layer):
     EXAMPLES: ClassVar = [({}, [(4, 6)]), ({"axis": 0}, [(6, 5, 5)]),
                           ({"gate": "tanh", "gate_half": "first"}, [("T", 8)])]
 
-    axis: int = Field(default=-1, description="the axis that is halved (per sample; 0 is channels, -1 the last)")
+    axis: Int = Field(default=-1, description="the axis that is halved (per sample; 0 is channels, -1 the last)")
     gate: ActivationName = Field(default="sigmoid", description="the activation of the gate half")  # type: ignore[valid-type]
     gate_half: Literal["first", "second"] = Field(default="second", description="which half is the gate")
 

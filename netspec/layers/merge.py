@@ -11,7 +11,7 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import Dim, divide, same_size, sym_add
 from netspec.core.types import TensorType, fmt_shape, same_shape
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Ctx, Layer, register_layer
+from netspec.layers.base import Ctx, Int, Layer, register_layer
 
 
 def broadcast(ins: list[TensorType], kind: str) -> TensorType:
@@ -106,7 +106,7 @@ class Concat(Layer):
     ELEMENTWISE: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({}, [(3, 4, 4), (5, 4, 4)]), ({"axis": -1}, [(2, 3), (2, 5), (2, 1)])]
 
-    axis: int = 0
+    axis: Int = 0
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
@@ -149,7 +149,7 @@ class SplitBase(Layer):
     SHAPE_ONLY: ClassVar[bool] = True
     INPUT_DTYPE: ClassVar[str] = "any"
 
-    axis: int = Field(default=0, description="the axis that is cut (per sample; 0 is channels, -1 the last)")
+    axis: Int = Field(default=0, description="the axis that is cut (per sample; 0 is channels, -1 the last)")
 
     def pieces(self, x: TensorType, ax: int) -> list[Dim]:
         raise NotImplementedError
@@ -178,7 +178,7 @@ class Split(SplitBase):
     EXAMPLES: ClassVar = [({"sizes": [2, 3]}, [(5, 4, 4)]), ({"sizes": [1, 1, 2], "axis": -1}, [("T", 4)]),
                           ({"sizes": [3]}, [(3,)])]
 
-    sizes: list[int] = Field(min_length=1, max_length=1024, description="the size of each piece along the axis")
+    sizes: list[Int] = Field(min_length=1, max_length=1024, description="the size of each piece along the axis")
 
     def pieces(self, x: TensorType, ax: int) -> list[Dim]:
         n = x.shape[ax]
@@ -201,7 +201,7 @@ class Chunk(SplitBase):
     EXAMPLES: ClassVar = [({"chunks": 2}, [(6, 3, 3)]), ({"chunks": 3, "axis": -1}, [(2, 9)]),
                           ({"chunks": 3, "axis": 0}, [("T", 4)])]
 
-    chunks: int = Field(ge=1, le=1024, description="how many equal pieces")
+    chunks: Int = Field(ge=1, le=1024, description="how many equal pieces")
 
     def pieces(self, x: TensorType, ax: int) -> list[Dim]:
         size = divide(x.shape[ax], self.chunks)

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, need_float, need_rank, register_layer
+from netspec.layers.base import Bool, Ctx, Float, Int, Layer, need_float, need_rank, register_layer
 
 
 def trailing_axes(x: TensorType, axes: int, kind: str) -> tuple[int, ...]:
@@ -36,9 +36,9 @@ class BatchNormBase(Layer):
     FAMILY: ClassVar[str] = "norm"
     ELEMENTWISE: ClassVar[bool] = True
 
-    eps: float = Field(default=1e-5, gt=0)
-    momentum: float = Field(default=0.1, ge=0, le=1)
-    affine: bool = True
+    eps: Float = Field(default=1e-5, gt=0)
+    momentum: Float = Field(default=0.1, ge=0, le=1)
+    affine: Bool = True
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
@@ -108,10 +108,10 @@ class LayerNorm(Layer):
                           ({"channels_first": True, "eps": 1e-6}, [(6, 5, 4)]),
                           ({"channels_first": True, "affine": False}, [(3, "T")])]
 
-    axes: int = Field(default=1, ge=1, le=8, description="how many trailing axes to normalize over")
-    eps: float = Field(default=1e-5, gt=0)
-    affine: bool = True
-    channels_first: bool = Field(default=False, description="normalize over the channels (axis 0) of "
+    axes: Int = Field(default=1, ge=1, le=8, description="how many trailing axes to normalize over")
+    eps: Float = Field(default=1e-5, gt=0)
+    affine: Bool = True
+    channels_first: Bool = Field(default=False, description="normalize over the channels (axis 0) of "
                                  "(C, ...) at every position, as ConvNeXt's LayerNorm2d; params (C,)")
 
     @model_validator(mode="after")
@@ -159,9 +159,9 @@ class RMSNorm(Layer):
     ELEMENTWISE: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({}, [(8,)]), ({"axes": 2, "eps": 1e-6}, [(3, 4, 5)]), ({"affine": False}, [("T", 6)])]
 
-    axes: int = Field(default=1, ge=1, le=8, description="how many trailing axes to normalize over")
-    eps: float | None = Field(default=None, gt=0, description="default: the dtype's machine epsilon")
-    affine: bool = Field(default=True, description="a learned per-element scale γ (named weight)")
+    axes: Int = Field(default=1, ge=1, le=8, description="how many trailing axes to normalize over")
+    eps: Float | None = Field(default=None, gt=0, description="default: the dtype's machine epsilon")
+    affine: Bool = Field(default=True, description="a learned per-element scale γ (named weight)")
 
     def normalized(self, x: TensorType) -> tuple[int, ...]:
         return trailing_axes(x, self.axes, self.KIND)
@@ -193,9 +193,9 @@ class GroupNorm(Layer):
     EXAMPLES: ClassVar = [({"groups": 2}, [(6, 5, 5)]), ({"groups": 1, "affine": False}, [(4, 7)]),
                           ({"groups": 4, "eps": 1e-6}, [(8,)]), ({"groups": 3}, [(3, "T")])]
 
-    groups: int = Field(ge=1, le=1 << 20, description="number of channel groups; must divide the channels")
-    eps: float = Field(default=1e-5, gt=0)
-    affine: bool = True
+    groups: Int = Field(ge=1, le=1 << 20, description="number of channel groups; must divide the channels")
+    eps: Float = Field(default=1e-5, gt=0)
+    affine: Bool = True
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
@@ -230,10 +230,10 @@ class InstanceNorm2d(Layer):
     EXAMPLES: ClassVar = [({}, [(3, 6, 6)]), ({"affine": True}, [(4, 5, 7)]),
                           ({"affine": True, "track_running_stats": True, "momentum": 0.2}, [(2, 4, 4)])]
 
-    eps: float = Field(default=1e-5, gt=0)
-    momentum: float = Field(default=0.1, ge=0, le=1)
-    affine: bool = Field(default=False, description="learned γ, β per channel")
-    track_running_stats: bool = Field(default=False, description="keep running mean/variance for eval, as batch norm")
+    eps: Float = Field(default=1e-5, gt=0)
+    momentum: Float = Field(default=0.1, ge=0, le=1)
+    affine: Bool = Field(default=False, description="learned γ, β per channel")
+    track_running_stats: Bool = Field(default=False, description="keep running mean/variance for eval, as batch norm")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]

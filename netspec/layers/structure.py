@@ -14,7 +14,7 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import conv_out, same_size
 from netspec.core.types import Ref, TensorType
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Children, Composer, Layer, register_layer
+from netspec.layers.base import Bool, Children, Composer, Int, Layer, register_layer
 
 
 class Group(Layer):
@@ -112,7 +112,7 @@ class Residual(Group):
 
     layers: Children = Field(min_length=1, max_length=10_000)
     shortcut: Union[Literal["auto", "identity", "projection"], Children] = "auto"
-    projection_norm: bool = Field(default=True, description="batch norm after the projection convolution")
+    projection_norm: Bool = Field(default=True, description="batch norm after the projection convolution")
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
     def compose(self, builder: Composer, scope: Any, ins: list[Ref]) -> Ref:
@@ -152,7 +152,7 @@ class Parallel(Group):
 
     branches: list[Children] = Field(min_length=1, max_length=64)
     merge: Literal["concat", "add", "multiply"] = "concat"
-    axis: int = Field(default=0, description="concat axis (per-sample; 0 is channels)")
+    axis: Int = Field(default=0, description="concat axis (per-sample; 0 is channels)")
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
     def compose(self, builder: Composer, scope: Any, ins: list[Ref]) -> Ref:

@@ -17,7 +17,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import sym_add
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, need_float, register_layer
+from netspec.layers.base import Bool, Ctx, Float, Int, Layer, need_float, register_layer
 
 MAX_LEN = 1 << 20
 
@@ -84,10 +84,10 @@ class PositionEmbedding(Layer):
         ({"max_len": 7, "trainable": False}, [(3, 2)]),
     ]
 
-    max_len: int | None = Field(default=None, ge=1, le=MAX_LEN,
+    max_len: Int | None = Field(default=None, ge=1, le=MAX_LEN,
                                 description="rows of the table (default: the sequence's fixed length)")
-    sinusoidal: bool = Field(default=False, description="the fixed sin/cos table (a buffer) instead of a learned one")
-    scale: float = Field(default=1.0, description="multiplies the input before the addition (√E in the Transformer)")
+    sinusoidal: Bool = Field(default=False, description="the fixed sin/cos table (a buffer) instead of a learned one")
+    scale: Float = Field(default=1.0, description="multiplies the input before the addition (√E in the Transformer)")
 
     def length(self, x: TensorType) -> int:
         t = x.shape[0]
@@ -146,8 +146,8 @@ class LayerScale(Layer):
         ({"axis": -1}, [(2, 3, 4)]),
     ]
 
-    value: float = Field(default=1e-6, description="the initial γ (torchvision's ConvNeXt: 1e-6)")
-    axis: int | None = Field(default=None, ge=-8, le=7,
+    value: Float = Field(default=1e-6, description="the initial γ (torchvision's ConvNeXt: 1e-6)")
+    axis: Int | None = Field(default=None, ge=-8, le=7,
                              description="the channel axis (per sample; default: last of (T, C), else first)")
 
     def channel_axis(self, x: TensorType) -> int:
