@@ -10,7 +10,19 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import divide, numeric_product, product, size_product
 from netspec.core.types import TensorType, fmt_shape
 from netspec.layers.activations import ACTIVATIONS, ActivationName
-from netspec.layers.base import Bool, Ctx, Float, Int, Layer, Width, need_float, need_rank, register_layer
+from netspec.layers.base import (
+    Axis,
+    Bool,
+    Ctx,
+    Float,
+    Int,
+    Layer,
+    Width,
+    need_float,
+    need_rank,
+    register_layer,
+    sample_axis,
+)
 
 
 @register_layer("dense", aliases=("linear", "fc"))
@@ -175,13 +187,6 @@ def _torch_dim(axis: int) -> int:
     return axis if axis < 0 else axis + 1
 
 
-def _axis(axis: int, x: TensorType) -> int:
-    """A per-sample axis (negative from the end) as an index into ``x.shape``; ShapeError when out of range."""
-    if not -x.rank <= axis < x.rank:
-        raise ShapeError(f"axis {axis} is out of range for an input of rank {x.rank} {x}")
-    return axis % x.rank
-
-
 class Activation(Layer):
     """Base of the activation layers (element-wise, no parameters)."""
 
@@ -238,7 +243,15 @@ class ELU(Activation):
 class Softmax(Activation):
     """Softmax over ``axis`` (per-sample axes; -1 is the last)."""
 
-    axis: Int = -1
+    EXAMPLES: ClassVar = [({}, [(4, 5)]), ({"axis": 0}, [(3, 4, 4)]), ({"axis": -3}, [(3, 4, 4)]),
+                          ({"axis": 1}, [("T", 6)])]
+
+    axis: Axis = Field(default=-1, description="the axis it normalizes over (per sample; 0 is channels, -1 the last)")
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        need_float(ins[0], self.KIND)
+        sample_axis(self.axis, ins[0], kind=self.KIND)
+        return ins[0]
 
     def torch_kwargs(self) -> dict[str, Any]:
         return {"dim": _torch_dim(self.axis)}
@@ -264,14 +277,14 @@ class GLU(Layer):
     EXAMPLES: ClassVar = [({}, [(4, 6)]), ({"axis": 0}, [(6, 5, 5)]),
                           ({"gate": "tanh", "gate_half": "first"}, [("T", 8)])]
 
-    axis: Int = Field(default=-1, description="the axis that is halved (per sample; 0 is channels, -1 the last)")
+    axis: Axis = Field(default=-1, description="the axis that is halved (per sample; 0 is channels, -1 the last)")
     gate: ActivationName = Field(default="sigmoid", description="the activation of the gate half")  # type: ignore[valid-type]
     gate_half: Literal["first", "second"] = Field(default="second", description="which half is the gate")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         need_float(x, self.KIND)
-        ax = _axis(self.axis, x)
+        ax = sample_axis(self.axis, x, kind=self.KIND)
         half = divide(x.shape[ax], 2)
         if not half.exact:
             raise ShapeError(f"{self.KIND} halves axis {self.axis}, which has an odd size: {half.arithmetic}; "

@@ -14,7 +14,7 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import conv_out, same_size
 from netspec.core.types import Ref, TensorType
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Bool, Children, Composer, Int, Layer, register_layer
+from netspec.layers.base import Axis, Bool, Children, Composer, Layer, register_layer
 
 
 class Group(Layer):
@@ -152,7 +152,7 @@ class Parallel(Group):
 
     branches: list[Children] = Field(min_length=1, max_length=64)
     merge: Literal["concat", "add", "multiply"] = "concat"
-    axis: Int = Field(default=0, description="concat axis (per-sample; 0 is channels)")
+    axis: Axis = Field(default=0, description="concat axis (per-sample; 0 is channels)")
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
     def compose(self, builder: Composer, scope: Any, ins: list[Ref]) -> Ref:

@@ -17,7 +17,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import sym_add
 from netspec.core.types import TensorType
-from netspec.layers.base import Bool, Ctx, Float, Int, Layer, need_float, register_layer
+from netspec.layers.base import Axis, Bool, Ctx, Float, Int, Layer, need_float, register_layer, sample_axis
 
 MAX_LEN = 1 << 20
 
@@ -147,14 +147,12 @@ class LayerScale(Layer):
     ]
 
     value: Float = Field(default=1e-6, description="the initial γ (torchvision's ConvNeXt: 1e-6)")
-    axis: Int | None = Field(default=None, ge=-8, le=7,
+    axis: Axis | None = Field(default=None,
                              description="the channel axis (per sample; default: last of (T, C), else first)")
 
     def channel_axis(self, x: TensorType) -> int:
         axis = self.axis if self.axis is not None else (1 if x.rank == 2 else 0)
-        if not -x.rank <= axis < x.rank:
-            raise ShapeError(f"layer_scale axis {axis} is outside the input {x} (rank {x.rank})")
-        axis %= x.rank
+        axis = sample_axis(axis, x, kind=self.KIND)
         if isinstance(x.shape[axis], str):
             raise ShapeError(f"layer_scale needs a fixed channel count on axis {axis}, got '{x.shape[axis]}' in {x}"
                              + ("; hint: a sequence (T, C) scales its last axis" if x.rank == 2 else ""))
