@@ -13,6 +13,7 @@ compares its shapes and counts automatically (give it ``EXAMPLES``).
 from __future__ import annotations
 
 import importlib
+import typing
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Union
 
 from pydantic import (
@@ -79,6 +80,31 @@ def _float_value(v: Any) -> Any:
     return v
 
 
+def scalar_value(annotation: Any, v: Any) -> Any:
+    """``v`` checked as :data:`Int`/:data:`Bool`/:data:`Float` check it, for a model whose fields are
+    written with bare ``int``/``bool``/``float`` (``train:``'s sections call it from a ``"*"`` field
+    validator): a field that takes only numbers, booleans or null refuses the other scalar kinds. Other
+    fields, and lists and mappings, are left to pydantic."""
+    leaves: list[Any] = []
+
+    def flat(a: Any) -> None:
+        origin = typing.get_origin(a)
+        if origin is Annotated:
+            flat(typing.get_args(a)[0])
+        elif origin is Union or type(a).__name__ == "UnionType":
+            for arg in typing.get_args(a):
+                flat(arg)
+        else:
+            leaves.append(a)
+
+    flat(annotation)
+    if not leaves or any(leaf not in (int, float, bool, type(None)) for leaf in leaves) or v is None:
+        return v
+    if bool in leaves:
+        return _bool_value(v) if not (int in leaves or float in leaves) else v
+    return _float_value(v) if float in leaves else _int_value(v)
+
+
 Int = Annotated[int, BeforeValidator(_int_value)]
 Bool = Annotated[bool, BeforeValidator(_bool_value)]
 Float = Annotated[float, BeforeValidator(_float_value)]
@@ -105,15 +131,25 @@ def sizes(n: int | tuple[int, ...], low: int = 1, words: tuple[str, ...] = (), h
     def check(v: Any) -> Any:
         if isinstance(v, str) and v in words:
             return v
+        if isinstance(v, str) and words and did_you_mean(v, list(words)):
+            raise PydanticCustomError("value_error", "expected {expected} ({hint})",
+                                      {"expected": expected, "hint": did_you_mean(v, list(words))})
         values = list(v) if isinstance(v, (list, tuple)) else [v]
         if isinstance(v, (list, tuple)) and len(values) not in lengths:
             raise PydanticCustomError("value_error", "expected {counts} values (one per axis) or one number",
                                       {"counts": counts})
         out = []
-        for x in values:
+        for i, x in enumerate(values):
             if isinstance(x, float) and x.is_integer():
                 x = int(x)
-            if isinstance(x, bool) or not isinstance(x, int) or not low <= x <= high:
+            listed = isinstance(v, (list, tuple))
+            if isinstance(x, bool) or not isinstance(x, int):
+                if listed:  # at the item: `kernel: [3, x]` is layers[0].kernel[1]
+                    raise _item_error(i, "int_type", "Input should be a valid integer", x)
+                raise PydanticCustomError("value_error", "expected {expected}", {"expected": expected})
+            if not low <= x <= high:
+                if listed:
+                    raise _item_error(i, "value_error", f"expected a whole number from {low} to {high}", x)
                 raise PydanticCustomError("value_error", "expected {expected}", {"expected": expected})
             out.append(x)
         return tuple(out) if isinstance(v, (list, tuple)) else out[0]
@@ -128,6 +164,11 @@ Padding = sizes(2, low=0, words=("same", "valid"))
 
 def pair(v: Any) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _item_error(index: int, kind: str, message: str, value: Any) -> ValidationError:
+    return ValidationError.from_exception_data("Layer", [InitErrorDetails(
+        type=PydanticCustomError(kind, "{message}", {"message": message}), loc=(index,), input=value)])
 
 
 def option_error(field: str, message: str, value: Any) -> ValidationError:

@@ -21,9 +21,10 @@ from pydantic import (
 )
 
 from netspec.core.errors import Location
+from netspec.core.names import reserved_name
 from netspec.core.sizes import evaluate, symbols
 from netspec.core.source import key_locations
-from netspec.layers.base import Children
+from netspec.layers.base import Children, option_error
 from netspec.spec.train import TrainConfig
 
 MAX_DIM = 1 << 24
@@ -184,4 +185,7 @@ class Spec(Strict):
         for name in v:
             if not re.match(NAME, name):
                 raise ValueError(f"network name '{name}' must be an identifier")
+            why = reserved_name(name, "network") if len(v) > 1 else None  # several: submodules of one module
+            if why:
+                raise option_error(name, why, name)
         return v
