@@ -311,7 +311,9 @@ class Layer(BaseModel):
         return {}
 
     def buffer_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
-        """Named buffer shapes (batch-norm running statistics, fixed tables such as sinusoidal positions)."""
+        """Named buffer shapes, exactly as the torch module's ``named_buffers()`` has them: batch-norm running
+        statistics (in the state dict) and non-persistent ones such as a sinusoidal position table (not in
+        the state dict). ``buffers``/``buffer_bytes`` in reports count all of them: memory the module holds."""
         return {}
 
     def buffer_dtype(self, name: str) -> str:

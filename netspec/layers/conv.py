@@ -500,7 +500,7 @@ class ChannelShuffle(Layer):
         return x
 
     def label(self) -> str:
-        return f"channel shuffle /{self.groups}"
+        return f"channel shuffle ({self.groups} group{'s' if self.groups != 1 else ''})"
 
     def build(self, ins: list[TensorType]) -> Any:
         import torch.nn as nn

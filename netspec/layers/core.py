@@ -256,6 +256,9 @@ class Softmax(Activation):
     def torch_kwargs(self) -> dict[str, Any]:
         return {"dim": _torch_dim(self.axis)}
 
+    def label(self) -> str:
+        return self.KIND if self.axis == -1 else f"{self.KIND} (axis {self.axis})"
+
 
 @register_layer("log_softmax")
 class LogSoftmax(Softmax):

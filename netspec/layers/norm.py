@@ -212,7 +212,7 @@ class GroupNorm(Layer):
         return {"weight": (c,), "bias": (c,)} if self.affine else {}
 
     def label(self) -> str:
-        return f"groupnorm /{self.groups}"
+        return f"groupnorm ({self.groups} group{'s' if self.groups != 1 else ''})"
 
     def build(self, ins: list[TensorType]) -> Any:
         import torch.nn as nn

@@ -99,8 +99,10 @@ def projection(x: TensorType, y: TensorType, norm: bool, strides: tuple[int | No
 
 @register_layer("residual")
 class Residual(Group):
-    """``activation(body(x) + shortcut(x))``. The shortcut is the identity when shapes agree; with
-    ``shortcut: auto`` a projection (1×1 conv + batch norm, the block's stride) is inserted otherwise."""
+    """A skip connection around ``layers``: ``activation(body(x) + shortcut(x))``.
+
+    The shortcut is the identity when shapes agree; with ``shortcut: auto`` a projection (1×1 conv +
+    batch norm, the block's stride) is inserted otherwise."""
 
     CHILDREN: ClassVar[dict[str, int]] = {"layers": 1, "shortcut": 1}
     TOPOLOGY: ClassVar[str] = "skip"
