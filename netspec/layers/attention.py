@@ -36,7 +36,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
 from netspec.core.types import TensorType
-from netspec.layers.base import Bool, Ctx, Float, Int, Layer, register_layer
+from netspec.layers.base import Bool, Ctx, Float, Int, Layer, number, register_layer
 
 
 def _sequence(x: TensorType, what: str) -> int:
@@ -78,9 +78,9 @@ class Attention(Layer):
     bias: Bool = Field(default=True, description="biases on the input and output projections")
     causal: Bool = Field(default=False, description="position t attends to keys 0..t only (queries and keys of "
                                                     "one length)")
-    kdim: Int | None = Field(default=None, ge=1, le=1 << 20,
+    kdim: number(int, ge=1, le=1 << 20) | None = Field(default=None,  # type: ignore[valid-type]
                              description="the keys' feature size (default: read from the input; must match)")
-    vdim: Int | None = Field(default=None, ge=1, le=1 << 20,
+    vdim: number(int, ge=1, le=1 << 20) | None = Field(default=None,  # type: ignore[valid-type]
                              description="the values' feature size (default: read from the input; must match)")
     padding_mask: Bool = Field(default=False, description="the last input is a key padding mask (S,) (long): "
                                                           "nonzero keys are not attended")

@@ -31,7 +31,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 import netspec.layers.index as index
 from netspec.core.errors import Location, ShapeError, UnknownLayerError, did_you_mean
-from netspec.core.names import reserved_name
+from netspec.core.names import MODULE_ATTRIBUTES, reserved_name
 from netspec.core.sizes import Dim
 from netspec.core.types import Ref, TensorType
 from netspec.layers.init import InitValue, SchemeName
@@ -108,9 +108,19 @@ def scalar_value(annotation: Any, v: Any) -> Any:
 Int = Annotated[int, BeforeValidator(_int_value)]
 Bool = Annotated[bool, BeforeValidator(_bool_value)]
 Float = Annotated[float, BeforeValidator(_float_value)]
+
+
+def number(t: type, **bounds: Any) -> Any:
+    """:data:`Int` or :data:`Float` with bounds (``ge``, ``le``, ``gt``, ``lt``) that the JSON Schema carries
+    as minimum/maximum. Use it where the bounds cannot sit on the field (``number(int, ge=1) | None``):
+    pydantic pushes a field's bounds into ``int`` but not through a union with a before-validator."""
+    return Annotated[t, Field(**bounds), BeforeValidator(_int_value if t is int else _float_value)]
+
+
+Count = number(int, ge=1, le=MAX_WIDTH)  # a size of at least 1
 # A per-sample axis: 0 is the first axis after the batch, -1 the last; the kind checks it against the
 # input's rank when it knows the input (see `sample_axis`).
-Axis = Annotated[int, BeforeValidator(_int_value), Field(ge=-MAX_RANK, le=MAX_RANK - 1)]
+Axis = number(int, ge=-MAX_RANK, le=MAX_RANK - 1)
 
 
 def sizes(n: int | tuple[int, ...], low: int = 1, words: tuple[str, ...] = (), high: int = MAX_KERNEL) -> Any:
@@ -257,7 +267,9 @@ class Layer(BaseModel):
 
     kind: str
     name: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64,
-                             description="node name; also the submodule name in the compiled module")
+                             description="node name; also the submodule name in the compiled module",
+                             json_schema_extra={"not": {"anyOf": [  # what _not_a_module_attribute refuses
+                                 {"enum": sorted(MODULE_ATTRIBUTES)}, {"type": "string", "pattern": "^_"}]}})
     from_: list[str] | None = Field(default=None, alias="from",
                                     description="input node(s); default: the previous layer")
     trainable: Bool = Field(default=True, description="false freezes the parameters")

@@ -11,7 +11,7 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import Dim, divide, same_size, sym_add
 from netspec.core.types import TensorType, fmt_shape, same_shape
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Axis, Ctx, Int, Layer, register_layer, sample_axis
+from netspec.layers.base import Axis, Count, Ctx, Int, Layer, register_layer, sample_axis
 
 
 def broadcast(ins: list[TensorType], kind: str) -> TensorType:
@@ -170,7 +170,7 @@ class Split(SplitBase):
     EXAMPLES: ClassVar = [({"sizes": [2, 3]}, [(5, 4, 4)]), ({"sizes": [1, 1, 2], "axis": -1}, [("T", 4)]),
                           ({"sizes": [3]}, [(3,)])]
 
-    sizes: list[Int] = Field(min_length=1, max_length=1024, description="the size of each piece along the axis")
+    sizes: list[Count] = Field(min_length=1, max_length=1024, description="the size of each piece along the axis")
 
     def pieces(self, x: TensorType, ax: int) -> list[Dim]:
         n = x.shape[ax]

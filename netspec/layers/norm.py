@@ -8,7 +8,18 @@ from pydantic import Field, model_validator
 
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType
-from netspec.layers.base import Bool, Ctx, Float, Int, Layer, need_float, need_rank, register_layer
+from netspec.layers.base import (
+    Bool,
+    Ctx,
+    Float,
+    Int,
+    Layer,
+    need_float,
+    need_rank,
+    number,
+    option_error,
+    register_layer,
+)
 
 
 def trailing_axes(x: TensorType, axes: int, kind: str) -> tuple[int, ...]:
@@ -118,7 +129,8 @@ class LayerNorm(Layer):
     @model_validator(mode="after")
     def _check(self) -> "LayerNorm":
         if self.channels_first and self.axes != 1:
-            raise ValueError("channels_first normalizes over the one channel axis; leave axes at 1")
+            raise option_error("axes", "expected 1 with channels_first, which normalizes over the one channel "
+                               "axis; hint: leave axes out", self.axes)
         return self
 
     def normalized(self, x: TensorType) -> tuple[int, ...]:
@@ -161,7 +173,7 @@ class RMSNorm(Layer):
     EXAMPLES: ClassVar = [({}, [(8,)]), ({"axes": 2, "eps": 1e-6}, [(3, 4, 5)]), ({"affine": False}, [("T", 6)])]
 
     axes: Int = Field(default=1, ge=1, le=8, description="how many trailing axes to normalize over")
-    eps: Float | None = Field(default=None, gt=0, description="default: the dtype's machine epsilon")
+    eps: number(float, gt=0) | None = Field(default=None, description="default: the dtype's machine epsilon")
     affine: Bool = Field(default=True, description="a learned per-element scale γ (named weight)")
 
     def normalized(self, x: TensorType) -> tuple[int, ...]:

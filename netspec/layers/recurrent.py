@@ -26,7 +26,7 @@ from pydantic import Field, model_validator
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
 from netspec.core.types import TensorType, fmt_shape, same_shape
-from netspec.layers.base import Bool, Ctx, Float, Int, Layer, Width, need_float, register_layer
+from netspec.layers.base import Bool, Ctx, Float, Int, Layer, Width, need_float, option_error, register_layer
 
 MergeMode = Literal["concat", "sum", "mean", "mul"]
 
@@ -71,10 +71,11 @@ class RecurrentBase(Layer):
     @model_validator(mode="after")
     def _check(self) -> "RecurrentBase":
         if self.dropout > 0 and self.num_layers == 1:
-            raise ValueError("dropout is applied between stacked layers, so it needs layers >= 2; "
-                             "for dropout on the input or output add a 'dropout' layer")
+            raise option_error("dropout", "dropout is applied between stacked layers, so it needs layers >= 2; "
+                               "hint: for dropout on the input or output add a 'dropout' layer", self.dropout)
         if self.merge != "concat" and not self.bidirectional:
-            raise ValueError(f"merge '{self.merge}' combines the two directions; it needs bidirectional: true")
+            raise option_error("merge", f"merge '{self.merge}' combines the two directions; it needs "
+                               "bidirectional: true", self.merge)
         return self
 
     # --- shapes -----------------------------------------------------------------------------------

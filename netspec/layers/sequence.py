@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
 from netspec.core.types import TensorType, fmt_shape
-from netspec.layers.base import Children, Ctx, Int, Layer, Width, need_rank, register_layer
+from netspec.layers.base import Children, Ctx, Int, Layer, Width, need_rank, number, option_error, register_layer
 
 
 @register_layer("embedding")
@@ -28,12 +28,13 @@ class Embedding(Layer):
 
     vocab: Int = Field(ge=1, le=1 << 26, description="vocabulary size (number of rows)")
     dim: Int = Width
-    padding_idx: Int | None = Field(default=None, ge=0, description="this id maps to a zero vector, never trained")
+    padding_idx: number(int, ge=0) | None = Field(  # type: ignore[valid-type]
+        default=None, description="this id maps to a zero vector, never trained")
 
     @model_validator(mode="after")
     def _check(self) -> "Embedding":
         if self.padding_idx is not None and self.padding_idx >= self.vocab:
-            raise ValueError(f"padding_idx {self.padding_idx} must be smaller than vocab {self.vocab}")
+            raise option_error("padding_idx", f"expected an id smaller than vocab ({self.vocab})", self.padding_idx)
         return self
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:

@@ -17,7 +17,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import sym_add
 from netspec.core.types import TensorType
-from netspec.layers.base import Axis, Bool, Ctx, Float, Int, Layer, need_float, register_layer, sample_axis
+from netspec.layers.base import Axis, Bool, Ctx, Float, Layer, need_float, number, register_layer, sample_axis
 
 MAX_LEN = 1 << 20
 
@@ -84,7 +84,7 @@ class PositionEmbedding(Layer):
         ({"max_len": 7, "trainable": False}, [(3, 2)]),
     ]
 
-    max_len: Int | None = Field(default=None, ge=1, le=MAX_LEN,
+    max_len: number(int, ge=1, le=MAX_LEN) | None = Field(default=None,  # type: ignore[valid-type]
                                 description="rows of the table (default: the sequence's fixed length)")
     sinusoidal: Bool = Field(default=False, description="the fixed sin/cos table (a buffer) instead of a learned one")
     scale: Float = Field(default=1.0, description="multiplies the input before the addition (√E in the Transformer)")
