@@ -40,8 +40,8 @@ class PoolBase(Layer):
     @model_validator(mode="after")
     def _check(self) -> PoolBase:
         if any(2 * p > k for p, k in zip(self.paddings, self.kernels)):
-            raise option_error("padding", f"expected at most half the kernel {self.kernel} (PyTorch's rule)",
-                               self.padding)
+            raise option_error("padding", f"padding {self.padding} must be at most half the kernel {self.kernel} "
+                               "(PyTorch's rule)", self.padding)
         return self
 
     @property
