@@ -54,9 +54,7 @@ Width = Field(ge=1, le=MAX_WIDTH)
 # into True, so every kind's fields use these types instead of bare int/bool/float. A float with no
 # fractional part (8.0) is an integer, as in JSON Schema, whose "integer" type accepts it.
 def _int_value(v: Any) -> Any:
-    if isinstance(v, bool):
-        raise PydanticCustomError("int_type", "Input should be a valid integer")
-    if isinstance(v, str):
+    if isinstance(v, (bool, str)):
         raise PydanticCustomError("int_type", "Input should be a valid integer")
     if isinstance(v, float) and v.is_integer() and abs(v) < 2**63:
         return int(v)
@@ -142,23 +140,24 @@ def sizes(n: int | tuple[int, ...], low: int = 1, words: tuple[str, ...] = (), h
         if isinstance(v, str) and v in words:
             return v
         if isinstance(v, str) and words and did_you_mean(v, list(words)):
-            raise PydanticCustomError("value_error", "expected {expected} ({hint})",
-                                      {"expected": expected, "hint": did_you_mean(v, list(words))})
+            raise PydanticCustomError("value_error", "expected {spelled} ({hint}), or {sizes}", {
+                "spelled": spelled, "hint": did_you_mean(v, list(words)),
+                "sizes": f"a whole number from {low} to {high} or {listed}"})
         values = list(v) if isinstance(v, (list, tuple)) else [v]
         if isinstance(v, (list, tuple)) and len(values) not in lengths:
-            raise PydanticCustomError("value_error", "expected {counts} values (one per axis) or one number",
-                                      {"counts": counts})
+            raise PydanticCustomError("value_error", "expected {counts} value{s} (one per axis) or one number",
+                                      {"counts": counts, "s": "" if lengths == (1,) else "s"})
         out = []
         for i, x in enumerate(values):
             if isinstance(x, float) and x.is_integer():
                 x = int(x)
-            listed = isinstance(v, (list, tuple))
+            in_list = isinstance(v, (list, tuple))
             if isinstance(x, bool) or not isinstance(x, int):
-                if listed:  # at the item: `kernel: [3, x]` is layers[0].kernel[1]
+                if in_list:  # at the item: `kernel: [3, x]` is layers[0].kernel[1]
                     raise _item_error(i, "int_type", "Input should be a valid integer", x)
                 raise PydanticCustomError("value_error", "expected {expected}", {"expected": expected})
             if not low <= x <= high:
-                if listed:
+                if in_list:
                     raise _item_error(i, "value_error", f"expected a whole number from {low} to {high}", x)
                 raise PydanticCustomError("value_error", "expected {expected}", {"expected": expected})
             out.append(x)

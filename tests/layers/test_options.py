@@ -90,7 +90,7 @@ TABLE = [
     ("- conv2d: {filters: 8, padding: -1}", "layers[0].padding", "3:26", "from 0 to 4096"),
     ("- conv2d: {filters: 8, dilation: 0}", "layers[0].dilation", "3:26", "from 1 to 4096"),
     ("- conv2d: {filters: 8, kernel: [3, 0]}", "layers[0].kernel[1]", "3:38", "from 1 to 4096"),
-    ("- conv1d: {filters: 8, stride: [1, 2]}", "layers[0].stride", "3:26", "expected 1 values"),
+    ("- conv1d: {filters: 8, stride: [1, 2]}", "layers[0].stride", "3:26", "expected 1 value (one per axis)"),
     ("- max_pool2d: {kernel: 2, stride: 0}", "layers[0].stride", "3:29", "from 1 to 4096"),
     ("- zero_pad2d: {padding: -2}", "layers[0].padding", "3:18", "from 0 to 4096"),
     ("- softmax: {axis: 9}", "layers[0].axis", "3:15", "less than or equal to 7"),
