@@ -24,7 +24,7 @@ from netspec.core.errors import Location
 from netspec.core.names import reserved_name
 from netspec.core.sizes import evaluate, symbols
 from netspec.core.source import key_locations
-from netspec.layers.base import Children, option_error
+from netspec.layers.base import Children, option_error, scalar_value
 from netspec.spec.train import TrainConfig
 
 MAX_DIM = 1 << 24
@@ -35,6 +35,12 @@ DimSpec = Union[int, str]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _typed(cls, v: Any, info: Any) -> Any:
+        """Numbers are typed, as the JSON Schema says: ``expect: {params: true}`` is refused, not read as 1."""
+        return scalar_value(cls.model_fields[info.field_name].annotation, v)
 
 
 class InputSpec(Strict):

@@ -111,6 +111,21 @@ def test_check_and_the_schema_refuse_the_same_values(item, path, at, expected):
     assert expected in message and "{'kind'" not in message, message
 
 
+@pytest.mark.parametrize("tail,path,at,expected", [
+    ("train: {epochs: true}", "train.epochs", "4:9", "expected an integer"),
+    ('train: {epochs: 3, batch_size: "8"}', "train.batch_size", "4:20", "expected an integer"),
+    ('train: {optimizer: {name: sgd, nesterov: "yes"}}', "train.optimizer.nesterov", "4:32", "true or false"),
+    ("expect: {params: true}", "expect.params", "4:10", "expected an integer"),
+], ids=["epochs", "batch_size", "nesterov", "expect"])
+def test_train_and_expect_refuse_wrong_types_as_the_schema_does(tail, path, at, expected):
+    text = f"input: [4]\nlayers:\n  - dense: 2\n{tail}\n"
+    assert not _schema_accepts(yaml.safe_load(text)), tail
+    with pytest.raises(netspec.SpecValidationError) as info:
+        netspec.check(text)
+    message = str(info.value)
+    assert message.startswith(f"<string>:{at}: {path}: ") and expected in message, message
+
+
 @pytest.mark.parametrize("text,path,at,expected", [
     ("- conv2d: {filters: 6, kernel: 3, groups: 4}", "layers[0].groups", "3:37", "a divisor of filters (6)"),
     ("- conv2d: {filters: 6, stride: 2, padding: same}", "layers[0].padding", "3:37", "needs stride 1"),
