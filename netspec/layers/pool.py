@@ -38,7 +38,7 @@ class PoolBase(Layer):
     ceil_mode: Bool = False
 
     @model_validator(mode="after")
-    def _check(self) -> PoolBase:
+    def _check(self) -> "PoolBase":
         if any(2 * p > k for p, k in zip(self.paddings, self.kernels)):
             raise option_error("padding", f"padding {self.padding} must be at most half the kernel {self.kernel} "
                                "(PyTorch's rule)", self.padding)
