@@ -34,7 +34,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, register_layer
+from netspec.layers.base import Bool, Ctx, Float, Int, Layer, number, register_layer
 
 
 def _sequence(x: TensorType, what: str) -> int:
@@ -71,16 +71,16 @@ class Attention(Layer):
         ({"heads": 2, "causal": True}, [(5, 4), (5, 4)]),
     ]
 
-    heads: int = Field(ge=1, le=4096, description="attention heads; they split the query's features E")
-    dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="dropout on the attention weights (training)")
-    bias: bool = Field(default=True, description="biases on the input and output projections")
-    causal: bool = Field(default=False, description="position t attends to keys 0..t only (queries and keys of "
+    heads: Int = Field(ge=1, le=4096, description="attention heads; they split the query's features E")
+    dropout: Float = Field(default=0.0, ge=0.0, lt=1.0, description="dropout on the attention weights (training)")
+    bias: Bool = Field(default=True, description="biases on the input and output projections")
+    causal: Bool = Field(default=False, description="position t attends to keys 0..t only (queries and keys of "
                                                     "one length)")
-    kdim: int | None = Field(default=None, ge=1, le=1 << 20,
+    kdim: number(int, ge=1, le=1 << 20) | None = Field(default=None,  # type: ignore[valid-type]
                              description="the keys' feature size (default: read from the input; must match)")
-    vdim: int | None = Field(default=None, ge=1, le=1 << 20,
+    vdim: number(int, ge=1, le=1 << 20) | None = Field(default=None,  # type: ignore[valid-type]
                              description="the values' feature size (default: read from the input; must match)")
-    padding_mask: bool = Field(default=False, description="the last input is a key padding mask (S,) (long): "
+    padding_mask: Bool = Field(default=False, description="the last input is a key padding mask (S,) (long): "
                                                           "nonzero keys are not attended")
 
     def split(self, ins: list[TensorType]) -> tuple[TensorType, TensorType, TensorType, TensorType | None]:

@@ -11,6 +11,7 @@ compares its shapes and counts automatically (give it ``EXAMPLES``).
 """
 
 import importlib
+import typing
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Union
 
 from pydantic import (
@@ -20,12 +21,15 @@ from pydantic import (
     Field,
     PrivateAttr,
     SerializeAsAny,
+    ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 import netspec.layers.index as index
 from netspec.core.errors import Location, ShapeError, UnknownLayerError, did_you_mean
+from netspec.core.names import MODULE_ATTRIBUTES, reserved_name
 from netspec.core.sizes import Dim
 from netspec.core.types import Ref, TensorType
 from netspec.layers.init import InitValue, SchemeName
@@ -36,13 +40,161 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_WIDTH = 1 << 20  # filters, units, channels
 MAX_KERNEL = 4096
 
+MAX_RANK = 8  # per-sample axes a tensor may have (reshape and permute take at most 8)
+
 Width = Field(ge=1, le=MAX_WIDTH)
 
-IntPair = Union[int, tuple[int, int]]
-Padding = Union[int, tuple[int, int], Literal["same", "valid"]]
+
+# --- typed option values ---------------------------------------------------------------------------
+# The language is typed, and the JSON Schema (`netspec schema`) says so: an integer option refuses
+# true/false, strings ("8", "1e2") and fractional numbers; a boolean option refuses strings and numbers;
+# a number option refuses true/false and strings. pydantic's lax mode would turn `true` into 1 and "yes"
+# into True, so every kind's fields use these types instead of bare int/bool/float. A float with no
+# fractional part (8.0) is an integer, as in JSON Schema, whose "integer" type accepts it.
+def _int_value(v: Any) -> Any:
+    if isinstance(v, (bool, str)):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**63:
+        return int(v)
+    return v
+
+
+_BOOL_WORDS = ("yes", "no", "on", "off", "y", "n", "true", "false", "True", "False", "TRUE", "FALSE")
+
+
+def _bool_value(v: Any) -> Any:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v in _BOOL_WORDS:
+        raise PydanticCustomError("bool_word", "expected true or false (write true/false, not a word or a string)")
+    raise PydanticCustomError("bool_type", "Input should be a valid boolean")
+
+
+def _float_value(v: Any) -> Any:
+    if isinstance(v, (bool, str)):
+        raise PydanticCustomError("float_type", "Input should be a valid number")
+    return v
+
+
+def scalar_value(annotation: Any, v: Any) -> Any:
+    """``v`` checked as :data:`Int`/:data:`Bool`/:data:`Float` check it, for a model whose fields are
+    written with bare ``int``/``bool``/``float`` (``train:``'s sections call it from a ``"*"`` field
+    validator): a field that takes only numbers, booleans or null refuses the other scalar kinds. Other
+    fields, and lists and mappings, are left to pydantic."""
+    leaves: list[Any] = []
+
+    def flat(a: Any) -> None:
+        origin = typing.get_origin(a)
+        if origin is Annotated:
+            flat(typing.get_args(a)[0])
+        elif origin is Union or type(a).__name__ == "UnionType":
+            for arg in typing.get_args(a):
+                flat(arg)
+        else:
+            leaves.append(a)
+
+    flat(annotation)
+    if not leaves or any(leaf not in (int, float, bool, type(None)) for leaf in leaves) or v is None:
+        return v
+    if bool in leaves:
+        return _bool_value(v) if not (int in leaves or float in leaves) else v
+    return _float_value(v) if float in leaves else _int_value(v)
+
+
+Int = Annotated[int, BeforeValidator(_int_value)]
+Bool = Annotated[bool, BeforeValidator(_bool_value)]
+Float = Annotated[float, BeforeValidator(_float_value)]
+
+
+def number(t: type, **bounds: Any) -> Any:
+    """:data:`Int` or :data:`Float` with bounds (``ge``, ``le``, ``gt``, ``lt``) that the JSON Schema carries
+    as minimum/maximum. Use it where the bounds cannot sit on the field (``number(int, ge=1) | None``):
+    pydantic pushes a field's bounds into ``int`` but not through a union with a before-validator."""
+    return Annotated[t, Field(**bounds), BeforeValidator(_int_value if t is int else _float_value)]
+
+
+Count = number(int, ge=1, le=MAX_WIDTH)  # a size of at least 1
+# A per-sample axis: 0 is the first axis after the batch, -1 the last; the kind checks it against the
+# input's rank when it knows the input (see `sample_axis`).
+Axis = number(int, ge=-MAX_RANK, le=MAX_RANK - 1)
+
+
+def sizes(n: int | tuple[int, ...], low: int = 1, words: tuple[str, ...] = (), high: int = MAX_KERNEL) -> Any:
+    """The type of a size option (kernel, stride, padding, dilation): one whole number from ``low`` to
+    ``high`` for every axis, or a list of ``n`` of them (``n`` may be a tuple of allowed lengths), or one
+    of ``words``. The value is checked before pydantic's union, so a wrong one gets one plain message at
+    the option's own place, and the JSON Schema carries the same bounds (minimum/maximum)."""
+    lengths = (n,) if isinstance(n, int) else n
+    bounded = Annotated[int, Field(ge=low, le=high)]
+    members: list[Any] = [bounded, *(tuple[(bounded,) * k] for k in lengths)]
+    if words:
+        members.append(Literal[words])  # type: ignore[valid-type]
+    counts = " or ".join(str(k) for k in lengths)
+    listed = f"a list of {counts} of them" if lengths != (1,) else "a list of one"
+    spelled = " or ".join(repr(w) for w in words)
+    expected = f"a whole number from {low} to {high}, or {listed}" + (f", or {spelled}" if words else "")
+
+    def check(v: Any) -> Any:
+        if isinstance(v, str) and v in words:
+            return v
+        if isinstance(v, str) and words and did_you_mean(v, list(words)):
+            raise PydanticCustomError("value_error", "expected {spelled} ({hint}), or {sizes}", {
+                "spelled": spelled, "hint": did_you_mean(v, list(words)),
+                "sizes": f"a whole number from {low} to {high} or {listed}"})
+        values = list(v) if isinstance(v, (list, tuple)) else [v]
+        if isinstance(v, (list, tuple)) and len(values) not in lengths:
+            raise PydanticCustomError("value_error", "expected {counts} value{s} (one per axis) or one number",
+                                      {"counts": counts, "s": "" if lengths == (1,) else "s"})
+        out = []
+        for i, x in enumerate(values):
+            if isinstance(x, float) and x.is_integer():
+                x = int(x)
+            in_list = isinstance(v, (list, tuple))
+            if isinstance(x, bool) or not isinstance(x, int):
+                if in_list:  # at the item: `kernel: [3, x]` is layers[0].kernel[1]
+                    raise _item_error(i, "int_type", "Input should be a valid integer", x)
+                raise PydanticCustomError("value_error", "expected {expected}", {"expected": expected})
+            if not low <= x <= high:
+                if in_list:
+                    raise _item_error(i, "value_error", f"expected a whole number from {low} to {high}", x)
+                raise PydanticCustomError("value_error", "expected {expected}", {"expected": expected})
+            out.append(x)
+        return tuple(out) if isinstance(v, (list, tuple)) else out[0]
+
+    return Annotated[Union[tuple(members)], BeforeValidator(check)]  # type: ignore[return-value]
+
+
+IntPair = sizes(2)  # kernel, stride, dilation of a 2-D window
+PadPair = sizes(2, low=0)
+Padding = sizes(2, low=0, words=("same", "valid"))
+
 
 def pair(v: Any) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _item_error(index: int, kind: str, message: str, value: Any) -> ValidationError:
+    return ValidationError.from_exception_data("Layer", [InitErrorDetails(
+        type=PydanticCustomError(kind, "{message}", {"message": message}), loc=(index,), input=value)])
+
+
+def option_error(field: str, message: str, value: Any) -> ValidationError:
+    """An error about one option, to raise from a kind's model validator (a check across options):
+    pydantic reports it at that option (``layers[0].groups``, its own line and column) with its value,
+    not at the layer with the whole mapping."""
+    return ValidationError.from_exception_data("Layer", [InitErrorDetails(
+        type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=(field,), input=value)])
+
+
+def sample_axis(axis: int, x: TensorType, option: str = "axis", kind: str = "") -> int:
+    """A per-sample axis (negative counts from the end of the per-sample shape, never reaching the batch)
+    as an index into ``x.shape``; a ShapeError naming the valid range when it is outside."""
+    if not -x.rank <= axis < x.rank:
+        where = f"{kind} " if kind else ""
+        raise ShapeError(f"{where}{option} {axis} is out of range for an input of rank {x.rank} {x}: expected "
+                         f"{-x.rank}..{x.rank - 1} (per-sample axes: 0 is the first after the batch, -1 the "
+                         "last; the batch axis cannot be named)")
+    return axis % x.rank
 
 
 class Ctx:
@@ -112,10 +264,12 @@ class Layer(BaseModel):
 
     kind: str
     name: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64,
-                             description="node name; also the submodule name in the compiled module")
+                             description="node name; also the submodule name in the compiled module",
+                             json_schema_extra={"not": {"anyOf": [  # what _not_a_module_attribute refuses
+                                 {"enum": sorted(MODULE_ATTRIBUTES)}, {"type": "string", "pattern": "^_"}]}})
     from_: list[str] | None = Field(default=None, alias="from",
                                     description="input node(s); default: the previous layer")
-    trainable: bool = Field(default=True, description="false freezes the parameters")
+    trainable: Bool = Field(default=True, description="false freezes the parameters")
     init: Union[SchemeName, dict[str, InitValue], None] = Field(  # type: ignore[valid-type]
         default=None, description="weight initialisation: a scheme name, or {param: scheme | number | values}")
     share: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$",
@@ -136,6 +290,14 @@ class Layer(BaseModel):
             layer._src = pos
             layer._path = getattr(data, "path", None) or ""
         return layer
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_module_attribute(cls, v: str | None) -> str | None:
+        why = reserved_name(v) if v is not None else None
+        if why:
+            raise ValueError(why)
+        return v
 
     @field_validator("from_", mode="before")
     @classmethod
@@ -158,7 +320,9 @@ class Layer(BaseModel):
         return {}
 
     def buffer_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
-        """Named buffer shapes (batch-norm running statistics, fixed tables such as sinusoidal positions)."""
+        """Named buffer shapes, exactly as the torch module's ``named_buffers()`` has them: batch-norm running
+        statistics (in the state dict) and non-persistent ones such as a sinusoidal position table (not in
+        the state dict). ``buffers``/``buffer_bytes`` in reports count all of them: memory the module holds."""
         return {}
 
     def buffer_dtype(self, name: str) -> str:

@@ -2,7 +2,7 @@
 values between channels and space (pixel shuffle/unshuffle, channel shuffle)."""
 
 import math
-from typing import Any, ClassVar, Literal, Union
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -22,20 +22,26 @@ from netspec.core.sizes import (
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
 from netspec.layers.base import (
-    MAX_KERNEL,
+    Bool,
     Ctx,
+    Float,
+    Int,
     IntPair,
     Layer,
     Padding,
+    PadPair,
     Width,
     need_float,
     need_rank,
+    option_error,
     pair,
     register_layer,
+    sizes,
 )
 
 AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
-IntTriple = Union[int, tuple[int, int, int]]
+IntTriple = sizes(3)  # kernel, stride, dilation of a 3-D window
+PadTriple = sizes(3, low=0)
 
 
 def check_size(size: Size, axis: str, kind: str, ctx: Ctx, stride: int) -> int | str:
@@ -55,20 +61,6 @@ def size_tuple(v: Any, n: int) -> tuple[int, ...]:
     return (v,) * n if isinstance(v, int) else tuple(int(x) for x in v)
 
 
-def check_sizes(layer: Layer, fields: tuple[str, ...], n: int) -> None:
-    """Each size option has ``n`` values within bounds (padding may be 0); strings and None pass."""
-    for field in fields:
-        value = getattr(layer, field)
-        if value is None or isinstance(value, str):
-            continue
-        values = size_tuple(value, n)
-        if len(values) != n:
-            raise ValueError(f"{field} needs {n} value(s), got {list(values)}")
-        low = 0 if field == "padding" else 1
-        if any(v < low or v > MAX_KERNEL for v in values):
-            raise ValueError(f"{field} must be between {low} and {MAX_KERNEL}, got {value}")
-
-
 class ConvBase(Layer):
     """Shared rule of conv1d, conv2d and conv3d; ``N`` is the number of spatial axes."""
 
@@ -76,25 +68,23 @@ class ConvBase(Layer):
     FAMILY: ClassVar[str] = "conv"
     PRIMARY: ClassVar[str] = "filters"
 
-    filters: int = Width
+    filters: Int = Width
     kernel: IntPair = Field(default=3, description="kernel size: k or [kh, kw]")
     stride: IntPair = 1
     padding: Padding = Field(default=0, description="int, [ph, pw], 'same' or 'valid'")
     dilation: IntPair = 1
-    groups: int = Field(default=1, ge=1, le=1 << 20)
-    bias: bool = True
+    groups: Int = Field(default=1, ge=1, le=1 << 20)
+    bias: Bool = True
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _check(self) -> "ConvBase":
-        check_sizes(self, ("kernel", "stride", "dilation", "padding"), self.N)
-        if self.padding == "causal" and self.N != 1:
-            raise ValueError("padding 'causal' is for conv1d (it pads the start of a sequence)")
         if self.padding == "same" and any(s != 1 for s in self.strides):
-            raise ValueError("padding 'same' needs stride 1 in PyTorch; for stride s use padding (k - 1)//2 "
-                             "(the output is then ceil(n/s) for odd k)")
+            raise option_error("padding", "padding 'same' needs stride 1 in PyTorch; hint: for stride s use "
+                               "padding (k - 1)//2 (the output is then ceil(n/s) for odd k)", self.padding)
         if self.filters % self.groups:
-            raise ValueError(f"filters ({self.filters}) must be divisible by groups ({self.groups})")
+            raise option_error("groups", f"expected a divisor of filters ({self.filters}): each of the "
+                               f"{self.groups} groups gets filters/groups filters", self.groups)
         return self
 
     @property
@@ -207,7 +197,10 @@ class Conv1d(ConvBase):
         ({"filters": 3, "kernel": 4, "padding": "causal", "stride": 2, "bias": False}, [(2, 11)]),
     ]
 
-    padding: Union[int, tuple[int, int], Literal["same", "valid", "causal"]] = Field(
+    kernel: sizes(1) = Field(default=3, description="kernel size: k")  # type: ignore[valid-type]
+    stride: sizes(1) = 1  # type: ignore[valid-type]
+    dilation: sizes(1) = 1  # type: ignore[valid-type]
+    padding: sizes(1, low=0, words=("same", "valid", "causal")) = Field(  # type: ignore[valid-type]
         default=0, description="int, 'same', 'valid' or 'causal' (d·(k − 1) zeros on the left)")
 
 
@@ -225,7 +218,7 @@ class Conv3d(ConvBase):
 
     kernel: IntTriple = Field(default=3, description="kernel size: k or [kd, kh, kw]")
     stride: IntTriple = 1
-    padding: Union[int, tuple[int, int, int], Literal["same", "valid"]] = Field(
+    padding: sizes(3, low=0, words=("same", "valid")) = Field(  # type: ignore[valid-type]
         default=0, description="int, [pd, ph, pw], 'same' or 'valid'")
     dilation: IntTriple = 1
 
@@ -241,23 +234,25 @@ class ConvTranspose2d(Layer):
         ({"filters": 4, "kernel": [3, 2], "stride": 2, "output_padding": 1, "bias": False}, [(2, 5, 6)]),
     ]
 
-    filters: int = Width
+    filters: Int = Width
     kernel: IntPair = 3
     stride: IntPair = 1
-    padding: IntPair = 0
-    output_padding: IntPair = 0
+    padding: PadPair = 0
+    output_padding: PadPair = 0
     dilation: IntPair = 1
-    groups: int = Field(default=1, ge=1)
-    bias: bool = True
+    groups: Int = Field(default=1, ge=1)
+    bias: Bool = True
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _check(self) -> "ConvTranspose2d":
         s, op, d = pair(self.stride), pair(self.output_padding), pair(self.dilation)
         if any(o >= max(a, b) for o, a, b in zip(op, s, d)):
-            raise ValueError("output_padding must be smaller than stride or dilation")
+            raise option_error("output_padding", f"expected output_padding smaller than the stride {self.stride} "
+                               f"or the dilation {self.dilation} (PyTorch's rule)", self.output_padding)
         if self.filters % self.groups:
-            raise ValueError(f"filters ({self.filters}) must be divisible by groups ({self.groups})")
+            raise option_error("groups", f"expected a divisor of filters ({self.filters}): each of the "
+                               f"{self.groups} groups gets filters/groups filters", self.groups)
         return self
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
@@ -306,15 +301,8 @@ class ZeroPad2d(Layer):
     PRIMARY: ClassVar[str] = "padding"
     EXAMPLES: ClassVar = [({"padding": 2}, [(1, 28, 28)]), ({"padding": [1, 2, 3, 4]}, [(2, 5, 6)])]
 
-    padding: int | list[int] = 1
-
-    @model_validator(mode="after")
-    def _check(self) -> "ZeroPad2d":
-        values = [self.padding] if isinstance(self.padding, int) else self.padding
-        if len(values) not in (1, 2, 4) or any(v < 0 or v > MAX_KERNEL for v in values):
-            raise ValueError("padding is p, [vertical, horizontal] or [left, right, top, bottom], "
-                             f"each 0..{MAX_KERNEL}")
-        return self
+    padding: sizes((1, 2, 4), low=0) = Field(  # type: ignore[valid-type]
+        default=1, description="p, [vertical, horizontal] or [left, right, top, bottom]")
 
     @property
     def lrtb(self) -> tuple[int, int, int, int]:
@@ -345,7 +333,7 @@ class Upsample(Layer):
     PRIMARY: ClassVar[str] = "scale"
     EXAMPLES: ClassVar = [({"scale": 2}, [(3, 5, 7)]), ({"scale": 1.5, "mode": "bilinear"}, [(2, 4, 6)])]
 
-    scale: float = Field(default=2.0, gt=0, le=64)
+    scale: Float = Field(default=2.0, gt=0, le=64)
     mode: Literal["nearest", "bilinear"] = "nearest"
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
@@ -396,15 +384,8 @@ class Crop2d(Layer):
     EXAMPLES: ClassVar = [({"cropping": 2}, [(3, 10, 10)]), ({"cropping": [1, 2, 0, 3]}, [(2, 8, 9)]),
                           ({"cropping": [1, 0]}, [(1, 5, 4)])]
 
-    cropping: int | list[int] = Field(default=1, description="c, [vertical, horizontal] or [left, right, top, bottom]")
-
-    @model_validator(mode="after")
-    def _check(self) -> "Crop2d":
-        values = [self.cropping] if isinstance(self.cropping, int) else self.cropping
-        if len(values) not in (1, 2, 4) or any(v < 0 or v > MAX_KERNEL for v in values):
-            raise ValueError("cropping is c, [vertical, horizontal] or [left, right, top, bottom], "
-                             f"each 0..{MAX_KERNEL}")
-        return self
+    cropping: sizes((1, 2, 4), low=0) = Field(  # type: ignore[valid-type]
+        default=1, description="c, [vertical, horizontal] or [left, right, top, bottom]")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
@@ -438,7 +419,7 @@ class ShuffleBase(Layer):
     SHAPE_ONLY: ClassVar[bool] = True
     INPUT_DTYPE: ClassVar[str] = "any"
 
-    factor: int = Field(default=2, ge=1, le=64,
+    factor: Int = Field(default=2, ge=1, le=64,
                         description="r: each spatial axis grows (shuffle) or shrinks (unshuffle) r times")
 
     def checked(self, size: Size, what: str, x: TensorType) -> Any:
@@ -506,7 +487,7 @@ class ChannelShuffle(Layer):
     INPUT_DTYPE: ClassVar[str] = "any"
     EXAMPLES: ClassVar = [({"groups": 2}, [(6, 4, 4)]), ({"groups": 3}, [(6, "T")])]
 
-    groups: int = Field(default=2, ge=1, le=1 << 20)
+    groups: Int = Field(default=2, ge=1, le=1 << 20)
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
@@ -517,7 +498,7 @@ class ChannelShuffle(Layer):
         return x
 
     def label(self) -> str:
-        return f"channel shuffle /{self.groups}"
+        return f"channel shuffle ({self.groups} group{'s' if self.groups != 1 else ''})"
 
     def build(self, ins: list[TensorType]) -> Any:
         import torch.nn as nn

@@ -8,7 +8,19 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import divide, numeric_product, product, size_product
 from netspec.core.types import TensorType, fmt_shape
 from netspec.layers.activations import ACTIVATIONS, ActivationName
-from netspec.layers.base import Ctx, Layer, Width, need_float, need_rank, register_layer
+from netspec.layers.base import (
+    Axis,
+    Bool,
+    Ctx,
+    Float,
+    Int,
+    Layer,
+    Width,
+    need_float,
+    need_rank,
+    register_layer,
+    sample_axis,
+)
 
 
 @register_layer("dense", aliases=("linear", "fc"))
@@ -20,8 +32,8 @@ class Dense(Layer):
     EXAMPLES: ClassVar = [({"units": 7}, [(5,)]), ({"units": 3, "bias": False}, [(4, 6)]),
                           ({"units": 4, "activation": "relu"}, [(2, 3, 5)])]
 
-    units: int = Width
-    bias: bool = True
+    units: Int = Width
+    bias: Bool = True
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
@@ -77,7 +89,7 @@ class Reshape(Layer):
     PRIMARY: ClassVar[str] = "shape"
     EXAMPLES: ClassVar = [({"shape": [2, 6]}, [(12,)]), ({"shape": [-1, 4]}, [(2, 3, 4)])]
 
-    shape: list[int] = Field(min_length=1, max_length=8)
+    shape: list[Int] = Field(min_length=1, max_length=8)
 
     @field_validator("shape")
     @classmethod
@@ -119,8 +131,8 @@ class Dropout(Layer):
     ELEMENTWISE: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({"rate": 0.5}, [(10,)]), ({"rate": 0.2, "spatial": True}, [(3, 8, 8)])]
 
-    rate: float = Field(default=0.5, ge=0.0, lt=1.0)
-    spatial: bool = Field(default=False, description="drop whole channels (Dropout1d/2d)")
+    rate: Float = Field(default=0.5, ge=0.0, lt=1.0)
+    spatial: Bool = Field(default=False, description="drop whole channels (Dropout1d/2d)")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         if self.spatial:
@@ -153,7 +165,7 @@ class DropPath(Layer):
     EXAMPLES: ClassVar = [({"rate": 0.2}, [(4, 5, 5)]), ({"rate": 0.5, "mode": "batch"}, [(6,)]),
                           ({"rate": 0.0}, [("T", 3)])]
 
-    rate: float = Field(default=0.1, ge=0.0, lt=1.0, description="probability of dropping the branch")
+    rate: Float = Field(default=0.1, ge=0.0, lt=1.0, description="probability of dropping the branch")
     mode: Literal["row", "batch"] = Field(default="row", description="row: per sample; batch: the whole batch")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
@@ -171,13 +183,6 @@ class DropPath(Layer):
 
 def _torch_dim(axis: int) -> int:
     return axis if axis < 0 else axis + 1
-
-
-def _axis(axis: int, x: TensorType) -> int:
-    """A per-sample axis (negative from the end) as an index into ``x.shape``; ShapeError when out of range."""
-    if not -x.rank <= axis < x.rank:
-        raise ShapeError(f"axis {axis} is out of range for an input of rank {x.rank} {x}")
-    return axis % x.rank
 
 
 class Activation(Layer):
@@ -213,7 +218,7 @@ for _name, _act in ACTIVATIONS.items():
 class LeakyReLU(Activation):
     """``max(x, slope·x)``."""
 
-    slope: float = Field(default=0.01, ge=0.0, le=1.0)
+    slope: Float = Field(default=0.01, ge=0.0, le=1.0)
 
     def torch_kwargs(self) -> dict[str, Any]:
         return {"negative_slope": self.slope}
@@ -226,7 +231,7 @@ class LeakyReLU(Activation):
 class ELU(Activation):
     """``x`` if positive, else ``alpha·(eˣ − 1)``."""
 
-    alpha: float = Field(default=1.0, gt=0.0)
+    alpha: Float = Field(default=1.0, gt=0.0)
 
     def torch_kwargs(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
@@ -236,10 +241,21 @@ class ELU(Activation):
 class Softmax(Activation):
     """Softmax over ``axis`` (per-sample axes; -1 is the last)."""
 
-    axis: int = -1
+    EXAMPLES: ClassVar = [({}, [(4, 5)]), ({"axis": 0}, [(3, 4, 4)]), ({"axis": -3}, [(3, 4, 4)]),
+                          ({"axis": 1}, [("T", 6)])]
+
+    axis: Axis = Field(default=-1, description="the axis it normalizes over (per sample; 0 is channels, -1 the last)")
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        need_float(ins[0], self.KIND)
+        sample_axis(self.axis, ins[0], kind=self.KIND)
+        return ins[0]
 
     def torch_kwargs(self) -> dict[str, Any]:
         return {"dim": _torch_dim(self.axis)}
+
+    def label(self) -> str:
+        return self.KIND if self.axis == -1 else f"{self.KIND} (axis {self.axis})"
 
 
 @register_layer("log_softmax")
@@ -262,14 +278,14 @@ class GLU(Layer):
     EXAMPLES: ClassVar = [({}, [(4, 6)]), ({"axis": 0}, [(6, 5, 5)]),
                           ({"gate": "tanh", "gate_half": "first"}, [("T", 8)])]
 
-    axis: int = Field(default=-1, description="the axis that is halved (per sample; 0 is channels, -1 the last)")
+    axis: Axis = Field(default=-1, description="the axis that is halved (per sample; 0 is channels, -1 the last)")
     gate: ActivationName = Field(default="sigmoid", description="the activation of the gate half")  # type: ignore[valid-type]
     gate_half: Literal["first", "second"] = Field(default="second", description="which half is the gate")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         need_float(x, self.KIND)
-        ax = _axis(self.axis, x)
+        ax = sample_axis(self.axis, x, kind=self.KIND)
         half = divide(x.shape[ax], 2)
         if not half.exact:
             raise ShapeError(f"{self.KIND} halves axis {self.axis}, which has an odd size: {half.arithmetic}; "

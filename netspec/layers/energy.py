@@ -13,7 +13,7 @@ from pydantic import Field
 
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, Width, need_float, register_layer
+from netspec.layers.base import Ctx, Int, Layer, Width, need_float, number, register_layer
 
 
 @register_layer("rbm")
@@ -24,8 +24,8 @@ class RBM(Layer):
     PRIMARY: ClassVar[str] = "hidden"
     EXAMPLES: ClassVar = [({"hidden": 5}, [(8,)]), ({"hidden": 3, "visible": 4}, [(4,)])]
 
-    hidden: int = Width
-    visible: int | None = Field(default=None, ge=1, le=1 << 20,
+    hidden: Int = Width
+    visible: number(int, ge=1, le=1 << 20) | None = Field(default=None,  # type: ignore[valid-type]
                                 description="visible units; checked against the input when given")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:

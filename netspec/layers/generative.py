@@ -12,7 +12,7 @@ from pydantic import Field
 
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType, same_shape
-from netspec.layers.base import Ctx, Layer, need_float, register_layer
+from netspec.layers.base import Ctx, Float, Layer, need_float, register_layer
 
 
 @register_layer("gaussian_noise")
@@ -24,7 +24,7 @@ class GaussianNoise(Layer):
     ELEMENTWISE: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({"std": 0.1}, [(10,)]), ({"std": 0.5}, [(1, 8, 8)])]
 
-    std: float = Field(default=0.1, ge=0.0, le=1e6)
+    std: Float = Field(default=0.1, ge=0.0, le=1e6)
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         need_float(ins[0], self.KIND)
@@ -55,8 +55,8 @@ class ActivityRegularization(Layer):
                           ({"penalty": "l2"}, [(2, 3)])]
 
     penalty: Literal["l1", "l2", "kl"] = "l1"
-    weight: float = Field(default=1e-3, ge=0.0, description="multiplies the penalty")
-    rho: float = Field(default=0.05, gt=0.0, lt=1.0, description="target mean activation (kl)")
+    weight: Float = Field(default=1e-3, ge=0.0, description="multiplies the penalty")
+    rho: Float = Field(default=0.05, gt=0.0, lt=1.0, description="target mean activation (kl)")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         need_float(ins[0], self.KIND)
@@ -83,7 +83,7 @@ class Sample(Layer):
     ARITY: ClassVar[int | None] = 2
     EXAMPLES: ClassVar = [({}, [(8,), (8,)]), ({"beta": 0.5, "at_eval": "sample"}, [(2, 3), (2, 3)])]
 
-    beta: float = Field(default=1.0, ge=0.0, description="weight of the KL term")
+    beta: Float = Field(default=1.0, ge=0.0, description="weight of the KL term")
     at_eval: Literal["mean", "sample"] = Field(default="mean", description="what eval mode returns")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:

@@ -1,9 +1,9 @@
 """Weight initialisation schemes: the one table the schema and the torch backend read."""
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Strict
 
 
 @dataclass(frozen=True)
@@ -41,17 +41,22 @@ INIT_SCHEMES: dict[str, InitScheme] = {
 SchemeName = Literal[tuple(INIT_SCHEMES)]  # type: ignore[valid-type]
 
 
+# A number, typed as the JSON Schema says (true and "0.02" are refused; an int is a number); strict
+# here rather than base.Float, which this module cannot import (base imports it).
+Number = Annotated[float, Strict()]
+
+
 class InitSpec(BaseModel):
     """A named scheme with arguments: ``{scheme: normal, std: 0.02}``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     scheme: SchemeName  # type: ignore[valid-type]
-    mean: float = 0.0
-    std: float = 1.0
-    a: float = 0.0
-    b: float = 1.0
-    gain: float = 1.0
-    value: float = 0.0
+    mean: Number = 0.0
+    std: Number = 1.0
+    a: Number = 0.0
+    b: Number = 1.0
+    gain: Number = 1.0
+    value: Number = 0.0
 
 
-InitValue = Union[SchemeName, float, list, InitSpec]  # type: ignore[valid-type]
+InitValue = Union[SchemeName, Number, list, InitSpec]  # type: ignore[valid-type]

@@ -13,22 +13,25 @@ product, so they are exact and fast (tests compare them with a slow loop over po
 
 from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import conv_out, numeric_product, size_product
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
 from netspec.layers.base import (
-    MAX_KERNEL,
+    Bool,
     Ctx,
+    Int,
     IntPair,
     Layer,
+    PadPair,
     Width,
     need_float,
     need_rank,
     pair,
     register_layer,
+    sizes,
 )
 from netspec.layers.conv import AXES, check_size
 
@@ -39,20 +42,12 @@ class LocalBase(Layer):
     FAMILY: ClassVar[str] = "conv"
     PRIMARY: ClassVar[str] = "filters"
 
-    filters: int = Width
+    filters: Int = Width
     kernel: IntPair = 3
     stride: IntPair = 1
-    padding: IntPair = 0
-    bias: bool = True
+    padding: PadPair = 0
+    bias: Bool = True
     activation: ActivationName | None = None  # type: ignore[valid-type]
-
-    @model_validator(mode="after")
-    def _check(self) -> "LocalBase":
-        for field in ("kernel", "stride", "padding"):
-            low = 0 if field == "padding" else 1
-            if any(v < low or v > MAX_KERNEL for v in pair(getattr(self, field))):
-                raise ValueError(f"{field} must be between {low} and {MAX_KERNEL}, got {getattr(self, field)}")
-        return self
 
     def out_hw(self, x: TensorType, ctx: Ctx) -> tuple[Any, Any]:
         need_rank(x, (3,), "a 3-D input (channels, height, width)")
@@ -124,13 +119,8 @@ class TiledConv2d(LocalBase):
         ({"filters": 2, "kernel": 3, "tile": [2, 3], "bias": False}, [(1, 8, 8)]),
     ]
 
-    tile: IntPair = Field(default=2, description="kernels per tile: t (t×t) or [th, tw]")
-
-    @model_validator(mode="after")
-    def _check_tile(self) -> "TiledConv2d":
-        if any(v < 1 or v > 64 for v in pair(self.tile)):
-            raise ValueError(f"tile must be between 1 and 64, got {self.tile}")
-        return self
+    tile: sizes(2, high=64) = Field(  # type: ignore[valid-type]
+        default=2, description="kernels per tile: t (t×t) or [th, tw]")
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
         th, tw = pair(self.tile)

@@ -9,7 +9,7 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import Dim, divide, same_size, sym_add
 from netspec.core.types import TensorType, fmt_shape, same_shape
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Ctx, Layer, register_layer
+from netspec.layers.base import Axis, Count, Ctx, Int, Layer, register_layer, sample_axis
 
 
 def broadcast(ins: list[TensorType], kind: str) -> TensorType:
@@ -104,14 +104,12 @@ class Concat(Layer):
     ELEMENTWISE: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({}, [(3, 4, 4), (5, 4, 4)]), ({"axis": -1}, [(2, 3), (2, 5), (2, 1)])]
 
-    axis: int = 0
+    axis: Axis = Field(default=0, description="the axis joined along (per sample; 0 is channels, -1 the last)")
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         rank = ins[0].rank
-        if not -rank <= self.axis < rank:
-            raise ShapeError(f"axis {self.axis} is out of range for inputs of rank {rank} {ins[0]}")
-        ax = self.axis % rank
+        ax = sample_axis(self.axis, ins[0], kind=self.KIND)
         for i, t in enumerate(ins[1:], start=2):
             others = [d for j, d in enumerate(t.shape) if j != ax]
             if t.rank != rank or not same_shape(others, [d for j, d in enumerate(ins[0].shape) if j != ax]):
@@ -133,12 +131,6 @@ class Concat(Layer):
         return TorchConcat(self.axis if self.axis < 0 else self.axis + 1)
 
 
-def _axis_of(axis: int, x: TensorType) -> int:
-    if not -x.rank <= axis < x.rank:
-        raise ShapeError(f"axis {axis} is out of range for an input of rank {x.rank} {x}")
-    return axis % x.rank
-
-
 class SplitBase(Layer):
     """One input cut along ``axis`` into several outputs ``out0``, ``out1``, …: the first is the
     default (what the next layer reads); ``from: name:out1`` reads another."""
@@ -147,14 +139,14 @@ class SplitBase(Layer):
     SHAPE_ONLY: ClassVar[bool] = True
     INPUT_DTYPE: ClassVar[str] = "any"
 
-    axis: int = Field(default=0, description="the axis that is cut (per sample; 0 is channels, -1 the last)")
+    axis: Axis = Field(default=0, description="the axis that is cut (per sample; 0 is channels, -1 the last)")
 
     def pieces(self, x: TensorType, ax: int) -> list[Dim]:
         raise NotImplementedError
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> dict[str, TensorType]:
         x = ins[0]
-        ax = _axis_of(self.axis, x)
+        ax = sample_axis(self.axis, x, kind=self.KIND)
         return {f"out{i}": TensorType(tuple(p if j == ax else d for j, d in enumerate(x.shape)), x.dtype)
                 for i, p in enumerate(self.pieces(x, ax))}
 
@@ -162,7 +154,7 @@ class SplitBase(Layer):
         from netspec.layers.torch.merge import Split
 
         x = ins[0]
-        sizes = [t.shape[_axis_of(self.axis, x)] for t in self.infer(ins, Ctx()).values()]
+        sizes = [t.shape[sample_axis(self.axis, x)] for t in self.infer(ins, Ctx()).values()]
         if any(isinstance(s, str) for s in sizes):  # equal chunks of a symbolic axis
             return Split(len(sizes), self.axis if self.axis < 0 else self.axis + 1, chunks=True)
         return Split([int(s) for s in sizes], self.axis if self.axis < 0 else self.axis + 1)
@@ -176,7 +168,7 @@ class Split(SplitBase):
     EXAMPLES: ClassVar = [({"sizes": [2, 3]}, [(5, 4, 4)]), ({"sizes": [1, 1, 2], "axis": -1}, [("T", 4)]),
                           ({"sizes": [3]}, [(3,)])]
 
-    sizes: list[int] = Field(min_length=1, max_length=1024, description="the size of each piece along the axis")
+    sizes: list[Count] = Field(min_length=1, max_length=1024, description="the size of each piece along the axis")
 
     def pieces(self, x: TensorType, ax: int) -> list[Dim]:
         n = x.shape[ax]
@@ -199,7 +191,7 @@ class Chunk(SplitBase):
     EXAMPLES: ClassVar = [({"chunks": 2}, [(6, 3, 3)]), ({"chunks": 3, "axis": -1}, [(2, 9)]),
                           ({"chunks": 3, "axis": 0}, [("T", 4)])]
 
-    chunks: int = Field(ge=1, le=1024, description="how many equal pieces")
+    chunks: Int = Field(ge=1, le=1024, description="how many equal pieces")
 
     def pieces(self, x: TensorType, ax: int) -> list[Dim]:
         size = divide(x.shape[ax], self.chunks)

@@ -6,13 +6,25 @@ from pydantic import Field, model_validator
 
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, need_float, need_rank, register_layer
+from netspec.layers.base import (
+    Bool,
+    Ctx,
+    Float,
+    Int,
+    Layer,
+    need_float,
+    need_rank,
+    number,
+    option_error,
+    register_layer,
+)
 
 
 def trailing_axes(x: TensorType, axes: int, kind: str) -> tuple[int, ...]:
     """The sizes of the last ``axes`` axes, which layer and RMS norms normalize over (fixed sizes only)."""
     if x.rank < axes:
-        raise ShapeError(f"{kind} over {axes} axes needs a rank ≥ {axes} input, got {x}")
+        raise ShapeError(f"{kind} over axes: {axes} trailing axes needs an input of rank ≥ {axes}, got {x} of rank "
+                         f"{x.rank}: expected axes 1..{x.rank} (per-sample axes; the batch is never normalized here)")
     dims = x.shape[-axes:]
     if any(isinstance(d, str) for d in dims):
         raise ShapeError(f"{kind} axes must be fixed sizes, got {x}")
@@ -34,9 +46,9 @@ class BatchNormBase(Layer):
     FAMILY: ClassVar[str] = "norm"
     ELEMENTWISE: ClassVar[bool] = True
 
-    eps: float = Field(default=1e-5, gt=0)
-    momentum: float = Field(default=0.1, ge=0, le=1)
-    affine: bool = True
+    eps: Float = Field(default=1e-5, gt=0)
+    momentum: Float = Field(default=0.1, ge=0, le=1)
+    affine: Bool = True
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
@@ -106,16 +118,17 @@ class LayerNorm(Layer):
                           ({"channels_first": True, "eps": 1e-6}, [(6, 5, 4)]),
                           ({"channels_first": True, "affine": False}, [(3, "T")])]
 
-    axes: int = Field(default=1, ge=1, le=8, description="how many trailing axes to normalize over")
-    eps: float = Field(default=1e-5, gt=0)
-    affine: bool = True
-    channels_first: bool = Field(default=False, description="normalize over the channels (axis 0) of "
+    axes: Int = Field(default=1, ge=1, le=8, description="how many trailing axes to normalize over")
+    eps: Float = Field(default=1e-5, gt=0)
+    affine: Bool = True
+    channels_first: Bool = Field(default=False, description="normalize over the channels (axis 0) of "
                                  "(C, ...) at every position, as ConvNeXt's LayerNorm2d; params (C,)")
 
     @model_validator(mode="after")
     def _check(self) -> "LayerNorm":
         if self.channels_first and self.axes != 1:
-            raise ValueError("channels_first normalizes over the one channel axis; leave axes at 1")
+            raise option_error("axes", "expected 1 with channels_first, which normalizes over the one channel "
+                               "axis; hint: leave axes out", self.axes)
         return self
 
     def normalized(self, x: TensorType) -> tuple[int, ...]:
@@ -157,9 +170,9 @@ class RMSNorm(Layer):
     ELEMENTWISE: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({}, [(8,)]), ({"axes": 2, "eps": 1e-6}, [(3, 4, 5)]), ({"affine": False}, [("T", 6)])]
 
-    axes: int = Field(default=1, ge=1, le=8, description="how many trailing axes to normalize over")
-    eps: float | None = Field(default=None, gt=0, description="default: the dtype's machine epsilon")
-    affine: bool = Field(default=True, description="a learned per-element scale γ (named weight)")
+    axes: Int = Field(default=1, ge=1, le=8, description="how many trailing axes to normalize over")
+    eps: number(float, gt=0) | None = Field(default=None, description="default: the dtype's machine epsilon")
+    affine: Bool = Field(default=True, description="a learned per-element scale γ (named weight)")
 
     def normalized(self, x: TensorType) -> tuple[int, ...]:
         return trailing_axes(x, self.axes, self.KIND)
@@ -191,9 +204,9 @@ class GroupNorm(Layer):
     EXAMPLES: ClassVar = [({"groups": 2}, [(6, 5, 5)]), ({"groups": 1, "affine": False}, [(4, 7)]),
                           ({"groups": 4, "eps": 1e-6}, [(8,)]), ({"groups": 3}, [(3, "T")])]
 
-    groups: int = Field(ge=1, le=1 << 20, description="number of channel groups; must divide the channels")
-    eps: float = Field(default=1e-5, gt=0)
-    affine: bool = True
+    groups: Int = Field(ge=1, le=1 << 20, description="number of channel groups; must divide the channels")
+    eps: Float = Field(default=1e-5, gt=0)
+    affine: Bool = True
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
@@ -209,7 +222,7 @@ class GroupNorm(Layer):
         return {"weight": (c,), "bias": (c,)} if self.affine else {}
 
     def label(self) -> str:
-        return f"groupnorm /{self.groups}"
+        return f"groupnorm ({self.groups} group{'s' if self.groups != 1 else ''})"
 
     def build(self, ins: list[TensorType]) -> Any:
         import torch.nn as nn
@@ -228,10 +241,10 @@ class InstanceNorm2d(Layer):
     EXAMPLES: ClassVar = [({}, [(3, 6, 6)]), ({"affine": True}, [(4, 5, 7)]),
                           ({"affine": True, "track_running_stats": True, "momentum": 0.2}, [(2, 4, 4)])]
 
-    eps: float = Field(default=1e-5, gt=0)
-    momentum: float = Field(default=0.1, ge=0, le=1)
-    affine: bool = Field(default=False, description="learned γ, β per channel")
-    track_running_stats: bool = Field(default=False, description="keep running mean/variance for eval, as batch norm")
+    eps: Float = Field(default=1e-5, gt=0)
+    momentum: Float = Field(default=0.1, ge=0, le=1)
+    affine: Bool = Field(default=False, description="learned γ, β per channel")
+    track_running_stats: Bool = Field(default=False, description="keep running mean/variance for eval, as batch norm")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]

@@ -7,8 +7,19 @@ from pydantic import Field, model_validator
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import conv_out
 from netspec.core.types import TensorType
-from netspec.layers.base import MAX_KERNEL, Ctx, IntPair, Layer, need_rank, register_layer
-from netspec.layers.conv import AXES, IntTriple, check_size, check_sizes, size_tuple
+from netspec.layers.base import (
+    MAX_KERNEL,
+    Bool,
+    Ctx,
+    Int,
+    IntPair,
+    Layer,
+    PadPair,
+    need_rank,
+    option_error,
+    register_layer,
+)
+from netspec.layers.conv import AXES, IntTriple, PadTriple, check_size, size_tuple
 
 
 class PoolBase(Layer):
@@ -21,14 +32,14 @@ class PoolBase(Layer):
 
     kernel: IntPair = 2
     stride: IntPair | None = Field(default=None, description="default: the kernel size")
-    padding: IntPair = 0
-    ceil_mode: bool = False
+    padding: PadPair = 0
+    ceil_mode: Bool = False
 
     @model_validator(mode="after")
     def _check(self) -> "PoolBase":
-        check_sizes(self, ("kernel", "stride", "padding"), self.N)
         if any(2 * p > k for p, k in zip(self.paddings, self.kernels)):
-            raise ValueError(f"padding {self.padding} must be at most half the kernel {self.kernel} (PyTorch's rule)")
+            raise option_error("padding", f"padding {self.padding} must be at most half the kernel {self.kernel} "
+                               "(PyTorch's rule)", self.padding)
         return self
 
     @property
@@ -105,7 +116,7 @@ class Pool3dBase(PoolBase):
 
     kernel: IntTriple = 2
     stride: IntTriple | None = Field(default=None, description="default: the kernel size")
-    padding: IntTriple = 0
+    padding: PadTriple = 0
 
 
 @register_layer("max_pool3d", aliases=("maxpool3d",))
@@ -167,7 +178,7 @@ class AdaptiveAvgPool2d(Layer):
     EXAMPLES: ClassVar = [({"output_size": 6}, [(4, 13, 13)]), ({"output_size": [2, 3]}, [(3, 5, 7)]),
                           ({"output_size": [None, 1]}, [(3, 5, 7)])]
 
-    output_size: int | tuple[int | None, int | None] = Field(
+    output_size: Int | tuple[Int | None, Int | None] = Field(
         default=1, description="output (height, width); null keeps that axis's input size, as torch does")
 
     def sizes(self, x: TensorType) -> tuple[Any, Any]:
@@ -202,7 +213,7 @@ class AdaptiveAvgPool1d(Layer):
     PRIMARY: ClassVar[str] = "output_size"
     EXAMPLES: ClassVar = [({"output_size": 3}, [(4, 10)]), ({"output_size": 2}, [(2, "T")])]
 
-    output_size: int = Field(default=1, ge=1, le=1 << 20)
+    output_size: Int = Field(default=1, ge=1, le=1 << 20)
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         need_rank(ins[0], (2,), "a 2-D input (channels, length)")

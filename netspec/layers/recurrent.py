@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
 from netspec.core.types import TensorType, fmt_shape, same_shape
-from netspec.layers.base import Ctx, Layer, Width, need_float, register_layer
+from netspec.layers.base import Bool, Ctx, Float, Int, Layer, Width, need_float, option_error, register_layer
 
 MergeMode = Literal["concat", "sum", "mean", "mul"]
 
@@ -57,22 +57,23 @@ class RecurrentBase(Layer):
     PRIMARY: ClassVar[str] = "units"
     ARITY: ClassVar[int | None] = 2  # the sequence, then up to len(STATES) initial states
 
-    units: int = Width
-    num_layers: int = Field(default=1, ge=1, le=64, alias="layers", description="stacked layers")
-    bidirectional: bool = False
+    units: Int = Width
+    num_layers: Int = Field(default=1, ge=1, le=64, alias="layers", description="stacked layers")
+    bidirectional: Bool = False
     merge: MergeMode = Field(default="concat", description="how the two directions combine (bidirectional)")
-    dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="dropout between stacked layers")
-    return_sequences: bool = Field(default=False, description="every step (T, D·H), else the last step (D·H,)")
-    return_state: bool = Field(default=False, description="extra outputs h (and c): (layers·directions, units)")
-    bias: bool = True
+    dropout: Float = Field(default=0.0, ge=0.0, lt=1.0, description="dropout between stacked layers")
+    return_sequences: Bool = Field(default=False, description="every step (T, D·H), else the last step (D·H,)")
+    return_state: Bool = Field(default=False, description="extra outputs h (and c): (layers·directions, units)")
+    bias: Bool = True
 
     @model_validator(mode="after")
     def _check(self) -> "RecurrentBase":
         if self.dropout > 0 and self.num_layers == 1:
-            raise ValueError("dropout is applied between stacked layers, so it needs layers >= 2; "
-                             "for dropout on the input or output add a 'dropout' layer")
+            raise option_error("dropout", "dropout is applied between stacked layers, so it needs layers >= 2; "
+                               "hint: for dropout on the input or output add a 'dropout' layer", self.dropout)
         if self.merge != "concat" and not self.bidirectional:
-            raise ValueError(f"merge '{self.merge}' combines the two directions; it needs bidirectional: true")
+            raise option_error("merge", f"merge '{self.merge}' combines the two directions; it needs "
+                               "bidirectional: true", self.merge)
         return self
 
     # --- shapes -----------------------------------------------------------------------------------

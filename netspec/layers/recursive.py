@@ -19,7 +19,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product, sym_add, sym_mul
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, register_layer
+from netspec.layers.base import Bool, Ctx, Layer, register_layer
 
 
 @register_layer("recursive", aliases=("tree_rnn", "recursive_cell"))
@@ -33,7 +33,7 @@ class Recursive(Layer):
     EXAMPLES: ClassVar = [({}, [(4, 6), (3, 2)]), ({"output": "nodes", "nonlinearity": "relu"}, [(3, 5), (2, 2)])]
 
     nonlinearity: Literal["tanh", "relu", "sigmoid"] = "tanh"
-    bias: bool = True
+    bias: Bool = True
     output: Literal["root", "nodes"] = Field(default="root", description="the root vector, or every node's")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:

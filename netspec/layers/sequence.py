@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
 from netspec.core.types import TensorType, fmt_shape
-from netspec.layers.base import Children, Ctx, Layer, Width, need_rank, register_layer
+from netspec.layers.base import Children, Ctx, Int, Layer, Width, need_rank, number, option_error, register_layer
 
 
 @register_layer("embedding")
@@ -24,14 +24,15 @@ class Embedding(Layer):
     EXAMPLES: ClassVar = [({"vocab": 20, "dim": 4}, [(7,)]), ({"vocab": 10, "dim": 3, "padding_idx": 0}, [("T",)]),
                           ({"vocab": 5, "dim": 2}, [(3, 4)])]
 
-    vocab: int = Field(ge=1, le=1 << 26, description="vocabulary size (number of rows)")
-    dim: int = Width
-    padding_idx: int | None = Field(default=None, ge=0, description="this id maps to a zero vector, never trained")
+    vocab: Int = Field(ge=1, le=1 << 26, description="vocabulary size (number of rows)")
+    dim: Int = Width
+    padding_idx: number(int, ge=0) | None = Field(  # type: ignore[valid-type]
+        default=None, description="this id maps to a zero vector, never trained")
 
     @model_validator(mode="after")
     def _check(self) -> "Embedding":
         if self.padding_idx is not None and self.padding_idx >= self.vocab:
-            raise ValueError(f"padding_idx {self.padding_idx} must be smaller than vocab {self.vocab}")
+            raise option_error("padding_idx", f"expected an id smaller than vocab ({self.vocab})", self.padding_idx)
         return self
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
@@ -62,7 +63,7 @@ class Permute(Layer):
     EXAMPLES: ClassVar = [({"dims": [1, 0]}, [(3, 5)]), ({"dims": [1, 2, 0]}, [(3, 4, 5)]),
                           ({"dims": [1, 0]}, [(4, "T")])]
 
-    dims: list[int] = Field(default_factory=lambda: [1, 0], min_length=1, max_length=8,
+    dims: list[Int] = Field(default_factory=lambda: [1, 0], min_length=1, max_length=8,
                             description="new order of the per-sample axes (batch excluded)")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
@@ -89,7 +90,7 @@ class RepeatVector(Layer):
     PRIMARY: ClassVar[str] = "n"
     EXAMPLES: ClassVar = [({"n": 4}, [(3,)]), ({"n": 1}, [(5,)])]
 
-    n: int = Field(ge=1, le=1 << 20, description="number of time steps")
+    n: Int = Field(ge=1, le=1 << 20, description="number of time steps")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]

@@ -12,7 +12,7 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import conv_out, same_size
 from netspec.core.types import Ref, TensorType
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Children, Composer, Layer, register_layer
+from netspec.layers.base import Axis, Bool, Children, Composer, Layer, register_layer
 
 
 class Group(Layer):
@@ -97,8 +97,10 @@ def projection(x: TensorType, y: TensorType, norm: bool, strides: tuple[int | No
 
 @register_layer("residual")
 class Residual(Group):
-    """``activation(body(x) + shortcut(x))``. The shortcut is the identity when shapes agree; with
-    ``shortcut: auto`` a projection (1×1 conv + batch norm, the block's stride) is inserted otherwise."""
+    """A skip connection around ``layers``: ``activation(body(x) + shortcut(x))``.
+
+    The shortcut is the identity when shapes agree; with ``shortcut: auto`` a projection (1×1 conv +
+    batch norm, the block's stride) is inserted otherwise."""
 
     CHILDREN: ClassVar[dict[str, int]] = {"layers": 1, "shortcut": 1}
     TOPOLOGY: ClassVar[str] = "skip"
@@ -110,7 +112,7 @@ class Residual(Group):
 
     layers: Children = Field(min_length=1, max_length=10_000)
     shortcut: Union[Literal["auto", "identity", "projection"], Children] = "auto"
-    projection_norm: bool = Field(default=True, description="batch norm after the projection convolution")
+    projection_norm: Bool = Field(default=True, description="batch norm after the projection convolution")
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
     def compose(self, builder: Composer, scope: Any, ins: list[Ref]) -> Ref:
@@ -150,7 +152,7 @@ class Parallel(Group):
 
     branches: list[Children] = Field(min_length=1, max_length=64)
     merge: Literal["concat", "add", "multiply"] = "concat"
-    axis: int = Field(default=0, description="concat axis (per-sample; 0 is channels)")
+    axis: Axis = Field(default=0, description="concat axis (per-sample; 0 is channels)")
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
     def compose(self, builder: Composer, scope: Any, ins: list[Ref]) -> Ref:

@@ -15,7 +15,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import sym_add
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, need_float, register_layer
+from netspec.layers.base import Axis, Bool, Ctx, Float, Layer, need_float, number, register_layer, sample_axis
 
 MAX_LEN = 1 << 20
 
@@ -82,10 +82,10 @@ class PositionEmbedding(Layer):
         ({"max_len": 7, "trainable": False}, [(3, 2)]),
     ]
 
-    max_len: int | None = Field(default=None, ge=1, le=MAX_LEN,
+    max_len: number(int, ge=1, le=MAX_LEN) | None = Field(default=None,  # type: ignore[valid-type]
                                 description="rows of the table (default: the sequence's fixed length)")
-    sinusoidal: bool = Field(default=False, description="the fixed sin/cos table (a buffer) instead of a learned one")
-    scale: float = Field(default=1.0, description="multiplies the input before the addition (√E in the Transformer)")
+    sinusoidal: Bool = Field(default=False, description="the fixed sin/cos table (a buffer) instead of a learned one")
+    scale: Float = Field(default=1.0, description="multiplies the input before the addition (√E in the Transformer)")
 
     def length(self, x: TensorType) -> int:
         t = x.shape[0]
@@ -144,15 +144,13 @@ class LayerScale(Layer):
         ({"axis": -1}, [(2, 3, 4)]),
     ]
 
-    value: float = Field(default=1e-6, description="the initial γ (torchvision's ConvNeXt: 1e-6)")
-    axis: int | None = Field(default=None, ge=-8, le=7,
+    value: Float = Field(default=1e-6, description="the initial γ (torchvision's ConvNeXt: 1e-6)")
+    axis: Axis | None = Field(default=None,
                              description="the channel axis (per sample; default: last of (T, C), else first)")
 
     def channel_axis(self, x: TensorType) -> int:
         axis = self.axis if self.axis is not None else (1 if x.rank == 2 else 0)
-        if not -x.rank <= axis < x.rank:
-            raise ShapeError(f"layer_scale axis {axis} is outside the input {x} (rank {x.rank})")
-        axis %= x.rank
+        axis = sample_axis(axis, x, kind=self.KIND)
         if isinstance(x.shape[axis], str):
             raise ShapeError(f"layer_scale needs a fixed channel count on axis {axis}, got '{x.shape[axis]}' in {x}"
                              + ("; hint: a sequence (T, C) scales its last axis" if x.rank == 2 else ""))

@@ -22,9 +22,10 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from netspec.core.errors import Location
+from netspec.core.names import reserved_name
 from netspec.core.sizes import evaluate, symbols
 from netspec.core.source import key_locations
-from netspec.layers.base import Children
+from netspec.layers.base import Children, option_error, scalar_value
 
 MAX_DIM = 1 << 24
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -34,6 +35,12 @@ DimSpec = Union[int, str]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _typed(cls, v: Any, info: Any) -> Any:
+        """Numbers are typed, as the JSON Schema says: ``expect: {params: true}`` is refused, not read as 1."""
+        return scalar_value(cls.model_fields[info.field_name].annotation, v)
 
 
 class InputSpec(Strict):
@@ -239,4 +246,7 @@ class Spec(Strict):
         for name in v:
             if not re.match(NAME, name):
                 raise ValueError(f"network name '{name}' must be an identifier")
+            why = reserved_name(name, "network") if len(v) > 1 else None  # several: submodules of one module
+            if why:
+                raise option_error(name, why, name)
         return v

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 TASKS = ("auto", "classification", "regression", "forecasting", "reconstruction", "vae", "gan", "seq2seq",
          "word2vec", "rbm", "dbn")
@@ -29,6 +29,14 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _typed(cls, v: Any, info: Any) -> Any:
+        """Numbers and booleans are typed, as the JSON Schema says: ``epochs: true`` or ``"10"`` is refused."""
+        from netspec.layers.base import scalar_value
+
+        return scalar_value(cls.model_fields[info.field_name].annotation, v)
 
     @model_validator(mode="before")
     @classmethod

@@ -26,7 +26,7 @@ BAD = [
     ("input: [1, 28, 28]\nlayers:\n  - conv2d: {filters: 0}\n", SpecValidationError,
      ["3:14", "layers[0].filters", "expected a number ≥ 1", "got 0"]),
     ("input: [1, 28, 28]\nlayers:\n  - conv2d: {filters: 6, padding: sam}\n", SpecValidationError,
-     ["layers[0].padding", "'same'", "'valid'", "invalid value 'sam'"]),
+     ["layers[0].padding", "'same'", "'valid'", "got 'sam'"]),
     ("input: [1, 28, 28]\nlayers:\n  - conv2d: {filters: 6, stride: 2, padding: same}\n", SpecValidationError,
      ["layers[0]", "padding 'same' needs stride 1"]),
     ("input: [1, 28, 28]\nlayers:\n  - dense: {units: ten}\n", SpecValidationError,
