@@ -39,7 +39,16 @@ def problems_from_errors(errors: list[dict[str, Any]], tree: Any, model: type[Ba
         spot = walk(tree, err["loc"])
         groups.setdefault(spot.steps, []).append(err)
         reached[spot.steps] = (spot, err.get("input"))
-    return [_one(errs, *reached[steps], model) for steps, errs in groups.items() if not _shadowed(steps, errs, groups)]
+    return [_suggestion_as_hint(_one(errs, *reached[steps], model))
+            for steps, errs in groups.items() if not _shadowed(steps, errs, groups)]
+
+
+def _suggestion_as_hint(problem: Problem) -> Problem:
+    """A validator's "(did you mean 'same'?)" inside its message goes where every other suggestion is: the hint."""
+    m = re.search(r" ?\((did you mean [^()]*\?)\)", problem.message)
+    if m is None or problem.hint:
+        return problem
+    return Problem(problem.message[:m.start()] + problem.message[m.end():], problem.location, problem.path, m.group(1))
 
 
 def _shadowed(steps: tuple[Any, ...], errs: list[dict[str, Any]], groups: dict[tuple[Any, ...], Any]) -> bool:
@@ -105,7 +114,8 @@ def _expected(e: dict[str, Any], key: str) -> str:
             f"text matching {ctx.get('pattern')}"
     msg = e["msg"]
     msg = msg.removeprefix("Value error, ").removeprefix("Input should be ").removeprefix("input should be ")
-    return msg[0].lower() + msg[1:] if msg else "another value"
+    msg = msg[0].lower() + msg[1:] if msg else "another value"
+    return msg.removeprefix("expected ")  # a validator's own "expected ...": the caller says "expected" once
 
 
 def _things(key: str, n: Any, sizes: bool) -> str:
@@ -151,7 +161,7 @@ def _value_error(e: dict[str, Any], spot: Reached, value: Any) -> Problem:
         key = first.group(0)
         where = value.where(key) if hasattr(value, "where") and value.where(key) else where
         path = f"{path}.{key}" if path else key
-    elif not isinstance(value, dict) and "got" not in msg and str(value) not in msg:
+    elif not isinstance(value, dict) and "got" not in msg and _show(value) not in msg:
         msg = f"{msg}; got {_show(value)}"
     return Problem(msg, where, path)
 

@@ -93,7 +93,7 @@ TABLE = [
     ("- conv1d: {filters: 8, stride: [1, 2]}", "layers[0].stride", "3:26", "expected 1 value (one per axis)"),
     ("- max_pool2d: {kernel: 2, stride: 0}", "layers[0].stride", "3:29", "from 1 to 4096"),
     ("- zero_pad2d: {padding: -2}", "layers[0].padding", "3:18", "from 0 to 4096"),
-    ("- softmax: {axis: 9}", "layers[0].axis", "3:15", "less than or equal to 7"),
+    ("- softmax: {axis: 9}", "layers[0].axis", "3:15", "≤ 7"),
     ("- dropout: {rate: true}", "layers[0].rate", "3:15", "expected a number"),
     ("- dense: {units: 3, name: forward}", "layers[0].name", "3:23", "nn.Module"),
     ("- dense: {units: 3, name: _modules}", "layers[0].name", "3:23", "starts with '_'"),

@@ -83,7 +83,8 @@ def test_two_kinds_in_one_item_still_say_one_kind_key():
     ("input: [3]\nlayers: []\n", ["expected at least 1 layer"], ["after validation", "list should"]),
     # (3, 3, 3) for a 2-d kernel: at most 2 sizes, (height, width)
     ("input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 8, kernel: [3, 3, 3]}\n",
-     ["expected an integer or at most 2 sizes (height, width)"], ["after validation", "tuple should"]),
+     ["layers[0].kernel", "expected 2 values (one per axis) or one number", "got [3, 3, 3]"],
+     ["after validation", "tuple should"]),
     ("input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 0}\n", ["expected a number ≥ 1", "got 0"],
      ["greater than or equal", "Input should"]),
     ("input: [3]\nlayers:\n  - dropout: {rate: 2}\n", ["expected a number < 1"], ["less than", "Input should"]),
