@@ -157,6 +157,8 @@ def run_build(args: argparse.Namespace) -> int:
                   f"backward ok" + ("" if sub else f"; {info['steps_per_epoch']} steps per epoch"))
             if info.get("weights"):
                 print(info["weights"])
+            for note in info.get("notes", ()):
+                print(note)
             print("dry run ok: nothing trained, nothing written")
         return 0
     resume = args.resume

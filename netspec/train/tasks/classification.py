@@ -15,6 +15,7 @@ from netspec.train.synthetic import captions, logic, parity, sentiment, trees
 from netspec.train.tasks.base import (
     Task,
     embedding_vocab,
+    loss_note,
     make_loss,
     need_classes,
     output_meaning,
@@ -187,6 +188,9 @@ class Classification(Task):
             else:
                 name = LOSS_OF_MEANING.get(meaning, "cross_entropy")
         self.loss_name = name
+        note = loss_note(self.last_net, name) if self.cfg.loss == "auto" else None
+        if note:
+            self.notes.append(note)
         self.loss_fn = make_loss(name)
         self.smoothing = self.cfg.task.label_smoothing
 
