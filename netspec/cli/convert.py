@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from netspec.cli.args import check_output_file
 from netspec.core.errors import UsageError
 
 
@@ -38,6 +39,7 @@ def run_convert(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.output} exists; use --force to overwrite it")
         if Path(args.output).resolve() == Path(args.spec).resolve():
             raise UsageError("the output file is the input file")
+        check_output_file(args.output, "-o")
     text = convert(args.spec, to=to, comments=not args.no_comments)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from netspec.cli.args import bind_sizes
+from netspec.cli.args import bind_sizes, check_output_file
 from netspec.core.errors import UsageError
 
 
@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         if fmt not in (None, "dot"):
             raise UsageError("only --format dot can go to stdout ('-o -')")
         to_stdout, out, fmt = True, None, "dot"
+    if out is not None:
+        check_output_file(out, "-o")
     drawing = render_diagram(args.spec, out, format=fmt, depth=args.depth, network=args.network, unroll=args.unroll,
                      rankdir=args.rankdir, shapes=args.shapes, params=args.params,
                      collapse_repeats=args.collapse_repeats, bind=bind_sizes(args.bind))

@@ -75,13 +75,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as err:
+        if err.filename is None or os.environ.get("NETSPEC_DEBUG"):
+            return _internal(err)
+        print(f"netspec: error: {file_problem(err)}", file=sys.stderr)
+        return 1
     except Exception as err:  # not the user's fault: say so briefly; the traceback is one variable away
-        if os.environ.get("NETSPEC_DEBUG"):
-            raise
-        print(f"netspec: internal error: {type(err).__name__}: {err}\n"
-              "    this is a bug in netspec, not in your spec; rerun with NETSPEC_DEBUG=1 for the traceback "
-              "and report it", file=sys.stderr)
-        return 3
+        return _internal(err)
+
+
+def _internal(err: BaseException) -> int:
+    if os.environ.get("NETSPEC_DEBUG"):
+        raise err
+    print(f"netspec: internal error: {type(err).__name__}: {err}\n"
+          "    this is a bug in netspec, not in your spec; rerun with NETSPEC_DEBUG=1 for the traceback "
+          "and report it", file=sys.stderr)
+    return 3
+
+
+def file_problem(err: OSError) -> str:
+    """A file the command was told to read or write cannot be: which, why, and what to do (a missing
+    folder, no permission, a folder where a file was meant, a full disk)."""
+    import errno
+    from pathlib import Path
+
+    path = Path(str(err.filename))
+    why = err.strerror or str(err)
+    hint = ""
+    if err.errno == errno.ENOENT:
+        parent = path.parent
+        if not parent.exists():
+            why, hint = "no such folder", f"the folder '{parent}' does not exist; create it first or choose another path"
+        else:
+            why = "no such file"
+    elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "choose a path you may write (or read), e.g. in the current folder"
+    elif err.errno == errno.EISDIR:
+        why, hint = "is a folder", "give a file name, not a folder"
+    elif err.errno == errno.ENOTDIR:
+        why, hint = "a part of the path is a file, not a folder", "check the path"
+    elif err.errno == errno.ENOSPC:
+        hint = "free some disk space or write elsewhere"
+    return f"{path}: {why.lower() if why[:1].isupper() and why[1:2].islower() else why}" + \
+        (f"\n    hint: {hint}" if hint else "")
 
 
 def entry() -> None:

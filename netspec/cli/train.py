@@ -142,9 +142,12 @@ def run_build(args: argparse.Namespace) -> int:
     from netspec.train.loop import TrainingInterrupted
 
     flags = _flags(args)
+    resume = args.resume
+    if resume == "latest":
+        resume = args.out if args.out is not None else _latest_run(args.spec)
     if args.dry_run:
         with _stdout_for(args.json):
-            info = api.dry_run(args.spec, flags, args.sets)
+            info = api.dry_run(args.spec, flags, args.sets, resume=resume, out=args.out)
         if args.json:
             print(json.dumps(info, indent=2, default=str))
         else:
@@ -161,9 +164,6 @@ def run_build(args: argparse.Namespace) -> int:
                 print(note)
             print("dry run ok: nothing trained, nothing written")
         return 0
-    resume = args.resume
-    if resume == "latest":
-        resume = args.out if args.out is not None else _latest_run(args.spec)
     try:
         with _stdout_for(args.json):
             summary = api.train(args.spec, flags, args.sets, out=args.out, resume=resume,

@@ -133,6 +133,8 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
     Raises:
         UsageError: ``out`` holds another run, or another build is writing into it.
     """
+    if out is not None:  # refused before the data is loaded, as a dry run refuses it
+        RunDirectory.check(Path(out), resuming=resume is not None and _same_dir(resume, out))
     trainer = prepare(source, flags, sets, resume, out, progress, quiet)
     run: RunDirectory | None = None
     try:
@@ -157,15 +159,27 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
     return summary
 
 
+def _same_dir(resume: str | os.PathLike[str], out: str | os.PathLike[str]) -> bool:
+    """``resume`` (a checkpoint or its run directory) is in the directory ``out``."""
+    r = Path(resume)
+    return (r if r.is_dir() else r.parent).resolve() == Path(out).resolve()
+
+
 DRY_RUN_BIG_INPUT = 16384  # input elements per sample above which a dry run prepares only a subset
 
 
-def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None) -> dict[str, Any]:
+def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None,
+            resume: str | os.PathLike[str] | None = None, out: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Check spec, recipe and data, and run one batch forward and backward (no step, no files).
+
+    Every flag the real run reads is checked as it would be: ``resume`` (the checkpoint is read and
+    restored into the model), ``out`` (a run directory the build could claim), the weights and the data.
 
     For large inputs (e.g. digits resized to 224×224×3 for the ImageNet nets) only enough samples for
     one batch are prepared (unless ``subset`` is given): the data set would otherwise be resized whole."""
     flags = dict(flags or {})
+    if out is not None:
+        RunDirectory.check(Path(out), resuming=resume is not None and _same_dir(resume, out))
     subset = None
     graph = None
     if flags.get("subset") is None and not any(s.split("=", 1)[0].strip().removeprefix("train.") == "data.subset"
@@ -179,7 +193,7 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         if numel > DRY_RUN_BIG_INPUT and cfg.data.subset is None:
             subset = int(cfg.batch_size / max(1e-9, 1 - cfg.val_split)) + 2
             flags["subset"] = subset
-    trainer = prepare(source, flags, sets, write=False, quiet=True, graph=graph)
+    trainer = prepare(source, flags, sets, resume=resume, write=False, quiet=True, graph=graph)
     if subset is not None and len(trainer.data.train) + len(trainer.data.val or ()) > subset:
         subset = None  # the data source does not take subsets: everything was prepared
     batch = next(iter(trainer.batches(trainer.data.train, True, 0)))
