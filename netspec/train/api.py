@@ -16,6 +16,7 @@ from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
 from netspec.train import output
 from netspec.train.batching import TensorSet
+from netspec.train.files import CHECKPOINT, require_kind
 from netspec.train.checkpoint import load_checkpoint, load_model_state
 from netspec.train.loop import Trainer
 from netspec.train.rundir import RunDirectory
@@ -75,6 +76,8 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     if cfg.weights is not None and state is None:  # a resumed run or a checkpoint brings its own weights
         from netspec.backends.torch.weights import load_weights
 
+        if Path(cfg.weights.path).is_file():
+            require_kind(cfg.weights.path, (CHECKPOINT[0], "a torch state dict or checkpoint (torch.save)"))
         loaded = load_weights(model, cfg.weights.path, partial=cfg.weights.partial)
     out_dir: Path | None = None
     if write:

@@ -32,6 +32,7 @@ from netspec.core.errors import DataError
 from netspec.core.types import TensorType, fmt_shape
 from netspec.spec.train import DataConfig
 from netspec.train.batching import TensorSet
+from netspec.train.files import require_kind
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -260,14 +261,16 @@ def read_image(path: str, want: TensorType) -> torch.Tensor:
 
 
 def _unreadable(path: str, kind: str, exc: BaseException) -> DataError:
-    """A file that does not parse, said without quoting it (loaders' messages may show its bytes)."""
+    """A file that does not parse, said without quoting it (loaders' messages may show its bytes). Its
+    format's first bytes were checked before (:func:`netspec.train.files.require_kind`): what is left is
+    a damaged file of the right kind, or one holding Python objects."""
     text = str(exc).lower()
-    why = type(exc).__name__
+    why = f"truncated or damaged ({type(exc).__name__})"
     if "weights_only" in text or "weights only" in text:
-        why = "it holds Python objects, not only tensors"
+        why = "it holds Python objects, not only tensors, which are not loaded (unpickling runs code)"
     elif "allow_pickle" in text or "object arrays" in text:
-        why = "it holds Python objects (object arrays)"
-    return DataError(f"{path}: not a readable {kind} file ({why})")
+        why = "it holds Python objects (object arrays), which are not loaded (unpickling runs code)"
+    return DataError(f"{path}: not a readable {kind} file: {why}")
 
 
 def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -278,6 +281,7 @@ def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     if not p.is_file():
         raise DataError(f"data file {path} is not a file")
     suffix = p.suffix.lower()
+    require_kind(p)
     try:
         if suffix in (".npz", ".npy"):
             obj: Any = np.load(p, allow_pickle=False)
