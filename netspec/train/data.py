@@ -306,6 +306,58 @@ def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     raise DataError(f"{path}: unknown data file type '{suffix}' (expected .npz, .npy, .pt, .pth, .csv)")
 
 
+TARGET_NAMES = ("y", "Y", "targets", "labels")  # the targets' array beside arrays named after the inputs
+
+
+def read_arrays(path: str) -> dict[str, Any]:
+    """The named arrays of an ``.npz`` archive or a ``.pt``/``.pth`` dict (tensors or numpy arrays)."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"data file {path} does not exist" if not p.exists() else f"data file {path} is not a file")
+    suffix = p.suffix.lower()
+    if suffix not in (".npz", ".pt", ".pth"):
+        raise DataError(f"{path}: a network with several inputs reads an .npz or .pt file with one array per "
+                        f"input (named after it) and the targets 'y'; got a '{suffix}' file")
+    require_kind(p)
+    try:
+        if suffix == ".npz":
+            obj: Any = np.load(p, allow_pickle=False)
+            return {k: obj[k] for k in obj.files}
+        obj = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise _unreadable(path, suffix, exc) from None
+    if not isinstance(obj, dict) or not all(isinstance(k, str) for k in obj):
+        raise DataError(f"{path}: expected a dict of named tensors (one per input and 'y'), got {type(obj).__name__}")
+    return obj
+
+
+def named_inputs(cfg: DataConfig, inputs: dict[str, TensorType], train: bool = True) -> tuple[TensorSet, str]:
+    """Data for a network with several inputs: an ``.npz``/``.pt`` file holding one array per input,
+    named after it, and the targets as ``y`` (or ``targets``, ``labels``; none: zeros). Returns the
+    samples (the inputs in the network's order, then the targets) and a description.
+
+    Raises:
+        DataError: an input's array is missing or does not fit that input."""
+    path = str(cfg.path if train or not cfg.val_path else cfg.val_path)
+    arrays = read_arrays(path)
+    missing = [n for n in inputs if n not in arrays]
+    if missing:
+        raise DataError(f"{path}: no array named {', '.join(repr(n) for n in missing)}; the network takes the inputs "
+                        f"{', '.join(inputs)} and the file has {', '.join(arrays) or 'no arrays'}\n    hint: save "
+                        f"one array per input, named after it, and the targets as 'y', e.g. numpy.savez(path, "
+                        + ", ".join(f"{n}=..." for n in inputs) + ", y=...)")
+    xs = [check_fit(_tensor(arrays[n], path), t, n, "reshape the array, or change the input's shape in the spec")
+          for n, t in inputs.items()]
+    ykey = next((k for k in TARGET_NAMES if k in arrays), None)
+    extra = [k for k in arrays if k not in inputs and k != ykey]
+    if extra:
+        raise DataError(f"{path}: the arrays {', '.join(extra)} are neither an input of the network ({', '.join(inputs)}) "
+                        f"nor the targets ({' / '.join(TARGET_NAMES)})")
+    y = _tensor(arrays[ykey], path) if ykey else torch.zeros(len(xs[0]), dtype=torch.long)
+    data = _finish(cfg, TensorSet(*xs, y))
+    return data, f"{path} ({len(xs[0])} samples; arrays {', '.join(inputs)}" + (f" and {ykey})" if ykey else ")")
+
+
 def _tensor(a: Any, path: str) -> torch.Tensor:
     if isinstance(a, torch.Tensor):
         return a

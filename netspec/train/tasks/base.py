@@ -334,8 +334,8 @@ class Task:
         """(N, C, H, W) images in [0, 1] for the samples grid of generative tasks."""
         return None
 
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward(x)
+    def predict(self, *xs: torch.Tensor) -> torch.Tensor:
+        return self.forward(*xs)
 
     def describe_samples(self, batch: tuple[torch.Tensor, ...]) -> list[str]:
         """One line per sample of a data batch (``predict --first``): the prediction from its inputs,
