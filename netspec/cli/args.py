@@ -22,6 +22,28 @@ def bind_sizes(values: list[str] | None) -> dict[str, int]:
     return out
 
 
+_STDIN: list[str] = []  # the spec text read from standard input ('-'), once
+
+
+def spec_source(path: str) -> str:
+    """A command's spec argument: the path, or for ``-`` the spec text read from standard input (its
+    locations then read ``<stdin>``)."""
+    if path != "-":
+        return path
+    if not _STDIN:
+        import sys
+
+        text = sys.stdin.read()
+        if not text.strip():
+            raise UsageError("'-' reads the spec from standard input, which was empty")
+        _STDIN.append(text if "\n" in text else text + "\n")
+    return _STDIN[0]
+
+
+def stdin_used() -> bool:
+    return bool(_STDIN)
+
+
 def _show(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 

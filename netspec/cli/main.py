@@ -56,19 +56,39 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name in COMMANDS:
         importlib.import_module(name).add_parser(sub)
+    parser.set_defaults(_subcommands=sub)
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; an unknown flag is reported by the subcommand's parser (its usage, and a 'did you
+    mean' among its own flags), not the top-level one."""
+    from netspec.core.errors import did_you_mean
+
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = args._subcommands.choices[args.command]
+        flags = [s for a in command._actions for s in a.option_strings if s.startswith("--")]
+        unknown = next((e for e in extra if e.startswith("-")), extra[0])
+        hint = did_you_mean(unknown.split("=", 1)[0], flags) if unknown.startswith("--") else None
+        command.error(f"unrecognized arguments: {' '.join(extra)}" + (f"; {hint}" if hint else ""))
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     try:
+        if getattr(args, "spec", None) == "-":  # every command's spec argument: '-' reads standard input
+            from netspec.cli.args import spec_source
+
+            args.spec = spec_source("-")
         return int(args.run(args) or 0)
     except UsageError as err:
-        print(f"netspec: error: {err}", file=sys.stderr)
+        print(f"netspec: error: {_named(str(err))}", file=sys.stderr)
         return 2
     except NetspecError as err:
-        print(str(err), file=sys.stderr)
+        print(_named(str(err)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("netspec: interrupted", file=sys.stderr)
@@ -82,6 +102,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except Exception as err:  # not the user's fault: say so briefly; the traceback is one variable away
         return _internal(err)
+
+
+def _named(message: str) -> str:
+    """A message about a spec read from standard input (``-``) names it ``<stdin>``."""
+    from netspec.cli.args import stdin_used
+
+    return message.replace("<string>", "<stdin>") if stdin_used() else message
 
 
 def _internal(err: BaseException) -> int:

@@ -74,7 +74,7 @@ def add_parser(sub: Any) -> None:
                        description="Compile a spec to PyTorch and train it. The recipe comes from the spec's "
                                    "train: section; every field can be overridden with a flag or --set. Under "
                                    "torchrun the same command trains with DistributedDataParallel.")
-    p.add_argument("spec", help="spec file (.yaml or .ns)")
+    p.add_argument("spec", help="spec file (.yaml or .ns), or - for standard input")
     p.add_argument("--out", metavar="DIR", help="run directory, new or empty (default: a new "
                                                 "runs/<spec name>/<timestamp>)")
     p.add_argument("--resume", nargs="?", const="latest", metavar="CKPT|DIR",
@@ -90,14 +90,14 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run_build)
 
     p = sub.add_parser("eval", help="metrics of a checkpoint on the validation split (or --data)")
-    p.add_argument("spec", help="spec file")
+    p.add_argument("spec", help="spec file, or - for standard input")
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="best.pt / last.pt or a run directory")
     p.add_argument("--json", action="store_true")
     _recipe_flags(p, short=True)
     p.set_defaults(run=run_eval)
 
     p = sub.add_parser("predict", help="run a checkpoint on a few inputs")
-    p.add_argument("spec", help="spec file")
+    p.add_argument("spec", help="spec file, or - for standard input")
     p.add_argument("inputs", nargs="*", metavar="INPUT",
                    help="image files, .npy/.npz/.pt/.csv files, or comma-separated numbers")
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="best.pt / last.pt or a run directory")
