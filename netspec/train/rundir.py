@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from netspec.core.errors import UsageError
-from netspec.train.runtime import TEMP_SUFFIX, file_error
+from netspec.train.runtime import TEMP_SUFFIX, RunDirectoryError, file_error
 
 try:  # POSIX; elsewhere runs are not locked
     import fcntl
@@ -60,7 +60,7 @@ class RunDirectory:
         its data is loaded): a file in the way, a run that is not being resumed, an unwritable place.
 
         Raises:
-            UsageError: as :meth:`claim`."""
+            UsageError: a file in the way, a run there; RunDirectoryError: it cannot be created."""
         if path.exists() and not path.is_dir():
             raise UsageError(f"--out {path}: a file is in the way (the run directory must be a directory)")
         if path.is_dir() and not resuming:
@@ -73,9 +73,9 @@ class RunDirectory:
         while not ancestor.exists() and ancestor != ancestor.parent:
             ancestor = ancestor.parent
         if not ancestor.is_dir():
-            raise UsageError(f"--out {path}: '{ancestor}' is a file, not a directory")
+            raise RunDirectoryError(f"--out {path}: cannot create it: '{ancestor}' is a file, not a directory")
         if not os.access(ancestor, os.W_OK):
-            raise UsageError(f"--out {path}: cannot create it: permission denied in '{ancestor}'\n"
+            raise RunDirectoryError(f"--out {path}: cannot create it: permission denied in '{ancestor}'\n"
                              f"    hint: give a run directory you may write with --out")
 
     @classmethod
