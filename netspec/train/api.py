@@ -88,8 +88,12 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     trainer = Trainer(graph, model, cfg, out_dir, progress=progress, quiet=quiet,
                       resume=state if resume is not None else None, spec_file=spec_file, cpu=cpu,
                       data_names=data_names)
+    checked: list[dict[str, int]] = []
     for part, what in zip((trainer.data.train, trainer.data.val), data_names):
-        check_sizes(source, trainer.task.first_net, sample_shapes(part) if part is not None else [], what)
+        shapes = sample_shapes(part) if part is not None else []
+        if input_sizes(trainer.task.first_net, shapes) not in checked:  # each set of sizes resolved once
+            check_sizes(source, trainer.task.first_net, shapes, what)
+            checked.append(input_sizes(trainer.task.first_net, shapes))
     if loaded is not None:
         trainer.log(loaded.table())
     return trainer
