@@ -67,7 +67,8 @@ def describe_kind(name: str) -> str:
                                                          repr(info.default))
         lines.append(f"  {field:<16} {_type_name(info.annotation):<28} default {default}"
                      + (f"\n  {'':<16} {info.description}" if info.description else ""))
-    lines.append(f"every kind also takes: {', '.join(f.alias or n for n, f in Layer.model_fields.items() if n != 'kind')}")
+    shared = [f.alias or n for n, f in Layer.model_fields.items() if n != "kind"]
+    lines.append(f"every kind also takes: {', '.join(shared)}")
     examples = [e for args, shapes in cls.EXAMPLES if (e := _example(kind, cls, args, list(shapes)))]
     if examples:
         lines += ["", "shapes (per sample, from its examples):"] + examples

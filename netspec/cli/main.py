@@ -132,7 +132,8 @@ def file_problem(err: OSError) -> str:
     if err.errno == errno.ENOENT:
         parent = path.parent
         if not parent.exists():
-            why, hint = "no such folder", f"the folder '{parent}' does not exist; create it first or choose another path"
+            why = "no such folder"
+            hint = f"the folder '{parent}' does not exist; create it first or choose another path"
         else:
             why = "no such file"
     elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

@@ -16,8 +16,8 @@ from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
 from netspec.train import output
 from netspec.train.batching import TensorSet
-from netspec.train.files import CHECKPOINT, require_kind
 from netspec.train.checkpoint import load_checkpoint, load_model_state
+from netspec.train.files import CHECKPOINT, require_kind
 from netspec.train.loop import Trainer
 from netspec.train.rundir import RunDirectory
 from netspec.train.runtime import seed_everything, train_mode

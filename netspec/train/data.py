@@ -351,8 +351,8 @@ def named_inputs(cfg: DataConfig, inputs: dict[str, TensorType], train: bool = T
     ykey = next((k for k in TARGET_NAMES if k in arrays), None)
     extra = [k for k in arrays if k not in inputs and k != ykey]
     if extra:
-        raise DataError(f"{path}: the arrays {', '.join(extra)} are neither an input of the network ({', '.join(inputs)}) "
-                        f"nor the targets ({' / '.join(TARGET_NAMES)})")
+        raise DataError(f"{path}: the arrays {', '.join(extra)} are neither an input of the network "
+                        f"({', '.join(inputs)}) nor the targets ({' / '.join(TARGET_NAMES)})")
     y = _tensor(arrays[ykey], path) if ykey else torch.zeros(len(xs[0]), dtype=torch.long)
     data = _finish(cfg, TensorSet(*xs, y))
     return data, f"{path} ({len(xs[0])} samples; arrays {', '.join(inputs)}" + (f" and {ykey})" if ykey else ")")

@@ -180,8 +180,9 @@ def loss_note(net: NetGraph, loss: str, output: str | None = None) -> str | None
     if found is None:
         return None
     act, node = found
+    meaning = _MEANING_WORDS.get(output_meaning_of(act) or "", "what it made")
     return (f"note: the output of '{net.name}' goes through {node.name} ({node.label}) after the {act}: its values "
-            f"are no longer {_MEANING_WORDS.get(output_meaning_of(act) or '', 'what it made')}, so the loss is {loss}, which reads "
+            f"are no longer {meaning}, so the loss is {loss}, which reads "
             f"them as unnormalized scores\n    hint: end the network in the {act} (or nothing) to have the loss "
             f"follow it, or choose the loss with train.loss / --loss")
 
