@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netspec.core.errors import UsageError
+from netspec.core.errors import NetspecError, UsageError
 from netspec.spec.model import MAX_DIM
 
 
@@ -25,5 +25,71 @@ def bind_sizes(values: list[str] | None) -> dict[str, int]:
     return out
 
 
+_STDIN: list[str] = []  # the spec text read from standard input ('-'), once
+
+
+def spec_source(path: str) -> str:
+    """A command's spec argument: the path, or for ``-`` the spec text read from standard input (its
+    locations then read ``<stdin>``)."""
+    if path != "-":
+        return path
+    if not _STDIN:
+        import sys
+
+        text = sys.stdin.read()
+        if not text.strip():
+            raise UsageError("'-' reads the spec from standard input, which was empty")
+        _STDIN.append(text if "\n" in text else text + "\n")
+    return _STDIN[0]
+
+
+def stdin_used() -> bool:
+    return bool(_STDIN)
+
+
 def _show(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_output_file(path: str, flag: str) -> None:
+    """Refuse an output file that cannot be written, before any work: a missing folder, a file where a
+    folder should be, a folder given as the file, no permission.
+
+    Raises:
+        NetspecError: the flag, the path and what to do (exit 1)."""
+    import os
+    from pathlib import Path
+
+    out = Path(path)
+    parent = out.parent
+    problem = None
+    if out.is_dir():
+        problem = "is a folder\n    hint: give a file name, not a folder"
+    elif not parent.exists():
+        problem = (f"the folder '{parent}' does not exist\n    hint: create it first (mkdir -p {parent}) "
+                   "or choose another path")
+    elif not parent.is_dir():
+        problem = f"'{parent}' is a file, not a folder\n    hint: check the path"
+    elif not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        problem = "permission denied\n    hint: choose a path you may write, e.g. in the current folder"
+    if problem:
+        raise NetspecError(f"{flag} {_show(path)}: cannot write there: {problem}")
+
+
+def check_output_dir(path: str, flag: str) -> None:
+    """Refuse a run directory that cannot be created or written (``build --out``), before any work."""
+    import os
+    from pathlib import Path
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise NetspecError(f"{flag} {_show(path)}: is a file, not a directory\n    hint: give a new or empty "
+                           "directory")
+    ancestor = out
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise NetspecError(f"{flag} {_show(path)}: '{ancestor}' is a file, not a directory\n    hint: check the path")
+    if not os.access(ancestor, os.W_OK):
+        raise NetspecError(f"{flag} {_show(path)}: permission denied in '{ancestor}'\n    hint: choose a directory "
+                           "you may write")

@@ -28,7 +28,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="write it to FILE (e.g. netspec.schema.json) instead")
     p.set_defaults(run=run_schema)
 
-    p = sub.add_parser("kinds", help="list every layer kind with its options")
+    p = sub.add_parser("kinds", help="list every layer kind with its options (or one kind's reference)")
+    p.add_argument("kind", nargs="?", help="show this kind's reference: options, defaults, example shapes")
     p.add_argument("--markdown", action="store_true", help="print the reference table in Markdown (docs/layers.md)")
     p.set_defaults(run=run_kinds)
 
@@ -72,5 +73,10 @@ def run_schema(args: argparse.Namespace) -> int:
 def run_kinds(args: argparse.Namespace) -> int:
     from netspec.spec.reference import kinds_markdown, kinds_text
 
+    if getattr(args, "kind", None):
+        from netspec.cli.kinds import describe_kind
+
+        sys.stdout.write(describe_kind(args.kind))
+        return 0
     sys.stdout.write(kinds_markdown() if args.markdown else kinds_text())
     return 0

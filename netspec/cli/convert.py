@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from netspec.cli.args import check_output_file, spec_source, stdin_used
 from netspec.core.errors import UsageError
 
 
@@ -15,9 +16,10 @@ def add_parser(sub: Any) -> None:
                        description="Write a spec in the other format: .yaml -> .ns or .ns -> .yaml. Blocks stay "
                                    "blocks and comments are carried over. The result is checked to read back as "
                                    "the same spec.")
-    p.add_argument("spec", help="spec file (.yaml or .ns)")
+    p.add_argument("spec", help="spec file (.yaml or .ns), or - for standard input")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (format from its extension); default stdout")
-    p.add_argument("--to", choices=("yaml", "dsl"), help="output format (default: from -o, else the other one)")
+    p.add_argument("--to", choices=("yaml", "dsl", "ns"), type=str.lower,
+                   help="output format; ns is the DSL (default: from -o, else the other one)")
     p.add_argument("--no-comments", action="store_true", help="do not carry comments over")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(run=run_convert)
@@ -26,7 +28,7 @@ def add_parser(sub: Any) -> None:
 def run_convert(args: argparse.Namespace) -> int:
     from netspec.convert import convert, format_of
 
-    to = args.to
+    to = "dsl" if args.to == "ns" else args.to
     if args.output:
         out_fmt = format_of(args.output)
         if out_fmt is None and to is None:
@@ -34,11 +36,13 @@ def run_convert(args: argparse.Namespace) -> int:
         if to is not None and out_fmt is not None and to != out_fmt:
             raise UsageError(f"--to {to} does not match the extension of '{args.output}'")
         to = to or out_fmt
-        if Path(args.output).exists() and not args.force and Path(args.output).resolve() != Path(args.spec).resolve():
+        same = not stdin_used() and Path(args.output).resolve() == Path(args.spec).resolve()
+        if Path(args.output).exists() and not args.force and not same:
             raise UsageError(f"{args.output} exists; use --force to overwrite it")
-        if Path(args.output).resolve() == Path(args.spec).resolve():
+        if same:
             raise UsageError("the output file is the input file")
-    text = convert(args.spec, to=to, comments=not args.no_comments)
+        check_output_file(args.output, "-o")
+    text = convert(spec_source(args.spec), to=to, comments=not args.no_comments)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from netspec.cli.args import bind_sizes
+from netspec.cli.args import bind_sizes, check_output_file, spec_source, stdin_used
 from netspec.core.errors import UsageError
 
 
@@ -26,7 +26,7 @@ def add_parser(sub: Any) -> None:
                     "blocks as clusters; shortcut and skip connections dashed. A spec that fails shape "
                     "inference is drawn up to the failing layer (in red) and the command exits 1. "
                     "svg/png/pdf need Graphviz's 'dot'; --format dot does not.")
-    p.add_argument("spec", help="spec file (.yaml or .ns)")
+    p.add_argument("spec", help="spec file (.yaml or .ns), or - for standard input")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="output file; the format comes from its extension (default: SPEC.svg; "
                         "with --format dot and no -o the DOT source goes to stdout)")
@@ -53,13 +53,21 @@ def run(args: argparse.Namespace) -> int:
     fmt = args.format
     out = args.output
     to_stdout = out is None and fmt == "dot"
+    source = spec_source(args.spec)
     if out is None and not to_stdout:
-        out = str(Path(Path(args.spec).name).with_suffix("." + (fmt or "svg")))
+        if stdin_used():
+            from netspec.spec.load import load
+
+            out = f"{load(source).name}.{fmt or 'svg'}"
+        else:
+            out = str(Path(Path(args.spec).name).with_suffix("." + (fmt or "svg")))
     if out == "-":
         if fmt not in (None, "dot"):
             raise UsageError("only --format dot can go to stdout ('-o -')")
         to_stdout, out, fmt = True, None, "dot"
-    drawing = render_diagram(args.spec, out, format=fmt, depth=args.depth, network=args.network, unroll=args.unroll,
+    if out is not None:
+        check_output_file(out, "-o")
+    drawing = render_diagram(source, out, format=fmt, depth=args.depth, network=args.network, unroll=args.unroll,
                      rankdir=args.rankdir, shapes=args.shapes, params=args.params,
                      collapse_repeats=args.collapse_repeats, bind=bind_sizes(args.bind))
     if to_stdout:

@@ -67,6 +67,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     modules = [m for m, names in COMMANDS.items() if command in names] or list(COMMANDS)
     for name in modules:
         importlib.import_module(name).add_parser(sub)
+    parser.set_defaults(_subcommands=sub)
     return parser
 
 
@@ -78,32 +79,95 @@ def _json_error(args: argparse.Namespace, err: NetspecError) -> None:
         print(json.dumps(error_dict(err), indent=2))
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; an unknown flag is reported by the subcommand's parser (its usage, and a 'did you
+    mean' among its own flags), not the top-level one."""
+    from netspec.core.errors import did_you_mean
+
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = args._subcommands.choices[args.command]
+        flags = [s for a in command._actions for s in a.option_strings if s.startswith("--")]
+        unknown = next((e for e in extra if e.startswith("-")), extra[0])
+        hint = did_you_mean(unknown.split("=", 1)[0], flags) if unknown.startswith("--") else None
+        command.error(f"unrecognized arguments: {' '.join(extra)}" + (f"; {hint}" if hint else ""))
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(args_list[0] if args_list else None)
-    args = parser.parse_args(args_list)
+    args = _parse(parser, args_list)
     try:
+        if getattr(args, "spec", None) == "-":  # every command's spec argument: '-' reads standard input
+            from netspec.cli.args import spec_source
+
+            args.spec = spec_source("-")
         return int(args.run(args) or 0)
     except UsageError as err:
         _json_error(args, err)
-        print(f"netspec: error: {err}", file=sys.stderr)
+        print(f"netspec: error: {_named(str(err))}", file=sys.stderr)
         return 2
     except NetspecError as err:
         _json_error(args, err)
-        print(str(err), file=sys.stderr)
+        print(_named(str(err)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("netspec: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as err:
+        if err.filename is None or os.environ.get("NETSPEC_DEBUG"):
+            return _internal(err)
+        print(f"netspec: error: {file_problem(err)}", file=sys.stderr)
+        return 1
     except Exception as err:  # not the user's fault: say so briefly; the traceback is one variable away
-        if os.environ.get("NETSPEC_DEBUG"):
-            raise
-        print(f"netspec: internal error: {type(err).__name__}: {err}\n"
-              "    this is a bug in netspec, not in your spec; rerun with NETSPEC_DEBUG=1 for the traceback "
-              "and report it", file=sys.stderr)
-        return 3
+        return _internal(err)
+
+
+def _named(message: str) -> str:
+    """A message about a spec read from standard input (``-``) names it ``<stdin>``."""
+    from netspec.cli.args import stdin_used
+
+    return message.replace("<string>", "<stdin>") if stdin_used() else message
+
+
+def _internal(err: BaseException) -> int:
+    if os.environ.get("NETSPEC_DEBUG"):
+        raise err
+    print(f"netspec: internal error: {type(err).__name__}: {err}\n"
+          "    this is a bug in netspec, not in your spec; rerun with NETSPEC_DEBUG=1 for the traceback "
+          "and report it", file=sys.stderr)
+    return 3
+
+
+def file_problem(err: OSError) -> str:
+    """A file the command was told to read or write cannot be: which, why, and what to do (a missing
+    folder, no permission, a folder where a file was meant, a full disk)."""
+    import errno
+    from pathlib import Path
+
+    path = Path(str(err.filename))
+    why = err.strerror or str(err)
+    hint = ""
+    if err.errno == errno.ENOENT:
+        parent = path.parent
+        if not parent.exists():
+            why = "no such folder"
+            hint = f"the folder '{parent}' does not exist; create it first or choose another path"
+        else:
+            why = "no such file"
+    elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "choose a path you may write (or read), e.g. in the current folder"
+    elif err.errno == errno.EISDIR:
+        why, hint = "is a folder", "give a file name, not a folder"
+    elif err.errno == errno.ENOTDIR:
+        why, hint = "a part of the path is a file, not a folder", "check the path"
+    elif err.errno == errno.ENOSPC:
+        hint = "free some disk space or write elsewhere"
+    return f"{path}: {why.lower() if why[:1].isupper() and why[1:2].islower() else why}" + \
+        (f"\n    hint: {hint}" if hint else "")
 
 
 def entry() -> None:

@@ -74,7 +74,7 @@ def add_parser(sub: Any) -> None:
                        description="Compile a spec to PyTorch and train it. The recipe comes from the spec's "
                                    "train: section; every field can be overridden with a flag or --set. Under "
                                    "torchrun the same command trains with DistributedDataParallel.")
-    p.add_argument("spec", help="spec file (.yaml or .ns)")
+    p.add_argument("spec", help="spec file (.yaml or .ns), or - for standard input")
     p.add_argument("--out", metavar="DIR", help="run directory, new or empty (default: a new "
                                                 "runs/<spec name>/<timestamp>)")
     p.add_argument("--resume", nargs="?", const="latest", metavar="CKPT|DIR",
@@ -90,14 +90,14 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run_build)
 
     p = sub.add_parser("eval", help="metrics of a checkpoint on the validation split (or --data)")
-    p.add_argument("spec", help="spec file")
+    p.add_argument("spec", help="spec file, or - for standard input")
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="best.pt / last.pt or a run directory")
     p.add_argument("--json", action="store_true")
     _recipe_flags(p, short=True)
     p.set_defaults(run=run_eval)
 
     p = sub.add_parser("predict", help="run a checkpoint on a few inputs")
-    p.add_argument("spec", help="spec file")
+    p.add_argument("spec", help="spec file, or - for standard input")
     p.add_argument("inputs", nargs="*", metavar="INPUT",
                    help="image files, .npy/.npz/.pt/.csv files, or comma-separated numbers")
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="best.pt / last.pt or a run directory")
@@ -142,9 +142,12 @@ def run_build(args: argparse.Namespace) -> int:
     from netspec.train.loop import TrainingInterrupted
 
     flags = _flags(args)
+    resume = args.resume
+    if resume == "latest":
+        resume = args.out if args.out is not None else _latest_run(args.spec)
     if args.dry_run:
         with _stdout_for(args.json):
-            info = api.dry_run(args.spec, flags, args.sets)
+            info = api.dry_run(args.spec, flags, args.sets, resume=resume, out=args.out)
         if args.json:
             print(json.dumps(info, indent=2, default=str))
         else:
@@ -157,11 +160,10 @@ def run_build(args: argparse.Namespace) -> int:
                   f"backward ok" + ("" if sub else f"; {info['steps_per_epoch']} steps per epoch"))
             if info.get("weights"):
                 print(info["weights"])
+            for note in info.get("notes", ()):
+                print(note)
             print("dry run ok: nothing trained, nothing written")
         return 0
-    resume = args.resume
-    if resume == "latest":
-        resume = args.out if args.out is not None else _latest_run(args.spec)
     try:
         with _stdout_for(args.json):
             summary = api.train(args.spec, flags, args.sets, out=args.out, resume=resume,

@@ -199,6 +199,7 @@ class Builder:
             location=layer.where or scope.where, path=layer.path or scope.path,
             activation=_activation(layer.shorthand_activation()), output_activation=_activation(
                 layer.output_activation()), states=layer.STATES, glyph=layer.GLYPH, shape_only=layer.SHAPE_ONLY,
+            eval_identity=layer.EVAL_IDENTITY,
             buffer_dtypes={b: layer.buffer_dtype(b) for b in layer.buffer_shapes(in_types)},
             shared=shared, tied=tied, trainable=layer.trainable and not scope.frozen,
             init=layer.init if layer.init is not None else scope.init,

@@ -39,6 +39,7 @@ class Node:
         states: names of its recurrent state outputs besides ``out`` (LSTM: ``("h", "c")``).
         glyph: a merge's operator (``+``, ``‖``, ``×``), or None.
         shape_only: moves values without changing them (flatten, reshape, permute).
+        eval_identity: in eval its output is its input (dropout, gaussian noise, identity).
         trainable: False when ``trainable: false`` freezes its parameters (on it or an enclosing group).
         init: its ``init:``, or the scheme of the innermost enclosing group that sets one.
         shared / tied: ``share:`` (it applies that node's module) and ``tie:`` (param -> that node's param).
@@ -70,6 +71,7 @@ class Node:
     states: tuple[str, ...] = ()
     glyph: str | None = None
     shape_only: bool = False
+    eval_identity: bool = False
     trainable: bool = True
     init: Any = None
     buffer_dtypes: dict[str, str] = field(default_factory=dict)

@@ -260,6 +260,7 @@ class Layer(BaseModel):
     STATES: ClassVar[tuple[str, ...]] = ()  # recurrent state outputs besides "out" (LSTM: h, c)
     GLYPH: ClassVar[str | None] = None  # merges: the operator drawn in diagrams (+, ‖, ×)
     SHAPE_ONLY: ClassVar[bool] = False  # moves values without changing them (flatten, reshape, permute)
+    EVAL_IDENTITY: ClassVar[bool] = False  # in eval its output is its input (dropout, noise, identity)
     COMPOSITE: ClassVar[bool] = False  # a structure kind: compose() wires children instead of infer()
 
     kind: str

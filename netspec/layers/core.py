@@ -129,6 +129,7 @@ class Dropout(Layer):
     FAMILY: ClassVar[str] = "regularization"
     PRIMARY: ClassVar[str] = "rate"
     ELEMENTWISE: ClassVar[bool] = True
+    EVAL_IDENTITY: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({"rate": 0.5}, [(10,)]), ({"rate": 0.2, "spatial": True}, [(3, 8, 8)])]
 
     rate: Float = Field(default=0.5, ge=0.0, lt=1.0)
@@ -162,6 +163,7 @@ class DropPath(Layer):
     FAMILY: ClassVar[str] = "regularization"
     PRIMARY: ClassVar[str] = "rate"
     ELEMENTWISE: ClassVar[bool] = True
+    EVAL_IDENTITY: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({"rate": 0.2}, [(4, 5, 5)]), ({"rate": 0.5, "mode": "batch"}, [(6,)]),
                           ({"rate": 0.0}, [("T", 3)])]
 
@@ -211,7 +213,8 @@ class Activation(Layer):
 for _name, _act in ACTIVATIONS.items():
     if _act.plain_kind:  # one table entry makes the kind; options-taking activations are classes below
         register_layer(_name)(type(_name.title().replace("_", ""), (Activation,),
-                                   {"__doc__": f"The {_name} activation as a layer.", "__module__": __name__}))
+                                   {"__doc__": f"The {_name} activation as a layer.", "__module__": __name__,
+                                    "EVAL_IDENTITY": _act.is_identity}))
 
 
 @register_layer("leaky_relu")

@@ -22,6 +22,7 @@ class GaussianNoise(Layer):
     FAMILY: ClassVar[str] = "regularization"
     PRIMARY: ClassVar[str] = "std"
     ELEMENTWISE: ClassVar[bool] = True
+    EVAL_IDENTITY: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({"std": 0.1}, [(10,)]), ({"std": 0.5}, [(1, 8, 8)])]
 
     std: Float = Field(default=0.1, ge=0.0, le=1e6)
@@ -51,6 +52,7 @@ class ActivityRegularization(Layer):
     FAMILY: ClassVar[str] = "regularization"
     PRIMARY: ClassVar[str] = "penalty"
     ELEMENTWISE: ClassVar[bool] = True
+    EVAL_IDENTITY: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({"penalty": "l1", "weight": 1e-4}, [(8,)]), ({"penalty": "kl", "rho": 0.05}, [(6,)]),
                           ({"penalty": "l2"}, [(2, 3)])]
 

@@ -169,7 +169,7 @@ class TrainConfig(_Model):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     clip: ClipConfig = Field(default_factory=ClipConfig)
-    epochs: int = Field(default=10, ge=0, le=1_000_000)
+    epochs: int = Field(default=10, ge=1, le=1_000_000)
     batch_size: int = Field(default=64, ge=1, le=1 << 20, description="global batch size (split across processes)")
     eval_batch_size: int | None = Field(default=None, ge=1, description="default: 4 × batch_size")
     val_split: float = Field(default=0.1, ge=0, lt=1, description="fraction held out for validation")
@@ -315,7 +315,7 @@ def apply_overrides(base: TrainConfig | dict[str, Any] | None, flags: dict[str, 
         for err in exc.errors(include_url=False):
             loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("literal", "function")))
             flag = origin.get(loc.split(".")[0], "train:")
-            msg = err["msg"].removeprefix("Value error, ")
+            msg = _in_words(err)
             if err["type"] == "extra_forbidden":
                 from netspec.core.errors import did_you_mean
 
@@ -323,8 +323,36 @@ def apply_overrides(base: TrainConfig | dict[str, Any] | None, flags: dict[str, 
                 parent = _field_model(loc.rsplit(".", 1)[0]) if "." in loc else TrainConfig
                 hint = did_you_mean(loc.rsplit(".", 1)[-1], list(parent.model_fields) if parent else [])
                 msg += f"; {hint}" if hint else ""
-            lines.append(f"{flag} {loc}: {msg}")
+            named = flag.startswith("--") and (not flag.startswith("--set ") or flag[6:] == loc)
+            lines.append(f"{flag}: {msg}" if named else f"{flag} {loc}: {msg}")
         raise UsageError("invalid training option: " + "; ".join(lines)) from None
+
+
+def _in_words(err: Any) -> str:
+    """A pydantic error about a training option in the user's words, with the value given (and a 'did
+    you mean' for a misspelled choice)."""
+    import re
+
+    from netspec.core.errors import did_you_mean
+
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    got = f", got {str(value)[:40]!r}" if isinstance(value, str) else f", got {value}" if value is not None else ""
+    bounds = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
+              "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
+    if kind in bounds:
+        return f"must be {bounds[kind][0]} {ctx.get(bounds[kind][1])}{got}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number{got}"
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number{got}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false{got}"
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        hint = did_you_mean(str(value), choices) if isinstance(value, str) else None
+        return f"unknown value {str(value)[:40]!r}" + (f"; {hint}" if hint else f" (choose from {', '.join(choices)})")
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return msg[:1].lower() + msg[1:]
 
 
 def _field_model(name: str) -> type[BaseModel] | None:

@@ -10,17 +10,19 @@ from typing import Any, Sequence
 import torch
 
 from netspec.api import Source, analyze
-from netspec.core.errors import DataError, UsageError
-from netspec.ir.graph import Graph
+from netspec.core.errors import DataError, NetspecError, UsageError
+from netspec.ir.graph import Graph, NetGraph
 from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
 from netspec.train import output
+from netspec.train.batching import TensorSet
 from netspec.train.checkpoint import load_checkpoint, load_model_state
+from netspec.train.files import CHECKPOINT, require_kind
 from netspec.train.loop import Trainer
 from netspec.train.rundir import RunDirectory
 from netspec.train.runtime import seed_everything, train_mode
-from netspec.train.setup import require_finite
-from netspec.train.tasks.base import step_failure
+from netspec.train.setup import require_finite, sample_shapes
+from netspec.train.tasks.base import check_token_ids, input_sizes, step_failure
 from netspec.train.threads import CpuMeter
 
 RUNS = Path("runs")  # default run directories: runs/<spec name>/<timestamp>
@@ -38,7 +40,8 @@ def _spec_file(source: Source) -> str | None:
 def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None,
             resume: str | os.PathLike[str] | None = None, out: str | os.PathLike[str] | None = None,
             progress: bool | None = None, quiet: bool = False, write: bool = True,
-            checkpoint: dict[str, Any] | None = None, graph: Graph | None = None) -> Trainer:
+            checkpoint: dict[str, Any] | None = None, graph: Graph | None = None,
+            data_names: tuple[str, str] = ("training data", "validation data")) -> Trainer:
     """Load the spec, merge the recipe with the overrides, compile the model and build a Trainer.
 
     With ``write``, the trainer's ``out_dir`` is ``out``, else the resumed run's directory, else None
@@ -73,6 +76,8 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     if cfg.weights is not None and state is None:  # a resumed run or a checkpoint brings its own weights
         from netspec.backends.torch.weights import load_weights
 
+        if Path(cfg.weights.path).is_file():
+            require_kind(cfg.weights.path, (CHECKPOINT[0], "a torch state dict or checkpoint (torch.save)"))
         loaded = load_weights(model, cfg.weights.path, partial=cfg.weights.partial)
     out_dir: Path | None = None
     if write:
@@ -81,10 +86,42 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         elif resume is not None:
             out_dir = Path(state["_path"]).parent  # type: ignore[index]
     trainer = Trainer(graph, model, cfg, out_dir, progress=progress, quiet=quiet,
-                      resume=state if resume is not None else None, spec_file=spec_file, cpu=cpu)
+                      resume=state if resume is not None else None, spec_file=spec_file, cpu=cpu,
+                      data_names=data_names)
+    checked: list[dict[str, int]] = []
+    for part, what in zip((trainer.data.train, trainer.data.val), data_names):
+        shapes = sample_shapes(part) if part is not None else []
+        if input_sizes(trainer.task.first_net, shapes) not in checked:  # each set of sizes resolved once
+            check_sizes(source, trainer.task.first_net, shapes, what)
+            checked.append(input_sizes(trainer.task.first_net, shapes))
     if loaded is not None:
         trainer.log(loaded.table())
     return trainer
+
+
+TOO_BIG_HINT = "shorten the samples (data.length for the synthetic sets), or let the network take them (e.g. a " \
+               "larger max_len)"
+
+
+def check_sizes(source: Source, net: NetGraph, shapes: list[tuple[int, ...]], what: str,
+                hint: str = TOO_BIG_HINT) -> None:
+    """Refuse data whose sizes the network cannot take: the symbolic dims of ``net``'s inputs are bound
+    to the sizes of the data's samples (``shapes``, in input order) and the spec is resolved again, so
+    every limit the layers set (a position table's ``max_len``, a convolution's window) is checked
+    with the real cause before torch fails somewhere inside the model.
+
+    Raises:
+        DataError: ``what`` (``training data``, ``the input '1,2,3'``) and the layer's own complaint."""
+    bind = input_sizes(net, shapes)
+    if not bind or isinstance(source, Graph):
+        return
+    try:
+        analyze(source, bind=bind)
+    except NetspecError as err:
+        sizes = ", ".join(f"{k} = {v}" for k, v in bind.items())
+        raise DataError(f"the {what} does not fit the network '{net.name}': its samples give {sizes}, and with "
+                        f"{'that size' if len(bind) == 1 else 'those sizes'} the spec fails:\n    {err}\n    "
+                        f"hint: {hint}") from None
 
 
 def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None,
@@ -103,6 +140,8 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
     Raises:
         UsageError: ``out`` holds another run, or another build is writing into it.
     """
+    if out is not None:  # refused before the data is loaded, as a dry run refuses it
+        RunDirectory.check(Path(out), resuming=resume is not None and _same_dir(resume, out))
     trainer = prepare(source, flags, sets, resume, out, progress, quiet)
     run: RunDirectory | None = None
     try:
@@ -127,15 +166,27 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
     return summary
 
 
+def _same_dir(resume: str | os.PathLike[str], out: str | os.PathLike[str]) -> bool:
+    """``resume`` (a checkpoint or its run directory) is in the directory ``out``."""
+    r = Path(resume)
+    return (r if r.is_dir() else r.parent).resolve() == Path(out).resolve()
+
+
 DRY_RUN_BIG_INPUT = 16384  # input elements per sample above which a dry run prepares only a subset
 
 
-def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None) -> dict[str, Any]:
+def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None,
+            resume: str | os.PathLike[str] | None = None, out: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Check spec, recipe and data, and run one batch forward and backward (no step, no files).
+
+    Every flag the real run reads is checked as it would be: ``resume`` (the checkpoint is read and
+    restored into the model), ``out`` (a run directory the build could claim), the weights and the data.
 
     For large inputs (e.g. digits resized to 224×224×3 for the ImageNet nets) only enough samples for
     one batch are prepared (unless ``subset`` is given): the data set would otherwise be resized whole."""
     flags = dict(flags or {})
+    if out is not None:
+        RunDirectory.check(Path(out), resuming=resume is not None and _same_dir(resume, out))
     subset = None
     graph = None
     if flags.get("subset") is None and not any(s.split("=", 1)[0].strip().removeprefix("train.") == "data.subset"
@@ -149,7 +200,7 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         if numel > DRY_RUN_BIG_INPUT and cfg.data.subset is None:
             subset = int(cfg.batch_size / max(1e-9, 1 - cfg.val_split)) + 2
             flags["subset"] = subset
-    trainer = prepare(source, flags, sets, write=False, quiet=True, graph=graph)
+    trainer = prepare(source, flags, sets, resume=resume, write=False, quiet=True, graph=graph)
     if subset is not None and len(trainer.data.train) + len(trainer.data.val or ()) > subset:
         subset = None  # the data source does not take subsets: everything was prepared
     batch = next(iter(trainer.batches(trainer.data.train, True, 0)))
@@ -175,6 +226,7 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         "batch_dtypes": [str(t.dtype).replace("torch.", "") for t in batch],
         "loss": float(loss.detach()), "loss_name": getattr(trainer.task, "loss_name", "?"),
         "device": str(trainer.device), "steps_per_epoch": trainer.steps_per_epoch,
+        "notes": list(trainer.task.notes),
         "config": trainer.cfg.dump(),
         **({"weights": report.summary()} if (report := getattr(trainer.model, "netspec_weights", None)) else {}),
     }
@@ -190,7 +242,9 @@ def evaluate(source: Source, checkpoint: str | os.PathLike[str], flags: dict[str
     whole = flags.get("data") is not None
     if whole:
         flags["val_split"] = 0.0
-    trainer = prepare(source, flags, sets, write=False, quiet=True, checkpoint=state)
+    trainer = prepare(source, flags, sets, write=False, quiet=True, checkpoint=state,
+                      data_names=("evaluation data", "validation data") if whole else ("training data",
+                                                                                       "validation data"))
     load_model_state(trainer.model, state)
     data = trainer.data.train if whole or trainer.data.val is None else trainer.data.val
     split = "all" if whole or trainer.data.val is None else "validation"
@@ -241,7 +295,13 @@ def load_input(p: str, trainer: Trainer) -> torch.Tensor:
                         f"{p}: not an input predict reads (an image, .npy, .npz, .pt or .csv file)")
     x = torch.tensor(values)[None]
     if want.dtype == "long":
-        x = x.long()
+        fractional = next((v for v in values if not v.is_integer()), None)
+        if fractional is not None:
+            raise DataError(f"'{p}': the input '{trainer.task.input_name}' takes token ids (whole numbers), got "
+                            f"{fractional:g}")
+        if any(abs(v) > 2 ** 62 for v in values):
+            raise DataError(f"'{p}': a token id is out of range")
+        x = torch.tensor([int(v) for v in values])[None]
     if len(want.shape) > 1 and all(isinstance(d, int) for d in want.shape):
         x = x.reshape(1, *want.shape) if x.numel() == _prod(want.shape) else x
     return D.check_fit(x, want, trainer.task.input_name)
@@ -282,8 +342,14 @@ def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence
     if inputs and len(takes) > 1:
         raise UsageError(f"the network '{task.first_net.name}' takes {len(takes)} inputs ({', '.join(takes)}); "
                          f"predict reads one per INPUT\n    hint: --first N predicts validation samples")
-    for name in inputs:
+    loaded = []
+    for name in inputs:  # every input checked before any is run: one clear message, nothing half-printed
         x = load_input(name, trainer)
+        check_token_ids(task, TensorSet(x), f"input '{name}'")
+        check_sizes(source, task.first_net, [tuple(x.shape[1:])], f"input '{name}'",
+                    "give an input of a size the network takes (the sizes its training data had)")
+        loaded.append((name, x))
+    for name, x in loaded:
         described: list[str] = []
         for chunk in x.split(bs):
             described += task.describe_prediction(task.predict(chunk.to(trainer.device)))

@@ -17,7 +17,8 @@ import torch.nn as nn
 
 from netspec.core.errors import DataError, UsageError
 from netspec.core.types import fmt_shape
-from netspec.spec.train import TrainConfig
+from netspec.spec.train import TrainConfig, apply_overrides
+from netspec.train.files import CHECKPOINT, require_kind
 from netspec.train.runtime import atomic_save, rng_state, set_rng_state, unwrap, unwrap_state, write_atomic
 
 CHECKPOINT_FORMAT = "netspec-checkpoint-1"
@@ -108,6 +109,11 @@ def _check_fields(state: dict[str, Any], p: Path) -> None:
     if not all(isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
                for k, v in state["partial"].items()):
         raise _damaged(p, "the means of the epoch in progress are not numbers")
+    try:  # the recipe it was trained with: a bad value there is the file's fault, not the user's options
+        apply_overrides(state["config"])
+    except (UsageError, TypeError, ValueError) as exc:
+        why = str(exc).removeprefix("invalid training option: ").replace("train: ", "")
+        raise _damaged(p, f"its training recipe ('config') does not validate: {why}") from None
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -125,12 +131,14 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         picked = p.name
     if not p.is_file():
         raise UsageError(f"no checkpoint at {p}" if not p.exists() else f"{p} is not a checkpoint file")
+    require_kind(p, CHECKPOINT)
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:
         # the reason without the loader's text, which may quote the file's bytes
-        why = ("it holds objects other than tensors and plain values" if "weights_only" in str(exc).lower()
-               or "weights only" in str(exc).lower() else f"truncated or damaged ({type(exc).__name__})")
+        why = ("it holds objects other than tensors and plain values, which are not loaded (unpickling runs "
+               "code)" if "weights_only" in str(exc).lower() or "weights only" in str(exc).lower()
+               else f"truncated or damaged ({type(exc).__name__})")
         raise DataError(f"{p}: not a readable netspec checkpoint: {why}") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise DataError(f"{p}: not a netspec checkpoint (written by `netspec build`)")

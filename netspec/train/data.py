@@ -32,6 +32,7 @@ from netspec.core.errors import DataError
 from netspec.core.types import TensorType, fmt_shape
 from netspec.spec.train import DataConfig
 from netspec.train.batching import TensorSet
+from netspec.train.files import require_kind
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -260,14 +261,16 @@ def read_image(path: str, want: TensorType) -> torch.Tensor:
 
 
 def _unreadable(path: str, kind: str, exc: BaseException) -> DataError:
-    """A file that does not parse, said without quoting it (loaders' messages may show its bytes)."""
+    """A file that does not parse, said without quoting it (loaders' messages may show its bytes). Its
+    format's first bytes were checked before (:func:`netspec.train.files.require_kind`): what is left is
+    a damaged file of the right kind, or one holding Python objects."""
     text = str(exc).lower()
-    why = type(exc).__name__
+    why = f"truncated or damaged ({type(exc).__name__})"
     if "weights_only" in text or "weights only" in text:
-        why = "it holds Python objects, not only tensors"
+        why = "it holds Python objects, not only tensors, which are not loaded (unpickling runs code)"
     elif "allow_pickle" in text or "object arrays" in text:
-        why = "it holds Python objects (object arrays)"
-    return DataError(f"{path}: not a readable {kind} file ({why})")
+        why = "it holds Python objects (object arrays), which are not loaded (unpickling runs code)"
+    return DataError(f"{path}: not a readable {kind} file: {why}")
 
 
 def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -278,6 +281,7 @@ def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     if not p.is_file():
         raise DataError(f"data file {path} is not a file")
     suffix = p.suffix.lower()
+    require_kind(p)
     try:
         if suffix in (".npz", ".npy"):
             obj: Any = np.load(p, allow_pickle=False)
@@ -300,6 +304,58 @@ def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     except Exception as exc:
         raise _unreadable(path, suffix, exc) from None
     raise DataError(f"{path}: unknown data file type '{suffix}' (expected .npz, .npy, .pt, .pth, .csv)")
+
+
+TARGET_NAMES = ("y", "Y", "targets", "labels")  # the targets' array beside arrays named after the inputs
+
+
+def read_arrays(path: str) -> dict[str, Any]:
+    """The named arrays of an ``.npz`` archive or a ``.pt``/``.pth`` dict (tensors or numpy arrays)."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"data file {path} does not exist" if not p.exists() else f"data file {path} is not a file")
+    suffix = p.suffix.lower()
+    if suffix not in (".npz", ".pt", ".pth"):
+        raise DataError(f"{path}: a network with several inputs reads an .npz or .pt file with one array per "
+                        f"input (named after it) and the targets 'y'; got a '{suffix}' file")
+    require_kind(p)
+    try:
+        if suffix == ".npz":
+            obj: Any = np.load(p, allow_pickle=False)
+            return {k: obj[k] for k in obj.files}
+        obj = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise _unreadable(path, suffix, exc) from None
+    if not isinstance(obj, dict) or not all(isinstance(k, str) for k in obj):
+        raise DataError(f"{path}: expected a dict of named tensors (one per input and 'y'), got {type(obj).__name__}")
+    return obj
+
+
+def named_inputs(cfg: DataConfig, inputs: dict[str, TensorType], train: bool = True) -> tuple[TensorSet, str]:
+    """Data for a network with several inputs: an ``.npz``/``.pt`` file holding one array per input,
+    named after it, and the targets as ``y`` (or ``targets``, ``labels``; none: zeros). Returns the
+    samples (the inputs in the network's order, then the targets) and a description.
+
+    Raises:
+        DataError: an input's array is missing or does not fit that input."""
+    path = str(cfg.path if train or not cfg.val_path else cfg.val_path)
+    arrays = read_arrays(path)
+    missing = [n for n in inputs if n not in arrays]
+    if missing:
+        raise DataError(f"{path}: no array named {', '.join(repr(n) for n in missing)}; the network takes the inputs "
+                        f"{', '.join(inputs)} and the file has {', '.join(arrays) or 'no arrays'}\n    hint: save "
+                        f"one array per input, named after it, and the targets as 'y', e.g. numpy.savez(path, "
+                        + ", ".join(f"{n}=..." for n in inputs) + ", y=...)")
+    xs = [check_fit(_tensor(arrays[n], path), t, n, "reshape the array, or change the input's shape in the spec")
+          for n, t in inputs.items()]
+    ykey = next((k for k in TARGET_NAMES if k in arrays), None)
+    extra = [k for k in arrays if k not in inputs and k != ykey]
+    if extra:
+        raise DataError(f"{path}: the arrays {', '.join(extra)} are neither an input of the network "
+                        f"({', '.join(inputs)}) nor the targets ({' / '.join(TARGET_NAMES)})")
+    y = _tensor(arrays[ykey], path) if ykey else torch.zeros(len(xs[0]), dtype=torch.long)
+    data = _finish(cfg, TensorSet(*xs, y))
+    return data, f"{path} ({len(xs[0])} samples; arrays {', '.join(inputs)}" + (f" and {ykey})" if ykey else ")")
 
 
 def _tensor(a: Any, path: str) -> torch.Tensor:

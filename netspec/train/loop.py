@@ -63,7 +63,8 @@ class Trainer:
 
     def __init__(self, graph: Graph, model: nn.Module, cfg: TrainConfig, out_dir: Path | None = None,
                  progress: bool | None = None, quiet: bool = False, resume: dict[str, Any] | None = None,
-                 spec_file: str | None = None, cpu: CpuMeter | None = None) -> None:
+                 spec_file: str | None = None, cpu: CpuMeter | None = None,
+                 data_names: tuple[str, str] = ("training data", "validation data")) -> None:
         cpu = cpu if cpu is not None else CpuMeter()  # how busy the machine is, measured while the run starts
         self.graph, self.cfg, self.out_dir = graph, cfg, out_dir
         self.quiet = quiet
@@ -85,9 +86,11 @@ class Trainer:
         setup.require_trainable(graph, model)
         self.task = make_task(cfg, graph, self.raw_nets)
         self.data = self.task.load_data()
+        for note in self.task.notes:
+            self.log(note)
         self.data.train, self.data.val = setup.place_data(self.data, self.device, cfg.data_on_device)
-        for part, split in ((self.data.train, "training"), (self.data.val, "validation")):
-            check_token_ids(self.task, part, split)
+        for part, what in zip((self.data.train, self.data.val), data_names):
+            check_token_ids(self.task, part, what)
         if self.data.val is not None:
             setup.require_finite(self.data.val, "validation")
         stored = resume.get("threads") if resume is not None else None

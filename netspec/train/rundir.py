@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from netspec.core.errors import UsageError
-from netspec.train.runtime import TEMP_SUFFIX, file_error
+from netspec.train.runtime import TEMP_SUFFIX, RunDirectoryError, file_error
 
 try:  # POSIX; elsewhere runs are not locked
     import fcntl
@@ -53,6 +53,30 @@ class RunDirectory:
     def __init__(self, path: Path, fd: int | None) -> None:
         self.path = path
         self._fd = fd
+
+    @staticmethod
+    def check(path: Path, resuming: bool) -> None:
+        """What :meth:`claim` would refuse, found without creating anything (a dry run, and a build before
+        its data is loaded): a file in the way, a run that is not being resumed, an unwritable place.
+
+        Raises:
+            UsageError: a file in the way, a run there; RunDirectoryError: it cannot be created."""
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"--out {path}: a file is in the way (the run directory must be a directory)")
+        if path.is_dir() and not resuming:
+            entries = sorted(os.listdir(path))
+            if entries:
+                shown = ", ".join(entries[:6]) + (", …" if len(entries) > 6 else "")
+                raise UsageError(f"{path} already holds a run ({shown}); a build does not overwrite it\n"
+                                 f"    hint: continue it with --resume {path}, or give a new --out directory")
+        ancestor = path
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise RunDirectoryError(f"--out {path}: cannot create it: '{ancestor}' is a file, not a directory")
+        if not os.access(ancestor, os.W_OK):
+            raise RunDirectoryError(f"--out {path}: cannot create it: permission denied in '{ancestor}'\n"
+                             f"    hint: give a run directory you may write with --out")
 
     @classmethod
     def claim(cls, path: Path | None, base: Path, resuming: bool) -> "RunDirectory":

@@ -143,8 +143,10 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise DataError(f"{p}: not a readable weights file ({type(exc).__name__}: "
-                        f"{str(exc).splitlines()[0] if str(exc) else ''}); save it with "
+        text = str(exc).lower()  # torch's own text is not quoted: it advises weights_only=False (runs code)
+        why = ("it holds Python objects besides tensors, which are not loaded (unpickling runs code)"
+               if "weights_only" in text or "weights only" in text else f"truncated or damaged ({type(exc).__name__})")
+        raise DataError(f"{p}: not a readable weights file: {why}\n    hint: save the weights alone with "
                         "torch.save(model.state_dict(), path)") from None
     try:
         return as_state_dict(obj)

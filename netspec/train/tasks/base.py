@@ -18,6 +18,7 @@ whether it only moves values (``shape_only``) and its parameter shapes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Callable, ClassVar, Protocol, runtime_checkable
 
@@ -129,16 +130,61 @@ def infer_task(graph: Graph) -> str:
 
 def output_activation(net: NetGraph, output: str | None = None) -> str | None:
     """The activation (``sigmoid``, ``softmax``, ...) an output of ``net`` went through last, looking
-    through layers that only move values (a sigmoid then a flatten ends in the sigmoid); None."""
+    through layers that only move values or are identities in evaluation (a softmax then a flatten, a
+    dropout or an identity ends in the softmax); None."""
     ref = net.outputs[output] if output else next(iter(net.outputs.values()))
     while True:
         try:
             node = net.node(ref.src)
         except KeyError:
             return None  # a network input
-        if node.output_activation is not None or not node.shape_only or len(node.inputs) != 1:
+        if node.output_activation is not None or not (node.shape_only or node.eval_identity) \
+                or len(node.inputs) != 1:
             return node.output_activation
         ref = node.inputs[0]
+
+
+def transformed_activation(net: NetGraph, output: str | None = None) -> tuple[str, Node] | None:
+    """When an output's values were made probabilities (sigmoid, softmax, log_softmax) and then changed
+    by a later layer (a layer_scale after a softmax): that activation and the first layer that changed
+    them; None otherwise (the loss then reads :func:`output_activation` as it is)."""
+    if output_activation(net, output) is not None:
+        return None
+    ref = net.outputs[output] if output else next(iter(net.outputs.values()))
+    changed: Node | None = None
+    for _ in range(len(net.nodes)):
+        try:
+            node = net.node(ref.src)
+        except KeyError:
+            return None
+        if node.output_activation is not None:
+            if changed is not None and output_meaning_of(node.output_activation) is not None:
+                return node.output_activation, changed
+            return None
+        if not (node.shape_only or node.eval_identity):
+            changed = node
+        if len(node.inputs) != 1:
+            return None
+        ref = node.inputs[0]
+    return None
+
+
+_MEANING_WORDS = {"distribution": "probabilities summing to 1", "log_distribution": "log-probabilities",
+                  "probability": "probabilities", "binary": "0/1 values", "bounded": "within [-1, 1]"}
+
+
+def loss_note(net: NetGraph, loss: str, output: str | None = None) -> str | None:
+    """Why the automatic loss reads an output as scores although a probability-making activation comes
+    before it (issue 11: the trainer says which loss it chose and why); None when nothing is unusual."""
+    found = transformed_activation(net, output)
+    if found is None:
+        return None
+    act, node = found
+    meaning = _MEANING_WORDS.get(output_meaning_of(act) or "", "what it made")
+    return (f"note: the output of '{net.name}' goes through {node.name} ({node.label}) after the {act}: its values "
+            f"are no longer {meaning}, so the loss is {loss}, which reads "
+            f"them as unnormalized scores\n    hint: end the network in the {act} (or nothing) to have the loss "
+            f"follow it, or choose the loss with train.loss / --loss")
 
 
 def output_meaning_of(activation: str | None) -> str | None:
@@ -216,6 +262,7 @@ class Task:
         self.first_net = next(iter(graph.networks.values()))
         self.last_net = list(graph.networks.values())[-1]
         self.loss_name = cfg.loss
+        self.notes: list[str] = []  # what the trainer says about its choices (the loss chosen and why)
         self.data_info: dict[str, Any] = {}
 
     # --- data ---
@@ -288,8 +335,8 @@ class Task:
         """(N, C, H, W) images in [0, 1] for the samples grid of generative tasks."""
         return None
 
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward(x)
+    def predict(self, *xs: torch.Tensor) -> torch.Tensor:
+        return self.forward(*xs)
 
     def describe_samples(self, batch: tuple[torch.Tensor, ...]) -> list[str]:
         """One line per sample of a data batch (``predict --first``): the prediction from its inputs,
@@ -352,9 +399,10 @@ def token_limits(net: NetGraph) -> dict[str, int]:
     return limits
 
 
-def check_token_ids(task: "Task", data: Any, split: str) -> None:
+def check_token_ids(task: "Task", data: Any, what: str) -> None:
     """Refuse token ids outside an embedding's vocabulary anywhere in an in-memory data set (torch would
-    fail on the batch holding the first one, however late in the run).
+    fail on the batch holding the first one, however late in the run). ``what`` names the data in the
+    message (``training data``, ``evaluation data``, ``the input '500,3'``).
 
     Raises:
         DataError: naming the input, the offending id and the vocabulary."""
@@ -369,9 +417,21 @@ def check_token_ids(task: "Task", data: Any, split: str) -> None:
         lo, hi = int(t.min()), int(t.max())
         if lo < 0 or hi >= limits[name]:
             bad = lo if lo < 0 else hi
-            raise DataError(f"the {split} data has the token id {bad} for the input '{name}', whose embedding "
+            raise DataError(f"the {what} has the token id {bad} for the input '{name}', whose embedding "
                             f"takes ids 0 … {limits[name] - 1} (a vocabulary of {limits[name]})\n    hint: map "
                             f"the tokens into the vocabulary (0 for unknown words), or enlarge the embedding's vocab")
+
+
+def input_sizes(net: NetGraph, shapes: Sequence[Sequence[int]]) -> dict[str, int]:
+    """The sizes the data gives to the symbolic dims of ``net``'s inputs (``{"T": 30}``), read off the
+    per-sample ``shapes`` of the tensors fed to its inputs, in order."""
+    bind: dict[str, int] = {}
+    for t, shape in zip(net.inputs.values(), shapes):
+        if len(shape) == len(t.shape):
+            for want, have in zip(t.shape, shape):
+                if isinstance(want, str):
+                    bind.setdefault(want, int(have))
+    return bind
 
 
 def embedding_vocab(net: NetGraph) -> int | None:

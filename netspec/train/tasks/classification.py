@@ -15,6 +15,7 @@ from netspec.train.synthetic import captions, logic, parity, sentiment, trees
 from netspec.train.tasks.base import (
     Task,
     embedding_vocab,
+    loss_note,
     make_loss,
     need_classes,
     output_meaning,
@@ -39,13 +40,20 @@ class Classification(Task):
         if self.data_name in SYNTHETIC:
             data, k, desc = self._synthetic()
         else:
-            if self.n_inputs > 1:
+            if self.n_inputs > 1 and self.data_name in ("npz", "pt"):
+                data, desc = D.named_inputs(cfg, dict(self.first_net.inputs))
+                y = data.tensors[-1]
+                k = int(y.max()) + 1 if not y.is_floating_point() and y.numel() and y.dim() == 1 else None
+            elif self.n_inputs > 1:
                 raise DataError(f"the network '{self.first_net.name}' takes {self.n_inputs} inputs "
                                 f"({', '.join(self.first_net.inputs)}); data '{self.data_name}' gives one"
                                 + ("\n    hint: 'data: trees' gives token ids and a parse tree"
-                                   if any(n.family == "recursive" for n in self.first_net.nodes) else ""))
-            data, k, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want,
-                                       self.input_name, train=True)
+                                   if any(n.family == "recursive" for n in self.first_net.nodes) else
+                                   "\n    hint: an .npz or .pt file with one array per input, named after it, and "
+                                   "the targets 'y'"))
+            else:
+                data, k, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want,
+                                           self.input_name, train=True)
         val = None
         if isinstance(data, TensorSet):
             y = data.tensors[-1]
@@ -53,7 +61,9 @@ class Classification(Task):
                 raise DataError(f"classification needs integer class labels; the data's targets are floats "
                                 f"{D.describe_shape(y)}\n    hint: use 'task: regression' for real-valued targets")
             self._check_label_shape(y, desc)
-            if cfg.val_path:
+            if cfg.val_path and self.n_inputs > 1:
+                val, _ = D.named_inputs(cfg, dict(self.first_net.inputs), train=False)
+            elif cfg.val_path:
                 val, _, _ = D.labelled(cfg.model_copy(update={"name": self.data_name}), want,
                                        self.input_name, train=False)
             else:
@@ -187,6 +197,9 @@ class Classification(Task):
             else:
                 name = LOSS_OF_MEANING.get(meaning, "cross_entropy")
         self.loss_name = name
+        note = loss_note(self.last_net, name) if self.cfg.loss == "auto" else None
+        if note:
+            self.notes.append(note)
         self.loss_fn = make_loss(name)
         self.smoothing = self.cfg.task.label_smoothing
 

@@ -58,19 +58,30 @@ class Regression(Task):
             data = logic(cfg.samples, int(want.shape[0]), gates, cfg.noise, self.cfg.seed)
             desc = (f"logic ({', '.join(gates)} of {want.shape[0]} inputs, {len(data)} rows"
                     + (f", noise std {cfg.noise})" if cfg.noise else ")"))
+        elif len(self.first_net.inputs) > 1 and len(self.graph.networks) == 1:
+            if self.data_name not in ("npz", "pt"):
+                raise DataError(f"the network '{self.first_net.name}' takes {len(self.first_net.inputs)} inputs "
+                                f"({', '.join(self.first_net.inputs)}); data '{self.data_name}' gives one\n    hint: "
+                                f"an .npz or .pt file with one array per input, named after it, and the targets 'y'")
+            data, desc = D.named_inputs(cfg, dict(self.first_net.inputs))
+            self.n_inputs = len(self.first_net.inputs)
+            data = TensorSet(*data.tensors[:-1], data.tensors[-1].float())
         else:
             data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name)
             if not isinstance(data, TensorSet):
                 raise DataError("regression needs in-memory arrays (npz, pt, csv)")
             data = TensorSet(data.tensors[0], data.tensors[1].float())
-        y = data.tensors[1]
+        y = data.tensors[-1]
         if y.dim() == 1 and len(out.shape) == 1:
-            data = TensorSet(data.tensors[0], y[:, None])
-            y = data.tensors[1]
+            data = TensorSet(*data.tensors[:-1], y[:, None])
+            y = data.tensors[-1]
         if not D.dims_match(tuple(y.shape[1:]), out.shape):
             raise DataError(f"the targets are {fmt_shape(tuple(y.shape[1:]))} but the network outputs "
                             f"{fmt_shape(out.shape)}")
         train, val = split(data, self.cfg.val_split, self.cfg.seed)
+        if cfg.normalize and self.n_inputs > 1:
+            raise DataError("data.normalize standardizes one input; with several inputs, standardize the arrays "
+                            "before saving them")
         if cfg.normalize:
             train, val, stats = D.normalize(train, val)
             self.data_info["normalize"] = stats
@@ -79,6 +90,6 @@ class Regression(Task):
         return DataBundle(train, val, desc)
 
     def loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, Any]]:
-        x, y = batch[0], batch[1]
-        out = self.forward(x)
+        xs, y = batch[:self.n_inputs], batch[self.n_inputs]
+        out = self.forward(*xs)
         return self.loss_fn(out.float().reshape(y.shape), y), {}

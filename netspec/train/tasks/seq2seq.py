@@ -20,6 +20,7 @@ from netspec.train.tasks.base import (
     StepContext,
     Task,
     first,
+    loss_note,
     make_loss,
     output_meaning,
     register_task,
@@ -76,6 +77,9 @@ class Seq2Seq(Task):
             "nll" if meaning == "log_distribution" else "nll_of_probs" if meaning == "distribution"
             else "cross_entropy")
         self.loss_fn = make_loss(self.loss_name)
+        note = loss_note(self.graph.networks[self.dec_name], self.loss_name) if self.cfg.loss == "auto" else None
+        if note:
+            self.notes.append(note)
         train, val = split(data, self.cfg.val_split, self.cfg.seed)
         return DataBundle(train, val, desc)
 

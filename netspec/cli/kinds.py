@@ -1,0 +1,75 @@
+"""`netspec kinds KIND`: one layer kind's reference: what it is, its options with their types, defaults
+and descriptions, and the shapes of its examples (resolved by the library, never written by hand)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netspec.core.errors import UsageError, did_you_mean
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _shape(shape: tuple[Any, ...]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _example(kind: str, cls: Any, args: dict[str, Any], shapes: list[tuple[Any, ...]]) -> str | None:
+    """``(1, 32, 32) → (6, 28, 28)`` for one of the kind's examples, resolved through the library; None
+    when the example needs more than a plain input (another network, a block)."""
+    from netspec.api import analyze
+
+    dtypes = cls.INPUT_DTYPES or (cls.INPUT_DTYPE,) * len(shapes)
+    inputs = {f"x{i}": {"shape": list(s), "dtype": "long" if dt == "long" else "float"}
+              for i, (s, dt) in enumerate(zip(shapes, dtypes))}
+    layer = {"kind": kind, **args}
+    if len(shapes) > 1:
+        layer["from"] = list(inputs)
+    try:
+        graph = analyze({"name": "example", "inputs": inputs, "layers": [layer]})
+    except Exception:  # noqa: BLE001 (an example the plain form cannot hold is left out)
+        return None
+    net = next(iter(graph.networks.values()))
+    outs = [t.shape for n in net.nodes[-1:] for t in n.outputs.values()]
+    options = ", ".join(f"{k}: {v}" for k, v in args.items())
+    ins = " + ".join(_shape(tuple(s)) for s in shapes)
+    return f"  - {kind}" + (f": {{{options}}}" if options else "") + f"    {ins} → " + \
+        ", ".join(_shape(tuple(o)) for o in outs)
+
+
+def describe_kind(name: str) -> str:
+    """The reference of one layer kind (or alias).
+
+    Raises:
+        UsageError: no such kind (with a 'did you mean')."""
+    from netspec.layers import layer_kinds
+    from netspec.layers.base import Layer, aliases_of, all_kind_names, canonical_kind
+
+    kind = canonical_kind(name)
+    kinds = layer_kinds()
+    if kind is None or kind not in kinds:
+        hint = did_you_mean(name, all_kind_names())
+        raise UsageError(f"no layer kind '{name}'" + (f"; {hint}" if hint else "") + " (netspec kinds lists them)")
+    cls = kinds[kind]
+    doc = (cls.__doc__ or "").strip()
+    lines = [f"{kind}  ({cls.FAMILY})" + (f"  also: {', '.join(aliases_of(kind))}" if aliases_of(kind) else ""), ""]
+    lines += ["  " + line.strip() if line.strip() else "" for line in doc.splitlines()] + [""]
+    if cls.PRIMARY:
+        lines.append(f"shorthand: - {kind}: <{cls.PRIMARY}>")
+    common = set(Layer.model_fields)
+    fields = [(info.alias or n, info) for n, info in cls.model_fields.items() if n not in common]
+    lines.append("options:" if fields else "options: none of its own")
+    for field, info in fields:
+        default = "required" if info.is_required() else ("[]" if info.default_factory is not None else
+                                                         repr(info.default))
+        lines.append(f"  {field:<16} {_type_name(info.annotation):<28} default {default}"
+                     + (f"\n  {'':<16} {info.description}" if info.description else ""))
+    shared = [f.alias or n for n, f in Layer.model_fields.items() if n != "kind"]
+    lines.append(f"every kind also takes: {', '.join(shared)}")
+    examples = [e for args, shapes in cls.EXAMPLES if (e := _example(kind, cls, args, list(shapes)))]
+    if examples:
+        lines += ["", "shapes (per sample, from its examples):"] + examples
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,88 @@
+"""Review of 2026-11: output files that cannot be written, specs from standard input, convert --to ns,
+`kinds KIND`, and an unknown flag reported by its subcommand."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+
+from netspec.cli.main import main
+
+SPEC = "name: tiny\ninput: [1, 32, 32]\nlayers:\n  - conv2d: {filters: 6, kernel: 5}\n  - flatten\n  - dense: 3\n"
+# (1, 32, 32) → conv 5×5 ×6, stride 1, no padding: 32 − 5 + 1 = 28 → (6, 28, 28) → 4704 → 3
+
+
+@pytest.fixture
+def spec(tmp_path):
+    p = tmp_path / "tiny.yaml"
+    p.write_text(SPEC)
+    return p
+
+
+# every command that writes a file, with the argument list that makes it write to OUT
+WRITERS = {
+    "schema": lambda spec, out: ["schema", "-o", out],
+    "draw": lambda spec, out: ["draw", spec, "--format", "dot", "-o", out],
+    "convert": lambda spec, out: ["convert", spec, "--to", "dsl", "-o", out],
+    "export": lambda spec, out: ["export", spec, "-o", out],
+    "build": lambda spec, out: ["build", spec, "--epochs", "1", "--data", "random", "--out", out, "-q"],
+}
+
+
+# a run directory is created with its parents: only a file in its way stops it
+@pytest.mark.parametrize("command, where", [(c, w) for c in sorted(WRITERS) for w in ("missing folder", "under a file")
+                                            if not (c == "build" and w == "missing folder")])
+def test_an_output_path_that_cannot_be_written_is_one_message_and_exit_1(tmp_path, spec, capsys, command, where):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    folder = (tmp_path / "no" / "such" / "folder") if where == "missing folder" else blocker
+    out = str(folder / ("run" if command == "build" else "x.out.py" if command == "export" else
+                        "x.ns" if command == "convert" else "x.dot" if command == "draw" else "x.json"))
+    rc = main(WRITERS[command](str(spec), out))
+    err = capsys.readouterr().err
+    assert rc == 1, (rc, err)
+    assert "internal error" not in err and "Traceback" not in err
+    assert str(folder if where == "missing folder" else blocker).split("/")[-1] in err
+
+
+def test_convert_to_ns_is_the_dsl(spec, capsys):
+    assert main(["convert", str(spec), "--to", "ns"]) == 0
+    ns = capsys.readouterr().out
+    assert main(["convert", str(spec), "--to", "dsl"]) == 0
+    assert capsys.readouterr().out == ns and ns.startswith("netspec tiny")
+
+
+@pytest.mark.parametrize("command", [["convert", "-"], ["check", "-"], ["draw", "-", "--format", "dot"]])
+def test_a_spec_from_standard_input(monkeypatch, capsys, command):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(SPEC))
+    assert main(command) == 0
+    assert capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["convert", "check", "draw"])
+def test_a_wrong_spec_from_standard_input_is_located_at_stdin(monkeypatch, capsys, command):
+    monkeypatch.setattr("netspec.cli.args._STDIN", [])
+    monkeypatch.setattr(sys, "stdin", io.StringIO("input: [4]\nlayers:\n  - dense: -2\n"))
+    assert main([command, "-"] + (["--format", "dot"] if command == "draw" else [])) == 1
+    assert "<stdin>:3:" in capsys.readouterr().err
+
+
+def test_kinds_kind_shows_its_options_defaults_and_shapes(capsys):
+    assert main(["kinds", "conv2d"]) == 0
+    out = capsys.readouterr().out
+    assert "filters" in out and "required" in out and "stride" in out
+    assert "(1, 32, 32) → (6, 28, 28)" in out  # 32 − 5 + 1 = 28 (the kind's first example: 6 filters of 5×5)
+    assert main(["kinds", "conv"]) == 0  # an alias
+    assert capsys.readouterr().out == out
+    assert main(["kinds", "conv2x"]) == 2
+    assert "did you mean 'conv2d'" in capsys.readouterr().err
+
+
+def test_an_unknown_flag_after_a_subcommand_shows_that_subcommands_usage(spec, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["build", str(spec), "--epochz", "3"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: netspec build") and "did you mean '--epochs'" in err
