@@ -74,22 +74,3 @@ def check_output_file(path: str, flag: str) -> None:
         problem = "permission denied\n    hint: choose a path you may write, e.g. in the current folder"
     if problem:
         raise NetspecError(f"{flag} {_show(path)}: cannot write there: {problem}")
-
-
-def check_output_dir(path: str, flag: str) -> None:
-    """Refuse a run directory that cannot be created or written (``build --out``), before any work."""
-    import os
-    from pathlib import Path
-
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise NetspecError(f"{flag} {_show(path)}: is a file, not a directory\n    hint: give a new or empty "
-                           "directory")
-    ancestor = out
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise NetspecError(f"{flag} {_show(path)}: '{ancestor}' is a file, not a directory\n    hint: check the path")
-    if not os.access(ancestor, os.W_OK):
-        raise NetspecError(f"{flag} {_show(path)}: permission denied in '{ancestor}'\n    hint: choose a directory "
-                           "you may write")
