@@ -4,6 +4,8 @@ and a wrong name given as an argument is located at that argument."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -157,3 +159,13 @@ def test_error_inside_nested_blocks_names_every_use(tmp_path):
     p, file = _problem(text, "m.yaml", tmp_path, hint=False)
     assert p.location.line == 7
     assert p.message.endswith(f"(in block 'up', used at {file}:11:9, in block 'mid', used at {file}:14:5)"), p.message
+
+
+def test_unet_skip_typo_is_located_at_the_use(tmp_path):
+    text = (Path(__file__).parents[2] / "specs" / "unet.ns").read_text(encoding="utf-8")
+    assert "dec1: up_level 64 skip=enc1\n" in text
+    p, _ = _problem(text.replace("skip=enc1", "skip=e9"), "u.ns", tmp_path)
+    line = text[:text.index("dec1: up_level")].count("\n") + 1
+    # `dec1: up_level 64 skip=e9`: `skip` starts at column 19 (6 + 9 + 3 characters before it)
+    assert (p.location.line, p.location.column) == (line, 19)
+    assert "'e9' is not an earlier layer" in p.message
