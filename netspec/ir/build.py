@@ -29,13 +29,14 @@ from netspec.core.types import Ref, TensorType, fmt_shape
 from netspec.ir.graph import Failure, Graph, GroupInfo, NetGraph, Node
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import Ctx, Layer
-from netspec.spec.expand import DeferredUse, deferred_use, expand_deferred, use_context
+from netspec.spec.expand import ArgName, DeferredUse, arg_names, deferred_use, expand_deferred, use_context
 from netspec.spec.load import dsl_terms, validate_layers
 from netspec.spec.model import MAX_DIM, Network, Spec
 from netspec.spec.problems import problems_from_errors
 
 MAX_ELEMENTS = 1 << 40  # per tensor, per sample
 MAX_PARAMS = 1 << 40
+AT_ARGUMENT = "the argument '"  # in a message located at a block use's argument (no "used at" is added to it)
 
 
 class Scope:
@@ -232,7 +233,8 @@ class Builder:
 
     def resolve(self, layer: Layer, scope: Scope, cur: Ref | None) -> list[Ref]:
         if layer.from_:
-            ins = [self.lookup(text, scope) for text in layer.from_]
+            args = arg_names(layer.path)
+            ins = [self.lookup(text, scope, args.get(("from", i))) for i, text in enumerate(layer.from_)]
         elif cur is None:
             raise ShapeError("the first layer has no input; hint: give the network an 'input:'")
         else:
@@ -245,9 +247,19 @@ class Builder:
                              "hint: from: [a, b] names the nodes to merge")
         return ins
 
-    def lookup(self, text: str, scope: Scope) -> Ref:
+    def lookup(self, text: str, scope: Scope, arg: ArgName | None = None) -> Ref:
+        """The node ``text`` names, seen from ``scope``. A name given as a block argument (``arg``) is seen
+        from where the block was used: it names a layer of the caller, as a function's argument does."""
         name, _, key = text.partition(":")
         s: Scope | None = scope
+        if arg is not None:
+            s = self.use_scope(scope, arg)
+            try:
+                return self.lookup(text, s)
+            except ShapeError as err:  # the name is wrong where it was written: the argument at the use
+                message, _, hint = str(err).partition("; hint: ")
+                raise ShapeError(problems=[Problem(f"{message} ({AT_ARGUMENT}{arg.arg.rpartition('.')[2]}' of "
+                                                   f"block '{arg.block}')", arg.where, arg.arg, hint)]) from None
         ref = None
         while s is not None and ref is None:
             ref = s.names.get(name)
@@ -267,6 +279,15 @@ class Builder:
                 raise ShapeError(f"'{name}' has no output '{key}'; hint: "
                                  + (did_you_mean(key, keys) or f"its outputs: {', '.join(keys)}"))
         return ref
+
+    def use_scope(self, scope: Scope, arg: ArgName) -> Scope:
+        """The scope block argument ``arg`` was written in: around the group of the block use it was given to."""
+        s: Scope | None = scope
+        while s is not None:
+            if s.parent is not None and s.info is not None and s.info.block == arg.block and s.path == arg.use:
+                return s.parent
+            s = s.parent
+        return scope
 
     def stride_between(self, src: Ref, dst: Ref) -> tuple[int | None, ...] | None:
         """Per spatial axis, how many input positions one step of ``dst`` moves on ``src`` (the ratio
@@ -305,7 +326,7 @@ class Builder:
         """Resolve ``share:`` and ``tie:`` against earlier nodes; the shapes must agree exactly."""
         shared = None
         if layer.share is not None:
-            other = self.node_named(layer.share, scope, "share")
+            other = self.node_named(layer.share, scope, "share", arg_names(layer.path).get(("share", 0)))
             if other.kind != layer.kind or other.params != params:
                 raise ShapeError(f"share: '{layer.share}' is a {other.kind} with parameters "
                                  f"{_shapes(other.params)}; this {layer.kind} would need {_shapes(params)}; hint: share: "
@@ -334,8 +355,8 @@ class Builder:
             tied[pname] = other.tied.get(tp, (other.shared or other.name, tp))
         return shared, tied
 
-    def node_named(self, text: str, scope: Scope, option: str) -> Node:
-        ref = self.lookup(text, scope)
+    def node_named(self, text: str, scope: Scope, option: str, arg: ArgName | None = None) -> Node:
+        ref = self.lookup(text, scope, arg)
         node = next((n for n in reversed(self.nodes) if n.name == ref.src), None)
         if node is None:
             raise ShapeError(f"{option}: '{text}' is a network input, not a layer; hint: {option}: names an earlier "
@@ -399,6 +420,28 @@ def _located(err: NetspecError, layer: Layer | None, name: str, scope: Scope | N
         problem = Problem(problem.message, loc, label, "the branches must end in shapes the merge accepts: change a "
                           "branch (its padding, stride or width) or choose another merge")
     return type(err)(problems=[problem])
+
+
+def _in_blocks(err: NetspecError, scope: Scope | None) -> NetspecError:
+    """The error saying which block uses it happened in: "(in block 'up', used at f:14:5)", innermost first
+    (a block definition is shared by its uses). Problems that already say (a deferred expansion's) or that
+    lie at the use itself (a wrong argument; a residual's add) are kept as they are."""
+    uses: list[tuple[str, Location | None]] = []
+    s = scope
+    while s is not None:
+        if s.info is not None and s.info.block:
+            uses.append((s.info.block, s.where))
+        s = s.parent
+    if not uses:
+        return err
+    out = []
+    for p in err.problems:
+        if " used at " in p.message or AT_ARGUMENT in p.message or any(w == p.location for _, w in uses):
+            out.append(p)
+            continue
+        context = ", ".join(f"in block '{b}', used at {w}" for b, w in uses)
+        out.append(Problem(f"{p.message} ({context})", p.location, p.path, p.hint))
+    return type(err)(problems=out)
 
 
 def _in_terms(err: NetspecError) -> NetspecError:
@@ -552,7 +595,8 @@ def build_network(name: str, net: Network, done: dict[str, NetGraph], bind: dict
     except NetspecError as err:
         layer = b.current
         leaf = layer is not None and not layer.COMPOSITE
-        graph.error = _in_terms(_located(err, layer, b.current_name if leaf else "", b.current_scope))
+        graph.error = _in_terms(_in_blocks(_located(err, layer, b.current_name if leaf else "", b.current_scope),
+                                           b.current_scope))
         if layer is not None:
             graph.failure = Failure(
                 name=(b.current_name if leaf and b.current_name else None) or layer.name or layer.kind,

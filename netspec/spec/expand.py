@@ -86,14 +86,76 @@ class Deferred(str):
     through validation (a layer keeps its source path) to the graph builder."""
 
     use: DeferredUse
+    refs: dict[tuple[str, int], Any]  # the block arguments in its from: (see ArgPath)
 
-    def __new__(cls, path: str, use: DeferredUse) -> "Deferred":
+    def __new__(cls, path: str, use: DeferredUse, refs: dict[tuple[str, int], Any] | None = None) -> "Deferred":
         out = super().__new__(cls, path)
         out.use = use
+        out.refs = refs or {}
         return out
 
     def __reduce__(self) -> Any:  # a copy or pickle of a spec keeps the carried use
-        return (Deferred, (str(self), self.use))
+        return (Deferred, (str(self), self.use, self.refs))
+
+
+class ArgName(str):
+    """A string given as a block argument at a use (``- up: {skip: e4}``): in ``from:`` (or ``share:``) it
+    names a layer of the scope the block is used in, not one of the block's own (lexical scoping). It
+    keeps the use it was written at, however deep it is passed on to blocks used inside the block."""
+
+    use: str  # the path of the block use it was given to (its group's path)
+    block: str  # that block
+    where: Location | None  # the argument, at the use
+    arg: str  # its path ("layers[6].skip")
+
+    def __new__(cls, text: str, use: str, block: str, where: Location | None, arg: str) -> "ArgName":
+        out = super().__new__(cls, text)
+        out.use, out.block, out.where, out.arg = str(use), block, where, arg
+        return out
+
+    def __reduce__(self) -> Any:
+        return (ArgName, (str(self), self.use, self.block, self.where, self.arg))
+
+
+class ArgPath(str):
+    """The ``path`` of a layer whose ``from:``/``share:`` holds block arguments: carries them (keyed by
+    the option and the index in ``from:``) through validation, which keeps a plain ``str``, to the builder."""
+
+    refs: dict[tuple[str, int], ArgName]
+
+    def __new__(cls, path: str, refs: dict[tuple[str, int], ArgName]) -> "ArgPath":
+        out = super().__new__(cls, path)
+        out.refs = refs
+        return out
+
+    def __reduce__(self) -> Any:
+        return (ArgPath, (str(self), self.refs))
+
+
+def arg_names(path: Any) -> dict[tuple[str, int], ArgName]:
+    """The block arguments a layer's ``from:`` (``("from", i)``) and ``share:`` (``("share", 0)``) hold."""
+    return getattr(path, "refs", None) or {}
+
+
+def _carry_args(item: PosDict | None) -> PosDict | None:
+    """Record the block arguments of ``item``'s ``from:``/``share:`` on its path (see :class:`ArgPath`)."""
+    if item is None:
+        return None
+    refs: dict[tuple[str, int], ArgName] = {}
+    sources = item.get("from")
+    for i, text in enumerate(sources if isinstance(sources, list) else [sources]):
+        if isinstance(text, ArgName):
+            refs[("from", i)] = text
+    if isinstance(item.get("share"), ArgName):
+        refs[("share", 0)] = item["share"]
+    if refs:
+        path = getattr(item, "path", "") or ""
+        if isinstance(path, Deferred):
+            path = Deferred(str(path), path.use, refs)
+        else:
+            path = ArgPath(path, refs)
+        item.path = path
+    return item
 
 
 def deferred_use(path: Any) -> DeferredUse | None:
@@ -308,7 +370,7 @@ class Expander:
             return []
         group["layers"] = body
         self.kept(group.get("name"))
-        return [group]
+        return [_carry_args(group)]
 
     def misspelled_item_keys(self, raw: PosDict, keys: list[str], path: str) -> bool:
         """``- conv2d: 8`` beside ``nmae: x``: when exactly one key is a kind (or block) and each other one
@@ -414,7 +476,7 @@ class Expander:
             args = self.substitute(args, env, path)
         failed = len(self.problems) > before  # an expression failed: report it, not what its None does later
         if kind in self.blocks:
-            return None if failed else self.block(kind, args, where, path, env, stack)
+            return None if failed else _carry_args(self.block(kind, args, where, path, env, stack))
         canon = canonical_kind(kind)
         if canon is None:
             self.unknown_kind(kind, where, path)
@@ -449,7 +511,7 @@ class Expander:
                     value = lists
             out[key] = value
             out.key_pos[key] = args.where(key)
-        return None if failed else out
+        return None if failed else _carry_args(out)
 
     def block(self, name: str, args: PosDict, where: Location | None, path: str, env: dict[str, Any],
               stack: tuple[str, ...]) -> PosDict | None:
@@ -472,6 +534,8 @@ class Expander:
                 group[key] = value
                 group.key_pos[key] = args.where(key)
             elif key in params:
+                if type(value) is str:  # a name written here names a layer of this scope (see ArgName)
+                    value = ArgName(value, path, name, args.where(key), f"{path}.{key}")
                 values[key] = value
             else:
                 bad = True
