@@ -153,6 +153,7 @@ class Expander:
         self.context = ""  # in a deferred expansion: which use (added to its problems)
         self.gone: list[dict[str, str]] = []  # per open layer list: names of items left out -> why
         self.left_out = 0  # items left out by `if:` or `repeat: 0` so far
+        self.top_gone: dict[str, str] = {}  # the last layer list closed: names of its items left out -> why
 
     @property
     def count(self) -> int:
@@ -195,7 +196,7 @@ class Expander:
                     out.item_pos.append(item_where)
         finally:
             self.nesting -= 1
-            self.gone.pop()
+            self.top_gone = self.gone.pop()  # a network's own list last: what its `outputs:` may not name
         if raw and not out and self.left_out > left and len(self.problems) == problems:
             self.dropped[id(out)] = out
             self.problem("every layer of this list is left out (if: false or repeat: 0)", where, path,
@@ -876,6 +877,13 @@ def _network(raw: PosDict, path: str, exp: Expander, meant: set[str] = frozenset
     if "layers" in raw:
         out["layers"] = exp.layers(raw["layers"], raw.where("layers"), f"{path}layers", {}, ())
         out.key_pos["layers"] = raw.where("layers")
+        outputs = out.get("outputs")
+        for i, ref in enumerate(outputs if isinstance(outputs, list) else []):
+            why = exp.top_gone.get(ref.partition(":")[0]) if isinstance(ref, str) else None
+            if why is not None:
+                where = outputs.where(i) if isinstance(outputs, PosList) else raw.where("outputs")
+                exp.problem(f"output '{ref}' names a layer that is left out ({why})", where or raw.where("outputs"),
+                            f"{path}outputs", "give the output the same condition, or name a layer that is kept")
     else:
         exp.meant[(id(out), "layers")] = out
         if "layers" not in meant:

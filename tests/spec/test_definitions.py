@@ -124,3 +124,12 @@ def test_expression_messages_have_hints():
     assert problem.startswith("<string>:3:") and "hint: bind the symbol" in problem
     [problem] = _problems("input: [4]\nlayers:\n  - dense: $i\n")
     assert problem.startswith("<string>:3:") and "exists only inside an item with 'repeat:'" in problem
+
+
+def test_an_output_naming_a_layer_left_out_by_if_says_so():
+    [problem] = _problems("input: [4]\noutputs: [h, d]\nlayers:\n  - dense: {units: 4, name: d}\n"
+                          "  - dense: {units: 4, name: h}\n    if: false\n")
+    # 'h' is at column 11 of "outputs: [h, d]"; the if: key at line 6, column 5
+    assert problem.startswith("<string>:2:11: outputs: output 'h' names a layer that is left out (if: false at "
+                              "<string>:6:5)")
+    assert "hint:" in problem
