@@ -153,6 +153,8 @@ class Expander:
         self.context = ""  # in a deferred expansion: which use (added to its problems)
         self.gone: list[dict[str, str]] = []  # per open layer list: names of items left out -> why
         self.left_out = 0  # items left out by `if:` or `repeat: 0` so far
+        self.checking = ""  # the block check_definition is checking
+        self.used: set[str] = set()  # the blocks a use reached (a deferred one says its problems with its use)
         self.top_gone: dict[str, str] = {}  # the last layer list closed: names of its items left out -> why
 
     @property
@@ -461,6 +463,7 @@ class Expander:
         if len(stack) >= MAX_DEPTH:
             self.problem(f"blocks are nested more than {MAX_DEPTH} deep", where, path)
             return None
+        self.used.add(name)
         bdef = self.blocks[name]
         params = bdef.get("params") or {}
         group = PosDict(pos=where)
@@ -623,7 +626,7 @@ class Expander:
         elif is_expr(value):
             for n in sorted(names_in(value) - names - set(FUNCTIONS) - ({"i"} if in_repeat else set())):
                 self.problem(f"in '{value}': unknown name '{n}'", where, path, unknown_name_hint(n, names))
-            for attr in re.findall(r"(?<![\w.])in\.([A-Za-z_]\w*)", re.sub(r"'[^']*'|\"[^\"]*\"", " ", value)):
+            for attr in [] if self.checking in self.used else re.findall(r"(?<![\w.])in\.([A-Za-z_]\w*)", re.sub(r"'[^']*'|\"[^\"]*\"", " ", value)):
                 if attr not in InputView.FIELDS:
                     close = close_matches(attr, InputView.FIELDS, 1)
                     self.problem(f"in '{value}': in.{attr} is not known", where, path,
@@ -931,6 +934,7 @@ def _check_definitions(exp: Expander) -> None:
     said = list(exp.problems)
     exp.problems = []
     for name, bdef in exp.blocks.items():
+        exp.checking = name
         exp.check_definition(name, bdef)
     found, exp.problems = exp.problems, said
 
