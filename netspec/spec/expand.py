@@ -17,6 +17,7 @@ builder expands with :func:`expand_deferred` once the type entering it is known.
 from __future__ import annotations
 
 import re
+import typing
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -27,7 +28,7 @@ from netspec.frontends.keys import BLOCK_CHILDREN, BLOCK_KEYS, BLOCK_OPTIONS, IF
 from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import all_kind_names, field_names
 from netspec.layers.structure import Residual, Sequential
-from netspec.spec.expr import INPUT, ExprError, InputView, evaluate, is_expr, names_in
+from netspec.spec.expr import FUNCTIONS, INPUT, ExprError, InputView, evaluate, is_expr, names_in
 
 TOP_KEYS = ("netspec", "name", "description", "imports", "input", "inputs", "outputs", "layers", "blocks",
             "networks", "expect", "train")
@@ -214,6 +215,9 @@ class Expander:
         self.context = ""  # in a deferred expansion: which use (added to its problems)
         self.gone: list[dict[str, str]] = []  # per open layer list: names of items left out -> why
         self.left_out = 0  # items left out by `if:` or `repeat: 0` so far
+        self.checking = ""  # the block check_definition is checking
+        self.used: set[str] = set()  # the blocks a use reached (a deferred one says its problems with its use)
+        self.top_gone: dict[str, str] = {}  # the last layer list closed: names of its items left out -> why
 
     @property
     def count(self) -> int:
@@ -256,7 +260,7 @@ class Expander:
                     out.item_pos.append(item_where)
         finally:
             self.nesting -= 1
-            self.gone.pop()
+            self.top_gone = self.gone.pop()  # a network's own list last: what its `outputs:` may not name
         if raw and not out and self.left_out > left and len(self.problems) == problems:
             self.dropped[id(out)] = out
             self.problem("every layer of this list is left out (if: false or repeat: 0)", where, path,
@@ -397,7 +401,7 @@ class Expander:
                 return None
         if not isinstance(cond, bool):
             self.problem(f"{key}: needs true or false, got {_show(cond)}", where, path,
-                         f"write a condition, e.g. {key}: ${{stride == 1 and in.channels == out}}")
+                         f"write a condition, e.g. {key}: ${{stride == 1 and in.channels == out}}, or true / false")
             return None
         return cond
 
@@ -521,6 +525,7 @@ class Expander:
         if len(stack) >= MAX_DEPTH:
             self.problem(f"blocks are nested more than {MAX_DEPTH} deep", where, path)
             return None
+        self.used.add(name)
         bdef = self.blocks[name]
         params = bdef.get("params") or {}
         group = PosDict(pos=where)
@@ -602,9 +607,9 @@ class Expander:
                                                 else bdef.where("params"), f"blocks.{name}.params.{key}")}
                 if len(self.problems) > before:
                     return None
-        residual = bdef.get(Residual.KIND)
+        residual = bdef.get(Residual.KIND, False)
         conditional = is_expr(residual)
-        if conditional:  # `residual: ${stride == 1 and in.channels == out}`
+        if Residual.KIND in bdef:  # `residual: ${stride == 1 and in.channels == out}`, or true / false
             residual = self.decide(residual, env2, bdef.where(Residual.KIND), f"blocks.{name}.{Residual.KIND}",
                                    Residual.KIND)
             if residual is None:
@@ -613,10 +618,12 @@ class Expander:
         group["block"] = name
         group["args"] = given
         for key in BLOCK_OPTIONS:  # the residual options; the layers come last, below
-            if conditional and not residual:
-                break  # the options of a residual that is not one today
+            if not residual:
+                break  # the options of a residual that is not one (today, or ever: said at the definition)
             if key in bdef and key != "layers":
                 value = bdef[key]
+                if not is_expr(value) and not _option_ok(key, value):
+                    continue  # said at the definition
                 if key in BLOCK_CHILDREN and isinstance(value, list):
                     value = self.layers(value, bdef.where(key), f"blocks.{name}.{key}", env2, (*stack, name))
                 elif is_expr(value):
@@ -629,14 +636,147 @@ class Expander:
                                       (*stack, name))
         return group
 
+    # --- a block definition, checked once whether used or not ---------------------------------------
+    def check_definition(self, name: str, bdef: PosDict) -> None:
+        """What a block definition gets wrong whatever its arguments: unknown kinds, blocks and options,
+        names its expressions read that are not its parameters, literal residual options of the wrong
+        type. Nothing is evaluated (the arguments and ``in`` are not known here); items under a false
+        ``if:`` are checked too."""
+        params = bdef.get("params") or {}
+        names = set(params) | {INPUT}
+        path = f"blocks.{name}"
+        if isinstance(params, PosDict):
+            for key, default in params.items():
+                self.check_names(default, names, False, params.where(key), f"{path}.params.{key}")
+        for key in (Residual.KIND, *BLOCK_OPTIONS):
+            if key not in bdef:
+                continue
+            value, where = bdef[key], bdef.where(key)
+            if key in BLOCK_CHILDREN and isinstance(value, list):
+                self.check_layers(value, where, f"{path}.{key}", names, False)
+                continue
+            if is_expr(value):
+                self.check_names(value, names, False, where, f"{path}.{key}")
+            elif key == Residual.KIND:
+                self.decide(value, {}, where, f"{path}.{key}", key)
+            elif value is not None or key != "activation":
+                self.check_option(key, value, where, f"{path}.{key}")
+        residual = bdef.get(Residual.KIND, False)
+        for key in BLOCK_OPTIONS:
+            if key in bdef and key != "layers" and residual is False:
+                self.problem(f"'{key}' applies to a residual block only, and block '{name}' is not one",
+                             bdef.where(key), f"{path}.{key}", f"add '{Residual.KIND}: true', or remove '{key}'")
+
+    def check_option(self, key: str, value: Any, where: Location | None, path: str) -> None:
+        """A literal residual option (shortcut, projection_norm, activation) of a block definition."""
+        if not _option_ok(key, value):
+            choices = _literals(Residual.model_fields[key].annotation)
+            want = ", ".join(repr(c) for c in choices) if choices else "true or false"
+            hint = did_you_mean(value, [str(c) for c in choices]) if isinstance(value, str) and choices else ""
+            self.problem(f"{key}: needs {want}" + (" or a list of layers" if key == "shortcut" else "")
+                         + f", got {_show(value)}", where, path, hint)
+
+    def check_names(self, value: Any, names: set[str], in_repeat: bool, where: Location | None, path: str) -> None:
+        """The names the expressions in ``value`` read that are not parameters (nor ``in``, nor ``i`` in a
+        repeat)."""
+        if isinstance(value, dict):
+            for k, v in value.items():
+                self.check_names(v, names, in_repeat, value.where(k) if isinstance(value, PosDict) else where,
+                                 f"{path}.{k}")
+        elif isinstance(value, list):
+            for j, v in enumerate(value):
+                self.check_names(v, names, in_repeat, value.where(j) if isinstance(value, PosList) else where,
+                                 f"{path}[{j}]")
+        elif is_expr(value):
+            for n in sorted(names_in(value) - names - set(FUNCTIONS) - ({"i"} if in_repeat else set())):
+                self.problem(f"in '{value}': unknown name '{n}'", where, path, unknown_name_hint(n, names))
+            for attr in [] if self.checking in self.used else re.findall(r"(?<![\w.])in\.([A-Za-z_]\w*)", re.sub(r"'[^']*'|\"[^\"]*\"", " ", value)):
+                if attr not in InputView.FIELDS:
+                    close = close_matches(attr, InputView.FIELDS, 1)
+                    self.problem(f"in '{value}': in.{attr} is not known", where, path,
+                                 (f"did you mean in.{close[0]}? " if close else "") + "the input type has: "
+                                 + ", ".join(f"in.{f}" for f in InputView.FIELDS))
+
+    def check_layers(self, raw: list[Any], where: Location | None, path: str, names: set[str], in_repeat: bool
+                     ) -> None:
+        for i, item in enumerate(raw):
+            item_where = raw.where(i) if isinstance(raw, PosList) else where
+            ipath = f"{path}[{i}]"
+            if isinstance(item, str):
+                kind, value, kind_where, extra = item, None, item_where, {}
+            elif isinstance(item, PosDict) and isinstance(item.get("kind"), str):
+                kind, kind_where = item["kind"], item.where("kind") or item_where
+                value = PosDict({k: v for k, v in item.items() if k != "kind"}, pos=item.pos)
+                value.key_pos = dict(item.key_pos)
+                extra = {}
+            elif isinstance(item, PosDict):
+                kinds = [k for k in item if k not in ITEM_KEYS]
+                if len(kinds) != 1 or not isinstance(kinds[0], str):
+                    continue  # the shape of the item: said where it is used
+                kind, kind_where = kinds[0], item.where(kinds[0]) or item_where
+                value, extra = item[kind], {k: v for k, v in item.items() if k in ITEM_KEYS}
+            else:
+                continue
+            repeat = in_repeat or REPEAT in extra or isinstance(value, PosDict) and REPEAT in value
+            for k, v in extra.items():
+                self.check_names(v, names, repeat, item.where(k), f"{ipath}.{k}")
+            canon = canonical_kind(kind)
+            if canon is None and kind not in self.blocks:
+                if _missing_colon(item) is None:
+                    self.unknown_kind(kind, kind_where, ipath)
+                continue
+            if not isinstance(value, PosDict):
+                self.check_names(value, names, repeat, kind_where, ipath)
+                continue
+            if canon is None:
+                params = self.blocks[kind].get("params") or {}
+                for key in value:
+                    if key not in params and key not in ITEM_KEYS:
+                        close = close_matches(key, params) if isinstance(key, str) else []
+                        self.problem(f"block '{kind}' has no parameter '{key}'", value.where(key), f"{ipath}.{key}",
+                                     did_you_mean(key, params) if close else
+                                     f"its parameters: {', '.join(params) or 'none'}")
+                self.check_names(value, names, repeat, kind_where, ipath)
+                continue
+            cls = layer_class(canon)
+            known = field_names(cls)
+            for key, v in value.items():
+                kwhere = value.where(key)
+                if key not in known and key not in ITEM_KEYS:
+                    close = close_matches(key, known) if isinstance(key, str) else []
+                    self.problem(f"unknown option '{key}' for {canon}", kwhere, f"{ipath}.{key}",
+                                 did_you_mean(key, known) if close else
+                                 f"{canon} takes: {', '.join(k for k in known if k != 'kind')}")
+                    continue
+                depth = cls.CHILDREN.get(key)
+                if depth == 1 and isinstance(v, list):
+                    self.check_layers(v, kwhere, f"{ipath}.{key}", names, repeat)
+                elif depth and isinstance(v, list):
+                    for j, sub in enumerate(v):
+                        if isinstance(sub, list):
+                            self.check_layers(sub, v.where(j) if isinstance(v, PosList) else kwhere,
+                                              f"{ipath}.{key}[{j}]", names, repeat)
+                else:
+                    self.check_names(v, names, repeat, kwhere, f"{ipath}.{key}")
+
     # --- parameter substitution -----------------------------------------------------------------
     def value(self, text: str, env: dict[str, Any], where: Location | None, path: str) -> Any:
         try:
             return evaluate(text, env)
         except ExprError as exc:
-            hint = ""
+            hint, message = "", str(exc)
+            unknown = re.search(r"unknown name '(\w+)'", message)
+            attribute = re.search(r"in\.(\w+) is not known", message)
             if INPUT in names_in(text) and INPUT not in env:
                 hint = "write it inside a block definition: there 'in' is the type of the tensor entering the block"
+            elif unknown:
+                hint = unknown_name_hint(unknown.group(1), env)
+            elif attribute:
+                hint = ("in.channels is the first size, in.features the last, in.shape[i] any, in.spatial "
+                        "the sizes after the first, in.rank their number, in.dtype the element type")
+            elif "is a symbolic size" in message:
+                hint = ("bind the symbol to a number (e.g. --bind T=50), or pass the size on as it is "
+                        "(e.g. units: $in.features)")
             self.problem(f"in '{text}': {exc}", where, path, hint)
             return None
 
@@ -654,6 +794,32 @@ class Expander:
             return PosList([self.substitute(v, env, f"{path}[{i}]", item_pos[i] if i < len(item_pos) else where)
                             for i, v in enumerate(value)], pos=getattr(value, "pos", None), item_pos=item_pos)
         return value
+
+
+def _option_ok(key: str, value: Any) -> bool:
+    """Whether a literal residual option of a block definition has a value its kind takes."""
+    if key in BLOCK_CHILDREN and isinstance(value, list):
+        return True
+    choices = _literals(Residual.model_fields[key].annotation)
+    if key == "activation" and value is None:
+        return True
+    return value in choices if choices else isinstance(value, bool)
+
+
+def _literals(annotation: Any) -> list[Any]:
+    """The values the Literal types inside ``annotation`` allow."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return list(typing.get_args(annotation))
+    return [v for arg in typing.get_args(annotation) for v in _literals(arg)]
+
+
+def unknown_name_hint(name: str, names: set[str] | dict[str, Any]) -> str:
+    """What to say about an expression's unknown name."""
+    if name == "i":
+        return "$i (the copy's index) exists only inside an item with 'repeat:' and the layers under it"
+    known = sorted(n for n in names if n != INPUT)
+    return did_you_mean(name, known) or (f"the block's parameters: {', '.join(known)}" if known else
+                                         "declare it under the block's 'params:'")
 
 
 def _check_keys(raw: PosDict, allowed: tuple[str, ...], path: str, exp: Expander, what: str) -> set[str]:
@@ -778,6 +944,13 @@ def _network(raw: PosDict, path: str, exp: Expander, meant: set[str] = frozenset
     if "layers" in raw:
         out["layers"] = exp.layers(raw["layers"], raw.where("layers"), f"{path}layers", {}, ())
         out.key_pos["layers"] = raw.where("layers")
+        outputs = out.get("outputs")
+        for i, ref in enumerate(outputs if isinstance(outputs, list) else []):
+            why = exp.top_gone.get(ref.partition(":")[0]) if isinstance(ref, str) else None
+            if why is not None:
+                where = outputs.where(i) if isinstance(outputs, PosList) else raw.where("outputs")
+                exp.problem(f"output '{ref}' names a layer that is left out ({why})", where or raw.where("outputs"),
+                            f"{path}outputs", "give the output the same condition, or name a layer that is kept")
     else:
         exp.meant[(id(out), "layers")] = out
         if "layers" not in meant:
@@ -810,8 +983,30 @@ def _blocks(raw: Any, exp: Expander) -> dict[str, Any]:
             exp.problem("block 'params' must map names to defaults (null = required)", bdef.where("params"),
                         f"blocks.{name}.params")
             continue
+        if isinstance(params, PosDict) and INPUT in params:
+            exp.problem(f"block '{name}' has a parameter named '{INPUT}', which would hide its input",
+                        params.where(INPUT), f"blocks.{name}.params.{INPUT}",
+                        f"rename it: inside a block ${INPUT} is the type of the tensor entering it "
+                        f"(${{{INPUT}.channels}}, ${{{INPUT}.features}})")
+            continue
         blocks[name] = bdef
     return blocks
+
+
+def _check_definitions(exp: Expander) -> None:
+    """Check every block definition once, used or not; what a use reported already is not said again."""
+    said = list(exp.problems)
+    exp.problems = []
+    for name, bdef in exp.blocks.items():
+        exp.checking = name
+        exp.check_definition(name, bdef)
+    found, exp.problems = exp.problems, said
+
+    def known(p: Problem) -> bool:
+        return any(q.message.startswith(p.message) and (q.location == p.location or (
+            q.location is not None and p.location is not None and q.location.file == p.location.file
+            and q.location.line == p.location.line)) for q in said)
+    exp.problems.extend(p for p in found if not known(p))
 
 
 def is_library(raw: Any) -> bool:
@@ -921,6 +1116,7 @@ def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net", ba
                         "import it from a spec ('imports: [file]' in YAML, 'import \"file\"' in the DSL) and "
                         "use its blocks there")
         out["blocks"] = PosDict(own, pos=raw.pos)
+        _check_definitions(exp)
         return Canonical(out, exp.problems, exp.dropped, exp.meant)
     name = raw.get("name", default_name)
     out["name"] = name
@@ -948,5 +1144,6 @@ def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net", ba
         nets[net_name] = _network(raw, "", exp, meant)
         nets.key_pos[net_name] = raw.pos
     out["networks"] = nets
+    _check_definitions(exp)
     return Canonical(out, exp.problems, exp.dropped, exp.meant)
 

@@ -23,6 +23,7 @@ _BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, as
 _CMP = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
         ast.Gt: operator.gt, ast.GtE: operator.ge}
 _FUNCS = {"min": min, "max": max, "int": int, "round": round}
+FUNCTIONS: tuple[str, ...] = tuple(_FUNCS)  # the functions an expression may call
 MAX_LEN = 200
 MAX_ABS = 10**12
 

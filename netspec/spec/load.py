@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,23 @@ def validate_library(raw: Any, file: str = "<string>", base: str | None = None) 
     if problems:
         raise SpecValidationError(problems=_dedupe(problems, file))
     blocks = strip_positions(canon.get("blocks", {}))
-    return {name: {key: _plain_layers(value) if key in BLOCK_CHILDREN else value for key, value in bdef.items()}
-            for name, bdef in blocks.items()}
+    return _plain_exprs({name: {key: _plain_layers(value) if key in BLOCK_CHILDREN else value
+                                for key, value in bdef.items()} for name, bdef in blocks.items()})
+
+
+_BRACED_NAME = re.compile(r"\$\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[-?\d+\])*)\s*\}")
+
+
+def _plain_exprs(value: Any) -> Any:
+    """``${in.features}`` and ``$in.features`` (the same expression; the DSL writes only the first) in one form."""
+    if isinstance(value, str):
+        match = _BRACED_NAME.fullmatch(value)
+        return "$" + match.group(1) if match else value
+    if isinstance(value, dict):
+        return {k: _plain_exprs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_exprs(v) for v in value]
+    return value
 
 
 def _plain_layers(items: Any) -> Any:

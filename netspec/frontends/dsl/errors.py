@@ -194,6 +194,12 @@ def _token_hint(text: str, lines: list[str], exc: UnexpectedInput, tok: Token | 
         return "a value is missing after '='"
     if prev is not None and prev.type == "IMPORT" and "STRING" in expected:  # `import lib.ns`
         return 'the path of a library is a string: import "blocks/transformer.ns" (relative to this file)'
+    if tok.value == "." and tok.line and tok.column:
+        dotted = re.search(r"\$([A-Za-z_]\w*)$", src[:tok.column - 1])
+        if dotted:
+            rest = re.match(r"\.[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[-?\d+\])*", src[tok.column - 1:])
+            whole = dotted.group(1) + (rest.group(0) if rest else ".")
+            return f"write ${{{whole}}} (the short $name form takes a plain name)"
     if tok.type == "LPAR":
         return ("write layer options as 'conv 64 3x3' or 'conv filters=64 kernel=3'; "
                 "parentheses are for block definitions: 'block name(width, stride=1) { ... }'")
