@@ -1109,14 +1109,14 @@ def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net", ba
             out[key] = raw[key] if key == "description" else _outside_blocks(raw[key], raw.where(key), key, exp)
             out.key_pos[key] = raw.where(key)
     if library or is_library(raw):
-        if not library:
-            names = ", ".join(own) or "none of its own"
-            exp.problem(f"{file} is a block library (blocks: {names}), not a network: there is nothing to check "
-                        "on its own", raw.pos, "",
-                        "import it from a spec ('imports: [file]' in YAML, 'import \"file\"' in the DSL) and "
-                        "use its blocks there")
         out["blocks"] = PosDict(own, pos=raw.pos)
         _check_definitions(exp)
+        if not library and not exp.problems:  # its definitions' problems are the root causes; else say what it is
+            names = ", ".join(own) or "none of its own"
+            exp.problem(f"{file} is a block library (blocks: {names}), not a network: its definitions are valid, "
+                        "and a library has no shapes to check on its own", raw.pos, "",
+                        "import it from a spec ('imports: [file]' in YAML, 'import \"file\"' in the DSL) and "
+                        "use its blocks there")
         return Canonical(out, exp.problems, exp.dropped, exp.meant)
     name = raw.get("name", default_name)
     out["name"] = name
