@@ -27,7 +27,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import torch
 import torch.nn as nn
@@ -183,10 +183,11 @@ def entries(state: Mapping[str, Any]) -> list[Entry]:
 
 
 def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str = "a state dict",
-         spellings: Mapping[str, list[str]] | None = None) -> LoadReport:
+         spellings: Mapping[str, list[str]] | None = None, blocks: Iterable[str] = ()) -> LoadReport:
     """Decide which file module goes into which model module (nothing is loaded).
 
-    ``spellings``: other names a model module may have in the file (:func:`torch_names`).
+    ``spellings``: other names a model module may have in the file (:func:`torch_names`); ``blocks``: the
+    model's block instances (module paths), whose modules load by structure only from one file module.
     """
     mine, theirs = entries(target), entries(source)
     report = LoadReport(source_name)
@@ -223,8 +224,7 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
         else:
             rest.append(m)
     others = [f for f in theirs if f.path not in taken]
-    pairs, ambiguous = align([m.signature for m in rest], [f.signature for f in others],
-                             [m.path for m in rest], [f.path for f in others])
+    pairs, ambiguous = align_blocks(rest, others, blocks or ())
     used: set[int] = set()
     for i, j in pairs:
         report.loaded.append((rest[i], others[j], "structure"))
@@ -239,6 +239,74 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
     where = {m.path: i for i, m in enumerate(mine)}
     report.loaded.sort(key=lambda t: where[t[0].path])
     return report
+
+
+def align_blocks(mine: list[Entry], theirs: list[Entry], blocks: Iterable[str]
+                 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """:func:`align` by blocks first, then within each pair of blocks: a model's block instance (the
+    outermost enclosing one) matches the file module (a path prefix) holding the same tensors, whatever
+    their order; inside, modules align in order, and the ones left over pair up where their signature
+    is unique on both sides of the block (a module registering a parameter of its own before its body,
+    torchvision's ConvNeXt ``layer_scale``). A module never takes a file entry of another block."""
+    outer = sorted(set(blocks), key=len)
+
+    def block_of(path: str) -> str | None:
+        return next((b for b in outer if path.startswith(b + ".")), None)
+
+    mine_chunks: dict[str, list[int]] = {}
+    for i, m in enumerate(mine):
+        b = block_of(m.path)
+        mine_chunks.setdefault(b if b is not None else f"\0{i}", []).append(i)
+
+    def key(sigs: Iterable[Signature]) -> tuple[Signature, ...]:
+        return tuple(sorted(sigs))
+
+    wanted = {key(mine[i].signature for i in idx) for b, idx in mine_chunks.items() if not b.startswith("\0")}
+    under: dict[str, list[int]] = {}
+    for j, f in enumerate(theirs):
+        parts = f.path.split(".") if f.path else []
+        for d in range(1, len(parts) + 1):
+            under.setdefault(".".join(parts[:d]), []).append(j)
+    file_chunks: list[list[int]] = []
+    done: set[int] = set()
+    for j, f in enumerate(theirs):
+        if j in done:
+            continue
+        parts = f.path.split(".") if f.path else []
+        chunk = [j]
+        for d in range(1, len(parts) + 1):
+            idx = under[".".join(parts[:d])]
+            if not done.intersection(idx) and key(theirs[k].signature for k in idx) in wanted:
+                chunk = idx
+                break
+        done.update(chunk)
+        file_chunks.append(chunk)
+    mine_list = list(mine_chunks.values())
+    chunk_pairs, chunk_unsure = align([key(mine[i].signature for i in c) for c in mine_list],
+                                      [key(theirs[j].signature for j in c) for c in file_chunks],
+                                      [mine[c[0]].path for c in mine_list], [theirs[c[0]].path for c in file_chunks])
+    certain: list[tuple[int, int]] = []
+    unsure: list[tuple[int, int]] = []
+    for a, b in chunk_unsure:
+        unsure += [(mine_list[a][0], file_chunks[b][0])] if len(mine_list[a]) == len(file_chunks[b]) == 1 else []
+    for a, b in chunk_pairs:
+        ci, cj = mine_list[a], file_chunks[b]
+        inner, _ = align([mine[i].signature for i in ci], [theirs[j].signature for j in cj],
+                         [mine[i].path for i in ci], [theirs[j].path for j in cj])
+        got = [(ci[x], cj[y]) for x, y in inner]
+        left_i = [i for i in ci if all(i != p for p, _ in got)]
+        left_j = [j for j in cj if all(j != q for _, q in got)]
+        for i in left_i:
+            same = [j for j in left_j if theirs[j].signature == mine[i].signature]
+            if len(same) == 1 and sum(mine[k].signature == mine[i].signature for k in left_i) == 1:
+                got.append((i, same[0]))
+        if len(got) == len(ci):
+            certain += got
+        else:  # the same tensors in another order that shapes cannot settle
+            unsure += [(i, j) for i in ci for j in cj if mine[i].signature == theirs[j].signature
+                       and all(i != p for p, _ in got)]
+            certain += got
+    return sorted(certain), unsure
 
 
 def _crossed(pairs: list[tuple[int, int, Signature]]) -> set[int]:
@@ -337,6 +405,16 @@ def model_torch_names(model: nn.Module) -> dict[str, list[str]]:
     return out
 
 
+def model_blocks(model: nn.Module) -> list[str]:
+    """The module paths of a compiled module's block instances (a network, or a ModuleDict of them)."""
+    net = getattr(model, "netspec_graph", None)
+    if isinstance(net, NetGraph):
+        return [path for path, info in net.groups.items() if info.block is not None]
+    if isinstance(model, nn.ModuleDict):
+        return [f"{key}.{p}" for key, sub in model.items() for p in model_blocks(sub)]
+    return []
+
+
 def align(a: list[Signature], b: list[Signature], a_names: list[str] | None = None,
           b_names: list[str] | None = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Align two sequences of signatures: the most pairs of equal signatures in order (a longest
@@ -400,7 +478,7 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
     else:
         source, name = as_state_dict(weights), "a state dict"
     target = model.state_dict()
-    report = plan(target, source, name, model_torch_names(model))
+    report = plan(target, source, name, model_torch_names(model), model_blocks(model))
     if not report.loaded:
         raise DataError(report.table() + "\nnothing in the file fits this network")
     if not report.complete and not partial:
