@@ -229,6 +229,8 @@ TORCHVISION = {
     "resnet18": lambda m: m.resnet18(), "resnet50": lambda m: m.resnet50(), "vgg16": lambda m: m.vgg16(),
     "googlenet": lambda m: m.googlenet(aux_logits=False, init_weights=True),
     "mobilenet_v2": lambda m: m.mobilenet_v2(), "densenet121": lambda m: m.densenet121(),
+    # their blocks register a part before the body: `layer_scale` before `block`, `proj` before `f`
+    "convnext_tiny": lambda m: m.convnext_tiny(), "regnet_y_400mf": lambda m: m.regnet_y_400mf(),
 }
 
 
@@ -374,3 +376,44 @@ def test_a_densenet_spec_loads_torchvision_names():
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
         assert torch.allclose(mine(x), model(x), atol=1e-5)
+
+
+TINY_CONVNEXT = (ROOT / "specs" / "convnext_tiny.yaml").read_text(encoding="utf-8").split("\ninput:")[0] + """
+input: [3, 32, 32]
+layers:
+  - conv2d: {filters: 8, kernel: 4, stride: 4}
+    name: stem
+  - layernorm: {channels_first: true, eps: 1.0e-6}
+    name: stem_norm
+  - convnext_block: {width: 8}
+    repeat: 2
+    name: stage1
+  - downsample: {width: 16}
+    name: down2
+  - convnext_block: {width: 16}
+    repeat: 2
+    name: stage2
+  - adaptive_avg_pool2d: 1
+    name: avgpool
+  - layernorm: {channels_first: true, eps: 1.0e-6}
+    name: norm
+  - flatten
+  - dense: 5
+    name: fc
+"""
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_a_block_registering_its_parameter_before_its_body_loads_into_its_own_block(partial):
+    """torchvision's ConvNeXt block registers `layer_scale` before `block`: the file lists each block's
+    scale first, netspec's block last. Each scale must land in its own block (a shift by one block
+    would give every block the next one's scale): the outputs are the hand-written module's."""
+    from torchvision_layout import TinyConvNeXt
+
+    theirs = randomise(TinyConvNeXt())
+    assert list(theirs.state_dict())[4:6] == ["features.1.0.layer_scale", "features.1.0.block.0.weight"]
+    mine = netspec.compile(TINY_CONVNEXT, weights=theirs.state_dict(), partial=partial).eval()
+    assert mine.netspec_weights.complete
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(mine(x), theirs(x), rtol=1e-5, atol=1e-5)
