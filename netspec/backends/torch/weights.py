@@ -82,6 +82,7 @@ class LoadReport:
     unused: list[Entry] = field(default_factory=list)
     ambiguous: list[tuple[Entry, list[Entry]]] = field(default_factory=list)
     disordered: list[tuple[Entry, Entry]] = field(default_factory=list)
+    blocks: dict[str, str] = field(default_factory=dict)  # missing model module -> its block no file module matched
 
     @property
     def complete(self) -> bool:
@@ -115,7 +116,10 @@ class LoadReport:
             rows.append((m.path, f.path, "refused: the names say so, the file's order says otherwise "
                                          "(another module of these shapes sits between them the other way round)"))
         for m in self.missing:
-            rows.append((m.path, "-", f"not in the file ({m.describe()})"))
+            block = self.blocks.get(m.path)
+            rows.append((m.path, "-", f"not in the file ({m.describe()})" if block is None else
+                         f"not loaded: no file module holds block {block}'s tensors, and a module never "
+                         f"takes an entry across a block boundary ({m.describe()})"))
         for f in self.unused:
             rows.append(("-", f.path, f"unused ({f.describe()})"))
         lines = [self.summary()]
@@ -224,7 +228,7 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
         else:
             rest.append(m)
     others = [f for f in theirs if f.path not in taken]
-    pairs, ambiguous = align_blocks(rest, others, blocks or ())
+    pairs, ambiguous, alone = align_blocks(rest, others, blocks or ())
     used: set[int] = set()
     for i, j in pairs:
         report.loaded.append((rest[i], others[j], "structure"))
@@ -235,6 +239,7 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
         report.ambiguous.append((rest[i], options))
     stuck_files = {j for _, j in ambiguous}
     report.missing = [m for i, m in enumerate(rest) if i not in stuck and all(i != a for a, _ in pairs)]
+    report.blocks = {m.path: alone[i] for i, m in enumerate(rest) if i in alone and m in report.missing}
     report.unused = [f for j, f in enumerate(others) if j not in used and j not in stuck_files]
     where = {m.path: i for i, m in enumerate(mine)}
     report.loaded.sort(key=lambda t: where[t[0].path])
@@ -242,12 +247,15 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
 
 
 def align_blocks(mine: list[Entry], theirs: list[Entry], blocks: Iterable[str]
-                 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+                 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]], dict[int, str]]:
     """:func:`align` by blocks first, then within each pair of blocks: a model's block instance (the
     outermost enclosing one) matches the file module (a path prefix) holding the same tensors, whatever
     their order; inside, modules align in order, and the ones left over pair up where their signature
     is unique on both sides of the block (a module registering a parameter of its own before its body,
-    torchvision's ConvNeXt ``layer_scale``). A module never takes a file entry of another block."""
+    torchvision's ConvNeXt ``layer_scale``). A module never takes a file entry of another block.
+
+    Returns the certain pairs, the ambiguous ones, and the model modules of blocks no file module
+    matched (index -> block path)."""
     outer = sorted(set(blocks), key=len)
 
     def block_of(path: str) -> str | None:
@@ -287,8 +295,8 @@ def align_blocks(mine: list[Entry], theirs: list[Entry], blocks: Iterable[str]
                                       [mine[c[0]].path for c in mine_list], [theirs[c[0]].path for c in file_chunks])
     certain: list[tuple[int, int]] = []
     unsure: list[tuple[int, int]] = []
-    for a, b in chunk_unsure:
-        unsure += [(mine_list[a][0], file_chunks[b][0])] if len(mine_list[a]) == len(file_chunks[b]) == 1 else []
+    for a, b in chunk_unsure:  # two blocks could take one file module: each of their modules is ambiguous
+        unsure += [(i, j) for i in mine_list[a] for j in file_chunks[b] if mine[i].signature == theirs[j].signature]
     for a, b in chunk_pairs:
         ci, cj = mine_list[a], file_chunks[b]
         inner, _ = align([mine[i].signature for i in ci], [theirs[j].signature for j in cj],
@@ -306,7 +314,25 @@ def align_blocks(mine: list[Entry], theirs: list[Entry], blocks: Iterable[str]
             unsure += [(i, j) for i in ci for j in cj if mine[i].signature == theirs[j].signature
                        and all(i != p for p, _ in got)]
             certain += got
-    return sorted(certain), unsure
+    # Between two matched blocks, what is left aligns in order (a block the file writes flat, VGG's
+    # `features.0`, `features.2`), never across a matched block.
+    busy_a = {a for a, _ in chunk_unsure}
+    busy_b = {b for _, b in chunk_unsure}
+    bounds = [(-1, -1), *sorted(chunk_pairs), (len(mine_list), len(file_chunks))]
+    for (a0, b0), (a1, b1) in zip(bounds, bounds[1:]):
+        gi = [i for a in range(a0 + 1, a1) if a not in busy_a for i in mine_list[a]]
+        gj = [j for b in range(b0 + 1, b1) if b not in busy_b for j in file_chunks[b]]
+        if not gi or not gj:
+            continue
+        sure, maybe = align([mine[i].signature for i in gi], [theirs[j].signature for j in gj],
+                            [mine[i].path for i in gi], [theirs[j].path for j in gj])
+        certain += [(gi[x], gj[y]) for x, y in sure]
+        unsure += [(gi[x], gj[y]) for x, y in maybe]
+    paired = {i for i, _ in certain} | {i for i, _ in unsure}
+    names = list(mine_chunks)
+    alone = {i: names[a] for a, c in enumerate(mine_list) if not names[a].startswith("\0")
+             for i in c if i not in paired}
+    return sorted(certain), unsure, alone
 
 
 def _crossed(pairs: list[tuple[int, int, Signature]]) -> set[int]:

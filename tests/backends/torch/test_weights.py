@@ -417,3 +417,31 @@ def test_a_block_registering_its_parameter_before_its_body_loads_into_its_own_bl
     x = torch.randn(3, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(mine(x), theirs(x), rtol=1e-5, atol=1e-5)
+
+
+def test_a_block_the_file_lacks_is_refused_not_filled_from_another_block():
+    """Drop the scales of stage 1's blocks from the file: those blocks match no file module, so their
+    modules load nothing (they would otherwise take other blocks' tensors of the same shapes), the table
+    says why, and stage 2's blocks still load their own tensors. With one scale dropped, the one file
+    block left could be either block of stage 1: both are listed as ambiguous, neither loads."""
+    from torchvision_layout import TinyConvNeXt
+
+    full = randomise(TinyConvNeXt()).state_dict()
+    state = {k: v for k, v in full.items() if k not in ("features.1.0.layer_scale", "features.1.1.layer_scale")}
+    with pytest.raises(DataError) as err:
+        netspec.compile(TINY_CONVNEXT, weights=state)
+    assert "stage1.convnext_block_2.layer_scale" in str(err.value) and "across a block boundary" in str(err.value)
+    mine = netspec.compile(TINY_CONVNEXT, weights=state, partial=True)
+    mapping = mine.netspec_weights.mapping
+    assert mapping["stage2.convnext_block_1.layer_scale.layer_scale"] == "features.3.0.layer_scale"
+    assert mapping["stage2.convnext_block_2.dwconv.weight"] == "features.3.1.block.0.weight"
+    for k in (1, 2):  # what stage 1's blocks load (their bodies, in order) comes from their own file block
+        assert all(v.startswith(f"features.1.{k - 1}.block.") for key, v in mapping.items()
+                   if key.startswith(f"stage1.convnext_block_{k}."))
+        assert f"stage1.convnext_block_{k}.layer_scale.layer_scale" not in mapping
+    del full["features.1.1.layer_scale"]
+    report = netspec.compile(TINY_CONVNEXT, weights=full, partial=True).netspec_weights
+    assert {m.path.rpartition(".")[0] for m, _ in report.ambiguous} == \
+        {"stage1.convnext_block_1", "stage1.convnext_block_2"}
+    assert not any(k.startswith("stage1.") for k in report.mapping)
+    assert report.mapping["stage2.convnext_block_2.layer_scale.layer_scale"] == "features.3.1.layer_scale"
