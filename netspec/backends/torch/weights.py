@@ -11,9 +11,10 @@ tensors sharing a prefix: a convolution's ``weight`` and ``bias``, a batch norm'
    Names must agree with the file's order: two modules of equal shapes whose names cross over (the
    first takes a later file entry than the second) are refused, not loaded (a swapped name would
    otherwise load silently into the wrong place).
-2. **By structure**: the remaining modules, in network order, are aligned with the file's remaining
-   modules, in the file's order, by their signature (tensor names and shapes): the longest common
-   subsequence. A pair is loaded only when it is *certain*: no other pair of an equally long alignment
+2. **By structure**: the remaining modules are aligned block by block first (:func:`align_blocks`: a
+   block instance takes the file module holding the same tensors, in whatever order the file has them,
+   and never an entry of another block), then, in network order against the file's order, by their
+   signature (tensor names and shapes): the longest common subsequence. A pair is loaded only when it is *certain*: no other pair of an equally long alignment
    competes with it (same module, same file entry, or crossing it). Otherwise it is *ambiguous*.
 
 Whatever is left over (model modules nothing fits, file entries nothing used) or ambiguous is listed
