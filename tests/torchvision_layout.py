@@ -57,6 +57,9 @@ def randomise(model: nn.Module) -> nn.Module:
                 m.running_var.uniform_(0.5, 1.5)
             elif isinstance(m, (nn.Linear, nn.Conv2d)) and m.bias is not None:
                 m.bias.normal_(0, 0.1)
+        for p in model.parameters():  # a constant start (ConvNeXt's layer scale, 1e-6 everywhere)
+            if p.numel() > 1 and bool((p == p.flatten()[0]).all()):
+                p.normal_(0, 0.5)
     return model.eval()
 
 
@@ -175,3 +178,51 @@ class TinyMobileNetV2(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = nn.functional.adaptive_avg_pool2d(self.features(x), (1, 1))
         return self.classifier(torch.flatten(x, 1))
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's LayerNorm2d: a layer norm over the channels of (N, C, H, W)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class CNBlock(nn.Module):
+    """torchvision's ConvNeXt block: it registers its parameter ``layer_scale`` BEFORE its body ``block``,
+    so the state dict lists each block's scale first, though the forward applies it last."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.randn(dim, 1, 1))
+        self.block = nn.Sequential(nn.Conv2d(dim, dim, 7, padding=3, groups=dim), Permute([0, 2, 3, 1]),
+                                   nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, 4 * dim), nn.GELU(),
+                                   nn.Linear(4 * dim, dim), Permute([0, 3, 1, 2]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.layer_scale * self.block(x)
+
+
+class Permute(nn.Module):
+    def __init__(self, dims: list[int]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(*self.dims)
+
+
+class TinyConvNeXt(nn.Module):
+    """A torchvision-layout ConvNeXt: ``features.1.0.layer_scale`` comes before ``features.1.0.block.0``."""
+
+    def __init__(self, classes: int = 5) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Sequential(nn.Conv2d(3, 8, 4, 4), LayerNorm2d(8, eps=1e-6)),
+            nn.Sequential(CNBlock(8), CNBlock(8)),
+            nn.Sequential(LayerNorm2d(8, eps=1e-6), nn.Conv2d(8, 16, 2, 2)),
+            nn.Sequential(CNBlock(16), CNBlock(16)))
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(LayerNorm2d(16, eps=1e-6), nn.Flatten(1), nn.Linear(16, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.avgpool(self.features(x)))

@@ -24,7 +24,7 @@ import torch.nn as nn
 
 from netspec.api import analyze
 from netspec.api import compile as compile_spec
-from netspec.core.errors import BuildError, UsageError
+from netspec.core.errors import BuildError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
 from netspec.interop.importer import ACTIVATION_DEFAULTS, ACTIVATION_MODULES, NotImportable
 from netspec.layers.conv import Conv1d, Conv2d
@@ -433,6 +433,19 @@ def import_onnx(path: str | Path, name: str | None = None, check: bool = True) -
     return done
 
 
+def file_batch(model: Any) -> int:
+    """The batch size the ONNX file's first graph input fixes (2 where the batch is symbolic)."""
+    consts = {i.name for i in model.graph.initializer}
+    for v in model.graph.input:
+        if v.name in consts:
+            continue
+        dims = v.type.tensor_type.shape.dim
+        if dims and dims[0].HasField("dim_value") and dims[0].dim_value > 0:
+            return int(dims[0].dim_value)
+        return 2
+    return 2
+
+
 def verify_onnx(done: OnnxImport, model: Any) -> None:
     """The spec resolves with the initializers' parameter count, loads them by name and, where
     onnxruntime is installed, computes its outputs on random inputs."""
@@ -448,10 +461,16 @@ def verify_onnx(done: OnnxImport, model: Any) -> None:
         done.checked = "outputs not compared: onnxruntime is not installed"
         return
     shape = [d if isinstance(d, int) else 7 for d in net.inputs[next(iter(net.inputs))].shape]
-    x = torch.randn(2, *shape)
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    feed = {session.get_inputs()[0].name: x.numpy()}
-    theirs = [torch.from_numpy(a) for a in session.run(None, feed)]
+    x = torch.randn(file_batch(model), *shape)
+    try:
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        feed = {session.get_inputs()[0].name: x.numpy()}
+        theirs = [torch.from_numpy(a) for a in session.run(None, feed)]
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BuildError(problems=[Problem(
+            f"onnxruntime could not run the ONNX file on an input of shape {tuple(x.shape)} to check the "
+            f"import: {first[:300]}", hint="pass --no-check to import without comparing outputs")]) from None
     with torch.no_grad():
         out = mine(x)
     ours = list(out) if isinstance(out, tuple) else [out]

@@ -17,7 +17,6 @@ import torch
 import torch.nn as nn
 
 from netspec.core.errors import NetspecError, UsageError
-from netspec.ir.graph import NetGraph
 
 TEMP_SUFFIX = ".tmp"  # the temporary files of write_atomic: .<name>.<random>.tmp
 
@@ -192,18 +191,8 @@ def unwrap_state(model: nn.Module) -> dict[str, Any]:
 
 
 def train_mode(*modules: nn.Module) -> None:
-    """Training mode for ``modules``, except their frozen layers that keep state: a layer with
-    ``trainable: false`` (on it or an enclosing group) that has buffers (a batch norm's running
-    statistics) stays in eval mode, so training changes neither its parameters nor its buffers and it
-    computes what it computed before fine-tuning (torchvision's ``FrozenBatchNorm2d``, detectron2's
-    frozen stages). Read from the IR's ``trainable`` flags and buffer shapes, not from layer kinds."""
+    """Training mode for ``modules``. A compiled network's own ``train()`` keeps its frozen layers that
+    keep state (``trainable: false`` with buffers, a batch norm's running statistics) in eval mode, so
+    training changes neither their parameters nor their buffers (torchvision's ``FrozenBatchNorm2d``)."""
     for m in modules:
         m.train()
-    for m in modules:
-        for sub in m.modules():
-            net = getattr(sub, "netspec_graph", None)
-            if not isinstance(net, NetGraph):
-                continue
-            for node in net.nodes:
-                if not node.trainable and node.buffers and node.shared is None:
-                    sub.get_submodule(node.name).eval()

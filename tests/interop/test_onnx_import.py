@@ -158,3 +158,39 @@ def test_import_cli_with_onnx(tmp_path, capsys):
     assert module.netspec_weights.summary().endswith("loaded by name")
     capsys.readouterr()
     assert main(["import", str(tmp_path / "nothing.onnx")]) == 2
+
+
+def test_a_fixed_batch_size_as_torch_onnx_export_writes_by_default(tmp_path, capsys):
+    """torch.onnx.export without dynamic_axes fixes the batch at the example's (here 1, then 3): the
+    check runs onnxruntime at that batch size, and the spec computes what onnxruntime does."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 30 * 30, 10)).eval()
+    for batch in (1, 3):
+        path = tmp_path / f"static{batch}.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, (torch.randn(batch, 3, 32, 32),), str(path), dynamo=False)
+        assert onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim[0].dim_value == batch
+        spec = tmp_path / f"s{batch}.yaml"
+        assert main(["import", str(path), "-o", str(spec), "--weights-out", str(tmp_path / f"s{batch}.pt")]) == 0
+        assert "onnxruntime's outputs" in capsys.readouterr().err
+        mine = netspec.compile(spec, weights=tmp_path / f"s{batch}.pt").eval()
+        x = torch.randn(batch, 3, 32, 32)
+        with torch.no_grad():
+            torch.testing.assert_close(mine(x), onnxruntime_outputs(path, x), rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(mine(x), model(x), rtol=1e-4, atol=1e-5)
+
+
+def test_an_onnxruntime_failure_while_checking_is_a_message(tmp_path, capsys, monkeypatch):
+    torch.manual_seed(4)
+    export(Net(), (3, 8, 8), tmp_path / "net.onnx")
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions for input")
+
+    monkeypatch.setattr(ort, "InferenceSession", refuse)
+    assert main(["import", str(tmp_path / "net.onnx"), "-o", str(tmp_path / "n.yaml")]) not in (0, 3)
+    err = capsys.readouterr().err
+    assert "onnxruntime could not run" in err and "INVALID_ARGUMENT" in err and "--no-check" in err
+    assert "Traceback" not in err
+    assert main(["import", str(tmp_path / "net.onnx"), "-o", str(tmp_path / "n.yaml"), "--no-check"]) == 0

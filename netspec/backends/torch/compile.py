@@ -13,6 +13,7 @@ included, are the same as without (``in_place=False``).
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable
 
 import torch
 import torch.fx as fx
@@ -29,9 +30,32 @@ from netspec.layers.torch.merge import Add
 
 
 class NetworkModule(fx.GraphModule):
-    """A compiled network: an fx GraphModule that remembers its netspec graph."""
+    """A compiled network: an fx GraphModule that remembers its netspec graph.
+
+    ``train()`` leaves the frozen layers that keep state (:func:`frozen_stateful`) in eval mode, so
+    fine-tuning changes neither their parameters nor their running statistics, under any trainer."""
 
     netspec_graph: NetGraph
+    netspec_frozen: tuple[str, ...] = ()
+
+    def train(self, mode: bool = True) -> NetworkModule:
+        super().train(mode)
+        if mode:
+            for name in self.netspec_frozen:
+                self.get_submodule(name).eval()
+        return self
+
+    def __deepcopy__(self, memo: dict) -> NetworkModule:  # fx's copy keeps only the graph and the modules
+        copied = super().__deepcopy__(memo)
+        copied.netspec_graph, copied.netspec_frozen = self.netspec_graph, self.netspec_frozen
+        return copied
+
+
+def frozen_stateful(nodes: Iterable[Node]) -> tuple[str, ...]:
+    """The layers that stay in eval mode in training: ``trainable: false`` (on the layer or an
+    enclosing group) and with buffers (a batch norm's running statistics), as torchvision's
+    ``FrozenBatchNorm2d``. Read from the IR's flags and buffer shapes, not from layer kinds."""
+    return tuple(n.name for n in nodes if not n.trainable and n.buffers and n.shared is None)
 
 
 def compile_graph(graph: Graph, network: str | None = None, in_place: bool = True) -> nn.Module:
@@ -80,6 +104,7 @@ def compile_network(net: NetGraph, in_place: bool = True) -> nn.Module:
         run_in_place(g, root)
     module = NetworkModule(root, g, class_name=f"{net.name}")
     module.netspec_graph = net
+    module.netspec_frozen = frozen_stateful(net.nodes)
     return module
 
 

@@ -11,9 +11,10 @@ tensors sharing a prefix: a convolution's ``weight`` and ``bias``, a batch norm'
    Names must agree with the file's order: two modules of equal shapes whose names cross over (the
    first takes a later file entry than the second) are refused, not loaded (a swapped name would
    otherwise load silently into the wrong place).
-2. **By structure**: the remaining modules, in network order, are aligned with the file's remaining
-   modules, in the file's order, by their signature (tensor names and shapes): the longest common
-   subsequence. A pair is loaded only when it is *certain*: no other pair of an equally long alignment
+2. **By structure**: the remaining modules are aligned block by block first (:func:`align_blocks`: a
+   block instance takes the file module holding the same tensors, in whatever order the file has them,
+   and never an entry of another block), then, in network order against the file's order, by their
+   signature (tensor names and shapes): the longest common subsequence. A pair is loaded only when it is *certain*: no other pair of an equally long alignment
    competes with it (same module, same file entry, or crossing it). Otherwise it is *ambiguous*.
 
 Whatever is left over (model modules nothing fits, file entries nothing used) or ambiguous is listed
@@ -27,7 +28,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import torch
 import torch.nn as nn
@@ -82,6 +83,7 @@ class LoadReport:
     unused: list[Entry] = field(default_factory=list)
     ambiguous: list[tuple[Entry, list[Entry]]] = field(default_factory=list)
     disordered: list[tuple[Entry, Entry]] = field(default_factory=list)
+    blocks: dict[str, str] = field(default_factory=dict)  # missing model module -> its block no file module matched
 
     @property
     def complete(self) -> bool:
@@ -115,7 +117,10 @@ class LoadReport:
             rows.append((m.path, f.path, "refused: the names say so, the file's order says otherwise "
                                          "(another module of these shapes sits between them the other way round)"))
         for m in self.missing:
-            rows.append((m.path, "-", f"not in the file ({m.describe()})"))
+            block = self.blocks.get(m.path)
+            rows.append((m.path, "-", f"not in the file ({m.describe()})" if block is None else
+                         f"not loaded: no file module holds block {block}'s tensors, and a module never "
+                         f"takes an entry across a block boundary ({m.describe()})"))
         for f in self.unused:
             rows.append(("-", f.path, f"unused ({f.describe()})"))
         lines = [self.summary()]
@@ -183,10 +188,11 @@ def entries(state: Mapping[str, Any]) -> list[Entry]:
 
 
 def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str = "a state dict",
-         spellings: Mapping[str, list[str]] | None = None) -> LoadReport:
+         spellings: Mapping[str, list[str]] | None = None, blocks: Iterable[str] = ()) -> LoadReport:
     """Decide which file module goes into which model module (nothing is loaded).
 
-    ``spellings``: other names a model module may have in the file (:func:`torch_names`).
+    ``spellings``: other names a model module may have in the file (:func:`torch_names`); ``blocks``: the
+    model's block instances (module paths), whose modules load by structure only from one file module.
     """
     mine, theirs = entries(target), entries(source)
     report = LoadReport(source_name)
@@ -223,8 +229,7 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
         else:
             rest.append(m)
     others = [f for f in theirs if f.path not in taken]
-    pairs, ambiguous = align([m.signature for m in rest], [f.signature for f in others],
-                             [m.path for m in rest], [f.path for f in others])
+    pairs, ambiguous, alone = align_blocks(rest, others, blocks or ())
     used: set[int] = set()
     for i, j in pairs:
         report.loaded.append((rest[i], others[j], "structure"))
@@ -235,10 +240,100 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
         report.ambiguous.append((rest[i], options))
     stuck_files = {j for _, j in ambiguous}
     report.missing = [m for i, m in enumerate(rest) if i not in stuck and all(i != a for a, _ in pairs)]
+    report.blocks = {m.path: alone[i] for i, m in enumerate(rest) if i in alone and m in report.missing}
     report.unused = [f for j, f in enumerate(others) if j not in used and j not in stuck_files]
     where = {m.path: i for i, m in enumerate(mine)}
     report.loaded.sort(key=lambda t: where[t[0].path])
     return report
+
+
+def align_blocks(mine: list[Entry], theirs: list[Entry], blocks: Iterable[str]
+                 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]], dict[int, str]]:
+    """:func:`align` by blocks first, then within each pair of blocks: a model's block instance (the
+    outermost enclosing one) matches the file module (a path prefix) holding the same tensors, whatever
+    their order; inside, modules align in order, and the ones left over pair up where their signature
+    is unique on both sides of the block (a module registering a parameter of its own before its body,
+    torchvision's ConvNeXt ``layer_scale``). A module never takes a file entry of another block.
+
+    Returns the certain pairs, the ambiguous ones, and the model modules of blocks no file module
+    matched (index -> block path)."""
+    outer = sorted(set(blocks), key=len)
+
+    def block_of(path: str) -> str | None:
+        return next((b for b in outer if path.startswith(b + ".")), None)
+
+    mine_chunks: dict[str, list[int]] = {}
+    for i, m in enumerate(mine):
+        b = block_of(m.path)
+        mine_chunks.setdefault(b if b is not None else f"\0{i}", []).append(i)
+
+    def key(sigs: Iterable[Signature]) -> tuple[Signature, ...]:
+        return tuple(sorted(sigs))
+
+    wanted = {key(mine[i].signature for i in idx) for b, idx in mine_chunks.items() if not b.startswith("\0")}
+    under: dict[str, list[int]] = {}
+    for j, f in enumerate(theirs):
+        parts = f.path.split(".") if f.path else []
+        for d in range(1, len(parts) + 1):
+            under.setdefault(".".join(parts[:d]), []).append(j)
+    file_chunks: list[list[int]] = []
+    done: set[int] = set()
+    for j, f in enumerate(theirs):
+        if j in done:
+            continue
+        parts = f.path.split(".") if f.path else []
+        chunk = [j]
+        for d in range(1, len(parts) + 1):
+            idx = under[".".join(parts[:d])]
+            if not done.intersection(idx) and key(theirs[k].signature for k in idx) in wanted:
+                chunk = idx
+                break
+        done.update(chunk)
+        file_chunks.append(chunk)
+    mine_list = list(mine_chunks.values())
+    chunk_pairs, chunk_unsure = align([key(mine[i].signature for i in c) for c in mine_list],
+                                      [key(theirs[j].signature for j in c) for c in file_chunks],
+                                      [mine[c[0]].path for c in mine_list], [theirs[c[0]].path for c in file_chunks])
+    certain: list[tuple[int, int]] = []
+    unsure: list[tuple[int, int]] = []
+    for a, b in chunk_unsure:  # two blocks could take one file module: each of their modules is ambiguous
+        unsure += [(i, j) for i in mine_list[a] for j in file_chunks[b] if mine[i].signature == theirs[j].signature]
+    for a, b in chunk_pairs:
+        ci, cj = mine_list[a], file_chunks[b]
+        inner, _ = align([mine[i].signature for i in ci], [theirs[j].signature for j in cj],
+                         [mine[i].path for i in ci], [theirs[j].path for j in cj])
+        got = [(ci[x], cj[y]) for x, y in inner]
+        left_i = [i for i in ci if all(i != p for p, _ in got)]
+        left_j = [j for j in cj if all(j != q for _, q in got)]
+        for i in left_i:
+            same = [j for j in left_j if theirs[j].signature == mine[i].signature]
+            if len(same) == 1 and sum(mine[k].signature == mine[i].signature for k in left_i) == 1:
+                got.append((i, same[0]))
+        if len(got) == len(ci):
+            certain += got
+        else:  # the same tensors in another order that shapes cannot settle
+            unsure += [(i, j) for i in ci for j in cj if mine[i].signature == theirs[j].signature
+                       and all(i != p for p, _ in got)]
+            certain += got
+    # Between two matched blocks, what is left aligns in order (a block the file writes flat, VGG's
+    # `features.0`, `features.2`), never across a matched block.
+    busy_a = {a for a, _ in chunk_unsure}
+    busy_b = {b for _, b in chunk_unsure}
+    bounds = [(-1, -1), *sorted(chunk_pairs), (len(mine_list), len(file_chunks))]
+    for (a0, b0), (a1, b1) in zip(bounds, bounds[1:]):
+        gi = [i for a in range(a0 + 1, a1) if a not in busy_a for i in mine_list[a]]
+        gj = [j for b in range(b0 + 1, b1) if b not in busy_b for j in file_chunks[b]]
+        if not gi or not gj:
+            continue
+        sure, maybe = align([mine[i].signature for i in gi], [theirs[j].signature for j in gj],
+                            [mine[i].path for i in gi], [theirs[j].path for j in gj])
+        certain += [(gi[x], gj[y]) for x, y in sure]
+        unsure += [(gi[x], gj[y]) for x, y in maybe]
+    paired = {i for i, _ in certain} | {i for i, _ in unsure}
+    names = list(mine_chunks)
+    alone = {i: names[a] for a, c in enumerate(mine_list) if not names[a].startswith("\0")
+             for i in c if i not in paired}
+    return sorted(certain), unsure, alone
 
 
 def _crossed(pairs: list[tuple[int, int, Signature]]) -> set[int]:
@@ -337,6 +432,16 @@ def model_torch_names(model: nn.Module) -> dict[str, list[str]]:
     return out
 
 
+def model_blocks(model: nn.Module) -> list[str]:
+    """The module paths of a compiled module's block instances (a network, or a ModuleDict of them)."""
+    net = getattr(model, "netspec_graph", None)
+    if isinstance(net, NetGraph):
+        return [path for path, info in net.groups.items() if info.block is not None]
+    if isinstance(model, nn.ModuleDict):
+        return [f"{key}.{p}" for key, sub in model.items() for p in model_blocks(sub)]
+    return []
+
+
 def align(a: list[Signature], b: list[Signature], a_names: list[str] | None = None,
           b_names: list[str] | None = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Align two sequences of signatures: the most pairs of equal signatures in order (a longest
@@ -400,7 +505,7 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
     else:
         source, name = as_state_dict(weights), "a state dict"
     target = model.state_dict()
-    report = plan(target, source, name, model_torch_names(model))
+    report = plan(target, source, name, model_torch_names(model), model_blocks(model))
     if not report.loaded:
         raise DataError(report.table() + "\nnothing in the file fits this network")
     if not report.complete and not partial:

@@ -386,3 +386,32 @@ def test_python_source_refuses_a_huge_literal_init(tmp_path):
            f"    init: {{weight: {values}}}\n"
     with pytest.raises(netspec.NetspecError, match="numbers, more than"):
         export(spec, tmp_path / "big.py")
+
+
+def test_train_keeps_frozen_batch_norms_in_eval_mode_compiled_and_exported(tmp_path):
+    """specs/resnet18_finetune.yaml freezes the stem and layer1-3: after `.train()` and a forward pass, every
+    running statistic there is bit-identical (torch's own state dict before and after), and layer4's
+    running statistics changed, for the compiled module and for the exported source alike."""
+    text = (SPECS / "resnet18_finetune.yaml").read_text(encoding="utf-8").replace("[3, 64, 64]", "[3, 32, 32]")
+    text = text.split("\nexpect:")[0] + "\n"
+    path = tmp_path / "ftt.py"
+    done = export(text, path, check=False)
+    source = path.read_text(encoding="utf-8")
+    assert "def train(self, mode: bool = True)" in source
+    frozen_prefixes = ("bn1.", "layer1.", "layer2.", "layer3.")  # the spec's trainable: false groups
+    for model in (netspec.compile(text), getattr(_import(path, "exported_ftt"), done.model_class)()):
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        assert model.train() is model and model.training
+        model(torch.randn(4, 3, 32, 32))
+        after = model.state_dict()
+        frozen = [k for k in before if k.startswith(frozen_prefixes) and "running" in k or
+                  k.startswith(frozen_prefixes) and k.endswith("num_batches_tracked")]
+        assert len(frozen) == 15 * 3  # the stem 1, layer1 2x2, layer2 and layer3 2x2 + a shortcut: 15 norms, 3 buffers each
+        for key in frozen:
+            assert torch.equal(before[key], after[key]), key
+        assert not torch.equal(before["layer4.basic_block_2.bn2.running_mean"],
+                               after["layer4.basic_block_2.bn2.running_mean"])
+        assert not model.get_submodule("layer3.basic_block_2.bn2").training
+        assert model.get_submodule("layer4.basic_block_2.bn2").training
+        model.eval()
+        assert not model.get_submodule("layer4.basic_block_2.bn2").training

@@ -229,6 +229,8 @@ TORCHVISION = {
     "resnet18": lambda m: m.resnet18(), "resnet50": lambda m: m.resnet50(), "vgg16": lambda m: m.vgg16(),
     "googlenet": lambda m: m.googlenet(aux_logits=False, init_weights=True),
     "mobilenet_v2": lambda m: m.mobilenet_v2(), "densenet121": lambda m: m.densenet121(),
+    # their blocks register a part before the body: `layer_scale` before `block`, `proj` before `f`
+    "convnext_tiny": lambda m: m.convnext_tiny(), "regnet_y_400mf": lambda m: m.regnet_y_400mf(),
 }
 
 
@@ -374,3 +376,72 @@ def test_a_densenet_spec_loads_torchvision_names():
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
         assert torch.allclose(mine(x), model(x), atol=1e-5)
+
+
+TINY_CONVNEXT = (ROOT / "specs" / "convnext_tiny.yaml").read_text(encoding="utf-8").split("\ninput:")[0] + """
+input: [3, 32, 32]
+layers:
+  - conv2d: {filters: 8, kernel: 4, stride: 4}
+    name: stem
+  - layernorm: {channels_first: true, eps: 1.0e-6}
+    name: stem_norm
+  - convnext_block: {width: 8}
+    repeat: 2
+    name: stage1
+  - downsample: {width: 16}
+    name: down2
+  - convnext_block: {width: 16}
+    repeat: 2
+    name: stage2
+  - adaptive_avg_pool2d: 1
+    name: avgpool
+  - layernorm: {channels_first: true, eps: 1.0e-6}
+    name: norm
+  - flatten
+  - dense: 5
+    name: fc
+"""
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_a_block_registering_its_parameter_before_its_body_loads_into_its_own_block(partial):
+    """torchvision's ConvNeXt block registers `layer_scale` before `block`: the file lists each block's
+    scale first, netspec's block last. Each scale must land in its own block (a shift by one block
+    would give every block the next one's scale): the outputs are the hand-written module's."""
+    from torchvision_layout import TinyConvNeXt
+
+    theirs = randomise(TinyConvNeXt())
+    assert list(theirs.state_dict())[4:6] == ["features.1.0.layer_scale", "features.1.0.block.0.weight"]
+    mine = netspec.compile(TINY_CONVNEXT, weights=theirs.state_dict(), partial=partial).eval()
+    assert mine.netspec_weights.complete
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(mine(x), theirs(x), rtol=1e-5, atol=1e-5)
+
+
+def test_a_block_the_file_lacks_is_refused_not_filled_from_another_block():
+    """Drop the scales of stage 1's blocks from the file: those blocks match no file module, so their
+    modules load nothing (they would otherwise take other blocks' tensors of the same shapes), the table
+    says why, and stage 2's blocks still load their own tensors. With one scale dropped, the one file
+    block left could be either block of stage 1: both are listed as ambiguous, neither loads."""
+    from torchvision_layout import TinyConvNeXt
+
+    full = randomise(TinyConvNeXt()).state_dict()
+    state = {k: v for k, v in full.items() if k not in ("features.1.0.layer_scale", "features.1.1.layer_scale")}
+    with pytest.raises(DataError) as err:
+        netspec.compile(TINY_CONVNEXT, weights=state)
+    assert "stage1.convnext_block_2.layer_scale" in str(err.value) and "across a block boundary" in str(err.value)
+    mine = netspec.compile(TINY_CONVNEXT, weights=state, partial=True)
+    mapping = mine.netspec_weights.mapping
+    assert mapping["stage2.convnext_block_1.layer_scale.layer_scale"] == "features.3.0.layer_scale"
+    assert mapping["stage2.convnext_block_2.dwconv.weight"] == "features.3.1.block.0.weight"
+    for k in (1, 2):  # what stage 1's blocks load (their bodies, in order) comes from their own file block
+        assert all(v.startswith(f"features.1.{k - 1}.block.") for key, v in mapping.items()
+                   if key.startswith(f"stage1.convnext_block_{k}."))
+        assert f"stage1.convnext_block_{k}.layer_scale.layer_scale" not in mapping
+    del full["features.1.1.layer_scale"]
+    report = netspec.compile(TINY_CONVNEXT, weights=full, partial=True).netspec_weights
+    assert {m.path.rpartition(".")[0] for m, _ in report.ambiguous} == \
+        {"stage1.convnext_block_1", "stage1.convnext_block_2"}
+    assert not any(k.startswith("stage1.") for k in report.mapping)
+    assert report.mapping["stage2.convnext_block_2.layer_scale.layer_scale"] == "features.3.1.layer_scale"

@@ -32,6 +32,7 @@ from netspec.backends.torch.code.calls import (
     module_call,
     record_build,
 )
+from netspec.backends.torch.compile import frozen_stateful
 from netspec.core.errors import BuildError
 from netspec.core.types import Ref
 from netspec.ir.graph import Graph, GroupInfo, NetGraph, Node
@@ -463,7 +464,23 @@ class Writer:
         ret = "torch.Tensor" if len(box.exports) == 1 else f"tuple[{', '.join(['torch.Tensor'] * len(box.exports))}]"
         lines += ["", f"{INDENT}def forward(self, {annotated}) -> {ret}:"]
         lines += [f"{INDENT * 2}{b}" for b in body]
+        if plan.key is None:
+            lines += self._train_lines(plan, box)
         return "\n".join(lines)
+
+    def _train_lines(self, plan: ClassPlan, box: Box) -> list[str]:
+        """A network's ``train()`` that keeps its frozen layers with running statistics in eval mode
+        (what the compiled module does, :func:`~netspec.backends.torch.compile.frozen_stateful`)."""
+        names = frozen_stateful(box.nodes)
+        if not names:
+            return []
+        i2, i3, i4 = INDENT * 2, INDENT * 3, INDENT * 4
+        return ["", f"{INDENT}def train(self, mode: bool = True) -> {plan.name}:",
+                f'{i2}"""Training mode, except the frozen layers with running statistics (trainable: false):',
+                f'{i2}they stay in eval mode, so fine-tuning does not change their statistics."""',
+                f"{i2}super().train(mode)", f"{i2}if mode:", f"{i3}for name in (",
+                *(f'{i4}"{n}",' for n in names), f"{i3}):", f"{i4}self.get_submodule(name).eval()",
+                f"{i2}return self"]
 
     def _call_text(self, call: Call, plan: ClassPlan, path: tuple[Any, ...], depth: int) -> str:
         if call.items is not None:
