@@ -213,20 +213,23 @@ def guess_data(value: str) -> dict[str, Any]:
 
 
 def anchor_paths(cfg: TrainConfig, base_dir: str) -> TrainConfig:
-    """The recipe with the relative data paths of a spec file (``data.path``, ``val_path``, ``root``)
-    made absolute against ``base_dir``, the spec file's folder: a spec's data is found wherever the
-    command runs (paths given on the command line stay relative to the working directory)."""
+    """The recipe with the relative paths of a spec file (``data.path``, ``val_path``, ``root`` and
+    ``weights.path``) made absolute against ``base_dir``, the spec file's folder, as ``imports:`` are: a
+    spec's files are found wherever the command runs (paths given on the command line stay relative to
+    the working directory)."""
     import os
 
+    def anchored(value: str) -> str:
+        value = os.path.expanduser(value)
+        return value if os.path.isabs(value) else os.path.normpath(os.path.join(base_dir, value))
+
     update: dict[str, Any] = {}
-    for key in ("path", "val_path", "root"):
-        value = getattr(cfg.data, key)
-        if value:
-            value = os.path.expanduser(value)
-            update[key] = value if os.path.isabs(value) else os.path.normpath(os.path.join(base_dir, value))
-    if not update:
-        return cfg
-    return cfg.model_copy(update={"data": cfg.data.model_copy(update=update)})
+    data = {key: anchored(getattr(cfg.data, key)) for key in ("path", "val_path", "root") if getattr(cfg.data, key)}
+    if data:
+        update["data"] = cfg.data.model_copy(update=data)
+    if cfg.weights is not None and cfg.weights.path:
+        update["weights"] = cfg.weights.model_copy(update={"path": anchored(cfg.weights.path)})
+    return cfg.model_copy(update=update) if update else cfg
 
 
 # --- command-line overrides ---------------------------------------------------------------------------
