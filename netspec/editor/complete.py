@@ -67,7 +67,8 @@ def _yaml(lines: list[str], line: int, prefix: str, outline: Outline | None) -> 
         value = re.search(r"([\w.]+)\s*:\s*[\w.\-]*$", inner)
         if value:
             return values(braces.group(1), value.group(1))
-        return options(braces.group(1), outline, sep=": ")
+        written = set(re.findall(r"([\w.]+)\s*:", inner))  # options already given: not offered again
+        return [c for c in options(braces.group(1), outline, sep=": ") if c.label not in written]
     item = re.match(r"^(\s*)-\s+(?:-\s+)*([\w.]*)$", prefix)
     if item:
         return kinds(outline) if _in_layer_list(lines, line, len(item.group(1))) else []
@@ -250,5 +251,6 @@ def _dsl(prefix: str, outline: Outline | None, line: int) -> list[Candidate]:
         return kinds(outline)
     after = re.match(r"^\s*(?:[A-Za-z_]\w*:\s*)?(?:repeat\s+\S+\s+)?([A-Za-z_]\w*)\s.*?(\w*)$", prefix)
     if after:
-        return options(after.group(1), outline, sep="=")
+        written = set(re.findall(r"(\w+)=", prefix))
+        return [c for c in options(after.group(1), outline, sep="=") if c.label not in written]
     return []

@@ -152,7 +152,7 @@ async def test_completion_of_kinds_options_blocks_and_from_targets(client: Langu
     assert kinds["basic_block"].kind == lsp.CompletionItemKind.Module
     assert "2-D convolution" in kinds["conv2d"].documentation.value
     first = lines[row]
-    options = await labels(row + 1, first.index("kernel"))
+    options = await labels(row + 1, first.index("filters"))
     assert options["stride"].detail == "= 1" and options["filters"].detail == "required"
     uses = line_of(typed, "- basic_block: {width: 64}")
     params = await labels(uses, typed.splitlines()[uses].index("width"))
