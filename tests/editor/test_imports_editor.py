@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
+from editor_support import watch
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
@@ -83,25 +84,12 @@ async def test_go_to_definition_of_an_imported_block_opens_the_library(client: L
 
 
 def test_check_watch_reruns_when_an_imported_library_is_saved(tmp_path: Path):
-    import queue
     import signal
-    import subprocess
-    import threading
 
     (tmp_path / "lib.yaml").write_text(LIB, encoding="utf-8")
     spec = tmp_path / "net.yaml"
     spec.write_text(SPEC, encoding="utf-8")
-    proc = subprocess.Popen([*SERVER[:2], SERVER[2].replace("['lsp']", f"['check', '--watch', {str(spec)!r}]")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-
-    def until(fragment: str) -> str:
-        seen = ""
-        deadline = time.monotonic() + 30
-        while fragment not in seen:
-            seen += lines.get(timeout=max(deadline - time.monotonic(), 0.1))
-        return seen
+    proc, until = watch(spec)
 
     try:
         # 8·4 + 4 = 36, then 4·2 + 2 = 10: 46

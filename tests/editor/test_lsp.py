@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
+from editor_support import watch
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
@@ -272,24 +273,11 @@ async def test_inlay_hints_can_be_switched_off():
 # --- netspec check --watch ------------------------------------------------------------------------------
 
 def test_check_watch_rechecks_on_save_and_exits_0_on_ctrl_c(tmp_path: Path):
-    import queue
     import signal
-    import subprocess
-    import threading
 
     spec = tmp_path / "net.yaml"
     spec.write_text("input: [4]\nlayers:\n  - dense: 3\n", encoding="utf-8")
-    proc = subprocess.Popen([*SERVER[:2], SERVER[2].replace("['lsp']", f"['check', '--watch', {str(spec)!r}]")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-
-    def until(fragment: str) -> str:
-        seen = ""
-        deadline = time.monotonic() + 30
-        while fragment not in seen:
-            seen += lines.get(timeout=max(deadline - time.monotonic(), 0.1))
-        return seen
+    proc, until = watch(spec)
 
     try:
         assert "params: 15 total" in until("watching")
