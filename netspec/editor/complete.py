@@ -127,8 +127,9 @@ def _keys(lines: list[str], line: int, column: int, outline: Outline | None) -> 
     dash = re.match(r"^(\s*)-\s+(?:-\s+)*", p_text)
     if kind and dash:
         key_col = dash.end()
-        if column > key_col and re.search(r":\s*$", p_text):
-            return options(kind, outline, sep=": ")  # under `- conv2d:`
+        if column > key_col and re.search(r":\s*$", p_text):  # under `- conv2d:`
+            written = _sibling_keys(lines, line, p_line, column)
+            return [c for c in options(kind, outline, sep=": ") if c.label not in written]
         if column == key_col:
             return [Candidate(k, KEY, "beside the kind", _item_key_doc(k), f"{k}: ") for k in ITEM_KEYS]
         return []
@@ -139,17 +140,36 @@ def _keys(lines: list[str], line: int, column: int, outline: Outline | None) -> 
     grand = _parent(lines, p_line, indent(p_text))
     grand_key = re.match(r"^\s*([\w.]+)\s*:", grand[1]).group(1) if grand and re.match(r"^\s*[\w.]+\s*:", grand[1]) \
         else None
+    found: list[Candidate] = []
     if name in SECTIONS:
-        return _fields(SECTIONS[name])
-    if grand_key == "train":
+        found = _fields(SECTIONS[name])
+    elif grand_key == "train":
         sub = TrainConfig.model_fields.get(name)
         if sub is not None and isinstance(sub.annotation, type) and issubclass(sub.annotation, BaseModel):
-            return _fields(sub.annotation)
-    if grand_key == "networks":
-        return [Candidate(k, KEY, "network") for k in NETWORK_KEYS]
-    if grand_key == "blocks":
-        return [Candidate(k, KEY, "block definition") for k in dict.fromkeys((*BLOCK_KEYS, "layers"))]
-    return []
+            found = _fields(sub.annotation)
+    elif grand_key == "networks":
+        found = [Candidate(k, KEY, "network") for k in NETWORK_KEYS]
+    elif grand_key == "blocks":
+        found = [Candidate(k, KEY, "block definition") for k in dict.fromkeys((*BLOCK_KEYS, "layers"))]
+    written = _sibling_keys(lines, line, p_line, column)
+    return [c for c in found if c.label not in written]
+
+
+def _sibling_keys(lines: list[str], line: int, parent: int, column: int) -> set[str]:
+    """The keys already written at ``column`` in the mapping opened on line ``parent``, above and below
+    ``line`` (the one being completed): a key is offered once."""
+    keys: set[str] = set()
+    for i in range(parent + 1, len(lines)):
+        text = lines[i]
+        body = text.strip()
+        if i == line or not body or body.startswith("#"):
+            continue
+        if indent(text) < column:
+            break
+        m = re.match(r"^\s*([\w.]+)\s*:", text) if indent(text) == column else None
+        if m:
+            keys.add(m.group(1))
+    return keys
 
 
 def _fields(model: type[BaseModel]) -> list[Candidate]:

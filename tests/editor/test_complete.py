@@ -1,4 +1,4 @@
-"""Completion offers an option only while it is not written yet (YAML braces and the DSL)."""
+"""Completion offers an option or key only while it is not written yet (YAML braces, block style, sections; the DSL)."""
 
 from netspec.editor.complete import complete
 
@@ -18,3 +18,24 @@ def test_dsl_options_already_given_are_not_offered_again():
     labels = _labels("input 3x8x8\nconv2d filters=8 kernel=3 ", "dsl")
     assert "stride" in labels
     assert "filters" not in labels and "kernel" not in labels
+
+
+def _labels_at(text: str, line: int, fmt: str = "yaml") -> set[str]:
+    lines = text.split("\n")
+    return {c.label for c in complete(lines, line, len(lines[line]), fmt, None)}
+
+
+def test_block_style_options_written_above_or_below_are_not_offered_again():
+    text = ("input: [3, 8, 8]\nlayers:\n  - conv2d:\n      filters: 8\n      \n      kernel: 3\n"
+            "  - conv2d:\n      \n  - relu\n")
+    labels = _labels_at(text, 4)  # between filters and kernel of the first conv
+    assert "stride" in labels and "padding" in labels
+    assert "filters" not in labels and "kernel" not in labels
+    second = _labels_at(text, 7)  # the second conv has nothing written: everything is offered
+    assert {"filters", "kernel", "stride"} <= second
+
+
+def test_section_keys_already_written_are_not_offered_again():
+    text = "input: [1, 8, 8]\nlayers: [flatten, dense: 10]\ntrain:\n  epochs: 3\n  \n"
+    labels = _labels_at(text, 4)
+    assert "epochs" not in labels and "batch_size" in labels
