@@ -338,13 +338,14 @@ class Builder:
                 hint = did_you_mean(pname, params)
                 raise ShapeError(f"tie names '{pname}', but {layer.kind} has parameters: {', '.join(params) or 'none'}"
                                  + f"; hint: {hint or 'tie: {parameter: other_layer} names one of them'}")
+            arg = arg_names(layer.path).get(("tie", pname))
             try:  # `wte` (the same parameter name) or `wte.weight`; node names may hold dots themselves
-                other, tp = self.node_named(target, scope, "tie"), pname
+                other, tp = self.node_named(target, scope, "tie", arg), pname
             except ShapeError:
                 name, _, tp = target.rpartition(".")
                 if not name:
                     raise
-                other = self.node_named(name, scope, "tie")
+                other = self.node_named(name, scope, "tie", arg)
             if tp not in other.params:
                 raise ShapeError(f"tie: '{other.name}' has no parameter '{tp}'; hint: "
                                  + (did_you_mean(tp, other.params) or f"it has: {', '.join(other.params) or 'none'}"))

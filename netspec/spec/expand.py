@@ -100,7 +100,7 @@ class Deferred(str):
 
 
 class ArgName(str):
-    """A string given as a block argument at a use (``- up: {skip: e4}``): in ``from:`` (or ``share:``) it
+    """A string given as a block argument at a use (``- up: {skip: e4}``): in ``from:``, ``share:`` or ``tie:`` it
     names a layer of the scope the block is used in, not one of the block's own (lexical scoping). It
     keeps the use it was written at, however deep it is passed on to blocks used inside the block."""
 
@@ -119,12 +119,13 @@ class ArgName(str):
 
 
 class ArgPath(str):
-    """The ``path`` of a layer whose ``from:``/``share:`` holds block arguments: carries them (keyed by
-    the option and the index in ``from:``) through validation, which keeps a plain ``str``, to the builder."""
+    """The ``path`` of a layer whose ``from:``/``share:``/``tie:`` holds block arguments: carries them (keyed
+    by the option and the index in ``from:`` or the parameter in ``tie:``) through validation, which keeps a
+    plain ``str``, to the builder."""
 
-    refs: dict[tuple[str, int], ArgName]
+    refs: dict[tuple[str, int | str], ArgName]
 
-    def __new__(cls, path: str, refs: dict[tuple[str, int], ArgName]) -> "ArgPath":
+    def __new__(cls, path: str, refs: dict[tuple[str, int | str], ArgName]) -> "ArgPath":
         out = super().__new__(cls, path)
         out.refs = refs
         return out
@@ -133,22 +134,26 @@ class ArgPath(str):
         return (ArgPath, (str(self), self.refs))
 
 
-def arg_names(path: Any) -> dict[tuple[str, int], ArgName]:
-    """The block arguments a layer's ``from:`` (``("from", i)``) and ``share:`` (``("share", 0)``) hold."""
+def arg_names(path: Any) -> dict[tuple[str, int | str], ArgName]:
+    """The block arguments a layer's ``from:`` (``("from", i)``), ``share:`` (``("share", 0)``) and ``tie:``
+    (``("tie", param)``) hold."""
     return getattr(path, "refs", None) or {}
 
 
 def _carry_args(item: PosDict | None) -> PosDict | None:
-    """Record the block arguments of ``item``'s ``from:``/``share:`` on its path (see :class:`ArgPath`)."""
+    """Record the block arguments of ``item``'s ``from:``/``share:``/``tie:`` on its path (see :class:`ArgPath`)."""
     if item is None:
         return None
-    refs: dict[tuple[str, int], ArgName] = {}
+    refs: dict[tuple[str, int | str], ArgName] = {}
     sources = item.get("from")
     for i, text in enumerate(sources if isinstance(sources, list) else [sources]):
         if isinstance(text, ArgName):
             refs[("from", i)] = text
     if isinstance(item.get("share"), ArgName):
         refs[("share", 0)] = item["share"]
+    ties = item.get("tie")
+    if isinstance(ties, dict):
+        refs.update((("tie", param), target) for param, target in ties.items() if isinstance(target, ArgName))
     if refs:
         path = getattr(item, "path", "") or ""
         if isinstance(path, Deferred):

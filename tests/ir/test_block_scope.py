@@ -169,3 +169,39 @@ def test_unet_skip_typo_is_located_at_the_use(tmp_path):
     # `dec1: up_level 64 skip=e9`: `skip` starts at column 19 (6 + 9 + 3 characters before it)
     assert (p.location.line, p.location.column) == (line, 19)
     assert "'e9' is not an earlier layer" in p.message
+
+
+# A tied output head as a block: a layer of its own is also called `wte`, with a weight of the same shape
+# (16x8), so resolving `$target` inside the block would tie the wrong matrix without any error.
+TIE_CLASH_YAML = """input: {shape: [5], dtype: long}
+blocks:
+  head:
+    params: {target: null}
+    layers:
+      - dense: {units: 16, bias: false}
+        name: wte
+      - dense: {units: 16, bias: false}
+        tie: {weight: $target}
+        from: [x]
+layers:
+  - embedding: {vocab: 16, dim: 8}
+    name: wte
+  - dense: {units: 8, bias: false}
+    name: x
+  - head: {target: wte}
+"""
+
+
+def test_tie_argument_names_the_callers_layer(tmp_path):
+    path = tmp_path / "tie.yaml"
+    path.write_text(TIE_CLASH_YAML, encoding="utf-8")
+    model = netspec.compile(str(path))
+    params = dict(model.named_parameters(remove_duplicate=False))
+    head = next(n for n in params if n.startswith("head") and n.endswith("weight") and params[n].shape == (16, 8)
+                and "wte" not in n)  # the tied dense layer's weight
+    assert params[head] is params["wte.weight"]
+    inner = next(n for n in params if n.startswith("head") and "wte" in n)
+    assert params[inner] is not params["wte.weight"]
+    # counted once: wte 16*8 + x 8*8 + the block's own wte 16*8 = 320 (the head's weight is the caller's wte's)
+    (report,) = netspec.check(str(path)).networks.values()
+    assert report.graph.params == 320 == sum(p.numel() for p in model.parameters())
