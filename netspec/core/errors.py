@@ -7,7 +7,6 @@ and exits 1; it never shows a traceback for these.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -88,6 +87,8 @@ class DataError(NetspecError):
 def close_matches(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
     """The choices close to ``word``, best first; case does not count against a match (``C3`` finds
     ``c3``) and a choice that differs from the word only in case comes first. Never the word itself."""
+    import difflib  # only a wrong spec needs it: `check` of a valid one does not pay for the import
+
     by_lower: dict[str, list[str]] = {}
     for choice in sorted({str(c) for c in choices}):
         by_lower.setdefault(choice.lower(), []).append(choice)
