@@ -28,6 +28,4 @@ and fused kernels compute the full ``T×S`` products). With a symbolic length th
 """
 
 # The kind modules, in the order `netspec kinds` lists their kinds.
-MODULES = (
-    "attention",
-)
+MODULES = ("attention",)

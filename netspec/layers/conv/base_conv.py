@@ -5,27 +5,10 @@ from typing import Any, ClassVar
 from pydantic import Field, model_validator
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import (
-    conv_out,
-    numeric_product,
-    same_pad_total,
-    size_product,
-    sym_add,
-)
+from netspec.core.sizes import conv_out, numeric_product, same_pad_total, size_product, sym_add
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import (
-    Bool,
-    Ctx,
-    Int,
-    IntPair,
-    Layer,
-    Padding,
-    Width,
-    need_float,
-    need_rank,
-    option_error,
-)
+from netspec.layers.base import Bool, Ctx, Int, IntPair, Layer, Padding, Width, need_float, need_rank, option_error
 from netspec.layers.conv.window import AXES, check_size, size_tuple
 
 

@@ -5,14 +5,9 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import (
-    Size,
-)
+from netspec.core.sizes import Size
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Int,
-    Layer,
-)
+from netspec.layers.base import Int, Layer
 
 
 class ShuffleBase(Layer):

@@ -3,17 +3,9 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import (
-    divide,
-)
+from netspec.core.sizes import divide
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Ctx,
-    Int,
-    Layer,
-    need_rank,
-    register_layer,
-)
+from netspec.layers.base import Ctx, Int, Layer, need_rank, register_layer
 
 
 @register_layer("channel_shuffle")

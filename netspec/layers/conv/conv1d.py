@@ -2,10 +2,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from netspec.layers.base import (
-    register_layer,
-    sizes,
-)
+from netspec.layers.base import register_layer, sizes
 from netspec.layers.conv.base_conv import ConvBase
 
 

@@ -1,8 +1,6 @@
 from typing import ClassVar
 
-from netspec.layers.base import (
-    register_layer,
-)
+from netspec.layers.base import register_layer
 from netspec.layers.conv.base_conv import ConvBase
 
 

@@ -3,11 +3,7 @@ from typing import Any, ClassVar
 from pydantic import Field, model_validator
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import (
-    conv_transpose_out,
-    numeric_product,
-    size_product,
-)
+from netspec.core.sizes import conv_transpose_out, numeric_product, size_product
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
 from netspec.layers.base import (

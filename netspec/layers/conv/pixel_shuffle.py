@@ -1,15 +1,8 @@
 from typing import Any, ClassVar
 
-from netspec.core.sizes import (
-    divide,
-    sym_mul,
-)
+from netspec.core.sizes import divide, sym_mul
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Ctx,
-    need_rank,
-    register_layer,
-)
+from netspec.layers.base import Ctx, need_rank, register_layer
 from netspec.layers.conv.base_shuffle import ShuffleBase
 
 

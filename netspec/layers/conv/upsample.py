@@ -4,18 +4,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import (
-    upsample_out,
-)
+from netspec.core.sizes import upsample_out
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Ctx,
-    Float,
-    Layer,
-    need_float,
-    need_rank,
-    register_layer,
-)
+from netspec.layers.base import Ctx, Float, Layer, need_float, need_rank, register_layer
 from netspec.layers.conv.window import AXES
 
 

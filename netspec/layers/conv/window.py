@@ -4,13 +4,8 @@ the axis names, 3-D size options, the output-size check and per-axis tuples."""
 from typing import Any
 
 from netspec.core.errors import ShapeError
-from netspec.core.sizes import (
-    Size,
-)
-from netspec.layers.base import (
-    Ctx,
-    sizes,
-)
+from netspec.core.sizes import Size
+from netspec.layers.base import Ctx, sizes
 
 AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 

@@ -3,13 +3,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Ctx,
-    Layer,
-    need_rank,
-    register_layer,
-    sizes,
-)
+from netspec.layers.base import Ctx, Layer, need_rank, register_layer, sizes
 from netspec.layers.conv.window import lrtb
 
 

@@ -4,16 +4,7 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import (
-    Bool,
-    Ctx,
-    Int,
-    Layer,
-    Width,
-    need_float,
-    need_rank,
-    register_layer,
-)
+from netspec.layers.base import Bool, Ctx, Int, Layer, Width, need_float, need_rank, register_layer
 
 
 @register_layer("dense", aliases=("linear", "fc"))

@@ -3,13 +3,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Ctx,
-    Float,
-    Layer,
-    need_float,
-    register_layer,
-)
+from netspec.layers.base import Ctx, Float, Layer, need_float, register_layer
 
 
 @register_layer("drop_path", aliases=("stochastic_depth",))

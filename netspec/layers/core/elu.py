@@ -2,10 +2,7 @@ from typing import Any
 
 from pydantic import Field
 
-from netspec.layers.base import (
-    Float,
-    register_layer,
-)
+from netspec.layers.base import Float, register_layer
 from netspec.layers.core.activation import Activation
 
 

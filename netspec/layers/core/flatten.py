@@ -2,11 +2,7 @@ from typing import Any, ClassVar
 
 from netspec.core.sizes import product
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Ctx,
-    Layer,
-    register_layer,
-)
+from netspec.layers.base import Ctx, Layer, register_layer
 
 
 @register_layer("flatten")

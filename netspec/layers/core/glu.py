@@ -6,15 +6,7 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import divide
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import (
-    Axis,
-    Ctx,
-    Layer,
-    need_float,
-    register_layer,
-    sample_axis,
-    torch_dim,
-)
+from netspec.layers.base import Axis, Ctx, Layer, need_float, register_layer, sample_axis, torch_dim
 
 
 @register_layer("glu")

@@ -1,6 +1,4 @@
-from netspec.layers.base import (
-    register_layer,
-)
+from netspec.layers.base import register_layer
 from netspec.layers.core.softmax import Softmax
 
 

@@ -5,12 +5,7 @@ from pydantic import Field, field_validator
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import numeric_product
 from netspec.core.types import TensorType, fmt_shape
-from netspec.layers.base import (
-    Ctx,
-    Int,
-    Layer,
-    register_layer,
-)
+from netspec.layers.base import Ctx, Int, Layer, register_layer
 
 
 @register_layer("reshape")

@@ -3,14 +3,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Axis,
-    Ctx,
-    need_float,
-    register_layer,
-    sample_axis,
-    torch_dim,
-)
+from netspec.layers.base import Axis, Ctx, need_float, register_layer, sample_axis, torch_dim
 from netspec.layers.core.activation import Activation
 
 

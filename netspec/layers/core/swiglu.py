@@ -3,9 +3,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import (
-    register_layer,
-)
+from netspec.layers.base import register_layer
 from netspec.layers.core.glu import GLU
 
 

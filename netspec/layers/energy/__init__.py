@@ -8,6 +8,4 @@ recognition pass. The torch module also offers what contrastive divergence needs
 """
 
 # The kind modules, in the order `netspec kinds` lists their kinds.
-MODULES = (
-    "rbm",
-)
+MODULES = ("rbm",)

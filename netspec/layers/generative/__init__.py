@@ -7,6 +7,4 @@ denoising autoencoders is the ordinary ``dropout`` layer placed first.
 """
 
 # The kind modules, in the order `netspec kinds` lists their kinds.
-MODULES = (
-    "gaussian_noise", "activity_regularization", "sample",
-)
+MODULES = ("gaussian_noise", "activity_regularization", "sample")

@@ -12,6 +12,4 @@ product, so they are exact and fast (tests compare them with a slow loop over po
 """
 
 # The kind modules, in the order `netspec kinds` lists their kinds.
-MODULES = (
-    "locally_connected2d", "tiled_conv2d",
-)
+MODULES = ("locally_connected2d", "tiled_conv2d")

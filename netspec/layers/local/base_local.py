@@ -6,18 +6,7 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import conv_out, numeric_product, size_product
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import (
-    Bool,
-    Ctx,
-    Int,
-    IntPair,
-    Layer,
-    PadPair,
-    Width,
-    need_float,
-    need_rank,
-    pair,
-)
+from netspec.layers.base import Bool, Ctx, Int, IntPair, Layer, PadPair, Width, need_float, need_rank, pair
 from netspec.layers.conv.window import AXES, check_size
 
 

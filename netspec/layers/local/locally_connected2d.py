@@ -2,11 +2,7 @@ from typing import Any, ClassVar
 
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Ctx,
-    pair,
-    register_layer,
-)
+from netspec.layers.base import Ctx, pair, register_layer
 from netspec.layers.local.base_local import LocalBase
 
 

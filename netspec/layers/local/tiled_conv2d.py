@@ -3,12 +3,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Ctx,
-    pair,
-    register_layer,
-    sizes,
-)
+from netspec.layers.base import Ctx, pair, register_layer, sizes
 from netspec.layers.local.base_local import LocalBase
 
 

@@ -2,6 +2,4 @@
 input into several outputs (split, chunk)."""
 
 # The kind modules, in the order `netspec kinds` lists their kinds.
-MODULES = (
-    "add", "multiply", "subtract", "concat", "split", "chunk",
-)
+MODULES = ("add", "multiply", "subtract", "concat", "split", "chunk")

@@ -5,14 +5,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Bool,
-    Ctx,
-    Float,
-    Layer,
-    need_float,
-    need_rank,
-)
+from netspec.layers.base import Bool, Ctx, Float, Layer, need_float, need_rank
 from netspec.layers.norm.axes import channels
 
 

@@ -4,16 +4,7 @@ from pydantic import Field
 
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Bool,
-    Ctx,
-    Float,
-    Int,
-    Layer,
-    need_float,
-    need_rank,
-    register_layer,
-)
+from netspec.layers.base import Bool, Ctx, Float, Int, Layer, need_float, need_rank, register_layer
 from netspec.layers.norm.axes import channels
 
 

@@ -3,17 +3,7 @@ from typing import Any, ClassVar
 from pydantic import Field, model_validator
 
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Bool,
-    Ctx,
-    Float,
-    Int,
-    Layer,
-    need_float,
-    need_rank,
-    option_error,
-    register_layer,
-)
+from netspec.layers.base import Bool, Ctx, Float, Int, Layer, need_float, need_rank, option_error, register_layer
 from netspec.layers.norm.axes import channels, trailing_axes
 
 

@@ -3,15 +3,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Bool,
-    Ctx,
-    Int,
-    Layer,
-    need_float,
-    number,
-    register_layer,
-)
+from netspec.layers.base import Bool, Ctx, Int, Layer, need_float, number, register_layer
 from netspec.layers.norm.axes import trailing_axes
 
 

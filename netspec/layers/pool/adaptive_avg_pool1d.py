@@ -3,13 +3,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Ctx,
-    Int,
-    Layer,
-    need_rank,
-    register_layer,
-)
+from netspec.layers.base import Ctx, Int, Layer, need_rank, register_layer
 
 
 @register_layer("adaptive_avg_pool1d")

@@ -4,14 +4,7 @@ from pydantic import Field
 
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    MAX_KERNEL,
-    Ctx,
-    Int,
-    Layer,
-    need_rank,
-    register_layer,
-)
+from netspec.layers.base import MAX_KERNEL, Ctx, Int, Layer, need_rank, register_layer
 
 
 @register_layer("adaptive_avg_pool2d", aliases=("adaptive_avgpool2d",))

@@ -1,8 +1,6 @@
 from typing import ClassVar
 
-from netspec.layers.base import (
-    register_layer,
-)
+from netspec.layers.base import register_layer
 from netspec.layers.pool.base_pool import PoolBase
 
 

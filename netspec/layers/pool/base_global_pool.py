@@ -3,11 +3,7 @@
 from typing import Any, ClassVar
 
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Ctx,
-    Layer,
-    need_rank,
-)
+from netspec.layers.base import Ctx, Layer, need_rank
 
 
 class GlobalPoolBase(Layer):

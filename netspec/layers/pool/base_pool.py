@@ -6,15 +6,7 @@ from pydantic import Field, model_validator
 
 from netspec.core.sizes import conv_out
 from netspec.core.types import TensorType
-from netspec.layers.base import (
-    Bool,
-    Ctx,
-    IntPair,
-    Layer,
-    PadPair,
-    need_rank,
-    option_error,
-)
+from netspec.layers.base import Bool, Ctx, IntPair, Layer, PadPair, need_rank, option_error
 from netspec.layers.conv.window import AXES, check_size, size_tuple
 
 

@@ -1,6 +1,4 @@
-from netspec.layers.base import (
-    register_layer,
-)
+from netspec.layers.base import register_layer
 from netspec.layers.pool.base_global_pool import GlobalPoolBase
 
 

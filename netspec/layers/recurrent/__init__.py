@@ -18,6 +18,4 @@ MACs are the matrix products of every step, ``T · Σ_layers D·G·H·(I + H)`` 
 """
 
 # The kind modules, in the order `netspec kinds` lists their kinds.
-MODULES = (
-    "rnn", "gru", "lstm",
-)
+MODULES = ("rnn", "gru", "lstm")

@@ -13,6 +13,4 @@ all nodes. The output is the root vector ``(F,)`` or, with ``output: nodes``, ev
 """
 
 # The kind modules, in the order `netspec kinds` lists their kinds.
-MODULES = (
-    "recursive",
-)
+MODULES = ("recursive",)

@@ -6,6 +6,4 @@ downsample a long sequence with conv1d and feed the result to an LSTM.
 """
 
 # The kind modules, in the order `netspec kinds` lists their kinds.
-MODULES = (
-    "embedding", "permute", "repeat_vector", "sequence_pool", "time_distributed",
-)
+MODULES = ("embedding", "permute", "repeat_vector", "sequence_pool", "time_distributed")

@@ -5,6 +5,4 @@ builder (the :class:`~netspec.layers.base.Composer` protocol) and returns the ou
 """
 
 # The kind modules, in the order `netspec kinds` lists their kinds.
-MODULES = (
-    "sequential", "residual", "parallel",
-)
+MODULES = ("sequential", "residual", "parallel")

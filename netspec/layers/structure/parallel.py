@@ -4,7 +4,7 @@ from pydantic import Field
 
 from netspec.core.types import Ref
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Axis, Children, Composer, Layer, layer_class, register_layer
+from netspec.layers.base import Axis, Children, Composer, layer_class, register_layer
 from netspec.layers.structure.base_group import Group
 
 

@@ -9,6 +9,4 @@ have no multiply-adds (an addition, a concatenation, an element-wise product).
 """
 
 # The kind modules, in the order `netspec kinds` lists their kinds.
-MODULES = (
-    "class_token", "position_embedding", "layer_scale",
-)
+MODULES = ("class_token", "position_embedding", "layer_scale")
