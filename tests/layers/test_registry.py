@@ -58,7 +58,8 @@ created = sorted(f"{c.__module__}.{c.__qualname__}" for c in subclasses(base.Lay
 # are created by importing the check path itself, whatever the spec.
 imported = sorted({f"{v.__module__}.{v.__qualname__}" for name, m in list(sys.modules.items())
                    if name.startswith("netspec.") and not name.startswith("netspec.layers.")
-                   for v in vars(m).values() if isinstance(v, type) and issubclass(v, base.Layer) and v is not base.Layer})
+                   for v in vars(m).values()
+                   if isinstance(v, type) and issubclass(v, base.Layer) and v is not base.Layer})
 probe_reachable = extra == 0 or base.layer_class(f"probe_kind{extra - 1}").KIND == f"probe_kind{extra - 1}"
 print(json.dumps({"code": code, "created": created, "imported": imported, "probe_reachable": probe_reachable}))
 '''
@@ -153,7 +154,7 @@ def test_one_module_per_kind():
             elif hasattr(module, "ON_DEMAND"):
                 assert kinds == list(module.ON_DEMAND) and callable(module.make_kind)
             else:
-                assert kinds == [stem], f"{module.__name__} registers {kinds}; a kind module holds the kind it is named for"
+                assert kinds == [stem], f"{module.__name__} registers {kinds}, not the kind it is named for"
         assert set(listed) <= set(files), f"{family}.MODULES lists modules that do not exist"
 
 

@@ -8,11 +8,7 @@ from netspec.core.sizes import Size
 from netspec.layers.base import Ctx, sizes
 
 AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
-
-
 IntTriple = sizes(3)  # kernel, stride, dilation of a 3-D window
-
-
 PadTriple = sizes(3, low=0)
 
 
