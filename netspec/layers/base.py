@@ -14,6 +14,7 @@ automatically (give it ``EXAMPLES``).
 
 import importlib
 import sys
+import threading
 import typing
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Union
 
@@ -413,11 +414,20 @@ def register_layer(kind: str, aliases: tuple[str, ...] = ()):  # noqa: ANN201
 # to be current) says which module holds each kind name. A module may make some of its kinds on demand
 # instead of at import (the plain activations, made from a table): it lists them in `ON_DEMAND` and
 # defines `make_kind(kind)`, which the registry calls the first time that kind is looked up.
+_MAKING = threading.Lock()  # imports hold the import lock; a hook is called under this one (threads)
+
+
+def _make(module: Any, kind: str) -> None:
+    with _MAKING:
+        if kind not in _REGISTRY:
+            module.make_kind(kind)
+
+
 def _load(kind: str) -> None:
     """Register a canonical kind of the index: import its module, then ask the module's hook if needed."""
     module = importlib.import_module(f"netspec.layers.{index.KINDS[kind][1]}")
     if kind not in _REGISTRY and kind in getattr(module, "ON_DEMAND", ()):
-        module.make_kind(kind)
+        _make(module, kind)
     if kind not in _REGISTRY:
         raise RuntimeError(f"layer kind '{kind}' is not in {module.__name__}: netspec/layers/index.py is stale; "
                            'run python -c "from netspec.layers import base; base.write_index()"')
@@ -439,7 +449,7 @@ def load_all() -> None:
         module = importlib.import_module(name)
         for kind in getattr(module, "ON_DEMAND", ()):
             if kind not in _REGISTRY:
-                module.make_kind(kind)
+                _make(module, kind)
 
 
 def canonical_kind(kind: str) -> str | None:
