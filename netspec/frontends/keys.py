@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import Layer, field_names
-from netspec.layers.structure import Group, Residual
+from netspec.layers.structure.base_group import Group
+from netspec.layers.structure.residual import Residual
 
 REPEAT = "repeat"  # `repeat: n` on a layer item: n copies in a group (netspec.spec.expand expands it)
 IF = "if"  # `if: EXPR` on a layer item: the item is left out when false (netspec.spec.expand decides it)

@@ -41,14 +41,27 @@ from netspec.core.errors import BuildError, Location, NetspecError, Problem, Usa
 from netspec.frontends.write.yaml import to_yaml
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import all_kind_names
-from netspec.layers.conv import Conv1d, Conv2d
-from netspec.layers.core import Dense, Dropout, Flatten, LeakyReLU
-from netspec.layers.merge import Add, Concat, Multiply
-from netspec.layers.norm import BatchNorm1d, BatchNorm2d
-from netspec.layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from netspec.layers.recurrent import GRU, LSTM, RNN
-from netspec.layers.sequence import Embedding
-from netspec.layers.structure import Parallel, Residual, Sequential
+from netspec.layers.conv.conv1d import Conv1d
+from netspec.layers.conv.conv2d import Conv2d
+from netspec.layers.core.dense import Dense
+from netspec.layers.core.dropout import Dropout
+from netspec.layers.core.flatten import Flatten
+from netspec.layers.core.leaky_relu import LeakyReLU
+from netspec.layers.merge.add import Add
+from netspec.layers.merge.concat import Concat
+from netspec.layers.merge.multiply import Multiply
+from netspec.layers.norm.batchnorm1d import BatchNorm1d
+from netspec.layers.norm.batchnorm2d import BatchNorm2d
+from netspec.layers.pool.adaptive_avg_pool2d import AdaptiveAvgPool2d
+from netspec.layers.pool.avg_pool2d import AvgPool2d
+from netspec.layers.pool.max_pool2d import MaxPool2d
+from netspec.layers.recurrent.gru import GRU
+from netspec.layers.recurrent.lstm import LSTM
+from netspec.layers.recurrent.rnn import RNN
+from netspec.layers.sequence.embedding import Embedding
+from netspec.layers.structure.parallel import Parallel
+from netspec.layers.structure.residual import Residual
+from netspec.layers.structure.sequential import Sequential
 
 TORCHVISION_INPUT = [3, 224, 224]
 

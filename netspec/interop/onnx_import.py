@@ -27,11 +27,20 @@ from netspec.api import compile as compile_spec
 from netspec.core.errors import BuildError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
 from netspec.interop.importer import ACTIVATION_DEFAULTS, ACTIVATION_MODULES, NotImportable
-from netspec.layers.conv import Conv1d, Conv2d
-from netspec.layers.core import Dense, Flatten, LeakyReLU, Reshape
-from netspec.layers.merge import Add, Concat, Multiply
-from netspec.layers.norm import BatchNorm1d, BatchNorm2d
-from netspec.layers.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from netspec.layers.conv.conv1d import Conv1d
+from netspec.layers.conv.conv2d import Conv2d
+from netspec.layers.core.dense import Dense
+from netspec.layers.core.flatten import Flatten
+from netspec.layers.core.leaky_relu import LeakyReLU
+from netspec.layers.core.reshape import Reshape
+from netspec.layers.merge.add import Add
+from netspec.layers.merge.concat import Concat
+from netspec.layers.merge.multiply import Multiply
+from netspec.layers.norm.batchnorm1d import BatchNorm1d
+from netspec.layers.norm.batchnorm2d import BatchNorm2d
+from netspec.layers.pool.adaptive_avg_pool2d import AdaptiveAvgPool2d
+from netspec.layers.pool.avg_pool2d import AvgPool2d
+from netspec.layers.pool.max_pool2d import MaxPool2d
 
 # ONNX activation operators -> the torch module the activation table knows them by (options: defaults)
 ACTIVATION_OPS: dict[str, type] = {

@@ -1,9 +1,9 @@
 """Activations: the one table every consumer reads.
 
-An activation is usable two ways: as a layer kind (``- relu``, registered from this table in
-``layers/core.py``) and as the ``activation:`` shorthand of a layer that takes one
-(``conv2d: {filters: 6, activation: tanh}``). Adding an activation is one entry here (plus a class in
-``core.py`` only when it takes options of its own). Imports nothing from netspec, so the torch half
+An activation is usable two ways: as a layer kind (``- relu``, made from this table on first use by
+``layers/core/activation.py``) and as the ``activation:`` shorthand of a layer that takes one
+(``conv2d: {filters: 6, activation: tanh}``). Adding an activation is one entry here (plus a module
+of its own in ``layers/core/`` only when it takes options of its own). Imports nothing from netspec, so the torch half
 (``layers/torch/activations.py``) can read it too.
 """
 

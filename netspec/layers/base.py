@@ -5,12 +5,16 @@ A layer kind is one class: its pydantic fields are its schema; beside them live 
 torch builder. ``@register_layer("conv2d")`` adds it to the registry, from which the schema union,
 JSON Schema, DSL keywords and docs are derived. torch is imported only inside ``build``.
 
-To add a kind: write the class in the family file, decorate it, and list the family module in
-``netspec/layers/__init__.py`` if it is new. ``tests/test_layers.py`` then builds it in torch and
-compares its shapes and counts automatically (give it ``EXAMPLES``).
+To add a kind: write its class in a module of its own in the family's package
+(``netspec/layers/conv/conv2d.py``), decorate it, add the module's name to the family's ``MODULES``
+(where in that list is where ``netspec kinds`` lists it), and regenerate ``index.py`` (:func:`write_index`).
+``tests/layers/test_layers.py`` then builds it in torch and compares its shapes and counts
+automatically (give it ``EXAMPLES``).
 """
 
 import importlib
+import sys
+import threading
 import typing
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Union
 
@@ -184,6 +188,11 @@ def option_error(field: str, message: str, value: Any) -> ValidationError:
     not at the layer with the whole mapping."""
     return ValidationError.from_exception_data("Layer", [InitErrorDetails(
         type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=(field,), input=value)])
+
+
+def torch_dim(axis: int) -> int:
+    """A per-sample axis (0 is the first after the batch, negative from the end) as torch's ``dim``."""
+    return axis if axis < 0 else axis + 1
 
 
 def sample_axis(axis: int, x: TensorType, option: str = "axis", kind: str = "") -> int:
@@ -400,21 +409,51 @@ def register_layer(kind: str, aliases: tuple[str, ...] = ()):  # noqa: ANN201
     return deco
 
 
-# The family modules are imported on first use: `netspec check` builds the pydantic classes of the
-# families a spec uses, not all of them. `netspec/layers/index.py` (generated, tested to be current)
-# says which module holds each kind name.
-def _load_family(module: str) -> None:
-    importlib.import_module(f"netspec.layers.{module}")
+# The kind modules are imported on first use: `netspec check` creates the pydantic classes of the kinds
+# a spec uses (and their bases), not those of every kind. `netspec/layers/index.py` (generated, tested
+# to be current) says which module holds each kind name. A module may make some of its kinds on demand
+# instead of at import (the plain activations, made from a table): it lists them in `ON_DEMAND` and
+# defines `make_kind(kind)`, which the registry calls the first time that kind is looked up.
+_MAKING = threading.Lock()  # imports hold the import lock; a hook is called under this one (threads)
+
+
+def _make(module: Any, kind: str) -> None:
+    with _MAKING:
+        if kind not in _REGISTRY:
+            module.make_kind(kind)
+
+
+def _load(kind: str) -> None:
+    """Register a canonical kind of the index: import its module, then ask the module's hook if needed."""
+    module = importlib.import_module(f"netspec.layers.{index.KINDS[kind][1]}")
+    if kind not in _REGISTRY and kind in getattr(module, "ON_DEMAND", ()):
+        _make(module, kind)
+    if kind not in _REGISTRY:
+        raise RuntimeError(f"layer kind '{kind}' is not in {module.__name__}: netspec/layers/index.py is stale; "
+                           'run python -c "from netspec.layers import base; base.write_index()"')
+
+
+def _kind_modules() -> list[str]:
+    """Every kind module, in the order ``layer_kinds`` lists their kinds: by family in ``index.FAMILIES``'s
+    order, then as each family package's ``MODULES`` lists them."""
+    out = []
+    for family in index.FAMILIES:
+        package = importlib.import_module(f"netspec.layers.{family}")
+        out += [f"{package.__name__}.{module}" for module in package.MODULES]
+    return out
 
 
 def load_all() -> None:
-    """Import every family module (in the index's order)."""
-    for module in index.FAMILIES:
-        _load_family(module)
+    """Import every kind module and make every on-demand kind (``layer_kinds``, the schema, the docs)."""
+    for name in _kind_modules():
+        module = importlib.import_module(name)
+        for kind in getattr(module, "ON_DEMAND", ()):
+            if kind not in _REGISTRY:
+                _make(module, kind)
 
 
 def canonical_kind(kind: str) -> str | None:
-    """The registered kind for a name or alias, or None (no family module is imported)."""
+    """The registered kind for a name or alias, or None (no kind module is imported)."""
     if kind in _REGISTRY:
         return kind
     if kind in _ALIASES:
@@ -424,28 +463,33 @@ def canonical_kind(kind: str) -> str | None:
 
 
 def layer_class(kind: str) -> type[Layer]:
-    """Look a kind up, importing its family on first use; unknown names raise with close matches."""
+    """Look a kind up, importing its module on first use; unknown names raise with close matches."""
     canon = canonical_kind(kind)
     if canon is None:
         hint = did_you_mean(kind, all_kind_names())
         raise UnknownLayerError(f"unknown layer kind '{kind}'" + (f"; {hint}" if hint else ""))
     if canon not in _REGISTRY:
-        _load_family(index.KINDS[canon][1])
+        _load(canon)
     return _REGISTRY[canon]
 
 
 def layer_kinds() -> dict[str, type[Layer]]:
-    """All registered kinds (canonical names): by family in the index's order, then in definition order
-    within a family (whatever order the families happened to be imported in)."""
+    """All registered kinds (canonical names), in the order of their sources, whatever order they were
+    imported or made in: by family in ``index.FAMILIES``'s order, by module in the family's ``MODULES``
+    order, then in definition order within a module (``ON_DEMAND``'s order for the kinds it makes).
+    Kinds registered from outside ``netspec.layers`` (a user's ``register_layer``) come last, in
+    registration order."""
     load_all()
-    order = {m: i for i, m in enumerate(index.FAMILIES)}
-    position = {k: i for i, k in enumerate(_REGISTRY)}
-
-    def key(kind: str) -> tuple[int, int]:
-        module = _REGISTRY[kind].__module__.rpartition(".")[2]
-        return order.get(module, len(order)), position[kind]
-
-    return {k: _REGISTRY[k] for k in sorted(_REGISTRY, key=key)}
+    by_module: dict[str, list[str]] = {}
+    for kind, cls in _REGISTRY.items():
+        by_module.setdefault(cls.__module__, []).append(kind)
+    ordered: list[str] = []
+    for name in _kind_modules():
+        on_demand = list(getattr(sys.modules[name], "ON_DEMAND", ()))
+        ordered += [k for k in by_module.get(name, []) if k not in on_demand] + on_demand
+    listed = set(ordered)
+    ordered += [k for k in _REGISTRY if k not in listed]
+    return {k: _REGISTRY[k] for k in ordered}
 
 
 def aliases_of(kind: str) -> list[str]:
@@ -465,11 +509,10 @@ def all_kind_names() -> list[str]:
 
 
 def render_index() -> str:
-    """The text of ``index.py``, from the family modules themselves."""
-    load_all()
+    """The text of ``index.py``, from the kind modules themselves (``layer_kinds``' order)."""
     rows = []
     for kind, cls in layer_kinds().items():
-        module = cls.__module__.rpartition(".")[2]
+        module = cls.__module__.removeprefix("netspec.layers.")
         for name in (kind, *registered_aliases(kind)):
             rows.append(f"    {name!r}: ({kind!r}, {module!r}),")
     with open(index.__file__, encoding="utf-8") as f:

@@ -27,7 +27,8 @@ from netspec.frontends import IMPORTS_KEY, Library, read_imports
 from netspec.frontends.keys import BLOCK_CHILDREN, BLOCK_KEYS, BLOCK_OPTIONS, IF, ITEM_KEYS, REPEAT
 from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import all_kind_names, field_names
-from netspec.layers.structure import Residual, Sequential
+from netspec.layers.structure.residual import Residual
+from netspec.layers.structure.sequential import Sequential
 from netspec.spec.expr import FUNCTIONS, INPUT, ExprError, InputView, evaluate, is_expr, names_in
 
 TOP_KEYS = ("netspec", "name", "description", "imports", "input", "inputs", "outputs", "layers", "blocks",

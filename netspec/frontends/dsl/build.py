@@ -11,7 +11,8 @@ from netspec.frontends.dsl.syntax import Kw, Refs, Stmt, Val
 from netspec.frontends.keys import BLOCK_CHILDREN, IF, REPEAT, kind_class
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import field_names
-from netspec.layers.structure import Residual, Sequential
+from netspec.layers.structure.residual import Residual
+from netspec.layers.structure.sequential import Sequential
 
 
 class Builder:

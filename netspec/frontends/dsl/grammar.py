@@ -11,7 +11,7 @@ from lark import Lark
 from netspec.frontends.keys import ITEM_KEYS, REPEAT
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import field_names
-from netspec.layers.structure import Group
+from netspec.layers.structure.base_group import Group
 
 MAX_NESTING = 48  # brackets/braces; keeps the (recursive) tree transform far from Python's stack limit
 KEYWORDS = ("netspec", "description", "import", "input", "inputs", "output", "outputs", "expect", "train", "network",

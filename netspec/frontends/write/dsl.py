@@ -21,7 +21,7 @@ from netspec.frontends.write.comments import Comments
 from netspec.layers import canonical_kind
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import field_names
-from netspec.layers.structure import Residual
+from netspec.layers.structure.residual import Residual
 
 INDENT = "  "
 LINE = 100  # a mapping longer than this is written one entry per line

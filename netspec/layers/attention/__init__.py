@@ -1,0 +1,31 @@
+"""Attention: ``attention`` (multi-head scaled dot-product attention, self or cross).
+
+Sequences are ``(T, E)`` per sample (time first, features last; batch-first ``(N, T, E)`` in torch), as
+the recurrent layers read them; ``T`` may be symbolic. Inputs, by ``from:``:
+
+- ``[x]`` (the default: the previous layer): self-attention, queries, keys and values all from ``x``;
+- ``[query, memory]``: cross-attention, keys and values from ``memory`` ``(S, E_kv)``;
+- ``[query, key, value]``: keys ``(S, E_k)`` and values ``(S, E_v)`` apart;
+- with ``padding_mask: true``, one more input last: a key padding mask ``(S,)`` per sample (long), nonzero
+  where the key is padding and must not be attended (torch's ``key_padding_mask``).
+
+The output is ``(T, E)``, E the query's feature size. Parameters are laid out as torch's
+``nn.MultiheadAttention`` so weights load by name: ``in_proj_weight`` ``(3E, E)`` (+ ``in_proj_bias``
+``(3E,)``) when keys and values have E features, else ``q_proj_weight`` ``(E, E)``, ``k_proj_weight``
+``(E, E_k)``, ``v_proj_weight`` ``(E, E_v)`` (+ ``in_proj_bias``); then ``out_proj.weight`` ``(E, E)``
+(+ ``out_proj.bias``).
+
+MACs per sample are the four projections and the two attention products, each head's
+``QKᵀ`` ``(T×d)·(d×S)`` and ``A·V`` ``(T×S)·(S×d)`` summed over the heads (d = E/heads)::
+
+    T·E·E (queries) + S·E_k·E (keys) + S·E_v·E (values) + 2·T·S·E (QKᵀ, A·V) + T·E·E (output)
+
+i.e. ``4·T·E² + 2·T²·E`` for self-attention: what ``torch.utils.flop_counter`` counts with the math
+kernel, and the convention of torchvision's documented ViT figures. Scaling, softmax, masking and
+dropout are not multiply-adds and are not counted; a causal mask does not halve the count (the math
+and fused kernels compute the full ``T×S`` products). With a symbolic length the MACs are per step
+(symbolic sizes count as 1).
+"""
+
+# The kind modules, in the order `netspec kinds` lists their kinds.
+MODULES = ("attention",)

@@ -1,0 +1,129 @@
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from netspec.core.errors import ShapeError
+from netspec.core.sizes import size_product
+from netspec.core.types import TensorType
+from netspec.layers.base import Bool, Ctx, Float, Int, Layer, number, register_layer
+
+
+def _sequence(x: TensorType, what: str) -> int:
+    """Check that ``x`` is a float ``(T, F)`` sequence with a fixed feature size; return F."""
+    if x.rank != 2:
+        hint = ("an image (C, H, W) becomes a sequence of patches with a strided conv2d, 'reshape: [C, -1]' "
+                "and 'permute: [1, 0]'" if x.rank == 3 else "attention reads sequences (time, features)")
+        raise ShapeError(f"attention expects the {what} as a sequence (T, F), got shape {x}; hint: {hint}")
+    if x.dtype != "float":
+        raise ShapeError(f"attention needs a float {what}, got {x.dtype} {x}; hint: token ids go through an "
+                         "'embedding' first")
+    f = x.shape[1]
+    if isinstance(f, str):
+        raise ShapeError(f"attention needs a fixed feature size for the {what}, got symbolic '{f}' in {x}")
+    return f
+
+
+@register_layer("attention", aliases=("multihead_attention", "mha"))
+class Attention(Layer):
+    """Multi-head attention, self (``(T, E)`` → ``(T, E)``) or cross (``from: [query, memory]``)."""
+
+    FAMILY: ClassVar[str] = "attention"
+    PRIMARY: ClassVar[str] = "heads"
+    ARITY: ClassVar[int | None] = 4  # query, then memory or key and value, then a padding mask
+    INPUT_DTYPE: ClassVar[str] = "any"  # float sequences; a long padding mask (checked by infer)
+    EXAMPLES: ClassVar = [
+        ({"heads": 2}, [(5, 8)]),
+        ({"heads": 4, "causal": True}, [("T", 8)]),
+        ({"heads": 1, "bias": False}, [(3, 6)]),
+        ({"heads": 2, "dropout": 0.1}, [(4, 6)]),
+        ({"heads": 2}, [("T", 8), (6, 8)]),            # cross-attention, same width: in_proj_weight
+        ({"heads": 3, "kdim": 5, "vdim": 5}, [(4, 6), ("T", 5)]),  # memory of another width
+        ({"heads": 2, "bias": False}, [(4, 6), (7, 3), (7, 5)]),   # keys and values apart
+        ({"heads": 2, "causal": True}, [(5, 4), (5, 4)]),
+    ]
+
+    heads: Int = Field(ge=1, le=4096, description="attention heads; they split the query's features E")
+    dropout: Float = Field(default=0.0, ge=0.0, lt=1.0, description="dropout on the attention weights (training)")
+    bias: Bool = Field(default=True, description="biases on the input and output projections")
+    causal: Bool = Field(default=False, description="position t attends to keys 0..t only (queries and keys of "
+                                                    "one length)")
+    kdim: number(int, ge=1, le=1 << 20) | None = Field(default=None,  # type: ignore[valid-type]
+                             description="the keys' feature size (default: read from the input; must match)")
+    vdim: number(int, ge=1, le=1 << 20) | None = Field(default=None,  # type: ignore[valid-type]
+                             description="the values' feature size (default: read from the input; must match)")
+    padding_mask: Bool = Field(default=False, description="the last input is a key padding mask (S,) (long): "
+                                                          "nonzero keys are not attended")
+
+    def split(self, ins: list[TensorType]) -> tuple[TensorType, TensorType, TensorType, TensorType | None]:
+        """(query, key, value, padding mask or None) from the inputs."""
+        seqs, mask = (ins[:-1], ins[-1]) if self.padding_mask else (ins, None)
+        if not seqs:
+            raise ShapeError("attention with padding_mask: true takes the sequence(s), then the mask")
+        if len(seqs) > 3:
+            raise ShapeError(f"attention takes a query, then a memory or a key and a value, got {len(seqs)} "
+                             "sequences" + (" (and the padding mask)" if mask is not None else ""))
+        if len(seqs) == 1:
+            return seqs[0], seqs[0], seqs[0], mask
+        if len(seqs) == 2:
+            return seqs[0], seqs[1], seqs[1], mask
+        return seqs[0], seqs[1], seqs[2], mask
+
+    def dims(self, ins: list[TensorType]) -> tuple[int, int, int]:
+        """(E, E_k, E_v): the query's, keys' and values' feature sizes."""
+        q, k, v, _ = self.split(ins)
+        return int(q.shape[1]), int(k.shape[1]), int(v.shape[1])
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        q, k, v, mask = self.split(ins)
+        cross = k is not q
+        e = _sequence(q, "query")
+        ek = _sequence(k, "keys" if v is not k else "memory")
+        ev = _sequence(v, "values") if v is not k else ek
+        if e % self.heads:
+            raise ShapeError(f"{self.heads} heads must divide the query's {e} features (each head reads E/heads)")
+        for name, want, got in (("kdim", self.kdim, ek), ("vdim", self.vdim, ev)):
+            if want is not None and want != got:
+                raise ShapeError(f"{name}: {want}, but the {'keys' if name == 'kdim' else 'values'} have {got} "
+                                 f"features ({k if name == 'kdim' else v})")
+        if k.shape[0] != v.shape[0]:
+            raise ShapeError(f"keys {k} and values {v} must have the same length")
+        s = k.shape[0]
+        if self.causal and cross and q.shape[0] != s:
+            raise ShapeError(f"causal attention needs queries and keys of one length, got {q.shape[0]} and {s}")
+        if mask is not None:
+            if mask.rank != 1 or mask.shape[0] != s:
+                raise ShapeError(f"the padding mask must be (S,) = ({s},), one flag per key, got {mask}")
+            if mask.dtype != "long":
+                raise ShapeError(f"the padding mask must be long (nonzero = padding), got {mask.dtype} {mask}")
+        return TensorType((q.shape[0], e))
+
+    def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        e, ek, ev = self.dims(ins)
+        if ek == e and ev == e:
+            shapes: dict[str, tuple[int, ...]] = {"in_proj_weight": (3 * e, e)}
+        else:
+            shapes = {"q_proj_weight": (e, e), "k_proj_weight": (e, ek), "v_proj_weight": (e, ev)}
+        if self.bias:
+            shapes["in_proj_bias"] = (3 * e,)
+        shapes["out_proj.weight"] = (e, e)
+        if self.bias:
+            shapes["out_proj.bias"] = (e,)
+        return shapes
+
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
+        q, k, _, _ = self.split(ins)
+        e, ek, ev = self.dims(ins)
+        t, s = size_product(q.shape[:1]), size_product(k.shape[:1])  # sequence lengths, maybe symbolic
+        return t * e * e + s * ek * e + s * ev * e + 2 * t * s * e + t * e * e
+
+    def label(self) -> str:
+        sequences = len(self.from_ or [None]) - (1 if self.padding_mask else 0)
+        text = f"{'cross' if sequences > 1 else 'self'}-attention ×{self.heads}"
+        return text + (" causal" if self.causal else "")
+
+    def build(self, ins: list[TensorType]) -> Any:
+        from netspec.layers.torch.attention import MultiheadAttention
+
+        e, ek, ev = self.dims(ins)
+        return MultiheadAttention(e, self.heads, dropout=self.dropout, bias=self.bias, kdim=ek, vdim=ev,
+                                  causal=self.causal, padding_mask=self.padding_mask)

@@ -1,0 +1,47 @@
+from typing import Any, ClassVar
+
+from netspec.core.errors import ShapeError
+from netspec.core.sizes import size_product
+from netspec.core.types import TensorType
+from netspec.layers.activations import ActivationName
+from netspec.layers.base import Bool, Ctx, Int, Layer, Width, need_float, need_rank, register_layer
+
+
+@register_layer("dense", aliases=("linear", "fc"))
+class Dense(Layer):
+    """Fully connected layer over the last axis: ``y = x Wᵀ + b``."""
+
+    FAMILY: ClassVar[str] = "dense"
+    PRIMARY: ClassVar[str] = "units"
+    EXAMPLES: ClassVar = [({"units": 7}, [(5,)]), ({"units": 3, "bias": False}, [(4, 6)]),
+                          ({"units": 4, "activation": "relu"}, [(2, 3, 5)])]
+
+    units: Int = Width
+    bias: Bool = True
+    activation: ActivationName | None = None  # type: ignore[valid-type]
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        (x,) = ins
+        need_rank(x, (1, 2, 3, 4), "features (F,) or (..., F)")
+        need_float(x, "dense")
+        if isinstance(x.shape[-1], str):
+            raise ShapeError(f"dense needs a fixed feature size, got symbolic '{x.shape[-1]}' in {x}")
+        return TensorType((*x.shape[:-1], self.units))
+
+    def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        shapes = {"weight": (self.units, ins[0].shape[-1])}
+        if self.bias:
+            shapes["bias"] = (self.units,)
+        return shapes
+
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
+        x = ins[0].shape
+        return size_product(x[:-1]) * int(x[-1]) * self.units
+
+    def label(self) -> str:
+        return f"dense {self.units}"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        return nn.Linear(int(ins[0].shape[-1]), self.units, bias=self.bias)

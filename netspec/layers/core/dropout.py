@@ -1,0 +1,35 @@
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from netspec.core.types import TensorType
+from netspec.layers.base import Bool, Ctx, Float, Layer, need_rank, register_layer
+
+
+@register_layer("dropout")
+class Dropout(Layer):
+    """Zeroes a fraction ``rate`` of activations in training; identity in eval."""
+
+    FAMILY: ClassVar[str] = "regularization"
+    PRIMARY: ClassVar[str] = "rate"
+    ELEMENTWISE: ClassVar[bool] = True
+    EVAL_IDENTITY: ClassVar[bool] = True
+    EXAMPLES: ClassVar = [({"rate": 0.5}, [(10,)]), ({"rate": 0.2, "spatial": True}, [(3, 8, 8)])]
+
+    rate: Float = Field(default=0.5, ge=0.0, lt=1.0)
+    spatial: Bool = Field(default=False, description="drop whole channels (Dropout1d/2d)")
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        if self.spatial:
+            need_rank(ins[0], (2, 3), "a (C, L) or (C, H, W) input for spatial dropout")
+        return ins[0]
+
+    def label(self) -> str:
+        return f"dropout {self.rate:g}"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        if self.spatial:
+            return (nn.Dropout1d if ins[0].rank == 2 else nn.Dropout2d)(self.rate)
+        return nn.Dropout(self.rate)

@@ -1,0 +1,63 @@
+"""The shared rule of the windowed max and average pools (1-D, 2-D, 3-D)."""
+
+from typing import Any, ClassVar
+
+from pydantic import Field, model_validator
+
+from netspec.core.sizes import conv_out
+from netspec.core.types import TensorType
+from netspec.layers.base import Bool, Ctx, IntPair, Layer, PadPair, need_rank, option_error
+from netspec.layers.conv.window import AXES, check_size, size_tuple
+
+
+class PoolBase(Layer):
+    """Max/average pooling; the stride defaults to the kernel, as in PyTorch and Keras."""
+
+    N: ClassVar[int] = 2
+    MODE: ClassVar[str] = "max"
+    FAMILY: ClassVar[str] = "pool"
+    PRIMARY: ClassVar[str] = "kernel"
+
+    kernel: IntPair = 2
+    stride: IntPair | None = Field(default=None, description="default: the kernel size")
+    padding: PadPair = 0
+    ceil_mode: Bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> "PoolBase":
+        if any(2 * p > k for p, k in zip(self.paddings, self.kernels)):
+            raise option_error("padding", f"padding {self.padding} must be at most half the kernel {self.kernel} "
+                               "(PyTorch's rule)", self.padding)
+        return self
+
+    @property
+    def kernels(self) -> tuple[int, ...]:
+        return size_tuple(self.kernel, self.N)
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        return self.kernels if self.stride is None else size_tuple(self.stride, self.N)
+
+    @property
+    def paddings(self) -> tuple[int, ...]:
+        return size_tuple(self.padding, self.N)
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        need_rank(x, (self.N + 1,), f"a {self.N + 1}-D input (channels, {', '.join(AXES[self.N])})")
+        out = [check_size(conv_out(n, k, s, p, 1, self.ceil_mode), AXES[self.N][i], self.KIND, ctx, s)
+               for i, (n, k, s, p) in enumerate(zip(x.shape[1:], self.kernels, self.strides, self.paddings))]
+        return TensorType((x.shape[0], *out), x.dtype)
+
+    def receptive(self) -> list[tuple[int, int, int]]:
+        return [(k, s, 1) for k, s in zip(self.kernels, self.strides)]
+
+    def label(self) -> str:
+        k = "×".join(str(v) for v in self.kernels)
+        return f"{self.MODE}pool {k} /{'×'.join(str(v) for v in dict.fromkeys(self.strides))}"
+
+    def build(self, ins: list[TensorType]) -> Any:
+        import torch.nn as nn
+
+        name = ("Max" if self.MODE == "max" else "Avg") + f"Pool{self.N}d"
+        return getattr(nn, name)(self.kernels, stride=self.strides, padding=self.paddings, ceil_mode=self.ceil_mode)

@@ -1,0 +1,91 @@
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from netspec.core.errors import ShapeError
+from netspec.core.sizes import size_product
+from netspec.core.types import TensorType
+from netspec.layers.base import Children, Ctx, Layer, register_layer
+
+
+@register_layer("time_distributed", aliases=("timedistributed",))
+class TimeDistributed(Layer):
+    """Apply a layer list at every time step: ``(T, *x)`` → ``(T, *y)`` where the list maps x → y.
+
+    The wrapped layers are written as ``layers: [...]`` (one or more single-input leaf layers, applied
+    in order, no ``from:``); their parameters are shared across steps and named ``layers.<i>.<param>``.
+    """
+
+    FAMILY: ClassVar[str] = "structure"
+    CHILDREN: ClassVar[dict[str, int]] = {"layers": 1}
+    EXAMPLES: ClassVar = [
+        ({"layers": [{"kind": "dense", "units": 4, "activation": "relu"}]}, [(5, 3)]),
+        ({"layers": [{"kind": "conv2d", "filters": 2, "kernel": 3}, {"kind": "flatten"},
+                     {"kind": "dense", "units": 3}]}, [(4, 1, 6, 6)]),
+        ({"layers": [{"kind": "dense", "units": 2}]}, [("T", 3)]),
+    ]
+
+    layers: Children = Field(min_length=1, max_length=64)
+
+    def output_activation(self) -> str | None:
+        return self.layers[-1].output_activation()
+
+    def steps(self, x: TensorType, ctx: Ctx | None = None) -> list[tuple[Layer, TensorType, TensorType]]:
+        """(layer, per-step input, per-step output) of each wrapped layer."""
+        if x.rank < 2:
+            raise ShapeError(f"time_distributed needs a sequence (T, ...) to apply its layers at every step, got {x}")
+        ctx = ctx or Ctx()
+        t = TensorType(x.shape[1:], x.dtype)
+        out = []
+        for i, layer in enumerate(self.layers):
+            where = f"time_distributed layers[{i}] ({layer.kind})"
+            if layer.CHILDREN or layer.ARITY != 1 or layer.from_:
+                raise ShapeError(f"{where}: time_distributed wraps single-input layers applied in order "
+                                 "(no blocks, merges or from:)")
+            if layer.init is not None:
+                raise ShapeError(f"{where}: put init on the time_distributed layer, naming layers.{i}.<param>")
+            if layer.INPUT_DTYPE != "any" and t.dtype != layer.INPUT_DTYPE:
+                raise ShapeError(f"{where} needs {layer.INPUT_DTYPE} input, got {t.dtype} {t}")
+            try:
+                y = layer.infer([t], ctx)
+            except ShapeError as err:
+                raise ShapeError(f"{where} at each step of {x}: {err}") from None
+            if isinstance(y, dict):
+                raise ShapeError(f"{where}: a layer with several outputs cannot be time-distributed")
+            out.append((layer, t, y))
+            t = y
+        return out
+
+    def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        x = ins[0]
+        y = self.steps(x, ctx)[-1][2]
+        return TensorType((x.shape[0], *y.shape), y.dtype)
+
+    def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        return {f"layers.{i}.{k}": v for i, (layer, t, _) in enumerate(self.steps(ins[0]))
+                for k, v in layer.param_shapes([t]).items()}
+
+    def buffer_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
+        return {f"layers.{i}.{k}": v for i, (layer, t, _) in enumerate(self.steps(ins[0]))
+                for k, v in layer.buffer_shapes([t]).items()}
+
+    def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:
+        per_step = sum(layer.macs([t], [y]) for layer, t, y in self.steps(ins[0]))
+        return size_product(ins[0].shape[:1]) * per_step
+
+    def label(self) -> str:
+        return "every step: " + ", ".join(layer.label() for layer in self.layers)
+
+    def build(self, ins: list[TensorType]) -> Any:
+        from netspec.layers.torch.sequence import TimeDistributed as TorchTD
+
+        modules, acts = [], []
+        for layer, t, _ in self.steps(ins[0]):
+            m = layer.build([t])
+            if not layer.trainable:
+                for p in m.parameters():
+                    p.requires_grad_(False)
+            modules.append(m)
+            act = getattr(layer, "activation", None)
+            acts.append(None if act in (None, "identity", "linear") else act)
+        return TorchTD(modules, acts)

@@ -1,0 +1,39 @@
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from netspec.core.types import Ref
+from netspec.layers.activations import ActivationName
+from netspec.layers.base import Axis, Children, Composer, layer_class, register_layer
+from netspec.layers.structure.base_group import Group
+
+
+@register_layer("parallel")
+class Parallel(Group):
+    """Branches applied to the same input and merged (concat along channels, as Inception; or add)."""
+
+    CHILDREN: ClassVar[dict[str, int]] = {"branches": 2}
+    TOPOLOGY: ClassVar[str] = "branches"
+    EXAMPLES: ClassVar = [
+        ({"branches": [[{"kind": "conv2d", "filters": 2, "kernel": 1}],
+                       [{"kind": "conv2d", "filters": 3, "kernel": 3, "padding": 1}], []]}, [(4, 5, 5)]),
+        ({"merge": "add", "branches": [[{"kind": "dense", "units": 3}], [{"kind": "dense", "units": 3}]]}, [(2,)]),
+    ]
+
+    branches: list[Children] = Field(min_length=1, max_length=64)
+    merge: Literal["concat", "add", "multiply"] = "concat"
+    axis: Axis = Field(default=0, description="concat axis (per-sample; 0 is channels)")
+    activation: ActivationName | None = None  # type: ignore[valid-type]
+
+    def compose(self, builder: Composer, scope: Any, ins: list[Ref]) -> Ref:
+        inner = builder.open_group(self, scope)
+        outs = []
+        for i, branch in enumerate(self.branches, start=1):
+            sub = builder.open_group(None, inner, name=f"branch{i}", kind="branch")
+            outs.append(builder.close_group(sub, builder.chain(branch, sub, ins[0])))
+        if len(outs) == 1:
+            return builder.close_group(inner, outs[0])
+        cls = layer_class(self.merge)  # `merge:` names the merge kind; only its class is created
+        axis = {"axis": self.axis} if self.merge == "concat" else {}
+        merge = cls(kind=cls.KIND, name="merge", activation=self.activation, **axis)
+        return builder.close_group(inner, builder.add(merge, inner, outs))

@@ -1,0 +1,100 @@
+from typing import Any, ClassVar, Literal, Union
+
+from pydantic import Field
+
+from netspec.core.errors import ShapeError
+from netspec.core.sizes import conv_out, same_size
+from netspec.core.types import Ref, TensorType
+from netspec.layers.activations import ActivationName
+from netspec.layers.base import Bool, Children, Composer, Layer, layer_class, register_layer
+from netspec.layers.structure.base_group import Group
+
+
+def projection(x: TensorType, y: TensorType, norm: bool, strides: tuple[int | None, ...] | None) -> list[Layer]:
+    """Layers that map the block input ``x`` onto the body output's shape ``y`` (the notes'
+    "convolutional block": a 1×1 convolution with the body's stride, then batch norm).
+
+    ``strides`` is the body's stride per spatial axis (how far one output step moves on the input),
+    so the shortcut samples the same grid as the body; when a 1×1 convolution with that stride cannot
+    give the body's size, the shapes cannot line up and a ShapeError says so, as torch would fail.
+
+    Features ``(F,)``, and a sequence ``(T, F)`` whose body changed only its width without a
+    receptive field (dense, recurrent or attention layers, which act on the last axis; ``strides``
+    is None then), get a dense projection of the last axis (``nn.Linear``, as a Transformer's
+    width change is written), not a convolution over T.
+    """
+    # Each kind's module is imported when this projection uses it: a spec creates only the classes it uses.
+    width_only = (x.rank == 2 and y.rank == 2 and strides is None and same_size(x.shape[0], y.shape[0])
+                  and not same_size(x.shape[1], y.shape[1]))
+    if x.rank == 1 or width_only:
+        from netspec.layers.core.dense import Dense
+
+        units = y.shape[-1]
+        if not isinstance(units, int):
+            raise ShapeError(f"cannot project the residual input {x} onto the block output {y}: a symbolic "
+                             "width; hint: write the shortcut: layers yourself")
+        return [Dense(kind=Dense.KIND, name="dense", units=units)]
+    if x.rank not in (2, 3) or y.rank != x.rank:
+        raise ShapeError(f"cannot project the residual input {x} onto the block output {y}")
+    steps = []
+    for i, (a, b) in enumerate(zip(x.shape[1:], y.shape[1:])):
+        s = strides[i] if strides is not None and i < len(strides) else None
+        if s is None:  # the body's stride is unknown (no receptive field): only an exact ratio is safe
+            s = a // b if isinstance(a, int) and isinstance(b, int) and b and a % b == 0 else (1 if a == b else None)
+        got = conv_out(a, 1, s).value if s else None
+        if s is None or got != b:
+            shown = f"a 1×1 stride-{s} projection gives {got}" if s else "no 1×1 projection stride gives it"
+            raise ShapeError(f"the residual shortcut cannot line up with the body: input {x}, body output {y} "
+                             f"({shown} on axis {i + 1}); hint: give the body padding so that its stride divides "
+                             "the input, or write the shortcut: layers yourself")
+        steps.append(s)
+    conv = layer_class("conv2d" if x.rank == 3 else "conv1d")
+    bn = layer_class("batchnorm2d" if x.rank == 3 else "batchnorm1d")
+    out: list[Layer] = [conv(kind=conv.KIND, name="conv", filters=int(y.shape[0]), kernel=1,
+                             stride=steps if x.rank == 3 else steps[0], bias=not norm)]
+    if norm:
+        out.append(bn(kind=bn.KIND, name="bn"))
+    return out
+
+
+@register_layer("residual")
+class Residual(Group):
+    """A skip connection around ``layers``: ``activation(body(x) + shortcut(x))``.
+
+    The shortcut is the identity when shapes agree; with ``shortcut: auto`` a projection (1×1 conv +
+    batch norm, the block's stride) is inserted otherwise."""
+
+    CHILDREN: ClassVar[dict[str, int]] = {"layers": 1, "shortcut": 1}
+    TOPOLOGY: ClassVar[str] = "skip"
+    EXAMPLES: ClassVar = [
+        ({"layers": [{"kind": "conv2d", "filters": 4, "kernel": 3, "padding": 1}], "activation": "relu"}, [(4, 6, 6)]),
+        ({"layers": [{"kind": "conv2d", "filters": 8, "kernel": 3, "stride": 2, "padding": 1}]}, [(4, 6, 6)]),
+        ({"layers": [{"kind": "dense", "units": 5}]}, [(3,)]),
+    ]
+
+    layers: Children = Field(min_length=1, max_length=10_000)
+    shortcut: Union[Literal["auto", "identity", "projection"], Children] = "auto"
+    projection_norm: Bool = Field(default=True, description="batch norm after the projection convolution")
+    activation: ActivationName | None = None  # type: ignore[valid-type]
+
+    def compose(self, builder: Composer, scope: Any, ins: list[Ref]) -> Ref:
+        from netspec.layers.merge.add import Add
+
+        inner = builder.open_group(self, scope)
+        x = ins[0]
+        body = builder.chain(self.layers, inner, x)
+        xt, bt = builder.type_of(x), builder.type_of(body)
+        if isinstance(self.shortcut, list):
+            sc_layers: list[Layer] = self.shortcut
+        elif self.shortcut == "projection" or (self.shortcut == "auto" and xt != bt):
+            sc_layers = projection(xt, bt, self.projection_norm, builder.stride_between(x, body))
+        else:
+            sc_layers = []
+        if sc_layers:
+            sc_scope = builder.open_group(None, inner, name="shortcut", kind="shortcut")
+            short = builder.close_group(sc_scope, builder.chain(sc_layers, sc_scope, x))
+        else:
+            short = x
+        add = Add(kind="add", name="add", activation=self.activation)
+        out = builder.add(add, inner, [body, short], role="residual")
+        return builder.close_group(inner, out)
