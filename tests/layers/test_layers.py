@@ -88,3 +88,18 @@ def test_family_index_is_current():
 
     assert Path(index.__file__).read_text(encoding="utf-8") == base.render_index(), \
         'stale: run python -c "from netspec.layers import base; base.write_index()"'
+
+
+def test_dense_on_a_square_feature_map_warns_and_channels_last_does_not():
+    """A dense layer straight after a conv acts on W only (as nn.Linear does): a warning with the fix. The
+    deliberate use, channels last after a permute (ConvNeXt's pointwise layers), is quiet."""
+    import netspec
+
+    after_conv = "input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 4, kernel: 3}\n  - dense: 10\n"
+    report = netspec.check(after_conv)
+    (warning,) = report.warnings
+    assert "(4, 6, 6) becomes (4, 6, 10)" in warning and "flatten" in warning
+    channels_last = ("input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 4, kernel: 3}\n"
+                     "  - permute: [1, 2, 0]\n  - dense: 10\n")
+    assert netspec.check(channels_last).warnings == []
+    assert netspec.check("input: [3, 8, 8]\nlayers:\n  - flatten\n  - dense: 10\n").warnings == []

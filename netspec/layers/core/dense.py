@@ -9,7 +9,7 @@ from netspec.layers.base import Bool, Ctx, Int, Layer, Width, need_float, need_r
 
 @register_layer("dense", aliases=("linear", "fc"))
 class Dense(Layer):
-    """Fully connected layer over the last axis: ``y = x Wᵀ + b``."""
+    """Fully connected layer over the last axis: ``y = x Wᵀ + b``. On a square (C, H, W) map it warns (flatten first)."""
 
     FAMILY: ClassVar[str] = "dense"
     PRIMARY: ClassVar[str] = "units"
@@ -26,6 +26,13 @@ class Dense(Layer):
         need_float(x, "dense")
         if isinstance(x.shape[-1], str):
             raise ShapeError(f"dense needs a fixed feature size, got symbolic '{x.shape[-1]}' in {x}")
+        # A (C, H, W) map straight from a conv (square: H = W): as nn.Linear it mixes only W, rarely what is
+        # meant. Channels-last maps (ConvNeXt's (H, W, C) after a permute) are the deliberate use: no warning.
+        if x.rank >= 3 and x.shape[-1] == x.shape[-2]:
+            ctx.warn(f"dense acts on the last axis only: its input {x} becomes "
+                     f"{TensorType((*x.shape[:-1], self.units))}, one {x.shape[-1]} → {self.units} map per position "
+                     "of the other axes; hint: put a flatten before it to connect every value (or a 1×1 conv2d "
+                     "to mix the channels at each position)")
         return TensorType((*x.shape[:-1], self.units))
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
