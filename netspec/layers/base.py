@@ -142,7 +142,7 @@ def sizes(n: int | tuple[int, ...], low: int = 1, words: tuple[str, ...] = (), h
         if isinstance(v, str) and v in words:
             return v
         if isinstance(v, str) and words and did_you_mean(v, list(words)):
-            raise PydanticCustomError("value_error", "expected {spelled} ({hint}), or {sizes}", {
+            raise PydanticCustomError("value_error", "expected {spelled}, or {sizes}", {  # the hint: see spec.problems
                 "spelled": spelled, "hint": did_you_mean(v, list(words)),
                 "sizes": f"a whole number from {low} to {high} or {listed}"})
         values = list(v) if isinstance(v, (list, tuple)) else [v]

@@ -39,16 +39,7 @@ def problems_from_errors(errors: list[dict[str, Any]], tree: Any, model: type[Ba
         spot = walk(tree, err["loc"])
         groups.setdefault(spot.steps, []).append(err)
         reached[spot.steps] = (spot, err.get("input"))
-    return [_suggestion_as_hint(_one(errs, *reached[steps], model))
-            for steps, errs in groups.items() if not _shadowed(steps, errs, groups)]
-
-
-def _suggestion_as_hint(problem: Problem) -> Problem:
-    """A validator's "(did you mean 'same'?)" inside its message goes where every other suggestion is: the hint."""
-    m = re.search(r" ?\((did you mean [^()]*\?)\)", problem.message)
-    if m is None or problem.hint:
-        return problem
-    return Problem(problem.message[:m.start()] + problem.message[m.end():], problem.location, problem.path, m.group(1))
+    return [_one(errs, *reached[steps], model) for steps, errs in groups.items() if not _shadowed(steps, errs, groups)]
 
 
 def _shadowed(steps: tuple[Any, ...], errs: list[dict[str, Any]], groups: dict[tuple[Any, ...], Any]) -> bool:
@@ -152,7 +143,9 @@ def _value_hint(errs: list[dict[str, Any]], value: Any) -> str:
 
 def _value_error(e: dict[str, Any], spot: Reached, value: Any) -> Problem:
     """A validator's own message: it says what was wrong and what it got. One about an option of the
-    mapping it validated (``padding must be ...`` raised for the whole layer) is put at that option."""
+    mapping it validated (``padding must be ...`` raised for the whole layer) is put at that option.
+    A validator gives its suggestion as the error's ``hint`` context
+    (``PydanticCustomError("value_error", ..., {"hint": "did you mean 'same'?"})``): the problem's hint."""
     msg = e["msg"].removeprefix("Value error, ")
     msg = msg[0].lower() + msg[1:] if msg else msg
     where, path = spot.where, spot.path
@@ -163,7 +156,7 @@ def _value_error(e: dict[str, Any], spot: Reached, value: Any) -> Problem:
         path = f"{path}.{key}" if path else key
     elif not isinstance(value, dict) and "got" not in msg and _show(value) not in msg:
         msg = f"{msg}; got {_show(value)}"
-    return Problem(msg, where, path)
+    return Problem(msg, where, path, str((e.get("ctx") or {}).get("hint") or ""))
 
 
 def _show(value: Any) -> str:
