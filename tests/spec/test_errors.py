@@ -473,3 +473,13 @@ def test_the_api_checks_its_options_at_the_boundary(options):
             with pytest.raises(UsageError):
                 function(text, **options)
     assert netspec.check(text, bind={"T": 5}, batch=2).ok
+
+
+def test_a_validators_suggestion_is_the_hint_not_part_of_the_message():
+    text = "input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 4, kernel: 3, padding: sme}\n"
+    with pytest.raises(NetspecError) as info:
+        netspec.check(text)
+    (problem,) = info.value.problems
+    assert problem.hint == "did you mean 'same'?"
+    assert "did you mean" not in problem.message and "got 'sme'" in problem.message
+    assert problem.location is not None and (problem.location.line, problem.location.column) == (3, 37)
