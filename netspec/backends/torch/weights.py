@@ -208,7 +208,7 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
         for i, m in enumerate(mine):
             if i in named:
                 continue
-            hits = {p for p in spellings.get(m.path, ()) if p in by_path and p not in taken
+            hits = {p for p in _spelled(spellings, m.path) if p in by_path and p not in taken
                     and by_path[p].signature == m.signature}
             if len(hits) == 1:
                 claims.setdefault(hits.pop(), []).append(i)
@@ -245,6 +245,18 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
     where = {m.path: i for i, m in enumerate(mine)}
     report.loaded.sort(key=lambda t: where[t[0].path])
     return report
+
+
+def _spelled(spellings: Mapping[str, list[str]], path: str) -> list[str]:
+    """The spellings of ``path``, or of the nearest enclosing layer's path with the rest appended (a
+    layer's own submodule: attention's ``out_proj``)."""
+    head, rest = path, ""
+    while head:
+        if head in spellings:
+            return [f"{s}.{rest}" if s and rest else s or rest for s in spellings[head]]
+        head, _, last = head.rpartition(".")
+        rest = f"{last}.{rest}" if rest else last
+    return []
 
 
 def align_blocks(mine: list[Entry], theirs: list[Entry], blocks: Iterable[str]
@@ -374,6 +386,10 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
       ``<name><n>`` (``add_module(f"denselayer{n}")``, torchvision's DenseNet).
     * **A parallel's branches are not levels** (``layer.branch2.norm1`` is ``layer.norm1``), nor is
       **the one group a block consists of** (a dense layer that is one parallel group).
+    * **A residual group that is not a block** is either its name or no level (a Transformer layer's
+      two residuals, ``attention.ln_1``, are torchvision's EncoderBlock's ``ln_1``), and **a layer that is
+      one tensor named as the layer** (``layer_scale.layer_scale``, ``class_token.class_token``) is that
+      tensor of the enclosing module (ConvNeXt's ``features.1.0.layer_scale``, ViT's ``class_token``).
     * **A residual's shortcut** is either no level (its layers sit in the block, ``downsample.0``
       written by ``netspec import``) or ``downsample`` with its layers by position: torchvision's
       ResNet projection (``shortcut.conv`` is ``downsample.0``, ``shortcut.bn`` is ``downsample.1``).
@@ -383,6 +399,7 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
     """
     children: dict[str, list[str]] = {g: list(info.children) for g, info in net.groups.items()}
     children[""] = list(dict.fromkeys(n.name.split(".", 1)[0] for n in net.nodes))  # the network's own, in order
+    params = {n.name: n.params for n in net.nodes if not n.shared}
     out: dict[str, list[str]] = {}
 
     def join(a: str, b: str) -> str:
@@ -409,9 +426,13 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
                 alts = [short, str(pos)]
             elif indexed:
                 m = numbers[pos]
-                alts = [str(int(m[2]) - 1), f"{m[1]}{m[2]}"]  # type: ignore[index]
+                alts = [str(int(m[2]) - 1), f"{m[1]}{m[2]}", short]  # type: ignore[index]
             else:
                 alts = [short]
+            leaf = params.get(kid)
+            if (ki is not None and ki.topology == "skip" and ki.block is None) or (leaf is not None and list(leaf) == [
+                    short.rpartition(".")[2]]):
+                alts.append("")  # a residual written in its module; a tensor of its module (`layer_scale`)
             visit(kid, list(dict.fromkeys(join(n, a) for n in names for a in alts))[:MAX_SPELLINGS])
 
     visit("", [""])
