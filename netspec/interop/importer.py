@@ -206,13 +206,10 @@ def _attention(m: nn.Module) -> dict[str, Any]:
         raise ValueError("batch_first=False (netspec's sequences are batch-first, (N, T, E))")
     if m.bias_k is not None or m.add_zero_attn:
         raise ValueError("add_bias_kv or add_zero_attn (netspec's attention has neither)")
-    item: dict[str, Any] = {"heads": m.num_heads}
-    if m.dropout:
-        item["dropout"] = m.dropout
-    if m.in_proj_bias is None:
-        item["bias"] = False
-    if not m._qkv_same_embed_dim:
-        item.update(kdim=m.kdim, vdim=m.vdim)
+    item = Attention(kind=Attention.KIND, heads=m.num_heads, dropout=m.dropout, bias=m.in_proj_bias is not None,
+                     **({} if m._qkv_same_embed_dim else {"kdim": m.kdim, "vdim": m.vdim})
+                     ).model_dump(by_alias=True, exclude_defaults=True)
+    item.pop("kind")
     return {Attention.KIND: item}
 
 
@@ -272,8 +269,10 @@ METHODS = {f.__name__: f for f in (torch.flatten, *(f for f in ACTIVATION_FUNCTI
                                                    is f and hasattr(torch.Tensor, f.__name__)))}
 INPLACE_OK = {"inplace"}  # keyword arguments that do not change the values
 # reshapes, read from the sizes they produce (method names and torch functions)
-SHAPES = {"reshape", "view", torch.reshape, "permute", torch.permute, "transpose", torch.transpose,
-          "swapaxes", torch.swapaxes}
+PERMUTES = (torch.permute, torch.transpose, torch.swapaxes)
+# reshapes and permutations, read from the sizes they produce: torch functions, and the tensor methods of their names
+SHAPES = {torch.reshape, torch.Tensor.view.__name__, *PERMUTES, *(f.__name__ for f in (torch.reshape, *PERMUTES))}
+STOCHASTIC_DEPTH = "torchvision.ops.stochastic_depth"  # the module of torchvision's function of that name
 STATE_LAYOUT = ("PyTorch's recurrent state is (layers·directions, batch, units), netspec's (batch, layers·directions, "
                 "units): netspec imports a selection of one, h[-1] (the last layer) or h[0]")
 
@@ -442,6 +441,21 @@ class Recorder(fx.Interpreter):
         return value
 
 
+def _numbered_from_one(model: nn.Module) -> dict[str, str]:
+    """Children named ``<stem>_0`` ... ``<stem>_<n-1>`` (torchvision's ViT ``encoder_layer_0``): their paths
+    -> ``<stem>_1`` ... ``<stem>_<n>``, the names of a repeat's copies, which the weights loader spells
+    back as ``<stem>_<k - 1>``."""
+    out: dict[str, str] = {}
+    for path, m in model.named_modules():
+        kids = [name for name, _ in m.named_children()]
+        found = [re.fullmatch(r"(.+)_(\d+)", k) for k in kids]
+        if len(kids) > 1 and all(found) and len({f[1] for f in found if f}) == 1 and \
+                [int(f[2]) for f in found if f] == list(range(len(kids))):
+            for k, f in zip(kids, found):
+                out[f"{path}.{k}" if path else k] = f"{f[1]}_{int(f[2]) + 1}"  # type: ignore[index]
+    return out
+
+
 def _holds_tensor(v: Any) -> bool:
     if isinstance(v, torch.Tensor):
         return True
@@ -476,6 +490,7 @@ class Importer:
         self.classes: dict[int, type] = {}  # id(item) -> the container class it came from
         self._last: dict[str, Any] = {}  # container path -> full name of its output node
         self.values: dict[str, Any] = {}  # fx node -> what it computed on the example input
+        self.from_one = _numbered_from_one(model)  # module path -> its name numbered from 1 (`layer_0` -> `layer_1`)
         self.params: dict[str, str] = {}  # fx node (a get_attr, or an expand of one) -> the parameter's full name
         self.states: dict[str, tuple[str, str]] = {}  # fx node -> (its recurrent module's node, h or c)
         self.notes: dict[str, str] = {}  # fx node of a module -> why the way forward reads it is not importable
@@ -664,8 +679,8 @@ class Importer:
         if with_param is not None:
             return with_param
         self.check_inputs(args)
-        if n.op == "call_function" and _fn_name(n.target) == "stochastic_depth" and \
-                str(getattr(n.target, "__module__", "")).startswith("torchvision"):
+        if n.op == "call_function" and getattr(n.target, "__module__", None) == STOCHASTIC_DEPTH and \
+                STOCHASTIC_DEPTH.endswith("." + _fn_name(n.target)):
             p = n.args[1] if len(n.args) > 1 else n.kwargs.get("p")
             mode = n.args[2] if len(n.args) > 2 else n.kwargs.get("mode", "row")
             return Op(n.name, container, DropPath.KIND, _drop_path(float(p), str(mode)), args[:1])
@@ -804,7 +819,7 @@ class Importer:
                     return {SequencePool.KIND: {"mode": "last"}}
             raise ValueError(f"indexing {_index_text(n.args[1])} (netspec selects the first or last step, "
                              "x[:, 0] or x[:, -1], of a sequence)")
-        if n.target in ("permute", torch.permute, "transpose", torch.transpose, "swapaxes", torch.swapaxes):
+        if n.target in PERMUTES or n.target in {f.__name__ for f in PERMUTES}:
             dims = self.dims(n, x.dim())
             if dims[0] != 0:
                 raise ValueError("a permutation that moves the batch axis")
@@ -817,7 +832,7 @@ class Importer:
 
     def dims(self, n: fx.Node, rank: int) -> list[int]:
         """The full permutation (batch included) of a permute, transpose or swapaxes call."""
-        if n.target in ("permute", torch.permute):
+        if n.target in (torch.permute, torch.permute.__name__):
             raw = n.args[1:] if len(n.args) > 2 or not isinstance(n.args[1] if len(n.args) > 1 else None,
                                                                    (list, tuple)) else n.args[1]
             raw = raw or n.kwargs.get("dims", ())
@@ -916,7 +931,8 @@ class Importer:
 
     def unit_name(self, unit: Any, taken: set[str]) -> str:
         # An index (a child of nn.Sequential or nn.ModuleList) becomes `<kind or class>_<index + 1>`: the
-        # weights loader spells such numbered siblings back as the indices (weights.torch_names).
+        # weights loader spells such numbered siblings back as the indices (weights.torch_names), and
+        # children named from 0 (`encoder_layer_0`) are numbered from 1 (`from_one`), as a repeat's copies.
         if isinstance(unit, Op):
             base = unit.attr if unit.module is not None or unit.param is not None else next(iter(unit.item))
             if not base.isidentifier():
@@ -925,6 +941,8 @@ class Importer:
             base = unit.attr
             if not base.isidentifier():
                 base = f"{_snake(unit.cls.__name__)}_{int(base) + 1}" if base.isdigit() else re.sub(r"\W", "_", base)
+        path = unit.module if isinstance(unit, Op) else unit.path
+        base = self.from_one.get(path, base) if path is not None else base
         name, i = base, 2
         while name in taken:
             name, i = f"{base}_{i}", i + 1
@@ -1343,7 +1361,8 @@ def _repeats(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 args = [c[block] for c in kids]
                 # The copies of a repeat are `<block>_1`...; the loader spells `<any>_<k>` as the index k - 1 (an
                 # nn.Sequential child, which unit_name numbers so, whatever the block came to be called:
-                # `block_block` when the class's name is a kind) and `<block><k>` as the model's `<block><k>`.
+                # `block_block` when the class's name is a kind), `<block><k>` as the model's `<block><k>` and
+                # `<block>_<k>` as the model's `<block>_<k - 1>` (see from_one).
                 names = [str(c.get("name")) for c in kids]
                 stem = re.sub(r"_\d+$", "", names[0])
                 numbered = names in ([f"{stem}_{i + 1}" for i in range(len(kids))],

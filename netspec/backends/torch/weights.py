@@ -383,7 +383,8 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
       ``<name>_<n>`` with increasing ``n`` (the copies of a ``repeat:`` are ``basic_block_1``,
       ``basic_block_2``; ``netspec import`` names the children of an ``nn.Sequential`` so), child
       ``<name>_<n>`` is ``n - 1``, as ``nn.Sequential``/``nn.ModuleList`` name theirs, or
-      ``<name><n>`` (``add_module(f"denselayer{n}")``, torchvision's DenseNet).
+      ``<name><n>`` (``add_module(f"denselayer{n}")``, torchvision's DenseNet) or ``<name>_<n - 1>``
+      (numbered from 0: torchvision's ViT ``encoder_layer_0``).
     * **A parallel's branches are not levels** (``layer.branch2.norm1`` is ``layer.norm1``), nor is
       **the one group a block consists of** (a dense layer that is one parallel group).
     * **A residual group that is not a block** is either its name or no level (a Transformer layer's
@@ -426,7 +427,7 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
                 alts = [short, str(pos)]
             elif indexed:
                 m = numbers[pos]
-                alts = [str(int(m[2]) - 1), f"{m[1]}{m[2]}", short]  # type: ignore[index]
+                alts = [str(int(m[2]) - 1), f"{m[1]}{m[2]}", f"{m[1]}_{int(m[2]) - 1}"]  # type: ignore[index]
             else:
                 alts = [short]
             leaf = params.get(kid)
