@@ -533,6 +533,7 @@ class Importer:
         skip: set[str] = set()  # nodes of no layer of their own (an LSTM's (h, c) tuple)
         sequences: dict[str, bool] = {}
         unmapped: set[str] = set()
+        unread: set[str] = set()
         for n in gm.graph.nodes:
             if n.op == "get_attr":
                 self.params[n.name] = str(n.target)
@@ -569,6 +570,8 @@ class Importer:
                 self.problems.append((str(n.target) if n.op == "call_module" else where, what, str(exc)))
                 if n.op == "call_module":
                     unmapped.add(str(n.target))  # called, though not mapped: not "never called"
+                unread |= {self.params[a.name] for a in _tensors(list(n.args) + list(n.kwargs.values()))
+                           if a.name in self.params}  # read, though not mapped
                 continue
             op.inputs = [alias.get(a, a) for a in op.inputs]
             if n.name in sequences:
@@ -585,7 +588,7 @@ class Importer:
                                           "its weights are used twice (netspec layers own their weights)"))
             ops.append(op)
         called = {op.module for op in ops if op.module} | unmapped
-        consumed = {op.param for op in ops if op.param}
+        consumed = {op.param for op in ops if op.param} | unread
         for path, m in self.modules.items():
             own = [f"{path}.{k}" if path else k for k, _ in m.named_parameters(recurse=False)]
             if own and path not in called and not any(path.startswith(c + ".") for c in called) and \

@@ -203,6 +203,7 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
         if f is not None and f.signature == m.signature:
             named[i] = f
     if spellings:
+        named.update(_one_tensor_layers(mine, by_path, named, spellings))
         taken = {f.path for f in named.values()}
         claims: dict[str, list[int]] = {}
         for i, m in enumerate(mine):
@@ -245,6 +246,27 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
     where = {m.path: i for i, m in enumerate(mine)}
     report.loaded.sort(key=lambda t: where[t[0].path])
     return report
+
+
+def _one_tensor_layers(mine: list[Entry], by_path: Mapping[str, Entry], named: Mapping[int, Entry],
+                       spellings: Mapping[str, list[str]]) -> dict[int, Entry]:
+    """Layers of one tensor (a class token, a position table) that a file keeps side by side on one
+    module (timm's ``cls_token`` and ``pos_embed`` on the model itself): when each tensor of that file
+    module is spelled by exactly one such layer, with its name and shape, each layer takes its tensor."""
+    claims: dict[str, dict[tuple[str, tuple[int, ...]], list[int]]] = {}
+    for i, m in enumerate(mine):
+        if i in named or len(m.keys) != 1:
+            continue
+        for p in dict.fromkeys(_spelled(spellings, m.path)):
+            f = by_path.get(p)
+            if f is not None and len(f.keys) > 1 and m.signature[0] in f.signature:
+                claims.setdefault(p, {}).setdefault(m.signature[0], []).append(i)
+    out: dict[int, Entry] = {}
+    for p, got in claims.items():
+        f = by_path[p]
+        if set(got) == set(f.signature) and all(len(who) == 1 for who in got.values()):
+            out.update({who[0]: Entry(p, (key,), (shape,)) for (key, shape), who in got.items()})
+    return out
 
 
 def _spelled(spellings: Mapping[str, list[str]], path: str) -> list[str]:
