@@ -213,11 +213,16 @@ def _attention(m: nn.Module) -> dict[str, Any]:
     return {Attention.KIND: item}
 
 
+DROP_PATHS = ("StochasticDepth", "DropPath")  # the class names of stochastic depth (torchvision's, timm's)
+
+
 def drop_path_rate(m: nn.Module) -> tuple[float, str] | None:
     """``(rate, mode)`` of a stochastic-depth module (torchvision's ``StochasticDepth``: ``p``, ``mode``;
     timm's ``DropPath``: ``drop_prob``, scaling the survivors as netspec does), read by its class name and
     attributes; None for any other module."""
     name = type(m).__name__
+    if name not in DROP_PATHS:
+        return None
     if name == "StochasticDepth" and isinstance(getattr(m, "p", None), (int, float)):
         mode = getattr(m, "mode", "row")
         return float(m.p), mode if isinstance(mode, str) else "row"
@@ -268,7 +273,6 @@ FUNCTIONS = {torch.flatten, torch.cat, torch.concat, F.adaptive_avg_pool2d, F.dr
 METHODS = {f.__name__: f for f in (torch.flatten, *(f for f in ACTIVATION_FUNCTIONS if getattr(torch, f.__name__, None)
                                                    is f and hasattr(torch.Tensor, f.__name__)))}
 INPLACE_OK = {"inplace"}  # keyword arguments that do not change the values
-# reshapes, read from the sizes they produce (method names and torch functions)
 PERMUTES = (torch.permute, torch.transpose, torch.swapaxes)
 # reshapes and permutations, read from the sizes they produce: torch functions, and the tensor methods of their names
 SHAPES = {torch.reshape, torch.Tensor.view.__name__, *PERMUTES, *(f.__name__ for f in (torch.reshape, *PERMUTES))}
@@ -421,10 +425,11 @@ def example_input(model: nn.Module, shape: list[int], dtype: str, batch: int = 2
 
 class LeafTracer(fx.Tracer):
     """torch.fx's tracer, keeping as one call the modules netspec maps whole: a subclass of ``nn.LayerNorm``
-    (ConvNeXt's ``LayerNorm2d``, read from what it computes) and stochastic depth (:func:`drop_path_rate`)."""
+    (ConvNeXt's ``LayerNorm2d``, read from what it computes) and stochastic depth (:data:`DROP_PATHS`; traced
+    through in eval mode, it would vanish)."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return isinstance(m, nn.LayerNorm) or drop_path_rate(m) is not None or \
+        return isinstance(m, nn.LayerNorm) or type(m).__name__ in DROP_PATHS or \
             super().is_leaf_module(m, module_qualified_name)
 
 
@@ -656,8 +661,8 @@ class Importer:
             if type(m) in ACTIVATION_MODULES:
                 item = {ACTIVATION_MODULES[type(m)]: {}}
                 if isinstance(m, nn.GELU) and m.approximate != "none":
-                    item = {next(k for k, a in ACTIVATIONS.items() if a.module == "GELU" and a.kwargs.get(
-                        "approximate") == m.approximate): {}}
+                    item = {next(k for k, a in ACTIVATIONS.items() if getattr(nn, a.module, None) is type(m)
+                                 and a.kwargs.get("approximate") == m.approximate): {}}
             elif type(m) in ACTIVATION_DEFAULTS:
                 kind = ACTIVATION_DEFAULTS[type(m)]
                 if any(getattr(m, k, v) != v for k, v in ACTIVATIONS[kind].kwargs.items()):
@@ -669,8 +674,12 @@ class Importer:
                 item = self.layer_norm(m, n)
             elif type(m) in MODULES:
                 item = MODULES[type(m)](m)
-            elif drop_path_rate(m) is not None:
-                item = _drop_path(*drop_path_rate(m))  # type: ignore[misc]
+            elif type(m).__name__ in DROP_PATHS:
+                found = drop_path_rate(m)
+                if found is None:
+                    raise ValueError("stochastic depth that netspec's drop_path does not compute (it scales the "
+                                     "survivors by 1 / (1 - rate))")
+                item = _drop_path(*found)
             else:
                 raise ValueError(f"no netspec kind for {type(m).__module__}.{type(m).__name__}")
             self.check_inputs(args)

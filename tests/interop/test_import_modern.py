@@ -285,3 +285,44 @@ def test_torchvision_modern_models_import_at_224(name):
     assert done.spec["expect"]["params"] == sum(p.numel() for p in model.parameters())
     assert done.text.count("\n") < 250 and done.spec.get("blocks")
     _same_function(done.text, model, [3, 224, 224], atol=1e-4)
+
+
+class DropPath(nn.Module):
+    """timm's: `drop_prob`, survivors scaled by 1 / (1 - drop_prob) (`scale_by_keep`)."""
+
+    def __init__(self, drop_prob: float, scale_by_keep: bool = True) -> None:
+        super().__init__()
+        self.drop_prob, self.scale_by_keep = drop_prob, scale_by_keep
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.drop_prob == 0.0:
+            return x
+        keep = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(1 - self.drop_prob)
+        return x * keep / (1 - self.drop_prob) if self.scale_by_keep else x * keep
+
+
+class Mixer(nn.Module):
+    def __init__(self, scale_by_keep: bool = True) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm([4, 6])  # over the last two axes
+        self.fc = nn.Linear(6, 6)
+        self.act = nn.GELU(approximate="tanh")
+        self.drop_path = DropPath(0.25, scale_by_keep)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.drop_path(self.act(self.fc(self.norm(x))))
+
+
+def test_timm_drop_path_a_two_axis_layer_norm_and_tanh_gelu_import():
+    model = randomise(Mixer())
+    done = import_model(model, [4, 6], name="mixer")
+    body = {x["name"]: x for x in done.spec["layers"]}  # the model's own layers: named, with from:
+    assert body["drop_path"]["drop_path"] == {"rate": 0.25}
+    assert body["norm"]["layernorm"] == {"axes": 2} and "gelu_tanh" in body["act"]
+    _same_function(done.text, model, [4, 6])
+
+
+def test_a_drop_path_that_does_not_rescale_is_not_taken_for_netspecs():
+    with pytest.raises(NotImportable) as err:
+        import_model(Mixer(scale_by_keep=False), [4, 6], check=False)
+    assert "drop_path" in str(err.value) and "DropPath" in str(err.value)
