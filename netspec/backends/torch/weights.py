@@ -393,7 +393,7 @@ def _crossed(pairs: list[tuple[int, int, Signature]]) -> set[int]:
 
 # --- PyTorch's spellings of netspec's module paths -----------------------------------------------------
 INDEXED = re.compile(r"^(.+)_(\d+)$")
-MAX_SPELLINGS = 64  # per module: alternatives multiply along a path
+MAX_SPELLINGS = 512  # per module: alternatives multiply along a path (3 per indexed level)
 
 
 def torch_names(net: NetGraph) -> dict[str, list[str]]:
