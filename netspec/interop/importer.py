@@ -687,6 +687,12 @@ class Importer:
         container = stack[-1] if stack else ""
         if args and args[0] in self.states:
             return self.select_state(n, container)
+        known = n.target in FUNCTIONS or n.target in SHAPES or n.target is operator.getitem or \
+            (n.op == "call_method" and n.target in METHODS) or getattr(n.target, "__module__", None) == STOCHASTIC_DEPTH
+        if not known:
+            held = sorted({self.params[a] for a in args if a in self.params})
+            raise ValueError(f"{n.op} {_fn_name(n.target)} has no netspec kind" +
+                             (f" (it reads {', '.join(held)})" if held else ""))
         with_param = self.parameter_use(n, args, container)
         if with_param is not None:
             return with_param

@@ -248,7 +248,23 @@ class OddParameter(nn.Module):
 def test_a_parameter_used_otherwise_is_named():
     with pytest.raises(NotImportable) as err:
         import_model(OddParameter(), [4], check=False)
-    assert "the parameter w" in str(err.value) and "never called" not in str(err.value)
+    assert "matmul has no netspec kind (it reads w)" in str(err.value) and "never called" not in str(err.value)
+
+
+class PositionsSliced(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pos = nn.Parameter(torch.randn(1, 4, 6))  # (1, T, E) of another length than the input's
+        self.fc = nn.Linear(6, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x + self.pos)
+
+
+def test_a_parameter_of_another_shape_is_named_with_the_shapes_netspec_reads():
+    with pytest.raises(NotImportable) as err:
+        import_model(PositionsSliced(), [1, 6], check=False)
+    assert "uses the parameter pos (1, 4, 6) with a (1, 6) input" in str(err.value)
 
 
 # --- torchvision's own (where torchvision imports) -----------------------------------------------------
