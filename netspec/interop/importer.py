@@ -40,8 +40,8 @@ from netspec.api import compile as compile_spec
 from netspec.core.errors import BuildError, Location, NetspecError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
 from netspec.layers.activations import ACTIVATIONS
-from netspec.layers.base import all_kind_names
 from netspec.layers.attention import Attention
+from netspec.layers.base import all_kind_names
 from netspec.layers.conv import Conv1d, Conv2d
 from netspec.layers.core import Dense, Dropout, DropPath, Flatten, LeakyReLU, Reshape
 from netspec.layers.merge import Add, Concat, Multiply
@@ -589,8 +589,8 @@ class Importer:
                                       any(True for _ in self.modules[owner].parameters(recurse=False))):
                 used[owner] = used.get(owner, 0) + 1
                 if used[owner] == 2:
-                    self.problems.append((owner, type(self.modules[owner]).__name__ if op.param is None else "Parameter",
-                                          "its weights are used twice (netspec layers own their weights)"))
+                    what = type(self.modules[owner]).__name__ if op.param is None else "Parameter"
+                    self.problems.append((owner, what, "its weights are used twice (netspec layers own their weights)"))
             ops.append(op)
         called = {op.module for op in ops if op.module} | unmapped
         consumed = {op.param for op in ops if op.param} | unread
