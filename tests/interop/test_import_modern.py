@@ -342,3 +342,35 @@ def test_a_drop_path_that_does_not_rescale_is_not_taken_for_netspecs():
     with pytest.raises(NotImportable) as err:
         import_model(Mixer(scale_by_keep=False), [4, 6], check=False)
     assert "drop_path" in str(err.value) and "DropPath" in str(err.value)
+
+
+class Gated(nn.Module):
+    """A gate written inline, between other layers of the module: `x * sigmoid(f(x))`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.fc1 = nn.Conv2d(4, 2, 1)
+        self.fc2 = nn.Conv2d(2, 4, 1)
+        self.out = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        x = x * torch.sigmoid(self.fc2(torch.relu(self.fc1(x))))
+        return self.out(x)
+
+
+class TwoGated(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = Gated(), Gated()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.a(x))
+
+
+def test_an_inline_gate_becomes_a_parallel_group_that_loads_by_name():
+    model = randomise(TwoGated())
+    done = import_model(model, [4, 8, 8], name="gated")
+    assert [next(iter(x)) for x in done.spec["blocks"]["gated"]["layers"]] == ["conv2d", "parallel", "conv2d"]
+    _same_function(done.text, model, [4, 8, 8])

@@ -409,8 +409,9 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
       (numbered from 0: torchvision's ViT ``encoder_layer_0``).
     * **A parallel's branches are not levels** (``layer.branch2.norm1`` is ``layer.norm1``), nor is
       **the one group a block consists of** (a dense layer that is one parallel group).
-    * **A residual group that is not a block** is either its name or no level (a Transformer layer's
-      two residuals, ``attention.ln_1``, are torchvision's EncoderBlock's ``ln_1``), and **a layer that is
+    * **A residual or parallel group that is not a block** is either its name or no level (a Transformer
+      layer's two residuals, ``attention.ln_1``, are torchvision's EncoderBlock's ``ln_1``; a gate
+      ``x * f(x)`` written inline), and **a layer that is
       one tensor named as the layer** (``layer_scale.layer_scale``, ``class_token.class_token``) is that
       tensor of the enclosing module (ConvNeXt's ``features.1.0.layer_scale``, ViT's ``class_token``).
     * **A residual's shortcut** is either no level (its layers sit in the block, ``downsample.0``
@@ -453,9 +454,9 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
             else:
                 alts = [short]
             leaf = params.get(kid)
-            if (ki is not None and ki.topology == "skip" and ki.block is None) or (leaf is not None and list(leaf) == [
-                    short.rpartition(".")[2]]):
-                alts.append("")  # a residual written in its module; a tensor of its module (`layer_scale`)
+            if (ki is not None and ki.topology in ("skip", "branches") and ki.block is None) or (
+                    leaf is not None and list(leaf) == [short.rpartition(".")[2]]):
+                alts.append("")  # a residual or gate written in its module; a tensor of its module (`layer_scale`)
             visit(kid, list(dict.fromkeys(join(n, a) for n in names for a in alts))[:MAX_SPELLINGS])
 
     visit("", [""])
