@@ -14,6 +14,13 @@ are numbered by index (``features.0`` is ``conv2d_1``, ``layer1.0`` is ``basic_b
 weights loader spells back as the indices, so the model's own state dict loads by name. DenseNet's dense
 connectivity is read as a running concatenation (:func:`running_concatenations`): a repeated block.
 
+The model is traced once more as it runs on a random input (:class:`Recorder`): the sizes forward
+computes from ``x.shape`` are read from what its reshapes produced, a parameter used in forward is read
+from its shape (a class token, a position table, a layer scale), and a LayerNorm subclass from what it
+computed. Containers whose layers form a chain of residuals (a pre-norm Transformer layer) become
+residual groups (:meth:`Importer.segments`); an LSTM's final ``(h, c)`` selected by ``h[-1]``/``h[0]``
+becomes its ``return_state`` outputs read by ``sequence_pool``.
+
 The result is checked: the spec must resolve with the model's exact parameter count, compile, take
 the model's own state dict and compute the same outputs on random inputs.
 """
