@@ -14,6 +14,13 @@ are numbered by index (``features.0`` is ``conv2d_1``, ``layer1.0`` is ``basic_b
 weights loader spells back as the indices, so the model's own state dict loads by name. DenseNet's dense
 connectivity is read as a running concatenation (:func:`running_concatenations`): a repeated block.
 
+The model is traced once more as it runs on a random input (:class:`Recorder`): the sizes forward
+computes from ``x.shape`` are read from what its reshapes produced, a parameter used in forward is read
+from its shape (a class token, a position table, a layer scale), and a LayerNorm subclass from what it
+computed. Containers whose layers form a chain of residuals (a pre-norm Transformer layer) become
+residual groups (:meth:`Importer.segments`); an LSTM's final ``(h, c)`` selected by ``h[-1]``/``h[0]``
+becomes its ``return_state`` outputs read by ``sequence_pool``.
+
 The result is checked: the spec must resolve with the model's exact parameter count, compile, take
 the model's own state dict and compute the same outputs on random inputs.
 """
@@ -40,18 +47,24 @@ from netspec.api import compile as compile_spec
 from netspec.core.errors import BuildError, Location, NetspecError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
 from netspec.layers.activations import ACTIVATIONS
+from netspec.layers.attention.attention import Attention
 from netspec.layers.base import all_kind_names
 from netspec.layers.conv.conv1d import Conv1d
 from netspec.layers.conv.conv2d import Conv2d
 from netspec.layers.core.dense import Dense
+from netspec.layers.core.drop_path import DropPath
 from netspec.layers.core.dropout import Dropout
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.leaky_relu import LeakyReLU
+from netspec.layers.core.reshape import Reshape
 from netspec.layers.merge.add import Add
 from netspec.layers.merge.concat import Concat
 from netspec.layers.merge.multiply import Multiply
 from netspec.layers.norm.batchnorm1d import BatchNorm1d
 from netspec.layers.norm.batchnorm2d import BatchNorm2d
+from netspec.layers.norm.group_norm import GroupNorm
+from netspec.layers.norm.layernorm import LayerNorm
+from netspec.layers.norm.rms_norm import RMSNorm
 from netspec.layers.pool.adaptive_avg_pool2d import AdaptiveAvgPool2d
 from netspec.layers.pool.avg_pool2d import AvgPool2d
 from netspec.layers.pool.max_pool2d import MaxPool2d
@@ -59,9 +72,14 @@ from netspec.layers.recurrent.gru import GRU
 from netspec.layers.recurrent.lstm import LSTM
 from netspec.layers.recurrent.rnn import RNN
 from netspec.layers.sequence.embedding import Embedding
+from netspec.layers.sequence.permute import Permute
+from netspec.layers.sequence.sequence_pool import SequencePool
 from netspec.layers.structure.parallel import Parallel
 from netspec.layers.structure.residual import Residual
 from netspec.layers.structure.sequential import Sequential
+from netspec.layers.tensors.class_token import ClassToken
+from netspec.layers.tensors.layer_scale import LayerScale
+from netspec.layers.tensors.position_embedding import PositionEmbedding
 
 TORCHVISION_INPUT = [3, 224, 224]
 
@@ -179,6 +197,76 @@ def _recurrent(layer: type) -> Callable[[nn.Module], dict[str, Any]]:
     return make
 
 
+def _layer_norm(m: nn.Module) -> dict[str, Any]:
+    """``nn.LayerNorm`` over the last ``len(normalized_shape)`` axes (a subclass is read by
+    :meth:`Importer.layer_norm`, from what it computes)."""
+    item: dict[str, Any] = {}
+    if len(m.normalized_shape) != 1:
+        item["axes"] = len(m.normalized_shape)
+    return {LayerNorm.KIND: {**item, **_norm_options(m, "elementwise_affine")}}
+
+
+def _norm_options(m: nn.Module, affine: str) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    if getattr(m, affine) and getattr(m, "bias", True) is None:
+        raise ValueError("a norm with a scale and no bias (netspec's has both or neither)")
+    if m.eps != 1e-5:
+        item["eps"] = m.eps
+    if not getattr(m, affine):
+        item["affine"] = False
+    return item
+
+
+def _group_norm(m: nn.Module) -> dict[str, Any]:
+    return {GroupNorm.KIND: {"groups": m.num_groups, **_norm_options(m, "affine")}}
+
+
+def _rms_norm(m: nn.Module) -> dict[str, Any]:
+    item: dict[str, Any] = {"axes": len(m.normalized_shape)} if len(m.normalized_shape) != 1 else {}
+    if m.eps is not None:
+        item["eps"] = m.eps
+    if not m.elementwise_affine:
+        item["affine"] = False
+    return {RMSNorm.KIND: item}
+
+
+def _attention(m: nn.Module) -> dict[str, Any]:
+    if not m.batch_first:
+        raise ValueError("batch_first=False (netspec's sequences are batch-first, (N, T, E))")
+    if m.bias_k is not None or m.add_zero_attn:
+        raise ValueError("add_bias_kv or add_zero_attn (netspec's attention has neither)")
+    item = Attention(kind=Attention.KIND, heads=m.num_heads, dropout=m.dropout, bias=m.in_proj_bias is not None,
+                     **({} if m._qkv_same_embed_dim else {"kdim": m.kdim, "vdim": m.vdim})
+                     ).model_dump(by_alias=True, exclude_defaults=True)
+    item.pop("kind")
+    return {Attention.KIND: item}
+
+
+DROP_PATHS = ("StochasticDepth", "DropPath")  # the class names of stochastic depth (torchvision's, timm's)
+
+
+def drop_path_rate(m: nn.Module) -> tuple[float, str] | None:
+    """``(rate, mode)`` of a stochastic-depth module (torchvision's ``StochasticDepth``: ``p``, ``mode``;
+    timm's ``DropPath``: ``drop_prob``, scaling the survivors as netspec does), read by its class name and
+    attributes; None for any other module."""
+    name = type(m).__name__
+    if name not in DROP_PATHS:
+        return None
+    if name == "StochasticDepth" and isinstance(getattr(m, "p", None), (int, float)):
+        mode = getattr(m, "mode", "row")
+        return float(m.p), mode if isinstance(mode, str) else "row"
+    if name == "DropPath" and isinstance(getattr(m, "drop_prob", None), (int, float)) and \
+            getattr(m, "scale_by_keep", True):
+        return float(m.drop_prob), "row"
+    return None
+
+
+def _drop_path(rate: float, mode: str) -> dict[str, Any]:
+    if mode not in ("row", "batch"):
+        raise ValueError(f"stochastic depth mode {mode!r} (netspec's drop_path: row or batch)")
+    return {DropPath.KIND: {"rate": rate, **({"mode": mode} if mode != "row" else {})}}
+
+
 RECURRENT = (nn.LSTM, nn.GRU, nn.RNN)
 LAST_STEP = ((slice(None, None, None), -1), (slice(None, None, None), -1, slice(None, None, None)))
 
@@ -191,6 +279,7 @@ MODULES: dict[type, Callable[[nn.Module], dict[str, Any]]] = {
     nn.AdaptiveAvgPool2d: _adaptive, nn.Linear: _linear, nn.Dropout: _dropout, nn.Dropout2d: _dropout,
     nn.Flatten: _flatten, nn.LeakyReLU: _leaky, nn.Embedding: _embedding,
     nn.LSTM: _recurrent(LSTM), nn.GRU: _recurrent(GRU), nn.RNN: _recurrent(RNN),
+    nn.LayerNorm: _layer_norm, nn.GroupNorm: _group_norm, nn.RMSNorm: _rms_norm, nn.MultiheadAttention: _attention,
 }
 # activation modules and functions without options: from the one activation table
 ACTIVATION_MODULES = {getattr(nn, a.module): name for name, a in ACTIVATIONS.items()
@@ -213,6 +302,12 @@ FUNCTIONS = {torch.flatten, torch.cat, torch.concat, F.adaptive_avg_pool2d, F.dr
 METHODS = {f.__name__: f for f in (torch.flatten, *(f for f in ACTIVATION_FUNCTIONS if getattr(torch, f.__name__, None)
                                                    is f and hasattr(torch.Tensor, f.__name__)))}
 INPLACE_OK = {"inplace"}  # keyword arguments that do not change the values
+PERMUTES = (torch.permute, torch.transpose, torch.swapaxes)
+# reshapes and permutations, read from the sizes they produce: torch functions, and the tensor methods of their names
+SHAPES = {torch.reshape, torch.Tensor.view.__name__, *PERMUTES, *(f.__name__ for f in (torch.reshape, *PERMUTES))}
+STOCHASTIC_DEPTH = "torchvision.ops.stochastic_depth"  # the module of torchvision's function of that name
+STATE_LAYOUT = ("PyTorch's recurrent state is (layers·directions, batch, units), netspec's (batch, layers·directions, "
+                "units): netspec imports a selection of one, h[-1] (the last layer) or h[0]")
 
 
 @dataclass
@@ -226,6 +321,8 @@ class Op:
     inputs: list[str]
     module: str | None = None  # the module's path, for a module call
     concat: bool = False  # a torch.cat (of one tensor: the identity)
+    param: str | None = None  # the parameter it reads (a class token, position table, layer scale)
+    states: dict[str, str] = field(default_factory=dict)  # fx nodes of a recurrent layer's state -> h or c
 
 
 @dataclass
@@ -355,6 +452,63 @@ def example_input(model: nn.Module, shape: list[int], dtype: str, batch: int = 2
     return torch.randn(batch, *shape)
 
 
+class LeafTracer(fx.Tracer):
+    """torch.fx's tracer, keeping as one call the modules netspec maps whole: a subclass of ``nn.LayerNorm``
+    (ConvNeXt's ``LayerNorm2d``, read from what it computes) and stochastic depth (:data:`DROP_PATHS`; traced
+    through in eval mode, it would vanish)."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return isinstance(m, nn.LayerNorm) or type(m).__name__ in DROP_PATHS or \
+            super().is_leaf_module(m, module_qualified_name)
+
+
+class Recorder(fx.Interpreter):
+    """Runs a traced model and keeps what every node computed (by node name)."""
+
+    def __init__(self, gm: fx.GraphModule) -> None:
+        super().__init__(gm)
+        self.seen: dict[str, Any] = {}
+
+    def run_node(self, n: fx.Node) -> Any:
+        value = super().run_node(n)
+        self.seen[n.name] = value
+        return value
+
+
+def _numbered_from_one(model: nn.Module) -> dict[str, str]:
+    """Children named ``<stem>_0`` ... ``<stem>_<n-1>`` (torchvision's ViT ``encoder_layer_0``): their paths
+    -> ``<stem>_1`` ... ``<stem>_<n>``, the names of a repeat's copies, which the weights loader spells
+    back as ``<stem>_<k - 1>``."""
+    out: dict[str, str] = {}
+    for path, m in model.named_modules():
+        kids = [name for name, _ in m.named_children()]
+        found = [re.fullmatch(r"(.+)_(\d+)", k) for k in kids]
+        if len(kids) > 1 and all(found) and len({f[1] for f in found if f}) == 1 and \
+                [int(f[2]) for f in found if f] == list(range(len(kids))):
+            for k, f in zip(kids, found):
+                out[f"{path}.{k}" if path else k] = f"{f[1]}_{int(f[2]) + 1}"  # type: ignore[index]
+    return out
+
+
+def _holds_tensor(v: Any) -> bool:
+    if isinstance(v, torch.Tensor):
+        return True
+    if isinstance(v, (list, tuple)):
+        return any(_holds_tensor(x) for x in v)
+    if isinstance(v, dict):
+        return any(_holds_tensor(x) for x in v.values())
+    return False
+
+
+def _index_text(index: Any) -> str:
+    def one(i: Any) -> str:
+        if isinstance(i, slice):
+            return ":" if (i.start, i.stop, i.step) == (None, None, None) else \
+                f"{'' if i.start is None else i.start}:{'' if i.stop is None else i.stop}"
+        return "..." if i is Ellipsis else repr(i)
+    return "[" + ", ".join(one(i) for i in (index if isinstance(index, tuple) else (index,))) + "]"
+
+
 class Importer:
     """Trace, map, structure, write."""
 
@@ -369,24 +523,61 @@ class Importer:
         self.kinds = set(all_kind_names())
         self.classes: dict[int, type] = {}  # id(item) -> the container class it came from
         self._last: dict[str, Any] = {}  # container path -> full name of its output node
+        self.values: dict[str, Any] = {}  # fx node -> what it computed on the example input
+        self.from_one = _numbered_from_one(model)  # module path -> its name numbered from 1 (`layer_0` -> `layer_1`)
+        self.params: dict[str, str] = {}  # fx node (a get_attr, or an expand of one) -> the parameter's full name
+        self.states: dict[str, tuple[str, str]] = {}  # fx node -> (its recurrent module's node, h or c)
+        self.notes: dict[str, str] = {}  # fx node of a module -> why the way forward reads it is not importable
 
     # --- trace and map -------------------------------------------------------------------------------
     def trace(self) -> fx.GraphModule:
+        """The traced model, without dead code, and :attr:`values`: what each node computes on an example
+        input (sizes settle reshapes, parameters' shapes settle what a use of them is)."""
         try:
-            return fx.symbolic_trace(self.model)
+            gm = fx.GraphModule(self.model, LeafTracer().trace(self.model))
         except Exception as exc:
             raise BuildError(f"torch.fx cannot trace the model: {type(exc).__name__}: {exc}") from None
+        gm.graph.eliminate_dead_code()
+        gm.recompile()
+        recorder = Recorder(gm)
+        try:
+            with torch.no_grad():
+                recorder.run(example_input(self.model, self.input_shape, self.input_dtype))
+        except Exception as exc:
+            raise BuildError(f"the traced model does not run on an input of shape {self.input_shape}: "
+                             f"{type(exc).__name__}: {exc}") from None
+        self.values = recorder.seen
+        return gm
+
+    def parameter(self, full: str) -> torch.Tensor:
+        try:
+            return self.model.get_parameter(full)
+        except AttributeError:
+            raise ValueError(f"reads {full}, which is not a parameter (a buffer or a constant)") from None
+
+    def tensor(self, name: str) -> torch.Tensor | None:
+        v = self.values.get(name)
+        return v if isinstance(v, torch.Tensor) else None
 
     def ops(self, gm: fx.GraphModule) -> tuple[list[str], list[Op], list[str]]:
         """The placeholders, the mapped ops and the outputs (fx node names)."""
         inputs, ops, outputs = [], [], []
         used: dict[str, int] = {}
-        alias: dict[str, str] = {}  # the output of a recurrent module read through indexing -> that module's node
+        alias: dict[str, str] = {}  # a node read through (a module's output indexed, `.contiguous()`) -> what it is
+        skip: set[str] = set()  # nodes of no layer of their own (an LSTM's (h, c) tuple)
         sequences: dict[str, bool] = {}
         unmapped: set[str] = set()
+        unread: set[str] = set()
         for n in gm.graph.nodes:
-            if n.op == "call_module" and isinstance(self.modules.get(str(n.target)), RECURRENT):
-                sequences[n.name] = self.recurrent_uses(n, alias)
+            if n.op == "get_attr":
+                self.params[n.name] = str(n.target)
+            elif n.op == "call_method" and n.target in ("expand", "expand_as") and \
+                    isinstance(n.args[0], fx.Node) and n.args[0].name in self.params:
+                self.params[n.name] = self.params[n.args[0].name]  # `class_token.expand(n, -1, -1)`
+            elif n.op == "call_module" and isinstance(self.modules.get(str(n.target)), RECURRENT):
+                sequences[n.name] = self.recurrent_uses(n, alias, skip)
+            elif n.op == "call_module" and isinstance(self.modules.get(str(n.target)), nn.MultiheadAttention):
+                self.attention_uses(n, alias)
         for n in gm.graph.nodes:
             stack = [re.sub(r"@\d+$", "", k) for k in n.meta.get("nn_module_stack", {})]
             if n.op == "placeholder":
@@ -394,8 +585,16 @@ class Importer:
                 continue
             if n.op == "output":
                 outputs = [alias.get(a.name, a.name) for a in _tensors(n.args[0])]
+                for o in outputs:
+                    if o in self.states:
+                        self.problems.append(("forward", f"returns {self.states[o][1]}", STATE_LAYOUT))
                 continue
-            if n.name in alias:
+            if n.name in alias or n.name in skip or n.name in self.params or n.name in self.states:
+                continue
+            if n.op in ("call_function", "call_method") and not _holds_tensor(self.values.get(n.name)):
+                continue  # a size computed from a shape, an assertion: reshapes read the sizes they produce
+            if n.op == "call_method" and n.target == "contiguous":
+                alias[n.name] = alias.get(n.args[0].name, n.args[0].name)
                 continue
             where = stack[-1] if stack else n.name
             try:
@@ -405,42 +604,49 @@ class Importer:
                 self.problems.append((str(n.target) if n.op == "call_module" else where, what, str(exc)))
                 if n.op == "call_module":
                     unmapped.add(str(n.target))  # called, though not mapped: not "never called"
+                unread |= {self.params[a.name] for a in _tensors(list(n.args) + list(n.kwargs.values()))
+                           if a.name in self.params}  # read, though not mapped
                 continue
             op.inputs = [alias.get(a, a) for a in op.inputs]
             if n.name in sequences:
                 kind = next(iter(op.item))
-                op.item = {kind: {**op.item[kind], **({"return_sequences": True} if sequences[n.name] else {})}}
-            if op.module is not None and any(True for _ in self.modules[op.module].parameters(recurse=False)):
-                used[op.module] = used.get(op.module, 0) + 1
-                if used[op.module] == 2:
-                    self.problems.append((op.module, type(self.modules[op.module]).__name__,
-                                          "its weights are used twice (netspec layers own their weights)"))
+                op.states = {s: state for s, (rec, state) in self.states.items() if rec == n.name}
+                op.item = {kind: {**op.item[kind], **({"return_sequences": True} if sequences[n.name] else {}),
+                                  **({"return_state": True} if op.states else {})}}
+            owner = op.module if op.module is not None else op.param
+            if owner is not None and (op.param is not None or
+                                      any(True for _ in self.modules[owner].parameters(recurse=False))):
+                used[owner] = used.get(owner, 0) + 1
+                if used[owner] == 2:
+                    what = type(self.modules[owner]).__name__ if op.param is None else "Parameter"
+                    self.problems.append((owner, what, "its weights are used twice (netspec layers own their weights)"))
             ops.append(op)
         called = {op.module for op in ops if op.module} | unmapped
+        consumed = {op.param for op in ops if op.param} | unread
         for path, m in self.modules.items():
-            if any(True for _ in m.parameters(recurse=False)) and path not in called and \
-                    not any(path.startswith(c + ".") for c in called):
+            own = [f"{path}.{k}" if path else k for k, _ in m.named_parameters(recurse=False)]
+            if own and path not in called and not any(path.startswith(c + ".") for c in called) and \
+                    not all(p in consumed for p in own):
                 self.problems.append((path, type(m).__name__, "never called by forward (in eval mode)"))
         return inputs, ops, outputs
 
-    def recurrent_uses(self, n: fx.Node, alias: dict[str, str]) -> bool:
+    def recurrent_uses(self, n: fx.Node, alias: dict[str, str], skip: set[str]) -> bool:
         """How forward reads a recurrent module's ``(output, state)``: True when it uses every step
         (``out``), False when only the last (``out[:, -1]``, one direction); the indexing nodes become
-        aliases of the module's node. Reading the final state is left to :meth:`map`'s problems."""
+        aliases of the module's node. The final state (``_, (h, c) = lstm(x)``) becomes the layer's
+        ``h`` and ``c`` outputs (:attr:`states`), which :meth:`select_state` reads."""
         m = self.modules[str(n.target)]
-        seq_users: list[fx.Node] = []
-        unused = [u for u in n.users if u.op == "call_function" and u.target is operator.getitem and not u.users]
-        for u in n.users:
-            if u.op == "call_function" and u.target is operator.getitem and u.args[1] == 0 and u.users:
-                seq_users.append(u)
-        if not seq_users or len(seq_users) + len(unused) != len(n.users):
-            return True  # the state is read (or the tuple is passed on): map() lists what it cannot take
+        getitems = [u for u in n.users if u.op == "call_function" and u.target is operator.getitem]
+        if len(getitems) != len(n.users):
+            return True  # the tuple is passed on: map() lists what it cannot take
+        for u in getitems:
+            if u.args[1] == 1:
+                self.state_uses(n, u, m, skip)
+        seq_users = [u for u in getitems if u.args[1] == 0]
         steps = [w for u in seq_users for w in u.users]
         last = [w for w in steps if w.op == "call_function" and w.target is operator.getitem
                 and w.args[1] in LAST_STEP]
-        for u in unused:  # `out, _ = self.lstm(x)`: the state is unpacked and dropped
-            alias[u.name] = n.name
-        if steps and len(last) == len(steps) and not m.bidirectional:
+        if not seq_users or (steps and len(last) == len(steps) and not m.bidirectional):
             for u in seq_users:
                 alias[u.name] = n.name
             for w in last:
@@ -450,44 +656,248 @@ class Importer:
             alias[u.name] = n.name
         return True
 
+    def state_uses(self, n: fx.Node, u: fx.Node, m: nn.Module, skip: set[str]) -> None:
+        """``u``, forward's ``state`` of a recurrent module: an LSTM's ``(h, c)`` unpacked, or a GRU's or
+        RNN's ``h``; each becomes a named output of the layer. A tuple used otherwise is left to map()."""
+        if not isinstance(m, nn.LSTM):
+            self.states[u.name] = (n.name, "h")
+            return
+        parts = list(u.users)
+        if parts and all(w.op == "call_function" and w.target is operator.getitem and w.args[1] in (0, 1)
+                         for w in parts):
+            skip.add(u.name)
+            for w in parts:
+                self.states[w.name] = (n.name, ("h", "c")[w.args[1]])
+
+    def attention_uses(self, n: fx.Node, alias: dict[str, str]) -> None:
+        """``nn.MultiheadAttention`` returns ``(output, weights)``: forward reading ``[0]`` reads the
+        layer's output; reading the weights is noted for :meth:`map`."""
+        for u in n.users:
+            if u.op == "call_function" and u.target is operator.getitem and u.args[1] == 0:
+                alias[u.name] = n.name
+            else:
+                self.notes[n.name] = ("forward reads its attention weights (netspec's attention returns its "
+                                      "output only)" if u.op == "call_function" and u.target is operator.getitem
+                                      else "forward uses its (output, weights) tuple as a whole")
+
     def map(self, n: fx.Node, stack: list[str]) -> Op:
-        args = [a.name for a in _tensors(n.args)] + [a.name for a in _tensors(list(n.kwargs.values()))]
+        args = [a.name for a in _tensors(n.args) + _tensors(list(n.kwargs.values())) if self.tensor(a.name) is not None]
         if n.op == "call_module":
             m = self.modules[n.target]
             container, _, attr = str(n.target).rpartition(".")
+            if n.name in self.notes:
+                raise ValueError(self.notes[n.name])
             if type(m) in ACTIVATION_MODULES:
                 item = {ACTIVATION_MODULES[type(m)]: {}}
+                if isinstance(m, nn.GELU) and m.approximate != "none":
+                    item = {next(k for k, a in ACTIVATIONS.items() if getattr(nn, a.module, None) is type(m)
+                                 and a.kwargs.get("approximate") == m.approximate): {}}
             elif type(m) in ACTIVATION_DEFAULTS:
                 kind = ACTIVATION_DEFAULTS[type(m)]
                 if any(getattr(m, k, v) != v for k, v in ACTIVATIONS[kind].kwargs.items()):
                     raise ValueError(f"options other than {ACTIVATIONS[kind].kwargs}")
                 item = {kind: {}}
+            elif isinstance(m, nn.MultiheadAttention):
+                item, args = _attention(m), self.attention_inputs(n)
+            elif isinstance(m, nn.LayerNorm) and type(m) is not nn.LayerNorm:
+                item = self.layer_norm(m, n)
             elif type(m) in MODULES:
                 item = MODULES[type(m)](m)
+            elif type(m).__name__ in DROP_PATHS:
+                found = drop_path_rate(m)
+                if found is None:
+                    raise ValueError("stochastic depth that netspec's drop_path does not compute (it scales the "
+                                     "survivors by 1 / (1 - rate))")
+                item = _drop_path(*found)
             else:
                 raise ValueError(f"no netspec kind for {type(m).__module__}.{type(m).__name__}")
+            self.check_inputs(args)
             return Op(n.name, container, attr, item, args, str(n.target))
         container = stack[-1] if stack else ""
+        if args and args[0] in self.states:
+            return self.select_state(n, container)
+        known = n.target in FUNCTIONS or n.target in SHAPES or n.target is operator.getitem or \
+            (n.op == "call_method" and n.target in METHODS) or getattr(n.target, "__module__", None) == STOCHASTIC_DEPTH
+        if not known:
+            held = sorted({self.params[a] for a in args if a in self.params})
+            raise ValueError(f"{n.op} {_fn_name(n.target)} has no netspec kind" +
+                             (f" (it reads {', '.join(held)})" if held else ""))
+        with_param = self.parameter_use(n, args, container)
+        if with_param is not None:
+            return with_param
+        self.check_inputs(args)
+        if n.op == "call_function" and getattr(n.target, "__module__", None) == STOCHASTIC_DEPTH and \
+                STOCHASTIC_DEPTH.endswith("." + _fn_name(n.target)):
+            p = n.args[1] if len(n.args) > 1 else n.kwargs.get("p")
+            mode = n.args[2] if len(n.args) > 2 else n.kwargs.get("mode", "row")
+            return Op(n.name, container, DropPath.KIND, _drop_path(float(p), str(mode)), args[:1])
+        if n.target in SHAPES or (n.op == "call_function" and n.target is operator.getitem):
+            return Op(n.name, container, n.name, self.shape_op(n, args), args[:1])
         if n.op == "call_function" and n.target in FUNCTIONS:
-            return Op(n.name, container, n.name, self.function(n), args,
+            return Op(n.name, container, n.name, self.function(n, args), args,
                       concat=n.target in (torch.cat, torch.concat))
         if n.op == "call_method" and n.target in METHODS:  # x.flatten(1), x.relu(): as the functions
             fn = METHODS[n.target]
             if fn is torch.flatten:
                 if list(n.args[1:]) not in ([1], [1, -1]):
-                    raise ValueError(f"{n.target}{tuple(n.args[1:])} (netspec flattens all but the batch)")
+                    return Op(n.name, container, n.name, self.shape_op(n, args), args[:1])
                 return Op(n.name, container, Flatten.KIND, {Flatten.KIND: {}}, args[:1])
             return Op(n.name, container, n.name, {ACTIVATION_FUNCTIONS[fn]: {}}, args[:1])
         raise ValueError(f"{n.op} {_fn_name(n.target)} has no netspec kind")
 
-    def function(self, n: fx.Node) -> dict[str, Any]:
+    def check_inputs(self, args: list[str]) -> None:
+        for a in args:
+            if a in self.params:
+                raise ValueError(f"uses the parameter {self.params[a]} itself (netspec reads a parameter through "
+                                 "its layer: a class token, position embedding or layer scale)")
+            if a in self.states:
+                raise ValueError(f"reads {self.states[a][1]} as a whole. {STATE_LAYOUT}")
+
+    def attention_inputs(self, n: fx.Node) -> list[str]:
+        """The query, then the memory (key = value) or the key and the value, as fx node names."""
+        names = ("query", "key", "value", "key_padding_mask", "need_weights", "attn_mask", "average_attn_weights",
+                 "is_causal")
+        call = dict(zip(names, n.args)) | dict(n.kwargs)
+        for key in ("key_padding_mask", "attn_mask"):
+            if call.get(key) is not None:
+                raise ValueError(f"called with {key} (netspec's attention takes a padding mask as an input, "
+                                 "no other mask)")
+        if call.get("is_causal"):
+            raise ValueError("called with is_causal (write the layer with causal: true)")
+        q, k, v = (call.get(key) for key in ("query", "key", "value"))
+        if not all(isinstance(x, fx.Node) for x in (q, k, v)):
+            raise ValueError("called without query, key and value tensors")
+        return [q.name] if q is k is v else [q.name, k.name] if k is v else [q.name, k.name, v.name]
+
+    def layer_norm(self, m: nn.Module, n: fx.Node) -> dict[str, Any]:
+        """A subclass of ``nn.LayerNorm``, read from what it computed on the example input: over the last
+        axes as ``nn.LayerNorm``, or over the channels (dim 1) at every position (ConvNeXt's LayerNorm2d)."""
+        x = self.tensor(n.args[0].name) if n.args and isinstance(n.args[0], fx.Node) else None
+        y = self.tensor(n.name)
+        if x is None or y is None:
+            raise ValueError("a LayerNorm subclass called without one tensor")
+        with torch.no_grad():
+            if tuple(x.shape[x.dim() - len(m.normalized_shape):]) == tuple(m.normalized_shape):
+                plain = F.layer_norm(x, m.normalized_shape, m.weight, m.bias, m.eps)
+                if plain.shape == y.shape and torch.allclose(plain, y, atol=1e-5):
+                    return _layer_norm(m)
+            if len(m.normalized_shape) == 1 and x.dim() >= 3 and x.shape[1] == m.normalized_shape[0]:
+                channels = F.layer_norm(x.movedim(1, -1), m.normalized_shape, m.weight, m.bias, m.eps).movedim(-1, 1)
+                if torch.allclose(channels, y, atol=1e-5):
+                    item = _layer_norm(m)
+                    return {LayerNorm.KIND: {**item[LayerNorm.KIND], "channels_first": True}}
+        raise ValueError("a LayerNorm subclass that normalizes neither the last axes nor the channels")
+
+    def select_state(self, n: fx.Node, container: str) -> Op:
+        """``h[-1]``, ``h[0]`` or ``h.squeeze(0)`` of a recurrent layer's final state: the last or first of
+        its ``(layers·directions, units)`` per sample, ``sequence_pool`` on the layer's ``h`` output."""
+        x = n.args[0]
+        rec, state = self.states[x.name]
+        size = self.values[x.name].shape[0]
+        k: Any = None
+        if n.op == "call_function" and n.target is operator.getitem and isinstance(n.args[1], int):
+            k = n.args[1]
+        elif n.op == "call_method" and n.target == "squeeze" and size == 1 and \
+                (list(n.args[1:]) == [0] or n.kwargs.get("dim") == 0):
+            k = 0
+        if k is None:
+            raise ValueError(f"reads {state} as {n.op} {_fn_name(n.target)}. {STATE_LAYOUT}")
+        if k in (-1, size - 1):
+            mode = "last"
+        elif k in (0, -size):
+            mode = "first"
+        else:
+            raise ValueError(f"{state}[{k}] of {size} stacked states (netspec selects the first or the last: "
+                             f"{state}[0], {state}[-1])")
+        return Op(n.name, container, SequencePool.KIND, {SequencePool.KIND: {"mode": mode}}, [x.name])
+
+    def parameter_use(self, n: fx.Node, args: list[str], container: str) -> Op | None:
+        """A parameter used in forward as one of netspec's learned-tensor layers: ``torch.cat([token, x],
+        dim=1)`` a class token, ``x + table`` a position embedding, ``gamma * x`` a layer scale; None
+        when ``n`` reads no parameter."""
+        held = [a for a in args if a in self.params]
+        if not held:
+            return None
+        if len(held) != 1 or len(args) != 2:
+            return None  # check_inputs names the parameter
+        p = held[0]
+        x = next(a for a in args if a != p)
+        full = self.params[p]
+        pv, xv = self.parameter(full), self.tensor(x)
+        owner, _, local = full.rpartition(".")
+        kind: dict[str, Any] | None = None
+        assert pv is not None and xv is not None
+        if n.target in (torch.cat, torch.concat):
+            dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", 0)
+            if xv.dim() == 3 and dim in (1, -2) and args == [p, x] and tuple(pv.shape) == (1, 1, xv.shape[2]):
+                kind = {ClassToken.KIND: {}}
+        elif n.target in (operator.add, operator.iadd, torch.add) and not n.kwargs:
+            if xv.dim() == 3 and tuple(pv.shape) == (1, *xv.shape[1:]):
+                kind = {PositionEmbedding.KIND: {}}
+        elif n.target in (operator.mul, operator.imul, torch.mul) and not n.kwargs:
+            axis = 1 if xv.dim() == 3 else 0  # the layer's channel axis: the last of (T, C), else the first
+            want = (xv.shape[1 + axis], *(1,) * (xv.dim() - 2 - axis))
+            if xv.dim() >= 2 and tuple(pv.shape) == want:
+                value = float(pv.detach().flatten()[0])
+                kind = {LayerScale.KIND: {"value": value} if bool((pv == value).all()) and value != 1e-6 else {}}
+        if kind is None:
+            raise ValueError(f"uses the parameter {full} {tuple(pv.shape)} with a {tuple(xv.shape[1:])} input "
+                             "(netspec reads a parameter as a class token (1, 1, E) prepended, a position table "
+                             "(1, T, E) added, or a layer scale (C, 1, 1) multiplied)")
+        return Op(n.name, container, local, kind, [x], param=full)
+
+    def shape_op(self, n: fx.Node, args: list[str]) -> dict[str, Any]:
+        """A reshape, permute or selection, read from the sizes it produced on the example input."""
+        x, y = self.tensor(args[0]) if args else None, self.tensor(n.name)
+        if n.target is operator.getitem and x is None:
+            raise ValueError("indexes what a module returned as a tuple (netspec's layers return one tensor)")
+        if x is None or y is None or len(args) != 1:
+            raise ValueError("reshapes one tensor")
+        if n.target is operator.getitem:
+            index = n.args[1]
+            index = index if isinstance(index, tuple) else (index,)
+            rest = index[2:]
+            if len(index) >= 2 and index[0] == slice(None) and isinstance(index[1], int) and \
+                    all(r == slice(None) for r in rest) and x.dim() >= 3:
+                t = x.shape[1]
+                if index[1] in (0, -t):
+                    return {SequencePool.KIND: {"mode": "first"}}
+                if index[1] in (-1, t - 1):
+                    return {SequencePool.KIND: {"mode": "last"}}
+            raise ValueError(f"indexing {_index_text(n.args[1])} (netspec selects the first or last step, "
+                             "x[:, 0] or x[:, -1], of a sequence)")
+        if n.target in PERMUTES or n.target in {f.__name__ for f in PERMUTES}:
+            dims = self.dims(n, x.dim())
+            if dims[0] != 0:
+                raise ValueError("a permutation that moves the batch axis")
+            return {Permute.KIND: {"dims": [d - 1 for d in dims[1:]]}}
+        if y.shape[:1] != x.shape[:1] or y.dim() < 2:
+            raise ValueError(f"a reshape from {tuple(x.shape)} to {tuple(y.shape)} that changes the batch axis")
+        if y.dim() == 2:
+            return {Flatten.KIND: {}}
+        return {Reshape.KIND: {"shape": list(y.shape[1:])}}
+
+    def dims(self, n: fx.Node, rank: int) -> list[int]:
+        """The full permutation (batch included) of a permute, transpose or swapaxes call."""
+        if n.target in (torch.permute, torch.permute.__name__):
+            raw = n.args[1:] if len(n.args) > 2 or not isinstance(n.args[1] if len(n.args) > 1 else None,
+                                                                   (list, tuple)) else n.args[1]
+            raw = raw or n.kwargs.get("dims", ())
+            return [int(d) % rank for d in raw]
+        a, b = (list(n.args[1:3]) + [n.kwargs.get("dim0"), n.kwargs.get("dim1")])[:2]
+        order = list(range(rank))
+        a, b = int(a) % rank, int(b) % rank
+        order[a], order[b] = order[b], order[a]
+        return order
+
+    def function(self, n: fx.Node, tensors: list[str]) -> dict[str, Any]:
         fn, args, kwargs = n.target, list(n.args), dict(n.kwargs)
         extra = {k for k in kwargs if k not in INPLACE_OK and k not in ("dim", "start_dim", "end_dim", "p",
                                                                          "training", "output_size", "alpha")}
         if extra:
             raise ValueError(f"options {sorted(extra)}")
         if fn in MERGES:
-            if len(_tensors(args)) != 2 or kwargs.get("alpha", 1) != 1:
+            if len(tensors) != 2 or len(_tensors(args)) != 2 or kwargs.get("alpha", 1) != 1:
                 raise ValueError("a sum or product with a scalar (netspec merges tensors)")
             return {MERGES[fn]: {}}
         if fn in (torch.cat, torch.concat):
@@ -501,7 +911,7 @@ class Importer:
             start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
             end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
             if (start, end) != (1, -1):
-                raise ValueError(f"flatten from dim {start} to {end} (netspec flattens all but the batch)")
+                return self.shape_op(n, tensors[:1])
             return {Flatten.KIND: {}}
         if fn is F.adaptive_avg_pool2d:
             size = args[1] if len(args) > 1 else kwargs.get("output_size")
@@ -528,7 +938,7 @@ class Importer:
             box.units.append(op)
             where[op.node] = box
         for path, box in boxes.items():
-            inside = {op.node for op in _ops(box)}
+            inside = {node for op in _ops(box) for node in (op.node, *op.states)}
             for op in _ops(box):
                 for a in op.inputs:
                     if a not in inside and a not in box.inputs:
@@ -561,20 +971,25 @@ class Importer:
             out_node = unit.node if isinstance(unit, Op) else unit.output
             if out_node is not None:
                 names[out_node] = self.output_name(unit, item, full)
+            if isinstance(unit, Op):
+                names.update({node: f"{full}:{state}" for node, state in unit.states.items()})
             prev = out_node
         return out
 
     def unit_name(self, unit: Any, taken: set[str]) -> str:
         # An index (a child of nn.Sequential or nn.ModuleList) becomes `<kind or class>_<index + 1>`: the
-        # weights loader spells such numbered siblings back as the indices (weights.torch_names).
+        # weights loader spells such numbered siblings back as the indices (weights.torch_names), and
+        # children named from 0 (`encoder_layer_0`) are numbered from 1 (`from_one`), as a repeat's copies.
         if isinstance(unit, Op):
-            base = unit.attr if unit.module is not None else next(iter(unit.item))
+            base = unit.attr if unit.module is not None or unit.param is not None else next(iter(unit.item))
             if not base.isidentifier():
                 base = f"{next(iter(unit.item))}_{int(base) + 1}" if base.isdigit() else re.sub(r"\W", "_", base)
         else:
             base = unit.attr
             if not base.isidentifier():
                 base = f"{_snake(unit.cls.__name__)}_{int(base) + 1}" if base.isdigit() else re.sub(r"\W", "_", base)
+        path = unit.module if isinstance(unit, Op) else unit.path
+        base = self.from_one.get(path, base) if path is not None else base
         name, i = base, 2
         while name in taken:
             name, i = f"{base}_{i}", i + 1
@@ -604,12 +1019,70 @@ class Importer:
         return item
 
     def structured(self, box: Box, names: dict[str, str], prefix: str) -> dict[str, Any] | None:
-        """A chain, a residual or parallel branches, written without ``from:``; None when it is none."""
+        """A chain, a residual or parallel branches, or a chain of those (a Transformer layer's two
+        residuals), written without ``from:``; None when it is none."""
         if len(box.inputs) != 1 or box.output is None or any(isinstance(u, Box) and u.output is None
                                                              for u in box.units):
             return None
-        x = box.inputs[0]
-        outs = {(u.node if isinstance(u, Op) else u.output): u for u in box.units}
+        item = self.group(box.units, box.inputs[0], box.output, names, prefix)
+        if item is None:
+            item = self.segments(box.units, box.inputs[0], box.output, names, prefix)
+        if item is not None and _kind(item) == Sequential.KIND:
+            self._last[box.path] = names[box.output]
+        return item
+
+    def segments(self, units: list[Any], x: str, output: str, names: dict[str, str],
+                 prefix: str) -> dict[str, Any] | None:
+        """``units`` as a chain of segments from ``x`` to ``output``, each one unit or a residual or
+        parallel group (:meth:`group`) that nothing after it reads into; None when they are not."""
+        reads: dict[str, list[int]] = {}
+        for i, u in enumerate(units):
+            for a in u.inputs:
+                reads.setdefault(a, []).append(i)
+        parts: list[list[Any]] = []
+        cur, start = x, 0
+        for i, u in enumerate(units):
+            part = units[start:i + 1]
+            made = {_out(v) for v in part}
+            if any(a not in made and a != cur for v in part for a in v.inputs):
+                return None  # reads something before the segment: not a chain of segments
+            end = _out(u)
+            if any(j > i for node in made | {cur} if node != end for j in reads.get(node, ())):
+                continue  # a later unit reads into it: the segment goes on
+            parts.append(part)
+            cur, start = end, i + 1
+        if start != len(units) or cur != output or all(len(p) == 1 for p in parts):
+            return None
+        layers: list[dict[str, Any]] = []
+        taken: set[str] = set()
+        cur = x
+        for part in parts:
+            if len(part) == 1:
+                layers += self.sub_items(part, names, prefix, taken)
+            else:
+                kind = Residual.KIND if any(next(iter(u.item)) == Add.KIND for u in part if isinstance(u, Op)) \
+                    else Parallel.KIND
+                name = self.free_name(kind, taken)
+                item = self.group(part, cur, _out(part[-1]), names, f"{prefix}{name}.")
+                if item is None or _kind(item) == Sequential.KIND:
+                    return None
+                item["name"] = name
+                layers.append(item)
+            cur = _out(part[-1])
+        return {Sequential.KIND: {"layers": layers}}
+
+    @staticmethod
+    def free_name(base: str, taken: set[str]) -> str:
+        name, i = base, 2
+        while name in taken:
+            name, i = f"{base}_{i}", i + 1
+        taken.add(name)
+        return name
+
+    def group(self, units: list[Any], x: str, output: str, names: dict[str, str],
+              prefix: str) -> dict[str, Any] | None:
+        """``units`` from ``x`` to ``output`` as a chain, a residual or parallel branches; None otherwise."""
+        outs = {_out(u): u for u in units}
 
         def chain(end: str) -> list[Any] | None:
             seq: list[Any] = []
@@ -622,14 +1095,12 @@ class Importer:
                 cur = u.inputs[0]
             return seq[::-1]
 
-        whole = chain(box.output)
-        if whole is not None and len(whole) == len(box.units):
-            layers = self.sub_items(whole, names, prefix)
-            self._last[box.path] = names[box.output]
-            return {Sequential.KIND: {"layers": layers}}
+        whole = chain(output)
+        if whole is not None and len(whole) == len(units):
+            return {Sequential.KIND: {"layers": self.sub_items(whole, names, prefix)}}
         # residual: ... merge(a, b) [activation]; parallel: merge(branches...)
         tail: list[Any] = []
-        end = box.output
+        end = output
         while outs.get(end) is not None and isinstance(outs[end], Op) and len(outs[end].inputs) == 1 and \
                 next(iter(outs[end].item)) in ACTIVATIONS and not tail:
             tail.append(outs[end])
@@ -644,7 +1115,7 @@ class Importer:
                 return None
             branches.append(b)
         used = sum(len(b) for b in branches) + 1 + len(tail)
-        if used != len(box.units) or len({id(u) for b in branches for u in b}) != used - 1 - len(tail):
+        if used != len(units) or len({id(u) for b in branches for u in b}) != used - 1 - len(tail):
             return None
         kind = next(iter(merge.item))
         act = next(iter(tail[0].item)) if tail else None
@@ -672,15 +1143,18 @@ class Importer:
             return {Parallel.KIND: item}
         return None
 
-    def sub_items(self, units: list[Any], names: dict[str, str], prefix: str) -> list[dict[str, Any]]:
+    def sub_items(self, units: list[Any], names: dict[str, str], prefix: str,
+                  taken: set[str] | None = None) -> list[dict[str, Any]]:
         out = []
-        taken: set[str] = set()
+        taken = set() if taken is None else taken
         for u in units:
             name = self.unit_name(u, taken)
             item = self.unit_item(u, names, f"{prefix}{name}.")
             item["name"] = name
             node = u.node if isinstance(u, Op) else u.output
             names[node] = self.output_name(u, item, f"{prefix}{name}")
+            if isinstance(u, Op):
+                names.update({n: f"{prefix}{name}:{state}" for n, state in u.states.items()})
             out.append(item)
         return out
 
@@ -845,6 +1319,10 @@ def _tensors(value: Any) -> list[fx.Node]:
     return []
 
 
+def _out(unit: Op | Box) -> str | None:
+    return unit.node if isinstance(unit, Op) else unit.output
+
+
 def _ops(box: Box) -> list[Op]:
     out: list[Op] = []
     for u in box.units:
@@ -930,7 +1408,8 @@ def _repeats(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 args = [c[block] for c in kids]
                 # The copies of a repeat are `<block>_1`...; the loader spells `<any>_<k>` as the index k - 1 (an
                 # nn.Sequential child, which unit_name numbers so, whatever the block came to be called:
-                # `block_block` when the class's name is a kind) and `<block><k>` as the model's `<block><k>`.
+                # `block_block` when the class's name is a kind), `<block><k>` as the model's `<block><k>` and
+                # `<block>_<k>` as the model's `<block>_<k - 1>` (see from_one).
                 names = [str(c.get("name")) for c in kids]
                 stem = re.sub(r"_\d+$", "", names[0])
                 numbered = names in ([f"{stem}_{i + 1}" for i in range(len(kids))],

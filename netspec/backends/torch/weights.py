@@ -203,12 +203,13 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
         if f is not None and f.signature == m.signature:
             named[i] = f
     if spellings:
+        named.update(_one_tensor_layers(mine, by_path, named, spellings))
         taken = {f.path for f in named.values()}
         claims: dict[str, list[int]] = {}
         for i, m in enumerate(mine):
             if i in named:
                 continue
-            hits = {p for p in spellings.get(m.path, ()) if p in by_path and p not in taken
+            hits = {p for p in _spelled(spellings, m.path) if p in by_path and p not in taken
                     and by_path[p].signature == m.signature}
             if len(hits) == 1:
                 claims.setdefault(hits.pop(), []).append(i)
@@ -245,6 +246,39 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
     where = {m.path: i for i, m in enumerate(mine)}
     report.loaded.sort(key=lambda t: where[t[0].path])
     return report
+
+
+def _one_tensor_layers(mine: list[Entry], by_path: Mapping[str, Entry], named: Mapping[int, Entry],
+                       spellings: Mapping[str, list[str]]) -> dict[int, Entry]:
+    """Layers of one tensor (a class token, a position table) that a file keeps side by side on one
+    module (timm's ``cls_token`` and ``pos_embed`` on the model itself): when each tensor of that file
+    module is spelled by exactly one such layer, with its name and shape, each layer takes its tensor."""
+    claims: dict[str, dict[tuple[str, tuple[int, ...]], list[int]]] = {}
+    for i, m in enumerate(mine):
+        if i in named or len(m.keys) != 1:
+            continue
+        for p in dict.fromkeys(_spelled(spellings, m.path)):
+            f = by_path.get(p)
+            if f is not None and len(f.keys) > 1 and m.signature[0] in f.signature:
+                claims.setdefault(p, {}).setdefault(m.signature[0], []).append(i)
+    out: dict[int, Entry] = {}
+    for p, got in claims.items():
+        f = by_path[p]
+        if set(got) == set(f.signature) and all(len(who) == 1 for who in got.values()):
+            out.update({who[0]: Entry(p, (key,), (shape,)) for (key, shape), who in got.items()})
+    return out
+
+
+def _spelled(spellings: Mapping[str, list[str]], path: str) -> list[str]:
+    """The spellings of ``path``, or of the nearest enclosing layer's path with the rest appended (a
+    layer's own submodule: attention's ``out_proj``)."""
+    head, rest = path, ""
+    while head:
+        if head in spellings:
+            return [f"{s}.{rest}" if s and rest else s or rest for s in spellings[head]]
+        head, _, last = head.rpartition(".")
+        rest = f"{last}.{rest}" if rest else last
+    return []
 
 
 def align_blocks(mine: list[Entry], theirs: list[Entry], blocks: Iterable[str]
@@ -359,7 +393,7 @@ def _crossed(pairs: list[tuple[int, int, Signature]]) -> set[int]:
 
 # --- PyTorch's spellings of netspec's module paths -----------------------------------------------------
 INDEXED = re.compile(r"^(.+)_(\d+)$")
-MAX_SPELLINGS = 64  # per module: alternatives multiply along a path
+MAX_SPELLINGS = 512  # per module: alternatives multiply along a path (3 per indexed level)
 
 
 def torch_names(net: NetGraph) -> dict[str, list[str]]:
@@ -371,9 +405,15 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
       ``<name>_<n>`` with increasing ``n`` (the copies of a ``repeat:`` are ``basic_block_1``,
       ``basic_block_2``; ``netspec import`` names the children of an ``nn.Sequential`` so), child
       ``<name>_<n>`` is ``n - 1``, as ``nn.Sequential``/``nn.ModuleList`` name theirs, or
-      ``<name><n>`` (``add_module(f"denselayer{n}")``, torchvision's DenseNet).
+      ``<name><n>`` (``add_module(f"denselayer{n}")``, torchvision's DenseNet) or ``<name>_<n - 1>``
+      (numbered from 0: torchvision's ViT ``encoder_layer_0``).
     * **A parallel's branches are not levels** (``layer.branch2.norm1`` is ``layer.norm1``), nor is
       **the one group a block consists of** (a dense layer that is one parallel group).
+    * **A residual or parallel group that is not a block** is either its name or no level (a Transformer
+      layer's two residuals, ``attention.ln_1``, are torchvision's EncoderBlock's ``ln_1``; a gate
+      ``x * f(x)`` written inline), and **a layer that is
+      one tensor named as the layer** (``layer_scale.layer_scale``, ``class_token.class_token``) is that
+      tensor of the enclosing module (ConvNeXt's ``features.1.0.layer_scale``, ViT's ``class_token``).
     * **A residual's shortcut** is either no level (its layers sit in the block, ``downsample.0``
       written by ``netspec import``) or ``downsample`` with its layers by position: torchvision's
       ResNet projection (``shortcut.conv`` is ``downsample.0``, ``shortcut.bn`` is ``downsample.1``).
@@ -383,6 +423,7 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
     """
     children: dict[str, list[str]] = {g: list(info.children) for g, info in net.groups.items()}
     children[""] = list(dict.fromkeys(n.name.split(".", 1)[0] for n in net.nodes))  # the network's own, in order
+    params = {n.name: n.params for n in net.nodes if not n.shared}
     out: dict[str, list[str]] = {}
 
     def join(a: str, b: str) -> str:
@@ -409,9 +450,13 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
                 alts = [short, str(pos)]
             elif indexed:
                 m = numbers[pos]
-                alts = [str(int(m[2]) - 1), f"{m[1]}{m[2]}"]  # type: ignore[index]
+                alts = [str(int(m[2]) - 1), f"{m[1]}{m[2]}", f"{m[1]}_{int(m[2]) - 1}"]  # type: ignore[index]
             else:
                 alts = [short]
+            leaf = params.get(kid)
+            if (ki is not None and ki.topology in ("skip", "branches") and ki.block is None) or (
+                    leaf is not None and list(leaf) == [short.rpartition(".")[2]]):
+                alts.append("")  # a residual or gate written in its module; a tensor of its module (`layer_scale`)
             visit(kid, list(dict.fromkeys(join(n, a) for n in names for a in alts))[:MAX_SPELLINGS])
 
     visit("", [""])
