@@ -19,7 +19,7 @@ core busy; the trainer's overhead against a minimal hand-written PyTorch loop.
     python bench/train_speed.py                    # both parts, a few minutes
     python bench/train_speed.py --part threads --rounds 5
     python bench/train_speed.py --part overhead --device cuda
-    python bench/train_speed.py --part overhead --threads 1 --threads 2 --rounds 8
+    python bench/train_speed.py --part overhead --threads 2 --rounds 24 --min-time 1
     python bench/train_speed.py --part threads --root /path/to/other/checkout   # compare code versions
 
 The machine's load is printed with each phase: on a shared machine quote the ratios, not the times.
@@ -302,15 +302,17 @@ def bench_overhead(args: argparse.Namespace) -> bool:
                   ("the loop alone (162 parameters)", tiny_classifier(Path(tmp)), None, False)]
         if args.spec:
             models = [(Path(args.spec).name, Path(args.spec), None, True)]
-        print(f"overhead: batch {args.batch_size}; per model, {args.rounds} rounds of netspec epochs between "
-              f"{args.rounds + 1} rounds of hand-written ones (each round ≥ {args.min_time:g} s, the same epochs "
+        rounds = args.rounds or 16
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        print(f"overhead: batch {args.batch_size}; per model, {rounds} rounds of netspec epochs between "
+              f"{rounds + 1} rounds of hand-written ones (each round ≥ {args.min_time:g} s, the same epochs "
               f"on both sides); medians of hand-written / netspec time, wall and CPU (process_time, every "
               f"thread), and of netspec's extra CPU time a step; torch {torch.__version__}, "
-              f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')}, {os.cpu_count()} cores ({loadavg()})")
-        for threads in args.threads or [1]:
+              f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')}, {cores} cores ({loadavg()})")
+        for threads in args.threads or sorted({1, cores}):
             for dev in devices:
                 for label, spec, subset, has_goal in models:
-                    r = overhead(spec, dev, args.batch_size, subset, args.rounds, threads, args.min_time)
+                    r = overhead(spec, dev, args.batch_size, subset, rounds, threads, args.min_time)
                     met = r.wall >= 0.95 and r.cpu >= 0.95
                     ok &= met or not has_goal
                     goal = ("(goal ≥ 0.95: ok)" if met else "(goal ≥ 0.95: MISSED)") if has_goal else "(no goal)"
@@ -325,20 +327,21 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=("threads", "overhead", "both"), default="both")
     ap.add_argument("--spec", help="one spec instead of the defaults (threads: LeNet-5; overhead: three models)")
-    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--rounds", type=int, help="alternated rounds (default: threads 4, overhead 16)")
     ap.add_argument("--epochs", type=int, default=2, help="threads: epochs per build process")
     ap.add_argument("--batch-size", type=int, default=64, help="overhead: batch size")
-    ap.add_argument("--resnet-subset", type=int, default=512, help="overhead: ResNet-18's training samples")
+    ap.add_argument("--resnet-subset", type=int, default=256, help="overhead: ResNet-18's training samples")
     ap.add_argument("--device", action="append", help="overhead: cpu, cuda (default: cpu, and cuda when available)")
     ap.add_argument("--threads", type=int, action="append",
-                    help="overhead: torch's intra-op threads, set the same for both loops (repeatable; default 1)")
-    ap.add_argument("--min-time", type=float, default=1.0,
+                    help="overhead: torch's intra-op threads, set the same for both loops (repeatable; default: 1 and "
+                         "every core)")
+    ap.add_argument("--min-time", type=float, default=0.5,
                     help="overhead: seconds a round lasts at least (whole epochs, the same count on both sides)")
     ap.add_argument("--root", default=str(ROOT), help="threads: the checkout whose netspec the processes run")
     args = ap.parse_args()
     ok = True
     if args.part in ("threads", "both"):
-        ok &= bench_threads(args)
+        ok &= bench_threads(argparse.Namespace(**{**vars(args), "rounds": args.rounds or 4}))
     if args.part in ("overhead", "both"):
         ok &= bench_overhead(args)
     return 0 if ok else 1
