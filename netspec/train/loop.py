@@ -335,7 +335,7 @@ class Trainer:
                        desc=f"epoch {self.epoch + 1}/{cfg.epochs}", unit="sample", unit_scale=True,
                        leave=False, dynamic_ncols=True, file=sys.stderr, mininterval=0.25)
         host = meter.on_host
-        check_every = 1 if host else 50
+        check_every = 50  # off the CPU: steps between reads of the loss buffer
         losses_host = losses.numpy() if host else None  # shares memory with ``losses``
         t0 = time.perf_counter()
         last_refresh = t0
@@ -348,14 +348,16 @@ class Trainer:
                 stats = self._first_step(batch) if self.global_step == 0 else self.task.train_step(self, batch)
                 n = int(stats.pop("n"))
                 meter.add(stats, n)
-                if host:  # CPU: every step's loss is checked as it comes
+                if host:  # CPU: every step's loss is checked as it comes (on the host copy: no tensor op)
                     losses_host[b] = float(stats["loss"])
+                    check = not math.isfinite(losses_host[b])
                 else:
                     losses[b] = stats["loss"]
+                    check = (b + 1) % check_every == 0
                 seen += n
                 self.global_step += 1
                 self.batch = b + 1
-                if (b + 1) % check_every == 0:
+                if check:
                     self._check_finite(losses, b + 1)
                 if self._watch is not None:
                     self._follow_load()

@@ -241,6 +241,12 @@ def run_networks(nets: dict[str, nn.Module], graph: Graph, feeds: dict[str, torc
     return results
 
 
+def with_aux(loss: torch.Tensor, aux: torch.Tensor | float) -> torch.Tensor:
+    """``loss + aux``; a model without auxiliary losses (``aux`` the float 0.0) keeps ``loss`` itself:
+    adding 0.0 changes no value and no gradient, but costs an operation and its backward node a step."""
+    return loss + aux if isinstance(aux, torch.Tensor) or aux != 0.0 else loss
+
+
 def first(value: Any) -> torch.Tensor:
     return next(iter(value.values())) if isinstance(value, dict) else value
 
@@ -304,7 +310,7 @@ class Task:
         """One forward and backward without an optimizer step (``--dry-run``); returns the loss."""
         with ctx.autocast():
             loss, _ = self.loss(batch)
-            loss = loss + ctx.aux_loss()
+            loss = with_aux(loss, ctx.aux_loss())
         loss.backward()
         return loss.detach()
 
@@ -320,7 +326,7 @@ class Task:
     def train_step(self, ctx: StepContext, batch: tuple[torch.Tensor, ...]) -> dict[str, Any]:
         with ctx.autocast():
             loss, extra = self.loss(batch)
-            loss = loss + ctx.aux_loss()
+            loss = with_aux(loss, ctx.aux_loss())
         ctx.backward(loss, 0)
         return {"loss": loss.detach(), **extra, "n": batch[0].shape[0]}
 

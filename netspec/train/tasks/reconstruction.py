@@ -20,6 +20,7 @@ from netspec.train.tasks.base import (
     make_loss,
     output_meaning,
     register_task,
+    with_aux,
 )
 
 
@@ -86,7 +87,7 @@ class Reconstruction(Task):
             with ctx.autocast():
                 loss, extra = self.loss(batch)
                 aux = ctx.aux_loss()
-                total = loss + self.aux_weight * aux
+                total = with_aux(loss, self.aux_weight * aux)
             ctx.backward(total, 0)
         finally:
             self.training = False
