@@ -87,8 +87,9 @@ def fit_images(x: torch.Tensor, want: TensorType, what: str, resize: bool, sourc
     n, c, h, w = x.shape
     hint = f"set 'data: {{name: {source}, resize: true}}' to resize, or change the input shape"
     if want.dtype != "float":
-        raise mismatch(what, x, want, "images are float pixels; a long (token) input needs token data, e.g. "
-                                      "'data: sentiment' (synthetic token classification), 'parity' or 'reversal'")
+        raise mismatch(what, x, want, "images are float pixels; a long (token) input needs token data: "
+                                      "'data: sentiment' or 'parity' (synthetic token classification), 'reversal' "
+                                      "for 'task: seq2seq', or your own ids in an npz, pt or csv file")
     numeric = all(isinstance(d, int) for d in shape)
     if len(shape) == 3:
         C, H, W = (d if isinstance(d, int) else None for d in shape)
@@ -489,8 +490,11 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -
              else torch.randn(cfg.samples, *shape, generator=g))
         y = torch.randint(0, 2, (cfg.samples,), generator=g)
         return _finish(cfg, TensorSet(x, y)), 2, f"random ({cfg.samples} samples)"
-    raise DataError(f"data '{name}' gives no labelled samples; use digits, mnist, fashion_mnist, cifar10, "
-                    "folder, npz, pt, csv or random")
+    meant = {"reversal": "seq2seq", "text": "word2vec", "sine": "regression"}.get(name)
+    usable = ("sentiment or parity (synthetic token classification), npz, pt, csv or random" if want.dtype == "long"
+              else "digits, mnist, fashion_mnist, cifar10, folder, npz, pt, csv or random")
+    raise DataError(f"data '{name}' gives no labelled samples" + (f": it is data for 'task: {meant}'" if meant else "")
+                    + f"; use {usable}")
 
 
 def _subset_first(cfg: DataConfig, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -293,3 +293,33 @@ def test_a_gan_sees_its_activations_through_reshape_and_flatten():
     info = api.dry_run(TINY_GAN, dict(FAST), ["data.subset=64"])
     assert info["loss_name"] == "bce"  # the discriminator's sigmoid, behind a flatten: probabilities
     assert info["data"].endswith("scaled to [-1, 1]")  # the generator's tanh, behind a reshape
+
+
+TOKEN_CLASSIFIER = """input: {shape: [12], dtype: long}
+layers:
+  - embedding: {vocab: 100, dim: 16}
+  - lstm: 32
+  - dense: 2
+"""
+
+
+def test_a_token_classifier_without_data_trains_on_token_data(tmp_path):
+    """Without `data:`, a network reading token ids gets synthetic token classification (digits would not fit)."""
+    spec = tmp_path / "tokens.yaml"
+    spec.write_text(TOKEN_CLASSIFIER, encoding="utf-8")
+    info = api.dry_run(spec, dict(FAST), ["data.samples=64"])
+    assert info["data"].startswith("sentiment") and info["batch_dtypes"][0] == "int64"
+    assert math.isfinite(info["loss"])
+
+
+@pytest.mark.parametrize("data, fragment", [
+    ("digits", "'reversal' for 'task: seq2seq'"),  # images for tokens: the hint names data that fits
+    ("reversal", "it is data for 'task: seq2seq'; use sentiment or parity"),  # sequence data for a classifier
+])
+def test_data_named_for_a_token_classifier_that_does_not_fit_says_what_does(tmp_path, data, fragment):
+    spec = tmp_path / "tokens.yaml"
+    spec.write_text(TOKEN_CLASSIFIER, encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        api.dry_run(spec, {**FAST, "data": data}, ["data.samples=64", "data.subset=64"])
+    assert fragment in str(err.value)
+    assert "digits, mnist" not in str(err.value)  # no image data suggested for token ids
