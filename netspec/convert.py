@@ -16,7 +16,7 @@ from typing import Any
 from netspec.core.errors import Location, NetspecError, Problem, UsageError
 from netspec.frontends import DSL_SUFFIXES, YAML_SUFFIXES, import_base, read_source
 from netspec.frontends.write.base import CannotWrite
-from netspec.spec.expand import is_library
+from netspec.spec.imports import is_library
 from netspec.spec.load import validate, validate_library
 
 FORMATS = ("yaml", "dsl")

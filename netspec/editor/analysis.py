@@ -20,11 +20,12 @@ from netspec.core.sizes import Count, count_text
 from netspec.core.source import PosDict
 from netspec.core.types import fmt_shape
 from netspec.editor.outline import Outline, zero
-from netspec.frontends import DSL_SUFFIXES, IMPORTS_KEY, parser_for, read_imports
+from netspec.frontends import DSL_SUFFIXES, parser_for, read_imports
+from netspec.frontends.keys import IMPORTS_KEY
 from netspec.ir.build import build_graph
 from netspec.ir.graph import Graph, GroupInfo, NetGraph, Node
 from netspec.layers import canonical_kind, layer_class
-from netspec.spec.expand import is_library
+from netspec.spec.imports import is_library
 from netspec.spec.load import validate, validate_library
 
 ERROR, WARNING = "error", "warning"

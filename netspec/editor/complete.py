@@ -20,7 +20,7 @@ from netspec.editor.outline import Outline, indent
 from netspec.frontends.keys import BLOCK_KEYS, IF, ITEM_KEYS
 from netspec.layers import canonical_kind, layer_class, layer_kinds
 from netspec.layers.base import Layer, aliases_of
-from netspec.spec.expand import NETWORK_KEYS, TOP_KEYS
+from netspec.frontends.keys import NETWORK_KEYS, TOP_KEYS
 from netspec.spec.model import Expect
 from netspec.spec.train import TrainConfig
 

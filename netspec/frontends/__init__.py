@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from netspec.core.errors import Location, NetspecError, Problem, SpecSyntaxError, UsageError
 from netspec.core.source import MAX_TEXT_BYTES
+from netspec.frontends.keys import IMPORTS_KEY
 
 YAML_SUFFIXES = (".yaml", ".yml")
 DSL_SUFFIXES = (".ns",)
@@ -120,12 +121,9 @@ def parse(source: str | os.PathLike[str], fmt: str | None = None) -> tuple[Any, 
     return parser_for(fmt)(text, file), file
 
 
-
-
 # ------------------------------------------------------------------------------------------------
 # imports: the block libraries a spec names under `imports:` (YAML) or with `import "..."` (DSL)
 
-IMPORTS_KEY = "imports"
 LIBRARY_SUFFIXES = (*YAML_SUFFIXES, *DSL_SUFFIXES)
 MAX_IMPORTS = 64  # library files one spec may reach, at every level together
 MAX_IMPORT_DEPTH = 8  # a spec imports a library that imports a library ...: at most this many levels

@@ -29,7 +29,8 @@ from netspec.core.types import Ref, TensorType, fmt_shape
 from netspec.ir.graph import Failure, Graph, GroupInfo, NetGraph, Node
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import Ctx, Layer
-from netspec.spec.expand import ArgName, DeferredUse, arg_names, deferred_use, expand_deferred, use_context
+from netspec.spec.carried import ArgName, DeferredUse, arg_names, deferred_use, use_context
+from netspec.spec.expand import expand_deferred
 from netspec.spec.load import dsl_terms, validate_layers
 from netspec.spec.model import MAX_DIM, Network, Spec
 from netspec.spec.problems import problems_from_errors

@@ -11,169 +11,39 @@ one by one.
 definition reads its input's type (``$in.channels``, ``${in.shape[-1] * 4}``) cannot be expanded
 before shapes are known: its use becomes a *deferred* group (an empty ``sequential`` whose ``path`` is
 a :class:`Deferred` carrying the block, its arguments and what expansion needs), which the graph
-builder expands with :func:`expand_deferred` once the type entering it is known.
+builder expands with :func:`expand_deferred` once the type entering it is known (what rides on a path from
+here to the builder is in :mod:`netspec.spec.carried`).
+
+This module expands layer lists and blocks; :mod:`netspec.spec.canonical` is the entry point for a whole
+file (top-level keys, networks) and :mod:`netspec.spec.imports` merges the block libraries a spec imports.
 """
 
 from __future__ import annotations
 
 import re
 import typing
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from netspec.core.errors import Location, Problem, close_matches, did_you_mean
 from netspec.core.source import PosDict, PosList
-from netspec.frontends import IMPORTS_KEY, Library, read_imports
 from netspec.frontends.keys import BLOCK_CHILDREN, BLOCK_KEYS, BLOCK_OPTIONS, IF, ITEM_KEYS, REPEAT
 from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import all_kind_names, field_names
 from netspec.layers.structure.residual import Residual
 from netspec.layers.structure.sequential import Sequential
+from netspec.spec.carried import ArgName, Deferred, DeferredUse, Tally, carry_args, use_context
 from netspec.spec.expr import FUNCTIONS, INPUT, ExprError, InputView, evaluate, is_expr, names_in
 
-TOP_KEYS = ("netspec", "name", "description", "imports", "input", "inputs", "outputs", "layers", "blocks",
-            "networks", "expect", "train")
-# A block library (a spec file other specs import) holds blocks only: no network, no expect, no train.
-LIBRARY_KEYS = ("netspec", "name", "description", IMPORTS_KEY, "blocks")
-NETWORK_MARKERS = ("input", "inputs", "layers", "networks")  # what makes a spec file more than a library
-NETWORK_KEYS = ("description", "input", "inputs", "outputs", "layers", "expect")
 MAX_REPEAT = 1000
 MAX_DEPTH = 24  # blocks used inside blocks
 MAX_NESTING = 40  # layer lists inside layer lists (groups, bodies, branches): what the DSL can write back
 MAX_LAYERS = 20_000  # layers and groups after expansion; ResNet-152 has about 500
 
 
-class Canonical(NamedTuple):
-    """What :func:`canonicalize` returns."""
-
-    tree: PosDict  # the canonical spec
-    problems: list[Problem]  # every problem found, located
-    # Keyed by id(), holding the objects so that no id is reused while the tree is validated:
-    dropped: dict[int, Any]  # the lists and mappings of ``tree`` that lost an item to a problem
-    meant: dict[tuple[int, str], Any]  # (a layer of ``tree``, option): missing because it was misspelled
-
-
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """A value as a message quotes it: its repr, cut to 60 characters."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-@dataclass
-class Tally:
-    """Layers and groups made so far, shared by a spec's expansion and its deferred ones (MAX_LAYERS)."""
-
-    count: int = 0
-
-
-@dataclass
-class DeferredUse:
-    """What expanding a deferred block use needs once its input type is known."""
-
-    block: str
-    env: dict[str, Any]  # the block's parameters, evaluated at the use
-    where: Location | None  # the use
-    path: str
-    stack: tuple[str, ...]  # the blocks being expanded around it (MAX_DEPTH, self-use)
-    nesting: int  # layer lists open around it (MAX_NESTING)
-    blocks: dict[str, Any]  # every block definition of the spec
-    file: str
-    tally: Tally  # the spec's expansion's (its final count: where a build's deferred expansions start)
-    context: str = ""  # "in block 'a' used at f:3:5" for a use inside another deferred expansion
-    item_keys: dict[str, tuple[Any, Location | None]] = field(default_factory=dict)  # name, from, ... of the use
-    args: dict[str, Any] = field(default_factory=dict)  # the arguments given (for the label)
-
-
-class Deferred(str):
-    """The ``path`` of a deferred group: a plain path for messages, carrying its :class:`DeferredUse`
-    through validation (a layer keeps its source path) to the graph builder."""
-
-    use: DeferredUse
-    refs: dict[tuple[str, int], Any]  # the block arguments in its from: (see ArgPath)
-
-    def __new__(cls, path: str, use: DeferredUse, refs: dict[tuple[str, int], Any] | None = None) -> "Deferred":
-        out = super().__new__(cls, path)
-        out.use = use
-        out.refs = refs or {}
-        return out
-
-    def __reduce__(self) -> Any:  # a copy or pickle of a spec keeps the carried use
-        return (Deferred, (str(self), self.use, self.refs))
-
-
-class ArgName(str):
-    """A string given as a block argument at a use (``- up: {skip: e4}``): in ``from:``, ``share:`` or ``tie:`` it
-    names a layer of the scope the block is used in, not one of the block's own (lexical scoping). It
-    keeps the use it was written at, however deep it is passed on to blocks used inside the block."""
-
-    use: str  # the path of the block use it was given to (its group's path)
-    block: str  # that block
-    where: Location | None  # the argument, at the use
-    arg: str  # its path ("layers[6].skip")
-
-    def __new__(cls, text: str, use: str, block: str, where: Location | None, arg: str) -> "ArgName":
-        out = super().__new__(cls, text)
-        out.use, out.block, out.where, out.arg = str(use), block, where, arg
-        return out
-
-    def __reduce__(self) -> Any:
-        return (ArgName, (str(self), self.use, self.block, self.where, self.arg))
-
-
-class ArgPath(str):
-    """The ``path`` of a layer whose ``from:``/``share:``/``tie:`` holds block arguments: carries them (keyed
-    by the option and the index in ``from:`` or the parameter in ``tie:``) through validation, which keeps a
-    plain ``str``, to the builder."""
-
-    refs: dict[tuple[str, int | str], ArgName]
-
-    def __new__(cls, path: str, refs: dict[tuple[str, int | str], ArgName]) -> "ArgPath":
-        out = super().__new__(cls, path)
-        out.refs = refs
-        return out
-
-    def __reduce__(self) -> Any:
-        return (ArgPath, (str(self), self.refs))
-
-
-def arg_names(path: Any) -> dict[tuple[str, int | str], ArgName]:
-    """The block arguments a layer's ``from:`` (``("from", i)``), ``share:`` (``("share", 0)``) and ``tie:``
-    (``("tie", param)``) hold."""
-    return getattr(path, "refs", None) or {}
-
-
-def _carry_args(item: PosDict | None) -> PosDict | None:
-    """Record the block arguments of ``item``'s ``from:``/``share:``/``tie:`` on its path (see :class:`ArgPath`)."""
-    if item is None:
-        return None
-    refs: dict[tuple[str, int | str], ArgName] = {}
-    sources = item.get("from")
-    for i, text in enumerate(sources if isinstance(sources, list) else [sources]):
-        if isinstance(text, ArgName):
-            refs[("from", i)] = text
-    if isinstance(item.get("share"), ArgName):
-        refs[("share", 0)] = item["share"]
-    ties = item.get("tie")
-    if isinstance(ties, dict):
-        refs.update((("tie", param), target) for param, target in ties.items() if isinstance(target, ArgName))
-    if refs:
-        path = getattr(item, "path", "") or ""
-        if isinstance(path, Deferred):
-            path = Deferred(str(path), path.use, refs)
-        else:
-            path = ArgPath(path, refs)
-        item.path = path
-    return item
-
-
-def deferred_use(path: Any) -> DeferredUse | None:
-    """The deferred use a layer's ``path`` carries, if it is a deferred group's."""
-    return path.use if isinstance(path, Deferred) else None
-
-
-def use_context(use: DeferredUse) -> str:
-    """Which use a deferred expansion's problems come from: "in block 'b' used at f:9:7, in block 'a' ..."."""
-    here = f"in block '{use.block}' used at {use.where or use.path}"
-    return f"{here}, {use.context}" if use.context else here
 
 
 class DeferredExpansion(NamedTuple):
@@ -312,11 +182,11 @@ class Expander:
                     args[key] = raw[key]
                     args.key_pos[key] = raw.where(key)
         else:
-            self.problem(f"a layer must be a kind name or a mapping, got {_show(raw)}", where, path,
+            self.problem(f"a layer must be a kind name or a mapping, got {show(raw)}", where, path,
                          "write '- flatten' or '- dense: {units: 10}'")
             return []
         if not isinstance(kind, str):
-            self.problem(f"a layer kind must be a name, got {_show(kind)}", where, path)
+            self.problem(f"a layer kind must be a name, got {show(kind)}", where, path)
             return []
         cond, cond_where = args.pop(IF, True), args.where(IF)
         repeat = args.pop(REPEAT, None)
@@ -337,7 +207,7 @@ class Expander:
             if len(self.problems) > before:
                 return []
         if isinstance(repeat, bool) or not isinstance(repeat, int) or not 0 <= repeat <= MAX_REPEAT:
-            self.problem(f"{REPEAT} must be an integer from 0 to {MAX_REPEAT}, got {_show(repeat)}",
+            self.problem(f"{REPEAT} must be an integer from 0 to {MAX_REPEAT}, got {show(repeat)}",
                          args.where(REPEAT), f"{path}.{REPEAT}")
             return []
         if repeat == 0:
@@ -380,7 +250,7 @@ class Expander:
             return []
         group["layers"] = body
         self.kept(group.get("name"))
-        return [_carry_args(group)]
+        return [carry_args(group)]
 
     def misspelled_item_keys(self, raw: PosDict, keys: list[str], path: str) -> bool:
         """``- conv2d: 8`` beside ``nmae: x``: when exactly one key is a kind (or block) and each other one
@@ -406,7 +276,7 @@ class Expander:
             if len(self.problems) > before:
                 return None
         if not isinstance(cond, bool):
-            self.problem(f"{key}: needs true or false, got {_show(cond)}", where, path,
+            self.problem(f"{key}: needs true or false, got {show(cond)}", where, path,
                          f"write a condition, e.g. {key}: ${{stride == 1 and in.channels == out}}, or true / false")
             return None
         return cond
@@ -486,7 +356,7 @@ class Expander:
             args = self.substitute(args, env, path)
         failed = len(self.problems) > before  # an expression failed: report it, not what its None does later
         if kind in self.blocks:
-            return None if failed else _carry_args(self.block(kind, args, where, path, env, stack))
+            return None if failed else carry_args(self.block(kind, args, where, path, env, stack))
         canon = canonical_kind(kind)
         if canon is None:
             self.unknown_kind(kind, where, path)
@@ -521,7 +391,7 @@ class Expander:
                     value = lists
             out[key] = value
             out.key_pos[key] = args.where(key)
-        return None if failed else _carry_args(out)
+        return None if failed else carry_args(out)
 
     def block(self, name: str, args: PosDict, where: Location | None, path: str, env: dict[str, Any],
               stack: tuple[str, ...]) -> PosDict | None:
@@ -614,7 +484,6 @@ class Expander:
                 if len(self.problems) > before:
                     return None
         residual = bdef.get(Residual.KIND, False)
-        conditional = is_expr(residual)
         if Residual.KIND in bdef:  # `residual: ${stride == 1 and in.channels == out}`, or true / false
             residual = self.decide(residual, env2, bdef.where(Residual.KIND), f"blocks.{name}.{Residual.KIND}",
                                    Residual.KIND)
@@ -680,7 +549,7 @@ class Expander:
             want = ", ".join(repr(c) for c in choices) if choices else "true or false"
             hint = did_you_mean(value, [str(c) for c in choices]) if isinstance(value, str) and choices else ""
             self.problem(f"{key}: needs {want}" + (" or a list of layers" if key == "shortcut" else "")
-                         + f", got {_show(value)}", where, path, hint)
+                         + f", got {show(value)}", where, path, hint)
 
     def check_names(self, value: Any, names: set[str], in_repeat: bool, where: Location | None, path: str) -> None:
         """The names the expressions in ``value`` read that are not parameters (nor ``in``, nor ``i`` in a
@@ -828,7 +697,7 @@ def unknown_name_hint(name: str, names: set[str] | dict[str, Any]) -> str:
                                          "declare it under the block's 'params:'")
 
 
-def _check_keys(raw: PosDict, allowed: tuple[str, ...], path: str, exp: Expander, what: str) -> set[str]:
+def check_keys(raw: PosDict, allowed: tuple[str, ...], path: str, exp: Expander, what: str) -> set[str]:
     """Report the keys of ``raw`` not in ``allowed``; returns the allowed keys they were probably meant
     for (absent from ``raw``), whose absence is then not a problem of its own."""
     meant: set[str] = set()
@@ -859,112 +728,7 @@ def _missing_colon(raw: Any) -> tuple[str, str] | None:
     return match.group(1), match.group(2)
 
 
-def _outside_blocks(value: Any, where: Location | None, path: str, exp: Expander) -> Any:
-    """A value outside layer items and blocks (an input's shape, ``outputs:``, ``expect:``, ``train:``):
-    ``${...}`` is not evaluated there. Each one is a problem saying so, with the number to write when it
-    is a constant; the copy returned holds that number in its place (so validation does not report the
-    same text again)."""
-    if is_expr(value) and re.fullmatch(r"\$(\{.*\}|[A-Za-z_]\w*)", value, re.S):  # not "$HOME/data"
-        try:
-            result = evaluate(value, {})
-        except ExprError:
-            result = None
-        shown = f"write {result!r} instead" if isinstance(result, (int, float, str)) else "write the value itself"
-        exp.problem(f"'{value}' is not evaluated here: ${{...}} expressions are evaluated in layer items and "
-                    "block definitions only", where, path, shown)
-        return value if result is None else result
-    if isinstance(value, PosDict):
-        out = PosDict(pos=value.pos)
-        out.key_pos, out.path = dict(value.key_pos), value.path
-        for k, v in value.items():
-            out[k] = _outside_blocks(v, value.where(k), f"{path}.{k}", exp)
-        return out
-    if isinstance(value, PosList):
-        return PosList([_outside_blocks(v, value.where(i), f"{path}[{i}]", exp) for i, v in enumerate(value)],
-                       pos=value.pos, item_pos=list(value.item_pos))
-    return value
-
-
-def _network(raw: PosDict, path: str, exp: Expander, meant: set[str] = frozenset()) -> PosDict:
-    """A network's canonical form. ``meant``: keys a misspelled key was probably meant for (reported
-    already): their absence is not reported again."""
-    if any(k in raw for k in ("input", "inputs", "outputs", "expect")):
-        copy = PosDict(raw, pos=raw.pos)
-        copy.key_pos, copy.path = raw.key_pos, raw.path
-        for k in ("input", "inputs", "outputs", "expect"):
-            if k in raw:
-                copy[k] = _outside_blocks(raw[k], raw.where(k), f"{path}{k}", exp)
-        raw = copy
-    out = PosDict(pos=raw.pos)
-    out.path = path
-    inputs: Any = None
-    if "input" in raw and "inputs" in raw:
-        exp.problem("give either 'input' or 'inputs', not both", raw.where("inputs"), path)
-    if "input" in raw:
-        inputs = PosDict({"input": raw["input"]}, pos=raw.where("input"))
-        inputs.key_pos["input"] = raw.where("input")
-        out.key_pos["inputs"] = raw.where("input")
-    elif "inputs" in raw:
-        inputs = raw["inputs"]
-        out.key_pos["inputs"] = raw.where("inputs")
-    else:
-        exp.meant[(id(out), "inputs")] = out  # pydantic's "missing required 'inputs'" says it again
-        if not {"input", "inputs"} & meant:
-            exp.problem("the network has no input", raw.pos, path, "add e.g. 'input: [1, 28, 28]' (channels first)")
-    if isinstance(inputs, dict):
-        canon = PosDict(pos=getattr(inputs, "pos", None))
-        for name, value in inputs.items():
-            where = inputs.where(name) if isinstance(inputs, PosDict) else None
-            if isinstance(value, list):
-                value = PosDict({"shape": value}, pos=where)
-                value.key_pos["shape"] = where
-            elif isinstance(value, str):
-                value = PosDict({"from": value}, pos=where)
-                value.key_pos["from"] = where
-            elif not isinstance(value, dict):
-                key = "input" if "input" in raw else name
-                shape = f"[{value}]" if isinstance(value, int) and not isinstance(value, bool) else "[1, 28, 28]"
-                exp.problem(f"an input is a shape (a list of sizes) or a mapping, got {_show(value)}", where,
-                            f"{path}{'input' if key == 'input' else f'inputs.{name}'}",
-                            f"write '{key}: {shape}' or '{key}: {{shape: {shape}, dtype: float}}'")
-                exp.dropped[id(canon)] = canon
-                continue
-            canon[name] = value
-            canon.key_pos[name] = where
-        inputs = canon
-    elif inputs is not None:
-        exp.problem(f"'inputs' maps input names to shapes, got {_show(inputs)}", raw.where("inputs"), f"{path}inputs",
-                    "write 'inputs: {x: [3, 32, 32]}', or 'input: [3, 32, 32]' for a single input")
-        inputs = PosDict(pos=raw.where("inputs"))
-        exp.dropped[id(inputs)] = inputs
-    if inputs is not None:
-        out["inputs"] = inputs
-    for key in ("description", "expect"):
-        if key in raw:
-            out[key] = raw[key]
-            out.key_pos[key] = raw.where(key)
-    if "outputs" in raw:
-        outputs = raw["outputs"]
-        out["outputs"] = [outputs] if isinstance(outputs, str) else outputs
-        out.key_pos["outputs"] = raw.where("outputs")
-    if "layers" in raw:
-        out["layers"] = exp.layers(raw["layers"], raw.where("layers"), f"{path}layers", {}, ())
-        out.key_pos["layers"] = raw.where("layers")
-        outputs = out.get("outputs")
-        for i, ref in enumerate(outputs if isinstance(outputs, list) else []):
-            why = exp.top_gone.get(ref.partition(":")[0]) if isinstance(ref, str) else None
-            if why is not None:
-                where = outputs.where(i) if isinstance(outputs, PosList) else raw.where("outputs")
-                exp.problem(f"output '{ref}' names a layer that is left out ({why})", where or raw.where("outputs"),
-                            f"{path}outputs", "give the output the same condition, or name a layer that is kept")
-    else:
-        exp.meant[(id(out), "layers")] = out
-        if "layers" not in meant:
-            exp.problem("the network has no 'layers' list", raw.pos, path, "add e.g. 'layers: [flatten, dense: 10]'")
-    return out
-
-
-def _blocks(raw: Any, exp: Expander) -> dict[str, Any]:
+def block_definitions(raw: Any, exp: Expander) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -983,7 +747,7 @@ def _blocks(raw: Any, exp: Expander) -> dict[str, Any]:
             exp.problem(f"block '{name}' needs a 'layers' list", where, f"blocks.{name}",
                         "blocks: {name: {params: {width: 64}, layers: [...]}}")
             continue
-        _check_keys(bdef, BLOCK_KEYS, f"blocks.{name}.", exp, "a block definition")
+        check_keys(bdef, BLOCK_KEYS, f"blocks.{name}.", exp, "a block definition")
         params = bdef.get("params") or {}
         if not isinstance(params, dict):
             exp.problem("block 'params' must map names to defaults (null = required)", bdef.where("params"),
@@ -999,7 +763,7 @@ def _blocks(raw: Any, exp: Expander) -> dict[str, Any]:
     return blocks
 
 
-def _check_definitions(exp: Expander) -> None:
+def check_definitions(exp: Expander) -> None:
     """Check every block definition once, used or not; what a use reported already is not said again."""
     said = list(exp.problems)
     exp.problems = []
@@ -1013,143 +777,3 @@ def _check_definitions(exp: Expander) -> None:
             q.location is not None and p.location is not None and q.location.file == p.location.file
             and q.location.line == p.location.line)) for q in said)
     exp.problems.extend(p for p in found if not known(p))
-
-
-def is_library(raw: Any) -> bool:
-    """A block library: a spec file with ``blocks:`` (or ``imports:``) and no network."""
-    return isinstance(raw, dict) and not any(k in raw for k in NETWORK_MARKERS) and \
-        ("blocks" in raw or IMPORTS_KEY in raw)
-
-
-class _Importing(Expander):
-    """The expander of a spec that imports blocks: a problem found inside an imported block (located in
-    the library) also says where the spec used that block."""
-
-    def __init__(self, blocks: dict[str, Any], file: str) -> None:
-        super().__init__(blocks, file)
-        self.imported: dict[str, Library] = {}
-
-    def block(self, name: str, args: PosDict, where: Location | None, path: str, env: dict[str, Any],
-              stack: tuple[str, ...]) -> PosDict | None:
-        before = len(self.problems)
-        group = super().block(name, args, where, path, env, stack)
-        if name in self.imported and where is not None and where.file == self.file:
-            for i in range(before, len(self.problems)):
-                p = self.problems[i]
-                if p.location is not None and p.location.file != self.file and " used at " not in p.message:
-                    self.problems[i] = Problem(f"{p.message} (in block '{name}', used at {where})", p.location,
-                                               p.path, p.hint)
-        return group
-
-
-def _import(raw: PosDict, file: str, base: str | None, exp: _Importing) -> None:
-    """Add the blocks of every library ``raw`` imports to ``exp.blocks``. A name defined twice (here and
-    in a library, or in two libraries) is a problem naming both places: no definition overrides another,
-    so that which block a name means never depends on the order of the imports."""
-    libraries, problems = read_imports(raw, file, base)
-    exp.problems.extend(problems)
-    if not libraries:
-        return
-    local = raw.get("blocks")
-    origins: dict[str, Location | None] = {
-        name: local.where(name) if isinstance(local, PosDict) else None for name in exp.blocks}
-    for lib in libraries:
-        used = f"imported at {lib.where}" if lib.where is not None else "imported"
-        if not isinstance(lib.raw, PosDict):
-            exp.problem(f"'{lib.file}' is not a block library: a library is a mapping with 'blocks:'",
-                        getattr(lib.raw, "pos", None) or Location(lib.file, 1, 1), "", f"{used}")
-            continue
-        for key in lib.raw:
-            if key in LIBRARY_KEYS:
-                continue
-            where = lib.raw.where(key)
-            if key in TOP_KEYS:
-                exp.problem(f"'{lib.file}' is imported as a block library, which holds only blocks, but it has "
-                            f"'{key}'", where, key,
-                            f"{used}; a library may hold {', '.join(LIBRARY_KEYS)}: move the network into a spec "
-                            "of its own that imports the library")
-            else:
-                hint = did_you_mean(key, LIBRARY_KEYS) if isinstance(key, str) else ""
-                exp.problem(f"unknown key '{key}' in a block library", where, key,
-                            hint or f"a library holds: {', '.join(LIBRARY_KEYS)}")
-        for name, bdef in _blocks(lib.raw.get("blocks"), exp).items():
-            place = lib.raw["blocks"].where(name) if isinstance(lib.raw["blocks"], PosDict) else None
-            if name in origins:
-                first = origins[name]
-                if first is not None and first.file == file:
-                    exp.problem(f"block '{name}' is defined here and also in {lib.file} ({place}, {used})", first,
-                                f"blocks.{name}", "rename one of them: a spec may not redefine an imported block")
-                else:
-                    exp.problem(f"block '{name}' is defined in {lib.file} ({place}) and also in {first}",
-                                lib.where or place, f"blocks.{name}",
-                                "rename one of them, or import only one of the two files")
-                continue
-            origins[name] = place
-            exp.blocks[name] = bdef
-            exp.imported[name] = lib
-
-
-def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net", base: str | None = None,
-                 library: bool = False) -> Canonical:
-    """Turn a raw spec tree into canonical form; returns the tree, the problems found, and which of the
-    tree's containers lost an item to one of them (so that "at least 1 item" is not reported again).
-
-    Imported libraries are read (through the frontends) relative to ``base``, by default the folder of
-    ``file`` (the current directory for a spec given as text). With ``library`` the tree is a block
-    library: its keys, blocks and imports are checked and the tree holds its own ``blocks``, no network;
-    without it, a library is a problem (there is no network to check)."""
-    if not isinstance(raw, PosDict):
-        where = getattr(raw, "pos", None) or Location(file, 1, 1)
-        problem = Problem("a spec must be a mapping with 'input' and 'layers' (or 'networks')", where,
-                          hint="see specs/lenet5.yaml for an example")
-        return Canonical(PosDict(pos=where), [problem], {}, {})
-    exp = _Importing({}, file)
-    meant = _check_keys(raw, LIBRARY_KEYS if library else TOP_KEYS, "", exp,
-                        "a block library" if library else "a spec")
-    exp.blocks = _blocks(raw.get("blocks"), exp)
-    own = dict(exp.blocks)
-    _import(raw, file, base, exp)
-    out = PosDict(pos=raw.pos)
-    for key in ("netspec", "description", "train"):
-        if key in raw:
-            out[key] = raw[key] if key == "description" else _outside_blocks(raw[key], raw.where(key), key, exp)
-            out.key_pos[key] = raw.where(key)
-    if library or is_library(raw):
-        out["blocks"] = PosDict(own, pos=raw.pos)
-        _check_definitions(exp)
-        if not library and not exp.problems:  # its definitions' problems are the root causes; else say what it is
-            names = ", ".join(own) or "none of its own"
-            exp.problem(f"{file} is a block library (blocks: {names}), not a network: its definitions are valid, "
-                        "and a library has no shapes to check on its own", raw.pos, "",
-                        "import it from a spec ('imports: [file]' in YAML, 'import \"file\"' in the DSL) and "
-                        "use its blocks there")
-        return Canonical(out, exp.problems, exp.dropped, exp.meant)
-    name = raw.get("name", default_name)
-    out["name"] = name
-    out.key_pos["name"] = raw.where("name")
-    nets = PosDict(pos=raw.pos)
-    if "networks" in raw:
-        for key in ("input", "inputs", "layers", "outputs", "expect"):
-            if key in raw:
-                exp.problem(f"'{key}' belongs inside a network when 'networks:' is used", raw.where(key), key)
-        raw_nets = raw["networks"]
-        if not isinstance(raw_nets, PosDict) or not raw_nets:
-            exp.problem("'networks' must map network names to networks", raw.where("networks"), "networks")
-        else:
-            for net_name, net in raw_nets.items():
-                if not isinstance(net, PosDict):
-                    exp.problem("a network must be a mapping with 'input' and 'layers'", raw_nets.where(net_name),
-                                f"networks.{net_name}")
-                    continue
-                meant = _check_keys(net, NETWORK_KEYS, f"networks.{net_name}.", exp, "a network")
-                nets[net_name] = _network(net, f"networks.{net_name}.", exp, meant)
-                nets.key_pos[net_name] = raw_nets.where(net_name)
-        out.key_pos["networks"] = raw.where("networks")
-    else:
-        net_name = name if isinstance(name, str) and name.isidentifier() else "net"
-        nets[net_name] = _network(raw, "", exp, meant)
-        nets.key_pos[net_name] = raw.pos
-    out["networks"] = nets
-    _check_definitions(exp)
-    return Canonical(out, exp.problems, exp.dropped, exp.meant)
-

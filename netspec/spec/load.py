@@ -15,7 +15,8 @@ from netspec.frontends import DSL_SUFFIXES, parser_for, read_source
 from netspec.frontends.keys import BLOCK_CHILDREN, ITEM_KEYS
 from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import Layer
-from netspec.spec.expand import canonicalize, is_library
+from netspec.spec.canonical import canonicalize
+from netspec.spec.imports import is_library
 from netspec.spec.model import Spec
 from netspec.spec.problems import problems_from_errors
 

@@ -8,7 +8,7 @@ from netspec.core.errors import Location, Problem, did_you_mean
 from netspec.core.source import PosDict, PosList
 from netspec.frontends.dsl.grammar import HEAD_KEYS, NOT_OPTIONS, literal_words, word_field
 from netspec.frontends.dsl.syntax import Kw, Refs, Stmt, Val
-from netspec.frontends.keys import BLOCK_CHILDREN, IF, REPEAT, kind_class
+from netspec.frontends.keys import BLOCK_CHILDREN, IF, IMPORTS_KEY, REPEAT, kind_class
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import field_names
 from netspec.layers.structure.residual import Residual
@@ -72,11 +72,10 @@ class Builder:
             elif s.what == "train":
                 self.merge(root, "train", s)
             elif s.what == "import":  # `import "x.ns"` lines gather into the list YAML writes `imports:`
-                # (the key is netspec.frontends.IMPORTS_KEY, spelled here: that package imports this one)
-                imports = root.get("imports")
+                imports = root.get(IMPORTS_KEY)
                 if imports is None:
-                    imports = root["imports"] = PosList([], pos=s.loc, item_pos=[])
-                    root.key_pos["imports"] = s.loc
+                    imports = root[IMPORTS_KEY] = PosList([], pos=s.loc, item_pos=[])
+                    root.key_pos[IMPORTS_KEY] = s.loc
                 imports.append(s.parts["value"].value)
                 imports.item_pos.append(s.parts["value"].loc)
             else:

@@ -1,0 +1,133 @@
+"""What block expansion hands the graph builder on a layer's ``path``: the layer keeps its source path
+through pydantic validation as a plain ``str``, so these ``str`` subclasses carry the rest.
+
+- :class:`Deferred`: the path of a block use that reads its input's type (``$in``), with the
+  :class:`DeferredUse` the builder expands once that type is known (``spec.expand.expand_deferred``).
+- :class:`ArgName`, :class:`ArgPath`: names given as block arguments, looked up where the block is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from netspec.core.errors import Location
+from netspec.core.source import PosDict
+
+
+@dataclass
+class Tally:
+    """Layers and groups made so far, shared by a spec's expansion and its deferred ones (MAX_LAYERS)."""
+
+    count: int = 0
+
+
+@dataclass
+class DeferredUse:
+    """What expanding a deferred block use needs once its input type is known."""
+
+    block: str
+    env: dict[str, Any]  # the block's parameters, evaluated at the use
+    where: Location | None  # the use
+    path: str
+    stack: tuple[str, ...]  # the blocks being expanded around it (MAX_DEPTH, self-use)
+    nesting: int  # layer lists open around it (MAX_NESTING)
+    blocks: dict[str, Any]  # every block definition of the spec
+    file: str
+    tally: Tally  # the spec's expansion's (its final count: where a build's deferred expansions start)
+    context: str = ""  # "in block 'a' used at f:3:5" for a use inside another deferred expansion
+    item_keys: dict[str, tuple[Any, Location | None]] = field(default_factory=dict)  # name, from, ... of the use
+    args: dict[str, Any] = field(default_factory=dict)  # the arguments given (for the label)
+
+
+class Deferred(str):
+    """The ``path`` of a deferred group: a plain path for messages, carrying its :class:`DeferredUse`
+    through validation (a layer keeps its source path) to the graph builder."""
+
+    use: DeferredUse
+    refs: dict[tuple[str, int], Any]  # the block arguments in its from: (see ArgPath)
+
+    def __new__(cls, path: str, use: DeferredUse, refs: dict[tuple[str, int], Any] | None = None) -> "Deferred":
+        out = super().__new__(cls, path)
+        out.use = use
+        out.refs = refs or {}
+        return out
+
+    def __reduce__(self) -> Any:  # a copy or pickle of a spec keeps the carried use
+        return (Deferred, (str(self), self.use, self.refs))
+
+
+class ArgName(str):
+    """A string given as a block argument at a use (``- up: {skip: e4}``): in ``from:``, ``share:`` or ``tie:`` it
+    names a layer of the scope the block is used in, not one of the block's own (lexical scoping). It
+    keeps the use it was written at, however deep it is passed on to blocks used inside the block."""
+
+    use: str  # the path of the block use it was given to (its group's path)
+    block: str  # that block
+    where: Location | None  # the argument, at the use
+    arg: str  # its path ("layers[6].skip")
+
+    def __new__(cls, text: str, use: str, block: str, where: Location | None, arg: str) -> "ArgName":
+        out = super().__new__(cls, text)
+        out.use, out.block, out.where, out.arg = str(use), block, where, arg
+        return out
+
+    def __reduce__(self) -> Any:
+        return (ArgName, (str(self), self.use, self.block, self.where, self.arg))
+
+
+class ArgPath(str):
+    """The ``path`` of a layer whose ``from:``/``share:``/``tie:`` holds block arguments: carries them (keyed
+    by the option and the index in ``from:`` or the parameter in ``tie:``) through validation, which keeps a
+    plain ``str``, to the builder."""
+
+    refs: dict[tuple[str, int | str], ArgName]
+
+    def __new__(cls, path: str, refs: dict[tuple[str, int | str], ArgName]) -> "ArgPath":
+        out = super().__new__(cls, path)
+        out.refs = refs
+        return out
+
+    def __reduce__(self) -> Any:
+        return (ArgPath, (str(self), self.refs))
+
+
+def arg_names(path: Any) -> dict[tuple[str, int | str], ArgName]:
+    """The block arguments a layer's ``from:`` (``("from", i)``), ``share:`` (``("share", 0)``) and ``tie:``
+    (``("tie", param)``) hold."""
+    return getattr(path, "refs", None) or {}
+
+
+def carry_args(item: PosDict | None) -> PosDict | None:
+    """Record the block arguments of ``item``'s ``from:``/``share:``/``tie:`` on its path (see :class:`ArgPath`)."""
+    if item is None:
+        return None
+    refs: dict[tuple[str, int | str], ArgName] = {}
+    sources = item.get("from")
+    for i, text in enumerate(sources if isinstance(sources, list) else [sources]):
+        if isinstance(text, ArgName):
+            refs[("from", i)] = text
+    if isinstance(item.get("share"), ArgName):
+        refs[("share", 0)] = item["share"]
+    ties = item.get("tie")
+    if isinstance(ties, dict):
+        refs.update((("tie", param), target) for param, target in ties.items() if isinstance(target, ArgName))
+    if refs:
+        path = getattr(item, "path", "") or ""
+        if isinstance(path, Deferred):
+            path = Deferred(str(path), path.use, refs)
+        else:
+            path = ArgPath(path, refs)
+        item.path = path
+    return item
+
+
+def deferred_use(path: Any) -> DeferredUse | None:
+    """The deferred use a layer's ``path`` carries, if it is a deferred group's."""
+    return path.use if isinstance(path, Deferred) else None
+
+
+def use_context(use: DeferredUse) -> str:
+    """Which use a deferred expansion's problems come from: "in block 'b' used at f:9:7, in block 'a' ..."."""
+    here = f"in block '{use.block}' used at {use.where or use.path}"
+    return f"{here}, {use.context}" if use.context else here
