@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from netspec.backends.report.json_text import dumps_indented
 from netspec.core.errors import NetspecError, Problem, did_you_mean
 from netspec.core.fmt import human
 from netspec.core.sizes import Count, Dim, Expr, count_text, evaluate, numeric_product, same_size, size_product, symbols
@@ -118,7 +119,8 @@ class Report:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+        data = self.to_dict()
+        return json.dumps(data) if indent is None else dumps_indented(data, indent)
 
     def table(self, color: bool = False) -> str:
         """The human-readable summary (one table per network); ANSI colours if ``color``."""

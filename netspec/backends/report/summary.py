@@ -50,13 +50,10 @@ def _rows(r: Any) -> list[tuple[str, ...]]:
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(HEADERS)]
-
-    def line(cells: tuple[str, ...]) -> str:
-        cols = enumerate(zip(cells, widths))
-        return "  ".join(c.rjust(w) if i in RIGHT else c.ljust(w) for i, (c, w) in cols).rstrip()
-
-    return [line(HEADERS), "  ".join("─" * w for w in widths), *(line(row) for row in rows)]
+    widths = [max(map(len, column)) for column in zip(HEADERS, *rows)]
+    # One format for every line: left-aligned text, right-aligned numbers, two spaces between columns.
+    form = "  ".join(f"{{:{'>' if i in RIGHT else '<'}{w}}}" for i, w in enumerate(widths)).format
+    return [form(*HEADERS).rstrip(), "  ".join("─" * w for w in widths), *(form(*row).rstrip() for row in rows)]
 
 
 def _totals(r: Any) -> list[str]:
