@@ -70,11 +70,12 @@ class NetworkReport:
 
     def to_dict(self) -> dict[str, Any]:
         g = self.graph
+        params, trainable = g.params, g.trainable
         return {
             "name": g.name,
             "inputs": {k: _shape(t.shape) for k, t in g.inputs.items()},
             "outputs": {k: _shape(t.shape) for k, t in g.output_types().items()},
-            "params": {"total": g.params, "trainable": g.trainable, "non_trainable": g.params - g.trainable},
+            "params": {"total": params, "trainable": trainable, "non_trainable": params - trainable},
             "buffers": g.buffers,
             "macs": _count(g.macs),
             "symbols": sorted({s for t in g.inputs.values() for d in t.shape for s in symbols(d)}),
@@ -157,7 +158,8 @@ def check_expectations(report: NetworkReport, base: tuple[Any, ...]) -> None:
                 bad.add(key)
                 break
 
-    totals = {"params": g.params, "trainable": g.trainable, "non_trainable": g.params - g.trainable}
+    params, trainable = g.params, g.trainable
+    totals = {"params": params, "trainable": trainable, "non_trainable": params - trainable}
     for key, got in totals.items():
         want = getattr(expect, key)
         if want is not None and want != got:
