@@ -12,7 +12,10 @@
    that run grow with the load; the 1-thread run's CPU time is the work alone, and the ratio quoted
    against the goal. Wall time and peak memory (max RSS) are printed too.
    Goals: >= 12x less CPU than the reference, within 1.5x of the floor.
-2. The scaling curve, in this process: generated specs of 10 … 10,000 layers (conv / batch norm / relu /
+2. The warm cost, in this process: ``check`` of SPEC again once everything is imported and built
+   once (expansion, validation, the graph and the report), then the JSON text and the table of that
+   report, each alone; median CPU ms of ``--rounds`` x 5 calls.
+3. The scaling curve, in this process: generated specs of 10 … 10,000 layers (conv / batch norm / relu /
    dropout, repeated), written as YAML and as DSL, through ``check`` and ``draw --format dot``; prints
    CPU ms per layer and flags a step where the time per layer grows more than 2x for 10x the layers.
 
@@ -117,6 +120,24 @@ def processes(spec: str, rounds: int, reference: str) -> None:
     print(f"vs the floor:     {c / fc:.2f}x its CPU (goal <= 1.5x), {w / fw:.2f}x its wall")
 
 
+def warm(spec: str, rounds: int) -> None:
+    sys.path.insert(0, ROOT)
+    from netspec.api import check
+
+    report = check(spec)
+    report.to_json(), report.table()  # first use: family modules, validators, the report's code
+    parts = {"check (expand, validate, graph, report)": lambda: check(spec),
+             "the JSON text (to_json)": report.to_json, "the table (table)": report.table}
+    print(f"\nwarm, in this process (median CPU ms of {rounds * 5} calls; load average {os.getloadavg()[0]:.1f})")
+    for label, fn in parts.items():
+        times = []
+        for _ in range(rounds * 5):
+            t = time.process_time()
+            fn()
+            times.append(time.process_time() - t)
+        print(f"{label:<42}{statistics.median(times) * 1e3:>8.2f}")
+
+
 # --- the scaling curve --------------------------------------------------------------------------------
 
 YAML_LINES = ("  - conv2d: {filters: 8, kernel: 3, padding: 1}", "  - batchnorm2d: {}", "  - relu", "  - dropout: 0.1")
@@ -187,6 +208,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.curve_only:
         processes(os.path.abspath(args.spec), args.rounds, args.reference)
+        warm(os.path.abspath(args.spec), args.rounds)
     if not args.no_curve:
         curve([int(s) for s in args.sizes.split(",")])
 

@@ -93,16 +93,18 @@ class Builder:
             self.current_scope = scope
             self.current_name = ""
             self.current_ins = ()
-            ins = self.resolve(layer, scope, cur)
+            path = layer.path  # read once: a layer's place is a pydantic private attribute, slow to reach
+            ins = self.resolve(layer, scope, cur, path)
             self.current_ins = tuple(ins)
-            use = deferred_use(layer.path)
+            use = deferred_use(path)
             if use is not None:
                 layer = self.expand(use, ins)
                 self.current = layer
+                path = layer.path
             if layer.COMPOSITE:
                 cur = layer.compose(self, scope, ins)
             else:
-                cur = self.add(layer, scope, ins)
+                cur = self.add(layer, scope, ins, path=path)
         if cur is None:
             raise ShapeError("a layer list has no input to start from; hint: give the network an 'input:', or the "
                              "first layer a 'from:'")
@@ -163,8 +165,10 @@ class Builder:
         self.everything[inner.prefix] = out
         return out
 
-    def add(self, layer: Layer, scope: Scope, ins: list[Ref], role: str | None = None) -> Ref:
-        """Add one leaf layer: infer its output, count it, register its name."""
+    def add(self, layer: Layer, scope: Scope, ins: list[Ref], role: str | None = None, *,
+            path: str | None = None) -> Ref:
+        """Add one leaf layer: infer its output, count it, register its name. ``path``: the layer's
+        ``path`` when the caller has read it already (each read is a pydantic private-attribute look-up)."""
         self.current = layer
         self.current_scope = scope
         self.current_ins = tuple(ins)
@@ -177,15 +181,18 @@ class Builder:
             if want != "any" and t.dtype != want:
                 raise ShapeError(f"{layer.kind} needs {want} input, got {t.dtype} {t}"
                                  + ("; hint: token ids go through an 'embedding' first" if t.dtype == "long" else ""))
+        own = layer.path if path is None else path
+        where, path = layer.where or scope.where, own or scope.path
         before = len(self.ctx.warnings)
         out = layer.infer(in_types, self.ctx)
-        if self.strict and len(self.ctx.warnings) > before:
-            where, path = layer.where or scope.where, layer.path or scope.path
+        warnings = tuple(self.ctx.warnings[before:])
+        if self.strict and warnings:
             label = f"{path} ({name})" if path else name
             raise ShapeError(problems=[Problem(f"{m} (--strict makes this an error)", where, label, h) for m, _, h in
-                                       (w.partition("; hint: ") for w in self.ctx.warnings[before:])])
+                                       (w.partition("; hint: ") for w in warnings)])
         outputs = out if isinstance(out, dict) else {"out": out}
-        for t in outputs.values():
+        outs = list(outputs.values())
+        for t in outs:
             self.bounded(t)
         params = layer.param_shapes(in_types)
         n_params = sum(numeric_product(s) for s in params.values())
@@ -193,25 +200,25 @@ class Builder:
             raise ShapeError(f"{n_params} parameters is beyond netspec's bound of {MAX_PARAMS}; hint: check the "
                              "widths and the input size of this layer")
         self.check_init(layer, params)
-        shared, tied = self.sharing(layer, scope, params)
+        shared, tied = self.sharing(layer, scope, params, own)
+        buffers = layer.buffer_shapes(in_types)
+        rf = self.receptive(layer, ins)
         node = Node(
             name=name, kind=layer.kind, label=layer.label(), family=layer.FAMILY, layer=layer, inputs=tuple(ins),
-            in_types=tuple(in_types), outputs=outputs, params=params, buffers=layer.buffer_shapes(in_types),
-            macs=layer.macs(in_types, list(outputs.values())), rf=self.receptive(layer, ins), group=scope.prefix,
-            location=layer.where or scope.where, path=layer.path or scope.path,
+            in_types=tuple(in_types), outputs=outputs, params=params, buffers=buffers,
+            macs=layer.macs(in_types, outs), rf=rf, group=scope.prefix, location=where, path=path,
             activation=_activation(layer.shorthand_activation()), output_activation=_activation(
                 layer.output_activation()), states=layer.STATES, glyph=layer.GLYPH, shape_only=layer.SHAPE_ONLY,
-            eval_identity=layer.EVAL_IDENTITY,
-            buffer_dtypes={b: layer.buffer_dtype(b) for b in layer.buffer_shapes(in_types)},
+            eval_identity=layer.EVAL_IDENTITY, buffer_dtypes={b: layer.buffer_dtype(b) for b in buffers},
             shared=shared, tied=tied, trainable=layer.trainable and not scope.frozen,
-            init=layer.init if layer.init is not None else scope.init,
-            warnings=tuple(self.ctx.warnings[before:]), role=role)
+            init=layer.init if layer.init is not None else scope.init, warnings=warnings, role=role)
         self.nodes.append(node)
         scope.children.append(name)
         first = Ref(name, next(iter(outputs)))
         for key, t in outputs.items():
-            self.types[Ref(name, key)] = t
-            self.rfs[Ref(name, key)] = node.rf
+            ref = first if key == first.key else Ref(name, key)
+            self.types[ref] = t
+            self.rfs[ref] = rf
         scope.names[short] = first
         self.everything[name] = first
         return first
@@ -232,9 +239,9 @@ class Builder:
                 scope.counters[base] = n
                 return short
 
-    def resolve(self, layer: Layer, scope: Scope, cur: Ref | None) -> list[Ref]:
+    def resolve(self, layer: Layer, scope: Scope, cur: Ref | None, path: str) -> list[Ref]:
         if layer.from_:
-            args = arg_names(layer.path)
+            args = arg_names(path)
             ins = [self.lookup(text, scope, args.get(("from", i))) for i, text in enumerate(layer.from_)]
         elif cur is None:
             raise ShapeError("the first layer has no input; hint: give the network an 'input:'")
@@ -322,12 +329,12 @@ class Builder:
             return None
         return tuple((size + d * (k - 1) * jump, jump * s) for (size, jump), (k, s, d) in zip(rf, step))
 
-    def sharing(self, layer: Layer, scope: Scope, params: dict[str, tuple[int, ...]]
+    def sharing(self, layer: Layer, scope: Scope, params: dict[str, tuple[int, ...]], path: str
                 ) -> tuple[str | None, dict[str, tuple[str, str]]]:
         """Resolve ``share:`` and ``tie:`` against earlier nodes; the shapes must agree exactly."""
         shared = None
         if layer.share is not None:
-            other = self.node_named(layer.share, scope, "share", arg_names(layer.path).get(("share", 0)))
+            other = self.node_named(layer.share, scope, "share", arg_names(path).get(("share", 0)))
             if other.kind != layer.kind or other.params != params:
                 raise ShapeError(f"share: '{layer.share}' is a {other.kind} with parameters "
                                  f"{_shapes(other.params)}; this {layer.kind} would need {_shapes(params)}; hint: share: "

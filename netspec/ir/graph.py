@@ -12,6 +12,7 @@ before the failure and a :class:`Failure` saying which layer failed and what it 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from netspec.core.errors import Location, NetspecError, UsageError, did_you_mean
@@ -84,7 +85,10 @@ class Node:
     def out(self) -> TensorType:
         return next(iter(self.outputs.values()))
 
-    @property
+    # The counts are computed on first use and kept (the report, the table and the diagram each read
+    # them several times). A cached_property stores into the instance's __dict__, which a frozen
+    # dataclass allows: the fields stay read-only, and a node made by ``replace`` counts afresh.
+    @cached_property
     def n_params(self) -> int:
         """Parameters this node owns: a shared module's and tied parameters count once, where they live
         (as ``torch.nn.Module.parameters()`` counts them)."""
@@ -96,7 +100,7 @@ class Node:
     def n_trainable(self) -> int:
         return self.n_params if self.trainable else 0
 
-    @property
+    @cached_property
     def n_buffers(self) -> int:
         return sum(numeric_product(s) for s in self.buffers.values())
 

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from netspec.backends.report.json_text import dumps_indented
 from netspec.core.errors import NetspecError, Problem, did_you_mean
 from netspec.core.fmt import human
 from netspec.core.sizes import Count, Dim, Expr, count_text, evaluate, numeric_product, same_size, size_product, symbols
@@ -69,11 +70,12 @@ class NetworkReport:
 
     def to_dict(self) -> dict[str, Any]:
         g = self.graph
+        params, trainable = g.params, g.trainable
         return {
             "name": g.name,
             "inputs": {k: _shape(t.shape) for k, t in g.inputs.items()},
             "outputs": {k: _shape(t.shape) for k, t in g.output_types().items()},
-            "params": {"total": g.params, "trainable": g.trainable, "non_trainable": g.params - g.trainable},
+            "params": {"total": params, "trainable": trainable, "non_trainable": params - trainable},
             "buffers": g.buffers,
             "macs": _count(g.macs),
             "symbols": sorted({s for t in g.inputs.values() for d in t.shape for s in symbols(d)}),
@@ -118,7 +120,8 @@ class Report:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+        data = self.to_dict()
+        return json.dumps(data) if indent is None else dumps_indented(data, indent)
 
     def table(self, color: bool = False) -> str:
         """The human-readable summary (one table per network); ANSI colours if ``color``."""
@@ -155,7 +158,8 @@ def check_expectations(report: NetworkReport, base: tuple[Any, ...]) -> None:
                 bad.add(key)
                 break
 
-    totals = {"params": g.params, "trainable": g.trainable, "non_trainable": g.params - g.trainable}
+    params, trainable = g.params, g.trainable
+    totals = {"params": params, "trainable": trainable, "non_trainable": params - trainable}
     for key, got in totals.items():
         want = getattr(expect, key)
         if want is not None and want != got:

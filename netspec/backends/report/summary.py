@@ -22,7 +22,7 @@ RIGHT = {3, 4, 5}  # numeric columns
 def _rf(node_rf: tuple[tuple[int, int], ...] | None) -> str:
     if not node_rf:
         return ""
-    if len({s for s, _ in node_rf}) == 1 and len({j for _, j in node_rf}) == 1:
+    if node_rf.count(node_rf[0]) == len(node_rf):  # the same size and jump on every axis
         return f"{node_rf[0][0]} /{node_rf[0][1]}"
     return "×".join(str(s) for s, _ in node_rf) + " /" + "×".join(str(j) for _, j in node_rf)
 
@@ -50,25 +50,22 @@ def _rows(r: Any) -> list[tuple[str, ...]]:
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(HEADERS)]
-
-    def line(cells: tuple[str, ...]) -> str:
-        cols = enumerate(zip(cells, widths))
-        return "  ".join(c.rjust(w) if i in RIGHT else c.ljust(w) for i, (c, w) in cols).rstrip()
-
-    return [line(HEADERS), "  ".join("─" * w for w in widths), *(line(row) for row in rows)]
+    widths = [max(map(len, column)) for column in zip(HEADERS, *rows)]
+    # One format for every line: left-aligned text, right-aligned numbers, two spaces between columns.
+    form = "  ".join(f"{{:{'>' if i in RIGHT else '<'}{w}}}" for i, w in enumerate(widths)).format
+    return [form(*HEADERS).rstrip(), "  ".join("─" * w for w in widths), *(form(*row).rstrip() for row in rows)]
 
 
 def _totals(r: Any) -> list[str]:
-
     g = r.graph
+    params, trainable, buffers, macs, buffer_bytes = g.params, g.trainable, g.buffers, g.macs, r.buffer_bytes
     return [
-        f"params: {g.params:,} total, {g.trainable:,} trainable, {g.params - g.trainable:,} non-trainable"
-        + (f"; buffers: {g.buffers:,} (not trained: running statistics, fixed tables)" if g.buffers else ""),
-        (f"MACs: {g.macs:,} ({human(g.macs)}) per sample" if isinstance(g.macs, int)
-         else f"MACs: {g.macs} per sample (symbolic sizes: --bind gives numbers)"),
+        f"params: {params:,} total, {trainable:,} trainable, {params - trainable:,} non-trainable"
+        + (f"; buffers: {buffers:,} (not trained: running statistics, fixed tables)" if buffers else ""),
+        (f"MACs: {macs:,} ({human(macs)}) per sample" if isinstance(macs, int)
+         else f"MACs: {macs} per sample (symbolic sizes: --bind gives numbers)"),
         f"memory: parameters {human_bytes(r.param_bytes)}"
-        + (f", buffers {human_bytes(r.buffer_bytes)}" if r.buffer_bytes else "")
+        + (f", buffers {human_bytes(buffer_bytes)}" if buffer_bytes else "")
         + f", forward activations {_bytes(r.activation_bytes)} at batch {r.batch} (float32)",
         "outputs: " + ", ".join(f"{k} {fmt_shape(v.shape)}" for k, v in g.output_types().items()),
         MACS_NOTE,
