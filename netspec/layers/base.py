@@ -357,7 +357,9 @@ class Layer(BaseModel):
 
     def shorthand_activation(self) -> str | None:
         """The ``activation:`` applied after this layer's module, for kinds that take one."""
-        return getattr(self, "activation", None)
+        # The fields are the instance's __dict__; getattr() on a kind without the field would go through
+        # pydantic's __getattr__, which raises and catches inside (≈ 7 µs, several times a layer in a build).
+        return self.__dict__.get("activation")
 
     def output_activation(self) -> str | None:
         """The activation its output went through last, if any (an activation kind names itself)."""
@@ -370,11 +372,13 @@ class Layer(BaseModel):
     # --- helpers --------------------------------------------------------------------------------
     @property
     def where(self) -> Location | None:
-        return self._src
+        """Where the item was written (None for a layer made in Python)."""
+        return self.__pydantic_private__["_src"]  # what self._src reads, without pydantic's __getattr__ probe
 
     @property
     def path(self) -> str:
-        return self._path
+        """The item's path in the file (``layers[3]``); may carry block arguments (``spec.carried``)."""
+        return self.__pydantic_private__["_path"]
 
 
 # Nested layers (structure kinds): already-validated instances of any kind. The loader validates
