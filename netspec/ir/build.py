@@ -242,7 +242,17 @@ class Builder:
     def resolve(self, layer: Layer, scope: Scope, cur: Ref | None, path: str) -> list[Ref]:
         if layer.from_:
             args = arg_names(path)
-            ins = [self.lookup(text, scope, args.get(("from", i))) for i, text in enumerate(layer.from_)]
+            ins = []
+            for i, text in enumerate(layer.from_):
+                arg = args.get(("from", i))
+                try:
+                    ins.append(self.lookup(text, scope, arg))
+                except ShapeError as err:
+                    if err.problems or arg is not None:
+                        raise
+                    message, _, hint = str(err).partition("; hint: ")  # at the name, not at the layer
+                    where = f"{path}.from[{i}]" if len(layer.from_) > 1 else f"{path}.from"
+                    raise ShapeError(problems=[Problem(message, layer.from_where(i), where, hint)]) from None
         elif cur is None:
             raise ShapeError("the first layer has no input; hint: give the network an 'input:'")
         else:

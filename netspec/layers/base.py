@@ -290,6 +290,7 @@ class Layer(BaseModel):
 
     _src: Location | None = PrivateAttr(default=None)
     _path: str = PrivateAttr(default="")
+    _from_at: tuple[Location | None, ...] = PrivateAttr(default=())
 
     @model_validator(mode="wrap")
     @classmethod
@@ -299,6 +300,10 @@ class Layer(BaseModel):
         if pos is not None:
             layer._src = pos
             layer._path = getattr(data, "path", None) or ""
+            sources = data.get("from")
+            if sources is not None:  # each source's place, so that a wrong name is reported where it is written
+                at = getattr(sources, "item_pos", None)
+                layer._from_at = tuple(at) if isinstance(at, list) else (data.where("from"),)
         return layer
 
     @field_validator("name")
@@ -374,6 +379,11 @@ class Layer(BaseModel):
     def where(self) -> Location | None:
         """Where the item was written (None for a layer made in Python)."""
         return self.__pydantic_private__["_src"]  # what self._src reads, without pydantic's __getattr__ probe
+
+    def from_where(self, index: int) -> Location | None:
+        """Where the ``index``-th source of ``from:`` was written (else where the item was)."""
+        at = self.__pydantic_private__["_from_at"]
+        return (at[index] if index < len(at) else None) or self.where
 
     @property
     def path(self) -> str:

@@ -112,3 +112,17 @@ def test_strict_keeps_the_problem_of_every_axis(tmp_path):
     # without --strict both are warnings
     report = netspec.check(str(path))
     assert [w.split(":")[1].strip() for w in report.warnings] == ["height", "width"], report.warnings
+
+
+@pytest.mark.parametrize("text, file, line, column, path", [
+    # the second name of a flow list, on a line of its own: line 6, column 12 (positions counted by hand)
+    ("input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 8, kernel: 3, name: c}\n  - add:\n    from: [c,\n"
+     "           cc]\n", "f.yaml", 6, 12, "layers[1].from[1]"),
+    ("input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 8, kernel: 3, name: c}\n  - dense: {units: 3, from: cc}\n",
+     "g.yaml", 4, 23, "layers[1].from"),  # one name: at its key (`from` at column 23)
+    ("input [3, 8, 8]\nc: conv 8 3x3\nadd from c, cc\n", "h.ns", 3, 13, "layers[1].from[1]"),
+])
+def test_an_unknown_from_name_is_located_at_the_name(text, file, line, column, path, tmp_path):
+    p = _one(text, file, tmp_path)
+    assert (p.location.line, p.location.column, p.path) == (line, column, path)
+    assert "'cc' is not an earlier layer" in p.message and "did you mean 'c'?" in p.hint

@@ -45,7 +45,7 @@ BAD = [
      "  - {conv2d: {filters: 5, kernel: 3}, name: b, from: input}\n  - {add: {}, from: [a, b]}\n", ShapeError,
      ["5:5", "add needs equal shapes", "(4, 6, 6)", "(5, 6, 6)"]),
     ("input: [3, 8, 8]\nlayers:\n  - {conv2d: {filters: 4}, name: a}\n  - {relu: {}, from: nope}\n", ShapeError,
-     ["4:5", "'nope' is not an earlier layer or input"]),
+     ["4:16", "'nope' is not an earlier layer or input"]),  # at its `from` key (one name)
     ("input: [3, 8, 8]\nlayers:\n  - {conv2d: {filters: 4}, name: a}\n  - {conv2d: {filters: 4}, name: a}\n",
      SpecValidationError, ["4:5", "duplicate name 'a'"]),
     ("input: [3, 8, 8]\nlayers:\n  - flatten\n  - {dense: 4, repeat: 5000}\n", SpecValidationError,
@@ -214,11 +214,11 @@ def test_a_list_value_with_a_bad_item_is_reported_at_the_item():
     ("  - {conv2d: {filters: 4, kernel: 3}, name: a}\n  - sequential:\n      layers:\n"
      "        - {conv2d: {filters: 4, kernel: 3}, name: b}\n        - {add: {}, from: [b, nope]}\n", 7),
 ])
-def test_a_bad_from_in_an_add_names_the_add(layers, line):
+def test_a_bad_from_in_an_add_is_located_at_the_name(layers, line):
     with pytest.raises(ShapeError) as info:
         netspec.check("input: [3, 8, 8]\nlayers:\n" + layers)
     message = str(info.value)
-    column = 5 if line == 5 else 11
+    column = 25 if line == 5 else 31  # the name `nope` itself, counted by hand
     assert message.startswith(f"<string>:{line}:{column}: ") and "'nope' is not an earlier layer or input" in message
     assert "layers[2]" in message if line == 5 else "layers[1].layers[1]" in message
 
