@@ -17,10 +17,9 @@ from pydantic import BaseModel
 
 from netspec.editor.analysis import kind_doc
 from netspec.editor.outline import Outline, indent
-from netspec.frontends.keys import BLOCK_KEYS, IF, ITEM_KEYS
+from netspec.frontends.keys import BLOCK_KEYS, IF, ITEM_KEYS, NETWORK_KEYS, TOP_KEYS
 from netspec.layers import canonical_kind, layer_class, layer_kinds
 from netspec.layers.base import Layer, aliases_of
-from netspec.frontends.keys import NETWORK_KEYS, TOP_KEYS
 from netspec.spec.model import Expect
 from netspec.spec.train import TrainConfig
 
@@ -121,23 +120,28 @@ def _in_layer_list(lines: list[str], line: int, dash: int) -> bool:
 def _keys(lines: list[str], line: int, column: int, outline: Outline | None) -> list[Candidate]:
     parent = _parent(lines, line, column)
     if parent is None:
-        return [Candidate(k, KEY, "spec") for k in TOP_KEYS]
-    p_line, p_text = parent
+        written = _sibling_keys(lines, line, -1, column)
+        return [Candidate(k, KEY, "spec") for k in TOP_KEYS if k not in written]
+    p_line, p_text = parent[0], _code(parent[1])
     kind = _item_kind(p_text)
     dash = re.match(r"^(\s*)-\s+(?:-\s+)*", p_text)
+    written = _sibling_keys(lines, line, p_line, column)
     if kind and dash:
         key_col = dash.end()
         if column > key_col and re.search(r":\s*$", p_text):  # under `- conv2d:`
-            written = _sibling_keys(lines, line, p_line, column)
             return [c for c in options(kind, outline, sep=": ") if c.label not in written]
         if column == key_col:
-            return [Candidate(k, KEY, "beside the kind", _item_key_doc(k), f"{k}: ") for k in ITEM_KEYS]
+            return [Candidate(k, KEY, "beside the kind", _item_key_doc(k), f"{k}: ") for k in ITEM_KEYS
+                    if k not in written]
         return []
     key = re.match(r"^\s*([\w.]+)\s*:\s*$", p_text)
     if not key:
         return []
     name = key.group(1)
     grand = _parent(lines, p_line, indent(p_text))
+    item = re.match(r"^(\s*)-\s+(?:-\s+)*", grand[1]) if grand else None
+    if item and item.end() == indent(p_text) and name not in ITEM_KEYS and _is_kind(name, outline):
+        return [c for c in options(name, outline, sep=": ") if c.label not in written]  # `- name: x` then `conv2d:`
     grand_key = re.match(r"^\s*([\w.]+)\s*:", grand[1]).group(1) if grand and re.match(r"^\s*[\w.]+\s*:", grand[1]) \
         else None
     found: list[Candidate] = []
@@ -151,8 +155,17 @@ def _keys(lines: list[str], line: int, column: int, outline: Outline | None) -> 
         found = [Candidate(k, KEY, "network") for k in NETWORK_KEYS]
     elif grand_key == "blocks":
         found = [Candidate(k, KEY, "block definition") for k in dict.fromkeys((*BLOCK_KEYS, "layers"))]
-    written = _sibling_keys(lines, line, p_line, column)
     return [c for c in found if c.label not in written]
+
+
+def _code(text: str) -> str:
+    """A line without its trailing comment (``- conv2d:   # stem``)."""
+    return re.sub(r"\s+#.*$", "", text)
+
+
+def _is_kind(name: str, outline: Outline | None) -> bool:
+    """A layer kind (or alias) or a block the document defines."""
+    return canonical_kind(name) is not None or (outline is not None and name in outline.blocks)
 
 
 def _sibling_keys(lines: list[str], line: int, parent: int, column: int) -> set[str]:
@@ -160,7 +173,7 @@ def _sibling_keys(lines: list[str], line: int, parent: int, column: int) -> set[
     ``line`` (the one being completed): a key is offered once."""
     keys: set[str] = set()
     for i in range(parent + 1, len(lines)):
-        text = lines[i]
+        text = _code(lines[i])
         body = text.strip()
         if i == line or not body or body.startswith("#"):
             continue

@@ -39,3 +39,27 @@ def test_section_keys_already_written_are_not_offered_again():
     text = "input: [1, 8, 8]\nlayers: [flatten, dense: 10]\ntrain:\n  epochs: 3\n  \n"
     labels = _labels_at(text, 4)
     assert "epochs" not in labels and "batch_size" in labels
+
+
+def test_item_keys_already_written_are_not_offered_again():
+    text = "input: [3, 8, 8]\nlayers:\n  - conv2d:\n      filters: 8\n    name: c1\n    repeat: 2\n    \n"
+    labels = _labels_at(text, 6)  # at the item's key column
+    assert "name" not in labels and "repeat" not in labels
+    assert "from" in labels and "trainable" in labels
+
+
+def test_a_comment_on_the_kind_line_keeps_the_options():
+    text = "input: [3, 8, 8]\nlayers:\n  - conv2d:   # the stem\n      \n"
+    assert {"filters", "kernel"} <= _labels_at(text, 3)
+
+
+def test_the_kind_on_the_second_line_of_an_item_gets_its_options():
+    text = "input: [3, 8, 8]\nlayers:\n  - name: c1\n    conv2d:\n      filters: 8\n      \n"
+    labels = _labels_at(text, 5)
+    assert "kernel" in labels and "filters" not in labels
+
+
+def test_top_level_keys_already_written_are_not_offered_again():
+    text = "input: [3, 8, 8]\nlayers: [flatten]\n\n"
+    labels = _labels_at(text, 2)
+    assert "input" not in labels and "layers" not in labels and "train" in labels
