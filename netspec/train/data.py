@@ -88,8 +88,8 @@ def fit_images(x: torch.Tensor, want: TensorType, what: str, resize: bool, sourc
     hint = f"set 'data: {{name: {source}, resize: true}}' to resize, or change the input shape"
     if want.dtype != "float":
         raise mismatch(what, x, want, "images are float pixels; a long (token) input needs token data: "
-                                      "'data: sentiment' or 'parity' (synthetic token classification), 'reversal' "
-                                      "for 'task: seq2seq', or your own ids in an npz, pt or csv file")
+                                      "'data: sentiment' or 'parity' (synthetic token classification), or your own "
+                                      "ids in an npz, pt or csv file")
     numeric = all(isinstance(d, int) for d in shape)
     if len(shape) == 3:
         C, H, W = (d if isinstance(d, int) else None for d in shape)

@@ -74,7 +74,8 @@ def sentiment(samples: int, length: int, vocab: int, seed: int, features: int | 
     (``length``, ``features``) instead of ids (for float sequence inputs)."""
     if vocab < 16:
         raise DataError(f"the sentiment data needs a vocabulary of at least 16 (10 marker words and filler), "
-                        f"got {vocab}")
+                        f"got {vocab}\n    hint: give the embedding 'vocab: 16' or more, or use 'data: parity' "
+                        "(bit sequences: any vocabulary of 2 or more)")
     g = torch.Generator().manual_seed(seed + 505)
     ids = torch.randint(12, vocab, (samples, length), generator=g)
     most = max(1, min(length, 7))

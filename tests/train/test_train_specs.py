@@ -313,7 +313,7 @@ def test_a_token_classifier_without_data_trains_on_token_data(tmp_path):
 
 
 @pytest.mark.parametrize("data, fragment", [
-    ("digits", "'reversal' for 'task: seq2seq'"),  # images for tokens: the hint names data that fits
+    ("digits", "'data: sentiment' or 'parity'"),  # images for tokens: the hint names data that fits
     ("reversal", "it is data for 'task: seq2seq'; use sentiment or parity"),  # sequence data for a classifier
 ])
 def test_data_named_for_a_token_classifier_that_does_not_fit_says_what_does(tmp_path, data, fragment):
@@ -323,3 +323,20 @@ def test_data_named_for_a_token_classifier_that_does_not_fit_says_what_does(tmp_
         api.dry_run(spec, {**FAST, "data": data}, ["data.samples=64", "data.subset=64"])
     assert fragment in str(err.value)
     assert "digits, mnist" not in str(err.value)  # no image data suggested for token ids
+
+
+def test_a_head_wider_than_the_classes_gets_a_note(tmp_path):
+    spec = tmp_path / "tokens.yaml"
+    spec.write_text(TOKEN_CLASSIFIER.replace("dense: 2", "dense: 4"), encoding="utf-8")
+    info = api.dry_run(spec, dict(FAST), ["data.samples=64"])  # sentiment: 2 classes (0/1)
+    assert any("2 classes" in n and "outputs 2–3 are never a target" in n for n in info["notes"]), info["notes"]
+
+
+def test_too_small_a_vocabulary_for_sentiment_says_what_to_change(tmp_path):
+    spec = tmp_path / "tokens.yaml"
+    spec.write_text(TOKEN_CLASSIFIER.replace("vocab: 100", "vocab: 10"), encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        api.dry_run(spec, dict(FAST), ["data.samples=64"])
+    assert "at least 16" in str(err.value) and "'data: parity'" in str(err.value)
+    info = api.dry_run(spec, {**FAST, "data": "parity"}, ["data.samples=64"])  # the hint's way out works
+    assert info["data"].startswith("parity") and math.isfinite(info["loss"])

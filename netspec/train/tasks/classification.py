@@ -76,6 +76,10 @@ class Classification(Task):
             else:
                 data, val = split(data, self.cfg.val_split, self.cfg.seed)
         need_classes(k, out, self.last_net.name, f"data '{self.data_name}'")
+        width = out.shape[-1] if out.shape else None
+        if k is not None and isinstance(width, int) and 2 <= k < width:  # legal, but rarely what is meant
+            self.notes.append(f"data '{self.data_name}' has {k} classes and the network '{self.last_net.name}' "
+                              f"{width} outputs: outputs {k}–{width - 1} are never a target")
         for part, name in ((data, f"the data {desc}"), (val, "the validation data")):
             if isinstance(part, TensorSet):
                 self._check_label_values(part.tensors[-1], name)
