@@ -184,6 +184,7 @@ class Builder:
         own = layer.path if path is None else path
         where, path = layer.where or scope.where, own or scope.path
         before = len(self.ctx.warnings)
+        self.ctx.channels_first = tuple(self.spatial(r, t) for r, t in zip(ins, in_types))
         out = layer.infer(in_types, self.ctx)
         warnings = tuple(self.ctx.warnings[before:])
         if self.strict and warnings:
@@ -326,6 +327,12 @@ class Builder:
         if numeric_product(t.shape) > MAX_ELEMENTS:
             raise ShapeError(f"{t} has more than {MAX_ELEMENTS} elements per sample; hint: check this layer's sizes "
                              "and the input's")
+
+    def spatial(self, ref: Ref, t: TensorType) -> bool:
+        """Whether ``ref`` is a channels-first map: its receptive field is tracked over every axis after the
+        first (inputs, convs and pools; element-wise layers keep it; a permute, flatten or dense ends it)."""
+        rf = self.rfs.get(ref)
+        return rf is not None and t.rank >= 2 and len(rf) == t.rank - 1
 
     def receptive(self, layer: Layer, ins: list[Ref]) -> tuple[tuple[int, int], ...] | None:
         step = layer.receptive()

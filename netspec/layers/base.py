@@ -212,6 +212,9 @@ class Ctx:
     def __init__(self, strict: bool = False) -> None:
         self.strict = strict
         self.warnings: list[str] = []
+        # Per input of the layer being inferred: a channels-first map, (C, spatial...) as inputs, convs and
+        # pools make it and element-wise layers keep it (a permute or a flatten ends it). Set by the builder.
+        self.channels_first: tuple[bool, ...] = ()
 
     def warn(self, message: str) -> None:
         if self.strict:

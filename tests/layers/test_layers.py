@@ -90,16 +90,20 @@ def test_family_index_is_current():
         'stale: run python -c "from netspec.layers import base; base.write_index()"'
 
 
-def test_dense_on_a_square_feature_map_warns_and_channels_last_does_not():
-    """A dense layer straight after a conv acts on W only (as nn.Linear does): a warning with the fix. The
-    deliberate use, channels last after a permute (ConvNeXt's pointwise layers), is quiet."""
+def test_dense_on_a_channels_first_map_warns_and_channels_last_does_not():
+    """A dense layer on a conv's (C, H, W) output acts on W only (as nn.Linear does): a warning with the fix,
+    through element-wise layers too, square or not. The deliberate use, channels last after a permute
+    (ConvNeXt's pointwise layers), is quiet even when C happens to equal W."""
     import netspec
 
     after_conv = "input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 4, kernel: 3}\n  - dense: 10\n"
-    report = netspec.check(after_conv)
-    (warning,) = report.warnings
+    (warning,) = netspec.check(after_conv).warnings
     assert "(4, 6, 6) becomes (4, 6, 10)" in warning and "flatten" in warning
-    channels_last = ("input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 4, kernel: 3}\n"
-                     "  - permute: [1, 2, 0]\n  - dense: 10\n")
+    not_square = "input: [3, 8, 12]\nlayers:\n  - conv2d: {filters: 4, kernel: 3}\n  - relu\n  - dense: 10\n"
+    (warning,) = netspec.check(not_square).warnings
+    assert "(4, 6, 10) becomes (4, 6, 10)" in warning
+    channels_last = ("input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 8, kernel: 1}\n"
+                     "  - permute: [1, 2, 0]\n  - dense: 10\n")  # (8, 8, 8): C = W, still quiet
     assert netspec.check(channels_last).warnings == []
     assert netspec.check("input: [3, 8, 8]\nlayers:\n  - flatten\n  - dense: 10\n").warnings == []
+    assert netspec.check("input: [12, 20]\nlayers:\n  - dense: 10\n").warnings == []  # a (T, F) sequence

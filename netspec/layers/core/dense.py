@@ -9,7 +9,7 @@ from netspec.layers.base import Bool, Ctx, Int, Layer, Width, need_float, need_r
 
 @register_layer("dense", aliases=("linear", "fc"))
 class Dense(Layer):
-    """Fully connected layer over the last axis: ``y = x Wᵀ + b``. On a square (C, H, W) map it warns (flatten first)."""
+    """Fully connected layer over the last axis: ``y = x Wᵀ + b``. On a (C, H, W) map it warns (flatten first)."""
 
     FAMILY: ClassVar[str] = "dense"
     PRIMARY: ClassVar[str] = "units"
@@ -26,9 +26,9 @@ class Dense(Layer):
         need_float(x, "dense")
         if isinstance(x.shape[-1], str):
             raise ShapeError(f"dense needs a fixed feature size, got symbolic '{x.shape[-1]}' in {x}")
-        # A (C, H, W) map straight from a conv (square: H = W): as nn.Linear it mixes only W, rarely what is
+        # A channels-first map (C, H, W) from a conv or the input: as nn.Linear it mixes only W, rarely what is
         # meant. Channels-last maps (ConvNeXt's (H, W, C) after a permute) are the deliberate use: no warning.
-        if x.rank >= 3 and x.shape[-1] == x.shape[-2]:
+        if x.rank >= 3 and ctx.channels_first[:1] == (True,):
             ctx.warn(f"dense acts on the last axis only: its input {x} becomes "
                      f"{TensorType((*x.shape[:-1], self.units))}, one {x.shape[-1]} → {self.units} map per position "
                      "of the other axes; hint: put a flatten before it to connect every value (or a 1×1 conv2d "
