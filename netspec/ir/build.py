@@ -356,6 +356,10 @@ class Builder:
                 raise ShapeError(f"share: '{layer.share}' is a {other.kind} with parameters "
                                  f"{_shapes(other.params)}; this {layer.kind} would need {_shapes(params)}; hint: share: "
                                  "needs a layer of the same kind with the same input and output sizes")
+            self.same_training(layer, scope, other, "share")
+            if layer.init is not None:
+                raise ShapeError(f"init: a layer that shares '{other.name}' uses its parameters, which '{other.name}' "
+                                 "initialises; hint: write init: on that layer")
             shared = other.shared or other.name
         tied: dict[str, tuple[str, str]] = {}
         for pname, target in (layer.tie or {}).items():
@@ -363,7 +367,7 @@ class Builder:
                 hint = did_you_mean(pname, params)
                 raise ShapeError(f"tie names '{pname}', but {layer.kind} has parameters: {', '.join(params) or 'none'}"
                                  + f"; hint: {hint or 'tie: {parameter: other_layer} names one of them'}")
-            arg = arg_names(layer.path).get(("tie", pname))
+            arg = arg_names(path).get(("tie", pname))
             try:  # `wte` (the same parameter name) or `wte.weight`; node names may hold dots themselves
                 other, tp = self.node_named(target, scope, "tie", arg), pname
             except ShapeError:
@@ -378,8 +382,23 @@ class Builder:
                 raise ShapeError(f"tie: {pname} {fmt_shape(params[pname])} cannot be {other.name}.{tp} "
                                  f"{fmt_shape(other.params[tp])}: the shapes differ; hint: a tied parameter needs the "
                                  "same shape (an embedding's weight and an output layer's, e.g., share vocab and width)")
+            self.same_training(layer, scope, other, "tie")
+            if isinstance(layer.init, str) or (isinstance(layer.init, dict) and pname in layer.init):
+                raise ShapeError(f"init: {pname} is tied to {other.name}.{tp}, which '{other.name}' initialises; "
+                                 f"hint: write init: on that layer" + (
+                                     " (or init: {param: scheme} for this layer's other parameters)"
+                                     if isinstance(layer.init, str) and len(params) > 1 else ""))
             tied[pname] = other.tied.get(tp, (other.shared or other.name, tp))
         return shared, tied
+
+    @staticmethod
+    def same_training(layer: Layer, scope: Scope, other: Node, option: str) -> None:
+        """A shared or tied parameter is one tensor: frozen for both layers or for neither."""
+        mine = layer.trainable and not scope.frozen
+        if mine != other.trainable:
+            frozen, free = ("this layer", f"'{other.name}'") if not mine else (f"'{other.name}'", "this layer")
+            raise ShapeError(f"{option}: {frozen} is frozen (trainable: false) and {free} is not, but they use the "
+                             "same parameters, one tensor; hint: give both the same 'trainable:'")
 
     def node_named(self, text: str, scope: Scope, option: str, arg: ArgName | None = None) -> Node:
         ref = self.lookup(text, scope, arg)

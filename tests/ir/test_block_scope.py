@@ -205,3 +205,65 @@ def test_tie_argument_names_the_callers_layer(tmp_path):
     # counted once: wte 16*8 + x 8*8 + the block's own wte 16*8 = 320 (the head's weight is the caller's wte's)
     (report,) = netspec.check(str(path)).networks.values()
     assert report.graph.params == 320 == sum(p.numel() for p in model.parameters())
+
+
+SHARED_TOWER = """inputs: {a: [64], b: [64]}
+blocks: {tower: {params: {w: 32}, layers: [{dense: {units: $w, activation: relu}}, {dense: 16}]}}
+layers:
+  - tower: {from: a}
+    name: ta
+  - tower: {from: b}
+    name: tb
+    share: ta
+  - concat: {from: [ta, tb]}
+"""
+
+
+def test_share_or_tie_on_a_block_use_is_refused_not_ignored(tmp_path):
+    # it used to be ignored: 5,216 parameters (two towers) where sharing would give 2,608
+    for option, value in (("share", "ta"), ("tie", "{weight: ta}")):
+        path = tmp_path / f"{option}.yaml"
+        path.write_text(SHARED_TOWER.replace("share: ta", f"{option}: {value}"), encoding="utf-8")
+        with pytest.raises(NetspecError) as info:
+            netspec.check(str(path))
+        (problem,) = info.value.problems
+        assert f"'{option}' applies to a layer with parameters" in problem.message
+        assert (problem.location.line, problem.path) == (8, f"layers[1].{option}")
+
+
+TIED_HEAD = """inputs: {ids: {shape: [16], dtype: long}}
+layers:
+  - embedding: {vocab: 100, dim: 32}
+    name: emb
+  - dense: {units: 100, bias: false}
+    name: out
+    tie: {weight: emb}
+"""
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    ("    trainable: false\n", "this layer is frozen (trainable: false) and 'emb' is not"),  # torch froze emb too
+    ("    init: {weight: zeros}\n", "weight is tied to emb.weight, which 'emb' initialises"),  # silently ignored
+])
+def test_a_tied_layer_cannot_differ_from_its_owner(tmp_path, extra, fragment):
+    path = tmp_path / "tied.yaml"
+    path.write_text(TIED_HEAD + extra, encoding="utf-8")
+    with pytest.raises(NetspecError) as info:
+        netspec.check(str(path))
+    (problem,) = info.value.problems
+    assert fragment in problem.message and problem.hint
+
+
+def test_a_sharing_layer_cannot_be_frozen_alone(tmp_path):
+    text = ("inputs: {a: [8], b: [8]}\nlayers:\n  - dense: {units: 4, from: a}\n    name: d\n"
+            "  - dense: {units: 4, from: b}\n    share: d\n    trainable: false\n")
+    path = tmp_path / "shared.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(NetspecError, match="share: this layer is frozen"):
+        netspec.check(str(path))
+    # frozen on both sides is consistent: 8*4 + 4 parameters, none trainable (torch agrees)
+    path.write_text(text.replace("name: d\n", "name: d\n    trainable: false\n"), encoding="utf-8")
+    (report,) = netspec.check(str(path)).networks.values()
+    model = netspec.compile(str(path))
+    assert report.graph.params == 36 == sum(p.numel() for p in model.parameters())
+    assert report.graph.trainable == 0 == sum(p.numel() for p in model.parameters() if p.requires_grad)
