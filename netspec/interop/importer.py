@@ -44,7 +44,7 @@ import torch.nn.functional as F
 
 from netspec.api import analyze
 from netspec.api import compile as compile_spec
-from netspec.core.errors import BuildError, Location, NetspecError, Problem, UsageError
+from netspec.core.errors import BuildError, DataError, Location, NetspecError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.attention.attention import Attention
@@ -1483,7 +1483,12 @@ def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str
     want = sum(p.numel() for p in model.parameters())
     if net.params != want:
         raise BuildError(f"the imported spec has {net.params} parameters, the model {want}")
-    mine = compile_spec(graph, weights=model.state_dict()).eval()
+    try:
+        mine = compile_spec(graph, weights=model.state_dict()).eval()
+    except DataError as exc:
+        raise BuildError(f"the imported spec does not take the model's own state dict: {exc}".rsplit("\nrefused", 1)[0]
+                         + "\n    hint: this is netspec import's fault (its names should spell the model's); "
+                         "--no-check writes the spec without this check") from None
     x = example_input(model, input_shape, input_dtype)
     with torch.no_grad():
         a, b = mine(x), model.eval()(x)

@@ -188,11 +188,13 @@ def entries(state: Mapping[str, Any]) -> list[Entry]:
 
 
 def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str = "a state dict",
-         spellings: Mapping[str, list[str]] | None = None, blocks: Iterable[str] = ()) -> LoadReport:
+         spellings: Mapping[str, list[str]] | None = None, blocks: Iterable[str] = (),
+         renamed: Mapping[str, list[str]] | None = None) -> LoadReport:
     """Decide which file module goes into which model module (nothing is loaded).
 
     ``spellings``: other names a model module may have in the file (:func:`torch_names`); ``blocks``: the
-    model's block instances (module paths), whose modules load by structure only from one file module.
+    model's block instances (module paths), whose modules load by structure only from one file module;
+    ``renamed``: other full keys a one-tensor layer's tensor may have (:func:`tensor_names`).
     """
     mine, theirs = entries(target), entries(source)
     report = LoadReport(source_name)
@@ -203,7 +205,7 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
         if f is not None and f.signature == m.signature:
             named[i] = f
     if spellings:
-        named.update(_one_tensor_layers(mine, by_path, named, spellings))
+        named.update(_one_tensor_layers(mine, by_path, named, spellings, renamed or {}))
         taken = {f.path for f in named.values()}
         claims: dict[str, list[int]] = {}
         for i, m in enumerate(mine):
@@ -249,10 +251,12 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
 
 
 def _one_tensor_layers(mine: list[Entry], by_path: Mapping[str, Entry], named: Mapping[int, Entry],
-                       spellings: Mapping[str, list[str]]) -> dict[int, Entry]:
+                       spellings: Mapping[str, list[str]], renamed: Mapping[str, list[str]]) -> dict[int, Entry]:
     """Layers of one tensor (a class token, a position table) that a file keeps side by side on one
-    module (timm's ``cls_token`` and ``pos_embed`` on the model itself): when each tensor of that file
-    module is spelled by exactly one such layer, with its name and shape, each layer takes its tensor."""
+    module (timm's ``cls_token`` and ``pos_embed`` on the model itself), or under the layer's name
+    (``renamed``: a model's ``self.pos = nn.Parameter(...)`` is the layer ``pos`` holding
+    ``pos_embedding``): when each tensor of that file module is spelled by exactly one such layer, with
+    its shape, each layer takes its tensor."""
     claims: dict[str, dict[tuple[str, tuple[int, ...]], list[int]]] = {}
     for i, m in enumerate(mine):
         if i in named or len(m.keys) != 1:
@@ -261,6 +265,12 @@ def _one_tensor_layers(mine: list[Entry], by_path: Mapping[str, Entry], named: M
             f = by_path.get(p)
             if f is not None and len(f.keys) > 1 and m.signature[0] in f.signature:
                 claims.setdefault(p, {}).setdefault(m.signature[0], []).append(i)
+        for full in dict.fromkeys(renamed.get(m.full(m.keys[0]), ())):
+            p, _, key = full.rpartition(".")
+            f = by_path.get(p)
+            if f is not None and (key, m.shapes[0]) in f.signature and \
+                    i not in claims.get(p, {}).get((key, m.shapes[0]), []):
+                claims.setdefault(p, {}).setdefault((key, m.shapes[0]), []).append(i)
     out: dict[int, Entry] = {}
     for p, got in claims.items():
         f = by_path[p]
@@ -477,6 +487,32 @@ def model_torch_names(model: nn.Module) -> dict[str, list[str]]:
     return out
 
 
+def tensor_names(net: NetGraph) -> dict[str, list[str]]:
+    """Other full keys of the tensor of each one-tensor layer of the tensor family (a class token, a
+    position table, a layer scale) whose name is not its tensor's: the layer's own spellings
+    (:func:`torch_names`), as a model's ``self.pos = nn.Parameter(...)`` keeps it (``pos``, not
+    ``pos.pos_embedding``)."""
+    spellings = torch_names(net)
+    out: dict[str, list[str]] = {}
+    for n in net.nodes:
+        if n.family == "tensor" and len(n.params) == 1 and not n.shared:
+            (key,) = n.params
+            if n.name.rpartition(".")[2] != key:
+                out[f"{n.name}.{key}"] = [s for s in spellings.get(n.name, [n.name]) if s]
+    return out
+
+
+def model_tensor_names(model: nn.Module) -> dict[str, list[str]]:
+    """:func:`tensor_names` of a compiled module (a network, or a ModuleDict of them)."""
+    net = getattr(model, "netspec_graph", None)
+    if isinstance(net, NetGraph):
+        return tensor_names(net)
+    if isinstance(model, nn.ModuleDict):
+        return {f"{key}.{k}": [f"{key}.{n}" for n in names]
+                for key, sub in model.items() for k, names in model_tensor_names(sub).items()}
+    return {}
+
+
 def model_blocks(model: nn.Module) -> list[str]:
     """The module paths of a compiled module's block instances (a network, or a ModuleDict of them)."""
     net = getattr(model, "netspec_graph", None)
@@ -550,12 +586,12 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
     else:
         source, name = as_state_dict(weights), "a state dict"
     target = model.state_dict()
-    report = plan(target, source, name, model_torch_names(model), model_blocks(model))
+    report = plan(target, source, name, model_torch_names(model), model_blocks(model), model_tensor_names(model))
     if not report.loaded:
         raise DataError(report.table() + "\nnothing in the file fits this network")
     if not report.complete and not partial:
-        raise DataError(report.table() + "\nrefused: pass partial=True (--partial) to load what fits and "
-                        "keep the rest as initialised")
+        raise DataError(report.table() + "\nrefused: to load what fits and keep the rest as initialised, pass "
+                        "partial=True (netspec.compile, load_weights) or --partial (netspec train, netspec export)")
     new = {}
     for mine, theirs, _ in report.loaded:
         for key, other in zip(mine.keys, theirs.keys):

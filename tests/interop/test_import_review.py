@@ -1,0 +1,115 @@
+"""What a fresh user's review of ``netspec import`` found: parameters under the model's own names,
+functional forms, models without parameters, a RegNet's shortcut, messages. Every expected number comes
+from torch at run time (the model's parameter count and outputs)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import netspec
+from netspec.core.errors import DataError
+from netspec.interop.importer import import_model
+
+
+def _same_function(text: str, model: nn.Module, x: torch.Tensor) -> None:
+    """The spec has the model's parameter count, takes its state dict completely, every module by name,
+    and computes its outputs."""
+    report = netspec.check(text)
+    assert report.ok, [str(f) for f in report.failures]
+    assert report.graph.network().params == sum(p.numel() for p in model.parameters())
+    mine = netspec.compile(text, weights=model.state_dict()).eval()
+    assert mine.netspec_weights.complete
+    assert {how for *_, how in mine.netspec_weights.loaded} <= {"name"}, mine.netspec_weights.table(True)
+    with torch.no_grad():
+        a, b = mine(x), model.eval()(x)
+    assert a.shape == b.shape
+    assert torch.allclose(a, b, atol=1e-5), float((a - b).abs().max())
+
+
+# --- 1. a parameter used as a layer, under the model's own name ----------------------------------------
+class Positions(nn.Module):
+    def __init__(self, attr: str) -> None:
+        super().__init__()
+        self.attr = attr
+        self.emb = nn.Embedding(20, 8)
+        setattr(self, attr, nn.Parameter(torch.randn(1, 6, 8)))
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.emb(x) + getattr(self, self.attr)
+        return self.head(x[:, -1])
+
+
+class Tokens(nn.Module):
+    """timm's layout: ``cls_token`` and ``pos_embed`` side by side on the model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(4, 8)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, 8))
+        self.pos_embed = nn.Parameter(torch.randn(1, 6, 8))
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x)
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
+        return self.head(x[:, 0])
+
+
+class Scaled(nn.Module):
+    """ConvNeXt's original ``gamma`` (a layer scale) inside a block."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.gamma = nn.Parameter(torch.rand(4, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.gamma * self.conv(x)
+
+
+class Scales(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.Sequential(Scaled(), Scaled())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.pool(self.blocks(x)), 1))
+
+
+@pytest.mark.parametrize("attr", ["pos", "pos_emb", "pos_embedding"])
+def test_a_position_table_under_any_name_loads_by_name(attr):
+    torch.manual_seed(0)
+    model = Positions(attr)
+    done = import_model(model, [6], input_dtype="long")
+    assert done.max_diff is not None
+    _same_function(done.text, model, torch.randint(0, 20, (2, 6)))
+
+
+def test_a_class_token_and_a_position_table_side_by_side_under_timms_names():
+    torch.manual_seed(0)
+    model = Tokens()
+    done = import_model(model, [5, 4])
+    _same_function(done.text, model, torch.randn(2, 5, 4))
+
+
+def test_a_layer_scale_named_gamma_in_repeated_blocks_loads_by_name():
+    torch.manual_seed(0)
+    model = Scales()
+    done = import_model(model, [4, 6, 6])
+    _same_function(done.text, model, torch.randn(2, 4, 6, 6))
+
+
+def test_a_refused_load_names_options_that_exist():
+    model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    text = import_model(model, [4]).text
+    weights = {**nn.Sequential(nn.Linear(4, 3)).state_dict(), "1.weight": torch.zeros(5, 3), "1.bias": torch.zeros(5)}
+    with pytest.raises(DataError) as info:
+        netspec.compile(text, weights=weights)
+    message = str(info.value)
+    assert "(--partial)" not in message and "partial=True" in message
