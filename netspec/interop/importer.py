@@ -54,6 +54,7 @@ from netspec.layers.conv.conv2d import Conv2d
 from netspec.layers.core.dense import Dense
 from netspec.layers.core.drop_path import DropPath
 from netspec.layers.core.dropout import Dropout
+from netspec.layers.core.elu import ELU
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.leaky_relu import LeakyReLU
 from netspec.layers.core.reshape import Reshape
@@ -66,7 +67,9 @@ from netspec.layers.norm.group_norm import GroupNorm
 from netspec.layers.norm.layernorm import LayerNorm
 from netspec.layers.norm.rms_norm import RMSNorm
 from netspec.layers.pool.adaptive_avg_pool2d import AdaptiveAvgPool2d
+from netspec.layers.pool.avg_pool1d import AvgPool1d
 from netspec.layers.pool.avg_pool2d import AvgPool2d
+from netspec.layers.pool.max_pool1d import MaxPool1d
 from netspec.layers.pool.max_pool2d import MaxPool2d
 from netspec.layers.recurrent.gru import GRU
 from netspec.layers.recurrent.lstm import LSTM
@@ -170,6 +173,10 @@ def _adaptive(m: nn.Module) -> dict[str, Any]:
 
 def _leaky(m: nn.Module) -> dict[str, Any]:
     return {LeakyReLU.KIND: {"slope": m.negative_slope}}
+
+
+def _elu(m: nn.Module) -> dict[str, Any]:
+    return {ELU.KIND: {} if m.alpha == 1.0 else {"alpha": m.alpha}}
 
 
 def _embedding(m: nn.Module) -> dict[str, Any]:
@@ -276,8 +283,9 @@ MODULES: dict[type, Callable[[nn.Module], dict[str, Any]]] = {
     nn.Conv2d: _conv(Conv2d.KIND), nn.Conv1d: _conv(Conv1d.KIND),
     nn.BatchNorm2d: _norm(BatchNorm2d.KIND), nn.BatchNorm1d: _norm(BatchNorm1d.KIND),
     nn.MaxPool2d: _pool(MaxPool2d.KIND), nn.AvgPool2d: _pool(AvgPool2d.KIND),
+    nn.MaxPool1d: _pool(MaxPool1d.KIND), nn.AvgPool1d: _pool(AvgPool1d.KIND),
     nn.AdaptiveAvgPool2d: _adaptive, nn.Linear: _linear, nn.Dropout: _dropout, nn.Dropout2d: _dropout,
-    nn.Flatten: _flatten, nn.LeakyReLU: _leaky, nn.Embedding: _embedding,
+    nn.Flatten: _flatten, nn.LeakyReLU: _leaky, nn.ELU: _elu, nn.Embedding: _embedding,
     nn.LSTM: _recurrent(LSTM), nn.GRU: _recurrent(GRU), nn.RNN: _recurrent(RNN),
     nn.LayerNorm: _layer_norm, nn.GroupNorm: _group_norm, nn.RMSNorm: _rms_norm, nn.MultiheadAttention: _attention,
 }
@@ -294,6 +302,21 @@ for _name, _act in ACTIVATIONS.items():
         for _space in ((torch,) if _mod == "torch" else (F, torch)):
             if hasattr(_space, _fn):
                 ACTIVATION_FUNCTIONS[getattr(_space, _fn)] = _name
+# functions that are a module's forward: the module they are, and the names of their arguments after the input
+_POOL2D = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+FUNCTION_MODULES: dict[Any, tuple[type, tuple[str, ...]]] = {
+    F.max_pool2d: (nn.MaxPool2d, _POOL2D), F.max_pool1d: (nn.MaxPool1d, _POOL2D),
+    F.avg_pool2d: (nn.AvgPool2d, ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                                  "divisor_override")),
+    F.avg_pool1d: (nn.AvgPool1d, ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")),
+    F.softmax: (nn.Softmax, ("dim", "_stacklevel", "dtype")), torch.softmax: (nn.Softmax, ("dim", "dtype")),
+    F.log_softmax: (nn.LogSoftmax, ("dim", "_stacklevel", "dtype")),
+    torch.log_softmax: (nn.LogSoftmax, ("dim", "dtype")),
+    F.leaky_relu: (nn.LeakyReLU, ("negative_slope", "inplace")), F.elu: (nn.ELU, ("alpha", "inplace")),
+}
+# tensor methods that are such functions (`x.softmax(-1)`)
+METHOD_MODULES = {f.__name__: f for f in (torch.softmax, torch.log_softmax)}
+UNUSED_ARGUMENTS = {"inplace": None, "_stacklevel": None}  # arguments that do not change what is computed
 IDENTITY = next(name for name, a in ACTIVATIONS.items() if a.is_identity and a.plain_kind)
 MERGES = {operator.add: Add.KIND, operator.iadd: Add.KIND, torch.add: Add.KIND,
           operator.mul: Multiply.KIND, operator.imul: Multiply.KIND, torch.mul: Multiply.KIND}
@@ -455,7 +478,12 @@ def example_input(model: nn.Module, shape: list[int], dtype: str, batch: int = 2
 class LeafTracer(fx.Tracer):
     """torch.fx's tracer, keeping as one call the modules netspec maps whole: a subclass of ``nn.LayerNorm``
     (ConvNeXt's ``LayerNorm2d``, read from what it computes) and stochastic depth (:data:`DROP_PATHS`; traced
-    through in eval mode, it would vanish)."""
+    through in eval mode, it would vanish). Nodes keep the stack they were traced at (the line of forward
+    that a refused call is listed at)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.record_stack_traces = True
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return isinstance(m, nn.LayerNorm) or type(m).__name__ in DROP_PATHS or \
@@ -596,7 +624,8 @@ class Importer:
             if n.op == "call_method" and n.target == "contiguous":
                 alias[n.name] = alias.get(n.args[0].name, n.args[0].name)
                 continue
-            where = stack[-1] if stack else n.name
+            line = _source_line(n)
+            where = (f"{stack[-1]} ({line})" if line else stack[-1]) if stack else line or n.name
             try:
                 op = self.map(n, stack)
             except ValueError as exc:
@@ -687,41 +716,82 @@ class Importer:
             container, _, attr = str(n.target).rpartition(".")
             if n.name in self.notes:
                 raise ValueError(self.notes[n.name])
-            if type(m) in ACTIVATION_MODULES:
-                item = {ACTIVATION_MODULES[type(m)]: {}}
-                if isinstance(m, nn.GELU) and m.approximate != "none":
-                    item = {next(k for k, a in ACTIVATIONS.items() if getattr(nn, a.module, None) is type(m)
-                                 and a.kwargs.get("approximate") == m.approximate): {}}
-            elif type(m) in ACTIVATION_DEFAULTS:
-                kind = ACTIVATION_DEFAULTS[type(m)]
-                if any(getattr(m, k, v) != v for k, v in ACTIVATIONS[kind].kwargs.items()):
-                    raise ValueError(f"options other than {ACTIVATIONS[kind].kwargs}")
-                item = {kind: {}}
-            elif isinstance(m, nn.MultiheadAttention):
-                item, args = _attention(m), self.attention_inputs(n)
-            elif isinstance(m, nn.LayerNorm) and type(m) is not nn.LayerNorm:
-                item = self.layer_norm(m, n)
-            elif type(m) in MODULES:
-                item = MODULES[type(m)](m)
-            elif type(m).__name__ in DROP_PATHS:
-                found = drop_path_rate(m)
-                if found is None:
-                    raise ValueError("stochastic depth that netspec's drop_path does not compute (it scales the "
-                                     "survivors by 1 / (1 - rate))")
-                item = _drop_path(*found)
-            else:
-                raise ValueError(f"no netspec kind for {type(m).__module__}.{type(m).__name__}")
+            item, args = self.module_item(m, n, args)
             self.check_inputs(args)
             return Op(n.name, container, attr, item, args, str(n.target))
         container = stack[-1] if stack else ""
         if args and args[0] in self.states:
             return self.select_state(n, container)
+        as_module = self.function_module(n)
+        if as_module is not None:
+            if len(args) != 1:
+                raise ValueError(f"{_fn_name(n.target)} of {len(args)} tensors")
+            self.check_inputs(args)
+            item, args = self.module_item(as_module, n, args)
+            return Op(n.name, container, n.name, item, args)
         known = n.target in FUNCTIONS or n.target in SHAPES or n.target is operator.getitem or \
             (n.op == "call_method" and n.target in METHODS) or getattr(n.target, "__module__", None) == STOCHASTIC_DEPTH
         if not known:
             held = sorted({self.params[a] for a in args if a in self.params})
             raise ValueError(f"{n.op} {_fn_name(n.target)} has no netspec kind" +
                              (f" (it reads {', '.join(held)})" if held else ""))
+        return self.function_op(n, args, container)
+
+    def function_module(self, n: fx.Node) -> nn.Module | None:
+        """A function call that is a module's forward (``F.max_pool2d(x, 2)``, ``x.softmax(-1)``) as that
+        module; None for any other call."""
+        fn = n.target if n.op == "call_function" else METHOD_MODULES.get(str(n.target)) if n.op == "call_method" \
+            else None
+        if fn not in FUNCTION_MODULES:
+            return None
+        cls, names = FUNCTION_MODULES[fn]
+        given = dict(zip(names, n.args[1:])) | dict(n.kwargs)
+        if len(n.args) - 1 > len(names):
+            raise ValueError(f"{_fn_name(n.target)} with {len(n.args) - 1} positional arguments")
+        if given.pop("dtype", None) is not None:
+            raise ValueError("a dtype given (netspec computes in the input's dtype)")
+        given = {k: v for k, v in given.items() if k not in UNUSED_ARGUMENTS}
+        try:
+            return cls(**given)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"arguments {sorted(given)} ({exc})") from None
+
+    def module_item(self, m: nn.Module, n: fx.Node, args: list[str]) -> tuple[dict[str, Any], list[str]]:
+        """The layer item of a standard module called at ``n`` (or a function that is one), and its inputs."""
+        if type(m) in ACTIVATION_MODULES:
+            item = {ACTIVATION_MODULES[type(m)]: {}}
+            if isinstance(m, nn.GELU) and m.approximate != "none":
+                item = {next(k for k, a in ACTIVATIONS.items() if getattr(nn, a.module, None) is type(m)
+                             and a.kwargs.get("approximate") == m.approximate): {}}
+        elif type(m) in ACTIVATION_DEFAULTS:
+            kind = ACTIVATION_DEFAULTS[type(m)]
+            x = self.tensor(args[0]) if args else None
+            item = {kind: {}}
+            for k, v in ACTIVATIONS[kind].kwargs.items():
+                if k == "dim" and x is not None:
+                    axis = _sample_axis(getattr(m, k, v), x.dim())
+                    if axis != -1:
+                        item = {kind: {"axis": axis}}
+                elif getattr(m, k, v) != v:
+                    raise ValueError(f"options other than {ACTIVATIONS[kind].kwargs}")
+        elif isinstance(m, nn.MultiheadAttention):
+            item, args = _attention(m), self.attention_inputs(n)
+        elif isinstance(m, nn.LayerNorm) and type(m) is not nn.LayerNorm:
+            item = self.layer_norm(m, n)
+        elif type(m) in MODULES:
+            item = MODULES[type(m)](m)
+        elif type(m).__name__ in DROP_PATHS:
+            found = drop_path_rate(m)
+            if found is None:
+                raise ValueError("stochastic depth that netspec's drop_path does not compute (it scales the "
+                                 "survivors by 1 / (1 - rate))")
+            item = _drop_path(*found)
+        else:
+            raise ValueError(f"no netspec kind for {type(m).__module__}.{type(m).__name__}")
+        return item, args
+
+    def function_op(self, n: fx.Node, args: list[str], container: str) -> Op:
+        """A known function or method call (a merge, a reshape, an activation, a parameter's use)."""
         with_param = self.parameter_use(n, args, container)
         if with_param is not None:
             return with_param
@@ -1340,6 +1410,37 @@ def _mentions(v: Any, key: str) -> bool:
     if isinstance(v, list):
         return any(_mentions(x, key) for x in v)
     return False
+
+
+TORCH_DIR = Path(torch.__file__).resolve().parent
+FRAME = re.compile(r'File "(.+?)", line (\d+), in ')
+
+
+def _source_line(n: fx.Node) -> str | None:
+    """``file.py:line`` of the model's code that made node ``n`` (the deepest frame outside torch), from
+    the stack the tracer recorded; None when it kept none."""
+    found = None
+    for file, line in FRAME.findall(n.meta.get("stack_trace") or ""):
+        try:
+            inside = Path(file).resolve().is_relative_to(TORCH_DIR)
+        except (OSError, ValueError):
+            inside = False
+        if not inside:
+            found = f"{Path(file).name}:{line}"
+    return found
+
+
+def _sample_axis(dim: int | None, rank: int) -> int:
+    """A softmax's ``dim`` on a tensor of ``rank`` (batch included) as netspec's per-sample axis, -1 for
+    the last axis however it is written (``dim=1`` of an ``(N, F)`` tensor)."""
+    if dim is None:
+        dim = 0 if rank in (0, 1, 3) else 1  # torch's implicit choice (deprecated) for dim=None
+    if not -rank <= dim < rank:
+        raise ValueError(f"dim {dim} of a tensor of rank {rank}")
+    d = dim % rank
+    if d == 0:
+        raise ValueError(f"dim {dim}: over the batch axis (netspec normalizes within each sample)")
+    return -1 if d == rank - 1 else d - 1
 
 
 def _fn_name(target: Any) -> str:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 import netspec
 from netspec.core.errors import DataError
-from netspec.interop.importer import import_model
+from netspec.interop.importer import NotImportable, import_model
 
 
 def _same_function(text: str, model: nn.Module, x: torch.Tensor) -> None:
@@ -113,3 +113,66 @@ def test_a_refused_load_names_options_that_exist():
         netspec.compile(text, weights=weights)
     message = str(info.value)
     assert "(--partial)" not in message and "partial=True" in message
+
+
+# --- 2. functional forms, and a dim that is the last axis ------------------------------------------------
+class OldTutorial(nn.Module):
+    """The classic PyTorch MNIST example's net: functional pooling, view(-1, ...), log_softmax(dim=1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 4 * 4, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = x.view(-1, 16 * 4 * 4)
+        return F.log_softmax(self.fc1(x), dim=1)
+
+
+class Functional(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.conv1d = nn.Conv1d(4, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 4, 6)
+        self.logsm = nn.LogSoftmax(dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.avg_pool2d(F.leaky_relu(self.conv(x), 0.2), 2, stride=2)        # (N, 4, 4, 4)
+        x = torch.softmax(x, dim=1)                                            # over the channels
+        x = F.elu(x.flatten(2), alpha=0.5)                                     # (N, 4, 16)
+        x = F.max_pool1d(self.conv1d(x), 4)                                    # (N, 4, 4)
+        x = self.fc(torch.flatten(x, 1))
+        return self.logsm(x.softmax(-1) + F.softmax(x, dim=1))
+
+
+def test_the_classic_mnist_tutorial_net_imports_and_computes_the_same():
+    torch.manual_seed(0)
+    model = OldTutorial()
+    done = import_model(model, [1, 28, 28])
+    _same_function(done.text, model, torch.randn(2, 1, 28, 28))
+
+
+def test_functional_pools_softmaxes_and_activations_import_with_their_options():
+    torch.manual_seed(0)
+    model = Functional()
+    done = import_model(model, [3, 8, 8])
+    _same_function(done.text, model, torch.randn(2, 3, 8, 8))
+
+
+class OverBatch(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.softmax(torch.cumsum(x, 1), dim=0)
+
+
+def test_a_refused_function_is_listed_at_its_line_of_forward():
+    with pytest.raises(NotImportable) as info:
+        import_model(OverBatch(), [4])
+    where = {w: why for w, _, why in info.value.parts}
+    lines = [i for i, text in enumerate(open(__file__).read().splitlines(), 1) if "torch.cumsum(x, 1), dim=0" in text]
+    assert set(where) == {f"test_import_review.py:{lines[0]}"}, where
+    assert any("cumsum" in w or "batch" in w for w in where.values())
+    assert "cumsum" in str(info.value) and "over the batch axis" in str(info.value)
