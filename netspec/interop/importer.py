@@ -462,8 +462,9 @@ class OneLayer(nn.Module):
 def standalone(model: nn.Module) -> nn.Module:
     """``model``, or, when it is itself one standard layer, a :class:`OneLayer` holding it (its state
     dict keys then gain the layer's name: ``weight`` is ``linear.weight``)."""
-    if type(model) in MODULES or type(model) in ACTIVATION_MODULES or type(model) in ACTIVATION_DEFAULTS:
-        return OneLayer(_snake(type(model).__name__), model)
+    kind = ACTIVATION_MODULES.get(type(model)) or ACTIVATION_DEFAULTS.get(type(model))  # `relu`, not `re_lu`
+    if kind is not None or type(model) in MODULES:
+        return OneLayer(kind or _snake(type(model).__name__), model)
     return model
 
 
@@ -1601,4 +1602,4 @@ def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str
         if diff > 1e-4 * max(1.0, float(v.abs().max())):
             raise BuildError(f"the imported spec computes something else: outputs differ by up to {diff:.3g}")
         worst = max(worst, diff)
-    return worst, mine.netspec_weights.summary()
+    return worst, mine.netspec_weights.summary() if model.state_dict() else "the model holds no tensors"

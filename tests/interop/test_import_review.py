@@ -176,3 +176,18 @@ def test_a_refused_function_is_listed_at_its_line_of_forward():
     assert set(where) == {f"test_import_review.py:{lines[0]}"}, where
     assert any("cumsum" in w or "batch" in w for w in where.values())
     assert "cumsum" in str(info.value) and "over the batch axis" in str(info.value)
+
+
+# --- 3. a model without parameters ------------------------------------------------------------------------
+class Parameterless(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(x.relu())
+
+
+@pytest.mark.parametrize("model", [nn.ReLU(), nn.Sequential(nn.Flatten(), nn.Tanh()), Parameterless()],
+                         ids=["ReLU", "Sequential", "forward"])
+def test_a_model_without_parameters_imports_and_checks(model):
+    done = import_model(model, [2, 3])
+    assert done.params == sum(p.numel() for p in model.parameters()) == 0
+    assert done.max_diff is not None
+    _same_function(done.text, model, torch.randn(4, 2, 3))

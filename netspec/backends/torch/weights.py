@@ -165,6 +165,8 @@ def as_state_dict(obj: Any) -> dict[str, torch.Tensor]:
         obj = obj.state_dict()
     if not isinstance(obj, Mapping):
         raise DataError(f"holds a {type(obj).__name__}, not a state dict")
+    if not obj:
+        return {}  # the state dict of a model without tensors (a bare activation)
     if not any(isinstance(v, torch.Tensor) for v in obj.values()):
         for key in NESTED_KEYS:
             if isinstance(obj.get(key), Mapping):
@@ -587,7 +589,7 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
         source, name = as_state_dict(weights), "a state dict"
     target = model.state_dict()
     report = plan(target, source, name, model_torch_names(model), model_blocks(model), model_tensor_names(model))
-    if not report.loaded:
+    if not report.loaded and target:
         raise DataError(report.table() + "\nnothing in the file fits this network")
     if not report.complete and not partial:
         raise DataError(report.table() + "\nrefused: to load what fits and keep the rest as initialised, pass "
