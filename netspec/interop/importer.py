@@ -507,15 +507,21 @@ class Recorder(fx.Interpreter):
 def _numbered_from_one(model: nn.Module) -> dict[str, str]:
     """Children named ``<stem>_0`` ... ``<stem>_<n-1>`` (torchvision's ViT ``encoder_layer_0``): their paths
     -> ``<stem>_1`` ... ``<stem>_<n>``, the names of a repeat's copies, which the weights loader spells
-    back as ``<stem>_<k - 1>``."""
+    back as ``<stem>_<k - 1>``. Children named after their parent (torchvision's RegNet ``block3`` holds
+    ``block3-0`` ...) are named by their class instead (``res_bottleneck_block_1`` ..., spelled back as
+    ``<parent>-<k - 1>``): a block definition that two parents share must not carry one parent's name."""
     out: dict[str, str] = {}
     for path, m in model.named_modules():
-        kids = [name for name, _ in m.named_children()]
-        found = [re.fullmatch(r"(.+)_(\d+)", k) for k in kids]
-        if len(kids) > 1 and all(found) and len({f[1] for f in found if f}) == 1 and \
-                [int(f[2]) for f in found if f] == list(range(len(kids))):
-            for k, f in zip(kids, found):
-                out[f"{path}.{k}" if path else k] = f"{f[1]}_{int(f[2]) + 1}"  # type: ignore[index]
+        kids = [(name, type(k)) for name, k in m.named_children()]
+        found = [re.fullmatch(r"(.+?)([_-])(\d+)", k) for k, _ in kids]
+        named_after = len(found) == 1 and found[0] is not None and found[0][1] == path.rpartition(".")[2]
+        if (len(kids) > 1 or named_after) and all(found) and len({(f[1], f[2]) for f in found if f}) == 1 and \
+                [int(f[3]) for f in found if f] == list(range(len(kids))):
+            parent = path.rpartition(".")[2]
+            for (k, cls), f in zip(kids, found):
+                assert f is not None
+                stem = _snake(cls.__name__) if f[1] == parent or f[2] != "_" else f[1]
+                out[f"{path}.{k}" if path else k] = f"{stem}_{int(f[3]) + 1}"
     return out
 
 
@@ -1191,7 +1197,10 @@ class Importer:
         kind = next(iter(merge.item))
         act = next(iter(tail[0].item)) if tail else None
         if kind == Add.KIND and len(branches) == 2 and any(branches):
-            body, short = (branches[0], branches[1]) if branches[0] else (branches[1], branches[0])
+            # the shortcut is the identity or the projection: the empty branch, else the one of fewer layers
+            # (torchvision's ResNet adds `out + downsample(x)`, its RegNet `proj(x) + f(x)`)
+            size = [sum(len(_ops(u)) if isinstance(u, Box) else 1 for u in b) for b in branches]
+            body, short = (branches[1], branches[0]) if size[0] < size[1] else (branches[0], branches[1])
             item: dict[str, Any] = {"layers": self.sub_items(body, names, prefix)}
             if short:
                 item["shortcut"] = self.sub_items(short, names, prefix + "shortcut.")

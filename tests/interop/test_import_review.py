@@ -191,3 +191,81 @@ def test_a_model_without_parameters_imports_and_checks(model):
     assert done.params == sum(p.numel() for p in model.parameters()) == 0
     assert done.max_diff is not None
     _same_function(done.text, model, torch.randn(4, 2, 3))
+
+
+# --- 4. a residual whose projection comes first; children named after their parent -----------------------
+class Bottleneck(nn.Module):
+    """torchvision's RegNet block: ``relu(proj(x) + f(x))``, the projection written first."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.proj = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)) \
+            if (cin, stride) != (cout, 1) else None
+        self.f = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+                               nn.Conv2d(cout, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout))
+        self.activation = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x) + self.f(x) if self.proj is not None else x + self.f(x)
+        return self.activation(x)
+
+
+class Stage(nn.Sequential):
+    """torchvision's RegNet ``AnyStage``: its blocks named ``<stage>-<i>`` (``block3-0``)."""
+
+    def __init__(self, cin: int, cout: int, depth: int, name: str) -> None:
+        super().__init__()
+        for i in range(depth):
+            self.add_module(f"{name}-{i}", Bottleneck(cin if i == 0 else cout, cout, 2 if i == 0 else 1))
+
+
+class TinyRegNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.trunk = nn.Sequential()
+        for k, (cin, cout) in enumerate([(3, 4), (4, 8), (8, 8)], 1):
+            self.trunk.add_module(f"block{k}", Stage(cin, cout, 1 if k == 1 else 2, f"block{k}"))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.pool(self.trunk(x)), 1))
+
+
+def _residuals(v: object) -> list[dict]:
+    if isinstance(v, dict):
+        own = [v] if v.get("residual") is True or "shortcut" in v else []
+        return own + [r for x in v.values() for r in _residuals(x)]
+    if isinstance(v, list):
+        return [r for x in v for r in _residuals(x)]
+    return []
+
+
+def _names(v: object) -> set[str]:
+    if isinstance(v, dict):
+        return ({str(v["name"])} if "name" in v else set()) | {n for x in v.values() for n in _names(x)}
+    if isinstance(v, list):
+        return {n for x in v for n in _names(x)}
+    return set()
+
+
+def test_the_projection_is_the_shortcut_whichever_side_of_the_sum_it_is_on():
+    torch.manual_seed(0)
+    model = TinyRegNet()
+    done = import_model(model, [3, 16, 16])
+    _same_function(done.text, model, torch.randn(2, 3, 16, 16))
+    with_shortcut = [r for r in _residuals(done.spec) if r.get("shortcut")]
+    assert with_shortcut
+    for r in with_shortcut:  # the shortcut is the 1x1 projection (two layers), the body the bottleneck
+        assert _names(r["shortcut"]) >= {"proj"} and "f" not in _names(r["shortcut"])
+        assert "f" in {item.get("name") for item in r["layers"]}
+
+
+def test_names_inside_a_shared_block_do_not_carry_one_parents_name():
+    torch.manual_seed(0)
+    model = TinyRegNet()
+    done = import_model(model, [3, 16, 16])
+    assert done.spec.get("blocks")
+    inside = _names(done.spec["blocks"])
+    assert not any(n.startswith(("block2", "block3")) for n in inside), inside
+    _same_function(done.text, model, torch.randn(2, 3, 16, 16))

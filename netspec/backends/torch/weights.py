@@ -191,12 +191,13 @@ def entries(state: Mapping[str, Any]) -> list[Entry]:
 
 def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str = "a state dict",
          spellings: Mapping[str, list[str]] | None = None, blocks: Iterable[str] = (),
-         renamed: Mapping[str, list[str]] | None = None) -> LoadReport:
+         renamed: Mapping[str, list[str]] | None = None, shortcuts: Iterable[str] = ()) -> LoadReport:
     """Decide which file module goes into which model module (nothing is loaded).
 
     ``spellings``: other names a model module may have in the file (:func:`torch_names`); ``blocks``: the
     model's block instances (module paths), whose modules load by structure only from one file module;
-    ``renamed``: other full keys a one-tensor layer's tensor may have (:func:`tensor_names`).
+    ``renamed``: other full keys a one-tensor layer's tensor may have (:func:`tensor_names`); ``shortcuts``:
+    the model's residual shortcuts (group paths), in no order against their residual's body.
     """
     mine, theirs = entries(target), entries(source)
     report = LoadReport(source_name)
@@ -221,7 +222,8 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
             if len(who) == 1:  # a spelling two modules share says nothing
                 named[who[0]] = by_path[p]
     order = {f.path: j for j, f in enumerate(theirs)}
-    crossed = _crossed([(i, order[f.path], mine[i].signature) for i, f in sorted(named.items())])
+    crossed = _crossed([(i, order[f.path], mine[i].signature) for i, f in sorted(named.items())],
+                       [m.path for m in mine], shortcuts)
     taken = set()
     rest: list[Entry] = []
     for i, m in enumerate(mine):
@@ -382,24 +384,29 @@ def align_blocks(mine: list[Entry], theirs: list[Entry], blocks: Iterable[str]
     return sorted(certain), unsure, alone
 
 
-def _crossed(pairs: list[tuple[int, int, Signature]]) -> set[int]:
+def _crossed(pairs: list[tuple[int, int, Signature]], paths: list[str] | None = None,
+             shortcuts: Iterable[str] = ()) -> set[int]:
     """The model indices of name pairs ``(model index, file index, signature)`` (in model order) that
-    cross another pair of the same signature: a module taking a later file entry than a module after it."""
+    cross another pair of the same signature: a module taking a later file entry than a module after it.
+    A residual's body and its shortcut (``shortcuts``: their group paths) have no order between them
+    (netspec builds the body first; torchvision's RegNet registers ``proj`` before ``f``)."""
     bad: set[int] = set()
     groups: dict[Signature, list[tuple[int, int]]] = {}
     for i, j, sig in pairs:
         groups.setdefault(sig, []).append((i, j))
+    cuts = [(s + ".", s.rpartition(".")[0] + "." if "." in s else "") for s in shortcuts]
+
+    def unordered(a: int, b: int) -> bool:
+        if paths is None:
+            return False
+        x, y = paths[a] + ".", paths[b] + "."
+        return any(x.startswith(r) and y.startswith(r) and x.startswith(c) != y.startswith(c) for c, r in cuts)
+
     for items in groups.values():
-        best_before = -1  # the largest file index among earlier modules
-        for i, j in items:
-            if j < best_before:
-                bad.add(i)
-            best_before = max(best_before, j)
-        least_after = 1 << 62
-        for i, j in reversed(items):
-            if j > least_after:
-                bad.add(i)
-            least_after = min(least_after, j)
+        for k, (i, j) in enumerate(items):
+            for i2, j2 in items[k + 1:]:
+                if j2 < j and not unordered(i, i2):
+                    bad.update((i, i2))
     return bad
 
 
@@ -418,7 +425,8 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
       ``basic_block_2``; ``netspec import`` names the children of an ``nn.Sequential`` so), child
       ``<name>_<n>`` is ``n - 1``, as ``nn.Sequential``/``nn.ModuleList`` name theirs, or
       ``<name><n>`` (``add_module(f"denselayer{n}")``, torchvision's DenseNet) or ``<name>_<n - 1>``
-      (numbered from 0: torchvision's ViT ``encoder_layer_0``).
+      (numbered from 0: torchvision's ViT ``encoder_layer_0``) or ``<group>-<n - 1>`` (named after
+      their group: torchvision's RegNet ``block3-0``).
     * **A parallel's branches are not levels** (``layer.branch2.norm1`` is ``layer.norm1``), nor is
       **the one group a block consists of** (a dense layer that is one parallel group).
     * **A residual or parallel group that is not a block** is either its name or no level (a Transformer
@@ -462,7 +470,8 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
                 alts = [short, str(pos)]
             elif indexed:
                 m = numbers[pos]
-                alts = [str(int(m[2]) - 1), f"{m[1]}{m[2]}", f"{m[1]}_{int(m[2]) - 1}"]  # type: ignore[index]
+                alts = [str(int(m[2]) - 1), f"{m[1]}{m[2]}", f"{m[1]}_{int(m[2]) - 1}",  # type: ignore[index]
+                        f"{path.rpartition('.')[2]}-{int(m[2]) - 1}"]  # type: ignore[index]
             else:
                 alts = [short]
             leaf = params.get(kid)
@@ -513,6 +522,16 @@ def model_tensor_names(model: nn.Module) -> dict[str, list[str]]:
         return {f"{key}.{k}": [f"{key}.{n}" for n in names]
                 for key, sub in model.items() for k, names in model_tensor_names(sub).items()}
     return {}
+
+
+def model_groups(model: nn.Module, topology: str) -> list[str]:
+    """The paths of a compiled module's groups of ``topology`` (a network, or a ModuleDict of them)."""
+    net = getattr(model, "netspec_graph", None)
+    if isinstance(net, NetGraph):
+        return [path for path, info in net.groups.items() if info.topology == topology]
+    if isinstance(model, nn.ModuleDict):
+        return [f"{key}.{p}" for key, sub in model.items() for p in model_groups(sub, topology)]
+    return []
 
 
 def model_blocks(model: nn.Module) -> list[str]:
@@ -588,7 +607,8 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
     else:
         source, name = as_state_dict(weights), "a state dict"
     target = model.state_dict()
-    report = plan(target, source, name, model_torch_names(model), model_blocks(model), model_tensor_names(model))
+    report = plan(target, source, name, model_torch_names(model), model_blocks(model), model_tensor_names(model),
+                  model_groups(model, "shortcut"))
     if not report.loaded and target:
         raise DataError(report.table() + "\nnothing in the file fits this network")
     if not report.complete and not partial:
