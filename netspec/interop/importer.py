@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import operator
 import re
 import sys
@@ -44,6 +45,7 @@ import torch.nn.functional as F
 
 from netspec.api import analyze
 from netspec.api import compile as compile_spec
+from netspec.convert import convert, format_of
 from netspec.core.errors import BuildError, DataError, Location, NetspecError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
 from netspec.layers.activations import ACTIVATIONS
@@ -433,12 +435,27 @@ def load_model(target: str) -> nn.Module:
         try:
             model = obj()
         except Exception as exc:
-            raise _raised(exc, f"calling {target}", file or getattr(where_module, "__file__", None),
-                          f"netspec calls {attr} without arguments to build the model; make it build one "
-                          "that way (give its arguments defaults, or import a function that calls it)") from None
+            hint = (f"netspec calls {attr} without arguments to build the model; make it build one that way "
+                    "(give its arguments defaults, or import a function that calls it)" if _needs_arguments(obj)
+                    else f"{attr} takes no arguments and failed as it built the model; run it with python to "
+                    "see the traceback")
+            raise _raised(exc, f"calling {target}", file or getattr(where_module, "__file__", None), hint) from None
     if not isinstance(model, nn.Module):
-        raise UsageError(f"{target} gives a {type(model).__name__}, not a torch.nn.Module")
+        got = type(model).__name__
+        raise UsageError(f"{target} gives {'an' if got[:1].lower() in 'aeiou' else 'a'} {got}, not a "
+                         "torch.nn.Module")
     return model
+
+
+def _needs_arguments(obj: Any) -> bool:
+    """Whether calling ``obj()`` lacks arguments it requires (False when its signature is unknown)."""
+    try:
+        inspect.signature(obj).bind()
+    except TypeError:
+        return True
+    except ValueError:
+        return False
+    return False
 
 
 def _source_file(module: str) -> str | None:
@@ -497,8 +514,10 @@ class Recorder(fx.Interpreter):
     def __init__(self, gm: fx.GraphModule) -> None:
         super().__init__(gm)
         self.seen: dict[str, Any] = {}
+        self.current: fx.Node | None = None  # the node running (the one that failed, when one does)
 
     def run_node(self, n: fx.Node) -> Any:
+        self.current = n
         value = super().run_node(n)
         self.seen[n.name] = value
         return value
@@ -571,7 +590,7 @@ class Importer:
         try:
             gm = fx.GraphModule(self.model, LeafTracer().trace(self.model))
         except Exception as exc:
-            raise BuildError(f"torch.fx cannot trace the model: {type(exc).__name__}: {exc}") from None
+            raise self.trace_failed(exc) from None
         gm.graph.eliminate_dead_code()
         gm.recompile()
         recorder = Recorder(gm)
@@ -579,10 +598,38 @@ class Importer:
             with torch.no_grad():
                 recorder.run(example_input(self.model, self.input_shape, self.input_dtype))
         except Exception as exc:
-            raise BuildError(f"the traced model does not run on an input of shape {self.input_shape}: "
-                             f"{type(exc).__name__}: {exc}") from None
+            raise self.run_failed(exc, recorder.current) from None
         self.values = recorder.seen
         return gm
+
+    def trace_failed(self, exc: Exception) -> ModelCodeError:
+        """torch.fx could not trace forward: the cause, at the deepest line of the model's code."""
+        frame = _user_frame([(f.filename, f.lineno or 1) for f in traceback.extract_tb(exc.__traceback__)])
+        detail = _first_paragraph(str(exc))
+        if isinstance(exc, fx.proxy.TraceError):
+            message = f"torch.fx cannot trace forward: {detail}"
+            hint = ("forward takes a path that depends on the input's values (an if or a loop on a tensor); "
+                    "netspec imports a forward that computes the same layers for every input")
+        else:
+            message = f"forward raised {type(exc).__name__} as torch.fx traced it" + (f": {detail}" if detail else "")
+            hint = ("run the model with python: if it raises on a real input too, its own code fails there; if "
+                    "not, forward reads a value from the input (x.shape as a Python int, .item(), a numpy call), "
+                    "which torch.fx, running forward on placeholders rather than tensors, cannot trace")
+        return ModelCodeError(problems=[Problem(message, Location(*frame, 1) if frame else None, hint=hint)])
+
+    def run_failed(self, exc: Exception, n: fx.Node | None) -> ModelCodeError:
+        """The traced model failed on the example input: the cause, at the line of forward that failed."""
+        frame = _user_frame(FRAME.findall(n.meta.get("stack_trace") or "")) if n is not None else None
+        module = self.modules.get(str(n.target)) if n is not None and n.op == "call_module" else None
+        message = (f"the model does not run on a random input of shape {self.input_shape} (per sample): "
+                   f"{type(exc).__name__}: {_first_paragraph(str(exc))}")
+        if isinstance(module, nn.Embedding) and self.input_dtype == "float":
+            hint = "the model starts with nn.Embedding, which takes token ids: pass --dtype long"
+        else:
+            hint = ("give --input the per-sample shape forward expects (without the batch axis)" +
+                    ("; --dtype long gives token ids" if self.input_dtype == "float" and
+                     any(isinstance(m, nn.Embedding) for m in self.modules.values()) else ""))
+        return ModelCodeError(problems=[Problem(message, Location(*frame, 1) if frame else None, hint=hint)])
 
     def parameter(self, full: str) -> torch.Tensor:
         try:
@@ -1423,21 +1470,34 @@ def _mentions(v: Any, key: str) -> bool:
 
 
 TORCH_DIR = Path(torch.__file__).resolve().parent
+NETSPEC_DIR = Path(__file__).resolve().parent.parent
 FRAME = re.compile(r'File "(.+?)", line (\d+), in ')
 
 
-def _source_line(n: fx.Node) -> str | None:
-    """``file.py:line`` of the model's code that made node ``n`` (the deepest frame outside torch), from
-    the stack the tracer recorded; None when it kept none."""
+def _user_frame(frames: list[tuple[str, Any]]) -> tuple[str, int] | None:
+    """The deepest of ``(file, line)`` frames outside torch and netspec: the model's own code."""
     found = None
-    for file, line in FRAME.findall(n.meta.get("stack_trace") or ""):
+    for file, line in frames:
         try:
-            inside = Path(file).resolve().is_relative_to(TORCH_DIR)
+            where = Path(file).resolve()
+            inside = where.is_relative_to(TORCH_DIR) or where.is_relative_to(NETSPEC_DIR)
         except (OSError, ValueError):
-            inside = False
-        if not inside:
-            found = f"{Path(file).name}:{line}"
+            inside = True
+        if not inside and not file.startswith("<"):
+            found = (file, int(line))
     return found
+
+
+def _source_line(n: fx.Node) -> str | None:
+    """``file.py:line`` of the model's code that made node ``n``, from the stack the tracer recorded;
+    None when it kept none."""
+    frame = _user_frame(FRAME.findall(n.meta.get("stack_trace") or ""))
+    return f"{Path(frame[0]).name}:{frame[1]}" if frame else None
+
+
+def _first_paragraph(text: str) -> str:
+    """An exception's own text, without what torch.fx appends (``While executing ...``, its traceback)."""
+    return text.split("\n\nWhile executing", 1)[0].split("\nWhile executing", 1)[0].strip()
 
 
 def _sample_axis(dim: int | None, rank: int) -> int:
@@ -1584,6 +1644,25 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
     if check:
         done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype)
     return done
+
+
+def output_format(output: str | None) -> str:
+    """The format a spec is written in to ``output``: YAML (``.yaml``, ``.yml``, or stdout: None) or the
+    DSL (``.ns``).
+
+    Raises:
+        UsageError: the suffix names neither format.
+    """
+    to = "yaml" if output is None else format_of(output)
+    if to is None:
+        raise UsageError(f"-o {output}: netspec writes a spec as YAML (.yaml, .yml) or in the DSL (.ns); "
+                         f"the suffix '{Path(str(output)).suffix}' is neither")
+    return to
+
+
+def written_as(text: str, to: str) -> str:
+    """The imported spec (YAML ``text``) in format ``to`` (the DSL: converted, and read back as the same spec)."""
+    return text if to == "yaml" else convert(text, to=to, fmt="yaml")
 
 
 def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str = "float") -> tuple[float, str]:

@@ -10,6 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import netspec
+from netspec.cli.main import main
 from netspec.core.errors import DataError
 from netspec.interop.importer import NotImportable, import_model
 
@@ -269,3 +270,110 @@ def test_names_inside_a_shared_block_do_not_carry_one_parents_name():
     inside = _names(done.spec["blocks"])
     assert not any(n.startswith(("block2", "block3")) for n in inside), inside
     _same_function(done.text, model, torch.randn(2, 3, 16, 16))
+
+
+# --- 5. -o model.ns writes the DSL ------------------------------------------------------------------------
+MODELS = '''import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+
+
+class Raises(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        raise ValueError("boom in forward")
+
+
+class Branches(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return self.fc(x)
+        return -self.fc(x)
+
+
+class Tokens(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(self.emb(x)[:, -1])
+
+
+def broken():
+    raise RuntimeError("no data here")
+
+
+def needs(n):
+    return nn.Linear(n, 2)
+
+
+def number():
+    return 3
+'''
+
+
+@pytest.fixture
+def models(tmp_path):
+    path = tmp_path / "models.py"
+    path.write_text(MODELS)
+    return path
+
+
+def _line(text: str, path) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_output_named_ns_is_the_dsl_and_reads_back_as_the_same_network(models, tmp_path, capsys):
+    out = tmp_path / "mlp.ns"
+    assert main(["import", f"{models}:mlp", "--input", "4", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+    assert f"wrote {out}: {sum(p.numel() for p in model.parameters())} parameters" in err
+    text = out.read_text()
+    assert not text.lstrip("# \n").startswith("netspec:")  # not YAML's `netspec: 1`
+    report = netspec.check(out)
+    assert report.ok and report.graph.network().params == sum(p.numel() for p in model.parameters())
+    assert main(["import", f"{models}:mlp", "--input", "4", "-o", str(tmp_path / "mlp.txt")]) == 2
+    assert ".txt" in capsys.readouterr().err and not (tmp_path / "mlp.txt").exists()
+
+
+# --- 6. tracing failures: the cause, at the user's line, with a hint ------------------------------------
+@pytest.mark.parametrize("target, shape, text, cause", [
+    ("Raises", "4", 'raise ValueError("boom in forward")', "boom in forward"),
+    ("Branches", "4", "if x.sum() > 0:", "control flow"),
+    ("Tokens", "5", "return self.fc(self.emb(x)[:, -1])", "--dtype long"),
+])
+def test_a_forward_that_fails_is_located_at_the_users_line(models, capsys, target, shape, text, cause):
+    assert main(["import", f"{models}:{target}", "--input", shape]) == 1
+    err = capsys.readouterr().err
+    assert f"{models}:{_line(text, models)}:" in err, err
+    assert cause in err and "hint:" in err
+    assert "While executing" not in err and "tlparse" not in err and "Traceback" not in err
+
+
+# --- 7. smaller messages ----------------------------------------------------------------------------------
+def test_the_cli_messages_say_what_is_wrong(models, capsys):
+    assert main(["import", f"{models}:mlp", "--input", "0,5,5"]) == 2
+    assert "at least 1" in capsys.readouterr().err
+    assert main(["import", f"{models}:number", "--input", "4"]) == 2
+    assert "gives an int" in capsys.readouterr().err
+    assert main(["import", f"{models}:mlp", "--input", "4"]) == 0
+    assert "wrote the spec to stdout" in capsys.readouterr().err
+    assert main(["import", f"{models}:broken", "--input", "4"]) == 1
+    err = capsys.readouterr().err
+    assert f"{models}:{_line('no data here', models)}:" in err and "defaults" not in err
+    assert main(["import", f"{models}:needs", "--input", "4"]) == 1
+    assert "defaults" in capsys.readouterr().err
