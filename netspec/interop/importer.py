@@ -30,8 +30,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import math
 import operator
 import re
+import struct
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -1500,6 +1502,31 @@ def _first_paragraph(text: str) -> str:
     return text.split("\n\nWhile executing", 1)[0].split("\nWhile executing", 1)[0].strip()
 
 
+def shortest_float(x: float) -> float:
+    """The shortest decimal that is the same float32 as ``x`` (``0.07500000000000001`` is ``0.075``,
+    ``9.999999974752427e-07``, a float32's 1e-6 read back as a double, is ``1e-06``): tensors compute in
+    float32, where the two are one number."""
+    if not math.isfinite(x):
+        return x
+    same = struct.pack("<f", x) if abs(x) < 3.4e38 else None
+    for digits in range(1, 18):
+        short = float(f"{x:.{digits}g}")
+        if short == x or (same is not None and struct.pack("<f", short) == same):
+            return short
+    return x
+
+
+def tidy_floats(v: Any) -> Any:
+    """Every float of a spec tree as :func:`shortest_float`."""
+    if isinstance(v, float):
+        return shortest_float(v)
+    if isinstance(v, dict):
+        return {k: tidy_floats(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [tidy_floats(x) for x in v]
+    return v
+
+
 def _sample_axis(dim: int | None, rank: int) -> int:
     """A softmax's ``dim`` on a tensor of ``rank`` (batch included) as netspec's per-sample axis, -1 for
     the last axis however it is written (``dim=1`` of an ``(N, F)`` tensor)."""
@@ -1637,7 +1664,7 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
     if name is None:
         name = _snake(label.rpartition(":")[2]) if isinstance(source, str) else _snake(type(source).__name__)
         name = re.sub(r"\W", "_", name) or "imported"
-    raw = Importer(model, list(input_shape), name, input_dtype).spec()
+    raw = tidy_floats(Importer(model, list(input_shape), name, input_dtype).spec())
     text = f"# {type(model).__name__} from {label}, written by `netspec import`.\n" + to_yaml(raw)
     params = raw["expect"]["params"]
     done = Imported(text, raw, params)

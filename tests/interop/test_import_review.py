@@ -377,3 +377,18 @@ def test_the_cli_messages_say_what_is_wrong(models, capsys):
     assert f"{models}:{_line('no data here', models)}:" in err and "defaults" not in err
     assert main(["import", f"{models}:needs", "--input", "4"]) == 1
     assert "defaults" in capsys.readouterr().err
+
+
+# --- 8. floats written as the shortest decimal of the same float32 ---------------------------------------
+def test_floats_are_written_without_float32_noise():
+    eps = float(torch.tensor(1e-6))  # a float32's 1e-6 read back as a double: 9.999999974752427e-07
+    rate = 0.1 * 3 / 4  # 0.07500000000000001
+    assert (repr(eps), repr(rate)) != ("1e-06", "0.075")
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4, eps=eps), nn.Dropout(rate), nn.Linear(4, 2))
+    done = import_model(model, [4])
+    assert "0.075" in done.text and "0.07500000000000001" not in done.text
+    assert "9.999999974752427" not in done.text
+    norms = [item for item in done.spec["layers"] if "layernorm" in item]
+    assert torch.tensor(norms[0]["layernorm"]["eps"], dtype=torch.float32) == torch.tensor(eps, dtype=torch.float32)
+    _same_function(done.text, model, torch.randn(3, 4))
