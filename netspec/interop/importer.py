@@ -279,6 +279,7 @@ def _drop_path(rate: float, mode: str) -> dict[str, Any]:
 
 
 RECURRENT = (nn.LSTM, nn.GRU, nn.RNN)
+ENCODERS = (nn.TransformerEncoderLayer, nn.TransformerEncoder)  # written as groups (Importer.encoder)
 LAST_STEP = ((slice(None, None, None), -1), (slice(None, None, None), -1, slice(None, None, None)))
 
 
@@ -350,6 +351,7 @@ class Op:
     concat: bool = False  # a torch.cat (of one tensor: the identity)
     param: str | None = None  # the parameter it reads (a class token, position table, layer scale)
     states: dict[str, str] = field(default_factory=dict)  # fx nodes of a recurrent layer's state -> h or c
+    composite: type | None = None  # a module written as a group of layers (nn.TransformerEncoderLayer): its class
 
 
 @dataclass
@@ -774,7 +776,8 @@ class Importer:
                 raise ValueError(self.notes[n.name])
             item, args = self.module_item(m, n, args)
             self.check_inputs(args)
-            return Op(n.name, container, attr, item, args, str(n.target))
+            return Op(n.name, container, attr, item, args, str(n.target),
+                      composite=type(m) if isinstance(m, ENCODERS) else None)
         container = stack[-1] if stack else ""
         if args and args[0] in self.states:
             return self.select_state(n, container)
@@ -832,6 +835,8 @@ class Importer:
                     raise ValueError(f"options other than {ACTIVATIONS[kind].kwargs}")
         elif isinstance(m, nn.MultiheadAttention):
             item, args = _attention(m), self.attention_inputs(n)
+        elif isinstance(m, ENCODERS):
+            item, args = self.encoder(m, n), args[:1]
         elif isinstance(m, nn.LayerNorm) and type(m) is not nn.LayerNorm:
             item = self.layer_norm(m, n)
         elif type(m) in MODULES:
@@ -870,6 +875,47 @@ class Importer:
                 return Op(n.name, container, Flatten.KIND, {Flatten.KIND: {}}, args[:1])
             return Op(n.name, container, n.name, {ACTIVATION_FUNCTIONS[fn]: {}}, args[:1])
         raise ValueError(f"{n.op} {_fn_name(n.target)} has no netspec kind")
+
+    def encoder(self, m: nn.Module, n: fx.Node) -> dict[str, Any]:
+        """``nn.TransformerEncoderLayer`` (post-norm or ``norm_first``) as a group: a residual around the
+        attention, then one around the feed-forward layers, with the two LayerNorms where the layer has
+        them; ``nn.TransformerEncoder`` as its ``layers`` (each such a group, one block) and its ``norm``.
+        Sublayers are named as the module names its children, so the state dict loads by name."""
+        call = dict(zip(("src", "mask", "src_key_padding_mask", "is_causal"), n.args)) | dict(n.kwargs)
+        extra = sorted(k for k, v in call.items() if k != "src" and v not in (None, False))
+        if extra:
+            raise ValueError(f"called with {', '.join(extra)} (netspec imports an encoder called on its input "
+                             "alone)")
+        if isinstance(m, nn.TransformerEncoder):
+            layers = []
+            for k, layer in enumerate(m.layers):
+                item = {**self.encoder(layer, n), "name": f"{_snake(type(layer).__name__)}_{k + 1}"}
+                self.classes[id(item)] = type(layer)
+                layers.append(item)
+            group = [{Sequential.KIND: {"layers": layers}, "name": "layers"}]
+            if m.norm is not None:
+                if type(m.norm) is not nn.LayerNorm:
+                    raise ValueError(f"a final norm of class {type(m.norm).__name__} (netspec reads nn.LayerNorm)")
+                group.append({**_layer_norm(m.norm), "name": "norm"})
+            return {Sequential.KIND: {"layers": group}}
+        fn = m.activation
+        act = ACTIVATION_MODULES.get(type(fn)) if isinstance(fn, nn.Module) else ACTIVATION_FUNCTIONS.get(fn)
+        if act is None:
+            raise ValueError(f"the activation {getattr(fn, '__name__', type(fn).__name__)} (netspec reads a plain "
+                             "activation: relu, gelu, ...)")
+        attention = [{**_attention(m.self_attn), "name": "self_attn"},
+                     {Dropout.KIND: {"rate": m.dropout1.p}, "name": "dropout1"}]
+        ff = [{**_linear(m.linear1), "name": "linear1"}, {act: {}, "name": "activation"},
+              {Dropout.KIND: {"rate": m.dropout.p}, "name": "dropout"}, {**_linear(m.linear2), "name": "linear2"},
+              {Dropout.KIND: {"rate": m.dropout2.p}, "name": "dropout2"}]
+        norm1, norm2 = {**_layer_norm(m.norm1), "name": "norm1"}, {**_layer_norm(m.norm2), "name": "norm2"}
+        if m.norm_first:
+            parts = [{Residual.KIND: {"layers": [norm1, *attention]}, "name": "attention"},
+                     {Residual.KIND: {"layers": [norm2, *ff]}, "name": "feed_forward"}]
+        else:
+            parts = [{Residual.KIND: {"layers": attention}, "name": "attention"}, norm1,
+                     {Residual.KIND: {"layers": ff}, "name": "feed_forward"}, norm2]
+        return {Sequential.KIND: {"layers": parts}}
 
     def check_inputs(self, args: list[str]) -> None:
         for a in args:
@@ -1135,7 +1181,10 @@ class Importer:
 
     def unit_item(self, unit: Any, names: dict[str, str], prefix: str) -> dict[str, Any]:
         if isinstance(unit, Op):
-            return dict(unit.item)
+            item = dict(unit.item)
+            if unit.composite is not None:
+                self.classes[id(item)] = unit.composite  # one block, when used more than once
+            return item
         item = self.structured(unit, names, prefix)
         if item is None:
             layers = self.items(unit, names, prefix)

@@ -392,3 +392,51 @@ def test_floats_are_written_without_float32_noise():
     norms = [item for item in done.spec["layers"] if "layernorm" in item]
     assert torch.tensor(norms[0]["layernorm"]["eps"], dtype=torch.float32) == torch.tensor(eps, dtype=torch.float32)
     _same_function(done.text, model, torch.randn(3, 4))
+
+
+# --- 8. PyTorch's own Transformer encoder layer -------------------------------------------------------------
+class Encoders(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(8, 16)
+        self.post = nn.TransformerEncoderLayer(16, 4, 32, dropout=0.1, batch_first=True)
+        self.pre = nn.TransformerEncoderLayer(16, 2, 24, batch_first=True, norm_first=True, activation="gelu")
+        layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True, activation=nn.GELU(), layer_norm_eps=1e-6)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=3, norm=nn.LayerNorm(16), enable_nested_tensor=False)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(self.pre(self.post(self.proj(x))))[:, -1])
+
+
+def test_pytorchs_transformer_encoder_layers_import_as_residuals_and_load_by_name():
+    torch.manual_seed(0)
+    model = Encoders()
+    done = import_model(model, [5, 8])
+    _same_function(done.text, model, torch.randn(2, 5, 8))
+    assert any(item.get("repeat") == len(model.encoder.layers) for item in _items(done.spec["layers"]))
+
+
+class Masked(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x, is_causal=True, src_mask=nn.Transformer.generate_square_subsequent_mask(4))
+
+
+def test_an_encoder_layer_called_with_a_mask_is_listed():
+    with pytest.raises(NotImportable) as info:
+        import_model(Masked(), [4, 8])
+    assert [w for w, _, _ in info.value.parts] == ["layer"] and "mask" in str(info.value)
+
+
+def _items(layers: list) -> list[dict]:
+    out = []
+    for item in layers:
+        out.append(item)
+        for v in item.values():
+            if isinstance(v, dict) and isinstance(v.get("layers"), list):
+                out += _items(v["layers"])
+    return out
