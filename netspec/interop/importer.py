@@ -903,12 +903,16 @@ class Importer:
         if act is None:
             raise ValueError(f"the activation {getattr(fn, '__name__', type(fn).__name__)} (netspec reads a plain "
                              "activation: relu, gelu, ...)")
-        attention = [{**_attention(m.self_attn), "name": "self_attn"},
-                     {Dropout.KIND: {"rate": m.dropout1.p}, "name": "dropout1"}]
-        ff = [{**_linear(m.linear1), "name": "linear1"}, {act: {}, "name": "activation"},
-              {Dropout.KIND: {"rate": m.dropout.p}, "name": "dropout"}, {**_linear(m.linear2), "name": "linear2"},
-              {Dropout.KIND: {"rate": m.dropout2.p}, "name": "dropout2"}]
-        norm1, norm2 = {**_layer_norm(m.norm1), "name": "norm1"}, {**_layer_norm(m.norm2), "name": "norm2"}
+        child = {id(c): k for k, c in m.named_children()}  # each sublayer named as the module names it
+
+        def named(item: dict[str, Any], sub: nn.Module) -> dict[str, Any]:
+            return {**item, "name": child[id(sub)]}
+
+        attention = [named(_attention(m.self_attn), m.self_attn), named(_dropout(m.dropout1), m.dropout1)]
+        ff = [named(_linear(m.linear1), m.linear1), {act: {}, "name": "activation"},
+              named(_dropout(m.dropout), m.dropout), named(_linear(m.linear2), m.linear2),
+              named(_dropout(m.dropout2), m.dropout2)]
+        norm1, norm2 = named(_layer_norm(m.norm1), m.norm1), named(_layer_norm(m.norm2), m.norm2)
         if m.norm_first:
             parts = [{Residual.KIND: {"layers": [norm1, *attention]}, "name": "attention"},
                      {Residual.KIND: {"layers": [norm2, *ff]}, "name": "feed_forward"}]
