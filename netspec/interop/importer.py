@@ -73,6 +73,7 @@ from netspec.layers.norm.rms_norm import RMSNorm
 from netspec.layers.pool.adaptive_avg_pool2d import AdaptiveAvgPool2d
 from netspec.layers.pool.avg_pool1d import AvgPool1d
 from netspec.layers.pool.avg_pool2d import AvgPool2d
+from netspec.layers.pool.global_avg_pool import GlobalAvgPool
 from netspec.layers.pool.max_pool1d import MaxPool1d
 from netspec.layers.pool.max_pool2d import MaxPool2d
 from netspec.layers.recurrent.gru import GRU
@@ -781,6 +782,10 @@ class Importer:
         container = stack[-1] if stack else ""
         if args and args[0] in self.states:
             return self.select_state(n, container)
+        if (n.op == "call_function" and n.target is torch.mean) or (n.op == "call_method" and
+                                                                     n.target == torch.mean.__name__):
+            self.check_inputs(args)
+            return Op(n.name, container, n.name, self.mean(n, args), args[:1])
         as_module = self.function_module(n)
         if as_module is not None:
             if len(args) != 1:
@@ -795,6 +800,23 @@ class Importer:
             raise ValueError(f"{n.op} {_fn_name(n.target)} has no netspec kind" +
                              (f" (it reads {', '.join(held)})" if held else ""))
         return self.function_op(n, args, container)
+
+    def mean(self, n: fx.Node, args: list[str]) -> dict[str, Any]:
+        """``x.mean(dims)``: over every axis after the channels a global average pool (``x.mean((2, 3))``),
+        over the steps of a sequence ``(N, T, F)`` its mean (``x.mean(1)``)."""
+        x = self.tensor(args[0]) if len(args) == 1 else None
+        call = dict(zip(("dim", "keepdim"), n.args[1:])) | dict(n.kwargs)
+        dim = call.get("dim")
+        if x is None or dim is None or call.get("keepdim") or call.get("dtype") is not None:
+            raise ValueError("a mean of all the values, keeping its axes or in another dtype (netspec pools over "
+                             "the positions of each sample: x.mean((2, 3)), or the steps of a sequence: x.mean(1))")
+        dims = sorted({int(d) % x.dim() for d in (dim if isinstance(dim, (list, tuple)) else [dim])})
+        if x.dim() >= 3 and dims == list(range(2, x.dim())):
+            return {GlobalAvgPool.KIND: {}}
+        if x.dim() == 3 and dims == [1]:
+            return {SequencePool.KIND: {"mode": "mean"}}
+        raise ValueError(f"a mean over dims {dims} of a tensor of rank {x.dim()} (netspec pools over the positions "
+                         "of each sample, x.mean((2, 3)), or the steps of a sequence, x.mean(1))")
 
     def function_module(self, n: fx.Node) -> nn.Module | None:
         """A function call that is a module's forward (``F.max_pool2d(x, 2)``, ``x.softmax(-1)``) as that

@@ -440,3 +440,46 @@ def _items(layers: list) -> list[dict]:
             if isinstance(v, dict) and isinstance(v.get("layers"), list):
                 out += _items(v["layers"])
     return out
+
+
+class SequenceMean(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.layer(x).mean(1))
+
+
+def test_a_mean_over_positions_or_steps_is_a_pool():
+    torch.manual_seed(0)
+    model = SequenceMean()
+    done = import_model(model, [5, 8])
+    _same_function(done.text, model, torch.randn(2, 5, 8))
+    model2 = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    wrapped = _MeanHead(model2)
+    done = import_model(wrapped, [3, 6, 6])
+    _same_function(done.text, wrapped, torch.randn(2, 3, 6, 6))
+    with pytest.raises(NotImportable, match="mean over dims"):
+        import_model(_MeanOver(1), [3, 6, 6])
+
+
+class _MeanHead(nn.Module):
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.body(x).mean(dim=[-2, -1]))
+
+
+class _MeanOver(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).mean(self.dim)
