@@ -1,6 +1,8 @@
 """``netspec import``: a PyTorch model -> a spec, by tracing it with ``torch.fx``.
 
-Each traced call of a standard module or function becomes a layer (:data:`MODULES`, :data:`FUNCTIONS`;
+Each traced call of a standard module or function becomes a layer (:data:`MODULES`, :data:`FUNCTIONS`; a
+function that is a module's forward, ``F.max_pool2d``, as that module: :data:`FUNCTION_MODULES`; PyTorch's
+Transformer encoder layer as a group of layers: :meth:`Importer.encoder`;
 a recurrent module's ``(output, state)`` is read through how forward indexes it, :meth:`Importer.recurrent_uses`);
 the module tree gives the groups (a container's dataflow read as a chain, a residual ``f(x) + x`` or
 ``f(x) + g(x)`` with a trailing activation, parallel branches merged at the end, or failing those a
