@@ -446,7 +446,16 @@ def load_model(target: str) -> nn.Module:
                     "(give its arguments defaults, or import a function that calls it)" if _needs_arguments(obj)
                     else f"{attr} takes no arguments and failed as it built the model; run it with python to "
                     "see the traceback")
-            raise _raised(exc, f"calling {target}", file or getattr(where_module, "__file__", None), hint) from None
+            error = _raised(exc, f"calling {target}", file or getattr(where_module, "__file__", None), hint)
+            problem = error.problems[0]
+            if problem.location is None and _needs_arguments(obj):  # at the definition that takes arguments
+                try:
+                    at = Location(inspect.getsourcefile(obj) or "", inspect.getsourcelines(obj)[1], 1)
+                    if at.file and _user_frame([(at.file, at.line)]):  # the model's code, not torch's
+                        error = ModelCodeError(problems=[Problem(problem.message, at, hint=problem.hint)])
+                except (OSError, TypeError):
+                    pass
+            raise error from None
     if not isinstance(model, nn.Module):
         got = type(model).__name__
         raise UsageError(f"{target} gives {'an' if got[:1].lower() in 'aeiou' else 'a'} {got}, not a "

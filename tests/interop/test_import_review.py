@@ -376,7 +376,8 @@ def test_the_cli_messages_say_what_is_wrong(models, capsys):
     err = capsys.readouterr().err
     assert f"{models}:{_line('no data here', models)}:" in err and "defaults" not in err
     assert main(["import", f"{models}:needs", "--input", "4"]) == 1
-    assert "defaults" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "defaults" in err and f"{models}:{_line('def needs(n):', models)}:" in err
 
 
 # --- 8. floats written as the shortest decimal of the same float32 ---------------------------------------
