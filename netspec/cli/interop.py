@@ -38,46 +38,56 @@ def add_parser(sub: Any) -> None:
 def _shape(text: str | None) -> list[int] | None:
     if text is None:
         return None
-    parts = [p for p in text.replace("x", ",").replace("×", ",").split(",") if p.strip()]
-    if not parts or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+    parts = [p.strip() for p in text.replace("x", ",").replace("×", ",").split(",") if p.strip()]
+    if not parts or not all(p.isdigit() for p in parts):
         raise UsageError(f"--input takes sizes separated by commas, e.g. 3,224,224; got '{text}'")
+    if not all(int(p) > 0 for p in parts):
+        raise UsageError(f"--input: every size must be at least 1, got '{text}'")
     return [int(p) for p in parts]
 
 
+def _write(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def _wrote(output: str | None) -> str:
+    return f"wrote {output}" if output else "wrote the spec to stdout"
+
+
 def run_import(args: argparse.Namespace) -> int:
-    from netspec.interop.importer import import_model
+    from netspec.interop.importer import import_model, output_format, written_as
 
     for out in (args.output, args.weights_out):
         if out and Path(out).exists() and not args.force:
             raise UsageError(f"{out} exists; use --force to overwrite it")
+    to = output_format(args.output)
     if args.source.lower().endswith(".onnx"):
         return run_onnx(args)
     if args.weights_out:
         raise UsageError("--weights-out is for ONNX files: a PyTorch model's own state dict loads by name")
     done = import_model(args.source, _shape(args.input), name=args.name, check=not args.no_check,
                         input_dtype=args.dtype)
-    if args.output:
-        Path(args.output).write_text(done.text, encoding="utf-8")
-    else:
-        sys.stdout.write(done.text)
+    _write(written_as(done.text, to), args.output)
     check = (f"; with the model's weights it computes the same outputs (max difference {done.max_diff:.2g}); "
              f"{done.weights}" if done.max_diff is not None else "")
-    print(f"wrote {args.output or 'stdout'}: {done.params:,} parameters{check}", file=sys.stderr)
+    print(f"{_wrote(args.output)}: {done.params:,} parameters{check}", file=sys.stderr)
     return 0
 
 
 def run_onnx(args: argparse.Namespace) -> int:
     import torch
 
+    from netspec.interop.importer import output_format, written_as
     from netspec.interop.onnx_import import import_onnx
 
     if args.input or args.dtype != "float":
         raise UsageError("an ONNX file gives its own input shape and dtype; leave out --input and --dtype")
+    to = output_format(args.output)
     done = import_onnx(args.source, name=args.name, check=not args.no_check)
-    if args.output:
-        Path(args.output).write_text(done.text, encoding="utf-8")
-    else:
-        sys.stdout.write(done.text)
+    _write(written_as(done.text, to), args.output)
     if args.weights_out:
         torch.save(done.state, args.weights_out)
     check = ""
@@ -88,5 +98,5 @@ def run_onnx(args: argparse.Namespace) -> int:
     if done.weights:
         check += f"; {done.weights}"
     saved = f"; initializers in {args.weights_out}" if args.weights_out else ""
-    print(f"wrote {args.output or 'stdout'}: {done.params:,} parameters{check}{saved}", file=sys.stderr)
+    print(f"{_wrote(args.output)}: {done.params:,} parameters{check}{saved}", file=sys.stderr)
     return 0

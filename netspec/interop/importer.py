@@ -1,6 +1,8 @@
 """``netspec import``: a PyTorch model -> a spec, by tracing it with ``torch.fx``.
 
-Each traced call of a standard module or function becomes a layer (:data:`MODULES`, :data:`FUNCTIONS`;
+Each traced call of a standard module or function becomes a layer (:data:`MODULES`, :data:`FUNCTIONS`; a
+function that is a module's forward, ``F.max_pool2d``, as that module: :data:`FUNCTION_MODULES`; PyTorch's
+Transformer encoder layer as a group of layers: :meth:`Importer.encoder`;
 a recurrent module's ``(output, state)`` is read through how forward indexes it, :meth:`Importer.recurrent_uses`);
 the module tree gives the groups (a container's dataflow read as a chain, a residual ``f(x) + x`` or
 ``f(x) + g(x)`` with a trailing activation, parallel branches merged at the end, or failing those a
@@ -29,8 +31,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
+import math
 import operator
 import re
+import struct
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -44,7 +49,8 @@ import torch.nn.functional as F
 
 from netspec.api import analyze
 from netspec.api import compile as compile_spec
-from netspec.core.errors import BuildError, Location, NetspecError, Problem, UsageError
+from netspec.convert import convert, format_of
+from netspec.core.errors import BuildError, DataError, Location, NetspecError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.attention.attention import Attention
@@ -54,6 +60,7 @@ from netspec.layers.conv.conv2d import Conv2d
 from netspec.layers.core.dense import Dense
 from netspec.layers.core.drop_path import DropPath
 from netspec.layers.core.dropout import Dropout
+from netspec.layers.core.elu import ELU
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.leaky_relu import LeakyReLU
 from netspec.layers.core.reshape import Reshape
@@ -66,7 +73,10 @@ from netspec.layers.norm.group_norm import GroupNorm
 from netspec.layers.norm.layernorm import LayerNorm
 from netspec.layers.norm.rms_norm import RMSNorm
 from netspec.layers.pool.adaptive_avg_pool2d import AdaptiveAvgPool2d
+from netspec.layers.pool.avg_pool1d import AvgPool1d
 from netspec.layers.pool.avg_pool2d import AvgPool2d
+from netspec.layers.pool.global_avg_pool import GlobalAvgPool
+from netspec.layers.pool.max_pool1d import MaxPool1d
 from netspec.layers.pool.max_pool2d import MaxPool2d
 from netspec.layers.recurrent.gru import GRU
 from netspec.layers.recurrent.lstm import LSTM
@@ -172,6 +182,10 @@ def _leaky(m: nn.Module) -> dict[str, Any]:
     return {LeakyReLU.KIND: {"slope": m.negative_slope}}
 
 
+def _elu(m: nn.Module) -> dict[str, Any]:
+    return {ELU.KIND: {} if m.alpha == 1.0 else {"alpha": m.alpha}}
+
+
 def _embedding(m: nn.Module) -> dict[str, Any]:
     if m.max_norm is not None or m.scale_grad_by_freq or m.sparse:
         raise ValueError("max_norm, scale_grad_by_freq or sparse (netspec's embedding is a plain lookup)")
@@ -268,6 +282,7 @@ def _drop_path(rate: float, mode: str) -> dict[str, Any]:
 
 
 RECURRENT = (nn.LSTM, nn.GRU, nn.RNN)
+ENCODERS = (nn.TransformerEncoderLayer, nn.TransformerEncoder)  # written as groups (Importer.encoder)
 LAST_STEP = ((slice(None, None, None), -1), (slice(None, None, None), -1, slice(None, None, None)))
 
 
@@ -276,8 +291,9 @@ MODULES: dict[type, Callable[[nn.Module], dict[str, Any]]] = {
     nn.Conv2d: _conv(Conv2d.KIND), nn.Conv1d: _conv(Conv1d.KIND),
     nn.BatchNorm2d: _norm(BatchNorm2d.KIND), nn.BatchNorm1d: _norm(BatchNorm1d.KIND),
     nn.MaxPool2d: _pool(MaxPool2d.KIND), nn.AvgPool2d: _pool(AvgPool2d.KIND),
+    nn.MaxPool1d: _pool(MaxPool1d.KIND), nn.AvgPool1d: _pool(AvgPool1d.KIND),
     nn.AdaptiveAvgPool2d: _adaptive, nn.Linear: _linear, nn.Dropout: _dropout, nn.Dropout2d: _dropout,
-    nn.Flatten: _flatten, nn.LeakyReLU: _leaky, nn.Embedding: _embedding,
+    nn.Flatten: _flatten, nn.LeakyReLU: _leaky, nn.ELU: _elu, nn.Embedding: _embedding,
     nn.LSTM: _recurrent(LSTM), nn.GRU: _recurrent(GRU), nn.RNN: _recurrent(RNN),
     nn.LayerNorm: _layer_norm, nn.GroupNorm: _group_norm, nn.RMSNorm: _rms_norm, nn.MultiheadAttention: _attention,
 }
@@ -294,6 +310,21 @@ for _name, _act in ACTIVATIONS.items():
         for _space in ((torch,) if _mod == "torch" else (F, torch)):
             if hasattr(_space, _fn):
                 ACTIVATION_FUNCTIONS[getattr(_space, _fn)] = _name
+# functions that are a module's forward: the module they are, and the names of their arguments after the input
+_POOL2D = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+FUNCTION_MODULES: dict[Any, tuple[type, tuple[str, ...]]] = {
+    F.max_pool2d: (nn.MaxPool2d, _POOL2D), F.max_pool1d: (nn.MaxPool1d, _POOL2D),
+    F.avg_pool2d: (nn.AvgPool2d, ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                                  "divisor_override")),
+    F.avg_pool1d: (nn.AvgPool1d, ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")),
+    F.softmax: (nn.Softmax, ("dim", "_stacklevel", "dtype")), torch.softmax: (nn.Softmax, ("dim", "dtype")),
+    F.log_softmax: (nn.LogSoftmax, ("dim", "_stacklevel", "dtype")),
+    torch.log_softmax: (nn.LogSoftmax, ("dim", "dtype")),
+    F.leaky_relu: (nn.LeakyReLU, ("negative_slope", "inplace")), F.elu: (nn.ELU, ("alpha", "inplace")),
+}
+# tensor methods that are such functions (`x.softmax(-1)`)
+METHOD_MODULES = {f.__name__: f for f in (torch.softmax, torch.log_softmax)}
+UNUSED_ARGUMENTS = {"inplace": None, "_stacklevel": None}  # arguments that do not change what is computed
 IDENTITY = next(name for name, a in ACTIVATIONS.items() if a.is_identity and a.plain_kind)
 MERGES = {operator.add: Add.KIND, operator.iadd: Add.KIND, torch.add: Add.KIND,
           operator.mul: Multiply.KIND, operator.imul: Multiply.KIND, torch.mul: Multiply.KIND}
@@ -323,6 +354,7 @@ class Op:
     concat: bool = False  # a torch.cat (of one tensor: the identity)
     param: str | None = None  # the parameter it reads (a class token, position table, layer scale)
     states: dict[str, str] = field(default_factory=dict)  # fx nodes of a recurrent layer's state -> h or c
+    composite: type | None = None  # a module written as a group of layers (nn.TransformerEncoderLayer): its class
 
 
 @dataclass
@@ -410,12 +442,36 @@ def load_model(target: str) -> nn.Module:
         try:
             model = obj()
         except Exception as exc:
-            raise _raised(exc, f"calling {target}", file or getattr(where_module, "__file__", None),
-                          f"netspec calls {attr} without arguments to build the model; make it build one "
-                          "that way (give its arguments defaults, or import a function that calls it)") from None
+            hint = (f"netspec calls {attr} without arguments to build the model; make it build one that way "
+                    "(give its arguments defaults, or import a function that calls it)" if _needs_arguments(obj)
+                    else f"{attr} takes no arguments and failed as it built the model; run it with python to "
+                    "see the traceback")
+            error = _raised(exc, f"calling {target}", file or getattr(where_module, "__file__", None), hint)
+            problem = error.problems[0]
+            if problem.location is None and _needs_arguments(obj):  # at the definition that takes arguments
+                try:
+                    at = Location(inspect.getsourcefile(obj) or "", inspect.getsourcelines(obj)[1], 1)
+                    if at.file and _user_frame([(at.file, at.line)]):  # the model's code, not torch's
+                        error = ModelCodeError(problems=[Problem(problem.message, at, hint=problem.hint)])
+                except (OSError, TypeError):
+                    pass
+            raise error from None
     if not isinstance(model, nn.Module):
-        raise UsageError(f"{target} gives a {type(model).__name__}, not a torch.nn.Module")
+        got = type(model).__name__
+        raise UsageError(f"{target} gives {'an' if got[:1].lower() in 'aeiou' else 'a'} {got}, not a "
+                         "torch.nn.Module")
     return model
+
+
+def _needs_arguments(obj: Any) -> bool:
+    """Whether calling ``obj()`` lacks arguments it requires (False when its signature is unknown)."""
+    try:
+        inspect.signature(obj).bind()
+    except TypeError:
+        return True
+    except ValueError:
+        return False
+    return False
 
 
 def _source_file(module: str) -> str | None:
@@ -439,8 +495,9 @@ class OneLayer(nn.Module):
 def standalone(model: nn.Module) -> nn.Module:
     """``model``, or, when it is itself one standard layer, a :class:`OneLayer` holding it (its state
     dict keys then gain the layer's name: ``weight`` is ``linear.weight``)."""
-    if type(model) in MODULES or type(model) in ACTIVATION_MODULES or type(model) in ACTIVATION_DEFAULTS:
-        return OneLayer(_snake(type(model).__name__), model)
+    kind = ACTIVATION_MODULES.get(type(model)) or ACTIVATION_DEFAULTS.get(type(model))  # `relu`, not `re_lu`
+    if kind is not None or type(model) in MODULES:
+        return OneLayer(kind or _snake(type(model).__name__), model)
     return model
 
 
@@ -455,7 +512,12 @@ def example_input(model: nn.Module, shape: list[int], dtype: str, batch: int = 2
 class LeafTracer(fx.Tracer):
     """torch.fx's tracer, keeping as one call the modules netspec maps whole: a subclass of ``nn.LayerNorm``
     (ConvNeXt's ``LayerNorm2d``, read from what it computes) and stochastic depth (:data:`DROP_PATHS`; traced
-    through in eval mode, it would vanish)."""
+    through in eval mode, it would vanish). Nodes keep the stack they were traced at (the line of forward
+    that a refused call is listed at)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.record_stack_traces = True
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return isinstance(m, nn.LayerNorm) or type(m).__name__ in DROP_PATHS or \
@@ -468,8 +530,10 @@ class Recorder(fx.Interpreter):
     def __init__(self, gm: fx.GraphModule) -> None:
         super().__init__(gm)
         self.seen: dict[str, Any] = {}
+        self.current: fx.Node | None = None  # the node running (the one that failed, when one does)
 
     def run_node(self, n: fx.Node) -> Any:
+        self.current = n
         value = super().run_node(n)
         self.seen[n.name] = value
         return value
@@ -478,15 +542,21 @@ class Recorder(fx.Interpreter):
 def _numbered_from_one(model: nn.Module) -> dict[str, str]:
     """Children named ``<stem>_0`` ... ``<stem>_<n-1>`` (torchvision's ViT ``encoder_layer_0``): their paths
     -> ``<stem>_1`` ... ``<stem>_<n>``, the names of a repeat's copies, which the weights loader spells
-    back as ``<stem>_<k - 1>``."""
+    back as ``<stem>_<k - 1>``. Children named after their parent (torchvision's RegNet ``block3`` holds
+    ``block3-0`` ...) are named by their class instead (``res_bottleneck_block_1`` ..., spelled back as
+    ``<parent>-<k - 1>``): a block definition that two parents share must not carry one parent's name."""
     out: dict[str, str] = {}
     for path, m in model.named_modules():
-        kids = [name for name, _ in m.named_children()]
-        found = [re.fullmatch(r"(.+)_(\d+)", k) for k in kids]
-        if len(kids) > 1 and all(found) and len({f[1] for f in found if f}) == 1 and \
-                [int(f[2]) for f in found if f] == list(range(len(kids))):
-            for k, f in zip(kids, found):
-                out[f"{path}.{k}" if path else k] = f"{f[1]}_{int(f[2]) + 1}"  # type: ignore[index]
+        kids = [(name, type(k)) for name, k in m.named_children()]
+        found = [re.fullmatch(r"(.+?)([_-])(\d+)", k) for k, _ in kids]
+        named_after = len(found) == 1 and found[0] is not None and found[0][1] == path.rpartition(".")[2]
+        if (len(kids) > 1 or named_after) and all(found) and len({(f[1], f[2]) for f in found if f}) == 1 and \
+                [int(f[3]) for f in found if f] == list(range(len(kids))):
+            parent = path.rpartition(".")[2]
+            for (k, cls), f in zip(kids, found):
+                assert f is not None
+                stem = _snake(cls.__name__) if f[1] == parent or f[2] != "_" else f[1]
+                out[f"{path}.{k}" if path else k] = f"{stem}_{int(f[3]) + 1}"
     return out
 
 
@@ -536,7 +606,7 @@ class Importer:
         try:
             gm = fx.GraphModule(self.model, LeafTracer().trace(self.model))
         except Exception as exc:
-            raise BuildError(f"torch.fx cannot trace the model: {type(exc).__name__}: {exc}") from None
+            raise self.trace_failed(exc) from None
         gm.graph.eliminate_dead_code()
         gm.recompile()
         recorder = Recorder(gm)
@@ -544,10 +614,38 @@ class Importer:
             with torch.no_grad():
                 recorder.run(example_input(self.model, self.input_shape, self.input_dtype))
         except Exception as exc:
-            raise BuildError(f"the traced model does not run on an input of shape {self.input_shape}: "
-                             f"{type(exc).__name__}: {exc}") from None
+            raise self.run_failed(exc, recorder.current) from None
         self.values = recorder.seen
         return gm
+
+    def trace_failed(self, exc: Exception) -> ModelCodeError:
+        """torch.fx could not trace forward: the cause, at the deepest line of the model's code."""
+        frame = _user_frame([(f.filename, f.lineno or 1) for f in traceback.extract_tb(exc.__traceback__)])
+        detail = _first_paragraph(str(exc))
+        if isinstance(exc, fx.proxy.TraceError):
+            message = f"torch.fx cannot trace forward: {detail}"
+            hint = ("forward takes a path that depends on the input's values (an if or a loop on a tensor); "
+                    "netspec imports a forward that computes the same layers for every input")
+        else:
+            message = f"forward raised {type(exc).__name__} as torch.fx traced it" + (f": {detail}" if detail else "")
+            hint = ("run the model with python: if it raises on a real input too, its own code fails there; if "
+                    "not, forward reads a value from the input (x.shape as a Python int, .item(), a numpy call), "
+                    "which torch.fx, running forward on placeholders rather than tensors, cannot trace")
+        return ModelCodeError(problems=[Problem(message, Location(*frame, 1) if frame else None, hint=hint)])
+
+    def run_failed(self, exc: Exception, n: fx.Node | None) -> ModelCodeError:
+        """The traced model failed on the example input: the cause, at the line of forward that failed."""
+        frame = _user_frame(FRAME.findall(n.meta.get("stack_trace") or "")) if n is not None else None
+        module = self.modules.get(str(n.target)) if n is not None and n.op == "call_module" else None
+        message = (f"the model does not run on a random input of shape {self.input_shape} (per sample): "
+                   f"{type(exc).__name__}: {_first_paragraph(str(exc))}")
+        if isinstance(module, nn.Embedding) and self.input_dtype == "float":
+            hint = "the model starts with nn.Embedding, which takes token ids: pass --dtype long"
+        else:
+            hint = ("give --input the per-sample shape forward expects (without the batch axis)" +
+                    ("; --dtype long gives token ids" if self.input_dtype == "float" and
+                     any(isinstance(m, nn.Embedding) for m in self.modules.values()) else ""))
+        return ModelCodeError(problems=[Problem(message, Location(*frame, 1) if frame else None, hint=hint)])
 
     def parameter(self, full: str) -> torch.Tensor:
         try:
@@ -596,7 +694,8 @@ class Importer:
             if n.op == "call_method" and n.target == "contiguous":
                 alias[n.name] = alias.get(n.args[0].name, n.args[0].name)
                 continue
-            where = stack[-1] if stack else n.name
+            line = _source_line(n)
+            where = (f"{stack[-1]} ({line})" if line else stack[-1]) if stack else line or n.name
             try:
                 op = self.map(n, stack)
             except ValueError as exc:
@@ -687,41 +786,106 @@ class Importer:
             container, _, attr = str(n.target).rpartition(".")
             if n.name in self.notes:
                 raise ValueError(self.notes[n.name])
-            if type(m) in ACTIVATION_MODULES:
-                item = {ACTIVATION_MODULES[type(m)]: {}}
-                if isinstance(m, nn.GELU) and m.approximate != "none":
-                    item = {next(k for k, a in ACTIVATIONS.items() if getattr(nn, a.module, None) is type(m)
-                                 and a.kwargs.get("approximate") == m.approximate): {}}
-            elif type(m) in ACTIVATION_DEFAULTS:
-                kind = ACTIVATION_DEFAULTS[type(m)]
-                if any(getattr(m, k, v) != v for k, v in ACTIVATIONS[kind].kwargs.items()):
-                    raise ValueError(f"options other than {ACTIVATIONS[kind].kwargs}")
-                item = {kind: {}}
-            elif isinstance(m, nn.MultiheadAttention):
-                item, args = _attention(m), self.attention_inputs(n)
-            elif isinstance(m, nn.LayerNorm) and type(m) is not nn.LayerNorm:
-                item = self.layer_norm(m, n)
-            elif type(m) in MODULES:
-                item = MODULES[type(m)](m)
-            elif type(m).__name__ in DROP_PATHS:
-                found = drop_path_rate(m)
-                if found is None:
-                    raise ValueError("stochastic depth that netspec's drop_path does not compute (it scales the "
-                                     "survivors by 1 / (1 - rate))")
-                item = _drop_path(*found)
-            else:
-                raise ValueError(f"no netspec kind for {type(m).__module__}.{type(m).__name__}")
+            item, args = self.module_item(m, n, args)
             self.check_inputs(args)
-            return Op(n.name, container, attr, item, args, str(n.target))
+            return Op(n.name, container, attr, item, args, str(n.target),
+                      composite=type(m) if isinstance(m, ENCODERS) else None)
         container = stack[-1] if stack else ""
         if args and args[0] in self.states:
             return self.select_state(n, container)
+        if (n.op == "call_function" and n.target is torch.mean) or (n.op == "call_method" and
+                                                                     n.target == torch.mean.__name__):
+            self.check_inputs(args)
+            return Op(n.name, container, n.name, self.mean(n, args), args[:1])
+        as_module = self.function_module(n)
+        if as_module is not None:
+            if len(args) != 1:
+                raise ValueError(f"{_fn_name(n.target)} of {len(args)} tensors")
+            self.check_inputs(args)
+            item, args = self.module_item(as_module, n, args)
+            return Op(n.name, container, n.name, item, args)
         known = n.target in FUNCTIONS or n.target in SHAPES or n.target is operator.getitem or \
             (n.op == "call_method" and n.target in METHODS) or getattr(n.target, "__module__", None) == STOCHASTIC_DEPTH
         if not known:
             held = sorted({self.params[a] for a in args if a in self.params})
             raise ValueError(f"{n.op} {_fn_name(n.target)} has no netspec kind" +
                              (f" (it reads {', '.join(held)})" if held else ""))
+        return self.function_op(n, args, container)
+
+    def mean(self, n: fx.Node, args: list[str]) -> dict[str, Any]:
+        """``x.mean(dims)``: over every axis after the channels a global average pool (``x.mean((2, 3))``),
+        over the steps of a sequence ``(N, T, F)`` its mean (``x.mean(1)``)."""
+        x = self.tensor(args[0]) if len(args) == 1 else None
+        call = dict(zip(("dim", "keepdim"), n.args[1:])) | dict(n.kwargs)
+        dim = call.get("dim")
+        if x is None or dim is None or call.get("keepdim") or call.get("dtype") is not None:
+            raise ValueError("a mean of all the values, keeping its axes or in another dtype (netspec pools over "
+                             "the positions of each sample: x.mean((2, 3)), or the steps of a sequence: x.mean(1))")
+        dims = sorted({int(d) % x.dim() for d in (dim if isinstance(dim, (list, tuple)) else [dim])})
+        if x.dim() >= 3 and dims == list(range(2, x.dim())):
+            return {GlobalAvgPool.KIND: {}}
+        if x.dim() == 3 and dims == [1]:
+            return {SequencePool.KIND: {"mode": "mean"}}
+        raise ValueError(f"a mean over dims {dims} of a tensor of rank {x.dim()} (netspec pools over the positions "
+                         "of each sample, x.mean((2, 3)), or the steps of a sequence, x.mean(1))")
+
+    def function_module(self, n: fx.Node) -> nn.Module | None:
+        """A function call that is a module's forward (``F.max_pool2d(x, 2)``, ``x.softmax(-1)``) as that
+        module; None for any other call."""
+        fn = n.target if n.op == "call_function" else METHOD_MODULES.get(str(n.target)) if n.op == "call_method" \
+            else None
+        if fn not in FUNCTION_MODULES:
+            return None
+        cls, names = FUNCTION_MODULES[fn]
+        given = dict(zip(names, n.args[1:])) | dict(n.kwargs)
+        if len(n.args) - 1 > len(names):
+            raise ValueError(f"{_fn_name(n.target)} with {len(n.args) - 1} positional arguments")
+        if given.pop("dtype", None) is not None:
+            raise ValueError("a dtype given (netspec computes in the input's dtype)")
+        given = {k: v for k, v in given.items() if k not in UNUSED_ARGUMENTS}
+        try:
+            return cls(**given)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"arguments {sorted(given)} ({exc})") from None
+
+    def module_item(self, m: nn.Module, n: fx.Node, args: list[str]) -> tuple[dict[str, Any], list[str]]:
+        """The layer item of a standard module called at ``n`` (or a function that is one), and its inputs."""
+        if type(m) in ACTIVATION_MODULES:
+            item = {ACTIVATION_MODULES[type(m)]: {}}
+            if isinstance(m, nn.GELU) and m.approximate != "none":
+                item = {next(k for k, a in ACTIVATIONS.items() if getattr(nn, a.module, None) is type(m)
+                             and a.kwargs.get("approximate") == m.approximate): {}}
+        elif type(m) in ACTIVATION_DEFAULTS:
+            kind = ACTIVATION_DEFAULTS[type(m)]
+            x = self.tensor(args[0]) if args else None
+            item = {kind: {}}
+            for k, v in ACTIVATIONS[kind].kwargs.items():
+                if k == "dim" and x is not None:
+                    axis = _sample_axis(getattr(m, k, v), x.dim())
+                    if axis != -1:
+                        item = {kind: {"axis": axis}}
+                elif getattr(m, k, v) != v:
+                    raise ValueError(f"options other than {ACTIVATIONS[kind].kwargs}")
+        elif isinstance(m, nn.MultiheadAttention):
+            item, args = _attention(m), self.attention_inputs(n)
+        elif isinstance(m, ENCODERS):
+            item, args = self.encoder(m, n), args[:1]
+        elif isinstance(m, nn.LayerNorm) and type(m) is not nn.LayerNorm:
+            item = self.layer_norm(m, n)
+        elif type(m) in MODULES:
+            item = MODULES[type(m)](m)
+        elif type(m).__name__ in DROP_PATHS:
+            found = drop_path_rate(m)
+            if found is None:
+                raise ValueError("stochastic depth that netspec's drop_path does not compute (it scales the "
+                                 "survivors by 1 / (1 - rate))")
+            item = _drop_path(*found)
+        else:
+            raise ValueError(f"no netspec kind for {type(m).__module__}.{type(m).__name__}")
+        return item, args
+
+    def function_op(self, n: fx.Node, args: list[str], container: str) -> Op:
+        """A known function or method call (a merge, a reshape, an activation, a parameter's use)."""
         with_param = self.parameter_use(n, args, container)
         if with_param is not None:
             return with_param
@@ -744,6 +908,51 @@ class Importer:
                 return Op(n.name, container, Flatten.KIND, {Flatten.KIND: {}}, args[:1])
             return Op(n.name, container, n.name, {ACTIVATION_FUNCTIONS[fn]: {}}, args[:1])
         raise ValueError(f"{n.op} {_fn_name(n.target)} has no netspec kind")
+
+    def encoder(self, m: nn.Module, n: fx.Node) -> dict[str, Any]:
+        """``nn.TransformerEncoderLayer`` (post-norm or ``norm_first``) as a group: a residual around the
+        attention, then one around the feed-forward layers, with the two LayerNorms where the layer has
+        them; ``nn.TransformerEncoder`` as its ``layers`` (each such a group, one block) and its ``norm``.
+        Sublayers are named as the module names its children, so the state dict loads by name."""
+        call = dict(zip(("src", "mask", "src_key_padding_mask", "is_causal"), n.args)) | dict(n.kwargs)
+        extra = sorted(k for k, v in call.items() if k != "src" and v not in (None, False))
+        if extra:
+            raise ValueError(f"called with {', '.join(extra)} (netspec imports an encoder called on its input "
+                             "alone)")
+        if isinstance(m, nn.TransformerEncoder):
+            layers = []
+            for k, layer in enumerate(m.layers):
+                item = {**self.encoder(layer, n), "name": f"{_snake(type(layer).__name__)}_{k + 1}"}
+                self.classes[id(item)] = type(layer)
+                layers.append(item)
+            group = [{Sequential.KIND: {"layers": layers}, "name": "layers"}]
+            if m.norm is not None:
+                if type(m.norm) is not nn.LayerNorm:
+                    raise ValueError(f"a final norm of class {type(m.norm).__name__} (netspec reads nn.LayerNorm)")
+                group.append({**_layer_norm(m.norm), "name": "norm"})
+            return {Sequential.KIND: {"layers": group}}
+        fn = m.activation
+        act = ACTIVATION_MODULES.get(type(fn)) if isinstance(fn, nn.Module) else ACTIVATION_FUNCTIONS.get(fn)
+        if act is None:
+            raise ValueError(f"the activation {getattr(fn, '__name__', type(fn).__name__)} (netspec reads a plain "
+                             "activation: relu, gelu, ...)")
+        child = {id(c): k for k, c in m.named_children()}  # each sublayer named as the module names it
+
+        def named(item: dict[str, Any], sub: nn.Module) -> dict[str, Any]:
+            return {**item, "name": child[id(sub)]}
+
+        attention = [named(_attention(m.self_attn), m.self_attn), named(_dropout(m.dropout1), m.dropout1)]
+        ff = [named(_linear(m.linear1), m.linear1), {act: {}, "name": "activation"},
+              named(_dropout(m.dropout), m.dropout), named(_linear(m.linear2), m.linear2),
+              named(_dropout(m.dropout2), m.dropout2)]
+        norm1, norm2 = named(_layer_norm(m.norm1), m.norm1), named(_layer_norm(m.norm2), m.norm2)
+        if m.norm_first:
+            parts = [{Residual.KIND: {"layers": [norm1, *attention]}, "name": "attention"},
+                     {Residual.KIND: {"layers": [norm2, *ff]}, "name": "feed_forward"}]
+        else:
+            parts = [{Residual.KIND: {"layers": attention}, "name": "attention"}, norm1,
+                     {Residual.KIND: {"layers": ff}, "name": "feed_forward"}, norm2]
+        return {Sequential.KIND: {"layers": parts}}
 
     def check_inputs(self, args: list[str]) -> None:
         for a in args:
@@ -1009,7 +1218,10 @@ class Importer:
 
     def unit_item(self, unit: Any, names: dict[str, str], prefix: str) -> dict[str, Any]:
         if isinstance(unit, Op):
-            return dict(unit.item)
+            item = dict(unit.item)
+            if unit.composite is not None:
+                self.classes[id(item)] = unit.composite  # one block, when used more than once
+            return item
         item = self.structured(unit, names, prefix)
         if item is None:
             layers = self.items(unit, names, prefix)
@@ -1120,7 +1332,10 @@ class Importer:
         kind = next(iter(merge.item))
         act = next(iter(tail[0].item)) if tail else None
         if kind == Add.KIND and len(branches) == 2 and any(branches):
-            body, short = (branches[0], branches[1]) if branches[0] else (branches[1], branches[0])
+            # the shortcut is the identity or the projection: the empty branch, else the one of fewer layers
+            # (torchvision's ResNet adds `out + downsample(x)`, its RegNet `proj(x) + f(x)`)
+            size = [sum(len(_ops(u)) if isinstance(u, Box) else 1 for u in b) for b in branches]
+            body, short = (branches[1], branches[0]) if size[0] < size[1] else (branches[0], branches[1])
             item: dict[str, Any] = {"layers": self.sub_items(body, names, prefix)}
             if short:
                 item["shortcut"] = self.sub_items(short, names, prefix + "shortcut.")
@@ -1342,6 +1557,75 @@ def _mentions(v: Any, key: str) -> bool:
     return False
 
 
+TORCH_DIR = Path(torch.__file__).resolve().parent
+NETSPEC_DIR = Path(__file__).resolve().parent.parent
+FRAME = re.compile(r'File "(.+?)", line (\d+), in ')
+
+
+def _user_frame(frames: list[tuple[str, Any]]) -> tuple[str, int] | None:
+    """The deepest of ``(file, line)`` frames outside torch and netspec: the model's own code."""
+    found = None
+    for file, line in frames:
+        try:
+            where = Path(file).resolve()
+            inside = where.is_relative_to(TORCH_DIR) or where.is_relative_to(NETSPEC_DIR)
+        except (OSError, ValueError):
+            inside = True
+        if not inside and not file.startswith("<"):
+            found = (file, int(line))
+    return found
+
+
+def _source_line(n: fx.Node) -> str | None:
+    """``file.py:line`` of the model's code that made node ``n``, from the stack the tracer recorded;
+    None when it kept none."""
+    frame = _user_frame(FRAME.findall(n.meta.get("stack_trace") or ""))
+    return f"{Path(frame[0]).name}:{frame[1]}" if frame else None
+
+
+def _first_paragraph(text: str) -> str:
+    """An exception's own text, without what torch.fx appends (``While executing ...``, its traceback)."""
+    return text.split("\n\nWhile executing", 1)[0].split("\nWhile executing", 1)[0].strip()
+
+
+def shortest_float(x: float) -> float:
+    """The shortest decimal that is the same float32 as ``x`` (``0.07500000000000001`` is ``0.075``,
+    ``9.999999974752427e-07``, a float32's 1e-6 read back as a double, is ``1e-06``): tensors compute in
+    float32, where the two are one number."""
+    if not math.isfinite(x):
+        return x
+    same = struct.pack("<f", x) if abs(x) < 3.4e38 else None
+    for digits in range(1, 18):
+        short = float(f"{x:.{digits}g}")
+        if short == x or (same is not None and struct.pack("<f", short) == same):
+            return short
+    return x
+
+
+def tidy_floats(v: Any) -> Any:
+    """Every float of a spec tree as :func:`shortest_float`."""
+    if isinstance(v, float):
+        return shortest_float(v)
+    if isinstance(v, dict):
+        return {k: tidy_floats(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [tidy_floats(x) for x in v]
+    return v
+
+
+def _sample_axis(dim: int | None, rank: int) -> int:
+    """A softmax's ``dim`` on a tensor of ``rank`` (batch included) as netspec's per-sample axis, -1 for
+    the last axis however it is written (``dim=1`` of an ``(N, F)`` tensor)."""
+    if dim is None:
+        dim = 0 if rank in (0, 1, 3) else 1  # torch's implicit choice (deprecated) for dim=None
+    if not -rank <= dim < rank:
+        raise ValueError(f"dim {dim} of a tensor of rank {rank}")
+    d = dim % rank
+    if d == 0:
+        raise ValueError(f"dim {dim}: over the batch axis (netspec normalizes within each sample)")
+    return -1 if d == rank - 1 else d - 1
+
+
 def _fn_name(target: Any) -> str:
     return getattr(target, "__name__", str(target))
 
@@ -1466,13 +1750,32 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
     if name is None:
         name = _snake(label.rpartition(":")[2]) if isinstance(source, str) else _snake(type(source).__name__)
         name = re.sub(r"\W", "_", name) or "imported"
-    raw = Importer(model, list(input_shape), name, input_dtype).spec()
+    raw = tidy_floats(Importer(model, list(input_shape), name, input_dtype).spec())
     text = f"# {type(model).__name__} from {label}, written by `netspec import`.\n" + to_yaml(raw)
     params = raw["expect"]["params"]
     done = Imported(text, raw, params)
     if check:
         done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype)
     return done
+
+
+def output_format(output: str | None) -> str:
+    """The format a spec is written in to ``output``: YAML (``.yaml``, ``.yml``, or stdout: None) or the
+    DSL (``.ns``).
+
+    Raises:
+        UsageError: the suffix names neither format.
+    """
+    to = "yaml" if output is None else format_of(output)
+    if to is None:
+        raise UsageError(f"-o {output}: netspec writes a spec as YAML (.yaml, .yml) or in the DSL (.ns); "
+                         f"the suffix '{Path(str(output)).suffix}' is neither")
+    return to
+
+
+def written_as(text: str, to: str) -> str:
+    """The imported spec (YAML ``text``) in format ``to`` (the DSL: converted, and read back as the same spec)."""
+    return text if to == "yaml" else convert(text, to=to, fmt="yaml")
 
 
 def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str = "float") -> tuple[float, str]:
@@ -1483,7 +1786,12 @@ def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str
     want = sum(p.numel() for p in model.parameters())
     if net.params != want:
         raise BuildError(f"the imported spec has {net.params} parameters, the model {want}")
-    mine = compile_spec(graph, weights=model.state_dict()).eval()
+    try:
+        mine = compile_spec(graph, weights=model.state_dict()).eval()
+    except DataError as exc:
+        raise BuildError(f"the imported spec does not take the model's own state dict: {exc}".rsplit("\nrefused", 1)[0]
+                         + "\n    hint: this is netspec import's fault (its names should spell the model's); "
+                         "--no-check writes the spec without this check") from None
     x = example_input(model, input_shape, input_dtype)
     with torch.no_grad():
         a, b = mine(x), model.eval()(x)
@@ -1495,4 +1803,4 @@ def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str
         if diff > 1e-4 * max(1.0, float(v.abs().max())):
             raise BuildError(f"the imported spec computes something else: outputs differ by up to {diff:.3g}")
         worst = max(worst, diff)
-    return worst, mine.netspec_weights.summary()
+    return worst, mine.netspec_weights.summary() if model.state_dict() else "the model holds no tensors"

@@ -165,6 +165,8 @@ def as_state_dict(obj: Any) -> dict[str, torch.Tensor]:
         obj = obj.state_dict()
     if not isinstance(obj, Mapping):
         raise DataError(f"holds a {type(obj).__name__}, not a state dict")
+    if not obj:
+        return {}  # the state dict of a model without tensors (a bare activation)
     if not any(isinstance(v, torch.Tensor) for v in obj.values()):
         for key in NESTED_KEYS:
             if isinstance(obj.get(key), Mapping):
@@ -188,11 +190,14 @@ def entries(state: Mapping[str, Any]) -> list[Entry]:
 
 
 def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str = "a state dict",
-         spellings: Mapping[str, list[str]] | None = None, blocks: Iterable[str] = ()) -> LoadReport:
+         spellings: Mapping[str, list[str]] | None = None, blocks: Iterable[str] = (),
+         renamed: Mapping[str, list[str]] | None = None, shortcuts: Iterable[str] = ()) -> LoadReport:
     """Decide which file module goes into which model module (nothing is loaded).
 
     ``spellings``: other names a model module may have in the file (:func:`torch_names`); ``blocks``: the
-    model's block instances (module paths), whose modules load by structure only from one file module.
+    model's block instances (module paths), whose modules load by structure only from one file module;
+    ``renamed``: other full keys a one-tensor layer's tensor may have (:func:`tensor_names`); ``shortcuts``:
+    the model's residual shortcuts (group paths), in no order against their residual's body.
     """
     mine, theirs = entries(target), entries(source)
     report = LoadReport(source_name)
@@ -203,7 +208,7 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
         if f is not None and f.signature == m.signature:
             named[i] = f
     if spellings:
-        named.update(_one_tensor_layers(mine, by_path, named, spellings))
+        named.update(_one_tensor_layers(mine, by_path, named, spellings, renamed or {}))
         taken = {f.path for f in named.values()}
         claims: dict[str, list[int]] = {}
         for i, m in enumerate(mine):
@@ -217,7 +222,8 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
             if len(who) == 1:  # a spelling two modules share says nothing
                 named[who[0]] = by_path[p]
     order = {f.path: j for j, f in enumerate(theirs)}
-    crossed = _crossed([(i, order[f.path], mine[i].signature) for i, f in sorted(named.items())])
+    crossed = _crossed([(i, order[f.path], mine[i].signature) for i, f in sorted(named.items())],
+                       [m.path for m in mine], shortcuts)
     taken = set()
     rest: list[Entry] = []
     for i, m in enumerate(mine):
@@ -249,10 +255,12 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
 
 
 def _one_tensor_layers(mine: list[Entry], by_path: Mapping[str, Entry], named: Mapping[int, Entry],
-                       spellings: Mapping[str, list[str]]) -> dict[int, Entry]:
+                       spellings: Mapping[str, list[str]], renamed: Mapping[str, list[str]]) -> dict[int, Entry]:
     """Layers of one tensor (a class token, a position table) that a file keeps side by side on one
-    module (timm's ``cls_token`` and ``pos_embed`` on the model itself): when each tensor of that file
-    module is spelled by exactly one such layer, with its name and shape, each layer takes its tensor."""
+    module (timm's ``cls_token`` and ``pos_embed`` on the model itself), or under the layer's name
+    (``renamed``: a model's ``self.pos = nn.Parameter(...)`` is the layer ``pos`` holding
+    ``pos_embedding``): when each tensor of that file module is spelled by exactly one such layer, with
+    its shape, each layer takes its tensor."""
     claims: dict[str, dict[tuple[str, tuple[int, ...]], list[int]]] = {}
     for i, m in enumerate(mine):
         if i in named or len(m.keys) != 1:
@@ -261,6 +269,12 @@ def _one_tensor_layers(mine: list[Entry], by_path: Mapping[str, Entry], named: M
             f = by_path.get(p)
             if f is not None and len(f.keys) > 1 and m.signature[0] in f.signature:
                 claims.setdefault(p, {}).setdefault(m.signature[0], []).append(i)
+        for full in dict.fromkeys(renamed.get(m.full(m.keys[0]), ())):
+            p, _, key = full.rpartition(".")
+            f = by_path.get(p)
+            if f is not None and (key, m.shapes[0]) in f.signature and \
+                    i not in claims.get(p, {}).get((key, m.shapes[0]), []):
+                claims.setdefault(p, {}).setdefault((key, m.shapes[0]), []).append(i)
     out: dict[int, Entry] = {}
     for p, got in claims.items():
         f = by_path[p]
@@ -370,24 +384,29 @@ def align_blocks(mine: list[Entry], theirs: list[Entry], blocks: Iterable[str]
     return sorted(certain), unsure, alone
 
 
-def _crossed(pairs: list[tuple[int, int, Signature]]) -> set[int]:
+def _crossed(pairs: list[tuple[int, int, Signature]], paths: list[str] | None = None,
+             shortcuts: Iterable[str] = ()) -> set[int]:
     """The model indices of name pairs ``(model index, file index, signature)`` (in model order) that
-    cross another pair of the same signature: a module taking a later file entry than a module after it."""
+    cross another pair of the same signature: a module taking a later file entry than a module after it.
+    A residual's body and its shortcut (``shortcuts``: their group paths) have no order between them
+    (netspec builds the body first; torchvision's RegNet registers ``proj`` before ``f``)."""
     bad: set[int] = set()
     groups: dict[Signature, list[tuple[int, int]]] = {}
     for i, j, sig in pairs:
         groups.setdefault(sig, []).append((i, j))
+    cuts = [(s + ".", s.rpartition(".")[0] + "." if "." in s else "") for s in shortcuts]
+
+    def unordered(a: int, b: int) -> bool:
+        if paths is None:
+            return False
+        x, y = paths[a] + ".", paths[b] + "."
+        return any(x.startswith(r) and y.startswith(r) and x.startswith(c) != y.startswith(c) for c, r in cuts)
+
     for items in groups.values():
-        best_before = -1  # the largest file index among earlier modules
-        for i, j in items:
-            if j < best_before:
-                bad.add(i)
-            best_before = max(best_before, j)
-        least_after = 1 << 62
-        for i, j in reversed(items):
-            if j > least_after:
-                bad.add(i)
-            least_after = min(least_after, j)
+        for k, (i, j) in enumerate(items):
+            for i2, j2 in items[k + 1:]:
+                if j2 < j and not unordered(i, i2):
+                    bad.update((i, i2))
     return bad
 
 
@@ -406,7 +425,8 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
       ``basic_block_2``; ``netspec import`` names the children of an ``nn.Sequential`` so), child
       ``<name>_<n>`` is ``n - 1``, as ``nn.Sequential``/``nn.ModuleList`` name theirs, or
       ``<name><n>`` (``add_module(f"denselayer{n}")``, torchvision's DenseNet) or ``<name>_<n - 1>``
-      (numbered from 0: torchvision's ViT ``encoder_layer_0``).
+      (numbered from 0: torchvision's ViT ``encoder_layer_0``) or ``<group>-<n - 1>`` (named after
+      their group: torchvision's RegNet ``block3-0``).
     * **A parallel's branches are not levels** (``layer.branch2.norm1`` is ``layer.norm1``), nor is
       **the one group a block consists of** (a dense layer that is one parallel group).
     * **A residual or parallel group that is not a block** is either its name or no level (a Transformer
@@ -450,7 +470,8 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
                 alts = [short, str(pos)]
             elif indexed:
                 m = numbers[pos]
-                alts = [str(int(m[2]) - 1), f"{m[1]}{m[2]}", f"{m[1]}_{int(m[2]) - 1}"]  # type: ignore[index]
+                alts = [str(int(m[2]) - 1), f"{m[1]}{m[2]}", f"{m[1]}_{int(m[2]) - 1}",  # type: ignore[index]
+                        f"{path.rpartition('.')[2]}-{int(m[2]) - 1}"]  # type: ignore[index]
             else:
                 alts = [short]
             leaf = params.get(kid)
@@ -475,6 +496,42 @@ def model_torch_names(model: nn.Module) -> dict[str, list[str]]:
             for path, names in model_torch_names(sub).items():
                 out[f"{key}.{path}"] = [f"{key}.{n}" for n in names]
     return out
+
+
+def tensor_names(net: NetGraph) -> dict[str, list[str]]:
+    """Other full keys of the tensor of each one-tensor layer of the tensor family (a class token, a
+    position table, a layer scale) whose name is not its tensor's: the layer's own spellings
+    (:func:`torch_names`), as a model's ``self.pos = nn.Parameter(...)`` keeps it (``pos``, not
+    ``pos.pos_embedding``)."""
+    spellings = torch_names(net)
+    out: dict[str, list[str]] = {}
+    for n in net.nodes:
+        if n.family == "tensor" and len(n.params) == 1 and not n.shared:
+            (key,) = n.params
+            if n.name.rpartition(".")[2] != key:
+                out[f"{n.name}.{key}"] = [s for s in spellings.get(n.name, [n.name]) if s]
+    return out
+
+
+def model_tensor_names(model: nn.Module) -> dict[str, list[str]]:
+    """:func:`tensor_names` of a compiled module (a network, or a ModuleDict of them)."""
+    net = getattr(model, "netspec_graph", None)
+    if isinstance(net, NetGraph):
+        return tensor_names(net)
+    if isinstance(model, nn.ModuleDict):
+        return {f"{key}.{k}": [f"{key}.{n}" for n in names]
+                for key, sub in model.items() for k, names in model_tensor_names(sub).items()}
+    return {}
+
+
+def model_groups(model: nn.Module, topology: str) -> list[str]:
+    """The paths of a compiled module's groups of ``topology`` (a network, or a ModuleDict of them)."""
+    net = getattr(model, "netspec_graph", None)
+    if isinstance(net, NetGraph):
+        return [path for path, info in net.groups.items() if info.topology == topology]
+    if isinstance(model, nn.ModuleDict):
+        return [f"{key}.{p}" for key, sub in model.items() for p in model_groups(sub, topology)]
+    return []
 
 
 def model_blocks(model: nn.Module) -> list[str]:
@@ -550,12 +607,13 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
     else:
         source, name = as_state_dict(weights), "a state dict"
     target = model.state_dict()
-    report = plan(target, source, name, model_torch_names(model), model_blocks(model))
-    if not report.loaded:
+    report = plan(target, source, name, model_torch_names(model), model_blocks(model), model_tensor_names(model),
+                  model_groups(model, "shortcut"))
+    if not report.loaded and target:
         raise DataError(report.table() + "\nnothing in the file fits this network")
     if not report.complete and not partial:
-        raise DataError(report.table() + "\nrefused: pass partial=True (--partial) to load what fits and "
-                        "keep the rest as initialised")
+        raise DataError(report.table() + "\nrefused: to load what fits and keep the rest as initialised, pass "
+                        "partial=True (netspec.compile, load_weights) or --partial (netspec train, netspec export)")
     new = {}
     for mine, theirs, _ in report.loaded:
         for key, other in zip(mine.keys, theirs.keys):
