@@ -409,6 +409,7 @@ BAD = [
     ("input [1, 32, 32]\nflatten 5\n", SpecSyntaxError, ["bad.ns:2:9", "'flatten' takes no bare value"]),
     ("input [1, 32, 32]\nconv 6 5x5 /2 /3\n", SpecSyntaxError, ["bad.ns:2:15", "'stride' of conv is given twice"]),
     ("input [1, 8, 8]\nconv 6 5x5 x=\n", SpecSyntaxError, ["bad.ns:2:14", "a value is missing after '='"]),
+    ("input [8]\na: dense 4\ndense 4 from=a\n", SpecSyntaxError, ["bad.ns:3:13", "write 'from a'"]),
     ("input [1, 8, 8]\ntrain epochs=3\ntrain epochs=4\n", SpecSyntaxError,
      ["bad.ns:3:7", "'train epochs' is given twice", "the first is on line 2"]),
     ('input [1, 8, 8]\ndescription "abc\n', SpecSyntaxError, ["bad.ns:2:13", "not closed on its line"]),

@@ -190,6 +190,8 @@ def _token_hint(text: str, lines: list[str], exc: UnexpectedInput, tok: Token | 
     if tok.type == "RBRACE" and not any(o == "{" for o, _, _ in stack) and "RBRACE" not in expected:
         return "this '}' has no matching '{'"
     src = lines[tok.line - 1] if tok.line and 1 <= tok.line <= len(lines) else ""
+    if prev is not None and prev.type == "FROM" and tok.value == "=":  # `dense 4 from=a`
+        return "'from' takes its names without '=': write 'from a' (several: 'from a, b')"
     if prev is not None and prev.type == "EQUAL":
         return "a value is missing after '='"
     if prev is not None and prev.type == "IMPORT" and "STRING" in expected:  # `import lib.ns`
