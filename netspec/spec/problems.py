@@ -43,9 +43,11 @@ def problems_from_errors(errors: list[dict[str, Any]], tree: Any, model: type[Ba
 
 
 def _shadowed(steps: tuple[Any, ...], errs: list[dict[str, Any]], groups: dict[tuple[Any, ...], Any]) -> bool:
-    """A union's "expected an integer" for a list that another member of the union accepted as a list,
-    finding the real problem inside it (``kernel: [3, x]``): report that one only."""
-    return (all(e["type"] in _EXPECTED for e in errs)
+    """A union's "expected an integer" (or "one of 'zeros', ..." for a mapping) for a list or mapping that
+    another member of the union accepted as such, finding the real problem inside it (``kernel: [3, x]``,
+    ``init: {weight: kaiming_norml}``): report that one only."""
+    return (all(e["type"] in _EXPECTED or (e["type"] == "literal_error" and isinstance(e.get("input"), (dict, list)))
+                for e in errs)
             and any(len(other) > len(steps) and other[:len(steps)] == steps for other in groups))
 
 

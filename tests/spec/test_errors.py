@@ -483,3 +483,13 @@ def test_a_validators_suggestion_is_the_hint_not_part_of_the_message():
     assert problem.hint == "did you mean 'same'?"
     assert "did you mean" not in problem.message and "got 'sme'" in problem.message
     assert problem.location is not None and (problem.location.line, problem.location.column) == (3, 37)
+
+
+def test_a_misspelled_init_scheme_is_one_problem_at_the_scheme():
+    """The union's 'one of the scheme names' for the whole mapping is not a second root cause."""
+    text = "input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 4, kernel: 3, init: {weight: kaiming_norml}}\n"
+    with pytest.raises(NetspecError) as info:
+        netspec.check(text)
+    (problem,) = info.value.problems
+    assert problem.path == "layers[0].init.weight" and "kaiming_normal" in problem.hint
+    assert (problem.location.line, problem.location.column) == (3, 44)
