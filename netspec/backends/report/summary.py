@@ -14,6 +14,7 @@ from typing import Any
 from netspec.core.fmt import MACS_NOTE, human, human_bytes
 from netspec.core.sizes import Count, count_text
 from netspec.core.types import fmt_shape
+from netspec.ir.graph import NetGraph
 
 HEADERS = ("layer", "kind", "output shape", "params", "MACs", "RF /jump")
 RIGHT = {3, 4, 5}  # numeric columns
@@ -88,7 +89,24 @@ def render(report: Any, color: bool = False) -> str:
         totals = _totals(r)
         out.extend(totals[:-1])
         out.append(f"{dim}{totals[-1]}{off}")
-        out.extend(f"{yellow}warning:{off} {w}" for w in r.graph.warnings)
+        out.extend(_warnings(r.graph, yellow, off))
         out.extend(f"{red}expectation failed:{off} {p}" for p in r.failures)
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _warnings(graph: NetGraph, yellow: str, off: str) -> list[str]:
+    """Each warning at the place it was written, its hint on a line of its own, as errors are shown; the
+    copies of a repeat or of a block used again (the same words at the same place) once, with their count."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for n in graph.nodes:
+        for w in n.warnings:
+            seen.setdefault((str(n.location or ""), w), []).append(n.name)
+    lines = []
+    for (where, w), names in seen.items():
+        message, _, hint = w.partition("; hint: ")
+        more = f" (and {len(names) - 1} more cop{'y' if len(names) == 2 else 'ies'})" if len(names) > 1 else ""
+        lines.append(f"{where + ': ' if where else ''}{yellow}warning:{off} {names[0]}: {message}{more}")
+        if hint:
+            lines.append(f"    hint: {hint}")
+    return lines

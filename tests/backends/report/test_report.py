@@ -30,3 +30,16 @@ def test_symbolic_pins_bind_with_the_sizes():
     assert netspec.check(text, bind={"T": 50}).ok  # 4·8·18·50 = 28,800 and (50, 8)
     wrong = text.replace("(10 + 8)*T", "(10 + 8)*T + 1")
     assert not netspec.check(wrong).ok and not netspec.check(wrong, bind={"T": 50}).ok
+
+
+def test_table_warnings_are_located_with_the_hint_on_its_own_line_and_copies_once():
+    """Two branches made from one block warn at the same place in the same words: shown once, counted."""
+    text = ("blocks:\n  b:\n    layers: [conv2d: {filters: 4, kernel: 1}, dense: 8]\ninput: [3, 8, 8]\n"
+            "layers:\n  - parallel:\n      branches: [[b: {}], [b: {}]]\n      merge: concat\n")
+    report = netspec.check(text)
+    lines = [ln for ln in report.table().splitlines() if "warning" in ln or "hint:" in ln]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("<string>:3:47: warning: ") and lines[0].endswith("(and 1 more copy)")
+    assert lines[1] == "    hint: put a flatten before it to connect every value (or a 1×1 conv2d to mix the " \
+                       "channels at each position)"
+    assert len(report.warnings) == 2  # the JSON contract keeps one entry per node
