@@ -289,7 +289,15 @@ class Builder:
             ref = Ref(name)
         if ref is None:
             visible = [*self.everything, *self.inputs]
-            hint = did_you_mean(name, visible) or "layers can only use nodes defined above them"
+            near: list[str] = []  # the names this place sees first: its own group's, then the enclosing ones'
+            s = scope
+            while s is not None:
+                near.extend(n for n in reversed(list(s.names)) if n not in near)
+                s = s.parent
+            near.extend(n for n in self.inputs if n not in near)
+            hint = did_you_mean(name, [*near, *visible]) or (
+                f"a layer can use only the layers above it and the inputs; here: {_few(near)}" if near
+                else "a layer can use only the layers above it and the inputs")
             raise ShapeError(f"'{name}' is not an earlier layer or input; hint: {hint}")
         if key:
             ref = Ref(ref.src, key)

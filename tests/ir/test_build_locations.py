@@ -126,3 +126,11 @@ def test_an_unknown_from_name_is_located_at_the_name(text, file, line, column, p
     p = _one(text, file, tmp_path)
     assert (p.location.line, p.location.column, p.path) == (line, column, path)
     assert "'cc' is not an earlier layer" in p.message and "did you mean 'c'?" in p.hint
+
+
+def test_a_name_that_exists_nowhere_lists_the_names_this_place_can_use(tmp_path):
+    text = "input: [8]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 4, name: b}\n  - add: {from: [a, zz]}\n"
+    p = _one(text, "n.yaml", tmp_path)
+    assert p.hint == "a layer can use only the layers above it and the inputs; here: b, a, input"
+    close = _one(text.replace("name: b", "name: zzz"), "m.yaml", tmp_path)
+    assert close.hint == "did you mean 'zzz'?"
