@@ -78,6 +78,7 @@ class Builder:
         self.root = Scope("", None, None, "")
         self.current: Layer | None = None
         self.current_scope: Scope = self.root  # the group the current layer is in (where a made layer is)
+        self.strict_problems: list[Problem] = []  # warnings --strict makes errors, reported after the build
         self.current_name = ""
         self.current_ins: tuple[Ref, ...] = ()
         self.expanded: int | None = None  # layers made by the spec and this build's deferred expansions
@@ -187,10 +188,11 @@ class Builder:
         self.ctx.channels_first = tuple(self.spatial(r, t) for r, t in zip(ins, in_types))
         out = layer.infer(in_types, self.ctx)
         warnings = tuple(self.ctx.warnings[before:])
-        if self.strict and warnings:
+        if self.strict and warnings:  # an error, but the layer's shapes are right: go on, and report them all
             label = f"{path} ({name})" if path else name
-            raise ShapeError(problems=[Problem(f"{m} (--strict makes this an error)", where, label, h) for m, _, h in
-                                       (w.partition("; hint: ") for w in warnings)])
+            self.strict_problems.extend(_in_blocks(ShapeError(problems=[
+                Problem(f"{m} (--strict makes this an error)", where, label, h)
+                for m, _, h in (w.partition("; hint: ") for w in warnings)]), scope).problems)
         outputs = out if isinstance(out, dict) else {"out": out}
         outs = list(outputs.values())
         for t in outs:
@@ -243,17 +245,20 @@ class Builder:
     def resolve(self, layer: Layer, scope: Scope, cur: Ref | None, path: str) -> list[Ref]:
         if layer.from_:
             args = arg_names(path)
-            ins = []
+            ins, wrong = [], []  # every wrong name of the list, each at its place
             for i, text in enumerate(layer.from_):
                 arg = args.get(("from", i))
                 try:
                     ins.append(self.lookup(text, scope, arg))
                 except ShapeError as err:
-                    if err.problems or arg is not None:
-                        raise
+                    if err.problems:
+                        wrong.extend(err.problems)
+                        continue
                     message, _, hint = str(err).partition("; hint: ")  # at the name, not at the layer
                     where = f"{path}.from[{i}]" if len(layer.from_) > 1 else f"{path}.from"
-                    raise ShapeError(problems=[Problem(message, layer.from_where(i), where, hint)]) from None
+                    wrong.append(Problem(message, layer.from_where(i), where, hint))
+            if wrong:
+                raise ShapeError(problems=wrong)
         elif cur is None:
             raise ShapeError("the first layer has no input; hint: give the network an 'input:'")
         else:
@@ -642,7 +647,15 @@ def build_network(name: str, net: Network, done: dict[str, NetGraph], bind: dict
     try:
         last = b.chain(net.layers, b.root, Ref(next(iter(inputs))))
         if net.outputs:
-            graph.outputs = {o: _output(b, net, i, o) for i, o in enumerate(net.outputs)}
+            found, wrong = {}, []
+            for i, o in enumerate(net.outputs):
+                try:
+                    found[o] = _output(b, net, i, o)
+                except ShapeError as err:
+                    wrong.extend(err.problems)
+            if wrong:
+                raise ShapeError(problems=wrong)
+            graph.outputs = found
         else:
             graph.outputs = {str(last): last}
     except NetspecError as err:
@@ -655,4 +668,7 @@ def build_network(name: str, net: Network, done: dict[str, NetGraph], bind: dict
                 name=(b.current_name if leaf and b.current_name else None) or layer.name or layer.kind,
                 label=layer.label(), family=layer.FAMILY, inputs=b.current_ins, location=layer.where,
                 activation=_activation(layer.shorthand_activation()))
+    if b.strict_problems:  # they come first: they are above the layer that failed, if one did
+        graph.error = _in_terms(ShapeError(problems=[*b.strict_problems, *(graph.error.problems if graph.error
+                                                                           else [])]))
     return graph
