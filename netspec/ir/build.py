@@ -274,7 +274,10 @@ class Builder:
     def lookup(self, text: str, scope: Scope, arg: ArgName | None = None) -> Ref:
         """The node ``text`` names, seen from ``scope``. A name given as a block argument (``arg``) is seen
         from where the block was used: it names a layer of the caller, as a function's argument does."""
-        name, _, key = text.partition(":")
+        name, colon, key = text.partition(":")
+        if colon and not key:
+            raise ShapeError(f"'{text}' names no output after ':'; hint: write '{name}' for its output, or "
+                             f"'{name}:<output>' for a named one (an LSTM's '{name}:h')")
         s: Scope | None = scope
         if arg is not None:
             s = self.use_scope(scope, arg)

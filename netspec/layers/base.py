@@ -320,6 +320,8 @@ class Layer(BaseModel):
     @field_validator("from_", mode="before")
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
+        if isinstance(v, list) and not v:  # not the same as leaving it out (the previous layer)
+            raise ValueError("an empty list names no input; leave 'from' out to take the previous layer's output")
         return [v] if isinstance(v, str) else v
 
     @classmethod

@@ -140,6 +140,8 @@ def _value_hint(errs: list[dict[str, Any]], value: Any) -> str:
     if not isinstance(value, str):
         return ""
     choices = [c.strip("'") for e in errs if e["type"] in ("literal_error", "enum") for c in _choices(e)]
+    if any(e["type"] in ("bool_type", "bool_parsing") for e in errs):
+        choices += ["true", "false"]  # `bias: flase`
     return did_you_mean(value, choices) if choices else ""
 
 

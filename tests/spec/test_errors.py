@@ -493,3 +493,19 @@ def test_a_misspelled_init_scheme_is_one_problem_at_the_scheme():
     (problem,) = info.value.problems
     assert problem.path == "layers[0].init.weight" and "kaiming_normal" in problem.hint
     assert (problem.location.line, problem.location.column) == (3, 44)
+
+
+@pytest.mark.parametrize("text, fragment, hint", [
+    ("input: [8]\nlayers:\n  - dense: {units: 4, bias: flase}\n", "expected true or false", "did you mean 'false'?"),
+    ("input: [8]\nlayers:\n  - dense: {units: 4}\n  - dense: {units: 4, from: []}\n", "an empty list names no input",
+     None),
+    ("input: [8]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 4, from: 'a:'}\n",
+     "'a:' names no output after ':'", "write 'a' for its output"),
+])
+def test_quiet_mistakes_in_values_are_problems(text, fragment, hint):
+    """`from: []` and `from: 'a:'` used to mean the previous layer and `a`; `bias: flase` got no suggestion."""
+    with pytest.raises(NetspecError) as info:
+        netspec.check(text)
+    (problem,) = info.value.problems
+    assert fragment in problem.message
+    assert hint is None or hint in problem.hint
