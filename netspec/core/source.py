@@ -58,6 +58,7 @@ class Reached(NamedTuple):
     path: str  # user-facing: the expander's path of the node where it set one (``layers[2]#1``), else dotted
     steps: tuple[Any, ...]  # the path's steps that exist in the tree, plus the first missing key
     value: Any  # the value reached
+    uses: tuple[tuple[str, Location], ...] = ()  # the block uses passed through (block, where used), innermost first
 
 
 # Steps pydantic puts in an error's ``loc`` that are not keys of the data: the type tried in a union
@@ -76,6 +77,7 @@ def walk(root: Any, loc: Iterable[Any]) -> Reached:
     (it is the key a "missing" or "unknown key" error is about); other steps that do not exist are skipped.
     """
     node, where, path, steps = root, getattr(root, "pos", None), "", []
+    uses: list[tuple[str, Location]] = []
     for part in loc:
         if isinstance(node, dict) and part in node:
             where = node.where(part) if isinstance(node, PosDict) else where
@@ -94,6 +96,8 @@ def walk(root: Any, loc: Iterable[Any]) -> Reached:
         else:
             continue
         steps.append(part)
+        if isinstance(node, PosDict) and isinstance(node.get("block"), str) and node.pos is not None:
+            uses.insert(0, (node["block"], node.pos))  # a group the expander made for a block use
         node_path = getattr(node, "path", None)
         if node_path is not None:
             path = node_path.rstrip(".")
@@ -101,7 +105,7 @@ def walk(root: Any, loc: Iterable[Any]) -> Reached:
             path = f"{path}[{part}]"
         else:
             path = f"{path}.{part}" if path else str(part)
-    return Reached(where, path, tuple(steps), node)
+    return Reached(where, path, tuple(steps), node, tuple(uses))
 
 
 def key_locations(root: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Location]]:

@@ -126,7 +126,7 @@ class Builder:
         tree = PosDict({"layers": PosList([made.item], pos=use.where, item_pos=[use.where])}, pos=use.where)
         layers = validate_layers(tree["layers"], ("layers",), errors)
         if errors or not layers:
-            problems = problems_from_errors(errors, tree, Network) or [
+            problems = problems_from_errors(errors, tree, Network, uses=False) or [
                 Problem(f"block '{use.block}' did not expand to a valid group", use.where, use.path)]
             context = use_context(use)
             raise SpecValidationError(problems=_in_file_order(

@@ -25,13 +25,15 @@ _EXPECTED = {
 }
 
 
-def problems_from_errors(errors: list[dict[str, Any]], tree: Any, model: type[BaseModel]) -> list[Problem]:
+def problems_from_errors(errors: list[dict[str, Any]], tree: Any, model: type[BaseModel], uses: bool = True
+                         ) -> list[Problem]:
     """One Problem per place for pydantic ``errors`` (``ValidationError.errors()``) found validating ``tree``
     (a raw tree, or plain dicts and lists) as ``model``.
 
     Each is located through the tree (``file:line:col`` where it has positions) with a user-facing path;
     the errors of one place are merged ("expected an integer or a list"); an unknown key gets a did-you-mean
-    from the fields of the model that validates the mapping holding it.
+    from the fields of the model that validates the mapping holding it. A problem inside a block definition
+    says which use it comes from, unless ``uses`` is false (the caller says so itself).
     """
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     reached: dict[tuple[Any, ...], tuple[Reached, Any]] = {}
@@ -39,7 +41,22 @@ def problems_from_errors(errors: list[dict[str, Any]], tree: Any, model: type[Ba
         spot = walk(tree, err["loc"])
         groups.setdefault(spot.steps, []).append(err)
         reached[spot.steps] = (spot, err.get("input"))
-    return [_one(errs, *reached[steps], model) for steps, errs in groups.items() if not _shadowed(steps, errs, groups)]
+    kept = [(steps, errs) for steps, errs in groups.items() if not _shadowed(steps, errs, groups)]
+    problems = [_one(errs, *reached[steps], model) for steps, errs in kept]
+    if uses:  # else the caller says which use itself (a deferred expansion)
+        problems = [_in_uses(p, reached[steps][0]) for p, (steps, _) in zip(problems, kept)]
+    return problems
+
+
+def _in_uses(problem: Problem, spot: Reached) -> Problem:
+    """A problem inside a block definition says which use of the block it comes from (as the graph
+    builder's do): "(in block 'head', used at f:12:5)". One at the use itself already points there."""
+    if not spot.uses or problem.location is None or " used at " in problem.message:
+        return problem
+    if any(where == problem.location for _, where in spot.uses):
+        return problem
+    context = ", ".join(f"in block '{block}', used at {where}" for block, where in spot.uses)
+    return Problem(f"{problem.message} ({context})", problem.location, problem.path, problem.hint)
 
 
 def _shadowed(steps: tuple[Any, ...], errs: list[dict[str, Any]], groups: dict[tuple[Any, ...], Any]) -> bool:

@@ -509,3 +509,16 @@ def test_quiet_mistakes_in_values_are_problems(text, fragment, hint):
     (problem,) = info.value.problems
     assert fragment in problem.message
     assert hint is None or hint in problem.hint
+
+
+def test_a_wrong_argument_type_inside_a_block_names_the_use(tmp_path):
+    text = ("input: {shape: [5], dtype: long}\nblocks:\n  head:\n    params: {e: null}\n    layers:\n"
+            "      - dense: {units: 16, bias: false}\n        tie: {weight: $e}\nlayers:\n"
+            "  - embedding: {vocab: 16, dim: 8}\n  - dense: {units: 8}\n  - head: {e: 3}\n")
+    path = tmp_path / "arg.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(NetspecError) as info:
+        netspec.check(str(path))
+    (problem,) = info.value.problems
+    assert problem.location.line == 7  # where $e is used, inside the definition
+    assert problem.message.endswith(f"(in block 'head', used at {path}:11:5)")
