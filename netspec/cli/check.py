@@ -17,7 +17,8 @@ def add_parser(sub: Any) -> None:
                                    "receptive field, with totals. Exit 1 if the spec is invalid or an expect: fails.")
     p.add_argument("spec", help="spec file (.yaml or .ns)")
     p.add_argument("--json", action="store_true", help="print the machine-readable report")
-    p.add_argument("--strict", action="store_true", help="warnings are errors (a stride that drops pixels, a dense layer on a channels-first map)")
+    p.add_argument("--strict", action="store_true",
+                   help="warnings are errors (a stride that drops pixels, a dense layer on a channels-first map)")
     p.add_argument("--batch", type=int, default=1, metavar="N", help="batch size for the activation memory (default 1)")
     p.add_argument("--bind", action="append", metavar="NAME=SIZE", help="give a symbolic dim a size, e.g. T=10")
     p.add_argument("--network", metavar="NAME", help="only this network of a multi-network spec")

@@ -1,5 +1,6 @@
 """The raw tree's own keys: those of a spec file, a network and a block library, and, derived from the layer
-classes, what a layer item and a block definition hold besides a kind's options. The readers (YAML, DSL), the writers and the expander all read them here.
+classes, what a layer item and a block definition hold besides a kind's options. The readers (YAML, DSL),
+the writers and the expander all read them here.
 
 A layer item is ``{kind: options}`` plus :data:`ITEM_KEYS`; a block definition is a group of layers that
 may be residual, so it takes what a :class:`~netspec.layers.structure.Residual` takes.

@@ -9,11 +9,10 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from netspec.frontends import MAX_IMPORTS
-from netspec.frontends.keys import BLOCK_KEYS, BLOCK_OPTIONS, IF, ITEM_KEYS, REPEAT
+from netspec.frontends.keys import BLOCK_KEYS, BLOCK_OPTIONS, IF, ITEM_KEYS, NETWORK_KEYS, REPEAT, TOP_KEYS
 from netspec.layers import layer_kinds
 from netspec.layers.base import Layer, aliases_of, all_kind_names
 from netspec.layers.structure.residual import Residual
-from netspec.frontends.keys import NETWORK_KEYS, TOP_KEYS
 from netspec.spec.expand import MAX_REPEAT
 
 COMMON = tuple(Layer.model_fields)  # the fields every kind has (kind, name, from, trainable, init)

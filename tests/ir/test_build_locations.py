@@ -129,7 +129,8 @@ def test_an_unknown_from_name_is_located_at_the_name(text, file, line, column, p
 
 
 def test_a_name_that_exists_nowhere_lists_the_names_this_place_can_use(tmp_path):
-    text = "input: [8]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 4, name: b}\n  - add: {from: [a, zz]}\n"
+    text = ("input: [8]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 4, name: b}\n"
+            "  - add: {from: [a, zz]}\n")
     p = _one(text, "n.yaml", tmp_path)
     assert p.hint == "a layer can use only the layers above it and the inputs; here: b, a, input"
     close = _one(text.replace("name: b", "name: zzz"), "m.yaml", tmp_path)
@@ -143,8 +144,8 @@ def test_a_name_that_exists_nowhere_lists_the_names_this_place_can_use(tmp_path)
     # two wrong outputs
     ("input: [8]\nlayers:\n  - dense: {units: 4, name: alpha}\noutputs: [alpah, zz]\n", {}, [(4, 11), (4, 18)]),
     # --strict: a layer's two axes and a later layer's warning, all reported (the build goes on after each)
-    ("input: [1, 10, 10]\nlayers:\n  - conv2d: {filters: 1, kernel: 5, stride: 2}\n  - conv2d: {filters: 4, kernel: 3}\n"
-     "  - dense: 3\n", {"strict": True}, [(3, 5), (3, 5), (5, 5)]),
+    ("input: [1, 10, 10]\nlayers:\n  - conv2d: {filters: 1, kernel: 5, stride: 2}\n"
+     "  - conv2d: {filters: 4, kernel: 3}\n  - dense: 3\n", {"strict": True}, [(3, 5), (3, 5), (5, 5)]),
 ])
 def test_every_problem_of_a_kind_is_reported_at_once(text, kw, places, tmp_path):
     path = tmp_path / "many.yaml"

@@ -13,9 +13,8 @@ import math
 import re
 from typing import Any
 
-from netspec.frontends.keys import IMPORTS_KEY
 from netspec.frontends.dsl.grammar import HEAD_KEYS, KEYWORDS, WORDS, word_field
-from netspec.frontends.keys import BLOCK_CHILDREN, ITEM_KEYS, REPEAT, kind_class
+from netspec.frontends.keys import BLOCK_CHILDREN, IMPORTS_KEY, ITEM_KEYS, REPEAT, kind_class
 from netspec.frontends.write.base import CannotWrite, CommentedLines, fmt_scalar, last_line, last_line_first
 from netspec.frontends.write.comments import Comments
 from netspec.layers import canonical_kind
