@@ -281,8 +281,14 @@ class Builder:
         s: Scope | None = scope
         if arg is not None:
             s = self.use_scope(scope, arg)
+            inside = self.use_group(scope, arg)
             try:
-                return self.lookup(text, s)
+                ref = self.lookup(text, s)
+                if inside is not None and ref.src.startswith(f"{inside.prefix}."):  # `br.enc` from br's own use
+                    raise ShapeError(f"'{name}' is a layer inside this use of block '{arg.block}': a block argument "
+                                     "names a layer of the caller; hint: name a layer written where the block is "
+                                     "used; to use the block's own layer, name it inside the definition")
+                return ref
             except ShapeError as err:  # the name is wrong where it was written: the argument at the use
                 message, _, hint = str(err).partition("; hint: ")
                 raise ShapeError(problems=[Problem(f"{message} ({AT_ARGUMENT}{arg.arg.rpartition('.')[2]}' of "
@@ -315,14 +321,19 @@ class Builder:
                                  + (did_you_mean(key, keys) or f"its outputs: {', '.join(keys)}"))
         return ref
 
-    def use_scope(self, scope: Scope, arg: ArgName) -> Scope:
-        """The scope block argument ``arg`` was written in: around the group of the block use it was given to."""
+    def use_group(self, scope: Scope, arg: ArgName) -> Scope | None:
+        """The group of the block use block argument ``arg`` was given to (None when not found)."""
         s: Scope | None = scope
         while s is not None:
             if s.parent is not None and s.info is not None and s.info.block == arg.block and s.path == arg.use:
-                return s.parent
+                return s
             s = s.parent
-        return scope
+        return None
+
+    def use_scope(self, scope: Scope, arg: ArgName) -> Scope:
+        """The scope block argument ``arg`` was written in: around the group of the block use it was given to."""
+        group = self.use_group(scope, arg)
+        return group.parent if group is not None and group.parent is not None else scope
 
     def stride_between(self, src: Ref, dst: Ref) -> tuple[int | None, ...] | None:
         """Per spatial axis, how many input positions one step of ``dst`` moves on ``src`` (the ratio

@@ -267,3 +267,17 @@ def test_a_sharing_layer_cannot_be_frozen_alone(tmp_path):
     model = netspec.compile(str(path))
     assert report.graph.params == 36 == sum(p.numel() for p in model.parameters())
     assert report.graph.trainable == 0 == sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def test_an_argument_cannot_name_a_layer_inside_the_use_itself(tmp_path):
+    """Arguments name the caller's layers; the dotted path of the use's own inner layer is refused, at the argument."""
+    text = ("inputs: {a: [8], b: [8]}\nblocks:\n  branch:\n    params: {twin: null}\n    layers:\n"
+            "      - dense: {units: 4}\n        name: enc\n      - dense: {units: 4}\n        share: $twin\n"
+            "layers:\n  - branch: {twin: br.enc, from: b}\n    name: br\n")
+    path = tmp_path / "inside.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(NetspecError) as info:
+        netspec.check(str(path))
+    (problem,) = info.value.problems
+    assert "is a layer inside this use of block 'branch'" in problem.message
+    assert (problem.location.line, problem.location.column) == (11, 14)
