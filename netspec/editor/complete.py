@@ -27,7 +27,7 @@ KIND, BLOCK, OPTION, KEY, NAME, VALUE = "kind", "block", "option", "key", "name"
 # Sections whose keys are a model's fields: `expect:` and `train:` (its parts: `optimizer:`, `data:`, ...).
 SECTIONS: dict[str, type[BaseModel]] = {"expect": Expect, "train": TrainConfig}
 _LAYER_LISTS = {"layers"} | {f for cls in layer_kinds().values() for f in cls.CHILDREN}
-_REFERENCES = ("from", "outputs")
+_REFERENCES = ("from", "outputs", "share")  # options whose values name layers (tie: {param: layer} below)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def complete(lines: list[str], line: int, column: int, fmt: str, outline: Outlin
 
 def _yaml(lines: list[str], line: int, prefix: str, outline: Outline | None) -> list[Candidate]:
     ref = re.search(r"(?:^|[\s{,])(" + "|".join(_REFERENCES) + r")\s*:\s*(\[[^\]]*?)?[\w.:]*$", prefix)
-    if ref:
+    if ref or re.search(r"(?:^|[\s{,])tie\s*:\s*\{(?:[^{}]*,)?\s*[\w.]+\s*:\s*[\w.]*$", prefix):
         return names(outline, line)
     braces = re.match(r"^\s*-\s+(?:-\s+)*([\w.]+)\s*:\s*\{(.*)$", prefix)
     if braces and "}" not in braces.group(2):

@@ -63,3 +63,17 @@ def test_top_level_keys_already_written_are_not_offered_again():
     text = "input: [3, 8, 8]\nlayers: [flatten]\n\n"
     labels = _labels_at(text, 2)
     assert "input" not in labels and "layers" not in labels and "train" in labels
+
+
+def test_share_and_tie_values_offer_layer_names():
+    from netspec.editor.outline import Outline
+    from netspec.frontends.yaml import parse_yaml
+
+    head = ("input: {shape: [5], dtype: long}\nlayers:\n  - embedding: {vocab: 16, dim: 8}\n    name: emb\n"
+            "  - dense: {units: 16, bias: false}\n")
+    for last in ("    share: ", "    tie: {weight: "):
+        text = head + last
+        lines = text.split("\n")
+        outline = Outline(parse_yaml(head, "<string>"), lines)
+        labels = {c.label for c in complete(lines, len(lines) - 1, len(lines[-1]), "yaml", outline)}
+        assert "emb" in labels, (last, labels)
