@@ -283,6 +283,11 @@ def _dsl(prefix: str, outline: Outline | None, line: int) -> list[Candidate]:
     if start:
         return kinds(outline)
     after = re.match(r"^\s*(?:[A-Za-z_]\w*:\s*)?(?:repeat\s+\S+\s+)?([A-Za-z_]\w*)\s.*?(\w*)$", prefix)
+    value = re.search(r"(?:^|\s)(\w+)=[\w.\-]*$", prefix)  # `padding=|`: the option's values
+    if after and value:
+        if value.group(1) == "share":
+            return names(outline, line)
+        return values(after.group(1), value.group(1))
     if after:
         written = set(re.findall(r"(\w+)=", prefix))
         return [c for c in options(after.group(1), outline, sep="=") if c.label not in written]

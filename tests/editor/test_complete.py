@@ -77,3 +77,9 @@ def test_share_and_tie_values_offer_layer_names():
         outline = Outline(parse_yaml(head, "<string>"), lines)
         labels = {c.label for c in complete(lines, len(lines) - 1, len(lines[-1]), "yaml", outline)}
         assert "emb" in labels, (last, labels)
+
+
+def test_dsl_option_values_after_the_equals_sign():
+    assert {"same", "valid"} <= _labels("input [3, 8, 8]\nc1: conv 8 3x3 padding=", "dsl")
+    assert "relu" in _labels("input [3, 8, 8]\ndense 8 activation=re", "dsl")
+    assert "kernel" in _labels("input [3, 8, 8]\nc1: conv 8 ", "dsl")  # an option name where no '=' is open
