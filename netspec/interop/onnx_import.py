@@ -26,7 +26,8 @@ from netspec.api import analyze
 from netspec.api import compile as compile_spec
 from netspec.core.errors import BuildError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
-from netspec.interop.importer import ACTIVATION_DEFAULTS, ACTIVATION_MODULES, NotImportable
+from netspec.interop.importer import NotImportable
+from netspec.interop.torch_table import ACTIVATION_DEFAULTS, ACTIVATION_MODULES
 from netspec.layers.conv.conv1d import Conv1d
 from netspec.layers.conv.conv2d import Conv2d
 from netspec.layers.core.dense import Dense

@@ -1,0 +1,312 @@
+"""The table ``netspec import`` maps by: torch modules and functions -> netspec layer items (:data:`MODULES`,
+:data:`FUNCTIONS`, :data:`FUNCTION_MODULES`, the activations), and the small readers of fx nodes it needs."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from netspec.layers.activations import ACTIVATIONS
+from netspec.layers.attention.attention import Attention
+from netspec.layers.conv.conv1d import Conv1d
+from netspec.layers.conv.conv2d import Conv2d
+from netspec.layers.core.dense import Dense
+from netspec.layers.core.drop_path import DropPath
+from netspec.layers.core.dropout import Dropout
+from netspec.layers.core.elu import ELU
+from netspec.layers.core.flatten import Flatten
+from netspec.layers.core.leaky_relu import LeakyReLU
+from netspec.layers.merge.add import Add
+from netspec.layers.merge.multiply import Multiply
+from netspec.layers.norm.batchnorm1d import BatchNorm1d
+from netspec.layers.norm.batchnorm2d import BatchNorm2d
+from netspec.layers.norm.group_norm import GroupNorm
+from netspec.layers.norm.layernorm import LayerNorm
+from netspec.layers.norm.rms_norm import RMSNorm
+from netspec.layers.pool.adaptive_avg_pool2d import AdaptiveAvgPool2d
+from netspec.layers.pool.avg_pool1d import AvgPool1d
+from netspec.layers.pool.avg_pool2d import AvgPool2d
+from netspec.layers.pool.max_pool1d import MaxPool1d
+from netspec.layers.pool.max_pool2d import MaxPool2d
+from netspec.layers.recurrent.gru import GRU
+from netspec.layers.recurrent.lstm import LSTM
+from netspec.layers.recurrent.rnn import RNN
+from netspec.layers.sequence.embedding import Embedding
+
+
+# --- one traced call -> one layer item ------------------------------------------------------------------
+def pair(v: Any) -> Any:
+    if isinstance(v, (tuple, list)):
+        v = list(v)
+        return v[0] if len(set(v)) == 1 else v
+    return v
+
+
+def _conv(kind: str) -> Callable[[nn.Module], dict[str, Any]]:
+    def make(m: nn.Module) -> dict[str, Any]:
+        if m.padding_mode != "zeros":
+            raise ValueError(f"padding_mode {m.padding_mode!r}")
+        item: dict[str, Any] = {"filters": m.out_channels, "kernel": pair(m.kernel_size)}
+        for key, value, default in (("stride", pair(m.stride), 1), ("padding", pair(m.padding), 0),
+                                    ("dilation", pair(m.dilation), 1), ("groups", m.groups, 1)):
+            if value != default:
+                item[key] = value
+        if m.bias is None:
+            item["bias"] = False
+        return {kind: item}
+    return make
+
+
+def _norm(kind: str) -> Callable[[nn.Module], dict[str, Any]]:
+    def make(m: nn.Module) -> dict[str, Any]:
+        if not m.track_running_stats or m.momentum is None:
+            raise ValueError("batch norm without running statistics or with a cumulative average")
+        item: dict[str, Any] = {}
+        if m.eps != 1e-5:
+            item["eps"] = m.eps
+        if m.momentum != 0.1:
+            item["momentum"] = m.momentum
+        if not m.affine:
+            item["affine"] = False
+        return {kind: item}
+    return make
+
+
+def _pool(kind: str) -> Callable[[nn.Module], dict[str, Any]]:
+    def make(m: nn.Module) -> dict[str, Any]:
+        if getattr(m, "dilation", 1) not in (1, (1, 1)) or getattr(m, "return_indices", False):
+            raise ValueError("dilated pooling or pooling that returns indices")
+        if not getattr(m, "count_include_pad", True) or getattr(m, "divisor_override", None):
+            raise ValueError("average pooling that leaves the padding out of the count")
+        item: dict[str, Any] = {"kernel": pair(m.kernel_size)}
+        stride = pair(m.stride)
+        if stride not in (None, item["kernel"]):
+            item["stride"] = stride
+        if pair(m.padding) != 0:
+            item["padding"] = pair(m.padding)
+        if m.ceil_mode:
+            item["ceil_mode"] = True
+        return {kind: item}
+    return make
+
+
+def linear_item(m: nn.Module) -> dict[str, Any]:
+    return {Dense.KIND: {"units": m.out_features, **({} if m.bias is not None else {"bias": False})}}
+
+
+def dropout_item(m: nn.Module) -> dict[str, Any]:
+    return {Dropout.KIND: {"rate": m.p, **({"spatial": True} if isinstance(m, (nn.Dropout1d, nn.Dropout2d)) else {})}}
+
+
+def _flatten(m: nn.Module) -> dict[str, Any]:
+    if (m.start_dim, m.end_dim) != (1, -1):
+        raise ValueError(f"flatten from dim {m.start_dim} to {m.end_dim} (netspec flattens all but the batch)")
+    return {Flatten.KIND: {}}
+
+
+def _adaptive(m: nn.Module) -> dict[str, Any]:
+    return {AdaptiveAvgPool2d.KIND: {"output_size": pair(m.output_size)}}
+
+
+def _leaky(m: nn.Module) -> dict[str, Any]:
+    return {LeakyReLU.KIND: {"slope": m.negative_slope}}
+
+
+def _elu(m: nn.Module) -> dict[str, Any]:
+    return {ELU.KIND: {} if m.alpha == 1.0 else {"alpha": m.alpha}}
+
+
+def _embedding(m: nn.Module) -> dict[str, Any]:
+    if m.max_norm is not None or m.scale_grad_by_freq or m.sparse:
+        raise ValueError("max_norm, scale_grad_by_freq or sparse (netspec's embedding is a plain lookup)")
+    item: dict[str, Any] = {"vocab": m.num_embeddings, "dim": m.embedding_dim}
+    if m.padding_idx is not None:
+        item["padding_idx"] = m.padding_idx
+    return {Embedding.KIND: item}
+
+
+def _recurrent(layer: type) -> Callable[[nn.Module], dict[str, Any]]:
+    """A recurrent module as ``layer`` (LSTM, GRU, RNN) with what differs from its defaults;
+    ``return_sequences`` is set from how forward reads its output (:meth:`Importer.recurrent_uses`)."""
+    def make(m: nn.Module) -> dict[str, Any]:
+        if not m.batch_first:
+            raise ValueError("batch_first=False (netspec's sequences are batch-first, (N, T, F))")
+        if getattr(m, "proj_size", 0):
+            raise ValueError("proj_size (netspec's LSTM has no projection)")
+        extra = {"nonlinearity": m.nonlinearity} if layer is RNN else {}
+        item = layer(kind=layer.KIND, units=m.hidden_size, num_layers=m.num_layers, bidirectional=m.bidirectional,
+                     dropout=m.dropout, bias=m.bias, **extra).model_dump(by_alias=True, exclude_defaults=True)
+        item.pop("kind")
+        return {layer.KIND: item}
+    return make
+
+
+def layer_norm_item(m: nn.Module) -> dict[str, Any]:
+    """``nn.LayerNorm`` over the last ``len(normalized_shape)`` axes (a subclass is read by
+    :meth:`Importer.layer_norm`, from what it computes)."""
+    item: dict[str, Any] = {}
+    if len(m.normalized_shape) != 1:
+        item["axes"] = len(m.normalized_shape)
+    return {LayerNorm.KIND: {**item, **_norm_options(m, "elementwise_affine")}}
+
+
+def _norm_options(m: nn.Module, affine: str) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    if getattr(m, affine) and getattr(m, "bias", True) is None:
+        raise ValueError("a norm with a scale and no bias (netspec's has both or neither)")
+    if m.eps != 1e-5:
+        item["eps"] = m.eps
+    if not getattr(m, affine):
+        item["affine"] = False
+    return item
+
+
+def _group_norm(m: nn.Module) -> dict[str, Any]:
+    return {GroupNorm.KIND: {"groups": m.num_groups, **_norm_options(m, "affine")}}
+
+
+def _rms_norm(m: nn.Module) -> dict[str, Any]:
+    item: dict[str, Any] = {"axes": len(m.normalized_shape)} if len(m.normalized_shape) != 1 else {}
+    if m.eps is not None:
+        item["eps"] = m.eps
+    if not m.elementwise_affine:
+        item["affine"] = False
+    return {RMSNorm.KIND: item}
+
+
+def attention_item(m: nn.Module) -> dict[str, Any]:
+    if not m.batch_first:
+        raise ValueError("batch_first=False (netspec's sequences are batch-first, (N, T, E))")
+    if m.bias_k is not None or m.add_zero_attn:
+        raise ValueError("add_bias_kv or add_zero_attn (netspec's attention has neither)")
+    item = Attention(kind=Attention.KIND, heads=m.num_heads, dropout=m.dropout, bias=m.in_proj_bias is not None,
+                     **({} if m._qkv_same_embed_dim else {"kdim": m.kdim, "vdim": m.vdim})
+                     ).model_dump(by_alias=True, exclude_defaults=True)
+    item.pop("kind")
+    return {Attention.KIND: item}
+
+
+DROP_PATHS = ("StochasticDepth", "DropPath")  # the class names of stochastic depth (torchvision's, timm's)
+
+
+def drop_path_rate(m: nn.Module) -> tuple[float, str] | None:
+    """``(rate, mode)`` of a stochastic-depth module (torchvision's ``StochasticDepth``: ``p``, ``mode``;
+    timm's ``DropPath``: ``drop_prob``, scaling the survivors as netspec does), read by its class name and
+    attributes; None for any other module."""
+    name = type(m).__name__
+    if name not in DROP_PATHS:
+        return None
+    if name == "StochasticDepth" and isinstance(getattr(m, "p", None), (int, float)):
+        mode = getattr(m, "mode", "row")
+        return float(m.p), mode if isinstance(mode, str) else "row"
+    if name == "DropPath" and isinstance(getattr(m, "drop_prob", None), (int, float)) and \
+            getattr(m, "scale_by_keep", True):
+        return float(m.drop_prob), "row"
+    return None
+
+
+def drop_path_item(rate: float, mode: str) -> dict[str, Any]:
+    if mode not in ("row", "batch"):
+        raise ValueError(f"stochastic depth mode {mode!r} (netspec's drop_path: row or batch)")
+    return {DropPath.KIND: {"rate": rate, **({"mode": mode} if mode != "row" else {})}}
+
+
+RECURRENT = (nn.LSTM, nn.GRU, nn.RNN)
+ENCODERS = (nn.TransformerEncoderLayer, nn.TransformerEncoder)  # written as groups (Importer.encoder)
+LAST_STEP = ((slice(None, None, None), -1), (slice(None, None, None), -1, slice(None, None, None)))
+
+
+# torch.nn class -> the layer item it becomes (raising ValueError for options netspec lacks)
+MODULES: dict[type, Callable[[nn.Module], dict[str, Any]]] = {
+    nn.Conv2d: _conv(Conv2d.KIND), nn.Conv1d: _conv(Conv1d.KIND),
+    nn.BatchNorm2d: _norm(BatchNorm2d.KIND), nn.BatchNorm1d: _norm(BatchNorm1d.KIND),
+    nn.MaxPool2d: _pool(MaxPool2d.KIND), nn.AvgPool2d: _pool(AvgPool2d.KIND),
+    nn.MaxPool1d: _pool(MaxPool1d.KIND), nn.AvgPool1d: _pool(AvgPool1d.KIND),
+    nn.AdaptiveAvgPool2d: _adaptive, nn.Linear: linear_item, nn.Dropout: dropout_item, nn.Dropout2d: dropout_item,
+    nn.Flatten: _flatten, nn.LeakyReLU: _leaky, nn.ELU: _elu, nn.Embedding: _embedding,
+    nn.LSTM: _recurrent(LSTM), nn.GRU: _recurrent(GRU), nn.RNN: _recurrent(RNN),
+    nn.LayerNorm: layer_norm_item, nn.GroupNorm: _group_norm, nn.RMSNorm: _rms_norm,
+    nn.MultiheadAttention: attention_item,
+}
+# activation modules and functions without options: from the one activation table
+ACTIVATION_MODULES = {getattr(nn, a.module): name for name, a in ACTIVATIONS.items()
+                      if a.plain_kind and not a.kwargs and hasattr(nn, a.module)}
+# activation modules whose options must be the table's defaults (softmax over the last axis)
+ACTIVATION_DEFAULTS = {getattr(nn, a.module): name for name, a in ACTIVATIONS.items()
+                       if a.kwargs and hasattr(nn, a.module) and getattr(nn, a.module) not in MODULES}
+ACTIVATION_FUNCTIONS: dict[Any, str] = {}
+for _name, _act in ACTIVATIONS.items():
+    if _act.plain_kind and not _act.kwargs:
+        _mod, _, _fn = _act.functional.rpartition(".")
+        for _space in ((torch,) if _mod == "torch" else (F, torch)):
+            if hasattr(_space, _fn):
+                ACTIVATION_FUNCTIONS[getattr(_space, _fn)] = _name
+# functions that are a module's forward: the module they are, and the names of their arguments after the input
+_POOL2D = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+FUNCTION_MODULES: dict[Any, tuple[type, tuple[str, ...]]] = {
+    F.max_pool2d: (nn.MaxPool2d, _POOL2D), F.max_pool1d: (nn.MaxPool1d, _POOL2D),
+    F.avg_pool2d: (nn.AvgPool2d, ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                                  "divisor_override")),
+    F.avg_pool1d: (nn.AvgPool1d, ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")),
+    F.softmax: (nn.Softmax, ("dim", "_stacklevel", "dtype")), torch.softmax: (nn.Softmax, ("dim", "dtype")),
+    F.log_softmax: (nn.LogSoftmax, ("dim", "_stacklevel", "dtype")),
+    torch.log_softmax: (nn.LogSoftmax, ("dim", "dtype")),
+    F.leaky_relu: (nn.LeakyReLU, ("negative_slope", "inplace")), F.elu: (nn.ELU, ("alpha", "inplace")),
+}
+# tensor methods that are such functions (`x.softmax(-1)`)
+METHOD_MODULES = {f.__name__: f for f in (torch.softmax, torch.log_softmax)}
+UNUSED_ARGUMENTS = {"inplace": None, "_stacklevel": None}  # arguments that do not change what is computed
+IDENTITY = next(name for name, a in ACTIVATIONS.items() if a.is_identity and a.plain_kind)
+MERGES = {operator.add: Add.KIND, operator.iadd: Add.KIND, torch.add: Add.KIND,
+          operator.mul: Multiply.KIND, operator.imul: Multiply.KIND, torch.mul: Multiply.KIND}
+FUNCTIONS = {torch.flatten, torch.cat, torch.concat, F.adaptive_avg_pool2d, F.dropout, *MERGES, *ACTIVATION_FUNCTIONS}
+# tensor methods read as the torch function of the same name
+METHODS = {f.__name__: f for f in (torch.flatten, *(f for f in ACTIVATION_FUNCTIONS if getattr(torch, f.__name__, None)
+                                                   is f and hasattr(torch.Tensor, f.__name__)))}
+INPLACE_OK = {"inplace"}  # keyword arguments that do not change the values
+PERMUTES = (torch.permute, torch.transpose, torch.swapaxes)
+# reshapes and permutations, read from the sizes they produce: torch functions, and the tensor methods of their names
+SHAPES = {torch.reshape, torch.Tensor.view.__name__, *PERMUTES, *(f.__name__ for f in (torch.reshape, *PERMUTES))}
+STOCHASTIC_DEPTH = "torchvision.ops.stochastic_depth"  # the module of torchvision's function of that name
+STATE_LAYOUT = ("PyTorch's recurrent state is (layers·directions, batch, units), netspec's (batch, layers·directions, "
+                "units): netspec imports a selection of one, h[-1] (the last layer) or h[0]")
+
+
+def holds_tensor(v: Any) -> bool:
+    if isinstance(v, torch.Tensor):
+        return True
+    if isinstance(v, (list, tuple)):
+        return any(holds_tensor(x) for x in v)
+    if isinstance(v, dict):
+        return any(holds_tensor(x) for x in v.values())
+    return False
+
+
+def index_text(index: Any) -> str:
+    def one(i: Any) -> str:
+        if isinstance(i, slice):
+            return ":" if (i.start, i.stop, i.step) == (None, None, None) else \
+                f"{'' if i.start is None else i.start}:{'' if i.stop is None else i.stop}"
+        return "..." if i is Ellipsis else repr(i)
+    return "[" + ", ".join(one(i) for i in (index if isinstance(index, tuple) else (index,))) + "]"
+
+
+def sample_axis(dim: int | None, rank: int) -> int:
+    """A softmax's ``dim`` on a tensor of ``rank`` (batch included) as netspec's per-sample axis, -1 for
+    the last axis however it is written (``dim=1`` of an ``(N, F)`` tensor)."""
+    if dim is None:
+        dim = 0 if rank in (0, 1, 3) else 1  # torch's implicit choice (deprecated) for dim=None
+    if not -rank <= dim < rank:
+        raise ValueError(f"dim {dim} of a tensor of rank {rank}")
+    d = dim % rank
+    if d == 0:
+        raise ValueError(f"dim {dim}: over the batch axis (netspec normalizes within each sample)")
+    return -1 if d == rank - 1 else d - 1
+
+
+def fn_name(target: Any) -> str:
+    return getattr(target, "__name__", str(target))
