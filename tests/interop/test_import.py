@@ -12,25 +12,12 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from import_support import same_function, sample
 from torchvision_layout import TinyDenseNet, TinyMobileNetV2, TinyResNet, TinyVGG, randomise
 
 import netspec
 from netspec.cli.main import main
 from netspec.interop.importer import NotImportable, import_model
-
-
-def _same_function(text: str, model: nn.Module, shape: list[int]) -> None:
-    """Independently of the importer's own check: the spec checks, compiles, loads the model's state
-    dict completely, every module by name, and computes the model's outputs."""
-    report = netspec.check(text)
-    assert report.ok, [str(f) for f in report.failures]
-    assert report.graph.network().params == sum(p.numel() for p in model.parameters())
-    mine = netspec.compile(text, weights=model.state_dict()).eval()
-    assert mine.netspec_weights.complete
-    assert {how for *_, how in mine.netspec_weights.loaded} == {"name"}, mine.netspec_weights.table(True)
-    x = torch.randn(2, *shape)
-    with torch.no_grad():
-        assert torch.allclose(mine(x), model.eval()(x), atol=1e-5)
 
 
 def test_a_resnet_becomes_residual_blocks_with_repeat():
@@ -41,7 +28,7 @@ def test_a_resnet_becomes_residual_blocks_with_repeat():
     assert spec["blocks"]["basic_block"]["activation"] == "relu"
     assert {"basic_block": {"filters": 8}, "repeat": 2, "name": "layer1"} in spec["layers"]
     assert done.max_diff == 0.0
-    _same_function(done.text, model, [3, 16, 16])
+    same_function(done.text, model, sample([3, 16, 16]))
 
 
 class Branches(nn.Module):
@@ -76,7 +63,7 @@ def test_branches_become_a_parallel_block():
     (parallel,) = block["layers"]
     assert next(iter(parallel)) == "parallel" and parallel["parallel"]["activation"] == "relu"
     assert len(parallel["parallel"]["branches"]) == 3
-    _same_function(done.text, model, [3, 12, 12])
+    same_function(done.text, model, sample([3, 12, 12]))
 
 
 class DenseLayer(nn.Module):
@@ -114,7 +101,7 @@ def test_dense_connectivity_becomes_a_repeated_block():
     (parallel,) = done.spec["blocks"]["dense_layer"]["layers"]
     assert parallel["parallel"]["merge"] == "concat" and parallel["parallel"]["branches"][0] == []
     assert "from:" not in done.text
-    _same_function(done.text, model, [1, 8, 8])
+    same_function(done.text, model, sample([1, 8, 8]))
 
 
 def test_a_torchvision_layout_densenet_imports_with_repeat_and_loads_by_name():
@@ -128,7 +115,7 @@ def test_a_torchvision_layout_densenet_imports_with_repeat_and_loads_by_name():
     assert {"denselayer": {}, "repeat": 2, "name": "denseblock2"} in features
     assert list(done.spec["blocks"]) == ["denselayer"]  # one transition: no block for it
     assert done.weights.endswith("loaded by name")
-    _same_function(done.text, model, [3, 16, 16])
+    same_function(done.text, model, sample([3, 16, 16]))
 
 
 def test_sequential_indices_load_by_name():
@@ -138,7 +125,7 @@ def test_sequential_indices_load_by_name():
     done = import_model(model, [3, 8, 8], name="tiny_vgg")
     features = done.spec["layers"][0]["sequential"]["layers"]
     assert [i["name"] for i in features][:4] == ["conv2d_1", "relu_2", "max_pool2d_3", "conv2d_4"]
-    _same_function(done.text, model, [3, 8, 8])
+    same_function(done.text, model, sample([3, 8, 8]))
 
 
 def test_a_torchvision_layout_mobilenet_v2_loads_by_name():
@@ -147,7 +134,7 @@ def test_a_torchvision_layout_mobilenet_v2_loads_by_name():
     model = randomise(TinyMobileNetV2())
     done = import_model(model, [3, 16, 16], name="tiny_mobilenet_v2")
     assert "inverted_residual" in done.spec["blocks"] and "conv_norm_activation" in done.spec["blocks"]
-    _same_function(done.text, model, [3, 16, 16])
+    same_function(done.text, model, sample([3, 16, 16]))
 
 
 class Unmappable(nn.Module):
@@ -209,7 +196,7 @@ def test_torchvision_models_import_and_compute_the_same(name):
     if name == "densenet121":
         assert '{"denselayer": {}, "repeat": 24' in str(done.spec).replace("'", '"')
     if name in BY_NAME:
-        _same_function(done.text, model, [3, 224, 224])
+        same_function(done.text, model, sample([3, 224, 224]))
 
 
 def test_build_with_the_models_weights_reports_loaded_by_name(tmp_path, capsys):
@@ -359,7 +346,7 @@ def test_identical_blocks_become_a_repeat():
     model = ThreeBlocks()
     done = import_model(model, [8])
     assert done.spec["layers"][0]["repeat"] == 3 and done.spec["layers"][0]["name"] == "blocks"
-    _same_function(done.text, model, [8])
+    same_function(done.text, model, sample([8]))
 
 
 def test_the_users_code_failing_is_a_located_user_error(tmp_path, capsys):

@@ -12,28 +12,11 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from import_support import same_function, sample
 from torchvision_layout import randomise
 
 import netspec
 from netspec.interop.importer import NotImportable, import_model
-
-
-def _same_function(text: str, model: nn.Module, shape: list[int], atol: float = 1e-5) -> float:
-    """The spec checks with the model's parameter count, loads its state dict completely and every
-    module by name, and computes its outputs; the largest difference."""
-    report = netspec.check(text)
-    assert report.ok, [str(f) for f in report.failures]
-    assert report.graph.network().params == sum(p.numel() for p in model.parameters())
-    mine = netspec.compile(text, weights=model.state_dict()).eval()
-    assert mine.netspec_weights.complete
-    assert {how for *_, how in mine.netspec_weights.loaded} == {"name"}, mine.netspec_weights.table(True)
-    torch.manual_seed(1)
-    x = torch.randn(2, *shape)
-    with torch.no_grad():
-        a, b = mine(x), model.eval()(x)
-    assert a.shape == b.shape
-    assert torch.allclose(a, b, atol=atol), float((a - b).abs().max())
-    return float((a - b).abs().max())
 
 
 def _kinds(v: object) -> set[str]:
@@ -98,7 +81,7 @@ def test_a_vit_imports_as_a_repeated_pre_norm_block_and_loads_by_name():
     assert {"encoder_block": {}, "repeat": 3, "name": "layers"} in done.spec["layers"]
     assert done.spec["expect"]["params"] == sum(p.numel() for p in model.parameters())
     assert done.max_diff is not None and done.max_diff < 1e-5
-    _same_function(done.text, model, [3, 16, 16])
+    same_function(done.text, model, sample([3, 16, 16]))
 
 
 class CrossAttention(nn.Module):
@@ -121,7 +104,7 @@ def test_cross_attention_without_bias_imports():
     done = import_model(model, [5, 6], name="cross")
     attn = next(item for item in done.spec["layers"] if item["name"] == "attn")
     assert attn["attention"] == {"heads": 4, "bias": False} and attn["from"] == ["q", "mem"]
-    _same_function(done.text, model, [5, 6])
+    same_function(done.text, model, sample([5, 6]))
 
 
 class AttentionWeights(nn.Module):
@@ -228,7 +211,7 @@ def test_layer_scale_stochastic_depth_channel_norm_excitation_and_group_norm_imp
         done.spec["layers"][0]["sequential"]["layers"]
     assert {"group_norm": {"groups": 4, "eps": 1e-6}, "name": "gn"} in done.spec["layers"]
     assert "multiply" in str(done.spec)  # the excitation: x times a gate
-    _same_function(done.text, model, [3, 16, 16])
+    same_function(done.text, model, sample([3, 16, 16]))
     # stochastic depth is a layer: in training, the compiled module drops branches as the model does
     mine = netspec.compile(done.text, weights=model.state_dict())
     rates = sorted(m.p if hasattr(m, "p") else m.rate for m in mine.modules() if type(m).__name__ == "StochasticDepth")
@@ -283,14 +266,14 @@ def test_torchvisions_vision_transformer_small():
     done = import_model(model, [3, 32, 32], name="small_vit")
     assert {"encoder_layer": {}, "repeat": 2, "name": "layers"} in \
         done.spec["layers"][4]["sequential"]["layers"]  # torchvision's encoder_layer_0, encoder_layer_1
-    _same_function(done.text, model, [3, 32, 32])
+    same_function(done.text, model, sample([3, 32, 32]))
 
 
 @pytest.mark.parametrize("name", ["efficientnet_b0", "convnext_tiny"])
 def test_torchvision_convnets_at_a_small_input(name):
     model = randomise(getattr(_models(), name)())
     done = import_model(model, [3, 32, 32], name=name)
-    _same_function(done.text, model, [3, 32, 32], atol=1e-4)
+    same_function(done.text, model, sample([3, 32, 32]), atol=1e-4)
 
 
 @pytest.mark.slow
@@ -300,7 +283,7 @@ def test_torchvision_modern_models_import_at_224(name):
     done = import_model(model, [3, 224, 224], name=name)
     assert done.spec["expect"]["params"] == sum(p.numel() for p in model.parameters())
     assert done.text.count("\n") < 250 and done.spec.get("blocks")
-    _same_function(done.text, model, [3, 224, 224], atol=1e-4)
+    same_function(done.text, model, sample([3, 224, 224]), atol=1e-4)
 
 
 class DropPath(nn.Module):
@@ -335,7 +318,7 @@ def test_timm_drop_path_a_two_axis_layer_norm_and_tanh_gelu_import():
     body = {x["name"]: x for x in done.spec["layers"]}  # the model's own layers: named, with from:
     assert body["drop_path"]["drop_path"] == {"rate": 0.25}
     assert body["norm"]["layernorm"] == {"axes": 2} and "gelu_tanh" in body["act"]
-    _same_function(done.text, model, [4, 6])
+    same_function(done.text, model, sample([4, 6]))
 
 
 def test_a_drop_path_that_does_not_rescale_is_not_taken_for_netspecs():
@@ -373,4 +356,4 @@ def test_an_inline_gate_becomes_a_parallel_group_that_loads_by_name():
     model = randomise(TwoGated())
     done = import_model(model, [4, 8, 8], name="gated")
     assert [next(iter(x)) for x in done.spec["blocks"]["gated"]["layers"]] == ["conv2d", "parallel", "conv2d"]
-    _same_function(done.text, model, [4, 8, 8])
+    same_function(done.text, model, sample([4, 8, 8]))

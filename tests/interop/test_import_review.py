@@ -8,26 +8,12 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from import_support import same_function
 
 import netspec
 from netspec.cli.main import main
 from netspec.core.errors import DataError
 from netspec.interop.importer import NotImportable, import_model
-
-
-def _same_function(text: str, model: nn.Module, x: torch.Tensor) -> None:
-    """The spec has the model's parameter count, takes its state dict completely, every module by name,
-    and computes its outputs."""
-    report = netspec.check(text)
-    assert report.ok, [str(f) for f in report.failures]
-    assert report.graph.network().params == sum(p.numel() for p in model.parameters())
-    mine = netspec.compile(text, weights=model.state_dict()).eval()
-    assert mine.netspec_weights.complete
-    assert {how for *_, how in mine.netspec_weights.loaded} <= {"name"}, mine.netspec_weights.table(True)
-    with torch.no_grad():
-        a, b = mine(x), model.eval()(x)
-    assert a.shape == b.shape
-    assert torch.allclose(a, b, atol=1e-5), float((a - b).abs().max())
 
 
 # --- 1. a parameter used as a layer, under the model's own name ----------------------------------------
@@ -89,21 +75,21 @@ def test_a_position_table_under_any_name_loads_by_name(attr):
     model = Positions(attr)
     done = import_model(model, [6], input_dtype="long")
     assert done.max_diff is not None
-    _same_function(done.text, model, torch.randint(0, 20, (2, 6)))
+    same_function(done.text, model, torch.randint(0, 20, (2, 6)))
 
 
 def test_a_class_token_and_a_position_table_side_by_side_under_timms_names():
     torch.manual_seed(0)
     model = Tokens()
     done = import_model(model, [5, 4])
-    _same_function(done.text, model, torch.randn(2, 5, 4))
+    same_function(done.text, model, torch.randn(2, 5, 4))
 
 
 def test_a_layer_scale_named_gamma_in_repeated_blocks_loads_by_name():
     torch.manual_seed(0)
     model = Scales()
     done = import_model(model, [4, 6, 6])
-    _same_function(done.text, model, torch.randn(2, 4, 6, 6))
+    same_function(done.text, model, torch.randn(2, 4, 6, 6))
 
 
 def test_a_refused_load_names_options_that_exist():
@@ -154,14 +140,14 @@ def test_the_classic_mnist_tutorial_net_imports_and_computes_the_same():
     torch.manual_seed(0)
     model = OldTutorial()
     done = import_model(model, [1, 28, 28])
-    _same_function(done.text, model, torch.randn(2, 1, 28, 28))
+    same_function(done.text, model, torch.randn(2, 1, 28, 28))
 
 
 def test_functional_pools_softmaxes_and_activations_import_with_their_options():
     torch.manual_seed(0)
     model = Functional()
     done = import_model(model, [3, 8, 8])
-    _same_function(done.text, model, torch.randn(2, 3, 8, 8))
+    same_function(done.text, model, torch.randn(2, 3, 8, 8))
 
 
 class OverBatch(nn.Module):
@@ -191,7 +177,7 @@ def test_a_model_without_parameters_imports_and_checks(model):
     done = import_model(model, [2, 3])
     assert done.params == sum(p.numel() for p in model.parameters()) == 0
     assert done.max_diff is not None
-    _same_function(done.text, model, torch.randn(4, 2, 3))
+    same_function(done.text, model, torch.randn(4, 2, 3))
 
 
 # --- 4. a residual whose projection comes first; children named after their parent -----------------------
@@ -254,7 +240,7 @@ def test_the_projection_is_the_shortcut_whichever_side_of_the_sum_it_is_on():
     torch.manual_seed(0)
     model = TinyRegNet()
     done = import_model(model, [3, 16, 16])
-    _same_function(done.text, model, torch.randn(2, 3, 16, 16))
+    same_function(done.text, model, torch.randn(2, 3, 16, 16))
     with_shortcut = [r for r in _residuals(done.spec) if r.get("shortcut")]
     assert with_shortcut
     for r in with_shortcut:  # the shortcut is the 1x1 projection (two layers), the body the bottleneck
@@ -269,7 +255,7 @@ def test_names_inside_a_shared_block_do_not_carry_one_parents_name():
     assert done.spec.get("blocks")
     inside = _names(done.spec["blocks"])
     assert not any(n.startswith(("block2", "block3")) for n in inside), inside
-    _same_function(done.text, model, torch.randn(2, 3, 16, 16))
+    same_function(done.text, model, torch.randn(2, 3, 16, 16))
 
 
 # --- 5. -o model.ns writes the DSL ------------------------------------------------------------------------
@@ -392,7 +378,7 @@ def test_floats_are_written_without_float32_noise():
     assert "9.999999974752427" not in done.text
     norms = [item for item in done.spec["layers"] if "layernorm" in item]
     assert torch.tensor(norms[0]["layernorm"]["eps"], dtype=torch.float32) == torch.tensor(eps, dtype=torch.float32)
-    _same_function(done.text, model, torch.randn(3, 4))
+    same_function(done.text, model, torch.randn(3, 4))
 
 
 # --- 8. PyTorch's own Transformer encoder layer -------------------------------------------------------------
@@ -414,7 +400,7 @@ def test_pytorchs_transformer_encoder_layers_import_as_residuals_and_load_by_nam
     torch.manual_seed(0)
     model = Encoders()
     done = import_model(model, [5, 8])
-    _same_function(done.text, model, torch.randn(2, 5, 8))
+    same_function(done.text, model, torch.randn(2, 5, 8))
     assert any(item.get("repeat") == len(model.encoder.layers) for item in _items(done.spec["layers"]))
 
 
@@ -457,11 +443,11 @@ def test_a_mean_over_positions_or_steps_is_a_pool():
     torch.manual_seed(0)
     model = SequenceMean()
     done = import_model(model, [5, 8])
-    _same_function(done.text, model, torch.randn(2, 5, 8))
+    same_function(done.text, model, torch.randn(2, 5, 8))
     model2 = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
     wrapped = _MeanHead(model2)
     done = import_model(wrapped, [3, 6, 6])
-    _same_function(done.text, wrapped, torch.randn(2, 3, 6, 6))
+    same_function(done.text, wrapped, torch.randn(2, 3, 6, 6))
     with pytest.raises(NotImportable, match="mean over dims"):
         import_model(_MeanOver(1), [3, 6, 6])
 
