@@ -273,9 +273,7 @@ class Structure:
                 item["shortcut"] = self.sub_items(short, names, prefix + "shortcut.")
             if act:
                 item["activation"] = act
-            names[merge.node] = f"{prefix}{Add.KIND}"
-            for t in tail:
-                names[t.node] = f"{prefix}{Add.KIND}"
+            _name_merge(names, merge, tail, f"{prefix}{Add.KIND}")
             return {Residual.KIND: item}
         if any(branches) and len(branches) >= 2:  # an empty branch is the input (DenseNet's concat(x, f(x)))
             item = {"merge": kind, "branches": [self.sub_items(b, names, f"{prefix}branch{i + 1}.")
@@ -284,9 +282,7 @@ class Structure:
                 item["axis"] = merge.item[kind]["axis"]
             if act:
                 item["activation"] = act
-            names[merge.node] = f"{prefix}merge"
-            for t in tail:
-                names[t.node] = f"{prefix}merge"
+            _name_merge(names, merge, tail, f"{prefix}merge")
             return {Parallel.KIND: item}
         return None
 
@@ -534,3 +530,9 @@ def repeats(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     body[key] = repeats(body[key])
         out.append(item)
     return out
+
+
+def _name_merge(names: dict[Any, str], merge: Op, tail: list[Op], name: str) -> None:
+    """A group's merge and the calls folded into it after (its activation) all answer to the merge's name."""
+    for op in (merge, *tail):
+        names[op.node] = name
