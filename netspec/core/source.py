@@ -8,7 +8,7 @@ shape errors use them to point at ``file:line:column``.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from netspec.core.errors import Location, Problem, SpecSyntaxError
 
@@ -131,13 +131,18 @@ def _dotted(path: tuple[Any, ...]) -> str:
     return where if len(where) <= 120 else where[:50] + " … " + where[-60:]
 
 
+def map_leaves(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """Plain dict/list copy of a tree with ``leaf`` applied to every value that is neither."""
+    if isinstance(value, dict):
+        return {k: map_leaves(v, leaf) for k, v in value.items()}
+    if isinstance(value, list):
+        return [map_leaves(v, leaf) for v in value]
+    return leaf(value)
+
+
 def strip_positions(value: Any) -> Any:
     """Plain dict/list copy of a raw tree (for comparisons and dumping)."""
-    if isinstance(value, dict):
-        return {k: strip_positions(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [strip_positions(v) for v in value]
-    return value
+    return map_leaves(value, lambda v: v)
 
 
 def check_digits(text: str) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import torch.nn as nn
 
+from netspec.core.source import map_leaves
+
 
 def numbered_from_one(model: nn.Module) -> dict[str, str]:
     """Children named ``<stem>_0`` ... ``<stem>_<n-1>`` (torchvision's ViT ``encoder_layer_0``): their paths
@@ -48,13 +50,7 @@ def shortest_float(x: float) -> float:
 
 def tidy_floats(v: Any) -> Any:
     """Every float of a spec tree as :func:`shortest_float`."""
-    if isinstance(v, float):
-        return shortest_float(v)
-    if isinstance(v, dict):
-        return {k: tidy_floats(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [tidy_floats(x) for x in v]
-    return v
+    return map_leaves(v, lambda x: shortest_float(x) if isinstance(x, float) else x)
 
 
 def snake(name: str) -> str:

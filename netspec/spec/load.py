@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from netspec.core.errors import Problem, SpecValidationError
-from netspec.core.source import PosDict, strip_positions, to_raw, walk
+from netspec.core.source import PosDict, map_leaves, strip_positions, to_raw, walk
 from netspec.frontends import DSL_SUFFIXES, parser_for, read_source
 from netspec.frontends.keys import BLOCK_CHILDREN, ITEM_KEYS
 from netspec.layers import canonical_kind, layer_class
@@ -97,14 +97,11 @@ _BRACED_NAME = re.compile(r"\$\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[-?\d+\])*)\s
 
 def _plain_exprs(value: Any) -> Any:
     """``${in.features}`` and ``$in.features`` (the same expression; the DSL writes only the first) in one form."""
-    if isinstance(value, str):
-        match = _BRACED_NAME.fullmatch(value)
-        return "$" + match.group(1) if match else value
-    if isinstance(value, dict):
-        return {k: _plain_exprs(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain_exprs(v) for v in value]
-    return value
+    def plain(leaf: Any) -> Any:
+        match = _BRACED_NAME.fullmatch(leaf) if isinstance(leaf, str) else None
+        return "$" + match.group(1) if match else leaf
+
+    return map_leaves(value, plain)
 
 
 def _plain_layers(items: Any) -> Any:

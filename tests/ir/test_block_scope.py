@@ -222,11 +222,8 @@ layers:
 def test_share_or_tie_on_a_block_use_is_refused_not_ignored(tmp_path):
     # it used to be ignored: 5,216 parameters (two towers) where sharing would give 2,608
     for option, value in (("share", "ta"), ("tie", "{weight: ta}")):
-        path = tmp_path / f"{option}.yaml"
-        path.write_text(SHARED_TOWER.replace("share: ta", f"{option}: {value}"), encoding="utf-8")
-        with pytest.raises(NetspecError) as info:
-            netspec.check(str(path))
-        (problem,) = info.value.problems
+        problem, _ = _problem(SHARED_TOWER.replace("share: ta", f"{option}: {value}"), f"{option}.yaml", tmp_path,
+                              hint=False)
         assert f"'{option}' applies to a layer with parameters" in problem.message
         assert (problem.location.line, problem.path) == (8, f"layers[1].{option}")
 
@@ -246,11 +243,7 @@ layers:
     ("    init: {weight: zeros}\n", "weight is tied to emb.weight, which 'emb' initialises"),  # silently ignored
 ])
 def test_a_tied_layer_cannot_differ_from_its_owner(tmp_path, extra, fragment):
-    path = tmp_path / "tied.yaml"
-    path.write_text(TIED_HEAD + extra, encoding="utf-8")
-    with pytest.raises(NetspecError) as info:
-        netspec.check(str(path))
-    (problem,) = info.value.problems
+    problem, _ = _problem(TIED_HEAD + extra, "tied.yaml", tmp_path)
     assert fragment in problem.message and problem.hint
 
 
@@ -274,10 +267,6 @@ def test_an_argument_cannot_name_a_layer_inside_the_use_itself(tmp_path):
     text = ("inputs: {a: [8], b: [8]}\nblocks:\n  branch:\n    params: {twin: null}\n    layers:\n"
             "      - dense: {units: 4}\n        name: enc\n      - dense: {units: 4}\n        share: $twin\n"
             "layers:\n  - branch: {twin: br.enc, from: b}\n    name: br\n")
-    path = tmp_path / "inside.yaml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(NetspecError) as info:
-        netspec.check(str(path))
-    (problem,) = info.value.problems
+    problem, _ = _problem(text, "inside.yaml", tmp_path)
     assert "is a layer inside this use of block 'branch'" in problem.message
     assert (problem.location.line, problem.location.column) == (11, 14)
