@@ -256,6 +256,7 @@ class Task:
 
     NAMES: ClassVar[tuple[str, ...]] = ()
     DEFAULT_DATA: ClassVar[str] = "digits"
+    DEFAULT_TOKEN_DATA: ClassVar[str | None] = None  # the default for a network reading token ids (one long input)
     HAS_ACCURACY: ClassVar[bool] = False
     GENERATIVE: ClassVar[bool] = False  # writes a PNG grid of samples / reconstructions
 
@@ -274,7 +275,10 @@ class Task:
     # --- data ---
     @property
     def data_name(self) -> str:
-        return self.cfg.data.name if self.cfg.data.name != "auto" else self.DEFAULT_DATA
+        if self.cfg.data.name != "auto":
+            return self.cfg.data.name
+        tokens = self.input_type.dtype == "long" and len(self.first_net.inputs) == 1
+        return self.DEFAULT_TOKEN_DATA if tokens and self.DEFAULT_TOKEN_DATA else self.DEFAULT_DATA
 
     @property
     def input_name(self) -> str:

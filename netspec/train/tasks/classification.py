@@ -32,13 +32,7 @@ LOSS_OF_MEANING = {"distribution": "nll_of_probs", "log_distribution": "nll"}
 class Classification(Task):
     HAS_ACCURACY = True
     DEFAULT_DATA = "digits"
-    DEFAULT_TOKEN_DATA = "sentiment"  # a network reading token ids (a long input): synthetic token classification
-
-    @property
-    def data_name(self) -> str:
-        if self.cfg.data.name == "auto" and self.input_type.dtype == "long" and len(self.first_net.inputs) == 1:
-            return self.DEFAULT_TOKEN_DATA
-        return super().data_name
+    DEFAULT_TOKEN_DATA = "sentiment"  # synthetic token classification
 
     def load_data(self) -> DataBundle:
         cfg = self.cfg.data
