@@ -178,3 +178,26 @@ def test_family_packages_import_no_kind():
         tree = ast.parse((LAYERS / family / "__init__.py").read_text(encoding="utf-8"))
         assert not [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))], family
     assert base.canonical_kind("conv") == "conv2d"
+
+
+def test_a_layer_keeps_where_it_was_written_through_copies():
+    """A layer's place (file:line:col, its path, each `from:` name's place) lives beside its fields: it
+    survives copies and pickling (the trainer deep-copies graphs), and a layer made in Python has none."""
+    import copy
+    import pickle
+
+    from netspec import load
+
+    text = "name: n\ninput: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 4, kernel: 3, name: a}\n" \
+           "  - conv2d: {filters: 4, kernel: 3, name: b}\n  - add: {from: [a, b]}\n"
+    merge = load(text).networks["n"].layers[2]
+    # written on line 6 (1-based), the item at column 5; its two sources at columns 18 and 21
+    assert (merge.where.line, merge.where.column, merge.path) == (6, 5, "layers[2]")
+    assert [merge.from_where(i).column for i in range(2)] == [18, 21]
+    for copied in (copy.copy(merge), copy.deepcopy(merge), pickle.loads(pickle.dumps(merge)),
+                   merge.model_copy()):
+        assert (copied.where, copied.path, copied.from_where(1)) == (merge.where, merge.path, merge.from_where(1))
+    made = base.layer_class("conv2d")(kind="conv2d", filters=4, kernel=3)
+    assert (made.where, made.path, made.from_where(0)) == (None, "", None)
+    built = base.layer_class("conv2d").model_construct(kind="conv2d", filters=4, kernel=3)
+    assert (built.where, built.path) == (None, "")
