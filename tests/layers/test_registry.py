@@ -201,3 +201,28 @@ def test_a_layer_keeps_where_it_was_written_through_copies():
     assert (made.where, made.path, made.from_where(0)) == (None, "", None)
     built = base.layer_class("conv2d").model_construct(kind="conv2d", filters=4, kernel=3)
     assert (built.where, built.path) == (None, "")
+
+
+def test_kinds_share_the_common_fields_schemas():
+    """Every kind's validator reuses one schema for each field of the base class (building them again
+    for every kind was most of a kind's first-use cost, docs/performance.md): two kinds hold the very
+    same schema object under their `default` wrapper, and a value wrong for a common field is refused
+    by both alike."""
+    from pydantic import ValidationError
+
+    def field_schema(cls: type, name: str) -> dict:
+        schema = cls.__pydantic_core_schema__
+        while schema["type"] != "model-fields":
+            schema = schema["schema"]
+        return schema["fields"][name]["schema"]["schema"]  # inside the field's default
+
+    conv, dense = base.layer_class("conv2d"), base.layer_class("dense")
+    conv.model_rebuild(), dense.model_rebuild()
+    for name in ("name", "from_", "trainable", "init", "share", "tie"):
+        assert field_schema(conv, name) is field_schema(dense, name), name
+    for cls, args in ((conv, {"filters": 4, "kernel": 3}), (dense, {"units": 4})):
+        for bad in ({"name": "forward"}, {"from": []}, {"init": "xavier_unifrm"}, {"share": "1x"},
+                    {"tie": {"weight": 3}}, {"trainable": "yes"}, {"name": "x" * 65}):
+            with pytest.raises(ValidationError):
+                cls(kind=cls.KIND, **args, **bad)
+        assert cls(kind=cls.KIND, **args, **{"from": "a"}).from_ == ["a"]
