@@ -346,7 +346,7 @@ class Layer(BaseModel):
     @classmethod
     def _remember_source(cls, data: Any, handler: Any) -> "Layer":
         layer = handler(data)
-        pos = getattr(data, "pos", None)
+        pos = getattr(data, "pos", None) if isinstance(data, dict) else None  # not a structure's validated child
         if pos is not None:
             from_at: tuple[Location | None, ...] = ()
             sources = data.get("from")
@@ -354,11 +354,10 @@ class Layer(BaseModel):
                 at = getattr(sources, "item_pos", None)
                 from_at = tuple(at) if isinstance(at, list) else (data.where("from"),)
             written = (pos, getattr(data, "path", None) or "", from_at)
-            private = layer.__pydantic_private__
-            if private is None:
+            if cls.__private_attributes__:  # pydantic has filled the slot with a kind's own private values
+                layer.__pydantic_private__[_WRITTEN] = written
+            else:  # the slot is unset: reading it would go through pydantic's __getattr__
                 object.__setattr__(layer, "__pydantic_private__", {_WRITTEN: written})
-            else:
-                private[_WRITTEN] = written
         return layer
 
     @classmethod
