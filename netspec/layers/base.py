@@ -12,6 +12,7 @@ To add a kind: write its class in a module of its own in the family's package
 automatically (give it ``EXAMPLES``).
 """
 
+import functools
 import importlib
 import sys
 import threading
@@ -587,6 +588,8 @@ def write_index() -> None:
         f.write(text)
 
 
-def field_names(cls: type[BaseModel]) -> list[str]:
-    """Names a user may write for a model's fields (aliases where set)."""
-    return [f.alias or n for n, f in cls.model_fields.items()]
+@functools.cache
+def field_names(cls: type[BaseModel]) -> tuple[str, ...]:
+    """Names a user may write for a model's fields (aliases where set). Kept per class: the expander
+    asks for every item."""
+    return tuple(f.alias or n for n, f in cls.model_fields.items())

@@ -296,7 +296,7 @@ class Builder:
             allowed = list(literal_words(cls))
             if "activation" in fields:
                 allowed += list(ACTIVATIONS)
-            hint = did_you_mean(word, allowed + fields) or self.options_hint(cls)
+            hint = did_you_mean(word, [*allowed, *fields]) or self.options_hint(cls)
         hits = literal_words(cls).get(word, [])
         if len(set(hits)) > 1:
             hint = f"'{word}' could set {' or '.join(sorted(set(hits)))}; write the key"
