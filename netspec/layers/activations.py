@@ -7,12 +7,13 @@ of its own in ``layers/core/`` only when it takes options of its own). Imports n
 (``layers/torch/activations.py``) can read it too.
 """
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, Mapping, NamedTuple
+
+_NONE: Mapping = MappingProxyType({})  # the shared empty default of a read-only table's mappings
 
 
-@dataclass(frozen=True)
-class ActivationDef:
+class ActivationDef(NamedTuple):
     """How one activation is computed in torch, and what its output means.
 
     Attributes:
@@ -28,7 +29,7 @@ class ActivationDef:
 
     functional: str
     module: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs: Mapping[str, Any] = _NONE
     output: str | None = None
     plain_kind: bool = True
 

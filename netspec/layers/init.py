@@ -1,13 +1,14 @@
 """Weight initialisation schemes: the one table the schema and the torch backend read."""
 
-from dataclasses import dataclass, field
-from typing import Annotated, Literal, Union
+from types import MappingProxyType
+from typing import Annotated, Literal, Mapping, NamedTuple, Union
 
 from pydantic import BaseModel, ConfigDict, Strict
 
+_NONE: Mapping = MappingProxyType({})  # the shared empty default of a read-only table's mappings
 
-@dataclass(frozen=True)
-class InitScheme:
+
+class InitScheme(NamedTuple):
     """One scheme: the ``torch.nn.init`` function and which :class:`InitSpec` fields it takes.
 
     Attributes:
@@ -18,8 +19,8 @@ class InitScheme:
     """
 
     torch_fn: str | None
-    args: dict[str, str] = field(default_factory=dict)
-    kwargs: dict[str, str] = field(default_factory=dict)
+    args: Mapping[str, str] = _NONE
+    kwargs: Mapping[str, str] = _NONE
     fan_based: bool = False
 
 
