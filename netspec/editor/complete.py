@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from netspec.editor.analysis import kind_doc
 from netspec.editor.outline import Outline, indent
-from netspec.frontends.dsl.grammar import NOT_OPTIONS
+from netspec.frontends.dsl.grammar import KEYWORDS, NOT_OPTIONS
 from netspec.frontends.keys import BLOCK_KEYS, IF, ITEM_KEYS, NETWORK_KEYS, REPEAT, TOP_KEYS
 from netspec.layers import canonical_kind, layer_class, layer_kinds
 from netspec.layers.base import Layer, aliases_of
@@ -202,27 +202,26 @@ def _yaml(lines: list[str], line: int, prefix: str, outline: Outline | None) -> 
         if owner_key in _LAYER_LISTS:
             return kinds(outline)
         return []
-    written = set(re.findall(r"(?:^|,)\s*([\w.]+)\s*:", _depth0(text[inner.at + 1:])))
+    level = _depth0(text[inner.at + 1:])  # the mapping's own entries so far
+    written = set(re.findall(r"(?:^|,)\s*([\w.]+)\s*:", level))
+    kind = owner_key if owner_key and owner_key not in ITEM_KEYS and _is_kind(owner_key, outline) else None
+    long = re.search(r"(?:^|,)\s*kind\s*:\s*([\w.]+)\s*(?:,|$)", level)
+    item = owner_key is None and re.search(r"(^|[\s\[,])-?\s*$", inner.head) is not None  # `- {kind: ...}`
+    if item and long:
+        kind = long.group(1)
     value = re.fullmatch(r"\s*([\w.]+)\s*:\s*([\w.$\-+]*)", entry)
-    kind = owner_key if owner_key and _is_kind(owner_key, outline) and owner_key not in ITEM_KEYS else None
-    long = re.search(r"(?:^|,)\s*kind\s*:\s*([\w.]+)\s*(?:,|$)", _depth0(text[inner.at + 1:]))
-    if kind is None and owner_key is None and long and re.search(r"(^|[\s\[,])-?\s*$", inner.head):
-        kind = long.group(1)  # `- {kind: conv2d, ...}`: the options beside `kind`
-        item_keys = True
-    else:
-        item_keys = False
     if value:
         key, typed = value.group(1), value.group(2)
         if owner_key == "tie" or key in _REFERENCES:
             return references(outline, line, typed, block)
-        if key == LONG_KIND and owner_key is None:
+        if key == LONG_KIND and item:
             return kinds(outline)
         return _values(kind, key, typed, block)
     if not re.fullmatch(r"\s*[\w.]*", entry):
         return []
     if kind is not None:
         found = options(kind, outline, sep=": ")
-        if item_keys:
+        if item:  # the long form: the item's own keys beside the options
             found += _item_keys(exclude=set(Layer.common_keys()))
         return [c for c in found if c.label not in written]
     model = _model_at(_flow_path(lines, first, text, stack))
@@ -595,8 +594,12 @@ def _block_of(lines: list[str], at: int, name: str, outline: Outline | None) -> 
             continue
         rest = m.group(2)
         if rest.startswith("{"):
+            j = i
+            while len(scan(rest, dsl=False) or ()) > 1 and j + 1 < len(lines) and j < i + _BACK:
+                j += 1
+                rest += "\n" + lines[j]  # `params: {a: 1,` continued on the next lines
             body = _depth0(rest[1:].rstrip().rstrip("}"))
-            params = [(k, _default(v)) for k, v in re.findall(r"([\w]+)\s*:\s*([^,]*)", body)]
+            params = [(k, _default(v)) for k, v in re.findall(r"(\w+)\s*:\s*([^,]*)", body)]
         else:
             for j in range(i + 1, len(lines)):
                 sub = _code(lines[j])
@@ -733,9 +736,11 @@ def _dsl_statement(st: str, outline: Outline | None, line: int, block: Block | N
     head = r"^\s*(?:[A-Za-z_]\w*:\s*)?(?:repeat\s+\S+\s+)?"
     if re.search(r"\bfrom\s+(?:[\w.:$]+\s*,\s*)*[\w.:$]*$", st):
         return references(outline, line, _TOKEN.search(st).group(0), block)
-    if re.match(r"^\s*repeat\s+\$?\w*$", st) or re.match(head + r"[\w]*$", st):
-        if re.match(r"^\s*(?:[A-Za-z_]\w*:\s*)?repeat\s+\$\w*$", st):
-            return block.arguments(_TOKEN.search(st).group(0)) if block else []
+    if re.match(r"^\s*outputs?\s+(?:[\w.:]+\s*,\s*)*[\w.:]*$", st):
+        return names(outline, line)
+    if re.match(r"^\s*(?:[A-Za-z_]\w*:\s*)?repeat\s+\$\w*$", st):  # `repeat $n`
+        return block.arguments(_TOKEN.search(st).group(0)) if block else []
+    if re.match(head + r"\w*$", st):
         return kinds(outline)
     section = re.match(r"^\s*(" + "|".join(_STATEMENT_SECTIONS) + r")\s+(.*)$", st)
     if section:
@@ -745,8 +750,7 @@ def _dsl_statement(st: str, outline: Outline | None, line: int, block: Block | N
         written = set(re.findall(r"(\w+)\s*=", rest))
         return [c for c in _fields(model, sep="=") if c.label not in written]
     after = re.match(head + r"([A-Za-z_]\w*)\s", st)
-    if after is None or after.group(1) in ("netspec", "description", "import", "input", "inputs", "output",
-                                             "outputs", "network", "block"):
+    if after is None or after.group(1) in KEYWORDS:
         return []
     kind = after.group(1)
     value = re.search(r"(?:^|\s)(\w+)=([\w.$\-+]*)$", st)  # `padding=|`: the option's values
@@ -755,10 +759,8 @@ def _dsl_statement(st: str, outline: Outline | None, line: int, block: Block | N
             return references(outline, line, value.group(2), block) if value.group(1) == "share" else []
         return _values(kind, value.group(1), value.group(2), block)
     token = _TOKEN.search(st).group(0)
-    if token.startswith("$") or token.startswith("/$"):
-        return block.arguments(token.lstrip("/")) if block else []
-    if token.startswith("/"):
-        return []
+    if token.startswith("$"):  # a positional value (`conv $width`, `/$stride`)
+        return block.arguments(token) if block else []
     written = set(re.findall(r"(\w+)=", st))
     return [c for c in options(kind, outline, sep="=") if c.label not in written]
 
