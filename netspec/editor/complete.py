@@ -27,6 +27,7 @@ from netspec.frontends.dsl.grammar import KEYWORDS, NOT_OPTIONS
 from netspec.frontends.keys import BLOCK_KEYS, IF, ITEM_KEYS, NETWORK_KEYS, REPEAT, TOP_KEYS
 from netspec.layers import canonical_kind, layer_class, layer_kinds
 from netspec.layers.base import Layer, aliases_of
+from netspec.layers.structure.residual import Residual
 from netspec.spec.expr import FUNCTIONS, INPUT, InputView
 from netspec.spec.model import Expect
 from netspec.spec.train import TrainConfig
@@ -280,7 +281,15 @@ def _yaml_value(lines: list[str], line: int, column: int, key: str, typed: str, 
         return _values(name, key, typed, block)
     if what == "key" and name == "tie":
         return references(outline, line, typed, block)
+    if what == "key" and _is_block_definition(lines, at):  # `shortcut: identity` beside a block's layers
+        return _values(Residual.KIND, key, typed, block)
     return []
+
+
+def _is_block_definition(lines: list[str], line: int) -> bool:
+    """Whether ``line`` is a block's name under the top-level ``blocks:``."""
+    parent = _parent(lines, line, indent(lines[line]))
+    return parent is not None and re.match(r"^blocks\s*:\s*$", _code(parent[1])) is not None
 
 
 def _values(kind: str | None, option: str, typed: str, block: Block | None) -> list[Candidate]:
@@ -413,7 +422,7 @@ def _keys(lines: list[str], line: int, column: int, outline: Outline | None) -> 
     if grand_key == "networks":
         found = [Candidate(k, KEY, "network") for k in NETWORK_KEYS]
     elif grand_key == "blocks":
-        found = [Candidate(k, KEY, "block definition") for k in dict.fromkeys((*BLOCK_KEYS, "layers"))]
+        found = [Candidate(k, KEY, "block definition", _block_key_doc(k), f"{k}: ") for k in _BLOCK_KEYS]
     return [c for c in found if c.label not in written]
 
 
@@ -515,6 +524,17 @@ def _field_doc(model: type[BaseModel], key: str) -> str:
 def _item_keys(exclude: set[str] = frozenset(), sep: str = ": ") -> list[Candidate]:  # type: ignore[assignment]
     return [Candidate(k, KEY, "beside the kind", _item_key_doc(k), f"{k}{sep}") for k in ITEM_KEYS
             if k not in exclude]
+
+
+_BLOCK_KEYS = tuple(dict.fromkeys((*BLOCK_KEYS, "layers")))  # a block definition's keys
+
+
+def _block_key_doc(key: str) -> str:
+    if key == "params":
+        return "the block's arguments with their defaults (null: required), used as $name inside it"
+    if key == Residual.KIND:
+        return "add the block's input to its output (true, or an expression of the arguments)"
+    return _field_doc(Residual, key) or _field_doc(Layer, key)
 
 
 def _item_key_doc(key: str) -> str:
@@ -708,7 +728,8 @@ def _dsl(lines: list[str], line: int, prefix: str, outline: Outline | None) -> l
     stack = scan(text, dsl=True)
     if stack is None:
         return []  # in a comment or a string
-    block = _dsl_block(stack)
+    level = next(o for o in reversed(stack) if o.what in ("top", "body"))
+    block = _dsl_block(stack) or _block_header(text[level.start:])
     inner = stack[-1]
     entry = text[inner.start:]
     if inner.what == "expr":
@@ -721,19 +742,27 @@ def _dsl(lines: list[str], line: int, prefix: str, outline: Outline | None) -> l
 def _dsl_block(stack: list[Open]) -> Block | None:
     """The ``block name(p, q=1) ... {`` whose body holds the cursor."""
     for o in reversed(stack):
-        m = re.match(r"\s*block\s+(\w+)\s*(?:\(([^)]*)\))?", o.head) if o.what == "body" else None
-        if m:
-            params = []
-            for part in (m.group(2) or "").split(","):
-                p = re.match(r"\s*(\w+)\s*(?:=\s*(.*?))?\s*$", part)
-                if p:
-                    params.append((p.group(1), _default(p.group(2) or "")))
-            return Block(m.group(1), tuple(params))
+        found = _block_header(o.head) if o.what == "body" else None
+        if found is not None:
+            return found
     return None
 
 
+def _block_header(text: str) -> Block | None:
+    """The block a ``block name(p, q=1) ...`` statement defines, with its arguments."""
+    m = re.match(r"\s*block\s+(\w+)\s*(?:\(([^)]*)\))?", text)
+    if m is None:
+        return None
+    params = []
+    for part in (m.group(2) or "").split(","):
+        p = re.match(r"\s*(\w+)\s*(?:=\s*(.*?))?\s*$", part)
+        if p:
+            params.append((p.group(1), _default(p.group(2) or "")))
+    return Block(m.group(1), tuple(params))
+
+
 def _dsl_statement(st: str, outline: Outline | None, line: int, block: Block | None) -> list[Candidate]:
-    head = r"^\s*(?:[A-Za-z_]\w*:\s*)?(?:repeat\s+\S+\s+)?"
+    head = r"^\s*(?:[A-Za-z_]\w*:\s*)?(?:repeat\s+(?:\$\{[^}]*\}|\S+)\s+)?"
     if re.search(r"\bfrom\s+(?:[\w.:$]+\s*,\s*)*[\w.:$]*$", st):
         return references(outline, line, _TOKEN.search(st).group(0), block)
     if re.match(r"^\s*outputs?\s+(?:[\w.:]+\s*,\s*)*[\w.:]*$", st):
@@ -749,6 +778,13 @@ def _dsl_statement(st: str, outline: Outline | None, line: int, block: Block | N
             return []
         written = set(re.findall(r"(\w+)\s*=", rest))
         return [c for c in _fields(model, sep="=") if c.label not in written]
+    if re.match(r"\s*block\s+\w+\s*(\([^)]*\))?\s", st):  # the header: `residual=`, `shortcut=`, ...
+        value = re.search(r"(?:^|\s)(\w+)=([\w.$\-+]*)$", st)
+        if value:
+            return _values(Residual.KIND, value.group(1), value.group(2), block)
+        written = set(re.findall(r"(\w+)=", st)) | set(st.split())  # `residual` may be a bare word
+        return [Candidate(k, KEY, "block definition", _block_key_doc(k), f"{k}=") for k in _BLOCK_KEYS
+                if k not in written and k not in ("description", "params", "layers")]
     after = re.match(head + r"([A-Za-z_]\w*)\s", st)
     if after is None or after.group(1) in KEYWORDS:
         return []

@@ -238,7 +238,8 @@ def test_dsl_the_statement_is_the_one_after_a_brace_or_a_semicolon():
     par = _keys_of("parallel") - _keys_of("conv2d")  # parallel's own options (branches, merge)
     for text in ("input [3, 8, 8]\nparallel concat { branch { conv 8 1x1 } branch { conv " + CURSOR + " } }\n",
                  "input [3, 8, 8]\nrelu; conv " + CURSOR + "\n",
-                 "input [3, 8, 8]\nsequential {\n  conv 8 padding=[1,\n    1] " + CURSOR + "\n}\n"):
+                 "input [3, 8, 8]\nsequential {\n  conv 8 padding=[1,\n    1] " + CURSOR + "\n}\n",
+                 "input [3, 8, 8]\nblock b(n=1) {\n  c: repeat ${n + 1} conv " + CURSOR + "\n}\nb\n"):
         labels = {c.label for c in _at(text, "dsl")}
         assert conv <= labels and par and not par & labels, text
     assert KINDS <= {c.label for c in _at("input [3, 8, 8]\nsequential { conv 8 3x3; " + CURSOR + " }\n", "dsl")}
@@ -265,3 +266,19 @@ def test_every_position_of_every_spec_answers_without_raising():
         for i, line in enumerate(lines):
             for column in {len(line) // 2, len(line)}:
                 assert isinstance(complete(lines, i, column, fmt, None), list)
+
+
+def test_a_block_definitions_own_keys_take_the_residual_values_and_its_arguments():
+    shortcut = _literals(layer_class(canonical_kind("residual")).model_fields["shortcut"].annotation)
+    assert shortcut  # auto, identity, projection (docs/dsl.md: `shortcut=identity`, `shortcut=projection`)
+    head = "input: [3, 8, 8]\nblocks:\n  b:\n    params: {out: null, stride: 1}\n"
+    found = {c.label for c in _at(head + "    shortcut: " + CURSOR + "\n    layers: [relu]\nlayers: [b: 3]\n")}
+    assert shortcut | {"$out", "$stride"} <= found
+    found = {c.label for c in _at(head + "    residual: ${stride == 1 and " + CURSOR + "\n    layers: [relu]\n")}
+    assert {"out", "stride", "in"} <= found
+    dsl = "input [3, 8, 8]\nblock b(out, stride=1) {}{{\n  relu\n}}\nb 3\n"
+    assert shortcut | {"$out", "$stride"} <= {c.label for c in _at(dsl.format("shortcut=" + CURSOR), "dsl")}
+    assert {"out", "stride", "in"} <= {c.label for c in _at(dsl.format("residual=${stride == 1 and " + CURSOR + "}"),
+                                                            "dsl")}
+    labels = {c.label for c in _at(dsl.format("residual " + CURSOR), "dsl")}
+    assert {"shortcut", "activation"} <= labels and "residual" not in labels  # docs/dsl.md's block header
