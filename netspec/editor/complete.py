@@ -521,7 +521,8 @@ def _field_doc(model: type[BaseModel], key: str) -> str:
     return ""
 
 
-def _item_keys(exclude: set[str] = frozenset(), sep: str = ": ") -> list[Candidate]:  # type: ignore[assignment]
+def _item_keys(exclude: frozenset[str] | set[str] = frozenset(), sep: str = ": ") -> list[Candidate]:
+    """The keys a layer item takes beside its kind (``name``, ``from``, ..., ``repeat``, ``if``)."""
     return [Candidate(k, KEY, "beside the kind", _item_key_doc(k), f"{k}{sep}") for k in ITEM_KEYS
             if k not in exclude]
 
