@@ -39,7 +39,6 @@ LONG_KIND = "kind"  # the long form of an item: `{kind: conv2d, filters: 6}`
 _LAYER_LISTS = {"layers"} | {f for cls in layer_kinds().values() for f in cls.CHILDREN}
 _REFERENCES = ("from", "outputs", "share")  # options whose values name layers (tie: {param: layer} below)
 _BACK = 64  # lines looked back for the start of a flow collection that spans lines
-_TOKEN = re.compile(r"[\w.$\-+]*$")  # the value being typed (`$wi`, `same`, `-1`)
 
 
 @dataclass(frozen=True)
@@ -148,16 +147,39 @@ def scan(text: str, dsl: bool) -> list[Open] | None:
 def _scalar_starts(text: str, i: int) -> bool:
     """Whether a YAML scalar may start at ``i`` (a bracket or quote there opens something; inside a plain
     scalar, ``it's [x`` is text)."""
-    before = text[:i].rstrip(" \t")
-    return not before or before[-1] in ":-,[{?\n"
+    before = _before(text, i)
+    return not before or before in ":-,[{?\n"
+
+
+def _before(text: str, i: int) -> str:
+    """The last character before ``i`` that is not a space or a tab ("" at the start of the text)."""
+    while i and text[i - 1] in " \t":
+        i -= 1
+    return text[i - 1] if i else ""
 
 
 def _dsl_mapping(text: str, i: int, cur: Open) -> bool:
     """Whether the DSL's ``{`` at ``i`` opens a mapping (a value: ``init={``, ``train {``) or a body."""
-    before = text[:i].rstrip(" \t")
-    if cur.what in ("map", "list") or (before and before[-1] in "=:"):
+    before = _before(text, i)
+    if cur.what in ("map", "list") or (before and before in "=:"):
         return True
     return re.match(r"\s*(train|expect)\b", text[cur.start:i]) is not None
+
+
+def _tail(text: str, chars: str = "_.$-+") -> str:
+    """The token that ends ``text`` (letters, digits and ``chars``: ``$wi``, ``same``, ``-1``), found from
+    the end (a regular expression anchored at the end would go over a long line once per character)."""
+    i = len(text)
+    while i and (text[i - 1].isalnum() or text[i - 1] in chars):
+        i -= 1
+    return text[i:]
+
+
+def _opens_item(head: str) -> bool:
+    """Whether a flow mapping written after ``head`` is a layer item (``- {``, ``[{``, ``, {``)."""
+    head = head.rstrip(" \t")
+    head = head[:-1] if head.endswith("-") else head
+    return not head or head[-1] in " \t\n[,"
 
 
 def _without_strings(text: str) -> str:
@@ -207,7 +229,7 @@ def _yaml(lines: list[str], line: int, prefix: str, outline: Outline | None) -> 
     written = set(re.findall(r"(?:^|,)\s*([\w.]+)\s*:", level))
     kind = owner_key if owner_key and owner_key not in ITEM_KEYS and _is_kind(owner_key, outline) else None
     long = re.search(r"(?:^|,)\s*kind\s*:\s*([\w.]+)\s*(?:,|$)", level)
-    item = owner_key is None and re.search(r"(^|[\s\[,])-?\s*$", inner.head) is not None  # `- {kind: ...}`
+    item = owner_key is None and _opens_item(inner.head)  # `- {kind: conv2d, ...}`
     if item and long:
         kind = long.group(1)
     value = re.fullmatch(r"\s*([\w.]+)\s*:\s*([\w.$\-+]*)", entry)
@@ -450,7 +472,7 @@ def _flow_path(lines: list[str], first: int, text: str, stack: list[Open]) -> li
         return []
     path = [*_block_path(lines, line, len(own.group(1))), own.group(2)]
     for o in stack[2:]:
-        key = re.search(r"([\w.]+)\s*:\s*$", o.head)
+        key = re.search(r"(?<![\w.])([\w.]+)\s*:\s*$", o.head)
         if o.what != "map" or not key:
             return []
         path.append(key.group(1))
@@ -480,7 +502,7 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
 
 def _code(text: str) -> str:
     """A line without its trailing comment (``- conv2d:   # stem``)."""
-    return re.sub(r"\s+#.*$", "", text)
+    return re.sub(r"(?<!\s)\s+#.*$", "", text)
 
 
 def _is_kind(name: str, outline: Outline | None) -> bool:
@@ -569,10 +591,11 @@ class Block:
 def expression(text: str, block: Block | None) -> list[Candidate]:
     """Inside ``${...}``: the block's arguments, ``in`` (the block input's type) and its fields after
     ``in.``, the functions an expression may call."""
-    if re.search(rf"(?<![\w.]){INPUT}\.\w*$", text):
+    word = _tail(text, "_.")
+    if re.fullmatch(rf"{INPUT}\.\w*", word):
         return [Candidate(f, PARAM, f"{INPUT}.{f}", "of the block's input type") for f in InputView.FIELDS] \
             if block is not None else []
-    if re.search(r"[\w.]*\.\w*$", text) or re.search(r"\d\w*$", text):
+    if "." in word or word[:1].isdigit():
         return []
     out = []
     if block is not None:
@@ -620,7 +643,7 @@ def _block_of(lines: list[str], at: int, name: str, outline: Outline | None) -> 
                 j += 1
                 rest += "\n" + lines[j]  # `params: {a: 1,` continued on the next lines
             body = _depth0(rest[1:].rstrip().rstrip("}"))
-            params = [(k, _default(v)) for k, v in re.findall(r"(\w+)\s*:\s*([^,]*)", body)]
+            params = [(k, _default(v)) for k, v in re.findall(r"(?<!\w)(\w+)\s*:\s*([^,]*)", body)]
         else:
             for j in range(i + 1, len(lines)):
                 sub = _code(lines[j])
@@ -765,11 +788,11 @@ def _block_header(text: str) -> Block | None:
 def _dsl_statement(st: str, outline: Outline | None, line: int, block: Block | None) -> list[Candidate]:
     head = r"^\s*(?:[A-Za-z_]\w*:\s*)?(?:repeat\s+(?:\$\{[^}]*\}|\S+)\s+)?"
     if re.search(r"\bfrom\s+(?:[\w.:$]+\s*,\s*)*[\w.:$]*$", st):
-        return references(outline, line, _TOKEN.search(st).group(0), block)
+        return references(outline, line, _tail(st), block)
     if re.match(r"^\s*outputs?\s+(?:[\w.:]+\s*,\s*)*[\w.:]*$", st):
         return names(outline, line)
     if re.match(r"^\s*(?:[A-Za-z_]\w*:\s*)?repeat\s+\$\w*$", st):  # `repeat $n`
-        return block.arguments(_TOKEN.search(st).group(0)) if block else []
+        return block.arguments(_tail(st)) if block else []
     if re.match(head + r"\w*$", st):
         return kinds(outline)
     section = re.match(r"^\s*(" + "|".join(_STATEMENT_SECTIONS) + r")\s+(.*)$", st)
@@ -777,13 +800,13 @@ def _dsl_statement(st: str, outline: Outline | None, line: int, block: Block | N
         model, rest = SECTIONS[section.group(1)], section.group(2)
         if re.search(r"=[^\s=]*$", rest):
             return []
-        written = set(re.findall(r"(\w+)\s*=", rest))
+        written = set(re.findall(r"(?<!\w)(\w+)\s*=", rest))
         return [c for c in _fields(model, sep="=") if c.label not in written]
     if re.match(r"\s*block\s+\w+\s*(\([^)]*\))?\s", st):  # the header: `residual=`, `shortcut=`, ...
         value = re.search(r"(?:^|\s)(\w+)=([\w.$\-+]*)$", st)
         if value:
             return _values(Residual.KIND, value.group(1), value.group(2), block)
-        written = set(re.findall(r"(\w+)=", st)) | set(st.split())  # `residual` may be a bare word
+        written = set(re.findall(r"(?<!\w)(\w+)=", st)) | set(st.split())  # `residual` may be a bare word
         return [Candidate(k, KEY, "block definition", _block_key_doc(k), f"{k}=") for k in _BLOCK_KEYS
                 if k not in written and k not in ("description", "params", "layers")]
     after = re.match(head + r"([A-Za-z_]\w*)\s", st)
@@ -795,10 +818,10 @@ def _dsl_statement(st: str, outline: Outline | None, line: int, block: Block | N
         if value.group(1) in ("share", "name"):
             return references(outline, line, value.group(2), block) if value.group(1) == "share" else []
         return _values(kind, value.group(1), value.group(2), block)
-    token = _TOKEN.search(st).group(0)
+    token = _tail(st)
     if token.startswith("$"):  # a positional value (`conv $width`, `/$stride`)
         return block.arguments(token) if block else []
-    written = set(re.findall(r"(\w+)=", st))
+    written = set(re.findall(r"(?<!\w)(\w+)=", st))
     return [c for c in options(kind, outline, sep="=") if c.label not in written]
 
 
@@ -806,7 +829,7 @@ def _dsl_mapping_entry(stack: list[Open], text: str, entry: str, block: Block | 
     """An entry of a ``{...}`` value (``train { ... }``, ``optimizer={...}``, over several lines too)."""
     inner = stack[-1]
     if inner.what != "map":
-        return block.arguments(_TOKEN.search(entry).group(0)) if block else []
+        return block.arguments(_tail(entry)) if block else []
     path: list[str] = []
     for n, o in enumerate(stack[1:], start=1):
         head = o.head
@@ -818,7 +841,7 @@ def _dsl_mapping_entry(stack: list[Open], text: str, entry: str, block: Block | 
             if not m:
                 return []
             path, head = [m.group(1)], m.group(2)
-        key = re.search(r"(\w+)\s*[=:]\s*$", head)
+        key = re.search(r"(?<!\w)(\w+)\s*[=:]\s*$", head)
         if key:
             path.append(key.group(1))
     value = re.fullmatch(r"\s*([\w.]+)\s*[=:]\s*([\w.$\-+]*)", entry)

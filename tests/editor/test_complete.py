@@ -282,3 +282,19 @@ def test_a_block_definitions_own_keys_take_the_residual_values_and_its_arguments
                                                             "dsl")}
     labels = {c.label for c in _at(dsl.format("residual " + CURSOR), "dsl")}
     assert {"shortcut", "activation"} <= labels and "residual" not in labels  # docs/dsl.md's block header
+
+
+def test_long_lines_and_deep_brackets_are_answered_in_linear_time():
+    import time
+
+    n = 50_000  # a step per character per character (a regular expression anchored at the end) would take minutes
+    texts = ["layers:\n  - " + "x" * n + " ", "layers:\n  - conv2d: {filters: ${" + "x" * n + " ",
+             "input: [1]\nlayers:\n  - conv2d: {filters: " + "x." * (n // 2) + " ", " " * n + "a",
+             "input [1]\nconv " + "x=" * n + " ", "train " + "x" * n + " ", "${" + "in." * n, "[" * n, "{" * n + "a: ",
+             "blocks:\n  b:\n    params: {" + "x" * n + "\n    layers:\n      - conv2d: "]
+    for text in texts:
+        lines = text.split("\n")
+        for fmt in ("yaml", "dsl"):
+            start = time.perf_counter()
+            assert isinstance(complete(lines, len(lines) - 1, len(lines[-1]), fmt, None), list)
+            assert time.perf_counter() - start < 3, (text[:40], fmt)
