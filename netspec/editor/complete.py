@@ -481,8 +481,10 @@ def _flow_path(lines: list[str], first: int, text: str, stack: list[Open]) -> li
 
 def _model_at(path: list[str]) -> type[BaseModel] | None:
     """The model whose fields are the keys at ``path`` (``train``, ``train.optimizer``, ``expect``)."""
-    if not path or path[0] not in SECTIONS:
+    at = next((i for i in range(len(path) - 1, -1, -1) if path[i] in SECTIONS), None)
+    if at is None:
         return None
+    path = path[at:]  # a network's `expect:` too (networks: {enc: {expect: ...}})
     model: type[BaseModel] = SECTIONS[path[0]]
     for key in path[1:]:
         info = next((f for n, f in model.model_fields.items() if (f.alias or n) == key), None)

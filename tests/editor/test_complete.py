@@ -298,3 +298,9 @@ def test_long_lines_and_deep_brackets_are_answered_in_linear_time():
             start = time.perf_counter()
             assert isinstance(complete(lines, len(lines) - 1, len(lines[-1]), fmt, None), list)
             assert time.perf_counter() - start < 3, (text[:40], fmt)
+
+
+def test_a_networks_expect_takes_the_expect_keys_in_block_style_and_in_braces():
+    head = "networks:\n  enc:\n    input: [3]\n    layers: [flatten]\n"
+    assert _fields(Expect) == {c.label for c in _at(head + "    expect:\n      " + CURSOR + "\n")}
+    assert _fields(Expect) - {"params"} == {c.label for c in _at(head + "    expect: {params: 3, " + CURSOR + "}\n")}
