@@ -1,4 +1,5 @@
-"""`netspec check --watch` run as a user runs it, for the editor tests: a process and a reader of its output."""
+"""For the editor tests: `netspec check --watch` run as a user runs it (a process and a reader of its output),
+and a text with the cursor marked in it, as a completion request sends it."""
 
 from __future__ import annotations
 
@@ -30,3 +31,16 @@ def watch(spec: Path) -> tuple[subprocess.Popen[str], Callable[[str], str]]:
         return seen
 
     return proc, until
+
+
+CURSOR = "§"  # where the cursor is in a text written for a completion test
+
+
+def at_cursor(text: str) -> tuple[list[str], int, int]:
+    """``text`` with one :data:`CURSOR` in it → its lines (the mark removed) and the cursor's 0-based
+    (line, column), as an editor sends them."""
+    lines = text.split("\n")
+    line = next(i for i, t in enumerate(lines) if CURSOR in t)
+    column = lines[line].index(CURSOR)
+    lines[line] = lines[line].replace(CURSOR, "", 1)
+    return lines, line, column

@@ -29,7 +29,7 @@ from pygls.workspace.position_codec import ServerTextPosition, ServerTextRange
 
 from netspec import __version__
 from netspec.editor.analysis import ERROR, Analysis, analyze, format_of, hover_text, kind_doc, option_doc
-from netspec.editor.complete import BLOCK, KEY, KIND, NAME, OPTION, VALUE, complete
+from netspec.editor.complete import BLOCK, KEY, KIND, NAME, OPTION, PARAM, VALUE, Candidate, complete
 from netspec.editor.outline import Item, Outline
 from netspec.layers import canonical_kind, layer_class
 
@@ -40,7 +40,8 @@ _SPEC_KEY = re.compile(r"^(netspec|layers|networks|blocks|inputs?)\s*:", re.M)
 _WORD = re.compile(r"[\w$.]+")
 _KINDS = {KIND: lsp.CompletionItemKind.Class, BLOCK: lsp.CompletionItemKind.Module,
           OPTION: lsp.CompletionItemKind.Property, KEY: lsp.CompletionItemKind.Keyword,
-          NAME: lsp.CompletionItemKind.Reference, VALUE: lsp.CompletionItemKind.EnumMember}
+          NAME: lsp.CompletionItemKind.Reference, VALUE: lsp.CompletionItemKind.EnumMember,
+          PARAM: lsp.CompletionItemKind.Variable}
 
 
 def is_spec(text: str, fmt: str) -> bool:
@@ -298,7 +299,7 @@ def inlay_hints(ls: SpecServer, params: lsp.InlayHintParams) -> list[lsp.InlayHi
 
 
 @server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
-                lsp.CompletionOptions(trigger_characters=[" ", "{", ",", "-", "[", "="]))
+                lsp.CompletionOptions(trigger_characters=[" ", "{", ",", "-", "[", "=", "$"]))
 @guarded()
 def completion(ls: SpecServer, params: lsp.CompletionParams) -> lsp.CompletionList | None:
     uri = params.text_document.uri
@@ -315,9 +316,19 @@ def completion(ls: SpecServer, params: lsp.CompletionParams) -> lsp.CompletionLi
     items = [lsp.CompletionItem(label=c.label, kind=_KINDS.get(c.what), detail=c.detail or None,
                                 documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=c.doc)
                                 if c.doc else None,
-                                insert_text=c.insert, sort_text=f"{i:04d}")
+                                insert_text=None if c.replace else c.insert, sort_text=f"{i:04d}",
+                                text_edit=_edit(doc, lines, line, col, c))
              for i, c in enumerate(found)]
     return lsp.CompletionList(is_incomplete=False, items=items)
+
+
+def _edit(doc: TextDocument, lines: list[str], line: int, col: int, c: Candidate) -> lsp.TextEdit | None:
+    """A candidate that replaces what is typed before the cursor (``$wi`` → ``$width``: editors do not
+    count ``$`` as part of a word) says which characters, in the client's units."""
+    if not c.replace:
+        return None
+    rng = ServerTextRange(ServerTextPosition(line, col - c.replace), ServerTextPosition(line, col))
+    return lsp.TextEdit(range=doc.position_codec.range_to_client_units(lines, rng), new_text=c.insert or c.label)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)

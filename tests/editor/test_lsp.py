@@ -166,6 +166,36 @@ async def test_completion_of_kinds_options_blocks_and_from_targets(client: Langu
 
 
 @aio
+async def test_completion_of_block_arguments_and_of_a_flow_mapping_continued_on_the_next_line(client: LanguageClient):
+    import yaml
+
+    text = (ROOT / "specs" / "resnet18.yaml").read_text(encoding="utf-8")
+    params = yaml.safe_load(text)["blocks"]["basic_block"]["params"]  # the block's arguments, read by PyYAML
+    written = "- conv2d: {filters: $width, kernel: 3, stride: $stride"
+    typed = text.replace(written, written.replace("filters: $width", "filters: $wi"), 1)
+    typed += "  - conv2d: {filters: 64,\n      kernel: 3, "
+    uri, _ = await open_doc(client, "block_args.yaml", typed)
+    lines = typed.split("\n")
+
+    async def items(line: int, col: int) -> dict[str, lsp.CompletionItem]:
+        result = await client.text_document_completion_async(lsp.CompletionParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line, col)))
+        return {item.label: item for item in result.items}
+
+    row = line_of(typed, "filters: $wi,")
+    col = lines[row].index("$wi") + 3
+    found = await items(row, col)
+    args = {label: item for label, item in found.items() if item.kind == lsp.CompletionItemKind.Variable}
+    assert set(args) == {f"${p}" for p in params}
+    edit = args["$width"].text_edit  # replaces the `$wi` typed: an editor's word stops at `$`
+    assert edit.new_text == "$width" and edit.range == lsp.Range(lsp.Position(row, col - 3), lsp.Position(row, col))
+    last = len(lines) - 1
+    options = await items(last, len(lines[last]))
+    assert {"stride", "padding"} <= set(options) and not {"filters", "kernel"} & set(options)
+    assert options["stride"].kind == lsp.CompletionItemKind.Property
+
+
+@aio
 async def test_go_to_definition_from_a_reference_and_a_block_use(client: LanguageClient):
     text = (ROOT / "specs" / "resnet18.yaml").read_text(encoding="utf-8")
     text = text.replace("    name: fc\n", "    name: fc\n  - add: {from: [maxpool, fc]}\n")
