@@ -13,9 +13,8 @@ import ast
 import itertools
 import math
 import re
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import Union
+from typing import NamedTuple, Union
 
 Dim = int | str
 
@@ -261,8 +260,7 @@ def count_text(n: Count) -> str:
     return f"{n:,}" if isinstance(n, int) else str(n)
 
 
-@dataclass(frozen=True)
-class Size:
+class Size(NamedTuple):
     """A computed size, whether the division was exact, and the arithmetic shown to users."""
 
     value: Dim

@@ -74,8 +74,7 @@ class ConvBase(Layer):
         self.in_channels(x)
         out = []
         pads = self.paddings
-        for i, n in enumerate(x.shape[1:]):
-            k, s, d = self.kernels[i], self.strides[i], self.dilations[i]
+        for i, (n, k, s, d) in enumerate(zip(x.shape[1:], self.kernels, self.strides, self.dilations)):
             if pads == "same":
                 size = conv_out(n, k, 1, dilation=d, pad_total=same_pad_total(k, d))
             elif pads == "causal":  # d·(k − 1) zeros on the left: output t sees inputs ≤ t only
