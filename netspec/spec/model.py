@@ -34,7 +34,8 @@ DimSpec = Union[int, str]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # Built on first use: validating a Spec builds the models it nests in one pass.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     @field_validator("*", mode="before")
     @classmethod
