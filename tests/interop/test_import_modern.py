@@ -128,7 +128,7 @@ class Unbatched(AttentionWeights):
 def test_what_attention_cannot_take_is_listed_at_the_module(model, why):
     with pytest.raises(NotImportable) as err:
         import_model(model, [4, 8], check=False)
-    where = {w: what for w, what, _ in err.value.parts}
+    where = {r.path: r.what for r in err.value.refusals}
     assert where.get("attn") == "MultiheadAttention" and why in str(err.value)
 
 
