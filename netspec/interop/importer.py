@@ -161,21 +161,24 @@ class NotImportable(BuildError):
     def __init__(self, parts: list[Refusal] | list[tuple[str, str, str]]) -> None:
         self.refusals = refusals = [p if isinstance(p, Refusal) else Refusal(p[0], "", p[1], p[2]) for p in parts]
         self.parts = [(r.where, r.what, r.why) for r in refusals]
-        grouped: dict[tuple[str, str, str], list[str]] = {}
+        grouped: dict[tuple[str, str, str], list[Refusal]] = {}
         for r in refusals:
-            places = grouped.setdefault((r.line, r.what, r.why), [])
-            if (r.path or r.where) not in places:
-                places.append(r.path or r.where)
-        self.causes = [(line, what, why, places) for (line, what, why), places in grouped.items()]
+            same = grouped.setdefault((r.line, r.what, r.why), [])
+            if all(r.where != o.where for o in same):
+                same.append(r)
+        self.causes = [(line, what, why, [r.path or r.where for r in same])
+                       for (line, what, why), same in grouped.items()]
         # one place: where it is; several: the line of forward (the same code), the places listed after
-        heads = [Refusal(places[0], line, what, why).where if len(places) == 1 else line or "in"
-                 for line, what, why, places in self.causes]
+        heads = [same[0].where if len(same) == 1 else line or "in" for (line, _, _), same in grouped.items()]
         width = max(len(h) for h in heads)
         lines = []
         for head, (_, what, why, places) in zip(heads, self.causes):
+            why, _, hint = why.partition("; hint: ")  # the hint on a line of its own, as a Problem writes it
             lines.append(f"  {head:<{width}}  {what}: {why}")
             if len(places) > 1:
                 lines.append(f"  {'':<{width}}    at {len(places)} places: {', '.join(places)}")
+            if hint:
+                lines.append(f"  {'':<{width}}    hint: {hint}")
         count = f"{len(refusals)}" if len(self.causes) == len(refusals) else \
             f"{len(refusals)} places, {len(self.causes)} causes"
         super().__init__(f"not importable ({count}):\n" + "\n".join(lines))
@@ -203,6 +206,7 @@ class Importer(Structure):
         self.merges: dict[str, str] = {}  # fx node of a bidirectional layer -> how forward merges h[-2] and h[-1]
         self.folded: set[str] = set()  # fx nodes of pools to one position whose squeeze was folded into them
         self.masks: set[str] = set()  # fx nodes that compute only the masks of attention calls
+        self.mask_buffers: set[str] = set()  # buffers read only as such masks (a causal mask kept in the model)
         self.nodes: dict[str, fx.Node] = {}  # the traced graph's nodes by name
 
     # --- trace and map -------------------------------------------------------------------------------
@@ -415,9 +419,12 @@ class Importer(Structure):
                 data = {v.name for k, v in call.items() if "mask" not in k for v in tensor_nodes(v)}
                 masked[n.name] = {v.name for k, v in call.items() if "mask" in k for v in tensor_nodes(v)} - data
         for n in reversed(list(gm.graph.nodes)):
-            if n.op not in ("placeholder", "get_attr", "output") and n.users and \
+            if n.op not in ("placeholder", "output") and n.users and \
                     all(u.name in self.masks or n.name in masked.get(u.name, ()) for u in n.users):
-                self.masks.add(n.name)
+                if n.op == "get_attr":
+                    self.mask_buffers.add(str(n.target))  # a mask kept as a buffer: no tensor of the spec's
+                else:
+                    self.masks.add(n.name)
 
     def mask_options(self, n: fx.Node) -> set[str]:
         """The masks of a call to attention or a Transformer layer that netspec takes, by argument name: a
@@ -443,8 +450,9 @@ class Importer(Structure):
             if key.endswith("is_causal") and v and not any(k in causal for k in call if k.startswith(prefix)):
                 refused.append(f"{key}=True without a causal mask")
         if refused:
-            raise ValueError(f"called with {'; '.join(refused)}. Hint: import the model with forward calling it "
-                             "without them (the spec then computes the unmasked function), and write the masks into "
+            them = "them" if len(refused) > 1 else "it"
+            raise ValueError(f"called with {', and '.join(refused)}; hint: import the model with forward calling it "
+                             f"without {them} (the spec then computes the unmasked function), and write the masks into "
                              "the spec (attention's causal: true, padding_mask: true)")
         return causal
 
@@ -474,16 +482,27 @@ class Importer(Structure):
 
     def squeezes(self, n: fx.Node, alias: dict[str, str]) -> None:
         """A pool to one position (:meth:`pool_to_one`) read only through squeezes to ``(N, C)``
-        (``.squeeze(-1)``, ``torch.squeeze``, ``.flatten(1)``, ``.view(n, -1)``): the squeezes are the global
-        pool's own output, aliases of the pool."""
+        (``.squeeze(-1)``, ``torch.squeeze``, ``.flatten(1)``, ``.view(n, -1)``, or a chain of them:
+        ``.squeeze(-1).squeeze(-1)``): the squeezes are the global pool's own output, aliases of the pool."""
         y = self.tensor(n.name)
-        users = list(n.users)
-        if y is None or not users or not all(
-                u.op in ("call_function", "call_method") and u.target in FLATTENS and u.args and u.args[0] is n and
-                (z := self.tensor(u.name)) is not None and tuple(z.shape) == tuple(y.shape[:2]) for u in users):
+        if y is None or not n.users:
             return
+        chain: list[fx.Node] = []
+        ends = list(n.users)
+        while ends:
+            u = ends.pop()
+            z = self.tensor(u.name)
+            if u.op not in ("call_function", "call_method") or u.target not in FLATTENS or not u.args or \
+                    not isinstance(u.args[0], fx.Node) or u.args[0] not in (n, *chain) or z is None or \
+                    z.numel() != y.numel() or z.shape[:1] != y.shape[:1]:
+                return
+            chain.append(u)
+            if tuple(z.shape) != tuple(y.shape[:2]):  # on the way to (N, C): every use of it goes on too
+                if not u.users:
+                    return
+                ends.extend(u.users)
         self.folded.add(n.name)
-        for u in users:
+        for u in chain:
             alias[u.name] = n.name
 
     def global_pool(self, n: fx.Node, mode: str) -> dict[str, Any]:
@@ -520,7 +539,8 @@ class Importer(Structure):
                 raise ValueError(self.notes[n.name])
             item, args = self.module_item(m, n, args)
             self.check_inputs(args)
-            reads = [self.call(n)["memory"].name] if isinstance(m, DECODERS) else []
+            reads = [self.call(n)["memory" if isinstance(m, DECODERS) else "tgt"].name] \
+                if isinstance(m, (*DECODERS, nn.Transformer)) else []
             return Op(n.name, container, attr, item, args, str(n.target),
                       composite=type(m) if isinstance(m, TRANSFORMERS) else None, reads=reads)
         container = stack[-1] if stack else ""
@@ -615,10 +635,11 @@ class Importer(Structure):
                                  "to one, global_max_pool: output_size 1)")
             item = self.global_pool(n, mode)
         elif isinstance(m, ENCODERS):
-            item, args = self.encoder(m, n, self.mask_options(n)), args[:1]
+            item, args = self.encoder(m, self.mask_options(n)), args[:1]
         elif isinstance(m, DECODERS):
-            call = self.call(n)
-            item, args = self.decoder(m, n, self.mask_options(n)), [call["tgt"].name]
+            item, args = self.decoder(m, self.mask_options(n)), [self.call(n)["tgt"].name]
+        elif isinstance(m, nn.Transformer):
+            item, args = self.transformer(m, self.mask_options(n)), [self.call(n)["src"].name]
         elif isinstance(m, nn.LayerNorm) and type(m) is not nn.LayerNorm:
             item = self.layer_norm(m, n)
         elif type(m) in MODULES:
@@ -658,14 +679,14 @@ class Importer(Structure):
             return Op(n.name, container, n.name, {ACTIVATION_FUNCTIONS[fn]: {}}, args[:1])
         raise ValueError(f"{n.op} {fn_name(n.target)} has no netspec kind")
 
-    def encoder(self, m: nn.Module, n: fx.Node, causal: set[str]) -> dict[str, Any]:
+    def encoder(self, m: nn.Module, causal: set[str]) -> dict[str, Any]:
         """``nn.TransformerEncoderLayer`` (post-norm or ``norm_first``) as a group: a residual around the
         attention, then one around the feed-forward layers, with the two LayerNorms where the layer has
         them; ``nn.TransformerEncoder`` as its ``layers`` (each such a group, one block) and its ``norm``.
         Sublayers are named as the module names its children, so the state dict loads by name. A causal
         mask (``causal``: the names of the masks :meth:`mask_options` took) makes the attention causal."""
         if isinstance(m, nn.TransformerEncoder):
-            return self.stack(m, lambda layer: self.encoder(layer, n, causal))
+            return self.stack(m, lambda layer: self.encoder(layer, causal))
         act = self.activation(m)
         named = self.named_in(m)
         attention = [named(self.attention_of(m.self_attn, causal), m.self_attn), named(dropout_item(m.dropout1),
@@ -680,21 +701,22 @@ class Importer(Structure):
                      {Residual.KIND: {"layers": ff}, "name": "feed_forward"}, norm2]
         return {Sequential.KIND: {"layers": parts}}
 
-    def decoder(self, m: nn.Module, n: fx.Node, causal: set[str]) -> dict[str, Any]:
+    def decoder(self, m: nn.Module, causal: set[str], memory: str = MEMORY) -> dict[str, Any]:
         """``nn.TransformerDecoderLayer`` (post-norm or ``norm_first``) as a group: residuals around the
         self-attention (causal where ``tgt_mask`` is the causal mask), around the attention onto the memory
         (``from: [query, memory]``, the memory named as it is named where the decoder is used:
         :data:`structure.MEMORY`) and around the feed-forward layers, with the three LayerNorms where the
-        layer has them; ``nn.TransformerDecoder`` as its ``layers``, each such a group, and its ``norm``."""
+        layer has them; ``nn.TransformerDecoder`` as its ``layers``, each such a group, and its ``norm``.
+        ``memory`` names the memory where the decoder is not read as a layer of the model's (nn.Transformer)."""
         if isinstance(m, nn.TransformerDecoder):
-            return self.stack(m, lambda layer: self.decoder(layer, n, causal))
+            return self.stack(m, lambda layer: self.decoder(layer, causal, memory))
         act = self.activation(m)
         named = self.named_in(m)
         norms = [named(layer_norm_item(x), x) for x in (m.norm1, m.norm2, m.norm3)]
         self_attention = [named(self.attention_of(m.self_attn, causal & {"tgt_mask"}), m.self_attn),
                           named(dropout_item(m.dropout1), m.dropout1)]
         query = "norm2" if m.norm_first else "norm1"  # what the attention onto the memory reads: the residual's input
-        cross = {**self.attention_of(m.multihead_attn, causal & {"memory_mask"}), "from": [query, MEMORY]}
+        cross = {**self.attention_of(m.multihead_attn, causal & {"memory_mask"}), "from": [query, memory]}
         cross_attention = [named(cross, m.multihead_attn), named(dropout_item(m.dropout2), m.dropout2)]
         ff = self.feed_forward(m, act, m.dropout3)
         if m.norm_first:
@@ -706,6 +728,16 @@ class Importer(Structure):
                      {Residual.KIND: {"layers": cross_attention}, "name": "cross_attention"}, norms[1],
                      {Residual.KIND: {"layers": ff}, "name": "feed_forward"}, norms[2]]
         return {Sequential.KIND: {"layers": parts}}
+
+    def transformer(self, m: nn.Module, causal: set[str]) -> dict[str, Any]:
+        """``nn.Transformer(src, tgt)``: its ``encoder`` on ``src``, then its ``decoder`` on ``tgt`` (read by name,
+        :data:`structure.MEMORY`) attending to the encoder's output."""
+        if not isinstance(m.encoder, nn.TransformerEncoder) or not isinstance(m.decoder, nn.TransformerDecoder):
+            raise ValueError("a custom encoder or decoder (netspec reads nn.TransformerEncoder and "
+                             "nn.TransformerDecoder)")
+        encoder = {**self.encoder(m.encoder, causal & {"src_mask"}), "name": "encoder"}
+        decoder = {**self.decoder(m.decoder, causal, "encoder"), "from": MEMORY, "name": "decoder"}
+        return {Sequential.KIND: {"layers": [encoder, decoder]}}
 
     def stack(self, m: nn.Module, layer_item: Any) -> dict[str, Any]:
         """``nn.TransformerEncoder``/``nn.TransformerDecoder``: its ``layers`` (each ``layer_item(layer)``, one
@@ -969,7 +1001,7 @@ class Importer(Structure):
         if len(outputs) > 1:
             spec["outputs"] = [names[o] for o in outputs]
         with torch.no_grad():
-            out = self.model(example_input(self.model, self.input_shape, self.input_dtype, batch=1))
+            out = self.model(example_input(self.model, self.input_shape, self.input_dtype))  # batch 2, as traced
         spec["expect"] = {"params": sum(p.numel() for p in self.model.parameters())}
         if isinstance(out, torch.Tensor):
             spec["expect"]["output_shape"] = list(out.shape[1:])
@@ -1015,12 +1047,13 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
     if name is None:
         name = snake(label.rpartition(":")[2]) if isinstance(source, str) else snake(type(source).__name__)
         name = re.sub(r"\W", "_", name) or "imported"
-    raw = tidy_floats(Importer(model, list(input_shape), name, input_dtype).spec())
+    importer = Importer(model, list(input_shape), name, input_dtype)
+    raw = tidy_floats(importer.spec())
     text = f"# {type(model).__name__} from {label}, written by `netspec import`.\n" + to_yaml(raw)
     params = raw["expect"]["params"]
     done = Imported(text, raw, params)
     if check:
-        done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype)
+        done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype, importer.mask_buffers)
     return done
 
 
@@ -1043,16 +1076,19 @@ def written_as(text: str, to: str) -> str:
     return text if to == "yaml" else convert(text, to=to, fmt="yaml")
 
 
-def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str = "float") -> tuple[float, str]:
+def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str = "float",
+           masks: set[str] | frozenset[str] = frozenset()) -> tuple[float, str]:
     """Resolve the spec (its ``expect:`` pins the model's parameter count), compile it with the model's
-    own state dict and compare outputs on random inputs; the largest difference and the load summary."""
+    own state dict (less the buffers that hold masks, ``masks``: the spec's attention is causal instead)
+    and compare outputs on random inputs; the largest difference and the load summary."""
     graph = analyze(text)
     net = graph.network(None)
     want = sum(p.numel() for p in model.parameters())
     if net.params != want:
         raise BuildError(f"the imported spec has {net.params} parameters, the model {want}")
     try:
-        mine = compile_spec(graph, weights=model.state_dict()).eval()
+        weights = {k: v for k, v in model.state_dict().items() if k not in masks}
+        mine = compile_spec(graph, weights=weights).eval()
     except DataError as exc:
         raise BuildError(f"the imported spec does not take the model's own state dict: {exc}".rsplit("\nrefused", 1)[0]
                          + "\n    hint: this is netspec import's fault (its names should spell the model's); "
@@ -1068,4 +1104,4 @@ def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str
         if diff > 1e-4 * max(1.0, float(v.abs().max())):
             raise BuildError(f"the imported spec computes something else: outputs differ by up to {diff:.3g}")
         worst = max(worst, diff)
-    return worst, mine.netspec_weights.summary() if model.state_dict() else "the model holds no tensors"
+    return worst, mine.netspec_weights.summary() if weights else "the model holds no tensors"

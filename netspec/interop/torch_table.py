@@ -232,7 +232,7 @@ _MODES = get_args(MergeMode)
 BIDIRECTIONAL_MERGES = dict(zip((Concat.KIND, Add.KIND, Multiply.KIND), (*_MODES[:2], _MODES[3])))
 ENCODERS = (nn.TransformerEncoderLayer, nn.TransformerEncoder)  # written as groups (Importer.encoder)
 DECODERS = (nn.TransformerDecoderLayer, nn.TransformerDecoder)  # groups reading a memory (Importer.decoder)
-TRANSFORMERS = ENCODERS + DECODERS
+TRANSFORMERS = (*ENCODERS, *DECODERS, nn.Transformer)  # their masks read by Importer.mask_options
 # max pooling to one position, which netspec writes as global_max_pool (it has no adaptive max pool)
 ADAPTIVE_MAX = (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)
 LAST_STEP = ((slice(None, None, None), -1), (slice(None, None, None), -1, slice(None, None, None)))
