@@ -76,6 +76,7 @@ from netspec.interop.torch_table import (
     MODULES,
     PERMUTES,
     RECURRENT,
+    REDUCTIONS,
     SHAPES,
     STATE_LAYOUT,
     STOCHASTIC_DEPTH,
@@ -290,6 +291,9 @@ class Importer(Structure):
                 self.attention_uses(n, alias)
             elif self.pool_to_one(n) is not None:
                 self.squeezes(n, alias)
+            elif n.op in ("call_function", "call_method") and REDUCTIONS.get(n.target) and \
+                    isinstance(self.values.get(n.name), tuple):
+                self.max_uses(n, alias)
         self.mask_nodes(gm)
         for n in gm.graph.nodes:
             stack = [re.sub(r"@\d+$", "", k) for k in n.meta.get("nn_module_stack", {})]
@@ -550,10 +554,10 @@ class Importer(Structure):
         if mode is not None:
             self.check_inputs(args[:1])
             return Op(n.name, container, n.name, self.global_pool(n, mode), args[:1])
-        if (n.op == "call_function" and n.target is torch.mean) or (n.op == "call_method" and
-                                                                     n.target == torch.mean.__name__):
+        reduction = REDUCTIONS.get(n.target) if n.op in ("call_function", "call_method") else None
+        if reduction is not None and len(args) == 1:  # not torch.max(a, b): no pool
             self.check_inputs(args)
-            return Op(n.name, container, n.name, self.mean(n, args), args[:1])
+            return Op(n.name, container, n.name, self.reduce(n, args, reduction), args[:1])
         as_module = self.function_module(n)
         if as_module is not None:
             if len(args) != 1:
@@ -570,22 +574,36 @@ class Importer(Structure):
                              (f" (it reads {', '.join(held)})" if held else ""))
         return self.function_op(n, args, container)
 
-    def mean(self, n: fx.Node, args: list[str]) -> dict[str, Any]:
-        """``x.mean(dims)``: over every axis after the channels a global average pool (``x.mean((2, 3))``),
-        over the steps of a sequence ``(N, T, F)`` its mean (``x.mean(1)``)."""
+    def reduce(self, n: fx.Node, args: list[str], mode: str) -> dict[str, Any]:
+        """``x.mean(dims)``, ``x.amax(dims)``, ``x.max(dim)[0]`` (``mode``: mean or max): over every axis after
+        the channels a global pool (``x.mean((2, 3))``, ``x.max(dim=2)[0]`` of a ``(N, C, L)`` map), over the
+        steps of a sequence ``(N, T, F)`` its ``sequence_pool`` (``x.mean(1)``, ``torch.max(x, 1).values``)."""
         x = self.tensor(args[0]) if len(args) == 1 else None
         call = dict(zip(("dim", "keepdim"), n.args[1:])) | dict(n.kwargs)
         dim = call.get("dim")
+        if n.name in self.notes:
+            raise ValueError(self.notes[n.name])
+        example = "x.mean((2, 3))" if mode == "mean" else "x.amax((2, 3))"
         if x is None or dim is None or call.get("keepdim") or call.get("dtype") is not None:
-            raise ValueError("a mean of all the values, keeping its axes or in another dtype (netspec pools over "
-                             "the positions of each sample: x.mean((2, 3)), or the steps of a sequence: x.mean(1))")
+            raise ValueError(f"a {mode} of all the values, keeping its axes or in another dtype (netspec pools over "
+                             f"the positions of each sample: {example}, or the steps of a sequence: x.{mode}(1))")
         dims = sorted({int(d) % x.dim() for d in (dim if isinstance(dim, (list, tuple)) else [dim])})
         if x.dim() >= 3 and dims == list(range(2, x.dim())):
-            return {GlobalAvgPool.KIND: {}}
+            return {(GlobalAvgPool if mode == "mean" else GlobalMaxPool).KIND: {}}
         if x.dim() == 3 and dims == [1]:
-            return {SequencePool.KIND: {"mode": "mean"}}
-        raise ValueError(f"a mean over dims {dims} of a tensor of rank {x.dim()} (netspec pools over the positions "
-                         "of each sample, x.mean((2, 3)), or the steps of a sequence, x.mean(1))")
+            return {SequencePool.KIND: {"mode": mode}}
+        raise ValueError(f"a {mode} over dims {dims} of a tensor of rank {x.dim()} (netspec pools over the positions "
+                         f"of each sample, {example}, or the steps of a sequence, x.{mode}(1))")
+
+    def max_uses(self, n: fx.Node, alias: dict[str, str]) -> None:
+        """``torch.max(x, dim)`` returns ``(values, indices)``: forward reading ``[0]`` or ``.values`` reads the
+        pool (:meth:`reduce`); reading the indices is noted for it."""
+        for u in n.users:
+            if u.op == "call_function" and ((u.target is operator.getitem and u.args[1] == 0) or
+                                            (u.target is getattr and u.args[1] == "values")):
+                alias[u.name] = n.name
+            else:
+                self.notes[n.name] = "forward reads the indices of the maxima (netspec's pools return the values)"
 
     def function_module(self, n: fx.Node) -> nn.Module | None:
         """A function call that is a module's forward (``F.max_pool2d(x, 2)``, ``x.softmax(-1)``) as that

@@ -293,6 +293,9 @@ FUNCTIONS = {torch.flatten, torch.cat, torch.concat, F.dropout, *MERGES, *ACTIVA
 # tensor methods read as the torch function of the same name
 METHODS = {f.__name__: f for f in (torch.flatten, *(f for f in ACTIVATION_FUNCTIONS if getattr(torch, f.__name__, None)
                                                    is f and hasattr(torch.Tensor, f.__name__)))}
+# reductions over axes, read as pools (Importer.reduce): the functions and the tensor methods of their names
+REDUCTIONS = {f: mode for fs, mode in (((torch.mean,), "mean"), ((torch.amax, torch.max), "max"))
+              for f in (*fs, *(g.__name__ for g in fs))}
 INPLACE_OK = {"inplace"}  # keyword arguments that do not change the values
 PERMUTES = (torch.permute, torch.transpose, torch.swapaxes)
 # reshapes and permutations, read from the sizes they produce: torch functions, and the tensor methods of their names

@@ -352,3 +352,43 @@ def test_refusals_repeated_in_blocks_are_one_line_per_cause_listing_the_places()
     message = str(err.value)
     assert message.count("cumsum has no netspec kind") == 1 and message.count("no netspec kind for torch.nn") == 1
     assert "at 7 places: blocks.0, blocks.1" in message and len(message.splitlines()) == 5
+
+
+REDUCED = {  # forward's pooling of a (N, T, 6) sequence or a (N, 6, L) map by a reduction over its axes
+    "torch.max(x, dim=1)[0]": lambda x: torch.max(x, dim=1)[0],
+    "x.max(1).values": lambda x: x.max(1).values,
+    "x.amax(1)": lambda x: x.amax(1),
+    "x.transpose(1, 2).max(dim=2)[0]": lambda x: x.transpose(1, 2).max(dim=2)[0],
+    "x.transpose(1, 2).amax(-1)": lambda x: x.transpose(1, 2).amax(-1),
+}
+
+
+class Reduced(nn.Module):
+    def __init__(self, pool: str) -> None:
+        super().__init__()
+        self.pool = REDUCED[pool]
+        self.lstm = nn.LSTM(4, 6, batch_first=True)
+        self.fc = nn.Linear(6, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x)
+        return self.fc(self.pool(out))
+
+
+@pytest.mark.parametrize("pool", REDUCED)
+def test_a_max_over_the_steps_or_positions_is_a_pool(pool):
+    model = Reduced(pool)
+    done = import_model(model, [7, 4], name="reduced")
+    assert {"sequence_pool", "global_max_pool"} & set(_kinds(done.spec["layers"]))
+    same_function(done.text, model, sample([7, 4]))
+
+
+class ArgMax(Reduced):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x)
+        return self.fc(out.max(1)[1].float())
+
+
+def test_reading_the_indices_of_the_maxima_is_refused():
+    with pytest.raises(NotImportable, match="indices of the maxima"):
+        import_model(ArgMax("x.amax(1)"), [7, 4])
