@@ -2,8 +2,10 @@
 
 Each traced call of a standard module or function becomes a layer (:data:`torch_table.MODULES`,
 :data:`torch_table.FUNCTIONS`; a function that is a module's forward, ``F.max_pool2d``, as that module:
-:data:`torch_table.FUNCTION_MODULES`; PyTorch's Transformer encoder layer as a group of layers:
-:meth:`Importer.encoder`;
+:data:`torch_table.FUNCTION_MODULES`; PyTorch's Transformer encoder and decoder layers as groups of layers:
+:meth:`Importer.encoder`, :meth:`Importer.decoder`, a causal mask given to them or to attention as ``causal: true``:
+:meth:`Importer.mask_options`; a pool to one position and the squeeze after it as a global pool:
+:meth:`Importer.pool_to_one`;
 a recurrent module's ``(output, state)`` is read through how forward indexes it, :meth:`Importer.recurrent_uses`);
 the module tree gives the groups (a container's dataflow read as a chain, a residual ``f(x) + x`` or
 ``f(x) + g(x)`` with a trailing activation, parallel branches merged at the end, or failing those a
@@ -22,7 +24,9 @@ computes from ``x.shape`` are read from what its reshapes produced, a parameter 
 from its shape (a class token, a position table, a layer scale), and a LayerNorm subclass from what it
 computed. Containers whose layers form a chain of residuals (a pre-norm Transformer layer) become
 residual groups (:meth:`structure.Structure.segments`); an LSTM's final ``(h, c)`` selected by ``h[-1]``/``h[0]``
-becomes its ``return_state`` outputs read by ``sequence_pool``.
+becomes its ``return_state`` outputs read by ``sequence_pool`` (another row: :meth:`Importer.select_state`),
+and a bidirectional layer's ``torch.cat([h[-2], h[-1]], dim=1)`` its own output (:meth:`Importer.final_merge`).
+What cannot be imported is listed once per cause, with the places it was met (:class:`NotImportable`).
 
 The result is checked: the spec must resolve with the model's exact parameter count, compile, take
 the model's own state dict and compute the same outputs on random inputs.
@@ -451,8 +455,9 @@ class Importer(Structure):
                                "true, the positions after each query masked)")
         for key, v in call.items():
             prefix = key[:-len("is_causal")]  # tgt_is_causal: tgt_mask's hint
-            if key.endswith("is_causal") and v and not any(k in causal for k in call if k.startswith(prefix)):
-                refused.append(f"{key}=True without a causal mask")
+            masks = [k for k, m in call.items() if k.startswith(prefix) and "mask" in k and m is not None]
+            if key.endswith("is_causal") and v and not masks:  # a mask given is taken or refused above
+                refused.append(f"{key}=True without its mask")
         if refused:
             them = "them" if len(refused) > 1 else "it"
             raise ValueError(f"called with {', and '.join(refused)}; hint: import the model with forward calling it "
