@@ -330,6 +330,7 @@ class Importer(Structure):
                            if a.name in self.params}  # read, though not mapped
                 continue
             op.inputs = [alias.get(a, a) for a in op.inputs]
+            op.reads = [alias.get(a, a) for a in op.reads]
             if n.name in sequences:
                 kind = next(iter(op.item))
                 op.states = {s: state for s, (rec, state) in self.states.items() if rec == n.name}

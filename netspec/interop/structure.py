@@ -408,6 +408,7 @@ def running_concatenations(ops: list[Op], outputs: list[str]) -> tuple[list[Op],
     out: list[Op] = []
     for op in ops:
         op.inputs = [alias.get(a, a) for a in op.inputs]
+        op.reads = [alias.get(a, a) for a in op.reads]
         if not op.concat:
             out.append(op)
             continue

@@ -224,24 +224,31 @@ def test_a_transformer_decoder_reading_the_encoders_memory_imports(norm_first, c
 
 
 class DecoderOnly(nn.Module):
-    """A decoder layer attending to its own input as the memory."""
+    """A decoder layer attending to its own input as the memory, or to what attention made of it (read
+    through the tuple attention returns, and `.contiguous()`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory: str) -> None:
         super().__init__()
+        self.memory = memory
         self.proj = nn.Linear(6, 8)
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
         self.layer = nn.TransformerDecoderLayer(8, 2, 16, batch_first=True, dropout=0.0)
         self.fc = nn.Linear(8, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.proj(x)
-        return self.fc(self.layer(h, h))
+        memory = h if self.memory == "proj" else self.attn(h, h, h)[0].contiguous()
+        return self.fc(self.layer(h, memory))
 
 
-def test_a_decoder_layer_whose_memory_is_its_input_imports_with_cross_attention_from_it():
+@pytest.mark.parametrize("memory", ["proj", "attn"])
+def test_a_decoder_layer_reads_its_memory_by_the_name_it_has_in_the_spec(memory):
     torch.manual_seed(0)
-    model = DecoderOnly()
+    model = DecoderOnly(memory)
+    if memory == "proj":
+        del model.attn
     done = import_model(model, [4, 6], name="decoder_only")
-    assert "from: [norm1, proj]" in done.text
+    assert f"from: [norm1, {memory}]" in done.text
     same_function(done.text, model, sample([4, 6]))
 
 
