@@ -349,7 +349,7 @@ def fn_name(target: Any) -> str:
 
 def state_index(n: Any, size: int) -> int | None:
     """The row ``n`` selects of a recurrent state of ``size`` stacked rows, ``0 <= k < size``: ``h[k]``,
-    ``h[k, :, :]``, ``h.squeeze(0)`` of one row; None for any other use."""
+    ``h[k, :, :]``, ``h.squeeze(0)`` (``h.squeeze()``, ``torch.squeeze(h, 0)``) of one row; None for any other use."""
     if n.op == "call_function" and n.target is operator.getitem:
         index = n.args[1]
         if isinstance(index, tuple) and index and all(i == slice(None) for i in index[1:]):
@@ -357,9 +357,9 @@ def state_index(n: Any, size: int) -> int | None:
         if isinstance(index, int) and -size <= index < size:
             return index % size
         return None
-    if n.op == "call_method" and n.target == "squeeze" and size == 1 and \
-            (list(n.args[1:]) == [0] or n.kwargs.get("dim") == 0):
-        return 0
+    if (n.op == "call_method" and n.target == "squeeze" or n.op == "call_function" and n.target is torch.squeeze) \
+            and size == 1 and (list(n.args[1:]) in ([0], [(0,)], []) and n.kwargs.get("dim", 0) in (0, (0,))):
+        return 0  # `h.squeeze(0)`, `h.squeeze()` (at the traced batch of 2: the batch axis stays)
     return None
 
 

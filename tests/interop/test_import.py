@@ -260,6 +260,10 @@ class FinalState(Tagger):
             return self.fc(h[-1] + c[-1])
         if self.read == "h.squeeze(0)":
             return self.fc(h.squeeze(0))
+        if self.read == "h.squeeze()":
+            return self.fc(h.squeeze())
+        if self.read == "torch.squeeze(h, 0)":
+            return self.fc(torch.squeeze(h, 0))
         if self.read == "out[:, -1] + h[0]":
             return self.fc(out[:, -1] + h[0])
         if self.read == "h[1]":
@@ -267,8 +271,8 @@ class FinalState(Tagger):
         return h  # the state itself, in PyTorch's (layers, batch, units) layout
 
 
-@pytest.mark.parametrize("read, layers", [("h[-1]", 2), ("h[-1] + c[-1]", 2), ("h.squeeze(0)", 1),
-                                          ("out[:, -1] + h[0]", 2), ("h[1]", 3)])
+@pytest.mark.parametrize("read, layers", [("h[-1]", 2), ("h[-1] + c[-1]", 2), ("h.squeeze(0)", 1), ("h.squeeze()", 1),
+                                          ("torch.squeeze(h, 0)", 1), ("out[:, -1] + h[0]", 2), ("h[1]", 3)])
 def test_the_final_lstm_state_imports_as_its_h_and_c_outputs(read, layers):
     model = FinalState(read, layers).eval()
     done = import_model(model, [12], name="final_state", input_dtype="long")
