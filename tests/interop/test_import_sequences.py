@@ -211,6 +211,7 @@ class Seq2Seq(nn.Module):
         return self.head(y)
 
 
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")  # nn.Transformer's, with norm_first
 @pytest.mark.parametrize("norm_first", [False, True])
 @pytest.mark.parametrize("causal", [True, False])
 @pytest.mark.parametrize("whole", [False, True])
