@@ -2,8 +2,10 @@
 
 Each traced call of a standard module or function becomes a layer (:data:`torch_table.MODULES`,
 :data:`torch_table.FUNCTIONS`; a function that is a module's forward, ``F.max_pool2d``, as that module:
-:data:`torch_table.FUNCTION_MODULES`; PyTorch's Transformer encoder layer as a group of layers:
-:meth:`Importer.encoder`;
+:data:`torch_table.FUNCTION_MODULES`; PyTorch's Transformer encoder and decoder layers as groups of layers:
+:meth:`Importer.encoder`, :meth:`Importer.decoder`, a causal mask given to them or to attention as ``causal: true``:
+:meth:`Importer.mask_options`; a pool to one position and the squeeze after it as a global pool:
+:meth:`Importer.pool_to_one`;
 a recurrent module's ``(output, state)`` is read through how forward indexes it, :meth:`Importer.recurrent_uses`);
 the module tree gives the groups (a container's dataflow read as a chain, a residual ``f(x) + x`` or
 ``f(x) + g(x)`` with a trailing activation, parallel branches merged at the end, or failing those a
@@ -22,7 +24,9 @@ computes from ``x.shape`` are read from what its reshapes produced, a parameter 
 from its shape (a class token, a position table, a layer scale), and a LayerNorm subclass from what it
 computed. Containers whose layers form a chain of residuals (a pre-norm Transformer layer) become
 residual groups (:meth:`structure.Structure.segments`); an LSTM's final ``(h, c)`` selected by ``h[-1]``/``h[0]``
-becomes its ``return_state`` outputs read by ``sequence_pool``.
+becomes its ``return_state`` outputs read by ``sequence_pool`` (another row: :meth:`Importer.select_state`),
+and a bidirectional layer's ``torch.cat([h[-2], h[-1]], dim=1)`` its own output (:meth:`Importer.final_merge`).
+What cannot be imported is listed once per cause, with the places it was met (:class:`NotImportable`).
 
 The result is checked: the spec must resolve with the model's exact parameter count, compile, take
 the model's own state dict and compute the same outputs on random inputs.
@@ -35,6 +39,7 @@ functions -> netspec layer items), ``structure`` (groups, residuals, parallels, 
 
 from __future__ import annotations
 
+import inspect
 import operator
 import re
 import traceback
@@ -53,13 +58,17 @@ from netspec.convert import convert, format_of
 from netspec.core.errors import BuildError, DataError, Location, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
 from netspec.interop.naming import numbered_from_one, snake, tidy_floats
-from netspec.interop.structure import Op, Structure, repeats, running_concatenations, tensor_nodes
+from netspec.interop.structure import MEMORY, Op, Structure, repeats, running_concatenations, tensor_nodes
 from netspec.interop.torch_table import (
     ACTIVATION_DEFAULTS,
     ACTIVATION_FUNCTIONS,
     ACTIVATION_MODULES,
+    ADAPTIVE_MAX,
+    BIDIRECTIONAL_MERGES,
+    DECODERS,
     DROP_PATHS,
     ENCODERS,
+    FLATTENS,
     FUNCTION_MODULES,
     FUNCTIONS,
     IDENTITY,
@@ -71,10 +80,13 @@ from netspec.interop.torch_table import (
     MODULES,
     PERMUTES,
     RECURRENT,
+    REDUCTIONS,
     SHAPES,
     STATE_LAYOUT,
     STOCHASTIC_DEPTH,
+    TRANSFORMERS,
     UNUSED_ARGUMENTS,
+    WINDOWED,
     attention_item,
     drop_path_item,
     drop_path_rate,
@@ -82,10 +94,13 @@ from netspec.interop.torch_table import (
     fn_name,
     holds_tensor,
     index_text,
+    is_causal_mask,
     layer_norm_item,
     linear_item,
+    merge_mode,
     pair,
     sample_axis,
+    state_index,
 )
 from netspec.interop.tracing import (
     FRAME,
@@ -100,15 +115,19 @@ from netspec.interop.tracing import (
     user_frame,
 )
 from netspec.layers.activations import ACTIVATIONS
+from netspec.layers.attention.attention import Attention
 from netspec.layers.base import all_kind_names
 from netspec.layers.core.drop_path import DropPath
 from netspec.layers.core.dropout import Dropout
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.reshape import Reshape
 from netspec.layers.merge.concat import Concat
+from netspec.layers.merge.split import Split
 from netspec.layers.norm.layernorm import LayerNorm
+from netspec.layers.pool.adaptive_avg_pool1d import AdaptiveAvgPool1d
 from netspec.layers.pool.adaptive_avg_pool2d import AdaptiveAvgPool2d
 from netspec.layers.pool.global_avg_pool import GlobalAvgPool
+from netspec.layers.pool.global_max_pool import GlobalMaxPool
 from netspec.layers.sequence.permute import Permute
 from netspec.layers.sequence.sequence_pool import SequencePool
 from netspec.layers.structure.residual import Residual
@@ -120,14 +139,54 @@ from netspec.layers.tensors.position_embedding import PositionEmbedding
 TORCHVISION_INPUT = [3, 224, 224]
 
 
-class NotImportable(BuildError):
-    """Parts of the model netspec cannot express; ``parts`` lists ``(where, what, why)``."""
+@dataclass(frozen=True)
+class Refusal:
+    """One part of a model netspec cannot express: the module's path (``""`` for the model's own forward), the
+    line of forward that calls it (``file.py:42``, ``""`` when unknown), what it is and why it is refused."""
 
-    def __init__(self, parts: list[tuple[str, str, str]]) -> None:
-        self.parts = parts
-        width = max(len(w) for w, _, _ in parts)
-        lines = [f"  {w:<{width}}  {what}: {why}" for w, what, why in parts]
-        super().__init__(f"not importable ({len(parts)}):\n" + "\n".join(lines))
+    path: str
+    line: str
+    what: str
+    why: str
+
+    @property
+    def where(self) -> str:
+        if self.path and self.line:
+            return f"{self.path} ({self.line})"
+        return self.path or self.line or "forward"
+
+
+class NotImportable(BuildError):
+    """Parts of the model netspec cannot express: ``refusals`` (:class:`Refusal`), ``parts`` the same as
+    ``(where, what, why)``, ``causes`` grouped by cause: ``(line, what, why, places)``, in the order met.
+
+    A cause met at several places (a refused call inside a block the model repeats: Swin's shifted window
+    attention in each of its twelve blocks) is one line of the message, which lists the places after it."""
+
+    def __init__(self, parts: list[Refusal] | list[tuple[str, str, str]]) -> None:
+        self.refusals = refusals = [p if isinstance(p, Refusal) else Refusal(p[0], "", p[1], p[2]) for p in parts]
+        self.parts = [(r.where, r.what, r.why) for r in refusals]
+        grouped: dict[tuple[str, str, str], list[Refusal]] = {}
+        for r in refusals:
+            same = grouped.setdefault((r.line, r.what, r.why), [])
+            if all(r.where != o.where for o in same):
+                same.append(r)
+        self.causes = [(line, what, why, [r.path or r.where for r in same])
+                       for (line, what, why), same in grouped.items()]
+        # one place: where it is; several: the line of forward (the same code), the places listed after
+        heads = [same[0].where if len(same) == 1 else line or "in" for (line, _, _), same in grouped.items()]
+        width = max(len(h) for h in heads)
+        lines = []
+        for head, (_, what, why, places) in zip(heads, self.causes):
+            why, _, hint = why.partition("; hint: ")  # the hint on a line of its own, as a Problem writes it
+            lines.append(f"  {head:<{width}}  {what}: {why}")
+            if len(places) > 1:
+                lines.append(f"  {'':<{width}}    at {len(places)} places: {', '.join(places)}")
+            if hint:
+                lines.append(f"  {'':<{width}}    hint: {hint}")
+        count = f"{len(refusals)}" if len(self.causes) == len(refusals) else \
+            f"{len(refusals)} places, {len(self.causes)} causes"
+        super().__init__(f"not importable ({count}):\n" + "\n".join(lines))
 
 
 class Importer(Structure):
@@ -138,7 +197,7 @@ class Importer(Structure):
         self.input_shape = input_shape
         self.input_dtype = input_dtype
         self.name = name
-        self.problems: list[tuple[str, str, str]] = []
+        self.problems: list[Refusal] = []
         self.modules = dict(model.named_modules())
         self.blocks: dict[str, dict[str, Any]] = {}
         self.kinds = set(all_kind_names())
@@ -149,6 +208,11 @@ class Importer(Structure):
         self.params: dict[str, str] = {}  # fx node (a get_attr, or an expand of one) -> the parameter's full name
         self.states: dict[str, tuple[str, str]] = {}  # fx node -> (its recurrent module's node, h or c)
         self.notes: dict[str, str] = {}  # fx node of a module -> why the way forward reads it is not importable
+        self.merges: dict[str, str] = {}  # fx node of a bidirectional layer -> how forward merges h[-2] and h[-1]
+        self.folded: set[str] = set()  # fx nodes of pools to one position whose squeeze was folded into them
+        self.masks: set[str] = set()  # fx nodes that compute only the masks of attention calls
+        self.mask_buffers: set[str] = set()  # buffers read only as such masks (a causal mask kept in the model)
+        self.nodes: dict[str, fx.Node] = {}  # the traced graph's nodes by name
 
     # --- trace and map -------------------------------------------------------------------------------
     def trace(self) -> fx.GraphModule:
@@ -211,6 +275,7 @@ class Importer(Structure):
     def ops(self, gm: fx.GraphModule) -> tuple[list[str], list[Op], list[str]]:
         """The placeholders, the mapped ops and the outputs (fx node names)."""
         inputs, ops, outputs = [], [], []
+        self.nodes = {n.name: n for n in gm.graph.nodes}
         used: dict[str, int] = {}
         alias: dict[str, str] = {}  # a node read through (a module's output indexed, `.contiguous()`) -> what it is
         skip: set[str] = set()  # nodes of no layer of their own (an LSTM's (h, c) tuple)
@@ -225,8 +290,15 @@ class Importer(Structure):
                 self.params[n.name] = self.params[n.args[0].name]  # `class_token.expand(n, -1, -1)`
             elif n.op == "call_module" and isinstance(self.modules.get(str(n.target)), RECURRENT):
                 sequences[n.name] = self.recurrent_uses(n, alias, skip)
+                self.final_merge(n, alias, skip)
             elif n.op == "call_module" and isinstance(self.modules.get(str(n.target)), nn.MultiheadAttention):
                 self.attention_uses(n, alias)
+            elif self.pool_to_one(n) is not None:
+                self.squeezes(n, alias)
+            elif n.op in ("call_function", "call_method") and REDUCTIONS.get(n.target) and \
+                    isinstance(self.values.get(n.name), tuple):
+                self.max_uses(n, alias)
+        self.mask_nodes(gm)
         for n in gm.graph.nodes:
             stack = [re.sub(r"@\d+$", "", k) for k in n.meta.get("nn_module_stack", {})]
             if n.op == "placeholder":
@@ -236,40 +308,44 @@ class Importer(Structure):
                 outputs = [alias.get(a.name, a.name) for a in tensor_nodes(n.args[0])]
                 for o in outputs:
                     if o in self.states:
-                        self.problems.append(("forward", f"returns {self.states[o][1]}", STATE_LAYOUT))
+                        self.problems.append(Refusal("", "", f"returns {self.states[o][1]}", STATE_LAYOUT))
                 continue
-            if n.name in alias or n.name in skip or n.name in self.params or n.name in self.states:
+            if n.name in alias or n.name in skip or n.name in self.params or n.name in self.states or \
+                    n.name in self.masks:
                 continue
             if n.op in ("call_function", "call_method") and not holds_tensor(self.values.get(n.name)):
                 continue  # a size computed from a shape, an assertion: reshapes read the sizes they produce
             if n.op == "call_method" and n.target == "contiguous":
                 alias[n.name] = alias.get(n.args[0].name, n.args[0].name)
                 continue
-            line = source_line(n)
-            where = (f"{stack[-1]} ({line})" if line else stack[-1]) if stack else line or n.name
             try:
                 op = self.map(n, stack)
             except ValueError as exc:
                 what = type(self.modules[n.target]).__name__ if n.op == "call_module" else fn_name(n.target)
-                self.problems.append((str(n.target) if n.op == "call_module" else where, what, str(exc)))
+                path = str(n.target) if n.op == "call_module" else stack[-1] if stack else ""
+                self.problems.append(Refusal(path, source_line(n) or ("" if path else n.name), what, str(exc)))
                 if n.op == "call_module":
                     unmapped.add(str(n.target))  # called, though not mapped: not "never called"
                 unread |= {self.params[a.name] for a in tensor_nodes(list(n.args) + list(n.kwargs.values()))
                            if a.name in self.params}  # read, though not mapped
                 continue
             op.inputs = [alias.get(a, a) for a in op.inputs]
+            op.reads = [alias.get(a, a) for a in op.reads]
             if n.name in sequences:
                 kind = next(iter(op.item))
                 op.states = {s: state for s, (rec, state) in self.states.items() if rec == n.name}
                 op.item = {kind: {**op.item[kind], **({"return_sequences": True} if sequences[n.name] else {}),
-                                  **({"return_state": True} if op.states else {})}}
+                                  **({"return_state": True} if op.states else {}),
+                                  **({"merge": self.merges[n.name]} if self.merges.get(n.name) not in
+                                     (None, BIDIRECTIONAL_MERGES[Concat.KIND]) else {})}}
             owner = op.module if op.module is not None else op.param
             if owner is not None and (op.param is not None or
                                       any(True for _ in self.modules[owner].parameters(recurse=False))):
                 used[owner] = used.get(owner, 0) + 1
                 if used[owner] == 2:
                     what = type(self.modules[owner]).__name__ if op.param is None else "Parameter"
-                    self.problems.append((owner, what, "its weights are used twice (netspec layers own their weights)"))
+                    self.problems.append(Refusal(owner, "", what,
+                                                 "its weights are used twice (netspec layers own their weights)"))
             ops.append(op)
         called = {op.module for op in ops if op.module} | unmapped
         consumed = {op.param for op in ops if op.param} | unread
@@ -277,7 +353,7 @@ class Importer(Structure):
             own = [f"{path}.{k}" if path else k for k, _ in m.named_parameters(recurse=False)]
             if own and path not in called and not any(path.startswith(c + ".") for c in called) and \
                     not all(p in consumed for p in own):
-                self.problems.append((path, type(m).__name__, "never called by forward (in eval mode)"))
+                self.problems.append(Refusal(path, "", type(m).__name__, "never called by forward (in eval mode)"))
         return inputs, ops, outputs
 
     def recurrent_uses(self, n: fx.Node, alias: dict[str, str], skip: set[str]) -> bool:
@@ -330,6 +406,139 @@ class Importer(Structure):
                                       "output only)" if u.op == "call_function" and u.target is operator.getitem
                                       else "forward uses its (output, weights) tuple as a whole")
 
+    # --- calls with masks, pools to one position ----------------------------------------------------
+    def call(self, n: fx.Node) -> dict[str, Any]:
+        """A module call's arguments by the names of its class's ``forward`` (``src_key_padding_mask``, ...)."""
+        m = self.modules[str(n.target)]
+        try:
+            bound = inspect.signature(type(m).forward).bind(m, *n.args, **n.kwargs)
+        except (TypeError, ValueError):
+            return {}
+        return {k: v for k, v in list(bound.arguments.items())[1:]}
+
+    def mask_nodes(self, gm: fx.GraphModule) -> None:
+        """The nodes that compute only masks passed to attention or a Transformer layer (a causal mask made in
+        forward, a padding mask ``x == 0``): no layers of their own. The call they are passed to says whether
+        netspec takes its masks (:meth:`mask_options`), so a refused mask is one refusal, at that call."""
+        masked: dict[str, set[str]] = {}  # a call -> the nodes it takes as masks only
+        for n in gm.graph.nodes:
+            if n.op == "call_module" and isinstance(self.modules.get(str(n.target)),
+                                                    (nn.MultiheadAttention, *TRANSFORMERS)):
+                call = self.call(n)
+                data = {v.name for k, v in call.items() if "mask" not in k for v in tensor_nodes(v)}
+                masked[n.name] = {v.name for k, v in call.items() if "mask" in k for v in tensor_nodes(v)} - data
+        for n in reversed(list(gm.graph.nodes)):
+            if n.op not in ("placeholder", "output") and n.users and \
+                    all(u.name in self.masks or n.name in masked.get(u.name, ()) for u in n.users):
+                if n.op == "get_attr":
+                    self.mask_buffers.add(str(n.target))  # a mask kept as a buffer: no tensor of the spec's
+                else:
+                    self.masks.add(n.name)
+
+    def mask_options(self, n: fx.Node) -> set[str]:
+        """The masks of a call to attention or a Transformer layer that netspec takes, by argument name: a
+        causal mask (``nn.Transformer.generate_square_subsequent_mask``: the positions after each query
+        masked), which the attention it goes to writes as ``causal: true``. Any other mask, and a causality
+        hint without its mask, is refused (ValueError), all of them in one message."""
+        call = self.call(n)
+        causal, refused = set(), []
+        for key, v in call.items():
+            if "mask" not in key or v is None:
+                continue
+            value = self.values.get(v.name) if isinstance(v, fx.Node) else v
+            if "padding" in key:
+                refused.append(f"{key} (netspec's attention reads a key padding mask as an input of the network, "
+                               "padding_mask: true, and netspec imports one-input models)")
+            elif isinstance(value, torch.Tensor) and is_causal_mask(value):
+                causal.add(key)
+            else:
+                refused.append(f"{key} that is not the causal mask (netspec masks attention only causally, causal: "
+                               "true, the positions after each query masked)")
+        for key, v in call.items():
+            prefix = key[:-len("is_causal")]  # tgt_is_causal: tgt_mask's hint
+            masks = [k for k, m in call.items() if k.startswith(prefix) and "mask" in k and m is not None]
+            if key.endswith("is_causal") and v and not masks:  # a mask given is taken or refused above
+                refused.append(f"{key}=True without its mask")
+        if refused:
+            them = "them" if len(refused) > 1 else "it"
+            raise ValueError(f"called with {', and '.join(refused)}; hint: import the model with forward calling it "
+                             f"without {them} (the spec then computes the unmasked function), and write the masks into "
+                             "the spec (attention's causal: true, padding_mask: true)")
+        return causal
+
+    def pool_to_one(self, n: fx.Node) -> str | None:
+        """``max`` or ``avg`` when ``n`` pools every position to one where netspec has no pooling of that form:
+        an adaptive max pool to size 1 (module or function), or a max or average pool whose window forward
+        computes from the input's size and covers it (``F.max_pool1d(x, x.size(2))``); None otherwise."""
+        y = self.tensor(n.name)
+        if y is None or y.dim() < 3 or any(d != 1 for d in y.shape[2:]):
+            return None
+        if n.op == "call_module":
+            return "max" if isinstance(self.modules.get(str(n.target)), ADAPTIVE_MAX) else None
+        if n.op != "call_function":
+            return None
+        if n.target in (F.adaptive_max_pool1d, F.adaptive_max_pool2d):
+            return "max"
+        x = self.tensor(n.args[0].name) if n.args and isinstance(n.args[0], fx.Node) else None
+        window = n.args[1] if len(n.args) > 1 else n.kwargs.get("kernel_size")
+        if n.target not in WINDOWED or x is None or not tensor_nodes(window):
+            return None
+        call = self.settled(dict(zip(("kernel_size", "stride", "padding", "dilation"), n.args[1:])) | dict(n.kwargs))
+        size = call["kernel_size"]
+        size = tuple(size) if isinstance(size, (list, tuple)) else (size,) * (x.dim() - 2)
+        if size != tuple(x.shape[2:]) or pair(call.get("padding", 0)) != 0 or pair(call.get("dilation", 1)) != 1:
+            return None
+        return WINDOWED[n.target]
+
+    def squeezes(self, n: fx.Node, alias: dict[str, str]) -> None:
+        """A pool to one position (:meth:`pool_to_one`) read only through squeezes to ``(N, C)``
+        (``.squeeze(-1)``, ``torch.squeeze``, ``.flatten(1)``, ``.view(n, -1)``, or a chain of them:
+        ``.squeeze(-1).squeeze(-1)``): the squeezes are the global pool's own output, aliases of the pool."""
+        y = self.tensor(n.name)
+        if y is None or not n.users:
+            return
+        chain: list[fx.Node] = []
+        ends = list(n.users)
+        while ends:
+            u = ends.pop()
+            z = self.tensor(u.name)
+            if u.op not in ("call_function", "call_method") or u.target not in FLATTENS or not u.args or \
+                    not isinstance(u.args[0], fx.Node) or u.args[0] not in (n, *chain) or z is None or \
+                    z.numel() != y.numel() or z.shape[:1] != y.shape[:1]:
+                return
+            chain.append(u)
+            if tuple(z.shape) != tuple(y.shape[:2]):  # on the way to (N, C): every use of it goes on too
+                if not u.users:
+                    return
+                ends.extend(u.users)
+        self.folded.add(n.name)
+        for u in chain:
+            alias[u.name] = n.name
+
+    def global_pool(self, n: fx.Node, mode: str) -> dict[str, Any]:
+        """A pool to one position (:meth:`pool_to_one`): ``global_max_pool``/``global_avg_pool`` where its
+        squeeze was folded into it (:meth:`squeezes`), else the same shape as the model's, ``(C, 1)``: the
+        adaptive average pool to 1, or the global max pool reshaped."""
+        kind = GlobalMaxPool.KIND if mode == "max" else GlobalAvgPool.KIND
+        y = self.tensor(n.name)
+        assert y is not None
+        if n.name in self.folded:
+            return {kind: {}}
+        if mode == "avg":
+            return {(AdaptiveAvgPool1d if y.dim() == 3 else AdaptiveAvgPool2d).KIND: {"output_size": 1}}
+        return {Sequential.KIND: {"layers": [{kind: {}, "name": "pool"},
+                                             {Reshape.KIND: {"shape": list(y.shape[1:])}, "name": "positions"}]}}
+
+    def settled(self, call: dict[str, Any]) -> dict[str, Any]:
+        """A call's arguments with the sizes forward computed (``x.size(2)``) as they were on the example input."""
+        def value(v: Any) -> Any:
+            if isinstance(v, fx.Node):
+                return self.values.get(v.name)
+            if isinstance(v, (list, tuple)):
+                return type(v)(value(x) for x in v)
+            return v
+        return {k: value(v) for k, v in call.items()}
+
     def map(self, n: fx.Node, stack: list[str]) -> Op:
         args = [a.name for a in tensor_nodes(n.args) + tensor_nodes(list(n.kwargs.values()))
                 if self.tensor(a.name) is not None]
@@ -340,15 +549,21 @@ class Importer(Structure):
                 raise ValueError(self.notes[n.name])
             item, args = self.module_item(m, n, args)
             self.check_inputs(args)
+            reads = [self.call(n)["memory" if isinstance(m, DECODERS) else "tgt"].name] \
+                if isinstance(m, (*DECODERS, nn.Transformer)) else []
             return Op(n.name, container, attr, item, args, str(n.target),
-                      composite=type(m) if isinstance(m, ENCODERS) else None)
+                      composite=type(m) if isinstance(m, TRANSFORMERS) else None, reads=reads)
         container = stack[-1] if stack else ""
         if args and args[0] in self.states:
             return self.select_state(n, container)
-        if (n.op == "call_function" and n.target is torch.mean) or (n.op == "call_method" and
-                                                                     n.target == torch.mean.__name__):
+        mode = self.pool_to_one(n)
+        if mode is not None:
+            self.check_inputs(args[:1])
+            return Op(n.name, container, n.name, self.global_pool(n, mode), args[:1])
+        reduction = REDUCTIONS.get(n.target) if n.op in ("call_function", "call_method") else None
+        if reduction is not None and len(args) == 1:  # not torch.max(a, b): no pool
             self.check_inputs(args)
-            return Op(n.name, container, n.name, self.mean(n, args), args[:1])
+            return Op(n.name, container, n.name, self.reduce(n, args, reduction), args[:1])
         as_module = self.function_module(n)
         if as_module is not None:
             if len(args) != 1:
@@ -360,26 +575,41 @@ class Importer(Structure):
             (n.op == "call_method" and n.target in METHODS) or getattr(n.target, "__module__", None) == STOCHASTIC_DEPTH
         if not known:
             held = sorted({self.params[a] for a in args if a in self.params})
+            held = [h[len(container) + 1:] if container and h.startswith(container + ".") else h for h in held]
             raise ValueError(f"{n.op} {fn_name(n.target)} has no netspec kind" +
                              (f" (it reads {', '.join(held)})" if held else ""))
         return self.function_op(n, args, container)
 
-    def mean(self, n: fx.Node, args: list[str]) -> dict[str, Any]:
-        """``x.mean(dims)``: over every axis after the channels a global average pool (``x.mean((2, 3))``),
-        over the steps of a sequence ``(N, T, F)`` its mean (``x.mean(1)``)."""
+    def reduce(self, n: fx.Node, args: list[str], mode: str) -> dict[str, Any]:
+        """``x.mean(dims)``, ``x.amax(dims)``, ``x.max(dim)[0]`` (``mode``: mean or max): over every axis after
+        the channels a global pool (``x.mean((2, 3))``, ``x.max(dim=2)[0]`` of a ``(N, C, L)`` map), over the
+        steps of a sequence ``(N, T, F)`` its ``sequence_pool`` (``x.mean(1)``, ``torch.max(x, 1).values``)."""
         x = self.tensor(args[0]) if len(args) == 1 else None
         call = dict(zip(("dim", "keepdim"), n.args[1:])) | dict(n.kwargs)
         dim = call.get("dim")
+        if n.name in self.notes:
+            raise ValueError(self.notes[n.name])
+        example = "x.mean((2, 3))" if mode == "mean" else "x.amax((2, 3))"
         if x is None or dim is None or call.get("keepdim") or call.get("dtype") is not None:
-            raise ValueError("a mean of all the values, keeping its axes or in another dtype (netspec pools over "
-                             "the positions of each sample: x.mean((2, 3)), or the steps of a sequence: x.mean(1))")
+            raise ValueError(f"a {mode} of all the values, keeping its axes or in another dtype (netspec pools over "
+                             f"the positions of each sample: {example}, or the steps of a sequence: x.{mode}(1))")
         dims = sorted({int(d) % x.dim() for d in (dim if isinstance(dim, (list, tuple)) else [dim])})
         if x.dim() >= 3 and dims == list(range(2, x.dim())):
-            return {GlobalAvgPool.KIND: {}}
+            return {(GlobalAvgPool if mode == "mean" else GlobalMaxPool).KIND: {}}
         if x.dim() == 3 and dims == [1]:
-            return {SequencePool.KIND: {"mode": "mean"}}
-        raise ValueError(f"a mean over dims {dims} of a tensor of rank {x.dim()} (netspec pools over the positions "
-                         "of each sample, x.mean((2, 3)), or the steps of a sequence, x.mean(1))")
+            return {SequencePool.KIND: {"mode": mode}}
+        raise ValueError(f"a {mode} over dims {dims} of a tensor of rank {x.dim()} (netspec pools over the positions "
+                         f"of each sample, {example}, or the steps of a sequence, x.{mode}(1))")
+
+    def max_uses(self, n: fx.Node, alias: dict[str, str]) -> None:
+        """``torch.max(x, dim)`` returns ``(values, indices)``: forward reading ``[0]`` or ``.values`` reads the
+        pool (:meth:`reduce`); reading the indices is noted for it."""
+        for u in n.users:
+            if u.op == "call_function" and ((u.target is operator.getitem and u.args[1] == 0) or
+                                            (u.target is getattr and u.args[1] == "values")):
+                alias[u.name] = n.name
+            else:
+                self.notes[n.name] = "forward reads the indices of the maxima (netspec's pools return the values)"
 
     def function_module(self, n: fx.Node) -> nn.Module | None:
         """A function call that is a module's forward (``F.max_pool2d(x, 2)``, ``x.softmax(-1)``) as that
@@ -389,7 +619,7 @@ class Importer(Structure):
         if fn not in FUNCTION_MODULES:
             return None
         cls, names = FUNCTION_MODULES[fn]
-        given = dict(zip(names, n.args[1:])) | dict(n.kwargs)
+        given = self.settled(dict(zip(names, n.args[1:])) | dict(n.kwargs))
         if len(n.args) - 1 > len(names):
             raise ValueError(f"{fn_name(n.target)} with {len(n.args) - 1} positional arguments")
         if given.pop("dtype", None) is not None:
@@ -419,9 +649,21 @@ class Importer(Structure):
                 elif getattr(m, k, v) != v:
                     raise ValueError(f"options other than {ACTIVATIONS[kind].kwargs}")
         elif isinstance(m, nn.MultiheadAttention):
-            item, args = attention_item(m), self.attention_inputs(n)
+            item, args = self.attention_of(m, self.mask_options(n)), self.attention_inputs(n)
+        elif isinstance(m, ADAPTIVE_MAX):
+            mode = self.pool_to_one(n)
+            if m.return_indices:
+                raise ValueError("max pooling that returns indices (netspec's pools return the values)")
+            if mode is None:
+                raise ValueError(f"max pooling to output_size {pair(m.output_size)} (netspec max-pools every position "
+                                 "to one, global_max_pool: output_size 1)")
+            item = self.global_pool(n, mode)
         elif isinstance(m, ENCODERS):
-            item, args = self.encoder(m, n), args[:1]
+            item, args = self.encoder(m, self.mask_options(n)), args[:1]
+        elif isinstance(m, DECODERS):
+            item, args = self.decoder(m, self.mask_options(n)), [self.call(n)["tgt"].name]
+        elif isinstance(m, nn.Transformer):
+            item, args = self.transformer(m, self.mask_options(n)), [self.call(n)["src"].name]
         elif isinstance(m, nn.LayerNorm) and type(m) is not nn.LayerNorm:
             item = self.layer_norm(m, n)
         elif type(m) in MODULES:
@@ -461,42 +703,19 @@ class Importer(Structure):
             return Op(n.name, container, n.name, {ACTIVATION_FUNCTIONS[fn]: {}}, args[:1])
         raise ValueError(f"{n.op} {fn_name(n.target)} has no netspec kind")
 
-    def encoder(self, m: nn.Module, n: fx.Node) -> dict[str, Any]:
+    def encoder(self, m: nn.Module, causal: set[str]) -> dict[str, Any]:
         """``nn.TransformerEncoderLayer`` (post-norm or ``norm_first``) as a group: a residual around the
         attention, then one around the feed-forward layers, with the two LayerNorms where the layer has
         them; ``nn.TransformerEncoder`` as its ``layers`` (each such a group, one block) and its ``norm``.
-        Sublayers are named as the module names its children, so the state dict loads by name."""
-        call = dict(zip(("src", "mask", "src_key_padding_mask", "is_causal"), n.args)) | dict(n.kwargs)
-        extra = sorted(k for k, v in call.items() if k != "src" and v not in (None, False))
-        if extra:
-            raise ValueError(f"called with {', '.join(extra)} (netspec imports an encoder called on its input "
-                             "alone)")
+        Sublayers are named as the module names its children, so the state dict loads by name. A causal
+        mask (``causal``: the names of the masks :meth:`mask_options` took) makes the attention causal."""
         if isinstance(m, nn.TransformerEncoder):
-            layers = []
-            for k, layer in enumerate(m.layers):
-                item = {**self.encoder(layer, n), "name": f"{snake(type(layer).__name__)}_{k + 1}"}
-                self.classes[id(item)] = type(layer)
-                layers.append(item)
-            group = [{Sequential.KIND: {"layers": layers}, "name": "layers"}]
-            if m.norm is not None:
-                if type(m.norm) is not nn.LayerNorm:
-                    raise ValueError(f"a final norm of class {type(m.norm).__name__} (netspec reads nn.LayerNorm)")
-                group.append({**layer_norm_item(m.norm), "name": "norm"})
-            return {Sequential.KIND: {"layers": group}}
-        fn = m.activation
-        act = ACTIVATION_MODULES.get(type(fn)) if isinstance(fn, nn.Module) else ACTIVATION_FUNCTIONS.get(fn)
-        if act is None:
-            raise ValueError(f"the activation {getattr(fn, '__name__', type(fn).__name__)} (netspec reads a plain "
-                             "activation: relu, gelu, ...)")
-        child = {id(c): k for k, c in m.named_children()}  # each sublayer named as the module names it
-
-        def named(item: dict[str, Any], sub: nn.Module) -> dict[str, Any]:
-            return {**item, "name": child[id(sub)]}
-
-        attention = [named(attention_item(m.self_attn), m.self_attn), named(dropout_item(m.dropout1), m.dropout1)]
-        ff = [named(linear_item(m.linear1), m.linear1), {act: {}, "name": "activation"},
-              named(dropout_item(m.dropout), m.dropout), named(linear_item(m.linear2), m.linear2),
-              named(dropout_item(m.dropout2), m.dropout2)]
+            return self.stack(m, lambda layer: self.encoder(layer, causal))
+        act = self.activation(m)
+        named = self.named_in(m)
+        attention = [named(self.attention_of(m.self_attn, causal), m.self_attn), named(dropout_item(m.dropout1),
+                                                                                      m.dropout1)]
+        ff = self.feed_forward(m, act, m.dropout2)
         norm1, norm2 = named(layer_norm_item(m.norm1), m.norm1), named(layer_norm_item(m.norm2), m.norm2)
         if m.norm_first:
             parts = [{Residual.KIND: {"layers": [norm1, *attention]}, "name": "attention"},
@@ -505,6 +724,91 @@ class Importer(Structure):
             parts = [{Residual.KIND: {"layers": attention}, "name": "attention"}, norm1,
                      {Residual.KIND: {"layers": ff}, "name": "feed_forward"}, norm2]
         return {Sequential.KIND: {"layers": parts}}
+
+    def decoder(self, m: nn.Module, causal: set[str], memory: str = MEMORY) -> dict[str, Any]:
+        """``nn.TransformerDecoderLayer`` (post-norm or ``norm_first``) as a group: residuals around the
+        self-attention (causal where ``tgt_mask`` is the causal mask), around the attention onto the memory
+        (``from: [query, memory]``, the memory named as it is named where the decoder is used:
+        :data:`structure.MEMORY`) and around the feed-forward layers, with the three LayerNorms where the
+        layer has them; ``nn.TransformerDecoder`` as its ``layers``, each such a group, and its ``norm``.
+        ``memory`` names the memory where the decoder is not read as a layer of the model's (nn.Transformer)."""
+        if isinstance(m, nn.TransformerDecoder):
+            return self.stack(m, lambda layer: self.decoder(layer, causal, memory))
+        act = self.activation(m)
+        named = self.named_in(m)
+        norms = [named(layer_norm_item(x), x) for x in (m.norm1, m.norm2, m.norm3)]
+        self_attention = [named(self.attention_of(m.self_attn, causal & {"tgt_mask"}), m.self_attn),
+                          named(dropout_item(m.dropout1), m.dropout1)]
+        query = "norm2" if m.norm_first else "norm1"  # what the attention onto the memory reads: the residual's input
+        cross = {**self.attention_of(m.multihead_attn, causal & {"memory_mask"}), "from": [query, memory]}
+        cross_attention = [named(cross, m.multihead_attn), named(dropout_item(m.dropout2), m.dropout2)]
+        ff = self.feed_forward(m, act, m.dropout3)
+        if m.norm_first:
+            parts = [{Residual.KIND: {"layers": [norms[0], *self_attention]}, "name": "self_attention"},
+                     {Residual.KIND: {"layers": [norms[1], *cross_attention]}, "name": "cross_attention"},
+                     {Residual.KIND: {"layers": [norms[2], *ff]}, "name": "feed_forward"}]
+        else:
+            parts = [{Residual.KIND: {"layers": self_attention}, "name": "self_attention"}, norms[0],
+                     {Residual.KIND: {"layers": cross_attention}, "name": "cross_attention"}, norms[1],
+                     {Residual.KIND: {"layers": ff}, "name": "feed_forward"}, norms[2]]
+        return {Sequential.KIND: {"layers": parts}}
+
+    def transformer(self, m: nn.Module, causal: set[str]) -> dict[str, Any]:
+        """``nn.Transformer(src, tgt)``: its ``encoder`` on ``src``, then its ``decoder`` on ``tgt`` (read by name,
+        :data:`structure.MEMORY`) attending to the encoder's output."""
+        if not isinstance(m.encoder, nn.TransformerEncoder) or not isinstance(m.decoder, nn.TransformerDecoder):
+            raise ValueError("a custom encoder or decoder (netspec reads nn.TransformerEncoder and "
+                             "nn.TransformerDecoder)")
+        encoder = {**self.encoder(m.encoder, causal & {"src_mask"}), "name": "encoder"}
+        decoder = {**self.decoder(m.decoder, causal, "encoder"), "from": MEMORY, "name": "decoder"}
+        return {Sequential.KIND: {"layers": [encoder, decoder]}}
+
+    def stack(self, m: nn.Module, layer_item: Any) -> dict[str, Any]:
+        """``nn.TransformerEncoder``/``nn.TransformerDecoder``: its ``layers`` (each ``layer_item(layer)``, one
+        block where the layers are alike) and its final ``norm``."""
+        layers = []
+        for k, layer in enumerate(m.layers):
+            item = {**layer_item(layer), "name": f"{snake(type(layer).__name__)}_{k + 1}"}
+            self.classes[id(item)] = type(layer)
+            layers.append(item)
+        group = [{Sequential.KIND: {"layers": layers}, "name": "layers"}]
+        if m.norm is not None:
+            if type(m.norm) is not nn.LayerNorm:
+                raise ValueError(f"a final norm of class {type(m.norm).__name__} (netspec reads nn.LayerNorm)")
+            group.append({**layer_norm_item(m.norm), "name": "norm"})
+        return {Sequential.KIND: {"layers": group}}
+
+    @staticmethod
+    def activation(m: nn.Module) -> str:
+        """The kind of a Transformer layer's feed-forward activation (a module or a function)."""
+        fn = m.activation
+        act = ACTIVATION_MODULES.get(type(fn)) if isinstance(fn, nn.Module) else ACTIVATION_FUNCTIONS.get(fn)
+        if act is None:
+            raise ValueError(f"the activation {getattr(fn, '__name__', type(fn).__name__)} (netspec reads a plain "
+                             "activation: relu, gelu, ...)")
+        return act
+
+    @staticmethod
+    def named_in(m: nn.Module) -> Any:
+        """A function naming a sublayer's item as ``m`` names that child (so the state dict loads by name)."""
+        child = {id(c): k for k, c in m.named_children()}
+
+        def named(item: dict[str, Any], sub: nn.Module) -> dict[str, Any]:
+            return {**item, "name": child[id(sub)]}
+        return named
+
+    @staticmethod
+    def attention_of(m: nn.Module, causal: set[str]) -> dict[str, Any]:
+        item = attention_item(m)
+        return {Attention.KIND: {**item[Attention.KIND], "causal": True}} if causal else item
+
+    @staticmethod
+    def feed_forward(m: nn.Module, act: str, last: nn.Module) -> list[dict[str, Any]]:
+        """A Transformer layer's ``linear2(dropout(activation(linear1(x))))`` and its dropout ``last``."""
+        named = Importer.named_in(m)
+        return [named(linear_item(m.linear1), m.linear1), {act: {}, "name": "activation"},
+                named(dropout_item(m.dropout), m.dropout), named(linear_item(m.linear2), m.linear2),
+                named(dropout_item(last), last)]
 
     def check_inputs(self, args: list[str]) -> None:
         for a in args:
@@ -516,15 +820,7 @@ class Importer(Structure):
 
     def attention_inputs(self, n: fx.Node) -> list[str]:
         """The query, then the memory (key = value) or the key and the value, as fx node names."""
-        names = ("query", "key", "value", "key_padding_mask", "need_weights", "attn_mask", "average_attn_weights",
-                 "is_causal")
-        call = dict(zip(names, n.args)) | dict(n.kwargs)
-        for key in ("key_padding_mask", "attn_mask"):
-            if call.get(key) is not None:
-                raise ValueError(f"called with {key} (netspec's attention takes a padding mask as an input, "
-                                 "no other mask)")
-        if call.get("is_causal"):
-            raise ValueError("called with is_causal (write the layer with causal: true)")
+        call = self.call(n)
         q, k, v = (call.get(key) for key in ("query", "key", "value"))
         if not all(isinstance(x, fx.Node) for x in (q, k, v)):
             raise ValueError("called without query, key and value tensors")
@@ -550,27 +846,53 @@ class Importer(Structure):
         raise ValueError("a LayerNorm subclass that normalizes neither the last axes nor the channels")
 
     def select_state(self, n: fx.Node, container: str) -> Op:
-        """``h[-1]``, ``h[0]`` or ``h.squeeze(0)`` of a recurrent layer's final state: the last or first of
-        its ``(layers·directions, units)`` per sample, ``sequence_pool`` on the layer's ``h`` output."""
+        """``h[k]`` (``h[k, :, :]``) or ``h.squeeze(0)`` of a recurrent layer's final state: row ``k`` of its
+        ``(layers·directions, units)`` per sample, read from the layer's ``h`` output: ``sequence_pool`` last
+        or first, and a row between them the last of a ``split`` that keeps the rows up to it."""
         x = n.args[0]
         rec, state = self.states[x.name]
         size = self.values[x.name].shape[0]
-        k: Any = None
-        if n.op == "call_function" and n.target is operator.getitem and isinstance(n.args[1], int):
-            k = n.args[1]
-        elif n.op == "call_method" and n.target == "squeeze" and size == 1 and \
-                (list(n.args[1:]) == [0] or n.kwargs.get("dim") == 0):
-            k = 0
+        k = state_index(n, size)
         if k is None:
             raise ValueError(f"reads {state} as {n.op} {fn_name(n.target)}. {STATE_LAYOUT}")
-        if k in (-1, size - 1):
-            mode = "last"
-        elif k in (0, -size):
-            mode = "first"
-        else:
-            raise ValueError(f"{state}[{k}] of {size} stacked states (netspec selects the first or the last: "
-                             f"{state}[0], {state}[-1])")
-        return Op(n.name, container, SequencePool.KIND, {SequencePool.KIND: {"mode": mode}}, [x.name])
+        if k == size - 1:
+            return Op(n.name, container, SequencePool.KIND, {SequencePool.KIND: {"mode": "last"}}, [x.name])
+        if k == 0:
+            return Op(n.name, container, SequencePool.KIND, {SequencePool.KIND: {"mode": "first"}}, [x.name])
+        rows = [{Split.KIND: {"sizes": [k + 1, size - k - 1]}, "name": "rows"},
+                {SequencePool.KIND: {"mode": "last"}, "name": "row"}]
+        return Op(n.name, container, f"{state}_{k + 1}", {Sequential.KIND: {"layers": rows}}, [x.name], named=True)
+
+    def final_merge(self, n: fx.Node, alias: dict[str, str], skip: set[str]) -> None:
+        """A bidirectional layer's two final states merged, ``torch.cat([h[-2], h[-1]], dim=1)`` (the classic
+        text classifier; ``h[-2] + h[-1]``, ``h[-2] * h[-1]``), where forward reads no step of its output: the
+        layer's own output (netspec's last step of a bidirectional layer is the two directions' final states,
+        merged: concat, sum, mul). The merge becomes an alias of the layer, the selections no layers."""
+        m = self.modules[str(n.target)]
+        if not m.bidirectional or any(u.op == "call_function" and u.target is operator.getitem and u.args[1] == 0
+                                      for u in n.users):
+            return
+        hs = [h for h, (rec, state) in self.states.items() if rec == n.name and state == "h"]
+        if len(hs) != 1:
+            return
+        h = self.nodes[hs[0]]
+        size = self.values[h.name].shape[0]
+        picked = {u.name: k for u in h.users if (k := state_index(u, size)) is not None}
+        for merge in dict.fromkeys(w for u in h.users if u.name in picked for w in u.users):
+            parts = tensor_nodes(list(merge.args) + list(merge.kwargs.values()))
+            mode = merge_mode(merge)
+            rows = [picked.get(x.name) for x in parts]
+            either = mode != BIDIRECTIONAL_MERGES[Concat.KIND]  # a sum or product, of either order
+            if mode is None or not (rows == [size - 2, size - 1] or (either and rows == [size - 1, size - 2])) or \
+                    any(len(x.users) != 1 for x in parts):
+                continue
+            alias[merge.name] = n.name
+            skip.update(x.name for x in parts)
+            self.merges[n.name] = mode
+            if all(w.name in skip for w in h.users):
+                del self.states[h.name]
+                skip.add(h.name)
+            return
 
     def parameter_use(self, n: fx.Node, args: list[str], container: str) -> Op | None:
         """A parameter used in forward as one of netspec's learned-tensor layers: ``torch.cat([token, x],
@@ -674,9 +996,6 @@ class Importer(Structure):
             if (start, end) != (1, -1):
                 return self.shape_op(n, tensors[:1])
             return {Flatten.KIND: {}}
-        if fn is F.adaptive_avg_pool2d:
-            size = args[1] if len(args) > 1 else kwargs.get("output_size")
-            return {AdaptiveAvgPool2d.KIND: {"output_size": pair(size)}}
         if fn is F.dropout:
             p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
             return {Dropout.KIND: {"rate": p}}
@@ -687,7 +1006,7 @@ class Importer(Structure):
         gm = self.trace()
         inputs, ops, outputs = self.ops(gm)
         if len(inputs) != 1:
-            self.problems.append(("forward", f"{len(inputs)} inputs", "netspec imports one-input models"))
+            self.problems.append(Refusal("", "", f"{len(inputs)} inputs", "netspec imports one-input models"))
         if self.problems:
             raise NotImportable(self.problems)
         ops, outputs = running_concatenations(ops, outputs)
@@ -706,7 +1025,7 @@ class Importer(Structure):
         if len(outputs) > 1:
             spec["outputs"] = [names[o] for o in outputs]
         with torch.no_grad():
-            out = self.model(example_input(self.model, self.input_shape, self.input_dtype, batch=1))
+            out = self.model(example_input(self.model, self.input_shape, self.input_dtype))  # batch 2, as traced
         spec["expect"] = {"params": sum(p.numel() for p in self.model.parameters())}
         if isinstance(out, torch.Tensor):
             spec["expect"]["output_shape"] = list(out.shape[1:])
@@ -752,12 +1071,13 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
     if name is None:
         name = snake(label.rpartition(":")[2]) if isinstance(source, str) else snake(type(source).__name__)
         name = re.sub(r"\W", "_", name) or "imported"
-    raw = tidy_floats(Importer(model, list(input_shape), name, input_dtype).spec())
+    importer = Importer(model, list(input_shape), name, input_dtype)
+    raw = tidy_floats(importer.spec())
     text = f"# {type(model).__name__} from {label}, written by `netspec import`.\n" + to_yaml(raw)
     params = raw["expect"]["params"]
     done = Imported(text, raw, params)
     if check:
-        done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype)
+        done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype, importer.mask_buffers)
     return done
 
 
@@ -780,16 +1100,19 @@ def written_as(text: str, to: str) -> str:
     return text if to == "yaml" else convert(text, to=to, fmt="yaml")
 
 
-def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str = "float") -> tuple[float, str]:
+def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str = "float",
+           masks: set[str] | frozenset[str] = frozenset()) -> tuple[float, str]:
     """Resolve the spec (its ``expect:`` pins the model's parameter count), compile it with the model's
-    own state dict and compare outputs on random inputs; the largest difference and the load summary."""
+    own state dict (less the buffers that hold masks, ``masks``: the spec's attention is causal instead)
+    and compare outputs on random inputs; the largest difference and the load summary."""
     graph = analyze(text)
     net = graph.network(None)
     want = sum(p.numel() for p in model.parameters())
     if net.params != want:
         raise BuildError(f"the imported spec has {net.params} parameters, the model {want}")
     try:
-        mine = compile_spec(graph, weights=model.state_dict()).eval()
+        weights = {k: v for k, v in model.state_dict().items() if k not in masks}
+        mine = compile_spec(graph, weights=weights).eval()
     except DataError as exc:
         raise BuildError(f"the imported spec does not take the model's own state dict: {exc}".rsplit("\nrefused", 1)[0]
                          + "\n    hint: this is netspec import's fault (its names should spell the model's); "
@@ -805,4 +1128,4 @@ def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str
         if diff > 1e-4 * max(1.0, float(v.abs().max())):
             raise BuildError(f"the imported spec computes something else: outputs differ by up to {diff:.3g}")
         worst = max(worst, diff)
-    return worst, mine.netspec_weights.summary() if model.state_dict() else "the model holds no tensors"
+    return worst, mine.netspec_weights.summary() if weights else "the model holds no tensors"

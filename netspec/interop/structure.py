@@ -10,6 +10,7 @@ from typing import Any
 import torch.fx as fx
 import torch.nn as nn
 
+from netspec.core.source import map_leaves
 from netspec.interop.naming import snake
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.merge.add import Add
@@ -18,6 +19,8 @@ from netspec.layers.merge.multiply import Multiply
 from netspec.layers.structure.parallel import Parallel
 from netspec.layers.structure.residual import Residual
 from netspec.layers.structure.sequential import Sequential
+
+MEMORY = "\x00memory"  # in an op's item, the name of the node it reads by name (Op.reads), written when named
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Op:
     param: str | None = None  # the parameter it reads (a class token, position table, layer scale)
     states: dict[str, str] = field(default_factory=dict)  # fx nodes of a recurrent layer's state -> h or c
     composite: type | None = None  # a module written as a group of layers (nn.TransformerEncoderLayer): its class
+    named: bool = False  # a function's op named by ``attr`` rather than its kind (a row of a state: ``h_2``)
+    reads: list[str] = field(default_factory=list)  # fx nodes its layers read by name (a decoder's memory)
 
 
 @dataclass
@@ -84,7 +89,7 @@ class Structure:
                 for a in op.inputs:
                     if a not in inside and a not in box.inputs:
                         box.inputs.append(a)
-            outside = [a for op in ops if op.node not in inside for a in op.inputs if a in inside]
+            outside = [a for op in ops if op.node not in inside for a in (*op.inputs, *op.reads) if a in inside]
             outside += [o for o in outputs if o in inside]
             box.exported = set(outside)
             last = _ops(box)[-1].node if _ops(box) else None
@@ -122,7 +127,8 @@ class Structure:
         # weights loader spells such numbered siblings back as the indices (weights.torch_names), and
         # children named from 0 (`encoder_layer_0`) are numbered from 1 (`from_one`), as a repeat's copies.
         if isinstance(unit, Op):
-            base = unit.attr if unit.module is not None or unit.param is not None else next(iter(unit.item))
+            base = unit.attr if unit.module is not None or unit.param is not None or unit.named else \
+                next(iter(unit.item))
             if not base.isidentifier():
                 base = f"{next(iter(unit.item))}_{int(base) + 1}" if base.isdigit() else re.sub(r"\W", "_", base)
         else:
@@ -151,6 +157,8 @@ class Structure:
     def unit_item(self, unit: Any, names: dict[str, str], prefix: str) -> dict[str, Any]:
         if isinstance(unit, Op):
             item = dict(unit.item)
+            if unit.reads:  # the layers that read a node by name (a decoder's memory) name it as it is named here
+                item = map_leaves(item, lambda v: names[unit.reads[0]] if v == MEMORY else v)
             if unit.composite is not None:
                 self.classes[id(item)] = unit.composite  # one block, when used more than once
             return item
@@ -400,6 +408,7 @@ def running_concatenations(ops: list[Op], outputs: list[str]) -> tuple[list[Op],
     out: list[Op] = []
     for op in ops:
         op.inputs = [alias.get(a, a) for a in op.inputs]
+        op.reads = [alias.get(a, a) for a in op.reads]
         if not op.concat:
             out.append(op)
             continue

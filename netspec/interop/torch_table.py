@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from typing import Any, Callable, get_args
 
 import torch
 import torch.nn as nn
@@ -21,17 +21,20 @@ from netspec.layers.core.elu import ELU
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.leaky_relu import LeakyReLU
 from netspec.layers.merge.add import Add
+from netspec.layers.merge.concat import Concat
 from netspec.layers.merge.multiply import Multiply
 from netspec.layers.norm.batchnorm1d import BatchNorm1d
 from netspec.layers.norm.batchnorm2d import BatchNorm2d
 from netspec.layers.norm.group_norm import GroupNorm
 from netspec.layers.norm.layernorm import LayerNorm
 from netspec.layers.norm.rms_norm import RMSNorm
+from netspec.layers.pool.adaptive_avg_pool1d import AdaptiveAvgPool1d
 from netspec.layers.pool.adaptive_avg_pool2d import AdaptiveAvgPool2d
 from netspec.layers.pool.avg_pool1d import AvgPool1d
 from netspec.layers.pool.avg_pool2d import AvgPool2d
 from netspec.layers.pool.max_pool1d import MaxPool1d
 from netspec.layers.pool.max_pool2d import MaxPool2d
+from netspec.layers.recurrent.base_rnn import MergeMode
 from netspec.layers.recurrent.gru import GRU
 from netspec.layers.recurrent.lstm import LSTM
 from netspec.layers.recurrent.rnn import RNN
@@ -110,6 +113,13 @@ def _flatten(m: nn.Module) -> dict[str, Any]:
 
 def _adaptive(m: nn.Module) -> dict[str, Any]:
     return {AdaptiveAvgPool2d.KIND: {"output_size": pair(m.output_size)}}
+
+
+def _adaptive1d(m: nn.Module) -> dict[str, Any]:
+    size = m.output_size[0] if isinstance(m.output_size, (tuple, list)) else m.output_size
+    if size is None:
+        raise ValueError("output_size None (netspec's adaptive_avg_pool1d pools to a given length)")
+    return {AdaptiveAvgPool1d.KIND: {"output_size": size}}
 
 
 def _leaky(m: nn.Module) -> dict[str, Any]:
@@ -216,7 +226,15 @@ def drop_path_item(rate: float, mode: str) -> dict[str, Any]:
 
 
 RECURRENT = (nn.LSTM, nn.GRU, nn.RNN)
+# a merge of two tensors -> the recurrent layers' `merge` option that merges the two directions so (MergeMode lists
+# concatenated, summed, averaged, multiplied: the mean is two calls in forward, not one merge)
+_MODES = get_args(MergeMode)
+BIDIRECTIONAL_MERGES = dict(zip((Concat.KIND, Add.KIND, Multiply.KIND), (*_MODES[:2], _MODES[3])))
 ENCODERS = (nn.TransformerEncoderLayer, nn.TransformerEncoder)  # written as groups (Importer.encoder)
+DECODERS = (nn.TransformerDecoderLayer, nn.TransformerDecoder)  # groups reading a memory (Importer.decoder)
+TRANSFORMERS = (*ENCODERS, *DECODERS, nn.Transformer)  # their masks read by Importer.mask_options
+# max pooling to one position, which netspec writes as global_max_pool (it has no adaptive max pool)
+ADAPTIVE_MAX = (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)
 LAST_STEP = ((slice(None, None, None), -1), (slice(None, None, None), -1, slice(None, None, None)))
 
 
@@ -226,7 +244,8 @@ MODULES: dict[type, Callable[[nn.Module], dict[str, Any]]] = {
     nn.BatchNorm2d: _norm(BatchNorm2d.KIND), nn.BatchNorm1d: _norm(BatchNorm1d.KIND),
     nn.MaxPool2d: _pool(MaxPool2d.KIND), nn.AvgPool2d: _pool(AvgPool2d.KIND),
     nn.MaxPool1d: _pool(MaxPool1d.KIND), nn.AvgPool1d: _pool(AvgPool1d.KIND),
-    nn.AdaptiveAvgPool2d: _adaptive, nn.Linear: linear_item, nn.Dropout: dropout_item, nn.Dropout2d: dropout_item,
+    nn.AdaptiveAvgPool2d: _adaptive, nn.AdaptiveAvgPool1d: _adaptive1d, nn.Linear: linear_item,
+    nn.Dropout: dropout_item, nn.Dropout2d: dropout_item,
     nn.Flatten: _flatten, nn.LeakyReLU: _leaky, nn.ELU: _elu, nn.Embedding: _embedding,
     nn.LSTM: _recurrent(LSTM), nn.GRU: _recurrent(GRU), nn.RNN: _recurrent(RNN),
     nn.LayerNorm: layer_norm_item, nn.GroupNorm: _group_norm, nn.RMSNorm: _rms_norm,
@@ -256,24 +275,40 @@ FUNCTION_MODULES: dict[Any, tuple[type, tuple[str, ...]]] = {
     F.log_softmax: (nn.LogSoftmax, ("dim", "_stacklevel", "dtype")),
     torch.log_softmax: (nn.LogSoftmax, ("dim", "dtype")),
     F.leaky_relu: (nn.LeakyReLU, ("negative_slope", "inplace")), F.elu: (nn.ELU, ("alpha", "inplace")),
+    F.adaptive_avg_pool2d: (nn.AdaptiveAvgPool2d, ("output_size",)),
+    F.adaptive_avg_pool1d: (nn.AdaptiveAvgPool1d, ("output_size",)),
+    F.adaptive_max_pool2d: (nn.AdaptiveMaxPool2d, ("output_size", "return_indices")),
+    F.adaptive_max_pool1d: (nn.AdaptiveMaxPool1d, ("output_size", "return_indices")),
 }
+# the functions above whose first argument after the input is a pooling window: computed from the input's
+# size (``F.max_pool1d(x, x.size(2))``), it pools every position to one (Importer.pool_to_one)
+WINDOWED = {F.max_pool2d: "max", F.max_pool1d: "max", F.avg_pool2d: "avg", F.avg_pool1d: "avg"}
 # tensor methods that are such functions (`x.softmax(-1)`)
 METHOD_MODULES = {f.__name__: f for f in (torch.softmax, torch.log_softmax)}
 UNUSED_ARGUMENTS = {"inplace": None, "_stacklevel": None}  # arguments that do not change what is computed
 IDENTITY = next(name for name, a in ACTIVATIONS.items() if a.is_identity and a.plain_kind)
 MERGES = {operator.add: Add.KIND, operator.iadd: Add.KIND, torch.add: Add.KIND,
           operator.mul: Multiply.KIND, operator.imul: Multiply.KIND, torch.mul: Multiply.KIND}
-FUNCTIONS = {torch.flatten, torch.cat, torch.concat, F.adaptive_avg_pool2d, F.dropout, *MERGES, *ACTIVATION_FUNCTIONS}
+FUNCTIONS = {torch.flatten, torch.cat, torch.concat, F.dropout, *MERGES, *ACTIVATION_FUNCTIONS}
 # tensor methods read as the torch function of the same name
 METHODS = {f.__name__: f for f in (torch.flatten, *(f for f in ACTIVATION_FUNCTIONS if getattr(torch, f.__name__, None)
                                                    is f and hasattr(torch.Tensor, f.__name__)))}
+# reductions over axes, read as pools (Importer.reduce): the functions and the tensor methods of their names
+REDUCTIONS = {f: mode for fs, mode in (((torch.mean,), "mean"), ((torch.amax, torch.max), "max"))
+              for f in (*fs, *(g.__name__ for g in fs))}
 INPLACE_OK = {"inplace"}  # keyword arguments that do not change the values
 PERMUTES = (torch.permute, torch.transpose, torch.swapaxes)
 # reshapes and permutations, read from the sizes they produce: torch functions, and the tensor methods of their names
-SHAPES = {torch.reshape, torch.Tensor.view.__name__, *PERMUTES, *(f.__name__ for f in (torch.reshape, *PERMUTES))}
+SQUEEZES = (torch.squeeze, torch.unsqueeze)
+SHAPES = {torch.reshape, torch.Tensor.view.__name__, *PERMUTES, *SQUEEZES,
+          *(f.__name__ for f in (torch.reshape, *PERMUTES, *SQUEEZES))}
+# reshapes that keep the values' order (a pooled (N, C, 1) read as (N, C)): functions, and method names
+FLATTENS = {torch.reshape, torch.flatten, *SQUEEZES, *(f.__name__ for f in (torch.reshape, torch.flatten, *SQUEEZES)),
+            torch.Tensor.view.__name__}
 STOCHASTIC_DEPTH = "torchvision.ops.stochastic_depth"  # the module of torchvision's function of that name
 STATE_LAYOUT = ("PyTorch's recurrent state is (layers·directions, batch, units), netspec's (batch, layers·directions, "
-                "units): netspec imports a selection of one, h[-1] (the last layer) or h[0]")
+                "units): netspec imports a selection of one row, h[-1] (the last layer), h[0], h[k], or the two "
+                "directions' final states merged, torch.cat([h[-2], h[-1]], dim=1)")
 
 
 def holds_tensor(v: Any) -> bool:
@@ -310,3 +345,46 @@ def sample_axis(dim: int | None, rank: int) -> int:
 
 def fn_name(target: Any) -> str:
     return getattr(target, "__name__", str(target))
+
+
+def state_index(n: Any, size: int) -> int | None:
+    """The row ``n`` selects of a recurrent state of ``size`` stacked rows, ``0 <= k < size``: ``h[k]``,
+    ``h[k, :, :]``, ``h.squeeze(0)`` (``h.squeeze()``, ``torch.squeeze(h, 0)``) of one row; None for any other use."""
+    if n.op == "call_function" and n.target is operator.getitem:
+        index = n.args[1]
+        if isinstance(index, tuple) and index and all(i == slice(None) for i in index[1:]):
+            index = index[0]
+        if isinstance(index, int) and -size <= index < size:
+            return index % size
+        return None
+    if (n.op == "call_method" and n.target == "squeeze" or n.op == "call_function" and n.target is torch.squeeze) \
+            and size == 1 and (list(n.args[1:]) in ([0], [(0,)], []) and n.kwargs.get("dim", 0) in (0, (0,))):
+        return 0  # `h.squeeze(0)`, `h.squeeze()` (at the traced batch of 2: the batch axis stays)
+    return None
+
+
+def merge_mode(n: Any) -> str | None:
+    """How a call merges two ``(N, H)`` tensors as a bidirectional layer's ``merge`` option: ``torch.cat`` along
+    the features ``concat``, a sum ``sum``, a product ``mul``; None for any other call."""
+    if n.op != "call_function":
+        return None
+    if n.target in (torch.cat, torch.concat):
+        dim = n.args[1] if len(n.args) > 1 else n.kwargs.get("dim", 0)
+        return BIDIRECTIONAL_MERGES[Concat.KIND] if dim in (1, -1) else None
+    if n.kwargs.get("alpha", 1) != 1:
+        return None
+    return BIDIRECTIONAL_MERGES.get(MERGES.get(n.target, ""))
+
+
+def is_causal_mask(mask: Any) -> bool:
+    """Whether ``mask`` (``(T, T)``) masks exactly the positions after each query, as
+    ``nn.Transformer.generate_square_subsequent_mask`` makes it (``-inf`` above the diagonal, else 0) or as
+    a boolean mask (True above the diagonal)."""
+    if not isinstance(mask, torch.Tensor) or mask.dim() != 2 or mask.shape[0] != mask.shape[1]:
+        return False
+    above = torch.ones(mask.shape, dtype=torch.bool, device=mask.device).triu(1)
+    if mask.dtype == torch.bool:
+        return bool((mask == above).all())
+    if not mask.is_floating_point():
+        return False
+    return bool((mask[above] == float("-inf")).all() and (mask[~above] == 0).all())

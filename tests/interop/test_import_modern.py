@@ -128,7 +128,7 @@ class Unbatched(AttentionWeights):
 def test_what_attention_cannot_take_is_listed_at_the_module(model, why):
     with pytest.raises(NotImportable) as err:
         import_model(model, [4, 8], check=False)
-    where = {w: what for w, what, _ in err.value.parts}
+    where = {r.path: r.what for r in err.value.refusals}
     assert where.get("attn") == "MultiheadAttention" and why in str(err.value)
 
 
@@ -274,6 +274,22 @@ def test_torchvision_convnets_at_a_small_input(name):
     model = randomise(getattr(_models(), name)())
     done = import_model(model, [3, 32, 32], name=name)
     same_function(done.text, model, sample([3, 32, 32]), atol=1e-4)
+
+
+def test_swin_is_refused_once_per_cause_with_the_blocks_listed():
+    """Swin's shifted-window attention (a function of torchvision's, in each of its 12 blocks) and its patch
+    merging's padding (in 3 stages) are what netspec cannot express: 27 places, 3 lines."""
+    model = _models().swin_t()
+    with pytest.raises(NotImportable) as err:
+        import_model(model, [3, 224, 224], check=False)
+    blocks = [path for path, m in model.named_modules() if type(m).__name__ == "ShiftedWindowAttention"]
+    merges = [path for path, m in model.named_modules() if type(m).__name__ == "PatchMerging"]
+    assert len(blocks) == 12 and len(merges) == 3  # torchvision's swin_t: depths (2, 2, 6, 2), 3 mergings
+    causes = {what: places for _, what, _, places in err.value.causes}
+    assert causes["shifted_window_attention"] == blocks and causes["_patch_merging_pad"] == merges
+    message = str(err.value)
+    assert message.count("shifted_window_attention has no netspec kind") == 1
+    assert len(message.splitlines()) <= 1 + 2 * len(causes)  # a line per cause, and one listing its places
 
 
 @pytest.mark.slow

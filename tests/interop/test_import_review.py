@@ -405,18 +405,31 @@ def test_pytorchs_transformer_encoder_layers_import_as_residuals_and_load_by_nam
 
 
 class Masked(nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, mask: str = "causal") -> None:
         super().__init__()
+        self.mask = mask
         self.layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layer(x, is_causal=True, src_mask=nn.Transformer.generate_square_subsequent_mask(4))
+        if self.mask == "causal":  # the causal mask: netspec's `causal: true`
+            return self.layer(x, is_causal=True, src_mask=nn.Transformer.generate_square_subsequent_mask(4))
+        return self.layer(x, src_mask=torch.eye(4, dtype=torch.bool))  # a mask of another pattern
 
 
-def test_an_encoder_layer_called_with_a_mask_is_listed():
+def test_an_encoder_layer_called_with_the_causal_mask_imports_with_causal_attention():
+    torch.manual_seed(0)
+    model = Masked()
+    done = import_model(model, [4, 8])
+    attention = {"attention": {"heads": 2, "dropout": 0.1, "causal": True}, "name": "self_attn"}
+    assert attention in _items(done.spec["layers"])
+    same_function(done.text, model, torch.randn(2, 4, 8))
+
+
+def test_an_encoder_layer_called_with_another_mask_is_listed_once_at_the_layer():
     with pytest.raises(NotImportable) as info:
-        import_model(Masked(), [4, 8])
-    assert [w for w, _, _ in info.value.parts] == ["layer"] and "mask" in str(info.value)
+        import_model(Masked("eye"), [4, 8])
+    assert [r.path for r in info.value.refusals] == ["layer"]  # the mask's own computation is no refusal of its own
+    assert "src_mask that is not the causal mask" in str(info.value) and "hint" in str(info.value).lower()
 
 
 def _items(layers: list) -> list[dict]:
