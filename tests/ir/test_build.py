@@ -98,6 +98,35 @@ def test_projection_that_cannot_line_up_is_refused():
     assert body.shape != short.shape
 
 
+def test_no_shortcut_is_guessed_across_a_body_that_moves_axes():
+    """A body that permutes a (T, F) sequence to run a conv over time changes T and F: a 1×1 conv shortcut
+    over the input's first axis would mix time steps as channels (torch would build one and run it on
+    the wrong axes), and a symbolic T has no channel count at all. Both are refused at the residual."""
+    body = ("  - residual:\n      layers:\n        - permute: [1, 0]\n"
+            "        - conv1d: {filters: 16, kernel: 3, stride: 2, padding: 1}\n        - permute: [1, 0]\n")
+    for size in ("T", "10"):
+        with pytest.raises(ShapeError) as info:
+            netspec.check(f"name: s\ninput: [{size}, 32]\nlayers:\n{body}")
+        (problem,) = info.value.problems
+        assert "moves values between axes" in problem.message and problem.path == "layers[0]"
+        assert (problem.location.line, problem.location.column) == (4, 5)
+    # a map made by a reshape is still projected over its channels: 8 → 16, stride 2 over 8×8
+    model = netspec.compile("name: g\ninput: [512]\nlayers:\n  - reshape: [8, 8, 8]\n  - residual:\n"
+                            "      layers:\n        - conv2d: {filters: 16, kernel: 3, stride: 2, padding: 1}\n")
+    shortcut = model.get_submodule("residual_1.shortcut.conv")
+    assert (shortcut.in_channels, shortcut.out_channels, shortcut.stride) == (8, 16, (2, 2))
+    assert model(torch.randn(2, 512)).shape == (2, 16, 4, 4)
+
+
+def test_a_symbolic_channel_count_is_a_shape_error_not_a_crash():
+    # a body output whose first axis (the 1×1 convolution's channels) is symbolic: no projection has it
+    from netspec.core.types import TensorType
+    from netspec.layers.structure.residual import projection
+
+    with pytest.raises(ShapeError, match=r"symbolic \(T\).*write the shortcut"):
+        projection(TensorType((4, 10)), TensorType(("T", 5)), True, None)
+
+
 # --- a size below 1 is never valid ----------------------------------------------------------------------
 @pytest.mark.parametrize("layer, arithmetic", [
     ("upsample: 0.25", r"floor\(3·0\.25\) = 0"),                       # floor(3 · 0.25) = 0

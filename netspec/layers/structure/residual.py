@@ -2,7 +2,7 @@ from typing import Any, ClassVar, Literal, Union
 
 from pydantic import Field
 
-from netspec.core.errors import ShapeError
+from netspec.core.errors import Problem, ShapeError
 from netspec.core.sizes import conv_out, same_size
 from netspec.core.types import Ref, TensorType
 from netspec.layers.activations import ActivationName
@@ -36,6 +36,10 @@ def projection(x: TensorType, y: TensorType, norm: bool, strides: tuple[int | No
         return [Dense(kind=Dense.KIND, name="dense", units=units)]
     if x.rank not in (2, 3) or y.rank != x.rank:
         raise ShapeError(f"cannot project the residual input {x} onto the block output {y}")
+    if not isinstance(y.shape[0], int):
+        raise ShapeError(f"cannot project the residual input {x} onto the block output {y}: its first axis, the "
+                         f"channels of a 1×1 convolution, is symbolic ({y.shape[0]}); hint: write the shortcut: "
+                         "layers yourself")
     steps = []
     for i, (a, b) in enumerate(zip(x.shape[1:], y.shape[1:])):
         s = strides[i] if strides is not None and i < len(strides) else None
@@ -55,6 +59,20 @@ def projection(x: TensorType, y: TensorType, norm: bool, strides: tuple[int | No
     if norm:
         out.append(bn(kind=bn.KIND, name="bn"))
     return out
+
+
+def moves_axes(layers: list[Layer]) -> bool:
+    """Whether a layer of ``layers``, at any depth, moves values between axes (its kind is ``SHAPE_ONLY``:
+    permute, reshape, flatten). Then the body's output axes need not line up with its input's."""
+    for layer in layers:
+        if layer.SHAPE_ONLY:
+            return True
+        for field, depth in layer.CHILDREN.items():
+            value = getattr(layer, field, None)
+            if isinstance(value, list) and any(isinstance(part, list) and moves_axes(part)
+                                               for part in (value if depth == 2 else [value])):
+                return True
+    return False
 
 
 @register_layer("residual")
@@ -87,7 +105,14 @@ class Residual(Group):
         if isinstance(self.shortcut, list):
             sc_layers: list[Layer] = self.shortcut
         elif self.shortcut == "projection" or (self.shortcut == "auto" and xt != bt):
-            sc_layers = projection(xt, bt, self.projection_norm, builder.stride_between(x, body))
+            strides = builder.stride_between(x, body)
+            if strides is None and xt.rank > 1 and moves_axes(self.layers):  # at the residual, not its last layer
+                raise ShapeError(problems=[Problem(
+                    f"cannot infer the shortcut from {xt} to {bt}: the body moves values between axes (a permute, "
+                    "reshape or flatten), so which axis of its output matches which of the input is not known",
+                    self.where, self.path, "write the shortcut: layers yourself (e.g. the same permutes around a "
+                    "1×1 convolution)")])
+            sc_layers = projection(xt, bt, self.projection_norm, strides)
         else:
             sc_layers = []
         if sc_layers:
