@@ -187,11 +187,12 @@ def entry() -> None:
     code = main()
     if "torch" in sys.modules:
         sys.exit(code)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:
-        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if not stream.closed:  # the language server's transport closes stdout on `exit`
+                stream.flush()
+        except BrokenPipeError:
+            pass
     os._exit(code)
 
 

@@ -66,3 +66,25 @@ def test_one_shot_commands_run_without_the_cyclic_collector():
         seen[" ".join(args)] = run.stdout.strip()
     assert seen == {"check x.yaml": "False", "schema": "False", "kinds": "False", "check x.yaml --watch": "True",
                     "build x.yaml": "True"}
+
+
+def test_the_language_server_exits_cleanly_after_shutdown():
+    """`netspec lsp` ends the way an editor ends it (initialize, shutdown, exit): status 0, nothing on
+    stderr. Its transport closes stdout on `exit`; the command's own exit must not flush it again."""
+    import json
+
+    def frame(message: dict) -> bytes:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    session = b"".join([
+        frame({"id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}}),
+        frame({"method": "initialized", "params": {}}),
+        frame({"id": 2, "method": "shutdown"}),
+        frame({"method": "exit"}),
+    ])
+    done = subprocess.run([sys.executable, "-m", "netspec", "lsp"], input=session, capture_output=True, cwd=ROOT,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr == b""
+    assert b'"id": 2' in done.stdout or b'"id":2' in done.stdout  # the shutdown was answered
