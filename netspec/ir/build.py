@@ -72,6 +72,7 @@ class Builder:
         self.types: dict[Ref, TensorType] = {Ref(k): t for k, t in inputs.items()}
         self.rfs: dict[Ref, tuple[tuple[int, int], ...] | None] = {
             Ref(k): (((1, 1),) * (t.rank - 1) if t.rank >= 2 else None) for k, t in inputs.items()}
+        self.features_last: dict[Ref, bool] = {}  # outputs known to hold their features last (absent: not known)
         self.nodes: list[Node] = []
         self.groups: dict[str, GroupInfo] = {}
         self.everything: dict[str, Ref] = {}
@@ -186,6 +187,7 @@ class Builder:
         where, path = layer.where or scope.where, own or scope.path
         before = len(self.ctx.warnings)
         self.ctx.channels_first = tuple(self.spatial(r, t) for r, t in zip(ins, in_types))
+        self.ctx.features_last = tuple(self.features_last.get(r, False) for r in ins)
         out = layer.infer(in_types, self.ctx)
         warnings = tuple(self.ctx.warnings[before:])
         if self.strict and warnings:  # an error, but the layer's shapes are right: go on, and report them all
@@ -206,6 +208,7 @@ class Builder:
         shared, tied = self.sharing(layer, scope, params, own)
         buffers = layer.buffer_shapes(in_types)
         rf = self.receptive(layer, ins)
+        last = layer.output_features_last(in_types, self.ctx)
         node = Node(
             name=name, kind=layer.kind, label=layer.label(), family=layer.FAMILY, layer=layer, inputs=tuple(ins),
             in_types=tuple(in_types), outputs=outputs, params=params, buffers=buffers,
@@ -222,6 +225,8 @@ class Builder:
             ref = first if key == first.key else Ref(name, key)
             self.types[ref] = t
             self.rfs[ref] = rf
+            if last and t.rank >= 2:
+                self.features_last[ref] = True
         scope.names[short] = first
         self.everything[name] = first
         return first

@@ -215,11 +215,21 @@ class Ctx:
         # Per input of the layer being inferred: a channels-first map, (C, spatial...) as inputs, convs and
         # pools make it and element-wise layers keep it (a permute or a flatten ends it). Set by the builder.
         self.channels_first: tuple[bool, ...] = ()
+        # Per input: known to hold its features on the last axis (see `features_last`). Set by the builder.
+        self.features_last: tuple[bool, ...] = ()
 
     def warn(self, message: str) -> None:
         if self.strict:
             raise ShapeError(message + " (--strict makes this an error)")
         self.warnings.append(message)
+
+
+def features_last(ctx: Ctx, index: int = 0) -> bool:
+    """Whether input ``index`` is known to hold its features on the last axis: a sequence ``(T, F)`` from a
+    dense, embedding, recurrent or attention layer, or a channels-last map (ConvNeXt's ``(H, W, C)`` after
+    a permute). A rank-2 shape alone cannot tell ``(C, L)`` from ``(T, F)``; the builder can
+    (``Ctx.features_last``). Unknown (a layer checked alone) reads as False: only a known layout warns."""
+    return ctx.features_last[index:index + 1] == (True,)
 
 
 def need_rank(t: TensorType, ranks: tuple[int, ...], what: str, hint: str = "") -> None:
@@ -325,6 +335,7 @@ class Layer(BaseModel):
     SHAPE_ONLY: ClassVar[bool] = False  # moves values without changing them (flatten, reshape, permute)
     EVAL_IDENTITY: ClassVar[bool] = False  # in eval its output is its input (dropout, noise, identity)
     COMPOSITE: ClassVar[bool] = False  # a structure kind: compose() wires children instead of infer()
+    FEATURES_LAST: ClassVar[bool] = False  # its output holds each position's features on the last axis
 
     kind: str
     name: LayerName = Field(default=None, description="node name; also the submodule name in the compiled module",
@@ -411,6 +422,13 @@ class Layer(BaseModel):
     def output_activation(self) -> str | None:
         """The activation its output went through last, if any (an activation kind names itself)."""
         return self.shorthand_activation()
+
+    def output_features_last(self, ins: list[TensorType], ctx: Ctx) -> bool:
+        """Whether the output is known to hold its features on the last axis, given the inputs and what the
+        builder knows of them (``ctx.channels_first``, ``ctx.features_last``): kinds marked
+        ``FEATURES_LAST`` make such outputs, element-wise kinds keep their inputs'. The builder tracks it
+        so that a kind that reads axis 0 as channels can warn on a sequence."""
+        return self.FEATURES_LAST or (self.ELEMENTWISE and bool(ctx.features_last) and all(ctx.features_last))
 
     def compose(self, builder: "Composer", scope: Any, ins: list[Ref]) -> Ref:
         """Structure kinds (``COMPOSITE``): wire the children through the builder, return the output."""

@@ -127,6 +127,43 @@ def test_a_symbolic_channel_count_is_a_shape_error_not_a_crash():
         projection(TensorType((4, 10)), TensorType(("T", 5)), True, None)
 
 
+# --- kinds that read axis 0 as channels warn on a sequence or a channels-last map ---------------------------
+def _warnings(spec: str) -> list[str]:
+    return [w for net in netspec.check(spec).networks.values() for w in net.graph.warnings]
+
+
+@pytest.mark.parametrize("layers, kind", [
+    # two (10, 8) dense branches: concat on axis 0 gives (20, 8), ten more time steps, not 16 features
+    ("  - dense: 16\n  - parallel: {branches: [[dense: 8], [dense: 8]]}\n", "concat"),
+    ("  - dense: 16\n  - batchnorm1d\n", "batchnorm1d"),          # 10 "channels": one per time step
+    ("  - lstm: {units: 16, return_sequences: true}\n  - global_avg_pool\n", "global_avg_pool"),  # (10, 16) → (10,)
+])
+def test_a_sequence_read_as_channels_first_warns(layers: str, kind: str):
+    warnings = _warnings(f"name: s\ninput: [10, 32]\nlayers:\n{layers}")
+    assert len(warnings) == 1 and kind in warnings[0] and "hint:" in warnings[0]
+    assert "last axis" in warnings[0] or "not their features" in warnings[0]
+
+
+def test_channels_last_is_known_after_a_permute_and_until_the_permute_back():
+    convnext = ("name: c\ninput: [3, 16, 16]\nlayers:\n  - conv2d: {filters: 32, kernel: 3, padding: 1}\n"
+                "  - permute: [1, 2, 0]\n  - layernorm\n  - layer_scale\n  - permute: [2, 0, 1]\n"
+                "  - layer_scale\n  - batchnorm2d\n")
+    (warning,) = _warnings(convnext)  # the first layer_scale only: (16, 16, 32) scaled per row
+    assert "layer_scale_1" in warning and "axis: -1" in warning
+    assert not _warnings(convnext.replace("  - layer_scale\n  - permute", "  - layer_scale: {axis: -1}\n  - permute"))
+
+
+@pytest.mark.parametrize("spec", [
+    # DCGAN's generator: a dense reshaped to a map, then batch norm over its channels
+    "input: [16]\nlayers:\n  - dense: 512\n  - reshape: [8, 8, 8]\n  - batchnorm2d\n  - global_avg_pool\n",
+    # conv1d maps (C, L) and an explicit axis: 0 on sequences
+    "input: [4, 20]\nlayers:\n  - conv1d: {filters: 8, kernel: 3}\n  - batchnorm1d\n  - global_max_pool\n",
+    "input: [10, 32]\nlayers:\n  - dense: 16\n  - parallel: {axis: 0, branches: [[dense: 8], [dense: 8]]}\n",
+])
+def test_maps_and_written_axes_do_not_warn(spec: str):
+    assert _warnings("name: m\n" + spec) == []
+
+
 # --- a size below 1 is never valid ----------------------------------------------------------------------
 @pytest.mark.parametrize("layer, arithmetic", [
     ("upsample: 0.25", r"floor\(3·0\.25\) = 0"),                       # floor(3 · 0.25) = 0

@@ -28,6 +28,7 @@ class Attention(Layer):
     """Multi-head attention, self (``(T, E)`` → ``(T, E)``) or cross (``from: [query, memory]``)."""
 
     FAMILY: ClassVar[str] = "attention"
+    FEATURES_LAST: ClassVar[bool] = True
     PRIMARY: ClassVar[str] = "heads"
     ARITY: ClassVar[int | None] = 4  # query, then memory or key and value, then a padding mask
     INPUT_DTYPE: ClassVar[str] = "any"  # float sequences; a long padding mask (checked by infer)

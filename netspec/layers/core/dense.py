@@ -12,6 +12,7 @@ class Dense(Layer):
     """Fully connected layer over the last axis: ``y = x Wᵀ + b``. On a (C, H, W) map it warns (flatten first)."""
 
     FAMILY: ClassVar[str] = "dense"
+    FEATURES_LAST: ClassVar[bool] = True
     PRIMARY: ClassVar[str] = "units"
     EXAMPLES: ClassVar = [({"units": 7}, [(5,)]), ({"units": 3, "bias": False}, [(4, 6)]),
                           ({"units": 4, "activation": "relu"}, [(2, 3, 5)])]
@@ -34,6 +35,10 @@ class Dense(Layer):
                      "of the other axes; hint: put a flatten before it to connect every value (or a 1×1 conv2d "
                      "to mix the channels at each position)")
         return TensorType((*x.shape[:-1], self.units))
+
+    def output_features_last(self, ins: list[TensorType], ctx: Ctx) -> bool:
+        """Its last axis is features, unless it was the last axis of a (C, H, W) map (it warns then)."""
+        return not (ins[0].rank >= 3 and ctx.channels_first[:1] == (True,))
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
         shapes = {"weight": (self.units, ins[0].shape[-1])}

@@ -6,7 +6,7 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import sym_add
 from netspec.core.types import TensorType, same_shape
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Axis, Ctx, Layer, register_layer, sample_axis
+from netspec.layers.base import Axis, Ctx, Layer, features_last, register_layer, sample_axis
 
 
 @register_layer("concat", aliases=("concatenate",))
@@ -35,6 +35,11 @@ class Concat(Layer):
             d = t.shape[ax]
             total = sym_add(d, total) if isinstance(total, int) else (
                 sym_add(total, d) if isinstance(d, int) else f"{total} + {d}")
+        if ax == 0 and rank >= 2 and "axis" not in self.model_fields_set and all(
+                features_last(ctx, i) for i in range(len(ins))):
+            ctx.warn(f"concat joins axis 0 by default, the positions of these sequences ({', '.join(map(str, ins))}), "
+                     "not their features; hint: write axis: -1 to join the features (axis: 0 says the positions "
+                     "are meant)")
         return TensorType(tuple(total if j == ax else d for j, d in enumerate(ins[0].shape)), ins[0].dtype)
 
     def label(self) -> str:

@@ -3,7 +3,7 @@
 from typing import Any, ClassVar
 
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, need_rank
+from netspec.layers.base import Ctx, Layer, features_last, need_rank
 
 
 class GlobalPoolBase(Layer):
@@ -16,6 +16,10 @@ class GlobalPoolBase(Layer):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         need_rank(x, (2, 3, 4), "a (C, L), (C, H, W) or (C, D, H, W) input")
+        if features_last(ctx):
+            ctx.warn(f"{self.KIND} keeps axis 0 of {x} and pools the rest, but this input holds its features on the "
+                     "last axis (a sequence or a channels-last map): it keeps the positions and pools the features; "
+                     "hint: sequence_pool pools a (T, F) sequence over T; permute a channels-last map first")
         return TensorType((x.shape[0],), x.dtype)
 
     def label(self) -> str:

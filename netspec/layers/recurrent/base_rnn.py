@@ -37,6 +37,7 @@ class RecurrentBase(Layer):
     GATES: ClassVar[int] = 1
     STATES: ClassVar[tuple[str, ...]] = ("h",)
     FAMILY: ClassVar[str] = "recurrent"
+    FEATURES_LAST: ClassVar[bool] = True
     PRIMARY: ClassVar[str] = "units"
     ARITY: ClassVar[int | None] = 2  # the sequence, then up to len(STATES) initial states
 

@@ -11,6 +11,7 @@ class Embedding(Layer):
     """Lookup table: token ids ``(T,)`` (long) → vectors ``(T, dim)``; ``padding_idx`` rows stay zero."""
 
     FAMILY: ClassVar[str] = "embedding"
+    FEATURES_LAST: ClassVar[bool] = True
     INPUT_DTYPE: ClassVar[str] = "long"
     EXAMPLES: ClassVar = [({"vocab": 20, "dim": 4}, [(7,)]), ({"vocab": 10, "dim": 3, "padding_idx": 0}, [("T",)]),
                           ({"vocab": 5, "dim": 2}, [(3, 4)])]

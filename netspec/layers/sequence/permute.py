@@ -27,6 +27,13 @@ class Permute(Layer):
             raise ShapeError(f"dims {self.dims} must be a permutation of 0..{x.rank - 1} for an input of shape {x}")
         return TensorType(tuple(x.shape[d] for d in self.dims), x.dtype)
 
+    def output_features_last(self, ins: list[TensorType], ctx: Ctx) -> bool:
+        """Channels moved last make a channels-last map (ConvNeXt's ``[1, 2, 0]``); a features-last input
+        stays so while its last axis stays last."""
+        if ctx.channels_first[:1] == (True,):
+            return self.dims[-1] == 0
+        return ctx.features_last[:1] == (True,) and self.dims[-1] == len(self.dims) - 1
+
     def label(self) -> str:
         return f"permute {fmt_shape(self.dims)}"
 

@@ -13,6 +13,7 @@ class RepeatVector(Layer):
     SHAPE_ONLY: ClassVar[bool] = True
 
     FAMILY: ClassVar[str] = "reshape"
+    FEATURES_LAST: ClassVar[bool] = True
     PRIMARY: ClassVar[str] = "n"
     EXAMPLES: ClassVar = [({"n": 4}, [(3,)]), ({"n": 1}, [(5,)])]
 

@@ -34,6 +34,6 @@ class Parallel(Group):
         if len(outs) == 1:
             return builder.close_group(inner, outs[0])
         cls = layer_class(self.merge)  # `merge:` names the merge kind; only its class is created
-        axis = {"axis": self.axis} if self.merge == "concat" else {}
+        axis = {"axis": self.axis} if self.merge == "concat" and "axis" in self.model_fields_set else {}  # as written
         merge = cls(kind=cls.KIND, name="merge", activation=self.activation, **axis)
         return builder.close_group(inner, builder.add(merge, inner, outs))

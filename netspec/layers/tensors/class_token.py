@@ -15,6 +15,7 @@ class ClassToken(Layer):
     """
 
     FAMILY: ClassVar[str] = "tensor"
+    FEATURES_LAST: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({}, [(4, 6)]), ({}, [("T", 3)]), ({"trainable": False}, [(1, 2)])]
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:

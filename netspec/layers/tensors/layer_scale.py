@@ -4,7 +4,7 @@ from pydantic import Field
 
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType
-from netspec.layers.base import Axis, Ctx, Float, Layer, need_float, register_layer, sample_axis
+from netspec.layers.base import Axis, Ctx, Float, Layer, features_last, need_float, register_layer, sample_axis
 
 
 @register_layer("layer_scale")
@@ -43,6 +43,9 @@ class LayerScale(Layer):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         need_float(ins[0], self.KIND)
         self.channel_axis(ins[0])
+        if self.axis is None and ins[0].rank >= 3 and features_last(ctx):
+            ctx.warn(f"layer_scale scales axis 0 of {ins[0]} by default, but this input holds its channels on the "
+                     "last axis (after a permute, as ConvNeXt's (H, W, C)); hint: write axis: -1")
         return ins[0]
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
