@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+import yaml
+
 import netspec
 from netspec.cli.main import main
 from netspec.core.source import strip_positions
@@ -83,3 +86,13 @@ def test_convert_round_trips_the_new_forms_and_check_agrees(tmp_path: Path):
     # same on 6 channels: 6·6 + 6
     assert net.params == (4 * 8 + 8) + (8 * 9 + 8) + (8 * 4 + 4) + (4 * 9 + 4) + (4 * 6 + 6) + (6 * 6 + 6)
     assert sum(1 for n in net.nodes if n.role == "residual") == 1
+
+
+@pytest.mark.parametrize("value", [1e-6, 1e6, 2.5e-10, 1e22, -3e-7, 0.1, 1.0, 123456789.0, 1e16, 5e-324])
+def test_the_yaml_writer_writes_floats_every_yaml_reader_reads_as_floats(value: float):
+    """PyYAML resolves floats by YAML 1.1's rule, a dot in the mantissa and a signed exponent: `1e-6` is the
+    string '1e-6' there (and to tools that validate specs with it), though YAML 1.2 reads a float."""
+    text = to_yaml({"netspec": 1, "name": "n", "input": [4], "layers": [{"layernorm": {"eps": value}}]})
+    (written,) = [line.split("eps: ")[1].rstrip("}") for line in text.splitlines() if "eps:" in line]
+    assert yaml.safe_load(f"v: {written}")["v"] == value
+    assert type(yaml.safe_load(f"v: {written}")["v"]) is float

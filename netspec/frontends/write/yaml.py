@@ -69,6 +69,10 @@ def scalar(v: Any, in_flow: bool = True) -> str:
             text = repr(v)
         if "e" not in text and "." not in text:
             text += ".0"
+        if "e" in text:  # YAML 1.1 (PyYAML) reads `1e-6` as a string: it wants `1.0e-6`, and a signed exponent
+            mantissa, _, exponent = text.partition("e")
+            text = (mantissa if "." in mantissa else mantissa + ".0") + "e" + (
+                exponent if exponent[:1] in "+-" else "+" + exponent)
     if text is not None:
         return text
     if isinstance(v, str):
