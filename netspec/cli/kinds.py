@@ -7,9 +7,36 @@ from typing import Any
 
 from netspec.core.errors import UsageError, did_you_mean
 
+_JSON_TYPES = {"integer": "int", "number": "float", "boolean": "bool", "string": "str", "object": "mapping"}
 
-def _type_name(annotation: Any) -> str:
-    text = str(annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
+
+def _type_name(schema: dict[str, Any], defs: dict[str, Any]) -> str:
+    """An option's type as its JSON Schema says it, in a line's room: ``int 1..4096 | [int, int] | 'same'``
+    (the typing repr of an ``Annotated`` union is a paragraph of pydantic internals)."""
+    def name(node: dict[str, Any]) -> list[str]:
+        if "$ref" in node:
+            return name(defs.get(node["$ref"].rsplit("/", 1)[-1], {}))
+        if "anyOf" in node or "oneOf" in node:
+            return [part for sub in node.get("anyOf", node.get("oneOf", [])) for part in name(sub)]
+        if "enum" in node or "const" in node:
+            values = node.get("enum", [node.get("const")])
+            shown = " | ".join(repr(v) for v in values[:4])
+            return [shown + (f" | … ({len(values)} values)" if len(values) > 4 else "")]
+        kind = node.get("type")
+        if kind == "null":
+            return []
+        if kind == "array":
+            if "prefixItems" in node:
+                return ["[" + ", ".join(" | ".join(name(item)) for item in node["prefixItems"]) + "]"]
+            items = " | ".join(name(node.get("items", {}))) or "any"
+            return [f"[{items}, …]"]
+        low = node.get("minimum", f">{node['exclusiveMinimum']}" if "exclusiveMinimum" in node else "")
+        high = node.get("maximum", f"<{node['exclusiveMaximum']}" if "exclusiveMaximum" in node else "")
+        if kind in ("integer", "number") and (low != "" or high != ""):
+            return [f"{_JSON_TYPES[kind]} {low}..{high}"]
+        return [_JSON_TYPES.get(kind, kind or "any")]
+
+    text = " | ".join(dict.fromkeys(name(schema))) or "None"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -62,10 +89,12 @@ def describe_kind(name: str) -> str:
     common = set(Layer.model_fields)
     fields = [(info.alias or n, info) for n, info in cls.model_fields.items() if n not in common]
     lines.append("options:" if fields else "options: none of its own")
+    schema = cls.model_json_schema(by_alias=True)
     for field, info in fields:
         default = "required" if info.is_required() else ("[]" if info.default_factory is not None else
                                                          repr(info.default))
-        lines.append(f"  {field:<16} {_type_name(info.annotation):<28} default {default}"
+        kind_of = _type_name(schema["properties"].get(field, {}), schema.get("$defs", {}))
+        lines.append(f"  {field:<16} {kind_of:<28} default {default}"
                      + (f"\n  {'':<16} {info.description}" if info.description else ""))
     shared = [f.alias or n for n, f in Layer.model_fields.items() if n != "kind"]
     lines.append(f"every kind also takes: {', '.join(shared)}")

@@ -80,6 +80,19 @@ def test_kinds_kind_shows_its_options_defaults_and_shapes(capsys):
     assert "did you mean 'conv2d'" in capsys.readouterr().err
 
 
+def test_kinds_kind_writes_option_types_as_the_language_has_them(capsys):
+    """Types read as a user writes values (the JSON Schema's), not Python's typing repr with pydantic's
+    FieldInfo inside: conv2d's padding is a size, a pair of sizes, 'same' or 'valid'."""
+    assert main(["kinds", "conv2d"]) == 0
+    out = capsys.readouterr().out
+    assert "FieldInfo" not in out and "Annotated" not in out and "Optional" not in out
+    (padding,) = [ln for ln in out.splitlines() if ln.strip().startswith("padding ") and "default" in ln]
+    assert "int 0..4096 | [int 0..4096, int 0..4096] | 'same' | 'valid'" in padding  # MAX_KERNEL = 4096
+    assert main(["kinds", "lstm"]) == 0
+    (dropout,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip().startswith("dropout ") and "default" in ln]
+    assert "float 0.0..<1.0" in dropout  # 0 ≤ p < 1, as nn.LSTM's dropout
+
+
 def test_an_unknown_flag_after_a_subcommand_shows_that_subcommands_usage(spec, capsys):
     with pytest.raises(SystemExit) as info:
         main(["build", str(spec), "--epochz", "3"])
