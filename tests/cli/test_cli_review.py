@@ -89,7 +89,8 @@ def test_kinds_kind_writes_option_types_as_the_language_has_them(capsys):
     (padding,) = [ln for ln in out.splitlines() if ln.strip().startswith("padding ") and "default" in ln]
     assert "int 0..4096 | [int 0..4096, int 0..4096] | 'same' | 'valid'" in padding  # MAX_KERNEL = 4096
     assert main(["kinds", "lstm"]) == 0
-    (dropout,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip().startswith("dropout ") and "default" in ln]
+    lines = capsys.readouterr().out.splitlines()
+    (dropout,) = [ln for ln in lines if ln.strip().startswith("dropout ") and "default" in ln]
     assert "float 0.0..<1.0" in dropout  # 0 ≤ p < 1, as nn.LSTM's dropout
 
 
