@@ -232,6 +232,11 @@ def features_last(ctx: Ctx, index: int = 0) -> bool:
     return ctx.features_last[index:index + 1] == (True,)
 
 
+# For a kind that reads axis 0 as channels and finds a symbolic size there: the usual cause.
+SEQUENCE_HINT = ("; hint: axis 0 is the channels; a sequence (T, F) has its features last: permute: [1, 0] makes "
+                 "it (F, T)")
+
+
 def need_rank(t: TensorType, ranks: tuple[int, ...], what: str, hint: str = "") -> None:
     """Raise a ShapeError unless ``t`` has one of ``ranks`` dimensions."""
     if t.rank not in ranks:

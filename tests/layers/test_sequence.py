@@ -187,3 +187,11 @@ def test_random_sequence_graphs_match_torch(data) -> None:
     net = build_graph(netspec.load({"name": "prop", "input": [t, f], "layers": layers})).network()
     assert net.output_types()[next(iter(net.outputs))].shape == shape
     assert_matches_torch(net)
+
+
+@pytest.mark.parametrize("kind", ["conv1d: {filters: 8, kernel: 3}", "batchnorm1d", "group_norm: 2"])
+def test_a_sequence_given_to_a_channels_first_kind_gets_the_permute_hint(kind: str):
+    # (T, 32): the symbolic T sits where these kinds read their channels
+    with pytest.raises(ShapeError) as info:
+        netspec.check(f"name: s\ninput: [T, 32]\nlayers:\n  - {kind}\n")
+    assert "'T'" in str(info.value) and "permute: [1, 0]" in str(info.value)

@@ -8,7 +8,19 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import conv_out, numeric_product, same_pad_total, size_product, sym_add
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Bool, Ctx, Int, IntPair, Layer, Padding, Width, need_float, need_rank, option_error
+from netspec.layers.base import (
+    SEQUENCE_HINT,
+    Bool,
+    Ctx,
+    Int,
+    IntPair,
+    Layer,
+    Padding,
+    Width,
+    need_float,
+    need_rank,
+    option_error,
+)
 from netspec.layers.conv.window import AXES, check_size, size_tuple
 
 
@@ -64,7 +76,7 @@ class ConvBase(Layer):
         need_float(x, self.KIND)
         c = x.shape[0]
         if isinstance(c, str):
-            raise ShapeError(f"the channel count must be fixed, got '{c}'")
+            raise ShapeError(f"the channel count must be fixed, got '{c}'" + SEQUENCE_HINT)
         if c % self.groups:
             raise ShapeError(f"input channels ({c}) must be divisible by groups ({self.groups})")
         return c

@@ -6,7 +6,19 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import conv_out, numeric_product, size_product
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Bool, Ctx, Int, IntPair, Layer, PadPair, Width, need_float, need_rank, pair
+from netspec.layers.base import (
+    SEQUENCE_HINT,
+    Bool,
+    Ctx,
+    Int,
+    IntPair,
+    Layer,
+    PadPair,
+    Width,
+    need_float,
+    need_rank,
+    pair,
+)
 from netspec.layers.conv.window import AXES, check_size
 
 
@@ -27,7 +39,7 @@ class LocalBase(Layer):
         need_rank(x, (3,), "a 3-D input (channels, height, width)")
         need_float(x, self.KIND)
         if isinstance(x.shape[0], str):
-            raise ShapeError(f"the channel count must be fixed, got '{x.shape[0]}'")
+            raise ShapeError(f"the channel count must be fixed, got '{x.shape[0]}'" + SEQUENCE_HINT)
         k, s, p = pair(self.kernel), pair(self.stride), pair(self.padding)
         return tuple(check_size(conv_out(n, k[i], s[i], p[i]), AXES[2][i], self.KIND, ctx, s[i])  # type: ignore
                      for i, n in enumerate(x.shape[1:]))

@@ -2,6 +2,7 @@
 
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType
+from netspec.layers.base import SEQUENCE_HINT
 
 
 def trailing_axes(x: TensorType, axes: int, kind: str) -> tuple[int, ...]:
@@ -17,5 +18,5 @@ def trailing_axes(x: TensorType, axes: int, kind: str) -> tuple[int, ...]:
 
 def channels(x: TensorType) -> int:
     if isinstance(x.shape[0], str):
-        raise ShapeError(f"the channel count must be fixed, got '{x.shape[0]}'")
+        raise ShapeError(f"the channel count must be fixed, got '{x.shape[0]}'" + SEQUENCE_HINT)
     return int(x.shape[0])
