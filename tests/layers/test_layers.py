@@ -107,3 +107,13 @@ def test_dense_on_a_channels_first_map_warns_and_channels_last_does_not():
     assert netspec.check(channels_last).warnings == []
     assert netspec.check("input: [3, 8, 8]\nlayers:\n  - flatten\n  - dense: 10\n").warnings == []
     assert netspec.check("input: [12, 20]\nlayers:\n  - dense: 10\n").warnings == []  # a (T, F) sequence
+
+
+def test_a_skip_that_lost_a_row_on_the_way_down_gets_the_size_hint():
+    # 63 → pool 2 → 31 → up ×2 → 62: the skip (63) and the way up (62) cannot be joined
+    spec = ("name: u\ninput: [3, 63, 63]\nlayers:\n  - conv2d: {filters: 8, kernel: 3, padding: 1, name: skip}\n"
+            "  - max_pool2d: 2\n  - conv_transpose2d: {filters: 8, kernel: 2, stride: 2, name: up}\n"
+            "  - concat: {from: [skip, up]}\n")
+    with pytest.raises(ShapeError, match=r"\(8, 63, 63\) and input 2 \(8, 62, 62\).*multiple of 2 per level"):
+        build_graph(load(spec))
+    build_graph(load(spec.replace("63, 63", "64, 64")))  # a multiple of 2 lines up

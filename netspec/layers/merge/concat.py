@@ -28,8 +28,13 @@ class Concat(Layer):
         for i, t in enumerate(ins[1:], start=2):
             others = [d for j, d in enumerate(t.shape) if j != ax]
             if t.rank != rank or not same_shape(others, [d for j, d in enumerate(ins[0].shape) if j != ax]):
+                differ = [j for j, (a, b) in enumerate(zip(ins[0].shape, t.shape)) if j != ax and a != b]
+                hint = ("; hint: a size that does not divide by every stride loses a row or column on the way down "
+                        "that the way up does not give back (a U-Net's skips need a multiple of 2 per level): "
+                        "change the input size, pad it, or crop2d the larger map"
+                        if t.rank == rank and rank >= 2 and differ and 0 not in differ else "")
                 raise ShapeError(f"concat along axis {self.axis} needs equal sizes on the other axes, "
-                                 f"got input 1 {ins[0]} and input {i} {t}")
+                                 f"got input 1 {ins[0]} and input {i} {t}" + hint)
         total: int | str = 0
         for t in ins:
             d = t.shape[ax]
