@@ -201,16 +201,44 @@ def run_onnx(data: bytes, inputs: Any) -> list[Any]:
 
 
 def onnx_ready(model: Any) -> Any:
-    """``model`` (a copy: changed in place) as onnxruntime can run it, computing the same.
+    """``model`` (a copy: changed in place) as torch's ONNX exporter and onnxruntime take it, computing the
+    same in eval mode. Read from torch's module classes, so whatever layer builds them is covered:
 
-    ``padding='same'`` convolutions get explicit pads from their kernel and dilation (torch pads
-    ``d·(k − 1)`` in all, the extra one after): torch writes ``auto_pad=SAME_UPPER``, which onnxruntime
-    refuses with a dilation. Even totals become the convolution's own padding, odd ones a pad before it.
+    - ``padding='same'`` convolutions get explicit pads from their kernel and dilation (torch pads
+      ``d·(k − 1)`` in all, the extra one after): torch writes ``auto_pad=SAME_UPPER``, which onnxruntime
+      refuses with a dilation. Even totals become the convolution's own padding, odd ones a pad before it.
+    - ``nn.ChannelShuffle`` and ``nn.RMSNorm``, which the exporter has no conversion for at opset 17, as
+      the reshapes and the arithmetic they stand for.
+    - an instance norm with running statistics uses them in eval mode, as a batch norm does: the exporter
+      refuses it with a dynamic batch.
     """
+    import types
+
+    import torch
     import torch.nn as nn
     import torch.nn.functional as F
 
+    def shuffle(self: Any, x: torch.Tensor) -> torch.Tensor:  # (N, g·c, ...) -> (N, c·g, ...), pure data movement
+        return x.unflatten(1, (self.groups, x.shape[1] // self.groups)).transpose(1, 2).flatten(1, 2)
+
+    def rms(self: Any, x: torch.Tensor) -> torch.Tensor:  # x / sqrt(mean(x²) + eps) · γ over the last axes
+        eps = self.eps if self.eps is not None else torch.finfo(x.dtype).eps
+        axes = tuple(range(x.dim() - len(self.normalized_shape), x.dim()))
+        y = x * torch.rsqrt(x.pow(2).mean(axes, keepdim=True) + eps)
+        return y * self.weight if self.weight is not None else y
+
+    def instance(self: Any, x: torch.Tensor) -> torch.Tensor:
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+
     for module in model.modules():
+        if isinstance(module, nn.ChannelShuffle):
+            module.forward = types.MethodType(shuffle, module)
+        elif isinstance(module, nn.RMSNorm):
+            module.forward = types.MethodType(rms, module)
+        elif isinstance(module, (nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)) \
+                and module.track_running_stats \
+                and not module.training:
+            module.forward = types.MethodType(instance, module)
         if not isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) or module.padding != "same" \
                 or module.padding_mode != "zeros":  # other modes already pad explicitly, then convolve
             continue
@@ -227,15 +255,15 @@ def onnx_ready(model: Any) -> Any:
 def onnx_blame(model: Any, net: Any, inputs: Any, problem: str, unbound: Any = None) -> BuildError:
     """The ONNX export of ``net`` failed with ``problem``: an error naming the first layer that fails
     exported and run on its own (on what it receives in the network), with why, else the problem."""
-    for node, why in _layer_problems(model, net, inputs, unbound):
+    for node, why, hint in _layer_problems(model, net, inputs, unbound):
         return BuildError(f"{node.location or net.name}: cannot export layer '{node.name}' ({node.kind}) to ONNX: "
-                          f"{why}\n    hint: {ONNX_HINT}")
+                          f"{why}\n    hint: {hint}")
     return BuildError(f"ONNX export of {net.name} failed: {problem}\n    hint: each layer exports on its own, the "
                       f"network as a whole does not: {ONNX_HINT}")
 
 
-def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any) -> Iterator[tuple[Any, str]]:
-    """Each layer that fails alone, with why: what it receives in the network (batch and the axes that
+def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any) -> Iterator[tuple[Any, str, str]]:
+    """Each layer that fails alone, with why and a hint: what it receives in the network (batch and the axes that
     are symbolic before ``bind`` dynamic), exported as the network is, then run in onnxruntime."""
     import copy
     import io
@@ -275,7 +303,8 @@ def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any) -> Iterator
             again = flat_outputs(module(*args))
         if any(not torch.equal(a, b) for a, b in zip(expected, again)):
             yield node, ("it draws random numbers in eval mode, so onnxruntime's outputs cannot be checked against "
-                         "torch's (--no-check writes the file unchecked)")
+                         "torch's"), ("--no-check writes the file without the check (onnxruntime then draws its own "
+                                      "random numbers), or make the layer deterministic in eval mode")
             continue
         names = [f"input_{i}" for i in range(len(args))]
         types = list(free[node.name].in_types) if node.name in free else []
@@ -289,13 +318,13 @@ def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any) -> Iterator
                 torch.onnx.export(onnx_ready(module), args, buffer, input_names=names, dynamic_axes=dynamic,
                                   opset_version=ONNX_OPSET, dynamo=False)
         except Exception as exc:
-            yield node, f"torch's ONNX exporter refuses it: {_first_line(exc)}"
+            yield node, f"torch's ONNX exporter refuses it: {_first_line(exc)}", ONNX_HINT
             continue
         try:
             got = run_onnx(buffer.getvalue(), args)
             compare_outputs(expected, [torch.from_numpy(a) for a in got], "onnxruntime")
         except Exception as exc:
-            yield node, f"onnxruntime fails on it: {_first_line(exc)}"
+            yield node, f"onnxruntime fails on it: {_first_line(exc)}", ONNX_HINT
 
 
 def _first_line(exc: BaseException) -> str:
