@@ -13,6 +13,7 @@ own (:func:`onnx_blame`), with why, never an internal error; onnxruntime's own l
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import tempfile
@@ -114,7 +115,12 @@ def staged(path: Path) -> Iterator[Path]:
     (an existing file is replaced only then), on any failure it is removed. So ``path`` is never a
     half-written or unchecked file, and a failed export leaves nothing to ``--force`` over.
     """
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".partial{path.suffix}")
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    try:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".partial{path.suffix}")
+    except OSError as exc:  # name the output, not the temporary file (a missing folder, no permission)
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     os.close(fd)
     temporary = Path(name)
     try:
@@ -174,7 +180,7 @@ def export_onnx_checked(model: Any, net: Any, path: Path, bind: dict[str, int] |
         with quiet():
             export_onnx(onnx_ready(copy.deepcopy(model)), net, path, bind=bind, check=False, dynamic=dynamic)
     except BuildError as err:
-        raise onnx_blame(model, net, inputs, str(err), unbound) from None
+        raise onnx_blame(model, net, inputs, str(err), unbound, check) from None
     if not check:
         return Checked(path, None, "not checked")
     try:
@@ -252,17 +258,21 @@ def onnx_ready(model: Any) -> Any:
     return model
 
 
-def onnx_blame(model: Any, net: Any, inputs: Any, problem: str, unbound: Any = None) -> BuildError:
+def onnx_blame(model: Any, net: Any, inputs: Any, problem: str, unbound: Any = None,
+               check: bool = True) -> BuildError:
     """The ONNX export of ``net`` failed with ``problem``: an error naming the first layer that fails
-    exported and run on its own (on what it receives in the network), with why, else the problem."""
-    for node, why, hint in _layer_problems(model, net, inputs, unbound):
+    exported and run on its own (on what it receives in the network), with why, else the problem.
+    ``unbound``: the network before ``bind`` (its symbolic axes stay dynamic); ``check=False``: only
+    torch's exporter is asked, randomness and onnxruntime are not."""
+    for node, why, hint in _layer_problems(model, net, inputs, unbound, check):
         return BuildError(f"{node.location or net.name}: cannot export layer '{node.name}' ({node.kind}) to ONNX: "
                           f"{why}\n    hint: {hint}")
     return BuildError(f"ONNX export of {net.name} failed: {problem}\n    hint: each layer exports on its own, the "
                       f"network as a whole does not: {ONNX_HINT}")
 
 
-def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any) -> Iterator[tuple[Any, str, str]]:
+def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any,
+                    check: bool) -> Iterator[tuple[Any, str, str]]:
     """Each layer that fails alone, with why and a hint: what it receives in the network (batch and the axes that
     are symbolic before ``bind`` dynamic), exported as the network is, then run in onnxruntime."""
     import copy
@@ -291,6 +301,11 @@ def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any) -> Iterator
         for h in hooks:
             h.remove()
     free = {n.name: n for n in unbound.nodes} if unbound is not None else {}
+    try:
+        import onnxruntime  # noqa: F401
+        runtime = True
+    except ImportError:
+        runtime = False
     for node in nodes:
         args = received.get(node.name)
         if args is None or not all(isinstance(a, torch.Tensor) for a in args):
@@ -301,7 +316,7 @@ def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any) -> Iterator
             expected = flat_outputs(module(*args))
             torch.manual_seed(1)
             again = flat_outputs(module(*args))
-        if any(not torch.equal(a, b) for a, b in zip(expected, again)):
+        if check and any(not torch.equal(a, b) for a, b in zip(expected, again)):
             yield node, ("it draws random numbers in eval mode, so onnxruntime's outputs cannot be checked against "
                          "torch's"), ("--no-check writes the file without the check (onnxruntime then draws its own "
                                       "random numbers), or make the layer deterministic in eval mode")
@@ -319,6 +334,8 @@ def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any) -> Iterator
                                   opset_version=ONNX_OPSET, dynamo=False)
         except Exception as exc:
             yield node, f"torch's ONNX exporter refuses it: {_first_line(exc)}", ONNX_HINT
+            continue
+        if not check or not runtime:
             continue
         try:
             got = run_onnx(buffer.getvalue(), args)

@@ -180,3 +180,22 @@ def test_staged_file_appears_only_when_the_block_succeeds(tmp_path):
         temporary.write_bytes(b"whole")
         assert not path.exists()
     assert path.read_bytes() == b"whole" and list(tmp_path.iterdir()) == [path]
+
+
+def test_a_missing_folder_names_the_output_not_a_temporary_file(tmp_path, capfd):
+    out = tmp_path / "no" / "m.onnx"
+    assert main(["export", str(tmp_path / "x.yaml"), "-o", str(out)]) != 0  # no spec: the usage error first
+    (tmp_path / "s.yaml").write_text(DILATED_SAME)
+    capfd.readouterr()
+    assert main(["export", str(tmp_path / "s.yaml"), "-o", str(out)]) == 1
+    err = capfd.readouterr().err
+    assert str(out) in err and ".partial" not in err and "internal error" not in err
+
+
+def test_unchecked_refusal_blames_only_what_torch_refuses(tmp_path):
+    """--no-check: a layer that draws random numbers is no reason to refuse; the exporter's refusal is."""
+    text = RANDOM_AT_EVAL.replace("at_eval: sample}", "at_eval: sample}\n  - adaptive_avg_pool1d: {output_size: 2}")
+    text = text.replace("mu: [3]\n  logvar: [3]", "mu: [2, 5]\n  logvar: [2, 5]")
+    with pytest.raises(BuildError, match=r"'adaptive_avg_pool1d_1' \(adaptive_avg_pool1d\).*torch's ONNX exporter"):
+        export(text, tmp_path / "m.onnx", check=False)
+    assert _leftovers(tmp_path, set()) == []
