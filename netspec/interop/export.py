@@ -267,8 +267,8 @@ def onnx_blame(model: Any, net: Any, inputs: Any, problem: str, unbound: Any = N
     for node, why, hint in _layer_problems(model, net, inputs, unbound, check):
         return BuildError(f"{node.location or net.name}: cannot export layer '{node.name}' ({node.kind}) to ONNX: "
                           f"{why}\n    hint: {hint}")
-    return BuildError(f"ONNX export of {net.name} failed: {problem}\n    hint: each layer exports on its own, the "
-                      f"network as a whole does not: {ONNX_HINT}")
+    return BuildError(f"ONNX export of {net.name} failed: {problem}\n    hint: no single layer fails on its own; "
+                      f"{ONNX_HINT}")
 
 
 def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any,

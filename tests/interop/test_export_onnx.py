@@ -24,13 +24,15 @@ from netspec.layers import layer_kinds
 
 ort = pytest.importorskip("onnxruntime")
 
-CASES = [(kind, i, args, shapes) for kind, cls in layer_kinds().items() for i, (args, shapes) in enumerate(cls.EXAMPLES)]
+CASES = [(kind, i, args, shapes) for kind, cls in layer_kinds().items()
+         for i, (args, shapes) in enumerate(cls.EXAMPLES)]
 # Why torch's exporter may refuse a layer (reasons outside netspec); "onnxruntime fails on it" or "computes
 # something else" would be netspec writing a model it should not, so neither is an accepted refusal.
 OUTSIDE_NETSPEC = ("torch's ONNX exporter refuses it", "draws random numbers in eval mode")
 
 CONVNEXT_NORM = "name: stem_norm\ninput: [8, 4, 4]\nlayers:\n  - layernorm: {channels_first: true}\n"
-DILATED_SAME = "name: dilated\ninput: [3, 16, 16]\nlayers:\n  - conv2d: {filters: 4, kernel: 3, dilation: 2, padding: same}\n"
+DILATED_SAME = ("name: dilated\ninput: [3, 16, 16]\nlayers:\n"
+                "  - conv2d: {filters: 4, kernel: 3, dilation: 2, padding: same}\n")
 RANDOM_AT_EVAL = ("name: noisy\ninputs:\n  mu: [3]\n  logvar: [3]\nlayers:\n"
                   "  - sample: {from: [mu, logvar], at_eval: sample}\n")
 
@@ -105,8 +107,10 @@ def test_review_cases_export_and_match_torch(text, tmp_path, capfd):
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's own eager note on even kernels
 def test_odd_same_padding_is_padded_after_as_torch_does(tmp_path):
-    """Kernel 4, dilation 1: 3 pads in all, torch puts 1 before and 2 after (the extra one after)."""
-    text = "name: odd\ninput: [2, 9, 7]\nlayers:\n  - conv2d: {filters: 3, kernel: [4, 2], dilation: [1, 3], padding: same}\n"
+    """Kernel 4 dilation 1 (height), kernel 2 dilation 3 (width): d·(k − 1) = 3 pads on each axis, and torch
+    puts 1 before and 2 after (the extra one after); the ONNX model must pad the same."""
+    text = ("name: odd\ninput: [2, 9, 7]\nlayers:\n"
+            "  - conv2d: {filters: 3, kernel: [4, 2], dilation: [1, 3], padding: same}\n")
     torch.manual_seed(1)
     model = netspec.compile(text).eval()
     torch.save(model.state_dict(), tmp_path / "w.pt")
