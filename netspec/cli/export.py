@@ -18,8 +18,8 @@ def add_parser(sub: Any) -> None:
                                    "module's), an ONNX model, or a torch.export program. Each is run and compared "
                                    "with the compiled module on random inputs before it is reported.")
     p.add_argument("spec", help="spec file (.yaml or .ns)")
-    p.add_argument("-o", "--output", metavar="FILE", help="write here (format from .py/.onnx/.pt2); "
-                   "without it, Python source goes to stdout")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (format from .py/.onnx/.pt2); the file "
+                   "appears only once written whole and checked; without it, Python source goes to stdout")
     p.add_argument("--format", choices=("py", "onnx", "pt2"), help="output format (default: from -o)")
     p.add_argument("--network", metavar="NAME", help="the network of a multi-network spec (ONNX, pt2)")
     p.add_argument("--bind", action="append", metavar="NAME=SIZE", help="size of a symbolic dim for tracing")

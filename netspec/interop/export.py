@@ -4,17 +4,27 @@ Every product is checked against the compiled module before it is reported: the 
 onnxruntime, the program by loading it back, all on random inputs, comparing outputs; the Python source
 first as a fresh instance (what ``init:``, ``tie:``, ``share:`` and ``trainable:`` make of it at
 construction, :func:`compare_fresh`), then with the module's own weights on random inputs.
+
+A file appears only once its product is written and checked: each is written to a temporary file in the
+output's folder and renamed onto the output at the end (:func:`staged`); any failure removes it. An ONNX
+export that torch's exporter or onnxruntime refuses is an error naming the first layer that fails on its
+own (:func:`onnx_blame`), with why, never an internal error; onnxruntime's own log stays quiet.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from netspec.api import Source, analyze
-from netspec.core.errors import NetspecError, UsageError
+from netspec.core.errors import BuildError, NetspecError, UsageError
 from netspec.spec.load import load
 from netspec.spec.model import Spec
 
@@ -82,23 +92,289 @@ def export(source: Source, path: str | os.PathLike[str] | None, format: str | No
 
     net = graph.network(None)  # raises, listing the networks, when there are several
     model = api.compile(graph, net.name if len(graph.networks) > 1 else None, weights=weights, partial=partial)
-    from netspec.backends.torch.export import export_onnx, export_program
+    from netspec.backends.torch.export import dynamic_axes, export_program
 
     if path is None:
         raise UsageError(f"--format {fmt} writes a file: give -o PATH")
-    writer = export_onnx if fmt == "onnx" else export_program
-    done = writer(model, net, path, bind=graph.bind or bind, check=check, dynamic=_dynamic(spec, net.name))
-    return Exported(done.path, fmt, max_diff=done.max_diff, note=done.note)
+    unbound = _unbound(spec, net.name)
+    dynamic = dynamic_axes(unbound) if unbound is not None else None
+    with staged(Path(path)) as temporary:
+        if fmt == "onnx":
+            done = export_onnx_checked(model, net, temporary, bind=graph.bind or bind, check=check,
+                                       dynamic=dynamic, unbound=unbound)
+        else:
+            done = export_program(model, net, temporary, bind=graph.bind or bind, check=check, dynamic=dynamic)
+    return Exported(Path(path), fmt, max_diff=done.max_diff, note=done.note)
 
 
-def _dynamic(spec: Any, network: str) -> dict[str, dict[int, str]] | None:
-    """The dynamic axes of a network's inputs from the spec before any ``bind`` (None: only the batch)."""
-    from netspec.backends.torch.export import dynamic_axes
+@contextmanager
+def staged(path: Path) -> Iterator[Path]:
+    """A temporary file in ``path``'s folder that becomes ``path`` only if the block succeeds.
 
+    The block writes (and checks) the temporary file; on success it is renamed onto ``path`` in one step
+    (an existing file is replaced only then), on any failure it is removed. So ``path`` is never a
+    half-written or unchecked file, and a failed export leaves nothing to ``--force`` over.
+    """
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     try:
-        return dynamic_axes(analyze(spec).network(network))
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".partial{path.suffix}")
+    except OSError as exc:  # name the output, not the temporary file (a missing folder, no permission)
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        yield temporary
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)  # mkstemp makes it private; the output gets the usual mode
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(OSError):
+            temporary.unlink()
+        raise
+
+
+def _unbound(spec: Any, network: str) -> Any:
+    """The network analysed before any ``bind`` (its symbolic sizes free), or None when it cannot be."""
+    try:
+        return analyze(spec).network(network)
     except NetspecError:  # sizes that must be bound together to check: trace them as bound
         return None
+
+
+ONNX_HINT = ("export it with --format pt2 or as Python source (.py) instead, or change that layer; if torch "
+             "can export it and netspec refuses, please report it with the spec")
+
+
+def export_onnx_checked(model: Any, net: Any, path: Path, bind: dict[str, int] | None = None, check: bool = True,
+                        dynamic: dict[str, dict[int, str]] | None = None, unbound: Any = None) -> Any:
+    """Write ``model`` as ONNX to ``path`` and check it with onnxruntime against ``model``'s own outputs.
+
+    The module is exported as a copy made ready for ONNX (:func:`onnx_ready`); the outputs it is checked
+    against are the compiled module's. A network that draws random numbers in eval mode is refused when
+    checking (its outputs cannot be compared); ``check=False`` writes it unchecked.
+
+    Raises:
+        BuildError: torch's exporter or onnxruntime refuses the network, or computes something else: the
+            message names the first layer that fails on its own (:func:`onnx_blame`), why, and a hint.
+    """
+    import copy
+
+    import torch
+
+    from netspec.backends.torch.compile import example_inputs
+    from netspec.backends.torch.export import Checked, compare_outputs, export_onnx, flat_outputs
+
+    model.eval()
+    inputs = example_inputs(net, batch=2, bind=bind)
+    if check:
+        with torch.no_grad():
+            torch.manual_seed(0)
+            expected = flat_outputs(model(*inputs))
+            torch.manual_seed(1)
+            again = flat_outputs(model(*inputs))
+        if any(not torch.equal(a, b) for a, b in zip(expected, again)):
+            raise onnx_blame(model, net, inputs, "its outputs change from run to run in eval mode", unbound)
+    try:
+        with quiet():
+            export_onnx(onnx_ready(copy.deepcopy(model)), net, path, bind=bind, check=False, dynamic=dynamic)
+    except BuildError as err:
+        raise onnx_blame(model, net, inputs, str(err), unbound, check) from None
+    if not check:
+        return Checked(path, None, "not checked")
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return Checked(path, None, "not checked: onnxruntime is not installed (pip install onnxruntime)")
+    try:
+        got = run_onnx(path.read_bytes(), inputs)
+        diff = compare_outputs(expected, [torch.from_numpy(a) for a in got], "the ONNX model (onnxruntime)")
+    except Exception as exc:  # onnxruntime's own errors, or BuildError: computes something else
+        raise onnx_blame(model, net, inputs, _first_line(exc), unbound) from None
+    return Checked(path, diff)
+
+
+def run_onnx(data: bytes, inputs: Any) -> list[Any]:
+    """Run an ONNX model in onnxruntime (CPU) on torch tensors, its own log silenced: failures are raised."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 4  # fatal only: its errors come back as exceptions, not coloured log lines
+    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    feed = {i.name: t.numpy() for i, t in zip(session.get_inputs(), inputs)}
+    return session.run(None, feed)
+
+
+def onnx_ready(model: Any) -> Any:
+    """``model`` (a copy: changed in place) as torch's ONNX exporter and onnxruntime take it, computing the
+    same in eval mode. Read from torch's module classes, so whatever layer builds them is covered:
+
+    - ``padding='same'`` convolutions get explicit pads from their kernel and dilation (torch pads
+      ``d·(k − 1)`` in all, the extra one after): torch writes ``auto_pad=SAME_UPPER``, which onnxruntime
+      refuses with a dilation. Even totals become the convolution's own padding, odd ones a pad before it.
+    - ``nn.ChannelShuffle`` and ``nn.RMSNorm``, which the exporter has no conversion for at opset 17, as
+      the reshapes and the arithmetic they stand for.
+    - an instance norm with running statistics uses them in eval mode, as a batch norm does: the exporter
+      refuses it with a dynamic batch.
+    """
+    import types
+
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    def shuffle(self: Any, x: torch.Tensor) -> torch.Tensor:  # (N, g·c, ...) -> (N, c·g, ...), pure data movement
+        return x.unflatten(1, (self.groups, x.shape[1] // self.groups)).transpose(1, 2).flatten(1, 2)
+
+    def rms(self: Any, x: torch.Tensor) -> torch.Tensor:  # x / sqrt(mean(x²) + eps) · γ over the last axes
+        eps = self.eps if self.eps is not None else torch.finfo(x.dtype).eps
+        axes = tuple(range(x.dim() - len(self.normalized_shape), x.dim()))
+        y = x * torch.rsqrt(x.pow(2).mean(axes, keepdim=True) + eps)
+        return y * self.weight if self.weight is not None else y
+
+    def instance(self: Any, x: torch.Tensor) -> torch.Tensor:
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+
+    for module in model.modules():
+        if isinstance(module, nn.ChannelShuffle):
+            module.forward = types.MethodType(shuffle, module)
+        elif isinstance(module, nn.RMSNorm):
+            module.forward = types.MethodType(rms, module)
+        elif isinstance(module, (nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)) \
+                and module.track_running_stats \
+                and not module.training:
+            module.forward = types.MethodType(instance, module)
+        if not isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) or module.padding != "same" \
+                or module.padding_mode != "zeros":  # other modes already pad explicitly, then convolve
+            continue
+        totals = [d * (k - 1) for d, k in zip(module.dilation, module.kernel_size)]
+        if all(t % 2 == 0 for t in totals):
+            module.padding = tuple(t // 2 for t in totals)
+            continue
+        pads = [p for t in reversed(totals) for p in (t // 2, t - t // 2)]  # F.pad: last axis first
+        module.padding = (0,) * len(totals)
+        module.register_forward_pre_hook(lambda _m, args, pads=pads: (F.pad(args[0], pads), *args[1:]))
+    return model
+
+
+def onnx_blame(model: Any, net: Any, inputs: Any, problem: str, unbound: Any = None,
+               check: bool = True) -> BuildError:
+    """The ONNX export of ``net`` failed with ``problem``: an error naming the first layer that fails
+    exported and run on its own (on what it receives in the network), with why, else the problem.
+    ``unbound``: the network before ``bind`` (its symbolic axes stay dynamic); ``check=False``: only
+    torch's exporter is asked, randomness and onnxruntime are not."""
+    for node, why, hint in _layer_problems(model, net, inputs, unbound, check):
+        return BuildError(f"{node.location or net.name}: cannot export layer '{node.name}' ({node.kind}) to ONNX: "
+                          f"{why}\n    hint: {hint}")
+    return BuildError(f"ONNX export of {net.name} failed: {problem}\n    hint: no single layer fails on its own; "
+                      f"{ONNX_HINT}")
+
+
+def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any,
+                    check: bool) -> Iterator[tuple[Any, str, str]]:
+    """Each layer that fails alone, with why and a hint: what it receives in the network (batch and the axes that
+    are symbolic before ``bind`` dynamic), exported as the network is, then run in onnxruntime."""
+    import copy
+    import io
+    import warnings
+
+    import torch
+
+    from netspec.backends.torch.export import ONNX_OPSET, compare_outputs, flat_outputs
+
+    received: dict[str, tuple[Any, ...]] = {}
+
+    def keep(name: str) -> Any:
+        def hook(_module: Any, args: tuple[Any, ...]) -> None:
+            if name not in received:  # clones: an in-place activation further on must not change them
+                received[name] = tuple(a.detach().clone() if isinstance(a, torch.Tensor) else a for a in args)
+        return hook
+
+    nodes = [n for n in net.nodes if n.shared is None]
+    hooks = [model.get_submodule(n.name).register_forward_pre_hook(keep(n.name)) for n in nodes]
+    try:
+        with torch.no_grad():
+            torch.manual_seed(0)
+            model(*inputs)
+    finally:
+        for h in hooks:
+            h.remove()
+    free = {n.name: n for n in unbound.nodes} if unbound is not None else {}
+    try:
+        import onnxruntime  # noqa: F401
+        runtime = True
+    except ImportError:
+        runtime = False
+    for node in nodes:
+        args = received.get(node.name)
+        if args is None or not all(isinstance(a, torch.Tensor) for a in args):
+            continue
+        module = copy.deepcopy(model.get_submodule(node.name)).eval()
+        with torch.no_grad():
+            torch.manual_seed(0)
+            expected = flat_outputs(module(*args))
+            torch.manual_seed(1)
+            again = flat_outputs(module(*args))
+        if check and any(not torch.equal(a, b) for a, b in zip(expected, again)):
+            yield node, ("it draws random numbers in eval mode, so onnxruntime's outputs cannot be checked against "
+                         "torch's"), ("--no-check writes the file without the check (onnxruntime then draws its own "
+                                      "random numbers), or make the layer deterministic in eval mode")
+            continue
+        names = [f"input_{i}" for i in range(len(args))]
+        types = list(free[node.name].in_types) if node.name in free else []
+        dynamic = {name: {0: "batch", **{i + 1: f"{name}_{i + 1}" for i, d in enumerate(t.shape)
+                                         if not isinstance(d, int)}}
+                   for name, t in zip(names, types)} or {name: {0: "batch"} for name in names}
+        buffer = io.BytesIO()
+        try:
+            with quiet(), warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(onnx_ready(module), args, buffer, input_names=names, dynamic_axes=dynamic,
+                                  opset_version=ONNX_OPSET, dynamo=False)
+        except Exception as exc:
+            yield node, f"torch's ONNX exporter refuses it: {_first_line(exc)}", ONNX_HINT
+            continue
+        if not check or not runtime:
+            continue
+        try:
+            got = run_onnx(buffer.getvalue(), args)
+            compare_outputs(expected, [torch.from_numpy(a) for a in got], "onnxruntime")
+        except Exception as exc:
+            yield node, f"onnxruntime fails on it: {_first_line(exc)}", ONNX_HINT
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message, first line, without onnxruntime's ``[ONNXRuntimeError] : 2 : CODE :`` prefix."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if text.startswith("[ONNXRuntimeError]"):
+        text = text.split(" : ", 3)[-1]
+    for tail in (" Please feel free to request support", "  [Caused by"):  # torch's boilerplate
+        text = text.split(tail)[0]
+    return text if isinstance(exc, NetspecError) else f"{type(exc).__name__}: {text}"
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Silence what torch's ONNX exporter and onnxruntime print from C++ (a graph dump on failure, log
+    lines): file descriptors 1 and 2 go to a scratch file for the block. Their failures are raised."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
 
 
 def _is_file(source: str | os.PathLike[str]) -> bool:
@@ -115,7 +391,8 @@ def _python(graph: Any, spec: Any, path: str | os.PathLike[str] | None, check: b
     text, cls = python_source(graph, description or "", source_name=name)
     diff = check_python(text, cls, graph) if check else None
     if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
+        with staged(Path(path)) as temporary:
+            temporary.write_text(text, encoding="utf-8")
     return Exported(Path(path) if path is not None else None, "py", text, cls, diff, "" if check else "not checked")
 
 

@@ -12,6 +12,7 @@ class ChannelLayerNorm(nn.LayerNorm):
     ``LayerNorm2d`` for any rank. Parameters ``weight``/``bias`` of shape (C,), as ``nn.LayerNorm``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.movedim(1, -1)
+        last = x.dim() - 1  # not -1: torch's ONNX exporter writes a negative axis into Transpose's perm
+        x = x.movedim(1, last)
         x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        return x.movedim(-1, 1)
+        return x.movedim(last, 1)
