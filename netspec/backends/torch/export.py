@@ -106,17 +106,22 @@ def export_onnx(model: nn.Module, net: NetGraph, path: str | os.PathLike[str], b
                          f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
     data = buffer.getvalue()
     out = Path(path)
-    out.write_bytes(data)
     if not check:
+        out.write_bytes(data)
         return Checked(out, None, "not checked")
     try:
         import onnxruntime as ort
     except ImportError:
+        out.write_bytes(data)
         return Checked(out, None, "not checked: onnxruntime is not installed (pip install onnxruntime)")
-    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.log_severity_level = 4  # fatal only: its errors come back as exceptions, not coloured log lines
+    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     feed = {i.name: t.numpy() for i, t in zip(session.get_inputs(), inputs)}
     got = [torch.from_numpy(a) for a in session.run(None, feed)]
-    return Checked(out, compare_outputs(expected, got, "the ONNX model (onnxruntime)"))
+    checked = Checked(out, compare_outputs(expected, got, "the ONNX model (onnxruntime)"))  # raises on a mismatch
+    out.write_bytes(data)  # written once it computes the model's function
+    return checked
 
 
 def export_program(model: nn.Module, net: NetGraph, path: str | os.PathLike[str],
