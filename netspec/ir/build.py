@@ -28,7 +28,7 @@ from netspec.core.source import PosDict, PosList
 from netspec.core.types import Ref, TensorType, fmt_shape
 from netspec.ir.graph import Failure, Graph, GroupInfo, NetGraph, Node
 from netspec.layers.activations import ACTIVATIONS
-from netspec.layers.base import Ctx, Layer
+from netspec.layers.base import Ctx, Layer, walk_layers
 from netspec.spec.carried import ArgName, DeferredUse, arg_names, deferred_use, use_context
 from netspec.spec.expand import expand_deferred
 from netspec.spec.load import dsl_terms, validate_layers
@@ -73,6 +73,7 @@ class Builder:
         self.rfs: dict[Ref, tuple[tuple[int, int], ...] | None] = {
             Ref(k): (((1, 1),) * (t.rank - 1) if t.rank >= 2 else None) for k, t in inputs.items()}
         self.features_last: dict[Ref, bool] = {}  # outputs known to hold their features last (absent: not known)
+        self.layers: list[Layer] = []  # the network's items, as written (to tell a name defined below from a typo)
         self.nodes: list[Node] = []
         self.groups: dict[str, GroupInfo] = {}
         self.everything: dict[str, Ref] = {}
@@ -260,6 +261,11 @@ class Builder:
                         wrong.extend(err.problems)
                         continue
                     message, _, hint = str(err).partition("; hint: ")  # at the name, not at the layer
+                    below = self.defined_below(text.partition(":")[0], layer)
+                    if below is not None:  # written, but further down: the order is the mistake, not the name
+                        message = f"'{text}' is defined below this layer" + (
+                            f" (at {below.where})" if below.where else "") + ", not before it"
+                        hint = "a layer can use only the layers above it and the inputs: move it up, or this one down"
                     where = f"{path}.from[{i}]" if len(layer.from_) > 1 else f"{path}.from"
                     wrong.append(Problem(message, layer.from_where(i), where, hint))
             if wrong:
@@ -275,6 +281,16 @@ class Builder:
             raise ShapeError(f"{layer.kind} merges two or more inputs, got {len(ins)}; "
                              "hint: from: [a, b] names the nodes to merge")
         return ins
+
+    def defined_below(self, name: str, reader: Layer) -> Layer | None:
+        """The layer named ``name`` written after ``reader`` in the network's items, if any."""
+        seen = False
+        for layer in walk_layers(self.layers):
+            if layer is reader:
+                seen = True
+            elif seen and layer.name == name:
+                return layer
+        return None
 
     def lookup(self, text: str, scope: Scope, arg: ArgName | None = None) -> Ref:
         """The node ``text`` names, seen from ``scope``. A name given as a block argument (``arg``) is seen
@@ -662,6 +678,7 @@ def build_network(name: str, net: Network, done: dict[str, NetGraph], bind: dict
     except NetspecError as err:
         raise _in_terms(err) from None
     b = Builder(name, inputs, strict)
+    b.layers = net.layers
     graph = NetGraph(name, inputs, sources, b.nodes, b.groups, {}, expect=net.expect)
     try:
         last = b.chain(net.layers, b.root, Ref(next(iter(inputs))))

@@ -17,7 +17,7 @@ import importlib
 import sys
 import threading
 import typing
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Iterator, Literal, Protocol, Union
 
 from pydantic import (
     AfterValidator,
@@ -543,6 +543,19 @@ def canonical_kind(kind: str) -> str | None:
         return _ALIASES[kind]
     entry = index.KINDS.get(kind)
     return entry[0] if entry else None
+
+
+def walk_layers(layers: list[Layer]) -> Iterator[Layer]:
+    """Every layer of ``layers`` and, depth first, of the structures among them (their ``CHILDREN``
+    fields), in file order."""
+    for layer in layers:
+        yield layer
+        for field, depth in layer.CHILDREN.items():
+            value = getattr(layer, field, None)
+            if isinstance(value, list):
+                for part in (value if depth == 2 else [value]):
+                    if isinstance(part, list):
+                        yield from walk_layers(part)
 
 
 def layer_class(kind: str) -> type[Layer]:

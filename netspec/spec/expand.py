@@ -712,6 +712,7 @@ def check_keys(raw: PosDict, allowed: tuple[str, ...], path: str, exp: Expander,
 
 
 _KIND_THEN_BRACE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s+([{\[].*)", re.S)
+_KIND_THEN_VALUE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s+([^\s#].*)", re.S)
 
 
 def _missing_colon(raw: Any) -> tuple[str, str] | None:
@@ -723,6 +724,10 @@ def _missing_colon(raw: Any) -> tuple[str, str] | None:
     else:
         text = raw if isinstance(raw, str) else None
     match = _KIND_THEN_BRACE.fullmatch(text.strip()) if text else None
+    if match is None and isinstance(raw, str):  # `- dense 10`: a kind's name, a space, its value
+        match = _KIND_THEN_VALUE.fullmatch(raw.strip())
+        if match is not None and canonical_kind(match.group(1)) is None:
+            return None
     if match is None:
         return None
     return match.group(1), match.group(2)

@@ -164,6 +164,17 @@ def test_maps_and_written_axes_do_not_warn(spec: str):
     assert _warnings("name: m\n" + spec) == []
 
 
+def test_a_name_defined_further_down_says_so():
+    spec = ("name: f\ninput: [8]\nlayers:\n  - dense: {units: 4, from: later}\n  - dense: {units: 4, name: later}\n")
+    with pytest.raises(ShapeError) as info:
+        netspec.check(spec)
+    (problem,) = info.value.problems
+    assert problem.message == "'later' is defined below this layer (at <string>:5:5), not before it"
+    assert "move it up" in problem.hint and (problem.location.line, problem.location.column) == (4, 23)  # at from:
+    with pytest.raises(ShapeError, match="is not an earlier layer"):  # a typo stays a typo
+        netspec.check(spec.replace("from: later", "from: latr"))
+
+
 # --- a size below 1 is never valid ----------------------------------------------------------------------
 @pytest.mark.parametrize("layer, arithmetic", [
     ("upsample: 0.25", r"floor\(3·0\.25\) = 0"),                       # floor(3 · 0.25) = 0

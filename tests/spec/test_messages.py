@@ -153,11 +153,17 @@ def test_an_empty_item_says_so():
 
 
 @pytest.mark.parametrize("item,fix", [("conv2d {filters: 8}", "- conv2d: {filters: 8}"),
-                                      ("conv2d [8, 3]", "- conv2d: [8, 3]")])
+                                      ("conv2d [8, 3]", "- conv2d: [8, 3]"),
+                                      ("conv2d 8", "- conv2d: 8")])
 def test_a_kind_without_its_colon_says_where_the_colon_goes(item, fix):
     problems = _problems(f"input: [3, 8, 8]\nlayers:\n  - {item}\n")
     assert len(problems) == 1 and problems[0].message == "missing ':' after 'conv2d'", problems
     assert problems[0].hint == f"a colon after the kind: '{fix}'"
+
+
+def test_two_words_that_are_not_a_kind_are_an_unknown_kind():
+    (problem,) = _problems("input: [3, 8, 8]\nlayers:\n  - conv2e 8\n")
+    assert problem.message == "unknown layer kind 'conv2e 8'"
 
 
 # --- DSL hints in DSL words ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from netspec.core.errors import Problem, ShapeError
 from netspec.core.sizes import conv_out, same_size
 from netspec.core.types import Ref, TensorType
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Bool, Children, Composer, Layer, layer_class, register_layer
+from netspec.layers.base import Bool, Children, Composer, Layer, layer_class, register_layer, walk_layers
 from netspec.layers.structure.base_group import Group
 
 
@@ -64,15 +64,7 @@ def projection(x: TensorType, y: TensorType, norm: bool, strides: tuple[int | No
 def moves_axes(layers: list[Layer]) -> bool:
     """Whether a layer of ``layers``, at any depth, moves values between axes (its kind is ``SHAPE_ONLY``:
     permute, reshape, flatten). Then the body's output axes need not line up with its input's."""
-    for layer in layers:
-        if layer.SHAPE_ONLY:
-            return True
-        for field, depth in layer.CHILDREN.items():
-            value = getattr(layer, field, None)
-            if isinstance(value, list) and any(isinstance(part, list) and moves_axes(part)
-                                               for part in (value if depth == 2 else [value])):
-                return True
-    return False
+    return any(layer.SHAPE_ONLY for layer in walk_layers(layers))
 
 
 @register_layer("residual")
