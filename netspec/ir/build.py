@@ -609,7 +609,7 @@ def check_bind(spec: Spec, bind: dict[str, int] | None) -> None:
     unknown = sorted(set(bind or {}) - known)
     if unknown:
         hint = did_you_mean(unknown[0], known)
-        raise UsageError(f"--bind names '{unknown[0]}', which no input of the spec has"
+        raise UsageError(f"bind: '{unknown[0]}' is not a symbolic size of any input of the spec"  # --bind or bind=
                          + (f"; {hint}" if hint else "")
                          + (f" (symbolic sizes: {', '.join(sorted(known))})" if known
                             else " (it has no symbolic sizes)"))

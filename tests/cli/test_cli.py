@@ -163,7 +163,7 @@ def test_bind_and_network_usage_errors_exit_2_with_close_matches(tmp_path, capsy
     seq.write_text("input: [4, T]\nlayers:\n  - conv1d: {filters: 8, kernel: 3}\n")
     assert main(["check", str(seq), "--bind", "X=3"]) == 2
     err = capsys.readouterr().err
-    assert "--bind names 'X', which no input of the spec has" in err and "symbolic sizes: T" in err
+    assert "bind: 'X' is not a symbolic size of any input of the spec" in err and "symbolic sizes: T" in err
     assert main(["check", str(seq), "--bind", "t=3"]) == 2
     assert "did you mean 'T'?" in capsys.readouterr().err
     fixed = tmp_path / "fixed.yaml"
