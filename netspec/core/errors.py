@@ -31,12 +31,13 @@ class Problem:
     location: Location | None = None
     path: str = ""  # e.g. "layers[3].stride"
     hint: str = ""
+    excerpt: str = ""  # the source line with a caret under the place, shown under the message (not data)
 
     def __str__(self) -> str:
         head = f"{self.location}: " if self.location else ""
         path = self.path if len(self.path) <= 120 else self.path[:50] + " … " + self.path[-60:]
         where = f"{path}: " if path else ""
-        text = f"{head}{where}{self.message}"
+        text = f"{head}{where}{self.message}{self.excerpt}"
         if self.hint:
             text += f"\n    hint: {self.hint}"
         return text

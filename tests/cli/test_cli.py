@@ -359,3 +359,19 @@ def test_readme_transcripts_are_the_real_output(steps, tmp_path, monkeypatch):
         assert _matches([_steady(line) for line in shown], _steady(out)), (
             f"README's transcript of `{command}` differs from the real output:\n--- shown\n" + "\n".join(shown)
             + "\n--- real\n" + out)
+
+
+def test_a_dsl_syntax_error_in_json_is_data_and_in_text_shows_the_line(tmp_path, capsys):
+    """The source line and its caret are for people: the text shows them under the message; the JSON's
+    message is the sentence alone, with the place in its own fields."""
+    import json
+
+    path = tmp_path / "bad.ns"
+    path.write_text("netspec n\ninput [3, 8, 8]\nconv 8 3x3 stride=\n", encoding="utf-8")
+    assert main(["check", str(path), "--json"]) == 1
+    (problem,) = json.loads(capsys.readouterr().out)["problems"]
+    assert "\n" not in problem["message"] and "^" not in problem["message"]
+    assert (problem["line"], problem["column"]) == (3, 19)  # just after `stride=`
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "\n    conv 8 3x3 stride=\n" + " " * 22 + "^" in err  # the caret under column 19 (4 spaces of indent)

@@ -46,9 +46,8 @@ def parse_dsl(text: str, file: str = "<string>") -> Any:
         text = " " + text[1:]
     _, deep = open_brackets(text, file)
     if deep is not None:
-        raise SpecSyntaxError(problems=[Problem(deep.message + snippet(text, deep.location.line,
-                                                                       deep.location.column),
-                                                deep.location, hint=deep.hint)])
+        raise SpecSyntaxError(problems=[Problem(deep.message, deep.location, hint=deep.hint, excerpt=snippet(
+            text, deep.location.line, deep.location.column))])
     try:
         tree = parser().parse(text + "\n")
     except UnexpectedInput as exc:
@@ -81,5 +80,5 @@ def parse_dsl(text: str, file: str = "<string>") -> Any:
 def _with_snippet(problem: Problem, text: str) -> Problem:
     if problem.location is None:
         return problem
-    return Problem(problem.message + snippet(text, problem.location.line, problem.location.column),
-                   problem.location, problem.path, problem.hint)
+    return Problem(problem.message, problem.location, problem.path, problem.hint,
+                   excerpt=snippet(text, problem.location.line, problem.location.column))

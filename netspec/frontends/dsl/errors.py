@@ -136,7 +136,7 @@ def syntax_problem(exc: UnexpectedInput, text: str, file: str) -> Problem:
         expected = _expected_words(expected_set)
         message = f"unexpected {shown}" + (f"; expected {expected}" if expected else "")
         hint = _token_hint(text, lines, exc, tok, expected_set, file)
-    return Problem(message + snippet(text, line, col), Location(file, line, col), hint=hint)
+    return Problem(message, Location(file, line, col), hint=hint, excerpt=snippet(text, line, col))
 
 
 def _end(lines: list[str]) -> tuple[int, int]:
@@ -286,5 +286,5 @@ def in_dsl_terms(problems: list[Problem], suffixes: tuple[str, ...], dsl: bool =
     for p in problems:
         here = dsl or (p.location is not None and p.location.file.lower().endswith(suffixes))
         hint = dsl_hint(p.hint) if here and p.hint else p.hint
-        out.append(p if hint == p.hint else Problem(p.message, p.location, p.path, hint))
+        out.append(p if hint == p.hint else Problem(p.message, p.location, p.path, hint, p.excerpt))
     return out
