@@ -65,6 +65,7 @@ from netspec.interop.torch_table import (
     ACTIVATION_MODULES,
     ADAPTIVE_MAX,
     BIDIRECTIONAL_MERGES,
+    CUTS,
     DECODERS,
     DROP_PATHS,
     ENCODERS,
@@ -121,6 +122,7 @@ from netspec.layers.core.drop_path import DropPath
 from netspec.layers.core.dropout import Dropout
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.reshape import Reshape
+from netspec.layers.merge.chunk import Chunk
 from netspec.layers.merge.concat import Concat
 from netspec.layers.merge.split import Split
 from netspec.layers.norm.layernorm import LayerNorm
@@ -213,6 +215,7 @@ class Importer(Structure):
         self.masks: set[str] = set()  # fx nodes that compute only the masks of attention calls
         self.mask_buffers: set[str] = set()  # buffers read only as such masks (a causal mask kept in the model)
         self.nodes: dict[str, fx.Node] = {}  # the traced graph's nodes by name
+        self.pieces: dict[str, tuple[str, str]] = {}  # fx node of a piece -> (its chunk or split's node, out<k>)
 
     # --- trace and map -------------------------------------------------------------------------------
     def trace(self) -> fx.GraphModule:
@@ -293,6 +296,8 @@ class Importer(Structure):
                 self.final_merge(n, alias, skip)
             elif n.op == "call_module" and isinstance(self.modules.get(str(n.target)), nn.MultiheadAttention):
                 self.attention_uses(n, alias)
+            elif n.op in ("call_function", "call_method") and n.target in CUTS:
+                self.piece_uses(n)
             elif self.pool_to_one(n) is not None:
                 self.squeezes(n, alias)
             elif n.op in ("call_function", "call_method") and REDUCTIONS.get(n.target) and \
@@ -311,7 +316,7 @@ class Importer(Structure):
                         self.problems.append(Refusal("", "", f"returns {self.states[o][1]}", STATE_LAYOUT))
                 continue
             if n.name in alias or n.name in skip or n.name in self.params or n.name in self.states or \
-                    n.name in self.masks:
+                    n.name in self.masks or n.name in self.pieces:
                 continue
             if n.op in ("call_function", "call_method") and not holds_tensor(self.values.get(n.name)):
                 continue  # a size computed from a shape, an assertion: reshapes read the sizes they produce
@@ -338,6 +343,7 @@ class Importer(Structure):
                                   **({"return_state": True} if op.states else {}),
                                   **({"merge": self.merges[n.name]} if self.merges.get(n.name) not in
                                      (None, BIDIRECTIONAL_MERGES[Concat.KIND]) else {})}}
+            op.states.update({p: out for p, (cut, out) in self.pieces.items() if cut == n.name})
             owner = op.module if op.module is not None else op.param
             if owner is not None and (op.param is not None or
                                       any(True for _ in self.modules[owner].parameters(recurse=False))):
@@ -394,6 +400,38 @@ class Importer(Structure):
             skip.add(u.name)
             for w in parts:
                 self.states[w.name] = (n.name, ("h", "c")[w.args[1]])
+
+    def piece_uses(self, n: fx.Node) -> None:
+        """A cut into pieces (``x1, x2 = x.chunk(2, dim=1)``) read through indexing only: each piece
+        ``[k]`` becomes the layer's named output ``out<k>`` (:attr:`pieces`); the tuple used otherwise is
+        noted for :meth:`cut`."""
+        value = self.values.get(n.name)
+        count = len(value) if isinstance(value, (tuple, list)) else 0
+        if n.users and all(u.op == "call_function" and u.target is operator.getitem and isinstance(u.args[1], int)
+                           and -count <= u.args[1] < count for u in n.users):
+            for u in n.users:
+                self.pieces[u.name] = (n.name, f"out{u.args[1] % count}")
+        else:
+            self.notes[n.name] = ("forward uses its pieces as a tuple (netspec reads each piece, x.chunk(2)[k], "
+                                  "as one of the layer's outputs, out0, out1, ...)")
+
+    def cut(self, n: fx.Node, args: list[str]) -> dict[str, Any]:
+        """A chunk or split (:data:`torch_table.CUTS`) from the pieces it produced on the example input: equal
+        pieces a ``chunk``, others a ``split`` with their sizes, along the axis it cut."""
+        if n.name in self.notes:
+            raise ValueError(self.notes[n.name])
+        x, pieces = (self.tensor(args[0]) if len(args) == 1 else None), self.values.get(n.name)
+        if x is None or not isinstance(pieces, (tuple, list)) or not pieces:
+            raise ValueError("cuts something other than one tensor")
+        dim = n.args[2] if len(n.args) > 2 else n.kwargs.get("dim", 0)
+        if not isinstance(dim, int) or not -x.dim() <= dim < x.dim():
+            raise ValueError(f"dim {dim!r} of a tensor of rank {x.dim()}")
+        if dim % x.dim() == 0:
+            raise ValueError("a cut along the batch axis (netspec cuts each sample)")
+        axis = dim if dim < 0 else dim - 1
+        sizes = [int(p.shape[dim]) for p in pieces]
+        kind: dict[str, Any] = {"chunks": len(sizes)} if len(set(sizes)) == 1 else {"sizes": sizes}
+        return {(Chunk if "chunks" in kind else Split).KIND: {**({"axis": axis} if axis else {}), **kind}}
 
     def attention_uses(self, n: fx.Node, alias: dict[str, str]) -> None:
         """``nn.MultiheadAttention`` returns ``(output, weights)``: forward reading ``[0]`` reads the
@@ -571,6 +609,9 @@ class Importer(Structure):
             self.check_inputs(args)
             item, args = self.module_item(as_module, n, args)
             return Op(n.name, container, n.name, item, args)
+        if n.op in ("call_function", "call_method") and n.target in CUTS:
+            self.check_inputs(args[:1])
+            return Op(n.name, container, n.name, self.cut(n, args[:1]), args[:1])
         known = n.target in FUNCTIONS or n.target in SHAPES or n.target is operator.getitem or \
             (n.op == "call_method" and n.target in METHODS) or getattr(n.target, "__module__", None) == STOCHASTIC_DEPTH
         if not known:
