@@ -40,6 +40,7 @@ functions -> netspec layer items), ``structure`` (groups, residuals, parallels, 
 from __future__ import annotations
 
 import inspect
+import math
 import operator
 import re
 import traceback
@@ -139,6 +140,7 @@ from netspec.layers.tensors.layer_scale import LayerScale
 from netspec.layers.tensors.position_embedding import PositionEmbedding
 
 TORCHVISION_INPUT = [3, 224, 224]
+MAX_INPUT_VALUES = 1 << 26  # values in one sample: the model runs on a random batch of two before anything is written
 
 
 @dataclass(frozen=True)
@@ -1100,6 +1102,8 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
         NotImportable: parts of the model netspec cannot express (all of them, located).
         BuildError: the spec does not compute what the model does.
     """
+    if input_shape is not None:
+        check_input_shape(list(input_shape))  # before the model is built
     model = standalone(load_model(source) if isinstance(source, str) else source)
     if input_dtype not in ("float", "long"):
         raise UsageError(f"the input dtype is float or long (token ids), got '{input_dtype}'")
@@ -1120,6 +1124,21 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
     if check:
         done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype, importer.mask_buffers)
     return done
+
+
+def check_input_shape(shape: list[Any]) -> None:
+    """Refuse an input shape that is not whole sizes ≥ 1 or is too large to run, before any work.
+
+    Raises:
+        UsageError: naming the bad size, or the number of values.
+    """
+    for k, size in enumerate(shape, 1):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise UsageError(f"input shape {shape}: size {k} is {size!r}; expected whole numbers ≥ 1 (without the "
+                             "batch), e.g. [3, 224, 224]")
+    if not shape or math.prod(shape) > MAX_INPUT_VALUES:
+        raise UsageError(f"input shape {shape} is {math.prod(shape):,} values per sample; netspec import runs the "
+                         f"model on at most {MAX_INPUT_VALUES:,} (and at least one axis)")
 
 
 def output_format(output: str | None) -> str:
