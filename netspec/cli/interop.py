@@ -61,7 +61,7 @@ def _shape(text: str | None) -> list[int] | None:
         if len(part.lstrip("0")) > 9 or int(part) > MAX_DIM:
             raise UsageError(f"--input: {what} is {_show(part)}; a size is at most {MAX_DIM:,}")
         if int(part) < 1:
-            raise UsageError(f"--input: {what} is {part}; expected {SHAPE_FORM}")
+            raise UsageError(f"--input: {what} is {part}; every size must be at least 1 (expected {SHAPE_FORM})")
         sizes.append(int(part))
     return sizes
 
@@ -98,6 +98,9 @@ def run_import(args: argparse.Namespace) -> int:
     check = (f"; with the model's weights it computes the same outputs (max difference {done.max_diff:.2g}); "
              f"{done.weights}" if done.max_diff is not None else "")
     print(f"{_wrote(args.output)}: {done.params:,} parameters{check}", file=sys.stderr)
+    if done.note:
+        print(f"note: {done.note}; load the model's state dict without them (or with --partial), or build the "
+              "model without them (torchvision's GoogLeNet and Inception3: aux_logits=False)", file=sys.stderr)
     return 0
 
 

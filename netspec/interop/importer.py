@@ -44,7 +44,7 @@ import math
 import operator
 import re
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +218,7 @@ class Importer(Structure):
         self.mask_buffers: set[str] = set()  # buffers read only as such masks (a causal mask kept in the model)
         self.nodes: dict[str, fx.Node] = {}  # the traced graph's nodes by name
         self.pieces: dict[str, tuple[str, str]] = {}  # fx node of a piece -> (its chunk or split's node, out<k>)
+        self.left_out: list[str] = []  # modules forward never calls in eval mode (auxiliary heads): not in the spec
 
     # --- trace and map -------------------------------------------------------------------------------
     def trace(self) -> fx.GraphModule:
@@ -357,12 +358,57 @@ class Importer(Structure):
             ops.append(op)
         called = {op.module for op in ops if op.module} | unmapped
         consumed = {op.param for op in ops if op.param} | unread
+        idle = set()
         for path, m in self.modules.items():
             own = [f"{path}.{k}" if path else k for k, _ in m.named_parameters(recurse=False)]
             if own and path not in called and not any(path.startswith(c + ".") for c in called) and \
+                    not any(p in consumed for p in own):
+                idle.add(path)
+            elif own and path not in called and not any(path.startswith(c + ".") for c in called) and \
                     not all(p in consumed for p in own):
-                self.problems.append(Refusal(path, "", type(m).__name__, "never called by forward (in eval mode)"))
+                self.problems.append(Refusal(path, "", type(m).__name__, "some of its parameters are read by "
+                                             "forward, others never (netspec layers own all their weights)"))
+        self.left_out = self.idle_modules(idle)
         return inputs, ops, outputs
+
+    def left_out_note(self) -> str:
+        """What the spec leaves out, and why: said in its description and by ``netspec import``."""
+        names = ", ".join(self.left_out)
+        return (f"left out {names} ({self.left_out_params():,} parameters), which forward never calls in eval mode "
+                "(auxiliary heads used only in training): the spec computes the model's eval-mode outputs, and those "
+                "weights are not imported")
+
+    def idle_modules(self, idle: set[str]) -> list[str]:
+        """The outermost modules whose every parameter-holding module is in ``idle`` (never called by forward
+        in eval mode, its parameters never read: an auxiliary head, called only in training): left out of the
+        spec (:attr:`left_out`). A parameter shared with a module forward calls is refused: leaving it out
+        would leave out a weight the spec computes with."""
+        called = {n for n in self.modules if n and n not in idle and any(True for _ in
+                                                                          self.modules[n].parameters(recurse=False))}
+        ids = {id(p) for n in called for p in self.modules[n].parameters(recurse=False)}
+        whole = set()
+        for path in self.modules:
+            inside = [n for n in self.modules if n == path or n.startswith(path + ".")] if path else []
+            holders = [n for n in inside if any(True for _ in self.modules[n].parameters(recurse=False))]
+            if holders and all(n in idle for n in holders):
+                whole.add(path)
+        out = sorted(p for p in whole if p.rpartition(".")[0] not in whole)
+        for path in out:
+            if any(id(p) in ids for p in self.modules[path].parameters()):
+                self.problems.append(Refusal(path, "", type(self.modules[path]).__name__,
+                                             "never called by forward (in eval mode), yet it shares weights with a "
+                                             "module forward calls; hint: build the model without it (torchvision's "
+                                             "GoogLeNet and Inception3: aux_logits=False)"))
+        root_idle = "" in idle
+        if root_idle:
+            self.problems.append(Refusal("", "", type(self.model).__name__, "its own parameters are never read by "
+                                         "forward (in eval mode)"))
+        return [p for p in out if not any(id(q) in ids for q in self.modules[p].parameters())]
+
+    def left_out_params(self) -> int:
+        """The parameters of the modules left out (:attr:`left_out`), each counted once."""
+        return sum(p.numel() for name, p in self.model.named_parameters()
+                   if any(name.startswith(path + ".") for path in self.left_out))
 
     def recurrent_uses(self, n: fx.Node, alias: dict[str, str], skip: set[str]) -> bool:
         """How forward reads a recurrent module's ``(output, state)``: True when it uses every step
@@ -1059,7 +1105,8 @@ class Importer(Structure):
         self.make_blocks(layers)
         layers = repeats(layers)
         spec: dict[str, Any] = {"netspec": 1, "name": self.name,
-                                "description": f"{type(self.model).__name__} imported from PyTorch by netspec import"}
+                                "description": f"{type(self.model).__name__} imported from PyTorch by netspec import"
+                                + (f"; {self.left_out_note()}" if self.left_out else "")}
         if self.blocks:
             spec["blocks"] = self.blocks
         spec["input"] = list(self.input_shape) if self.input_dtype == "float" else \
@@ -1069,7 +1116,7 @@ class Importer(Structure):
             spec["outputs"] = [names[o] for o in outputs]
         with torch.no_grad():
             out = self.model(example_input(self.model, self.input_shape, self.input_dtype))  # batch 2, as traced
-        spec["expect"] = {"params": sum(p.numel() for p in self.model.parameters())}
+        spec["expect"] = {"params": sum(p.numel() for p in self.model.parameters()) - self.left_out_params()}
         if isinstance(out, torch.Tensor):
             spec["expect"]["output_shape"] = list(out.shape[1:])
         return spec
@@ -1084,6 +1131,8 @@ class Imported:
     params: int
     max_diff: float | None = None
     weights: str = ""  # the load report's summary line
+    left_out: list[str] = field(default_factory=list)  # modules forward never calls in eval mode: not in the spec
+    note: str = ""  # why they are left out
 
 
 def import_model(source: str | nn.Module, input_shape: list[int] | None = None, name: str | None = None,
@@ -1118,11 +1167,14 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
         name = re.sub(r"\W", "_", name) or "imported"
     importer = Importer(model, list(input_shape), name, input_dtype)
     raw = tidy_floats(importer.spec())
-    text = f"# {type(model).__name__} from {label}, written by `netspec import`.\n" + to_yaml(raw)
+    text = f"# {type(model).__name__} from {label}, written by `netspec import`.\n" + \
+        (f"# Note: {importer.left_out_note()}.\n" if importer.left_out else "") + to_yaml(raw)
     params = raw["expect"]["params"]
-    done = Imported(text, raw, params)
+    done = Imported(text, raw, params, left_out=list(importer.left_out),
+                    note=importer.left_out_note() if importer.left_out else "")
     if check:
-        done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype, importer.mask_buffers)
+        done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype, importer.mask_buffers,
+                                             tuple(importer.left_out))
     return done
 
 
@@ -1161,17 +1213,20 @@ def written_as(text: str, to: str) -> str:
 
 
 def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str = "float",
-           masks: set[str] | frozenset[str] = frozenset()) -> tuple[float, str]:
+           masks: set[str] | frozenset[str] = frozenset(), left_out: tuple[str, ...] = ()) -> tuple[float, str]:
     """Resolve the spec (its ``expect:`` pins the model's parameter count), compile it with the model's
-    own state dict (less the buffers that hold masks, ``masks``: the spec's attention is causal instead)
-    and compare outputs on random inputs; the largest difference and the load summary."""
+    own state dict (less the buffers that hold masks, ``masks``: the spec's attention is causal instead, and
+    the tensors of the modules ``left_out``: never called in eval mode) and compare outputs on random inputs;
+    the largest difference and the load summary."""
     graph = analyze(text)
     net = graph.network(None)
-    want = sum(p.numel() for p in model.parameters())
+    want = sum(p.numel() for name, p in model.named_parameters()
+               if not any(name.startswith(path + ".") for path in left_out))
     if net.params != want:
         raise BuildError(f"the imported spec has {net.params} parameters, the model {want}")
     try:
-        weights = {k: v for k, v in model.state_dict().items() if k not in masks}
+        weights = {k: v for k, v in model.state_dict().items()
+                   if k not in masks and not any(k.startswith(path + ".") for path in left_out)}
         mine = compile_spec(graph, weights=weights).eval()
     except DataError as exc:
         raise BuildError(f"the imported spec does not take the model's own state dict: {exc}".rsplit("\nrefused", 1)[0]

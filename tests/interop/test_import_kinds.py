@@ -180,3 +180,96 @@ def test_torchvisions_shufflenet_v2_imports_and_computes_the_same():
     done = import_model(model, [3, 64, 64], name="shufflenet")
     assert "chunk" in _kinds(done.spec)
     same_function(done.text, model, sample([3, 64, 64]), atol=1e-4)
+
+
+# --- modules forward never calls in eval mode (auxiliary heads) ----------------------------------------
+class AuxHead(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, 4, 1)
+        self.fc = nn.Linear(4, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(self.conv(x), 1), 1))
+
+
+class TinyGoogLeNet(nn.Module):
+    """torchvision's GoogLeNet layout: auxiliary heads called only in training, ``aux_logits`` to leave them out."""
+
+    def __init__(self, aux_logits: bool = True) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.aux1 = AuxHead(8) if aux_logits else None
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.aux2 = AuxHead(8) if aux_logits else None
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.conv1(x))
+        aux1 = self.aux1(x) if self.aux1 is not None and self.training else None
+        x = torch.relu(self.conv2(x))
+        aux2 = self.aux2(x) if self.aux2 is not None and self.training else None
+        out = self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+        return (out, aux2, aux1) if self.training else out
+
+
+def test_auxiliary_heads_never_called_in_eval_mode_are_left_out_with_a_note(capsys):
+    model = randomise(TinyGoogLeNet())
+    done = import_model(model, [3, 8, 8], name="g")
+    assert done.left_out == ["aux1", "aux2"]
+    aux = sum(p.numel() for m in (model.aux1, model.aux2) for p in m.parameters())  # torch's count
+    assert done.params == sum(p.numel() for p in model.parameters()) - aux
+    assert "aux1, aux2" in done.note and "not imported" in done.note and "# Note: left out aux1, aux2" in done.text
+    # the spec is the model without its heads (aux_logits=False), with the same weights
+    plain = TinyGoogLeNet(aux_logits=False)
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("aux")})
+    same_function(done.text, plain, sample([3, 8, 8]))
+
+
+def test_the_cli_reports_the_weights_left_out_and_the_hint(tmp_path, capsys):
+    from netspec.cli.main import main
+
+    (tmp_path / "g.py").write_text(
+        "import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n"
+        "        self.body, self.aux, self.head = nn.Linear(4, 8), nn.Linear(8, 2), nn.Linear(8, 3)\n\n"
+        "    def forward(self, x):\n        x = torch.relu(self.body(x))\n"
+        "        return (self.head(x), self.aux(x)) if self.training else self.head(x)\n")
+    assert main(["import", f"{tmp_path / 'g.py'}:Net", "--input", "4", "-o", str(tmp_path / "g.yaml")]) == 0
+    err = capsys.readouterr().err
+    aux = 8 * 2 + 2  # nn.Linear(8, 2): weight and bias
+    assert f"note: left out aux ({aux} parameters)" in err and "weights are not imported" in err
+    assert "aux_logits=False" in err and "--partial" in err
+
+
+class Tied(nn.Module):
+    """A head never called in eval mode whose weight is the one a called layer uses: not safe to leave out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Linear(4, 4)
+        self.aux = nn.Linear(4, 4)
+        self.aux.weight = self.body.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x) if not self.training else self.aux(x)
+
+
+def test_a_head_sharing_weights_with_a_called_layer_is_refused_with_the_hint():
+    with pytest.raises(NotImportable) as err:
+        import_model(Tied(), [4], name="t")
+    assert "aux" in str(err.value) and "aux_logits=False" in str(err.value)
+
+
+def test_torchvisions_googlenet_with_its_auxiliary_heads_imports_without_them():
+    models = pytest.importorskip("torchvision.models")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        model = randomise(models.googlenet(aux_logits=True, init_weights=False))
+        plain = models.googlenet(aux_logits=False, init_weights=False)
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("aux")})
+    done = import_model(model, [3, 64, 64], name="googlenet")
+    assert done.left_out == ["aux1", "aux2"]
+    same_function(done.text, plain, sample([3, 64, 64]), atol=1e-4)
