@@ -757,6 +757,8 @@ class Importer(Structure):
             item = self.layer_norm(m, n)
         elif type(m) in MODULES:
             item = MODULES[type(m)](m)
+        elif isinstance(m, nn.Unflatten):  # a reshape, read from the sizes it produced
+            item = self.shape_op(n, args[:1])
         elif type(m).__name__ in DROP_PATHS:
             found = drop_path_rate(m)
             if found is None:

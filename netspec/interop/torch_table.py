@@ -12,8 +12,8 @@ import torch.nn.functional as F
 
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.attention.attention import Attention
-from netspec.layers.conv.conv1d import Conv1d
 from netspec.layers.conv.channel_shuffle import ChannelShuffle
+from netspec.layers.conv.conv1d import Conv1d
 from netspec.layers.conv.conv2d import Conv2d
 from netspec.layers.conv.conv3d import Conv3d
 from netspec.layers.conv.conv_transpose2d import ConvTranspose2d
@@ -26,6 +26,7 @@ from netspec.layers.core.drop_path import DropPath
 from netspec.layers.core.dropout import Dropout
 from netspec.layers.core.elu import ELU
 from netspec.layers.core.flatten import Flatten
+from netspec.layers.core.glu import GLU
 from netspec.layers.core.leaky_relu import LeakyReLU
 from netspec.layers.merge.add import Add
 from netspec.layers.merge.concat import Concat
@@ -126,6 +127,18 @@ def _zero_pad(m: nn.Module) -> dict[str, Any]:
         raise ValueError(f"negative padding {list(m.padding)} (a crop: netspec's crop2d)")
     return {ZeroPad2d.KIND: {"padding": left if len({left, right, top, bottom}) == 1 else
                              [top, left] if (left, top) == (right, bottom) else [left, right, top, bottom]}}
+
+
+def _constant_pad(m: nn.Module) -> dict[str, Any]:
+    if m.value != 0:
+        raise ValueError(f"padding with {m.value} (netspec's zero_pad2d pads with zeros)")
+    return _zero_pad(m)
+
+
+def _glu(m: nn.Module) -> dict[str, Any]:
+    if m.dim == 0:
+        raise ValueError("dim 0: over the batch axis (netspec's glu halves an axis of each sample)")
+    return {GLU.KIND: {} if m.dim == -1 else {"axis": m.dim - 1 if m.dim > 0 else m.dim}}
 
 
 def _upsample(m: nn.Module) -> dict[str, Any]:
@@ -306,7 +319,8 @@ MODULES: dict[type, Callable[[nn.Module], dict[str, Any]]] = {
     nn.Dropout: dropout_item, nn.Dropout1d: dropout_item, nn.Dropout2d: dropout_item,
     nn.ConvTranspose2d: _conv(ConvTranspose2d.KIND), nn.Conv3d: _conv(Conv3d.KIND),
     nn.BatchNorm3d: _norm(BatchNorm3d.KIND), nn.MaxPool3d: _pool(MaxPool3d.KIND), nn.AvgPool3d: _pool(AvgPool3d.KIND),
-    nn.InstanceNorm2d: _instance_norm, nn.ZeroPad2d: _zero_pad, nn.Upsample: _upsample,
+    nn.InstanceNorm2d: _instance_norm, nn.ZeroPad2d: _zero_pad, nn.ConstantPad2d: _constant_pad, nn.GLU: _glu,
+    nn.Upsample: _upsample, nn.UpsamplingNearest2d: _upsample, nn.UpsamplingBilinear2d: _upsample,
     nn.PixelShuffle: _factor(PixelShuffle.KIND, "upscale_factor"),
     nn.PixelUnshuffle: _factor(PixelUnshuffle.KIND, "downscale_factor"), nn.ChannelShuffle: _channel_shuffle,
     nn.Flatten: _flatten, nn.LeakyReLU: _leaky, nn.ELU: _elu, nn.Embedding: _embedding,

@@ -45,6 +45,10 @@ CASES = [  # (model, per-sample input shape, the kind it must import as)
     (Around(nn.PixelUnshuffle(2), cout=16), [3, 4, 6], "pixel_unshuffle"),
     (Around(nn.ChannelShuffle(2)), [3, 4, 6], "channel_shuffle"),
     (Around(nn.Dropout1d(0.3), conv=nn.Conv1d), [3, 6], "dropout"),
+    (Around(nn.ConstantPad2d((1, 0, 2, 1), 0.0)), [3, 5, 6], "zero_pad2d"),
+    (Around(nn.UpsamplingNearest2d(scale_factor=2)), [3, 5, 6], "upsample"),
+    (Around(nn.GLU(dim=1), cout=2), [3, 5, 6], "glu"),
+    (nn.Sequential(nn.Linear(6, 12), nn.Unflatten(1, (3, 4)), nn.Linear(4, 2)), [6], "reshape"),
 ]
 
 
@@ -62,6 +66,16 @@ def test_a_module_with_a_netspec_kind_imports_as_it(model, shape, kind):
     done = import_model(model, shape, name="m")
     assert kind in _kinds(done.spec["layers"])
     same_function(done.text, model, sample(shape))
+
+
+@pytest.mark.parametrize("model, says", [
+    (Around(nn.ConstantPad2d(1, 0.5)), "padding with 0.5"),
+    (Around(nn.UpsamplingBilinear2d(scale_factor=2)), "align_corners"),
+    (Around(nn.Upsample(size=(4, 4))), "to a size"),
+])
+def test_a_module_with_an_option_its_kind_lacks_is_refused_saying_which(model, says):
+    with pytest.raises(NotImportable, match=says):
+        import_model(model, [3, 5, 6], name="m")
 
 
 def test_the_reviewers_unet_with_a_transposed_convolution_imports():
