@@ -37,8 +37,10 @@ CASES = [  # (model, per-sample input shape, the kind it must import as)
     (Around(nn.AvgPool3d(3, stride=2, padding=1), conv=nn.Conv3d), [3, 5, 6, 7], "avg_pool3d"),
     (Around(nn.InstanceNorm2d(4, affine=True)), [3, 6, 6], "instance_norm2d"),
     (Around(nn.InstanceNorm2d(4)), [3, 6, 6], "instance_norm2d"),
+    (Around(nn.InstanceNorm2d(4, affine=True, track_running_stats=True, eps=1e-3)), [3, 6, 6], "instance_norm2d"),
     (Around(nn.ZeroPad2d((1, 2, 3, 4))), [3, 5, 6], "zero_pad2d"),
     (Around(nn.ZeroPad2d(2)), [3, 5, 6], "zero_pad2d"),
+    (Around(nn.ZeroPad2d((1, 1, 2, 2))), [3, 5, 6], "zero_pad2d"),
     (Around(nn.Upsample(scale_factor=2, mode="bilinear")), [3, 5, 6], "upsample"),
     (Around(nn.Upsample(scale_factor=3)), [3, 5, 6], "upsample"),
     (Around(nn.PixelShuffle(2), cout=1), [3, 4, 6], "pixel_shuffle"),
@@ -63,6 +65,11 @@ def _kinds(item: object) -> set[str]:
 @pytest.mark.parametrize("model, shape, kind", CASES, ids=[f"{k}-{i}" for i, (_, _, k) in enumerate(CASES)])
 def test_a_module_with_a_netspec_kind_imports_as_it(model, shape, kind):
     model = randomise(model)
+    with torch.no_grad():
+        for m in model.modules():  # running statistics randomise() leaves as they start (0 and 1)
+            if isinstance(m, nn.InstanceNorm2d) and m.track_running_stats:
+                m.running_mean.normal_(0, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
     done = import_model(model, shape, name="m")
     assert kind in _kinds(done.spec["layers"])
     same_function(done.text, model, sample(shape))
