@@ -4,11 +4,13 @@ as a spec."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from netspec.core.errors import UsageError
+from netspec.spec.model import MAX_DIM
 
 
 def add_parser(sub: Any) -> None:
@@ -35,15 +37,37 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run_import)
 
 
+MAX_RANK = 8  # axes of one sample (a video clip is 4); the values per sample are bounded by import_model
+SHAPE_FORM = "sizes separated by commas, e.g. 3,224,224 (or 3x224x224): whole numbers ≥ 1, without the batch"
+
+
 def _shape(text: str | None) -> list[int] | None:
+    """``--input 3,224,224`` (``3x224x224``) -> ``[3, 224, 224]``; any malformed part is a UsageError that names it."""
     if text is None:
         return None
-    parts = [p.strip() for p in text.replace("x", ",").replace("×", ",").split(",") if p.strip()]
-    if not parts or not all(p.isdigit() for p in parts):
-        raise UsageError(f"--input takes sizes separated by commas, e.g. 3,224,224; got '{text}'")
-    if not all(int(p) > 0 for p in parts):
-        raise UsageError(f"--input: every size must be at least 1, got '{text}'")
-    return [int(p) for p in parts]
+    sep = "," if "," in text or not re.search(r"[x×]", text) else "x"
+    parts = text.replace("×", "x").split(sep)
+    if len(parts) > MAX_RANK:
+        raise UsageError(f"--input '{_show(text)}' has {len(parts)} sizes; a sample has at most {MAX_RANK} axes "
+                         f"(expected {SHAPE_FORM})")
+    sizes = []
+    for k, raw in enumerate(parts, 1):
+        part = raw.strip()
+        what = f"size {k} of '{_show(text)}'" if len(parts) > 1 else "the size"
+        if not part:
+            raise UsageError(f"--input: {what} is empty; expected {SHAPE_FORM}")
+        if not (part.isascii() and part.isdigit()):
+            raise UsageError(f"--input: {what} is '{_show(part)}', not a whole number; expected {SHAPE_FORM}")
+        if len(part.lstrip("0")) > 9 or int(part) > MAX_DIM:
+            raise UsageError(f"--input: {what} is {_show(part)}; a size is at most {MAX_DIM:,}")
+        if int(part) < 1:
+            raise UsageError(f"--input: {what} is {part}; every size must be at least 1 (expected {SHAPE_FORM})")
+        sizes.append(int(part))
+    return sizes
+
+
+def _show(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _write(text: str, output: str | None) -> None:
@@ -74,6 +98,9 @@ def run_import(args: argparse.Namespace) -> int:
     check = (f"; with the model's weights it computes the same outputs (max difference {done.max_diff:.2g}); "
              f"{done.weights}" if done.max_diff is not None else "")
     print(f"{_wrote(args.output)}: {done.params:,} parameters{check}", file=sys.stderr)
+    if done.note:
+        print(f"note: {done.note}; load the model's state dict without them (or with --partial), or build the "
+              "model without them (torchvision's GoogLeNet and Inception3: aux_logits=False)", file=sys.stderr)
     return 0
 
 

@@ -40,10 +40,11 @@ functions -> netspec layer items), ``structure`` (groups, residuals, parallels, 
 from __future__ import annotations
 
 import inspect
+import math
 import operator
 import re
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,7 @@ from netspec.interop.torch_table import (
     ACTIVATION_MODULES,
     ADAPTIVE_MAX,
     BIDIRECTIONAL_MERGES,
+    CUTS,
     DECODERS,
     DROP_PATHS,
     ENCODERS,
@@ -121,6 +123,7 @@ from netspec.layers.core.drop_path import DropPath
 from netspec.layers.core.dropout import Dropout
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.reshape import Reshape
+from netspec.layers.merge.chunk import Chunk
 from netspec.layers.merge.concat import Concat
 from netspec.layers.merge.split import Split
 from netspec.layers.norm.layernorm import LayerNorm
@@ -137,6 +140,7 @@ from netspec.layers.tensors.layer_scale import LayerScale
 from netspec.layers.tensors.position_embedding import PositionEmbedding
 
 TORCHVISION_INPUT = [3, 224, 224]
+MAX_INPUT_VALUES = 1 << 26  # values in one sample: the model runs on a random batch of two before anything is written
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,8 @@ class Importer(Structure):
         self.masks: set[str] = set()  # fx nodes that compute only the masks of attention calls
         self.mask_buffers: set[str] = set()  # buffers read only as such masks (a causal mask kept in the model)
         self.nodes: dict[str, fx.Node] = {}  # the traced graph's nodes by name
+        self.pieces: dict[str, tuple[str, str]] = {}  # fx node of a piece -> (its chunk or split's node, out<k>)
+        self.left_out: list[str] = []  # modules forward never calls in eval mode (auxiliary heads): not in the spec
 
     # --- trace and map -------------------------------------------------------------------------------
     def trace(self) -> fx.GraphModule:
@@ -293,6 +299,8 @@ class Importer(Structure):
                 self.final_merge(n, alias, skip)
             elif n.op == "call_module" and isinstance(self.modules.get(str(n.target)), nn.MultiheadAttention):
                 self.attention_uses(n, alias)
+            elif n.op in ("call_function", "call_method") and n.target in CUTS:
+                self.piece_uses(n)
             elif self.pool_to_one(n) is not None:
                 self.squeezes(n, alias)
             elif n.op in ("call_function", "call_method") and REDUCTIONS.get(n.target) and \
@@ -311,7 +319,7 @@ class Importer(Structure):
                         self.problems.append(Refusal("", "", f"returns {self.states[o][1]}", STATE_LAYOUT))
                 continue
             if n.name in alias or n.name in skip or n.name in self.params or n.name in self.states or \
-                    n.name in self.masks:
+                    n.name in self.masks or n.name in self.pieces:
                 continue
             if n.op in ("call_function", "call_method") and not holds_tensor(self.values.get(n.name)):
                 continue  # a size computed from a shape, an assertion: reshapes read the sizes they produce
@@ -338,6 +346,7 @@ class Importer(Structure):
                                   **({"return_state": True} if op.states else {}),
                                   **({"merge": self.merges[n.name]} if self.merges.get(n.name) not in
                                      (None, BIDIRECTIONAL_MERGES[Concat.KIND]) else {})}}
+            op.states.update({p: out for p, (cut, out) in self.pieces.items() if cut == n.name})
             owner = op.module if op.module is not None else op.param
             if owner is not None and (op.param is not None or
                                       any(True for _ in self.modules[owner].parameters(recurse=False))):
@@ -349,12 +358,57 @@ class Importer(Structure):
             ops.append(op)
         called = {op.module for op in ops if op.module} | unmapped
         consumed = {op.param for op in ops if op.param} | unread
+        idle = set()
         for path, m in self.modules.items():
             own = [f"{path}.{k}" if path else k for k, _ in m.named_parameters(recurse=False)]
             if own and path not in called and not any(path.startswith(c + ".") for c in called) and \
+                    not any(p in consumed for p in own):
+                idle.add(path)
+            elif own and path not in called and not any(path.startswith(c + ".") for c in called) and \
                     not all(p in consumed for p in own):
-                self.problems.append(Refusal(path, "", type(m).__name__, "never called by forward (in eval mode)"))
+                self.problems.append(Refusal(path, "", type(m).__name__, "some of its parameters are read by "
+                                             "forward, others never (netspec layers own all their weights)"))
+        self.left_out = self.idle_modules(idle)
         return inputs, ops, outputs
+
+    def left_out_note(self) -> str:
+        """What the spec leaves out, and why: said in its description and by ``netspec import``."""
+        names = ", ".join(self.left_out)
+        return (f"left out {names} ({self.left_out_params():,} parameters), which forward never calls in eval mode "
+                "(auxiliary heads used only in training): the spec computes the model's eval-mode outputs, and those "
+                "weights are not imported")
+
+    def idle_modules(self, idle: set[str]) -> list[str]:
+        """The outermost modules whose every parameter-holding module is in ``idle`` (never called by forward
+        in eval mode, its parameters never read: an auxiliary head, called only in training): left out of the
+        spec (:attr:`left_out`). A parameter shared with a module forward calls is refused: leaving it out
+        would leave out a weight the spec computes with."""
+        called = {n for n in self.modules if n and n not in idle and any(True for _ in
+                                                                          self.modules[n].parameters(recurse=False))}
+        ids = {id(p) for n in called for p in self.modules[n].parameters(recurse=False)}
+        whole = set()
+        for path in self.modules:
+            inside = [n for n in self.modules if n == path or n.startswith(path + ".")] if path else []
+            holders = [n for n in inside if any(True for _ in self.modules[n].parameters(recurse=False))]
+            if holders and all(n in idle for n in holders):
+                whole.add(path)
+        out = sorted(p for p in whole if p.rpartition(".")[0] not in whole)
+        for path in out:
+            if any(id(p) in ids for p in self.modules[path].parameters()):
+                self.problems.append(Refusal(path, "", type(self.modules[path]).__name__,
+                                             "never called by forward (in eval mode), yet it shares weights with a "
+                                             "module forward calls; hint: build the model without it (torchvision's "
+                                             "GoogLeNet and Inception3: aux_logits=False)"))
+        root_idle = "" in idle
+        if root_idle:
+            self.problems.append(Refusal("", "", type(self.model).__name__, "its own parameters are never read by "
+                                         "forward (in eval mode)"))
+        return [p for p in out if not any(id(q) in ids for q in self.modules[p].parameters())]
+
+    def left_out_params(self) -> int:
+        """The parameters of the modules left out (:attr:`left_out`), each counted once."""
+        return sum(p.numel() for name, p in self.model.named_parameters()
+                   if any(name.startswith(path + ".") for path in self.left_out))
 
     def recurrent_uses(self, n: fx.Node, alias: dict[str, str], skip: set[str]) -> bool:
         """How forward reads a recurrent module's ``(output, state)``: True when it uses every step
@@ -394,6 +448,38 @@ class Importer(Structure):
             skip.add(u.name)
             for w in parts:
                 self.states[w.name] = (n.name, ("h", "c")[w.args[1]])
+
+    def piece_uses(self, n: fx.Node) -> None:
+        """A cut into pieces (``x1, x2 = x.chunk(2, dim=1)``) read through indexing only: each piece
+        ``[k]`` becomes the layer's named output ``out<k>`` (:attr:`pieces`); the tuple used otherwise is
+        noted for :meth:`cut`."""
+        value = self.values.get(n.name)
+        count = len(value) if isinstance(value, (tuple, list)) else 0
+        if n.users and all(u.op == "call_function" and u.target is operator.getitem and isinstance(u.args[1], int)
+                           and -count <= u.args[1] < count for u in n.users):
+            for u in n.users:
+                self.pieces[u.name] = (n.name, f"out{u.args[1] % count}")
+        else:
+            self.notes[n.name] = ("forward uses its pieces as a tuple (netspec reads each piece, x.chunk(2)[k], "
+                                  "as one of the layer's outputs, out0, out1, ...)")
+
+    def cut(self, n: fx.Node, args: list[str]) -> dict[str, Any]:
+        """A chunk or split (:data:`torch_table.CUTS`) from the pieces it produced on the example input: equal
+        pieces a ``chunk``, others a ``split`` with their sizes, along the axis it cut."""
+        if n.name in self.notes:
+            raise ValueError(self.notes[n.name])
+        x, pieces = (self.tensor(args[0]) if len(args) == 1 else None), self.values.get(n.name)
+        if x is None or not isinstance(pieces, (tuple, list)) or not pieces:
+            raise ValueError("cuts something other than one tensor")
+        dim = n.args[2] if len(n.args) > 2 else n.kwargs.get("dim", 0)
+        if not isinstance(dim, int) or not -x.dim() <= dim < x.dim():
+            raise ValueError(f"dim {dim!r} of a tensor of rank {x.dim()}")
+        if dim % x.dim() == 0:
+            raise ValueError("a cut along the batch axis (netspec cuts each sample)")
+        axis = dim if dim < 0 else dim - 1
+        sizes = [int(p.shape[dim]) for p in pieces]
+        kind: dict[str, Any] = {"chunks": len(sizes)} if len(set(sizes)) == 1 else {"sizes": sizes}
+        return {(Chunk if "chunks" in kind else Split).KIND: {**({"axis": axis} if axis else {}), **kind}}
 
     def attention_uses(self, n: fx.Node, alias: dict[str, str]) -> None:
         """``nn.MultiheadAttention`` returns ``(output, weights)``: forward reading ``[0]`` reads the
@@ -571,6 +657,9 @@ class Importer(Structure):
             self.check_inputs(args)
             item, args = self.module_item(as_module, n, args)
             return Op(n.name, container, n.name, item, args)
+        if n.op in ("call_function", "call_method") and n.target in CUTS:
+            self.check_inputs(args[:1])
+            return Op(n.name, container, n.name, self.cut(n, args[:1]), args[:1])
         known = n.target in FUNCTIONS or n.target in SHAPES or n.target is operator.getitem or \
             (n.op == "call_method" and n.target in METHODS) or getattr(n.target, "__module__", None) == STOCHASTIC_DEPTH
         if not known:
@@ -668,6 +757,8 @@ class Importer(Structure):
             item = self.layer_norm(m, n)
         elif type(m) in MODULES:
             item = MODULES[type(m)](m)
+        elif isinstance(m, nn.Unflatten):  # a reshape, read from the sizes it produced
+            item = self.shape_op(n, args[:1])
         elif type(m).__name__ in DROP_PATHS:
             found = drop_path_rate(m)
             if found is None:
@@ -1016,7 +1107,8 @@ class Importer(Structure):
         self.make_blocks(layers)
         layers = repeats(layers)
         spec: dict[str, Any] = {"netspec": 1, "name": self.name,
-                                "description": f"{type(self.model).__name__} imported from PyTorch by netspec import"}
+                                "description": f"{type(self.model).__name__} imported from PyTorch by netspec import"
+                                + (f"; {self.left_out_note()}" if self.left_out else "")}
         if self.blocks:
             spec["blocks"] = self.blocks
         spec["input"] = list(self.input_shape) if self.input_dtype == "float" else \
@@ -1026,7 +1118,7 @@ class Importer(Structure):
             spec["outputs"] = [names[o] for o in outputs]
         with torch.no_grad():
             out = self.model(example_input(self.model, self.input_shape, self.input_dtype))  # batch 2, as traced
-        spec["expect"] = {"params": sum(p.numel() for p in self.model.parameters())}
+        spec["expect"] = {"params": sum(p.numel() for p in self.model.parameters()) - self.left_out_params()}
         if isinstance(out, torch.Tensor):
             spec["expect"]["output_shape"] = list(out.shape[1:])
         return spec
@@ -1041,6 +1133,8 @@ class Imported:
     params: int
     max_diff: float | None = None
     weights: str = ""  # the load report's summary line
+    left_out: list[str] = field(default_factory=list)  # modules forward never calls in eval mode: not in the spec
+    note: str = ""  # why they are left out
 
 
 def import_model(source: str | nn.Module, input_shape: list[int] | None = None, name: str | None = None,
@@ -1059,6 +1153,8 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
         NotImportable: parts of the model netspec cannot express (all of them, located).
         BuildError: the spec does not compute what the model does.
     """
+    if input_shape is not None:
+        check_input_shape(list(input_shape))  # before the model is built
     model = standalone(load_model(source) if isinstance(source, str) else source)
     if input_dtype not in ("float", "long"):
         raise UsageError(f"the input dtype is float or long (token ids), got '{input_dtype}'")
@@ -1073,12 +1169,30 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
         name = re.sub(r"\W", "_", name) or "imported"
     importer = Importer(model, list(input_shape), name, input_dtype)
     raw = tidy_floats(importer.spec())
-    text = f"# {type(model).__name__} from {label}, written by `netspec import`.\n" + to_yaml(raw)
+    text = f"# {type(model).__name__} from {label}, written by `netspec import`.\n" + \
+        (f"# Note: {importer.left_out_note()}.\n" if importer.left_out else "") + to_yaml(raw)
     params = raw["expect"]["params"]
-    done = Imported(text, raw, params)
+    done = Imported(text, raw, params, left_out=list(importer.left_out),
+                    note=importer.left_out_note() if importer.left_out else "")
     if check:
-        done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype, importer.mask_buffers)
+        done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype, importer.mask_buffers,
+                                             tuple(importer.left_out))
     return done
+
+
+def check_input_shape(shape: list[Any]) -> None:
+    """Refuse an input shape that is not whole sizes ≥ 1 or is too large to run, before any work.
+
+    Raises:
+        UsageError: naming the bad size, or the number of values.
+    """
+    for k, size in enumerate(shape, 1):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise UsageError(f"input shape {shape}: size {k} is {size!r}; expected whole numbers ≥ 1 (without the "
+                             "batch), e.g. [3, 224, 224]")
+    if not shape or math.prod(shape) > MAX_INPUT_VALUES:
+        raise UsageError(f"input shape {shape} is {math.prod(shape):,} values per sample; netspec import runs the "
+                         f"model on at most {MAX_INPUT_VALUES:,} (and at least one axis)")
 
 
 def output_format(output: str | None) -> str:
@@ -1101,17 +1215,20 @@ def written_as(text: str, to: str) -> str:
 
 
 def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str = "float",
-           masks: set[str] | frozenset[str] = frozenset()) -> tuple[float, str]:
+           masks: set[str] | frozenset[str] = frozenset(), left_out: tuple[str, ...] = ()) -> tuple[float, str]:
     """Resolve the spec (its ``expect:`` pins the model's parameter count), compile it with the model's
-    own state dict (less the buffers that hold masks, ``masks``: the spec's attention is causal instead)
-    and compare outputs on random inputs; the largest difference and the load summary."""
+    own state dict (less the buffers that hold masks, ``masks``: the spec's attention is causal instead, and
+    the tensors of the modules ``left_out``: never called in eval mode) and compare outputs on random inputs;
+    the largest difference and the load summary."""
     graph = analyze(text)
     net = graph.network(None)
-    want = sum(p.numel() for p in model.parameters())
+    want = sum(p.numel() for name, p in model.named_parameters()
+               if not any(name.startswith(path + ".") for path in left_out))
     if net.params != want:
         raise BuildError(f"the imported spec has {net.params} parameters, the model {want}")
     try:
-        weights = {k: v for k, v in model.state_dict().items() if k not in masks}
+        weights = {k: v for k, v in model.state_dict().items()
+                   if k not in masks and not any(k.startswith(path + ".") for path in left_out)}
         mine = compile_spec(graph, weights=weights).eval()
     except DataError as exc:
         raise BuildError(f"the imported spec does not take the model's own state dict: {exc}".rsplit("\nrefused", 1)[0]

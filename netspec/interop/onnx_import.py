@@ -6,7 +6,8 @@ the initializers become a state dict under those names (:attr:`OnnxImport.state`
 and loads it by name. Mapped directly: Conv (1-d, 2-d), Gemm and MatMul (+ Add of a bias),
 BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape to a constant shape,
 Add, Mul, Concat, Dropout, Identity and the activations of the activation table (Relu, Sigmoid, Tanh,
-Softmax, LeakyRelu, Clip to [0, 6] as ReLU6, ...); constants and their casts are folded. Any other
+Softmax, LeakyRelu, Clip to [0, 6] as ReLU6, ...); constants and their casts are folded. ``auto_pad``
+(SAME_UPPER, SAME_LOWER, VALID) is read as pads from the input's size (:func:`auto_pads`). Any other
 node, or a mapped node with an option netspec lacks (asymmetric padding, a computed shape), is listed
 by node name and op type (root causes only: not the nodes reading its output), and nothing is written.
 """
@@ -66,9 +67,48 @@ class OnnxImport:
 
 
 def _attrs(node: Any) -> dict[str, Any]:
+    """A node's attributes by name; strings as ``str`` (ONNX stores them as bytes, which no message may show)."""
     import onnx
 
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    def text(v: Any) -> Any:
+        if isinstance(v, bytes):
+            return v.decode("utf-8", "replace")
+        if isinstance(v, list):
+            return [text(x) for x in v]
+        return v
+    return {a.name: text(onnx.helper.get_attribute_value(a)) for a in node.attribute}
+
+
+AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+
+
+def auto_pads(mode: str, sizes: list[int | None], kernel: list[int], strides: list[int],
+              dilations: list[int]) -> list[int]:
+    """ONNX's ``auto_pad`` as explicit ``pads`` (begins, then ends) for inputs of spatial ``sizes``: ``VALID``
+    none; ``SAME_UPPER``/``SAME_LOWER`` an output of ``ceil(n / s)`` per axis, the total padding
+    ``max(0, (ceil(n / s) − 1)·s + d(k − 1) + 1 − n)`` split in two, the odd one at the end (UPPER) or at the
+    beginning (LOWER). At stride 1 the total is ``d(k − 1)`` whatever ``n``; else ``n`` must be known.
+
+    Raises:
+        ValueError: an unknown mode, or a SAME padding at a stride over 1 of an axis whose size is not known.
+    """
+    if mode not in AUTO_PADS[1:]:
+        raise ValueError(f"auto_pad '{mode}' (ONNX's are {', '.join(AUTO_PADS)})")
+    if mode == "VALID":
+        return [0] * (2 * len(kernel))
+    begins, ends = [], []
+    for n, k, st, d in zip(sizes, kernel, strides, dilations):
+        if st == 1:
+            total = d * (k - 1)
+        elif n is None:
+            raise ValueError(f"auto_pad '{mode}' at stride {st} of an axis whose size the file does not give "
+                             "(export it with a fixed input size, or with explicit pads)")
+        else:
+            total = max(0, (-(-n // st) - 1) * st + d * (k - 1) + 1 - n)
+        small = total // 2
+        begins.append(small if mode == "SAME_UPPER" else total - small)
+        ends.append(total - begins[-1])
+    return begins + ends
 
 
 def conv_groups_attribute() -> str:
@@ -100,10 +140,13 @@ class OnnxImporter:
         self.name = name
         self.consts: dict[str, np.ndarray] = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
         self.ranks: dict[str, int] = {}
+        self.shapes: dict[str, list[int | None]] = {}  # tensor -> its sizes where known (batch included)
         for v in [*self.graph.input, *self.graph.value_info, *self.graph.output]:
             t = v.type.tensor_type
             if t.HasField("shape"):
                 self.ranks[v.name] = len(t.shape.dim)
+                self.shapes[v.name] = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
+                                       for d in t.shape.dim]
         self.problems: list[tuple[str, str, str]] = []
         self.layers: list[dict[str, Any]] = []
         self.state: dict[str, torch.Tensor] = {}
@@ -302,16 +345,20 @@ class OnnxImporter:
         w = self.const(node, 1)
         if w is None or w.ndim not in (3, 4):
             raise ValueError("a convolution whose weights are not a 1-d or 2-d kernel initializer")
-        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-            raise ValueError(f"auto_pad {a['auto_pad']!r} (give explicit pads)")
         k = w.ndim - 2
-        pads = list(a.get("pads", [0] * 2 * k))
+        strides, dilations = list(a.get("strides", [1] * k)), list(a.get("dilations", [1] * k))
+        pads = self.pads(node, a, list(w.shape[2:]), strides, dilations)
+        padding: Any = _one(pads[:k])
         if pads[:k] != pads[k:]:
-            raise ValueError(f"asymmetric padding {pads}")
+            if a.get("auto_pad") == "SAME_UPPER" and set(strides) == {1}:
+                padding = "same"  # torch's padding='same': the odd zero at the end, as SAME_UPPER
+            else:
+                raise ValueError(self.asymmetric(a, pads, "torch pads a convolution alike at both ends, or at stride "
+                                                          "1 the odd zero at the end (padding 'same')"))
         item: dict[str, Any] = {"filters": int(w.shape[0]), "kernel": _one(list(w.shape[2:]))}
-        for key, value, default in (("stride", _one(list(a.get("strides", [1] * k))), 1),
-                                    ("padding", _one(pads[:k]), 0),
-                                    ("dilation", _one(list(a.get("dilations", [1] * k))), 1),
+        for key, value, default in (("stride", _one(strides), 1),
+                                    ("padding", padding, 0),
+                                    ("dilation", _one(dilations), 1),
                                     ("groups", int(a.get(conv_groups_attribute(), 1)), 1)):
             if value != default:
                 item[key] = value
@@ -322,6 +369,24 @@ class OnnxImporter:
         else:
             tensors["bias"] = b
         self.add(node, {(Conv2d if k == 2 else Conv1d).KIND: item}, [node.input[0]], tensors)
+
+    def pads(self, node: Any, a: dict[str, Any], kernel: list[int], strides: list[int],
+             dilations: list[int]) -> list[int]:
+        """A convolution's or pool's ``pads`` (begins, then ends), explicit or from its ``auto_pad`` and the
+        spatial sizes of its input (:func:`auto_pads`)."""
+        mode = a.get("auto_pad", "NOTSET")
+        if mode == "NOTSET":
+            return [int(p) for p in a.get("pads", [0] * 2 * len(kernel))]
+        shape = self.shapes.get(self.tensor(node.input[0]))
+        sizes = shape[2:] if shape is not None and len(shape) == len(kernel) + 2 else [None] * len(kernel)
+        return auto_pads(str(mode), sizes, kernel, strides, dilations)
+
+    @staticmethod
+    def asymmetric(a: dict[str, Any], pads: list[int], rule: str) -> str:
+        k = len(pads) // 2
+        source = f"auto_pad {a['auto_pad']} makes" if a.get("auto_pad", "NOTSET") != "NOTSET" else "pads"
+        return (f"{source} asymmetric padding: {pads[:k]} at the start, {pads[k:]} at the end of the spatial axes "
+                f"({rule}); hint: export with symmetric padding (an odd kernel, or padding (k - 1) // 2)")
 
     def gemm(self, node: Any, a: dict[str, Any]) -> None:
         w, c = self.const(node, 1), self.const(node, 2)
@@ -375,11 +440,11 @@ class OnnxImporter:
         kernel = list(a.get("kernel_shape", []))
         if len(kernel) != 2:
             raise ValueError("pooling of other than images")
-        pads = list(a.get("pads", [0] * 4))
+        if any(d != 1 for d in a.get("dilations", [1])):
+            raise ValueError(f"dilation {list(a['dilations'])} (netspec's pools are not dilated)")
+        pads = self.pads(node, a, kernel, list(a.get("strides", [1, 1])), [1, 1])
         if pads[:2] != pads[2:]:
-            raise ValueError(f"asymmetric padding {pads}")
-        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET") or any(d != 1 for d in a.get("dilations", [1])):
-            raise ValueError("auto_pad or dilation")
+            raise ValueError(self.asymmetric(a, pads, "torch pads a pool alike at both ends"))
         if node.op_type == "MaxPool" and len(node.output) > 1 and node.output[1]:
             raise ValueError("max pooling that returns indices")
         if node.op_type == "AveragePool" and not a.get("count_include_pad", 0) and any(pads):

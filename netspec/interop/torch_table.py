@@ -12,28 +12,41 @@ import torch.nn.functional as F
 
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.attention.attention import Attention
+from netspec.layers.conv.channel_shuffle import ChannelShuffle
 from netspec.layers.conv.conv1d import Conv1d
 from netspec.layers.conv.conv2d import Conv2d
+from netspec.layers.conv.conv3d import Conv3d
+from netspec.layers.conv.conv_transpose2d import ConvTranspose2d
+from netspec.layers.conv.pixel_shuffle import PixelShuffle
+from netspec.layers.conv.pixel_unshuffle import PixelUnshuffle
+from netspec.layers.conv.upsample import Upsample
+from netspec.layers.conv.zero_pad2d import ZeroPad2d
 from netspec.layers.core.dense import Dense
 from netspec.layers.core.drop_path import DropPath
 from netspec.layers.core.dropout import Dropout
 from netspec.layers.core.elu import ELU
 from netspec.layers.core.flatten import Flatten
+from netspec.layers.core.glu import GLU
 from netspec.layers.core.leaky_relu import LeakyReLU
 from netspec.layers.merge.add import Add
 from netspec.layers.merge.concat import Concat
 from netspec.layers.merge.multiply import Multiply
+from netspec.layers.merge.subtract import Subtract
 from netspec.layers.norm.batchnorm1d import BatchNorm1d
 from netspec.layers.norm.batchnorm2d import BatchNorm2d
+from netspec.layers.norm.batchnorm3d import BatchNorm3d
 from netspec.layers.norm.group_norm import GroupNorm
+from netspec.layers.norm.instance_norm2d import InstanceNorm2d
 from netspec.layers.norm.layernorm import LayerNorm
 from netspec.layers.norm.rms_norm import RMSNorm
 from netspec.layers.pool.adaptive_avg_pool1d import AdaptiveAvgPool1d
 from netspec.layers.pool.adaptive_avg_pool2d import AdaptiveAvgPool2d
 from netspec.layers.pool.avg_pool1d import AvgPool1d
 from netspec.layers.pool.avg_pool2d import AvgPool2d
+from netspec.layers.pool.avg_pool3d import AvgPool3d
 from netspec.layers.pool.max_pool1d import MaxPool1d
 from netspec.layers.pool.max_pool2d import MaxPool2d
+from netspec.layers.pool.max_pool3d import MaxPool3d
 from netspec.layers.recurrent.base_rnn import MergeMode
 from netspec.layers.recurrent.gru import GRU
 from netspec.layers.recurrent.lstm import LSTM
@@ -54,7 +67,8 @@ def _conv(kind: str) -> Callable[[nn.Module], dict[str, Any]]:
         if m.padding_mode != "zeros":
             raise ValueError(f"padding_mode {m.padding_mode!r}")
         item: dict[str, Any] = {"filters": m.out_channels, "kernel": pair(m.kernel_size)}
-        for key, value, default in (("stride", pair(m.stride), 1), ("padding", pair(m.padding), 0),
+        extra = (("output_padding", pair(m.output_padding), 0),) if m.transposed else ()
+        for key, value, default in (("stride", pair(m.stride), 1), ("padding", pair(m.padding), 0), *extra,
                                     ("dilation", pair(m.dilation), 1), ("groups", m.groups, 1)):
             if value != default:
                 item[key] = value
@@ -97,12 +111,69 @@ def _pool(kind: str) -> Callable[[nn.Module], dict[str, Any]]:
     return make
 
 
+def _instance_norm(m: nn.Module) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    for key, default in (("eps", 1e-5), ("momentum", 0.1), ("affine", False), ("track_running_stats", False)):
+        if getattr(m, key) != default:
+            item[key] = getattr(m, key)
+    if m.track_running_stats and m.momentum is None:
+        raise ValueError("instance norm with a cumulative average (momentum None)")
+    return {InstanceNorm2d.KIND: item}
+
+
+def _zero_pad(m: nn.Module) -> dict[str, Any]:
+    left, right, top, bottom = m.padding
+    if min(m.padding) < 0:
+        raise ValueError(f"negative padding {list(m.padding)} (a crop: netspec's crop2d)")
+    return {ZeroPad2d.KIND: {"padding": left if len({left, right, top, bottom}) == 1 else
+                             [top, left] if (left, top) == (right, bottom) else [left, right, top, bottom]}}
+
+
+def _constant_pad(m: nn.Module) -> dict[str, Any]:
+    if m.value != 0:
+        raise ValueError(f"padding with {m.value} (netspec's zero_pad2d pads with zeros)")
+    return _zero_pad(m)
+
+
+def _glu(m: nn.Module) -> dict[str, Any]:
+    if m.dim == 0:
+        raise ValueError("dim 0: over the batch axis (netspec's glu halves an axis of each sample)")
+    return {GLU.KIND: {} if m.dim == -1 else {"axis": m.dim - 1 if m.dim > 0 else m.dim}}
+
+
+def _upsample(m: nn.Module) -> dict[str, Any]:
+    scale = m.scale_factor
+    if isinstance(scale, (tuple, list)):
+        scale = scale[0] if len(set(scale)) == 1 else None
+    if m.size is not None or scale is None:
+        raise ValueError("upsampling to a size or by a scale per axis (netspec's upsample scales both axes alike)")
+    if m.mode not in ("nearest", "bilinear") or (m.mode == "bilinear" and m.align_corners):
+        raise ValueError(f"mode {m.mode!r}" + (" with align_corners" if m.align_corners else "") +
+                         " (netspec's upsample: nearest, or bilinear without align_corners)")
+    if getattr(m, "recompute_scale_factor", None):
+        raise ValueError("recompute_scale_factor")
+    return {Upsample.KIND: {"scale": float(scale), **({"mode": m.mode} if m.mode != "nearest" else {})}}
+
+
+def _factor(kind: str, attr: str) -> Callable[[nn.Module], dict[str, Any]]:
+    def make(m: nn.Module) -> dict[str, Any]:
+        return {kind: {"factor": getattr(m, attr)}}
+    return make
+
+
+def _channel_shuffle(m: nn.Module) -> dict[str, Any]:
+    return {ChannelShuffle.KIND: {"groups": m.groups}}
+
+
 def linear_item(m: nn.Module) -> dict[str, Any]:
     return {Dense.KIND: {"units": m.out_features, **({} if m.bias is not None else {"bias": False})}}
 
 
 def dropout_item(m: nn.Module) -> dict[str, Any]:
-    return {Dropout.KIND: {"rate": m.p, **({"spatial": True} if isinstance(m, (nn.Dropout1d, nn.Dropout2d)) else {})}}
+    return {Dropout.KIND: {"rate": m.p, **({"spatial": True} if isinstance(m, SPATIAL_DROPOUTS) else {})}}
+
+
+SPATIAL_DROPOUTS = (nn.Dropout1d, nn.Dropout2d)  # whole channels zeroed: netspec's spatial dropout
 
 
 def _flatten(m: nn.Module) -> dict[str, Any]:
@@ -245,7 +316,13 @@ MODULES: dict[type, Callable[[nn.Module], dict[str, Any]]] = {
     nn.MaxPool2d: _pool(MaxPool2d.KIND), nn.AvgPool2d: _pool(AvgPool2d.KIND),
     nn.MaxPool1d: _pool(MaxPool1d.KIND), nn.AvgPool1d: _pool(AvgPool1d.KIND),
     nn.AdaptiveAvgPool2d: _adaptive, nn.AdaptiveAvgPool1d: _adaptive1d, nn.Linear: linear_item,
-    nn.Dropout: dropout_item, nn.Dropout2d: dropout_item,
+    nn.Dropout: dropout_item, nn.Dropout1d: dropout_item, nn.Dropout2d: dropout_item,
+    nn.ConvTranspose2d: _conv(ConvTranspose2d.KIND), nn.Conv3d: _conv(Conv3d.KIND),
+    nn.BatchNorm3d: _norm(BatchNorm3d.KIND), nn.MaxPool3d: _pool(MaxPool3d.KIND), nn.AvgPool3d: _pool(AvgPool3d.KIND),
+    nn.InstanceNorm2d: _instance_norm, nn.ZeroPad2d: _zero_pad, nn.ConstantPad2d: _constant_pad, nn.GLU: _glu,
+    nn.Upsample: _upsample, nn.UpsamplingNearest2d: _upsample, nn.UpsamplingBilinear2d: _upsample,
+    nn.PixelShuffle: _factor(PixelShuffle.KIND, "upscale_factor"),
+    nn.PixelUnshuffle: _factor(PixelUnshuffle.KIND, "downscale_factor"), nn.ChannelShuffle: _channel_shuffle,
     nn.Flatten: _flatten, nn.LeakyReLU: _leaky, nn.ELU: _elu, nn.Embedding: _embedding,
     nn.LSTM: _recurrent(LSTM), nn.GRU: _recurrent(GRU), nn.RNN: _recurrent(RNN),
     nn.LayerNorm: layer_norm_item, nn.GroupNorm: _group_norm, nn.RMSNorm: _rms_norm,
@@ -288,7 +365,8 @@ METHOD_MODULES = {f.__name__: f for f in (torch.softmax, torch.log_softmax)}
 UNUSED_ARGUMENTS = {"inplace": None, "_stacklevel": None}  # arguments that do not change what is computed
 IDENTITY = next(name for name, a in ACTIVATIONS.items() if a.is_identity and a.plain_kind)
 MERGES = {operator.add: Add.KIND, operator.iadd: Add.KIND, torch.add: Add.KIND,
-          operator.mul: Multiply.KIND, operator.imul: Multiply.KIND, torch.mul: Multiply.KIND}
+          operator.mul: Multiply.KIND, operator.imul: Multiply.KIND, torch.mul: Multiply.KIND,
+          operator.sub: Subtract.KIND, operator.isub: Subtract.KIND, torch.sub: Subtract.KIND}
 FUNCTIONS = {torch.flatten, torch.cat, torch.concat, F.dropout, *MERGES, *ACTIVATION_FUNCTIONS}
 # tensor methods read as the torch function of the same name
 METHODS = {f.__name__: f for f in (torch.flatten, *(f for f in ACTIVATION_FUNCTIONS if getattr(torch, f.__name__, None)
@@ -305,6 +383,9 @@ SHAPES = {torch.reshape, torch.Tensor.view.__name__, *PERMUTES, *SQUEEZES,
 # reshapes that keep the values' order (a pooled (N, C, 1) read as (N, C)): functions, and method names
 FLATTENS = {torch.reshape, torch.flatten, *SQUEEZES, *(f.__name__ for f in (torch.reshape, torch.flatten, *SQUEEZES)),
             torch.Tensor.view.__name__}
+# cuts of one tensor into pieces (``x.chunk(2, dim=1)``, ``torch.split(x, 4, 1)``), read through the pieces forward
+# indexes as a chunk's or a split's named outputs (Importer.piece_uses): the functions, and the method names
+CUTS = {torch.chunk, torch.split, torch.chunk.__name__, torch.split.__name__}
 STOCHASTIC_DEPTH = "torchvision.ops.stochastic_depth"  # the module of torchvision's function of that name
 STATE_LAYOUT = ("PyTorch's recurrent state is (layers·directions, batch, units), netspec's (batch, layers·directions, "
                 "units): netspec imports a selection of one row, h[-1] (the last layer), h[0], h[k], or the two "
