@@ -102,6 +102,8 @@ def add_parser(sub: Any) -> None:
                    help="image files, .npy/.npz/.pt/.csv files, or comma-separated numbers")
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="best.pt / last.pt or a run directory")
     p.add_argument("--first", type=int, metavar="N", help="predict the first N validation samples")
+    p.add_argument("--all", action="store_true", dest="every",
+                   help="print every value of an output (default: its shape and the first 16 values)")
     p.set_defaults(run=run_predict)
     p.__class__ = _intermixed(type(p))  # `predict SPEC --checkpoint X INPUTS...`: inputs after the option
 
@@ -217,6 +219,6 @@ def run_predict(args: argparse.Namespace) -> int:
         print(f"note: {run} is a run directory: using its last.pt"
               + (f" (best.pt holds the best epoch: --checkpoint {run / 'best.pt'})" if (run / "best.pt").is_file()
                  else ""), file=sys.stderr)
-    for line in api.predict(args.spec, args.checkpoint, args.inputs, args.first):
+    for line in api.predict(args.spec, args.checkpoint, args.inputs, args.first, every=args.every):
         print(line)
     return 0

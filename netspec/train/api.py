@@ -277,11 +277,14 @@ def load_input(p: str, trainer: Trainer) -> torch.Tensor:
         return D.fit_images(D.read_image(p, want), want, trainer.task.input_name, True, "image")
     if suffix in (".npy", ".npz", ".pt", ".pth", ".csv", ".tsv"):
         x = _csv_rows(p) if suffix in (".csv", ".tsv") else D.load_file(p)[0]
-        if tuple(x.shape) == tuple(d for d in want.shape if isinstance(d, int)) and len(x.shape) == len(want.shape):
-            x = x[None]  # one sample without the sample axis
+        if x.dim() == len(want.shape) and D.dims_match(tuple(x.shape), want.shape):
+            x = x[None]  # one sample without the sample axis: (5,) for an input [T]
         if x.dim() == 0 or len(x) == 0:
             raise DataError(f"{p}: holds no samples")
-        return D.check_fit(x, want, trainer.task.input_name)
+        try:
+            return D.check_fit(x, want, trainer.task.input_name)
+        except DataError as exc:
+            raise DataError(f"{p}: {exc}") from None
     parsed = trainer.task.parse_input(p)
     if parsed is not None:
         return parsed
@@ -293,18 +296,13 @@ def load_input(p: str, trainer: Trainer) -> torch.Tensor:
         raise DataError(f"'{p}' is neither a file (image, .npy, .npz, .pt, .csv) nor comma-separated numbers"
                         if not path.exists() else
                         f"{p}: not an input predict reads (an image, .npy, .npz, .pt or .csv file)")
-    x = torch.tensor(values)[None]
-    if want.dtype == "long":
-        fractional = next((v for v in values if not v.is_integer()), None)
-        if fractional is not None:
-            raise DataError(f"'{p}': the input '{trainer.task.input_name}' takes token ids (whole numbers), got "
-                            f"{fractional:g}")
-        if any(abs(v) > 2 ** 62 for v in values):
-            raise DataError(f"'{p}': a token id is out of range")
-        x = torch.tensor([int(v) for v in values])[None]
+    x = torch.tensor(values, dtype=torch.float64)[None]  # float64: whole ids up to 2**53 stay exact
     if len(want.shape) > 1 and all(isinstance(d, int) for d in want.shape):
         x = x.reshape(1, *want.shape) if x.numel() == _prod(want.shape) else x
-    return D.check_fit(x, want, trainer.task.input_name)
+    try:
+        return D.check_fit(x, want, trainer.task.input_name)
+    except DataError as exc:
+        raise DataError(f"'{p}': {exc}") from None
 
 
 def _prod(shape: Sequence[Any]) -> int:
@@ -321,9 +319,10 @@ def _csv_rows(path: str) -> torch.Tensor:
 
 @torch.no_grad()
 def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence[str] = (),
-            first: int | None = None) -> list[str]:
+            first: int | None = None, every: bool = False) -> list[str]:
     """Outputs for a few inputs (files or numbers), or the first N validation samples: one line per
-    sample, in order (``name: ...`` for an input of one sample, ``name[i]: ...`` for each of several)."""
+    sample, in order (``name: ...`` for an input of one sample, ``name[i]: ...`` for each of several).
+    An output is shown with its shape and its first 16 values, the cut said; ``every``: all its values."""
     state = load_checkpoint(checkpoint)
     trainer = prepare(source, None, None, write=False, quiet=True, checkpoint=state)
     load_model_state(trainer.model, state)
@@ -332,6 +331,7 @@ def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence
     for m in trainer.model.modules():
         m.eval()
     task = trainer.task
+    task.every = every
     lines: list[str] = []
     if first:
         data = trainer.data.val if trainer.data.val is not None else trainer.data.train
