@@ -86,6 +86,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="only the final report")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON (alone on stdout; the "
                                                        "progress lines go to stderr)")
+    p.add_argument("--ignore-expect", action="store_true",
+                   help="train even if an expect: entry fails (by default build refuses, as check does, exit 1)")
     _recipe_flags(p)
     p.set_defaults(run=run_build)
 
@@ -149,7 +151,7 @@ def run_build(args: argparse.Namespace) -> int:
         resume = args.out if args.out is not None else _latest_run(args.spec)
     if args.dry_run:
         with _stdout_for(args.json):
-            info = api.dry_run(args.spec, flags, args.sets, resume=resume, out=args.out)
+            info = api.dry_run(args.spec, flags, args.sets, resume=resume, out=args.out, expect=not args.ignore_expect)
         if args.json:
             print(json.dumps(info, indent=2, default=str))
         else:
@@ -169,7 +171,7 @@ def run_build(args: argparse.Namespace) -> int:
     try:
         with _stdout_for(args.json):
             summary = api.train(args.spec, flags, args.sets, out=args.out, resume=resume,
-                                progress=args.progress, quiet=args.quiet)
+                                progress=args.progress, quiet=args.quiet, expect=not args.ignore_expect)
     except TrainingInterrupted as exc:
         print(f"netspec: {exc}", file=sys.stderr)
         return 130

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import torch
 
 from netspec.api import Source, analyze
-from netspec.core.errors import DataError, NetspecError, UsageError
+from netspec.core.errors import DataError, ExpectationError, NetspecError, UsageError
 from netspec.ir.graph import Graph, NetGraph
 from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
@@ -66,6 +66,11 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         if cfg.optimizer.name != before:
             raise UsageError(f"--resume: the run was trained with optimizer '{before}'; its state cannot continue "
                              f"under '{cfg.optimizer.name}'\n    hint: drop --optimizer to resume, or start a new run")
+    if resume is not None and state is not None and isinstance(state.get("epoch"), int) and state["epoch"] >= cfg.epochs:
+        done = state["epoch"]
+        raise UsageError(f"--resume: nothing to train: {state.get('_path')} has trained {done} epoch"
+                         f"{'s' if done != 1 else ''} and the recipe asks for {cfg.epochs} in all\n    hint: give "
+                         f"--epochs {done + 1} or more to train on (--epochs counts every epoch, those done included)")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)  # before compiling: the initial weights depend on the seed
@@ -124,9 +129,27 @@ def check_sizes(source: Source, net: NetGraph, shapes: list[tuple[int, ...]], wh
                         f"hint: {hint}") from None
 
 
+EXPECT_HINT = ("fix the network or its expect: entry (`netspec check` shows the same), or build anyway with "
+               "--ignore-expect")
+
+
+def require_expectations(graph: Graph) -> None:
+    """Refuse to train a spec whose ``expect:`` fails, with the messages ``netspec check`` prints
+    (``check`` exits 1 on it; a build would spend its time on a network that is not the one described).
+
+    Raises:
+        ExpectationError: one ``expectation failed: FILE:LINE:COL: ...`` line per failure, and a hint."""
+    from netspec.backends.report.report import make_report
+
+    failures = make_report(graph).failures
+    if failures:
+        raise ExpectationError("\n".join(f"expectation failed: {p}" for p in failures)
+                               + f"\n    hint: {EXPECT_HINT}", failures)
+
+
 def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None,
           out: str | os.PathLike[str] | None = None, resume: str | os.PathLike[str] | None = None,
-          progress: bool | None = None, quiet: bool = False) -> dict[str, Any]:
+          progress: bool | None = None, quiet: bool = False, expect: bool = True) -> dict[str, Any]:
     """Compile a spec and train it; returns the run summary (also written to ``summary.json``).
 
     Args:
@@ -136,13 +159,19 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
         out: run directory (default: a new ``runs/<spec name>/<timestamp>``); it must be new or empty
             unless it is the run being resumed.
         resume: a checkpoint or run directory to continue from (in its own directory unless ``out``).
+        expect: refuse a spec whose ``expect:`` fails (as ``netspec check`` does); False trains it anyway
+            (``--ignore-expect``).
 
     Raises:
         UsageError: ``out`` holds another run, or another build is writing into it.
+        ExpectationError: an ``expect:`` entry fails (and ``expect`` is true).
     """
+    graph = analyze(source)
+    if expect:
+        require_expectations(graph)
     if out is not None:  # refused before the data is loaded, as a dry run refuses it
         RunDirectory.check(Path(out), resuming=resume is not None and _same_dir(resume, out))
-    trainer = prepare(source, flags, sets, resume, out, progress, quiet)
+    trainer = prepare(source, flags, sets, resume, out, progress, quiet, graph=graph)
     run: RunDirectory | None = None
     try:
         if trainer.is_main:  # only rank 0 writes files
@@ -176,8 +205,10 @@ DRY_RUN_BIG_INPUT = 16384  # input elements per sample above which a dry run pre
 
 
 def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None,
-            resume: str | os.PathLike[str] | None = None, out: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+            resume: str | os.PathLike[str] | None = None, out: str | os.PathLike[str] | None = None,
+            expect: bool = True) -> dict[str, Any]:
     """Check spec, recipe and data, and run one batch forward and backward (no step, no files).
+    ``expect``: refuse a failing ``expect:`` as :func:`train` does.
 
     Every flag the real run reads is checked as it would be: ``resume`` (the checkpoint is read and
     restored into the model), ``out`` (a run directory the build could claim), the weights and the data.
@@ -188,10 +219,11 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     if out is not None:
         RunDirectory.check(Path(out), resuming=resume is not None and _same_dir(resume, out))
     subset = None
-    graph = None
+    graph = analyze(source)
+    if expect:
+        require_expectations(graph)
     if flags.get("subset") is None and not any(s.split("=", 1)[0].strip().removeprefix("train.") == "data.subset"
                                                for s in sets or []):
-        graph = analyze(source)
         cfg = apply_overrides(graph.train, flags, sets)
         x = next(iter(next(iter(graph.networks.values())).inputs.values()))
         numel = 1
