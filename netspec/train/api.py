@@ -66,17 +66,18 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         if cfg.optimizer.name != before:
             raise UsageError(f"--resume: the run was trained with optimizer '{before}'; its state cannot continue "
                              f"under '{cfg.optimizer.name}'\n    hint: drop --optimizer to resume, or start a new run")
-    if resume is not None and state is not None and isinstance(state.get("epoch"), int) and state["epoch"] >= cfg.epochs:
-        done = state["epoch"]
-        raise UsageError(f"--resume: nothing to train: {state.get('_path')} has trained {done} epoch"
-                         f"{'s' if done != 1 else ''} and the recipe asks for {cfg.epochs} in all\n    hint: give "
-                         f"--epochs {done + 1} or more to train on (--epochs counts every epoch, those done included)")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)  # before compiling: the initial weights depend on the seed
     from netspec.backends.torch.compile import compile_graph
 
     model = compile_graph(graph)
+    if resume is not None and state is not None and isinstance(state.get("epoch"), int) and state["epoch"] >= cfg.epochs:
+        load_model_state(model, state)  # a checkpoint of another architecture is told first
+        done = state["epoch"]
+        raise UsageError(f"--resume: nothing to train: {state.get('_path')} has trained {done} epoch"
+                         f"{'s' if done != 1 else ''} and the recipe asks for {cfg.epochs} in all\n    hint: give "
+                         f"--epochs {done + 1} or more to train on (--epochs counts every epoch, those done included)")
     loaded = None
     if cfg.weights is not None and state is None:  # a resumed run or a checkpoint brings its own weights
         from netspec.backends.torch.weights import load_weights

@@ -80,9 +80,21 @@ def check_fit(x: torch.Tensor, want: TensorType, what: str, hint: str = "") -> t
         raise mismatch(what, x, want, hint)
     if want.dtype == "long":
         return whole_ids(x, what) if x.is_floating_point() else x.long()
+    if x.dtype == torch.uint8:
+        return pixels(x)
     if not x.is_floating_point():
         return x.float()
     return x.float() if x.dtype != torch.float32 else x
+
+
+def pixels(x: torch.Tensor) -> torch.Tensor:
+    """uint8 samples for a float input are pixels: scaled to [0, 1] (for a long input they are token ids)."""
+    return x.float() / 255.0 if x.dtype == torch.uint8 else x
+
+
+def labels(y: torch.Tensor) -> torch.Tensor:
+    """uint8 targets are labels (0-255), not pixels."""
+    return y.long() if y.dtype == torch.uint8 else y
 
 
 ID_LIMIT = 2.0 ** 63  # int64: token ids at or beyond it (or below its negative) have no integer to become
@@ -396,7 +408,7 @@ def named_inputs(cfg: DataConfig, inputs: dict[str, TensorType], train: bool = T
     if extra:
         raise DataError(f"{path}: the arrays {', '.join(extra)} are neither an input of the network "
                         f"({', '.join(inputs)}) nor the targets ({' / '.join(TARGET_NAMES)})")
-    y = _tensor(arrays[ykey], path) if ykey else torch.zeros(len(xs[0]), dtype=torch.long)
+    y = labels(_tensor(arrays[ykey], path)) if ykey else torch.zeros(len(xs[0]), dtype=torch.long)
     same_count(path, {**dict(zip(inputs, xs)), **({ykey: y} if ykey else {})})
     data = _finish(cfg, TensorSet(*xs, y))
     return data, f"{path} ({len(xs[0])} samples; arrays {', '.join(inputs)}" + (f" and {ykey})" if ykey else ")")
@@ -405,9 +417,7 @@ def named_inputs(cfg: DataConfig, inputs: dict[str, TensorType], train: bool = T
 def _tensor(a: Any, path: str) -> torch.Tensor:
     if isinstance(a, torch.Tensor):
         return a
-    a = np.asarray(a)
-    if a.dtype == np.uint8:
-        return torch.from_numpy(a.astype(np.float32) / 255.0)
+    a = np.asarray(a)  # uint8 stays uint8: pixels for a float input, ids for a long one (check_fit)
     if a.dtype.kind not in "fiub":
         raise DataError(f"{path}: array of dtype {a.dtype} is not numeric")
     return torch.from_numpy(np.ascontiguousarray(a))
@@ -533,7 +543,8 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -
             x, y = read_csv(path, cfg.target)
         else:
             x, maybe_y = load_file(path)
-            y = maybe_y if maybe_y is not None else torch.zeros(len(x), dtype=torch.long)
+            y = labels(maybe_y) if maybe_y is not None else torch.zeros(len(x), dtype=torch.long)
+            x = pixels(x) if want.dtype == "float" else x
         if x.dim() == 4 and x.shape[1] in (1, 3) and x.is_floating_point() and want.dtype == "float" \
                 and not dims_match(tuple(x.shape[1:]), want.shape):
             x = fit_images(x, want, what, bool(cfg.resize), name)  # images: resize on request, else a clear refusal

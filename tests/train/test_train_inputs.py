@@ -108,6 +108,20 @@ def test_build_trains_on_whole_valued_float_ids_in_every_format(seq_run, fmt):
     assert info["batch_dtypes"][0] == "int64" and info["train_samples"] + info["val_samples"] == 40
 
 
+def test_uint8_arrays_are_ids_for_a_long_input_and_pixels_for_a_float_one(seq_run, tmp_path):
+    spec, _, tmp = seq_run
+    rng = np.random.default_rng(1)
+    np.savez(tmp / "u8.npz", x=rng.integers(0, 50, (40, 6)).astype(np.uint8), y=rng.integers(0, 2, 40).astype(np.uint8))
+    info = api.dry_run(spec, {"data": str(tmp / "u8.npz")})
+    assert info["batch_dtypes"] == ["int64", "int64"]
+    from netspec.core.types import TensorType
+    from netspec.train.data import check_fit
+
+    # 255 is full scale for pixels: 51 / 255 = 0.2
+    assert check_fit(torch.tensor([[51, 255]], dtype=torch.uint8), TensorType((2,), "float"), "x")[0].tolist() == \
+        pytest.approx([0.2, 1.0])
+
+
 def test_an_array_shaped_as_one_sample_is_said_to_be_one_for_training(seq_run):
     spec, _, tmp = seq_run
     np.save(tmp / "one.npy", np.arange(5))
