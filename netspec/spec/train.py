@@ -61,7 +61,8 @@ def numbers_of(v: Any, key: str, parts: tuple[str, ...] | None, example: str, wh
     if isinstance(v, tuple):
         v = list(v)
     if not isinstance(v, list):
-        raise ValueError(f"{takes}, e.g. {example}; got {v!r}" if isinstance(v, str) else f"{takes}, e.g. {example}; got {v}")
+        shown = repr(v) if isinstance(v, str) else str(v)
+        raise ValueError(f"{takes}, e.g. {example}; got {shown}")
     if parts and len(v) != len(parts):
         raise ValueError(f"{takes}, got {len(v)}: {v}")
     for i, item in enumerate(v):

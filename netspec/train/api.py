@@ -72,7 +72,8 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     from netspec.backends.torch.compile import compile_graph
 
     model = compile_graph(graph)
-    if resume is not None and state is not None and isinstance(state.get("epoch"), int) and state["epoch"] >= cfg.epochs:
+    if resume is not None and state is not None and isinstance(state.get("epoch"), int) \
+            and state["epoch"] >= cfg.epochs:
         load_model_state(model, state)  # a checkpoint of another architecture is told first
         done = state["epoch"]
         raise UsageError(f"--resume: nothing to train: {state.get('_path')} has trained {done} epoch"

@@ -345,7 +345,7 @@ def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
             if isinstance(obj, (tuple, list)) and 1 <= len(obj) <= 2:
                 x, y = _tensor(obj[0], path), (_tensor(obj[1], path) if len(obj) == 2 else None)
                 if y is not None:
-                    same_count(path, {"inputs [0]": x, "targets [1]": y})
+                    same_count(path, {"inputs (item 1)": x, "targets (item 2)": y})
                 return x, y
             if isinstance(obj, dict):
                 return _pick(obj, path)

@@ -130,8 +130,8 @@ def test_an_array_shaped_as_one_sample_is_said_to_be_one_for_training(seq_run):
 
 
 def test_seq2seq_ids_from_a_file_are_not_truncated():
-    from netspec.train.data import check_fit
     from netspec.core.types import TensorType
+    from netspec.train.data import check_fit
 
     want = TensorType(("T",), "long")
     assert check_fit(torch.tensor([[3.0, 4.0]]), want, "src").tolist() == [[3, 4]]

@@ -365,8 +365,8 @@ class Task:
 
     def describe_prediction(self, out: torch.Tensor) -> list[str]:
         """One line per sample: the output's shape, then its values (the first PREVIEW, unless ``every``)."""
-        return [f"shape {fmt_shape(tuple(row.shape))}: " + listed([f"{v:.4g}" for v in row.flatten().tolist()], self.every)
-                for row in out.float().cpu()]
+        return [f"shape {fmt_shape(tuple(row.shape))}: "
+                + listed([f"{v:.4g}" for v in row.flatten().tolist()], self.every) for row in out.float().cpu()]
 
     def state_dict(self) -> dict[str, Any]:
         return {}
