@@ -86,6 +86,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="only the final report")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON (alone on stdout; the "
                                                        "progress lines go to stderr)")
+    p.add_argument("--ignore-expect", action="store_true",
+                   help="train even if an expect: entry fails (by default build refuses, as check does, exit 1)")
     _recipe_flags(p)
     p.set_defaults(run=run_build)
 
@@ -102,6 +104,8 @@ def add_parser(sub: Any) -> None:
                    help="image files, .npy/.npz/.pt/.csv files, or comma-separated numbers")
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="best.pt / last.pt or a run directory")
     p.add_argument("--first", type=int, metavar="N", help="predict the first N validation samples")
+    p.add_argument("--all", action="store_true", dest="every",
+                   help="print every value of an output (default: its shape and the first 16 values)")
     p.set_defaults(run=run_predict)
     p.__class__ = _intermixed(type(p))  # `predict SPEC --checkpoint X INPUTS...`: inputs after the option
 
@@ -147,7 +151,7 @@ def run_build(args: argparse.Namespace) -> int:
         resume = args.out if args.out is not None else _latest_run(args.spec)
     if args.dry_run:
         with _stdout_for(args.json):
-            info = api.dry_run(args.spec, flags, args.sets, resume=resume, out=args.out)
+            info = api.dry_run(args.spec, flags, args.sets, resume=resume, out=args.out, expect=not args.ignore_expect)
         if args.json:
             print(json.dumps(info, indent=2, default=str))
         else:
@@ -167,7 +171,7 @@ def run_build(args: argparse.Namespace) -> int:
     try:
         with _stdout_for(args.json):
             summary = api.train(args.spec, flags, args.sets, out=args.out, resume=resume,
-                                progress=args.progress, quiet=args.quiet)
+                                progress=args.progress, quiet=args.quiet, expect=not args.ignore_expect)
     except TrainingInterrupted as exc:
         print(f"netspec: {exc}", file=sys.stderr)
         return 130
@@ -217,6 +221,6 @@ def run_predict(args: argparse.Namespace) -> int:
         print(f"note: {run} is a run directory: using its last.pt"
               + (f" (best.pt holds the best epoch: --checkpoint {run / 'best.pt'})" if (run / "best.pt").is_file()
                  else ""), file=sys.stderr)
-    for line in api.predict(args.spec, args.checkpoint, args.inputs, args.first):
+    for line in api.predict(args.spec, args.checkpoint, args.inputs, args.first, every=args.every):
         print(line)
     return 0

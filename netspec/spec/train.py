@@ -47,6 +47,35 @@ class _Model(BaseModel):
         return data
 
 
+def numbers_of(v: Any, key: str, parts: tuple[str, ...] | None, example: str, whole: bool = False) -> Any:
+    """A list-valued option checked before pydantic reads it, so one message says what it takes
+    (``betas takes two numbers (beta1, beta2), got 1: [0.9]``) in a spec, the DSL and ``--set`` alike,
+    instead of pydantic's per-item and tuple-arity errors. ``parts``: the names of a fixed number of
+    items (None: any number); ``whole``: whole numbers only.
+
+    Raises:
+        ValueError: not a list, the wrong count, or an item that is not a number."""
+    what = "whole numbers" if whole else "numbers"
+    takes = (f"{key} takes {_COUNT.get(len(parts), len(parts))} {what} ({', '.join(parts)})" if parts
+             else f"{key} takes a list of {what}")
+    if isinstance(v, tuple):
+        v = list(v)
+    if not isinstance(v, list):
+        shown = repr(v) if isinstance(v, str) else str(v)
+        raise ValueError(f"{takes}, e.g. {example}; got {shown}")
+    if parts and len(v) != len(parts):
+        raise ValueError(f"{takes}, got {len(v)}: {v}")
+    for i, item in enumerate(v):
+        ok = isinstance(item, (int, float)) and not isinstance(item, bool)
+        if not ok or (whole and isinstance(item, float) and not item.is_integer()):
+            shown = repr(item) if isinstance(item, str) else str(item).lower() if isinstance(item, bool) else str(item)
+            raise ValueError(f"{takes}, e.g. {example}; item {i + 1} is {shown}")
+    return [int(item) for item in v] if whole else v
+
+
+_COUNT = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
 class TaskConfig(_Model):
     """What is learnt, and the options of that task family."""
 
@@ -94,6 +123,13 @@ class DataConfig(_Model):
             return guess_data(data)
         return data
 
+    @field_validator("gates", mode="before")
+    @classmethod
+    def _gates(cls, v: Any) -> Any:
+        if v is not None and not isinstance(v, (list, tuple)):
+            raise ValueError(f"gates takes a list of gates, one per output, e.g. [and, xor]; got {v!r}")
+        return v
+
     @model_validator(mode="after")
     def _needs_path(self) -> "DataConfig":
         if self.name in FILE_DATASETS and not self.path:
@@ -115,16 +151,29 @@ class OptimizerConfig(_Model):
     group_lr: dict[str, float] = Field(default_factory=dict, description="learning rates of named layers or groups "
                                        "({layer4: 1e-4}); the longest matching name wins, the rest take lr")
 
+    @field_validator("group_lr", mode="before")
+    @classmethod
+    def _group_lr(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            raise ValueError(f"group_lr takes a mapping of layer or group names to learning rates, e.g. "
+                             f"{{layer4: 1e-4}}; got {v!r}")
+        for name, lr in v.items():
+            if isinstance(lr, (int, float)) and not isinstance(lr, bool) and not 0 < lr <= 100:
+                raise ValueError(f"group_lr: the learning rate of '{name}' must lie in (0, 100], got {lr}")
+        return v
+
+    @field_validator("betas", mode="before")
+    @classmethod
+    def _betas(cls, v: Any) -> Any:
+        v = numbers_of(v, "betas", ("beta1", "beta2"), "[0.9, 0.999]")
+        if not all(0 <= b < 1 for b in v):
+            raise ValueError(f"betas must lie in [0, 1), got {v}")
+        return v
+
     @model_validator(mode="after")
     def _nesterov(self) -> "OptimizerConfig":
         if self.nesterov and (self.name != "sgd" or self.momentum <= 0):
             raise ValueError("nesterov needs optimizer 'sgd' with momentum > 0 (e.g. momentum: 0.9)")
-        for b in self.betas:
-            if not 0 <= b < 1:
-                raise ValueError(f"betas must lie in [0, 1), got {list(self.betas)}")
-        for name, lr in self.group_lr.items():
-            if not 0 < lr <= 100:
-                raise ValueError(f"group_lr: the learning rate of '{name}' must lie in (0, 100], got {lr}")
         return self
 
 
@@ -139,6 +188,11 @@ class ScheduleConfig(_Model):
     patience: int = Field(default=3, ge=0, description="plateau: epochs without improvement before decaying")
     factor: float = Field(default=0.1, gt=0, lt=1, description="plateau: decay factor")
     warmup_epochs: float = Field(default=0.0, ge=0, description="linear warm-up length (epochs; fractions allowed)")
+
+    @field_validator("milestones", mode="before")
+    @classmethod
+    def _milestones(cls, v: Any) -> Any:
+        return numbers_of(v, "milestones", None, "[30, 60]", whole=True)
 
 
 class ClipConfig(_Model):
@@ -293,7 +347,8 @@ def apply_overrides(base: TrainConfig | dict[str, Any] | None, flags: dict[str, 
         tree = base.model_dump(mode="json", exclude_defaults=True)
     else:
         tree = dict(base or {})
-    origin: dict[str, str] = {}
+    origin: dict[str, str] = {}  # section -> the last flag that set something in it
+    exact: dict[str, str] = {}  # dotted key -> the flag that set it
     for dest, value in (flags or {}).items():
         if value is None or dest not in FLAG_FIELDS:
             continue
@@ -303,21 +358,35 @@ def apply_overrides(base: TrainConfig | dict[str, Any] | None, flags: dict[str, 
                                if k not in ("name", "path")}, **guess_data(value)}
         else:
             set_dotted(tree, field, value)
-        origin[field.split(".")[0]] = "--" + dest.replace("_", "-")
+        origin[field.split(".")[0]] = exact[field] = "--" + dest.replace("_", "-")
     for item in sets or []:
         key, sep, text = item.partition("=")
         key = key.strip().removeprefix("train.")
         if not sep or not key:
             raise UsageError(f"--set takes KEY=VALUE (e.g. optimizer.betas=[0.9,0.99]), got '{item}'")
         set_dotted(tree, key, parse_value(text))
-        origin[key.split(".")[0]] = f"--set {key}"
+        origin[key.split(".")[0]] = exact[key] = f"--set {key}"
     try:
         return TrainConfig.model_validate(tree)
     except ValidationError as exc:
         lines = []
         for err in exc.errors(include_url=False):
-            loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("literal", "function")))
-            flag = origin.get(loc.split(".")[0], "train:")
+            parts = [str(p) for p in err["loc"] if not str(p).startswith(("literal", "function"))]
+            loc = ".".join(parts)
+            given = next((".".join(parts[:n]) for n in range(len(parts), 0, -1) if ".".join(parts[:n]) in exact), None)
+            below = [k for k in exact if k.startswith(loc + ".")] if loc else []
+            if given is not None and given != loc and exact[given].startswith("--set "):
+                # --set data.gates=[and, nott]: "--set data.gates[2]: ..."
+                flag = exact[given] + "".join(f"[{int(p) + 1}]" if p.isdigit() else f".{p}"
+                                              for p in parts[given.count(".") + 1:])
+                loc = flag[6:]
+            elif given is None and len(below) == 1:  # a section's own check, about the one key given in it
+                flag = exact[below[0]]
+                loc = flag[6:] if flag.startswith("--set ") else loc
+            elif given == loc:
+                flag = exact[loc]
+            else:
+                flag = origin.get(loc, origin.get(loc.split(".")[0], "train:"))
             msg = _in_words(err)
             if err["type"] == "extra_forbidden":
                 from netspec.core.errors import did_you_mean

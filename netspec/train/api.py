@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import torch
 
 from netspec.api import Source, analyze
-from netspec.core.errors import DataError, NetspecError, UsageError
+from netspec.core.errors import DataError, ExpectationError, NetspecError, UsageError
 from netspec.ir.graph import Graph, NetGraph
 from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
@@ -72,6 +72,13 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     from netspec.backends.torch.compile import compile_graph
 
     model = compile_graph(graph)
+    if resume is not None and state is not None and isinstance(state.get("epoch"), int) \
+            and state["epoch"] >= cfg.epochs:
+        load_model_state(model, state)  # a checkpoint of another architecture is told first
+        done = state["epoch"]
+        raise UsageError(f"--resume: nothing to train: {state.get('_path')} has trained {done} epoch"
+                         f"{'s' if done != 1 else ''} and the recipe asks for {cfg.epochs} in all\n    hint: give "
+                         f"--epochs {done + 1} or more to train on (--epochs counts every epoch, those done included)")
     loaded = None
     if cfg.weights is not None and state is None:  # a resumed run or a checkpoint brings its own weights
         from netspec.backends.torch.weights import load_weights
@@ -124,9 +131,27 @@ def check_sizes(source: Source, net: NetGraph, shapes: list[tuple[int, ...]], wh
                         f"hint: {hint}") from None
 
 
+EXPECT_HINT = ("fix the network or its expect: entry (`netspec check` shows the same), or build anyway with "
+               "--ignore-expect")
+
+
+def require_expectations(graph: Graph) -> None:
+    """Refuse to train a spec whose ``expect:`` fails, with the messages ``netspec check`` prints
+    (``check`` exits 1 on it; a build would spend its time on a network that is not the one described).
+
+    Raises:
+        ExpectationError: one ``expectation failed: FILE:LINE:COL: ...`` line per failure, and a hint."""
+    from netspec.backends.report.report import make_report
+
+    failures = make_report(graph).failures
+    if failures:
+        raise ExpectationError("\n".join(f"expectation failed: {p}" for p in failures)
+                               + f"\n    hint: {EXPECT_HINT}", failures)
+
+
 def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None,
           out: str | os.PathLike[str] | None = None, resume: str | os.PathLike[str] | None = None,
-          progress: bool | None = None, quiet: bool = False) -> dict[str, Any]:
+          progress: bool | None = None, quiet: bool = False, expect: bool = True) -> dict[str, Any]:
     """Compile a spec and train it; returns the run summary (also written to ``summary.json``).
 
     Args:
@@ -136,13 +161,19 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
         out: run directory (default: a new ``runs/<spec name>/<timestamp>``); it must be new or empty
             unless it is the run being resumed.
         resume: a checkpoint or run directory to continue from (in its own directory unless ``out``).
+        expect: refuse a spec whose ``expect:`` fails (as ``netspec check`` does); False trains it anyway
+            (``--ignore-expect``).
 
     Raises:
         UsageError: ``out`` holds another run, or another build is writing into it.
+        ExpectationError: an ``expect:`` entry fails (and ``expect`` is true).
     """
+    graph = analyze(source)
+    if expect:
+        require_expectations(graph)
     if out is not None:  # refused before the data is loaded, as a dry run refuses it
         RunDirectory.check(Path(out), resuming=resume is not None and _same_dir(resume, out))
-    trainer = prepare(source, flags, sets, resume, out, progress, quiet)
+    trainer = prepare(source, flags, sets, resume, out, progress, quiet, graph=graph)
     run: RunDirectory | None = None
     try:
         if trainer.is_main:  # only rank 0 writes files
@@ -176,8 +207,10 @@ DRY_RUN_BIG_INPUT = 16384  # input elements per sample above which a dry run pre
 
 
 def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str] | None = None,
-            resume: str | os.PathLike[str] | None = None, out: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+            resume: str | os.PathLike[str] | None = None, out: str | os.PathLike[str] | None = None,
+            expect: bool = True) -> dict[str, Any]:
     """Check spec, recipe and data, and run one batch forward and backward (no step, no files).
+    ``expect``: refuse a failing ``expect:`` as :func:`train` does.
 
     Every flag the real run reads is checked as it would be: ``resume`` (the checkpoint is read and
     restored into the model), ``out`` (a run directory the build could claim), the weights and the data.
@@ -188,10 +221,11 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     if out is not None:
         RunDirectory.check(Path(out), resuming=resume is not None and _same_dir(resume, out))
     subset = None
-    graph = None
+    graph = analyze(source)
+    if expect:
+        require_expectations(graph)
     if flags.get("subset") is None and not any(s.split("=", 1)[0].strip().removeprefix("train.") == "data.subset"
                                                for s in sets or []):
-        graph = analyze(source)
         cfg = apply_overrides(graph.train, flags, sets)
         x = next(iter(next(iter(graph.networks.values())).inputs.values()))
         numel = 1
@@ -277,11 +311,14 @@ def load_input(p: str, trainer: Trainer) -> torch.Tensor:
         return D.fit_images(D.read_image(p, want), want, trainer.task.input_name, True, "image")
     if suffix in (".npy", ".npz", ".pt", ".pth", ".csv", ".tsv"):
         x = _csv_rows(p) if suffix in (".csv", ".tsv") else D.load_file(p)[0]
-        if tuple(x.shape) == tuple(d for d in want.shape if isinstance(d, int)) and len(x.shape) == len(want.shape):
-            x = x[None]  # one sample without the sample axis
+        if x.dim() == len(want.shape) and D.dims_match(tuple(x.shape), want.shape):
+            x = x[None]  # one sample without the sample axis: (5,) for an input [T]
         if x.dim() == 0 or len(x) == 0:
             raise DataError(f"{p}: holds no samples")
-        return D.check_fit(x, want, trainer.task.input_name)
+        try:
+            return D.check_fit(x, want, trainer.task.input_name)
+        except DataError as exc:
+            raise DataError(f"{p}: {exc}") from None
     parsed = trainer.task.parse_input(p)
     if parsed is not None:
         return parsed
@@ -293,18 +330,13 @@ def load_input(p: str, trainer: Trainer) -> torch.Tensor:
         raise DataError(f"'{p}' is neither a file (image, .npy, .npz, .pt, .csv) nor comma-separated numbers"
                         if not path.exists() else
                         f"{p}: not an input predict reads (an image, .npy, .npz, .pt or .csv file)")
-    x = torch.tensor(values)[None]
-    if want.dtype == "long":
-        fractional = next((v for v in values if not v.is_integer()), None)
-        if fractional is not None:
-            raise DataError(f"'{p}': the input '{trainer.task.input_name}' takes token ids (whole numbers), got "
-                            f"{fractional:g}")
-        if any(abs(v) > 2 ** 62 for v in values):
-            raise DataError(f"'{p}': a token id is out of range")
-        x = torch.tensor([int(v) for v in values])[None]
+    x = torch.tensor(values, dtype=torch.float64)[None]  # float64: whole ids up to 2**53 stay exact
     if len(want.shape) > 1 and all(isinstance(d, int) for d in want.shape):
         x = x.reshape(1, *want.shape) if x.numel() == _prod(want.shape) else x
-    return D.check_fit(x, want, trainer.task.input_name)
+    try:
+        return D.check_fit(x, want, trainer.task.input_name)
+    except DataError as exc:
+        raise DataError(f"'{p}': {exc}") from None
 
 
 def _prod(shape: Sequence[Any]) -> int:
@@ -321,9 +353,10 @@ def _csv_rows(path: str) -> torch.Tensor:
 
 @torch.no_grad()
 def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence[str] = (),
-            first: int | None = None) -> list[str]:
+            first: int | None = None, every: bool = False) -> list[str]:
     """Outputs for a few inputs (files or numbers), or the first N validation samples: one line per
-    sample, in order (``name: ...`` for an input of one sample, ``name[i]: ...`` for each of several)."""
+    sample, in order (``name: ...`` for an input of one sample, ``name[i]: ...`` for each of several).
+    An output is shown with its shape and its first 16 values, the cut said; ``every``: all its values."""
     state = load_checkpoint(checkpoint)
     trainer = prepare(source, None, None, write=False, quiet=True, checkpoint=state)
     load_model_state(trainer.model, state)
@@ -332,6 +365,7 @@ def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence
     for m in trainer.model.modules():
         m.eval()
     task = trainer.task
+    task.every = every
     lines: list[str] = []
     if first:
         data = trainer.data.val if trainer.data.val is not None else trainer.data.train

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from netspec.core.errors import DataError
+from netspec.core.errors import DataError, UsageError
 from netspec.core.types import TensorType, fmt_shape
 from netspec.spec.train import DataConfig
 from netspec.train.batching import TensorSet
@@ -67,16 +67,58 @@ def mismatch(what: str, x: torch.Tensor, want: TensorType, hint: str = "") -> Da
 
 
 def check_fit(x: torch.Tensor, want: TensorType, what: str, hint: str = "") -> torch.Tensor:
-    """Refuse samples whose shape or dtype does not fit ``want`` (symbolic dims match any size)."""
+    """Refuse samples whose shape or dtype does not fit ``want`` (symbolic dims match any size).
+
+    A ``long`` (token id) input takes integers, and floats that are whole numbers (a CSV file, a float
+    .npy): see :func:`whole_ids`. An array shaped as one sample (``(5,)`` for an input ``[T]``) is refused
+    with that said: a data set holds its samples along the first axis."""
     if not dims_match(tuple(x.shape[1:]), want.shape):
+        if x.dim() == len(want.shape) and dims_match(tuple(x.shape), want.shape):
+            one = fmt_shape((1, *x.shape))
+            hint = (f"the array's shape {fmt_shape(tuple(x.shape))} is the shape of one sample, and a data set holds "
+                    f"its samples along the first axis: save it as {one} for one sample")
         raise mismatch(what, x, want, hint)
     if want.dtype == "long":
-        if x.is_floating_point():
-            raise mismatch(what, x, want, "token ids must be integers")
-        return x.long()
+        return whole_ids(x, what) if x.is_floating_point() else x.long()
+    if x.dtype == torch.uint8:
+        return pixels(x)
     if not x.is_floating_point():
         return x.float()
     return x.float() if x.dtype != torch.float32 else x
+
+
+def pixels(x: torch.Tensor) -> torch.Tensor:
+    """uint8 samples for a float input are pixels: scaled to [0, 1] (for a long input they are token ids)."""
+    return x.float() / 255.0 if x.dtype == torch.uint8 else x
+
+
+def labels(y: torch.Tensor) -> torch.Tensor:
+    """uint8 targets are labels (0-255), not pixels."""
+    return y.long() if y.dtype == torch.uint8 else y
+
+
+ID_LIMIT = 2.0 ** 63  # int64: token ids at or beyond it (or below its negative) have no integer to become
+
+
+def whole_ids(x: torch.Tensor, what: str) -> torch.Tensor:
+    """Floats holding whole numbers (``1.0, 2.0``: a CSV file, a float64 .npy) -> int64 token ids for the
+    input ``what``; a fraction, NaN, an infinity or a value beyond int64 is refused with its position
+    (``sample 0, position 2``), never truncated.
+
+    Raises:
+        DataError: naming the input, the first offending value and where it is."""
+    finite = torch.isfinite(x)
+    bad = ~finite | (x != torch.round(x)) | (x.abs() >= ID_LIMIT)
+    if bool(bad.any()):
+        at = [int(i) for i in bad.nonzero()[0]]
+        v = float(x[tuple(at)])
+        where = f"sample {at[0]}" + (f", position {at[1] if len(at) == 2 else tuple(at[1:])}" if len(at) > 1 else "")
+        why = ("is not a number" if math.isnan(v) else "is infinite" if math.isinf(v)
+               else "is beyond the range of token ids (int64)" if abs(v) >= ID_LIMIT else "is not a whole number")
+        raise DataError(f"the input '{what}' takes token ids (whole numbers): {where} holds {v:g}, which {why}"
+                        f"\n    hint: whole numbers written as floats (3.0) are read as ids; a fraction is refused, "
+                        f"never truncated")
+    return x.long()
 
 
 def fit_images(x: torch.Tensor, want: TensorType, what: str, resize: bool, source: str) -> torch.Tensor:
@@ -213,7 +255,7 @@ class ImageFolder(torch.utils.data.Dataset):  # type: ignore[type-arg]
     def __init__(self, root: str, channels: int, size: tuple[int, int], classes: list[str] | None = None) -> None:
         path = Path(root)
         if not path.is_dir():
-            raise DataError(f"image folder {root} does not exist (expected {root}/<class>/<image files>)")
+            raise UsageError(f"image folder {root} does not exist (expected {root}/<class>/<image files>)")
         self.classes = classes or sorted(p.name for p in path.iterdir() if p.is_dir())
         if not self.classes:
             raise DataError(f"image folder {root} has no class sub-folders (expected {root}/<class>/<images>)")
@@ -250,7 +292,7 @@ def read_image(path: str, want: TensorType) -> torch.Tensor:
     from PIL import Image
 
     if not Path(path).is_file():
-        raise DataError(f"{path}: no such file")
+        raise UsageError(f"{path}: no such file")
     c = want.shape[0] if len(want.shape) == 3 and isinstance(want.shape[0], int) else 1
     try:
         with Image.open(path) as im:
@@ -274,11 +316,17 @@ def _unreadable(path: str, kind: str, exc: BaseException) -> DataError:
     return DataError(f"{path}: not a readable {kind} file: {why}")
 
 
+def missing_file(path: str | Path) -> UsageError:
+    """A data file that is not there: exit 2 like every file named that is missing (the spec given to
+    ``check``, ``--weights``, ``--checkpoint``), not 1 like a file that is there but does not fit."""
+    return UsageError(f"data file {path} does not exist")
+
+
 def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(inputs, targets or None) from .npz/.npy, .pt/.pth or .csv (see :func:`read_csv`)."""
     p = Path(path)
     if not p.exists():
-        raise DataError(f"data file {path} does not exist")
+        raise missing_file(path)
     if not p.is_file():
         raise DataError(f"data file {path} is not a file")
     suffix = p.suffix.lower()
@@ -295,7 +343,10 @@ def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
             if isinstance(obj, torch.Tensor):
                 return obj, None
             if isinstance(obj, (tuple, list)) and 1 <= len(obj) <= 2:
-                return _tensor(obj[0], path), (_tensor(obj[1], path) if len(obj) == 2 else None)
+                x, y = _tensor(obj[0], path), (_tensor(obj[1], path) if len(obj) == 2 else None)
+                if y is not None:
+                    same_count(path, {"inputs (item 1)": x, "targets (item 2)": y})
+                return x, y
             if isinstance(obj, dict):
                 return _pick(obj, path)
             raise DataError(f"{path}: expected a tensor, (inputs, targets) or a dict of tensors, "
@@ -314,7 +365,7 @@ def read_arrays(path: str) -> dict[str, Any]:
     """The named arrays of an ``.npz`` archive or a ``.pt``/``.pth`` dict (tensors or numpy arrays)."""
     p = Path(path)
     if not p.is_file():
-        raise DataError(f"data file {path} does not exist" if not p.exists() else f"data file {path} is not a file")
+        raise missing_file(path) if not p.exists() else DataError(f"data file {path} is not a file")
     suffix = p.suffix.lower()
     if suffix not in (".npz", ".pt", ".pth"):
         raise DataError(f"{path}: a network with several inputs reads an .npz or .pt file with one array per "
@@ -347,14 +398,18 @@ def named_inputs(cfg: DataConfig, inputs: dict[str, TensorType], train: bool = T
                         f"{', '.join(inputs)} and the file has {', '.join(arrays) or 'no arrays'}\n    hint: save "
                         f"one array per input, named after it, and the targets as 'y', e.g. numpy.savez(path, "
                         + ", ".join(f"{n}=..." for n in inputs) + ", y=...)")
-    xs = [check_fit(_tensor(arrays[n], path), t, n, "reshape the array, or change the input's shape in the spec")
-          for n, t in inputs.items()]
+    try:
+        xs = [check_fit(_tensor(arrays[n], path), t, n, "reshape the array, or change the input's shape in the spec")
+              for n, t in inputs.items()]
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
     ykey = next((k for k in TARGET_NAMES if k in arrays), None)
     extra = [k for k in arrays if k not in inputs and k != ykey]
     if extra:
         raise DataError(f"{path}: the arrays {', '.join(extra)} are neither an input of the network "
                         f"({', '.join(inputs)}) nor the targets ({' / '.join(TARGET_NAMES)})")
-    y = _tensor(arrays[ykey], path) if ykey else torch.zeros(len(xs[0]), dtype=torch.long)
+    y = labels(_tensor(arrays[ykey], path)) if ykey else torch.zeros(len(xs[0]), dtype=torch.long)
+    same_count(path, {**dict(zip(inputs, xs)), **({ykey: y} if ykey else {})})
     data = _finish(cfg, TensorSet(*xs, y))
     return data, f"{path} ({len(xs[0])} samples; arrays {', '.join(inputs)}" + (f" and {ykey})" if ykey else ")")
 
@@ -362,22 +417,34 @@ def named_inputs(cfg: DataConfig, inputs: dict[str, TensorType], train: bool = T
 def _tensor(a: Any, path: str) -> torch.Tensor:
     if isinstance(a, torch.Tensor):
         return a
-    a = np.asarray(a)
-    if a.dtype == np.uint8:
-        return torch.from_numpy(a.astype(np.float32) / 255.0)
+    a = np.asarray(a)  # uint8 stays uint8: pixels for a float input, ids for a long one (check_fit)
     if a.dtype.kind not in "fiub":
         raise DataError(f"{path}: array of dtype {a.dtype} is not numeric")
     return torch.from_numpy(np.ascontiguousarray(a))
 
 
+def same_count(path: str, named: dict[str, torch.Tensor]) -> None:
+    """Refuse arrays of one data set whose sample counts (first axes) differ, naming each and the file.
+
+    Raises:
+        DataError: ``t.npz: the arrays 'x' (40 samples) and 'y' (30 samples) ...``."""
+    counts = {k: (int(t.shape[0]) if t.dim() else 1) for k, t in named.items()}
+    if len(set(counts.values())) > 1:
+        listed = " and ".join(f"'{k}' ({n} samples)" for k, n in counts.items())
+        raise DataError(f"{path}: the arrays {listed} differ in their sample counts (their first axes)\n"
+                        f"    hint: every array holds one entry per sample, samples along the first axis")
+
+
 def _pick(arrays: dict[str, Any], path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-    for xk, yk in (("x", "y"), ("X", "y"), ("X", "Y"), ("inputs", "targets"), ("data", "labels"),
-                   ("images", "labels"), ("features", "targets")):
-        if xk in arrays:
-            return _tensor(arrays[xk], path), (_tensor(arrays[yk], path) if yk in arrays else None)
     keys = list(arrays)
-    if 1 <= len(keys) <= 2:
-        return _tensor(arrays[keys[0]], path), (_tensor(arrays[keys[1]], path) if len(keys) == 2 else None)
+    xk, yk = next(((xk, yk) for xk, yk in (("x", "y"), ("X", "y"), ("X", "Y"), ("inputs", "targets"),
+                                           ("data", "labels"), ("images", "labels"), ("features", "targets"))
+                   if xk in arrays), (keys[0] if 1 <= len(keys) <= 2 else None, keys[1] if len(keys) == 2 else None))
+    if xk is not None:
+        x, y = _tensor(arrays[xk], path), (_tensor(arrays[yk], path) if yk in arrays else None)
+        if y is not None:
+            same_count(path, {xk: x, yk: y})
+        return x, y
     raise DataError(f"{path}: cannot tell inputs from targets among {keys}; name them 'x' and 'y'")
 
 
@@ -391,7 +458,7 @@ def read_table(path: str) -> tuple[torch.Tensor, list[str] | None]:
 
     p = Path(path)
     if not p.is_file():
-        raise DataError(f"data file {path} does not exist" if not p.exists() else f"data file {path} is not a file")
+        raise missing_file(path) if not p.exists() else DataError(f"data file {path} is not a file")
     try:
         with p.open(newline="", encoding="utf-8") as f:
             rows = [r for r in csv.reader(f, delimiter="\t" if p.suffix.lower() == ".tsv" else ",") if r]
@@ -440,7 +507,7 @@ def read_csv(path: str, target: int | str | None) -> tuple[torch.Tensor, torch.T
     x = np.delete(table, col, axis=1)
     integral = bool(np.all(np.isfinite(y))) and bool(np.all(y == np.round(y)))
     yt = torch.from_numpy(y.astype(np.int64)) if integral else torch.from_numpy(y.astype(np.float32))
-    return torch.from_numpy(x.astype(np.float32)), yt
+    return torch.from_numpy(x), yt
 
 
 def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -> tuple[Any, int | None, str]:
@@ -476,11 +543,15 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -
             x, y = read_csv(path, cfg.target)
         else:
             x, maybe_y = load_file(path)
-            y = maybe_y if maybe_y is not None else torch.zeros(len(x), dtype=torch.long)
+            y = labels(maybe_y) if maybe_y is not None else torch.zeros(len(x), dtype=torch.long)
+            x = pixels(x) if want.dtype == "float" else x
         if x.dim() == 4 and x.shape[1] in (1, 3) and x.is_floating_point() and want.dtype == "float" \
                 and not dims_match(tuple(x.shape[1:]), want.shape):
             x = fit_images(x, want, what, bool(cfg.resize), name)  # images: resize on request, else a clear refusal
-        x = check_fit(x, want, what, "reshape the arrays, or change the input shape in the spec")
+        try:
+            x = check_fit(x, want, what, "reshape the arrays, or change the input shape in the spec")
+        except DataError as exc:
+            raise DataError(f"{path}: {exc}") from None
         k = int(y.max()) + 1 if not y.is_floating_point() and y.numel() and y.dim() == 1 else None
         return _finish(cfg, TensorSet(x, y)), k, f"{path} ({len(x)} samples)"
     if name == "random":

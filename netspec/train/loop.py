@@ -104,7 +104,10 @@ class Trainer:
         amp = setup.precision(cfg.precision, self.device)
         if amp.note:
             self.log(amp.note)
+            self.task.notes.append(amp.note)  # a dry run says it too
         self.amp_dtype = amp.amp_dtype
+        # what runs (config.yaml records it): fp16 asked for off CUDA trains in fp32
+        self.precision = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[amp.amp_dtype]
         self.scaler = setup.grad_scaler(amp)
         self.channels_last = setup.use_channels_last(cfg.channels_last, self.model, self.device)
         if self.channels_last:

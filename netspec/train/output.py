@@ -96,6 +96,10 @@ def write_config(trainer: Any) -> None:
     resolved["train"]["task"]["name"] = trainer.task.name
     resolved["train"]["data"]["name"] = getattr(trainer.task, "data_name", resolved["train"]["data"]["name"])
     resolved["train"]["loss"] = getattr(trainer.task, "loss_name", resolved["train"]["loss"])
+    ran = getattr(trainer, "precision", None)  # what ran, not what was asked (fp16 off CUDA runs in fp32)
+    if ran is not None and ran != resolved["train"]["precision"]:
+        resolved["precision_asked"] = resolved["train"]["precision"]
+        resolved["train"]["precision"] = ran
     write_text_atomic(trainer.out_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
 
 

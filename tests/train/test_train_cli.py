@@ -166,11 +166,18 @@ def test_shape_mismatch_names_both_shapes(tmp_path):
 
 
 def test_dtype_mismatch(tmp_path):
-    np.savez(tmp_path / "d.npz", x=np.zeros((20, 4), np.float32), y=np.zeros(20, np.int64))
+    # whole-valued floats are token ids; a fraction is refused with where it is, never truncated
+    x = np.zeros((20, 4), np.float32)
+    x[3, 2] = 1.5
+    np.savez(tmp_path / "d.npz", x=x, y=np.zeros(20, np.int64))
     spec = write_spec(tmp_path, "name: t\ninput: {shape: [4], dtype: long}\nlayers:\n"
                                 "  - embedding: {vocab: 10, dim: 3}\n  - flatten\n  - dense: 2\n")
-    with pytest.raises(DataError, match=r"\(4,\) float.*\(4,\) long"):
+    with pytest.raises(DataError, match=r"d\.npz: .*whole numbers.*sample 3, position 2 holds 1\.5"):
         api.dry_run(spec, {"data": str(tmp_path / "d.npz"), "task": "classification"})
+    x[3, 2] = 2.0
+    np.savez(tmp_path / "d.npz", x=x, y=np.zeros(20, np.int64))
+    info = api.dry_run(spec, {"data": str(tmp_path / "d.npz"), "task": "classification"})
+    assert info["batch_dtypes"][0] == "int64"
 
 
 def test_torchvision_missing_or_offline_is_a_clear_data_error(tmp_path):

@@ -432,7 +432,7 @@ def test_data_paths_in_a_spec_are_relative_to_the_spec_file(tmp_path, monkeypatc
     info = api.dry_run(spec)
     assert info["train_samples"] == 30 and "mine.npz" in info["data"]
     # a path given on the command line is relative to the working directory
-    with pytest.raises(DataError, match="does not exist"):
+    with pytest.raises(UsageError, match="does not exist"):  # a missing file: exit 2, as for --weights
         api.dry_run(spec, {"data": "mine.npz"})
 
 

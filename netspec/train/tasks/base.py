@@ -271,6 +271,7 @@ class Task:
         self.loss_name = cfg.loss
         self.notes: list[str] = []  # what the trainer says about its choices (the loss chosen and why)
         self.data_info: dict[str, Any] = {}
+        self.every = False  # predict --all: every value of an output, not the first PREVIEW
 
     # --- data ---
     @property
@@ -354,7 +355,7 @@ class Task:
         n = self.n_inputs
         lines = self.describe_prediction(self.predict(*batch[:n]))
         if len(batch) > n and not batch[n].is_floating_point() and batch[n].dim() in (1, 2):
-            lines = [f"{line}  [target {' '.join(str(int(v)) for v in t.reshape(-1)[:16].tolist())}]"
+            lines = [f"{line}  [target {listed([str(int(v)) for v in t.reshape(-1).tolist()], self.every, ' ')}]"
                      for line, t in zip(lines, batch[n].cpu())]
         return lines
 
@@ -363,13 +364,27 @@ class Task:
         return None
 
     def describe_prediction(self, out: torch.Tensor) -> list[str]:
-        return [", ".join(f"{v:.4g}" for v in row.flatten().tolist()[:16]) for row in out.float().cpu()]
+        """One line per sample: the output's shape, then its values (the first PREVIEW, unless ``every``)."""
+        return [f"shape {fmt_shape(tuple(row.shape))}: "
+                + listed([f"{v:.4g}" for v in row.flatten().tolist()], self.every) for row in out.float().cpu()]
 
     def state_dict(self) -> dict[str, Any]:
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
+
+
+PREVIEW = 16  # the values of one output predict prints, unless asked for all (predict --all)
+
+
+def listed(items: Sequence[str], every: bool = False, sep: str = ", ", unit: str = "values") -> str:
+    """``items`` joined; past PREVIEW (and not ``every``) cut there, with the cut said and the total:
+    ``0.1, 0.2, … (16 of 784 values shown; predict --all prints every one)``."""
+    if every or len(items) <= PREVIEW:
+        return sep.join(items)
+    return (sep.join(items[:PREVIEW]) + f"{sep}… ({PREVIEW} of {len(items)} {unit} shown; predict --all prints "
+            f"every one)")
 
 
 def first_out(value: Any, net: NetGraph) -> torch.Tensor:

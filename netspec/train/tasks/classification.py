@@ -15,6 +15,7 @@ from netspec.train.synthetic import captions, logic, parity, sentiment, trees
 from netspec.train.tasks.base import (
     Task,
     embedding_vocab,
+    listed,
     loss_note,
     make_loss,
     need_classes,
@@ -244,9 +245,9 @@ class Classification(Task):
         return out.softmax(-1) if self.loss_name != "nll" else out.exp()
 
     def describe_prediction(self, probs: torch.Tensor) -> list[str]:
-        if probs.dim() > 2:  # a class per step: the likeliest one of each (the first 16 steps)
-            return ["classes " + " ".join(str(int(c)) for c in row.reshape(-1, row.shape[-1]).argmax(-1)[:16])
-                    for row in probs.cpu()]
+        if probs.dim() > 2:  # a class per step: the likeliest one of each (the first PREVIEW steps)
+            return ["classes " + listed([str(int(c)) for c in row.reshape(-1, row.shape[-1]).argmax(-1)], self.every,
+                                        " ", "steps") for row in probs.cpu()]
         lines = []
         for row in probs.cpu():
             top = row.topk(min(3, row.numel()))

@@ -66,12 +66,13 @@ class Seq2Seq(Task):
             x, y = D.load_file(str(cfg.path))
             if y is None:
                 raise DataError(f"{cfg.path}: seq2seq needs source and target id arrays ('x' and 'y')")
-            data, desc = TensorSet(x.long(), y.long()), str(cfg.path)
+            data, desc = TensorSet(x, y), str(cfg.path)
         else:
             raise DataError(f"task seq2seq takes data 'reversal' or an npz/pt file of (source, target) ids, "
                             f"not '{self.data_name}'")
-        D.check_fit(data.tensors[0], self.src_type, self.src_name)
-        D.check_fit(data.tensors[1], self.tgt_type, self.tgt_name)
+        # whole-valued floats become ids, fractions are refused (never truncated)
+        data = TensorSet(D.check_fit(data.tensors[0], self.src_type, self.src_name),
+                         D.check_fit(data.tensors[1], self.tgt_type, self.tgt_name))
         meaning = output_meaning(self.graph.networks[self.dec_name])
         self.loss_name = self.cfg.loss if self.cfg.loss != "auto" else (
             "nll" if meaning == "log_distribution" else "nll_of_probs" if meaning == "distribution"

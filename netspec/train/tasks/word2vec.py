@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from netspec.core.errors import DataError
+from netspec.core.errors import DataError, UsageError
 from netspec.train.batching import DataBundle, split
 from netspec.train.runtime import write_text_atomic
 from netspec.train.tasks.base import StepContext, Task, embedding_vocab, make_loss, register_task
@@ -46,7 +46,9 @@ class Word2Vec(Task):
             raise DataError(f"word2vec reads text: data 'text' (optionally with a path), not '{self.data_name}'")
         path = Path(cfg.path) if cfg.path else corpus_path()
         if not path.is_file():
-            raise DataError(f"text corpus {path} " + ("does not exist" if not path.exists() else "is not a file"))
+            if not path.exists():
+                raise UsageError(f"text corpus {path} does not exist")
+            raise DataError(f"text corpus {path} is not a file")
         try:
             words = tokenize(path.read_text(encoding="utf-8"))
         except UnicodeDecodeError:
