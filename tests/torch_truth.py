@@ -54,3 +54,17 @@ def assert_matches_torch(net: NetGraph, batch: int = 2, check_macs: bool = True)
     if check_macs:
         assert counter.get_total_flops() == 2 * net.macs * batch, "MACs differ from torch's flop counter"
     return model
+
+
+def spec_for(kind: str, args: dict, shapes: list[tuple]) -> dict:
+    """A spec of one layer of ``kind`` with ``args`` on inputs of ``shapes`` (a kind's ``EXAMPLES`` entry),
+    each input of the dtype the kind takes."""
+    from netspec.layers import layer_kinds
+
+    cls = layer_kinds()[kind]
+    dtypes = getattr(cls, "INPUT_DTYPES", None) or ["long" if cls.INPUT_DTYPE == "long" else "float"] * len(shapes)
+    inputs = {f"x{i}": {"shape": list(s), "dtype": dtypes[i]} for i, s in enumerate(shapes)}
+    layer = {"kind": kind, **args}
+    if len(shapes) > 1:
+        layer["from"] = list(inputs)
+    return {"name": "probe", "inputs": inputs, "layers": [layer]}

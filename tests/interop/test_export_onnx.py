@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch_truth import spec_for
 
 import netspec
 from netspec.backends.torch.compile import example_inputs
@@ -37,15 +38,6 @@ RANDOM_AT_EVAL = ("name: noisy\ninputs:\n  mu: [3]\n  logvar: [3]\nlayers:\n"
                   "  - sample: {from: [mu, logvar], at_eval: sample}\n")
 
 
-def spec_for(kind: str, args: dict, shapes: list[tuple]) -> dict:
-    """One layer of ``kind`` on inputs of ``shapes`` (as tests/layers/test_layers.py writes it)."""
-    cls = layer_kinds()[kind]
-    dtypes = getattr(cls, "INPUT_DTYPES", None) or ["long" if cls.INPUT_DTYPE == "long" else "float"] * len(shapes)
-    inputs = {f"x{i}": {"shape": list(s), "dtype": dtypes[i]} for i, s in enumerate(shapes)}
-    layer = {"kind": kind, **args}
-    if len(shapes) > 1:
-        layer["from"] = list(inputs)
-    return {"name": "probe", "inputs": inputs, "layers": [layer]}
 
 
 def _leftovers(folder: Path, keep: set[str]) -> list[str]:

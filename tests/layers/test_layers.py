@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch_truth import assert_matches_torch
+from torch_truth import assert_matches_torch, spec_for
 
 from netspec import ShapeError, load
 from netspec.backends.torch.compile import example_inputs
@@ -15,14 +15,6 @@ from netspec.layers import layer_kinds
 CASES = [(kind, i, args, shapes) for kind, cls in layer_kinds().items() for i, (args, shapes) in enumerate(cls.EXAMPLES)]
 
 
-def spec_for(kind: str, args: dict, shapes: list[tuple]) -> dict:
-    cls = layer_kinds()[kind]
-    dtypes = getattr(cls, "INPUT_DTYPES", None) or ["long" if cls.INPUT_DTYPE == "long" else "float"] * len(shapes)
-    inputs = {f"x{i}": {"shape": list(s), "dtype": dtypes[i]} for i, s in enumerate(shapes)}
-    layer = {"kind": kind, **args}
-    if len(shapes) > 1:
-        layer["from"] = list(inputs)
-    return {"name": "probe", "inputs": inputs, "layers": [layer]}
 
 
 def test_every_kind_has_examples():
