@@ -220,3 +220,17 @@ def test_example_inputs_still_run(tmp_path):
     model = netspec.compile(_spec("concat", {"axis": -1}, [(2, 3), (2, 5)]))
     out = model(*example_inputs(graph))
     assert tuple(out.shape[1:]) == (2, 8)
+
+
+@pytest.mark.parametrize("kind", sorted(k for k, c in layer_kinds().items() if isinstance(getattr(c, "N", None), int)))
+def test_a_window_size_list_has_one_value_per_axis(kind: str):
+    """A kind with N spatial axes takes, for each size option, one number or a list of N: a list of another
+    length was accepted by the 1-D pools (check passed; torch's nn.MaxPool1d then refused it)."""
+    cls = layer_kinds()[kind]
+    required = {name: 4 for name, info in cls.model_fields.items() if info.is_required() and name != "kind"}
+    for option in ("kernel", "stride", "padding", "dilation"):
+        if option not in cls.model_fields:
+            continue
+        for length in {cls.N - 1, cls.N + 1} - {0}:
+            with pytest.raises(ValidationError):
+                cls(kind=cls.KIND, **required, **{option: [1] * length})

@@ -1,13 +1,12 @@
 from typing import ClassVar
 
 from netspec.layers.base import register_layer
-from netspec.layers.pool.base_pool import PoolBase
+from netspec.layers.pool.base_pool1d import Pool1dBase
 
 
 @register_layer("avg_pool1d", aliases=("avgpool1d",))
-class AvgPool1d(PoolBase):
+class AvgPool1d(Pool1dBase):
     """1-D average pooling over (C, L)."""
 
-    N: ClassVar[int] = 1
     MODE: ClassVar[str] = "avg"
     EXAMPLES: ClassVar = [({"kernel": 3, "stride": 1, "padding": 1}, [(4, 9)])]
