@@ -232,6 +232,15 @@ def features_last(ctx: Ctx, index: int = 0) -> bool:
     return ctx.features_last[index:index + 1] == (True,)
 
 
+def warn_channels_of_features_last(ctx: Ctx, kind: str, x: TensorType) -> None:
+    """Warn when ``kind``, which reads axis 0 of ``x`` as its channels, is given an input the builder knows
+    holds its features on the last axis (an embedding's or a recurrent layer's (T, F), a channels-last map)."""
+    if features_last(ctx):
+        ctx.warn(f"{kind} reads axis 0 of {x} as channels, but this input holds its features on the last axis "
+                 "(a sequence or a channels-last map): its channels would be the positions; hint: permute: "
+                 f"[{x.rank - 1}, {', '.join(map(str, range(x.rank - 1)))}] puts the features first")
+
+
 # For a kind that reads axis 0 as channels and finds a symbolic size there: the usual cause.
 SEQUENCE_HINT = ("; hint: axis 0 is the channels; a sequence (T, F) has its features last: permute: [1, 0] makes "
                  "it (F, T)")

@@ -137,6 +137,8 @@ def _warnings(spec: str) -> list[str]:
     ("  - dense: 16\n  - parallel: {branches: [[dense: 8], [dense: 8]]}\n", "concat"),
     ("  - dense: 16\n  - batchnorm1d\n", "batchnorm1d"),          # 10 "channels": one per time step
     ("  - lstm: {units: 16, return_sequences: true}\n  - global_avg_pool\n", "global_avg_pool"),  # (10, 16) → (10,)
+    ("  - lstm: {units: 16, return_sequences: true}\n  - conv1d: {filters: 4, kernel: 3}\n", "conv1d"),  # 10 in
+    ("  - dense: 16\n  - dense: 8\n  - group_norm: 2\n", "group_norm"),  # groups of time steps
 ])
 def test_a_sequence_read_as_channels_first_warns(layers: str, kind: str):
     warnings = _warnings(f"name: s\ninput: [10, 32]\nlayers:\n{layers}")
@@ -159,6 +161,10 @@ def test_channels_last_is_known_after_a_permute_and_until_the_permute_back():
     # conv1d maps (C, L) and an explicit axis: 0 on sequences
     "input: [4, 20]\nlayers:\n  - conv1d: {filters: 8, kernel: 3}\n  - batchnorm1d\n  - global_max_pool\n",
     "input: [10, 32]\nlayers:\n  - dense: 16\n  - parallel: {axis: 0, branches: [[dense: 8], [dense: 8]]}\n",
+    # a (T, F) input or an embedding permuted to (F, T) for a conv1d (specs/conv1d_downsample.yaml's pattern)
+    "input: [10, 1]\nlayers:\n  - permute: [1, 0]\n  - conv1d: {filters: 4, kernel: 3}\n  - group_norm: 2\n",
+    "inputs: {t: {shape: [40], dtype: long}}\nlayers:\n  - embedding: {vocab: 9, dim: 16}\n  - permute: [1, 0]\n"
+    "  - conv1d: {filters: 8, kernel: 3}\n  - batchnorm1d\n",
 ])
 def test_maps_and_written_axes_do_not_warn(spec: str):
     assert _warnings("name: m\n" + spec) == []

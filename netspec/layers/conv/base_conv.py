@@ -20,6 +20,7 @@ from netspec.layers.base import (
     need_float,
     need_rank,
     option_error,
+    warn_channels_of_features_last,
 )
 from netspec.layers.conv.window import AXES, check_size, size_tuple
 
@@ -84,6 +85,7 @@ class ConvBase(Layer):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         self.in_channels(x)
+        warn_channels_of_features_last(ctx, self.KIND, x)
         out = []
         pads = self.paddings
         for i, (n, k, s, d) in enumerate(zip(x.shape[1:], self.kernels, self.strides, self.dilations)):

@@ -18,6 +18,7 @@ from netspec.layers.base import (
     need_float,
     need_rank,
     pair,
+    warn_channels_of_features_last,
 )
 from netspec.layers.conv.window import AXES, check_size
 
@@ -45,6 +46,7 @@ class LocalBase(Layer):
                      for i, n in enumerate(x.shape[1:]))
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
+        warn_channels_of_features_last(ctx, self.KIND, ins[0])
         return TensorType((self.filters, *self.out_hw(ins[0], ctx)))
 
     def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:

@@ -4,7 +4,17 @@ from pydantic import Field
 
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType
-from netspec.layers.base import Bool, Ctx, Float, Int, Layer, need_float, need_rank, register_layer
+from netspec.layers.base import (
+    Bool,
+    Ctx,
+    Float,
+    Int,
+    Layer,
+    need_float,
+    need_rank,
+    register_layer,
+    warn_channels_of_features_last,
+)
 from netspec.layers.norm.axes import channels
 
 
@@ -30,6 +40,7 @@ class GroupNorm(Layer):
         need_rank(x, (1, 2, 3, 4), "a (C, ...) input")
         need_float(x, self.KIND)
         c = channels(x)
+        warn_channels_of_features_last(ctx, self.KIND, x)
         if c % self.groups:
             raise ShapeError(f"{self.KIND}: channels ({c}) must be divisible by groups ({self.groups})")
         return x

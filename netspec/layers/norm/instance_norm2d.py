@@ -3,7 +3,16 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.types import TensorType
-from netspec.layers.base import Bool, Ctx, Float, Layer, need_float, need_rank, register_layer
+from netspec.layers.base import (
+    Bool,
+    Ctx,
+    Float,
+    Layer,
+    need_float,
+    need_rank,
+    register_layer,
+    warn_channels_of_features_last,
+)
 from netspec.layers.norm.axes import channels
 
 
@@ -28,6 +37,7 @@ class InstanceNorm2d(Layer):
         need_rank(x, (3,), "a (C, H, W) input")
         need_float(x, self.KIND)
         channels(x)
+        warn_channels_of_features_last(ctx, self.KIND, x)
         return x
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:

@@ -30,8 +30,8 @@ class Permute(Layer):
     def output_features_last(self, ins: list[TensorType], ctx: Ctx) -> bool:
         """Channels moved last make a channels-last map (ConvNeXt's ``[1, 2, 0]``); a features-last input
         stays so while its last axis stays last."""
-        if ctx.channels_first[:1] == (True,):
-            return self.dims[-1] == 0
+        if ctx.channels_first[:1] == (True,):  # of rank 2 it may be a (T, F) input read as (C, L): not known
+            return ins[0].rank >= 3 and self.dims[-1] == 0
         return ctx.features_last[:1] == (True,) and self.dims[-1] == len(self.dims) - 1
 
     def label(self) -> str:
