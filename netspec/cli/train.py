@@ -166,6 +166,8 @@ def run_build(args: argparse.Namespace) -> int:
                 print(info["weights"])
             for note in info.get("notes", ()):
                 print(note)
+            for line in info.get("warnings", ()):
+                print(line)
             print("dry run ok: nothing trained, nothing written")
         return 0
     try:

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 import torch
 
 from netspec.api import Source, analyze
+from netspec.backends.report.summary import warning_lines
 from netspec.core.errors import DataError, ExpectationError, NetspecError, UsageError
 from netspec.ir.graph import Graph, NetGraph
 from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
@@ -187,6 +188,9 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
                     + (f" × {trainer.world} processes" if trainer.world > 1 else "")
                     + (f", run directory {trainer.out_dir}" if trainer.out_dir else ""))
         trainer.log(str(trainer.threads))
+        for net in graph.networks.values():  # what `check` warns of, before the time is spent
+            for line in warning_lines(net):
+                trainer.log(line)
         summary = trainer.fit()
     finally:
         if run is not None:
@@ -260,6 +264,7 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         "batch_dtypes": [str(t.dtype).replace("torch.", "") for t in batch],
         "loss": float(loss.detach()), "loss_name": getattr(trainer.task, "loss_name", "?"),
         "device": str(trainer.device), "steps_per_epoch": trainer.steps_per_epoch,
+        "warnings": [line for net in graph.networks.values() for line in warning_lines(net)],
         "notes": list(trainer.task.notes),
         "config": trainer.cfg.dump(),
         **({"weights": report.summary()} if (report := getattr(trainer.model, "netspec_weights", None)) else {}),

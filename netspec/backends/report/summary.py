@@ -89,13 +89,13 @@ def render(report: Any, color: bool = False) -> str:
         totals = _totals(r)
         out.extend(totals[:-1])
         out.append(f"{dim}{totals[-1]}{off}")
-        out.extend(_warnings(r.graph, yellow, off))
+        out.extend(warning_lines(r.graph, yellow, off))
         out.extend(f"{red}expectation failed:{off} {p}" for p in r.failures)
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
-def _warnings(graph: NetGraph, yellow: str, off: str) -> list[str]:
+def warning_lines(graph: NetGraph, yellow: str = "", off: str = "") -> list[str]:
     """Each warning at the place it was written, its hint on a line of its own, as errors are shown; the
     copies of a repeat or of a block used again (the same words at the same place) once, with their count."""
     seen: dict[tuple[str, str], list[str]] = {}
