@@ -528,13 +528,15 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -
         x = fit_images(x, want, what, bool(cfg.resize), name)
         return _finish(cfg, TensorSet(x, y)), k, f"{_TORCHVISION[name]} (torchvision)"
     if name == "folder":
+        path = cfg.path if train or not cfg.val_path else cfg.val_path
+        if path is not None and not Path(path).is_dir():  # first: what is wrong is the path, not the spec
+            raise UsageError(f"image folder {Path(path)} does not exist (expected {Path(path)}/<class>/<image files>)")
         if len(want.shape) != 3 or not all(isinstance(d, int) for d in want.shape):
             raise DataError(f"an image folder gives (C, H, W) images; the spec's input '{what}' is "
                             f"{fmt_shape(want.shape)} {want.dtype}")
         c, h, w = want.shape  # type: ignore[misc]
         if c not in (1, 3):
             raise DataError(f"an image folder gives 1- or 3-channel images; the spec's input '{what}' has {c} channels")
-        path = cfg.path if train or not cfg.val_path else cfg.val_path
         ds = ImageFolder(str(path), int(c), (int(h), int(w)))
         return ds, len(ds.classes), f"image folder {path} ({len(ds)} images, {len(ds.classes)} classes)"
     if name in ("npz", "pt", "csv"):

@@ -276,3 +276,12 @@ def test_build_shows_what_check_warns_of(tmp_path, capsys):
     for out in (dry, run):
         assert f"{spec}:7:5: warning: layer_scale_1: layer_scale scales axis 0 of (8, 8, 8)" in out
         assert "    hint: write axis: -1" in out
+
+
+def test_a_missing_image_folder_is_a_missing_path_whatever_the_spec(tmp_path, capsys):
+    # the spec's (6,) input does not fit images either: the path is what to fix first (exit 2, as other files)
+    spec = tmp_path / "reg.yaml"
+    spec.write_text("netspec: 1\nname: reg\ninput: [6]\nlayers:\n  - dense: 1\ntrain: {task: regression}\n",
+                    encoding="utf-8")
+    assert main(["build", str(spec), "--dry-run", "--data", str(tmp_path / "nowhere") + "/"]) == 2
+    assert f"image folder {tmp_path / 'nowhere'} does not exist" in capsys.readouterr().err
