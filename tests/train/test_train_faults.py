@@ -370,7 +370,7 @@ def test_a_token_id_outside_the_vocabulary_in_a_late_batch_is_a_data_error(tmp_p
     x[150, 2] = 20
     np.savez(tmp_path / "d.npz", x=x, y=rng.integers(0, 2, 200))
     rc, _, err = _cli(capsys, "build", spec, "--data", tmp_path / "d.npz", "--epochs", "1", "--out", tmp_path / "r")
-    assert rc == 1 and "token id 20 for the input 'input'" in err and "0 … 19" in err, err
+    assert rc == 1 and "token id 20 (at position 2 of a sample) for the input 'input'" in err and "0 … 19" in err, err
 
 
 def test_a_checkpoint_of_another_architecture_names_every_difference(tmp_path, capsys):

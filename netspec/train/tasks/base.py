@@ -442,7 +442,10 @@ def check_token_ids(task: "Task", data: Any, what: str) -> None:
         lo, hi = int(t.min()), int(t.max())
         if lo < 0 or hi >= limits[name]:
             bad = lo if lo < 0 else hi
-            raise DataError(f"the {what} has the token id {bad} for the input '{name}', whose embedding "
+            # where in a sample (the sample's number here is after the split and shuffle, not the file's)
+            first = (t == bad).nonzero()[0].tolist()[1:]
+            at = f" (at position {', '.join(map(str, first))} of a sample)" if first else ""
+            raise DataError(f"the {what} has the token id {bad}{at} for the input '{name}', whose embedding "
                             f"takes ids 0 … {limits[name] - 1} (a vocabulary of {limits[name]})\n    hint: map "
                             f"the tokens into the vocabulary (0 for unknown words), or enlarge the embedding's vocab")
 
