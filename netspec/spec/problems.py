@@ -77,6 +77,9 @@ def _one(errs: list[dict[str, Any]], spot: Reached, value: Any, root: type[BaseM
         known = [f.alias or n for n, f in model.model_fields.items()] if model else []
         hint = did_you_mean(key, known) or (f"allowed here: {', '.join(known)}" if known else "")
         return Problem(f"unknown key '{key}'", where, path, hint)
+    short = [e["loc"][-1] for e in errs if e["type"] == "missing" and e["loc"] and isinstance(e["loc"][-1], int)]
+    if short:  # a list's item is missing, not a key: the list is too short for the (fixed-length) form
+        return Problem(f"expected at least {max(short) + 1} values here; got {_show(value)}", where, path)
     if "missing" in types:
         return Problem(f"missing required '{kept[-1] if kept else '?'}'", where, path.rsplit(".", 1)[0] if path else "")
     key = next((k for k in reversed(kept) if isinstance(k, str)), "")

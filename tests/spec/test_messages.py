@@ -188,3 +188,10 @@ def test_the_same_problem_in_yaml_keeps_its_yaml_hint(tmp_path):
 def test_dsl_text_given_as_a_string_gets_dsl_hints():
     problems = _problems("input [3]\nfoo 4\n")
     assert len(problems) == 1 and "'block name(params) { ... }'" in problems[0].hint
+
+
+def test_a_list_too_short_for_its_option_says_how_many_values():
+    # adaptive_avg_pool2d's output_size is a number or a pair (h, w): [3] has one value of two
+    for item in ("adaptive_avg_pool2d: [3]", "adaptive_avg_pool2d: {output_size: [3]}"):
+        (problem,) = _problems(f"input: [4, 6, 6]\nlayers:\n  - {item}\n")
+        assert problem.message == "expected at least 2 values here; got [3]" and problem.path.endswith("output_size")
