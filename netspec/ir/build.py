@@ -64,7 +64,7 @@ class Scope:
 class Builder:
     """Walks a network's layers, inferring types and counting; structure kinds call back into it."""
 
-    def __init__(self, name: str, inputs: dict[str, TensorType], strict: bool) -> None:
+    def __init__(self, name: str, inputs: dict[str, TensorType], strict: bool, layers: list[Layer]) -> None:
         self.name = name
         self.inputs = inputs
         self.strict = strict
@@ -73,7 +73,7 @@ class Builder:
         self.rfs: dict[Ref, tuple[tuple[int, int], ...] | None] = {
             Ref(k): (((1, 1),) * (t.rank - 1) if t.rank >= 2 else None) for k, t in inputs.items()}
         self.features_last: dict[Ref, bool] = {}  # outputs known to hold their features last (absent: not known)
-        self.layers: list[Layer] = []  # the network's items, as written (to tell a name defined below from a typo)
+        self.layers = layers  # the network's items, as written (to tell a name defined below from a typo)
         self.nodes: list[Node] = []
         self.groups: dict[str, GroupInfo] = {}
         self.everything: dict[str, Ref] = {}
@@ -677,8 +677,7 @@ def build_network(name: str, net: Network, done: dict[str, NetGraph], bind: dict
         inputs, sources = _input_types(name, net, done, bind)
     except NetspecError as err:
         raise _in_terms(err) from None
-    b = Builder(name, inputs, strict)
-    b.layers = net.layers
+    b = Builder(name, inputs, strict, net.layers)
     graph = NetGraph(name, inputs, sources, b.nodes, b.groups, {}, expect=net.expect)
     try:
         last = b.chain(net.layers, b.root, Ref(next(iter(inputs))))
