@@ -56,6 +56,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"netspec: error: {message}\n")
 
 
+def command_modules(command: str | None) -> list[str]:
+    """The modules that define ``command``'s subcommands (all of them for an unknown command or none)."""
+    return [m for m, names in COMMANDS.items() if command in names] or list(COMMANDS)
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; given a known ``command``, with that command's module's subcommands only."""
     parser = _Parser(prog="netspec", description="A declarative network compiler for PyTorch.")
@@ -64,8 +69,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"netspec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    modules = [m for m, names in COMMANDS.items() if command in names] or list(COMMANDS)
-    for name in modules:
+    for name in command_modules(command):
         importlib.import_module(name).add_parser(sub)
     parser.set_defaults(_subcommands=sub)
     return parser
@@ -173,17 +177,21 @@ def file_problem(err: OSError) -> str:
 def entry() -> None:
     """The `netspec` console script and `python -m netspec`: :func:`main` in a process that ends with it.
 
-    Everything imported so far lives until exit, so it is frozen out of the cyclic collector's passes.
-    The commands in ``ONE_SHOT`` run without the collector at all (``check --watch``, which loops, keeps it).
+    The commands in ``ONE_SHOT`` run without the cyclic collector at all, imports included (``check
+    --watch``, which loops, keeps it): the classes and schemas they create live until exit. For the
+    others, the command's modules are imported first and frozen out of the collector's passes.
     A command that never imported torch (check, convert, draw, kinds, schema) then leaves without
     tearing the interpreter down once its output is flushed: freeing every module and pydantic class
     one by one costs more than a small spec's check. Commands that imported torch exit normally (data
     loader workers, CUDA and atexit handlers need their shutdown).
     """
-    gc.freeze()
     argv = sys.argv[1:]
     if argv and argv[0] in ONE_SHOT and "--watch" not in argv:
         gc.disable()
+    else:
+        for name in command_modules(argv[0] if argv else None):
+            importlib.import_module(name)
+        gc.freeze()
     code = main()
     if "torch" in sys.modules:
         sys.exit(code)
