@@ -65,6 +65,7 @@ from netspec.interop.torch_table import (
     ACTIVATION_FUNCTIONS,
     ACTIVATION_MODULES,
     ADAPTIVE_MAX,
+    ALPHA_DROPOUTS,
     BIDIRECTIONAL_MERGES,
     CUTS,
     DECODERS,
@@ -85,10 +86,13 @@ from netspec.interop.torch_table import (
     REDUCTIONS,
     SHAPES,
     STATE_LAYOUT,
+    SPATIAL_DROPOUTS,
     STOCHASTIC_DEPTH,
     TRANSFORMERS,
+    TRANSPOSED_CONVS,
     UNUSED_ARGUMENTS,
     WINDOWED,
+    alpha_dropout_refusal,
     attention_item,
     drop_path_item,
     drop_path_rate,
@@ -100,8 +104,10 @@ from netspec.interop.torch_table import (
     layer_norm_item,
     linear_item,
     merge_mode,
+    output_padding_of,
     pair,
     sample_axis,
+    spatial_dropout_rank,
     state_index,
 )
 from netspec.interop.tracing import (
@@ -757,6 +763,12 @@ class Importer(Structure):
             item = self.layer_norm(m, n)
         elif type(m) in MODULES:
             item = MODULES[type(m)](m)
+            if type(m) in SPATIAL_DROPOUTS and args and self.tensor(args[0]) is not None:
+                spatial_dropout_rank(m, self.tensor(args[0]).dim())
+            if isinstance(m, TRANSPOSED_CONVS) and self.call(n).get("output_size") is not None:
+                item = self.output_size(m, n, args, item)
+        elif isinstance(m, ALPHA_DROPOUTS):
+            raise ValueError(alpha_dropout_refusal(m))
         elif isinstance(m, nn.Unflatten):  # a reshape, read from the sizes it produced
             item = self.shape_op(n, args[:1])
         elif type(m).__name__ in DROP_PATHS:
@@ -768,6 +780,17 @@ class Importer(Structure):
         else:
             raise ValueError(f"no netspec kind for {type(m).__module__}.{type(m).__name__}")
         return item, args
+
+    def output_size(self, m: nn.Module, n: fx.Node, args: list[str], item: dict[str, Any]) -> dict[str, Any]:
+        """A transposed convolution called with ``output_size`` (a U-Net's ``up(x, output_size=skip.size())``):
+        the ``output_padding`` torch made of it for the import's input shape, read from the sizes it produced."""
+        x, y = (self.tensor(args[0]) if args else None), self.tensor(n.name)
+        if x is None or y is None:
+            raise ValueError("a transposed convolution called with output_size and without one input tensor")
+        kind = next(iter(item))
+        extra = output_padding_of(m, x, y)
+        options = {k: v for k, v in item[kind].items() if k != "output_padding"}
+        return {kind: {**options, **({"output_padding": extra} if extra != 0 else {})}}
 
     def function_op(self, n: fx.Node, args: list[str], container: str) -> Op:
         """A known function or method call (a merge, a reshape, an activation, a parameter's use)."""
