@@ -294,8 +294,10 @@ def _rms_norm(m: nn.Module) -> dict[str, Any]:
     return {RMSNorm.KIND: item}
 
 
-def attention_item(m: nn.Module) -> dict[str, Any]:
-    if not m.batch_first:
+def attention_item(m: nn.Module, batch_second: bool = False) -> dict[str, Any]:
+    """``nn.MultiheadAttention`` as netspec's attention; ``batch_first=False`` only where forward gives it a
+    batch-second tensor (``batch_second``: :func:`layout.batch_second` found it so), which is the same function."""
+    if not m.batch_first and not batch_second:
         raise ValueError("batch_first=False (netspec's sequences are batch-first, (N, T, E))")
     if m.bias_k is not None or m.add_zero_attn:
         raise ValueError("add_bias_kv or add_zero_attn (netspec's attention has neither)")
