@@ -77,6 +77,7 @@ from netspec.interop.torch_table import (
     ENCODERS,
     FLATTENS,
     FUNCTION_MODULES,
+    FUNCTIONAL_DROPOUTS,
     FUNCTIONS,
     IDENTITY,
     INPLACE_OK,
@@ -89,8 +90,8 @@ from netspec.interop.torch_table import (
     RECURRENT,
     REDUCTIONS,
     SHAPES,
-    STATE_LAYOUT,
     SPATIAL_DROPOUTS,
+    STATE_LAYOUT,
     STOCHASTIC_DEPTH,
     TRANSFORMERS,
     TRANSPOSED_CONVS,
@@ -130,7 +131,6 @@ from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.attention.attention import Attention
 from netspec.layers.base import all_kind_names
 from netspec.layers.core.drop_path import DropPath
-from netspec.layers.core.dropout import Dropout
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.reshape import Reshape
 from netspec.layers.merge.chunk import Chunk
@@ -1119,10 +1119,26 @@ class Importer(Structure):
             if (start, end) != (1, -1):
                 return self.shape_op(n, tensors[:1])
             return {Flatten.KIND: {}}
-        if fn is F.dropout:
-            p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
-            return {Dropout.KIND: {"rate": p}}
+        if fn in FUNCTIONAL_DROPOUTS:
+            return self.dropout_function(n, tensors)
         return {ACTIVATION_FUNCTIONS[fn]: {}}
+
+    def dropout_function(self, n: fx.Node, tensors: list[str]) -> dict[str, Any]:
+        """``F.dropout(x, p, training)`` and its channel and alpha kinds, as their modules (the ``training`` forward
+        passes, ``self.training``, is False as traced in eval mode; True drops in eval mode too: refused)."""
+        cls, drops = FUNCTIONAL_DROPOUTS[n.target]
+        call = dict(zip(("p", "training", "inplace"), n.args[1:])) | dict(n.kwargs)
+        name = f"F.{fn_name(n.target)}"
+        if call.get("training", drops) is not False:
+            raise ValueError(f"{name} with training=True: it drops in eval mode too (netspec's dropout drops in "
+                             f"training only); hint: call it with training=self.training")
+        m = cls(float(call.get("p", 0.5)))
+        if isinstance(m, ALPHA_DROPOUTS):
+            raise ValueError(alpha_dropout_refusal(m))
+        x = self.tensor(tensors[0]) if tensors else None
+        if type(m) in SPATIAL_DROPOUTS and x is not None:
+            spatial_dropout_rank(m, x.dim())
+        return dropout_item(m)
 
     # --- the spec -----------------------------------------------------------------------------------
     def spec(self) -> dict[str, Any]:

@@ -100,7 +100,8 @@ def _keeps_layout(n: fx.Node, modules: dict[str, nn.Module], count: int) -> bool
 
 
 def _pool(n: fx.Node, x: torch.Tensor) -> str | None:
-    """The ``sequence_pool`` mode ``n`` is on a batch-second ``(T, N, E)`` ``x``: a mean over dim 0, ``y[0]``, ``y[-1]``."""
+    """The ``sequence_pool`` mode ``n`` is on a batch-second ``(T, N, E)`` ``x``: a mean over dim 0 (mean), ``y[0]``
+    (first), ``y[-1]`` (last); None for any other call."""
     if x.dim() != 3:
         return None
     if n.op in ("call_method", "call_function") and n.target in ("mean", torch.mean):

@@ -182,6 +182,13 @@ SPATIAL_DROPOUTS = {nn.Dropout1d: (3,), nn.Dropout2d: (3, 4), nn.Dropout3d: (5,)
 ALPHA_DROPOUTS = (nn.AlphaDropout, nn.FeatureAlphaDropout)  # SELU's dropout: no netspec kind
 
 
+# dropout functions: the module each is the forward of, and its default for `training` (True: it drops in eval mode)
+FUNCTIONAL_DROPOUTS = {F.dropout: (nn.Dropout, True), F.dropout1d: (nn.Dropout1d, True),
+                       F.dropout2d: (nn.Dropout2d, True), F.dropout3d: (nn.Dropout3d, True),
+                       F.alpha_dropout: (nn.AlphaDropout, False),
+                       F.feature_alpha_dropout: (nn.FeatureAlphaDropout, False)}
+
+
 def spatial_dropout_rank(m: nn.Module, rank: int) -> None:
     """Refuse a channel dropout on a tensor of ``rank`` (batch included) torch reads otherwise than netspec's
     spatial dropout (ValueError)."""
@@ -405,7 +412,7 @@ IDENTITY = next(name for name, a in ACTIVATIONS.items() if a.is_identity and a.p
 MERGES = {operator.add: Add.KIND, operator.iadd: Add.KIND, torch.add: Add.KIND,
           operator.mul: Multiply.KIND, operator.imul: Multiply.KIND, torch.mul: Multiply.KIND,
           operator.sub: Subtract.KIND, operator.isub: Subtract.KIND, torch.sub: Subtract.KIND}
-FUNCTIONS = {torch.flatten, torch.cat, torch.concat, F.dropout, *MERGES, *ACTIVATION_FUNCTIONS}
+FUNCTIONS = {torch.flatten, torch.cat, torch.concat, *FUNCTIONAL_DROPOUTS, *MERGES, *ACTIVATION_FUNCTIONS}
 # tensor methods read as the torch function of the same name
 METHODS = {f.__name__: f for f in (torch.flatten, *(f for f in ACTIVATION_FUNCTIONS if getattr(torch, f.__name__, None)
                                                    is f and hasattr(torch.Tensor, f.__name__)))}

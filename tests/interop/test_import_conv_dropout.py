@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 import netspec
 from netspec.interop.importer import NotImportable, import_model
@@ -147,3 +148,48 @@ def test_a_channel_dropout_torch_reads_as_unbatched_is_refused():
     assert refusal.path == "drop" and "rank 2" in refusal.why and "hint: " in refusal.why
     with pytest.raises(NotImportable, match="Dropout3d on a tensor of rank 4"):
         import_model(Around(nn.Dropout3d(0.2), 2), [3, 5, 6], check=False)
+
+
+class Functional(nn.Module):
+    """A dropout function between two convolutions, called as forward writes it."""
+
+    def __init__(self, axes: int, call) -> None:
+        super().__init__()
+        conv = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[axes]
+        self.pre, self.post, self.call = conv(3, 4, 3, padding=1), conv(4, 2, 1), call
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.post(self.call(torch.relu(self.pre(x)), self.training))
+
+
+@pytest.mark.parametrize("axes, shape, call", [
+    (2, [3, 5, 6], lambda x, training: F.dropout(x, 0.3, training)),
+    (1, [3, 7], lambda x, training: F.dropout1d(x, p=0.3, training=training)),
+    (2, [3, 5, 6], lambda x, training: F.dropout2d(x, 0.3, training=training)),
+    (3, [3, 3, 4, 5], lambda x, training: F.dropout3d(x, 0.3, training)),
+], ids=["dropout", "dropout1d", "dropout2d", "dropout3d"])
+def test_a_dropout_function_given_self_training_imports_as_its_module(axes, shape, call):
+    model = Functional(axes, call)
+    mine, spec = compiled(model, shape)
+    x = torch.randn(4, *shape)
+    with torch.no_grad():
+        assert torch.equal(mine.eval()(x), model.eval()(x))
+        model.train(), mine.train()
+        torch.manual_seed(7)
+        theirs = model(x)
+        torch.manual_seed(7)
+        ours = mine(x)
+    assert torch.equal(ours, theirs) and not torch.equal(ours, mine.eval()(x))
+
+
+@pytest.mark.parametrize("call, says", [
+    (lambda x, training: F.dropout2d(x, 0.3), "F.dropout2d with training=True: it drops in eval mode too"),
+    (lambda x, training: F.dropout(x, 0.3, True), "F.dropout with training=True"),
+    (lambda x, training: F.alpha_dropout(x, 0.3, training), "no netspec kind for AlphaDropout"),
+    (lambda x, training: F.dropout3d(x, 0.3, training), "Dropout3d on a tensor of rank 4"),
+], ids=["default-training", "training-true", "alpha", "3d-on-images"])
+def test_a_dropout_function_netspec_cannot_express_is_refused_with_a_hint(call, says):
+    with pytest.raises(NotImportable) as err:
+        import_model(Functional(2, call), [3, 5, 6], check=False)
+    (refusal,) = err.value.refusals
+    assert says in refusal.why and "hint: " in refusal.why
