@@ -67,12 +67,24 @@ def moves_axes(layers: list[Layer]) -> bool:
     return any(layer.SHAPE_ONLY for layer in walk_layers(layers))
 
 
+def inverse(order: tuple[int, ...]) -> list[int]:
+    """The permutation that undoes ``order`` (``permute: order`` then ``permute: inverse(order)`` is the
+    identity)."""
+    out = [0] * len(order)
+    for i, a in enumerate(order):
+        out[a] = i
+    return out
+
+
 @register_layer("residual")
 class Residual(Group):
     """A skip connection around ``layers``: ``activation(body(x) + shortcut(x))``.
 
     The shortcut is the identity when shapes agree; with ``shortcut: auto`` a projection (1×1 conv +
-    batch norm, the block's stride) is inserted otherwise."""
+    batch norm, the block's stride) is inserted otherwise. A body whose output has its input's shape but
+    its axes in another order (a permute not undone: a square ``(T, T)`` transposed) is refused: adding
+    it to the input would add values from different places. A body that permutes and permutes back
+    (MLP-Mixer's token mixing, ConvNeXt's channels-last MLP) keeps the order (``Composer.axis_order``)."""
 
     CHILDREN: ClassVar[dict[str, int]] = {"layers": 1, "shortcut": 1}
     TOPOLOGY: ClassVar[str] = "skip"
@@ -106,6 +118,14 @@ class Residual(Group):
                     "1×1 convolution)")])
             sc_layers = projection(xt, bt, self.projection_norm, strides)
         else:
+            order = builder.axis_order(x, body) if self.shortcut == "auto" else None
+            if order is not None and order != tuple(range(len(order))):
+                raise ShapeError(problems=[Problem(
+                    f"the body's output {bt} has the shape of the input {xt}, but its axes are the input's in "
+                    f"another order, {list(order)}: the identity shortcut would add each value to one from "
+                    "another place (x + f(x) transposed)",
+                    self.where, self.path, f"permute back at the end of the body (permute: {inverse(order)}), or "
+                    "write the shortcut: layers yourself (shortcut: identity adds the input as it is)")])
             sc_layers = []
         if sc_layers:
             sc_scope = builder.open_group(None, inner, name="shortcut", kind="shortcut")
