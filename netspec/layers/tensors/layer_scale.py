@@ -25,8 +25,7 @@ class LayerScale(Layer):
     recurrent or attention layer (a sequence ``(T, C)``, or a channels-last map after a permute), the
     first after a convolution or a pool (conv1d's ``(C, L)``, an image ``(C, H, W)``), and the first of
     ``(C,)``. A rank-2 input whose layout is not known (a network input, a reshape's output) cannot be
-    told from its shape: a symbolic axis is its length, else it warns and scales the last axis. ``axis``
-    overrides it. The parameter ``layer_scale`` has C on that axis and 1 on the axes after it, so it
+    told from its shape: it warns and scales the last axis (a sequence's). ``axis`` overrides it. The parameter ``layer_scale`` has C on that axis and 1 on the axes after it, so it
     broadcasts: ``(C, 1, 1)`` for an image, as torchvision's ConvNeXt; ``(C,)`` for a sequence.
     """
 
@@ -48,15 +47,12 @@ class LayerScale(Layer):
     @staticmethod
     def layout_axis(x: TensorType, ctx: Ctx) -> tuple[int, bool]:
         """The channel axis the builder's layout says, and whether it is a guess (a rank-2 input of unknown
-        layout with both sizes fixed: ``(C, L)`` and ``(T, F)`` look alike)."""
+        layout: ``(C, L)`` and ``(T, F)`` look alike)."""
         if features_last(ctx):
             return -1, False
         if channels_first(ctx) or x.rank != 2:
             return 0, False
-        first, last = (isinstance(d, str) for d in x.shape)
-        if first != last:  # a symbolic size is a length, never a channel count
-            return (-1 if first else 0), False
-        return -1, True
+        return -1, True  # not from a symbolic size: `--bind` would change the answer
 
     def channel_axis(self, x: TensorType, axis: int | None = None) -> int:
         """The channel axis (``axis``, else this layer's) as an index into ``x.shape``; not written, that of
