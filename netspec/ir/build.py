@@ -395,6 +395,10 @@ class Builder:
         order = tuple(where.get(label, -1) for label in b)
         return order if sorted(order) == list(range(len(a))) else None
 
+    def is_features_last(self, ref: Ref) -> bool:
+        """Whether ``ref`` is known to hold its features on the last axis (``Layer.output_features_last``)."""
+        return self.features_last.get(ref, False)
+
     def fresh(self, n: int) -> tuple[int, ...]:
         """``n`` axis labels no output has had."""
         self.labels += n

@@ -239,6 +239,15 @@ def channels_first(ctx: Ctx, index: int = 0) -> bool:
     return ctx.channels_first[index:index + 1] == (True,)
 
 
+def inverse_permutation(order: tuple[int, ...]) -> list[int]:
+    """The ``permute:`` dims that undo ``order`` (output axis i is input axis ``order[i]``): ``[1, 2, 0]``
+    is undone by ``[2, 0, 1]``."""
+    out = [0] * len(order)
+    for i, axis in enumerate(order):
+        out[axis] = i
+    return out
+
+
 def warn_channels_of_features_last(ctx: Ctx, kind: str, x: TensorType) -> None:
     """Warn when ``kind``, which reads axis 0 of ``x`` as its channels, is given an input the builder knows
     holds its features on the last axis (an embedding's or a recurrent layer's (T, F), a channels-last map)."""
@@ -283,6 +292,8 @@ class Composer(Protocol):
     def stride_between(self, src: Ref, dst: Ref) -> tuple[int | None, ...] | None: ...
 
     def axis_order(self, src: Ref, dst: Ref) -> tuple[int, ...] | None: ...
+
+    def is_features_last(self, ref: Ref) -> bool: ...
 
 
 class _Reused:

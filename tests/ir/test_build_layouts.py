@@ -98,3 +98,43 @@ def test_a_body_whose_axes_are_not_known_keeps_the_identity_shortcut():
     x = torch.randn(2, 8, 8)
     with torch.no_grad():
         assert torch.allclose(model(x), x + dense(x.reshape(2, 64)).reshape(2, 8, 8), atol=1e-6)
+
+
+def test_parallel_branches_in_different_axis_orders_are_not_merged():
+    # branch 2 transposes the square (8, 8) input; branch 1 keeps it: the add would meet x[i, j] and x[j, i]
+    spec = ("name: p\ninput: [8, 8]\nlayers:\n  - parallel:\n      merge: add\n      branches:\n"
+            "        - [dense: 8]\n        - [permute: [1, 0], dense: 8]\n")
+    with pytest.raises(ShapeError) as info:
+        netspec.check(spec)
+    (problem,) = info.value.problems
+    assert "branch 2" in problem.message and "another order" in problem.message
+    assert (problem.location.line, problem.location.column) == (4, 5) and "permute: [1, 0]" in problem.hint
+    # permuted back, the branches line up: dense_a(x) + dense_b(x) with the transposes undone by hand
+    fixed = spec.replace("[permute: [1, 0], dense: 8]", "[permute: [1, 0], dense: 8, permute: [1, 0]]")
+    model = netspec.compile(fixed).eval()
+    a = model.get_submodule("parallel_1.branch1.dense_1")
+    b = model.get_submodule("parallel_1.branch2.dense_1")
+    x = torch.randn(2, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(model(x), a(x) + b(x.transpose(1, 2)).transpose(1, 2), atol=1e-6)
+
+
+def test_a_sequence_is_projected_over_its_features_only():
+    # a (10, 8) sequence whose body adds a token, (11, 8): a 1×1 conv1d would read the 10 steps as channels
+    spec = ("name: q\ninput: [10, 8]\nlayers:\n  - dense: 8\n  - residual:\n      layers:\n"
+            "        - class_token\n")
+    with pytest.raises(ShapeError) as info:
+        netspec.check(spec)
+    (problem,) = info.value.problems
+    assert "features on the last axis" in problem.message and "shortcut" in problem.hint
+    assert (problem.location.line, problem.location.column) == (5, 5)  # at the residual
+    # a channels-last (6, 6, 8) map whose body narrows the channels to 4: a dense over them, W·x + b
+    spec = ("name: c\ninput: [3, 6, 6]\nlayers:\n  - conv2d: {filters: 8, kernel: 1}\n  - permute: [1, 2, 0]\n"
+            "  - residual:\n      layers:\n        - dense: 4\n")
+    model = netspec.compile(spec).eval()
+    short = model.get_submodule("residual_1.shortcut.dense")
+    assert isinstance(short, torch.nn.Linear) and (short.in_features, short.out_features) == (8, 4)
+    x = torch.randn(2, 3, 6, 6)
+    with torch.no_grad():
+        t = model.conv2d_1(x).permute(0, 2, 3, 1)
+        assert torch.allclose(model(x), model.get_submodule("residual_1.dense_1")(t) + short(t), atol=1e-6)

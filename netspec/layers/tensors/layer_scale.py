@@ -25,8 +25,9 @@ class LayerScale(Layer):
     recurrent or attention layer (a sequence ``(T, C)``, or a channels-last map after a permute), the
     first after a convolution or a pool (conv1d's ``(C, L)``, an image ``(C, H, W)``), and the first of
     ``(C,)``. A rank-2 input whose layout is not known (a network input, a reshape's output) cannot be
-    told from its shape: it warns and scales the last axis (a sequence's). ``axis`` overrides it. The parameter ``layer_scale`` has C on that axis and 1 on the axes after it, so it
-    broadcasts: ``(C, 1, 1)`` for an image, as torchvision's ConvNeXt; ``(C,)`` for a sequence.
+    told from its shape: it warns and scales the last axis (a sequence's). ``axis`` overrides it. The
+    parameter ``layer_scale`` has C on that axis and 1 on the axes after it, so it broadcasts:
+    ``(C, 1, 1)`` for an image, as torchvision's ConvNeXt; ``(C,)`` for a sequence.
     """
 
     FAMILY: ClassVar[str] = "tensor"
