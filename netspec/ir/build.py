@@ -231,8 +231,9 @@ class Builder:
         self.nodes.append(node)
         scope.children.append(name)
         first = Ref(name, next(iter(outputs)))
-        in_axes = [self.axes.get(r) for r in ins]
-        carried = in_axes[0] if in_axes and all(a == in_axes[0] for a in in_axes) else None
+        carried = self.axes.get(ins[0]) if ins else None  # the axes of input 0, when every input has them
+        if len(ins) > 1 and any(self.axes.get(r) != carried for r in ins[1:]):
+            carried = None
         keeps = layer.ELEMENTWISE and bool(ins) and all(r in self.assumed for r in ins)
         for key, t in outputs.items():
             ref = first if key == first.key else Ref(name, key)

@@ -111,3 +111,27 @@ def test_time_distributed_passes_its_layout_on(layers: str, warns: bool):
 def test_time_distributed_dense_then_layer_scale_scales_the_features():
     spec = _spec("[10, 5]", "  - time_distributed:\n      layers:\n        - dense: 4\n  - layer_scale: 0.5\n")
     assert netspec.compile(spec).layer_scale_1.layer_scale.shape == (4,)  # (10, 4): one γ per feature
+
+
+@pytest.mark.parametrize("layers, kind", [
+    # an LSTM's (10, 6): nn.MaxPool1d pools the last axis, the 6 features, not the 10 steps (Keras's would)
+    ("  - lstm: {units: 6, return_sequences: true}\n  - max_pool1d: 2\n", "max_pool1d"),
+    ("  - dense: 6\n  - adaptive_avg_pool1d: 3\n", "adaptive_avg_pool1d"),
+    # nn.Dropout1d drops whole rows of axis 0: time steps of a (10, 6) sequence, not features
+    ("  - dense: 6\n  - dropout: {rate: 0.2, spatial: true}\n", "dropout"),
+    # ConvNeXt-style channels-last (6, 6, 4) map: a 2-D pool would pool W and C
+    ("  - reshape: [4, 6, 6]\n  - permute: [1, 2, 0]\n  - dense: 4\n  - avg_pool2d: 2\n", "avg_pool2d"),
+])
+def test_pools_and_spatial_dropout_warn_on_features_last(layers: str, kind: str):
+    shape = "[10, 5]" if "reshape" not in layers else "[144]"
+    (warning,) = _warnings(_spec(shape, layers))
+    assert kind in warning and "last axis" in warning and "permute" in warning
+
+
+def test_max_pool1d_on_a_sequence_pools_the_features_as_the_warning_says():
+    # what the warning is about, in torch: (N, 10, 6) → MaxPool1d(2) → (N, 10, 3), the features halved
+    model = netspec.compile(_spec("[10, 6]", "  - dense: 6\n  - max_pool1d: 2\n")).eval()
+    x = torch.randn(2, 10, 6)
+    with torch.no_grad():
+        assert model(x).shape == (2, 10, 3)
+        assert torch.equal(model(x), torch.nn.functional.max_pool1d(model.dense_1(x), 2))
