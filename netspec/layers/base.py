@@ -478,9 +478,10 @@ class Layer(BaseModel):
 
     def with_layout(self, ins: list[TensorType], ctx: Ctx) -> "Layer":
         """This layer with every default that depends on its input's layout (``ctx.channels_first``,
-        ``ctx.features_last``) written out, e.g. layer_scale's channel axis. The builder calls it before
-        :meth:`infer` and keeps the result in the IR node, so that :meth:`param_shapes` and :meth:`build`,
-        which see only shapes, make what the shape rule said. By default the layer itself."""
+        ``ctx.features_last``) written out, e.g. layer_scale's channel axis. The builder calls it after
+        :meth:`infer` (which warns where the layout leaves the choice a guess) with the same ``ctx`` and keeps
+        the result in the IR node, so that :meth:`param_shapes` and :meth:`build`, which see only shapes,
+        make what the shape rule said. By default the layer itself."""
         return self
 
     def compose(self, builder: "Composer", scope: Any, ins: list[Ref]) -> Ref:

@@ -95,10 +95,10 @@ class TimeDistributed(Layer):
 
     def output_axes(self, ins: list[TensorType], out: TensorType) -> tuple[int | None, ...] | None:
         """The time axis stays first; the axes of a step go as the wrapped layers take them."""
-        order: tuple[int | None, ...] | None = tuple(range(ins[0].rank - 1))
+        order: tuple[int | None, ...] = tuple(range(ins[0].rank - 1))
         for layer, t, y in self.steps(ins[0]):
             step = layer.output_axes([t], y)
-            if step is None or order is None:
+            if step is None:
                 return (0, *(None,) * (out.rank - 1))
             order = tuple(order[a] if a is not None and 0 <= a < len(order) else None for a in step)
         return (0, *(a + 1 if a is not None else None for a in order))
