@@ -26,6 +26,9 @@ computed. Containers whose layers form a chain of residuals (a pre-norm Transfor
 residual groups (:meth:`structure.Structure.segments`); an LSTM's final ``(h, c)`` selected by ``h[-1]``/``h[0]``
 becomes its ``return_state`` outputs read by ``sequence_pool`` (another row: :meth:`Importer.select_state`),
 and a bidirectional layer's ``torch.cat([h[-2], h[-1]], dim=1)`` its own output (:meth:`Importer.final_merge`).
+PyTorch's ``batch_first=False`` attention and Transformer layers, given ``x.transpose(0, 1)`` and read back
+through the same transpose (or a mean over dim 0, ``y[0]``, ``y[-1]``), are the batch-first layers of the
+same function, the transposes no layers (``layout.batch_second``).
 What cannot be imported is listed once per cause, with the places it was met (:class:`NotImportable`).
 
 The result is checked: the spec must resolve with the model's exact parameter count, compile, take
@@ -34,7 +37,7 @@ the model's own state dict and compute the same outputs on random inputs.
 This module is the entry point (:func:`import_model`, :class:`Importer`'s tracing and mapping); the parts
 live beside it: ``tracing`` (loading, tracing and running the model), ``torch_table`` (torch modules and
 functions -> netspec layer items), ``structure`` (groups, residuals, parallels, blocks, repeats), ``naming``
-(names and floats as written).
+(names and floats as written), ``layout`` (batch-second sequences around ``batch_first=False`` layers).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from netspec.api import compile as compile_spec
 from netspec.convert import convert, format_of
 from netspec.core.errors import BuildError, DataError, Location, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
+from netspec.interop.layout import Layout, batch_second, permutation
 from netspec.interop.naming import numbered_from_one, snake, tidy_floats
 from netspec.interop.structure import MEMORY, Op, Structure, repeats, running_concatenations, tensor_nodes
 from netspec.interop.torch_table import (
@@ -65,6 +69,7 @@ from netspec.interop.torch_table import (
     ACTIVATION_FUNCTIONS,
     ACTIVATION_MODULES,
     ADAPTIVE_MAX,
+    ALPHA_DROPOUTS,
     BIDIRECTIONAL_MERGES,
     CUTS,
     DECODERS,
@@ -72,6 +77,7 @@ from netspec.interop.torch_table import (
     ENCODERS,
     FLATTENS,
     FUNCTION_MODULES,
+    FUNCTIONAL_DROPOUTS,
     FUNCTIONS,
     IDENTITY,
     INPLACE_OK,
@@ -84,11 +90,14 @@ from netspec.interop.torch_table import (
     RECURRENT,
     REDUCTIONS,
     SHAPES,
+    SPATIAL_DROPOUTS,
     STATE_LAYOUT,
     STOCHASTIC_DEPTH,
     TRANSFORMERS,
+    TRANSPOSED_CONVS,
     UNUSED_ARGUMENTS,
     WINDOWED,
+    alpha_dropout_refusal,
     attention_item,
     drop_path_item,
     drop_path_rate,
@@ -100,8 +109,10 @@ from netspec.interop.torch_table import (
     layer_norm_item,
     linear_item,
     merge_mode,
+    output_padding_of,
     pair,
     sample_axis,
+    spatial_dropout_rank,
     state_index,
 )
 from netspec.interop.tracing import (
@@ -120,7 +131,6 @@ from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.attention.attention import Attention
 from netspec.layers.base import all_kind_names
 from netspec.layers.core.drop_path import DropPath
-from netspec.layers.core.dropout import Dropout
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.reshape import Reshape
 from netspec.layers.merge.chunk import Chunk
@@ -219,6 +229,8 @@ class Importer(Structure):
         self.nodes: dict[str, fx.Node] = {}  # the traced graph's nodes by name
         self.pieces: dict[str, tuple[str, str]] = {}  # fx node of a piece -> (its chunk or split's node, out<k>)
         self.left_out: list[str] = []  # modules forward never calls in eval mode (auxiliary heads): not in the spec
+        self.layout = Layout()  # batch-second tensors: the transposes around batch_first=False layers (layout.py)
+        self.batch_second = False  # the call being mapped is a batch_first=False layer given batch-second tensors
 
     # --- trace and map -------------------------------------------------------------------------------
     def trace(self) -> fx.GraphModule:
@@ -307,12 +319,15 @@ class Importer(Structure):
                     isinstance(self.values.get(n.name), tuple):
                 self.max_uses(n, alias)
         self.mask_nodes(gm)
+        self.layout = batch_second(gm, self.modules, self.values, self.masks)
         for n in gm.graph.nodes:
             stack = [re.sub(r"@\d+$", "", k) for k in n.meta.get("nn_module_stack", {})]
             if n.op == "placeholder":
                 inputs.append(n.name)
                 continue
             if n.op == "output":
+                if n.name in self.layout.notes:
+                    self.problems.append(Refusal("", "", "output", self.layout.notes[n.name]))
                 outputs = [alias.get(a.name, a.name) for a in tensor_nodes(n.args[0])]
                 for o in outputs:
                     if o in self.states:
@@ -325,6 +340,10 @@ class Importer(Structure):
                 continue  # a size computed from a shape, an assertion: reshapes read the sizes they produce
             if n.op == "call_method" and n.target == "contiguous":
                 alias[n.name] = alias.get(n.args[0].name, n.args[0].name)
+                continue
+            if n.name in self.layout.swaps:  # into or out of a batch_first=False layer's (T, N, E): no layer
+                source = self.layout.swaps[n.name]
+                alias[n.name] = alias.get(source, source)
                 continue
             try:
                 op = self.map(n, stack)
@@ -628,12 +647,18 @@ class Importer(Structure):
     def map(self, n: fx.Node, stack: list[str]) -> Op:
         args = [a.name for a in tensor_nodes(n.args) + tensor_nodes(list(n.kwargs.values()))
                 if self.tensor(a.name) is not None]
+        if n.name in self.layout.notes:
+            raise ValueError(self.layout.notes[n.name])
         if n.op == "call_module":
             m = self.modules[n.target]
             container, _, attr = str(n.target).rpartition(".")
             if n.name in self.notes:
                 raise ValueError(self.notes[n.name])
-            item, args = self.module_item(m, n, args)
+            self.batch_second = n.name in self.layout.layers
+            try:
+                item, args = self.module_item(m, n, args)
+            finally:
+                self.batch_second = False
             self.check_inputs(args)
             reads = [self.call(n)["memory" if isinstance(m, DECODERS) else "tgt"].name] \
                 if isinstance(m, (*DECODERS, nn.Transformer)) else []
@@ -642,6 +667,10 @@ class Importer(Structure):
         container = stack[-1] if stack else ""
         if args and args[0] in self.states:
             return self.select_state(n, container)
+        if n.name in self.layout.pools:  # a mean over dim 0, y[0] or y[-1] of a batch-second (T, N, E)
+            self.check_inputs(args[:1])
+            mode = self.layout.pools[n.name]
+            return Op(n.name, container, SequencePool.KIND, {SequencePool.KIND: {"mode": mode}}, args[:1])
         mode = self.pool_to_one(n)
         if mode is not None:
             self.check_inputs(args[:1])
@@ -757,6 +786,12 @@ class Importer(Structure):
             item = self.layer_norm(m, n)
         elif type(m) in MODULES:
             item = MODULES[type(m)](m)
+            if type(m) in SPATIAL_DROPOUTS and args and self.tensor(args[0]) is not None:
+                spatial_dropout_rank(m, self.tensor(args[0]).dim())
+            if isinstance(m, TRANSPOSED_CONVS) and self.call(n).get("output_size") is not None:
+                item = self.output_size(m, n, args, item)
+        elif isinstance(m, ALPHA_DROPOUTS):
+            raise ValueError(alpha_dropout_refusal(m))
         elif isinstance(m, nn.Unflatten):  # a reshape, read from the sizes it produced
             item = self.shape_op(n, args[:1])
         elif type(m).__name__ in DROP_PATHS:
@@ -768,6 +803,17 @@ class Importer(Structure):
         else:
             raise ValueError(f"no netspec kind for {type(m).__module__}.{type(m).__name__}")
         return item, args
+
+    def output_size(self, m: nn.Module, n: fx.Node, args: list[str], item: dict[str, Any]) -> dict[str, Any]:
+        """A transposed convolution called with ``output_size`` (a U-Net's ``up(x, output_size=skip.size())``):
+        the ``output_padding`` torch made of it for the import's input shape, read from the sizes it produced."""
+        x, y = (self.tensor(args[0]) if args else None), self.tensor(n.name)
+        if x is None or y is None:
+            raise ValueError("a transposed convolution called with output_size and without one input tensor")
+        kind = next(iter(item))
+        extra = output_padding_of(m, x, y)
+        options = {k: v for k, v in item[kind].items() if k != "output_padding"}
+        return {kind: {**options, **({"output_padding": extra} if extra != 0 else {})}}
 
     def function_op(self, n: fx.Node, args: list[str], container: str) -> Op:
         """A known function or method call (a merge, a reshape, an activation, a parameter's use)."""
@@ -888,9 +934,8 @@ class Importer(Structure):
             return {**item, "name": child[id(sub)]}
         return named
 
-    @staticmethod
-    def attention_of(m: nn.Module, causal: set[str]) -> dict[str, Any]:
-        item = attention_item(m)
+    def attention_of(self, m: nn.Module, causal: set[str]) -> dict[str, Any]:
+        item = attention_item(m, self.batch_second)
         return {Attention.KIND: {**item[Attention.KIND], "causal": True}} if causal else item
 
     @staticmethod
@@ -1041,7 +1086,7 @@ class Importer(Structure):
             raise ValueError(f"indexing {index_text(n.args[1])} (netspec selects the first or last step, "
                              "x[:, 0] or x[:, -1], of a sequence)")
         if n.target in PERMUTES or n.target in {f.__name__ for f in PERMUTES}:
-            dims = self.dims(n, x.dim())
+            dims = permutation(n, x.dim())
             if dims[0] != 0:
                 raise ValueError("a permutation that moves the batch axis")
             return {Permute.KIND: {"dims": [d - 1 for d in dims[1:]]}}
@@ -1050,19 +1095,6 @@ class Importer(Structure):
         if y.dim() == 2:
             return {Flatten.KIND: {}}
         return {Reshape.KIND: {"shape": list(y.shape[1:])}}
-
-    def dims(self, n: fx.Node, rank: int) -> list[int]:
-        """The full permutation (batch included) of a permute, transpose or swapaxes call."""
-        if n.target in (torch.permute, torch.permute.__name__):
-            raw = n.args[1:] if len(n.args) > 2 or not isinstance(n.args[1] if len(n.args) > 1 else None,
-                                                                   (list, tuple)) else n.args[1]
-            raw = raw or n.kwargs.get("dims", ())
-            return [int(d) % rank for d in raw]
-        a, b = (list(n.args[1:3]) + [n.kwargs.get("dim0"), n.kwargs.get("dim1")])[:2]
-        order = list(range(rank))
-        a, b = int(a) % rank, int(b) % rank
-        order[a], order[b] = order[b], order[a]
-        return order
 
     def function(self, n: fx.Node, tensors: list[str]) -> dict[str, Any]:
         fn, args, kwargs = n.target, list(n.args), dict(n.kwargs)
@@ -1087,10 +1119,26 @@ class Importer(Structure):
             if (start, end) != (1, -1):
                 return self.shape_op(n, tensors[:1])
             return {Flatten.KIND: {}}
-        if fn is F.dropout:
-            p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
-            return {Dropout.KIND: {"rate": p}}
+        if fn in FUNCTIONAL_DROPOUTS:
+            return self.dropout_function(n, tensors)
         return {ACTIVATION_FUNCTIONS[fn]: {}}
+
+    def dropout_function(self, n: fx.Node, tensors: list[str]) -> dict[str, Any]:
+        """``F.dropout(x, p, training)`` and its channel and alpha kinds, as their modules (the ``training`` forward
+        passes, ``self.training``, is False as traced in eval mode; True drops in eval mode too: refused)."""
+        cls, drops = FUNCTIONAL_DROPOUTS[n.target]
+        call = dict(zip(("p", "training", "inplace"), n.args[1:])) | dict(n.kwargs)
+        name = f"F.{fn_name(n.target)}"
+        if call.get("training", drops) is not False:
+            raise ValueError(f"{name} with training=True: it drops in eval mode too (netspec's dropout drops in "
+                             f"training only); hint: call it with training=self.training")
+        m = cls(float(call.get("p", 0.5)))
+        if isinstance(m, ALPHA_DROPOUTS):
+            raise ValueError(alpha_dropout_refusal(m))
+        x = self.tensor(tensors[0]) if tensors else None
+        if type(m) in SPATIAL_DROPOUTS and x is not None:
+            spatial_dropout_rank(m, x.dim())
+        return dropout_item(m)
 
     # --- the spec -----------------------------------------------------------------------------------
     def spec(self) -> dict[str, Any]:

@@ -31,6 +31,10 @@ from netspec.interop.importer import NotImportable
 from netspec.interop.torch_table import ACTIVATION_DEFAULTS, ACTIVATION_MODULES
 from netspec.layers.conv.conv1d import Conv1d
 from netspec.layers.conv.conv2d import Conv2d
+from netspec.layers.conv.conv3d import Conv3d
+from netspec.layers.conv.conv_transpose1d import ConvTranspose1d
+from netspec.layers.conv.conv_transpose2d import ConvTranspose2d
+from netspec.layers.conv.conv_transpose3d import ConvTranspose3d
 from netspec.layers.core.dense import Dense
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.leaky_relu import LeakyReLU
@@ -280,6 +284,8 @@ class OnnxImporter:
             return
         if op == "Conv":
             self.conv(node, a)
+        elif op == "ConvTranspose":
+            self.conv_transpose(node, a)
         elif op == "Gemm":
             self.gemm(node, a)
         elif op == "MatMul":
@@ -343,8 +349,8 @@ class OnnxImporter:
 
     def conv(self, node: Any, a: dict[str, Any]) -> None:
         w = self.const(node, 1)
-        if w is None or w.ndim not in (3, 4):
-            raise ValueError("a convolution whose weights are not a 1-d or 2-d kernel initializer")
+        if w is None or w.ndim not in (3, 4, 5):
+            raise ValueError("a convolution whose weights are not a 1-d, 2-d or 3-d kernel initializer")
         k = w.ndim - 2
         strides, dilations = list(a.get("strides", [1] * k)), list(a.get("dilations", [1] * k))
         pads = self.pads(node, a, list(w.shape[2:]), strides, dilations)
@@ -368,7 +374,64 @@ class OnnxImporter:
             item["bias"] = False
         else:
             tensors["bias"] = b
-        self.add(node, {(Conv2d if k == 2 else Conv1d).KIND: item}, [node.input[0]], tensors)
+        self.add(node, {{1: Conv1d, 2: Conv2d, 3: Conv3d}[k].KIND: item}, [node.input[0]], tensors)
+
+    def conv_transpose(self, node: Any, a: dict[str, Any]) -> None:
+        """ConvTranspose: an output of ``s(n − 1) + output_padding + d(k − 1) + 1 − pads[start] − pads[end]`` per
+        axis. torch crops ``padding`` at both ends and adds ``output_padding`` (less than the stride or the
+        dilation) at the end, so pads ``(b, e)`` with ``b ≥ e`` are ``padding: b`` and ``output_padding:
+        output_padding + b − e``. ``auto_pad`` SAME (an output of ``n·s``) crops ``output_padding + d(k − 1) + 1 − s``
+        in all, split in two with the odd one at the end (SAME_UPPER: refused) or at the start (SAME_LOWER); VALID
+        crops nothing. ``output_shape`` (pads derived at run time) is refused."""
+        w = self.const(node, 1)
+        if w is None or w.ndim not in (3, 4, 5):
+            raise ValueError("a transposed convolution whose weights are not a 1-d, 2-d or 3-d kernel initializer")
+        k = w.ndim - 2
+        if a.get("output_shape"):
+            raise ValueError(f"output_shape {list(a['output_shape'])} (ONNX derives the pads from it); hint: export "
+                             "with explicit pads and output_padding (torch's ConvTranspose called without output_size "
+                             "exports them)")
+        kernel = [int(v) for v in w.shape[2:]]
+        strides, dilations = list(a.get("strides", [1] * k)), list(a.get("dilations", [1] * k))
+        extra = [int(v) for v in a.get("output_padding", [0] * k)]
+        mode = str(a.get("auto_pad", "NOTSET"))
+        if mode == "NOTSET":
+            pads = [int(p) for p in a.get("pads", [0] * 2 * k)]
+        elif mode == "VALID":
+            pads = [0] * 2 * k
+        elif mode in ("SAME_UPPER", "SAME_LOWER"):
+            totals = [op + d * (kk - 1) + 1 - st for op, d, kk, st in zip(extra, dilations, kernel, strides)]
+            if min(totals) < 0:
+                raise ValueError(f"auto_pad {mode} with a stride larger than the kernel's reach: the output n·s "
+                                 "would need negative pads; hint: export with explicit pads")
+            small = [t // 2 for t in totals]
+            begins = small if mode == "SAME_UPPER" else [t - h for t, h in zip(totals, small)]
+            pads = begins + [t - b for t, b in zip(totals, begins)]
+        else:
+            raise ValueError(f"auto_pad '{mode}' (ONNX's are {', '.join(AUTO_PADS)})")
+        begins, ends = pads[:k], pads[k:]
+        output_padding = [op + b - e for op, b, e in zip(extra, begins, ends)]
+        if any(b < e for b, e in zip(begins, ends)) or \
+                any(op >= max(st, d) for op, st, d in zip(output_padding, strides, dilations)):
+            source = f"auto_pad {mode} makes pads" if mode != "NOTSET" else "pads"
+            raise ValueError(f"{source} {begins} at the start and {ends} at the end with output_padding {extra}: torch "
+                             "crops a transposed convolution alike at both ends and extends its end by less than the "
+                             "stride or the dilation (output_padding); hint: export with symmetric pads")
+        groups = int(a.get(conv_groups_attribute(), 1))
+        item: dict[str, Any] = {"filters": int(w.shape[1]) * groups, "kernel": _one(kernel)}
+        for key, value, default in (("stride", _one(strides), 1), ("padding", _one(begins), 0),
+                                    ("output_padding", _one(output_padding), 0), ("dilation", _one(dilations), 1),
+                                    ("groups", groups, 1)):
+            if value != default:
+                item[key] = value
+        b = self.const(node, 2)
+        tensors = {"weight": w}
+        if b is None:
+            item["bias"] = False
+        else:
+            tensors["bias"] = b
+        kind = {1: ConvTranspose1d, 2: ConvTranspose2d, 3: ConvTranspose3d}[k].KIND
+        self.add(node, {kind: item}, [node.input[0]], tensors)
 
     def pads(self, node: Any, a: dict[str, Any], kernel: list[int], strides: list[int],
              dilations: list[int]) -> list[int]:

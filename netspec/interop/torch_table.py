@@ -16,7 +16,9 @@ from netspec.layers.conv.channel_shuffle import ChannelShuffle
 from netspec.layers.conv.conv1d import Conv1d
 from netspec.layers.conv.conv2d import Conv2d
 from netspec.layers.conv.conv3d import Conv3d
+from netspec.layers.conv.conv_transpose1d import ConvTranspose1d
 from netspec.layers.conv.conv_transpose2d import ConvTranspose2d
+from netspec.layers.conv.conv_transpose3d import ConvTranspose3d
 from netspec.layers.conv.pixel_shuffle import PixelShuffle
 from netspec.layers.conv.pixel_unshuffle import PixelUnshuffle
 from netspec.layers.conv.upsample import Upsample
@@ -170,10 +172,50 @@ def linear_item(m: nn.Module) -> dict[str, Any]:
 
 
 def dropout_item(m: nn.Module) -> dict[str, Any]:
-    return {Dropout.KIND: {"rate": m.p, **({"spatial": True} if isinstance(m, SPATIAL_DROPOUTS) else {})}}
+    return {Dropout.KIND: {"rate": m.p, **({"spatial": True} if type(m) in SPATIAL_DROPOUTS else {})}}
 
 
-SPATIAL_DROPOUTS = (nn.Dropout1d, nn.Dropout2d)  # whole channels zeroed: netspec's spatial dropout
+# whole channels zeroed: netspec's spatial dropout; the ranks (batch included) on which torch zeroes the channels
+# of each sample (Dropout2d reads a 3-D input as Dropout1d; Dropout1d a 2-D and Dropout3d a 4-D input as unbatched,
+# zeroing across the samples, which netspec's per-sample dropout does not do)
+SPATIAL_DROPOUTS = {nn.Dropout1d: (3,), nn.Dropout2d: (3, 4), nn.Dropout3d: (5,)}
+ALPHA_DROPOUTS = (nn.AlphaDropout, nn.FeatureAlphaDropout)  # SELU's dropout: no netspec kind
+
+
+# dropout functions: the module each is the forward of, and its default for `training` (True: it drops in eval mode)
+FUNCTIONAL_DROPOUTS = {F.dropout: (nn.Dropout, True), F.dropout1d: (nn.Dropout1d, True),
+                       F.dropout2d: (nn.Dropout2d, True), F.dropout3d: (nn.Dropout3d, True),
+                       F.alpha_dropout: (nn.AlphaDropout, False),
+                       F.feature_alpha_dropout: (nn.FeatureAlphaDropout, False)}
+
+
+def spatial_dropout_rank(m: nn.Module, rank: int) -> None:
+    """Refuse a channel dropout on a tensor of ``rank`` (batch included) torch reads otherwise than netspec's
+    spatial dropout (ValueError)."""
+    ranks = SPATIAL_DROPOUTS[type(m)]
+    if rank not in ranks:
+        raise ValueError(f"{type(m).__name__} on a tensor of rank {rank}: torch reads it as one unbatched sample "
+                         "and zeroes channels across the batch (netspec's spatial dropout zeroes the channels of "
+                         f"each sample); hint: give it a {' or '.join(map(str, ranks))}-D (batched) input, or use "
+                         "nn.Dropout")
+
+
+def alpha_dropout_refusal(m: nn.Module) -> str:
+    return (f"no netspec kind for {type(m).__name__} (SELU's dropout, which keeps the mean and variance: netspec's "
+            "dropout zeroes and rescales); hint: it is the identity in eval mode: build the model with nn.Identity() "
+            "in its place to import the eval-mode function, or with nn.Dropout to train with plain dropout")
+
+
+TRANSPOSED_CONVS = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+
+
+def output_padding_of(m: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Any:
+    """The ``output_padding`` that gives a transposed convolution's output ``y`` from ``x``: what forward's
+    ``output_size`` made of it (torch computes it so), per spatial axis beyond ``(n − 1)s − 2p + d(k − 1) + 1``."""
+    axes = len(m.kernel_size)
+    extra = [int(out) - ((int(n) - 1) * s - 2 * p + d * (k - 1) + 1) for out, n, s, p, d, k in
+             zip(y.shape[-axes:], x.shape[-axes:], m.stride, m.padding, m.dilation, m.kernel_size)]
+    return pair(extra)
 
 
 def _flatten(m: nn.Module) -> dict[str, Any]:
@@ -259,8 +301,10 @@ def _rms_norm(m: nn.Module) -> dict[str, Any]:
     return {RMSNorm.KIND: item}
 
 
-def attention_item(m: nn.Module) -> dict[str, Any]:
-    if not m.batch_first:
+def attention_item(m: nn.Module, batch_second: bool = False) -> dict[str, Any]:
+    """``nn.MultiheadAttention`` as netspec's attention; ``batch_first=False`` only where forward gives it a
+    batch-second tensor (``batch_second``: :func:`layout.batch_second` found it so), which is the same function."""
+    if not m.batch_first and not batch_second:
         raise ValueError("batch_first=False (netspec's sequences are batch-first, (N, T, E))")
     if m.bias_k is not None or m.add_zero_attn:
         raise ValueError("add_bias_kv or add_zero_attn (netspec's attention has neither)")
@@ -316,8 +360,9 @@ MODULES: dict[type, Callable[[nn.Module], dict[str, Any]]] = {
     nn.MaxPool2d: _pool(MaxPool2d.KIND), nn.AvgPool2d: _pool(AvgPool2d.KIND),
     nn.MaxPool1d: _pool(MaxPool1d.KIND), nn.AvgPool1d: _pool(AvgPool1d.KIND),
     nn.AdaptiveAvgPool2d: _adaptive, nn.AdaptiveAvgPool1d: _adaptive1d, nn.Linear: linear_item,
-    nn.Dropout: dropout_item, nn.Dropout1d: dropout_item, nn.Dropout2d: dropout_item,
+    nn.Dropout: dropout_item, nn.Dropout1d: dropout_item, nn.Dropout2d: dropout_item, nn.Dropout3d: dropout_item,
     nn.ConvTranspose2d: _conv(ConvTranspose2d.KIND), nn.Conv3d: _conv(Conv3d.KIND),
+    nn.ConvTranspose1d: _conv(ConvTranspose1d.KIND), nn.ConvTranspose3d: _conv(ConvTranspose3d.KIND),
     nn.BatchNorm3d: _norm(BatchNorm3d.KIND), nn.MaxPool3d: _pool(MaxPool3d.KIND), nn.AvgPool3d: _pool(AvgPool3d.KIND),
     nn.InstanceNorm2d: _instance_norm, nn.ZeroPad2d: _zero_pad, nn.ConstantPad2d: _constant_pad, nn.GLU: _glu,
     nn.Upsample: _upsample, nn.UpsamplingNearest2d: _upsample, nn.UpsamplingBilinear2d: _upsample,
@@ -367,7 +412,7 @@ IDENTITY = next(name for name, a in ACTIVATIONS.items() if a.is_identity and a.p
 MERGES = {operator.add: Add.KIND, operator.iadd: Add.KIND, torch.add: Add.KIND,
           operator.mul: Multiply.KIND, operator.imul: Multiply.KIND, torch.mul: Multiply.KIND,
           operator.sub: Subtract.KIND, operator.isub: Subtract.KIND, torch.sub: Subtract.KIND}
-FUNCTIONS = {torch.flatten, torch.cat, torch.concat, F.dropout, *MERGES, *ACTIVATION_FUNCTIONS}
+FUNCTIONS = {torch.flatten, torch.cat, torch.concat, *FUNCTIONAL_DROPOUTS, *MERGES, *ACTIVATION_FUNCTIONS}
 # tensor methods read as the torch function of the same name
 METHODS = {f.__name__: f for f in (torch.flatten, *(f for f in ACTIVATION_FUNCTIONS if getattr(torch, f.__name__, None)
                                                    is f and hasattr(torch.Tensor, f.__name__)))}

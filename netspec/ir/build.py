@@ -73,6 +73,14 @@ class Builder:
         self.rfs: dict[Ref, tuple[tuple[int, int], ...] | None] = {
             Ref(k): (((1, 1),) * (t.rank - 1) if t.rank >= 2 else None) for k, t in inputs.items()}
         self.features_last: dict[Ref, bool] = {}  # outputs known to hold their features last (absent: not known)
+        # Rank-2 tensors read as channels-first maps only because nothing says otherwise (a network input,
+        # element-wise layers after it): (C, L) and (T, F) look alike, so they are not known to be maps.
+        self.assumed: set[Ref] = {Ref(k) for k, t in inputs.items() if t.rank == 2}
+        # Per output, a label per axis: an axis a layer carries (Layer.output_axes) keeps its input's label,
+        # a new one gets a fresh label. Two outputs with the same labels in another order are permutations of
+        # each other (axis_order).
+        self.labels = 0
+        self.axes: dict[Ref, tuple[int, ...]] = {Ref(k): self.fresh(t.rank) for k, t in inputs.items()}
         self.layers = layers  # the network's items, as written (to tell a name defined below from a typo)
         self.nodes: list[Node] = []
         self.groups: dict[str, GroupInfo] = {}
@@ -187,9 +195,10 @@ class Builder:
         own = layer.path if path is None else path
         where, path = layer.where or scope.where, own or scope.path
         before = len(self.ctx.warnings)
-        self.ctx.channels_first = tuple(self.spatial(r, t) for r, t in zip(ins, in_types))
+        self.ctx.channels_first = tuple(self.spatial(r, t) and r not in self.assumed for r, t in zip(ins, in_types))
         self.ctx.features_last = tuple(self.features_last.get(r, False) for r in ins)
         out = layer.infer(in_types, self.ctx)
+        layer = layer.with_layout(in_types, self.ctx)  # the defaults its input's layout decided, written out
         warnings = tuple(self.ctx.warnings[before:])
         if self.strict and warnings:  # an error, but the layer's shapes are right: go on, and report them all
             label = f"{path} ({name})" if path else name
@@ -222,12 +231,24 @@ class Builder:
         self.nodes.append(node)
         scope.children.append(name)
         first = Ref(name, next(iter(outputs)))
+        carried = self.axes.get(ins[0]) if ins else None  # the axes of input 0, when every input has them
+        if len(ins) > 1 and any(self.axes.get(r) != carried for r in ins[1:]):
+            carried = None
+        keeps = layer.ELEMENTWISE and bool(ins) and all(r in self.assumed for r in ins)
         for key, t in outputs.items():
             ref = first if key == first.key else Ref(name, key)
             self.types[ref] = t
             self.rfs[ref] = rf
             if last and t.rank >= 2:
                 self.features_last[ref] = True
+            if keeps and not last and t.rank == 2:
+                self.assumed.add(ref)
+            order = layer.output_axes(in_types, t) if carried is not None else None
+            if order is None or len(order) != t.rank:
+                self.axes[ref] = self.fresh(t.rank)
+            else:
+                self.axes[ref] = tuple(carried[a] if a is not None and 0 <= a < len(carried) else self.fresh(1)[0]
+                                       for a in order)
         scope.names[short] = first
         self.everything[name] = first
         return first
@@ -363,6 +384,26 @@ class Builder:
         if a is None or b is None or len(a) != len(b):
             return None
         return tuple(jb // ja if jb % ja == 0 else None for (_, ja), (_, jb) in zip(a, b))
+
+    def axis_order(self, src: Ref, dst: Ref) -> tuple[int, ...] | None:
+        """Per axis of ``dst``, the axis of ``src`` it is (``Layer.output_axes`` composed along the graph):
+        ``(0, 1)`` when ``dst`` keeps ``src``'s order, ``(1, 0)`` when it is transposed; None when ``dst``'s
+        axes are not all ``src``'s (a reshape, a flatten, a new axis between them) or the ranks differ."""
+        a, b = self.axes.get(src), self.axes.get(dst)
+        if a is None or b is None or len(a) != len(b):
+            return None
+        where = {label: i for i, label in enumerate(a)}
+        order = tuple(where.get(label, -1) for label in b)
+        return order if sorted(order) == list(range(len(a))) else None
+
+    def is_features_last(self, ref: Ref) -> bool:
+        """Whether ``ref`` is known to hold its features on the last axis (``Layer.output_features_last``)."""
+        return self.features_last.get(ref, False)
+
+    def fresh(self, n: int) -> tuple[int, ...]:
+        """``n`` axis labels no output has had."""
+        self.labels += n
+        return tuple(range(self.labels - n, self.labels))
 
     def bounded(self, t: TensorType) -> None:
         for d in t.shape:

@@ -237,8 +237,9 @@ class Ctx:
     def __init__(self, strict: bool = False) -> None:
         self.strict = strict
         self.warnings: list[str] = []
-        # Per input of the layer being inferred: a channels-first map, (C, spatial...) as inputs, convs and
-        # pools make it and element-wise layers keep it (a permute or a flatten ends it). Set by the builder.
+        # Per input of the layer being inferred: known to be a channels-first map, (C, spatial...) as inputs of
+        # rank 3 or more, convs and pools make it and element-wise layers keep it (a permute or a flatten ends
+        # it). A rank-2 network input is not known to be one: (C, L) and (T, F) look alike. Set by the builder.
         self.channels_first: tuple[bool, ...] = ()
         # Per input: known to hold its features on the last axis (see `features_last`). Set by the builder.
         self.features_last: tuple[bool, ...] = ()
@@ -255,6 +256,21 @@ def features_last(ctx: Ctx, index: int = 0) -> bool:
     a permute). A rank-2 shape alone cannot tell ``(C, L)`` from ``(T, F)``; the builder can
     (``Ctx.features_last``). Unknown (a layer checked alone) reads as False: only a known layout warns."""
     return ctx.features_last[index:index + 1] == (True,)
+
+
+def channels_first(ctx: Ctx, index: int = 0) -> bool:
+    """Whether input ``index`` is known to be a channels-first map ``(C, spatial...)`` (a conv's or a pool's
+    output, an image input; see ``Ctx.channels_first``). Unknown reads as False."""
+    return ctx.channels_first[index:index + 1] == (True,)
+
+
+def inverse_permutation(order: tuple[int, ...]) -> list[int]:
+    """The ``permute:`` dims that undo ``order`` (output axis i is input axis ``order[i]``): ``[1, 2, 0]``
+    is undone by ``[2, 0, 1]``."""
+    out = [0] * len(order)
+    for i, axis in enumerate(order):
+        out[axis] = i
+    return out
 
 
 def warn_channels_of_features_last(ctx: Ctx, kind: str, x: TensorType) -> None:
@@ -299,6 +315,10 @@ class Composer(Protocol):
     def add(self, layer: "Layer", scope: Any, ins: list[Ref], role: str | None = None) -> Ref: ...
 
     def stride_between(self, src: Ref, dst: Ref) -> tuple[int | None, ...] | None: ...
+
+    def axis_order(self, src: Ref, dst: Ref) -> tuple[int, ...] | None: ...
+
+    def is_features_last(self, ref: Ref) -> bool: ...
 
 
 def _not_a_module_attribute(v: str | None) -> str | None:
@@ -444,6 +464,26 @@ class Layer(BaseModel):
         ``FEATURES_LAST`` make such outputs, element-wise kinds keep their inputs'. The builder tracks it
         so that a kind that reads axis 0 as channels can warn on a sequence."""
         return self.FEATURES_LAST or (self.ELEMENTWISE and bool(ctx.features_last) and all(ctx.features_last))
+
+    def output_axes(self, ins: list[TensorType], out: TensorType) -> tuple[int | None, ...] | None:
+        """Per axis of the output ``out``, the axis of input 0 it carries (resized or not: a conv's channels
+        are still its input's channel axis), or None for an axis it makes; None when not known. The builder
+        composes these along the graph, so that it knows the axis order of any output relative to an
+        earlier one (``Composer.axis_order``: a residual's body that permutes and permutes back adds to its
+        input; one that does not, does not). By default a kind that keeps the rank keeps the axes in their
+        order, and one that changes the rank makes new ones; kinds that move values between axes
+        (``SHAPE_ONLY``) are not known unless they say (permute does)."""
+        if self.SHAPE_ONLY or not ins or out.rank != ins[0].rank:
+            return None
+        return tuple(range(out.rank))
+
+    def with_layout(self, ins: list[TensorType], ctx: Ctx) -> "Layer":
+        """This layer with every default that depends on its input's layout (``ctx.channels_first``,
+        ``ctx.features_last``) written out, e.g. layer_scale's channel axis. The builder calls it after
+        :meth:`infer` (which warns where the layout leaves the choice a guess) with the same ``ctx`` and keeps
+        the result in the IR node, so that :meth:`param_shapes` and :meth:`build`, which see only shapes,
+        make what the shape rule said. By default the layer itself."""
+        return self
 
     def compose(self, builder: "Composer", scope: Any, ins: list[Ref]) -> Ref:
         """Structure kinds (``COMPOSITE``): wire the children through the builder, return the output."""

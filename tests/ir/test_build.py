@@ -147,12 +147,24 @@ def test_a_sequence_read_as_channels_first_warns(layers: str, kind: str):
 
 
 def test_channels_last_is_known_after_a_permute_and_until_the_permute_back():
+    """ConvNeXt's block: after permute [1, 2, 0] the (16, 16, 32) map holds its channels last, so layer_scale
+    scales them (γ of shape (32,), as torchvision's CNBlock); after the permute back, the first axis (γ of
+    shape (32, 1, 1)). Neither warns: the builder knows both layouts."""
     convnext = ("name: c\ninput: [3, 16, 16]\nlayers:\n  - conv2d: {filters: 32, kernel: 3, padding: 1}\n"
                 "  - permute: [1, 2, 0]\n  - layernorm\n  - layer_scale\n  - permute: [2, 0, 1]\n"
                 "  - layer_scale\n  - batchnorm2d\n")
-    (warning,) = _warnings(convnext)  # the first layer_scale only: (16, 16, 32) scaled per row
-    assert "layer_scale_1" in warning and "axis: -1" in warning
-    assert not _warnings(convnext.replace("  - layer_scale\n  - permute", "  - layer_scale: {axis: -1}\n  - permute"))
+    assert _warnings(convnext) == []
+    model = netspec.compile(convnext).eval()
+    last, first = model.layer_scale_1.layer_scale, model.layer_scale_2.layer_scale
+    assert (last.shape, first.shape) == ((32,), (32, 1, 1))
+    with torch.no_grad():  # per-channel values, so that a γ on the wrong axis would give another answer
+        last.copy_(torch.linspace(0.5, 2.0, 32))
+        first.copy_(torch.linspace(-1.0, 1.0, 32).view(32, 1, 1))
+        x = torch.randn(2, 3, 16, 16)
+        y = model.conv2d_1(x).permute(0, 2, 3, 1)
+        y = torch.nn.functional.layer_norm(y, (32,), model.layernorm_1.weight, model.layernorm_1.bias, 1e-5)
+        y = (y * torch.linspace(0.5, 2.0, 32)).permute(0, 3, 1, 2) * torch.linspace(-1.0, 1.0, 32).view(32, 1, 1)
+        assert torch.allclose(model(x), model.batchnorm2d_1(y), atol=1e-5)
 
 
 @pytest.mark.parametrize("spec", [

@@ -263,19 +263,19 @@ def test_resume_latest_and_missing_checkpoint(tmp_path, capsys, monkeypatch):
 
 
 def test_build_shows_what_check_warns_of(tmp_path, capsys):
-    """A warning `check` gives (here: layer_scale on a channels-last map scales its rows) is shown by the
+    """A warning `check` gives (here: batch norm on a channels-last map normalizes its rows) is shown by the
     dry run and in the run's header, at its place with its hint: training does not hide it."""
     spec = tmp_path / "cx.yaml"
     spec.write_text("netspec: 1\nname: cx\ninput: [1, 8, 8]\nlayers:\n  - conv2d: {filters: 8, kernel: 3, padding: 1}\n"
-                    "  - permute: [1, 2, 0]\n  - layer_scale\n  - permute: [2, 0, 1]\n  - flatten\n  - dense: 10\n",
+                    "  - permute: [1, 2, 0]\n  - batchnorm2d\n  - permute: [2, 0, 1]\n  - flatten\n  - dense: 10\n",
                     encoding="utf-8")
     assert main(["build", str(spec), "--dry-run"]) == 0
     dry = capsys.readouterr().out
     assert main(["build", str(spec), "--epochs", "1", "--out", str(tmp_path / "run"), "--threads", "1"]) == 0
     run = capsys.readouterr().out
     for out in (dry, run):
-        assert f"{spec}:7:5: warning: layer_scale_1: layer_scale scales axis 0 of (8, 8, 8)" in out
-        assert "    hint: write axis: -1" in out
+        assert f"{spec}:7:5: warning: batchnorm2d_1: batchnorm2d normalizes axis 0 of (8, 8, 8)" in out
+        assert "    hint: layernorm normalizes the features" in out
 
 
 def test_a_missing_image_folder_is_a_missing_path_whatever_the_spec(tmp_path, capsys):

@@ -3,7 +3,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.types import TensorType
-from netspec.layers.base import Bool, Ctx, Float, Layer, need_rank, register_layer
+from netspec.layers.base import Bool, Ctx, Float, Layer, need_rank, register_layer, warn_channels_of_features_last
 
 
 @register_layer("dropout")
@@ -14,14 +14,16 @@ class Dropout(Layer):
     PRIMARY: ClassVar[str] = "rate"
     ELEMENTWISE: ClassVar[bool] = True
     EVAL_IDENTITY: ClassVar[bool] = True
-    EXAMPLES: ClassVar = [({"rate": 0.5}, [(10,)]), ({"rate": 0.2, "spatial": True}, [(3, 8, 8)])]
+    EXAMPLES: ClassVar = [({"rate": 0.5}, [(10,)]), ({"rate": 0.2, "spatial": True}, [(3, 8, 8)]),
+                          ({"rate": 0.3, "spatial": True}, [(4, 3, 5, 5)])]
 
     rate: Float = Field(default=0.5, ge=0.0, lt=1.0)
-    spatial: Bool = Field(default=False, description="drop whole channels (Dropout1d/2d)")
+    spatial: Bool = Field(default=False, description="drop whole channels (Dropout1d/2d/3d)")
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         if self.spatial:
-            need_rank(ins[0], (2, 3), "a (C, L) or (C, H, W) input for spatial dropout")
+            need_rank(ins[0], (2, 3, 4), "a (C, L), (C, H, W) or (C, D, H, W) input for spatial dropout")
+            warn_channels_of_features_last(ctx, f"{self.KIND} (spatial)", ins[0])  # whole steps, not features
         return ins[0]
 
     def label(self) -> str:
@@ -31,5 +33,5 @@ class Dropout(Layer):
         import torch.nn as nn
 
         if self.spatial:
-            return (nn.Dropout1d if ins[0].rank == 2 else nn.Dropout2d)(self.rate)
+            return {2: nn.Dropout1d, 3: nn.Dropout2d, 4: nn.Dropout3d}[ins[0].rank](self.rate)
         return nn.Dropout(self.rate)

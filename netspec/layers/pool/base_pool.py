@@ -6,7 +6,16 @@ from pydantic import Field, model_validator
 
 from netspec.core.sizes import conv_out
 from netspec.core.types import TensorType
-from netspec.layers.base import Bool, Ctx, IntPair, Layer, PadPair, need_rank, option_error
+from netspec.layers.base import (
+    Bool,
+    Ctx,
+    IntPair,
+    Layer,
+    PadPair,
+    need_rank,
+    option_error,
+    warn_channels_of_features_last,
+)
 from netspec.layers.conv.window import AXES, check_size, size_tuple
 
 
@@ -45,6 +54,7 @@ class PoolBase(Layer):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         need_rank(x, (self.N + 1,), f"a {self.N + 1}-D input (channels, {', '.join(AXES[self.N])})")
+        warn_channels_of_features_last(ctx, self.KIND, x)  # an LSTM's (T, F): it would pool the features
         out = [check_size(conv_out(n, k, s, p, 1, self.ceil_mode), AXES[self.N][i], self.KIND, ctx, s)
                for i, (n, k, s, p) in enumerate(zip(x.shape[1:], self.kernels, self.strides, self.paddings))]
         return TensorType((x.shape[0], *out), x.dtype)

@@ -34,6 +34,11 @@ class Permute(Layer):
             return ins[0].rank >= 3 and self.dims[-1] == 0
         return ctx.features_last[:1] == (True,) and self.dims[-1] == len(self.dims) - 1
 
+    def output_axes(self, ins: list[TensorType], out: TensorType) -> tuple[int, ...]:
+        """Output axis ``i`` is input axis ``dims[i]``: the builder composes these, so a body that permutes
+        and permutes back (MLP-Mixer's token mixing) is known to keep its input's axis order."""
+        return tuple(self.dims)
+
     def label(self) -> str:
         return f"permute {fmt_shape(self.dims)}"
 

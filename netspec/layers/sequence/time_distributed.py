@@ -5,7 +5,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
 from netspec.core.types import TensorType
-from netspec.layers.base import Children, Ctx, Layer, register_layer
+from netspec.layers.base import Children, Ctx, Layer, channels_first, features_last, register_layer
 
 
 @register_layer("time_distributed", aliases=("timedistributed",))
@@ -31,11 +31,24 @@ class TimeDistributed(Layer):
         return self.layers[-1].output_activation()
 
     def steps(self, x: TensorType, ctx: Ctx | None = None) -> list[tuple[Layer, TensorType, TensorType]]:
-        """(layer, per-step input, per-step output) of each wrapped layer."""
+        """(layer, per-step input, per-step output) of each wrapped layer, each layer with the defaults that
+        depend on its step's layout written out (``Layer.with_layout``)."""
+        return [(layer, t, y) for layer, t, y, _ in self.walk(x, ctx)]
+
+    def walk(self, x: TensorType, ctx: Ctx | None = None) -> list[tuple[Layer, TensorType, TensorType, Ctx]]:
+        """:meth:`steps`, with the layout each layer's output has at one step (its ``Ctx``: what a layer after
+        it would be told). The layout of a step is the builder's, one axis in: a ``(T, ..., F)`` sequence
+        holds its features last at every step, a ``(T, C, H, W)`` video's frames are channels-first maps, a
+        conv or a pool makes one, a dense makes features last, element-wise layers keep what they are given.
+        Warnings go to ``ctx``."""
         if x.rank < 2:
             raise ShapeError(f"time_distributed needs a sequence (T, ...) to apply its layers at every step, got {x}")
         ctx = ctx or Ctx()
         t = TensorType(x.shape[1:], x.dtype)
+        step = Ctx(ctx.strict)
+        step.warnings = ctx.warnings
+        step.channels_first = (channels_first(ctx) and t.rank >= 2,)
+        step.features_last = (features_last(ctx),)
         out = []
         for i, layer in enumerate(self.layers):
             where = f"time_distributed layers[{i}] ({layer.kind})"
@@ -47,14 +60,48 @@ class TimeDistributed(Layer):
             if layer.INPUT_DTYPE != "any" and t.dtype != layer.INPUT_DTYPE:
                 raise ShapeError(f"{where} needs {layer.INPUT_DTYPE} input, got {t.dtype} {t}")
             try:
-                y = layer.infer([t], ctx)
+                y = layer.infer([t], step)
             except ShapeError as err:
                 raise ShapeError(f"{where} at each step of {x}: {err}") from None
             if isinstance(y, dict):
                 raise ShapeError(f"{where}: a layer with several outputs cannot be time-distributed")
-            out.append((layer, t, y))
-            t = y
+            layer = layer.with_layout([t], step)
+            after = Ctx(ctx.strict)
+            after.warnings = ctx.warnings
+            rf = layer.receptive()
+            after.channels_first = (y.rank >= 2 and (channels_first(step) if rf == "same" else
+                                                     isinstance(rf, list) and len(rf) == y.rank - 1),)
+            after.features_last = (layer.output_features_last([t], step),)
+            out.append((layer, t, y, after))
+            t, step = y, after
         return out
+
+    def with_layout(self, ins: list[TensorType], ctx: Ctx) -> "TimeDistributed":
+        """The wrapped layers with the defaults their step's layout decides written out (a layer_scale's
+        channel axis), so that ``param_shapes`` and ``build`` make what ``infer`` said."""
+        scratch = Ctx()  # infer has reported the warnings of the steps already
+        scratch.channels_first, scratch.features_last = ctx.channels_first, ctx.features_last
+        layers = [layer for layer, _, _ in self.steps(ins[0], scratch)]
+        if all(a is b for a, b in zip(layers, self.layers)):
+            return self
+        return self.model_copy(update={"layers": layers})
+
+    def output_features_last(self, ins: list[TensorType], ctx: Ctx) -> bool:
+        """The layout of the last wrapped layer's output at one step: a dense at every step makes a sequence
+        ``(T, U)`` with its features last; a conv at every step makes frames, not features last."""
+        scratch = Ctx()
+        scratch.channels_first, scratch.features_last = ctx.channels_first, ctx.features_last
+        return features_last(self.walk(ins[0], scratch)[-1][3])
+
+    def output_axes(self, ins: list[TensorType], out: TensorType) -> tuple[int | None, ...] | None:
+        """The time axis stays first; the axes of a step go as the wrapped layers take them."""
+        order: tuple[int | None, ...] = tuple(range(ins[0].rank - 1))
+        for layer, t, y in self.steps(ins[0]):
+            step = layer.output_axes([t], y)
+            if step is None:
+                return (0, *(None,) * (out.rank - 1))
+            order = tuple(order[a] if a is not None and 0 <= a < len(order) else None for a in step)
+        return (0, *(a + 1 if a is not None else None for a in order))
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]

@@ -2,15 +2,19 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from netspec.core.errors import Problem, ShapeError
 from netspec.core.types import Ref
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Axis, Children, Composer, layer_class, register_layer
+from netspec.layers.base import Axis, Children, Composer, inverse_permutation, layer_class, register_layer
 from netspec.layers.structure.base_group import Group
 
 
 @register_layer("parallel")
 class Parallel(Group):
-    """Branches applied to the same input and merged (concat along channels, as Inception; or add)."""
+    """Branches applied to the same input and merged (concat along channels, as Inception; or add).
+
+    A branch whose output holds branch 1's axes in another order (a permute not undone) is refused: the
+    merge would meet values from different places (``Composer.axis_order``)."""
 
     CHILDREN: ClassVar[dict[str, int]] = {"branches": 2}
     TOPOLOGY: ClassVar[str] = "branches"
@@ -33,6 +37,15 @@ class Parallel(Group):
             outs.append(builder.close_group(sub, builder.chain(branch, sub, ins[0])))
         if len(outs) == 1:
             return builder.close_group(inner, outs[0])
+        for i, out in enumerate(outs[1:], start=2):  # the merge meets the branches' values place by place
+            order = builder.axis_order(outs[0], out)
+            if order is not None and order != tuple(range(len(order))):
+                raise ShapeError(problems=[Problem(
+                    f"branch {i}'s output {builder.type_of(out)} holds the axes of branch 1's "
+                    f"{builder.type_of(outs[0])} in another order, {list(order)}: the {self.merge} would meet "
+                    "values from different places", self.where, self.path,
+                    f"permute back at the end of branch {i} (permute: {inverse_permutation(order)}), or merge the "
+                    "branches yourself (a layer with from: naming them)")])
         cls = layer_class(self.merge)  # `merge:` names the merge kind; only its class is created
         axis = {"axis": self.axis} if self.merge == "concat" and "axis" in self.model_fields_set else {}  # as written
         merge = cls(kind=cls.KIND, name="merge", activation=self.activation, **axis)

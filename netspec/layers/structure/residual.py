@@ -6,11 +6,21 @@ from netspec.core.errors import Problem, ShapeError
 from netspec.core.sizes import conv_out, same_size
 from netspec.core.types import Ref, TensorType
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Bool, Children, Composer, Layer, layer_class, register_layer, walk_layers
+from netspec.layers.base import (
+    Bool,
+    Children,
+    Composer,
+    Layer,
+    inverse_permutation,
+    layer_class,
+    register_layer,
+    walk_layers,
+)
 from netspec.layers.structure.base_group import Group
 
 
-def projection(x: TensorType, y: TensorType, norm: bool, strides: tuple[int | None, ...] | None) -> list[Layer]:
+def projection(x: TensorType, y: TensorType, norm: bool, strides: tuple[int | None, ...] | None,
+               features_last: bool = False) -> list[Layer]:
     """Layers that map the block input ``x`` onto the body output's shape ``y`` (the notes'
     "convolutional block": a 1×1 convolution with the body's stride, then batch norm).
 
@@ -21,12 +31,20 @@ def projection(x: TensorType, y: TensorType, norm: bool, strides: tuple[int | No
     Features ``(F,)``, and a sequence ``(T, F)`` whose body changed only its width without a
     receptive field (dense, recurrent or attention layers, which act on the last axis; ``strides``
     is None then), get a dense projection of the last axis (``nn.Linear``, as a Transformer's
-    width change is written), not a convolution over T.
+    width change is written), not a convolution over T. So does any input the builder knows to hold its
+    features last (``features_last``: a sequence, a channels-last map) when only that axis changed; when
+    another changed, no projection is guessed: a 1×1 convolution would read its positions as channels.
     """
     # Each kind's module is imported when this projection uses it: a spec creates only the classes it uses.
     width_only = (x.rank == 2 and y.rank == 2 and strides is None and same_size(x.shape[0], y.shape[0])
                   and not same_size(x.shape[1], y.shape[1]))
-    if x.rank == 1 or width_only:
+    if features_last and x.rank >= 2 and not (x.rank == y.rank and all(
+            same_size(a, b) for a, b in zip(x.shape[:-1], y.shape[:-1]))):
+        raise ShapeError(f"cannot project the residual input {x} onto the block output {y}: the input holds its "
+                         "features on the last axis (a sequence or a channels-last map) and the body changed the "
+                         f"other axes, where a 1×1 convolution would read axis 0 ({x.shape[0]}) as channels; "
+                         "hint: write the shortcut: layers yourself")
+    if x.rank == 1 or width_only or features_last:
         from netspec.layers.core.dense import Dense
 
         units = y.shape[-1]
@@ -72,7 +90,10 @@ class Residual(Group):
     """A skip connection around ``layers``: ``activation(body(x) + shortcut(x))``.
 
     The shortcut is the identity when shapes agree; with ``shortcut: auto`` a projection (1×1 conv +
-    batch norm, the block's stride) is inserted otherwise."""
+    batch norm, the block's stride) is inserted otherwise. A body whose output has its input's shape but
+    its axes in another order (a permute not undone: a square ``(T, T)`` transposed) is refused: adding
+    it to the input would add values from different places. A body that permutes and permutes back
+    (MLP-Mixer's token mixing, ConvNeXt's channels-last MLP) keeps the order (``Composer.axis_order``)."""
 
     CHILDREN: ClassVar[dict[str, int]] = {"layers": 1, "shortcut": 1}
     TOPOLOGY: ClassVar[str] = "skip"
@@ -104,8 +125,23 @@ class Residual(Group):
                     "reshape or flatten), so which axis of its output matches which of the input is not known",
                     self.where, self.path, "write the shortcut: layers yourself (e.g. the same permutes around a "
                     "1×1 convolution)")])
-            sc_layers = projection(xt, bt, self.projection_norm, strides)
+            try:
+                sc_layers = projection(xt, bt, self.projection_norm, strides, builder.is_features_last(x))
+            except ShapeError as err:  # the shortcut is the residual's: located there, not at the body's last layer
+                if err.problems:
+                    raise
+                message, _, hint = str(err).partition("; hint: ")
+                raise ShapeError(problems=[Problem(message, self.where, self.path, hint)]) from None
         else:
+            order = builder.axis_order(x, body) if self.shortcut == "auto" else None
+            if order is not None and order != tuple(range(len(order))):
+                raise ShapeError(problems=[Problem(
+                    f"the body's output {bt} has the shape of the input {xt}, but its axes are the input's in "
+                    f"another order, {list(order)}: the identity shortcut would add each value to one from "
+                    "another place (x + f(x) transposed)",
+                    self.where, self.path, "permute back at the end of the body (permute: "
+                    f"{inverse_permutation(order)}), or write the shortcut: layers yourself (shortcut: identity adds "
+                    "the input as it is)")])
             sc_layers = []
         if sc_layers:
             sc_scope = builder.open_group(None, inner, name="shortcut", kind="shortcut")
