@@ -16,16 +16,17 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import core_schema
+from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
 from netspec.core.errors import Location
 from netspec.core.names import reserved_name
 from netspec.core.sizes import evaluate, symbols
 from netspec.core.source import key_locations
-from netspec.layers.base import Children, option_error, scalar_value
+from netspec.layers.base import Children, scalar_value
 
 MAX_DIM = 1 << 24
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -246,8 +247,15 @@ class Spec(Strict):
 
         for name in v:
             if not re.match(NAME, name):
-                raise ValueError(f"network name '{name}' must be an identifier")
+                raise _name_error(name, f"network name '{name}' must be an identifier")
             why = reserved_name(name, "network") if len(v) > 1 else None  # several: submodules of one module
             if why:
-                raise option_error(name, why, name)
+                raise _name_error(name, why)
         return v
+
+
+def _name_error(name: str, message: str) -> ValidationError:
+    """An error about a key of a mapping (a network's name): pydantic's ``[key]`` step after the key puts it at
+    the name, not at the network it names."""
+    return ValidationError.from_exception_data("Spec", [InitErrorDetails(
+        type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=(name, "[key]"), input=name)])
