@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
 from netspec.core.errors import Location
+from netspec.core.fmt import bounds_text, show
 from netspec.core.names import reserved_name
 from netspec.core.sizes import evaluate, symbols
 from netspec.core.source import key_locations
@@ -58,9 +59,9 @@ class InputSpec(Strict):
     def _dims(cls, v: list[DimSpec] | None) -> list[DimSpec] | None:
         for d in v or []:
             if isinstance(d, bool) or (isinstance(d, int) and not 1 <= d <= MAX_DIM):
-                raise ValueError(f"each size must be between 1 and {MAX_DIM}, got {d}")
+                raise ValueError(f"each size must be a whole number {bounds_text(1, MAX_DIM)}, got {show(d)}")
             if isinstance(d, str) and not d.isidentifier():
-                raise ValueError(f"a symbolic size must be a name such as 'T', got '{d}'")
+                raise ValueError(f"a symbolic size must be a name such as 'T', got {show(d)}")
         return v
 
     @model_validator(mode="after")
@@ -99,9 +100,9 @@ class Expect(Strict):
             except ValueError:
                 pass
             if not _size_expression(v):
-                raise ValueError(f"macs must be a number or a size expression such as '6144*T + 32', got '{v}'")
+                raise ValueError(f"macs must be a number or a size expression such as '6144*T + 32', got {show(v)}")
         elif v is not None and v < 0:
-            raise ValueError(f"macs must be at least 0, got {v}")
+            raise ValueError(f"macs must be a number ≥ 0, got {show(v)}")
         return v
 
     @field_validator("output_shape")

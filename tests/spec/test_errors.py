@@ -60,7 +60,7 @@ BAD = [
     ("input: [3, 8, 8]\nlayers:\n  - !!python/object/apply:os.system ['echo hi']\n", SpecSyntaxError,
      ["3:5", "tag", "not allowed"]),
     ("input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 6\n", SpecSyntaxError, ["not valid YAML"]),
-    ("input: [1, 1000000000]\nlayers:\n  - flatten\n", SpecValidationError, ["between 1 and"]),
+    ("input: [1, 1000000000]\nlayers:\n  - flatten\n", SpecValidationError, ["a whole number from 1 to"]),
     ("input: [1, 28, 28]\nlayers:\n  - {dense: {units: 2, init: {wieght: zeros}}}\n", ShapeError,
      ["init names 'wieght'", "did you mean 'weight'"]),
     ("input: [2]\nlayers:\n  - {dense: {units: 2, init: {weight: [[1, 2, 3], [4, 5, 6]]}}}\n", ShapeError,

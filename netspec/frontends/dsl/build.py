@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from netspec.core.errors import Location, Problem, did_you_mean
+from netspec.core.fmt import show
 from netspec.core.source import PosDict, PosList
 from netspec.frontends.dsl.grammar import HEAD_KEYS, NOT_OPTIONS, literal_words, word_field
 from netspec.frontends.dsl.syntax import Kw, Refs, Stmt, Val
@@ -30,7 +31,7 @@ class Builder:
     def put(self, mapping: PosDict, key: str, value: Any, loc: Location, what: str = "") -> None:
         if key in mapping:
             first = mapping.where(key)
-            self.fail(f"{what or repr(key)} is given twice", loc,
+            self.fail(f"{what or show(key)} is given twice", loc,
                       f"the first is on line {first.line}" if first else "")
             return
         mapping[key] = value
@@ -270,7 +271,7 @@ class Builder:
         else:
             key = primary
             if key is None:
-                self.fail(f"'{kind}' takes no bare value {val.text or val.value!r}", val.loc, self.options_hint(cls))
+                self.fail(f"'{kind}' takes no bare value {val.text or show(val.value)}", val.loc, self.options_hint(cls))
                 return 0
         if key in args:
             self.fail(f"'{key}' of {kind} is given twice", val.loc,
