@@ -166,7 +166,10 @@ def _convert(node: yaml.Node, conv: _Converter, depth: int) -> Any:
                                                         hint="each key may appear once in a mapping")])
             out[key] = _convert(value_node, conv, depth + 1)
             mark, at = key_node.start_mark, value_node.start_mark  # the key's place, and its value's
-            out.key_pos[key] = Location(file, mark.line + 1, mark.column + 1, (at.line + 1, at.column + 1))
+            if value_node.value == "" and not value_node.style:  # `stride:` with nothing after: the key it is
+                out.key_pos[key] = Location(file, mark.line + 1, mark.column + 1)
+            else:
+                out.key_pos[key] = Location(file, mark.line + 1, mark.column + 1, (at.line + 1, at.column + 1))
         return out
     if isinstance(node, yaml.SequenceNode):
         items = [_convert(v, conv, depth + 1) for v in node.value]

@@ -131,7 +131,8 @@ class Statements(Transformer):
 
     @v_args(meta=True)
     def kwarg(self, meta: Any, ch: list[Any]) -> Kw:
-        return Kw(str(ch[0]), self._loc(ch[0]).with_value(ch[1].loc), ch[1])
+        key, at = ch[0], ch[1].loc  # one location: the key's, recording where its value starts
+        return Kw(str(key), Location(self.file, key.line or 1, key.column or 1, (at.line, at.column)), ch[1])
 
     @v_args(meta=True)
     def stride(self, meta: Any, ch: list[Token]) -> Val:
