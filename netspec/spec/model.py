@@ -54,10 +54,10 @@ class InputSpec(Strict):
     dtype: Literal["float", "long"] = "float"
     from_: str | None = Field(default=None, alias="from", description="another network's output: 'net' or 'net.output'")
 
-    @field_validator("shape")
+    @field_validator("shape", mode="before")  # before pydantic's lax int, which would read `true` as a size of 1
     @classmethod
-    def _dims(cls, v: list[DimSpec] | None) -> list[DimSpec] | None:
-        for d in v or []:
+    def _dims(cls, v: Any) -> Any:
+        for d in v if isinstance(v, (list, tuple)) else []:
             if isinstance(d, bool) or (isinstance(d, int) and not 1 <= d <= MAX_DIM):
                 raise ValueError(f"each size must be a whole number {bounds_text(1, MAX_DIM)}, got {show(d)}")
             if isinstance(d, str) and not d.isidentifier():
