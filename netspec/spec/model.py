@@ -125,10 +125,11 @@ class Expect(Strict):
         return expect
 
     def where(self, *key: str) -> Location | None:
-        """Where a pinned number was written (``where("shapes", "conv1")``); the block itself otherwise."""
+        """Where a pinned number was written (``where("shapes", "conv1")``: the value, not its key, since a failed
+        pin is about the value); the block itself otherwise."""
         for n in range(len(key), -1, -1):
             if key[:n] in self._where:
-                return self._where[key[:n]]
+                return self._where[key[:n]].of_value() if n == len(key) else self._where[key[:n]]
         return None
 
 

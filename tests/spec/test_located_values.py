@@ -119,3 +119,16 @@ def test_check_json_carries_the_values_place(tmp_path):
     (problem,) = json.loads(out.getvalue())["problems"]
     assert problem["path"] == "layers[0].stride"
     assert (problem["line"], problem["column"]) == _place(text, "stride: 0", "0")
+
+
+@pytest.mark.parametrize("name, text, line_with, at", [
+    ("p.yaml", "input: [8]\nlayers:\n  - dense: 4\nexpect:\n  params: 100\n", "params: 100", "100"),
+    ("p.ns", "netspec t\ninput [8]\ndense 4\nexpect params=100\n", "params=100", "100"),
+    ("s.yaml", "input: [8]\nlayers:\n  - dense: 4\nexpect: {shapes: {dense_1: [5]}}\n", "dense_1", "[5]"),
+])
+def test_a_failed_pin_points_at_the_pinned_value(name, text, line_with, at, tmp_path):
+    # dense 8 → 4: 8·4 + 4 = 36 parameters, output (4,): neither pin holds
+    spec = tmp_path / name
+    spec.write_text(text, encoding="utf-8")
+    (failure,) = netspec.check(str(spec)).failures
+    assert (failure.location.line, failure.location.column) == _place(text, line_with, at), failure
