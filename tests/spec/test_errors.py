@@ -446,7 +446,7 @@ def test_a_pin_undefined_at_the_bound_size_fails_as_an_expectation(tmp_path, cap
     path.write_text("input: [T, 4]\nlayers:\n  - {dense: 3, name: d}\nexpect:\n  macs: '100/(T - 10)'\n")
     assert main(["check", str(path), "--bind", "T=10"]) == 1
     out = capsys.readouterr()
-    assert "internal error" not in out.err and "pin.yaml:5:3: expect.macs" in out.out
+    assert "internal error" not in out.err and "pin.yaml:5:9: expect.macs" in out.out  # at the pin: "  macs: '..."
     # 12·T MACs (T steps of a 4 → 3 dense) pinned right: holds bound and unbound
     path.write_text("input: [T, 4]\nlayers:\n  - {dense: 3, name: d}\nexpect:\n  macs: '12*T'\n")
     assert main(["check", str(path), "--bind", "T=10"]) == 0 and main(["check", str(path)]) == 0

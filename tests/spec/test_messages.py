@@ -131,7 +131,7 @@ def test_train_values_get_did_you_mean_too():
 
 @pytest.mark.parametrize("text,where,number", [
     ('input: [3, "${2*16}", 32]\nlayers: [flatten]\n', (1, 12), "32"),
-    ('input: [3]\nlayers: [dense: 4]\nexpect: {params: "${4*4}"}\n', (3, 10), "16"),
+    ('input: [3]\nlayers: [dense: 4]\nexpect: {params: "${4*4}"}\n', (3, 18), "16"),  # at the value, not 'params'
 ])
 def test_an_expression_outside_blocks_says_it_is_not_evaluated(text, where, number):
     problems = _problems(text)
