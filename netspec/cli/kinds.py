@@ -29,7 +29,8 @@ def _type_name(schema: dict[str, Any], defs: dict[str, Any]) -> str:
         if kind == "null":
             return []
         if kind == "array":
-            items = [name(item) for item in node["prefixItems"]] if "prefixItems" in node else [name(node.get("items", {}))]
+            members = node["prefixItems"] if "prefixItems" in node else [node.get("items", {})]
+            items = [name(item) for item in members]
             ranges = {r for parts in items for _, r in parts}
             shared = ranges.pop() if len(ranges) == 1 else ""  # one range for every item: said once, after the list
             texts = [" | ".join(_joined(parts) if not shared else [t for t, _ in parts]) or "any" for parts in items]

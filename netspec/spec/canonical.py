@@ -101,7 +101,8 @@ def _network(raw: PosDict, path: str, exp: Expander, meant: set[str] = frozenset
             canon.key_pos[name] = where
         inputs = canon
     elif inputs is not None:
-        exp.problem(f"'inputs' maps input names to shapes, got {show(inputs)}", raw.value_where("inputs"), f"{path}inputs",
+        exp.problem(f"'inputs' maps input names to shapes, got {show(inputs)}", raw.value_where("inputs"),
+                    f"{path}inputs",
                     "write 'inputs: {x: [3, 32, 32]}', or 'input: [3, 32, 32]' for a single input")
         inputs = PosDict(pos=raw.where("inputs"))
         exp.dropped[id(inputs)] = inputs

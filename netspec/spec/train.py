@@ -159,8 +159,8 @@ class OptimizerConfig(_Model):
                              f"{{layer4: 1e-4}}; got {show(v)}")
         for name, lr in v.items():
             if isinstance(lr, (int, float)) and not isinstance(lr, bool) and not 0 < lr <= 100:
-                raise ValueError(f"group_lr: the learning rate of '{name}' must be {bounds_text(0, 100, low_open=True)}, "
-                                 f"got {show(lr)}")
+                raise ValueError(f"group_lr: the learning rate of '{name}' must be "
+                                 f"{bounds_text(0, 100, low_open=True)}, got {show(lr)}")
         return v
 
     @field_validator("betas", mode="before")

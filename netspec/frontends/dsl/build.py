@@ -271,7 +271,8 @@ class Builder:
         else:
             key = primary
             if key is None:
-                self.fail(f"'{kind}' takes no bare value {val.text or show(val.value)}", val.loc, self.options_hint(cls))
+                self.fail(f"'{kind}' takes no bare value {val.text or show(val.value)}", val.loc,
+                          self.options_hint(cls))
                 return 0
         if key in args:
             self.fail(f"'{key}' of {kind} is given twice", val.loc,
