@@ -6,38 +6,54 @@ from __future__ import annotations
 from typing import Any
 
 from netspec.core.errors import UsageError, did_you_mean
+from netspec.core.fmt import schema_bounds, show
 
 _JSON_TYPES = {"integer": "int", "number": "float", "boolean": "bool", "string": "str", "object": "mapping"}
 
 
 def _type_name(schema: dict[str, Any], defs: dict[str, Any]) -> str:
-    """An option's type as its JSON Schema says it, in a line's room: ``int 1..4096 | [int, int] | 'same'``
-    (the typing repr of an ``Annotated`` union is a paragraph of pydantic internals)."""
-    def name(node: dict[str, Any]) -> list[str]:
+    """An option's type as its JSON Schema says it, in a line's room: ``'same' | 'valid' | int | [int, int], each
+    from 0 to 4096`` (the typing repr of an ``Annotated`` union is a paragraph of pydantic internals). Ranges
+    are written as error messages write them (:func:`~netspec.core.fmt.bounds_text`), values as a spec does."""
+    def name(node: dict[str, Any]) -> list[tuple[str, str]]:
+        """(type, range) of each member; the range '' where there is none."""
         if "$ref" in node:
             return name(defs.get(node["$ref"].rsplit("/", 1)[-1], {}))
         if "anyOf" in node or "oneOf" in node:
             return [part for sub in node.get("anyOf", node.get("oneOf", [])) for part in name(sub)]
         if "enum" in node or "const" in node:
             values = node.get("enum", [node.get("const")])
-            shown = " | ".join(repr(v) for v in values[:4])
-            return [shown + (f" | … ({len(values)} values)" if len(values) > 4 else "")]
+            shown = " | ".join(show(v) for v in values[:4])
+            return [(shown + (f" | … ({len(values)} values)" if len(values) > 4 else ""), "")]
         kind = node.get("type")
         if kind == "null":
             return []
         if kind == "array":
-            if "prefixItems" in node:
-                return ["[" + ", ".join(" | ".join(name(item)) for item in node["prefixItems"]) + "]"]
-            items = " | ".join(name(node.get("items", {}))) or "any"
-            return [f"[{items}, …]"]
-        low = node.get("minimum", f">{node['exclusiveMinimum']}" if "exclusiveMinimum" in node else "")
-        high = node.get("maximum", f"<{node['exclusiveMaximum']}" if "exclusiveMaximum" in node else "")
-        if kind in ("integer", "number") and (low != "" or high != ""):
-            return [f"{_JSON_TYPES[kind]} {low}..{high}"]
-        return [_JSON_TYPES.get(kind, kind or "any")]
+            members = node["prefixItems"] if "prefixItems" in node else [node.get("items", {})]
+            items = [name(item) for item in members]
+            ranges = {r for parts in items for _, r in parts}
+            shared = ranges.pop() if len(ranges) == 1 else ""  # one range for every item: said once, after the list
+            texts = [" | ".join(_joined(parts) if not shared else [t for t, _ in parts]) or "any" for parts in items]
+            return [("[" + ", ".join(texts) + ("]" if "prefixItems" in node else ", …]"), shared)]
+        return [(_JSON_TYPES.get(kind, kind or "any"), schema_bounds(node) if kind in ("integer", "number") else "")]
 
-    text = " | ".join(dict.fromkeys(name(schema))) or "None"
-    return text if len(text) <= 60 else text[:57] + "..."
+    text = " | ".join(dict.fromkeys(_joined(name(schema)))) or "null"
+    return text if len(text) <= 72 else text[:69] + "..."
+
+
+def _joined(parts: list[tuple[str, str]]) -> list[str]:
+    """Members without a range first, then those sharing a range together: ``int | [int, int], each from 1 to
+    4096`` rather than the range twice."""
+    plain = [t for t, r in parts if not r]
+    ranged: dict[str, list[str]] = {}
+    for t, r in parts:
+        if r:
+            ranged.setdefault(r, []).append(t)
+    out = list(dict.fromkeys(plain))
+    for r, types in ranged.items():
+        types = list(dict.fromkeys(types))
+        out.append(f"{types[0]} {r}" if len(types) == 1 else f"{' | '.join(types)}, each {r}")
+    return out
 
 
 def _shape(shape: tuple[Any, ...]) -> str:
@@ -61,7 +77,7 @@ def _example(kind: str, cls: Any, args: dict[str, Any], shapes: list[tuple[Any, 
         return None
     net = next(iter(graph.networks.values()))
     outs = [t.shape for n in net.nodes[-1:] for t in n.outputs.values()]
-    options = ", ".join(f"{k}: {v}" for k, v in args.items())
+    options = ", ".join(f"{k}: {show(v) if not isinstance(v, str) else v}" for k, v in args.items())
     ins = " + ".join(_shape(tuple(s)) for s in shapes)
     return f"  - {kind}" + (f": {{{options}}}" if options else "") + f"    {ins} → " + \
         ", ".join(_shape(tuple(o)) for o in outs)
@@ -92,7 +108,7 @@ def describe_kind(name: str) -> str:
     schema = cls.model_json_schema(by_alias=True)
     for field, info in fields:
         default = "required" if info.is_required() else ("[]" if info.default_factory is not None else
-                                                         repr(info.default))
+                                                         show(info.default))
         kind_of = _type_name(schema["properties"].get(field, {}), schema.get("$defs", {}))
         lines.append(f"  {field:<16} {kind_of:<28} default {default}"
                      + (f"\n  {'':<16} {info.description}" if info.description else ""))

@@ -7,20 +7,38 @@ and exits 1; it never shows a traceback for these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 
 @dataclass(frozen=True)
 class Location:
-    """A point in a source file (1-based line and column)."""
+    """A point in a source file (1-based line and column).
+
+    A mapping key's location also records where the key's value starts (``value_at``, line and column in
+    the same file; None where the value is the key itself, as a DSL positional value, or is not known): a
+    problem with the value points there (:meth:`of_value`), one with the key (unknown, given twice) at the
+    key. It is not part of the location's identity (equality, hashing, ``str``)."""
 
     file: str
     line: int
     column: int
+    value_at: tuple[int, int] | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
+
+    def of_value(self) -> Location:
+        """Where the value of the key written here starts (this location itself when it is not recorded)."""
+        if self.value_at is None:
+            return self
+        return Location(self.file, *self.value_at)
+
+    def with_value(self, value: Location | None) -> Location:
+        """This key location, recording that its value starts at ``value`` (a location in the same file)."""
+        if value is None or value.file != self.file or (value.line, value.column) == (self.line, self.column):
+            return self
+        return Location(self.file, self.line, self.column, (value.line, value.column))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ import re
 from fractions import Fraction
 from typing import NamedTuple, Union
 
+from netspec.core.fmt import show
+
 Dim = int | str
 
 _TRAILING = re.compile(r"^(.*\S) ([+-]) (\d+)$")
@@ -90,10 +92,10 @@ def evaluate(expr: Dim, bind: dict[str, int]) -> int:
     try:
         tree = ast.parse(expr.replace("−", "-").replace("·", "*"), mode="eval")
     except SyntaxError:
-        raise ValueError(f"not a size expression: {expr!r}") from None
+        raise ValueError(f"not a size expression: {show(expr)}") from None
     value = _eval(tree.body, bind)
     if value.denominator != 1:
-        raise ValueError(f"{expr!r} is not a whole number at {bind}")
+        raise ValueError(f"{show(expr)} is not a whole number at {show(dict(bind))}")
     return int(value)
 
 
@@ -121,7 +123,7 @@ def _eval(node: ast.AST, bind: dict[str, int]) -> Fraction:
         args = [_eval(a, bind) for a in node.args]
         fn = _FUNCS[node.func.id]
         return Fraction(fn(args[0])) if fn in (math.floor, math.ceil) and len(args) == 1 else Fraction(fn(*args))
-    raise ValueError(f"not a size expression: {ast.unparse(node)!r}")
+    raise ValueError(f"not a size expression: {show(ast.unparse(node))}")
 
 
 SAMPLES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 31, 32, 33, 64, 100, 127, 128, 1000, 1001)

@@ -31,7 +31,19 @@ class PosDict(dict):
         self.path: str | None = None  # user-facing path of this node, set by the expander
 
     def where(self, key: Any) -> Location | None:
+        """Where ``key`` is written (the mapping's own place when not recorded): for a problem with the key."""
         return self.key_pos.get(key, self.pos)
+
+    def value_where(self, key: Any) -> Location | None:
+        """Where the value of ``key`` is written: for a problem with the value (the key's place when the
+        value's own is not recorded)."""
+        at = self.key_pos.get(key)
+        if at is None:
+            return self.pos
+        if at.value_at is not None:
+            return at.of_value()
+        inner = getattr(self.get(key), "pos", None)  # a mapping or list value knows where it starts
+        return inner if inner is not None and inner.file == at.file else at
 
 
 class PosList(list):
@@ -54,11 +66,12 @@ class PosList(list):
 class Reached(NamedTuple):
     """Where a path into a raw tree leads (:func:`walk`)."""
 
-    where: Location | None  # the deepest step that has a location
+    where: Location | None  # the deepest step that has a location (a key's: for a problem with the key)
     path: str  # user-facing: the expander's path of the node where it set one (``layers[2]#1``), else dotted
     steps: tuple[Any, ...]  # the path's steps that exist in the tree, plus the first missing key
     value: Any  # the value reached
     uses: tuple[tuple[str, Location], ...] = ()  # the block uses passed through (block, where used), innermost first
+    at: Location | None = None  # where the value reached is written (for a problem with the value)
 
 
 # Steps pydantic puts in an error's ``loc`` that are not keys of the data: the type tried in a union
@@ -75,16 +88,23 @@ def walk(root: Any, loc: Iterable[Any]) -> Reached:
 
     Union labels and a layer's kind used as a union tag are skipped; a key the mapping lacks ends the walk
     (it is the key a "missing" or "unknown key" error is about); other steps that do not exist are skipped.
+    ``where`` is the last key's place, ``at`` its value's (the same for a list item).
     """
     node, where, path, steps = root, getattr(root, "pos", None), "", []
+    at = where
     uses: list[tuple[str, Location]] = []
     for part in loc:
         if isinstance(node, dict) and part in node:
-            where = node.where(part) if isinstance(node, PosDict) else where
+            if isinstance(node, PosDict):
+                where, at = node.where(part), node.value_where(part)
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            where = node.where(part) if isinstance(node, PosList) else where
+            if isinstance(node, PosList):
+                where = at = node.where(part)
             node = node[part]
+        elif part == "[key]" and isinstance(node, (dict, list)):
+            at = where  # a problem with a mapping's key (a name), not with its value
+            continue
         elif isinstance(node, dict) and node.get("kind") == part:
             continue  # union tag
         elif isinstance(node, (dict, list)) and not isinstance(part, int) and _is_label(part):
@@ -92,6 +112,7 @@ def walk(root: Any, loc: Iterable[Any]) -> Reached:
         elif isinstance(node, dict) and part not in node:
             steps.append(part)
             path = f"{path}.{part}" if path else str(part)
+            at = where
             break
         else:
             continue
@@ -105,7 +126,7 @@ def walk(root: Any, loc: Iterable[Any]) -> Reached:
             path = f"{path}[{part}]"
         else:
             path = f"{path}.{part}" if path else str(part)
-    return Reached(where, path, tuple(steps), node, tuple(uses))
+    return Reached(where, path, tuple(steps), node, tuple(uses), at)
 
 
 def key_locations(root: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Location]]:

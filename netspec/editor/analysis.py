@@ -226,7 +226,10 @@ def _at(out: Analysis, p: Problem, severity: str) -> Diagnostic:
     text = out.lines[line] if out.lines else ""
     col = min(col, len(text))
     word = _WORD.match(text, col)
-    if word and word.end() > col:
+    closed = _closing(text, col)
+    if closed:
+        end = closed
+    elif word and word.end() > col:
         end = word.end()
     else:
         body = text.split(" #", 1)[0].rstrip()
@@ -236,6 +239,30 @@ def _at(out: Analysis, p: Problem, severity: str) -> Diagnostic:
         message = f"{p.path}: {message}"
     message = elsewhere + message
     return Diagnostic(line, col, line, min(end, max(len(text), col)), message, severity, p.hint)
+
+
+def _closing(text: str, col: int) -> int:
+    """The end of a quoted string or a bracketed list/mapping that starts at ``col`` and closes on its line
+    (a problem with such a value covers all of it), else 0."""
+    if col >= len(text) or text[col] not in "\"'[{":
+        return 0
+    if text[col] in "\"'":
+        end = text.find(text[col], col + 1)
+        return end + 1 if end > col else 0
+    depth, quote = 0, ""
+    for i in range(col, len(text)):
+        c = text[i]
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "\"'":
+            quote = c
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return 0
 
 
 def _same_file(a: str, b: str) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from netspec.core.errors import Location, NetspecError, Problem, SpecSyntaxError, UsageError
+from netspec.core.fmt import show
 from netspec.core.source import MAX_TEXT_BYTES
 from netspec.frontends.keys import IMPORTS_KEY
 
@@ -178,7 +179,8 @@ class _Imports:
         entries = raw[IMPORTS_KEY]
         key_where = raw.where(IMPORTS_KEY) if hasattr(raw, "where") else None
         if not isinstance(entries, list):
-            self.problem(f"'{IMPORTS_KEY}' is a list of spec files, got {entries!r:.60}", key_where,
+            self.problem(f"'{IMPORTS_KEY}' is a list of spec files, got {show(entries)}",
+                         raw.value_where(IMPORTS_KEY) if hasattr(raw, "value_where") else key_where,
                          "write 'imports: [blocks/transformer.yaml]' (paths relative to this file)")
             return
         for i, entry in enumerate(entries):
@@ -188,7 +190,7 @@ class _Imports:
     def entry(self, entry: Any, where: Location | None, folder: str, chain: tuple[str, ...],
               real_chain: tuple[str, ...]) -> None:
         if not isinstance(entry, str) or not entry.strip() or "\0" in entry or len(entry) > MAX_PATH_CHARS:
-            self.problem(f"an import is the path of a spec file, got {entry!r:.60}", where,
+            self.problem(f"an import is the path of a spec file, got {show(entry)}", where,
                          "write 'imports: [blocks/transformer.yaml]'")
             return
         if Path(entry).suffix.lower() not in LIBRARY_SUFFIXES:

@@ -1,13 +1,15 @@
 """YAML frontend: text -> raw tree of PosDict/PosList with locations.
 
 Uses PyYAML's safe composer only (no Python object tags, no constructors that run code) and builds
-the tree itself so every key and item keeps its line and column.
+the tree itself so every key, value and item keeps its line and column.
 
 Two parsers give the same nodes: libyaml's (``yaml.CSafeLoader``, where PyYAML was built with it),
 about 10x faster, and PyYAML's pure-Python one, which is the reference. libyaml's composer is
 recursive C that crashes the process on deep nesting, so its event stream is walked first with a
 depth counter; a document nested past ``MAX_NESTING``, and any document libyaml refuses, goes to
 the pure parser, which gives the located message (its wording is what the hints below match).
+A key's location records where its value starts too (``Location.value_at``): a problem with a value
+points at the value, one with a key at the key.
 ``tests/frontends/test_yaml.py`` runs both over every spec and compares trees and positions.
 """
 
@@ -163,7 +165,11 @@ def _convert(node: yaml.Node, conv: _Converter, depth: int) -> Any:
                 raise SpecSyntaxError(problems=[Problem(f"duplicate key '{key}'", _loc(key_node.start_mark, file),
                                                         hint="each key may appear once in a mapping")])
             out[key] = _convert(value_node, conv, depth + 1)
-            out.key_pos[key] = _loc(key_node.start_mark, file)
+            mark, at = key_node.start_mark, value_node.start_mark  # the key's place, and its value's
+            if value_node.value == "" and not value_node.style:  # `stride:` with nothing after: the key it is
+                out.key_pos[key] = Location(file, mark.line + 1, mark.column + 1)
+            else:
+                out.key_pos[key] = Location(file, mark.line + 1, mark.column + 1, (at.line + 1, at.column + 1))
         return out
     if isinstance(node, yaml.SequenceNode):
         items = [_convert(v, conv, depth + 1) for v in node.value]

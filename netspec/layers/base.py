@@ -33,6 +33,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 import netspec.layers.index as index
 from netspec.core.errors import Location, ShapeError, UnknownLayerError, did_you_mean
+from netspec.core.fmt import bounds_text, show
 from netspec.core.names import MODULE_ATTRIBUTES, reserved_name
 from netspec.core.sizes import Dim
 from netspec.core.types import Ref, TensorType
@@ -160,8 +161,9 @@ def sizes(n: int | tuple[int, ...], low: int = 1, words: tuple[str, ...] = (), h
         members.append(Literal[words])  # type: ignore[valid-type]
     counts = " or ".join(str(k) for k in lengths)
     listed = f"a list of {counts} of them" if lengths != (1,) else "a list of one"
-    spelled = " or ".join(repr(w) for w in words)
-    expected = f"a whole number from {low} to {high}, or {listed}" + (f", or {spelled}" if words else "")
+    spelled = " or ".join(show(w) for w in words)
+    whole = f"a whole number {bounds_text(low, high)}"  # "from 1 to 4096", as every range is written
+    expected = f"{whole}, or {listed}" + (f", or {spelled}" if words else "")
 
     def check(v: Any) -> Any:
         if isinstance(v, str) and v in words:
@@ -169,7 +171,7 @@ def sizes(n: int | tuple[int, ...], low: int = 1, words: tuple[str, ...] = (), h
         if isinstance(v, str) and words and did_you_mean(v, list(words)):
             raise PydanticCustomError("value_error", "expected {spelled}, or {sizes}", {  # the hint: see spec.problems
                 "spelled": spelled, "hint": did_you_mean(v, list(words)),
-                "sizes": f"a whole number from {low} to {high} or {listed}"})
+                "sizes": f"{whole} or {listed}"})
         values = list(v) if isinstance(v, (list, tuple)) else [v]
         if isinstance(v, (list, tuple)) and len(values) not in lengths:
             raise PydanticCustomError("value_error", "expected {counts} value{s} (one per axis) or one number",
@@ -185,7 +187,7 @@ def sizes(n: int | tuple[int, ...], low: int = 1, words: tuple[str, ...] = (), h
                 raise PydanticCustomError("value_error", "expected {expected}", {"expected": expected})
             if not low <= x <= high:
                 if in_list:
-                    raise _item_error(i, "value_error", f"expected a whole number from {low} to {high}", x)
+                    raise _item_error(i, "value_error", f"expected {whole}", x)
                 raise PydanticCustomError("value_error", "expected {expected}", {"expected": expected})
             out.append(x)
         return tuple(out) if isinstance(v, (list, tuple)) else out[0]
@@ -225,9 +227,9 @@ def sample_axis(axis: int, x: TensorType, option: str = "axis", kind: str = "") 
     as an index into ``x.shape``; a ShapeError naming the valid range when it is outside."""
     if not -x.rank <= axis < x.rank:
         where = f"{kind} " if kind else ""
-        raise ShapeError(f"{where}{option} {axis} is out of range for an input of rank {x.rank} {x}: expected "
-                         f"{-x.rank}..{x.rank - 1} (per-sample axes: 0 is the first after the batch, -1 the "
-                         "last; the batch axis cannot be named)")
+        raise ShapeError(f"{where}{option} {axis} is out of range for an input of rank {x.rank} {x}: expected an "
+                         f"axis {bounds_text(-x.rank, x.rank - 1)} (per-sample axes: 0 is the first after the batch, "
+                         "-1 the last; the batch axis cannot be named)")
     return axis % x.rank
 
 

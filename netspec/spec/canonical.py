@@ -8,9 +8,10 @@ import re
 from typing import Any, NamedTuple
 
 from netspec.core.errors import Location, Problem
+from netspec.core.fmt import show
 from netspec.core.source import PosDict, PosList
 from netspec.frontends.keys import LIBRARY_KEYS, NETWORK_KEYS, TOP_KEYS
-from netspec.spec.expand import Expander, block_definitions, check_definitions, check_keys, show
+from netspec.spec.expand import Expander, block_definitions, check_definitions, check_keys
 from netspec.spec.expr import ExprError, evaluate, is_expr
 from netspec.spec.imports import ImportingExpander, add_imports, is_library
 
@@ -35,7 +36,7 @@ def _outside_blocks(value: Any, where: Location | None, path: str, exp: Expander
             result = evaluate(value, {})
         except ExprError:
             result = None
-        shown = f"write {result!r} instead" if isinstance(result, (int, float, str)) else "write the value itself"
+        shown = f"write {show(result)} instead" if isinstance(result, (int, float, str)) else "write the value itself"
         exp.problem(f"'{value}' is not evaluated here: ${{...}} expressions are evaluated in layer items and "
                     "block definitions only", where, path, shown)
         return value if result is None else result
@@ -43,7 +44,7 @@ def _outside_blocks(value: Any, where: Location | None, path: str, exp: Expander
         out = PosDict(pos=value.pos)
         out.key_pos, out.path = dict(value.key_pos), value.path
         for k, v in value.items():
-            out[k] = _outside_blocks(v, value.where(k), f"{path}.{k}", exp)
+            out[k] = _outside_blocks(v, value.value_where(k), f"{path}.{k}", exp)
         return out
     if isinstance(value, PosList):
         return PosList([_outside_blocks(v, value.where(i), f"{path}[{i}]", exp) for i, v in enumerate(value)],
@@ -59,7 +60,7 @@ def _network(raw: PosDict, path: str, exp: Expander, meant: set[str] = frozenset
         copy.key_pos, copy.path = raw.key_pos, raw.path
         for k in ("input", "inputs", "outputs", "expect"):
             if k in raw:
-                copy[k] = _outside_blocks(raw[k], raw.where(k), f"{path}{k}", exp)
+                copy[k] = _outside_blocks(raw[k], raw.value_where(k), f"{path}{k}", exp)
         raw = copy
     out = PosDict(pos=raw.pos)
     out.path = path
@@ -90,7 +91,8 @@ def _network(raw: PosDict, path: str, exp: Expander, meant: set[str] = frozenset
             elif not isinstance(value, dict):
                 key = "input" if "input" in raw else name
                 shape = f"[{value}]" if isinstance(value, int) and not isinstance(value, bool) else "[1, 28, 28]"
-                exp.problem(f"an input is a shape (a list of sizes) or a mapping, got {show(value)}", where,
+                exp.problem(f"an input is a shape (a list of sizes) or a mapping, got {show(value)}",
+                            inputs.value_where(name) if isinstance(inputs, PosDict) else where,
                             f"{path}{'input' if key == 'input' else f'inputs.{name}'}",
                             f"write '{key}: {shape}' or '{key}: {{shape: {shape}, dtype: float}}'")
                 exp.dropped[id(canon)] = canon
@@ -99,7 +101,8 @@ def _network(raw: PosDict, path: str, exp: Expander, meant: set[str] = frozenset
             canon.key_pos[name] = where
         inputs = canon
     elif inputs is not None:
-        exp.problem(f"'inputs' maps input names to shapes, got {show(inputs)}", raw.where("inputs"), f"{path}inputs",
+        exp.problem(f"'inputs' maps input names to shapes, got {show(inputs)}", raw.value_where("inputs"),
+                    f"{path}inputs",
                     "write 'inputs: {x: [3, 32, 32]}', or 'input: [3, 32, 32]' for a single input")
         inputs = PosDict(pos=raw.where("inputs"))
         exp.dropped[id(inputs)] = inputs
@@ -153,7 +156,7 @@ def canonicalize(raw: Any, file: str = "<string>", default_name: str = "net", ba
     out = PosDict(pos=raw.pos)
     for key in ("netspec", "description", "train"):
         if key in raw:
-            out[key] = raw[key] if key == "description" else _outside_blocks(raw[key], raw.where(key), key, exp)
+            out[key] = raw[key] if key == "description" else _outside_blocks(raw[key], raw.value_where(key), key, exp)
             out.key_pos[key] = raw.where(key)
     if library or is_library(raw):
         out["blocks"] = PosDict(own, pos=raw.pos)

@@ -17,6 +17,7 @@ import re
 from typing import Any, Mapping
 
 from netspec.core.errors import close_matches
+from netspec.core.fmt import show
 from netspec.core.source import whole_number
 
 _BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -275,12 +276,13 @@ def _truth(value: Any) -> bool:
 
 
 def _show(value: Any) -> str:
+    """A value in an expression's message as a spec writes it (``true``, ``[T, 3]``); an input's view as itself."""
     if isinstance(value, Symbol):
         return f"'{value}'"
-    if isinstance(value, tuple):
-        value = tuple(str(v) if isinstance(v, Symbol) else v for v in value)
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    if isinstance(value, InputView):
+        text = repr(value)
+        return text if len(text) <= 40 else text[:37] + "..."
+    return show(value, 40)
 
 
 def _unparse(node: ast.AST) -> str:

@@ -16,16 +16,18 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import core_schema
+from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
 from netspec.core.errors import Location
+from netspec.core.fmt import bounds_text, show
 from netspec.core.names import reserved_name
 from netspec.core.sizes import evaluate, symbols
 from netspec.core.source import key_locations
-from netspec.layers.base import Children, option_error, scalar_value
+from netspec.layers.base import Children, scalar_value
 
 MAX_DIM = 1 << 24
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -52,14 +54,14 @@ class InputSpec(Strict):
     dtype: Literal["float", "long"] = "float"
     from_: str | None = Field(default=None, alias="from", description="another network's output: 'net' or 'net.output'")
 
-    @field_validator("shape")
+    @field_validator("shape", mode="before")  # before pydantic's lax int, which would read `true` as a size of 1
     @classmethod
-    def _dims(cls, v: list[DimSpec] | None) -> list[DimSpec] | None:
-        for d in v or []:
+    def _dims(cls, v: Any) -> Any:
+        for d in v if isinstance(v, (list, tuple)) else []:
             if isinstance(d, bool) or (isinstance(d, int) and not 1 <= d <= MAX_DIM):
-                raise ValueError(f"each size must be between 1 and {MAX_DIM}, got {d}")
+                raise ValueError(f"each size must be a whole number {bounds_text(1, MAX_DIM)}, got {show(d)}")
             if isinstance(d, str) and not d.isidentifier():
-                raise ValueError(f"a symbolic size must be a name such as 'T', got '{d}'")
+                raise ValueError(f"a symbolic size must be a name such as 'T', got {show(d)}")
         return v
 
     @model_validator(mode="after")
@@ -98,9 +100,9 @@ class Expect(Strict):
             except ValueError:
                 pass
             if not _size_expression(v):
-                raise ValueError(f"macs must be a number or a size expression such as '6144*T + 32', got '{v}'")
+                raise ValueError(f"macs must be a number or a size expression such as '6144*T + 32', got {show(v)}")
         elif v is not None and v < 0:
-            raise ValueError(f"macs must be at least 0, got {v}")
+            raise ValueError(f"macs must be a number ≥ 0, got {show(v)}")
         return v
 
     @field_validator("output_shape")
@@ -123,10 +125,11 @@ class Expect(Strict):
         return expect
 
     def where(self, *key: str) -> Location | None:
-        """Where a pinned number was written (``where("shapes", "conv1")``); the block itself otherwise."""
+        """Where a pinned number was written (``where("shapes", "conv1")``: the value, not its key, since a failed
+        pin is about the value); the block itself otherwise."""
         for n in range(len(key), -1, -1):
             if key[:n] in self._where:
-                return self._where[key[:n]]
+                return self._where[key[:n]].of_value() if n == len(key) else self._where[key[:n]]
         return None
 
 
@@ -246,8 +249,15 @@ class Spec(Strict):
 
         for name in v:
             if not re.match(NAME, name):
-                raise ValueError(f"network name '{name}' must be an identifier")
+                raise _name_error(name, f"network name '{name}' must be an identifier")
             why = reserved_name(name, "network") if len(v) > 1 else None  # several: submodules of one module
             if why:
-                raise option_error(name, why, name)
+                raise _name_error(name, why)
         return v
+
+
+def _name_error(name: str, message: str) -> ValidationError:
+    """An error about a key of a mapping (a network's name): pydantic's ``[key]`` step after the key puts it at
+    the name, not at the network it names."""
+    return ValidationError.from_exception_data("Spec", [InitErrorDetails(
+        type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=(name, "[key]"), input=name)])

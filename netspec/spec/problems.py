@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from netspec.core.errors import Problem, did_you_mean
+from netspec.core.fmt import bounds_text, schema_bounds, show
 from netspec.core.source import Reached, walk
 
 _EXPECTED = {
@@ -30,8 +31,9 @@ def problems_from_errors(errors: list[dict[str, Any]], tree: Any, model: type[Ba
     """One Problem per place for pydantic ``errors`` (``ValidationError.errors()``) found validating ``tree``
     (a raw tree, or plain dicts and lists) as ``model``.
 
-    Each is located through the tree (``file:line:col`` where it has positions) with a user-facing path;
-    the errors of one place are merged ("expected an integer or a list"); an unknown key gets a did-you-mean
+    Each is located through the tree (``file:line:col`` where it has positions: a problem with a value at the
+    value, an unknown or missing key at the key or the mapping) with a user-facing path; the errors of one
+    place are merged ("expected an integer or a list"); an unknown key gets a did-you-mean
     from the fields of the model that validates the mapping holding it. A problem inside a block definition
     says which use it comes from, unless ``uses`` is false (the caller says so itself).
     """
@@ -42,7 +44,7 @@ def problems_from_errors(errors: list[dict[str, Any]], tree: Any, model: type[Ba
         groups.setdefault(spot.steps, []).append(err)
         reached[spot.steps] = (spot, err.get("input"))
     kept = [(steps, errs) for steps, errs in groups.items() if not _shadowed(steps, errs, groups)]
-    problems = [_one(errs, *reached[steps], model) for steps, errs in kept]
+    problems = [_one(errs, *reached[steps], model, tree) for steps, errs in kept]
     if uses:  # else the caller says which use itself (a deferred expansion)
         problems = [_in_uses(p, reached[steps][0]) for p, (steps, _) in zip(problems, kept)]
     return problems
@@ -68,29 +70,33 @@ def _shadowed(steps: tuple[Any, ...], errs: list[dict[str, Any]], groups: dict[t
             and any(len(other) > len(steps) and other[:len(steps)] == steps for other in groups))
 
 
-def _one(errs: list[dict[str, Any]], spot: Reached, value: Any, root: type[BaseModel]) -> Problem:
+def _one(errs: list[dict[str, Any]], spot: Reached, value: Any, root: type[BaseModel], tree: Any) -> Problem:
     where, path, kept = spot.where, spot.path, spot.steps
     types = [e["type"] for e in errs]
-    if "extra_forbidden" in types:
+    if "extra_forbidden" in types:  # about the key: at the key
         key = kept[-1] if kept else "?"
         model = model_at(root, kept[:-1])
         known = [f.alias or n for n, f in model.model_fields.items()] if model else []
         hint = did_you_mean(key, known) or (f"allowed here: {', '.join(known)}" if known else "")
         return Problem(f"unknown key '{key}'", where, path, hint)
     short = [e["loc"][-1] for e in errs if e["type"] == "missing" and e["loc"] and isinstance(e["loc"][-1], int)]
-    if short:  # a list's item is missing, not a key: the list is too short for the (fixed-length) form
-        return Problem(f"expected at least {max(short) + 1} values here; got {_show(value)}", where, path)
-    if "missing" in types:
+    if "missing" in types and not short:  # about the mapping that lacks the key: at its key
         return Problem(f"missing required '{kept[-1] if kept else '?'}'", where, path.rsplit(".", 1)[0] if path else "")
+    where = spot.at or where  # the rest are about the value: at the value
+    if short:  # a list's item is missing, not a key: the list is too short for the (fixed-length) form
+        return Problem(f"expected at least {max(short) + 1} values here; got {show(value)}", where, path)
     key = next((k for k in reversed(kept) if isinstance(k, str)), "")
     if key == "netspec" and len(kept) == 1 and "literal_error" in types:
         expected = errs[types.index("literal_error")]["ctx"]["expected"]
-        return Problem(f"this is the language version; netspec reads version {expected}, got {_show(value)}",
+        return Problem(f"this is the language version; netspec reads version {expected}, got {show(value)}",
                        where, path, f"write 'netspec: {expected}' (or leave the key out)")
     if len(errs) == 1 and errs[0]["type"] == "value_error":
-        return _value_error(errs[0], spot, value)
-    shown = _show(value)
+        return _value_error(errs[0], spot._replace(where=where), value)
+    shown = show(value)
     expected = list(dict.fromkeys(_expected(e, key) for e in errs))
+    if any(e["type"] in _RANGE for e in errs):  # a number out of range: say the whole range, not the end passed
+        whole = _field_range(root, kept, tree)
+        expected = list(dict.fromkeys(whole if e["type"] in _RANGE and whole else _expected(e, key) for e in errs))
     hint = _value_hint(errs, value)
     if len(expected) == 1:
         return Problem(f"expected {expected[0]}; got {shown}", where, path, hint)
@@ -101,6 +107,7 @@ def _one(errs: list[dict[str, Any]], spot: Reached, value: Any, root: type[BaseM
 _AXES = {1: "(length)", 2: "(height, width)", 3: "(depth, height, width)"}
 _BOUNDS = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<", "less_than_equal": "≤",
            "multiple_of": "a multiple of"}
+_RANGE = set(_BOUNDS) - {"multiple_of"}
 
 
 def _expected(e: dict[str, Any], key: str) -> str:
@@ -117,7 +124,11 @@ def _expected(e: dict[str, Any], key: str) -> str:
         return f"{bound} {n} {_things(key, n, kind == 'too_long' and ctx.get('field_type') == 'Tuple')}"
     if kind in _BOUNDS:
         limit = next(iter(ctx.values()), "?")
-        return f"a number {_BOUNDS[kind]} {limit}"
+        if kind == "multiple_of":
+            return f"a multiple of {limit}"
+        op = _BOUNDS[kind]
+        return "a number " + bounds_text(limit if op in "≥>" else None, limit if op in "≤<" else None,
+                                         op == ">", op == "<")
     if kind == "string_too_short":
         return "a non-empty string" if ctx.get("min_length") == 1 else f"at least {ctx.get('min_length')} characters"
     if kind == "string_too_long":
@@ -175,17 +186,40 @@ def _value_error(e: dict[str, Any], spot: Reached, value: Any) -> Problem:
     where, path = spot.where, spot.path
     first = re.match(r"[A-Za-z_][A-Za-z0-9_]*", msg)
     if isinstance(value, dict) and first and first.group(0) in value:
-        key = first.group(0)
-        where = value.where(key) if hasattr(value, "where") and value.where(key) else where
+        key = first.group(0)  # a message about this option's value: at the value
+        where = value.value_where(key) if hasattr(value, "value_where") and value.value_where(key) else where
         path = f"{path}.{key}" if path else key
-    elif not isinstance(value, dict) and "got" not in msg and _show(value) not in msg:
-        msg = f"{msg}; got {_show(value)}"
+    elif not isinstance(value, dict) and not re.search(r"\bgot\b", msg) and not (
+            isinstance(value, str) and show(value) in msg):  # (a number may be in the message by chance: `from 1`)
+        msg = f"{msg}; got {show(value)}"
     return Problem(msg, where, path, str((e.get("ctx") or {}).get("hint") or ""))
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) < 60 else text[:57] + "..."
+def _field_range(root: type[BaseModel], steps: tuple[Any, ...], tree: Any) -> str:
+    """The whole allowed range of the number at ``steps`` (``a whole number from 1 to 4096``, ``a number ≥ 0
+    and < 1``) from the JSON Schema of the model that holds it (a layer: its kind's class); '' if unknown."""
+    if not steps or not isinstance(steps[-1], str):
+        return ""
+    parent = walk(tree, steps[:-1]).value
+    model = None
+    if isinstance(parent, dict) and isinstance(parent.get("kind"), str):
+        from netspec.layers import canonical_kind, layer_class
+
+        canon = canonical_kind(parent["kind"])
+        model = layer_class(canon) if canon else None
+    model = model or model_at(root, steps[:-1])
+    if model is None:
+        return ""
+    try:
+        schema = model.model_json_schema(by_alias=True)
+    except Exception:  # noqa: BLE001 - a model whose schema cannot be written: the end passed will do
+        return ""
+    node = schema.get("properties", {}).get(steps[-1], {})
+    for sub in [node, *node.get("anyOf", []), *node.get("oneOf", [])]:
+        text = schema_bounds(sub)
+        if text and sub.get("type") in ("integer", "number"):
+            return ("a whole number " if sub["type"] == "integer" else "a number ") + text
+    return ""
 
 
 def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:

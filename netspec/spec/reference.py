@@ -8,6 +8,7 @@ from typing import Any, Callable
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from netspec.core.fmt import show
 from netspec.frontends import MAX_IMPORTS
 from netspec.frontends.keys import BLOCK_KEYS, BLOCK_OPTIONS, IF, ITEM_KEYS, NETWORK_KEYS, REPEAT, TOP_KEYS
 from netspec.layers import layer_kinds
@@ -26,12 +27,13 @@ def _doc(cls: type[Layer]) -> str:
     return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
 
 
-def _default(info: FieldInfo) -> Any:
+def _default(info: FieldInfo) -> str:
+    """An option's default as a spec writes it (``true``, ``null``, ``[0.9, 0.999]``; a word as it is)."""
     if info.is_required():
         return "required"
     if info.default_factory is not None:
         return "[]"
-    return info.default
+    return info.default if isinstance(info.default, str) else show(info.default)
 
 
 def _by_family() -> list[tuple[str, type[Layer]]]:

@@ -15,6 +15,8 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from netspec.core.fmt import bounds_text, show
+
 TASKS = ("auto", "classification", "regression", "forecasting", "reconstruction", "vae", "gan", "seq2seq",
          "word2vec", "rbm", "dbn")
 DATASETS = ("auto", "digits", "mnist", "fashion_mnist", "cifar10", "sine", "reversal", "parity", "text",
@@ -61,15 +63,13 @@ def numbers_of(v: Any, key: str, parts: tuple[str, ...] | None, example: str, wh
     if isinstance(v, tuple):
         v = list(v)
     if not isinstance(v, list):
-        shown = repr(v) if isinstance(v, str) else str(v)
-        raise ValueError(f"{takes}, e.g. {example}; got {shown}")
+        raise ValueError(f"{takes}, e.g. {example}; got {show(v)}")
     if parts and len(v) != len(parts):
-        raise ValueError(f"{takes}, got {len(v)}: {v}")
+        raise ValueError(f"{takes}, got {len(v)}: {show(v)}")
     for i, item in enumerate(v):
         ok = isinstance(item, (int, float)) and not isinstance(item, bool)
         if not ok or (whole and isinstance(item, float) and not item.is_integer()):
-            shown = repr(item) if isinstance(item, str) else str(item).lower() if isinstance(item, bool) else str(item)
-            raise ValueError(f"{takes}, e.g. {example}; item {i + 1} is {shown}")
+            raise ValueError(f"{takes}, e.g. {example}; item {i + 1} is {show(item)}")
     return [int(item) for item in v] if whole else v
 
 
@@ -127,7 +127,7 @@ class DataConfig(_Model):
     @classmethod
     def _gates(cls, v: Any) -> Any:
         if v is not None and not isinstance(v, (list, tuple)):
-            raise ValueError(f"gates takes a list of gates, one per output, e.g. [and, xor]; got {v!r}")
+            raise ValueError(f"gates takes a list of gates, one per output, e.g. [and, xor]; got {show(v)}")
         return v
 
     @model_validator(mode="after")
@@ -156,10 +156,11 @@ class OptimizerConfig(_Model):
     def _group_lr(cls, v: Any) -> Any:
         if not isinstance(v, dict):
             raise ValueError(f"group_lr takes a mapping of layer or group names to learning rates, e.g. "
-                             f"{{layer4: 1e-4}}; got {v!r}")
+                             f"{{layer4: 1e-4}}; got {show(v)}")
         for name, lr in v.items():
             if isinstance(lr, (int, float)) and not isinstance(lr, bool) and not 0 < lr <= 100:
-                raise ValueError(f"group_lr: the learning rate of '{name}' must lie in (0, 100], got {lr}")
+                raise ValueError(f"group_lr: the learning rate of '{name}' must be "
+                                 f"{bounds_text(0, 100, low_open=True)}, got {show(lr)}")
         return v
 
     @field_validator("betas", mode="before")
@@ -167,7 +168,7 @@ class OptimizerConfig(_Model):
     def _betas(cls, v: Any) -> Any:
         v = numbers_of(v, "betas", ("beta1", "beta2"), "[0.9, 0.999]")
         if not all(0 <= b < 1 for b in v):
-            raise ValueError(f"betas must lie in [0, 1), got {v}")
+            raise ValueError(f"each of betas must be {bounds_text(0, 1, high_open=True)}, got {show(v)}")
         return v
 
     @model_validator(mode="after")
@@ -408,7 +409,7 @@ def _in_words(err: Any) -> str:
     from netspec.core.errors import did_you_mean
 
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
-    got = f", got {str(value)[:40]!r}" if isinstance(value, str) else f", got {value}" if value is not None else ""
+    got = f", got {show(value, 40)}" if value is not None else ""
     bounds = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
               "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
     if kind in bounds:
@@ -422,7 +423,7 @@ def _in_words(err: Any) -> str:
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         hint = did_you_mean(str(value), choices) if isinstance(value, str) else None
-        return f"unknown value {str(value)[:40]!r}" + (f"; {hint}" if hint else f" (choose from {', '.join(choices)})")
+        return f"unknown value {show(value, 40)}" + (f"; {hint}" if hint else f" (choose from {', '.join(choices)})")
     msg = str(err["msg"]).removeprefix("Value error, ")
     return msg[:1].lower() + msg[1:]
 

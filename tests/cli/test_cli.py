@@ -236,7 +236,7 @@ networks:
     path.write_text(path.read_text().replace("params: 17", "params: 18"))
     assert main(["check", str(path)]) == 1
     out = capsys.readouterr().out
-    assert "gan.yaml:10:14: networks.discriminator.expect.params" in out
+    assert "gan.yaml:10:22: networks.discriminator.expect.params" in out  # at the pinned value
     assert "expected 18 parameters, the network has 17" in out
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 
 import pytest
@@ -87,11 +88,37 @@ def test_kinds_kind_writes_option_types_as_the_language_has_them(capsys):
     out = capsys.readouterr().out
     assert "FieldInfo" not in out and "Annotated" not in out and "Optional" not in out
     (padding,) = [ln for ln in out.splitlines() if ln.strip().startswith("padding ") and "default" in ln]
-    assert "int 0..4096 | [int 0..4096, int 0..4096] | 'same' | 'valid'" in padding  # MAX_KERNEL = 4096
+    assert "'same' | 'valid' | int | [int, int], each from 0 to 4096" in padding  # MAX_KERNEL = 4096
     assert main(["kinds", "lstm"]) == 0
     lines = capsys.readouterr().out.splitlines()
     (dropout,) = [ln for ln in lines if ln.strip().startswith("dropout ") and "default" in ln]
-    assert "float 0.0..<1.0" in dropout  # 0 ≤ p < 1, as nn.LSTM's dropout
+    assert "float ≥ 0 and < 1" in dropout  # 0 ≤ p < 1, as nn.LSTM's dropout
+
+
+@pytest.mark.parametrize("kind, option, written", [
+    ("dropout", "rate", "float ≥ 0 and < 1"),  # 0 ≤ p < 1: both ends in one notation, no 0.0 beside 1
+    ("batchnorm2d", "momentum", "float from 0 to 1"),  # both ends included: "from … to", as error messages say
+    ("batchnorm2d", "eps", "float > 0"),  # one end only
+    ("upsample", "scale", "float > 0 and ≤ 64"),
+    ("conv2d", "filters", "int from 1 to 1048576"),  # MAX_WIDTH = 1 << 20 = 1,048,576
+])
+def test_kinds_writes_every_range_one_way(capsys, kind, option, written):
+    assert main(["kinds", kind]) == 0
+    out = capsys.readouterr().out
+    (line,) = [ln for ln in out.splitlines() if ln.strip().startswith(f"{option} ") and "default" in ln]
+    assert written in line, line
+    type_text = line.split(" default ")[0]
+    assert not re.search(r"\.\.|\.0\b", type_text), line  # no 0..1, 0.0..<1.0 or 1000000.0 beside it
+
+
+def test_kinds_writes_defaults_and_examples_as_a_spec_does(capsys):
+    """A default and an example's options read as the user writes them: true/false/null, not Python's."""
+    assert main(["kinds", "conv2d"]) == 0
+    out = capsys.readouterr().out
+    assert "True" not in out and "False" not in out and "None" not in out
+    (bias,) = [ln for ln in out.splitlines() if ln.strip().startswith("bias ")]
+    assert bias.rstrip().endswith("default true")
+    assert "bias: false" in out  # the third example: {filters: 8, kernel: 3, groups: 4, bias: false, ...}
 
 
 def test_an_unknown_flag_after_a_subcommand_shows_that_subcommands_usage(spec, capsys):

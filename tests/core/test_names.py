@@ -39,7 +39,8 @@ def test_check_refuses_a_layer_named_after_a_module_attribute_at_the_name(name):
     with pytest.raises(netspec.SpecValidationError) as info:
         netspec.check(text)
     message = str(info.value)
-    assert message.startswith("<string>:3:23: layers[0].name:"), message
+    at = text.splitlines()[2].index(name) + 1  # the name written, not the key 'name'
+    assert message.startswith(f"<string>:3:{at}: layers[0].name:"), message
     assert "hint:" in message
 
 

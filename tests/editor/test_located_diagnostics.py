@@ -39,3 +39,16 @@ def test_one_diagnostic_per_root_cause(text):
 def test_dsl_documents_get_dsl_hints():
     (d,) = _errors("block b(w) {\n  dense $w\n}\ninput [3]\nb\n", "s.ns")
     assert d.line == 4 and d.hint == "write 'b w=...'"
+
+
+@pytest.mark.parametrize("text, file, value", [
+    ("input: [8]\nlayers:\n  - dense:\n      units: 4\n      bias: \"yes\"\n", "v.yaml", '"yes"'),
+    ("input: [8]\nlayers:\n  - dense: {units: 4, activation: rleu}  # a comment\n", "v.yaml", "rleu"),
+    ("input [8]\ndropout [0.9, true]\n", "v.ns", "[0.9, true]"),
+    ("input [4, 16]\nconv1d 4 kernel=3 stride=0\n", "v.ns", "0"),
+])
+def test_a_problem_with_a_value_covers_the_value(text, file, value):
+    """The diagnostic's range is the value as written (a quoted string or a list whole), not its key."""
+    (d,) = _errors(text, file)
+    line = text.splitlines()[d.line]
+    assert d.line == d.end_line and line[d.column:d.end_column] == value, (d, line)

@@ -31,7 +31,8 @@ needs_libyaml = pytest.mark.skipif(getattr(yaml, "CSafeLoader", None) is None,
 
 
 def _loc(where: Any) -> Any:
-    return None if where is None else (where.file, where.line, where.column)
+    """A location with, for a key, where its value starts (which equality leaves out)."""
+    return None if where is None else (where.file, where.line, where.column, where.value_at)
 
 
 def shape(value: Any) -> Any:
@@ -134,9 +135,9 @@ def test_errors_keep_the_pure_parsers_words(monkeypatch):
     """Hints match PyYAML's wording (libyaml says 'found character that cannot start any token')."""
     kind, message, locations = both(DOCS["tab indentation"], monkeypatch)
     assert kind == "SpecSyntaxError" and "tab character" in message and "spaces, not tabs" in message
-    assert locations == [("doc.yaml", 2, 1)]
+    assert locations == [("doc.yaml", 2, 1, None)]
     kind, message, locations = both(DOCS["duplicate key"], monkeypatch)
-    assert "duplicate key 'a'" in message and locations == [("doc.yaml", 3, 1)]
+    assert "duplicate key 'a'" in message and locations == [("doc.yaml", 3, 1, None)]
 
 
 def _flow(depth: int) -> str:
@@ -226,6 +227,8 @@ def test_a_difference_would_be_caught(monkeypatch):
     """The comparison sees a position off by one column (what a wrong mark would give)."""
     a = parse_yaml("a: [1, 2]\n", "doc.yaml")
     b = parse_yaml("a:  [1, 2]\n", "doc.yaml")
+    assert shape(a) != shape(b)
+    a, b = parse_yaml("a: 1\n", "doc.yaml"), parse_yaml("a:  1\n", "doc.yaml")  # only the value's column differs
     assert shape(a) != shape(b)
     with pytest.raises(SpecSyntaxError):
         parse_yaml("a: [\n", "doc.yaml")

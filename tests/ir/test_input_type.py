@@ -246,14 +246,14 @@ layers:
     with pytest.raises(SpecValidationError) as info:
         netspec.check(fixed)
     problems = [str(p) for p in info.value.problems]
-    assert len(problems) == 1 and problems[0].startswith("<string>:10:38: layers[0]→outer.layers[1].activation")
+    assert len(problems) == 1 and problems[0].startswith("<string>:10:50: layers[0]→outer.layers[1].activation")
     assert problems[0].split("\n")[0].endswith("got 'rleu' (in block 'outer' used at <string>:14:5)")
     fixed = fixed.replace("rleu", "relu")
     with pytest.raises(SpecValidationError) as info:
         netspec.check(fixed)
     [problem] = [str(p) for p in info.value.problems]
     # the inner block's problem names both uses, innermost first
-    assert problem.startswith("<string>:5:46: layers[0]→outer.layers[2]→inner.layers[0].bias: expected true or false")
+    assert problem.startswith("<string>:5:52: layers[0]→outer.layers[2]→inner.layers[0].bias: expected true or false")
     assert problem.endswith("(in block 'inner' used at <string>:11:9, in block 'outer' used at <string>:14:5)")
 
 

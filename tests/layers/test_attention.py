@@ -134,7 +134,7 @@ ERRORS = [
     ({"kind": "position_embedding", "max_len": 4}, {"x": [5, 8]}, "longer than the table's max_len 4"),
     ({"kind": "class_token"}, {"x": [3, 4, 4]}, "expects a sequence (T, E)"),
     ({"kind": "layer_scale", "axis": 3}, {"x": [3, 4, 4]},
-     "axis 3 is out of range for an input of rank 3 (3, 4, 4): expected -3..2"),
+     "axis 3 is out of range for an input of rank 3 (3, 4, 4): expected an axis from -3 to 2"),
     ({"kind": "layer_scale"}, {"x": [5, "C"]}, "fixed channel count"),
 ]
 

@@ -85,9 +85,11 @@ def test_two_kinds_in_one_item_still_say_one_kind_key():
     ("input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 8, kernel: [3, 3, 3]}\n",
      ["layers[0].kernel", "expected 2 values (one per axis) or one number", "got [3, 3, 3]"],
      ["after validation", "tuple should"]),
-    ("input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 0}\n", ["expected a number ≥ 1", "got 0"],
+    # a number out of range names the whole range, not only the end it passed
+    ("input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 0}\n", ["expected a whole number from 1 to ", "got 0"],
      ["greater than or equal", "Input should"]),
-    ("input: [3]\nlayers:\n  - dropout: {rate: 2}\n", ["expected a number < 1"], ["less than", "Input should"]),
+    ("input: [3]\nlayers:\n  - dropout: {rate: 2}\n", ["expected a number ≥ 0 and < 1; got 2"],
+     ["less than", "Input should"]),
 ])
 def test_pydantic_wording_does_not_leak(text, fragments, leaks):
     problems = _problems(text)
@@ -102,7 +104,7 @@ def test_a_validator_message_about_one_option_is_located_at_that_option():
     # padding's range is checked by the layer's validator (the whole item), but the option is what to fix
     problems = _problems("input: [3, 8, 8]\nlayers:\n  - conv2d: {filters: 8, kernel: 3, padding: -1}\n")
     assert len(problems) == 1 and problems[0].path == "layers[0].padding", problems
-    assert _where(problems[0]) == (3, 37)  # the column of '-1'
+    assert _where(problems[0]) == (3, 46)  # the column of '-1' (the key 'padding' is at 37)
     assert "{'kind'" not in problems[0].message  # not the whole item dumped
 
 
@@ -129,7 +131,7 @@ def test_train_values_get_did_you_mean_too():
 
 @pytest.mark.parametrize("text,where,number", [
     ('input: [3, "${2*16}", 32]\nlayers: [flatten]\n', (1, 12), "32"),
-    ('input: [3]\nlayers: [dense: 4]\nexpect: {params: "${4*4}"}\n', (3, 10), "16"),
+    ('input: [3]\nlayers: [dense: 4]\nexpect: {params: "${4*4}"}\n', (3, 18), "16"),  # at the value, not 'params'
 ])
 def test_an_expression_outside_blocks_says_it_is_not_evaluated(text, where, number):
     problems = _problems(text)

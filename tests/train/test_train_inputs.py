@@ -160,7 +160,7 @@ def test_predict_shows_the_shape_and_marks_the_cut(tmp_path, capsys):
     ("[0.9]", "betas takes two numbers (beta1, beta2), got 1"),
     ("[0.9, 0.99, 0.5]", "betas takes two numbers (beta1, beta2), got 3"),
     ("0.9", "betas takes two numbers (beta1, beta2)"),
-    ("[0.9, 1.5]", "betas must lie in [0, 1)"),
+    ("[0.9, 1.5]", "each of betas must be ≥ 0 and < 1"),
 ])
 def test_betas_messages_agree_in_yaml_dsl_and_set(tmp_path, capsys, betas, words):
     yaml_spec = write_spec(tmp_path, f"name: b\ninput: [4]\nlayers: [dense: 2]\ntrain:\n  optimizer: "

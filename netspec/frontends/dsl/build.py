@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from netspec.core.errors import Location, Problem, did_you_mean
+from netspec.core.fmt import show
 from netspec.core.source import PosDict, PosList
 from netspec.frontends.dsl.grammar import HEAD_KEYS, NOT_OPTIONS, literal_words, word_field
 from netspec.frontends.dsl.syntax import Kw, Refs, Stmt, Val
@@ -30,7 +31,7 @@ class Builder:
     def put(self, mapping: PosDict, key: str, value: Any, loc: Location, what: str = "") -> None:
         if key in mapping:
             first = mapping.where(key)
-            self.fail(f"{what or repr(key)} is given twice", loc,
+            self.fail(f"{what or show(key)} is given twice", loc,
                       f"the first is on line {first.line}" if first else "")
             return
         mapping[key] = value
@@ -84,14 +85,15 @@ class Builder:
 
     def network_stmt(self, net: PosDict, s: Stmt) -> None:
         if s.what == "description":
-            self.put(net, "description", s.parts["value"].value, s.loc, "'description'")
+            text = s.parts["value"]
+            self.put(net, "description", text.value, s.loc.with_value(text.loc), "'description'")
         elif s.what == "input":
             self.input(net, s)
         elif s.what == "output":
             refs = s.parts["refs"]
             value: Any = refs[0][0] if len(refs) == 1 else PosList([r[0] for r in refs], pos=s.loc,
                                                                        item_pos=[r[1] for r in refs])
-            self.put(net, "outputs", value, s.loc, "'output'")
+            self.put(net, "outputs", value, s.loc.with_value(refs[0][1]), "'output'")
         elif s.what == "expect":
             self.merge(net, "expect", s)
         elif s.what == "layer":
@@ -144,13 +146,13 @@ class Builder:
             value = full
         name = s.parts["name"]
         if name is None:
-            self.put(net, "input", value, s.loc, "'input'")
+            self.put(net, "input", value, s.loc.with_value(value_node.loc), "'input'")
         else:
             inputs = net.get("inputs")
             if inputs is None:
                 inputs = net["inputs"] = PosDict(pos=s.loc)
                 net.key_pos["inputs"] = s.loc
-            self.put(inputs, name[0], value, name[1], f"input '{name[0]}'")
+            self.put(inputs, name[0], value, name[1].with_value(value_node.loc), f"input '{name[0]}'")
 
     # --- blocks ---------------------------------------------------------------------------------
     def block_def(self, s: Stmt) -> PosDict:
@@ -159,7 +161,8 @@ class Builder:
             plist, ploc = s.parts["params"]
             params = PosDict(pos=ploc)
             for pname, pl, default in plist:
-                self.put(params, pname, default.value if default is not None else None, pl, f"parameter '{pname}'")
+                self.put(params, pname, default.value if default is not None else None,
+                         pl.with_value(default.loc if default is not None else None), f"parameter '{pname}'")
             out["params"] = params
             out.key_pos["params"] = ploc
         for arg in s.parts["args"]:
@@ -191,7 +194,7 @@ class Builder:
             refs = p["from"].refs
             top["from"] = refs[0][0] if len(refs) == 1 else PosList([r[0] for r in refs], pos=refs[0][1],
                                                                      item_pos=[r[1] for r in refs])
-            top.key_pos["from"] = p["from"].loc
+            top.key_pos["from"] = p["from"].loc.with_value(refs[0][1])
         args = PosDict(pos=kloc)
         bare = [a for a in p["args"] if not isinstance(a, Kw)]
         cls = None if kind in self.blocks else kind_class(kind)
@@ -268,7 +271,8 @@ class Builder:
         else:
             key = primary
             if key is None:
-                self.fail(f"'{kind}' takes no bare value {val.text or val.value!r}", val.loc, self.options_hint(cls))
+                self.fail(f"'{kind}' takes no bare value {val.text or show(val.value)}", val.loc,
+                          self.options_hint(cls))
                 return 0
         if key in args:
             self.fail(f"'{key}' of {kind} is given twice", val.loc,
@@ -348,7 +352,8 @@ class Builder:
         for s in body:
             if s.what == "description":
                 if description:
-                    self.put(args, "description", s.parts["value"].value, s.loc, "'description'")
+                    self.put(args, "description", s.parts["value"].value, s.loc.with_value(s.parts["value"].loc),
+                             "'description'")
                 else:
                     self.fail("only block definitions and networks have a description", s.loc,
                               "use a # comment here")

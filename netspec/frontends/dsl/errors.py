@@ -13,6 +13,7 @@ from lark.exceptions import (
 )
 
 from netspec.core.errors import Location, Problem
+from netspec.core.fmt import show
 from netspec.frontends.dsl.grammar import KEYWORDS, MAX_NESTING, parser
 
 _TERMINAL_WORDS = {
@@ -120,7 +121,7 @@ def syntax_problem(exc: UnexpectedInput, text: str, file: str) -> Problem:
         except Exception:  # pragma: no cover - accepts() replays the parser; never let it mask the error
             pass
         expected = _expected_words(allowed)
-        message = f"unexpected character {char!r}" + (f"; expected {expected}" if expected else "")
+        message = f"unexpected character {show(char)}" + (f"; expected {expected}" if expected else "")
         hint = _char_hint(text, lines, line, col, char)
     else:
         tok = getattr(exc, "token", None)

@@ -26,6 +26,8 @@ class Val:
 
 @dataclass
 class Kw:
+    """``key=value``; ``loc`` is the key's place, recording the value's (``Location.value_at``)."""
+
     key: str
     loc: Location
     value: Val
@@ -112,7 +114,7 @@ class Statements(Transformer):
             if key in out:
                 raise Fail(f"duplicate key '{key}'", kloc, "each key may appear once in a mapping")
             out[key] = val.value
-            out.key_pos[key] = kloc
+            out.key_pos[key] = kloc.with_value(val.loc)
         return Val("map", out, loc)
 
     @v_args(meta=True)
@@ -129,7 +131,8 @@ class Statements(Transformer):
 
     @v_args(meta=True)
     def kwarg(self, meta: Any, ch: list[Any]) -> Kw:
-        return Kw(str(ch[0]), self._loc(ch[0]), ch[1])
+        key, at = ch[0], ch[1].loc  # one location: the key's, recording where its value starts
+        return Kw(str(key), Location(self.file, key.line or 1, key.column or 1, (at.line, at.column)), ch[1])
 
     @v_args(meta=True)
     def stride(self, meta: Any, ch: list[Token]) -> Val:

@@ -13,6 +13,7 @@ import math
 import re
 from typing import Any
 
+from netspec.core.fmt import show
 from netspec.frontends.dsl.grammar import HEAD_KEYS, KEYWORDS, WORDS, word_field
 from netspec.frontends.keys import BLOCK_CHILDREN, IMPORTS_KEY, ITEM_KEYS, REPEAT, kind_class
 from netspec.frontends.write.base import CannotWrite, CommentedLines, fmt_scalar, last_line, last_line_first
@@ -48,7 +49,7 @@ def fmt_string(s: str) -> str:
 
 def fmt_key(k: Any) -> str:
     if not isinstance(k, str):
-        raise CannotWrite(f"the DSL has only text keys, got {k!r}")
+        raise CannotWrite(f"the DSL has only text keys, got {show(k)}")
     return k if _KEY.match(k) else json.dumps(k, ensure_ascii=False)
 
 
@@ -57,14 +58,14 @@ def fmt_value(v: Any) -> str:
     if text is not None:
         return text
     if isinstance(v, float):
-        raise CannotWrite(f"the DSL has no literal for {v!r}")
+        raise CannotWrite(f"the DSL has no literal for {show(v)}")
     if isinstance(v, str):
         return fmt_string(v)
     if isinstance(v, list):
         return "[" + ", ".join(fmt_value(x) for x in v) + "]"
     if isinstance(v, dict):
         return "{" + ", ".join(f"{fmt_key(k)}={fmt_value(x)}" for k, x in v.items()) + "}"
-    raise CannotWrite(f"the DSL cannot write the value {v!r}")
+    raise CannotWrite(f"the DSL cannot write the value {show(v)}")
 
 
 def fmt_ref(r: Any) -> str:
@@ -174,7 +175,7 @@ class DslWriter(CommentedLines):
         version = raw.get("netspec", 1)
         if version != 1:
             if not _is_int(version):
-                raise CannotWrite(f"'netspec' must be a version number, got {version!r}")
+                raise CannotWrite(f"'netspec' must be a version number, got {show(version)}")
             parts.append(str(version))
         if "name" in raw:
             name = raw["name"]
@@ -217,7 +218,7 @@ class DslWriter(CommentedLines):
     def input(self, depth: int, name: Any, value: Any, where: Any) -> None:
         head = "input" + (f" {name}" if name is not None else "")
         if name is not None and (not isinstance(name, str) or not _NAME.match(name)):
-            raise CannotWrite(f"input name {name!r} must be an identifier")
+            raise CannotWrite(f"input name {show(name)} must be an identifier")
         opts: list[str] = []
         if isinstance(value, list):
             body = fmt_value(value)
@@ -283,7 +284,7 @@ class DslWriter(CommentedLines):
             shown = []
             for p, default in params.items():
                 if not isinstance(p, str) or not _NAME.match(p):
-                    raise CannotWrite(f"block parameter {p!r} must be an identifier")
+                    raise CannotWrite(f"block parameter {show(p)} must be an identifier")
                 shown.append(p if default is None else f"{p}={fmt_value(default)}")
             head += "(" + ", ".join(shown) + ")"
         elif params is not None:
@@ -337,15 +338,15 @@ class DslWriter(CommentedLines):
             else:
                 cls = kind_class(kind)
                 if cls is None or cls.PRIMARY is None:
-                    raise CannotWrite(f"'{kind}: {value!r}' does not validate (it takes named options)")
+                    raise CannotWrite(f"'{kind}: {show(value)}' does not validate (it takes named options)")
                 args = {cls.PRIMARY: value}
         else:
-            raise CannotWrite(f"a layer must be a kind name or a mapping, got {raw!r}")
+            raise CannotWrite(f"a layer must be a kind name or a mapping, got {show(raw)}")
         for key in HEAD_KEYS:  # name/from/repeat given inside the options move to the line's head
             if key in args and key not in top:
                 top[key] = args.pop(key)
         if not _NAME.match(kind):
-            raise CannotWrite(f"layer kind {kind!r} is not a name")
+            raise CannotWrite(f"layer kind {show(kind)} is not a name")
         if kind in KEYWORDS or kind == "branch":
             kind = canonical_kind(kind) or kind
         head: list[str] = []

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from netspec.core.fmt import show
 from netspec.frontends.keys import BLOCK_CHILDREN, ITEM_KEYS, kind_class
 from netspec.frontends.write.base import CannotWrite, CommentedLines, fmt_scalar, last_line, last_line_first
 from netspec.frontends.write.comments import Comments
@@ -77,7 +78,7 @@ def scalar(v: Any, in_flow: bool = True) -> str:
         return text
     if isinstance(v, str):
         return v if _plain_ok(v, in_flow) else quote(v)
-    raise CannotWrite(f"cannot write {v!r} as a YAML scalar")
+    raise CannotWrite(f"cannot write {show(v)} as a YAML scalar")
 
 
 def flow(v: Any) -> str:
@@ -90,7 +91,7 @@ def flow(v: Any) -> str:
 
 def key(k: Any) -> str:
     if isinstance(k, bool) or k is None:
-        raise CannotWrite(f"cannot write the key {k!r}")
+        raise CannotWrite(f"cannot write the key {show(k)}")
     if isinstance(k, (int, float)):
         return scalar(k)
     return scalar(str(k))
@@ -197,7 +198,7 @@ class YamlWriter(CommentedLines):
             self.line(indent, f"- {scalar(raw)}", where)
             return
         if not isinstance(raw, dict):
-            raise CannotWrite(f"a layer must be a kind name or a mapping, got {raw!r}")
+            raise CannotWrite(f"a layer must be a kind name or a mapping, got {show(raw)}")
         kinds = [k for k in raw if k not in ITEM_KEYS]
         if len(kinds) != 1:
             raise CannotWrite(f"a layer item needs exactly one kind, got {kinds}")
