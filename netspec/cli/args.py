@@ -77,4 +77,4 @@ def check_output_file(path: str, flag: str) -> None:
     elif not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
         problem = "permission denied\n    hint: choose a path you may write, e.g. in the current folder"
     if problem:
-        raise UsageError(f"{flag} {_show(path)}: cannot write there: {problem}")
+        raise UsageError(f"{flag} {path}: cannot write there: {problem}")

@@ -90,6 +90,10 @@ def _write(text: str, output: str | None, state: Any = None, weights_out: str | 
         sys.stdout.write(text)
 
 
+def _wrote(output: str | None) -> str:
+    return f"wrote {output}" if output else "wrote the spec to stdout"
+
+
 def _refuse_outputs(args: argparse.Namespace) -> None:
     """Every file the command was told to write, checked before the model is loaded: one that exists
     (without --force), the same file twice, a missing folder or no permission (exit 2)."""

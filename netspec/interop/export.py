@@ -148,10 +148,13 @@ def staged_files(paths: list[Path]) -> Iterator[tuple[Path, ...]]:
             os.chmod(temporary, 0o666 & ~mask)  # mkstemp makes it private; the output gets the usual mode
         for temporary, path in zip(temporaries, paths):
             os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         for temporary in temporaries:
             with suppress(OSError):
                 temporary.unlink()
+        named = dict(zip(map(str, temporaries), map(str, paths)))
+        if isinstance(exc, OSError) and str(exc.filename) in named:  # the output, not its temporary file
+            raise type(exc)(exc.errno, exc.strerror, named[str(exc.filename)]) from None
         raise
 
 
