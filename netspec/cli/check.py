@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from netspec.cli.args import bind_sizes
+from netspec.cli.args import bind_sizes, check_output_file, stdin_used
 from netspec.core.errors import UsageError
 
 
@@ -83,7 +83,8 @@ def _recipe_warnings(train: Any, source: str, strict: bool, color: bool) -> list
                                                     locate(raw, item.key), f"train.{item.key}", item.hint())
                                             for item in found])
     yellow, off = ("\033[33m", "\033[0m") if color else ("", "")
-    return warning_lines(found, raw, yellow, off)
+    lines = warning_lines(found, raw, yellow, off)
+    return [line.replace("<string>", "<stdin>") for line in lines] if stdin_used() else lines
 
 
 def run_schema(args: argparse.Namespace) -> int:
@@ -93,10 +94,11 @@ def run_schema(args: argparse.Namespace) -> int:
     if args.output:
         from pathlib import Path
 
-        from netspec.cli.args import check_output_file
-
         check_output_file(args.output, "-o")
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        from netspec.interop.export import staged
+
+        with staged(Path(args.output)) as temporary:  # whole or not at all (a full disk leaves nothing)
+            temporary.write_text(text + "\n", encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         print(text)

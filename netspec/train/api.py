@@ -331,12 +331,11 @@ def load_input(p: str, trainer: Trainer) -> torch.Tensor:
 
 
 def read_input(p: str, trainer: Trainer) -> tuple[torch.Tensor, torch.Tensor | None, str]:
-    """:func:`load_input`, and for a CSV file laid out as the training data was (the features and one
-    label column: a column more than the network takes) the labels and the name of their column.
-
-    The label column is the one training reads (``data.target`` when the recipe trains on a CSV file,
-    else the last); a CSV of the features alone has no labels. Returns ``(samples, labels or None,
-    column)``."""
+    """:func:`load_input`, and for a file laid out as the training data is the targets, and where they
+    were found: a CSV with the features and one label column (a column more than the network takes;
+    the column training reads: ``data.target`` when the recipe trains on a CSV file, else the last), an
+    .npz/.pt file holding inputs and targets (``x`` and ``y``, ...). A file of the inputs alone has no
+    targets. Returns ``(samples, targets or None, where: "its column 'label'", "its targets")``."""
     want = trainer.task.input_type
     path = Path(p)
     suffix = path.suffix.lower()
@@ -347,7 +346,9 @@ def read_input(p: str, trainer: Trainer) -> tuple[torch.Tensor, torch.Tensor | N
         if suffix in (".csv", ".tsv"):
             x, labels, column = _csv_samples(p, trainer)
         else:
-            x = D.load_file(p)[0]
+            x, y = D.load_file(p)
+            if y is not None and _trained_on_pairs(trainer):  # (inputs, targets), as training reads the file
+                labels, column = _as_targets(y, trainer, f"the targets of {p}"), "its targets"
         if x.dim() == len(want.shape) and D.dims_match(tuple(x.shape), want.shape):
             x = x[None]  # one sample without the sample axis: (5,) for an input [T]
         if x.dim() == 0 or len(x) == 0:
@@ -391,24 +392,39 @@ def _csv_samples(path: str, trainer: Trainer) -> tuple[torch.Tensor, torch.Tenso
     table, header = D.read_table(path)
     want = trainer.task.input_type.shape
     need = _prod(want) if all(isinstance(d, int) for d in want) else None
-    train = trainer.data.train
-    pairs = isinstance(train, TensorSet) and len(train.tensors) == 2 and trainer.task.n_inputs == 1
-    if need is None or table.shape[1] != need + 1 or not pairs:
+    if need is None or table.shape[1] != need + 1 or not _trained_on_pairs(trainer):
         return table, None, ""
     data = trainer.cfg.data
     target = data.target if data.name == "csv" else None
     x, y = D.read_csv(path, target)
     col = (header.index(target) if isinstance(target, str) else target % table.shape[1] if isinstance(target, int)
            else table.shape[1] - 1)
-    column = f"'{header[col]}'" if header else f"{col + 1}"
-    like = train.tensors[-1]
+    column = f"its column '{header[col]}'" if header else f"its column {col + 1}"
+    return x, _as_targets(y, trainer, f"the labels of {path} ({column.removeprefix('its ')})"), column
+
+
+def _trained_on_pairs(trainer: Trainer) -> bool:
+    """The task learns (input, target) pairs of one input (classification, regression): a file's targets
+    can score its predictions."""
+    train = trainer.data.train
+    return isinstance(train, TensorSet) and len(train.tensors) == 2 and trainer.task.n_inputs == 1
+
+
+def _as_targets(y: torch.Tensor, trainer: Trainer, what: str) -> torch.Tensor:
+    """A file's targets as training holds them (dtype, a trailing axis of one value), checked by the task.
+
+    Raises:
+        DataError: targets the task cannot score (a class label the network has no output for)."""
+    like = trainer.data.train.tensors[-1]
     if y.is_floating_point() and not like.is_floating_point():
-        trainer.task.check_targets(y, f"the labels of {path} (column {column})")
+        trainer.task.check_targets(y, what)  # fractional labels are refused before they are cast
     y = y.to(like.dtype)
     if like.dim() == 2 and y.dim() == 1 and like.shape[1] == 1:
         y = y[:, None]  # a regression target of one value: (N, 1), as training holds it
-    trainer.task.check_targets(y, f"the labels of {path} (column {column})")
-    return x, y, column
+    elif y.shape[1:] != like.shape[1:]:
+        raise DataError(f"{what} are {D.describe_shape(y)}; the training targets were {D.describe_shape(like)}")
+    trainer.task.check_targets(y, what)
+    return y
 
 
 @torch.no_grad()
@@ -471,7 +487,7 @@ def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence
             metrics = trainer.evaluate(TensorSet(x, y))
             shown = ", ".join(f"{k} {v:.2%}" if "accuracy" in k else f"{k} {v:.4f}" for k, v in metrics.items()
                               if isinstance(v, float))
-            lines.append(f"{name}: {len(x)} sample{'s' if len(x) != 1 else ''} labelled in column {column}: {shown}")
+            lines.append(f"{name}: {len(x)} sample{'s' if len(x) != 1 else ''} scored against {column}: {shown}")
     if not lines:
         raise UsageError("give INPUTS (files or comma-separated numbers) or --first N")
     return lines

@@ -69,8 +69,20 @@ def test_predict_reads_the_labelled_csv_it_trained_on(classifier, capsys):
         assert line.endswith(f"[target {labels[i]}]"), line  # the file's first column, read here by csv
         hits += line.split("class ")[1].split()[0] == str(labels[i])
     # the score: the share of lines whose class is their label, counted from the lines themselves
-    assert summary.startswith(f"{tmp / 'data.csv'}: 60 samples labelled in column 'label': accuracy "
+    assert summary.startswith(f"{tmp / 'data.csv'}: 60 samples scored against its column 'label': accuracy "
                               f"{hits / 60:.2%}, loss "), summary
+
+
+def test_an_npz_of_inputs_and_targets_is_scored_too(classifier, capsys):
+    tmp, spec, labels = classifier
+    x = np.loadtxt(tmp / "data.csv", delimiter=",", skiprows=1)[:, 1:]
+    np.savez(tmp / "pairs.npz", x=x[:10].astype(np.float32), y=labels[:10])
+    rc, lines, err = _predict(capsys, spec, "--checkpoint", tmp / "run" / "last.pt", tmp / "pairs.npz")
+    assert rc == 0, err
+    assert [line.rsplit("[target ", 1)[1] for line in lines[:-1]] == [f"{k}]" for k in labels[:10]]
+    hits = sum(line.split("class ")[1].split()[0] == str(k) for line, k in zip(lines[:-1], labels[:10]))
+    assert lines[-1].startswith(f"{tmp / 'pairs.npz'}: 10 samples scored against its targets: accuracy "
+                                f"{hits / 10:.2%}"), lines[-1]
 
 
 def test_predict_takes_a_csv_of_the_features_alone(classifier, capsys):

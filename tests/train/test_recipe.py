@@ -175,3 +175,15 @@ def test_written_keys_are_the_ones_given_not_the_defaults():
     found = ignored_options(cfg, written(cfg))
     assert [(i.key, i.chosen, i.chosen_by) for i in found] == [("optimizer.betas", "sgd", "")]
     assert ignored_options(TrainConfig(), set()) == []
+
+
+def test_a_spec_from_standard_input_is_located_there(monkeypatch, capsys):
+    import io
+    import sys
+
+    text = "name: t\ninput: [4]\nlayers: [dense: 2]\ntrain: {optimizer: sgd, schedule: {step_size: 4}}\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    monkeypatch.setattr("netspec.cli.args._STDIN", [])  # read once a process: a fresh one here
+    rc, out, _ = _cli(capsys, "check", "-")
+    where = _where(text, "step_size", "<stdin>")
+    assert rc == 0 and f"{where}: warning: train.schedule.step_size: ignored: schedule 'none' (the default)" in out
