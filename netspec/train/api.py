@@ -213,9 +213,19 @@ def recipe_warnings(source: Source, graph: Graph, flags: dict[str, Any] | None, 
     from netspec.train import recipe
 
     spec = recipe.written(graph.train) if isinstance(graph.train, TrainConfig) else set()
-    found = recipe.ignored_options(trainer.cfg, spec, recipe.flag_keys(flags, sets),
+    given = recipe.flag_keys(flags, sets)
+    found = recipe.ignored_options(trainer.cfg, spec, given,
                                    {"task.name": trainer.task.name, "data.name": trainer.task.data_name})
-    return recipe.warning_lines(found, recipe.spec_tree(source) if found else None)
+    unused = trainer.cfg.channels_last is True and not trainer.channels_last  # asked for, and no convolution
+    raw = recipe.spec_tree(source) if found or unused else None
+    lines = recipe.warning_lines(found, raw)
+    if unused:
+        flag = given.get("channels_last")
+        where = recipe.locate(raw, "channels_last") if flag is None and raw is not None else None
+        lines += [f"{f'{where}: ' if where else ''}warning: {flag or 'train.channels_last'}: ignored: the model has no "
+                  "convolution (channels-last is the memory format of convolution inputs)",
+                  f"    hint: {f'drop {flag}' if flag else 'remove it'}"]
+    return lines
 
 
 def _same_dir(resume: str | os.PathLike[str], out: str | os.PathLike[str]) -> bool:

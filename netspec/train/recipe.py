@@ -59,7 +59,7 @@ TAKEN_BY: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 A_CHOICE = {"optimizer": "an optimizer", "schedule": "a schedule", "task": "a task", "data": "a data set"}
-DEFAULT_VALUES = {"loss": "auto"}  # an option written with its neutral value asks for nothing
+DEFAULT_VALUES = {"loss": "auto", "task.mode": "auto"}  # written with its neutral value: asks for nothing
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class Ignored:
     given_by: str  # "" (the spec) or the flag that gave it ("--set optimizer.betas", "--momentum")
     chooser: str  # the option that chose, e.g. "optimizer.name"
     chosen: str  # its value, e.g. "sgd"
-    chosen_by: str  # "" (the spec), "the default", "inferred", or a flag
+    chosen_by: str  # "" (the spec), "the default", "inferred", "the task's default", or a flag
     takers: tuple[str, ...]
 
     @property
@@ -83,8 +83,7 @@ class Ignored:
 
     def message(self) -> str:
         what = self.what
-        how = {"": "", "the default": " (the default)", "inferred": " (inferred from the networks)"}.get(
-            self.chosen_by, f" ({self.chosen_by})")
+        how = {"": "", "inferred": " (inferred from the networks)"}.get(self.chosen_by, f" ({self.chosen_by})")
         takers = list(self.takers)
         them = takers[0] if len(takers) == 1 else ", ".join(takers[:-1]) + " and " + takers[-1]
         return (f"ignored: {what} '{self.chosen}'{how} does not take {self.key.split('.')[-1]} "
@@ -156,7 +155,7 @@ def ignored_options(cfg: TrainConfig, spec: set[str], flags: dict[str, str] | No
         how = flags.get(chooser) or ("" if chooser in spec else "the default")
         if chosen == "auto":
             chosen = (resolved or {}).get(chooser, "auto")
-            how = "inferred"
+            how = "inferred" if chooser == "task.name" else "the task's default"
         if chosen == "auto" or chosen in takers:
             continue
         out.append(Ignored(key, flags.get(key, ""), chooser, chosen, how, takers))

@@ -187,3 +187,22 @@ def test_a_spec_from_standard_input_is_located_there(monkeypatch, capsys):
     rc, out, _ = _cli(capsys, "check", "-")
     where = _where(text, "step_size", "<stdin>")
     assert rc == 0 and f"{where}: warning: train.schedule.step_size: ignored: schedule 'none' (the default)" in out
+
+
+def test_channels_last_on_a_model_without_convolutions_is_said_ignored(tmp_path, capsys):
+    text = ADAM_SPEC.replace("  epochs: 1\n", "  epochs: 1\n  channels_last: true\n")
+    spec = write_spec(tmp_path, text, "s.yaml")
+    rc, out, err = _cli(capsys, "build", spec, "--dry-run")
+    assert rc == 0, err
+    assert f"{_where(text, 'channels_last', spec)}: warning: train.channels_last: ignored: the model has no " \
+           "convolution" in out, out
+
+
+def test_a_data_option_under_the_tasks_default_data(tmp_path, capsys):
+    """`data: {gates: [xor]}` without a name: regression of a feature vector picks its default data set
+    (random features, netspec/train/tasks/regression.py), which computes no gates."""
+    text = ADAM_SPEC.replace("data: {name: logic, samples: 64}", "data: {samples: 64, gates: [xor]}")
+    spec = write_spec(tmp_path, text, "s.yaml")
+    rc, out, err = _cli(capsys, "build", spec, "--dry-run", "--task", "regression")
+    assert rc == 0, err
+    assert "train.data.gates: ignored: data 'random' (the task's default) does not take gates (logic does)" in out, out
