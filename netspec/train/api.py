@@ -195,6 +195,8 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
                 trainer.log(line)
         for line in recipe_warnings(source, graph, flags, sets, trainer):
             trainer.log(line)
+        if (note := subset_note(trainer)) is not None:
+            trainer.log(f"note: {note}")
         summary = trainer.fit()
     finally:
         if run is not None:
@@ -226,6 +228,15 @@ def recipe_warnings(source: Source, graph: Graph, flags: dict[str, Any] | None, 
                   "convolution (channels-last is the memory format of convolution inputs)",
                   f"    hint: {f'drop {flag}' if flag else 'remove it'}"]
     return lines
+
+
+def subset_note(trainer: Trainer) -> str | None:
+    """``data.subset`` past the samples there are: how many there were (all of them are used)."""
+    asked = trainer.cfg.data.subset
+    have = len(trainer.data.train) + (len(trainer.data.val) if trainer.data.val is not None else 0)
+    if asked is None or asked <= have:
+        return None
+    return f"data.subset {asked}: the data holds {have} sample{'s' if have != 1 else ''}; using all of them"
 
 
 def _same_dir(resume: str | os.PathLike[str], out: str | os.PathLike[str]) -> bool:
@@ -293,7 +304,8 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         "device": str(trainer.device), "steps_per_epoch": trainer.steps_per_epoch,
         "warnings": [line for net in graph.networks.values() for line in warning_lines(net)]
         + recipe_warnings(source, graph, flags, sets, trainer),
-        "notes": list(trainer.task.notes),
+        "notes": list(trainer.task.notes) + ([f"note: {note}"] if subset is None and (note := subset_note(trainer))
+                                             else []),
         "config": trainer.cfg.dump(),
         **({"weights": report.summary()} if (report := getattr(trainer.model, "netspec_weights", None)) else {}),
     }

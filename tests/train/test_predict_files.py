@@ -143,3 +143,18 @@ def test_predict_standardizes_inputs_as_the_training_data_was(tmp_path, capsys):
         want = model(torch.tensor(z, dtype=torch.float32))[:, 0].tolist()
     got = [float(line.rsplit(": ", 1)[1]) for line in lines]
     assert got == pytest.approx(want, rel=1e-3, abs=1e-4)
+
+
+def test_a_subset_past_the_data_says_how_many_there_were(capsys):
+    """specs/perceptron.yaml trains on `samples: 400` logic rows: --subset 100000 uses those 400."""
+    import yaml
+
+    from tests.train_support import ROOT
+
+    spec = ROOT / "specs" / "perceptron.yaml"
+    samples = yaml.safe_load(spec.read_text())["train"]["data"]["samples"]
+    assert main(["build", str(spec), "--dry-run", "--subset", "100000"]) == 0
+    out = capsys.readouterr().out
+    assert f"note: data.subset 100000: the data holds {samples} samples; using all of them" in out, out
+    assert main(["build", str(spec), "--dry-run", "--subset", "50"]) == 0
+    assert "note: data.subset" not in capsys.readouterr().out
