@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netspec.core.errors import NetspecError, UsageError
+from netspec.core.errors import UsageError
 from netspec.spec.model import MAX_DIM
 
 
@@ -53,10 +53,14 @@ def _show(text: str) -> str:
 
 def check_output_file(path: str, flag: str) -> None:
     """Refuse an output file that cannot be written, before any work: a missing folder, a file where a
-    folder should be, a folder given as the file, no permission.
+    folder should be, a folder given as the file, no permission. Every command that writes a file it was
+    given (``draw -o``, ``export -o``, ``convert -o``, ``schema -o``, ``import -o`` and ``--weights-out``)
+    calls this first: a destination that cannot be written is a usage error, as a missing input file is
+    (exit 2), said before the work is spent. Folders are never created for a file; a run directory
+    (``build --out``) is created with its parents, as ``runs/<spec>/<time>`` is.
 
     Raises:
-        NetspecError: the flag, the path and what to do (exit 1)."""
+        UsageError: the flag, the path and what to do (exit 2)."""
     import os
     from pathlib import Path
 
@@ -73,4 +77,4 @@ def check_output_file(path: str, flag: str) -> None:
     elif not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
         problem = "permission denied\n    hint: choose a path you may write, e.g. in the current folder"
     if problem:
-        raise NetspecError(f"{flag} {_show(path)}: cannot write there: {problem}")
+        raise UsageError(f"{flag} {path}: cannot write there: {problem}")

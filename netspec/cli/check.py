@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from netspec.cli.args import bind_sizes
+from netspec.cli.args import bind_sizes, check_output_file, stdin_used
 from netspec.core.errors import UsageError
 
 
@@ -45,16 +45,46 @@ def run_check(args: argparse.Namespace) -> int:
 
         return watch(args.spec, lambda: run_check(argparse.Namespace(**{**vars(args), "watch": False})))
     report = check(args.spec, batch=args.batch, bind=bind_sizes(args.bind), strict=args.strict, network=args.network)
+    recipe = _recipe_warnings(report.graph.train, args.spec, args.strict, color=not args.json and sys.stdout.isatty())
     if args.json:
         print(report.to_json())
+        for line in recipe:  # the JSON contract holds the network's warnings; the recipe's go beside it
+            print(line, file=sys.stderr)
     else:
         sys.stdout.write(report.table(color=sys.stdout.isatty()))
+        for line in recipe:
+            print(line)
     if not report.ok:
         if args.json:
             for p in report.failures:
                 print(f"expectation failed: {p}", file=sys.stderr)
         return 1
     return 0
+
+
+def _recipe_warnings(train: Any, source: str, strict: bool, color: bool) -> list[str]:
+    """The ``train:`` options that the optimizer, schedule, task, loss or data set chosen does not take,
+    at the place each was written (:mod:`netspec.train.recipe`); with ``strict``, errors.
+
+    Raises:
+        SpecValidationError: with ``strict``, one located problem per such option."""
+    if train is None:
+        return []
+    from netspec.train.recipe import ignored_options, locate, spec_tree, warning_lines, written
+
+    found = ignored_options(train, written(train))
+    if not found:
+        return []
+    raw = spec_tree(source)
+    if strict:
+        from netspec.core.errors import Problem, SpecValidationError
+
+        raise SpecValidationError(problems=[Problem(f"{item.message()} (--strict makes this warning an error)",
+                                                    locate(raw, item.key), f"train.{item.key}", item.hint())
+                                            for item in found])
+    yellow, off = ("\033[33m", "\033[0m") if color else ("", "")
+    lines = warning_lines(found, raw, yellow, off)
+    return [line.replace("<string>", "<stdin>") for line in lines] if stdin_used() else lines
 
 
 def run_schema(args: argparse.Namespace) -> int:
@@ -64,7 +94,11 @@ def run_schema(args: argparse.Namespace) -> int:
     if args.output:
         from pathlib import Path
 
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        check_output_file(args.output, "-o")
+        from netspec.interop.export import staged
+
+        with staged(Path(args.output)) as temporary:  # whole or not at all (a full disk leaves nothing)
+            temporary.write_text(text + "\n", encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         print(text)

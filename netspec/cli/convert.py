@@ -44,7 +44,10 @@ def run_convert(args: argparse.Namespace) -> int:
         check_output_file(args.output, "-o")
     text = convert(spec_source(args.spec), to=to, comments=not args.no_comments)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        from netspec.interop.export import staged
+
+        with staged(Path(args.output)) as temporary:  # whole or not at all (a full disk leaves nothing)
+            temporary.write_text(text, encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -70,10 +70,23 @@ def _show(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _write(text: str, output: str | None) -> None:
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-    else:
+def _write(text: str, output: str | None, state: Any = None, weights_out: str | None = None) -> None:
+    """The spec (to ``output``, else stdout) and the state dict (to ``weights_out``): the files are
+    written whole beside their places and renamed into them only once both are written (a weight file
+    the disk cannot hold leaves no spec behind, nor the reverse); the spec goes to stdout only after the
+    weights are in place."""
+    from netspec.interop.export import staged_files
+
+    paths = [Path(p) for p in (output, weights_out) if p]
+    with staged_files(paths) as temporaries:
+        files = dict(zip([p for p in (output, weights_out) if p], temporaries))
+        if output:
+            files[output].write_text(text, encoding="utf-8")
+        if weights_out:
+            import torch
+
+            torch.save(state, files[weights_out])
+    if not output:
         sys.stdout.write(text)
 
 
@@ -81,17 +94,31 @@ def _wrote(output: str | None) -> str:
     return f"wrote {output}" if output else "wrote the spec to stdout"
 
 
+def _refuse_outputs(args: argparse.Namespace) -> None:
+    """Every file the command was told to write, checked before the model is loaded: one that exists
+    (without --force), the same file twice, a missing folder or no permission (exit 2)."""
+    from netspec.cli.args import check_output_file
+
+    outs = [(out, flag) for out, flag in ((args.output, "-o"), (args.weights_out, "--weights-out")) if out]
+    for out, flag in outs:
+        if Path(out).exists() and not args.force:
+            raise UsageError(f"{out} exists; use --force to overwrite it")
+        check_output_file(out, flag)
+    if len(outs) == 2 and Path(outs[0][0]).resolve() == Path(outs[1][0]).resolve():
+        raise UsageError(f"-o and --weights-out name the same file '{outs[0][0]}'; give the weights a file of "
+                         "their own (e.g. weights.pt)")
+
+
 def run_import(args: argparse.Namespace) -> int:
     from netspec.interop.importer import import_model, output_format, written_as
 
-    for out in (args.output, args.weights_out):
-        if out and Path(out).exists() and not args.force:
-            raise UsageError(f"{out} exists; use --force to overwrite it")
-    to = output_format(args.output)
-    if args.source.lower().endswith(".onnx"):
-        return run_onnx(args)
-    if args.weights_out:
+    onnx = args.source.lower().endswith(".onnx")
+    if args.weights_out and not onnx:
         raise UsageError("--weights-out is for ONNX files: a PyTorch model's own state dict loads by name")
+    _refuse_outputs(args)
+    to = output_format(args.output)
+    if onnx:
+        return run_onnx(args)
     done = import_model(args.source, _shape(args.input), name=args.name, check=not args.no_check,
                         input_dtype=args.dtype)
     _write(written_as(done.text, to), args.output)
@@ -105,8 +132,6 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_onnx(args: argparse.Namespace) -> int:
-    import torch
-
     from netspec.interop.importer import output_format, written_as
     from netspec.interop.onnx_import import import_onnx
 
@@ -114,9 +139,7 @@ def run_onnx(args: argparse.Namespace) -> int:
         raise UsageError("an ONNX file gives its own input shape and dtype; leave out --input and --dtype")
     to = output_format(args.output)
     done = import_onnx(args.source, name=args.name, check=not args.no_check)
-    _write(written_as(done.text, to), args.output)
-    if args.weights_out:
-        torch.save(done.state, args.weights_out)
+    _write(written_as(done.text, to), args.output, done.state, args.weights_out)
     check = ""
     if done.max_diff is not None:
         check = f"; with its initializers it computes onnxruntime's outputs (max difference {done.max_diff:.2g})"

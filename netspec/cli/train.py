@@ -223,6 +223,10 @@ def run_predict(args: argparse.Namespace) -> int:
         print(f"note: {run} is a run directory: using its last.pt"
               + (f" (best.pt holds the best epoch: --checkpoint {run / 'best.pt'})" if (run / "best.pt").is_file()
                  else ""), file=sys.stderr)
-    for line in api.predict(args.spec, args.checkpoint, args.inputs, args.first, every=args.every):
+    notes: list[str] = []
+    lines = api.predict(args.spec, args.checkpoint, args.inputs, args.first, every=args.every, notes=notes)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    for line in lines:
         print(line)
     return 0

@@ -115,23 +115,46 @@ def staged(path: Path) -> Iterator[Path]:
     (an existing file is replaced only then), on any failure it is removed. So ``path`` is never a
     half-written or unchecked file, and a failed export leaves nothing to ``--force`` over.
     """
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    try:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".partial{path.suffix}")
-    except OSError as exc:  # name the output, not the temporary file (a missing folder, no permission)
-        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
-    os.close(fd)
-    temporary = Path(name)
-    try:
+    with staged_files([path]) as (temporary,):
         yield temporary
+
+
+@contextmanager
+def staged_files(paths: list[Path]) -> Iterator[tuple[Path, ...]]:
+    """:func:`staged` for files that belong together (``netspec import model.onnx -o spec.yaml
+    --weights-out w.pt``): one temporary file beside each path; only once the block has written them
+    all are they renamed into place, one after the other, so a failure in the block (a weight file the
+    disk cannot hold) leaves none of them, never a spec without its weights.
+
+    Raises:
+        OSError: a temporary file cannot be created, naming the output (a missing folder, no permission).
+    """
+    temporaries: list[Path] = []
+    try:
+        for path in paths:
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+            try:
+                fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                            suffix=f".partial{path.suffix}")
+            except OSError as exc:  # name the output, not the temporary file (a missing folder, no permission)
+                raise type(exc)(exc.errno, exc.strerror, str(path)) from None
+            os.close(fd)
+            temporaries.append(Path(name))
+        yield tuple(temporaries)
         mask = os.umask(0)
         os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)  # mkstemp makes it private; the output gets the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(OSError):
-            temporary.unlink()
+        for temporary in temporaries:
+            os.chmod(temporary, 0o666 & ~mask)  # mkstemp makes it private; the output gets the usual mode
+        for temporary, path in zip(temporaries, paths):
+            os.replace(temporary, path)
+    except BaseException as exc:
+        for temporary in temporaries:
+            with suppress(OSError):
+                temporary.unlink()
+        named = dict(zip(map(str, temporaries), map(str, paths)))
+        if isinstance(exc, OSError) and str(exc.filename) in named:  # the output, not its temporary file
+            raise type(exc)(exc.errno, exc.strerror, named[str(exc.filename)]) from None
         raise
 
 

@@ -20,8 +20,8 @@ from netspec.train.batching import TensorSet
 from netspec.train.checkpoint import load_checkpoint, load_model_state
 from netspec.train.files import CHECKPOINT, require_kind
 from netspec.train.loop import Trainer
-from netspec.train.rundir import RunDirectory
-from netspec.train.runtime import seed_everything, train_mode
+from netspec.train.rundir import RunDirectory, require_creatable
+from netspec.train.runtime import dist_env, seed_everything, train_mode
 from netspec.train.setup import require_finite, sample_shapes
 from netspec.train.tasks.base import check_token_ids, input_sizes, step_failure
 from netspec.train.threads import CpuMeter
@@ -174,6 +174,8 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
         require_expectations(graph)
     if out is not None:  # refused before the data is loaded, as a dry run refuses it
         RunDirectory.check(Path(out), resuming=resume is not None and _same_dir(resume, out))
+    elif resume is None and dist_env()[0] == 0:
+        require_creatable(RUNS / graph.name, f"the run directory {RUNS / graph.name}")
     trainer = prepare(source, flags, sets, resume, out, progress, quiet, graph=graph)
     run: RunDirectory | None = None
     try:
@@ -191,6 +193,10 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
         for net in graph.networks.values():  # what `check` warns of, before the time is spent
             for line in warning_lines(net):
                 trainer.log(line)
+        for line in recipe_warnings(source, graph, flags, sets, trainer):
+            trainer.log(line)
+        if (note := subset_note(trainer)) is not None:
+            trainer.log(f"note: {note}")
         summary = trainer.fit()
     finally:
         if run is not None:
@@ -199,6 +205,38 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
             torch.distributed.destroy_process_group()
     summary["report"] = output.report(trainer, summary)
     return summary
+
+
+def recipe_warnings(source: Source, graph: Graph, flags: dict[str, Any] | None, sets: list[str] | None,
+                    trainer: Trainer) -> list[str]:
+    """The recipe's options that the optimizer, schedule, task, loss or data set in force does not take
+    (:mod:`netspec.train.recipe`), the command line's values applied and ``auto`` resolved: at the
+    spec's line, or naming the flag that gave them."""
+    from netspec.train import recipe
+
+    spec = recipe.written(graph.train) if isinstance(graph.train, TrainConfig) else set()
+    given = recipe.flag_keys(flags, sets)
+    found = recipe.ignored_options(trainer.cfg, spec, given,
+                                   {"task.name": trainer.task.name, "data.name": trainer.task.data_name})
+    unused = trainer.cfg.channels_last is True and not trainer.channels_last  # asked for, and no convolution
+    raw = recipe.spec_tree(source) if found or unused else None
+    lines = recipe.warning_lines(found, raw)
+    if unused:
+        flag = given.get("channels_last")
+        where = recipe.locate(raw, "channels_last") if flag is None and raw is not None else None
+        lines += [f"{f'{where}: ' if where else ''}warning: {flag or 'train.channels_last'}: ignored: the model has no "
+                  "convolution (channels-last is the memory format of convolution inputs)",
+                  f"    hint: {f'drop {flag}' if flag else 'remove it'}"]
+    return lines
+
+
+def subset_note(trainer: Trainer) -> str | None:
+    """``data.subset`` past the samples there are: how many there were (all of them are used)."""
+    asked = trainer.cfg.data.subset
+    have = len(trainer.data.train) + (len(trainer.data.val) if trainer.data.val is not None else 0)
+    if asked is None or asked <= have:
+        return None
+    return f"data.subset {asked}: the data holds {have} sample{'s' if have != 1 else ''}; using all of them"
 
 
 def _same_dir(resume: str | os.PathLike[str], out: str | os.PathLike[str]) -> bool:
@@ -264,8 +302,10 @@ def dry_run(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         "batch_dtypes": [str(t.dtype).replace("torch.", "") for t in batch],
         "loss": float(loss.detach()), "loss_name": getattr(trainer.task, "loss_name", "?"),
         "device": str(trainer.device), "steps_per_epoch": trainer.steps_per_epoch,
-        "warnings": [line for net in graph.networks.values() for line in warning_lines(net)],
-        "notes": list(trainer.task.notes),
+        "warnings": [line for net in graph.networks.values() for line in warning_lines(net)]
+        + recipe_warnings(source, graph, flags, sets, trainer),
+        "notes": list(trainer.task.notes) + ([f"note: {note}"] if subset is None and (note := subset_note(trainer))
+                                             else []),
         "config": trainer.cfg.dump(),
         **({"weights": report.summary()} if (report := getattr(trainer.model, "netspec_weights", None)) else {}),
     }
@@ -309,24 +349,39 @@ def picked_note(state: dict[str, Any]) -> str:
 def load_input(p: str, trainer: Trainer) -> torch.Tensor:
     """One predict input (an image, an .npy/.npz/.pt/.csv file, words or comma-separated numbers) ->
     its samples, a batch for the network input (an array file may hold several)."""
+    return read_input(p, trainer)[0]
+
+
+def read_input(p: str, trainer: Trainer) -> tuple[torch.Tensor, torch.Tensor | None, str]:
+    """:func:`load_input`, and for a file laid out as the training data is the targets, and where they
+    were found: a CSV with the features and one label column (a column more than the network takes;
+    the column training reads: ``data.target`` when the recipe trains on a CSV file, else the last), an
+    .npz/.pt file holding inputs and targets (``x`` and ``y``, ...). A file of the inputs alone has no
+    targets. Returns ``(samples, targets or None, where: "its column 'label'", "its targets")``."""
     want = trainer.task.input_type
     path = Path(p)
     suffix = path.suffix.lower()
+    labels, column = None, ""
     if suffix in D.IMAGE_SUFFIXES:
-        return D.fit_images(D.read_image(p, want), want, trainer.task.input_name, True, "image")
+        return D.fit_images(D.read_image(p, want), want, trainer.task.input_name, True, "image"), None, ""
     if suffix in (".npy", ".npz", ".pt", ".pth", ".csv", ".tsv"):
-        x = _csv_rows(p) if suffix in (".csv", ".tsv") else D.load_file(p)[0]
+        if suffix in (".csv", ".tsv"):
+            x, labels, column = _csv_samples(p, trainer)
+        else:
+            x, y = D.load_file(p)
+            if y is not None and _trained_on_pairs(trainer):  # (inputs, targets), as training reads the file
+                labels, column = _as_targets(y, trainer, f"the targets of {p}"), "its targets"
         if x.dim() == len(want.shape) and D.dims_match(tuple(x.shape), want.shape):
             x = x[None]  # one sample without the sample axis: (5,) for an input [T]
         if x.dim() == 0 or len(x) == 0:
             raise DataError(f"{p}: holds no samples")
         try:
-            return D.check_fit(x, want, trainer.task.input_name)
+            return D.check_fit(x, want, trainer.task.input_name), labels, column
         except DataError as exc:
             raise DataError(f"{p}: {exc}") from None
     parsed = trainer.task.parse_input(p)
     if parsed is not None:
-        return parsed
+        return parsed, None, ""
     try:
         values = [float(v) for v in p.replace(" ", ",").split(",") if v]
     except ValueError:
@@ -339,7 +394,7 @@ def load_input(p: str, trainer: Trainer) -> torch.Tensor:
     if len(want.shape) > 1 and all(isinstance(d, int) for d in want.shape):
         x = x.reshape(1, *want.shape) if x.numel() == _prod(want.shape) else x
     try:
-        return D.check_fit(x, want, trainer.task.input_name)
+        return D.check_fit(x, want, trainer.task.input_name), None, ""
     except DataError as exc:
         raise DataError(f"'{p}': {exc}") from None
 
@@ -351,17 +406,61 @@ def _prod(shape: Sequence[Any]) -> int:
     return n
 
 
-def _csv_rows(path: str) -> torch.Tensor:
-    """Every column of a numeric CSV (optional header) as features."""
-    return D.read_table(path)[0]
+def _csv_samples(path: str, trainer: Trainer) -> tuple[torch.Tensor, torch.Tensor | None, str]:
+    """A numeric CSV (optional header) given to predict: every column as features, or, when it has one
+    column more than the network's input takes and the task trains on (features, targets) pairs, the
+    features and the label column training reads (``data.target`` for a recipe on a CSV file, else the
+    last), with that column's name."""
+    table, header = D.read_table(path)
+    want = trainer.task.input_type.shape
+    need = _prod(want) if all(isinstance(d, int) for d in want) else None
+    if need is None or table.shape[1] != need + 1 or not _trained_on_pairs(trainer):
+        return table, None, ""
+    data = trainer.cfg.data
+    target = data.target if data.name == "csv" else None
+    x, y = D.read_csv(path, target)
+    col = (header.index(target) if isinstance(target, str) else target % table.shape[1] if isinstance(target, int)
+           else table.shape[1] - 1)
+    column = f"its column '{header[col]}'" if header else f"its column {col + 1}"
+    return x, _as_targets(y, trainer, f"the labels of {path} ({column.removeprefix('its ')})"), column
+
+
+def _trained_on_pairs(trainer: Trainer) -> bool:
+    """The task learns (input, target) pairs of one input (classification, regression): a file's targets
+    can score its predictions."""
+    train = trainer.data.train
+    return isinstance(train, TensorSet) and len(train.tensors) == 2 and trainer.task.n_inputs == 1
+
+
+def _as_targets(y: torch.Tensor, trainer: Trainer, what: str) -> torch.Tensor:
+    """A file's targets as training holds them (dtype, a trailing axis of one value), checked by the task.
+
+    Raises:
+        DataError: targets the task cannot score (a class label the network has no output for)."""
+    like = trainer.data.train.tensors[-1]
+    if y.is_floating_point() and not like.is_floating_point():
+        trainer.task.check_targets(y, what)  # fractional labels are refused before they are cast
+    y = y.to(like.dtype)
+    if like.dim() == 2 and y.dim() == 1 and like.shape[1] == 1:
+        y = y[:, None]  # a regression target of one value: (N, 1), as training holds it
+    elif y.shape[1:] != like.shape[1:]:
+        raise DataError(f"{what} are {D.describe_shape(y)}; the training targets were {D.describe_shape(like)}")
+    trainer.task.check_targets(y, what)
+    return y
 
 
 @torch.no_grad()
 def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence[str] = (),
-            first: int | None = None, every: bool = False) -> list[str]:
+            first: int | None = None, every: bool = False, notes: list[str] | None = None) -> list[str]:
     """Outputs for a few inputs (files or numbers), or the first N validation samples: one line per
     sample, in order (``name: ...`` for an input of one sample, ``name[i]: ...`` for each of several).
-    An output is shown with its shape and its first 16 values, the cut said; ``every``: all its values."""
+    An output is shown with its shape and its first 16 values, the cut said; ``every``: all its values.
+
+    A CSV file laid out as the training data (the features and the label column) is read as training
+    reads it: each line shows its label (``[target 3]``), and a last line scores the file as ``eval``
+    does (``accuracy``, ``loss``). Inputs are standardized as the training data was (``data.normalize``).
+    ``notes`` (a list) receives what the caller should be told besides: ``first`` past the samples there
+    are."""
     state = load_checkpoint(checkpoint)
     trainer = prepare(source, None, None, write=False, quiet=True, checkpoint=state)
     load_model_state(trainer.model, state)
@@ -374,6 +473,10 @@ def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence
     lines: list[str] = []
     if first:
         data = trainer.data.val if trainer.data.val is not None else trainer.data.train
+        if first > len(data) and notes is not None:
+            split = "validation split" if trainer.data.val is not None else "data (no validation split)"
+            notes.append(f"--first {first}: the {split} holds {len(data)} sample{'s' if len(data) != 1 else ''}; "
+                         f"predicting {f'those {len(data)}' if len(data) != 1 else 'that one'}")
         batch = next(iter(trainer.batches(data, False, 0, batch_size=first)))
         lines += [f"sample {i}: {line}" for i, line in enumerate(task.describe_samples(batch))]
     bs = trainer.cfg.eval_batch_size or 4 * trainer.cfg.batch_size
@@ -382,19 +485,31 @@ def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence
         raise UsageError(f"the network '{task.first_net.name}' takes {len(takes)} inputs ({', '.join(takes)}); "
                          f"predict reads one per INPUT\n    hint: --first N predicts validation samples")
     loaded = []
+    stats = task.data_info.get("normalize")
     for name in inputs:  # every input checked before any is run: one clear message, nothing half-printed
-        x = load_input(name, trainer)
+        x, y, column = read_input(name, trainer)
         check_token_ids(task, TensorSet(x), f"input '{name}'")
         check_sizes(source, task.first_net, [tuple(x.shape[1:])], f"input '{name}'",
                     "give an input of a size the network takes (the sizes its training data had)")
-        loaded.append((name, x))
-    for name, x in loaded:
+        if stats is not None:  # the training statistics, as the data the network learnt from
+            x = ((x - stats["mean"].to(x.device)) / stats["std"].to(x.device)).to(x.dtype)
+        loaded.append((name, x, y, column))
+    for name, x, y, column in loaded:
         described: list[str] = []
-        for chunk in x.split(bs):
-            described += task.describe_prediction(task.predict(chunk.to(trainer.device)))
+        for k, chunk in enumerate(x.split(bs)):
+            if y is None:
+                described += task.describe_prediction(task.predict(chunk.to(trainer.device)))
+            else:
+                part = y[k * bs:(k + 1) * bs]
+                described += task.describe_samples((chunk.to(trainer.device), part.to(trainer.device)))
         if len(described) != len(x):  # a bug, not the input's fault
             raise RuntimeError(f"{len(described)} predictions for the {len(x)} samples of {name}")
         lines += [f"{name}: {described[0]}"] if len(x) == 1 else [f"{name}[{i}]: {d}" for i, d in enumerate(described)]
+        if y is not None:
+            metrics = trainer.evaluate(TensorSet(x, y))
+            shown = ", ".join(f"{k} {v:.2%}" if "accuracy" in k else f"{k} {v:.4f}" for k, v in metrics.items()
+                              if isinstance(v, float))
+            lines.append(f"{name}: {len(x)} sample{'s' if len(x) != 1 else ''} scored against {column}: {shown}")
     if not lines:
         raise UsageError("give INPUTS (files or comma-separated numbers) or --first N")
     return lines

@@ -47,6 +47,24 @@ def new_run_dir(base: Path) -> Path:
             raise file_error(exc, path, "create") from None
 
 
+def require_creatable(path: Path, what: str) -> None:
+    """Refuse a run directory that cannot be made, before any work: its nearest existing folder (the
+    missing ones are created, ``mkdir -p``) is a file, or not writable. A destination that cannot be
+    written is a usage error (exit 2), as ``-o`` is for the commands that write one file.
+
+    Raises:
+        UsageError: ``what`` (``--out DIR``, ``the run directory runs/x``), why, and a hint."""
+    ancestor = path
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"{what}: cannot create it: '{ancestor}' is a file, not a directory\n"
+                         "    hint: check the path, or give another run directory with --out")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"{what}: cannot create it: permission denied in '{ancestor}'\n"
+                         "    hint: give a run directory you may write with --out")
+
+
 class RunDirectory:
     """A run directory claimed by this process (locked until :meth:`release`)."""
 
@@ -60,7 +78,7 @@ class RunDirectory:
         its data is loaded): a file in the way, a run that is not being resumed, an unwritable place.
 
         Raises:
-            UsageError: a file in the way, a run there; RunDirectoryError: it cannot be created."""
+            UsageError: a file in the way, a run there, or it cannot be created there (exit 2)."""
         if path.exists() and not path.is_dir():
             raise UsageError(f"--out {path}: a file is in the way (the run directory must be a directory)")
         if path.is_dir() and not resuming:
@@ -69,14 +87,7 @@ class RunDirectory:
                 shown = ", ".join(entries[:6]) + (", …" if len(entries) > 6 else "")
                 raise UsageError(f"{path} already holds a run ({shown}); a build does not overwrite it\n"
                                  f"    hint: continue it with --resume {path}, or give a new --out directory")
-        ancestor = path
-        while not ancestor.exists() and ancestor != ancestor.parent:
-            ancestor = ancestor.parent
-        if not ancestor.is_dir():
-            raise RunDirectoryError(f"--out {path}: cannot create it: '{ancestor}' is a file, not a directory")
-        if not os.access(ancestor, os.W_OK):
-            raise RunDirectoryError(f"--out {path}: cannot create it: permission denied in '{ancestor}'\n"
-                             f"    hint: give a run directory you may write with --out")
+        require_creatable(path, f"--out {path}")
 
     @classmethod
     def claim(cls, path: Path | None, base: Path, resuming: bool) -> "RunDirectory":

@@ -13,16 +13,20 @@ from typing import Any
 import torch
 
 from netspec.spec.train import OptimizerConfig, ScheduleConfig
+from netspec.train.recipe import TAKEN_BY
 
-# optimizer -> (torch class, the OptimizerConfig fields it takes besides lr and weight_decay); an
+# optimizer -> (torch class, the OptimizerConfig fields it takes besides lr and weight_decay: those
+# netspec.train.recipe.TAKEN_BY gives it, the one table that also tells `check` what each ignores); an
 # option left None (eps) keeps torch's default
+def _takes(name: str) -> tuple[str, ...]:
+    return tuple(key.split(".", 1)[1] for key, (chooser, takers) in TAKEN_BY.items()
+                 if chooser == "optimizer.name" and name in takers)
+
+
 OPTIMIZER_TABLE: dict[str, tuple[type[torch.optim.Optimizer], tuple[str, ...]]] = {
-    "sgd": (torch.optim.SGD, ("momentum", "nesterov")),
-    "adam": (torch.optim.Adam, ("betas", "eps")),
-    "adamw": (torch.optim.AdamW, ("betas", "eps")),
-    "adagrad": (torch.optim.Adagrad, ("eps",)),
-    "rmsprop": (torch.optim.RMSprop, ("alpha", "momentum", "eps")),
-}
+    name: (cls, _takes(name)) for name, cls in (("sgd", torch.optim.SGD), ("adam", torch.optim.Adam),
+                                                ("adamw", torch.optim.AdamW), ("adagrad", torch.optim.Adagrad),
+                                                ("rmsprop", torch.optim.RMSprop))}
 
 
 def build_optimizer(cfg: OptimizerConfig, params: list[torch.nn.Parameter],

@@ -210,7 +210,7 @@ def test_a_dry_run_checks_resume_and_out(tmp_path, capsys):
     assert "already holds a run" in capsys.readouterr().err
     blocker = tmp_path / "afile"
     blocker.write_text("x")
-    assert main(["build", str(spec), "--dry-run", "--out", str(blocker / "run")]) == 1
+    assert main(["build", str(spec), "--dry-run", "--out", str(blocker / "run")]) == 2  # as -o (docs/cli.md)
     assert "is a file" in capsys.readouterr().err
     assert main(["build", str(spec), "--dry-run", "--out", str(tmp_path / "new" / "run")]) == 0
     assert not (tmp_path / "new").exists()  # nothing written

@@ -359,6 +359,9 @@ class Task:
                      for line, t in zip(lines, batch[n].cpu())]
         return lines
 
+    def check_targets(self, y: torch.Tensor, what: str) -> None:
+        """Refuse targets the task cannot score (``predict`` on a labelled file); raises DataError."""
+
     def parse_input(self, text: str) -> torch.Tensor | None:
         """A task-specific ``predict`` input (e.g. words for word2vec); None: not this task's form."""
         return None

@@ -97,6 +97,12 @@ class Classification(Task):
                         f"sample, but the network '{self.last_net.name}' outputs {fmt_shape(out)}: classification "
                         f"needs a (classes,) output (or (T, classes) with one label per step){hint}")
 
+    def check_targets(self, y: torch.Tensor, what: str) -> None:
+        """Labels of a file given to ``predict``: class indices the network has outputs for."""
+        if y.is_floating_point():
+            raise DataError(f"{what} are not whole numbers: classification needs class labels 0 … classes − 1")
+        self._check_label_values(y, what)
+
     def _check_label_values(self, y: torch.Tensor, what: str) -> None:
         """Class labels are indices 0 … classes − 1 (0/1 for a one-output head): a negative label (or
         one past the output) would fail in a later batch, or (−100) be silently ignored."""

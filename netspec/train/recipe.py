@@ -1,0 +1,200 @@
+"""Options of the training recipe that the chosen optimizer, schedule, task, loss or data set does not
+take: said, never dropped silently. Torch-free: ``netspec check`` imports it.
+
+A recipe may hold options for a choice other than the one in force: ``betas`` (Adam's) under
+``optimizer: {name: sgd}``, or a spec written for Adam trained with ``--optimizer sgd``. Refusing them
+would break such overrides, so each is a warning at the place it was written (the spec's line, or the
+flag that gave it), naming what chose the other option and which choices take it:
+
+    spec.yaml:12:5: warning: train.optimizer.betas: ignored: optimizer 'sgd' does not take it (adam and adamw do)
+
+``netspec check`` shows them after the table (``--strict`` makes them errors, as it does the layers'
+warnings); ``netspec build`` (and ``--dry-run``) with the flags applied and the task and data set that
+``auto`` stands for resolved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from netspec.spec.train import FLAG_FIELDS, TASKS, TrainConfig
+
+# option (dotted, under train:) -> (the option whose value chooses, the values that take the option). An
+# option not listed is taken by every choice (lr, weight_decay, warmup_epochs, ...).
+TAKEN_BY: dict[str, tuple[str, tuple[str, ...]]] = {
+    # torch.optim's keyword arguments (netspec.train.schedule.OPTIMIZER_TABLE reads these)
+    "optimizer.momentum": ("optimizer.name", ("sgd", "rmsprop")),
+    "optimizer.nesterov": ("optimizer.name", ("sgd",)),
+    "optimizer.betas": ("optimizer.name", ("adam", "adamw")),
+    "optimizer.eps": ("optimizer.name", ("adam", "adamw", "adagrad", "rmsprop")),
+    "optimizer.alpha": ("optimizer.name", ("rmsprop",)),
+    # netspec.train.schedule.LRSchedule
+    "schedule.step_size": ("schedule.name", ("step",)),
+    "schedule.gamma": ("schedule.name", ("step", "multistep", "exponential")),
+    "schedule.milestones": ("schedule.name", ("multistep",)),
+    "schedule.min_lr": ("schedule.name", ("cosine", "plateau")),
+    "schedule.patience": ("schedule.name", ("plateau",)),
+    "schedule.factor": ("schedule.name", ("plateau",)),
+    # the task families (netspec/train/tasks/)
+    "task.noise": ("task.name", ("reconstruction", "vae")),
+    "task.mask": ("task.name", ("reconstruction", "vae")),
+    "task.kl_weight": ("task.name", ("vae",)),
+    "task.d_steps": ("task.name", ("gan",)),
+    "task.label_smoothing": ("task.name", ("classification", "gan")),
+    "task.teacher_forcing": ("task.name", ("seq2seq",)),
+    "task.cd_k": ("task.name", ("rbm", "dbn")),
+    "task.mode": ("task.name", ("word2vec",)),
+    "task.horizon": ("task.name", ("regression", "forecasting")),
+    # a GAN picks its own binary cross-entropy; RBMs train by contrastive divergence
+    "loss": ("task.name", tuple(t for t in TASKS if t not in ("auto", "gan", "rbm", "dbn"))),
+    # the data sets (netspec.train.data, netspec/train/tasks/)
+    "data.gates": ("data.name", ("logic",)),
+    "data.noise": ("data.name", ("logic",)),
+    "data.target": ("data.name", ("csv",)),
+    "data.root": ("data.name", ("mnist", "fashion_mnist", "cifar10")),
+    "data.download": ("data.name", ("mnist", "fashion_mnist", "cifar10")),
+}
+
+A_CHOICE = {"optimizer": "an optimizer", "schedule": "a schedule", "task": "a task", "data": "a data set"}
+DEFAULT_VALUES = {"loss": "auto", "task.mode": "auto"}  # written with its neutral value: asks for nothing
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """One option given that the choice in force does not take."""
+
+    key: str  # dotted under train:, e.g. "optimizer.betas"
+    given_by: str  # "" (the spec) or the flag that gave it ("--set optimizer.betas", "--momentum")
+    chooser: str  # the option that chose, e.g. "optimizer.name"
+    chosen: str  # its value, e.g. "sgd"
+    chosen_by: str  # "" (the spec), "the default", "inferred", "the task's default", or a flag
+    takers: tuple[str, ...]
+
+    @property
+    def subject(self) -> str:
+        return self.given_by or f"train.{self.key}"
+
+    @property
+    def what(self) -> str:
+        return self.chooser.split(".")[0]
+
+    def message(self) -> str:
+        what = self.what
+        how = {"": "", "inferred": " (inferred from the networks)"}.get(self.chosen_by, f" ({self.chosen_by})")
+        takers = list(self.takers)
+        them = takers[0] if len(takers) == 1 else ", ".join(takers[:-1]) + " and " + takers[-1]
+        return (f"ignored: {what} '{self.chosen}'{how} does not take {self.key.split('.')[-1]} "
+                f"({them} {'does' if len(takers) == 1 else 'do'})")
+
+    def hint(self) -> str:
+        if self.chosen_by.startswith("--"):
+            return f"{self.chosen_by} replaced the spec's {self.what}; the option applies again without it"
+        return f"{f'drop {self.given_by}' if self.given_by else 'remove it'}, or choose {A_CHOICE[self.what]} that takes it"
+
+
+def written(cfg: BaseModel, prefix: str = "") -> set[str]:
+    """The dotted keys a recipe was given (not its defaults): pydantic's ``model_fields_set``, nested."""
+    out: set[str] = set()
+    for key in cfg.model_fields_set:
+        out.add(prefix + key)
+        value = getattr(cfg, key)
+        if isinstance(value, BaseModel):
+            out |= written(value, f"{prefix}{key}.")
+    return out
+
+
+def flag_keys(flags: dict[str, Any] | None, sets: list[str] | None) -> dict[str, str]:
+    """The dotted keys the command line sets, each with the flag that set it (the last one wins, as in
+    :func:`netspec.spec.train.apply_overrides`)."""
+    out: dict[str, str] = {}
+    for dest, value in (flags or {}).items():
+        if value is None or dest not in FLAG_FIELDS:
+            continue
+        field = FLAG_FIELDS[dest]
+        flag = "--" + dest.replace("_", "-")
+        shown = f"{flag} {value}" if not isinstance(value, bool) else flag
+        out["data.name" if field == "data" else field] = shown
+    for item in sets or []:
+        key, _, text = item.partition("=")
+        key = key.strip().removeprefix("train.")
+        out[key] = f"--set {key}={text.strip()}"
+        if key in ("optimizer", "schedule", "task", "data"):  # --set optimizer=sgd: the shorthand
+            out[key + ".name"] = out[key]
+    return out
+
+
+def _value(cfg: TrainConfig, dotted: str) -> Any:
+    node: Any = cfg
+    for part in dotted.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def ignored_options(cfg: TrainConfig, spec: set[str], flags: dict[str, str] | None = None,
+                    resolved: dict[str, str] | None = None) -> list[Ignored]:
+    """The options given that the choice in force does not take, in ``TAKEN_BY``'s order.
+
+    Args:
+        cfg: the recipe in force (the spec's with the command line's values on top).
+        spec: the dotted keys the spec wrote (:func:`written` of its recipe).
+        flags: the dotted keys the command line set, with their flags (:func:`flag_keys`).
+        resolved: what ``auto`` stands for (``{"task.name": "gan", "data.name": "digits"}``), known once
+            the task is made; without it, an ``auto`` choice takes everything.
+    """
+    flags = flags or {}
+    out = []
+    for key, (chooser, takers) in TAKEN_BY.items():
+        if key not in spec and key not in flags:
+            continue
+        if DEFAULT_VALUES.get(key, object()) == _value(cfg, key):
+            continue
+        chosen = _value(cfg, chooser)
+        how = flags.get(chooser) or ("" if chooser in spec else "the default")
+        if chosen == "auto":
+            chosen = (resolved or {}).get(chooser, "auto")
+            how = "inferred" if chooser == "task.name" else "the task's default"
+        if chosen == "auto" or chosen in takers:
+            continue
+        out.append(Ignored(key, flags.get(key, ""), chooser, chosen, how, takers))
+    return out
+
+
+def locate(raw: Any, key: str) -> Any:
+    """Where ``train.<key>`` was written in a raw tree (a PosDict), or None."""
+    node = raw
+    where = None
+    for part in ("train", *key.split(".")):
+        if not isinstance(node, dict) or part not in node:
+            return where
+        if hasattr(node, "where"):
+            where = node.where(part) or where
+        node = node[part]
+    return where
+
+
+def warning_lines(found: list[Ignored], raw: Any = None, yellow: str = "", off: str = "") -> list[str]:
+    """The warnings as ``netspec check`` shows a layer's (``backends.report.summary.warning_lines``): at the
+    place written (from ``raw``, the spec's raw tree), the hint on a line of its own."""
+    lines = []
+    for item in found:
+        where = locate(raw, item.key) if raw is not None and not item.given_by else None
+        lines.append(f"{f'{where}: ' if where else ''}{yellow}warning:{off} {item.subject}: {item.message()}")
+        lines.append(f"    hint: {item.hint()}")
+    return lines
+
+
+def spec_tree(source: Any) -> Any:
+    """The raw tree (with positions) of a spec given as a path or text, for :func:`locate`; None for a
+    spec given as an object, or one that cannot be read again."""
+    if not isinstance(source, str) and not hasattr(source, "__fspath__"):
+        return None
+    from netspec.core.errors import NetspecError
+    from netspec.frontends import parse
+
+    try:
+        return parse(source)[0]
+    except (NetspecError, OSError, ValueError):
+        return None
