@@ -64,13 +64,13 @@ def run_check(args: argparse.Namespace) -> int:
 
 def _recipe_warnings(train: Any, source: str, strict: bool, color: bool) -> list[str]:
     """The ``train:`` options that the optimizer, schedule, task, loss or data set chosen does not take,
-    at the place each was written (:mod:`netspec.train.recipe`); with ``strict``, errors.
+    at the place each was written (:mod:`netspec.spec.recipe`); with ``strict``, errors.
 
     Raises:
         SpecValidationError: with ``strict``, one located problem per such option."""
     if train is None:
         return []
-    from netspec.train.recipe import ignored_options, locate, spec_tree, warning_lines, written
+    from netspec.spec.recipe import ignored_options, locate, spec_tree, warning_lines, written
 
     found = ignored_options(train, written(train))
     if not found:

@@ -28,7 +28,7 @@ from netspec.core.source import PosDict, PosList
 from netspec.core.types import Ref, TensorType, fmt_shape
 from netspec.ir.graph import Failure, Graph, GroupInfo, NetGraph, Node
 from netspec.layers.activations import ACTIVATIONS
-from netspec.layers.base import Ctx, Layer, walk_layers
+from netspec.layers.base import MAX_RANK, Ctx, Layer, walk_layers
 from netspec.spec.carried import ArgName, DeferredUse, arg_names, deferred_use, use_context
 from netspec.spec.expand import expand_deferred
 from netspec.spec.load import dsl_terms, validate_layers
@@ -38,6 +38,8 @@ from netspec.spec.problems import problems_from_errors
 MAX_ELEMENTS = 1 << 40  # per tensor, per sample
 MAX_PARAMS = 1 << 40
 AT_ARGUMENT = "the argument '"  # in a message located at a block use's argument (no "used at" is added to it)
+
+_IDENTITY = tuple(range(MAX_RANK + 1))  # axis orders that keep every axis in place are its prefixes
 
 
 class Scope:
@@ -195,8 +197,8 @@ class Builder:
         own = layer.path if path is None else path
         where, path = layer.where or scope.where, own or scope.path
         before = len(self.ctx.warnings)
-        self.ctx.channels_first = tuple(self.spatial(r, t) and r not in self.assumed for r, t in zip(ins, in_types))
-        self.ctx.features_last = tuple(self.features_last.get(r, False) for r in ins)
+        self.ctx.channels_first = tuple([self.spatial(r, t) and r not in self.assumed for r, t in zip(ins, in_types)])
+        self.ctx.features_last = tuple([self.features_last.get(r, False) for r in ins])
         out = layer.infer(in_types, self.ctx)
         layer = layer.with_layout(in_types, self.ctx)  # the defaults its input's layout decided, written out
         warnings = tuple(self.ctx.warnings[before:])
@@ -246,6 +248,8 @@ class Builder:
             order = layer.output_axes(in_types, t) if carried is not None else None
             if order is None or len(order) != t.rank:
                 self.axes[ref] = self.fresh(t.rank)
+            elif len(order) == len(carried) and order == _IDENTITY[:len(order)]:  # most kinds keep the order
+                self.axes[ref] = carried
             else:
                 self.axes[ref] = tuple(carried[a] if a is not None and 0 <= a < len(carried) else self.fresh(1)[0]
                                        for a in order)
@@ -425,10 +429,14 @@ class Builder:
 
     def receptive(self, layer: Layer, ins: list[Ref]) -> tuple[tuple[int, int], ...] | None:
         step = layer.receptive()
+        if step is None:
+            return None
         rfs = [self.rfs.get(r) for r in ins]
-        if step is None or any(r is None for r in rfs):
+        if None in rfs:
             return None
         if step == "same":
+            if len(rfs) == 1:  # an element-wise layer on one input: most layers of a network
+                return rfs[0]
             return tuple(max(axes) for axes in zip(*rfs)) if len({len(r) for r in rfs}) == 1 else None
         rf = rfs[0]
         if rf is None or len(rf) != len(step):

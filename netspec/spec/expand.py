@@ -20,6 +20,7 @@ file (top-level keys, networks) and :mod:`netspec.spec.imports` merges the block
 
 from __future__ import annotations
 
+import functools
 import re
 import typing
 from typing import Any, NamedTuple
@@ -656,29 +657,42 @@ class Expander:
             return None
 
     def substitute(self, value: Any, env: dict[str, Any], path: str, where: Location | None = None) -> Any:
-        if is_expr(value):
-            return self.value(value, env, where, path)
+        """``value`` with every ``$expression`` in it evaluated against ``env``; a failed one is reported
+        (at its ``path`` and place) and becomes None."""
+        kind = type(value)
+        if kind is str:
+            return self.value(value, env, where, path) if value.startswith("$") else value
         if isinstance(value, dict):
             out = PosDict(pos=getattr(value, "pos", None))
             out.key_pos = dict(getattr(value, "key_pos", {}))
-            for k, v in value.items():
-                out[k] = self.substitute(v, env, f"{path}.{k}", out.where(k))
+            for k, v in value.items():  # scalars, most options, are copied without a call (or a path)
+                plain = type(v) in _SCALARS or type(v) is str and not v.startswith("$")
+                out[k] = v if plain else self.substitute(v, env, f"{path}.{k}", out.value_where(k))
             return out
         if isinstance(value, list):
             item_pos = list(getattr(value, "item_pos", [None] * len(value)))
             return PosList([self.substitute(v, env, f"{path}[{i}]", item_pos[i] if i < len(item_pos) else where)
                             for i, v in enumerate(value)], pos=getattr(value, "pos", None), item_pos=item_pos)
-        return value
+        return self.value(value, env, where, path) if is_expr(value) else value
+
+
+_SCALARS = frozenset((int, float, bool, type(None)))
 
 
 def _option_ok(key: str, value: Any) -> bool:
     """Whether a literal residual option of a block definition has a value its kind takes."""
     if key in BLOCK_CHILDREN and isinstance(value, list):
         return True
-    choices = _literals(Residual.model_fields[key].annotation)
     if key == "activation" and value is None:
         return True
+    choices = _choices(key)
     return value in choices if choices else isinstance(value, bool)
+
+
+@functools.cache
+def _choices(key: str) -> tuple[Any, ...]:
+    """The words residual's option ``key`` takes (every block use asks)."""
+    return tuple(_literals(Residual.model_fields[key].annotation))
 
 
 def _literals(annotation: Any) -> list[Any]:

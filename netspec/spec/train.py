@@ -173,7 +173,7 @@ class OptimizerConfig(_Model):
 
     @model_validator(mode="after")
     def _nesterov(self) -> "OptimizerConfig":
-        # nesterov under another optimizer is ignored, as betas under sgd is (a warning: netspec.train.recipe)
+        # nesterov under another optimizer is ignored, as betas under sgd is (a warning: netspec.spec.recipe)
         if self.nesterov and self.name == "sgd" and self.momentum <= 0:
             raise ValueError("nesterov needs optimizer 'sgd' with momentum > 0 (e.g. momentum: 0.9)")
         return self

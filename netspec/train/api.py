@@ -210,9 +210,9 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
 def recipe_warnings(source: Source, graph: Graph, flags: dict[str, Any] | None, sets: list[str] | None,
                     trainer: Trainer) -> list[str]:
     """The recipe's options that the optimizer, schedule, task, loss or data set in force does not take
-    (:mod:`netspec.train.recipe`), the command line's values applied and ``auto`` resolved: at the
+    (:mod:`netspec.spec.recipe`), the command line's values applied and ``auto`` resolved: at the
     spec's line, or naming the flag that gave them."""
-    from netspec.train import recipe
+    from netspec.spec import recipe
 
     spec = recipe.written(graph.train) if isinstance(graph.train, TrainConfig) else set()
     given = recipe.flag_keys(flags, sets)

@@ -13,10 +13,10 @@ from typing import Any
 import torch
 
 from netspec.spec.train import OptimizerConfig, ScheduleConfig
-from netspec.train.recipe import TAKEN_BY
+from netspec.spec.recipe import TAKEN_BY
 
 # optimizer -> (torch class, the OptimizerConfig fields it takes besides lr and weight_decay: those
-# netspec.train.recipe.TAKEN_BY gives it, the one table that also tells `check` what each ignores); an
+# netspec.spec.recipe.TAKEN_BY gives it, the one table that also tells `check` what each ignores); an
 # option left None (eps) keeps torch's default
 def _takes(name: str) -> tuple[str, ...]:
     return tuple(key.split(".", 1)[1] for key, (chooser, takers) in TAKEN_BY.items()

@@ -53,7 +53,7 @@ def test_shorthands_and_defaults():
     assert TrainConfig.model_validate({"data": "x.csv"}).data.path == "x.csv"
     with pytest.raises(ValueError, match="nesterov"):  # torch refuses Nesterov without momentum
         OptimizerConfig(name="sgd", nesterov=True)
-    # under another optimizer nesterov is ignored, with a warning (tests/train/test_recipe.py)
+    # under another optimizer nesterov is ignored, with a warning (tests/spec/test_recipe.py)
     assert OptimizerConfig(name="adam", nesterov=True).nesterov
 
 

@@ -188,7 +188,7 @@ def test_other_list_options_say_what_they_take():
         with pytest.raises(UsageError) as info:
             apply_overrides(None, None, [item])
         assert words in str(info.value), (item, str(info.value))
-    # nesterov under Adam (the default) is ignored with a warning (tests/train/test_recipe.py); under SGD
+    # nesterov under Adam (the default) is ignored with a warning (tests/spec/test_recipe.py); under SGD
     # without momentum it is what torch refuses
     with pytest.raises(UsageError) as info:
         apply_overrides({"optimizer": {"name": "sgd"}}, None, ["optimizer.nesterov=true"])

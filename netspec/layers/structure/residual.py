@@ -1,3 +1,4 @@
+import functools
 from typing import Any, ClassVar, Literal, Union
 
 from pydantic import Field
@@ -85,6 +86,15 @@ def moves_axes(layers: list[Layer]) -> bool:
     return any(layer.SHAPE_ONLY for layer in walk_layers(layers))
 
 
+@functools.cache
+def _merge(activation: str | None) -> Layer:
+    """A residual's add: one validated instance per activation, shared by every residual (layers are
+    immutable; each node records its own name and place)."""
+    from netspec.layers.merge.add import Add
+
+    return Add(kind="add", name="add", activation=activation)
+
+
 @register_layer("residual")
 class Residual(Group):
     """A skip connection around ``layers``: ``activation(body(x) + shortcut(x))``.
@@ -109,8 +119,6 @@ class Residual(Group):
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
     def compose(self, builder: Composer, scope: Any, ins: list[Ref]) -> Ref:
-        from netspec.layers.merge.add import Add
-
         inner = builder.open_group(self, scope)
         x = ins[0]
         body = builder.chain(self.layers, inner, x)
@@ -148,6 +156,5 @@ class Residual(Group):
             short = builder.close_group(sc_scope, builder.chain(sc_layers, sc_scope, x))
         else:
             short = x
-        add = Add(kind="add", name="add", activation=self.activation)
-        out = builder.add(add, inner, [body, short], role="residual")
+        out = builder.add(_merge(self.activation), inner, [body, short], role="residual")
         return builder.close_group(inner, out)

@@ -15,8 +15,7 @@ warnings); ``netspec build`` (and ``--dry-run``) with the flags applied and the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -62,8 +61,7 @@ A_CHOICE = {"optimizer": "an optimizer", "schedule": "a schedule", "task": "a ta
 DEFAULT_VALUES = {"loss": "auto", "task.mode": "auto"}  # written with its neutral value: asks for nothing
 
 
-@dataclass(frozen=True)
-class Ignored:
+class Ignored(NamedTuple):
     """One option given that the choice in force does not take."""
 
     key: str  # dotted under train:, e.g. "optimizer.betas"
