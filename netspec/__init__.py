@@ -24,7 +24,11 @@ _HOMES = {
     "load": "netspec.spec.load",
 }
 
-__all__ = sorted(_HOMES)
+__all__ = [
+    "BuildError", "DataError", "ExpectationError", "NetspecError", "ShapeError", "SpecSyntaxError",
+    "SpecValidationError", "UnknownLayerError", "UsageError", "analyze", "check", "compile", "draw", "layer_kinds",
+    "load", "register_layer", "schema", "to_dot",
+]
 
 
 def __getattr__(name: str) -> Any:

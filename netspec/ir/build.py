@@ -39,6 +39,11 @@ MAX_ELEMENTS = 1 << 40  # per tensor, per sample
 MAX_PARAMS = 1 << 40
 AT_ARGUMENT = "the argument '"  # in a message located at a block use's argument (no "used at" is added to it)
 
+def _value_at(where: Location | None) -> Location | None:
+    """The place of the value written at a key's place (the key's own when not recorded)."""
+    return where.of_value() if where is not None else None
+
+
 _IDENTITY = tuple(range(MAX_RANK + 1))  # axis orders that keep every axis in place are its prefixes
 
 
@@ -641,7 +646,7 @@ def network_order(spec: Spec) -> list[str]:
                     hint = did_you_mean(dep, spec.networks) or f"the networks: {', '.join(spec.networks)}"
                     raise SpecValidationError(problems=[Problem(
                         f"network '{name}' takes input from unknown network '{dep}'",
-                        net.where("inputs", iname, "from"), f"networks.{name}.inputs.{iname}", hint)])
+                        _value_at(net.where("inputs", iname, "from")), f"networks.{name}.inputs.{iname}", hint)])
                 visit(dep, (*trail, name))
         state[name] = 2
         order.append(name)

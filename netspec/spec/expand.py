@@ -26,6 +26,7 @@ import typing
 from typing import Any, NamedTuple
 
 from netspec.core.errors import Location, Problem, close_matches, did_you_mean
+from netspec.core.fmt import show
 from netspec.core.source import PosDict, PosList
 from netspec.frontends.keys import BLOCK_CHILDREN, BLOCK_KEYS, BLOCK_OPTIONS, IF, ITEM_KEYS, REPEAT
 from netspec.layers import canonical_kind, layer_class
@@ -39,12 +40,6 @@ MAX_REPEAT = 1000
 MAX_DEPTH = 24  # blocks used inside blocks
 MAX_NESTING = 40  # layer lists inside layer lists (groups, bodies, branches): what the DSL can write back
 MAX_LAYERS = 20_000  # layers and groups after expansion; ResNet-152 has about 500
-
-
-def show(value: Any) -> str:
-    """A value as a message quotes it: its repr, cut to 60 characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class DeferredExpansion(NamedTuple):
@@ -189,7 +184,8 @@ class Expander:
         if not isinstance(kind, str):
             self.problem(f"a layer kind must be a name, got {show(kind)}", where, path)
             return []
-        cond, cond_where = args.pop(IF, True), args.where(IF)
+        cond_where = args.value_where(IF)  # a problem with the condition is at its value
+        cond = args.pop(IF, True)
         repeat = args.pop(REPEAT, None)
         if repeat is None:
             keep = self.decide(cond, env, cond_where, f"{path}.{IF}")
@@ -204,12 +200,12 @@ class Expander:
             return [one] if one is not None else []
         if is_expr(repeat):
             before = len(self.problems)
-            repeat = self.value(repeat, env, args.where(REPEAT), f"{path}.{REPEAT}")
+            repeat = self.value(repeat, env, args.value_where(REPEAT), f"{path}.{REPEAT}")
             if len(self.problems) > before:
                 return []
         if isinstance(repeat, bool) or not isinstance(repeat, int) or not 0 <= repeat <= MAX_REPEAT:
             self.problem(f"{REPEAT} must be an integer from 0 to {MAX_REPEAT}, got {show(repeat)}",
-                         args.where(REPEAT), f"{path}.{REPEAT}")
+                         args.value_where(REPEAT), f"{path}.{REPEAT}")
             return []
         if repeat == 0:
             self.leave_out(args, env, f"repeat: 0 at {args.where(REPEAT)}" if args.where(REPEAT) else "repeat: 0")
@@ -242,7 +238,7 @@ class Expander:
             if len(body) == 1 and self.count + size * (repeat - 1 - i) > MAX_LAYERS:
                 self.over = True
                 self.problem(f"{REPEAT}: {repeat} copies of {size:,} layer{'s' if size > 1 else ''} make the spec "
-                             f"larger than {MAX_LAYERS:,} layers", args.where(REPEAT), f"{path}.{REPEAT}",
+                             f"larger than {MAX_LAYERS:,} layers", args.value_where(REPEAT), f"{path}.{REPEAT}",
                              "lower the repeat counts (repeats inside blocks multiply)")
                 return []
         if not body:
@@ -329,7 +325,7 @@ class Expander:
         primary = layer_class(canon).PRIMARY if canon else None
         if primary is None:
             what = f"block '{kind}'" if kind in self.blocks else f"'{kind}'"
-            self.problem(f"{what} takes named options, got {value!r}", where, path,
+            self.problem(f"{what} takes named options, got {show(value)}", where, path,
                          f"write '- {kind}: {{option: value}}'")
             return None
         args[primary] = value
@@ -486,7 +482,7 @@ class Expander:
                     return None
         residual = bdef.get(Residual.KIND, False)
         if Residual.KIND in bdef:  # `residual: ${stride == 1 and in.channels == out}`, or true / false
-            residual = self.decide(residual, env2, bdef.where(Residual.KIND), f"blocks.{name}.{Residual.KIND}",
+            residual = self.decide(residual, env2, bdef.value_where(Residual.KIND), f"blocks.{name}.{Residual.KIND}",
                                    Residual.KIND)
             if residual is None:
                 return None
@@ -527,7 +523,7 @@ class Expander:
         for key in (Residual.KIND, *BLOCK_OPTIONS):
             if key not in bdef:
                 continue
-            value, where = bdef[key], bdef.where(key)
+            value, where = bdef[key], bdef.value_where(key)
             if key in BLOCK_CHILDREN and isinstance(value, list):
                 self.check_layers(value, where, f"{path}.{key}", names, False)
                 continue
@@ -547,7 +543,7 @@ class Expander:
         """A literal residual option (shortcut, projection_norm, activation) of a block definition."""
         if not _option_ok(key, value):
             choices = _literals(Residual.model_fields[key].annotation)
-            want = ", ".join(repr(c) for c in choices) if choices else "true or false"
+            want = ", ".join(show(c) for c in choices) if choices else "true or false"
             hint = did_you_mean(value, [str(c) for c in choices]) if isinstance(value, str) and choices else ""
             self.problem(f"{key}: needs {want}" + (" or a list of layers" if key == "shortcut" else "")
                          + f", got {show(value)}", where, path, hint)
@@ -757,7 +753,7 @@ def block_definitions(raw: Any, exp: Expander) -> dict[str, Any]:
     for name, bdef in raw.items():
         where = raw.where(name) if isinstance(raw, PosDict) else None
         if not isinstance(name, str) or not name.isidentifier():
-            exp.problem(f"block name {name!r} must be an identifier", where, "blocks")
+            exp.problem(f"block name {show(name)} must be an identifier", where, "blocks")
             continue
         if canonical_kind(name):
             exp.problem(f"block name '{name}' is already a layer kind", where, f"blocks.{name}",

@@ -90,7 +90,8 @@ class Ignored(NamedTuple):
     def hint(self) -> str:
         if self.chosen_by.startswith("--"):
             return f"{self.chosen_by} replaced the spec's {self.what}; the option applies again without it"
-        return f"{f'drop {self.given_by}' if self.given_by else 'remove it'}, or choose {A_CHOICE[self.what]} that takes it"
+        drop = f"drop {self.given_by}" if self.given_by else "remove it"
+        return f"{drop}, or choose {A_CHOICE[self.what]} that takes it"
 
 
 def written(cfg: BaseModel, prefix: str = "") -> set[str]:

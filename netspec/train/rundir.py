@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from netspec.core.errors import UsageError
-from netspec.train.runtime import TEMP_SUFFIX, RunDirectoryError, file_error
+from netspec.train.runtime import TEMP_SUFFIX, file_error
 
 try:  # POSIX; elsewhere runs are not locked
     import fcntl

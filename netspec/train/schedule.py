@@ -12,8 +12,9 @@ from typing import Any
 
 import torch
 
-from netspec.spec.train import OptimizerConfig, ScheduleConfig
 from netspec.spec.recipe import TAKEN_BY
+from netspec.spec.train import OptimizerConfig, ScheduleConfig
+
 
 # optimizer -> (torch class, the OptimizerConfig fields it takes besides lr and weight_decay: those
 # netspec.spec.recipe.TAKEN_BY gives it, the one table that also tells `check` what each ignores); an

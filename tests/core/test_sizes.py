@@ -77,7 +77,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from netspec.core.sizes import Expr, same_size, size_product, upsample_out  # noqa: E402
-from netspec.core.sizes import conv_out as _conv_out
+from netspec.core.sizes import conv_out as _conv_out  # noqa: E402
 from netspec.core.sizes import evaluate as evaluate_size  # noqa: E402
 
 

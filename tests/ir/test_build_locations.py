@@ -83,7 +83,7 @@ def test_an_input_from_an_unknown_network_is_located_at_that_input(tmp_path):
     text = ("networks:\n  enc:\n    input: [3]\n    layers: [dense: 4]\n"
             "  other:\n    inputs: {z: {from: encc}}\n    layers: [dense: 4]\n")
     p = _one(text, "n.yaml", tmp_path)
-    assert (p.location.line, p.location.column) == (6, 18)  # the value of from:
+    assert (p.location.line, p.location.column) == (6, 24)  # the value of from: ("    inputs: {z: {from: encc}}")
     assert "unknown network 'encc'" in p.message and p.hint == "did you mean 'enc'?"
 
 

@@ -209,7 +209,7 @@ layers:
     with pytest.raises(SpecValidationError) as info:
         netspec.analyze(text)
     [problem] = info.value.problems
-    assert str(problem).startswith("<string>:5:9: layers[1]→wide.layers[0].units: in '${in.channels * t}': "
+    assert str(problem).startswith("<string>:5:16: layers[1]→wide.layers[0].units: in '${in.channels * t}': "
                                    "'T' is a symbolic size of the block's input: arithmetic on it is not known")
     assert problem.message.endswith("(in block 'wide' used at <string>:9:5)")
     assert problem.hint.startswith("bind the symbol to a number")
@@ -239,7 +239,7 @@ layers:
     problems = [str(p) for p in info.value.problems]
     # outer's expression fails: its own body is reported, the use named
     assert len(problems) == 1
-    assert problems[0].startswith("<string>:9:17: layers[0]→outer.layers[0].units: in '${in.feature}': "
+    assert problems[0].startswith("<string>:9:24: layers[0]→outer.layers[0].units: in '${in.feature}': "
                                   "in.feature is not known")
     assert problems[0].split("\n")[0].endswith("(in block 'outer' used at <string>:14:5)")
     fixed = text.replace("${in.feature}", "${in.features}")

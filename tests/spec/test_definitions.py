@@ -30,8 +30,8 @@ def _problems(text: str, fmt: str | None = None) -> list[str]:
 def test_a_literal_residual_that_is_not_a_boolean_is_refused_at_the_definition(value: str, shown: str):
     text = f"input: [4]\nblocks:\n  b: {{params: {{}}, residual: {value}, layers: [{{dense: 8}}]}}\nlayers:\n  - b: {{}}\n"
     [problem] = _problems(text)
-    # 'residual' is the 3rd key on line 3: "  b: {params: {}, " is 18 characters, so its value starts at column 19
-    assert problem.startswith(f"<string>:3:19: blocks.b.residual: residual: needs true or false, got {shown}")
+    # at the value: "  b: {params: {}, residual: " is 28 characters, so the value starts at column 29
+    assert problem.startswith(f"<string>:3:29: blocks.b.residual: residual: needs true or false, got {shown}")
     assert "hint:" in problem
 
 
@@ -129,7 +129,7 @@ def test_expression_messages_have_hints():
 def test_an_output_naming_a_layer_left_out_by_if_says_so():
     [problem] = _problems("input: [4]\noutputs: [h, d]\nlayers:\n  - dense: {units: 4, name: d}\n"
                           "  - dense: {units: 4, name: h}\n    if: false\n")
-    # 'h' is at column 11 of "outputs: [h, d]"; the if: key at line 6, column 5
+    # 'h' is at column 11 of "outputs: [h, d]"; the if:'s value at line 6, column 9 ("    if: false")
     assert problem.startswith("<string>:2:11: outputs: output 'h' names a layer that is left out (if: false at "
-                              "<string>:6:5)")
+                              "<string>:6:9)")
     assert "hint:" in problem

@@ -215,14 +215,14 @@ layers:
 def test_if_must_be_true_or_false(value, shown):
     text = f"input: [8]\nlayers:\n  - dense: 4\n    if: {value}\n  - relu\n"
     [problem] = _problems(text)
-    assert problem.startswith(f"<string>:4:5: layers[0].if: if: needs true or false, got {shown}")
+    assert problem.startswith(f"<string>:4:9: layers[0].if: if: needs true or false, got {shown}")  # at the value
     assert "hint: write a condition" in problem
 
 
 def test_in_outside_a_block_says_where_it_is_known():
     text = "input: [8]\nlayers:\n  - dense: $in.features\n"
     [problem] = _problems(text)
-    assert problem.startswith("<string>:3:5: layers[0].units: in '$in.features': 'in' (the type of the "
+    assert problem.startswith("<string>:3:12: layers[0].units: in '$in.features': 'in' (the type of the "
                               "block's input) is known only inside a block definition")
     assert "hint: write it inside a block definition" in problem
 
@@ -264,7 +264,7 @@ layers: [unit]
 """
     with pytest.raises(SpecValidationError) as info:
         load(text)
-    assert str(info.value).startswith("<string>:4:5: blocks.unit.residual: residual: needs true or false, got 2")
+    assert str(info.value).startswith("<string>:4:15: blocks.unit.residual: residual: needs true or false, got 2")
 
 
 def test_a_left_out_item_may_read_a_left_out_layer():

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from netspec.cli.main import main
-from netspec.spec.train import OPTIMIZERS, SCHEDULES, TASKS, OptimizerConfig, ScheduleConfig, TrainConfig
 from netspec.spec.recipe import TAKEN_BY, ignored_options, written
+from netspec.spec.train import OPTIMIZERS, SCHEDULES, TASKS, OptimizerConfig, ScheduleConfig, TrainConfig
 from netspec.train.schedule import OPTIMIZER_TABLE, LRSchedule
 from tests.train_support import write_spec
 

@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
+from netspec.core.fmt import show
 from netspec.core.sizes import conv_transpose_out, numeric_product, size_product
 from netspec.core.types import TensorType
 from netspec.layers.base import Ctx, PadPair, option_error, warn_channels_of_features_last
@@ -26,8 +27,8 @@ class ConvTransposeBase(ConvBase):
     def _check(self) -> "ConvTransposeBase":
         s, op, d = self.strides, size_tuple(self.output_padding, self.N), self.dilations
         if any(o >= max(a, b) for o, a, b in zip(op, s, d)):
-            raise option_error("output_padding", f"expected output_padding smaller than the stride {self.stride} "
-                               f"or the dilation {self.dilation} (PyTorch's rule)", self.output_padding)
+            raise option_error("output_padding", f"expected output_padding smaller than the stride {show(self.stride)} "
+                               f"or the dilation {show(self.dilation)} (PyTorch's rule)", self.output_padding)
         if self.filters % self.groups:
             raise option_error("groups", f"expected a divisor of filters ({self.filters}): each of the "
                                f"{self.groups} groups gets filters/groups filters", self.groups)

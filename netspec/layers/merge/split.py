@@ -3,6 +3,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from netspec.core.errors import ShapeError
+from netspec.core.fmt import show
 from netspec.core.sizes import Dim
 from netspec.core.types import TensorType, fmt_shape
 from netspec.layers.base import Count, register_layer
@@ -22,9 +23,9 @@ class Split(SplitBase):
     def pieces(self, x: TensorType, ax: int) -> list[Dim]:
         n = x.shape[ax]
         if any(s < 1 for s in self.sizes):
-            raise ShapeError(f"split sizes must be positive, got {self.sizes}")
+            raise ShapeError(f"split sizes must be positive, got {show(self.sizes)}")
         if n != sum(self.sizes):
-            raise ShapeError(f"split sizes {self.sizes} add up to {sum(self.sizes)}, but axis {self.axis} of {x} "
+            raise ShapeError(f"split sizes {show(self.sizes)} add up to {sum(self.sizes)}, but axis {self.axis} of {x} "
                              f"has {n}")
         return list(self.sizes)
 

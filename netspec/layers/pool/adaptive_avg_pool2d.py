@@ -3,6 +3,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.errors import ShapeError
+from netspec.core.fmt import show
 from netspec.core.types import TensorType
 from netspec.layers.base import MAX_KERNEL, Ctx, Int, Layer, need_rank, register_layer, warn_channels_of_features_last
 
@@ -30,7 +31,7 @@ class AdaptiveAvgPool2d(Layer):
         warn_channels_of_features_last(ctx, self.KIND, x)
         raw = (self.output_size,) * 2 if isinstance(self.output_size, int) else self.output_size
         if any(v is not None and not 1 <= v <= MAX_KERNEL for v in raw):
-            raise ShapeError(f"output_size must be between 1 and {MAX_KERNEL} (or null), got {self.output_size}")
+            raise ShapeError(f"output_size must be between 1 and {MAX_KERNEL} (or null), got {show(self.output_size)}")
         return TensorType((x.shape[0], *self.sizes(x)), x.dtype)
 
     def label(self) -> str:

@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
+from netspec.core.fmt import show
 from netspec.core.sizes import conv_out
 from netspec.core.types import TensorType
 from netspec.layers.base import (
@@ -35,8 +36,8 @@ class PoolBase(Layer):
     @model_validator(mode="after")
     def _check(self) -> "PoolBase":
         if any(2 * p > k for p, k in zip(self.paddings, self.kernels)):
-            raise option_error("padding", f"padding {self.padding} must be at most half the kernel {self.kernel} "
-                               "(PyTorch's rule)", self.padding)
+            raise option_error("padding", f"padding {show(self.padding)} must be at most half the kernel "
+                               f"{show(self.kernel)} (PyTorch's rule)", self.padding)
         return self
 
     @property

@@ -3,6 +3,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.errors import ShapeError
+from netspec.core.fmt import show
 from netspec.core.types import TensorType, fmt_shape
 from netspec.layers.base import Ctx, Int, Layer, register_layer
 
@@ -24,7 +25,8 @@ class Permute(Layer):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         if sorted(self.dims) != list(range(x.rank)):
-            raise ShapeError(f"dims {self.dims} must be a permutation of 0..{x.rank - 1} for an input of shape {x}")
+            raise ShapeError(f"dims {show(self.dims)} must be a permutation of 0..{x.rank - 1} for an input of "
+                             f"shape {x}")
         return TensorType(tuple(x.shape[d] for d in self.dims), x.dtype)
 
     def output_features_last(self, ins: list[TensorType], ctx: Ctx) -> bool:
