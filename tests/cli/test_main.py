@@ -68,6 +68,19 @@ def test_one_shot_commands_run_without_the_cyclic_collector():
                     "build x.yaml": "True"}
 
 
+def test_the_entry_point_loads_no_spec_machinery_before_the_command_runs():
+    """`import netspec.cli.main` (what the `netspec` script runs) imports neither pydantic nor the layers:
+    `entry` sets the collector aside first, so that a one-shot command's imports run without its passes.
+    The package's public names still load on first use, and every name in ``__all__`` resolves."""
+    code = ("import sys\nimport netspec.cli.main\n"
+            "print(sorted(m for m in ('pydantic', 'netspec.api', 'netspec.layers.base') if m in sys.modules))\n"
+            "import netspec\n"
+            "print(all(callable(getattr(netspec, n)) for n in netspec.__all__), netspec.check is netspec.api.check)\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\n")[:2] == ["[]", "True True"]
+
+
 def test_the_language_server_exits_cleanly_after_shutdown():
     """`netspec lsp` ends the way an editor ends it (initialize, shutdown, exit): status 0, nothing on
     stderr. Its transport closes stdout on `exit`; the command's own exit must not flush it again."""

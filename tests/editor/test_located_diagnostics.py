@@ -22,7 +22,7 @@ def _errors(text: str, file: str):
      "'bb' is not a layer or input"),
     ("input [3]\na: dense 4\noutputs a, bb\n", "o.ns", 2, 11, "'bb' is not a layer or input"),
     ("networks:\n  enc:\n    input: [3]\n    layers: [dense: 4]\n  other:\n    inputs: {z: {from: encc}}\n"
-     "    layers: [dense: 4]\n", "n.yaml", 5, 17, "unknown network 'encc'"),
+     "    layers: [dense: 4]\n", "n.yaml", 5, 23, "unknown network 'encc'"),
 ])
 def test_builder_errors_are_at_what_the_user_wrote(text, file, line, column, message):
     (d,) = _errors(text, file)
