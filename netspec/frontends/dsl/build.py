@@ -7,7 +7,7 @@ from typing import Any
 from netspec.core.errors import Location, Problem, did_you_mean
 from netspec.core.fmt import show
 from netspec.core.source import PosDict, PosList
-from netspec.frontends.dsl.grammar import HEAD_KEYS, NOT_OPTIONS, literal_words, word_field
+from netspec.frontends.dsl.grammar import HEAD_KEYS, NOT_OPTIONS, axes_of, literal_words, word_field
 from netspec.frontends.dsl.syntax import Kw, Refs, Stmt, Val
 from netspec.frontends.keys import BLOCK_CHILDREN, IF, IMPORTS_KEY, REPEAT, kind_class
 from netspec.layers.activations import ACTIVATIONS
@@ -203,7 +203,8 @@ class Builder:
             if isinstance(arg, Kw) and (arg.key in HEAD_KEYS or arg.key == IF):  # `if=` belongs to the item
                 self.put(top, arg.key, arg.value.value, arg.loc, f"'{arg.key}'")
             elif isinstance(arg, Kw):
-                self.put(args, arg.key, arg.value.value, arg.loc, f"'{arg.key}'")
+                value = arg.value.value if cls is None else sized(cls, arg.key, arg.value)
+                self.put(args, arg.key, value, arg.loc, f"'{arg.key}'")
             elif skip:
                 skip -= 1
             elif cls is not None:
@@ -278,7 +279,7 @@ class Builder:
             self.fail(f"'{key}' of {kind} is given twice", val.loc,
                       f"a bare value sets {key}; write the others as key=value" if key == primary else "")
             return 0
-        args[key] = val.value
+        args[key] = sized(cls, key, val)
         args.key_pos[key] = val.loc
         return 0
 
@@ -404,3 +405,14 @@ class Builder:
                 target.append(item)
                 target.item_pos.append(sub.loc)
 
+
+
+def sized(cls: type, key: str, val: Val) -> Any:
+    """The value of a size (`3x3`, `/2x2`) as written: one number per axis. When all are the same and the
+    option takes exactly that many axes it is that one number (`conv 6 5x5` is kernel 5, as YAML's
+    `kernel: 5`); any other count stays a list, which validation refuses at the size like YAML's
+    `kernel: [3, 3, 3]` (never shortened: `conv 8 3x3x3` is three values for conv2d's two axes)."""
+    v = val.value
+    if val.kind in ("size", "stride") and isinstance(v, list) and len(set(v)) == 1 and len(v) in axes_of(cls, key):
+        return v[0]
+    return v

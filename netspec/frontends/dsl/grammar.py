@@ -111,3 +111,31 @@ def word_field(cls: type, word: str) -> str | None:
     hits = [f for f in literal_words(cls).get(word, []) if f != "activation"]
     return hits[0] if len(set(hits)) == 1 else None
 
+
+
+def axes_of(cls: type, key: str) -> tuple[int, ...]:
+    """How many values a list of this size option may hold (one per axis): 2 for conv2d's kernel, 1 for
+    conv1d's; () when the option takes no list of whole numbers. Read from the field's type (the
+    ``tuple[int, ...]`` members of :func:`netspec.layers.base.sizes`)."""
+    cached = _AXES.get((cls, key))
+    if cached is not None:
+        return cached
+    info = next((i for n, i in cls.model_fields.items() if (i.alias or n) == key), None)
+    out = tuple(sorted(set(_tuple_lengths(info.annotation)))) if info is not None else ()
+    _AXES[(cls, key)] = out
+    return out
+
+
+_AXES: dict[tuple[type, str], tuple[int, ...]] = {}
+
+
+def _tuple_lengths(annotation: Any, depth: int = 0) -> list[int]:
+    if depth > 6:
+        return []
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is tuple and args and Ellipsis not in args:
+        return [len(args)]
+    out = []
+    for arg in args:
+        out.extend(_tuple_lengths(arg, depth + 1))
+    return out

@@ -90,8 +90,7 @@ class Statements(Transformer):
         if kind == "FLOAT":
             return Val("float", float(tok), loc, str(tok))
         if kind == "SIZE":
-            size = _size(str(tok), loc)
-            return Val("size", PosList(size, pos=loc) if isinstance(size, list) else size, loc, str(tok))
+            return Val("size", PosList(_size(str(tok), loc), pos=loc), loc, str(tok))
         if kind == "STRING":
             return Val("str", _string(str(tok), loc), loc, str(tok))
         if kind == "EXPR":
@@ -279,9 +278,10 @@ def _whole(text: str, loc: Location) -> int:
         raise Fail(str(exc), loc, "sizes and counts are small whole numbers") from None
 
 
-def _size(text: str, loc: Location) -> int | list[int]:
-    parts = [_whole(p, loc) for p in text.split("x")]
-    return parts[0] if len(set(parts)) == 1 else parts
+def _size(text: str, loc: Location) -> list[int]:
+    """`3x3` -> [3, 3]: one value per axis, as written (never shortened to one number, so a size with the
+    wrong number of axes is refused like YAML's list: `conv1d 8 3x3` is two values for one axis)."""
+    return [_whole(p, loc) for p in text.split("x")]
 
 
 def _string(text: str, loc: Location) -> str:

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from netspec.core.fmt import show
-from netspec.frontends.dsl.grammar import HEAD_KEYS, KEYWORDS, WORDS, word_field
+from netspec.frontends.dsl.grammar import HEAD_KEYS, KEYWORDS, WORDS, axes_of, word_field
 from netspec.frontends.keys import BLOCK_CHILDREN, IMPORTS_KEY, ITEM_KEYS, REPEAT, kind_class
 from netspec.frontends.write.base import CannotWrite, CommentedLines, fmt_scalar, last_line, last_line_first
 from netspec.frontends.write.comments import Comments
@@ -78,22 +78,26 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _size(v: Any) -> str | None:
-    """'5x5' for 5, '3x5' for [3, 5]; None when the sugar would not read back the same."""
+def _size(v: Any, axes: tuple[int, ...] = ()) -> str | None:
+    """`5x5` for 5 when the option takes two axes (``axes`` = (2,)), `3x5` for [3, 5]; None when the sugar
+    would not read back the same. The DSL reads a size of equal parts as the one number only where that
+    count of axes is the option's (a layer's, see ``sized`` in the builder); elsewhere (a block's
+    parameter) it stays the list, so a list of equal parts is written as sugar there only."""
     if _is_int(v) and v >= 0:
-        return f"{v}x{v}"
-    if isinstance(v, list) and len(v) >= 2 and all(_is_int(x) and x >= 0 for x in v) and len(set(v)) > 1:
+        return "x".join([str(v)] * axes[0]) if len(axes) == 1 and axes[0] >= 2 else None
+    if isinstance(v, list) and len(v) >= 2 and all(_is_int(x) and x >= 0 for x in v) and \
+            (len(set(v)) > 1 or len(v) not in axes) and (not axes or len(v) in axes):
         return "x".join(str(x) for x in v)
     return None
 
 
-def _stride(v: Any) -> str | None:
+def _stride(v: Any, axes: tuple[int, ...] = ()) -> str | None:
     if _is_int(v):
         return f"/{v}"
     if isinstance(v, str) and _EXPR.match(v):
         return f"/{v}"
-    size = _size(v)
-    return f"/{size}" if size and not _is_int(v) else None
+    size = _size(v, axes) if isinstance(v, list) else None
+    return f"/{size}" if size else None
 
 
 def _bare_ok(v: Any) -> bool:
@@ -418,17 +422,18 @@ class DslWriter(CommentedLines):
     def layer_call(self, kind: str, cls: type, args: dict) -> list[str]:
         fields = field_names(cls)
         primary = cls.PRIMARY
-        flat = (canonical_kind(kind) or kind).endswith("1d")
         first: list[str] = []
         sugar: list[str] = []
         kwargs: list[str] = []
+        kernel = axes_of(cls, "kernel") if "kernel" in fields else ()
         for key, value in args.items():
-            if key == primary and _bare_ok(value) and not (key == "kernel" and not flat and _size(value)):
+            size = _size(value, kernel) if key == "kernel" and kernel else None
+            if key == primary and _bare_ok(value) and not size:
                 first.append(fmt_value(value))
-            elif key == "kernel" and "kernel" in fields and not flat and _size(value):
-                sugar.append(_size(value))  # type: ignore[arg-type]
-            elif key == "stride" and "stride" in fields and _stride(value):
-                sugar.append(_stride(value))  # type: ignore[arg-type]
+            elif size:
+                sugar.append(size)
+            elif key == "stride" and "stride" in fields and _stride(value, axes_of(cls, key)):
+                sugar.append(_stride(value, axes_of(cls, key)))  # type: ignore[arg-type]
             elif isinstance(value, str) and _NAME.match(value) and value not in WORDS and \
                     word_field(cls, value) == key:
                 sugar.append(value)
