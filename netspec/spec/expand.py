@@ -30,7 +30,7 @@ from netspec.core.fmt import show
 from netspec.core.source import PosDict, PosList
 from netspec.frontends.keys import BLOCK_CHILDREN, BLOCK_KEYS, BLOCK_OPTIONS, IF, ITEM_KEYS, REPEAT
 from netspec.layers import canonical_kind, layer_class
-from netspec.layers.base import all_kind_names, field_names
+from netspec.layers.base import Layer, all_kind_names, field_names
 from netspec.layers.structure.residual import Residual
 from netspec.layers.structure.sequential import Sequential
 from netspec.spec.carried import ArgName, Deferred, DeferredUse, Tally, carry_args, use_context
@@ -324,9 +324,19 @@ class Expander:
             return None
         primary = layer_class(canon).PRIMARY if canon else None
         if primary is None:
-            what = f"block '{kind}'" if kind in self.blocks else f"'{kind}'"
-            self.problem(f"{what} takes named options, got {show(value)}", where, path,
-                         f"write '- {kind}: {{option: value}}'")
+            if kind in self.blocks:
+                what, named = f"block '{kind}'", "parameters"
+                params = self.blocks[kind].get("params") if isinstance(self.blocks[kind], dict) else None
+                opts = [str(p) for p in params] if isinstance(params, dict) else []
+            else:
+                what, named = f"'{kind}'", "options"
+                base = set(field_names(Layer))
+                opts = [f for f in field_names(layer_class(canon)) if f not in base]  # type: ignore[arg-type]
+            if not opts:  # `- relu: 3`: nothing to set
+                self.problem(f"{what} takes no {named}, got {show(value)}", where, path, f"write '- {kind}'")
+            else:
+                self.problem(f"{what} takes named {named}, got {show(value)}", where, path,
+                             f"write '- {kind}: {{{opts[0]}: ...}}'; {named}: {', '.join(opts)}")
             return None
         args[primary] = value
         args.key_pos[primary] = where

@@ -7,7 +7,7 @@ from typing import Any
 from netspec.core.errors import Location, Problem, did_you_mean
 from netspec.core.fmt import show
 from netspec.core.source import PosDict, PosList
-from netspec.frontends.dsl.grammar import HEAD_KEYS, NOT_OPTIONS, axes_of, literal_words, word_field
+from netspec.frontends.dsl.grammar import HEAD_KEYS, NOT_BARE, axes_of, literal_words, word_field
 from netspec.frontends.dsl.syntax import Kw, Refs, Stmt, Val
 from netspec.frontends.keys import BLOCK_CHILDREN, IF, IMPORTS_KEY, REPEAT, kind_class
 from netspec.layers.activations import ACTIVATIONS
@@ -284,7 +284,7 @@ class Builder:
         return 0
 
     def options_hint(self, cls: type) -> str:
-        opts = [f for f in field_names(cls) if f not in NOT_OPTIONS]
+        opts = [f for f in field_names(cls) if f not in NOT_BARE]  # the kind's own (not every layer's name, init, ...)
         return f"write key=value; options: {', '.join(opts)}" if opts else "it takes no options"
 
     def bad_word(self, kind: str, cls: type, val: Val) -> int:
