@@ -57,11 +57,24 @@ class InputSpec(Strict):
     @field_validator("shape", mode="before")  # before pydantic's lax int, which would read `true` as a size of 1
     @classmethod
     def _dims(cls, v: Any) -> Any:
-        for d in v if isinstance(v, (list, tuple)) else []:
-            if isinstance(d, bool) or (isinstance(d, int) and not 1 <= d <= MAX_DIM):
-                raise ValueError(f"each size must be a whole number {bounds_text(1, MAX_DIM)}, got {show(d)}")
-            if isinstance(d, str) and not d.isidentifier():
-                raise ValueError(f"a symbolic size must be a name such as 'T', got {show(d)}")
+        """Every bad size is reported, each at its own element (``shape[1]``), not the first at the list."""
+        bad = []
+        for i, d in enumerate(v if isinstance(v, (list, tuple)) else []):
+            if isinstance(d, float) and d.is_integer() and not isinstance(d, bool):
+                d = int(d)
+            if isinstance(d, str):
+                message = "" if d.isidentifier() else f"a symbolic size must be a name such as 'T', got {show(d)}"
+            elif isinstance(d, int) and not isinstance(d, bool) and not 1 <= d <= MAX_DIM:
+                message = f"a size must be a whole number {bounds_text(1, MAX_DIM)}, got {show(d)}"
+            elif isinstance(d, bool) or not isinstance(d, int):
+                message = f"a size must be a whole number {bounds_text(1, MAX_DIM)} or a name such as 'T', got {show(d)}"
+            else:
+                message = ""
+            if message:
+                bad.append(InitErrorDetails(type=PydanticCustomError("value_error", "{message}", {"message": message}),
+                                            loc=(i,), input=d))
+        if bad:
+            raise ValidationError.from_exception_data("Input", bad)
         return v
 
     @model_validator(mode="after")

@@ -48,7 +48,7 @@ YAML_CASES = [
      "layer name 'forward'"),
     ("netspec: 2\n" + YAML + "  - flatten\n", "netspec", "netspec: 2", "2", "got 2"),
     (YAML + "  - flatten\ntrain:\n  epochs: 0\n", "train.epochs", "epochs: 0", "0", "got 0"),
-    ("input: [1, 8, true]\nlayers:\n  - flatten\n", "", "input:", "[1, 8, true]", "got true"),
+    ("input: [1, 8, true]\nlayers:\n  - flatten\n", "", "input:", "true", "got true"),  # at the element
     # keys: at the key (unknown) or at the mapping that lacks one (missing)
     (YAML + "  - conv2d: {filters: 4, kernal: 3}\n", "layers[0].kernal", "kernal", "kernal", "unknown option"),
     (YAML + "  - conv2d: {kernel: 3}\n", "layers[0]", "conv2d", "conv2d", "'filters'"),
