@@ -67,7 +67,8 @@ class InputSpec(Strict):
             elif isinstance(d, int) and not isinstance(d, bool) and not 1 <= d <= MAX_DIM:
                 message = f"a size must be a whole number {bounds_text(1, MAX_DIM)}, got {show(d)}"
             elif isinstance(d, bool) or not isinstance(d, int):
-                message = f"a size must be a whole number {bounds_text(1, MAX_DIM)} or a name such as 'T', got {show(d)}"
+                message = (f"a size must be a whole number {bounds_text(1, MAX_DIM)} or a name such as 'T', "
+                           f"got {show(d)}")
             else:
                 message = ""
             if message:
