@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from netspec.core.errors import UsageError
+from netspec.core.fmt import bounds_text
 from netspec.spec.model import MAX_DIM
+
+_SIZE = f"a size must be a whole number {bounds_text(1, MAX_DIM)}"  # as the spec says of an input's size
 
 
 def bind_sizes(values: list[str] | None) -> dict[str, int]:
@@ -15,11 +18,11 @@ def bind_sizes(values: list[str] | None) -> dict[str, int]:
         digits = value.lstrip("0") if value.isascii() and value.isdigit() else ""
         whole = value.removeprefix("-")
         if sep and name.isidentifier() and whole.isascii() and whole.isdigit() and not digits:  # 0, -3
-            raise UsageError(f"--bind {name}: a size must be ≥ 1, got {_show(value)}")
+            raise UsageError(f"--bind {name}: {_SIZE}, got {_show(value)}")
         if not sep or not name.isidentifier() or not digits:
             raise UsageError(f"--bind takes NAME=SIZE (e.g. T=10), got '{_show(item)}'")
         if len(digits) > 9 or int(digits) > MAX_DIM:
-            raise UsageError(f"--bind {name}: a size is at most {MAX_DIM:,}, got {_show(value)}")
+            raise UsageError(f"--bind {name}: {_SIZE}, got {_show(value)}")
         value = digits
         out[name] = int(value)
     return out

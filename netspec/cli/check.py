@@ -9,6 +9,7 @@ from typing import Any
 
 from netspec.cli.args import bind_sizes, check_output_file, stdin_used
 from netspec.core.errors import UsageError
+from netspec.core.fmt import bounds_text
 
 
 def add_parser(sub: Any) -> None:
@@ -39,7 +40,7 @@ def run_check(args: argparse.Namespace) -> int:
     from netspec.api import check
 
     if args.batch < 1:
-        raise UsageError(f"--batch must be at least 1, got {args.batch}")
+        raise UsageError(f"--batch must be a whole number {bounds_text(1)}, got {args.batch}")
     if getattr(args, "watch", False):
         from netspec.editor.watch import watch
 

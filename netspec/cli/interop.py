@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from netspec.core.errors import UsageError
+from netspec.core.fmt import bounds_text
 from netspec.spec.model import MAX_DIM
 
 
@@ -59,9 +60,11 @@ def _shape(text: str | None) -> list[int] | None:
         if not (part.isascii() and part.isdigit()):
             raise UsageError(f"--input: {what} is '{_show(part)}', not a whole number; expected {SHAPE_FORM}")
         if len(part.lstrip("0")) > 9 or int(part) > MAX_DIM:
-            raise UsageError(f"--input: {what} is {_show(part)}; a size is at most {MAX_DIM:,}")
+            raise UsageError(f"--input: {what} is {_show(part)}; "
+                             f"a size must be a whole number {bounds_text(1, MAX_DIM)}")
         if int(part) < 1:
-            raise UsageError(f"--input: {what} is {part}; every size must be at least 1 (expected {SHAPE_FORM})")
+            raise UsageError(f"--input: {what} is {part}; a size must be a whole number {bounds_text(1, MAX_DIM)} "
+                             f"(expected {SHAPE_FORM})")
         sizes.append(int(part))
     return sizes
 

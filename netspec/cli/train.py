@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from netspec.core.errors import UsageError
+from netspec.core.fmt import bounds_text
 from netspec.spec.train import (
     DATASETS,
     FILE_DATASETS,
@@ -215,7 +216,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from netspec.train import api
 
     if args.first is not None and args.first < 1:
-        raise UsageError(f"--first must be at least 1, got {args.first}")
+        raise UsageError(f"--first must be a whole number {bounds_text(1)}, got {args.first}")
     from pathlib import Path
 
     run = Path(args.checkpoint)

@@ -26,7 +26,7 @@ import typing
 from typing import Any, NamedTuple
 
 from netspec.core.errors import Location, Problem, close_matches, did_you_mean
-from netspec.core.fmt import show
+from netspec.core.fmt import bounds_text, show
 from netspec.core.source import PosDict, PosList
 from netspec.frontends.keys import BLOCK_CHILDREN, BLOCK_KEYS, BLOCK_OPTIONS, IF, ITEM_KEYS, REPEAT
 from netspec.layers import canonical_kind, layer_class
@@ -204,7 +204,7 @@ class Expander:
             if len(self.problems) > before:
                 return []
         if isinstance(repeat, bool) or not isinstance(repeat, int) or not 0 <= repeat <= MAX_REPEAT:
-            self.problem(f"{REPEAT} must be an integer from 0 to {MAX_REPEAT}, got {show(repeat)}",
+            self.problem(f"{REPEAT} must be a whole number {bounds_text(0, MAX_REPEAT)}, got {show(repeat)}",
                          args.value_where(REPEAT), f"{path}.{REPEAT}")
             return []
         if repeat == 0:

@@ -134,8 +134,10 @@ def _expected(e: dict[str, Any], key: str) -> str:
     if kind == "string_too_long":
         return f"at most {ctx.get('max_length')} characters"
     if kind == "string_pattern_mismatch":
-        return "a name (letters, digits and '_', not starting with a digit)" if "a-z" in str(ctx.get("pattern", "")).lower() else \
-            f"text matching {ctx.get('pattern')}"
+        pattern = str(ctx.get("pattern", ""))
+        if "a-z" in pattern.lower():
+            return "a name (letters, digits and '_', not starting with a digit)"
+        return _choices_text(pattern) or f"text matching {pattern}"
     msg = e["msg"]
     msg = msg.removeprefix("Value error, ").removeprefix("Input should be ").removeprefix("input should be ")
     msg = msg[0].lower() + msg[1:] if msg else "another value"
@@ -252,3 +254,15 @@ def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | N
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             return annotation
     return None
+
+
+def _choices_text(pattern: str) -> str:
+    """A pattern of alternatives in words: ``^(auto|cpu|cuda|cuda:\\d+|mps)$`` -> ``auto, cpu, cuda, cuda:N
+    or mps``; '' for any other pattern."""
+    found = re.fullmatch(r"\^\(([^()]*)\)\$", pattern)
+    if not found:
+        return ""
+    words = [w.replace(r"\d+", "N") for w in found.group(1).split("|")]
+    if not words or not all(re.fullmatch(r"[A-Za-z0-9_:.\-]+", w) for w in words):
+        return ""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"

@@ -411,10 +411,12 @@ def _in_words(err: Any) -> str:
 
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     got = f", got {show(value, 40)}" if value is not None else ""
-    bounds = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
-              "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
-    if kind in bounds:
-        return f"must be {bounds[kind][0]} {ctx.get(bounds[kind][1])}{got}"
+    bounds = {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equal": "le", "less_than": "lt"}
+    if kind in bounds:  # in core.fmt.bounds_text's words, as every range is written: "≥ 1", "> 0"
+        limit = ctx.get(bounds[kind])
+        low = kind.startswith("greater")
+        text = bounds_text(limit if low else None, None if low else limit, kind == "greater_than", kind == "less_than")
+        return f"must be a number {text}{got}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"must be a whole number{got}"
     if kind in ("float_parsing", "float_type"):

@@ -36,7 +36,7 @@ def test_check_json_on_a_usage_error_keeps_exit_code_2(tmp_path, capsys):
     assert main(["check", str(spec), "--json", "--bind", "T=0"]) == 2
     data = json.loads(capsys.readouterr().out)
     assert data["error"] == "usage" and data["problems"][0]["line"] is None
-    assert "must be ≥ 1" in data["problems"][0]["message"]
+    assert "must be a whole number from 1 to 16777216, got 0" in data["problems"][0]["message"]  # 2**24
 
 
 def test_check_without_json_prints_nothing_on_stdout_for_an_invalid_spec(tmp_path, capsys):
@@ -46,7 +46,8 @@ def test_check_without_json_prints_nothing_on_stdout_for_an_invalid_spec(tmp_pat
     assert capsys.readouterr().out == ""
 
 
-@pytest.mark.parametrize("value,says", [("0", "a size must be ≥ 1, got 0"), ("-3", "a size must be ≥ 1, got -3"),
+@pytest.mark.parametrize("value,says", [("0", "a size must be a whole number from 1 to 16777216, got 0"),  # 2**24
+                                        ("-3", "a size must be a whole number from 1 to 16777216, got -3"),
                                         ("x", "--bind takes NAME=SIZE")])
 def test_bind_says_what_is_wrong(tmp_path, capsys, value, says):
     spec = tmp_path / "s.yaml"
@@ -61,3 +62,12 @@ def test_strict_reports_both_axes(tmp_path, capsys):
     assert main(["check", str(spec), "--strict"]) == 1
     err = capsys.readouterr().err
     assert "height:" in err and "width:" in err
+
+
+def test_count_flags_write_their_range_as_ranges_are_written(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("input: [3]\nlayers: [dense: 4]\n", encoding="utf-8")
+    assert main(["check", str(spec), "--batch", "0"]) == 2
+    assert "--batch must be a whole number ≥ 1, got 0" in capsys.readouterr().err
+    assert main(["predict", str(spec), "--checkpoint", str(tmp_path / "w.pt"), "--first", "0"]) == 2
+    assert "--first must be a whole number ≥ 1, got 0" in capsys.readouterr().err

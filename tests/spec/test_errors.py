@@ -49,7 +49,7 @@ BAD = [
     ("input: [3, 8, 8]\nlayers:\n  - {conv2d: {filters: 4}, name: a}\n  - {conv2d: {filters: 4}, name: a}\n",
      SpecValidationError, ["4:5", "duplicate name 'a'"]),
     ("input: [3, 8, 8]\nlayers:\n  - flatten\n  - {dense: 4, repeat: 5000}\n", SpecValidationError,
-     ["repeat must be an integer from 0 to 1000"]),
+     ["repeat must be a whole number from 0 to 1000"]),
     ("input: [3, 8, 8]\nblocks:\n  b: {params: {w: null}, layers: [{conv2d: {filters: $w}}]}\nlayers:\n  - b: {}\n",
      SpecValidationError, ["block 'b' needs the argument 'w'"]),
     ("input: [3, 8, 8]\nblocks:\n  b: {params: {width: 4}, layers: [{conv2d: {filters: $width}}]}\n"

@@ -231,7 +231,7 @@ def test_in_outside_a_block_says_where_it_is_known():
 def test_repeat_is_bounded(value, bad):
     text = f"input: [8]\nlayers:\n  - dense: 4\n    repeat: {value}\n"
     [problem] = _problems(text)
-    assert re.search(rf"repeat must be an integer from 0 to 1000, got {re.escape(bad)}$", problem)
+    assert re.search(rf"repeat must be a whole number from 0 to 1000, got {re.escape(bad)}$", problem)
 
 
 def test_residual_may_be_decided_by_the_block_parameters():

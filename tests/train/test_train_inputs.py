@@ -197,7 +197,7 @@ def test_other_list_options_say_what_they_take():
     # a flag's error names that flag, not another one of the same section
     with pytest.raises(UsageError) as info:
         apply_overrides(None, {"optimizer": "adamm", "lr": -1.0})
-    assert "--optimizer: unknown value 'adamm'" in str(info.value) and "--lr: must be more than 0" in str(info.value)
+    assert "--optimizer: unknown value 'adamm'" in str(info.value) and "--lr: must be a number > 0" in str(info.value)
 
 
 # --- 4. build refuses a spec whose expect: fails, as check does -------------------------------------------
