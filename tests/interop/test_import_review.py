@@ -353,7 +353,7 @@ def test_a_forward_that_fails_is_located_at_the_users_line(models, capsys, targe
 # --- 7. smaller messages ----------------------------------------------------------------------------------
 def test_the_cli_messages_say_what_is_wrong(models, capsys):
     assert main(["import", f"{models}:mlp", "--input", "0,5,5"]) == 2
-    assert "at least 1" in capsys.readouterr().err
+    assert "a size must be a whole number from 1 to 16777216" in capsys.readouterr().err  # 2**24
     assert main(["import", f"{models}:number", "--input", "4"]) == 2
     assert "gives an int" in capsys.readouterr().err
     assert main(["import", f"{models}:mlp", "--input", "4"]) == 0
