@@ -187,9 +187,8 @@ def validate_layers(items: list[Any], loc: tuple[Any, ...], errors: list[dict[st
 
 
 def dsl_terms(problems: list[Problem]) -> list[Problem]:
-    """The hints of the problems located in a DSL file in DSL words (the stages write them for YAML)."""
-    if not any(p.hint and p.location is not None and p.location.file.lower().endswith(DSL_SUFFIXES)
-               for p in problems):
+    """The problems located in a DSL file in DSL words, hints and values (the stages write them for YAML)."""
+    if not any(p.location is not None and p.location.file.lower().endswith(DSL_SUFFIXES) for p in problems):
         return problems
     from netspec.frontends.dsl.errors import in_dsl_terms  # the DSL's parser is not needed otherwise
 

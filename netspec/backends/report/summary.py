@@ -14,6 +14,7 @@ from typing import Any
 from netspec.core.fmt import MACS_NOTE, human, human_bytes
 from netspec.core.sizes import Count, count_text
 from netspec.core.types import fmt_shape
+from netspec.frontends import DSL_SUFFIXES
 from netspec.ir.graph import NetGraph
 
 HEADERS = ("layer", "kind", "output shape", "params", "MACs", "RF /jump")
@@ -105,6 +106,10 @@ def warning_lines(graph: NetGraph, yellow: str = "", off: str = "") -> list[str]
     lines = []
     for (where, w), names in seen.items():
         message, _, hint = w.partition("; hint: ")
+        if where.split(":")[0].lower().endswith(DSL_SUFFIXES):  # options and values in the DSL's words
+            from netspec.frontends.dsl.errors import dsl_hint, dsl_values
+
+            message, hint = dsl_values(message), dsl_values(dsl_hint(hint))
         more = f" (and {len(names) - 1} more cop{'y' if len(names) == 2 else 'ies'})" if len(names) > 1 else ""
         lines.append(f"{where + ': ' if where else ''}{yellow}warning:{off} {names[0]}: {message}{more}")
         if hint:

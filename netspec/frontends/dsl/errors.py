@@ -270,6 +270,7 @@ _DSL_HINTS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in 
     (r"'imports: \[file\]' in YAML, 'import \"file\"' in the DSL", "'import \"file\"'"),
     (r"e\.g\. (if|residual): \$\{", r"e.g. \1=${"),
     (r"write 'netspec: (\d+)' \(or leave the key out\)", r"write 'netspec \1' (or leave the version out)"),
+    (r"write '- (\w+)'", r"write '\1'"),  # a kind without options
 )]
 
 
@@ -281,11 +282,76 @@ def dsl_hint(hint: str) -> str:
 
 
 def in_dsl_terms(problems: list[Problem], suffixes: tuple[str, ...], dsl: bool = False) -> list[Problem]:
-    """The problems with the hints of those located in a DSL file (a name ending in one of ``suffixes``;
-    all of them with ``dsl``) in DSL words."""
+    """The problems located in a DSL file (a name ending in one of ``suffixes``; all of them with ``dsl``)
+    in DSL words: their hints (:func:`dsl_hint`), and in messages and hints alike the values and options
+    written the YAML way (:func:`dsl_values`: ``{a: 1}`` -> ``{a=1}``, ``axis: -1`` -> ``axis=-1``,
+    ``permute: [1, 0]`` -> ``permute [1, 0]``)."""
     out = []
     for p in problems:
         here = dsl or (p.location is not None and p.location.file.lower().endswith(suffixes))
-        hint = dsl_hint(p.hint) if here and p.hint else p.hint
-        out.append(p if hint == p.hint else Problem(p.message, p.location, p.path, hint, p.excerpt))
+        if not here:
+            out.append(p)
+            continue
+        hint = dsl_values(dsl_hint(p.hint)) if p.hint else p.hint
+        message = dsl_values(p.message)
+        same = hint == p.hint and message == p.message
+        out.append(p if same else Problem(message, p.location, p.path, hint, p.excerpt))
     return out
+
+
+# `{a: 1, b: [2, 3]}` as core.fmt.show writes a mapping; `'it''s'`/`"x"` strings are skipped whole
+_QUOTED = r"'(?:[^'\n]|'')*'|\"(?:[^\"\\\n]|\\.)*\""
+_TOKEN = re.compile(rf"(?:{_QUOTED}|[A-Za-z_][A-Za-z0-9_]*): |{_QUOTED}|[{{}}]")
+# `key: value` in prose: a value a spec could hold (number, list, mapping, $expression or a known word)
+_INLINE = re.compile(r"(?<![\w.:'\-])([A-Za-z_][A-Za-z0-9_]*): "
+                     r"(-?\d[\w.]*|\[[^\[\]]*\]|\$\{[^{}]*\}|\$\w+|[A-Za-z_]\w*)(?![\w:])")
+
+
+def dsl_values(text: str) -> str:
+    """Values and options of ``text`` written the DSL way: a mapping's ``{key: value}`` as ``{key=value}``;
+    ``option: value`` as ``option=value`` and ``kind: value`` as ``kind value`` where the name is a layer
+    option or kind and the value one a spec could hold (``axis: -1``, ``shortcut: identity``,
+    ``permute: [1, 0]``); ``field: layers`` (a group's list) as ``field { ... }``. Prose is left alone."""
+    out, depth, at = [], 0, 0
+    for m in _TOKEN.finditer(text):  # inside braces: `key: ` -> `key=`
+        tok = m.group(0)
+        if tok == "{":
+            depth += 1
+        elif tok == "}":
+            depth = max(depth - 1, 0)
+        elif depth and tok.endswith(": "):
+            out.append(text[at:m.start()] + tok[:-2] + "=")
+            at = m.end()
+    text = "".join(out) + text[at:]
+    names = _names()
+
+    def inline(m: re.Match[str]) -> str:
+        key, value = m.group(1), m.group(2)
+        if key in names["groups"] and value == "layers":
+            return f"{key} {{ ... }}"
+        word = value[:1].isalpha() or value[:1] == "_"
+        if word and value not in names["words"]:
+            return m.group(0)
+        if key in names["kinds"]:
+            return f"{key} {value}"
+        return f"{key}={value}" if key in names["options"] else m.group(0)
+
+    return _INLINE.sub(inline, text)
+
+
+def _names() -> dict[str, frozenset[str]]:
+    """The registry's kind names, option names, group list fields and the words option values may be."""
+    if not _NAMES:
+        from netspec.frontends.dsl.grammar import WORDS, literal_words
+        from netspec.layers.activations import ACTIVATIONS
+        from netspec.layers.base import all_kind_names, field_names, layer_kinds
+
+        kinds = layer_kinds()
+        _NAMES["kinds"] = frozenset(all_kind_names())
+        _NAMES["options"] = frozenset(f for cls in kinds.values() for f in field_names(cls))
+        _NAMES["groups"] = frozenset(f for cls in kinds.values() for f in (getattr(cls, "CHILDREN", None) or {}))
+        _NAMES["words"] = frozenset([*WORDS, *ACTIVATIONS, *(w for cls in kinds.values() for w in literal_words(cls))])
+    return _NAMES
+
+
+_NAMES: dict[str, frozenset[str]] = {}
