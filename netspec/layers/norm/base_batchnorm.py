@@ -19,6 +19,7 @@ class BatchNormBase(Layer):
     ELEMENTWISE: ClassVar[bool] = True
     READS: ClassVar[str | None] = READS_CHANNELS
     LAYOUT_HINT: ClassVar[str] = "layernorm normalizes the features of a sequence at each position"
+    LAYOUT_VERB: ClassVar[str] = "normalizes"
 
     eps: Float = Field(default=1e-5, gt=0)
     momentum: Float = Field(default=0.1, ge=0, le=1)
