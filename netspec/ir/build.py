@@ -28,7 +28,7 @@ from netspec.core.source import PosDict, PosList
 from netspec.core.types import Ref, TensorType, fmt_shape
 from netspec.ir.graph import Failure, Graph, GroupInfo, NetGraph, Node
 from netspec.layers.activations import ACTIVATIONS
-from netspec.layers.base import MAX_RANK, Ctx, Layer, walk_layers
+from netspec.layers.base import MAX_RANK, Ctx, Layer, check_layout, walk_layers
 from netspec.spec.carried import ArgName, DeferredUse, arg_names, deferred_use, use_context
 from netspec.spec.expand import expand_deferred
 from netspec.spec.load import dsl_terms, validate_layers
@@ -80,6 +80,7 @@ class Builder:
         self.rfs: dict[Ref, tuple[tuple[int, int], ...] | None] = {
             Ref(k): (((1, 1),) * (t.rank - 1) if t.rank >= 2 else None) for k, t in inputs.items()}
         self.features_last: dict[Ref, bool] = {}  # outputs known to hold their features last (absent: not known)
+        self.step_maps: set[Ref] = set()  # outputs known to be sequences of channels-first maps (T, C, ...)
         # Rank-2 tensors read as channels-first maps only because nothing says otherwise (a network input,
         # element-wise layers after it): (C, L) and (T, F) look alike, so they are not known to be maps.
         self.assumed: set[Ref] = {Ref(k) for k, t in inputs.items() if t.rank == 2}
@@ -204,7 +205,9 @@ class Builder:
         before = len(self.ctx.warnings)
         self.ctx.channels_first = tuple([self.spatial(r, t) and r not in self.assumed for r, t in zip(ins, in_types)])
         self.ctx.features_last = tuple([self.features_last.get(r, False) for r in ins])
+        self.ctx.step_channels_first = tuple([r in self.step_maps for r in ins])
         out = layer.infer(in_types, self.ctx)
+        check_layout(layer, in_types, self.ctx)  # what the kind reads its input as, against the known layout
         layer = layer.with_layout(in_types, self.ctx)  # the defaults its input's layout decided, written out
         warnings = tuple(self.ctx.warnings[before:])
         if self.strict and warnings:  # an error, but the layer's shapes are right: go on, and report them all
@@ -226,6 +229,7 @@ class Builder:
         buffers = layer.buffer_shapes(in_types)
         rf = self.receptive(layer, ins)
         last = layer.output_features_last(in_types, self.ctx)
+        steps = layer.output_step_channels_first(in_types, self.ctx)
         node = Node(
             name=name, kind=layer.kind, label=layer.label(), family=layer.FAMILY, layer=layer, inputs=tuple(ins),
             in_types=tuple(in_types), outputs=outputs, params=params, buffers=buffers,
@@ -241,13 +245,15 @@ class Builder:
         carried = self.axes.get(ins[0]) if ins else None  # the axes of input 0, when every input has them
         if len(ins) > 1 and any(self.axes.get(r) != carried for r in ins[1:]):
             carried = None
-        keeps = layer.ELEMENTWISE and bool(ins) and all(r in self.assumed for r in ins)
+        keeps = layer.keeps_layout() and bool(ins) and all(r in self.assumed for r in ins)
         for key, t in outputs.items():
             ref = first if key == first.key else Ref(name, key)
             self.types[ref] = t
             self.rfs[ref] = rf
             if last and t.rank >= 2:
                 self.features_last[ref] = True
+            elif steps and t.rank >= 3:
+                self.step_maps.add(ref)
             if keeps and not last and t.rank == 2:
                 self.assumed.add(ref)
             order = layer.output_axes(in_types, t) if carried is not None else None
@@ -408,6 +414,11 @@ class Builder:
     def is_features_last(self, ref: Ref) -> bool:
         """Whether ``ref`` is known to hold its features on the last axis (``Layer.output_features_last``)."""
         return self.features_last.get(ref, False)
+
+    def is_channels_first(self, ref: Ref) -> bool:
+        """Whether ``ref`` is known to be a channels-first map (``Ctx.channels_first``; a rank-2 network input is
+        not known to be one)."""
+        return self.spatial(ref, self.types[ref]) and ref not in self.assumed
 
     def fresh(self, n: int) -> tuple[int, ...]:
         """``n`` axis labels no output has had."""

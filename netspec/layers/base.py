@@ -245,6 +245,9 @@ class Ctx:
         self.channels_first: tuple[bool, ...] = ()
         # Per input: known to hold its features on the last axis (see `features_last`). Set by the builder.
         self.features_last: tuple[bool, ...] = ()
+        # Per input: known to be a sequence of channels-first maps (T, C, ...), as time_distributed makes of a conv
+        # at every step (see `step_channels_first`). Set by the builder.
+        self.step_channels_first: tuple[bool, ...] = ()
 
     def warn(self, message: str) -> None:
         if self.strict:
@@ -266,6 +269,46 @@ def channels_first(ctx: Ctx, index: int = 0) -> bool:
     return ctx.channels_first[index:index + 1] == (True,)
 
 
+def step_channels_first(ctx: Ctx, index: int = 0) -> bool:
+    """Whether input ``index`` is known to be a sequence of channels-first maps ``(T, C, ...)``: a conv or a
+    pool at every step (``time_distributed``), element-wise layers after it. Its channels are axis 1, not
+    axis 0 (the steps). Unknown reads as False."""
+    return ctx.step_channels_first[index:index + 1] == (True,)
+
+
+# What a kind reads axis 0 of its (first) input as (``Layer.reads``): the builder warns, in one place
+# (`check_layout`), when the layout it knows of that input says otherwise.
+READS_CHANNELS = "channels"  # (C, ...): convolutions, pools, channel norms, pads, crops, shuffles
+READS_STEPS = "steps"  # (T, F): recurrent and attention layers, sequence pooling, tokens, position tables
+
+
+def check_layout(layer: "Layer", ins: list[TensorType], ctx: Ctx) -> None:
+    """Warn when ``layer`` reads axis 0 of its input as something the builder knows it is not: channels of a
+    sequence or a channels-last map (the positions would be its channels), channels of a sequence of maps
+    (the steps would be), or the steps of a channels-first ``(C, L)`` map (conv1d's output before an LSTM:
+    its channels would be the steps). The builder (and ``time_distributed``, for the layers it wraps) calls it
+    for every leaf layer before its shape rule, from what the kind declares (``Layer.reads``), so that no kind
+    can skip it by overriding ``infer``."""
+    reads = layer.reads() if ins else None
+    if reads is None:
+        return
+    x, kind, reads_as = ins[0], layer.KIND, f"{layer.KIND} {layer.LAYOUT_VERB} axis 0 of {ins[0]} as channels"
+    if reads == READS_CHANNELS and features_last(ctx):
+        hint = layer.LAYOUT_HINT + "; or " if layer.LAYOUT_HINT else ""
+        ctx.warn(f"{reads_as}, but this input holds its features on the last axis "
+                 f"(a sequence or a channels-last map): its channels would be the positions; hint: {hint}permute: "
+                 f"[{x.rank - 1}, {', '.join(map(str, range(x.rank - 1)))}] puts the features first")
+    elif reads == READS_CHANNELS and step_channels_first(ctx) and x.rank >= 3:
+        ctx.warn(f"{reads_as}, but this input is a sequence of channels-first maps "
+                 "(T, C, ...), a layer applied at every step (time_distributed): its channels would be the steps; "
+                 f"hint: permute: [1, 0, {', '.join(map(str, range(2, x.rank)))}] puts the channels first, "
+                 "(C, T, ...) as conv3d reads a clip; or apply it at every step (inside the time_distributed)")
+    elif reads == READS_STEPS and channels_first(ctx) and x.rank == 2:
+        ctx.warn(f"{kind} reads axis 0 of {x} as the steps of a sequence (T, F), but this input is a channels-first "
+                 f"map (C, L), a convolution's or a pool's output: its {x.shape[0]} channels would be the steps and "
+                 f"its {x.shape[1]} positions the features; hint: permute: [1, 0] makes it (L, C)")
+
+
 def inverse_permutation(order: tuple[int, ...]) -> list[int]:
     """The ``permute:`` dims that undo ``order`` (output axis i is input axis ``order[i]``): ``[1, 2, 0]``
     is undone by ``[2, 0, 1]``."""
@@ -273,15 +316,6 @@ def inverse_permutation(order: tuple[int, ...]) -> list[int]:
     for i, axis in enumerate(order):
         out[axis] = i
     return out
-
-
-def warn_channels_of_features_last(ctx: Ctx, kind: str, x: TensorType) -> None:
-    """Warn when ``kind``, which reads axis 0 of ``x`` as its channels, is given an input the builder knows
-    holds its features on the last axis (an embedding's or a recurrent layer's (T, F), a channels-last map)."""
-    if features_last(ctx):
-        ctx.warn(f"{kind} reads axis 0 of {x} as channels, but this input holds its features on the last axis "
-                 "(a sequence or a channels-last map): its channels would be the positions; hint: permute: "
-                 f"[{x.rank - 1}, {', '.join(map(str, range(x.rank - 1)))}] puts the features first")
 
 
 # For a kind that reads axis 0 as channels and finds a symbolic size there: the usual cause.
@@ -321,6 +355,8 @@ class Composer(Protocol):
     def axis_order(self, src: Ref, dst: Ref) -> tuple[int, ...] | None: ...
 
     def is_features_last(self, ref: Ref) -> bool: ...
+
+    def is_channels_first(self, ref: Ref) -> bool: ...
 
 
 def _not_a_module_attribute(v: str | None) -> str | None:
@@ -373,6 +409,12 @@ class Layer(BaseModel):
     EVAL_IDENTITY: ClassVar[bool] = False  # in eval its output is its input (dropout, noise, identity)
     COMPOSITE: ClassVar[bool] = False  # a structure kind: compose() wires children instead of infer()
     FEATURES_LAST: ClassVar[bool] = False  # its output holds each position's features on the last axis
+    # Its outputs keep its input's axes and what each holds, some cut shorter (chunk, split): the layout and the
+    # axis order pass through, as through an element-wise kind.
+    KEEPS_LAYOUT: ClassVar[bool] = False
+    READS: ClassVar[str | None] = None  # axis 0 of its input is its channels (READS_CHANNELS) or steps (READS_STEPS)
+    LAYOUT_HINT: ClassVar[str] = ""  # READS_CHANNELS: the kind's own way out when the input is features-last
+    LAYOUT_VERB: ClassVar[str] = "reads"  # what it does to axis 0, in that warning ("normalizes")
 
     kind: str
     name: LayerName = Field(default=None, description="node name; also the submodule name in the compiled module",
@@ -440,7 +482,7 @@ class Layer(BaseModel):
 
     def receptive(self) -> list[tuple[int, int, int]] | Literal["same"] | None:
         """Per spatial axis (kernel, stride, dilation); 'same' keeps the field; None resets it (dense)."""
-        return "same" if self.ELEMENTWISE else None
+        return "same" if self.keeps_layout() else None
 
     def label(self) -> str:
         """Short label in the notes' notation, for tables and diagrams."""
@@ -465,7 +507,24 @@ class Layer(BaseModel):
         builder knows of them (``ctx.channels_first``, ``ctx.features_last``): kinds marked
         ``FEATURES_LAST`` make such outputs, element-wise kinds keep their inputs'. The builder tracks it
         so that a kind that reads axis 0 as channels can warn on a sequence."""
-        return self.FEATURES_LAST or (self.ELEMENTWISE and bool(ctx.features_last) and all(ctx.features_last))
+        return self.FEATURES_LAST or (self.keeps_layout() and bool(ctx.features_last) and all(ctx.features_last))
+
+    def output_step_channels_first(self, ins: list[TensorType], ctx: Ctx) -> bool:
+        """Whether the output is known to be a sequence of channels-first maps ``(T, C, ...)`` (see
+        ``ctx.step_channels_first``): ``time_distributed`` of a conv makes one, kinds that keep the layout keep
+        their inputs'. The builder tracks it so that layer_scale scales the channels of each step, and kinds
+        that read axis 0 as channels warn."""
+        return self.keeps_layout() and bool(ctx.step_channels_first) and all(ctx.step_channels_first)
+
+    def keeps_layout(self) -> bool:
+        """Whether the output's axes hold what the input's do (``ELEMENTWISE`` or ``KEEPS_LAYOUT``)."""
+        return self.ELEMENTWISE or self.KEEPS_LAYOUT
+
+    def reads(self) -> str | None:
+        """What this layer reads axis 0 of its input as (``READS``; a kind whose option decides says so here:
+        layernorm's ``channels_first``, dropout's ``spatial``). The builder warns on a known layout that says
+        otherwise (:func:`check_layout`)."""
+        return self.READS
 
     def output_axes(self, ins: list[TensorType], out: TensorType) -> tuple[int | None, ...] | None:
         """Per axis of the output ``out``, the axis of input 0 it carries (resized or not: a conv's channels
@@ -474,8 +533,8 @@ class Layer(BaseModel):
         earlier one (``Composer.axis_order``: a residual's body that permutes and permutes back adds to its
         input; one that does not, does not). By default a kind that keeps the rank keeps the axes in their
         order, and one that changes the rank makes new ones; kinds that move values between axes
-        (``SHAPE_ONLY``) are not known unless they say (permute does)."""
-        if self.SHAPE_ONLY or not ins or out.rank != ins[0].rank:
+        (``SHAPE_ONLY``) are not known unless they say (permute does) or keep the layout (``KEEPS_LAYOUT``)."""
+        if (self.SHAPE_ONLY and not self.KEEPS_LAYOUT) or not ins or out.rank != ins[0].rank:
             return None
         return tuple(range(out.rank))
 

@@ -138,3 +138,109 @@ def test_a_sequence_is_projected_over_its_features_only():
     with torch.no_grad():
         t = model.conv2d_1(x).permute(0, 2, 3, 1)
         assert torch.allclose(model(x), model.get_submodule("residual_1.dense_1")(t) + short(t), atol=1e-6)
+
+
+# --- a body whose permutes cancel out is projected as if it had none ------------------------------------------
+def test_a_body_that_permutes_back_and_widens_gets_a_convolution_shortcut():
+    """(4, 8, 8) → permute [1, 2, 0] → (8, 8, 4) → dense 16 → (8, 8, 16) → permute [2, 0, 1] → (16, 8, 8): the
+    dense mixed the channels at each position, and the axes are back in the input's order (labels (c, h, w) →
+    (h, w, c) → (c, h, w)). The input is a channels-first image: a 1×1 conv 4 → 16 (+ batch norm)."""
+    spec = _residual("        - permute: [1, 2, 0]\n        - dense: 16\n        - permute: [2, 0, 1]\n", "[4, 8, 8]")
+    assert _warnings(spec) == []
+    net = netspec.check(spec).graph.network()
+    model = netspec.compile(spec).eval()
+    conv = model.get_submodule("residual_1.shortcut.conv")
+    assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride) == (4, 16, (1, 1), (1, 1))
+    assert net.params == sum(p.numel() for p in model.parameters())
+    bn, dense = model.get_submodule("residual_1.shortcut.bn"), model.get_submodule("residual_1.dense_1")
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        body = dense(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        assert torch.allclose(model(x), body + bn(conv(x)), atol=1e-5)
+
+
+def test_a_channels_last_body_around_a_conv_gets_a_dense_shortcut():
+    """A channels-last (6, 6, 8) map (conv2d then permute [1, 2, 0]); the body puts the channels first
+    ([2, 0, 1]: (8, 6, 6)), a 1×1 conv2d widens them to 16, and [1, 2, 0] puts them last again: (6, 6, 16),
+    the input's axes in order. The shortcut is a dense 8 → 16 over the last axis."""
+    spec = ("name: c\ninput: [3, 6, 6]\nlayers:\n  - conv2d: {filters: 8, kernel: 1}\n  - permute: [1, 2, 0]\n"
+            "  - residual:\n      layers:\n        - permute: [2, 0, 1]\n        - conv2d: {filters: 16, kernel: 1}\n"
+            "        - permute: [1, 2, 0]\n")
+    assert _warnings(spec) == []
+    model = netspec.compile(spec).eval()
+    short = model.get_submodule("residual_1.shortcut.dense")
+    assert isinstance(short, torch.nn.Linear) and (short.in_features, short.out_features) == (8, 16)
+    x = torch.randn(2, 3, 6, 6)
+    with torch.no_grad():
+        t = model.conv2d_1(x).permute(0, 2, 3, 1)
+        body = model.get_submodule("residual_1.conv2d_1")(t.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        assert torch.allclose(model(x), body + short(t), atol=1e-5)
+
+
+def test_an_lstm_sequence_through_a_permute_and_back_gets_a_dense_shortcut():
+    # the LSTM's (10, 8) sequence, transposed and back (order (0, 1)), then a dense 8 → 16: Linear(8, 16)
+    spec = ("name: l\ninput: [10, 4]\nlayers:\n  - lstm: {units: 8, return_sequences: true}\n  - residual:\n"
+            "      layers:\n        - permute: [1, 0]\n        - permute: [1, 0]\n        - dense: 16\n")
+    model = netspec.compile(spec).eval()
+    short = model.get_submodule("residual_1.shortcut.dense")
+    assert (short.in_features, short.out_features) == (8, 16)
+    x = torch.randn(2, 10, 4)
+    with torch.no_grad():
+        h = model.lstm_1(x)
+        h = h[0] if isinstance(h, tuple) else h
+        assert torch.allclose(model(x), model.get_submodule("residual_1.dense_1")(h) + short(h), atol=1e-5)
+
+
+def test_a_projection_is_refused_where_the_order_is_not_identity_or_not_known():
+    # permute [1, 2, 0] not undone: (8, 8, 16) holds (h, w, c) → order [1, 2, 0], undone by [2, 0, 1]
+    with pytest.raises(ShapeError) as info:
+        netspec.check(_residual("        - permute: [1, 2, 0]\n        - dense: 16\n", "[4, 8, 8]"))
+    (problem,) = info.value.problems
+    assert "another order, [1, 2, 0]" in problem.message and "permute: [2, 0, 1]" in problem.hint
+    assert problem.path == "layers[0]"
+    # a flatten makes a new axis: which of the (4, 8, 8) input's axes the (16,) holds is not known
+    with pytest.raises(ShapeError, match="not known"):
+        netspec.check(_residual("        - flatten\n        - dense: 16\n", "[4, 8, 8]"))
+
+
+def test_the_parallel_hint_names_the_branch_that_permuted():
+    """Branch 1 transposes the (6, 4) sequence to (4, 6), branch 2 keeps it: branch 1 is to permute back."""
+    spec = ("name: p\ninput: [6, 4]\nlayers:\n  - dense: 4\n  - parallel:\n      merge: add\n"
+            "      branches: [[permute: [1, 0]], []]\n")
+    with pytest.raises(ShapeError) as info:
+        netspec.check(spec)
+    (problem,) = info.value.problems
+    assert "branch 1" in problem.message and "end of branch 1 (permute: [1, 0])" in problem.hint
+    # both permuted, differently: (4, 5, 6) → [1, 2, 0] (5, 6, 4) and [2, 0, 1] (6, 4, 5); branch 2 to
+    # branch 1's order: its axes (c, a, b) are to become (b, c, a): permute [2, 0, 1]
+    spec = ("name: p\ninput: [4, 5, 6]\nlayers:\n  - parallel:\n      merge: add\n"
+            "      branches: [[permute: [1, 2, 0]], [permute: [2, 0, 1]]]\n")
+    with pytest.raises(ShapeError) as info:
+        netspec.check(spec)
+    (problem,) = info.value.problems
+    assert "end of branch 2 (permute: [2, 0, 1])" in problem.hint
+    # torch: [2, 0, 1] applied to branch 2's output gives branch 1's
+    x = torch.randn(4, 5, 6)
+    assert torch.equal(x.permute(2, 0, 1).permute(2, 0, 1), x.permute(1, 2, 0))
+
+
+def test_the_layout_warning_does_not_rest_on_the_kinds_shape_rule():
+    """The builder warns from what a kind declares (Layer.reads), not from code in its infer: a kind whose
+    shape rule is overridden without a warning still gets it."""
+    from netspec.core.types import Ref, TensorType
+    from netspec.ir.build import Builder
+    from netspec.layers.base import Layer, layer_class
+
+    local = layer_class("locally_connected2d")
+
+    class Quiet(local):  # type: ignore[misc, valid-type]
+        def infer(self, ins: list[TensorType], ctx) -> TensorType:  # no warning of its own
+            return local.infer(self, ins, ctx)
+
+    permute = layer_class("permute")
+    layers: list[Layer] = [permute(kind="permute", dims=[1, 2, 0]), Quiet(kind="locally_connected2d", filters=2)]
+    builder = Builder("n", {"x": TensorType((4, 8, 8))}, False, layers)
+    builder.chain(layers, builder.root, Ref("x"))
+    assert any("last axis" in w for node in builder.nodes for w in node.warnings)
+
+

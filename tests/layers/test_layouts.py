@@ -135,3 +135,89 @@ def test_max_pool1d_on_a_sequence_pools_the_features_as_the_warning_says():
     with torch.no_grad():
         assert model(x).shape == (2, 10, 3)
         assert torch.equal(model(x), torch.nn.functional.max_pool1d(model.dense_1(x), 2))
+
+
+def test_layer_scale_after_time_distributed_conv_scales_each_steps_channels():
+    """(5, 1, 16, 16): five 1-channel frames; a 3×3 conv2d of 8 filters at every step gives (5, 8, 14, 14)
+    (14 = 16 − 3 + 1). The channels are axis 1 of each step's (8, 14, 14): γ (8, 1, 1), not (5, 1, 1, 1) over
+    the steps."""
+    spec = _spec("[5, 1, 16, 16]", "  - time_distributed:\n      layers: [conv2d: {filters: 8, kernel: 3}]\n"
+                 "  - layer_scale: {value: 0.5, name: scale}\n")
+    assert _warnings(spec) == []
+    net = netspec.check(spec).graph.network()
+    model = netspec.compile(spec).eval()
+    assert model.scale.layer_scale.shape == (8, 1, 1)
+    assert net.params == sum(p.numel() for p in model.parameters())
+    gamma = torch.linspace(0.5, 1.5, 8)
+    with torch.no_grad():
+        model.scale.layer_scale.copy_(gamma.view(8, 1, 1))
+        x = torch.randn(2, 5, 1, 16, 16)
+        conv = model.time_distributed_1.layers[0]
+        frames = conv(x.reshape(10, 1, 16, 16)).reshape(2, 5, 8, 14, 14)
+        assert torch.allclose(model(x), frames * gamma.view(1, 1, 8, 1, 1), atol=1e-5)
+
+
+def test_a_channel_reader_after_time_distributed_conv_warns_of_the_steps():
+    # conv3d reads axis 0 of (5, 8, 14, 14) as channels: the 5 steps; (8, 5, 14, 14) after permute [1, 0, 2, 3]
+    layers = "  - time_distributed:\n      layers: [conv2d: {filters: 8, kernel: 3}]\n"
+    (warning,) = _warnings(_spec("[5, 1, 16, 16]", layers + "  - conv3d: {filters: 4, kernel: 3}\n"))
+    assert "conv3d" in warning and "steps" in warning and "permute: [1, 0, 2, 3]" in warning
+    fixed = layers + "  - permute: [1, 0, 2, 3]\n  - conv3d: {filters: 4, kernel: 3}\n"
+    assert _warnings(_spec("[5, 1, 16, 16]", fixed)) == []
+
+
+@pytest.mark.parametrize("reader", [
+    "lstm: 32", "gru: 8", "rnn: 8", "attention: {heads: 2}", "sequence_pool: {mode: mean}", "position_embedding",
+    "class_token", "time_distributed: {layers: [dense: 4]}",
+])
+def test_a_sequence_reader_on_a_conv1d_map_warns(reader: str):
+    """conv1d turns (4, 50) into (C, L) = (16, 46) (46 = 50 − 5 + 1): an LSTM (or attention, or a token, or …)
+    reading it would take the 16 channels as its steps and the 46 positions as features."""
+    conv = "  - conv1d: {filters: 16, kernel: 5}\n"
+    (warning,) = _warnings(_spec("[4, 50]", conv + f"  - {reader}\n"))
+    kind = reader.partition(":")[0]
+    assert kind in warning and "(16, 46)" in warning and "permute: [1, 0]" in warning
+    # permuted to (46, 16), the sequence the reader means: no warning
+    assert _warnings(_spec("[4, 50]", conv + f"  - permute: [1, 0]\n  - {reader}\n")) == []
+    # a rank-2 network input's layout is not known: no warning either
+    assert _warnings(_spec("[46, 16]", f"  - {reader}\n")) == []
+
+
+def test_an_lstm_on_a_conv1d_map_runs_over_the_channels_as_the_warning_says():
+    # what the warning is about, in torch: nn.LSTM(batch_first) on (N, 16, 46) makes 16 steps of 46 features
+    model = netspec.compile(_spec("[4, 50]", "  - conv1d: {filters: 16, kernel: 5}\n"
+                                  "  - lstm: {units: 3, return_sequences: true}\n")).eval()
+    assert model.lstm_1.input_size == 46
+    assert model(torch.randn(2, 4, 50)).shape == (2, 16, 3)
+
+
+@pytest.mark.parametrize("reader", [
+    "locally_connected2d: 2", "upsample: 2", "zero_pad2d: 1", "crop2d: 1", "pixel_shuffle: 2",
+    "channel_shuffle: 2", "layernorm: {channels_first: true}", "conv2d: {filters: 2, kernel: 1}",
+    "batchnorm2d", "max_pool2d: 2", "dropout: {rate: 0.1, spatial: true}",
+])
+def test_a_channel_reader_on_a_channels_last_map_warns(reader: str):
+    """permute [1, 2, 0] turns the (4, 8, 8) image into a channels-last (8, 8, 4) map (ConvNeXt's): a kind
+    reading axis 0 as channels would take the 8 rows as channels; [2, 0, 1] puts the channels back first."""
+    (warning,) = _warnings(_spec("[4, 8, 8]", f"  - permute: [1, 2, 0]\n  - {reader}\n"))
+    kind = reader.partition(":")[0]
+    assert kind in warning and "last axis" in warning and "permute: [2, 0, 1]" in warning
+    assert _warnings(_spec("[4, 8, 8]", f"  - {reader}\n")) == []
+
+
+@pytest.mark.parametrize("layers, param", [
+    # dense 16 → glu halves the last axis: (10, 8), features last: γ (8,)
+    ("  - dense: 16\n  - glu\n", (8,)),
+    # chunk of the (10, 16) sequence's features into 2: (10, 8) pieces, still features last
+    ("  - dense: 16\n  - chunk: {chunks: 2, axis: -1}\n", (8,)),
+    # chunk of the steps: (5, 16), features last
+    ("  - dense: 16\n  - chunk: {chunks: 2, axis: 0}\n", (16,)),
+    # split [4, 12] of the features: the first piece (10, 4)
+    ("  - dense: 16\n  - split: {sizes: [4, 12], axis: -1}\n", (4,)),
+])
+def test_chunk_split_and_glu_keep_a_sequences_layout(layers: str, param: tuple):
+    spec = _spec("[10, 4]", layers + "  - layer_scale: {value: 0.5, name: scale}\n")
+    assert _warnings(spec) == []
+    model = netspec.compile(spec).eval()
+    assert model.scale.layer_scale.shape == param
+    assert netspec.check(spec).graph.network().params == sum(p.numel() for p in model.parameters())

@@ -5,7 +5,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
 from netspec.core.types import TensorType
-from netspec.layers.base import Bool, Ctx, Float, Int, Layer, number, register_layer
+from netspec.layers.base import READS_STEPS, Bool, Ctx, Float, Int, Layer, number, register_layer
 
 
 def _sequence(x: TensorType, what: str) -> int:
@@ -28,6 +28,7 @@ class Attention(Layer):
     """Multi-head attention, self (``(T, E)`` → ``(T, E)``) or cross (``from: [query, memory]``)."""
 
     FAMILY: ClassVar[str] = "attention"
+    READS: ClassVar[str | None] = READS_STEPS
     FEATURES_LAST: ClassVar[bool] = True
     PRIMARY: ClassVar[str] = "heads"
     ARITY: ClassVar[int | None] = 4  # query, then memory or key and value, then a padding mask

@@ -9,6 +9,7 @@ from netspec.core.sizes import conv_out, numeric_product, same_pad_total, size_p
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
 from netspec.layers.base import (
+    READS_CHANNELS,
     SEQUENCE_HINT,
     Bool,
     Ctx,
@@ -20,13 +21,13 @@ from netspec.layers.base import (
     need_float,
     need_rank,
     option_error,
-    warn_channels_of_features_last,
 )
 from netspec.layers.conv.window import AXES, check_size, size_tuple
 
 
 class ConvBase(Layer):
     """Shared rule of conv1d, conv2d and conv3d; ``N`` is the number of spatial axes."""
+    READS: ClassVar[str | None] = READS_CHANNELS
 
     N: ClassVar[int] = 2
     FAMILY: ClassVar[str] = "conv"
@@ -85,7 +86,6 @@ class ConvBase(Layer):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         self.in_channels(x)
-        warn_channels_of_features_last(ctx, self.KIND, x)
         out = []
         pads = self.paddings
         for i, (n, k, s, d) in enumerate(zip(x.shape[1:], self.kernels, self.strides, self.dilations)):

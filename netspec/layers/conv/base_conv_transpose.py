@@ -7,7 +7,7 @@ from pydantic import Field, model_validator
 from netspec.core.fmt import show
 from netspec.core.sizes import conv_transpose_out, numeric_product, size_product
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, PadPair, option_error, warn_channels_of_features_last
+from netspec.layers.base import Ctx, PadPair, option_error
 from netspec.layers.conv.base_conv import ConvBase
 from netspec.layers.conv.window import AXES, check_size, size_tuple
 
@@ -45,7 +45,6 @@ class ConvTransposeBase(ConvBase):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         self.in_channels(x)
-        warn_channels_of_features_last(ctx, self.KIND, x)
         out = []
         for i, (n, k, s, p, op, d) in enumerate(zip(x.shape[1:], self.kernels, self.strides, self.paddings,
                                                      self.output_paddings, self.dilations)):

@@ -7,13 +7,14 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import Size
 from netspec.core.types import TensorType
-from netspec.layers.base import Int, Layer
+from netspec.layers.base import READS_CHANNELS, Int, Layer
 
 
 class ShuffleBase(Layer):
     """Moves values between channels and space; ``factor`` is r."""
 
     FAMILY: ClassVar[str] = "reshape"
+    READS: ClassVar[str | None] = READS_CHANNELS
     PRIMARY: ClassVar[str] = "factor"
     SHAPE_ONLY: ClassVar[bool] = True
     INPUT_DTYPE: ClassVar[str] = "any"

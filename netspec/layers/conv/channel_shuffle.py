@@ -5,7 +5,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import divide
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Int, Layer, need_rank, register_layer
+from netspec.layers.base import READS_CHANNELS, Ctx, Int, Layer, need_rank, register_layer
 
 
 @register_layer("channel_shuffle")
@@ -15,6 +15,7 @@ class ChannelShuffle(Layer):
     As ``nn.ChannelShuffle``: the next grouped convolution then reads from every group."""
 
     FAMILY: ClassVar[str] = "reshape"
+    READS: ClassVar[str | None] = READS_CHANNELS
     PRIMARY: ClassVar[str] = "groups"
     SHAPE_ONLY: ClassVar[bool] = True
     ELEMENTWISE: ClassVar[bool] = True

@@ -5,7 +5,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import sym_add
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, need_rank, register_layer, sizes
+from netspec.layers.base import READS_CHANNELS, Ctx, Layer, need_rank, register_layer, sizes
 from netspec.layers.conv.window import lrtb
 
 
@@ -16,6 +16,7 @@ class Crop2d(Layer):
     The inverse of zero_pad2d, in its order (PyTorch's padding order)."""
 
     FAMILY: ClassVar[str] = "reshape"
+    READS: ClassVar[str | None] = READS_CHANNELS
     PRIMARY: ClassVar[str] = "cropping"
     INPUT_DTYPE: ClassVar[str] = "any"
     EXAMPLES: ClassVar = [({"cropping": 2}, [(3, 10, 10)]), ({"cropping": [1, 2, 0, 3]}, [(2, 8, 9)]),

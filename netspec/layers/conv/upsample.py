@@ -6,7 +6,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import upsample_out
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Float, Layer, need_float, need_rank, register_layer
+from netspec.layers.base import READS_CHANNELS, Ctx, Float, Layer, need_float, need_rank, register_layer
 from netspec.layers.conv.window import AXES
 
 
@@ -15,6 +15,7 @@ class Upsample(Layer):
     """Upsampling of (C, H, W) by ``scale`` (nearest or bilinear)."""
 
     FAMILY: ClassVar[str] = "reshape"
+    READS: ClassVar[str | None] = READS_CHANNELS
     PRIMARY: ClassVar[str] = "scale"
     EXAMPLES: ClassVar = [({"scale": 2}, [(3, 5, 7)]), ({"scale": 1.5, "mode": "bilinear"}, [(2, 4, 6)])]
 

@@ -3,7 +3,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, need_rank, register_layer, sizes
+from netspec.layers.base import READS_CHANNELS, Ctx, Layer, need_rank, register_layer, sizes
 from netspec.layers.conv.window import lrtb
 
 
@@ -12,6 +12,7 @@ class ZeroPad2d(Layer):
     """Zero padding: p, [top/bottom, left/right] or [left, right, top, bottom] (PyTorch order)."""
 
     FAMILY: ClassVar[str] = "reshape"
+    READS: ClassVar[str | None] = READS_CHANNELS
     PRIMARY: ClassVar[str] = "padding"
     EXAMPLES: ClassVar = [({"padding": 2}, [(1, 28, 28)]), ({"padding": [1, 2, 3, 4]}, [(2, 5, 6)])]
 

@@ -3,7 +3,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.types import TensorType
-from netspec.layers.base import Bool, Ctx, Float, Layer, need_rank, register_layer, warn_channels_of_features_last
+from netspec.layers.base import READS_CHANNELS, Bool, Ctx, Float, Layer, need_rank, register_layer
 
 
 @register_layer("dropout")
@@ -23,8 +23,11 @@ class Dropout(Layer):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         if self.spatial:
             need_rank(ins[0], (2, 3, 4), "a (C, L), (C, H, W) or (C, D, H, W) input for spatial dropout")
-            warn_channels_of_features_last(ctx, f"{self.KIND} (spatial)", ins[0])  # whole steps, not features
         return ins[0]
+
+    def reads(self) -> str | None:
+        """Spatial dropout drops whole rows of axis 0, its channels (of a sequence: whole steps, not features)."""
+        return READS_CHANNELS if self.spatial else None
 
     def label(self) -> str:
         return f"dropout {self.rate:g}"

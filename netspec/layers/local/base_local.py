@@ -7,6 +7,7 @@ from netspec.core.sizes import conv_out, numeric_product, size_product
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
 from netspec.layers.base import (
+    READS_CHANNELS,
     SEQUENCE_HINT,
     Bool,
     Ctx,
@@ -18,13 +19,13 @@ from netspec.layers.base import (
     need_float,
     need_rank,
     pair,
-    warn_channels_of_features_last,
 )
 from netspec.layers.conv.window import AXES, check_size
 
 
 class LocalBase(Layer):
     """Shared shape rule of the unshared convolutions (stride, zero padding, no dilation)."""
+    READS: ClassVar[str | None] = READS_CHANNELS
 
     FAMILY: ClassVar[str] = "conv"
     PRIMARY: ClassVar[str] = "filters"
@@ -46,7 +47,6 @@ class LocalBase(Layer):
                      for i, n in enumerate(x.shape[1:]))
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
-        warn_channels_of_features_last(ctx, self.KIND, ins[0])
         return TensorType((self.filters, *self.out_hw(ins[0], ctx)))
 
     def macs(self, ins: list[TensorType], outs: list[TensorType]) -> int:

@@ -15,6 +15,7 @@ class SplitBase(Layer):
 
     FAMILY: ClassVar[str] = "reshape"
     SHAPE_ONLY: ClassVar[bool] = True
+    KEEPS_LAYOUT: ClassVar[bool] = True  # each piece has the input's axes, one cut shorter: its layout and order
     INPUT_DTYPE: ClassVar[str] = "any"
 
     axis: Axis = Field(default=0, description="the axis that is cut (per sample; 0 is channels, -1 the last)")

@@ -5,7 +5,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.types import TensorType
-from netspec.layers.base import Bool, Ctx, Float, Layer, features_last, need_float, need_rank
+from netspec.layers.base import READS_CHANNELS, Bool, Ctx, Float, Layer, need_float, need_rank
 from netspec.layers.norm.axes import channels
 
 
@@ -17,6 +17,9 @@ class BatchNormBase(Layer):
     SHAPES: ClassVar[str] = "(C, H, W)"
     FAMILY: ClassVar[str] = "norm"
     ELEMENTWISE: ClassVar[bool] = True
+    READS: ClassVar[str | None] = READS_CHANNELS
+    LAYOUT_HINT: ClassVar[str] = "layernorm normalizes the features of a sequence at each position"
+    LAYOUT_VERB: ClassVar[str] = "normalizes"
 
     eps: Float = Field(default=1e-5, gt=0)
     momentum: Float = Field(default=0.1, ge=0, le=1)
@@ -28,10 +31,6 @@ class BatchNormBase(Layer):
                   "batchnorm1d is for (C,)/(C, L), batchnorm2d for images, batchnorm3d for volumes")
         need_float(x, self.KIND)
         channels(x)
-        if x.rank >= 2 and features_last(ctx):
-            ctx.warn(f"{self.KIND} normalizes axis 0 of {x} as channels, but this input holds its features on the "
-                     "last axis (a sequence or a channels-last map): each position gets statistics of its own; "
-                     "hint: layernorm normalizes the features of a sequence; or permute to channels-first first")
         return x
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:

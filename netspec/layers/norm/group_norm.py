@@ -5,6 +5,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType
 from netspec.layers.base import (
+    READS_CHANNELS,
     Bool,
     Ctx,
     Float,
@@ -13,7 +14,6 @@ from netspec.layers.base import (
     need_float,
     need_rank,
     register_layer,
-    warn_channels_of_features_last,
 )
 from netspec.layers.norm.axes import channels
 
@@ -24,6 +24,7 @@ class GroupNorm(Layer):
 
     Affine γ, β per channel. groups = 1 normalizes each sample over everything; groups = C is
     instance normalization with an affine transform."""
+    READS: ClassVar[str | None] = READS_CHANNELS
 
     FAMILY: ClassVar[str] = "norm"
     PRIMARY: ClassVar[str] = "groups"
@@ -40,7 +41,6 @@ class GroupNorm(Layer):
         need_rank(x, (1, 2, 3, 4), "a (C, ...) input")
         need_float(x, self.KIND)
         c = channels(x)
-        warn_channels_of_features_last(ctx, self.KIND, x)
         if c % self.groups:
             raise ShapeError(f"{self.KIND}: channels ({c}) must be divisible by groups ({self.groups})")
         return x

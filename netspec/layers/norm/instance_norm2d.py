@@ -4,6 +4,7 @@ from pydantic import Field
 
 from netspec.core.types import TensorType
 from netspec.layers.base import (
+    READS_CHANNELS,
     Bool,
     Ctx,
     Float,
@@ -11,7 +12,6 @@ from netspec.layers.base import (
     need_float,
     need_rank,
     register_layer,
-    warn_channels_of_features_last,
 )
 from netspec.layers.norm.axes import channels
 
@@ -21,6 +21,7 @@ class InstanceNorm2d(Layer):
     """Instance normalization of (C, H, W): each channel of each sample over its H·W positions.
 
     As ``nn.InstanceNorm2d``: no affine transform and no running statistics unless asked for."""
+    READS: ClassVar[str | None] = READS_CHANNELS
 
     FAMILY: ClassVar[str] = "norm"
     ELEMENTWISE: ClassVar[bool] = True
@@ -37,7 +38,6 @@ class InstanceNorm2d(Layer):
         need_rank(x, (3,), "a (C, H, W) input")
         need_float(x, self.KIND)
         channels(x)
-        warn_channels_of_features_last(ctx, self.KIND, x)
         return x
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:

@@ -3,7 +3,18 @@ from typing import Any, ClassVar
 from pydantic import Field, model_validator
 
 from netspec.core.types import TensorType
-from netspec.layers.base import Bool, Ctx, Float, Int, Layer, need_float, need_rank, option_error, register_layer
+from netspec.layers.base import (
+    READS_CHANNELS,
+    Bool,
+    Ctx,
+    Float,
+    Int,
+    Layer,
+    need_float,
+    need_rank,
+    option_error,
+    register_layer,
+)
 from netspec.layers.norm.axes import channels, trailing_axes
 
 
@@ -32,6 +43,10 @@ class LayerNorm(Layer):
             raise option_error("axes", "expected 1 with channels_first, which normalizes over the one channel "
                                "axis; hint: leave axes out", self.axes)
         return self
+
+    def reads(self) -> str | None:
+        """``channels_first`` normalizes axis 0, the channels; the plain form, the last axes."""
+        return READS_CHANNELS if self.channels_first else None
 
     def normalized(self, x: TensorType) -> tuple[int, ...]:
         if self.channels_first:

@@ -3,12 +3,13 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Int, Layer, need_rank, register_layer, warn_channels_of_features_last
+from netspec.layers.base import READS_CHANNELS, Ctx, Int, Layer, need_rank, register_layer
 
 
 @register_layer("adaptive_avg_pool1d")
 class AdaptiveAvgPool1d(Layer):
     """Average pooling of (C, L) to a fixed length."""
+    READS: ClassVar[str | None] = READS_CHANNELS
 
     FAMILY: ClassVar[str] = "pool"
     PRIMARY: ClassVar[str] = "output_size"
@@ -18,7 +19,6 @@ class AdaptiveAvgPool1d(Layer):
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         need_rank(ins[0], (2,), "a 2-D input (channels, length)")
-        warn_channels_of_features_last(ctx, self.KIND, ins[0])
         return TensorType((ins[0].shape[0], self.output_size), ins[0].dtype)
 
     def build(self, ins: list[TensorType]) -> Any:

@@ -5,12 +5,13 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.fmt import show
 from netspec.core.types import TensorType
-from netspec.layers.base import MAX_KERNEL, Ctx, Int, Layer, need_rank, register_layer, warn_channels_of_features_last
+from netspec.layers.base import MAX_KERNEL, READS_CHANNELS, Ctx, Int, Layer, need_rank, register_layer
 
 
 @register_layer("adaptive_avg_pool2d", aliases=("adaptive_avgpool2d",))
 class AdaptiveAvgPool2d(Layer):
     """Average pooling to a fixed output size (as torchvision's AlexNet/VGG heads)."""
+    READS: ClassVar[str | None] = READS_CHANNELS
 
     FAMILY: ClassVar[str] = "pool"
     PRIMARY: ClassVar[str] = "output_size"
@@ -28,7 +29,6 @@ class AdaptiveAvgPool2d(Layer):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         need_rank(x, (3,), "a 3-D input (channels, height, width)")
-        warn_channels_of_features_last(ctx, self.KIND, x)
         raw = (self.output_size,) * 2 if isinstance(self.output_size, int) else self.output_size
         if any(v is not None and not 1 <= v <= MAX_KERNEL for v in raw):
             raise ShapeError(f"output_size must be between 1 and {MAX_KERNEL} (or null), got {show(self.output_size)}")

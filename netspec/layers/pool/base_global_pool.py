@@ -3,7 +3,7 @@
 from typing import Any, ClassVar
 
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, features_last, need_rank
+from netspec.layers.base import READS_CHANNELS, Ctx, Layer, need_rank
 
 
 class GlobalPoolBase(Layer):
@@ -11,15 +11,13 @@ class GlobalPoolBase(Layer):
 
     MODE: ClassVar[str] = "avg"
     FAMILY: ClassVar[str] = "pool"
+    READS: ClassVar[str | None] = READS_CHANNELS  # keeps axis 0 and pools the rest
+    LAYOUT_HINT: ClassVar[str] = "sequence_pool pools a (T, F) sequence over T"
     EXAMPLES: ClassVar = [({}, [(8, 7, 7)]), ({}, [(5, 9)])]
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         need_rank(x, (2, 3, 4), "a (C, L), (C, H, W) or (C, D, H, W) input")
-        if features_last(ctx):
-            ctx.warn(f"{self.KIND} keeps axis 0 of {x} and pools the rest, but this input holds its features on the "
-                     "last axis (a sequence or a channels-last map): it keeps the positions and pools the features; "
-                     "hint: sequence_pool pools a (T, F) sequence over T; permute a channels-last map first")
         return TensorType((x.shape[0],), x.dtype)
 
     def label(self) -> str:

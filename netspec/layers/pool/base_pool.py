@@ -8,6 +8,7 @@ from netspec.core.fmt import show
 from netspec.core.sizes import conv_out
 from netspec.core.types import TensorType
 from netspec.layers.base import (
+    READS_CHANNELS,
     Bool,
     Ctx,
     IntPair,
@@ -15,13 +16,13 @@ from netspec.layers.base import (
     PadPair,
     need_rank,
     option_error,
-    warn_channels_of_features_last,
 )
 from netspec.layers.conv.window import AXES, check_size, size_tuple
 
 
 class PoolBase(Layer):
     """Max/average pooling; the stride defaults to the kernel, as in PyTorch and Keras."""
+    READS: ClassVar[str | None] = READS_CHANNELS
 
     N: ClassVar[int] = 2
     MODE: ClassVar[str] = "max"
@@ -55,7 +56,6 @@ class PoolBase(Layer):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         need_rank(x, (self.N + 1,), f"a {self.N + 1}-D input (channels, {', '.join(AXES[self.N])})")
-        warn_channels_of_features_last(ctx, self.KIND, x)  # an LSTM's (T, F): it would pool the features
         out = [check_size(conv_out(n, k, s, p, 1, self.ceil_mode), AXES[self.N][i], self.KIND, ctx, s)
                for i, (n, k, s, p) in enumerate(zip(x.shape[1:], self.kernels, self.strides, self.paddings))]
         return TensorType((x.shape[0], *out), x.dtype)

@@ -7,7 +7,7 @@ from pydantic import Field, model_validator
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
 from netspec.core.types import TensorType, fmt_shape, same_shape
-from netspec.layers.base import Bool, Ctx, Float, Int, Layer, Width, need_float, option_error
+from netspec.layers.base import READS_STEPS, Bool, Ctx, Float, Int, Layer, Width, need_float, option_error
 
 MergeMode = Literal["concat", "sum", "mean", "mul"]
 
@@ -37,6 +37,7 @@ class RecurrentBase(Layer):
     GATES: ClassVar[int] = 1
     STATES: ClassVar[tuple[str, ...]] = ("h",)
     FAMILY: ClassVar[str] = "recurrent"
+    READS: ClassVar[str | None] = READS_STEPS
     FEATURES_LAST: ClassVar[bool] = True
     PRIMARY: ClassVar[str] = "units"
     ARITY: ClassVar[int | None] = 2  # the sequence, then up to len(STATES) initial states

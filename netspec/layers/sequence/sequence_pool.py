@@ -1,7 +1,7 @@
 from typing import Any, ClassVar, Literal
 
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, need_rank, register_layer
+from netspec.layers.base import READS_STEPS, Ctx, Layer, need_rank, register_layer
 
 
 @register_layer("sequence_pool", aliases=("seq_pool",))
@@ -9,6 +9,7 @@ class SequencePool(Layer):
     """Reduce the time axis: ``(T, F)`` → ``(F,)`` by the last or first step, the mean or the max."""
 
     FAMILY: ClassVar[str] = "pool"
+    READS: ClassVar[str | None] = READS_STEPS
     PRIMARY: ClassVar[str] = "mode"
     EXAMPLES: ClassVar = [({"mode": "last"}, [(5, 3)]), ({"mode": "mean"}, [("T", 4)]), ({"mode": "max"}, [(2, 6)]),
                           ({"mode": "first"}, [(3, 2, 2)])]

@@ -5,7 +5,17 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
 from netspec.core.types import TensorType
-from netspec.layers.base import Children, Ctx, Layer, channels_first, features_last, register_layer
+from netspec.layers.base import (
+    READS_STEPS,
+    Children,
+    Ctx,
+    Layer,
+    channels_first,
+    check_layout,
+    features_last,
+    register_layer,
+    step_channels_first,
+)
 
 
 @register_layer("time_distributed", aliases=("timedistributed",))
@@ -17,6 +27,7 @@ class TimeDistributed(Layer):
     """
 
     FAMILY: ClassVar[str] = "structure"
+    READS: ClassVar[str | None] = READS_STEPS
     CHILDREN: ClassVar[dict[str, int]] = {"layers": 1}
     EXAMPLES: ClassVar = [
         ({"layers": [{"kind": "dense", "units": 4, "activation": "relu"}]}, [(5, 3)]),
@@ -47,7 +58,7 @@ class TimeDistributed(Layer):
         t = TensorType(x.shape[1:], x.dtype)
         step = Ctx(ctx.strict)
         step.warnings = ctx.warnings
-        step.channels_first = (channels_first(ctx) and t.rank >= 2,)
+        step.channels_first = ((channels_first(ctx) or step_channels_first(ctx)) and t.rank >= 2,)
         step.features_last = (features_last(ctx),)
         out = []
         for i, layer in enumerate(self.layers):
@@ -61,6 +72,7 @@ class TimeDistributed(Layer):
                 raise ShapeError(f"{where} needs {layer.INPUT_DTYPE} input, got {t.dtype} {t}")
             try:
                 y = layer.infer([t], step)
+                check_layout(layer, [t], step)
             except ShapeError as err:
                 raise ShapeError(f"{where} at each step of {x}: {err}") from None
             if isinstance(y, dict):
@@ -81,6 +93,7 @@ class TimeDistributed(Layer):
         channel axis), so that ``param_shapes`` and ``build`` make what ``infer`` said."""
         scratch = Ctx()  # infer has reported the warnings of the steps already
         scratch.channels_first, scratch.features_last = ctx.channels_first, ctx.features_last
+        scratch.step_channels_first = ctx.step_channels_first
         layers = [layer for layer, _, _ in self.steps(ins[0], scratch)]
         if all(a is b for a, b in zip(layers, self.layers)):
             return self
@@ -91,7 +104,16 @@ class TimeDistributed(Layer):
         ``(T, U)`` with its features last; a conv at every step makes frames, not features last."""
         scratch = Ctx()
         scratch.channels_first, scratch.features_last = ctx.channels_first, ctx.features_last
+        scratch.step_channels_first = ctx.step_channels_first
         return features_last(self.walk(ins[0], scratch)[-1][3])
+
+    def output_step_channels_first(self, ins: list[TensorType], ctx: Ctx) -> bool:
+        """A channels-first map at every step (a conv's, a pool's) makes a sequence of them, ``(T, C, ...)``: its
+        channels are axis 1 (layer_scale scales them; a kind reading axis 0 as channels would read the steps)."""
+        scratch = Ctx()
+        scratch.channels_first, scratch.features_last = ctx.channels_first, ctx.features_last
+        scratch.step_channels_first = ctx.step_channels_first
+        return channels_first(self.walk(ins[0], scratch)[-1][3])
 
     def output_axes(self, ins: list[TensorType], out: TensorType) -> tuple[int | None, ...] | None:
         """The time axis stays first; the axes of a step go as the wrapped layers take them."""

@@ -39,13 +39,24 @@ class Parallel(Group):
             return builder.close_group(inner, outs[0])
         for i, out in enumerate(outs[1:], start=2):  # the merge meets the branches' values place by place
             order = builder.axis_order(outs[0], out)
-            if order is not None and order != tuple(range(len(order))):
-                raise ShapeError(problems=[Problem(
-                    f"branch {i}'s output {builder.type_of(out)} holds the axes of branch 1's "
-                    f"{builder.type_of(outs[0])} in another order, {list(order)}: the {self.merge} would meet "
-                    "values from different places", self.where, self.path,
-                    f"permute back at the end of branch {i} (permute: {inverse_permutation(order)}), or merge the "
-                    "branches yourself (a layer with from: naming them)")])
+            if order is None or order == tuple(range(len(order))):
+                continue
+            # Blame the branch that left the input's axes permuted: branch 1 when branch i keeps them.
+            own = builder.axis_order(ins[0], outs[0]), builder.axis_order(ins[0], out)
+            kept = [o is not None and o == tuple(range(len(o))) for o in own]
+            if kept[1] and own[0] is not None:
+                blamed, undo = 1, inverse_permutation(own[0])
+                message = (f"branch 1's output {builder.type_of(outs[0])} holds the axes of the input "
+                           f"{builder.type_of(ins[0])} in another order, {list(own[0])}, and branch {i}'s "
+                           f"{builder.type_of(out)} in theirs")
+            else:
+                blamed, undo = i, inverse_permutation(order)
+                message = (f"branch {i}'s output {builder.type_of(out)} holds the axes of branch 1's "
+                           f"{builder.type_of(outs[0])} in another order, {list(order)}")
+            raise ShapeError(problems=[Problem(
+                f"{message}: the {self.merge} would meet values from different places", self.where, self.path,
+                f"permute back at the end of branch {blamed} (permute: {undo}), or merge the "
+                "branches yourself (a layer with from: naming them)")])
         cls = layer_class(self.merge)  # `merge:` names the merge kind; only its class is created
         axis = {"axis": self.axis} if self.merge == "concat" and "axis" in self.model_fields_set else {}  # as written
         merge = cls(kind=cls.KIND, name="merge", activation=self.activation, **axis)

@@ -15,7 +15,6 @@ from netspec.layers.base import (
     inverse_permutation,
     layer_class,
     register_layer,
-    walk_layers,
 )
 from netspec.layers.structure.base_group import Group
 
@@ -80,12 +79,6 @@ def projection(x: TensorType, y: TensorType, norm: bool, strides: tuple[int | No
     return out
 
 
-def moves_axes(layers: list[Layer]) -> bool:
-    """Whether a layer of ``layers``, at any depth, moves values between axes (its kind is ``SHAPE_ONLY``:
-    permute, reshape, flatten). Then the body's output axes need not line up with its input's."""
-    return any(layer.SHAPE_ONLY for layer in walk_layers(layers))
-
-
 @functools.cache
 def _merge(activation: str | None) -> Layer:
     """A residual's add: one validated instance per activation, shared by every residual (layers are
@@ -118,6 +111,38 @@ class Residual(Group):
     projection_norm: Bool = Field(default=True, description="batch norm after the projection convolution")
     activation: ActivationName | None = None  # type: ignore[valid-type]
 
+    def check_order(self, builder: Composer, x: Ref, body: Ref, strides: tuple[int | None, ...] | None) -> None:
+        """Refuse to guess a projection where the axes of the body's output are not known to be the input's in
+        its order (``Composer.axis_order``): a reshape or a flatten made new ones, or a permute is not undone.
+        A body that permutes and permutes back is projected as if it had not permuted (a 1×1 convolution of a
+        channels-first map, a dense over a features-last one's last axis); a rank-2 input of unknown layout
+        whose body changed both axes with no receptive field to follow, though, has no known channel axis."""
+        xt, bt = builder.type_of(x), builder.type_of(body)
+        if xt.rank <= 1:
+            return
+        order = builder.axis_order(x, body)
+        if order is None:
+            raise ShapeError(problems=[Problem(
+                f"cannot infer the shortcut from {xt} to {bt}: the body's output axes are not known to be the "
+                "input's (a reshape or a flatten moves values between axes and makes new ones), so which axis of its "
+                "output matches which of the input is not known", self.where, self.path,
+                "write the shortcut: layers yourself (e.g. the same reshapes around a projection)")])
+        if order != tuple(range(len(order))):
+            raise ShapeError(problems=[Problem(
+                f"cannot infer the shortcut from {xt} to {bt}: the body's output holds the input's axes in another "
+                f"order, {list(order)}, so a projection would add each value to one from another place",
+                self.where, self.path, f"permute back at the end of the body (permute: {inverse_permutation(order)}), "
+                "or write the shortcut: layers yourself")])
+        known = builder.is_channels_first(x) or builder.is_features_last(x)
+        width_only = xt.rank == 2 and bt.rank == 2 and same_size(xt.shape[0], bt.shape[0])
+        if xt.rank == 2 and not known and strides is None and not width_only:
+            raise ShapeError(problems=[Problem(
+                f"cannot infer the shortcut from {xt} to {bt}: the input's layout is not known (a rank-2 (C, L) and "
+                "(T, F) look alike) and the body changed both axes with no receptive field to follow (it moves "
+                "values between axes, or mixes them), so which axis holds the channels is not known",
+                self.where, self.path, "write the shortcut: layers yourself (e.g. the same permutes around a 1×1 "
+                "convolution)")])
+
     def compose(self, builder: Composer, scope: Any, ins: list[Ref]) -> Ref:
         inner = builder.open_group(self, scope)
         x = ins[0]
@@ -127,12 +152,7 @@ class Residual(Group):
             sc_layers: list[Layer] = self.shortcut
         elif self.shortcut == "projection" or (self.shortcut == "auto" and xt != bt):
             strides = builder.stride_between(x, body)
-            if strides is None and xt.rank > 1 and moves_axes(self.layers):  # at the residual, not its last layer
-                raise ShapeError(problems=[Problem(
-                    f"cannot infer the shortcut from {xt} to {bt}: the body moves values between axes (a permute, "
-                    "reshape or flatten), so which axis of its output matches which of the input is not known",
-                    self.where, self.path, "write the shortcut: layers yourself (e.g. the same permutes around a "
-                    "1×1 convolution)")])
+            self.check_order(builder, x, body, strides)
             try:
                 sc_layers = projection(xt, bt, self.projection_norm, strides, builder.is_features_last(x))
             except ShapeError as err:  # the shortcut is the residual's: located there, not at the body's last layer

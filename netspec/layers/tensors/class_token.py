@@ -2,7 +2,7 @@ from typing import Any, ClassVar
 
 from netspec.core.sizes import sym_add
 from netspec.core.types import TensorType
-from netspec.layers.base import Ctx, Layer, register_layer
+from netspec.layers.base import READS_STEPS, Ctx, Layer, register_layer
 from netspec.layers.tensors.features import features
 
 
@@ -15,6 +15,7 @@ class ClassToken(Layer):
     """
 
     FAMILY: ClassVar[str] = "tensor"
+    READS: ClassVar[str | None] = READS_STEPS
     FEATURES_LAST: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({}, [(4, 6)]), ({}, [("T", 3)]), ({"trainable": False}, [(1, 2)])]
 

@@ -14,6 +14,7 @@ from netspec.layers.base import (
     need_float,
     register_layer,
     sample_axis,
+    step_channels_first,
 )
 
 
@@ -23,8 +24,9 @@ class LayerScale(Layer):
 
     The channel axis is the one the layout of the input says: the last after a dense, embedding,
     recurrent or attention layer (a sequence ``(T, C)``, or a channels-last map after a permute), the
-    first after a convolution or a pool (conv1d's ``(C, L)``, an image ``(C, H, W)``), and the first of
-    ``(C,)``. A rank-2 input whose layout is not known (a network input, a reshape's output) cannot be
+    first after a convolution or a pool (conv1d's ``(C, L)``, an image ``(C, H, W)``), the second of a
+    sequence of such maps (``time_distributed`` of a conv: ``(T, C, H, W)``, each step's channels), and the
+    first of ``(C,)``. A rank-2 input whose layout is not known (a network input, a reshape's output) cannot be
     told from its shape: it warns and scales the last axis (a sequence's). ``axis`` overrides it. The
     parameter ``layer_scale`` has C on that axis and 1 on the axes after it, so it broadcasts:
     ``(C, 1, 1)`` for an image, as torchvision's ConvNeXt; ``(C,)`` for a sequence.
@@ -51,6 +53,8 @@ class LayerScale(Layer):
         layout: ``(C, L)`` and ``(T, F)`` look alike)."""
         if features_last(ctx):
             return -1, False
+        if step_channels_first(ctx) and x.rank >= 3:  # (T, C, ...): a conv at every step (time_distributed)
+            return 1, False
         if channels_first(ctx) or x.rank != 2:
             return 0, False
         return -1, True  # not from a symbolic size: `--bind` would change the answer

@@ -4,7 +4,7 @@ from pydantic import Field
 
 from netspec.core.errors import ShapeError
 from netspec.core.types import TensorType
-from netspec.layers.base import Bool, Ctx, Float, Layer, number, register_layer
+from netspec.layers.base import READS_STEPS, Bool, Ctx, Float, Layer, number, register_layer
 from netspec.layers.tensors.features import features
 
 MAX_LEN = 1 << 20
@@ -23,6 +23,7 @@ class PositionEmbedding(Layer):
     """
 
     FAMILY: ClassVar[str] = "tensor"
+    READS: ClassVar[str | None] = READS_STEPS
     ELEMENTWISE: ClassVar[bool] = True
     EXAMPLES: ClassVar = [
         ({}, [(5, 4)]),
