@@ -105,10 +105,15 @@ class InitSpec(BaseModel):
         if not isinstance(data, dict):
             return data
         if "scheme" not in data:
-            raise PydanticCustomError(
-                "value_error", "scheme is missing: init options ({written}) need the scheme they are for",
-                {"written": ", ".join(str(k) for k in data) or "nothing written",
-                 "hint": f"write e.g. 'scheme: normal' beside them; schemes: {', '.join(INIT_SCHEMES)}"})
+            written = [str(k) for k in data]
+            takers = [name for name, entry in INIT_SCHEMES.items() if written and set(written) <= set(entry.args)]
+            hint = f"add the key 'scheme' naming one: {', '.join(takers or INIT_SCHEMES)}"
+            if takers:
+                hint += f" ({'the one that takes' if len(takers) == 1 else 'those that take'} {', '.join(written)})"
+            raise PydanticCustomError(  # the hint in words, not YAML's or the DSL's syntax
+                "value_error", "scheme is missing: {what}",
+                {"what": f"init options ({', '.join(written)}) need the scheme they are for" if written else
+                 "an empty init mapping names no scheme", "hint": hint})
         scheme = data["scheme"]
         if not isinstance(scheme, str) or scheme not in INIT_SCHEMES:
             return data  # the scheme's own error (a did-you-mean among the names)
@@ -116,7 +121,8 @@ class InitSpec(BaseModel):
         for key in data:
             if key != "scheme" and key not in takes:
                 others = [name for name, entry in INIT_SCHEMES.items() if key in entry.args]
-                hint = did_you_mean(str(key), takes) or (f"'{key}' is an option of {', '.join(others)}" if others else "")
+                hint = did_you_mean(str(key), takes) or (f"'{key}' is an option of {', '.join(others)}"
+                                                         if others else "")
                 raise PydanticCustomError(  # "key": where problems.py puts it (at the key written)
                     "value_error", "unknown option '{key}' for init scheme {scheme} ({takes})",
                     {"key": str(key), "scheme": scheme,

@@ -121,7 +121,7 @@ def test_a_near_miss_option_gets_a_did_you_mean():
 def test_a_mapping_without_its_scheme_says_so():
     problem, line = _problem("{std: 2}")
     assert problem.message.startswith("scheme is missing") and "InitSpec" not in str(problem)
-    assert "scheme: normal" in problem.hint
+    assert "'scheme'" in problem.hint and ": normal (" in problem.hint  # only normal_ takes a std
     assert problem.location.column == line.index("{std") + 1
 
 

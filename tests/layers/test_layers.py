@@ -74,7 +74,8 @@ def _edge_values(prop: dict) -> list:
     out: list = []
     for s in [prop, *prop.get("anyOf", []), *prop.get("oneOf", [])]:
         t = s.get("type")
-        out += list(s.get("enum", [])) + ([s["const"]] if "const" in s else []) + ([True, False] if t == "boolean" else [])
+        out += list(s.get("enum", [])) + ([s["const"]] if "const" in s else [])
+        out += [True, False] if t == "boolean" else []
         if t in ("integer", "number"):
             step = 1 if t == "integer" else 1e-6
             out += [s[k] for k in ("minimum", "maximum") if k in s and abs(s[k]) <= 64]
