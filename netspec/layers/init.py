@@ -1,9 +1,13 @@
 """Weight initialisation schemes: the one table the schema and the torch backend read."""
 
+import math
 from types import MappingProxyType
-from typing import Annotated, Literal, Mapping, NamedTuple, Union
+from typing import Annotated, Any, Literal, Mapping, NamedTuple, Union
 
-from pydantic import BaseModel, ConfigDict, Strict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from netspec.core.errors import did_you_mean
 
 _NONE: Mapping = MappingProxyType({})  # the shared empty default of a read-only table's mappings
 
@@ -42,13 +46,47 @@ INIT_SCHEMES: dict[str, InitScheme] = {
 SchemeName = Literal[tuple(INIT_SCHEMES)]  # type: ignore[valid-type]
 
 
-# A number, typed as the JSON Schema says (true and "0.02" are refused; an int is a number); strict
-# here rather than base.Float, which this module cannot import (base imports it).
-Number = Annotated[float, Strict()]
+# The largest float32 (parameters are float32): a value beyond it does not fit the tensor torch fills
+# (``constant_`` refuses 1e39; ``uniform_`` refuses a range wider than it; ``.inf`` trains to nan).
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _finite(v: float) -> float:
+    """A value a float32 parameter can hold: not nan, not ±inf, not beyond float32's range."""
+    if math.isnan(v) or abs(v) > FLOAT32_MAX:
+        raise PydanticCustomError(
+            "value_error", "expected a finite number (at most 3.4e38 in size, a float32); got {got}",
+            {"got": ".nan" if math.isnan(v) else ("-" if v < 0 else "") + (".inf" if math.isinf(v) else f"{abs(v):g}"),
+             "hint": "an init value fills a float32 parameter: write a finite number"})
+    return v
+
+
+# A number, typed as the JSON Schema says (true and "0.02" are refused; an int is a number), finite;
+# strict here rather than base.Float, which this module cannot import (base imports it).
+Number = Annotated[float, Strict(), AfterValidator(_finite)]
+
+
+def _finite_leaves(v: list) -> list:
+    """A nested list of values (``init: {weight: [[1, 0], [0, 1]]}``): its leaves finite numbers."""
+    stack: list[Any] = [v]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise PydanticCustomError("value_error", "expected numbers (a nested list of them) in an init value; "
+                                      "got {got}", {"got": repr(item) if isinstance(item, str) else str(item).lower()})
+        else:
+            _finite(float(item))
+    return v
+
+
+Values = Annotated[list, AfterValidator(_finite_leaves)]
 
 
 class InitSpec(BaseModel):
-    """A named scheme with arguments: ``{scheme: normal, std: 0.02}``."""
+    """A named scheme with arguments: ``{scheme: normal, std: 0.02}``. Each scheme takes only its own
+    options (``INIT_SCHEMES[scheme].args``), with the values ``torch.nn.init`` accepts."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     scheme: SchemeName  # type: ignore[valid-type]
@@ -59,5 +97,61 @@ class InitSpec(BaseModel):
     gain: Number = 1.0
     value: Number = 0.0
 
+    @model_validator(mode="before")
+    @classmethod
+    def _options_of_the_scheme(cls, data: Any) -> Any:
+        """The scheme named first, then only the options it takes (``{scheme: normal, gain: 2}`` would
+        silently keep std 1)."""
+        if not isinstance(data, dict):
+            return data
+        if "scheme" not in data:
+            written = [str(k) for k in data]
+            takers = [name for name, entry in INIT_SCHEMES.items() if written and set(written) <= set(entry.args)]
+            hint = f"add the key 'scheme' naming one: {', '.join(takers or INIT_SCHEMES)}"
+            if takers:
+                hint += f" ({'the one that takes' if len(takers) == 1 else 'those that take'} {', '.join(written)})"
+            raise PydanticCustomError(  # the hint in words, not YAML's or the DSL's syntax
+                "value_error", "scheme is missing: {what}",
+                {"what": f"init options ({', '.join(written)}) need the scheme they are for" if written else
+                 "an empty init mapping names no scheme", "hint": hint})
+        scheme = data["scheme"]
+        if not isinstance(scheme, str) or scheme not in INIT_SCHEMES:
+            return data  # the scheme's own error (a did-you-mean among the names)
+        takes = list(INIT_SCHEMES[scheme].args)
+        for key in data:
+            if key != "scheme" and key not in takes:
+                others = [name for name, entry in INIT_SCHEMES.items() if key in entry.args]
+                hint = did_you_mean(str(key), takes) or (f"'{key}' is an option of {', '.join(others)}"
+                                                         if others else "")
+                raise PydanticCustomError(  # "key": where problems.py puts it (at the key written)
+                    "value_error", "unknown option '{key}' for init scheme {scheme} ({takes})",
+                    {"key": str(key), "scheme": scheme,
+                     "takes": f"it takes: {', '.join(takes)}" if takes else "it takes no options", "hint": hint})
+        return data
 
-InitValue = Union[SchemeName, Number, list, InitSpec]  # type: ignore[valid-type]
+    @field_validator("std")
+    @classmethod
+    def _std_not_negative(cls, v: float) -> float:
+        if v < 0:  # torch.nn.init.normal_: "normal expects std >= 0.0"
+            raise ValueError(f"std must be ≥ 0 (a standard deviation); got {v:g}")
+        return v
+
+    @field_validator("gain")
+    @classmethod
+    def _gain_positive(cls, v: float) -> float:
+        if v <= 0:  # xavier_*: a negative gain is a negative std or bound, which torch refuses; 0: all zeros
+            raise PydanticCustomError("value_error", "gain must be > 0 (it scales the scheme's std or bound); got {g}",
+                                      {"g": f"{v:g}", "hint": "for all zeros write 'zeros'"})
+        return v
+
+    @model_validator(mode="after")
+    def _range(self) -> "InitSpec":
+        if self.scheme == "uniform":  # torch.nn.init.uniform_: from ≤ to, and to - from within a float
+            if self.a > self.b:
+                raise ValueError(f"a must be ≤ b (uniform draws from [a, b)); got a = {self.a:g}, b = {self.b:g}")
+            if self.b - self.a > FLOAT32_MAX:
+                raise ValueError(f"a and b are {self.b - self.a:g} apart, more than a float32 holds (3.4e38)")
+        return self
+
+
+InitValue = Union[SchemeName, Number, Values, InitSpec]  # type: ignore[valid-type]

@@ -40,14 +40,55 @@ def problems_from_errors(errors: list[dict[str, Any]], tree: Any, model: type[Ba
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     reached: dict[tuple[Any, ...], tuple[Reached, Any]] = {}
     for err in errors:
-        spot = walk(tree, err["loc"])
+        spot = walk(tree, _unlabelled(err["loc"], tree))
         groups.setdefault(spot.steps, []).append(err)
         reached[spot.steps] = (spot, err.get("input"))
+    groups = {steps: _members_own(errs) for steps, errs in groups.items()}
     kept = [(steps, errs) for steps, errs in groups.items() if not _shadowed(steps, errs, groups)]
     problems = [_one(errs, *reached[steps], model, tree) for steps, errs in kept]
     if uses:  # else the caller says which use itself (a deferred expansion)
         problems = [_in_uses(p, reached[steps][0]) for p, (steps, _) in zip(problems, kept)]
     return problems
+
+
+def _model_names() -> set[str]:
+    """The class names of every pydantic model: what pydantic puts in an error's ``loc`` for a union's
+    model member (``init.weight.InitSpec.foo``), never a place the user wrote."""
+    names, todo = set(), [BaseModel]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub.__name__ not in names:
+                names.add(sub.__name__)
+                todo.append(sub)
+    return names
+
+
+def _unlabelled(loc: tuple[Any, ...], tree: Any) -> tuple[Any, ...]:
+    """``loc`` less the union members' model names (a key the user wrote with that name is kept)."""
+    names: set[str] | None = None
+    out, node = [], tree
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(part, str) and part[:1].isupper():
+            names = _model_names() if names is None else names
+            if part in names:
+                continue
+        out.append(part)
+    return tuple(out)
+
+
+def _members_own(errs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A union's value that one member took as its own and refused with its own message (a value_error:
+    ``init: {weight: .nan}``, ``{scheme: normal, foo: 2}``): that message, not the other members'
+    "expected a number or a list"."""
+    own = [e for e in errs if e["type"] == "value_error"]
+    if own and all(e["type"] == "value_error" or e["type"] in _EXPECTED or e["type"] in ("literal_error", "enum")
+                   for e in errs):
+        return own
+    return errs
 
 
 def _in_uses(problem: Problem, spot: Reached) -> Problem:
@@ -187,7 +228,11 @@ def _value_error(e: dict[str, Any], spot: Reached, value: Any) -> Problem:
     msg = msg[0].lower() + msg[1:] if msg else msg
     where, path = spot.where, spot.path
     first = re.match(r"[A-Za-z_][A-Za-z0-9_]*", msg)
-    if isinstance(value, dict) and first and first.group(0) in value:
+    named = (e.get("ctx") or {}).get("key")  # a validator's message about a key it names: at that key
+    if isinstance(value, dict) and isinstance(named, str) and named in value:
+        where = value.where(named) if hasattr(value, "where") and value.where(named) else where
+        path = f"{path}.{named}" if path else named
+    elif isinstance(value, dict) and first and first.group(0) in value:
         key = first.group(0)  # a message about this option's value: at the value
         where = value.value_where(key) if hasattr(value, "value_where") and value.value_where(key) else where
         path = f"{path}.{key}" if path else key

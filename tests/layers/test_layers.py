@@ -6,11 +6,13 @@ import pytest
 import torch
 from torch_truth import assert_matches_torch, spec_for
 
-from netspec import ShapeError, load
-from netspec.backends.torch.compile import example_inputs
+import netspec
+from netspec import NetspecError, ShapeError, load
+from netspec.backends.torch.compile import compile_graph, example_inputs
 from netspec.core.sizes import evaluate
 from netspec.ir.build import build_graph
 from netspec.layers import layer_kinds
+from netspec.layers.base import Layer
 
 CASES = [(kind, i, args, shapes) for kind, cls in layer_kinds().items() for i, (args, shapes) in enumerate(cls.EXAMPLES)]
 
@@ -36,8 +38,78 @@ def test_kind_matches_torch(kind, i, args, shapes):
     model = assert_matches_torch(graph).train()  # compared in eval mode; training mode must run too
     torch.manual_seed(0)
     out = model(*example_inputs(graph))
-    outs = out if isinstance(out, tuple) else (out,)
-    assert [tuple(o.shape[1:]) for o in outs] == [tuple(t.shape) for t in graph.output_types().values()]
+    _assert_outputs_as_checked(out, graph)
+
+
+def _assert_outputs_as_checked(out, graph) -> None:
+    """The compiled module returns what `check` reports: one tensor for one output (a one-piece split too:
+    a tuple there broke the next layer), a tuple of that many for several, of the reported shapes."""
+    types = list(graph.output_types().values())
+    if len(types) == 1:
+        assert isinstance(out, torch.Tensor), f"one output reported, the module returned a {type(out).__name__}"
+        out = (out,)
+    assert isinstance(out, tuple) and len(out) == len(types)
+    assert [tuple(o.shape[1:]) for o in out] == [tuple(t.shape) for t in types]
+
+
+@pytest.mark.parametrize("layer", ["split: {sizes: [4]}", "chunk: 1", "split: {sizes: [4], axis: -1}",
+                                   "chunk: {chunks: 1, axis: 0}"])
+def test_a_one_piece_split_is_its_input_to_the_next_layer(layer):
+    """`split: {sizes: [4]}` / `chunk: 1` (a block's `chunks: ${heads}` at heads = 1) then a dense layer:
+    the compiled module runs and equals torch.split/chunk (one piece, the input itself) then the Linear."""
+    text = f"input: [4]\nlayers:\n  - {layer}\n  - dense: {{units: 2, name: d}}\n"
+    report = netspec.check(text)
+    assert report.to_dict()["outputs"] == {"d": [2]}
+    model = netspec.compile(text)
+    x = torch.randn(3, 4)
+    (piece,) = torch.split(x, [4], dim=1) if "split" in layer else torch.chunk(x, 1, dim=1)
+    assert torch.equal(model(x), model.d(piece))
+
+
+EDGE_CASES = [(kind, i) for kind, i, _, _ in CASES]
+
+
+def _edge_values(prop: dict) -> list:
+    """Values at and around the bounds the option's JSON Schema gives (what `check` lets through)."""
+    out: list = []
+    for s in [prop, *prop.get("anyOf", []), *prop.get("oneOf", [])]:
+        t = s.get("type")
+        out += list(s.get("enum", [])) + ([s["const"]] if "const" in s else [])
+        out += [True, False] if t == "boolean" else []
+        if t in ("integer", "number"):
+            step = 1 if t == "integer" else 1e-6
+            out += [s[k] for k in ("minimum", "maximum") if k in s and abs(s[k]) <= 64]
+            out += [s["exclusiveMinimum"] + step] if "exclusiveMinimum" in s else []
+            out += [s["exclusiveMaximum"] - step] if s.get("exclusiveMaximum", 1e9) <= 64 else []
+            out += [0, 1, 2, 3, 5, 8, 16, -1, -2] if t == "integer" else [0.0, 0.5, 0.999, 1.0, 2.0]
+        if t == "array" and (s.get("items") or {}).get("type") == "integer":
+            out += [[v] * n for v in (0, 1, 2, 3, 5, 8) for n in {s.get("minItems", 1), max(s.get("minItems", 1), 2)}]
+        if t == "array" and "prefixItems" in s:
+            out += [[v] * len(s["prefixItems"]) for v in (0, 1, 2, 3, 5, 8)]
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind,i", EDGE_CASES, ids=[f"{k}-{i}" for k, i in EDGE_CASES])
+def test_what_check_accepts_at_the_edges_builds_and_runs(kind, i):
+    """Each kind's EXAMPLES with one option at a time moved to its bounds and small values: whatever `check`
+    accepts, torch builds and runs (train and eval) with the outputs `check` reports, or `check` refuses it."""
+    cls = layer_kinds()[kind]
+    args, shapes = cls.EXAMPLES[i]
+    props = cls.model_json_schema(by_alias=True).get("properties", {})
+    common = set(Layer.model_fields) | {"from"}
+    variants = [{**args, f: v} for f, p in props.items() if f not in common and not cls.CHILDREN.get(f)
+                for v in _edge_values(p)]
+    for var in variants:
+        try:
+            spec = load(spec_for(kind, var, shapes))
+            graph = build_graph(spec, bind={"T": 9}).network()
+        except NetspecError:
+            continue  # refused by check: a message, not a crash (the spec tests cover the messages)
+        model = compile_graph(build_graph(spec, bind={"T": 9}))
+        for mode in (True, False):
+            torch.manual_seed(0)
+            _assert_outputs_as_checked(model.train(mode)(*example_inputs(graph, high=1)), graph)  # id 0: any vocab
 
 
 def _builds(spec, length: int) -> bool:

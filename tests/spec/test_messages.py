@@ -197,3 +197,29 @@ def test_a_list_too_short_for_its_option_says_how_many_values():
     for item in ("adaptive_avg_pool2d: [3]", "adaptive_avg_pool2d: {output_size: [3]}"):
         (problem,) = _problems(f"input: [4, 6, 6]\nlayers:\n  - {item}\n")
         assert problem.message == "expected at least 2 values here; got [3]" and problem.path.endswith("output_size")
+
+
+def test_a_union_members_model_name_is_never_a_place():
+    """pydantic names a union's model member in an error's loc (``v.Opts.x``): the problem is at ``v.x``,
+    in the words the user wrote; a key the user wrote with that name is still a place."""
+    from typing import Union
+
+    from pydantic import BaseModel, ConfigDict, ValidationError
+
+    from netspec.spec.problems import problems_from_errors
+
+    class Opts(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        size: int = 1
+
+    class Root(BaseModel):
+        v: Union[int, Opts]
+        table: dict[str, Union[int, Opts]] = {}
+
+    for tree, path, message in [({"v": {"x": 1}}, "v.x", "unknown key 'x'"),
+                                ({"v": {"size": "big"}}, "v.size", "expected an integer; got 'big'"),
+                                ({"v": 1, "table": {"Opts": {"sise": 2}}}, "table.Opts.sise", "unknown key 'sise'")]:
+        with pytest.raises(ValidationError) as info:
+            Root.model_validate(tree)
+        (problem,) = problems_from_errors(info.value.errors(), tree, Root)
+        assert (problem.path, problem.message) == (path, message)

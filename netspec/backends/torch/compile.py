@@ -83,7 +83,11 @@ def compile_network(net: NetGraph, in_place: bool = True) -> nn.Module:
                 module = node.layer.build(list(node.in_types))
             except Exception as exc:  # a torch constructor refusing what the shape rule allowed is a netspec bug
                 raise BuildError(f"{node.location or ''} {node.name}: building {node.kind} failed: {exc}") from exc
-            initialise(module, node.init)
+            try:
+                initialise(module, node.init)
+            except Exception as exc:  # a value torch.nn.init refuses that the spec's checks let through
+                raise BuildError(f"{node.location or ''} {node.name}: initialising {node.kind} failed: {exc}; hint: "
+                                 "check the layer's 'init:' values") from exc
             for pname, (owner, owner_param) in node.tied.items():  # the same Parameter: counted once, as torch does
                 setattr(module, pname, root.get_submodule(owner).get_parameter(owner_param))
             if not node.trainable:

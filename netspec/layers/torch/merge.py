@@ -60,7 +60,8 @@ class Concat(nn.Module):
 
 class Split(nn.Module):
     """``torch.split`` into pieces of the given sizes along a (batch-inclusive) dimension, or
-    ``torch.chunk`` into that many equal pieces; returns a tuple."""
+    ``torch.chunk`` into that many equal pieces; returns a tuple, or the one piece itself when there
+    is one (``sizes: [4]``, ``chunks: 1``: the layer then has one output, as ``check`` reports it)."""
 
     def __init__(self, sizes: list[int] | int, dim: int, chunks: bool = False) -> None:
         super().__init__()
@@ -68,10 +69,12 @@ class Split(nn.Module):
         self.dim = dim
         self.chunks = chunks
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         if self.chunks:
-            return tuple(torch.chunk(x, int(self.sizes), dim=self.dim))  # type: ignore[arg-type]
-        return tuple(torch.split(x, self.sizes, dim=self.dim))
+            pieces = tuple(torch.chunk(x, int(self.sizes), dim=self.dim))  # type: ignore[arg-type]
+        else:
+            pieces = tuple(torch.split(x, self.sizes, dim=self.dim))
+        return pieces[0] if len(pieces) == 1 else pieces
 
     def extra_repr(self) -> str:
         return f"{'chunks' if self.chunks else 'sizes'}={self.sizes}, dim={self.dim}"

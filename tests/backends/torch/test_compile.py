@@ -292,3 +292,17 @@ layers:
     x = torch.randn(3, 10, 64)
     with torch.no_grad():
         assert torch.allclose(model(x), model.block.fc(x) + short(x))
+
+
+def test_an_init_torch_refuses_is_a_netspec_error_at_the_layer(monkeypatch):
+    """Whatever slips past `check` (here torch's normal_ made to refuse every value) is a located
+    BuildError from netspec.compile, never a raw RuntimeError."""
+    def refuse(*args, **kwargs):
+        raise RuntimeError("normal expects std >= 0.0")
+
+    monkeypatch.setattr(torch.nn.init, "normal_", refuse)
+    text = "input: [4]\nlayers:\n  - dense: {units: 2, name: d, init: {weight: {scheme: normal, std: 0.1}}}\n"
+    with pytest.raises(netspec.NetspecError) as info:
+        netspec.compile(text)
+    assert "d: initialising dense failed" in str(info.value) and "normal expects" in str(info.value)
+    assert "3:5" in str(info.value)  # the layer's place: line 3, column 5

@@ -1,0 +1,137 @@
+"""`init:` schemes' arguments: what torch.nn.init refuses (or fills with nan/inf) is refused by `check`,
+at the value written, in the user's words (never a pydantic model's name)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import netspec
+from netspec.core.errors import NetspecError, Problem
+from netspec.layers.init import INIT_SCHEMES
+
+LINE = "  - dense: {units: 3, name: d, init: {weight: %s}}"
+
+
+def _problem(init: str) -> tuple[Problem, str]:
+    line = LINE % init
+    with pytest.raises(NetspecError) as info:
+        netspec.check(f"input: [4]\nlayers:\n{line}\n")
+    (problem,) = info.value.problems
+    assert problem.location is not None and problem.location.line == 3, problem
+    return problem, line
+
+
+def _torch_fill(scheme: str, **args: float) -> torch.Tensor:
+    """The scheme's torch function on a (3, 4) weight with these arguments (its keyword names from the table)."""
+    entry = INIT_SCHEMES[scheme]
+    t = torch.empty(3, 4)
+    getattr(torch.nn.init, entry.torch_fn)(t, **{entry.args[k]: v for k, v in args.items()}, **entry.kwargs)
+    return t
+
+
+def _torch_refuses(scheme: str, **args: float) -> bool:
+    """torch raises, or fills the weight with values that are not finite (a network that trains to nan)."""
+    try:
+        return not bool(_torch_fill(scheme, **args).isfinite().all())
+    except (RuntimeError, ValueError, OverflowError):
+        return True
+
+
+# (init as written, the scheme and arguments torch is given, the text at which the problem points, a fragment)
+REFUSED = [
+    ("{scheme: normal, std: -1}", "normal", {"std": -1.0}, "-1", "std must be ≥ 0"),
+    ("{scheme: normal, std: .nan}", "normal", {"std": math.nan}, ".nan", "finite"),
+    ("{scheme: normal, mean: .inf}", "normal", {"mean": math.inf}, ".inf", "finite"),
+    ("{scheme: uniform, a: 1, b: 0}", "uniform", {"a": 1.0, "b": 0.0}, "1", "a must be ≤ b"),
+    ("{scheme: uniform, a: -3e38, b: 3e38}", "uniform", {"a": -3e38, "b": 3e38}, "-3e38", "apart"),
+    ("{scheme: uniform, a: 0, b: 1e400}", "uniform", {"a": 0.0, "b": math.inf}, "1e400", "finite"),
+    ("{scheme: constant, value: .inf}", "constant", {"value": math.inf}, ".inf", "finite"),
+    ("{scheme: constant, value: 1e39}", "constant", {"value": 1e39}, "1e39", "finite"),
+    ("{scheme: xavier_uniform, gain: -1}", "xavier_uniform", {"gain": -1.0}, "-1", "gain must be > 0"),
+    ("{scheme: xavier_normal, gain: -2}", "xavier_normal", {"gain": -2.0}, "-2", "gain must be > 0"),
+    ("{scheme: xavier_normal, gain: .inf}", "xavier_normal", {"gain": math.inf}, ".inf", "finite"),
+    ("{scheme: orthogonal, gain: .nan}", "orthogonal", {"gain": math.nan}, ".nan", "finite"),
+]
+
+
+@pytest.mark.parametrize("init, scheme, args, at, fragment", REFUSED, ids=[r[0] for r in REFUSED])
+def test_arguments_torch_refuses_are_refused_at_the_value(init, scheme, args, at, fragment):
+    assert _torch_refuses(scheme, **args)  # the independent source: torch itself, at run time
+    problem, line = _problem(init)
+    assert fragment in problem.message
+    assert problem.location.column == line.index(at, line.index("weight")) + 1  # at the value written
+
+
+@pytest.mark.parametrize("init, expected", [(".nan", "got .nan"), ("1e400", "got .inf"), ("-.inf", "got -.inf"),
+                                            ("[[1, 0, 0, 0], [0, .nan, 0, 0], [0, 0, 1, 0]]", "got .nan")])
+def test_values_that_do_not_fit_a_float32_are_refused(init, expected):
+    """A literal value fills the float32 weight: torch fills nan/inf as such (a network that trains to nan)."""
+    t = torch.empty(1)
+    t.fill_(float("nan"))
+    assert not t.isfinite().all()  # torch takes it silently: netspec must refuse it
+    problem, line = _problem(init)
+    assert expected in problem.message and "finite" in problem.message
+    assert problem.path == "layers[0].init.weight"
+    assert problem.location.column == line.index(init) + 1
+
+
+@pytest.mark.parametrize("init, scheme, args", [
+    ("{scheme: normal, std: 0}", "normal", {"std": 0.0}),  # torch: std >= 0, so 0 (all the mean) is fine
+    ("{scheme: uniform, a: 2, b: 2}", "uniform", {"a": 2.0, "b": 2.0}),  # from == to is allowed
+    ("{scheme: uniform, a: -1e38, b: 1e38}", "uniform", {"a": -1e38, "b": 1e38}),
+    ("{scheme: constant, value: -3e38}", "constant", {"value": -3e38}),
+    ("{scheme: xavier_normal, gain: 0.01}", "xavier_normal", {"gain": 0.01}),
+])
+def test_edge_arguments_torch_takes_still_pass(init, scheme, args):
+    assert not _torch_refuses(scheme, **args)
+    text = f"input: [4]\nlayers:\n{LINE % init}\n"
+    netspec.check(text)
+    model = netspec.compile(text)
+    assert torch.equal(model.d.weight.isfinite(), torch.ones(3, 4, dtype=torch.bool))
+
+
+def test_gain_zero_is_refused_with_a_hint():
+    """torch accepts gain 0 (all zeros): netspec refuses it as a likely slip and points at 'zeros'."""
+    assert torch.count_nonzero(_torch_fill("xavier_uniform", gain=0.0)) == 0
+    problem, line = _problem("{scheme: xavier_uniform, gain: 0}")
+    assert "gain must be > 0" in problem.message and "zeros" in problem.hint
+
+
+@pytest.mark.parametrize("init, key, fragment", [
+    ("{scheme: normal, foo: 2}", "foo", "unknown option 'foo' for init scheme normal (it takes: mean, std)"),
+    ("{scheme: normal, gain: 2}", "gain", "unknown option 'gain' for init scheme normal (it takes: mean, std)"),
+    ("{scheme: he_normal, std: 2}", "std", "unknown option 'std' for init scheme he_normal (it takes no options)"),
+    ("{scheme: uniform, stdd: 2}", "stdd", "unknown option 'stdd' for init scheme uniform (it takes: a, b)"),
+])
+def test_an_option_the_scheme_does_not_take_is_named_at_its_key(init, key, fragment):
+    problem, line = _problem(init)
+    assert fragment in problem.message
+    assert "InitSpec" not in str(problem) and problem.path == f"layers[0].init.weight.{key}"
+    assert problem.location.column == line.index(f"{key}:") + 1
+
+
+def test_a_near_miss_option_gets_a_did_you_mean():
+    problem, _ = _problem("{scheme: normal, sdt: 0.1}")
+    assert "did you mean 'std'" in problem.hint
+
+
+def test_a_mapping_without_its_scheme_says_so():
+    problem, line = _problem("{std: 2}")
+    assert problem.message.startswith("scheme is missing") and "InitSpec" not in str(problem)
+    assert "'scheme'" in problem.hint and ": normal (" in problem.hint  # only normal_ takes a std
+    assert problem.location.column == line.index("{std") + 1
+
+
+def test_every_scheme_with_its_own_options_passes():
+    """The table's arguments are each taken by its torch function (the keyword names are torch's)."""
+    for scheme, entry in INIT_SCHEMES.items():
+        if entry.torch_fn is None:
+            continue
+        args = {k: 0.5 for k in entry.args}
+        assert not _torch_refuses(scheme, **args), scheme
+        text = f"input: [4]\nlayers:\n  - dense: {{units: 3, init: {{weight: {{scheme: {scheme}" + "".join(
+            f", {k}: 0.5" for k in args) + "}}}\n"
+        netspec.check(text)
