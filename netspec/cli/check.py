@@ -45,6 +45,8 @@ def run_check(args: argparse.Namespace) -> int:
 
         return watch(args.spec, lambda: run_check(argparse.Namespace(**{**vars(args), "watch": False})))
     report = check(args.spec, batch=args.batch, bind=bind_sizes(args.bind), strict=args.strict, network=args.network)
+    if not args.network:  # one network of several: the others' names are not in this graph
+        _check_group_lr(report.graph, args.spec)
     recipe = _recipe_warnings(report.graph.train, args.spec, args.strict, color=not args.json and sys.stdout.isatty())
     if args.json:
         print(report.to_json())
@@ -60,6 +62,32 @@ def run_check(args: argparse.Namespace) -> int:
                 print(f"expectation failed: {p}", file=sys.stderr)
         return 1
     return 0
+
+
+def trainable_names(graph: Any) -> list[str]:
+    """The dotted names of the trainable parameters of the module ``netspec build`` compiles from ``graph``, as
+    its ``named_parameters()`` gives them (a spec with several networks: under each network's name), from
+    the IR alone: a shared layer's and tied parameters live where they are defined."""
+    nets = graph.networks
+    return [f"{net + '.' if len(nets) > 1 else ''}{node.name}.{param}" for net, g in nets.items() for node in g.nodes
+            if node.trainable and not node.shared for param in node.params if param not in node.tied]
+
+
+def _check_group_lr(graph: Any, source: str) -> None:
+    """``optimizer.group_lr`` names that name no trainable parameter: errors at the place written, as
+    ``netspec build`` refuses them.
+
+    Raises:
+        SpecValidationError: one located problem per such name."""
+    train = graph.train
+    if train is None or not getattr(getattr(train, "optimizer", None), "group_lr", None):
+        return
+    from netspec.core.errors import SpecValidationError
+    from netspec.spec.recipe import group_lr_problems, spec_tree
+
+    problems = group_lr_problems(train, trainable_names(graph), spec_tree(source))
+    if problems:
+        raise SpecValidationError(problems=problems)
 
 
 def _recipe_warnings(train: Any, source: str, strict: bool, color: bool) -> list[str]:

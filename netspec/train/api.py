@@ -11,7 +11,7 @@ import torch
 
 from netspec.api import Source, analyze
 from netspec.backends.report.summary import warning_lines
-from netspec.core.errors import DataError, ExpectationError, NetspecError, UsageError
+from netspec.core.errors import DataError, ExpectationError, NetspecError, SpecValidationError, UsageError
 from netspec.ir.graph import Graph, NetGraph
 from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
@@ -73,6 +73,14 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     from netspec.backends.torch.compile import compile_graph
 
     model = compile_graph(graph)
+    if cfg.optimizer.group_lr:  # a name of no trainable parameter: at the place written, as `check` says it
+        from netspec.spec import recipe
+
+        trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+        problems = recipe.group_lr_problems(cfg, trainable, recipe.spec_tree(source) if spec_file else None,
+                                            recipe.flag_keys(flags, sets))
+        if problems:
+            raise SpecValidationError(problems=problems)
     if resume is not None and state is not None and isinstance(state.get("epoch"), int) \
             and state["epoch"] >= cfg.epochs:
         load_model_state(model, state)  # a checkpoint of another architecture is told first

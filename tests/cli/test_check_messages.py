@@ -61,3 +61,49 @@ def test_strict_reports_both_axes(tmp_path, capsys):
     assert main(["check", str(spec), "--strict"]) == 1
     err = capsys.readouterr().err
     assert "height:" in err and "width:" in err
+
+
+# --- optimizer.group_lr names the network's layers: check knows them, and says a wrong one where written ----
+def test_check_refuses_a_group_lr_name_of_no_layer_at_its_place(tmp_path, capsys):
+    spec = tmp_path / "g.yaml"
+    spec.write_text("input: [64]\nlayers: [dense: 10]\ntrain: {optimizer: {name: sgd, group_lr: {nope: 0.1}}}\n",
+                    encoding="utf-8")
+    assert main(["check", str(spec), "--json"]) == 1
+    (p,) = json.loads(capsys.readouterr().out)["problems"]
+    # line 3; `train: {optimizer: {name: sgd, group_lr: {` is 42 characters: the key starts at column 43
+    assert (p["line"], p["column"], p["path"]) == (3, 43, "train.optimizer.group_lr")
+    assert "'nope' names no trainable parameter" in p["message"] and "dense_1" in p["hint"]
+    assert main(["build", str(spec), "--dry-run"]) == 1  # build says the same, at the same place
+    assert f"{spec}:3:43: train.optimizer.group_lr: 'nope'" in capsys.readouterr().err
+    spec.write_text(spec.read_text(encoding="utf-8").replace("nope", "dense_1"), encoding="utf-8")
+    assert main(["check", str(spec)]) == 0
+
+
+FROZEN_SHARED_TIED = """
+name: s
+input: {shape: [T], dtype: long}
+layers:
+  - embedding: {vocab: 100, dim: 16}
+    name: wte
+  - dense: 16
+    name: fc
+  - layernorm: {}
+    trainable: false
+  - dense: 16
+    share: fc
+    name: fc_again
+  - dense: {units: 100, bias: false}
+    tie: {weight: wte}
+    name: head
+"""
+
+
+@pytest.mark.parametrize("spec", ["specs/lenet5.yaml", "specs/gan.yaml", "specs/resnet18_finetune.yaml",
+                                  FROZEN_SHARED_TIED])
+def test_the_trainable_names_check_reads_from_the_ir_are_torchs(spec):
+    import netspec
+    from netspec.cli.check import trainable_names
+
+    model = netspec.compile(spec)
+    assert sorted(trainable_names(netspec.analyze(spec))) == \
+        sorted(n for n, p in model.named_parameters() if p.requires_grad)
