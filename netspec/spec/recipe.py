@@ -54,9 +54,15 @@ TAKEN_BY: dict[str, tuple[str, tuple[str, ...]]] = {
     "data.gates": ("data.name", ("logic",)),
     "data.noise": ("data.name", ("logic",)),
     "data.target": ("data.name", ("csv",)),
+    # the files read (netspec.train.data.load_dataset, word2vec's corpus); a built-in data set reads none
+    "data.path": ("data.name", ("folder", "npz", "pt", "csv", "text")),
+    "data.val_path": ("data.name", ("folder", "npz", "pt", "csv")),
     "data.root": ("data.name", ("mnist", "fashion_mnist", "cifar10")),
     "data.download": ("data.name", ("mnist", "fashion_mnist", "cifar10")),
 }
+
+# channels_last: true on a model without convolutions (check reads it from the IR, build from the module)
+NO_CONVOLUTION = "ignored: the model has no convolution (channels-last is the memory format of convolution inputs)"
 
 A_CHOICE = {"optimizer": "an optimizer", "schedule": "a schedule", "task": "a task", "data": "a data set"}
 DEFAULT_VALUES = {"loss": "auto", "task.mode": "auto"}  # written with its neutral value: asks for nothing
@@ -199,8 +205,9 @@ def group_lr_problems(cfg: TrainConfig, trainable: list[str], raw: Any = None,
         shown = ", ".join(tops[:12]) + (", ..." if len(tops) > 12 else "")
         problems.append(Problem(f"'{key}' names no trainable parameter of the spec", where,
                                 flag or "train.optimizer.group_lr",
-                                (f"{close} " if close else "") + "(a group_lr key names a layer or group with "
-                                f"trainable parameters, or a dotted path below one: {shown or 'the spec has none'})"))
+                                (f"{close} (" if close else "") + "a group_lr key names a layer or group with "
+                                f"trainable parameters, or a dotted path below one: {shown or 'the spec has none'}"
+                                + (")" if close else "")))
     return problems
 
 

@@ -232,8 +232,7 @@ def recipe_warnings(source: Source, graph: Graph, flags: dict[str, Any] | None, 
     if unused:
         flag = given.get("channels_last")
         where = recipe.locate(raw, "channels_last") if flag is None and raw is not None else None
-        lines += [f"{f'{where}: ' if where else ''}warning: {flag or 'train.channels_last'}: ignored: the model has no "
-                  "convolution (channels-last is the memory format of convolution inputs)",
+        lines += [f"{f'{where}: ' if where else ''}warning: {flag or 'train.channels_last'}: {recipe.NO_CONVOLUTION}",
                   f"    hint: {f'drop {flag}' if flag else 'remove it'}"]
     return lines
 
