@@ -107,3 +107,20 @@ def test_the_trainable_names_check_reads_from_the_ir_are_torchs(spec):
     model = netspec.compile(spec)
     assert sorted(trainable_names(netspec.analyze(spec))) == \
         sorted(n for n, p in model.named_parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("flags, says", [(["--batch", "x"], "argument --batch: invalid int value: 'x'"),
+                                         (["--bacth", "2"], "unrecognized arguments: --bacth 2")])
+def test_check_json_with_a_wrong_flag_still_prints_one_json_object(tmp_path, capsys, flags, says):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("input: [3]\nlayers: [dense: 4]\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as info:  # argparse's exit, as without --json
+        main(["check", str(spec), "--json", *flags])
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["ok"] is False and data["error"] == "usage" and data["problems"][0]["message"].startswith(says)
+    assert says in captured.err and "usage: netspec check" in captured.err
+    with pytest.raises(SystemExit):
+        main(["check", str(spec), *flags])
+    assert capsys.readouterr().out == ""  # no --json: no JSON
