@@ -1,8 +1,8 @@
 """The `netspec` command line: parses arguments and calls the library. Nothing else.
 
 Subcommands live in small modules listed in ``COMMANDS``; each has ``add_parser(subparsers)`` and
-``run(args) -> int``. Exit codes: 0 ok, 1 the spec is invalid or an expectation failed (or a write failed midway: a full disk),
-2 usage (a path that cannot be read or written included), 3 an internal error.
+``run(args) -> int``. Exit codes: 0 ok, 1 the spec is invalid or an expectation failed (or a write failed
+midway: a full disk), 2 usage (a path that cannot be read or written included), 3 an internal error.
 """
 
 from __future__ import annotations

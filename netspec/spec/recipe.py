@@ -95,7 +95,7 @@ class Ignored(NamedTuple):
                 f"({them} {'does' if len(takers) == 1 else 'do'})")
 
     def hint(self) -> str:
-        if self.chosen_by.startswith("--"):
+        if self.chosen_by.startswith("--") and not self.given_by:  # the spec's option, a flag's choice
             return f"{self.chosen_by} replaced the spec's {self.what}; the option applies again without it"
         drop = f"drop {self.given_by}" if self.given_by else "remove it"
         return f"{drop}, or choose {A_CHOICE[self.what]} that takes it"

@@ -29,6 +29,14 @@ from netspec.train.threads import CpuMeter
 RUNS = Path("runs")  # default run directories: runs/<spec name>/<timestamp>
 
 
+def _threads_by(flags: dict[str, Any] | None, sets: list[str] | None) -> str:
+    """What set ``threads`` (the run header's reason): ``--threads`` or ``--set threads`` when a flag did."""
+    from netspec.spec.recipe import flag_keys
+
+    given = flag_keys(flags, sets).get("threads")
+    return "train.threads" if given is None else given.split("=")[0] if given.startswith("--set") else "--threads"
+
+
 def _spec_file(source: Source) -> str | None:
     if not isinstance(source, (str, os.PathLike)) or (isinstance(source, str) and "\n" in source):
         return None
@@ -103,7 +111,7 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
             out_dir = Path(state["_path"]).parent  # type: ignore[index]
     trainer = Trainer(graph, model, cfg, out_dir, progress=progress, quiet=quiet,
                       resume=state if resume is not None else None, spec_file=spec_file, cpu=cpu,
-                      data_names=data_names)
+                      data_names=data_names, threads_by=_threads_by(flags, sets))
     checked: list[dict[str, int]] = []
     for part, what in zip((trainer.data.train, trainer.data.val), data_names):
         shapes = sample_shapes(part) if part is not None else []

@@ -101,6 +101,10 @@ def test_nesterov_under_another_optimizer_is_ignored_not_refused(tmp_path, capsy
     assert "train.optimizer.nesterov: ignored: optimizer 'adam' (--optimizer adam) does not take nesterov " \
            "(sgd does)" in out
     assert "train.optimizer.momentum: ignored" in out
+    # the option from a flag too: dropping that flag is the remedy, not dropping --optimizer
+    rc, out, err = _cli(capsys, "build", spec, "--dry-run", "--optimizer", "adam", "--nesterov")
+    assert rc == 0 and "warning: --nesterov: ignored" in out and "hint: drop --nesterov, or choose an optimizer " \
+        "that takes it" in out and "the option applies again" not in out.split("--nesterov: ignored")[1], out
     # what torch refuses is still refused: Nesterov momentum without momentum
     with pytest.raises(ValueError):
         torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.0, nesterov=True)
