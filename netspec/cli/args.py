@@ -54,13 +54,14 @@ def _show(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_output_file(path: str, flag: str) -> None:
+def check_output_file(path: str, flag: str, force: bool | None = None) -> None:
     """Refuse an output file that cannot be written, before any work: a missing folder, a file where a
     folder should be, a folder given as the file, no permission. Every command that writes a file it was
     given (``draw -o``, ``export -o``, ``convert -o``, ``schema -o``, ``import -o`` and ``--weights-out``)
     calls this first: a destination that cannot be written is a usage error, as a missing input file is
     (exit 2), said before the work is spent. Folders are never created for a file; a run directory
-    (``build --out``) is created with its parents, as ``runs/<spec>/<time>`` is.
+    (``build --out``) is created with its parents, as ``runs/<spec>/<time>`` is. ``force``: the command's
+    ``--force`` (False: an existing file is refused, after a folder is: ``--force`` cannot write over one).
 
     Raises:
         UsageError: the flag, the path and what to do (exit 2)."""
@@ -72,6 +73,8 @@ def check_output_file(path: str, flag: str) -> None:
     problem = None
     if out.is_dir():
         problem = "is a folder\n    hint: give a file name, not a folder"
+    elif force is False and out.exists():
+        raise UsageError(f"{path} exists; use --force to overwrite it")
     elif not parent.exists():
         problem = (f"the folder '{parent}' does not exist\n    hint: create it first (mkdir -p {parent}) "
                    "or choose another path")

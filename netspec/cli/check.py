@@ -46,14 +46,23 @@ def run_check(args: argparse.Namespace) -> int:
 
         return watch(args.spec, lambda: run_check(argparse.Namespace(**{**vars(args), "watch": False})))
     report = check(args.spec, batch=args.batch, bind=bind_sizes(args.bind), strict=args.strict, network=args.network)
-    recipe = _recipe_warnings(report.graph.train, args.spec, args.strict, color=not args.json and sys.stdout.isatty())
+    if not args.network:  # one network of several: the others' names are not in this graph
+        _check_group_lr(report.graph, args.spec)
+    recipe = _recipe_warnings(report.graph, args.spec, args.strict)
     if args.json:
-        print(report.to_json())
-        for line in recipe:  # the JSON contract holds the network's warnings; the recipe's go beside it
+        data = report.to_dict()
+        # the recipe's warnings join the network's (a spec with several networks: at the top level), located
+        data["warnings"] = data.get("warnings", []) + [f"{w.location}: {w.path}: {w.message}; hint: {w.hint}"
+                                                       if w.location else f"{w.path}: {w.message}; hint: {w.hint}"
+                                                       for w in recipe]
+        from netspec.backends.report.json_text import dumps_indented
+
+        print(dumps_indented(data))
+        for line in _warning_lines(recipe, color=False):  # the words for people, on stderr too
             print(line, file=sys.stderr)
     else:
         sys.stdout.write(report.table(color=sys.stdout.isatty()))
-        for line in recipe:
+        for line in _warning_lines(recipe, color=sys.stdout.isatty()):
             print(line)
     if not report.ok:
         if args.json:
@@ -63,29 +72,86 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recipe_warnings(train: Any, source: str, strict: bool, color: bool) -> list[str]:
-    """The ``train:`` options that the optimizer, schedule, task, loss or data set chosen does not take,
-    at the place each was written (:mod:`netspec.spec.recipe`); with ``strict``, errors.
+def trainable_names(graph: Any) -> list[str]:
+    """The dotted names of the trainable parameters of the module ``netspec build`` compiles from ``graph``, as
+    its ``named_parameters()`` gives them (a spec with several networks: under each network's name), from
+    the IR alone: a shared layer's and tied parameters live where they are defined."""
+    nets = graph.networks
+    return [f"{net + '.' if len(nets) > 1 else ''}{node.name}.{param}" for net, g in nets.items() for node in g.nodes
+            if node.trainable and not node.shared for param in node.params if param not in node.tied]
+
+
+def _check_group_lr(graph: Any, source: str) -> None:
+    """``optimizer.group_lr`` names that name no trainable parameter: errors at the place written, as
+    ``netspec build`` refuses them.
+
+    Raises:
+        SpecValidationError: one located problem per such name."""
+    train = graph.train
+    if train is None or not getattr(getattr(train, "optimizer", None), "group_lr", None):
+        return
+    from netspec.core.errors import SpecValidationError
+    from netspec.spec.recipe import group_lr_problems, spec_tree
+
+    problems = group_lr_problems(train, trainable_names(graph), spec_tree(source))
+    if problems:
+        raise SpecValidationError(problems=problems)
+
+
+def has_convolution(graph: Any) -> bool:
+    """The module compiled from ``graph`` may hold a torch convolution (what ``channels_last`` formats), read from
+    the layer classes of the IR's nodes: a convolution kind, or a wrapper of layers (``time_distributed``), whose
+    layers the closed IR does not show (counted as one: ``check`` then says nothing, and ``build``, which sees the
+    module, warns if it holds none)."""
+    from netspec.layers.base import layer_class
+    from netspec.layers.conv.base_conv import ConvBase
+
+    return any(issubclass(cls, ConvBase) or bool(cls.CHILDREN)
+               for g in graph.networks.values() for cls in {layer_class(node.kind) for node in g.nodes})
+
+
+def _recipe_warnings(graph: Any, source: str, strict: bool) -> list[Any]:
+    """The ``train:`` options that the optimizer, schedule, task, loss or data set chosen does not take, and
+    ``channels_last: true`` on a model without convolutions, at the place each was written
+    (:mod:`netspec.spec.recipe`), as Problems (``path`` the option); with ``strict``, errors.
 
     Raises:
         SpecValidationError: with ``strict``, one located problem per such option."""
+    train = graph.train
     if train is None:
         return []
-    from netspec.spec.recipe import ignored_options, locate, spec_tree, warning_lines, written
+    from netspec.core.errors import Problem
+    from netspec.spec.recipe import NO_CONVOLUTION, ignored_options, locate, spec_tree, written
 
     found = ignored_options(train, written(train))
-    if not found:
+    unused = train.channels_last is True and not has_convolution(graph)
+    if not found and not unused:
         return []
     raw = spec_tree(source)
-    if strict:
-        from netspec.core.errors import Problem, SpecValidationError
+    problems = [Problem(item.message(), locate(raw, item.key), f"train.{item.key}", item.hint()) for item in found]
+    if unused:
+        problems.append(Problem(NO_CONVOLUTION, locate(raw, "channels_last"), "train.channels_last", "remove it"))
+    if stdin_used():
+        from dataclasses import replace
 
-        raise SpecValidationError(problems=[Problem(f"{item.message()} (--strict makes this warning an error)",
-                                                    locate(raw, item.key), f"train.{item.key}", item.hint())
-                                            for item in found])
+        problems = [replace(p, location=replace(p.location, file="<stdin>"))
+                    if p.location is not None and p.location.file == "<string>" else p for p in problems]
+    if strict:
+        from netspec.core.errors import SpecValidationError
+
+        raise SpecValidationError(problems=[Problem(f"{p.message} (--strict makes this warning an error)",
+                                                    p.location, p.path, p.hint) for p in problems])
+    return problems
+
+
+def _warning_lines(problems: list[Any], color: bool) -> list[str]:
+    """The recipe's warnings as a layer's are shown (:func:`netspec.spec.recipe.warning_lines`)."""
     yellow, off = ("\033[33m", "\033[0m") if color else ("", "")
-    lines = warning_lines(found, raw, yellow, off)
-    return [line.replace("<string>", "<stdin>") for line in lines] if stdin_used() else lines
+    lines = []
+    for p in problems:
+        lines.append(f"{f'{p.location}: ' if p.location else ''}{yellow}warning:{off} {p.path}: {p.message}")
+        lines.append(f"    hint: {p.hint}")
+    return lines
 
 
 def run_schema(args: argparse.Namespace) -> int:

@@ -37,11 +37,9 @@ def run_convert(args: argparse.Namespace) -> int:
             raise UsageError(f"--to {to} does not match the extension of '{args.output}'")
         to = to or out_fmt
         same = not stdin_used() and Path(args.output).resolve() == Path(args.spec).resolve()
-        if Path(args.output).exists() and not args.force and not same:
-            raise UsageError(f"{args.output} exists; use --force to overwrite it")
         if same:
             raise UsageError("the output file is the input file")
-        check_output_file(args.output, "-o")
+        check_output_file(args.output, "-o", force=args.force)
     text = convert(spec_source(args.spec), to=to, comments=not args.no_comments)
     if args.output:
         from netspec.interop.export import staged

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from netspec.cli.args import bind_sizes, check_output_file
@@ -37,10 +36,8 @@ def run_export(args: argparse.Namespace) -> int:
     if args.output is None and args.format not in (None, "py"):
         raise UsageError(f"--format {args.format} writes a file: give -o FILE")
     fmt = format_of(args.output, args.format) if args.output or args.format else "py"
-    if args.output and Path(args.output).exists() and not args.force:
-        raise UsageError(f"{args.output} exists; use --force to overwrite it")
     if args.output:
-        check_output_file(args.output, "-o")
+        check_output_file(args.output, "-o", force=args.force)
     done = export(args.spec, args.output, format=fmt, network=args.network, bind=bind_sizes(args.bind),
                   weights=args.weights, partial=args.partial, check=not args.no_check)
     if done.path is None:

@@ -104,9 +104,7 @@ def _refuse_outputs(args: argparse.Namespace) -> None:
 
     outs = [(out, flag) for out, flag in ((args.output, "-o"), (args.weights_out, "--weights-out")) if out]
     for out, flag in outs:
-        if Path(out).exists() and not args.force:
-            raise UsageError(f"{out} exists; use --force to overwrite it")
-        check_output_file(out, flag)
+        check_output_file(out, flag, force=args.force)
     if len(outs) == 2 and Path(outs[0][0]).resolve() == Path(outs[1][0]).resolve():
         raise UsageError(f"-o and --weights-out name the same file '{outs[0][0]}'; give the weights a file of "
                          "their own (e.g. weights.pt)")

@@ -112,8 +112,9 @@ def describe_kind(name: str) -> str:
         kind_of = _type_name(schema["properties"].get(field, {}), schema.get("$defs", {}))
         lines.append(f"  {field:<16} {kind_of:<28} default {default}"
                      + (f"\n  {'':<16} {info.description}" if info.description else ""))
-    shared = [f.alias or n for n, f in Layer.model_fields.items() if n != "kind"]
-    lines.append(f"every kind also takes: {', '.join(shared)}")
+    from netspec.frontends.keys import ITEM_KEYS
+
+    lines.append(f"every kind also takes: {', '.join(ITEM_KEYS)}")
     examples = [e for args, shapes in cls.EXAMPLES if (e := _example(kind, cls, args, list(shapes)))]
     if examples:
         lines += ["", "shapes (per sample, from its examples):"] + examples

@@ -1,8 +1,8 @@
 """The `netspec` command line: parses arguments and calls the library. Nothing else.
 
 Subcommands live in small modules listed in ``COMMANDS``; each has ``add_parser(subparsers)`` and
-``run(args) -> int``. Exit codes: 0 ok, 1 the spec is invalid or an expectation failed (or a write failed midway: a full disk),
-2 usage (a path that cannot be read or written included), 3 an internal error.
+``run(args) -> int``. Exit codes: 0 ok, 1 the spec is invalid or an expectation failed (or a write failed
+midway: a full disk), 2 usage (a path that cannot be read or written included), 3 an internal error.
 """
 
 from __future__ import annotations
@@ -55,7 +55,17 @@ class _Parser(argparse.ArgumentParser):
                 head = f"unknown command '{value}'" if what == "COMMAND" else f"{what}: invalid choice '{value}'"
                 message = head + (f"; {hint}" if hint else f" (choose from {', '.join(choices)})")
         self.print_usage(sys.stderr)
-        self.exit(2, f"netspec: error: {message}\n")
+        print(f"netspec: error: {message}", file=sys.stderr)
+        raise ArgumentsRefused(message)
+
+
+class ArgumentsRefused(SystemExit):
+    """A command line argparse refused (exit 2), with its message: with --json, :func:`main` prints it as the
+    JSON contract's usage error too."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
 
 
 def command_modules(command: str | None) -> list[str]:
@@ -124,7 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     quiet_torch_noise()
     parser = build_parser(args_list[0] if args_list else None)
-    args = _parse(parser, args_list)
+    try:
+        args = _parse(parser, args_list)
+    except ArgumentsRefused as refused:
+        if "--json" in args_list[1:]:  # a wrong flag still prints one JSON object (the README's JSON contract)
+            from netspec.backends.report.report import error_dict
+
+            print(json.dumps(error_dict(UsageError(refused.message)), indent=2))
+        raise
     try:
         if getattr(args, "spec", None) == "-":  # every command's spec argument: '-' reads standard input
             from netspec.cli.args import spec_source

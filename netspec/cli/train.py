@@ -162,7 +162,8 @@ def run_build(args: argparse.Namespace) -> int:
                   f"({info['train_samples']} train / {info['val_samples']} val"
                   + (f"; a dry run prepares only {sub} samples of large inputs)" if sub else ")"))
             print(f"one batch {shapes} on {info['device']}: {info['loss_name']} loss {info['loss']:.4f}, "
-                  f"backward ok" + ("" if sub else f"; {info['steps_per_epoch']} steps per epoch"))
+                  f"backward ok" + ("" if sub else f"; {info['steps_per_epoch']} step"
+                                                  f"{'s' if info['steps_per_epoch'] != 1 else ''} per epoch"))
             if info.get("weights"):
                 print(info["weights"])
             for note in info.get("notes", ()):

@@ -203,6 +203,20 @@ class NotImportable(BuildError):
         super().__init__(f"not importable ({count}):\n" + "\n".join(lines))
 
 
+def dropout_calls(graph: fx.Graph) -> dict[str, tuple[tuple[Any, str, int], Any]]:
+    """Each dropout function's node of ``graph`` -> its key (the function, the line of forward it was traced at,
+    how many calls of it that line made before) and the ``training`` argument it was given."""
+    found: dict[str, tuple[tuple[Any, str, int], Any]] = {}
+    counts: dict[tuple[Any, str], int] = {}
+    for n in graph.nodes:
+        if n.op == "call_function" and n.target in FUNCTIONAL_DROPOUTS:
+            place = (n.target, n.meta.get("stack_trace") or "")
+            counts[place] = counts.get(place, -1) + 1
+            call = dict(zip(("p", "training", "inplace"), n.args[1:])) | dict(n.kwargs)
+            found[n.name] = ((*place, counts[place]), call.get("training", FUNCTIONAL_DROPOUTS[n.target][1]))
+    return found
+
+
 class Importer(Structure):
     """Trace, map, structure, write."""
 
@@ -218,6 +232,8 @@ class Importer(Structure):
         self.classes: dict[int, type] = {}  # id(item) -> the container class it came from
         self.last_output: dict[str, Any] = {}  # container path -> full name of its output node
         self.values: dict[str, Any] = {}  # fx node -> what it computed on the example input
+        # dropout functions as traced in train mode: their `training` argument (None: not traceable so)
+        self.train_mode_calls: dict[tuple[Any, str, int], Any] | None = {}
         self.from_one = numbered_from_one(model)  # module path -> its name numbered from 1 (`layer_0` -> `layer_1`)
         self.params: dict[str, str] = {}  # fx node (a get_attr, or an expand of one) -> the parameter's full name
         self.states: dict[str, tuple[str, str]] = {}  # fx node -> (its recurrent module's node, h or c)
@@ -249,7 +265,24 @@ class Importer(Structure):
         except Exception as exc:
             raise self.run_failed(exc, recorder.current) from None
         self.values = recorder.seen
+        self.train_mode_calls = self.traced_in_training(gm)
         return gm
+
+    def traced_in_training(self, gm: fx.GraphModule) -> dict[tuple[Any, str, int], Any] | None:
+        """The ``training`` argument each dropout function of ``gm`` gets when the model is traced in train mode,
+        keyed by (function, line of forward, count at that line): ``training=self.training`` is False in both
+        traces, so only the second tells it from a constant ``training=False`` (identity in both modes).
+        None when forward cannot be traced in train mode."""
+        if not any(n.op == "call_function" and n.target in FUNCTIONAL_DROPOUTS for n in gm.graph.nodes):
+            return {}
+        try:
+            self.model.train()
+            graph = LeafTracer().trace(self.model)
+        except Exception:
+            return None
+        finally:
+            self.model.eval()
+        return dict(dropout_calls(graph).values())
 
     def trace_failed(self, exc: Exception) -> ModelCodeError:
         """torch.fx could not trace forward: the cause, at the deepest line of the model's code."""
@@ -1125,13 +1158,31 @@ class Importer(Structure):
 
     def dropout_function(self, n: fx.Node, tensors: list[str]) -> dict[str, Any]:
         """``F.dropout(x, p, training)`` and its channel and alpha kinds, as their modules (the ``training`` forward
-        passes, ``self.training``, is False as traced in eval mode; True drops in eval mode too: refused)."""
+        passes, ``self.training``, is False as traced in eval mode; True drops in eval mode too: refused). The
+        train-mode trace (:meth:`traced_in_training`) tells ``self.training`` from a constant False: a call that
+        never drops is the identity (netspec's dropout would drop in training)."""
         cls, drops = FUNCTIONAL_DROPOUTS[n.target]
         call = dict(zip(("p", "training", "inplace"), n.args[1:])) | dict(n.kwargs)
         name = f"F.{fn_name(n.target)}"
         if call.get("training", drops) is not False:
             raise ValueError(f"{name} with training=True: it drops in eval mode too (netspec's dropout drops in "
                              f"training only); hint: call it with training=self.training")
+        calls = self.train_mode_calls
+        if calls is None:
+            raise ValueError(f"{name} with training=False, and forward cannot be traced in train mode to tell "
+                             "self.training from a constant; hint: call it with training=self.training to drop "
+                             "in training, or leave the call out (it never drops)")
+        key, _ = dropout_calls(n.graph)[n.name]
+        in_training = calls.get(key, "missing")
+        if in_training == "missing":
+            raise ValueError(f"{name} called in eval mode only (forward calls it elsewhere, or not at all, in "
+                             "train mode): netspec's dropout computes one function in both modes; hint: call it "
+                             "in both modes with training=self.training")
+        if in_training is False:  # a constant: the model never drops here, in either mode
+            return {IDENTITY: {}}
+        if in_training is not True:
+            raise ValueError(f"{name} with training={in_training!r} in train mode (netspec's dropout drops in "
+                             "training); hint: call it with training=self.training")
         m = cls(float(call.get("p", 0.5)))
         if isinstance(m, ALPHA_DROPOUTS):
             raise ValueError(alpha_dropout_refusal(m))

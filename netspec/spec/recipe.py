@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
+from netspec.core.errors import Problem, did_you_mean
 from netspec.spec.train import FLAG_FIELDS, TASKS, TrainConfig
 
 # option (dotted, under train:) -> (the option whose value chooses, the values that take the option). An
@@ -53,9 +54,15 @@ TAKEN_BY: dict[str, tuple[str, tuple[str, ...]]] = {
     "data.gates": ("data.name", ("logic",)),
     "data.noise": ("data.name", ("logic",)),
     "data.target": ("data.name", ("csv",)),
+    # the files read (netspec.train.data.load_dataset, word2vec's corpus); a built-in data set reads none
+    "data.path": ("data.name", ("folder", "npz", "pt", "csv", "text")),
+    "data.val_path": ("data.name", ("folder", "npz", "pt", "csv")),
     "data.root": ("data.name", ("mnist", "fashion_mnist", "cifar10")),
     "data.download": ("data.name", ("mnist", "fashion_mnist", "cifar10")),
 }
+
+# channels_last: true on a model without convolutions (check reads it from the IR, build from the module)
+NO_CONVOLUTION = "ignored: the model has no convolution (channels-last is the memory format of convolution inputs)"
 
 A_CHOICE = {"optimizer": "an optimizer", "schedule": "a schedule", "task": "a task", "data": "a data set"}
 DEFAULT_VALUES = {"loss": "auto", "task.mode": "auto"}  # written with its neutral value: asks for nothing
@@ -88,7 +95,7 @@ class Ignored(NamedTuple):
                 f"({them} {'does' if len(takers) == 1 else 'do'})")
 
     def hint(self) -> str:
-        if self.chosen_by.startswith("--"):
+        if self.chosen_by.startswith("--") and not self.given_by:  # the spec's option, a flag's choice
             return f"{self.chosen_by} replaced the spec's {self.what}; the option applies again without it"
         drop = f"drop {self.given_by}" if self.given_by else "remove it"
         return f"{drop}, or choose {A_CHOICE[self.what]} that takes it"
@@ -161,17 +168,47 @@ def ignored_options(cfg: TrainConfig, spec: set[str], flags: dict[str, str] | No
     return out
 
 
-def locate(raw: Any, key: str) -> Any:
-    """Where ``train.<key>`` was written in a raw tree (a PosDict), or None."""
+def locate(raw: Any, key: str, *more: str) -> Any:
+    """Where ``train.<key>`` was written in a raw tree (a PosDict), or None (``more``: keys below it that
+    may hold dots themselves, a ``group_lr`` name such as ``layer4.0``)."""
     node = raw
     where = None
-    for part in ("train", *key.split(".")):
+    for part in ("train", *key.split("."), *more):
         if not isinstance(node, dict) or part not in node:
             return where
         if hasattr(node, "where"):
             where = node.where(part) or where
         node = node[part]
     return where
+
+
+def in_group(name: str, key: str) -> bool:
+    """``key`` names the parameter ``name`` or a module above it (``layer4`` for ``layer4.0.conv1.weight``):
+    how ``optimizer.group_lr`` places parameters (netspec.train.schedule.group_of)."""
+    return name == key or name.startswith(key + ".")
+
+
+def group_lr_problems(cfg: TrainConfig, trainable: list[str], raw: Any = None,
+                      flags: dict[str, str] | None = None) -> list[Problem]:
+    """The ``optimizer.group_lr`` names that name no trainable parameter of ``trainable`` (the dotted names of
+    the model's trainable parameters, as ``named_parameters()`` gives them), each at the place it was written
+    (from ``raw``) or naming the flag that gave it. Torch-free: ``check`` reads the names from the IR."""
+    problems = []
+    tops = sorted({n.split(".")[0] for n in trainable})
+    for key in cfg.optimizer.group_lr:
+        if any(in_group(n, key) for n in trainable):
+            continue
+        flags = flags or {}
+        flag = flags.get(f"optimizer.group_lr.{key}") or flags.get("optimizer.group_lr") or flags.get("optimizer")
+        where = None if flag or raw is None else locate(raw, "optimizer.group_lr", key)
+        close = did_you_mean(key, sorted({n.rsplit(".", k)[0] for n in trainable for k in range(1, n.count(".") + 1)}))
+        shown = ", ".join(tops[:12]) + (", ..." if len(tops) > 12 else "")
+        problems.append(Problem(f"'{key}' names no trainable parameter of the spec", where,
+                                flag or "train.optimizer.group_lr",
+                                (f"{close} (" if close else "") + "a group_lr key names a layer or group with "
+                                f"trainable parameters, or a dotted path below one: {shown or 'the spec has none'}"
+                                + (")" if close else "")))
+    return problems
 
 
 def warning_lines(found: list[Ignored], raw: Any = None, yellow: str = "", off: str = "") -> list[str]:

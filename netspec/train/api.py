@@ -11,7 +11,7 @@ import torch
 
 from netspec.api import Source, analyze
 from netspec.backends.report.summary import warning_lines
-from netspec.core.errors import DataError, ExpectationError, NetspecError, UsageError
+from netspec.core.errors import DataError, ExpectationError, NetspecError, SpecValidationError, UsageError
 from netspec.ir.graph import Graph, NetGraph
 from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
@@ -27,6 +27,14 @@ from netspec.train.tasks.base import check_token_ids, input_sizes, step_failure
 from netspec.train.threads import CpuMeter
 
 RUNS = Path("runs")  # default run directories: runs/<spec name>/<timestamp>
+
+
+def _threads_by(flags: dict[str, Any] | None, sets: list[str] | None) -> str:
+    """What set ``threads`` (the run header's reason): ``--threads`` or ``--set threads`` when a flag did."""
+    from netspec.spec.recipe import flag_keys
+
+    given = flag_keys(flags, sets).get("threads")
+    return "train.threads" if given is None else given.split("=")[0] if given.startswith("--set") else "--threads"
 
 
 def _spec_file(source: Source) -> str | None:
@@ -73,6 +81,14 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     from netspec.backends.torch.compile import compile_graph
 
     model = compile_graph(graph)
+    if cfg.optimizer.group_lr:  # a name of no trainable parameter: at the place written, as `check` says it
+        from netspec.spec import recipe
+
+        trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+        problems = recipe.group_lr_problems(cfg, trainable, recipe.spec_tree(source) if spec_file else None,
+                                            recipe.flag_keys(flags, sets))
+        if problems:
+            raise SpecValidationError(problems=problems)
     if resume is not None and state is not None and isinstance(state.get("epoch"), int) \
             and state["epoch"] >= cfg.epochs:
         load_model_state(model, state)  # a checkpoint of another architecture is told first
@@ -95,7 +111,7 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
             out_dir = Path(state["_path"]).parent  # type: ignore[index]
     trainer = Trainer(graph, model, cfg, out_dir, progress=progress, quiet=quiet,
                       resume=state if resume is not None else None, spec_file=spec_file, cpu=cpu,
-                      data_names=data_names)
+                      data_names=data_names, threads_by=_threads_by(flags, sets))
     checked: list[dict[str, int]] = []
     for part, what in zip((trainer.data.train, trainer.data.val), data_names):
         shapes = sample_shapes(part) if part is not None else []
@@ -224,8 +240,7 @@ def recipe_warnings(source: Source, graph: Graph, flags: dict[str, Any] | None, 
     if unused:
         flag = given.get("channels_last")
         where = recipe.locate(raw, "channels_last") if flag is None and raw is not None else None
-        lines += [f"{f'{where}: ' if where else ''}warning: {flag or 'train.channels_last'}: ignored: the model has no "
-                  "convolution (channels-last is the memory format of convolution inputs)",
+        lines += [f"{f'{where}: ' if where else ''}warning: {flag or 'train.channels_last'}: {recipe.NO_CONVOLUTION}",
                   f"    hint: {f'drop {flag}' if flag else 'remove it'}"]
     return lines
 

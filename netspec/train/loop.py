@@ -64,7 +64,8 @@ class Trainer:
     def __init__(self, graph: Graph, model: nn.Module, cfg: TrainConfig, out_dir: Path | None = None,
                  progress: bool | None = None, quiet: bool = False, resume: dict[str, Any] | None = None,
                  spec_file: str | None = None, cpu: CpuMeter | None = None,
-                 data_names: tuple[str, str] = ("training data", "validation data")) -> None:
+                 data_names: tuple[str, str] = ("training data", "validation data"),
+                 threads_by: str = "train.threads") -> None:
         cpu = cpu if cpu is not None else CpuMeter()  # how busy the machine is, measured while the run starts
         self.graph, self.cfg, self.out_dir = graph, cfg, out_dir
         self.quiet = quiet
@@ -95,7 +96,7 @@ class Trainer:
             setup.require_finite(self.data.val, "validation")
         stored = resume.get("threads") if resume is not None else None
         self.threads = setup.cpu_threads(graph, cfg, self.data.train, self.device, cpu,
-                                         stored if isinstance(stored, int) and stored > 0 else None)
+                                         stored if isinstance(stored, int) and stored > 0 else None, threads_by)
         # chosen threads follow the load while training (set ones, and distributed runs, stay)
         self._watch = ThreadWatch(self.threads, torch.set_num_threads) if self.threads.auto and \
             not self.distributed else None

@@ -79,9 +79,9 @@ def forward_macs(graph: Graph, shapes: list[tuple[int, ...]]) -> int:
 
 
 def cpu_threads(graph: Graph, cfg: TrainConfig, train: Any, device: torch.device, meter: T.CpuMeter,
-                resumed: int | None = None) -> T.ThreadChoice:
+                resumed: int | None = None, threads_by: str = "train.threads") -> T.ThreadChoice:
     """Choose the run's intra-op threads and loader workers (:func:`netspec.train.threads.choose`) and
-    set torch's intra-op threads."""
+    set torch's intra-op threads (``threads_by``: what set ``cfg.threads``, the spec or a flag)."""
     env = os.environ.get("OMP_NUM_THREADS", "")
     lazy = not isinstance(train, TensorSet)
     auto = cfg.threads is None and not env.isdigit() and device.type == "cpu"
@@ -90,7 +90,7 @@ def cpu_threads(graph: Graph, cfg: TrainConfig, train: Any, device: torch.device
     choice = T.choose(T.usable_cores(), busy, step, threads=cfg.threads, workers=cfg.workers,
                       env_threads=int(env) if env.isdigit() and int(env) > 0 else None, resumed=resumed,
                       lazy_data=lazy, batches=steps_per_epoch(train, cfg.batch_size, 1) if lazy else 0,
-                      device=device.type)
+                      device=device.type, threads_by=threads_by)
     if torch.get_num_threads() != choice.threads:
         torch.set_num_threads(choice.threads)
     return choice

@@ -201,7 +201,8 @@ def _fmt_macs(n: float) -> str:
 
 def choose(cores: int, busy: float | None, step_macs: float | None, *, threads: int | None = None,
            workers: int | None = None, env_threads: int | None = None, resumed: int | None = None,
-           lazy_data: bool = False, batches: int = 0, device: str = "cpu") -> ThreadChoice:
+           lazy_data: bool = False, batches: int = 0, device: str = "cpu",
+           threads_by: str = "train.threads") -> ThreadChoice:
     """Intra-op threads and DataLoader workers for a run.
 
     Args:
@@ -209,6 +210,7 @@ def choose(cores: int, busy: float | None, step_macs: float | None, *, threads: 
         busy: cores' worth of CPU other processes use (:class:`CpuMeter`); None: unknown (taken as idle).
         step_macs: forward multiply-adds of one training batch through every network; None: unknown.
         threads: the recipe's ``threads`` (wins when set).
+        threads_by: what set ``threads``, said as the reason (``train.threads``, or the flag ``--threads``).
         workers: the recipe's ``workers`` (wins when set).
         env_threads: ``OMP_NUM_THREADS`` when set (torchrun sets 1 per process): kept, as torch does.
         resumed: the intra-op threads of the run being resumed: kept while that many cores are free
@@ -221,7 +223,7 @@ def choose(cores: int, busy: float | None, step_macs: float | None, *, threads: 
     load = describe_load(cores, busy)
     auto = False
     if threads is not None:
-        n, reason = threads, "train.threads"
+        n, reason = threads, threads_by
     elif env_threads is not None:
         n, reason = env_threads, "OMP_NUM_THREADS"
     elif device != "cpu":

@@ -71,3 +71,66 @@ def test_count_flags_write_their_range_as_ranges_are_written(tmp_path, capsys):
     assert "--batch must be a whole number ≥ 1, got 0" in capsys.readouterr().err
     assert main(["predict", str(spec), "--checkpoint", str(tmp_path / "w.pt"), "--first", "0"]) == 2
     assert "--first must be a whole number ≥ 1, got 0" in capsys.readouterr().err
+
+
+# --- optimizer.group_lr names the network's layers: check knows them, and says a wrong one where written ----
+def test_check_refuses_a_group_lr_name_of_no_layer_at_its_place(tmp_path, capsys):
+    spec = tmp_path / "g.yaml"
+    spec.write_text("input: [64]\nlayers: [dense: 10]\ntrain: {optimizer: {name: sgd, group_lr: {nope: 0.1}}}\n",
+                    encoding="utf-8")
+    assert main(["check", str(spec), "--json"]) == 1
+    (p,) = json.loads(capsys.readouterr().out)["problems"]
+    # line 3; `train: {optimizer: {name: sgd, group_lr: {` is 42 characters: the key starts at column 43
+    assert (p["line"], p["column"], p["path"]) == (3, 43, "train.optimizer.group_lr")
+    assert "'nope' names no trainable parameter" in p["message"] and "dense_1" in p["hint"]
+    assert main(["build", str(spec), "--dry-run"]) == 1  # build says the same, at the same place
+    assert f"{spec}:3:43: train.optimizer.group_lr: 'nope'" in capsys.readouterr().err
+    spec.write_text(spec.read_text(encoding="utf-8").replace("nope", "dense_1"), encoding="utf-8")
+    assert main(["check", str(spec)]) == 0
+
+
+FROZEN_SHARED_TIED = """
+name: s
+input: {shape: [T], dtype: long}
+layers:
+  - embedding: {vocab: 100, dim: 16}
+    name: wte
+  - dense: 16
+    name: fc
+  - layernorm: {}
+    trainable: false
+  - dense: 16
+    share: fc
+    name: fc_again
+  - dense: {units: 100, bias: false}
+    tie: {weight: wte}
+    name: head
+"""
+
+
+@pytest.mark.parametrize("spec", ["specs/lenet5.yaml", "specs/gan.yaml", "specs/resnet18_finetune.yaml",
+                                  FROZEN_SHARED_TIED])
+def test_the_trainable_names_check_reads_from_the_ir_are_torchs(spec):
+    import netspec
+    from netspec.cli.check import trainable_names
+
+    model = netspec.compile(spec)
+    assert sorted(trainable_names(netspec.analyze(spec))) == \
+        sorted(n for n, p in model.named_parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("flags, says", [(["--batch", "x"], "argument --batch: invalid int value: 'x'"),
+                                         (["--bacth", "2"], "unrecognized arguments: --bacth 2")])
+def test_check_json_with_a_wrong_flag_still_prints_one_json_object(tmp_path, capsys, flags, says):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("input: [3]\nlayers: [dense: 4]\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as info:  # argparse's exit, as without --json
+        main(["check", str(spec), "--json", *flags])
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["ok"] is False and data["error"] == "usage" and data["problems"][0]["message"].startswith(says)
+    assert says in captured.err and "usage: netspec check" in captured.err
+    with pytest.raises(SystemExit):
+        main(["check", str(spec), *flags])
+    assert capsys.readouterr().out == ""  # no --json: no JSON

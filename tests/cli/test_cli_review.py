@@ -127,3 +127,11 @@ def test_an_unknown_flag_after_a_subcommand_shows_that_subcommands_usage(spec, c
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("usage: netspec build") and "did you mean '--epochs'" in err
+
+
+def test_a_kinds_reference_lists_every_key_a_layer_item_takes(capsys):
+    # a layer item takes repeat: and if: too (docs: `repeat: n` copies an item, `if:` leaves it out)
+    assert main(["kinds", "dense"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("every kind also takes:"))
+    assert {"name", "from", "trainable", "init", "share", "tie", "repeat", "if"} <= \
+        set(line.split(":", 1)[1].replace(",", " ").split())

@@ -81,6 +81,20 @@ def test_a_file_where_the_folder_should_be_is_a_usage_error(case, tmp_path, caps
     assert f"{flag} {path}: cannot write there: '{tmp_path / 'f'}' is a file, not a folder" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("force", [[], ["--force"]], ids=["plain", "force"])
+def test_an_existing_folder_given_as_the_file_is_said_to_be_a_folder(case, force, tmp_path, capsys, request):
+    # not "exists; use --force" first, then "is a folder" once --force is given: --force cannot help
+    onnx = request.getfixturevalue("onnx_file") if case.startswith("import") else None
+    argv, flag, path = _commands(tmp_path, onnx)[case]
+    Path(path).mkdir()
+    forced = force if case not in ("draw", "schema") else []  # these two overwrite without asking
+    assert main(argv + forced) == 2
+    err = capsys.readouterr().err
+    assert f"netspec: error: {flag} {path}: cannot write there: is a folder" in err and "exists" not in err, err
+    assert Path(path).is_dir() and not any(Path(path).iterdir())
+
+
 def test_a_run_directory_is_created_with_its_parents(tmp_path, capsys):
     out = tmp_path / "a" / "b" / "run"
     assert main(["build", str(PERCEPTRON), "--epochs", "1", "--out", str(out), "-q"]) == 0

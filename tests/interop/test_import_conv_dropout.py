@@ -193,3 +193,43 @@ def test_a_dropout_function_netspec_cannot_express_is_refused_with_a_hint(call, 
         import_model(Functional(2, call), [3, 5, 6], check=False)
     (refusal,) = err.value.refusals
     assert says in refusal.why and "hint: " in refusal.why
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, training: F.dropout(x, 0.2, training=False),
+    lambda x, training: F.dropout2d(x, 0.3, False),
+    lambda x, training: F.alpha_dropout(x, 0.3),
+    lambda x, training: F.feature_alpha_dropout(x, 0.3, training=False),
+], ids=["dropout", "dropout2d", "alpha-default", "feature-alpha"])
+def test_a_dropout_function_given_a_constant_false_never_drops_in_the_spec_either(call):
+    # the torch model never drops (training=False in both modes): the spec must not drop in training either
+    model = Functional(2, call)
+    mine, spec = compiled(model, [3, 5, 6])
+    assert not {"dropout", "spatial_dropout"} & set(kinds(spec["layers"]))
+    x = torch.randn(4, 3, 5, 6)
+    with torch.no_grad():
+        model.train(), mine.train()
+        torch.manual_seed(7)
+        theirs = model(x)
+        torch.manual_seed(7)
+        ours = mine(x)
+        assert torch.equal(ours, theirs) and torch.equal(theirs, model.eval()(x))  # no drop in torch, none here
+
+
+class EvalOnly(nn.Module):
+    """A dropout function forward calls in eval mode only: the spec cannot compute both functions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pre = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pre(x)
+        return x if self.training else F.dropout(x, 0.2, training=False)
+
+
+def test_a_dropout_function_called_in_eval_mode_only_is_refused():
+    with pytest.raises(NotImportable) as err:
+        import_model(EvalOnly(), [3, 5, 6], check=False)
+    (refusal,) = err.value.refusals
+    assert "called in eval mode only" in refusal.why and "hint: " in refusal.why

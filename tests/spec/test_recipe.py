@@ -6,6 +6,7 @@ torch's optimizer signatures and against the schedule's own arithmetic."""
 from __future__ import annotations
 
 import inspect
+import json
 
 import pytest
 import torch
@@ -54,9 +55,12 @@ def test_check_warns_of_betas_under_sgd_at_its_line(tmp_path, capsys):
     # --strict: warnings are errors, this one too, at the same place
     rc, _, err = _cli(capsys, "check", spec, "--strict")
     assert rc == 1 and f"{where}: train.optimizer.betas: ignored" in err, err
-    # --json keeps stdout one JSON object: the warning goes to stderr
+    # --json keeps stdout one JSON object, the warning in its "warnings" at its place (and on stderr for people)
     rc, out, err = _cli(capsys, "check", spec, "--json")
-    assert rc == 0 and out.lstrip().startswith("{") and "betas" not in out and "train.optimizer.betas" in err
+    warnings = json.loads(out)["warnings"]
+    assert rc == 0 and "train.optimizer.betas" in err
+    assert warnings == [f"{where}: train.optimizer.betas: ignored: optimizer 'sgd' does not take betas (adam and "
+                        "adamw do); hint: remove it, or choose an optimizer that takes it"], warnings
 
 
 def test_a_spec_whose_options_fit_its_choices_has_no_recipe_warning(tmp_path, capsys):
@@ -97,6 +101,10 @@ def test_nesterov_under_another_optimizer_is_ignored_not_refused(tmp_path, capsy
     assert "train.optimizer.nesterov: ignored: optimizer 'adam' (--optimizer adam) does not take nesterov " \
            "(sgd does)" in out
     assert "train.optimizer.momentum: ignored" in out
+    # the option from a flag too: dropping that flag is the remedy, not dropping --optimizer
+    rc, out, err = _cli(capsys, "build", spec, "--dry-run", "--optimizer", "adam", "--nesterov")
+    assert rc == 0 and "warning: --nesterov: ignored" in out and "hint: drop --nesterov, or choose an optimizer " \
+        "that takes it" in out and "the option applies again" not in out.split("--nesterov: ignored")[1], out
     # what torch refuses is still refused: Nesterov momentum without momentum
     with pytest.raises(ValueError):
         torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.0, nesterov=True)
@@ -196,6 +204,36 @@ def test_channels_last_on_a_model_without_convolutions_is_said_ignored(tmp_path,
     assert rc == 0, err
     assert f"{_where(text, 'channels_last', spec)}: warning: train.channels_last: ignored: the model has no " \
            "convolution" in out, out
+
+
+def test_check_says_channels_last_without_convolutions_as_build_does(tmp_path, capsys):
+    text = ADAM_SPEC.replace("  epochs: 1\n", "  epochs: 1\n  channels_last: true\n")
+    spec = write_spec(tmp_path, text, "s.yaml")
+    rc, out, _ = _cli(capsys, "check", spec)
+    assert rc == 0 and f"{_where(text, 'channels_last', spec)}: warning: train.channels_last: ignored: the model " \
+                       "has no convolution" in out, out
+    rc, out, _ = _cli(capsys, "check", spec, "--json")
+    assert any("train.channels_last: ignored" in w for w in json.loads(out)["warnings"])
+    # a convolution, alone or inside a wrapper's layers (one torch Conv2d each: channels-last formats it)
+    for shape, layers in (("[1, 2, 2]", "[conv2d: {filters: 2, kernel: 1}, flatten, dense: 1]"),
+                          ("[3, 1, 2, 2]", "[time_distributed: {layers: [conv2d: {filters: 2, kernel: 1}, flatten]}, "
+                                           "flatten, dense: 1]")):
+        conv = text.replace("input: [4]", f"input: {shape}").replace("layers:\n  - dense: 1", f"layers: {layers}")
+        spec = write_spec(tmp_path, conv, "c.yaml")
+        rc, out, _ = _cli(capsys, "check", spec)
+        assert rc == 0 and "channels_last" not in out, out
+        import netspec
+
+        assert any(isinstance(m, torch.nn.Conv2d) for m in netspec.compile(conv).modules())
+
+
+def test_a_path_under_a_built_in_data_set_is_said_ignored(tmp_path, capsys):
+    # digits is scikit-learn's, read from no file: the path was not read
+    text = ADAM_SPEC.replace("data: {name: logic, samples: 64}", "data: {name: digits, path: missing.csv}")
+    spec = write_spec(tmp_path, text, "s.yaml")
+    rc, out, _ = _cli(capsys, "check", spec)
+    assert rc == 0 and f"{_where(text, 'path', spec)}: warning: train.data.path: ignored: data 'digits' does not " \
+                       "take path" in out, out
 
 
 def test_a_data_option_under_the_tasks_default_data(tmp_path, capsys):

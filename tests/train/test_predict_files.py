@@ -96,7 +96,7 @@ def test_labels_the_network_has_no_output_for_are_refused(classifier, capsys):
     tmp, spec, _ = classifier
     _write_csv(tmp / "bad.csv", ["label", "a", "b", "c", "d"], [[7, 0.1, 0.2, 0.3, 0.4]])
     rc, _, err = _predict(capsys, spec, "--checkpoint", tmp / "run" / "last.pt", tmp / "bad.csv")
-    assert rc == 1 and "the labels of" in err and "class label 7" in err, err
+    assert rc == 1 and "the labels of" in err and "class label 7 is out of range (1 sample with such" in err, err
 
 
 def test_first_past_the_validation_split_says_how_many_there_were(classifier, capsys):

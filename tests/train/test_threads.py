@@ -52,6 +52,7 @@ def test_a_small_model_stays_on_one_thread():
 
 def test_set_threads_and_omp_num_threads_win():
     assert str(T.choose(2, 1.9, RESNET_STEP, threads=2)) == "threads: 2 (train.threads)"
+    assert str(T.choose(2, 1.9, RESNET_STEP, threads=2, threads_by="--threads")) == "threads: 2 (--threads)"
     assert T.choose(16, 0.0, RESNET_STEP, env_threads=1).threads == 1  # torchrun's OMP_NUM_THREADS=1
     assert T.choose(2, 0.0, TINY_STEP, threads=2, env_threads=1).threads == 2
 

@@ -238,3 +238,19 @@ def test_epochs_zero_leaves_no_run_directory(tmp_path, capsys, monkeypatch):
     spec = write_spec(tmp_path, SOFTMAX_HEAD.format(tail=""))
     assert main(["build", str(spec), "--epochs", "0"]) == 2
     assert not (tmp_path / "runs").exists()
+
+
+# --- 2026-11-30: where a value came from, said in words ------------------------------------------------------
+def test_the_run_header_names_the_flag_that_set_the_threads_and_counts_steps_in_words(tmp_path, capsys):
+    spec = write_spec(tmp_path, "name: head\ninput: [64]\nlayers:\n  - dense: 10\ntrain: {data: {name: digits, "
+                                "subset: 128}, batch_size: 32, epochs: 1, device: cpu, seed: 1}\n")
+    assert main([str(spec_arg) for spec_arg in ("build", spec, "--threads", "1", "--out", tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "threads: 1 (--threads)" in out and "train.threads" not in out, out
+    # 128 samples, 10 % held out: 115 to train; a batch of 128 takes them all, one step
+    assert main(["build", str(spec), "--dry-run", "--batch-size", "128"]) == 0
+    out = capsys.readouterr().out
+    assert "; 1 step per epoch" in out, out
+    spec.write_text(spec.read_text().replace("seed: 1}", "seed: 1, threads: 1}"))
+    assert main(["build", str(spec), "--out", str(tmp_path / "run2")]) == 0
+    assert "threads: 1 (train.threads)" in capsys.readouterr().out

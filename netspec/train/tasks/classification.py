@@ -115,7 +115,8 @@ class Classification(Task):
         if bad is None:
             return
         count = int(((y < 0) | (y >= top if top is not None else False)).reshape(len(y), -1).any(1).sum())
-        raise DataError(f"{what} has the class label {bad} ({count} sample(s) with labels out of range): class "
+        raise DataError(f"{what}: class label {bad} is out of range ({count} sample{'s' if count != 1 else ''} "
+                        "with such labels): class "
                         f"labels must be 0 … {top - 1 if top is not None else 'classes − 1'} for the network "
                         f"'{self.last_net.name}' with output {fmt_shape(self.output_type.shape)}"
                         + ("\n    hint: a one-output head takes 0/1 labels" if width == 1 else
