@@ -56,6 +56,14 @@ ACTIVATION_OPS: dict[str, type] = {
 MAX_NAME = 64
 
 
+def _weight_and_bias(item: dict[str, Any], weight: np.ndarray, bias: np.ndarray | None) -> dict[str, np.ndarray]:
+    """A layer's tensors from an ONNX node's weight and bias; no bias initializer writes ``bias: false``."""
+    if bias is None:
+        item["bias"] = False
+        return {"weight": weight}
+    return {"weight": weight, "bias": bias}
+
+
 @dataclass
 class OnnxImport:
     """The spec (YAML and raw tree), its state dict from the initializers, and the check."""
@@ -368,12 +376,7 @@ class OnnxImporter:
                                     ("groups", int(a.get(conv_groups_attribute(), 1)), 1)):
             if value != default:
                 item[key] = value
-        b = self.const(node, 2)
-        tensors = {"weight": w}
-        if b is None:
-            item["bias"] = False
-        else:
-            tensors["bias"] = b
+        tensors = _weight_and_bias(item, w, self.const(node, 2))
         self.add(node, {{1: Conv1d, 2: Conv2d, 3: Conv3d}[k].KIND: item}, [node.input[0]], tensors)
 
     def conv_transpose(self, node: Any, a: dict[str, Any]) -> None:
@@ -424,12 +427,7 @@ class OnnxImporter:
                                     ("groups", groups, 1)):
             if value != default:
                 item[key] = value
-        b = self.const(node, 2)
-        tensors = {"weight": w}
-        if b is None:
-            item["bias"] = False
-        else:
-            tensors["bias"] = b
+        tensors = _weight_and_bias(item, w, self.const(node, 2))
         kind = {1: ConvTranspose1d, 2: ConvTranspose2d, 3: ConvTranspose3d}[k].KIND
         self.add(node, {kind: item}, [node.input[0]], tensors)
 
@@ -476,11 +474,7 @@ class OnnxImporter:
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"a bias of shape {tuple(bias.shape)} for {weight.shape[0]} units")
         item: dict[str, Any] = {"units": int(weight.shape[0])}
-        tensors = {"weight": np.ascontiguousarray(weight)}
-        if bias is None:
-            item["bias"] = False
-        else:
-            tensors["bias"] = bias
+        tensors = _weight_and_bias(item, np.ascontiguousarray(weight), bias)
         self.add(node, {Dense.KIND: item}, [node.input[0]], tensors, output=out)
 
     def batchnorm(self, node: Any, a: dict[str, Any]) -> None:

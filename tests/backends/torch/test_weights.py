@@ -18,7 +18,7 @@ from torchvision_layout import BasicBlock, TinyResNet, randomise  # noqa: F401
 import netspec
 from netspec.backends.torch.weights import align, load_weights, plan, read_state_dict
 from netspec.cli.main import main
-from netspec.core.errors import DataError, UsageError
+from netspec.core.errors import DataError, SpecValidationError, UsageError
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -299,7 +299,7 @@ def test_group_learning_rates(tmp_path):
     assert set(groups) == {0.1, 0.01, 0.001}
     assert "layer2.basic_block_1.shortcut.conv.weight" in groups[0.01] and "fc.weight" in groups[0.1]
     assert all(n.startswith("layer2.basic_block_2.") for n in groups[0.001])
-    with pytest.raises(UsageError, match="layer9"):
+    with pytest.raises(SpecValidationError, match="layer9"):  # located at the flag that gave it, as check does
         api.prepare(spec, sets=["optimizer.group_lr={layer9: 0.01}"], write=False, quiet=True)
 
 
