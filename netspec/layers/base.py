@@ -292,15 +292,17 @@ def check_layout(layer: "Layer", ins: list[TensorType], ctx: Ctx) -> None:
     reads = layer.reads() if ins else None
     if reads is None:
         return
-    x, kind, reads_as = ins[0], layer.KIND, f"{layer.KIND} {layer.LAYOUT_VERB} axis 0 of {ins[0]} as channels"
+    x, kind = ins[0], layer.KIND
     if reads == READS_CHANNELS and features_last(ctx):
         hint = layer.LAYOUT_HINT + "; or " if layer.LAYOUT_HINT else ""
+        reads_as = f"{kind} {layer.LAYOUT_VERB} axis 0 of {x} as channels"  # written only when said
         ctx.warn(f"{reads_as}, but this input holds its features on the last axis "
                  f"(a sequence or a channels-last map): its channels would be the positions; hint: {hint}permute: "
                  f"[{x.rank - 1}, {', '.join(map(str, range(x.rank - 1)))}] puts the features first")
     elif reads == READS_CHANNELS and step_channels_first(ctx) and x.rank >= 3:
-        ctx.warn(f"{reads_as}, but this input is a sequence of channels-first maps "
-                 "(T, C, ...), a layer applied at every step (time_distributed): its channels would be the steps; "
+        ctx.warn(f"{kind} {layer.LAYOUT_VERB} axis 0 of {x} as channels, but this input is a sequence of "
+                 "channels-first maps (T, C, ...), a layer applied at every step (time_distributed): its channels "
+                 "would be the steps; "
                  f"hint: permute: [1, 0, {', '.join(map(str, range(2, x.rank)))}] puts the channels first, "
                  "(C, T, ...) as conv3d reads a clip; or apply it at every step (inside the time_distributed)")
     elif reads == READS_STEPS and channels_first(ctx) and x.rank == 2:
