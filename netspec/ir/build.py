@@ -80,6 +80,7 @@ class Builder:
         self.rfs: dict[Ref, tuple[tuple[int, int], ...] | None] = {
             Ref(k): (((1, 1),) * (t.rank - 1) if t.rank >= 2 else None) for k, t in inputs.items()}
         self.features_last: dict[Ref, bool] = {}  # outputs known to hold their features last (absent: not known)
+        self.maps: set[Ref] = set()  # channels-first maps whose receptive field is not known (see `spatial`)
         self.step_maps: set[Ref] = set()  # outputs known to be sequences of channels-first maps (T, C, ...)
         # Rank-2 tensors read as channels-first maps only because nothing says otherwise (a network input,
         # element-wise layers after it): (C, L) and (T, F) look alike, so they are not known to be maps.
@@ -228,6 +229,9 @@ class Builder:
         shared, tied = self.sharing(layer, scope, params, own)
         buffers = layer.buffer_shapes(in_types)
         rf = self.receptive(layer, ins)
+        step = layer.receptive() if rf is None else None  # a map made or kept without a known field
+        windowed = isinstance(step, list)
+        elementwise_on_maps = step == "same" and bool(ins) and all(r in self.maps for r in ins)
         last = layer.output_features_last(in_types, self.ctx)
         steps = layer.output_step_channels_first(in_types, self.ctx)
         node = Node(
@@ -250,6 +254,8 @@ class Builder:
             ref = first if key == first.key else Ref(name, key)
             self.types[ref] = t
             self.rfs[ref] = rf
+            if rf is None and t.rank >= 2 and not last and (windowed or elementwise_on_maps):
+                self.maps.add(ref)
             if last and t.rank >= 2:
                 self.features_last[ref] = True
             elif steps and t.rank >= 3:
@@ -439,7 +445,11 @@ class Builder:
 
     def spatial(self, ref: Ref, t: TensorType) -> bool:
         """Whether ``ref`` is a channels-first map: its receptive field is tracked over every axis after the
-        first (inputs, convs and pools; element-wise layers keep it; a permute, flatten or dense ends it)."""
+        first (inputs, convs and pools; element-wise layers keep it; a permute, flatten or dense ends it), or
+        a windowed layer (a conv or a pool) made it from an input whose field is not known (after a permute
+        or a dense: the map is still channels first, its field relative to the network input is not known)."""
+        if ref in self.maps:
+            return True
         rf = self.rfs.get(ref)
         return rf is not None and t.rank >= 2 and len(rf) == t.rank - 1
 

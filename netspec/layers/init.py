@@ -108,12 +108,18 @@ class InitSpec(BaseModel):
             written = [str(k) for k in data]
             takers = [name for name, entry in INIT_SCHEMES.items() if written and set(written) <= set(entry.args)]
             hint = f"add the key 'scheme' naming one: {', '.join(takers or INIT_SCHEMES)}"
-            if takers:
+            named = [k for k in written if k in INIT_SCHEMES]  # `{normal: {std: 0.02}}`: the scheme as a key
+            if len(written) == 1 and named:
+                options = data[named[0]] if isinstance(data[named[0]], dict) else {}
+                hint = f"name it with the key 'scheme': scheme: {named[0]}" + "".join(
+                    f", {key}: {value}" for key, value in options.items() if isinstance(key, str))
+            elif takers:
                 hint += f" ({'the one that takes' if len(takers) == 1 else 'those that take'} {', '.join(written)})"
+            what = (f"'{named[0]}' is written as a key" if len(written) == 1 and named else
+                    f"init options ({', '.join(written)}) need the scheme they are for" if written else
+                    "an empty init mapping names no scheme")
             raise PydanticCustomError(  # the hint in words, not YAML's or the DSL's syntax
-                "value_error", "scheme is missing: {what}",
-                {"what": f"init options ({', '.join(written)}) need the scheme they are for" if written else
-                 "an empty init mapping names no scheme", "hint": hint})
+                "value_error", "scheme is missing: {what}", {"what": what, "hint": hint})
         scheme = data["scheme"]
         if not isinstance(scheme, str) or scheme not in INIT_SCHEMES:
             return data  # the scheme's own error (a did-you-mean among the names)
@@ -140,8 +146,9 @@ class InitSpec(BaseModel):
     @classmethod
     def _gain_positive(cls, v: float) -> float:
         if v <= 0:  # xavier_*: a negative gain is a negative std or bound, which torch refuses; 0: all zeros
+            hint = "for all zeros write 'zeros'" if v == 0 else "the gain scales a std or a bound: write it positive"
             raise PydanticCustomError("value_error", "gain must be > 0 (it scales the scheme's std or bound); got {g}",
-                                      {"g": f"{v:g}", "hint": "for all zeros write 'zeros'"})
+                                      {"g": f"{v:g}", "hint": hint})
         return v
 
     @model_validator(mode="after")

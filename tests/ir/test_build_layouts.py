@@ -244,3 +244,28 @@ def test_the_layout_warning_does_not_rest_on_the_kinds_shape_rule():
     assert any("last axis" in w for node in builder.nodes for w in node.warnings)
 
 
+
+
+# --- a conv's output is a channels-first map even when its input's receptive field is not known ------------
+# (after a permute or a dense the field relative to the network input is gone; the map's layout is not)
+@pytest.mark.parametrize("before, length", [
+    ("  - permute: [1, 0]\n", "10"),  # (10, 4) → (4, 10): four channels of ten positions
+    ("  - permute: [1, 0]\n", "T"),  # the same with a symbolic length: the channels are still axis 0
+    ("  - dense: 6\n  - permute: [1, 0]\n", "10"),  # a dense first: (10, 6) → (6, 10)
+])
+def test_layer_scale_after_a_conv1d_fed_by_a_permute_scales_its_channels(before: str, length: str):
+    spec = (f"name: c\ninput: [{length}, 4]\nlayers:\n{before}  - conv1d: {{filters: 8, kernel: 3, padding: 1}}\n"
+            "  - layer_scale: 0.1\n")
+    report = netspec.check(spec)
+    (net,) = report.networks.values()
+    assert not net.graph.warnings
+    model = netspec.compile(spec, bind={"T": 10} if length == "T" else None)
+    (gamma,) = [p for name, p in model.named_parameters() if name.startswith("layer_scale")]
+    assert tuple(gamma.shape) == (8, 1)  # one γ per conv channel, broadcast over the 10 positions
+    assert net.graph.params == sum(p.numel() for p in model.parameters())
+
+
+def test_a_conv1d_fed_by_a_permute_then_an_lstm_warns_that_its_channels_would_be_steps():
+    spec = "name: c\ninput: [10, 4]\nlayers:\n  - permute: [1, 0]\n  - conv1d: {filters: 8, kernel: 3}\n  - lstm: 5\n"
+    (warning,) = _warnings(spec)
+    assert "lstm reads axis 0 of (8, 8) as the steps" in warning and "permute: [1, 0]" in warning

@@ -135,3 +135,15 @@ def test_every_scheme_with_its_own_options_passes():
         text = f"input: [4]\nlayers:\n  - dense: {{units: 3, init: {{weight: {{scheme: {scheme}" + "".join(
             f", {k}: 0.5" for k in args) + "}}}\n"
         netspec.check(text)
+
+
+def test_a_scheme_written_as_a_key_is_named_in_the_hint():
+    problem, _ = _problem("{normal: {std: 0.02}}")
+    assert "'normal' is written as a key" in problem.message
+    assert problem.hint == "name it with the key 'scheme': scheme: normal, std: 0.02"
+
+
+def test_a_negative_gain_is_not_told_to_write_zeros():
+    assert _torch_refuses("xavier_normal", gain=-1.0)  # torch itself refuses it (a negative std)
+    problem, _ = _problem("{scheme: xavier_normal, gain: -1}")
+    assert "gain must be > 0" in problem.message and "zeros" not in problem.hint
