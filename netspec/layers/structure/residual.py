@@ -53,7 +53,9 @@ def projection(x: TensorType, y: TensorType, norm: bool, strides: tuple[int | No
                              "width; hint: write the shortcut: layers yourself")
         return [Dense(kind=Dense.KIND, name="dense", units=units)]
     if x.rank not in (2, 3) or y.rank != x.rank:
-        raise ShapeError(f"cannot project the residual input {x} onto the block output {y}")
+        raise ShapeError(f"cannot project the residual input {x} onto the block output {y}: a projection is inferred "
+                         "for (C, L) and (C, H, W) maps (a 1×1 convolution) and features-last inputs (a dense); hint: "
+                         "write the shortcut: layers yourself")
     if not isinstance(y.shape[0], int):
         raise ShapeError(f"cannot project the residual input {x} onto the block output {y}: its first axis, the "
                          f"channels of a 1×1 convolution, is symbolic ({y.shape[0]}); hint: write the shortcut: "
@@ -138,8 +140,9 @@ class Residual(Group):
         if xt.rank == 2 and not known and strides is None and not width_only:
             raise ShapeError(problems=[Problem(
                 f"cannot infer the shortcut from {xt} to {bt}: the input's layout is not known (a rank-2 (C, L) and "
-                "(T, F) look alike) and the body changed both axes with no receptive field to follow (it moves "
-                "values between axes, or mixes them), so which axis holds the channels is not known",
+                f"(T, F) look alike) and the body changed its first axis ({xt.shape[0]} → {bt.shape[0]}) with no "
+                "receptive field to follow (it moves values between axes, or mixes them), so which axis holds the "
+                "channels is not known",
                 self.where, self.path, "write the shortcut: layers yourself (e.g. the same permutes around a 1×1 "
                 "convolution)")])
 
