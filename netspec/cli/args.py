@@ -18,11 +18,11 @@ def bind_sizes(values: list[str] | None) -> dict[str, int]:
         digits = value.lstrip("0") if value.isascii() and value.isdigit() else ""
         whole = value.removeprefix("-")
         if sep and name.isidentifier() and whole.isascii() and whole.isdigit() and not digits:  # 0, -3
-            raise UsageError(f"--bind {name}: {_SIZE}, got {_show(value)}")
+            raise UsageError(f"--bind {name}: {_SIZE}, got {clip(value)}")
         if not sep or not name.isidentifier() or not digits:
-            raise UsageError(f"--bind takes NAME=SIZE (e.g. T=10), got '{_show(item)}'")
+            raise UsageError(f"--bind takes NAME=SIZE (e.g. T=10), got '{clip(item)}'")
         if len(digits) > 9 or int(digits) > MAX_DIM:
-            raise UsageError(f"--bind {name}: {_SIZE}, got {_show(value)}")
+            raise UsageError(f"--bind {name}: {_SIZE}, got {clip(value)}")
         value = digits
         out[name] = int(value)
     return out
@@ -50,7 +50,8 @@ def stdin_used() -> bool:
     return bool(_STDIN)
 
 
-def _show(text: str) -> str:
+def clip(text: str) -> str:
+    """A piece of the command line as a message quotes it: cut to 40 characters."""
     return text if len(text) <= 40 else text[:37] + "..."
 
 

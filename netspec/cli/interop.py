@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from netspec.cli.args import clip
 from netspec.core.errors import UsageError
 from netspec.core.fmt import bounds_text
 from netspec.spec.model import MAX_DIM
@@ -49,28 +50,24 @@ def _shape(text: str | None) -> list[int] | None:
     sep = "," if "," in text or not re.search(r"[x×]", text) else "x"
     parts = text.replace("×", "x").split(sep)
     if len(parts) > MAX_RANK:
-        raise UsageError(f"--input '{_show(text)}' has {len(parts)} sizes; a sample has at most {MAX_RANK} axes "
+        raise UsageError(f"--input '{clip(text)}' has {len(parts)} sizes; a sample has at most {MAX_RANK} axes "
                          f"(expected {SHAPE_FORM})")
     sizes = []
     for k, raw in enumerate(parts, 1):
         part = raw.strip()
-        what = f"size {k} of '{_show(text)}'" if len(parts) > 1 else "the size"
+        what = f"size {k} of '{clip(text)}'" if len(parts) > 1 else "the size"
         if not part:
             raise UsageError(f"--input: {what} is empty; expected {SHAPE_FORM}")
         if not (part.isascii() and part.isdigit()):
-            raise UsageError(f"--input: {what} is '{_show(part)}', not a whole number; expected {SHAPE_FORM}")
+            raise UsageError(f"--input: {what} is '{clip(part)}', not a whole number; expected {SHAPE_FORM}")
         if len(part.lstrip("0")) > 9 or int(part) > MAX_DIM:
-            raise UsageError(f"--input: {what} is {_show(part)}; "
+            raise UsageError(f"--input: {what} is {clip(part)}; "
                              f"a size must be a whole number {bounds_text(1, MAX_DIM)}")
         if int(part) < 1:
             raise UsageError(f"--input: {what} is {part}; a size must be a whole number {bounds_text(1, MAX_DIM)} "
                              f"(expected {SHAPE_FORM})")
         sizes.append(int(part))
     return sizes
-
-
-def _show(text: str) -> str:
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _write(text: str, output: str | None, state: Any = None, weights_out: str | None = None) -> None:

@@ -204,8 +204,8 @@ class Builder:
         own = layer.path if path is None else path
         where, path = layer.where or scope.where, own or scope.path
         before = len(self.ctx.warnings)
-        self.ctx.channels_first = tuple([self.spatial(r, t) and r not in self.assumed for r, t in zip(ins, in_types)])
-        self.ctx.features_last = tuple([self.features_last.get(r, False) for r in ins])
+        self.ctx.channels_first = tuple([self.is_channels_first(r) for r in ins])
+        self.ctx.features_last = tuple([self.is_features_last(r) for r in ins])
         self.ctx.step_channels_first = tuple([r in self.step_maps for r in ins])
         out = layer.infer(in_types, self.ctx)
         check_layout(layer, in_types, self.ctx)  # what the kind reads its input as, against the known layout
@@ -228,10 +228,10 @@ class Builder:
         self.check_init(layer, params)
         shared, tied = self.sharing(layer, scope, params, own)
         buffers = layer.buffer_shapes(in_types)
-        rf = self.receptive(layer, ins)
-        step = layer.receptive() if rf is None else None  # a map made or kept without a known field
-        windowed = isinstance(step, list)
-        elementwise_on_maps = step == "same" and bool(ins) and all(r in self.maps for r in ins)
+        step = layer.receptive()
+        rf = self.receptive(step, ins)
+        windowed = rf is None and isinstance(step, list)  # a map made or kept without a known field
+        elementwise_on_maps = rf is None and step == "same" and bool(ins) and all(r in self.maps for r in ins)
         last = layer.output_features_last(in_types, self.ctx)
         steps = layer.output_step_channels_first(in_types, self.ctx)
         node = Node(
@@ -453,8 +453,10 @@ class Builder:
         rf = self.rfs.get(ref)
         return rf is not None and t.rank >= 2 and len(rf) == t.rank - 1
 
-    def receptive(self, layer: Layer, ins: list[Ref]) -> tuple[tuple[int, int], ...] | None:
-        step = layer.receptive()
+    def receptive(self, step: list[tuple[int, int, int]] | str | None, ins: list[Ref]
+                  ) -> tuple[tuple[int, int], ...] | None:
+        """The receptive field (size, jump per spatial axis) of an output from its layer's ``receptive()``
+        step and its inputs' fields."""
         if step is None:
             return None
         rfs = [self.rfs.get(r) for r in ins]

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, field_valida
 from pydantic_core import PydanticCustomError
 
 from netspec.core.errors import did_you_mean
+from netspec.core.fmt import number_text, show
 
 _NONE: Mapping = MappingProxyType({})  # the shared empty default of a read-only table's mappings
 
@@ -56,7 +57,7 @@ def _finite(v: float) -> float:
     if math.isnan(v) or abs(v) > FLOAT32_MAX:
         raise PydanticCustomError(
             "value_error", "expected a finite number (at most 3.4e38 in size, a float32); got {got}",
-            {"got": ".nan" if math.isnan(v) else ("-" if v < 0 else "") + (".inf" if math.isinf(v) else f"{abs(v):g}"),
+            {"got": number_text(v),
              "hint": "an init value fills a float32 parameter: write a finite number"})
     return v
 
@@ -75,7 +76,7 @@ def _finite_leaves(v: list) -> list:
             stack.extend(item)
         elif isinstance(item, bool) or not isinstance(item, (int, float)):
             raise PydanticCustomError("value_error", "expected numbers (a nested list of them) in an init value; "
-                                      "got {got}", {"got": repr(item) if isinstance(item, str) else str(item).lower()})
+                                      "got {got}", {"got": show(item)})
         else:
             _finite(float(item))
     return v

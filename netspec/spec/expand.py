@@ -552,7 +552,7 @@ class Expander:
     def check_option(self, key: str, value: Any, where: Location | None, path: str) -> None:
         """A literal residual option (shortcut, projection_norm, activation) of a block definition."""
         if not _option_ok(key, value):
-            choices = _literals(Residual.model_fields[key].annotation)
+            choices = _choices(key)
             want = ", ".join(show(c) for c in choices) if choices else "true or false"
             hint = did_you_mean(value, [str(c) for c in choices]) if isinstance(value, str) and choices else ""
             self.problem(f"{key}: needs {want}" + (" or a list of layers" if key == "shortcut" else "")

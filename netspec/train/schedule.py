@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from netspec.spec.recipe import TAKEN_BY
+from netspec.spec.recipe import TAKEN_BY, in_group
 from netspec.spec.train import OptimizerConfig, ScheduleConfig
 
 
@@ -41,7 +41,7 @@ def build_optimizer(cfg: OptimizerConfig, params: list[torch.nn.Parameter],
 
 def group_of(name: str, groups: dict[str, float]) -> str | None:
     """The longest key of ``groups`` naming ``name`` or a module above it (``layer4`` for ``layer4.0.conv1.weight``)."""
-    return max((k for k in groups if name == k or name.startswith(k + ".")), key=len, default=None)
+    return max((k for k in groups if in_group(name, k)), key=len, default=None)
 
 
 def lr_groups(cfg: OptimizerConfig, params: list[torch.nn.Parameter],

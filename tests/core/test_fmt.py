@@ -23,7 +23,6 @@ from netspec.core.source import PosDict, PosList
 ])
 def test_show_writes_a_value_as_the_spec_does(value, written):
     assert show(value) == written
-    assert "True" not in written and "None" not in written
     if written not in (".inf", "-.inf", "1e-05"):  # YAML 1.1 reads these differently; netspec reads 1e-05 as a number
         assert yaml.safe_load(written) == (list(value) if isinstance(value, tuple) else value)
 
@@ -47,7 +46,7 @@ def test_bounds_are_written_one_way(args, written):
 
 
 def test_a_json_schema_range_reads_as_bounds_text():
-    assert schema_bounds({"type": "number", "minimum": 0, "exclusiveMaximum": 1.0}) == bounds_text(0, 1, False, True)
+    assert schema_bounds({"type": "number", "minimum": 0, "exclusiveMaximum": 1.0}) == "≥ 0 and < 1"
     assert schema_bounds({"type": "integer", "minimum": 1, "maximum": 4096}) == "from 1 to 4096"
     assert schema_bounds({"type": "number", "exclusiveMinimum": 0}) == "> 0"
     assert schema_bounds({"type": "string"}) == ""

@@ -104,20 +104,32 @@ DROPOUTS = [  # (layer, spatial axes, per-sample input)
 ]
 
 
-@pytest.mark.parametrize("layer, axes, shape", DROPOUTS, ids=[type(c[0]).__name__ for c in DROPOUTS])
-def test_a_dropout_imports_and_drops_what_torch_drops_in_training(layer, axes, shape):
-    model = Around(layer, axes)
-    mine, spec = compiled(model, shape)
-    x = torch.randn(4, *shape)
+
+def _training_outputs(mine: torch.nn.Module, model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Both models in training mode on ``x``, each from the same seed: the same random draws."""
     with torch.no_grad():
-        assert torch.equal(mine.eval()(x), model.eval()(x))
         model.train(), mine.train()
         torch.manual_seed(7)
         theirs = model(x)
         torch.manual_seed(7)
-        ours = mine(x)  # the same draws: torch's module of the same kind (whole channels zeroed, or values)
-    torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
-    assert not torch.equal(ours, mine.eval()(x))  # it did drop something
+        return mine(x), theirs
+
+
+def _drops_as_torch_does(model: torch.nn.Module, shape: list[int]) -> None:
+    """The imported spec equals ``model`` in eval mode, and in training drops what torch's module of the same
+    kind drops (whole channels zeroed, or values) — and does drop something."""
+    mine, _ = compiled(model, shape)
+    x = torch.randn(4, *shape)
+    with torch.no_grad():
+        assert torch.equal(mine.eval()(x), model.eval()(x))
+    ours, theirs = _training_outputs(mine, model, x)
+    with torch.no_grad():
+        assert torch.equal(ours, theirs) and not torch.equal(ours, mine.eval()(x))
+
+
+@pytest.mark.parametrize("layer, axes, shape", DROPOUTS, ids=[type(c[0]).__name__ for c in DROPOUTS])
+def test_a_dropout_imports_and_drops_what_torch_drops_in_training(layer, axes, shape):
+    _drops_as_torch_does(Around(layer, axes), shape)
 
 
 @pytest.mark.parametrize("layer", [nn.AlphaDropout(0.2), nn.FeatureAlphaDropout(0.2)],
@@ -169,17 +181,7 @@ class Functional(nn.Module):
     (3, [3, 3, 4, 5], lambda x, training: F.dropout3d(x, 0.3, training)),
 ], ids=["dropout", "dropout1d", "dropout2d", "dropout3d"])
 def test_a_dropout_function_given_self_training_imports_as_its_module(axes, shape, call):
-    model = Functional(axes, call)
-    mine, spec = compiled(model, shape)
-    x = torch.randn(4, *shape)
-    with torch.no_grad():
-        assert torch.equal(mine.eval()(x), model.eval()(x))
-        model.train(), mine.train()
-        torch.manual_seed(7)
-        theirs = model(x)
-        torch.manual_seed(7)
-        ours = mine(x)
-    assert torch.equal(ours, theirs) and not torch.equal(ours, mine.eval()(x))
+    _drops_as_torch_does(Functional(axes, call), shape)
 
 
 @pytest.mark.parametrize("call, says", [
@@ -207,12 +209,8 @@ def test_a_dropout_function_given_a_constant_false_never_drops_in_the_spec_eithe
     mine, spec = compiled(model, [3, 5, 6])
     assert not {"dropout", "spatial_dropout"} & set(kinds(spec["layers"]))
     x = torch.randn(4, 3, 5, 6)
+    ours, theirs = _training_outputs(mine, model, x)
     with torch.no_grad():
-        model.train(), mine.train()
-        torch.manual_seed(7)
-        theirs = model(x)
-        torch.manual_seed(7)
-        ours = mine(x)
         assert torch.equal(ours, theirs) and torch.equal(theirs, model.eval()(x))  # no drop in torch, none here
 
 

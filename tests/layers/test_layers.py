@@ -100,11 +100,12 @@ def test_what_check_accepts_at_the_edges_builds_and_runs(kind, i):
     common = set(Layer.model_fields) | {"from"}
     variants = [{**args, f: v} for f, p in props.items() if f not in common and not cls.CHILDREN.get(f)
                 for v in _edge_values(p)]
-    for var in variants:
+    for var in [args, *variants]:  # the example first: it must build, so the test cannot pass on refusals alone
         try:
             spec = load(spec_for(kind, var, shapes))
             graph = build_graph(spec, bind={"T": 9}).network()
         except NetspecError:
+            assert var is not args, "the kind's own example must pass check"
             continue  # refused by check: a message, not a crash (the spec tests cover the messages)
         model = compile_graph(build_graph(spec, bind={"T": 9}))
         for mode in (True, False):

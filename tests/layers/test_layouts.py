@@ -68,8 +68,9 @@ def test_a_rank_2_input_of_unknown_layout_warns_unless_the_axis_is_written():
     # the same with a symbolic length: check and a compile with T bound agree (the last axis, 6)
     spec = _spec("[T, 6]", "  - layer_scale\n")
     (warning,) = _warnings(spec)
-    assert netspec.check(spec).graph.network().params == 6
-    assert netspec.compile(spec, bind={"T": 6}).layer_scale_1.layer_scale.shape == (6,)
+    model = netspec.compile(spec, bind={"T": 6})
+    assert model.layer_scale_1.layer_scale.shape == (6,)
+    assert netspec.check(spec).graph.network().params == sum(p.numel() for p in model.parameters())
 
 
 def test_layer_scale_inside_time_distributed_follows_each_steps_layout():

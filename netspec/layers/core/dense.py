@@ -4,7 +4,17 @@ from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
 from netspec.core.types import TensorType
 from netspec.layers.activations import ActivationName
-from netspec.layers.base import Bool, Ctx, Int, Layer, Width, need_float, need_rank, register_layer
+from netspec.layers.base import (
+    Bool,
+    Ctx,
+    Int,
+    Layer,
+    Width,
+    channels_first,
+    need_float,
+    need_rank,
+    register_layer,
+)
 
 
 @register_layer("dense", aliases=("linear", "fc"))
@@ -29,7 +39,7 @@ class Dense(Layer):
             raise ShapeError(f"dense needs a fixed feature size, got symbolic '{x.shape[-1]}' in {x}")
         # A channels-first map (C, H, W) from a conv or the input: as nn.Linear it mixes only W, rarely what is
         # meant. Channels-last maps (ConvNeXt's (H, W, C) after a permute) are the deliberate use: no warning.
-        if x.rank >= 3 and ctx.channels_first[:1] == (True,):
+        if x.rank >= 3 and channels_first(ctx):
             ctx.warn(f"dense acts on the last axis only: its input {x} becomes "
                      f"{TensorType((*x.shape[:-1], self.units))}, one {x.shape[-1]} → {self.units} map per position "
                      "of the other axes; hint: put a flatten before it to connect every value (or a 1×1 conv2d "
@@ -38,7 +48,7 @@ class Dense(Layer):
 
     def output_features_last(self, ins: list[TensorType], ctx: Ctx) -> bool:
         """Its last axis is features, unless it was the last axis of a (C, H, W) map (it warns then)."""
-        return not (ins[0].rank >= 3 and ctx.channels_first[:1] == (True,))
+        return not (ins[0].rank >= 3 and channels_first(ctx))
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
         shapes = {"weight": (self.units, ins[0].shape[-1])}

@@ -5,7 +5,7 @@ from pydantic import Field
 from netspec.core.errors import ShapeError
 from netspec.core.fmt import show
 from netspec.core.types import TensorType, fmt_shape
-from netspec.layers.base import Ctx, Int, Layer, register_layer
+from netspec.layers.base import Ctx, Int, Layer, channels_first, features_last, register_layer
 
 
 @register_layer("permute", aliases=("transpose",))
@@ -32,9 +32,9 @@ class Permute(Layer):
     def output_features_last(self, ins: list[TensorType], ctx: Ctx) -> bool:
         """Channels moved last make a channels-last map (ConvNeXt's ``[1, 2, 0]``); a features-last input
         stays so while its last axis stays last."""
-        if ctx.channels_first[:1] == (True,):  # of rank 2 it may be a (T, F) input read as (C, L): not known
+        if channels_first(ctx):  # of rank 2 it may be a (T, F) input read as (C, L): not known
             return ins[0].rank >= 3 and self.dims[-1] == 0
-        return ctx.features_last[:1] == (True,) and self.dims[-1] == len(self.dims) - 1
+        return features_last(ctx) and self.dims[-1] == len(self.dims) - 1
 
     def output_axes(self, ins: list[TensorType], out: TensorType) -> tuple[int, ...]:
         """Output axis ``i`` is input axis ``dims[i]``: the builder composes these, so a body that permutes
