@@ -2,7 +2,8 @@
 
 For each ``specs/*.yaml`` / ``specs/*.ns``: ``netspec.check`` passes (every ``expect:`` number holds);
 each network compiles and a forward pass on CPU (eval mode, no grad; batch 2, or batch 1 at the real
-input size for the large image networks) has the checked output shapes, and every node's submodule
+input size for the large image networks; on torch's meta device, shapes without data, for a network
+too large for memory) has the checked output shapes, and every node's submodule
 exists with the checked output shape, parameter and buffer shapes and MACs (torch's flop counter),
 via ``torch_truth.assert_matches_torch``.
 
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 SPEC_FILES = sorted([*SPECS.glob("*.yaml"), *SPECS.glob("*.ns")])
 BIG_MACS = 10**8  # above this, one sample at the real input size is enough
+BIG_PARAMS = 2**28  # 1 GiB of float32 weights: above this, on torch's meta device (shapes, no data)
 SYMBOLIC_SIZE = 12  # a symbolic sequence length T is bound to this for the forward pass
 # Specs whose symbolic sizes are tied to each other: the bindings for the forward pass.
 BIND = {
@@ -62,7 +64,7 @@ def test_spec_checks_compiles_and_runs(path: Path):
         checked = report.networks[name].to_dict()
         batch = 1 if net.macs >= BIG_MACS else 2
         torch.manual_seed(0)
-        model = assert_matches_torch(net, batch=batch)
+        model = assert_matches_torch(net, batch=batch, device="meta" if net.params > BIG_PARAMS else None)
         assert not model.training, "assert_matches_torch runs the module in eval mode"
         assert sum(p.numel() for p in model.parameters()) == checked["params"]["total"]
         assert sum(p.numel() for p in model.parameters() if not p.requires_grad) == checked["params"]["non_trainable"]

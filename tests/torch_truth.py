@@ -24,8 +24,16 @@ def _shapes(value: Any) -> list[tuple[int, ...]]:
     return []
 
 
-def assert_matches_torch(net: NetGraph, batch: int = 2, check_macs: bool = True) -> torch.nn.Module:
-    """Compile ``net`` (built with every symbolic dim bound) and compare everything with torch."""
+def assert_matches_torch(net: NetGraph, batch: int = 2, check_macs: bool = True,
+                         device: str | None = None) -> torch.nn.Module:
+    """Compile ``net`` (built with every symbolic dim bound) and compare everything with torch. ``device``
+    ``"meta"``: tensors with shapes and no data (a network too large for this machine's memory), which
+    torch runs and its flop counter counts all the same."""
+    with torch.device(device or "cpu"):
+        return _matches(net, batch, check_macs)
+
+
+def _matches(net: NetGraph, batch: int, check_macs: bool) -> torch.nn.Module:
     model = compile_network(net).eval()
     modules = dict(model.named_modules())
     seen: dict[str, list[tuple[int, ...]]] = {}

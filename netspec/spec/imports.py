@@ -10,6 +10,7 @@ from netspec.core.errors import Location, Problem, did_you_mean
 from netspec.core.source import PosDict
 from netspec.frontends import Library, read_imports
 from netspec.frontends.keys import IMPORTS_KEY, LIBRARY_KEYS, NETWORK_MARKERS, TOP_KEYS
+from netspec.layers.base import all_kind_names
 from netspec.spec.expand import Expander, block_definitions
 
 
@@ -26,6 +27,17 @@ class ImportingExpander(Expander):
     def __init__(self, blocks: dict[str, Any], file: str) -> None:
         super().__init__(blocks, file)
         self.imported: dict[str, Library] = {}
+        self.unread = False  # an import could not be read: its blocks are unknown, not misspelled
+
+    def unknown_kind(self, kind: str, where: Location | None, path: str) -> None:
+        """Where an import failed (its problem is said), a name that is neither a kind nor very close to one
+        is most likely one of its blocks: not a second problem (root causes only). One a letter or two from
+        a kind (``dennse``) is a misspelling whatever the import holds, and is said."""
+        import difflib
+
+        if self.unread and not difflib.get_close_matches(kind, all_kind_names(), n=1, cutoff=0.8):
+            return
+        super().unknown_kind(kind, where, path)
 
     def block(self, name: str, args: PosDict, where: Location | None, path: str, env: dict[str, Any],
               stack: tuple[str, ...]) -> PosDict | None:
@@ -46,6 +58,7 @@ def add_imports(raw: PosDict, file: str, base: str | None, exp: ImportingExpande
     so that which block a name means never depends on the order of the imports."""
     libraries, problems = read_imports(raw, file, base)
     exp.problems.extend(problems)
+    exp.unread = exp.unread or bool(problems)
     if not libraries:
         return
     local = raw.get("blocks")

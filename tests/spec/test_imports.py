@@ -207,6 +207,23 @@ def test_a_syntax_error_in_a_library_is_located_in_it_and_at_the_import(tmp_path
     assert any(p.location is not None and p.location.file == str(tmp_path / "lib.ns") for p in found)
 
 
+@pytest.mark.parametrize("library", ["lib.ns", "missing.yaml"])
+def test_the_blocks_of_a_library_that_cannot_be_read_are_not_also_unknown_kinds(tmp_path: Path, library: str):
+    """Root causes only: the import's problem (and the library's own) are said, not 'unknown layer kind'
+    for each block the library would have defined, in the layers or inside a local block; a misspelled
+    kind is a problem whatever the import holds."""
+    write(tmp_path, {"lib.ns": "block mlp(width) {\n  dense $width [\n}\n",
+                     "net.yaml": f"imports: [{library}]\ninput: [8]\nblocks:\n  two: {{layers: [mlp, mlp]}}\n"
+                                 "layers:\n  - mlp: {width: 4}\n  - two\n  - dennse: 3\n"})
+    with pytest.raises(NetspecError) as info:
+        load(tmp_path / "net.yaml")
+    found = info.value.problems
+    assert any("cannot import" in p.message for p in found)
+    unknown = [p for p in found if "unknown layer kind" in p.message]
+    assert [(p.message, p.location.line) for p in unknown] == [("unknown layer kind 'dennse'", 8)]
+    assert "dense" in unknown[0].hint
+
+
 def test_a_library_that_is_not_a_mapping(tmp_path: Path):
     write(tmp_path, {"lib.yaml": "- just\n- a list\n", "net.yaml": "imports: [lib.yaml]\ninput: [8]\nlayers: [relu]\n"})
     p = _one(problems(tmp_path / "net.yaml"), "is not a block library")

@@ -22,10 +22,12 @@ import torch.nn.functional as F
 
 from netspec.backends.torch.init import initialise
 from netspec.core.errors import BuildError
+from netspec.core.fmt import human_bytes
+from netspec.core.sizes import numeric_product
 from netspec.core.types import Ref
 from netspec.ir.graph import Graph, NetGraph, Node
 from netspec.layers.torch.activations import activation_fn
-from netspec.layers.torch.attention import MultiheadAttention
+from netspec.layers.torch.attention import GroupedQueryAttention, MultiheadAttention
 from netspec.layers.torch.merge import Add
 
 
@@ -68,9 +70,49 @@ def compile_graph(graph: Graph, network: str | None = None, in_place: bool = Tru
     return nn.ModuleDict({name: compile_network(g, in_place) for name, g in graph.networks.items()})
 
 
+def available_memory() -> int | None:
+    """Bytes of memory the system could give this process now (Linux's ``MemAvailable``); None elsewhere."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_memory(net: NetGraph) -> None:
+    """Refuse, before allocating anything, a network whose parameters and buffers alone need more host
+    memory than is available (the process would be killed, or the machine would swap, part-way through).
+    Nothing is checked where the default device is not the CPU (``with torch.device("meta")`` allocates
+    nothing) or where the available memory is unknown.
+
+    Raises:
+        BuildError: with the sizes, and what to do instead.
+    """
+    if torch.empty(0).device.type != "cpu":
+        return
+    real = torch.empty(0).element_size()  # the default dtype's (float32: 4 B)
+    need = net.params * real + sum(numeric_product(shape) * (8 if n.buffer_dtypes.get(b) == "long" else real)
+                                   for n in net.nodes for b, shape in n.buffers.items())
+    free = available_memory()
+    if free is not None and need > free:
+        raise BuildError(f"{net.name}: its parameters and buffers need {human_bytes(need)}, more than the "
+                         f"{human_bytes(free)} of memory available; hint: 'netspec check' counts it without "
+                         "building it; in Python, build it on torch's meta device (with torch.device('meta'): "
+                         "netspec.compile(...)) to see shapes without data, or use a machine with more memory")
+
+
 def compile_network(net: NetGraph, in_place: bool = True) -> nn.Module:
     """One network as a GraphModule whose submodules are registered in network order (so
-    ``print(model)``, ``state_dict()`` and loading by position follow the spec)."""
+    ``print(model)``, ``state_dict()`` and loading by position follow the spec).
+
+    Raises:
+        BuildError: a layer's torch module or its init refused (a netspec bug), or the weights do not fit
+            in the available memory (:func:`check_memory`).
+    """
+    check_memory(net)
     root = nn.Module()
     g = fx.Graph()
     values: dict[Ref, fx.Node] = {}
@@ -137,6 +179,7 @@ def _activate(g: fx.Graph, value: fx.Node, node: Node) -> fx.Node:
 FRESH_OUTPUT = frozenset({
     nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
     nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm, MultiheadAttention,
+    GroupedQueryAttention,
 })
 # Activations that have an in-place form whose backward reads the output instead of the input and gets
 # the same gradient from it, bit for bit (x > 0 exactly when relu(x) > 0, and so on). ELU qualifies in

@@ -15,15 +15,24 @@ The output is ``(T, E)``, E the query's feature size. Parameters are laid out as
 ``(E, E_k)``, ``v_proj_weight`` ``(E, E_v)`` (+ ``in_proj_bias``); then ``out_proj.weight`` ``(E, E)``
 (+ ``out_proj.bias``).
 
+Grouped-query attention (``kv_heads`` below ``heads``; Ainslie et al. 2023, multi-query at 1) projects keys
+and values to ``kv_heads`` heads of ``d = E/heads``, each shared by ``heads/kv_heads`` query heads; its
+parameters are Hugging Face LLaMA's separate projections: ``q_proj`` ``(E, E)``, ``k_proj`` ``(kv_heads·d,
+E_k)``, ``v_proj`` ``(kv_heads·d, E_v)``, ``out_proj`` ``(E, E)`` (``.weight``, + ``.bias``). ``rotary``
+turns queries and keys by their position (RoPE, Su et al. 2021; LLaMA's halves pairing, base ``rope_theta``)
+before the products; it has no parameters.
+
 MACs per sample are the four projections and the two attention products, each head's
 ``QKᵀ`` ``(T×d)·(d×S)`` and ``A·V`` ``(T×S)·(S×d)`` summed over the heads (d = E/heads)::
 
-    T·E·E (queries) + S·E_k·E (keys) + S·E_v·E (values) + 2·T·S·E (QKᵀ, A·V) + T·E·E (output)
+    T·E·E (queries) + S·E_k·E' (keys) + S·E_v·E' (values) + 2·T·S·E (QKᵀ, A·V) + T·E·E (output)
+
+with E' = E, or ``kv_heads·d`` when grouped (every query head still reads all S keys).
 
 i.e. ``4·T·E² + 2·T²·E`` for self-attention: what ``torch.utils.flop_counter`` counts with the math
 kernel, and the convention of torchvision's documented ViT figures. Scaling, softmax, masking and
-dropout are not multiply-adds and are not counted; a causal mask does not halve the count (the math
-and fused kernels compute the full ``T×S`` products). With a symbolic length the MACs are per step
+dropout are not multiply-adds and are not counted, nor is RoPE (elementwise); a causal mask does not
+halve the count (the math and fused kernels compute the full ``T×S`` products). With a symbolic length the MACs are per step
 (symbolic sizes count as 1).
 """
 

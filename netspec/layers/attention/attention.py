@@ -1,11 +1,14 @@
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from netspec.core.errors import ShapeError
 from netspec.core.sizes import size_product
 from netspec.core.types import TensorType
-from netspec.layers.base import READS_STEPS, Bool, Ctx, Float, Int, Layer, number, register_layer
+from netspec.layers.base import READS_STEPS, Bool, Ctx, Float, Int, Layer, number, option_error, register_layer
+
+
+ROPE_THETA = 10000.0  # RoPE's base in the paper (Su et al. 2021, eq. 15) and LLaMA
 
 
 def _sequence(x: TensorType, what: str) -> int:
@@ -42,6 +45,10 @@ class Attention(Layer):
         ({"heads": 3, "kdim": 5, "vdim": 5}, [(4, 6), ("T", 5)]),  # memory of another width
         ({"heads": 2, "bias": False}, [(4, 6), (7, 3), (7, 5)]),   # keys and values apart
         ({"heads": 2, "causal": True}, [(5, 4), (5, 4)]),
+        ({"heads": 4, "kv_heads": 2}, [("T", 8)]),                   # grouped-query attention
+        ({"heads": 4, "kv_heads": 1, "bias": False}, [(5, 8), (6, 3)]),  # multi-query, cross
+        ({"heads": 2, "rotary": True, "causal": True}, [("T", 8)]),
+        ({"heads": 4, "kv_heads": 2, "rotary": True, "rope_theta": 500000.0}, [(6, 16)]),
     ]
 
     heads: Int = Field(ge=1, le=4096, description="attention heads; they split the query's features E")
@@ -55,6 +62,30 @@ class Attention(Layer):
                              description="the values' feature size (default: read from the input; must match)")
     padding_mask: Bool = Field(default=False, description="the last input is a key padding mask (S,) (long): "
                                                           "nonzero keys are not attended")
+    kv_heads: number(int, ge=1, le=4096) | None = Field(  # type: ignore[valid-type]
+        default=None, description="key/value heads (grouped-query attention; 1: multi-query): each serves "
+                                  "heads/kv_heads query heads (default: heads)")
+    rotary: Bool = Field(default=False, description="rotary position embedding (RoPE) on queries and keys, "
+                                                    "positions 0, 1, ... (the halves rotated, as LLaMA)")
+    rope_theta: number(float, gt=0, le=1e12) | None = Field(  # type: ignore[valid-type]
+        default=None, description="RoPE's base θ (default 10,000): the head's feature pair i turns by "
+                                  "θ^(−2i/d) radians per position")
+
+    @model_validator(mode="after")
+    def _check(self) -> "Attention":
+        if self.kv_heads is not None and self.heads % self.kv_heads:
+            raise option_error("kv_heads", f"expected a divisor of heads ({self.heads}): each key/value head "
+                               "serves the same number of query heads", self.kv_heads)
+        if self.rope_theta is not None and not self.rotary:
+            raise option_error("rope_theta", "rope_theta is the base of the rotary embedding; hint: add "
+                               "rotary: true, or leave rope_theta out", self.rope_theta)
+        return self
+
+    @property
+    def grouped(self) -> bool:
+        """Fewer key/value heads than query heads: separate q/k/v projections (``nn.MultiheadAttention``
+        cannot hold keys and values narrower than the queries)."""
+        return self.kv_heads is not None and self.kv_heads != self.heads
 
     def split(self, ins: list[TensorType]) -> tuple[TensorType, TensorType, TensorType, TensorType | None]:
         """(query, key, value, padding mask or None) from the inputs."""
@@ -75,6 +106,10 @@ class Attention(Layer):
         q, k, v, _ = self.split(ins)
         return int(q.shape[1]), int(k.shape[1]), int(v.shape[1])
 
+    def kv_width(self, e: int) -> int:
+        """The projected keys' (and values') width: ``kv_heads · E/heads`` (E without grouping)."""
+        return e // self.heads * (self.kv_heads or self.heads)
+
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         q, k, v, mask = self.split(ins)
         cross = k is not q
@@ -83,6 +118,9 @@ class Attention(Layer):
         ev = _sequence(v, "values") if v is not k else ek
         if e % self.heads:
             raise ShapeError(f"{self.heads} heads must divide the query's {e} features (each head reads E/heads)")
+        if self.rotary and (e // self.heads) % 2:
+            raise ShapeError(f"rotary needs an even head size, got {e} features / {self.heads} heads = "
+                             f"{e // self.heads}; hint: RoPE turns the head's features in pairs")
         for name, want, got in (("kdim", self.kdim, ek), ("vdim", self.vdim, ev)):
             if want is not None and want != got:
                 raise ShapeError(f"{name}: {want}, but the {'keys' if name == 'kdim' else 'values'} have {got} "
@@ -101,8 +139,16 @@ class Attention(Layer):
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
         e, ek, ev = self.dims(ins)
+        if self.grouped:  # torch's module order: q_proj, k_proj, v_proj, out_proj
+            kv = self.kv_width(e)
+            shapes: dict[str, tuple[int, ...]] = {}
+            for name, rows, cols in (("q_proj", e, e), ("k_proj", kv, ek), ("v_proj", kv, ev), ("out_proj", e, e)):
+                shapes[f"{name}.weight"] = (rows, cols)
+                if self.bias:
+                    shapes[f"{name}.bias"] = (rows,)
+            return shapes
         if ek == e and ev == e:
-            shapes: dict[str, tuple[int, ...]] = {"in_proj_weight": (3 * e, e)}
+            shapes = {"in_proj_weight": (3 * e, e)}
         else:
             shapes = {"q_proj_weight": (e, e), "k_proj_weight": (e, ek), "v_proj_weight": (e, ev)}
         if self.bias:
@@ -116,16 +162,24 @@ class Attention(Layer):
         q, k, _, _ = self.split(ins)
         e, ek, ev = self.dims(ins)
         t, s = size_product(q.shape[:1]), size_product(k.shape[:1])  # sequence lengths, maybe symbolic
-        return t * e * e + s * ek * e + s * ev * e + 2 * t * s * e + t * e * e
+        kv = self.kv_width(e)  # grouped keys and values are projected narrower, then shared by heads/kv_heads
+        return t * e * e + s * ek * kv + s * ev * kv + 2 * t * s * e + t * e * e
 
     def label(self) -> str:
         sequences = len(self.from_ or [None]) - (1 if self.padding_mask else 0)
         text = f"{'cross' if sequences > 1 else 'self'}-attention ×{self.heads}"
-        return text + (" causal" if self.causal else "")
+        if self.grouped:
+            text += f" kv×{self.kv_heads}"
+        return text + (" causal" if self.causal else "") + (" rotary" if self.rotary else "")
 
     def build(self, ins: list[TensorType]) -> Any:
-        from netspec.layers.torch.attention import MultiheadAttention
+        from netspec.layers.torch.attention import GroupedQueryAttention, MultiheadAttention
 
         e, ek, ev = self.dims(ins)
+        rope = (self.rope_theta or ROPE_THETA) if self.rotary else None
+        if self.grouped:
+            return GroupedQueryAttention(e, self.heads, self.kv_heads, dropout=self.dropout, bias=self.bias, kdim=ek,
+                                         vdim=ev, causal=self.causal, padding_mask=self.padding_mask,
+                                         rope_theta=rope)
         return MultiheadAttention(e, self.heads, dropout=self.dropout, bias=self.bias, kdim=ek, vdim=ev,
-                                  causal=self.causal, padding_mask=self.padding_mask)
+                                  causal=self.causal, padding_mask=self.padding_mask, rope_theta=rope)

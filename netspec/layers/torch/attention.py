@@ -24,20 +24,69 @@ def _countable() -> contextlib.AbstractContextManager[None]:
     return sdpa_kernel(SDPBackend.MATH) if is_in_torch_dispatch_mode() else contextlib.nullcontext()
 
 
+def rotary(x: torch.Tensor, theta: float) -> torch.Tensor:
+    """Rotary position embedding (RoPE; Su et al. 2021, "RoFormer", eq. 34) of ``x`` ``(N, heads, T, d)`` at
+    positions ``0 .. T-1``: feature ``i`` and ``i + d/2`` turn together by ``t·θ^(−2i/d)``, the halves layout of
+    GPT-NeoX and Hugging Face's LLaMA (``rotate_half``). Elementwise: no parameters, no multiply-adds counted."""
+    t, d = x.shape[-2], x.shape[-1]
+    inv_freq = 1.0 / theta ** (torch.arange(0, d, 2, device=x.device, dtype=torch.float32) / d)
+    angles = torch.arange(t, device=x.device, dtype=torch.float32)[:, None] * inv_freq
+    angles = torch.cat((angles, angles), dim=-1)
+    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    first, second = x[..., : d // 2], x[..., d // 2:]
+    return x * cos + torch.cat((-second, first), dim=-1) * sin
+
+
+def _inputs(query: torch.Tensor, rest: tuple[torch.Tensor, ...], padding_mask: bool
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(key, value, padding mask or None) from forward's inputs after the query."""
+    mask = None
+    if padding_mask:
+        *rest_list, mask = rest
+        rest = tuple(rest_list)
+    return (rest[0] if rest else query), (rest[-1] if rest else query), mask
+
+
+def _attend(module: nn.Module, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
+            heads: int, kv_heads: int) -> torch.Tensor:
+    """Scaled dot-product attention of projected ``q`` ``(N, T, heads·d)``, ``k``/``v`` ``(N, S, kv_heads·d)``:
+    heads split, RoPE when the module has ``rope_theta``, each key/value head shared by ``heads/kv_heads``
+    query heads (``repeat_interleave``, as Hugging Face's ``repeat_kv``). Returns ``(N, T, heads·d)``."""
+    n, t, s = q.shape[0], q.shape[1], k.shape[1]
+    d = q.shape[-1] // heads
+    q = q.unflatten(-1, (heads, d)).transpose(1, 2)
+    k, v = (x.unflatten(-1, (kv_heads, d)).transpose(1, 2) for x in (k, v))
+    if module.rope_theta is not None:
+        q, k = rotary(q, module.rope_theta), rotary(k, module.rope_theta)
+    if kv_heads != heads:
+        k, v = k.repeat_interleave(heads // kv_heads, dim=1), v.repeat_interleave(heads // kv_heads, dim=1)
+    attn_mask, causal = None, module.causal
+    if mask is not None:
+        attn_mask = (mask == 0).view(n, 1, 1, s)  # True: may be attended
+        if causal:
+            attn_mask = attn_mask & torch.ones(t, s, dtype=torch.bool, device=q.device).tril()
+            causal = False
+    with _countable():
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=causal,
+                                             dropout_p=module.dropout if module.training else 0.0)
+    return out.transpose(1, 2).flatten(2)
+
+
 class MultiheadAttention(nn.MultiheadAttention):
     """``nn.MultiheadAttention``'s parameters (same names, shapes and initialisation), computed with
     ``F.scaled_dot_product_attention`` on batch-first sequences.
 
     ``forward(query, [memory | key, value], [padding_mask])``: one sequence is self-attention; a memory
     gives keys and values; a padding mask ``(N, S)`` (nonzero = padding) comes last when
-    ``padding_mask`` is set. Returns ``(N, T, E)`` (no attention weights).
+    ``padding_mask`` is set. ``rope_theta``: rotary position embedding on queries and keys (None: none).
+    Returns ``(N, T, E)`` (no attention weights).
     """
 
     def __init__(self, embed_dim: int, num_heads: int, *, dropout: float = 0.0, bias: bool = True,
                  kdim: int | None = None, vdim: int | None = None, causal: bool = False,
-                 padding_mask: bool = False) -> None:
+                 padding_mask: bool = False, rope_theta: float | None = None) -> None:
         super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, kdim=kdim, vdim=vdim, batch_first=True)
-        self.causal, self.padding_mask = causal, padding_mask
+        self.causal, self.padding_mask, self.rope_theta = causal, padding_mask, rope_theta
 
     def projections(self, query: torch.Tensor, key: torch.Tensor,
                     value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -53,26 +102,51 @@ class MultiheadAttention(nn.MultiheadAttention):
         return F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
 
     def forward(self, query: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        mask = None
-        if self.padding_mask:
-            *rest_list, mask = rest
-            rest = tuple(rest_list)
-        key = rest[0] if rest else query
-        value = rest[-1] if rest else query
-        n, t, e = query.shape
-        s = key.shape[1]
+        key, value, mask = _inputs(query, rest, self.padding_mask)
         q, k, v = self.projections(query, key, value)
-        q, k, v = (x.unflatten(-1, (self.num_heads, self.head_dim)).transpose(1, 2) for x in (q, k, v))
-        attn_mask, causal = None, self.causal
-        if mask is not None:
-            attn_mask = (mask == 0).view(n, 1, 1, s)  # True: may be attended
-            if causal:
-                attn_mask = attn_mask & torch.ones(t, s, dtype=torch.bool, device=query.device).tril()
-                causal = False
-        with _countable():
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=causal,
-                                                 dropout_p=self.dropout if self.training else 0.0)
-        return self.out_proj(out.transpose(1, 2).reshape(n, t, e))
+        return self.out_proj(_attend(self, q, k, v, mask, self.num_heads, self.num_heads))
 
     def extra_repr(self) -> str:
-        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, causal={self.causal}"
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, causal={self.causal}" + (
+            f", rope_theta={self.rope_theta}" if self.rope_theta is not None else "")
+
+
+class GroupedQueryAttention(nn.Module):
+    """Grouped-query attention (Ainslie et al. 2023, "GQA"; ``num_kv_heads = 1`` is multi-query attention,
+    Shazeer 2019): queries in ``num_heads`` heads of ``d = E/num_heads`` features, keys and values in
+    ``num_kv_heads`` heads, each shared by ``num_heads/num_kv_heads`` query heads.
+
+    Parameters (the layout of Hugging Face's LLaMA, with ``out_proj`` for its ``o_proj``): ``q_proj``
+    ``(E, E)``, ``k_proj`` ``(num_kv_heads·d, E_k)``, ``v_proj`` ``(num_kv_heads·d, E_v)``, ``out_proj``
+    ``(E, E)``, each with a bias when ``bias``; initialised as ``nn.MultiheadAttention`` initialises its own
+    (Xavier-uniform projections, zero biases). ``forward`` takes the inputs of :class:`MultiheadAttention`.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, num_kv_heads: int, *, dropout: float = 0.0,
+                 bias: bool = True, kdim: int | None = None, vdim: int | None = None, causal: bool = False,
+                 padding_mask: bool = False, rope_theta: float | None = None) -> None:
+        super().__init__()
+        if embed_dim % num_heads or num_heads % num_kv_heads:
+            raise ValueError(f"num_heads ({num_heads}) must divide embed_dim ({embed_dim}) and be a multiple of "
+                             f"num_kv_heads ({num_kv_heads})")
+        self.embed_dim, self.num_heads, self.num_kv_heads = embed_dim, num_heads, num_kv_heads
+        self.dropout, self.causal, self.padding_mask, self.rope_theta = dropout, causal, padding_mask, rope_theta
+        kv = embed_dim // num_heads * num_kv_heads
+        self.q_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        self.k_proj = nn.Linear(kdim or embed_dim, kv, bias=bias)
+        self.v_proj = nn.Linear(vdim or embed_dim, kv, bias=bias)
+        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        for proj in (self.q_proj, self.k_proj, self.v_proj):
+            nn.init.xavier_uniform_(proj.weight)
+        for proj in (self.q_proj, self.k_proj, self.v_proj, self.out_proj):
+            if proj.bias is not None:
+                nn.init.zeros_(proj.bias)
+
+    def forward(self, query: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
+        key, value, mask = _inputs(query, rest, self.padding_mask)
+        q, k, v = self.q_proj(query), self.k_proj(key), self.v_proj(value)
+        return self.out_proj(_attend(self, q, k, v, mask, self.num_heads, self.num_kv_heads))
+
+    def extra_repr(self) -> str:
+        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, num_kv_heads={self.num_kv_heads}, "
+                f"causal={self.causal}" + (f", rope_theta={self.rope_theta}" if self.rope_theta is not None else ""))

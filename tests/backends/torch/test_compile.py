@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
 
 import netspec
+from netspec.core.errors import BuildError
 from netspec.ir.build import build_graph
 
 NET = """\
@@ -306,3 +308,36 @@ def test_an_init_torch_refuses_is_a_netspec_error_at_the_layer(monkeypatch):
         netspec.compile(text)
     assert "d: initialising dense failed" in str(info.value) and "normal expects" in str(info.value)
     assert "3:5" in str(info.value)  # the layer's place: line 3, column 5
+
+
+# --- weights that cannot fit: refused before anything is allocated -------------------------------------
+def test_a_network_larger_than_the_available_memory_is_refused_before_it_is_built(monkeypatch):
+    from netspec.backends.torch import compile as compiling
+
+    # LeNet-5: 61,706 parameters (notes 000), no buffers: 61,706 · 4 B = 246,824 B = 241.04 KiB of float32
+    net = netspec.analyze(Path(__file__).resolve().parents[3] / "specs" / "lenet5.yaml").network()
+    built = []
+    monkeypatch.setattr(compiling, "available_memory", lambda: 246_823)
+    monkeypatch.setattr(compiling, "initialise", lambda *a: built.append(a))
+    with pytest.raises(BuildError, match=r"lenet5: its parameters and buffers need 241.04 KiB, more than the "
+                                         r"241.04 KiB of memory available; hint: 'netspec check'"):
+        compiling.compile_network(net)
+    assert not built
+    monkeypatch.undo()  # exactly enough memory: built
+    monkeypatch.setattr(compiling, "available_memory", lambda: 246_824)
+    assert sum(p.numel() for p in compiling.compile_network(net).parameters()) * 4 == 246_824
+
+
+def test_the_memory_check_counts_buffers_and_skips_the_meta_device(monkeypatch):
+    from netspec.backends.torch import compile as compiling
+
+    # one batchnorm2d of 8 channels: weight and bias 2·8 float32 parameters, running mean and variance 2·8
+    # float32 buffer values and num_batches_tracked, one int64: 32 · 4 B + 8 B = 136 B
+    net = netspec.analyze("input: [8, 4, 4]\nlayers:\n  - batchnorm2d\n").network()
+    model = compiling.compile_network(net)
+    assert sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()]) == 136
+    monkeypatch.setattr(compiling, "available_memory", lambda: 135)
+    with pytest.raises(BuildError, match="need 136 B"):
+        compiling.compile_network(net)
+    with torch.device("meta"):  # nothing is allocated there: no check
+        assert next(compiling.compile_network(net).parameters()).is_meta
