@@ -162,7 +162,7 @@ def run_schema(args: argparse.Namespace) -> int:
         from pathlib import Path
 
         check_output_file(args.output, "-o")
-        from netspec.interop.export import staged
+        from netspec.core.atomic import staged
 
         with staged(Path(args.output)) as temporary:  # whole or not at all (a full disk leaves nothing)
             temporary.write_text(text + "\n", encoding="utf-8")

@@ -6,24 +6,25 @@ first as a fresh instance (what ``init:``, ``tie:``, ``share:`` and ``trainable:
 construction, :func:`compare_fresh`), then with the module's own weights on random inputs.
 
 A file appears only once its product is written and checked: each is written to a temporary file in the
-output's folder and renamed onto the output at the end (:func:`staged`); any failure removes it. An ONNX
-export that torch's exporter or onnxruntime refuses is an error naming the first layer that fails on its
-own (:func:`onnx_blame`), with why, never an internal error; onnxruntime's own log stays quiet.
+output's folder and renamed onto the output at the end (:func:`netspec.core.atomic.staged`); any failure
+removes it. An ONNX export that torch's exporter or onnxruntime refuses is an error naming the first layer
+that fails on its own (:func:`onnx_blame`), with why, never an internal error; onnxruntime's own log stays
+quiet.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from netspec.api import Source, analyze
+from netspec.core.atomic import staged
 from netspec.core.errors import BuildError, NetspecError, UsageError
 from netspec.spec.load import load
 from netspec.spec.model import Spec
@@ -105,57 +106,6 @@ def export(source: Source, path: str | os.PathLike[str] | None, format: str | No
         else:
             done = export_program(model, net, temporary, bind=graph.bind or bind, check=check, dynamic=dynamic)
     return Exported(Path(path), fmt, max_diff=done.max_diff, note=done.note)
-
-
-@contextmanager
-def staged(path: Path) -> Iterator[Path]:
-    """A temporary file in ``path``'s folder that becomes ``path`` only if the block succeeds.
-
-    The block writes (and checks) the temporary file; on success it is renamed onto ``path`` in one step
-    (an existing file is replaced only then), on any failure it is removed. So ``path`` is never a
-    half-written or unchecked file, and a failed export leaves nothing to ``--force`` over.
-    """
-    with staged_files([path]) as (temporary,):
-        yield temporary
-
-
-@contextmanager
-def staged_files(paths: list[Path]) -> Iterator[tuple[Path, ...]]:
-    """:func:`staged` for files that belong together (``netspec import model.onnx -o spec.yaml
-    --weights-out w.pt``): one temporary file beside each path; only once the block has written them
-    all are they renamed into place, one after the other, so a failure in the block (a weight file the
-    disk cannot hold) leaves none of them, never a spec without its weights.
-
-    Raises:
-        OSError: a temporary file cannot be created, naming the output (a missing folder, no permission).
-    """
-    temporaries: list[Path] = []
-    try:
-        for path in paths:
-            if path.is_dir():
-                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-            try:
-                fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                            suffix=f".partial{path.suffix}")
-            except OSError as exc:  # name the output, not the temporary file (a missing folder, no permission)
-                raise type(exc)(exc.errno, exc.strerror, str(path)) from None
-            os.close(fd)
-            temporaries.append(Path(name))
-        yield tuple(temporaries)
-        mask = os.umask(0)
-        os.umask(mask)
-        for temporary in temporaries:
-            os.chmod(temporary, 0o666 & ~mask)  # mkstemp makes it private; the output gets the usual mode
-        for temporary, path in zip(temporaries, paths):
-            os.replace(temporary, path)
-    except BaseException as exc:
-        for temporary in temporaries:
-            with suppress(OSError):
-                temporary.unlink()
-        named = dict(zip(map(str, temporaries), map(str, paths)))
-        if isinstance(exc, OSError) and str(exc.filename) in named:  # the output, not its temporary file
-            raise type(exc)(exc.errno, exc.strerror, named[str(exc.filename)]) from None
-        raise
 
 
 def _unbound(spec: Any, network: str) -> Any:

@@ -8,7 +8,6 @@ import contextlib
 import errno
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from netspec.core import atomic
 from netspec.core.errors import NetspecError, UsageError
 
 TEMP_SUFFIX = ".tmp"  # the temporary files of write_atomic: .<name>.<random>.tmp
@@ -118,50 +118,22 @@ def file_error(exc: OSError, path: Path, doing: str = "write") -> RunDirectoryEr
                              f"writable, or give another run directory with --out; nothing partial was left behind")
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_MODE = 0o666 & ~_umask()
-
-
 def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:
-    """Write a file of the run directory: ``write`` fills a new temporary file in the same folder
-    (created exclusively, never an existing path, so a planted symlink is not followed), which is
-    flushed, fsynced and renamed over ``path`` (a link at ``path`` is replaced, not written through).
-    A failure removes the temporary file.
+    """Write a file of the run directory whole or not at all (:func:`netspec.core.atomic.write_atomic`:
+    ``write`` fills a new temporary file ``.<name>.<random>.tmp`` beside it, renamed over ``path`` once
+    written and synced; a link at ``path`` is replaced, not written through; a failure removes it).
 
     Raises:
-        RunDirectoryError: the file system refused (full disk, read-only, permissions).
+        RunDirectoryError: the file system refused (full disk, read-only, permissions), also when torch
+            wraps the refusal in its own error.
     """
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    except OSError as exc:
-        raise file_error(exc, path) from None
-    try:
-        with contextlib.suppress(OSError):
-            os.fchmod(fd, _MODE)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        err = os_error_in(exc) if isinstance(exc, Exception) else None
-        if err is not None:
-            raise file_error(err, path) from None
-        raise
-    with contextlib.suppress(OSError):
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    return path
+        return atomic.write_atomic(path, write, suffix=TEMP_SUFFIX)
+    except Exception as exc:
+        err = os_error_in(exc)
+        if err is None:
+            raise
+        raise file_error(err, path) from None
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
