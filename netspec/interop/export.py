@@ -134,38 +134,53 @@ def export_onnx_checked(model: Any, net: Any, path: Path, bind: dict[str, int] |
     """
     import copy
 
-    import torch
-
     from netspec.backends.torch.compile import example_inputs
-    from netspec.backends.torch.export import Checked, compare_outputs, export_onnx, flat_outputs
+    from netspec.backends.torch.export import Checked, compare_outputs, export_onnx
 
     model.eval()
     inputs = example_inputs(net, batch=2, bind=bind)
     if check:
-        with torch.no_grad():
-            torch.manual_seed(0)
-            expected = flat_outputs(model(*inputs))
-            torch.manual_seed(1)
-            again = flat_outputs(model(*inputs))
-        if any(not torch.equal(a, b) for a, b in zip(expected, again)):
+        expected, steady = outputs_twice(model, inputs)
+        if not steady:
             raise onnx_blame(model, net, inputs, "its outputs change from run to run in eval mode", unbound)
     try:
         with quiet():
-            export_onnx(onnx_ready(copy.deepcopy(model)), net, path, bind=bind, check=False, dynamic=dynamic)
+            export_onnx(onnx_ready(copy.deepcopy(model)), net, path, bind=bind, dynamic=dynamic)
     except BuildError as err:
         raise onnx_blame(model, net, inputs, str(err), unbound, check) from None
     if not check:
         return Checked(path, None, "not checked")
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
+    if not onnxruntime_installed():
         return Checked(path, None, "not checked: onnxruntime is not installed (pip install onnxruntime)")
     try:
-        got = run_onnx(path.read_bytes(), inputs)
-        diff = compare_outputs(expected, [torch.from_numpy(a) for a in got], "the ONNX model (onnxruntime)")
+        diff = compare_outputs(expected, run_onnx(path.read_bytes(), inputs), "the ONNX model (onnxruntime)")
     except Exception as exc:  # onnxruntime's own errors, or BuildError: computes something else
         raise onnx_blame(model, net, inputs, _first_line(exc), unbound) from None
     return Checked(path, diff)
+
+
+def outputs_twice(module: Any, inputs: Any) -> tuple[list[Any], bool]:
+    """``module``'s outputs on ``inputs`` (no grad, seed 0), and whether a second run (seed 1) gives the same:
+    a module that draws random numbers in eval mode cannot be checked against another runtime."""
+    import torch
+
+    from netspec.backends.torch.export import flat_outputs
+
+    with torch.no_grad():
+        torch.manual_seed(0)
+        expected = flat_outputs(module(*inputs))
+        torch.manual_seed(1)
+        again = flat_outputs(module(*inputs))
+    return expected, all(torch.equal(a, b) for a, b in zip(expected, again))
+
+
+def onnxruntime_installed() -> bool:
+    """onnxruntime can be imported (it is optional: without it ONNX files are written unchecked)."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def run_onnx(data: bytes, inputs: Any) -> list[Any]:
@@ -251,12 +266,10 @@ def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any,
     """Each layer that fails alone, with why and a hint: what it receives in the network (batch and the axes that
     are symbolic before ``bind`` dynamic), exported as the network is, then run in onnxruntime."""
     import copy
-    import io
-    import warnings
 
     import torch
 
-    from netspec.backends.torch.export import ONNX_OPSET, compare_outputs, flat_outputs
+    from netspec.backends.torch.export import compare_outputs, onnx_bytes
 
     received: dict[str, tuple[Any, ...]] = {}
 
@@ -276,22 +289,14 @@ def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any,
         for h in hooks:
             h.remove()
     free = {n.name: n for n in unbound.nodes} if unbound is not None else {}
-    try:
-        import onnxruntime  # noqa: F401
-        runtime = True
-    except ImportError:
-        runtime = False
+    runtime = onnxruntime_installed()
     for node in nodes:
         args = received.get(node.name)
         if args is None or not all(isinstance(a, torch.Tensor) for a in args):
             continue
         module = copy.deepcopy(model.get_submodule(node.name)).eval()
-        with torch.no_grad():
-            torch.manual_seed(0)
-            expected = flat_outputs(module(*args))
-            torch.manual_seed(1)
-            again = flat_outputs(module(*args))
-        if check and any(not torch.equal(a, b) for a, b in zip(expected, again)):
+        expected, steady = outputs_twice(module, args)
+        if check and not steady:
             yield node, ("it draws random numbers in eval mode, so onnxruntime's outputs cannot be checked against "
                          "torch's"), ("--no-check writes the file without the check (onnxruntime then draws its own "
                                       "random numbers), or make the layer deterministic in eval mode")
@@ -301,20 +306,16 @@ def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any,
         dynamic = {name: {0: "batch", **{i + 1: f"{name}_{i + 1}" for i, d in enumerate(t.shape)
                                          if not isinstance(d, int)}}
                    for name, t in zip(names, types)} or {name: {0: "batch"} for name in names}
-        buffer = io.BytesIO()
         try:
-            with quiet(), warnings.catch_warnings(), torch.no_grad():
-                warnings.simplefilter("ignore")
-                torch.onnx.export(onnx_ready(module), args, buffer, input_names=names, dynamic_axes=dynamic,
-                                  opset_version=ONNX_OPSET, dynamo=False)
+            with quiet():
+                data = onnx_bytes(onnx_ready(module), args, names, dynamic)
         except Exception as exc:
             yield node, f"torch's ONNX exporter refuses it: {_first_line(exc)}", ONNX_HINT
             continue
         if not check or not runtime:
             continue
         try:
-            got = run_onnx(buffer.getvalue(), args)
-            compare_outputs(expected, [torch.from_numpy(a) for a in got], "onnxruntime")
+            compare_outputs(expected, run_onnx(data, args), "onnxruntime")
         except Exception as exc:
             yield node, f"onnxruntime fails on it: {_first_line(exc)}", ONNX_HINT
 
