@@ -236,13 +236,7 @@ def recipe_warnings(source: Source, graph: Graph, flags: dict[str, Any] | None, 
                                    {"task.name": trainer.task.name, "data.name": trainer.task.data_name})
     unused = trainer.cfg.channels_last is True and not trainer.channels_last  # asked for, and no convolution
     raw = recipe.spec_tree(source) if found or unused else None
-    lines = recipe.warning_lines(found, raw)
-    if unused:
-        flag = given.get("channels_last")
-        where = recipe.locate(raw, "channels_last") if flag is None and raw is not None else None
-        lines += [f"{f'{where}: ' if where else ''}warning: {flag or 'train.channels_last'}: {recipe.NO_CONVOLUTION}",
-                  f"    hint: {f'drop {flag}' if flag else 'remove it'}"]
-    return lines
+    return recipe.warning_lines(recipe.warning_problems(found, raw, given.get("channels_last", "") if unused else None))
 
 
 def subset_note(trainer: Trainer) -> str | None:
