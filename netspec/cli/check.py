@@ -154,10 +154,9 @@ def run_schema(args: argparse.Namespace) -> int:
         from pathlib import Path
 
         check_output_file(args.output, "-o")
-        from netspec.core.atomic import staged
+        from netspec.core.atomic import write_text
 
-        with staged(Path(args.output)) as temporary:  # whole or not at all (a full disk leaves nothing)
-            temporary.write_text(text + "\n", encoding="utf-8")
+        write_text(Path(args.output), text + "\n")  # whole or not at all (a full disk leaves nothing)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         print(text)

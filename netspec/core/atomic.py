@@ -106,6 +106,12 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], None], suffix: str | No
     return path
 
 
+def write_text(path: Path, text: str) -> Path:
+    """:func:`write_atomic` for UTF-8 text."""
+    data = text.encode("utf-8")
+    return write_atomic(path, lambda f: f.write(data))
+
+
 def _is_directory(path: Path) -> bool:
     """A directory at ``path`` itself (a link to one is replaced like any link)."""
     try:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from netspec.api import Source, analyze
-from netspec.core.atomic import staged
+from netspec.core.atomic import staged, write_text
 from netspec.core.errors import BuildError, NetspecError, UsageError
 from netspec.spec.load import load
 from netspec.spec.model import Spec
@@ -367,8 +367,7 @@ def _python(graph: Any, spec: Any, path: str | os.PathLike[str] | None, check: b
     text, cls = python_source(graph, description or "", source_name=name)
     diff = check_python(text, cls, graph) if check else None
     if path is not None:
-        with staged(Path(path)) as temporary:
-            temporary.write_text(text, encoding="utf-8")
+        write_text(Path(path), text)
     return Exported(Path(path) if path is not None else None, "py", text, cls, diff, "" if check else "not checked")
 
 

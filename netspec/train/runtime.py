@@ -118,6 +118,17 @@ def file_error(exc: OSError, path: Path, doing: str = "write") -> RunDirectoryEr
                              f"writable, or give another run directory with --out; nothing partial was left behind")
 
 
+def make_dirs(path: Path) -> None:
+    """``mkdir -p path`` for the run directory.
+
+    Raises:
+        RunDirectoryError: it cannot be created (a file in the way, permissions, a read-only disk)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise file_error(exc, path, "create") from None
+
+
 def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:
     """Write a file of the run directory whole or not at all (:func:`netspec.core.atomic.write_atomic`:
     ``write`` fills a new temporary file ``.<name>.<random>.tmp`` beside it, renamed over ``path`` once
@@ -139,11 +150,7 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:
 def write_text_atomic(path: Path, text: str) -> Path:
     """:func:`write_atomic` for UTF-8 text."""
     data = text.encode("utf-8")
-
-    def write(f: BinaryIO) -> None:
-        f.write(data)
-
-    return write_atomic(path, write)
+    return write_atomic(path, lambda f: f.write(data))
 
 
 def atomic_save(obj: Any, path: Path) -> Path:
@@ -161,10 +168,18 @@ def unwrap_state(model: nn.Module) -> dict[str, Any]:
     return {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
 
 
-
 def train_mode(*modules: nn.Module) -> None:
     """Training mode for ``modules``. A compiled network's own ``train()`` keeps its frozen layers that
     keep state (``trainable: false`` with buffers, a batch norm's running statistics) in eval mode, so
     training changes neither their parameters nor their buffers (torchvision's ``FrozenBatchNorm2d``)."""
     for m in modules:
         m.train()
+
+
+def eval_mode(model: nn.Module, *nets: nn.Module) -> None:
+    """Evaluation mode for the task's networks ``nets`` and every module of ``model``, each set on its own
+    (evaluation, prediction)."""
+    for net in nets:
+        net.eval()
+    for m in model.modules():
+        m.eval()

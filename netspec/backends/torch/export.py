@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,19 @@ def _prepare(model: nn.Module, net: NetGraph, bind: dict[str, int] | None) -> tu
     return inputs, expected
 
 
+@contextmanager
+def _tracing() -> Iterator[None]:
+    """An exporter tracing the module: no autograd, torch's Python warnings silenced."""
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _refused(what: str, exc: Exception) -> BuildError:
+    """The exporter's refusal: ``what`` failed, its exception's type and first line."""
+    return BuildError(f"{what} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+
+
 def dynamic_axes(net: NetGraph) -> dict[str, dict[int, str]]:
     """Each input's dynamic axes: the batch, and every symbolic size (``T``) by its name."""
     return {name: {0: "batch", **{i + 1: d for i, d in enumerate(t.shape) if isinstance(d, str)}}
@@ -101,8 +116,7 @@ def export_onnx(model: nn.Module, net: NetGraph, path: str | os.PathLike[str], b
     try:
         data = onnx_bytes(model, inputs, names_in, dynamic, names_out, opset)
     except Exception as exc:
-        raise BuildError(f"ONNX export of {net.name} failed: {type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        raise _refused(f"ONNX export of {net.name}", exc) from None
     out = Path(path)
     out.write_bytes(data)
     return out
@@ -114,8 +128,7 @@ def onnx_bytes(module: nn.Module, inputs: tuple[torch.Tensor, ...], input_names:
     """``module`` as an ONNX model, by torch's TorchScript-based exporter (no onnxscript, no dynamo trace),
     its Python warnings silenced; whatever the exporter raises passes through."""
     buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
+    with _tracing():
         torch.onnx.export(module, inputs, buffer, input_names=input_names, output_names=output_names,
                           dynamic_axes=dynamic, opset_version=opset, dynamo=False)
     return buffer.getvalue()
@@ -136,12 +149,10 @@ def export_program(model: nn.Module, net: NetGraph, path: str | os.PathLike[str]
     axes = dynamic if dynamic is not None else dynamic_axes(net)
     dims = tuple({i: torch.export.Dim.AUTO for i in axes.get(name, {0: "batch"})} for name in net.inputs)
     try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
+        with _tracing():
             program = torch.export.export(model, inputs, dynamic_shapes=dims)
     except Exception as exc:
-        raise BuildError(f"torch.export of {net.name} failed: {type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        raise _refused(f"torch.export of {net.name}", exc) from None
     out = Path(path)
     torch.export.save(program, out)
     if not check:
