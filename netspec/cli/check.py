@@ -49,21 +49,27 @@ def run_check(args: argparse.Namespace) -> int:
     if not args.network:  # one network of several: the others' names are not in this graph
         _check_group_lr(report.graph, args.spec)
     recipe = _recipe_warnings(report.graph, args.spec, args.strict)
-    if args.json:
-        data = report.to_dict()
-        # the recipe's warnings join the network's (a spec with several networks: at the top level), located
-        data["warnings"] = data.get("warnings", []) + [f"{w.location}: {w.path}: {w.message}; hint: {w.hint}"
-                                                       if w.location else f"{w.path}: {w.message}; hint: {w.hint}"
-                                                       for w in recipe]
+    # the recipe's module is loaded only to show a warning of its own (a spec without `train:` never loads it)
+    if args.json:  # stdout holds the one JSON object, warnings of every kind in it; stderr only the errors
         from netspec.backends.report.json_text import dumps_indented
 
+        texts = []
+        if recipe:
+            from netspec.spec.recipe import warning_text
+
+            texts = [warning_text(p) for p in recipe]
+        data = report.to_dict()
+        # the recipe's warnings join the network's (a spec with several networks: at the top level), located
+        data["warnings"] = data.get("warnings", []) + texts
         print(dumps_indented(data))
-        for line in _warning_lines(recipe, color=False):  # the words for people, on stderr too
-            print(line, file=sys.stderr)
     else:
-        sys.stdout.write(report.table(color=sys.stdout.isatty()))
-        for line in _warning_lines(recipe, color=sys.stdout.isatty()):
-            print(line)
+        color = sys.stdout.isatty()
+        sys.stdout.write(report.table(color=color))
+        if recipe:
+            from netspec.spec.recipe import warning_lines
+
+            for line in warning_lines(recipe, *(("\033[33m", "\033[0m") if color else ())):  # the table's yellow
+                print(line)
     if not report.ok:
         if args.json:
             for p in report.failures:
@@ -120,38 +126,24 @@ def _recipe_warnings(graph: Any, source: str, strict: bool) -> list[Any]:
     train = graph.train
     if train is None:
         return []
-    from netspec.core.errors import Problem
-    from netspec.spec.recipe import NO_CONVOLUTION, ignored_options, locate, spec_tree, written
+    from dataclasses import replace
+
+    from netspec.spec.recipe import ignored_options, spec_tree, warning_problems, written
 
     found = ignored_options(train, written(train))
     unused = train.channels_last is True and not has_convolution(graph)
     if not found and not unused:
         return []
-    raw = spec_tree(source)
-    problems = [Problem(item.message(), locate(raw, item.key), f"train.{item.key}", item.hint()) for item in found]
-    if unused:
-        problems.append(Problem(NO_CONVOLUTION, locate(raw, "channels_last"), "train.channels_last", "remove it"))
+    problems = warning_problems(found, spec_tree(source), "" if unused else None)
     if stdin_used():
-        from dataclasses import replace
-
         problems = [replace(p, location=replace(p.location, file="<stdin>"))
                     if p.location is not None and p.location.file == "<string>" else p for p in problems]
     if strict:
         from netspec.core.errors import SpecValidationError
 
-        raise SpecValidationError(problems=[Problem(f"{p.message} (--strict makes this warning an error)",
-                                                    p.location, p.path, p.hint) for p in problems])
+        raise SpecValidationError(problems=[replace(p, message=f"{p.message} (--strict makes this warning an error)")
+                                            for p in problems])
     return problems
-
-
-def _warning_lines(problems: list[Any], color: bool) -> list[str]:
-    """The recipe's warnings as a layer's are shown (:func:`netspec.spec.recipe.warning_lines`)."""
-    yellow, off = ("\033[33m", "\033[0m") if color else ("", "")
-    lines = []
-    for p in problems:
-        lines.append(f"{f'{p.location}: ' if p.location else ''}{yellow}warning:{off} {p.path}: {p.message}")
-        lines.append(f"    hint: {p.hint}")
-    return lines
 
 
 def run_schema(args: argparse.Namespace) -> int:
@@ -162,10 +154,9 @@ def run_schema(args: argparse.Namespace) -> int:
         from pathlib import Path
 
         check_output_file(args.output, "-o")
-        from netspec.interop.export import staged
+        from netspec.core.atomic import write_text
 
-        with staged(Path(args.output)) as temporary:  # whole or not at all (a full disk leaves nothing)
-            temporary.write_text(text + "\n", encoding="utf-8")
+        write_text(Path(args.output), text + "\n")  # whole or not at all (a full disk leaves nothing)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         print(text)

@@ -75,7 +75,7 @@ def _write(text: str, output: str | None, state: Any = None, weights_out: str | 
     written whole beside their places and renamed into them only once both are written (a weight file
     the disk cannot hold leaves no spec behind, nor the reverse); the spec goes to stdout only after the
     weights are in place."""
-    from netspec.interop.export import staged_files
+    from netspec.core.atomic import staged_files
 
     paths = [Path(p) for p in (output, weights_out) if p]
     with staged_files(paths) as temporaries:

@@ -6,24 +6,25 @@ first as a fresh instance (what ``init:``, ``tie:``, ``share:`` and ``trainable:
 construction, :func:`compare_fresh`), then with the module's own weights on random inputs.
 
 A file appears only once its product is written and checked: each is written to a temporary file in the
-output's folder and renamed onto the output at the end (:func:`staged`); any failure removes it. An ONNX
-export that torch's exporter or onnxruntime refuses is an error naming the first layer that fails on its
-own (:func:`onnx_blame`), with why, never an internal error; onnxruntime's own log stays quiet.
+output's folder and renamed onto the output at the end (:func:`netspec.core.atomic.staged`); any failure
+removes it. An ONNX export that torch's exporter or onnxruntime refuses is an error naming the first layer
+that fails on its own (:func:`onnx_blame`), with why, never an internal error; onnxruntime's own log stays
+quiet.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from netspec.api import Source, analyze
+from netspec.core.atomic import staged, write_text
 from netspec.core.errors import BuildError, NetspecError, UsageError
 from netspec.spec.load import load
 from netspec.spec.model import Spec
@@ -107,57 +108,6 @@ def export(source: Source, path: str | os.PathLike[str] | None, format: str | No
     return Exported(Path(path), fmt, max_diff=done.max_diff, note=done.note)
 
 
-@contextmanager
-def staged(path: Path) -> Iterator[Path]:
-    """A temporary file in ``path``'s folder that becomes ``path`` only if the block succeeds.
-
-    The block writes (and checks) the temporary file; on success it is renamed onto ``path`` in one step
-    (an existing file is replaced only then), on any failure it is removed. So ``path`` is never a
-    half-written or unchecked file, and a failed export leaves nothing to ``--force`` over.
-    """
-    with staged_files([path]) as (temporary,):
-        yield temporary
-
-
-@contextmanager
-def staged_files(paths: list[Path]) -> Iterator[tuple[Path, ...]]:
-    """:func:`staged` for files that belong together (``netspec import model.onnx -o spec.yaml
-    --weights-out w.pt``): one temporary file beside each path; only once the block has written them
-    all are they renamed into place, one after the other, so a failure in the block (a weight file the
-    disk cannot hold) leaves none of them, never a spec without its weights.
-
-    Raises:
-        OSError: a temporary file cannot be created, naming the output (a missing folder, no permission).
-    """
-    temporaries: list[Path] = []
-    try:
-        for path in paths:
-            if path.is_dir():
-                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-            try:
-                fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                            suffix=f".partial{path.suffix}")
-            except OSError as exc:  # name the output, not the temporary file (a missing folder, no permission)
-                raise type(exc)(exc.errno, exc.strerror, str(path)) from None
-            os.close(fd)
-            temporaries.append(Path(name))
-        yield tuple(temporaries)
-        mask = os.umask(0)
-        os.umask(mask)
-        for temporary in temporaries:
-            os.chmod(temporary, 0o666 & ~mask)  # mkstemp makes it private; the output gets the usual mode
-        for temporary, path in zip(temporaries, paths):
-            os.replace(temporary, path)
-    except BaseException as exc:
-        for temporary in temporaries:
-            with suppress(OSError):
-                temporary.unlink()
-        named = dict(zip(map(str, temporaries), map(str, paths)))
-        if isinstance(exc, OSError) and str(exc.filename) in named:  # the output, not its temporary file
-            raise type(exc)(exc.errno, exc.strerror, named[str(exc.filename)]) from None
-        raise
-
-
 def _unbound(spec: Any, network: str) -> Any:
     """The network analysed before any ``bind`` (its symbolic sizes free), or None when it cannot be."""
     try:
@@ -184,38 +134,53 @@ def export_onnx_checked(model: Any, net: Any, path: Path, bind: dict[str, int] |
     """
     import copy
 
-    import torch
-
     from netspec.backends.torch.compile import example_inputs
-    from netspec.backends.torch.export import Checked, compare_outputs, export_onnx, flat_outputs
+    from netspec.backends.torch.export import Checked, compare_outputs, export_onnx
 
     model.eval()
     inputs = example_inputs(net, batch=2, bind=bind)
     if check:
-        with torch.no_grad():
-            torch.manual_seed(0)
-            expected = flat_outputs(model(*inputs))
-            torch.manual_seed(1)
-            again = flat_outputs(model(*inputs))
-        if any(not torch.equal(a, b) for a, b in zip(expected, again)):
+        expected, steady = outputs_twice(model, inputs)
+        if not steady:
             raise onnx_blame(model, net, inputs, "its outputs change from run to run in eval mode", unbound)
     try:
         with quiet():
-            export_onnx(onnx_ready(copy.deepcopy(model)), net, path, bind=bind, check=False, dynamic=dynamic)
+            export_onnx(onnx_ready(copy.deepcopy(model)), net, path, bind=bind, dynamic=dynamic)
     except BuildError as err:
         raise onnx_blame(model, net, inputs, str(err), unbound, check) from None
     if not check:
         return Checked(path, None, "not checked")
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
+    if not onnxruntime_installed():
         return Checked(path, None, "not checked: onnxruntime is not installed (pip install onnxruntime)")
     try:
-        got = run_onnx(path.read_bytes(), inputs)
-        diff = compare_outputs(expected, [torch.from_numpy(a) for a in got], "the ONNX model (onnxruntime)")
+        diff = compare_outputs(expected, run_onnx(path.read_bytes(), inputs), "the ONNX model (onnxruntime)")
     except Exception as exc:  # onnxruntime's own errors, or BuildError: computes something else
         raise onnx_blame(model, net, inputs, _first_line(exc), unbound) from None
     return Checked(path, diff)
+
+
+def outputs_twice(module: Any, inputs: Any) -> tuple[list[Any], bool]:
+    """``module``'s outputs on ``inputs`` (no grad, seed 0), and whether a second run (seed 1) gives the same:
+    a module that draws random numbers in eval mode cannot be checked against another runtime."""
+    import torch
+
+    from netspec.backends.torch.export import flat_outputs
+
+    with torch.no_grad():
+        torch.manual_seed(0)
+        expected = flat_outputs(module(*inputs))
+        torch.manual_seed(1)
+        again = flat_outputs(module(*inputs))
+    return expected, all(torch.equal(a, b) for a, b in zip(expected, again))
+
+
+def onnxruntime_installed() -> bool:
+    """onnxruntime can be imported (it is optional: without it ONNX files are written unchecked)."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def run_onnx(data: bytes, inputs: Any) -> list[Any]:
@@ -301,12 +266,10 @@ def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any,
     """Each layer that fails alone, with why and a hint: what it receives in the network (batch and the axes that
     are symbolic before ``bind`` dynamic), exported as the network is, then run in onnxruntime."""
     import copy
-    import io
-    import warnings
 
     import torch
 
-    from netspec.backends.torch.export import ONNX_OPSET, compare_outputs, flat_outputs
+    from netspec.backends.torch.export import compare_outputs, onnx_bytes
 
     received: dict[str, tuple[Any, ...]] = {}
 
@@ -326,22 +289,14 @@ def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any,
         for h in hooks:
             h.remove()
     free = {n.name: n for n in unbound.nodes} if unbound is not None else {}
-    try:
-        import onnxruntime  # noqa: F401
-        runtime = True
-    except ImportError:
-        runtime = False
+    runtime = onnxruntime_installed()
     for node in nodes:
         args = received.get(node.name)
         if args is None or not all(isinstance(a, torch.Tensor) for a in args):
             continue
         module = copy.deepcopy(model.get_submodule(node.name)).eval()
-        with torch.no_grad():
-            torch.manual_seed(0)
-            expected = flat_outputs(module(*args))
-            torch.manual_seed(1)
-            again = flat_outputs(module(*args))
-        if check and any(not torch.equal(a, b) for a, b in zip(expected, again)):
+        expected, steady = outputs_twice(module, args)
+        if check and not steady:
             yield node, ("it draws random numbers in eval mode, so onnxruntime's outputs cannot be checked against "
                          "torch's"), ("--no-check writes the file without the check (onnxruntime then draws its own "
                                       "random numbers), or make the layer deterministic in eval mode")
@@ -351,20 +306,16 @@ def _layer_problems(model: Any, net: Any, inputs: Any, unbound: Any,
         dynamic = {name: {0: "batch", **{i + 1: f"{name}_{i + 1}" for i, d in enumerate(t.shape)
                                          if not isinstance(d, int)}}
                    for name, t in zip(names, types)} or {name: {0: "batch"} for name in names}
-        buffer = io.BytesIO()
         try:
-            with quiet(), warnings.catch_warnings(), torch.no_grad():
-                warnings.simplefilter("ignore")
-                torch.onnx.export(onnx_ready(module), args, buffer, input_names=names, dynamic_axes=dynamic,
-                                  opset_version=ONNX_OPSET, dynamo=False)
+            with quiet():
+                data = onnx_bytes(onnx_ready(module), args, names, dynamic)
         except Exception as exc:
             yield node, f"torch's ONNX exporter refuses it: {_first_line(exc)}", ONNX_HINT
             continue
         if not check or not runtime:
             continue
         try:
-            got = run_onnx(buffer.getvalue(), args)
-            compare_outputs(expected, [torch.from_numpy(a) for a in got], "onnxruntime")
+            compare_outputs(expected, run_onnx(data, args), "onnxruntime")
         except Exception as exc:
             yield node, f"onnxruntime fails on it: {_first_line(exc)}", ONNX_HINT
 
@@ -416,8 +367,7 @@ def _python(graph: Any, spec: Any, path: str | os.PathLike[str] | None, check: b
     text, cls = python_source(graph, description or "", source_name=name)
     diff = check_python(text, cls, graph) if check else None
     if path is not None:
-        with staged(Path(path)) as temporary:
-            temporary.write_text(text, encoding="utf-8")
+        write_text(Path(path), text)
     return Exported(Path(path) if path is not None else None, "py", text, cls, diff, "" if check else "not checked")
 
 

@@ -211,15 +211,36 @@ def group_lr_problems(cfg: TrainConfig, trainable: list[str], raw: Any = None,
     return problems
 
 
-def warning_lines(found: list[Ignored], raw: Any = None, yellow: str = "", off: str = "") -> list[str]:
-    """The warnings as ``netspec check`` shows a layer's (``backends.report.summary.warning_lines``): at the
-    place written (from ``raw``, the spec's raw tree), the hint on a line of its own."""
+def warning_problems(found: list[Ignored], raw: Any = None, no_convolution: str | None = None) -> list[Problem]:
+    """The recipe's warnings as Problems, each at the place it was written (from ``raw``, the spec's raw tree)
+    or naming the flag that gave it (``path``): the options ``found`` ignored, then, with ``no_convolution``
+    (``""``: the spec's ``channels_last: true``; else the flag that asked for it), channels-last on a model
+    without convolutions. The one place their words are put together (:func:`warning_lines`,
+    :func:`warning_text` only lay them out)."""
+    out = [Problem(item.message(), None if item.given_by else locate(raw, item.key), item.subject, item.hint())
+           for item in found]
+    if no_convolution is not None:
+        flag = no_convolution
+        out.append(Problem(NO_CONVOLUTION, None if flag else locate(raw, "channels_last"),
+                           flag or "train.channels_last", f"drop {flag}" if flag else "remove it"))
+    return out
+
+
+def warning_lines(problems: list[Problem], yellow: str = "", off: str = "") -> list[str]:
+    """The recipe's warnings (:func:`warning_problems`) as ``netspec check`` shows a layer's
+    (``backends.report.summary.warning_lines``): at the place written, the hint on a line of its own."""
     lines = []
-    for item in found:
-        where = locate(raw, item.key) if raw is not None and not item.given_by else None
-        lines.append(f"{f'{where}: ' if where else ''}{yellow}warning:{off} {item.subject}: {item.message()}")
-        lines.append(f"    hint: {item.hint()}")
+    for p in problems:
+        lines.append(f"{f'{p.location}: ' if p.location else ''}{yellow}warning:{off} {p.path}: {p.message}")
+        lines.append(f"    hint: {p.hint}")
     return lines
+
+
+def warning_text(problem: Problem) -> str:
+    """One warning of the recipe as a line of ``check --json``'s ``warnings`` (the README's contract):
+    ``"file:line:col: train.<option>: <message>; hint: <hint>"``."""
+    where = f"{problem.location}: " if problem.location else ""
+    return f"{where}{problem.path}: {problem.message}; hint: {problem.hint}"
 
 
 def spec_tree(source: Any) -> Any:

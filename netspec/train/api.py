@@ -21,7 +21,7 @@ from netspec.train.checkpoint import load_checkpoint, load_model_state
 from netspec.train.files import CHECKPOINT, require_kind
 from netspec.train.loop import Trainer
 from netspec.train.rundir import RunDirectory, require_creatable
-from netspec.train.runtime import dist_env, seed_everything, train_mode
+from netspec.train.runtime import dist_env, eval_mode, seed_everything, train_mode
 from netspec.train.setup import require_finite, sample_shapes
 from netspec.train.tasks.base import check_token_ids, input_sizes, step_failure
 from netspec.train.threads import CpuMeter
@@ -236,13 +236,7 @@ def recipe_warnings(source: Source, graph: Graph, flags: dict[str, Any] | None, 
                                    {"task.name": trainer.task.name, "data.name": trainer.task.data_name})
     unused = trainer.cfg.channels_last is True and not trainer.channels_last  # asked for, and no convolution
     raw = recipe.spec_tree(source) if found or unused else None
-    lines = recipe.warning_lines(found, raw)
-    if unused:
-        flag = given.get("channels_last")
-        where = recipe.locate(raw, "channels_last") if flag is None and raw is not None else None
-        lines += [f"{f'{where}: ' if where else ''}warning: {flag or 'train.channels_last'}: {recipe.NO_CONVOLUTION}",
-                  f"    hint: {f'drop {flag}' if flag else 'remove it'}"]
-    return lines
+    return recipe.warning_lines(recipe.warning_problems(found, raw, given.get("channels_last", "") if unused else None))
 
 
 def subset_note(trainer: Trainer) -> str | None:
@@ -479,10 +473,7 @@ def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence
     state = load_checkpoint(checkpoint)
     trainer = prepare(source, None, None, write=False, quiet=True, checkpoint=state)
     load_model_state(trainer.model, state)
-    for net in trainer.task.nets.values():
-        net.eval()
-    for m in trainer.model.modules():
-        m.eval()
+    eval_mode(trainer.model, *trainer.task.nets.values())
     task = trainer.task
     task.every = every
     lines: list[str] = []

@@ -39,7 +39,7 @@ from netspec.spec.train import TrainConfig
 from netspec.train import checkpoint, output, setup
 from netspec.train.batching import OrderSampler, TensorSet, epoch_order, make_loader, tensor_batches
 from netspec.train.meter import RunningMean
-from netspec.train.runtime import dist_env, resolve_device, seed_everything, train_mode
+from netspec.train.runtime import dist_env, eval_mode, resolve_device, seed_everything, train_mode
 from netspec.train.schedule import LRSchedule
 from netspec.train.tasks import make_task
 from netspec.train.tasks.base import check_token_ids, step_failure
@@ -453,10 +453,7 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, data: Any) -> dict[str, Any]:
         """Mean loss (and accuracy) over a data set; sharded across processes under torchrun."""
-        for net in self.task.nets.values():
-            net.eval()
-        for m in self.model.modules():
-            m.eval()
+        eval_mode(self.model, *self.task.nets.values())
         meter = RunningMean(self.device, floats=False)  # float32 tensor sums: metrics as they have always been
         bs = self.cfg.eval_batch_size or 4 * self.cfg.batch_size
         for batch in self.batches(data, False, 0, batch_size=bs):

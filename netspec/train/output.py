@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from netspec.train.checkpoint import repair_best
-from netspec.train.runtime import file_error, write_atomic, write_text_atomic
+from netspec.train.runtime import file_error, make_dirs, write_atomic, write_text_atomic
 
 
 def epoch_line(trainer: Any, row: dict[str, Any], stats: dict[str, Any]) -> None:
@@ -68,10 +68,7 @@ def prepare_dir(trainer: Any) -> None:
     """Before the first epoch: the directory exists; a resumed run's best.pt holds the best epoch and its
     summary (of a finished run) is gone until the run finishes again; config.yaml is written."""
     out: Path = trainer.out_dir
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise file_error(exc, out, "create") from None
+    make_dirs(out)
     if trainer.resumed is not None:
         note = repair_best(out, trainer.resumed)
         if note:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from netspec.core.errors import UsageError
-from netspec.train.runtime import TEMP_SUFFIX, file_error
+from netspec.train.runtime import TEMP_SUFFIX, file_error, make_dirs
 
 try:  # POSIX; elsewhere runs are not locked
     import fcntl
@@ -30,10 +30,7 @@ STALE_TEMP = re.compile(rf"^\..+{re.escape(TEMP_SUFFIX)}[0-9]*$")
 
 def new_run_dir(base: Path) -> Path:
     """``base/<timestamp>``, or ``base/<timestamp>-N`` when taken: created here, exclusively."""
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise file_error(exc, base, "create") from None
+    make_dirs(base)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     i = 1
     while True:
@@ -79,14 +76,9 @@ class RunDirectory:
 
         Raises:
             UsageError: a file in the way, a run there, or it cannot be created there (exit 2)."""
-        if path.exists() and not path.is_dir():
-            raise UsageError(f"--out {path}: a file is in the way (the run directory must be a directory)")
+        _refuse_a_file(path)
         if path.is_dir() and not resuming:
-            entries = sorted(os.listdir(path))
-            if entries:
-                shown = ", ".join(entries[:6]) + (", …" if len(entries) > 6 else "")
-                raise UsageError(f"{path} already holds a run ({shown}); a build does not overwrite it\n"
-                                 f"    hint: continue it with --resume {path}, or give a new --out directory")
+            _refuse_a_run(path)
         require_creatable(path, f"--out {path}")
 
     @classmethod
@@ -105,22 +97,14 @@ class RunDirectory:
         if path is None:
             path = new_run_dir(base)
         else:
-            if path.exists() and not path.is_dir():
-                raise UsageError(f"--out {path}: a file is in the way (the run directory must be a directory)")
-            try:
-                path.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise file_error(exc, path, "create") from None
+            _refuse_a_file(path)
+            make_dirs(path)
         run = cls(path, lock(path))
         try:
             if resuming:
                 run.remove_stale_temps()
             else:
-                entries = sorted(os.listdir(path))
-                if entries:
-                    shown = ", ".join(entries[:6]) + (", …" if len(entries) > 6 else "")
-                    raise UsageError(f"{path} already holds a run ({shown}); a build does not overwrite it\n"
-                                     f"    hint: continue it with --resume {path}, or give a new --out directory")
+                _refuse_a_run(path)
         except BaseException:
             run.release()
             raise
@@ -146,6 +130,20 @@ class RunDirectory:
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
+
+
+def _refuse_a_file(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {path}: a file is in the way (the run directory must be a directory)")
+
+
+def _refuse_a_run(path: Path) -> None:
+    """A build that does not resume starts in an empty directory: a finished run is never written over."""
+    entries = sorted(os.listdir(path))
+    if entries:
+        shown = ", ".join(entries[:6]) + (", …" if len(entries) > 6 else "")
+        raise UsageError(f"{path} already holds a run ({shown}); a build does not overwrite it\n"
+                         f"    hint: continue it with --resume {path}, or give a new --out directory")
 
 
 def lock(path: Path) -> int | None:

@@ -8,7 +8,6 @@ import contextlib
 import errno
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from netspec.core import atomic
 from netspec.core.errors import NetspecError, UsageError
 
 TEMP_SUFFIX = ".tmp"  # the temporary files of write_atomic: .<name>.<random>.tmp
@@ -118,60 +118,39 @@ def file_error(exc: OSError, path: Path, doing: str = "write") -> RunDirectoryEr
                              f"writable, or give another run directory with --out; nothing partial was left behind")
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+def make_dirs(path: Path) -> None:
+    """``mkdir -p path`` for the run directory.
 
-
-_MODE = 0o666 & ~_umask()
+    Raises:
+        RunDirectoryError: it cannot be created (a file in the way, permissions, a read-only disk)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise file_error(exc, path, "create") from None
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:
-    """Write a file of the run directory: ``write`` fills a new temporary file in the same folder
-    (created exclusively, never an existing path, so a planted symlink is not followed), which is
-    flushed, fsynced and renamed over ``path`` (a link at ``path`` is replaced, not written through).
-    A failure removes the temporary file.
+    """Write a file of the run directory whole or not at all (:func:`netspec.core.atomic.write_atomic`:
+    ``write`` fills a new temporary file ``.<name>.<random>.tmp`` beside it, renamed over ``path`` once
+    written and synced; a link at ``path`` is replaced, not written through; a failure removes it).
 
     Raises:
-        RunDirectoryError: the file system refused (full disk, read-only, permissions).
+        RunDirectoryError: the file system refused (full disk, read-only, permissions), also when torch
+            wraps the refusal in its own error.
     """
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    except OSError as exc:
-        raise file_error(exc, path) from None
-    try:
-        with contextlib.suppress(OSError):
-            os.fchmod(fd, _MODE)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        err = os_error_in(exc) if isinstance(exc, Exception) else None
-        if err is not None:
-            raise file_error(err, path) from None
-        raise
-    with contextlib.suppress(OSError):
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    return path
+        return atomic.write_atomic(path, write, suffix=TEMP_SUFFIX)
+    except Exception as exc:
+        err = os_error_in(exc)
+        if err is None:
+            raise
+        raise file_error(err, path) from None
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
     """:func:`write_atomic` for UTF-8 text."""
     data = text.encode("utf-8")
-
-    def write(f: BinaryIO) -> None:
-        f.write(data)
-
-    return write_atomic(path, write)
+    return write_atomic(path, lambda f: f.write(data))
 
 
 def atomic_save(obj: Any, path: Path) -> Path:
@@ -189,10 +168,18 @@ def unwrap_state(model: nn.Module) -> dict[str, Any]:
     return {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
 
 
-
 def train_mode(*modules: nn.Module) -> None:
     """Training mode for ``modules``. A compiled network's own ``train()`` keeps its frozen layers that
     keep state (``trainable: false`` with buffers, a batch norm's running statistics) in eval mode, so
     training changes neither their parameters nor their buffers (torchvision's ``FrozenBatchNorm2d``)."""
     for m in modules:
         m.train()
+
+
+def eval_mode(model: nn.Module, *nets: nn.Module) -> None:
+    """Evaluation mode for the task's networks ``nets`` and every module of ``model``, each set on its own
+    (evaluation, prediction)."""
+    for net in nets:
+        net.eval()
+    for m in model.modules():
+        m.eval()

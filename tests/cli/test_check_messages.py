@@ -134,3 +134,32 @@ def test_check_json_with_a_wrong_flag_still_prints_one_json_object(tmp_path, cap
     with pytest.raises(SystemExit):
         main(["check", str(spec), *flags])
     assert capsys.readouterr().out == ""  # no --json: no JSON
+
+
+WARNED = """name: warned
+input: [1, 8, 8]
+layers:
+  - dense: 4
+train:
+  optimizer: {name: sgd, betas: [0.9, 0.99]}
+"""
+
+
+def test_check_json_keeps_every_warning_in_the_json_and_stderr_for_errors(tmp_path, capsys):
+    """One rule for the layers' warnings and the recipe's: with --json they are in the object's "warnings"
+    only, stderr stays empty; what makes the exit code 1 (a failed expect:) is said on stderr too."""
+    spec = tmp_path / "w.yaml"
+    spec.write_text(WARNED)
+    assert main(["check", str(spec), "--json"]) == 0
+    out, err = capsys.readouterr()
+    warnings = json.loads(out)["warnings"]
+    assert err == ""
+    assert [w.split(":")[0] for w in warnings if not w.startswith(str(spec))] == ["dense_1"]  # the layer's
+    # the recipe's, at its place: line 6, column 26 (where `betas` starts in WARNED, counted by hand)
+    assert [w for w in warnings if w.startswith(f"{spec}:6:26: train.optimizer.betas: ignored")]
+    # dense 8 → 4 has 8·4 + 4 = 36 parameters: expecting 37 fails, and that failure is on stderr
+    spec.write_text(WARNED.replace("train:", "expect: {params: 37}\ntrain:"))
+    assert main(["check", str(spec), "--json"]) == 1
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)["warnings"]) == 2 and json.loads(out)["expectations_failed"]
+    assert err.startswith("expectation failed") and "warning" not in err and "betas" not in err, err

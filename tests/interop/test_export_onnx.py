@@ -20,7 +20,7 @@ import netspec
 from netspec.backends.torch.compile import example_inputs
 from netspec.cli.main import main
 from netspec.core.errors import BuildError, NetspecError
-from netspec.interop.export import export, staged
+from netspec.interop.export import export
 from netspec.layers import layer_kinds
 
 ort = pytest.importorskip("onnxruntime")
@@ -164,18 +164,6 @@ def test_checked_exports_are_written_whole_with_the_usual_mode(suffix, tmp_path)
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
-
-
-def test_staged_file_appears_only_when_the_block_succeeds(tmp_path):
-    path = tmp_path / "out.bin"
-    with pytest.raises(RuntimeError), staged(path) as temporary:
-        temporary.write_bytes(b"half")
-        raise RuntimeError("the check failed")
-    assert list(tmp_path.iterdir()) == []
-    with staged(path) as temporary:
-        temporary.write_bytes(b"whole")
-        assert not path.exists()
-    assert path.read_bytes() == b"whole" and list(tmp_path.iterdir()) == [path]
 
 
 def test_a_missing_folder_names_the_output_not_a_temporary_file(tmp_path, capfd):

@@ -11,7 +11,6 @@ import torch
 import torch.nn as nn
 
 from netspec.cli.main import main
-from netspec.interop.export import staged_files
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -65,19 +64,3 @@ def test_the_pair_appears_together_and_loads(onnx_file, tmp_path, capsys):
     assert main(["import", str(onnx_file), "-o", str(tmp_path / "a.yaml"), "--weights-out",
                  str(tmp_path / "a.yaml")]) == 2
     assert "name the same file" in capsys.readouterr().err and not (tmp_path / "a.yaml").exists()
-
-
-def test_staged_files_appear_only_once_the_block_has_written_all(tmp_path):
-    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
-    a.write_text("old a")
-    with pytest.raises(RuntimeError):
-        with staged_files([a, b]) as (ta, tb):
-            ta.write_text("new a")
-            raise RuntimeError("the second file fails")
-    assert _listing(tmp_path) == ["a.txt"] and a.read_text() == "old a"  # untouched, no temporary left
-    with staged_files([a, b]) as (ta, tb):
-        ta.write_text("new a")
-        tb.write_text("new b")
-        assert not b.exists()  # nothing is in place before the block ends
-    assert (a.read_text(), b.read_text()) == ("new a", "new b")
-    assert _listing(tmp_path) == ["a.txt", "b.txt"]

@@ -163,7 +163,7 @@ def test_nan_only_in_the_validation_data_is_refused(tmp_path):
 def test_full_disk_or_read_only_directory_is_a_clear_error_without_temp_files(tmp_path, capsys, monkeypatch, fail):
     spec = write_spec(tmp_path)
     out = tmp_path / "run"
-    import netspec.train.runtime as R
+    import netspec.core.atomic as R  # the writer of every run-directory file
 
     if fail == "fsync":  # the disk fills while a checkpoint is written
         real = os.fsync

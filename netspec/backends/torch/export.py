@@ -1,8 +1,10 @@
-"""A compiled network out of netspec: ONNX (checked with onnxruntime) and ``torch.export`` programs (.pt2).
+"""A compiled network out of netspec: ONNX and ``torch.export`` programs (.pt2).
 
 Both are traced from random inputs of the network's input types (batch 2, symbolic sizes bound) in
-eval mode; the batch axis stays dynamic. Each product is loaded back and run on those inputs, and its
-outputs are compared with the module's: an export that computes something else is an error, not a file.
+eval mode; the batch axis stays dynamic. A program is loaded back and run on those inputs, and its
+outputs are compared with the module's (:func:`compare_outputs`): an export that computes something else
+is an error, not a file. An ONNX file is checked the same way, in onnxruntime, by ``netspec export``
+(:mod:`netspec.interop.export`), the one place that runs ONNX models.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,7 @@ class Checked:
     """An export written and run back: where, and the largest output difference from the module."""
 
     path: Path
-    max_diff: float | None  # None when not checked (onnxruntime missing)
+    max_diff: float | None  # None when not checked (--no-check, or onnxruntime missing)
     note: str = ""
 
 
@@ -71,6 +75,19 @@ def _prepare(model: nn.Module, net: NetGraph, bind: dict[str, int] | None) -> tu
     return inputs, expected
 
 
+@contextmanager
+def _tracing() -> Iterator[None]:
+    """An exporter tracing the module: no autograd, torch's Python warnings silenced."""
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _refused(what: str, exc: Exception) -> BuildError:
+    """The exporter's refusal: ``what`` failed, its exception's type and first line."""
+    return BuildError(f"{what} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+
+
 def dynamic_axes(net: NetGraph) -> dict[str, dict[int, str]]:
     """Each input's dynamic axes: the batch, and every symbolic size (``T``) by its name."""
     return {name: {0: "batch", **{i + 1: d for i, d in enumerate(t.shape) if isinstance(d, str)}}
@@ -78,50 +95,43 @@ def dynamic_axes(net: NetGraph) -> dict[str, dict[int, str]]:
 
 
 def export_onnx(model: nn.Module, net: NetGraph, path: str | os.PathLike[str], bind: dict[str, int] | None = None,
-                check: bool = True, opset: int = ONNX_OPSET,
-                dynamic: dict[str, dict[int, str]] | None = None) -> Checked:
-    """Write ``model`` (one compiled network) as ONNX and check it with onnxruntime.
+                opset: int = ONNX_OPSET, dynamic: dict[str, dict[int, str]] | None = None) -> Path:
+    """Write ``model`` (one compiled network) as ONNX, unchecked: ``netspec export`` runs the file in
+    onnxruntime and compares (:func:`netspec.interop.export.export_onnx_checked`, which also exports a copy
+    made ready for ONNX and names the layer that fails).
 
     Input and output names are the network's; the batch axis and the axes in ``dynamic`` (default
     :func:`dynamic_axes` of ``net``) are dynamic. Uses torch's TorchScript-based exporter, which needs
     neither onnxscript nor a dynamo trace.
 
     Raises:
-        BuildError: the exporter refused the network, or onnxruntime computes something else.
+        BuildError: the exporter refused the network.
     """
-    inputs, expected = _prepare(model, net, bind)
+    inputs, expected = _prepare(model, net, bind)  # the outputs are run for their number
     names_in = list(net.inputs)
     names_out = list(net.outputs)
     if len(expected) != len(names_out):
         names_out = [f"output_{i}" for i in range(len(expected))]
     dynamic = {**(dynamic if dynamic is not None else dynamic_axes(net)), **{name: {0: "batch"} for name in names_out}}
-    buffer = io.BytesIO()
     try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model, inputs, buffer, input_names=names_in, output_names=names_out,
-                              dynamic_axes=dynamic, opset_version=opset, dynamo=False)
+        data = onnx_bytes(model, inputs, names_in, dynamic, names_out, opset)
     except Exception as exc:
-        raise BuildError(f"ONNX export of {net.name} failed: {type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
-    data = buffer.getvalue()
+        raise _refused(f"ONNX export of {net.name}", exc) from None
     out = Path(path)
-    if not check:
-        out.write_bytes(data)
-        return Checked(out, None, "not checked")
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        out.write_bytes(data)
-        return Checked(out, None, "not checked: onnxruntime is not installed (pip install onnxruntime)")
-    options = ort.SessionOptions()
-    options.log_severity_level = 4  # fatal only: its errors come back as exceptions, not coloured log lines
-    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-    feed = {i.name: t.numpy() for i, t in zip(session.get_inputs(), inputs)}
-    got = [torch.from_numpy(a) for a in session.run(None, feed)]
-    checked = Checked(out, compare_outputs(expected, got, "the ONNX model (onnxruntime)"))  # raises on a mismatch
-    out.write_bytes(data)  # written once it computes the model's function
-    return checked
+    out.write_bytes(data)
+    return out
+
+
+def onnx_bytes(module: nn.Module, inputs: tuple[torch.Tensor, ...], input_names: list[str],
+               dynamic: dict[str, dict[int, str]], output_names: list[str] | None = None,
+               opset: int = ONNX_OPSET) -> bytes:
+    """``module`` as an ONNX model, by torch's TorchScript-based exporter (no onnxscript, no dynamo trace),
+    its Python warnings silenced; whatever the exporter raises passes through."""
+    buffer = io.BytesIO()
+    with _tracing():
+        torch.onnx.export(module, inputs, buffer, input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic, opset_version=opset, dynamo=False)
+    return buffer.getvalue()
 
 
 def export_program(model: nn.Module, net: NetGraph, path: str | os.PathLike[str],
@@ -139,12 +149,10 @@ def export_program(model: nn.Module, net: NetGraph, path: str | os.PathLike[str]
     axes = dynamic if dynamic is not None else dynamic_axes(net)
     dims = tuple({i: torch.export.Dim.AUTO for i in axes.get(name, {0: "batch"})} for name in net.inputs)
     try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
+        with _tracing():
             program = torch.export.export(model, inputs, dynamic_shapes=dims)
     except Exception as exc:
-        raise BuildError(f"torch.export of {net.name} failed: {type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        raise _refused(f"torch.export of {net.name}", exc) from None
     out = Path(path)
     torch.export.save(program, out)
     if not check:
