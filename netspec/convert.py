@@ -54,19 +54,12 @@ def write(raw: Any, to: str, comments: Any = None) -> str:
     raise UsageError(f"unknown format '{to}'; expected 'yaml' or 'dsl'")
 
 
-def folder_of(file: str | os.PathLike[str]) -> str:
-    """The absolute folder a spec's relative paths are read from: the file's own folder, or the current
-    directory for text (a name in angle brackets: ``<string>``, ``<stdin>``, ``<stdout>``), as
-    :func:`netspec.frontends.import_base` says for imports and ``train`` reads a spec file's data paths."""
-    return os.path.abspath(import_base(os.fspath(file)) or os.curdir)
-
-
 def rebase(value: str, source: str, output: str) -> str:
     """A path written relative to the folder ``source``, written relative to the folder ``output`` (both
     absolute) so that it names the same file, with forward slashes. Absolute paths and ``~`` paths stay as
     they are; where there is no relative path (another drive), the absolute one. Resolved as netspec resolves
     a spec's paths: joined and normalized, ``..`` taken away with the name before it."""
-    if os.path.isabs(os.path.expanduser(value)):
+    if not value or os.path.isabs(os.path.expanduser(value)):  # "" names no file (the recipe skips it too)
         return value
     target = os.path.normpath(os.path.join(source, value))
     try:
@@ -142,20 +135,23 @@ def convert(source: str | os.PathLike[str], to: str | None = None, fmt: str | No
         raise UsageError(f"unknown format '{to}'; expected 'yaml' or 'dsl'")
     raw = parser_for(src_fmt)(text, file)
     default = Path(file).stem if file != "<string>" and Path(file).stem.isidentifier() else "net"
-    here = folder_of(file)
-    there = here if output is None else folder_of(output)
+    # the folder the paths are read from: the file's, or the current directory for text (`<stdout>` too),
+    # as for imports (import_base) and for the recipe's files (train.api anchors them at the file's folder)
+    base = import_base(file)
+    out_base = base if output is None else import_base(os.fspath(output))
+    here, there = (os.path.abspath(folder or os.curdir) for folder in (base, out_base))
 
     def check(tree: Any, name: str, folder: str) -> Any:  # a spec, or a block library (its blocks as plain data)
         if library:
             return validate_library(tree, name, folder)
-        return _anchored(validate(tree, name, default, folder), folder).model_dump()
+        return _anchored(validate(tree, name, default, folder), os.path.abspath(folder or os.curdir)).model_dump()
 
     def libraries(tree: Any, name: str, folder: str) -> list[str]:  # the files imported, at every level
         return [os.path.realpath(lib.file) for lib in read_imports(tree, name, folder)[0]]
 
     library = is_library(raw)
-    before = check(raw, file, here)
-    imported = libraries(raw, file, here) if isinstance(raw, dict) and IMPORTS_KEY in raw else []
+    before = check(raw, file, base)
+    imported = libraries(raw, file, base) if isinstance(raw, dict) and IMPORTS_KEY in raw else []
     if there != here:
         rebase_paths(raw, here, there)
     notes = None
@@ -182,8 +178,8 @@ def convert(source: str | os.PathLike[str], to: str | None = None, fmt: str | No
     try:
         tree = parser_for(to)(out, f"<converted {to}>")
         library = library and is_library(tree)
-        again = check(tree, f"<converted {to}>", there)
-        moved = libraries(tree, f"<converted {to}>", there) if isinstance(tree, dict) and IMPORTS_KEY in tree else []
+        again = check(tree, f"<converted {to}>", out_base)
+        moved = libraries(tree, f"<converted {to}>", out_base) if isinstance(tree, dict) and IMPORTS_KEY in tree else []
     except NetspecError as exc:
         raise NetspecError(f"{file}: converting to {to} produced text that does not read back; this is a "
                            f"netspec bug, please report it:\n{exc}") from None

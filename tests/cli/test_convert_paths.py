@@ -186,8 +186,8 @@ def test_standard_input_is_read_from_the_current_directory(tmp_path: Path, monke
 def test_a_library_with_imports_converts_into_another_folder(tmp_path: Path, capsys):
     (tmp_path / "libs").mkdir()
     (tmp_path / "libs" / "base.ns").write_text(LIB_NS, encoding="utf-8")
-    (tmp_path / "libs" / "more.yaml").write_text("imports: [base.ns]\nblocks:\n  two:\n    layers:\n      - mlp: {width: 3}\n",
-                                                 encoding="utf-8")
+    more = "imports: [base.ns]\nblocks:\n  two:\n    layers:\n      - mlp: {width: 3}\n"
+    (tmp_path / "libs" / "more.yaml").write_text(more, encoding="utf-8")
     (tmp_path / "out").mkdir()
     assert main(["convert", str(tmp_path / "libs" / "more.yaml"), "-o", str(tmp_path / "out" / "more.ns")]) == 0
     text = (tmp_path / "out" / "more.ns").read_text(encoding="utf-8")
@@ -250,3 +250,19 @@ def test_a_data_path_left_as_written_is_caught_by_the_read_back(tmp_path: Path, 
     with pytest.raises(module.NetspecError) as info:
         convert(src, "yaml", output=tmp_path / "out" / "deeper" / "net.yaml")
     assert "would change the spec" in str(info.value)
+
+
+def test_with_no_relative_path_the_absolute_one_is_written(tmp_path: Path, monkeypatch):
+    """Windows: a file on another drive has no path relative to the output's folder (relpath raises)."""
+    src = tree(tmp_path, "net.yaml", SPEC_YAML)
+    (tmp_path / "out").mkdir()
+
+    def no_relative_path(path, start=None):
+        raise ValueError("path is on mount 'D:', start on mount 'C:'")
+
+    monkeypatch.setattr(os.path, "relpath", no_relative_path)
+    text = convert(src, "yaml", output=tmp_path / "out" / "net.yaml")
+    monkeypatch.undo()
+    written = written_paths(text, "yaml")
+    assert written["import"] == (tmp_path / "src" / "lib" / "lib.yaml").as_posix()
+    assert written["weights"] == (tmp_path / "data" / "w.pt").as_posix()
