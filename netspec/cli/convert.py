@@ -14,10 +14,16 @@ from netspec.core.errors import UsageError
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("convert", help="convert a spec between YAML (.yaml) and the DSL (.ns)",
                        description="Write a spec in the other format: .yaml -> .ns or .ns -> .yaml. Blocks stay "
-                                   "blocks and comments are carried over. The result is checked to read back as "
-                                   "the same spec.")
+                                   "blocks and comments are carried over. The relative paths a spec reads from its "
+                                   "own folder (imports, train data and weights) are rewritten to name the same "
+                                   "files from where the result is read: the folder of -o, or the current "
+                                   "directory for standard output (as for a spec read from standard input, "
+                                   "whose paths are read from the current directory too). Absolute paths stay "
+                                   "absolute. The result is checked to read back, from there, as the same spec.")
     p.add_argument("spec", help="spec file (.yaml or .ns), or - for standard input")
-    p.add_argument("-o", "--output", metavar="FILE", help="write here (format from its extension); default stdout")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write here (format from its extension; relative paths are rewritten for its folder); "
+                        "default stdout (relative paths then lead from the current directory)")
     p.add_argument("--to", choices=("yaml", "dsl", "ns"), type=str.lower,
                    help="output format; ns is the DSL (default: from -o, else the other one)")
     p.add_argument("--no-comments", action="store_true", help="do not carry comments over")
@@ -40,7 +46,10 @@ def run_convert(args: argparse.Namespace) -> int:
         if same:
             raise UsageError("the output file is the input file")
         check_output_file(args.output, "-o", force=args.force)
-    text = convert(spec_source(args.spec), to=to, comments=not args.no_comments)
+    # text on stdout is most often redirected to a file here (`> net.ns`) or piped to `netspec check -`:
+    # both read its paths from the current directory, as netspec reads a spec from stdin
+    text = convert(spec_source(args.spec), to=to, comments=not args.no_comments,
+                   output=args.output or "<stdout>")
     if args.output:
         from netspec.interop.export import staged
 

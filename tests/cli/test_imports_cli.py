@@ -61,7 +61,10 @@ def test_converting_a_library_and_a_spec_that_imports_one(tmp_path: Path):
     r = run("convert", "specs/blocks/transformer.yaml", "-o", str(tmp_path / "transformer.ns"))
     assert r.returncode == 0, r.stderr
     assert "block bert_layer(" in (tmp_path / "transformer.ns").read_text(encoding="utf-8")
-    r = run("convert", "specs/vit_b_16.yaml")
+    r = run("convert", "specs/vit_b_16.yaml")  # on stdout: the import leads from the current directory
+    assert r.returncode == 0, r.stderr
+    assert 'import "specs/blocks/transformer.yaml"' in r.stdout
+    r = run("convert", "vit_b_16.yaml", cwd=ROOT / "specs")
     assert r.returncode == 0, r.stderr
     assert 'import "blocks/transformer.yaml"' in r.stdout
 
