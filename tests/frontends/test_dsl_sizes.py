@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import netspec
 from netspec.core.errors import SpecSyntaxError, SpecValidationError
@@ -189,6 +191,52 @@ def test_convert_keeps_a_1d_kernel_by_key_where_a_bare_number_would_be_the_filte
     text = to_dsl(raw)
     assert "conv1d kernel=3" in text, text
     assert parse_dsl(text, "k.ns")["layers"][0]["conv1d"] == {"kernel": 3}
+
+
+@st.composite
+def _sized_layers(draw):
+    """A 1-, 2- or 3-D conv, transposed conv or pool with random sizes, each a number or a list of the
+    kind's own count (torch's: Conv1d/MaxPool1d 1 spatial axis, Conv3d 3), in a random key order."""
+    axes = draw(st.sampled_from([1, 2, 3]))
+    family = draw(st.sampled_from(["conv", "conv_transpose", "max_pool", "avg_pool"]))
+    kind = f"{family}{axes}d"
+
+    def size(low: int, high: int):
+        return draw(st.one_of(st.integers(low, high), st.lists(st.integers(low, high), min_size=axes,
+                                                                 max_size=axes)))
+
+    options = {"kernel": size(1, 3)}
+    if draw(st.booleans()):
+        options["stride"] = size(1, 2)
+    if draw(st.booleans()):
+        options["padding"] = size(0, 1) if family.endswith("pool") else size(0, 2)
+    if family.startswith("conv"):
+        options["filters"] = draw(st.integers(1, 8))
+    if family.endswith("pool"):  # PyTorch's rule: padding at most half the kernel, per axis
+        k = options["kernel"] if isinstance(options["kernel"], list) else [options["kernel"]] * axes
+        p = options.get("padding", 0)
+        options["padding"] = [min(x, kx // 2) for x, kx in zip(p if isinstance(p, list) else [p] * axes, k)]
+    keys = draw(st.permutations(list(options)))
+    return axes, kind, {k: options[k] for k in keys}
+
+
+@settings(max_examples=80, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(_sized_layers())
+def test_any_sized_layer_round_trips_yaml_dsl_yaml(layer):
+    """YAML -> DSL -> the same validated spec, whatever the rank and the spelling of each size."""
+    import yaml
+
+    axes, kind, options = layer
+    text = yaml.safe_dump({"name": "k", "input": [3] + [9] * axes, "layers": [{kind: options}]}, sort_keys=False)
+    raw = parse_yaml(text, "k.yaml")
+    original = validate(raw, "k.yaml").model_dump()
+    ns = to_dsl(raw)
+    assert validate(parse_dsl(ns, "k.ns"), "k.ns").model_dump() == original, ns
+    # the kernel by key only where no positional form reads back the same raw value: a list of one
+    # number (1-D), or of equal numbers (a size of equal numbers reads back as the one number)
+    kernel = options["kernel"]
+    by_key = isinstance(kernel, list) and (axes == 1 or len(set(kernel)) == 1) and "filters" in options
+    assert ("kernel=" in ns) == by_key, ns
 
 
 # --- docs/dsl.md says what the DSL does -------------------------------------------------------------------
