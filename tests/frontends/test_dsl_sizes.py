@@ -115,7 +115,7 @@ def test_a_size_with_the_wrong_count_of_axes_is_refused_at_the_size(shape, line,
     assert right in problem.hint, problem.hint
     assert "[" not in problem.message + problem.hint  # the DSL's words: sizes, not YAML lists
     # the line:col and the hint are in the rendered error the CLI prints
-    assert f"k.ns:{line_no}:{col}:" in str(e.value) and f"hint: " in str(e.value)
+    assert f"k.ns:{line_no}:{col}:" in str(e.value) and "hint: " in str(e.value)
     # YAML refuses the same list with the same words
     parts = [int(x) for x in size.split("x")]
     with pytest.raises(SpecValidationError) as y:

@@ -309,14 +309,14 @@ class Builder:
             return slot
         return cls.PRIMARY
 
-    def check_axes(self, kind: str, cls: type, key: str, val: Val, args: PosDict, keyword: bool = False) -> bool:
+    def check_axes(self, kind: str, cls: type, key: str, val: Val, args: PosDict, keyword: bool = False) -> None:
         """A size written with `x` (`3x3`, `/2x2`, `padding=1x1`) whose count of numbers is not one the
         option takes (from its type, :func:`~.grammar.axes_of`): a problem at the size, in DSL words,
         with the form that fits. Sizes written as lists (`[3, 3]`) are left to validation, as in YAML."""
         axes = axes_of(cls, key)
         parts = val.value
         if val.kind not in ("size", "stride") or not isinstance(parts, list) or not axes or len(parts) in axes:
-            return False
+            return
         written = val.text.lstrip("/")
         where = parts.pos if isinstance(parts, PosList) and parts.pos is not None else val.loc
         same = len(set(parts)) == 1
@@ -342,7 +342,6 @@ class Builder:
             hint = f"{has}: write {key}={right} (a bare number here sets {cls.PRIMARY})"
         self.fail(f"'{key}' of {kind}: expected {axes_text(axes)} (one per axis) or one number; got {written}",
                   where, hint)
-        return True
 
     def options_hint(self, cls: type) -> str:
         opts = [f for f in field_names(cls) if f not in NOT_BARE]  # the kind's own (not every layer's name, init, ...)
