@@ -1,6 +1,7 @@
 """Problems located in a .ns file speak the DSL: values (`{a=1}`, not YAML's `{a: 1}`), options
-(`axis=-1`, `shortcut=identity`), kinds with their value (`permute [1, 0]`) and group lists
-(`shortcut { ... }`), in messages, hints and warnings alike; a YAML file keeps the YAML words."""
+(`axis=-1`, `shortcut=identity`), kinds with their value (`permute [1, 0]`), group lists
+(`shortcut { ... }`) and sizes (`3x3x3`, not `[3, 3, 3]`), in messages, hints and warnings alike; a YAML
+file keeps the YAML words."""
 
 from __future__ import annotations
 
@@ -60,6 +61,44 @@ def test_a_warning_hint_in_dsl_words(tmp_path, capsys):
     ("layers[0].kernel: expected 2 values", "layers[0].kernel: expected 2 values"),
     ("axis: names the channel axis", "axis: names the channel axis"),
     ("write axis: 0 for (C, L) or axis: -1 for (T, F)", "write axis=0 for (C, L) or axis=-1 for (T, F)"),
+    # a size option's list of whole numbers is a size; other lists (shapes, permutations) stay lists
+    ("padding 2 must be at most half the kernel [2, 3]", "padding 2 must be at most half the kernel 2x3"),
+    ("write kernel: [1, 3, 3] here", "write kernel=1x3x3 here"),
+    ("got {kernel: [3, 3], stride: 2}", "got {kernel=3x3, stride=2}"),
+    ("expected input [1, 28, 28]", "expected input [1, 28, 28]"),
+    ("permute: [1, 0] makes", "permute [1, 0] makes"),
+    ("kernel [3, -1] and kernel [3]", "kernel [3, -1] and kernel [3]"),  # no size is written so
+    ("layers[0].kernel [3, 3]", "layers[0].kernel [3, 3]"),  # a path, not an option in prose
 ])
 def test_dsl_values_rewrites_values_and_options_only(text, dsl):
     assert dsl_values(text) == dsl
+
+
+@pytest.mark.parametrize("suffix, text, got", [
+    (".ns", "netspec k\ninput [3, 16, 16]\nconv2d 8 kernel=[3, 3, 3]\n", "got 3x3x3"),
+    (".yaml", "input: [3, 16, 16]\nlayers:\n  - conv2d: {filters: 8, kernel: [3, 3, 3]}\n", "got [3, 3, 3]"),
+    (".ns", "netspec k\ninput [3, 16, 16]\nconv2d 8 3x3 padding=[1, 2, 3]\n", "got 1x2x3"),
+    (".ns", "netspec k\ninput [3, 16]\nmax_pool1d 2 stride=[2, 2]\n", "got 2x2"),
+])
+def test_a_list_valued_size_in_the_files_words(tmp_path, suffix, text, got):
+    """The value a size option got: in a .ns file the DSL's size (`3x3x3` reads back as that list), in a
+    YAML file the list as written."""
+    path = tmp_path / f"k{suffix}"
+    path.write_text(text, encoding="utf-8")
+    (p,) = _problems(path)
+    assert "(one per axis)" in p.message and p.message.endswith(got), p.message
+
+
+def test_a_size_inside_a_message_in_dsl_words(tmp_path):
+    # PyTorch's pool rule, padding ≤ kernel/2 per axis: 2 > 2/2 on the first axis of a 2x3 kernel
+    path = tmp_path / "k.ns"
+    path.write_text("netspec k\ninput [3, 16, 16]\nmax_pool2d 2x3 padding=2\n", encoding="utf-8")
+    (p,) = _problems(path)
+    assert "half the kernel 2x3" in p.message and "[2, 3]" not in p.message
+
+
+def test_a_size_that_is_not_whole_numbers_stays_a_list(tmp_path):
+    path = tmp_path / "k.ns"
+    path.write_text("netspec k\ninput [3, 16, 16]\nconv2d 8 kernel=[3, 3, 3.5]\n", encoding="utf-8")
+    (p,) = _problems(path)
+    assert "x3" not in p.message

@@ -5,7 +5,11 @@ but no layer kinds. A layer line is ``[label:] [repeat N] kind positional... key
 [{ body }]``; here the kind and its positional sugar are resolved through the layer registry:
 
 * a bare number, ``$param``, string or list -> the kind's ``PRIMARY`` field (``dense 120``);
-* ``5x5`` -> ``kernel`` (5; ``3x5`` -> [3, 5]); ``/2`` -> ``stride``;
+* once that is given, a bare whole number or ``$param`` -> ``kernel``, where the kind's kernel is a size
+  (``conv1d 8 3``: a 1-D kernel has no ``KxK`` form; ``conv3d 8 3`` is every axis 3, as YAML's ``kernel: 3``);
+* ``5x5`` -> ``kernel`` (5; ``3x5`` -> [3, 5]); ``/2`` -> ``stride``; a size has one number per axis of
+  the option (its type says how many: 1-D ``3``, 2-D ``3x3``, 3-D ``3x3x3``), any other count is refused
+  at the size with the form that fits;
 * a bare word -> ``activation`` when it names one, else the one field whose allowed values include
   it (``same`` -> padding, ``concat`` -> merge).
 

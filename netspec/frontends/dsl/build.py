@@ -7,7 +7,16 @@ from typing import Any
 from netspec.core.errors import Location, Problem, did_you_mean
 from netspec.core.fmt import show
 from netspec.core.source import PosDict, PosList
-from netspec.frontends.dsl.grammar import HEAD_KEYS, NOT_BARE, axes_of, literal_words, word_field
+from netspec.frontends.dsl.grammar import (
+    HEAD_KEYS,
+    KERNEL,
+    NOT_BARE,
+    axes_of,
+    axes_text,
+    kernel_slot,
+    literal_words,
+    word_field,
+)
 from netspec.frontends.dsl.syntax import Kw, Refs, Stmt, Val
 from netspec.frontends.keys import BLOCK_CHILDREN, IF, IMPORTS_KEY, REPEAT, kind_class
 from netspec.layers.activations import ACTIVATIONS
@@ -203,6 +212,8 @@ class Builder:
             if isinstance(arg, Kw) and (arg.key in HEAD_KEYS or arg.key == IF):  # `if=` belongs to the item
                 self.put(top, arg.key, arg.value.value, arg.loc, f"'{arg.key}'")
             elif isinstance(arg, Kw):
+                if cls is not None:
+                    self.check_axes(kind, cls, arg.key, arg.value, args, keyword=True)
                 value = arg.value.value if cls is None else sized(cls, arg.key, arg.value)
                 self.put(args, arg.key, value, arg.loc, f"'{arg.key}'")
             elif skip:
@@ -258,7 +269,7 @@ class Builder:
                 self.fail(f"'{kind}' has no stride; '{val.text}' does not apply", val.loc, self.options_hint(cls))
                 return 0
         elif val.kind == "size":
-            key = "kernel" if "kernel" in fields else primary
+            key = KERNEL if KERNEL in fields else primary
             if key is None:
                 self.fail(f"'{kind}' takes no size such as {val.text}", val.loc, self.options_hint(cls))
                 return 0
@@ -270,18 +281,67 @@ class Builder:
             self.fail(f"a bare '{val.text}' is ambiguous", val.loc, f"write option={val.text}")
             return 0
         else:
-            key = primary
+            key = self.bare_key(cls, args, val)
             if key is None:
                 self.fail(f"'{kind}' takes no bare value {val.text or show(val.value)}", val.loc,
                           self.options_hint(cls))
                 return 0
         if key in args:
-            self.fail(f"'{key}' of {kind} is given twice", val.loc,
-                      f"a bare value sets {key}; write the others as key=value" if key == primary else "")
+            slot = kernel_slot(cls)
+            hint = ""
+            if key == primary and slot is None:
+                hint = f"a bare value sets {key}; write the others as key=value"
+            elif key in (primary, slot):
+                hint = f"bare numbers set {primary}, then {slot}; write the others as key=value"
+            self.fail(f"'{key}' of {kind} is given twice", val.loc, hint)
             return 0
+        self.check_axes(kind, cls, key, val, args)
         args[key] = sized(cls, key, val)
         args.key_pos[key] = val.loc
         return 0
+
+    @staticmethod
+    def bare_key(cls: type, args: PosDict, val: Val) -> str | None:
+        """The option a bare value sets: the kind's primary; once that is given, a whole number (or
+        `$param`) sets the kernel where the kind's kernel is a size (`conv1d 8 3`: 1-D has no `KxK`)."""
+        slot = kernel_slot(cls)
+        if cls.PRIMARY in args and slot is not None and val.kind in ("int", "expr"):
+            return slot
+        return cls.PRIMARY
+
+    def check_axes(self, kind: str, cls: type, key: str, val: Val, args: PosDict, keyword: bool = False) -> None:
+        """A size written with `x` (`3x3`, `/2x2`, `padding=1x1`) whose count of numbers is not one the
+        option takes (from its type, :func:`~.grammar.axes_of`): a problem at the size, in DSL words,
+        with the form that fits. Sizes written as lists (`[3, 3]`) are left to validation, as in YAML."""
+        axes = axes_of(cls, key)
+        parts = val.value
+        if val.kind not in ("size", "stride") or not isinstance(parts, list) or not axes or len(parts) in axes:
+            return
+        written = val.text.lstrip("/")
+        where = parts.pos if isinstance(parts, PosList) and parts.pos is not None else val.loc
+        same = len(set(parts)) == 1
+        if len(axes) == 1:
+            has = f"{kind}'s {key} has {axes[0]} ax{'i' if axes[0] == 1 else 'e'}s"
+            right = "x".join([str(parts[0])] * axes[0]) if same else ""
+            count = "one number" if axes[0] == 1 else f"{axes[0]} numbers, one per axis"
+        else:  # several counts (a padding of 1, 2 or 4 numbers): no one form to show
+            has, right = f"{kind}'s {key} takes {axes_text(axes)}", ""
+            count = axes_text(axes).replace("value", "number")
+        if not right:
+            hint = f"{has}: write {count}"
+        elif keyword:
+            hint = f"{has}: write {key}={right}"
+        elif val.kind == "stride":
+            hint = f"{has}: write /{right}"
+        elif "x" in right or self.bare_key(cls, args, Val("int", parts[0], val.loc)) == key:
+            before = args.get(cls.PRIMARY) if key != cls.PRIMARY else None
+            example = f", as in '{kind} {before} {right}'" if isinstance(before, int) and not isinstance(
+                before, bool) else ""
+            hint = f"{has}: write {right}{example}"
+        else:  # a bare number here would set the primary: `conv1d 3x3 8`
+            hint = f"{has}: write {key}={right} (a bare number here sets {cls.PRIMARY})"
+        self.fail(f"'{key}' of {kind}: expected {axes_text(axes)} (one per axis) or one number; got {written}",
+                  where, hint)
 
     def options_hint(self, cls: type) -> str:
         opts = [f for f in field_names(cls) if f not in NOT_BARE]  # the kind's own (not every layer's name, init, ...)
@@ -315,8 +375,8 @@ class Builder:
             key = None
             if val.kind == "stride" and "stride" in params:
                 key = "stride"
-            elif val.kind == "size" and "kernel" in params:
-                key = "kernel"
+            elif val.kind == "size" and KERNEL in params:
+                key = KERNEL
             elif val.kind == "word" and val.value in ACTIVATIONS and "activation" in params:
                 key = "activation"
             if key is None:
@@ -410,8 +470,9 @@ class Builder:
 def sized(cls: type, key: str, val: Val) -> Any:
     """The value of a size (`3x3`, `/2x2`) as written: one number per axis. When all are the same and the
     option takes exactly that many axes it is that one number (`conv 6 5x5` is kernel 5, as YAML's
-    `kernel: 5`); any other count stays a list, which validation refuses at the size like YAML's
-    `kernel: [3, 3, 3]` (never shortened: `conv 8 3x3x3` is three values for conv2d's two axes)."""
+    `kernel: 5`); any other count stays a list, never shortened (`conv 8 3x3x3` is three values for
+    conv2d's two axes): :meth:`Builder.check_axes` refuses it at the size, and where the count is not
+    known here (a block's parameter) validation refuses it like YAML's `kernel: [3, 3, 3]`."""
     v = val.value
     if val.kind in ("size", "stride") and isinstance(v, list) and len(set(v)) == 1 and len(v) in axes_of(cls, key):
         return v[0]

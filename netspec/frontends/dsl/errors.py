@@ -285,7 +285,8 @@ def in_dsl_terms(problems: list[Problem], suffixes: tuple[str, ...], dsl: bool =
     """The problems located in a DSL file (a name ending in one of ``suffixes``; all of them with ``dsl``)
     in DSL words: their hints (:func:`dsl_hint`), and in messages and hints alike the values and options
     written the YAML way (:func:`dsl_values`: ``{a: 1}`` -> ``{a=1}``, ``axis: -1`` -> ``axis=-1``,
-    ``permute: [1, 0]`` -> ``permute [1, 0]``)."""
+    ``permute: [1, 0]`` -> ``permute [1, 0]``, ``kernel [3, 3, 3]`` -> ``kernel 3x3x3``); the value a
+    problem about a size option got is a size too (``layers[0].kernel: ...; got 3x3x3``)."""
     out = []
     for p in problems:
         here = dsl or (p.location is not None and p.location.file.lower().endswith(suffixes))
@@ -294,9 +295,22 @@ def in_dsl_terms(problems: list[Problem], suffixes: tuple[str, ...], dsl: bool =
             continue
         hint = dsl_values(dsl_hint(p.hint)) if p.hint else p.hint
         message = dsl_values(p.message)
+        option = re.search(r"(?:^|\.)([A-Za-z_]\w*)$", p.path or "")  # the problem is about this option's value
+        if option and option.group(1) in _names()["sizes"]:
+            message = _GOT_SIZE.sub(lambda m: m.group(1) + _as_size(m.group(2)), message)
         same = hint == p.hint and message == p.message
         out.append(p if same else Problem(message, p.location, p.path, hint, p.excerpt))
     return out
+
+
+# a list of two or more whole numbers as core.fmt.show writes it: a size, in the DSL `3x3`
+_INTS = r"\[(\d+(?:, \d+)+)\]"
+_GOT_SIZE = re.compile(rf"(\b(?:got|value) ){_INTS}")  # the value a problem got
+_SIZE_INLINE = re.compile(rf"(?<![\w.:'\-])([A-Za-z_][A-Za-z0-9_]*)([= ]){_INTS}")  # `kernel [2, 3]`, `kernel=[3, 3]`
+
+
+def _as_size(numbers: str) -> str:
+    return "x".join(numbers.split(", "))
 
 
 # `{a: 1, b: [2, 3]}` as core.fmt.show writes a mapping; `'it''s'`/`"x"` strings are skipped whole
@@ -311,7 +325,8 @@ def dsl_values(text: str) -> str:
     """Values and options of ``text`` written the DSL way: a mapping's ``{key: value}`` as ``{key=value}``;
     ``option: value`` as ``option=value`` and ``kind: value`` as ``kind value`` where the name is a layer
     option or kind and the value one a spec could hold (``axis: -1``, ``shortcut: identity``,
-    ``permute: [1, 0]``); ``field: layers`` (a group's list) as ``field { ... }``. Prose is left alone."""
+    ``permute: [1, 0]``); ``field: layers`` (a group's list) as ``field { ... }``; a size option's list of
+    whole numbers as the DSL's size (``kernel [2, 3]`` -> ``kernel 2x3``). Prose is left alone."""
     out, depth, at = [], 0, 0
     for m in _TOKEN.finditer(text):  # inside braces: `key: ` -> `key=`
         tok = m.group(0)
@@ -336,19 +351,23 @@ def dsl_values(text: str) -> str:
             return f"{key} {value}"
         return f"{key}={value}" if key in names["options"] else m.group(0)
 
-    return _INLINE.sub(inline, text)
+    text = _INLINE.sub(inline, text)
+    return _SIZE_INLINE.sub(lambda m: m.group(0) if m.group(1) not in names["sizes"] else
+                            m.group(1) + m.group(2) + _as_size(m.group(3)), text)
 
 
 def _names() -> dict[str, frozenset[str]]:
-    """The registry's kind names, option names, group list fields and the words option values may be."""
+    """The registry's kind names, option names, group list fields, size options (a list of whole numbers
+    per axis in some kind: their type says so, :func:`~.grammar.axes_of`) and the words option values may be."""
     if not _NAMES:
-        from netspec.frontends.dsl.grammar import WORDS, literal_words
+        from netspec.frontends.dsl.grammar import WORDS, axes_of, literal_words
         from netspec.layers.activations import ACTIVATIONS
         from netspec.layers.base import all_kind_names, field_names, layer_kinds
 
         kinds = layer_kinds()
         _NAMES["kinds"] = frozenset(all_kind_names())
         _NAMES["options"] = frozenset(f for cls in kinds.values() for f in field_names(cls))
+        _NAMES["sizes"] = frozenset(f for cls in kinds.values() for f in field_names(cls) if axes_of(cls, f))
         _NAMES["groups"] = frozenset(f for cls in kinds.values() for f in (getattr(cls, "CHILDREN", None) or {}))
         _NAMES["words"] = frozenset([*WORDS, *ACTIVATIONS, *(w for cls in kinds.values() for w in literal_words(cls))])
     return _NAMES

@@ -22,6 +22,7 @@ HEAD_KEYS = ("name", "from", REPEAT)
 NOT_BARE = tuple(field_names(Group))  # fields a bare word never sets: those of every layer and every group
 NOT_OPTIONS = tuple(k for k in NOT_BARE if k not in ITEM_KEYS)  # set by the line's form or the expander
 WORDS = {"true": True, "false": False, "null": None}
+KERNEL = "kernel"  # the option a positional size (`5x5`, or a second bare number) sets, where a kind has it
 
 # ------------------------------------------------------------------------------------------------
 # the parser
@@ -127,6 +128,22 @@ def axes_of(cls: type, key: str) -> tuple[int, ...]:
 
 
 _AXES: dict[tuple[type, str], tuple[int, ...]] = {}
+
+
+def kernel_slot(cls: type) -> str | None:
+    """The option a bare whole number sets once the kind's ``PRIMARY`` is given (`conv1d 8 3`: kernel 3):
+    the kernel, where the kind has one whose type is a size (:func:`axes_of`) and it is not the primary
+    itself (a pool's first number is already its kernel); else None."""
+    primary = getattr(cls, "PRIMARY", None)
+    if primary is None or primary == KERNEL or KERNEL not in field_names(cls) or not axes_of(cls, KERNEL):
+        return None
+    return KERNEL
+
+
+def axes_text(axes: tuple[int, ...]) -> str:
+    """``1 value``, ``3 values``, ``1, 2 or 4 values``: how many numbers a size option holds."""
+    counts = ", ".join(str(k) for k in axes[:-1]) + (" or " if len(axes) > 1 else "") + str(axes[-1])
+    return f"{counts} value{'' if axes == (1,) else 's'}"
 
 
 def _tuple_lengths(annotation: Any, depth: int = 0) -> list[int]:

@@ -2,7 +2,7 @@
 
 Works on the raw tree, before expansion, so blocks stay blocks and ``repeat`` stays ``repeat``. The
 positional sugar is written only where :mod:`netspec.frontends.dsl` reads it back to the same key
-and value (``conv 6 5x5 tanh``, ``avgpool 2x2 /2``, ``bottleneck 64 /2``); everything else is
+and value (``conv 6 5x5 tanh``, ``conv1d 8 3 /2``, ``avgpool 2x2 /2``, ``bottleneck 64 /2``); everything else is
 ``key=value``. Comments of the source are carried over by line when given.
 """
 
@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from netspec.core.fmt import show
-from netspec.frontends.dsl.grammar import HEAD_KEYS, KEYWORDS, WORDS, axes_of, word_field
+from netspec.frontends.dsl.grammar import HEAD_KEYS, KERNEL, KEYWORDS, WORDS, axes_of, kernel_slot, word_field
 from netspec.frontends.keys import BLOCK_CHILDREN, IMPORTS_KEY, ITEM_KEYS, REPEAT, kind_class
 from netspec.frontends.write.base import CannotWrite, CommentedLines, fmt_scalar, last_line, last_line_first
 from netspec.frontends.write.comments import Comments
@@ -425,10 +425,16 @@ class DslWriter(CommentedLines):
         first: list[str] = []
         sugar: list[str] = []
         kwargs: list[str] = []
-        kernel = axes_of(cls, "kernel") if "kernel" in fields else ()
+        kernel = axes_of(cls, KERNEL) if KERNEL in fields else ()
+        # a 1-D kernel is a bare number after the primary (`conv1d 8 3`): the DSL reads a bare whole
+        # number as the kernel once the primary is given, so only when the primary is written bare too
+        bare_kernel = kernel == (1,) and kernel_slot(cls) == KERNEL and primary in args and \
+            _bare_ok(args[primary]) and _is_int(args.get(KERNEL))
         for key, value in args.items():
-            size = _size(value, kernel) if key == "kernel" and kernel else None
-            if key == primary and _bare_ok(value) and not size:
+            size = _size(value, kernel) if key == KERNEL and kernel else None
+            if key == KERNEL and bare_kernel:
+                sugar.insert(0, str(value))
+            elif key == primary and _bare_ok(value) and not size:
                 first.append(fmt_value(value))
             elif size:
                 sugar.append(size)
@@ -446,8 +452,8 @@ class DslWriter(CommentedLines):
         sugar: dict[str, str] = {}
         if "stride" in params and "stride" in args and _stride(args["stride"]):
             sugar["stride"] = _stride(args["stride"])  # type: ignore[assignment]
-        if "kernel" in params and "kernel" in args and _size(args["kernel"]):
-            sugar["kernel"] = _size(args["kernel"])  # type: ignore[assignment]
+        if KERNEL in params and KERNEL in args and _size(args[KERNEL]):
+            sugar[KERNEL] = _size(args[KERNEL])  # type: ignore[assignment]
         act = args.get("activation")
         if "activation" in params and isinstance(act, str) and act in ACTIVATIONS:
             sugar["activation"] = act
