@@ -238,6 +238,39 @@ OPTION_CASES = [
     ("input: [4]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 2, tie: {weight: a}}\n",
      "weight: |a", "layers[1].tie.weight", "the shapes differ"),
     ("input [4]\na: dense 4\ndense 2 tie={weight=a}\n", "weight=|a", "layers[1].tie.weight", "the shapes differ"),
+    ("input: [4, 6]\nlayers:\n  - log_softmax: {axis: 2}\n", "axis: |2", "layers[0].axis", "out of range"),
+    ("input [4, 6]\nlog_softmax axis=2\n", "axis=|2", "layers[0].axis", "out of range"),
+    # attention told its keys have 3 features; they have 4
+    ("input: [5, 6]\nlayers:\n  - dense: {units: 4, name: m}\n  - attention: {heads: 2, kdim: 3, from: [input, m]}\n",
+     "kdim: |3", "layers[1].kdim", "4 features"),
+    ("input [5, 6]\nm: dense 4\nattention 2 kdim=3 from input, m\n", "kdim=|3", "layers[1].kdim", "4 features"),
+    # an adaptive pool to 0 rows
+    ("input: [3, 8, 8]\nlayers:\n  - adaptive_avg_pool2d: [0, 2]\n", "adaptive_avg_pool2d: |[0, 2]",
+     "layers[0].output_size", "between 1 and"),
+    ("input [3, 8, 8]\nadaptive_avg_pool2d [0, 2]\n", "adaptive_avg_pool2d |[0, 2]", "layers[0].output_size",
+     "between 1 and"),
+    # init inside time_distributed belongs on the time_distributed layer: at the child's init
+    ("input: [5, 4, 6]\nlayers:\n  - time_distributed:\n      layers:\n        - dense: {units: 3, init: zeros}\n",
+     "init: |zeros", "layers[0].layers[0].init", "put init on the time_distributed"),
+    ("input [5, 4, 6]\ntime_distributed {\n  dense 3 init=zeros\n}\n", "init=|zeros", "layers[0].layers[0].init",
+     "put init on the time_distributed"),
+    # a parameter name that is not the layer's: at the name (the key), not at its value
+    ("input: [4]\nlayers:\n  - dense: {units: 2, init: {wieght: zeros}}\n", "init: {|wieght", "layers[0].init.wieght",
+     "init names 'wieght'"),
+    ("input [4]\ndense 2 init={wieght=zeros}\n", "init={|wieght", "layers[0].init.wieght", "init names 'wieght'"),
+    ("input: [4]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 4, tie: {wieght: a}}\n",
+     "tie: {|wieght", "layers[1].tie.wieght", "tie names 'wieght'"),
+    ("input [4]\na: dense 4\ndense 4 tie={wieght=a}\n", "tie={|wieght", "layers[1].tie.wieght", "tie names 'wieght'"),
+    # a tied parameter initialised here: at this init
+    ("input: [4]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 4, tie: {weight: a}, "
+     "init: {weight: zeros}}\n", "init: {weight: |zeros", "layers[1].init.weight", "is tied to a.weight"),
+    ("input [4]\na: dense 4\ndense 4 tie={weight=a} init={weight=zeros}\n", "init={weight=|zeros",
+     "layers[1].init.weight", "is tied to a.weight"),
+    # share: a network input has no parameters
+    ("input: [4]\nlayers:\n  - dense: {units: 4, share: input}\n", "share: |input", "layers[0].share",
+     "is a network input"),
+    ("input [4]\ndense 4 share=input\n", "share=|input", "layers[0].share", "is a network input"),
+    ("input [4]\ndense 2 share=b\n", "share=|b", "layers[0].share", "not an earlier layer"),
     # in a block's definition: at the value written there (the message says where the block is used)
     ("blocks:\n  sm:\n    params: {ax: 0}\n    layers:\n      - softmax: {axis: $ax}\ninput: [4, 6]\nlayers:\n"
      "  - sm: {ax: 7}\n", "axis: |$ax", "layers[0]→sm.layers[0].axis", "used at"),
