@@ -271,6 +271,11 @@ OPTION_CASES = [
      "is a network input"),
     ("input [4]\ndense 4 share=input\n", "share=|input", "layers[0].share", "is a network input"),
     ("input [4]\ndense 2 share=b\n", "share=|b", "layers[0].share", "not an earlier layer"),
+    # a layer in a structure, and in a block that reads its input's type (expanded by the builder)
+    ("input: [4, 6]\nlayers:\n  - residual:\n      layers:\n        - softmax: {axis: 5}\n", "axis: |5",
+     "layers[0].layers[0].axis", "out of range"),
+    ("block b(x) {\n  dense ${in.features}\n  softmax axis=$x\n}\ninput [4, 6]\nb 5\n", "axis=|$x",
+     "layers[0]→b.layers[1].axis", "used at"),
     # in a block's definition: at the value written there (the message says where the block is used)
     ("blocks:\n  sm:\n    params: {ax: 0}\n    layers:\n      - softmax: {axis: $ax}\ninput: [4, 6]\nlayers:\n"
      "  - sm: {ax: 7}\n", "axis: |$ax", "layers[0]→sm.layers[0].axis", "used at"),
