@@ -590,9 +590,8 @@ def _activation(name: str | None) -> str | None:
 def _located(err: NetspecError, layer: Layer | None, name: str, scope: Scope | None = None) -> NetspecError:
     """The error once located at the failing layer (``file:line:col``, its path and node name); one about an
     option of the layer (``ShapeError.option``) at that option's value as written (``Layer.option_where``), the
-    option added to the path. A layer the
-    builder made itself (a residual's add, a parallel's merge) has no place in the file: the structure
-    item that made it (``scope``) is where the user can fix it."""
+    option added to the path. A layer the builder made itself (a residual's add, a parallel's merge) has no
+    place in the file: the structure item that made it (``scope``) is where the user can fix it."""
     if err.problems:
         return err
     option = err.option if isinstance(err, ShapeError) and layer is not None else ()
