@@ -88,7 +88,17 @@ class UnknownLayerError(SpecValidationError):
 
 
 class ShapeError(NetspecError):
-    """Static shape inference failed (size <= 0, merge mismatch, wrong rank...)."""
+    """Static shape inference failed (size <= 0, merge mismatch, wrong rank...).
+
+    ``option``: the option of the failing layer the error is about, as written in the spec (``"axis"``), or a
+    path into it (``("sizes", 1)``, ``("init", "weight")``; a last step ``"[key]"`` means the key itself, not its
+    value): the graph builder then locates the error at that option's value instead of at the layer. Empty
+    when the error is about the input, or about several options together."""
+
+    def __init__(self, message: str = "", problems: Iterable[Problem] = (),
+                 option: str | tuple[str | int, ...] = ()) -> None:
+        super().__init__(message, problems)
+        self.option: tuple[str | int, ...] = (option,) if isinstance(option, str) else tuple(option)
 
 
 class ExpectationError(NetspecError):

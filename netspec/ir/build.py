@@ -163,7 +163,7 @@ class Builder:
             if isinstance(layer.init, dict):
                 raise ShapeError(f"init: {{param: ...}} names the parameters of one layer, but {layer.kind} holds "
                                  "several layers; hint: give a scheme name (applied to every layer inside), or set "
-                                 "init: on the layer itself")
+                                 "init: on the layer itself", option="init")
             if layer.init is not None:
                 inner.init = layer.init
         label = layer.label() if layer else (kind or "scope")
@@ -480,39 +480,43 @@ class Builder:
             if other.kind != layer.kind or other.params != params:
                 raise ShapeError(f"share: '{layer.share}' is a {other.kind} with parameters "
                                  f"{_shapes(other.params)}; this {layer.kind} would need {_shapes(params)}; hint: share: "
-                                 "needs a layer of the same kind with the same input and output sizes")
+                                 "needs a layer of the same kind with the same input and output sizes", option="share")
             self.same_training(layer, scope, other, "share")
             if layer.init is not None:
                 raise ShapeError(f"init: a layer that shares '{other.name}' uses its parameters, which '{other.name}' "
-                                 "initialises; hint: write init: on that layer")
+                                 "initialises; hint: write init: on that layer", option="init")
             shared = other.shared or other.name
         tied: dict[str, tuple[str, str]] = {}
         for pname, target in (layer.tie or {}).items():
             if pname not in params:
                 hint = did_you_mean(pname, params)
                 raise ShapeError(f"tie names '{pname}', but {layer.kind} has parameters: {', '.join(params) or 'none'}"
-                                 + f"; hint: {hint or 'tie: {parameter: other_layer} names one of them'}")
+                                 + f"; hint: {hint or 'tie: {parameter: other_layer} names one of them'}",
+                                 option=("tie", pname, "[key]"))
             arg = arg_names(path).get(("tie", pname))
             try:  # `wte` (the same parameter name) or `wte.weight`; node names may hold dots themselves
-                other, tp = self.node_named(target, scope, "tie", arg), pname
+                other, tp = self.node_named(target, scope, "tie", arg, ("tie", pname)), pname
             except ShapeError:
                 name, _, tp = target.rpartition(".")
                 if not name:
                     raise
-                other = self.node_named(name, scope, "tie", arg)
+                other = self.node_named(name, scope, "tie", arg, ("tie", pname))
             if tp not in other.params:
                 raise ShapeError(f"tie: '{other.name}' has no parameter '{tp}'; hint: "
-                                 + (did_you_mean(tp, other.params) or f"it has: {', '.join(other.params) or 'none'}"))
+                                 + (did_you_mean(tp, other.params) or f"it has: {', '.join(other.params) or 'none'}"),
+                                 option=("tie", pname))
             if other.params[tp] != params[pname]:
                 raise ShapeError(f"tie: {pname} {fmt_shape(params[pname])} cannot be {other.name}.{tp} "
                                  f"{fmt_shape(other.params[tp])}: the shapes differ; hint: a tied parameter needs the "
-                                 "same shape (an embedding's weight and an output layer's, e.g., share vocab and width)")
+                                 "same shape (an embedding's weight and an output layer's, e.g., share vocab and width)",
+                                 option=("tie", pname))
             self.same_training(layer, scope, other, "tie")
             if isinstance(layer.init, str) or (isinstance(layer.init, dict) and pname in layer.init):
                 raise ShapeError(f"init: {pname} is tied to {other.name}.{tp}, which '{other.name}' initialises; "
                                  f"hint: write init: on that layer" + (
                                      " (or init: {param: scheme} for this layer's other parameters)"
-                                     if isinstance(layer.init, str) and len(params) > 1 else ""))
+                                     if isinstance(layer.init, str) and len(params) > 1 else ""),
+                                 option=("init", pname) if isinstance(layer.init, dict) else "init")
             tied[pname] = other.tied.get(tp, (other.shared or other.name, tp))
         return shared, tied
 
@@ -525,12 +529,19 @@ class Builder:
             raise ShapeError(f"{option}: {frozen} is frozen (trainable: false) and {free} is not, but they use the "
                              "same parameters, one tensor; hint: give both the same 'trainable:'")
 
-    def node_named(self, text: str, scope: Scope, option: str, arg: ArgName | None = None) -> Node:
-        ref = self.lookup(text, scope, arg)
+    def node_named(self, text: str, scope: Scope, option: str, arg: ArgName | None = None,
+                   about: tuple[str, ...] = ()) -> Node:
+        """The node ``text``, written in ``option`` (at ``about`` in it), names; an error is located there."""
+        try:
+            ref = self.lookup(text, scope, arg)
+        except ShapeError as err:
+            if err.problems:  # a block argument: at the argument
+                raise
+            raise ShapeError(str(err), option=about or option) from None
         node = next((n for n in reversed(self.nodes) if n.name == ref.src), None)
         if node is None:
             raise ShapeError(f"{option}: '{text}' is a network input, not a layer; hint: {option}: names an earlier "
-                             "layer with parameters")
+                             "layer with parameters", option=about or option)
         return node
 
     def check_init(self, layer: Layer, params: dict[str, tuple[int, ...]]) -> None:
@@ -541,13 +552,14 @@ class Builder:
                 hint = did_you_mean(pname, params)
                 raise ShapeError(f"init names '{pname}', but {layer.kind} has parameters: "
                                  f"{', '.join(params) or 'none'}; hint: "
-                                 + (hint or "init: {parameter: scheme} names this layer's parameters"))
+                                 + (hint or "init: {parameter: scheme} names this layer's parameters"),
+                                 option=("init", pname, "[key]"))
             if isinstance(value, list):
                 got = _list_shape(value)
                 if got != params[pname]:
                     raise ShapeError(f"init value for '{pname}' has shape {fmt_shape(got)}, "
                                      f"the parameter has {fmt_shape(params[pname])}; hint: give a value of that "
-                                     "shape, or a scheme name")
+                                     "shape, or a scheme name", option=("init", pname))
 
 
 def _in_file_order(problems: list[Problem]) -> list[Problem]:
@@ -576,13 +588,18 @@ def _activation(name: str | None) -> str | None:
 
 
 def _located(err: NetspecError, layer: Layer | None, name: str, scope: Scope | None = None) -> NetspecError:
-    """The error once located at the failing layer (``file:line:col``, its path and node name). A layer the
-    builder made itself (a residual's add, a parallel's merge) has no place in the file: the structure
-    item that made it (``scope``) is where the user can fix it."""
+    """The error once located at the failing layer (``file:line:col``, its path and node name); one about an
+    option of the layer (``ShapeError.option``) at that option's value as written (``Layer.option_where``), the
+    option added to the path. A layer the builder made itself (a residual's add, a parallel's merge) has no
+    place in the file: the structure item that made it (``scope``) is where the user can fix it."""
     if err.problems:
         return err
-    loc = (layer.where if layer else None) or (scope.where if scope else None)
+    option = err.option if isinstance(err, ShapeError) and layer is not None else ()
+    loc = (layer.option_where(option) if option else None) or (layer.where if layer else None) or (
+        scope.where if scope else None)  # an error about one option: at its value (ShapeError.option)
     lpath = (layer.path if layer else "") or (scope.path if scope else "")
+    if option and lpath:
+        lpath += "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in option if s != "[key]")
     label = f"{lpath} ({name})" if name and lpath else (lpath or name)
     problem = _problem(str(err), loc, label)
     made = layer is not None and layer.where is None and scope is not None and scope.info is not None

@@ -36,6 +36,7 @@ from netspec.core.errors import Location, ShapeError, UnknownLayerError, did_you
 from netspec.core.fmt import bounds_text, show
 from netspec.core.names import MODULE_ATTRIBUTES, reserved_name
 from netspec.core.sizes import Dim
+from netspec.core.source import walk
 from netspec.core.types import Ref, TensorType
 from netspec.layers.init import InitValue, SchemeName
 
@@ -229,7 +230,7 @@ def sample_axis(axis: int, x: TensorType, option: str = "axis", kind: str = "") 
         where = f"{kind} " if kind else ""
         raise ShapeError(f"{where}{option} {axis} is out of range for an input of rank {x.rank} {x}: expected an "
                          f"axis {bounds_text(-x.rank, x.rank - 1)} (per-sample axes: 0 is the first after the batch, "
-                         "-1 the last; the batch axis cannot be named)")
+                         "-1 the last; the batch axis cannot be named)", option=option)
     return axis % x.rank
 
 
@@ -385,7 +386,7 @@ TiedParams = Annotated[dict[str, str] | None, _Reused()]
 
 
 _WRITTEN = "_written"  # the key of a layer's place in ``__pydantic_private__``
-_UNWRITTEN: tuple[Location | None, str, tuple[Location | None, ...]] = (None, "", ())
+_UNWRITTEN: tuple[Location | None, str, tuple[Location | None, ...], Any] = (None, "", (), None)
 
 
 class Layer(BaseModel):
@@ -431,7 +432,8 @@ class Layer(BaseModel):
     tie: TiedParams = Field(default=None, description="{param: layer or layer.param}: use that earlier layer's "
                                                       "parameter as this one (weight tying)")
 
-    # Where the item was written: (its place, its path, the place of each `from:` name). One entry in
+    # Where the item was written: (its place, its path, the place of each `from:` name, the mapping as written,
+    # which knows where each option's value is: `option_where`). One entry in
     # pydantic's slot for private values, set once per instance by the validator below. Declared
     # `PrivateAttr`s would have pydantic compute every default for every instance first (3 % of a
     # ResNet-152 `check`). A layer made in Python, or by `model_construct`, has no entry.
@@ -446,7 +448,7 @@ class Layer(BaseModel):
             if sources is not None:  # each source's place, so that a wrong name is reported where it is written
                 at = getattr(sources, "item_pos", None)
                 from_at = tuple(at) if isinstance(at, list) else (data.where("from"),)
-            written = (pos, getattr(data, "path", None) or "", from_at)
+            written = (pos, getattr(data, "path", None) or "", from_at, data)
             if cls.__private_attributes__:  # pydantic has filled the slot with a kind's own private values
                 layer.__pydantic_private__[_WRITTEN] = written
             else:  # the slot is unset: reading it would go through pydantic's __getattr__
@@ -553,7 +555,7 @@ class Layer(BaseModel):
         raise NotImplementedError
 
     # --- helpers --------------------------------------------------------------------------------
-    def _written(self) -> tuple[Location | None, str, tuple[Location | None, ...]]:
+    def _written(self) -> tuple[Location | None, str, tuple[Location | None, ...], Any]:
         private = self.__pydantic_private__
         return private.get(_WRITTEN, _UNWRITTEN) if private else _UNWRITTEN
 
@@ -564,8 +566,32 @@ class Layer(BaseModel):
 
     def from_where(self, index: int) -> Location | None:
         """Where the ``index``-th source of ``from:`` was written (else where the item was)."""
-        where, _, at = self._written()
+        where, _, at, _ = self._written()
         return (at[index] if index < len(at) else None) or where
+
+    def option_where(self, option: tuple[str | int, ...]) -> Location | None:
+        """Where the value of one of its options is written (``("axis",)``), or a part of it (``("sizes", 1)``;
+        a last step ``"[key]"``: the key, not its value); inside a structure's child, that child's
+        (``("layers", 0, "axis")``). None when the option is not written (its default) or the layer has no
+        place (made in Python)."""
+        data = self._written()[3]
+        if not option or data is None or option[0] not in data:
+            return None
+        depth = self.CHILDREN.get(str(option[0]), 0)
+        if depth and len(option) > depth:  # in a child: the validated children know their own places
+            child: Any = getattr(self, str(option[0]), None)
+            for step in option[1:1 + depth]:
+                ok = isinstance(child, list) and isinstance(step, int) and 0 <= step < len(child)
+                child = child[step] if ok else None
+            if isinstance(child, Layer):
+                return child.option_where(option[1 + depth:]) or child.where
+            return data.value_where(option[0])
+        key = option[-1] == "[key]"
+        steps = option[:-1] if key else option
+        reached = walk(data, steps)
+        if len(reached.steps) != len(steps):  # a step not written: the deepest one that is
+            return reached.at
+        return reached.where if key else reached.at
 
     @property
     def path(self) -> str:

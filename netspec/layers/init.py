@@ -4,8 +4,8 @@ import math
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Mapping, NamedTuple, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from netspec.core.errors import did_you_mean
 from netspec.core.fmt import number_text, show
@@ -68,17 +68,21 @@ Number = Annotated[float, Strict(), AfterValidator(_finite)]
 
 
 def _finite_leaves(v: list) -> list:
-    """A nested list of values (``init: {weight: [[1, 0], [0, 1]]}``): its leaves finite numbers."""
-    stack: list[Any] = [v]
+    """A nested list of values (``init: {weight: [[1, 0], [0, 1]]}``): its leaves finite numbers. A wrong
+    leaf is reported at itself (its indices in the error's place), the first in reading order."""
+    stack: list[tuple[tuple[int, ...], Any]] = [((), v)]
     while stack:
-        item = stack.pop()
+        at, item = stack.pop()
         if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, bool) or not isinstance(item, (int, float)):
-            raise PydanticCustomError("value_error", "expected numbers (a nested list of them) in an init value; "
-                                      "got {got}", {"got": show(item)})
-        else:
+            stack.extend(((*at, i), x) for i, x in reversed(list(enumerate(item))))
+            continue
+        try:
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                raise PydanticCustomError("value_error", "expected numbers (a nested list of them) in an init "
+                                          "value; got {got}", {"got": show(item)})
             _finite(float(item))
+        except PydanticCustomError as err:
+            raise ValidationError.from_exception_data("Values", [InitErrorDetails(type=err, loc=at, input=item)])
     return v
 
 

@@ -3,7 +3,10 @@ found in the text (``line.index``), never written by hand."""
 
 from __future__ import annotations
 
-from netspec.core.errors import Location
+import pytest
+
+import netspec
+from netspec.core.errors import Location, SpecValidationError
 from netspec.frontends.dsl import parse_dsl
 from netspec.frontends.yaml import parse_yaml
 
@@ -45,3 +48,25 @@ def test_dsl_keys_record_their_values():
     assert train["optimizer"].where("lr") == _at(text, 5, "lr")
     assert train["optimizer"].value_where("lr") == _at(text, 5, "0.01")
     assert raw.value_where("input") == _at(text, 2, "[")
+
+
+@pytest.mark.parametrize("text, file, line, leaf, words", [
+    # a nan in the second row of a 3×6 weight: at the nan, not at the list
+    ("input: [6]\nlayers:\n  - dense:\n      units: 3\n      init: {weight: [[1, 2, 3, 4, 5, 6], [1, .nan, 3, 4, 5, 6],"
+     " [1, 2, 3, 4, 5, 6]]}\n", "w.yaml", 5, ".nan", "finite"),
+    ("input: [6]\nlayers:\n  - dense:\n      units: 3\n      init:\n        weight:\n          - [1, 2, 3, 4, 5, 6]\n"
+     "          - [1, 2, 3, 4, 5, -.inf]\n          - [1, 2, 3, 4, 5, 6]\n", "b.yaml", 8, "-.inf", "finite"),
+    # 1e400 is beyond a float (inf)
+    ("input [6]\ndense 3 init={weight=[[1, 2, 3, 4, 5, 6], [1, 2, 1e400, 4, 5, 6], [1, 2, 3, 4, 5, 6]]}\n", "w.ns", 2,
+     "1e400", "finite"),
+    ("input [6]\ndense 3 init={bias=[0, \"x\", 0]}\n", "s.ns", 2, '"x"', "expected numbers"),
+])
+def test_a_wrong_number_in_an_init_value_is_at_the_number(text, file, line, leaf, words, tmp_path):
+    path = tmp_path / file
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecValidationError) as info:
+        netspec.check(str(path))
+    (p,) = info.value.problems
+    src = text.splitlines()[line - 1]
+    assert (p.location.file, p.location.line, p.location.column) == (str(path), line, src.index(leaf) + 1), p
+    assert words in p.message, p

@@ -63,7 +63,11 @@ def test_init_scheme_on_a_group_reaches_every_layer_inside():
 
 def test_init_by_parameter_name_on_a_group_is_refused_with_its_location():
     spec = RESIDUAL.replace("trainable: false", "init: {weight: zeros}")
-    with pytest.raises(ShapeError, match=r"<string>:5:5: layers\[0\]: init: \{param: \.\.\.\} names the parameters of one layer"):
+    lines = spec.splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if "init:" in text)  # at init's value, not at the residual
+    column = lines[line - 1].index("{weight") + 1
+    with pytest.raises(ShapeError, match=rf"<string>:{line}:{column}: layers\[0\]\.init: init: \{{param: \.\.\.\}} "
+                                         "names the parameters of one layer"):
         netspec.check(spec)
 
 

@@ -153,3 +153,154 @@ def test_every_problem_of_a_kind_is_reported_at_once(text, kw, places, tmp_path)
     with pytest.raises(NetspecError) as info:
         netspec.check(str(path), **kw)
     assert [(p.location.line, p.location.column) for p in info.value.problems] == places
+
+
+# --- an error about one option's value is at that value (ShapeError.option) ------------------------------
+# Each case: the spec, where the value the error is about starts (``"axis: |5"``: the 5 after "axis: "; the place
+# is found in the spec's own text, never taken from netspec's output), the option's path, words of the message.
+OPTION_CASES = [
+    # softmax over axis 5 of a rank-2 input: an axis is -2..1
+    ("input: [4, 6]\nlayers:\n  - softmax: {axis: 5}\n", "axis: |5", "layers[0].axis", "out of range"),
+    ("input [4, 6]\nsoftmax axis=5\n", "axis=|5", "layers[0].axis", "out of range"),
+    # concat along axis -3 of rank-2 inputs
+    ("input: [4, 6]\nlayers:\n  - dense: {units: 6, name: a}\n  - concat: {from: [input, a], axis: -3}\n",
+     "axis: |-3", "layers[1].axis", "out of range"),
+    ("input [4, 6]\na: dense 6\nconcat axis=-3 from input, a\n", "axis=|-3", "layers[1].axis", "out of range"),
+    # split's axis 2, and sizes 2 + 3 = 5 against the 6 of axis 1
+    ("input: [4, 6]\nlayers:\n  - split: {sizes: [2, 2], axis: 2}\n", "axis: |2", "layers[0].axis", "out of range"),
+    ("input [4, 6]\nsplit [2, 2] axis=2\n", "axis=|2", "layers[0].axis", "out of range"),
+    ("input: [4, 6]\nlayers:\n  - split: {sizes: [2, 3], axis: 1}\n", "sizes: |[2, 3]", "layers[0].sizes",
+     "add up to 5"),
+    ("input [4, 6]\nsplit [2, 3] axis=1\n", "split |[2, 3]", "layers[0].sizes", "add up to 5"),
+    # chunk: 6 / 4 pieces is not whole; its axis 3 of a rank-2 input
+    ("input: [4, 6]\nlayers:\n  - chunk: {chunks: 4, axis: 1}\n", "chunks: |4", "layers[0].chunks", "not whole"),
+    ("input [4, 6]\nchunk 4 axis=1\n", "chunk |4", "layers[0].chunks", "not whole"),
+    ("input: [4, 6]\nlayers:\n  - chunk: {chunks: 2, axis: 3}\n", "axis: |3", "layers[0].axis", "out of range"),
+    ("input [4, 6]\nchunk 2 axis=3\n", "axis=|3", "layers[0].axis", "out of range"),
+    # permute: [0, 2] is not a permutation of the two axes 0, 1 (written as the shorthand: the value is the list)
+    ("input: [4, 6]\nlayers:\n  - permute: [0, 2]\n", "permute: |[0, 2]", "layers[0].dims", "permutation"),
+    ("input: [4, 6]\nlayers:\n  - permute: {dims: [1, 1]}\n", "dims: |[1, 1]", "layers[0].dims", "permutation"),
+    ("input [4, 6]\npermute [0, 2]\n", "permute |[0, 2]", "layers[0].dims", "permutation"),
+    # reshape: 4·6 = 24 values into 5·5 = 25; with -1: 24 is not divisible by 5
+    ("input: [4, 6]\nlayers:\n  - reshape: [5, 5]\n", "reshape: |[5, 5]", "layers[0].shape", "24 values"),
+    ("input: [4, 6]\nlayers:\n  - reshape: {shape: [5, -1]}\n", "shape: |[5, -1]", "layers[0].shape",
+     "not divisible by 5"),
+    ("input [4, 6]\nreshape [5, 5]\n", "reshape |[5, 5]", "layers[0].shape", "24 values"),
+    # groups that do not divide 6 channels
+    ("input: [6, 8, 8]\nlayers:\n  - group_norm: {groups: 4}\n", "groups: |4", "layers[0].groups", "divisible"),
+    ("input [6, 8, 8]\ngroup_norm 4\n", "group_norm |4", "layers[0].groups", "divisible"),
+    ("input: [6, 8, 8]\nlayers:\n  - conv2d: {filters: 8, kernel: 3, groups: 4}\n", "groups: |4",
+     "layers[0].groups", "divisible"),
+    ("input [6, 8, 8]\nconv2d 8 3x3 groups=4\n", "groups=|4", "layers[0].groups", "divisible"),
+    ("input: [6, 4, 4]\nlayers:\n  - channel_shuffle: {groups: 4}\n", "groups: |4", "layers[0].groups",
+     "multiple of groups"),
+    ("input [6, 4, 4]\nchannel_shuffle 4\n", "channel_shuffle |4", "layers[0].groups", "multiple of groups"),
+    # pixel_shuffle by 2 needs the channels to be a multiple of 2² = 4; 6 is not
+    ("input: [6, 4, 4]\nlayers:\n  - pixel_shuffle: 2\n", "pixel_shuffle: |2", "layers[0].factor", "divisible"),
+    ("input [6, 4, 4]\npixel_shuffle 2\n", "pixel_shuffle |2", "layers[0].factor", "divisible"),
+    # 4 heads do not divide 6 features
+    ("input: [5, 6]\nlayers:\n  - attention: {heads: 4}\n", "heads: |4", "layers[0].heads", "heads must divide"),
+    ("input [5, 6]\nattention 4\n", "attention |4", "layers[0].heads", "heads must divide"),
+    # an rbm told 5 visible units, given 6
+    ("input: [6]\nlayers:\n  - rbm: {hidden: 3, visible: 5}\n", "visible: |5", "layers[0].visible", "6 units"),
+    ("input [6]\nrbm 3 visible=5\n", "visible=|5", "layers[0].visible", "6 units"),
+    # 12 positions against a table of 10
+    ("input: [12, 6]\nlayers:\n  - position_embedding: {max_len: 10}\n", "max_len: |10", "layers[0].max_len",
+     "longer than"),
+    ("input [12, 6]\nposition_embedding max_len=10\n", "max_len=|10", "layers[0].max_len", "longer than"),
+    # a layer norm over 2 trailing axes of a rank-1 input
+    ("input: [6]\nlayers:\n  - layernorm: {axes: 2}\n", "axes: |2", "layers[0].axes", "rank ≥ 2"),
+    ("input [6]\nlayernorm axes=2\n", "axes=|2", "layers[0].axes", "rank ≥ 2"),
+    # cropping 3 + 3 columns of 4
+    ("input: [3, 4, 4]\nlayers:\n  - crop2d: [1, 3]\n", "crop2d: |[1, 3]", "layers[0].cropping", "leaves -2"),
+    ("input [3, 4, 4]\ncrop2d [1, 3]\n", "crop2d |[1, 3]", "layers[0].cropping", "leaves -2"),
+    # upsampling 2×2 by 0.25: floor(2·0.25) = 0 rows
+    ("input: [3, 2, 2]\nlayers:\n  - upsample: {scale: 0.25}\n", "scale: |0.25", "layers[0].scale", "leaves no"),
+    ("input [3, 2, 2]\nupsample 0.25\n", "upsample |0.25", "layers[0].scale", "leaves no"),
+    # glu and layer_scale axes out of range
+    ("input: [4, 6]\nlayers:\n  - glu: {axis: 3}\n", "axis: |3", "layers[0].axis", "out of range"),
+    ("input [4, 6]\nglu axis=3\n", "axis=|3", "layers[0].axis", "out of range"),
+    ("input: [4, 6]\nlayers:\n  - layer_scale: {axis: 2}\n", "axis: |2", "layers[0].axis", "out of range"),
+    ("input [4, 6]\nlayer_scale axis=2\n", "axis=|2", "layers[0].axis", "out of range"),
+    # a layer inside time_distributed: at the child's option (each step is (4, 6), rank 2)
+    ("input: [5, 4, 6]\nlayers:\n  - time_distributed:\n      layers:\n        - softmax: {axis: 4}\n", "axis: |4",
+     "layers[0].layers[0].axis", "out of range"),
+    ("input [5, 4, 6]\ntime_distributed {\n  softmax axis=4\n}\n", "axis=|4", "layers[0].layers[0].axis",
+     "out of range"),
+    # init, share and tie: the builder's own checks of one option
+    ("input: [4]\nlayers:\n  - dense: {units: 2, init: {weight: [[1, 2], [3, 4]]}}\n",
+     "weight: |[[1, 2], [3, 4]]", "layers[0].init.weight", "has shape (2, 2)"),
+    ("input [4]\ndense 2 init={weight=[[1, 2], [3, 4]]}\n", "weight=|[[1, 2], [3, 4]]", "layers[0].init.weight",
+     "has shape (2, 2)"),
+    ("input: [4]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 2, share: a}\n", "share: |a",
+     "layers[1].share", "share: 'a' is a dense"),
+    ("input [4]\na: dense 4\ndense 2 share=a\n", "share=|a", "layers[1].share", "share: 'a' is a dense"),
+    ("input: [4]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 2, tie: {weight: a}}\n",
+     "weight: |a", "layers[1].tie.weight", "the shapes differ"),
+    ("input [4]\na: dense 4\ndense 2 tie={weight=a}\n", "weight=|a", "layers[1].tie.weight", "the shapes differ"),
+    ("input: [4, 6]\nlayers:\n  - log_softmax: {axis: 2}\n", "axis: |2", "layers[0].axis", "out of range"),
+    ("input [4, 6]\nlog_softmax axis=2\n", "axis=|2", "layers[0].axis", "out of range"),
+    # attention told its keys have 3 features; they have 4
+    ("input: [5, 6]\nlayers:\n  - dense: {units: 4, name: m}\n  - attention: {heads: 2, kdim: 3, from: [input, m]}\n",
+     "kdim: |3", "layers[1].kdim", "4 features"),
+    ("input [5, 6]\nm: dense 4\nattention 2 kdim=3 from input, m\n", "kdim=|3", "layers[1].kdim", "4 features"),
+    # an adaptive pool to 0 rows
+    ("input: [3, 8, 8]\nlayers:\n  - adaptive_avg_pool2d: [0, 2]\n", "adaptive_avg_pool2d: |[0, 2]",
+     "layers[0].output_size", "between 1 and"),
+    ("input [3, 8, 8]\nadaptive_avg_pool2d [0, 2]\n", "adaptive_avg_pool2d |[0, 2]", "layers[0].output_size",
+     "between 1 and"),
+    # init inside time_distributed belongs on the time_distributed layer: at the child's init
+    ("input: [5, 4, 6]\nlayers:\n  - time_distributed:\n      layers:\n        - dense: {units: 3, init: zeros}\n",
+     "init: |zeros", "layers[0].layers[0].init", "put init on the time_distributed"),
+    ("input [5, 4, 6]\ntime_distributed {\n  dense 3 init=zeros\n}\n", "init=|zeros", "layers[0].layers[0].init",
+     "put init on the time_distributed"),
+    # a parameter name that is not the layer's: at the name (the key), not at its value
+    ("input: [4]\nlayers:\n  - dense: {units: 2, init: {wieght: zeros}}\n", "init: {|wieght", "layers[0].init.wieght",
+     "init names 'wieght'"),
+    ("input [4]\ndense 2 init={wieght=zeros}\n", "init={|wieght", "layers[0].init.wieght", "init names 'wieght'"),
+    ("input: [4]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 4, tie: {wieght: a}}\n",
+     "tie: {|wieght", "layers[1].tie.wieght", "tie names 'wieght'"),
+    ("input [4]\na: dense 4\ndense 4 tie={wieght=a}\n", "tie={|wieght", "layers[1].tie.wieght", "tie names 'wieght'"),
+    # a tied parameter initialised here: at this init
+    ("input: [4]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 4, tie: {weight: a}, "
+     "init: {weight: zeros}}\n", "init: {weight: |zeros", "layers[1].init.weight", "is tied to a.weight"),
+    ("input [4]\na: dense 4\ndense 4 tie={weight=a} init={weight=zeros}\n", "init={weight=|zeros",
+     "layers[1].init.weight", "is tied to a.weight"),
+    # share: a network input has no parameters
+    ("input: [4]\nlayers:\n  - dense: {units: 4, share: input}\n", "share: |input", "layers[0].share",
+     "is a network input"),
+    ("input [4]\ndense 4 share=input\n", "share=|input", "layers[0].share", "is a network input"),
+    ("input [4]\ndense 2 share=b\n", "share=|b", "layers[0].share", "not an earlier layer"),
+    # a layer in a structure, and in a block that reads its input's type (expanded by the builder)
+    ("input: [4, 6]\nlayers:\n  - residual:\n      layers:\n        - softmax: {axis: 5}\n", "axis: |5",
+     "layers[0].layers[0].axis", "out of range"),
+    ("block b(x) {\n  dense ${in.features}\n  softmax axis=$x\n}\ninput [4, 6]\nb 5\n", "axis=|$x",
+     "layers[0]→b.layers[1].axis", "used at"),
+    # in a block's definition: at the value written there (the message says where the block is used)
+    ("blocks:\n  sm:\n    params: {ax: 0}\n    layers:\n      - softmax: {axis: $ax}\ninput: [4, 6]\nlayers:\n"
+     "  - sm: {ax: 7}\n", "axis: |$ax", "layers[0]→sm.layers[0].axis", "used at"),
+    ("block sm(ax=0) {\n  softmax axis=$ax\n}\ninput [4, 6]\nsm 7\n", "axis=|$ax", "layers[0]→sm.layers[0].axis",
+     "used at"),
+    ("input: [4]\nlayers:\n  - dense: {units: 2, share: b}\n", "share: |b", "layers[0].share",
+     "not an earlier layer"),
+]
+
+
+def _value_place(text: str, spot: str) -> tuple[int, int]:
+    """Line and column (1-based) in ``text`` of the value ``spot`` marks: ``"axis: |5"`` is the ``5`` of the
+    first ``axis: 5`` written."""
+    before, value = spot.split("|")
+    at = text.index(before + value) + len(before)
+    return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+
+
+@pytest.mark.parametrize("text, spot, path, words", OPTION_CASES)
+def test_an_error_about_one_option_is_at_its_value(text, spot, path, words, tmp_path):
+    file = tmp_path / ("s.ns" if "layers:" not in text else "s.yaml")
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(NetspecError) as info:
+        netspec.check(str(file))
+    (p,) = info.value.problems
+    assert p.location is not None and p.location.file == str(file), p
+    assert (p.location.line, p.location.column) == _value_place(text, spot), p
+    assert p.path.startswith(path + " (") and words in p.message, p

@@ -73,8 +73,9 @@ def test_values_that_do_not_fit_a_float32_are_refused(init, value, expected):
     assert not torch.nn.init.constant_(torch.empty(1), value).isfinite().all()  # torch takes it silently
     problem, line = _problem(init)
     assert expected in problem.message and "finite" in problem.message
-    assert problem.path == "layers[0].init.weight"
-    assert problem.location.column == line.index(init) + 1
+    leaf = "[1][1]" if init.startswith("[") else ""  # in a nested list: at the number (row 1, column 1), not the list
+    assert problem.path == "layers[0].init.weight" + leaf
+    assert problem.location.column == line.index(expected.removeprefix("got ") if leaf else init) + 1
 
 
 @pytest.mark.parametrize("init, scheme, args", [

@@ -117,14 +117,15 @@ class Attention(Layer):
         ek = _sequence(k, "keys" if v is not k else "memory")
         ev = _sequence(v, "values") if v is not k else ek
         if e % self.heads:
-            raise ShapeError(f"{self.heads} heads must divide the query's {e} features (each head reads E/heads)")
+            raise ShapeError(f"{self.heads} heads must divide the query's {e} features (each head reads E/heads)",
+                             option="heads")
         if self.rotary and (e // self.heads) % 2:
             raise ShapeError(f"rotary needs an even head size, got {e} features / {self.heads} heads = "
-                             f"{e // self.heads}; hint: RoPE turns the head's features in pairs")
+                             f"{e // self.heads}; hint: RoPE turns the head's features in pairs", option="rotary")
         for name, want, got in (("kdim", self.kdim, ek), ("vdim", self.vdim, ev)):
             if want is not None and want != got:
                 raise ShapeError(f"{name}: {want}, but the {'keys' if name == 'kdim' else 'values'} have {got} "
-                                 f"features ({k if name == 'kdim' else v})")
+                                 f"features ({k if name == 'kdim' else v})", option=name)
         if k.shape[0] != v.shape[0]:
             raise ShapeError(f"keys {k} and values {v} must have the same length")
         s = k.shape[0]

@@ -80,7 +80,7 @@ class ConvBase(Layer):
         if isinstance(c, str):
             raise ShapeError(f"the channel count must be fixed, got '{c}'" + SEQUENCE_HINT)
         if c % self.groups:
-            raise ShapeError(f"input channels ({c}) must be divisible by groups ({self.groups})")
+            raise ShapeError(f"input channels ({c}) must be divisible by groups ({self.groups})", option="groups")
         return c
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:

@@ -25,7 +25,7 @@ class ShuffleBase(Layer):
     def checked(self, size: Size, what: str, x: TensorType) -> Any:
         if not size.exact:
             raise ShapeError(f"{self.KIND} by {self.factor} needs {what} divisible by {self.factor}"
-                             f"{'²' if what == 'channels' else ''}, got {x} ({size.arithmetic})")
+                             f"{'²' if what == 'channels' else ''}, got {x} ({size.arithmetic})", option="factor")
         return size.value
 
     def label(self) -> str:

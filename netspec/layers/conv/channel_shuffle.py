@@ -29,7 +29,7 @@ class ChannelShuffle(Layer):
         need_rank(x, (2, 3, 4), "a (C, L), (C, H, W) or (C, D, H, W) input")
         if not divide(x.shape[0], self.groups).exact or isinstance(x.shape[0], str):
             raise ShapeError(f"{self.KIND} needs the channels of {x} to be a fixed multiple of groups "
-                             f"({self.groups})")
+                             f"({self.groups})", option="groups")
         return x
 
     def label(self) -> str:

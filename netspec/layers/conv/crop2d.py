@@ -33,7 +33,7 @@ class Crop2d(Layer):
         for axis, n, cut in (("height", x.shape[1], top + bottom), ("width", x.shape[2], left + right)):
             size = sym_add(n, -cut)
             if isinstance(size, int) and size < 1:
-                raise ShapeError(f"{axis}: cropping {cut} of {n} leaves {size}; hint: crop less")
+                raise ShapeError(f"{axis}: cropping {cut} of {n} leaves {size}; hint: crop less", option="cropping")
             out.append(size)
         return TensorType((x.shape[0], *out), x.dtype)
 

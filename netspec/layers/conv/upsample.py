@@ -31,7 +31,8 @@ class Upsample(Layer):
             size = upsample_out(n, self.scale)
             if isinstance(size.value, int) and size.value < 1:
                 raise ShapeError(f"{axis} {size.arithmetic}: upsampling by {self.scale:g} leaves no {axis}; "
-                                 f"hint: a scale below 1 needs an input of at least {math.ceil(1 / self.scale)}")
+                                 f"hint: a scale below 1 needs an input of at least {math.ceil(1 / self.scale)}",
+                                 option="scale")
             sizes.append(size.value)
         return TensorType((x.shape[0], *sizes))
 

@@ -35,10 +35,11 @@ class Reshape(Layer):
         if -1 in self.shape:
             if total % known:
                 raise ShapeError(f"cannot reshape {x} ({total} values) to {fmt_shape(self.shape)}: "
-                                 f"{total} is not divisible by {known}")
+                                 f"{total} is not divisible by {known}", option="shape")
             return TensorType(tuple(total // known if d == -1 else d for d in self.shape), x.dtype)
         if known != total:
-            raise ShapeError(f"cannot reshape {x} ({total} values) to {fmt_shape(self.shape)} ({known} values)")
+            raise ShapeError(f"cannot reshape {x} ({total} values) to {fmt_shape(self.shape)} ({known} values)",
+                             option="shape")
         return TensorType(tuple(self.shape), x.dtype)
 
     def label(self) -> str:

@@ -25,7 +25,8 @@ class RBM(Layer):
             raise ShapeError(f"rbm expects a vector of visible units (V,), got shape {x}; hint: flatten images first")
         need_float(x, self.KIND)
         if self.visible is not None and x.shape[0] != self.visible:
-            raise ShapeError(f"rbm says visible: {self.visible}, but its input has {x.shape[0]} units")
+            raise ShapeError(f"rbm says visible: {self.visible}, but its input has {x.shape[0]} units",
+                             option="visible")
         return TensorType((self.hidden,))
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:

@@ -23,7 +23,7 @@ class Chunk(SplitBase):
         size = divide(x.shape[ax], self.chunks)
         if not size.exact:
             raise ShapeError(f"chunk cuts axis {self.axis} of {x} into {self.chunks} equal pieces: {size.arithmetic} "
-                             "is not whole; hint: use split with explicit sizes")
+                             "is not whole; hint: use split with explicit sizes", option="chunks")
         return [size.value] * self.chunks
 
     def label(self) -> str:

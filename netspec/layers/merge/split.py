@@ -23,10 +23,11 @@ class Split(SplitBase):
     def pieces(self, x: TensorType, ax: int) -> list[Dim]:
         n = x.shape[ax]
         if any(s < 1 for s in self.sizes):
-            raise ShapeError(f"split sizes must be positive, got {show(self.sizes)}")
+            raise ShapeError(f"split sizes must be positive, got {show(self.sizes)}",
+                             option=("sizes", next(i for i, s in enumerate(self.sizes) if s < 1)))
         if n != sum(self.sizes):
             raise ShapeError(f"split sizes {show(self.sizes)} add up to {sum(self.sizes)}, but axis {self.axis} of {x} "
-                             f"has {n}")
+                             f"has {n}", option="sizes")
         return list(self.sizes)
 
     def label(self) -> str:

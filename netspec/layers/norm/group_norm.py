@@ -42,7 +42,8 @@ class GroupNorm(Layer):
         need_float(x, self.KIND)
         c = channels(x)
         if c % self.groups:
-            raise ShapeError(f"{self.KIND}: channels ({c}) must be divisible by groups ({self.groups})")
+            raise ShapeError(f"{self.KIND}: channels ({c}) must be divisible by groups ({self.groups})",
+                             option="groups")
         return x
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:

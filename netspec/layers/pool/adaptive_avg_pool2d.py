@@ -31,7 +31,8 @@ class AdaptiveAvgPool2d(Layer):
         need_rank(x, (3,), "a 3-D input (channels, height, width)")
         raw = (self.output_size,) * 2 if isinstance(self.output_size, int) else self.output_size
         if any(v is not None and not 1 <= v <= MAX_KERNEL for v in raw):
-            raise ShapeError(f"output_size must be between 1 and {MAX_KERNEL} (or null), got {show(self.output_size)}")
+            raise ShapeError(f"output_size must be between 1 and {MAX_KERNEL} (or null), got {show(self.output_size)}",
+                             option="output_size")
         return TensorType((x.shape[0], *self.sizes(x)), x.dtype)
 
     def label(self) -> str:

@@ -26,7 +26,7 @@ class Permute(Layer):
         x = ins[0]
         if sorted(self.dims) != list(range(x.rank)):
             raise ShapeError(f"dims {show(self.dims)} must be a permutation of 0..{x.rank - 1} for an input of "
-                             f"shape {x}")
+                             f"shape {x}", option="dims")
         return TensorType(tuple(x.shape[d] for d in self.dims), x.dtype)
 
     def output_features_last(self, ins: list[TensorType], ctx: Ctx) -> bool:

@@ -65,16 +65,18 @@ class TimeDistributed(Layer):
             where = f"time_distributed layers[{i}] ({layer.kind})"
             if layer.CHILDREN or layer.ARITY != 1 or layer.from_:
                 raise ShapeError(f"{where}: time_distributed wraps single-input layers applied in order "
-                                 "(no blocks, merges or from:)")
+                                 "(no blocks, merges or from:)", option=("layers", i))
             if layer.init is not None:
-                raise ShapeError(f"{where}: put init on the time_distributed layer, naming layers.{i}.<param>")
+                raise ShapeError(f"{where}: put init on the time_distributed layer, naming layers.{i}.<param>",
+                                 option=("layers", i, "init"))
             if layer.INPUT_DTYPE != "any" and t.dtype != layer.INPUT_DTYPE:
                 raise ShapeError(f"{where} needs {layer.INPUT_DTYPE} input, got {t.dtype} {t}")
             try:
                 y = layer.infer([t], step)
                 check_layout(layer, [t], step)
             except ShapeError as err:
-                raise ShapeError(f"{where} at each step of {x}: {err}") from None
+                raise ShapeError(f"{where} at each step of {x}: {err}",  # at the child's option, if about one
+                                 option=("layers", i, *err.option) if err.option else ()) from None
             if isinstance(y, dict):
                 raise ShapeError(f"{where}: a layer with several outputs cannot be time-distributed")
             layer = layer.with_layout([t], step)

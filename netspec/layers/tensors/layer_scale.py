@@ -66,7 +66,7 @@ class LayerScale(Layer):
         axis = sample_axis(axis, x, kind=self.KIND)
         if isinstance(x.shape[axis], str):
             raise ShapeError(f"layer_scale needs a fixed channel count on axis {axis}, got '{x.shape[axis]}' in {x}"
-                             "; hint: axis: names the channel axis")
+                             "; hint: axis: names the channel axis", option="axis")
         return axis
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:

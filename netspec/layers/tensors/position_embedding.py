@@ -46,7 +46,8 @@ class PositionEmbedding(Layer):
                                  f"'{t}' ({x}); hint: give max_len, the longest sequence it will see")
             return t
         if isinstance(t, int) and t > self.max_len:
-            raise ShapeError(f"a sequence of {t} positions is longer than the table's max_len {self.max_len}")
+            raise ShapeError(f"a sequence of {t} positions is longer than the table's max_len {self.max_len}",
+                             option="max_len")
         return self.max_len
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
