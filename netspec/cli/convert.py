@@ -51,10 +51,9 @@ def run_convert(args: argparse.Namespace) -> int:
     text = convert(spec_source(args.spec), to=to, comments=not args.no_comments,
                    output=args.output or "<stdout>")
     if args.output:
-        from netspec.interop.export import staged
+        from netspec.core.atomic import write_text
 
-        with staged(Path(args.output)) as temporary:  # whole or not at all (a full disk leaves nothing)
-            temporary.write_text(text, encoding="utf-8")
+        write_text(Path(args.output), text)  # whole or not at all (a full disk leaves nothing)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
