@@ -152,11 +152,46 @@ def export_onnx_checked(model: Any, net: Any, path: Path, bind: dict[str, int] |
         return Checked(path, None, "not checked")
     if not onnxruntime_installed():
         return Checked(path, None, "not checked: onnxruntime is not installed (pip install onnxruntime)")
+    data = path.read_bytes()
     try:
-        diff = compare_outputs(expected, run_onnx(path.read_bytes(), inputs), "the ONNX model (onnxruntime)")
+        diff = compare_outputs(expected, run_onnx(data, inputs), "the ONNX model (onnxruntime)")
     except Exception as exc:  # onnxruntime's own errors, or BuildError: computes something else
         raise onnx_blame(model, net, inputs, _first_line(exc), unbound) from None
+    _check_other_sizes(model, net, data, bind, unbound)
     return Checked(path, diff)
+
+
+def _check_other_sizes(model: Any, net: Any, data: bytes, bind: dict[str, int] | None, unbound: Any) -> None:
+    """The ONNX file declares the batch and the symbolic sizes dynamic: run it at other sizes than it was
+    traced at (batch 3, each symbolic size one more) against the module, so that a trace that baked a size in
+    (a length read as a Python number) is refused rather than written. Sizes the network itself cannot take
+    (a table of positions too short) are not tried.
+
+    Raises:
+        BuildError: onnxruntime fails or computes something else at the other sizes.
+    """
+    import torch
+
+    from netspec.backends.torch.compile import example_inputs
+    from netspec.backends.torch.export import compare_outputs, flat_outputs
+
+    names = sorted({d for t in (unbound or net).inputs.values() for d in t.shape if isinstance(d, str)})
+    other = {name: (bind or {}).get(name, 7) + 1 for name in names}
+    inputs = example_inputs(unbound or net, batch=3, bind=other)
+    try:
+        with torch.no_grad():
+            torch.manual_seed(0)
+            expected = flat_outputs(model(*inputs))
+    except Exception:  # noqa: BLE001 - the module refuses these sizes itself: nothing to compare
+        return
+    sizes = ", ".join([*(f"{k}={v}" for k, v in other.items()), "batch 3"])
+    try:
+        compare_outputs(expected, run_onnx(data, inputs), f"the ONNX model (onnxruntime) at {sizes}")
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's own errors, or BuildError: computes something else
+        traced = ", ".join([*(f"{k}={(bind or {}).get(k, 7)}" for k in names), "batch 2"])
+        raise BuildError(f"ONNX export of {net.name}: the file runs only at the sizes it was traced at ({traced}); "
+                         f"at {sizes}: {_first_line(exc)}\n    hint: a layer's trace keeps a size as a number; "
+                         f"{ONNX_HINT}") from None
 
 
 def outputs_twice(module: Any, inputs: Any) -> tuple[list[Any], bool]:
@@ -387,9 +422,13 @@ def check_python(text: str, cls: str, graph: Any) -> float:
 
     import torch
 
-    from netspec.backends.torch.compile import compile_graph, example_inputs
+    from netspec.backends.torch.compile import check_memory, compile_graph, example_inputs
     from netspec.backends.torch.export import compare_outputs, flat_outputs
     from netspec.core.errors import BuildError
+
+    for net in graph.networks.values():  # before the written class allocates anything
+        check_memory(net, copies=2, why="the check builds the written class beside the compiled module; "
+                                        "--no-check writes the source unchecked")
 
     name = f"netspec_export_{cls.lower()}"
     module = types.ModuleType(name)

@@ -23,6 +23,7 @@ from netspec.core.errors import (
     UsageError,
     did_you_mean,
 )
+from netspec.core.fmt import show
 from netspec.core.sizes import numeric_product
 from netspec.core.source import PosDict, PosList
 from netspec.core.types import Ref, TensorType, fmt_shape
@@ -481,6 +482,11 @@ class Builder:
                 raise ShapeError(f"share: '{layer.share}' is a {other.kind} with parameters "
                                  f"{_shapes(other.params)}; this {layer.kind} would need {_shapes(params)}; hint: share: "
                                  "needs a layer of the same kind with the same input and output sizes", option="share")
+            differ = _option_differences(layer, other.layer)
+            if differ:
+                raise ShapeError(f"share: '{other.name}' computes with its own options, and this {layer.kind} differs "
+                                 f"from it in {'; '.join(differ)}; hint: a layer that shares another's parameters "
+                                 "runs as that layer: write the same options, or share nothing", option="share")
             self.same_training(layer, scope, other, "share")
             if layer.init is not None:
                 raise ShapeError(f"init: a layer that shares '{other.name}' uses its parameters, which '{other.name}' "
@@ -560,6 +566,28 @@ class Builder:
                     raise ShapeError(f"init value for '{pname}' has shape {fmt_shape(got)}, "
                                      f"the parameter has {fmt_shape(params[pname])}; hint: give a value of that "
                                      "shape, or a scheme name", option=("init", pname))
+
+
+def _option_differences(layer: Layer, other: Layer) -> list[str]:
+    """The options (beyond the item keys and the activation applied after the module) in which ``layer``
+    differs from ``other``, the layer whose module it would call (``share:``), as ``causal: true here,
+    false there``. A size written as one number equals the same number for every axis."""
+    def same(a: Any, b: Any) -> bool:
+        flat = lambda v: tuple(v) if isinstance(v, (list, tuple)) else v  # noqa: E731
+        a, b = flat(a), flat(b)
+        if isinstance(a, tuple) and not isinstance(b, tuple):
+            a, b = b, a
+        if isinstance(b, tuple) and not isinstance(a, tuple) and b and all(x == b[0] for x in b):
+            b = b[0]
+        return a == b
+
+    base = set(type(layer).__pydantic_fields__) - _MODULE_FIELDS_IGNORED if type(layer) is type(other) else set()
+    return [f"{name}: {show(getattr(layer, name))} here, {show(getattr(other, name))} there"
+            for name in type(layer).__pydantic_fields__ if name in base
+            and not same(getattr(layer, name), getattr(other, name))]
+
+
+_MODULE_FIELDS_IGNORED = {*Layer.__pydantic_fields__, "activation"}  # item keys; the activation runs after
 
 
 def _in_file_order(problems: list[Problem]) -> list[Problem]:

@@ -183,3 +183,44 @@ def test_unchecked_refusal_blames_only_what_torch_refuses(tmp_path):
     with pytest.raises(BuildError, match=r"'adaptive_avg_pool1d_1' \(adaptive_avg_pool1d\).*torch's ONNX exporter"):
         export(text, tmp_path / "m.onnx", check=False)
     assert _leftovers(tmp_path, set()) == []
+
+
+ROTARY = "name: rope\ninput: [T, 16]\nlayers:\n  - attention: {heads: 4, kv_heads: 2, rotary: true, causal: true}\n"
+
+
+@pytest.mark.parametrize("traced", [1, 7])
+def test_rotary_attention_runs_at_every_length_in_onnxruntime(traced, tmp_path):
+    """RoPE's positions come from the sequence itself: the file declares T dynamic and runs at lengths it
+    was not traced at (before, positions 0..T-1 were a constant of the traced length: an error at another
+    length, or at T = 1 a broadcast that silently gave other numbers)."""
+    torch.manual_seed(0)
+    model = netspec.compile(ROTARY).eval()
+    torch.save(model.state_dict(), tmp_path / "w.pt")
+    export(ROTARY, tmp_path / "rope.onnx", bind={"T": traced}, weights=tmp_path / "w.pt")
+    session = ort.InferenceSession(str(tmp_path / "rope.onnx"), providers=["CPUExecutionProvider"])
+    assert session.get_outputs()[0].shape == ["batch", "T", 16]
+    for t in (1, 5, 12):
+        x = torch.randn(2, t, 16)
+        (got,) = _run_onnx(tmp_path / "rope.onnx", (x,))
+        with torch.no_grad():
+            assert torch.allclose(got, model(x), atol=1e-5), t
+
+
+def test_a_trace_that_keeps_a_length_as_a_number_is_refused(monkeypatch, tmp_path):
+    """The export runs the file at other sizes than it traced (T + 1, batch 3): positions made with
+    ones_like (which the TorchScript exporter folds into a constant of the traced length) are refused by
+    name of the sizes, and nothing is written."""
+    from netspec.layers.torch import attention
+
+    def baked(x, theta):  # RoPE with its positions from ones_like: the ONNX trace folds them to a constant
+        d = x.shape[-1]
+        positions = torch.ones_like(x[0, 0, :, :1]).cumsum(0) - 1
+        angles = positions * (1.0 / theta ** (torch.arange(0, d, 2, dtype=torch.float32) / d))
+        angles = torch.cat((angles, angles), dim=-1)
+        return x * angles.cos() + torch.cat((-x[..., d // 2:], x[..., : d // 2]), dim=-1) * angles.sin()
+
+    monkeypatch.setattr(attention, "rotary", baked)
+    with pytest.raises(BuildError, match=r"runs only at the sizes it was traced at \(T=7, batch 2\); at T=8, "
+                                         r"batch 3"):
+        export(ROTARY, tmp_path / "rope.onnx")
+    assert _leftovers(tmp_path, set()) == []

@@ -312,3 +312,24 @@ def test_sharing_that_cannot_work_is_refused_with_its_location(layer, message):
     spec = SHARING.split("  - dense: 16\n    share: fc")[0] + "  " + layer + "\n"
     with pytest.raises(ShapeError, match=message):
         netspec.check(spec)
+
+
+def test_share_refuses_a_layer_whose_options_differ_from_the_one_it_runs_as():
+    """A layer that shares another's parameters calls that layer's module: its own `causal`/`rotary` were
+    reported by check and silently not computed. Refused at the share value, naming each option."""
+    text = ("input: [T, 16]\nlayers:\n  - attention: {heads: 4, kv_heads: 2}\n    name: a1\n"
+            "  - attention: {heads: 4, kv_heads: 2, rotary: true, causal: true}\n    share: a1\n")
+    with pytest.raises(ShapeError) as info:
+        netspec.analyze(text)
+    (problem,) = info.value.problems
+    assert "causal: true here, false there; rotary: true here, false there" in problem.message
+    line = text.splitlines()[5]
+    assert (problem.location.line, problem.location.column) == (6, line.index("a1") + 1)
+
+
+def test_share_takes_the_same_options_however_they_are_written():
+    """`kernel: 3` and `kernel: [3, 3]` (and an activation, applied after the module) are the same module."""
+    text = ("input: [4, 8, 8]\nlayers:\n  - conv2d: {filters: 4, kernel: 3, padding: 1, activation: relu}\n"
+            "    name: c\n  - conv2d: {filters: 4, kernel: [3, 3], padding: [1, 1]}\n    share: c\n")
+    net = netspec.analyze(text).network()
+    assert net.params == 4 * 4 * 9 + 4  # one conv's weight and bias, counted once

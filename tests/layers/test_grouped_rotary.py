@@ -44,7 +44,7 @@ def _rope_complex(x: torch.Tensor, theta: float) -> torch.Tensor:
 
 @pytest.mark.parametrize("heads,kv_heads,rotary,causal", [(4, 2, False, False), (4, 1, False, True),
                                                           (4, 2, True, True), (2, None, True, False),
-                                                          (6, 3, True, False)])
+                                                          (6, 3, True, False), (4, 4, True, True)])
 def test_attention_is_sdpa_with_torchs_gqa_and_the_papers_rope(heads, kv_heads, rotary, causal):
     e, t, theta = 24, 7, 500000.0
     opts = {"heads": heads, "causal": causal, **({"kv_heads": kv_heads} if kv_heads else {}),
@@ -55,7 +55,7 @@ def test_attention_is_sdpa_with_torchs_gqa_and_the_papers_rope(heads, kv_heads, 
         torch.nn.init.normal_(p, std=0.3)
     x = torch.randn(2, t, e)
     sd = module.state_dict()
-    if kv_heads and kv_heads != heads:
+    if kv_heads:  # given: LLaMA's separate projections, also at kv_heads = heads
         wq, wk, wv = sd["q_proj.weight"], sd["k_proj.weight"], sd["v_proj.weight"]
         bq, bk, bv = sd["q_proj.bias"], sd["k_proj.bias"], sd["v_proj.bias"]
         wo, bo = sd["out_proj.weight"], sd["out_proj.bias"]
@@ -120,6 +120,17 @@ OPTION_ERRORS = [
     ("heads: 2, kv_heads: 4", "kv_heads", "expected a divisor of heads (2)"),
     ("heads: 2, rope_theta: 500000.0", "rope_theta", "add rotary: true"),
 ]
+
+
+def test_rope_theta_beside_rotary_false_is_a_block_authors_switch():
+    """`rotary: false` written with a `rope_theta` (a block passing both through its parameters) is no
+    mistake: no RoPE, the same function and counts as without either option."""
+    text = ("input: [T, 8]\nblocks:\n  ab:\n    params: {rot: false, th: 10000.0}\n    layers:\n"
+            "      - attention: {heads: 2, rotary: $rot, rope_theta: $th}\n"
+            "layers:\n  - ab: {rot: false}\n  - ab: {rot: true, th: 500.0}\n")
+    net = netspec.analyze(text).network()
+    off, on = (n for n in net.nodes if n.kind == "attention")
+    assert (off.layer.rotary, on.layer.rotary, on.layer.rope_theta) == (False, True, 500.0)
 
 
 @pytest.mark.parametrize("options,field,fragment", OPTION_ERRORS)

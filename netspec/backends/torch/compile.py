@@ -82,11 +82,12 @@ def available_memory() -> int | None:
     return None
 
 
-def check_memory(net: NetGraph) -> None:
-    """Refuse, before allocating anything, a network whose parameters and buffers alone need more host
-    memory than is available (the process would be killed, or the machine would swap, part-way through).
-    Nothing is checked where the default device is not the CPU (``with torch.device("meta")`` allocates
-    nothing) or where the available memory is unknown.
+def check_memory(net: NetGraph, copies: int = 1, why: str = "") -> None:
+    """Refuse, before allocating anything, a network whose parameters and buffers alone (``copies`` of them:
+    a check that builds the network twice, ``why`` says so) need more host memory than is available (the
+    process would be killed, or the machine would swap, part-way through). Nothing is checked where the
+    default device is not the CPU (``with torch.device("meta")`` allocates nothing) or where the available
+    memory is unknown.
 
     Raises:
         BuildError: with the sizes, and what to do instead.
@@ -97,9 +98,10 @@ def check_memory(net: NetGraph) -> None:
     need = net.params * real + sum(numeric_product(shape) * (8 if n.buffer_dtypes.get(b) == "long" else real)
                                    for n in net.nodes for b, shape in n.buffers.items())
     free = available_memory()
-    if free is not None and need > free:
-        raise BuildError(f"{net.name}: its parameters and buffers need {human_bytes(need)}, more than the "
-                         f"{human_bytes(free)} of memory available; hint: 'netspec check' counts it without "
+    if free is not None and need * copies > free:
+        twice = f" ({copies} × {human_bytes(need)}: {why})" if copies > 1 else ""
+        raise BuildError(f"{net.name}: its parameters and buffers need {human_bytes(need * copies)}{twice}, more "
+                         f"than the {human_bytes(free)} of memory available; hint: 'netspec check' counts it without "
                          "building it; in Python, build it on torch's meta device (with torch.device('meta'): "
                          "netspec.compile(...)) to see shapes without data, or use a machine with more memory")
 

@@ -89,9 +89,11 @@ def _refused(what: str, exc: Exception) -> BuildError:
 
 
 def dynamic_axes(net: NetGraph) -> dict[str, dict[int, str]]:
-    """Each input's dynamic axes: the batch, and every symbolic size (``T``) by its name."""
-    return {name: {0: "batch", **{i + 1: d for i, d in enumerate(t.shape) if isinstance(d, str)}}
-            for name, t in net.inputs.items()}
+    """Each input's and output's dynamic axes: the batch, and every symbolic size (``T``, ``T + 1``) by its
+    name, so that the ONNX file declares what onnxruntime may be given and will return."""
+    types = {**net.inputs, **net.output_types()}
+    return {name: {0: "batch", **{i + 1: str(d) for i, d in enumerate(t.shape) if isinstance(d, str)}}
+            for name, t in types.items()}
 
 
 def export_onnx(model: nn.Module, net: NetGraph, path: str | os.PathLike[str], bind: dict[str, int] | None = None,
@@ -112,7 +114,8 @@ def export_onnx(model: nn.Module, net: NetGraph, path: str | os.PathLike[str], b
     names_out = list(net.outputs)
     if len(expected) != len(names_out):
         names_out = [f"output_{i}" for i in range(len(expected))]
-    dynamic = {**(dynamic if dynamic is not None else dynamic_axes(net)), **{name: {0: "batch"} for name in names_out}}
+    dynamic = {**{name: {0: "batch"} for name in names_out}, **(dynamic if dynamic is not None else dynamic_axes(net))}
+    dynamic = {name: axes for name, axes in dynamic.items() if name in names_in or name in names_out}
     try:
         data = onnx_bytes(model, inputs, names_in, dynamic, names_out, opset)
     except Exception as exc:

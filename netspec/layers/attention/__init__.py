@@ -16,8 +16,9 @@ The output is ``(T, E)``, E the query's feature size. Parameters are laid out as
 (+ ``out_proj.bias``).
 
 Grouped-query attention (``kv_heads`` below ``heads``; Ainslie et al. 2023, multi-query at 1) projects keys
-and values to ``kv_heads`` heads of ``d = E/heads``, each shared by ``heads/kv_heads`` query heads; its
-parameters are Hugging Face LLaMA's separate projections: ``q_proj`` ``(E, E)``, ``k_proj`` ``(kv_heads·d,
+and values to ``kv_heads`` heads of ``d = E/heads``, each shared by ``heads/kv_heads`` query heads. With
+``kv_heads`` given (equal to ``heads`` too, as Llama 1 and 2) the parameters are Hugging Face LLaMA's
+separate projections: ``q_proj`` ``(E, E)``, ``k_proj`` ``(kv_heads·d,
 E_k)``, ``v_proj`` ``(kv_heads·d, E_v)``, ``out_proj`` ``(E, E)`` (``.weight``, + ``.bias``). ``rotary``
 turns queries and keys by their position (RoPE, Su et al. 2021; LLaMA's halves pairing, base ``rope_theta``)
 before the products; it has no parameters.

@@ -49,6 +49,7 @@ class Attention(Layer):
         ({"heads": 4, "kv_heads": 1, "bias": False}, [(5, 8), (6, 3)]),  # multi-query, cross
         ({"heads": 2, "rotary": True, "causal": True}, [("T", 8)]),
         ({"heads": 4, "kv_heads": 2, "rotary": True, "rope_theta": 500000.0}, [(6, 16)]),
+        ({"heads": 2, "kv_heads": 2}, [(5, 8)]),                       # LLaMA's layout without grouping
     ]
 
     heads: Int = Field(ge=1, le=4096, description="attention heads; they split the query's features E")
@@ -64,7 +65,8 @@ class Attention(Layer):
                                                           "nonzero keys are not attended")
     kv_heads: number(int, ge=1, le=4096) | None = Field(  # type: ignore[valid-type]
         default=None, description="key/value heads (grouped-query attention; 1: multi-query): each serves "
-                                  "heads/kv_heads query heads (default: heads)")
+                                  "heads/kv_heads query heads; given, the projections are separate q/k/v_proj "
+                                  "(LLaMA's layout; default: heads, in nn.MultiheadAttention's in_proj)")
     rotary: Bool = Field(default=False, description="rotary position embedding (RoPE) on queries and keys, "
                                                     "positions 0, 1, ... (the halves rotated, as LLaMA)")
     rope_theta: number(float, gt=0, le=1e12) | None = Field(  # type: ignore[valid-type]
@@ -76,16 +78,17 @@ class Attention(Layer):
         if self.kv_heads is not None and self.heads % self.kv_heads:
             raise option_error("kv_heads", f"expected a divisor of heads ({self.heads}): each key/value head "
                                "serves the same number of query heads", self.kv_heads)
-        if self.rope_theta is not None and not self.rotary:
+        if self.rope_theta is not None and "rotary" not in self.model_fields_set:  # `rotary: false` is a switch
             raise option_error("rope_theta", "rope_theta is the base of the rotary embedding; hint: add "
                                "rotary: true, or leave rope_theta out", self.rope_theta)
         return self
 
     @property
-    def grouped(self) -> bool:
-        """Fewer key/value heads than query heads: separate q/k/v projections (``nn.MultiheadAttention``
-        cannot hold keys and values narrower than the queries)."""
-        return self.kv_heads is not None and self.kv_heads != self.heads
+    def separate(self) -> bool:
+        """``kv_heads`` given: separate ``q_proj``/``k_proj``/``v_proj``/``out_proj``, Hugging Face LLaMA's
+        layout (``nn.MultiheadAttention`` cannot hold keys and values narrower than the queries), also
+        where ``kv_heads`` equals ``heads`` (Llama 1 and 2), so that such weights map by name."""
+        return self.kv_heads is not None
 
     def split(self, ins: list[TensorType]) -> tuple[TensorType, TensorType, TensorType, TensorType | None]:
         """(query, key, value, padding mask or None) from the inputs."""
@@ -140,7 +143,7 @@ class Attention(Layer):
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:
         e, ek, ev = self.dims(ins)
-        if self.grouped:  # torch's module order: q_proj, k_proj, v_proj, out_proj
+        if self.separate:  # torch's module order: q_proj, k_proj, v_proj, out_proj
             kv = self.kv_width(e)
             shapes: dict[str, tuple[int, ...]] = {}
             for name, rows, cols in (("q_proj", e, e), ("k_proj", kv, ek), ("v_proj", kv, ev), ("out_proj", e, e)):
@@ -169,7 +172,7 @@ class Attention(Layer):
     def label(self) -> str:
         sequences = len(self.from_ or [None]) - (1 if self.padding_mask else 0)
         text = f"{'cross' if sequences > 1 else 'self'}-attention ×{self.heads}"
-        if self.grouped:
+        if self.kv_heads is not None and self.kv_heads != self.heads:
             text += f" kv×{self.kv_heads}"
         return text + (" causal" if self.causal else "") + (" rotary" if self.rotary else "")
 
@@ -178,7 +181,7 @@ class Attention(Layer):
 
         e, ek, ev = self.dims(ins)
         rope = (self.rope_theta or ROPE_THETA) if self.rotary else None
-        if self.grouped:
+        if self.separate:
             return GroupedQueryAttention(e, self.heads, self.kv_heads, dropout=self.dropout, bias=self.bias, kdim=ek,
                                          vdim=ev, causal=self.causal, padding_mask=self.padding_mask,
                                          rope_theta=rope)

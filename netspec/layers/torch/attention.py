@@ -27,10 +27,16 @@ def _countable() -> contextlib.AbstractContextManager[None]:
 def rotary(x: torch.Tensor, theta: float) -> torch.Tensor:
     """Rotary position embedding (RoPE; Su et al. 2021, "RoFormer", eq. 34) of ``x`` ``(N, heads, T, d)`` at
     positions ``0 .. T-1``: feature ``i`` and ``i + d/2`` turn together by ``t·θ^(−2i/d)``, the halves layout of
-    GPT-NeoX and Hugging Face's LLaMA (``rotate_half``). Elementwise: no parameters, no multiply-adds counted."""
-    t, d = x.shape[-2], x.shape[-1]
-    inv_freq = 1.0 / theta ** (torch.arange(0, d, 2, device=x.device, dtype=torch.float32) / d)
-    angles = torch.arange(t, device=x.device, dtype=torch.float32)[:, None] * inv_freq
+    GPT-NeoX and Hugging Face's LLaMA (``rotate_half``). Angles in float64 for float64 inputs, else float32 (as
+    Hugging Face's). Elementwise: no parameters, no multiply-adds counted."""
+    d = x.shape[-1]
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    # positions counted along x's own steps: an ONNX trace folds arange(T) and ones_like(x) into constants of
+    # the example's length; a comparison of x with itself stays in the graph (and is true for nan too)
+    step = x[0, 0, :, :1]
+    positions = ((step == step) | (step != step)).to(dtype).cumsum(0) - 1  # (T, 1): 0, 1, ..., T - 1
+    inv_freq = 1.0 / theta ** (torch.arange(0, d, 2, device=x.device, dtype=dtype) / d)
+    angles = positions * inv_freq
     angles = torch.cat((angles, angles), dim=-1)
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
     first, second = x[..., : d // 2], x[..., d // 2:]
@@ -126,7 +132,7 @@ class GroupedQueryAttention(nn.Module):
                  bias: bool = True, kdim: int | None = None, vdim: int | None = None, causal: bool = False,
                  padding_mask: bool = False, rope_theta: float | None = None) -> None:
         super().__init__()
-        if embed_dim % num_heads or num_heads % num_kv_heads:
+        if embed_dim % num_heads or num_heads % num_kv_heads:  # the layer's checks said so with its place
             raise ValueError(f"num_heads ({num_heads}) must divide embed_dim ({embed_dim}) and be a multiple of "
                              f"num_kv_heads ({num_kv_heads})")
         self.embed_dim, self.num_heads, self.num_kv_heads = embed_dim, num_heads, num_kv_heads

@@ -415,3 +415,16 @@ def test_train_keeps_frozen_batch_norms_in_eval_mode_compiled_and_exported(tmp_p
         assert model.get_submodule("layer4.basic_block_2.bn2").training
         model.eval()
         assert not model.get_submodule("layer4.basic_block_2.bn2").training
+
+
+def test_blocks_and_networks_named_as_copied_definitions_get_other_class_names():
+    """A block `grouped_query_attention` (or a network `multihead_attention`) would define a class of the
+    name of netspec's attention module that the file copies, and the file would call the wrong one."""
+    text = ("name: multihead_attention\ninput: [T, 16]\nblocks:\n  grouped_query_attention:\n    layers:\n"
+            "      - attention: {heads: 4, kv_heads: 2}\n  gated_unit:\n    layers:\n"
+            "      - attention: {heads: 4}\nlayers:\n  - grouped_query_attention\n  - gated_unit\n")
+    done = export(text, None, format="py")  # checked: the written class computes the compiled module's outputs
+    classes = re.findall(r"^class (\w+)\(", done.text, flags=re.M)
+    assert len(classes) == len(set(classes))
+    assert {"GroupedQueryAttention", "MultiheadAttention"} <= set(classes)  # the copied modules, once each
+    assert done.model_class not in ("GroupedQueryAttention", "MultiheadAttention") and done.max_diff is not None

@@ -16,6 +16,7 @@ functional call around it (``F.relu(self.conv1(x))``), merges as operators (``ou
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from dataclasses import dataclass, field
@@ -86,6 +87,30 @@ class ClassPlan:
     slots: dict[tuple[Any, ...], str] = field(default_factory=dict)  # leaf path -> parameter name
 
 
+@functools.lru_cache(maxsize=1)
+def helper_names() -> frozenset[str]:
+    """Every name the output may define or import for the definitions it copies from netspec's torch modules
+    (``GroupedQueryAttention``, ``rotary``, ``nn``, ``F``...): a block or network named the same (a block
+    ``grouped_query_attention``) takes another class name instead of shadowing it."""
+    import ast
+    from pathlib import Path
+
+    import netspec.backends.torch as backends_torch
+    import netspec.layers.torch as layers_torch
+
+    names = {"torch", "nn", "F", "OrderedDict"}
+    for package in (layers_torch, backends_torch):
+        for path in Path(package.__file__).parent.rglob("*.py"):
+            for stmt in ast.parse(path.read_text(encoding="utf-8")).body:
+                if isinstance(stmt, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+                    names.add(stmt.name)
+                elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                    names.update((a.asname or a.name).split(".")[0] for a in stmt.names)
+                elif isinstance(stmt, ast.Assign):
+                    names.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+    return frozenset(names)
+
+
 class Writer:
     """Writes one spec's networks as source."""
 
@@ -95,7 +120,7 @@ class Writer:
         self.helpers = Helpers()
         self.classes: list[ClassPlan] = []
         self.by_key: dict[Any, ClassPlan] = {}
-        self.names: set[str] = set()
+        self.names: set[str] = set(helper_names())  # a block's class must not shadow a copied definition
         self.uses_functional = False
         self.uses_ordered_dict = False
         self.modules: dict[str, Any] = {}
@@ -215,6 +240,8 @@ class Writer:
 
     def _class_name(self, box: Box) -> str:
         base = _camel((box.group.block if box.group is not None else None) or box.attr) or "Block"
+        if base in helper_names():  # a block named as a copied definition: GroupedQueryAttentionBlock
+            base += "Block"
         name = base
         if name in self.names:
             first = next((p for p in self.classes if p.name == base), None)
