@@ -2,7 +2,8 @@
 
 Subcommands live in small modules listed in ``COMMANDS``; each has ``add_parser(subparsers)`` and
 ``run(args) -> int``. Exit codes: 0 ok, 1 the spec is invalid or an expectation failed (or a write failed
-midway: a full disk), 2 usage (a path that cannot be read or written included), 3 an internal error.
+midway: a full disk, a file-size limit, of an output file or of standard output), 2 usage (a path that
+cannot be read or written included), 3 an internal error.
 """
 
 from __future__ import annotations
