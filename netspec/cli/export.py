@@ -42,6 +42,7 @@ def run_export(args: argparse.Namespace) -> int:
                   weights=args.weights, partial=args.partial, check=not args.no_check)
     if done.path is None:
         sys.stdout.write(done.text or "")
+        sys.stdout.flush()  # all of it out before saying so: a failed write is an error, not "wrote"
     what = {"py": "PyTorch source", "onnx": "ONNX model", "pt2": "torch.export program"}[fmt]
     check = (f"; same outputs as the compiled module (max difference {done.max_diff:.2g})"
              if done.max_diff is not None else f"; {done.note}" if done.note else "")

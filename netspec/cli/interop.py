@@ -75,17 +75,20 @@ def _write(text: str, output: str | None, state: Any = None, weights_out: str | 
     written whole beside their places and renamed into them only once both are written (a weight file
     the disk cannot hold leaves no spec behind, nor the reverse); the spec goes to stdout only after the
     weights are in place."""
-    from netspec.core.atomic import staged_files
+    from netspec.core.atomic import fill, staged_files
 
     paths = [Path(p) for p in (output, weights_out) if p]
     with staged_files(paths) as temporaries:
         files = dict(zip([p for p in (output, weights_out) if p], temporaries))
         if output:
-            files[output].write_text(text, encoding="utf-8")
+            data = text.encode("utf-8")
+            fill(files[output], lambda f: f.write(data))
         if weights_out:
             import torch
 
-            torch.save(state, files[weights_out])
+            # through a file object: torch's own file writer turns a failed write (a full disk) into a
+            # RuntimeError that no longer says why; this way the failure names the file and the reason
+            fill(files[weights_out], lambda f: torch.save(state, f))
     if not output:
         sys.stdout.write(text)
 

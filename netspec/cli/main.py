@@ -2,20 +2,24 @@
 
 Subcommands live in small modules listed in ``COMMANDS``; each has ``add_parser(subparsers)`` and
 ``run(args) -> int``. Exit codes: 0 ok, 1 the spec is invalid or an expectation failed (or a write failed
-midway: a full disk), 2 usage (a path that cannot be read or written included), 3 an internal error.
+midway: a full disk, a file-size limit, of an output file or of standard output), 2 usage (a path that
+cannot be read or written included), 3 an internal error.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import gc
 import importlib
+import io
 import json
 import os
 import sys
 from typing import Sequence
 
+from netspec.core.atomic import WriteError
 from netspec.core.errors import NetspecError, UsageError
 
 # Subcommand modules, in the order `netspec --help` lists them, with the commands each adds. A run
@@ -147,7 +151,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             from netspec.cli.args import spec_source
 
             args.spec = spec_source("-")
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        flush_stdout()  # a failed write of the last bytes is this command's failure, said before it exits
+        return code
+    except StandardOutputError as err:  # not a bug; nothing more goes to stdout (it fails): no JSON either
+        print(f"netspec: error: {err}", file=sys.stderr)
+        _abandon_stdout()
+        return 1
+    except WriteError as err:  # an output the environment refused (a full disk, a size limit): not a bug
+        _json_error(args, err)
+        print(f"netspec: error: {err}", file=sys.stderr)
+        return 2 if err.is_path_problem else 1
     except UsageError as err:
         _json_error(args, err)
         print(f"netspec: error: {_named(str(err))}", file=sys.stderr)
@@ -162,12 +176,95 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except OSError as err:
-        if err.filename is None or os.environ.get("NETSPEC_DEBUG"):
-            return _internal(err)
+        if err.filename is None or _own_file(err.filename) or os.environ.get("NETSPEC_DEBUG"):
+            return _internal(err)  # netspec's own files (its package), or no file named: a bug
         print(f"netspec: error: {file_problem(err)}", file=sys.stderr)
         return 2 if err.errno in PATH_ERRORS else 1
     except Exception as err:  # not the user's fault: say so briefly; the traceback is one variable away
         return _internal(err)
+
+
+def _own_file(filename: object) -> bool:
+    """A file of netspec's own package: failing to read (or write) one is a bug, not the user's file."""
+    from pathlib import Path
+
+    import netspec
+
+    try:
+        return Path(os.path.abspath(str(filename))).is_relative_to(Path(netspec.__file__).resolve().parent) or \
+            Path(os.path.realpath(str(filename))).is_relative_to(Path(netspec.__file__).resolve().parent)
+    except (OSError, ValueError):
+        return False
+
+
+class StandardOutputError(NetspecError):
+    """Standard output refused a write (a full disk, a file-size limit): the output is incomplete."""
+
+    def __init__(self, error: OSError) -> None:
+        from netspec.core.atomic import WRITE_ERRNOS
+
+        reason = error.strerror or str(error) or type(error).__name__
+        reason = reason[:1].lower() + reason[1:] if reason[1:2].islower() else reason
+        hint = "free some disk space, raise the file-size limit (`ulimit -f`) or write elsewhere" \
+            if error.errno in WRITE_ERRNOS else ""
+        super().__init__(f"cannot write standard output: {reason}; the output is incomplete"
+                         + (f"\n    hint: {hint}" if hint else ""))
+        self.errno = error.errno
+
+
+class _StandardOutput(io.TextIOWrapper):
+    """``sys.stdout`` for a command run as a process (:func:`entry`): every byte written or an error.
+
+    Python's own unbuffered stdout (``python -u``, ``PYTHONUNBUFFERED``) drops the rest of a text write
+    that the system wrote only in part (a file-size limit reached midway): the command would end, exit 0,
+    with its output cut. Here a buffered writer, which writes the rest or raises, sits under the text
+    layer (flushed after each write where stdout was unbuffered, after each line on a terminal); a write
+    that fails raises :class:`StandardOutputError`, a closed pipe its BrokenPipeError (a reader that
+    stopped early, as ``| head`` does: the command ends quietly)."""
+
+    def __init__(self, stream: io.TextIOWrapper) -> None:
+        raw = stream.buffer
+        eager = isinstance(raw, io.RawIOBase)
+        buffered = io.BufferedWriter(raw) if eager else raw  # type: ignore[arg-type]
+        super().__init__(buffered, encoding=stream.encoding, errors=stream.errors,  # type: ignore[arg-type]
+                         line_buffering=stream.line_buffering, write_through=eager)
+        self._eager = eager
+
+    def write(self, text: str) -> int:
+        try:
+            n = super().write(text)
+            if self._eager:
+                super().flush()
+            return n
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise StandardOutputError(exc) from exc
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise StandardOutputError(exc) from exc
+
+
+def flush_stdout() -> None:
+    """Write what standard output still holds (raises as its writes do)."""
+    if not sys.stdout.closed:  # the language server's transport closes stdout on `exit`
+        sys.stdout.flush()
+
+
+def _abandon_stdout() -> None:
+    """Standard output failed (or its reader left): send what is left nowhere, so that the interpreter's
+    own flush at exit neither fails again nor prints 'Exception ignored'."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _named(message: str) -> str:
@@ -237,15 +334,29 @@ def entry() -> None:
         for name in command_modules(argv[0] if argv else None):
             importlib.import_module(name)
         gc.freeze()
-    code = main()
+    if argv[:1] != ["lsp"] and isinstance(sys.stdout, io.TextIOWrapper):  # the server writes its own frames
+        sys.stdout = _StandardOutput(sys.stdout)
+    code: int | str | None = None
+    try:
+        try:
+            code = main()
+        except SystemExit as done:  # --help, --version, a refused flag: their text is flushed too
+            code = done.code
+        flush_stdout()  # every byte out, or the command fails: a cut output never exits 0
+    except BrokenPipeError:  # the reader left (`| head`): quietly, as it wanted no more
+        _abandon_stdout()
+    except StandardOutputError as err:
+        print(f"netspec: error: {err}", file=sys.stderr)
+        _abandon_stdout()
+        code = code or 1
+    with contextlib.suppress(OSError):
+        sys.stderr.flush()
+    if not isinstance(code, int):  # SystemExit's code may be None or a message
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
     if "torch" in sys.modules:
         sys.exit(code)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if not stream.closed:  # the language server's transport closes stdout on `exit`
-                stream.flush()
-        except BrokenPipeError:
-            pass
     os._exit(code)
 
 

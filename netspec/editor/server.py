@@ -8,12 +8,18 @@ Requests about a document always answer from its current text (a pending check r
 handler survives any text: a failure is logged and answered with nothing.
 
 initializationOptions: ``{"inlayHints": true, "debounceMs": 150}``.
+
+A message is at most ``MAX_MESSAGE`` bytes (64 MiB; a spec is a few KiB): a larger ``Content-Length`` is
+never allocated. Its frame is skipped, the body read and dropped in pieces so that the stream stays in
+step, the error logged on stderr (the editor's output panel), and the server serves the next message; a
+stream that ends inside it is a lost client (the server exits 1, saying so).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import re
 import sys
@@ -419,10 +425,93 @@ def status(ls: SpecServer, *args: Any) -> dict[str, Any]:
             "inlay_hints": ls.inlay_hints, "debounce_ms": round(ls.debounce * 1000)}
 
 
+MAX_MESSAGE = 64 * 2**20  # bytes of one message's body (a spec is a few KiB; an editor sends it whole)
+MAX_HEADER_LINE = 64 * 2**10  # bytes of one header line (LSP sends two short ones)
+_CONTENT_LENGTH = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*\r?\n", re.IGNORECASE)
+_CHUNK = 2**20
+
+
+class BoundedInput:
+    """The server's standard input, for pygls' reader: header lines and bodies bounded, so a client (or a
+    corrupt stream) cannot make the server allocate what a ``Content-Length`` says.
+
+    pygls reads a frame as header lines (``readline``) then the body (``read(n)``, allocated whole). A frame
+    whose ``Content-Length`` exceeds ``limit`` never reaches it: :meth:`readline` reads the rest of its
+    headers and drops its body in pieces, logs why, and goes on with the next frame's first line. The
+    stream ending within a dropped frame ends the server (``lost`` says so)."""
+
+    def __init__(self, stream: Any, limit: int = MAX_MESSAGE) -> None:
+        self._stream = stream
+        self.limit = limit
+        self.lost = ""  # why the stream could not go on (it ended inside a frame that was dropped)
+        self._lines: list[bytes] = []  # a frame of our own in place of a dropped one: its header lines,
+        self._body = b""  # then its body
+
+    def readline(self) -> bytes:
+        if self._lines:
+            return self._lines.pop(0)
+        while True:
+            line = self._stream.readline(MAX_HEADER_LINE)
+            m = _CONTENT_LENGTH.fullmatch(line)
+            if m is None or int(m.group(1)) <= self.limit:
+                return bytes(line)
+            what = self._skip(int(m.group(1)))
+            if what is None:
+                return b""  # end of stream: pygls stops
+            # the dropped frame becomes a notification to this server, which shows the editor why
+            self._body = json.dumps({"jsonrpc": "2.0", "method": SKIPPED, "params": {"message": what}}).encode()
+            self._lines = [b"\r\n"]
+            return b"Content-Length: %d\r\n" % len(self._body)
+
+    def read(self, n: int) -> bytes:
+        if self._body:
+            body, self._body = self._body, b""
+            return body
+        return bytes(self._stream.read(min(n, self.limit)))  # the header said n ≤ limit: never more
+
+    def _skip(self, size: int) -> str | None:
+        """Drop a frame of ``size`` bytes past its Content-Length line: why, or None when the stream ends
+        first."""
+        what = (f"a message of {size:,} bytes is larger than the {self.limit // 2**20} MiB a netspec "
+                "language server accepts; it was skipped")
+        while True:  # the rest of its headers, up to the empty line
+            line = self._stream.readline(MAX_HEADER_LINE)
+            if not line:
+                return self._ended(what)
+            if not line.strip():
+                break
+        left = size
+        while left:
+            piece = self._stream.read(min(left, _CHUNK))
+            if not piece:
+                return self._ended(what)
+            left -= len(piece)
+        log.error("%s", what)
+        return what
+
+    def _ended(self, what: str) -> None:
+        self.lost = f"{what}, and the input ended inside it: the client is gone or the stream is corrupt"
+        log.error("%s", self.lost)
+        return None
+
+
+SKIPPED = "netspec/messageSkipped"  # the notification BoundedInput puts in place of a dropped frame
+
+
+@server.feature(SKIPPED)
+def message_skipped(ls: SpecServer, params: Any) -> None:
+    """A message too large to read was dropped: the editor shows why (a request in it gets no answer: its
+    id was never read)."""
+    ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error,
+                                                 message=f"netspec: {getattr(params, 'message', params)}"))
+
+
 def serve() -> int:
-    """Run the server over stdio until the client exits it."""
+    """Run the server over stdio until the client exits it (1 when the input broke off inside a message
+    too large to read, :class:`BoundedInput`)."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="netspec lsp: %(levelname)s %(message)s")
     start = time.perf_counter()
-    server.start_io()
+    stdin = BoundedInput(sys.stdin.buffer)
+    server.start_io(stdin=stdin)  # type: ignore[arg-type]
     log.info("served for %.1f s", time.perf_counter() - start)
-    return 0
+    return 1 if stdin.lost else 0

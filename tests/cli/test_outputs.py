@@ -5,6 +5,7 @@ with its parents (docs/cli.md); a file in the way of one is refused the same way
 from __future__ import annotations
 
 import errno
+import os
 import warnings
 from pathlib import Path
 
@@ -128,3 +129,36 @@ def test_an_os_error_on_a_path_exits_2_and_a_full_disk_exits_1(tmp_path, capsys,
         monkeypatch.setattr(check, "run_schema", fails(code))
         assert main(["schema"]) == rc, code
         assert "internal error" not in capsys.readouterr().err
+
+
+def test_an_os_error_on_netspec_s_own_file_is_a_bug_not_the_user_s(capsys, monkeypatch):
+    """Which OSError is the user's is decided by where it came from: one naming a file of netspec's own
+    package (a broken install, a bug) is an internal error (3), never 'no such file' blamed on the user."""
+    import netspec
+    import netspec.cli.check as check
+
+    own = Path(netspec.__file__).resolve().parent / "data" / "missing.json"
+
+    def run(args):
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(own))
+
+    monkeypatch.setattr(check, "run_schema", run)
+    assert main(["schema"]) == 3
+    assert "internal error" in capsys.readouterr().err
+
+
+def test_a_write_error_of_an_output_names_it_and_exits_1(tmp_path, capsys, monkeypatch):
+    """core.atomic's WriteError (a full disk while writing the output) is one message, exit 1, in the JSON
+    object too with --json; a path that cannot be written at all is a usage error (2)."""
+    import netspec.cli.check as check
+    from netspec.core.atomic import WriteError
+
+    out = tmp_path / "x.json"
+    for code, rc in ((errno.ENOSPC, 1), (errno.EFBIG, 1), (errno.EACCES, 2)):
+        def run(args, code=code):
+            raise WriteError(out, OSError(code, os.strerror(code)))
+
+        monkeypatch.setattr(check, "run_schema", run)
+        assert main(["schema"]) == rc, code
+        err = capsys.readouterr().err
+        assert f"netspec: error: cannot write {out}: {os.strerror(code).lower()}" in err, err

@@ -10,7 +10,7 @@ import stat
 
 import pytest
 
-from netspec.core.atomic import staged, staged_files, write_atomic
+from netspec.core.atomic import WriteError, staged, staged_files, write_atomic
 
 
 def _listing(folder):
@@ -55,17 +55,20 @@ def test_staged_files_appear_only_once_the_block_has_written_all(tmp_path):
 
 def test_errors_name_the_output_never_the_temporary_file(tmp_path):
     missing = tmp_path / "no" / "x.txt"
-    with pytest.raises(FileNotFoundError) as info, staged(missing):
+    with pytest.raises(WriteError) as info, staged(missing):
         pass
-    assert info.value.filename == str(missing)
+    assert info.value.path == missing and info.value.errno == errno.ENOENT and info.value.is_path_problem
+    assert isinstance(info.value.__cause__, FileNotFoundError)
     (tmp_path / "d").mkdir()
-    with pytest.raises(IsADirectoryError) as info, staged(tmp_path / "d") as temporary:
+    with pytest.raises(WriteError) as info, staged(tmp_path / "d") as temporary:
         pytest.fail(f"the block ran for a directory: {temporary}")  # refused before the work
-    assert info.value.filename == str(tmp_path / "d")
+    assert info.value.path == tmp_path / "d" and info.value.errno == errno.EISDIR
     out = tmp_path / "full.txt"
-    with pytest.raises(OSError) as info, staged(out) as temporary:  # the disk fills while the block writes
+    with pytest.raises(WriteError) as info, staged(out) as temporary:  # the disk fills while the block writes
         raise OSError(errno.ENOSPC, "No space left on device", str(temporary))
-    assert info.value.errno == errno.ENOSPC and info.value.filename == str(out)
+    assert info.value.errno == errno.ENOSPC and info.value.path == out and not info.value.is_path_problem
+    assert str(info.value).startswith(f"cannot write {out}: no space left on device")
+    assert temporary.name not in str(info.value)
     assert _listing(tmp_path) == ["d"]
 
 
@@ -99,3 +102,51 @@ def test_the_file_is_synced_before_it_is_renamed_into_place(tmp_path, monkeypatc
     write_atomic(tmp_path / "x.bin", lambda f: f.write(b"data"))
     (kind, first), (kind2, second) = order[:2]
     assert (kind, kind2) == ("fsync", "replace") and first == second and ".x.bin." in first
+
+
+def test_a_failed_write_wrapped_by_the_writer_still_names_the_output(tmp_path):
+    """torch.save turns a failed write of its file object into its own RuntimeError: the failure is
+    still the output's (the file object saw it), with the system's reason."""
+    out = tmp_path / "w.pt"
+    out.write_bytes(b"old")
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")  # what a write on a full disk raises
+
+    def writer(f):
+        f.write(b"PK")
+        try:
+            f._f.write = Full(f._f).write  # the disk fills after the first bytes
+            f.write(b"rest")
+        except OSError as exc:
+            raise RuntimeError("PytorchStreamWriter failed writing file") from exc
+
+    with pytest.raises(WriteError) as info:
+        write_atomic(out, writer)
+    assert info.value.path == out and info.value.errno == errno.ENOSPC
+    assert out.read_bytes() == b"old" and _listing(tmp_path) == ["w.pt"]
+
+
+def test_only_failures_of_the_write_become_write_errors(tmp_path):
+    """Decided by where it came from: a write error without a name (a path-taking writer's full disk) is
+    the outputs'; an OSError about another file, or netspec's own error, passes through as raised."""
+    a, b = tmp_path / "a.yaml", tmp_path / "b.pt"
+    with pytest.raises(WriteError) as info, staged_files([a, b]):
+        raise OSError(errno.EFBIG, "File too large")
+    assert info.value.paths == (a, b) and str(info.value).startswith(f"cannot write {a} and {b}: file too large")
+    other = tmp_path / "package-data.json"
+    with pytest.raises(FileNotFoundError) as lookup, staged(a):
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(other))
+    assert lookup.value.filename == str(other)
+    from netspec.core.errors import BuildError
+
+    with pytest.raises(BuildError), staged(a):
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError:
+            raise BuildError("the exporter refused the network") from None
+    assert _listing(tmp_path) == []

@@ -29,6 +29,7 @@ from typing import Any
 from netspec.backends.graphviz.dot import dot_source
 from netspec.backends.graphviz.model import DrawOptions
 from netspec.backends.graphviz.style import RECURRENT_FAMILY
+from netspec.core.atomic import write_atomic
 from netspec.core.errors import BuildError, NetspecError, UsageError
 from netspec.ir.graph import Graph
 
@@ -139,7 +140,14 @@ def render_dot(dot: str, fmt: str) -> bytes:
 
 def render(graph: Graph, path: str | os.PathLike[str] | None, opts: DrawOptions,
            format: str | None = None) -> Drawing:  # noqa: A002
-    """Draw and write the picture; returns the path, the DOT text and the error of a partial graph."""
+    """Draw and write the picture; returns the path, the DOT text and the error of a partial graph.
+
+    Graphviz renders into memory (``dot`` never writes the output itself); the picture is then written
+    whole or not at all (:func:`netspec.core.atomic.write_atomic`).
+
+    Raises:
+        WriteError: the picture could not be written (a full disk, a size limit); the file is as it was.
+    """
     fmt = format_for(path, format)
     dot = to_dot(graph, opts)
     data = render_dot(dot, fmt)
@@ -147,8 +155,5 @@ def render(graph: Graph, path: str | os.PathLike[str] | None, opts: DrawOptions,
     if out is not None:
         if out.parent and not out.parent.exists():
             raise UsageError(f"cannot write {out}: the folder {out.parent} does not exist")
-        try:
-            out.write_bytes(data)
-        except OSError as exc:
-            raise UsageError(f"cannot write {out}: {exc.strerror}") from None
+        write_atomic(out, lambda f: f.write(data))  # whole or not at all: a failed write leaves the old file
     return Drawing(out, dot, fmt, graph.error)

@@ -22,6 +22,7 @@ import torch
 import torch.nn as nn
 
 from netspec.backends.torch.compile import example_inputs
+from netspec.core.atomic import write_atomic
 from netspec.core.errors import BuildError
 from netspec.ir.graph import NetGraph
 
@@ -121,7 +122,7 @@ def export_onnx(model: nn.Module, net: NetGraph, path: str | os.PathLike[str], b
     except Exception as exc:
         raise _refused(f"ONNX export of {net.name}", exc) from None
     out = Path(path)
-    out.write_bytes(data)
+    write_atomic(out, lambda f: f.write(data))  # whole or not at all
     return out
 
 
@@ -157,7 +158,9 @@ def export_program(model: nn.Module, net: NetGraph, path: str | os.PathLike[str]
     except Exception as exc:
         raise _refused(f"torch.export of {net.name}", exc) from None
     out = Path(path)
-    torch.export.save(program, out)
+    # through a file object, whole or not at all: torch's own file writer turns a failed write into a
+    # RuntimeError (or an abort) that no longer says which file or why
+    write_atomic(out, lambda f: torch.export.save(program, f))
     if not check:
         return Checked(out, None, "not checked")
     loaded = torch.export.load(out).module()
