@@ -29,6 +29,7 @@ from netspec.core.types import Ref, TensorType, fmt_shape
 from netspec.ir.graph import Failure, Graph, GroupInfo, NetGraph, Node
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import MAX_RANK, Ctx, Layer, check_layout, walk_layers
+from netspec.layers.init import forms_hint
 from netspec.spec.carried import ArgName, DeferredUse, arg_names, deferred_use, use_context
 from netspec.spec.expand import expand_deferred
 from netspec.spec.load import dsl_terms, validate_layers
@@ -511,11 +512,12 @@ class Builder:
                                  "same shape (an embedding's weight and an output layer's, e.g., share vocab and width)",
                                  option=("tie", pname))
             self.same_training(layer, scope, other, "tie")
-            if isinstance(layer.init, str) or (isinstance(layer.init, dict) and pname in layer.init):
+            every = layer.init is not None and not isinstance(layer.init, dict)  # a scheme for every parameter
+            if every or (isinstance(layer.init, dict) and pname in layer.init):
                 raise ShapeError(f"init: {pname} is tied to {other.name}.{tp}, which '{other.name}' initialises; "
                                  f"hint: write init: on that layer" + (
                                      " (or init: {param: scheme} for this layer's other parameters)"
-                                     if isinstance(layer.init, str) and len(params) > 1 else ""),
+                                     if every and len(params) > 1 else ""),
                                  option=("init", pname) if isinstance(layer.init, dict) else "init")
             tied[pname] = other.tied.get(tp, (other.shared or other.name, tp))
         return shared, tied
@@ -552,7 +554,7 @@ class Builder:
                 hint = did_you_mean(pname, params)
                 raise ShapeError(f"init names '{pname}', but {layer.kind} has parameters: "
                                  f"{', '.join(params) or 'none'}; hint: "
-                                 + (hint or "init: {parameter: scheme} names this layer's parameters"),
+                                 + (f"{hint} " if hint else "") + forms_hint(params),
                                  option=("init", pname, "[key]"))
             if isinstance(value, list):
                 got = _list_shape(value)
