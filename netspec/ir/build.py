@@ -163,8 +163,8 @@ class Builder:
             inner.frozen = inner.frozen or not layer.trainable
             if isinstance(layer.init, dict):
                 raise ShapeError(f"init: {{param: ...}} names the parameters of one layer, but {layer.kind} holds "
-                                 "several layers; hint: give a scheme name (applied to every layer inside), or set "
-                                 "init: on the layer itself", option="init")
+                                 "several layers; hint: give a scheme (a name, or {scheme: ..., options}), applied to every "
+                                 "layer inside, or set init: on the layer itself", option="init")
             if layer.init is not None:
                 inner.init = layer.init
         label = layer.label() if layer else (kind or "scope")

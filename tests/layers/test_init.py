@@ -240,3 +240,12 @@ def test_a_scheme_for_every_parameter_of_a_tied_layer_is_refused_alike(init):
     (problem,) = info.value.problems
     assert "init: weight is tied to wte.weight" in problem.message
     assert (problem.location.line, problem.location.column) == (6, line.index(init) + 1)
+
+
+def test_a_per_parameter_init_on_a_structure_is_told_both_forms_for_every_layer_inside():
+    line = "    init: {weight: zeros}"
+    with pytest.raises(NetspecError) as info:
+        netspec.check(f"input: [3]\nlayers:\n  - residual:\n      layers: [{{dense: 3}}]\n{line}\n")
+    (problem,) = info.value.problems
+    assert "names the parameters of one layer" in problem.message and "{scheme: ..., options}" in problem.hint
+    assert (problem.location.line, problem.location.column) == (5, line.index("{weight") + 1)
