@@ -499,7 +499,7 @@ def tied_groups(module: Any) -> list[list[str]]:
 def fixed_params(graph: Any) -> list[str]:
     """state_dict keys of parameters whose ``init:`` leaves no randomness (a number, a literal, a constant
     scheme, a fan-based scheme on a vector), not replaced by a tie."""
-    from netspec.layers.init import INIT_SCHEMES, InitSpec
+    from netspec.layers.init import INIT_SCHEMES, InitSpec, init_items
 
     prefix = len(graph.networks) > 1
     out = []
@@ -507,8 +507,7 @@ def fixed_params(graph: Any) -> list[str]:
         for node in net.nodes:
             if node.init is None or node.shared is not None:
                 continue
-            items = [(p, node.init) for p in node.params] if isinstance(node.init, str) else node.init.items()
-            for pname, value in items:
+            for pname, value in init_items(node.init, node.params):
                 if pname in node.tied:
                     continue
                 if not isinstance(value, (str, InitSpec)):

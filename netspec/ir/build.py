@@ -30,6 +30,7 @@ from netspec.core.types import Ref, TensorType, fmt_shape
 from netspec.ir.graph import Failure, Graph, GroupInfo, NetGraph, Node
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import MAX_RANK, Ctx, Layer, check_layout, walk_layers
+from netspec.layers.init import forms_hint
 from netspec.spec.carried import ArgName, DeferredUse, arg_names, deferred_use, use_context
 from netspec.spec.expand import expand_deferred
 from netspec.spec.load import dsl_terms, validate_layers
@@ -163,8 +164,8 @@ class Builder:
             inner.frozen = inner.frozen or not layer.trainable
             if isinstance(layer.init, dict):
                 raise ShapeError(f"init: {{param: ...}} names the parameters of one layer, but {layer.kind} holds "
-                                 "several layers; hint: give a scheme name (applied to every layer inside), or set "
-                                 "init: on the layer itself", option="init")
+                                 "several layers; hint: give a scheme (a name, or {scheme: ..., options}), applied to every "
+                                 "layer inside, or set init: on the layer itself", option="init")
             if layer.init is not None:
                 inner.init = layer.init
         label = layer.label() if layer else (kind or "scope")
@@ -517,11 +518,12 @@ class Builder:
                                  "same shape (an embedding's weight and an output layer's, e.g., share vocab and width)",
                                  option=("tie", pname))
             self.same_training(layer, scope, other, "tie")
-            if isinstance(layer.init, str) or (isinstance(layer.init, dict) and pname in layer.init):
+            every = layer.init is not None and not isinstance(layer.init, dict)  # a scheme for every parameter
+            if every or (isinstance(layer.init, dict) and pname in layer.init):
                 raise ShapeError(f"init: {pname} is tied to {other.name}.{tp}, which '{other.name}' initialises; "
                                  f"hint: write init: on that layer" + (
                                      " (or init: {param: scheme} for this layer's other parameters)"
-                                     if isinstance(layer.init, str) and len(params) > 1 else ""),
+                                     if every and len(params) > 1 else ""),
                                  option=("init", pname) if isinstance(layer.init, dict) else "init")
             tied[pname] = other.tied.get(tp, (other.shared or other.name, tp))
         return shared, tied
@@ -558,7 +560,7 @@ class Builder:
                 hint = did_you_mean(pname, params)
                 raise ShapeError(f"init names '{pname}', but {layer.kind} has parameters: "
                                  f"{', '.join(params) or 'none'}; hint: "
-                                 + (hint or "init: {parameter: scheme} names this layer's parameters"),
+                                 + (f"{hint} " if hint else "") + forms_hint(params),
                                  option=("init", pname, "[key]"))
             if isinstance(value, list):
                 got = _list_shape(value)

@@ -38,7 +38,7 @@ from netspec.core.names import MODULE_ATTRIBUTES, reserved_name
 from netspec.core.sizes import Dim
 from netspec.core.source import walk
 from netspec.core.types import Ref, TensorType
-from netspec.layers.init import InitValue, SchemeName
+from netspec.layers.init import LayerInit
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -380,7 +380,7 @@ LayerName = Annotated[str | None, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max
                       AfterValidator(_not_a_module_attribute), _Reused()]
 Sources = Annotated[list[str] | None, BeforeValidator(_one_or_many), _Reused()]
 Trainable = Annotated[Bool, _Reused()]
-InitOption = Annotated[Union[SchemeName, dict[str, InitValue], None], _Reused()]  # type: ignore[valid-type]
+InitOption = Annotated[LayerInit, _Reused()]
 LayerRef = Annotated[str | None, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$"), _Reused()]
 TiedParams = Annotated[dict[str, str] | None, _Reused()]
 
@@ -426,7 +426,8 @@ class Layer(BaseModel):
     from_: Sources = Field(default=None, alias="from", description="input node(s); default: the previous layer")
     trainable: Trainable = Field(default=True, description="false freezes the parameters")
     init: InitOption = Field(
-        default=None, description="weight initialisation: a scheme name, or {param: scheme | number | values}")
+        default=None, description="weight initialisation: a scheme for every parameter (a name, or {scheme: ..., "
+                                 "options}), or {param: scheme | number | values}")
     share: LayerRef = Field(default=None, description="apply the module of this earlier layer (the same parameters) "
                                                       "to this layer's input: weight sharing, as in Siamese networks")
     tie: TiedParams = Field(default=None, description="{param: layer or layer.param}: use that earlier layer's "

@@ -4,7 +4,8 @@ import math
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Mapping, NamedTuple, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Strict, ValidationError, ValidatorFunctionWrapHandler,
+                      WrapValidator, field_validator, model_validator)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from netspec.core.errors import did_you_mean
@@ -132,8 +133,10 @@ class InitSpec(BaseModel):
         for key in data:
             if key != "scheme" and key not in takes:
                 others = [name for name, entry in INIT_SCHEMES.items() if key in entry.args]
-                hint = did_you_mean(str(key), takes) or (f"'{key}' is an option of {', '.join(others)}"
-                                                         if others else "")
+                hint = did_you_mean(str(key), takes) or (
+                    f"'{key}' is an option of {', '.join(others)}" if others else
+                    f"no scheme takes '{key}'; a scheme for one parameter is written under the parameter's name: "
+                    f"init: {{{key}: {{scheme: {scheme}}}}}")
                 raise PydanticCustomError(  # "key": where problems.py puts it (at the key written)
                     "value_error", "unknown option '{key}' for init scheme {scheme} ({takes})",
                     {"key": str(key), "scheme": scheme,
@@ -167,3 +170,39 @@ class InitSpec(BaseModel):
 
 
 InitValue = Union[SchemeName, Number, Values, InitSpec]  # type: ignore[valid-type]
+
+
+def _one_scheme_for_all(v: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """``init: {scheme: normal, std: 0.02}`` on a layer: one scheme with arguments for all its parameters,
+    as the bare name ``init: normal`` is; a mapping with the key 'scheme' is that scheme (checked as one),
+    any other mapping names parameters."""
+    if isinstance(v, InitSpec):
+        return v
+    if isinstance(v, dict) and "scheme" in v:
+        return InitSpec.model_validate(v)
+    return handler(v)
+
+
+_WRITTEN_INIT = Union[SchemeName, InitSpec, dict[str, InitValue], None]  # type: ignore[valid-type]
+
+# A layer's ``init:``: a scheme for every parameter (its name, or an :class:`InitSpec`), or
+# ``{parameter: scheme | number | nested list}``. Read it through :func:`init_items`.
+LayerInit = Annotated[Union[SchemeName, dict[str, InitValue], None],  # type: ignore[valid-type]
+                      WrapValidator(_one_scheme_for_all, json_schema_input_type=_WRITTEN_INIT)]
+
+
+def init_items(init: Any, params: Any) -> list[tuple[str, Any]]:
+    """The (parameter, value) pairs a layer's ``init:`` sets: a scheme (a name or an :class:`InitSpec`) for
+    each of ``params`` (names), or the pairs of a ``{parameter: value}`` mapping; none for None."""
+    if init is None:
+        return []
+    if isinstance(init, dict):
+        return list(init.items())
+    return [(p, init) for p in params]
+
+
+def forms_hint(params: Any) -> str:
+    """The two forms of a layer's ``init:``, for a mapping whose key names no parameter of the layer."""
+    first = next(iter(params), None)
+    one = f"init: {{{first}: kaiming_normal}} sets one parameter; " if first is not None else ""
+    return one + "init: normal or init: {scheme: normal, std: 0.02} sets every parameter"

@@ -197,9 +197,10 @@ def dsl_terms(problems: list[Problem]) -> list[Problem]:
 
 def _dedupe(problems: list[Problem], file: str = "<string>") -> list[Problem]:
     """One problem per place and message (the copies of a repeat or of a block used twice say the same
-    thing at the same place of the file), in file order."""
+    thing at the same place of the file), in file order. A problem inside a block definition that each use
+    of the block meets is one problem whose note lists the uses (:func:`_one_per_root_cause`)."""
     seen, out = set(), []
-    for p in problems:
+    for p in _one_per_root_cause(problems):
         key = (p.location, p.message) if p.location is not None else (None, p.path, p.message)
         if key not in seen:
             seen.add(key)
@@ -212,3 +213,54 @@ def _dedupe(problems: list[Problem], file: str = "<string>") -> list[Problem]:
         loc = p.location
         return (files[loc.file], loc.line, loc.column) if loc is not None else (1 << 30, 1 << 30, 0)
     return sorted(out, key=order)
+
+
+# The note a problem inside a block definition ends with: "(in block 'b', used at f:9:5)", or nested
+# "(in block 'a', used at lib:3:5, in block 'b', used at f:9:5)" (innermost first; see problems.py,
+# imports.py, ir/build.py and carried.py, which write it).
+_USE_NOTE = re.compile(r" \((in block '[^']*',? used at .+)\)$", re.S)
+MAX_USES_SHOWN = 4  # a block used more often than this: the first uses, and how many more
+
+
+def _one_per_root_cause(problems: list[Problem]) -> list[Problem]:
+    """Problems the same but for their use note (one block definition, one mistake in it, met by each use of
+    the block) as one problem at the first one's place in the list, its note naming every use: "(in block
+    'b', used at f:4:5 and f:5:5)"; a nested note keeps its inner blocks ("(in block 'a', used at lib:3:5,
+    in block 'b', used at f:4:5 and f:5:5)"), notes that differ inside are joined with "; "."""
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    for p in problems:
+        note = _USE_NOTE.search(p.message) if p.location is not None else None
+        if note is not None:
+            notes = groups.setdefault((p.location, p.message[:note.start()], p.hint), [])
+            if note.group(1) not in notes:
+                notes.append(note.group(1))
+    out, done = [], set()
+    for p in problems:
+        note = _USE_NOTE.search(p.message) if p.location is not None else None
+        if note is None:
+            out.append(p)
+            continue
+        key = (p.location, p.message[:note.start()], p.hint)
+        if key in done:
+            continue
+        done.add(key)
+        notes = groups[key]
+        out.append(p if len(notes) == 1 else
+                   Problem(f"{key[1]} ({_uses_note(notes)})", p.location, p.path, p.hint, p.excerpt))
+    return out
+
+
+def _uses_note(notes: list[str]) -> str:
+    """Several use notes of one problem as one: the notes with the same inner blocks (all but the outermost
+    use) as one listing those uses, "in block 'b', used at f:4:5, f:5:5 and 3 more"; others joined by "; "."""
+    groups: dict[str, list[str]] = {}
+    for note in notes:
+        head, _, where = note.rpartition(" used at ")
+        groups.setdefault(head, []).append(where)
+    return "; ".join(f"{head} used at {_listed(wheres)}" for head, wheres in groups.items())
+
+
+def _listed(wheres: list[str]) -> str:
+    if len(wheres) > MAX_USES_SHOWN:
+        return ", ".join(wheres[:MAX_USES_SHOWN]) + f" and {len(wheres) - MAX_USES_SHOWN} more"
+    return " and ".join(filter(None, (", ".join(wheres[:-1]), wheres[-1])))

@@ -218,7 +218,8 @@ def warning_problems(found: list[Ignored], raw: Any = None, no_convolution: str 
     without convolutions. The one place their words are put together (:func:`warning_lines`,
     :func:`warning_text` only lay them out)."""
     out = [Problem(item.message(), None if item.given_by else locate(raw, item.key), item.subject, item.hint())
-           for item in found]
+           for item in found]  # found in TAKEN_BY's order; said in the order written, the flags' after them
+    out.sort(key=lambda p: (p.location.line, p.location.column) if p.location is not None else (1 << 30, 0))
     if no_convolution is not None:
         flag = no_convolution
         out.append(Problem(NO_CONVOLUTION, None if flag else locate(raw, "channels_last"),

@@ -147,3 +147,105 @@ def test_a_negative_gain_is_not_told_to_write_zeros():
     assert _torch_refuses("xavier_normal", gain=-1.0)  # torch itself refuses it (a negative std)
     problem, _ = _problem("{scheme: xavier_normal, gain: -1}")
     assert "gain must be > 0" in problem.message and "zeros" not in problem.hint
+
+
+# --- one scheme with arguments for the whole layer: `init: {scheme: normal, std: 0.02}` (the README's form) ---
+def _compiled(init: str, units: int = 400, features: int = 300, seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return netspec.compile(f"input: [{features}]\nlayers:\n  - dense: {{units: {units}, name: d}}\n    init: {init}\n")
+
+
+def test_a_scheme_with_arguments_initialises_every_parameter_as_torch_does():
+    """The reference: torch at run time, seeded the same: the default Linear, then normal_(std=0.02) on its
+    weight and on its bias, as the bare name `init: normal` initialises the bias as well."""
+    torch.manual_seed(0)
+    ref = torch.nn.Linear(300, 400)
+    torch.nn.init.normal_(ref.weight, std=0.02)
+    torch.nn.init.normal_(ref.bias, std=0.02)
+    model = _compiled("{scheme: normal, std: 0.02}")
+    assert torch.equal(model.d.weight, ref.weight) and torch.equal(model.d.bias, ref.bias)
+    assert abs(float(model.d.weight.detach().std()) - 0.02) < 1e-3  # 120,000 draws: the std written, not torch's 1
+
+
+def test_a_scheme_with_arguments_is_the_bare_name_with_those_arguments():
+    """`{scheme: S, args}` does what `init: S` does, with the arguments: the same draws scaled (normal),
+    the same zero bias for a fan-based scheme (a vector has no fan)."""
+    bare, scaled = _compiled("normal"), _compiled("{scheme: normal, std: 0.02}")
+    assert torch.allclose(scaled.d.weight, bare.d.weight * 0.02) and torch.allclose(scaled.d.bias, bare.d.bias * 0.02)
+    bare, gained = _compiled("xavier_uniform"), _compiled("{scheme: xavier_uniform, gain: 2}")
+    assert torch.count_nonzero(bare.d.bias) == 0 and torch.count_nonzero(gained.d.bias) == 0
+    bound = 2 * math.sqrt(6 / (300 + 400))  # xavier_uniform_: gain * sqrt(6 / (fan_in + fan_out)), worked by hand
+    top = float(gained.d.weight.detach().abs().max())
+    assert 0.99 * bound < top <= bound
+    assert torch.allclose(gained.d.weight, bare.d.weight * 2)  # the same draws, twice the bound
+
+
+def test_a_scheme_with_arguments_on_a_structure_initialises_every_layer_inside():
+    torch.manual_seed(0)
+    model = netspec.compile("input: [3]\nlayers:\n  - residual:\n      layers: [{dense: {units: 3, name: d}}]\n"
+                            "    init: {scheme: constant, value: 0.5}\n")
+    params = dict(model.named_parameters())
+    assert set(params) == {"residual_1.d.weight", "residual_1.d.bias"}
+    for p in params.values():  # constant_(t, 0.5): every entry 0.5
+        assert torch.equal(p, torch.full_like(p, 0.5))
+
+
+@pytest.mark.parametrize("init, at, fragment", [
+    ("{scheme: normal, std: -1}", "-1", "std must be ≥ 0"),
+    ("{scheme: normal, foo: 2}", "foo", "unknown option 'foo' for init scheme normal"),
+    ("{scheme: normall, std: 1}", "normall", "got 'normall'"),
+])
+def test_a_scheme_for_the_whole_layer_is_checked_as_one_for_a_parameter(init, at, fragment):
+    line = f"    init: {init}"
+    with pytest.raises(NetspecError) as info:
+        netspec.check(f"input: [4]\nlayers:\n  - dense: {{units: 3}}\n{line}\n")
+    (problem,) = info.value.problems
+    assert fragment in problem.message and "InitSpec" not in str(problem)
+    assert (problem.location.line, problem.location.column) == (4, line.index(at) + 1)
+
+
+def test_a_parameter_written_among_a_schemes_options_is_told_where_it_goes():
+    line = "    init: {scheme: normal, weight: zeros}"
+    with pytest.raises(NetspecError) as info:
+        netspec.check(f"input: [4]\nlayers:\n  - dense: {{units: 3}}\n{line}\n")
+    (problem,) = info.value.problems
+    assert "unknown option 'weight' for init scheme normal" in problem.message
+    assert "init: {weight: {scheme: normal}}" in problem.hint
+    assert (problem.location.line, problem.location.column) == (4, line.index("weight") + 1)
+
+
+@pytest.mark.parametrize("line", ["  - dense: {units: 3}\n    init: {wieght: normal, bias: 0}",
+                                  "  - dense: {units: 3, init: {bias: 0, wieght: normal}}",
+                                  "  - dense: {units: 3}\n    init:\n      wieght: normal"])
+def test_an_unknown_parameter_is_named_at_its_key_with_both_forms(line):
+    text = f"input: [4]\nlayers:\n{line}\n"
+    with pytest.raises(NetspecError) as info:
+        netspec.check(text)
+    (problem,) = info.value.problems
+    assert "init names 'wieght', but dense has parameters: weight, bias" in problem.message
+    offset = text.index("wieght")  # the key as written: its line and column from the text itself
+    assert (problem.location.line, problem.location.column) == (
+        text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset))
+    assert "did you mean 'weight'?" in problem.hint
+    assert "init: {weight: kaiming_normal}" in problem.hint and "init: {scheme: normal, std: 0.02}" in problem.hint
+
+
+@pytest.mark.parametrize("init", ["normal", "{scheme: normal, std: 0.02}"])
+def test_a_scheme_for_every_parameter_of_a_tied_layer_is_refused_alike(init):
+    """Both forms set the tied weight too, which the other layer initialises: the same problem, at init."""
+    line = f"    init: {init}"
+    with pytest.raises(NetspecError) as info:
+        netspec.check("input: {shape: [5], dtype: long}\nlayers:\n  - embedding: {vocab: 16, dim: 8, name: wte}\n"
+                      f"  - dense: {{units: 16, bias: false}}\n    tie: {{weight: wte}}\n{line}\n")
+    (problem,) = info.value.problems
+    assert "init: weight is tied to wte.weight" in problem.message
+    assert (problem.location.line, problem.location.column) == (6, line.index(init) + 1)
+
+
+def test_a_per_parameter_init_on_a_structure_is_told_both_forms_for_every_layer_inside():
+    line = "    init: {weight: zeros}"
+    with pytest.raises(NetspecError) as info:
+        netspec.check(f"input: [3]\nlayers:\n  - residual:\n      layers: [{{dense: 3}}]\n{line}\n")
+    (problem,) = info.value.problems
+    assert "names the parameters of one layer" in problem.message and "{scheme: ..., options}" in problem.hint
+    assert (problem.location.line, problem.location.column) == (5, line.index("{weight") + 1)

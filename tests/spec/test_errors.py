@@ -523,3 +523,39 @@ def test_a_wrong_argument_type_inside_a_block_names_the_use(tmp_path):
     (problem,) = info.value.problems
     assert problem.location.line == 7  # where $e is used, inside the definition
     assert problem.message.endswith(f"(in block 'head', used at {path}:11:5)")
+
+
+def _at(text: str, at: str) -> str:
+    """``<string>:line:column`` of ``at`` in ``text``, computed from the text itself."""
+    offset = text.index(at)
+    return f"<string>:{text.count(chr(10), 0, offset) + 1}:{offset - text.rfind(chr(10), 0, offset)}"
+
+
+BLOCK_A = "blocks:\n  a:\n    params: {w: null}\n    layers:\n      - dense: {units: $w, activation: relux}\n"
+
+
+def test_a_mistake_in_a_block_used_twice_is_one_problem_naming_both_uses():
+    text = BLOCK_A + "input: [8]\nlayers:\n  - a: {w: 3}\n  - a: {w: 4}\n"
+    problems = _problems(text)
+    assert len(problems) == 1, [str(p) for p in problems]
+    (p,) = problems
+    assert str(p.location) == _at(text, "relux")
+    first, second = _at(text, "a: {w: 3}"), _at(text, "a: {w: 4}")  # each use: at its kind key
+    assert p.message.endswith(f"got 'relux' (in block 'a', used at {first} and {second})")
+
+
+def test_a_mistake_in_a_nested_block_lists_the_uses_under_each_enclosing_use():
+    text = (BLOCK_A + "  b:\n    params: {w: null}\n    layers:\n      - a: {w: $w}\n"
+            "input: [8]\nlayers:\n  - b: {w: 3}\n  - b: {w: 4}\n  - a: {w: 5}\n")
+    (p,) = _problems(text)
+    inner = _at(text, "a: {w: $w}")
+    b1, b2, a3 = _at(text, "b: {w: 3}"), _at(text, "b: {w: 4}"), _at(text, "a: {w: 5}")
+    assert p.message.endswith(f"(in block 'a', used at {inner}, in block 'b', used at {b1} and {b2}; "
+                              f"in block 'a', used at {a3})")
+
+
+def test_problems_that_differ_between_uses_stay_apart():
+    text = "blocks:\n  a:\n    params: {w: null}\n    layers:\n      - dense: $w\ninput: [8]\nlayers:\n" \
+           "  - a: {w: -1}\n  - a: {w: 0}\n"
+    problems = _problems(text)
+    assert [p.message.partition(" (in block")[0].rpartition("; ")[2] for p in problems] == ["got -1", "got 0"]

@@ -258,6 +258,43 @@ def test_a_problem_inside_an_imported_block_points_into_the_library_and_says_whe
     assert f"(in block 'bad', used at {tmp_path / 'net.yaml'}:5:5)" in p.message
 
 
+def _place(text: str, at: str) -> tuple[int, int]:
+    """Line and column (1-based) of ``at`` in ``text``: where a problem must point."""
+    offset = text.index(at)
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+
+
+def test_a_problem_inside_an_imported_block_used_twice_is_said_once_naming_both_uses(tmp_path: Path):
+    lib = "blocks:\n  blk_c:\n    params: {w: null}\n    layers:\n      - conv2d: {filters: $w, kernl: 3}\n"
+    net = "imports: [lib/c.yaml]\ninput: [1, 8, 8]\nlayers:\n  - blk_c: {w: 3}\n  - blk_c: {w: 4}\n"
+    write(tmp_path, {"lib/c.yaml": lib, "s2.yaml": net})
+    found = problems(tmp_path / "s2.yaml")
+    assert len(found) == 1, [str(p) for p in found]  # one mistake, one problem (it was said once per use)
+    (p,) = found
+    assert (p.location.file, p.location.line, p.location.column) == (
+        str(tmp_path / "lib" / "c.yaml"), *_place(lib, "kernl"))
+    uses = [f"{tmp_path / 's2.yaml'}:{line}:{column}" for line, column in
+            (_place(net, "blk_c: {w: 3}"), _place(net, "blk_c: {w: 4}"))]
+    assert p.message == f"unknown option 'kernl' for conv2d (in block 'blk_c', used at {uses[0]} and {uses[1]})"
+    assert p.hint == "did you mean 'kernel'?"
+    from netspec.backends.report.report import error_dict  # `check --json`: the same one problem
+
+    with pytest.raises(NetspecError) as info:
+        netspec.check(tmp_path / "s2.yaml")
+    assert [q["message"] for q in error_dict(info.value)["problems"]] == [p.message]
+
+
+def test_a_value_problem_in_an_imported_block_used_many_times_is_said_once(tmp_path: Path):
+    lib = "blocks:\n  b:\n    params: {w: null}\n    layers:\n      - dense: {units: $w, activation: relux}\n"
+    net = "imports: [lib.yaml]\ninput: [8]\nlayers:\n" + "".join(f"  - b: {{w: {w}}}\n" for w in range(1, 7))
+    write(tmp_path, {"lib.yaml": lib, "net.yaml": net})
+    (p,) = problems(tmp_path / "net.yaml")
+    assert (p.location.line, p.location.column) == _place(lib, "relux")
+    first = [f"{tmp_path / 'net.yaml'}:{line}:{column}" for line, column in
+             (_place(net, f"b: {{w: {w}}}") for w in range(1, 5))]  # the first 4 of the 6 uses, each at its `b`
+    assert p.message.endswith(f"(in block 'b', used at {', '.join(first)} and 2 more)")
+
+
 def test_an_unknown_block_hints_at_imported_names(tmp_path: Path):
     write(tmp_path, {"lib.yaml": MLP_LIB,
                      "net.yaml": "imports: [lib.yaml]\ninput: [8]\nlayers:\n  - mlpp: {width: 4}\n"})

@@ -244,3 +244,19 @@ def test_a_data_option_under_the_tasks_default_data(tmp_path, capsys):
     rc, out, err = _cli(capsys, "build", spec, "--dry-run", "--task", "regression")
     assert rc == 0, err
     assert "train.data.gates: ignored: data 'random' (the task's default) does not take gates (logic does)" in out, out
+
+
+def test_recipe_warnings_are_in_file_order(tmp_path, capsys):
+    """The table checks optimizer options before schedule options; written schedule first, said schedule first
+    (and in --strict's errors and --json's warnings alike)."""
+    text = ("input: [4]\nlayers: [dense: 2]\ntrain:\n  schedule: {name: cosine, step_size: 3}\n"
+            "  optimizer: {name: adam, momentum: 0.9}\n")
+    spec = write_spec(tmp_path, text, "s.yaml")
+    first, second = _where(text, "step_size", spec), _where(text, "momentum", spec)
+    rc, out, _ = _cli(capsys, "check", spec)
+    said = [ln.partition(": warning:")[0] for ln in out.splitlines() if ": warning:" in ln]
+    assert rc == 0 and said == [first, second], out
+    rc, _, err = _cli(capsys, "check", spec, "--strict")
+    assert rc == 1 and err.index(first) < err.index(second), err
+    rc, out, _ = _cli(capsys, "check", spec, "--json")
+    assert [w.partition(": train.")[0] for w in json.loads(out)["warnings"]] == [first, second]

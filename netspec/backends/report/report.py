@@ -102,7 +102,8 @@ class Report:
 
     @property
     def failures(self) -> list[Problem]:
-        return [p for r in self.networks.values() for p in r.failures]
+        """Every network's failed expectations, in file order (networks are built in dependency order)."""
+        return sorted((p for r in self.networks.values() for p in r.failures), key=_file_order)
 
     @property
     def warnings(self) -> list[str]:
@@ -192,6 +193,13 @@ def check_expectations(report: NetworkReport, base: tuple[Any, ...]) -> None:
             fail(("layer_params", name), f"no layer named '{name}'")
         elif node.n_params != count:
             fail(("layer_params", name), f"expected {name} to have {count:,} parameters, it has {node.n_params:,}")
+    report.failures.sort(key=_file_order)  # checked in a fixed order: reported in the order they are written
+
+
+def _file_order(p: Problem) -> tuple[int, int]:
+    """A problem's place for sorting: line, then column; one without a place last (a stable sort keeps
+    those, and equal places, in the order they were found)."""
+    return (p.location.line, p.location.column) if p.location is not None else (1 << 30, 0)
 
 
 def _pinned(dim: Dim, bind: dict[str, int]) -> Dim:

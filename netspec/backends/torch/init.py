@@ -7,7 +7,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from netspec.layers.init import INIT_SCHEMES, InitSpec
+from netspec.layers.init import INIT_SCHEMES, InitSpec, init_items
 
 
 def apply_scheme(t: torch.Tensor, scheme: str | InitSpec) -> None:
@@ -28,14 +28,8 @@ def apply_scheme(t: torch.Tensor, scheme: str | InitSpec) -> None:
 @torch.no_grad()
 def initialise(module: nn.Module, init: Any) -> None:
     """Apply ``init`` (a scheme for every parameter, or ``{param: scheme | number | nested list}``)."""
-    if init is None:
-        return
     params = dict(module.named_parameters())
-    if isinstance(init, str):
-        for p in params.values():
-            apply_scheme(p, init)
-        return
-    for pname, value in init.items():
+    for pname, value in init_items(init, params):
         p = params[pname]
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             p.fill_(float(value))

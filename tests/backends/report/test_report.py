@@ -43,3 +43,35 @@ def test_table_warnings_are_located_with_the_hint_on_its_own_line_and_copies_onc
     assert lines[1] == "    hint: put a flatten before it to connect every value (or a 1×1 conv2d to mix the " \
                        "channels at each position)"
     assert len(report.warnings) == 2  # the JSON contract keeps one entry per node
+
+
+def _place(text: str, at: str) -> tuple[int, int]:
+    """Line and column (1-based) of the first ``at`` in ``text``: where a problem about it must point."""
+    offset = text.index(at)
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+
+
+def test_failed_expectations_are_reported_in_file_order():
+    """Four pins that fail, checked in a fixed order of the code (params, MACs, output shape, shapes): said in
+    the order they are written, by the report, its JSON and its table alike."""
+    text = ('input: [1, 8, 8]\nlayers: [conv2d: 2]\n'
+            'expect: {params: 21, shapes: {nosuch: [1]}, macs: "abc", output_shape: [2, 6]}\n')
+    report = netspec.check(text)
+    # conv2d 1 → 2, kernel 3: 2·1·3·3 + 2 = 20 parameters, output (2, 6, 6): all four fail
+    places = [(p.location.line, p.location.column) for p in report.failures]
+    assert places == [_place(text, "21"), _place(text, "[1]"), _place(text, '"abc"'), _place(text, "[2, 6]")]
+    assert [p.path for p in report.failures] == ["expect.params", "expect.shapes.nosuch", "expect.macs",
+                                                 "expect.output_shape"]
+    assert report.to_dict()["expectations_failed"] == [str(p) for p in report.failures]
+    shown = [ln for ln in report.table().splitlines() if ln.startswith("expectation failed:")]
+    assert shown == [f"expectation failed: {str(p).splitlines()[0]}" for p in report.failures]  # hints below
+
+
+def test_failed_expectations_of_several_networks_are_in_file_order():
+    """`dec` is written first but built second (it reads `enc`): its failure still comes first."""
+    text = ("networks:\n  dec:\n    inputs: {z: {from: enc}}\n    layers: [dense: 4]\n    expect: {params: 1}\n"
+            "  enc:\n    input: [3]\n    layers: [dense: 4]\n    expect: {params: 2}\n")
+    report = netspec.check(text)
+    assert list(report.networks) == ["enc", "dec"]  # the build order, which is not the file's
+    assert [(p.location.line, p.location.column) for p in report.failures] == [
+        _place(text, "1}"), _place(text, "2}")]

@@ -707,10 +707,9 @@ def init_lines(node: Node, module: str) -> list[str]:
     Raises:
         BuildError: a literal of more than :data:`LITERAL_LIMIT` numbers (export the weights instead).
     """
-    init = node.init
-    if init is None:
-        return []
-    items = [(p, init) for p in node.params] if isinstance(init, str) else list(init.items())
+    from netspec.layers.init import init_items
+
+    items = init_items(node.init, node.params)
     lines: list[str] = []
     for pname, value in items:
         target = _param(module, pname)
