@@ -29,7 +29,9 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
     """Flags that override the spec's ``train:`` section (absent flags leave it alone)."""
     g = p.add_argument_group("training recipe (overrides the spec's train: section)")
     g.add_argument("--data", metavar="NAME|PATH", help=_names(DATASETS, "auto", *FILE_DATASETS)
-                   + ", or a file/folder (.npz .pt .csv, image folder)")
+                   + ", or a file/folder (.npz .npy .pt .pth .csv .tsv .txt, or a folder of images, one "
+                   "sub-folder per class). An existing file or folder is a path; a data set's name wins over "
+                   "a folder of that name (write ./NAME for the folder)")
     g.add_argument("--subset", type=int, metavar="N", help="use only N training samples")
     g.add_argument("--device", metavar="DEV", help="auto (CUDA if available), cpu, cuda, cuda:N, mps")
     g.add_argument("--batch-size", type=int, metavar="N", help="global batch size")
@@ -66,8 +68,48 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
-    """The recipe flags given (their dests are the keys of ``FLAG_FIELDS``)."""
-    return {k: getattr(args, k, None) for k in FLAG_FIELDS if getattr(args, k, None) is not None}
+    """The recipe flags given (their dests are the keys of ``FLAG_FIELDS``), ``--data`` resolved
+    (:func:`data_flag`)."""
+    flags = {k: getattr(args, k, None) for k in FLAG_FIELDS if getattr(args, k, None) is not None}
+    if isinstance(flags.get("data"), str):
+        flags["data"] = data_flag(flags["data"])
+    return flags
+
+
+def data_flag(value: str) -> str:
+    """``--data VALUE`` as the recipe reads it. A data set's name (``digits``, ``mnist``, ...) is that data
+    set wherever the command runs, even beside a file or folder of that name (a note says how to pick the
+    folder: ``./digits``); any other value naming an existing file or folder is that path (``--data
+    imgs``: the image folder ``./imgs``); a file of a type the trainer does not read is refused with the
+    types it reads; a value that is neither a name nor a path is refused with the names.
+
+    Raises:
+        UsageError: neither a data set's name nor an existing file or folder.
+        DataError: an existing file of a type the trainer does not read."""
+    import os
+    from pathlib import Path
+
+    from netspec.core.errors import did_you_mean
+    from netspec.spec.train import guess_data
+    from netspec.train.data import DATA_FILE_TYPES, unsupported_file
+
+    guessed = guess_data(value)
+    path = Path(value)
+    if "path" not in guessed and guessed["name"] in DATASETS:  # a name: the bundled data set
+        if path.exists() and value not in FILE_DATASETS:
+            print(f"note: --data {value} is the data set '{guessed['name']}'; for the "
+                  f"{'folder' if path.is_dir() else 'file'} of that name here, write --data "
+                  f"{os.path.join('.', value)}", file=sys.stderr)
+        return value
+    if path.is_file() and path.suffix.lower() not in DATA_FILE_TYPES:
+        raise unsupported_file(value)
+    if path.is_dir() and "path" not in guessed:
+        return os.path.join(".", value)  # a folder named without a slash: read as the path it is
+    if not path.exists() and "path" not in guessed:
+        hint = did_you_mean(value, [d for d in DATASETS if d != "auto"])
+        raise UsageError(f"--data {value}: neither a data set ({_names(DATASETS, 'auto', *FILE_DATASETS)}) nor an "
+                         f"existing file or folder" + (f"\n    hint: {hint}" if hint else ""))
+    return value
 
 
 def add_parser(sub: Any) -> None:

@@ -32,7 +32,7 @@ from netspec.core.errors import DataError, UsageError
 from netspec.core.types import TensorType, fmt_shape
 from netspec.spec.train import DataConfig
 from netspec.train.batching import TensorSet
-from netspec.train.files import require_kind
+from netspec.train.files import file_kind, require_kind
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -322,6 +322,21 @@ def missing_file(path: str | Path) -> UsageError:
     return UsageError(f"data file {path} does not exist")
 
 
+# the data files the trainer reads, by suffix (a folder of images aside): what each is, for messages
+DATA_FILE_TYPES = {".npz": "numpy.savez", ".npy": "numpy.save", ".pt": "torch.save", ".pth": "torch.save",
+                   ".csv": "numbers, comma-separated", ".tsv": "numbers, tab-separated", ".txt": "a word2vec corpus"}
+
+
+def unsupported_file(path: str) -> DataError:
+    """An existing file whose type the trainer does not read (``--data ./spec.yaml``), with those it reads."""
+    suffix = Path(path).suffix
+    kinds = ", ".join(f"{k} ({v})" for k, v in DATA_FILE_TYPES.items())
+    return DataError(f"data file {path}: " + (f"'{suffix}' is not a type of data file netspec reads" if suffix
+                                              else "a file without a type suffix is not a data file netspec reads")
+                     + f" (it is {file_kind(path)})\n    hint: give a file of one of the types {kinds}, or a folder "
+                       f"of images, one sub-folder per class")
+
+
 def load_file(path: str, targets_for: str | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(inputs, targets or None) from .npz/.npy or .pt/.pth (a CSV file: :func:`read_csv`).
 
@@ -373,7 +388,7 @@ def _read_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None, str]:
                 raise DataError(f"{path}: expected a tensor, (inputs, targets) or a dict of tensors, "
                                 f"got {type(obj).__name__}")
         else:
-            raise DataError(f"{path}: unknown data file type '{suffix}' (expected .npz, .npy, .pt, .pth, .csv)")
+            raise unsupported_file(path)
     except DataError:
         raise
     except Exception as exc:
@@ -602,6 +617,8 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True, *
         return _finish(cfg, TensorSet(x, y)), k, f"{_TORCHVISION[name]} (torchvision)"
     if name == "folder":
         path = cfg.path if train or not cfg.val_path else cfg.val_path
+        if path is not None and Path(path).is_file():  # a file of a type without a loader of its own
+            raise unsupported_file(str(path))
         if path is not None and not Path(path).is_dir():  # first: what is wrong is the path, not the spec
             raise UsageError(f"image folder {Path(path)} does not exist (expected {Path(path)}/<class>/<image files>)")
         if len(want.shape) != 3 or not all(isinstance(d, int) for d in want.shape):

@@ -1,0 +1,87 @@
+"""Review of 2026-11-30 (new user): `--data` names and paths, a folder that is not a run directory,
+non-finite numbers in float flags, negative numbers as predict inputs, and hints in their own JSON field."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from netspec.cli.main import main
+
+MLP = """
+name: mlp
+input: [3]
+layers:
+  - dense: {units: 4, activation: relu}
+  - dense: 1
+train: {epochs: 1, batch_size: 16, device: cpu, seed: 0, threads: 1}
+"""
+
+IMG = """
+name: img
+input: [1, 8, 8]
+layers:
+  - flatten
+  - dense: 2
+train: {epochs: 1, batch_size: 8, device: cpu, seed: 0, threads: 1}
+"""
+
+
+def _cli(capsys, *args):
+    rc = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.fixture()
+def here(tmp_path, monkeypatch):
+    """A working folder with the specs, an image folder imgs/<class>/*.png and a few other paths."""
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlp.yaml").write_text(MLP, encoding="utf-8")
+    (tmp_path / "img.yaml").write_text(IMG, encoding="utf-8")
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (tmp_path / "imgs" / c).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (8, 8)).astype(np.uint8)).save(tmp_path / "imgs" / c / f"{i}.png")
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "bin.yaml").write_text("a: 1\n", encoding="utf-8")
+    return tmp_path
+
+
+# --- 2. --data: an existing path is a path; a file of another type says which types are read -------------------
+def test_data_names_an_existing_image_folder_without_dot_slash(here, capsys):
+    rc, out, err = _cli(capsys, "build", "img.yaml", "--data", "imgs", "--dry-run")
+    assert rc == 0, err
+    assert "image folder" in out and "(6 images, 2 classes)" in out  # 2 sub-folders of 3 images, made above
+
+
+def test_data_names_an_existing_plain_folder_as_a_folder(here, capsys):
+    rc, _, err = _cli(capsys, "build", "img.yaml", "--data", "plain", "--dry-run")
+    assert rc == 1 and "plain has no class sub-folders" in err and "unknown value" not in err, err
+
+
+@pytest.mark.parametrize("value", ["./bin.yaml", "bin.yaml"])
+def test_a_file_of_an_unsupported_type_says_so_and_lists_the_types(here, capsys, value):
+    rc, _, err = _cli(capsys, "build", "mlp.yaml", "--data", value, "--dry-run")
+    assert rc == 1, err
+    assert "'.yaml' is not a type of data file" in err and "does not exist" not in err, err
+    assert all(t in err for t in (".npz", ".npy", ".pt", ".csv", "folder of images")), err
+
+
+def test_a_data_set_name_wins_over_a_folder_of_that_name_with_a_note(here, capsys):
+    (here / "digits").mkdir()
+    rc, _, err = _cli(capsys, "build", "img.yaml", "--data", "digits", "--dry-run")
+    # the bundled digits were read (10 classes for the spec's 2 outputs: refused), not the empty folder
+    assert rc == 1 and "data 'digits' has 10 classes" in err and "write --data ./digits" in err, err
+
+
+def test_neither_a_name_nor_a_path_is_a_usage_error_with_a_guess(here, capsys):
+    rc, _, err = _cli(capsys, "build", "mlp.yaml", "--data", "digitz", "--dry-run")
+    assert rc == 2 and "neither a data set" in err and "did you mean 'digits'?" in err, err
