@@ -263,7 +263,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     run = Path(args.checkpoint)
-    if run.is_dir():
+    if run.is_dir() and (run / "last.pt").is_file():  # else the loader says it is not a run directory
         print(f"note: {run} is a run directory: using its last.pt"
               + (f" (best.pt holds the best epoch: --checkpoint {run / 'best.pt'})" if (run / "best.pt").is_file()
                  else ""), file=sys.stderr)

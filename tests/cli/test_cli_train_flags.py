@@ -85,3 +85,11 @@ def test_a_data_set_name_wins_over_a_folder_of_that_name_with_a_note(here, capsy
 def test_neither_a_name_nor_a_path_is_a_usage_error_with_a_guess(here, capsys):
     rc, _, err = _cli(capsys, "build", "mlp.yaml", "--data", "digitz", "--dry-run")
     assert rc == 2 and "neither a data set" in err and "did you mean 'digits'?" in err, err
+
+
+# --- 3. a folder that is not a run directory ----------------------------------------------------------
+def test_predict_on_an_empty_folder_says_it_is_not_a_run_directory(here, capsys):
+    (here / "adir").mkdir()
+    rc, _, err = _cli(capsys, "predict", "mlp.yaml", "--checkpoint", "adir", "1,2,3")
+    assert rc == 2 and "adir is a folder but not a run directory" in err and "last.pt or best.pt" in err, err
+    assert "using its last.pt" not in err, err
