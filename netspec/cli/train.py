@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from netspec.cli.args import flag_number
 from netspec.core.errors import UsageError
 from netspec.core.fmt import bounds_text
 from netspec.spec.train import (
@@ -36,7 +37,7 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
     g.add_argument("--device", metavar="DEV", help="auto (CUDA if available), cpu, cuda, cuda:N, mps")
     g.add_argument("--batch-size", type=int, metavar="N", help="global batch size")
     g.add_argument("--seed", type=int, metavar="N")
-    g.add_argument("--val-split", type=float, metavar="F", help="fraction held out for validation")
+    g.add_argument("--val-split", type=flag_number, metavar="F", help="fraction held out for validation")
     g.add_argument("--set", action="append", dest="sets", metavar="KEY=VALUE",
                    help="any train: field, e.g. --set optimizer.betas=[0.9,0.99] --set task.noise=0.3")
     if short:
@@ -45,14 +46,14 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
     g.add_argument("--loss", help=_names(LOSSES, "auto"))
     g.add_argument("--epochs", type=int, metavar="N")
     g.add_argument("--optimizer", help=_names(OPTIMIZERS))
-    g.add_argument("--lr", type=float, metavar="LR", help="learning rate")
-    g.add_argument("--momentum", type=float, metavar="M")
+    g.add_argument("--lr", type=flag_number, metavar="LR", help="learning rate")
+    g.add_argument("--momentum", type=flag_number, metavar="M")
     g.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None)
-    g.add_argument("--weight-decay", type=float, metavar="WD")
+    g.add_argument("--weight-decay", type=flag_number, metavar="WD")
     g.add_argument("--schedule", help=_names(SCHEDULES))
-    g.add_argument("--warmup", type=float, metavar="EPOCHS", help="linear warm-up length in epochs")
-    g.add_argument("--clip-norm", type=float, metavar="N", help="clip the gradient norm")
-    g.add_argument("--clip-value", type=float, metavar="V", help="clip gradient values to ±V")
+    g.add_argument("--warmup", type=flag_number, metavar="EPOCHS", help="linear warm-up length in epochs")
+    g.add_argument("--clip-norm", type=flag_number, metavar="N", help="clip the gradient norm")
+    g.add_argument("--clip-value", type=flag_number, metavar="V", help="clip gradient values to ±V")
     g.add_argument("--precision", choices=PRECISIONS, help="mixed precision (CUDA)")
     g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile the model")
     g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)

@@ -93,3 +93,24 @@ def test_predict_on_an_empty_folder_says_it_is_not_a_run_directory(here, capsys)
     rc, _, err = _cli(capsys, "predict", "mlp.yaml", "--checkpoint", "adir", "1,2,3")
     assert rc == 2 and "adir is a folder but not a run directory" in err and "last.pt or best.pt" in err, err
     assert "using its last.pt" not in err, err
+
+
+# --- 4. non-finite numbers in float flags -------------------------------------------------------------
+@pytest.mark.parametrize("flag", ["--lr", "--val-split", "--momentum", "--weight-decay", "--warmup", "--clip-norm",
+                                  "--clip-value"])
+@pytest.mark.parametrize("typed", ["nan", "inf", "NaN", "1e999"])
+def test_non_finite_float_flags_say_finite_and_show_the_value_as_typed(here, capsys, flag, typed):
+    with pytest.raises(SystemExit) as exit_:
+        main(["build", "mlp.yaml", flag, typed, "--dry-run"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert f"{flag}: must be a finite number, got {typed}" in err and ".nan" not in err and ".inf" not in err, err
+
+
+def test_a_float_flag_that_is_not_a_number_shows_it(here, capsys):
+    with pytest.raises(SystemExit):
+        main(["build", "mlp.yaml", "--lr=-inf", "--dry-run"])
+    assert "--lr: must be a finite number, got -inf" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["build", "mlp.yaml", "--lr", "fast", "--dry-run"])
+    assert "--lr: must be a number, got 'fast'" in capsys.readouterr().err
