@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any
 
@@ -145,13 +146,17 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("predict", help="run a checkpoint on a few inputs")
     p.add_argument("spec", help="spec file, or - for standard input")
     p.add_argument("inputs", nargs="*", metavar="INPUT",
-                   help="image files, .npy/.npz/.pt/.csv files, or comma-separated numbers")
+                   help="image files, .npy/.npz/.pt/.csv files, or comma-separated numbers (negative ones "
+                        "too: -0.5,1,2); a file whose name starts with '-': ./-x.npy")
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="best.pt / last.pt or a run directory")
     p.add_argument("--first", type=int, metavar="N", help="predict the first N validation samples")
     p.add_argument("--all", action="store_true", dest="every",
                    help="print every value of an output (default: its shape and the first 16 values)")
     p.set_defaults(run=run_predict)
     p.__class__ = _intermixed(type(p))  # `predict SPEC --checkpoint X INPUTS...`: inputs after the option
+    # an input that starts as a negative number is an input, not an unknown flag: `-0.5,1,2`, `-1e-3,2`
+    # (argparse's own pattern takes only a lone `-3` or `-.5`; none of predict's flags looks like a number)
+    p._negative_number_matcher = re.compile(r"^-\.?\d")
 
 
 def _intermixed(base: type) -> type:

@@ -114,3 +114,36 @@ def test_a_float_flag_that_is_not_a_number_shows_it(here, capsys):
     with pytest.raises(SystemExit):
         main(["build", "mlp.yaml", "--lr", "fast", "--dry-run"])
     assert "--lr: must be a number, got 'fast'" in capsys.readouterr().err
+
+
+# --- 5. negative numbers as predict inputs ------------------------------------------------------------
+@pytest.fixture()
+def trained(here, capsys):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((40, 3)).astype(np.float32)
+    np.savez(here / "d.npz", x=x, y=(x[:, 0] > 0).astype(np.int64))
+    assert main(["build", "mlp.yaml", "--data", "d.npz", "--out", "run", "-q"]) == 0
+    capsys.readouterr()
+    return here / "run" / "last.pt"
+
+
+@pytest.mark.parametrize("order", ["after", "before"])
+def test_predict_takes_inputs_that_start_with_a_minus(trained, capsys, order):
+    text = "-0.5,1,2"
+    args = ["--checkpoint", "run/last.pt", text] if order == "after" else [text, "--checkpoint", "run/last.pt"]
+    rc, out, err = _cli(capsys, "predict", "mlp.yaml", *args)
+    assert rc == 0, err
+    # the network by hand: dense(3 -> 4), relu, dense(4 -> 1); one logit, sigmoid = P(class 1)
+    w = torch.load(trained, weights_only=True)["model"]
+    h = torch.relu(torch.tensor([-0.5, 1.0, 2.0]) @ w["dense_1.weight"].T + w["dense_1.bias"])
+    p1 = float(torch.sigmoid(h @ w["dense_2.weight"].T + w["dense_2.bias"]))
+    assert out.startswith(f"{text}: class {int(p1 > 0.5)}"), out
+    assert f"1: {p1:.1%}" in out and f"0: {1 - p1:.1%}" in out, out
+    assert not math.isnan(p1)
+
+
+def test_predict_takes_several_negative_inputs_and_still_checks_first(trained, capsys):
+    rc, out, err = _cli(capsys, "predict", "mlp.yaml", "--checkpoint", "run/last.pt", "-1e-3,2,3", "-1,-2,-3")
+    assert rc == 0 and out.count("class") == 2, err
+    rc, _, err = _cli(capsys, "predict", "mlp.yaml", "--checkpoint", "run/last.pt", "--first", "-3")
+    assert rc == 2 and "--first must be a whole number ≥ 1, got -3" in err, err
