@@ -147,3 +147,38 @@ def test_predict_takes_several_negative_inputs_and_still_checks_first(trained, c
     assert rc == 0 and out.count("class") == 2, err
     rc, _, err = _cli(capsys, "predict", "mlp.yaml", "--checkpoint", "run/last.pt", "--first", "-3")
     assert rc == 2 and "--first must be a whole number ≥ 1, got -3" in err, err
+
+
+# --- 6. the hint in its own JSON field ------------------------------------------------------------------
+def _json_problem(capsys, *args):
+    rc = main([str(a) for a in args])
+    out = capsys.readouterr().out
+    doc = json.loads(out)
+    assert doc["ok"] is False and len(doc["problems"]) == 1
+    return rc, doc["error"], doc["problems"][0]
+
+
+def test_build_json_puts_a_data_errors_hint_in_its_field(here, capsys):
+    np.save(here / "xo.npy", np.zeros((10, 3), dtype=np.float32))
+    rc, kind, p = _json_problem(capsys, "build", "mlp.yaml", "--data", "xo.npy", "--json")
+    assert rc == 1 and kind == "data"
+    assert "hint" not in p["message"] and "\n" not in p["message"] and "no targets" in p["message"], p
+    assert p["hint"].startswith("save both"), p
+
+
+@pytest.mark.parametrize("args, kind, hint", [
+    (["--data", "digitz"], "usage", "did you mean 'digits'?"),  # a UsageError with a hint line
+    (["--optimizer", "adamm"], "usage", "did you mean 'adam' or 'adamw'?"),  # a flag value's guess
+    (["--data", "bin.yaml"], "data", "give a file of one of the types"),
+])
+def test_build_json_gives_every_error_kinds_hint_its_field(here, capsys, args, kind, hint):
+    rc, got_kind, p = _json_problem(capsys, "build", "mlp.yaml", *args, "--json")
+    assert got_kind == kind and p["hint"].startswith(hint), p
+    assert "hint:" not in p["message"] and "did you mean" not in p["message"], p
+
+
+def test_a_refused_command_line_gives_its_guess_as_the_hint(here, capsys):
+    with pytest.raises(SystemExit):
+        main(["build", "mlp.yaml", "--lrr", "3", "--json"])
+    p = json.loads(capsys.readouterr().out)["problems"][0]
+    assert p["message"] == "unrecognized arguments: --lrr 3" and p["hint"] == "did you mean '--lr'?", p
