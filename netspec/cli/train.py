@@ -97,8 +97,9 @@ def data_flag(value: str) -> str:
 
     guessed = guess_data(value)
     path = Path(value)
-    if "path" not in guessed and guessed["name"] in DATASETS:  # a name: the bundled data set
-        if path.exists() and value not in FILE_DATASETS:
+    kind = "path" not in guessed and guessed["name"] in FILE_DATASETS  # 'folder', 'images': a kind without a path
+    if "path" not in guessed and guessed["name"] in DATASETS and not (kind and path.exists()):  # a data set's name
+        if path.exists():
             print(f"note: --data {value} is the data set '{guessed['name']}'; for the "
                   f"{'folder' if path.is_dir() else 'file'} of that name here, write --data "
                   f"{os.path.join('.', value)}", file=sys.stderr)

@@ -62,6 +62,13 @@ def test_data_names_an_existing_image_folder_without_dot_slash(here, capsys):
     assert "image folder" in out and "(6 images, 2 classes)" in out  # 2 sub-folders of 3 images, made above
 
 
+@pytest.mark.parametrize("name", ["images", "folder"])
+def test_a_folder_named_as_a_kind_of_data_is_that_folder(here, capsys, name):
+    (here / "imgs").rename(here / name)  # 'images' and 'folder' name the kind 'folder', which needs a path
+    rc, out, err = _cli(capsys, "build", "img.yaml", "--data", name, "--dry-run")
+    assert rc == 0 and "(6 images, 2 classes)" in out, err
+
+
 def test_data_names_an_existing_plain_folder_as_a_folder(here, capsys):
     rc, _, err = _cli(capsys, "build", "img.yaml", "--data", "plain", "--dry-run")
     assert rc == 1 and "plain has no class sub-folders" in err and "unknown value" not in err, err
