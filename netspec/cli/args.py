@@ -28,6 +28,25 @@ def bind_sizes(values: list[str] | None) -> dict[str, int]:
     return out
 
 
+def flag_number(text: str) -> float:
+    """The ``type`` of every float flag (``--lr``, ``--val-split``, ``--momentum``, ...): a finite number.
+    NaN and the infinities (``nan``, ``inf``, ``1e999``) are refused as not finite, and every refusal
+    shows the value as it was typed (never Python's or YAML's spelling of the float it became).
+
+    Raises:
+        argparse.ArgumentTypeError: argparse's ``argument --lr: ...`` (exit 2)."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got '{clip(text)}'") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {clip(text)}")
+    return value
+
+
 _STDIN: list[str] = []  # the spec text read from standard input ('-'), once
 
 

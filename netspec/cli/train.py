@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any
 
+from netspec.cli.args import flag_number
 from netspec.core.errors import UsageError
 from netspec.core.fmt import bounds_text
 from netspec.spec.train import (
@@ -29,12 +31,14 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
     """Flags that override the spec's ``train:`` section (absent flags leave it alone)."""
     g = p.add_argument_group("training recipe (overrides the spec's train: section)")
     g.add_argument("--data", metavar="NAME|PATH", help=_names(DATASETS, "auto", *FILE_DATASETS)
-                   + ", or a file/folder (.npz .pt .csv, image folder)")
+                   + ", or a file/folder (.npz .npy .pt .pth .csv .tsv .txt, or a folder of images, one "
+                   "sub-folder per class). An existing file or folder is a path; a data set's name wins over "
+                   "a folder of that name (write ./NAME for the folder)")
     g.add_argument("--subset", type=int, metavar="N", help="use only N training samples")
     g.add_argument("--device", metavar="DEV", help="auto (CUDA if available), cpu, cuda, cuda:N, mps")
     g.add_argument("--batch-size", type=int, metavar="N", help="global batch size")
     g.add_argument("--seed", type=int, metavar="N")
-    g.add_argument("--val-split", type=float, metavar="F", help="fraction held out for validation")
+    g.add_argument("--val-split", type=flag_number, metavar="F", help="fraction held out for validation")
     g.add_argument("--set", action="append", dest="sets", metavar="KEY=VALUE",
                    help="any train: field, e.g. --set optimizer.betas=[0.9,0.99] --set task.noise=0.3")
     if short:
@@ -43,14 +47,14 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
     g.add_argument("--loss", help=_names(LOSSES, "auto"))
     g.add_argument("--epochs", type=int, metavar="N")
     g.add_argument("--optimizer", help=_names(OPTIMIZERS))
-    g.add_argument("--lr", type=float, metavar="LR", help="learning rate")
-    g.add_argument("--momentum", type=float, metavar="M")
+    g.add_argument("--lr", type=flag_number, metavar="LR", help="learning rate")
+    g.add_argument("--momentum", type=flag_number, metavar="M")
     g.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None)
-    g.add_argument("--weight-decay", type=float, metavar="WD")
+    g.add_argument("--weight-decay", type=flag_number, metavar="WD")
     g.add_argument("--schedule", help=_names(SCHEDULES))
-    g.add_argument("--warmup", type=float, metavar="EPOCHS", help="linear warm-up length in epochs")
-    g.add_argument("--clip-norm", type=float, metavar="N", help="clip the gradient norm")
-    g.add_argument("--clip-value", type=float, metavar="V", help="clip gradient values to ±V")
+    g.add_argument("--warmup", type=flag_number, metavar="EPOCHS", help="linear warm-up length in epochs")
+    g.add_argument("--clip-norm", type=flag_number, metavar="N", help="clip the gradient norm")
+    g.add_argument("--clip-value", type=flag_number, metavar="V", help="clip gradient values to ±V")
     g.add_argument("--precision", choices=PRECISIONS, help="mixed precision (CUDA)")
     g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile the model")
     g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
@@ -66,8 +70,49 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
-    """The recipe flags given (their dests are the keys of ``FLAG_FIELDS``)."""
-    return {k: getattr(args, k, None) for k in FLAG_FIELDS if getattr(args, k, None) is not None}
+    """The recipe flags given (their dests are the keys of ``FLAG_FIELDS``), ``--data`` resolved
+    (:func:`data_flag`)."""
+    flags = {k: getattr(args, k, None) for k in FLAG_FIELDS if getattr(args, k, None) is not None}
+    if isinstance(flags.get("data"), str):
+        flags["data"] = data_flag(flags["data"])
+    return flags
+
+
+def data_flag(value: str) -> str:
+    """``--data VALUE`` as the recipe reads it. A data set's name (``digits``, ``mnist``, ...) is that data
+    set wherever the command runs, even beside a file or folder of that name (a note says how to pick the
+    folder: ``./digits``); any other value naming an existing file or folder is that path (``--data
+    imgs``: the image folder ``./imgs``); a file of a type the trainer does not read is refused with the
+    types it reads; a value that is neither a name nor a path is refused with the names.
+
+    Raises:
+        UsageError: neither a data set's name nor an existing file or folder.
+        DataError: an existing file of a type the trainer does not read."""
+    import os
+    from pathlib import Path
+
+    from netspec.core.errors import did_you_mean
+    from netspec.spec.train import guess_data
+    from netspec.train.data import DATA_FILE_TYPES, unsupported_file
+
+    guessed = guess_data(value)
+    path = Path(value)
+    kind = "path" not in guessed and guessed["name"] in FILE_DATASETS  # 'folder', 'images': a kind without a path
+    if "path" not in guessed and guessed["name"] in DATASETS and not (kind and path.exists()):  # a data set's name
+        if path.exists():
+            print(f"note: --data {value} is the data set '{guessed['name']}'; for the "
+                  f"{'folder' if path.is_dir() else 'file'} of that name here, write --data "
+                  f"{os.path.join('.', value)}", file=sys.stderr)
+        return value
+    if path.is_file() and path.suffix.lower() not in DATA_FILE_TYPES:
+        raise unsupported_file(value)
+    if path.is_dir() and "path" not in guessed:
+        return os.path.join(".", value)  # a folder named without a slash: read as the path it is
+    if not path.exists() and "path" not in guessed:
+        hint = did_you_mean(value, [d for d in DATASETS if d != "auto"])
+        raise UsageError(f"--data {value}: neither a data set ({_names(DATASETS, 'auto', *FILE_DATASETS)}) nor an "
+                         f"existing file or folder" + (f"\n    hint: {hint}" if hint else ""))
+    return value
 
 
 def add_parser(sub: Any) -> None:
@@ -102,13 +147,17 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("predict", help="run a checkpoint on a few inputs")
     p.add_argument("spec", help="spec file, or - for standard input")
     p.add_argument("inputs", nargs="*", metavar="INPUT",
-                   help="image files, .npy/.npz/.pt/.csv files, or comma-separated numbers")
+                   help="image files, .npy/.npz/.pt/.csv files, or comma-separated numbers (negative ones "
+                        "too: -0.5,1,2); a file whose name starts with '-': ./-x.npy")
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="best.pt / last.pt or a run directory")
     p.add_argument("--first", type=int, metavar="N", help="predict the first N validation samples")
     p.add_argument("--all", action="store_true", dest="every",
                    help="print every value of an output (default: its shape and the first 16 values)")
     p.set_defaults(run=run_predict)
     p.__class__ = _intermixed(type(p))  # `predict SPEC --checkpoint X INPUTS...`: inputs after the option
+    # an input that starts as a negative number is an input, not an unknown flag: `-0.5,1,2`, `-1e-3,2`
+    # (argparse's own pattern takes only a lone `-3` or `-.5`; none of predict's flags looks like a number)
+    p._negative_number_matcher = re.compile(r"^-\.?\d")
 
 
 def _intermixed(base: type) -> type:
@@ -221,7 +270,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     run = Path(args.checkpoint)
-    if run.is_dir():
+    if run.is_dir() and (run / "last.pt").is_file():  # else the loader says it is not a run directory
         print(f"note: {run} is a run directory: using its last.pt"
               + (f" (best.pt holds the best epoch: --checkpoint {run / 'best.pt'})" if (run / "best.pt").is_file()
                  else ""), file=sys.stderr)

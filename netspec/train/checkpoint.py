@@ -127,6 +127,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     picked = None
     if p.is_dir():
+        if not (p / "last.pt").is_file():
+            best = p / "best.pt"
+            raise UsageError(f"{p} is a folder but not a run directory: it holds no last.pt"
+                             + (f" (a best.pt: give the file, {best})" if best.is_file() else " or best.pt")
+                             + "\n    hint: give a checkpoint file, or a run directory `netspec build` wrote "
+                               "(runs/<spec>/<time>, or its --out)")
         p = p / "last.pt"
         picked = p.name
     if not p.is_file():

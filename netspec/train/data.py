@@ -32,7 +32,7 @@ from netspec.core.errors import DataError, UsageError
 from netspec.core.types import TensorType, fmt_shape
 from netspec.spec.train import DataConfig
 from netspec.train.batching import TensorSet
-from netspec.train.files import require_kind
+from netspec.train.files import file_kind, require_kind
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -322,8 +322,39 @@ def missing_file(path: str | Path) -> UsageError:
     return UsageError(f"data file {path} does not exist")
 
 
-def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(inputs, targets or None) from .npz/.npy, .pt/.pth or .csv (see :func:`read_csv`)."""
+# the data files the trainer reads, by suffix (a folder of images aside): what each is, for messages
+DATA_FILE_TYPES = {".npz": "numpy.savez", ".npy": "numpy.save", ".pt": "torch.save", ".pth": "torch.save",
+                   ".csv": "numbers, comma-separated", ".tsv": "numbers, tab-separated", ".txt": "a word2vec corpus"}
+
+
+def unsupported_file(path: str) -> DataError:
+    """An existing file whose type the trainer does not read (``--data ./spec.yaml``), with those it reads."""
+    suffix = Path(path).suffix
+    kinds = ", ".join(f"{k} ({v})" for k, v in DATA_FILE_TYPES.items())
+    return DataError(f"data file {path}: " + (f"'{suffix}' is not a type of data file netspec reads" if suffix
+                                              else "a file without a type suffix is not a data file netspec reads")
+                     + f" (it is {file_kind(path)})\n    hint: give a file of one of the types {kinds}, or a folder "
+                       f"of images, one sub-folder per class")
+
+
+def load_file(path: str, targets_for: str | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(inputs, targets or None) from .npz/.npy or .pt/.pth (a CSV file: :func:`read_csv`).
+
+    The inputs and targets of an .npz archive or a .pt dict are read by name (:func:`pick`); a .npy file,
+    a lone tensor or a 1-tuple holds inputs alone. ``targets_for``: the task that needs the targets
+    (``classification``): a file without them is then refused, never given made-up ones.
+
+    Raises:
+        DataError: unreadable, or no targets where ``targets_for`` needs them (naming the arrays found
+            and the names read as targets)."""
+    x, y, found = _read_file(path)
+    if y is None and targets_for:
+        raise no_targets(path, found, targets_for)
+    return x, y
+
+
+def _read_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None, str]:
+    """:func:`load_file`'s (inputs, targets or None), and what the file holds (for :func:`no_targets`)."""
     p = Path(path)
     if not p.exists():
         raise missing_file(path)
@@ -331,34 +362,60 @@ def load_file(path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
         raise DataError(f"data file {path} is not a file")
     suffix = p.suffix.lower()
     require_kind(p)
+    found = ""  # what the file holds, when it holds no targets
     try:
         if suffix in (".npz", ".npy"):
             obj: Any = np.load(p, allow_pickle=False)
             if isinstance(obj, np.ndarray):
-                return _tensor(obj, path), None
-            arrays = {k: obj[k] for k in obj.files}
-            return _pick(arrays, path)
-        if suffix in (".pt", ".pth"):
+                x, y, found = _tensor(obj, path), None, "one array (an .npy file holds the inputs alone)"
+            else:
+                arrays = {k: obj[k] for k in obj.files}
+                x, y = pick(arrays, path)
+                found = _arrays_text(arrays)
+        elif suffix in (".pt", ".pth"):
             obj = torch.load(p, map_location="cpu", weights_only=True)
             if isinstance(obj, torch.Tensor):
-                return obj, None
-            if isinstance(obj, (tuple, list)) and 1 <= len(obj) <= 2:
+                x, y, found = obj, None, "one tensor (the inputs alone)"
+            elif isinstance(obj, (tuple, list)) and 1 <= len(obj) <= 2:
                 x, y = _tensor(obj[0], path), (_tensor(obj[1], path) if len(obj) == 2 else None)
                 if y is not None:
                     same_count(path, {"inputs (item 1)": x, "targets (item 2)": y})
-                return x, y
-            if isinstance(obj, dict):
-                return _pick(obj, path)
-            raise DataError(f"{path}: expected a tensor, (inputs, targets) or a dict of tensors, "
-                            f"got {type(obj).__name__}")
+                found = "a 1-tuple (the inputs alone)"
+            elif isinstance(obj, dict):
+                x, y = pick(obj, path)
+                found = _arrays_text(obj)
+            else:
+                raise DataError(f"{path}: expected a tensor, (inputs, targets) or a dict of tensors, "
+                                f"got {type(obj).__name__}")
+        else:
+            raise unsupported_file(path)
     except DataError:
         raise
     except Exception as exc:
         raise _unreadable(path, suffix, exc) from None
-    raise DataError(f"{path}: unknown data file type '{suffix}' (expected .npz, .npy, .pt, .pth, .csv)")
+    return x, y, found
 
 
-TARGET_NAMES = ("y", "Y", "targets", "labels")  # the targets' array beside arrays named after the inputs
+INPUT_NAMES = ("x", "X", "inputs", "input", "data", "images", "features")  # an array of inputs, by its name
+TARGET_NAMES = ("y", "Y", "targets", "target", "labels", "label")  # the targets' array, by its name
+
+
+def _arrays_text(arrays: dict[Any, Any]) -> str:
+    names = [f"'{k}'" for k in arrays]
+    return ("no arrays" if not names else f"the array {names[0]}" if len(names) == 1
+            else f"the arrays {', '.join(names[:-1])} and {names[-1]}")
+
+
+def no_targets(path: str, found: str, task: str) -> DataError:
+    """A data file without targets, for a task that trains on (input, target) pairs: what the file holds,
+    the names read as targets, and the other tasks that take inputs alone."""
+    return DataError(f"{path}: no targets for task '{task}': the file holds {found}; the targets are read from "
+                     f"an array named {' / '.join(TARGET_NAMES)}, beside the inputs named "
+                     f"{' / '.join(INPUT_NAMES)}\n    hint: save both, e.g. " + (
+                         f"torch.save((inputs, targets), '{Path(path).name}')" if Path(path).suffix.lower() in
+                         (".pt", ".pth") else f"numpy.savez('{Path(path).with_suffix('.npz').name}', x=inputs, "
+                                              f"y=targets)")
+                     + "; reconstruction, vae, gan and rbm train on inputs alone")
 
 
 def read_arrays(path: str) -> dict[str, Any]:
@@ -383,13 +440,15 @@ def read_arrays(path: str) -> dict[str, Any]:
     return obj
 
 
-def named_inputs(cfg: DataConfig, inputs: dict[str, TensorType], train: bool = True) -> tuple[TensorSet, str]:
+def named_inputs(cfg: DataConfig, inputs: dict[str, TensorType], task: str,
+                 train: bool = True) -> tuple[TensorSet, str]:
     """Data for a network with several inputs: an ``.npz``/``.pt`` file holding one array per input,
-    named after it, and the targets as ``y`` (or ``targets``, ``labels``; none: zeros). Returns the
-    samples (the inputs in the network's order, then the targets) and a description.
+    named after it, and the targets as ``y`` (or another of ``TARGET_NAMES``). Returns the samples (the
+    inputs in the network's order, then the targets) and a description. ``task``: the task training on
+    them (every caller trains on (inputs, target) pairs), named when the file has no targets.
 
     Raises:
-        DataError: an input's array is missing or does not fit that input."""
+        DataError: an input's array is missing or does not fit that input, or the targets are missing."""
     path = str(cfg.path if train or not cfg.val_path else cfg.val_path)
     arrays = read_arrays(path)
     missing = [n for n in inputs if n not in arrays]
@@ -403,15 +462,19 @@ def named_inputs(cfg: DataConfig, inputs: dict[str, TensorType], train: bool = T
               for n, t in inputs.items()]
     except DataError as exc:
         raise DataError(f"{path}: {exc}") from None
-    ykey = next((k for k in TARGET_NAMES if k in arrays), None)
+    ykey = next((k for k in TARGET_NAMES if k in arrays and k not in inputs), None)
     extra = [k for k in arrays if k not in inputs and k != ykey]
     if extra:
         raise DataError(f"{path}: the arrays {', '.join(extra)} are neither an input of the network "
                         f"({', '.join(inputs)}) nor the targets ({' / '.join(TARGET_NAMES)})")
-    y = labels(_tensor(arrays[ykey], path)) if ykey else torch.zeros(len(xs[0]), dtype=torch.long)
-    same_count(path, {**dict(zip(inputs, xs)), **({ykey: y} if ykey else {})})
+    if ykey is None:
+        raise DataError(f"{path}: no targets for task '{task}': the file holds {_arrays_text(arrays)}, one per "
+                        f"input, and no array named {' / '.join(TARGET_NAMES)}\n    hint: save the targets beside "
+                        f"the inputs, e.g. numpy.savez(path, " + ", ".join(f"{n}=..." for n in inputs) + ", y=...)")
+    y = labels(_tensor(arrays[ykey], path))
+    same_count(path, {**dict(zip(inputs, xs)), ykey: y})
     data = _finish(cfg, TensorSet(*xs, y))
-    return data, f"{path} ({len(xs[0])} samples; arrays {', '.join(inputs)}" + (f" and {ykey})" if ykey else ")")
+    return data, f"{path} ({len(xs[0])} samples; arrays {', '.join(inputs)} and {ykey})"
 
 
 def _tensor(a: Any, path: str) -> torch.Tensor:
@@ -435,17 +498,37 @@ def same_count(path: str, named: dict[str, torch.Tensor]) -> None:
                         f"    hint: every array holds one entry per sample, samples along the first axis")
 
 
-def _pick(arrays: dict[str, Any], path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+def pick(arrays: dict[str, Any], path: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(inputs, targets or None) of a file's named arrays: the inputs by one of ``INPUT_NAMES``, the
+    targets by one of ``TARGET_NAMES``, in any combination (``x`` and ``labels``, ``images`` and ``y``);
+    other arrays beside them are not read. Without such names: the only array (inputs alone), or the only
+    two (inputs, then targets: ``numpy.savez(path, x, y)``), or a named target array and the one other.
+
+    Raises:
+        DataError: two arrays of inputs or of targets, or arrays that cannot be told apart."""
     keys = list(arrays)
-    xk, yk = next(((xk, yk) for xk, yk in (("x", "y"), ("X", "y"), ("X", "Y"), ("inputs", "targets"),
-                                           ("data", "labels"), ("images", "labels"), ("features", "targets"))
-                   if xk in arrays), (keys[0] if 1 <= len(keys) <= 2 else None, keys[1] if len(keys) == 2 else None))
-    if xk is not None:
-        x, y = _tensor(arrays[xk], path), (_tensor(arrays[yk], path) if yk in arrays else None)
-        if y is not None:
-            same_count(path, {xk: x, yk: y})
-        return x, y
-    raise DataError(f"{path}: cannot tell inputs from targets among {keys}; name them 'x' and 'y'")
+    xs = [k for k in INPUT_NAMES if k in arrays]
+    ys = [k for k in TARGET_NAMES if k in arrays]
+    for kind, names in (("inputs", xs), ("targets", ys)):
+        if len(names) > 1:
+            raise DataError(f"{path}: the arrays {' and '.join(repr(k) for k in names)} could each be the {kind}"
+                            f"\n    hint: keep one of them (inputs: {' / '.join(INPUT_NAMES)}; targets: "
+                            f"{' / '.join(TARGET_NAMES)})")
+    rest = [k for k in keys if k not in xs and k not in ys]
+    xk: str | None = xs[0] if xs else None
+    yk: str | None = ys[0] if ys else None
+    if xk is None and yk is not None and len(rest) == 1:
+        xk = rest[0]  # a named target array and one other: the inputs
+    elif xk is None and yk is None and 1 <= len(keys) <= 2:
+        xk, yk = keys[0], (keys[1] if len(keys) == 2 else None)  # arr_0 (and arr_1): numpy.savez(path, x, y)
+    if xk is None:
+        raise DataError(f"{path}: cannot tell inputs from targets among {_arrays_text(arrays)}\n    hint: name "
+                        f"the inputs {' / '.join(INPUT_NAMES)} and the targets {' / '.join(TARGET_NAMES)}, "
+                        f"e.g. numpy.savez(path, x=inputs, y=targets)")
+    x, y = _tensor(arrays[xk], path), (_tensor(arrays[yk], path) if yk is not None else None)
+    if y is not None:
+        same_count(path, {xk: x, yk: y})  # type: ignore[dict-item]
+    return x, y
 
 
 def read_table(path: str) -> tuple[torch.Tensor, list[str] | None]:
@@ -510,8 +593,13 @@ def read_csv(path: str, target: int | str | None) -> tuple[torch.Tensor, torch.T
     return torch.from_numpy(x), yt
 
 
-def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -> tuple[Any, int | None, str]:
+def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True, *,
+             targets_for: str | None) -> tuple[Any, int | None, str]:
     """Inputs with labels (images or arrays) for classification/regression/reconstruction.
+
+    ``targets_for``: the task that trains on the targets (``classification``), for which a file without
+    targets is refused (:func:`no_targets`); None for a task that reads the inputs alone (reconstruction,
+    gan, rbm): a file of inputs alone then gives a TensorSet of the inputs only (never made-up targets).
 
     Returns (TensorSet or lazy Dataset, number of classes or None, description)."""
     name = cfg.name
@@ -529,6 +617,8 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -
         return _finish(cfg, TensorSet(x, y)), k, f"{_TORCHVISION[name]} (torchvision)"
     if name == "folder":
         path = cfg.path if train or not cfg.val_path else cfg.val_path
+        if path is not None and Path(path).is_file():  # a file of a type without a loader of its own
+            raise unsupported_file(str(path))
         if path is not None and not Path(path).is_dir():  # first: what is wrong is the path, not the spec
             raise UsageError(f"image folder {Path(path)} does not exist (expected {Path(path)}/<class>/<image files>)")
         if len(want.shape) != 3 or not all(isinstance(d, int) for d in want.shape):
@@ -543,9 +633,10 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -
         path = str(cfg.path if train or not cfg.val_path else cfg.val_path)
         if name == "csv":
             x, y = read_csv(path, cfg.target)
+            found = ""
         else:
-            x, maybe_y = load_file(path)
-            y = labels(maybe_y) if maybe_y is not None else torch.zeros(len(x), dtype=torch.long)
+            x, maybe_y, found = _read_file(path)
+            y = labels(maybe_y) if maybe_y is not None else None
             x = pixels(x) if want.dtype == "float" else x
         if x.dim() == 4 and x.shape[1] in (1, 3) and x.is_floating_point() and want.dtype == "float" \
                 and not dims_match(tuple(x.shape[1:]), want.shape):
@@ -554,6 +645,10 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True) -
             x = check_fit(x, want, what, "reshape the arrays, or change the input shape in the spec")
         except DataError as exc:
             raise DataError(f"{path}: {exc}") from None
+        if y is None and targets_for:  # after the inputs' own fit: a wrong shape is the first thing to fix
+            raise no_targets(path, found, targets_for)
+        if y is None:  # inputs alone, for a task that needs no targets
+            return _finish(cfg, TensorSet(x)), None, f"{path} ({len(x)} samples)"
         k = int(y.max()) + 1 if not y.is_floating_point() and y.numel() and y.dim() == 1 else None
         return _finish(cfg, TensorSet(x, y)), k, f"{path} ({len(x)} samples)"
     if name == "random":

@@ -240,10 +240,21 @@ def make_report(graph: Graph, batch: int = 1) -> Report:
 
 def problem_dict(p: Problem) -> dict[str, Any]:
     """One problem for the JSON contract: where (file, line, column: 1-based, null when unknown), the
-    user path, the message and the hint."""
+    user path, the message and the hint. A message that carries its hint as text (``...\n    hint: ...``,
+    as an error raised with a message alone prints it) has the hint moved to its own field."""
     loc = p.location
+    message, hint = p.message, p.hint
+    if not hint and HINT_LINE in message:
+        message, _, hint = message.partition(HINT_LINE)
+    elif not hint and message.count(GUESS) == 1 and message.endswith("?"):  # "... 'adamm'; did you mean 'adam'?"
+        message, _, guess = message.partition(GUESS)
+        hint = GUESS[2:] + guess
     return {"file": loc.file if loc else None, "line": loc.line if loc else None,
-            "column": loc.column if loc else None, "path": p.path, "message": p.message, "hint": p.hint}
+            "column": loc.column if loc else None, "path": p.path, "message": message, "hint": hint}
+
+
+HINT_LINE = "\n    hint: "  # how a Problem, and a message written as one, sets its hint under the message
+GUESS = "; did you mean "  # a close match named at the end of a one-line message (a flag's value, a command)
 
 
 def error_dict(err: NetspecError) -> dict[str, Any]:

@@ -43,7 +43,7 @@ class Classification(Task):
             data, k, desc = self._synthetic()
         else:
             if self.n_inputs > 1 and self.data_name in ("npz", "pt"):
-                data, desc = D.named_inputs(cfg, dict(self.first_net.inputs))
+                data, desc = D.named_inputs(cfg, dict(self.first_net.inputs), self.name)
                 y = data.tensors[-1]
                 k = int(y.max()) + 1 if not y.is_floating_point() and y.numel() and y.dim() == 1 else None
             elif self.n_inputs > 1:
@@ -55,7 +55,7 @@ class Classification(Task):
                                    "the targets 'y'"))
             else:
                 data, k, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want,
-                                           self.input_name, train=True)
+                                           self.input_name, train=True, targets_for=self.name)
         val = None
         if isinstance(data, TensorSet):
             y = data.tensors[-1]
@@ -64,10 +64,10 @@ class Classification(Task):
                                 f"{D.describe_shape(y)}\n    hint: use 'task: regression' for real-valued targets")
             self._check_label_shape(y, desc)
             if cfg.val_path and self.n_inputs > 1:
-                val, _ = D.named_inputs(cfg, dict(self.first_net.inputs), train=False)
+                val, _ = D.named_inputs(cfg, dict(self.first_net.inputs), self.name, train=False)
             elif cfg.val_path:
                 val, _, _ = D.labelled(cfg.model_copy(update={"name": self.data_name}), want,
-                                       self.input_name, train=False)
+                                       self.input_name, train=False, targets_for=self.name)
             else:
                 data, val = split(data, self.cfg.val_split, self.cfg.seed)
         need_classes(k, out, self.last_net.name, f"data '{self.data_name}'")

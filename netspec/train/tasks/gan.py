@@ -48,7 +48,8 @@ class GAN(Task):
 
     def load_data(self) -> DataBundle:
         want = next(iter(self.g.output_types().values()))
-        data, _, desc = D.labelled(self.cfg.data.model_copy(update={"name": self.data_name}), want, "generator output")
+        data, _, desc = D.labelled(self.cfg.data.model_copy(update={"name": self.data_name}), want, "generator output",
+                                  targets_for=None)  # real samples alone
         self.tanh = output_meaning(self.g) == "bounded"  # outputs in [-1, 1]
         if isinstance(data, TensorSet):
             x = data.tensors[0] * 2 - 1 if self.tanh else data.tensors[0]

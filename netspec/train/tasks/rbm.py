@@ -46,7 +46,7 @@ class RBMTask(Task):
         cfg = self.cfg.data
         binarize = cfg.binarize or "binarize" not in cfg.model_fields_set
         data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name, "binarize": binarize}),
-                                   self.input_type, self.input_name)
+                                   self.input_type, self.input_name, targets_for=None)
         if isinstance(data, TensorSet):
             data = TensorSet(data.tensors[0])
         train, val = split(data, self.cfg.val_split, self.cfg.seed)

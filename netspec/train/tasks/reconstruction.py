@@ -38,7 +38,8 @@ class Reconstruction(Task):
             data = sine(cfg.samples, int(T), int(want.shape[-1]), 1, self.cfg.seed, None)
             data, desc = TensorSet(data.tensors[0]), f"sine waves ({cfg.samples} × {T} steps)"
         else:
-            data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name)
+            data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name,
+                                      targets_for=None)  # the input is the target
         if isinstance(data, TensorSet):
             x = data.tensors[0]
             if not D.dims_match(tuple(x.shape[1:]), out.shape):

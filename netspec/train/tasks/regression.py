@@ -63,11 +63,12 @@ class Regression(Task):
                 raise DataError(f"the network '{self.first_net.name}' takes {len(self.first_net.inputs)} inputs "
                                 f"({', '.join(self.first_net.inputs)}); data '{self.data_name}' gives one\n    hint: "
                                 f"an .npz or .pt file with one array per input, named after it, and the targets 'y'")
-            data, desc = D.named_inputs(cfg, dict(self.first_net.inputs))
+            data, desc = D.named_inputs(cfg, dict(self.first_net.inputs), self.name)
             self.n_inputs = len(self.first_net.inputs)
             data = TensorSet(*data.tensors[:-1], data.tensors[-1].float())
         else:
-            data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name)
+            data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name,
+                                      targets_for=self.name)
             if not isinstance(data, TensorSet):
                 raise DataError("regression needs in-memory arrays (npz, pt, csv)")
             data = TensorSet(data.tensors[0], data.tensors[1].float())

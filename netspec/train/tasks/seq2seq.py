@@ -63,9 +63,8 @@ class Seq2Seq(Task):
             data = reversal(cfg.samples, cfg.length, vocab, self.cfg.seed)
             desc = f"sequence reversal ({cfg.samples} sequences of {cfg.length}, {vocab - 2} symbols)"
         elif self.data_name in ("npz", "pt"):
-            x, y = D.load_file(str(cfg.path))
-            if y is None:
-                raise DataError(f"{cfg.path}: seq2seq needs source and target id arrays ('x' and 'y')")
+            x, y = D.load_file(str(cfg.path), targets_for=self.name)
+            assert y is not None  # load_file refuses a file without targets
             data, desc = TensorSet(x, y), str(cfg.path)
         else:
             raise DataError(f"task seq2seq takes data 'reversal' or an npz/pt file of (source, target) ids, "
