@@ -195,7 +195,9 @@ def _imported_blocks(raw: PosDict, file: str) -> dict[str, Location]:
     return found
 
 
-_USED_AT = re.compile(r"used at (?P<file>.+):(?P<line>\d+):(?P<column>\d+)\)$")
+# "(in block 'b', used at FILE:L:C)" or, for a block used more than once, "used at FILE:L:C, ... and FILE:L:C)":
+# the first use
+_USED_AT = re.compile(r"used at (?P<file>.+?):(?P<line>\d+):(?P<column>\d+)(?=\)$|, | and )")
 
 
 def _problems(out: Analysis, err: NetspecError, severity: str) -> None:

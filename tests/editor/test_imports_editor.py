@@ -42,6 +42,16 @@ def test_a_problem_in_the_library_is_shown_at_the_use_with_its_own_place(tmp_pat
     assert diag.message.startswith(f"{tmp_path / 'lib.yaml'}:5:")
 
 
+def test_a_problem_in_a_library_block_used_twice_is_one_diagnostic_at_the_first_use(tmp_path: Path):
+    (tmp_path / "lib.yaml").write_text(LIB.replace("{units: $width}", "{units: $width, colour: red}"),
+                                       encoding="utf-8")
+    twice = SPEC.replace("  - dense: 2\n", "  - mlp: {width: 3}\n")
+    found = analyze(twice, str(tmp_path / "net.yaml"))
+    [diag] = [d for d in found.diagnostics if "colour" in d.message]
+    assert (diag.line, diag.column) == (3, 4)  # `mlp` on line 4 (0-based 3), its first use; not the imports
+    assert "net.yaml:4:5 and " in diag.message and "net.yaml:5:5)" in diag.message
+
+
 def test_a_missing_library_is_shown_at_the_import(tmp_path: Path):
     found = analyze(SPEC, str(tmp_path / "net.yaml"))
     diag = next(d for d in found.diagnostics if "cannot import 'lib.yaml'" in d.message)
