@@ -69,6 +69,12 @@ def stdin_used() -> bool:
     return bool(_STDIN)
 
 
+def forget_stdin() -> None:
+    """A new command reads its standard input afresh (a process runs one; tests and callers of ``main``
+    run several in one process)."""
+    _STDIN.clear()
+
+
 def clip(text: str) -> str:
     """A piece of the command line as a message quotes it: cut to 40 characters."""
     return text if len(text) <= 40 else text[:37] + "..."

@@ -136,6 +136,9 @@ def quiet_torch_noise() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    loaded = sys.modules.get("netspec.cli.args")  # imported by an earlier command of this process, if any
+    if loaded is not None:
+        loaded.forget_stdin()
     quiet_torch_noise()
     parser = build_parser(args_list[0] if args_list else None)
     try:
