@@ -172,3 +172,27 @@ def run_fault(ctx, kill: dict, argv: list[str], result: Path, timeout: float = 1
         p.join()
         raise TimeoutError(f"fault child {kill} ran over {timeout} s")
     return p.exitcode
+
+
+# a 3-feature regression/classification net and a two-input net, for the data-file tests
+MLP3 = """
+name: mlp
+input: [3]
+layers:
+  - dense: {units: 4, activation: relu}
+  - dense: 1
+train: {epochs: 1, batch_size: 16, device: cpu, seed: 0, threads: 1}
+"""
+
+TWO_INPUTS = """
+name: two
+networks:
+  main:
+    inputs:
+      a: [4]
+      b: [3]
+    layers:
+      - concat: {from: [a, b]}
+      - dense: 3
+train: {epochs: 1, batch_size: 8, device: cpu, seed: 0, threads: 1, val_split: 0.25}
+"""

@@ -4,8 +4,17 @@ import math
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Mapping, NamedTuple, Union
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Strict, ValidationError, ValidatorFunctionWrapHandler,
-                      WrapValidator, field_validator, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Strict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from netspec.core.errors import did_you_mean

@@ -9,17 +9,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from train_support import MLP3
 
 from netspec.cli.main import main
 
-MLP = """
-name: mlp
-input: [3]
-layers:
-  - dense: {units: 4, activation: relu}
-  - dense: 1
-train: {epochs: 1, batch_size: 16, device: cpu, seed: 0, threads: 1}
-"""
+MLP = MLP3
 
 IMG = """
 name: img

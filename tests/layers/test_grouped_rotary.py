@@ -9,7 +9,6 @@ netspec's own output.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from train_support import write_spec
+from train_support import MLP3, TWO_INPUTS, write_spec
 
 from netspec.cli.main import main
 from netspec.core.errors import DataError
@@ -17,14 +17,7 @@ from netspec.spec.train import DataConfig
 from netspec.train import api
 from netspec.train import data as D
 
-MLP = """
-name: mlp
-input: [3]
-layers:
-  - dense: {units: 4, activation: relu}
-  - dense: 1
-train: {epochs: 1, batch_size: 16, device: cpu, seed: 0, threads: 1}
-"""
+MLP = MLP3
 
 AE = """
 name: ae
@@ -135,18 +128,7 @@ def test_positional_arrays_are_still_inputs_then_targets(tmp_path):
     assert torch.equal(data.tensors[1], torch.from_numpy(y))
 
 
-TWO = """
-name: two
-networks:
-  main:
-    inputs:
-      a: [4]
-      b: [3]
-    layers:
-      - concat: {from: [a, b]}
-      - dense: 3
-train: {epochs: 1, batch_size: 8, device: cpu, seed: 0, threads: 1, val_split: 0.25}
-"""
+TWO = TWO_INPUTS
 
 
 def test_several_inputs_without_targets_are_refused(tmp_path):

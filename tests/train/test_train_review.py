@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from train_support import write_spec
+from train_support import TWO_INPUTS, write_spec
 
 from netspec.api import analyze
 from netspec.cli.main import main
@@ -159,18 +159,7 @@ def test_eval_on_out_of_vocabulary_data_blames_the_evaluation_data(seq_run, tmp_
 
 
 # --- 5. several inputs from one file ---------------------------------------------------------------------
-TWO = """
-name: two
-networks:
-  main:
-    inputs:
-      a: [4]
-      b: [3]
-    layers:
-      - concat: {from: [a, b]}
-      - dense: 3
-train: {epochs: 1, batch_size: 8, device: cpu, seed: 0, threads: 1, val_split: 0.25}
-"""
+TWO = TWO_INPUTS
 
 
 def test_a_two_input_network_trains_from_arrays_named_after_its_inputs(tmp_path, capsys):

@@ -33,8 +33,8 @@ with E' = E, or ``kv_heads·d`` when grouped (every query head still reads all S
 i.e. ``4·T·E² + 2·T²·E`` for self-attention: what ``torch.utils.flop_counter`` counts with the math
 kernel, and the convention of torchvision's documented ViT figures. Scaling, softmax, masking and
 dropout are not multiply-adds and are not counted, nor is RoPE (elementwise); a causal mask does not
-halve the count (the math and fused kernels compute the full ``T×S`` products). With a symbolic length the MACs are per step
-(symbolic sizes count as 1).
+halve the count (the math and fused kernels compute the full ``T×S`` products). With a symbolic length
+the MACs are per step (symbolic sizes count as 1).
 """
 
 # The kind modules, in the order `netspec kinds` lists their kinds.

@@ -7,7 +7,6 @@ from netspec.core.sizes import size_product
 from netspec.core.types import TensorType
 from netspec.layers.base import READS_STEPS, Bool, Ctx, Float, Int, Layer, number, option_error, register_layer
 
-
 ROPE_THETA = 10000.0  # RoPE's base in the paper (Su et al. 2021, eq. 15) and LLaMA
 
 
