@@ -57,6 +57,7 @@ NO_PADDING = [
      "avg_pool2d"),
     (Functional(F.avg_pool3d, nn.Conv3d, kernel_size=2, ceil_mode=True, count_include_pad=False), [3, 3, 5, 5],
      "avg_pool3d"),
+    (Functional(F.max_pool3d, nn.Conv3d, kernel_size=2, stride=1, padding=1), [3, 3, 5, 5], "max_pool3d"),  # sibling
 ]
 
 
