@@ -12,8 +12,8 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from netspec.backends.torch.compile import compile_network, example_inputs
 from netspec.backends.report.report import NetworkReport
+from netspec.backends.torch.compile import compile_network, example_inputs
 from netspec.ir.graph import NetGraph
 
 

@@ -97,7 +97,7 @@ def _norm(kind: str) -> Callable[[nn.Module], dict[str, Any]]:
 
 def _pool(kind: str) -> Callable[[nn.Module], dict[str, Any]]:
     def make(m: nn.Module) -> dict[str, Any]:
-        if getattr(m, "dilation", 1) not in (1, (1, 1)) or getattr(m, "return_indices", False):
+        if pair(getattr(m, "dilation", 1)) != 1 or getattr(m, "return_indices", False):
             raise ValueError("dilated pooling or pooling that returns indices")
         # count_include_pad=False changes a window's divisor only where the window covers padding: with no
         # padding every window (ceil_mode's last, which hangs over the edge, too) is divided by its cells

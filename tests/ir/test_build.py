@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from torch_truth import assert_matches_torch
 
 import netspec
 from netspec.core.errors import ShapeError
-from torch_truth import assert_matches_torch
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -74,7 +74,8 @@ class PoolBase(Layer):
                 raise ShapeError(
                     f"{AXES[self.N][i]} {n} is smaller than the kernel's {k}: PyTorch's {self.KIND} needs the input "
                     f"({sizes}) at least as large as the kernel {show(self.kernel)} on every axis, before padding; "
-                    f"hint: use a kernel of at most {n} on the {AXES[self.N][i]} axis, or a larger input", option=("kernel", i) if isinstance(self.kernel, list) else "kernel")
+                    f"hint: use a kernel of at most {n} on the {AXES[self.N][i]} axis, or a larger input",
+                    option=("kernel", i) if isinstance(self.kernel, list) else "kernel")
 
     def receptive(self) -> list[tuple[int, int, int]]:
         return [(k, s, 1) for k, s in zip(self.kernels, self.strides)]
