@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from netspec.backends.report.report import NetworkReport
 from netspec.backends.torch.compile import compile_network, example_inputs
 from netspec.ir.graph import NetGraph
 
@@ -36,12 +37,14 @@ def assert_matches_torch(net: NetGraph, batch: int = 2, check_macs: bool = True,
 def _matches(net: NetGraph, batch: int, check_macs: bool) -> torch.nn.Module:
     model = compile_network(net).eval()
     modules = dict(model.named_modules())
-    seen: dict[str, list[tuple[int, ...]]] = {}
+    # a shared layer (``share:``) calls its first use's module again: each module's calls, in order
+    target = {node.name: node.shared or node.name for node in net.nodes}
+    seen: dict[str, list[list[tuple[int, ...]]]] = {name: [] for name in set(target.values())}
     hooks = []
-    for node in net.nodes:
-        assert node.name in modules, f"no submodule '{node.name}' in the compiled module"
-        hooks.append(modules[node.name].register_forward_hook(
-            lambda m, i, o, name=node.name: seen.__setitem__(name, _shapes(o))))
+    for name in seen:
+        assert name in modules, f"no submodule '{name}' in the compiled module"
+        hooks.append(modules[name].register_forward_hook(
+            lambda m, i, o, name=name: seen[name].append(_shapes(o))))
     xs = example_inputs(net, batch)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         out = model(*xs)
@@ -50,15 +53,21 @@ def _matches(net: NetGraph, batch: int, check_macs: bool) -> torch.nn.Module:
     outs = out if isinstance(out, tuple) else (out,)
     want = [tuple(t.shape) for t in net.output_types().values()]
     assert [tuple(o.shape[1:]) for o in outs] == want, "network output shapes differ"
+    calls = {name: iter(shapes) for name, shapes in seen.items()}
     for node in net.nodes:
-        module = modules[node.name]
-        assert seen[node.name] == [tuple(t.shape) for t in node.outputs.values()], f"{node.name}: output shape"
+        module = modules[target[node.name]]
+        assert next(calls[target[node.name]], None) == [tuple(t.shape) for t in node.outputs.values()], \
+            f"{node.name}: output shape"
         params = {n: tuple(p.shape) for n, p in module.named_parameters()}
         assert params == node.params, f"{node.name}: parameters {params} != inferred {node.params}"
         buffers = {n: tuple(b.shape) for n, b in module.named_buffers()}
         assert buffers == node.buffers, f"{node.name}: buffers {buffers} != inferred {node.buffers}"
     assert sum(p.numel() for p in model.parameters()) == net.params
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == net.trainable
+    # buffers: a shared module's count once (model.buffers() yields each tensor once), each in its dtype
+    assert sum(b.numel() for b in model.buffers()) == net.buffers, "buffer total differs from torch's"
+    assert sum(b.numel() * b.element_size() for b in model.buffers()) == NetworkReport(net).buffer_bytes, \
+        "buffer bytes differ from torch's"
     if check_macs:
         assert counter.get_total_flops() == 2 * net.macs * batch, "MACs differ from torch's flop counter"
     return model

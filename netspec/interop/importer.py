@@ -621,10 +621,12 @@ class Importer(Structure):
         window = n.args[1] if len(n.args) > 1 else n.kwargs.get("kernel_size")
         if n.target not in WINDOWED or x is None or not tensor_nodes(window):
             return None
-        call = self.settled(dict(zip(("kernel_size", "stride", "padding", "dilation"), n.args[1:])) | dict(n.kwargs))
+        # the function's own argument names (an average pool has no dilation; its divisor may be overridden)
+        call = self.settled(dict(zip(FUNCTION_MODULES[n.target][1], n.args[1:])) | dict(n.kwargs))
         size = call["kernel_size"]
         size = tuple(size) if isinstance(size, (list, tuple)) else (size,) * (x.dim() - 2)
-        if size != tuple(x.shape[2:]) or pair(call.get("padding", 0)) != 0 or pair(call.get("dilation", 1)) != 1:
+        if size != tuple(x.shape[2:]) or pair(call.get("padding", 0)) != 0 or pair(call.get("dilation", 1)) != 1 \
+                or call.get("divisor_override"):
             return None
         return WINDOWED[n.target]
 

@@ -97,10 +97,15 @@ def _norm(kind: str) -> Callable[[nn.Module], dict[str, Any]]:
 
 def _pool(kind: str) -> Callable[[nn.Module], dict[str, Any]]:
     def make(m: nn.Module) -> dict[str, Any]:
-        if getattr(m, "dilation", 1) not in (1, (1, 1)) or getattr(m, "return_indices", False):
+        if pair(getattr(m, "dilation", 1)) != 1 or getattr(m, "return_indices", False):
             raise ValueError("dilated pooling or pooling that returns indices")
-        if not getattr(m, "count_include_pad", True) or getattr(m, "divisor_override", None):
-            raise ValueError("average pooling that leaves the padding out of the count")
+        # count_include_pad=False changes a window's divisor only where the window covers padding: with no
+        # padding every window (ceil_mode's last, which hangs over the edge, too) is divided by its cells
+        # within the input either way (torch: the divisor is clipped at the input plus padding)
+        if not getattr(m, "count_include_pad", True) and pair(m.padding) != 0:
+            raise ValueError("average pooling with padding that leaves the padding out of the count")
+        if getattr(m, "divisor_override", None):
+            raise ValueError("average pooling with a divisor_override")
         item: dict[str, Any] = {"kernel": pair(m.kernel_size)}
         stride = pair(m.stride)
         if stride not in (None, item["kernel"]):
@@ -393,6 +398,9 @@ FUNCTION_MODULES: dict[Any, tuple[type, tuple[str, ...]]] = {
     F.avg_pool2d: (nn.AvgPool2d, ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
                                   "divisor_override")),
     F.avg_pool1d: (nn.AvgPool1d, ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")),
+    F.max_pool3d: (nn.MaxPool3d, _POOL2D),
+    F.avg_pool3d: (nn.AvgPool3d, ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                                  "divisor_override")),
     F.softmax: (nn.Softmax, ("dim", "_stacklevel", "dtype")), torch.softmax: (nn.Softmax, ("dim", "dtype")),
     F.log_softmax: (nn.LogSoftmax, ("dim", "_stacklevel", "dtype")),
     torch.log_softmax: (nn.LogSoftmax, ("dim", "dtype")),

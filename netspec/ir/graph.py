@@ -76,7 +76,7 @@ class Node:
     trainable: bool = True
     init: Any = None
     buffer_dtypes: dict[str, str] = field(default_factory=dict)
-    shared: str | None = None  # this node applies that node's module (its parameters count there)
+    shared: str | None = None  # this node applies that node's module (its parameters and buffers count there)
     tied: dict[str, tuple[str, str]] = field(default_factory=dict)  # param -> (node, param) it is
     warnings: tuple[str, ...] = ()
     role: str | None = None
@@ -100,9 +100,16 @@ class Node:
     def n_trainable(self) -> int:
         return self.n_params if self.trainable else 0
 
+    @property
+    def own_buffers(self) -> dict[str, tuple[int, ...]]:
+        """Buffers this node owns: none for a shared module, whose buffers count once, where they live
+        (as ``torch.nn.Module.buffers()`` counts them)."""
+        return {} if self.shared else self.buffers
+
     @cached_property
     def n_buffers(self) -> int:
-        return sum(numeric_product(s) for s in self.buffers.values())
+        """Values in the buffers this node owns (:attr:`own_buffers`)."""
+        return sum(numeric_product(s) for s in self.own_buffers.values())
 
 
 @dataclass

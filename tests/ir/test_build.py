@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from torch_truth import assert_matches_torch
 
 import netspec
 from netspec.core.errors import ShapeError
@@ -300,6 +301,32 @@ def test_shared_and_tied_parameters_count_once_as_in_torch():
     expected = torch.nn.functional.linear(fc(model.get_submodule("wte")(x)), fc.weight, fc.bias)
     logits = torch.nn.functional.linear(expected, model.get_submodule("wte").weight)
     assert torch.allclose(model(x), logits)
+
+
+SHARED_BUFFERS = """
+name: sb
+input: [4, 8, 8]
+layers:
+  - batchnorm2d: {}
+    name: bn
+  - residual:
+      layers:
+        - conv2d: {filters: 4, kernel: 3, padding: 1}
+        - batchnorm2d: {}
+          share: bn
+  - batchnorm2d: {}
+    share: bn
+"""
+
+
+def test_a_shared_layers_buffers_count_once_as_in_torch():
+    net = netspec.analyze(SHARED_BUFFERS).network()
+    # bn over 4 channels: running_mean 4 + running_var 4 + num_batches_tracked 1 = 9; the two other uses
+    # apply the same module, so they own none (torch's model.buffers() yields each tensor once)
+    assert net.buffers == 9
+    assert [n.n_buffers for n in net.nodes if n.kind == "batchnorm2d"] == [9, 0, 0]
+    model = assert_matches_torch(net)
+    assert sum(b.numel() for b in model.buffers()) == 9
 
 
 @pytest.mark.parametrize("layer, message", [

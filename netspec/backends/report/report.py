@@ -45,9 +45,10 @@ class NetworkReport:
 
     @property
     def buffer_bytes(self) -> int:
-        """Bytes of the buffers, each in its own dtype (batch norm's step counter is int64)."""
+        """Bytes of the buffers, each in its own dtype (batch norm's step counter is int64); a shared
+        module's buffers count once, where they live."""
         return sum(numeric_product(shape) * DTYPE_BYTES[n.buffer_dtypes.get(name, "float")]
-                   for n in self.graph.nodes for name, shape in n.buffers.items())
+                   for n in self.graph.nodes for name, shape in n.own_buffers.items())
 
     @property
     def activation_bytes(self) -> Count:

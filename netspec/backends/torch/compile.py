@@ -96,7 +96,7 @@ def check_memory(net: NetGraph, copies: int = 1, why: str = "") -> None:
         return
     real = torch.empty(0).element_size()  # the default dtype's (float32: 4 B)
     need = net.params * real + sum(numeric_product(shape) * (8 if n.buffer_dtypes.get(b) == "long" else real)
-                                   for n in net.nodes for b, shape in n.buffers.items())
+                                   for n in net.nodes for b, shape in n.own_buffers.items())
     free = available_memory()
     if free is not None and need * copies > free:
         twice = f" ({copies} × {human_bytes(need)}: {why})" if copies > 1 else ""

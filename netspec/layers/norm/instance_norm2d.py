@@ -50,6 +50,9 @@ class InstanceNorm2d(Layer):
             return {}
         return {"running_mean": (c,), "running_var": (c,), "num_batches_tracked": ()}
 
+    def buffer_dtype(self, name: str) -> str:
+        return "long" if name == "num_batches_tracked" else "float"  # torch's step counter is int64
+
     def label(self) -> str:
         return "instancenorm"
 

@@ -9,5 +9,6 @@ class AvgPool3d(Pool3dBase):
     """3-D average pooling over (C, D, H, W)."""
 
     MODE: ClassVar[str] = "avg"
+    KERNEL_WITHIN_INPUT: ClassVar[bool] = True
     EXAMPLES: ClassVar = [({"kernel": 2, "stride": 2}, [(3, 4, 6, 6)]),
                           ({"kernel": 3, "stride": 2, "ceil_mode": True}, [(2, 5, 6, 7)])]

@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
+from netspec.core.errors import ShapeError
 from netspec.core.fmt import show
 from netspec.core.sizes import conv_out
 from netspec.core.types import TensorType
@@ -28,6 +29,9 @@ class PoolBase(Layer):
     MODE: ClassVar[str] = "max"
     FAMILY: ClassVar[str] = "pool"
     PRIMARY: ClassVar[str] = "kernel"
+    # PyTorch's avg_pool3d also checks the input before padding: each size at least the kernel's
+    # (aten's pool3d_shape_check with check_input_size); the other pools check only the padded input.
+    KERNEL_WITHIN_INPUT: ClassVar[bool] = False
 
     kernel: IntPair = 2
     stride: IntPair | None = Field(default=None, description="default: the kernel size")
@@ -56,9 +60,22 @@ class PoolBase(Layer):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         x = ins[0]
         need_rank(x, (self.N + 1,), f"a {self.N + 1}-D input (channels, {', '.join(AXES[self.N])})")
+        if self.KERNEL_WITHIN_INPUT:
+            self._kernel_within(x)
         out = [check_size(conv_out(n, k, s, p, 1, self.ceil_mode), AXES[self.N][i], self.KIND, ctx, s)
                for i, (n, k, s, p) in enumerate(zip(x.shape[1:], self.kernels, self.strides, self.paddings))]
         return TensorType((x.shape[0], *out), x.dtype)
+
+    def _kernel_within(self, x: TensorType) -> None:
+        """Refuse a kernel larger than the unpadded input on some axis (symbolic sizes are not known yet)."""
+        for i, (n, k) in enumerate(zip(x.shape[1:], self.kernels)):
+            if isinstance(n, int) and n < k:
+                sizes = " × ".join(str(d) for d in x.shape[1:])
+                raise ShapeError(
+                    f"{AXES[self.N][i]} {n} is smaller than the kernel's {k}: PyTorch's {self.KIND} needs the input "
+                    f"({sizes}) at least as large as the kernel {show(self.kernel)} on every axis, before padding; "
+                    f"hint: use a kernel of at most {n} on the {AXES[self.N][i]} axis, or a larger input",
+                    option=("kernel", i) if isinstance(self.kernel, list) else "kernel")
 
     def receptive(self) -> list[tuple[int, int, int]]:
         return [(k, s, 1) for k, s in zip(self.kernels, self.strides)]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import netspec
+from netspec.backends.report.summary import render
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -21,6 +22,34 @@ def test_parameter_and_buffer_bytes_equal_the_state_dict(spec):
     assert net.buffer_bytes == sum(b.numel() * b.element_size() for b in model.buffers())
     state = model.state_dict()
     assert net.param_bytes + net.buffer_bytes == sum(t.numel() * t.element_size() for t in state.values())
+
+
+SHARED_NORM = """
+name: shared_norm
+input: [4, 8, 8]
+layers:
+  - batchnorm2d: {}
+    name: b
+  - conv2d: {filters: 4, kernel: 1}
+  - batchnorm2d: {}
+    share: b
+"""
+
+
+def test_a_shared_layers_buffers_count_once_as_torch_counts_them():
+    report = netspec.check(SHARED_NORM)
+    net = report.networks["shared_norm"]
+    model = netspec.compile(SHARED_NORM)
+    # one batch norm over 4 channels: running_mean 4 + running_var 4 + num_batches_tracked 1 = 9 values,
+    # 4·4 + 4·4 + 1·8 (int64) = 40 bytes; the second use applies the same module
+    assert sum(b.numel() for b in model.buffers()) == 9
+    assert sum(b.numel() * b.element_size() for b in model.buffers()) == 40
+    data = report.to_dict()
+    assert (data["buffers"], data["buffer_bytes"]) == (9, 40)
+    assert [row["buffers"] for row in data["layers"]] == [9, 0, 0]
+    assert net.param_bytes + net.buffer_bytes == sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    text = render(report)
+    assert "buffers: 9 (" in text and "buffers 40 B" in text
 
 
 def test_symbolic_pins_bind_with_the_sizes():
