@@ -8,9 +8,11 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    SerializerFunctionWrapHandler,
     Strict,
     ValidationError,
     ValidatorFunctionWrapHandler,
+    WrapSerializer,
     WrapValidator,
     field_validator,
     model_validator,
@@ -196,8 +198,15 @@ _WRITTEN_INIT = Union[SchemeName, InitSpec, dict[str, InitValue], None]  # type:
 
 # A layer's ``init:``: a scheme for every parameter (its name, or an :class:`InitSpec`), or
 # ``{parameter: scheme | number | nested list}``. Read it through :func:`init_items`.
+def _dump_scheme_for_all(v: Any, handler: SerializerFunctionWrapHandler) -> Any:
+    """The one scheme for all parameters (an :class:`InitSpec`, which the validation union does not list, so
+    that a wrong mapping is one problem, not one per branch) dumped as a mapping; anything else as its type."""
+    return v.model_dump() if isinstance(v, InitSpec) else handler(v)
+
+
 LayerInit = Annotated[Union[SchemeName, dict[str, InitValue], None],  # type: ignore[valid-type]
-                      WrapValidator(_one_scheme_for_all, json_schema_input_type=_WRITTEN_INIT)]
+                      WrapValidator(_one_scheme_for_all, json_schema_input_type=_WRITTEN_INIT),
+                      WrapSerializer(_dump_scheme_for_all)]
 
 
 def init_items(init: Any, params: Any) -> list[tuple[str, Any]]:

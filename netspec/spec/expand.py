@@ -88,6 +88,7 @@ class Expander:
         self.gone: list[dict[str, str]] = []  # per open layer list: names of items left out -> why
         self.left_out = 0  # items left out by `if:` or `repeat: 0` so far
         self.checking = ""  # the block check_definition is checking
+        self.refused: set[str] = set()  # blocks whose definition is wrong (said there): their uses are not unknown
         self.used: set[str] = set()  # the blocks a use reached (a deferred one says its problems with its use)
         self.top_gone: dict[str, str] = {}  # the last layer list closed: names of its items left out -> why
 
@@ -343,6 +344,8 @@ class Expander:
         return args
 
     def unknown_kind(self, kind: str, where: Location | None, path: str) -> None:
+        if kind in self.refused:  # defined, wrongly: its definition's problem is the root cause
+            return
         hint = did_you_mean(kind, [*all_kind_names(), *self.blocks])
         self.problem(f"unknown layer kind '{kind}'", where, path,
                      hint or "run 'netspec kinds' for the list, or define it under 'blocks:'")
@@ -765,12 +768,17 @@ def block_definitions(raw: Any, exp: Expander) -> dict[str, Any]:
         if not isinstance(name, str) or not name.isidentifier():
             exp.problem(f"block name {show(name)} must be an identifier", where, "blocks")
             continue
+        exp.refused.add(name)  # until its definition is accepted below
         if canonical_kind(name):
             exp.problem(f"block name '{name}' is already a layer kind", where, f"blocks.{name}",
                         "choose another name")  # still expanded below, so its uses do not fail too
         if not isinstance(bdef, PosDict) or "layers" not in bdef:
-            exp.problem(f"block '{name}' needs a 'layers' list", where, f"blocks.{name}",
-                        "blocks: {name: {params: {width: 64}, layers: [...]}}")
+            before = len(exp.problems)
+            if isinstance(bdef, PosDict):  # `layer:` for `layers:` is said at the key, with the right word
+                check_keys(bdef, BLOCK_KEYS, f"blocks.{name}.", exp, "a block definition")
+            if len(exp.problems) == before:
+                exp.problem(f"block '{name}' needs a 'layers' list", where, f"blocks.{name}",
+                            "blocks: {name: {params: {width: 64}, layers: [...]}}")
             continue
         check_keys(bdef, BLOCK_KEYS, f"blocks.{name}.", exp, "a block definition")
         params = bdef.get("params") or {}
@@ -785,6 +793,7 @@ def block_definitions(raw: Any, exp: Expander) -> dict[str, Any]:
                         f"(${{{INPUT}.channels}}, ${{{INPUT}.features}})")
             continue
         blocks[name] = bdef
+        exp.refused.discard(name)
     return blocks
 
 

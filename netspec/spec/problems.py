@@ -226,6 +226,7 @@ def _value_error(e: dict[str, Any], spot: Reached, value: Any) -> Problem:
     (``PydanticCustomError("value_error", ..., {"hint": "did you mean 'same'?"})``): the problem's hint."""
     msg = e["msg"].removeprefix("Value error, ")
     msg = msg[0].lower() + msg[1:] if msg else msg
+    msg, _, inline = msg.partition("; hint: ")  # a validator's message with its hint written in: the hint apart
     where, path = spot.where, spot.path
     first = re.match(r"[A-Za-z_][A-Za-z0-9_]*", msg)
     named = (e.get("ctx") or {}).get("key")  # a validator's message about a key it names: at that key
@@ -239,7 +240,7 @@ def _value_error(e: dict[str, Any], spot: Reached, value: Any) -> Problem:
     elif not isinstance(value, dict) and not re.search(r"\bgot\b", msg) and not (
             isinstance(value, str) and show(value) in msg):  # (a number may be in the message by chance: `from 1`)
         msg = f"{msg}; got {show(value)}"
-    return Problem(msg, where, path, str((e.get("ctx") or {}).get("hint") or ""))
+    return Problem(msg, where, path, str((e.get("ctx") or {}).get("hint") or inline))
 
 
 def _field_range(root: type[BaseModel], steps: tuple[Any, ...], tree: Any) -> str:

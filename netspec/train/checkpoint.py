@@ -129,6 +129,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if p.is_dir():
         if not (p / "last.pt").is_file():
             best = p / "best.pt"
+            if (p / "config.yaml").is_file() and not best.is_file():  # a build stopped before its first save
+                raise UsageError(f"{p} holds a run that saved no checkpoint (it stopped before the end of its "
+                                 "first epoch): there is nothing to continue\n    hint: build again with a new "
+                                 f"--out directory, or remove {p} and build into it")
             raise UsageError(f"{p} is a folder but not a run directory: it holds no last.pt"
                              + (f" (a best.pt: give the file, {best})" if best.is_file() else " or best.pt")
                              + "\n    hint: give a checkpoint file, or a run directory `netspec build` wrote "

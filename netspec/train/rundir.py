@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 # the temporary files a killed build may leave: .<name>.<random>.tmp (and the older .<name>.tmp<pid>)
+CHECKPOINTS = ("last.pt", "best.pt")  # what --resume continues from (train/checkpoint.py, train/loop.py)
 STALE_TEMP = re.compile(rf"^\..+{re.escape(TEMP_SUFFIX)}[0-9]*$")
 
 
@@ -142,6 +143,10 @@ def _refuse_a_run(path: Path) -> None:
     entries = sorted(os.listdir(path))
     if entries:
         shown = ", ".join(entries[:6]) + (", …" if len(entries) > 6 else "")
+        if not any(name in entries for name in CHECKPOINTS):  # a run stopped before it saved: nothing to resume
+            raise UsageError(f"{path} already holds a run that saved no checkpoint ({shown}); a build does not "
+                             f"overwrite it\n    hint: give a new --out directory, or remove {path} to start "
+                             "over there (with no checkpoint, --resume has nothing to continue)")
         raise UsageError(f"{path} already holds a run ({shown}); a build does not overwrite it\n"
                          f"    hint: continue it with --resume {path}, or give a new --out directory")
 

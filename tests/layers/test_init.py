@@ -249,3 +249,20 @@ def test_a_per_parameter_init_on_a_structure_is_told_both_forms_for_every_layer_
     (problem,) = info.value.problems
     assert "names the parameters of one layer" in problem.message and "{scheme: ..., options}" in problem.hint
     assert (problem.location.line, problem.location.column) == (5, line.index("{weight") + 1)
+
+
+def test_one_scheme_for_every_parameter_dumps_without_pydantic_warnings():
+    """`init: {scheme: normal, std: 0.02}` on a layer is dumped as the mapping it was (convert's read-back
+    dumps the validated spec): pydantic warned that the value was not of the field's declared union."""
+    import warnings
+
+    from netspec.convert import convert
+
+    text = "input: [6]\nlayers:\n  - dense: {units: 3, init: {scheme: normal, std: 0.02}}\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        written = convert(text, fmt="yaml", to="dsl")
+        layer = netspec.load(text).networks["net"].layers[0]
+        dumped = layer.model_dump(by_alias=True)["init"]
+    assert "init={scheme=normal, std=0.02}" in written
+    assert dumped["scheme"] == "normal" and dumped["std"] == 0.02

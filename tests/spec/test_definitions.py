@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import netspec
-from netspec.core.errors import NetspecError
+from netspec.core.errors import NetspecError, SpecValidationError
 from netspec.frontends import parser_for
 from netspec.spec.load import load, validate_library
 
@@ -133,3 +133,20 @@ def test_an_output_naming_a_layer_left_out_by_if_says_so():
     assert problem.startswith("<string>:2:11: outputs: output 'h' names a layer that is left out (if: false at "
                               "<string>:6:9)")
     assert "hint:" in problem
+
+
+def test_a_wrong_block_definition_is_the_one_problem_not_also_each_use():
+    """Root causes only: `layer:` for `layers:` (said at the key, with the word meant) and params given as a
+    list are each one problem; the uses of those blocks are not also 'unknown layer kind'; a kind nobody
+    defined still is."""
+    text = ("input: [8]\nblocks:\n  mix:\n    params: {h: 2}\n    layer:\n      - dense: $h\n"
+            "  mux:\n    params: [h]\n    layers:\n      - dense: $h\n"
+            "layers:\n  - mix: {h: 2}\n  - mix: {h: 3}\n  - mux: {h: 3}\n  - mox: {h: 3}\n")
+    with pytest.raises(SpecValidationError) as info:
+        netspec.load(text)
+    found = [(p.location.line, p.location.column, p.message) for p in info.value.problems]
+    lines = text.splitlines()
+    assert found == [(5, lines[4].index("layer") + 1, "unknown key 'layer' in a block definition"),
+                     (8, lines[7].index("params") + 1, "block 'params' must map names to defaults (null = required)"),
+                     (15, lines[14].index("mox") + 1, "unknown layer kind 'mox'")]
+    assert info.value.problems[0].hint == "did you mean 'layers'?"

@@ -540,3 +540,20 @@ def test_write_atomic_never_opens_an_existing_path(tmp_path):
     with pytest.raises(RunDirectoryError, match="directory is in the way"):
         write_text_atomic(tmp_path / "sub", "x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt", "sub", "victim"]
+
+
+def test_a_run_that_saved_no_checkpoint_is_not_offered_for_resume(tmp_path, capsys, monkeypatch):
+    """A build stopped before its first checkpoint (here a file-size limit at last.pt) leaves config.yaml:
+    building into it again is refused (nothing is overwritten), and neither refusal sends the user to the
+    other: --resume is not offered, and --resume says there is nothing to continue."""
+    spec = write_spec(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.yaml").write_text("a run that stopped before saving\n", encoding="utf-8")
+    rc, _, err = _cli(capsys, "build", spec, "--out", out, "--epochs", "1")
+    assert rc == 2 and "already holds a run that saved no checkpoint (config.yaml)" in err
+    assert "--resume" not in err.split("hint:")[1].replace("--resume has nothing", "")
+    rc, _, err = _cli(capsys, "build", spec, "--resume", out, "--epochs", "1")
+    assert rc == 2 and "holds a run that saved no checkpoint" in err and "nothing to continue" in err
+    assert sorted(p.name for p in out.iterdir()) == ["config.yaml"]

@@ -101,7 +101,7 @@ def check_memory(net: NetGraph, copies: int = 1, why: str = "") -> None:
     if free is not None and need * copies > free:
         twice = f" ({copies} × {human_bytes(need)}: {why})" if copies > 1 else ""
         raise BuildError(f"{net.name}: its parameters and buffers need {human_bytes(need * copies)}{twice}, more "
-                         f"than the {human_bytes(free)} of memory available; hint: 'netspec check' counts it without "
+                         f"than the {human_bytes(free)} of memory available\n    hint: 'netspec check' counts it without "
                          "building it; in Python, build it on torch's meta device (with torch.device('meta'): "
                          "netspec.compile(...)) to see shapes without data, or use a machine with more memory")
 

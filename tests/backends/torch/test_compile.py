@@ -320,7 +320,7 @@ def test_a_network_larger_than_the_available_memory_is_refused_before_it_is_buil
     monkeypatch.setattr(compiling, "available_memory", lambda: 246_823)
     monkeypatch.setattr(compiling, "initialise", lambda *a: built.append(a))
     with pytest.raises(BuildError, match=r"lenet5: its parameters and buffers need 241.04 KiB, more than the "
-                                         r"241.04 KiB of memory available; hint: 'netspec check'"):
+                                         r"241.04 KiB of memory available\n    hint: 'netspec check'"):
         compiling.compile_network(net)
     assert not built
     monkeypatch.undo()  # exactly enough memory: built
