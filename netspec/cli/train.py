@@ -155,9 +155,10 @@ def add_parser(sub: Any) -> None:
                    help="print every value of an output (default: its shape and the first 16 values)")
     p.set_defaults(run=run_predict)
     p.__class__ = _intermixed(type(p))  # `predict SPEC --checkpoint X INPUTS...`: inputs after the option
-    # an input that starts as a negative number is an input, not an unknown flag: `-0.5,1,2`, `-1e-3,2`
-    # (argparse's own pattern takes only a lone `-3` or `-.5`; none of predict's flags looks like a number)
-    p._negative_number_matcher = re.compile(r"^-\.?\d")
+    # an input that starts as a negative number is an input, not an unknown flag: `-0.5,1,2`, `-1e-3,2`,
+    # `-inf,1` (argparse's own pattern takes only a lone `-3` or `-.5`; none of predict's flags looks like a
+    # number, nor starts -inf or -nan)
+    p._negative_number_matcher = re.compile(r"^-(?:\.?\d|inf|nan)", re.IGNORECASE)
 
 
 def _intermixed(base: type) -> type:

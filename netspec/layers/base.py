@@ -229,8 +229,8 @@ def sample_axis(axis: int, x: TensorType, option: str = "axis", kind: str = "") 
     if not -x.rank <= axis < x.rank:
         where = f"{kind} " if kind else ""
         raise ShapeError(f"{where}{option} {axis} is out of range for an input of rank {x.rank} {x}: expected an "
-                         f"axis {bounds_text(-x.rank, x.rank - 1)} (per-sample axes: 0 is the first after the batch, "
-                         "-1 the last; the batch axis cannot be named)", option=option)
+                         f"axis {bounds_text(-x.rank, x.rank - 1)} (counting per sample, 0 is the first axis after "
+                         "the batch, -1 the last; the batch axis cannot be named)", option=option)
     return axis % x.rank
 
 

@@ -395,6 +395,8 @@ def read_input(p: str, trainer: Trainer) -> tuple[torch.Tensor, torch.Tensor | N
         values = [float(v) for v in p.replace(" ", ",").split(",") if v]
     except ValueError:
         values = []
+    if values and not path.exists() and not all(math.isfinite(v) for v in values):
+        raise DataError(f"'{p}': an input value is not finite (nan or inf); predict reads finite numbers")
     if not values or not all(math.isfinite(v) for v in values):
         raise DataError(f"'{p}' is neither a file (image, .npy, .npz, .pt, .csv) nor comma-separated numbers"
                         if not path.exists() else

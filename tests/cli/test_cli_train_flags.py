@@ -148,6 +148,9 @@ def test_predict_takes_several_negative_inputs_and_still_checks_first(trained, c
     assert rc == 0 and out.count("class") == 2, err
     rc, _, err = _cli(capsys, "predict", "mlp.yaml", "--checkpoint", "run/last.pt", "--first", "-3")
     assert rc == 2 and "--first must be a whole number ≥ 1, got -3" in err, err
+    for text in ("-inf,1,2", "-NaN,1,2"):  # an input, not an unknown flag; refused as not finite
+        rc, _, err = _cli(capsys, "predict", "mlp.yaml", "--checkpoint", "run/last.pt", text)
+        assert rc == 1 and f"'{text}': an input value is not finite" in err, err
 
 
 # --- 6. the hint in its own JSON field ------------------------------------------------------------------
