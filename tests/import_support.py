@@ -29,3 +29,12 @@ def same_function(text: str, model: nn.Module, x: torch.Tensor, atol: float = 1e
     assert a.shape == b.shape
     assert torch.allclose(a, b, atol=atol), float((a - b).abs().max())
     return float((a - b).abs().max())
+
+
+def kinds_in(item: object) -> set[str]:
+    """Every key of an imported spec's layer items, nested ones too (the kinds it holds, and their options)."""
+    if isinstance(item, dict):
+        return set(item) | {k for v in item.values() for k in kinds_in(v)}
+    if isinstance(item, list):
+        return {k for v in item for k in kinds_in(v)}
+    return set()

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from import_support import same_function, sample
+from import_support import kinds_in, same_function, sample
 
 from netspec.interop.importer import NotImportable, import_model
 
@@ -38,12 +38,6 @@ class Functional(nn.Module):
         return self.post(self.fn(torch.relu(self.pre(x)), **self.kwargs))
 
 
-def _kinds(item: object) -> set[str]:
-    if isinstance(item, dict):
-        return set(item) | {k for v in item.values() for k in _kinds(v)}
-    if isinstance(item, list):
-        return {k for v in item for k in _kinds(v)}
-    return set()
 
 
 # sizes the kernel does not divide, so ceil_mode makes a last window that hangs over the edge
@@ -69,7 +63,7 @@ def test_count_include_pad_false_without_padding_imports_as_the_plain_pool(model
         other = type(pool)(pool.kernel_size, pool.stride, pool.padding, pool.ceil_mode, count_include_pad=True)
         assert torch.equal(pool(x), other(x))
     done = import_model(model, shape, name="m")
-    assert kind in _kinds(done.spec["layers"])
+    assert kind in kinds_in(done.spec["layers"])
     same_function(done.text, model, sample(shape))
 
 

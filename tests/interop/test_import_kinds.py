@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn as nn
-from import_support import same_function, sample
+from import_support import kinds_in, same_function, sample
 from torchvision_layout import randomise
 
 from netspec.interop.importer import NotImportable, import_model
@@ -54,12 +54,6 @@ CASES = [  # (model, per-sample input shape, the kind it must import as)
 ]
 
 
-def _kinds(item: object) -> set[str]:
-    if isinstance(item, dict):
-        return set(item) | {k for v in item.values() for k in _kinds(v)}
-    if isinstance(item, list):
-        return {k for v in item for k in _kinds(v)}
-    return set()
 
 
 @pytest.mark.parametrize("model, shape, kind", CASES, ids=[f"{k}-{i}" for i, (_, _, k) in enumerate(CASES)])
@@ -71,7 +65,7 @@ def test_a_module_with_a_netspec_kind_imports_as_it(model, shape, kind):
                 m.running_mean.normal_(0, 0.2)
                 m.running_var.uniform_(0.5, 1.5)
     done = import_model(model, shape, name="m")
-    assert kind in _kinds(done.spec["layers"])
+    assert kind in kinds_in(done.spec["layers"])
     same_function(done.text, model, sample(shape))
 
 
@@ -112,7 +106,7 @@ class Difference(nn.Module):
 def test_a_difference_of_two_tensors_imports_as_subtract():
     model = randomise(Difference())
     done = import_model(model, [5], name="m")
-    assert "subtract" in _kinds(done.spec["layers"])
+    assert "subtract" in kinds_in(done.spec["layers"])
     same_function(done.text, model, sample([5]))
 
 
@@ -177,7 +171,7 @@ class Cuts(nn.Module):
 def test_a_split_into_uneven_pieces_imports_as_split(how):
     model = randomise(Cuts(how))
     done = import_model(model, [4], name="m")
-    assert "split" in _kinds(done.spec["layers"])
+    assert "split" in kinds_in(done.spec["layers"])
     same_function(done.text, model, sample([4]))
 
 
@@ -199,7 +193,7 @@ def test_torchvisions_shufflenet_v2_imports_and_computes_the_same():
     models = pytest.importorskip("torchvision.models")
     model = randomise(models.shufflenet_v2_x0_5())
     done = import_model(model, [3, 64, 64], name="shufflenet")
-    assert "chunk" in _kinds(done.spec)
+    assert "chunk" in kinds_in(done.spec)
     same_function(done.text, model, sample([3, 64, 64]), atol=1e-4)
 
 
