@@ -117,7 +117,7 @@ def test_rotary_over_a_symbolic_length_runs_at_any_length():
 OPTION_ERRORS = [
     ("heads: 6, kv_heads: 4", "kv_heads", "expected a divisor of heads (6)"),
     ("heads: 2, kv_heads: 4", "kv_heads", "expected a divisor of heads (2)"),
-    ("heads: 2, rope_theta: 500000.0", "rope_theta", "add rotary: true"),
+    ("heads: 2, rope_theta: 500000.0", "rope_theta", "base of the rotary embedding; got 500000.0\n    hint: add rotary: true"),
 ]
 
 
@@ -138,7 +138,7 @@ def test_option_errors_are_at_the_value(options, field, fragment):
     with pytest.raises(SpecValidationError) as exc:
         netspec.load(text)
     (problem,) = exc.value.problems
-    assert fragment in problem.message
+    assert fragment in f"{problem.message}\n    hint: {problem.hint}"
     line = text.splitlines()[2]
     assert (problem.location.line, problem.location.column) == (3, line.index(f"{field}:") + len(field) + 3)
 
