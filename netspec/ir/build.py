@@ -553,6 +553,10 @@ class Builder:
         return node
 
     def check_init(self, layer: Layer, params: dict[str, tuple[int, ...]]) -> None:
+        if layer.init is not None and not params:  # its own init: (a group's reaches its layers with parameters)
+            raise ShapeError(f"init: {layer.kind} has no parameters to initialise; hint: write init: on a layer with "
+                             "parameters, or on the group around them (it reaches every layer inside)",
+                             option="init")
         if not isinstance(layer.init, dict):
             return
         for pname, value in layer.init.items():

@@ -360,3 +360,18 @@ def test_share_takes_the_same_options_however_they_are_written():
             "    name: c\n  - conv2d: {filters: 4, kernel: [3, 3], padding: [1, 1]}\n    share: c\n")
     net = netspec.analyze(text).network()
     assert net.params == 4 * 4 * 9 + 4  # one conv's weight and bias, counted once
+
+
+def test_init_on_a_layer_without_parameters_is_refused_at_the_init():
+    """`init:` on a relu initialised nothing and was accepted silently; on a group it reaches the layers
+    with parameters (the relu inside is not an error)."""
+    text = "input: [6]\nlayers:\n  - dense: 3\n  - relu: {}\n    init: {scheme: normal, std: 0.02}\n"
+    with pytest.raises(ShapeError) as info:
+        netspec.analyze(text)
+    (problem,) = info.value.problems
+    assert "relu has no parameters to initialise" in problem.message
+    assert (problem.location.line, problem.location.column) == (5, text.splitlines()[4].index("{") + 1)
+    group = ("input: [6]\nlayers:\n  - group:\n      layers:\n        - dense: 3\n        - relu\n"
+             "    init: {scheme: constant, value: 0.5}\n")
+    model = netspec.compile(group)
+    assert all(bool((p == 0.5).all()) for p in model.parameters())  # weight and bias of the dense layer
