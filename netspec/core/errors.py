@@ -113,9 +113,10 @@ class DataError(NetspecError):
     """A data set does not fit the network or cannot be loaded."""
 
 
-def close_matches(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
+def close_matches(word: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
     """The choices close to ``word``, best first; case does not count against a match (``C3`` finds
-    ``c3``) and a choice that differs from the word only in case comes first. Never the word itself."""
+    ``c3``) and a choice that differs from the word only in case comes first. Never the word itself.
+    ``cutoff``: difflib's similarity from 0 to 1 (0.8: a letter or two off in a word of five)."""
     import difflib  # only a wrong spec needs it: `check` of a valid one does not pay for the import
 
     by_lower: dict[str, list[str]] = {}
@@ -123,7 +124,7 @@ def close_matches(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
         by_lower.setdefault(choice.lower(), []).append(choice)
     text = str(word)
     same = [c for c in by_lower.get(text.lower(), []) if c != text]
-    close = difflib.get_close_matches(text.lower(), sorted(by_lower), n=n, cutoff=0.6)
+    close = difflib.get_close_matches(text.lower(), sorted(by_lower), n=n, cutoff=cutoff)
     return list(dict.fromkeys([*same, *(c for low in close for c in by_lower[low] if c != text)]))[:n]
 
 

@@ -576,21 +576,16 @@ class Builder:
 
 def _option_differences(layer: Layer, other: Layer) -> list[str]:
     """The options (beyond the item keys and the activation applied after the module) in which ``layer``
-    differs from ``other``, the layer whose module it would call (``share:``), as ``causal: true here,
-    false there``. A size written as one number equals the same number for every axis."""
-    def same(a: Any, b: Any) -> bool:
-        flat = lambda v: tuple(v) if isinstance(v, (list, tuple)) else v  # noqa: E731
-        a, b = flat(a), flat(b)
-        if isinstance(a, tuple) and not isinstance(b, tuple):
-            a, b = b, a
-        if isinstance(b, tuple) and not isinstance(a, tuple) and b and all(x == b[0] for x in b):
-            b = b[0]
-        return a == b
+    differs from ``other``, a layer of the same kind whose module it would call (``share:``), as
+    ``causal: true here, false there``. A size written as one number equals that number on every axis."""
+    def norm(v: Any) -> Any:  # [3, 3] and 3 are one kernel
+        if isinstance(v, (list, tuple)):
+            return v[0] if v and all(x == v[0] for x in v) else tuple(v)
+        return v
 
-    base = set(type(layer).__pydantic_fields__) - _MODULE_FIELDS_IGNORED if type(layer) is type(other) else set()
     return [f"{name}: {show(getattr(layer, name))} here, {show(getattr(other, name))} there"
-            for name in type(layer).__pydantic_fields__ if name in base
-            and not same(getattr(layer, name), getattr(other, name))]
+            for name in type(layer).__pydantic_fields__ if name not in _MODULE_FIELDS_IGNORED
+            and norm(getattr(layer, name)) != norm(getattr(other, name))]
 
 
 _MODULE_FIELDS_IGNORED = {*Layer.__pydantic_fields__, "activation"}  # item keys; the activation runs after

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netspec.core.errors import Location, Problem, did_you_mean
+from netspec.core.errors import Location, Problem, close_matches, did_you_mean
 from netspec.core.source import PosDict
 from netspec.frontends import Library, read_imports
 from netspec.frontends.keys import IMPORTS_KEY, LIBRARY_KEYS, NETWORK_MARKERS, TOP_KEYS
@@ -33,9 +33,7 @@ class ImportingExpander(Expander):
         """Where an import failed (its problem is said), a name that is neither a kind nor very close to one
         is most likely one of its blocks: not a second problem (root causes only). One a letter or two from
         a kind (``dennse``) is a misspelling whatever the import holds, and is said."""
-        import difflib
-
-        if self.unread and not difflib.get_close_matches(kind, all_kind_names(), n=1, cutoff=0.8):
+        if self.unread and not close_matches(kind, all_kind_names(), n=1, cutoff=0.8):
             return
         super().unknown_kind(kind, where, path)
 
