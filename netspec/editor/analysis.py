@@ -25,6 +25,7 @@ from netspec.frontends.keys import IMPORTS_KEY
 from netspec.ir.build import build_graph
 from netspec.ir.graph import Graph, GroupInfo, NetGraph, Node
 from netspec.layers import canonical_kind, layer_class
+from netspec.layers.base import field_info
 from netspec.spec.imports import is_library
 from netspec.spec.load import validate, validate_library
 
@@ -357,12 +358,11 @@ def option_doc(kind: str, option: str) -> str:
     canon = canonical_kind(kind)
     if canon is None:
         return ""
-    for name, info in layer_class(canon).model_fields.items():
-        if (info.alias or name) == option:
-            default = "required" if info.is_required() else f"default `{info.get_default(call_default_factory=True)}`"
-            what = info.description or f"option of {canon}"
-            return f"`{option}` — {what} ({default})"
-    return ""
+    info = field_info(layer_class(canon), option)
+    if info is None:
+        return ""
+    default = "required" if info.is_required() else f"default `{info.get_default(call_default_factory=True)}`"
+    return f"`{option}` — {info.description or f'option of {canon}'} ({default})"
 
 
 def hover_text(info: Line) -> str:

@@ -26,7 +26,7 @@ from netspec.editor.outline import Outline, indent
 from netspec.frontends.dsl.grammar import KEYWORDS, NOT_OPTIONS
 from netspec.frontends.keys import BLOCK_KEYS, IF, ITEM_KEYS, NETWORK_KEYS, REPEAT, TOP_KEYS
 from netspec.layers import canonical_kind, layer_class, layer_kinds
-from netspec.layers.base import Layer, aliases_of
+from netspec.layers.base import Layer, aliases_of, field_info
 from netspec.layers.structure.residual import Residual
 from netspec.spec.expr import FUNCTIONS, INPUT, InputView
 from netspec.spec.model import Expect
@@ -487,7 +487,7 @@ def _model_at(path: list[str]) -> type[BaseModel] | None:
     path = path[at:]  # a network's `expect:` too (networks: {enc: {expect: ...}})
     model: type[BaseModel] = SECTIONS[path[0]]
     for key in path[1:]:
-        info = next((f for n, f in model.model_fields.items() if (f.alias or n) == key), None)
+        info = field_info(model, key)
         sub = _submodel(info.annotation) if info is not None else None
         if sub is None:
             return None
@@ -539,10 +539,8 @@ def _fields(model: type[BaseModel], sep: str = ": ") -> list[Candidate]:
 
 
 def _field_doc(model: type[BaseModel], key: str) -> str:
-    for name, info in model.model_fields.items():
-        if (info.alias or name) == key:
-            return info.description or ""
-    return ""
+    info = field_info(model, key)
+    return (info.description or "") if info is not None else ""
 
 
 def _item_keys(exclude: frozenset[str] | set[str] = frozenset(), sep: str = ": ") -> list[Candidate]:

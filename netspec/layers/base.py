@@ -29,6 +29,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 import netspec.layers.index as index
@@ -779,3 +780,8 @@ def field_names(cls: type[BaseModel]) -> tuple[str, ...]:
     """Names a user may write for a model's fields (aliases where set). Kept per class: the expander
     asks for every item."""
     return tuple(f.alias or n for n, f in cls.model_fields.items())
+
+
+def field_info(cls: type[BaseModel], key: str) -> FieldInfo | None:
+    """The field a user writes as ``key`` (its alias where set, as :func:`field_names` lists), or None."""
+    return next((f for n, f in cls.model_fields.items() if (f.alias or n) == key), None)
