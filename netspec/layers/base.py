@@ -14,6 +14,7 @@ automatically (give it ``EXAMPLES``).
 
 import functools
 import importlib
+import math
 import sys
 import threading
 import typing
@@ -34,7 +35,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 import netspec.layers.index as index
 from netspec.core.errors import Location, ShapeError, UnknownLayerError, did_you_mean
-from netspec.core.fmt import bounds_text, show
+from netspec.core.fmt import bounds_text, number_text, show
 from netspec.core.names import MODULE_ATTRIBUTES, reserved_name
 from netspec.core.sizes import Dim
 from netspec.core.source import walk
@@ -80,6 +81,9 @@ def _bool_value(v: Any) -> Any:
 def _float_value(v: Any) -> Any:
     if isinstance(v, (bool, str)):
         raise PydanticCustomError("float_type", "Input should be a valid number")
+    if isinstance(v, float) and not math.isfinite(v):  # before the bounds: the reason is nan/inf, not the range
+        raise PydanticCustomError("value_error", "expected a finite number; got {got}", {
+            "got": number_text(v), "hint": "a layer's option is a finite number (.nan and .inf are not)"})
     return v
 
 
