@@ -244,10 +244,10 @@ OPTION_CASES = [
     ("input: [5, 6]\nlayers:\n  - dense: {units: 4, name: m}\n  - attention: {heads: 2, kdim: 3, from: [input, m]}\n",
      "kdim: |3", "layers[1].kdim", "4 features"),
     ("input [5, 6]\nm: dense 4\nattention 2 kdim=3 from input, m\n", "kdim=|3", "layers[1].kdim", "4 features"),
-    # an adaptive pool to 0 rows
-    ("input: [3, 8, 8]\nlayers:\n  - adaptive_avg_pool2d: [0, 2]\n", "adaptive_avg_pool2d: |[0, 2]",
-     "layers[0].output_size", "between 1 and"),
-    ("input [3, 8, 8]\nadaptive_avg_pool2d [0, 2]\n", "adaptive_avg_pool2d |[0, 2]", "layers[0].output_size",
+    # an adaptive pool to 0 rows: at the 0, the element of the list that is wrong
+    ("input: [3, 8, 8]\nlayers:\n  - adaptive_avg_pool2d: [0, 2]\n", "adaptive_avg_pool2d: [|0, 2]",
+     "layers[0].output_size[0]", "between 1 and"),
+    ("input [3, 8, 8]\nadaptive_avg_pool2d [0, 2]\n", "adaptive_avg_pool2d [|0, 2]", "layers[0].output_size[0]",
      "between 1 and"),
     # init inside time_distributed belongs on the time_distributed layer: at the child's init
     ("input: [5, 4, 6]\nlayers:\n  - time_distributed:\n      layers:\n        - dense: {units: 3, init: zeros}\n",
