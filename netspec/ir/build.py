@@ -320,8 +320,8 @@ class Builder:
         else:
             ins = [cur]
         if layer.ARITY == 1 and len(ins) != 1:
-            raise ShapeError(f"{layer.kind} takes one input, got {len(ins)} in from: {layer.from_}; hint: name one "
-                             "node in from:, or merge them first (add, concat)")
+            raise ShapeError(f"{layer.kind} takes one input, got {len(ins)} in from: [{', '.join(layer.from_)}]; hint: "
+                             "name one node in from:, or merge them first (add, concat)")
         if layer.ARITY is None and len(ins) < 2:
             raise ShapeError(f"{layer.kind} merges two or more inputs, got {len(ins)}; "
                              "hint: from: [a, b] names the nodes to merge")
@@ -555,7 +555,7 @@ class Builder:
 
     def check_init(self, layer: Layer, params: dict[str, tuple[int, ...]]) -> None:
         if layer.init is not None and not params:  # its own init: (a group's reaches its layers with parameters)
-            raise ShapeError(f"init: {layer.kind} has no parameters to initialise; hint: write init: on a layer with "
+            raise ShapeError(f"init: this {layer.kind} has no parameters to initialise; hint: write init: on a layer with "
                              "parameters, or on the group around them (it reaches every layer inside)",
                              option="init")
         if not isinstance(layer.init, dict):
