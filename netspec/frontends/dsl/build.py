@@ -31,6 +31,9 @@ class Builder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.problems: list[Problem] = []
+        # Problems after which the tree is still whole (a size with the wrong number of axes is kept as written):
+        # the spec stage reports them with its own (SpecSyntaxError.partial).
+        self.kept: list[Problem] = []
         self.blocks: dict[str, list[str]] = {}
         self.imports = False  # the file imports libraries (whose blocks' parameters are not known here)
 
@@ -340,8 +343,8 @@ class Builder:
             hint = f"{has}: write {right}{example}"
         else:  # a bare number here would set the primary: `conv1d 3x3 8`
             hint = f"{has}: write {key}={right} (a bare number here sets {cls.PRIMARY})"
-        self.fail(f"'{key}' of {kind}: expected {axes_text(axes)} (one per axis) or one number; got {written}",
-                  where, hint)
+        self.kept.append(Problem(f"'{key}' of {kind}: expected {axes_text(axes)} (one per axis) or one number; got "
+                                 f"{written}", where, hint=hint))
 
     def options_hint(self, cls: type) -> str:
         opts = [f for f in field_names(cls) if f not in NOT_BARE]  # the kind's own (not every layer's name, init, ...)
