@@ -78,8 +78,8 @@ def expand_deferred(use: DeferredUse, inputs: list[Any], count: int | None = Non
     group["args"] = dict(use.args)
     out = exp.body(use.block, group, {**use.env, INPUT: InputView(first.shape, first.dtype)}, use.path, use.stack,
                    use.places)
-    problems = [Problem(f"{p.message} ({argument_context(p.location) or exp.context})", p.location, p.path, p.hint)
-                for p in exp.problems]
+    problems = [p if argument_context(p.location) else Problem(f"{p.message} ({exp.context})", p.location, p.path,
+                                                                p.hint) for p in exp.problems]  # (an argument's says)
     return DeferredExpansion(None if problems else out, problems, exp.count)
 
 
@@ -116,7 +116,8 @@ class Expander:
         self.tally.count = value
 
     def problem(self, message: str, where: Location | None, path: str, hint: str = "") -> None:
-        self.problems.append(Problem(message, where, path, hint))
+        context = argument_context(where)  # at a block argument: which one, and where the definition uses it
+        self.problems.append(Problem(f"{message} ({context})" if context else message, where, path, hint))
 
     # --- layers ---------------------------------------------------------------------------------
     def layers(self, raw: Any, where: Location | None, path: str, env: dict[str, Any],
@@ -200,7 +201,9 @@ class Expander:
         if not isinstance(kind, str):
             self.problem(f"a layer kind must be a name, got {show(kind)}", where, path)
             return []
-        cond_where = args.value_where(IF)  # a problem with the condition is at its value
+        # a problem with the condition or the count is at its value (a block argument's: at the argument)
+        cond_where = self.argument(args.get(IF), args.value_where(IF)) or args.value_where(IF)
+        repeat_where = self.argument(args.get(REPEAT), args.value_where(REPEAT)) or args.value_where(REPEAT)
         cond = args.pop(IF, True)
         repeat = args.pop(REPEAT, None)
         if repeat is None:
@@ -216,12 +219,12 @@ class Expander:
             return [one] if one is not None else []
         if is_expr(repeat):
             before = len(self.problems)
-            repeat = self.value(repeat, env, args.value_where(REPEAT), f"{path}.{REPEAT}")
+            repeat = self.value(repeat, env, repeat_where, f"{path}.{REPEAT}")
             if len(self.problems) > before:
                 return []
         if isinstance(repeat, bool) or not isinstance(repeat, int) or not 0 <= repeat <= MAX_REPEAT:
             self.problem(f"{REPEAT} must be a whole number {bounds_text(0, MAX_REPEAT)}, got {show(repeat)}",
-                         args.value_where(REPEAT), f"{path}.{REPEAT}")
+                         repeat_where, f"{path}.{REPEAT}")
             return []
         if repeat == 0:
             self.leave_out(args, env, f"repeat: 0 at {args.where(REPEAT)}" if args.where(REPEAT) else "repeat: 0")
@@ -254,7 +257,7 @@ class Expander:
             if len(body) == 1 and self.count + size * (repeat - 1 - i) > MAX_LAYERS:
                 self.over = True
                 self.problem(f"{REPEAT}: {repeat} copies of {size:,} layer{'s' if size > 1 else ''} make the spec "
-                             f"larger than {MAX_LAYERS:,} layers", args.value_where(REPEAT), f"{path}.{REPEAT}",
+                             f"larger than {MAX_LAYERS:,} layers", repeat_where, f"{path}.{REPEAT}",
                              "lower the repeat counts (repeats inside blocks multiply)")
                 return []
         if not body:
@@ -542,9 +545,12 @@ class Expander:
                     value = self.layers(value, bdef.where(key), f"blocks.{name}.{key}", env2, (*stack, name))
                 elif is_expr(value):
                     before = len(self.problems)
+                    arg = self.argument(value, bdef.value_where(key))  # `shortcut: $s`: a wrong one is the argument's
                     value = self.value(value, env2, bdef.where(key), f"blocks.{name}.{key}")
                     if len(self.problems) > before:
                         return None
+                    if arg is not None:
+                        group.key_pos[key] = arg
                 group[key] = value
         group["layers"] = self.layers(bdef.get("layers"), bdef.where("layers"), f"{path}→{name}.layers", env2,
                                       (*stack, name))

@@ -136,3 +136,23 @@ def test_dsl_an_argument_passed_on_is_at_the_use_that_wrote_it():
             "block outer(k) {\n  inner k=$k\n}\nouter k=9\nflatten\n")
     p = _problem(text)
     assert _at(p) == _place(text, "outer k=", "9"), str(p)
+
+
+@pytest.mark.parametrize("layer,value", [
+    ("dense: {units: 4, repeat: $k}", "-1"),  # a layer's count
+    ("dense: {units: 4, if: $k}", "3"),  # a layer's condition
+], ids=["repeat", "if"])
+def test_an_item_key_from_an_argument_is_at_the_argument(layer, value):
+    text = BLOCK.replace("[3, 8, 8]", "[4]") % (layer, value)
+    p = _problem(text)
+    assert _at(p) == _place(text, "- down: {k: ", value), str(p)
+    assert f"the argument 'k' of block 'down'; the definition uses it at <string>:{_place(text, layer, '$k')}" \
+        in p.message, p.message
+
+
+def test_a_residual_option_from_an_argument_is_at_the_argument():
+    text = ("input: [4]\nblocks:\n  down:\n    params: {s: null}\n    residual: true\n    shortcut: $s\n"
+            "    layers:\n      - dense: {units: 4}\nlayers:\n  - down: {s: bogus}\n")
+    p = _problem(text)
+    assert _at(p) == _place(text, "- down: {s: ", "bogus"), str(p)
+    assert "the argument 's' of block 'down'" in p.message, p.message
