@@ -36,6 +36,8 @@ CASES = [
     ("input [4]\na: dense 3\ndense 3 tie={wieght=a}\n", "did you mean 'weight'?", ""),
     ("input [4]\nsequential init={weight=zeros} {\n  dense 3\n  dense 3\n}\n", "or set init=... on the layer itself",
      "init={param=...} names the parameters of one layer"),
+    ("input [4]\ndense 3 init={weight={normal={std=0.02, mean=1}}}\n",
+     "name it with the key 'scheme': {scheme=normal, std=0.02, mean=1}", ""),
 ]
 
 # YAML's way of writing an option, a kind's value or an item, as a hint would spell it
