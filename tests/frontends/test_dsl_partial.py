@@ -63,3 +63,27 @@ def test_a_file_the_parser_cannot_read_past_stops_there(tmp_path):
     text = "input [3, 8, 8]\nconv 4 3x3x3\nconv 4 5 strde=2 ,\n"
     problems = _problems(text, tmp_path)
     assert _places(problems) == [_where(text, 3, ",")]  # the grammar's error: nothing after it is read
+
+
+@pytest.mark.parametrize("line,piece", [
+    ("conv 4 5 kernel=3", "kernel=3"),  # a value given twice: the first is kept
+    ("conv 4 3x3 activation=relu activation=tanh", "activation=tanh"),
+])
+def test_a_value_given_twice_is_reported_with_the_other_problems(tmp_path, line, piece):
+    text = f"input [3, 8, 8]\n{line}\ndense 3 activation=relux\n"
+    problems = _problems(text, tmp_path)
+    assert _places(problems) == [_where(text, 2, piece), _where(text, 3, "relux")]
+    assert "is given twice" in problems[0].message
+
+
+def test_a_misplaced_description_is_reported_with_the_other_problems(tmp_path):
+    text = 'input [4]\nresidual {\n  description "x"\n  dense 4\n}\ndense 3 activation=relux\n'
+    problems = _problems(text, tmp_path)
+    assert _places(problems) == [_where(text, 3, "description"), _where(text, 6, "relux")]
+
+
+def test_a_problem_that_leaves_something_out_is_alone(tmp_path):
+    # the input is not made: validating the rest would only say "the network has no input" (not a root cause)
+    text = "network n {\n  input from a, b\n  dense 3 activation=relux\n}\n"
+    problems = _problems(text, tmp_path)
+    assert len(problems) == 1 and "an input comes from one network" in problems[0].message

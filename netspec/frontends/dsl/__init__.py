@@ -42,8 +42,8 @@ def parse_dsl(text: str, file: str = "<string>") -> Any:
     Raises:
         SpecSyntaxError: the text is not a well-formed spec, each problem located with the line,
             a caret under the column, what was expected and a hint. Where the only problems leave the tree
-            whole (sizes with the wrong number of axes, kept as written), its ``partial`` is the tree, for the
-            spec stage to report the rest of the file's problems with these.
+            whole (a size with the wrong number of axes, kept as written; a value given twice), its ``partial``
+            is the tree, for the spec stage to report the rest of the file's problems with these.
     """
     if len(text.encode("utf-8", "replace")) > MAX_TEXT_BYTES:
         raise SpecSyntaxError(f"{file}: spec is larger than {MAX_TEXT_BYTES // 1_000_000} MB; refusing to parse it")
