@@ -585,7 +585,8 @@ class Builder:
         hint = ("write init: on the layer whose weights they use" + (f" ({_quoted({**shares, **tied})})"
                                                                      if shares or tied else "") + ", or remove it here")
         if not why:
-            why, hint = ["its layers have no parameters"], "remove it, or write init: on a group with layers that have parameters"
+            why = ["its layers have no parameters"]
+            hint = "remove it, or write init: on a group with layers that have parameters"
         path = layer.path or inner.path
         self.current, self.current_scope, self.current_ins = layer, inner.parent or inner, ()  # the group failed
         raise ShapeError(problems=[Problem(f"init: nothing to initialise in {what}: {'; '.join(why)}",
@@ -594,8 +595,8 @@ class Builder:
 
     def check_init(self, layer: Layer, params: dict[str, tuple[int, ...]]) -> None:
         if layer.init is not None and not params:  # its own init: (a group's reaches its layers with parameters)
-            raise ShapeError(f"init: this {layer.kind} has no parameters to initialise; hint: write init: on a layer with "
-                             "parameters, or on the group around them (it reaches every layer inside)",
+            raise ShapeError(f"init: this {layer.kind} has no parameters to initialise; hint: write init: on a layer "
+                             "with parameters, or on the group around them (it reaches every layer inside)",
                              option="init")
         if not isinstance(layer.init, dict):
             return

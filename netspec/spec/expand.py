@@ -505,8 +505,9 @@ class Expander:
         ``places`` where the use writes the arguments given (a value put into the body from one is located
         at the argument)."""
         outer = self.frame
-        self.frame = {key: at if isinstance(at, ArgValue) else ArgValue(at.file, at.line, at.column, arg=key, block=name)
-                      for key, at in (places or {}).items() if at is not None}  # passed on: where first written
+        self.frame = {key: at if isinstance(at, ArgValue) else  # an argument passed on: where it was first written
+                      ArgValue(at.file, at.line, at.column, arg=key, block=name)
+                      for key, at in (places or {}).items() if at is not None}
         try:
             return self.body_of(name, group, env2, path, stack)
         finally:

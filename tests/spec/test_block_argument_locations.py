@@ -35,7 +35,8 @@ def _at(p: Problem) -> str:
     return f"{p.location.line}:{p.location.column}"
 
 
-BLOCK = "input: [3, 8, 8]\nblocks:\n  down:\n    params: {k: null}\n    layers:\n      - %s\nlayers:\n  - down: {k: %s}\n"
+BLOCK = ("input: [3, 8, 8]\nblocks:\n  down:\n    params: {k: null}\n    layers:\n      - %s\nlayers:\n"
+         "  - down: {k: %s}\n")
 
 # (the layer of the definition, the argument's value, where the definition's value that uses it starts, a
 # message fragment)
@@ -62,18 +63,18 @@ def test_yaml_a_wrong_argument_is_at_the_argument(layer, value, used, fragment):
 
 
 def test_an_argument_passed_on_is_at_the_use_that_wrote_it():
-    text = ("input: [3, 8, 8]\nblocks:\n  inner:\n    params: {k: null}\n    layers:\n      - max_pool2d: {kernel: $k}\n"
-            "  outer:\n    params: {k: null}\n    layers:\n      - inner: {k: $k}\nlayers:\n  - outer: {k: 9}\n")
+    text = ("input: [3, 8, 8]\nblocks:\n  inner:\n    params: {k: null}\n    layers:\n"
+            "      - max_pool2d: {kernel: $k}\n  outer:\n    params: {k: null}\n    layers:\n      - inner: {k: $k}\n"
+            "layers:\n  - outer: {k: 9}\n")
     p = _problem(text)
     assert _at(p) == _place(text, "- outer: {k: ", "9"), str(p)
     assert "the argument 'k' of block 'outer'" in p.message, p.message
 
 
 def test_a_block_reading_its_input_is_at_the_argument():  # expanded by the builder once `in` is known
-    shape = "input: [3, 8, 8]\nblocks:\n  down:\n    params: {k: null}\n    layers:\n      - %s\nlayers:\n  - down: {k: %s}\n"
     for layer, value in [("conv2d: {filters: '${in.channels}', kernel: $k}", "-1"),  # validation
                          ("conv2d: {filters: '${in.channels}', kernel: $k}", "9")]:  # shape
-        text = shape % (layer, value)
+        text = BLOCK % (layer, value)
         p = _problem(text)
         assert _at(p) == _place(text, "- down: {k: ", value), str(p)
         assert "the argument 'k' of block 'down'" in p.message, p.message
@@ -81,7 +82,8 @@ def test_a_block_reading_its_input_is_at_the_argument():  # expanded by the buil
 
 def test_what_is_not_an_argument_stays_in_the_definition():
     # a default (not given at the use) and an expression computing a new value are the definition's
-    text = (BLOCK % ("max_pool2d: {kernel: $k}", "9")).replace("{k: null}", "{k: 9}").replace("- down: {k: 9}", "- down")
+    text = (BLOCK % ("max_pool2d: {kernel: $k}", "9")).replace("{k: null}", "{k: 9}")
+    text = text.replace("- down: {k: 9}", "- down")
     p = _problem(text)
     assert _at(p) == _place(text, "kernel: $k", "$k"), str(p)
     text = BLOCK % ("max_pool2d: {kernel: '${k * 3}'}", "3")

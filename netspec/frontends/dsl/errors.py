@@ -400,8 +400,8 @@ def _names() -> dict[str, frozenset[str]]:
     if not _NAMES:
         from netspec.frontends.dsl.grammar import WORDS, axes_of, literal_words
         from netspec.layers.activations import ACTIVATIONS
-        from netspec.layers.init import INIT_SCHEMES
         from netspec.layers.base import all_kind_names, field_names, layer_kinds
+        from netspec.layers.init import INIT_SCHEMES
 
         kinds = layer_kinds()
         _NAMES["kinds"] = frozenset(all_kind_names())
