@@ -76,7 +76,15 @@ class UsageError(NetspecError):
 
 
 class SpecSyntaxError(NetspecError):
-    """The text is not well-formed YAML or DSL."""
+    """The text is not well-formed YAML or DSL.
+
+    ``partial``: the raw tree, where the frontend could still read the whole file around its problems (a DSL
+    size with the wrong number of axes, kept as written; a value given twice): the spec stage then validates it
+    and reports its problems together with these, in file order. None where the text could not be read."""
+
+    def __init__(self, message: str = "", problems: Iterable[Problem] = (), partial: object = None) -> None:
+        super().__init__(message, problems)
+        self.partial = partial
 
 
 class SpecValidationError(NetspecError):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from netspec.backends.report.report import make_report
-from netspec.core.errors import Location, NetspecError, Problem
+from netspec.core.errors import Location, NetspecError, Problem, SpecSyntaxError
 from netspec.core.sizes import Count, count_text
 from netspec.core.source import PosDict
 from netspec.core.types import fmt_shape
@@ -27,7 +27,7 @@ from netspec.ir.graph import Graph, GroupInfo, NetGraph, Node
 from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import field_info
 from netspec.spec.imports import is_library
-from netspec.spec.load import validate, validate_library
+from netspec.spec.load import validate, validate_library, with_the_rest
 
 ERROR, WARNING = "error", "warning"
 _WORD = re.compile(r"[\w$.\-+]+")
@@ -150,6 +150,9 @@ def _run(out: Analysis) -> None:
     try:
         raw = parser_for(out.fmt)(out.text, out.file)
     except NetspecError as err:
+        if isinstance(err, SpecSyntaxError) and err.partial is not None:  # the rest of the file read: its problems too
+            stem = Path(out.file).stem
+            err = with_the_rest(err, out.file, stem if stem.isidentifier() else "net")
         _problems(out, err, ERROR)
         return
     out.outline = Outline(raw, out.lines, dsl=out.fmt == "dsl")

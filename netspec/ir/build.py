@@ -31,7 +31,7 @@ from netspec.ir.graph import Failure, Graph, GroupInfo, NetGraph, Node
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import MAX_RANK, Ctx, Layer, check_layout, walk_layers
 from netspec.layers.init import forms_hint
-from netspec.spec.carried import ArgName, DeferredUse, arg_names, deferred_use, use_context
+from netspec.spec.carried import ArgName, DeferredUse, arg_names, argument_context, deferred_use, use_context
 from netspec.spec.expand import expand_deferred
 from netspec.spec.load import dsl_terms, validate_layers
 from netspec.spec.model import MAX_DIM, Network, Spec
@@ -65,6 +65,7 @@ class Scope:
         # What a structure kind's `trainable:`/`init:` mean: the same for every layer inside it.
         self.frozen = parent.frozen if parent else False
         self.init: Any = parent.init if parent else None
+        self.owner: Layer | None = None  # the structure item whose own init: this scope holds (checked at close)
 
     def full(self, short: str) -> str:
         return f"{self.prefix}.{short}" if self.prefix else short
@@ -151,7 +152,8 @@ class Builder:
                 Problem(f"block '{use.block}' did not expand to a valid group", use.where, use.path)]
             context = use_context(use)
             raise SpecValidationError(problems=_in_file_order(
-                [Problem(f"{p.message} ({context})", p.location, p.path, p.hint) for p in problems]))
+                [Problem(f"{p.message} ({argument_context(p.location) or context})", p.location, p.path, p.hint)
+                 for p in problems]))
         return layers[0]
 
     def open_group(self, layer: Layer | None, scope: Scope, name: str | None = None, kind: str | None = None) -> Scope:
@@ -168,6 +170,7 @@ class Builder:
                                  "layer inside, or set init: on the layer itself", option="init")
             if layer.init is not None:
                 inner.init = layer.init
+                inner.owner = layer
         label = layer.label() if layer else (kind or "scope")
         info = GroupInfo(inner.prefix, layer.kind if layer else (kind or "scope"), label, scope.prefix, block, where,
                          topology=getattr(layer, "TOPOLOGY", None) or kind or "chain")
@@ -182,6 +185,8 @@ class Builder:
         assert info is not None
         info.children = list(inner.children)
         info.output = out
+        if inner.owner is not None:
+            self.check_group_init(inner)
         if inner.parent is not None:
             inner.parent.names[inner.short] = out
         self.everything[inner.prefix] = out
@@ -319,8 +324,8 @@ class Builder:
         else:
             ins = [cur]
         if layer.ARITY == 1 and len(ins) != 1:
-            raise ShapeError(f"{layer.kind} takes one input, got {len(ins)} in from: {layer.from_}; hint: name one "
-                             "node in from:, or merge them first (add, concat)")
+            raise ShapeError(f"{layer.kind} takes one input, got {len(ins)} in from: [{', '.join(layer.from_)}]; hint: "
+                             "name one node in from:, or merge them first (add, concat)")
         if layer.ARITY is None and len(ins) < 2:
             raise ShapeError(f"{layer.kind} merges two or more inputs, got {len(ins)}; "
                              "hint: from: [a, b] names the nodes to merge")
@@ -552,10 +557,46 @@ class Builder:
                              "layer with parameters", option=about or option)
         return node
 
+    def check_group_init(self, inner: Scope) -> None:
+        """A group's ``init:`` must reach a parameter: refused, at the ``init:``, when every layer inside shares
+        another's weights (``share:``), has its parameters tied, sets its own ``init:`` or has no parameters
+        (on such a layer itself it is refused too: it would initialise nothing)."""
+        layer = inner.owner
+        assert layer is not None
+        inside = [n for n in self.nodes if n.group == inner.prefix or n.group.startswith(inner.prefix + ".")]
+        shares: dict[str, None] = {}
+        tied: dict[str, None] = {}
+        own = False
+        for n in inside:
+            if not n.params:
+                continue
+            if n.init is not inner.init:
+                own = True  # its own init: (or a group's inside): this one does not reach it
+            elif n.shared is not None:
+                shares[n.shared] = None
+            elif len(n.tied) == len(n.params):
+                tied.update((f"{src}.{p}", None) for src, p in n.tied.values())
+            else:
+                return  # reached: a layer with parameters of its own
+        what = f"block '{layer.block}'" if getattr(layer, "block", None) else f"this {layer.kind}"
+        why = [f"its layers share the weights of {_quoted(shares)}"] if shares else []
+        why += [f"their parameters are tied to {_quoted(tied)}"] if tied else []
+        why += ["the layers with parameters have their own init"] if own else []
+        hint = ("write init: on the layer whose weights they use" + (f" ({_quoted({**shares, **tied})})"
+                                                                     if shares or tied else "") + ", or remove it here")
+        if not why:
+            why = ["its layers have no parameters"]
+            hint = "remove it, or write init: on a group with layers that have parameters"
+        path = layer.path or inner.path
+        self.current, self.current_scope, self.current_ins = layer, inner.parent or inner, ()  # the group failed
+        raise ShapeError(problems=[Problem(f"init: nothing to initialise in {what}: {'; '.join(why)}",
+                                           layer.option_where(("init",)) or layer.where or inner.where,
+                                           f"{path}.init ({inner.prefix})" if path else inner.prefix, hint)])
+
     def check_init(self, layer: Layer, params: dict[str, tuple[int, ...]]) -> None:
         if layer.init is not None and not params:  # its own init: (a group's reaches its layers with parameters)
-            raise ShapeError(f"init: {layer.kind} has no parameters to initialise; hint: write init: on a layer with "
-                             "parameters, or on the group around them (it reaches every layer inside)",
+            raise ShapeError(f"init: this {layer.kind} has no parameters to initialise; hint: write init: on a layer "
+                             "with parameters, or on the group around them (it reaches every layer inside)",
                              option="init")
         if not isinstance(layer.init, dict):
             return
@@ -597,6 +638,12 @@ def _in_file_order(problems: list[Problem]) -> list[Problem]:
         if not any(q.location == p.location and q.message == p.message for q in out):
             out.append(p)
     return sorted(out, key=lambda p: (p.location.line, p.location.column) if p.location else (1 << 30, 0))
+
+
+def _quoted(names: dict[str, None]) -> str:
+    """'a', 'a' and 'b', 'a', 'b' and 'c'."""
+    q = [f"'{n}'" for n in names]
+    return q[0] if len(q) == 1 else ", ".join(q[:-1]) + f" and {q[-1]}"
 
 
 def _shapes(params: dict[str, tuple[int, ...]]) -> str:
@@ -654,6 +701,10 @@ def _in_blocks(err: NetspecError, scope: Scope | None) -> NetspecError:
     for p in err.problems:
         if " used at " in p.message or AT_ARGUMENT in p.message or any(w == p.location for _, w in uses):
             out.append(p)
+            continue
+        argument = argument_context(p.location)
+        if argument:  # at the argument that gave the value: where the definition uses it is the context
+            out.append(Problem(f"{p.message} ({argument})", p.location, p.path, p.hint))
             continue
         context = ", ".join(f"in block '{b}', used at {w}" for b, w in uses)
         out.append(Problem(f"{p.message} ({context})", p.location, p.path, p.hint))

@@ -225,12 +225,14 @@ def _item_error(index: int, kind: str, message: str, value: Any) -> ValidationEr
         type=PydanticCustomError(kind, "{message}", {"message": message}), loc=(index,), input=value)])
 
 
-def option_error(field: str, message: str, value: Any) -> ValidationError:
+def option_error(field: str | tuple[str | int, ...], message: str, value: Any) -> ValidationError:
     """An error about one option, to raise from a kind's model validator (a check across options):
     pydantic reports it at that option (``layers[0].groups``, its own line and column) with its value,
-    not at the layer with the whole mapping."""
+    not at the layer with the whole mapping. ``field`` may be a path into the option (``("padding", 1)``:
+    one element of a list, reported at that element)."""
+    loc = (field,) if isinstance(field, str) else tuple(field)
     return ValidationError.from_exception_data("Layer", [InitErrorDetails(
-        type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=(field,), input=value)])
+        type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=loc, input=value)])
 
 
 def torch_dim(axis: int) -> int:

@@ -128,8 +128,8 @@ class InitSpec(BaseModel):
             named = [k for k in written if k in INIT_SCHEMES]  # `{normal: {std: 0.02}}`: the scheme as a key
             if len(written) == 1 and named:
                 options = data[named[0]] if isinstance(data[named[0]], dict) else {}
-                hint = f"name it with the key 'scheme': scheme: {named[0]}" + "".join(
-                    f", {key}: {value}" for key, value in options.items() if isinstance(key, str))
+                hint = f"name it with the key 'scheme': {{scheme: {named[0]}" + "".join(  # a mapping: each format's
+                    f", {key}: {show(value)}" for key, value in options.items() if isinstance(key, str)) + "}"
             elif takers:
                 hint += f" ({'the one that takes' if len(takers) == 1 else 'those that take'} {', '.join(written)})"
             what = (f"'{named[0]}' is written as a key" if len(written) == 1 and named else

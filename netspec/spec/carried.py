@@ -4,6 +4,8 @@ through pydantic validation as a plain ``str``, so these ``str`` subclasses carr
 - :class:`Deferred`: the path of a block use that reads its input's type (``$in``), with the
   :class:`DeferredUse` the builder expands once that type is known (``spec.expand.expand_deferred``).
 - :class:`ArgName`, :class:`ArgPath`: names given as block arguments, looked up where the block is used.
+- :class:`ArgValue`, :class:`ArgKey`: the places of values put into a block's body from its arguments: a
+  problem with such a value is located at the argument, where the use writes it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,53 @@ class DeferredUse:
     context: str = ""  # "in block 'a' used at f:3:5" for a use inside another deferred expansion
     item_keys: dict[str, tuple[Any, Location | None]] = field(default_factory=dict)  # name, from, ... of the use
     args: dict[str, Any] = field(default_factory=dict)  # the arguments given (for the label)
+    places: dict[str, Location | None] = field(default_factory=dict)  # where each argument's value is written
+
+
+@dataclass(frozen=True, eq=False)
+class ArgValue(Location):
+    """Where a block argument's value is written at the use (``- down: {k: 9}``: the 9), standing for the place
+    in the block's definition the value was put into (``kernel: $k``): a problem with that value is the
+    argument's, and is located there. Equal to (and hashed as) a plain location at the same place."""
+
+    arg: str = ""  # the parameter ("k")
+    block: str = ""  # the block it was given to
+    defined: Location | None = None  # where the definition uses it
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Location) and (self.file, self.line, self.column) == (
+            other.file, other.line, other.column)
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.line, self.column))
+
+    def context(self) -> str:
+        """What a problem located here adds: which argument it is, and where the definition uses it."""
+        return f"the argument '{self.arg}' of block '{self.block}'" + (
+            f"; the definition uses it at {self.defined}" if self.defined is not None else "")
+
+
+@dataclass(frozen=True, eq=False)
+class ArgKey(Location):
+    """A key of a block definition (``kernel:`` in ``kernel: $k``) whose value is a block argument: a problem
+    with the key stays at the key, one with the value goes to the argument (:meth:`of_value`)."""
+
+    argument: ArgValue | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Location) and (self.file, self.line, self.column) == (
+            other.file, other.line, other.column)
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.line, self.column))
+
+    def of_value(self) -> Location:
+        return self.argument if self.argument is not None else super().of_value()
+
+
+def argument_context(where: Location | None) -> str:
+    """The context a problem located at a block argument adds (:meth:`ArgValue.context`), or ''."""
+    return where.context() if isinstance(where, ArgValue) else ""
 
 
 class Deferred(str):

@@ -33,7 +33,17 @@ from netspec.layers import canonical_kind, layer_class
 from netspec.layers.base import Layer, all_kind_names, field_names
 from netspec.layers.structure.residual import Residual
 from netspec.layers.structure.sequential import Sequential
-from netspec.spec.carried import ArgName, Deferred, DeferredUse, Tally, carry_args, use_context
+from netspec.spec.carried import (
+    ArgKey,
+    ArgName,
+    ArgValue,
+    Deferred,
+    DeferredUse,
+    Tally,
+    argument_context,
+    carry_args,
+    use_context,
+)
 from netspec.spec.expr import FUNCTIONS, INPUT, ExprError, InputView, evaluate, is_expr, names_in
 
 MAX_REPEAT = 1000
@@ -66,8 +76,10 @@ def expand_deferred(use: DeferredUse, inputs: list[Any], count: int | None = Non
         group[key] = value
         group.key_pos[key] = where
     group["args"] = dict(use.args)
-    out = exp.body(use.block, group, {**use.env, INPUT: InputView(first.shape, first.dtype)}, use.path, use.stack)
-    problems = [Problem(f"{p.message} ({exp.context})", p.location, p.path, p.hint) for p in exp.problems]
+    out = exp.body(use.block, group, {**use.env, INPUT: InputView(first.shape, first.dtype)}, use.path, use.stack,
+                   use.places)
+    problems = [p if argument_context(p.location) else Problem(f"{p.message} ({exp.context})", p.location, p.path,
+                                                                p.hint) for p in exp.problems]  # (an argument's says)
     return DeferredExpansion(None if problems else out, problems, exp.count)
 
 
@@ -91,6 +103,9 @@ class Expander:
         self.refused: set[str] = set()  # blocks whose definition is wrong (said there): their uses are not unknown
         self.used: set[str] = set()  # the blocks a use reached (a deferred one says its problems with its use)
         self.top_gone: dict[str, str] = {}  # the last layer list closed: names of its items left out -> why
+        # The block body being expanded: its parameters given at the use -> where the use writes each (a
+        # value put in from one, `kernel: $k`, is located there: see ArgValue).
+        self.frame: dict[str, ArgValue] = {}
 
     @property
     def count(self) -> int:
@@ -101,7 +116,8 @@ class Expander:
         self.tally.count = value
 
     def problem(self, message: str, where: Location | None, path: str, hint: str = "") -> None:
-        self.problems.append(Problem(message, where, path, hint))
+        context = argument_context(where)  # at a block argument: which one, and where the definition uses it
+        self.problems.append(Problem(f"{message} ({context})" if context else message, where, path, hint))
 
     # --- layers ---------------------------------------------------------------------------------
     def layers(self, raw: Any, where: Location | None, path: str, env: dict[str, Any],
@@ -185,7 +201,9 @@ class Expander:
         if not isinstance(kind, str):
             self.problem(f"a layer kind must be a name, got {show(kind)}", where, path)
             return []
-        cond_where = args.value_where(IF)  # a problem with the condition is at its value
+        # a problem with the condition or the count is at its value (a block argument's: at the argument)
+        cond_where = self.argument(args.get(IF), args.value_where(IF)) or args.value_where(IF)
+        repeat_where = self.argument(args.get(REPEAT), args.value_where(REPEAT)) or args.value_where(REPEAT)
         cond = args.pop(IF, True)
         repeat = args.pop(REPEAT, None)
         if repeat is None:
@@ -201,12 +219,12 @@ class Expander:
             return [one] if one is not None else []
         if is_expr(repeat):
             before = len(self.problems)
-            repeat = self.value(repeat, env, args.value_where(REPEAT), f"{path}.{REPEAT}")
+            repeat = self.value(repeat, env, repeat_where, f"{path}.{REPEAT}")
             if len(self.problems) > before:
                 return []
         if isinstance(repeat, bool) or not isinstance(repeat, int) or not 0 <= repeat <= MAX_REPEAT:
             self.problem(f"{REPEAT} must be a whole number {bounds_text(0, MAX_REPEAT)}, got {show(repeat)}",
-                         args.value_where(REPEAT), f"{path}.{REPEAT}")
+                         repeat_where, f"{path}.{REPEAT}")
             return []
         if repeat == 0:
             self.leave_out(args, env, f"repeat: 0 at {args.where(REPEAT)}" if args.where(REPEAT) else "repeat: 0")
@@ -239,7 +257,7 @@ class Expander:
             if len(body) == 1 and self.count + size * (repeat - 1 - i) > MAX_LAYERS:
                 self.over = True
                 self.problem(f"{REPEAT}: {repeat} copies of {size:,} layer{'s' if size > 1 else ''} make the spec "
-                             f"larger than {MAX_LAYERS:,} layers", args.value_where(REPEAT), f"{path}.{REPEAT}",
+                             f"larger than {MAX_LAYERS:,} layers", repeat_where, f"{path}.{REPEAT}",
                              "lower the repeat counts (repeats inside blocks multiply)")
                 return []
         if not body:
@@ -418,6 +436,7 @@ class Expander:
         group.path = path
         group["kind"] = Residual.KIND if bdef.get(Residual.KIND) else Sequential.KIND  # `residual: true`
         values: dict[str, Any] = {}
+        places: dict[str, Location | None] = {}  # where each argument's value is written
         bad = False  # a wrong argument: its body is not expanded (what it would say follows from the argument)
         meant: set[str] = set()  # parameters a misspelled argument was probably meant for
         for key, value in args.items():
@@ -428,6 +447,7 @@ class Expander:
                 if type(value) is str:  # a name written here names a layer of this scope (see ArgName)
                     value = ArgName(value, path, name, args.where(key), f"{path}.{key}")
                 values[key] = value
+                places[key] = args.value_where(key)
             else:
                 bad = True
                 close = close_matches(key, params) if isinstance(key, str) else []
@@ -446,9 +466,9 @@ class Expander:
         if bad:
             return None
         if self.reads_input(name):
-            return self.defer(name, group, values, env2, where, path, stack)
+            return self.defer(name, group, values, env2, where, path, stack, places)
         group["args"] = {k: v for k, v in values.items()}
-        return self.body(name, group, env2, path, stack)
+        return self.body(name, group, env2, path, stack, places)
 
     def reads_input(self, name: str) -> bool:
         """Whether block ``name``'s definition uses ``in`` (its input's type) anywhere but in the blocks
@@ -467,11 +487,11 @@ class Expander:
         return self.lazy[name]
 
     def defer(self, name: str, group: PosDict, values: dict[str, Any], env: dict[str, Any], where: Location | None,
-              path: str, stack: tuple[str, ...]) -> PosDict:
+              path: str, stack: tuple[str, ...], places: dict[str, Location | None]) -> PosDict:
         """A use of a block that reads its input's type: an empty group, expanded by the graph builder."""
         use = DeferredUse(name, env, where, path, stack, self.nesting, self.blocks, self.file, self.tally,
                           self.context, {k: (v, group.where(k)) for k, v in group.items() if k in ITEM_KEYS},
-                          dict(values))
+                          dict(values), dict(places))
         group["kind"] = Sequential.KIND
         group["block"] = name
         group["args"] = {k: v for k, v in values.items()}
@@ -479,9 +499,22 @@ class Expander:
         group.path = Deferred(path, use)
         return group
 
-    def body(self, name: str, group: PosDict, env2: dict[str, Any], path: str, stack: tuple[str, ...]
-             ) -> PosDict | None:
-        """A block's group: its kind (``residual:``), its options and its layers, ``env2`` its parameters."""
+    def body(self, name: str, group: PosDict, env2: dict[str, Any], path: str, stack: tuple[str, ...],
+             places: dict[str, Location | None] | None = None) -> PosDict | None:
+        """A block's group: its kind (``residual:``), its options and its layers, ``env2`` its parameters,
+        ``places`` where the use writes the arguments given (a value put into the body from one is located
+        at the argument)."""
+        outer = self.frame
+        self.frame = {key: at if isinstance(at, ArgValue) else  # an argument passed on: where it was first written
+                      ArgValue(at.file, at.line, at.column, arg=key, block=name)
+                      for key, at in (places or {}).items() if at is not None}
+        try:
+            return self.body_of(name, group, env2, path, stack)
+        finally:
+            self.frame = outer
+
+    def body_of(self, name: str, group: PosDict, env2: dict[str, Any], path: str, stack: tuple[str, ...]
+                ) -> PosDict | None:
         bdef = self.blocks[name]
         group.path = path
         given = group["args"] if "args" in group else {k: v for k, v in env2.items() if k != INPUT}
@@ -513,9 +546,12 @@ class Expander:
                     value = self.layers(value, bdef.where(key), f"blocks.{name}.{key}", env2, (*stack, name))
                 elif is_expr(value):
                     before = len(self.problems)
+                    arg = self.argument(value, bdef.value_where(key))  # `shortcut: $s`: a wrong one is the argument's
                     value = self.value(value, env2, bdef.where(key), f"blocks.{name}.{key}")
                     if len(self.problems) > before:
                         return None
+                    if arg is not None:
+                        group.key_pos[key] = arg
                 group[key] = value
         group["layers"] = self.layers(bdef.get("layers"), bdef.where("layers"), f"{path}→{name}.layers", env2,
                                       (*stack, name))
@@ -677,15 +713,39 @@ class Expander:
             for k, v in value.items():  # scalars, most options, are copied without a call (or a path)
                 plain = type(v) in _SCALARS or type(v) is str and not v.startswith("$")
                 out[k] = v if plain else self.substitute(v, env, f"{path}.{k}", out.value_where(k))
+                arg = None if plain else self.argument(v, out.value_where(k))
+                key = out.key_pos.get(k)
+                if arg is not None and key is not None:  # the value is an argument's: a problem with it is there
+                    out.key_pos[k] = ArgKey(key.file, key.line, key.column, (arg.line, arg.column), argument=arg)
             return out
         if isinstance(value, list):
             item_pos = list(getattr(value, "item_pos", [None] * len(value)))
-            return PosList([self.substitute(v, env, f"{path}[{i}]", item_pos[i] if i < len(item_pos) else where)
-                            for i, v in enumerate(value)], pos=getattr(value, "pos", None), item_pos=item_pos)
+            items = [self.substitute(v, env, f"{path}[{i}]", item_pos[i] if i < len(item_pos) else where)
+                     for i, v in enumerate(value)]
+            for i, v in enumerate(value):
+                arg = self.argument(v, item_pos[i] if i < len(item_pos) else where)
+                if arg is not None and i < len(item_pos):
+                    item_pos[i] = arg
+            return PosList(items, pos=getattr(value, "pos", None), item_pos=item_pos)
         return self.value(value, env, where, path) if is_expr(value) else value
 
 
+    def argument(self, value: Any, defined: Location | None) -> ArgValue | None:
+        """Where the use writes the block argument ``value`` names when it is one of the current body's
+        given arguments as it is (``$k``, ``${k}``), standing for ``defined`` (its place in the definition);
+        else None (a literal, a default, or an expression computing something new from it)."""
+        if not self.frame or type(value) is not str:
+            return None
+        match = _ARGUMENT.fullmatch(value)
+        name = match and (match.group(1) or match.group(2))
+        at = self.frame.get(name) if name else None
+        if at is None:
+            return None
+        return ArgValue(at.file, at.line, at.column, arg=at.arg, block=at.block, defined=defined)
+
+
 _SCALARS = frozenset((int, float, bool, type(None)))
+_ARGUMENT = re.compile(r"\$([A-Za-z_]\w*)|\$\{\s*([A-Za-z_]\w*)\s*\}")  # a parameter as it is: $k, ${k}
 
 
 def _option_ok(key: str, value: Any) -> bool:

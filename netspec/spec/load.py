@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from netspec.core.errors import Problem, SpecValidationError
+from netspec.core.errors import Problem, SpecSyntaxError, SpecValidationError
 from netspec.core.source import PosDict, map_leaves, strip_positions, to_raw, walk
 from netspec.frontends import DSL_SUFFIXES, parser_for, read_source
 from netspec.frontends.keys import BLOCK_CHILDREN, ITEM_KEYS
@@ -33,17 +33,43 @@ def load(source: str | os.PathLike[str] | Spec | dict[str, Any], fmt: str | None
     if isinstance(source, dict):
         return validate(to_raw(source))  # a dict that contains itself is refused there, with its path
     text, file, fmt = read_source(source, fmt)
-    raw = parser_for(fmt)(text, file)
     default = Path(file).stem if file != "<string>" else "net"
     default = default if default.isidentifier() else "net"
     try:
+        raw = parser_for(fmt)(text, file)
         return validate(raw, file, default)
+    except SpecSyntaxError as err:
+        if err.partial is None:
+            raise
+        err = with_the_rest(err, file, default)  # the rest of the file read: its problems too
+        if fmt != "dsl" or file.lower().endswith(DSL_SUFFIXES):
+            raise err from None
+        from netspec.frontends.dsl.errors import in_dsl_terms
+
+        raise type(err)(problems=in_dsl_terms(err.problems, (*DSL_SUFFIXES, file))) from None  # DSL text's own
     except SpecValidationError as err:
         if fmt != "dsl" or file.lower().endswith(DSL_SUFFIXES):  # a .ns file's hints are in DSL words already
             raise
         from netspec.frontends.dsl.errors import in_dsl_terms
 
         raise type(err)(problems=in_dsl_terms(err.problems, (*DSL_SUFFIXES, file))) from None  # DSL text's own
+
+
+def with_the_rest(err: SpecSyntaxError, file: str = "<string>", default_name: str = "net") -> SpecSyntaxError:
+    """A syntax error whose frontend still read the whole file (``err.partial``, the raw tree) with the
+    problems validating that tree finds, in file order: root causes only, so none at a place the syntax
+    error already points at (the value it refused, kept as written)."""
+    if err.partial is None:
+        return err
+    try:
+        validate(err.partial, file, default_name)
+    except SpecValidationError as more:
+        said = {p.location for p in err.problems if p.location is not None}
+        rest = [p for p in more.problems if p.location is None or p.location not in said]
+        here = sorted([*err.problems, *(p for p in rest if p.location is not None and p.location.file == file)],
+                      key=lambda p: (p.location.line, p.location.column) if p.location else (0, 0))
+        return SpecSyntaxError(problems=[*here, *(p for p in rest if p not in here)])
+    return err
 
 
 def validate(raw: Any, file: str = "<string>", default_name: str = "net", base: str | None = None) -> Spec:

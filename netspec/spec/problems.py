@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from netspec.core.errors import Problem, did_you_mean
 from netspec.core.fmt import bounds_text, schema_bounds, show
 from netspec.core.source import Reached, walk
+from netspec.spec.carried import argument_context
 
 _EXPECTED = {
     "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
@@ -93,9 +94,14 @@ def _members_own(errs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _in_uses(problem: Problem, spot: Reached) -> Problem:
     """A problem inside a block definition says which use of the block it comes from (as the graph
-    builder's do): "(in block 'head', used at f:12:5)". One at the use itself already points there."""
+    builder's do): "(in block 'head', used at f:12:5)". One at the use itself already points there; one at an
+    argument the use gives (a value put into the definition from it) says which argument, and where the
+    definition uses it."""
     if not spot.uses or problem.location is None or " used at " in problem.message:
         return problem
+    argument = argument_context(problem.location)
+    if argument:  # a value the use gave as an argument: located there, the definition's place as context
+        return Problem(f"{problem.message} ({argument})", problem.location, problem.path, problem.hint)
     if any(where == problem.location for _, where in spot.uses):
         return problem
     context = ", ".join(f"in block '{block}', used at {where}" for block, where in spot.uses)

@@ -94,7 +94,8 @@ async def test_shape_errors_failed_expectations_and_warnings(client: LanguageCli
             "  - conv2d: {filters: 4, kernel: 5}\n    name: c2\nexpect:\n  params: 1\n")
     uri, diags = await open_doc(client, "shape.yaml", text)
     shape = [d for d in diags if d.severity == lsp.DiagnosticSeverity.Error]
-    assert len(shape) == 1 and shape[0].range.start == lsp.Position(3, 4), shape
+    # at the kernel's value: the 5 of "  - conv2d: {filters: 4, kernel: 5}" (0-based column 33)
+    assert len(shape) == 1 and shape[0].range.start == lsp.Position(3, len("  - conv2d: {filters: 4, kernel: ")), shape
     assert "(3 + 2·0 − 5)/1 + 1" in shape[0].message or "window is larger" in shape[0].message
     warnings = [d for d in diags if d.severity == lsp.DiagnosticSeverity.Warning]
     assert [w.range.start.line for w in warnings] == [2, 2]  # height and width each lose a row

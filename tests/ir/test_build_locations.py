@@ -244,10 +244,10 @@ OPTION_CASES = [
     ("input: [5, 6]\nlayers:\n  - dense: {units: 4, name: m}\n  - attention: {heads: 2, kdim: 3, from: [input, m]}\n",
      "kdim: |3", "layers[1].kdim", "4 features"),
     ("input [5, 6]\nm: dense 4\nattention 2 kdim=3 from input, m\n", "kdim=|3", "layers[1].kdim", "4 features"),
-    # an adaptive pool to 0 rows
-    ("input: [3, 8, 8]\nlayers:\n  - adaptive_avg_pool2d: [0, 2]\n", "adaptive_avg_pool2d: |[0, 2]",
-     "layers[0].output_size", "between 1 and"),
-    ("input [3, 8, 8]\nadaptive_avg_pool2d [0, 2]\n", "adaptive_avg_pool2d |[0, 2]", "layers[0].output_size",
+    # an adaptive pool to 0 rows: at the 0, the element of the list that is wrong
+    ("input: [3, 8, 8]\nlayers:\n  - adaptive_avg_pool2d: [0, 2]\n", "adaptive_avg_pool2d: [|0, 2]",
+     "layers[0].output_size[0]", "between 1 and"),
+    ("input [3, 8, 8]\nadaptive_avg_pool2d [0, 2]\n", "adaptive_avg_pool2d [|0, 2]", "layers[0].output_size[0]",
      "between 1 and"),
     # init inside time_distributed belongs on the time_distributed layer: at the child's init
     ("input: [5, 4, 6]\nlayers:\n  - time_distributed:\n      layers:\n        - dense: {units: 3, init: zeros}\n",
@@ -274,12 +274,19 @@ OPTION_CASES = [
     # a layer in a structure, and in a block that reads its input's type (expanded by the builder)
     ("input: [4, 6]\nlayers:\n  - residual:\n      layers:\n        - softmax: {axis: 5}\n", "axis: |5",
      "layers[0].layers[0].axis", "out of range"),
-    ("block b(x) {\n  dense ${in.features}\n  softmax axis=$x\n}\ninput [4, 6]\nb 5\n", "axis=|$x",
-     "layers[0]→b.layers[1].axis", "used at"),
-    # in a block's definition: at the value written there (the message says where the block is used)
+    # a value given as a block argument: at the argument, where the use writes it (the message says where the
+    # definition uses it)
+    ("block b(x) {\n  dense ${in.features}\n  softmax axis=$x\n}\ninput [4, 6]\nb 5\n", "b |5",
+     "layers[0]→b.layers[1].axis", "the argument 'x' of block 'b'"),
     ("blocks:\n  sm:\n    params: {ax: 0}\n    layers:\n      - softmax: {axis: $ax}\ninput: [4, 6]\nlayers:\n"
-     "  - sm: {ax: 7}\n", "axis: |$ax", "layers[0]→sm.layers[0].axis", "used at"),
-    ("block sm(ax=0) {\n  softmax axis=$ax\n}\ninput [4, 6]\nsm 7\n", "axis=|$ax", "layers[0]→sm.layers[0].axis",
+     "  - sm: {ax: 7}\n", "sm: {ax: |7", "layers[0]→sm.layers[0].axis", "the argument 'ax' of block 'sm'"),
+    ("block sm(ax=0) {\n  softmax axis=$ax\n}\ninput [4, 6]\nsm 7\n", "sm |7", "layers[0]→sm.layers[0].axis",
+     "the argument 'ax' of block 'sm'"),
+    # a default, written in the definition: at the value the definition writes (the message says where the
+    # block is used)
+    ("blocks:\n  sm:\n    params: {ax: 7}\n    layers:\n      - softmax: {axis: $ax}\ninput: [4, 6]\nlayers:\n"
+     "  - sm\n", "axis: |$ax", "layers[0]→sm.layers[0].axis", "used at"),
+    ("block sm(ax=7) {\n  softmax axis=$ax\n}\ninput [4, 6]\nsm\n", "axis=|$ax", "layers[0]→sm.layers[0].axis",
      "used at"),
     ("input: [4]\nlayers:\n  - dense: {units: 2, share: b}\n", "share: |b", "layers[0].share",
      "not an earlier layer"),

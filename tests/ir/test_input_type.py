@@ -269,8 +269,9 @@ layers:
 """
     with pytest.raises(ShapeError) as info:
         netspec.check(text)
-    # (4 + 0 − 9) / 1 + 1 = −4: located at the convolution in the block definition, the node named
-    assert str(info.value).startswith("<string>:5:9: layers[0]→bad.layers[0] (bad_1.conv2d_1): height 4 → ")
+    # (4 + 0 − 9) / 1 + 1 = −4: located at the convolution's kernel in the block definition (the 9, column
+    # 49 of "      - conv2d: {filters: $in.channels, kernel: 9"), the node named
+    assert str(info.value).startswith("<string>:5:49: layers[0]→bad.layers[0].kernel (bad_1.conv2d_1): height 4 → ")
 
 
 def test_a_deferred_block_use_keeps_its_name_and_from():

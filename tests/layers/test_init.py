@@ -140,7 +140,7 @@ def test_every_scheme_with_its_own_options_passes():
 def test_a_scheme_written_as_a_key_is_named_in_the_hint():
     problem, _ = _problem("{normal: {std: 0.02}}")
     assert "'normal' is written as a key" in problem.message
-    assert problem.hint == "name it with the key 'scheme': scheme: normal, std: 0.02"
+    assert problem.hint == "name it with the key 'scheme': {scheme: normal, std: 0.02}"  # a mapping, as written
 
 
 def test_a_negative_gain_is_not_told_to_write_zeros():

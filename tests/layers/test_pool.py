@@ -70,8 +70,9 @@ def test_avg_pool3d_with_a_kernel_larger_than_the_unpadded_input_is_refused_at_t
         netspec.check(str(path))
     [problem] = info.value.problems
     assert problem.location is not None and problem.location.file == str(path)
-    # line 3, column of the kernel's value "[3, 2, 4]" after "  - avg_pool3d: {kernel: "
-    assert (problem.location.line, problem.location.column) == (3, len("  - avg_pool3d: {kernel: ") + 1)
+    # line 3, column of the kernel's width, the 4 of "[3, 2, 4]" after "  - avg_pool3d: {kernel: [3, 2, "
+    assert (problem.location.line, problem.location.column) == (3, len("  - avg_pool3d: {kernel: [3, 2, ") + 1)
+    assert problem.path.startswith("layers[0].kernel[2]")
     assert "width 3" in problem.message and "kernel" in problem.message
     assert problem.hint and "at most 3" in problem.hint
     # max_pool3d checks only the padded input: the same options run in torch and pass check

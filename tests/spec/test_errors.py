@@ -38,7 +38,8 @@ BAD = [
     ("layers:\n  - flatten\n", SpecValidationError, ["has no input", "input: [1, 28, 28]"]),
     ("input: [1, 4, 4]\nlayers:\n  - conv2d: {filters: 6, kernel: 3}\n"
      "  - conv2d: {filters: 6, kernel: 5, name: conv3}\n",
-     ShapeError, ["4:5", "layers[1] (conv3)", "height 2 → (2 + 2·0 − 5)/1 + 1 = -2"]),
+     # at the kernel's value: column 34 of "  - conv2d: {filters: 6, kernel: 5"
+     ShapeError, ["4:34", "layers[1].kernel (conv3)", "height 2 → (2 + 2·0 − 5)/1 + 1 = -2"]),
     ("input: [10]\nlayers:\n  - conv2d: {filters: 6, kernel: 3}\n", ShapeError,
      ["3:5", "expects a 3-D input (channels, height, width), got shape (10,)", "reshape"]),
     ("input: [3, 8, 8]\nlayers:\n  - {conv2d: {filters: 4, kernel: 3}, name: a}\n"
@@ -521,8 +522,9 @@ def test_a_wrong_argument_type_inside_a_block_names_the_use(tmp_path):
     with pytest.raises(NetspecError) as info:
         netspec.check(str(path))
     (problem,) = info.value.problems
-    assert problem.location.line == 7  # where $e is used, inside the definition
-    assert problem.message.endswith(f"(in block 'head', used at {path}:11:5)")
+    # at the argument, "3" of "  - head: {e: 3}" (line 11, column 15); the definition's use (line 7) as context
+    assert (problem.location.line, problem.location.column) == (11, 15)
+    assert problem.message.endswith(f"(the argument 'e' of block 'head'; the definition uses it at {path}:7:23)")
 
 
 def _at(text: str, at: str) -> str:
@@ -558,4 +560,5 @@ def test_problems_that_differ_between_uses_stay_apart():
     text = "blocks:\n  a:\n    params: {w: null}\n    layers:\n      - dense: $w\ninput: [8]\nlayers:\n" \
            "  - a: {w: -1}\n  - a: {w: 0}\n"
     problems = _problems(text)
-    assert [p.message.partition(" (in block")[0].rpartition("; ")[2] for p in problems] == ["got -1", "got 0"]
+    assert [p.message.partition(" (the argument")[0].rpartition("; ")[2] for p in problems] == ["got -1", "got 0"]
+    assert [str(p.location) for p in problems] == [_at(text, "-1}"), _at(text, "0}")]  # each at its argument

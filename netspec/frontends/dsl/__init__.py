@@ -41,7 +41,9 @@ def parse_dsl(text: str, file: str = "<string>") -> Any:
 
     Raises:
         SpecSyntaxError: the text is not a well-formed spec, each problem located with the line,
-            a caret under the column, what was expected and a hint.
+            a caret under the column, what was expected and a hint. Where the only problems leave the tree
+            whole (a size with the wrong number of axes, kept as written; a value given twice), its ``partial``
+            is the tree, for the spec stage to report the rest of the file's problems with these.
     """
     if len(text.encode("utf-8", "replace")) > MAX_TEXT_BYTES:
         raise SpecSyntaxError(f"{file}: spec is larger than {MAX_TEXT_BYTES // 1_000_000} MB; refusing to parse it")
@@ -74,10 +76,12 @@ def parse_dsl(text: str, file: str = "<string>") -> Any:
                                                 hint="start with 'input [1, 28, 28]' and a layer per line")])
     builder = Builder(file)
     raw = builder.spec(stmts)
-    if builder.problems:
-        problems = sorted(builder.problems,
+    if builder.problems or builder.kept:
+        problems = sorted([*builder.problems, *builder.kept],
                           key=lambda p: (p.location.line, p.location.column) if p.location else (0, 0))
-        raise SpecSyntaxError(problems=[_with_snippet(p, text) for p in problems])
+        # only problems that leave the tree whole: the spec stage may read the rest of the file (partial)
+        raise SpecSyntaxError(problems=[_with_snippet(p, text) for p in problems],
+                              partial=None if builder.problems else raw)
     return raw
 
 

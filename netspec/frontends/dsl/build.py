@@ -31,17 +31,22 @@ class Builder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.problems: list[Problem] = []
+        # Problems after which the tree is still whole (a size with the wrong number of axes is kept as written;
+        # of a value given twice the first is kept; a misplaced description is only a note): the spec stage
+        # reports them with its own (SpecSyntaxError.partial).
+        self.kept: list[Problem] = []
         self.blocks: dict[str, list[str]] = {}
         self.imports = False  # the file imports libraries (whose blocks' parameters are not known here)
 
-    def fail(self, message: str, loc: Location | None, hint: str = "") -> None:
-        self.problems.append(Problem(message, loc, hint=hint))
+    def fail(self, message: str, loc: Location | None, hint: str = "", kept: bool = False) -> None:
+        """A problem; ``kept``: the tree is whole after it (nothing the rest of the file needs was left out)."""
+        (self.kept if kept else self.problems).append(Problem(message, loc, hint=hint))
 
     def put(self, mapping: PosDict, key: str, value: Any, loc: Location, what: str = "") -> None:
         if key in mapping:
             first = mapping.where(key)
             self.fail(f"{what or show(key)} is given twice", loc,
-                      f"the first is on line {first.line}" if first else "")
+                      f"the first is on line {first.line}" if first else "", kept=True)
             return
         mapping[key] = value
         mapping.key_pos[key] = loc
@@ -58,7 +63,7 @@ class Builder:
         for s in stmts:
             if s.what == "header":
                 if "netspec" in root:
-                    self.fail("'netspec' is given twice", s.loc)
+                    self.fail("'netspec' is given twice", s.loc, kept=True)
                     continue
                 version = s.parts.get("version")
                 self.put(root, "netspec", version[0] if version else 1, version[1] if version else s.loc)
@@ -293,7 +298,7 @@ class Builder:
                 hint = f"a bare value sets {key}; write the others as key=value"
             elif key in (primary, slot):
                 hint = f"bare numbers set {primary}, then {slot}; write the others as key=value"
-            self.fail(f"'{key}' of {kind} is given twice", val.loc, hint)
+            self.fail(f"'{key}' of {kind} is given twice", val.loc, hint, kept=True)
             return 0
         self.check_axes(kind, cls, key, val, args)
         args[key] = sized(cls, key, val)
@@ -341,7 +346,7 @@ class Builder:
         else:  # a bare number here would set the primary: `conv1d 3x3 8`
             hint = f"{has}: write {key}={right} (a bare number here sets {cls.PRIMARY})"
         self.fail(f"'{key}' of {kind}: expected {axes_text(axes)} (one per axis) or one number; got {written}",
-                  where, hint)
+                  where, hint, kept=True)  # the size is kept as written: validation reads the rest
 
     def options_hint(self, cls: type) -> str:
         opts = [f for f in field_names(cls) if f not in NOT_BARE]  # the kind's own (not every layer's name, init, ...)
@@ -383,7 +388,7 @@ class Builder:
                 plain.append(val)
                 continue
             if key in args:
-                self.fail(f"'{key}' of block '{kind}' is given twice", val.loc)
+                self.fail(f"'{key}' of block '{kind}' is given twice", val.loc, kept=True)
                 continue
             args[key] = val.value
             args.key_pos[key] = val.loc
@@ -417,7 +422,7 @@ class Builder:
                              "'description'")
                 else:
                     self.fail("only block definitions and networks have a description", s.loc,
-                              "use a # comment here")
+                              "use a # comment here", kept=True)
                 continue
             p = s.parts
             kind, kloc = p["kind"]

@@ -15,6 +15,7 @@ from lark.exceptions import (
 from netspec.core.errors import Location, Problem
 from netspec.core.fmt import show
 from netspec.frontends.dsl.grammar import KEYWORDS, MAX_NESTING, parser
+from netspec.frontends.keys import IF, REPEAT
 
 _TERMINAL_WORDS = {
     "NAME": "a name", "INT": "a number", "FLOAT": "a number", "SIZE": "a size such as 5x5",
@@ -271,6 +272,24 @@ _DSL_HINTS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in 
     (r"e\.g\. (if|residual): \$\{", r"e.g. \1=${"),
     (r"write 'netspec: (\d+)' \(or leave the key out\)", r"write 'netspec \1' (or leave the version out)"),
     (r"write '- (\w+)'", r"write '\1'"),  # a kind without options
+    (r"\bgive the network an 'input:'", "give the network an 'input [...]' line"),
+)]
+
+# Options named bare in prose ("write init: on that layer"), in messages and hints alike: the DSL writes an
+# option key=value, and `from`, `if` and `repeat` its own way.
+_DSL_PROSE: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in (
+    (r"\b(write|set) ([a-z_]+): on\b", r"\1 \2=... on"),
+    (r"\b([a-z_]+): needs a layer\b", r"\1=... needs a layer"),
+    (r"\bname one node in from:", "name one node after 'from'"),
+    (r"\ba layer with from: naming them\b", "a layer with 'from' naming them"),
+    (r"\bthe same if: ", "the same if=... "),
+    (r"\bput the if: on\b", "put the if=... on"),
+    (r"'from: <network>'", "'from <network>'"),
+    (r"\b([a-z_]+): names the\b", r"\1=... names the"),
+    (r"\ba 'from:'", "a 'from'"),
+    (r"'repeat:'", "'repeat N'"),
+    (r"under the block's 'params:'", "in the block's parameters: 'block name(param) { ... }'"),
+    (r"when 'networks:' is used", "when 'network name { ... }' is used"),
 )]
 
 
@@ -279,6 +298,13 @@ def dsl_hint(hint: str) -> str:
     for pattern, dsl in _DSL_HINTS:
         hint = pattern.sub(dsl, hint)
     return hint
+
+
+def dsl_prose(text: str) -> str:
+    """Options named bare in ``text`` (``write init: on that layer``) in DSL words (``write init=... on``)."""
+    for pattern, dsl in _DSL_PROSE:
+        text = pattern.sub(dsl, text)
+    return text
 
 
 def in_dsl_terms(problems: list[Problem], suffixes: tuple[str, ...], dsl: bool = False) -> list[Problem]:
@@ -293,8 +319,8 @@ def in_dsl_terms(problems: list[Problem], suffixes: tuple[str, ...], dsl: bool =
         if not here:
             out.append(p)
             continue
-        hint = dsl_values(dsl_hint(p.hint)) if p.hint else p.hint
-        message = dsl_values(p.message)
+        hint = dsl_values(dsl_prose(dsl_hint(p.hint))) if p.hint else p.hint
+        message = dsl_values(dsl_prose(p.message))
         option = re.search(r"(?:^|\.)([A-Za-z_]\w*)$", p.path or "")  # the problem is about this option's value
         if option and option.group(1) in _names()["sizes"]:
             message = _GOT_SIZE.sub(lambda m: m.group(1) + _as_size(m.group(2)), message)
@@ -318,7 +344,11 @@ _QUOTED = r"'(?:[^'\n]|'')*'|\"(?:[^\"\\\n]|\\.)*\""
 _TOKEN = re.compile(rf"(?:{_QUOTED}|[A-Za-z_][A-Za-z0-9_]*): |{_QUOTED}|[{{}}]")
 # `key: value` in prose: a value a spec could hold (number, list, mapping, $expression or a known word)
 _INLINE = re.compile(r"(?<![\w.:'\-])([A-Za-z_][A-Za-z0-9_]*): "
-                     r"(-?\d[\w.]*|\[[^\[\]]*\]|\$\{[^{}]*\}|\$\w+|[A-Za-z_]\w*)(?![\w:])")
+                     r"(-?\d[\w.]*|\[[^\[\]]*\]|\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}|\$\{[^{}]*\}|\$\w+|[A-Za-z_]\w*)"
+                     r"(?![\w:])")
+# `'key: value'` quoted in prose: a piece of spec to write as it is, whatever its value (`'repeat_vector: n'`)
+_QUOTED_ITEM = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*): ([^'\n]+)'")
+_QUOTED_KEY = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*):'")  # an option named in quotes: `'trainable:'`
 
 
 def dsl_values(text: str) -> str:
@@ -340,17 +370,25 @@ def dsl_values(text: str) -> str:
     text = "".join(out) + text[at:]
     names = _names()
 
-    def inline(m: re.Match[str]) -> str:
+    def inline(m: re.Match[str], quoted: bool = False) -> str:
         key, value = m.group(1), m.group(2)
         if key in names["groups"] and value == "layers":
             return f"{key} {{ ... }}"
         word = value[:1].isalpha() or value[:1] == "_"
-        if word and value not in names["words"]:
+        if word and value not in names["words"] and not quoted:
             return m.group(0)
-        if key in names["kinds"]:
+        if key == "from":  # the DSL's clause: `from a, b`
+            return f"from {value[1:-1] if value.startswith('[') else value}"
+        if key == REPEAT or key in names["kinds"]:  # `repeat 3 conv ...`, `permute [1, 0]`
             return f"{key} {value}"
-        return f"{key}={value}" if key in names["options"] else m.group(0)
+        return f"{key}={value}" if key in names["options"] or key == IF else m.group(0)
 
+    def quoted(m: re.Match[str]) -> str:
+        written = inline(m, True)
+        return m.group(0) if written == m.group(0) else f"'{written}'"
+
+    text = _QUOTED_ITEM.sub(quoted, text)
+    text = _QUOTED_KEY.sub(lambda m: f"'{m.group(1)}=...'" if m.group(1) in names["options"] else m.group(0), text)
     text = _INLINE.sub(inline, text)
     return _SIZE_INLINE.sub(lambda m: m.group(0) if m.group(1) not in names["sizes"] else
                             m.group(1) + m.group(2) + _as_size(m.group(3)), text)
@@ -363,13 +401,15 @@ def _names() -> dict[str, frozenset[str]]:
         from netspec.frontends.dsl.grammar import WORDS, axes_of, literal_words
         from netspec.layers.activations import ACTIVATIONS
         from netspec.layers.base import all_kind_names, field_names, layer_kinds
+        from netspec.layers.init import INIT_SCHEMES
 
         kinds = layer_kinds()
         _NAMES["kinds"] = frozenset(all_kind_names())
         _NAMES["options"] = frozenset(f for cls in kinds.values() for f in field_names(cls))
         _NAMES["sizes"] = frozenset(f for cls in kinds.values() for f in field_names(cls) if axes_of(cls, f))
         _NAMES["groups"] = frozenset(f for cls in kinds.values() for f in (getattr(cls, "CHILDREN", None) or {}))
-        _NAMES["words"] = frozenset([*WORDS, *ACTIVATIONS, *(w for cls in kinds.values() for w in literal_words(cls))])
+        _NAMES["words"] = frozenset([*WORDS, *ACTIVATIONS, *INIT_SCHEMES,
+                                     *(w for cls in kinds.values() for w in literal_words(cls))])
     return _NAMES
 
 

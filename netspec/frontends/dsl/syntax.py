@@ -89,8 +89,9 @@ class Statements(Transformer):
             return Val("int", _whole(str(tok), loc), loc, str(tok))
         if kind == "FLOAT":
             return Val("float", float(tok), loc, str(tok))
-        if kind == "SIZE":
-            return Val("size", PosList(_size(str(tok), loc), pos=loc), loc, str(tok))
+        if kind == "SIZE":  # each number at its own column (`3x9`: an error about the 9 points at the 9)
+            return Val("size", PosList(_size(str(tok), loc), pos=loc, item_pos=_size_places(str(tok), loc)), loc,
+                       str(tok))
         if kind == "STRING":
             return Val("str", _string(str(tok), loc), loc, str(tok))
         if kind == "EXPR":
@@ -282,6 +283,15 @@ def _size(text: str, loc: Location) -> list[int]:
     """`3x3` -> [3, 3]: one value per axis, as written (never shortened to one number, so a size with the
     wrong number of axes is refused like YAML's list: `conv1d 8 3x3` is two values for one axis)."""
     return [_whole(p, loc) for p in text.split("x")]
+
+
+def _size_places(text: str, loc: Location) -> list[Location]:
+    """Where each number of a size token (`3x9`, one line) starts."""
+    places, column = [], loc.column
+    for part in text.split("x"):
+        places.append(Location(loc.file, loc.line, column))
+        column += len(part) + 1
+    return places
 
 
 def _string(text: str, loc: Location) -> str:

@@ -22,7 +22,7 @@ from netspec.layers.base import (
     need_rank,
     option_error,
 )
-from netspec.layers.conv.window import AXES, check_size, size_tuple
+from netspec.layers.conv.window import AXES, axis_option, check_size, size_tuple
 
 
 class ConvBase(Layer):
@@ -95,7 +95,7 @@ class ConvBase(Layer):
                 size = conv_out(sym_add(n, same_pad_total(k, d)), k, s, 0, d)
             else:
                 size = conv_out(n, k, s, pads[i], d)
-            out.append(check_size(size, AXES[self.N][i], self.KIND, ctx, s))
+            out.append(check_size(size, AXES[self.N][i], self.KIND, ctx, s, axis_option("kernel", self.kernel, i)))
         return TensorType((self.filters, *out))
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:

@@ -9,7 +9,7 @@ from netspec.core.sizes import conv_transpose_out, numeric_product, size_product
 from netspec.core.types import TensorType
 from netspec.layers.base import Ctx, PadPair, option_error
 from netspec.layers.conv.base_conv import ConvBase
-from netspec.layers.conv.window import AXES, check_size, size_tuple
+from netspec.layers.conv.window import AXES, axis_option, check_size, size_tuple
 
 
 class ConvTransposeBase(ConvBase):
@@ -26,9 +26,11 @@ class ConvTransposeBase(ConvBase):
     @model_validator(mode="after")
     def _check(self) -> "ConvTransposeBase":
         s, op, d = self.strides, size_tuple(self.output_padding, self.N), self.dilations
-        if any(o >= max(a, b) for o, a, b in zip(op, s, d)):
-            raise option_error("output_padding", f"expected output_padding smaller than the stride {show(self.stride)} "
-                               f"or the dilation {show(self.dilation)} (PyTorch's rule)", self.output_padding)
+        for i, (o, a, b) in enumerate(zip(op, s, d)):
+            if o >= max(a, b):
+                raise option_error(axis_option("output_padding", self.output_padding, i),
+                                   f"expected output_padding smaller than the stride {show(self.stride)} or the "
+                                   f"dilation {show(self.dilation)} (PyTorch's rule)", o)
         if self.filters % self.groups:
             raise option_error("groups", f"expected a divisor of filters ({self.filters}): each of the "
                                f"{self.groups} groups gets filters/groups filters", self.groups)
@@ -48,7 +50,8 @@ class ConvTransposeBase(ConvBase):
         out = []
         for i, (n, k, s, p, op, d) in enumerate(zip(x.shape[1:], self.kernels, self.strides, self.paddings,
                                                      self.output_paddings, self.dilations)):
-            out.append(check_size(conv_transpose_out(n, k, s, p, op, d), AXES[self.N][i], self.KIND, ctx, 1))
+            out.append(check_size(conv_transpose_out(n, k, s, p, op, d), AXES[self.N][i], self.KIND, ctx, 1,
+                                  axis_option("padding", self.padding, i)))  # too much taken off the ends
         return TensorType((self.filters, *out))
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:

@@ -20,7 +20,7 @@ from netspec.layers.base import (
     need_rank,
     pair,
 )
-from netspec.layers.conv.window import AXES, check_size
+from netspec.layers.conv.window import AXES, axis_option, check_size
 
 
 class LocalBase(Layer):
@@ -43,8 +43,8 @@ class LocalBase(Layer):
         if isinstance(x.shape[0], str):
             raise ShapeError(f"the channel count must be fixed, got '{x.shape[0]}'" + SEQUENCE_HINT)
         k, s, p = pair(self.kernel), pair(self.stride), pair(self.padding)
-        return tuple(check_size(conv_out(n, k[i], s[i], p[i]), AXES[2][i], self.KIND, ctx, s[i])  # type: ignore
-                     for i, n in enumerate(x.shape[1:]))
+        return tuple(check_size(conv_out(n, k[i], s[i], p[i]), AXES[2][i], self.KIND, ctx, s[i],  # type: ignore
+                                axis_option("kernel", self.kernel, i)) for i, n in enumerate(x.shape[1:]))
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         return TensorType((self.filters, *self.out_hw(ins[0], ctx)))

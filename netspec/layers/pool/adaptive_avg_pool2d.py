@@ -6,6 +6,7 @@ from netspec.core.errors import ShapeError
 from netspec.core.fmt import show
 from netspec.core.types import TensorType
 from netspec.layers.base import MAX_KERNEL, READS_CHANNELS, Ctx, Int, Layer, need_rank, register_layer
+from netspec.layers.conv.window import axis_option
 
 
 @register_layer("adaptive_avg_pool2d", aliases=("adaptive_avgpool2d",))
@@ -30,9 +31,10 @@ class AdaptiveAvgPool2d(Layer):
         x = ins[0]
         need_rank(x, (3,), "a 3-D input (channels, height, width)")
         raw = (self.output_size,) * 2 if isinstance(self.output_size, int) else self.output_size
-        if any(v is not None and not 1 <= v <= MAX_KERNEL for v in raw):
-            raise ShapeError(f"output_size must be between 1 and {MAX_KERNEL} (or null), got {show(self.output_size)}",
-                             option="output_size")
+        for i, v in enumerate(raw):
+            if v is not None and not 1 <= v <= MAX_KERNEL:  # at the element that is out of range, when a list
+                raise ShapeError(f"output_size must be between 1 and {MAX_KERNEL} (or null), got {show(v)}",
+                                 option=axis_option("output_size", self.output_size, i))
         return TensorType((x.shape[0], *self.sizes(x)), x.dtype)
 
     def label(self) -> str:

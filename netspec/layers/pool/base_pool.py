@@ -18,7 +18,7 @@ from netspec.layers.base import (
     need_rank,
     option_error,
 )
-from netspec.layers.conv.window import AXES, check_size, size_tuple
+from netspec.layers.conv.window import AXES, axis_option, check_size, size_tuple
 
 
 class PoolBase(Layer):
@@ -40,9 +40,12 @@ class PoolBase(Layer):
 
     @model_validator(mode="after")
     def _check(self) -> "PoolBase":
-        if any(2 * p > k for p, k in zip(self.paddings, self.kernels)):
-            raise option_error("padding", f"padding {show(self.padding)} must be at most half the kernel "
-                               f"{show(self.kernel)} (PyTorch's rule)", self.padding)
+        for i, (p, k) in enumerate(zip(self.paddings, self.kernels)):
+            if 2 * p > k:  # at the padding's element on that axis, when it is written as a list
+                listed = isinstance(self.padding, (list, tuple)) or isinstance(self.kernel, (list, tuple))
+                on = f"{show(self.kernel)} on the {AXES[self.N][i]} axis" if listed and self.N > 1 else str(k)
+                raise option_error(axis_option("padding", self.padding, i),
+                                   f"padding {p} must be at most half the kernel {on} (PyTorch's rule)", p)
         return self
 
     @property
@@ -62,7 +65,8 @@ class PoolBase(Layer):
         need_rank(x, (self.N + 1,), f"a {self.N + 1}-D input (channels, {', '.join(AXES[self.N])})")
         if self.KERNEL_WITHIN_INPUT:
             self._kernel_within(x)
-        out = [check_size(conv_out(n, k, s, p, 1, self.ceil_mode), AXES[self.N][i], self.KIND, ctx, s)
+        out = [check_size(conv_out(n, k, s, p, 1, self.ceil_mode), AXES[self.N][i], self.KIND, ctx, s,
+                          axis_option("kernel", self.kernel, i))  # a window larger than the padded input
                for i, (n, k, s, p) in enumerate(zip(x.shape[1:], self.kernels, self.strides, self.paddings))]
         return TensorType((x.shape[0], *out), x.dtype)
 
@@ -75,7 +79,7 @@ class PoolBase(Layer):
                     f"{AXES[self.N][i]} {n} is smaller than the kernel's {k}: PyTorch's {self.KIND} needs the input "
                     f"({sizes}) at least as large as the kernel {show(self.kernel)} on every axis, before padding; "
                     f"hint: use a kernel of at most {n} on the {AXES[self.N][i]} axis, or a larger input",
-                    option=("kernel", i) if isinstance(self.kernel, list) else "kernel")
+                    option=axis_option("kernel", self.kernel, i))  # a list is a tuple once validated
 
     def receptive(self) -> list[tuple[int, int, int]]:
         return [(k, s, 1) for k, s in zip(self.kernels, self.strides)]
