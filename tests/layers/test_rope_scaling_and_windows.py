@@ -427,3 +427,20 @@ def test_partial_rotary_is_gpt_neoxs_attention():
         x = torch.randn(2, 11, 64)
         expected = theirs(x, _causal_additive(11), position_embeddings=rope(x, torch.arange(11)[None]))[0]
         assert torch.allclose(ours(x), expected, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("layer,inputs", [
+    ({"heads": 2, "kv_heads": 1, "causal": True, "sliding_window": 3, "rotary": True, "partial_rotary_factor": 0.5,
+      **LLAMA31, "original_max_position_embeddings": 16}, {"x": {"shape": ["T", 16]}}),
+    ({"heads": 2, "causal": True, "sliding_window": 2, "padding_mask": True, "rotary": True, "rope_type": "linear",
+      "rope_factor": 2.0, "from": ["x", "mask"]}, {"x": {"shape": ["T", 16]}, "mask": {"shape": ["T"], "dtype": "long"}}),
+])
+def test_onnx_export_runs_at_other_lengths(layer, inputs, tmp_path: Path):
+    """The exporter checks the file with onnxruntime at the traced length (7) and at another (8), against the
+    module: a window mask or RoPE angles traced as constants of one length would be refused."""
+    pytest.importorskip("onnxruntime")
+    from netspec.interop.export import export
+
+    spec = {"name": "probe", "inputs": inputs, "layers": [{"kind": "attention", **layer}]}
+    done = export(netspec.load(spec), tmp_path / "m.onnx")
+    assert done.max_diff is not None and done.max_diff < 1e-4
