@@ -193,8 +193,10 @@ OPTION_ERRORS = [
     ("heads: 2, rotary: true, rope_type: llama3, rope_factor: 8.0, low_freq_factor: 4.0, high_freq_factor: 4.0, "
      "original_max_position_embeddings: 8192", "high_freq_factor", "expected more than low_freq_factor (4.0)"),
     ("heads: 2, rotary: true, rope_type: yarn", "rope_type", "'default', 'linear' or 'llama3'"),
-    ("heads: 2, rotary: true, rope_type: linear, rope_factor: 0.5", "rope_factor", "expected a number from 1 to 1000000; got 0.5"),
-    ("heads: 2, rotary: true, partial_rotary_factor: 1.5", "partial_rotary_factor", "expected a number > 0 and ≤ 1; got 1.5"),
+    ("heads: 2, rotary: true, rope_type: linear, rope_factor: 0.5", "rope_factor",
+     "expected a number from 1 to 1000000; got 0.5"),
+    ("heads: 2, rotary: true, partial_rotary_factor: 1.5", "partial_rotary_factor",
+     "expected a number > 0 and ≤ 1; got 1.5"),
     ("heads: 2, sliding_window: 4", "sliding_window", "is a causal mask (each position attends to its last "
                                                       "sliding_window keys, itself included); got 4\n"
                                                       "    hint: add causal: true"),
@@ -433,7 +435,8 @@ def test_partial_rotary_is_gpt_neoxs_attention():
     ({"heads": 2, "kv_heads": 1, "causal": True, "sliding_window": 3, "rotary": True, "partial_rotary_factor": 0.5,
       **LLAMA31, "original_max_position_embeddings": 16}, {"x": {"shape": ["T", 16]}}),
     ({"heads": 2, "causal": True, "sliding_window": 2, "padding_mask": True, "rotary": True, "rope_type": "linear",
-      "rope_factor": 2.0, "from": ["x", "mask"]}, {"x": {"shape": ["T", 16]}, "mask": {"shape": ["T"], "dtype": "long"}}),
+      "rope_factor": 2.0, "from": ["x", "mask"]},
+     {"x": {"shape": ["T", 16]}, "mask": {"shape": ["T"], "dtype": "long"}}),
 ])
 def test_onnx_export_runs_at_other_lengths(layer, inputs, tmp_path: Path):
     """The exporter checks the file with onnxruntime at the traced length (7) and at another (8), against the

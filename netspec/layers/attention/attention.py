@@ -196,10 +196,11 @@ class Attention(Layer):
         if self.rotary and self.partial_rotary_factor is None and (e // self.heads) % 2:
             raise ShapeError(f"rotary needs an even head size, got {e} features / {self.heads} heads = "
                              f"{e // self.heads}; hint: RoPE turns the head's features in pairs", option="rotary")
-        if self.rotary and self.partial_rotary_factor is not None and (self.rotary_dim(e) < 2 or self.rotary_dim(e) % 2):
+        turned = self.rotary_dim(e)
+        if self.rotary and self.partial_rotary_factor is not None and (turned < 2 or turned % 2):
             raise ShapeError(f"partial_rotary_factor {self.partial_rotary_factor} of a head of {e // self.heads} "
-                             f"features ({e} / {self.heads} heads) turns {self.rotary_dim(e)} (rounded down), expected "
-                             "an even number, at least 2; hint: RoPE turns the features in pairs", 
+                             f"features ({e} / {self.heads} heads) turns {turned} (rounded down), expected an even "
+                             "number, at least 2; hint: RoPE turns the features in pairs",
                              option="partial_rotary_factor")
         for name, want, got in (("kdim", self.kdim, ek), ("vdim", self.vdim, ev)):
             if want is not None and want != got:
@@ -262,8 +263,9 @@ class Attention(Layer):
 
         e, ek, ev = self.dims(ins)
         rope = (self.rope_theta or ROPE_THETA) if self.rotary else None
+        partial = self.rotary and self.partial_rotary_factor is not None
         position = {"rope_theta": rope, "rope_scaling": self.rope_scaling(),
-                    "rotary_dim": self.rotary_dim(e) if self.rotary and self.partial_rotary_factor is not None else None,
+                    "rotary_dim": self.rotary_dim(e) if partial else None,
                     "sliding_window": self.sliding_window if self.causal else None}
         if self.separate:
             return GroupedQueryAttention(e, self.heads, self.kv_heads, dropout=self.dropout, bias=self.bias, kdim=ek,

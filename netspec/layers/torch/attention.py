@@ -92,9 +92,10 @@ def _attend(module: nn.Module, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
             heads: int, kv_heads: int) -> torch.Tensor:
     """Scaled dot-product attention of projected ``q`` ``(N, T, heads·d)``, ``k``/``v`` ``(N, S, kv_heads·d)``:
     heads split, RoPE when the module has ``rope_theta`` (its ``rotary_dim`` features, its ``rope_scaling``), a
-    causal mask limited to the last ``sliding_window`` keys when it has one, each key/value head shared by ``heads/kv_heads``
-    query heads (``repeat_interleave``, as Hugging Face's ``repeat_kv``). Returns ``(N, T, heads·d)``."""
-    n, t, s = q.shape[0], q.shape[1], k.shape[1]
+    causal mask limited to the last ``sliding_window`` keys when it has one, each key/value head shared by
+    ``heads/kv_heads`` query heads (``repeat_interleave``, as Hugging Face's ``repeat_kv``). Returns
+    ``(N, T, heads·d)``."""
+    n, s = q.shape[0], k.shape[1]
     d = q.shape[-1] // heads
     q = q.unflatten(-1, (heads, d)).transpose(1, 2)
     k, v = (x.unflatten(-1, (kv_heads, d)).transpose(1, 2) for x in (k, v))
