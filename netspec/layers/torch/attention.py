@@ -100,7 +100,8 @@ def _attend(module: nn.Module, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
     q = q.unflatten(-1, (heads, d)).transpose(1, 2)
     k, v = (x.unflatten(-1, (kv_heads, d)).transpose(1, 2) for x in (k, v))
     if module.rope_theta is not None:
-        turn = {"dim": module.rotary_dim, "scaling": module.rope_scaling}
+        turn = {name: value for name, value in (("dim", module.rotary_dim), ("scaling", module.rope_scaling))
+                if value is not None}  # plain RoPE is rotary(x, theta)
         q, k = rotary(q, module.rope_theta, **turn), rotary(k, module.rope_theta, **turn)
     if kv_heads != heads:
         k, v = k.repeat_interleave(heads // kv_heads, dim=1), v.repeat_interleave(heads // kv_heads, dim=1)
