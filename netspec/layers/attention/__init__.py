@@ -23,6 +23,18 @@ E_k)``, ``v_proj`` ``(kv_heads·d, E_v)``, ``out_proj`` ``(E, E)`` (``.weight``,
 turns queries and keys by their position (RoPE, Su et al. 2021; LLaMA's halves pairing, base ``rope_theta``)
 before the products; it has no parameters.
 
+Position options, all without parameters, named as Hugging Face's configs name them:
+
+- ``rope_type`` scales RoPE's frequencies for longer contexts: ``linear`` (position interpolation, Chen et
+  al. 2023: every frequency divided by ``rope_factor``) or ``llama3`` (Llama 3.1 and later: frequencies whose
+  wavelength exceeds ``original_max_position_embeddings / low_freq_factor`` divided by ``rope_factor``, those
+  under ``original_max_position_embeddings / high_freq_factor`` kept, the ones between interpolated;
+  Hugging Face's ``rope_scaling`` with its ``factor`` spelled ``rope_factor``);
+- ``partial_rotary_factor`` (GPT-NeoX's ``rotary_pct``, Phi): RoPE turns only the first
+  ``int(d·partial_rotary_factor)`` features of each head, halves paired within them; the rest pass;
+- ``sliding_window: W`` (Mistral): causal attention to the last W keys, the query's own included (position
+  t attends to t−W+1 .. t, Hugging Face's mask); it needs ``causal: true``.
+
 MACs per sample are the four projections and the two attention products, each head's
 ``QKᵀ`` ``(T×d)·(d×S)`` and ``A·V`` ``(T×S)·(S×d)`` summed over the heads (d = E/heads)::
 
@@ -32,8 +44,9 @@ with E' = E, or ``kv_heads·d`` when grouped (every query head still reads all S
 
 i.e. ``4·T·E² + 2·T²·E`` for self-attention: what ``torch.utils.flop_counter`` counts with the math
 kernel, and the convention of torchvision's documented ViT figures. Scaling, softmax, masking and
-dropout are not multiply-adds and are not counted, nor is RoPE (elementwise); a causal mask does not
-halve the count (the math and fused kernels compute the full ``T×S`` products). With a symbolic length
+dropout are not multiply-adds and are not counted, nor is RoPE (elementwise, scaled or partial); a causal
+mask does not halve the count, nor does a sliding window cut it to ``T·W`` (the math and fused kernels
+compute the full ``T×S`` products, then mask them). With a symbolic length
 the MACs are per step (symbolic sizes count as 1).
 """
 

@@ -1,4 +1,4 @@
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -8,6 +8,9 @@ from netspec.core.types import TensorType
 from netspec.layers.base import READS_STEPS, Bool, Ctx, Float, Int, Layer, number, option_error, register_layer
 
 ROPE_THETA = 10000.0  # RoPE's base in the paper (Su et al. 2021, eq. 15) and LLaMA
+# What each rope_type reads besides rope_theta (Hugging Face's rope_parameters keys; rope_factor is its "factor")
+ROPE_SCALING = {"default": (), "linear": ("rope_factor",),
+                "llama3": ("rope_factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings")}
 
 
 def _sequence(x: TensorType, what: str) -> int:
@@ -49,6 +52,11 @@ class Attention(Layer):
         ({"heads": 2, "rotary": True, "causal": True}, [("T", 8)]),
         ({"heads": 4, "kv_heads": 2, "rotary": True, "rope_theta": 500000.0}, [(6, 16)]),
         ({"heads": 2, "kv_heads": 2}, [(5, 8)]),                       # LLaMA's layout without grouping
+        ({"heads": 2, "rotary": True, "rope_type": "llama3", "rope_factor": 8.0, "low_freq_factor": 1.0,
+          "high_freq_factor": 4.0, "original_max_position_embeddings": 64}, [("T", 16)]),  # Llama 3.1
+        ({"heads": 2, "rotary": True, "rope_type": "linear", "rope_factor": 4.0}, [(6, 8)]),
+        ({"heads": 2, "rotary": True, "partial_rotary_factor": 0.25, "causal": True}, [("T", 16)]),  # GPT-NeoX
+        ({"heads": 4, "kv_heads": 2, "causal": True, "sliding_window": 3, "rotary": True}, [("T", 16)]),  # Mistral
     ]
 
     heads: Int = Field(ge=1, le=4096, description="attention heads; they split the query's features E")
@@ -72,15 +80,79 @@ class Attention(Layer):
         default=None, description="RoPE's base θ (default 10,000): the head's feature pair i turns by "
                                   "θ^(−2i/d) radians per position")
 
+    rope_type: Literal["default", "linear", "llama3"] | None = Field(
+        default=None, description="RoPE's frequency scaling for long contexts (Hugging Face's rope_type): default "
+                                  "(none), linear (position interpolation: every frequency / rope_factor) or llama3 "
+                                  "(Llama 3.1: low frequencies / rope_factor, high ones kept, smoothed between)")
+    rope_factor: number(float, ge=1, le=1e6) | None = Field(  # type: ignore[valid-type]
+        default=None, description="the scaling factor of rope_type linear and llama3 (Hugging Face's factor; "
+                                  "Llama 3.1: 8)")
+    low_freq_factor: number(float, gt=0, le=1e6) | None = Field(  # type: ignore[valid-type]
+        default=None, description="llama3: wavelengths above original_max_position_embeddings / low_freq_factor "
+                                  "are scaled by rope_factor (Llama 3.1: 1)")
+    high_freq_factor: number(float, gt=0, le=1e6) | None = Field(  # type: ignore[valid-type]
+        default=None, description="llama3: wavelengths below original_max_position_embeddings / high_freq_factor "
+                                  "are kept (Llama 3.1: 4)")
+    original_max_position_embeddings: number(int, ge=1, le=1 << 30) | None = Field(  # type: ignore[valid-type]
+        default=None, description="llama3: the context length of pre-training, before scaling (Llama 3.1: 8192)")
+    partial_rotary_factor: number(float, gt=0, le=1) | None = Field(  # type: ignore[valid-type]
+        default=None, description="the fraction of each head's features that RoPE turns, the first ones (halves "
+                                  "paired within them, as GPT-NeoX and Phi); the rest pass unturned (default 1)")
+    sliding_window: number(int, ge=1, le=1 << 30) | None = Field(  # type: ignore[valid-type]
+        default=None, description="causal attention to the last sliding_window keys only, the query's own "
+                                  "included: position t attends to t-W+1 .. t (Mistral; Hugging Face's mask)")
+
     @model_validator(mode="after")
     def _check(self) -> "Attention":
         if self.kv_heads is not None and self.heads % self.kv_heads:
             raise option_error("kv_heads", f"expected a divisor of heads ({self.heads}): each key/value head "
                                "serves the same number of query heads", self.kv_heads)
-        if self.rope_theta is not None and "rotary" not in self.model_fields_set:  # `rotary: false` is a switch
+        rotary_set = "rotary" in self.model_fields_set  # `rotary: false` is a switch: a block passes its options
+        if self.rope_theta is not None and not rotary_set:
             raise option_error("rope_theta", "rope_theta is the base of the rotary embedding; hint: add "
                                "rotary: true, or leave rope_theta out", self.rope_theta)
+        for name in ("rope_type", "partial_rotary_factor"):
+            if getattr(self, name) is not None and not rotary_set:
+                raise option_error(name, f"{name} shapes the rotary embedding, which is off; hint: add "
+                                   f"rotary: true, or leave {name} out", getattr(self, name))
+        scaling = ROPE_SCALING["llama3"]
+        written = "rope_type" in self.model_fields_set  # `rope_type: default` is a switch too
+        for name in scaling:
+            if getattr(self, name) is not None and not written:
+                raise option_error(name, f"{name} belongs to RoPE's frequency scaling; hint: add rope_type: "
+                                   f"{'linear or llama3' if name == 'rope_factor' else 'llama3'}, or leave {name} "
+                                   "out", getattr(self, name))
+        if self.rotary and self.rope_type:
+            missing = [name for name in ROPE_SCALING[self.rope_type] if getattr(self, name) is None]
+            if missing:
+                raise option_error("rope_type", f"rope_type {self.rope_type} needs {', '.join(missing)}; hint: "
+                                   + ("Llama 3.1 has rope_factor: 8.0, low_freq_factor: 1.0, high_freq_factor: "
+                                      "4.0, original_max_position_embeddings: 8192" if self.rope_type == "llama3"
+                                      else "rope_factor: 4.0 turns 4 times slower (a context 4 times longer)"),
+                                   self.rope_type)
+            if self.rope_type == "llama3" and self.low_freq_factor >= self.high_freq_factor:  # type: ignore[operator]
+                raise option_error("high_freq_factor", f"expected more than low_freq_factor ({self.low_freq_factor})"
+                                   ": the smoothing between the two divides by their difference",
+                                   self.high_freq_factor)
+        if self.sliding_window is not None and not self.causal:
+            raise option_error("sliding_window", "sliding_window is a causal mask (each position attends to its "
+                               "last sliding_window keys, itself included); hint: add causal: true",
+                               self.sliding_window)
         return self
+
+    def rotary_dim(self, e: int) -> int:
+        """The features RoPE turns in each head: ``int(d · partial_rotary_factor)`` (d = E/heads; Hugging Face
+        rounds down too)."""
+        d = e // self.heads
+        return int(d * self.partial_rotary_factor) if self.partial_rotary_factor is not None else d
+
+    def rope_scaling(self) -> dict[str, Any] | None:
+        """RoPE's frequency scaling as Hugging Face's ``rope_scaling`` mapping (``factor`` for rope_factor), or
+        None without one."""
+        if not self.rotary or self.rope_type in (None, "default"):
+            return None
+        return {"rope_type": self.rope_type, **{("factor" if name == "rope_factor" else name): getattr(self, name)
+                                                 for name in ROPE_SCALING[self.rope_type]}}
 
     @property
     def separate(self) -> bool:
@@ -121,9 +193,15 @@ class Attention(Layer):
         if e % self.heads:
             raise ShapeError(f"{self.heads} heads must divide the query's {e} features (each head reads E/heads)",
                              option="heads")
-        if self.rotary and (e // self.heads) % 2:
+        if self.rotary and self.partial_rotary_factor is None and (e // self.heads) % 2:
             raise ShapeError(f"rotary needs an even head size, got {e} features / {self.heads} heads = "
                              f"{e // self.heads}; hint: RoPE turns the head's features in pairs", option="rotary")
+        turned = self.rotary_dim(e)
+        if self.rotary and self.partial_rotary_factor is not None and (turned < 2 or turned % 2):
+            raise ShapeError(f"partial_rotary_factor {self.partial_rotary_factor} of a head of {e // self.heads} "
+                             f"features ({e} / {self.heads} heads) turns {turned} (rounded down), expected an even "
+                             "number, at least 2; hint: RoPE turns the features in pairs",
+                             option="partial_rotary_factor")
         for name, want, got in (("kdim", self.kdim, ek), ("vdim", self.vdim, ev)):
             if want is not None and want != got:
                 raise ShapeError(f"{name}: {want}, but the {'keys' if name == 'kdim' else 'values'} have {got} "
@@ -173,16 +251,24 @@ class Attention(Layer):
         text = f"{'cross' if sequences > 1 else 'self'}-attention ×{self.heads}"
         if self.kv_heads is not None and self.kv_heads != self.heads:
             text += f" kv×{self.kv_heads}"
-        return text + (" causal" if self.causal else "") + (" rotary" if self.rotary else "")
+        text += " causal" if self.causal else ""
+        text += f" window {self.sliding_window}" if self.sliding_window is not None and self.causal else ""
+        if self.rotary:
+            text += " rotary" + (f" {self.rope_type}" if self.rope_type not in (None, "default") else "")
+            text += f" ×{self.partial_rotary_factor:g}" if self.partial_rotary_factor is not None else ""
+        return text
 
     def build(self, ins: list[TensorType]) -> Any:
         from netspec.layers.torch.attention import GroupedQueryAttention, MultiheadAttention
 
         e, ek, ev = self.dims(ins)
         rope = (self.rope_theta or ROPE_THETA) if self.rotary else None
+        partial = self.rotary and self.partial_rotary_factor is not None
+        position = {"rope_theta": rope, "rope_scaling": self.rope_scaling(),
+                    "rotary_dim": self.rotary_dim(e) if partial else None,
+                    "sliding_window": self.sliding_window if self.causal else None}
         if self.separate:
             return GroupedQueryAttention(e, self.heads, self.kv_heads, dropout=self.dropout, bias=self.bias, kdim=ek,
-                                         vdim=ev, causal=self.causal, padding_mask=self.padding_mask,
-                                         rope_theta=rope)
+                                         vdim=ev, causal=self.causal, padding_mask=self.padding_mask, **position)
         return MultiheadAttention(e, self.heads, dropout=self.dropout, bias=self.bias, kdim=ek, vdim=ev,
-                                  causal=self.causal, padding_mask=self.padding_mask, rope_theta=rope)
+                                  causal=self.causal, padding_mask=self.padding_mask, **position)

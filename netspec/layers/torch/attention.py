@@ -6,6 +6,7 @@ Sequences are batch-first ``(N, T, E)``.
 from __future__ import annotations
 
 import contextlib
+import math
 
 import torch
 import torch.nn as nn
@@ -24,23 +25,57 @@ def _countable() -> contextlib.AbstractContextManager[None]:
     return sdpa_kernel(SDPBackend.MATH) if is_in_torch_dispatch_mode() else contextlib.nullcontext()
 
 
-def rotary(x: torch.Tensor, theta: float) -> torch.Tensor:
-    """Rotary position embedding (RoPE; Su et al. 2021, "RoFormer", eq. 34) of ``x`` ``(N, heads, T, d)`` at
-    positions ``0 .. T-1``: feature ``i`` and ``i + d/2`` turn together by ``t·θ^(−2i/d)``, the halves layout of
-    GPT-NeoX and Hugging Face's LLaMA (``rotate_half``). Angles in float64 for float64 inputs, else float32 (as
-    Hugging Face's). Elementwise: no parameters, no multiply-adds counted."""
-    d = x.shape[-1]
-    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
-    # positions counted along x's own steps: an ONNX trace folds arange(T) and ones_like(x) into constants of
-    # the example's length; a comparison of x with itself stays in the graph (and is true for nan too)
+def rope_frequencies(dim: int, theta: float, scaling: dict | None = None, *, dtype: torch.dtype = torch.float32,
+                     device: torch.device | None = None) -> torch.Tensor:
+    """RoPE's ``dim/2`` angular frequencies ``θ^(−2i/dim)`` (radians per position), scaled as ``scaling`` says
+    (Hugging Face's ``rope_scaling`` mapping; None: unscaled):
+
+    - ``linear`` (position interpolation, Chen et al. 2023): every frequency divided by ``factor``;
+    - ``llama3`` (Llama 3.1, Meta's ``apply_scaling``): with L = ``original_max_position_embeddings``, a
+      frequency of wavelength ``λ = 2π/f`` above ``L/low_freq_factor`` is divided by ``factor``, one below
+      ``L/high_freq_factor`` is kept, and between them ``(1 − s)·f/factor + s·f`` with
+      ``s = (L/λ − low_freq_factor) / (high_freq_factor − low_freq_factor)``.
+    """
+    inv_freq = 1.0 / theta ** (torch.arange(0, dim, 2, device=device, dtype=dtype) / dim)
+    if scaling is None:
+        return inv_freq
+    factor = scaling["factor"]
+    if scaling["rope_type"] == "linear":
+        return inv_freq / factor
+    low, high, length = (scaling["low_freq_factor"], scaling["high_freq_factor"],
+                         scaling["original_max_position_embeddings"])
+    wavelength = 2 * math.pi / inv_freq
+    smooth = (length / wavelength - low) / (high - low)
+    between = (1 - smooth) * inv_freq / factor + smooth * inv_freq
+    return torch.where(wavelength > length / low, inv_freq / factor,
+                       torch.where(wavelength < length / high, inv_freq, between))
+
+
+def _steps(x: torch.Tensor) -> torch.Tensor:
+    """``0, 1, ..., T − 1`` as a ``(T, 1)`` long column for ``x`` ``(N, heads, T, d)``, counted along ``x``'s own
+    steps: an ONNX trace folds ``arange(T)`` and ``ones_like(x)`` into constants of the example's length; a
+    comparison of x with itself stays in the graph (and is true for nan too), so the file runs at any length."""
     step = x[0, 0, :, :1]
-    positions = ((step == step) | (step != step)).to(dtype).cumsum(0) - 1  # (T, 1): 0, 1, ..., T - 1
-    inv_freq = 1.0 / theta ** (torch.arange(0, d, 2, device=x.device, dtype=dtype) / d)
-    angles = positions * inv_freq
+    return ((step == step) | (step != step)).long().cumsum(0) - 1
+
+
+def rotary(x: torch.Tensor, theta: float, *, dim: int | None = None, scaling: dict | None = None) -> torch.Tensor:
+    """Rotary position embedding (RoPE; Su et al. 2021, "RoFormer", eq. 34) of ``x`` ``(N, heads, T, d)`` at
+    positions ``0 .. T-1``: of the first ``dim`` features (default all ``d``; fewer is GPT-NeoX's and Phi's
+    partial rotary, the rest passing unturned), feature ``i`` and ``i + dim/2`` turn together by ``t·f_i``, the
+    halves layout of GPT-NeoX and Hugging Face's LLaMA (``rotate_half``), with the frequencies ``f`` of
+    :func:`rope_frequencies`. Angles in float64 for float64 inputs, else float32 (as Hugging Face's).
+    Elementwise: no parameters, no multiply-adds counted."""
+    d = x.shape[-1]
+    r = dim or d
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    angles = _steps(x).to(dtype) * rope_frequencies(r, theta, scaling, dtype=dtype, device=x.device)  # (T, r/2)
     angles = torch.cat((angles, angles), dim=-1)
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
-    first, second = x[..., : d // 2], x[..., d // 2:]
-    return x * cos + torch.cat((-second, first), dim=-1) * sin
+    turned, rest = x[..., :r], x[..., r:]
+    first, second = turned[..., : r // 2], turned[..., r // 2:]
+    turned = turned * cos + torch.cat((-second, first), dim=-1) * sin
+    return turned if r == d else torch.cat((turned, rest), dim=-1)
 
 
 def _inputs(query: torch.Tensor, rest: tuple[torch.Tensor, ...], padding_mask: bool
@@ -56,26 +91,41 @@ def _inputs(query: torch.Tensor, rest: tuple[torch.Tensor, ...], padding_mask: b
 def _attend(module: nn.Module, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
             heads: int, kv_heads: int) -> torch.Tensor:
     """Scaled dot-product attention of projected ``q`` ``(N, T, heads·d)``, ``k``/``v`` ``(N, S, kv_heads·d)``:
-    heads split, RoPE when the module has ``rope_theta``, each key/value head shared by ``heads/kv_heads``
-    query heads (``repeat_interleave``, as Hugging Face's ``repeat_kv``). Returns ``(N, T, heads·d)``."""
-    n, t, s = q.shape[0], q.shape[1], k.shape[1]
+    heads split, RoPE when the module has ``rope_theta`` (its ``rotary_dim`` features, its ``rope_scaling``), a
+    causal mask limited to the last ``sliding_window`` keys when it has one, each key/value head shared by
+    ``heads/kv_heads`` query heads (``repeat_interleave``, as Hugging Face's ``repeat_kv``). Returns
+    ``(N, T, heads·d)``."""
+    n, s = q.shape[0], k.shape[1]
     d = q.shape[-1] // heads
     q = q.unflatten(-1, (heads, d)).transpose(1, 2)
     k, v = (x.unflatten(-1, (kv_heads, d)).transpose(1, 2) for x in (k, v))
     if module.rope_theta is not None:
-        q, k = rotary(q, module.rope_theta), rotary(k, module.rope_theta)
+        turn = {name: value for name, value in (("dim", module.rotary_dim), ("scaling", module.rope_scaling))
+                if value is not None}  # plain RoPE is rotary(x, theta)
+        q, k = rotary(q, module.rope_theta, **turn), rotary(k, module.rope_theta, **turn)
     if kv_heads != heads:
         k, v = k.repeat_interleave(heads // kv_heads, dim=1), v.repeat_interleave(heads // kv_heads, dim=1)
     attn_mask, causal = None, module.causal
     if mask is not None:
         attn_mask = (mask == 0).view(n, 1, 1, s)  # True: may be attended
-        if causal:
-            attn_mask = attn_mask & torch.ones(t, s, dtype=torch.bool, device=q.device).tril()
-            causal = False
+    if causal and (mask is not None or module.sliding_window is not None):  # one boolean mask for all
+        rows, cols = _steps(q), _steps(k).T  # (T, 1) query positions, (1, S) key positions
+        allowed = cols <= rows
+        if module.sliding_window is not None:  # the last W keys: t − W < s ≤ t
+            allowed = allowed & (cols > rows - module.sliding_window)
+        attn_mask = allowed if attn_mask is None else attn_mask & allowed
+        causal = False
     with _countable():
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=causal,
                                              dropout_p=module.dropout if module.training else 0.0)
     return out.transpose(1, 2).flatten(2)
+
+
+def _position_repr(module: nn.Module) -> str:
+    """The position options set on ``module``, for ``extra_repr``."""
+    return "".join(f", {name}={getattr(module, name)}" for name in ("rope_theta", "rotary_dim", "rope_scaling",
+                                                                     "sliding_window")
+                   if getattr(module, name) is not None)
 
 
 class MultiheadAttention(nn.MultiheadAttention):
@@ -84,15 +134,19 @@ class MultiheadAttention(nn.MultiheadAttention):
 
     ``forward(query, [memory | key, value], [padding_mask])``: one sequence is self-attention; a memory
     gives keys and values; a padding mask ``(N, S)`` (nonzero = padding) comes last when
-    ``padding_mask`` is set. ``rope_theta``: rotary position embedding on queries and keys (None: none).
+    ``padding_mask`` is set. ``rope_theta``: rotary position embedding on queries and keys (None: none), on
+    their first ``rotary_dim`` features of each head (None: all), its frequencies scaled as ``rope_scaling``
+    (Hugging Face's mapping) says; ``sliding_window``: with ``causal``, each query attends its last W keys.
     Returns ``(N, T, E)`` (no attention weights).
     """
 
     def __init__(self, embed_dim: int, num_heads: int, *, dropout: float = 0.0, bias: bool = True,
                  kdim: int | None = None, vdim: int | None = None, causal: bool = False,
-                 padding_mask: bool = False, rope_theta: float | None = None) -> None:
+                 padding_mask: bool = False, rope_theta: float | None = None, rope_scaling: dict | None = None,
+                 rotary_dim: int | None = None, sliding_window: int | None = None) -> None:
         super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, kdim=kdim, vdim=vdim, batch_first=True)
         self.causal, self.padding_mask, self.rope_theta = causal, padding_mask, rope_theta
+        self.rope_scaling, self.rotary_dim, self.sliding_window = rope_scaling, rotary_dim, sliding_window
 
     def projections(self, query: torch.Tensor, key: torch.Tensor,
                     value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -113,8 +167,7 @@ class MultiheadAttention(nn.MultiheadAttention):
         return self.out_proj(_attend(self, q, k, v, mask, self.num_heads, self.num_heads))
 
     def extra_repr(self) -> str:
-        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, causal={self.causal}" + (
-            f", rope_theta={self.rope_theta}" if self.rope_theta is not None else "")
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, causal={self.causal}" + _position_repr(self)
 
 
 class GroupedQueryAttention(nn.Module):
@@ -130,13 +183,15 @@ class GroupedQueryAttention(nn.Module):
 
     def __init__(self, embed_dim: int, num_heads: int, num_kv_heads: int, *, dropout: float = 0.0,
                  bias: bool = True, kdim: int | None = None, vdim: int | None = None, causal: bool = False,
-                 padding_mask: bool = False, rope_theta: float | None = None) -> None:
+                 padding_mask: bool = False, rope_theta: float | None = None, rope_scaling: dict | None = None,
+                 rotary_dim: int | None = None, sliding_window: int | None = None) -> None:
         super().__init__()
         if embed_dim % num_heads or num_heads % num_kv_heads:  # the layer's checks said so with its place
             raise ValueError(f"num_heads ({num_heads}) must divide embed_dim ({embed_dim}) and be a multiple of "
                              f"num_kv_heads ({num_kv_heads})")
         self.embed_dim, self.num_heads, self.num_kv_heads = embed_dim, num_heads, num_kv_heads
         self.dropout, self.causal, self.padding_mask, self.rope_theta = dropout, causal, padding_mask, rope_theta
+        self.rope_scaling, self.rotary_dim, self.sliding_window = rope_scaling, rotary_dim, sliding_window
         kv = embed_dim // num_heads * num_kv_heads
         self.q_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
         self.k_proj = nn.Linear(kdim or embed_dim, kv, bias=bias)
@@ -155,4 +210,4 @@ class GroupedQueryAttention(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, num_kv_heads={self.num_kv_heads}, "
-                f"causal={self.causal}" + (f", rope_theta={self.rope_theta}" if self.rope_theta is not None else ""))
+                f"causal={self.causal}" + _position_repr(self))
