@@ -17,7 +17,7 @@ from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
 from netspec.train import output
 from netspec.train.batching import TensorSet
-from netspec.train.checkpoint import load_checkpoint, load_model_state
+from netspec.train.checkpoint import load_checkpoint, load_model_state, weights_file
 from netspec.train.files import CHECKPOINT, require_kind
 from netspec.train.loop import Trainer
 from netspec.train.rundir import RunDirectory, require_creatable
@@ -70,6 +70,9 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     if state is not None:
         base = state["config"]
     cfg = apply_overrides(base, flags, sets)
+    if cfg.weights is not None and state is None:  # a missing file, a folder without one: said before the work
+        cfg = cfg.model_copy(update={"weights": cfg.weights.model_copy(update={
+            "path": str(weights_file(cfg.weights.path, _weights_given_by(source, spec_file, flags, sets)))})})
     if resume is not None and state is not None:
         before = apply_overrides(state["config"]).optimizer.name
         if cfg.optimizer.name != before:
@@ -121,6 +124,20 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     if loaded is not None:
         trainer.log(loaded.table())
     return trainer
+
+
+def _weights_given_by(source: Source, spec_file: str | None, flags: dict[str, Any] | None,
+                      sets: list[str] | None) -> str:
+    """Where ``weights`` came from, as a message names it: the flag (``--weights``, ``--set weights=...``), else
+    the spec's ``train.weights`` at the place it is written."""
+    from netspec.spec import recipe
+
+    given = recipe.flag_keys(flags, sets)
+    flag = given.get("weights.path") or given.get("weights")
+    if flag is not None:
+        return flag.split(" ")[0] if flag.startswith("--weights") else flag.split("=")[0]
+    where = recipe.locate(recipe.spec_tree(source), "weights") if spec_file else None
+    return f"{where}: train.weights" if where else "train.weights"
 
 
 TOO_BIG_HINT = "shorten the samples (data.length for the synthetic sets), or let the network take them (e.g. a " \
