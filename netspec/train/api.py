@@ -21,7 +21,8 @@ from netspec.train.checkpoint import load_checkpoint, load_model_state, weights_
 from netspec.train.files import CHECKPOINT, require_kind
 from netspec.train.loop import Trainer
 from netspec.train.rundir import RunDirectory, require_creatable
-from netspec.train.runtime import dist_env, eval_mode, seed_everything, train_mode
+from netspec.train.runtime import dist_env, eval_mode, resolve_device, seed_everything, train_mode
+from netspec.train.schedule import optimizer_state
 from netspec.train.setup import require_finite, sample_shapes
 from netspec.train.tasks.base import check_token_ids, input_sizes, step_failure
 from netspec.train.threads import CpuMeter
@@ -80,8 +81,14 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
                              f"under '{cfg.optimizer.name}'\n    hint: drop --optimizer to resume, or start a new run")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    from netspec.backends.torch.compile import check_memory, compile_graph
+
+    if checkpoint is None:  # a run to train (build, its dry run), not eval/predict: gradients and optimizer state
+        full, scalars, keys = optimizer_state(cfg.optimizer)
+        kept = f"{cfg.optimizer.name} keeps {', '.join(keys)}" if keys else f"{cfg.optimizer.name} keeps none"
+        check_memory(list(graph.networks.values()), optimizer=(kept, full, scalars),
+                     device=resolve_device(cfg.device, dist_env()[1]))
     seed_everything(cfg.seed)  # before compiling: the initial weights depend on the seed
-    from netspec.backends.torch.compile import compile_graph
 
     model = compile_graph(graph)
     if cfg.optimizer.group_lr:  # a name of no trainable parameter: at the place written, as `check` says it
