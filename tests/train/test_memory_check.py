@@ -116,3 +116,21 @@ def test_eval_does_not_count_a_training_state(monkeypatch):
     with pytest.raises(NetspecError):
         api.prepare(SPEC, write=False, quiet=True)  # a run to train: counted with its optimizer first
     assert [sorted(k) for k in calls] == [["device", "optimizer"], []]
+
+
+def test_on_a_cuda_device_its_free_memory_is_the_limit(monkeypatch):
+    need = _torch_bytes({"name": "adam"})
+    seen = []
+
+    def free_on(device):
+        seen.append(device)
+        return need - 1, 1 << 40  # (free, total), as torch.cuda.mem_get_info gives them
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", free_on)
+    monkeypatch.setattr(C, "available_memory", lambda: 1 << 40)  # the host has plenty: not what counts
+    full, scalars, keys = optimizer_state(OptimizerConfig(name="adam"))
+    nets = list(netspec.analyze(SPEC).networks.values())
+    with pytest.raises(BuildError) as info:
+        C.check_memory(nets, optimizer=("adam keeps " + ", ".join(keys), full, scalars), device=torch.device("cuda", 0))
+    assert seen == [torch.device("cuda", 0)]
+    assert f"more than the {human_bytes(need - 1)} free on cuda:0" in str(info.value)
