@@ -73,3 +73,17 @@ def test_a_run_directory_is_still_read_through_its_last_pt(here):
     torch.save({"w": torch.zeros(1)}, here / "run" / "last.pt")
     assert weights_file("run") == here.joinpath("run", "last.pt").relative_to(here)
     assert weights_file("saved/model.pth").name == "model.pth"
+
+
+@pytest.mark.parametrize("make, holds", [
+    (lambda d: None, "it is empty"),
+    (lambda d: __import__("PIL.Image").Image.new("L", (8, 8)).save(d / "x.png"), "it holds 1 image directly"),
+])
+def test_an_image_folder_without_class_folders_says_what_it_holds(here, capsys, make, holds):
+    (here / "pics").mkdir()
+    make(here / "pics")
+    (here / "img.yaml").write_text("name: img\ninput: [1, 8, 8]\nlayers: [flatten, dense: 2]\n"
+                                   "train: {device: cpu, threads: 1}\n", encoding="utf-8")
+    assert main(["build", "img.yaml", "--dry-run", "--data", "pics"]) == 1
+    err = capsys.readouterr().err
+    assert "has no class sub-folders" in err and holds in err and "hint: put each class's images" in err, err
