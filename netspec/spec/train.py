@@ -287,7 +287,7 @@ class TrainConfig(_Model):
     @model_validator(mode="before")
     @classmethod
     def _data_path(cls, data: Any) -> Any:
-        """``data: imgs`` is the folder (or file) ``imgs`` where one exists, as ``--data imgs`` is: a spec's
+        """``data: imgs`` is the folder ``imgs`` where one exists, as ``--data imgs`` is: a spec's
         shorthand relative to the spec's folder (read from where it is written), ``--set data=imgs`` and a
         spec given as text relative to the working directory (:func:`data_shorthand`)."""
         if not isinstance(data, dict) or not isinstance(data.get("data"), str):

@@ -148,3 +148,10 @@ def test_a_field_that_takes_names_takes_the_word_nan_alike_everywhere():
     # data.target: a csv column, by index or by name; a column may be called 'nan'
     assert netspec.analyze(HEAD + "train: {data: {name: csv, path: t.csv, target: nan}}\n").train.data.target == "nan"
     assert apply_overrides(None, None, ["data.target=nan"]).data.target == "nan"
+
+
+def test_the_data_suffixes_are_the_file_types_the_trainer_reads():
+    from netspec.spec.train import DATA_SUFFIXES
+    from netspec.train.data import DATA_FILE_TYPES
+
+    assert set(DATA_SUFFIXES) == set(DATA_FILE_TYPES)
