@@ -95,9 +95,9 @@ def rebase_paths(raw: Any, source: str, output: str) -> None:
                 if isinstance(value.get(key), str):
                     value[key] = rebase(value[key], source, output)
         elif isinstance(value, str) and section == "data":
-            from netspec.spec.train import guess_data
+            from netspec.spec.train import data_shorthand, guess_data
 
-            if "path" in guess_data(value):  # a file or folder, not a data set's name
+            if "path" in data_shorthand(value, source):  # a file or folder (`imgs` beside it too), not a name
                 moved = rebase(value, source, output)
                 train[section] = moved if guess_data(moved).get("path") == moved else "./" + moved
         elif isinstance(value, str):

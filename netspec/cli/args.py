@@ -31,12 +31,16 @@ def bind_sizes(values: list[str] | None) -> dict[str, int]:
 def flag_number(text: str) -> float:
     """The ``type`` of every float flag (``--lr``, ``--val-split``, ``--momentum``, ...): a finite number.
     NaN and the infinities (``nan``, ``inf``, ``1e999``) are refused as not finite, and every refusal
-    shows the value as it was typed (never Python's or YAML's spelling of the float it became).
+    shows the value as it was typed (never Python's or YAML's spelling of the float it became): the value
+    is a :class:`~netspec.spec.train.TypedFloat`, which keeps the text for the range checks made later
+    (``--lr 1e-400``: "must be a number > 0 ..., got 1e-400 (... underflows to 0 ...)").
 
     Raises:
         argparse.ArgumentTypeError: argparse's ``argument --lr: ...`` (exit 2)."""
     import argparse
     import math
+
+    from netspec.spec.train import TypedFloat
 
     try:
         value = float(text)
@@ -44,7 +48,45 @@ def flag_number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number, got '{clip(text)}'") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {clip(text)}")
-    return value
+    return TypedFloat(value, text)
+
+
+MAX_DIGITS = 30  # of a whole-number flag: every bound is far below 10**30
+
+
+def flag_whole(text: str) -> int:
+    """The ``type`` of every whole-number flag (``--epochs``, ``--batch-size``, ``check --batch``, ...): a
+    whole number, written as ``--set`` and a spec may write it (``1000``, ``1e3``, ``+5``); the value is a
+    :class:`~netspec.spec.train.TypedInt` that keeps the text typed, which every range refusal quotes.
+
+    Raises:
+        argparse.ArgumentTypeError: not a number, not finite, or not whole, with the text typed (exit 2)."""
+    import argparse
+    import math
+
+    from netspec.spec.train import TypedInt
+
+    plain = text.strip()
+    if len(plain.lstrip("+-").lstrip("0")) > MAX_DIGITS:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at most {MAX_DIGITS} digits, got {clip(text)}")
+    try:
+        return TypedInt(int(plain), text)
+    except ValueError:
+        pass
+    try:
+        value = float(plain)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got '{clip(text)}'") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {clip(text)}")
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {clip(text)}")
+    return TypedInt(int(value), text)
+
+
+def typed(value: object) -> str:
+    """A flag's value as the user typed it (a :func:`flag_number` or :func:`flag_whole` value), for a message."""
+    return clip(str(getattr(value, "text", value)))
 
 
 _STDIN: list[str] = []  # the spec text read from standard input ('-'), once

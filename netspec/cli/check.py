@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from netspec.cli.args import bind_sizes, check_output_file, stdin_used
+from netspec.cli.args import bind_sizes, check_output_file, flag_whole, stdin_used, typed
 from netspec.core.errors import UsageError
 from netspec.core.fmt import bounds_text
 
@@ -20,7 +20,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the machine-readable report")
     p.add_argument("--strict", action="store_true",
                    help="warnings are errors (a stride that drops pixels, a dense layer on a channels-first map)")
-    p.add_argument("--batch", type=int, default=1, metavar="N", help="batch size for the activation memory (default 1)")
+    p.add_argument("--batch", type=flag_whole, default=1, metavar="N", help="batch size for the activation memory (default 1)")
     p.add_argument("--bind", action="append", metavar="NAME=SIZE", help="give a symbolic dim a size, e.g. T=10")
     p.add_argument("--network", metavar="NAME", help="only this network of a multi-network spec")
     p.add_argument("--watch", action="store_true", help="check again each time the file is saved (Ctrl-C stops)")
@@ -40,12 +40,12 @@ def run_check(args: argparse.Namespace) -> int:
     from netspec.api import check
 
     if args.batch < 1:
-        raise UsageError(f"--batch must be a whole number {bounds_text(1)}, got {args.batch}")
+        raise UsageError(f"--batch must be a whole number {bounds_text(1)}, got {typed(args.batch)}")
     if getattr(args, "watch", False):
         from netspec.editor.watch import watch
 
         return watch(args.spec, lambda: run_check(argparse.Namespace(**{**vars(args), "watch": False})))
-    report = check(args.spec, batch=args.batch, bind=bind_sizes(args.bind), strict=args.strict, network=args.network)
+    report = check(args.spec, batch=int(args.batch), bind=bind_sizes(args.bind), strict=args.strict, network=args.network)
     if not args.network:  # one network of several: the others' names are not in this graph
         _check_group_lr(report.graph, args.spec)
     recipe = _recipe_warnings(report.graph, args.spec, args.strict)

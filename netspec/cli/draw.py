@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from netspec.cli.args import bind_sizes, check_output_file, spec_source, stdin_used
+from netspec.cli.args import bind_sizes, check_output_file, flag_whole, spec_source, stdin_used, typed
 from netspec.core.errors import UsageError
 
 
@@ -34,7 +34,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--depth", type=_depth, default=None, metavar="N",
                    help="blocks nested deeper than N collapse into one box (default: auto, a readable picture)")
     p.add_argument("--network", metavar="NAME", help="draw only this network of a multi-network spec")
-    p.add_argument("--unroll", type=int, default=0, metavar="T",
+    p.add_argument("--unroll", type=flag_whole, default=0, metavar="T",
                    help="draw recurrent layers unrolled over T time steps (the spec must have one)")
     p.add_argument("--rankdir", choices=("TB", "LR", "BT", "RL"), type=str.upper, default="TB",
                    help="layout direction: TB top to bottom (default), LR left to right")
@@ -49,7 +49,11 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from netspec.api import render_diagram
+    from netspec.backends.graphviz.model import MAX_UNROLL
+    from netspec.core.fmt import bounds_text
 
+    if not 0 <= args.unroll <= MAX_UNROLL:  # the flag's own words (the library's name the keyword, 'unroll')
+        raise UsageError(f"--unroll must be a whole number {bounds_text(0, MAX_UNROLL)}, got {typed(args.unroll)}")
     fmt = args.format
     out = args.output
     to_stdout = out is None and fmt == "dot"
@@ -67,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         to_stdout, out, fmt = True, None, "dot"
     if out is not None:
         check_output_file(out, "-o")
-    drawing = render_diagram(source, out, format=fmt, depth=args.depth, network=args.network, unroll=args.unroll,
+    drawing = render_diagram(source, out, format=fmt, depth=args.depth, network=args.network, unroll=int(args.unroll),
                      rankdir=args.rankdir, shapes=args.shapes, params=args.params,
                      collapse_repeats=args.collapse_repeats, bind=bind_sizes(args.bind))
     if to_stdout:

@@ -38,6 +38,10 @@ def run_export(args: argparse.Namespace) -> int:
     fmt = format_of(args.output, args.format) if args.output or args.format else "py"
     if args.output:
         check_output_file(args.output, "-o", force=args.force)
+    if args.weights is not None and fmt != "py":  # (Python source refuses --weights itself)
+        from netspec.train.checkpoint import weights_file
+
+        args.weights = str(weights_file(args.weights))  # a missing file, a folder without one: said first
     done = export(args.spec, args.output, format=fmt, network=args.network, bind=bind_sizes(args.bind),
                   weights=args.weights, partial=args.partial, check=not args.no_check)
     if done.path is None:

@@ -17,7 +17,7 @@ import io
 import json
 import os
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from netspec.core.atomic import WriteError
 from netspec.core.errors import NetspecError, UsageError
@@ -43,7 +43,17 @@ ONE_SHOT = ("check", "schema", "kinds")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with 'did you mean' for misspelled subcommands and the usual exit code 2."""
+    """argparse, with 'did you mean' for misspelled subcommands and the usual exit code 2. A value that
+    starts as a negative number is a flag's value, written as the number flags read it (``--lr -1e-3``,
+    ``--lr -inf``, ``--seed -1_0``): argparse's own pattern takes only ``-3`` and ``-.5`` and calls the rest
+    a missing argument ("--lr: expected one argument"). No netspec option looks like a negative number."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        import re
+
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(?:(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$",
+                                                   re.IGNORECASE)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         from netspec.core.errors import did_you_mean

@@ -8,10 +8,11 @@ import re
 import sys
 from typing import Any
 
-from netspec.cli.args import flag_number
+from netspec.cli.args import flag_number, flag_whole, typed
 from netspec.core.errors import UsageError
 from netspec.core.fmt import bounds_text
 from netspec.spec.train import (
+    DATA_SUFFIXES,
     DATASETS,
     FILE_DATASETS,
     FLAG_FIELDS,
@@ -20,6 +21,7 @@ from netspec.spec.train import (
     PRECISIONS,
     SCHEDULES,
     TASKS,
+    guess_data,
 )
 
 
@@ -34,10 +36,10 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
                    + ", or a file/folder (.npz .npy .pt .pth .csv .tsv .txt, or a folder of images, one "
                    "sub-folder per class). An existing file or folder is a path; a data set's name wins over "
                    "a folder of that name (write ./NAME for the folder)")
-    g.add_argument("--subset", type=int, metavar="N", help="use only N training samples")
+    g.add_argument("--subset", type=flag_whole, metavar="N", help="use only N training samples")
     g.add_argument("--device", metavar="DEV", help="auto (CUDA if available), cpu, cuda, cuda:N, mps")
-    g.add_argument("--batch-size", type=int, metavar="N", help="global batch size")
-    g.add_argument("--seed", type=int, metavar="N")
+    g.add_argument("--batch-size", type=flag_whole, metavar="N", help="global batch size")
+    g.add_argument("--seed", type=flag_whole, metavar="N")
     g.add_argument("--val-split", type=flag_number, metavar="F", help="fraction held out for validation")
     g.add_argument("--set", action="append", dest="sets", metavar="KEY=VALUE",
                    help="any train: field, e.g. --set optimizer.betas=[0.9,0.99] --set task.noise=0.3")
@@ -45,7 +47,7 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
         return
     g.add_argument("--task", help=_names(TASKS, "auto") + " (default: inferred)")
     g.add_argument("--loss", help=_names(LOSSES, "auto"))
-    g.add_argument("--epochs", type=int, metavar="N")
+    g.add_argument("--epochs", type=flag_whole, metavar="N")
     g.add_argument("--optimizer", help=_names(OPTIMIZERS))
     g.add_argument("--lr", type=flag_number, metavar="LR", help="learning rate")
     g.add_argument("--momentum", type=flag_number, metavar="M")
@@ -58,11 +60,11 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
     g.add_argument("--precision", choices=PRECISIONS, help="mixed precision (CUDA)")
     g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile the model")
     g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
-    g.add_argument("--workers", type=int, metavar="N", help="DataLoader workers for image folders (default: the "
+    g.add_argument("--workers", type=flag_whole, metavar="N", help="DataLoader workers for image folders (default: the "
                    "cores left free)")
-    g.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: the cores other "
+    g.add_argument("--threads", type=flag_whole, metavar="N", help="CPU threads for torch (default: the cores other "
                    "processes leave free; one for a small model)")
-    g.add_argument("--patience", type=int, metavar="N", help="early stopping patience (epochs)")
+    g.add_argument("--patience", type=flag_whole, metavar="N", help="early stopping patience (epochs)")
     g.add_argument("--weights", metavar="PATH", help="start from a state dict (.pt/.pth) or a netspec checkpoint: "
                    "loaded by name, else by structure (network order and shapes)")
     g.add_argument("--partial", action="store_true", default=None,
@@ -79,11 +81,13 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def data_flag(value: str) -> str:
-    """``--data VALUE`` as the recipe reads it. A data set's name (``digits``, ``mnist``, ...) is that data
-    set wherever the command runs, even beside a file or folder of that name (a note says how to pick the
-    folder: ``./digits``); any other value naming an existing file or folder is that path (``--data
-    imgs``: the image folder ``./imgs``); a file of a type the trainer does not read is refused with the
-    types it reads; a value that is neither a name nor a path is refused with the names.
+    """``--data VALUE`` as the recipe reads it, as a spec's ``data: VALUE`` is read
+    (:func:`netspec.spec.train.data_shorthand`, relative to the working directory): a data set's name
+    (``digits``, ``mnist``, ...) is that data set wherever the command runs, even beside a file or folder
+    of that name (a note says how to pick the folder: ``./digits``); any other value naming an existing
+    file or folder is that path (``--data imgs``: the image folder ``./imgs``); a file of a type the trainer
+    does not read is refused with the types it reads; a value that is neither a name nor a path is refused
+    with the names (:func:`netspec.spec.train.unknown_data`).
 
     Raises:
         UsageError: neither a data set's name nor an existing file or folder.
@@ -91,27 +95,24 @@ def data_flag(value: str) -> str:
     import os
     from pathlib import Path
 
-    from netspec.core.errors import did_you_mean
-    from netspec.spec.train import guess_data
-    from netspec.train.data import DATA_FILE_TYPES, unsupported_file
+    from netspec.spec.train import data_shorthand, unknown_data
+    from netspec.train.data import unsupported_file
 
-    guessed = guess_data(value)
+    read, guessed = data_shorthand(value), guess_data(value)
     path = Path(value)
-    kind = "path" not in guessed and guessed["name"] in FILE_DATASETS  # 'folder', 'images': a kind without a path
-    if "path" not in guessed and guessed["name"] in DATASETS and not (kind and path.exists()):  # a data set's name
-        if path.exists():
-            print(f"note: --data {value} is the data set '{guessed['name']}'; for the "
+    if "path" not in read and read["name"] in DATASETS and not (read["name"] in FILE_DATASETS and path.exists()):
+        if path.exists():  # a data set's name
+            print(f"note: --data {value} is the data set '{read['name']}'; for the "
                   f"{'folder' if path.is_dir() else 'file'} of that name here, write --data "
                   f"{os.path.join('.', value)}", file=sys.stderr)
         return value
-    if path.is_file() and path.suffix.lower() not in DATA_FILE_TYPES:
+    if path.is_file() and path.suffix.lower() not in DATA_SUFFIXES:
         raise unsupported_file(value)
-    if path.is_dir() and "path" not in guessed:
+    if "path" in read and "path" not in guessed:
         return os.path.join(".", value)  # a folder named without a slash: read as the path it is
     if not path.exists() and "path" not in guessed:
-        hint = did_you_mean(value, [d for d in DATASETS if d != "auto"])
-        raise UsageError(f"--data {value}: neither a data set ({_names(DATASETS, 'auto', *FILE_DATASETS)}) nor an "
-                         f"existing file or folder" + (f"\n    hint: {hint}" if hint else ""))
+        message, hint = unknown_data(value)
+        raise UsageError(f"--data: {message}\n    hint: {hint}")
     return value
 
 
@@ -150,7 +151,7 @@ def add_parser(sub: Any) -> None:
                    help="image files, .npy/.npz/.pt/.csv files, or comma-separated numbers (negative ones "
                         "too: -0.5,1,2); a file whose name starts with '-': ./-x.npy")
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="best.pt / last.pt or a run directory")
-    p.add_argument("--first", type=int, metavar="N", help="predict the first N validation samples")
+    p.add_argument("--first", type=flag_whole, metavar="N", help="predict the first N validation samples")
     p.add_argument("--all", action="store_true", dest="every",
                    help="print every value of an output (default: its shape and the first 16 values)")
     p.set_defaults(run=run_predict)
@@ -267,7 +268,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from netspec.train import api
 
     if args.first is not None and args.first < 1:
-        raise UsageError(f"--first must be a whole number {bounds_text(1)}, got {args.first}")
+        raise UsageError(f"--first must be a whole number {bounds_text(1)}, got {typed(args.first)}")
     from pathlib import Path
 
     run = Path(args.checkpoint)
@@ -276,7 +277,7 @@ def run_predict(args: argparse.Namespace) -> int:
               + (f" (best.pt holds the best epoch: --checkpoint {run / 'best.pt'})" if (run / "best.pt").is_file()
                  else ""), file=sys.stderr)
     notes: list[str] = []
-    lines = api.predict(args.spec, args.checkpoint, args.inputs, args.first, every=args.every, notes=notes)
+    lines = api.predict(args.spec, args.checkpoint, args.inputs, None if args.first is None else int(args.first), every=args.every, notes=notes)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     for line in lines:

@@ -121,7 +121,7 @@ def flag_keys(flags: dict[str, Any] | None, sets: list[str] | None) -> dict[str,
             continue
         field = FLAG_FIELDS[dest]
         flag = "--" + dest.replace("_", "-")
-        shown = f"{flag} {value}" if not isinstance(value, bool) else flag
+        shown = f"{flag} {getattr(value, 'text', value)}" if not isinstance(value, bool) else flag  # as typed
         out["data.name" if field == "data" else field] = shown
     for item in sets or []:
         key, _, text = item.partition("=")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from netspec.core.fmt import bounds_text, show
 
@@ -38,7 +39,13 @@ class _Model(BaseModel):
         """Numbers and booleans are typed, as the JSON Schema says: ``epochs: true`` or ``"10"`` is refused."""
         from netspec.layers.base import scalar_value
 
-        return scalar_value(cls.model_fields[info.field_name].annotation, v)
+        annotation = cls.model_fields[info.field_name].annotation
+        if not_finite(v) and _takes_numbers(annotation) and not (isinstance(v, str) and _takes_numbers(annotation, str)):
+            # nan and the infinities (.nan, .inf, 1e999, or 'nan' written as a word) are no training value: one
+            # reason wherever the number came from (a spec, --set, a flag: cli.args.flag_number), before a
+            # range check would call .nan "not > 0" or let weight_decay: .inf through
+            raise PydanticCustomError("finite_number", "Input should be a finite number")
+        return scalar_value(annotation, v)
 
     @model_validator(mode="before")
     @classmethod
@@ -47,6 +54,28 @@ class _Model(BaseModel):
         if isinstance(data, str) and "name" in cls.model_fields:
             return {"name": data}
         return data
+
+
+NON_FINITE_WORDS = ("nan", "inf", "infinity")
+
+
+def not_finite(v: Any) -> bool:
+    """``v`` is NaN or an infinity: a float (YAML's ``.nan``, ``.inf``, ``1e999``) or one spelled as a word
+    (``nan``, ``-inf``, ``Infinity``: YAML reads those as strings, Python's ``float`` as numbers)."""
+    import math
+
+    if isinstance(v, float):
+        return not math.isfinite(v)
+    return isinstance(v, str) and v.strip().lower().lstrip("+-") in NON_FINITE_WORDS
+
+
+def _takes_numbers(annotation: Any, *kinds: type) -> bool:
+    """A field whose type is (or may be) an int or a float (or one of ``kinds``: ``str`` for a csv column
+    that may be a name, even 'nan')."""
+    import typing
+
+    args = typing.get_args(annotation)
+    return annotation in (kinds or (int, float)) or any(_takes_numbers(a, *kinds) for a in args)
 
 
 def numbers_of(v: Any, key: str, parts: tuple[str, ...] | None, example: str, whole: bool = False) -> Any:
@@ -67,6 +96,8 @@ def numbers_of(v: Any, key: str, parts: tuple[str, ...] | None, example: str, wh
     if parts and len(v) != len(parts):
         raise ValueError(f"{takes}, got {len(v)}: {show(v)}")
     for i, item in enumerate(v):
+        if not_finite(item):
+            raise ValueError(f"{takes}, e.g. {example}; item {i + 1} is {show(item)}, not a finite number")
         ok = isinstance(item, (int, float)) and not isinstance(item, bool)
         if not ok or (whole and isinstance(item, float) and not item.is_integer()):
             raise ValueError(f"{takes}, e.g. {example}; item {i + 1} is {show(item)}")
@@ -120,7 +151,11 @@ class DataConfig(_Model):
     @classmethod
     def _path_shorthand(cls, data: Any) -> Any:
         if isinstance(data, str):
-            return guess_data(data)
+            guessed = guess_data(data)
+            if "path" not in guessed and guessed["name"] not in DATASETS:  # neither a name nor a path: said here,
+                message, hint = unknown_data(data)  # with the names and that a path is taken too
+                raise PydanticCustomError("value_error", message, {"hint": hint})
+            return guessed
         return data
 
     @field_validator("gates", mode="before")
@@ -158,6 +193,8 @@ class OptimizerConfig(_Model):
             raise ValueError(f"group_lr takes a mapping of layer or group names to learning rates, e.g. "
                              f"{{layer4: 1e-4}}; got {show(v)}")
         for name, lr in v.items():
+            if not_finite(lr):
+                raise ValueError(f"group_lr: the learning rate of '{name}' must be a finite number, got {show(lr)}")
             if isinstance(lr, (int, float)) and not isinstance(lr, bool) and not 0 < lr <= 100:
                 raise ValueError(f"group_lr: the learning rate of '{name}' must be "
                                  f"{bounds_text(0, 100, low_open=True)}, got {show(lr)}")
@@ -247,25 +284,79 @@ class TrainConfig(_Model):
     checkpoint_steps: int | None = Field(default=None, ge=1, description="also write last.pt every N steps")
     weights: WeightsConfig | None = Field(default=None, description="initial weights (not on resume)")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _data_path(cls, data: Any) -> Any:
+        """``data: imgs`` is the folder ``imgs`` where one exists, as ``--data imgs`` is: a spec's
+        shorthand relative to the spec's folder (read from where it is written), ``--set data=imgs`` and a
+        spec given as text relative to the working directory (:func:`data_shorthand`)."""
+        if not isinstance(data, dict) or not isinstance(data.get("data"), str):
+            return data
+        import os
+
+        where = data.where("data") if hasattr(data, "where") else None
+        file = where.file if where is not None else None
+        base = os.path.dirname(file) if file and os.path.isfile(file) else None
+        read = data_shorthand(data["data"], base)
+        return {**data, "data": read} if "path" in read else data  # a name: DataConfig reads (or refuses) it
+
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
 
+# the file types the trainer reads (netspec.train.data.DATA_FILE_TYPES says what each holds) -> their data kind
+DATA_SUFFIXES = {".npz": "npz", ".npy": "npz", ".pt": "pt", ".pth": "pt", ".csv": "csv", ".tsv": "csv",
+                 ".txt": "text"}
+
+
 def guess_data(value: str) -> dict[str, Any]:
-    """``data: digits`` or ``data: path/to/file.npz`` -> a DataConfig mapping."""
+    """``data: digits`` or ``data: path/to/file.npz`` -> a DataConfig mapping, from the text alone: a data
+    set's name (or alias), else a path by its look (a data file's suffix, a slash, a leading dot), else
+    ``{"name": value}``. :func:`data_shorthand` also looks for a file or folder of that name."""
     low = value.lower().replace("-", "_")
     aliases = {"fashionmnist": "fashion_mnist", "cifar": "cifar10", "cifar_10": "cifar10", "corpus": "text",
                "sklearn_digits": "digits", "reverse": "reversal", "images": "folder"}
     low = aliases.get(low, low)
     if low in DATASETS:
         return {"name": low}
-    for suffix, kind in ((".npz", "npz"), (".npy", "npz"), (".pt", "pt"), (".pth", "pt"), (".csv", "csv"),
-                         (".tsv", "csv"), (".txt", "text")):
+    for suffix, kind in DATA_SUFFIXES.items():
         if low.endswith(suffix):
             return {"name": kind, "path": value}
     if "/" in value or "\\" in value or value.startswith("."):
         return {"name": "folder", "path": value}
     return {"name": value}  # fails validation with the list of names
+
+
+def data_shorthand(value: str, base: str | None = None) -> dict[str, Any]:
+    """``data: VALUE`` as a DataConfig mapping, one meaning wherever it is written (a spec's ``train:``,
+    ``--set data=VALUE``, ``--data VALUE``): a data set's name is that data set, even beside a file or
+    folder of that name (``./digits`` is the folder); a value that looks like a path is that path
+    (:func:`guess_data`); any other value naming an existing folder is that folder of images, and the kind
+    words ``folder``/``images`` name one where it exists. ``base``: the folder a relative path is read from
+    (a spec's own folder; None: the working directory). Anything else is left as a name, which validation
+    refuses with the names (:func:`unknown_data`)."""
+    import os
+
+    guessed = guess_data(value)
+    if "path" in guessed:
+        return guessed
+    place = os.path.join(base, os.path.expanduser(value)) if base else os.path.expanduser(value)
+    kind_word = guessed["name"] in FILE_DATASETS  # 'folder', 'images': a kind without a path
+    if (kind_word or guessed["name"] not in DATASETS) and os.path.isdir(place):
+        return {"name": "folder", "path": value}
+    return guessed
+
+
+def unknown_data(value: str) -> tuple[str, str]:
+    """The message and hint for a ``data`` value that is neither a data set's name nor a file or folder."""
+    from netspec.core.errors import did_you_mean
+
+    names = ", ".join(d for d in DATASETS if d not in ("auto", *FILE_DATASETS))
+    close = did_you_mean(value, [d for d in DATASETS if d != "auto"])
+    paths = (f"give a path: a data file ({' '.join(DATA_SUFFIXES)}) or a folder of images (one sub-folder per "
+             "class), relative to the spec's folder in a spec, to the working directory on the command line")
+    return (f"unknown value {show(value, 40)}: neither a data set ({names}) nor an existing file or folder",
+            f"{close} or {paths}" if close else paths)
 
 
 def anchor_paths(cfg: TrainConfig, base_dir: str) -> TrainConfig:
@@ -319,20 +410,64 @@ def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+class TypedFloat(float):
+    """A number from the command line that remembers the text typed (``--lr 1e-400``): a message quotes that
+    text, never the float it became (``0.0``). :func:`apply_overrides` validates the plain number."""
+
+    text: str
+
+    def __new__(cls, value: float, text: str) -> "TypedFloat":
+        obj = super().__new__(cls, value)
+        obj.text = text
+        return obj
+
+
+class TypedInt(int):
+    """A whole number from the command line that remembers the text typed (``--epochs +0``), as
+    :class:`TypedFloat` does."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> "TypedInt":
+        obj = super().__new__(cls, value)
+        obj.text = text
+        return obj
+
+
+_NUMBER = r"[+-]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+
+
 def parse_value(text: str) -> Any:
-    """A ``--set`` value: YAML scalars and lists (``3``, ``1e-3``, ``true``, ``[0.9, 0.99]``, ``adam``)."""
+    """A ``--set`` value: YAML scalars and lists (``3``, ``1e-3``, ``true``, ``[0.9, 0.99]``, ``adam``). A
+    number YAML 1.1 leaves as a string (``1e-3``, ``+1e3``) is a number, as ``--lr`` reads it; NaN or an
+    infinity spelled as a word (``nan``, ``-inf``) stays a word, as in a spec: a number field refuses it
+    as not finite (:func:`not_finite`), a field that also takes names (``data.target``) takes it."""
+    import re
+
     import yaml
 
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         return text
-    if isinstance(value, str) and value.lower().replace("e", "").replace("-", "").replace(".", "").isdigit():
+    if isinstance(value, str) and re.fullmatch(_NUMBER, value.strip()):
         try:
-            return float(value)  # YAML 1.1 reads '1e-3' as a string
+            return float(value)
         except ValueError:
             pass
     return value
+
+
+def underflows(text: str) -> bool:
+    """``text`` is a number that is not zero but reads as 0.0 in a float (``1e-400``: smaller than 5e-324)."""
+    import re
+
+    try:
+        zero = float(text) == 0
+    except ValueError:
+        return False
+    mantissa = re.split(r"[eE]", text.strip(), maxsplit=1)[0]
+    return zero and any(c in "123456789" for c in mantissa)
 
 
 def apply_overrides(base: TrainConfig | dict[str, Any] | None, flags: dict[str, Any] | None = None,
@@ -351,10 +486,16 @@ def apply_overrides(base: TrainConfig | dict[str, Any] | None, flags: dict[str, 
         tree = dict(base or {})
     origin: dict[str, str] = {}  # section -> the last flag that set something in it
     exact: dict[str, str] = {}  # dotted key -> the flag that set it
+    typed: dict[str, str] = {}  # dotted key -> the number as it was typed (a message quotes it)
     for dest, value in (flags or {}).items():
         if value is None or dest not in FLAG_FIELDS:
             continue
         field = FLAG_FIELDS[dest]
+        if isinstance(value, (TypedFloat, TypedInt)):
+            typed[field] = value.text.strip()
+            value = float(value) if isinstance(value, float) else int(value)
+        else:
+            typed.pop(field, None)
         if field == "data" and isinstance(value, str):
             tree["data"] = {**{k: v for k, v in _as_mapping(tree.get("data"), "data").items()
                                if k not in ("name", "path")}, **guess_data(value)}
@@ -366,8 +507,13 @@ def apply_overrides(base: TrainConfig | dict[str, Any] | None, flags: dict[str, 
         key = key.strip().removeprefix("train.")
         if not sep or not key:
             raise UsageError(f"--set takes KEY=VALUE (e.g. optimizer.betas=[0.9,0.99]), got '{item}'")
-        set_dotted(tree, key, parse_value(text))
+        value = parse_value(text)
+        set_dotted(tree, key, value)
         origin[key.split(".")[0]] = exact[key] = f"--set {key}"
+        if (isinstance(value, (int, float)) and not isinstance(value, bool)) or not_finite(value):
+            typed[key] = text.strip()  # a number (or nan, inf) as typed
+        else:
+            typed.pop(key, None)
     try:
         return TrainConfig.model_validate(tree)
     except ValidationError as exc:
@@ -389,7 +535,7 @@ def apply_overrides(base: TrainConfig | dict[str, Any] | None, flags: dict[str, 
                 flag = exact[loc]
             else:
                 flag = origin.get(loc, origin.get(loc.split(".")[0], "train:"))
-            msg = _in_words(err)
+            msg = _in_words(err, typed.get(loc) if given == loc else None)
             if err["type"] == "extra_forbidden":
                 from netspec.core.errors import did_you_mean
 
@@ -402,21 +548,29 @@ def apply_overrides(base: TrainConfig | dict[str, Any] | None, flags: dict[str, 
         raise UsageError("invalid training option: " + "; ".join(lines)) from None
 
 
-def _in_words(err: Any) -> str:
+def _in_words(err: Any, typed: str | None = None) -> str:
     """A pydantic error about a training option in the user's words, with the value given (and a 'did
-    you mean' for a misspelled choice)."""
+    you mean' for a misspelled choice). ``typed``: the number as the command line typed it, quoted instead
+    of the value it became (``1e-400``, not ``0.0``; ``+5``, not ``5``)."""
     import re
 
     from netspec.core.errors import did_you_mean
 
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
-    got = f", got {show(value, 40)}" if value is not None else ""
+    shown = typed if typed is not None and not isinstance(value, (dict, list)) else show(value, 40)
+    got = f", got {shown[:40]}" if value is not None else ""
     bounds = {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equal": "le", "less_than": "lt"}
     if kind in bounds:  # in core.fmt.bounds_text's words, as every range is written: "≥ 1", "> 0"
         limit = ctx.get(bounds[kind])
         low = kind.startswith("greater")
         text = bounds_text(limit if low else None, None if low else limit, kind == "greater_than", kind == "less_than")
+        if typed is not None and underflows(typed):
+            got += " (too small for a float: it underflows to 0; the smallest is about 5e-324)"
         return f"must be a number {text}{got}"
+    if kind == "finite_number":
+        return f"must be a finite number{got}"
+    if kind == "value_error" and ctx.get("hint"):  # a validator's message with its hint (unknown_data)
+        return f"{str(err['msg'])[:1].lower()}{str(err['msg'])[1:]}; hint: {ctx['hint']}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"must be a whole number{got}"
     if kind in ("float_parsing", "float_type"):

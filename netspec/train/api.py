@@ -17,11 +17,12 @@ from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
 from netspec.train import output
 from netspec.train.batching import TensorSet
-from netspec.train.checkpoint import load_checkpoint, load_model_state
+from netspec.train.checkpoint import load_checkpoint, load_model_state, weights_file
 from netspec.train.files import CHECKPOINT, require_kind
 from netspec.train.loop import Trainer
 from netspec.train.rundir import RunDirectory, require_creatable
-from netspec.train.runtime import dist_env, eval_mode, seed_everything, train_mode
+from netspec.train.runtime import dist_env, eval_mode, resolve_device, seed_everything, train_mode
+from netspec.train.schedule import optimizer_state
 from netspec.train.setup import require_finite, sample_shapes
 from netspec.train.tasks.base import check_token_ids, input_sizes, step_failure
 from netspec.train.threads import CpuMeter
@@ -70,6 +71,9 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     if state is not None:
         base = state["config"]
     cfg = apply_overrides(base, flags, sets)
+    if cfg.weights is not None and state is None:  # a missing file, a folder without one: said before the work
+        cfg = cfg.model_copy(update={"weights": cfg.weights.model_copy(update={
+            "path": str(weights_file(cfg.weights.path, _weights_given_by(source, spec_file, flags, sets)))})})
     if resume is not None and state is not None:
         before = apply_overrides(state["config"]).optimizer.name
         if cfg.optimizer.name != before:
@@ -77,8 +81,14 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
                              f"under '{cfg.optimizer.name}'\n    hint: drop --optimizer to resume, or start a new run")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    from netspec.backends.torch.compile import check_memory, compile_graph
+
+    if checkpoint is None:  # a run to train (build, its dry run), not eval/predict: gradients and optimizer state
+        full, scalars, keys = optimizer_state(cfg.optimizer)
+        kept = f"{cfg.optimizer.name} keeps {', '.join(keys)}" if keys else f"{cfg.optimizer.name} keeps none"
+        check_memory(list(graph.networks.values()), optimizer=(kept, full, scalars),
+                     device=resolve_device(cfg.device, dist_env()[1]))
     seed_everything(cfg.seed)  # before compiling: the initial weights depend on the seed
-    from netspec.backends.torch.compile import compile_graph
 
     model = compile_graph(graph)
     if cfg.optimizer.group_lr:  # a name of no trainable parameter: at the place written, as `check` says it
@@ -121,6 +131,20 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     if loaded is not None:
         trainer.log(loaded.table())
     return trainer
+
+
+def _weights_given_by(source: Source, spec_file: str | None, flags: dict[str, Any] | None,
+                      sets: list[str] | None) -> str:
+    """Where ``weights`` came from, as a message names it: the flag (``--weights``, ``--set weights=...``), else
+    the spec's ``train.weights`` at the place it is written."""
+    from netspec.spec import recipe
+
+    given = recipe.flag_keys(flags, sets)
+    flag = given.get("weights.path") or given.get("weights")
+    if flag is not None:
+        return flag.split(" ")[0] if flag.startswith("--weights") else flag.split("=")[0]
+    where = recipe.locate(recipe.spec_tree(source), "weights") if spec_file else None
+    return f"{where}: train.weights" if where else "train.weights"
 
 
 TOO_BIG_HINT = "shorten the samples (data.length for the synthetic sets), or let the network take them (e.g. a " \

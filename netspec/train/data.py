@@ -257,12 +257,19 @@ class ImageFolder(torch.utils.data.Dataset):  # type: ignore[type-arg]
         if not path.is_dir():
             raise UsageError(f"image folder {root} does not exist (expected {root}/<class>/<image files>)")
         self.classes = classes or sorted(p.name for p in path.iterdir() if p.is_dir())
-        if not self.classes:
-            raise DataError(f"image folder {root} has no class sub-folders (expected {root}/<class>/<images>)")
+        if not self.classes:  # what it holds instead, and what to do
+            loose = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+            holds = (f"it holds {len(loose)} image{'s' if len(loose) != 1 else ''} directly"
+                     if loose else "it is empty" if not any(path.iterdir()) else "it holds no images")
+            raise DataError(f"image folder {root} has no class sub-folders (expected {root}/<class>/<images>); "
+                            f"{holds}\n    hint: put each class's images in a sub-folder named after the class "
+                            f"({root}/cat/*.png, {root}/dog/*.png)")
         self.items = [(f, i) for i, c in enumerate(self.classes) if (path / c).is_dir()
                       for f in sorted((path / c).rglob("*")) if f.suffix.lower() in IMAGE_SUFFIXES]
         if not self.items:
-            raise DataError(f"image folder {root} has no images ({', '.join(IMAGE_SUFFIXES)})")
+            raise DataError(f"image folder {root}: its class sub-folders ({', '.join(self.classes[:4])}"
+                            f"{', ...' if len(self.classes) > 4 else ''}) hold no images "
+                            f"({', '.join(IMAGE_SUFFIXES)})\n    hint: put the images of each class in its sub-folder")
         self.mode = "L" if channels == 1 else "RGB"
         self.size = size
 

@@ -30,6 +30,32 @@ OPTIMIZER_TABLE: dict[str, tuple[type[torch.optim.Optimizer], tuple[str, ...]]] 
                                                 ("rmsprop", torch.optim.RMSprop))}
 
 
+# optimizer -> the tensors torch.optim keeps per parameter (the keys of ``optimizer.state[p]`` after a step; torch's
+# docs, "Algorithms", and the source of each class's step):
+#   sgd      momentum_buffer (the parameter's size), only with momentum > 0      -> 0 or 1 per weight
+#   adam     exp_avg, exp_avg_sq (amsgrad, not offered, would add max_exp_avg_sq) + step (one element)  -> 2
+#   adamw    as adam                                                             -> 2
+#   adagrad  sum (made when the optimizer is built) + step                       -> 1
+#   rmsprop  square_avg, momentum_buffer with momentum > 0 (centered, not offered, would add grad_avg) + step -> 1 or 2
+# each entry: (state key, the OptimizerConfig option that must be > 0 for it or None, the parameter's size (else
+# one element)). tests/train/test_memory_check.py steps each real optimizer once and counts its state.
+OPTIMIZER_STATE: dict[str, tuple[tuple[str, str | None, bool], ...]] = {
+    "sgd": (("momentum_buffer", "momentum", True),),
+    "adam": (("exp_avg", None, True), ("exp_avg_sq", None, True), ("step", None, False)),
+    "adamw": (("exp_avg", None, True), ("exp_avg_sq", None, True), ("step", None, False)),
+    "adagrad": (("sum", None, True), ("step", None, False)),
+    "rmsprop": (("square_avg", None, True), ("momentum_buffer", "momentum", True), ("step", None, False)),
+}
+
+
+def optimizer_state(cfg: OptimizerConfig) -> tuple[int, int, tuple[str, ...]]:
+    """What the configured optimizer keeps per parameter tensor: (tensors of the parameter's size, tensors of
+    one element, their state keys), from :data:`OPTIMIZER_STATE`."""
+    kept = [(key, full) for key, option, full in OPTIMIZER_STATE[cfg.name]
+            if option is None or getattr(cfg, option)]
+    return sum(full for _, full in kept), sum(not full for _, full in kept), tuple(key for key, _ in kept)
+
+
 def build_optimizer(cfg: OptimizerConfig, params: list[torch.nn.Parameter],
                     names: dict[int, str] | None = None) -> torch.optim.Optimizer:
     """The configured torch optimizer over ``params`` (the name is validated by the config); with

@@ -119,7 +119,7 @@ def test_the_trainable_names_check_reads_from_the_ir_are_torchs(spec):
         sorted(n for n, p in model.named_parameters() if p.requires_grad)
 
 
-@pytest.mark.parametrize("flags, says", [(["--batch", "x"], "argument --batch: invalid int value: 'x'"),
+@pytest.mark.parametrize("flags, says", [(["--batch", "x"], "argument --batch: must be a whole number, got 'x'"),
                                          (["--bacth", "2"], "unrecognized arguments: --bacth 2")])
 def test_check_json_with_a_wrong_flag_still_prints_one_json_object(tmp_path, capsys, flags, says):
     spec = tmp_path / "s.yaml"

@@ -266,3 +266,15 @@ def test_with_no_relative_path_the_absolute_one_is_written(tmp_path: Path, monke
     written = written_paths(text, "yaml")
     assert written["import"] == (tmp_path / "src" / "lib" / "lib.yaml").as_posix()
     assert written["weights"] == (tmp_path / "data" / "w.pt").as_posix()
+
+
+def test_a_data_shorthand_naming_a_folder_beside_the_spec_is_rebased(tmp_path, monkeypatch):
+    # `data: imgs` names the folder src/imgs (it exists beside the spec), as `--data imgs` would from src/
+    (tmp_path / "src" / "imgs" / "a").mkdir(parents=True)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "src" / "s.yaml").write_text("input: [1, 4, 4]\nlayers: [flatten, dense: 2]\ntrain: {data: imgs}\n",
+                                             encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["convert", "src/s.yaml", "-o", "out/s.yaml"]) == 0
+    written = yaml.safe_load((tmp_path / "out" / "s.yaml").read_text(encoding="utf-8"))["train"]["data"]
+    assert (tmp_path / "out" / written).resolve() == (tmp_path / "src" / "imgs").resolve()

@@ -13,7 +13,7 @@ included, are the same as without (``in_place=False``).
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import torch
 import torch.fx as fx
@@ -82,28 +82,68 @@ def available_memory() -> int | None:
     return None
 
 
-def check_memory(net: NetGraph, copies: int = 1, why: str = "") -> None:
+def check_memory(net: NetGraph | Sequence[NetGraph], copies: int = 1, why: str = "", *,
+                 optimizer: tuple[str, int, int] | None = None, device: torch.device | None = None) -> None:
     """Refuse, before allocating anything, a network whose parameters and buffers alone (``copies`` of them:
     a check that builds the network twice, ``why`` says so) need more host memory than is available (the
     process would be killed, or the machine would swap, part-way through). Nothing is checked where the
     default device is not the CPU (``with torch.device("meta")`` allocates nothing) or where the available
     memory is unknown.
 
+    Training (``optimizer`` given: the optimizer in words, e.g. ``"adam keeps exp_avg, exp_avg_sq, step"``, the
+    tensors of a parameter's size it keeps per trainable parameter, and those of one element, as
+    ``netspec.train.schedule.optimizer_state`` reads them from torch's optimizers) also counts, for every
+    trainable parameter of the networks given (a GAN's train together), its gradient (one of its size) and
+    the optimizer's state, against the memory of ``device`` (the host's available memory for the CPU, the
+    free memory of a CUDA device; others are not checked). Activations are not counted: they grow with the
+    batch and the input's size (``netspec check`` reports them per batch), and come on top, so a run this
+    check passes may still run out of memory at a large batch; DistributedDataParallel's gradient buckets
+    (another gradient's size) are not counted either.
+
     Raises:
-        BuildError: with the sizes, and what to do instead.
+        BuildError: with the sizes, what they consist of, and what to do instead.
     """
+    nets = [net] if isinstance(net, NetGraph) else list(net)
     if torch.empty(0).device.type != "cpu":
         return
     real = torch.empty(0).element_size()  # the default dtype's (float32: 4 B)
-    need = net.params * real + sum(numeric_product(shape) * (8 if n.buffer_dtypes.get(b) == "long" else real)
-                                   for n in net.nodes for b, shape in n.own_buffers.items())
-    free = available_memory()
-    if free is not None and need * copies > free:
-        twice = f" ({copies} × {human_bytes(need)}: {why})" if copies > 1 else ""
-        raise BuildError(f"{net.name}: its parameters and buffers need {human_bytes(need * copies)}{twice}, more "
-                         f"than the {human_bytes(free)} of memory available\n    hint: 'netspec check' counts it without "
-                         "building it; in Python, build it on torch's meta device (with torch.device('meta'): "
-                         "netspec.compile(...)) to see shapes without data, or use a machine with more memory")
+    need = sum(n.params * real + sum(numeric_product(shape) * (8 if node.buffer_dtypes.get(b) == "long" else real)
+                                     for node in n.nodes for b, shape in node.own_buffers.items()) for n in nets)
+    name = ", ".join(n.name for n in nets)
+    if optimizer is None:
+        free = available_memory()
+        if free is not None and need * copies > free:
+            twice = f" ({copies} × {human_bytes(need)}: {why})" if copies > 1 else ""
+            raise BuildError(f"{name}: its parameters and buffers need {human_bytes(need * copies)}{twice}, more "
+                             f"than the {human_bytes(free)} of memory available\n    hint: 'netspec check' counts it "
+                             "without building it; in Python, build it on torch's meta device (with "
+                             "torch.device('meta'): netspec.compile(...)) to see shapes without data, or use a "
+                             "machine with more memory")
+        return
+    what, full, scalars = optimizer
+    device = device if device is not None else torch.device("cpu")
+    if device.type == "cpu":
+        free, where = available_memory(), "of memory available"
+    elif device.type == "cuda":
+        free, where = torch.cuda.mem_get_info(device)[0], f"free on {device}"
+    else:
+        return
+    trainable = sum(n.trainable for n in nets)
+    tensors = sum(1 for n in nets for node in n.nodes if node.trainable and node.shared is None
+                  for p in node.params if p not in node.tied)
+    grads = trainable * real
+    state = (full * trainable + scalars * tensors) * real  # torch keeps "step" in the default dtype too
+    total = need + grads + state
+    if free is None or total <= free:
+        return
+    raise BuildError(
+        f"{name}: training needs about {human_bytes(total)} before any activation, more than the "
+        f"{human_bytes(free)} {where}: {human_bytes(need)} of parameters and buffers, {human_bytes(grads)} of "
+        f"gradients ({trainable:,} trainable parameters) and {human_bytes(state)} of optimizer state "
+        f"({what}: {full} of each trainable parameter's size" + (f" and {scalars} of one element)" if scalars else ")")
+        + "\n    hint: a smaller batch will not help (none of this depends on it): train a smaller model, freeze "
+        "layers (trainable: false: no gradient, no state), use an optimizer with less state (sgd without momentum "
+        "keeps none; adam and adamw keep two per weight), or a machine with more memory")
 
 
 def compile_network(net: NetGraph, in_place: bool = True) -> nn.Module:
