@@ -66,6 +66,7 @@ class Scope:
         self.frozen = parent.frozen if parent else False
         self.init: Any = parent.init if parent else None
         self.owner: Layer | None = None  # the structure item whose own init: this scope holds (checked at close)
+        self.first_node = 0
 
     def full(self, short: str) -> str:
         return f"{self.prefix}.{short}" if self.prefix else short
@@ -171,6 +172,7 @@ class Builder:
             if layer.init is not None:
                 inner.init = layer.init
                 inner.owner = layer
+                inner.first_node = len(self.nodes)  # the nodes added from here to its close are inside it
         label = layer.label() if layer else (kind or "scope")
         info = GroupInfo(inner.prefix, layer.kind if layer else (kind or "scope"), label, scope.prefix, block, where,
                          topology=getattr(layer, "TOPOLOGY", None) or kind or "chain")
@@ -563,7 +565,7 @@ class Builder:
         (on such a layer itself it is refused too: it would initialise nothing)."""
         layer = inner.owner
         assert layer is not None
-        inside = [n for n in self.nodes if n.group == inner.prefix or n.group.startswith(inner.prefix + ".")]
+        inside = self.nodes[inner.first_node:]
         shares: dict[str, None] = {}
         tied: dict[str, None] = {}
         own = False

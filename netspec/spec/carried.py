@@ -43,15 +43,10 @@ class DeferredUse:
     places: dict[str, Location | None] = field(default_factory=dict)  # where each argument's value is written
 
 
-@dataclass(frozen=True, eq=False)
-class ArgValue(Location):
-    """Where a block argument's value is written at the use (``- down: {k: 9}``: the 9), standing for the place
-    in the block's definition the value was put into (``kernel: $k``): a problem with that value is the
-    argument's, and is located there. Equal to (and hashed as) a plain location at the same place."""
-
-    arg: str = ""  # the parameter ("k")
-    block: str = ""  # the block it was given to
-    defined: Location | None = None  # where the definition uses it
+class _AtLocation(Location):
+    """A location with more to say, equal to (and hashed as) a plain location at the same place. Plain
+    subclasses rather than dataclasses: on Python 3.11 a dataclass compiles its methods when it is created,
+    ≈ 4 M instructions each, on every `check`."""
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Location) and (self.file, self.line, self.column) == (
@@ -59,6 +54,24 @@ class ArgValue(Location):
 
     def __hash__(self) -> int:
         return hash((self.file, self.line, self.column))
+
+
+class ArgValue(_AtLocation):
+    """Where a block argument's value is written at the use (``- down: {k: 9}``: the 9), standing for the place
+    in the block's definition the value was put into (``kernel: $k``): a problem with that value is the
+    argument's, and is located there. ``arg``: the parameter ("k"); ``block``: the block it was given to;
+    ``defined``: where the definition uses it."""
+
+    arg: str
+    block: str
+    defined: Location | None
+
+    def __init__(self, file: str, line: int, column: int, *, arg: str = "", block: str = "",
+                 defined: Location | None = None) -> None:
+        super().__init__(file, line, column)
+        object.__setattr__(self, "arg", arg)  # frozen, as every location
+        object.__setattr__(self, "block", block)
+        object.__setattr__(self, "defined", defined)
 
     def context(self) -> str:
         """What a problem located here adds: which argument it is, and where the definition uses it."""
@@ -66,19 +79,16 @@ class ArgValue(Location):
             f"; the definition uses it at {self.defined}" if self.defined is not None else "")
 
 
-@dataclass(frozen=True, eq=False)
-class ArgKey(Location):
+class ArgKey(_AtLocation):
     """A key of a block definition (``kernel:`` in ``kernel: $k``) whose value is a block argument: a problem
     with the key stays at the key, one with the value goes to the argument (:meth:`of_value`)."""
 
-    argument: ArgValue | None = None
+    argument: ArgValue | None
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Location) and (self.file, self.line, self.column) == (
-            other.file, other.line, other.column)
-
-    def __hash__(self) -> int:
-        return hash((self.file, self.line, self.column))
+    def __init__(self, file: str, line: int, column: int, value_at: tuple[int, int] | None = None, *,
+                 argument: ArgValue | None = None) -> None:
+        super().__init__(file, line, column, value_at)
+        object.__setattr__(self, "argument", argument)
 
     def of_value(self) -> Location:
         return self.argument if self.argument is not None else super().of_value()

@@ -202,8 +202,7 @@ class Expander:
             self.problem(f"a layer kind must be a name, got {show(kind)}", where, path)
             return []
         # a problem with the condition or the count is at its value (a block argument's: at the argument)
-        cond_where = self.argument(args.get(IF), args.value_where(IF)) or args.value_where(IF)
-        repeat_where = self.argument(args.get(REPEAT), args.value_where(REPEAT)) or args.value_where(REPEAT)
+        cond_where, repeat_where = self.value_place(args, IF), self.value_place(args, REPEAT)
         cond = args.pop(IF, True)
         repeat = args.pop(REPEAT, None)
         if repeat is None:
@@ -720,15 +719,23 @@ class Expander:
             return out
         if isinstance(value, list):
             item_pos = list(getattr(value, "item_pos", [None] * len(value)))
-            items = [self.substitute(v, env, f"{path}[{i}]", item_pos[i] if i < len(item_pos) else where)
-                     for i, v in enumerate(value)]
+            items = []
             for i, v in enumerate(value):
-                arg = self.argument(v, item_pos[i] if i < len(item_pos) else where)
-                if arg is not None and i < len(item_pos):
+                at = item_pos[i] if i < len(item_pos) else where
+                items.append(self.substitute(v, env, f"{path}[{i}]", at))
+                arg = self.argument(v, at) if self.frame and i < len(item_pos) else None
+                if arg is not None:
                     item_pos[i] = arg
             return PosList(items, pos=getattr(value, "pos", None), item_pos=item_pos)
         return self.value(value, env, where, path) if is_expr(value) else value
 
+
+    def value_place(self, args: PosDict, key: str) -> Location | None:
+        """Where a problem with ``args[key]``'s value is located: at the block argument that gave it, if one did."""
+        if key not in args:
+            return None
+        at = args.value_where(key)
+        return self.argument(args[key], at) or at
 
     def argument(self, value: Any, defined: Location | None) -> ArgValue | None:
         """Where the use writes the block argument ``value`` names when it is one of the current body's
