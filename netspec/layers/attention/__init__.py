@@ -1,4 +1,6 @@
-"""Attention: ``attention`` (multi-head scaled dot-product attention, self or cross).
+"""Attention: ``attention`` (multi-head scaled dot-product attention, self or cross), and Swin's
+``window_attention`` (shifted-window self-attention over a channels-last map) with ``patch_merging``
+(its 2×2 downsampling between stages; Liu et al. 2021, as torchvision's swin_t).
 
 Sequences are ``(T, E)`` per sample (time first, features last; batch-first ``(N, T, E)`` in torch), as
 the recurrent layers read them; ``T`` may be symbolic. Inputs, by ``from:``:
@@ -38,4 +40,4 @@ the MACs are per step (symbolic sizes count as 1).
 """
 
 # The kind modules, in the order `netspec kinds` lists their kinds.
-MODULES = ("attention",)
+MODULES = ("attention", "window_attention", "patch_merging")
