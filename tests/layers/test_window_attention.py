@@ -248,3 +248,7 @@ def test_swin_t_equals_torchvision():
         got = ours(x)
     assert got.shape == want.shape == (1, 1000)
     assert torch.allclose(got, want, atol=1e-4)
+    # netspec's own loader (by name where they agree, else by structure) gives the same function
+    loaded = netspec.compile(SPECS / "swin_t.yaml", weights=their_state).eval()
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), want, atol=1e-4)
