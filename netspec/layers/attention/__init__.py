@@ -37,6 +37,11 @@ kernel, and the convention of torchvision's documented ViT figures. Scaling, sof
 dropout are not multiply-adds and are not counted, nor is RoPE (elementwise); a causal mask does not
 halve the count (the math and fused kernels compute the full ``T×S`` products). With a symbolic length
 the MACs are per step (symbolic sizes count as 1).
+
+Swin's kinds read channels-last maps ``(H, W, C)`` (``(N, H, W, C)`` in torch; a conv's ``(C, H, W)``
+output becomes one with ``permute: [1, 2, 0]``) and are laid out as torchvision's ``ShiftedWindowAttention``
+and ``PatchMerging``, so that weights load by name or order. ``window_attention`` counts its products as
+``attention`` does, window by window (T = window² tokens in each); ``patch_merging`` counts its projection.
 """
 
 # The kind modules, in the order `netspec kinds` lists their kinds.
