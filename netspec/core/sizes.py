@@ -359,3 +359,12 @@ def divide(n: Dim, parts: int) -> Size:
     if isinstance(n, str):
         return Size(n if parts == 1 else f"{_paren(n)}/{parts}", True, f"{n}/{parts}")
     return Size(n // parts, n % parts == 0, f"{n}/{parts} = {n / parts:g}")
+
+
+def window_count(n: Dim, window: int) -> Size:
+    """Windows of ``window`` along an axis of ``n``, the last padded to full: ``ceil(n / window)``
+    (Swin's window partition and patch merging pad the map to a multiple first)."""
+    if isinstance(n, str):
+        return Size(n if window == 1 else f"ceil({_paren(n)}/{window})", True, f"ceil({n}/{window})")
+    out = -(-n // window)
+    return Size(out, n % window == 0, f"ceil({n}/{window}) = {out}")

@@ -1,4 +1,6 @@
-"""Attention: ``attention`` (multi-head scaled dot-product attention, self or cross).
+"""Attention: ``attention`` (multi-head scaled dot-product attention, self or cross), and Swin's
+``window_attention`` (shifted-window self-attention over a channels-last map) with ``patch_merging``
+(its 2×2 downsampling between stages; Liu et al. 2021, as torchvision's swin_t).
 
 Sequences are ``(T, E)`` per sample (time first, features last; batch-first ``(N, T, E)`` in torch), as
 the recurrent layers read them; ``T`` may be symbolic. Inputs, by ``from:``:
@@ -48,7 +50,12 @@ dropout are not multiply-adds and are not counted, nor is RoPE (elementwise, sca
 mask does not halve the count, nor does a sliding window cut it to ``T·W`` (the math and fused kernels
 compute the full ``T×S`` products, then mask them). With a symbolic length
 the MACs are per step (symbolic sizes count as 1).
+
+Swin's kinds read channels-last maps ``(H, W, C)`` (``(N, H, W, C)`` in torch; a conv's ``(C, H, W)``
+output becomes one with ``permute: [1, 2, 0]``) and are laid out as torchvision's ``ShiftedWindowAttention``
+and ``PatchMerging``, so that weights load by name or order. ``window_attention`` counts its products as
+``attention`` does, window by window (T = window² tokens in each); ``patch_merging`` counts its projection.
 """
 
 # The kind modules, in the order `netspec kinds` lists their kinds.
-MODULES = ("attention",)
+MODULES = ("attention", "window_attention", "patch_merging")
