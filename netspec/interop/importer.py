@@ -834,7 +834,7 @@ class Importer(Structure):
         own = own_module(m)
         if own is not None:  # netspec's own (exported source copies it): its tensor arguments in order
             try:
-                return own.read(m), args
+                return (own.read(m, self.tensor(args[0]) if args else None) if own.with_input else own.read(m)), args
             except AttributeError as exc:
                 raise ValueError(f"a {type(m).__name__} like netspec's, without what netspec's has ({exc}); hint: "
                                  "netspec reads the class as `netspec export --format py` writes it") from None

@@ -581,7 +581,7 @@ def _kind_item(layer: type, **options: Any) -> dict[str, Any]:
     """``{kind: options}`` as netspec writes them: validated by the layer class, defaults left out."""
     item = layer(kind=layer.KIND, **options).model_dump(by_alias=True, exclude_defaults=True)
     item.pop("kind")
-    return {layer.KIND: item}
+    return {layer.KIND: {k: list(v) if isinstance(v, tuple) else v for k, v in item.items()}}
 
 
 def _sample_axis(dim: int) -> int:
@@ -682,8 +682,16 @@ def _own_position_embedding(m: nn.Module) -> dict[str, Any]:
                       scale=float(m.scale))
 
 
-def _own_layer_scale(m: nn.Module) -> dict[str, Any]:
-    return {LayerScale.KIND: {}}  # its γ is a weight: the import loads it (its initial value is no option)
+def _own_layer_scale(m: nn.Module, x: torch.Tensor | None) -> dict[str, Any]:
+    """netspec's ``LayerScale``: γ shaped ``(C, 1, …)`` to broadcast over the axes after the channel axis, which
+    is the input's per-sample axis ``rank − len(γ.shape)``, written out (the default hangs on the layout); its
+    initial value is no option (γ is a weight: the import loads it)."""
+    if x is None:
+        raise ValueError("a layer scale without one input tensor")
+    axis = x.dim() - 1 - m.layer_scale.dim()
+    if axis < 0:
+        raise ValueError(f"a layer scale {tuple(m.layer_scale.shape)} on a tensor of rank {x.dim()}")
+    return {LayerScale.KIND: {"axis": axis}}
 
 
 def _own_activation_module(m: nn.Module) -> dict[str, Any]:
@@ -698,8 +706,9 @@ class Own:
     the index of the tuple forward returns; None where it returns one tensor)."""
 
     cls: type
-    read: Callable[[nn.Module], dict[str, Any]]
+    read: Callable[..., dict[str, Any]]
     outputs: Callable[[nn.Module], tuple[str, ...] | None] | None = None
+    with_input: bool = False  # read(module, its first input tensor): an option read from the input's rank
 
 
 def _plain(layer: type, **attrs: str) -> Callable[[nn.Module], dict[str, Any]]:
@@ -729,7 +738,7 @@ OWN_MODULES: dict[str, Own] = {own.cls.__name__: own for own in (
     Own(TorchAdd, lambda m: {Add.KIND: {}}), Own(TorchMultiply, lambda m: {Multiply.KIND: {}}),
     Own(TorchSubtract, lambda m: {Subtract.KIND: {}}), Own(GatedUnit, _own_glu),
     Own(TorchClassToken, lambda m: {ClassToken.KIND: {}}), Own(TorchPositionEmbedding, _own_position_embedding),
-    Own(TorchLayerScale, _own_layer_scale),
+    Own(TorchLayerScale, _own_layer_scale, with_input=True),
     Own(TorchGaussianNoise, _plain(GaussianNoise, std="std")),
     Own(TorchActivityRegularization, _plain(ActivityRegularization, penalty="penalty", weight="weight", rho="rho")),
     Own(TorchSample, _plain(Sample, beta="beta", at_eval="at_eval")),
