@@ -131,7 +131,7 @@ from netspec.interop.tracing import (
 )
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.attention.attention import Attention
-from netspec.layers.base import all_kind_names
+from netspec.layers.base import Layer, all_kind_names
 from netspec.layers.core.drop_path import DropPath
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.reshape import Reshape
@@ -152,6 +152,7 @@ from netspec.layers.tensors.layer_scale import LayerScale
 from netspec.layers.tensors.position_embedding import PositionEmbedding
 
 TORCHVISION_INPUT = [3, 224, 224]
+TRAINABLE = next(k for k in Layer.common_keys() if k == "trainable")  # a layer's option that freezes its weights
 MAX_INPUT_VALUES = 1 << 26  # values in one sample: the model runs on a random batch of two before anything is written
 
 
@@ -415,6 +416,7 @@ class Importer(Structure):
                                   **({"merge": self.merges[n.name]} if self.merges.get(n.name) not in
                                      (None, BIDIRECTIONAL_MERGES[Concat.KIND]) else {})}}
             op.states.update({p: out for p, (cut, out) in self.pieces.items() if cut == n.name})
+            self.frozen(op)
             owner = op.module if op.module is not None else op.param
             if owner is not None and (op.param is not None or
                                       any(True for _ in self.modules[owner].parameters(recurse=False))):
@@ -438,6 +440,17 @@ class Importer(Structure):
                                              "forward, others never (netspec layers own all their weights)"))
         self.left_out = self.idle_modules(idle)
         return inputs, ops, outputs
+
+    def frozen(self, op: Op) -> None:
+        """A layer whose every weight is frozen (``requires_grad`` False: exported source freezes the layers a spec
+        says ``trainable: false`` of) is written so."""
+        if op.composite is not None:
+            return
+        weights = list(self.modules[op.module].parameters()) if op.module is not None else \
+            [self.model.get_parameter(op.param)] if op.param is not None else []
+        if weights and not any(w.requires_grad for w in weights):
+            kind = next(iter(op.item))
+            op.item = {kind: {**op.item[kind], TRAINABLE: False}}
 
     def left_out_note(self) -> str:
         """What the spec leaves out, and why: said in its description and by ``netspec import``."""
