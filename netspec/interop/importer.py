@@ -68,6 +68,7 @@ from netspec.interop.torch_table import (
     ACTIVATION_DEFAULTS,
     ACTIVATION_FUNCTIONS,
     ACTIVATION_MODULES,
+    ACTIVATION_VARIANTS,
     ADAPTIVE_MAX,
     ALPHA_DROPOUTS,
     BIDIRECTIONAL_MERGES,
@@ -1199,6 +1200,9 @@ class Importer(Structure):
 
     def function(self, n: fx.Node, tensors: list[str]) -> dict[str, Any]:
         fn, args, kwargs = n.target, list(n.args), dict(n.kwargs)
+        variant = ACTIVATION_VARIANTS.get((fn, frozenset((k, v) for k, v in kwargs.items() if k not in INPLACE_OK)))
+        if variant is not None and len(args) == 1:
+            return {variant: {}}
         extra = {k for k in kwargs if k not in INPLACE_OK and k not in ("dim", "start_dim", "end_dim", "p",
                                                                          "training", "output_size", "alpha")}
         if extra:

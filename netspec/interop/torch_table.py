@@ -443,6 +443,11 @@ for _name, _act in ACTIVATIONS.items():
         for _space in ((torch,) if _mod == "torch" else (F, torch)):
             if hasattr(_space, _fn):
                 ACTIVATION_FUNCTIONS[getattr(_space, _fn)] = _name
+# activation functions with options that are an activation of their own (F.gelu(x, approximate="tanh") is gelu_tanh):
+# (function, its keyword arguments) -> the activation kind
+ACTIVATION_VARIANTS: dict[tuple[Any, frozenset[tuple[str, Any]]], str] = {
+    (f, frozenset(a.kwargs.items())): name for name, a in ACTIVATIONS.items() if a.plain_kind and a.kwargs
+    for f, plain in ACTIVATION_FUNCTIONS.items() if ACTIVATIONS[plain].functional == a.functional}
 # functions that are a module's forward: the module they are, and the names of their arguments after the input
 _POOL2D = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
 FUNCTION_MODULES: dict[Any, tuple[type, tuple[str, ...]]] = {

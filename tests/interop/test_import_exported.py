@@ -362,3 +362,22 @@ def test_a_users_class_named_as_netspecs_is_not_taken_for_it():
     done = import_model(model, [3, 4])
     assert "heads" not in kinds_in(done.spec["layers"])
     _same(done.text, model, torch.randn(2, 3, 4))
+
+
+class TanhGelu(nn.Module):
+    """GPT-2's MLP activation, as exported source writes it: ``F.gelu(x, approximate="tanh")``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.gelu(self.fc(x), approximate="tanh")
+
+
+def test_an_activation_function_with_its_options_is_the_activation_of_those_options():
+    torch.manual_seed(0)
+    model = TanhGelu()
+    done = import_model(model, [6])
+    assert {k for k in kinds_in(done.spec["layers"]) if k in layer_kinds()} == {"dense", "gelu_tanh"}
+    _same(done.text, model, torch.randn(2, 6))
