@@ -68,6 +68,7 @@ from netspec.interop.torch_table import (
     ACTIVATION_DEFAULTS,
     ACTIVATION_FUNCTIONS,
     ACTIVATION_MODULES,
+    ACTIVATION_VARIANTS,
     ADAPTIVE_MAX,
     ALPHA_DROPOUTS,
     BIDIRECTIONAL_MERGES,
@@ -110,6 +111,8 @@ from netspec.interop.torch_table import (
     linear_item,
     merge_mode,
     output_padding_of,
+    own_function,
+    own_module,
     pair,
     sample_axis,
     spatial_dropout_rank,
@@ -129,7 +132,7 @@ from netspec.interop.tracing import (
 )
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.attention.attention import Attention
-from netspec.layers.base import all_kind_names
+from netspec.layers.base import Layer, all_kind_names
 from netspec.layers.core.drop_path import DropPath
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.reshape import Reshape
@@ -150,6 +153,7 @@ from netspec.layers.tensors.layer_scale import LayerScale
 from netspec.layers.tensors.position_embedding import PositionEmbedding
 
 TORCHVISION_INPUT = [3, 224, 224]
+TRAINABLE = next(k for k in Layer.common_keys() if k == "trainable")  # a layer's option that freezes its weights
 MAX_INPUT_VALUES = 1 << 26  # values in one sample: the model runs on a random batch of two before anything is written
 
 
@@ -253,11 +257,12 @@ class Importer(Structure):
         """The traced model, without dead code, and :attr:`values`: what each node computes on an example
         input (sizes settle reshapes, parameters' shapes settle what a use of them is)."""
         try:
-            gm = fx.GraphModule(self.model, LeafTracer().trace(self.model))
+            gm = fx.GraphModule(self.model, LeafTracer(self.model).trace(self.model))
         except Exception as exc:
             raise self.trace_failed(exc) from None
         gm.graph.eliminate_dead_code()
         gm.recompile()
+        self.one_input(gm)
         recorder = Recorder(gm)
         try:
             with torch.no_grad():
@@ -268,6 +273,17 @@ class Importer(Structure):
         self.train_mode_calls = self.traced_in_training(gm)
         return gm
 
+    def one_input(self, gm: fx.GraphModule) -> None:
+        """Refuse a forward that takes more than one tensor without a default: netspec import runs the model on
+        one input (its ``--input`` shape)."""
+        names = [str(n.target) for n in gm.graph.nodes if n.op == "placeholder" and not n.args]
+        if len(names) > 1:
+            raise NotImportable([Refusal("", "", f"forward({', '.join(names)})",
+                                         f"takes {len(names)} inputs (netspec import runs the model on one input "
+                                         "tensor, of the --input shape); hint: import a module whose forward takes "
+                                         "one tensor (an encoder, a decoder apart), or wrap the model in one that "
+                                         "builds the other inputs from it")])
+
     def traced_in_training(self, gm: fx.GraphModule) -> dict[tuple[Any, str, int], Any] | None:
         """The ``training`` argument each dropout function of ``gm`` gets when the model is traced in train mode,
         keyed by (function, line of forward, count at that line): ``training=self.training`` is False in both
@@ -277,7 +293,7 @@ class Importer(Structure):
             return {}
         try:
             self.model.train()
-            graph = LeafTracer().trace(self.model)
+            graph = LeafTracer(self.model).trace(self.model)
         except Exception:
             return None
         finally:
@@ -339,6 +355,8 @@ class Importer(Structure):
             elif n.op == "call_method" and n.target in ("expand", "expand_as") and \
                     isinstance(n.args[0], fx.Node) and n.args[0].name in self.params:
                 self.params[n.name] = self.params[n.args[0].name]  # `class_token.expand(n, -1, -1)`
+            elif n.op == "call_module" and own_module(self.modules[str(n.target)]) is not None:
+                self.own_uses(n, alias)  # netspec's own module (before torch's classes it derives from)
             elif n.op == "call_module" and isinstance(self.modules.get(str(n.target)), RECURRENT):
                 sequences[n.name] = self.recurrent_uses(n, alias, skip)
                 self.final_merge(n, alias, skip)
@@ -399,6 +417,7 @@ class Importer(Structure):
                                   **({"merge": self.merges[n.name]} if self.merges.get(n.name) not in
                                      (None, BIDIRECTIONAL_MERGES[Concat.KIND]) else {})}}
             op.states.update({p: out for p, (cut, out) in self.pieces.items() if cut == n.name})
+            self.frozen(op)
             owner = op.module if op.module is not None else op.param
             if owner is not None and (op.param is not None or
                                       any(True for _ in self.modules[owner].parameters(recurse=False))):
@@ -422,6 +441,17 @@ class Importer(Structure):
                                              "forward, others never (netspec layers own all their weights)"))
         self.left_out = self.idle_modules(idle)
         return inputs, ops, outputs
+
+    def frozen(self, op: Op) -> None:
+        """A layer whose every weight is frozen (``requires_grad`` False: exported source freezes the layers a spec
+        says ``trainable: false`` of) is written so."""
+        if op.composite is not None:
+            return
+        weights = list(self.modules[op.module].parameters()) if op.module is not None else \
+            [self.model.get_parameter(op.param)] if op.param is not None else []
+        if weights and not any(w.requires_grad for w in weights):
+            kind = next(iter(op.item))
+            op.item = {kind: {**op.item[kind], TRAINABLE: False}}
 
     def left_out_note(self) -> str:
         """What the spec leaves out, and why: said in its description and by ``netspec import``."""
@@ -532,6 +562,31 @@ class Importer(Structure):
         sizes = [int(p.shape[dim]) for p in pieces]
         kind: dict[str, Any] = {"chunks": len(sizes)} if len(set(sizes)) == 1 else {"sizes": sizes}
         return {(Chunk if "chunks" in kind else Split).KIND: {**({"axis": axis} if axis else {}), **kind}}
+
+    def own_uses(self, n: fx.Node, alias: dict[str, str]) -> None:
+        """netspec's own module returning a tuple (an LSTM with ``return_state``, a split into pieces), read through
+        indexing only: item ``k`` is the layer's ``k``-th output (:data:`torch_table.OWN_MODULES`), its main
+        output ``out`` the layer's node itself; the tuple used otherwise is noted for :meth:`map`."""
+        m = self.modules[str(n.target)]
+        own = own_module(m)
+        try:
+            names = own.outputs(m) if own is not None and own.outputs is not None else None
+        except AttributeError:
+            return  # module_item refuses it
+        if not names:
+            return
+        count = len(names)
+        if n.users and all(u.op == "call_function" and u.target is operator.getitem and isinstance(u.args[1], int)
+                           and -count <= u.args[1] < count for u in n.users):
+            for u in n.users:
+                name = names[u.args[1] % count]
+                if name == "out":
+                    alias[u.name] = n.name
+                else:
+                    self.pieces[u.name] = (n.name, name)
+        else:
+            self.notes[n.name] = (f"forward uses the tuple it returns as a whole (netspec reads each item, y[k], as "
+                                  f"one of the layer's outputs: {', '.join(names)})")
 
     def attention_uses(self, n: fx.Node, alias: dict[str, str]) -> None:
         """``nn.MultiheadAttention`` returns ``(output, weights)``: forward reading ``[0]`` reads the
@@ -724,6 +779,11 @@ class Importer(Structure):
         if n.op in ("call_function", "call_method") and n.target in CUTS:
             self.check_inputs(args[:1])
             return Op(n.name, container, n.name, self.cut(n, args[:1]), args[:1])
+        if n.op == "call_function" and own_function(n.target) is not None:  # netspec's step, as exported
+            self.check_inputs(args)
+            if len(args) != 1:
+                raise ValueError(f"{fn_name(n.target)} of {len(args)} tensors")
+            return Op(n.name, container, n.name, {own_function(n.target): {}}, args)
         known = n.target in FUNCTIONS or n.target in SHAPES or n.target is operator.getitem or \
             (n.op == "call_method" and n.target in METHODS) or getattr(n.target, "__module__", None) == STOCHASTIC_DEPTH
         if not known:
@@ -785,6 +845,13 @@ class Importer(Structure):
 
     def module_item(self, m: nn.Module, n: fx.Node, args: list[str]) -> tuple[dict[str, Any], list[str]]:
         """The layer item of a standard module called at ``n`` (or a function that is one), and its inputs."""
+        own = own_module(m)
+        if own is not None:  # netspec's own (exported source copies it): its tensor arguments in order
+            try:
+                return (own.read(m, self.tensor(args[0]) if args else None) if own.with_input else own.read(m)), args
+            except AttributeError as exc:
+                raise ValueError(f"a {type(m).__name__} like netspec's, without what netspec's has ({exc}); hint: "
+                                 "netspec reads the class as `netspec export --format py` writes it") from None
         if type(m) in ACTIVATION_MODULES:
             item = {ACTIVATION_MODULES[type(m)]: {}}
             if isinstance(m, nn.GELU) and m.approximate != "none":
@@ -1133,6 +1200,9 @@ class Importer(Structure):
 
     def function(self, n: fx.Node, tensors: list[str]) -> dict[str, Any]:
         fn, args, kwargs = n.target, list(n.args), dict(n.kwargs)
+        variant = ACTIVATION_VARIANTS.get((fn, frozenset((k, v) for k, v in kwargs.items() if k not in INPLACE_OK)))
+        if variant is not None and len(args) == 1:
+            return {variant: {}}
         extra = {k for k in kwargs if k not in INPLACE_OK and k not in ("dim", "start_dim", "end_dim", "p",
                                                                          "training", "output_size", "alpha")}
         if extra:

@@ -20,6 +20,7 @@ from netspec.layers.structure.parallel import Parallel
 from netspec.layers.structure.residual import Residual
 from netspec.layers.structure.sequential import Sequential
 
+SHORTCUT = next(k for k in Residual.CHILDREN if k != "layers")  # the residual's option of its shortcut layers
 MEMORY = "\x00memory"  # in an op's item, the name of the node it reads by name (Op.reads), written when named
 
 
@@ -271,11 +272,18 @@ class Structure:
             return None
         kind = next(iter(merge.item))
         act = next(iter(tail[0].item)) if tail else None
-        if kind == Add.KIND and len(branches) == 2 and any(branches):
+        # branches that are containers named as a parallel names its branches (netspec's own, exported)
+        as_parallel = [i for i, b in enumerate(branches)
+                       if len(b) == 1 and isinstance(b[0], Box) and b[0].attr == f"branch{i + 1}"]
+        if kind == Add.KIND and len(branches) == 2 and any(branches) and len(as_parallel) < 2:
             # the shortcut is the identity or the projection: the empty branch, else the one of fewer layers
             # (torchvision's ResNet adds `out + downsample(x)`, its RegNet `proj(x) + f(x)`)
             size = [sum(len(_ops(u)) if isinstance(u, Box) else 1 for u in b) for b in branches]
             body, short = (branches[1], branches[0]) if size[0] < size[1] else (branches[0], branches[1])
+            named = [b for b in branches if len(b) == 1 and isinstance(b[0], Box) and b[0].attr == SHORTCUT]
+            if len(named) == 1:  # a container named as the residual's shortcut (netspec's own, exported): its layers
+                short = named[0][0].units
+                body = next(b for b in branches if b is not named[0])
             item: dict[str, Any] = {"layers": self.sub_items(body, names, prefix)}
             if short:
                 item["shortcut"] = self.sub_items(short, names, prefix + "shortcut.")
@@ -284,6 +292,9 @@ class Structure:
             _name_merge(names, merge, tail, f"{prefix}{Add.KIND}")
             return {Residual.KIND: item}
         if any(branches) and len(branches) >= 2:  # an empty branch is the input (DenseNet's concat(x, f(x)))
+            # a branch that is one container named as the parallel names its branches (netspec's own, exported):
+            # its layers, which the parallel's branch holds under that name
+            branches = [b[0].units if i in as_parallel else b for i, b in enumerate(branches)]
             item = {"merge": kind, "branches": [self.sub_items(b, names, f"{prefix}branch{i + 1}.")
                                                 for i, b in enumerate(branches)]}
             if kind == Concat.KIND and merge.item[kind].get("axis", 0) != 0:

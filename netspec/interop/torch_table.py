@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import inspect
 import operator
+from dataclasses import dataclass
 from typing import Any, Callable, get_args
 
 import torch
@@ -11,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from netspec.layers.activations import ACTIVATIONS
-from netspec.layers.attention.attention import Attention
+from netspec.layers.attention.attention import ROPE_THETA, Attention
 from netspec.layers.conv.channel_shuffle import ChannelShuffle
 from netspec.layers.conv.conv1d import Conv1d
 from netspec.layers.conv.conv2d import Conv2d
@@ -19,6 +21,7 @@ from netspec.layers.conv.conv3d import Conv3d
 from netspec.layers.conv.conv_transpose1d import ConvTranspose1d
 from netspec.layers.conv.conv_transpose2d import ConvTranspose2d
 from netspec.layers.conv.conv_transpose3d import ConvTranspose3d
+from netspec.layers.conv.crop2d import Crop2d
 from netspec.layers.conv.pixel_shuffle import PixelShuffle
 from netspec.layers.conv.pixel_unshuffle import PixelUnshuffle
 from netspec.layers.conv.upsample import Upsample
@@ -30,9 +33,18 @@ from netspec.layers.core.elu import ELU
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.glu import GLU
 from netspec.layers.core.leaky_relu import LeakyReLU
+from netspec.layers.core.reshape import Reshape
+from netspec.layers.energy.rbm import RBM
+from netspec.layers.generative.activity_regularization import ActivityRegularization
+from netspec.layers.generative.gaussian_noise import GaussianNoise
+from netspec.layers.generative.sample import Sample
+from netspec.layers.local.locally_connected2d import LocallyConnected2d
+from netspec.layers.local.tiled_conv2d import TiledConv2d
 from netspec.layers.merge.add import Add
+from netspec.layers.merge.chunk import Chunk
 from netspec.layers.merge.concat import Concat
 from netspec.layers.merge.multiply import Multiply
+from netspec.layers.merge.split import Split
 from netspec.layers.merge.subtract import Subtract
 from netspec.layers.norm.batchnorm1d import BatchNorm1d
 from netspec.layers.norm.batchnorm2d import BatchNorm2d
@@ -46,6 +58,8 @@ from netspec.layers.pool.adaptive_avg_pool2d import AdaptiveAvgPool2d
 from netspec.layers.pool.avg_pool1d import AvgPool1d
 from netspec.layers.pool.avg_pool2d import AvgPool2d
 from netspec.layers.pool.avg_pool3d import AvgPool3d
+from netspec.layers.pool.global_avg_pool import GlobalAvgPool
+from netspec.layers.pool.global_max_pool import GlobalMaxPool
 from netspec.layers.pool.max_pool1d import MaxPool1d
 from netspec.layers.pool.max_pool2d import MaxPool2d
 from netspec.layers.pool.max_pool3d import MaxPool3d
@@ -53,7 +67,45 @@ from netspec.layers.recurrent.base_rnn import MergeMode
 from netspec.layers.recurrent.gru import GRU
 from netspec.layers.recurrent.lstm import LSTM
 from netspec.layers.recurrent.rnn import RNN
+from netspec.layers.recursive.recursive import Recursive
 from netspec.layers.sequence.embedding import Embedding
+from netspec.layers.sequence.permute import Permute
+from netspec.layers.sequence.repeat_vector import RepeatVector
+from netspec.layers.sequence.sequence_pool import SequencePool
+from netspec.layers.sequence.time_distributed import TimeDistributed
+from netspec.layers.tensors.class_token import ClassToken
+from netspec.layers.tensors.layer_scale import LayerScale
+from netspec.layers.tensors.position_embedding import PositionEmbedding
+from netspec.layers.torch import activations as torch_activations
+from netspec.layers.torch.activations import GatedUnit, activation_fn
+from netspec.layers.torch.attention import GroupedQueryAttention
+from netspec.layers.torch.attention import MultiheadAttention as TorchMultiheadAttention
+from netspec.layers.torch.conv import CausalConv1d
+from netspec.layers.torch.conv import Crop2d as TorchCrop2d
+from netspec.layers.torch.core import Reshape as TorchReshape
+from netspec.layers.torch.energy import RBM as TorchRBM
+from netspec.layers.torch.generative import ActivityRegularization as TorchActivityRegularization
+from netspec.layers.torch.generative import GaussianNoise as TorchGaussianNoise
+from netspec.layers.torch.generative import Sample as TorchSample
+from netspec.layers.torch.local import LocallyConnected2d as TorchLocallyConnected2d
+from netspec.layers.torch.local import TiledConv2d as TorchTiledConv2d
+from netspec.layers.torch.merge import Add as TorchAdd
+from netspec.layers.torch.merge import Concat as TorchConcat
+from netspec.layers.torch.merge import Multiply as TorchMultiply
+from netspec.layers.torch.merge import Split as TorchSplit
+from netspec.layers.torch.merge import Subtract as TorchSubtract
+from netspec.layers.torch.pool import GlobalPool
+from netspec.layers.torch.recurrent import GRU as TorchGRU
+from netspec.layers.torch.recurrent import LSTM as TorchLSTM
+from netspec.layers.torch.recurrent import RNN as TorchRNN
+from netspec.layers.torch.recursive import Recursive as TorchRecursive
+from netspec.layers.torch.sequence import Permute as TorchPermute
+from netspec.layers.torch.sequence import RepeatVector as TorchRepeatVector
+from netspec.layers.torch.sequence import SequencePool as TorchSequencePool
+from netspec.layers.torch.sequence import TimeDistributed as TorchTimeDistributed
+from netspec.layers.torch.tensors import ClassToken as TorchClassToken
+from netspec.layers.torch.tensors import LayerScale as TorchLayerScale
+from netspec.layers.torch.tensors import PositionEmbedding as TorchPositionEmbedding
 
 
 # --- one traced call -> one layer item ------------------------------------------------------------------
@@ -391,6 +443,11 @@ for _name, _act in ACTIVATIONS.items():
         for _space in ((torch,) if _mod == "torch" else (F, torch)):
             if hasattr(_space, _fn):
                 ACTIVATION_FUNCTIONS[getattr(_space, _fn)] = _name
+# activation functions with options that are an activation of their own (F.gelu(x, approximate="tanh") is gelu_tanh):
+# (function, its keyword arguments) -> the activation kind
+ACTIVATION_VARIANTS: dict[tuple[Any, frozenset[tuple[str, Any]]], str] = {
+    (f, frozenset(a.kwargs.items())): name for name, a in ACTIVATIONS.items() if a.plain_kind and a.kwargs
+    for f, plain in ACTIVATION_FUNCTIONS.items() if ACTIVATIONS[plain].functional == a.functional}
 # functions that are a module's forward: the module they are, and the names of their arguments after the input
 _POOL2D = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
 FUNCTION_MODULES: dict[Any, tuple[type, tuple[str, ...]]] = {
@@ -522,3 +579,215 @@ def is_causal_mask(mask: Any) -> bool:
     if not mask.is_floating_point():
         return False
     return bool((mask[above] == float("-inf")).all() and (mask[~above] == 0).all())
+
+
+# --- netspec's own modules: `netspec export --format py` copies them into the model's file ---------------------
+def _kind_item(layer: type, **options: Any) -> dict[str, Any]:
+    """``{kind: options}`` as netspec writes them: validated by the layer class, defaults left out."""
+    item = layer(kind=layer.KIND, **options).model_dump(by_alias=True, exclude_defaults=True)
+    item.pop("kind")
+    return {layer.KIND: {k: list(v) if isinstance(v, tuple) else v for k, v in item.items()}}
+
+
+def _sample_axis(dim: int) -> int:
+    """A batch-inclusive ``dim`` of a netspec module as the layer's per-sample axis (netspec's ``torch_dim``
+    inverted: 1 is axis 0, negatives stay)."""
+    if dim == 0:
+        raise ValueError("dim 0: the batch axis (netspec's layers work within each sample)")
+    return dim - 1 if dim > 0 else dim
+
+
+def _own_attention(m: nn.Module) -> dict[str, Any]:
+    """netspec's ``MultiheadAttention`` (``nn.MultiheadAttention``'s parameters) or ``GroupedQueryAttention``
+    (``q_proj``/``k_proj``/``v_proj``/``out_proj``: ``kv_heads`` given) as the attention it was built from."""
+    grouped = hasattr(m, "num_kv_heads")
+    bias = (m.q_proj.bias if grouped else m.in_proj_bias) is not None
+    rope = m.rope_theta
+    return _kind_item(Attention, heads=m.num_heads, dropout=float(m.dropout), bias=bias, causal=bool(m.causal),
+                      padding_mask=bool(m.padding_mask), **({"kv_heads": m.num_kv_heads} if grouped else {}),
+                      **({"rotary": True} if rope is not None else {}),
+                      **({"rope_theta": float(rope)} if rope is not None and rope != ROPE_THETA else {}))
+
+
+def _own_recurrent(layer: type) -> Callable[[nn.Module], dict[str, Any]]:
+    """netspec's batch-first ``LSTM``/``GRU``/``RNN`` (torch's, returning netspec's outputs) as ``layer``."""
+    def make(m: nn.Module) -> dict[str, Any]:
+        extra = {"nonlinearity": m.nonlinearity} if layer is RNN else {}
+        return _kind_item(layer, units=m.hidden_size, num_layers=m.num_layers, bidirectional=m.bidirectional,
+                          dropout=m.dropout, bias=m.bias, return_sequences=bool(m.return_sequences),
+                          return_state=bool(m.return_state), merge=m.merge, **extra)
+    return make
+
+
+def _own_recurrent_outputs(layer: type) -> Callable[[nn.Module], tuple[str, ...] | None]:
+    """The tuple a netspec recurrent module returns with ``return_state``: the layer's ``out`` and its states."""
+    def outputs(m: nn.Module) -> tuple[str, ...] | None:
+        return ("out", *layer.STATES) if m.return_state else None
+    return outputs
+
+
+def _own_split(m: nn.Module) -> dict[str, Any]:
+    axis = _sample_axis(m.dim)
+    if m.chunks:
+        return _kind_item(Chunk, chunks=int(m.sizes), axis=axis)
+    return _kind_item(Split, sizes=[int(s) for s in m.sizes], axis=axis)
+
+
+def _own_split_outputs(m: nn.Module) -> tuple[str, ...] | None:
+    count = int(m.sizes) if m.chunks else len(m.sizes)
+    return tuple(f"out{k}" for k in range(count)) if count > 1 else None
+
+
+def _own_glu(m: nn.Module) -> dict[str, Any]:
+    return _kind_item(GLU, axis=_sample_axis(m.dim), gate=m.gate, gate_half="first" if m.gate_first else "second")
+
+
+def _own_causal_conv(m: nn.Module) -> dict[str, Any]:
+    if m.padding_mode != "zeros" or pair(m.padding) != 0:
+        raise ValueError("a causal convolution with its own padding (netspec's pads only on the left)")
+    item = _conv(Conv1d.KIND)(m)
+    return {Conv1d.KIND: {**item[Conv1d.KIND], "padding": CAUSAL}}
+
+
+def _own_global_pool(m: nn.Module) -> dict[str, Any]:
+    return {(GlobalAvgPool if m.mode == "avg" else GlobalMaxPool).KIND: {}}
+
+
+def _own_local(layer: type) -> Callable[[nn.Module], dict[str, Any]]:
+    """netspec's ``LocallyConnected2d``/``TiledConv2d`` (weights ``(…, out, in, kh, kw)``) as ``layer``."""
+    def make(m: nn.Module) -> dict[str, Any]:
+        extra = {"tile": pair(list(m.tile))} if hasattr(m, "tile") else {}
+        return _kind_item(layer, filters=int(m.weight.shape[-4]), kernel=pair(list(m.kernel)),
+                          stride=pair(list(m.stride)), padding=pair(list(m.padding)), bias=m.bias is not None, **extra)
+    return make
+
+
+def _own_time_distributed(m: nn.Module) -> dict[str, Any]:
+    """netspec's ``TimeDistributed``: its layers (torch modules of the table), each with its activation."""
+    layers = []
+    for inner, act in zip(m.layers, m.activations):
+        read = MODULES.get(type(inner))
+        if read is None:
+            raise ValueError(f"a {type(inner).__name__} inside time_distributed (netspec reads the torch modules it "
+                             "maps whole: nn.Linear, nn.Conv2d, ...)")
+        item = read(inner)
+        kind = next(iter(item))
+        if act is not None:
+            if act not in ACTIVATIONS:
+                raise ValueError(f"the activation {act!r} (not one of netspec's)")
+            item = {kind: {**item[kind], "activation": act}}
+        layers.append(item)
+    return {TimeDistributed.KIND: {"layers": layers}}
+
+
+def _own_position_embedding(m: nn.Module) -> dict[str, Any]:
+    table = m.pos_embedding
+    sinusoidal = not isinstance(table, nn.Parameter)  # the table as a buffer: the fixed sin/cos one
+    return _kind_item(PositionEmbedding, max_len=int(table.shape[1]), sinusoidal=sinusoidal,
+                      scale=float(m.scale))
+
+
+def _own_layer_scale(m: nn.Module, x: torch.Tensor | None) -> dict[str, Any]:
+    """netspec's ``LayerScale``: γ shaped ``(C, 1, …)`` to broadcast over the axes after the channel axis, which
+    is the input's per-sample axis ``rank − len(γ.shape)``, written out (the default hangs on the layout); its
+    initial value is no option (γ is a weight: the import loads it)."""
+    if x is None:
+        raise ValueError("a layer scale without one input tensor")
+    axis = x.dim() - 1 - m.layer_scale.dim()
+    if axis < 0:
+        raise ValueError(f"a layer scale {tuple(m.layer_scale.shape)} on a tensor of rank {x.dim()}")
+    return {LayerScale.KIND: {"axis": axis}}
+
+
+def _own_activation_module(m: nn.Module) -> dict[str, Any]:
+    return {OWN_ACTIVATIONS[type(m).__name__]: {}}
+
+
+@dataclass(frozen=True)
+class Own:
+    """One of netspec's torch modules (``netspec.layers.torch``) as ``netspec export --format py`` copies it into
+    the model's file: ``cls`` (netspec's class: the copy has its name, constructor and forward), ``read`` (the
+    module -> its layer item; ValueError for what the kind cannot say) and ``outputs`` (the layer's outputs by
+    the index of the tuple forward returns; None where it returns one tensor)."""
+
+    cls: type
+    read: Callable[..., dict[str, Any]]
+    outputs: Callable[[nn.Module], tuple[str, ...] | None] | None = None
+    with_input: bool = False  # read(module, its first input tensor): an option read from the input's rank
+
+
+def _plain(layer: type, **attrs: str) -> Callable[[nn.Module], dict[str, Any]]:
+    """A module whose options are its attributes: ``attrs`` maps the layer's option -> the module's attribute."""
+    def make(m: nn.Module) -> dict[str, Any]:
+        options = {k: getattr(m, a) for k, a in attrs.items()}
+        return _kind_item(layer, **{k: list(v) if isinstance(v, tuple) else v for k, v in options.items()})
+    return make
+
+
+CAUSAL = "causal"  # conv1d's padding that pads on the left only (netspec's CausalConv1d)
+# the activation modules netspec defines (the step): class name -> the activation kind
+OWN_ACTIVATIONS = {a.module: name for name, a in ACTIVATIONS.items() if a.plain_kind and not a.kwargs and
+                   not hasattr(nn, a.module)}
+
+OWN_MODULES: dict[str, Own] = {own.cls.__name__: own for own in (
+    Own(TorchMultiheadAttention, _own_attention), Own(GroupedQueryAttention, _own_attention),
+    Own(TorchLSTM, _own_recurrent(LSTM), _own_recurrent_outputs(LSTM)),
+    Own(TorchGRU, _own_recurrent(GRU), _own_recurrent_outputs(GRU)),
+    Own(TorchRNN, _own_recurrent(RNN), _own_recurrent_outputs(RNN)),
+    Own(CausalConv1d, _own_causal_conv), Own(TorchCrop2d, _plain(Crop2d, cropping="lrtb")),
+    Own(TorchReshape, _plain(Reshape, shape="shape")), Own(TorchPermute, _plain(Permute, dims="dims")),
+    Own(TorchRepeatVector, _plain(RepeatVector, n="n")), Own(TorchSequencePool, _plain(SequencePool, mode="mode")),
+    Own(GlobalPool, _own_global_pool), Own(TorchTimeDistributed, _own_time_distributed),
+    Own(TorchSplit, _own_split, _own_split_outputs), Own(TorchConcat, lambda m: _kind_item(Concat,
+                                                                                           axis=_sample_axis(m.dim))),
+    Own(TorchAdd, lambda m: {Add.KIND: {}}), Own(TorchMultiply, lambda m: {Multiply.KIND: {}}),
+    Own(TorchSubtract, lambda m: {Subtract.KIND: {}}), Own(GatedUnit, _own_glu),
+    Own(TorchClassToken, lambda m: {ClassToken.KIND: {}}), Own(TorchPositionEmbedding, _own_position_embedding),
+    Own(TorchLayerScale, _own_layer_scale, with_input=True),
+    Own(TorchGaussianNoise, _plain(GaussianNoise, std="std")),
+    Own(TorchActivityRegularization, _plain(ActivityRegularization, penalty="penalty", weight="weight", rho="rho")),
+    Own(TorchSample, _plain(Sample, beta="beta", at_eval="at_eval")),
+    Own(TorchLocallyConnected2d, _own_local(LocallyConnected2d)), Own(TorchTiledConv2d, _own_local(TiledConv2d)),
+    Own(TorchRBM, lambda m: _kind_item(RBM, hidden=int(m.weight.shape[0]))),
+    Own(TorchRecursive, _plain(Recursive, nonlinearity="nonlinearity", output="output")),
+    *(Own(cls, _own_activation_module) for cls in vars(torch_activations).values()
+      if isinstance(cls, type) and issubclass(cls, nn.Module) and cls.__name__ in OWN_ACTIVATIONS),
+)}
+# netspec's activation functions (the step, the identity) a copied forward calls: function name -> activation kind
+OWN_FUNCTIONS = {a.functional: name for name, a in ACTIVATIONS.items() if a.plain_kind and not a.kwargs and
+                 "." not in a.functional and not hasattr(F, a.functional) and not hasattr(torch, a.functional)}
+
+
+def _shape_of(fn: Any) -> tuple[tuple[str, Any, Any], ...] | None:
+    """``fn``'s parameters as (name, kind, default): what a copy keeps of the original's signature."""
+    try:
+        return tuple((p.name, p.kind, p.default if isinstance(p.default, (int, float, str, bool, type(None)))
+                      else type(p.default)) for p in inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+
+
+def own_module(m: nn.Module) -> Own | None:
+    """The entry of :data:`OWN_MODULES` that ``m`` is an instance of, or a copy of (the class netspec's exported
+    source defines): the same class name, the same constructor and forward parameters (names, kinds and
+    defaults); None for any other module (a user's class of the same name)."""
+    own = OWN_MODULES.get(type(m).__name__)
+    if own is None:
+        return None
+    if type(m) is own.cls:
+        return own
+    for method in ("__init__", "forward"):
+        mine, theirs = getattr(type(m), method, None), getattr(own.cls, method, None)
+        if mine is None or theirs is None or _shape_of(mine) != _shape_of(theirs):
+            return None
+    return own
+
+
+def own_function(fn: Any) -> str | None:
+    """The activation kind of netspec's own activation function ``fn`` (or the copy exported source defines:
+    the same name and parameters), else None."""
+    name = OWN_FUNCTIONS.get(getattr(fn, "__name__", ""))
+    if name is None or not inspect.isfunction(fn):
+        return None
+    theirs = activation_fn(name)[0]
+    return name if fn is theirs or _shape_of(fn) == _shape_of(theirs) else None

@@ -19,7 +19,15 @@ import torch.nn as nn
 
 from netspec.core.errors import Location, NetspecError, Problem, UsageError
 from netspec.interop.naming import snake
-from netspec.interop.torch_table import ACTIVATION_DEFAULTS, ACTIVATION_MODULES, DROP_PATHS, MODULES
+from netspec.interop.torch_table import (
+    ACTIVATION_DEFAULTS,
+    ACTIVATION_MODULES,
+    DROP_PATHS,
+    ENCODERS,
+    MODULES,
+    own_function,
+    own_module,
+)
 
 
 class ModelCodeError(NetspecError):
@@ -132,23 +140,30 @@ def _source_file(module: str) -> str | None:
 
 
 class OneLayer(nn.Module):
-    """A bare standard module (``nn.Linear(3, 2)``) as the one child of a model, so the trace calls it
-    as a module (traced as the root, it would be its functions and its weights' ``get_attr``)."""
+    """A bare module netspec maps whole (``nn.Linear(3, 2)``, ``nn.TransformerEncoderLayer``, one of netspec's
+    own) as the one child of a model, so the trace calls it as a module (traced as the root, it would be its
+    functions and its weights' ``get_attr``). A bare ``nn.MultiheadAttention`` is called as self-attention,
+    ``m(x, x, x)``, and its output read (the weights left)."""
 
     def __init__(self, name: str, module: nn.Module) -> None:
         super().__init__()
         self.add_module(name, module)
         self.child = name
+        self.self_attention = isinstance(module, nn.MultiheadAttention) and own_module(module) is None
 
     def forward(self, x: torch.Tensor) -> Any:
-        return self.get_submodule(self.child)(x)
+        module = self.get_submodule(self.child)
+        if self.self_attention:
+            return module(x, x, x, need_weights=False)[0]
+        return module(x)
 
 
 def standalone(model: nn.Module) -> nn.Module:
-    """``model``, or, when it is itself one standard layer, a :class:`OneLayer` holding it (its state
-    dict keys then gain the layer's name: ``weight`` is ``linear.weight``)."""
+    """``model``, or, when it is itself one module netspec maps whole (a standard layer, a Transformer encoder
+    layer, one of netspec's own), a :class:`OneLayer` holding it (its state dict keys then gain the layer's
+    name: ``weight`` is ``linear.weight``)."""
     kind = ACTIVATION_MODULES.get(type(model)) or ACTIVATION_DEFAULTS.get(type(model))  # `relu`, not `re_lu`
-    if kind is not None or type(model) in MODULES:
+    if kind is not None or type(model) in MODULES or type(model) in ENCODERS or own_module(model) is not None:
         return OneLayer(kind or snake(type(model).__name__), model)
     return model
 
@@ -163,17 +178,31 @@ def example_input(model: nn.Module, shape: list[int], dtype: str, batch: int = 2
 
 class LeafTracer(fx.Tracer):
     """torch.fx's tracer, keeping as one call the modules netspec maps whole: a subclass of ``nn.LayerNorm``
-    (ConvNeXt's ``LayerNorm2d``, read from what it computes) and stochastic depth (:data:`DROP_PATHS`; traced
-    through in eval mode, it would vanish). Nodes keep the stack they were traced at (the line of forward
-    that a refused call is listed at)."""
+    (ConvNeXt's ``LayerNorm2d``, read from what it computes), stochastic depth (:data:`DROP_PATHS`; traced
+    through in eval mode, it would vanish) and netspec's own modules and activation functions, as exported
+    source copies them (:func:`torch_table.own_module`, :func:`torch_table.own_function`: ``model``'s
+    functions of that kind are wrapped as calls). Nodes keep the stack they were traced at (the line of
+    forward that a refused call is listed at)."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, model: nn.Module | None = None) -> None:
+        super().__init__(autowrap_functions=tuple(own_functions(model)) if model is not None else ())
         self.record_stack_traces = True
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return isinstance(m, nn.LayerNorm) or type(m).__name__ in DROP_PATHS or \
+        return isinstance(m, nn.LayerNorm) or type(m).__name__ in DROP_PATHS or own_module(m) is not None or \
             super().is_leaf_module(m, module_qualified_name)
+
+
+def own_functions(model: nn.Module) -> list[Any]:
+    """netspec's activation functions the forwards of ``model``'s modules call by name (the copies in exported
+    source: ``heaviside_step``), to be traced as one call each."""
+    found: dict[int, Any] = {}
+    for m in model.modules():
+        forward = getattr(type(m), "forward", None)
+        for v in getattr(forward, "__globals__", {}).values():
+            if callable(v) and own_function(v) is not None:
+                found[id(v)] = v
+    return list(found.values())
 
 
 class Recorder(fx.Interpreter):
