@@ -14,6 +14,8 @@ import torch.nn.functional as F
 
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.attention.attention import ROPE_THETA, Attention
+from netspec.layers.attention.patch_merging import PatchMerging
+from netspec.layers.attention.window_attention import WindowAttention
 from netspec.layers.conv.channel_shuffle import ChannelShuffle
 from netspec.layers.conv.conv1d import Conv1d
 from netspec.layers.conv.conv2d import Conv2d
@@ -80,6 +82,8 @@ from netspec.layers.torch import activations as torch_activations
 from netspec.layers.torch.activations import GatedUnit, activation_fn
 from netspec.layers.torch.attention import GroupedQueryAttention
 from netspec.layers.torch.attention import MultiheadAttention as TorchMultiheadAttention
+from netspec.layers.torch.window import PatchMerging as TorchPatchMerging
+from netspec.layers.torch.window import WindowAttention as TorchWindowAttention
 from netspec.layers.torch.conv import CausalConv1d
 from netspec.layers.torch.conv import Crop2d as TorchCrop2d
 from netspec.layers.torch.core import Reshape as TorchReshape
@@ -603,10 +607,22 @@ def _own_attention(m: nn.Module) -> dict[str, Any]:
     grouped = hasattr(m, "num_kv_heads")
     bias = (m.q_proj.bias if grouped else m.in_proj_bias) is not None
     rope = m.rope_theta
+    position: dict[str, Any] = {}
+    if rope is not None:
+        position["rotary"] = True
+        if rope != ROPE_THETA:
+            position["rope_theta"] = float(rope)
+        scaling = dict(getattr(m, "rope_scaling", None) or {})  # Hugging Face's mapping: `factor` is rope_factor
+        if scaling:
+            position["rope_type"] = scaling.pop("rope_type")
+            position.update({("rope_factor" if key == "factor" else key): value for key, value in scaling.items()})
+        if getattr(m, "rotary_dim", None) is not None:  # int(d · f) features turn: f = rotary_dim / d gives them back
+            position["partial_rotary_factor"] = m.rotary_dim / (m.embed_dim // m.num_heads)
+    if getattr(m, "sliding_window", None) is not None:
+        position["sliding_window"] = m.sliding_window
     return _kind_item(Attention, heads=m.num_heads, dropout=float(m.dropout), bias=bias, causal=bool(m.causal),
                       padding_mask=bool(m.padding_mask), **({"kv_heads": m.num_kv_heads} if grouped else {}),
-                      **({"rotary": True} if rope is not None else {}),
-                      **({"rope_theta": float(rope)} if rope is not None and rope != ROPE_THETA else {}))
+                      **position)
 
 
 def _own_recurrent(layer: type) -> Callable[[nn.Module], dict[str, Any]]:
@@ -731,6 +747,10 @@ OWN_ACTIVATIONS = {a.module: name for name, a in ACTIVATIONS.items() if a.plain_
 
 OWN_MODULES: dict[str, Own] = {own.cls.__name__: own for own in (
     Own(TorchMultiheadAttention, _own_attention), Own(GroupedQueryAttention, _own_attention),
+    Own(TorchWindowAttention, lambda m: _kind_item(
+        WindowAttention, heads=m.heads, window=m.window, shift=m.shift, qkv_bias=m.qkv.bias is not None,
+        proj_bias=m.proj.bias is not None, attention_dropout=float(m.attention_dropout), dropout=float(m.dropout))),
+    Own(TorchPatchMerging, lambda m: _kind_item(PatchMerging, eps=m.norm.eps)),
     Own(TorchLSTM, _own_recurrent(LSTM), _own_recurrent_outputs(LSTM)),
     Own(TorchGRU, _own_recurrent(GRU), _own_recurrent_outputs(GRU)),
     Own(TorchRNN, _own_recurrent(RNN), _own_recurrent_outputs(RNN)),
