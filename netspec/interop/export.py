@@ -82,6 +82,21 @@ def export(source: Source, path: str | os.PathLike[str] | None, format: str | No
     graph = analyze(spec, bind=bind)
     if network is not None:
         graph = graph.only(network)
+    try:
+        return _export(graph, spec, source, path, fmt, network, bind, weights, partial, check)
+    except ValueError as exc:  # a module refused the random inputs the export runs it on: their sizes, not a bug
+        free = sorted({d for net in graph.networks.values() for t in net.inputs.values() for d in t.shape
+                       if isinstance(d, str) and d not in (graph.bind or {})})
+        if not free:
+            raise
+        raise BuildError(f"the network refused the random inputs the export runs it on, with each symbolic size at "
+                         f"7 ({', '.join(free)}): {exc}; hint: give sizes that fit together with --bind NAME=SIZE "
+                         "(one per size), or write the file unchecked with --no-check") from None
+
+
+def _export(graph: Any, spec: Any, source: Source, path: str | os.PathLike[str] | None, fmt: str,
+            network: str | None, bind: dict[str, int] | None, weights: str | os.PathLike[str] | None,
+            partial: bool, check: bool) -> Exported:
     if fmt == "py":
         if weights is not None:
             raise UsageError("--weights does not apply to Python source, which carries no weights: export without "
