@@ -49,7 +49,7 @@ def run_export(args: argparse.Namespace) -> int:
         sys.stdout.flush()  # all of it out before saying so: a failed write is an error, not "wrote"
     what = {"py": "PyTorch source", "onnx": "ONNX model", "pt2": "torch.export program"}[fmt]
     check = (f"; same outputs as the compiled module (max difference {done.max_diff:.2g})"
-             if done.max_diff is not None else f"; {done.note}" if done.note else "")
+             if done.max_diff is not None else "") + (f"; {done.note}" if done.note else "")
     where = done.path if done.path is not None else "stdout"
     cls = f", model class {done.model_class}" if done.model_class else ""
     print(f"wrote {what} to {where}{cls}{check}", file=sys.stderr)

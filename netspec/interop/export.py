@@ -119,7 +119,8 @@ def _export(graph: Any, spec: Any, source: Source, path: str | os.PathLike[str] 
             done = export_onnx_checked(model, net, temporary, bind=graph.bind or bind, check=check,
                                        dynamic=dynamic, unbound=unbound)
         else:
-            done = export_program(model, net, temporary, bind=graph.bind or bind, check=check, dynamic=dynamic)
+            done = export_program(model, net, temporary, bind=graph.bind or bind, check=check, dynamic=dynamic,
+                                  unbound=unbound, pinned=dict(bind or {}))
     return Exported(Path(path), fmt, max_diff=done.max_diff, note=done.note)
 
 

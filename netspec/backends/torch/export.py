@@ -3,7 +3,8 @@
 Both are traced from random inputs of the network's input types (batch 2, symbolic sizes bound) in
 eval mode; the batch axis stays dynamic. A program is loaded back and run on those inputs, and its
 outputs are compared with the module's (:func:`compare_outputs`): an export that computes something else
-is an error, not a file. An ONNX file is checked the same way, in onnxruntime, by ``netspec export``
+is an error, not a file; so is a program that runs only at the sizes it was traced at
+(:func:`check_other_sizes`: torch.export fixes a recurrent layer's length). An ONNX file is checked the same way, in onnxruntime, by ``netspec export``
 (:mod:`netspec.interop.export`), the one place that runs ONNX models.
 """
 
@@ -140,14 +141,20 @@ def onnx_bytes(module: nn.Module, inputs: tuple[torch.Tensor, ...], input_names:
 
 def export_program(model: nn.Module, net: NetGraph, path: str | os.PathLike[str],
                    bind: dict[str, int] | None = None, check: bool = True,
-                   dynamic: dict[str, dict[int, str]] | None = None) -> Checked:
+                   dynamic: dict[str, dict[int, str]] | None = None, unbound: NetGraph | None = None,
+                   pinned: dict[str, int] | None = None) -> Checked:
     """Write ``model`` as a ``torch.export`` program (``.pt2``; load it with ``torch.export.load``).
 
     The batch axis and the axes in ``dynamic`` (as for :func:`export_onnx`) are left to torch.export to
-    keep dynamic where the network allows (``Dim.AUTO``).
+    keep dynamic where the network allows (``Dim.AUTO``). ``Dim.AUTO`` specialises a size silently when
+    the trace reads it as a number (torch.export unrolls a recurrent layer's loop over the steps, fixing
+    the length), so the checked program is also run at other sizes (:func:`check_other_sizes`): batch 3
+    and each symbolic size of ``unbound`` (the network before ``bind``) one more, except the sizes in
+    ``pinned`` (the ones the user bound: the program is for those).
 
     Raises:
-        BuildError: torch.export refused the network, or the loaded program computes something else.
+        BuildError: torch.export refused the network, or the loaded program computes something else, at
+            the traced sizes or at the others (the message names the sizes the program is fixed at).
     """
     inputs, expected = _prepare(model, net, bind)
     axes = dynamic if dynamic is not None else dynamic_axes(net)
@@ -166,4 +173,57 @@ def export_program(model: nn.Module, net: NetGraph, path: str | os.PathLike[str]
     loaded = torch.export.load(out).module()
     with torch.no_grad():
         got = flat_outputs(loaded(*inputs))
-    return Checked(out, compare_outputs(expected, got, "the exported program"))
+    diff = compare_outputs(expected, got, "the exported program")
+    only = check_other_sizes(model, loaded, unbound or net, bind, pinned or {}, net.name)
+    return Checked(out, diff, f"it runs only at {', '.join(only)} (bound)" if only else "")
+
+
+def check_other_sizes(model: nn.Module, program: Any, net: NetGraph, bind: dict[str, int] | None,
+                      pinned: dict[str, int], name: str) -> list[str]:
+    """Run ``program`` (traced at batch 2, symbolic sizes as ``bind`` says, default 7) at batch 3 and at each
+    symbolic size of ``net``'s inputs one more, one size at a time, against ``model``. Sizes the module
+    itself cannot take (a table of positions too short) are not tried.
+
+    Returns:
+        The sizes in ``pinned`` (bound by the user: the program is for them) the program is fixed at
+        (``T=11``), said with the file rather than refused.
+
+    Raises:
+        BuildError: the program fails or computes something else at some of these sizes; the message names
+            them and the sizes it was traced at.
+    """
+    names = sorted({d for t in net.inputs.values() for d in t.shape if isinstance(d, str)})
+    traced = {k: pinned.get(k, (bind or {}).get(k, 7)) for k in names}
+    trials: list[tuple[str, int, dict[str, int]]] = [("batch", 3, traced)]
+    trials += [(k, traced[k] + 1, {**traced, k: traced[k] + 1}) for k in names]
+    fixed: list[str] = []
+    only: list[str] = []
+    why = ""
+    for what, size, sizes in trials:
+        try:
+            inputs = example_inputs(net, batch=3 if what == "batch" else 2, bind=sizes)
+            with torch.no_grad():
+                expected = flat_outputs(model(*inputs))
+        except Exception:  # noqa: BLE001 - the module refuses these sizes itself: nothing to compare
+            continue
+        try:
+            with _tracing():
+                got = flat_outputs(program(*inputs))
+            compare_outputs(expected, got, "the exported program")
+        except Exception as exc:  # noqa: BLE001 - the program's guard, or BuildError: computes something else
+            if what in pinned:
+                only.append(f"{what}={traced[what]}")
+                continue
+            fixed.append(f"{what} {size}" if what == "batch" else f"{what}={size}")
+            why = why or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    if fixed:
+        at = ", ".join([*(f"{k}={v}" for k, v in traced.items()), "batch 2"])
+        lengths = [f.split("=")[0] for f in fixed if "=" in f]
+        hint = (f"torch.export fixed {', '.join(lengths)} at the traced size (a layer's trace reads it as a number: "
+                "a recurrent layer's loop is unrolled over the steps); to write a program for one size, bind it "
+                f"(--bind {lengths[0]}=N, export(..., bind={{'{lengths[0]}': N}})), or export ONNX (.onnx) or "
+                "Python source (.py), which keep it dynamic" if lengths else
+                "the trace fixed the batch size; export ONNX (.onnx) or Python source (.py) instead")
+        raise BuildError(f"torch.export of {name}: the program runs only at the sizes it was traced at ({at}); "
+                         f"at {', '.join(fixed)}: {why}\n    hint: {hint}")
+    return only

@@ -15,7 +15,10 @@ tensors sharing a prefix: a convolution's ``weight`` and ``bias``, a batch norm'
    block instance takes the file module holding the same tensors, in whatever order the file has them,
    and never an entry of another block), then, in network order against the file's order, by their
    signature (tensor names and shapes): the longest common subsequence. A pair is loaded only when it is *certain*: no other pair of an equally long alignment
-   competes with it (same module, same file entry, or crossing it). Otherwise it is *ambiguous*.
+   competes with it (same module, same file entry, or crossing it). Otherwise it is *ambiguous*. The
+   file's order is registration order, not necessarily call order: file modules of the same tensors in
+   alike places that only the file's order pairs (their names neither pick the pairing nor number
+   them, :func:`unordered_pairs`) are ambiguous too.
 
 Whatever is left over (model modules nothing fits, file entries nothing used) or ambiguous is listed
 in a table, and the load is refused unless ``partial=True`` (a replaced head: load the body, keep the
@@ -84,10 +87,11 @@ class LoadReport:
     ambiguous: list[tuple[Entry, list[Entry]]] = field(default_factory=list)
     disordered: list[tuple[Entry, Entry]] = field(default_factory=list)
     blocks: dict[str, str] = field(default_factory=dict)  # missing model module -> its block no file module matched
+    unordered: list[tuple[Entry, list[Entry]]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return not (self.missing or self.unused or self.ambiguous or self.disordered)
+        return not (self.missing or self.unused or self.ambiguous or self.disordered or self.unordered)
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -96,7 +100,8 @@ class LoadReport:
 
     def summary(self) -> str:
         by_name = sum(1 for *_, how in self.loaded if how == "name")
-        n = len(self.loaded) + len(self.missing) + len({id(m) for m, _ in self.ambiguous}) + len(self.disordered)
+        n = (len(self.loaded) + len(self.missing) + len({id(m) for m, _ in self.ambiguous}) + len(self.disordered)
+             + len(self.unordered))
         how = ("by name" if by_name == len(self.loaded) else
                f"({by_name} by name, {len(self.loaded) - by_name} by structure)")
         text = f"weights from {self.source}: {len(self.loaded)} of {n} modules loaded {how}"
@@ -104,6 +109,7 @@ class LoadReport:
         left += [f"{len(self.unused)} unused in the file"] if self.unused else []
         left += [f"{len(self.ambiguous)} ambiguous"] if self.ambiguous else []
         left += [f"{len(self.disordered)} against the file's order"] if self.disordered else []
+        left += [f"{len(self.unordered)} ambiguous: same shapes, names unrelated"] if self.unordered else []
         return text + ("; " + ", ".join(left) if left else "")
 
     def table(self, everything: bool = False) -> str:
@@ -113,6 +119,10 @@ class LoadReport:
             rows += [(m.path, f.path, f"by {how}") for m, f, how in self.loaded]
         for m, options in self.ambiguous:
             rows.append((m.path, " | ".join(o.path for o in options), "ambiguous: equally good alignments"))
+        for m, options in self.unordered:
+            rows.append((m.path, " | ".join(o.path for o in options),
+                         f"ambiguous: {len(options)} file modules of these shapes ({m.describe()}) whose names "
+                         "neither match nor number them; only the file's order would pair them"))
         for m, f in self.disordered:
             rows.append((m.path, f.path, "refused: the names say so, the file's order says otherwise "
                                          "(another module of these shapes sits between them the other way round)"))
@@ -237,7 +247,14 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
             rest.append(m)
     others = [f for f in theirs if f.path not in taken]
     pairs, ambiguous, alone = align_blocks(rest, others, blocks or ())
-    used: set[int] = set()
+    unsettled = unordered_pairs(pairs, rest, others)
+    for group in unsettled:
+        options = [others[j] for _, j in group]
+        report.unordered += [(rest[i], options) for i, _ in group]
+    skip = {p for group in unsettled for p in group}
+    pairs = [p for p in pairs if p not in skip]
+    used: set[int] = {j for _, j in skip}
+    skipped = {i for i, _ in skip}
     for i, j in pairs:
         report.loaded.append((rest[i], others[j], "structure"))
         used.add(j)
@@ -246,12 +263,90 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
         options = [others[j] for a, j in ambiguous if a == i]
         report.ambiguous.append((rest[i], options))
     stuck_files = {j for _, j in ambiguous}
-    report.missing = [m for i, m in enumerate(rest) if i not in stuck and all(i != a for a, _ in pairs)]
+    report.missing = [m for i, m in enumerate(rest) if i not in stuck and i not in skipped
+                      and all(i != a for a, _ in pairs)]
     report.blocks = {m.path: alone[i] for i, m in enumerate(rest) if i in alone and m in report.missing}
     report.unused = [f for j, f in enumerate(others) if j not in used and j not in stuck_files]
     where = {m.path: i for i, m in enumerate(mine)}
     report.loaded.sort(key=lambda t: where[t[0].path])
     return report
+
+
+def unordered_pairs(pairs: list[tuple[int, int]], mine: list[Entry], theirs: list[Entry]
+                    ) -> list[list[tuple[int, int]]]:
+    """The groups of structure pairs ``(model index, file index)`` that only the file's order decides.
+
+    A file's order is its modules' registration order, which need not be the order forward calls them
+    (``self.second = Linear(16, 16)`` registered before ``self.first``, called after it). Two or more file
+    modules of the same tensors (names and shapes) in places of the same make (their parent modules hold
+    the same tensors: two siblings, two copies of a block; a head's norm and a block's norm are not
+    interchangeable, their places tell them apart) that the alignment pairs with model modules are settled
+    by their names only when (a) the name parts model and file modules share pick this pairing over any
+    other (:func:`_names_pair`: ``stage1.conv`` takes ``stage1.0.conv``), or (b) the file's names number
+    them in the file's order: read pairwise, the first part where two paths differ is a name followed by a
+    number (``conv1``/``conv2``, ``features.24``/``features.26``, ``block3-0``/``block3-1``), or a single
+    letter (``f.a``/``f.b``), increasing along the file. Any other group (``second``/``first``,
+    ``encoder``/``decoder``) is ambiguous: registration order alone never decides.
+    """
+    def home(j: int) -> tuple[Signature, tuple[Signature, ...]]:
+        parent = theirs[j].path.rpartition(".")[0]
+        inside = [f.signature for f in theirs if not parent or f.path.startswith(parent + ".")]
+        return theirs[j].signature, tuple(sorted(inside))
+
+    by_home: dict[tuple[Signature, tuple[Signature, ...]], list[tuple[int, int]]] = {}
+    for i, j in pairs:
+        by_home.setdefault(home(j), []).append((i, j))
+    out = []
+    for group in by_home.values():
+        if len(group) < 2:
+            continue
+        by_parts = _names_pair(group, mine, theirs)
+        files = sorted(j for _, j in group)
+        numbered = all(_numbered_before(theirs[x].path, theirs[y].path) for x, y in zip(files, files[1:]))
+        if not (by_parts or numbered):
+            out.append(sorted(group))
+    return out
+
+
+def _names_pair(group: list[tuple[int, int]], mine: list[Entry], theirs: list[Entry]) -> bool:
+    """Whether the name parts the model and file modules share pick ``group``'s pairing over every other:
+    its total of shared parts is larger than any other pairing's (all of them up to 6 modules, else every
+    pairing that swaps two: ``f.a.conv``/``shortcut.conv`` against ``f.a.0``/``proj.0``)."""
+    from itertools import permutations
+
+    mods = [_tokens(mine[i].path) for i, _ in group]
+    files = [_tokens(theirs[j].path) for _, j in group]
+
+    def total(order: Iterable[int]) -> int:
+        return sum(len(mods[k] & files[o]) for k, o in enumerate(order))
+
+    n = len(group)
+    best = total(range(n))
+    if n <= 6:
+        return all(total(p) < best for p in permutations(range(n)) if list(p) != list(range(n)))
+    for a in range(n):
+        for b in range(a + 1, n):
+            swap = list(range(n))
+            swap[a], swap[b] = b, a
+            if total(swap) >= best:
+                return False
+    return True
+
+
+def _numbered_before(a: str, b: str) -> bool:
+    """Whether path ``a`` comes before ``b`` by the numbering of their names (see :func:`unordered_pairs`)."""
+    pa, pb = a.split("."), b.split(".")
+    for x, y in zip(pa, pb):
+        if x == y:
+            continue
+        if len(x) == len(y) == 1 and x.isalpha() and y.isalpha():
+            return x < y
+        kx, ky = re.split(r"(\d+)", x), re.split(r"(\d+)", y)
+        if len(kx) != len(ky) or kx[0::2] != ky[0::2]:
+            return False  # another word: the names say nothing of their order
+        nx, ny = [int(t) for t in kx[1::2]], [int(t) for t in ky[1::2]]
+        return nx < ny
+    return False
 
 
 def _one_tensor_layers(mine: list[Entry], by_path: Mapping[str, Entry], named: Mapping[int, Entry],
@@ -611,6 +706,19 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
                   model_groups(model, "shortcut"))
     if not report.loaded and target:
         raise DataError(report.table() + "\nnothing in the file fits this network")
+    if report.unordered and not partial:
+        m, options = report.unordered[0]
+        example = ", ".join(f"'{m.full(k)}': sd['M.{k}']" for k in m.keys)
+        which = " or ".join(o.path for o in options)
+        raise DataError(report.table() + "\nrefused: which of these file modules goes where only their order in "
+                        "the file says, and registration order need not be the order forward calls them\n"
+                        "    hint: netspec has no mapping option: pair them yourself with torch's load_state_dict, "
+                        f"which goes by the names alone (model = netspec.compile(spec); sd = torch.load(file); "
+                        f"model.load_state_dict({{{example}, ...}}, strict=False), M being the file module, {which}, "
+                        f"that the original forward calls where {m.path} sits), or write the file with its modules "
+                        "named as the spec's layers (a spec's `name:`), in the order forward calls them, so that "
+                        "they load by name\n"
+                        "    (--partial / partial=True loads the rest and keeps these as initialised)")
     if not report.complete and not partial:
         raise DataError(report.table() + "\nrefused: to load what fits and keep the rest as initialised, pass "
                         "partial=True (netspec.compile, load_weights) or --partial (netspec train, netspec export)")

@@ -20,6 +20,7 @@ import torch
 import netspec
 from netspec.backends.torch.compile import example_inputs
 from netspec.cli.main import main
+from netspec.core.errors import BuildError
 from netspec.interop.export import export
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -172,6 +173,51 @@ def test_torch_export_round_trip(case, tmp_path):
     with torch.no_grad():
         got = _outputs(program(*x))  # batch 3: the program was traced at batch 2
     assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(got, expected))
+
+
+RECURRENT = {kind: f"input: [T, 4]\nlayers:\n  - {kind}: {{units: 8, return_sequences: true}}\n"
+             for kind in ("lstm", "gru", "rnn")}
+
+
+@pytest.mark.parametrize("kind", sorted(RECURRENT))
+def test_torch_export_of_a_length_it_fixes_is_refused_naming_it(kind, tmp_path):
+    """torch.export unrolls a recurrent layer over the traced steps (T=7): torch's own program, exported
+    here the way netspec does (Dim.AUTO), fails at another length. netspec's export must not write it as
+    if T stayed dynamic: refused, naming T and the sizes it was traced at; bound, it is written and said."""
+    graph = netspec.analyze(RECURRENT[kind])
+    net = next(iter(graph.networks.values()))
+    torch.manual_seed(0)  # the weights the bound export below draws
+    model = netspec.compile(graph).eval()
+    x = example_inputs(net, batch=2, bind={"T": 7})
+    program = torch.export.export(model, x, dynamic_shapes=({0: torch.export.Dim.AUTO, 1: torch.export.Dim.AUTO},))
+    with pytest.raises(Exception):  # torch's truth: the program is for T=7 only
+        program.module()(*example_inputs(net, batch=2, bind={"T": 8}))
+    path = tmp_path / "model.pt2"
+    with pytest.raises(BuildError) as err:
+        export(RECURRENT[kind], path)
+    assert "T=8" in str(err.value) and "T=7" in str(err.value) and "--bind T=" in str(err.value)
+    assert not path.exists()
+    torch.manual_seed(0)
+    done = export(RECURRENT[kind], path, bind={"T": 11})
+    assert "T=11" in done.note
+    loaded = torch.export.load(str(path)).module()
+    x = example_inputs(net, batch=3, bind={"T": 11})
+    with torch.no_grad():
+        assert torch.allclose(_outputs(loaded(*x))[0], _outputs(model(*x))[0], atol=1e-5)
+
+
+def test_torch_export_keeps_a_symbolic_length_dynamic_where_torch_does(tmp_path):
+    """A convolution over a length T: the program runs at T=13 and batch 3 though traced at T=7, batch 2,
+    and gives the compiled module's outputs there; nothing is said about a fixed size."""
+    text = "input: [4, T]\nlayers:\n  - conv1d: {filters: 8, kernel: 3}\n"
+    path = tmp_path / "conv.pt2"
+    torch.manual_seed(0)  # the weights _reference draws
+    done = export(text, path)
+    assert done.max_diff is not None and not done.note
+    graph, model, x, expected = _reference(text, {"T": 13})
+    with torch.no_grad():
+        got = _outputs(torch.export.load(str(path)).module()(*x))
+    assert torch.allclose(got[0], expected[0], atol=1e-5)
 
 
 def test_onnx_carries_loaded_weights(tmp_path):

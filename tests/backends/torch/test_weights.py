@@ -445,3 +445,93 @@ def test_a_block_the_file_lacks_is_refused_not_filled_from_another_block():
         {"stage1.convnext_block_1", "stage1.convnext_block_2"}
     assert not any(k.startswith("stage1.") for k in report.mapping)
     assert report.mapping["stage2.convnext_block_2.layer_scale.layer_scale"] == "features.3.1.layer_scale"
+
+
+# --- registration order is not call order ---------------------------------------------------------------
+THREE_DENSE = """
+input: [16]
+layers:
+  - dense: {units: 16, activation: relu}
+    name: NAME1
+  - dense: {units: 16, activation: relu}
+    name: NAME2
+  - dense: 4
+    name: NAME3
+"""
+
+
+def three_dense(*names: str) -> str:
+    text = THREE_DENSE
+    for k, n in enumerate(names, 1):
+        text = text.replace(f"NAME{k}", n)
+    return text
+
+
+class SecondFirst(nn.Module):
+    """Registers ``second`` before ``first`` and calls ``first`` first: the file's order is not forward's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.second = nn.Linear(16, 16)
+        self.first = nn.Linear(16, 16)
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.second(torch.relu(self.first(x)))))
+
+
+def test_same_shaped_modules_whose_names_do_not_order_them_are_refused():
+    """fc1, fc2 against the file's ``second``, ``first`` (same shapes, unrelated names): only the file's
+    order would pair them, and it is the wrong one here (the model's outputs say so), so both are refused
+    and listed with their shapes and candidates. Named as the spec's layers, in call order, the same
+    tensors load by name, with the model's outputs."""
+    torch.manual_seed(0)
+    theirs = SecondFirst().eval()
+    x = torch.randn(5, 16)
+    with torch.no_grad():
+        truth = theirs(x)
+    with pytest.raises(DataError) as err:
+        netspec.compile(three_dense("fc1", "fc2", "out"), weights=theirs.state_dict())
+    text = str(err.value)
+    assert "fc1" in text and "fc2" in text and "second | first" in text and "(16, 16)" in text
+    assert "hint:" in text and "load_state_dict" in text and "'fc1.weight': sd['M.weight']" in text
+    report = netspec.compile(three_dense("fc1", "fc2", "out"), weights=theirs.state_dict(),
+                             partial=True).netspec_weights
+    assert sorted(m.path for m, _ in report.unordered) == ["fc1", "fc2"]
+    assert report.mapping == {"out.weight": "head.weight", "out.bias": "head.bias"}
+    sd = theirs.state_dict()
+    in_call_order = {k: sd[k] for k in ("first.weight", "first.bias", "second.weight", "second.bias",
+                                         "head.weight", "head.bias")}
+    mine = netspec.compile(three_dense("first", "second", "head"), weights=in_call_order).eval()
+    assert {how for *_, how in mine.netspec_weights.loaded} == {"name"}
+    with torch.no_grad():
+        torch.testing.assert_close(mine(x), truth)
+
+
+def test_single_letters_out_of_order_are_refused_too():
+    """``b`` registered before ``a`` with a norm between them: single letters number a sequence only in
+    alphabetical order, so the file's b-then-a does not settle which dense takes which."""
+    module = nn.Module()
+    module.b, module.norm, module.a = nn.Linear(16, 16), nn.LayerNorm(16), nn.Linear(16, 16)
+    spec = "input: [16]\nlayers:\n  - dense: 16\n    name: x1\n  - layernorm: {}\n    name: ln\n" \
+           "  - dense: 16\n    name: x2\n"
+    with pytest.raises(DataError, match="ambiguous"):
+        netspec.compile(spec, weights=module.state_dict())
+
+
+def test_numbered_or_distinct_modules_still_load_by_structure():
+    """An nn.Sequential numbers its same-shaped layers in call order (``0``, ``2``): they load by structure,
+    with its outputs. Unrelated names whose shapes all differ load by structure too."""
+    torch.manual_seed(1)
+    seq = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4)).eval()
+    x = torch.randn(5, 16)
+    mine = netspec.compile(three_dense("fc1", "fc2", "out"), weights=seq.state_dict()).eval()
+    assert mine.netspec_weights.complete
+    with torch.no_grad():
+        torch.testing.assert_close(mine(x), seq(x))
+    distinct = nn.Module()
+    distinct.alpha, distinct.omega = nn.Linear(16, 32), nn.Linear(32, 4)
+    spec = "input: [16]\nlayers:\n  - dense: 32\n    name: fc1\n  - dense: 4\n    name: fc2\n"
+    mine = netspec.compile(spec, weights=distinct.state_dict()).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(mine(x), distinct.omega(distinct.alpha(x)))
