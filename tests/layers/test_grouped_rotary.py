@@ -20,6 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import netspec
 from netspec.backends.torch.compile import compile_network
 from netspec.core.errors import ShapeError, SpecValidationError
+from tests.hf_support import copy_llama_weights
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 
@@ -206,22 +207,7 @@ def test_llama_layers_compute_hugging_faces_function(tmp_path: Path):
     theirs = transformers.LlamaForCausalLM(config).eval()
     ours_model = netspec.compile(spec).eval()
     assert sum(p.numel() for p in ours_model.parameters()) == sum(p.numel() for p in theirs.parameters())
-    ours, sd = dict(ours_model.named_parameters()), theirs.state_dict()
+    copy_llama_weights(ours_model, theirs, "llama_layer")
     with torch.no_grad():
-        ours["embed_tokens.weight"].copy_(sd["model.embed_tokens.weight"])
-        for i in range(2):
-            p, h = f"layers.llama_layer_{i + 1}.", f"model.layers.{i}."
-            for mine, hf in [("attention.input_layernorm.weight", "input_layernorm.weight"),
-                             ("attention.self_attn.q_proj.weight", "self_attn.q_proj.weight"),
-                             ("attention.self_attn.k_proj.weight", "self_attn.k_proj.weight"),
-                             ("attention.self_attn.v_proj.weight", "self_attn.v_proj.weight"),
-                             ("attention.self_attn.out_proj.weight", "self_attn.o_proj.weight"),
-                             ("mlp.post_attention_layernorm.weight", "post_attention_layernorm.weight"),
-                             ("mlp.down_proj.weight", "mlp.down_proj.weight")]:
-                ours[p + mine].copy_(sd[h + hf])
-            ours[p + "mlp.gate_up_proj.weight"].copy_(torch.cat([sd[h + "mlp.gate_proj.weight"],
-                                                                 sd[h + "mlp.up_proj.weight"]]))
-        ours["norm.weight"].copy_(sd["model.norm.weight"])
-        ours["lm_head.weight"].copy_(sd["lm_head.weight"])
         x = torch.randint(0, 97, (2, 11))
         assert torch.allclose(ours_model(x), theirs(x).logits, atol=1e-5, rtol=1e-4)

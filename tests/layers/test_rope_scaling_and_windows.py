@@ -22,6 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import netspec
 from netspec.backends.torch.compile import compile_network
 from netspec.core.errors import ShapeError, SpecValidationError
+from tests.hf_support import copy_llama_weights
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 LLAMA31 = {"rope_type": "llama3", "rope_factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0}
@@ -300,26 +301,6 @@ layers:
 """
 
 
-def _copy_llama_weights(ours_model: torch.nn.Module, theirs: torch.nn.Module, layer: str) -> None:
-    ours, sd = dict(ours_model.named_parameters()), theirs.state_dict()
-    with torch.no_grad():
-        ours["embed_tokens.weight"].copy_(sd["model.embed_tokens.weight"])
-        for i in range(2):
-            p, h = f"layers.{layer}_{i + 1}.", f"model.layers.{i}."
-            for mine, hf in [("attention.input_layernorm.weight", "input_layernorm.weight"),
-                             ("attention.self_attn.q_proj.weight", "self_attn.q_proj.weight"),
-                             ("attention.self_attn.k_proj.weight", "self_attn.k_proj.weight"),
-                             ("attention.self_attn.v_proj.weight", "self_attn.v_proj.weight"),
-                             ("attention.self_attn.out_proj.weight", "self_attn.o_proj.weight"),
-                             ("mlp.post_attention_layernorm.weight", "post_attention_layernorm.weight"),
-                             ("mlp.down_proj.weight", "mlp.down_proj.weight")]:
-                ours[p + mine].copy_(sd[h + hf])
-            ours[p + "mlp.gate_up_proj.weight"].copy_(torch.cat([sd[h + "mlp.gate_proj.weight"],
-                                                                 sd[h + "mlp.up_proj.weight"]]))
-        ours["norm.weight"].copy_(sd["model.norm.weight"])
-        ours["lm_head.weight"].copy_(sd["lm_head.weight"])
-
-
 def _small(tmp_path: Path, library: str, layer: str, options: str) -> torch.nn.Module:
     spec = tmp_path / "small.yaml"
     spec.write_text(SMALL.format(library=(SPECS / "blocks" / library).as_posix(), layer=layer, options=options),
@@ -341,7 +322,7 @@ def test_llama3_scaling_computes_hugging_faces_function(tmp_path: Path):
     ours = _small(tmp_path, "llama.yaml", "llama_layer", "theta: 10000.0, rope_type: llama3, rope_factor: 8.0, "
                   "low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 256")
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in theirs.parameters())
-    _copy_llama_weights(ours, theirs, "llama_layer")
+    copy_llama_weights(ours, theirs, "llama_layer")
     plain = transformers.LlamaForCausalLM(transformers.LlamaConfig(rope_theta=10000.0, rms_norm_eps=1e-5,
                                                                    tie_word_embeddings=False, **sizes)).eval()
     plain.load_state_dict(theirs.state_dict())
@@ -363,7 +344,7 @@ def test_mistral_window_computes_hugging_faces_function(tmp_path: Path):
     theirs = transformers.MistralForCausalLM(transformers.MistralConfig(sliding_window=4, **sizes)).eval()
     ours = _small(tmp_path, "mistral.yaml", "mistral_layer", "window: 4")
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in theirs.parameters())
-    _copy_llama_weights(ours, theirs, "mistral_layer")
+    copy_llama_weights(ours, theirs, "mistral_layer")
     whole = transformers.MistralForCausalLM(transformers.MistralConfig(sliding_window=None, **sizes)).eval()
     whole.load_state_dict(theirs.state_dict())
     x = torch.randint(0, 97, (2, 11))

@@ -1,0 +1,25 @@
+"""Helpers of the tests that compare with Hugging Face models (run where `transformers` imports)."""
+
+import torch
+
+
+def copy_llama_weights(ours_model: torch.nn.Module, theirs: torch.nn.Module, layer: str) -> None:
+    """Hugging Face LLaMA-layout weights (``LlamaForCausalLM``/``MistralForCausalLM`` with two layers) into the
+    compiled spec of the block library's layers named ``{layer}_1``, ``{layer}_2``: gate and up concatenated."""
+    ours, sd = dict(ours_model.named_parameters()), theirs.state_dict()
+    with torch.no_grad():
+        ours["embed_tokens.weight"].copy_(sd["model.embed_tokens.weight"])
+        for i in range(2):
+            p, h = f"layers.{layer}_{i + 1}.", f"model.layers.{i}."
+            for mine, hf in [("attention.input_layernorm.weight", "input_layernorm.weight"),
+                             ("attention.self_attn.q_proj.weight", "self_attn.q_proj.weight"),
+                             ("attention.self_attn.k_proj.weight", "self_attn.k_proj.weight"),
+                             ("attention.self_attn.v_proj.weight", "self_attn.v_proj.weight"),
+                             ("attention.self_attn.out_proj.weight", "self_attn.o_proj.weight"),
+                             ("mlp.post_attention_layernorm.weight", "post_attention_layernorm.weight"),
+                             ("mlp.down_proj.weight", "mlp.down_proj.weight")]:
+                ours[p + mine].copy_(sd[h + hf])
+            ours[p + "mlp.gate_up_proj.weight"].copy_(torch.cat([sd[h + "mlp.gate_proj.weight"],
+                                                                 sd[h + "mlp.up_proj.weight"]]))
+        ours["norm.weight"].copy_(sd["model.norm.weight"])
+        ours["lm_head.weight"].copy_(sd["lm_head.weight"])
