@@ -70,3 +70,26 @@ def test_a_plain_concat_of_sequences_with_other_widths_hints_axis_minus_1():
     with pytest.raises(NetspecError) as info:
         netspec.check(text)
     assert "write axis: -1" in str(info.value) and "U-Net" not in str(info.value)
+
+
+SEQUENCE = "inputs:\n  tokens: {shape: [T], dtype: long}\nlayers:\n  - embedding: {vocab: 100, dim: 8}\n  - {%s, name: pos}\n"
+
+
+@pytest.mark.parametrize("layer, said", [
+    ("position_embedding: {max_len: 64}", "+ positions, length ≤ 64"),
+    ("position_embedding: {max_len: 16, sinusoidal: true}", "+ sinusoidal positions, length ≤ 16"),
+])
+def test_check_shows_the_bound_max_len_puts_on_a_symbolic_length(layer: str, said: str):
+    """Before any --bind: the table says the sequence may be at most max_len long."""
+    from netspec.backends.report.summary import render
+
+    report = netspec.check(SEQUENCE % layer)
+    (row,) = [line for line in render(report).splitlines() if line.startswith("pos ")]
+    assert said in row and "(T, 8)" in row
+
+
+def test_a_longer_bound_sequence_hints_the_max_len_it_needs():
+    with pytest.raises(NetspecError) as info:
+        netspec.check(SEQUENCE % "position_embedding: {max_len: 64}", bind={"T": 100})
+    (problem,) = info.value.problems
+    assert "longer than the table's max_len 64" in problem.message and "max_len: 100" in problem.hint
