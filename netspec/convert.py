@@ -141,10 +141,14 @@ def convert(source: str | os.PathLike[str], to: str | None = None, fmt: str | No
     out_base = base if output is None else import_base(os.fspath(output))
     here, there = (os.path.abspath(folder or os.curdir) for folder in (base, out_base))
 
+    validated: list[Any] = []  # the source's Spec, for check's messages where the text cannot be written
+
     def check(tree: Any, name: str, folder: str) -> Any:  # a spec, or a block library (its blocks as plain data)
         if library:
             return validate_library(tree, name, folder)
-        return _anchored(validate(tree, name, default, folder), os.path.abspath(folder or os.curdir)).model_dump()
+        spec = validate(tree, name, default, folder)
+        validated.append(spec)
+        return _anchored(spec, os.path.abspath(folder or os.curdir)).model_dump()
 
     def libraries(tree: Any, name: str, folder: str) -> list[str]:  # the files imported, at every level
         return [os.path.realpath(lib.file) for lib in read_imports(tree, name, folder)[0]]
@@ -162,6 +166,13 @@ def convert(source: str | os.PathLike[str], to: str | None = None, fmt: str | No
     try:
         out = write(raw, to, notes)
     except CannotWrite as exc:  # the spec validated, but holds something the other format has no words for
+        if validated:  # a spec that `check` refuses (`from: ["ch:0"]`, a chunk's outputs being out0...): its words
+            from netspec.api import analyze
+
+            try:
+                analyze(validated[0])
+            except NetspecError as wrong:
+                raise wrong from None
         where = exc.location if exc.location is not None and exc.location.file == file else Location(file, 1, 1)
         names = {"dsl": "DSL", "yaml": "YAML"}
         raise NetspecError(problems=[Problem(f"this spec cannot be written as {names[to]}: {exc}", where,

@@ -9,6 +9,7 @@ Structure of a spec (version 1), after :mod:`netspec.spec.expand` has put it int
 from __future__ import annotations
 
 import ast
+import re
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import (
@@ -76,6 +77,20 @@ class InputSpec(Strict):
                                             loc=(i,), input=d))
         if bad:
             raise ValidationError.from_exception_data("Input", bad)
+        return v
+
+    @field_validator("from_")
+    @classmethod
+    def _source(cls, v: str | None) -> str | None:
+        """Sizes written without their brackets (``input: 1, 28, 28``) are no network's name: said as sizes."""
+        listed = re.fullmatch(r"\s*[(\[]?\s*\w+(\s*[,\s]\s*\w+)+\s*,?\s*[)\]]?\s*", v or "")
+        if v is not None and (listed and any(c.isdigit() for c in v) or re.fullmatch(r"\s*\d+([x×]\d+)+\s*", v)):
+            sizes = [p for p in re.split(r"[\s,x×()\[\]]+" if not listed else r"[\s,()\[\]]+", v) if p]
+            shape = f"[{', '.join(sizes)}]"
+            raise PydanticCustomError("value_error", "expected a list such as {shape} (the input's shape), got {got}", {
+                "shape": shape, "got": show(v),
+                "hint": f"write the sizes in brackets, {shape}; a string names another network's output "
+                        "('net' or 'net.output')"})
         return v
 
     @model_validator(mode="after")

@@ -405,6 +405,13 @@ BAD = [
      ["bad.ns:2:17", "put each layer on its own line"]),
     ("expect params 61706\n", SpecSyntaxError, ["bad.ns:1:15", "expected '='", "missing '='? write params=value"]),
     ("input [1, 32, 32]\nconv(6, 5)\n", SpecSyntaxError, ["bad.ns:2:5", "unexpected '('", "parentheses are for block"]),
+    # an input's shape without its brackets, or in parentheses: the hint is the DSL's input form (docs/dsl.md)
+    ("netspec x\ninput 1, 28, 28\nconv 6 5x5\n", SpecSyntaxError,
+     ["bad.ns:2:7", "unexpected '1'", "hint: the DSL writes an input's shape in brackets: 'input [1, 28, 28]'"]),
+    ("netspec x\ninput (1, 28, 28)\nconv 6 5x5\n", SpecSyntaxError,
+     ["bad.ns:2:7", "unexpected '('", "hint: the DSL writes an input's shape in brackets: 'input [1, 28, 28]'"]),
+    ("netspec x\ninput ids (1, 2)\nconv 6 5x5\n", SpecSyntaxError,
+     ["bad.ns:2:11", "unexpected '('", "hint: the DSL writes an input's shape in brackets"]),
     ("input [1, 32, 32]\nconv 6 'same'\n", SpecSyntaxError, ["bad.ns:2:8", "double quotes"]),
     ("input [1, 32, 32]\nflatten 5\n", SpecSyntaxError, ["bad.ns:2:9", "'flatten' takes no bare value"]),
     ("input [1, 32, 32]\nconv 6 5x5 /2 /3\n", SpecSyntaxError, ["bad.ns:2:15", "'stride' of conv is given twice"]),

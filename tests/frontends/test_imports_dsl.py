@@ -165,14 +165,14 @@ def test_a_library_with_imports_converts_keeping_them(tmp_path: Path):
 
 
 def test_what_the_dsl_cannot_write_is_a_located_error(tmp_path: Path):
-    # `from: ["x y"]` validates (the reference is checked when the graph is built) but is no DSL name
+    # `from: ["x y"]` validates (the reference is checked when the graph is built) but is no DSL name: the graph
+    # refuses it too, and convert says what check says, at the reference
     write(tmp_path, {"cw.yaml": "input: [8]\nlayers:\n  - dense: 4\n    name: x\n  - relu: {}\n    from: [\"x y\"]\n"})
     with pytest.raises(NetspecError) as info:
         convert(tmp_path / "cw.yaml", "dsl")
     p = info.value.problems[0]
-    assert p.location == Location(str(tmp_path / "cw.yaml"), 5, 5)
-    assert "cannot be written as DSL" in p.message and "'x y' is not a node reference" in p.message
-    assert "keep it as YAML" in p.hint
+    assert p.location == Location(str(tmp_path / "cw.yaml"), 6, 12)
+    assert "'x y' is not an earlier layer or input" in p.message and "here: x, input" in p.hint
 
 
 def test_convert_errors_exit_1_never_3(tmp_path: Path, capsys):

@@ -75,3 +75,21 @@ def test_a_sequence_read_as_channels_warns():
     report = netspec.check({"input": [7, 4], "layers": [{"lstm": {"units": 6, "return_sequences": True}},
                                                         {"conv_transpose1d": 3}]})
     assert any("features on the last axis" in w for w in map(str, report.warnings))
+
+
+@pytest.mark.parametrize("kernel, stride", [(3, 1), (3, 2), (4, 2), (5, 2), (2, 2), (1, 3)])
+def test_padding_same_hints_the_padding_that_gives_n_times_s(kernel: int, stride: int):
+    """'same' of a transposed convolution (Keras's Conv2DTranspose): an output of n·s. The hinted padding and
+    output_padding, given to torch's ConvTranspose2d, give it."""
+    from netspec.core.errors import NetspecError
+
+    with pytest.raises(NetspecError) as info:
+        netspec.check(f"input: [2, 9, 9]\nlayers:\n  - conv_transpose2d: {{filters: 3, kernel: {kernel}, "
+                      f"stride: {stride}, padding: same}}\n")
+    (problem,) = info.value.problems
+    assert problem.path.endswith("padding") and "got 'same'" in problem.message
+    said = problem.hint.split(" gives")[0]
+    pad = int(said.split("padding: ")[1].split(",")[0])
+    out_pad = int(said.split("output_padding: ")[1]) if "output_padding" in said else 0
+    module = nn.ConvTranspose2d(2, 3, kernel, stride, padding=pad, output_padding=out_pad)
+    assert module(torch.zeros(1, 2, 9, 9)).shape[-1] == 9 * stride

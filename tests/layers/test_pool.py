@@ -78,3 +78,24 @@ def test_avg_pool3d_with_a_kernel_larger_than_the_unpadded_input_is_refused_at_t
     # max_pool3d checks only the padded input: the same options run in torch and pass check
     assert tuple(F.max_pool3d(torch.zeros(1, 2, 9, 7, 3), [3, 2, 4], [1, 2, 3], 1).shape[1:]) == \
         tuple(netspec.analyze(REVIEW.replace("avg_pool3d", "max_pool3d")).network().nodes[-1].out.shape)
+
+
+def _padding_problem(layer: str):
+    with pytest.raises(NetspecError) as info:
+        netspec.check(f"input: [2, 9, 9]\nlayers:\n  - {layer}\n")
+    (problem,) = info.value.problems
+    assert problem.path.endswith("padding") and ("got 'same'" in problem.message or "got 'valid'" in problem.message)
+    return problem
+
+
+@pytest.mark.parametrize("kernel, stride", [(3, 1), (3, 2), (5, 2), (5, 3)])
+def test_max_pool_padding_same_hints_the_padding_that_gives_it(kernel: int, stride: int):
+    """'same' (TF/Keras): an output of ceil(n/s). The hinted padding, given to torch's MaxPool2d, gives it."""
+    problem = _padding_problem(f"max_pool2d: {{kernel: {kernel}, stride: {stride}, padding: same}}")
+    pad = int(problem.hint.split("padding: ")[1].split()[0])
+    out = torch.nn.MaxPool2d(kernel, stride, padding=pad)(torch.zeros(1, 2, 9, 9)).shape[-1]
+    assert out == -(-9 // stride)  # ceil(9 / s)
+
+
+def test_pool_padding_valid_hints_no_padding():
+    assert "padding: 0" in _padding_problem("avg_pool2d: {kernel: 3, padding: valid}").hint

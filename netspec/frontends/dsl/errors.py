@@ -204,6 +204,10 @@ def _token_hint(text: str, lines: list[str], exc: UnexpectedInput, tok: Token | 
             rest = re.match(r"\.[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[-?\d+\])*", src[tok.column - 1:])
             whole = dotted.group(1) + (rest.group(0) if rest else ".")
             return f"write ${{{whole}}} (the short $name form takes a plain name)"
+    after_input = bool(tok.column) and re.fullmatch(r"\s*inputs?(\s+[A-Za-z_]\w*)?\s*", src[:tok.column - 1]) is not None
+    if after_input and tok.type in ("LPAR", "INT", "SIZE", "FLOAT", "LBRACE"):  # `input (1, 28, 28)`, `input 1, 28`
+        return ("the DSL writes an input's shape in brackets: 'input [1, 28, 28]' "
+                "(named, with a dtype: 'input ids [T] long'; from another network: 'input z from encoder.mu')")
     if tok.type == "LPAR":
         return ("write layer options as 'conv 64 3x3' or 'conv filters=64 kernel=3'; "
                 "parentheses are for block definitions: 'block name(width, stride=1) { ... }'")

@@ -10,6 +10,7 @@ from netspec.core.types import TensorType
 from netspec.layers.base import Ctx, PadPair, option_error
 from netspec.layers.conv.base_conv import ConvBase
 from netspec.layers.conv.window import AXES, axis_option, check_size, size_tuple
+from netspec.layers.pool.padding_words import raise_padding_word, raw_sizes
 
 
 class ConvTransposeBase(ConvBase):
@@ -22,6 +23,35 @@ class ConvTransposeBase(ConvBase):
     padding: PadPair = Field(default=0, description="zeros taken off each end: p or [ph, pw]")
     output_padding: PadPair = Field(default=0, description="extra size at the end of each axis: less than the "
                                                            "stride or the dilation")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _padding_word(cls, data: Any) -> Any:
+        """``padding: same`` or ``valid`` (conv2d's words) on a transposed convolution, which takes numbers:
+        the hint gives the numbers that mean the word here (Keras's Conv2DTranspose: n·s for 'same')."""
+        word = data.get("padding") if isinstance(data, dict) else None
+        if word not in ("same", "valid"):
+            return data
+        if word == "valid":
+            return raise_padding_word(word, data, "'valid' is no padding: padding: 0 (the default)")
+        k, s, d = (raw_sizes(data.get(key, 1), cls.N) for key in ("kernel", "stride", "dilation"))
+        if k is None or s is None or d is None:
+            return raise_padding_word(word, data, "the output n·s ('same') takes padding p and output_padding o "
+                                      "with 2p − o = d(k − 1) + 1 − s")
+        # (n − 1)s − 2p + d(k − 1) + o + 1 = n·s  ⇔  2p − o = d(k − 1) + 1 − s; p the least with o ≥ 0
+        need = [dd * (kk - 1) + 1 - ss for kk, ss, dd in zip(k, s, d)]
+        pads = [max(0, -(-n // 2)) for n in need]
+        outs = [2 * p - n for p, n in zip(pads, need)]
+        fits = all(o < max(ss, dd) for o, ss, dd in zip(outs, s, d))
+
+        def one(v: list[int]) -> str:
+            return show(v[0]) if len(set(v)) == 1 else show(v)
+        said = f"padding: {one(pads)}" + (f", output_padding: {one(outs)}" if any(outs) else "")
+        hint = (f"{said} gives 'same' here, an output of n·s (the input's size n at stride 1): "
+                "(n − 1)s − 2p + d(k − 1) + output_padding + 1" if fits else
+                "no padding gives an output of n·s with this kernel and stride: (n − 1)s − 2p + d(k − 1) + "
+                "output_padding + 1")
+        return raise_padding_word(word, data, hint)
 
     @model_validator(mode="after")
     def _check(self) -> "ConvTransposeBase":

@@ -33,6 +33,10 @@ class Concat(Layer):
                         "that the way up does not give back (a U-Net's skips need a multiple of 2 per level): "
                         "change the input size, pad it, or crop2d the larger map"
                         if t.rank == rank and rank >= 2 and differ and 0 not in differ else "")
+                if ax == 0 and rank >= 2 and "axis" not in self.model_fields_set and all(
+                        features_last(ctx, j) for j in range(len(ins))):  # sequences (T, F): their features differ
+                    hint = ("; hint: concat joins axis 0 by default, the positions of these sequences; write axis: -1 "
+                            "to join their features")
                 raise ShapeError(f"concat along axis {self.axis} needs equal sizes on the other axes, "
                                  f"got input 1 {ins[0]} and input {i} {t}" + hint)
         total: int | str = 0

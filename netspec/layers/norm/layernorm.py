@@ -15,7 +15,7 @@ from netspec.layers.base import (
     option_error,
     register_layer,
 )
-from netspec.layers.norm.axes import channels, trailing_axes
+from netspec.layers.norm.axes import channels, trailing_axes, warn_trailing_on_map
 
 
 @register_layer("layernorm", aliases=("layer_norm",))
@@ -58,6 +58,8 @@ class LayerNorm(Layer):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         need_float(ins[0], self.KIND)
         self.normalized(ins[0])
+        if not self.channels_first:
+            warn_trailing_on_map(ins[0], self.axes, self.KIND, ctx, channels_option=True)
         return ins[0]
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:

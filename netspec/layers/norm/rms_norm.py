@@ -4,7 +4,7 @@ from pydantic import Field
 
 from netspec.core.types import TensorType
 from netspec.layers.base import Bool, Ctx, Int, Layer, need_float, number, register_layer
-from netspec.layers.norm.axes import trailing_axes
+from netspec.layers.norm.axes import trailing_axes, warn_trailing_on_map
 
 
 @register_layer("rms_norm", aliases=("rmsnorm",))
@@ -27,6 +27,7 @@ class RMSNorm(Layer):
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
         need_float(ins[0], self.KIND)
         self.normalized(ins[0])
+        warn_trailing_on_map(ins[0], self.axes, self.KIND, ctx, channels_option=False)
         return ins[0]
 
     def param_shapes(self, ins: list[TensorType]) -> dict[str, tuple[int, ...]]:

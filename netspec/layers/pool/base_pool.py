@@ -19,6 +19,7 @@ from netspec.layers.base import (
     option_error,
 )
 from netspec.layers.conv.window import AXES, axis_option, check_size, size_tuple
+from netspec.layers.pool.padding_words import raise_padding_word, raw_sizes
 
 
 class PoolBase(Layer):
@@ -37,6 +38,30 @@ class PoolBase(Layer):
     stride: IntPair | None = Field(default=None, description="default: the kernel size")
     padding: PadPair = 0
     ceil_mode: Bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _padding_word(cls, data: Any) -> Any:
+        """``padding: same`` or ``valid`` (Keras's and conv2d's words): a pool takes numbers; the hint gives
+        the padding that means the word here."""
+        word = data.get("padding") if isinstance(data, dict) else None
+        if word not in ("same", "valid"):
+            return data
+        if word == "valid":
+            hint = "'valid' is no padding: padding: 0 (the default)"
+        else:
+            kernel = raw_sizes(data.get("kernel", 2), cls.N)
+            pads = [(k - 1) // 2 for k in kernel] if kernel else None
+            odd = kernel is not None and all(k % 2 for k in kernel)
+            written = (show(pads[0]) if len(set(pads)) == 1 else show(pads)) if pads else "(k - 1)//2"
+            if kernel is None or odd:
+                hint = (f"padding: {written} gives 'same' here, (k - 1)//2 for an odd kernel k: the size n at "
+                        "stride 1, ceil(n/s) at stride s")
+            else:  # k even: floor((n - 2)/s) + 1 rounds down; ceil_mode rounds up, to ceil(n/s) for s >= 2
+                hint = (f"padding: {written} with ceil_mode: true gives 'same' at a stride s of 2 or more, ceil(n/s); "
+                        "an even kernel cannot keep the size n at stride 1 (PyTorch pads both ends alike): use an "
+                        "odd kernel")
+        return raise_padding_word(word, data, hint)
 
     @model_validator(mode="after")
     def _check(self) -> "PoolBase":

@@ -57,6 +57,15 @@ class Parallel(Group):
                 f"{message}: the {self.merge} would meet values from different places", self.where, self.path,
                 f"permute back at the end of branch {blamed} (permute: {undo}), or merge the "
                 "branches yourself (a layer with from: naming them)")])
+        types = [builder.type_of(o) for o in outs]
+        if self.merge == "concat" and "axis" not in self.model_fields_set and types[0].rank >= 2 and all(
+                builder.is_features_last(o) for o in outs) and len({t.shape[1:] for t in types}) > 1:
+            # sequences (T, F) whose features differ: axis 0 (the default) would join their positions
+            raise ShapeError(problems=[Problem(
+                f"concat along axis 0 needs equal sizes on the other axes, got "
+                + ", ".join(f"branch {i} {t}" for i, t in enumerate(types, start=1)), self.where, self.path,
+                "the concat joins axis 0 by default, the positions of these sequences: write axis: -1 on the "
+                "parallel to join their features")])
         cls = layer_class(self.merge)  # `merge:` names the merge kind; only its class is created
         axis = {"axis": self.axis} if self.merge == "concat" and "axis" in self.model_fields_set else {}  # as written
         merge = cls(kind=cls.KIND, name="merge", activation=self.activation, **axis)

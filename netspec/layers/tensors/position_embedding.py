@@ -46,8 +46,9 @@ class PositionEmbedding(Layer):
                                  f"'{t}' ({x}); hint: give max_len, the longest sequence it will see")
             return t
         if isinstance(t, int) and t > self.max_len:
-            raise ShapeError(f"a sequence of {t} positions is longer than the table's max_len {self.max_len}",
-                             option="max_len")
+            raise ShapeError(f"a sequence of {t} positions is longer than the table's max_len {self.max_len}; "
+                             f"hint: give max_len: {t} or more (the table's rows), or a sequence of at most "
+                             f"{self.max_len} positions", option="max_len")
         return self.max_len
 
     def infer(self, ins: list[TensorType], ctx: Ctx) -> TensorType:
@@ -66,7 +67,10 @@ class PositionEmbedding(Layer):
         return {"pos_embedding": self.table_shape(ins)} if self.sinusoidal else {}
 
     def label(self) -> str:
-        return "+ sinusoidal positions" if self.sinusoidal else "+ positions"
+        """The table's length is the bound of the sequence's (a symbolic T must be ≤ max_len): `check` shows it
+        in the table, before a `--bind` or a build refuses a longer sequence."""
+        text = "+ sinusoidal positions" if self.sinusoidal else "+ positions"
+        return text + (f", length ≤ {self.max_len}" if self.max_len is not None else "")
 
     def build(self, ins: list[TensorType]) -> Any:
         from netspec.layers.torch.tensors import PositionEmbedding as TorchPositionEmbedding
