@@ -37,6 +37,8 @@ class Node:
         activation: the ``activation:`` shorthand applied after the module, or None (identity too).
         output_activation: the activation the output went through last (an activation kind names
             itself; a wrapper names its last layer's), or None.
+        normalized_axis: the per-sample axis over which that activation made values summing to 1 (a
+            softmax's ``axis``; -1 for the ``activation:`` shorthand), None when no activation ends it.
         states: names of its recurrent state outputs besides ``out`` (LSTM: ``("h", "c")``).
         glyph: a merge's operator (``+``, ``‖``, ``×``), or None.
         shape_only: moves values without changing them (flatten, reshape, permute).
@@ -69,6 +71,7 @@ class Node:
     path: str
     activation: str | None = None
     output_activation: str | None = None
+    normalized_axis: int | None = None
     states: tuple[str, ...] = ()
     glyph: str | None = None
     shape_only: bool = False

@@ -524,6 +524,12 @@ class Layer(BaseModel):
         """The activation its output went through last, if any (an activation kind names itself)."""
         return self.shorthand_activation()
 
+    def normalized_axis(self) -> int | None:
+        """The per-sample axis (negative from the end) over which its output activation makes values that
+        sum to 1 (a softmax, a log_softmax): the last for an ``activation:`` shorthand; None when unknown.
+        The trainer reads it to tell class probabilities from values normalized over another axis."""
+        return -1
+
     def output_features_last(self, ins: list[TensorType], ctx: Ctx) -> bool:
         """Whether the output is known to hold its features on the last axis, given the inputs and what the
         builder knows of them (``ctx.channels_first``, ``ctx.features_last``): kinds marked
