@@ -354,6 +354,8 @@ def evaluate(source: Source, checkpoint: str | os.PathLike[str], flags: dict[str
     whole = flags.get("data") is not None
     if whole:
         flags["val_split"] = 0.0
+    else:
+        require_same_split(state, flags, sets)
     trainer = prepare(source, flags, sets, write=False, quiet=True, checkpoint=state,
                       data_names=("evaluation data", "validation data") if whole else ("training data",
                                                                                        "validation data"))
@@ -367,6 +369,33 @@ def evaluate(source: Source, checkpoint: str | os.PathLike[str], flags: dict[str
     if state.get("_picked"):
         result["picked"] = picked_note(state)
     return result
+
+
+def split_changes(state: dict[str, Any], flags: dict[str, Any] | None, sets: list[str] | None) -> list[str]:
+    """What the overrides change of what decided a checkpoint's train/validation split (its seed, its
+    val_split, its data settings), as ``seed 0 → 1``; empty when they keep it."""
+    before = apply_overrides(state["config"])
+    after = apply_overrides(state["config"], flags, sets)
+    changed = [f"{key} {getattr(before, key)} → {getattr(after, key)}" for key in ("seed", "val_split")
+               if getattr(before, key) != getattr(after, key)]
+    old, new = before.data.model_dump(), after.data.model_dump()
+    changed += [f"data.{key} {old[key]} → {new.get(key)}" for key in old if old[key] != new.get(key)]
+    return changed
+
+
+def require_same_split(state: dict[str, Any], flags: dict[str, Any] | None, sets: list[str] | None) -> None:
+    """Refuse overrides that would evaluate a checkpoint on another split than the one it held out: the
+    "validation" samples would then include samples it trained on.
+
+    Raises:
+        UsageError: naming what changes and the ways to evaluate."""
+    changed = split_changes(state, flags, sets)
+    if changed:
+        raise UsageError(f"{state.get('_path')}: the options change how the data is split ({', '.join(changed)}): the "
+                         f"checkpoint held out its validation samples with the recipe it was trained with, so "
+                         f"another split's 'validation' samples would include samples it trained on\n    hint: drop "
+                         f"--seed / --val-split / --subset (and such --set train.… options) to evaluate on the run's "
+                         f"own validation split, or give --data FILE to evaluate on a whole data set")
 
 
 def picked_note(state: dict[str, Any]) -> str:
