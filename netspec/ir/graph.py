@@ -43,6 +43,8 @@ class Node:
         glyph: a merge's operator (``+``, ``‖``, ``×``), or None.
         shape_only: moves values without changing them (flatten, reshape, permute).
         eval_identity: in eval its output is its input (dropout, gaussian noise, identity).
+        batch_stats: in training it normalizes with statistics over the batch, which needs more than one
+            value per channel (batch norm).
         trainable: False when ``trainable: false`` freezes its parameters (on it or an enclosing group).
         init: its ``init:``, or the scheme of the innermost enclosing group that sets one.
         shared / tied: ``share:`` (it applies that node's module) and ``tie:`` (param -> that node's param).
@@ -76,6 +78,7 @@ class Node:
     glyph: str | None = None
     shape_only: bool = False
     eval_identity: bool = False
+    batch_stats: bool = False
     trainable: bool = True
     init: Any = None
     buffer_dtypes: dict[str, str] = field(default_factory=dict)

@@ -426,7 +426,9 @@ class Layer(BaseModel):
     STATES: ClassVar[tuple[str, ...]] = ()  # recurrent state outputs besides "out" (LSTM: h, c)
     GLYPH: ClassVar[str | None] = None  # merges: the operator drawn in diagrams (+, ‖, ×)
     SHAPE_ONLY: ClassVar[bool] = False  # moves values without changing them (flatten, reshape, permute)
-    EVAL_IDENTITY: ClassVar[bool] = False  # in eval its output is its input (dropout, noise, identity)
+    EVAL_IDENTITY: ClassVar[bool] = False
+    # in training it normalizes with statistics over the batch: needs more than one value per channel (batch norm)
+    BATCH_STATS: ClassVar[bool] = False  # in eval its output is its input (dropout, noise, identity)
     COMPOSITE: ClassVar[bool] = False  # a structure kind: compose() wires children instead of infer()
     FEATURES_LAST: ClassVar[bool] = False  # its output holds each position's features on the last axis
     # Its outputs keep its input's axes and what each holds, some cut shorter (chunk, split): the layout and the

@@ -68,7 +68,10 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     spec_file = _spec_file(source)
     if isinstance(base, TrainConfig) and spec_file is not None:
         base = anchor_paths(base, os.path.dirname(os.path.abspath(spec_file)))
+    edited: list[str] = []
     if state is not None:
+        if resume is not None:
+            edited = recipe_changes(base, state, flags, sets)
         base = state["config"]
     cfg = apply_overrides(base, flags, sets)
     if cfg.weights is not None and state is None:  # a missing file, a folder without one: said before the work
@@ -121,7 +124,7 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
             out_dir = Path(state["_path"]).parent  # type: ignore[index]
     trainer = Trainer(graph, model, cfg, out_dir, progress=progress, quiet=quiet,
                       resume=state if resume is not None else None, spec_file=spec_file, cpu=cpu,
-                      data_names=data_names, threads_by=_threads_by(flags, sets))
+                      data_names=data_names, threads_by=_threads_by(flags, sets), training=checkpoint is None)
     checked: list[dict[str, int]] = []
     for part, what in zip((trainer.data.train, trainer.data.val), data_names):
         shapes = sample_shapes(part) if part is not None else []
@@ -130,7 +133,35 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
             checked.append(input_sizes(trainer.task.first_net, shapes))
     if loaded is not None:
         trainer.log(loaded.table())
+    if edited:
+        note = (f"note: the spec's train: section differs from the recipe {state.get('_path')} was trained with "  # type: ignore[union-attr]
+                f"(" + "; ".join(edited) + "): the checkpoint's values are used\n    hint: a resumed run keeps "
+                f"its recipe; to use the spec's, give them as flags, which override it (--set train.KEY=VALUE for "
+                f"any key, or its own flag: --lr, --epochs, …), or start a new run")
+        trainer.log(note)
+        trainer.task.notes.append(note)  # a dry run says it too
     return trainer
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        return {k: v for key, sub in value.items() for k, v in _flat(sub, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): value}
+
+
+def recipe_changes(spec_train: TrainConfig | dict[str, Any] | None, state: dict[str, Any],
+                   flags: dict[str, Any] | None, sets: list[str] | None) -> list[str]:
+    """What the spec's ``train:`` section (``spec_train``, paths anchored) changes of the recipe a resumed
+    checkpoint was trained with and the flags leave as it is, one entry per key: ``optimizer.lr: checkpoint
+    0.01 (used) → spec 0.5``; empty when they agree (a key a flag sets is the user's choice: not listed)."""
+    old = _flat(apply_overrides(state["config"]).dump())
+    new = _flat(apply_overrides(spec_train).dump())
+    given = _flat(apply_overrides(state["config"], flags, sets).dump())
+    changes = []
+    for key in old:
+        if key in new and new[key] != old[key] and given[key] == old[key]:  # a key the flags set is chosen
+            changes.append(f"{key}: checkpoint {old[key]!r} (used) → spec {new[key]!r}")
+    return changes
 
 
 def _weights_given_by(source: Source, spec_file: str | None, flags: dict[str, Any] | None,
