@@ -17,7 +17,7 @@ from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
 from netspec.train import output
 from netspec.train.batching import TensorSet
-from netspec.train.checkpoint import load_checkpoint, load_model_state, weights_file
+from netspec.train.checkpoint import load_checkpoint, load_model_state, require_same_layers, weights_file
 from netspec.train.files import CHECKPOINT, require_kind
 from netspec.train.loop import Trainer
 from netspec.train.rundir import RunDirectory, require_creatable
@@ -78,6 +78,7 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         cfg = cfg.model_copy(update={"weights": cfg.weights.model_copy(update={
             "path": str(weights_file(cfg.weights.path, _weights_given_by(source, spec_file, flags, sets)))})})
     if resume is not None and state is not None:
+        require_same_layers(state, graph)
         before = apply_overrides(state["config"]).optimizer.name
         if cfg.optimizer.name != before:
             raise UsageError(f"--resume: the run was trained with optimizer '{before}'; its state cannot continue "

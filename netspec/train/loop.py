@@ -511,7 +511,8 @@ class Trainer:
         return checkpoint.make_state(self.graph.name, self.cfg, self.model, self.optimizers, self.schedules,
                                      self.scaler, self.device, self.task,
                                      {f: getattr(self, f) for f in checkpoint.LOOP_FIELDS},
-                                     self.threads.threads if self.device.type == "cpu" else None)
+                                     self.threads.threads if self.device.type == "cpu" else None,
+                                     checkpoint.layer_lines(self.graph))
 
     def save(self, name: str) -> Path:
         assert self.out_dir is not None
