@@ -18,7 +18,7 @@ layers:
   - embedding: {vocab: 16, dim: 8}
   - lstm: {units: 8, return_sequences: true}
   - dense: 2
-  - softmax: {axis: AXIS}
+  - KIND: {axis: AXIS}
 train: {data: tags.npz, val_split: 0}
 """
 
@@ -32,7 +32,7 @@ train: {data: digits, val_split: 0, data_subset: 0}
 """
 
 
-def _tags(tmp_path: Path, axis: int) -> Path:
+def _tags(tmp_path: Path, axis: int, kind: str = "softmax") -> Path:
     g = torch.Generator().manual_seed(0)
     import numpy as np
 
@@ -40,7 +40,7 @@ def _tags(tmp_path: Path, axis: int) -> Path:
     y = torch.randint(0, 2, (20, 12), generator=g).numpy()
     np.savez(tmp_path / "tags.npz", x=x, y=y)
     spec = tmp_path / "tags.yaml"
-    spec.write_text(TAGS.replace("AXIS", str(axis)))
+    spec.write_text(TAGS.replace("AXIS", str(axis)).replace("KIND", kind))
     return spec
 
 
@@ -90,3 +90,13 @@ def test_reshape_then_softmax_then_flatten(tmp_path, shape, axis, probs):
         out = trainer.model(x)
     # torch: whether each sample's 10 outputs sum to 1 is what decides it
     assert torch.allclose(out.sum(-1), torch.ones(3), atol=1e-5) == probs
+
+
+@pytest.mark.parametrize("axis, loss", [(0, "cross_entropy"), (-1, "nll")])
+def test_log_softmax_read_the_same_way(tmp_path, axis, loss):
+    trainer, value, (x, y) = _first_loss(_tags(tmp_path, axis, "log_softmax"))
+    assert trainer.task.loss_name == loss
+    with torch.no_grad():
+        out = trainer.model(x).reshape(-1, 2)
+    want = F.cross_entropy(out, y.reshape(-1)) if loss == "cross_entropy" else F.nll_loss(out, y.reshape(-1))
+    assert float(value) == pytest.approx(float(want), rel=1e-5)
