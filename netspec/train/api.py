@@ -136,9 +136,9 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         trainer.log(loaded.table())
     if edited:
         note = (f"note: the spec's train: section differs from the recipe {state.get('_path')} was trained with "  # type: ignore[union-attr]
-                f"(" + "; ".join(edited) + "): the checkpoint's values are used\n    hint: a resumed run keeps "
-                f"its recipe; to use the spec's, give them as flags, which override it (--set train.KEY=VALUE for "
-                f"any key, or its own flag: --lr, --epochs, …), or start a new run")
+                "(" + "; ".join(edited) + "): the checkpoint's values are used\n    hint: a resumed run keeps "
+                "its recipe; to use the spec's, give them as flags, which override it (--set train.KEY=VALUE for "
+                "any key, or its own flag: --lr, --epochs, …), or start a new run")
         trainer.log(note)
         trainer.task.notes.append(note)  # a dry run says it too
     return trainer
