@@ -78,7 +78,6 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
         cfg = cfg.model_copy(update={"weights": cfg.weights.model_copy(update={
             "path": str(weights_file(cfg.weights.path, _weights_given_by(source, spec_file, flags, sets)))})})
     if resume is not None and state is not None:
-        require_same_layers(state, graph)
         before = apply_overrides(state["config"]).optimizer.name
         if cfg.optimizer.name != before:
             raise UsageError(f"--resume: the run was trained with optimizer '{before}'; its state cannot continue "
@@ -95,6 +94,9 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     seed_everything(cfg.seed)  # before compiling: the initial weights depend on the seed
 
     model = compile_graph(graph)
+    if resume is not None and state is not None:
+        load_model_state(model, state)  # weights of other shapes: each difference told (restored again later)
+        require_same_layers(state, graph)  # the same shapes, other layers (an activation added)
     if cfg.optimizer.group_lr:  # a name of no trainable parameter: at the place written, as `check` says it
         from netspec.spec import recipe
 

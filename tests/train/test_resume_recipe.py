@@ -59,13 +59,15 @@ def test_same_spec_says_nothing(run, tmp_path):
     assert not any("differs from the recipe" in n for n in dry["notes"])
 
 
-@pytest.mark.parametrize("edit", [
-    ("- dense: 10", "- dense: {units: 10, activation: tanh}"),  # every weight keeps its shape
-    ("units: 16", "units: 12"),
+@pytest.mark.parametrize("edit, said", [
+    (("- dense: 10", "- dense: {units: 10, activation: tanh}"), "layers differ"),  # every weight keeps its shape
+    (("units: 16", "units: 12"), "(16, 64) in the checkpoint, (12, 64) in the spec"),  # each shape told
 ])
-def test_changed_layers_are_refused(run, tmp_path, edit):
+def test_changed_layers_are_refused(run, tmp_path, edit, said):
     spec = write_spec(tmp_path, SPEC.replace(*edit), "tiny_resume.yaml")
     with pytest.raises(NetspecError) as err:
         api.train(spec, {"epochs": 2}, resume=run, out=tmp_path / "again", quiet=True)
-    assert isinstance(err.value, UsageError) and "layers differ" in str(err.value)
+    assert said in str(err.value)
+    if said == "layers differ":
+        assert isinstance(err.value, UsageError) and "dense 10 tanh" in str(err.value)  # the spec's layer shown
     assert not (tmp_path / "again" / "last.pt").exists()
