@@ -248,8 +248,10 @@ class Builder:
             in_types=tuple(in_types), outputs=outputs, params=params, buffers=buffers,
             macs=layer.macs(in_types, outs), rf=rf, group=scope.prefix, location=where, path=path,
             activation=_activation(layer.shorthand_activation()), output_activation=_activation(
-                layer.output_activation()), states=layer.STATES, glyph=layer.GLYPH, shape_only=layer.SHAPE_ONLY,
-            eval_identity=layer.EVAL_IDENTITY, buffer_dtypes={b: layer.buffer_dtype(b) for b in buffers},
+                layer.output_activation()), normalized_axis=layer.normalized_axis() if layer.output_activation()
+            else None, states=layer.STATES, glyph=layer.GLYPH, shape_only=layer.SHAPE_ONLY,
+            eval_identity=layer.EVAL_IDENTITY, batch_stats=layer.BATCH_STATS,
+            buffer_dtypes={b: layer.buffer_dtype(b) for b in buffers},
             shared=shared, tied=tied, trainable=layer.trainable and not scope.frozen,
             init=layer.init if layer.init is not None else scope.init, warnings=warnings, role=role)
         self.nodes.append(node)

@@ -37,10 +37,14 @@ class Node:
         activation: the ``activation:`` shorthand applied after the module, or None (identity too).
         output_activation: the activation the output went through last (an activation kind names
             itself; a wrapper names its last layer's), or None.
+        normalized_axis: the per-sample axis over which that activation made values summing to 1 (a
+            softmax's ``axis``; -1 for the ``activation:`` shorthand), None when no activation ends it.
         states: names of its recurrent state outputs besides ``out`` (LSTM: ``("h", "c")``).
         glyph: a merge's operator (``+``, ``‖``, ``×``), or None.
         shape_only: moves values without changing them (flatten, reshape, permute).
         eval_identity: in eval its output is its input (dropout, gaussian noise, identity).
+        batch_stats: in training it normalizes with statistics over the batch, which needs more than one
+            value per channel (batch norm).
         trainable: False when ``trainable: false`` freezes its parameters (on it or an enclosing group).
         init: its ``init:``, or the scheme of the innermost enclosing group that sets one.
         shared / tied: ``share:`` (it applies that node's module) and ``tie:`` (param -> that node's param).
@@ -69,10 +73,12 @@ class Node:
     path: str
     activation: str | None = None
     output_activation: str | None = None
+    normalized_axis: int | None = None
     states: tuple[str, ...] = ()
     glyph: str | None = None
     shape_only: bool = False
     eval_identity: bool = False
+    batch_stats: bool = False
     trainable: bool = True
     init: Any = None
     buffer_dtypes: dict[str, str] = field(default_factory=dict)

@@ -426,7 +426,9 @@ class Layer(BaseModel):
     STATES: ClassVar[tuple[str, ...]] = ()  # recurrent state outputs besides "out" (LSTM: h, c)
     GLYPH: ClassVar[str | None] = None  # merges: the operator drawn in diagrams (+, ‖, ×)
     SHAPE_ONLY: ClassVar[bool] = False  # moves values without changing them (flatten, reshape, permute)
-    EVAL_IDENTITY: ClassVar[bool] = False  # in eval its output is its input (dropout, noise, identity)
+    EVAL_IDENTITY: ClassVar[bool] = False
+    # in training it normalizes with statistics over the batch: needs more than one value per channel (batch norm)
+    BATCH_STATS: ClassVar[bool] = False  # in eval its output is its input (dropout, noise, identity)
     COMPOSITE: ClassVar[bool] = False  # a structure kind: compose() wires children instead of infer()
     FEATURES_LAST: ClassVar[bool] = False  # its output holds each position's features on the last axis
     # Its outputs keep its input's axes and what each holds, some cut shorter (chunk, split): the layout and the
@@ -523,6 +525,12 @@ class Layer(BaseModel):
     def output_activation(self) -> str | None:
         """The activation its output went through last, if any (an activation kind names itself)."""
         return self.shorthand_activation()
+
+    def normalized_axis(self) -> int | None:
+        """The per-sample axis (negative from the end) over which its output activation makes values that
+        sum to 1 (a softmax, a log_softmax): the last for an ``activation:`` shorthand; None when unknown.
+        The trainer reads it to tell class probabilities from values normalized over another axis."""
+        return -1
 
     def output_features_last(self, ins: list[TensorType], ctx: Ctx) -> bool:
         """Whether the output is known to hold its features on the last axis, given the inputs and what the

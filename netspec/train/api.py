@@ -17,7 +17,7 @@ from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
 from netspec.train import output
 from netspec.train.batching import TensorSet
-from netspec.train.checkpoint import load_checkpoint, load_model_state, weights_file
+from netspec.train.checkpoint import load_checkpoint, load_model_state, require_same_layers, weights_file
 from netspec.train.files import CHECKPOINT, require_kind
 from netspec.train.loop import Trainer
 from netspec.train.rundir import RunDirectory, require_creatable
@@ -68,7 +68,10 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     spec_file = _spec_file(source)
     if isinstance(base, TrainConfig) and spec_file is not None:
         base = anchor_paths(base, os.path.dirname(os.path.abspath(spec_file)))
+    edited: list[str] = []
     if state is not None:
+        if resume is not None:
+            edited = recipe_changes(base, state, flags, sets)
         base = state["config"]
     cfg = apply_overrides(base, flags, sets)
     if cfg.weights is not None and state is None:  # a missing file, a folder without one: said before the work
@@ -91,6 +94,9 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
     seed_everything(cfg.seed)  # before compiling: the initial weights depend on the seed
 
     model = compile_graph(graph)
+    if resume is not None and state is not None:
+        load_model_state(model, state)  # weights of other shapes: each difference told (restored again later)
+        require_same_layers(state, graph)  # the same shapes, other layers (an activation added)
     if cfg.optimizer.group_lr:  # a name of no trainable parameter: at the place written, as `check` says it
         from netspec.spec import recipe
 
@@ -121,7 +127,7 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
             out_dir = Path(state["_path"]).parent  # type: ignore[index]
     trainer = Trainer(graph, model, cfg, out_dir, progress=progress, quiet=quiet,
                       resume=state if resume is not None else None, spec_file=spec_file, cpu=cpu,
-                      data_names=data_names, threads_by=_threads_by(flags, sets))
+                      data_names=data_names, threads_by=_threads_by(flags, sets), training=checkpoint is None)
     checked: list[dict[str, int]] = []
     for part, what in zip((trainer.data.train, trainer.data.val), data_names):
         shapes = sample_shapes(part) if part is not None else []
@@ -130,7 +136,35 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
             checked.append(input_sizes(trainer.task.first_net, shapes))
     if loaded is not None:
         trainer.log(loaded.table())
+    if edited:
+        note = (f"note: the spec's train: section differs from the recipe {state.get('_path')} was trained with "  # type: ignore[union-attr]
+                "(" + "; ".join(edited) + "): the checkpoint's values are used\n    hint: a resumed run keeps "
+                "its recipe; to use the spec's, give them as flags, which override it (--set train.KEY=VALUE for "
+                "any key, or its own flag: --lr, --epochs, …), or start a new run")
+        trainer.log(note)
+        trainer.task.notes.append(note)  # a dry run says it too
     return trainer
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        return {k: v for key, sub in value.items() for k, v in _flat(sub, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): value}
+
+
+def recipe_changes(spec_train: TrainConfig | dict[str, Any] | None, state: dict[str, Any],
+                   flags: dict[str, Any] | None, sets: list[str] | None) -> list[str]:
+    """What the spec's ``train:`` section (``spec_train``, paths anchored) changes of the recipe a resumed
+    checkpoint was trained with and the flags leave as it is, one entry per key: ``optimizer.lr: checkpoint
+    0.01 (used) → spec 0.5``; empty when they agree (a key a flag sets is the user's choice: not listed)."""
+    old = _flat(apply_overrides(state["config"]).dump())
+    new = _flat(apply_overrides(spec_train).dump())
+    given = _flat(apply_overrides(state["config"], flags, sets).dump())
+    changes = []
+    for key in old:
+        if key in new and new[key] != old[key] and given[key] == old[key]:  # a key the flags set is chosen
+            changes.append(f"{key}: checkpoint {old[key]!r} (used) → spec {new[key]!r}")
+    return changes
 
 
 def _weights_given_by(source: Source, spec_file: str | None, flags: dict[str, Any] | None,
@@ -354,6 +388,8 @@ def evaluate(source: Source, checkpoint: str | os.PathLike[str], flags: dict[str
     whole = flags.get("data") is not None
     if whole:
         flags["val_split"] = 0.0
+    else:
+        require_same_split(state, flags, sets)
     trainer = prepare(source, flags, sets, write=False, quiet=True, checkpoint=state,
                       data_names=("evaluation data", "validation data") if whole else ("training data",
                                                                                        "validation data"))
@@ -367,6 +403,33 @@ def evaluate(source: Source, checkpoint: str | os.PathLike[str], flags: dict[str
     if state.get("_picked"):
         result["picked"] = picked_note(state)
     return result
+
+
+def split_changes(state: dict[str, Any], flags: dict[str, Any] | None, sets: list[str] | None) -> list[str]:
+    """What the overrides change of what decided a checkpoint's train/validation split (its seed, its
+    val_split, its data settings), as ``seed 0 → 1``; empty when they keep it."""
+    before = apply_overrides(state["config"])
+    after = apply_overrides(state["config"], flags, sets)
+    changed = [f"{key} {getattr(before, key)} → {getattr(after, key)}" for key in ("seed", "val_split")
+               if getattr(before, key) != getattr(after, key)]
+    old, new = before.data.model_dump(), after.data.model_dump()
+    changed += [f"data.{key} {old[key]} → {new.get(key)}" for key in old if old[key] != new.get(key)]
+    return changed
+
+
+def require_same_split(state: dict[str, Any], flags: dict[str, Any] | None, sets: list[str] | None) -> None:
+    """Refuse overrides that would evaluate a checkpoint on another split than the one it held out: the
+    "validation" samples would then include samples it trained on.
+
+    Raises:
+        UsageError: naming what changes and the ways to evaluate."""
+    changed = split_changes(state, flags, sets)
+    if changed:
+        raise UsageError(f"{state.get('_path')}: the options change how the data is split ({', '.join(changed)}): the "
+                         f"checkpoint held out its validation samples with the recipe it was trained with, so "
+                         f"another split's 'validation' samples would include samples it trained on\n    hint: drop "
+                         f"--seed / --val-split / --subset (and such --set train.… options) to evaluate on the run's "
+                         f"own validation split, or give --data FILE to evaluate on a whole data set")
 
 
 def picked_note(state: dict[str, Any]) -> str:

@@ -70,12 +70,13 @@ def num_batches(n: int, batch: int, world: int = 1) -> int:
 
 
 def tensor_batches(data: TensorSet, batch: int, order: torch.Tensor, rank: int = 0, world: int = 1,
-                   skip: int = 0) -> Iterator[tuple[torch.Tensor, ...]]:
+                   skip: int = 0, drop_last: bool = False) -> Iterator[tuple[torch.Tensor, ...]]:
     """Batches of an in-memory set. ``batch`` is global; with ``world`` processes each takes every
-    ``world``-th sample of the global batch (DistributedSampler's interleaving)."""
+    ``world``-th sample of the global batch (DistributedSampler's interleaving). ``drop_last``: leave out
+    the last batch (a partial one too small to train on)."""
     n = len(data)
     order = order.to(data.device)
-    for b in range(skip, num_batches(n, batch, world)):
+    for b in range(skip, num_batches(n, batch, world) - int(drop_last)):
         idx = order[b * batch:(b + 1) * batch]
         if world > 1:
             idx = idx[rank::world]
@@ -99,7 +100,7 @@ class OrderSampler(torch.utils.data.Sampler):  # type: ignore[type-arg]
 
 
 def make_loader(dataset: Any, batch: int, shuffle: bool, seed: int, rank: int, world: int, workers: int,
-                pin: bool) -> tuple[Any, Any]:
+                pin: bool, drop_last: bool = False) -> tuple[Any, Any]:
     """A DataLoader for a lazy data set (DistributedSampler under torchrun) and its sampler."""
     from torch.utils.data import DataLoader
     from torch.utils.data.distributed import DistributedSampler
@@ -109,7 +110,7 @@ def make_loader(dataset: Any, batch: int, shuffle: bool, seed: int, rank: int, w
     else:
         sampler = OrderSampler(len(dataset), shuffle, seed)
     loader = DataLoader(dataset, batch_size=max(1, batch // world), sampler=sampler, num_workers=workers,
-                        pin_memory=pin, persistent_workers=workers > 0, drop_last=False)
+                        pin_memory=pin, persistent_workers=workers > 0, drop_last=drop_last)
     return loader, sampler
 
 

@@ -17,6 +17,7 @@ import torch.nn as nn
 
 from netspec.core.errors import DataError, UsageError
 from netspec.core.types import fmt_shape
+from netspec.ir.graph import Graph
 from netspec.spec.train import TrainConfig, apply_overrides
 from netspec.train.files import CHECKPOINT, require_kind
 from netspec.train.runtime import atomic_save, rng_state, set_rng_state, unwrap, unwrap_state, write_atomic
@@ -39,7 +40,7 @@ class Stateful(Protocol):
 
 def make_state(spec_name: str, cfg: TrainConfig, model: nn.Module, optimizers: Sequence[Stateful],
                schedules: Sequence[Stateful], scaler: Stateful | None, device: torch.device, task: Stateful,
-               loop: dict[str, Any], threads: int | None = None) -> dict[str, Any]:
+               loop: dict[str, Any], threads: int | None = None, layers: list[str] | None = None) -> dict[str, Any]:
     """Everything needed to resume; ``loop`` holds the values of :data:`LOOP_FIELDS`; ``threads``, the
     intra-op threads the run trains with (a resumed run keeps them when it can: on CPU they decide the
     last bits of the results)."""
@@ -60,7 +61,45 @@ def make_state(spec_name: str, cfg: TrainConfig, model: nn.Module, optimizers: S
         "task": task.state_dict(),
         "torch_version": str(torch.__version__),
         "threads": threads,
+        "layers": list(layers or []),
     }
+
+
+def layer_lines(graph: Graph) -> list[str]:
+    """One line per layer of ``graph`` (name, label, activation, output shape, parameter shapes): what a
+    checkpoint records of the layers it was trained with, for a resumed run to compare with its spec."""
+    lines = []
+    for net in graph.networks.values():
+        for n in net.nodes:
+            act = f" {n.activation}" if n.activation else ""
+            params = "".join(f" {k}{fmt_shape(s)}" for k, s in n.params.items())
+            lines.append(f"{net.name}.{n.name}: {n.label}{act} → {fmt_shape(n.out.shape)}{params}")
+    return lines
+
+
+def require_same_layers(state: dict[str, Any], graph: Graph) -> None:
+    """Refuse resuming a checkpoint with a spec whose layers differ from those it was trained with (as the
+    checkpoint recorded them, :func:`layer_lines`; older checkpoints record none: their weights' shapes
+    are still checked on loading).
+
+    Raises:
+        UsageError: listing the first layers that differ, the checkpoint's and the spec's."""
+    old = state.get("layers")
+    if not isinstance(old, list) or not old or not all(isinstance(s, str) for s in old):
+        return
+    new = layer_lines(graph)
+    if old == new:
+        return
+    shown = []
+    for i in range(max(len(old), len(new))):
+        a, b = (old[i] if i < len(old) else "(none)"), (new[i] if i < len(new) else "(none)")
+        if a != b:
+            shown.append(f"    layer {i + 1}: checkpoint {a}\n             spec       {b}")
+        if len(shown) == 4:
+            break
+    raise UsageError(f"--resume: the spec's layers differ from those {state.get('_path')} was trained with:\n"
+                     + "\n".join(shown) + "\n    hint: resume with the spec the checkpoint was trained with, or "
+                     "train this one afresh (--weights CHECKPOINT starts a new run from its matching weights)")
 
 
 def save(state: dict[str, Any], path: Path) -> Path:

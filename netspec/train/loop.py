@@ -65,7 +65,7 @@ class Trainer:
                  progress: bool | None = None, quiet: bool = False, resume: dict[str, Any] | None = None,
                  spec_file: str | None = None, cpu: CpuMeter | None = None,
                  data_names: tuple[str, str] = ("training data", "validation data"),
-                 threads_by: str = "train.threads") -> None:
+                 threads_by: str = "train.threads", training: bool = True) -> None:
         cpu = cpu if cpu is not None else CpuMeter()  # how busy the machine is, measured while the run starts
         self.graph, self.cfg, self.out_dir = graph, cfg, out_dir
         self.quiet = quiet
@@ -114,7 +114,14 @@ class Trainer:
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.task.nets = setup.wrap_nets(self.raw_nets, self.device, self.distributed, cfg.compile)
-        self.steps_per_epoch = setup.steps_per_epoch(self.data.train, cfg.batch_size, self.world)
+        # a batch norm cannot train on a last batch of one sample: it is left out (said), one-sample
+        # training sets and batches refused here, before the work
+        self.drop_last, note = setup.single_sample_batches(graph, self.data.train, cfg.batch_size, self.world) \
+            if training else (False, None)
+        if note:
+            self.log(note)
+            self.task.notes.append(note)  # a dry run says it too
+        self.steps_per_epoch = setup.steps_per_epoch(self.data.train, cfg.batch_size, self.world, self.drop_last)
         self._names = {id(p): n for n, p in model.named_parameters()}
         self._param_groups = setup.param_groups(self.task, model, cfg, self._names)
         self._optimizers: list[torch.optim.Optimizer] | None = None  # built on first use (see optimizers)
@@ -221,16 +228,18 @@ class Trainer:
 
     def batches(self, data: Any, shuffle: bool, epoch: int, skip: int = 0,
                 batch_size: int | None = None) -> Iterator[tuple[torch.Tensor, ...]]:
-        """The batches of ``data`` for this process in ``epoch``'s order, after the first ``skip``."""
+        """The batches of ``data`` for this process in ``epoch``'s order, after the first ``skip``. The
+        training set's last batch is left out when a batch norm could not train on it (``drop_last``)."""
         bs = batch_size or self.cfg.batch_size
+        drop = self.drop_last and data is self.data.train and batch_size is None
         if isinstance(data, TensorSet):
             order = epoch_order(len(data), shuffle, self.cfg.seed, epoch)
-            for b in tensor_batches(data, bs, order, self.rank, self.world, skip):
+            for b in tensor_batches(data, bs, order, self.rank, self.world, skip, drop):
                 yield self.to_device(b)
             return
         pin = self.device.type == "cuda"
         loader, sampler = make_loader(data, bs, shuffle, self.cfg.seed, self.rank, self.world, self.threads.workers,
-                                      pin)
+                                      pin, drop)
         if isinstance(sampler, OrderSampler):
             sampler.set_epoch(epoch, skip * max(1, bs // self.world))
             it = iter(loader)
@@ -502,7 +511,8 @@ class Trainer:
         return checkpoint.make_state(self.graph.name, self.cfg, self.model, self.optimizers, self.schedules,
                                      self.scaler, self.device, self.task,
                                      {f: getattr(self, f) for f in checkpoint.LOOP_FIELDS},
-                                     self.threads.threads if self.device.type == "cpu" else None)
+                                     self.threads.threads if self.device.type == "cpu" else None,
+                                     checkpoint.layer_lines(self.graph))
 
     def save(self, name: str) -> Path:
         assert self.out_dir is not None

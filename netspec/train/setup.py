@@ -16,9 +16,9 @@ from typing import Any, Literal
 import torch
 import torch.nn as nn
 
-from netspec.core.errors import DataError, NetspecError, UsageError
+from netspec.core.errors import DataError, NetspecError, Problem, UsageError
 from netspec.core.sizes import Expr
-from netspec.ir.graph import Graph
+from netspec.ir.graph import Graph, Node
 from netspec.spec.train import TrainConfig
 from netspec.train import threads as T
 from netspec.train.batching import DataBundle, TensorSet, num_batches
@@ -181,12 +181,69 @@ def require_finite(data: Any, split: str) -> None:
                           "the good rows)")
 
 
-def steps_per_epoch(train: Any, batch_size: int, world: int) -> int:
-    """Optimizer steps in one epoch of ``train`` (global batch ``batch_size`` over ``world`` processes)."""
+def steps_per_epoch(train: Any, batch_size: int, world: int, drop_last: bool = False) -> int:
+    """Optimizer steps in one epoch of ``train`` (global batch ``batch_size`` over ``world`` processes);
+    ``drop_last``: its last, partial batch left out (:func:`single_sample_batches`)."""
     if isinstance(train, TensorSet):
-        return num_batches(len(train), batch_size, world)
+        return num_batches(len(train), batch_size, world) - int(drop_last)
     per = max(1, batch_size // world)
-    return math.ceil(math.ceil(len(train) / world) / per)
+    return math.ceil(math.ceil(len(train) / world) / per) - int(drop_last)
+
+
+def batch_stats_node(graph: Graph) -> tuple[Node, bool] | None:
+    """The first layer trained with statistics over the batch (``Node.batch_stats``: batch norm) that sees
+    a single value per channel in each sample, so that torch refuses a batch of one sample in training
+    ("Expected more than 1 value per channel"); with whether that is certain (False: a symbolic size may
+    be 1). Frozen ones stay in eval mode and use their running statistics: None for them."""
+    for net in graph.networks.values():
+        for node in net.nodes:
+            if not (node.batch_stats and node.trainable) or not node.in_types:
+                continue
+            rest = node.in_types[0].shape[1:]  # per channel of one sample
+            if all(d == 1 or not isinstance(d, int) for d in rest):
+                return node, all(d == 1 for d in rest)
+    return None
+
+
+def single_sample_batches(graph: Graph, train: Any, batch_size: int, world: int) -> tuple[bool, str | None]:
+    """Whether each epoch's last batch must be left out because it would give a process one sample, which
+    a batch norm of ``graph`` cannot normalize in training (:func:`batch_stats_node`); with the note
+    that says so (None when nothing is left out).
+
+    Raises:
+        DataError: every batch would hold one sample (a training set of one sample, a batch size of one),
+            located at the batch norm, saying what to change."""
+    found = batch_stats_node(graph)
+    if found is None:
+        return False, None
+    node, certain = found
+    n = len(train)
+    what = (f"{node.name} ({node.label}) normalizes with statistics over the batch in training, which needs more "
+            f"than one value per channel (torch's rule), and each of its samples gives one")
+    per_rank = f" per process ({world} processes)" if world > 1 else ""
+    if n < 2 * world:
+        raise DataError(problems=[Problem(
+            f"{what}: the training set holds {n} sample{'s' if n != 1 else ''}{per_rank}", node.location,
+            hint="train on more samples (a larger data.subset / --subset, a smaller val_split), or normalize "
+                 "with layernorm, which works on each sample alone")])
+    if certain and batch_size // world < 2:
+        raise DataError(problems=[Problem(
+            f"{what}: a batch size of {batch_size}{per_rank} gives each step one sample", node.location,
+            hint="give --batch-size 2 or more, or normalize with layernorm, which works on each sample alone")])
+    if isinstance(train, TensorSet):
+        rest = n % batch_size
+        last = world <= rest < 2 * world
+    else:
+        per = max(1, batch_size // world)
+        rest = math.ceil(n / world) % per
+        last = rest == 1
+    if not last:
+        return False, None
+    return True, (f"note: {node.name} ({node.label}){' at ' + str(node.location) if node.location else ''} needs "
+                  f"more than one sample per batch in training; the last batch of each epoch would hold {rest} "
+                  f"({n} training samples in batches of {batch_size}), so it is left out: each epoch trains on "
+                  f"{n - rest} samples (shuffled, a different {rest} left out each epoch)\n    hint: choose a "
+                  f"batch size that leaves more than one sample in the last batch to train on every sample")
 
 
 # --- model --------------------------------------------------------------------------------------------

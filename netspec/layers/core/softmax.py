@@ -21,6 +21,9 @@ class Softmax(Activation):
         sample_axis(self.axis, ins[0], kind=self.KIND)
         return ins[0]
 
+    def normalized_axis(self) -> int | None:
+        return self.axis
+
     def torch_kwargs(self) -> dict[str, Any]:
         return {"dim": torch_dim(self.axis)}
 

@@ -17,6 +17,7 @@ class BatchNormBase(Layer):
     SHAPES: ClassVar[str] = "(C, H, W)"
     FAMILY: ClassVar[str] = "norm"
     ELEMENTWISE: ClassVar[bool] = True
+    BATCH_STATS: ClassVar[bool] = True
     READS: ClassVar[str | None] = READS_CHANNELS
     LAYOUT_HINT: ClassVar[str] = "layernorm normalizes the features of a sequence at each position"
     LAYOUT_VERB: ClassVar[str] = "normalizes"

@@ -41,6 +41,10 @@ class TimeDistributed(Layer):
     def output_activation(self) -> str | None:
         return self.layers[-1].output_activation()
 
+    def normalized_axis(self) -> int | None:
+        axis = self.layers[-1].normalized_axis()  # of one step's output: the steps axis comes first
+        return axis if axis is None or axis < 0 else axis + 1
+
     def steps(self, x: TensorType, ctx: Ctx | None = None) -> list[tuple[Layer, TensorType, TensorType]]:
         """(layer, per-step input, per-step output) of each wrapped layer, each layer with the defaults that
         depend on its step's layout written out (``Layer.with_layout``)."""

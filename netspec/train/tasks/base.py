@@ -193,9 +193,70 @@ def output_meaning_of(activation: str | None) -> str | None:
     return ACTIVATIONS[activation].output if activation is not None else None
 
 
+def off_class_axis(net: NetGraph, output: str | None = None) -> tuple[Node, str] | None:
+    """When an output's last activation makes values summing to 1 (softmax, log_softmax) over an axis that
+    is not the last axis of the output (where a classification loss reads the classes): that node and
+    why (``over axis 0 of (T, 2)``, ``then reshaped to (10,)``); None otherwise. Elementwise activations
+    (sigmoid) make per-value probabilities, which no move of values changes."""
+    ref = net.outputs[output] if output else next(iter(net.outputs.values()))
+    moved: list[Node] = []
+    while True:
+        try:
+            node = net.node(ref.src)
+        except KeyError:
+            return None
+        if node.output_activation is not None or not (node.shape_only or node.eval_identity) \
+                or len(node.inputs) != 1:
+            break
+        moved.append(node)
+        ref = node.inputs[0]
+    if output_meaning_of(node.output_activation) not in ("distribution", "log_distribution"):
+        return None
+    axis = node.normalized_axis
+    out = node.outputs[ref.key] if ref.key in node.outputs else node.out
+    if axis is None or not out.shape:
+        return None
+    if axis % len(out.shape) != len(out.shape) - 1:
+        return node, f"over axis {axis} of its {fmt_shape(out.shape)} output, not the last (the classes)"
+    for m in reversed(moved):  # from the activation towards the output
+        before, after = m.in_types[0].shape, m.out.shape
+        if _unit_stripped(before) == _unit_stripped(after):
+            continue  # the same values in the same runs: a flatten of (1, C), a dropout
+        return node, (f"over the last axis of {fmt_shape(before)}, which {m.name} ({m.label}) then makes "
+                      f"{fmt_shape(after)}: the last axis of the output no longer holds those values")
+    return None
+
+
+def _unit_stripped(shape: Sequence[Any]) -> tuple[Any, ...]:
+    """A per-sample shape without its leading 1s ((1, 10) and (10,) hold their values alike)."""
+    shape = tuple(shape)
+    while len(shape) > 1 and shape[0] == 1:
+        shape = shape[1:]
+    return shape
+
+
 def output_meaning(net: NetGraph, output: str | None = None) -> str | None:
-    """What the values of an output of ``net`` are (see :func:`output_meaning_of`)."""
-    return output_meaning_of(output_activation(net, output))
+    """What the values of an output of ``net`` are (see :func:`output_meaning_of`), as a loss reading
+    classes on the last axis sees them: values normalized over another axis (:func:`off_class_axis`) are
+    scores (None)."""
+    meaning = output_meaning_of(output_activation(net, output))
+    if meaning in ("distribution", "log_distribution") and off_class_axis(net, output) is not None:
+        return None
+    return meaning
+
+
+def axis_note(net: NetGraph, loss: str, output: str | None = None) -> str | None:
+    """Why the automatic loss reads an output as scores although a softmax (or log_softmax) ends it: the
+    softmax normalizes over another axis than the classes (:func:`off_class_axis`); None otherwise."""
+    found = off_class_axis(net, output)
+    if found is None:
+        return None
+    node, why = found
+    at = f" at {node.location}" if node.location is not None else ""
+    return (f"note: the {node.output_activation} {node.name}{at} of '{net.name}' normalizes {why}; its values are "
+            f"not class probabilities, so the loss is {loss}, which reads them as unnormalized scores\n"
+            f"    hint: to have the classes normalized, write the {node.output_activation} over the last "
+            f"axis ('axis: -1', the default) at the end of the network, or choose the loss with train.loss / --loss")
 
 
 def make_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

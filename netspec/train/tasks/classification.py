@@ -14,6 +14,7 @@ from netspec.train.batching import DataBundle, TensorSet, split
 from netspec.train.synthetic import captions, logic, parity, sentiment, trees
 from netspec.train.tasks.base import (
     Task,
+    axis_note,
     embedding_vocab,
     listed,
     loss_note,
@@ -210,7 +211,7 @@ class Classification(Task):
             else:
                 name = LOSS_OF_MEANING.get(meaning, "cross_entropy")
         self.loss_name = name
-        note = loss_note(self.last_net, name) if self.cfg.loss == "auto" else None
+        note = (loss_note(self.last_net, name) or axis_note(self.last_net, name)) if self.cfg.loss == "auto" else None
         if note:
             self.notes.append(note)
         self.loss_fn = make_loss(name)

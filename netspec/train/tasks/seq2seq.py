@@ -19,6 +19,7 @@ from netspec.train.synthetic import reversal
 from netspec.train.tasks.base import (
     StepContext,
     Task,
+    axis_note,
     first,
     loss_note,
     make_loss,
@@ -77,7 +78,8 @@ class Seq2Seq(Task):
             "nll" if meaning == "log_distribution" else "nll_of_probs" if meaning == "distribution"
             else "cross_entropy")
         self.loss_fn = make_loss(self.loss_name)
-        note = loss_note(self.graph.networks[self.dec_name], self.loss_name) if self.cfg.loss == "auto" else None
+        dec = self.graph.networks[self.dec_name]
+        note = (loss_note(dec, self.loss_name) or axis_note(dec, self.loss_name)) if self.cfg.loss == "auto" else None
         if note:
             self.notes.append(note)
         train, val = split(data, self.cfg.val_split, self.cfg.seed)
