@@ -97,5 +97,15 @@ def test_max_pool_padding_same_hints_the_padding_that_gives_it(kernel: int, stri
     assert out == -(-9 // stride)  # ceil(9 / s)
 
 
+@pytest.mark.parametrize("kernel", [2, 4])
+def test_max_pool_padding_same_with_an_even_kernel_hints_ceil_mode_at_stride_2(kernel: int):
+    """An even kernel: the hinted padding with ceil_mode gives ceil(n/2) at stride 2 (torch says so at n = 9)."""
+    problem = _padding_problem(f"max_pool2d: {{kernel: {kernel}, stride: 2, padding: same}}")
+    assert "ceil_mode: true" in problem.hint and "at stride 2" in problem.hint
+    pad = int(problem.hint.split("padding: ")[1].split()[0])
+    out = torch.nn.MaxPool2d(kernel, 2, padding=pad, ceil_mode=True)(torch.zeros(1, 2, 9, 9)).shape[-1]
+    assert out == 5  # ceil(9 / 2)
+
+
 def test_pool_padding_valid_hints_no_padding():
     assert "padding: 0" in _padding_problem("avg_pool2d: {kernel: 3, padding: valid}").hint

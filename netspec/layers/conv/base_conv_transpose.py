@@ -33,10 +33,10 @@ class ConvTransposeBase(ConvBase):
         if word not in ("same", "valid"):
             return data
         if word == "valid":
-            return raise_padding_word(word, data, "'valid' is no padding: padding: 0 (the default)")
+            return raise_padding_word(word, "'valid' is no padding: padding: 0 (the default)")
         k, s, d = (raw_sizes(data.get(key, 1), cls.N) for key in ("kernel", "stride", "dilation"))
         if k is None or s is None or d is None:
-            return raise_padding_word(word, data, "the output n·s ('same') takes padding p and output_padding o "
+            return raise_padding_word(word, "the output n·s ('same') takes padding p and output_padding o "
                                       "with 2p − o = d(k − 1) + 1 − s")
         # (n − 1)s − 2p + d(k − 1) + o + 1 = n·s  ⇔  2p − o = d(k − 1) + 1 − s; p the least with o ≥ 0
         need = [dd * (kk - 1) + 1 - ss for kk, ss, dd in zip(k, s, d)]
@@ -51,7 +51,7 @@ class ConvTransposeBase(ConvBase):
                 "(n − 1)s − 2p + d(k − 1) + output_padding + 1" if fits else
                 "no padding gives an output of n·s with this kernel and stride: (n − 1)s − 2p + d(k − 1) + "
                 "output_padding + 1")
-        return raise_padding_word(word, data, hint)
+        return raise_padding_word(word, hint)
 
     @model_validator(mode="after")
     def _check(self) -> "ConvTransposeBase":

@@ -58,10 +58,9 @@ class PoolBase(Layer):
                 hint = (f"padding: {written} gives 'same' here, (k - 1)//2 for an odd kernel k: the size n at "
                         "stride 1, ceil(n/s) at stride s")
             else:  # k even: floor((n - 2)/s) + 1 rounds down; ceil_mode rounds up, to ceil(n/s) for s >= 2
-                hint = (f"padding: {written} with ceil_mode: true gives 'same' at a stride s of 2 or more, ceil(n/s); "
-                        "an even kernel cannot keep the size n at stride 1 (PyTorch pads both ends alike): use an "
-                        "odd kernel")
-        return raise_padding_word(word, data, hint)
+                hint = (f"padding: {written} with ceil_mode: true gives 'same' at stride 2, ceil(n/2); an even kernel "
+                        "cannot keep the size n at stride 1 (PyTorch pads both ends alike): use an odd kernel")
+        return raise_padding_word(word, hint)
 
     @model_validator(mode="after")
     def _check(self) -> "PoolBase":

@@ -16,6 +16,6 @@ def raw_sizes(value: Any, n: int) -> list[int] | None:
     return None
 
 
-def raise_padding_word(word: str, data: dict[str, Any], hint: str) -> NoReturn:
+def raise_padding_word(word: str, hint: str) -> NoReturn:
     raise option_error("padding", f"expected a whole number or a list of them (this kind has no padding "
                                   f"words), got '{word}'; hint: {hint}", word)
