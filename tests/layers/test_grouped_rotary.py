@@ -119,6 +119,27 @@ OPTION_ERRORS = [
     ("heads: 6, kv_heads: 4", "kv_heads", "expected a divisor of heads (6)"),
     ("heads: 2, kv_heads: 4", "kv_heads", "expected a divisor of heads (2)"),
     ("heads: 2, rope_theta: 500000.0", "rope_theta", "base of the rotary embedding; got 500000.0\n    hint: add rotary: true"),
+    # RoPE scaling, partial rotary and sliding windows
+    ("heads: 2, rope_type: llama3", "rope_type", "shapes the rotary embedding, which is off; got 'llama3'\n"
+                                                 "    hint: add rotary: true"),
+    ("heads: 2, partial_rotary_factor: 0.5", "partial_rotary_factor", "hint: add rotary: true"),
+    ("heads: 2, rotary: true, rope_factor: 8.0", "rope_factor", "belongs to RoPE's frequency scaling; got 8.0\n"
+                                                               "    hint: add rope_type: linear or llama3"),
+    ("heads: 2, rotary: true, low_freq_factor: 1.0", "low_freq_factor", "hint: add rope_type: llama3"),
+    ("heads: 2, rotary: true, rope_type: linear", "rope_type", "rope_type linear needs rope_factor"),
+    ("heads: 2, rotary: true, rope_type: llama3, rope_factor: 8.0", "rope_type",
+     "rope_type llama3 needs low_freq_factor, high_freq_factor, original_max_position_embeddings"),
+    ("heads: 2, rotary: true, rope_type: llama3, rope_factor: 8.0, low_freq_factor: 4.0, high_freq_factor: 4.0, "
+     "original_max_position_embeddings: 8192", "high_freq_factor", "expected more than low_freq_factor (4.0)"),
+    ("heads: 2, rotary: true, rope_type: yarn", "rope_type", "'default', 'linear' or 'llama3'"),
+    ("heads: 2, rotary: true, rope_type: linear, rope_factor: 0.5", "rope_factor",
+     "expected a number from 1 to 1000000; got 0.5"),
+    ("heads: 2, rotary: true, partial_rotary_factor: 1.5", "partial_rotary_factor",
+     "expected a number > 0 and ≤ 1; got 1.5"),
+    ("heads: 2, sliding_window: 4", "sliding_window", "is a causal mask (each position attends to its last "
+                                                      "sliding_window keys, itself included); got 4\n"
+                                                      "    hint: add causal: true"),
+    ("heads: 2, causal: true, sliding_window: 0", "sliding_window", "expected a whole number from 1 to"),
 ]
 
 
