@@ -179,7 +179,7 @@ def export_onnx_checked(model: Any, net: Any, path: Path, bind: dict[str, int] |
 
 def _check_other_sizes(model: Any, net: Any, data: bytes, bind: dict[str, int] | None, unbound: Any) -> None:
     """The ONNX file declares the batch and the symbolic sizes dynamic: run it at other sizes than it was
-    traced at (batch 3, each symbolic size one more) against the module, so that a trace that baked a size in
+    traced at (batch 3, each symbolic size one more, about half, about twice) against the module, so that a trace that baked a size in
     (a length read as a Python number) is refused rather than written. Sizes the network itself cannot take
     (a table of positions too short) are not tried.
 
@@ -189,25 +189,26 @@ def _check_other_sizes(model: Any, net: Any, data: bytes, bind: dict[str, int] |
     import torch
 
     from netspec.backends.torch.compile import example_inputs
-    from netspec.backends.torch.export import compare_outputs, flat_outputs
+    from netspec.backends.torch.export import compare_outputs, flat_outputs, other_sizes
 
     names = sorted({d for t in (unbound or net).inputs.values() for d in t.shape if isinstance(d, str)})
-    other = {name: (bind or {}).get(name, 7) + 1 for name in names}
-    inputs = example_inputs(unbound or net, batch=3, bind=other)
-    try:
-        with torch.no_grad():
-            torch.manual_seed(0)
-            expected = flat_outputs(model(*inputs))
-    except Exception:  # noqa: BLE001 - the module refuses these sizes itself: nothing to compare
-        return
-    sizes = ", ".join([*(f"{k}={v}" for k, v in other.items()), "batch 3"])
-    try:
-        compare_outputs(expected, run_onnx(data, inputs), f"the ONNX model (onnxruntime) at {sizes}")
-    except Exception as exc:  # noqa: BLE001 - onnxruntime's own errors, or BuildError: computes something else
-        traced = ", ".join([*(f"{k}={(bind or {}).get(k, 7)}" for k in names), "batch 2"])
-        raise BuildError(f"ONNX export of {net.name}: the file runs only at the sizes it was traced at ({traced}); "
-                         f"at {sizes}: {_first_line(exc)}\n    hint: a layer's trace keeps a size as a number; "
-                         f"{ONNX_HINT}") from None
+    rounds = [{name: other_sizes((bind or {}).get(name, 7))[r] for name in names} for r in range(3)] if names else [{}]
+    for other in rounds:  # every size one more, about half, about twice: a trace may keep a threshold too
+        inputs = example_inputs(unbound or net, batch=3, bind=other)
+        try:
+            with torch.no_grad():
+                torch.manual_seed(0)
+                expected = flat_outputs(model(*inputs))
+        except Exception:  # noqa: BLE001 - the module refuses these sizes itself: nothing to compare
+            continue
+        sizes = ", ".join([*(f"{k}={v}" for k, v in other.items()), "batch 3"])
+        try:
+            compare_outputs(expected, run_onnx(data, inputs), f"the ONNX model (onnxruntime) at {sizes}")
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's own errors, or BuildError: computes something else
+            traced = ", ".join([*(f"{k}={(bind or {}).get(k, 7)}" for k in names), "batch 2"])
+            raise BuildError(f"ONNX export of {net.name}: the file runs only at the sizes it was traced at "
+                             f"({traced}); at {sizes}: {_first_line(exc)}\n    hint: a layer's trace keeps a size "
+                             f"as a number; {ONNX_HINT}") from None
 
 
 def outputs_twice(module: Any, inputs: Any) -> tuple[list[Any], bool]:

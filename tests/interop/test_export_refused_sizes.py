@@ -23,3 +23,15 @@ def test_sizes_that_do_not_fit_are_a_message(tmp_path: Path, fmt: str) -> None:
 def test_sizes_that_fit_export(tmp_path: Path) -> None:
     done = export(SPEC, tmp_path / "m.py", "py", bind={"L": 8, "M": 7})
     assert done.max_diff == 0.0
+
+
+def test_an_onnx_trace_that_keeps_a_threshold_is_refused(tmp_path: Path) -> None:
+    """Window attention over a symbolic map: below the window's size (3) its shift is off, a decision the
+    trace keeps as the traced map's (7). At 8 the file is right; at 3 it computed something else silently
+    (review 8), so the export is also run at about half and twice each size, and refused."""
+    pytest.importorskip("onnxruntime")
+    text = "input: [H, W, 8]\nlayers:\n  - window_attention: {heads: 2, window: 3, shift: 1}\n"
+    with pytest.raises(BuildError) as err:
+        export(text, tmp_path / "w.onnx", "onnx")
+    assert "runs only at the sizes it was traced at (H=7, W=7, batch 2); at H=3, W=3" in str(err.value)
+    assert not (tmp_path / "w.onnx").exists()

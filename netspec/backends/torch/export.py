@@ -178,10 +178,18 @@ def export_program(model: nn.Module, net: NetGraph, path: str | os.PathLike[str]
     return Checked(out, diff, f"it runs only at {', '.join(only)} (bound)" if only else "")
 
 
+def other_sizes(traced: int) -> tuple[int, ...]:
+    """The sizes an exported file is run at besides the one a symbolic size was traced at: one more, about half
+    and about twice (a layer's trace may keep a threshold as a number, not only the size itself: a window that
+    covers the whole map below some size, a padding that is zero at a multiple of the window)."""
+    return traced + 1, max(1, (traced - 1) // 2), 2 * traced + 3
+
+
 def check_other_sizes(model: nn.Module, program: Any, net: NetGraph, bind: dict[str, int] | None,
                       pinned: dict[str, int], name: str) -> list[str]:
     """Run ``program`` (traced at batch 2, symbolic sizes as ``bind`` says, default 7) at batch 3 and at each
-    symbolic size of ``net``'s inputs one more, one size at a time, against ``model``. Sizes the module
+    symbolic size of ``net``'s inputs set to the larger of :func:`other_sizes`, one size at a time, against
+    ``model``. Sizes the module
     itself cannot take (a table of positions too short) are not tried.
 
     Returns:
@@ -195,7 +203,9 @@ def check_other_sizes(model: nn.Module, program: Any, net: NetGraph, bind: dict[
     names = sorted({d for t in net.inputs.values() for d in t.shape if isinstance(d, str)})
     traced = {k: pinned.get(k, (bind or {}).get(k, 7)) for k in names}
     trials: list[tuple[str, int, dict[str, int]]] = [("batch", 3, traced)]
-    trials += [(k, traced[k] + 1, {**traced, k: traced[k] + 1}) for k in names]
+    # not the smaller size: torch.export's programs hold for sizes of 2 and more along the way (its 0/1
+    # specialization), so a guard there says nothing a user meets at the sizes the spec is for
+    trials += [(k, v, {**traced, k: v}) for k in names for v in other_sizes(traced[k]) if v > traced[k]]
     fixed: list[str] = []
     only: list[str] = []
     why = ""
@@ -218,11 +228,11 @@ def check_other_sizes(model: nn.Module, program: Any, net: NetGraph, bind: dict[
             why = why or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     if fixed:
         at = ", ".join([*(f"{k}={v}" for k, v in traced.items()), "batch 2"])
-        lengths = [f.split("=")[0] for f in fixed if "=" in f]
+        lengths = list(dict.fromkeys(f.split("=")[0] for f in fixed if "=" in f))
         hint = (f"torch.export fixed {', '.join(lengths)} at the traced size (a layer's trace reads it as a number: "
                 "a recurrent layer's loop is unrolled over the steps); to write a program for one size, bind it "
-                f"(--bind {lengths[0]}=N, export(..., bind={{'{lengths[0]}': N}})), or export ONNX (.onnx) or "
-                "Python source (.py), which keep it dynamic" if lengths else
+                f"(--bind {lengths[0]}=N, export(..., bind={{'{lengths[0]}': N}})), or export Python source (.py), "
+                "which keeps it dynamic, or ONNX (.onnx, checked at other sizes the same way)" if lengths else
                 "the trace fixed the batch size; export ONNX (.onnx) or Python source (.py) instead")
         raise BuildError(f"torch.export of {name}: the program runs only at the sizes it was traced at ({at}); "
                          f"at {', '.join(fixed)}: {why}\n    hint: {hint}")
