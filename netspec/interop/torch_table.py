@@ -789,13 +789,16 @@ def _shape_of(fn: Any) -> tuple[tuple[str, Any, Any], ...] | None:
 
 def own_module(m: nn.Module) -> Own | None:
     """The entry of :data:`OWN_MODULES` that ``m`` is an instance of, or a copy of (the class netspec's exported
-    source defines): the same class name, the same constructor and forward parameters (names, kinds and
-    defaults); None for any other module (a user's class of the same name)."""
+    source defines): the same class name and docstring, the same constructor and forward parameters (names,
+    kinds and defaults); None for any other module (a user's class of the same name: torchvision's ``Permute``
+    has netspec's signature but permutes the batch axis too)."""
     own = OWN_MODULES.get(type(m).__name__)
     if own is None:
         return None
     if type(m) is own.cls:
         return own
+    if inspect.cleandoc(type(m).__doc__ or "") != inspect.cleandoc(own.cls.__doc__ or ""):
+        return None  # a class of the same name and signature that netspec did not write (torchvision's Permute)
     for method in ("__init__", "forward"):
         mine, theirs = getattr(type(m), method, None), getattr(own.cls, method, None)
         if mine is None or theirs is None or _shape_of(mine) != _shape_of(theirs):
