@@ -31,7 +31,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Collection, Iterable, Mapping
 
 import torch
 import torch.nn as nn
@@ -57,13 +57,20 @@ class Entry:
 
     @property
     def signature(self) -> Signature:
-        return tuple(zip(self.keys, self.shapes))
+        """The tensors' names and shapes, by name: a file's order of a module's tensors says nothing (a
+        sorted file, safetensors' among them, keeps ``bias`` before ``weight``)."""
+        return tuple(sorted(zip(self.keys, self.shapes)))
 
     def full(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
+    def pairs(self, other: Entry) -> list[tuple[str, str]]:
+        """``(my key, its key)`` for each tensor of a file module ``other`` of this signature: the same
+        names, or the one tensor each holds (a renamed one-tensor layer)."""
+        return [(self.keys[0], other.keys[0])] if len(self.keys) == 1 else [(k, k) for k in self.keys]
+
     def describe(self) -> str:
-        return ", ".join(f"{k} {_shape(s)}" for k, s in self.signature)
+        return ", ".join(f"{k} {_shape(s)}" for k, s in zip(self.keys, self.shapes))
 
 
 @dataclass
@@ -96,7 +103,7 @@ class LoadReport:
     @property
     def mapping(self) -> dict[str, str]:
         """Model tensor key -> file tensor key, for every tensor loaded."""
-        return {m.full(k): f.full(fk) for m, f, _ in self.loaded for k, fk in zip(m.keys, f.keys)}
+        return {m.full(k): f.full(fk) for m, f, _ in self.loaded for k, fk in m.pairs(f)}
 
     def summary(self) -> str:
         by_name = sum(1 for *_, how in self.loaded if how == "name")
@@ -109,7 +116,10 @@ class LoadReport:
         left += [f"{len(self.unused)} unused in the file"] if self.unused else []
         left += [f"{len(self.ambiguous)} ambiguous"] if self.ambiguous else []
         left += [f"{len(self.disordered)} against the file's order"] if self.disordered else []
-        left += [f"{len(self.unordered)} ambiguous: same shapes, names unrelated"] if self.unordered else []
+        against = sum(1 for _, options in self.unordered if _numbers_them(options))
+        left += [f"{len(self.unordered) - against} ambiguous: same shapes, names unrelated"] \
+            if len(self.unordered) > against else []
+        left += [f"{against} ambiguous: same shapes, numbered against the file's order"] if against else []
         return text + ("; " + ", ".join(left) if left else "")
 
     def table(self, everything: bool = False) -> str:
@@ -120,9 +130,11 @@ class LoadReport:
         for m, options in self.ambiguous:
             rows.append((m.path, " | ".join(o.path for o in options), "ambiguous: equally good alignments"))
         for m, options in self.unordered:
+            why = ("number them, but not in the file's order"
+                   if _numbers_them(options) else "neither match nor number them")
             rows.append((m.path, " | ".join(o.path for o in options),
                          f"ambiguous: {len(options)} file modules of these shapes ({m.describe()}) whose names "
-                         "neither match nor number them; only the file's order would pair them"))
+                         f"{why}; only the file's order would pair them"))
         for m, f in self.disordered:
             rows.append((m.path, f.path, "refused: the names say so, the file's order says otherwise "
                                          "(another module of these shapes sits between them the other way round)"))
@@ -191,16 +203,46 @@ def as_state_dict(obj: Any) -> dict[str, torch.Tensor]:
 
 
 def entries(state: Mapping[str, Any]) -> list[Entry]:
-    """The modules of a state dict, in its order (a module: the keys sharing all but the last part)."""
+    """The modules of a state dict, in its order (a module: the keys sharing all but the last part). A
+    state dict's order is its modules' registration order, unless its keys are sorted as text (safetensors
+    keeps them so; ``dict(sorted(sd.items()))``): such a file's numbered siblings are put in their numbers'
+    order (:func:`numbered_order`), its ``layers.10`` after ``layers.9``."""
     order: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
     for key, value in state.items():
         path, _, local = key.rpartition(".")
         order.setdefault(path, []).append((local, tuple(value.shape)))
-    return [Entry(path, tuple(k for k, _ in items), tuple(s for _, s in items)) for path, items in order.items()]
+    found = [Entry(path, tuple(k for k, _ in items), tuple(s for _, s in items)) for path, items in order.items()]
+    keys = list(state)
+    return numbered_order(found) if keys == sorted(keys) else found
+
+
+ORDINAL = re.compile(r"^(\D*)(\d+)$")  # a name ending in its only number: `3`, `fc2`, `layer_10`
+
+
+def numbered_order(found: list[Entry]) -> list[Entry]:
+    """``found`` with each set of numbered siblings (``layers.0`` ... ``layers.11``; ``fc1``, ``fc2``: the
+    children of one module whose names are one word ending in their only number) in the numbers' order,
+    each in the places the set held, from the outermost level in. Names with several numbers
+    (``conv3x3``, ``branch5x5_1``) may number something else and keep their order."""
+    items = list(found)
+    for level in range(max((e.path.count(".") for e in items), default=0) + 1):
+        sets: dict[tuple[str, str], list[int]] = {}
+        numbers: dict[int, int] = {}
+        for i, e in enumerate(items):
+            parts = e.path.split(".")
+            m = ORDINAL.match(parts[level]) if len(parts) > level else None
+            if m is not None:
+                sets.setdefault((".".join(parts[:level]), m[1]), []).append(i)
+                numbers[i] = int(m[2])
+        before = list(items)
+        for places in sets.values():
+            for place, i in zip(places, sorted(places, key=lambda i: numbers[i])):  # stable: a module's own order
+                items[place] = before[i]
+    return items
 
 
 def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str = "a state dict",
-         spellings: Mapping[str, list[str]] | None = None, blocks: Iterable[str] = (),
+         spellings: Mapping[str, Mapping[str, int]] | None = None, blocks: Iterable[str] = (),
          renamed: Mapping[str, list[str]] | None = None, shortcuts: Iterable[str] = ()) -> LoadReport:
     """Decide which file module goes into which model module (nothing is loaded).
 
@@ -220,17 +262,19 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
     if spellings:
         named.update(_one_tensor_layers(mine, by_path, named, spellings, renamed or {}))
         taken = {f.path for f in named.values()}
-        claims: dict[str, list[int]] = {}
+        claims: dict[str, list[tuple[int, int]]] = {}  # file path -> (renamed levels, model index)
         for i, m in enumerate(mine):
             if i in named:
                 continue
-            hits = {p for p in _spelled(spellings, m.path) if p in by_path and p not in taken
-                    and by_path[p].signature == m.signature}
-            if len(hits) == 1:
-                claims.setdefault(hits.pop(), []).append(i)
+            hits = {p: r for p, r in _spelled(spellings, m.path).items()
+                    if p in by_path and p not in taken and by_path[p].signature == m.signature}
+            fewest = [p for p, r in hits.items() if r == min(hits.values())]
+            if len(fewest) == 1:
+                claims.setdefault(fewest[0], []).append((hits[fewest[0]], i))
         for p, who in claims.items():
-            if len(who) == 1:  # a spelling two modules share says nothing
-                named[who[0]] = by_path[p]
+            who.sort()
+            if len(who) == 1 or who[0][0] < who[1][0]:  # a spelling two modules share as closely says nothing
+                named[who[0][1]] = by_path[p]
     order = {f.path: j for j, f in enumerate(theirs)}
     crossed = _crossed([(i, order[f.path], mine[i].signature) for i, f in sorted(named.items())],
                        [m.path for m in mine], shortcuts)
@@ -333,6 +377,12 @@ def _names_pair(group: list[tuple[int, int]], mine: list[Entry], theirs: list[En
     return True
 
 
+def _numbers_them(found: list[Entry]) -> bool:
+    """Whether the names of ``found`` number them (any two ordered by :func:`_numbered_before`)."""
+    return all(_numbered_before(a.path, b.path) or _numbered_before(b.path, a.path)
+               for k, a in enumerate(found) for b in found[k + 1:])
+
+
 def _numbered_before(a: str, b: str) -> bool:
     """Whether path ``a`` comes before ``b`` by the numbering of their names (see :func:`unordered_pairs`)."""
     pa, pb = a.split("."), b.split(".")
@@ -350,7 +400,8 @@ def _numbered_before(a: str, b: str) -> bool:
 
 
 def _one_tensor_layers(mine: list[Entry], by_path: Mapping[str, Entry], named: Mapping[int, Entry],
-                       spellings: Mapping[str, list[str]], renamed: Mapping[str, list[str]]) -> dict[int, Entry]:
+                       spellings: Mapping[str, Mapping[str, int]], renamed: Mapping[str, list[str]]
+                       ) -> dict[int, Entry]:
     """Layers of one tensor (a class token, a position table) that a file keeps side by side on one
     module (timm's ``cls_token`` and ``pos_embed`` on the model itself), or under the layer's name
     (``renamed``: a model's ``self.pos = nn.Parameter(...)`` is the layer ``pos`` holding
@@ -360,7 +411,7 @@ def _one_tensor_layers(mine: list[Entry], by_path: Mapping[str, Entry], named: M
     for i, m in enumerate(mine):
         if i in named or len(m.keys) != 1:
             continue
-        for p in dict.fromkeys(_spelled(spellings, m.path)):
+        for p in _spelled(spellings, m.path):
             f = by_path.get(p)
             if f is not None and len(f.keys) > 1 and m.signature[0] in f.signature:
                 claims.setdefault(p, {}).setdefault(m.signature[0], []).append(i)
@@ -378,16 +429,16 @@ def _one_tensor_layers(mine: list[Entry], by_path: Mapping[str, Entry], named: M
     return out
 
 
-def _spelled(spellings: Mapping[str, list[str]], path: str) -> list[str]:
-    """The spellings of ``path``, or of the nearest enclosing layer's path with the rest appended (a
-    layer's own submodule: attention's ``out_proj``)."""
+def _spelled(spellings: Mapping[str, Mapping[str, int]], path: str) -> dict[str, int]:
+    """The spellings of ``path`` with their renamed levels, or those of the nearest enclosing layer's path
+    with the rest appended (a layer's own submodule: attention's ``out_proj``)."""
     head, rest = path, ""
     while head:
         if head in spellings:
-            return [f"{s}.{rest}" if s and rest else s or rest for s in spellings[head]]
+            return {f"{s}.{rest}" if s and rest else s or rest: r for s, r in spellings[head].items()}
         head, _, last = head.rpartition(".")
         rest = f"{last}.{rest}" if rest else last
-    return []
+    return {}
 
 
 def align_blocks(mine: list[Entry], theirs: list[Entry], blocks: Iterable[str]
@@ -510,8 +561,10 @@ INDEXED = re.compile(r"^(.+)_(\d+)$")
 MAX_SPELLINGS = 512  # per module: alternatives multiply along a path (3 per indexed level)
 
 
-def torch_names(net: NetGraph) -> dict[str, list[str]]:
-    """The PyTorch spellings of each module path of a compiled network, for loading by name.
+def torch_names(net: NetGraph, places: Collection[str] = ()) -> dict[str, dict[str, int]]:
+    """The PyTorch spellings of each module path of a compiled network, for loading by name, each with
+    the number of levels it renames (its own name kept at a level: 0 there; fewest first). ``places``:
+    the file's module paths and every prefix of them, which decide how a group's siblings are numbered.
 
     netspec's names are identifiers and its groups open scopes that PyTorch models write differently:
 
@@ -519,10 +572,13 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
       ``<name>_<n>`` with increasing ``n`` (the copies of a ``repeat:`` are ``basic_block_1``,
       ``basic_block_2``; ``netspec import`` names the children of an ``nn.Sequential`` so), child
       ``<name>_<n>`` is ``n - 1``, as ``nn.Sequential``/``nn.ModuleList`` name theirs, or
-      ``<name><n>`` (``add_module(f"denselayer{n}")``, torchvision's DenseNet) or ``<name>_<n - 1>``
-      (numbered from 0: torchvision's ViT ``encoder_layer_0``) or ``<group>-<n - 1>`` (named after
-      their group: torchvision's RegNet ``block3-0``).
-    * **A parallel's branches are not levels** (``layer.branch2.norm1`` is ``layer.norm1``), nor is
+      ``<name><n>`` (``add_module(f"denselayer{n}")``, torchvision's DenseNet) or ``<group>-<n - 1>``
+      (named after their group: torchvision's RegNet ``block3-0``) or, where the file has a
+      ``<name>_0`` there, ``<name>_<n - 1>`` (numbered from 0: torchvision's ViT ``encoder_layer_0``),
+      else ``<name>_<n>`` itself (netspec's own export); one of those two for all siblings, never both,
+      or the second of a file's siblings would load into the first.
+    * **A parallel's branches are not levels or their own** (``layer.branch2.norm1`` is ``layer.norm1``,
+      or ``layer.branch2.norm1`` as torchvision's Inception and ShuffleNet hold theirs), nor is
       **the one group a block consists of** (a dense layer that is one parallel group).
     * **A residual or parallel group that is not a block** is either its name or no level (a Transformer
       layer's two residuals, ``attention.ln_1``, are torchvision's EncoderBlock's ``ln_1``; a gate
@@ -534,17 +590,18 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
       ResNet projection (``shortcut.conv`` is ``downsample.0``, ``shortcut.bn`` is ``downsample.1``).
 
     The netspec path itself is always tried first; a spelling only ever loads a file entry with the
-    module's exact tensor names and shapes that no other module's spelling also names.
+    module's exact tensor names and shapes that no other module spells with as few renamed levels
+    (``block_3`` may be a file's ``block_2``, numbered from 0, but not where ``block_2`` keeps its name).
     """
     children: dict[str, list[str]] = {g: list(info.children) for g, info in net.groups.items()}
     children[""] = list(dict.fromkeys(n.name.split(".", 1)[0] for n in net.nodes))  # the network's own, in order
     params = {n.name: n.params for n in net.nodes if not n.shared}
-    out: dict[str, list[str]] = {}
+    out: dict[str, dict[str, int]] = {}
 
     def join(a: str, b: str) -> str:
         return f"{a}.{b}" if a and b else a or b
 
-    def visit(path: str, names: list[str]) -> None:
+    def visit(path: str, names: dict[str, int]) -> None:
         out[path] = names
         kids = children.get(path)
         if not kids:
@@ -556,7 +613,7 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
         for pos, (kid, short) in enumerate(zip(kids, shorts)):
             ki = net.groups.get(kid)
             if ki is not None and ki.topology == "branch":
-                alts = [""]
+                alts = ["", short]
             elif ki is not None and ki.topology == "shortcut":
                 alts = ["", "downsample"]
             elif info is not None and info.block is not None and len(kids) == 1 and ki is not None:
@@ -565,58 +622,80 @@ def torch_names(net: NetGraph) -> dict[str, list[str]]:
                 alts = [short, str(pos)]
             elif indexed:
                 m = numbers[pos]
-                alts = [str(int(m[2]) - 1), f"{m[1]}{m[2]}", f"{m[1]}_{int(m[2]) - 1}",  # type: ignore[index]
-                        f"{path.rpartition('.')[2]}-{int(m[2]) - 1}"]  # type: ignore[index]
+                base, n = m[1], int(m[2])  # type: ignore[index]
+                from_0 = any(join(p, f"{base}_0") in places for p in names)
+                alts = [str(n - 1), f"{base}{n}", f"{base}_{n - 1}" if from_0 else short,
+                        f"{path.rpartition('.')[2]}-{n - 1}"]
             else:
                 alts = [short]
             leaf = params.get(kid)
             if (ki is not None and ki.topology in ("skip", "branches") and ki.block is None) or (
                     leaf is not None and list(leaf) == [short.rpartition(".")[2]]):
                 alts.append("")  # a residual or gate written in its module; a tensor of its module (`layer_scale`)
-            visit(kid, list(dict.fromkeys(join(n, a) for n in names for a in alts))[:MAX_SPELLINGS])
+            spelled: dict[str, int] = {}
+            for n, renames in names.items():
+                for a in alts:
+                    key, r = join(n, a), renames + (a != short)
+                    if r < spelled.get(key, r + 1):
+                        spelled[key] = r
+            visit(kid, dict(sorted(spelled.items(), key=lambda kv: kv[1])[:MAX_SPELLINGS]))
 
-    visit("", [""])
+    visit("", {"": 0})
     out.pop("", None)
     return out
 
 
-def model_torch_names(model: nn.Module) -> dict[str, list[str]]:
+def model_torch_names(model: nn.Module, places: Collection[str] = ()) -> dict[str, dict[str, int]]:
     """:func:`torch_names` of a compiled module (a network, or a ModuleDict of them)."""
     net = getattr(model, "netspec_graph", None)
     if isinstance(net, NetGraph):
-        return torch_names(net)
-    out: dict[str, list[str]] = {}
+        return torch_names(net, places)
+    out: dict[str, dict[str, int]] = {}
     if isinstance(model, nn.ModuleDict):
         for key, sub in model.items():
-            for path, names in model_torch_names(sub).items():
-                out[f"{key}.{path}"] = [f"{key}.{n}" for n in names]
+            for path, names in model_torch_names(sub, _within(places, key)).items():
+                out[f"{key}.{path}"] = {f"{key}.{n}": r for n, r in names.items()}
     return out
 
 
-def tensor_names(net: NetGraph) -> dict[str, list[str]]:
+def tensor_names(net: NetGraph, places: Collection[str] = ()) -> dict[str, list[str]]:
     """Other full keys of the tensor of each one-tensor layer of the tensor family (a class token, a
     position table, a layer scale) whose name is not its tensor's: the layer's own spellings
     (:func:`torch_names`), as a model's ``self.pos = nn.Parameter(...)`` keeps it (``pos``, not
     ``pos.pos_embedding``)."""
-    spellings = torch_names(net)
+    spellings = torch_names(net, places)
     out: dict[str, list[str]] = {}
     for n in net.nodes:
         if n.family == "tensor" and len(n.params) == 1 and not n.shared:
             (key,) = n.params
             if n.name.rpartition(".")[2] != key:
-                out[f"{n.name}.{key}"] = [s for s in spellings.get(n.name, [n.name]) if s]
+                out[f"{n.name}.{key}"] = [s for s in spellings.get(n.name, {n.name: 0}) if s]
     return out
 
 
-def model_tensor_names(model: nn.Module) -> dict[str, list[str]]:
+def model_tensor_names(model: nn.Module, places: Collection[str] = ()) -> dict[str, list[str]]:
     """:func:`tensor_names` of a compiled module (a network, or a ModuleDict of them)."""
     net = getattr(model, "netspec_graph", None)
     if isinstance(net, NetGraph):
-        return tensor_names(net)
+        return tensor_names(net, places)
     if isinstance(model, nn.ModuleDict):
         return {f"{key}.{k}": [f"{key}.{n}" for n in names]
-                for key, sub in model.items() for k, names in model_tensor_names(sub).items()}
+                for key, sub in model.items() for k, names in model_tensor_names(sub, _within(places, key)).items()}
     return {}
+
+
+def module_places(state: Mapping[str, Any]) -> set[str]:
+    """Every module path of a state dict's keys and every prefix of them (``a.b.w`` -> ``a``, ``a.b``)."""
+    out = set()
+    for key in state:
+        parts = key.split(".")[:-1]
+        out.update(".".join(parts[:k]) for k in range(1, len(parts) + 1))
+    return out
+
+
+def _within(places: Collection[str], key: str) -> set[str]:
+    """``places`` under ``key.``, without it (a ModuleDict's network)."""
+    return {p[len(key) + 1:] for p in places if p.startswith(key + ".")}
 
 
 def model_groups(model: nn.Module, topology: str) -> list[str]:
@@ -702,9 +781,10 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
     else:
         source, name = as_state_dict(weights), "a state dict"
     target = model.state_dict()
-    report = plan(target, source, name, model_torch_names(model), model_blocks(model), model_tensor_names(model),
-                  model_groups(model, "shortcut"))
-    if not report.loaded and target:
+    places = module_places(source)
+    report = plan(target, source, name, model_torch_names(model, places), model_blocks(model),
+                  model_tensor_names(model, places), model_groups(model, "shortcut"))
+    if not report.loaded and target and not (report.unordered or report.ambiguous or report.disordered):
         raise DataError(report.table() + "\nnothing in the file fits this network")
     if report.unordered and not partial:
         m, options = report.unordered[0]
@@ -724,7 +804,7 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
                         "partial=True (netspec.compile, load_weights) or --partial (netspec train, netspec export)")
     new = {}
     for mine, theirs, _ in report.loaded:
-        for key, other in zip(mine.keys, theirs.keys):
+        for key, other in mine.pairs(theirs):
             value = source[theirs.full(other)]
             new[mine.full(key)] = value.to(dtype=target[mine.full(key)].dtype)
     with torch.no_grad():

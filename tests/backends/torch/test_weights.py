@@ -145,7 +145,7 @@ def test_spellings_shared_by_two_modules_load_nothing_by_name():
     """A spelling is a name only when one model module has it: ``a_1``/``a_2`` in a group are ``0``/``1``,
     and so is ``b_1``/``b_2`` in another; the file's ``0`` fits neither by name."""
     target = {"g.a_1.weight": torch.zeros(4, 4), "h.a_1.weight": torch.zeros(4, 4)}
-    report = plan(target, {"0.weight": torch.ones(4, 4)}, spellings={"g.a_1": ["0"], "h.a_1": ["0"]})
+    report = plan(target, {"0.weight": torch.ones(4, 4)}, spellings={"g.a_1": {"0": 1}, "h.a_1": {"0": 1}})
     assert not any(how == "name" for *_, how in report.loaded) and report.ambiguous
 
 
@@ -535,3 +535,78 @@ def test_numbered_or_distinct_modules_still_load_by_structure():
     mine = netspec.compile(spec, weights=distinct.state_dict()).eval()
     with torch.no_grad():
         torch.testing.assert_close(mine(x), distinct.omega(distinct.alpha(x)))
+
+
+REPEATED_SE = """
+blocks:
+  unit:
+    layers:
+      - dense: {units: 4}
+        name: fc
+      - parallel:
+          merge: multiply
+          branches:
+            - []
+            - [{dense: {units: 4}, name: gate}, {sigmoid: {}}]
+        name: se
+input: [4]
+layers:
+  - unit: {}
+    repeat: 3
+"""
+
+
+@pytest.mark.parametrize("numbering", ["own", "from_0"])
+def test_numbered_siblings_are_spelled_one_way_for_the_whole_group(numbering):
+    """Siblings ``unit_1..3`` are a file's ``unit_1..3`` (netspec's own names, here under an nn.Sequential's
+    ``0`` instead of netspec's group) or, where the file has a ``unit_0``, its ``unit_0..2``: never a mix,
+    where ``unit_2`` (numbered from 0) would take the file's ``unit_1`` while ``unit_1`` keeps its own name.
+    The truth is the file: each model module must hold the tensors of the file module the numbering names."""
+    mine = netspec.compile(REPEATED_SE)
+    first = 0 if numbering == "from_0" else 1
+    torch.manual_seed(2)
+    file = {}
+    for key, value in mine.state_dict().items():  # sequential_1.unit_<k>.<rest>
+        _, unit, rest = key.split(".", 2)
+        k = int(unit.rpartition("_")[2]) - 1 + first
+        file[f"0.unit_{k}.{rest}"] = torch.randn_like(value)
+    loaded = netspec.compile(REPEATED_SE, weights=file)
+    assert loaded.netspec_weights.complete
+    got = loaded.state_dict()
+    for key in got:
+        _, unit, rest = key.split(".", 2)
+        k = int(unit.rpartition("_")[2]) - 1 + first
+        assert torch.equal(got[key], file[f"0.unit_{k}.{rest}"]), key
+
+
+def test_a_file_sorted_as_text_loads_by_its_numbers():
+    """A state dict sorted as text (safetensors keeps its keys so; ``dict(sorted(sd.items()))``) has
+    ``10.bias`` before ``10.weight`` and ``10`` before ``2``: a module's tensors pair by name, and
+    numbered siblings in their numbers' order. The truth is the nn.Sequential's own outputs. The same
+    modules in another order that is not the text's (reversed) are refused: there the file's order is
+    its registration order, and the names contradict it."""
+    torch.manual_seed(4)
+    seq = nn.Sequential(*[nn.Linear(8, 8) for _ in range(12)]).eval()
+    state = seq.state_dict()
+    spec = "input: [8]\nlayers:\n" + "".join(f"  - dense: 8\n    name: fc{i}\n" for i in range(1, 13))
+    with pytest.raises(DataError, match="refused"):
+        netspec.compile(spec, weights=dict(reversed(state.items())))
+    mine = netspec.compile(spec, weights=dict(sorted(state.items()))).eval()
+    assert mine.netspec_weights.complete
+    x = torch.randn(3, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(mine(x), seq(x), rtol=0, atol=0)
+
+
+def test_names_with_several_numbers_keep_the_files_order():
+    """``conv3x3`` registered before ``conv1x1`` (a 3×3 then a 1×1 convolution, called in that order): their
+    numbers are sizes, not places, and the file's order stands."""
+    torch.manual_seed(5)
+    model = nn.Module()
+    model.conv3x3, model.conv1x1 = nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 1)
+    spec = ("input: [4, 6, 6]\nlayers:\n  - conv2d: {filters: 4, kernel: 3, padding: 1}\n    name: a\n"
+            "  - conv2d: {filters: 4, kernel: 1}\n    name: b\n")
+    mine = netspec.compile(spec, weights=model.state_dict()).eval()
+    x = torch.randn(2, 4, 6, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(mine(x), model.conv1x1(model.conv3x3(x)), rtol=0, atol=0)
