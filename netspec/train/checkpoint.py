@@ -15,6 +15,7 @@ from typing import Any, BinaryIO, Protocol, Sequence
 import torch
 import torch.nn as nn
 
+from netspec.backends.torch.weights import FOLDER_FILES
 from netspec.core.errors import DataError, UsageError
 from netspec.core.types import fmt_shape
 from netspec.ir.graph import Graph
@@ -197,42 +198,44 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
-WEIGHT_SUFFIXES = (".pt", ".pth")  # what torch.save writes, by convention
+WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors")  # torch.save's by convention, Hugging Face's
 
 
 def weights_file(path: str | Path, given_by: str = "--weights") -> Path:
     """The file that ``--weights PATH`` (a spec's ``weights:``, ``export --weights``) loads: ``PATH`` itself, or
-    for a folder the ``last.pt`` a run directory of ``netspec build`` holds (as the loader reads a folder).
-    A folder without one is refused saying what was looked for, what the folder holds instead and what to
-    give; a path to nothing, saying so. ``given_by``: the flag or the place that gave the path.
+    for a folder the first of :data:`~netspec.backends.torch.weights.FOLDER_FILES` it holds (as the loader reads
+    a folder: a run directory's ``last.pt``, a Hugging Face folder's ``model.safetensors``). A folder without
+    one is refused saying what was looked for, what the folder holds instead and what to give; a path to
+    nothing, saying so. ``given_by``: the flag or the place that gave the path.
 
     Raises:
-        UsageError: no such file or folder, or a folder without a ``last.pt``."""
+        UsageError: no such file or folder, or a folder without weights the loader reads."""
     p = Path(path)
     if p.is_file():
         return p
     if not p.is_dir():
         raise UsageError(f"{given_by} {path}: no such file or folder\n    hint: give a weights file (a .pt/.pth "
-                         "state dict, torch.save(model.state_dict(), path), or a netspec checkpoint) or a run "
-                         "directory `netspec build` wrote")
-    last = p / "last.pt"
-    if last.is_file():
-        return last
+                         "state dict, torch.save(model.state_dict(), path), a .safetensors file or a netspec "
+                         "checkpoint) or a run directory `netspec build` wrote")
+    known = next((p / name for name in FOLDER_FILES if (p / name).is_file()), None)
+    if known is not None:
+        return known
     try:
         entries = sorted(p.iterdir(), key=lambda f: f.name)
     except OSError as exc:
         raise UsageError(f"{given_by} {path}: cannot read the folder: {exc.strerror}") from None
     found = [f for f in entries if f.suffix.lower() in WEIGHT_SUFFIXES and f.is_file()]
     holds = ("it is empty" if not entries else f"it holds {_listed([f.name for f in found])}" if found
-             else f"it holds no {' or '.join(WEIGHT_SUFFIXES)} file")
+             else f"it holds no {', '.join(WEIGHT_SUFFIXES[:-1])} or {WEIGHT_SUFFIXES[-1]} file")
     pick = next((f for f in found if f.name == "best.pt"), found[0] if found else None)
     how = (f"{given_by}={pick}" if given_by.startswith("--set ") else f"{given_by} {pick}"
            if given_by.startswith("--") else f"weights: {pick}")  # a flag, --set, a spec's key
     hint = (f"give the file itself: {how}" if pick is not None else
-            "give the weights file itself (a .pt/.pth state dict or a netspec checkpoint), or a run directory "
-            "`netspec build` wrote (runs/<spec>/<time>, which holds last.pt)")
+            "give the weights file itself (a .pt/.pth state dict, a .safetensors file or a netspec checkpoint), or a "
+            "run directory `netspec build` wrote (runs/<spec>/<time>, which holds last.pt)")
     raise UsageError(f"{given_by} {path}: a folder, but not a run directory: looked in it for last.pt (the "
-                     f"checkpoint `netspec build` writes at the end of every epoch); {holds}\n    hint: {hint}")
+                     "checkpoint `netspec build` writes at the end of every epoch) and for a Hugging Face folder's "
+                     f"{', '.join(FOLDER_FILES[1:])}; {holds}\n    hint: {hint}")
 
 
 def _listed(names: list[str], limit: int = 4) -> str:

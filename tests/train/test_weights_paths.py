@@ -30,7 +30,7 @@ def _err(capsys, *args) -> str:
 
 @pytest.mark.parametrize("folder, holds, hint", [
     ("empty", "it is empty", "give the weights file itself (a .pt/.pth state dict"),
-    ("other", "it holds no .pt or .pth file", "give the weights file itself"),
+    ("other", "it holds no .pt, .pth, .bin or .safetensors file", "give the weights file itself"),
     ("saved", "it holds model.pth", "give the file itself: --weights saved/model.pth"),
 ])
 def test_a_weights_folder_without_a_checkpoint_says_what_was_looked_for(here, capsys, folder, holds, hint):

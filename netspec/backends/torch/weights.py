@@ -27,6 +27,7 @@ new head as initialised).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -154,31 +155,73 @@ class LoadReport:
         return "\n".join(lines)
 
 
+# what a folder's weights are, in the order looked for: a netspec run, then Hugging Face's save_pretrained
+FOLDER_FILES = ("last.pt", "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+
+
 def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """A state dict from a ``.pt``/``.pth`` file (``weights_only``): a plain one, netspec's own
-    checkpoint, or a checkpoint keeping it under ``model``/``state_dict``; wrapper prefixes removed.
+    """A state dict from a file: ``.pt``/``.pth``/``.bin`` (read with ``weights_only``: a plain state dict,
+    netspec's own checkpoint, or a checkpoint keeping it under ``model``/``state_dict``), ``.safetensors``,
+    or a sharded checkpoint's ``*.safetensors.index.json``; or from a folder holding one of
+    :data:`FOLDER_FILES` (a netspec run directory, a Hugging Face ``save_pretrained`` folder). Wrapper
+    prefixes are removed.
 
     Raises:
-        UsageError: there is no such file.
-        DataError: the file is not readable with ``weights_only`` or holds no state dict.
+        UsageError: there is no such file, or the folder holds none of those.
+        DataError: the file is damaged, not readable with ``weights_only``, or holds no state dict.
     """
     p = Path(path)
-    if p.is_dir() and (p / "last.pt").exists():
-        p = p / "last.pt"  # a netspec run directory
+    if p.is_dir():
+        found = next((p / name for name in FOLDER_FILES if (p / name).is_file()), None)
+        if found is None:
+            raise UsageError(f"weights: {p} is a folder without weights (looked for {', '.join(FOLDER_FILES)})\n"
+                             "    hint: name the weights file itself")
+        p = found
     if not p.is_file():
         raise UsageError(f"weights: no file at {p}")
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        text = str(exc).lower()  # torch's own text is not quoted: it advises weights_only=False (runs code)
-        why = ("it holds Python objects besides tensors, which are not loaded (unpickling runs code)"
-               if "weights_only" in text or "weights only" in text else f"truncated or damaged ({type(exc).__name__})")
-        raise DataError(f"{p}: not a readable weights file: {why}\n    hint: save the weights alone with "
-                        "torch.save(model.state_dict(), path)") from None
+    if p.name.endswith(".safetensors") or p.name.endswith(".safetensors.index.json"):
+        obj: Any = _read_safetensors(p)
+    else:
+        try:
+            obj = torch.load(p, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            text = str(exc).lower()  # torch's own text is not quoted: it advises weights_only=False (runs code)
+            why = ("it holds Python objects besides tensors, which are not loaded (unpickling runs code)"
+                   if "weights_only" in text or "weights only" in text
+                   else f"truncated or damaged ({type(exc).__name__})")
+            raise DataError(f"{p}: not a readable weights file: {why}\n    hint: save the weights alone with "
+                            "torch.save(model.state_dict(), path)") from None
     try:
         return as_state_dict(obj)
     except DataError as exc:
         raise DataError(f"{p}: {exc}") from None
+
+
+def _read_safetensors(p: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a ``.safetensors`` file, or of every shard a ``.safetensors.index.json`` names (its
+    ``weight_map``: tensor name -> shard file, beside the index)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    files = [p]
+    if p.name.endswith(".json"):
+        try:
+            weight_map = json.loads(p.read_text(encoding="utf-8"))["weight_map"]
+            files = [p.parent / name for name in dict.fromkeys(weight_map.values())]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            raise DataError(f"{p}: not a sharded checkpoint's index (a JSON object with a weight_map of tensor "
+                            "name -> shard file)") from None
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise DataError(f"{p}: the shards {', '.join(missing)} are not beside the index\n"
+                            "    hint: download every shard the index names into its folder")
+    out: dict[str, torch.Tensor] = {}
+    for f in files:
+        try:
+            out.update(load_file(f, device="cpu"))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise DataError(f"{f}: not a readable safetensors file: truncated or damaged ({exc})") from None
+    return dict(sorted(out.items()))  # as text, as one file keeps them (a shard each holds part of it)
 
 
 def as_state_dict(obj: Any) -> dict[str, torch.Tensor]:

@@ -8,6 +8,7 @@ models (randomly initialised, batch-norm statistics randomised) load into the re
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -610,3 +611,40 @@ def test_names_with_several_numbers_keep_the_files_order():
     x = torch.randn(2, 4, 6, 6)
     with torch.no_grad():
         torch.testing.assert_close(mine(x), model.conv1x1(model.conv3x3(x)), rtol=0, atol=0)
+
+
+def test_safetensors_files_sharded_checkpoints_and_hugging_face_folders(tmp_path):
+    """Weights saved with safetensors (one file, or shards with their ``.safetensors.index.json``, as Hugging
+    Face's ``save_pretrained`` writes them) load from the file, the index or the folder, with the outputs of
+    the model that saved them; a missing shard and a damaged file are messages."""
+    from safetensors.torch import save_file
+
+    torch.manual_seed(6)
+    seq = nn.Sequential(*[nn.Linear(8, 8) for _ in range(12)]).eval()
+    state = {k: v.contiguous() for k, v in seq.state_dict().items()}
+    spec = "input: [8]\nlayers:\n" + "".join(f"  - dense: 8\n    name: fc{i}\n" for i in range(1, 13))
+    x = torch.randn(3, 8)
+    one = tmp_path / "one"
+    one.mkdir()
+    save_file(state, one / "model.safetensors")
+    sharded = tmp_path / "sharded"
+    sharded.mkdir()
+    keys = list(state)
+    halves = {"model-00001-of-00002.safetensors": keys[:12], "model-00002-of-00002.safetensors": keys[12:]}
+    for name, part in halves.items():
+        save_file({k: state[k] for k in part}, sharded / name)
+    index = {"metadata": {}, "weight_map": {k: name for name, part in halves.items() for k in part}}
+    (sharded / "model.safetensors.index.json").write_text(json.dumps(index))
+    for source in (one / "model.safetensors", one, sharded / "model.safetensors.index.json", sharded):
+        mine = netspec.compile(spec, weights=source).eval()
+        assert mine.netspec_weights.complete, source
+        with torch.no_grad():
+            torch.testing.assert_close(mine(x), seq(x), rtol=0, atol=0)
+    (sharded / "model-00002-of-00002.safetensors").unlink()
+    with pytest.raises(DataError, match="model-00002-of-00002.safetensors are not beside the index"):
+        netspec.compile(spec, weights=sharded)
+    (one / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{broken}")
+    with pytest.raises(DataError, match="not a readable safetensors file"):
+        netspec.compile(spec, weights=one)
+    with pytest.raises(UsageError, match="a folder without weights"):
+        netspec.compile(spec, weights=tmp_path)
