@@ -5,7 +5,7 @@ import torch
 
 def copy_llama_weights(ours_model: torch.nn.Module, theirs: torch.nn.Module, layer: str) -> None:
     """Hugging Face LLaMA-layout weights (``LlamaForCausalLM``/``MistralForCausalLM`` with two layers) into the
-    compiled spec of the block library's layers named ``{layer}_1``, ``{layer}_2``: gate and up concatenated."""
+    compiled spec of the block library's layers named ``{layer}_1``, ``{layer}_2``."""
     ours, sd = dict(ours_model.named_parameters()), theirs.state_dict()
     with torch.no_grad():
         ours["embed_tokens.weight"].copy_(sd["model.embed_tokens.weight"])
@@ -17,9 +17,9 @@ def copy_llama_weights(ours_model: torch.nn.Module, theirs: torch.nn.Module, lay
                              ("attention.self_attn.v_proj.weight", "self_attn.v_proj.weight"),
                              ("attention.self_attn.out_proj.weight", "self_attn.o_proj.weight"),
                              ("mlp.post_attention_layernorm.weight", "post_attention_layernorm.weight"),
+                             ("mlp.swiglu.branch1.gate_proj.weight", "mlp.gate_proj.weight"),
+                             ("mlp.swiglu.branch2.up_proj.weight", "mlp.up_proj.weight"),
                              ("mlp.down_proj.weight", "mlp.down_proj.weight")]:
                 ours[p + mine].copy_(sd[h + hf])
-            ours[p + "mlp.gate_up_proj.weight"].copy_(torch.cat([sd[h + "mlp.gate_proj.weight"],
-                                                                 sd[h + "mlp.up_proj.weight"]]))
         ours["norm.weight"].copy_(sd["model.norm.weight"])
         ours["lm_head.weight"].copy_(sd["lm_head.weight"])

@@ -393,3 +393,32 @@ def test_onnx_export_runs_at_other_lengths(layer, inputs, tmp_path: Path):
     spec = {"name": "probe", "inputs": inputs, "layers": [{"kind": "attention", **layer}]}
     done = export(netspec.load(spec), tmp_path / "m.onnx")
     assert done.max_diff is not None and done.max_diff < 1e-4
+
+
+def test_a_hugging_face_folder_loads_by_name_and_computes_its_function(tmp_path: Path):
+    """``save_pretrained`` of a LLaMA and a Mistral (model.safetensors, its keys sorted as text) loads into the
+    block libraries' specs by name alone (``model.layers.i.`` is ``layers.<layer>_{i+1}.``, ``o_proj`` is
+    ``out_proj``), with Hugging Face's logits: no test helper maps a name."""
+    transformers = _import("transformers")
+    if transformers is None:
+        pytest.skip("transformers is not importable here")
+    sizes = dict(vocab_size=97, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, attn_implementation="eager", rms_norm_eps=1e-5, tie_word_embeddings=False)
+    cases = [(transformers.LlamaForCausalLM(transformers.LlamaConfig(rope_theta=10000.0, **sizes)),
+              "llama.yaml", "llama_layer", "theta: 10000.0"),
+             (transformers.MistralForCausalLM(transformers.MistralConfig(rope_theta=10000.0, sliding_window=4,
+                                                                         **sizes)),
+              "mistral.yaml", "mistral_layer", "theta: 10000.0, window: 4")]
+    for theirs, library, layer, options in cases:
+        torch.manual_seed(0)
+        theirs.eval()
+        folder = tmp_path / layer
+        theirs.save_pretrained(folder)
+        spec = tmp_path / f"{layer}.yaml"
+        spec.write_text(SMALL.format(library=(SPECS / "blocks" / library).as_posix(), layer=layer, options=options),
+                        encoding="utf-8")
+        ours = netspec.compile(spec, weights=folder).eval()
+        assert ours.netspec_weights.complete and "by name" in ours.netspec_weights.summary()
+        x = torch.randint(0, 97, (2, 11))
+        with torch.no_grad():
+            assert torch.allclose(ours(x), theirs(x).logits, atol=1e-5, rtol=1e-4)

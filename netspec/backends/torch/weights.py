@@ -319,8 +319,9 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
             if len(who) == 1 or who[0][0] < who[1][0]:  # a spelling two modules share as closely says nothing
                 named[who[0][1]] = by_path[p]
     order = {f.path: j for j, f in enumerate(theirs)}
-    crossed = _crossed([(i, order[f.path], mine[i].signature) for i, f in sorted(named.items())],
-                       [m.path for m in mine], shortcuts)
+    keys = list(source)
+    crossed = set() if keys == sorted(keys) else _crossed(  # a file sorted as text has no order to cross
+        [(i, order[f.path], mine[i].signature) for i, f in sorted(named.items())], [m.path for m in mine], shortcuts)
     taken = set()
     rest: list[Entry] = []
     for i, m in enumerate(mine):
@@ -628,6 +629,10 @@ def torch_names(net: NetGraph, places: Collection[str] = ()) -> dict[str, dict[s
       ``x * f(x)`` written inline), and **a layer that is
       one tensor named as the layer** (``layer_scale.layer_scale``, ``class_token.class_token``) is that
       tensor of the enclosing module (ConvNeXt's ``features.1.0.layer_scale``, ViT's ``class_token``).
+    * **A network's layer may sit in a wrapper** the file has and the network lacks (Hugging Face's
+      ``model.layers.0`` beside ``lm_head``): ``<wrapper>.<name>`` where the file has that module.
+    * **A layer's submodules** may have the names its torch module lists in ``SUBMODULE_SPELLINGS``
+      (attention's ``out_proj`` is Hugging Face's ``o_proj``; read by :func:`model_torch_names`).
     * **A residual's shortcut** is either no level (its layers sit in the block, ``downsample.0``
       written by ``netspec import``) or ``downsample`` with its layers by position: torchvision's
       ResNet projection (``shortcut.conv`` is ``downsample.0``, ``shortcut.bn`` is ``downsample.1``).
@@ -639,6 +644,7 @@ def torch_names(net: NetGraph, places: Collection[str] = ()) -> dict[str, dict[s
     children: dict[str, list[str]] = {g: list(info.children) for g, info in net.groups.items()}
     children[""] = list(dict.fromkeys(n.name.split(".", 1)[0] for n in net.nodes))  # the network's own, in order
     params = {n.name: n.params for n in net.nodes if not n.shared}
+    wrappers = sorted(p for p in places if "." not in p and p not in children[""])
     out: dict[str, dict[str, int]] = {}
 
     def join(a: str, b: str) -> str:
@@ -671,6 +677,8 @@ def torch_names(net: NetGraph, places: Collection[str] = ()) -> dict[str, dict[s
                         f"{path.rpartition('.')[2]}-{n - 1}"]
             else:
                 alts = [short]
+            if not path:  # a model whose body is one attribute of it (Hugging Face's `model.layers`, beside lm_head)
+                alts += [f"{top}.{short}" for top in wrappers if f"{top}.{short}" in places]
             leaf = params.get(kid)
             if (ki is not None and ki.topology in ("skip", "branches") and ki.block is None) or (
                     leaf is not None and list(leaf) == [short.rpartition(".")[2]]):
@@ -692,8 +700,17 @@ def model_torch_names(model: nn.Module, places: Collection[str] = ()) -> dict[st
     """:func:`torch_names` of a compiled module (a network, or a ModuleDict of them)."""
     net = getattr(model, "netspec_graph", None)
     if isinstance(net, NetGraph):
-        return torch_names(net, places)
-    out: dict[str, dict[str, int]] = {}
+        out = torch_names(net, places)
+        for path in list(out):  # a layer's submodules another code base names otherwise (attention's o_proj)
+            try:
+                aliases = getattr(model.get_submodule(path), "SUBMODULE_SPELLINGS", {})
+            except AttributeError:
+                continue
+            for sub, others in aliases.items():
+                out[f"{path}.{sub}"] = {**{f"{s}.{sub}" if s else sub: r for s, r in out[path].items()},
+                                        **{f"{s}.{o}" if s else o: r + 1 for s, r in out[path].items() for o in others}}
+        return out
+    out = {}
     if isinstance(model, nn.ModuleDict):
         for key, sub in model.items():
             for path, names in model_torch_names(sub, _within(places, key)).items():

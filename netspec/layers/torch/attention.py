@@ -181,6 +181,10 @@ class GroupedQueryAttention(nn.Module):
     (Xavier-uniform projections, zero biases). ``forward`` takes the inputs of :class:`MultiheadAttention`.
     """
 
+    # other names a state dict gives these submodules (the weights loader reads them): Hugging Face's LLaMA,
+    # Mistral, Qwen and Gemma call the output projection o_proj
+    SUBMODULE_SPELLINGS = {"out_proj": ("o_proj",)}
+
     def __init__(self, embed_dim: int, num_heads: int, num_kv_heads: int, *, dropout: float = 0.0,
                  bias: bool = True, kdim: int | None = None, vdim: int | None = None, causal: bool = False,
                  padding_mask: bool = False, rope_theta: float | None = None, rope_scaling: dict | None = None,
