@@ -620,6 +620,8 @@ def _own_attention(m: nn.Module) -> dict[str, Any]:
             position["partial_rotary_factor"] = m.rotary_dim / (m.embed_dim // m.num_heads)
     if getattr(m, "sliding_window", None) is not None:
         position["sliding_window"] = m.sliding_window
+    if grouped and (m.out_proj.bias is not None) != bias:
+        position["out_bias"] = m.out_proj.bias is not None
     return _kind_item(Attention, heads=m.num_heads, dropout=float(m.dropout), bias=bias, causal=bool(m.causal),
                       padding_mask=bool(m.padding_mask), **({"kv_heads": m.num_kv_heads} if grouped else {}),
                       **position)

@@ -117,6 +117,8 @@ def test_rotary_over_a_symbolic_length_runs_at_any_length():
 
 OPTION_ERRORS = [
     ("heads: 6, kv_heads: 4", "kv_heads", "expected a divisor of heads (6)"),
+    ("heads: 2, out_bias: false", "out_bias", "needs separate q/k/v_proj (nn.MultiheadAttention has one bias switch "
+                                              "for both); got false\n    hint: add kv_heads: 2"),
     ("heads: 2, kv_heads: 4", "kv_heads", "expected a divisor of heads (2)"),
     ("heads: 2, rope_theta: 500000.0", "rope_theta", "base of the rotary embedding; got 500000.0\n    hint: add rotary: true"),
     # RoPE scaling, partial rotary and sliding windows

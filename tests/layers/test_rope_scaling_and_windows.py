@@ -241,8 +241,12 @@ def test_big_specs_count_hugging_faces_parameters():
     mistral = transformers.MistralConfig(vocab_size=32000, hidden_size=4096, intermediate_size=14336,
                                          num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
                                          sliding_window=4096, rope_theta=10000.0, tie_word_embeddings=False)
+    qwen = transformers.Qwen2Config(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+                                    num_attention_heads=14, num_key_value_heads=2, rope_theta=1000000.0,
+                                    rms_norm_eps=1e-6, tie_word_embeddings=True)  # Qwen2.5-0.5B's config.json
     for spec, config, cls in [("llama3_1_8b", llama, transformers.LlamaForCausalLM),
-                              ("mistral_7b", mistral, transformers.MistralForCausalLM)]:
+                              ("mistral_7b", mistral, transformers.MistralForCausalLM),
+                              ("qwen2_5_0_5b", qwen, transformers.Qwen2ForCausalLM)]:
         with torch.device("meta"):
             theirs = cls(config)
         assert netspec.analyze(SPECS / f"{spec}.yaml").network().params == sum(p.numel() for p in theirs.parameters())
@@ -396,8 +400,8 @@ def test_onnx_export_runs_at_other_lengths(layer, inputs, tmp_path: Path):
 
 
 def test_a_hugging_face_folder_loads_by_name_and_computes_its_function(tmp_path: Path):
-    """``save_pretrained`` of a LLaMA and a Mistral (model.safetensors, its keys sorted as text) loads into the
-    block libraries' specs by name alone (``model.layers.i.`` is ``layers.<layer>_{i+1}.``, ``o_proj`` is
+    """``save_pretrained`` of a LLaMA, a Mistral and a Qwen2 (q/k/v biases, tied embeddings; model.safetensors,
+    its keys sorted as text) loads into the block libraries' specs by name alone (``model.layers.i.`` is ``layers.<layer>_{i+1}.``, ``o_proj`` is
     ``out_proj``), with Hugging Face's logits: no test helper maps a name."""
     transformers = _import("transformers")
     if transformers is None:
@@ -409,14 +413,19 @@ def test_a_hugging_face_folder_loads_by_name_and_computes_its_function(tmp_path:
              (transformers.MistralForCausalLM(transformers.MistralConfig(rope_theta=10000.0, sliding_window=4,
                                                                          **sizes)),
               "mistral.yaml", "mistral_layer", "theta: 10000.0, window: 4")]
+    qwen = dict(sizes, tie_word_embeddings=True)
+    cases.append((transformers.Qwen2ForCausalLM(transformers.Qwen2Config(rope_theta=1000000.0, **qwen)),
+                  "llama.yaml", "llama_layer", "theta: 1000000.0, qkv_bias: true"))
     for theirs, library, layer, options in cases:
         torch.manual_seed(0)
         theirs.eval()
-        folder = tmp_path / layer
+        folder = tmp_path / type(theirs).__name__
         theirs.save_pretrained(folder)
-        spec = tmp_path / f"{layer}.yaml"
-        spec.write_text(SMALL.format(library=(SPECS / "blocks" / library).as_posix(), layer=layer, options=options),
-                        encoding="utf-8")
+        spec = tmp_path / f"{type(theirs).__name__}.yaml"
+        text = SMALL.format(library=(SPECS / "blocks" / library).as_posix(), layer=layer, options=options)
+        if theirs.config.tie_word_embeddings:  # Qwen2.5's small models: lm_head is the token embedding
+            text = text.replace("    name: lm_head", "    tie: {weight: embed_tokens}\n    name: lm_head")
+        spec.write_text(text, encoding="utf-8")
         ours = netspec.compile(spec, weights=folder).eval()
         assert ours.netspec_weights.complete and "by name" in ours.netspec_weights.summary()
         x = torch.randint(0, 97, (2, 11))

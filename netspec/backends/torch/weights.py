@@ -744,6 +744,17 @@ def model_tensor_names(model: nn.Module, places: Collection[str] = ()) -> dict[s
     return {}
 
 
+def tied_keys(model: nn.Module) -> dict[str, str]:
+    """State-dict keys whose tensor is an earlier key's (a ``tie:`` or ``share:``), each with that key."""
+    first: dict[int, str] = {}
+    out = {}
+    for key, value in model.state_dict(keep_vars=True).items():
+        own = first.setdefault(id(value), key)
+        if own != key:
+            out[key] = own
+    return out
+
+
 def module_places(state: Mapping[str, Any]) -> set[str]:
     """Every module path of a state dict's keys and every prefix of them (``a.b.w`` -> ``a``, ``a.b``)."""
     out = set()
@@ -844,6 +855,10 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
     places = module_places(source)
     report = plan(target, source, name, model_torch_names(model, places), model_blocks(model),
                   model_tensor_names(model, places), model_groups(model, "shortcut"))
+    aliases = tied_keys(model)
+    # a tied tensor (`tie:`, `share:`) is its source's: a file that holds it once (Hugging Face's save_pretrained
+    # of tied embeddings) leaves the alias out, and nothing of it is missing
+    report.missing = [m for m in report.missing if not all(m.full(k) in aliases for k in m.keys)]
     if not report.loaded and target and not (report.unordered or report.ambiguous or report.disordered):
         raise DataError(report.table() + "\nnothing in the file fits this network")
     if report.unordered and not partial:
@@ -867,6 +882,11 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
         for key, other in mine.pairs(theirs):
             value = source[theirs.full(other)]
             new[mine.full(key)] = value.to(dtype=target[mine.full(key)].dtype)
+    for alias, own in aliases.items():
+        if alias in new and own in new and not torch.equal(new[alias], new[own]):
+            raise DataError(f"weights from {name}: the spec ties {alias} to {own} (one tensor), but the file holds "
+                            f"two different tensors for them ({report.mapping[alias]} and {report.mapping[own]})\n"
+                            "    hint: the file's model does not tie them: leave `tie:`/`share:` out of the spec")
     with torch.no_grad():
         result = model.load_state_dict(new, strict=False)
     if result.unexpected_keys:  # plan() only maps onto the model's own keys

@@ -57,11 +57,14 @@ class Attention(Layer):
         ({"heads": 2, "rotary": True, "rope_type": "linear", "rope_factor": 4.0}, [(6, 8)]),
         ({"heads": 2, "rotary": True, "partial_rotary_factor": 0.25, "causal": True}, [("T", 16)]),  # GPT-NeoX
         ({"heads": 4, "kv_heads": 2, "causal": True, "sliding_window": 3, "rotary": True}, [("T", 16)]),  # Mistral
+        ({"heads": 4, "kv_heads": 2, "out_bias": False, "causal": True, "rotary": True}, [("T", 16)]),  # Qwen2
     ]
 
     heads: Int = Field(ge=1, le=4096, description="attention heads; they split the query's features E")
     dropout: Float = Field(default=0.0, ge=0.0, lt=1.0, description="dropout on the attention weights (training)")
     bias: Bool = Field(default=True, description="biases on the input and output projections")
+    out_bias: Bool | None = Field(default=None, description="a bias on the output projection (default: bias); "
+                                                            "Qwen2's q/k/v_proj have biases, its o_proj none")
     causal: Bool = Field(default=False, description="position t attends to keys 0..t only (queries and keys of "
                                                     "one length)")
     kdim: number(int, ge=1, le=1 << 20) | None = Field(default=None,  # type: ignore[valid-type]
@@ -134,6 +137,11 @@ class Attention(Layer):
                 raise option_error("high_freq_factor", f"expected more than low_freq_factor ({self.low_freq_factor})"
                                    ": the smoothing between the two divides by their difference",
                                    self.high_freq_factor)
+        if self.out_bias is not None and self.out_bias != self.bias and not self.separate:
+            raise option_error("out_bias", f"out_bias: {str(self.out_bias).lower()} with bias: "
+                               f"{str(self.bias).lower()} needs separate q/k/v_proj (nn.MultiheadAttention has one "
+                               f"bias switch for both); hint: add kv_heads: {self.heads} (the same parameters, "
+                               "LLaMA's layout)", self.out_bias)
         if self.sliding_window is not None and not self.causal:
             raise option_error("sliding_window", "sliding_window is a causal mask (each position attends to its "
                                "last sliding_window keys, itself included); hint: add causal: true",
@@ -160,6 +168,11 @@ class Attention(Layer):
         layout (``nn.MultiheadAttention`` cannot hold keys and values narrower than the queries), also
         where ``kv_heads`` equals ``heads`` (Llama 1 and 2), so that such weights map by name."""
         return self.kv_heads is not None
+
+    @property
+    def out_bias_on(self) -> bool:
+        """Whether the output projection has a bias: ``out_bias``, else ``bias``."""
+        return self.bias if self.out_bias is None else self.out_bias
 
     def split(self, ins: list[TensorType]) -> tuple[TensorType, TensorType, TensorType, TensorType | None]:
         """(query, key, value, padding mask or None) from the inputs."""
@@ -225,7 +238,7 @@ class Attention(Layer):
             shapes: dict[str, tuple[int, ...]] = {}
             for name, rows, cols in (("q_proj", e, e), ("k_proj", kv, ek), ("v_proj", kv, ev), ("out_proj", e, e)):
                 shapes[f"{name}.weight"] = (rows, cols)
-                if self.bias:
+                if self.out_bias_on if name == "out_proj" else self.bias:
                     shapes[f"{name}.bias"] = (rows,)
             return shapes
         if ek == e and ev == e:
@@ -269,6 +282,8 @@ class Attention(Layer):
                     "sliding_window": self.sliding_window if self.causal else None}
         if self.separate:
             return GroupedQueryAttention(e, self.heads, self.kv_heads, dropout=self.dropout, bias=self.bias, kdim=ek,
-                                         vdim=ev, causal=self.causal, padding_mask=self.padding_mask, **position)
+                                         vdim=ev, causal=self.causal, padding_mask=self.padding_mask,
+                                         **({"out_bias": self.out_bias} if self.out_bias is not None else {}),
+                                         **position)
         return MultiheadAttention(e, self.heads, dropout=self.dropout, bias=self.bias, kdim=ek, vdim=ev,
                                   causal=self.causal, padding_mask=self.padding_mask, **position)

@@ -177,8 +177,8 @@ class GroupedQueryAttention(nn.Module):
 
     Parameters (the layout of Hugging Face's LLaMA, with ``out_proj`` for its ``o_proj``): ``q_proj``
     ``(E, E)``, ``k_proj`` ``(num_kv_heads·d, E_k)``, ``v_proj`` ``(num_kv_heads·d, E_v)``, ``out_proj``
-    ``(E, E)``, each with a bias when ``bias``; initialised as ``nn.MultiheadAttention`` initialises its own
-    (Xavier-uniform projections, zero biases). ``forward`` takes the inputs of :class:`MultiheadAttention`.
+    ``(E, E)``, each with a bias when ``bias`` (``out_proj``'s: ``out_bias``, default ``bias``); initialised as
+    ``nn.MultiheadAttention`` initialises its own (Xavier-uniform projections, zero biases). ``forward`` takes the inputs of :class:`MultiheadAttention`.
     """
 
     # other names a state dict gives these submodules (the weights loader reads them): Hugging Face's LLaMA,
@@ -188,7 +188,8 @@ class GroupedQueryAttention(nn.Module):
     def __init__(self, embed_dim: int, num_heads: int, num_kv_heads: int, *, dropout: float = 0.0,
                  bias: bool = True, kdim: int | None = None, vdim: int | None = None, causal: bool = False,
                  padding_mask: bool = False, rope_theta: float | None = None, rope_scaling: dict | None = None,
-                 rotary_dim: int | None = None, sliding_window: int | None = None) -> None:
+                 rotary_dim: int | None = None, sliding_window: int | None = None,
+                 out_bias: bool | None = None) -> None:
         super().__init__()
         if embed_dim % num_heads or num_heads % num_kv_heads:  # the layer's checks said so with its place
             raise ValueError(f"num_heads ({num_heads}) must divide embed_dim ({embed_dim}) and be a multiple of "
@@ -200,7 +201,7 @@ class GroupedQueryAttention(nn.Module):
         self.q_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
         self.k_proj = nn.Linear(kdim or embed_dim, kv, bias=bias)
         self.v_proj = nn.Linear(vdim or embed_dim, kv, bias=bias)
-        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias if out_bias is None else out_bias)
         for proj in (self.q_proj, self.k_proj, self.v_proj):
             nn.init.xavier_uniform_(proj.weight)
         for proj in (self.q_proj, self.k_proj, self.v_proj, self.out_proj):

@@ -648,3 +648,29 @@ def test_safetensors_files_sharded_checkpoints_and_hugging_face_folders(tmp_path
         netspec.compile(spec, weights=one)
     with pytest.raises(UsageError, match="a folder without weights"):
         netspec.compile(spec, weights=tmp_path)
+
+
+TIED = """
+input: {shape: [5], dtype: long}
+layers:
+  - embedding: {vocab: 11, dim: 4}
+    name: wte
+  - dense: {units: 11, bias: false}
+    tie: {weight: wte}
+    name: head
+"""
+
+
+def test_a_tied_tensor_loads_from_its_source_and_two_different_ones_are_refused():
+    """``tie:`` makes the head's weight the embedding's: a file holding it once (Hugging Face's save_pretrained
+    of tied embeddings) loads completely, as does one holding it twice with equal values; a file whose two
+    tensors differ comes from a model that does not tie them, and loading both into one tensor would keep
+    whichever came last, so it is refused."""
+    torch.manual_seed(7)
+    w = torch.randn(11, 4)
+    for file in ({"wte.weight": w}, {"wte.weight": w, "head.weight": w.clone()}):
+        mine = netspec.compile(TIED, weights=file)
+        assert mine.netspec_weights.complete
+        assert torch.equal(mine.state_dict()["head.weight"], w) and torch.equal(mine.state_dict()["wte.weight"], w)
+    with pytest.raises(DataError, match="ties head.weight to wte.weight"):
+        netspec.compile(TIED, weights={"wte.weight": w, "head.weight": torch.randn(11, 4)})
