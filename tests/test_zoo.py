@@ -140,6 +140,7 @@ CASES = [
     Case("inception_v3", lambda m: m.inception_v3(aux_logits=False, init_weights=False)),
     Case("mnasnet1_0", lambda m: m.mnasnet1_0()),
     Case("regnet_y_400mf", lambda m: m.regnet_y_400mf(), order=_regnet_order),
+    Case("efficientnet_v2_s", lambda m: m.efficientnet_v2_s()),
     Case("dcgan", lambda m: DCGANGenerator(), network="generator", torchvision=False),
     Case("dcgan", lambda m: DCGANDiscriminator(), network="discriminator", torchvision=False),
     Case("unet", lambda m: UNet(), torchvision=False, order=UNet.in_order),
