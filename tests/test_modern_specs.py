@@ -120,8 +120,8 @@ def phi_weights(sd: dict[str, torch.Tensor], layers: int, heads: int) -> dict[st
                              ("parallel.branch1.self_attn.k_proj", "self_attn.k_proj"),
                              ("parallel.branch1.self_attn.v_proj", "self_attn.v_proj"),
                              ("parallel.branch1.self_attn.out_proj", "self_attn.dense"),
-                             ("parallel.branch2.fc1", "mlp.fc1"),
-                             ("parallel.branch2.fc2", "mlp.fc2")]:
+                             ("parallel.branch2.mlp.fc1", "mlp.fc1"),
+                             ("parallel.branch2.mlp.fc2", "mlp.fc2")]:
             for p in ("weight", "bias"):
                 out[f"{mine}{ours}.{p}"] = sd[f"{hf}{theirs}.{p}"]
     return out
@@ -341,3 +341,23 @@ def test_full_size_spec_has_the_references_parameters(name, make, weights, layer
     mine = {f"{node.name}.{k}": shape for node in net.nodes for k, shape in node.params.items()}
     assert mine == {k: tuple(v.shape) for k, v in weights(theirs.state_dict(), layers, heads).items()}
     assert net.params == sum(p.numel() for p in theirs.parameters())
+
+
+def test_a_phi_folder_loads_by_name(tmp_path: Path):
+    """Phi's ``save_pretrained`` folder (model.safetensors) loads into the block library's spec by its names
+    alone (``model.layers.i.`` is ``layers.phi_layer_{i+1}.``, ``self_attn.dense`` the attention's
+    ``out_proj``): Hugging Face's logits, with no test helper mapping a name."""
+    transformers = _transformers()
+    if transformers is None:
+        pytest.skip("transformers is not importable here")
+    torch.manual_seed(0)
+    theirs = _perturbed(transformers.PhiForCausalLM(_phi_config(transformers, hidden_size=PHI_WIDTH, **SMALL)))
+    theirs.save_pretrained(tmp_path / "phi")
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL_PHI.format(library=(SPECS / "blocks" / "phi.yaml").as_posix(), vocab=VOCAB, width=PHI_WIDTH,
+                                     heads=HEADS, mlp=MLP, rotary=0.4), encoding="utf-8")
+    ours = netspec.compile(path, weights=tmp_path / "phi").eval()
+    assert ours.netspec_weights.complete and "by name" in ours.netspec_weights.summary()
+    x = torch.randint(0, VOCAB, (2, 13))
+    with torch.no_grad():
+        assert torch.allclose(ours(x), theirs(x).logits, atol=1e-5, rtol=1e-4)

@@ -182,8 +182,8 @@ class GroupedQueryAttention(nn.Module):
     """
 
     # other names a state dict gives these submodules (the weights loader reads them): Hugging Face's LLaMA,
-    # Mistral, Qwen and Gemma call the output projection o_proj
-    SUBMODULE_SPELLINGS = {"out_proj": ("o_proj",)}
+    # Mistral, Qwen and Gemma call the output projection o_proj, its Phi dense
+    SUBMODULE_SPELLINGS = {"out_proj": ("o_proj", "dense")}
 
     def __init__(self, embed_dim: int, num_heads: int, num_kv_heads: int, *, dropout: float = 0.0,
                  bias: bool = True, kdim: int | None = None, vdim: int | None = None, causal: bool = False,
