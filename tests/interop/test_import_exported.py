@@ -248,10 +248,13 @@ layers:
     ("transformer", "encoder_layer: {dim: 16, heads: 2, mlp: 32}"),
     ("transformer", "bert_layer: {dim: 16, heads: 4, mlp: 24}"),
     ("llama", "llama_layer: {dim: 16, heads: 4, kv_heads: 2, mlp: 24, theta: 500000.0}"),
+    ("llama", "llama_layer: {dim: 16, heads: 4, kv_heads: 2, mlp: 24, qkv_bias: true}"),  # Qwen2's
+    ("gpt_neox", "neox_layer: {dim: 16, heads: 2, mlp: 24, rotary_pct: 0.25}"),  # parallel residual
+    ("phi", "phi_layer: {dim: 16, heads: 2, mlp: 24, rotary: 0.5}"),  # one norm for both branches
 ])
 def test_the_reference_attention_blocks_round_trip_at_a_small_width(library: str, block: str, tmp_path: Path,
                                                                     capsys: Any):
-    """ViT's, BERT's and LLaMA's layers (specs/blocks/, which the large reference specs repeat) at a width
+    """ViT's, BERT's, LLaMA's (and Qwen2's), GPT-NeoX's and Phi's layers (specs/blocks/, which the large reference specs repeat) at a width
     the test runs in a moment: a block of attention that is imported as attention, repeated."""
     shutil.copytree(SPECS / "blocks", tmp_path / "blocks")
     name = block.partition(":")[0].replace("_layer", "_tiny")
