@@ -42,6 +42,11 @@ def run_export(args: argparse.Namespace) -> int:
         from netspec.train.checkpoint import weights_file
 
         args.weights = str(weights_file(args.weights))  # a missing file, a folder without one: said first
+        from netspec.api import analyze
+        from netspec.train.checkpoint import require_checkpoint_layers
+
+        # a netspec checkpoint of other layers (an activation changed) loads by shape: another network's export
+        require_checkpoint_layers(args.weights, analyze(args.spec, bind=bind_sizes(args.bind)), "export")
     done = export(args.spec, args.output, format=fmt, network=args.network, bind=bind_sizes(args.bind),
                   weights=args.weights, partial=args.partial, check=not args.no_check)
     if done.path is None:

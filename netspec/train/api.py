@@ -394,6 +394,7 @@ def evaluate(source: Source, checkpoint: str | os.PathLike[str], flags: dict[str
                       data_names=("evaluation data", "validation data") if whole else ("training data",
                                                                                        "validation data"))
     load_model_state(trainer.model, state)
+    require_same_layers(state, trainer.graph, "eval")  # the same shapes, other layers: another network's numbers
     data = trainer.data.train if whole or trainer.data.val is None else trainer.data.val
     split = "all" if whole or trainer.data.val is None else "validation"
     require_finite(data, "evaluation" if split == "all" else split)
@@ -562,6 +563,7 @@ def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence
     state = load_checkpoint(checkpoint)
     trainer = prepare(source, None, None, write=False, quiet=True, checkpoint=state)
     load_model_state(trainer.model, state)
+    require_same_layers(state, trainer.graph, "predict")
     eval_mode(trainer.model, *trainer.task.nets.values())
     task = trainer.task
     task.every = every

@@ -78,10 +78,11 @@ def layer_lines(graph: Graph) -> list[str]:
     return lines
 
 
-def require_same_layers(state: dict[str, Any], graph: Graph) -> None:
-    """Refuse resuming a checkpoint with a spec whose layers differ from those it was trained with (as the
+def require_same_layers(state: dict[str, Any], graph: Graph, use: str = "--resume") -> None:
+    """Refuse using a checkpoint with a spec whose layers differ from those it was trained with (as the
     checkpoint recorded them, :func:`layer_lines`; older checkpoints record none: their weights' shapes
-    are still checked on loading).
+    are still checked on loading). ``use``: what uses it (``--resume``; ``eval``, ``predict`` and ``export``,
+    which would report on or write a network other than the one trained, with its weights).
 
     Raises:
         UsageError: listing the first layers that differ, the checkpoint's and the spec's."""
@@ -98,9 +99,23 @@ def require_same_layers(state: dict[str, Any], graph: Graph) -> None:
             shown.append(f"    layer {i + 1}: checkpoint {a}\n             spec       {b}")
         if len(shown) == 4:
             break
-    raise UsageError(f"--resume: the spec's layers differ from those {state.get('_path')} was trained with:\n"
-                     + "\n".join(shown) + "\n    hint: resume with the spec the checkpoint was trained with, or "
-                     "train this one afresh (--weights CHECKPOINT starts a new run from its matching weights)")
+    hint = ("resume with the spec the checkpoint was trained with, or train this one afresh (--weights CHECKPOINT "
+            "starts a new run from its matching weights)" if use == "--resume" else
+            "use the spec the checkpoint was trained with; to start this spec from the checkpoint's matching "
+            "weights, train it: netspec build SPEC --weights CHECKPOINT")
+    raise UsageError(f"{use}: the spec's layers differ from those {state.get('_path')} was trained with:\n"
+                     + "\n".join(shown) + f"\n    hint: {hint}")
+
+
+def require_checkpoint_layers(path: str | Path, graph: Graph, use: str) -> None:
+    """:func:`require_same_layers` for a weights file that may be a netspec checkpoint (``export
+    --weights``): a plain state dict records no layers and is not compared."""
+    try:
+        state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except Exception:
+        return  # not a torch file (safetensors), or unreadable: the loader says so
+    if isinstance(state, dict) and isinstance(state.get("layers"), list):
+        require_same_layers({**state, "_path": str(path)}, graph, use)
 
 
 def save(state: dict[str, Any], path: Path) -> Path:

@@ -71,3 +71,30 @@ def test_changed_layers_are_refused(run, tmp_path, edit, said):
     if said == "layers differ":
         assert isinstance(err.value, UsageError) and "dense 10 tanh" in str(err.value)  # the spec's layer shown
     assert not (tmp_path / "again" / "last.pt").exists()
+
+
+def test_eval_predict_and_export_refuse_a_checkpoint_of_other_layers(run, tmp_path, capsys):
+    """A checkpoint's weights keep their shapes when an activation is added to the spec: eval, predict and
+    export would report on (or write) a network other than the one trained, so each is refused, listing the
+    layer; the unchanged spec is accepted by all three (the truth: the spec the checkpoint was trained with)."""
+    import numpy as np
+
+    from netspec.cli.main import main
+
+    changed = write_spec(tmp_path, SPEC.replace("- dense: 10", "- dense: {units: 10, activation: tanh}"),
+                         "tiny_resume.yaml")
+    (tmp_path / "same").mkdir()
+    same = write_spec(tmp_path / "same", SPEC, "tiny_resume.yaml")
+    sample = tmp_path / "one.npy"
+    np.save(sample, np.zeros((1, 64), dtype=np.float32))
+    for spec, ok in ((changed, False), (same, True)):
+        for args in (["eval", str(spec), "--checkpoint", str(run)],
+                     ["predict", str(spec), "--checkpoint", str(run), str(sample)],
+                     ["export", str(spec), "--weights", str(run), "-o", str(tmp_path / f"m{ok}.onnx"), "--force"]):
+            code = main(args)
+            err = capsys.readouterr().err
+            if ok:
+                assert code == 0, err
+            else:
+                assert code == 2 and "layers differ" in err and "dense 10 tanh" in err, err
+                assert f"{args[0]}: the spec's layers differ" in err and "netspec build SPEC --weights" in err

@@ -253,12 +253,16 @@ def entries(state: Mapping[str, Any]) -> list[Entry]:
     order: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
     for key, value in state.items():
         path, _, local = key.rpartition(".")
-        order.setdefault(path, []).append((local, tuple(value.shape)))
+        if local not in OPTIONAL:
+            order.setdefault(path, []).append((local, tuple(value.shape)))
     found = [Entry(path, tuple(k for k, _ in items), tuple(s for _, s in items)) for path, items in order.items()]
     keys = list(state)
     return numbered_order(found) if keys == sorted(keys) else found
 
 
+# tensors a file may leave out, as torch's load_state_dict lets it (batch norm's step count, kept by the model
+# when absent; loaded when both have it)
+OPTIONAL = ("num_batches_tracked",)
 ORDINAL = re.compile(r"^(\D*)(\d+)$")  # a name ending in its only number: `3`, `fc2`, `layer_10`
 
 
@@ -882,6 +886,9 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
         for key, other in mine.pairs(theirs):
             value = source[theirs.full(other)]
             new[mine.full(key)] = value.to(dtype=target[mine.full(key)].dtype)
+        for extra in OPTIONAL:
+            if theirs.full(extra) in source and mine.full(extra) in target:
+                new[mine.full(extra)] = source[theirs.full(extra)].to(dtype=target[mine.full(extra)].dtype)
     for alias, own in aliases.items():
         if alias in new and own in new and not torch.equal(new[alias], new[own]):
             raise DataError(f"weights from {name}: the spec ties {alias} to {own} (one tensor), but the file holds "

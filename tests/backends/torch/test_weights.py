@@ -674,3 +674,21 @@ def test_a_tied_tensor_loads_from_its_source_and_two_different_ones_are_refused(
         assert torch.equal(mine.state_dict()["head.weight"], w) and torch.equal(mine.state_dict()["wte.weight"], w)
     with pytest.raises(DataError, match="ties head.weight to wte.weight"):
         netspec.compile(TIED, weights={"wte.weight": w, "head.weight": torch.randn(11, 4)})
+
+
+def test_batch_norms_step_count_is_optional_as_for_torch(theirs):
+    """A state dict without batch norm's ``num_batches_tracked`` (older and converted checkpoints): torch's own
+    ``load_state_dict(strict=True)`` accepts it, and so does netspec, with the file model's outputs; the step
+    counts a file has are loaded."""
+    model, _ = theirs
+    sd = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    check = type(model)()
+    check.load_state_dict(sd, strict=True)  # torch's own rule
+    mine = netspec.compile(tiny_spec(), weights=sd).eval()
+    assert mine.netspec_weights.complete
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(mine(x), model.eval()(x))
+    counted = {k: v.clone().fill_(7) if k.endswith("num_batches_tracked") else v for k, v in model.state_dict().items()}
+    loaded = netspec.compile(tiny_spec(), weights=counted).state_dict()
+    assert all(int(v) == 7 for k, v in loaded.items() if k.endswith("num_batches_tracked"))
