@@ -92,7 +92,10 @@ from netspec.interop.torch_table import (
     REDUCTIONS,
     SHAPES,
     SPATIAL_DROPOUTS,
+    PAIR,
+    STATE_HINT,
     STATE_LAYOUT,
+    STATE_NAMES,
     STOCHASTIC_DEPTH,
     TRANSFORMERS,
     TRANSPOSED_CONVS,
@@ -241,6 +244,7 @@ class Importer(Structure):
         self.from_one = numbered_from_one(model)  # module path -> its name numbered from 1 (`layer_0` -> `layer_1`)
         self.params: dict[str, str] = {}  # fx node (a get_attr, or an expand of one) -> the parameter's full name
         self.states: dict[str, tuple[str, str]] = {}  # fx node -> (its recurrent module's node, h or c)
+        self.state_pairs: dict[str, tuple[str, str]] = {}  # an LSTM's (h, c) tuple used whole -> its two states' keys
         self.notes: dict[str, str] = {}  # fx node of a module -> why the way forward reads it is not importable
         self.merges: dict[str, str] = {}  # fx node of a bidirectional layer -> how forward merges h[-2] and h[-1]
         self.folded: set[str] = set()  # fx nodes of pools to one position whose squeeze was folded into them
@@ -381,8 +385,10 @@ class Importer(Structure):
                     self.problems.append(Refusal("", "", "output", self.layout.notes[n.name]))
                 outputs = [alias.get(a.name, a.name) for a in tensor_nodes(n.args[0])]
                 for o in outputs:
-                    if o in self.states:
-                        self.problems.append(Refusal("", "", f"returns {self.states[o][1]}", STATE_LAYOUT))
+                    if o in self.states or o in self.state_pairs:
+                        what = self.states[o][1] if o in self.states else "(h, c)"
+                        self.problems.append(Refusal("", source_line(self.nodes[o]) or "", f"returns {what}",
+                                                     f"{STATE_LAYOUT}; hint: {STATE_HINT}"))
                 continue
             if n.name in alias or n.name in skip or n.name in self.params or n.name in self.states or \
                     n.name in self.masks or n.name in self.pieces:
@@ -499,8 +505,11 @@ class Importer(Structure):
         ``h`` and ``c`` outputs (:attr:`states`), which :meth:`select_state` reads."""
         m = self.modules[str(n.target)]
         getitems = [u for u in n.users if u.op == "call_function" and u.target is operator.getitem]
-        if len(getitems) != len(n.users):
-            return True  # the tuple is passed on: map() lists what it cannot take
+        if len(getitems) != len(n.users):  # returned or passed on whole: the state inside it, in torch's layout
+            returned = any(u.op == "output" for u in n.users)
+            self.notes[n.name] = (f"forward {'returns' if returned else 'uses'} its (output, {STATE_NAMES[type(m)]}) "
+                                  f"tuple as a whole. {STATE_LAYOUT}; hint: {STATE_HINT}")
+            return True
         for u in getitems:
             if u.args[1] == 1:
                 self.state_uses(n, u, m, skip)
@@ -518,18 +527,44 @@ class Importer(Structure):
             alias[u.name] = n.name
         return True
 
+    def recurrent_inputs(self, n: fx.Node, m: nn.Module) -> list[str]:
+        """The inputs of a recurrent module's call: its sequence, then its initial state when it is given one, which
+        netspec takes as another recurrent layer's final state (``h``, and ``c`` of an LSTM: the layer's
+        ``return_state`` outputs, in netspec's layout on both sides); any other initial state is refused."""
+        call = self.call(n)
+        x, hx = call.get("input"), call.get("hx")
+        if not isinstance(x, fx.Node):
+            raise ValueError("called without an input sequence tensor")
+        if hx is None:
+            return [x.name]
+        if isinstance(m, nn.LSTM):
+            keys = list(self.state_pairs[hx.name]) if isinstance(hx, fx.Node) and hx.name in self.state_pairs else \
+                [a.name for a in hx] if isinstance(hx, (tuple, list)) and len(hx) == 2 and \
+                all(isinstance(a, fx.Node) for a in hx) else []
+            wanted = ["h", "c"]
+        else:
+            keys, wanted = ([hx.name] if isinstance(hx, fx.Node) else []), ["h"]
+        if len(keys) != len(wanted) or any(k not in self.states for k in keys) or \
+                [self.states[k][1] for k in keys] != wanted or len({self.states[k][0] for k in keys}) != 1:
+            raise ValueError(f"an initial state {STATE_NAMES[type(m)]} other than another recurrent layer's final "
+                             f"state (netspec's recurrent layers take that one, its return_state outputs, as their "
+                             f"initial state; {STATE_LAYOUT.partition(': ')[0]}); hint: start from zeros (no initial "
+                             "state), or from another recurrent layer's state as it returns it")
+        return [x.name, *keys]
+
     def state_uses(self, n: fx.Node, u: fx.Node, m: nn.Module, skip: set[str]) -> None:
         """``u``, forward's ``state`` of a recurrent module: an LSTM's ``(h, c)`` unpacked, or a GRU's or
         RNN's ``h``; each becomes a named output of the layer. A tuple used otherwise is left to map()."""
         if not isinstance(m, nn.LSTM):
             self.states[u.name] = (n.name, "h")
             return
-        parts = list(u.users)
-        if parts and all(w.op == "call_function" and w.target is operator.getitem and w.args[1] in (0, 1)
-                         for w in parts):
-            skip.add(u.name)
-            for w in parts:
-                self.states[w.name] = (n.name, ("h", "c")[w.args[1]])
+        skip.add(u.name)
+        for w in u.users:
+            if w.op == "call_function" and w.target is operator.getitem and w.args[1] in (0, 1, -2, -1):
+                self.states[w.name] = (n.name, ("h", "c")[w.args[1] % 2])  # `hidden[-1]` is c
+            else:  # `(h, c)` passed on whole (another LSTM's initial state) or returned: both, by name
+                self.state_pairs[u.name] = (f"{u.name}{PAIR}h", f"{u.name}{PAIR}c")
+                self.states.update({f"{u.name}{PAIR}{s}": (n.name, s) for s in ("h", "c")})
 
     def piece_uses(self, n: fx.Node) -> None:
         """A cut into pieces (``x1, x2 = x.chunk(2, dim=1)``) read through indexing only: each piece
@@ -739,6 +774,9 @@ class Importer(Structure):
                 if self.tensor(a.name) is not None]
         if n.name in self.layout.notes:
             raise ValueError(self.layout.notes[n.name])
+        pairs = [a for a in tensor_nodes(list(n.args) + list(n.kwargs.values())) if a.name in self.state_pairs]
+        if pairs and not (n.op == "call_module" and isinstance(self.modules[n.target], RECURRENT)):
+            raise ValueError(f"reads an LSTM's (h, c) as a whole. {STATE_LAYOUT}")
         if n.op == "call_module":
             m = self.modules[n.target]
             container, _, attr = str(n.target).rpartition(".")
@@ -749,7 +787,7 @@ class Importer(Structure):
                 item, args = self.module_item(m, n, args)
             finally:
                 self.batch_second = False
-            self.check_inputs(args)
+            self.check_inputs(args[:1] if isinstance(m, RECURRENT) else args)  # a recurrent layer's initial states
             reads = [self.call(n)["memory" if isinstance(m, DECODERS) else "tgt"].name] \
                 if isinstance(m, (*DECODERS, nn.Transformer)) else []
             return Op(n.name, container, attr, item, args, str(n.target),
@@ -886,6 +924,8 @@ class Importer(Structure):
             item, args = self.transformer(m, self.mask_options(n)), [self.call(n)["src"].name]
         elif isinstance(m, nn.LayerNorm) and type(m) is not nn.LayerNorm:
             item = self.layer_norm(m, n)
+        elif type(m) in MODULES and isinstance(m, RECURRENT):
+            item, args = MODULES[type(m)](m), self.recurrent_inputs(n, m)
         elif type(m) in MODULES:
             item = MODULES[type(m)](m)
             if type(m) in SPATIAL_DROPOUTS and args and self.tensor(args[0]) is not None:
@@ -1385,6 +1425,15 @@ def written_as(text: str, to: str) -> str:
     return text if to == "yaml" else convert(text, to=to, fmt="yaml")
 
 
+def flat_outputs(value: Any) -> list[Any]:
+    """The tensors a model returns, in order, out of any nesting of tuples, lists and dicts."""
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in flat_outputs(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in flat_outputs(v)]
+    return [value] if isinstance(value, torch.Tensor) else []
+
+
 def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str = "float",
            masks: set[str] | frozenset[str] = frozenset(), left_out: tuple[str, ...] = ()) -> tuple[float, str]:
     """Resolve the spec (its ``expect:`` pins the model's parameter count), compile it with the model's
@@ -1408,10 +1457,16 @@ def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str
     x = example_input(model, input_shape, input_dtype)
     with torch.no_grad():
         a, b = mine(x), model.eval()(x)
-    a = list(a) if isinstance(a, tuple) else [a]
-    b = list(b) if isinstance(b, tuple) else [b]
+    a, b = flat_outputs(a), flat_outputs(b)
+    if len(a) != len(b):  # never compare the first outputs only: a dropped output is a wrong import, said so
+        raise BuildError(f"the imported spec computes {len(a)} output(s), the model returns {len(b)} tensor(s); hint: "
+                         "this is netspec import's fault (every tensor forward returns should be an output of the "
+                         "spec, or refused); --no-check writes the spec without this check")
     worst = 0.0
     for u, v in zip(a, b):
+        if u.shape != v.shape:
+            raise BuildError(f"the imported spec computes an output of shape {tuple(u.shape)} where the model returns "
+                             f"{tuple(v.shape)}")
         diff = float((u - v).abs().max())
         if diff > 1e-4 * max(1.0, float(v.abs().max())):
             raise BuildError(f"the imported spec computes something else: outputs differ by up to {diff:.3g}")
