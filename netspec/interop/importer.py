@@ -348,6 +348,8 @@ class Importer(Structure):
         inputs, ops, outputs = [], [], []
         self.nodes = {n.name: n for n in gm.graph.nodes}
         used: dict[str, int] = {}
+        first: dict[str, str] = {}  # a module (or parameter) used -> the fx node of its first use
+        holders: dict[int, tuple[str, str]] = {}  # id of a parameter -> (the fx node of its first use, its name there)
         alias: dict[str, str] = {}  # a node read through (a module's output indexed, `.contiguous()`) -> what it is
         skip: set[str] = set()  # nodes of no layer of their own (an LSTM's (h, c) tuple)
         sequences: dict[str, bool] = {}
@@ -413,6 +415,7 @@ class Importer(Structure):
                 unread |= {self.params[a.name] for a in tensor_nodes(list(n.args) + list(n.kwargs.values()))
                            if a.name in self.params}  # read, though not mapped
                 continue
+            op.calls = {re.sub(r"@\d+$", "", k): k for k in n.meta.get("nn_module_stack", {}) if re.search(r"@\d+$", k)}
             op.inputs = [alias.get(a, a) for a in op.inputs]
             op.reads = [alias.get(a, a) for a in op.reads]
             if n.name in sequences:
@@ -425,13 +428,19 @@ class Importer(Structure):
             op.states.update({p: out for p, (cut, out) in self.pieces.items() if cut == n.name})
             self.frozen(op)
             owner = op.module if op.module is not None else op.param
-            if owner is not None and (op.param is not None or
-                                      any(True for _ in self.modules[owner].parameters(recurse=False))):
+            if owner is not None and (op.param is not None or any(True for _ in self.modules[owner].parameters())):
                 used[owner] = used.get(owner, 0) + 1
-                if used[owner] == 2:
+                if used[owner] == 1:
+                    first[owner] = op.node
+                    self.tied_to(op, holders)
+                elif op.module is not None and op.composite is None and op.param is None:
+                    op.shares = first[owner]  # called again: `share:` the first call's layer (its module, its weights)
+                elif used[owner] == 2:
                     what = type(self.modules[owner]).__name__ if op.param is None else "Parameter"
-                    self.problems.append(Refusal(owner, "", what,
-                                                 "its weights are used twice (netspec layers own their weights)"))
+                    self.problems.append(Refusal(owner, source_line(n) or "", what, (
+                        "forward reads this parameter twice (netspec's learned-tensor layers own theirs)"
+                        if op.param is not None else "called twice, and netspec writes it as a group of layers, which "
+                        "share: (one layer's module applied again) cannot take") + "; hint: call it once"))
             ops.append(op)
         called = {op.module for op in ops if op.module} | unmapped
         consumed = {op.param for op in ops if op.param} | unread
@@ -447,6 +456,19 @@ class Importer(Structure):
                                              "forward, others never (netspec layers own all their weights)"))
         self.left_out = self.idle_modules(idle)
         return inputs, ops, outputs
+
+    def tied_to(self, op: Op, holders: dict[int, tuple[str, str]]) -> None:
+        """The parameters of ``op``'s module that an earlier layer's module holds too (GPT-2's ``self.head.weight =
+        self.wte.weight``): ``op.ties``, written as its ``tie:``; the others recorded in ``holders`` for later ops."""
+        if op.module is None:
+            if op.param is not None:
+                holders.setdefault(id(self.model.get_parameter(op.param)), (op.node, op.param.rpartition(".")[2]))
+            return
+        for pname, p in self.modules[op.module].named_parameters(recurse=False):
+            if id(p) in holders:
+                op.ties[pname] = holders[id(p)]
+            else:
+                holders[id(p)] = (op.node, pname)
 
     def frozen(self, op: Op) -> None:
         """A layer whose every weight is frozen (``requires_grad`` False: exported source freezes the layers a spec
