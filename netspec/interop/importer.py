@@ -59,7 +59,7 @@ import torch.nn.functional as F
 from netspec.api import analyze
 from netspec.api import compile as compile_spec
 from netspec.convert import convert, format_of
-from netspec.core.errors import BuildError, DataError, Location, Problem, UsageError
+from netspec.core.errors import BuildError, DataError, Location, NetspecError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
 from netspec.interop.layout import Layout, batch_second, permutation
 from netspec.interop.naming import numbered_from_one, snake, tidy_floats
@@ -151,12 +151,15 @@ from netspec.layers.sequence.permute import Permute
 from netspec.layers.sequence.sequence_pool import SequencePool
 from netspec.layers.structure.residual import Residual
 from netspec.layers.structure.sequential import Sequential
+from netspec.spec.model import MAX_DIM
 from netspec.layers.tensors.class_token import ClassToken
 from netspec.layers.tensors.layer_scale import LayerScale
 from netspec.layers.tensors.position_embedding import PositionEmbedding
 
 TORCHVISION_INPUT = [3, 224, 224]
 TRAINABLE = next(k for k in Layer.common_keys() if k == "trainable")  # a layer's option that freezes its weights
+SYMBOL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:=([0-9]{1,9}))?")  # a symbolic input size: `T`, or `T=50`
+SYMBOL_EXAMPLE = 32  # the size a symbolic input size is traced at unless given (`T=50`), then checked at 48 too
 MAX_INPUT_VALUES = 1 << 26  # values in one sample: the model runs on a random batch of two before anything is written
 
 
@@ -255,6 +258,7 @@ class Importer(Structure):
         self.left_out: list[str] = []  # modules forward never calls in eval mode (auxiliary heads): not in the spec
         self.layout = Layout()  # batch-second tensors: the transposes around batch_first=False layers (layout.py)
         self.batch_second = False  # the call being mapped is a batch_first=False layer given batch-second tensors
+        self.symbols: dict[int, str] = {}  # input axis -> its name, for a size given as a name (`--input T,4`)
 
     # --- trace and map -------------------------------------------------------------------------------
     def trace(self) -> fx.GraphModule:
@@ -331,6 +335,11 @@ class Importer(Structure):
             hint = ("give --input the per-sample shape forward expects (without the batch axis)" +
                     ("; --dtype long gives token ids" if self.input_dtype == "float" and
                      any(isinstance(m, nn.Embedding) for m in self.modules.values()) else ""))
+        if self.symbols:  # traced at an example size: the model may need another, or a fixed one
+            at = ", ".join(f"{name}={self.input_shape[k]}" for k, name in self.symbols.items())
+            fixed = ",".join(str(size) for size in self.input_shape)
+            hint += (f"; the symbolic sizes were traced at {at}: give the size forward expects, as a number "
+                     f"(--input {fixed} with it) or a name's example size ({next(iter(self.symbols.values()))}=SIZE)")
         return ModelCodeError(problems=[Problem(message, Location(*frame, 1) if frame else None, hint=hint)])
 
     def parameter(self, full: str) -> torch.Tensor:
@@ -1344,15 +1353,15 @@ class Importer(Structure):
                                 + (f"; {self.left_out_note()}" if self.left_out else "")}
         if self.blocks:
             spec["blocks"] = self.blocks
-        spec["input"] = list(self.input_shape) if self.input_dtype == "float" else \
-            {"shape": list(self.input_shape), "dtype": self.input_dtype}
+        written = [self.symbols.get(k, size) for k, size in enumerate(self.input_shape)]  # `T`, not its traced 32
+        spec["input"] = written if self.input_dtype == "float" else {"shape": written, "dtype": self.input_dtype}
         spec["layers"] = layers
         if len(outputs) > 1:
             spec["outputs"] = [names[o] for o in outputs]
         with torch.no_grad():
             out = self.model(example_input(self.model, self.input_shape, self.input_dtype))  # batch 2, as traced
         spec["expect"] = {"params": sum(p.numel() for p in self.model.parameters()) - self.left_out_params()}
-        if isinstance(out, torch.Tensor):
+        if isinstance(out, torch.Tensor) and not self.symbols:  # with a symbolic size, at the traced size only
             spec["expect"]["output_shape"] = list(out.shape[1:])
         return spec
 
@@ -1386,7 +1395,9 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
         NotImportable: parts of the model netspec cannot express (all of them, located).
         BuildError: the spec does not compute what the model does.
     """
+    symbols: dict[int, str] = {}
     if input_shape is not None:
+        input_shape, symbols = symbolic_sizes(list(input_shape))
         check_input_shape(list(input_shape))  # before the model is built
     model = standalone(load_model(source) if isinstance(source, str) else source)
     if input_dtype not in ("float", "long"):
@@ -1401,6 +1412,7 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
         name = snake(label.rpartition(":")[2]) if isinstance(source, str) else snake(type(source).__name__)
         name = re.sub(r"\W", "_", name) or "imported"
     importer = Importer(model, list(input_shape), name, input_dtype)
+    importer.symbols = symbols
     raw = tidy_floats(importer.spec())
     text = f"# {type(model).__name__} from {label}, written by `netspec import`.\n" + \
         (f"# Note: {importer.left_out_note()}.\n" if importer.left_out else "") + to_yaml(raw)
@@ -1409,8 +1421,41 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
                     note=importer.left_out_note() if importer.left_out else "")
     if check:
         done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype, importer.mask_buffers,
-                                             tuple(importer.left_out))
+                                             tuple(importer.left_out), symbols)
     return done
+
+
+def symbolic_sizes(shape: list[Any]) -> tuple[list[Any], dict[int, str]]:
+    """An input shape whose sizes may be names (``T``, or ``T=50``: a sequence of any length, a ``3,H,W`` image of
+    any size): the shape the model is traced at (a name's size, else :data:`SYMBOL_EXAMPLE`), and each named
+    axis -> its name, which the spec's input is written with.
+
+    Raises:
+        UsageError: a size that is neither a whole number nor a name (with an optional ``=size``)."""
+    traced: list[Any] = []
+    names: dict[int, str] = {}
+    for k, size in enumerate(shape):
+        if not isinstance(size, str):
+            traced.append(size)
+            continue
+        found = SYMBOL.fullmatch(size.strip())
+        if found is None:
+            raise UsageError(f"input shape {shape}: size {k + 1} is {size!r}; expected a whole number ≥ 1 or a name for "
+                             "a size of any value (T, or T=50 to trace the model at 50), e.g. T,16 or 3,H,W")
+        names[k] = found.group(1)
+        traced.append(int(found.group(2)) if found.group(2) else SYMBOL_EXAMPLE)
+    seen: dict[str, int] = {}
+    for k, name in names.items():  # one name is one size: `S=8,S=9` says two
+        if seen.setdefault(name, traced[k]) != traced[k]:
+            raise UsageError(f"input shape {shape}: '{name}' is given two sizes, {seen[name]} and {traced[k]}")
+    return traced, names
+
+
+def other_sizes(shape: list[int], names: dict[int, str]) -> list[int] | None:
+    """``shape`` with each named size about half as large again (32 -> 48, 1 -> 2): the second size the import is
+    checked at, so that a spec that holds at the traced size only is refused; None when that is too large to run."""
+    other = [size + max(1, size // 2) if k in names else size for k, size in enumerate(shape)]
+    return other if math.prod(other) <= MAX_INPUT_VALUES and max(other) <= MAX_DIM else None
 
 
 def check_input_shape(shape: list[Any]) -> None:
@@ -1457,12 +1502,24 @@ def flat_outputs(value: Any) -> list[Any]:
 
 
 def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str = "float",
-           masks: set[str] | frozenset[str] = frozenset(), left_out: tuple[str, ...] = ()) -> tuple[float, str]:
+           masks: set[str] | frozenset[str] = frozenset(), left_out: tuple[str, ...] = (),
+           symbols: dict[int, str] | None = None) -> tuple[float, str]:
     """Resolve the spec (its ``expect:`` pins the model's parameter count), compile it with the model's
     own state dict (less the buffers that hold masks, ``masks``: the spec's attention is causal instead, and
     the tensors of the modules ``left_out``: never called in eval mode) and compare outputs on random inputs;
-    the largest difference and the load summary."""
-    graph = analyze(text)
+    the largest difference and the load summary. With ``symbols`` (input axes written as names) the outputs are
+    compared at a second size of each too (:func:`other_sizes`): a size the trace kept refuses the import."""
+    symbols = symbols or {}
+    named = ", ".join(dict.fromkeys(symbols.values()))
+    fixed = ",".join(str(size) for size in input_shape)
+    try:
+        graph = analyze(text)
+    except NetspecError as exc:
+        if not symbols:
+            raise
+        raise BuildError(f"with {named} symbolic, the imported spec does not hold: {first_paragraph(str(exc))}; "
+                         f"hint: part of the model needs the size it was traced at (a layer whose width depends on it, a "
+                         f"reshape to it); give it as a number, --input {fixed}") from None
     net = graph.network(None)
     want = sum(p.numel() for name, p in model.named_parameters()
                if not any(name.startswith(path + ".") for path in left_out))
@@ -1476,6 +1533,32 @@ def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str
         raise BuildError(f"the imported spec does not take the model's own state dict: {exc}".rsplit("\nrefused", 1)[0]
                          + "\n    hint: this is netspec import's fault (its names should spell the model's); "
                          "--no-check writes the spec without this check") from None
+    worst = compare(mine, model, input_shape, input_dtype)
+    other = other_sizes(input_shape, symbols) if symbols else None
+    if other is not None:
+        at = ", ".join(f"{symbols[k]}={other[k]}" for k in symbols)
+        try:
+            with torch.no_grad():
+                model.eval()(example_input(model, other, input_dtype))
+        except Exception as exc:
+            raise UsageError(f"--input: the model does not run at {at} ({type(exc).__name__}: "
+                             f"{first_paragraph(str(exc))}), so {named} is no size of any value; give it as a number, "
+                             f"--input {fixed}") from None
+        try:
+            worst = max(worst, compare(mine, model, other, input_dtype))
+        except (BuildError, RuntimeError) as exc:
+            raise BuildError(f"the imported spec computes the model's outputs at the traced size, not at {at} "
+                             f"({first_paragraph(str(exc))}): the trace kept a size; hint: give {named} as a number, "
+                             f"--input {fixed}") from None
+    return worst, mine.netspec_weights.summary() if weights else "the model holds no tensors"
+
+
+def compare(mine: nn.Module, model: nn.Module, input_shape: list[int], input_dtype: str) -> float:
+    """The largest difference between the spec's module's outputs and the model's on a random input of
+    ``input_shape``, every tensor the model returns compared.
+
+    Raises:
+        BuildError: they differ (in number, shape or value)."""
     x = example_input(model, input_shape, input_dtype)
     with torch.no_grad():
         a, b = mine(x), model.eval()(x)
@@ -1493,4 +1576,4 @@ def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str
         if diff > 1e-4 * max(1.0, float(v.abs().max())):
             raise BuildError(f"the imported spec computes something else: outputs differ by up to {diff:.3g}")
         worst = max(worst, diff)
-    return worst, mine.netspec_weights.summary() if weights else "the model holds no tensors"
+    return worst
