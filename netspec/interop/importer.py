@@ -61,7 +61,7 @@ from netspec.api import compile as compile_spec
 from netspec.convert import convert, format_of
 from netspec.core.errors import BuildError, DataError, Location, NetspecError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
-from netspec.interop.layout import Layout, batch_second, permutation
+from netspec.interop.layout import Layout, batch_second, is_swap, permutation
 from netspec.interop.naming import numbered_from_one, snake, tidy_floats
 from netspec.interop.structure import MEMORY, Op, Structure, repeats, running_concatenations, tensor_nodes
 from netspec.interop.torch_table import (
@@ -248,6 +248,7 @@ class Importer(Structure):
         self.params: dict[str, str] = {}  # fx node (a get_attr, or an expand of one) -> the parameter's full name
         self.states: dict[str, tuple[str, str]] = {}  # fx node -> (its recurrent module's node, h or c)
         self.state_pairs: dict[str, tuple[str, str]] = {}  # an LSTM's (h, c) tuple used whole -> its two states' keys
+        self.state_views: set[str] = set()  # fx nodes of `h.transpose(0, 1)`: netspec's layout of the state, no layer
         self.notes: dict[str, str] = {}  # fx node of a module -> why the way forward reads it is not importable
         self.merges: dict[str, str] = {}  # fx node of a bidirectional layer -> how forward merges h[-2] and h[-1]
         self.folded: set[str] = set()  # fx nodes of pools to one position whose squeeze was folded into them
@@ -377,6 +378,10 @@ class Importer(Structure):
                 self.final_merge(n, alias, skip)
             elif n.op == "call_module" and isinstance(self.modules.get(str(n.target)), nn.MultiheadAttention):
                 self.attention_uses(n, alias)
+            elif len(n.args) > 0 and isinstance(n.args[0], fx.Node) and n.args[0].name in self.states and \
+                    is_swap(n, self.values.get(n.args[0].name)):
+                alias[n.name] = n.args[0].name  # `h.transpose(0, 1)`: the state in netspec's layout, the layer's h
+                self.state_views.add(n.name)
             elif n.op in ("call_function", "call_method") and n.target in CUTS:
                 self.piece_uses(n)
             elif self.pool_to_one(n) is not None:
@@ -385,7 +390,7 @@ class Importer(Structure):
                     isinstance(self.values.get(n.name), tuple):
                 self.max_uses(n, alias)
         self.mask_nodes(gm)
-        self.layout = batch_second(gm, self.modules, self.values, self.masks)
+        self.layout = batch_second(gm, self.modules, self.values, self.masks | self.state_views)
         for n in gm.graph.nodes:
             stack = [re.sub(r"@\d+$", "", k) for k in n.meta.get("nn_module_stack", {})]
             if n.op == "placeholder":
@@ -395,7 +400,7 @@ class Importer(Structure):
                 if n.name in self.layout.notes:
                     self.problems.append(Refusal("", "", "output", self.layout.notes[n.name]))
                 outputs = [alias.get(a.name, a.name) for a in tensor_nodes(n.args[0])]
-                for o in outputs:
+                for o in (a.name for a in tensor_nodes(n.args[0])):  # h.transpose(0, 1) is no refusal: netspec's h
                     if o in self.states or o in self.state_pairs:
                         what = self.states[o][1] if o in self.states else "(h, c)"
                         self.problems.append(Refusal("", source_line(self.nodes[o]) or "", f"returns {what}",
@@ -1356,7 +1361,7 @@ class Importer(Structure):
         written = [self.symbols.get(k, size) for k, size in enumerate(self.input_shape)]  # `T`, not its traced 32
         spec["input"] = written if self.input_dtype == "float" else {"shape": written, "dtype": self.input_dtype}
         spec["layers"] = layers
-        if len(outputs) > 1:
+        if len(outputs) > 1 or any(o in self.states for o in outputs):  # a state (`lstm:h`) is no last layer's output
             spec["outputs"] = [names[o] for o in outputs]
         with torch.no_grad():
             out = self.model(example_input(self.model, self.input_shape, self.input_dtype))  # batch 2, as traced

@@ -167,3 +167,33 @@ def test_the_check_counts_every_tensor_the_model_returns():
         "    name: rnn\n"
     with pytest.raises(BuildError, match=r"computes 1 output\(s\), the model returns 2 tensor\(s\)"):
         verify(spec, model, [5, 4])
+
+
+class BatchFirstState(nn.Module):
+    """The state made batch-first, ``(batch, layers·directions, units)``: netspec's own layout of it."""
+
+    def __init__(self, cell: type, how: str) -> None:
+        super().__init__()
+        self.how = how
+        self.rnn = cell(4, 8, num_layers=2, bidirectional=True, batch_first=True)
+        self.fc = nn.Linear(2 * 2 * 8, 3)
+
+    def forward(self, x: torch.Tensor):
+        out, state = self.rnn(x)
+        h = state[0] if isinstance(self.rnn, nn.LSTM) else state
+        if self.how == "returned":
+            return out, h.transpose(0, 1)
+        if self.how == "permute reshape":
+            return self.fc(h.permute(1, 0, 2).reshape(x.size(0), -1))
+        return self.fc(h.transpose(0, 1).contiguous().view(x.size(0), -1))  # "view"
+
+
+@pytest.mark.parametrize("cell", [nn.LSTM, nn.GRU])
+@pytest.mark.parametrize("how", ["returned", "permute reshape", "view"])
+def test_the_state_transposed_batch_first_is_the_layers_h(cell, how):
+    model = BatchFirstState(cell, how)
+    if how == "returned":
+        del model.fc  # not called: no parameters of the model left out
+    done = import_model(model, [5, 4])
+    assert "rnn:h" in done.text, done.text
+    same_outputs(done.text, model, sample([5, 4]))
