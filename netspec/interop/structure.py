@@ -167,11 +167,18 @@ class Structure:
                 item = map_leaves(item, lambda v: names[unit.reads[0]] if v == MEMORY else v)
             if unit.composite is not None:
                 self.classes[id(item)] = unit.composite  # one block, when used more than once
-            if unit.shares is not None:  # the module called again: that layer's, by the name it has here
-                item["share"] = names[unit.shares]
+            # names relative to the op's group when it holds them (`share: fc` in a block used three times: one
+            # definition), else from the network's top (`share: encoder.dense_1`)
+            scope = prefix.rstrip(".").rpartition(".")[0]
+
+            def named(node: str) -> str:
+                full = names[node]
+                return full[len(scope) + 1:] if scope and full.startswith(scope + ".") else full
+
+            if unit.shares is not None:  # the module called again: that layer's
+                item["share"] = named(unit.shares)
             if unit.ties:  # a parameter that is another module's: `tie: {weight: wte}` (or `wte.weight`)
-                item["tie"] = {p: names[node] if tp == p else f"{names[node]}.{tp}"
-                               for p, (node, tp) in unit.ties.items()}
+                item["tie"] = {p: named(node) if tp == p else f"{named(node)}.{tp}" for p, (node, tp) in unit.ties.items()}
             return item
         item = self.structured(unit, names, prefix)
         if item is None:

@@ -166,3 +166,33 @@ def test_what_share_cannot_express_is_refused_with_the_reason(model, why):
     with pytest.raises(NotImportable) as err:
         import_model(model(), [5, 8])
     assert why in str(err.value) and "hint:" in str(err.value), str(err.value)
+
+
+class CallsItsLayerTwice(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.fc(torch.relu(self.fc(x)))
+
+
+class Stack(nn.Module):
+    """Three blocks, each calling its own layer twice: one block definition whose second layer shares its first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.Sequential(CallsItsLayerTwice(), CallsItsLayerTwice(), CallsItsLayerTwice())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks(x)
+
+
+def test_sharing_inside_a_repeated_block_names_the_blocks_own_layer():
+    model = Stack()
+    done = import_model(model, [6])
+    (block,) = done.spec["blocks"].values()
+    assert [i.get("share") for i in block["layers"] if "dense" in i] == [None, "fc"], done.text
+    # three blocks of one 6×6 linear layer each: 3·(36 + 6) = 126, torch's count of the model
+    assert done.params == 126 == sum(p.numel() for p in model.parameters())
+    same_function(done.text, model, sample([6]))
