@@ -6,9 +6,11 @@ the initializers become a state dict under those names (:attr:`OnnxImport.state`
 and loads it by name. Mapped directly: Conv (1-d, 2-d), Gemm and MatMul (+ Add of a bias),
 BatchNormalization, MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool, ReduceMean and ReduceMax over
 the positions (global pools, keepdims as a reshape to size 1 after them) or the steps of a sequence
-(``sequence_pool``), Flatten, Reshape to a constant shape, Squeeze/Unsqueeze of axes after the batch, Add, Sub,
-Mul, Concat, Dropout, Identity and the activations of the activation table (Relu, Sigmoid, Tanh, Softmax,
-LeakyRelu, Elu, Gelu, Clip to [0, 6] as ReLU6, ...); constants and their casts are folded. ``auto_pad``
+(``sequence_pool``), LayerNormalization, Flatten, Reshape to a constant shape (or one computed from the input's
+shape: ``x.view(x.size(0), -1)`` written with a dynamic batch, Shape, Gather, Unsqueeze, Concat folded), Squeeze/
+Unsqueeze of axes after the batch, Transpose keeping the batch first, Add, Sub, Mul, Concat, Dropout, Identity and
+the activations of the activation table (Relu, Sigmoid, Tanh, Softmax, LeakyRelu, Elu, Gelu, Clip to [0, 6] as
+ReLU6, ...); constants and their casts are folded. ``auto_pad``
 (SAME_UPPER, SAME_LOWER, VALID) is read as pads from the input's size (:func:`auto_pads`). Any other
 node, or a mapped node with an option netspec lacks (asymmetric padding, a computed shape), is listed
 by node name and op type (root causes only: not the nodes reading its output), and nothing is written.
@@ -49,15 +51,20 @@ from netspec.layers.merge.multiply import Multiply
 from netspec.layers.merge.subtract import Subtract
 from netspec.layers.norm.batchnorm1d import BatchNorm1d
 from netspec.layers.norm.batchnorm2d import BatchNorm2d
+from netspec.layers.norm.layernorm import LayerNorm
 from netspec.layers.pool.adaptive_avg_pool1d import AdaptiveAvgPool1d
 from netspec.layers.pool.adaptive_avg_pool2d import AdaptiveAvgPool2d
 from netspec.layers.pool.avg_pool2d import AvgPool2d
 from netspec.layers.pool.global_avg_pool import GlobalAvgPool
 from netspec.layers.pool.global_max_pool import GlobalMaxPool
 from netspec.layers.pool.max_pool2d import MaxPool2d
+from netspec.layers.sequence.permute import Permute
 from netspec.layers.sequence.sequence_pool import SequencePool
 
 REDUCTIONS = {"ReduceMean": "mean", "ReduceMax": "max"}  # ONNX reductions -> the pools' modes
+# operators on sizes, folded to constants where their inputs are (Shape always: the sizes the file gives)
+SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Mul", "Add", "Sub", "Div", "Identity"}
+BATCH, UNKNOWN = -(1 << 40), -(1 << 41)  # in a folded shape: the batch size, and a size the file does not fix
 # ONNX activation operators -> the torch module the activation table knows them by (options: defaults)
 ACTIVATION_OPS: dict[str, type] = {
     "Relu": nn.ReLU, "Sigmoid": nn.Sigmoid, "Tanh": nn.Tanh, "Softmax": nn.Softmax, "LogSoftmax": nn.LogSoftmax,
@@ -293,6 +300,10 @@ class OnnxImporter:
             value = self.consts[self.tensor(node.input[0])]
             self.consts[node.output[0]] = value.astype(onnx.helper.tensor_dtype_to_np_dtype(a["to"]))
             return
+        if op in SHAPE_OPS and (op == "Shape" or (node.input and all(self.tensor(t) in self.consts
+                                                                      for t in node.input if t))):
+            self.fold(node, a)  # a size computed from a shape (`x.view(x.size(0), -1)`): a constant, the batch marked
+            return
         if op == "Constant":
             import onnx.numpy_helper
 
@@ -322,6 +333,13 @@ class OnnxImporter:
             self.reduce(node, a, data)
         elif op in ("Squeeze", "Unsqueeze"):
             self.squeeze(node, a, data)
+        elif op == "LayerNormalization":
+            self.layer_norm(node, a, data)
+        elif op == "Transpose":
+            perm = [int(p) for p in a.get("perm", [])]
+            if not perm or perm[0] != 0:
+                raise ValueError(f"a transpose {perm} that moves the batch axis (netspec permutes each sample)")
+            self.add(node, {Permute.KIND: {"dims": [p - 1 for p in perm[1:]]}}, data)
         elif op == "Sub":
             if len(data) != 2 or len(node.input) != 2:
                 raise ValueError("an operand is a constant (netspec subtracts tensors)")
@@ -547,6 +565,62 @@ class OnnxImporter:
         kind = MaxPool2d.KIND if node.op_type == "MaxPool" else AvgPool2d.KIND
         self.add(node, {kind: item}, [node.input[0]])
 
+    def fold(self, node: Any, a: dict[str, Any]) -> None:
+        """Shape and the arithmetic of sizes torch writes around a reshape (``x.view(x.size(0), -1)``: Shape, Gather,
+        Unsqueeze, Concat), computed here as constants: the batch size (symbolic) as :data:`BATCH`, a size the file
+        does not fix as :data:`UNKNOWN`, which a reshape refuses (:meth:`reshape`)."""
+        op = node.op_type
+        if op == "Shape":
+            sizes = self.shapes.get(self.tensor(node.input[0]))
+            if sizes is None:
+                raise ValueError("the shape of a tensor whose shape the file does not give")
+            value = np.array([BATCH if k == 0 else UNKNOWN if d is None else d for k, d in enumerate(sizes)],
+                             dtype=np.int64)
+            start, end = a.get("start", 0), a.get("end", None)
+            self.consts[node.output[0]] = value[start:end]
+            return
+        ins = [self.consts[self.tensor(t)] if t else None for t in node.input]
+        marked = any(v is not None and np.issubdtype(v.dtype, np.integer) and
+                     bool(np.isin(v, (BATCH, UNKNOWN)).any()) for v in ins)
+        if op == "Gather":
+            value = np.take(ins[0], ins[1].astype(np.int64), axis=int(a.get("axis", 0)))
+        elif op == "Unsqueeze":
+            axes = self.axes(node, a) or []
+            value = ins[0]
+            for ax in sorted(d % (value.ndim + len(axes)) for d in axes):
+                value = np.expand_dims(value, ax)
+        elif op == "Squeeze":
+            axes = self.axes(node, a)
+            value = np.squeeze(ins[0], axis=None if axes is None else tuple(axes))
+        elif op == "Concat":
+            value = np.concatenate([v for v in ins if v is not None], axis=int(a.get("axis", 0)))
+        elif marked:  # arithmetic on the batch size, or on a size the file does not fix
+            raise ValueError("computes with a size the file does not fix (the batch, or a symbolic size)")
+        else:
+            value = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract, "Div": np.floor_divide}[op](ins[0], ins[1]) \
+                if op in ("Mul", "Add", "Sub", "Div") else ins[0]  # Identity
+        self.consts[node.output[0]] = np.asarray(value)
+
+    def layer_norm(self, node: Any, a: dict[str, Any], data: list[str]) -> None:
+        """LayerNormalization (opset 17, as torch writes ``nn.LayerNorm``): over the axes from ``axis`` to the last,
+        with the scale and bias as its weight and bias."""
+        rank = self.rank(data[0]) if len(data) == 1 else None
+        axis = int(a.get("axis", -1))
+        if rank is None:
+            raise ValueError("layer normalization of a tensor of unknown rank")
+        axes = rank - axis % rank
+        if axis % rank == 0:
+            raise ValueError("layer normalization over the batch axis (netspec normalizes each sample)")
+        scale, bias = self.const(node, 1), self.const(node, 2)
+        if scale is None:
+            raise ValueError("a scale that is not an initializer")
+        item: dict[str, Any] = {**({"axes": axes} if axes != 1 else {}),
+                                **({"eps": float(np.float32(a["epsilon"]))} if "epsilon" in a and
+                                   abs(a["epsilon"] - 1e-5) > 1e-12 else {})}
+        if bias is None:
+            raise ValueError("layer normalization with a scale and no bias (netspec's has both or neither)")
+        self.add(node, {LayerNorm.KIND: item}, data, {"weight": scale, "bias": bias})
+
     def axes(self, node: Any, a: dict[str, Any]) -> list[int] | None:
         """A Reduce*'s or Squeeze's axes: the attribute (opset < 18, < 13 for Squeeze) or the constant second
         input; None when it gives none (every axis)."""
@@ -623,6 +697,11 @@ class OnnxImporter:
         if target is None:
             raise ValueError("reshape to a computed shape (export with a fixed shape, or flatten)")
         dims = [int(d) for d in target.reshape(-1)]
+        if dims and dims[0] == BATCH:
+            dims[0] = 0  # the batch size read from the input's shape: the batch stays
+        if UNKNOWN in dims or BATCH in dims:
+            raise ValueError("reshape to a size the file does not fix (a symbolic size, or the batch elsewhere than "
+                             "first)")
         if not dims or dims[0] not in (0, -1) and dims[0] < 1:
             raise ValueError(f"reshape to {dims}")
         rest = dims[1:]

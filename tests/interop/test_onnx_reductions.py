@@ -167,3 +167,46 @@ def test_other_axes_are_refused_naming_them(tmp_path):
         import_onnx(path)
     assert "ReduceMean" in str(err.value) and "a mean over axes [1] of a rank-4 tensor" in str(err.value), \
         str(err.value)
+
+
+class ViewsAndNorms(nn.Module):
+    """What torch writes with a dynamic batch: ``x.view(x.size(0), -1)`` as Shape, Gather, Unsqueeze, Concat and
+    Reshape; ``transpose(1, 2)`` as Transpose; ``nn.LayerNorm`` (opset 17) as LayerNormalization, over one axis or
+    two."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.ln = nn.LayerNorm(4)
+        self.ln2 = nn.LayerNorm([16, 4], eps=1e-6)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)  # (N, 4, 8, 8)
+        y = y.view(y.size(0), -1)
+        y = y.reshape(y.size(0), 4, 64).transpose(1, 2)  # (N, 64, 4)
+        y = self.ln(y.flatten(1).view(x.size(0), -1, 4))
+        return self.fc(self.ln2(y.reshape(x.size(0), 4, 16, 4)))
+
+
+def test_sizes_read_from_the_shape_transposes_and_layer_norms_import(tmp_path):
+    model = ViewsAndNorms().eval()
+    path = tmp_path / "views.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, torch.randn(1, 3, 10, 10), str(path), dynamo=False, input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "batch"}}, opset_version=17)
+    assert {"Shape", "Gather", "Transpose", "LayerNormalization"} <= ops_in(path), ops_in(path)
+    imported_computes_onnxruntimes_outputs(model, (3, 10, 10), path)
+
+
+def test_a_transpose_of_the_batch_is_refused(tmp_path):
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Transpose", ["x"], ["y"], name="swap", perm=[1, 0, 2])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 2, 4])])
+    path = tmp_path / "swap.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    with pytest.raises(NotImportable, match=r"a transpose \[1, 0, 2\] that moves the batch axis"):
+        import_onnx(path)
