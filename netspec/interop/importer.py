@@ -11,8 +11,11 @@ the module tree gives the groups (a container's dataflow read as a chain, a resi
 ``f(x) + g(x)`` with a trailing activation, parallel branches merged at the end, or failing those a
 group whose layers name their inputs with ``from:``). Containers of one class and one structure become
 a block definition, what differs between them its parameters; a run of identical instances is a
-``repeat``. Whatever cannot be mapped (a module netspec has no kind for, a shape computation, a weight
-used twice) is listed by its place in the model, and nothing is written.
+``repeat``. A module forward calls again is its first call's layer applied again (``share:``, a container called
+again a group of its own), a parameter two modules hold the later layer's ``tie:``. Whatever cannot be mapped (a
+module netspec has no kind for, a shape computation, a recurrent state in PyTorch's layout) is listed by its place
+in the model, and nothing is written. An input size given as a name (``--input T,16``) is traced at an example size
+and written as the name (:func:`symbolic_sizes`), the spec checked at a second size too.
 
 Names follow the model's: attributes keep theirs, the children of an ``nn.Sequential``/``nn.ModuleList``
 are numbered by index (``features.0`` is ``conv2d_1``, ``layer1.0`` is ``basic_block_1``), which the
