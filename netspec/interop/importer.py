@@ -362,6 +362,7 @@ class Importer(Structure):
         self.nodes = {n.name: n for n in gm.graph.nodes}
         used: dict[str, int] = {}
         first: dict[str, str] = {}  # a module (or parameter) used -> the fx node of its first use
+        firsts: dict[str, dict[str, Any]] = {}  # ... and the layer item it was mapped to
         holders: dict[int, tuple[str, str]] = {}  # id of a parameter -> (the fx node of its first use, its name there)
         alias: dict[str, str] = {}  # a node read through (a module's output indexed, `.contiguous()`) -> what it is
         skip: set[str] = set()  # nodes of no layer of their own (an LSTM's (h, c) tuple)
@@ -448,10 +449,17 @@ class Importer(Structure):
             if owner is not None and (op.param is not None or any(True for _ in self.modules[owner].parameters())):
                 used[owner] = used.get(owner, 0) + 1
                 if used[owner] == 1:
-                    first[owner] = op.node
+                    first[owner], firsts[owner] = op.node, op.item
                     self.tied_to(op, holders)
-                elif op.module is not None and op.composite is None and op.param is None:
+                elif op.module is not None and op.composite is None and op.param is None and \
+                        op.item == firsts[owner]:
                     op.shares = first[owner]  # called again: `share:` the first call's layer (its module, its weights)
+                elif op.module is not None and op.composite is None and op.param is None:
+                    self.problems.append(Refusal(owner, source_line(n) or "", type(self.modules[owner]).__name__,
+                                                 f"called again as {flow(op.item)}, first as {flow(firsts[owner])} "
+                                                 "(a layer that "
+                                                 "shares another's weights runs as that layer, share:); hint: read "
+                                                 "its outputs alike at every call"))
                 elif used[owner] == 2:
                     what = type(self.modules[owner]).__name__ if op.param is None else "Parameter"
                     self.problems.append(Refusal(owner, source_line(n) or "", what, (
@@ -1498,6 +1506,13 @@ def output_format(output: str | None) -> str:
 def written_as(text: str, to: str) -> str:
     """The imported spec (YAML ``text``) in format ``to`` (the DSL: converted, and read back as the same spec)."""
     return text if to == "yaml" else convert(text, to=to, fmt="yaml")
+
+
+def flow(item: dict[str, Any]) -> str:
+    """A layer item as a message shows it: ``lstm {units: 4, return_sequences: true}``."""
+    kind, options = next(iter(item.items()))
+    shown = ", ".join(f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in (options or {}).items())
+    return f"{kind} {{{shown}}}"
 
 
 def flat_outputs(value: Any) -> list[Any]:

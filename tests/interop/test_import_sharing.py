@@ -196,3 +196,32 @@ def test_sharing_inside_a_repeated_block_names_the_blocks_own_layer():
     # three blocks of one 6×6 linear layer each: 3·(36 + 6) = 126, torch's count of the model
     assert done.params == 126 == sum(p.numel() for p in model.parameters())
     same_function(done.text, model, sample([6]))
+
+
+class RecurrentTwice(nn.Module):
+    """One LSTM over its own output: every step read at both calls (shared), or the last step at the second."""
+
+    def __init__(self, last: bool) -> None:
+        super().__init__()
+        self.last = last
+        self.lstm = nn.LSTM(4, 4, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, _ = self.lstm(x)
+        b, _ = self.lstm(a)
+        return b[:, -1] if self.last else b
+
+
+def test_a_recurrent_layer_applied_to_its_own_output_shares_its_weights():
+    model = RecurrentTwice(last=False)
+    done = import_model(model, [5, 4])
+    assert [i.get("share") for i in done.spec["layers"]] == [None, "lstm"], done.text
+    same_function(done.text, model, sample([5, 4]))
+
+
+def test_a_module_whose_calls_read_it_differently_is_refused_naming_both():
+    """A shared layer runs as the layer it shares: its second call cannot return the last step alone."""
+    with pytest.raises(NotImportable) as err:
+        import_model(RecurrentTwice(last=True), [5, 4])
+    assert "called again as lstm {units: 4}, first as lstm {units: 4, return_sequences: true}" in str(err.value), \
+        str(err.value)
