@@ -786,10 +786,15 @@ def verify_onnx(done: OnnxImport, model: Any) -> None:
     with torch.no_grad():
         out = mine(x)
     ours = list(out) if isinstance(out, tuple) else [out]
+    if len(ours) != len(theirs):  # every output compared, never the first alone
+        raise BuildError(f"the imported spec computes {len(ours)} output(s), the ONNX graph {len(theirs)}")
     worst = 0.0
     for u, v in zip(ours, theirs):
+        if u.shape != v.shape:
+            raise BuildError(f"the imported spec computes an output of shape {tuple(u.shape)} where onnxruntime "
+                             f"computes {tuple(v.shape)}")
         diff = float((u - v).abs().max())
-        if u.shape != v.shape or diff > 1e-4 * max(1.0, float(v.abs().max())):
+        if diff > 1e-4 * max(1.0, float(v.abs().max())):
             raise BuildError("the imported spec computes something else than onnxruntime: outputs differ by "
                              f"{diff:.3g}")
         worst = max(worst, diff)

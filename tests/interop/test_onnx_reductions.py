@@ -210,3 +210,21 @@ def test_a_transpose_of_the_batch_is_refused(tmp_path):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
     with pytest.raises(NotImportable, match=r"a transpose \[1, 0, 2\] that moves the batch axis"):
         import_onnx(path)
+
+
+def test_the_check_compares_every_output_of_the_graph(tmp_path):
+    """A spec with fewer outputs than the ONNX graph is an error of the check (it compared the first and passed)."""
+    from onnx import TensorProto, helper
+
+    from netspec.core.errors import BuildError
+    from netspec.interop.onnx_import import OnnxImport, verify_onnx
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["a"], name="relu"),
+                               helper.make_node("Sigmoid", ["x"], ["b"], name="sigmoid")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                              [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 4]),
+                               helper.make_tensor_value_info("b", TensorProto.FLOAT, ["N", 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    text = "netspec: 1\nname: g\ninput: [4]\nlayers:\n  - relu: {}\n    name: relu\n"
+    with pytest.raises(BuildError, match=r"computes 1 output\(s\), the ONNX graph 2"):
+        verify_onnx(OnnxImport(text, {}, {}, 0), model)
