@@ -404,6 +404,11 @@ class Importer(Structure):
                 if n.name in self.layout.notes:
                     self.problems.append(Refusal("", "", "output", self.layout.notes[n.name]))
                 outputs = [alias.get(a.name, a.name) for a in tensor_nodes(n.args[0])]
+                twice = sorted({o for o in outputs if outputs.count(o) > 1})
+                if twice:  # a spec names each output once: the model's second copy would be dropped
+                    self.problems.append(Refusal("", source_line(n) or "", "output",
+                                                 f"returns the same tensor more than once ({', '.join(twice)}); a "
+                                                 "spec's outputs are distinct tensors; hint: return it once"))
                 for o in (a.name for a in tensor_nodes(n.args[0])):  # h.transpose(0, 1) is no refusal: netspec's h
                     if o in self.states or o in self.state_pairs:
                         what = self.states[o][1] if o in self.states else "(h, c)"

@@ -197,3 +197,19 @@ def test_the_state_transposed_batch_first_is_the_layers_h(cell, how):
     done = import_model(model, [5, 4])
     assert "rnn:h" in done.text, done.text
     same_outputs(done.text, model, sample([5, 4]))
+
+
+class SameTwice(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor):
+        y = self.fc(x)
+        return y, y
+
+
+def test_a_tensor_returned_twice_is_refused_not_dropped():
+    """The spec would list it once and return one tensor where the model returns two."""
+    with pytest.raises(NotImportable, match="returns the same tensor more than once"):
+        import_model(SameTwice(), [4])
