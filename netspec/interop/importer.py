@@ -1554,8 +1554,11 @@ def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str
     if net.params != want:
         raise BuildError(f"the imported spec has {net.params} parameters, the model {want}")
     try:
+        first: dict[int, str] = {}
+        aliases = [name for name, m in model.named_modules(remove_duplicate=False)
+                   if name and first.setdefault(id(m), name) != name]  # `nn.ModuleList([block] * 3)`: one module
         weights = {k: v for k, v in model.state_dict().items()
-                   if k not in masks and not any(k.startswith(path + ".") for path in left_out)}
+                   if k not in masks and not any(k.startswith(path + ".") for path in (*left_out, *aliases))}
         mine = compile_spec(graph, weights=weights).eval()
     except DataError as exc:
         raise BuildError(f"the imported spec does not take the model's own state dict: {exc}".rsplit("\nrefused", 1)[0]

@@ -225,3 +225,30 @@ def test_a_module_whose_calls_read_it_differently_is_refused_naming_both():
         import_model(RecurrentTwice(last=True), [5, 4])
     assert "called again as lstm {units: 4}, first as lstm {units: 4, return_sequences: true}" in str(err.value), \
         str(err.value)
+
+
+class Albert(nn.Module):
+    """ALBERT's sharing across layers: one block instance listed three times, ``nn.ModuleList([block] * 3)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        block = Block()
+        self.layers = nn.ModuleList([block] * 3)
+        self.out = nn.Linear(6, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return self.out(x)
+
+
+def test_one_block_listed_three_times_is_three_uses_of_one_set_of_weights():
+    model = Albert()
+    done = import_model(model, [6])
+    # one block (6·6 + 6 + 2·6 = 54) and the output layer (14): torch's count, each tensor once
+    assert done.params == 68 == sum(p.numel() for p in model.parameters())
+    mine = netspec.compile(done.text, weights={k: v for k, v in model.state_dict().items()
+                                               if k.startswith(("layers.0.", "out."))}).eval()
+    x = sample([6])
+    with torch.no_grad():
+        assert torch.allclose(mine(x), model.eval()(x), atol=1e-6)
