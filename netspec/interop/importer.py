@@ -90,12 +90,12 @@ from netspec.interop.torch_table import (
     METHOD_MODULES,
     METHODS,
     MODULES,
+    PAIR,
     PERMUTES,
     RECURRENT,
     REDUCTIONS,
     SHAPES,
     SPATIAL_DROPOUTS,
-    PAIR,
     STATE_HINT,
     STATE_LAYOUT,
     STATE_NAMES,
@@ -154,10 +154,10 @@ from netspec.layers.sequence.permute import Permute
 from netspec.layers.sequence.sequence_pool import SequencePool
 from netspec.layers.structure.residual import Residual
 from netspec.layers.structure.sequential import Sequential
-from netspec.spec.model import MAX_DIM
 from netspec.layers.tensors.class_token import ClassToken
 from netspec.layers.tensors.layer_scale import LayerScale
 from netspec.layers.tensors.position_embedding import PositionEmbedding
+from netspec.spec.model import MAX_DIM
 
 TORCHVISION_INPUT = [3, 224, 224]
 TRAINABLE = next(k for k in Layer.common_keys() if k == "trainable")  # a layer's option that freezes its weights
@@ -1461,8 +1461,8 @@ def symbolic_sizes(shape: list[Any]) -> tuple[list[Any], dict[int, str]]:
             continue
         found = SYMBOL.fullmatch(size.strip())
         if found is None:
-            raise UsageError(f"input shape {shape}: size {k + 1} is {size!r}; expected a whole number ≥ 1 or a name for "
-                             "a size of any value (T, or T=50 to trace the model at 50), e.g. T,16 or 3,H,W")
+            raise UsageError(f"input shape {shape}: size {k + 1} is {size!r}; expected a whole number ≥ 1 or a name "
+                             "for a size of any value (T, or T=50 to trace the model at 50), e.g. T,16 or 3,H,W")
         names[k] = found.group(1)
         traced.append(int(found.group(2)) if found.group(2) else SYMBOL_EXAMPLE)
     seen: dict[str, int] = {}
@@ -1546,8 +1546,8 @@ def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str
         if not symbols:
             raise
         raise BuildError(f"with {named} symbolic, the imported spec does not hold: {first_paragraph(str(exc))}; "
-                         f"hint: part of the model needs the size it was traced at (a layer whose width depends on it, a "
-                         f"reshape to it); give it as a number, --input {fixed}") from None
+                         "hint: part of the model needs the size it was traced at (a layer whose width depends on it, "
+                         f"a reshape to it); give it as a number, --input {fixed}") from None
     net = graph.network(None)
     want = sum(p.numel() for name, p in model.named_parameters()
                if not any(name.startswith(path + ".") for path in left_out))

@@ -33,13 +33,13 @@ from netspec.core.errors import BuildError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
 from netspec.interop.importer import NotImportable
 from netspec.interop.torch_table import ACTIVATION_DEFAULTS, ACTIVATION_MODULES
+from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.conv.conv1d import Conv1d
 from netspec.layers.conv.conv2d import Conv2d
 from netspec.layers.conv.conv3d import Conv3d
 from netspec.layers.conv.conv_transpose1d import ConvTranspose1d
 from netspec.layers.conv.conv_transpose2d import ConvTranspose2d
 from netspec.layers.conv.conv_transpose3d import ConvTranspose3d
-from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.core.dense import Dense
 from netspec.layers.core.elu import ELU
 from netspec.layers.core.flatten import Flatten
@@ -597,8 +597,8 @@ class OnnxImporter:
         elif marked:  # arithmetic on the batch size, or on a size the file does not fix
             raise ValueError("computes with a size the file does not fix (the batch, or a symbolic size)")
         else:
-            value = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract, "Div": np.floor_divide}[op](ins[0], ins[1]) \
-                if op in ("Mul", "Add", "Sub", "Div") else ins[0]  # Identity
+            arithmetic = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract, "Div": np.floor_divide}
+            value = arithmetic[op](ins[0], ins[1]) if op in arithmetic else ins[0]  # Identity
         self.consts[node.output[0]] = np.asarray(value)
 
     def layer_norm(self, node: Any, a: dict[str, Any], data: list[str]) -> None:
@@ -633,10 +633,10 @@ class OnnxImporter:
         return None if axes is None else [int(v) for v in axes]
 
     def reduce(self, node: Any, a: dict[str, Any], data: list[str]) -> None:
-        """ReduceMean / ReduceMax, as torch writes ``x.mean((2, 3))``, ``AdaptiveAvgPool2d(1)`` (keepdims), ``x.amax(-1)``,
-        ``x.mean(1)``: over every axis after the channels a global pool (keeping the axes: adaptive average pooling to
-        one position, or the pool and a reshape to ``(C, 1, ...)``), over the steps of a ``(N, T, F)`` sequence a
-        ``sequence_pool``. Any other set of axes is refused, naming it."""
+        """ReduceMean / ReduceMax, as torch writes ``x.mean((2, 3))``, ``AdaptiveAvgPool2d(1)`` (keepdims),
+        ``x.amax(-1)``, ``x.mean(1)``: over every axis after the channels a global pool (keeping the axes: adaptive
+        average pooling to one position, or the pool and a reshape to ``(C, 1, ...)``), over the steps of a
+        ``(N, T, F)`` sequence a ``sequence_pool``. Any other set of axes is refused, naming it."""
         mode = REDUCTIONS[node.op_type]
         rank = self.rank(data[0]) if len(data) == 1 else None
         if len(data) != 1 or rank is None:

@@ -178,7 +178,8 @@ class Structure:
             if unit.shares is not None:  # the module called again: that layer's
                 item["share"] = named(unit.shares)
             if unit.ties:  # a parameter that is another module's: `tie: {weight: wte}` (or `wte.weight`)
-                item["tie"] = {p: named(node) if tp == p else f"{named(node)}.{tp}" for p, (node, tp) in unit.ties.items()}
+                item["tie"] = {p: named(node) if tp == p else f"{named(node)}.{tp}"
+                               for p, (node, tp) in unit.ties.items()}
             return item
         item = self.structured(unit, names, prefix)
         if item is None:

@@ -71,9 +71,9 @@ def test_the_output_and_a_row_of_the_state_returned_are_two_outputs(cell):
 
 def test_the_cli_refuses_a_returned_state_as_a_user_error(tmp_path, capsys):
     src = tmp_path / "model.py"
-    src.write_text("import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-                   "        self.lstm = nn.LSTM(4, 8, batch_first=True)\n\n    def forward(self, x):\n"
-                   "        return self.lstm(x)\n")
+    src.write_text("import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+                   "        super().__init__()\n        self.lstm = nn.LSTM(4, 8, batch_first=True)\n\n"
+                   "    def forward(self, x):\n        return self.lstm(x)\n")
     rc = main(["import", f"{src}:Net", "--input", "5,4", "-o", str(tmp_path / "net.yaml")])
     err = capsys.readouterr().err
     assert rc == 1 and "Traceback" not in err and "returns its (output, (h, c)) tuple" in err, err
