@@ -27,7 +27,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("source", help="torchvision:NAME (e.g. torchvision:resnet18), package.module:function, or "
                                   "path/file.py:function (a function or class called without arguments), or model.onnx")
     p.add_argument("-o", "--output", metavar="FILE", help="write the YAML here (default stdout)")
-    p.add_argument("--input", metavar="SHAPE", help="per-sample input shape, e.g. 3,224,224 "
+    p.add_argument("--input", metavar="SHAPE", help="per-sample input shape, e.g. 3,224,224, or with names for sizes "
+                                                    "of any value, T,16 or 3,H,W (traced at 32, or T=50) "
                                                     "(default 3,224,224 for torchvision); token ids: with --dtype long")
     p.add_argument("--dtype", choices=("float", "long"), default="float",
                    help="the input's dtype: long for token ids (a model that starts with nn.Embedding)")
@@ -40,11 +41,13 @@ def add_parser(sub: Any) -> None:
 
 
 MAX_RANK = 8  # axes of one sample (a video clip is 4); the values per sample are bounded by import_model
-SHAPE_FORM = "sizes separated by commas, e.g. 3,224,224 (or 3x224x224): whole numbers ≥ 1, without the batch"
+SHAPE_FORM = ("sizes separated by commas, e.g. 3,224,224 (or 3x224x224): whole numbers ≥ 1, without the batch, or "
+              "names for sizes of any value (T,16 or 3,H,W; T=50 traces the model at 50)")
 
 
-def _shape(text: str | None) -> list[int] | None:
-    """``--input 3,224,224`` (``3x224x224``) -> ``[3, 224, 224]``; any malformed part is a UsageError that names it."""
+def _shape(text: str | None) -> list[int | str] | None:
+    """``--input 3,224,224`` (``3x224x224``) -> ``[3, 224, 224]``, ``T,16`` -> ``["T", 16]``; any malformed part is a
+    UsageError that names it."""
     if text is None:
         return None
     sep = "," if "," in text or not re.search(r"[x×]", text) else "x"
@@ -52,12 +55,15 @@ def _shape(text: str | None) -> list[int] | None:
     if len(parts) > MAX_RANK:
         raise UsageError(f"--input '{clip(text)}' has {len(parts)} sizes; a sample has at most {MAX_RANK} axes "
                          f"(expected {SHAPE_FORM})")
-    sizes = []
+    sizes: list[int | str] = []
     for k, raw in enumerate(parts, 1):
         part = raw.strip()
         what = f"size {k} of '{clip(text)}'" if len(parts) > 1 else "the size"
         if not part:
             raise UsageError(f"--input: {what} is empty; expected {SHAPE_FORM}")
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(=[0-9]+)?", part) and sep == ",":  # a symbolic size: T, T=50
+            sizes.append(part)  # import_model reads it (and bounds the size it is traced at)
+            continue
         if not (part.isascii() and part.isdigit()):
             raise UsageError(f"--input: {what} is '{clip(part)}', not a whole number; expected {SHAPE_FORM}")
         if len(part.lstrip("0")) > 9 or int(part) > MAX_DIM:

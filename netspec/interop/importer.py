@@ -11,8 +11,11 @@ the module tree gives the groups (a container's dataflow read as a chain, a resi
 ``f(x) + g(x)`` with a trailing activation, parallel branches merged at the end, or failing those a
 group whose layers name their inputs with ``from:``). Containers of one class and one structure become
 a block definition, what differs between them its parameters; a run of identical instances is a
-``repeat``. Whatever cannot be mapped (a module netspec has no kind for, a shape computation, a weight
-used twice) is listed by its place in the model, and nothing is written.
+``repeat``. A module forward calls again is its first call's layer applied again (``share:``, a container called
+again a group of its own), a parameter two modules hold the later layer's ``tie:``. Whatever cannot be mapped (a
+module netspec has no kind for, a shape computation, a recurrent state in PyTorch's layout) is listed by its place
+in the model, and nothing is written. An input size given as a name (``--input T,16``) is traced at an example size
+and written as the name (:func:`symbolic_sizes`), the spec checked at a second size too.
 
 Names follow the model's: attributes keep theirs, the children of an ``nn.Sequential``/``nn.ModuleList``
 are numbered by index (``features.0`` is ``conv2d_1``, ``layer1.0`` is ``basic_block_1``), which the
@@ -59,9 +62,9 @@ import torch.nn.functional as F
 from netspec.api import analyze
 from netspec.api import compile as compile_spec
 from netspec.convert import convert, format_of
-from netspec.core.errors import BuildError, DataError, Location, Problem, UsageError
+from netspec.core.errors import BuildError, DataError, Location, NetspecError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
-from netspec.interop.layout import Layout, batch_second, permutation
+from netspec.interop.layout import Layout, batch_second, is_swap, permutation
 from netspec.interop.naming import numbered_from_one, snake, tidy_floats
 from netspec.interop.structure import MEMORY, Op, Structure, repeats, running_concatenations, tensor_nodes
 from netspec.interop.torch_table import (
@@ -87,12 +90,15 @@ from netspec.interop.torch_table import (
     METHOD_MODULES,
     METHODS,
     MODULES,
+    PAIR,
     PERMUTES,
     RECURRENT,
     REDUCTIONS,
     SHAPES,
     SPATIAL_DROPOUTS,
+    STATE_HINT,
     STATE_LAYOUT,
+    STATE_NAMES,
     STOCHASTIC_DEPTH,
     TRANSFORMERS,
     TRANSPOSED_CONVS,
@@ -151,9 +157,12 @@ from netspec.layers.structure.sequential import Sequential
 from netspec.layers.tensors.class_token import ClassToken
 from netspec.layers.tensors.layer_scale import LayerScale
 from netspec.layers.tensors.position_embedding import PositionEmbedding
+from netspec.spec.model import MAX_DIM
 
 TORCHVISION_INPUT = [3, 224, 224]
 TRAINABLE = next(k for k in Layer.common_keys() if k == "trainable")  # a layer's option that freezes its weights
+SYMBOL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:=([0-9]{1,9}))?")  # a symbolic input size: `T`, or `T=50`
+SYMBOL_EXAMPLE = 32  # the size a symbolic input size is traced at unless given (`T=50`), then checked at 48 too
 MAX_INPUT_VALUES = 1 << 26  # values in one sample: the model runs on a random batch of two before anything is written
 
 
@@ -241,6 +250,8 @@ class Importer(Structure):
         self.from_one = numbered_from_one(model)  # module path -> its name numbered from 1 (`layer_0` -> `layer_1`)
         self.params: dict[str, str] = {}  # fx node (a get_attr, or an expand of one) -> the parameter's full name
         self.states: dict[str, tuple[str, str]] = {}  # fx node -> (its recurrent module's node, h or c)
+        self.state_pairs: dict[str, tuple[str, str]] = {}  # an LSTM's (h, c) tuple used whole -> its two states' keys
+        self.state_views: set[str] = set()  # fx nodes of `h.transpose(0, 1)`: netspec's layout of the state, no layer
         self.notes: dict[str, str] = {}  # fx node of a module -> why the way forward reads it is not importable
         self.merges: dict[str, str] = {}  # fx node of a bidirectional layer -> how forward merges h[-2] and h[-1]
         self.folded: set[str] = set()  # fx nodes of pools to one position whose squeeze was folded into them
@@ -251,6 +262,7 @@ class Importer(Structure):
         self.left_out: list[str] = []  # modules forward never calls in eval mode (auxiliary heads): not in the spec
         self.layout = Layout()  # batch-second tensors: the transposes around batch_first=False layers (layout.py)
         self.batch_second = False  # the call being mapped is a batch_first=False layer given batch-second tensors
+        self.symbols: dict[int, str] = {}  # input axis -> its name, for a size given as a name (`--input T,4`)
 
     # --- trace and map -------------------------------------------------------------------------------
     def trace(self) -> fx.GraphModule:
@@ -327,6 +339,11 @@ class Importer(Structure):
             hint = ("give --input the per-sample shape forward expects (without the batch axis)" +
                     ("; --dtype long gives token ids" if self.input_dtype == "float" and
                      any(isinstance(m, nn.Embedding) for m in self.modules.values()) else ""))
+        if self.symbols:  # traced at an example size: the model may need another, or a fixed one
+            at = ", ".join(f"{name}={self.input_shape[k]}" for k, name in self.symbols.items())
+            fixed = ",".join(str(size) for size in self.input_shape)
+            hint += (f"; the symbolic sizes were traced at {at}: give the size forward expects, as a number "
+                     f"(--input {fixed} with it) or a name's example size ({next(iter(self.symbols.values()))}=SIZE)")
         return ModelCodeError(problems=[Problem(message, Location(*frame, 1) if frame else None, hint=hint)])
 
     def parameter(self, full: str) -> torch.Tensor:
@@ -344,6 +361,9 @@ class Importer(Structure):
         inputs, ops, outputs = [], [], []
         self.nodes = {n.name: n for n in gm.graph.nodes}
         used: dict[str, int] = {}
+        first: dict[str, str] = {}  # a module (or parameter) used -> the fx node of its first use
+        firsts: dict[str, dict[str, Any]] = {}  # ... and the layer item it was mapped to
+        holders: dict[int, tuple[str, str]] = {}  # id of a parameter -> (the fx node of its first use, its name there)
         alias: dict[str, str] = {}  # a node read through (a module's output indexed, `.contiguous()`) -> what it is
         skip: set[str] = set()  # nodes of no layer of their own (an LSTM's (h, c) tuple)
         sequences: dict[str, bool] = {}
@@ -362,6 +382,10 @@ class Importer(Structure):
                 self.final_merge(n, alias, skip)
             elif n.op == "call_module" and isinstance(self.modules.get(str(n.target)), nn.MultiheadAttention):
                 self.attention_uses(n, alias)
+            elif len(n.args) > 0 and isinstance(n.args[0], fx.Node) and n.args[0].name in self.states and \
+                    is_swap(n, self.values.get(n.args[0].name)):
+                alias[n.name] = n.args[0].name  # `h.transpose(0, 1)`: the state in netspec's layout, the layer's h
+                self.state_views.add(n.name)
             elif n.op in ("call_function", "call_method") and n.target in CUTS:
                 self.piece_uses(n)
             elif self.pool_to_one(n) is not None:
@@ -370,7 +394,7 @@ class Importer(Structure):
                     isinstance(self.values.get(n.name), tuple):
                 self.max_uses(n, alias)
         self.mask_nodes(gm)
-        self.layout = batch_second(gm, self.modules, self.values, self.masks)
+        self.layout = batch_second(gm, self.modules, self.values, self.masks | self.state_views)
         for n in gm.graph.nodes:
             stack = [re.sub(r"@\d+$", "", k) for k in n.meta.get("nn_module_stack", {})]
             if n.op == "placeholder":
@@ -380,9 +404,16 @@ class Importer(Structure):
                 if n.name in self.layout.notes:
                     self.problems.append(Refusal("", "", "output", self.layout.notes[n.name]))
                 outputs = [alias.get(a.name, a.name) for a in tensor_nodes(n.args[0])]
-                for o in outputs:
-                    if o in self.states:
-                        self.problems.append(Refusal("", "", f"returns {self.states[o][1]}", STATE_LAYOUT))
+                twice = sorted({o for o in outputs if outputs.count(o) > 1})
+                if twice:  # a spec names each output once: the model's second copy would be dropped
+                    self.problems.append(Refusal("", source_line(n) or "", "output",
+                                                 f"returns the same tensor more than once ({', '.join(twice)}); a "
+                                                 "spec's outputs are distinct tensors; hint: return it once"))
+                for o in (a.name for a in tensor_nodes(n.args[0])):  # h.transpose(0, 1) is no refusal: netspec's h
+                    if o in self.states or o in self.state_pairs:
+                        what = self.states[o][1] if o in self.states else "(h, c)"
+                        self.problems.append(Refusal("", source_line(self.nodes[o]) or "", f"returns {what}",
+                                                     f"{STATE_LAYOUT}; hint: {STATE_HINT}"))
                 continue
             if n.name in alias or n.name in skip or n.name in self.params or n.name in self.states or \
                     n.name in self.masks or n.name in self.pieces:
@@ -407,6 +438,7 @@ class Importer(Structure):
                 unread |= {self.params[a.name] for a in tensor_nodes(list(n.args) + list(n.kwargs.values()))
                            if a.name in self.params}  # read, though not mapped
                 continue
+            op.calls = {re.sub(r"@\d+$", "", k): k for k in n.meta.get("nn_module_stack", {}) if re.search(r"@\d+$", k)}
             op.inputs = [alias.get(a, a) for a in op.inputs]
             op.reads = [alias.get(a, a) for a in op.reads]
             if n.name in sequences:
@@ -419,13 +451,26 @@ class Importer(Structure):
             op.states.update({p: out for p, (cut, out) in self.pieces.items() if cut == n.name})
             self.frozen(op)
             owner = op.module if op.module is not None else op.param
-            if owner is not None and (op.param is not None or
-                                      any(True for _ in self.modules[owner].parameters(recurse=False))):
+            if owner is not None and (op.param is not None or any(True for _ in self.modules[owner].parameters())):
                 used[owner] = used.get(owner, 0) + 1
-                if used[owner] == 2:
+                if used[owner] == 1:
+                    first[owner], firsts[owner] = op.node, op.item
+                    self.tied_to(op, holders)
+                elif op.module is not None and op.composite is None and op.param is None and \
+                        op.item == firsts[owner]:
+                    op.shares = first[owner]  # called again: `share:` the first call's layer (its module, its weights)
+                elif op.module is not None and op.composite is None and op.param is None:
+                    self.problems.append(Refusal(owner, source_line(n) or "", type(self.modules[owner]).__name__,
+                                                 f"called again as {flow(op.item)}, first as {flow(firsts[owner])} "
+                                                 "(a layer that "
+                                                 "shares another's weights runs as that layer, share:); hint: read "
+                                                 "its outputs alike at every call"))
+                elif used[owner] == 2:
                     what = type(self.modules[owner]).__name__ if op.param is None else "Parameter"
-                    self.problems.append(Refusal(owner, "", what,
-                                                 "its weights are used twice (netspec layers own their weights)"))
+                    self.problems.append(Refusal(owner, source_line(n) or "", what, (
+                        "forward reads this parameter twice (netspec's learned-tensor layers own theirs)"
+                        if op.param is not None else "called twice, and netspec writes it as a group of layers, which "
+                        "share: (one layer's module applied again) cannot take") + "; hint: call it once"))
             ops.append(op)
         called = {op.module for op in ops if op.module} | unmapped
         consumed = {op.param for op in ops if op.param} | unread
@@ -441,6 +486,19 @@ class Importer(Structure):
                                              "forward, others never (netspec layers own all their weights)"))
         self.left_out = self.idle_modules(idle)
         return inputs, ops, outputs
+
+    def tied_to(self, op: Op, holders: dict[int, tuple[str, str]]) -> None:
+        """The parameters of ``op``'s module that an earlier layer's module holds too (GPT-2's ``self.head.weight =
+        self.wte.weight``): ``op.ties``, written as its ``tie:``; the others recorded in ``holders`` for later ops."""
+        if op.module is None:
+            if op.param is not None:
+                holders.setdefault(id(self.model.get_parameter(op.param)), (op.node, op.param.rpartition(".")[2]))
+            return
+        for pname, p in self.modules[op.module].named_parameters(recurse=False):
+            if id(p) in holders:
+                op.ties[pname] = holders[id(p)]
+            else:
+                holders[id(p)] = (op.node, pname)
 
     def frozen(self, op: Op) -> None:
         """A layer whose every weight is frozen (``requires_grad`` False: exported source freezes the layers a spec
@@ -499,8 +557,11 @@ class Importer(Structure):
         ``h`` and ``c`` outputs (:attr:`states`), which :meth:`select_state` reads."""
         m = self.modules[str(n.target)]
         getitems = [u for u in n.users if u.op == "call_function" and u.target is operator.getitem]
-        if len(getitems) != len(n.users):
-            return True  # the tuple is passed on: map() lists what it cannot take
+        if len(getitems) != len(n.users):  # returned or passed on whole: the state inside it, in torch's layout
+            returned = any(u.op == "output" for u in n.users)
+            self.notes[n.name] = (f"forward {'returns' if returned else 'uses'} its (output, {STATE_NAMES[type(m)]}) "
+                                  f"tuple as a whole. {STATE_LAYOUT}; hint: {STATE_HINT}")
+            return True
         for u in getitems:
             if u.args[1] == 1:
                 self.state_uses(n, u, m, skip)
@@ -518,18 +579,44 @@ class Importer(Structure):
             alias[u.name] = n.name
         return True
 
+    def recurrent_inputs(self, n: fx.Node, m: nn.Module) -> list[str]:
+        """The inputs of a recurrent module's call: its sequence, then its initial state when it is given one, which
+        netspec takes as another recurrent layer's final state (``h``, and ``c`` of an LSTM: the layer's
+        ``return_state`` outputs, in netspec's layout on both sides); any other initial state is refused."""
+        call = self.call(n)
+        x, hx = call.get("input"), call.get("hx")
+        if not isinstance(x, fx.Node):
+            raise ValueError("called without an input sequence tensor")
+        if hx is None:
+            return [x.name]
+        if isinstance(m, nn.LSTM):
+            keys = list(self.state_pairs[hx.name]) if isinstance(hx, fx.Node) and hx.name in self.state_pairs else \
+                [a.name for a in hx] if isinstance(hx, (tuple, list)) and len(hx) == 2 and \
+                all(isinstance(a, fx.Node) for a in hx) else []
+            wanted = ["h", "c"]
+        else:
+            keys, wanted = ([hx.name] if isinstance(hx, fx.Node) else []), ["h"]
+        if len(keys) != len(wanted) or any(k not in self.states for k in keys) or \
+                [self.states[k][1] for k in keys] != wanted or len({self.states[k][0] for k in keys}) != 1:
+            raise ValueError(f"an initial state {STATE_NAMES[type(m)]} other than another recurrent layer's final "
+                             f"state (netspec's recurrent layers take that one, its return_state outputs, as their "
+                             f"initial state; {STATE_LAYOUT.partition(': ')[0]}); hint: start from zeros (no initial "
+                             "state), or from another recurrent layer's state as it returns it")
+        return [x.name, *keys]
+
     def state_uses(self, n: fx.Node, u: fx.Node, m: nn.Module, skip: set[str]) -> None:
         """``u``, forward's ``state`` of a recurrent module: an LSTM's ``(h, c)`` unpacked, or a GRU's or
         RNN's ``h``; each becomes a named output of the layer. A tuple used otherwise is left to map()."""
         if not isinstance(m, nn.LSTM):
             self.states[u.name] = (n.name, "h")
             return
-        parts = list(u.users)
-        if parts and all(w.op == "call_function" and w.target is operator.getitem and w.args[1] in (0, 1)
-                         for w in parts):
-            skip.add(u.name)
-            for w in parts:
-                self.states[w.name] = (n.name, ("h", "c")[w.args[1]])
+        skip.add(u.name)
+        for w in u.users:
+            if w.op == "call_function" and w.target is operator.getitem and w.args[1] in (0, 1, -2, -1):
+                self.states[w.name] = (n.name, ("h", "c")[w.args[1] % 2])  # `hidden[-1]` is c
+            else:  # `(h, c)` passed on whole (another LSTM's initial state) or returned: both, by name
+                self.state_pairs[u.name] = (f"{u.name}{PAIR}h", f"{u.name}{PAIR}c")
+                self.states.update({f"{u.name}{PAIR}{s}": (n.name, s) for s in ("h", "c")})
 
     def piece_uses(self, n: fx.Node) -> None:
         """A cut into pieces (``x1, x2 = x.chunk(2, dim=1)``) read through indexing only: each piece
@@ -739,6 +826,9 @@ class Importer(Structure):
                 if self.tensor(a.name) is not None]
         if n.name in self.layout.notes:
             raise ValueError(self.layout.notes[n.name])
+        pairs = [a for a in tensor_nodes(list(n.args) + list(n.kwargs.values())) if a.name in self.state_pairs]
+        if pairs and not (n.op == "call_module" and isinstance(self.modules[n.target], RECURRENT)):
+            raise ValueError(f"reads an LSTM's (h, c) as a whole. {STATE_LAYOUT}")
         if n.op == "call_module":
             m = self.modules[n.target]
             container, _, attr = str(n.target).rpartition(".")
@@ -749,7 +839,7 @@ class Importer(Structure):
                 item, args = self.module_item(m, n, args)
             finally:
                 self.batch_second = False
-            self.check_inputs(args)
+            self.check_inputs(args[:1] if isinstance(m, RECURRENT) else args)  # a recurrent layer's initial states
             reads = [self.call(n)["memory" if isinstance(m, DECODERS) else "tgt"].name] \
                 if isinstance(m, (*DECODERS, nn.Transformer)) else []
             return Op(n.name, container, attr, item, args, str(n.target),
@@ -886,6 +976,8 @@ class Importer(Structure):
             item, args = self.transformer(m, self.mask_options(n)), [self.call(n)["src"].name]
         elif isinstance(m, nn.LayerNorm) and type(m) is not nn.LayerNorm:
             item = self.layer_norm(m, n)
+        elif type(m) in MODULES and isinstance(m, RECURRENT):
+            item, args = MODULES[type(m)](m), self.recurrent_inputs(n, m)
         elif type(m) in MODULES:
             item = MODULES[type(m)](m)
             if type(m) in SPATIAL_DROPOUTS and args and self.tensor(args[0]) is not None:
@@ -1282,15 +1374,15 @@ class Importer(Structure):
                                 + (f"; {self.left_out_note()}" if self.left_out else "")}
         if self.blocks:
             spec["blocks"] = self.blocks
-        spec["input"] = list(self.input_shape) if self.input_dtype == "float" else \
-            {"shape": list(self.input_shape), "dtype": self.input_dtype}
+        written = [self.symbols.get(k, size) for k, size in enumerate(self.input_shape)]  # `T`, not its traced 32
+        spec["input"] = written if self.input_dtype == "float" else {"shape": written, "dtype": self.input_dtype}
         spec["layers"] = layers
-        if len(outputs) > 1:
+        if len(outputs) > 1 or any(o in self.states for o in outputs):  # a state (`lstm:h`) is no last layer's output
             spec["outputs"] = [names[o] for o in outputs]
         with torch.no_grad():
             out = self.model(example_input(self.model, self.input_shape, self.input_dtype))  # batch 2, as traced
         spec["expect"] = {"params": sum(p.numel() for p in self.model.parameters()) - self.left_out_params()}
-        if isinstance(out, torch.Tensor):
+        if isinstance(out, torch.Tensor) and not self.symbols:  # with a symbolic size, at the traced size only
             spec["expect"]["output_shape"] = list(out.shape[1:])
         return spec
 
@@ -1324,7 +1416,9 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
         NotImportable: parts of the model netspec cannot express (all of them, located).
         BuildError: the spec does not compute what the model does.
     """
+    symbols: dict[int, str] = {}
     if input_shape is not None:
+        input_shape, symbols = symbolic_sizes(list(input_shape))
         check_input_shape(list(input_shape))  # before the model is built
     model = standalone(load_model(source) if isinstance(source, str) else source)
     if input_dtype not in ("float", "long"):
@@ -1339,6 +1433,7 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
         name = snake(label.rpartition(":")[2]) if isinstance(source, str) else snake(type(source).__name__)
         name = re.sub(r"\W", "_", name) or "imported"
     importer = Importer(model, list(input_shape), name, input_dtype)
+    importer.symbols = symbols
     raw = tidy_floats(importer.spec())
     text = f"# {type(model).__name__} from {label}, written by `netspec import`.\n" + \
         (f"# Note: {importer.left_out_note()}.\n" if importer.left_out else "") + to_yaml(raw)
@@ -1347,8 +1442,41 @@ def import_model(source: str | nn.Module, input_shape: list[int] | None = None, 
                     note=importer.left_out_note() if importer.left_out else "")
     if check:
         done.max_diff, done.weights = verify(text, model, list(input_shape), input_dtype, importer.mask_buffers,
-                                             tuple(importer.left_out))
+                                             tuple(importer.left_out), symbols)
     return done
+
+
+def symbolic_sizes(shape: list[Any]) -> tuple[list[Any], dict[int, str]]:
+    """An input shape whose sizes may be names (``T``, or ``T=50``: a sequence of any length, a ``3,H,W`` image of
+    any size): the shape the model is traced at (a name's size, else :data:`SYMBOL_EXAMPLE`), and each named
+    axis -> its name, which the spec's input is written with.
+
+    Raises:
+        UsageError: a size that is neither a whole number nor a name (with an optional ``=size``)."""
+    traced: list[Any] = []
+    names: dict[int, str] = {}
+    for k, size in enumerate(shape):
+        if not isinstance(size, str):
+            traced.append(size)
+            continue
+        found = SYMBOL.fullmatch(size.strip())
+        if found is None:
+            raise UsageError(f"input shape {shape}: size {k + 1} is {size!r}; expected a whole number ≥ 1 or a name "
+                             "for a size of any value (T, or T=50 to trace the model at 50), e.g. T,16 or 3,H,W")
+        names[k] = found.group(1)
+        traced.append(int(found.group(2)) if found.group(2) else SYMBOL_EXAMPLE)
+    seen: dict[str, int] = {}
+    for k, name in names.items():  # one name is one size: `S=8,S=9` says two
+        if seen.setdefault(name, traced[k]) != traced[k]:
+            raise UsageError(f"input shape {shape}: '{name}' is given two sizes, {seen[name]} and {traced[k]}")
+    return traced, names
+
+
+def other_sizes(shape: list[int], names: dict[int, str]) -> list[int] | None:
+    """``shape`` with each named size about half as large again (32 -> 48, 1 -> 2): the second size the import is
+    checked at, so that a spec that holds at the traced size only is refused; None when that is too large to run."""
+    other = [size + max(1, size // 2) if k in names else size for k, size in enumerate(shape)]
+    return other if math.prod(other) <= MAX_INPUT_VALUES and max(other) <= MAX_DIM else None
 
 
 def check_input_shape(shape: list[Any]) -> None:
@@ -1385,35 +1513,98 @@ def written_as(text: str, to: str) -> str:
     return text if to == "yaml" else convert(text, to=to, fmt="yaml")
 
 
+def flow(item: dict[str, Any]) -> str:
+    """A layer item as a message shows it: ``lstm {units: 4, return_sequences: true}``."""
+    kind, options = next(iter(item.items()))
+    shown = ", ".join(f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in (options or {}).items())
+    return f"{kind} {{{shown}}}"
+
+
+def flat_outputs(value: Any) -> list[Any]:
+    """The tensors a model returns, in order, out of any nesting of tuples, lists and dicts."""
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in flat_outputs(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in flat_outputs(v)]
+    return [value] if isinstance(value, torch.Tensor) else []
+
+
 def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str = "float",
-           masks: set[str] | frozenset[str] = frozenset(), left_out: tuple[str, ...] = ()) -> tuple[float, str]:
+           masks: set[str] | frozenset[str] = frozenset(), left_out: tuple[str, ...] = (),
+           symbols: dict[int, str] | None = None) -> tuple[float, str]:
     """Resolve the spec (its ``expect:`` pins the model's parameter count), compile it with the model's
     own state dict (less the buffers that hold masks, ``masks``: the spec's attention is causal instead, and
     the tensors of the modules ``left_out``: never called in eval mode) and compare outputs on random inputs;
-    the largest difference and the load summary."""
-    graph = analyze(text)
+    the largest difference and the load summary. With ``symbols`` (input axes written as names) the outputs are
+    compared at a second size of each too (:func:`other_sizes`): a size the trace kept refuses the import."""
+    symbols = symbols or {}
+    named = ", ".join(dict.fromkeys(symbols.values()))
+    fixed = ",".join(str(size) for size in input_shape)
+    try:
+        graph = analyze(text)
+    except NetspecError as exc:
+        if not symbols:
+            raise
+        raise BuildError(f"with {named} symbolic, the imported spec does not hold: {first_paragraph(str(exc))}; "
+                         "hint: part of the model needs the size it was traced at (a layer whose width depends on it, "
+                         f"a reshape to it); give it as a number, --input {fixed}") from None
     net = graph.network(None)
     want = sum(p.numel() for name, p in model.named_parameters()
                if not any(name.startswith(path + ".") for path in left_out))
     if net.params != want:
         raise BuildError(f"the imported spec has {net.params} parameters, the model {want}")
     try:
+        first: dict[int, str] = {}
+        aliases = [name for name, m in model.named_modules(remove_duplicate=False)
+                   if name and first.setdefault(id(m), name) != name]  # `nn.ModuleList([block] * 3)`: one module
         weights = {k: v for k, v in model.state_dict().items()
-                   if k not in masks and not any(k.startswith(path + ".") for path in left_out)}
+                   if k not in masks and not any(k.startswith(path + ".") for path in (*left_out, *aliases))}
         mine = compile_spec(graph, weights=weights).eval()
     except DataError as exc:
         raise BuildError(f"the imported spec does not take the model's own state dict: {exc}".rsplit("\nrefused", 1)[0]
                          + "\n    hint: this is netspec import's fault (its names should spell the model's); "
                          "--no-check writes the spec without this check") from None
+    worst = compare(mine, model, input_shape, input_dtype)
+    other = other_sizes(input_shape, symbols) if symbols else None
+    if other is not None:
+        at = ", ".join(f"{symbols[k]}={other[k]}" for k in symbols)
+        try:
+            with torch.no_grad():
+                model.eval()(example_input(model, other, input_dtype))
+        except Exception as exc:
+            raise UsageError(f"--input: the model does not run at {at} ({type(exc).__name__}: "
+                             f"{first_paragraph(str(exc))}), so {named} is no size of any value; give it as a number, "
+                             f"--input {fixed}") from None
+        try:
+            worst = max(worst, compare(mine, model, other, input_dtype))
+        except (BuildError, RuntimeError) as exc:
+            raise BuildError(f"the imported spec computes the model's outputs at the traced size, not at {at} "
+                             f"({first_paragraph(str(exc))}): the trace kept a size; hint: give {named} as a number, "
+                             f"--input {fixed}") from None
+    return worst, mine.netspec_weights.summary() if weights else "the model holds no tensors"
+
+
+def compare(mine: nn.Module, model: nn.Module, input_shape: list[int], input_dtype: str) -> float:
+    """The largest difference between the spec's module's outputs and the model's on a random input of
+    ``input_shape``, every tensor the model returns compared.
+
+    Raises:
+        BuildError: they differ (in number, shape or value)."""
     x = example_input(model, input_shape, input_dtype)
     with torch.no_grad():
         a, b = mine(x), model.eval()(x)
-    a = list(a) if isinstance(a, tuple) else [a]
-    b = list(b) if isinstance(b, tuple) else [b]
+    a, b = flat_outputs(a), flat_outputs(b)
+    if len(a) != len(b):  # never compare the first outputs only: a dropped output is a wrong import, said so
+        raise BuildError(f"the imported spec computes {len(a)} output(s), the model returns {len(b)} tensor(s); hint: "
+                         "this is netspec import's fault (every tensor forward returns should be an output of the "
+                         "spec, or refused); --no-check writes the spec without this check")
     worst = 0.0
     for u, v in zip(a, b):
+        if u.shape != v.shape:
+            raise BuildError(f"the imported spec computes an output of shape {tuple(u.shape)} where the model returns "
+                             f"{tuple(v.shape)}")
         diff = float((u - v).abs().max())
         if diff > 1e-4 * max(1.0, float(v.abs().max())):
             raise BuildError(f"the imported spec computes something else: outputs differ by up to {diff:.3g}")
         worst = max(worst, diff)
-    return worst, mine.netspec_weights.summary() if weights else "the model holds no tensors"
+    return worst

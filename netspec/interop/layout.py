@@ -72,7 +72,7 @@ def permutation(n: fx.Node, rank: int) -> list[int]:
     return order
 
 
-def _is_swap(n: fx.Node, x: Any) -> bool:
+def is_swap(n: fx.Node, x: Any) -> bool:
     if n.op not in ("call_function", "call_method") or not (n.target in PERMUTES or
                                                             n.target in {f.__name__ for f in PERMUTES}):
         return False
@@ -148,7 +148,7 @@ def batch_second(gm: fx.GraphModule, modules: dict[str, nn.Module], values: dict
                                      "it with batch_first=True")
             continue
         if not any(second):
-            if len(ins) == 1 and _is_swap(n, values.get(ins[0].name)):
+            if len(ins) == 1 and is_swap(n, values.get(ins[0].name)):
                 out.swaps[n.name] = ins[0].name
                 out.second.add(n.name)
             continue
@@ -158,7 +158,7 @@ def batch_second(gm: fx.GraphModule, modules: dict[str, nn.Module], values: dict
                 out.second.add(n.name)
             continue
         x = values.get(ins[0].name)
-        if len(ins) == 1 and _is_swap(n, x):
+        if len(ins) == 1 and is_swap(n, x):
             out.swaps[n.name] = ins[0].name  # back to batch-first
         elif len(ins) == 1 and isinstance(x, torch.Tensor) and _pool(n, x) is not None:
             out.pools[n.name] = str(_pool(n, x))

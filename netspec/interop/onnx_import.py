@@ -4,9 +4,13 @@ ONNX is a flat graph of operators with the weights as initializers, so the spec 
 layers (``from:`` where a node does not read the one before it), each named after its ONNX node, and
 the initializers become a state dict under those names (:attr:`OnnxImport.state`): the spec compiles
 and loads it by name. Mapped directly: Conv (1-d, 2-d), Gemm and MatMul (+ Add of a bias),
-BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape to a constant shape,
-Add, Mul, Concat, Dropout, Identity and the activations of the activation table (Relu, Sigmoid, Tanh,
-Softmax, LeakyRelu, Clip to [0, 6] as ReLU6, ...); constants and their casts are folded. ``auto_pad``
+BatchNormalization, MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool, ReduceMean and ReduceMax over
+the positions (global pools, keepdims as a reshape to size 1 after them) or the steps of a sequence
+(``sequence_pool``), LayerNormalization, Flatten, Reshape to a constant shape (or one computed from the input's
+shape: ``x.view(x.size(0), -1)`` written with a dynamic batch, Shape, Gather, Unsqueeze, Concat folded), Squeeze/
+Unsqueeze of axes after the batch, Transpose keeping the batch first, Add, Sub, Mul, Concat, Dropout, Identity and
+the activations of the activation table (Relu, Sigmoid, Tanh, Softmax, LeakyRelu, Elu, Gelu, Clip to [0, 6] as
+ReLU6, ...); constants and their casts are folded. ``auto_pad``
 (SAME_UPPER, SAME_LOWER, VALID) is read as pads from the input's size (:func:`auto_pads`). Any other
 node, or a mapped node with an option netspec lacks (asymmetric padding, a computed shape), is listed
 by node name and op type (root causes only: not the nodes reading its output), and nothing is written.
@@ -29,6 +33,7 @@ from netspec.core.errors import BuildError, Problem, UsageError
 from netspec.frontends.write.yaml import to_yaml
 from netspec.interop.importer import NotImportable
 from netspec.interop.torch_table import ACTIVATION_DEFAULTS, ACTIVATION_MODULES
+from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.conv.conv1d import Conv1d
 from netspec.layers.conv.conv2d import Conv2d
 from netspec.layers.conv.conv3d import Conv3d
@@ -36,18 +41,30 @@ from netspec.layers.conv.conv_transpose1d import ConvTranspose1d
 from netspec.layers.conv.conv_transpose2d import ConvTranspose2d
 from netspec.layers.conv.conv_transpose3d import ConvTranspose3d
 from netspec.layers.core.dense import Dense
+from netspec.layers.core.elu import ELU
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.leaky_relu import LeakyReLU
 from netspec.layers.core.reshape import Reshape
 from netspec.layers.merge.add import Add
 from netspec.layers.merge.concat import Concat
 from netspec.layers.merge.multiply import Multiply
+from netspec.layers.merge.subtract import Subtract
 from netspec.layers.norm.batchnorm1d import BatchNorm1d
 from netspec.layers.norm.batchnorm2d import BatchNorm2d
+from netspec.layers.norm.layernorm import LayerNorm
+from netspec.layers.pool.adaptive_avg_pool1d import AdaptiveAvgPool1d
 from netspec.layers.pool.adaptive_avg_pool2d import AdaptiveAvgPool2d
 from netspec.layers.pool.avg_pool2d import AvgPool2d
+from netspec.layers.pool.global_avg_pool import GlobalAvgPool
+from netspec.layers.pool.global_max_pool import GlobalMaxPool
 from netspec.layers.pool.max_pool2d import MaxPool2d
+from netspec.layers.sequence.permute import Permute
+from netspec.layers.sequence.sequence_pool import SequencePool
 
+REDUCTIONS = {"ReduceMean": "mean", "ReduceMax": "max"}  # ONNX reductions -> the pools' modes
+# operators on sizes, folded to constants where their inputs are (Shape always: the sizes the file gives)
+SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Mul", "Add", "Sub", "Div", "Identity"}
+BATCH, UNKNOWN = -(1 << 40), -(1 << 41)  # in a folded shape: the batch size, and a size the file does not fix
 # ONNX activation operators -> the torch module the activation table knows them by (options: defaults)
 ACTIVATION_OPS: dict[str, type] = {
     "Relu": nn.ReLU, "Sigmoid": nn.Sigmoid, "Tanh": nn.Tanh, "Softmax": nn.Softmax, "LogSoftmax": nn.LogSoftmax,
@@ -283,6 +300,10 @@ class OnnxImporter:
             value = self.consts[self.tensor(node.input[0])]
             self.consts[node.output[0]] = value.astype(onnx.helper.tensor_dtype_to_np_dtype(a["to"]))
             return
+        if op in SHAPE_OPS and (op == "Shape" or (node.input and all(self.tensor(t) in self.consts
+                                                                      for t in node.input if t))):
+            self.fold(node, a)  # a size computed from a shape (`x.view(x.size(0), -1)`): a constant, the batch marked
+            return
         if op == "Constant":
             import onnx.numpy_helper
 
@@ -302,10 +323,37 @@ class OnnxImporter:
             self.batchnorm(node, a)
         elif op in ("MaxPool", "AveragePool"):
             self.pool(node, a)
-        elif op == "GlobalAveragePool":
-            if self.rank(node.input[0]) not in (None, 4):
-                raise ValueError("global average pooling of other than images")
-            self.add(node, {AdaptiveAvgPool2d.KIND: {"output_size": 1}}, data)
+        elif op in ("GlobalAveragePool", "GlobalMaxPool"):
+            rank = self.rank(node.input[0])
+            if rank not in (3, 4, 5):
+                raise ValueError(f"global pooling of a tensor of rank {rank} (netspec pools the positions of a "
+                                 "(N, C, L), (N, C, H, W) or (N, C, D, H, W) map)")
+            self.pooled(node, data, "mean" if op == "GlobalAveragePool" else "max", rank, True)
+        elif op in REDUCTIONS:
+            self.reduce(node, a, data)
+        elif op in ("Squeeze", "Unsqueeze"):
+            self.squeeze(node, a, data)
+        elif op == "LayerNormalization":
+            self.layer_norm(node, a, data)
+        elif op == "Transpose":
+            perm = [int(p) for p in a.get("perm", [])]
+            if not perm or perm[0] != 0:
+                raise ValueError(f"a transpose {perm} that moves the batch axis (netspec permutes each sample)")
+            self.add(node, {Permute.KIND: {"dims": [p - 1 for p in perm[1:]]}}, data)
+        elif op == "Sub":
+            if len(data) != 2 or len(node.input) != 2:
+                raise ValueError("an operand is a constant (netspec subtracts tensors)")
+            self.add(node, {Subtract.KIND: {}}, data)
+        elif op == "Gelu":
+            approximate = a.get("approximate", "none")
+            kind = next((k for k, act in ACTIVATIONS.items() if getattr(nn, act.module, None) is nn.GELU
+                         and act.kwargs.get("approximate", "none") == approximate), None)
+            if kind is None:
+                raise ValueError(f"GELU with approximate {approximate!r}")
+            self.add(node, {kind: {}}, data)
+        elif op == "Elu":
+            alpha = float(a.get("alpha", 1.0))
+            self.add(node, {ELU.KIND: {} if alpha == 1.0 else {"alpha": alpha}}, data)
         elif op == "Flatten":
             if a.get("axis", 1) != 1:
                 raise ValueError(f"flatten from axis {a.get('axis')} (netspec flattens all but the batch)")
@@ -517,11 +565,143 @@ class OnnxImporter:
         kind = MaxPool2d.KIND if node.op_type == "MaxPool" else AvgPool2d.KIND
         self.add(node, {kind: item}, [node.input[0]])
 
+    def fold(self, node: Any, a: dict[str, Any]) -> None:
+        """Shape and the arithmetic of sizes torch writes around a reshape (``x.view(x.size(0), -1)``: Shape, Gather,
+        Unsqueeze, Concat), computed here as constants: the batch size (symbolic) as :data:`BATCH`, a size the file
+        does not fix as :data:`UNKNOWN`, which a reshape refuses (:meth:`reshape`)."""
+        op = node.op_type
+        if op == "Shape":
+            sizes = self.shapes.get(self.tensor(node.input[0]))
+            if sizes is None:
+                raise ValueError("the shape of a tensor whose shape the file does not give")
+            value = np.array([BATCH if k == 0 else UNKNOWN if d is None else d for k, d in enumerate(sizes)],
+                             dtype=np.int64)
+            start, end = a.get("start", 0), a.get("end", None)
+            self.consts[node.output[0]] = value[start:end]
+            return
+        ins = [self.consts[self.tensor(t)] if t else None for t in node.input]
+        marked = any(v is not None and np.issubdtype(v.dtype, np.integer) and
+                     bool(np.isin(v, (BATCH, UNKNOWN)).any()) for v in ins)
+        if op == "Gather":
+            value = np.take(ins[0], ins[1].astype(np.int64), axis=int(a.get("axis", 0)))
+        elif op == "Unsqueeze":
+            axes = self.axes(node, a) or []
+            value = ins[0]
+            for ax in sorted(d % (value.ndim + len(axes)) for d in axes):
+                value = np.expand_dims(value, ax)
+        elif op == "Squeeze":
+            axes = self.axes(node, a)
+            value = np.squeeze(ins[0], axis=None if axes is None else tuple(axes))
+        elif op == "Concat":
+            value = np.concatenate([v for v in ins if v is not None], axis=int(a.get("axis", 0)))
+        elif marked:  # arithmetic on the batch size, or on a size the file does not fix
+            raise ValueError("computes with a size the file does not fix (the batch, or a symbolic size)")
+        else:
+            arithmetic = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract, "Div": np.floor_divide}
+            value = arithmetic[op](ins[0], ins[1]) if op in arithmetic else ins[0]  # Identity
+        self.consts[node.output[0]] = np.asarray(value)
+
+    def layer_norm(self, node: Any, a: dict[str, Any], data: list[str]) -> None:
+        """LayerNormalization (opset 17, as torch writes ``nn.LayerNorm``): over the axes from ``axis`` to the last,
+        with the scale and bias as its weight and bias."""
+        rank = self.rank(data[0]) if len(data) == 1 else None
+        axis = int(a.get("axis", -1))
+        if rank is None:
+            raise ValueError("layer normalization of a tensor of unknown rank")
+        axes = rank - axis % rank
+        if axis % rank == 0:
+            raise ValueError("layer normalization over the batch axis (netspec normalizes each sample)")
+        scale, bias = self.const(node, 1), self.const(node, 2)
+        if scale is None:
+            raise ValueError("a scale that is not an initializer")
+        item: dict[str, Any] = {**({"axes": axes} if axes != 1 else {}),
+                                **({"eps": float(np.float32(a["epsilon"]))} if "epsilon" in a and
+                                   abs(a["epsilon"] - 1e-5) > 1e-12 else {})}
+        if bias is None:
+            raise ValueError("layer normalization with a scale and no bias (netspec's has both or neither)")
+        self.add(node, {LayerNorm.KIND: item}, data, {"weight": scale, "bias": bias})
+
+    def axes(self, node: Any, a: dict[str, Any]) -> list[int] | None:
+        """A Reduce*'s or Squeeze's axes: the attribute (opset < 18, < 13 for Squeeze) or the constant second
+        input; None when it gives none (every axis)."""
+        axes = a.get("axes")
+        if axes is None and len(node.input) > 1 and node.input[1]:
+            value = self.const(node, 1)
+            if value is None:
+                raise ValueError("axes computed in the graph (netspec reads constant axes)")
+            axes = [int(v) for v in value.reshape(-1)]
+        return None if axes is None else [int(v) for v in axes]
+
+    def reduce(self, node: Any, a: dict[str, Any], data: list[str]) -> None:
+        """ReduceMean / ReduceMax, as torch writes ``x.mean((2, 3))``, ``AdaptiveAvgPool2d(1)`` (keepdims),
+        ``x.amax(-1)``, ``x.mean(1)``: over every axis after the channels a global pool (keeping the axes: adaptive
+        average pooling to one position, or the pool and a reshape to ``(C, 1, ...)``), over the steps of a
+        ``(N, T, F)`` sequence a ``sequence_pool``. Any other set of axes is refused, naming it."""
+        mode = REDUCTIONS[node.op_type]
+        rank = self.rank(data[0]) if len(data) == 1 else None
+        if len(data) != 1 or rank is None:
+            raise ValueError(f"a {mode} of {len(data)} tensors, or of one of unknown rank")
+        axes = self.axes(node, a)
+        if axes is None and a.get("noop_with_empty_axes", 0):
+            self.alias[node.output[0]] = self.tensor(data[0])
+            return
+        keep = bool(a.get("keepdims", 1))
+        dims = sorted({d % rank for d in axes}) if axes else list(range(rank))
+        if rank >= 3 and dims == list(range(2, rank)):
+            self.pooled(node, data, mode, rank, keep)
+        elif rank == 3 and dims == [1]:
+            self.pooled(node, data, mode, rank, keep, steps=True)
+        else:
+            example = f"axes {list(range(2, rank))}" if rank >= 3 else "axes [2, 3] of (N, C, H, W)"
+            raise ValueError(f"a {mode} over axes {dims} of a rank-{rank} tensor (netspec pools over every axis "
+                             f"after the channels, {example}, or over the steps of a (N, T, F) sequence, axes [1])")
+
+    def pooled(self, node: Any, data: list[str], mode: str, rank: int, keep: bool, steps: bool = False) -> None:
+        """A mean or max over the positions (``steps``: over the steps of a sequence), the pooled axes kept as
+        size 1 or not: one layer, or the pool and a reshape to size 1 after it."""
+        if steps:
+            item: dict[str, Any] = {SequencePool.KIND: {"mode": mode}}
+            kept = [1, -1]
+        elif keep and mode == "mean" and rank in (3, 4):
+            self.add(node, {(AdaptiveAvgPool1d if rank == 3 else AdaptiveAvgPool2d).KIND: {"output_size": 1}}, data)
+            return
+        else:
+            item = {(GlobalAvgPool if mode == "mean" else GlobalMaxPool).KIND: {}}
+            kept = [-1] + [1] * (rank - 2)
+        if not keep:
+            self.add(node, item, data)
+            return
+        pooled = f"{node.output[0]}\x00pooled"
+        self.add(node, item, data, output=pooled)
+        self.add(node, {Reshape.KIND: {"shape": kept}}, [pooled])
+
+    def squeeze(self, node: Any, a: dict[str, Any], data: list[str]) -> None:
+        """Squeeze / Unsqueeze of the axes after the batch (torch's ``x.squeeze(-1)`` after a pool, ``x.unsqueeze(1)``):
+        a reshape to the output's per-sample shape, which the file's shapes give; the batch axis is refused."""
+        rank = self.rank(data[0]) if len(data) == 1 else None
+        axes = self.axes(node, a)
+        out = self.shapes.get(node.output[0])
+        if rank is None or out is None or axes is None:
+            raise ValueError(f"{node.op_type.lower()} without constant axes or known shapes")
+        out_rank = rank + len(axes) if node.op_type == "Unsqueeze" else rank - len(axes)
+        if any(d % (out_rank if node.op_type == "Unsqueeze" else rank) == 0 for d in axes):
+            raise ValueError(f"{node.op_type.lower()} of the batch axis (netspec reshapes each sample)")
+        rest = out[1:]
+        if any(d is None for d in rest) or not rest:
+            raise ValueError(f"{node.op_type.lower()} to a shape the file does not fix ({out})")
+        self.add(node, {(Flatten if len(rest) == 1 else Reshape).KIND: {} if len(rest) == 1 else {"shape": rest}},
+                 data)
+
     def reshape(self, node: Any) -> None:
         target = self.const(node, 1)
         if target is None:
             raise ValueError("reshape to a computed shape (export with a fixed shape, or flatten)")
         dims = [int(d) for d in target.reshape(-1)]
+        if dims and dims[0] == BATCH:
+            dims[0] = 0  # the batch size read from the input's shape: the batch stays
+        if UNKNOWN in dims or BATCH in dims:
+            raise ValueError("reshape to a size the file does not fix (a symbolic size, or the batch elsewhere than "
+                             "first)")
         if not dims or dims[0] not in (0, -1) and dims[0] < 1:
             raise ValueError(f"reshape to {dims}")
         rest = dims[1:]
@@ -606,10 +786,15 @@ def verify_onnx(done: OnnxImport, model: Any) -> None:
     with torch.no_grad():
         out = mine(x)
     ours = list(out) if isinstance(out, tuple) else [out]
+    if len(ours) != len(theirs):  # every output compared, never the first alone
+        raise BuildError(f"the imported spec computes {len(ours)} output(s), the ONNX graph {len(theirs)}")
     worst = 0.0
     for u, v in zip(ours, theirs):
+        if u.shape != v.shape:
+            raise BuildError(f"the imported spec computes an output of shape {tuple(u.shape)} where onnxruntime "
+                             f"computes {tuple(v.shape)}")
         diff = float((u - v).abs().max())
-        if u.shape != v.shape or diff > 1e-4 * max(1.0, float(v.abs().max())):
+        if diff > 1e-4 * max(1.0, float(v.abs().max())):
             raise BuildError("the imported spec computes something else than onnxruntime: outputs differ by "
                              f"{diff:.3g}")
         worst = max(worst, diff)

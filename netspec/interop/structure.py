@@ -40,6 +40,9 @@ class Op:
     composite: type | None = None  # a module written as a group of layers (nn.TransformerEncoderLayer): its class
     named: bool = False  # a function's op named by ``attr`` rather than its kind (a row of a state: ``h_2``)
     reads: list[str] = field(default_factory=list)  # fx nodes its layers read by name (a decoder's memory)
+    shares: str | None = None  # the fx node of the first call of the module it calls again (its layer's `share:`)
+    ties: dict[str, tuple[str, str]] = field(default_factory=dict)  # its parameter -> (fx node, parameter) it is
+    calls: dict[str, str] = field(default_factory=dict)  # a container called again -> that call's key (`enc@1`)
 
 
 @dataclass
@@ -78,10 +81,12 @@ class Structure:
             box = root
             for i in range(len(parts)):
                 path = ".".join(parts[: i + 1])
-                if path not in boxes:
-                    boxes[path] = Box(path, parts[i], type(self.modules.get(path, nn.Module())))
-                    box.units.append(boxes[path])
-                box = boxes[path]
+                # a container forward calls again (a Siamese encoder) is a group of its own, its layers share:
+                key = "/".join(op.calls.get(p, p) for p in (".".join(parts[: j + 1]) for j in range(i + 1)))
+                if key not in boxes:
+                    boxes[key] = Box(path, parts[i], type(self.modules.get(path, nn.Module())))
+                    box.units.append(boxes[key])
+                box = boxes[key]
             box.units.append(op)
             where[op.node] = box
         for path, box in boxes.items():
@@ -162,6 +167,19 @@ class Structure:
                 item = map_leaves(item, lambda v: names[unit.reads[0]] if v == MEMORY else v)
             if unit.composite is not None:
                 self.classes[id(item)] = unit.composite  # one block, when used more than once
+            # names relative to the op's group when it holds them (`share: fc` in a block used three times: one
+            # definition), else from the network's top (`share: encoder.dense_1`)
+            scope = prefix.rstrip(".").rpartition(".")[0]
+
+            def named(node: str) -> str:
+                full = names[node]
+                return full[len(scope) + 1:] if scope and full.startswith(scope + ".") else full
+
+            if unit.shares is not None:  # the module called again: that layer's
+                item["share"] = named(unit.shares)
+            if unit.ties:  # a parameter that is another module's: `tie: {weight: wte}` (or `wte.weight`)
+                item["tie"] = {p: named(node) if tp == p else f"{named(node)}.{tp}"
+                               for p, (node, tp) in unit.ties.items()}
             return item
         item = self.structured(unit, names, prefix)
         if item is None:
@@ -437,7 +455,7 @@ def running_concatenations(ops: list[Op], outputs: list[str]) -> tuple[list[Op],
             op.inputs = [prefix, ins[-1]]
         if prefix is not None and last is not None and same_axis and last.container != op.container and \
                 last.container in readers.get(prefix, set()):  # the container reads the prefix: it is its input
-            op.container = last.container
+            op.container, op.calls = last.container, last.calls
         seen[ins] = op.node
         out.append(op)
     return out, [alias.get(o, o) for o in outputs]

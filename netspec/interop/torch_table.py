@@ -505,6 +505,12 @@ STATE_LAYOUT = ("PyTorch's recurrent state is (layers·directions, batch, units)
                 "units): netspec imports a selection of one row, h[-1] (the last layer), h[0], h[k], or the two "
                 "directions' final states merged, torch.cat([h[-2], h[-1]], dim=1)")
 
+STATE_HINT = ("return or use the output, a step of it (out[:, -1]), a row of the state (h[-1], the last layer's "
+              "final state) or the state batch-first, h.transpose(0, 1) (netspec's layout); a state given whole to "
+              "another recurrent layer as its initial state imports as it is")
+STATE_NAMES = {nn.LSTM: "(h, c)", nn.GRU: "h", nn.RNN: "h"}  # what each recurrent module returns beside its output
+PAIR = "\x00"  # joins an LSTM's (h, c) tuple's fx node and h or c: the key of a state forward never unpacks
+
 
 def holds_tensor(v: Any) -> bool:
     if isinstance(v, torch.Tensor):

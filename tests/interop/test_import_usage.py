@@ -25,7 +25,8 @@ def model_file(tmp_path):
 
 
 @pytest.mark.parametrize("given, names", [
-    ("3,x", "size 2 of '3,x' is 'x'"),  # was read as [3]
+    ("3,4y", "size 2 of '3,4y' is '4y'"),  # neither a number nor a name (`3,x` is a name: test_import_symbolic)
+    ("3,T=", "size 2 of '3,T=' is 'T='"),
     ("3,,32", "size 2 of '3,,32' is empty"),  # was read as [3, 32]
     ("3,32,32,", "size 4 of '3,32,32,' is empty"),
     (",3", "size 1 of ',3' is empty"),
