@@ -230,6 +230,18 @@ def dropout_calls(graph: fx.Graph) -> dict[str, tuple[tuple[Any, str, int], Any]
     return found
 
 
+def changed_options(m: nn.Module) -> dict[str, Any]:
+    """The options a module keeps as attributes that differ from a fresh ``type(m)()``'s (``beta`` of
+    ``nn.Softplus(beta=2)``), but those that do not change the values (``inplace``); none for a module that
+    takes required arguments."""
+    try:
+        fresh = type(m)()
+    except TypeError:
+        return {}
+    return {k: getattr(m, k) for k, v in vars(fresh).items()
+            if not k.startswith("_") and k != "training" and k not in UNUSED_ARGUMENTS and getattr(m, k, v) != v}
+
+
 class Importer(Structure):
     """Trace, map, structure, write."""
 
@@ -947,6 +959,11 @@ class Importer(Structure):
             if isinstance(m, nn.GELU) and m.approximate != "none":
                 item = {next(k for k, a in ACTIVATIONS.items() if getattr(nn, a.module, None) is type(m)
                              and a.kwargs.get("approximate") == m.approximate): {}}
+            kind = next(iter(item))
+            other = {k: v for k, v in changed_options(m).items() if ACTIVATIONS[kind].kwargs.get(k) != v}
+            if other:  # nn.Softplus(beta=2) is not netspec's softplus, torch's default
+                raise ValueError(f"options {sorted(other)} ({', '.join(f'{k}={v!r}' for k, v in other.items())}): "
+                                 f"netspec's {kind} is {type(m).__name__}() with torch's defaults")
         elif type(m) in ACTIVATION_DEFAULTS:
             kind = ACTIVATION_DEFAULTS[type(m)]
             x = self.tensor(args[0]) if args else None

@@ -483,3 +483,28 @@ class _MeanOver(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x).mean(self.dim)
+
+
+# --- an activation module's options: taken or refused, never dropped ---------------------------------------
+class Activated(nn.Module):
+    def __init__(self, act: nn.Module) -> None:
+        super().__init__()
+        self.fc, self.act = nn.Linear(4, 6), act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.fc(x))
+
+
+@pytest.mark.parametrize("act, options", [
+    (nn.Softplus(beta=2.0), "['beta']"), (nn.Softplus(threshold=5.0), "['threshold']"),
+    (nn.Softplus(beta=0.5, threshold=5.0), "['beta', 'threshold']"),
+])
+def test_an_activation_modules_options_are_not_dropped(act, options):
+    """``nn.Softplus(beta=2)`` computes log(1 + e^(2x))/2, not netspec's softplus (torch's defaults): it was
+    imported as ``softplus`` (and written so with ``--no-check``). Refused, naming the options; the same
+    module at torch's defaults imports with the model's outputs."""
+    torch.manual_seed(0)
+    same = Activated(type(act)())
+    same_function(import_model(same, [4]).text, same, torch.randn(3, 4))
+    with pytest.raises(NotImportable, match=r"options " + options.replace("[", r"\[").replace("]", r"\]")):
+        import_model(Activated(act), [4], check=False)
