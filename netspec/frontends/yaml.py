@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from netspec.core.errors import Location, Problem, SpecSyntaxError
+from netspec.core.fmt import written
 from netspec.core.source import MAX_NESTING, MAX_NODES, MAX_TEXT_BYTES, PosDict, PosList, check_digits
 from netspec.frontends.yaml_errors import yaml_problem
 
@@ -184,10 +185,13 @@ def _convert(node: yaml.Node, conv: _Converter, depth: int) -> Any:
     # a string is its text (what SafeConstructor.construct_yaml_str returns), without the constructor's dispatch
     value = node.value if node.tag == _STR else conv.scalars.construct_object(node, deep=True)
     if isinstance(value, str) and not node.style and _FLOAT.match(value):  # plain: style None, or '' from libyaml
-        return float(value)  # YAML 1.1 reads 1e-3 as a string; users mean a number
+        return written(float(value), value)  # YAML 1.1 reads 1e-3 as a string; users mean a number
+    if node.tag in _NUMBERS:  # a message quotes the number as the file writes it (1e-400, not 0.0)
+        return written(value, node.value)
     return value
 
 
 _STR = "tag:yaml.org,2002:str"
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null")}
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from netspec.core.errors import Problem, did_you_mean
-from netspec.core.fmt import bounds_text, schema_bounds, show
+from netspec.core.fmt import bounds_text, float_note, number_text, schema_bounds, show
 from netspec.core.source import Reached, walk
 from netspec.spec.carried import argument_context
 
@@ -139,7 +139,7 @@ def _one(errs: list[dict[str, Any]], spot: Reached, value: Any, root: type[BaseM
                        where, path, f"write 'netspec: {expected}' (or leave the key out)")
     if len(errs) == 1 and errs[0]["type"] == "value_error":
         return _value_error(errs[0], spot._replace(where=where), value)
-    shown = show(value)
+    shown = show(value) + float_note(value)  # as the file writes it, and why a float cannot hold it
     expected = list(dict.fromkeys(_expected(e, key) for e in errs))
     if any(e["type"] in _RANGE for e in errs):  # a number out of range: say the whole range, not the end passed
         whole = _field_range(root, kept, tree)
@@ -245,8 +245,20 @@ def _value_error(e: dict[str, Any], spot: Reached, value: Any) -> Problem:
         path = f"{path}.{key}" if path else key
     elif not isinstance(value, dict) and not re.search(r"\bgot\b", msg) and not (
             isinstance(value, str) and show(value) in msg):  # (a number may be in the message by chance: `from 1`)
-        msg = f"{msg}; got {show(value)}"
+        msg = f"{msg}; got {show(value)}{float_note(value)}"
+    elif isinstance(value, (int, float)) and hasattr(value, "text"):  # a number the file writes otherwise
+        msg = _as_written(msg, value)
     return Problem(msg, where, path, str((e.get("ctx") or {}).get("hint") or inline))
+
+
+def _as_written(msg: str, value: Any) -> str:
+    """A validator's message that quotes a number as Python or YAML writes it (``got .inf``, ``got 0.0``) with
+    the number as the file writes it, and why a float cannot hold it (``got 1e400 (too large ...)``)."""
+    for spelled in dict.fromkeys((number_text(value), repr(value), str(value))):
+        pattern = rf"(\bgot ){re.escape(spelled)}(?![\w.])"
+        if re.search(pattern, msg):
+            return re.sub(pattern, lambda m: m.group(1) + show(value) + float_note(value), msg, count=1)
+    return msg
 
 
 def _field_range(root: type[BaseModel], steps: tuple[Any, ...], tree: Any) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from lark import Token, Transformer, v_args
 
 from netspec.core.errors import Location, Problem
+from netspec.core.fmt import written
 from netspec.core.source import PosDict, PosList, whole_number
 from netspec.frontends.dsl.grammar import WORDS
 
@@ -86,9 +87,9 @@ class Statements(Transformer):
         loc = self._loc(tok)
         kind = tok.type
         if kind == "INT":
-            return Val("int", _whole(str(tok), loc), loc, str(tok))
-        if kind == "FLOAT":
-            return Val("float", float(tok), loc, str(tok))
+            return Val("int", written(_whole(str(tok), loc), str(tok)), loc, str(tok))
+        if kind == "FLOAT":  # a message quotes the number as the file writes it (1e-400, not 0.0)
+            return Val("float", written(float(tok), str(tok)), loc, str(tok))
         if kind == "SIZE":  # each number at its own column (`3x9`: an error about the 9 points at the 9)
             return Val("size", PosList(_size(str(tok), loc), pos=loc, item_pos=_size_places(str(tok), loc)), loc,
                        str(tok))
