@@ -190,8 +190,13 @@ class Expander:
                 return []
             for key in raw:
                 if key in ITEM_KEYS:
-                    if key in args:
-                        self.problem(f"'{key}' is given twice", raw.where(key), path)
+                    if key in args:  # in the options and beside them: said at the second, naming the first
+                        first, here = args.where(key), raw.where(key)
+                        if first and here and (first.line, first.column) > (here.line, here.column):
+                            first, here = here, first
+                        also = f": it is first written at line {first.line}, column {first.column}" if first else ""
+                        self.problem(f"'{key}' is given twice{also}", here, path,
+                                     "write it once, in the options or beside them")
                     args[key] = raw[key]
                     args.key_pos[key] = raw.where(key)
         else:

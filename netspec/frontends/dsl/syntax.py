@@ -71,6 +71,7 @@ class Statements(Transformer):
         super().__init__()
         self.file = file
         self.text = text
+        self.kept: list[Problem] = []  # problems after which the tree is still whole (a key given twice)
 
     def _loc(self, x: Any) -> Location:
         if isinstance(x, Token):
@@ -112,8 +113,12 @@ class Statements(Transformer):
         loc = Location(self.file, meta.line, meta.column)
         out = PosDict(pos=loc)
         for key, kloc, val in ch:
-            if key in out:
-                raise Fail(f"duplicate key '{key}'", kloc, "each key may appear once in a mapping")
+            if key in out:  # said, at its place, with where the first is; the first kept (the tree stays whole)
+                first = out.key_pos.get(key)
+                where = f"line {first.line}, column {first.column}" if first is not None else "above"
+                self.kept.append(Problem(f"duplicate key '{key}': it is first written at {where}", kloc,
+                                         hint="each key may appear once in a mapping; remove one of them"))
+                continue
             out[key] = val.value
             out.key_pos[key] = kloc.with_value(val.loc)
         return Val("map", out, loc)
