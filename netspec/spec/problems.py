@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from netspec.core.errors import Problem, did_you_mean
 from netspec.core.fmt import bounds_text, float_note, number_text, schema_bounds, show
 from netspec.core.source import Reached, walk
-from netspec.spec.carried import argument_context
+from netspec.spec.carried import at_argument
 
 _EXPECTED = {
     "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
@@ -99,9 +99,9 @@ def _in_uses(problem: Problem, spot: Reached) -> Problem:
     definition uses it."""
     if not spot.uses or problem.location is None or " used at " in problem.message:
         return problem
-    argument = argument_context(problem.location)
-    if argument:  # a value the use gave as an argument: located there, the definition's place as context
-        return Problem(f"{problem.message} ({argument})", problem.location, problem.path, problem.hint)
+    argument = at_argument(problem)
+    if argument is not None:  # a value the use gave as an argument: said of it, the definition's place as context
+        return argument
     if any(where == problem.location for _, where in spot.uses):
         return problem
     context = ", ".join(f"in block '{block}', used at {where}" for block, where in spot.uses)
