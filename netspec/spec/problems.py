@@ -273,14 +273,20 @@ def _field_range(root: type[BaseModel], steps: tuple[Any, ...], tree: Any) -> st
 
         canon = canonical_kind(parent["kind"])
         model = layer_class(canon) if canon else None
-    model = model or model_at(root, steps[:-1])
+    return field_range(model or model_at(root, steps[:-1]), steps[-1])
+
+
+def field_range(model: type[BaseModel] | None, key: str) -> str:
+    """The whole allowed range of the number field ``key`` of ``model`` from its JSON Schema, in the words every
+    range is written in: ``a whole number from 1 to 4096`` for a field of whole numbers, ``a number ≥ 0 and < 1``
+    for any other; '' if unknown."""
     if model is None:
         return ""
     try:
         schema = model.model_json_schema(by_alias=True)
     except Exception:  # noqa: BLE001 - a model whose schema cannot be written: the end passed will do
         return ""
-    node = schema.get("properties", {}).get(steps[-1], {})
+    node = schema.get("properties", {}).get(key, {})
     for sub in [node, *node.get("anyOf", []), *node.get("oneOf", [])]:
         text = schema_bounds(sub)
         if text and sub.get("type") in ("integer", "number"):

@@ -234,7 +234,7 @@ OPTION_CASES = [
      "has shape (2, 2)"),
     ("input: [4]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 2, share: a}\n", "share: |a",
      "layers[1].share", "share: 'a' is a dense"),
-    ("input [4]\na: dense 4\ndense 2 share=a\n", "share=|a", "layers[1].share", "share: 'a' is a dense"),
+    ("input [4]\na: dense 4\ndense 2 share=a\n", "share=|a", "layers[1].share", "share=a is a dense"),  # DSL words
     ("input: [4]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 2, tie: {weight: a}}\n",
      "weight: |a", "layers[1].tie.weight", "the shapes differ"),
     ("input [4]\na: dense 4\ndense 2 tie={weight=a}\n", "weight=|a", "layers[1].tie.weight", "the shapes differ"),
