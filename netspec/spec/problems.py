@@ -254,10 +254,11 @@ def _value_error(e: dict[str, Any], spot: Reached, value: Any) -> Problem:
 def _as_written(msg: str, value: Any) -> str:
     """A validator's message that quotes a number as Python or YAML writes it (``got .inf``, ``got 0.0``) with
     the number as the file writes it, and why a float cannot hold it (``got 1e400 (too large ...)``)."""
-    for spelled in dict.fromkeys((number_text(value), repr(value), str(value))):
+    note = float_note(value)
+    for spelled in dict.fromkeys((show(value), number_text(value), repr(value), str(value))):
         pattern = rf"(\bgot ){re.escape(spelled)}(?![\w.])"
-        if re.search(pattern, msg):
-            return re.sub(pattern, lambda m: m.group(1) + show(value) + float_note(value), msg, count=1)
+        if re.search(pattern, msg) and not (note and note in msg):
+            return re.sub(pattern, lambda m: m.group(1) + show(value) + note, msg, count=1)
     return msg
 
 

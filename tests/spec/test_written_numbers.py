@@ -130,3 +130,16 @@ def test_a_valid_spec_with_numbers_written_otherwise_checks(tmp_path, capsys):
     text = YAML % ("1.0e-5", "1e-3", "0x2")  # every value in range: nothing to say
     code, out = check(tmp_path, capsys, text)
     assert code == 0, out
+
+
+@pytest.mark.parametrize("text,key,value,fragment", [
+    ("netspec: 1\ninput: [1e400, 8]\nlayers:\n  - dense: 4\n", "[", "1e400", OVER),  # an input's size
+    ("netspec: 1\ninput: [8]\nlayers:\n  - dense: 4\nexpect:\n  macs: 1e400\n", "macs: ", "1e400", OVER),
+    ("netspec: 1\ninput: [8]\nlayers:\n  - dense: 4\nexpect:\n  params: 1e400\n", "params: ", "1e400", OVER),
+    ("netspec: 1\ninput: [8]\nlayers:\n  - leaky_relu: {slope: -1e400}\n", "slope: ", "-1e400", OVER),
+], ids=["input size", "expect.macs", "expect.params", "negative overflow"])
+def test_other_values_are_quoted_as_written(tmp_path, capsys, text, key, value, fragment):
+    code, out = check(tmp_path, capsys, text)
+    assert code == 1, out
+    line = line_at(out, place(text, key, value))
+    assert f"got {value} {fragment}" in line, line
