@@ -109,3 +109,21 @@ def test_dsl_an_option_given_twice_points_at_the_first(tmp_path, capsys):
     assert (line, col) == places(text, "kernel=")[0] and "'kernel' is given twice" in message, out
     size = places(text, "3x3")[0]
     assert f"the first is on line {size[0]}, column {size[1]}" in out, out
+
+
+def test_a_library_with_duplicate_keys_is_not_called_valid(tmp_path, capsys):
+    text = "blocks:\n  b:\n    params: {w: null}\n    params: {w: 3}\n    layers:\n      - dense: {units: 0, units: 2}\n"
+    code, out = check(tmp_path, capsys, text, ".yaml")
+    assert code == 1, out
+    params, units = places(text, "params:"), places(text, "units:")
+    assert [(line, col) for line, col, _ in located(out, ".yaml")] == [params[1], units[1]], out
+    assert "definitions are valid" not in out, out  # a library alone is "valid" only when nothing is wrong
+
+
+def test_an_imported_library_with_a_duplicate_key_is_reported_in_it(tmp_path, capsys):
+    (tmp_path / "lib.yaml").write_text("blocks:\n  b:\n    params: {w: null}\n    params: {w: 3}\n"
+                                       "    layers:\n      - dense: $w\n")
+    text = "netspec: 1\nimports: [lib.yaml]\ninput: [4]\nlayers:\n  - b: {w: 3}\n"
+    code, out = check(tmp_path, capsys, text, ".yaml")
+    assert code == 1, out
+    assert re.search(r"lib\.yaml:4:5: duplicate key 'params': it is first written at line 3, column 5", out), out
