@@ -64,3 +64,19 @@ def test_a_value_opening_a_message_is_left_to_the_value_rewriting(tmp_path, caps
     text = "netspec k\ninput [4]\nsequential init={weight=zeros} {\n  dense 3\n  dense 3\n}\n"
     ((_, _, _, message),) = _run(tmp_path, capsys, text, ".ns")
     assert message.startswith("init={param=...} names the parameters of one layer"), message
+
+
+def test_a_network_without_layers_in_dsl_words(tmp_path, capsys):
+    path = tmp_path / "spec.ns"
+    path.write_text("input [4]\noutput a\n")
+    assert main(["check", str(path)]) == 1
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
+    assert "the network has no layers" in out and "'layers' list" not in out, out
+
+
+def test_a_network_problem_names_the_network_without_a_dot(tmp_path, capsys):
+    text = "netspec: 1\nnetworks:\n  a:\n    input: [4]\n    layers: [dense: 3]\n  b:\n    layers: [dense: 3]\n"
+    ((line, col, path, message),) = _run(tmp_path, capsys, text, ".yaml")
+    assert (line, col) == _place(text, "  b:\n    |layers") and path == "networks.b", (path, message)
+    assert message == "the network has no input"

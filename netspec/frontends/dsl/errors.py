@@ -294,6 +294,7 @@ _DSL_PROSE: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in 
     (r"'repeat:'", "'repeat N'"),
     (r"under the block's 'params:'", "in the block's parameters: 'block name(param) { ... }'"),
     (r"when 'networks:' is used", "when 'network name { ... }' is used"),
+    (r"\bhas no 'layers' list\b", "has no layers"),
 )]
 
 
