@@ -138,7 +138,6 @@ class _Converter:
         self.file = file
         self.count = 0
         self.scalars = yaml.SafeLoader("")  # resolves int/float/bool/null/str safely
-
         self.repeated: list[Problem] = []  # keys written twice in a mapping (the first is kept)
 
     def convert(self, node: yaml.Node) -> Any:
