@@ -71,6 +71,9 @@ def scalar_text(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    text = getattr(value, "text", None)
+    if text is not None and isinstance(value, (WrittenFloat, WrittenInt)):  # as the file writes it: 1e-400, 0x1f
+        return text
     if isinstance(value, float):
         return repr(value) if value == value and abs(value) != float("inf") else number_text(value)  # 1.0 as written
     if isinstance(value, str):
@@ -117,3 +120,62 @@ def schema_bounds(node: dict) -> str:
     low = node.get("exclusiveMinimum", node.get("minimum"))
     high = node.get("exclusiveMaximum", node.get("maximum"))
     return bounds_text(low, high, low_open, high_open)
+
+
+class WrittenFloat(float):
+    """A number read from a spec file whose float reads differently from its text (``1e-400`` is 0.0,
+    ``1e400`` is inf, ``1.0e-6`` is 1e-06): ``text`` is how the file writes it, which a message quotes
+    (:func:`show`). It is a float in every other way; validation turns it into a plain one."""
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, value: float, text: str) -> "WrittenFloat":
+        out = super().__new__(cls, value)
+        out.text = text
+        return out
+
+    def __reduce__(self) -> tuple:  # a copy of a raw tree keeps the text
+        return (WrittenFloat, (float(self), self.text))
+
+
+class WrittenInt(int):
+    """A whole number read from a spec file written otherwise than Python writes it (``0x1f``, ``1_000``,
+    ``+5``, YAML 1.1's ``1:30``): ``text`` as the file writes it (see :class:`WrittenFloat`)."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> "WrittenInt":
+        out = super().__new__(cls, value)
+        out.text = text
+        return out
+
+    def __reduce__(self) -> tuple:
+        return (WrittenInt, (int(self), self.text))
+
+
+def written(value: object, text: str) -> object:
+    """``value`` (a number a frontend read from ``text``) as a :class:`WrittenFloat` or :class:`WrittenInt`
+    where a message would otherwise quote it differently from the file; anything else as it is."""
+    text = text.strip()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return value if number_text(value) == text or repr(value) == text else WrittenFloat(value, text)
+    if isinstance(value, int):
+        return value if str(value) == text else WrittenInt(value, text)
+    return value
+
+
+def float_note(value: object) -> str:
+    """What a message adds after a number written in a file that a float cannot hold: `` (too small for a
+    float: it underflows to 0; ...)`` for ``1e-400``, `` (too large for a float: it overflows to .inf; ...)``
+    for ``1e400``; '' for any other value."""
+    text = getattr(value, "text", None) if isinstance(value, WrittenFloat) else None
+    if text is None:
+        return ""
+    if value == 0 and any(c in "123456789" for c in text.lower().split("e", 1)[0]):
+        return " (too small for a float: it underflows to 0; the smallest is about 5e-324)"
+    if value in (float("inf"), float("-inf")) and not any(c.isalpha() and c not in "eE" for c in text):
+        return " (too large for a float: it overflows to infinity; the largest is about 1.8e308)"
+    return ""

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from netspec.core.errors import Location, Problem, SpecSyntaxError
+from netspec.core.fmt import written
 from netspec.core.source import MAX_NESTING, MAX_NODES, MAX_TEXT_BYTES, PosDict, PosList, check_digits
 from netspec.frontends.yaml_errors import yaml_problem
 
@@ -39,10 +40,13 @@ def parse_yaml(text: str, file: str = "<string>") -> Any:
         raise SpecSyntaxError(f"{file}: spec is larger than {MAX_TEXT_BYTES // 1_000_000} MB; refusing to parse it")
     node = _compose_fast(text)
     if node is not _REFUSED and node is not None:
+        conv = _Converter(file)
         try:
-            return _Converter(file).convert(node)
-        except SpecSyntaxError:
-            pass  # every error is the pure parser's to word (libyaml reads `!tag,` differently, for one)
+            return conv.whole(conv.convert(node))
+        except SpecSyntaxError as err:
+            if err.partial is not None:  # duplicate keys: the tree is read whole, as the pure parser reads it
+                raise
+            # every other error is the pure parser's to word (libyaml reads `!tag,` differently, for one)
     try:
         node = yaml.compose(text, Loader=_make_loader(file))
     except yaml.MarkedYAMLError as exc:
@@ -54,7 +58,8 @@ def parse_yaml(text: str, file: str = "<string>") -> Any:
     if node is None:
         raise SpecSyntaxError(problems=[Problem("the spec is empty", Location(file, 1, 1),
                                                 hint="start with 'input:' and 'layers:'")])
-    return _Converter(file).convert(node)
+    conv = _Converter(file)
+    return conv.whole(conv.convert(node))
 
 
 _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)  # None: PyYAML without libyaml
@@ -133,9 +138,19 @@ class _Converter:
         self.file = file
         self.count = 0
         self.scalars = yaml.SafeLoader("")  # resolves int/float/bool/null/str safely
+        self.repeated: list[Problem] = []  # keys written twice in a mapping (the first is kept)
 
     def convert(self, node: yaml.Node) -> Any:
         return _convert(node, self, 1)
+
+    def whole(self, tree: Any) -> Any:
+        """The tree read, or a SpecSyntaxError naming every key written twice, in file order, whose ``partial``
+        is the tree (each mapping with its first value of the key): the spec stage reports the file's other
+        problems with them."""
+        if not self.repeated:
+            return tree
+        problems = sorted(self.repeated, key=lambda p: (p.location.line, p.location.column) if p.location else (0, 0))
+        raise SpecSyntaxError(problems=problems, partial=tree)
 
 
 def _convert(node: yaml.Node, conv: _Converter, depth: int) -> Any:
@@ -161,9 +176,14 @@ def _convert(node: yaml.Node, conv: _Converter, depth: int) -> Any:
             if isinstance(key, (dict, list)):
                 raise SpecSyntaxError(problems=[Problem("a mapping key must be a plain value",
                                                         _loc(key_node.start_mark, file))])
-            if key in out:
-                raise SpecSyntaxError(problems=[Problem(f"duplicate key '{key}'", _loc(key_node.start_mark, file),
-                                                        hint="each key may appear once in a mapping")])
+            if key in out:  # each one said, at its place, with where the key is first written; the first kept
+                first = out.key_pos.get(key)
+                where = f"line {first.line}, column {first.column}" if first is not None else "above"
+                conv.repeated.append(Problem(f"duplicate key '{key}': it is first written at {where}",
+                                             _loc(key_node.start_mark, file),
+                                             hint="each key may appear once in a mapping; remove one of them"))
+                _convert(value_node, conv, depth + 1)  # still read: its own problems (a tag, a size) are the file's
+                continue
             out[key] = _convert(value_node, conv, depth + 1)
             mark, at = key_node.start_mark, value_node.start_mark  # the key's place, and its value's
             if value_node.value == "" and not value_node.style:  # `stride:` with nothing after: the key it is
@@ -184,10 +204,13 @@ def _convert(node: yaml.Node, conv: _Converter, depth: int) -> Any:
     # a string is its text (what SafeConstructor.construct_yaml_str returns), without the constructor's dispatch
     value = node.value if node.tag == _STR else conv.scalars.construct_object(node, deep=True)
     if isinstance(value, str) and not node.style and _FLOAT.match(value):  # plain: style None, or '' from libyaml
-        return float(value)  # YAML 1.1 reads 1e-3 as a string; users mean a number
+        return written(float(value), value)  # YAML 1.1 reads 1e-3 as a string; users mean a number
+    if node.tag in _NUMBERS:  # a message quotes the number as the file writes it (1e-400, not 0.0)
+        return written(value, node.value)
     return value
 
 
 _STR = "tag:yaml.org,2002:str"
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null")}
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")

@@ -31,7 +31,7 @@ from netspec.ir.graph import Failure, Graph, GroupInfo, NetGraph, Node
 from netspec.layers.activations import ACTIVATIONS
 from netspec.layers.base import MAX_RANK, Ctx, Layer, check_layout, walk_layers
 from netspec.layers.init import forms_hint
-from netspec.spec.carried import ArgName, DeferredUse, arg_names, argument_context, deferred_use, use_context
+from netspec.spec.carried import ArgName, DeferredUse, arg_names, at_argument, deferred_use, use_context
 from netspec.spec.expand import expand_deferred
 from netspec.spec.load import dsl_terms, validate_layers
 from netspec.spec.model import MAX_DIM, Network, Spec
@@ -153,7 +153,7 @@ class Builder:
                 Problem(f"block '{use.block}' did not expand to a valid group", use.where, use.path)]
             context = use_context(use)
             raise SpecValidationError(problems=_in_file_order(
-                [Problem(f"{p.message} ({argument_context(p.location) or context})", p.location, p.path, p.hint)
+                [at_argument(p) or Problem(f"{p.message} ({context})", p.location, p.path, p.hint)
                  for p in problems]))
         return layers[0]
 
@@ -706,9 +706,9 @@ def _in_blocks(err: NetspecError, scope: Scope | None) -> NetspecError:
         if " used at " in p.message or AT_ARGUMENT in p.message or any(w == p.location for _, w in uses):
             out.append(p)
             continue
-        argument = argument_context(p.location)
-        if argument:  # at the argument that gave the value: where the definition uses it is the context
-            out.append(Problem(f"{p.message} ({argument})", p.location, p.path, p.hint))
+        argument = at_argument(p)
+        if argument is not None:  # at the argument that gave the value: said of it, the definition as context
+            out.append(argument)
             continue
         context = ", ".join(f"in block '{b}', used at {w}" for b, w in uses)
         out.append(Problem(f"{p.message} ({context})", p.location, p.path, p.hint))

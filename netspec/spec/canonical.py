@@ -66,7 +66,7 @@ def _network(raw: PosDict, path: str, exp: Expander, meant: set[str] = frozenset
     out.path = path
     inputs: Any = None
     if "input" in raw and "inputs" in raw:
-        exp.problem("give either 'input' or 'inputs', not both", raw.where("inputs"), path)
+        exp.problem("give either 'input' or 'inputs', not both", raw.where("inputs"), path.rstrip("."))
     if "input" in raw:
         inputs = PosDict({"input": raw["input"]}, pos=raw.where("input"))
         inputs.key_pos["input"] = raw.where("input")
@@ -77,7 +77,8 @@ def _network(raw: PosDict, path: str, exp: Expander, meant: set[str] = frozenset
     else:
         exp.meant[(id(out), "inputs")] = out  # pydantic's "missing required 'inputs'" says it again
         if not {"input", "inputs"} & meant:
-            exp.problem("the network has no input", raw.pos, path, "add e.g. 'input: [1, 28, 28]' (channels first)")
+            exp.problem("the network has no input", raw.pos, path.rstrip("."),  # (the network's own path: no dot)
+                        "add e.g. 'input: [1, 28, 28]' (channels first)")
     if isinstance(inputs, dict):
         canon = PosDict(pos=getattr(inputs, "pos", None))
         for name, value in inputs.items():
@@ -129,7 +130,8 @@ def _network(raw: PosDict, path: str, exp: Expander, meant: set[str] = frozenset
     else:
         exp.meant[(id(out), "layers")] = out
         if "layers" not in meant:
-            exp.problem("the network has no 'layers' list", raw.pos, path, "add e.g. 'layers: [flatten, dense: 10]'")
+            exp.problem("the network has no 'layers' list", raw.pos, path.rstrip("."),
+                        "add e.g. 'layers: [flatten, dense: 10]'")
     return out
 
 

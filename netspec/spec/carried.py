@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from netspec.core.errors import Location
+from netspec.core.errors import Location, Problem
 from netspec.core.source import PosDict
 
 
@@ -65,18 +65,26 @@ class ArgValue(_AtLocation):
     arg: str
     block: str
     defined: Location | None
+    path: str  # the argument's own path, at the use ("layers[3].k"): the path of a problem located here
 
     def __init__(self, file: str, line: int, column: int, *, arg: str = "", block: str = "",
-                 defined: Location | None = None) -> None:
+                 defined: Location | None = None, path: str = "") -> None:
         super().__init__(file, line, column)
         object.__setattr__(self, "arg", arg)  # frozen, as every location
         object.__setattr__(self, "block", block)
         object.__setattr__(self, "defined", defined)
+        object.__setattr__(self, "path", path)
 
-    def context(self) -> str:
-        """What a problem located here adds: which argument it is, and where the definition uses it."""
+    def context(self, inner: str = "") -> str:
+        """What a problem located here adds: which argument it is, and where the definition uses it (``inner``:
+        the path of the option there that the problem is about, from the problem's own path)."""
+        use = self.path.rpartition(".")[0]
+        option = inner[len(use) + 1:] if use and inner.startswith(use) and inner[len(use):len(use) + 1] in "→." \
+            else ""
+        option = option.removeprefix(f"{self.block}.").split(" (", 1)[0]  # less a node's name: `(down_1.pool_1)`
         return f"the argument '{self.arg}' of block '{self.block}'" + (
-            f"; the definition uses it at {self.defined}" if self.defined is not None else "")
+            f"; the definition uses it at {self.defined}" if self.defined is not None else "") + (
+            f" for {option}" if option and self.defined is not None else "")
 
 
 class ArgKey(_AtLocation):
@@ -97,6 +105,22 @@ class ArgKey(_AtLocation):
 def argument_context(where: Location | None) -> str:
     """The context a problem located at a block argument adds (:meth:`ArgValue.context`), or ''."""
     return where.context() if isinstance(where, ArgValue) else ""
+
+
+def at_argument(problem: Problem) -> Problem | None:
+    """A problem located at a block argument (a value the use gave, put into the block's body) said of the
+    argument, as its location is: its path the argument's at the use (``layers[0].width``, not the option in
+    the block, ``layers[0]→basic.layers[0].filters``), its message saying which argument it is and where and
+    for which option the definition uses it. None for a problem located elsewhere."""
+    where = problem.location
+    if not isinstance(where, ArgValue):
+        return None
+    if "(the argument '" in problem.message:  # said already
+        return problem
+    message = f"{problem.message} ({where.context(problem.path)})"
+    node = problem.path.partition(" (")[2]  # the graph builder's node name, `(b_1.softmax_1)`: kept
+    path = f"{where.path} ({node}" if where.path and node else where.path or problem.path
+    return Problem(message, where, path, problem.hint, problem.excerpt)
 
 
 class Deferred(str):

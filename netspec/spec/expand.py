@@ -41,6 +41,7 @@ from netspec.spec.carried import (
     DeferredUse,
     Tally,
     argument_context,
+    at_argument,
     carry_args,
     use_context,
 )
@@ -116,8 +117,8 @@ class Expander:
         self.tally.count = value
 
     def problem(self, message: str, where: Location | None, path: str, hint: str = "") -> None:
-        context = argument_context(where)  # at a block argument: which one, and where the definition uses it
-        self.problems.append(Problem(f"{message} ({context})" if context else message, where, path, hint))
+        problem = Problem(message, where, path, hint)  # at a block argument: said of it (which, where it is used)
+        self.problems.append(at_argument(problem) or problem)
 
     # --- layers ---------------------------------------------------------------------------------
     def layers(self, raw: Any, where: Location | None, path: str, env: dict[str, Any],
@@ -190,8 +191,13 @@ class Expander:
                 return []
             for key in raw:
                 if key in ITEM_KEYS:
-                    if key in args:
-                        self.problem(f"'{key}' is given twice", raw.where(key), path)
+                    if key in args:  # in the options and beside them: said at the second, naming the first
+                        first, here = args.where(key), raw.where(key)
+                        if first and here and (first.line, first.column) > (here.line, here.column):
+                            first, here = here, first
+                        also = f": it is first written at line {first.line}, column {first.column}" if first else ""
+                        self.problem(f"'{key}' is given twice{also}", here, path,
+                                     "write it once, in the options or beside them")
                     args[key] = raw[key]
                     args.key_pos[key] = raw.where(key)
         else:
@@ -505,7 +511,7 @@ class Expander:
         at the argument)."""
         outer = self.frame
         self.frame = {key: at if isinstance(at, ArgValue) else  # an argument passed on: where it was first written
-                      ArgValue(at.file, at.line, at.column, arg=key, block=name)
+                      ArgValue(at.file, at.line, at.column, arg=key, block=name, path=f"{path}.{key}")
                       for key, at in (places or {}).items() if at is not None}
         try:
             return self.body_of(name, group, env2, path, stack)
@@ -748,7 +754,7 @@ class Expander:
         at = self.frame.get(name) if name else None
         if at is None:
             return None
-        return ArgValue(at.file, at.line, at.column, arg=at.arg, block=at.block, defined=defined)
+        return ArgValue(at.file, at.line, at.column, arg=at.arg, block=at.block, defined=defined, path=at.path)
 
 
 _SCALARS = frozenset((int, float, bool, type(None)))

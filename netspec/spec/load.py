@@ -62,7 +62,10 @@ def with_the_rest(err: SpecSyntaxError, file: str = "<string>", default_name: st
     if err.partial is None:
         return err
     try:
-        validate(err.partial, file, default_name)
+        if is_library(err.partial):  # its definitions only: not "a block library ... its definitions are valid"
+            validate_library(err.partial, file)
+        else:
+            validate(err.partial, file, default_name)
     except SpecValidationError as more:
         said = {p.location for p in err.problems if p.location is not None}
         rest = [p for p in more.problems if p.location is None or p.location not in said]

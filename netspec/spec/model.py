@@ -130,8 +130,8 @@ class Expect(Strict):
                 pass
             if not _size_expression(v):
                 raise ValueError(f"macs must be a number or a size expression such as '6144*T + 32', got {show(v)}")
-        elif v is not None and v < 0:
-            raise ValueError(f"macs must be a number ≥ 0, got {show(v)}")
+        elif v is not None and not 0 <= v < float("inf"):  # .nan and .inf too: no count of MACs
+            raise ValueError(f"macs must be a finite number ≥ 0, got {show(v)}")
         return v
 
     @field_validator("output_shape")

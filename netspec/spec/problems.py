@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from netspec.core.errors import Problem, did_you_mean
-from netspec.core.fmt import bounds_text, schema_bounds, show
+from netspec.core.fmt import bounds_text, float_note, number_text, schema_bounds, show
 from netspec.core.source import Reached, walk
-from netspec.spec.carried import argument_context
+from netspec.spec.carried import at_argument
 
 _EXPECTED = {
     "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
@@ -99,9 +99,9 @@ def _in_uses(problem: Problem, spot: Reached) -> Problem:
     definition uses it."""
     if not spot.uses or problem.location is None or " used at " in problem.message:
         return problem
-    argument = argument_context(problem.location)
-    if argument:  # a value the use gave as an argument: located there, the definition's place as context
-        return Problem(f"{problem.message} ({argument})", problem.location, problem.path, problem.hint)
+    argument = at_argument(problem)
+    if argument is not None:  # a value the use gave as an argument: said of it, the definition's place as context
+        return argument
     if any(where == problem.location for _, where in spot.uses):
         return problem
     context = ", ".join(f"in block '{block}', used at {where}" for block, where in spot.uses)
@@ -139,7 +139,7 @@ def _one(errs: list[dict[str, Any]], spot: Reached, value: Any, root: type[BaseM
                        where, path, f"write 'netspec: {expected}' (or leave the key out)")
     if len(errs) == 1 and errs[0]["type"] == "value_error":
         return _value_error(errs[0], spot._replace(where=where), value)
-    shown = show(value)
+    shown = show(value) + float_note(value)  # as the file writes it, and why a float cannot hold it
     expected = list(dict.fromkeys(_expected(e, key) for e in errs))
     if any(e["type"] in _RANGE for e in errs):  # a number out of range: say the whole range, not the end passed
         whole = _field_range(root, kept, tree)
@@ -245,8 +245,21 @@ def _value_error(e: dict[str, Any], spot: Reached, value: Any) -> Problem:
         path = f"{path}.{key}" if path else key
     elif not isinstance(value, dict) and not re.search(r"\bgot\b", msg) and not (
             isinstance(value, str) and show(value) in msg):  # (a number may be in the message by chance: `from 1`)
-        msg = f"{msg}; got {show(value)}"
+        msg = f"{msg}; got {show(value)}{float_note(value)}"
+    elif isinstance(value, (int, float)) and hasattr(value, "text"):  # a number the file writes otherwise
+        msg = _as_written(msg, value)
     return Problem(msg, where, path, str((e.get("ctx") or {}).get("hint") or inline))
+
+
+def _as_written(msg: str, value: Any) -> str:
+    """A validator's message that quotes a number as Python or YAML writes it (``got .inf``, ``got 0.0``) with
+    the number as the file writes it, and why a float cannot hold it (``got 1e400 (too large ...)``)."""
+    note = float_note(value)
+    for spelled in dict.fromkeys((show(value), number_text(value), repr(value), str(value))):
+        pattern = rf"(\bgot ){re.escape(spelled)}(?![\w.])"
+        if re.search(pattern, msg) and not (note and note in msg):
+            return re.sub(pattern, lambda m: m.group(1) + show(value) + note, msg, count=1)
+    return msg
 
 
 def _field_range(root: type[BaseModel], steps: tuple[Any, ...], tree: Any) -> str:
@@ -261,14 +274,20 @@ def _field_range(root: type[BaseModel], steps: tuple[Any, ...], tree: Any) -> st
 
         canon = canonical_kind(parent["kind"])
         model = layer_class(canon) if canon else None
-    model = model or model_at(root, steps[:-1])
+    return field_range(model or model_at(root, steps[:-1]), steps[-1])
+
+
+def field_range(model: type[BaseModel] | None, key: str) -> str:
+    """The whole allowed range of the number field ``key`` of ``model`` from its JSON Schema, in the words every
+    range is written in: ``a whole number from 1 to 4096`` for a field of whole numbers, ``a number ≥ 0 and < 1``
+    for any other; '' if unknown."""
     if model is None:
         return ""
     try:
         schema = model.model_json_schema(by_alias=True)
     except Exception:  # noqa: BLE001 - a model whose schema cannot be written: the end passed will do
         return ""
-    node = schema.get("properties", {}).get(steps[-1], {})
+    node = schema.get("properties", {}).get(key, {})
     for sub in [node, *node.get("anyOf", []), *node.get("oneOf", [])]:
         text = schema_bounds(sub)
         if text and sub.get("type") in ("integer", "number"):

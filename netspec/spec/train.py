@@ -560,13 +560,14 @@ def _in_words(err: Any, typed: str | None = None) -> str:
     shown = typed if typed is not None and not isinstance(value, (dict, list)) else show(value, 40)
     got = f", got {shown[:40]}" if value is not None else ""
     bounds = {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equal": "le", "less_than": "lt"}
+    number = "a whole number" if _whole(err["loc"]) else "a number"  # as the spec's messages say: "a whole number ≥ 1"
     if kind in bounds:  # in core.fmt.bounds_text's words, as every range is written: "≥ 1", "> 0"
         limit = ctx.get(bounds[kind])
         low = kind.startswith("greater")
         text = bounds_text(limit if low else None, None if low else limit, kind == "greater_than", kind == "less_than")
         if typed is not None and underflows(typed):
             got += " (too small for a float: it underflows to 0; the smallest is about 5e-324)"
-        return f"must be a number {text}{got}"
+        return f"must be {number} {text}{got}"
     if kind == "finite_number":
         return f"must be a finite number{got}"
     if kind == "value_error" and ctx.get("hint"):  # a validator's message with its hint (unknown_data)
@@ -583,6 +584,17 @@ def _in_words(err: Any, typed: str | None = None) -> str:
         return f"unknown value {show(value, 40)}" + (f"; {hint}" if hint else f" (choose from {', '.join(choices)})")
     msg = str(err["msg"]).removeprefix("Value error, ")
     return msg[:1].lower() + msg[1:]
+
+
+def _whole(loc: tuple[Any, ...]) -> bool:
+    """Whether the training option at ``loc`` (a pydantic error's) takes whole numbers (its JSON Schema's type is
+    ``integer``): a range refused is then "a whole number ≥ 1", as the spec's messages say it."""
+    from netspec.spec.problems import field_range, model_at
+
+    steps = tuple(p for p in loc if not str(p).startswith(("literal", "function")))
+    if not steps or not isinstance(steps[-1], str):
+        return False
+    return field_range(model_at(TrainConfig, steps[:-1]), steps[-1]).startswith("a whole number")
 
 
 def _field_model(name: str) -> type[BaseModel] | None:

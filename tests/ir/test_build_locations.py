@@ -234,7 +234,7 @@ OPTION_CASES = [
      "has shape (2, 2)"),
     ("input: [4]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 2, share: a}\n", "share: |a",
      "layers[1].share", "share: 'a' is a dense"),
-    ("input [4]\na: dense 4\ndense 2 share=a\n", "share=|a", "layers[1].share", "share: 'a' is a dense"),
+    ("input [4]\na: dense 4\ndense 2 share=a\n", "share=|a", "layers[1].share", "share=a is a dense"),  # DSL words
     ("input: [4]\nlayers:\n  - dense: {units: 4, name: a}\n  - dense: {units: 2, tie: {weight: a}}\n",
      "weight: |a", "layers[1].tie.weight", "the shapes differ"),
     ("input [4]\na: dense 4\ndense 2 tie={weight=a}\n", "weight=|a", "layers[1].tie.weight", "the shapes differ"),
@@ -277,10 +277,10 @@ OPTION_CASES = [
     # a value given as a block argument: at the argument, where the use writes it (the message says where the
     # definition uses it)
     ("block b(x) {\n  dense ${in.features}\n  softmax axis=$x\n}\ninput [4, 6]\nb 5\n", "b |5",
-     "layers[0]→b.layers[1].axis", "the argument 'x' of block 'b'"),
+     "layers[0].x", "the argument 'x' of block 'b'"),  # the path names the argument, as the location does
     ("blocks:\n  sm:\n    params: {ax: 0}\n    layers:\n      - softmax: {axis: $ax}\ninput: [4, 6]\nlayers:\n"
-     "  - sm: {ax: 7}\n", "sm: {ax: |7", "layers[0]→sm.layers[0].axis", "the argument 'ax' of block 'sm'"),
-    ("block sm(ax=0) {\n  softmax axis=$ax\n}\ninput [4, 6]\nsm 7\n", "sm |7", "layers[0]→sm.layers[0].axis",
+     "  - sm: {ax: 7}\n", "sm: {ax: |7", "layers[0].ax", "the argument 'ax' of block 'sm'"),
+    ("block sm(ax=0) {\n  softmax axis=$ax\n}\ninput [4, 6]\nsm 7\n", "sm |7", "layers[0].ax",
      "the argument 'ax' of block 'sm'"),
     # a default, written in the definition: at the value the definition writes (the message says where the
     # block is used)

@@ -60,6 +60,7 @@ def test_yaml_a_wrong_argument_is_at_the_argument(layer, value, used, fragment):
     # which argument, and where the definition puts it, as context
     definition = _place(text, layer, used)
     assert f"the argument 'k' of block 'down'; the definition uses it at <string>:{definition}" in p.message, p.message
+    assert p.path.split(" (")[0] == "layers[0].k", p.path  # the argument at the use (the first layer), as the location says
 
 
 def test_an_argument_passed_on_is_at_the_use_that_wrote_it():
@@ -69,6 +70,7 @@ def test_an_argument_passed_on_is_at_the_use_that_wrote_it():
     p = _problem(text)
     assert _at(p) == _place(text, "- outer: {k: ", "9"), str(p)
     assert "the argument 'k' of block 'outer'" in p.message, p.message
+    assert p.path.split(" (")[0] == "layers[0].k", p.path
 
 
 def test_a_block_reading_its_input_is_at_the_argument():  # expanded by the builder once `in` is known
@@ -96,7 +98,8 @@ def test_a_problem_with_the_key_stays_at_the_key():  # pool's padding refused at
     text = BLOCK % ("max_pool2d: {kernel: 2, padding: $k}", "2")
     p = _problem(text)
     assert _at(p) == _place(text, "- down: {k: ", "2"), str(p)  # the value: the argument
-    assert p.path.endswith(".padding"), p.path
+    assert p.path.split(" (")[0] == "layers[0].k", p.path  # the path names what the location points at: the argument
+    assert p.message.endswith(" for layers[0].padding)"), p.message  # the option it went into, as context
 
 
 def test_a_library_block_is_at_the_argument_in_the_spec(tmp_path):
@@ -131,6 +134,7 @@ def test_dsl_a_wrong_argument_is_at_the_argument(layer, value, fragment):
     assert _at(p) == _place(text, "down k=", value), str(p)
     assert fragment in p.message and "the argument 'k' of block 'down'" in p.message, p.message
     assert f"the definition uses it at <string>:{_place(text, layer, '$k')}" in p.message, p.message
+    assert p.path.split(" (")[0] == "layers[0].k", p.path
 
 
 def test_dsl_an_argument_passed_on_is_at_the_use_that_wrote_it():
@@ -138,6 +142,7 @@ def test_dsl_an_argument_passed_on_is_at_the_use_that_wrote_it():
             "block outer(k) {\n  inner k=$k\n}\nouter k=9\nflatten\n")
     p = _problem(text)
     assert _at(p) == _place(text, "outer k=", "9"), str(p)
+    assert p.path.split(" (")[0] == "layers[0].k", p.path  # the argument written at the use, not the inner block's option
 
 
 @pytest.mark.parametrize("layer,value", [
@@ -150,6 +155,7 @@ def test_an_item_key_from_an_argument_is_at_the_argument(layer, value):
     assert _at(p) == _place(text, "- down: {k: ", value), str(p)
     assert f"the argument 'k' of block 'down'; the definition uses it at <string>:{_place(text, layer, '$k')}" \
         in p.message, p.message
+    assert p.path.split(" (")[0] == "layers[0].k", p.path
 
 
 def test_a_residual_option_from_an_argument_is_at_the_argument():

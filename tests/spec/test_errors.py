@@ -524,7 +524,9 @@ def test_a_wrong_argument_type_inside_a_block_names_the_use(tmp_path):
     (problem,) = info.value.problems
     # at the argument, "3" of "  - head: {e: 3}" (line 11, column 15); the definition's use (line 7) as context
     assert (problem.location.line, problem.location.column) == (11, 15)
-    assert problem.message.endswith(f"(the argument 'e' of block 'head'; the definition uses it at {path}:7:23)")
+    assert problem.message.endswith(f"(the argument 'e' of block 'head'; the definition uses it at {path}:7:23 for "
+                                    "layers[0].tie.weight)")
+    assert problem.path == "layers[2].e"  # the argument, at the use (the third layer), as the location says
 
 
 def _at(text: str, at: str) -> str:

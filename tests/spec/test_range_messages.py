@@ -29,7 +29,9 @@ def test_repeat_range():
 
 
 @pytest.mark.parametrize("sets, says", [
-    (["data.subset=-1"], "--set data.subset: must be a number ≥ 1, got -1"),
+    (["data.subset=-1"], "--set data.subset: must be a whole number ≥ 1, got -1"),  # subset: int, ge=1
+    (["epochs=0"], "--set epochs: must be a whole number ≥ 1, got 0"),  # epochs: int, ge=1
+    (["workers=-1"], "--set workers: must be a whole number ≥ 0, got -1"),  # workers: int, ge=0
     (["optimizer.lr=0"], "--set optimizer.lr: must be a number > 0, got 0"),  # lr: gt=0
 ])
 def test_a_set_value_out_of_range(sets, says):

@@ -210,8 +210,8 @@ def test_a_dry_run_checks_resume_and_out(tmp_path, capsys):
     (["--data", "digts"], ["did you mean 'digits'"]),
     (["--task", "clasification"], ["did you mean 'classification'"]),
     (["--optimizer", "adm"], ["did you mean 'adam'"]),
-    (["--batch-size", "0"], ["--batch-size: must be a number ≥ 1, got 0"]),
-    (["--epochs", "0"], ["--epochs: must be a number ≥ 1, got 0"]),
+    (["--batch-size", "0"], ["--batch-size: must be a whole number ≥ 1, got 0"]),
+    (["--epochs", "0"], ["--epochs: must be a whole number ≥ 1, got 0"]),
     (["--set", "epochs=x"], ["must be a whole number"]),
 ])
 def test_option_errors_are_in_the_users_words(tmp_path, capsys, flags, words):

@@ -60,8 +60,9 @@ def parse_dsl(text: str, file: str = "<string>") -> Any:
         raise SpecSyntaxError(problems=[syntax_problem(exc, text, file)]) from None
     except LarkError as exc:  # pragma: no cover - defensive
         raise SpecSyntaxError(problems=[Problem(f"cannot parse: {exc}", Location(file, 1, 1))]) from None
+    statements = Statements(file, text)
     try:
-        stmts = Statements(file, text).transform(tree)
+        stmts = statements.transform(tree)
     except Fail as fail:
         raise SpecSyntaxError(problems=[_with_snippet(fail.problem, text)]) from None
     except LarkError as exc:  # a Fail raised inside a transformer callback arrives wrapped
@@ -76,6 +77,7 @@ def parse_dsl(text: str, file: str = "<string>") -> Any:
                                                 hint="start with 'input [1, 28, 28]' and a layer per line")])
     builder = Builder(file)
     raw = builder.spec(stmts)
+    builder.kept.extend(statements.kept)
     if builder.problems or builder.kept:
         problems = sorted([*builder.problems, *builder.kept],
                           key=lambda p: (p.location.line, p.location.column) if p.location else (0, 0))

@@ -25,6 +25,11 @@ from netspec.layers.structure.residual import Residual
 from netspec.layers.structure.sequential import Sequential
 
 
+def first_at(first: Location | None) -> str:
+    """The hint of a value given twice: where the first one, which is kept, is written."""
+    return f"the first is on line {first.line}, column {first.column} (it is the one kept)" if first else ""
+
+
 class Builder:
     """Statement records -> the raw tree; problems are collected in :attr:`problems`."""
 
@@ -45,8 +50,7 @@ class Builder:
     def put(self, mapping: PosDict, key: str, value: Any, loc: Location, what: str = "") -> None:
         if key in mapping:
             first = mapping.where(key)
-            self.fail(f"{what or show(key)} is given twice", loc,
-                      f"the first is on line {first.line}" if first else "", kept=True)
+            self.fail(f"{what or show(key)} is given twice", loc, first_at(first), kept=True)
             return
         mapping[key] = value
         mapping.key_pos[key] = loc
@@ -298,7 +302,8 @@ class Builder:
                 hint = f"a bare value sets {key}; write the others as key=value"
             elif key in (primary, slot):
                 hint = f"bare numbers set {primary}, then {slot}; write the others as key=value"
-            self.fail(f"'{key}' of {kind} is given twice", val.loc, hint, kept=True)
+            first = first_at(args.where(key) if isinstance(args, PosDict) else None)
+            self.fail(f"'{key}' of {kind} is given twice", val.loc, "; ".join(filter(None, (first, hint))), kept=True)
             return 0
         self.check_axes(kind, cls, key, val, args)
         args[key] = sized(cls, key, val)
@@ -388,7 +393,7 @@ class Builder:
                 plain.append(val)
                 continue
             if key in args:
-                self.fail(f"'{key}' of block '{kind}' is given twice", val.loc, kept=True)
+                self.fail(f"'{key}' of block '{kind}' is given twice", val.loc, first_at(args.where(key)), kept=True)
                 continue
             args[key] = val.value
             args.key_pos[key] = val.loc

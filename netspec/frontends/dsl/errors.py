@@ -289,11 +289,12 @@ _DSL_PROSE: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in 
     (r"\bthe same if: ", "the same if=... "),
     (r"\bput the if: on\b", "put the if=... on"),
     (r"'from: <network>'", "'from <network>'"),
-    (r"\b([a-z_]+): names the\b", r"\1=... names the"),
+    (r"\b([a-z_]+): names\b", r"\1=... names"),
     (r"\ba 'from:'", "a 'from'"),
     (r"'repeat:'", "'repeat N'"),
     (r"under the block's 'params:'", "in the block's parameters: 'block name(param) { ... }'"),
     (r"when 'networks:' is used", "when 'network name { ... }' is used"),
+    (r"\bhas no 'layers' list\b", "has no layers"),
 )]
 
 
@@ -311,6 +312,31 @@ def dsl_prose(text: str) -> str:
     return text
 
 
+# A message that opens with the option it is about, the YAML way (`share: 'a' is a dense ...`, `init: nothing to
+# initialise ...`): the DSL writes the option key=value.
+_OPENING = re.compile(r"^([A-Za-z_]\w*): (?:'([A-Za-z_][\w.]*)'(?= ))?")
+_MAPPED = ("init", "tie")  # options the DSL writes as a mapping, never as key=name
+
+
+def dsl_opening(message: str) -> str:
+    """A message opening with its option the YAML way in DSL words: ``share: 'a' is a dense`` -> ``share=a is a
+    dense`` (an option whose value is the name quoted), ``init: nothing to initialise`` -> ``init=...: nothing to
+    initialise``; any other message as it is."""
+    m = _OPENING.match(message)
+    if m is None or (m.group(1) not in _names()["options"] and m.group(1) not in (IF, REPEAT)):
+        return message
+    key, name, rest = m.group(1), m.group(2), message[len(m.group(1)) + 2:]
+    if not name and rest[:1] in "{[$-0123456789\"":  # `init: {param: ...} names ...`: a value, dsl_values writes it
+        return message
+    if key == REPEAT:
+        return f"'{REPEAT} N': {rest}"
+    if key == "from":  # the DSL's clause: `from a`
+        return f"from {name}{message[m.end(0):]}" if name else f"'from ...': {rest}"
+    if name and key not in _MAPPED:
+        return f"{key}={name}{message[m.end(0):]}"
+    return f"{key}=...: {rest}"
+
+
 def in_dsl_terms(problems: list[Problem], suffixes: tuple[str, ...], dsl: bool = False) -> list[Problem]:
     """The problems located in a DSL file (a name ending in one of ``suffixes``; all of them with ``dsl``)
     in DSL words: their hints (:func:`dsl_hint`), and in messages and hints alike the values and options
@@ -324,7 +350,7 @@ def in_dsl_terms(problems: list[Problem], suffixes: tuple[str, ...], dsl: bool =
             out.append(p)
             continue
         hint = dsl_values(dsl_prose(dsl_hint(p.hint))) if p.hint else p.hint
-        message = dsl_values(dsl_prose(p.message))
+        message = dsl_values(dsl_prose(dsl_opening(p.message)))
         option = re.search(r"(?:^|\.)([A-Za-z_]\w*)$", p.path or "")  # the problem is about this option's value
         if option and option.group(1) in _names()["sizes"]:
             message = _GOT_SIZE.sub(lambda m: m.group(1) + _as_size(m.group(2)), message)

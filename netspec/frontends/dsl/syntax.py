@@ -10,6 +10,7 @@ from typing import Any
 from lark import Token, Transformer, v_args
 
 from netspec.core.errors import Location, Problem
+from netspec.core.fmt import written
 from netspec.core.source import PosDict, PosList, whole_number
 from netspec.frontends.dsl.grammar import WORDS
 
@@ -70,6 +71,7 @@ class Statements(Transformer):
         super().__init__()
         self.file = file
         self.text = text
+        self.kept: list[Problem] = []  # problems after which the tree is still whole (a key given twice)
 
     def _loc(self, x: Any) -> Location:
         if isinstance(x, Token):
@@ -86,9 +88,9 @@ class Statements(Transformer):
         loc = self._loc(tok)
         kind = tok.type
         if kind == "INT":
-            return Val("int", _whole(str(tok), loc), loc, str(tok))
-        if kind == "FLOAT":
-            return Val("float", float(tok), loc, str(tok))
+            return Val("int", written(_whole(str(tok), loc), str(tok)), loc, str(tok))
+        if kind == "FLOAT":  # a message quotes the number as the file writes it (1e-400, not 0.0)
+            return Val("float", written(float(tok), str(tok)), loc, str(tok))
         if kind == "SIZE":  # each number at its own column (`3x9`: an error about the 9 points at the 9)
             return Val("size", PosList(_size(str(tok), loc), pos=loc, item_pos=_size_places(str(tok), loc)), loc,
                        str(tok))
@@ -111,8 +113,12 @@ class Statements(Transformer):
         loc = Location(self.file, meta.line, meta.column)
         out = PosDict(pos=loc)
         for key, kloc, val in ch:
-            if key in out:
-                raise Fail(f"duplicate key '{key}'", kloc, "each key may appear once in a mapping")
+            if key in out:  # said, at its place, with where the first is; the first kept (the tree stays whole)
+                first = out.key_pos.get(key)
+                where = f"line {first.line}, column {first.column}" if first is not None else "above"
+                self.kept.append(Problem(f"duplicate key '{key}': it is first written at {where}", kloc,
+                                         hint="each key may appear once in a mapping; remove one of them"))
+                continue
             out[key] = val.value
             out.key_pos[key] = kloc.with_value(val.loc)
         return Val("map", out, loc)
