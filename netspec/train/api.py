@@ -114,9 +114,9 @@ def prepare(source: Source, flags: dict[str, Any] | None = None, sets: list[str]
                          f"--epochs {done + 1} or more to train on (--epochs counts every epoch, those done included)")
     loaded = None
     if cfg.weights is not None and state is None:  # a resumed run or a checkpoint brings its own weights
-        from netspec.backends.torch.weights import load_weights
+        from netspec.backends.torch.weights import SAFETENSORS_NAMES, load_weights
 
-        if Path(cfg.weights.path).is_file():
+        if Path(cfg.weights.path).is_file() and not Path(cfg.weights.path).name.endswith(SAFETENSORS_NAMES):
             require_kind(cfg.weights.path, (CHECKPOINT[0], "a torch state dict or checkpoint (torch.save)"))
         loaded = load_weights(model, cfg.weights.path, partial=cfg.weights.partial)
     out_dir: Path | None = None

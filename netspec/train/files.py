@@ -29,6 +29,8 @@ def file_kind(path: str | Path) -> str:
         return f"unreadable ({exc.strerror or type(exc).__name__})"
     if not head:
         return "an empty file"
+    if len(head) > 9 and head[8:10] in (b'{"', b"{ ", b"{}"):  # a little-endian header length, then its JSON
+        return "a safetensors file (weights alone: --weights reads it)"
     for magic, what in ((ZIP, "a zip archive"), (NPY, "an .npy array"), (b"\x89PNG", "a PNG image"),
                         (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"), (b"%PDF", "a PDF document"),
                         (b"\x1f\x8b", "a gzip file"), (PICKLE, "a Python pickle")):

@@ -87,3 +87,30 @@ def test_an_image_folder_without_class_folders_says_what_it_holds(here, capsys, 
     assert main(["build", "img.yaml", "--dry-run", "--data", "pics"]) == 1
     err = capsys.readouterr().err
     assert "has no class sub-folders" in err and holds in err and "hint: put each class's images" in err, err
+
+
+def test_build_reads_safetensors_files_and_hugging_face_folders(here, capsys):
+    """``--weights`` takes what the loader reads: a .safetensors file and a folder holding model.safetensors
+    (the report names the file the folder stood for); the weights loaded are the file's (torch at run time)."""
+    from safetensors.torch import save_file
+
+    import netspec
+
+    model = netspec.compile(here / "mlp.yaml")
+    state = {k: v.detach().clone().fill_(0.25) for k, v in model.state_dict().items()}
+    (here / "hf").mkdir()
+    save_file(state, here / "hf" / "model.safetensors")
+    save_file(state, here / "w.safetensors")
+    import numpy as np
+
+    np.savez(here / "d.npz", x=np.zeros((20, 3), dtype=np.float32), y=np.zeros((20, 1), dtype=np.float32))
+    for given in ("w.safetensors", "hf"):
+        assert main(["build", "mlp.yaml", "--dry-run", "--data", "d.npz", "--task", "regression", "--weights", given]) == 0, \
+            capsys.readouterr().err
+        out = capsys.readouterr()
+        said = out.out + out.err
+        assert "modules loaded" in said and ("hf/model.safetensors" in said or given == "w.safetensors"), said
+    from netspec.train import api
+
+    trainer = api.prepare(here / "mlp.yaml", {"weights": "hf", "data": "d.npz", "task": "regression"}, write=False, quiet=True)
+    assert all(bool((v == 0.25).all()) for v in trainer.model.state_dict().values())

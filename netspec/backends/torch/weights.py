@@ -155,8 +155,24 @@ class LoadReport:
         return "\n".join(lines)
 
 
+SAFETENSORS_NAMES = (".safetensors", ".safetensors.index.json")  # what read_state_dict reads with safetensors
 # what a folder's weights are, in the order looked for: a netspec run, then Hugging Face's save_pretrained
 FOLDER_FILES = ("last.pt", "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+
+
+def weights_path(path: str | os.PathLike[str]) -> Path:
+    """The file a weights path names: itself, or a folder's first of :data:`FOLDER_FILES`.
+
+    Raises:
+        UsageError: a folder holding none of them."""
+    p = Path(path)
+    if p.is_dir():
+        found = next((p / name for name in FOLDER_FILES if (p / name).is_file()), None)
+        if found is None:
+            raise UsageError(f"weights: {p} is a folder without weights (looked for {', '.join(FOLDER_FILES)})\n"
+                             "    hint: name the weights file itself")
+        return found
+    return p
 
 
 def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
@@ -170,16 +186,10 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         UsageError: there is no such file, or the folder holds none of those.
         DataError: the file is damaged, not readable with ``weights_only``, or holds no state dict.
     """
-    p = Path(path)
-    if p.is_dir():
-        found = next((p / name for name in FOLDER_FILES if (p / name).is_file()), None)
-        if found is None:
-            raise UsageError(f"weights: {p} is a folder without weights (looked for {', '.join(FOLDER_FILES)})\n"
-                             "    hint: name the weights file itself")
-        p = found
+    p = weights_path(path)
     if not p.is_file():
         raise UsageError(f"weights: no file at {p}")
-    if p.name.endswith(".safetensors") or p.name.endswith(".safetensors.index.json"):
+    if p.name.endswith(SAFETENSORS_NAMES):
         obj: Any = _read_safetensors(p)
     else:
         try:
@@ -852,7 +862,7 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
         DataError: something is left over or ambiguous and ``partial`` is False (the message is the table).
     """
     if isinstance(weights, (str, os.PathLike)):
-        source, name = read_state_dict(weights), str(weights)
+        source, name = read_state_dict(weights), str(weights_path(weights))  # a folder: the file it stands for
     else:
         source, name = as_state_dict(weights), "a state dict"
     target = model.state_dict()
