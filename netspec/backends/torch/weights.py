@@ -96,6 +96,7 @@ class LoadReport:
     disordered: list[tuple[Entry, Entry]] = field(default_factory=list)
     blocks: dict[str, str] = field(default_factory=dict)  # missing model module -> its block no file module matched
     unordered: list[tuple[Entry, list[Entry]]] = field(default_factory=list)
+    sorted_as_text: bool = False  # the file's keys are in text order: it has no registration order
 
     @property
     def complete(self) -> bool:
@@ -117,8 +118,9 @@ class LoadReport:
         left += [f"{len(self.unused)} unused in the file"] if self.unused else []
         left += [f"{len(self.ambiguous)} ambiguous"] if self.ambiguous else []
         left += [f"{len(self.disordered)} against the file's order"] if self.disordered else []
-        against = sum(1 for _, options in self.unordered if _numbers_them(options))
-        left += [f"{len(self.unordered) - against} ambiguous: same shapes, names unrelated"] \
+        against = 0 if self.sorted_as_text else sum(1 for _, options in self.unordered if _numbers_them(options))
+        left += [f"{len(self.unordered) - against} ambiguous: " + ("no order in a file sorted as text"
+                 if self.sorted_as_text else "same shapes, names unrelated")] \
             if len(self.unordered) > against else []
         left += [f"{against} ambiguous: same shapes, numbered against the file's order"] if against else []
         return text + ("; " + ", ".join(left) if left else "")
@@ -131,6 +133,11 @@ class LoadReport:
         for m, options in self.ambiguous:
             rows.append((m.path, " | ".join(o.path for o in options), "ambiguous: equally good alignments"))
         for m, options in self.unordered:
+            if self.sorted_as_text:
+                rows.append((m.path, " | ".join(o.path for o in options),
+                             "ambiguous: the file's keys are sorted as text, so it has no registration order, and "
+                             "neither names nor numbers pair these (torch.save(model.state_dict()) keeps the order)"))
+                continue
             why = ("number them, but not in the file's order"
                    if _numbers_them(options) else "neither match nor number them")
             rows.append((m.path, " | ".join(o.path for o in options),
@@ -349,7 +356,12 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
             rest.append(m)
     others = [f for f in theirs if f.path not in taken]
     pairs, ambiguous, alone = align_blocks(rest, others, blocks or ())
-    unsettled = unordered_pairs(pairs, rest, others)
+    repaired: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    unsettled = unordered_pairs(pairs, rest, others, ordered=keys != sorted(keys), repaired=repaired)
+    pairs = [dict(repaired).get(p, p) for p in pairs]
+    report.sorted_as_text = keys == sorted(keys)
+    if report.sorted_as_text:
+        unsettled += scattered([p for p in pairs if p not in {q for g in unsettled for q in g}], rest, others)
     for group in unsettled:
         options = [others[j] for _, j in group]
         report.unordered += [(rest[i], options) for i, _ in group]
@@ -374,7 +386,8 @@ def plan(target: Mapping[str, Any], source: Mapping[str, Any], source_name: str 
     return report
 
 
-def unordered_pairs(pairs: list[tuple[int, int]], mine: list[Entry], theirs: list[Entry]
+def unordered_pairs(pairs: list[tuple[int, int]], mine: list[Entry], theirs: list[Entry], ordered: bool = True,
+                    repaired: list[tuple[tuple[int, int], tuple[int, int]]] | None = None
                     ) -> list[list[tuple[int, int]]]:
     """The groups of structure pairs ``(model index, file index)`` that only the file's order decides.
 
@@ -388,7 +401,11 @@ def unordered_pairs(pairs: list[tuple[int, int]], mine: list[Entry], theirs: lis
     them in the file's order: read pairwise, the first part where two paths differ is a name followed by a
     number (``conv1``/``conv2``, ``features.24``/``features.26``, ``block3-0``/``block3-1``), or a single
     letter (``f.a``/``f.b``), increasing along the file. Any other group (``second``/``first``,
-    ``encoder``/``decoder``) is ambiguous: registration order alone never decides.
+    ``encoder``/``decoder``) is ambiguous: registration order alone never decides. A file sorted as text
+    (``ordered`` false) has no registration order: there its numbers settle a group only where the pairs
+    follow them (model order, file order: the alphabet's order of words may cross them); a group the
+    names pair otherwise (:func:`_best_by_names`) is settled so, each ``(alignment's pair, names' pair)``
+    appended to ``repaired``.
     """
     def home(j: int) -> tuple[Signature, tuple[Signature, ...]]:
         parent = theirs[j].path.rpartition(".")[0]
@@ -405,15 +422,39 @@ def unordered_pairs(pairs: list[tuple[int, int]], mine: list[Entry], theirs: lis
         by_parts = _names_pair(group, mine, theirs)
         files = sorted(j for _, j in group)
         numbered = all(_numbered_before(theirs[x].path, theirs[y].path) for x, y in zip(files, files[1:]))
-        if not (by_parts or numbered):
-            out.append(sorted(group))
+        # a file sorted as text: its order beyond the numbers is the alphabet's, and an alignment may cross them
+        along = ordered or [j for _, j in sorted(group)] == files
+        if not (by_parts or numbered and along):
+            named = None if ordered or repaired is None else _best_by_names(group, mine, theirs)
+            if named is not None and repaired is not None:  # the names pair them, not as the alignment did
+                repaired += [(old, new) for old, new in zip(group, named) if old != new]
+            else:
+                out.append(sorted(group))
     return out
+
+
+def scattered(pairs: list[tuple[int, int]], mine: list[Entry], theirs: list[Entry]) -> list[list[tuple[int, int]]]:
+    """Structure pairs of a file sorted as text whose model modules share a parent module while their file
+    modules do not (a layer's conv from one branch, its batch norm from another: an alphabet's order the
+    alignment crossed), grouped by that parent: none of them can be trusted."""
+    files: dict[str, set[str]] = {}
+    for i, j in pairs:
+        files.setdefault(mine[i].path.rpartition(".")[0], set()).add(theirs[j].path.rpartition(".")[0])
+    return [[(i, j) for i, j in pairs if mine[i].path.rpartition(".")[0] == parent]
+            for parent, found in files.items() if len(found) > 1]
 
 
 def _names_pair(group: list[tuple[int, int]], mine: list[Entry], theirs: list[Entry]) -> bool:
     """Whether the name parts the model and file modules share pick ``group``'s pairing over every other:
     its total of shared parts is larger than any other pairing's (all of them up to 6 modules, else every
     pairing that swaps two: ``f.a.conv``/``shortcut.conv`` against ``f.a.0``/``proj.0``)."""
+    return _best_by_names(group, mine, theirs) == list(group)
+
+
+def _best_by_names(group: list[tuple[int, int]], mine: list[Entry], theirs: list[Entry]
+                   ) -> list[tuple[int, int]] | None:
+    """The pairing of ``group``'s model and file modules whose shared name parts total more than any other's
+    (see :func:`_names_pair`; beyond 6 modules only ``group``'s own pairing is tried), or None."""
     from itertools import permutations
 
     mods = [_tokens(mine[i].path) for i, _ in group]
@@ -423,16 +464,19 @@ def _names_pair(group: list[tuple[int, int]], mine: list[Entry], theirs: list[En
         return sum(len(mods[k] & files[o]) for k, o in enumerate(order))
 
     n = len(group)
-    best = total(range(n))
     if n <= 6:
-        return all(total(p) < best for p in permutations(range(n)) if list(p) != list(range(n)))
+        scored = sorted(((total(p), p) for p in permutations(range(n))), reverse=True)
+        if len(scored) > 1 and scored[0][0] == scored[1][0]:
+            return None
+        return [(group[k][0], group[o][1]) for k, o in enumerate(scored[0][1])]
+    best = total(range(n))
     for a in range(n):
         for b in range(a + 1, n):
             swap = list(range(n))
             swap[a], swap[b] = b, a
             if total(swap) >= best:
-                return False
-    return True
+                return None
+    return list(group)
 
 
 def _numbers_them(found: list[Entry]) -> bool:

@@ -692,3 +692,49 @@ def test_batch_norms_step_count_is_optional_as_for_torch(theirs):
     counted = {k: v.clone().fill_(7) if k.endswith("num_batches_tracked") else v for k, v in model.state_dict().items()}
     loaded = netspec.compile(tiny_spec(), weights=counted).state_dict()
     assert all(int(v) == 7 for k, v in loaded.items() if k.endswith("num_batches_tracked"))
+
+
+class _BasicConv(nn.Module):  # torchvision's GoogLeNet BasicConv2d: conv (no bias), batch norm (eps 1e-3)
+    def __init__(self, cin: int, cout: int, k: int) -> None:
+        super().__init__()
+        self.conv, self.bn = nn.Conv2d(cin, cout, k, padding=k // 2, bias=False), nn.BatchNorm2d(cout, eps=1e-3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.conv(x)))
+
+
+class _Inception(nn.Module):  # torchvision's Inception layout (branch1..4), with inception3a's widths
+    def __init__(self) -> None:
+        super().__init__()
+        self.branch1 = _BasicConv(192, 64, 1)
+        self.branch2 = nn.Sequential(_BasicConv(192, 96, 1), _BasicConv(96, 128, 3))
+        self.branch3 = nn.Sequential(_BasicConv(192, 16, 1), _BasicConv(16, 32, 3))
+        self.branch4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True), _BasicConv(192, 32, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
+
+
+def test_a_file_sorted_as_text_never_pairs_a_layers_tensors_across_branches(tmp_path):
+    """Sorted as text, a torchvision Inception's ``branch3.1.bn`` sits after ``branch3.1.conv``'s neighbours in
+    the alphabet's order, and an alignment by order gave branch 3's batch norm the file's ``branch4.1.bn`` (both
+    32 channels; outputs off by 3, "12 of 12 loaded"). Registration order (torch.save) loads with the model's
+    outputs; the sorted file is refused where a layer's tensors would come from two places."""
+    import yaml
+
+    blocks = yaml.safe_load((ROOT / "specs" / "googlenet.yaml").read_text(encoding="utf-8"))["blocks"]
+    spec = yaml.safe_dump({"netspec": 1, "blocks": blocks, "input": [192, 8, 8], "layers": [
+        {"inception_module": {"ch1x1": 64, "ch3x3red": 96, "ch3x3": 128, "ch5x5red": 16, "ch5x5": 32,
+                              "pool_proj": 32}, "name": "inception3a"}]}, sort_keys=False)
+    torch.manual_seed(0)
+    model = nn.Module()
+    model.inception3a = _Inception()
+    randomise(model)
+    model.eval()
+    x = torch.randn(2, 192, 8, 8)
+    state = model.state_dict()
+    mine = netspec.compile(spec, weights=state).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(mine(x), model.inception3a(x))
+    with pytest.raises(DataError, match="sorted as text"):
+        netspec.compile(spec, weights=dict(sorted(state.items())))
