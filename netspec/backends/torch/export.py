@@ -24,7 +24,7 @@ import torch.nn as nn
 
 from netspec.backends.torch.compile import example_inputs
 from netspec.core.atomic import write_atomic
-from netspec.core.errors import BuildError
+from netspec.core.errors import BuildError, UsageError
 from netspec.ir.graph import NetGraph
 
 ONNX_OPSET = 17
@@ -85,6 +85,29 @@ def _tracing() -> Iterator[None]:
         yield
 
 
+# The optional packages an export path needs: the module, the pip package, what needs it, and what to do instead.
+ONNX_PACKAGE = ("onnx", "onnx", "ONNX export", "or export a torch.export program (.pt2) or Python source (.py), "
+                "which need no other package")
+
+
+def require(package: tuple[str, str, str, str]) -> None:
+    """Raise a :class:`UsageError` (exit 2) naming ``package`` when it, or a package it needs, cannot be imported:
+    said before any work, never as a refusal blamed on the network or one of its layers."""
+    import importlib
+
+    module, pip, what, instead = package
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        missing = getattr(exc, "name", None)
+        if missing and missing.split(".")[0] != module:  # installed, but a package it needs is not
+            raise UsageError(f"{what} needs the {pip} package, which cannot be imported: it needs {missing}, which "
+                             f"is not installed ({exc})\n    hint: pip install --upgrade {pip} (it installs what "
+                             f"{pip} needs); {instead}") from None
+        raise UsageError(f"{what} needs the {pip} package, which is not installed\n    hint: pip install {pip}; "
+                         f"{instead}") from None
+
+
 def _refused(what: str, exc: Exception) -> BuildError:
     """The exporter's refusal: ``what`` failed, its exception's type and first line."""
     return BuildError(f"{what} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
@@ -109,8 +132,10 @@ def export_onnx(model: nn.Module, net: NetGraph, path: str | os.PathLike[str], b
     neither onnxscript nor a dynamo trace.
 
     Raises:
+        UsageError: the onnx package, which torch's exporter needs, is not installed.
         BuildError: the exporter refused the network.
     """
+    require(ONNX_PACKAGE)
     inputs, expected = _prepare(model, net, bind)  # the outputs are run for their number
     names_in = list(net.inputs)
     names_out = list(net.outputs)
@@ -131,7 +156,9 @@ def onnx_bytes(module: nn.Module, inputs: tuple[torch.Tensor, ...], input_names:
                dynamic: dict[str, dict[int, str]], output_names: list[str] | None = None,
                opset: int = ONNX_OPSET) -> bytes:
     """``module`` as an ONNX model, by torch's TorchScript-based exporter (no onnxscript, no dynamo trace),
-    its Python warnings silenced; whatever the exporter raises passes through."""
+    its Python warnings silenced; whatever the exporter raises passes through (a :class:`UsageError` when the
+    onnx package is missing)."""
+    require(ONNX_PACKAGE)
     buffer = io.BytesIO()
     with _tracing():
         torch.onnx.export(module, inputs, buffer, input_names=input_names, output_names=output_names,
