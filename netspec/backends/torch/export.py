@@ -248,10 +248,13 @@ def check_other_sizes(model: nn.Module, program: Any, net: NetGraph, bind: dict[
                 got = flat_outputs(program(*inputs))
             compare_outputs(expected, got, "the exported program")
         except Exception as exc:  # noqa: BLE001 - the program's guard, or BuildError: computes something else
-            if what in pinned:
-                only.append(f"{what}={traced[what]}")
+            if what in pinned:  # each bound size once, however many of its other sizes fail
+                if f"{what}={traced[what]}" not in only:
+                    only.append(f"{what}={traced[what]}")
                 continue
-            fixed.append(f"{what} {size}" if what == "batch" else f"{what}={size}")
+            failed = f"{what} {size}" if what == "batch" else f"{what}={size}"
+            if failed not in fixed:
+                fixed.append(failed)
             why = why or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     if fixed:
         at = ", ".join([*(f"{k}={v}" for k, v in traced.items()), "batch 2"])
