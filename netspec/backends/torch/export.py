@@ -4,8 +4,9 @@ Both are traced from random inputs of the network's input types (batch 2, symbol
 eval mode; the batch axis stays dynamic. A program is loaded back and run on those inputs, and its
 outputs are compared with the module's (:func:`compare_outputs`): an export that computes something else
 is an error, not a file; so is a program that runs only at the sizes it was traced at
-(:func:`check_other_sizes`: torch.export fixes a recurrent layer's length). An ONNX file is checked the same way, in onnxruntime, by ``netspec export``
-(:mod:`netspec.interop.export`), the one place that runs ONNX models.
+(:func:`check_other_sizes`: torch.export fixes a recurrent layer's length). An ONNX file is checked the same
+way, in onnxruntime, by ``netspec export`` (:mod:`netspec.interop.export`), the one place that runs ONNX
+models. ONNX export needs the onnx package (:func:`require` says so by name when it is missing).
 """
 
 from __future__ import annotations
