@@ -144,3 +144,31 @@ def test_an_init_literal_too_long_to_spell_out_is_located_with_a_hint(tmp_path, 
     err = capsys.readouterr().err
     assert f"{spec}:3:5: big: its init: for weight has 4,160 numbers" in err, err
     assert "\n    hint: " in err and ".onnx" in err and "Traceback" not in err
+
+
+# the owner inside a plain group, its user in a residual beside it, in that group: the group cannot be an
+# nn.Sequential (its forward passes the module on)
+IN_A_GROUP = """input: [8]
+layers:
+  - sequential:
+      layers:
+        - dense: {units: 8}
+          name: fc
+        - residual:
+            layers:
+              - dense: {units: 8}
+                share: fc
+"""
+
+
+def test_a_share_inside_a_plain_group_is_passed_on_by_its_forward(tmp_path):
+    model, text = _written(IN_A_GROUP, tmp_path, "in_a_group")
+    assert list(model.state_dict()) == ["sequential_1.fc.weight", "sequential_1.fc.bias"]
+    assert "nn.Sequential(" not in text
+    torch.manual_seed(2)
+    w, b = torch.randn(8, 8) / 3, torch.randn(8)
+    model.load_state_dict({"sequential_1.fc.weight": w, "sequential_1.fc.bias": b})
+    x = torch.randn(3, 8)
+    y = F.linear(x, w, b)
+    with torch.no_grad():
+        assert torch.allclose(model.eval()(x), F.linear(y, w, b) + y, atol=1e-6)

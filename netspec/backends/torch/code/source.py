@@ -238,6 +238,8 @@ class Writer:
         for u in box.units:
             if u.inputs != [prev] or len(u.outputs) != 1:
                 return False
+            if u.box is not None and u.box.shared:  # it is passed modules: a forward calls it
+                return False
             if u.node is not None and (u.node.activation or u.node.glyph or u.node.shared) \
                     or self._frozen_inside(box, u) or self.after_lines(box, u):
                 return False
