@@ -311,22 +311,41 @@ def _node_use(node: Node, params: int) -> Use:
 
 
 def _resolve_lines(out: Analysis, graph: Graph) -> None:
-    """Each layer line's uses: the outermost node or group located on it (a repeat's group rather than its
-    copies; every instance of a block's line)."""
-    found: dict[int, list[tuple[int, Use]]] = {}
+    """Each layer line's uses: every node or group located on it that no enclosing group of the same line
+    holds (a repeat's group rather than its copies; every instance of a block's line, however deep the
+    block's uses nest: a block used by the network and inside another block counts each)."""
+    found: dict[int, list[Use]] = {}
     for net in graph.networks.values():
         params = {n.name: n.n_params for n in net.nodes}
-        things: list[tuple[Any, Use | None]] = [(n.location, _node_use(n, params[n.name])) for n in net.nodes]
         totals = _totals(net, params)
-        things += [(g.location, _group_use(net, g, totals)) for g in net.groups.values() if canonical_kind(g.kind)]
-        for loc, use in things:
+        things: list[tuple[Any, str, Use | None]] = [(n.location, n.group, _node_use(n, params[n.name]))
+                                                     for n in net.nodes]
+        things += [(g.location, g.parent, _group_use(net, g, totals)) for g in net.groups.values()
+                   if canonical_kind(g.kind)]
+        for loc, parent, use in things:
             if use is None or loc is None or not _same_file(loc.file, out.file):
                 continue
-            found.setdefault(loc.line - 1, []).append((use.name.count("."), use))
+            if _held_on_line(net, parent, loc):  # a copy of a repeat, or a part of a group made on this line
+                continue
+            found.setdefault(loc.line - 1, []).append(use)
     for line, uses in found.items():
-        top = min(depth for depth, _ in uses)
-        # several networks may share a line only in a block; keep every instance at the outermost depth
-        out.layers[line] = Line(line, [u for depth, u in uses if depth == top])
+        out.layers[line] = Line(line, uses)
+
+
+def _held_on_line(net: NetGraph, group: str, loc: Location) -> bool:
+    """Whether one of the groups enclosing a thing (``group`` and its parents) is located on ``loc``'s line."""
+    seen: set[str] = set()
+    while group and group not in seen:
+        seen.add(group)
+        info = net.groups.get(group)
+        if info is None:
+            return False
+        where = info.location
+        if where is not None and where.line == loc.line and _same_file(where.file, loc.file) and \
+                canonical_kind(info.kind):
+            return True
+        group = info.parent
+    return False
 
 
 def _carry_over(out: Analysis, previous: Analysis) -> None:

@@ -4,8 +4,9 @@ Both are traced from random inputs of the network's input types (batch 2, symbol
 eval mode; the batch axis stays dynamic. A program is loaded back and run on those inputs, and its
 outputs are compared with the module's (:func:`compare_outputs`): an export that computes something else
 is an error, not a file; so is a program that runs only at the sizes it was traced at
-(:func:`check_other_sizes`: torch.export fixes a recurrent layer's length). An ONNX file is checked the same way, in onnxruntime, by ``netspec export``
-(:mod:`netspec.interop.export`), the one place that runs ONNX models.
+(:func:`check_other_sizes`: torch.export fixes a recurrent layer's length). An ONNX file is checked the same
+way, in onnxruntime, by ``netspec export`` (:mod:`netspec.interop.export`), the one place that runs ONNX
+models. ONNX export needs the onnx package (:func:`require` says so by name when it is missing).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import torch.nn as nn
 
 from netspec.backends.torch.compile import example_inputs
 from netspec.core.atomic import write_atomic
-from netspec.core.errors import BuildError
+from netspec.core.errors import BuildError, UsageError
 from netspec.ir.graph import NetGraph
 
 ONNX_OPSET = 17
@@ -85,6 +86,29 @@ def _tracing() -> Iterator[None]:
         yield
 
 
+# The optional packages an export path needs: the module, the pip package, what needs it, and what to do instead.
+ONNX_PACKAGE = ("onnx", "onnx", "ONNX export", "or export a torch.export program (.pt2) or Python source (.py), "
+                "which need no other package")
+
+
+def require(package: tuple[str, str, str, str]) -> None:
+    """Raise a :class:`UsageError` (exit 2) naming ``package`` when it, or a package it needs, cannot be imported:
+    said before any work, never as a refusal blamed on the network or one of its layers."""
+    import importlib
+
+    module, pip, what, instead = package
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        missing = getattr(exc, "name", None)
+        if missing and missing.split(".")[0] != module:  # installed, but a package it needs is not
+            raise UsageError(f"{what} needs the {pip} package, which cannot be imported: it needs {missing}, which "
+                             f"is not installed ({exc})\n    hint: pip install --upgrade {pip} (it installs what "
+                             f"{pip} needs); {instead}") from None
+        raise UsageError(f"{what} needs the {pip} package, which is not installed\n    hint: pip install {pip}; "
+                         f"{instead}") from None
+
+
 def _refused(what: str, exc: Exception) -> BuildError:
     """The exporter's refusal: ``what`` failed, its exception's type and first line."""
     return BuildError(f"{what} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
@@ -109,8 +133,10 @@ def export_onnx(model: nn.Module, net: NetGraph, path: str | os.PathLike[str], b
     neither onnxscript nor a dynamo trace.
 
     Raises:
+        UsageError: the onnx package, which torch's exporter needs, is not installed.
         BuildError: the exporter refused the network.
     """
+    require(ONNX_PACKAGE)
     inputs, expected = _prepare(model, net, bind)  # the outputs are run for their number
     names_in = list(net.inputs)
     names_out = list(net.outputs)
@@ -131,7 +157,9 @@ def onnx_bytes(module: nn.Module, inputs: tuple[torch.Tensor, ...], input_names:
                dynamic: dict[str, dict[int, str]], output_names: list[str] | None = None,
                opset: int = ONNX_OPSET) -> bytes:
     """``module`` as an ONNX model, by torch's TorchScript-based exporter (no onnxscript, no dynamo trace),
-    its Python warnings silenced; whatever the exporter raises passes through."""
+    its Python warnings silenced; whatever the exporter raises passes through (a :class:`UsageError` when the
+    onnx package is missing)."""
+    require(ONNX_PACKAGE)
     buffer = io.BytesIO()
     with _tracing():
         torch.onnx.export(module, inputs, buffer, input_names=input_names, output_names=output_names,
@@ -221,10 +249,13 @@ def check_other_sizes(model: nn.Module, program: Any, net: NetGraph, bind: dict[
                 got = flat_outputs(program(*inputs))
             compare_outputs(expected, got, "the exported program")
         except Exception as exc:  # noqa: BLE001 - the program's guard, or BuildError: computes something else
-            if what in pinned:
-                only.append(f"{what}={traced[what]}")
+            if what in pinned:  # each bound size once, however many of its other sizes fail
+                if f"{what}={traced[what]}" not in only:
+                    only.append(f"{what}={traced[what]}")
                 continue
-            fixed.append(f"{what} {size}" if what == "batch" else f"{what}={size}")
+            failed = f"{what} {size}" if what == "batch" else f"{what}={size}"
+            if failed not in fixed:
+                fixed.append(failed)
             why = why or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     if fixed:
         at = ", ".join([*(f"{k}={v}" for k, v in traced.items()), "batch 2"])

@@ -41,6 +41,18 @@ from netspec.ir.graph import Graph, GroupInfo, NetGraph, Node
 WIDTH = 118  # longest line written before arguments go one per line
 INDENT = "    "
 SUM, PRODUCT, CONCAT = "+", "×", "‖"  # the merge glyphs written as operators
+# what to do when the Python writer cannot write a network: the other formats take what the compiler builds
+INSTEAD = ("export ONNX (.onnx) or a torch.export program (.pt2) instead, which take every network the compiler "
+           "builds; if it should be writable as Python, please report it with the spec")
+
+
+def refused(node: Node | None, why: str, where: Any = None) -> BuildError:
+    """The Python writer cannot write ``node`` (or the group at ``where``): located, why, and what to do."""
+    if node is not None:
+        head = f"{node.location or node.name}: cannot write layer '{node.name}' ({node.kind}) as Python source"
+    else:
+        head = f"{where}: cannot write it as Python source" if where else "cannot write the network as Python source"
+    return BuildError(f"{head}: {why}\n    hint: {INSTEAD}")
 
 
 @dataclass
@@ -73,6 +85,9 @@ class Box:
     nodes: list[Node] = field(default_factory=list)
     inputs: list[Ref] = field(default_factory=list)
     exports: list[Ref] = field(default_factory=list)
+    # ``share:`` of a layer outside: owner's dotted name -> the forward argument its module is passed as (the
+    # module is the owner's, registered where it lives; the group receives it at each call, owning nothing)
+    shared: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -142,7 +157,21 @@ class Writer:
         for path, box in boxes.items():
             box.nodes = [n for n in net.nodes if not path or n.name.startswith(path + ".")]
             self._flows(net, box)
+            self._shared_from_outside(box)
         return root
+
+    def _shared_from_outside(self, box: Box) -> None:
+        """The modules ``box``'s layers apply by ``share:`` that live outside it: passed to its ``forward``."""
+        taken = set(self._params(box))
+        for node in box.nodes:
+            owner = node.shared
+            if owner is None or _relative(box, owner) is not None or owner in box.shared:
+                continue
+            name = _ident(owner.rsplit(".", 1)[-1])
+            while name in taken:
+                name += "_"
+            taken.add(name)
+            box.shared[owner] = name
 
     def _flows(self, net: NetGraph, box: Box) -> None:
         inside = {n.name for n in box.nodes}
@@ -150,8 +179,10 @@ class Writer:
             index = {n.name: i for i, n in enumerate(net.nodes)}
             at = sorted(index[n] for n in inside)
             if at and at[-1] - at[0] + 1 != len(at):
-                raise BuildError(f"{box.path}: its layers are interleaved with others; the Python writer "
-                                 "needs each group's layers together")
+                first = net.nodes[at[0]]
+                where = box.group.location if box.group is not None and box.group.location else first.location
+                raise refused(None, f"the layers of {box.path} are interleaved with others in the network's order; "
+                                    "the Python writer needs each group's layers together", where or box.path)
         for n in box.nodes:
             for r in n.inputs:
                 if r.src not in inside and r not in box.inputs:
@@ -171,12 +202,15 @@ class Writer:
     def leaf_call(self, node: Node) -> Call:
         if node.shared is not None:  # ``share:``: forward calls the first layer's module again
             return Call("", inline=True)
-        module, records = record_build(lambda: node.layer.build(list(node.in_types)))
-        if node.glyph is not None:
-            self.modules[node.name] = module  # a merge: forward reads its dim
-        if self._merge(node) is not None:
-            return Call("", inline=True)
-        return module_call(module, records, self.helpers)  # then the module and its weights are dropped
+        try:
+            module, records = record_build(lambda: node.layer.build(list(node.in_types)))
+            if node.glyph is not None:
+                self.modules[node.name] = module  # a merge: forward reads its dim
+            if self._merge(node) is not None:
+                return Call("", inline=True)
+            return module_call(module, records, self.helpers)  # then the module and its weights are dropped
+        except BuildError as err:  # a module whose construction or definitions cannot be written
+            raise refused(node, str(err)) from None
 
     def _merge(self, node: Node) -> str | None:
         """A merge without parameters written as an operator: ``+``, ``*`` or ``cat`` (else None)."""
@@ -198,11 +232,13 @@ class Writer:
         """A plain chain that is not a block: each child takes the previous one's only output."""
         if box.group is not None and (box.group.block or box.group.topology == "branches"):
             return False
-        if len(box.inputs) != 1 or len(box.exports) != 1 or not box.units:
+        if len(box.inputs) != 1 or len(box.exports) != 1 or not box.units or box.shared:
             return False
         prev = box.inputs[0]
         for u in box.units:
             if u.inputs != [prev] or len(u.outputs) != 1:
+                return False
+            if u.box is not None and u.box.shared:  # it is passed modules: a forward calls it
                 return False
             if u.node is not None and (u.node.activation or u.node.glyph or u.node.shared) \
                     or self._frozen_inside(box, u) or self.after_lines(box, u):
@@ -336,6 +372,7 @@ class Writer:
     # --- forward --------------------------------------------------------------------------------
     def forward_lines(self, box: Box, params: list[str]) -> list[str]:
         env: dict[Ref, str] = dict(zip(box.inputs, params))
+        params = [*params, *box.shared.values()]  # (passed after the tensors; no value takes their names)
         last: dict[Ref, int] = {}
         for k, u in enumerate(box.units):
             for r in u.inputs:
@@ -384,14 +421,12 @@ class Writer:
 
     def _expression(self, u: Unit, args: list[str], box: Box) -> str:
         node = u.node
+        if u.box is not None and u.box.shared:  # the modules it applies by share: from outside, after the tensors
+            args = [*args, *(self._shared_module(box, owner) for owner in u.box.shared)]
         call = f"self.{u.attr}({', '.join(args)})" if identifier(u.attr) else \
             f'getattr(self, "{u.attr}")({", ".join(args)})'
         if node is not None and node.shared is not None:
-            owner = _relative(box, node.shared)
-            if owner is None:
-                raise BuildError(f"{node.name}: share: {node.shared} lies outside the group {box.path}; the Python "
-                                 "writer needs a shared layer and its uses inside one group")
-            call = f"{_module_expr(owner)}({', '.join(args)})"
+            call = f"{self._shared_module(box, node.shared)}({', '.join(args)})"
         if node is None:
             return call
         op = self._merge(node)
@@ -405,11 +440,21 @@ class Writer:
             from netspec.layers.torch.activations import activation_fn
 
             fn, kwargs = activation_fn(node.activation)
-            name = function_name(fn, self.helpers)
+            try:
+                name = function_name(fn, self.helpers)
+            except BuildError as err:
+                raise refused(node, f"its activation {node.activation}: {err}") from None
             self.uses_functional |= name.startswith("F.")
             extra = "".join(f", {k}={literal(v)}" for k, v in kwargs.items())
             return f"{name}({expr}{extra})"
         return expr
+
+    @staticmethod
+    def _shared_module(box: Box, owner: str) -> str:
+        """Source for the module of ``owner`` (a ``share:`` target) in ``box``'s forward: its submodule when it
+        lies inside, else the argument ``box`` receives it as."""
+        inside = _relative(box, owner)
+        return _module_expr(inside) if inside is not None else box.shared[owner]
 
     # --- the file --------------------------------------------------------------------------------
     def network(self, net: NetGraph) -> str:
@@ -442,7 +487,10 @@ class Writer:
             items = ", ".join(f'"{k}": {n}()' for k, n in zip(self.graph.networks, nets))
             blocks.append(f'class {top}(nn.ModuleDict):\n{INDENT}"""The networks of {self.graph.name}."""\n\n'
                           f"{INDENT}def __init__(self) -> None:\n{INDENT * 2}super().__init__({{{items}}})")
-        helper_imports, helper_defs = self.helpers.source()
+        try:
+            helper_imports, helper_defs = self.helpers.source()
+        except BuildError as err:  # copying the definitions the layers' modules need
+            raise refused(None, str(err), source_name) from None
         imports = {"import torch", "from torch import nn",
                    *(i for i in helper_imports if i != "import torch.nn as nn")}  # ruff prefers the from-import
         if self.uses_functional:
@@ -487,7 +535,8 @@ class Writer:
             lines += [f"{INDENT * 2}{ln}" for ln in self.after_lines(box, u)]
             if self._frozen_inside(box, u):
                 lines.append(f"{INDENT * 2}self.{u.attr}.requires_grad_(False)  # trainable: false")
-        annotated = ", ".join(f"{p}: torch.Tensor" for p in params)
+        annotated = ", ".join([*(f"{p}: torch.Tensor" for p in params),
+                               *(f"{p}: nn.Module" for p in box.shared.values())])
         ret = "torch.Tensor" if len(box.exports) == 1 else f"tuple[{', '.join(['torch.Tensor'] * len(box.exports))}]"
         lines += ["", f"{INDENT}def forward(self, {annotated}) -> {ret}:"]
         lines += [f"{INDENT * 2}{b}" for b in body]
@@ -719,10 +768,11 @@ def init_lines(node: Node, module: str) -> list[str]:
         elif isinstance(value, list):
             count = _count(value)
             if count > LITERAL_LIMIT:
-                where = f"{node.location} " if node.location else ""
-                raise BuildError(f"{where}{node.name}: its init: for {pname} has {count:,} numbers, more than the "
-                                 f"{LITERAL_LIMIT:,} the Python writer spells out; export the source and load the "
-                                 "compiled module's state dict into it instead")
+                raise BuildError(f"{node.location or node.name}: {node.name}: its init: for {pname} has {count:,} "
+                                 f"numbers, more than the {LITERAL_LIMIT:,} the Python writer spells out\n    hint: "
+                                 "give the layer a scheme (init: {...: normal}) and load the values with "
+                                 "load_state_dict after the export, or export ONNX (.onnx) or a torch.export program "
+                                 "(.pt2), which carry the values")
             lines.append("with torch.no_grad():  # init: the spec's literal values")
             head = f"{target}.copy_(torch.tensor("
             lines.append(f"{INDENT}{head}{_nested(value, len(INDENT) * 3 + len(head))}))")
