@@ -802,6 +802,60 @@ def model_tensor_names(model: nn.Module, places: Collection[str] = ()) -> dict[s
     return {}
 
 
+def config_problems(model: nn.Module, config: Mapping[str, Any]) -> list[str]:
+    """Where ``model`` computes otherwise than a Hugging Face ``config.json`` says its weights were trained to:
+    options that no tensor's shape shows (heads against key/value heads at one width, RoPE's base, scaling
+    and rotated fraction, the sliding window, the norms' eps, tied embeddings). Read from the torch modules,
+    first differing place of each; transformers 4's keys (``rope_theta``, ``rope_scaling``) and 5's
+    (``rope_parameters``) alike."""
+    rope = {**(config.get("rope_scaling") or {}), **(config.get("rope_parameters") or {})}
+    theta = rope.get("rope_theta", config.get("rope_theta"))
+    kind = rope.get("rope_type") or rope.get("type") or "default"
+    partial = rope.get("partial_rotary_factor", config.get("partial_rotary_factor", config.get("rotary_pct")))
+    heads = config.get("num_attention_heads")
+    window = config.get("sliding_window") if config.get("use_sliding_window", True) else None
+    eps = next((config[k] for k in ("rms_norm_eps", "layer_norm_eps", "layer_norm_epsilon") if k in config), None)
+    out: list[str] = []
+
+    def differ(what: str, theirs: Any, mine: Any, where: str) -> None:
+        if not any(what in line for line in out):
+            out.append(f"{what}: config.json {theirs}, the spec {mine} ({where})")
+
+    for path, m in model.named_modules():
+        if hasattr(m, "num_heads") and hasattr(m, "rope_theta"):  # netspec's attention modules
+            if heads is not None and m.num_heads != heads:
+                differ("num_attention_heads", heads, f"heads: {m.num_heads}", path)
+            kv = getattr(m, "num_kv_heads", m.num_heads)
+            if heads is not None and kv != config.get("num_key_value_heads", heads):
+                differ("num_key_value_heads", config.get("num_key_value_heads", heads), f"kv_heads: {kv}", path)
+            if m.rope_theta is not None:
+                if theta is not None and float(m.rope_theta) != float(theta):
+                    differ("rope_theta", theta, f"rope_theta: {m.rope_theta}", path)
+                mine = (m.rope_scaling or {}).get("rope_type", "default")
+                if mine != kind:
+                    differ("rope_type", kind, f"rope_type: {mine}", path)
+                elif kind != "default" and (m.rope_scaling or {}).get("factor") != rope.get("factor"):
+                    differ("rope factor", rope.get("factor"), f"rope_factor: {(m.rope_scaling or {}).get('factor')}",
+                           path)
+                if partial is not None:
+                    d = m.embed_dim // m.num_heads
+                    turned = m.rotary_dim if m.rotary_dim is not None else d
+                    if turned != int(d * float(partial)):
+                        differ("partial_rotary_factor", partial, f"{turned} of {d} features turned", path)
+            if window != getattr(m, "sliding_window", None) and (window is not None or
+                                                                  getattr(m, "sliding_window", None) is not None):
+                differ("sliding_window", window, f"sliding_window: {getattr(m, 'sliding_window', None)}", path)
+        elif isinstance(m, (nn.LayerNorm, nn.RMSNorm)) and eps is not None and m.eps is not None \
+                and abs(float(m.eps) - float(eps)) > 1e-12:
+            differ("norm eps", eps, f"eps: {m.eps}", path)
+    tie = config.get("tie_word_embeddings")
+    if tie is not None and bool(tie) != bool(tied_keys(model)):
+        differ("tie_word_embeddings", str(bool(tie)).lower(),
+               "ties the head to the embedding (tie:)" if tied_keys(model) else "has an untied head (no tie:)",
+               "the output projection")
+    return out
+
+
 def tied_keys(model: nn.Module) -> dict[str, str]:
     """State-dict keys whose tensor is an earlier key's (a ``tie:`` or ``share:``), each with that key."""
     first: dict[int, str] = {}
@@ -907,6 +961,20 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
     """
     if isinstance(weights, (str, os.PathLike)):
         source, name = read_state_dict(weights), str(weights_path(weights))  # a folder: the file it stands for
+        config = Path(weights) / "config.json"
+        if config.is_file():  # a Hugging Face folder: what its config says, beside the tensors' shapes
+            try:
+                settings = json.loads(config.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                settings = None
+            problems = config_problems(model, settings) if isinstance(settings, dict) else []
+            if problems:
+                raise DataError(f"weights from {weights}: the spec computes otherwise than the folder's config.json "
+                                "says its weights were trained to (the tensors' shapes do not show it):\n"
+                                + "\n".join(f"    {p}" for p in problems)
+                                + "\n    hint: write the spec's options as config.json has them; to load the "
+                                "tensors into this spec anyway, give the weights file itself (config.json is read "
+                                "for a folder only)")
     else:
         source, name = as_state_dict(weights), "a state dict"
     target = model.state_dict()

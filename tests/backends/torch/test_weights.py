@@ -9,6 +9,7 @@ models (randomly initialised, batch-norm statistics randomised) load into the re
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -738,3 +739,54 @@ def test_a_file_sorted_as_text_never_pairs_a_layers_tensors_across_branches(tmp_
         torch.testing.assert_close(mine(x), model.inception3a(x))
     with pytest.raises(DataError, match="sorted as text"):
         netspec.compile(spec, weights=dict(sorted(state.items())))
+
+
+LLAMA_SMALL = """
+imports: [{library}]
+input: {{shape: [T], dtype: long}}
+layers:
+  - embedding: {{vocab: 97, dim: 64}}
+    name: embed_tokens
+  - llama_layer: {{dim: 64, heads: 4, kv_heads: 2, mlp: 96, theta: 10000.0, eps: 1.0e-5}}
+    repeat: 2
+    name: layers
+  - rms_norm: {{eps: 1.0e-5}}
+    name: norm
+  - dense: {{units: 97, bias: false}}
+    name: lm_head
+"""
+
+
+@pytest.mark.parametrize("change, said", [
+    ({}, None),
+    ({"num_attention_heads": 8, "num_key_value_heads": 4}, "num_attention_heads: config.json 8, the spec heads: 4"),
+    ({"rms_norm_eps": 1e-2}, "norm eps: config.json 0.01, the spec eps: 1e-05"),
+    ({"rope_parameters": {"rope_theta": 500000.0, "rope_type": "default"}}, "rope_theta: config.json 500000.0"),
+    ({"rope_parameters": None, "rope_theta": 500000.0}, "rope_theta: config.json 500000.0"),  # transformers 4's
+    ({"rope_parameters": None, "rope_theta": 10000.0, "rope_scaling": {"rope_type": "llama3", "factor": 8.0}},
+     "rope_type: config.json llama3"),
+    ({"sliding_window": 4}, "sliding_window: config.json 4"),
+    ({"tie_word_embeddings": True}, "tie_word_embeddings: config.json true"),
+])
+def test_a_hugging_face_folders_config_is_held_to_the_spec(tmp_path, change, said):
+    """The same tensors fit a spec of 4 heads and one of 8 (and any eps, RoPE base, window): a Hugging Face
+    folder's config.json says which the weights were trained with, and a spec that computes otherwise is refused
+    naming the option (the weights loaded would compute other logits silently); the file itself still loads."""
+    from safetensors.torch import save_file
+
+    spec = LLAMA_SMALL.format(library=(ROOT / "specs" / "blocks" / "llama.yaml").as_posix())
+    state = {k: v.contiguous() for k, v in netspec.compile(spec).state_dict().items()}
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    save_file(state, folder / "model.safetensors")
+    config = {"model_type": "llama", "num_attention_heads": 4, "num_key_value_heads": 2, "rms_norm_eps": 1e-5,
+              "rope_parameters": {"rope_theta": 10000.0, "rope_type": "default"}, "tie_word_embeddings": False,
+              **change}
+    config = {k: v for k, v in config.items() if v is not None}
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    if said is None:
+        assert netspec.compile(spec, weights=folder).netspec_weights.complete
+        return
+    with pytest.raises(DataError, match=re.escape(said)):
+        netspec.compile(spec, weights=folder)
+    assert netspec.compile(spec, weights=folder / "model.safetensors").netspec_weights.complete
