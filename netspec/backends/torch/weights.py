@@ -97,6 +97,7 @@ class LoadReport:
     blocks: dict[str, str] = field(default_factory=dict)  # missing model module -> its block no file module matched
     unordered: list[tuple[Entry, list[Entry]]] = field(default_factory=list)
     sorted_as_text: bool = False  # the file's keys are in text order: it has no registration order
+    computed: list[str] = field(default_factory=list)  # file keys of buffers the model computes, left out
 
     @property
     def complete(self) -> bool:
@@ -123,6 +124,9 @@ class LoadReport:
                  if self.sorted_as_text else "same shapes, names unrelated")] \
             if len(self.unordered) > against else []
         left += [f"{against} ambiguous: same shapes, numbered against the file's order"] if against else []
+        text += f" ({len(self.computed)} computed buffers in the file left out: {self.computed[0]}, ...)" \
+            if len(self.computed) > 1 else f" (a computed buffer in the file left out: {self.computed[0]})" \
+            if self.computed else ""
         return text + ("; " + ", ".join(left) if left else "")
 
     def table(self, everything: bool = False) -> str:
@@ -280,6 +284,7 @@ def entries(state: Mapping[str, Any]) -> list[Entry]:
 # tensors a file may leave out, as torch's load_state_dict lets it (batch norm's step count, kept by the model
 # when absent; loaded when both have it)
 OPTIONAL = ("num_batches_tracked",)
+COMPUTED_BUFFERS = ("inv_freq", "position_ids")  # left out of a file: the model computes them
 ORDINAL = re.compile(r"^(\D*)(\d+)$")  # a name ending in its only number: `3`, `fc2`, `layer_10`
 
 
@@ -978,9 +983,13 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
     else:
         source, name = as_state_dict(weights), "a state dict"
     target = model.state_dict()
+    # buffers a model computes rather than learns (RoPE's inv_freq, BERT's position_ids), which older files keep
+    computed = sorted(k for k in source if k.rpartition(".")[2] in COMPUTED_BUFFERS and k not in target)
+    source = {k: v for k, v in source.items() if k not in computed}
     places = module_places(source)
     report = plan(target, source, name, model_torch_names(model, places), model_blocks(model),
                   model_tensor_names(model, places), model_groups(model, "shortcut"))
+    report.computed = computed
     aliases = tied_keys(model)
     # a tied tensor (`tie:`, `share:`) is its source's: a file that holds it once (Hugging Face's save_pretrained
     # of tied embeddings) leaves the alias out, and nothing of it is missing

@@ -790,3 +790,14 @@ def test_a_hugging_face_folders_config_is_held_to_the_spec(tmp_path, change, sai
     with pytest.raises(DataError, match=re.escape(said)):
         netspec.compile(spec, weights=folder)
     assert netspec.compile(spec, weights=folder / "model.safetensors").netspec_weights.complete
+
+
+def test_computed_buffers_an_older_file_keeps_are_left_out_and_said():
+    """Hugging Face's older LLaMA files keep RoPE's ``rotary_emb.inv_freq`` (computed from the base, not
+    learned); such keys are left out, and the summary says so."""
+    spec = LLAMA_SMALL.format(library=(ROOT / "specs" / "blocks" / "llama.yaml").as_posix())
+    state = dict(netspec.compile(spec).state_dict())
+    state["layers.llama_layer_1.attention.self_attn.rotary_emb.inv_freq"] = torch.ones(8)
+    mine = netspec.compile(spec, weights=state)
+    assert mine.netspec_weights.complete
+    assert "a computed buffer in the file left out: layers.llama_layer_1" in mine.netspec_weights.summary()
