@@ -30,8 +30,9 @@ from netspec.core.errors import DataError, NetspecError
 from netspec.core.types import TensorType, fmt_shape
 from netspec.ir.graph import Graph, NetGraph, Node
 from netspec.layers.activations import ACTIVATIONS
-from netspec.spec.train import TASKS, TrainConfig
-from netspec.train.batching import DataBundle
+from netspec.spec.train import FILE_DATASETS, TASKS, TrainConfig
+from netspec.train import data as D
+from netspec.train.batching import DataBundle, split
 
 
 @runtime_checkable
@@ -356,6 +357,28 @@ class Task:
 
     def load_data(self) -> DataBundle:
         raise NotImplementedError
+
+    def held_out(self, data: Any, read_val: Callable[[], Any] | None) -> tuple[Any, Any | None]:
+        """(training, validation) sets of ``data``, the same way for every data source (in-memory arrays,
+        an image folder, synthetic data): ``data.subset`` first (:func:`netspec.train.data.take_subset`),
+        then the validation set ``read_val()`` reads from ``data.val_path`` when one is given, else the
+        seeded ``val_split`` share of ``data``. ``read_val``: None where the task cannot read one.
+
+        Raises:
+            DataError: ``data.val_path`` given for a source without files (synthetic data, digits), or one
+                the task does not read."""
+        data = D.take_subset(self.cfg.data, data)
+        if not self.cfg.data.val_path:
+            return split(data, self.cfg.val_split, self.cfg.seed)
+        if read_val is None or self.data_name not in FILE_DATASETS:
+            source = (f"task '{self.name}' does not read a separate validation file of data '{self.data_name}'"
+                      if read_val is None and self.data_name in (*FILE_DATASETS, "text")
+                      else f"data '{self.data_name}' is not read from files")
+            raise DataError(f"train.data.val_path {self.cfg.data.val_path}: {source}, so it has no separate "
+                            f"validation set (expected val_path only with data {', '.join(FILE_DATASETS)})\n"
+                            f"    hint: drop val_path; val_split (now {self.cfg.val_split}) holds out a share of "
+                            f"the data for validation")
+        return data, read_val()
 
     # --- model ---
     @property

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from netspec.core.errors import UsageError
 from netspec.train import data as D
-from netspec.train.batching import DataBundle, TensorSet, split
+from netspec.train.batching import DataBundle, TensorSet
 from netspec.train.tasks.base import StepContext, Task, as_images, register_task
 
 
@@ -45,11 +45,13 @@ class RBMTask(Task):
     def load_data(self) -> DataBundle:
         cfg = self.cfg.data
         binarize = cfg.binarize or "binarize" not in cfg.model_fields_set
-        data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name, "binarize": binarize}),
-                                   self.input_type, self.input_name, targets_for=None)
-        if isinstance(data, TensorSet):
-            data = TensorSet(data.tensors[0])
-        train, val = split(data, self.cfg.val_split, self.cfg.seed)
+        def read(train: bool) -> Any:
+            data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name, "binarize": binarize}),
+                                       self.input_type, self.input_name, train=train, targets_for=None)
+            return (TensorSet(data.tensors[0]) if isinstance(data, TensorSet) else data), desc
+
+        data, desc = read(True)
+        train, val = self.held_out(data, lambda: read(False)[0])
         self.loss_name = "cd"
         return DataBundle(train, val, desc + (", binarized" if binarize else ""))
 
