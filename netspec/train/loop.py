@@ -296,10 +296,11 @@ class Trainer:
                 metric = row.get(self.monitor)
                 for s in self.schedules:
                     s.end_epoch(self.epoch, row.get("val_loss", row["train_loss"]))
-                improved = metric is not None and self._improved(float(metric))
+                watched = self.task.monitored(self.epoch)  # a dbn: the last stage's epochs only
+                improved = watched and metric is not None and self._improved(float(metric))
                 if improved:
                     self.best, self.best_epoch, self.bad_epochs = float(metric), self.epoch + 1, 0
-                else:
+                elif watched:
                     self.bad_epochs += 1
                 self.epoch += 1
                 self.batch = 0

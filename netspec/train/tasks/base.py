@@ -380,6 +380,11 @@ class Task:
                             f"the data for validation")
         return data, read_val()
 
+    def monitored(self, epoch: int) -> bool:
+        """Whether epoch ``epoch`` (0-based) is compared for the best epoch (best.pt) and counted by
+        ``patience``: every epoch, unless a task trains in stages whose losses are not comparable (dbn)."""
+        return True
+
     # --- model ---
     @property
     def net(self) -> nn.Module:
