@@ -87,6 +87,7 @@ class Trainer:
         setup.require_trainable(graph, model)
         self.task = make_task(cfg, graph, self.raw_nets)
         self.data = self.task.load_data()
+        self.task.check_loss()  # a chosen loss that does not fit the output's values: refused or warned
         for note in self.task.notes:
             self.log(note)
         self.data.train, self.data.val = setup.place_data(self.data, self.device, cfg.data_on_device)

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from netspec.core.errors import DataError, UsageError
+from netspec.ir.graph import NetGraph
 from netspec.train import data as D
 from netspec.train.batching import DataBundle, TensorSet
 from netspec.train.synthetic import reversal
@@ -80,6 +81,10 @@ class Seq2Seq(Task):
             self.notes.append(note)
         train, val = self.held_out(data, lambda: self._ids(self._pairs(str(cfg.val_path))))
         return DataBundle(train, val, desc)
+
+    @property
+    def loss_net(self) -> NetGraph:
+        return self.graph.networks[self.dec_name]
 
     def _pairs(self, path: str) -> TensorSet:
         """(source, target) ids of an npz/pt file."""
