@@ -138,3 +138,16 @@ def test_training_and_predict_read_an_image_alike(tree):
 def test_one_function_reads_image_files():
     assert D.ImageFolder.__getitem__.__code__.co_names.count("load_image") == 1
     assert "load_image" in D.read_image.__code__.co_names
+
+
+def test_the_subset_help_says_what_happens(tmp_path, capsys):
+    from netspec.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["build", "--help"])
+    helped = " ".join(capsys.readouterr().out.split())
+    assert "--subset 200 with val_split 0.1 trains on 180 and validates on 20" in helped
+    (tmp_path / "m.yaml").write_text("name: m\ninput: [64]\nlayers:\n  - dense: 10\n")
+    trainer = api.prepare(tmp_path / "m.yaml", {"data": "digits", "subset": 200, "val_split": 0.1, "threads": 1},
+                          None, write=False, quiet=True)
+    assert (len(trainer.data.train), len(trainer.data.val)) == (180, 20)  # 200 × 0.1 = 20 held out
