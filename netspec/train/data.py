@@ -322,6 +322,26 @@ class ImageFolder(torch.utils.data.Dataset):  # type: ignore[type-arg]
         return load_image(f, self.channels, self.size), torch.tensor(label)
 
 
+class MappedInputs(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """A lazy data set whose items' first tensor (the input) goes through ``fn`` when read: what an
+    in-memory set gets at once (binarized pixels, pixels scaled to [-1, 1]) an image folder gets per item."""
+
+    def __init__(self, dataset: Any, fn: Any) -> None:
+        self.dataset, self.fn = dataset, fn
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
+        x, *rest = self.dataset[i]
+        return (self.fn(x), *rest)
+
+
+def binarized(x: torch.Tensor) -> torch.Tensor:
+    """Pixels in [0, 1] -> 0/1 at 0.5 (``data.binarize``)."""
+    return (x > 0.5).float()
+
+
 def folder_classes(data: Any) -> list[str] | None:
     """The class names of an image folder (or of a subset of one); None for other data."""
     while data is not None and not isinstance(data, ImageFolder):
@@ -671,6 +691,8 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True, *
             raise DataError(f"an image folder gives 1- or 3-channel images; the spec's input '{what}' has {c} channels")
         ds = ImageFolder(str(path), int(c), (int(h), int(w)), classes)
         used = take_subset(cfg, ds)
+        if cfg.binarize:  # as _finish binarizes an in-memory set
+            used = MappedInputs(used, binarized)
         return used, len(ds.classes), (f"image folder {path} ({len(ds)} images" + (
             f", a subset of {len(used)}" if len(used) < len(ds) else "") + f", {len(ds.classes)} classes)")
     if name in ("npz", "pt", "csv"):
@@ -732,7 +754,7 @@ def _finish(cfg: DataConfig, data: TensorSet) -> TensorSet:
     data = take_subset(cfg, data)
     x = data.tensors[0]
     if cfg.binarize and x.is_floating_point():
-        data = TensorSet((x > 0.5).float(), *data.tensors[1:])
+        data = TensorSet(binarized(x), *data.tensors[1:])
     return data
 
 

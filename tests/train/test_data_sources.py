@@ -151,3 +151,43 @@ def test_the_subset_help_says_what_happens(tmp_path, capsys):
     trainer = api.prepare(tmp_path / "m.yaml", {"data": "digits", "subset": 200, "val_split": 0.1, "threads": 1},
                           None, write=False, quiet=True)
     assert (len(trainer.data.train), len(trainer.data.val)) == (180, 20)  # 200 × 0.1 = 20 held out
+
+
+def folder_of(data):
+    while not isinstance(data, D.ImageFolder):
+        data = data.dataset
+    return data
+
+
+def grey_folder(folder, side: int) -> None:
+    rng = np.random.default_rng(7)
+    for c in ("a", "b"):
+        (folder / c).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray((rng.random((side, side)) * 255).astype(np.uint8), mode="L").save(folder / c / f"{i}.png")
+
+
+def test_a_folder_is_binarized_for_an_rbm_as_arrays_are(tmp_path):
+    grey_folder(tmp_path / "g", 8)
+    (tmp_path / "r.yaml").write_text("name: r\ninput: [1, 8, 8]\nlayers:\n  - flatten\n  - rbm: 16\n"
+                                     "train: {task: rbm, threads: 1, val_split: 0}\n")
+    trainer = api.prepare(tmp_path / "r.yaml", {"data": str(tmp_path / "g")}, None, write=False, quiet=True)
+    x = trainer.data.train[0][0]
+    path = folder_of(trainer.data.train).items[0][0]  # val_split 0: item 0 is the folder's first image
+    with Image.open(path) as im:  # the truth: Pillow's pixels / 255, then > 0.5
+        want = torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0 > 0.5).float()[None]
+    assert torch.equal(x, want) and set(x.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_a_folder_is_scaled_to_minus_one_one_for_a_tanh_generator(tmp_path):
+    from pathlib import Path
+
+    grey_folder(tmp_path / "g", 28)
+    specs = Path(__file__).resolve().parents[2] / "specs"
+    trainer = api.prepare(specs / "gan.yaml", {"data": str(tmp_path / "g"), "threads": 1, "val_split": 0.0}, None,
+                          write=False, quiet=True)
+    x = trainer.data.train[0][0]
+    path = folder_of(trainer.data.train).items[0][0]
+    with Image.open(path) as im:  # the truth: Pillow's pixels / 255, then × 2 − 1
+        want = torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0)[None] * 2 - 1
+    assert torch.equal(x, want) and float(x.min()) < 0

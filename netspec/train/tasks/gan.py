@@ -55,6 +55,8 @@ class GAN(Task):
             data, _, desc = D.labelled(cfg, want, "generator output", train=train, targets_for=None)  # samples alone
             if isinstance(data, TensorSet):
                 data = TensorSet(data.tensors[0] * 2 - 1 if self.tanh else data.tensors[0])
+            elif self.tanh:  # an image folder: each image scaled when read
+                data = D.MappedInputs(data, to_tanh_range)
             return data, desc
 
         data, desc = real(True)
@@ -144,3 +146,8 @@ class GAN(Task):
         if self.loss_name == "bce_logits":
             p = torch.sigmoid(p)
         return [f"discriminator: real {v:.1%}" for v in p.cpu().tolist()]
+
+
+def to_tanh_range(x: torch.Tensor) -> torch.Tensor:
+    """Pixels in [0, 1] -> [-1, 1], the range of a tanh generator's outputs."""
+    return x * 2 - 1
