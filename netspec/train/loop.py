@@ -295,8 +295,10 @@ class Trainer:
                        "time_s": round(train_stats.get("_time", 0.0), 3)}
                 self.history.append(row)
                 metric = row.get(self.monitor)
-                for s in self.schedules:
-                    s.end_epoch(self.epoch, row.get("val_loss", row["train_loss"]))
+                stage = self.task.stage_of(self.epoch)  # a dbn: the RBM trained, whose loss this is
+                for i, s in enumerate(self.schedules):
+                    if stage is None or i == stage:
+                        s.end_epoch(self.epoch, row.get("val_loss", row["train_loss"]))
                 watched = self.task.monitored(self.epoch)  # a dbn: the last stage's epochs only
                 improved = watched and metric is not None and self._improved(float(metric))
                 if improved:

@@ -57,3 +57,14 @@ def test_every_rbm_trains_and_best_is_the_last_stage(tmp_path):
         changed = {k.split(".")[0] for k in state if not torch.equal(state[k], init[k])}
         assert changed == {"rbm_1", "rbm_2", "rbm_3"}, changed
     assert summary is not None
+
+
+def test_reduce_on_plateau_reads_each_rbms_own_losses(tmp_path):
+    (tmp_path / "s.yaml").write_text(SMALL)
+    trainer = api.prepare(tmp_path / "s.yaml", {"epochs": 6}, ["schedule.name=plateau"], write=False, quiet=True)
+    trainer.fit()
+    losses = [row["val_loss"] for row in trainer.history]
+    for i, s in enumerate(trainer.schedules):  # RBM i trains epochs 2i and 2i + 1 (6 // 3 = 2 each)
+        first, second = losses[2 * i], losses[2 * i + 1]
+        best = second if second < first * (1 - 1e-4) else first  # the schedule's "lower by 1e-4" rule
+        assert s.plateau_best == pytest.approx(best, rel=1e-6), (i, losses)

@@ -488,6 +488,11 @@ class Task:
         ``patience``: every epoch, unless a task trains in stages whose losses are not comparable (dbn)."""
         return True
 
+    def stage_of(self, epoch: int) -> int | None:
+        """The one optimizer (an index of :meth:`param_groups`) epoch ``epoch`` trains, whose schedule alone
+        then reads the epoch's loss (reduce-on-plateau); None: every optimizer (the usual case)."""
+        return None
+
     # --- model ---
     @property
     def net(self) -> nn.Module:

@@ -77,6 +77,9 @@ class RBMTask(Task):
         count towards --patience; an earlier stage's reconstruction error is another RBM's."""
         return self.current(epoch) == len(self.rbms) - 1
 
+    def stage_of(self, epoch: int) -> int | None:
+        return self.current(epoch)
+
     def param_groups(self, model: nn.Module) -> list[tuple[str, list[nn.Parameter]]]:
         return [(name, list(m.parameters())) for name, m in zip(self.rbm_names, self.rbms)]
 
