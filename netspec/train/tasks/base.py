@@ -338,7 +338,7 @@ def loss_fit(net: NetGraph, loss: str, output: str | None = None) -> tuple[bool,
         hint = f"drop the {act} (the loss applies it), or loss bce" if meaning == "probability" else \
             f"drop the {act}, or choose another loss"
         refuse = False
-    text = (f"the loss {loss} reads {reads}, but {where}: {why}\n    hint: {hint} (train.loss / --loss)")
+    text = f"the loss {loss} reads {reads}, but {where}: {why}\n    hint: {hint} (train.loss, or --loss)"
     return refuse, text if refuse else "warning: " + text
 
 
