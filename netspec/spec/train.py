@@ -132,7 +132,7 @@ class DataConfig(_Model):
     val_path: str | None = Field(default=None, description="a separate validation file/folder (same kind)")
     root: str | None = Field(default=None, description="download/cache folder for torchvision data sets")
     download: bool = Field(default=True, description="download torchvision data sets when not cached")
-    subset: int | None = Field(default=None, ge=1, description="use only the first N training samples")
+    subset: int | None = Field(default=None, ge=1, description="N random samples (fixed seed), before val_split")
     resize: bool | None = Field(default=None,
                                 description="resize images to the network input (default: only for digits)")
     normalize: bool = Field(default=False, description="standardize features to mean 0, std 1 (training statistics)")

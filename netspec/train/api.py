@@ -460,6 +460,11 @@ def read_input(p: str, trainer: Trainer) -> tuple[torch.Tensor, torch.Tensor | N
     suffix = path.suffix.lower()
     labels, column = None, ""
     if suffix in D.IMAGE_SUFFIXES:
+        dims = D.image_size(want)
+        if trainer.task.data_name == "folder" and dims is not None:
+            # trained on an image folder: read as its images were (one function, the same tensor)
+            return D.read_image(p, want, dims[1:]), None, ""
+        # else as the training images were fitted (digits, MNIST: resized as arrays, fit_images)
         return D.fit_images(D.read_image(p, want), want, trainer.task.input_name, True, "image"), None, ""
     if suffix in (".npy", ".npz", ".pt", ".pth", ".csv", ".tsv"):
         if suffix in (".csv", ".tsv"):

@@ -114,8 +114,19 @@ def make_loader(dataset: Any, batch: int, shuffle: bool, seed: int, rank: int, w
     return loader, sampler
 
 
-def split(data: TensorSet, val_split: float, seed: int) -> tuple[TensorSet, TensorSet | None]:
-    """A seeded random split into train and validation sets."""
+def take(data: Any, index: torch.Tensor) -> Any:
+    """The samples ``index`` of a data set: a TensorSet's rows, or a lazy data set's items (a torch
+    ``Subset``, read when batched)."""
+    if isinstance(data, TensorSet):
+        return data.subset(index)
+    from torch.utils.data import Subset
+
+    return Subset(data, index.tolist())
+
+
+def split(data: Any, val_split: float, seed: int) -> tuple[Any, Any | None]:
+    """A seeded random split into train and validation sets, of any data source: an in-memory
+    TensorSet or a lazy data set (an image folder), the same permutation for both kinds."""
     n = len(data)
     n_val = int(round(n * val_split))
     if val_split > 0 and n_val == 0 and n >= 2:
@@ -127,4 +138,4 @@ def split(data: TensorSet, val_split: float, seed: int) -> tuple[TensorSet, Tens
     g = torch.Generator()
     g.manual_seed(seed + 7919)
     perm = torch.randperm(n, generator=g)
-    return data.subset(perm[n_val:]), data.subset(perm[:n_val])
+    return take(data, perm[n_val:]), take(data, perm[:n_val])

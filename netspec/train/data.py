@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from netspec.core.errors import DataError, UsageError
 from netspec.core.types import TensorType, fmt_shape
 from netspec.spec.train import DataConfig
-from netspec.train.batching import TensorSet
+from netspec.train.batching import TensorSet, take
 from netspec.train.files import file_kind, require_kind
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -249,15 +249,56 @@ def torchvision_set(cfg: DataConfig, train: bool = True) -> tuple[torch.Tensor, 
     return x, y, len(ds.classes)
 
 
+def image_size(want: TensorType) -> tuple[int, int, int] | None:
+    """(C, H, W) of an image input with numeric sizes (what an image folder trains); None otherwise."""
+    if len(want.shape) == 3 and all(isinstance(d, int) for d in want.shape):
+        c, h, w = want.shape
+        return int(c), int(h), int(w)
+    return None
+
+
+def load_image(path: str | Path, channels: int, size: tuple[int, int] | None) -> torch.Tensor:
+    """One image file as (C, H, W) floats in [0, 1]: grey for one channel, else RGB (Pillow's
+    conversions), resized with Pillow's default filter to ``size`` (H, W) when given. The one
+    preprocessing of image files: training on an image folder and ``predict`` on an image both read
+    through it, so the same file gives the same tensor.
+
+    Raises:
+        DataError: not an image Pillow reads (never quoting the file)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if channels == 1 else "RGB")
+            if size is not None and (im.height, im.width) != tuple(size):
+                im = im.resize((size[1], size[0]))
+            a = np.asarray(im, dtype=np.float32) / 255.0
+    except Exception as exc:  # Pillow's decoders raise many kinds
+        raise DataError(f"{path}: not a readable image ({type(exc).__name__})") from None
+    t = torch.from_numpy(a)
+    return (t.unsqueeze(0) if t.dim() == 2 else t.permute(2, 0, 1)).contiguous()
+
+
 class ImageFolder(torch.utils.data.Dataset):  # type: ignore[type-arg]
-    """``root/<class>/<image>``: lazily read with Pillow, converted to the input's channels and size."""
+    """``root/<class>/<image>``: lazily read with :func:`load_image`, converted to the input's channels
+    and size. ``classes``: the classes of the training folder, for a validation folder (its labels are
+    then the training folder's class numbers; a class the training folder lacks is refused)."""
 
     def __init__(self, root: str, channels: int, size: tuple[int, int], classes: list[str] | None = None) -> None:
         path = Path(root)
         if not path.is_dir():
             raise UsageError(f"image folder {root} does not exist (expected {root}/<class>/<image files>)")
-        self.classes = classes or sorted(p.name for p in path.iterdir() if p.is_dir())
-        if not self.classes:  # what it holds instead, and what to do
+        own = sorted(p.name for p in path.iterdir() if p.is_dir())
+        if classes is not None:
+            extra = [c for c in own if c not in classes]
+            if extra:
+                raise DataError(f"image folder {root} (the validation set) has the class folder"
+                                f"{'s' if len(extra) > 1 else ''} {', '.join(extra[:4])}"
+                                f"{', ...' if len(extra) > 4 else ''}, which the training folder lacks (its "
+                                f"classes: {', '.join(classes[:8])}{', ...' if len(classes) > 8 else ''})\n"
+                                f"    hint: the validation folder holds the same class sub-folders as the training one")
+        self.classes = list(classes) if classes is not None else own
+        if not own:  # what it holds instead, and what to do
             loose = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
             holds = (f"it holds {len(loose)} image{'s' if len(loose) != 1 else ''} directly"
                      if loose else "it is empty" if not any(path.iterdir()) else "it holds no images")
@@ -267,47 +308,58 @@ class ImageFolder(torch.utils.data.Dataset):  # type: ignore[type-arg]
         self.items = [(f, i) for i, c in enumerate(self.classes) if (path / c).is_dir()
                       for f in sorted((path / c).rglob("*")) if f.suffix.lower() in IMAGE_SUFFIXES]
         if not self.items:
-            raise DataError(f"image folder {root}: its class sub-folders ({', '.join(self.classes[:4])}"
-                            f"{', ...' if len(self.classes) > 4 else ''}) hold no images "
+            raise DataError(f"image folder {root}: its class sub-folders ({', '.join(own[:4])}"
+                            f"{', ...' if len(own) > 4 else ''}) hold no images "
                             f"({', '.join(IMAGE_SUFFIXES)})\n    hint: put the images of each class in its sub-folder")
-        self.mode = "L" if channels == 1 else "RGB"
+        self.channels = channels
         self.size = size
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        from PIL import Image
-
         f, label = self.items[i]
-        try:
-            with Image.open(f) as im:
-                im = im.convert(self.mode).resize((self.size[1], self.size[0]))
-                a = np.asarray(im, dtype=np.float32) / 255.0
-        except Exception as exc:  # Pillow's decoders raise many kinds
-            raise DataError(f"{f}: not a readable image ({type(exc).__name__})") from None
-        t = torch.from_numpy(a)
-        t = t.unsqueeze(0) if t.dim() == 2 else t.permute(2, 0, 1)
-        return t.contiguous(), torch.tensor(label)
+        return load_image(f, self.channels, self.size), torch.tensor(label)
 
 
-def read_image(path: str, want: TensorType) -> torch.Tensor:
-    """One image file as a (1, C, H, W) batch in [0, 1]: grey for a 1-channel input, else RGB.
+class MappedInputs(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """A lazy data set whose items' first tensor (the input) goes through ``fn`` when read: what an
+    in-memory set gets at once (binarized pixels, pixels scaled to [-1, 1]) an image folder gets per item."""
+
+    def __init__(self, dataset: Any, fn: Any) -> None:
+        self.dataset, self.fn = dataset, fn
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
+        x, *rest = self.dataset[i]
+        return (self.fn(x), *rest)
+
+
+def binarized(x: torch.Tensor) -> torch.Tensor:
+    """Pixels in [0, 1] -> 0/1 at 0.5 (``data.binarize``)."""
+    return (x > 0.5).float()
+
+
+def folder_classes(data: Any) -> list[str] | None:
+    """The class names of an image folder (or of a subset of one); None for other data."""
+    while data is not None and not isinstance(data, ImageFolder):
+        data = getattr(data, "dataset", None)  # a torch Subset's data set
+    return list(data.classes) if data is not None else None
+
+
+def read_image(path: str, want: TensorType, size: tuple[int, int] | None = None) -> torch.Tensor:
+    """One image file as a (1, C, H, W) batch in [0, 1] (:func:`load_image`): grey for a 1-channel input,
+    else RGB; resized to ``size`` (H, W) when given, else at its own size.
 
     Raises:
-        DataError: no such file, or not an image Pillow reads (never quoting the file)."""
-    from PIL import Image
-
+        UsageError: no such file.
+        DataError: not an image Pillow reads (never quoting the file)."""
     if not Path(path).is_file():
         raise UsageError(f"{path}: no such file")
     c = want.shape[0] if len(want.shape) == 3 and isinstance(want.shape[0], int) else 1
-    try:
-        with Image.open(path) as im:
-            a = np.asarray(im.convert("L" if c == 1 else "RGB"), dtype=np.float32) / 255.0
-    except Exception as exc:  # Pillow's decoders raise many kinds
-        raise DataError(f"{path}: not a readable image ({type(exc).__name__})") from None
-    t = torch.from_numpy(a)
-    return t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
+    return load_image(path, int(c), size)[None]
 
 
 def _unreadable(path: str, kind: str, exc: BaseException) -> DataError:
@@ -601,12 +653,15 @@ def read_csv(path: str, target: int | str | None) -> tuple[torch.Tensor, torch.T
 
 
 def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True, *,
-             targets_for: str | None) -> tuple[Any, int | None, str]:
+             targets_for: str | None, classes: list[str] | None = None) -> tuple[Any, int | None, str]:
     """Inputs with labels (images or arrays) for classification/regression/reconstruction.
 
     ``targets_for``: the task that trains on the targets (``classification``), for which a file without
     targets is refused (:func:`no_targets`); None for a task that reads the inputs alone (reconstruction,
     gan, rbm): a file of inputs alone then gives a TensorSet of the inputs only (never made-up targets).
+
+    ``classes``: an image folder's classes (those of the training folder, for its validation folder).
+    ``data.subset`` is taken of every source (:func:`take_subset`).
 
     Returns (TensorSet or lazy Dataset, number of classes or None, description)."""
     name = cfg.name
@@ -634,8 +689,12 @@ def labelled(cfg: DataConfig, want: TensorType, what: str, train: bool = True, *
         c, h, w = want.shape  # type: ignore[misc]
         if c not in (1, 3):
             raise DataError(f"an image folder gives 1- or 3-channel images; the spec's input '{what}' has {c} channels")
-        ds = ImageFolder(str(path), int(c), (int(h), int(w)))
-        return ds, len(ds.classes), f"image folder {path} ({len(ds)} images, {len(ds.classes)} classes)"
+        ds = ImageFolder(str(path), int(c), (int(h), int(w)), classes)
+        used = take_subset(cfg, ds)
+        if cfg.binarize:  # as _finish binarizes an in-memory set
+            used = MappedInputs(used, binarized)
+        return used, len(ds.classes), (f"image folder {path} ({len(ds)} images" + (
+            f", a subset of {len(used)}" if len(used) < len(ds) else "") + f", {len(ds.classes)} classes)")
     if name in ("npz", "pt", "csv"):
         path = str(cfg.path if train or not cfg.val_path else cfg.val_path)
         if name == "csv":
@@ -681,13 +740,21 @@ def _subset_first(cfg: DataConfig, x: torch.Tensor, y: torch.Tensor) -> tuple[to
     return x, y
 
 
-def _finish(cfg: DataConfig, data: TensorSet) -> TensorSet:
+def take_subset(cfg: DataConfig, data: Any) -> Any:
+    """``data.subset`` N: N samples drawn at random (a fixed seed, the same for every run) from any data
+    source (an in-memory set, an image folder, synthetic data), before the validation split takes its
+    share. Taking it again changes nothing (the set then holds N samples)."""
     if cfg.subset is not None and cfg.subset < len(data):
         g = torch.Generator().manual_seed(4242)
-        data = data.subset(torch.randperm(len(data), generator=g)[:cfg.subset])
+        data = take(data, torch.randperm(len(data), generator=g)[:cfg.subset])
+    return data
+
+
+def _finish(cfg: DataConfig, data: TensorSet) -> TensorSet:
+    data = take_subset(cfg, data)
     x = data.tensors[0]
     if cfg.binarize and x.is_floating_point():
-        data = TensorSet((x > 0.5).float(), *data.tensors[1:])
+        data = TensorSet(binarized(x), *data.tensors[1:])
     return data
 
 

@@ -87,6 +87,7 @@ class Trainer:
         setup.require_trainable(graph, model)
         self.task = make_task(cfg, graph, self.raw_nets)
         self.data = self.task.load_data()
+        self.task.check_loss()  # a chosen loss that does not fit the output's values: refused or warned
         for note in self.task.notes:
             self.log(note)
         self.data.train, self.data.val = setup.place_data(self.data, self.device, cfg.data_on_device)
@@ -294,12 +295,15 @@ class Trainer:
                        "time_s": round(train_stats.get("_time", 0.0), 3)}
                 self.history.append(row)
                 metric = row.get(self.monitor)
-                for s in self.schedules:
-                    s.end_epoch(self.epoch, row.get("val_loss", row["train_loss"]))
-                improved = metric is not None and self._improved(float(metric))
+                stage = self.task.stage_of(self.epoch)  # a dbn: the RBM trained, whose loss this is
+                for i, s in enumerate(self.schedules):
+                    if stage is None or i == stage:
+                        s.end_epoch(self.epoch, row.get("val_loss", row["train_loss"]))
+                watched = self.task.monitored(self.epoch)  # a dbn: the last stage's epochs only
+                improved = watched and metric is not None and self._improved(float(metric))
                 if improved:
                     self.best, self.best_epoch, self.bad_epochs = float(metric), self.epoch + 1, 0
-                else:
+                elif watched:
                     self.bad_epochs += 1
                 self.epoch += 1
                 self.batch = 0

@@ -57,8 +57,11 @@ def test_a_layer_that_changes_a_softmax_output_gets_cross_entropy_and_the_traine
     assert main(["build", str(spec), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "cross_entropy" in out and "after the softmax" in out
-    # a loss chosen by the user: nothing to explain
-    assert api.dry_run(spec, {"loss": "nll"}).get("notes") == []
+    # a loss chosen by the user is not explained, but nll on values that are not log-probabilities is warned
+    # of (review 2026-12: the loss goes negative), naming the layer that changed them
+    notes = api.dry_run(spec, {"loss": "nll"}).get("notes")
+    assert len(notes) == 1 and notes[0].startswith("warning: the loss nll") and "layer_scale_1" in notes[0]
+    assert api.dry_run(spec, {"loss": "cross_entropy"}).get("notes") == []
 
 
 # --- 2. inputs checked against the network's inputs -----------------------------------------------------

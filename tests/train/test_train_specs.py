@@ -57,7 +57,7 @@ def test_the_small_specs_include_the_recurrent_and_generative_ones():
 
 
 FAST = {"threads": 1, "device": "cpu", "batch_size": 16}
-# the synthetic generators honour data.samples (subset applies to image/file data)
+# the synthetic generators honour data.samples (subset is taken of every source, synthetic ones too)
 SMALL_DATA = ["data.samples=64", "data.subset=64"]
 
 

@@ -1011,7 +1011,7 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
                         "    (--partial / partial=True loads the rest and keeps these as initialised)")
     if not report.complete and not partial:
         raise DataError(report.table() + "\nrefused: to load what fits and keep the rest as initialised, pass "
-                        "partial=True (netspec.compile, load_weights) or --partial (netspec train, netspec export)")
+                        "partial=True (netspec.compile, load_weights) or --partial (netspec build, netspec export)")
     new = {}
     for mine, theirs, _ in report.loaded:
         for key, other in mine.pairs(theirs):

@@ -30,8 +30,9 @@ from netspec.core.errors import DataError, NetspecError
 from netspec.core.types import TensorType, fmt_shape
 from netspec.ir.graph import Graph, NetGraph, Node
 from netspec.layers.activations import ACTIVATIONS
-from netspec.spec.train import TASKS, TrainConfig
-from netspec.train.batching import DataBundle
+from netspec.spec.train import FILE_DATASETS, TASKS, TrainConfig
+from netspec.train import data as D
+from netspec.train.batching import DataBundle, split
 
 
 @runtime_checkable
@@ -259,6 +260,88 @@ def axis_note(net: NetGraph, loss: str, output: str | None = None) -> str | None
             f"axis ('axis: -1', the default) at the end of the network, or choose the loss with train.loss / --loss")
 
 
+def last_layer(net: NetGraph, output: str | None = None) -> Node | None:
+    """The layer whose values an output holds: the one :func:`output_activation` reads (looking through
+    layers that only move values); None for an output that is a network input."""
+    ref = net.outputs[output] if output else next(iter(net.outputs.values()))
+    while True:
+        try:
+            node = net.node(ref.src)
+        except KeyError:
+            return None
+        if node.output_activation is not None or not (node.shape_only or node.eval_identity) \
+                or len(node.inputs) != 1:
+            return node
+        ref = node.inputs[0]
+
+
+def activation_making(meaning: str) -> str:
+    """The name of the first activation whose values mean ``meaning`` (``probability``: the sigmoid), for
+    hints (kind names are read from the activation table, never spelled here)."""
+    return next(name for name, a in ACTIVATIONS.items() if a.output == meaning)
+
+
+# what each loss reads: the output meanings it fits (None: unbounded scores, logits)
+LOSS_READS: dict[str, tuple[str, tuple[str | None, ...]]] = {
+    "bce": ("probabilities in (0, 1)", ("probability", "distribution")),
+    "nll": ("log-probabilities", ("log_distribution",)),
+    "nll_of_probs": ("probabilities summing to 1", ("distribution",)),
+    "cross_entropy": ("unnormalized scores (logits; it applies the softmax itself)", (None, "log_distribution")),
+    "bce_logits": ("unnormalized scores (logits; it applies the sigmoid itself)", (None,)),
+}
+
+
+def loss_fit(net: NetGraph, loss: str, output: str | None = None) -> tuple[bool, str] | None:
+    """Whether a loss chosen by the user fits what an output's values are (:func:`output_meaning`):
+    None when it does (or the loss reads any values: mse, l1, ...); else (refuse, message). Refused where
+    the values cannot be what the loss reads (bce on log-probabilities or on tanh's [-1, 1], nll on
+    probabilities); a warning where the loss works against the values (bce or nll on unbounded scores,
+    a second softmax or sigmoid over probabilities), the values being unknown or the loss still training."""
+    if loss not in LOSS_READS:
+        return None
+    reads, fits = LOSS_READS[loss]
+    meaning = output_meaning(net, output)
+    if meaning in fits:
+        return None
+    node = last_layer(net, output)
+    if node is None:
+        return None
+    at = f" at {node.location}" if node.location is not None else ""
+    act = node.output_activation if meaning is not None else None
+    changed = transformed_activation(net, output) if meaning is None else None
+    what = (f"{act} values: {_MEANING_WORDS.get(meaning or '', meaning)}" if act is not None
+            else f"the values of a {changed[0]} changed by it, no longer what the {changed[0]} made" if changed
+            else "no activation: unbounded scores")
+    where = f"the output of '{net.name}' comes from {node.name} ({node.label}){at} with {what}"
+    sig, soft, logsoft = (activation_making(m) for m in ("probability", "distribution", "log_distribution"))
+    if loss == "bce":
+        why = ("bce clamps its input to [1e-7, 1 − 1e-7], so values outside (0, 1) give no gradient"
+               if meaning is None or meaning == "bounded" else "log-probabilities are ≤ 0, outside (0, 1)")
+        hint = (f"loss bce_logits (it applies the {sig} itself), or end the network in a {sig}"
+                if meaning is None else f"end the network in a {sig}, or loss auto")
+        refuse = meaning is not None
+    elif loss in ("nll", "nll_of_probs"):
+        why = ("on other values nll is minus the value of the class, unbounded below (it goes negative and "
+               "never settles)" if meaning is None else "on these values nll is not a log-likelihood")
+        hint = (f"loss cross_entropy (it applies the {soft} itself), or end the network in a {logsoft}"
+                if meaning is None else f"end the network in a {logsoft}, or loss auto (it follows the {act})")
+        refuse = meaning is not None
+    elif loss == "cross_entropy":
+        why = (f"cross_entropy applies a {soft} itself: a second one over probabilities flattens the scores "
+               f"and slows learning" if meaning == "distribution" else
+               f"cross_entropy applies a {soft} itself over values that are already squashed")
+        hint = (f"drop the {act} (the loss applies it), or loss auto (nll of the probabilities)"
+                if meaning == "distribution" else f"drop the {act}, or loss auto")
+        refuse = False
+    else:  # bce_logits
+        why = f"bce_logits applies a {sig} itself: a second one over probabilities squashes them into (0.5, 0.73)"
+        hint = f"drop the {act} (the loss applies it), or loss bce" if meaning == "probability" else \
+            f"drop the {act}, or choose another loss"
+        refuse = False
+    text = f"the loss {loss} reads {reads}, but {where}: {why}\n    hint: {hint} (train.loss, or --loss)"
+    return refuse, text if refuse else "warning: " + text
+
+
 def make_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     eps = 1e-7
     table: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
@@ -356,6 +439,59 @@ class Task:
 
     def load_data(self) -> DataBundle:
         raise NotImplementedError
+
+    def held_out(self, data: Any, read_val: Callable[[], Any] | None) -> tuple[Any, Any | None]:
+        """(training, validation) sets of ``data``, the same way for every data source (in-memory arrays,
+        an image folder, synthetic data): ``data.subset`` first (:func:`netspec.train.data.take_subset`),
+        then the validation set ``read_val()`` reads from ``data.val_path`` when one is given, else the
+        seeded ``val_split`` share of ``data``. ``read_val``: None where the task cannot read one.
+
+        Raises:
+            DataError: ``data.val_path`` given for a source without files (synthetic data, digits), or one
+                the task does not read."""
+        data = D.take_subset(self.cfg.data, data)
+        if not self.cfg.data.val_path:
+            return split(data, self.cfg.val_split, self.cfg.seed)
+        if read_val is None or self.data_name not in FILE_DATASETS:
+            source = (f"task '{self.name}' does not read a separate validation file of data '{self.data_name}'"
+                      if read_val is None and self.data_name in (*FILE_DATASETS, "text")
+                      else f"data '{self.data_name}' is not read from files")
+            raise DataError(f"train.data.val_path {self.cfg.data.val_path}: {source}, so it has no separate "
+                            f"validation set (expected val_path only with data {', '.join(FILE_DATASETS)})\n"
+                            f"    hint: drop val_path; val_split (now {self.cfg.val_split}) holds out a share of "
+                            f"the data for validation")
+        return data, read_val()
+
+    @property
+    def loss_net(self) -> NetGraph:
+        """The network whose output the loss reads."""
+        return self.last_net
+
+    def check_loss(self) -> None:
+        """A loss chosen by the user (train.loss / --loss) that does not fit the output's values (see
+        :func:`loss_fit`): refused, or a warning among the notes. The automatic loss follows the values.
+
+        Raises:
+            DataError: a loss that cannot be right for the output, with the last layer's location."""
+        if self.cfg.loss == "auto":
+            return
+        found = loss_fit(self.loss_net, self.loss_name)
+        if found is None:
+            return
+        refuse, text = found
+        if refuse:
+            raise DataError(text)
+        self.notes.append(text)
+
+    def monitored(self, epoch: int) -> bool:
+        """Whether epoch ``epoch`` (0-based) is compared for the best epoch (best.pt) and counted by
+        ``patience``: every epoch, unless a task trains in stages whose losses are not comparable (dbn)."""
+        return True
+
+    def stage_of(self, epoch: int) -> int | None:
+        """The one optimizer (an index of :meth:`param_groups`) epoch ``epoch`` trains, whose schedule alone
+        then reads the epoch's loss (reduce-on-plateau); None: every optimizer (the usual case)."""
+        return None
 
     # --- model ---
     @property

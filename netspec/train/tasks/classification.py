@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from netspec.core.errors import DataError
 from netspec.core.types import fmt_shape
 from netspec.train import data as D
-from netspec.train.batching import DataBundle, TensorSet, split
+from netspec.train.batching import DataBundle, TensorSet
 from netspec.train.synthetic import captions, logic, parity, sentiment, trees
 from netspec.train.tasks.base import (
     Task,
@@ -57,20 +57,23 @@ class Classification(Task):
             else:
                 data, k, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want,
                                            self.input_name, train=True, targets_for=self.name)
-        val = None
+        read_val: Callable[[], Any] | None = None  # none for generated data: it has no validation file
         if isinstance(data, TensorSet):
             y = data.tensors[-1]
             if y.is_floating_point():
                 raise DataError(f"classification needs integer class labels; the data's targets are floats "
                                 f"{D.describe_shape(y)}\n    hint: use 'task: regression' for real-valued targets")
             self._check_label_shape(y, desc)
-            if cfg.val_path and self.n_inputs > 1:
-                val, _ = D.named_inputs(cfg, dict(self.first_net.inputs), self.name, train=False)
-            elif cfg.val_path:
-                val, _, _ = D.labelled(cfg.model_copy(update={"name": self.data_name}), want,
-                                       self.input_name, train=False, targets_for=self.name)
-            else:
-                data, val = split(data, self.cfg.val_split, self.cfg.seed)
+        if self.data_name not in SYNTHETIC and self.n_inputs > 1:
+            def read_val() -> Any:
+                return D.named_inputs(cfg, dict(self.first_net.inputs), self.name, train=False)[0]
+        elif self.data_name not in SYNTHETIC:
+            classes = D.folder_classes(data)  # an image folder's: its validation folder's labels
+
+            def read_val() -> Any:
+                return D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name,
+                                  train=False, targets_for=self.name, classes=classes)[0]
+        data, val = self.held_out(data, read_val)
         need_classes(k, out, self.last_net.name, f"data '{self.data_name}'")
         width = out.shape[-1] if out.shape else None
         if k is not None and isinstance(width, int) and 2 <= k < width:  # legal, but rarely what is meant

@@ -15,7 +15,7 @@ import torch.nn as nn
 
 from netspec.core.errors import UsageError
 from netspec.train import data as D
-from netspec.train.batching import DataBundle, TensorSet, split
+from netspec.train.batching import DataBundle, TensorSet
 from netspec.train.tasks.base import (
     StepContext,
     Task,
@@ -48,13 +48,19 @@ class GAN(Task):
 
     def load_data(self) -> DataBundle:
         want = next(iter(self.g.output_types().values()))
-        data, _, desc = D.labelled(self.cfg.data.model_copy(update={"name": self.data_name}), want, "generator output",
-                                  targets_for=None)  # real samples alone
+        cfg = self.cfg.data.model_copy(update={"name": self.data_name})
         self.tanh = output_meaning(self.g) == "bounded"  # outputs in [-1, 1]
-        if isinstance(data, TensorSet):
-            x = data.tensors[0] * 2 - 1 if self.tanh else data.tensors[0]
-            data = TensorSet(x)
-        train, val = split(data, self.cfg.val_split, self.cfg.seed) if isinstance(data, TensorSet) else (data, None)
+
+        def real(train: bool) -> Any:
+            data, _, desc = D.labelled(cfg, want, "generator output", train=train, targets_for=None)  # samples alone
+            if isinstance(data, TensorSet):
+                data = TensorSet(data.tensors[0] * 2 - 1 if self.tanh else data.tensors[0])
+            elif self.tanh:  # an image folder: each image scaled when read
+                data = D.MappedInputs(data, to_tanh_range)
+            return data, desc
+
+        data, desc = real(True)
+        train, val = self.held_out(data, lambda: real(False)[0])
         probs = output_meaning(self.d) == "probability"
         self.loss_name = "bce" if probs else "bce_logits"
         self.bce = make_loss(self.loss_name)
@@ -140,3 +146,8 @@ class GAN(Task):
         if self.loss_name == "bce_logits":
             p = torch.sigmoid(p)
         return [f"discriminator: real {v:.1%}" for v in p.cpu().tolist()]
+
+
+def to_tanh_range(x: torch.Tensor) -> torch.Tensor:
+    """Pixels in [0, 1] -> [-1, 1], the range of a tanh generator's outputs."""
+    return x * 2 - 1

@@ -2,8 +2,10 @@
 
 Every ``rbm`` layer module offers ``cd_loss(v, k)``, a surrogate whose gradient is the CD-k update
 (free energy of the data minus that of the k-step Gibbs sample), so any optimizer applies it.
-``rbm`` trains the single RBM. ``dbn`` trains the stack greedily: the epochs are divided evenly among
-the RBMs, bottom first; each RBM's input is the hidden probabilities of the (frozen) ones below. The
+``rbm`` trains the single RBM. ``dbn`` trains the stack greedily: the epochs are divided among the RBMs,
+bottom first (``epochs // n`` each, the last RBM also the rest; fewer epochs than RBMs are refused); each
+RBM's input is the hidden probabilities of the (frozen) ones below. Only the last stage's epochs are
+compared for the best epoch and counted by ``patience`` (:meth:`RBMTask.monitored`). The
 logged loss is the reconstruction error (mean squared, one Gibbs step), which CD does not optimise
 directly but which falls as the RBM learns. Images are binarized at 0.5 by default.
 """
@@ -18,7 +20,7 @@ import torch.nn.functional as F
 
 from netspec.core.errors import UsageError
 from netspec.train import data as D
-from netspec.train.batching import DataBundle, TensorSet, split
+from netspec.train.batching import DataBundle, TensorSet
 from netspec.train.tasks.base import StepContext, Task, as_images, register_task
 
 
@@ -41,17 +43,42 @@ class RBMTask(Task):
                              f"{', '.join(other)}")
         self.rbms: list[nn.Module] = [mods[n] for n in self.rbm_names]
         self.stage = 0
+        n = len(self.rbms)
+        if self.name == "dbn" and n > 1 and self.cfg.epochs < n:
+            raise UsageError(f"task 'dbn' trains its {n} RBMs ({', '.join(self.rbm_names)}) one after another, "
+                             f"each for a share of the epochs: {self.cfg.epochs} epoch"
+                             f"{'s' if self.cfg.epochs != 1 else ''} would leave "
+                             f"{', '.join(self.rbm_names[self.cfg.epochs:])} untrained (expected epochs ≥ {n})\n"
+                             f"    hint: --epochs {n} (one per RBM) or more; a multiple of {n} gives each the same")
 
     def load_data(self) -> DataBundle:
         cfg = self.cfg.data
         binarize = cfg.binarize or "binarize" not in cfg.model_fields_set
-        data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name, "binarize": binarize}),
-                                   self.input_type, self.input_name, targets_for=None)
-        if isinstance(data, TensorSet):
-            data = TensorSet(data.tensors[0])
-        train, val = split(data, self.cfg.val_split, self.cfg.seed)
+        def read(train: bool) -> Any:
+            data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name, "binarize": binarize}),
+                                       self.input_type, self.input_name, train=train, targets_for=None)
+            return (TensorSet(data.tensors[0]) if isinstance(data, TensorSet) else data), desc
+
+        data, desc = read(True)
+        train, val = self.held_out(data, lambda: read(False)[0])
+        if self.name == "dbn" and len(self.rbms) > 1:
+            shares = [sum(self.current(e) == i for e in range(self.cfg.epochs)) for i in range(len(self.rbms))]
+            self.notes.append(
+                f"note: dbn: the {self.cfg.epochs} epochs are divided among the RBMs, bottom first ("
+                + ", ".join(f"{name} {k}" for name, k in zip(self.rbm_names, shares))
+                + f"); the best epoch (best.pt) and --patience follow the reconstruction error of the last "
+                  f"stage ({self.rbm_names[-1]}, the whole stack trained) only: earlier stages report other RBMs' "
+                  f"errors")
         self.loss_name = "cd"
         return DataBundle(train, val, desc + (", binarized" if binarize else ""))
+
+    def monitored(self, epoch: int) -> bool:
+        """dbn: only the epochs of the last RBM (the whole stack trained) are compared for the best epoch and
+        count towards --patience; an earlier stage's reconstruction error is another RBM's."""
+        return self.current(epoch) == len(self.rbms) - 1
+
+    def stage_of(self, epoch: int) -> int | None:
+        return self.current(epoch)
 
     def param_groups(self, model: nn.Module) -> list[tuple[str, list[nn.Parameter]]]:
         return [(name, list(m.parameters())) for name, m in zip(self.rbm_names, self.rbms)]

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from netspec.core.errors import DataError
 from netspec.core.types import fmt_shape
 from netspec.train import data as D
-from netspec.train.batching import DataBundle, TensorSet, split
+from netspec.train.batching import DataBundle, TensorSet
 from netspec.train.synthetic import sine
 from netspec.train.tasks.base import (
     StepContext,
@@ -32,7 +32,7 @@ class Reconstruction(Task):
 
     def load_data(self) -> DataBundle:
         cfg = self.cfg.data
-        want, out = self.input_type, self.output_type
+        want = self.input_type
         if self.data_name in ("sine",):
             T = want.shape[0] if isinstance(want.shape[0], int) else cfg.length
             data = sine(cfg.samples, int(T), int(want.shape[-1]), 1, self.cfg.seed, None)
@@ -40,20 +40,25 @@ class Reconstruction(Task):
         else:
             data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name,
                                       targets_for=None)  # the input is the target
-        if isinstance(data, TensorSet):
-            x = data.tensors[0]
-            if not D.dims_match(tuple(x.shape[1:]), out.shape):
-                raise DataError(f"an autoencoder reconstructs its input: the data is {D.describe_shape(x)} but the "
-                                f"network outputs {fmt_shape(out.shape)}")
-            data = TensorSet(x)
-            train, val = split(data, self.cfg.val_split, self.cfg.seed)
-        else:
-            train, val = data, None
+        train, val = self.held_out(self._inputs(data), None if self.data_name == "sine" else lambda: self._inputs(
+            D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name, train=False,
+                       targets_for=None)[0]))
         name = self.cfg.loss if self.cfg.loss != "auto" else "mse"
         self.loss_name = name
         self.loss_fn = make_loss(name)
         self.out_meaning = output_meaning(self.last_net)
         return DataBundle(train, val, desc + (f", noise std {self.cfg.task.noise}" if self.cfg.task.noise else ""))
+
+    def _inputs(self, data: Any) -> Any:
+        """The inputs alone (they are the targets), which must have the output's shape; a lazy data set
+        (an image folder) as it is (a batch's first tensor is read)."""
+        if not isinstance(data, TensorSet):
+            return data
+        x = data.tensors[0]
+        if not D.dims_match(tuple(x.shape[1:]), self.output_type.shape):
+            raise DataError(f"an autoencoder reconstructs its input: the data is {D.describe_shape(x)} but the "
+                            f"network outputs {fmt_shape(self.output_type.shape)}")
+        return TensorSet(x)
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
         t = self.cfg.task

@@ -10,7 +10,7 @@ from netspec.core.errors import DataError
 from netspec.core.types import fmt_shape
 from netspec.spec.train import GATES as D_GATES
 from netspec.train import data as D
-from netspec.train.batching import DataBundle, TensorSet, split
+from netspec.train.batching import DataBundle, TensorSet
 from netspec.train.synthetic import logic, sine
 from netspec.train.tasks.base import Task, make_loss, register_task
 
@@ -63,23 +63,13 @@ class Regression(Task):
                 raise DataError(f"the network '{self.first_net.name}' takes {len(self.first_net.inputs)} inputs "
                                 f"({', '.join(self.first_net.inputs)}); data '{self.data_name}' gives one\n    hint: "
                                 f"an .npz or .pt file with one array per input, named after it, and the targets 'y'")
-            data, desc = D.named_inputs(cfg, dict(self.first_net.inputs), self.name)
             self.n_inputs = len(self.first_net.inputs)
-            data = TensorSet(*data.tensors[:-1], data.tensors[-1].float())
+            data, desc = self._read(True)
         else:
-            data, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name,
-                                      targets_for=self.name)
-            if not isinstance(data, TensorSet):
-                raise DataError("regression needs in-memory arrays (npz, pt, csv)")
-            data = TensorSet(data.tensors[0], data.tensors[1].float())
-        y = data.tensors[-1]
-        if y.dim() == 1 and len(out.shape) == 1:
-            data = TensorSet(*data.tensors[:-1], y[:, None])
-            y = data.tensors[-1]
-        if not D.dims_match(tuple(y.shape[1:]), out.shape):
-            raise DataError(f"the targets are {fmt_shape(tuple(y.shape[1:]))} but the network outputs "
-                            f"{fmt_shape(out.shape)}")
-        train, val = split(data, self.cfg.val_split, self.cfg.seed)
+            data, desc = self._read(True)
+        generated = self.data_name in ("sine", "logic")  # no validation file
+        train, val = self.held_out(self._targets(data),
+                                   None if generated else lambda: self._targets(self._read(False)[0]))
         if cfg.normalize and self.n_inputs > 1:
             raise DataError("data.normalize standardizes one input; with several inputs, standardize the arrays "
                             "before saving them")
@@ -89,6 +79,34 @@ class Regression(Task):
         self.loss_fn = make_loss("mse" if self.cfg.loss == "auto" else self.cfg.loss)
         self.loss_name = "mse" if self.cfg.loss == "auto" else self.cfg.loss
         return DataBundle(train, val, desc)
+
+    def _read(self, train: bool) -> tuple[TensorSet, str]:
+        """The samples of the data file (``train``) or of the validation file (``data.val_path``), float
+        targets, and a description."""
+        cfg = self.cfg.data
+        if self.n_inputs > 1:
+            data, desc = D.named_inputs(cfg, dict(self.first_net.inputs), self.name, train=train)
+            return TensorSet(*data.tensors[:-1], data.tensors[-1].float()), desc
+        got, _, desc = D.labelled(cfg.model_copy(update={"name": self.data_name}), self.input_type, self.input_name,
+                                  train=train, targets_for=self.name)
+        if not isinstance(got, TensorSet):
+            raise DataError(f"regression needs in-memory arrays (npz, pt, csv); data '{self.data_name}' gives "
+                            f"images with class labels\n    hint: save the inputs and real-valued targets with "
+                            f"numpy.savez(path, x=..., y=...), or use 'task: classification' for an image folder")
+        return TensorSet(got.tensors[0], got.tensors[1].float()), desc
+
+    def _targets(self, data: TensorSet) -> TensorSet:
+        """One target value per output: a (N,) target column becomes (N, 1) for a (1,) output; other
+        shapes must be the output's."""
+        out = self.output_type
+        y = data.tensors[-1]
+        if y.dim() == 1 and len(out.shape) == 1:
+            data = TensorSet(*data.tensors[:-1], y[:, None])
+            y = data.tensors[-1]
+        if not D.dims_match(tuple(y.shape[1:]), out.shape):
+            raise DataError(f"the targets are {fmt_shape(tuple(y.shape[1:]))} but the network outputs "
+                            f"{fmt_shape(out.shape)}")
+        return data
 
     def loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, Any]]:
         xs, y = batch[:self.n_inputs], batch[self.n_inputs]

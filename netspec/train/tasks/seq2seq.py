@@ -13,8 +13,9 @@ from typing import Any
 import torch
 
 from netspec.core.errors import DataError, UsageError
+from netspec.ir.graph import NetGraph
 from netspec.train import data as D
-from netspec.train.batching import DataBundle, TensorSet, split
+from netspec.train.batching import DataBundle, TensorSet
 from netspec.train.synthetic import reversal
 from netspec.train.tasks.base import (
     StepContext,
@@ -64,15 +65,11 @@ class Seq2Seq(Task):
             data = reversal(cfg.samples, cfg.length, vocab, self.cfg.seed)
             desc = f"sequence reversal ({cfg.samples} sequences of {cfg.length}, {vocab - 2} symbols)"
         elif self.data_name in ("npz", "pt"):
-            x, y = D.load_file(str(cfg.path), targets_for=self.name)
-            assert y is not None  # load_file refuses a file without targets
-            data, desc = TensorSet(x, y), str(cfg.path)
+            data, desc = self._pairs(str(cfg.path)), str(cfg.path)
         else:
             raise DataError(f"task seq2seq takes data 'reversal' or an npz/pt file of (source, target) ids, "
                             f"not '{self.data_name}'")
-        # whole-valued floats become ids, fractions are refused (never truncated)
-        data = TensorSet(D.check_fit(data.tensors[0], self.src_type, self.src_name),
-                         D.check_fit(data.tensors[1], self.tgt_type, self.tgt_name))
+        data = self._ids(data)
         meaning = output_meaning(self.graph.networks[self.dec_name])
         self.loss_name = self.cfg.loss if self.cfg.loss != "auto" else (
             "nll" if meaning == "log_distribution" else "nll_of_probs" if meaning == "distribution"
@@ -82,8 +79,24 @@ class Seq2Seq(Task):
         note = (loss_note(dec, self.loss_name) or axis_note(dec, self.loss_name)) if self.cfg.loss == "auto" else None
         if note:
             self.notes.append(note)
-        train, val = split(data, self.cfg.val_split, self.cfg.seed)
+        train, val = self.held_out(data, lambda: self._ids(self._pairs(str(cfg.val_path))))
         return DataBundle(train, val, desc)
+
+    @property
+    def loss_net(self) -> NetGraph:
+        return self.graph.networks[self.dec_name]
+
+    def _pairs(self, path: str) -> TensorSet:
+        """(source, target) ids of an npz/pt file."""
+        x, y = D.load_file(path, targets_for=self.name)
+        if y is None:  # load_file refuses a file without targets
+            raise D.no_targets(path, "no targets", self.name)
+        return TensorSet(x, y)
+
+    def _ids(self, data: TensorSet) -> TensorSet:
+        """Whole-valued floats become ids, fractions are refused (never truncated)."""
+        return TensorSet(D.check_fit(data.tensors[0], self.src_type, self.src_name),
+                         D.check_fit(data.tensors[1], self.tgt_type, self.tgt_name))
 
     def decode(self, src: torch.Tensor, dec_in: torch.Tensor) -> torch.Tensor:
         out = self._run(src, dec_in)

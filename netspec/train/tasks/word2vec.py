@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from netspec.core.errors import DataError, UsageError
-from netspec.train.batching import DataBundle, split
+from netspec.train.batching import DataBundle
 from netspec.train.runtime import write_text_atomic
 from netspec.train.tasks.base import StepContext, Task, embedding_vocab, make_loss, register_task
 from netspec.train.text import corpus_path, tokenize, vocabulary, word_pairs
@@ -62,12 +62,10 @@ class Word2Vec(Task):
         index = {w: i for i, w in enumerate(vocab)}
         ids = torch.tensor([index.get(w, 0) for w in words], dtype=torch.long)
         data = word_pairs(ids, window, mode)
-        if cfg.subset:
-            data = data.subset(slice(0, cfg.subset))
         self.vocab, self.mode, self.window = vocab, mode, window
         self.loss_name = "cross_entropy" if self.cfg.loss == "auto" else self.cfg.loss
         self.loss_fn = make_loss(self.loss_name)
-        train, val = split(data, self.cfg.val_split, self.cfg.seed)
+        train, val = self.held_out(data, None)  # one corpus: validation pairs are a share of it
         return DataBundle(train, val, f"{path.name} ({len(words)} words, vocabulary {len(vocab)}, {mode}, "
                                         f"window {window})", info={"vocab": vocab})
 
