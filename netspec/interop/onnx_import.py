@@ -41,6 +41,7 @@ from netspec.layers.conv.conv_transpose1d import ConvTranspose1d
 from netspec.layers.conv.conv_transpose2d import ConvTranspose2d
 from netspec.layers.conv.conv_transpose3d import ConvTranspose3d
 from netspec.layers.core.dense import Dense
+from netspec.layers.sequence.embedding import Embedding
 from netspec.layers.core.elu import ELU
 from netspec.layers.core.flatten import Flatten
 from netspec.layers.core.leaky_relu import LeakyReLU
@@ -63,6 +64,7 @@ from netspec.layers.sequence.sequence_pool import SequencePool
 
 REDUCTIONS = {"ReduceMean": "mean", "ReduceMax": "max"}  # ONNX reductions -> the pools' modes
 # operators on sizes, folded to constants where their inputs are (Shape always: the sizes the file gives)
+INT64 = 7  # onnx.TensorProto.INT64: an input of token ids
 SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Mul", "Add", "Sub", "Div", "Identity"}
 BATCH, UNKNOWN = -(1 << 40), -(1 << 41)  # in a folded shape: the batch size, and a size the file does not fix
 # ONNX activation operators -> the torch module the activation table knows them by (options: defaults)
@@ -158,6 +160,7 @@ class OnnxImporter:
     """Walk the (topologically sorted) ONNX graph, one layer item per node."""
 
     def __init__(self, model: Any, name: str) -> None:
+        self.long_input = False
         import onnx
         import onnx.numpy_helper
 
@@ -260,6 +263,7 @@ class OnnxImporter:
             shape = [d if isinstance(d, int) and d > 0 else re.sub(r"\W", "_", str(d)) for d in shape]
             if not shape or any(not str(d).isidentifier() for d in symbolic):
                 self.problems.append((x.name, "input", f"per-sample shape {shape} is not known"))
+        self.long_input = x.type.tensor_type.elem_type == INT64
         self.names[x.name] = "input"
         self.last = x.name
         self.input_rank = len(dims)
@@ -281,7 +285,8 @@ class OnnxImporter:
             raise NotImportable(self.problems)
         spec: dict[str, Any] = {"netspec": 1, "name": self.name,
                                 "description": f"{self.name} imported from ONNX by netspec import",
-                                "input": shape, "layers": self.layers}
+                                "input": {"shape": shape, "dtype": "long"} if self.long_input else shape,
+                                "layers": self.layers}
         if outputs != [self.last]:
             spec["outputs"] = [self.names[o] for o in outputs]
         spec["expect"] = {"params": int(sum(t.numel() for k, t in self.state.items()
@@ -310,6 +315,9 @@ class OnnxImporter:
             if "value" not in a:
                 raise ValueError("a constant other than a tensor")
             self.consts[node.output[0]] = onnx.numpy_helper.to_array(a["value"])
+            return
+        if op == "Gather" and self.tensor(node.input[0]) in self.consts and data:
+            self.embedding(node, a, data)
             return
         if op == "Conv":
             self.conv(node, a)
@@ -496,6 +504,14 @@ class OnnxImporter:
         source = f"auto_pad {a['auto_pad']} makes" if a.get("auto_pad", "NOTSET") != "NOTSET" else "pads"
         return (f"{source} asymmetric padding: {pads[:k]} at the start, {pads[k:]} at the end of the spatial axes "
                 f"({rule}); hint: export with symmetric padding (an odd kernel, or padding (k - 1) // 2)")
+
+    def embedding(self, node: Any, a: dict[str, Any], data: list[str]) -> None:
+        """``Gather`` of a 2-D initializer's rows by the token ids (what torch writes for ``nn.Embedding``)."""
+        table = self.consts[self.tensor(node.input[0])]
+        if table.ndim != 2 or int(a.get("axis", 0)) != 0 or data != [node.input[1]]:
+            raise ValueError("a gather other than rows of a 2-D table by ids (netspec's embedding)")
+        item = {"vocab": int(table.shape[0]), "dim": int(table.shape[1])}
+        self.add(node, {Embedding.KIND: item}, data, {"weight": np.ascontiguousarray(table)})
 
     def gemm(self, node: Any, a: dict[str, Any]) -> None:
         w, c = self.const(node, 1), self.const(node, 2)
@@ -772,8 +788,15 @@ def verify_onnx(done: OnnxImport, model: Any) -> None:
     except ImportError:
         done.checked = "outputs not compared: onnxruntime is not installed"
         return
-    shape = [d if isinstance(d, int) else 7 for d in net.inputs[next(iter(net.inputs))].shape]
-    x = torch.randn(file_batch(model), *shape)
+    x_type = net.inputs[next(iter(net.inputs))]
+    shape = [d if isinstance(d, int) else 7 for d in x_type.shape]
+    if x_type.dtype == "long":  # token ids, within the smallest table the spec reads them with
+        vocab = min([int(t.shape[0]) for k, t in done.state.items() if k.endswith(".weight") and t.dim() == 2
+                     and any(k == f"{layer['name']}.weight" and Embedding.KIND in layer for layer in done.spec["layers"])]
+                    or [2])
+        x = torch.randint(0, vocab, (file_batch(model), *shape))
+    else:
+        x = torch.randn(file_batch(model), *shape)
     try:
         session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         feed = {session.get_inputs()[0].name: x.numpy()}
