@@ -135,7 +135,9 @@ class LoadReport:
         if everything:
             rows += [(m.path, f.path, f"by {how}") for m, f, how in self.loaded]
         for m, options in self.ambiguous:
-            rows.append((m.path, " | ".join(o.path for o in options), "ambiguous: equally good alignments"))
+            rows.append((m.path, " | ".join(o.path for o in options), "ambiguous: equally good alignments" if
+                         len(options) > 1 else "ambiguous: as good an alignment gives this file module to another "
+                         "module of these shapes, or leaves this one out"))
         for m, options in self.unordered:
             if self.sorted_as_text:
                 rows.append((m.path, " | ".join(o.path for o in options),
