@@ -41,6 +41,9 @@ from netspec.layers.conv.conv_transpose1d import ConvTranspose1d
 from netspec.layers.conv.conv_transpose2d import ConvTranspose2d
 from netspec.layers.conv.conv_transpose3d import ConvTranspose3d
 from netspec.layers.core.dense import Dense
+from netspec.layers.recurrent.gru import GRU
+from netspec.layers.recurrent.lstm import LSTM
+from netspec.layers.recurrent.rnn import RNN
 from netspec.layers.sequence.embedding import Embedding
 from netspec.layers.core.elu import ELU
 from netspec.layers.core.flatten import Flatten
@@ -65,6 +68,10 @@ from netspec.layers.sequence.sequence_pool import SequencePool
 REDUCTIONS = {"ReduceMean": "mean", "ReduceMax": "max"}  # ONNX reductions -> the pools' modes
 # operators on sizes, folded to constants where their inputs are (Shape always: the sizes the file gives)
 INT64 = 7  # onnx.TensorProto.INT64: an input of token ids
+# ONNX recurrent operators: the layer, and torch's gates as indices of ONNX's (LSTM i, o, f, c -> i, f, g, o;
+# GRU z, r, h -> r, z, n)
+RECURRENT_OPS: dict[str, tuple[type, tuple[int, ...]]] = {"LSTM": (LSTM, (0, 2, 3, 1)), "GRU": (GRU, (1, 0, 2)),
+                                                          "RNN": (RNN, (0,))}
 SHAPE_OPS = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Mul", "Add", "Sub", "Div", "Identity"}
 BATCH, UNKNOWN = -(1 << 40), -(1 << 41)  # in a folded shape: the batch size, and a size the file does not fix
 # ONNX activation operators -> the torch module the activation table knows them by (options: defaults)
@@ -171,6 +178,9 @@ class OnnxImporter:
         self.graph = model.graph
         self.name = name
         self.consts: dict[str, np.ndarray] = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
+        for n in self.graph.node:  # constants depend on nothing: known before the walk reads them ahead (h[-1])
+            if n.op_type == "Constant" and len(n.attribute) == 1 and n.attribute[0].name == "value":
+                self.consts[n.output[0]] = onnx.numpy_helper.to_array(n.attribute[0].t)
         self.ranks: dict[str, int] = {}
         self.shapes: dict[str, list[int | None]] = {}  # tensor -> its sizes where known (batch included)
         for v in [*self.graph.input, *self.graph.value_info, *self.graph.output]:
@@ -190,7 +200,9 @@ class OnnxImporter:
         for node in self.graph.node:
             for t in node.input:
                 self.readers[t] = self.readers.get(t, 0) + 1
-        self.fused: set[str] = set()  # outputs of the Add nodes folded into the MatMul before them
+        self.fused: set[str] = set()  # outputs of nodes folded into a layer before them (MatMul's Add, LSTM's reads)
+        self.zeros: set[str] = set()  # ConstantOfShape of zeros: a recurrent layer's initial states
+        self.seq_first: dict[str, str] = {}  # a batch-first sequence transposed to time-first for a recurrent op
         self.failed: set[str] = set()  # outputs of nodes not imported: their readers are not reported again
 
     # --- helpers -----------------------------------------------------------------------------------------
@@ -315,6 +327,21 @@ class OnnxImporter:
             if "value" not in a:
                 raise ValueError("a constant other than a tensor")
             self.consts[node.output[0]] = onnx.numpy_helper.to_array(a["value"])
+            return
+        if op == "ConstantOfShape" and node.input and self.tensor(node.input[0]) in self.consts:
+            import onnx.numpy_helper
+
+            if "value" in a and np.any(onnx.numpy_helper.to_array(a["value"])):
+                raise ValueError("a constant tensor other than zeros (netspec reads zeros as initial states)")
+            self.zeros.add(node.output[0])
+            return
+        if op == "Transpose" and [int(p) for p in a.get("perm", [])] == [1, 0, 2] and \
+                self.consumers(node.output[0]) and all(n.op_type in RECURRENT_OPS and n.input[0] == node.output[0]
+                                                       for n in self.consumers(node.output[0])):
+            self.seq_first[node.output[0]] = node.input[0]  # torch's batch_first=True, written time-first
+            return
+        if op in RECURRENT_OPS:
+            self.recurrent(node, a)
             return
         if op == "Gather" and self.tensor(node.input[0]) in self.consts and data:
             self.embedding(node, a, data)
@@ -504,6 +531,85 @@ class OnnxImporter:
         source = f"auto_pad {a['auto_pad']} makes" if a.get("auto_pad", "NOTSET") != "NOTSET" else "pads"
         return (f"{source} asymmetric padding: {pads[:k]} at the start, {pads[k:]} at the end of the spatial axes "
                 f"({rule}); hint: export with symmetric padding (an odd kernel, or padding (k - 1) // 2)")
+
+    def consumers(self, tensor: str) -> list[Any]:
+        return [n for n in self.graph.node if tensor in n.input]
+
+    def recurrent(self, node: Any, a: dict[str, Any]) -> None:
+        """ONNX ``LSTM``/``GRU``/``RNN`` as torch writes ``nn.LSTM(batch_first=True)``: the input transposed to
+        time-first, zero initial states, one forward layer; its gates reordered to torch's (ONNX: LSTM i, o, f, c
+        and GRU z, r, h; torch: i, f, g, o and r, z, n). The last step is read from ``Y_h`` (``Gather`` or
+        ``Squeeze`` of its first axis), every step from ``Y`` (``Squeeze`` of the directions' axis, then the
+        transpose back to batch-first)."""
+        op = node.op_type
+        layer, order = RECURRENT_OPS[op]
+        ins = [*node.input, *[""] * 8]
+        if ins[0] not in self.seq_first:
+            raise ValueError("a sequence that is not the batch-first input transposed to time-first (netspec's "
+                             "sequences are batch-first, as torch's batch_first=True)")
+        w, r, bias = self.const(node, 1), self.const(node, 2), self.const(node, 3)
+        if w is None or r is None:
+            raise ValueError("weights that are not initializers")
+        if ins[4]:
+            raise ValueError("sequence lengths (netspec runs every step of every sequence)")
+        for k in ((5, 6) if op == "LSTM" else (5,)):
+            if ins[k] and self.tensor(ins[k]) not in self.zeros:
+                raise ValueError("initial states other than zeros (netspec's start from zeros unless given as "
+                                 "inputs)")
+        direction = a.get("direction", "forward")
+        direction = direction.decode() if isinstance(direction, bytes) else direction
+        if direction != "forward" or w.shape[0] != 1:
+            raise ValueError(f"direction {direction} (netspec imports one forward ONNX recurrent layer; torch "
+                             "writes a stacked or bidirectional one otherwise)")
+        if "clip" in a or int(a.get("layout", 0)) != 0 or (op == "LSTM" and ins[7]):
+            raise ValueError("clip, layout 1 or peepholes (torch writes none)")
+        if op == "GRU" and int(a.get("linear_before_reset", 0)) != 1:
+            raise ValueError("linear_before_reset 0 (torch's GRU resets after the hidden product: 1)")
+        acts = [x.decode() if isinstance(x, bytes) else x for x in a.get("activations", [])]
+        item: dict[str, Any] = {"units": int(a["hidden_size"])}
+        if op == "RNN" and acts not in ([], ["Tanh"]):
+            if acts != ["Relu"]:
+                raise ValueError(f"activations {acts} (torch's RNN is tanh or relu)")
+            item["nonlinearity"] = acts[0].lower()  # torch's nonlinearity names ONNX's activation
+        elif op != "RNN" and acts:
+            raise ValueError(f"activations {acts} (torch's gates are sigmoid and tanh)")
+        h, g = item["units"], len(order)
+
+        def torch_gates(m: np.ndarray) -> np.ndarray:
+            parts = np.split(m, g, axis=0)
+            return np.ascontiguousarray(np.concatenate([parts[k] for k in order], axis=0))
+
+        tensors = {"weight_ih_l0": torch_gates(w[0]), "weight_hh_l0": torch_gates(r[0])}
+        if bias is None:
+            item["bias"] = False
+        else:
+            tensors["bias_ih_l0"], tensors["bias_hh_l0"] = torch_gates(bias[0][:g * h]), torch_gates(bias[0][g * h:])
+        used = [k for k, t in enumerate(node.output) if t and self.consumers(t)]
+        if used == [0]:  # every step: Squeeze of the directions' axis, then back to batch-first
+            (sq,) = self.consumers(node.output[0]) or [None]
+            back = self.consumers(sq.output[0]) if sq is not None and sq.op_type == "Squeeze" and \
+                self.axes(sq, _attrs(sq)) == [1] else []
+            if len(back) != 1 or back[0].op_type != "Transpose" or [int(p) for p in _attrs(back[0]).get("perm", [])] \
+                    != [1, 0, 2]:
+                raise ValueError("its steps read otherwise than squeezed and transposed back to batch-first")
+            item["return_sequences"] = True
+            self.fused.update([sq.output[0], back[0].output[0]])
+            out = back[0].output[0]
+        elif used == [1]:  # the last step: the final hidden state of the one layer and direction
+            (read,) = self.consumers(node.output[1]) if len(self.consumers(node.output[1])) == 1 else (None,)
+            ok = read is not None and (
+                read.op_type == "Squeeze" and self.axes(read, _attrs(read)) == [0] or
+                read.op_type == "Gather" and int(_attrs(read).get("axis", 0)) == 0 and
+                self.const(read, 1) is not None and int(self.const(read, 1).reshape(-1)[0]) in (0, -1) and
+                self.const(read, 1).ndim == 0)
+            if not ok:
+                raise ValueError("its final state read otherwise than its one row (h[-1])")
+            self.fused.add(read.output[0])
+            out = read.output[0]
+        else:
+            raise ValueError("outputs read other than the steps alone or the final state alone (netspec's "
+                             "return_state gives the states batch-first)")
+        self.add(node, {layer.KIND: item}, [self.seq_first[ins[0]]], tensors, output=out)
 
     def embedding(self, node: Any, a: dict[str, Any], data: list[str]) -> None:
         """``Gather`` of a 2-D initializer's rows by the token ids (what torch writes for ``nn.Embedding``)."""
