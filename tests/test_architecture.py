@@ -172,6 +172,7 @@ ALLOWED = {
     ("netspec.train.loop", "sample"),  # the progress bar's unit (tqdm's `unit="sample"`), English
     ("netspec.train.api", "split"),  # the evaluation result's field: which data split was evaluated
     ("netspec.cli.train", "split"),  # the same field, printed
+    ("netspec.interop.onnx_import", "linear"),  # ONNX Resize's mode attribute (bilinear on 2-D maps)
 }
 
 

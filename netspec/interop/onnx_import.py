@@ -40,6 +40,7 @@ from netspec.layers.conv.conv3d import Conv3d
 from netspec.layers.conv.conv_transpose1d import ConvTranspose1d
 from netspec.layers.conv.conv_transpose2d import ConvTranspose2d
 from netspec.layers.conv.conv_transpose3d import ConvTranspose3d
+from netspec.layers.conv.upsample import Upsample
 from netspec.layers.core.dense import Dense
 from netspec.layers.recurrent.gru import GRU
 from netspec.layers.recurrent.lstm import LSTM
@@ -343,6 +344,9 @@ class OnnxImporter:
         if op in RECURRENT_OPS:
             self.recurrent(node, a)
             return
+        if op == "Resize":
+            self.resize(node, a, data)
+            return
         if op == "Gather" and self.tensor(node.input[0]) in self.consts and data:
             self.embedding(node, a, data)
             return
@@ -610,6 +614,28 @@ class OnnxImporter:
             raise ValueError("outputs read other than the steps alone or the final state alone (netspec's "
                              "return_state gives the states batch-first)")
         self.add(node, {layer.KIND: item}, [self.seq_first[ins[0]]], tensors, output=out)
+
+    def resize(self, node: Any, a: dict[str, Any], data: list[str]) -> None:
+        """``Resize`` of a (N, C, H, W) map by one constant scale on both spatial axes, as torch writes
+        ``nn.Upsample(scale_factor=s)``: nearest (asymmetric, floor) or bilinear (half_pixel, no corners)."""
+        def text(key: str, default: str) -> str:
+            value = a.get(key, default)
+            return value.decode() if isinstance(value, bytes) else value
+
+        scales = self.const(node, 2)
+        if len(data) != 1 or scales is None or self.const(node, 3) is not None or scales.shape != (4,) or \
+                scales[0] != 1 or scales[1] != 1 or scales[2] != scales[3]:
+            raise ValueError("a resize other than one constant scale of both spatial axes of a (N, C, H, W) map "
+                             "(netspec's upsample)")
+        mode, where = text("mode", "nearest"), text("coordinate_transformation_mode", "half_pixel")
+        if (mode, where) == ("nearest", "asymmetric") and text("nearest_mode", "round_prefer_floor") == "floor":
+            item: dict[str, Any] = {"scale": float(scales[2])}
+        elif (mode, where) in (("linear", "half_pixel"), ("linear", "pytorch_half_pixel")):
+            item = {"scale": float(scales[2]), "mode": "bilinear"}
+        else:
+            raise ValueError(f"mode {mode} with coordinate_transformation_mode {where} (netspec's upsample: "
+                             "nearest as torch writes it, or bilinear without align_corners)")
+        self.add(node, {Upsample.KIND: item}, data)
 
     def embedding(self, node: Any, a: dict[str, Any], data: list[str]) -> None:
         """``Gather`` of a 2-D initializer's rows by the token ids (what torch writes for ``nn.Embedding``)."""

@@ -84,3 +84,26 @@ def test_two_directions_are_refused_naming_them(tmp_path):
     _export(model, path)
     with pytest.raises(NotImportable, match="direction bidirectional"):
         import_onnx(path)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_a_resize_by_one_scale_imports_as_upsample(mode, tmp_path):
+    """``nn.Upsample(scale_factor=2)`` is a Resize with scales [1, 1, 2, 2] (nearest: asymmetric, floor;
+    bilinear: half_pixel): netspec's upsample, with onnxruntime's outputs; align_corners is refused."""
+    torch.manual_seed(0)
+    path = tmp_path / "up.onnx"
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Upsample(scale_factor=2, mode=mode)).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, torch.randn(1, 3, 8, 8), str(path), dynamo=False, input_names=["x"],
+                          dynamic_axes={"x": {0: "N"}})
+    done = import_onnx(path)
+    assert done.checked == "onnxruntime" and done.max_diff is not None and done.max_diff < 1e-5
+    if mode == "bilinear":
+        corners = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Upsample(scale_factor=2, mode=mode,
+                                                                            align_corners=True)).eval()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(corners, torch.randn(1, 3, 8, 8), str(path), dynamo=False, input_names=["x"])
+        with pytest.raises(NotImportable, match="align_corners"):
+            import_onnx(path)
