@@ -2,7 +2,7 @@
 transposed to time-first, zero initial states from ConstantOfShape, ONNX's gate order) import as netspec's
 recurrent layers, reading the last step from ``Y_h`` (``h[-1]``) or every step from ``Y``. The truth is
 onnxruntime running the file (the import's own check) and torch's parameter count; what netspec cannot express
-(two directions, non-zero initial states) is refused naming it."""
+(two directions, non-zero initial states) is refused naming it. Resize by one scale is netspec's upsample."""
 
 from __future__ import annotations
 
