@@ -81,3 +81,23 @@ def test_the_messages_claims_hold_in_torch():
     assert torch.sigmoid(p).tolist() == pytest.approx([0.5, 0.7310586], rel=1e-6)
     # a second softmax over probabilities flattens them: (0.9, 0.1) becomes about (0.69, 0.31)
     assert torch.softmax(torch.tensor([0.9, 0.1]), 0)[0].item() == pytest.approx(0.6899745, rel=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll"])
+def test_a_class_loss_on_one_unit_is_refused(tmp_path, loss):
+    """One output unit is a binary classifier: cross_entropy over its flattened scores read the batch as one
+    sample of N classes (torch: F.cross_entropy of an (N,) vector mixes the samples, below), training nothing.
+    Refused at the last layer, with the losses that fit."""
+    import numpy as np
+
+    x = np.random.default_rng(0).standard_normal((40, 4)).astype(np.float32)
+    np.savez(tmp_path / "bin.npz", x=x, y=(x[:, 0] > 0).astype(np.int64))
+    (tmp_path / "b.yaml").write_text("name: b\ninput: [4]\nlayers:\n  - dense: {units: 1}\n"
+                                     "train: {data: {name: npz, path: bin.npz}, device: cpu, threads: 1}\n",
+                                     encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        api.dry_run(tmp_path / "b.yaml", {"loss": loss})
+    assert "b.yaml:4:5" in str(err.value) and "one unit" in str(err.value) and "bce_logits" in str(err.value)
+    scores, y = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([1.0, 0.0, 1.0])
+    mixed = -(y * torch.log_softmax(scores, 0)).sum()  # what the flattened batch computed: one sample, 3 classes
+    torch.testing.assert_close(F.cross_entropy(scores, y), mixed)

@@ -16,6 +16,7 @@ from netspec.train.tasks.base import (
     Task,
     axis_note,
     embedding_vocab,
+    last_layer,
     listed,
     loss_note,
     make_loss,
@@ -213,6 +214,14 @@ class Classification(Task):
                 name = "bce" if meaning == "probability" else "bce_logits"
             else:
                 name = LOSS_OF_MEANING.get(meaning, "cross_entropy")
+        if self.binary and name in ("cross_entropy", "nll", "nll_of_probs"):
+            # one unit: a class distribution over it is always 1, and over the batch's flattened scores it would
+            # mix the samples (F.cross_entropy reads an (N,) vector as one sample of N classes)
+            node = last_layer(self.last_net)
+            at = f"{node.location}: " if node is not None and node.location is not None else ""
+            raise DataError(f"{at}the loss {name} needs one score per class, but the output of "
+                            f"'{self.last_net.name}' has one unit (a binary classifier)\n    hint: loss bce_logits "
+                            "(or bce after a sigmoid), or loss auto; or two output units for two classes")
         self.loss_name = name
         note = (loss_note(self.last_net, name) or axis_note(self.last_net, name)) if self.cfg.loss == "auto" else None
         if note:
