@@ -395,6 +395,7 @@ def evaluate(source: Source, checkpoint: str | os.PathLike[str], flags: dict[str
                                                                                        "validation data"))
     load_model_state(trainer.model, state)
     require_same_layers(state, trainer.graph, "eval")  # the same shapes, other layers: another network's numbers
+    trainer.task.load_state_dict(state["task"])  # where training stood (a DBN's stage: the RBM its loss reads)
     data = trainer.data.train if whole or trainer.data.val is None else trainer.data.val
     split = "all" if whole or trainer.data.val is None else "validation"
     require_finite(data, "evaluation" if split == "all" else split)

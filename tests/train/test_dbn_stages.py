@@ -68,3 +68,16 @@ def test_reduce_on_plateau_reads_each_rbms_own_losses(tmp_path):
         first, second = losses[2 * i], losses[2 * i + 1]
         best = second if second < first * (1 - 1e-4) else first  # the schedule's "lower by 1e-4" rule
         assert s.plateau_best == pytest.approx(best, rel=1e-6), (i, losses)
+
+
+def test_eval_reads_the_stage_the_checkpoint_was_at(tmp_path):
+    """``netspec eval`` of a DBN checkpoint reports the reconstruction error of the stage it was saved at (the
+    last RBM's for last.pt after all stages), the number its run logged for that epoch, not the bottom RBM's
+    (a fresh task starts at stage 0)."""
+    (tmp_path / "s.yaml").write_text(SMALL)
+    api.train(tmp_path / "s.yaml", {"epochs": 3}, out=tmp_path / "run", quiet=True)
+    state = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert state["task"]["stage"] == 2
+    logged = state["history"][-1]["val_loss"]
+    got = api.evaluate(tmp_path / "s.yaml", tmp_path / "run" / "last.pt")
+    assert got["loss"] == pytest.approx(logged, rel=1e-5)
