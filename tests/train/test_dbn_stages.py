@@ -78,6 +78,9 @@ def test_eval_reads_the_stage_the_checkpoint_was_at(tmp_path):
     api.train(tmp_path / "s.yaml", {"epochs": 3}, out=tmp_path / "run", quiet=True)
     state = load_checkpoint(tmp_path / "run" / "last.pt")
     assert state["task"]["stage"] == 2
-    logged = state["history"][-1]["val_loss"]
+    logged = [row["val_loss"] for row in state["history"]]
     got = api.evaluate(tmp_path / "s.yaml", tmp_path / "run" / "last.pt")
-    assert got["loss"] == pytest.approx(logged, rel=1e-5)
+    # the reconstruction samples the hidden units, so eval's draw differs from the run's: the same stage's error
+    # within 10 %, and not the bottom RBM's (epoch 1), which is hundreds of times larger here
+    assert got["loss"] == pytest.approx(logged[-1], rel=0.1)
+    assert got["loss"] < logged[0] / 10
