@@ -1196,7 +1196,10 @@ class Importer(Structure):
         """``h[k]`` (``h[k, :, :]``) or ``h.squeeze(0)`` of a recurrent layer's final state: row ``k`` of its
         ``(layers·directions, units)`` per sample, read from the layer's ``h`` output: ``sequence_pool`` last
         or first, and a row between them the last of a ``split`` that keeps the rows up to it."""
-        x = n.args[0]
+        x = n.args[0] if n.args else None
+        if not isinstance(x, fx.Node) or x.name not in self.states:  # torch.cat([h, c], 2)[-1]: states joined
+            raise ValueError(f"reads recurrent states through {n.op} {fn_name(n.target)} of several tensors. "
+                             f"{STATE_LAYOUT}")
         rec, state = self.states[x.name]
         size = self.values[x.name].shape[0]
         k = state_index(n, size)

@@ -213,3 +213,22 @@ def test_a_tensor_returned_twice_is_refused_not_dropped():
     """The spec would list it once and return one tensor where the model returns two."""
     with pytest.raises(NotImportable, match="returns the same tensor more than once"):
         import_model(SameTwice(), [4])
+
+
+class StatesJoined(nn.Module):
+    """``h`` and ``c`` concatenated, then the last layer's row: a selection of several states at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm, self.fc = nn.LSTM(4, 8, batch_first=True), nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, (h, c) = self.lstm(x)
+        return self.fc(torch.cat([h, c], dim=2)[-1])
+
+
+def test_states_joined_before_a_row_is_read_are_refused_not_a_crash(tmp_path, capsys):
+    """It was an internal error (exit 3: a list taken for one state); now a refusal naming the cat, with the
+    layouts and what netspec imports."""
+    with pytest.raises(NotImportable, match="reads recurrent states through call_function cat"):
+        import_model(StatesJoined(), [5, 4])
