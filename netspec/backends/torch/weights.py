@@ -863,6 +863,20 @@ def config_problems(model: nn.Module, config: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _same_tensors(state: Mapping[str, torch.Tensor]) -> dict[str, str]:
+    """Keys of a state dict whose tensor is an earlier key's, the same memory (torch.save keeps a tensor
+    shared), each with that key."""
+    first: dict[tuple[int, tuple[int, ...], tuple[int, ...], torch.dtype], str] = {}
+    out = {}
+    for key, value in state.items():
+        if value.numel() == 0:
+            continue
+        own = first.setdefault((value.data_ptr(), tuple(value.shape), tuple(value.stride()), value.dtype), key)
+        if own != key:
+            out[key] = own
+    return out
+
+
 def tied_keys(model: nn.Module) -> dict[str, str]:
     """State-dict keys whose tensor is an earlier key's (a ``tie:`` or ``share:``), each with that key."""
     first: dict[int, str] = {}
@@ -988,11 +1002,25 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
     # buffers a model computes rather than learns (RoPE's inv_freq, BERT's position_ids), which older files keep
     computed = sorted(k for k in source if k.rpartition(".")[2] in COMPUTED_BUFFERS and k not in target)
     source = {k: v for k, v in source.items() if k not in computed}
-    places = module_places(source)
-    report = plan(target, source, name, model_torch_names(model, places), model_blocks(model),
-                  model_tensor_names(model, places), model_groups(model, "shortcut"))
+
+    def planned(state: Mapping[str, torch.Tensor]) -> LoadReport:
+        places = module_places(state)
+        return plan(target, state, name, model_torch_names(model, places), model_blocks(model),
+                    model_tensor_names(model, places), model_groups(model, "shortcut"))
+
+    report = planned(source)
+    copies = _same_tensors(source)
+    if copies and not report.complete:  # a module saved under several names (ALBERT's ModuleList([block] * 3)),
+        once = {k: v for k, v in source.items() if k not in copies}  # which a spec that shares takes once
+        other = planned(once)
+        if other.complete:
+            report, source = other, once
     report.computed = computed
     aliases = tied_keys(model)
+    # a file module whose tensors are those of a module loaded (a shared module saved under each of its names:
+    # ALBERT's ModuleList([block] * 3)) is not left over
+    loaded_keys = {f.full(k) for _, f, _ in report.loaded for k in f.keys}
+    report.unused = [f for f in report.unused if not all(copies.get(f.full(k)) in loaded_keys for k in f.keys)]
     # a tied tensor (`tie:`, `share:`) is its source's: a file that holds it once (Hugging Face's save_pretrained
     # of tied embeddings) leaves the alias out, and nothing of it is missing
     report.missing = [m for m in report.missing if not all(m.full(k) in aliases for k in m.keys)]

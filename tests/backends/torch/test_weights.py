@@ -801,3 +801,22 @@ def test_computed_buffers_an_older_file_keeps_are_left_out_and_said():
     mine = netspec.compile(spec, weights=state)
     assert mine.netspec_weights.complete
     assert "a computed buffer in the file left out: layers.llama_layer_1" in mine.netspec_weights.summary()
+
+
+def test_a_shared_modules_other_names_in_the_file_are_not_left_over(tmp_path):
+    """torch.save of a module shared under several names (ALBERT's ``ModuleList([block] * 3)``) writes its tensors
+    under each name, one memory: a spec that shares the layer (``share:``) loads the first and the rest are the
+    same tensors, not "unused" (they were refused). The truth: the model's own outputs."""
+    torch.manual_seed(0)
+    block = nn.Linear(8, 8)
+    model = nn.Module()
+    model.blocks = nn.ModuleList([block] * 3)
+    path = tmp_path / "albert.pt"
+    torch.save(model.state_dict(), path)
+    spec = ("input: [8]\nlayers:\n  - dense: 8\n    name: b1\n  - dense: 8\n    share: b1\n"
+            "  - dense: 8\n    share: b1\n")
+    mine = netspec.compile(spec, weights=path)
+    assert mine.netspec_weights.complete
+    x = torch.randn(2, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(mine(x), block(block(block(x))))
