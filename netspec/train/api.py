@@ -11,7 +11,7 @@ import torch
 
 from netspec.api import Source, analyze
 from netspec.backends.report.summary import warning_lines
-from netspec.core.errors import DataError, ExpectationError, NetspecError, SpecValidationError, UsageError
+from netspec.core.errors import DataError, ExpectationError, NetspecError, Problem, SpecValidationError, UsageError
 from netspec.ir.graph import Graph, NetGraph
 from netspec.spec.train import TrainConfig, anchor_paths, apply_overrides
 from netspec.train import data as D
@@ -293,8 +293,16 @@ def recipe_warnings(source: Source, graph: Graph, flags: dict[str, Any] | None, 
     found = recipe.ignored_options(trainer.cfg, spec, given,
                                    {"task.name": trainer.task.name, "data.name": trainer.task.data_name})
     unused = trainer.cfg.channels_last is True and not trainer.channels_last  # asked for, and no convolution
-    raw = recipe.spec_tree(source) if found or unused else None
-    return recipe.warning_lines(recipe.warning_problems(found, raw, given.get("channels_last", "") if unused else None))
+    split_unused = bool(trainer.cfg.data.val_path) and ("val_split" in spec or "val_split" in given)
+    raw = recipe.spec_tree(source) if found or unused or split_unused else None
+    problems = recipe.warning_problems(found, raw, given.get("channels_last", "") if unused else None)
+    if split_unused:  # a validation file replaces the share held out
+        flag = given.get("val_split", "")
+        message = (f"ignored: data.val_path ({trainer.cfg.data.val_path}) is the validation set, so no share of the "
+                   "training data is held out")
+        problems.append(Problem(message, None if flag else recipe.locate(raw, "val_split"), flag or "train.val_split",
+                                f"drop {flag}" if flag else "remove it, or drop val_path to hold out a share"))
+    return recipe.warning_lines(problems)
 
 
 def subset_note(trainer: Trainer) -> str | None:

@@ -191,3 +191,25 @@ def test_a_folder_is_scaled_to_minus_one_one_for_a_tanh_generator(tmp_path):
     with Image.open(path) as im:  # the truth: Pillow's pixels / 255, then × 2 − 1
         want = torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0)[None] * 2 - 1
     assert torch.equal(x, want) and float(x.min()) < 0
+
+
+def test_val_split_beside_val_path_is_said_to_be_unused(tmp_path, capsys):
+    """A validation file replaces the share held out: val_split written in the spec, or given as a flag, is
+    said to be ignored (at its line, or naming the flag), as every option the recipe does not take is."""
+    import numpy as np
+
+    from netspec.cli.main import main
+
+    rng = np.random.default_rng(0)
+    for name, n in (("bin.npz", 40), ("binv.npz", 20)):
+        x = rng.standard_normal((n, 4)).astype(np.float32)
+        np.savez(tmp_path / name, x=x, y=(x[:, 0] > 0).astype(np.int64))
+    (tmp_path / "nv.yaml").write_text("name: nv\ninput: [4]\nlayers:\n  - dense: 2\ntrain:\n"
+                                      "  data: {name: npz, path: bin.npz, val_path: binv.npz}\n  val_split: 0.5\n"
+                                      "  device: cpu\n  threads: 1\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "nv.yaml"), "--dry-run"]) == 0
+    said = capsys.readouterr()
+    assert "nv.yaml:7:3: warning: train.val_split: ignored: data.val_path" in said.out + said.err
+    assert main(["build", str(tmp_path / "nv.yaml"), "--dry-run", "--val-split", "0.3"]) == 0
+    said = capsys.readouterr()
+    assert "warning: --val-split 0.3: ignored: data.val_path" in said.out + said.err
