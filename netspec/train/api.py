@@ -281,6 +281,10 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
     return summary
 
 
+def listed_names(names: list[str], limit: int = 6) -> str:
+    return "[" + ", ".join(names[:limit]) + (f", … ({len(names)} in all)" if len(names) > limit else "") + "]"
+
+
 def recipe_warnings(source: Source, graph: Graph, flags: dict[str, Any] | None, sets: list[str] | None,
                     trainer: Trainer) -> list[str]:
     """The recipe's options that the optimizer, schedule, task, loss or data set in force does not take
@@ -405,6 +409,12 @@ def evaluate(source: Source, checkpoint: str | os.PathLike[str], flags: dict[str
     require_same_layers(state, trainer.graph, "eval")  # the same shapes, other layers: another network's numbers
     trainer.task.load_state_dict(state["task"])  # where training stood (a DBN's stage: the RBM its loss reads)
     data = trainer.data.train if whole or trainer.data.val is None else trainer.data.val
+    trained, now = state["task"].get("classes"), D.folder_classes(data)
+    if whole and trained and now and now != trained[:len(now)]:  # a folder numbers its classes by their sorted names
+        raise DataError(f"--data {flags.get('data')}: its classes {listed_names(now)} are numbered 0.., but "
+                        f"{state['_path']} was trained on {listed_names(trained)}: output k is the training class k, "
+                        "so the labels would be read as other classes\n    hint: evaluate on a folder with the "
+                        "training folder's class folders (empty ones may be left out only at the end)")
     split = "all" if whole or trainer.data.val is None else "validation"
     require_finite(data, "evaluation" if split == "all" else split)
     metrics = trainer.evaluate(data)

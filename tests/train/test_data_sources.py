@@ -213,3 +213,15 @@ def test_val_split_beside_val_path_is_said_to_be_unused(tmp_path, capsys):
     assert main(["build", str(tmp_path / "nv.yaml"), "--dry-run", "--val-split", "0.3"]) == 0
     said = capsys.readouterr()
     assert "warning: --val-split 0.3: ignored: data.val_path" in said.out + said.err
+
+
+def test_eval_on_another_folder_numbers_classes_as_training_did_or_is_refused(tree, tmp_path):
+    """A folder numbers its classes by their sorted names: a model trained on a/b evaluated on a folder of b alone
+    read b's images as class 0 (a). The checkpoint keeps the training classes; a folder whose classes number
+    otherwise is refused, one with the same classes (or the first of them) is evaluated."""
+    api.train(tree / "imgnet.yaml", {"data": str(tree / "imgs")}, out=tmp_path / "run", quiet=True)
+    checkpoint = tmp_path / "run" / "last.pt"
+    with pytest.raises(DataError, match=r"its classes \[b\] are numbered 0.., but .* was trained on \[a, b\]"):
+        api.evaluate(tree / "imgnet.yaml", checkpoint, {"data": str(tree / "only_b")})
+    done = api.evaluate(tree / "imgnet.yaml", checkpoint, {"data": str(tree / "imgs_val")})
+    assert done["samples"] == 10 and done["split"] == "all"

@@ -70,6 +70,7 @@ class Classification(Task):
                 return D.named_inputs(cfg, dict(self.first_net.inputs), self.name, train=False)[0]
         elif self.data_name not in SYNTHETIC:
             classes = D.folder_classes(data)  # an image folder's: its validation folder's labels
+            self.classes = classes
 
             def read_val() -> Any:
                 return D.labelled(cfg.model_copy(update={"name": self.data_name}), want, self.input_name,
@@ -85,6 +86,13 @@ class Classification(Task):
                 self._check_label_values(part.tensors[-1], name)
         self._setup_loss()
         return DataBundle(data, val, desc, num_classes=k)
+
+    classes: list[str] | None = None  # an image folder's class names, in the order that numbers them
+
+    def state_dict(self) -> dict[str, Any]:
+        """The class names of an image folder trained on (what each output is): a checkpoint keeps them, for
+        eval and predict on another folder to number its classes the same way."""
+        return {"classes": list(self.classes)} if self.classes else {}
 
     def _check_label_shape(self, y: torch.Tensor, desc: str) -> None:
         """One label per sample for a (C,) output, one per step for a (T, C) output: else a clear refusal."""
