@@ -16,6 +16,7 @@ import importlib
 import io
 import json
 import os
+import re
 import sys
 from typing import Any, Sequence
 
@@ -181,7 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except NetspecError as err:
         _json_error(args, err)
-        print(_named(str(err)), file=sys.stderr)
+        text = _named(str(err))
+        located = re.match(r"\S+:\d+(:\d+)?: ", text) or text.startswith("netspec: ")  # a spec's problems
+        print(text if located else f"netspec: error: {text}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("netspec: interrupted", file=sys.stderr)

@@ -1572,7 +1572,14 @@ def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str
     want = sum(p.numel() for name, p in model.named_parameters()
                if not any(name.startswith(path + ".") for path in left_out))
     if net.params != want:
-        raise BuildError(f"the imported spec has {net.params} parameters, the model {want}")
+        held: dict[int, list[str]] = {}
+        for name, p in model.named_parameters(remove_duplicate=False):
+            held.setdefault(id(p), []).append(name)
+        inside = [names for names in held.values() if len({n.rpartition(".")[0] for n in names}) < len(names)]
+        hint = (f"\n    hint: the model holds {' and '.join(inside[0])} as one tensor within one module; netspec's "
+                "layers hold their own tensors (tie: and share: join layers, not a layer's own tensors)"
+                if inside else "")
+        raise BuildError(f"the imported spec has {net.params} parameters, the model {want}{hint}")
     try:
         first: dict[int, str] = {}
         aliases = [name for name, m in model.named_modules(remove_duplicate=False)

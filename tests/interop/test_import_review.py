@@ -508,3 +508,27 @@ def test_an_activation_modules_options_are_not_dropped(act, options):
     same_function(import_model(same, [4]).text, same, torch.randn(3, 4))
     with pytest.raises(NotImportable, match=r"options " + options.replace("[", r"\[").replace("]", r"\]")):
         import_model(Activated(act), [4], check=False)
+
+
+class SelfTie(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn, self.fc = nn.BatchNorm1d(6), nn.Linear(6, 2)
+        self.bn.bias = self.bn.weight  # one tensor as both of a module's own
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.bn(x))
+
+
+def test_a_tensor_held_twice_within_one_module_is_named(tmp_path, capsys):
+    """torch counts bn.weight and bn.bias once (20 parameters); a spec's batch norm holds two (26). The refusal
+    names them and says why, as an error of netspec's (the prefix), not a bare line."""
+    (tmp_path / "m9.py").write_text("import torch.nn as nn\nclass SelfTie(nn.Module):\n    def __init__(s):\n"
+                                    "        super().__init__(); s.bn = nn.BatchNorm1d(6); s.bn.bias = s.bn.weight\n"
+                                    "        s.fc = nn.Linear(6, 2)\n    def forward(s, x): return s.fc(s.bn(x))\n",
+                                    encoding="utf-8")
+    assert sum(p.numel() for p in SelfTie().parameters()) == 20
+    assert main(["import", f"{tmp_path / 'm9.py'}:SelfTie", "--input", "6", "-o", str(tmp_path / "m.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("netspec: error: the imported spec has 26 parameters, the model 20")
+    assert "bn.weight and bn.bias as one tensor within one module" in err
