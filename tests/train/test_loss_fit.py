@@ -101,3 +101,9 @@ def test_a_class_loss_on_one_unit_is_refused(tmp_path, loss):
     scores, y = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([1.0, 0.0, 1.0])
     mixed = -(y * torch.log_softmax(scores, 0)).sum()  # what the flattened batch computed: one sample, 3 classes
     torch.testing.assert_close(F.cross_entropy(scores, y), mixed)
+
+
+def test_an_unbounded_activation_is_named_not_said_to_be_none(tmp_path):
+    """bce after a relu: the warning names the relu's values (unbounded above), not "no activation"."""
+    text = " ".join(notes(spec(tmp_path, act="relu", units=64), "bce"))
+    assert "with relu values: unbounded" in text and "no activation" not in text

@@ -311,6 +311,7 @@ def loss_fit(net: NetGraph, loss: str, output: str | None = None) -> tuple[bool,
     changed = transformed_activation(net, output) if meaning is None else None
     what = (f"{act} values: {_MEANING_WORDS.get(meaning or '', meaning)}" if act is not None
             else f"the values of a {changed[0]} changed by it, no longer what the {changed[0]} made" if changed
+            else f"{node.output_activation} values: unbounded" if node.output_activation
             else "no activation: unbounded scores")
     where = f"the output of '{net.name}' comes from {node.name} ({node.label}){at} with {what}"
     sig, soft, logsoft = (activation_making(m) for m in ("probability", "distribution", "log_distribution"))
