@@ -199,18 +199,10 @@ def off_class_axis(net: NetGraph, output: str | None = None) -> tuple[Node, str]
     is not the last axis of the output (where a classification loss reads the classes): that node and
     why (``over axis 0 of (T, 2)``, ``then reshaped to (10,)``); None otherwise. Elementwise activations
     (sigmoid) make per-value probabilities, which no move of values changes."""
-    ref = net.outputs[output] if output else next(iter(net.outputs.values()))
-    moved: list[Node] = []
-    while True:
-        try:
-            node = net.node(ref.src)
-        except KeyError:
-            return None
-        if node.output_activation is not None or not (node.shape_only or node.eval_identity) \
-                or len(node.inputs) != 1:
-            break
-        moved.append(node)
-        ref = node.inputs[0]
+    found = _values_of(net, output)
+    if found is None:
+        return None
+    node, ref, moved = found
     if output_meaning_of(node.output_activation) not in ("distribution", "log_distribution"):
         return None
     axis = node.normalized_axis
@@ -263,7 +255,15 @@ def axis_note(net: NetGraph, loss: str, output: str | None = None) -> str | None
 def last_layer(net: NetGraph, output: str | None = None) -> Node | None:
     """The layer whose values an output holds: the one :func:`output_activation` reads (looking through
     layers that only move values); None for an output that is a network input."""
+    found = _values_of(net, output)
+    return found[0] if found is not None else None
+
+
+def _values_of(net: NetGraph, output: str | None = None) -> tuple[Node, Any, list[Node]] | None:
+    """The layer whose values an output holds, the reference read from it, and the layers between them that
+    only move values (the output's first); None for an output that is a network input."""
     ref = net.outputs[output] if output else next(iter(net.outputs.values()))
+    moved: list[Node] = []
     while True:
         try:
             node = net.node(ref.src)
@@ -271,7 +271,8 @@ def last_layer(net: NetGraph, output: str | None = None) -> Node | None:
             return None
         if node.output_activation is not None or not (node.shape_only or node.eval_identity) \
                 or len(node.inputs) != 1:
-            return node
+            return node, ref, moved
+        moved.append(node)
         ref = node.inputs[0]
 
 
