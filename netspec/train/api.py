@@ -281,7 +281,8 @@ def train(source: Source, flags: dict[str, Any] | None = None, sets: list[str] |
     return summary
 
 
-def listed_names(names: list[str], limit: int = 6) -> str:
+def _listed_names(names: list[str], limit: int = 6) -> str:
+    """``[a, b, c]``, cut after ``limit`` names with how many there are."""
     return "[" + ", ".join(names[:limit]) + (f", … ({len(names)} in all)" if len(names) > limit else "") + "]"
 
 
@@ -411,8 +412,8 @@ def evaluate(source: Source, checkpoint: str | os.PathLike[str], flags: dict[str
     data = trainer.data.train if whole or trainer.data.val is None else trainer.data.val
     trained, now = state["task"].get("classes"), D.folder_classes(data)
     if whole and trained and now and now != trained[:len(now)]:  # a folder numbers its classes by their sorted names
-        raise DataError(f"--data {flags.get('data')}: its classes {listed_names(now)} are numbered 0.., but "
-                        f"{state['_path']} was trained on {listed_names(trained)}: output k is the training class k, "
+        raise DataError(f"--data {flags.get('data')}: its classes {_listed_names(now)} are numbered 0.., but "
+                        f"{state['_path']} was trained on {_listed_names(trained)}: output k is the training class k, "
                         "so the labels would be read as other classes\n    hint: evaluate on a folder with the "
                         "training folder's class folders (empty ones may be left out only at the end)")
     split = "all" if whole or trainer.data.val is None else "validation"
