@@ -971,14 +971,18 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
 
     Args:
         model: the compiled module (a GraphModule, or a ModuleDict of networks).
-        weights: a ``.pt``/``.pth`` file (a state dict or a checkpoint holding one) or a mapping.
+        weights: a file or folder :func:`read_state_dict` reads (``.pt``/``.pth``/``.bin``, ``.safetensors``, a
+            sharded index, a run directory, a Hugging Face folder, whose ``config.json`` is then held to the
+            spec: :func:`config_problems`), or a mapping.
         partial: load what fits and keep the rest as initialised, instead of refusing.
 
     Returns:
         The :class:`LoadReport` (also stored as ``model.netspec_weights``).
 
     Raises:
-        DataError: something is left over or ambiguous and ``partial`` is False (the message is the table).
+        DataError: something is left over or ambiguous and ``partial`` is False (the message is the table); a
+            folder's config.json differs from the spec; the file holds two tensors for one the spec ties.
+        UsageError: no such file, or a folder without weights.
     """
     if isinstance(weights, (str, os.PathLike)):
         source, name = read_state_dict(weights), str(weights_path(weights))  # a folder: the file it stands for
@@ -1003,27 +1007,27 @@ def load_weights(model: nn.Module, weights: str | os.PathLike[str] | Mapping[str
     computed = sorted(k for k in source if k.rpartition(".")[2] in COMPUTED_BUFFERS and k not in target)
     source = {k: v for k, v in source.items() if k not in computed}
 
+    aliases = tied_keys(model)
+    copies = _same_tensors(source)  # a module saved under several names: ALBERT's ModuleList([block] * 3)
+
     def planned(state: Mapping[str, torch.Tensor]) -> LoadReport:
         places = module_places(state)
-        return plan(target, state, name, model_torch_names(model, places), model_blocks(model),
-                    model_tensor_names(model, places), model_groups(model, "shortcut"))
+        found = plan(target, state, name, model_torch_names(model, places), model_blocks(model),
+                     model_tensor_names(model, places), model_groups(model, "shortcut"))
+        # a file module holding the tensors of one loaded is not left over; a tied tensor (`tie:`, `share:`) is
+        # its source's, which a file may hold once (Hugging Face's save_pretrained of tied embeddings)
+        loaded = {f.full(k) for _, f, _ in found.loaded for k in f.keys}
+        found.unused = [f for f in found.unused if not all(copies.get(f.full(k)) in loaded for k in f.keys)]
+        found.missing = [m for m in found.missing if not all(m.full(k) in aliases for k in m.keys)]
+        return found
 
     report = planned(source)
-    copies = _same_tensors(source)
-    if copies and not report.complete:  # a module saved under several names (ALBERT's ModuleList([block] * 3)),
-        once = {k: v for k, v in source.items() if k not in copies}  # which a spec that shares takes once
+    if copies and not report.complete:  # a spec that shares such a module takes it once
+        once = {k: v for k, v in source.items() if k not in copies}
         other = planned(once)
         if other.complete:
             report, source = other, once
     report.computed = computed
-    aliases = tied_keys(model)
-    # a file module whose tensors are those of a module loaded (a shared module saved under each of its names:
-    # ALBERT's ModuleList([block] * 3)) is not left over
-    loaded_keys = {f.full(k) for _, f, _ in report.loaded for k in f.keys}
-    report.unused = [f for f in report.unused if not all(copies.get(f.full(k)) in loaded_keys for k in f.keys)]
-    # a tied tensor (`tie:`, `share:`) is its source's: a file that holds it once (Hugging Face's save_pretrained
-    # of tied embeddings) leaves the alias out, and nothing of it is missing
-    report.missing = [m for m in report.missing if not all(m.full(k) in aliases for k in m.keys)]
     if not report.loaded and target and not (report.unordered or report.ambiguous or report.disordered):
         raise DataError(report.table() + "\nnothing in the file fits this network")
     if report.unordered and not partial:
