@@ -589,6 +589,7 @@ def predict(source: Source, checkpoint: str | os.PathLike[str], inputs: Sequence
     trainer = prepare(source, None, None, write=False, quiet=True, checkpoint=state)
     load_model_state(trainer.model, state)
     require_same_layers(state, trainer.graph, "predict")
+    trainer.task.load_state_dict(state["task"])  # what training knew of its outputs (an image folder's classes)
     eval_mode(trainer.model, *trainer.task.nets.values())
     task = trainer.task
     task.every = every

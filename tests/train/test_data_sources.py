@@ -225,3 +225,12 @@ def test_eval_on_another_folder_numbers_classes_as_training_did_or_is_refused(tr
         api.evaluate(tree / "imgnet.yaml", checkpoint, {"data": str(tree / "only_b")})
     done = api.evaluate(tree / "imgnet.yaml", checkpoint, {"data": str(tree / "imgs_val")})
     assert done["samples"] == 10 and done["split"] == "all"
+
+
+def test_predict_names_the_folders_classes(tree, tmp_path):
+    """A run trained on an image folder predicts classes by number and by the folder's name for them (the
+    checkpoint keeps the names): ``class 1 b`` for a model whose output 1 is folder b's."""
+    api.train(tree / "imgnet.yaml", {"data": str(tree / "imgs")}, out=tmp_path / "run", quiet=True)
+    lines = api.predict(tree / "imgnet.yaml", tmp_path / "run" / "last.pt", [str(tree / "imgs" / "b" / "0.png")])
+    text = "\n".join(lines if isinstance(lines, list) else [str(lines)])
+    assert any(f"class {k} {name}" in text for k, name in ((0, "a"), (1, "b"))), text

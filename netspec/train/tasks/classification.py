@@ -94,6 +94,9 @@ class Classification(Task):
         eval and predict on another folder to number its classes the same way."""
         return {"classes": list(self.classes)} if self.classes else {}
 
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.classes = list(state["classes"]) if isinstance(state.get("classes"), list) else self.classes
+
     def _check_label_shape(self, y: torch.Tensor, desc: str) -> None:
         """One label per sample for a (C,) output, one per step for a (T, C) output: else a clear refusal."""
         out = self.output_type.shape
@@ -277,10 +280,12 @@ class Classification(Task):
             return ["classes " + listed([str(int(c)) for c in row.reshape(-1, row.shape[-1]).argmax(-1)], self.every,
                                         " ", "steps") for row in probs.cpu()]
         lines = []
+        names = self.classes or []
         for row in probs.cpu():
             top = row.topk(min(3, row.numel()))
-            lines.append("class " + str(int(top.indices[0])) + "  (" + ", ".join(
-                f"{int(i)}: {float(v):.1%}" for v, i in zip(top.values, top.indices)) + ")")
+            named = [f"{int(i)} {names[int(i)]}" if int(i) < len(names) else str(int(i)) for i in top.indices]
+            lines.append("class " + named[0] + "  (" + ", ".join(
+                f"{k}: {float(v):.1%}" for v, k in zip(top.values, named)) + ")")
         return lines
 
 
