@@ -37,9 +37,11 @@ def _recipe_flags(p: argparse.ArgumentParser, short: bool = False) -> None:
                    "sub-folder per class). An existing file or folder is a path; a data set's name wins over "
                    "a folder of that name (write ./NAME for the folder)")
     g.add_argument("--subset", type=flag_whole, metavar="N",
-                   help="use N samples of the data, drawn at random (the same N every run), before --val-split "
-                        "holds out its share: --subset 200 with val_split 0.1 trains on 180 and validates on 20 "
-                        "(a data.val_path set is cut to N too)")
+                   help=("use N samples of the data, drawn at random (the same N every run), before --val-split "
+                         "holds out its share: --subset 200 with val_split 0.1 trains on 180 and validates on 20 "
+                         "(a data.val_path set is cut to N too)") if not short else
+                   ("the --subset the run was trained with (eval refuses another: it would validate on other "
+                    "samples); with --data, N samples of that data"))
     g.add_argument("--device", metavar="DEV", help="auto (CUDA if available), cpu, cuda, cuda:N, mps")
     g.add_argument("--batch-size", type=flag_whole, metavar="N", help="global batch size")
     g.add_argument("--seed", type=flag_whole, metavar="N")
