@@ -291,6 +291,9 @@ class OnnxImporter:
             except ValueError as exc:
                 self.fail(node, str(exc))
         outputs = [self.tensor(o.name) for o in self.graph.output]
+        if not self.layers and not self.problems:
+            self.problems.append(("graph", "no layer", "it computes its input unchanged (an identity): a spec needs "
+                                  "at least one layer"))
         missing = [o for o in outputs if o not in self.names]
         if missing and not self.problems:
             self.problems.append((", ".join(missing), "output", "not produced by an importable node"))
@@ -790,7 +793,7 @@ class OnnxImporter:
         if len(data) != 1 or rank is None:
             raise ValueError(f"a {mode} of {len(data)} tensors, or of one of unknown rank")
         axes = self.axes(node, a)
-        if axes is None and a.get("noop_with_empty_axes", 0):
+        if not axes and a.get("noop_with_empty_axes", 0):  # none given, or an empty list: the identity
             self.alias[node.output[0]] = self.tensor(data[0])
             return
         keep = bool(a.get("keepdims", 1))

@@ -228,3 +228,25 @@ def test_the_check_compares_every_output_of_the_graph(tmp_path):
     text = "netspec: 1\nname: g\ninput: [4]\nlayers:\n  - relu: {}\n    name: relu\n"
     with pytest.raises(BuildError, match=r"computes 1 output\(s\), the ONNX graph 2"):
         verify_onnx(OnnxImport(text, {}, {}, 0), model)
+
+
+def test_a_reduction_of_no_axes_with_noop_is_the_identity(tmp_path):
+    """``ReduceMean`` with an empty axes list and ``noop_with_empty_axes=1`` passes its input through (ONNX's
+    rule): between two products it is no layer, and the import computes onnxruntime's outputs."""
+    from onnx import TensorProto, helper, numpy_helper
+    import numpy as np
+
+    w1 = numpy_helper.from_array(np.random.default_rng(0).standard_normal((6, 4)).astype("float32"), "W1")
+    none = numpy_helper.from_array(np.array([], dtype="int64"), "none")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W1"], ["h"]),
+         helper.make_node("ReduceMean", ["h", "none"], ["y"], keepdims=0, noop_with_empty_axes=1)],
+        "noop", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], [w1, none])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    path = tmp_path / "noop.onnx"
+    onnx.save(model, str(path))
+    done = import_onnx(path)
+    assert done.checked == "onnxruntime" and done.max_diff is not None and done.max_diff < 1e-5
+    assert len(done.spec["layers"]) == 1
