@@ -1565,7 +1565,8 @@ def verify(text: str, model: nn.Module, input_shape: list[int], input_dtype: str
     except NetspecError as exc:
         if not symbols:
             raise
-        raise BuildError(f"with {named} symbolic, the imported spec does not hold: {first_paragraph(str(exc))}; "
+        said = re.sub(r"^<string>:\d+:\d+: ", "", first_paragraph(str(exc)))  # a place in the text written, not
+        raise BuildError(f"with {named} symbolic, the imported spec does not hold: {said}; "  # the user's file
                          "hint: part of the model needs the size it was traced at (a layer whose width depends on it, "
                          f"a reshape to it); give it as a number, --input {fixed}") from None
     net = graph.network(None)

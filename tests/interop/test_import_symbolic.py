@@ -100,6 +100,7 @@ def test_a_size_the_model_does_not_leave_free_is_refused_saying_what_to_write(mo
     with pytest.raises((BuildError, UsageError)) as err:
         import_model(model(), shape)
     assert fixed in str(err.value), str(err.value)
+    assert "<string>" not in str(err.value)  # no place in a text the user never sees
 
 
 def test_the_cli_refuses_it_as_a_message(tmp_path, capsys):
