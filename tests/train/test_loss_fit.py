@@ -107,3 +107,14 @@ def test_an_unbounded_activation_is_named_not_said_to_be_none(tmp_path):
     """bce after a relu: the warning names the relu's values (unbounded above), not "no activation"."""
     text = " ".join(notes(spec(tmp_path, act="relu", units=64), "bce"))
     assert "with relu values: unbounded" in text and "no activation" not in text
+
+
+@pytest.mark.parametrize("loss", ["bce", "bce_logits"])
+def test_binary_cross_entropy_on_class_numbers_is_refused(tmp_path, loss):
+    """Ten outputs and one class number per sample: binary cross-entropy reads a 0/1 target per output value, and
+    the dry run failed in torch with "the data does not fit the network". Refused at the last layer (line 5,
+    column 5 of HEAD), with the loss that fits."""
+    with pytest.raises(DataError) as err:
+        api.dry_run(spec(tmp_path), {"loss": loss, "task": "classification"})
+    text = str(err.value)
+    assert "m.yaml:5:5" in text and "one class number per sample" in text and "cross_entropy" in text

@@ -233,6 +233,14 @@ class Classification(Task):
             raise DataError(f"{at}the loss {name} needs one score per class, but the output of "
                             f"'{self.last_net.name}' has one unit (a binary classifier)\n    hint: loss bce_logits "
                             "(or bce after a sigmoid), or loss auto; or two output units for two classes")
+        if not self.binary and name in ("bce", "bce_logits"):
+            # integer labels, one per sample: binary cross-entropy reads a 0/1 target of the output's own shape
+            node = last_layer(self.last_net)
+            at = f"{node.location}: " if node is not None and node.location is not None else ""
+            raise DataError(f"{at}the loss {name} reads one 0/1 target per output value, but classification "
+                            f"gives one class number per sample and the output of '{self.last_net.name}' has "
+                            f"{width} units\n    hint: loss cross_entropy (or auto); {name} is for one output unit "
+                            "(a binary classifier)")
         self.loss_name = name
         note = (loss_note(self.last_net, name) or axis_note(self.last_net, name)) if self.cfg.loss == "auto" else None
         if note:
