@@ -1,6 +1,21 @@
 """Helpers of the tests that compare with Hugging Face models (run where `transformers` imports)."""
 
+from pathlib import Path
+
 import torch
+
+BLOCKS = Path(__file__).resolve().parents[1] / "specs" / "blocks"
+
+
+def small_decoder(library: str, layer: str, tied: bool = False) -> str:
+    """A two-layer decoder of width 64 over a vocabulary of 97, Hugging Face's ``*ForCausalLM`` layout
+    (embed_tokens, layers, norm, lm_head): ``layer`` is the block item (``llama_layer: {dim: 64, ...}``) of the
+    library ``specs/blocks/<library>``; ``tied``: lm_head is the token embedding."""
+    tie = "    tie: {weight: embed_tokens}\n" if tied else ""
+    return (f"netspec: 1\nname: small\nimports: [{(BLOCKS / library).as_posix()}]\n"
+            "input: {shape: [T], dtype: long}\nlayers:\n  - embedding: {vocab: 97, dim: 64}\n    name: embed_tokens\n"
+            f"  - {layer}\n    repeat: 2\n    name: layers\n  - rms_norm: {{eps: 1.0e-5}}\n    name: norm\n"
+            f"  - dense: {{units: 97, bias: false}}\n{tie}    name: lm_head\n")
 
 
 def copy_llama_weights(ours_model: torch.nn.Module, theirs: torch.nn.Module, layer: str) -> None:

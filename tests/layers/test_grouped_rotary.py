@@ -20,7 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import netspec
 from netspec.backends.torch.compile import compile_network
 from netspec.core.errors import ShapeError, SpecValidationError
-from tests.hf_support import copy_llama_weights
+from tests.hf_support import copy_llama_weights, small_decoder
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 
@@ -199,22 +199,7 @@ def test_llama3_8b_counts_hugging_faces_parameters():
     assert netspec.analyze(SPECS / "llama3_8b.yaml").network().params == sum(p.numel() for p in theirs.parameters())
 
 
-SMALL = """\
-netspec: 1
-name: small_llama
-imports: [{library}]
-input: {{shape: [T], dtype: long}}
-layers:
-  - embedding: {{vocab: 97, dim: 64}}
-    name: embed_tokens
-  - llama_layer: {{dim: 64, heads: 8, kv_heads: 2, mlp: 96, theta: 500000.0}}
-    repeat: 2
-    name: layers
-  - rms_norm: {{eps: 1.0e-5}}
-    name: norm
-  - dense: {{units: 97, bias: false}}
-    name: lm_head
-"""
+SMALL = small_decoder("llama.yaml", "llama_layer: {dim: 64, heads: 8, kv_heads: 2, mlp: 96, theta: 500000.0}")
 
 
 def test_llama_layers_compute_hugging_faces_function(tmp_path: Path):
@@ -222,7 +207,7 @@ def test_llama_layers_compute_hugging_faces_function(tmp_path: Path):
     if transformers is None:
         pytest.skip("transformers is not importable here; the layers are checked against torch above")
     spec = tmp_path / "small_llama.yaml"
-    spec.write_text(SMALL.format(library=(SPECS / "blocks" / "llama.yaml").as_posix()), encoding="utf-8")
+    spec.write_text(SMALL, encoding="utf-8")
     config = transformers.LlamaConfig(vocab_size=97, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                                       num_attention_heads=8, num_key_value_heads=2, rope_theta=500000.0,
                                       rms_norm_eps=1e-5, tie_word_embeddings=False, attn_implementation="eager")

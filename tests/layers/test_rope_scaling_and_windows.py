@@ -22,7 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import netspec
 from netspec.backends.torch.compile import compile_network
 from netspec.core.errors import ShapeError
-from tests.hf_support import copy_llama_weights
+from tests.hf_support import copy_llama_weights, small_decoder
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 LLAMA31 = {"rope_type": "llama3", "rope_factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0}
@@ -252,27 +252,11 @@ def test_big_specs_count_hugging_faces_parameters():
         assert netspec.analyze(SPECS / f"{spec}.yaml").network().params == sum(p.numel() for p in theirs.parameters())
 
 
-SMALL = """\
-netspec: 1
-name: small
-imports: [{library}]
-input: {{shape: [T], dtype: long}}
-layers:
-  - embedding: {{vocab: 97, dim: 64}}
-    name: embed_tokens
-  - {layer}: {{dim: 64, heads: 4, kv_heads: 2, mlp: 96, {options}}}
-    repeat: 2
-    name: layers
-  - rms_norm: {{eps: 1.0e-5}}
-    name: norm
-  - dense: {{units: 97, bias: false}}
-    name: lm_head
-"""
 
 
 def _small(tmp_path: Path, library: str, layer: str, options: str) -> torch.nn.Module:
     spec = tmp_path / "small.yaml"
-    spec.write_text(SMALL.format(library=(SPECS / "blocks" / library).as_posix(), layer=layer, options=options),
+    spec.write_text(small_decoder(library, f"{layer}: {{dim: 64, heads: 4, kv_heads: 2, mlp: 96, {options}}}"),
                     encoding="utf-8")
     return netspec.compile(spec).eval()
 
@@ -401,7 +385,8 @@ def test_onnx_export_runs_at_other_lengths(layer, inputs, tmp_path: Path):
 
 def test_a_hugging_face_folder_loads_by_name_and_computes_its_function(tmp_path: Path):
     """``save_pretrained`` of a LLaMA, a Mistral and a Qwen2 (q/k/v biases, tied embeddings; model.safetensors,
-    its keys sorted as text) loads into the block libraries' specs by name alone (``model.layers.i.`` is ``layers.<layer>_{i+1}.``, ``o_proj`` is
+    its keys sorted as text) loads into the block libraries' specs by name alone
+    (``model.layers.i.`` is ``layers.<layer>_{i+1}.``, ``o_proj`` is
     ``out_proj``), with Hugging Face's logits: no test helper maps a name."""
     transformers = _import("transformers")
     if transformers is None:
@@ -422,9 +407,9 @@ def test_a_hugging_face_folder_loads_by_name_and_computes_its_function(tmp_path:
         folder = tmp_path / type(theirs).__name__
         theirs.save_pretrained(folder)
         spec = tmp_path / f"{type(theirs).__name__}.yaml"
-        text = SMALL.format(library=(SPECS / "blocks" / library).as_posix(), layer=layer, options=options)
-        if theirs.config.tie_word_embeddings:  # Qwen2.5's small models: lm_head is the token embedding
-            text = text.replace("    name: lm_head", "    tie: {weight: embed_tokens}\n    name: lm_head")
+        # Qwen2.5's small models tie lm_head to the token embedding
+        text = small_decoder(library, f"{layer}: {{dim: 64, heads: 4, kv_heads: 2, mlp: 96, {options}}}",
+                             tied=theirs.config.tie_word_embeddings)
         spec.write_text(text, encoding="utf-8")
         ours = netspec.compile(spec, weights=folder).eval()
         assert ours.netspec_weights.complete and "by name" in ours.netspec_weights.summary()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn as nn
+from hf_support import small_decoder
 from torchvision_layout import BasicBlock, TinyResNet, randomise  # noqa: F401
 
 import netspec
@@ -741,20 +742,7 @@ def test_a_file_sorted_as_text_never_pairs_a_layers_tensors_across_branches(tmp_
         netspec.compile(spec, weights=dict(sorted(state.items())))
 
 
-LLAMA_SMALL = """
-imports: [{library}]
-input: {{shape: [T], dtype: long}}
-layers:
-  - embedding: {{vocab: 97, dim: 64}}
-    name: embed_tokens
-  - llama_layer: {{dim: 64, heads: 4, kv_heads: 2, mlp: 96, theta: 10000.0, eps: 1.0e-5}}
-    repeat: 2
-    name: layers
-  - rms_norm: {{eps: 1.0e-5}}
-    name: norm
-  - dense: {{units: 97, bias: false}}
-    name: lm_head
-"""
+LLAMA_SMALL = small_decoder("llama.yaml", "llama_layer: {dim: 64, heads: 4, kv_heads: 2, mlp: 96, theta: 10000.0}")
 
 
 @pytest.mark.parametrize("change, said", [
@@ -774,7 +762,7 @@ def test_a_hugging_face_folders_config_is_held_to_the_spec(tmp_path, change, sai
     naming the option (the weights loaded would compute other logits silently); the file itself still loads."""
     from safetensors.torch import save_file
 
-    spec = LLAMA_SMALL.format(library=(ROOT / "specs" / "blocks" / "llama.yaml").as_posix())
+    spec = LLAMA_SMALL
     state = {k: v.contiguous() for k, v in netspec.compile(spec).state_dict().items()}
     folder = tmp_path / "hf"
     folder.mkdir()
@@ -795,7 +783,7 @@ def test_a_hugging_face_folders_config_is_held_to_the_spec(tmp_path, change, sai
 def test_computed_buffers_an_older_file_keeps_are_left_out_and_said():
     """Hugging Face's older LLaMA files keep RoPE's ``rotary_emb.inv_freq`` (computed from the base, not
     learned); such keys are left out, and the summary says so."""
-    spec = LLAMA_SMALL.format(library=(ROOT / "specs" / "blocks" / "llama.yaml").as_posix())
+    spec = LLAMA_SMALL
     state = dict(netspec.compile(spec).state_dict())
     state["layers.llama_layer_1.attention.self_attn.rotary_emb.inv_freq"] = torch.ones(8)
     mine = netspec.compile(spec, weights=state)
